@@ -1,0 +1,2 @@
+/** @troupe/examples */
+export {}

@@ -1,0 +1,2 @@
+/** @troupe/llm */
+export {}

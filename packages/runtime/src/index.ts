@@ -1,0 +1,2 @@
+/** @troupe/runtime */
+export {}

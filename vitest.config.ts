@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    reporters: ["default", ["json", { outputFile: ".vitest-results.json" }]],
+    testTimeout: 30_000,
+    hookTimeout: 30_000
+  }
+})
