@@ -1,0 +1,97 @@
+/**
+ * Refs: the address of an actor, typed by its protocol. `tell` sends any message of the protocol and
+ * returns once it is in the mailbox; `ask` sends a request and waits for its typed reply, always with a
+ * deadline (5 s unless the system or the call says otherwise). A ref stays valid across restarts of its
+ * actor, and looks the same whether the actor is local or on another node.
+ *
+ * @example
+ * ```ts
+ * yield* counter.tell(Counter.Add({ n: 2 }))
+ * const n = yield* counter.ask(Counter.Get(), { timeout: "1 second" })
+ * ```
+ */
+import { type Duration, type Effect, Schema } from "effect"
+import { dual } from "effect/Function"
+import type { MailboxFull } from "./Mailbox.ts"
+import type * as Protocol from "./Protocol.ts"
+
+/** @internal */
+export const TypeId: unique symbol = Symbol.for("@troupe/runtime/ActorRef")
+
+/** Options of an `ask`. */
+export interface AskOptions {
+  /** How long to wait for the reply; the system's default (5 s) otherwise. */
+  readonly timeout?: Duration.Input
+}
+
+/** A reference to an actor whose protocol is `P`. */
+export interface ActorRef<P extends Protocol.Any> {
+  readonly [TypeId]: typeof TypeId
+  /** The actor's protocol. */
+  readonly protocol: P
+  /** The actor's path on its node, e.g. `/user/orders/o-42`. */
+  readonly path: string
+  /** The actor's name: the last segment of its path. */
+  readonly name: string
+  /** The id of the node that hosts the actor. */
+  readonly node: string
+  /** Sends a message; returns once it is in the recipient's mailbox (see the mailbox's overflow policy). */
+  tell(message: Protocol.Message<P>): Effect.Effect<void, MailboxFull>
+  /** Sends a request and waits for its reply, until the deadline. */
+  ask<M extends Protocol.Request<P>>(
+    message: M,
+    options?: AskOptions
+  ): Effect.Effect<Protocol.Success<P, M["_tag"]>, Protocol.Failure<P, M["_tag"]> | AskError>
+}
+
+/** True when the value is an actor ref. */
+export const isActorRef = (u: unknown): u is ActorRef<Protocol.Any> =>
+  typeof u === "object" && u !== null && TypeId in u
+
+/** Sends a message to an actor (see {@link ActorRef.tell}). */
+export const tell: {
+  <P extends Protocol.Any>(message: Protocol.Message<P>): (ref: ActorRef<P>) => Effect.Effect<void, MailboxFull>
+  <P extends Protocol.Any>(ref: ActorRef<P>, message: Protocol.Message<P>): Effect.Effect<void, MailboxFull>
+} = dual(2, <P extends Protocol.Any>(ref: ActorRef<P>, message: Protocol.Message<P>) => ref.tell(message))
+
+/** Sends a request to an actor and waits for the reply (see {@link ActorRef.ask}). */
+export const ask = <P extends Protocol.Any, M extends Protocol.Request<P>>(
+  ref: ActorRef<P>,
+  message: M,
+  options?: AskOptions
+): Effect.Effect<Protocol.Success<P, M["_tag"]>, Protocol.Failure<P, M["_tag"]> | AskError> => ref.ask(message, options)
+
+/** No reply came before the ask's deadline. The work on the recipient's side was interrupted. */
+export class AskTimeout extends Schema.TaggedError<AskTimeout>()("AskTimeout", {
+  recipient: Schema.String,
+  tag: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
+  override get message() {
+    return `No reply from ${this.recipient} to ${this.tag} within ${this.timeoutMillis} ms`
+  }
+}
+
+/** The recipient had terminated, or terminated before it replied. */
+export class RecipientTerminated extends Schema.TaggedError<RecipientTerminated>()("RecipientTerminated", {
+  recipient: Schema.String,
+  tag: Schema.String
+}) {
+  override get message() {
+    return `${this.recipient} terminated before replying to ${this.tag}`
+  }
+}
+
+/** The recipient crashed while handling the request (a failure other than the request's declared one). */
+export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestFailed", {
+  recipient: Schema.String,
+  tag: Schema.String,
+  cause: Schema.String
+}) {
+  override get message() {
+    return `${this.recipient} failed while handling ${this.tag}: ${this.cause}`
+  }
+}
+
+/** Why an ask can fail besides the request's own declared failure. */
+export type AskError = AskTimeout | RecipientTerminated | RequestFailed | MailboxFull

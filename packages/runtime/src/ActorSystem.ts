@@ -1,0 +1,223 @@
+/**
+ * The actor system: where actors live. It spawns actors under a root guardian (`/user`), finds them by path,
+ * stops them, tells whoever waits for them when they end, counts dead letters, publishes system events, and
+ * shuts everything down in order when its scope closes: children before parents, in reverse start order,
+ * each actor with its deadline and then interruption.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function* () {
+ *   const counter = yield* ActorSystem.spawn(counterBehavior, { name: "counter" })
+ *   yield* counter.tell(Counter.Add({ n: 1 }))
+ *   return yield* counter.ask(Counter.Get())
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(ActorSystem.layer())))
+ * ```
+ */
+import { Clock, Context, Duration, Effect, Layer, References, Schema, type Scope, Stream, Tracer } from "effect"
+import type { ActorRef } from "./ActorRef.ts"
+import type { Behavior } from "./Behavior.ts"
+import { SystemImpl } from "./internal/system.ts"
+import * as Mailbox from "./Mailbox.ts"
+import type * as Protocol from "./Protocol.ts"
+import * as Supervisor from "./Supervisor.ts"
+import type { SystemEvent } from "./SystemEvent.ts"
+import type { Terminated } from "./Terminated.ts"
+
+/** How an actor is spawned. */
+export interface SpawnOptions {
+  /** Its name among its siblings (letters, digits and `_.~@:+=-`); a fresh `$n` otherwise. */
+  readonly name?: string
+  /** Its mailbox; the system's default otherwise (1024 messages, suspend the sender when full). */
+  readonly mailbox?: Mailbox.Config
+  /** When its supervisor restarts it; `"transient"` (after failures only) by default. */
+  readonly restart?: Supervisor.RestartPolicy
+  /** How long it may take to finish its current message when stopped, before it is interrupted. */
+  readonly shutdownTimeout?: Duration.Input
+}
+
+/** Options of an actor system; every field has a default. */
+export interface Options {
+  /** The system's name, for logs and errors. Default `"troupe"`. */
+  readonly name?: string
+  /** This node's id. Default: the system's name. */
+  readonly node?: string
+  /** How the root guardian supervises top-level actors. Default {@link Supervisor.defaultStrategy}. */
+  readonly guardian?: Supervisor.Strategy
+  /** The default mailbox of actors. Default {@link Mailbox.defaultConfig}. */
+  readonly mailbox?: Mailbox.Config
+  /** The default deadline of an ask. Default 5 seconds. */
+  readonly askTimeout?: Duration.Input
+  /** The default time an actor has to finish its current message when stopped. Default 5 seconds. */
+  readonly shutdownTimeout?: Duration.Input
+  /**
+   * Whether each handled message runs in a span named `<actor>.<tag>`. Default: on when a tracer other
+   * than Effect's built-in one is installed and tracing is enabled.
+   */
+  readonly tracing?: boolean
+}
+
+/** The operations of an actor system. */
+export interface ActorSystemService {
+  /** The system's name. */
+  readonly name: string
+  /** This node's id. */
+  readonly node: string
+  /** Spawns a top-level actor (under `/user`), supervised by the root guardian. */
+  spawn<P extends Protocol.Any, S, R>(
+    behavior: Behavior<P, S, R>,
+    options?: SpawnOptions
+  ): Effect.Effect<ActorRef<P>, SpawnError, R>
+  /** Finds a live actor by path and checks that it speaks `protocol`. */
+  lookup<P extends Protocol.Any>(path: string, protocol: P): Effect.Effect<ActorRef<P>, ActorNotFound>
+  /** Stops an actor (its children first) and waits until it has terminated. */
+  stop(ref: ActorRef<Protocol.Any>): Effect.Effect<void>
+  /** Waits until an actor terminates; at once if it already has. */
+  awaitTermination(ref: ActorRef<Protocol.Any>): Effect.Effect<Terminated>
+  /** System events from the moment the stream is run. */
+  readonly events: Stream.Stream<SystemEvent>
+  /** Subscribes to system events now; the stream yields every event published after this effect. */
+  readonly subscribe: Effect.Effect<Stream.Stream<SystemEvent>, never, Scope.Scope>
+  /** How many messages became dead letters so far. */
+  readonly deadLetters: Effect.Effect<number>
+  /** Stops every actor; the system accepts no new actor afterwards. Idempotent. */
+  readonly shutdown: Effect.Effect<void>
+}
+
+/** @internal Access to the implementation behind a service (for the runtime's own modules). */
+export const internal = (service: ActorSystemService): SystemImpl => (service as unknown as Internal)[InternalKey]
+
+const InternalKey: unique symbol = Symbol.for("@troupe/runtime/ActorSystem/internal")
+interface Internal {
+  readonly [InternalKey]: SystemImpl
+}
+
+/** The actor system service. */
+export class ActorSystem extends Context.Service<ActorSystem, ActorSystemService>()("@troupe/runtime/ActorSystem") {}
+
+/** An actor with this name already exists under the same parent. */
+export class NameTaken extends Schema.TaggedError<NameTaken>()("NameTaken", { path: Schema.String }) {
+  override get message() {
+    return `An actor named ${this.path} already exists`
+  }
+}
+
+/** An actor name must be made of letters, digits and `_.~@:+=-`, and may not start with `$`. */
+export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName", { name: Schema.String }) {
+  override get message() {
+    return `Invalid actor name ${JSON.stringify(this.name)}: use letters, digits and _.~@:+=- (not starting with $)`
+  }
+}
+
+/** The actor's initialisation failed; it was not started. */
+export class SpawnFailed extends Schema.TaggedError<SpawnFailed>()("SpawnFailed", {
+  path: Schema.String,
+  cause: Schema.String
+}) {
+  override get message() {
+    return `Spawning ${this.path} failed: ${this.cause}`
+  }
+}
+
+/** The system (or the parent) is shutting down and accepts no new actor. */
+export class SystemShuttingDown extends Schema.TaggedError<SystemShuttingDown>()("SystemShuttingDown", {
+  system: Schema.String
+}) {
+  override get message() {
+    return `Actor system ${this.system} is shutting down`
+  }
+}
+
+/** Why a spawn can fail. */
+export type SpawnError = NameTaken | InvalidName | SpawnFailed | SystemShuttingDown
+
+/** No live actor at this path speaks the expected protocol. */
+export class ActorNotFound extends Schema.TaggedError<ActorNotFound>()("ActorNotFound", {
+  path: Schema.String,
+  protocol: Schema.String,
+  reason: Schema.Literals(["no-actor", "protocol-mismatch"])
+}) {
+  override get message() {
+    return this.reason === "no-actor"
+      ? `No actor at ${this.path}`
+      : `The actor at ${this.path} does not speak ${this.protocol}`
+  }
+}
+
+/** Makes an actor system that shuts down when the scope closes. */
+export const make = Effect.fnUntraced(function* (options: Options = {}) {
+  const name = options.name ?? "troupe"
+  const clock = yield* Clock.Clock
+  const tracer = yield* Effect.tracer
+  const tracerEnabled = yield* References.TracerEnabled
+  const context = yield* Effect.context<never>()
+  const impl = new SystemImpl(
+    {
+      name,
+      node: options.node ?? name,
+      guardian: options.guardian ?? Supervisor.defaultStrategy,
+      mailbox: options.mailbox ?? Mailbox.defaultConfig,
+      askTimeoutMillis: Duration.toMillis(options.askTimeout ?? "5 seconds"),
+      shutdownTimeoutMillis: Duration.toMillis(options.shutdownTimeout ?? "5 seconds"),
+      tracing: options.tracing ?? (tracerEnabled && tracer !== Tracer.nativeTracer)
+    },
+    clock,
+    context
+  )
+  const service: ActorSystemService & Internal = {
+    [InternalKey]: impl,
+    name,
+    node: impl.node,
+    spawn: (behavior, spawnOptions) => impl.spawn(impl.guardian, behavior, spawnOptions),
+    lookup: (path, protocol) =>
+      Effect.suspend(() => {
+        const cell = impl.registry.get(path)
+        if (cell === undefined || cell.isTerminated) {
+          return Effect.fail(new ActorNotFound({ path, protocol: protocol.name, reason: "no-actor" }))
+        }
+        if (cell.protocol !== protocol) {
+          return Effect.fail(new ActorNotFound({ path, protocol: protocol.name, reason: "protocol-mismatch" }))
+        }
+        return Effect.succeed(cell.ref as unknown as ActorRef<typeof protocol>)
+      }),
+    stop: (ref) => impl.stop(ref),
+    awaitTermination: (ref) => impl.awaitTermination(ref),
+    events: impl.eventStream(),
+    subscribe: impl.subscribe(),
+    deadLetters: Effect.sync(() => impl.deadLetterCount),
+    shutdown: impl.shutdown()
+  }
+  impl.service = service
+  yield* Effect.addFinalizer(() => impl.shutdown())
+  return ActorSystem.of(service)
+})
+
+/** A layer providing an actor system; it shuts down when the layer is released. */
+export const layer = (options: Options = {}): Layer.Layer<ActorSystem> => Layer.effect(ActorSystem, make(options))
+
+/** Spawns a top-level actor in the current system. */
+export const spawn = <P extends Protocol.Any, S, R>(
+  behavior: Behavior<P, S, R>,
+  options?: SpawnOptions
+): Effect.Effect<ActorRef<P>, SpawnError, R | ActorSystem> =>
+  ActorSystem.use((system) => system.spawn(behavior, options))
+
+/** Finds a live actor by path in the current system. */
+export const lookup = <P extends Protocol.Any>(
+  path: string,
+  protocol: P
+): Effect.Effect<ActorRef<P>, ActorNotFound, ActorSystem> => ActorSystem.use((system) => system.lookup(path, protocol))
+
+/** Stops an actor and waits until it has terminated. */
+export const stop = (ref: ActorRef<Protocol.Any>): Effect.Effect<void, never, ActorSystem> =>
+  ActorSystem.use((system) => system.stop(ref))
+
+/** Waits until an actor terminates. */
+export const awaitTermination = (ref: ActorRef<Protocol.Any>): Effect.Effect<Terminated, never, ActorSystem> =>
+  ActorSystem.use((system) => system.awaitTermination(ref))
+
+/** The current system's events from the moment the stream is run. */
+export const events: Stream.Stream<SystemEvent, never, ActorSystem> = Stream.unwrap(
+  ActorSystem.use((system) => Effect.succeed(system.events))
+)

@@ -1,0 +1,61 @@
+/**
+ * System events: a typed stream of what happens in an actor system (spawns, stops, failures, restarts,
+ * escalations, dead letters and overflows), for logs, tests and inspectors. Subscribe with
+ * `ActorSystem.events`. A slow subscriber never slows the system: it misses the oldest events instead.
+ */
+import { type Cause, Data } from "effect"
+import type { OverflowPolicy } from "./Mailbox.ts"
+import type { Reason } from "./Terminated.ts"
+
+/** An actor was spawned. */
+export class Spawned extends Data.TaggedClass("Spawned")<{ readonly path: string; readonly protocol: string }> {}
+
+/** An actor terminated. */
+export class Stopped extends Data.TaggedClass("Stopped")<{ readonly path: string; readonly reason: Reason }> {}
+
+/** An actor's handler (or its initialisation) failed; its supervisor decides what happens next. */
+export class Failed extends Data.TaggedClass("Failed")<{
+  readonly path: string
+  /** The tag of the message being handled, if any. */
+  readonly tag: string | undefined
+  readonly cause: Cause.Cause<unknown>
+}> {}
+
+/** A supervisor restarted an actor after `delayMillis` of backoff. */
+export class Restarted extends Data.TaggedClass("Restarted")<{
+  readonly path: string
+  /** Consecutive restarts of this actor, this one included. */
+  readonly restarts: number
+  readonly delayMillis: number
+}> {}
+
+/** A failed actor was resumed with its state kept. */
+export class Resumed extends Data.TaggedClass("Resumed")<{ readonly path: string }> {}
+
+/** A supervisor escalated a child's failure to its own parent (by decision or because its budget was spent). */
+export class Escalated extends Data.TaggedClass("Escalated")<{
+  readonly path: string
+  readonly child: string
+  readonly cause: Cause.Cause<unknown>
+}> {}
+
+/** Why a message became a dead letter. */
+export type DeadLetterReason = "terminated" | "overflow" | "expired" | "unhandled" | "shutdown" | "interrupted"
+
+/** A message could not be delivered or handled. */
+export class DeadLetter extends Data.TaggedClass("DeadLetter")<{
+  readonly recipient: string
+  readonly tag: string
+  readonly reason: DeadLetterReason
+  readonly message: unknown
+}> {}
+
+/** A full mailbox applied its overflow policy. */
+export class Overflow extends Data.TaggedClass("Overflow")<{
+  readonly path: string
+  readonly policy: OverflowPolicy
+  readonly capacity: number
+}> {}
+
+/** Any system event. */
+export type SystemEvent = Spawned | Stopped | Failed | Restarted | Resumed | Escalated | DeadLetter | Overflow

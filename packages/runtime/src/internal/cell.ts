@@ -1,0 +1,1087 @@
+/**
+ * The actor cell: one actor's state, mailbox and lifecycle.
+ *
+ * Scheduling: a cell has no fiber while idle. Enqueuing into an idle cell forks one drain fiber, which
+ * handles control messages (from children) first, then user messages one at a time, and ends when the
+ * mailbox is empty.
+ *
+ * Lifecycle operations on a cell (restart, stop) are done by its parent, in the parent's drain fiber, after
+ * freezing the cell (it handles nothing while frozen and its drain fiber has ended). Stop requests from
+ * anywhere else go to the parent as control messages, so a cell's children are only ever changed by one
+ * fiber at a time.
+ */
+import { Cause, Context, Duration, Effect, Exit, Fiber, Option, Schema, Scope } from "effect"
+import type { ActorRef, AskOptions } from "../ActorRef.ts"
+import { AskTimeout, RecipientTerminated, RequestFailed, TypeId } from "../ActorRef.ts"
+import { type ActorContext, type Behavior, StashOverflow, type Timers } from "../Behavior.ts"
+import type * as Mailbox from "../Mailbox.ts"
+import { MailboxFull } from "../Mailbox.ts"
+import * as Protocol from "../Protocol.ts"
+import * as Supervisor from "../Supervisor.ts"
+import * as SystemEvent from "../SystemEvent.ts"
+import * as Terminated from "../Terminated.ts"
+import type { Deadline } from "./deadlines.ts"
+import { Deque } from "./deque.ts"
+import type { SystemImpl } from "./system.ts"
+
+/** The actor whose handler is running on the current fiber, if any (used as the sender of messages). */
+export const CurrentActor = Context.Reference<ActorCell | undefined>("@troupe/runtime/CurrentActor", {
+  defaultValue: () => undefined
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Envelopes and replies
+// ---------------------------------------------------------------------------------------------------------
+
+/** Where the reply to a request goes: a local caller, or (later) a remote one. */
+export interface ReplyTo {
+  /** The caller is gone (timed out or interrupted): the request need not be handled. */
+  readonly done: boolean
+  complete(exit: Exit.Exit<unknown, unknown>): void
+}
+
+const USER = 0
+const TERMINATED = 1
+const TIMER = 2
+
+/** A message in a mailbox with its sender and, for requests, where the reply goes. */
+export class Envelope {
+  readonly message: { readonly _tag: string }
+  readonly sender: ActorRef<Protocol.Any> | undefined
+  readonly reply: ReplyTo | undefined
+  readonly kind: number
+  /** For timer messages: the timer that sent it. */
+  readonly timer: TimerEntry | undefined
+  constructor(
+    message: { readonly _tag: string },
+    sender: ActorRef<Protocol.Any> | undefined,
+    reply: ReplyTo | undefined,
+    kind: number = USER,
+    timer: TimerEntry | undefined = undefined
+  ) {
+    this.message = message
+    this.sender = sender
+    this.reply = reply
+    this.kind = kind
+    this.timer = timer
+  }
+}
+
+/** A local caller waiting for a reply. */
+class PendingReply implements ReplyTo {
+  done = false
+  deadline: Deadline | undefined = undefined
+  private readonly cell: ActorCell
+  private readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+  constructor(cell: ActorCell, resume: (effect: Effect.Effect<unknown, unknown>) => void) {
+    this.cell = cell
+    this.resume = resume
+  }
+  complete(exit: Exit.Exit<unknown, unknown>): void {
+    if (this.done) return
+    this.done = true
+    if (this.deadline !== undefined) this.cell.system.deadlines.cancel(this.deadline)
+    this.resume(exit)
+  }
+}
+
+interface Waiter {
+  readonly envelope: Envelope
+  readonly resume: (effect: Effect.Effect<void>) => void
+  cancelled: boolean
+}
+
+interface TimerEntry {
+  readonly key: string
+  readonly message: { readonly _tag: string }
+  readonly intervalMillis: number | undefined
+  deadline: Deadline | undefined
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Control messages (to a parent, about its children)
+// ---------------------------------------------------------------------------------------------------------
+
+type Control =
+  | { readonly _tag: "ChildFailed"; readonly child: ActorCell; readonly cause: Cause.Cause<unknown> }
+  | {
+      readonly _tag: "StopChild"
+      readonly child: ActorCell
+      /** The child asked to stop itself (a permanent child is then restarted, as in OTP). */
+      readonly self: boolean
+    }
+  | { readonly _tag: "RestartChildren"; readonly children: ReadonlyArray<ActorCell>; readonly failed: ActorCell }
+
+/** Handled messages: a cell accepts user messages and control messages. */
+const RUNNING = 0
+/** Failed, waiting for its parent's decision: handles control messages only. */
+const SUSPENDED = 1
+/** Its parent is restarting or stopping it: handles nothing. */
+const FROZEN = 2
+const TERMINATED_STATUS = 3
+
+/** Ends a handler that stashed its message. */
+class StashSignal {
+  readonly _tag = "StashSignal"
+}
+const stashSignal = new StashSignal()
+
+const THROUGHPUT = 64
+
+// ---------------------------------------------------------------------------------------------------------
+// The cell
+// ---------------------------------------------------------------------------------------------------------
+
+/** Options a cell is spawned with. */
+export interface CellOptions {
+  readonly mailbox: Mailbox.Config
+  readonly restart: Supervisor.RestartPolicy
+  readonly shutdownTimeoutMillis: number
+}
+
+type AnyBehavior = Behavior<Protocol.Any, unknown, unknown>
+type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Effect<unknown, unknown, unknown>
+
+export class ActorCell {
+  status = FROZEN
+  state: unknown = undefined
+  private mailbox: Deque<Envelope> | undefined
+  private waiters: Deque<Waiter> | undefined
+  private control: Array<Control> | undefined
+  private fiber: Fiber.Fiber<void, unknown> | undefined
+  private current: Envelope | undefined
+  private cancelledCurrent = false
+  private stopAfterCurrent = false
+  private unstashAfterCurrent = false
+  private stashed: Array<Envelope> | undefined
+  children: Map<string, ActorCell> | undefined
+  private watchers: Map<ActorCell, { readonly message: { readonly _tag: string } | undefined }> | undefined
+  private watching: Set<ActorCell> | undefined
+  private listeners: Array<(terminated: Terminated.Terminated) => void> | undefined
+  private scope: Scope.Closeable | undefined
+  private timers: Map<string, TimerEntry> | undefined
+  private ctx: ContextImpl | undefined
+  private anonymousCount = 0
+  /** As a child: consecutive restarts and when the last one happened. */
+  private consecutiveRestarts = 0
+  private lastRestartAt = Number.NEGATIVE_INFINITY
+  /** As a supervisor: when recent restarts of children happened. */
+  private restartTimes: Array<number> | undefined
+  termination: Terminated.Reason | undefined
+  readonly ref: LocalActorRef<Protocol.Any>
+  readonly system: SystemImpl
+  readonly parent: ActorCell | undefined
+  readonly name: string
+  readonly path: string
+  readonly behavior: AnyBehavior
+  readonly options: CellOptions
+  /** The services the actor runs with: those of whoever spawned it. */
+  readonly context: Context.Context<never>
+
+  constructor(
+    system: SystemImpl,
+    parent: ActorCell | undefined,
+    name: string,
+    path: string,
+    behavior: AnyBehavior,
+    options: CellOptions,
+    context: Context.Context<never>
+  ) {
+    this.system = system
+    this.parent = parent
+    this.name = name
+    this.path = path
+    this.behavior = behavior
+    this.options = options
+    this.context = context
+    this.ref = new LocalActorRef(this)
+  }
+
+  get protocol(): Protocol.Any {
+    return this.behavior.protocol
+  }
+
+  get strategy(): Supervisor.Strategy {
+    return this.behavior.supervision ?? this.system.defaultStrategy
+  }
+
+  get isTerminated(): boolean {
+    return this.status === TERMINATED_STATUS
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Sending
+  // ------------------------------------------------------------------------------------------------------
+
+  /**
+   * Puts an envelope in the mailbox. Returns false when the mailbox is full and the policy is to suspend the
+   * sender or fail the send (the caller does either); dropping policies and dead recipients are handled here.
+   */
+  private offer(envelope: Envelope): boolean {
+    if (this.status === TERMINATED_STATUS) {
+      this.bounce(envelope, "terminated")
+      return true
+    }
+    const mailbox = (this.mailbox ??= new Deque())
+    const { capacity, overflow } = this.options.mailbox
+    if (mailbox.length < capacity && (this.waiters === undefined || this.waiters.length === 0)) {
+      mailbox.push(envelope)
+      this.schedule()
+      return true
+    }
+    this.system.publish(new SystemEvent.Overflow({ path: this.path, policy: overflow, capacity }))
+    switch (overflow) {
+      case "suspend":
+      case "fail":
+        return false
+      case "drop-newest":
+        this.bounce(envelope, "overflow")
+        return true
+      case "drop-oldest": {
+        const oldest = mailbox.shift()
+        if (oldest !== undefined) this.bounce(oldest, "overflow")
+        mailbox.push(envelope)
+        this.schedule()
+        return true
+      }
+    }
+  }
+
+  private mailboxFull(envelope: Envelope): MailboxFull {
+    return new MailboxFull({
+      recipient: this.path,
+      capacity: this.options.mailbox.capacity,
+      tag: envelope.message._tag
+    })
+  }
+
+  /** Waits for room in a full mailbox; the envelope goes in, in order, when there is. */
+  private addWaiter(envelope: Envelope, resume: (effect: Effect.Effect<void>) => void): Waiter {
+    const waiter: Waiter = { envelope, resume, cancelled: false }
+    ;(this.waiters ??= new Deque()).push(waiter)
+    return waiter
+  }
+
+  /** Enqueues ignoring the capacity (death-watch notifications and timer messages must not be lost). */
+  private enqueueForced(envelope: Envelope): void {
+    if (this.status === TERMINATED_STATUS) {
+      this.bounce(envelope, "terminated")
+      return
+    }
+    ;(this.mailbox ??= new Deque()).push(envelope)
+    this.schedule()
+  }
+
+  /** A message that will not be handled: requests fail at once, everything becomes a dead letter. */
+  private bounce(envelope: Envelope, reason: SystemEvent.DeadLetterReason): void {
+    const tag = envelope.message._tag
+    if (envelope.reply !== undefined && !envelope.reply.done) {
+      envelope.reply.complete(
+        reason === "overflow"
+          ? Exit.fail(this.mailboxFull(envelope))
+          : Exit.fail(new RecipientTerminated({ recipient: this.path, tag }))
+      )
+    }
+    this.system.deadLetter(this.path, envelope.message, reason)
+  }
+
+  tell(
+    message: { readonly _tag: string },
+    sender: ActorRef<Protocol.Any> | undefined
+  ): Effect.Effect<void, MailboxFull> {
+    const envelope = new Envelope(message, sender, undefined)
+    if (this.offer(envelope)) return Effect.void
+    if (this.options.mailbox.overflow === "fail") return Effect.fail(this.mailboxFull(envelope))
+    return Effect.callback<void>((resume) => {
+      const waiter = this.addWaiter(envelope, resume)
+      return Effect.sync(() => {
+        waiter.cancelled = true
+      })
+    })
+  }
+
+  ask(
+    message: { readonly _tag: string },
+    sender: ActorRef<Protocol.Any> | undefined,
+    timeoutMillis: number
+  ): Effect.Effect<unknown, unknown> {
+    return Effect.callback<unknown, unknown>((resume) => {
+      const pending = new PendingReply(this, resume)
+      const envelope = new Envelope(message, sender, pending)
+      const deadlines = this.system.deadlines
+      pending.deadline = deadlines.schedule(deadlines.now() + timeoutMillis, () => {
+        pending.deadline = undefined
+        pending.complete(Exit.fail(new AskTimeout({ recipient: this.path, tag: message._tag, timeoutMillis })))
+        this.cancel(envelope)
+      })
+      if (!this.offer(envelope)) {
+        if (this.options.mailbox.overflow === "fail") pending.complete(Exit.fail(this.mailboxFull(envelope)))
+        else this.addWaiter(envelope, noop)
+      }
+      return Effect.sync(() => {
+        // The caller was interrupted: drop the reply path and stop the work done for it.
+        if (pending.done) return
+        pending.done = true
+        if (pending.deadline !== undefined) deadlines.cancel(pending.deadline)
+        this.cancel(envelope)
+      })
+    })
+  }
+
+  /** The caller of this request is gone: if the handler is working on it, interrupt that work. */
+  private cancel(envelope: Envelope): void {
+    if (this.current === envelope && this.fiber !== undefined) {
+      this.cancelledCurrent = true
+      this.fiber.interruptUnsafe()
+    }
+  }
+
+  private sendControl(message: Control): void {
+    if (this.status === TERMINATED_STATUS) return
+    ;(this.control ??= []).push(message)
+    this.schedule()
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Scheduling and the drain loop
+  // ------------------------------------------------------------------------------------------------------
+
+  private hasWork(): boolean {
+    if (this.control !== undefined && this.control.length > 0) return this.status !== FROZEN
+    return this.status === RUNNING && this.mailbox !== undefined && this.mailbox.length > 0
+  }
+
+  schedule(): void {
+    if (this.fiber !== undefined || !this.hasWork()) return
+    const context = Context.add(this.context, CurrentActor, this)
+    this.fiber = Effect.runForkWith(context)(this.drain)
+  }
+
+  private readonly drain: Effect.Effect<void> = Effect.onExit(
+    Effect.andThen(
+      Effect.yieldNow,
+      Effect.suspend(() => this.loop(0))
+    ),
+    (exit) =>
+      Effect.sync(() => {
+        this.fiber = undefined
+        if (Exit.isFailure(exit)) this.drainInterrupted(exit.cause)
+        this.schedule()
+      })
+  )
+
+  private loop(handled: number): Effect.Effect<void> {
+    for (;;) {
+      const control = this.control
+      if (control !== undefined && control.length > 0 && this.status !== FROZEN) {
+        return Effect.andThen(
+          this.handleControl(control.shift()!),
+          Effect.suspend(() => this.loop(handled))
+        )
+      }
+      if (this.status !== RUNNING) return Effect.void
+      const envelope = this.mailbox?.shift()
+      if (envelope === undefined) return Effect.void
+      this.admitWaiter()
+      const effect = this.handle(envelope)
+      if (effect !== undefined) {
+        return Effect.andThen(
+          effect,
+          Effect.suspend(() =>
+            handled + 1 >= THROUGHPUT ? Effect.andThen(Effect.yieldNow, this.loop(0)) : this.loop(handled + 1)
+          )
+        )
+      }
+    }
+  }
+
+  /** The drain fiber was interrupted: an ask's caller gave up, or a parent froze this cell. */
+  private drainInterrupted(cause: Cause.Cause<unknown>): void {
+    const envelope = this.current
+    this.current = undefined
+    if (this.cancelledCurrent) {
+      this.cancelledCurrent = false
+      return
+    }
+    if (envelope !== undefined) {
+      if (envelope.reply !== undefined && !envelope.reply.done) {
+        envelope.reply.complete(
+          Exit.fail(new RecipientTerminated({ recipient: this.path, tag: envelope.message._tag }))
+        )
+      }
+      this.system.deadLetter(this.path, envelope.message, "interrupted")
+    }
+    if (!Cause.hasInterruptsOnly(cause)) this.system.logDefect(this.path, cause)
+  }
+
+  /** A sender suspended on a full mailbox gets its message in, now that there is room. */
+  private admitWaiter(): void {
+    const waiters = this.waiters
+    if (waiters === undefined) return
+    while (waiters.length > 0) {
+      const waiter = waiters.shift()!
+      if (waiter.cancelled) continue
+      this.mailbox!.push(waiter.envelope)
+      waiter.resume(Effect.void)
+      return
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Handling one message
+  // ------------------------------------------------------------------------------------------------------
+
+  /** Handles one envelope; returns an effect when there is work to run, undefined when it was skipped. */
+  private handle(envelope: Envelope): Effect.Effect<void> | undefined {
+    if (envelope.reply?.done) {
+      this.system.deadLetter(this.path, envelope.message, "expired")
+      return undefined
+    }
+    const message = envelope.message
+    if (envelope.kind === TIMER) {
+      const timer = envelope.timer!
+      if (this.timers?.get(timer.key) !== timer) return undefined
+      if (timer.intervalMillis === undefined) this.timers.delete(timer.key)
+    }
+    let effect: Effect.Effect<unknown, unknown, unknown>
+    let tag = message._tag
+    this.current = envelope
+    if (envelope.kind === TERMINATED) {
+      const onTerminated = this.behavior.onTerminated
+      const terminated = message as unknown as Terminated.Terminated
+      effect =
+        onTerminated !== undefined
+          ? call(onTerminated, this.state, terminated, this.context_())
+          : Effect.fail(new Terminated.DeathPact({ watcher: this.path, terminated: terminated.ref.path }))
+    } else {
+      const handler = (this.behavior.receive as unknown as Record<string, AnyHandler | undefined>)[tag]
+      if (handler === undefined) {
+        this.current = undefined
+        this.bounce(envelope, "unhandled")
+        return undefined
+      }
+      effect = call(handler, this.state, message, this.context_())
+    }
+    if (this.system.tracing) {
+      tag = envelope.kind === TERMINATED ? "Terminated" : tag
+      effect = Effect.withSpan(effect, `${this.name}.${tag}`, {
+        kind: "consumer",
+        attributes: { "actor.path": this.path, "actor.protocol": this.protocol.name, "message.tag": tag }
+      })
+    }
+    return Effect.flatMap(Effect.exit(effect as Effect.Effect<unknown, unknown>), (exit) =>
+      this.afterHandle(envelope, exit)
+    )
+  }
+
+  private afterHandle(envelope: Envelope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
+    this.current = undefined
+    this.system.countHandled(this)
+    const reply = envelope.reply
+    if (Exit.isSuccess(exit)) {
+      if (reply !== undefined) {
+        const { state, reply: value } = exit.value as { state: unknown; reply: unknown }
+        this.state = state
+        reply.complete(Exit.succeed(value))
+      } else {
+        this.state = exit.value
+      }
+      return this.afterMessage()
+    }
+    const cause = exit.cause
+    const failure = cause.reasons.find(Cause.isFailReason)
+    if (failure !== undefined && failure.error === stashSignal) {
+      const stashed = (this.stashed ??= [])
+      if (stashed.length >= this.options.mailbox.capacity) {
+        return this.fail(
+          Cause.fail(new StashOverflow({ path: this.path, capacity: this.options.mailbox.capacity })),
+          envelope
+        )
+      }
+      stashed.push(envelope)
+      return this.afterMessage()
+    }
+    if (reply !== undefined && failure !== undefined && cause.reasons.length === 1) {
+      const def = Protocol.requestDef(this.protocol, envelope.message._tag)
+      if (def !== undefined && isDeclared(def.failure, failure.error)) {
+        reply.complete(Exit.fail(failure.error))
+        return this.afterMessage()
+      }
+    }
+    return this.fail(cause, envelope)
+  }
+
+  private afterMessage(): Effect.Effect<void> {
+    if (this.unstashAfterCurrent) {
+      this.unstashAfterCurrent = false
+      const stashed = this.stashed
+      if (stashed !== undefined) {
+        this.stashed = undefined
+        const mailbox = (this.mailbox ??= new Deque())
+        for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
+      }
+    }
+    if (this.stopAfterCurrent) {
+      this.stopAfterCurrent = false
+      this.requestStop(true)
+    }
+    return Effect.void
+  }
+
+  /** The actor failed: answer the request it was handling, tell the world, and ask the parent what to do. */
+  private fail(cause: Cause.Cause<unknown>, envelope: Envelope | undefined): Effect.Effect<void> {
+    const tag = envelope?.message._tag
+    if (envelope?.reply !== undefined) {
+      envelope.reply.complete(
+        Exit.fail(new RequestFailed({ recipient: this.path, tag: tag!, cause: Cause.pretty(cause) }))
+      )
+    }
+    this.status = SUSPENDED
+    this.system.countFailure(this)
+    this.system.publish(new SystemEvent.Failed({ path: this.path, tag, cause }))
+    const parent = this.parent
+    if (parent !== undefined) parent.sendControl({ _tag: "ChildFailed", child: this, cause })
+    return Effect.logError("Actor failed", cause).pipe(
+      Effect.annotateLogs({ actor: this.path, ...(tag === undefined ? {} : { message: tag }) })
+    )
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Supervision (this cell as the parent)
+  // ------------------------------------------------------------------------------------------------------
+
+  private isLiveChild(child: ActorCell): boolean {
+    return child.parent === this && this.children?.get(child.name) === child && child.status !== TERMINATED_STATUS
+  }
+
+  private handleControl(message: Control): Effect.Effect<void> {
+    if (this.status === TERMINATED_STATUS) return Effect.void
+    switch (message._tag) {
+      case "ChildFailed":
+        return this.isLiveChild(message.child) ? this.supervise(message.child, message.cause) : Effect.void
+      case "StopChild":
+        if (!this.isLiveChild(message.child)) return Effect.void
+        if (message.self && message.child.options.restart === "permanent") {
+          return this.restart(message.child, Cause.fail(new Supervisor.StoppedItself({ path: message.child.path })))
+        }
+        return Effect.andThen(message.child.freeze(), message.child.stopTree(Terminated.stopped))
+      case "RestartChildren":
+        return this.reinitAll(
+          message.children.filter((child) => this.isLiveChild(child)),
+          message.failed
+        )
+    }
+  }
+
+  private supervise(child: ActorCell, cause: Cause.Cause<unknown>): Effect.Effect<void> {
+    const strategy = this.strategy
+    let directive: Supervisor.Directive
+    try {
+      directive = strategy.decider(cause)
+    } catch (defect) {
+      directive = "escalate"
+      cause = Cause.combine(cause, Cause.die(defect))
+    }
+    switch (directive) {
+      case "resume":
+        child.status = RUNNING
+        this.system.publish(new SystemEvent.Resumed({ path: child.path }))
+        child.schedule()
+        return Effect.void
+      case "stop":
+        return Effect.andThen(child.freeze(), child.stopTree(new Terminated.Failed({ cause })))
+      case "escalate":
+        return this.escalate(
+          child,
+          cause,
+          new Supervisor.ChildFailureEscalated({ supervisor: this.path, child: child.path, cause: Cause.pretty(cause) })
+        )
+      case "restart":
+        return this.restart(child, cause)
+    }
+  }
+
+  private restart(child: ActorCell, cause: Cause.Cause<unknown>): Effect.Effect<void> {
+    if (child.options.restart === "temporary") {
+      return Effect.andThen(child.freeze(), child.stopTree(new Terminated.Failed({ cause })))
+    }
+    const strategy = this.strategy
+    const now = this.system.deadlines.now()
+    const windowStart = now - Duration.toMillis(strategy.within)
+    const times = (this.restartTimes = (this.restartTimes ?? []).filter((t) => t > windowStart))
+    times.push(now)
+    if (times.length > strategy.maxRestarts) {
+      this.restartTimes = undefined
+      return this.escalate(
+        child,
+        cause,
+        new Supervisor.RestartBudgetExhausted({
+          supervisor: this.path,
+          child: child.path,
+          maxRestarts: strategy.maxRestarts,
+          withinMillis: Duration.toMillis(strategy.within),
+          cause: Cause.pretty(cause)
+        })
+      )
+    }
+    const siblings = [...(this.children?.values() ?? [])]
+    const affected =
+      strategy.kind === "one-for-one"
+        ? [child]
+        : strategy.kind === "one-for-all"
+          ? siblings
+          : siblings.slice(siblings.indexOf(child))
+    if (
+      child.consecutiveRestarts > 0 &&
+      now - child.lastRestartAt > Duration.toMillis(strategy.backoff?.resetAfter ?? 0)
+    ) {
+      child.consecutiveRestarts = 0
+    }
+    const delay = Supervisor.delayMillis(strategy.backoff, child.consecutiveRestarts, Math.random())
+    const self = this
+    return Effect.gen(function* () {
+      const restarted: Array<ActorCell> = []
+      for (const cell of affected.toReversed()) {
+        yield* cell.freeze()
+        if (cell !== child && cell.options.restart === "temporary") {
+          yield* cell.stopTree(Terminated.stopped)
+        } else {
+          yield* cell.teardown()
+          restarted.unshift(cell)
+        }
+      }
+      if (delay > 0) {
+        self.system.deadlines.schedule(now + delay, () =>
+          self.sendControl({ _tag: "RestartChildren", children: restarted, failed: child })
+        )
+      } else {
+        yield* self.reinitAll(restarted, child)
+      }
+    })
+  }
+
+  private reinitAll(cells: ReadonlyArray<ActorCell>, failed: ActorCell): Effect.Effect<void> {
+    return Effect.forEach(cells, (cell) => cell.reinit(cell === failed), { discard: true })
+  }
+
+  /** This supervisor gives up on a child: it stops all its children and fails itself. */
+  private escalate(child: ActorCell, cause: Cause.Cause<unknown>, error: unknown): Effect.Effect<void> {
+    this.system.publish(new SystemEvent.Escalated({ path: this.path, child: child.path, cause }))
+    const self = this
+    return Effect.gen(function* () {
+      yield* self.stopChildren()
+      if (self.parent === undefined) {
+        // The root guardian has nobody to escalate to: the subtree is gone, the system goes on.
+        yield* Effect.logError("Failure escalated to the root guardian; the failing subtree was stopped", cause).pipe(
+          Effect.annotateLogs({ actor: child.path })
+        )
+        return
+      }
+      yield* self.fail(Cause.fail(error), undefined)
+    })
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Lifecycle (run by the parent, on a frozen cell)
+  // ------------------------------------------------------------------------------------------------------
+
+  /** Stops handling messages and waits until the drain fiber has ended (interrupting it after the deadline). */
+  freeze(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.status === TERMINATED_STATUS) return Effect.void
+      this.status = FROZEN
+      const fiber = this.fiber
+      if (fiber === undefined) return Effect.void
+      return Effect.flatMap(
+        Effect.timeoutOption(Fiber.await(fiber), Duration.millis(this.options.shutdownTimeoutMillis)),
+        (done) => (Option.isSome(done) ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber)))
+      )
+    })
+  }
+
+  /** Runs the behaviour's init in the actor's scope; sets the state and starts handling messages. */
+  start(): Effect.Effect<void, unknown> {
+    return Effect.suspend(() => {
+      const { init, initial } = this.behavior
+      if (init === undefined) {
+        this.state = initial
+        this.status = RUNNING
+        this.schedule()
+        return Effect.void
+      }
+      return init(this.context_()).pipe(
+        Effect.provideService(Scope.Scope, this.scope_()),
+        Effect.provideService(CurrentActor, this),
+        Effect.provideContext(this.context),
+        Effect.tap((state) =>
+          Effect.sync(() => {
+            this.state = state
+            this.status = RUNNING
+            this.schedule()
+          })
+        ),
+        Effect.asVoid
+      ) as Effect.Effect<void, unknown>
+    })
+  }
+
+  /** Before a restart: stop the children, cancel timers, release the scope's resources. */
+  private teardown(): Effect.Effect<void> {
+    return Effect.andThen(this.stopChildren(), this.releaseResources(Exit.void))
+  }
+
+  private reinit(failed: boolean): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.status === TERMINATED_STATUS) return Effect.void
+      const now = this.system.deadlines.now()
+      if (failed) {
+        this.consecutiveRestarts++
+        this.lastRestartAt = now
+      }
+      const stashed = this.stashed
+      if (stashed !== undefined) {
+        this.stashed = undefined
+        const mailbox = (this.mailbox ??= new Deque())
+        for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
+      }
+      return Effect.matchCauseEffect(this.start(), {
+        onSuccess: () => {
+          this.system.countRestart(this)
+          this.system.publish(
+            new SystemEvent.Restarted({
+              path: this.path,
+              restarts: this.consecutiveRestarts,
+              delayMillis: 0
+            })
+          )
+          return Effect.logWarning("Actor restarted").pipe(Effect.annotateLogs({ actor: this.path }))
+        },
+        onFailure: (cause) => this.fail(cause, undefined)
+      })
+    })
+  }
+
+  /** Stops the children in reverse start order, each with its deadline. */
+  private stopChildren(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const children = [...(this.children?.values() ?? [])].toReversed()
+      return Effect.forEach(children, (child) => Effect.andThen(child.freeze(), child.stopTree(Terminated.stopped)), {
+        discard: true
+      })
+    })
+  }
+
+  /** Stops this (frozen) cell: its children first, then its resources; then tells whoever waits for it. */
+  stopTree(reason: Terminated.Reason): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.status === TERMINATED_STATUS) return Effect.void
+      return Effect.andThen(
+        Effect.andThen(this.stopChildren(), this.releaseResources(Exit.void)),
+        Effect.sync(() => this.terminate(reason))
+      )
+    })
+  }
+
+  private releaseResources(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.timers !== undefined) {
+        for (const timer of this.timers.values()) {
+          if (timer.deadline !== undefined) this.system.deadlines.cancel(timer.deadline)
+        }
+        this.timers = undefined
+      }
+      const scope = this.scope
+      if (scope === undefined) return Effect.void
+      this.scope = undefined
+      return Scope.close(scope, exit)
+    })
+  }
+
+  private terminate(reason: Terminated.Reason): void {
+    this.status = TERMINATED_STATUS
+    this.termination = reason
+    this.state = undefined
+    this.ctx = undefined
+    this.control = undefined
+    if (this.stashed !== undefined) {
+      for (const envelope of this.stashed) this.bounce(envelope, "terminated")
+      this.stashed = undefined
+    }
+    if (this.mailbox !== undefined) {
+      for (const envelope of this.mailbox.drain()) {
+        if (envelope.kind !== TERMINATED) this.bounce(envelope, "terminated")
+      }
+      this.mailbox = undefined
+    }
+    if (this.waiters !== undefined) {
+      for (const waiter of this.waiters.drain()) {
+        if (waiter.cancelled) continue
+        this.bounce(waiter.envelope, "terminated")
+        waiter.resume(Effect.void)
+      }
+      this.waiters = undefined
+    }
+    this.parent?.children?.delete(this.name)
+    this.system.unregister(this)
+    if (this.watching !== undefined) {
+      for (const target of this.watching) target.watchers?.delete(this)
+      this.watching = undefined
+    }
+    const terminated = new Terminated.Terminated({ ref: this.ref, reason })
+    if (this.watchers !== undefined) {
+      for (const [watcher, { message }] of this.watchers) {
+        watcher.watching?.delete(this)
+        watcher.notifyTerminated(terminated, message)
+      }
+      this.watchers = undefined
+    }
+    if (this.listeners !== undefined) {
+      for (const listener of this.listeners) listener(terminated)
+      this.listeners = undefined
+    }
+    this.system.publish(new SystemEvent.Stopped({ path: this.path, reason }))
+  }
+
+  /** Asks the parent to stop this cell (it handles nothing more in the meantime). */
+  requestStop(self: boolean): void {
+    if (this.status === TERMINATED_STATUS) return
+    if (this.parent === undefined) return
+    if (self) this.status = SUSPENDED
+    this.parent.sendControl({ _tag: "StopChild", child: this, self })
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Death watch
+  // ------------------------------------------------------------------------------------------------------
+
+  private notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void {
+    this.enqueueForced(
+      message === undefined
+        ? new Envelope(terminated as unknown as { readonly _tag: string }, undefined, undefined, TERMINATED)
+        : new Envelope(message, undefined, undefined)
+    )
+  }
+
+  /** `watcher` will be told once when this cell terminates (at once if it already has). */
+  addWatcher(watcher: ActorCell, message: { readonly _tag: string } | undefined): void {
+    if (this.status === TERMINATED_STATUS) {
+      watcher.notifyTerminated(new Terminated.Terminated({ ref: this.ref, reason: this.termination! }), message)
+      return
+    }
+    ;(this.watchers ??= new Map()).set(watcher, { message })
+    ;(watcher.watching ??= new Set()).add(this)
+  }
+
+  removeWatcher(watcher: ActorCell): void {
+    this.watchers?.delete(watcher)
+    watcher.watching?.delete(this)
+  }
+
+  /** Calls `listener` once when this cell terminates (at once if it already has); returns a canceller. */
+  onTermination(listener: (terminated: Terminated.Terminated) => void): () => void {
+    if (this.status === TERMINATED_STATUS) {
+      listener(new Terminated.Terminated({ ref: this.ref, reason: this.termination! }))
+      return () => {}
+    }
+    const listeners = (this.listeners ??= [])
+    listeners.push(listener)
+    return () => {
+      const i = listeners.indexOf(listener)
+      if (i >= 0) listeners.splice(i, 1)
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Context given to handlers
+  // ------------------------------------------------------------------------------------------------------
+
+  scope_(): Scope.Closeable {
+    return (this.scope ??= Scope.makeUnsafe())
+  }
+
+  context_(): ContextImpl {
+    return (this.ctx ??= new ContextImpl(this))
+  }
+
+  get currentSender(): ActorRef<Protocol.Any> | undefined {
+    return this.current?.sender
+  }
+
+  nextChildName(): string {
+    return `$${++this.anonymousCount}`
+  }
+
+  requestStash(): Effect.Effect<never> {
+    return Effect.fail(stashSignal) as unknown as Effect.Effect<never>
+  }
+
+  requestUnstash(): void {
+    this.unstashAfterCurrent = true
+  }
+
+  requestStopAfterCurrent(): void {
+    if (this.current === undefined) this.requestStop(true)
+    else this.stopAfterCurrent = true
+  }
+
+  startTimer(key: string, message: { readonly _tag: string }, delayMillis: number, intervalMillis: number | undefined) {
+    this.cancelTimer(key)
+    if (this.status === TERMINATED_STATUS) return
+    const timer: TimerEntry = { key, message, intervalMillis, deadline: undefined }
+    ;(this.timers ??= new Map()).set(key, timer)
+    const fire = () => {
+      timer.deadline =
+        intervalMillis === undefined
+          ? undefined
+          : this.system.deadlines.schedule(this.system.deadlines.now() + intervalMillis, fire)
+      this.enqueueForced(new Envelope(message, undefined, undefined, TIMER, timer))
+    }
+    timer.deadline = this.system.deadlines.schedule(this.system.deadlines.now() + delayMillis, fire)
+  }
+
+  cancelTimer(key: string): void {
+    const timer = this.timers?.get(key)
+    if (timer === undefined) return
+    this.timers!.delete(key)
+    if (timer.deadline !== undefined) this.system.deadlines.cancel(timer.deadline)
+  }
+
+  hasTimer(key: string): boolean {
+    return this.timers?.has(key) ?? false
+  }
+}
+
+const noop = () => {}
+
+/** Calls a handler; a handler that throws instead of returning an effect has a defect. */
+const call = <A, B, C>(
+  handler: (a: A, b: B, c: C) => Effect.Effect<unknown, unknown, unknown>,
+  a: A,
+  b: B,
+  c: C
+): Effect.Effect<unknown, unknown, unknown> => {
+  try {
+    return handler(a, b, c)
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}
+
+const isCache = new WeakMap<object, (u: unknown) => boolean>()
+
+/** Whether a request handler's failure is the request's declared failure (then it is a reply, not a crash). */
+const isDeclared = (schema: Schema.Top, error: unknown): boolean => {
+  if (schema === Schema.Never) return false
+  let is = isCache.get(schema)
+  if (is === undefined) {
+    is = Schema.is(schema) as (u: unknown) => boolean
+    isCache.set(schema, is)
+  }
+  return is(error)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The local ref and the handler context
+// ---------------------------------------------------------------------------------------------------------
+
+const senderOf = (fiber: Fiber.Fiber<unknown, unknown>): ActorRef<Protocol.Any> | undefined =>
+  fiber.getRef(CurrentActor)?.ref
+
+/** A ref to an actor of this node. */
+export class LocalActorRef<P extends Protocol.Any> implements ActorRef<P> {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly cell: ActorCell
+  constructor(cell: ActorCell) {
+    this.cell = cell
+  }
+  get protocol(): P {
+    return this.cell.protocol as P
+  }
+  get path(): string {
+    return this.cell.path
+  }
+  get name(): string {
+    return this.cell.name
+  }
+  get node(): string {
+    return this.cell.system.node
+  }
+  tell(message: Protocol.Message<P>): Effect.Effect<void, MailboxFull> {
+    return Effect.withFiber((fiber) => this.cell.tell(message as { _tag: string }, senderOf(fiber)))
+  }
+  ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
+    const timeoutMillis =
+      options?.timeout === undefined ? this.cell.system.askTimeoutMillis : Duration.toMillis(options.timeout)
+    return Effect.withFiber((fiber) =>
+      this.cell.ask(message as unknown as { _tag: string }, senderOf(fiber), timeoutMillis)
+    ) as never
+  }
+  toString(): string {
+    return `ActorRef(${this.cell.path})`
+  }
+  toJSON(): unknown {
+    return { _id: "ActorRef", node: this.node, path: this.path }
+  }
+}
+
+/** The context handed to a behaviour's handlers; one per actor, made on first use. */
+class ContextImpl implements ActorContext<Protocol.Any> {
+  readonly timers: Timers<Protocol.Any>
+  private readonly cell: ActorCell
+  constructor(cell: ActorCell) {
+    this.cell = cell
+    this.timers = {
+      startSingle: (key, message, delay) =>
+        Effect.sync(() => cell.startTimer(key, message, Duration.toMillis(delay), undefined)),
+      startPeriodic: (key, message, interval) =>
+        Effect.sync(() => {
+          const millis = Duration.toMillis(interval)
+          cell.startTimer(key, message, millis, millis)
+        }),
+      cancel: (key) => Effect.sync(() => cell.cancelTimer(key)),
+      isActive: (key) => cell.hasTimer(key)
+    }
+  }
+  get self() {
+    return this.cell.ref
+  }
+  get sender() {
+    return Option.fromUndefinedOr(this.cell.currentSender)
+  }
+  get system() {
+    return this.cell.system.service
+  }
+  get children() {
+    return [...(this.cell.children?.values() ?? [])].map((child) => child.ref)
+  }
+  get scope() {
+    return this.cell.scope_()
+  }
+  spawn<Q extends Protocol.Any, S, R>(behavior: Behavior<Q, S, R>, options?: import("../ActorSystem.ts").SpawnOptions) {
+    return this.cell.system.spawn(this.cell, behavior, options)
+  }
+  stop(child: ActorRef<Protocol.Any>) {
+    return this.cell.system.stop(child)
+  }
+  get stopSelf() {
+    return Effect.sync(() => this.cell.requestStopAfterCurrent())
+  }
+  watch(ref: ActorRef<Protocol.Any>) {
+    return this.cell.system.watch(this.cell, ref, undefined)
+  }
+  watchWith(ref: ActorRef<Protocol.Any>, message: Protocol.Message<Protocol.Any>) {
+    return this.cell.system.watch(this.cell, ref, message)
+  }
+  unwatch(ref: ActorRef<Protocol.Any>) {
+    return this.cell.system.unwatch(this.cell, ref)
+  }
+  get stash() {
+    return this.cell.requestStash()
+  }
+  get unstashAll() {
+    return Effect.sync(() => this.cell.requestUnstash())
+  }
+  fork<A, E, R>(effect: Effect.Effect<A, E, R>) {
+    return Effect.forkIn(effect, this.cell.scope_())
+  }
+}

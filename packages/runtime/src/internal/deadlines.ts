@@ -1,0 +1,122 @@
+import { type Clock, Duration, Effect, type Fiber } from "effect"
+
+/** A scheduled deadline; cancel it with {@link Deadlines.cancel}. */
+export interface Deadline {
+  at: number
+  index: number
+  readonly fire: () => void
+}
+
+/**
+ * Many deadlines served by one fiber: a binary min-heap ordered by time and a single sleeper that wakes at
+ * the earliest one. Scheduling and cancelling are O(log n) and allocate no fiber, so an `ask` costs no timer
+ * fiber of its own. Time comes from the given `Clock`, so `TestClock` drives it in tests.
+ */
+export class Deadlines {
+  private readonly heap: Array<Deadline> = []
+  private sleeper: Fiber.Fiber<void> | undefined
+  private wakeAt = Number.POSITIVE_INFINITY
+  private generation = 0
+  private closed = false
+
+  private readonly clock: Clock.Clock
+  private readonly fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>
+
+  constructor(clock: Clock.Clock, fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>) {
+    this.clock = clock
+    this.fork = fork
+  }
+
+  now(): number {
+    return this.clock.currentTimeMillisUnsafe()
+  }
+
+  /** Calls `fire` once, at `at` (epoch ms of the clock), unless cancelled first. */
+  schedule(at: number, fire: () => void): Deadline {
+    const deadline: Deadline = { at, index: this.heap.length, fire }
+    this.heap.push(deadline)
+    this.up(deadline.index)
+    if (at < this.wakeAt && !this.closed) this.restartSleeper()
+    return deadline
+  }
+
+  cancel(deadline: Deadline): void {
+    const i = deadline.index
+    if (i < 0 || this.heap[i] !== deadline) return
+    deadline.index = -1
+    const last = this.heap.pop()!
+    if (last !== deadline) {
+      this.heap[i] = last
+      last.index = i
+      this.down(i)
+      this.up(last.index)
+    }
+  }
+
+  /** Stops the sleeper; pending deadlines never fire. */
+  close(): void {
+    this.closed = true
+    this.sleeper?.interruptUnsafe()
+    this.sleeper = undefined
+  }
+
+  private restartSleeper(): void {
+    this.sleeper?.interruptUnsafe()
+    this.wakeAt = this.heap[0]!.at
+    this.sleeper = this.fork(this.loop(++this.generation))
+  }
+
+  private loop(generation: number): Effect.Effect<void> {
+    return Effect.suspend(() => this.tick(generation))
+  }
+
+  private tick(generation: number): Effect.Effect<void> {
+    if (generation !== this.generation || this.closed) return Effect.void
+    const now = this.clock.currentTimeMillisUnsafe()
+    while (this.heap.length > 0 && this.heap[0]!.at <= now) {
+      const due = this.heap[0]!
+      this.cancel(due)
+      due.fire()
+    }
+    if (generation !== this.generation) return Effect.void
+    if (this.heap.length === 0) {
+      this.wakeAt = Number.POSITIVE_INFINITY
+      this.sleeper = undefined
+      return Effect.void
+    }
+    this.wakeAt = this.heap[0]!.at
+    return Effect.andThen(this.clock.sleep(Duration.millis(this.wakeAt - now)), this.loop(generation))
+  }
+
+  private up(i: number): void {
+    const heap = this.heap
+    const item = heap[i]!
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (heap[parent]!.at <= item.at) break
+      heap[i] = heap[parent]!
+      heap[i]!.index = i
+      i = parent
+    }
+    heap[i] = item
+    item.index = i
+  }
+
+  private down(i: number): void {
+    const heap = this.heap
+    const item = heap[i]!
+    const n = heap.length
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const r = l + 1
+      const child = r < n && heap[r]!.at < heap[l]!.at ? r : l
+      if (heap[child]!.at >= item.at) break
+      heap[i] = heap[child]!
+      heap[i]!.index = i
+      i = child
+    }
+    heap[i] = item
+    item.index = i
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The actor system's internals: the registry, the root guardian, spawning, stopping, death watch, dead
+ * letters, system events, metrics, the receptionist's and topics' tables, and shutdown.
+ */
+import { Cause, type Clock, type Context, Duration, Effect, Metric, PubSub, type Scope, Stream } from "effect"
+import type { ActorRef } from "../ActorRef.ts"
+import type { ActorSystemService, SpawnOptions } from "../ActorSystem.ts"
+import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../ActorSystem.ts"
+import type { Behavior } from "../Behavior.ts"
+import * as Mailbox from "../Mailbox.ts"
+import * as Protocol from "../Protocol.ts"
+import * as Supervisor from "../Supervisor.ts"
+import * as SystemEvent from "../SystemEvent.ts"
+import * as Terminated from "../Terminated.ts"
+import { ActorCell, CurrentActor, LocalActorRef } from "./cell.ts"
+import { Deadlines } from "./deadlines.ts"
+
+/** Settings of a system, resolved from the user's options. */
+export interface Settings {
+  readonly name: string
+  readonly node: string
+  readonly guardian: Supervisor.Strategy
+  readonly mailbox: Mailbox.Config
+  readonly askTimeoutMillis: number
+  readonly shutdownTimeoutMillis: number
+  readonly tracing: boolean
+}
+
+const messagesHandled = Metric.counter("troupe_actor_messages_total", {
+  description: "Messages handled by actors",
+  incremental: true
+})
+const failures = Metric.counter("troupe_actor_failures_total", { description: "Actor failures", incremental: true })
+const restarts = Metric.counter("troupe_actor_restarts_total", { description: "Actor restarts", incremental: true })
+const deadLetters = Metric.counter("troupe_dead_letters_total", { description: "Dead letters", incremental: true })
+const mailboxDepth = Metric.histogram("troupe_mailbox_depth", {
+  description: "Mailbox depth when an actor is scheduled",
+  boundaries: [1, 2, 4, 8, 16, 64, 256, 1024, 4096, 16384]
+})
+
+const GuardianProtocol = Protocol.make("Guardian", {})
+
+const validName = /^[A-Za-z0-9_.~@:+=-][A-Za-z0-9_.~@:+=$-]*$/
+
+export class SystemImpl {
+  readonly registry = new Map<string, ActorCell>()
+  readonly guardian: ActorCell
+  readonly deadlines: Deadlines
+  readonly events: PubSub.PubSub<SystemEvent.SystemEvent>
+  /** The public face, set by ActorSystem.make. */
+  service!: ActorSystemService
+  deadLetterCount = 0
+  private readonly extensions = new Map<object, unknown>()
+  private handledSinceFlush = 0
+  private shuttingDown = false
+  private shutdownDone: Effect.Effect<void> | undefined
+
+  readonly settings: Settings
+  /** The services of whoever made the system; background work runs with them. */
+  readonly context: Context.Context<never>
+
+  constructor(settings: Settings, clock: Clock.Clock, context: Context.Context<never>) {
+    this.settings = settings
+    this.context = context
+    const fork = Effect.runForkWith(context)
+    this.deadlines = new Deadlines(clock, (effect) => fork(effect))
+    this.events = Effect.runSync(PubSub.sliding<SystemEvent.SystemEvent>(4096))
+    this.guardian = new ActorCell(
+      this,
+      undefined,
+      "user",
+      "/user",
+      {
+        protocol: GuardianProtocol,
+        initial: undefined,
+        init: undefined,
+        receive: {},
+        onTerminated: undefined,
+        supervision: settings.guardian
+      },
+      { mailbox: Mailbox.defaultConfig, restart: "permanent", shutdownTimeoutMillis: settings.shutdownTimeoutMillis },
+      context
+    )
+    this.guardian.status = 0
+  }
+
+  /** Per-system state of a module (receptionist, topics, remoting), made on first use. */
+  extension<A>(key: object, make: () => A): A {
+    let value = this.extensions.get(key) as A | undefined
+    if (value === undefined) {
+      value = make()
+      this.extensions.set(key, value)
+    }
+    return value
+  }
+
+  get node(): string {
+    return this.settings.node
+  }
+  get askTimeoutMillis(): number {
+    return this.settings.askTimeoutMillis
+  }
+  get tracing(): boolean {
+    return this.settings.tracing
+  }
+  get defaultStrategy(): Supervisor.Strategy {
+    return Supervisor.defaultStrategy
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Events, dead letters, metrics
+  // ------------------------------------------------------------------------------------------------------
+
+  publish(event: SystemEvent.SystemEvent): void {
+    PubSub.publishUnsafe(this.events, event)
+  }
+
+  deadLetter(recipient: string, message: { readonly _tag: string }, reason: SystemEvent.DeadLetterReason): void {
+    this.deadLetterCount++
+    deadLetters.updateUnsafe(1, this.context)
+    this.publish(new SystemEvent.DeadLetter({ recipient, tag: message._tag, reason, message }))
+  }
+
+  logDefect(path: string, cause: Cause.Cause<unknown>): void {
+    this.runBackground(Effect.logError("Actor runtime defect", cause).pipe(Effect.annotateLogs({ actor: path })))
+  }
+
+  countHandled(_cell: ActorCell): void {
+    if (++this.handledSinceFlush >= 1024) this.flushHandled()
+  }
+
+  flushHandled(): void {
+    if (this.handledSinceFlush === 0) return
+    messagesHandled.updateUnsafe(this.handledSinceFlush, this.context)
+    this.handledSinceFlush = 0
+  }
+
+  countFailure(_cell: ActorCell): void {
+    failures.updateUnsafe(1, this.context)
+  }
+
+  countRestart(_cell: ActorCell): void {
+    restarts.updateUnsafe(1, this.context)
+  }
+
+  sampleDepth(depth: number): void {
+    mailboxDepth.updateUnsafe(depth, this.context)
+  }
+
+  runBackground(effect: Effect.Effect<void>): void {
+    Effect.runForkWith(this.context)(effect)
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Spawning, stopping, watching
+  // ------------------------------------------------------------------------------------------------------
+
+  spawn<P extends Protocol.Any, S, R>(
+    parent: ActorCell,
+    behavior: Behavior<P, S, R>,
+    options: SpawnOptions = {}
+  ): Effect.Effect<ActorRef<P>, NameTaken | InvalidName | SpawnFailed | SystemShuttingDown, R> {
+    return Effect.contextWith((context: Context.Context<R>) =>
+      Effect.suspend((): Effect.Effect<ActorRef<P>, NameTaken | InvalidName | SpawnFailed | SystemShuttingDown> => {
+        if (this.shuttingDown || parent.isTerminated) {
+          return Effect.fail(new SystemShuttingDown({ system: this.settings.name }))
+        }
+        let name = options.name
+        if (name === undefined) name = parent.nextChildName()
+        else if (!validName.test(name)) return Effect.fail(new InvalidName({ name }))
+        if (parent.children?.has(name)) {
+          return Effect.fail(new NameTaken({ path: `${parent.path}/${name}` }))
+        }
+        const cell = new ActorCell(
+          this,
+          parent,
+          name,
+          `${parent.path}/${name}`,
+          behavior as never,
+          {
+            mailbox: options.mailbox ?? this.settings.mailbox,
+            restart: options.restart ?? "transient",
+            shutdownTimeoutMillis:
+              options.shutdownTimeout === undefined
+                ? this.settings.shutdownTimeoutMillis
+                : Duration.toMillis(options.shutdownTimeout)
+          },
+          context as Context.Context<never>
+        )
+        ;(parent.children ??= new Map()).set(name, cell)
+        this.registry.set(cell.path, cell)
+        this.publish(new SystemEvent.Spawned({ path: cell.path, protocol: behavior.protocol.name }))
+        return cell.start().pipe(
+          Effect.onError((cause) => cell.stopTree(new Terminated.Failed({ cause }))),
+          Effect.mapError((error) => new SpawnFailed({ path: cell.path, cause: Cause.pretty(Cause.fail(error)) })),
+          Effect.catchDefect((defect) =>
+            Effect.fail(new SpawnFailed({ path: cell.path, cause: Cause.pretty(Cause.die(defect)) }))
+          ),
+          Effect.as(cell.ref as unknown as ActorRef<P>)
+        )
+      })
+    )
+  }
+
+  unregister(cell: ActorCell): void {
+    if (this.registry.get(cell.path) === cell) this.registry.delete(cell.path)
+  }
+
+  /** Stops an actor and waits until it has terminated. */
+  stop(ref: ActorRef<Protocol.Any>): Effect.Effect<void> {
+    return Effect.withFiber((fiber) => {
+      const cell = localCell(ref)
+      if (cell === undefined || cell.isTerminated || cell === this.guardian) return Effect.void
+      const requester = fiber.getRef(CurrentActor)
+      if (requester === cell) {
+        cell.requestStopAfterCurrent()
+        return Effect.void
+      }
+      if (requester !== undefined && requester === cell.parent) {
+        // The parent itself asks: it cannot wait for its own control queue, so it stops the child here.
+        return Effect.andThen(cell.freeze(), cell.stopTree(Terminated.stopped))
+      }
+      return Effect.callback<void>((resume) => {
+        const cancel = cell.onTermination(() => resume(Effect.void))
+        cell.requestStop(false)
+        return Effect.sync(cancel)
+      })
+    })
+  }
+
+  watch(
+    watcher: ActorCell,
+    ref: ActorRef<Protocol.Any>,
+    message: { readonly _tag: string } | undefined
+  ): Effect.Effect<void> {
+    return Effect.sync(() => localCell(ref)?.addWatcher(watcher, message))
+  }
+
+  unwatch(watcher: ActorCell, ref: ActorRef<Protocol.Any>): Effect.Effect<void> {
+    return Effect.sync(() => localCell(ref)?.removeWatcher(watcher))
+  }
+
+  awaitTermination(ref: ActorRef<Protocol.Any>): Effect.Effect<Terminated.Terminated> {
+    return Effect.callback<Terminated.Terminated>((resume) => {
+      const cell = localCell(ref)
+      if (cell === undefined) {
+        resume(Effect.succeed(new Terminated.Terminated({ ref, reason: Terminated.stopped })))
+        return
+      }
+      const cancel = cell.onTermination((terminated) => resume(Effect.succeed(terminated)))
+      return Effect.sync(cancel)
+    })
+  }
+
+  /** Calls `listener` once when the actor terminates; returns a canceller. */
+  onTermination(ref: ActorRef<Protocol.Any>, listener: (terminated: Terminated.Terminated) => void): () => void {
+    const cell = localCell(ref)
+    if (cell === undefined) return () => {}
+    return cell.onTermination(listener)
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Shutdown
+  // ------------------------------------------------------------------------------------------------------
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown
+  }
+
+  /** Stops every actor (children before parents, in reverse start order, each with its deadline). */
+  shutdown(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.shutdownDone !== undefined) return this.shutdownDone
+      this.shuttingDown = true
+      const done = Effect.andThen(
+        Effect.andThen(this.guardian.freeze(), this.guardian.stopTree(Terminated.stopped)),
+        Effect.sync(() => {
+          this.flushHandled()
+          this.deadlines.close()
+        })
+      )
+      this.shutdownDone = Effect.cached(done).pipe(Effect.runSync)
+      return this.shutdownDone
+    })
+  }
+
+  /** A stream of system events from the moment it is run. */
+  eventStream(): Stream.Stream<SystemEvent.SystemEvent> {
+    return Stream.fromPubSub(this.events)
+  }
+
+  /** Subscribes now; the stream yields every event published after this effect. */
+  subscribe(): Effect.Effect<Stream.Stream<SystemEvent.SystemEvent>, never, Scope.Scope> {
+    return Effect.map(PubSub.subscribe(this.events), Stream.fromSubscription)
+  }
+}
+
+/** The local cell behind a ref, if the ref is to an actor of this process. */
+export const localCell = (ref: ActorRef<Protocol.Any>): ActorCell | undefined =>
+  ref instanceof LocalActorRef ? ref.cell : undefined
