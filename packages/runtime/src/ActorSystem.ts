@@ -81,6 +81,8 @@ export interface ActorSystemService {
   readonly subscribe: Effect.Effect<Stream.Stream<SystemEvent>, never, Scope.Scope>
   /** How many messages became dead letters so far. */
   readonly deadLetters: Effect.Effect<number>
+  /** A snapshot of the system's size: live actors, actors running right now, dead letters so far. */
+  readonly stats: Effect.Effect<Stats>
   /** Stops every actor; the system accepts no new actor afterwards. Idempotent. */
   readonly shutdown: Effect.Effect<void>
 }
@@ -91,6 +93,15 @@ export const internal = (service: ActorSystemService): SystemImpl => (service as
 const InternalKey: unique symbol = Symbol.for("@troupe/runtime/ActorSystem/internal")
 interface Internal {
   readonly [InternalKey]: SystemImpl
+}
+
+/** A snapshot of an actor system's size. */
+export interface Stats {
+  /** Live actors (the root guardian excluded). */
+  readonly actors: number
+  /** Actors that have a fiber right now (handling messages); idle actors have none. */
+  readonly running: number
+  readonly deadLetters: number
 }
 
 /** The actor system service. */
@@ -186,6 +197,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     events: impl.eventStream(),
     subscribe: impl.subscribe(),
     deadLetters: Effect.sync(() => impl.deadLetterCount),
+    stats: Effect.sync(() => ({
+      actors: impl.registry.size,
+      running: impl.running,
+      deadLetters: impl.deadLetterCount
+    })),
     shutdown: impl.shutdown()
   }
   impl.service = service

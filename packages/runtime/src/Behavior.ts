@@ -129,9 +129,9 @@ export interface Behavior<P extends Protocol.Any, S, R = never> {
 }
 
 /** The options of {@link make}: an `initial` state or an `init` effect, and the handlers. */
-export type MakeOptions<P extends Protocol.Any, S, R> = (
+export type MakeOptions<P extends Protocol.Any, S, R, RI> = (
   | { readonly initial: S; readonly init?: never }
-  | { readonly init: (ctx: ActorContext<P>) => Effect.Effect<S, unknown, R | Scope.Scope>; readonly initial?: never }
+  | { readonly init: (ctx: ActorContext<P>) => Effect.Effect<S, unknown, RI>; readonly initial?: never }
 ) & {
   readonly receive: Handlers<P, S, R>
   readonly onTerminated?: (state: S, terminated: Terminated, ctx: ActorContext<P>) => Effect.Effect<S, unknown, R>
@@ -142,18 +142,17 @@ export type MakeOptions<P extends Protocol.Any, S, R> = (
  * Makes a behaviour for a protocol. Give either `initial` (a state) or `init` (an effect computing it in
  * the actor's scope, where resources can be acquired), and one handler per message tag.
  */
-export const make = <P extends Protocol.Any, S, R = never>(
+export const make = <P extends Protocol.Any, S, R = never, RI = never>(
   protocol: P,
-  options: MakeOptions<P, S, R>
-): Behavior<P, S, R> => ({
+  options: MakeOptions<P, S, R, RI>
+): Behavior<P, S, R | Exclude<RI, Scope.Scope>> => ({
   protocol,
   initial: options.initial,
-  init: options.init,
+  init: options.init as Behavior<P, S, R | Exclude<RI, Scope.Scope>>["init"],
   receive: options.receive,
   onTerminated: options.onTerminated,
   supervision: options.supervision
 })
-
 /** An actor stashed more messages than its mailbox capacity; it fails with this. */
 export class StashOverflow extends Schema.TaggedError<StashOverflow>()("StashOverflow", {
   path: Schema.String,

@@ -53,19 +53,24 @@ export type Definition = { readonly [tag: string]: MessageDef }
  * A handler that fails with a value of the `failure` schema answers the caller with that failure and keeps
  * running; any other failure is a crash that goes to the actor's supervisor.
  */
-export const request = <
-  const Fields extends Schema.Struct.Fields,
-  Success extends Schema.Top,
-  Failure extends Schema.Top = typeof Schema.Never
->(
-  fields: Fields,
-  reply: { readonly success: Success; readonly failure?: Failure }
-): RequestDef<Fields, Success, Failure> => ({
+export const request: {
+  <const Fields extends Schema.Struct.Fields, Success extends Schema.Top, Failure extends Schema.Top>(
+    fields: Fields,
+    reply: { readonly success: Success; readonly failure: Failure }
+  ): RequestDef<Fields, Success, Failure>
+  <const Fields extends Schema.Struct.Fields, Success extends Schema.Top>(
+    fields: Fields,
+    reply: { readonly success: Success }
+  ): RequestDef<Fields, Success, typeof Schema.Never>
+} = ((
+  fields: Schema.Struct.Fields,
+  reply: { readonly success: Schema.Top; readonly failure?: Schema.Top }
+): RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top> => ({
   [RequestTypeId]: RequestTypeId,
   fields,
   success: reply.success,
-  failure: (reply.failure ?? Schema.Never) as Failure
-})
+  failure: reply.failure ?? Schema.Never
+})) as never
 
 /** True when a definition entry is a request. */
 export const isRequestDef = (def: MessageDef): def is RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top> =>

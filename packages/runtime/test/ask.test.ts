@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
+import { ActorRef, ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Deferred, Effect, Exit, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { ActorRef, ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Counter, counter, eventually, withSystem } from "./fixtures.ts"
 
 class Insufficient extends Schema.TaggedError<Insufficient>()("Insufficient", { balance: Schema.Number }) {}
@@ -43,7 +43,10 @@ describe("tell and ask", () => {
         )
         for (let n = 0; n < 1000; n++) yield* log.tell(Log.Append({ n }))
         const all = yield* log.ask(Log.All())
-        assert.deepStrictEqual(all, Array.from({ length: 1000 }, (_, n) => n))
+        assert.deepStrictEqual(
+          all,
+          Array.from({ length: 1000 }, (_, n) => n)
+        )
       })
     )
   )
@@ -246,7 +249,8 @@ describe("tell and ask", () => {
           Behavior.make(Echo, {
             initial: "none",
             receive: {
-              Hello: (_, __, ctx) => Effect.succeed(ctx.sender.pipe((o) => (o._tag === "Some" ? o.value.path : "none"))),
+              Hello: (_, __, ctx) =>
+                Effect.succeed(ctx.sender.pipe((o) => (o._tag === "Some" ? o.value.path : "none"))),
               LastSender: (state) => Effect.succeed({ state, reply: state })
             }
           })

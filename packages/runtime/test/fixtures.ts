@@ -1,5 +1,5 @@
-import { Effect, Schema } from "effect"
 import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
+import { Effect, Schema } from "effect"
 
 /** A counter: the actor most tests use. */
 export const Counter = Protocol.make("Counter", {

@@ -10,7 +10,7 @@
  * anywhere else go to the parent as control messages, so a cell's children are only ever changed by one
  * fiber at a time.
  */
-import { Cause, Context, Duration, Effect, Exit, Fiber, Option, Schema, Scope } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Option, Schema, Scope, Tracer } from "effect"
 import type { ActorRef, AskOptions } from "../ActorRef.ts"
 import { AskTimeout, RecipientTerminated, RequestFailed, TypeId } from "../ActorRef.ts"
 import { type ActorContext, type Behavior, StashOverflow, type Timers } from "../Behavior.ts"
@@ -52,6 +52,8 @@ export class Envelope {
   readonly kind: number
   /** For timer messages: the timer that sent it. */
   readonly timer: TimerEntry | undefined
+  /** When tracing: the span the message was sent from, the parent of the span that handles it. */
+  span: Tracer.AnySpan | undefined = undefined
   constructor(
     message: { readonly _tag: string },
     sender: ActorRef<Protocol.Any> | undefined,
@@ -127,6 +129,12 @@ class StashSignal {
 const stashSignal = new StashSignal()
 
 const THROUGHPUT = 64
+
+/**
+ * Shutdown deadlines run on the real clock: they bound how long stopping takes, so a test that drives the
+ * actors' time with `TestClock` still shuts its system down.
+ */
+const liveClock = Clock.Clock.defaultValue()
 
 // ---------------------------------------------------------------------------------------------------------
 // The cell
@@ -285,11 +293,8 @@ export class ActorCell {
     this.system.deadLetter(this.path, envelope.message, reason)
   }
 
-  tell(
-    message: { readonly _tag: string },
-    sender: ActorRef<Protocol.Any> | undefined
-  ): Effect.Effect<void, MailboxFull> {
-    const envelope = new Envelope(message, sender, undefined)
+  tell(message: { readonly _tag: string }, fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void, MailboxFull> {
+    const envelope = this.envelope(message, fiber, undefined)
     if (this.offer(envelope)) return Effect.void
     if (this.options.mailbox.overflow === "fail") return Effect.fail(this.mailboxFull(envelope))
     return Effect.callback<void>((resume) => {
@@ -302,12 +307,12 @@ export class ActorCell {
 
   ask(
     message: { readonly _tag: string },
-    sender: ActorRef<Protocol.Any> | undefined,
+    fiber: Fiber.Fiber<unknown, unknown>,
     timeoutMillis: number
   ): Effect.Effect<unknown, unknown> {
     return Effect.callback<unknown, unknown>((resume) => {
       const pending = new PendingReply(this, resume)
-      const envelope = new Envelope(message, sender, pending)
+      const envelope = this.envelope(message, fiber, pending)
       const deadlines = this.system.deadlines
       pending.deadline = deadlines.schedule(deadlines.now() + timeoutMillis, () => {
         pending.deadline = undefined
@@ -326,6 +331,17 @@ export class ActorCell {
         this.cancel(envelope)
       })
     })
+  }
+
+  /** An envelope from the actor running on `fiber` (if any), with its span when tracing. */
+  private envelope(
+    message: { readonly _tag: string },
+    fiber: Fiber.Fiber<unknown, unknown>,
+    reply: ReplyTo | undefined
+  ): Envelope {
+    const envelope = new Envelope(message, fiber.getRef(CurrentActor)?.ref, reply)
+    if (this.system.tracing) envelope.span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    return envelope
   }
 
   /** The caller of this request is gone: if the handler is working on it, interrupt that work. */
@@ -354,6 +370,7 @@ export class ActorCell {
   schedule(): void {
     if (this.fiber !== undefined || !this.hasWork()) return
     const context = Context.add(this.context, CurrentActor, this)
+    this.system.running++
     this.fiber = Effect.runForkWith(context)(this.drain)
   }
 
@@ -365,6 +382,7 @@ export class ActorCell {
     (exit) =>
       Effect.sync(() => {
         this.fiber = undefined
+        this.system.running--
         if (Exit.isFailure(exit)) this.drainInterrupted(exit.cause)
         this.schedule()
       })
@@ -464,10 +482,12 @@ export class ActorCell {
     }
     if (this.system.tracing) {
       tag = envelope.kind === TERMINATED ? "Terminated" : tag
-      effect = Effect.withSpan(effect, `${this.name}.${tag}`, {
-        kind: "consumer",
-        attributes: { "actor.path": this.path, "actor.protocol": this.protocol.name, "message.tag": tag }
-      })
+      const attributes = { "actor.path": this.path, "actor.protocol": this.protocol.name, "message.tag": tag }
+      const name = `${this.name}.${tag}`
+      effect =
+        envelope.span === undefined
+          ? Effect.withSpan(effect, name, { kind: "consumer", attributes, root: true })
+          : Effect.withSpan(effect, name, { kind: "consumer", attributes, parent: envelope.span })
     }
     return Effect.flatMap(Effect.exit(effect as Effect.Effect<unknown, unknown>), (exit) =>
       this.afterHandle(envelope, exit)
@@ -693,7 +713,9 @@ export class ActorCell {
       const fiber = this.fiber
       if (fiber === undefined) return Effect.void
       return Effect.flatMap(
-        Effect.timeoutOption(Fiber.await(fiber), Duration.millis(this.options.shutdownTimeoutMillis)),
+        Effect.timeoutOption(Fiber.await(fiber), Duration.millis(this.options.shutdownTimeoutMillis)).pipe(
+          Effect.provideService(Clock.Clock, liveClock)
+        ),
         (done) => (Option.isSome(done) ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber)))
       )
     })
@@ -835,9 +857,10 @@ export class ActorCell {
       }
       this.watchers = undefined
     }
-    if (this.listeners !== undefined) {
-      for (const listener of this.listeners) listener(terminated)
+    const listeners = this.listeners
+    if (listeners !== undefined) {
       this.listeners = undefined
+      for (const listener of [...listeners]) listener(terminated)
     }
     this.system.publish(new SystemEvent.Stopped({ path: this.path, reason }))
   }
@@ -984,9 +1007,6 @@ const isDeclared = (schema: Schema.Top, error: unknown): boolean => {
 // The local ref and the handler context
 // ---------------------------------------------------------------------------------------------------------
 
-const senderOf = (fiber: Fiber.Fiber<unknown, unknown>): ActorRef<Protocol.Any> | undefined =>
-  fiber.getRef(CurrentActor)?.ref
-
 /** A ref to an actor of this node. */
 export class LocalActorRef<P extends Protocol.Any> implements ActorRef<P> {
   readonly [TypeId]: typeof TypeId = TypeId
@@ -1007,13 +1027,13 @@ export class LocalActorRef<P extends Protocol.Any> implements ActorRef<P> {
     return this.cell.system.node
   }
   tell(message: Protocol.Message<P>): Effect.Effect<void, MailboxFull> {
-    return Effect.withFiber((fiber) => this.cell.tell(message as { _tag: string }, senderOf(fiber)))
+    return Effect.withFiber((fiber) => this.cell.tell(message as { _tag: string }, fiber))
   }
   ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
     const timeoutMillis =
       options?.timeout === undefined ? this.cell.system.askTimeoutMillis : Duration.toMillis(options.timeout)
     return Effect.withFiber((fiber) =>
-      this.cell.ask(message as unknown as { _tag: string }, senderOf(fiber), timeoutMillis)
+      this.cell.ask(message as unknown as { _tag: string }, fiber, timeoutMillis)
     ) as never
   }
   toString(): string {

@@ -50,6 +50,8 @@ export class SystemImpl {
   /** The public face, set by ActorSystem.make. */
   service!: ActorSystemService
   deadLetterCount = 0
+  /** Actors with a drain fiber right now. */
+  running = 0
   private readonly extensions = new Map<object, unknown>()
   private handledSinceFlush = 0
   private shuttingDown = false
