@@ -237,7 +237,10 @@ export class ActorCell {
       this.schedule()
       return true
     }
-    this.system.publish(new SystemEvent.Overflow({ path: this.path, policy: overflow, capacity }))
+    // For `suspend`, report the start of a backpressure episode, not every sender that waits in it.
+    if (overflow !== "suspend" || this.waiters === undefined || this.waiters.length === 0) {
+      this.system.publish(new SystemEvent.Overflow({ path: this.path, policy: overflow, capacity }))
+    }
     switch (overflow) {
       case "suspend":
       case "fail":
@@ -400,16 +403,34 @@ export class ActorCell {
       if (this.status !== RUNNING) return Effect.void
       const envelope = this.mailbox?.shift()
       if (envelope === undefined) return Effect.void
-      this.admitWaiter()
+      this.admitWaiters()
       const effect = this.handle(envelope)
-      if (effect !== undefined) {
-        return Effect.andThen(
-          effect,
-          Effect.suspend(() =>
-            handled + 1 >= THROUGHPUT ? Effect.andThen(Effect.yieldNow, this.loop(0)) : this.loop(handled + 1)
+      if (effect === undefined) continue
+      if (++handled >= THROUGHPUT) handled = 0
+      if (Exit.isExit(effect)) {
+        // A handler that returned `Effect.succeed`/`Effect.fail` is done already: no fiber step needed.
+        const after = this.afterHandle(envelope, effect)
+        if (after !== undefined)
+          return Effect.andThen(
+            after,
+            Effect.suspend(() => this.loop(handled))
           )
-        )
+        if (handled === 0)
+          return Effect.andThen(
+            Effect.yieldNow,
+            Effect.suspend(() => this.loop(0))
+          )
+        continue
       }
+      return Effect.flatMap(Effect.exit(effect), (exit) => {
+        const after = this.afterHandle(envelope, exit)
+        const next = Effect.suspend(() => this.loop(handled))
+        return after === undefined
+          ? handled === 0
+            ? Effect.andThen(Effect.yieldNow, next)
+            : next
+          : Effect.andThen(after, next)
+      })
     }
   }
 
@@ -433,15 +454,21 @@ export class ActorCell {
   }
 
   /** A sender suspended on a full mailbox gets its message in, now that there is room. */
-  private admitWaiter(): void {
+  /**
+   * Senders suspended on a full mailbox get their messages in, in order, once it is half empty: letting them
+   * in one by one would suspend the sender again on every message.
+   */
+  private admitWaiters(): void {
     const waiters = this.waiters
-    if (waiters === undefined) return
-    while (waiters.length > 0) {
+    if (waiters === undefined || waiters.length === 0) return
+    const mailbox = this.mailbox!
+    const capacity = this.options.mailbox.capacity
+    if (mailbox.length > capacity >> 1) return
+    while (waiters.length > 0 && mailbox.length < capacity) {
       const waiter = waiters.shift()!
       if (waiter.cancelled) continue
-      this.mailbox!.push(waiter.envelope)
+      mailbox.push(waiter.envelope)
       waiter.resume(Effect.void)
-      return
     }
   }
 
@@ -449,8 +476,8 @@ export class ActorCell {
   // Handling one message
   // ------------------------------------------------------------------------------------------------------
 
-  /** Handles one envelope; returns an effect when there is work to run, undefined when it was skipped. */
-  private handle(envelope: Envelope): Effect.Effect<void> | undefined {
+  /** Starts handling one envelope: returns the handler's effect, or undefined when it was skipped. */
+  private handle(envelope: Envelope): Effect.Effect<unknown, unknown> | undefined {
     if (envelope.reply?.done) {
       this.system.deadLetter(this.path, envelope.message, "expired")
       return undefined
@@ -489,12 +516,11 @@ export class ActorCell {
           ? Effect.withSpan(effect, name, { kind: "consumer", attributes, root: true })
           : Effect.withSpan(effect, name, { kind: "consumer", attributes, parent: envelope.span })
     }
-    return Effect.flatMap(Effect.exit(effect as Effect.Effect<unknown, unknown>), (exit) =>
-      this.afterHandle(envelope, exit)
-    )
+    return effect as Effect.Effect<unknown, unknown>
   }
 
-  private afterHandle(envelope: Envelope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
+  /** Applies a handler's outcome; returns an effect only when there is more to do (a failure to report). */
+  private afterHandle(envelope: Envelope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined {
     this.current = undefined
     this.system.countHandled(this)
     const reply = envelope.reply
@@ -506,7 +532,8 @@ export class ActorCell {
       } else {
         this.state = exit.value
       }
-      return this.afterMessage()
+      this.afterMessage()
+      return undefined
     }
     const cause = exit.cause
     const failure = cause.reasons.find(Cause.isFailReason)
@@ -519,19 +546,21 @@ export class ActorCell {
         )
       }
       stashed.push(envelope)
-      return this.afterMessage()
+      this.afterMessage()
+      return undefined
     }
     if (reply !== undefined && failure !== undefined && cause.reasons.length === 1) {
       const def = Protocol.requestDef(this.protocol, envelope.message._tag)
       if (def !== undefined && isDeclared(def.failure, failure.error)) {
         reply.complete(Exit.fail(failure.error))
-        return this.afterMessage()
+        this.afterMessage()
+        return undefined
       }
     }
     return this.fail(cause, envelope)
   }
 
-  private afterMessage(): Effect.Effect<void> {
+  private afterMessage(): void {
     if (this.unstashAfterCurrent) {
       this.unstashAfterCurrent = false
       const stashed = this.stashed
@@ -545,7 +574,6 @@ export class ActorCell {
       this.stopAfterCurrent = false
       this.requestStop(true)
     }
-    return Effect.void
   }
 
   /** The actor failed: answer the request it was handling, tell the world, and ask the parent what to do. */

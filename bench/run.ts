@@ -1,0 +1,76 @@
+/**
+ * `pnpm bench`: runs every benchmark in one process, one after another, and writes bench/results.json
+ * (figure name → number) and BENCHMARKS.md (figures, goals, date and machine). Ratios are measured side by
+ * side in the same run, because the machines are shared and noisy.
+ */
+import { writeFileSync } from "node:fs"
+import { cpus, totalmem } from "node:os"
+import { join } from "node:path"
+import { how, why } from "./notes.ts"
+import * as runtime from "./runtime.ts"
+import { type Figure, meets } from "./support.ts"
+
+const suites: ReadonlyArray<readonly [string, () => Promise<ReadonlyArray<Figure>>]> = [
+  ["runtime", () => runtime.figures()]
+]
+
+const only = process.argv.slice(2)
+const figures: Array<Figure> = []
+for (const [name, run] of suites) {
+  if (only.length > 0 && !only.includes(name)) continue
+  console.log(`bench: ${name}…`)
+  for (const figure of await run()) {
+    figures.push(figure)
+    console.log(`  ${figure.name} = ${format(figure.value)}${figure.unit === undefined ? "" : ` ${figure.unit}`}`)
+  }
+}
+
+function format(value: number): string {
+  return Math.abs(value) >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(2)
+}
+
+const root = join(import.meta.dirname, "..")
+const results = Object.fromEntries(figures.map((f) => [f.name, Number(f.value.toPrecision(6))]))
+writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`)
+
+const cpu = cpus()
+const machine = `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`
+const goal = (f: Figure) =>
+  f.goal === undefined ? "" : "atLeast" in f.goal ? `≥ ${format(f.goal.atLeast)}` : `≤ ${format(f.goal.atMost)}`
+const status = (f: Figure) => (f.goal === undefined ? "" : meets(f) ? "met" : "missed")
+const rows = figures.map(
+  (f) =>
+    `| \`${f.name}\` | ${format(f.value)}${f.unit === undefined ? "" : ` ${f.unit}`} | ${goal(f)} | ${status(f)} | ${f.detail ?? ""} |`
+)
+const missed = figures.filter((f) => !meets(f))
+const markdown = `# Benchmarks
+
+Written by \`npx -y pnpm@10.34.9 bench\` on ${new Date().toISOString().slice(0, 10)}.
+Machine: ${machine}.
+
+Ratios compare two things measured side by side in the same run (medians of interleaved rounds), because
+the machines are shared and noisy; absolute figures vary from run to run.
+
+| figure | value | goal | status | how |
+| --- | --- | --- | --- | --- |
+${rows.join("\n")}
+${
+  missed.length === 0
+    ? ""
+    : `
+## Goals missed
+
+${missed.map((f) => `- \`${f.name}\`: ${format(f.value)} against ${goal(f)}. ${why[f.name] ?? "No explanation recorded yet."}`).join("\n")}
+`
+}
+## How each figure is measured
+
+${figures
+  .filter((f) => how[f.name] !== undefined)
+  .map((f) => `- \`${f.name}\`: ${how[f.name]}`)
+  .join("\n")}
+`
+writeFileSync(join(root, "BENCHMARKS.md"), markdown)
+console.log(
+  `bench: wrote bench/results.json and BENCHMARKS.md${missed.length > 0 ? ` (${missed.length} goals missed)` : ""}`
+)

@@ -1,0 +1,32 @@
+/** Shared helpers of the benchmarks. */
+
+/** A figure a benchmark reports, with the goal an issue set for it, if any. */
+export interface Figure {
+  readonly name: string
+  readonly value: number
+  readonly unit?: string
+  readonly goal?: { readonly atLeast: number } | { readonly atMost: number }
+  /** How it was measured, in a few words. */
+  readonly detail?: string
+}
+
+/** Wall time of `f`, in seconds. */
+export const time = async (f: () => Promise<unknown>): Promise<number> => {
+  const start = performance.now()
+  await f()
+  return (performance.now() - start) / 1000
+}
+
+export const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Whether a figure meets its goal (true when it has none). */
+export const meets = (figure: Figure): boolean =>
+  figure.goal === undefined
+    ? true
+    : "atLeast" in figure.goal
+      ? figure.value >= figure.goal.atLeast
+      : figure.value <= figure.goal.atMost
