@@ -3,7 +3,6 @@
  * book sold by S, and B decides. The seller is outside B's choice and learns it from A's message
  * (`buy` or `cancel`), so its projection needs merging.
  */
-
 import { Choreography } from "@troupe/runtime"
 import { Schema } from "effect"
 
