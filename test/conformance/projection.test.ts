@@ -105,8 +105,9 @@ describe("conformance: projection", () => {
 })
 
 describe("conformance: refused protocols", () => {
-  for (const { protocol, problem } of refused) {
+  for (const { protocol: made, problem } of refused) {
     it(`refuses with ${problem.code}`, async () => {
+      const protocol: Effect.Effect<Choreography.Protocol, Choreography.ProtocolDefinitionError> = made
       const exit = await Effect.runPromiseExit(protocol)
       expect(Exit.isFailure(exit)).toBe(true)
       const error = await Effect.runPromise(Effect.flip(protocol))

@@ -19,7 +19,7 @@
 import type { Schema } from "effect"
 import type { Protocol, RolesOf } from "./Choreography.ts"
 import { describeSchema } from "./internal/describe.ts"
-import type { Project, ToTree } from "./internal/typeLevel.ts"
+import type { ProjectSteps } from "./internal/typeLevel.ts"
 
 /** One labelled alternative of a send or receive: the label, its payload schema and what follows. */
 export interface Branch<Label extends string = string, Payload extends Schema.Top = Schema.Top, Next = LocalType> {
@@ -82,7 +82,7 @@ export type LocalType = Send | Receive | Rec | Var | End
  * ```
  */
 export type LocalTypeOf<P, Role extends RolesOf<P>> =
-  P extends Protocol<string, string, infer S> ? Project<ToTree<S, End>, Role, never> : never
+  P extends Protocol<string, string, infer S> ? ProjectSteps<S, Role> : never
 
 /** The local type of `role` in `protocol` (computed and checked when the protocol was built). */
 export const project = <P extends Protocol, Role extends RolesOf<P>>(protocol: P, role: Role): LocalType => {

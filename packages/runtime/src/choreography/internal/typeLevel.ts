@@ -43,6 +43,9 @@ interface GDynamic {
   readonly _tag: "GDynamic"
 }
 
+/** The local type of role R in a protocol with steps S. */
+export type ProjectSteps<S, R extends string> = Project<ToTree<S, GEnd>, R, never>
+
 /** The global tree of a list of steps followed by the tree K. */
 export type ToTree<S, K> = S extends readonly [infer H, ...infer T]
   ? StepTree<H, ToTree<T, K>>
