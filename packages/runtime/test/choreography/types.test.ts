@@ -7,8 +7,8 @@
  * `toEqualTypeOf` on a whole local type would not see a difference far down.
  */
 import { Effect, Schema } from "effect"
-import { describe, expectTypeOf, it } from "vitest"
-import { Choreography, type Endpoint, type LocalType } from "../../src/index.ts"
+import { describe, expect, expectTypeOf, it } from "vitest"
+import { Choreography, type Endpoint, LocalType } from "../../src/index.ts"
 import type { Travel, TwoBuyer } from "./fixtures.ts"
 
 type TypeName<T> = [T] extends [void] ? "" : T extends string ? "string" : T extends number ? "number" : "object"
@@ -63,6 +63,38 @@ describe("LocalTypeOf", () => {
     expectTypeOf<LocalType.LocalTypeOf<typeof TwoBuyer, "S">>().toExtend<
       LocalType.Receive<"A", LocalType.Branch<"title", typeof Schema.String, unknown>>
     >()
+  })
+})
+
+const Login = Choreography.makeUnsafe("Login", ["Client", "Server"], ($) => [
+  $.message("Client", "Server", "credentials", Schema.String),
+  $.choice("Server", {
+    ok: [$.message("Server", "Client", "welcome", Schema.Void)],
+    denied: [$.message("Server", "Client", "denied", Schema.String)]
+  })
+])
+
+const Shop = Choreography.makeUnsafe("Shop", ["Buyer", "Seller", "A", "B"], ($) => [
+  $.include(Login, { Client: "Buyer", Server: "Seller" }),
+  $.parallel([$.message("Buyer", "Seller", "order", Schema.String)], [$.message("A", "B", "note", Schema.Number)]),
+  $.message("Seller", "A", "shipped", Schema.Void)
+])
+
+describe("LocalTypeOf through include and parallel", () => {
+  it("renames the included roles and keeps each parallel part to its roles", () => {
+    expect(LocalType.print(LocalType.project(Shop, "A"))).toBe("B!note(number). Seller?shipped(). end")
+    expectTypeOf<Paths<LocalType.LocalTypeOf<typeof Shop, "Buyer">>>().toEqualTypeOf<
+      | "Seller!credentials(string). Seller?welcome(). Seller!order(string). end"
+      | "Seller!credentials(string). Seller?denied(string). Seller!order(string). end"
+    >()
+    expectTypeOf<Paths<LocalType.LocalTypeOf<typeof Shop, "Seller">>>().toEqualTypeOf<
+      | "Buyer?credentials(string). Buyer!welcome(). Buyer?order(string). A!shipped(). end"
+      | "Buyer?credentials(string). Buyer!denied(string). Buyer?order(string). A!shipped(). end"
+    >()
+    expectTypeOf<
+      Paths<LocalType.LocalTypeOf<typeof Shop, "A">>
+    >().toEqualTypeOf<"B!note(number). Seller?shipped(). end">()
+    expectTypeOf<Paths<LocalType.LocalTypeOf<typeof Shop, "B">>>().toEqualTypeOf<"A?note(number). end">()
   })
 })
 
@@ -223,5 +255,20 @@ describe("Builder typing", () => {
       // @ts-expect-error only a declared role can choose
       $.choice("C", { x: [$.message("A", "B", "x", Schema.String)] })
     ])
+  })
+})
+
+describe("graceful degradation", () => {
+  it("a step list that is not a tuple gives untyped moves (still checked at run time)", () => {
+    const workers = ["W1", "W2"] as const
+    const Fan = Choreography.makeUnsafe("Fan", ["S", "W1", "W2"], ($) => [
+      $.message("W1", "S", "ready", Schema.Void),
+      ...workers.map((w) => $.message("S", w, "job", Schema.Number))
+    ])
+    // The tuple prefix stays typed; what follows the spread is untyped.
+    type Ready = Effect.Success<ReturnType<Endpoint.For<typeof Fan, "S">["receive"]>>
+    expectTypeOf<Ready["label"]>().toEqualTypeOf<"ready">()
+    expectTypeOf<Ready["next"]>().toEqualTypeOf<Endpoint.UntypedEndpoint<never>>()
+    expect(LocalType.print(LocalType.project(Fan, "S"))).toBe("W1?ready(). W1!job(number). W2!job(number). end")
   })
 })
