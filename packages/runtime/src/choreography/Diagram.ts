@@ -29,10 +29,7 @@ import { describeTransition, type StateMachine } from "./StateMachine.ts"
 
 /** Makes text safe inside a Mermaid statement (`;` ends a statement, `#` starts an entity). */
 const text = (s: string): string =>
-  s
-    .replace(/#/g, "#35;")
-    .replace(/;/g, "#59;")
-    .replace(/\s*\n\s*/g, " ")
+  s.replace(/[#;]/g, (c) => (c === "#" ? "#35;" : "#59;")).replace(/\s*\n\s*/g, " ")
 
 const participants = (roles: ReadonlyArray<string>) => {
   const ids = new Map<string, string>()
