@@ -28,8 +28,7 @@ import { describeSchema } from "./internal/describe.ts"
 import { describeTransition, type StateMachine } from "./StateMachine.ts"
 
 /** Makes text safe inside a Mermaid statement (`;` ends a statement, `#` starts an entity). */
-const text = (s: string): string =>
-  s.replace(/[#;]/g, (c) => (c === "#" ? "#35;" : "#59;")).replace(/\s*\n\s*/g, " ")
+const text = (s: string): string => s.replace(/[#;]/g, (c) => (c === "#" ? "#35;" : "#59;")).replace(/\s*\n\s*/g, " ")
 
 const participants = (roles: ReadonlyArray<string>) => {
   const ids = new Map<string, string>()
