@@ -92,6 +92,27 @@ class MonitorImpl implements Monitor {
   }
 }
 
+/** `Schema.is`, with plain `typeof` tests for unrefined primitives (the common payloads). */
+const guard = (schema: Schema.Top): ((u: unknown) => boolean) => {
+  const ast = schema.ast
+  if (ast.checks === undefined)
+    switch (ast._tag) {
+      case "String":
+        return (u) => typeof u === "string"
+      case "Number":
+        return (u) => typeof u === "number"
+      case "Boolean":
+        return (u) => typeof u === "boolean"
+      case "Void":
+      case "Unknown":
+      case "Any":
+        return () => true
+      case "Undefined":
+        return (u) => u === undefined
+    }
+  return Schema.is(schema)
+}
+
 const tables = new WeakMap<StateMachine, ReadonlyArray<Row>>()
 
 const rowsOf = (machine: StateMachine): ReadonlyArray<Row> => {
@@ -100,7 +121,7 @@ const rowsOf = (machine: StateMachine): ReadonlyArray<Row> => {
     rows = machine.states.map((s) => ({
       kind: s.kind === "send" ? SEND : s.kind === "receive" ? RECEIVE : END,
       peer: s.peer,
-      moves: new Map(s.transitions.map((t) => [t.label, { to: t.to, is: Schema.is(t.payload), payload: t.payload }])),
+      moves: new Map(s.transitions.map((t) => [t.label, { to: t.to, is: guard(t.payload), payload: t.payload }])),
       expected: s.transitions.map(describeTransition)
     }))
     tables.set(machine, rows)

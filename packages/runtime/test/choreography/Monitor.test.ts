@@ -1,5 +1,6 @@
+import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Monitor, StateMachine } from "../../src/index.ts"
+import { Choreography, Monitor, StateMachine } from "../../src/index.ts"
 import { Travel, TwoBuyer } from "./fixtures.ts"
 
 const seller = Monitor.make(TwoBuyer, "S", "session-1")
@@ -113,5 +114,31 @@ describe("Monitor", () => {
       state = Monitor.send(service, state, "Agency", "full", undefined) as number
     }
     expect(state).toBe(service.start)
+  })
+
+  it("checks primitive, refined and literal payloads as their schemas do", () => {
+    const P = Choreography.makeUnsafe("Kinds", ["A", "B"], ($) => [
+      $.message("A", "B", "flag", Schema.Boolean),
+      $.message("A", "B", "count", Schema.Int),
+      $.message("A", "B", "mode", Schema.Literals(["fast", "slow"])),
+      $.message("A", "B", "nothing", Schema.Undefined)
+    ])
+    const m = Monitor.make(P, "A", "s-4")
+    const cases: ReadonlyArray<readonly [number, string, unknown, boolean]> = [
+      [0, "flag", true, true],
+      [0, "flag", "true", false],
+      [1, "count", 3, true],
+      [1, "count", 1.5, false],
+      [2, "mode", "fast", true],
+      [2, "mode", "medium", false],
+      [3, "nothing", undefined, true],
+      [3, "nothing", null, false]
+    ]
+    for (const [state, label, payload, ok] of cases)
+      expect([label, payload, Monitor.isViolation(Monitor.send(m, state, "B", label, payload))]).toEqual([
+        label,
+        payload,
+        !ok
+      ])
   })
 })
