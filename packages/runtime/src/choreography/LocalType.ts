@@ -113,30 +113,3 @@ export const print = (local: LocalType): string => {
     }
   }
 }
-
-/** Structural equality of local types (payload schemas compare by identity). */
-export const equals = (a: LocalType, b: LocalType): boolean => {
-  if (a === b) return true
-  switch (a._tag) {
-    case "End":
-      return b._tag === "End"
-    case "Var":
-      return b._tag === "Var" && a.name === b.name
-    case "Rec":
-      return b._tag === "Rec" && a.name === b.name && equals(a.body, b.body)
-    case "Send":
-    case "Receive":
-      return (
-        b._tag === a._tag &&
-        a.peer === b.peer &&
-        a.branches.length === b.branches.length &&
-        a.branches.every((x) => {
-          const y = b.branches.find((y) => y.label === x.label)
-          return y !== undefined && samePayload(x.payload, y.payload) && equals(x.next, y.next)
-        })
-      )
-  }
-}
-
-/** Two payload schemas are the same when they are the same schema (or share their AST). */
-export const samePayload = (a: Schema.Top, b: Schema.Top): boolean => a === b || a.ast === b.ast

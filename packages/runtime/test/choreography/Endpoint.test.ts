@@ -66,18 +66,22 @@ const buyerB = (ep: Endpoint.For<typeof TwoBuyer, "B">, budget: number) =>
 const join = <R extends "A" | "B" | "S">(port: Endpoint.Port, role: R) =>
   Endpoint.make(TwoBuyer, role, { session: "s-1", port })
 
+/** Runs the three roles of Two-Buyer against each other; answers the seller's result. */
+const runTwoBuyer = (net: Effect.Success<ReturnType<typeof network>>, price: number, budget: number) =>
+  Effect.all(
+    [
+      seller(join(net.port("S"), "S"), price),
+      buyerA(join(net.port("A"), "A"), "Dune"),
+      buyerB(join(net.port("B"), "B"), budget)
+    ],
+    { concurrency: "unbounded" }
+  ).pipe(Effect.map(([sold]) => sold))
+
 describe("Endpoint", () => {
   it.effect("runs Two-Buyer to the end with every role checked", () =>
     Effect.gen(function* () {
       const net = yield* network(TwoBuyer.roles)
-      const [sold] = yield* Effect.all(
-        [
-          seller(join(net.port("S"), "S"), 30),
-          buyerA(join(net.port("A"), "A"), "Dune"),
-          buyerB(join(net.port("B"), "B"), 20)
-        ],
-        { concurrency: "unbounded" }
-      )
+      const sold = yield* runTwoBuyer(net, 30, 20)
       assert.strictEqual(sold, "sold Dune")
       assert.deepStrictEqual(net.violations, [])
       assert.deepStrictEqual(
@@ -91,14 +95,7 @@ describe("Endpoint", () => {
   it.effect("takes B's reject path", () =>
     Effect.gen(function* () {
       const net = yield* network(TwoBuyer.roles)
-      const [sold] = yield* Effect.all(
-        [
-          seller(join(net.port("S"), "S"), 300),
-          buyerA(join(net.port("A"), "A"), "Dune"),
-          buyerB(join(net.port("B"), "B"), 20)
-        ],
-        { concurrency: "unbounded" }
-      )
+      const sold = yield* runTwoBuyer(net, 300, 20)
       assert.strictEqual(sold, "no sale")
     })
   )
@@ -168,14 +165,7 @@ describe("Endpoint", () => {
   it.effect("records a trace that draws as a sequence diagram", () =>
     Effect.gen(function* () {
       const net = yield* network(TwoBuyer.roles)
-      yield* Effect.all(
-        [
-          seller(join(net.port("S"), "S"), 30),
-          buyerA(join(net.port("A"), "A"), "Dune"),
-          buyerB(join(net.port("B"), "B"), 10)
-        ],
-        { concurrency: "unbounded" }
-      )
+      yield* runTwoBuyer(net, 30, 10)
       const diagram = Diagram.trace(net.trace, { roles: TwoBuyer.roles })
       assert.include(diagram, 'A->>S: title("Dune")')
       assert.include(diagram, "B->>A: reject()")

@@ -3,8 +3,9 @@
  * a role outside a choice gets the merge of its branch projections, where receives from one
  * sender join by label (continuations of a shared label merge in turn) and anything else must be equal.
  */
+import type { Schema } from "effect"
 import type { Message, Problem, Step, Steps } from "../Choreography.ts"
-import { type Branch, equals, type LocalType, print, type Receive, type Send, samePayload } from "../LocalType.ts"
+import { type Branch, type LocalType, print, type Receive, type Send } from "../LocalType.ts"
 
 /** The global protocol as a tree: every step knows what follows it (continuations are shared, not copied). */
 export type Global =
@@ -90,6 +91,33 @@ export const rolesOf = (steps: Steps, into: Set<string> = new Set()): Set<string
   }
   return into
 }
+
+/** Structural equality of local types (payload schemas compare by identity). */
+const equals = (a: LocalType, b: LocalType): boolean => {
+  if (a === b) return true
+  switch (a._tag) {
+    case "End":
+      return b._tag === "End"
+    case "Var":
+      return b._tag === "Var" && a.name === b.name
+    case "Rec":
+      return b._tag === "Rec" && a.name === b.name && equals(a.body, b.body)
+    case "Send":
+    case "Receive":
+      return (
+        b._tag === a._tag &&
+        a.peer === b.peer &&
+        a.branches.length === b.branches.length &&
+        a.branches.every((x) => {
+          const y = b.branches.find((y) => y.label === x.label)
+          return y !== undefined && samePayload(x.payload, y.payload) && equals(x.next, y.next)
+        })
+      )
+  }
+}
+
+/** Two payload schemas are the same when they are the same schema (or share their AST). */
+const samePayload = (a: Schema.Top, b: Schema.Top): boolean => a === b || a.ast === b.ast
 
 class MergeConflict {
   readonly reason: string
@@ -217,7 +245,7 @@ const unmergeable = (
     ...(label === undefined ? {} : { label }),
     message:
       `${choice.path.join(" › ")}: role ${role} cannot learn which branch ${choice.at} chose: ` +
-      `in branch ${earlier} it does \`${brief(before)}\` but in branch "${branch}" it does \`${brief(after)}\`` +
+      `in branch${index > 1 ? "es" : ""} ${earlier} it does \`${brief(before)}\` but in branch "${branch}" it does \`${brief(after)}\`` +
       `${reason === "" ? "" : ` (${reason})`}. A role outside a choice must act the same in every branch, ` +
       `or first receive from one sender a message whose label differs between the branches.`
   }

@@ -219,7 +219,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
           for (const role of roles) {
             const other = owner.get(role)
             if (other === undefined) owner.set(role, i)
-            else if (other !== i)
+            else
               report(
                 "OverlappingParallel",
                 here,
