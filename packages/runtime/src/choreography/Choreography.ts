@@ -190,7 +190,11 @@ const renameStep = (step: Step, rename: (role: string) => string): Step => {
     case "Parallel":
       return { ...step, parts: step.parts.map((p) => renameSteps(p, rename)) }
     case "Include":
-      return { ...step, body: renameSteps(step.body, rename) }
+      return {
+        ...step,
+        roles: Object.fromEntries(Object.entries(step.roles).map(([k, r]) => [k, rename(r)])),
+        body: renameSteps(step.body, rename)
+      }
     default:
       return step
   }

@@ -98,6 +98,44 @@ describe("LocalTypeOf through include and parallel", () => {
   })
 })
 
+describe("LocalTypeOf merging", () => {
+  it("merges receives that share a label by merging what follows", () => {
+    const Relay = Choreography.makeUnsafe("Relay", ["A", "B", "C"], ($) => [
+      $.choice("A", {
+        fast: [
+          $.message("A", "B", "fast", Schema.Void),
+          $.message("A", "C", "go", Schema.Void),
+          $.message("A", "C", "p", Schema.Void)
+        ],
+        slow: [
+          $.message("A", "B", "slow", Schema.Void),
+          $.message("A", "C", "go", Schema.Void),
+          $.message("A", "C", "q", Schema.Void)
+        ]
+      })
+    ])
+    expectTypeOf<Paths<LocalType.LocalTypeOf<typeof Relay, "C">>>().toEqualTypeOf<
+      "A?go(). A?p(). end" | "A?go(). A?q(). end"
+    >()
+  })
+
+  it("a continue a role cannot see ends that role's part (as at run time)", () => {
+    const Chat = Choreography.makeUnsafe("Chat", ["A", "B", "C"], ($) => [
+      $.message("C", "A", "hello", Schema.Void),
+      $.loop("Talk", [
+        $.choice("A", {
+          more: [$.message("A", "B", "more", Schema.String), $.continue("Talk")],
+          stop: [$.message("A", "B", "stop", Schema.Void)]
+        })
+      ])
+    ])
+    expectTypeOf<Paths<LocalType.LocalTypeOf<typeof Chat, "C">>>().toEqualTypeOf<"A!hello(). end">()
+    expectTypeOf<Paths<LocalType.LocalTypeOf<typeof Chat, "B">>>().toEqualTypeOf<
+      "rec Talk. A?more(string). continue Talk" | "rec Talk. A?stop(). end"
+    >()
+  })
+})
+
 declare const seller: Endpoint.For<typeof TwoBuyer, "S">
 declare const buyerA: Endpoint.For<typeof TwoBuyer, "A">
 declare const buyerB: Endpoint.For<typeof TwoBuyer, "B">
