@@ -228,16 +228,16 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
   }
 }
 
-/**
- * The endpoint of `role` in a session of `protocol`, typed by its local type. `state` resumes from a
- * checkpoint (default: the start).
- */
+/** The endpoint of `role` in a session of `protocol`, at the start of its local type and typed by it. */
 export const make = <P extends Protocol, Role extends RolesOf<P>, E = never>(
   protocol: P,
   role: Role,
-  options: { readonly session: string; readonly port: Port<E>; readonly state?: number }
-): For<P, Role, E> => untyped(Monitor.make(protocol, role, options.session), options.port, options.state) as never
+  options: { readonly session: string; readonly port: Port<E> }
+): For<P, Role, E> => untyped(Monitor.make(protocol, role, options.session), options.port) as never
 
-/** An endpoint with untyped moves for the role and session of `monitor` (see {@link UntypedEndpoint}). */
+/**
+ * An endpoint with untyped moves for the role and session of `monitor` (see {@link UntypedEndpoint}),
+ * at `state` (default: the start; another state resumes a role from a checkpoint).
+ */
 export const untyped = <E = never>(monitor: Monitor.Monitor, port: Port<E>, state?: number): UntypedEndpoint<E> =>
   new EndpointImpl(monitor, port, state ?? monitor.start)

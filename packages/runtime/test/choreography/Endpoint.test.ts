@@ -142,7 +142,7 @@ describe("Endpoint", () => {
     Effect.gen(function* () {
       const net = yield* network(TwoBuyer.roles)
       // The seller resumes at its decision state (as after a restart from a checkpoint) ...
-      const s = Endpoint.make(TwoBuyer, "S", { session: "s-1", port: net.port("S"), state: 3 })
+      const s = Endpoint.untyped(Monitor.make(TwoBuyer, "S", "s-1"), net.port("S"), 3)
       assert.strictEqual(s._tag, "Receive")
       // ... and a peer that does not check sends something out of protocol.
       yield* Queue.offer(net.queue("A", "S"), { from: "A", label: "refund", payload: 10 })
