@@ -1,5 +1,4 @@
 /** @troupe/runtime */
-export {}
 /** Global protocols: the DSL (`make`, the step builder), `Protocol`, `ProtocolDefinitionError`. */
 export * as Choreography from "./choreography/Choreography.ts"
 /** Mermaid diagrams of protocols, session traces and state machines. */
