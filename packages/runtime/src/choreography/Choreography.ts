@@ -1,0 +1,322 @@
+/**
+ * Global protocols: the whole conversation among the roles of a choreography, written once.
+ *
+ * A protocol is a list of steps built with the builder handed to {@link make}: messages
+ * (`from → to : label(payload)`), choices made by one role, named loops with `continue`, `end`,
+ * parallel parts and sub-protocols included by name. It is checked when it is built (see
+ * {@link ProtocolDefinitionError}) and projected to one local type per role (see `LocalType`).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Choreography } from "@troupe/runtime"
+ *
+ * // Two-Buyer: A and B share the cost of a book sold by S; B decides.
+ * export const TwoBuyer = Choreography.makeUnsafe("TwoBuyer", ["A", "B", "S"], ($) => [
+ *   $.message("A", "S", "title", Schema.String),
+ *   $.message("S", "A", "quote", Schema.Number),
+ *   $.message("S", "B", "quote", Schema.Number),
+ *   $.message("A", "B", "split", Schema.Number),
+ *   $.choice("B", {
+ *     accept: [$.message("B", "A", "accept", Schema.Void), $.message("A", "S", "buy", Schema.String)],
+ *     reject: [$.message("B", "A", "reject", Schema.Void), $.message("A", "S", "cancel", Schema.Void)]
+ *   })
+ * ])
+ * // LocalType.print(LocalType.project(TwoBuyer, "S"))
+ * //   === "A?title(string). A!quote(number). B!quote(number). A?{buy(string). end, cancel(). end}"
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { check } from "./internal/wellFormed.ts"
+import type { LocalType } from "./LocalType.ts"
+import type { StateMachine } from "./StateMachine.ts"
+
+/** A message `from → to : label(payload)`; `payload` is the Schema of what it carries (`Schema.Void` for nothing). */
+export interface Message<
+  From extends string = string,
+  To extends string = string,
+  Label extends string = string,
+  Payload extends Schema.Top = Schema.Top
+> {
+  readonly _tag: "Message"
+  readonly from: From
+  readonly to: To
+  readonly label: Label
+  readonly payload: Payload
+}
+
+/**
+ * A choice made by `at`: exactly one branch runs. Every branch starts with a message from `at`
+ * (to the same role, with a label no other branch starts with). The steps after the choice follow
+ * every branch that does not `continue` or `end`.
+ */
+export interface Choice<At extends string = string, Branches = Record<string, Steps>> {
+  readonly _tag: "Choice"
+  readonly at: At
+  readonly branches: Branches
+}
+
+/** A named loop: its body runs again at each `continue(name)`; when the body ends without one, the loop is over. */
+export interface Loop<Name extends string = string, Body = Steps> {
+  readonly _tag: "Loop"
+  readonly name: Name
+  readonly body: Body
+}
+
+/** Jump back to the start of the enclosing loop `name`. Last step of its list. */
+export interface Continue<Name extends string = string> {
+  readonly _tag: "Continue"
+  readonly name: Name
+}
+
+/** The protocol ends here for every role (steps after an enclosing choice or loop are skipped). Last step of its list. */
+export interface End {
+  readonly _tag: "End"
+}
+
+/**
+ * Independent parts that run side by side. Parts must have disjoint roles, so no role ever has to
+ * interleave two parts; every role of a part goes on with the steps after the parallel when its part is done.
+ */
+export interface Parallel<Parts = ReadonlyArray<Steps>> {
+  readonly _tag: "Parallel"
+  readonly parts: Parts
+}
+
+/** The steps of another protocol, included by name with its roles renamed. */
+export interface Include<Name extends string = string, Body = Steps> {
+  readonly _tag: "Include"
+  readonly protocol: Name
+  readonly roles: Readonly<Record<string, string>>
+  readonly body: Body
+}
+
+/** One step of a global protocol. */
+export type Step = Message | Choice | Loop | Continue | End | Parallel | Include
+
+/** A sequence of steps. */
+export type Steps = ReadonlyArray<Step>
+
+/**
+ * A checked global protocol. `Roles` and `S` keep the literal role names and the exact structure,
+ * which `LocalTypeOf` projects at the type level.
+ */
+export interface Protocol<Name extends string = string, Roles extends string = string, S extends Steps = Steps> {
+  readonly _tag: "Protocol"
+  readonly name: Name
+  readonly roles: ReadonlyArray<Roles>
+  readonly steps: S
+  /** The projection of the protocol on each role (see `LocalType.project`). */
+  readonly localTypes: ReadonlyMap<Roles, LocalType>
+  /** The state machine of each role (see `StateMachine.of`). */
+  readonly machines: ReadonlyMap<Roles, StateMachine>
+}
+
+/** The role names of a protocol type. */
+export type RolesOf<P> = P extends Protocol<string, infer R, Steps> ? R : never
+
+/** Renames roles in the type of a list of steps (used by `include`). */
+export type RenameSteps<S, M> = { readonly [I in keyof S]: RenameStep<S[I], M> }
+
+type RenameRole<X, M> = X extends keyof M ? (M[X] extends string ? M[X] : X) : X
+
+type RenameStep<S, M> =
+  S extends Message<infer F, infer T, infer L, infer P>
+    ? Message<RenameRole<F, M> & string, RenameRole<T, M> & string, L, P>
+    : S extends Choice<infer At, infer B>
+      ? Choice<RenameRole<At, M> & string, { readonly [K in keyof B]: RenameSteps<B[K], M> }>
+      : S extends Loop<infer N, infer B>
+        ? Loop<N, RenameSteps<B, M>>
+        : S extends Parallel<infer Ps>
+          ? Parallel<{ readonly [I in keyof Ps]: RenameSteps<Ps[I], M> }>
+          : S extends Include<infer N, infer B>
+            ? Include<N, RenameSteps<B, M>>
+            : S
+
+/** The step constructors, typed by the declared roles (handed to the body of {@link make}). */
+export interface Builder<R extends string> {
+  /** `from → to : label(payload)`. Use `Schema.Void` for a message that carries nothing. */
+  message<const From extends R, const To extends R, const Label extends string, Payload extends Schema.Top>(
+    from: From,
+    to: To & Exclude<R, From>,
+    label: Label,
+    payload: Payload
+  ): Message<From, To, Label, Payload>
+  /** A choice made by `at`, with one list of steps per named branch. */
+  choice<const At extends R, const Branches extends Record<string, Steps>>(
+    at: At,
+    branches: Branches
+  ): Choice<At, Branches>
+  /** A named loop; `continue(name)` inside it starts the body again. */
+  loop<const Name extends string, const Body extends Steps>(name: Name, body: Body): Loop<Name, Body>
+  /** Start the enclosing loop `name` again. */
+  continue<const Name extends string>(name: Name): Continue<Name>
+  /** The protocol ends here. */
+  readonly end: End
+  /** Independent parts with disjoint roles. */
+  parallel<const Parts extends ReadonlyArray<Steps>>(...parts: Parts): Parallel<Parts>
+  /**
+   * The steps of `protocol`, its roles renamed by `roles` (roles not named keep their name).
+   *
+   * @example
+   * ```ts
+   * $.include(Login, { Client: "Buyer", Server: "Shop" })
+   * ```
+   */
+  include<
+    const Name extends string,
+    SubRoles extends string,
+    S extends Steps,
+    const M extends { readonly [K in SubRoles]?: R } = {}
+  >(protocol: Protocol<Name, SubRoles, S>, roles?: M): Include<Name, RenameSteps<S, M>>
+}
+
+const renameSteps = (steps: Steps, rename: (role: string) => string): Steps => steps.map((s) => renameStep(s, rename))
+
+const renameStep = (step: Step, rename: (role: string) => string): Step => {
+  switch (step?._tag) {
+    case "Message":
+      return { ...step, from: rename(step.from), to: rename(step.to) }
+    case "Choice":
+      return {
+        ...step,
+        at: rename(step.at),
+        branches: Object.fromEntries(Object.entries(step.branches).map(([k, b]) => [k, renameSteps(b, rename)]))
+      }
+    case "Loop":
+      return { ...step, body: renameSteps(step.body, rename) }
+    case "Parallel":
+      return { ...step, parts: step.parts.map((p) => renameSteps(p, rename)) }
+    case "Include":
+      return {
+        ...step,
+        roles: Object.fromEntries(Object.entries(step.roles).map(([k, r]) => [k, rename(r)])),
+        body: renameSteps(step.body, rename)
+      }
+    default:
+      return step
+  }
+}
+
+const end: End = { _tag: "End" }
+
+const builder: Builder<string> = {
+  message: (from, to, label, payload) => ({ _tag: "Message", from, to, label, payload }),
+  choice: (at, branches) => ({ _tag: "Choice", at, branches }),
+  loop: (name, body) => ({ _tag: "Loop", name, body }),
+  continue: (name) => ({ _tag: "Continue", name }),
+  end,
+  parallel: (...parts) => ({ _tag: "Parallel", parts }),
+  include: (protocol, roles) => {
+    const mapping: Record<string, string> = { ...roles }
+    return {
+      _tag: "Include",
+      protocol: protocol.name,
+      roles: mapping,
+      body: renameSteps(protocol.steps, (r) => mapping[r] ?? r)
+    } as never
+  }
+}
+
+/** What a protocol definition is missing or gets wrong, one entry per problem. */
+export const Problem = Schema.Struct({
+  /** What kind of problem this is. */
+  code: Schema.Literals([
+    "InvalidName",
+    "NoRoles",
+    "InvalidRole",
+    "DuplicateRole",
+    "UnknownRole",
+    "UnusedRole",
+    "SelfMessage",
+    "InvalidLabel",
+    "MissingPayloadSchema",
+    "InvalidStep",
+    "EmptyChoice",
+    "EmptyBranch",
+    "ChooserNotFirst",
+    "InconsistentChoiceReceiver",
+    "DuplicateLabel",
+    "EmptyLoop",
+    "ShadowedLoop",
+    "UnknownLoop",
+    "UnguardedRecursion",
+    "UnreachableStep",
+    "EmptyParallel",
+    "OverlappingParallel",
+    "EndInParallel",
+    "ContinueOutOfParallel",
+    "UnmergeableBranches"
+  ]),
+  /** A sentence that says what is wrong and where. */
+  message: Schema.String,
+  /** Where in the protocol, outermost first (e.g. `["loop \"X\"", "choice at S", "branch \"Full\""]`). */
+  path: Schema.Array(Schema.String),
+  /** The role concerned, if any. */
+  role: Schema.optionalKey(Schema.String),
+  /** The choice branch concerned, if any. */
+  branch: Schema.optionalKey(Schema.String),
+  /** The message label concerned, if any. */
+  label: Schema.optionalKey(Schema.String)
+})
+
+/** One problem of a protocol definition. */
+export type Problem = typeof Problem.Type
+
+/** A protocol definition was refused; `problems` lists everything that is wrong, each naming its role, branch and label. */
+export class ProtocolDefinitionError extends Schema.TaggedError<ProtocolDefinitionError>()("ProtocolDefinitionError", {
+  protocol: Schema.String,
+  problems: Schema.Array(Problem)
+}) {
+  override get message(): string {
+    return `Protocol "${this.protocol}" is not well-formed:\n${this.problems.map((p) => `  - ${p.message}`).join("\n")}`
+  }
+}
+
+/**
+ * Builds and checks a global protocol; the error lists every problem found. See the module
+ * documentation for an example, and {@link makeUnsafe} for module-level definitions.
+ */
+export const make = <const Name extends string, const Roles extends ReadonlyArray<string>, const S extends Steps>(
+  name: Name,
+  roles: Roles,
+  body: (builder: Builder<Roles[number]>) => S
+): Effect.Effect<Protocol<Name, Roles[number], S>, ProtocolDefinitionError> =>
+  Effect.suspend(() => {
+    const result = build(name, roles, body)
+    return result instanceof ProtocolDefinitionError ? Effect.fail(result) : Effect.succeed(result)
+  })
+
+/**
+ * Like {@link make}, but throws the {@link ProtocolDefinitionError}: for protocols defined once at module level,
+ * where a mistake should stop the program at load time.
+ */
+export const makeUnsafe = <const Name extends string, const Roles extends ReadonlyArray<string>, const S extends Steps>(
+  name: Name,
+  roles: Roles,
+  body: (builder: Builder<Roles[number]>) => S
+): Protocol<Name, Roles[number], S> => {
+  const result = build(name, roles, body)
+  if (result instanceof ProtocolDefinitionError) throw result
+  return result
+}
+
+const build = <Name extends string, Roles extends string, S extends Steps>(
+  name: Name,
+  roles: ReadonlyArray<Roles>,
+  body: (builder: Builder<Roles>) => S
+): Protocol<Name, Roles, S> | ProtocolDefinitionError => {
+  const steps = body(builder as Builder<Roles>)
+  const result = check(name, roles, steps)
+  if (!("localTypes" in result)) return new ProtocolDefinitionError({ protocol: String(name), problems: result })
+  return {
+    _tag: "Protocol",
+    name,
+    roles: [...roles],
+    steps,
+    localTypes: result.localTypes as ReadonlyMap<Roles, LocalType>,
+    machines: result.machines as ReadonlyMap<Roles, StateMachine>
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Endpoints: a role's handle on a session, typed by its local type, so that only the legal next
+ * move type-checks.
+ *
+ * An endpoint in a send state has only `send`, in a receive state only `receive`, at the end only
+ * `close`. Each step returns the endpoint for the next state; the old one is spent, and using it
+ * again fails with {@link EndpointSpent}. Every move is also checked at run time by the role's
+ * `Monitor` before it reaches the session's {@link Port}: a refused move fails with a
+ * `ProtocolViolation` (nothing leaves), and a received message the local type does not allow fails
+ * the same way.
+ *
+ * @example
+ * ```ts
+ * // The seller of Two-Buyer (local type A?title. A!quote. B!quote. A?{buy, cancel}).
+ * const seller = (ep: Endpoint.For<typeof TwoBuyer, "S">) =>
+ *   Effect.gen(function* () {
+ *     const title = yield* ep.receive()               // { from: "A", label: "title", payload: string, next }
+ *     const e1 = yield* title.next.send("A", "quote", 42)
+ *     const e2 = yield* e1.send("B", "quote", 42)
+ *     const decision = yield* e2.receive()
+ *     switch (decision.label) {
+ *       case "buy":    return yield* decision.next.close()  // decision.payload: string
+ *       case "cancel": return yield* decision.next.close()
+ *     }
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import type { Protocol, RolesOf } from "./Choreography.ts"
+import type { PayloadArgs } from "./internal/typeLevel.ts"
+import type { Branch, End, LocalTypeOf, Rec, Receive, Send, Var } from "./LocalType.ts"
+import * as Monitor from "./Monitor.ts"
+
+/** An endpoint was used a second time; each step returns the endpoint to use next. */
+export class EndpointSpent extends Schema.TaggedError<EndpointSpent>()("EndpointSpent", {
+  protocol: Schema.String,
+  session: Schema.String,
+  role: Schema.String,
+  /** The state the spent endpoint stood for. */
+  state: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `The endpoint of role ${this.role} in session ${this.session} of ${this.protocol} (state ${this.state}) ` +
+      `was already used: use the endpoint returned by the previous step`
+    )
+  }
+}
+
+/** A message as the session delivers it to the receiving role. */
+export interface Incoming {
+  readonly from: string
+  readonly label: string
+  readonly payload: unknown
+}
+
+/**
+ * What a session runtime provides for one role. Endpoints call it only for moves their monitor
+ * allowed, and check what `receive` returns.
+ */
+export interface Port<E = never> {
+  /** Delivers `label(payload)` to the participant playing `to`. */
+  readonly send: (to: string, label: string, payload: unknown) => Effect.Effect<void, E>
+  /**
+   * The next message from `from` to this role. Messages wait in one FIFO queue per sender, so that a
+   * message from another sender that arrived first does not break the order of the local type.
+   */
+  readonly receive: (from: string) => Effect.Effect<Incoming, E>
+  /** This role reached the end of its local type. */
+  readonly close: Effect.Effect<void, E>
+  /** The monitor refused a move of this role; called before the endpoint fails with the violation. */
+  readonly violated: (violation: Monitor.ProtocolViolation) => Effect.Effect<void>
+}
+
+/** What an endpoint operation may fail with: the port's errors, a violation, or a spent endpoint. */
+export type Failure<E> = E | Monitor.ProtocolViolation | EndpointSpent
+
+type AnyBranch = Branch<string, Schema.Top, unknown>
+
+/**
+ * The endpoint for local type `L`, with port errors `E`. `Env` holds the bodies of the enclosing
+ * loops (so that `continue` comes back to the right endpoint type).
+ */
+export type Endpoint<L, E = never, Env = {}> =
+  L extends Send<infer Peer, infer B extends AnyBranch>
+    ? SendEndpoint<Peer, B, E, Env>
+    : L extends Receive<infer Peer, infer B extends AnyBranch>
+      ? ReceiveEndpoint<Peer, B, E, Env>
+      : L extends Rec<infer X, infer Body>
+        ? Endpoint<Body, E, Env & { readonly [K in X]: Body }>
+        : L extends Var<infer X>
+          ? X extends keyof Env
+            ? Endpoint<Env[X], E, Env>
+            : UntypedEndpoint<E>
+          : L extends End
+            ? EndEndpoint<E>
+            : UntypedEndpoint<E>
+
+/** The endpoint of `Role` in protocol `P` at its start. */
+export type For<P, Role extends RolesOf<P>, E = never> = Endpoint<LocalTypeOf<P, Role>, E>
+
+type BranchOf<B, Label> = Extract<B, { readonly label: Label }>
+
+/** In a send state: send one of the labels the local type offers, to its peer. */
+export interface SendEndpoint<Peer extends string, B extends AnyBranch, E, Env> {
+  readonly _tag: "Send"
+  readonly role: string
+  /** The state of the role's state machine this endpoint stands for. */
+  readonly state: number
+  /** Sends `label(payload)` to `to`; the payload may be left out when its schema is `Schema.Void`. */
+  send<const Label extends B["label"]>(
+    to: Peer,
+    label: Label,
+    ...payload: PayloadArgs<BranchOf<B, Label>["payload"]["Type"]>
+  ): Effect.Effect<Endpoint<BranchOf<B, Label>["next"], E, Env>, Failure<E>>
+}
+
+/** One message a receive may return: switch on `label` to narrow `payload` and `next`. */
+export type Received<Peer extends string, B, E, Env> =
+  B extends Branch<infer Label, infer P, infer N>
+    ? {
+        readonly from: Peer
+        readonly label: Label
+        readonly payload: P["Type"]
+        readonly next: Endpoint<N, E, Env>
+      }
+    : never
+
+/** In a receive state: wait for the next message from the peer. */
+export interface ReceiveEndpoint<Peer extends string, B extends AnyBranch, E, Env> {
+  readonly _tag: "Receive"
+  readonly role: string
+  readonly state: number
+  /** The next message from the peer, as a union discriminated by `label`. */
+  receive(): Effect.Effect<Received<Peer, B, E, Env>, Failure<E>>
+}
+
+/** At the end: close the endpoint. */
+export interface EndEndpoint<E> {
+  readonly _tag: "End"
+  readonly role: string
+  readonly state: number
+  /** Leaves the session: this role is done. */
+  close(): Effect.Effect<void, Failure<E>>
+}
+
+/**
+ * An endpoint with untyped moves, for roles whose moves are chosen at run time (or where the
+ * compile-time projection gives up). The monitor checks every move all the same.
+ */
+export interface UntypedEndpoint<E = never> {
+  readonly _tag: "Send" | "Receive" | "End"
+  readonly role: string
+  readonly state: number
+  send(to: string, label: string, payload?: unknown): Effect.Effect<UntypedEndpoint<E>, Failure<E>>
+  receive(): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>>
+  close(): Effect.Effect<void, Failure<E>>
+}
+
+class EndpointImpl<E> implements UntypedEndpoint<E> {
+  readonly _tag: "Send" | "Receive" | "End"
+  readonly role: string
+  readonly state: number
+  private readonly monitor: Monitor.Monitor
+  private readonly port: Port<E>
+  private used = false
+  constructor(monitor: Monitor.Monitor, port: Port<E>, state: number) {
+    this.monitor = monitor
+    this.port = port
+    this.state = state
+    this.role = monitor.role
+    const kind = monitor.machine.states[state]?.kind
+    this._tag = kind === "send" ? "Send" : kind === "receive" ? "Receive" : "End"
+  }
+
+  /** Marks this endpoint used; answers the failure if it already was. */
+  private spend(): Effect.Effect<never, EndpointSpent> | undefined {
+    if (!this.used) {
+      this.used = true
+      return undefined
+    }
+    const m = this.monitor
+    return Effect.fail(new EndpointSpent({ protocol: m.protocol, session: m.session, role: m.role, state: this.state }))
+  }
+
+  private refuse(violation: Monitor.ProtocolViolation): Effect.Effect<never, Monitor.ProtocolViolation> {
+    return Effect.andThen(this.port.violated(violation), Effect.fail(violation))
+  }
+
+  send(to: string, label: string, payload?: unknown): Effect.Effect<UntypedEndpoint<E>, Failure<E>> {
+    return Effect.suspend((): Effect.Effect<UntypedEndpoint<E>, Failure<E>> => {
+      const spent = this.spend()
+      if (spent !== undefined) return spent
+      const next = Monitor.send(this.monitor, this.state, to, label, payload)
+      if (Monitor.isViolation(next)) return this.refuse(next)
+      return Effect.map(this.port.send(to, label, payload), () => new EndpointImpl(this.monitor, this.port, next))
+    })
+  }
+
+  receive(): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> {
+    return Effect.suspend((): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> => {
+      const spent = this.spend()
+      if (spent !== undefined) return spent
+      const from = Monitor.receivesFrom(this.monitor, this.state)
+      if (typeof from !== "string") return this.refuse(from)
+      return Effect.flatMap(this.port.receive(from), (message) => {
+        const next = Monitor.receive(this.monitor, this.state, message.from, message.label, message.payload)
+        if (Monitor.isViolation(next)) return this.refuse(next)
+        return Effect.succeed({
+          from: message.from,
+          label: message.label,
+          payload: message.payload,
+          next: new EndpointImpl(this.monitor, this.port, next)
+        })
+      })
+    })
+  }
+
+  close(): Effect.Effect<void, Failure<E>> {
+    return Effect.suspend((): Effect.Effect<void, Failure<E>> => {
+      const spent = this.spend()
+      if (spent !== undefined) return spent
+      const done = Monitor.close(this.monitor, this.state)
+      return Monitor.isViolation(done) ? this.refuse(done) : this.port.close
+    })
+  }
+}
+
+/** The endpoint of `role` in a session of `protocol`, at the start of its local type and typed by it. */
+export const make = <P extends Protocol, Role extends RolesOf<P>, E = never>(
+  protocol: P,
+  role: Role,
+  options: { readonly session: string; readonly port: Port<E> }
+): For<P, Role, E> => untyped(Monitor.make(protocol, role, options.session), options.port) as never
+
+/**
+ * An endpoint with untyped moves for the role and session of `monitor` (see {@link UntypedEndpoint}),
+ * at `state` (default: the start; another state resumes a role from a checkpoint).
+ */
+export const untyped = <E = never>(monitor: Monitor.Monitor, port: Port<E>, state?: number): UntypedEndpoint<E> =>
+  new EndpointImpl(monitor, port, state ?? monitor.start)

@@ -1,0 +1,355 @@
+import { Effect, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { Choreography, LocalType } from "../../src/index.ts"
+import { TwoBuyer } from "./fixtures.ts"
+
+const problemsOf = (made: Effect.Effect<unknown, Choreography.ProtocolDefinitionError>) =>
+  Effect.runSync(Effect.flip(made)).problems
+
+/** Builds a protocol that is expected to be refused; `steps` bypasses the compile-time checks on purpose. */
+const refuse = (roles: ReadonlyArray<string>, steps: ($: Choreography.Builder<string>) => ReadonlyArray<unknown>) =>
+  problemsOf(Choreography.make("P", roles, steps as never))
+
+describe("Choreography.make", () => {
+  it("keeps the name, roles and steps, and projects every role", () => {
+    expect(TwoBuyer.name).toBe("TwoBuyer")
+    expect(TwoBuyer.roles).toEqual(["A", "B", "S"])
+    expect(TwoBuyer.steps[0]).toMatchObject({ _tag: "Message", from: "A", to: "S", label: "title" })
+    expect([...TwoBuyer.localTypes.keys()]).toEqual(["A", "B", "S"])
+    expect([...TwoBuyer.machines.keys()]).toEqual(["A", "B", "S"])
+  })
+
+  it("succeeds as an Effect for a well-formed protocol", () => {
+    const p = Effect.runSync(
+      Choreography.make("Ping", ["A", "B"], ($) => [
+        $.message("A", "B", "ping", Schema.Void),
+        $.message("B", "A", "pong", Schema.Void)
+      ])
+    )
+    expect(LocalType.print(LocalType.project(p, "A"))).toBe("B!ping(). B?pong(). end")
+  })
+
+  it("makeUnsafe throws the ProtocolDefinitionError", () => {
+    expect(() =>
+      Choreography.makeUnsafe("P", ["A", "B"], ($) => [$.choice("A", { x: [$.message("B", "A", "x", Schema.Void)] })])
+    ).toThrow(Choreography.ProtocolDefinitionError)
+  })
+})
+
+describe("well-formedness", () => {
+  const cases: ReadonlyArray<{
+    readonly name: string
+    readonly roles: ReadonlyArray<string>
+    readonly steps: ($: Choreography.Builder<string>) => ReadonlyArray<unknown>
+    readonly problem: Partial<Choreography.Problem>
+  }> = [
+    { name: "no roles", roles: [], steps: () => [], problem: { code: "NoRoles" } },
+    {
+      name: "a role declared twice",
+      roles: ["A", "B", "A"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void)],
+      problem: { code: "DuplicateRole", role: "A" }
+    },
+    {
+      name: "an undeclared role",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void), $.message("A", "C", "y", Schema.Void)],
+      problem: { code: "UnknownRole", role: "C", path: ["message A -> C: y"] }
+    },
+    {
+      name: "a message to oneself",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void), $.message("A", "A", "y", Schema.Void)],
+      problem: { code: "SelfMessage", role: "A", label: "y" }
+    },
+    {
+      name: "an empty label",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "", Schema.Void)],
+      problem: { code: "InvalidLabel" }
+    },
+    {
+      name: "a message without a payload schema",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "x", "string" as never)],
+      problem: { code: "MissingPayloadSchema", role: "A", label: "x" }
+    },
+    {
+      name: "something that is not a step",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void), { from: "A", to: "B" }],
+      problem: { code: "InvalidStep", path: ["step 2"] }
+    },
+    {
+      name: "a choice without branches",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void), $.choice("A", {})],
+      problem: { code: "EmptyChoice", role: "A" }
+    },
+    {
+      name: "an empty branch",
+      roles: ["A", "B"],
+      steps: ($) => [$.choice("A", { go: [$.message("A", "B", "go", Schema.Void)], idle: [] })],
+      problem: { code: "EmptyBranch", role: "A", branch: "idle" }
+    },
+    {
+      name: "a chooser that does not send first",
+      roles: ["A", "B"],
+      steps: ($) => [
+        $.choice("A", {
+          go: [$.message("A", "B", "go", Schema.Void)],
+          wait: [$.message("B", "A", "wait", Schema.Void)]
+        })
+      ],
+      problem: { code: "ChooserNotFirst", role: "A", branch: "wait", label: "wait" }
+    },
+    {
+      name: "branches that tell different roles",
+      roles: ["A", "B", "C"],
+      steps: ($) => [
+        $.choice("A", {
+          one: [$.message("A", "B", "one", Schema.Void)],
+          two: [$.message("A", "C", "two", Schema.Void)]
+        })
+      ],
+      problem: { code: "InconsistentChoiceReceiver", role: "C", branch: "two", label: "two" }
+    },
+    {
+      name: "two branches with the same first label",
+      roles: ["A", "B"],
+      steps: ($) => [
+        $.choice("A", {
+          one: [$.message("A", "B", "go", Schema.Void)],
+          two: [$.message("A", "B", "go", Schema.Void), $.message("B", "A", "back", Schema.Void)]
+        })
+      ],
+      problem: { code: "DuplicateLabel", role: "A", branch: "two", label: "go" }
+    },
+    {
+      name: "an empty loop",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void), $.loop("X", [])],
+      problem: { code: "EmptyLoop", path: ['loop "X"'] }
+    },
+    {
+      name: "a loop inside a loop of the same name",
+      roles: ["A", "B"],
+      steps: ($) => [
+        $.loop("X", [$.message("A", "B", "x", Schema.Void), $.loop("X", [$.message("B", "A", "y", Schema.Void)])])
+      ],
+      problem: { code: "ShadowedLoop", path: ['loop "X"', 'loop "X"'] }
+    },
+    {
+      name: "a continue outside its loop",
+      roles: ["A", "B"],
+      steps: ($) => [$.loop("X", [$.message("A", "B", "x", Schema.Void)]), $.continue("X")],
+      problem: { code: "UnknownLoop", path: ['continue "X"'] }
+    },
+    {
+      name: "a continue with no message since the loop started",
+      roles: ["A", "B"],
+      steps: ($) => [$.loop("X", [$.message("A", "B", "x", Schema.Void), $.loop("Y", [$.continue("Y")])])],
+      problem: { code: "UnguardedRecursion", path: ['loop "X"', 'loop "Y"', 'continue "Y"'] }
+    },
+    {
+      name: "steps after end",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void), $.end, $.message("B", "A", "y", Schema.Void)],
+      problem: { code: "UnreachableStep", path: ["end"] }
+    },
+    {
+      name: "a parallel step without parts",
+      roles: ["A", "B"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void), $.parallel()],
+      problem: { code: "EmptyParallel" }
+    },
+    {
+      name: "parallel parts sharing a role",
+      roles: ["A", "B", "C"],
+      steps: ($) => [$.parallel([$.message("A", "B", "x", Schema.Void)], [$.message("C", "B", "y", Schema.Void)])],
+      problem: { code: "OverlappingParallel", role: "B", path: ["parallel part 2"] }
+    },
+    {
+      name: "end inside a parallel part",
+      roles: ["A", "B", "C", "D"],
+      steps: ($) => [
+        $.parallel([$.message("A", "B", "x", Schema.Void), $.end], [$.message("C", "D", "y", Schema.Void)])
+      ],
+      problem: { code: "EndInParallel", path: ["parallel part 1", "end"] }
+    },
+    {
+      name: "a parallel part continuing an outer loop",
+      roles: ["A", "B", "C", "D"],
+      steps: ($) => [
+        $.loop("X", [
+          $.message("A", "C", "go", Schema.Void),
+          $.parallel([$.message("A", "B", "x", Schema.Void), $.continue("X")], [$.message("C", "D", "y", Schema.Void)])
+        ])
+      ],
+      problem: { code: "ContinueOutOfParallel", path: ['loop "X"', "parallel part 1", 'continue "X"'] }
+    },
+    {
+      name: "a declared role that takes no part",
+      roles: ["A", "B", "Idle"],
+      steps: ($) => [$.message("A", "B", "x", Schema.Void)],
+      problem: { code: "UnusedRole", role: "Idle" }
+    },
+    {
+      name: "a role that cannot learn the choice (C sends only in one branch)",
+      roles: ["A", "B", "C"],
+      steps: ($) => [
+        $.choice("A", {
+          l1: [$.message("A", "B", "l1", Schema.Void), $.message("C", "A", "x", Schema.String)],
+          l2: [$.message("A", "B", "l2", Schema.Void)]
+        })
+      ],
+      problem: { code: "UnmergeableBranches", role: "C", branch: "l2", label: "l2", path: ["choice at A"] }
+    },
+    {
+      name: "a role that would learn the choice from two different senders",
+      roles: ["A", "B", "C"],
+      steps: ($) => [
+        $.choice("A", {
+          l1: [$.message("A", "B", "l1", Schema.Void), $.message("A", "C", "x", Schema.Void)],
+          l2: [$.message("A", "B", "l2", Schema.Void), $.message("B", "C", "y", Schema.Void)]
+        })
+      ],
+      problem: { code: "UnmergeableBranches", role: "C", branch: "l2" }
+    },
+    {
+      name: "a shared label with different payload schemas",
+      roles: ["A", "B", "C"],
+      steps: ($) => [
+        $.choice("A", {
+          l1: [$.message("A", "B", "l1", Schema.Void), $.message("B", "C", "x", Schema.String)],
+          l2: [$.message("A", "B", "l2", Schema.Void), $.message("B", "C", "x", Schema.Number)]
+        })
+      ],
+      problem: { code: "UnmergeableBranches", role: "C", branch: "l2" }
+    }
+  ]
+
+  for (const { name, roles, steps, problem } of cases) {
+    it(`refuses ${name}`, () => {
+      const problems = refuse(roles, steps)
+      expect(problems).toContainEqual(expect.objectContaining(problem))
+    })
+  }
+
+  it("lists every problem, each message saying where", () => {
+    const error = Effect.runSync(
+      Effect.flip(
+        Choreography.make("Broken", ["A", "B", "Idle"], ($) => [
+          $.choice("A", {
+            one: [$.message("A", "B", "go", Schema.Void)],
+            two: [$.message("A", "B", "go", Schema.Void)],
+            three: [$.message("B", "A", "late", Schema.Void)]
+          })
+        ])
+      )
+    )
+    expect(error.problems.map((p) => p.code)).toEqual(["DuplicateLabel", "ChooserNotFirst", "UnusedRole"])
+    expect(error.message).toBe(
+      [
+        'Protocol "Broken" is not well-formed:',
+        '  - choice at A › branch "two": branches "one" and "two" both start with label "go": A\'s choice would be ambiguous',
+        '  - choice at A › branch "three": A chooses, so it must send the first message of branch "three", but the branch starts with message B -> A: late',
+        "  - top level: role Idle is declared but takes part in no message"
+      ].join("\n")
+    )
+  })
+
+  it("explains an unmergeable choice with both behaviours", () => {
+    const [problem] = refuse(["A", "B", "C"], ($) => [
+      $.choice("A", {
+        l1: [$.message("A", "B", "l1", Schema.Void), $.message("C", "A", "x", Schema.String)],
+        l2: [$.message("A", "B", "l2", Schema.Void)]
+      })
+    ])
+    expect(problem?.message).toBe(
+      'choice at A: role C cannot learn which branch A chose: in branch "l1" it does `A!x(string). end` but in ' +
+        'branch "l2" it does `end`. A role outside a choice must act the same in every branch, or first receive ' +
+        "from one sender a message whose label differs between the branches."
+    )
+  })
+})
+
+describe("composition", () => {
+  const Login = Choreography.makeUnsafe("Login", ["Client", "Server"], ($) => [
+    $.message("Client", "Server", "credentials", Schema.String),
+    $.choice("Server", {
+      ok: [$.message("Server", "Client", "welcome", Schema.Void)],
+      denied: [$.message("Server", "Client", "denied", Schema.String), $.end]
+    })
+  ])
+
+  it("includes a sub-protocol by name, renaming its roles", () => {
+    const Shop = Choreography.makeUnsafe("Shop", ["Buyer", "Shop"], ($) => [
+      $.include(Login, { Client: "Buyer", Server: "Shop" }),
+      $.message("Buyer", "Shop", "order", Schema.String)
+    ])
+    expect(Shop.steps[0]).toMatchObject({ _tag: "Include", protocol: "Login", roles: { Client: "Buyer" } })
+    expect(LocalType.print(LocalType.project(Shop, "Buyer"))).toBe(
+      "Shop!credentials(string). Shop?{welcome(). Shop!order(string). end, denied(string). end}"
+    )
+    // A bank told nothing of the login cannot know whether a payment will come.
+    expect(() =>
+      Choreography.makeUnsafe("Shop", ["Buyer", "Shop", "Bank"], ($) => [
+        $.include(Login, { Client: "Buyer", Server: "Shop" }),
+        $.message("Buyer", "Bank", "pay", Schema.Number)
+      ])
+    ).toThrow(/role Bank cannot learn which branch Shop chose/)
+  })
+
+  it("runs parallel parts side by side, then continues", () => {
+    const P = Choreography.makeUnsafe("Fork", ["Lead", "A", "B", "C", "D"], ($) => [
+      $.message("Lead", "A", "start", Schema.Void),
+      $.parallel(
+        [$.message("A", "B", "x", Schema.Number), $.message("B", "A", "y", Schema.Number)],
+        [$.message("C", "D", "z", Schema.String)]
+      ),
+      $.message("A", "Lead", "done", Schema.Void),
+      $.message("D", "Lead", "done", Schema.Void)
+    ])
+    const printed = Object.fromEntries(P.roles.map((r) => [r, LocalType.print(LocalType.project(P, r))]))
+    expect(printed).toEqual({
+      Lead: "A!start(). A?done(). D?done(). end",
+      A: "Lead?start(). B!x(number). B?y(number). Lead!done(). end",
+      B: "A?x(number). A!y(number). end",
+      C: "D!z(string). end",
+      D: "C?z(string). Lead!done(). end"
+    })
+  })
+
+  it("merges receives that share a label by merging what follows (full merge)", () => {
+    const P = Choreography.makeUnsafe("Relay", ["A", "B", "C"], ($) => [
+      $.choice("A", {
+        fast: [
+          $.message("A", "B", "fast", Schema.Void),
+          $.message("A", "C", "go", Schema.Void),
+          $.message("A", "C", "p", Schema.Void)
+        ],
+        slow: [
+          $.message("A", "B", "slow", Schema.Void),
+          $.message("A", "C", "go", Schema.Void),
+          $.message("A", "C", "q", Schema.Void)
+        ]
+      })
+    ])
+    expect(LocalType.print(LocalType.project(P, "C"))).toBe("A?go(). A?{p(). end, q(). end}")
+  })
+
+  it("a role outside a loop it does not take part in is not held up by it", () => {
+    const P = Choreography.makeUnsafe("Chat", ["A", "B", "C"], ($) => [
+      $.message("C", "A", "hello", Schema.Void),
+      $.loop("Talk", [
+        $.choice("A", {
+          more: [$.message("A", "B", "more", Schema.String), $.continue("Talk")],
+          stop: [$.message("A", "B", "stop", Schema.Void)]
+        })
+      ])
+    ])
+    expect(LocalType.print(LocalType.project(P, "C"))).toBe("A!hello(). end")
+    expect(LocalType.print(LocalType.project(P, "B"))).toBe("rec Talk. A?{more(string). continue Talk, stop(). end}")
+  })
+})
