@@ -10,7 +10,7 @@
  * const n = yield* counter.ask(Counter.Get(), { timeout: "1 second" })
  * ```
  */
-import { type Duration, type Effect, Schema } from "effect"
+import { type Duration, Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { dual } from "effect/Function"
 import type { MailboxFull } from "./Mailbox.ts"
 import type * as Protocol from "./Protocol.ts"
@@ -95,3 +95,60 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
 
 /** Why an ask can fail besides the request's own declared failure. */
 export type AskError = AskTimeout | RecipientTerminated | RequestFailed | MailboxFull
+
+/** How a ref looks on the wire: its node, its path and the name of its protocol. */
+export const Address = Schema.Struct({ node: Schema.String, path: Schema.String, protocol: Schema.String })
+
+/** @internal Turns an address into a ref; set by the actor system while it decodes a message. */
+export type Resolver = (address: typeof Address.Type) => ActorRef<Protocol.Any> | string
+
+let currentResolver: Resolver | undefined
+
+/** @internal Runs `f` (a decode) with refs resolved by `resolver`. */
+export const withResolver = <A>(resolver: Resolver, f: () => A): A => {
+  const previous = currentResolver
+  currentResolver = resolver
+  try {
+    return f()
+  } finally {
+    currentResolver = previous
+  }
+}
+
+/**
+ * A schema for refs inside messages, so a message can carry "where to reply" across nodes. A ref is
+ * encoded as its address (node, path, protocol name) and decoded, on the receiving node, back into a ref
+ * that reaches the same actor.
+ *
+ * @example
+ * ```ts
+ * const Greeter = Protocol.make("Greeter", {
+ *   Greet: { name: Schema.String, replyTo: ActorRef.schema(Greetings) }
+ * })
+ * ```
+ */
+export const schema = <P extends Protocol.Any>(protocol: P): Schema.Codec<ActorRef<P>, typeof Address.Type> =>
+  Address.pipe(
+    Schema.decodeTo(
+      Schema.declare((u: unknown): u is ActorRef<P> => isActorRef(u) && u.protocol.name === protocol.name, {
+        expected: `ActorRef<${protocol.name}>`
+      }),
+      SchemaTransformation.transformEffect({
+        decode: (address) => {
+          if (address.protocol !== protocol.name) {
+            return Effect.fail(
+              new SchemaIssue.InvalidValue(
+                { message: `a ref to a ${protocol.name} actor, got a ref to a ${address.protocol} actor` },
+                address
+              )
+            )
+          }
+          const resolved = currentResolver?.(address) ?? "refs can only be decoded by an actor system"
+          return typeof resolved === "string"
+            ? Effect.fail(new SchemaIssue.InvalidValue({ message: resolved }, address))
+            : Effect.succeed(resolved as ActorRef<P>)
+        },
+        encode: (ref) => Effect.succeed({ node: ref.node, path: ref.path, protocol: ref.protocol.name })
+      })
+    )
+  ) as unknown as Schema.Codec<ActorRef<P>, typeof Address.Type>
