@@ -1,2 +1,14 @@
-/** @troupe/llm */
-export {}
+/** @troupe/llm: language models for agents. */
+export * as Budget from "./Budget.ts"
+export * as LanguageModel from "./LanguageModel.ts"
+export * as LlmError from "./LlmError.ts"
+export * as Message from "./Message.ts"
+export * as OpenAi from "./OpenAi.ts"
+export * as OpenAiTestServer from "./OpenAiTestServer.ts"
+export * as Pricing from "./Pricing.ts"
+export * as Response from "./Response.ts"
+export * as ScriptedModel from "./ScriptedModel.ts"
+export * as Telemetry from "./Telemetry.ts"
+export * as Tool from "./Tool.ts"
+export * as Turn from "./Turn.ts"
+export * as Usage from "./Usage.ts"
