@@ -85,7 +85,7 @@ export interface OutputSchema {
   readonly name: string
   readonly description?: string | undefined
   /** Must be a struct: OpenAI wants an object at the root. */
-  readonly schema: Schema.Top
+  readonly schema: Schema.Codec<unknown, unknown>
 }
 
 /** A request for an object: the answer is decoded with `schema`. */

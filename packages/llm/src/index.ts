@@ -1,5 +1,6 @@
 /** @troupe/llm: language models for agents. */
 export * as Budget from "./Budget.ts"
+export * as EffectAi from "./EffectAi.ts"
 export * as LanguageModel from "./LanguageModel.ts"
 export * as LlmError from "./LlmError.ts"
 export * as Message from "./Message.ts"
@@ -10,5 +11,6 @@ export * as Response from "./Response.ts"
 export * as ScriptedModel from "./ScriptedModel.ts"
 export * as Telemetry from "./Telemetry.ts"
 export * as Tool from "./Tool.ts"
+export * as ToolLoop from "./ToolLoop.ts"
 export * as Turn from "./Turn.ts"
 export * as Usage from "./Usage.ts"

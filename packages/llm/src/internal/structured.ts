@@ -1,5 +1,5 @@
 /** Effect Schema <-> OpenAI strict JSON Schema, and decoding model output with issues. */
-import { Effect, type JsonSchema, Schema, SchemaIssue } from "effect"
+import { Effect, type JsonSchema, Schema, SchemaAST, SchemaIssue } from "effect"
 import { OpenAiStructuredOutput } from "effect/ai"
 import { InvalidOutput, type Issue } from "../LlmError.ts"
 
@@ -16,11 +16,18 @@ const cache = new WeakMap<object, Strict>()
  * fields as required nullable ones (the codec turns `null` back into an absent key). The root must be an
  * object; anything else is a programming error (a defect).
  */
-export const strict = (schema: Schema.Top): Strict => {
+export const strict = (schema: Schema.Codec<unknown, unknown>): Strict => {
   let found = cache.get(schema)
   if (!found) {
-    const { codec, jsonSchema } = OpenAiStructuredOutput.toCodecOpenAI(schema as Schema.Codec<unknown, unknown>)
-    found = { codec, jsonSchema }
+    const { ast } = schema
+    // no parameters: `Schema.Struct({})` (which also accepts arrays, so the converter refuses it)
+    found =
+      SchemaAST.isObjects(ast) && ast.propertySignatures.length === 0 && ast.indexSignatures.length === 0
+        ? {
+            codec: schema,
+            jsonSchema: { type: "object", properties: {}, required: [], additionalProperties: false }
+          }
+        : OpenAiStructuredOutput.toCodecOpenAI(schema)
     cache.set(schema, found)
   }
   return found
@@ -50,12 +57,14 @@ export const decodeJson = <A>(
 ): Effect.Effect<A, InvalidOutput> =>
   Effect.try({
     try: () => JSON.parse(raw) as unknown,
-    catch: (e) =>
-      new InvalidOutput({
-        message: `${what} is not valid JSON`,
+    catch: (e) => {
+      const reason = e instanceof Error ? e.message : String(e)
+      return new InvalidOutput({
+        message: `${what} is not valid JSON: ${reason}`,
         raw,
-        issues: [{ path: "", message: e instanceof Error ? e.message : String(e) }]
+        issues: [{ path: "", message: reason }]
       })
+    }
   }).pipe(
     Effect.flatMap((json) => Schema.decodeUnknownEffect(codec, { errors: "all" })(json)),
     Effect.mapError((e) => {
