@@ -51,7 +51,7 @@ const toMessages = (prompt: Prompt.Prompt): ReadonlyArray<Message.Message> =>
                 ? [Message.toolCall(part.id, part.name, stringify(part.params))]
                 : []
         )
-      case "tool":
+      default:
         return message.content.flatMap((part) =>
           part.type === "tool-result" ? [Message.toolResult(part, stringify(part.result), part.isFailure)] : []
         )
