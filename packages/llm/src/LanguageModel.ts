@@ -265,7 +265,7 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     const messages = Message.fromPrompt(request.prompt)
     return {
       model: request.model ?? options.model,
-      messages: request.system === undefined ? messages : [Message.system(request.system), ...messages],
+      messages: request.system === undefined ? [...messages] : [Message.system(request.system), ...messages],
       tools: request.tools ?? [],
       toolChoice: request.toolChoice,
       maxOutputTokens: request.maxOutputTokens ?? options.maxOutputTokens,

@@ -33,7 +33,10 @@ export const Api = Schema.Literals(["responses", "chat"])
 export type Api = typeof Api.Type
 
 const AbsoluteUrl = Schema.String.check(
-  Schema.makeFilter((s: string) => URL.canParse(s) || "expected an absolute URL, e.g. http://localhost:8000/v1")
+  Schema.makeFilter(
+    (s: string) =>
+      (/^https?:\/\//.test(s) && URL.canParse(s)) || "expected an http(s) URL, e.g. http://localhost:8000/v1"
+  )
 )
 
 /** Where the model is and how to reach it; decoded when a layer is built. */
@@ -181,7 +184,7 @@ export const make = (
   config: typeof Config.Encoded,
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
-  Effect.map(Schema.decodeUnknownEffect(Config)(config), (decoded) =>
+  Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
     LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses"), {
       ...options,
       model: decoded.model,

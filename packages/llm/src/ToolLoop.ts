@@ -116,7 +116,7 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any> = [], A = string
         : model.generate({ ...request, prompt: messages })
 
     for (let steps = 0; steps < maxSteps; steps++) {
-      const response = yield* step(transcript)
+      const response = yield* step([...transcript])
       responses.push(response)
       transcript.push(...response.messages)
       if (response.toolCalls.length > 0) {

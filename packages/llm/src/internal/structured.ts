@@ -71,7 +71,7 @@ export const decodeJson = <A>(
       if (e._tag === "InvalidOutput") return e
       const issues = issuesOf(e)
       return new InvalidOutput({
-        message: `${what} does not match its schema:\n${describeIssues(issues)}`,
+        message: `${what} did not match the schema:\n${describeIssues(issues)}`,
         raw,
         issues
       })
