@@ -25,10 +25,11 @@ describe("structured output", () => {
           '{"name":"Troupe","population":12,"nickname":null,"districts":[{"name":"Old town"}]}'
         )
         const [request] = yield* server.requests
+        const body = request!.body
         const format =
           api === "responses"
-            ? (request?.body.text as { format: Record<string, unknown> }).format
-            : (request?.body.response_format as { json_schema: Record<string, unknown> }).json_schema
+            ? (body.text as { format: Record<string, unknown> }).format
+            : (body.response_format as { json_schema: Record<string, unknown> }).json_schema
         assert.strictEqual(format.name, "city")
         assert.strictEqual(format.strict, true)
         const schema = format.schema as {
