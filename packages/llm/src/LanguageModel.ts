@@ -45,7 +45,6 @@ import {
   ContentFiltered,
   isLlmError,
   type LlmError,
-  type RateLimited,
   Refused,
   TimedOut,
   type TimeoutPhase,
@@ -232,7 +231,7 @@ const defaultTimeouts = {
 }
 
 const retryAfterOf = (error: LlmError): Duration.Duration | undefined =>
-  error._tag === "RateLimited" ? (error as RateLimited).retryAfter : undefined
+  error._tag === "RateLimited" ? error.retryAfter : undefined
 
 /** Builds the service from a provider: retries, timeouts, budget, pricing, spans and metrics. */
 export const make = (provider: Provider, options: Options): LanguageModel["Service"] => {
@@ -286,11 +285,9 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     readonly start: number
   }
 
-  /** Reads the call's context, counts it and reserves its budget (until the scope closes). */
-  const begin = (request: ProviderRequest): Effect.Effect<Call, LlmError, Scope.Scope> =>
+  /** Reads the call's context and counts it. */
+  const begin = (request: ProviderRequest): Effect.Effect<Call> =>
     Effect.gen(function* () {
-      const price = Pricing.priceOf(yield* Pricing.Pricing, request.model)
-      const budget = Option.getOrUndefined(yield* Effect.serviceOption(Budget))
       const agent = yield* Telemetry.Agent
       const attributes = { model: request.model, agent }
       yield* Effect.annotateCurrentSpan({
@@ -299,12 +296,22 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
         "troupe.agent": agent
       })
       yield* Metric.update(Metric.withAttributes(Telemetry.calls, attributes), 1)
-      const maxOutput = request.maxOutputTokens ?? 0
-      if (budget) {
-        yield* budget.reserve({ tokens: maxOutput, cost: price && (maxOutput * price.output) / 1_000_000 })
+      return {
+        request,
+        price: Pricing.priceOf(yield* Pricing.Pricing, request.model),
+        budget: Option.getOrUndefined(yield* Effect.serviceOption(Budget)),
+        attributes,
+        start: yield* Clock.currentTimeMillis
       }
-      return { request, price, budget, attributes, start: yield* Clock.currentTimeMillis }
     })
+
+  /** Reserves what the call may spend in its budget, until the scope closes. */
+  const reserve = ({ budget, price, request }: Call): Effect.Effect<void, LlmError, Scope.Scope> => {
+    const maxOutput = request.maxOutputTokens ?? 0
+    return budget
+      ? budget.reserve({ tokens: maxOutput, cost: price && (maxOutput * price.output) / 1_000_000 })
+      : Effect.void
+  }
 
   /** Records latency and errors. */
   const end = (call: Call, exit: Exit.Exit<unknown, unknown>) =>
@@ -356,7 +363,7 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
         messages: result.messages,
         text,
         toolCalls,
-        finishReason: toolCalls.length > 0 ? "tool-calls" : result.finish === "tool-calls" ? "tool-calls" : "stop",
+        finishReason: toolCalls.length > 0 ? "tool-calls" : "stop",
         usage,
         ...(cost === undefined ? {} : { cost }),
         ...(result.requestId === undefined ? {} : { requestId: result.requestId })
@@ -375,9 +382,8 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
           within("attempt")
         )
         const exit = yield* Effect.exit(
-          attempt.pipe(
-            Effect.retry({ schedule, while: (e) => e.retryable }),
-            within("overall"),
+          reserve(c).pipe(
+            Effect.andThen(attempt.pipe(Effect.retry({ schedule, while: (e) => e.retryable }), within("overall"))),
             Effect.flatMap((result) => settle(c, result)),
             Effect.flatMap(then)
           )
@@ -408,7 +414,7 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
           eventTimeouts,
           Stream.interruptWhen(failAfter("attempt"))
         )
-        return attempt.pipe(
+        const events = attempt.pipe(
           Stream.tap((event) =>
             Effect.sync(() => {
               if (event._tag !== "Progress") emitted = true
@@ -424,9 +430,9 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
               event._tag === "Finished"
                 ? Effect.map(settle(c, event.result), (response) => ({ _tag: "Completed", response }))
                 : Effect.succeed(event)
-          ),
-          Stream.onExit((exit) => end(c, exit))
+          )
         )
+        return Stream.unwrap(Effect.as(reserve(c), events)).pipe(Stream.onExit((exit) => end(c, exit)))
       })
     ).pipe(Stream.withSpan("LanguageModel.stream"))
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
 import { Budget, LanguageModel, Pricing, ScriptedModel, Turn } from "../src/index.ts"
 
 const prices = Pricing.layer({ "priced-model": { input: 1, output: 10 } })
@@ -80,6 +80,21 @@ describe("budgets", () => {
       Effect.provide(
         Layer.mergeAll(
           ScriptedModel.layer([Turn.text("never", { delay: "1 hour" }), Turn.text("ok")]),
+          Budget.layer({ maxTokens: 100 })
+        )
+      )
+    )
+  )
+
+  it.effect("a retried call reserves once", () =>
+    Effect.gen(function* () {
+      const response = yield* LanguageModel.generate({ prompt: "hi", maxOutputTokens: 60 })
+      assert.strictEqual(response.text, "ok")
+      assert.strictEqual((yield* ScriptedModel.requests).length, 2)
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          ScriptedModel.layer([Turn.error(503), Turn.text("ok")], { retry: Schedule.recurs(1) }),
           Budget.layer({ maxTokens: 100 })
         )
       )
