@@ -81,26 +81,32 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any> = [], A = string
 > =>
   Effect.gen(function* () {
     const model = yield* Model
-    const tools: ReadonlyArray<Tool.Any> = options.tools ?? []
+    const {
+      tools: given,
+      maxSteps = 10,
+      concurrency = "unbounded",
+      output,
+      outputName = "output",
+      maxOutputRetries,
+      onEvent,
+      system,
+      prompt,
+      ...rest
+    } = options
+    const tools: ReadonlyArray<Tool.Any> = given ?? []
     const byName = new Map(tools.map((tool) => [tool.name, tool]))
-    const maxSteps = options.maxSteps ?? 10
-    const prompt = Message.fromPrompt(options.prompt)
-    const transcript: Array<Message.Message> =
-      options.system === undefined ? [...prompt] : [Message.system(options.system), ...prompt]
+    const transcript: Array<Message.Message> = [
+      ...(system === undefined ? [] : [Message.system(system)]),
+      ...Message.fromPrompt(prompt)
+    ]
     const start = transcript.length
-    const codec = options.output && strict(options.output).codec
+    const codec = output && (strict(output).codec as Schema.ConstraintCodec<A, unknown>)
     const responses: Array<Response.Response> = []
-    let outputRetries = options.maxOutputRetries ?? 1
-    const onEvent = options.onEvent
+    let outputRetries = maxOutputRetries ?? 1
     const request = {
-      ...(options.model === undefined ? {} : { model: options.model }),
-      ...(options.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
-      ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
-      ...(options.toolChoice === undefined ? {} : { toolChoice: options.toolChoice }),
+      ...rest,
       tools,
-      ...(options.output === undefined
-        ? {}
-        : { output: { name: options.outputName ?? "output", schema: options.output } })
+      ...(output === undefined ? {} : { output: { name: outputName, schema: output } })
     }
 
     const step = (messages: ReadonlyArray<Message.Message>) =>
@@ -127,7 +133,7 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any> = [], A = string
             const result = tool ? tool.call(call) : Effect.succeed(Tool.unknownTool(call, tools))
             return onEvent ? Effect.tap(result, onEvent) : result
           },
-          { concurrency: options.concurrency ?? "unbounded" }
+          { concurrency }
         ) as Effect.Effect<
           ReadonlyArray<Message.ToolResult>,
           Tool.Error<Tools[number]> | E,
@@ -138,11 +144,7 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any> = [], A = string
       }
       let value = response.text as A
       if (codec) {
-        const decoded = yield* decodeJson(
-          codec as Schema.ConstraintCodec<A, unknown>,
-          response.text,
-          "Your answer"
-        ).pipe(
+        const decoded = yield* decodeJson(codec, response.text, "Your answer").pipe(
           Effect.map((value) => ({ value })),
           Effect.catchTag("InvalidOutput", (invalid) =>
             outputRetries-- > 0 ? Effect.succeed(invalid) : Effect.fail(invalid)
