@@ -2,6 +2,7 @@
  * Tools a model can call: a name, a description, Schema-typed parameters and result, and a handler that is
  * any Effect (a computation, an HTTP call, an `ask` to an actor).
  *
+ * Each call runs in a span `Tool.call` (attributes `troupe.tool`, `troupe.tool.call_id`).
  * The model's arguments are decoded with the parameters schema. Arguments that are not JSON or do not
  * decode are not a crash: the call answers the model with an error result that lists the issues, so the
  * model can correct itself. What the handler's failures do is the tool's choice (`failureMode`):
@@ -13,7 +14,7 @@
  * const weather = Tool.make("weather", {
  *   description: "Current temperature in a city",
  *   parameters: Schema.Struct({ city: Schema.String }),
- *   success: Schema.Struct({ celsius: Schema.Number }),
+ *   success: Schema.Struct({ celsius: Schema.Finite }),
  *   handler: ({ city }) => Effect.succeed({ celsius: city === "Oslo" ? 3 : 21 })
  * })
  * ```
@@ -102,7 +103,8 @@ export function make<const Name extends string, Params, Success, SuccessEncoded,
               ? Effect.catch((e: E) => Effect.succeed(Message.toolResult(request, describeFailure(e), true)))
               : (effect) => effect
           )
-      })
+      }),
+      Effect.withSpan("Tool.call", { attributes: { "troupe.tool": name, "troupe.tool.call_id": request.id } })
     )
   return { name, description: options.description, jsonSchema, handler, call }
 }

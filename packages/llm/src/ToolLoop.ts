@@ -170,4 +170,4 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any> = [], A = string
       message: `no final answer after ${maxSteps} model calls`,
       maxSteps
     })
-  })
+  }).pipe(Effect.withSpan("ToolLoop.run"))
