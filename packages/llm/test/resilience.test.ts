@@ -115,6 +115,23 @@ describe("timeouts", () => {
     )
   )
 
+  it.live("a slow stream within its idle timeout completes", () =>
+    Effect.gen(function* () {
+      const events = yield* Stream.runCollect(LanguageModel.stream({ prompt: "hi" }))
+      assert.deepStrictEqual(
+        events.map((e) => e._tag),
+        ["TextDelta", "TextDelta", "TextDelta", "Completed"]
+      )
+    }).pipe(
+      Effect.provide(
+        OpenAiTestServer.layerModel([Turn.text("slow but steady", { chunkSize: 6, interval: "30 millis" })], {
+          api: "chat",
+          timeouts: { idle: "1 second" }
+        })
+      )
+    )
+  )
+
   it.effect("overall: retries stop at the deadline (TestClock)", () =>
     Effect.gen(function* () {
       const fiber = yield* Effect.forkChild(Effect.flip(LanguageModel.generate({ prompt: "hi" })))
