@@ -26,7 +26,7 @@ import * as Chat from "./internal/chatApi.ts"
 import { fromSdkError } from "./internal/errors.ts"
 import * as Responses from "./internal/responsesApi.ts"
 import * as LanguageModel from "./LanguageModel.ts"
-import { ConnectionFailed, isLlmError, type LlmError } from "./LlmError.ts"
+import { ConnectionFailed, isLlmError, type LlmError, ServerError } from "./LlmError.ts"
 
 /** Which wire API to speak. */
 export const Api = Schema.Literals(["responses", "chat"])
@@ -87,8 +87,18 @@ const abortOnClose = Effect.acquireRelease(
   (controller) => Effect.sync(() => controller.abort())
 )
 
-const orFail = <A>(value: A | LlmError): Effect.Effect<A, LlmError> =>
-  isLlmError(value) ? Effect.fail(value as LlmError) : Effect.succeed(value as A)
+/**
+ * Reads what the server sent. The SDK does not check the shapes of answers, and compatible servers vary: a
+ * shape we cannot read is a (retryable) `ServerError` saying what went wrong, not a defect.
+ */
+const read = <A>(what: string, f: () => A | LlmError): Effect.Effect<A, LlmError> =>
+  Effect.try({
+    try: f,
+    catch: (e) =>
+      new ServerError({
+        message: `the server's ${what} has an unexpected shape: ${e instanceof Error ? e.message : String(e)}`
+      })
+  }).pipe(Effect.flatMap((value) => (isLlmError(value) ? Effect.fail(value as LlmError) : Effect.succeed(value as A))))
 
 const endedEarly = () => new ConnectionFailed({ message: "the stream ended before the response completed" })
 
@@ -110,7 +120,9 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
         ).pipe(
           Effect.map((response) =>
             body(response).pipe(
-              Effect.flatMap((json) => orFail(Responses.fromResponse(json as never, requestIdOf(response))))
+              Effect.flatMap((json) =>
+                read("response", () => Responses.fromResponse(json as never, requestIdOf(response)))
+              )
             )
           )
         ),
@@ -122,7 +134,7 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
             const map = Responses.eventMapper(requestIdOf(response))
             let finished = false
             return Stream.fromAsyncIterable<ResponseStreamEvent, LlmError>(data, fromSdkError).pipe(
-              Stream.mapEffect((event) => orFail(map(event))),
+              Stream.mapEffect((event) => read("stream event", () => map(event))),
               Stream.tap((event) =>
                 Effect.sync(() => {
                   if (event._tag === "Finished") finished = true
@@ -141,7 +153,11 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
         client.chat.completions.create({ ...Chat.toParams(request), stream: false }, { signal }).asResponse()
       ).pipe(
         Effect.map((response) =>
-          body(response).pipe(Effect.map((json) => Chat.fromCompletion(json as never, requestIdOf(response))))
+          body(response).pipe(
+            Effect.flatMap((json) =>
+              read("completion", () => Chat.fromCompletion(json as never, requestIdOf(response)))
+            )
+          )
         )
       ),
     stream: (request) =>
@@ -153,11 +169,14 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
         Effect.map(({ data, response }) => {
           const chunks = Chat.chunkMapper(requestIdOf(response))
           return Stream.fromAsyncIterable(data, fromSdkError).pipe(
-            Stream.flatMap((chunk) => Stream.fromIterable(chunks.map(chunk))),
+            Stream.mapEffect((chunk) => read("stream chunk", () => chunks.map(chunk))),
+            Stream.flattenIterable,
             Stream.concat(
               Stream.suspend(() =>
                 chunks.finished
-                  ? Stream.succeed<LanguageModel.ProviderEvent>({ _tag: "Finished", result: chunks.finish() })
+                  ? Stream.fromEffect(
+                      read("stream", (): LanguageModel.ProviderEvent => ({ _tag: "Finished", result: chunks.finish() }))
+                    )
                   : Stream.fail(endedEarly())
               )
             )

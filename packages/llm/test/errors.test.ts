@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Schedule, Stream } from "effect"
-import { LanguageModel, type LlmError, OpenAiTestServer, ScriptedModel, Turn } from "../src/index.ts"
+import { Duration, Effect, Layer, Redacted, Schedule, Stream } from "effect"
+import { LanguageModel, type LlmError, OpenAi, OpenAiTestServer, ScriptedModel, Turn } from "../src/index.ts"
 import { fromStatus, retryAfterFromHeaders } from "../src/internal/errors.ts"
 
 const noRetry = { retry: Schedule.recurs(0) }
@@ -85,6 +85,23 @@ describe("error mapping", () => {
       }).pipe(Effect.provide(layer))
     )
   }
+
+  it.effect("an answer of an unexpected shape is a ServerError, not a defect", () =>
+    Effect.gen(function* () {
+      const bodies = { responses: '{"id":"r","output":5}', chat: '{"id":"c"}' }
+      for (const api of ["responses", "chat"] as const) {
+        const fetch = () =>
+          Promise.resolve(new Response(bodies[api], { status: 200, headers: { "content-type": "application/json" } }))
+        const model = yield* OpenAi.make(
+          { apiKey: Redacted.make("k"), model: "m", api, baseUrl: "http://127.0.0.1:9/v1" },
+          { fetch, retry: Schedule.recurs(0) }
+        )
+        const error = yield* Effect.flip(model.generate({ prompt: "hi" }))
+        assert.strictEqual(error._tag, "ServerError")
+        assert.include(error.message, "unexpected shape")
+      }
+    })
+  )
 
   it("errors reported inside a stream are classified by their code", () => {
     assert.strictEqual(fromStatus(undefined, { message: "slow down", code: "rate_limit_exceeded" })._tag, "RateLimited")
