@@ -1,2 +1,34 @@
-/** @troupe/llm */
-export {}
+/**
+ * @troupe/llm: language models for agents, over the official `openai` SDK. The guide is docs/llm.md.
+ */
+
+/** Spending limits per agent (tokens, cost), checked before each call. */
+export * as Budget from "./Budget.ts"
+/** Our model offered as `effect/ai`'s `LanguageModel`. */
+export * as EffectAi from "./EffectAi.ts"
+/** The language model service: generate, stream, generate objects; retries, timeouts, budgets, telemetry. */
+export * as LanguageModel from "./LanguageModel.ts"
+/** Every error of a model call, each with `retryable`. */
+export * as LlmError from "./LlmError.ts"
+/** Conversation items (transcripts): system, user, assistant, tool calls and results, reasoning. */
+export * as Message from "./Message.ts"
+/** The language model over the openai SDK: OpenAI or any OpenAI-compatible server. */
+export * as OpenAi from "./OpenAi.ts"
+/** A real HTTP server speaking the OpenAI wire format, for offline tests of the real SDK. */
+export * as OpenAiTestServer from "./OpenAiTestServer.ts"
+/** Model prices (USD per million tokens) and the cost of a call. */
+export * as Pricing from "./Pricing.ts"
+/** What a model answers: responses and stream events. */
+export * as Response from "./Response.ts"
+/** A deterministic model that plays scripted turns and records requests. */
+export * as ScriptedModel from "./ScriptedModel.ts"
+/** The calling agent, and metrics per model and agent. */
+export * as Telemetry from "./Telemetry.ts"
+/** Schema-typed tools with Effect handlers. */
+export * as Tool from "./Tool.ts"
+/** Runs a model with tools until it answers, in bounded steps. */
+export * as ToolLoop from "./ToolLoop.ts"
+/** Scripted turns for the scripted model and the test server. */
+export * as Turn from "./Turn.ts"
+/** Token usage, normalised across APIs. */
+export * as Usage from "./Usage.ts"

@@ -1,0 +1,456 @@
+/**
+ * The language model an agent thinks with: generate text, stream it, or generate an object validated by a
+ * Schema, with tools, over the Responses API or Chat Completions (see {@link OpenAi}) or a script (see
+ * {@link ScriptedModel}).
+ *
+ * Every implementation is built with {@link make} from a {@link Provider}, so all of them behave the same:
+ * - retries by a Schedule (default: exponential from 500 ms with jitter, 3 retries) of the errors whose
+ *   `retryable` is true, waiting at least what a rate limit's `retry-after` asks, and never once a stream
+ *   has emitted output;
+ * - timeouts to the response head (`connect`), to the first stream event, between stream events (`idle`),
+ *   per attempt and overall, each a {@link TimedOut} naming its phase;
+ * - interruption aborts the HTTP request;
+ * - a {@link Budget} in context is checked before the call and charged after it; usage and cost
+ *   (by {@link Pricing}) are recorded on the response, the span and the metrics of {@link Telemetry}.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function*() {
+ *   const model = yield* LanguageModel.LanguageModel
+ *   const { text } = yield* model.generate({ prompt: "Say hi" })
+ *   const { value } = yield* model.generateObject({
+ *     prompt: "Invent a city",
+ *     schema: Schema.Struct({ name: Schema.String, population: Schema.Number })
+ *   })
+ * })
+ * ```
+ */
+import {
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  type JsonSchema,
+  Metric,
+  Option,
+  Schedule,
+  type Schema,
+  type Scope,
+  Stream
+} from "effect"
+import { Budget } from "./Budget.ts"
+import { decodeJson, strict } from "./internal/structured.ts"
+import {
+  ContentFiltered,
+  isLlmError,
+  type LlmError,
+  Refused,
+  TimedOut,
+  type TimeoutPhase,
+  Truncated
+} from "./LlmError.ts"
+import * as Message from "./Message.ts"
+import * as Pricing from "./Pricing.ts"
+import type * as Response from "./Response.ts"
+import * as Telemetry from "./Telemetry.ts"
+import type * as Tool from "./Tool.ts"
+import * as Usage from "./Usage.ts"
+
+/** Which tool the model must call: any or none (`auto`), none, at least one, or a given one. */
+export type ToolChoice = "auto" | "none" | "required" | { readonly tool: string }
+
+/** A request to a model. */
+export interface Request {
+  /** A user message, or a whole transcript. */
+  readonly prompt: string | ReadonlyArray<Message.Message>
+  /** Instructions, sent as a system message before the prompt. */
+  readonly system?: string | undefined
+  /** The model; the layer's default model when absent. */
+  readonly model?: string | undefined
+  /** Tools the model may call (their handlers are not run here: see {@link ToolLoop}). */
+  readonly tools?: ReadonlyArray<Tool.Definition> | undefined
+  readonly toolChoice?: ToolChoice | undefined
+  /** The most output tokens; also what a {@link Budget} reserves for the call. */
+  readonly maxOutputTokens?: number | undefined
+  readonly temperature?: number | undefined
+  /** Constrains the answer to JSON for this schema (strict structured output); the text is that JSON. */
+  readonly output?: OutputSchema | undefined
+}
+
+/** A schema the answer must follow. */
+export interface OutputSchema {
+  /** A name for the format, e.g. `"weather_report"` (letters, digits, `_` and `-`). */
+  readonly name: string
+  readonly description?: string | undefined
+  /** Must be a struct: OpenAI wants an object at the root. */
+  readonly schema: Schema.Codec<unknown, unknown>
+}
+
+/** A request for an object: the answer is decoded with `schema`. */
+export interface ObjectRequest<A> extends Omit<Request, "output"> {
+  readonly schema: Schema.Codec<A, unknown>
+  /** The name of the format; default `"output"`. */
+  readonly name?: string | undefined
+  readonly description?: string | undefined
+}
+
+/** An object and the response it was decoded from. */
+export interface ObjectResponse<A> {
+  readonly value: A
+  readonly response: Response.Response
+}
+
+/** The language model service. */
+export class LanguageModel extends Context.Service<
+  LanguageModel,
+  {
+    /** Asks for an answer. */
+    readonly generate: (request: Request) => Effect.Effect<Response.Response, LlmError>
+    /** Asks for an answer as a stream of events; the last event is `Completed`. */
+    readonly stream: (request: Request) => Stream.Stream<Response.StreamEvent, LlmError>
+    /** Asks for an object: its JSON Schema is sent in strict mode and the answer decoded (or `InvalidOutput`). */
+    readonly generateObject: <A>(request: ObjectRequest<A>) => Effect.Effect<ObjectResponse<A>, LlmError>
+  }
+>()("@troupe/llm/LanguageModel") {}
+
+/** Asks the model in context for an answer. */
+export const generate = (request: Request): Effect.Effect<Response.Response, LlmError, LanguageModel> =>
+  LanguageModel.use((model) => model.generate(request))
+
+/** Asks the model in context for a streamed answer. */
+export const stream = (request: Request): Stream.Stream<Response.StreamEvent, LlmError, LanguageModel> =>
+  Stream.unwrap(LanguageModel.useSync((model) => model.stream(request)))
+
+/** Asks the model in context for an object decoded by a schema. */
+export const generateObject = <A>(
+  request: ObjectRequest<A>
+): Effect.Effect<ObjectResponse<A>, LlmError, LanguageModel> =>
+  LanguageModel.use((model) => model.generateObject(request))
+
+// ---------------------------------------------------------------------------------------------------------
+// Providers
+
+/** What a provider receives: a request with its model, messages and schemas resolved. */
+export interface ProviderRequest {
+  readonly model: string
+  readonly messages: ReadonlyArray<Message.Message>
+  readonly tools: ReadonlyArray<Tool.Definition>
+  readonly toolChoice: ToolChoice | undefined
+  readonly maxOutputTokens: number | undefined
+  readonly temperature: number | undefined
+  readonly output:
+    | { readonly name: string; readonly description: string | undefined; readonly jsonSchema: JsonSchema.JsonSchema }
+    | undefined
+}
+
+/** How the output ended, as the provider reports it. */
+export type ProviderFinish = "stop" | "tool-calls" | "length" | "content-filter"
+
+/** A provider's whole answer, before usage, cost and the finish reason are checked. */
+export interface ProviderResult {
+  readonly id: string
+  readonly model: string
+  readonly messages: ReadonlyArray<Message.Message>
+  readonly finish: ProviderFinish
+  /** Set when the model refused. */
+  readonly refusal?: string | undefined
+  readonly usage: Usage.Usage
+  readonly requestId?: string | undefined
+}
+
+/** A provider's stream event: the public events, `Progress` (any other wire event) and `Finished`. */
+export type ProviderEvent =
+  | Response.TextDelta
+  | Response.ToolCallStarted
+  | Response.ToolCallDelta
+  | Response.ToolCallDone
+  | { readonly _tag: "Progress" }
+  | { readonly _tag: "Finished"; readonly result: ProviderResult }
+
+/**
+ * A backend. Each operation is in two phases: the outer effect succeeds when the response head arrived
+ * (the `connect` phase), the inner effect or stream reads the body. Closing the scope must abort the
+ * request.
+ */
+export interface Provider {
+  /** Reported as `gen_ai.system`, e.g. `"openai"`. */
+  readonly system: string
+  readonly generate: (
+    request: ProviderRequest
+  ) => Effect.Effect<Effect.Effect<ProviderResult, LlmError>, LlmError, Scope.Scope>
+  readonly stream: (
+    request: ProviderRequest
+  ) => Effect.Effect<Stream.Stream<ProviderEvent, LlmError>, LlmError, Scope.Scope>
+}
+
+/** Timeouts by phase (see {@link TimeoutPhase}); `Duration.infinity` turns one off. */
+export interface Timeouts {
+  /** Until the response head. Default 30 seconds. */
+  readonly connect?: Duration.Input | undefined
+  /** From the response head to the first stream event. Default 2 minutes. */
+  readonly firstEvent?: Duration.Input | undefined
+  /** Between two stream events. Default 1 minute. */
+  readonly idle?: Duration.Input | undefined
+  /** One attempt. Default 10 minutes. */
+  readonly attempt?: Duration.Input | undefined
+  /** The whole call, retries included. Default 15 minutes. */
+  readonly overall?: Duration.Input | undefined
+}
+
+/** How calls behave: retries, timeouts, defaults. */
+export interface Policy {
+  /**
+   * When to retry a retryable error; the input is the error. The delay is raised to a rate limit's
+   * `retry-after` when that is longer. Default {@link defaultRetry}.
+   */
+  readonly retry?: Schedule.Schedule<unknown, LlmError> | undefined
+  readonly timeouts?: Timeouts | undefined
+  /** The max output tokens of requests that do not set one. */
+  readonly maxOutputTokens?: number | undefined
+}
+
+/** Options of {@link make}. */
+export interface Options extends Policy {
+  /** The model of requests that do not name one. */
+  readonly model: string
+}
+
+/** Exponential backoff from 500 ms with jitter, 3 retries. */
+export const defaultRetry: Schedule.Schedule<unknown, LlmError> = Schedule.exponential("500 millis").pipe(
+  Schedule.jittered,
+  Schedule.upTo({ times: 3 })
+)
+
+const defaultTimeouts = {
+  connect: Duration.seconds(30),
+  firstEvent: Duration.minutes(2),
+  idle: Duration.minutes(1),
+  attempt: Duration.minutes(10),
+  overall: Duration.minutes(15)
+}
+
+const retryAfterOf = (error: LlmError): Duration.Duration | undefined =>
+  error._tag === "RateLimited" ? error.retryAfter : undefined
+
+/** Builds the service from a provider: retries, timeouts, budget, pricing, spans and metrics. */
+export const make = (provider: Provider, options: Options): LanguageModel["Service"] => {
+  const timeouts = {
+    connect: Duration.fromInputUnsafe(options.timeouts?.connect ?? defaultTimeouts.connect),
+    "first-event": Duration.fromInputUnsafe(options.timeouts?.firstEvent ?? defaultTimeouts.firstEvent),
+    idle: Duration.fromInputUnsafe(options.timeouts?.idle ?? defaultTimeouts.idle),
+    attempt: Duration.fromInputUnsafe(options.timeouts?.attempt ?? defaultTimeouts.attempt),
+    overall: Duration.fromInputUnsafe(options.timeouts?.overall ?? defaultTimeouts.overall)
+  } satisfies Record<TimeoutPhase, Duration.Duration>
+
+  const schedule = Schedule.modifyDelay(options.retry ?? defaultRetry, ({ input, duration }) => {
+    const retryAfter = retryAfterOf(input)
+    return Effect.succeed(retryAfter ? Duration.max(duration, retryAfter) : duration)
+  })
+
+  const timedOut = (phase: TimeoutPhase) =>
+    new TimedOut({
+      message: `no ${phase === "overall" || phase === "attempt" ? "answer" : phase} within ${Duration.format(timeouts[phase])} (${phase} timeout)`,
+      phase,
+      after: timeouts[phase]
+    })
+  const within =
+    (phase: TimeoutPhase) =>
+    <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | TimedOut, R> =>
+      Effect.timeoutOrElse(self, { duration: timeouts[phase], orElse: () => Effect.fail(timedOut(phase)) })
+  const failAfter = (phase: TimeoutPhase) => Effect.andThen(Effect.sleep(timeouts[phase]), Effect.fail(timedOut(phase)))
+
+  const resolve = (request: Request): ProviderRequest => {
+    const messages = Message.fromPrompt(request.prompt)
+    return {
+      model: request.model ?? options.model,
+      messages: request.system === undefined ? [...messages] : [Message.system(request.system), ...messages],
+      tools: request.tools ?? [],
+      toolChoice: request.toolChoice,
+      maxOutputTokens: request.maxOutputTokens ?? options.maxOutputTokens,
+      temperature: request.temperature,
+      output: request.output && {
+        name: request.output.name,
+        description: request.output.description,
+        jsonSchema: strict(request.output.schema).jsonSchema
+      }
+    }
+  }
+
+  interface Call {
+    readonly request: ProviderRequest
+    readonly price: Pricing.Price | undefined
+    readonly budget: Budget["Service"] | undefined
+    readonly attributes: Readonly<Record<string, string>>
+    readonly start: number
+  }
+
+  /** Reads the call's context and counts it. */
+  const begin = (request: ProviderRequest): Effect.Effect<Call> =>
+    Effect.gen(function* () {
+      const agent = yield* Telemetry.Agent
+      const attributes = { model: request.model, agent }
+      yield* Effect.annotateCurrentSpan({
+        "gen_ai.system": provider.system,
+        "gen_ai.request.model": request.model,
+        "troupe.agent": agent
+      })
+      yield* Metric.update(Metric.withAttributes(Telemetry.calls, attributes), 1)
+      return {
+        request,
+        price: Pricing.priceOf(yield* Pricing.Pricing, request.model),
+        budget: Option.getOrUndefined(yield* Effect.serviceOption(Budget)),
+        attributes,
+        start: yield* Clock.currentTimeMillis
+      }
+    })
+
+  /** Reserves what the call may spend in its budget, until the scope closes. */
+  const reserve = ({ budget, price, request }: Call): Effect.Effect<void, LlmError, Scope.Scope> => {
+    const maxOutput = request.maxOutputTokens ?? 0
+    return budget
+      ? budget.reserve({ tokens: maxOutput, cost: price && (maxOutput * price.output) / 1_000_000 })
+      : Effect.void
+  }
+
+  /** Records latency and errors. */
+  const end = (call: Call, exit: Exit.Exit<unknown, unknown>) =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      yield* Metric.update(Metric.withAttributes(Telemetry.latency, call.attributes), now - call.start)
+      const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+      if (error && isLlmError(error.error)) {
+        yield* Metric.update(
+          Metric.withAttributes(Telemetry.errors, { ...call.attributes, error: error.error._tag }),
+          1
+        )
+      }
+    })
+
+  /** Charges usage and cost, then turns refusals, truncation and filtering into errors. */
+  const settle = (call: Call, result: ProviderResult): Effect.Effect<Response.Response, LlmError> =>
+    Effect.gen(function* () {
+      const { usage } = result
+      const cost = call.price && Pricing.cost(call.price, usage)
+      if (call.budget) yield* call.budget.record({ tokens: Usage.total(usage), cost })
+      yield* Metric.update(Metric.withAttributes(Telemetry.inputTokens, call.attributes), usage.inputTokens)
+      yield* Metric.update(Metric.withAttributes(Telemetry.outputTokens, call.attributes), usage.outputTokens)
+      if (cost !== undefined) yield* Metric.update(Metric.withAttributes(Telemetry.cost, call.attributes), cost)
+      yield* Effect.annotateCurrentSpan({
+        "gen_ai.response.model": result.model,
+        "gen_ai.usage.input_tokens": usage.inputTokens,
+        "gen_ai.usage.output_tokens": usage.outputTokens,
+        ...(cost === undefined ? {} : { "troupe.llm.cost_usd": cost })
+      })
+      const text = result.messages.flatMap((m) => (m._tag === "Assistant" ? [m.text] : [])).join("")
+      if (result.refusal !== undefined) {
+        return yield* new Refused({ message: `the model refused: ${result.refusal}`, refusal: result.refusal, usage })
+      }
+      if (result.finish === "length") {
+        return yield* new Truncated({ message: "the output reached max output tokens", partialText: text, usage })
+      }
+      if (result.finish === "content-filter") {
+        return yield* new ContentFiltered({
+          message: "the content filter stopped the output",
+          partialText: text,
+          usage
+        })
+      }
+      const toolCalls = result.messages.filter((m): m is Message.ToolCall => m._tag === "ToolCall")
+      return {
+        id: result.id,
+        model: result.model,
+        messages: result.messages,
+        text,
+        toolCalls,
+        finishReason: toolCalls.length > 0 ? "tool-calls" : "stop",
+        usage,
+        ...(cost === undefined ? {} : { cost }),
+        ...(result.requestId === undefined ? {} : { requestId: result.requestId })
+      } satisfies Response.Response
+    })
+
+  const call = <A>(
+    span: string,
+    request: Request,
+    then: (response: Response.Response) => Effect.Effect<A, LlmError>
+  ): Effect.Effect<A, LlmError> =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const c = yield* begin(resolve(request))
+        const attempt = Effect.scoped(Effect.flatten(within("connect")(provider.generate(c.request)))).pipe(
+          within("attempt")
+        )
+        const exit = yield* Effect.exit(
+          reserve(c).pipe(
+            Effect.andThen(attempt.pipe(Effect.retry({ schedule, while: (e) => e.retryable }), within("overall"))),
+            Effect.flatMap((result) => settle(c, result)),
+            Effect.flatMap(then)
+          )
+        )
+        yield* end(c, exit)
+        return yield* exit
+      })
+    ).pipe(Effect.withSpan(span))
+
+  const eventTimeouts = <A, E>(self: Stream.Stream<A, E>): Stream.Stream<A, E | TimedOut> =>
+    Stream.transformPull(self, (pull) =>
+      Effect.sync(() => {
+        let phase: TimeoutPhase = "first-event"
+        return Effect.suspend(() => {
+          const current = phase
+          phase = "idle"
+          return within(current)(pull)
+        })
+      })
+    )
+
+  const streamEvents = (request: Request): Stream.Stream<Response.StreamEvent, LlmError> =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const c = yield* begin(resolve(request))
+        let emitted = false
+        const attempt = Stream.unwrap(within("connect")(provider.stream(c.request))).pipe(
+          eventTimeouts,
+          Stream.interruptWhen(failAfter("attempt"))
+        )
+        const events = attempt.pipe(
+          Stream.tap((event) =>
+            Effect.sync(() => {
+              if (event._tag !== "Progress") emitted = true
+            })
+          ),
+          Stream.retry(Schedule.while(schedule, ({ input }) => !emitted && input.retryable)),
+          Stream.interruptWhen(failAfter("overall")),
+          Stream.filter(
+            (event): event is Exclude<ProviderEvent, { readonly _tag: "Progress" }> => event._tag !== "Progress"
+          ),
+          Stream.mapEffect(
+            (event): Effect.Effect<Response.StreamEvent, LlmError> =>
+              event._tag === "Finished"
+                ? Effect.map(settle(c, event.result), (response) => ({ _tag: "Completed", response }))
+                : Effect.succeed(event)
+          )
+        )
+        return Stream.unwrap(Effect.as(reserve(c), events)).pipe(Stream.onExit((exit) => end(c, exit)))
+      })
+    ).pipe(Stream.withSpan("LanguageModel.stream"))
+
+  return LanguageModel.of({
+    generate: (request) => call("LanguageModel.generate", request, Effect.succeed),
+    stream: streamEvents,
+    generateObject: <A>(request: ObjectRequest<A>) => {
+      const { schema, name, description, ...rest } = request
+      return call(
+        "LanguageModel.generateObject",
+        { ...rest, output: { name: name ?? "output", description, schema } },
+        (response) =>
+          decodeJson(
+            strict(schema).codec as Schema.ConstraintCodec<A, unknown>,
+            response.text,
+            "The model's output"
+          ).pipe(Effect.map((value) => ({ value, response })))
+      )
+    }
+  })
+}

@@ -1,0 +1,228 @@
+/**
+ * The {@link LanguageModel} over the official `openai` SDK, for OpenAI and any OpenAI-compatible server
+ * (vLLM, Ollama, LM Studio, llama.cpp, LiteLLM, Azure-style gateways…): set `baseUrl` and `apiKey`.
+ *
+ * `api` chooses the wire API: `"responses"` (the Responses API, default) or `"chat"` (Chat Completions,
+ * which more compatible servers speak). The SDK's own retries are off (`maxRetries: 0`) and its timeout is
+ * pushed out of the way: retries, timeouts and cancellation belong to {@link LanguageModel}.
+ *
+ * @example
+ * ```ts
+ * // From the environment: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_API
+ * const Model = OpenAi.layerConfig()
+ * // Or explicitly, e.g. a local server:
+ * const Local = OpenAi.layer({
+ *   apiKey: Redacted.make("unused"),
+ *   baseUrl: "http://localhost:11434/v1",
+ *   model: "llama3.2",
+ *   api: "chat"
+ * })
+ * ```
+ */
+import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream } from "effect"
+import OpenAI from "openai"
+import type { ResponseStreamEvent } from "openai/resources/responses/responses"
+import * as Chat from "./internal/chatApi.ts"
+import { fromSdkError } from "./internal/errors.ts"
+import * as Responses from "./internal/responsesApi.ts"
+import * as LanguageModel from "./LanguageModel.ts"
+import { ConnectionFailed, isLlmError, type LlmError, ServerError } from "./LlmError.ts"
+
+/** Which wire API to speak. */
+export const Api = Schema.Literals(["responses", "chat"])
+export type Api = typeof Api.Type
+
+const AbsoluteUrl = Schema.String.check(
+  Schema.makeFilter(
+    (s: string) =>
+      (/^https?:\/\//.test(s) && URL.canParse(s)) || "expected an http(s) URL, e.g. http://localhost:8000/v1"
+  )
+)
+
+/** Where the model is and how to reach it; decoded when a layer is built. */
+export const Config = Schema.Struct({
+  apiKey: Schema.Redacted(Schema.String),
+  /** The API's base URL, `/v1` included; OpenAI's when absent. */
+  baseUrl: Schema.optionalKey(AbsoluteUrl),
+  /** The default model. */
+  model: Schema.NonEmptyString,
+  /** Default `"responses"`. */
+  api: Schema.optionalKey(Api),
+  organization: Schema.optionalKey(Schema.String),
+  project: Schema.optionalKey(Schema.String),
+  /** The max output tokens of requests that do not set one. */
+  maxOutputTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+})
+export type Config = typeof Config.Type
+
+/** What cannot be configuration: retry policy, timeouts, and a `fetch` to use instead of the global one. */
+export interface Options extends LanguageModel.Policy {
+  readonly fetch?: typeof globalThis.fetch | undefined
+}
+
+/** The configuration from the environment: `OPENAI_API_KEY` (required), `OPENAI_BASE_URL`, `OPENAI_MODEL`
+ * (default `gpt-4.1-mini`), `OPENAI_API` (`responses` or `chat`), `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`. */
+export const fromEnv: EffectConfig.Config<Config> = EffectConfig.all({
+  apiKey: EffectConfig.Redacted("OPENAI_API_KEY"),
+  baseUrl: EffectConfig.option(EffectConfig.String("OPENAI_BASE_URL")),
+  model: EffectConfig.withDefault(EffectConfig.String("OPENAI_MODEL"), "gpt-4.1-mini"),
+  api: EffectConfig.withDefault(EffectConfig.Literals(["responses", "chat"], "OPENAI_API"), "responses" as const),
+  organization: EffectConfig.option(EffectConfig.String("OPENAI_ORG_ID")),
+  project: EffectConfig.option(EffectConfig.String("OPENAI_PROJECT_ID"))
+}).pipe(
+  EffectConfig.map(({ baseUrl, organization, project, ...rest }) => ({
+    ...rest,
+    ...Option.match(baseUrl, { onNone: () => ({}), onSome: (baseUrl) => ({ baseUrl }) }),
+    ...Option.match(organization, { onNone: () => ({}), onSome: (organization) => ({ organization }) }),
+    ...Option.match(project, { onNone: () => ({}), onSome: (project) => ({ project }) })
+  }))
+)
+
+/** The SDK's timeout is longer than any of ours (the largest a timer accepts, about 24 days). */
+const sdkTimeout = 2 ** 31 - 1
+
+/** An AbortController aborted when the scope closes (interruption, timeout, or the end of the call). */
+const abortOnClose = Effect.acquireRelease(
+  Effect.sync(() => new AbortController()),
+  (controller) => Effect.sync(() => controller.abort())
+)
+
+/**
+ * Reads what the server sent. The SDK does not check the shapes of answers, and compatible servers vary: a
+ * shape we cannot read is a (retryable) `ServerError` saying what went wrong, not a defect.
+ */
+const read = <A>(what: string, f: () => A | LlmError): Effect.Effect<A, LlmError> =>
+  Effect.try({
+    try: f,
+    catch: (e) =>
+      new ServerError({
+        message: `the server's ${what} has an unexpected shape: ${e instanceof Error ? e.message : String(e)}`
+      })
+  }).pipe(Effect.flatMap((value) => (isLlmError(value) ? Effect.fail(value as LlmError) : Effect.succeed(value as A))))
+
+const endedEarly = () => new ConnectionFailed({ message: "the stream ended before the response completed" })
+
+/** Makes the provider for a client. */
+export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
+  const send = <A>(f: (signal: AbortSignal) => Promise<A>) =>
+    Effect.flatMap(abortOnClose, (controller) =>
+      Effect.tryPromise({ try: () => f(controller.signal), catch: fromSdkError })
+    )
+  const body = (response: Response) => Effect.tryPromise({ try: () => response.json(), catch: fromSdkError })
+  const requestIdOf = (response: Response) => response.headers.get("x-request-id") ?? undefined
+
+  if (api === "responses") {
+    return {
+      system: "openai",
+      generate: (request) =>
+        send((signal) =>
+          client.responses.create({ ...Responses.toParams(request), stream: false }, { signal }).asResponse()
+        ).pipe(
+          Effect.map((response) =>
+            body(response).pipe(
+              Effect.flatMap((json) =>
+                read("response", () => Responses.fromResponse(json as never, requestIdOf(response)))
+              )
+            )
+          )
+        ),
+      stream: (request) =>
+        send((signal) =>
+          client.responses.create({ ...Responses.toParams(request), stream: true }, { signal }).withResponse()
+        ).pipe(
+          Effect.map(({ data, response }) => {
+            const map = Responses.eventMapper(requestIdOf(response))
+            let finished = false
+            return Stream.fromAsyncIterable<ResponseStreamEvent, LlmError>(data, fromSdkError).pipe(
+              Stream.mapEffect((event) => read("stream event", () => map(event))),
+              Stream.tap((event) =>
+                Effect.sync(() => {
+                  if (event._tag === "Finished") finished = true
+                })
+              ),
+              Stream.concat(Stream.suspend(() => (finished ? Stream.empty : Stream.fail(endedEarly()))))
+            )
+          })
+        )
+    }
+  }
+  return {
+    system: "openai",
+    generate: (request) =>
+      send((signal) =>
+        client.chat.completions.create({ ...Chat.toParams(request), stream: false }, { signal }).asResponse()
+      ).pipe(
+        Effect.map((response) =>
+          body(response).pipe(
+            Effect.flatMap((json) =>
+              read("completion", () => Chat.fromCompletion(json as never, requestIdOf(response)))
+            )
+          )
+        )
+      ),
+    stream: (request) =>
+      send((signal) =>
+        client.chat.completions
+          .create({ ...Chat.toParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
+          .withResponse()
+      ).pipe(
+        Effect.map(({ data, response }) => {
+          const chunks = Chat.chunkMapper(requestIdOf(response))
+          return Stream.fromAsyncIterable(data, fromSdkError).pipe(
+            Stream.mapEffect((chunk) => read("stream chunk", () => chunks.map(chunk))),
+            Stream.flattenIterable,
+            Stream.concat(
+              Stream.suspend(() =>
+                chunks.finished
+                  ? Stream.fromEffect(
+                      read("stream", (): LanguageModel.ProviderEvent => ({ _tag: "Finished", result: chunks.finish() }))
+                    )
+                  : Stream.fail(endedEarly())
+              )
+            )
+          )
+        })
+      )
+  }
+}
+
+/** Builds the SDK client: its retries off, its timeout out of the way. */
+export const client = (config: Config, options?: Options): OpenAI =>
+  new OpenAI({
+    apiKey: Redacted.value(config.apiKey),
+    ...(config.baseUrl === undefined ? {} : { baseURL: config.baseUrl }),
+    ...(config.organization === undefined ? {} : { organization: config.organization }),
+    ...(config.project === undefined ? {} : { project: config.project }),
+    ...(options?.fetch === undefined ? {} : { fetch: options.fetch }),
+    maxRetries: 0,
+    timeout: sdkTimeout
+  })
+
+/** Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`). */
+export const make = (
+  config: typeof Config.Encoded,
+  options?: Options
+): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
+  Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
+    LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses"), {
+      ...options,
+      model: decoded.model,
+      maxOutputTokens: options?.maxOutputTokens ?? decoded.maxOutputTokens
+    })
+  )
+
+/** A layer with the language model for a configuration. */
+export const layer = (
+  config: typeof Config.Encoded,
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel, Schema.SchemaError> =>
+  Layer.effect(LanguageModel.LanguageModel, make(config, options))
+
+/** A layer with the language model configured from the environment (see {@link fromEnv}). */
+export const layerConfig = (
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel, EffectConfig.ConfigError | Schema.SchemaError> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.flatMap(fromEnv, (config) => make(config, options))
+  )
