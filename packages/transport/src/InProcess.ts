@@ -88,7 +88,10 @@ class PipeEnd implements Engine.Wire {
   }
 
   send(data: Buffer, done: (error?: Error) => void): void {
-    if (this.closed || this.other === undefined) return done(new Error("the pipe is closed"))
+    if (this.closed || this.other === undefined) {
+      done(new Error("the pipe is closed"))
+      return
+    }
     this.other.enqueue({ at: Date.now() + this.network.latency(this.node, this.other.node), data })
     done()
   }
@@ -98,7 +101,10 @@ class PipeEnd implements Engine.Wire {
   }
 
   close(code: number, reason: string): void {
-    if (this.closed || this.other === undefined) return this.terminate()
+    if (this.closed || this.other === undefined) {
+      this.terminate()
+      return
+    }
     this.other.enqueue({ at: Date.now() + this.network.latency(this.node, this.other.node), close: { code, reason } })
   }
 
@@ -187,8 +193,8 @@ class NetworkImpl implements Network {
     return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`
   }
 
-  latency(a: string, b: string): number return this.delays.size === 0 ? 0 : (this.delays.get(this.key(a, b)) ?? 0)
-return
+  latency(a: string, b: string): number {
+    return this.delays.size === 0 ? 0 : (this.delays.get(this.key(a, b)) ?? 0)
   }
 
   register(endpoint: Endpoint): void {
@@ -206,14 +212,15 @@ return
       if (pipe.dialer.closed) return
       const to = this.endpoints.get(target)
       if (to === undefined || to.crashed || from.crashed || this.blocked.has(this.key(from.node, target))) {
-pipe.cut()
-return
+        pipe.cut()
+        return
       }
       this.pipes.add(pipe)
       pipe.acceptor.events = to.engine.accept(pipe.acceptor)
       events.opened()
     })
-pipe.dialer
+    return pipe.dialer
+  }
 
   private cutWhere(predicate: (pipe: Pipe) => boolean): void {
     for (const pipe of Array.from(this.pipes)) if (predicate(pipe)) pipe.cut()

@@ -145,7 +145,7 @@ class Connection implements WireEvents {
   private onWritten = (error?: Error): void => {
     if (error !== undefined) return // the socket is closing; its close event follows and is handled
     const link = this.link
-    if (link !== undefined && link.awaitingDrain && link.active === this && this.wire.bufferedAmount() <= HIGH_WATER) {
+    if (link?.awaitingDrain && link.active === this && this.wire.bufferedAmount() <= HIGH_WATER) {
       link.awaitingDrain = false
       link.scheduleFlush()
     }
@@ -218,14 +218,18 @@ class Link {
     this.detector.heartbeat(at)
   }
 
-  get unacknowledged(): number return this.lastSeq - this.acked
+  get unacknowledged(): number {
+    return this.lastSeq - this.acked
+  }
 
   /** Bytes an envelope may take so that a frame holding it fits both sides' limit. */
   get maxEnvelopeBytes(): number {
     return Math.min(this.engine.options.maxFrameBytes, this.peerMaxFrameBytes) - Frame.DATA_OVERHEAD
   }
 
-  hasRoom(): boolean return this.waiters.length === 0 && this.lastSeq - this.acked < this.ring.length
+  hasRoom(): boolean {
+    return this.waiters.length === 0 && this.lastSeq - this.acked < this.ring.length
+  }
 
   push(json: string, bytes: number): void {
     const seq = ++this.lastSeq
@@ -496,21 +500,23 @@ export class Engine {
       return
     }
     if (connection.state === "handshaking") {
-      if (!connection.outbound && frame.type === "hello") return this.onHello(connection, frame)
-      if (connection.outbound && frame.type === "welcome") return this.onWelcome(connection, frame)
-this.badFrame(
-        connection,
-        "unexpected-frame",
-        "type",
-        `expected a ${connection.outbound ? "welcome" : "hello"} frame, got ${frame.type}`
-      )
-return
+      if (!connection.outbound && frame.type === "hello") this.onHello(connection, frame)
+      else if (connection.outbound && frame.type === "welcome") this.onWelcome(connection, frame)
+      else
+        this.badFrame(
+          connection,
+          "unexpected-frame",
+          "type",
+          `expected a ${connection.outbound ? "welcome" : "hello"} frame, got ${frame.type}`
+        )
+      return
     }
     const link = connection.link
     if (link === undefined || link.down) return
     switch (frame.type) {
       case "data":
-        return this.onData(connection, link, frame)
+        this.onData(connection, link, frame)
+        return
       case "ack":
         if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)
         return
@@ -518,9 +524,10 @@ return
         link.heartbeat(now())
         return
       case "goodbye":
-        return this.declareDown(link, "shutdown", `the peer said goodbye: ${frame.reason}`)
+        this.declareDown(link, "shutdown", `the peer said goodbye: ${frame.reason}`)
+        return
       default:
-        return this.badFrame(connection, "unexpected-frame", "type", `a ${frame.type} frame on an open link`)
+        this.badFrame(connection, "unexpected-frame", "type", `a ${frame.type} frame on an open link`)
     }
   }
 
@@ -539,37 +546,30 @@ return
   private onHello(connection: Connection, hello: Frame.Hello): void {
     const peer = `${hello.node}/${hello.incarnation}`
     if (hello.protocol !== Frame.PROTOCOL_VERSION) {
-this.refuse(
+      this.refuse(
         connection,
         CloseCode.VersionMismatch,
         `protocol ${hello.protocol} is not ${Frame.PROTOCOL_VERSION}`,
         peer
       )
-return
+      return
     }
     if (!this.tokenMatches(hello.token)) {
-this.refuse(
-        connection,
-        CloseCode.Unauthorized,
-        hello.token === undefined ? "missing token" : "wrong token",
-        peer
-      )
-return
+      this.refuse(connection, CloseCode.Unauthorized, hello.token === undefined ? "missing token" : "wrong token", peer)
+      return
     }
     if (hello.node === this.options.node) {
-this.refuse(connection, CloseCode.SelfConnection, `node id ${hello.node} is this node's own`, peer)
-return
+      this.refuse(connection, CloseCode.SelfConnection, `node id ${hello.node} is this node's own`, peer)
+      return
     }
     if (this.quarantined.has(peer)) {
-this.refuse(
-        connection,
-        CloseCode.Quarantined,
-        "this incarnation was declared down; restart to rejoin",
-        peer
-      )
-return
+      this.refuse(connection, CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin", peer)
+      return
     }
-    if (this.stopping) return connection.close(CloseCode.GoingAway, "node shutting down")
+    if (this.stopping) {
+      connection.close(CloseCode.GoingAway, "node shutting down")
+      return
+    }
     const link = this.bind(hello.node, hello.incarnation, hello)
     connection.link = link
     connection.peer = link.peer
@@ -593,26 +593,21 @@ return
   private onWelcome(connection: Connection, welcome: Frame.Welcome): void {
     const peer = `${welcome.node}/${welcome.incarnation}`
     if (welcome.protocol !== Frame.PROTOCOL_VERSION) {
-this.refuse(
+      this.refuse(
         connection,
         CloseCode.VersionMismatch,
         `protocol ${welcome.protocol} is not ${Frame.PROTOCOL_VERSION}`,
         peer
       )
-return
+      return
     }
     if (welcome.node === this.options.node) {
-this.refuse(connection, CloseCode.SelfConnection, `node id ${welcome.node} is this node's own`, peer)
-return
+      this.refuse(connection, CloseCode.SelfConnection, `node id ${welcome.node} is this node's own`, peer)
+      return
     }
     if (this.quarantined.has(peer)) {
-this.refuse(
-        connection,
-        CloseCode.Quarantined,
-        "this incarnation was declared down; restart to rejoin",
-        peer
-      )
-return
+      this.refuse(connection, CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin", peer)
+      return
     }
     const link = this.bind(welcome.node, welcome.incarnation, welcome)
     connection.link = link
@@ -621,8 +616,8 @@ return
     connection.state = "open"
     connection.established = true
     if (!link.onAck(welcome.received)) {
-this.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
-return
+      this.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
+      return
     }
     this.attach(link, connection)
     if (connection.target !== undefined) this.targets.get(connection.target)?.reached(link.peer)
@@ -661,7 +656,7 @@ return
   private attach(link: Link, connection: Connection): void {
     const current = link.active
     if (current !== undefined && current !== connection && current.state === "open") {
-      const preferred = this.options.node < link.peer.node ? this.options.node : link.peer.node
+      const preferred = [this.options.node, link.peer.node].sort()[0]
       const dialer = (c: Connection) => (c.outbound ? this.options.node : link.peer.node)
       const newWins = dialer(connection) === preferred || dialer(current) !== preferred
       const loser = newWins ? current : connection
@@ -712,8 +707,8 @@ return
     const envelopes = frame.envelopes
     const first = frame.first
     if (first > link.delivered + 1) {
-this.protocolError(connection, `sequence gap: expected ${link.delivered + 1}, got ${first}`)
-return
+      this.protocolError(connection, `sequence gap: expected ${link.delivered + 1}, got ${first}`)
+      return
     }
     const self = this.options.node
     const out: Array<DeliveryImpl> = []
@@ -779,7 +774,10 @@ return
       if (delivery.ackTo > link.consumed) link.consumed = delivery.ackTo
       if (link.lastQueued === delivery) link.lastQueued = undefined
       if (single === undefined) single = link
-      else if (single !== link) (several ??= new Set([single])).add(link)
+      else if (single !== link) {
+        several ??= new Set([single])
+        several.add(link)
+      }
     }
     if (several !== undefined) for (const link of several) link.maybeAck()
     else single?.maybeAck()
@@ -964,7 +962,6 @@ return
   }
 
   private dialLoop(target: Target): Effect.Effect<void> {
-    // biome-ignore lint/complexity/noUselessThisAlias: used inside the generator
     const engine = this
     return Effect.gen(function* () {
       let failures = 0
@@ -1042,7 +1039,6 @@ return
 
   /** Graceful shutdown: stop dialing, wait (bounded) for acks, say goodbye, close everything. */
   shutdown(): Effect.Effect<void> {
-    // biome-ignore lint/complexity/noUselessThisAlias: used inside the generator
     const engine = this
     return Effect.gen(function* () {
       engine.stopping = true
