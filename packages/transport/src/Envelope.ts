@@ -105,6 +105,8 @@ const isJson = (u: unknown): boolean => {
         for (let i = 0; i < u.length; i++) if (!isJson(u[i])) return false
         return true
       }
+      const proto = Object.getPrototypeOf(u)
+      if (proto !== Object.prototype && proto !== null) return false // a Date, a Map, a class instance...
       for (const key in u) if (!isJson((u as { readonly [key: string]: unknown })[key])) return false
       return true
     }

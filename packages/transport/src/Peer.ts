@@ -71,3 +71,17 @@ export type PeerEvent = PeerUp | PeerDown
  * @since 0.1.0
  */
 export const PeerEvent = Schema.Union([PeerUp, PeerDown])
+
+/**
+ * `true` for a `PeerUp` event.
+ *
+ * @since 0.1.0
+ */
+export const isPeerUp = (event: PeerEvent): event is PeerUp => event._tag === "PeerUp"
+
+/**
+ * `true` for a `PeerDown` event.
+ *
+ * @since 0.1.0
+ */
+export const isPeerDown = (event: PeerEvent): event is PeerDown => event._tag === "PeerDown"

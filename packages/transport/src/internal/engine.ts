@@ -394,6 +394,8 @@ export class Engine {
   readonly connections = new Set<Connection>()
   readonly targets = new Map<string, Target>()
   private readonly quarantined = new Set<string>()
+  /** Why each node that went down (and did not come back) went down. */
+  private readonly downed = new Map<string, string>()
   stopping = false
   readonly counters: Counters = {
     framesIn: 0,
@@ -636,6 +638,7 @@ export class Engine {
     }
     if (link === undefined) {
       link = new Link(this, { node, incarnation }, hello)
+      this.downed.delete(node)
       this.links.set(node, link)
       this.counters.linksUp++
       PubSub.publishUnsafe(this.events, new PeerUp({ node, incarnation }))
@@ -818,6 +821,8 @@ export class Engine {
     const { node, incarnation } = link.peer
     if (this.links.get(node) === link) this.links.delete(node)
     this.quarantine(`${node}/${incarnation}`)
+    this.downed.set(node, `${reason}: ${message}`)
+    if (this.downed.size > QUARANTINE_LIMIT) this.downed.delete(this.downed.keys().next().value!)
     this.counters.linksUp--
     for (const connection of this.connections) {
       if (connection.link === link) {
@@ -834,10 +839,7 @@ export class Engine {
 
   private quarantine(key: string): void {
     this.quarantined.add(key)
-    if (this.quarantined.size > QUARANTINE_LIMIT) {
-      const oldest = this.quarantined.values().next()
-      if (oldest.done !== true) this.quarantined.delete(oldest.value)
-    }
+    if (this.quarantined.size > QUARANTINE_LIMIT) this.quarantined.delete(this.quarantined.values().next().value!)
   }
 
   /** Runs every heartbeat interval: heartbeats, failure detection, handshake and idle timeouts. */
@@ -877,6 +879,8 @@ export class Engine {
     if (this.stopping) return new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
     const link = this.links.get(node)
     if (link === undefined) {
+      const down = this.downed.get(node)
+      if (down !== undefined) return new NodeUnreachable({ node, reason: "down", detail: down })
       return node === this.options.node
         ? new NodeUnreachable({ node, reason: "self", detail: "the transport does not send to its own node" })
         : new NodeUnreachable({ node, reason: "unknown", detail: "no live link to this node" })
