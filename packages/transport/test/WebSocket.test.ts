@@ -40,7 +40,10 @@ const serve = (server: Http.Server | Https.Server) =>
         resume(Effect.succeed(server))
       })
     }),
-    (s) => Effect.callback<void>((resume) => s.close(() => resume(Effect.void)))
+    (s) =>
+      Effect.callback<void>((resume) => {
+        s.close(() => resume(Effect.void))
+      })
   )
 
 /** Sends one envelope from `from` to node `to` and returns what `to` received. */
