@@ -62,7 +62,8 @@ const suite = (make: () => Harness) =>
         assert.strictEqual(delivery.incarnation, a.transport.incarnation)
         assert.strictEqual(delivery.envelope.seq, 2001)
         assert.deepStrictEqual(delivery.envelope.to, { node: "b", path: "/sink" })
-      }))
+      })
+    )
 
     it.live("resends what was not acknowledged after a dropped link, without loss or duplicates", () =>
       Effect.gen(function* () {
@@ -88,7 +89,8 @@ const suite = (make: () => Harness) =>
         yield* Fiber.join(sent)
         assert.deepStrictEqual(yield* Fiber.join(received), range(101, 3100))
         assert.strictEqual((yield* b.transport.stats).linksUp, 1)
-      }))
+      })
+    )
 
     it.live("declares a silent peer down, and sends to it fail with NodeUnreachable", () =>
       Effect.gen(function* () {
@@ -101,7 +103,10 @@ const suite = (make: () => Harness) =>
         yield* h.partition(a, b)
         const downB = yield* awaitEvent(eventsA, Peer.isPeerDown)
         const downA = yield* awaitEvent(eventsB, Peer.isPeerDown)
-        assert.deepStrictEqual([downB.node, downB.incarnation, downB.reason], ["b", b.transport.incarnation, "unreachable"])
+        assert.deepStrictEqual(
+          [downB.node, downB.incarnation, downB.reason],
+          ["b", b.transport.incarnation, "unreachable"]
+        )
         assert.deepStrictEqual([downA.node, downA.reason], ["a", "unreachable"])
         const error = expectError(yield* Effect.flip(sendMany(a, b, 1)), "NodeUnreachable")
         assert.instanceOf(error, TransportError.NodeUnreachable)
@@ -111,7 +116,8 @@ const suite = (make: () => Harness) =>
         yield* h.heal
         yield* Effect.sleep(300)
         assert.deepStrictEqual(yield* a.transport.peers, [])
-      }))
+      })
+    )
 
     it.live("a partition shorter than the failure detector loses nothing", () =>
       Effect.gen(function* () {
@@ -126,7 +132,8 @@ const suite = (make: () => Harness) =>
         yield* Effect.sleep(100)
         yield* h.heal
         assert.deepStrictEqual(yield* Fiber.join(received), range(1, 200))
-      }))
+      })
+    )
 
     it.live("a node that comes back with a new incarnation is a new node; the old one is down", () =>
       Effect.gen(function* () {
@@ -148,7 +155,8 @@ const suite = (make: () => Harness) =>
         assert.strictEqual(stale.reason, "stale")
         yield* sendMany(a, b2, 3)
         assert.deepStrictEqual(yield* receiveMany(b2, 3), [1, 2, 3])
-      }))
+      })
+    )
 
     it.live("send fails at once with NodeUnreachable for unknown nodes and itself", () =>
       Effect.gen(function* () {
@@ -158,7 +166,8 @@ const suite = (make: () => Harness) =>
         assert.strictEqual(expectError(ghost, "NodeUnreachable").reason, "unknown")
         const self = yield* Effect.flip(a.transport.send(NodeId.make("a"), tell(a, 1)))
         assert.strictEqual(expectError(self, "NodeUnreachable").reason, "self")
-      }))
+      })
+    )
 
     it.live("send rejects envelopes that cannot cross the wire", () =>
       Effect.gen(function* () {
@@ -176,7 +185,8 @@ const suite = (make: () => Harness) =>
         assert.strictEqual(expectError(kind, "InvalidEnvelope").field, "kind")
         const big = { ...tell(b, 1), payload: "x".repeat(5000) }
         assert.strictEqual((yield* Effect.flip(a.transport.send(to, big)))._tag, "InvalidEnvelope")
-      }))
+      })
+    )
 
     it.live("a full resend buffer suspends the sender until the receiver consumes", () =>
       Effect.gen(function* () {
@@ -193,7 +203,8 @@ const suite = (make: () => Harness) =>
         assert.deepStrictEqual(yield* receiveMany(b, 8), range(1, 8))
         yield* Fiber.join(ninth)
         assert.deepStrictEqual(yield* receiveMany(b, 1), [9])
-      }))
+      })
+    )
 
     it.live("a full resend buffer fails the send with the fail policy", () =>
       Effect.gen(function* () {
@@ -208,7 +219,8 @@ const suite = (make: () => Harness) =>
         yield* eventually(linkTo(a, "b"), (link) => link?.unacknowledged === 0)
         yield* sendMany(a, b, 1, 5)
         assert.deepStrictEqual(yield* receiveMany(b, 1), [5])
-      }))
+      })
+    )
 
     it.live("nodes that dial each other at once end with one link", () =>
       Effect.gen(function* () {
@@ -230,7 +242,8 @@ const suite = (make: () => Harness) =>
         yield* h.drop(a, b)
         yield* sendMany(a, b, 100, 501)
         assert.deepStrictEqual(yield* receiveMany(b, 100), range(501, 600))
-      }))
+      })
+    )
 
     it.live("a graceful shutdown flushes, says goodbye, and the peer sees it down", () =>
       Effect.gen(function* () {
@@ -247,7 +260,8 @@ const suite = (make: () => Harness) =>
         assert.deepStrictEqual([down.node, down.reason], ["b", "shutdown"])
         const error = yield* Effect.flip(sendMany(a, b, 1))
         assert.strictEqual(error._tag, "NodeUnreachable")
-      }))
+      })
+    )
 
     it.live("connect is idempotent and reports the live peer", () =>
       Effect.gen(function* () {
@@ -258,8 +272,11 @@ const suite = (make: () => Harness) =>
         const again = yield* h.connect(a, b)
         assert.deepStrictEqual(again, first)
         assert.deepStrictEqual(yield* a.transport.peers, [first])
-        assert.deepStrictEqual(yield* b.transport.peers, [{ node: NodeId.make("a"), incarnation: a.transport.incarnation }])
-      }))
+        assert.deepStrictEqual(yield* b.transport.peers, [
+          { node: NodeId.make("a"), incarnation: a.transport.incarnation }
+        ])
+      })
+    )
 
     it.live("exports its counters as Effect metrics", () =>
       Effect.gen(function* () {
@@ -274,7 +291,8 @@ const suite = (make: () => Harness) =>
         assert.strictEqual((yield* value(TransportMetrics.envelopesIn, b)).count, 10)
         assert.isAbove((yield* value(TransportMetrics.framesOut, a)).count, 0)
         assert.strictEqual((yield* value(TransportMetrics.linksUp, a)).value, 1)
-      }))
+      })
+    )
   })
 
 suite(inProcess)

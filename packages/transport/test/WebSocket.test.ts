@@ -72,7 +72,8 @@ describe("WebSocket", () => {
       assert.match(url, /^wss:\/\/127\.0\.0\.1:\d+\/troupe$/)
       assert.deepStrictEqual(delivery.envelope.payload, { hello: "there" })
       assert.strictEqual(delivery.from, "client")
-    }))
+    })
+  )
 
   it.live("refuses a wss peer whose certificate it does not trust", () =>
     Effect.gen(function* () {
@@ -83,7 +84,8 @@ describe("WebSocket", () => {
       const result = yield* client.connect(Option.getOrThrow(server.address)).pipe(Effect.timeoutOption(500))
       assert.isTrue(Option.isNone(result))
       assert.deepStrictEqual(yield* server.peers, [])
-    }))
+    })
+  )
 
   it.live("shares a plain HTTP server with other routes", () =>
     Effect.gen(function* () {
@@ -93,7 +95,8 @@ describe("WebSocket", () => {
       assert.strictEqual(delivery.envelope.to.node, NodeId.make("server"))
       const body = yield* Effect.promise(() => fetch(url.replace("ws:", "http:")).then((r) => r.text()))
       assert.strictEqual(body, "still serving")
-    }))
+    })
+  )
 
   it.live("fails to start with a typed error naming the problem", () =>
     Effect.gen(function* () {
@@ -107,12 +110,14 @@ describe("WebSocket", () => {
       assert.strictEqual(badCapacity.field, "resendBuffer.capacity")
       const badDuration = yield* Effect.flip(WebSocket.make({ heartbeatInterval: "soon" as never }))
       assert.strictEqual(badDuration.field, "heartbeatInterval")
-    }))
+    })
+  )
 
   it.live("a node that dials itself fails the connect", () =>
     Effect.gen(function* () {
       const node = yield* WebSocket.make({ ...fast, node: "narcissus", listen: { port: 0 } })
       const error = yield* Effect.flip(node.connect(Option.getOrThrow(node.address)))
       assert.strictEqual(error.reason, "self")
-    }))
+    })
+  )
 })
