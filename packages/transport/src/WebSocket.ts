@@ -57,10 +57,12 @@ export interface Options extends TransportOptions {
 const startError = (field: string, detail: string) => new TransportStartError({ field, detail })
 
 /** Hands a socket's events to the engine. */
-const wire = (socket: Socket, events: () => Engine.WireEvents | undefined, onError: (error: Error) => void) => {
+const wire = (socket: Socket, events: () => Engine.WireEvents | undefined) => {
   socket.on("message", (data, isBinary) => events()?.message(data as Buffer, isBinary))
   socket.on("close", (code, reason) => events()?.closed(code, reason.toString("utf8")))
-  socket.on("error", onError)
+  socket.on("error", (error: Error & { readonly code?: string }) =>
+    events()?.failed(error, error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH")
+  )
   const result: Engine.Wire = {
     send: (data, done) => socket.send(data, done),
     bufferedAmount: () => socket.bufferedAmount,
@@ -127,9 +129,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
     const settings = resolved.success
     const listening = yield* listen(options, settings.maxFrameBytes)
     const address = options.advertisedUrl ?? listening?.url
-    let engine: Engine.Engine | undefined
-    const logError = (error: Error) => engine?.log("Debug", "socket error", { detail: error.message })
-    engine = yield* Engine.make({
+    const engine = yield* Engine.make({
       ...settings,
       address: Option.fromNullishOr(address),
       dial: (url, events) => {
@@ -140,14 +140,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
           ...options.tls
         })
         socket.on("open", events.opened)
-        return wire(socket, () => events, logError)
+        return wire(socket, () => events)
       }
     })
     if (listening !== undefined) {
-      const accepting = engine
       listening.server.on("connection", (socket) => {
         let events: Engine.WireEvents | undefined
-        events = accepting.accept(wire(socket, () => events, logError))
+        events = engine.accept(wire(socket, () => events))
       })
     }
     return engine.service()

@@ -40,6 +40,8 @@ export interface WireEvents {
   readonly opened: () => void
   readonly message: (data: Buffer, isBinary: boolean) => void
   readonly closed: (code: number, reason: string) => void
+  /** A socket error; `tooBig` when it is a frame over the size limit (the socket then closes with 1009). */
+  readonly failed: (error: Error, tooBig: boolean) => void
 }
 
 /** Opens an outbound wire to a target (a URL or a node id). Events must arrive asynchronously. */
@@ -133,6 +135,15 @@ class Connection implements WireEvents {
   message = (data: Buffer, isBinary: boolean): void => this.engine.onMessage(this, data, isBinary)
 
   closed = (code: number, reason: string): void => this.engine.onClosed(this, code, reason)
+
+  failed = (error: Error, tooBig: boolean): void => {
+    if (tooBig) {
+      this.engine.counters.badFrames++
+      this.engine.log("Warn", "bad frame", { peer: this.peer?.node ?? "unauthenticated", detail: error.message })
+    } else {
+      this.engine.log("Debug", "socket error", { peer: this.peer?.node ?? this.target ?? "unknown", detail: error.message })
+    }
+  }
 
   /** Writes a frame if the connection can still carry one. */
   write(frame: Buffer): void {
@@ -481,7 +492,7 @@ export class Engine {
     if (connection.state === "closed" || connection.state === "closing") return
     connection.lastReceived = now()
     if (data.length > this.options.maxFrameBytes) {
-      this.badFrame(connection, "bad-frame", "", `frame of ${data.length} bytes exceeds ${this.options.maxFrameBytes}`)
+      connection.failed(new Error(`a frame of ${data.length} bytes exceeds ${this.options.maxFrameBytes}`), true)
       connection.close(CloseCode.TooBig, "frame too big")
       return
     }
