@@ -3,8 +3,9 @@
  * tries wrong or missing tokens. Each gets the documented error frame or close code, nothing
  * crashes, and a well-behaved peer connected to the same node keeps exchanging envelopes throughout.
  */
-import { ActorAddress, CloseCode, Envelope, Frame, NodeId, type Transport, WebSocket } from "@troupe/transport"
+
 import { assert, describe, it } from "@effect/vitest"
+import { ActorAddress, CloseCode, Envelope, Frame, NodeId, type Transport, WebSocket } from "@troupe/transport"
 import { Effect, Fiber, Option } from "effect"
 import { WebSocket as RawSocket } from "ws"
 
@@ -188,5 +189,6 @@ describe("a hostile wire", () => {
         ["good", "insider"]
       )
       assert.isTrue(stats.links.every((link) => link.node !== "good" || link.connected))
-    }))
+    })
+  )
 })

@@ -14,6 +14,8 @@ export interface TcpProxy {
   readonly retarget: (port: number) => void
   /** Destroys every proxied connection (both sockets), as a network failure would. */
   readonly dropAll: () => void
+  /** Destroys one proxied connection picked at random; `false` if there was none. */
+  readonly dropOne: () => boolean
   /** Drops every connection and refuses new ones until `unblock`. */
   readonly block: () => void
   readonly unblock: () => void
@@ -46,12 +48,19 @@ export const make = (targetPort: number): Effect.Effect<TcpProxy, never, Scope.S
         client.pipe(upstream)
         upstream.pipe(client)
       })
+      const drop = (pair: readonly [Net.Socket, Net.Socket]) => {
+        pairs.delete(pair)
+        pair[0].resetAndDestroy()
+        pair[1].resetAndDestroy()
+      }
       const dropAll = () => {
-        for (const [client, upstream] of Array.from(pairs)) {
-          client.resetAndDestroy()
-          upstream.resetAndDestroy()
-        }
-        pairs.clear()
+        for (const pair of Array.from(pairs)) drop(pair)
+      }
+      const dropOne = () => {
+        const all = Array.from(pairs)
+        const pair = all[Math.floor(Math.random() * all.length)]
+        if (pair !== undefined) drop(pair)
+        return pair !== undefined
       }
       server.listen(0, "127.0.0.1", () => {
         const port = (server.address() as Net.AddressInfo).port
@@ -65,6 +74,7 @@ export const make = (targetPort: number): Effect.Effect<TcpProxy, never, Scope.S
                 target = p
               },
               dropAll,
+              dropOne,
               block: () => {
                 blocked = true
                 dropAll()

@@ -141,7 +141,10 @@ class Connection implements WireEvents {
       this.engine.counters.badFrames++
       this.engine.log("Warn", "bad frame", { peer: this.peer?.node ?? "unauthenticated", detail: error.message })
     } else {
-      this.engine.log("Debug", "socket error", { peer: this.peer?.node ?? this.target ?? "unknown", detail: error.message })
+      this.engine.log("Debug", "socket error", {
+        peer: this.peer?.node ?? this.target ?? "unknown",
+        detail: error.message
+      })
     }
   }
 
