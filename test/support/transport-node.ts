@@ -106,7 +106,8 @@ const program = (spec: NodeSpec) =>
         Stream.runForEach((delivery) =>
           Effect.sync(() => {
             const from = key(delivery.from, delivery.incarnation)
-            const book = (received[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 })
+            received[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 }
+            const book = received[from]
             const n = (delivery.envelope.payload as { readonly n: number }).n
             if (n < book.next) book.duplicates++
             else {
@@ -122,8 +123,8 @@ const program = (spec: NodeSpec) =>
     /** One sender at a time per destination, so the numbering stays gap-free. */
     const locks = new Map<string, Semaphore.Semaphore>()
     const exclusive = (to: string) => {
-      let lock = locks.get(to)
-      if (lock === undefined) locks.set(to, (lock = Semaphore.makeUnsafe(1)))
+      const lock = locks.get(to) ?? Semaphore.makeUnsafe(1)
+      locks.set(to, lock)
       return Semaphore.withPermit(lock)
     }
 
