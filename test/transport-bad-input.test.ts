@@ -6,7 +6,7 @@
 
 import { assert, describe, it } from "@effect/vitest"
 import { ActorAddress, CloseCode, Envelope, Frame, NodeId, type Transport, WebSocket } from "@troupe/transport"
-import { Effect, Fiber, Option } from "effect"
+import { Effect, Fiber, Logger, Option, References } from "effect"
 import { WebSocket as RawSocket } from "ws"
 
 const SECRET = "correct horse battery staple"
@@ -90,6 +90,10 @@ const steadyTraffic = (from: Transport.Service, to: string, count: number) =>
 describe("a hostile wire", () => {
   it.live("answers every bad frame as documented while a good peer keeps working", () =>
     Effect.gen(function* () {
+      const logged: Array<string> = []
+      const capture = Logger.make(({ logLevel, message }) => {
+        logged.push(`${logLevel} ${(message as ReadonlyArray<unknown>).join(" ")}`)
+      })
       const node = yield* WebSocket.make({
         node: "target",
         secret: SECRET,
@@ -97,9 +101,11 @@ describe("a hostile wire", () => {
         maxFrameBytes: MAX_FRAME,
         heartbeatInterval: "100 millis",
         failureDetector: { _tag: "Timeout", timeout: "2 seconds" }
-      })
+      }).pipe(Effect.provide(Logger.layer([capture])))
       const url = Option.getOrThrow(node.address)
-      const good = yield* WebSocket.make({ node: "good", secret: SECRET, heartbeatInterval: "100 millis" })
+      const good = yield* WebSocket.make({ node: "good", secret: SECRET, heartbeatInterval: "100 millis" }).pipe(
+        Effect.provideService(References.MinimumLogLevel, "Error")
+      )
       yield* good.connect(url)
       const traffic = yield* Effect.forkChild(steadyTraffic(good, "target", 2000))
       const fromGood: Array<number> = []
@@ -184,6 +190,10 @@ describe("a hostile wire", () => {
       // 5 before the handshake, 1 oversized, 2 envelopes, 2 frames after it, 1 gap
       assert.strictEqual(stats.badFrames, 11)
       assert.strictEqual(stats.refused, 3)
+      // every bad frame and refusal was logged
+      assert.strictEqual(logged.filter((line) => line === "Warn bad frame").length, 10)
+      assert.strictEqual(logged.filter((line) => line === "Warn protocol violation").length, 1)
+      assert.strictEqual(logged.filter((line) => line === "Warn connection refused").length, 3)
       assert.deepStrictEqual(
         stats.links.map((link) => link.node),
         ["good", "insider"]

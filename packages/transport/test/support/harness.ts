@@ -3,7 +3,7 @@
  * them, and break the network between them. The in-process harness uses the network's fault
  * injection; the WebSocket harness puts a TCP proxy in front of every node and breaks real sockets.
  */
-import { Effect, Exit, Option, PubSub, Scope } from "effect"
+import { Effect, Exit, Option, PubSub, References, Scope } from "effect"
 import * as TcpProxy from "../../../../test/support/tcp-proxy.ts"
 import { InProcess, type Peer, type Transport, WebSocket } from "../../src/index.ts"
 
@@ -49,7 +49,12 @@ const scoped = <E>(
 ): Effect.Effect<Node, never, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Scope.fork(yield* Effect.scope)
-    const transport = yield* make.pipe(Scope.provide(scope), Effect.orDie)
+    // quiet: the suite asserts behaviour, and the transport logs every link up and down
+    const transport = yield* make.pipe(
+      Scope.provide(scope),
+      Effect.provideService(References.MinimumLogLevel, "Error"),
+      Effect.orDie
+    )
     return { name, transport, stop: Scope.close(scope, Exit.void) }
   })
 
