@@ -425,6 +425,8 @@ export class Engine {
     linksUp: 0
   }
   private readonly hello: Buffer
+  /** What this node tells peers about itself in `hello` and `welcome`. */
+  private readonly handshake: Omit<Frame.Hello, "type" | "token">
   private readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   readonly options: EngineOptions
   readonly inbound: Queue.Queue<DeliveryImpl>
@@ -440,8 +442,7 @@ export class Engine {
     this.inbound = inbound
     this.events = events
     this.run = Effect.runForkWith(context)
-    const hello: Frame.Hello = {
-      type: "hello",
+    this.handshake = {
       protocol: Frame.PROTOCOL_VERSION,
       node: options.node,
       incarnation: options.incarnation,
@@ -449,6 +450,7 @@ export class Engine {
       window: options.capacity,
       heartbeatInterval: Math.max(1, Math.ceil(options.heartbeatMs))
     }
+    const hello: Frame.Hello = { ...this.handshake, type: "hello" }
     this.hello = Frame.encode(options.token === undefined ? hello : { ...hello, token: options.token })
   }
 
@@ -559,77 +561,48 @@ export class Engine {
     connection.close(code, reason)
   }
 
-  private onHello(connection: Connection, hello: Frame.Hello): void {
-    const peer = `${hello.node}/${hello.incarnation}`
-    if (hello.protocol !== Frame.PROTOCOL_VERSION) {
-      this.refuse(
-        connection,
-        CloseCode.VersionMismatch,
-        `protocol ${hello.protocol} is not ${Frame.PROTOCOL_VERSION}`,
-        peer
-      )
-      return
-    }
-    if (!this.tokenMatches(hello.token)) {
-      this.refuse(connection, CloseCode.Unauthorized, hello.token === undefined ? "missing token" : "wrong token", peer)
-      return
-    }
-    if (hello.node === this.options.node) {
-      this.refuse(connection, CloseCode.SelfConnection, `node id ${hello.node} is this node's own`, peer)
-      return
-    }
-    if (this.quarantined.has(peer)) {
-      this.refuse(connection, CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin", peer)
-      return
+  /**
+   * The checks both ends of a handshake make (protocol, token, not itself, not quarantined): binds
+   * the connection to its link, or refuses it with the documented close code.
+   */
+  private admit(connection: Connection, frame: Frame.Hello | Frame.Welcome): Link | undefined {
+    const peer = `${frame.node}/${frame.incarnation}`
+    const refusal: readonly [number, string] | undefined =
+      frame.protocol !== Frame.PROTOCOL_VERSION
+        ? [CloseCode.VersionMismatch, `protocol ${frame.protocol} is not ${Frame.PROTOCOL_VERSION}`]
+        : frame.type === "hello" && !this.tokenMatches(frame.token)
+          ? [CloseCode.Unauthorized, frame.token === undefined ? "missing token" : "wrong token"]
+          : frame.node === this.options.node
+            ? [CloseCode.SelfConnection, `node id ${frame.node} is this node's own`]
+            : this.quarantined.has(peer)
+              ? [CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin"]
+              : undefined
+    if (refusal !== undefined) {
+      this.refuse(connection, refusal[0], refusal[1], peer)
+      return undefined
     }
     if (this.stopping) {
       connection.close(CloseCode.GoingAway, "node shutting down")
-      return
+      return undefined
     }
-    const link = this.bind(hello.node, hello.incarnation, hello)
+    const link = this.bind(frame.node, frame.incarnation, frame)
     connection.link = link
     connection.peer = link.peer
-    connection.peerHeartbeatMs = hello.heartbeatInterval
+    connection.peerHeartbeatMs = frame.heartbeatInterval
     connection.state = "open"
-    connection.write(
-      Frame.encode({
-        type: "welcome",
-        protocol: Frame.PROTOCOL_VERSION,
-        node: this.options.node,
-        incarnation: this.options.incarnation,
-        received: link.consumed,
-        maxFrameBytes: this.options.maxFrameBytes,
-        window: this.options.capacity,
-        heartbeatInterval: Math.max(1, Math.ceil(this.options.heartbeatMs))
-      })
-    )
+    return link
+  }
+
+  private onHello(connection: Connection, hello: Frame.Hello): void {
+    const link = this.admit(connection, hello)
+    if (link === undefined) return
+    connection.write(Frame.encode({ ...this.handshake, type: "welcome", received: link.consumed }))
     this.attach(link, connection)
   }
 
   private onWelcome(connection: Connection, welcome: Frame.Welcome): void {
-    const peer = `${welcome.node}/${welcome.incarnation}`
-    if (welcome.protocol !== Frame.PROTOCOL_VERSION) {
-      this.refuse(
-        connection,
-        CloseCode.VersionMismatch,
-        `protocol ${welcome.protocol} is not ${Frame.PROTOCOL_VERSION}`,
-        peer
-      )
-      return
-    }
-    if (welcome.node === this.options.node) {
-      this.refuse(connection, CloseCode.SelfConnection, `node id ${welcome.node} is this node's own`, peer)
-      return
-    }
-    if (this.quarantined.has(peer)) {
-      this.refuse(connection, CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin", peer)
-      return
-    }
-    const link = this.bind(welcome.node, welcome.incarnation, welcome)
-    connection.link = link
-    connection.peer = link.peer
-    connection.peerHeartbeatMs = welcome.heartbeatInterval
-    connection.state = "open"
+    const link = this.admit(connection, welcome)
+    if (link === undefined) return
     connection.established = true
     if (!link.onAck(welcome.received)) {
       this.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
