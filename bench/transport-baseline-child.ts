@@ -14,6 +14,7 @@ interface Role {
   readonly url?: string
   readonly messages?: number
   readonly samples?: number
+  readonly payload?: unknown
 }
 
 const MAX_FRAME = 4 * 1024 * 1024
@@ -25,6 +26,8 @@ const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n
 
 const sender = NodeId.make("sender")
 const receiver = NodeId.make("receiver")
+const role = JSON.parse(process.argv[2] ?? "{}") as Role
+
 /** The envelope every baseline moves: a tell between two actors with a small payload. */
 const envelope = (n: number, kind: Envelope.Kind = "tell", correlationId?: string) =>
   Envelope.make({
@@ -32,7 +35,7 @@ const envelope = (n: number, kind: Envelope.Kind = "tell", correlationId?: strin
     from: ActorAddress.make(sender, "/user/producer"),
     to: ActorAddress.make(receiver, "/user/consumer"),
     correlationId,
-    payload: { _tag: "Tick", n }
+    payload: role.payload === undefined ? { _tag: "Tick", n } : (role.payload as Envelope.Envelope["payload"])
   })
 
 const percentiles = (samples: Array<number>) => {
@@ -199,9 +202,12 @@ const transport = (role: Role): Effect.Effect<void, unknown, Scope.Scope> =>
         const self = yield* node({ node: receiver, listen: { port: 0 } })
         print({ ready: Option.getOrThrow(self.address) })
         const count = meter(role.messages!)
+        let bytes = 0
         while (true) {
           const batch = yield* self.receive
-          count(batch.length, 0)
+          const { bytesIn } = yield* self.stats
+          count(batch.length, bytesIn - bytes)
+          bytes = bytesIn
         }
       }
       case "transport-sender": {
@@ -248,7 +254,6 @@ const transport = (role: Role): Effect.Effect<void, unknown, Scope.Scope> =>
     }
   })
 
-const role = JSON.parse(process.argv[2] ?? "{}") as Role
 if (role.role.startsWith("raw-")) {
   raw(role).catch((error) => {
     process.stderr.write(`${String(error)}\n`)

@@ -68,26 +68,42 @@ const pair = <A>(
     })
   })
 
-/** Raw `ws` throughput: the transport's bytes and batching, no transport. */
-export const rawWsThroughput = (options: { readonly messages?: number } = {}): Promise<Throughput> =>
-  pair(
-    { role: "raw-receiver", messages: options.messages ?? 500_000 },
-    { role: "raw-sender", messages: options.messages ?? 500_000 },
-    "server"
+/**
+ * Options of the throughput baselines. `payload` is the JSON payload of every envelope (default
+ * `{ _tag: "Tick", n }`): pass what the runtime puts on the wire to compare with the same bytes.
+ */
+export interface ThroughputOptions {
+  readonly messages?: number
+  readonly payload?: unknown
+}
+
+/** Options of the latency baselines; `payload` as in {@link ThroughputOptions}. */
+export interface LatencyOptions {
+  readonly samples?: number
+  readonly payload?: unknown
+}
+
+const throughput = (kind: "raw" | "transport", options: ThroughputOptions) => {
+  const role = { messages: options.messages ?? 500_000, payload: options.payload }
+  return pair<Throughput>({ ...role, role: `${kind}-receiver` }, { ...role, role: `${kind}-sender` }, "server")
+}
+
+const latency = (kind: "raw" | "transport", options: LatencyOptions) =>
+  pair<Latency>(
+    { role: `${kind}-echo-server`, payload: options.payload },
+    { role: `${kind}-echo-client`, samples: options.samples ?? 5000, payload: options.payload },
+    "client"
   )
 
-/** Raw `ws` echo round trip of one envelope-sized frame. */
-export const rawWsEchoLatency = (options: { readonly samples?: number } = {}): Promise<Latency> =>
-  pair({ role: "raw-echo-server" }, { role: "raw-echo-client", samples: options.samples ?? 5000 }, "client")
+/** Raw `ws` throughput: the transport's bytes and batching, no transport. */
+export const rawWsThroughput = (options: ThroughputOptions = {}): Promise<Throughput> => throughput("raw", options)
+
+/** Raw `ws` echo round trip of one envelope in one frame each way. */
+export const rawWsEchoLatency = (options: LatencyOptions = {}): Promise<Latency> => latency("raw", options)
 
 /** Transport envelope throughput between two WebSocket nodes. */
-export const transportThroughput = (options: { readonly messages?: number } = {}): Promise<Throughput> =>
-  pair(
-    { role: "transport-receiver", messages: options.messages ?? 500_000 },
-    { role: "transport-sender", messages: options.messages ?? 500_000 },
-    "server"
-  )
+export const transportThroughput = (options: ThroughputOptions = {}): Promise<Throughput> =>
+  throughput("transport", options)
 
 /** Transport envelope round trip: an ask, answered with a reply by the other node's consumer. */
-export const transportEchoLatency = (options: { readonly samples?: number } = {}): Promise<Latency> =>
-  pair({ role: "transport-echo-server" }, { role: "transport-echo-client", samples: options.samples ?? 5000 }, "client")
+export const transportEchoLatency = (options: LatencyOptions = {}): Promise<Latency> => latency("transport", options)

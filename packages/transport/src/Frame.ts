@@ -150,6 +150,20 @@ const decodeType = Schema.decodeUnknownResult(FrameType)
 const decodeData = Schema.decodeUnknownResult(Data)
 const decodeFrame = Schema.decodeUnknownResult(Frame)
 
+const isCount = (u: unknown, min: number): boolean => Number.isSafeInteger(u) && (u as number) >= min
+
+/**
+ * A fast check that a parsed value is a valid `data` frame (the hot path); it accepts exactly what
+ * the `Data` schema accepts, and anything it rejects goes to the schema for the error.
+ *
+ * @since 0.1.0
+ */
+export const isData = (u: unknown): u is Data => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
+  const frame = u as { readonly [key: string]: unknown }
+  return frame.type === "data" && isCount(frame.ack, 0) && isCount(frame.first, 1) && Array.isArray(frame.envelopes)
+}
+
 const problem = (field: string, message: string): Result.Result<never, Problem> => Result.fail({ field, message })
 
 /**
@@ -175,6 +189,7 @@ export const decode = (bytes: Uint8Array, isBinary: boolean): Result.Result<Fram
  * @since 0.1.0
  */
 export const decodeValue = (value: unknown): Result.Result<Frame, Problem> => {
+  if (isData(value)) return Result.succeed(value)
   const data = (value as { readonly type?: unknown } | null)?.type === "data" ? decodeData(value) : decodeFrame(value)
   if (Result.isSuccess(data)) return Result.succeed(data.success)
   const type = decodeType(value)

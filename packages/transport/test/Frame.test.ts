@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import { Frame } from "../src/index.ts"
 
 const bytes = (value: unknown) => Buffer.from(JSON.stringify(value))
@@ -33,5 +33,25 @@ describe("Frame", () => {
     assert.deepStrictEqual(problem(bytes({ type: "data", ack: 0, first: 0, envelopes: [] }))?.field, "first")
     assert.deepStrictEqual(problem(bytes({ type: "hello", protocol: 1, node: "a" }))?.field, "incarnation")
     assert.deepStrictEqual(problem(bytes([1, 2]))?.field, "")
+  })
+
+  it("the fast data-frame guard accepts exactly what the schema accepts", () => {
+    const odd: ReadonlyArray<unknown> = [undefined, null, -1, 0, 1, 1.5, 2 ** 60, "1", [], [1], {}, true]
+    const is = Schema.is(Frame.Data)
+    let checked = 0
+    for (const type of ["data", "ack", undefined]) {
+      for (const ack of odd) {
+        for (const first of odd) {
+          for (const envelopes of odd) {
+            const frame = Object.fromEntries(
+              Object.entries({ type, ack, first, envelopes }).filter(([, v]) => v !== undefined)
+            )
+            assert.strictEqual(Frame.isData(frame), is(frame), JSON.stringify(frame))
+            checked++
+          }
+        }
+      }
+    }
+    assert.isAbove(checked, 5000)
   })
 })

@@ -69,7 +69,9 @@ const QUARANTINE_LIMIT = 10_000
 
 const now = Date.now
 
-const reasonText = (reason: string): string => (Buffer.byteLength(reason) > 120 ? `${reason.slice(0, 100)}...` : reason)
+/** A close reason must fit in 123 bytes. */
+const reasonText = (reason: string): string =>
+  Buffer.byteLength(reason) > 120 ? `${Buffer.from(reason).subarray(0, 100).toString()}...` : reason
 
 class DeliveryImpl implements Delivery {
   readonly from: NodeId
