@@ -67,6 +67,8 @@ interface Endpoint {
 interface Item {
   readonly at: number
   readonly data?: Buffer
+  /** Told when the frame is delivered (or lost), like a socket's write callback. */
+  readonly done?: (error?: Error) => void
   readonly close?: { readonly code: number; readonly reason: string }
 }
 
@@ -92,8 +94,7 @@ class PipeEnd implements Engine.Wire {
       done(new Error("the pipe is closed"))
       return
     }
-    this.other.enqueue({ at: Date.now() + this.network.latency(this.node, this.other.node), data })
-    done()
+    this.other.enqueue({ at: Date.now() + this.network.latency(this.node, this.other.node), data, done })
   }
 
   bufferedAmount(): number {
@@ -132,8 +133,10 @@ class PipeEnd implements Engine.Wire {
     const at = Date.now()
     while (this.queue.length > 0 && this.queue[0]!.at <= at && !this.closed) {
       const item = this.queue.shift()!
-      if (item.data !== undefined) this.events?.message(item.data, true)
-      else if (item.close !== undefined) {
+      if (item.data !== undefined) {
+        item.done?.()
+        this.events?.message(item.data, true)
+      } else if (item.close !== undefined) {
         // a close frame: this end closes, and the other end hears the echo
         this.pipe.finish(item.close.code, item.close.reason)
       }
@@ -145,7 +148,8 @@ class PipeEnd implements Engine.Wire {
   end(code: number, reason: string): void {
     if (this.closed) return
     this.closed = true
-    this.queue.length = 0
+    const lost = this.queue.splice(0)
+    for (const item of lost) item.done?.(new Error("the pipe is closed"))
     const events = this.events
     setImmediate(() => events?.closed(code, reason))
   }

@@ -150,15 +150,20 @@ class Connection implements WireEvents {
     }
   }
 
+  /** Frames handed to the wire and not yet written out. */
+  inflight = 0
+
   /** Writes a frame if the connection can still carry one. */
   write(frame: Buffer): void {
     if (this.state === "closed" || this.state === "closing" || this.state === "connecting") return
     this.engine.counters.framesOut++
     this.engine.counters.bytesOut += frame.length
+    this.inflight++
     this.wire.send(frame, this.onWritten)
   }
 
   private onWritten = (error?: Error): void => {
+    this.inflight--
     if (error !== undefined) return // the socket is closing; its close event follows and is handled
     const link = this.link
     if (link?.awaitingDrain && link.active === this && this.wire.bufferedAmount() <= HIGH_WATER) {
@@ -252,7 +257,9 @@ class Link {
     const index = seq % this.ring.length
     this.ring[index] = json
     this.sizes[index] = bytes
-    this.scheduleFlush()
+    // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
+    if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
+    else this.scheduleFlush()
   }
 
   scheduleFlush(): void {
