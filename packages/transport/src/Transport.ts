@@ -101,8 +101,8 @@ export interface Service {
    * Joins a peer: a URL for the WebSocket transport, a node id in process. Waits until the link is
    * up and returns the peer; call it again at any time (it is idempotent). From the first call on,
    * the transport keeps that target connected, reconnecting with exponential backoff and jitter,
-   * until it shuts down. Fails only if the target is this node itself or the transport has stopped;
-   * bound the wait with `Effect.timeout`.
+   * until it shuts down. Fails only if the target is this node itself, cannot be dialed (a
+   * malformed URL) or the transport has stopped; bound the wait with `Effect.timeout`.
    */
   readonly connect: (target: string) => Effect.Effect<Peer, NodeUnreachable>
   /**

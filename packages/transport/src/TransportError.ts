@@ -6,15 +6,16 @@
 import { Schema } from "effect"
 
 /**
- * The node cannot be sent to: it was never connected (`unknown`), it was declared down (`down`),
+ * The node cannot be reached: it was never connected (`unknown`), it was declared down (`down`),
  * the envelope was pinned to an incarnation that is no longer the live one (`stale`), it is this
- * node itself (`self`), or this transport is shutting down (`stopped`).
+ * node itself (`self`), the target given to `connect` cannot be dialed (`invalid`, such as a
+ * malformed URL), or this transport is shutting down (`stopped`).
  *
  * @since 0.1.0
  */
 export class NodeUnreachable extends Schema.TaggedError<NodeUnreachable>()("NodeUnreachable", {
   node: Schema.String,
-  reason: Schema.Literals(["unknown", "down", "stale", "self", "stopped"]),
+  reason: Schema.Literals(["unknown", "down", "stale", "self", "invalid", "stopped"]),
   detail: Schema.String
 }) {
   override get message(): string {

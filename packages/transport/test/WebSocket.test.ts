@@ -113,6 +113,14 @@ describe("WebSocket", () => {
     })
   )
 
+  it.live("connect fails for a target that cannot be dialed", () =>
+    Effect.gen(function* () {
+      const node = yield* WebSocket.make({ ...fast, node: "lost" })
+      const error = yield* Effect.flip(node.connect("not a url"))
+      assert.deepStrictEqual([error._tag, error.reason], ["NodeUnreachable", "invalid"])
+    })
+  )
+
   it.live("a node that dials itself fails the connect", () =>
     Effect.gen(function* () {
       const node = yield* WebSocket.make({ ...fast, node: "narcissus", listen: { port: 0 } })

@@ -490,8 +490,8 @@ export class Engine {
   private dial(target: Target, onDone: (outcome: DialOutcome) => void): Connection {
     const connection = new Connection(this, true, target.target)
     connection.onDone = onDone
+    connection.wire = this.options.dial(target.target, connection) // throws for a malformed target
     this.connections.add(connection)
-    connection.wire = this.options.dial(target.target, connection)
     return connection
   }
 
@@ -966,11 +966,24 @@ export class Engine {
     return Effect.gen(function* () {
       let failures = 0
       while (!engine.stopping) {
-        const outcome = yield* Effect.callback<DialOutcome>((resume) => {
-          const connection = engine.dial(target, (o) => resume(Effect.succeed(o)))
-          return Effect.sync(() => connection.abort())
+        const outcome = yield* Effect.callback<DialOutcome | Error>((resume) => {
+          try {
+            const connection = engine.dial(target, (o) => resume(Effect.succeed(o)))
+            return Effect.sync(() => connection.abort())
+          } catch (error) {
+            resume(Effect.succeed(error instanceof Error ? error : new Error(String(error))))
+          }
         })
         if (engine.stopping) return
+        if (outcome instanceof Error) {
+          engine.log("Error", "cannot dial this target", { target: target.target, detail: outcome.message })
+          const detail = `cannot dial ${JSON.stringify(target.target)}: ${outcome.message}`
+          Deferred.doneUnsafe(
+            target.up,
+            Effect.fail(new NodeUnreachable({ node: target.target, reason: "invalid", detail }))
+          )
+          return
+        }
         if (outcome.code === CloseCode.SelfConnection) {
           engine.log("Error", "stopped dialing: the target is this node itself", { target: target.target })
           Deferred.doneUnsafe(
