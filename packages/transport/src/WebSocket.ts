@@ -19,6 +19,7 @@
  */
 import type * as Http from "node:http"
 import * as Https from "node:https"
+import type { Duplex } from "node:stream"
 import type { SecureContextOptions } from "node:tls"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
 import { WebSocket as Socket, WebSocketServer } from "ws"
@@ -72,19 +73,28 @@ const wire = (socket: Socket, events: () => Engine.WireEvents | undefined) => {
   return result
 }
 
+interface Listening {
+  readonly server: WebSocketServer
+  readonly url: string
+  /** Undoes what listening did to a shared HTTP server. */
+  readonly detach: () => void
+}
+
+/** The URL for an address the server listens on (a wildcard address is shown as loopback). */
+const urlOf = (scheme: string, host: string, port: number, path: string) => {
+  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+  return `${scheme}://${shown}:${port}${path === "/" ? "" : path}`
+}
+
 const listen = (
   options: Options,
   maxPayload: number
-): Effect.Effect<
-  { readonly server: WebSocketServer; readonly url: string } | undefined,
-  TransportStartError,
-  Scope.Scope
-> => {
+): Effect.Effect<Listening | undefined, TransportStartError, Scope.Scope> => {
   const spec = options.listen
   if (spec === undefined) return Effect.succeed(undefined)
   const common = { maxPayload, perMessageDeflate: false, clientTracking: false }
   return Effect.acquireRelease(
-    Effect.callback<{ readonly server: WebSocketServer; readonly url: string }, TransportStartError>((resume) => {
+    Effect.callback<Listening, TransportStartError>((resume) => {
       if ("port" in spec) {
         const host = spec.host ?? "127.0.0.1"
         const server = new WebSocketServer({ ...common, port: spec.port, host })
@@ -92,28 +102,45 @@ const listen = (
         server.once("listening", () => {
           const address = server.address()
           const port = address === null || typeof address === "string" ? spec.port : address.port
-          const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
-          resume(Effect.succeed({ server, url: `ws://${shown}:${port}` }))
+          resume(Effect.succeed({ server, url: urlOf("ws", host, port, "/"), detach: () => {} }))
         })
         return
       }
+      // On a shared server, take only the upgrades for our path and leave the others to their owners.
       const http = spec.server
       const path = spec.path ?? "/"
+      const server = new WebSocketServer({ ...common, noServer: true })
+      const upgrade = (request: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (new URL(request.url ?? "/", "http://x").pathname === path) {
+          server.handleUpgrade(request, socket, head, (ws) => server.emit("connection", ws, request))
+        } else if (http.listenerCount("upgrade") === 1) {
+          socket.destroy() // nobody else handles upgrades on this server
+        }
+      }
       const ready = () => {
         const address = http.address()
         if (address === null || typeof address === "string") {
-          return resume(Effect.fail(startError("listen.server", "the server must listen on a TCP port")))
+          resume(Effect.fail(startError("listen.server", "the server must listen on a TCP port")))
+          return
         }
+        http.on("upgrade", upgrade)
         const scheme = http instanceof Https.Server ? "wss" : "ws"
-        const host = address.family === "IPv6" ? `[${address.address}]` : address.address
-        const shown = host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host
-        const server = new WebSocketServer({ ...common, server: http, path })
-        resume(Effect.succeed({ server, url: `${scheme}://${shown}:${address.port}${path === "/" ? "" : path}` }))
+        resume(
+          Effect.succeed({
+            server,
+            url: urlOf(scheme, address.address, address.port, path),
+            detach: () => http.off("upgrade", upgrade)
+          })
+        )
       }
       if (http.listening) ready()
       else http.once("listening", ready)
     }),
-    ({ server }) => Effect.callback<void>((resume) => server.close(() => resume(Effect.void)))
+    ({ server, detach }) =>
+      Effect.callback<void>((resume) => {
+        detach()
+        server.close(() => resume(Effect.void))
+      })
   )
 }
 

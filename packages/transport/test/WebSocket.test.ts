@@ -10,6 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
+import { WebSocket as RawSocket, WebSocketServer } from "ws"
 import { ActorAddress, Envelope, NodeId, WebSocket } from "../src/index.ts"
 import { fast } from "./support/harness.ts"
 
@@ -87,14 +88,31 @@ describe("WebSocket", () => {
     })
   )
 
-  it.live("shares a plain HTTP server with other routes", () =>
+  it.live("shares a plain HTTP server with other routes and other WebSocket servers", () =>
     Effect.gen(function* () {
       const http = yield* serve(Http.createServer((_, res) => res.end("still serving")))
-      const { url, delivery } = yield* roundTrip({ node: "client" }, { node: "server", listen: { server: http } })
-      assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+$/)
+      const other = new WebSocketServer({ noServer: true })
+      http.on("upgrade", (request, socket, head) => {
+        if (request.url === "/other") other.handleUpgrade(request, socket, head, (ws) => ws.send("other here"))
+      })
+      const { url, delivery } = yield* roundTrip(
+        { node: "client" },
+        { node: "server", listen: { server: http, path: "/troupe" } }
+      )
+      assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+\/troupe$/)
       assert.strictEqual(delivery.envelope.to.node, NodeId.make("server"))
-      const body = yield* Effect.promise(() => fetch(url.replace("ws:", "http:")).then((r) => r.text()))
+      const base = url.replace("/troupe", "")
+      const body = yield* Effect.promise(() => fetch(base.replace("ws:", "http:")).then((r) => r.text()))
       assert.strictEqual(body, "still serving")
+      const greeting = yield* Effect.callback<string>((resume) => {
+        const socket = new RawSocket(`${base}/other`)
+        socket.on("message", (data) => {
+          resume(Effect.succeed(String(data)))
+          socket.close()
+        })
+      })
+      assert.strictEqual(greeting, "other here")
+      other.close()
     })
   )
 
