@@ -88,14 +88,19 @@ const connectRaw = (url: string) =>
     socket.on("open", () => resolve(socket))
   })
 
-/** The transport's batching, without the transport: queue encoded envelopes, frame them in a microtask. */
+/**
+ * The transport's batching, without the transport: write at once on an idle socket, otherwise queue
+ * encoded envelopes and frame them in a microtask, waiting while more than 64 KiB is queued.
+ */
 const batcher = (socket: RawSocket) => {
   let pending: Array<string> = []
   let first = 1
   let scheduled = false
   let waiting = false
+  let inflight = 0
   const busy = () => socket.bufferedAmount > HIGH_WATER
   const written = () => {
+    inflight--
     if (waiting && !busy()) {
       waiting = false
       flush()
@@ -118,6 +123,7 @@ const batcher = (socket: RawSocket) => {
         parts.push(pending[next++]!)
         size += bytes
       }
+      inflight++
       socket.send(Frame.encodeData(0, first, parts), written)
       first += parts.length
       if (busy()) {
@@ -129,7 +135,10 @@ const batcher = (socket: RawSocket) => {
   }
   const send = (json: string) => {
     pending.push(json)
-    if (!scheduled && !waiting) {
+    if (scheduled || waiting) return
+    if (inflight === 0)
+      flush() // an idle socket gets it at once, as in the transport
+    else {
       scheduled = true
       queueMicrotask(flush)
     }

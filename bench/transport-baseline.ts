@@ -5,8 +5,9 @@
  *
  * What "raw" means, so the ratios are honest:
  * - raw throughput sends the very bytes the transport sends for the same envelopes (the same
- *   envelope JSON in the same `data` frames) with the same batching (frames built from everything
- *   queued in a microtask, written while the socket has at most 64 KiB queued, batched beyond), and
+ *   envelope JSON in the same `data` frames) with the same batching (written at once on an idle
+ *   socket, otherwise framed from everything queued in a microtask and written while the socket has
+ *   at most 64 KiB queued), and
  *   the receiver `JSON.parse`s every frame and counts the envelopes; there is no validation, no
  *   sequence numbers, no acks, no resend buffer and no Effect.
  * - raw echo: the client sends one envelope in one frame, the server parses it and answers with one
