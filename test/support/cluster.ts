@@ -1,7 +1,11 @@
 /**
- * Runs transport nodes as child processes (`transport-node.ts`) for multi-process tests: spawn them,
- * send them commands, wait for their events, kill or stop them. Every child is killed when the
- * scope closes, whatever happened.
+ * Runs nodes as child processes for multi-process tests: spawn them, send them commands, wait for
+ * their events, kill or stop them. Every child is killed when the scope closes, whatever happened.
+ *
+ * The default child is `transport-node.ts`. Another script can be used if it speaks the same
+ * protocol: the spec as JSON in `argv[2]`; JSON lines on stdout, starting with
+ * `{ "event": "ready", "node", "incarnation", "url" }`; each command `{ "id", "cmd", ... }` read from
+ * stdin answered by an event with the same `id` (`done`, `report` or `failed`); `stop` exits.
  */
 import { type ChildProcess, spawn as spawnProcess } from "node:child_process"
 import * as Readline from "node:readline"
@@ -37,11 +41,11 @@ export interface Child {
   readonly stderr: () => string
 }
 
-/** Starts a node process and waits until it listens. */
-export const spawn = (spec: NodeSpec): Effect.Effect<Child, ChildFailed, Scope.Scope> =>
+/** Starts a node process (running `script`) and waits until it listens. */
+export const spawn = (spec: NodeSpec, script: string = SCRIPT): Effect.Effect<Child, ChildFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const proc = yield* Effect.acquireRelease(
-      Effect.sync(() => spawnProcess(process.execPath, [SCRIPT, JSON.stringify(spec)], { stdio: "pipe" })),
+      Effect.sync(() => spawnProcess(process.execPath, [script, JSON.stringify(spec)], { stdio: "pipe" })),
       (p) => Effect.sync(() => p.exitCode === null && p.signalCode === null && p.kill("SIGKILL"))
     )
     const child = watch(spec.node, proc)
