@@ -1,0 +1,188 @@
+/**
+ * The unit the transport moves: an envelope addressed to an actor on some node, carrying a payload
+ * the runtime has already encoded with its protocol's Schema. The transport never looks inside the
+ * payload.
+ *
+ * @since 0.1.0
+ */
+import { Result, Schema, SchemaIssue } from "effect"
+import * as ActorAddress from "./ActorAddress.ts"
+import { isNodeId } from "./NodeId.ts"
+
+/**
+ * What the envelope is for: `tell` (fire and forget), `ask` (expects a `reply` with the same
+ * correlation id), `reply`, or `system` (runtime-internal traffic such as watch notifications).
+ *
+ * @since 0.1.0
+ */
+export const Kind = Schema.Literals(["tell", "ask", "reply", "system"])
+
+/** @since 0.1.0 */
+export type Kind = typeof Kind.Type
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
+
+/**
+ * A W3C trace context `traceparent` header value: `version-traceid-parentid-flags` in lower-case hex.
+ *
+ * @since 0.1.0
+ */
+export const Traceparent = Schema.String.pipe(
+  Schema.check(Schema.isPattern(TRACEPARENT, { message: "a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)" }))
+)
+
+/**
+ * The envelope schema. Every envelope that arrives from the wire is checked against it.
+ *
+ * - `kind`: see {@link Kind}.
+ * - `from`: the sending actor, when there is one.
+ * - `to`: the receiving actor; `to.node` must be the node the envelope is sent to.
+ * - `correlationId`: ties a `reply` to its `ask`.
+ * - `seq`: the link sequence number. Leave it out when sending; the link assigns it, and every
+ *   envelope you receive carries it.
+ * - `traceparent`: W3C trace context, so one trace can follow a request across nodes.
+ * - `deadline`: for asks, the epoch time in milliseconds after which nobody waits for the reply.
+ * - `payload`: any JSON value, already encoded by the runtime.
+ *
+ * @since 0.1.0
+ */
+export const Envelope = Schema.Struct({
+  kind: Kind,
+  from: Schema.optionalKey(ActorAddress.ActorAddress),
+  to: ActorAddress.ActorAddress,
+  correlationId: Schema.optionalKey(Schema.String),
+  seq: Schema.optionalKey(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))),
+  traceparent: Schema.optionalKey(Traceparent),
+  deadline: Schema.optionalKey(Schema.Finite),
+  payload: Schema.Json
+})
+
+/** @since 0.1.0 */
+export type Envelope = typeof Envelope.Type
+
+/**
+ * Builds an envelope. Optional fields that are `undefined` are left out.
+ *
+ * @example
+ * ```ts
+ * import { ActorAddress, Envelope, NodeId } from "@troupe/transport"
+ * const to = ActorAddress.make(NodeId.make("node-b"), "/user/counter")
+ * const envelope = Envelope.make({ kind: "tell", to, payload: { _tag: "Increment", by: 1 } })
+ * ```
+ * @since 0.1.0
+ */
+export const make = (fields: {
+  readonly kind: Kind
+  readonly to: ActorAddress.ActorAddress
+  readonly payload: Schema.Json
+  readonly from?: ActorAddress.ActorAddress | undefined
+  readonly correlationId?: string | undefined
+  readonly traceparent?: string | undefined
+  readonly deadline?: number | undefined
+}): Envelope => {
+  const envelope: { -readonly [K in keyof Envelope]: Envelope[K] } = {
+    kind: fields.kind,
+    to: fields.to,
+    payload: fields.payload
+  }
+  if (fields.from !== undefined) envelope.from = fields.from
+  if (fields.correlationId !== undefined) envelope.correlationId = fields.correlationId
+  if (fields.traceparent !== undefined) envelope.traceparent = fields.traceparent
+  if (fields.deadline !== undefined) envelope.deadline = fields.deadline
+  return envelope
+}
+
+const isJson = (u: unknown): boolean => {
+  switch (typeof u) {
+    case "string":
+    case "boolean":
+      return true
+    case "number":
+      return Number.isFinite(u)
+    case "object": {
+      if (u === null) return true
+      if (Array.isArray(u)) {
+        for (let i = 0; i < u.length; i++) if (!isJson(u[i])) return false
+        return true
+      }
+      const proto = Object.getPrototypeOf(u)
+      if (proto !== Object.prototype && proto !== null) return false // a Date, a Map, a class instance...
+      for (const key in u) if (!isJson((u as { readonly [key: string]: unknown })[key])) return false
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+const isAddress = (u: unknown): boolean => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
+  const a = u as { readonly node?: unknown; readonly path?: unknown }
+  return isNodeId(a.node) && typeof a.path === "string"
+}
+
+/**
+ * A fast check that a value parsed from JSON is a valid {@link Envelope}: the wire's hot path runs
+ * it on every inbound envelope. It accepts exactly what the Schema accepts for JSON input (a
+ * conformance test holds it to that); whatever it rejects is decoded with the Schema, which has the
+ * last word and names the offending field.
+ *
+ * @since 0.1.0
+ */
+export const isEnvelope = (u: unknown): u is Envelope => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
+  const e = u as { readonly [key: string]: unknown }
+  switch (e.kind) {
+    case "tell":
+    case "ask":
+    case "reply":
+    case "system":
+      break
+    default:
+      return false
+  }
+  if (!isAddress(e.to) || !isJson(e.payload)) return false
+  if ("from" in e && !isAddress(e.from)) return false
+  if ("correlationId" in e && typeof e.correlationId !== "string") return false
+  if ("seq" in e && !(Number.isSafeInteger(e.seq) && (e.seq as number) >= 1)) return false
+  if ("traceparent" in e && !(typeof e.traceparent === "string" && TRACEPARENT.test(e.traceparent))) return false
+  return !("deadline" in e && !Number.isFinite(e.deadline))
+}
+
+/**
+ * What is wrong with a value that is not an envelope: the path of the first bad field (dotted,
+ * `""` for the whole value) and a readable message.
+ *
+ * @since 0.1.0
+ */
+export interface Problem {
+  readonly field: string
+  readonly message: string
+}
+
+const decodeResult = Schema.decodeUnknownResult(Envelope)
+
+/**
+ * Decodes an unknown value (parsed from JSON) as an envelope with the Schema.
+ *
+ * @since 0.1.0
+ */
+export const decode = (u: unknown): Result.Result<Envelope, Problem> => {
+  if (isEnvelope(u)) return Result.succeed(u)
+  const result = decodeResult(u)
+  return Result.isSuccess(result) ? Result.succeed(result.success) : Result.fail(describeIssue(result.failure.issue))
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * The first problem in a Schema issue, as a dotted field path and a message.
+ *
+ * @since 0.1.0
+ */
+export const describeIssue = (issue: SchemaIssue.Issue): Problem => {
+  const first = formatter(issue).issues[0]
+  if (first === undefined) return { field: "", message: "invalid" }
+  const path = (first.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join(".")
+  return { field: path, message: first.message }
+}

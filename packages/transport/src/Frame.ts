@@ -1,0 +1,220 @@
+/**
+ * The wire protocol: the frames two nodes exchange over a connection. Every frame is a UTF-8 JSON
+ * object sent as one binary WebSocket message; its `type` says which frame it is.
+ *
+ * A connection starts with a handshake: the dialer sends `hello`, the acceptor answers `welcome`
+ * (or closes with a {@link CloseCode}). Then both sides send `data` (numbered envelopes, with a
+ * cumulative `ack` piggybacked), `ack`, `heartbeat`, `error` (the answer to a bad frame) and, when
+ * shutting down, `goodbye`.
+ *
+ * @since 0.1.0
+ */
+import { Result, Schema } from "effect"
+import { describeIssue, type Problem } from "./Envelope.ts"
+import { Incarnation, NodeId } from "./NodeId.ts"
+
+/**
+ * The protocol version this package speaks. Peers must speak the same one.
+ *
+ * @since 0.1.0
+ */
+export const PROTOCOL_VERSION = 1
+
+const Count = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
+const Positive = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
+
+/**
+ * The dialer's first frame: who it is, the protocol it speaks, the shared-secret token, and how it
+ * works: the largest frame it accepts, its resend window (in envelopes) and its heartbeat interval
+ * (milliseconds).
+ *
+ * @since 0.1.0
+ */
+export const Hello = Schema.Struct({
+  type: Schema.Literal("hello"),
+  protocol: Schema.Int,
+  node: NodeId,
+  incarnation: Incarnation,
+  token: Schema.optionalKey(Schema.String),
+  maxFrameBytes: Positive,
+  window: Positive,
+  heartbeatInterval: Positive
+})
+
+/**
+ * The acceptor's answer to a good `hello`: who it is, and `received`, the last sequence number it
+ * has handed to its consumer from the dialer's incarnation (0 if none), so the dialer resends only
+ * what follows; and how it works, as in `hello`.
+ *
+ * @since 0.1.0
+ */
+export const Welcome = Schema.Struct({
+  type: Schema.Literal("welcome"),
+  protocol: Schema.Int,
+  node: NodeId,
+  incarnation: Incarnation,
+  received: Count,
+  maxFrameBytes: Positive,
+  window: Positive,
+  heartbeatInterval: Positive
+})
+
+/**
+ * A batch of envelopes numbered `first`, `first + 1`, ... in order, and the cumulative
+ * acknowledgement of what the sender has received. Each element of `envelopes` is checked against
+ * the envelope schema on its own: a bad one is answered with an `error` frame and skipped (its
+ * number is used up), the others are delivered.
+ *
+ * @since 0.1.0
+ */
+export const Data = Schema.Struct({
+  type: Schema.Literal("data"),
+  ack: Count,
+  first: Positive,
+  envelopes: Schema.Array(Schema.Unknown)
+})
+
+/**
+ * A cumulative acknowledgement: every envelope up to `ack` was received.
+ *
+ * @since 0.1.0
+ */
+export const Ack = Schema.Struct({ type: Schema.Literal("ack"), ack: Count })
+
+/**
+ * Sent every heartbeat interval; feeds the peer's failure detector.
+ *
+ * @since 0.1.0
+ */
+export const Heartbeat = Schema.Struct({ type: Schema.Literal("heartbeat") })
+
+/**
+ * Sent before a node closes its connections on shutdown: the peer declares it down at once.
+ *
+ * @since 0.1.0
+ */
+export const Goodbye = Schema.Struct({ type: Schema.Literal("goodbye"), reason: Schema.String })
+
+/**
+ * What an `error` frame answers:
+ *
+ * - `bad-frame`: the frame was not JSON, not binary, or did not match any frame schema.
+ * - `bad-envelope`: an envelope in a `data` frame did not match the envelope schema (`seq` says which).
+ * - `misaddressed`: an envelope was addressed to another node.
+ * - `unexpected-frame`: a valid frame that makes no sense now (data before the handshake, ...).
+ *
+ * @since 0.1.0
+ */
+export const ErrorCode = Schema.Literals(["bad-frame", "bad-envelope", "misaddressed", "unexpected-frame"])
+
+/** @since 0.1.0 */
+export type ErrorCode = typeof ErrorCode.Type
+
+/**
+ * The answer to a bad frame: `{ type: "error", code, message, field?, seq? }`, where `field` is the
+ * dotted path of the offending field and `seq` the number of the offending envelope. The connection
+ * stays open.
+ *
+ * @since 0.1.0
+ */
+export const ErrorFrame = Schema.Struct({
+  type: Schema.Literal("error"),
+  code: ErrorCode,
+  message: Schema.String,
+  field: Schema.optionalKey(Schema.String),
+  seq: Schema.optionalKey(Schema.Int)
+})
+
+/**
+ * Any frame.
+ *
+ * @since 0.1.0
+ */
+export const Frame = Schema.Union([Hello, Welcome, Data, Ack, Heartbeat, Goodbye, ErrorFrame])
+
+/** @since 0.1.0 */
+export type Frame = typeof Frame.Type
+/** @since 0.1.0 */
+export type Hello = typeof Hello.Type
+/** @since 0.1.0 */
+export type Welcome = typeof Welcome.Type
+/** @since 0.1.0 */
+export type Data = typeof Data.Type
+/** @since 0.1.0 */
+export type ErrorFrame = typeof ErrorFrame.Type
+
+const FrameType = Schema.Struct({
+  type: Schema.Literals(["hello", "welcome", "data", "ack", "heartbeat", "goodbye", "error"])
+})
+const decodeType = Schema.decodeUnknownResult(FrameType)
+const decodeData = Schema.decodeUnknownResult(Data)
+const decodeFrame = Schema.decodeUnknownResult(Frame)
+
+const isCount = (u: unknown, min: number): boolean => Number.isSafeInteger(u) && (u as number) >= min
+
+/**
+ * A fast check that a parsed value is a valid `data` frame (the hot path); it accepts exactly what
+ * the `Data` schema accepts, and anything it rejects goes to the schema for the error.
+ *
+ * @since 0.1.0
+ */
+export const isData = (u: unknown): u is Data => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
+  const frame = u as { readonly [key: string]: unknown }
+  return frame.type === "data" && isCount(frame.ack, 0) && isCount(frame.first, 1) && Array.isArray(frame.envelopes)
+}
+
+const problem = (field: string, message: string): Result.Result<never, Problem> => Result.fail({ field, message })
+
+/**
+ * Decodes one WebSocket message into a frame, checking it with the frame schemas. A failure says
+ * which field is wrong (`""` for the frame as a whole) and why.
+ *
+ * @since 0.1.0
+ */
+export const decode = (bytes: Uint8Array, isBinary: boolean): Result.Result<Frame, Problem> => {
+  if (!isBinary) return problem("", "text frames are not accepted: frames are binary UTF-8 JSON")
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+  } catch {
+    return problem("", "the frame is not valid JSON (garbage or truncated)")
+  }
+  return decodeValue(value)
+}
+
+/**
+ * Like {@link decode}, for a value already parsed from JSON.
+ *
+ * @since 0.1.0
+ */
+export const decodeValue = (value: unknown): Result.Result<Frame, Problem> => {
+  if (isData(value)) return Result.succeed(value)
+  const data = (value as { readonly type?: unknown } | null)?.type === "data" ? decodeData(value) : decodeFrame(value)
+  if (Result.isSuccess(data)) return Result.succeed(data.success)
+  const type = decodeType(value)
+  return Result.fail(describeIssue(Result.isFailure(type) ? type.failure.issue : data.failure.issue))
+}
+
+/**
+ * Encodes a frame as the bytes of one binary message.
+ *
+ * @since 0.1.0
+ */
+export const encode = (frame: Frame): Buffer => Buffer.from(JSON.stringify(frame), "utf8")
+
+/**
+ * Encodes a `data` frame from envelopes that are already JSON text (the resend buffer keeps them
+ * encoded, so an envelope is serialised once however often it is sent).
+ *
+ * @since 0.1.0
+ */
+export const encodeData = (ack: number, first: number, envelopes: ReadonlyArray<string>): Buffer =>
+  Buffer.from(`{"type":"data","ack":${ack},"first":${first},"envelopes":[${envelopes.join(",")}]}`, "utf8")
+
+/**
+ * The bytes a `data` frame adds around its envelopes, at most (for frame size budgeting).
+ *
+ * @since 0.1.0
+ */
+export const DATA_OVERHEAD = 80

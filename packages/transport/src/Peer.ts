@@ -1,0 +1,87 @@
+/**
+ * Peers: the other nodes a transport has a live link to, and the events that say when one comes
+ * up or goes down.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Incarnation, NodeId } from "./NodeId.ts"
+
+/**
+ * One incarnation of a remote node. Two peers with the same node id and different incarnations
+ * are different nodes: the older one is gone.
+ *
+ * @since 0.1.0
+ */
+export const Peer = Schema.Struct({ node: NodeId, incarnation: Incarnation })
+
+/** @since 0.1.0 */
+export type Peer = typeof Peer.Type
+
+/**
+ * Why a peer was declared down:
+ *
+ * - `unreachable`: the failure detector stopped hearing its heartbeats.
+ * - `restarted`: the same node id came back with a new incarnation.
+ * - `shutdown`: the peer said goodbye (its transport's scope closed).
+ * - `refused`: the peer refused or quarantined this node (wrong token, protocol mismatch, or it
+ *   had already declared this node down).
+ *
+ * @since 0.1.0
+ */
+export const DownReason = Schema.Literals(["unreachable", "restarted", "shutdown", "refused"])
+
+/** @since 0.1.0 */
+export type DownReason = typeof DownReason.Type
+
+/**
+ * A link to a new peer (node and incarnation) is up: envelopes can be sent to it.
+ *
+ * @since 0.1.0
+ */
+export class PeerUp extends Schema.TaggedClass<PeerUp>()("PeerUp", {
+  node: NodeId,
+  incarnation: Incarnation
+}) {}
+
+/**
+ * A peer is down for good. Nothing more arrives from that incarnation, whatever it had not
+ * acknowledged is lost, and sends to it fail with `NodeUnreachable`. If the same node id comes back
+ * it is a new incarnation and gets a new `PeerUp`.
+ *
+ * @since 0.1.0
+ */
+export class PeerDown extends Schema.TaggedClass<PeerDown>()("PeerDown", {
+  node: NodeId,
+  incarnation: Incarnation,
+  reason: DownReason,
+  message: Schema.String
+}) {}
+
+/**
+ * A change in the set of live peers.
+ *
+ * @since 0.1.0
+ */
+export type PeerEvent = PeerUp | PeerDown
+
+/**
+ * The schema of {@link PeerEvent}.
+ *
+ * @since 0.1.0
+ */
+export const PeerEvent = Schema.Union([PeerUp, PeerDown])
+
+/**
+ * `true` for a `PeerUp` event.
+ *
+ * @since 0.1.0
+ */
+export const isPeerUp = (event: PeerEvent): event is PeerUp => event._tag === "PeerUp"
+
+/**
+ * `true` for a `PeerDown` event.
+ *
+ * @since 0.1.0
+ */
+export const isPeerDown = (event: PeerEvent): event is PeerDown => event._tag === "PeerDown"

@@ -1,0 +1,190 @@
+/**
+ * The `Transport` service: moves envelopes between nodes over reliable, ordered links. One API,
+ * two implementations: `InProcess` (many nodes in one process, with fault injection) and
+ * `WebSocket` (nodes in different processes or machines).
+ *
+ * Delivery: per pair of live nodes, every envelope a `send` accepted is handed to the receiving
+ * consumer exactly once and in send order, across dropped connections and reconnects. What a node
+ * had not acknowledged when its peer was declared down is lost; `PeerDown` says so.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ActorAddress, Envelope, Transport, WebSocket } from "@troupe/transport"
+ *
+ * const program = Effect.gen(function*() {
+ *   const transport = yield* Transport.Transport
+ *   const peer = yield* transport.connect("ws://127.0.0.1:7001")
+ *   yield* transport.send(peer.node, Envelope.make({ kind: "tell", to: ActorAddress.make(peer.node, "/echo"), payload: "hi" }))
+ * }).pipe(Effect.provide(WebSocket.layer({ node: "a", listen: { port: 7000 } })))
+ * ```
+ * @since 0.1.0
+ */
+import type { Duration, Effect, Option, PubSub, Redacted, Scope, Stream } from "effect"
+import { Context } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import type { Envelope } from "./Envelope.ts"
+import type * as FailureDetector from "./FailureDetector.ts"
+import type { Incarnation, NodeId } from "./NodeId.ts"
+import type { Peer, PeerEvent } from "./Peer.ts"
+import type { NodeUnreachable, SendError } from "./TransportError.ts"
+
+/**
+ * One envelope received from a peer: the sending node and incarnation, and the envelope (whose
+ * `seq` is set).
+ *
+ * @since 0.1.0
+ */
+export interface Delivery {
+  readonly from: NodeId
+  readonly incarnation: Incarnation
+  readonly envelope: Envelope
+}
+
+/**
+ * The state of the link to one peer.
+ *
+ * - `connected`: a connection carries the link right now (otherwise it is reconnecting).
+ * - `unacknowledged`: envelopes sent and not yet acknowledged (the resend buffer's fill).
+ * - `waiting`: senders suspended because the resend buffer is full.
+ * - `received`: the last sequence number received from the peer.
+ *
+ * @since 0.1.0
+ */
+export interface LinkStats {
+  readonly node: NodeId
+  readonly incarnation: Incarnation
+  readonly connected: boolean
+  readonly unacknowledged: number
+  readonly waiting: number
+  readonly received: number
+}
+
+/**
+ * Counters since the transport started (the same figures are exported as Effect metrics, see
+ * `TransportMetrics`), and the state of each live link.
+ *
+ * @since 0.1.0
+ */
+export interface Stats {
+  readonly framesIn: number
+  readonly framesOut: number
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly envelopesIn: number
+  readonly envelopesOut: number
+  /** Envelopes written again after a reconnect. */
+  readonly resent: number
+  /** Envelopes received again after a reconnect and dropped. */
+  readonly duplicates: number
+  /** Frames and envelopes rejected by the schemas (each answered with an `error` frame). */
+  readonly badFrames: number
+  /** Handshakes refused (wrong token, protocol mismatch, quarantined incarnation, ...). */
+  readonly refused: number
+  readonly linksUp: number
+  readonly links: ReadonlyArray<LinkStats>
+}
+
+/**
+ * The transport's operations.
+ *
+ * @since 0.1.0
+ */
+export interface Service {
+  /** This node's id. */
+  readonly node: NodeId
+  /** This run of the node, drawn when the transport started. */
+  readonly incarnation: Incarnation
+  /** Where other nodes reach this one: a `ws://` / `wss://` URL, or the node id in process. */
+  readonly address: Option.Option<string>
+  /**
+   * Joins a peer: a URL for the WebSocket transport, a node id in process. Waits until the link is
+   * up and returns the peer; call it again at any time (it is idempotent). From the first call on,
+   * the transport keeps that target connected, reconnecting with exponential backoff and jitter,
+   * until it shuts down. Fails only if the target is this node itself, cannot be dialed (a
+   * malformed URL) or the transport has stopped; bound the wait with `Effect.timeout`.
+   */
+  readonly connect: (target: string) => Effect.Effect<Peer, NodeUnreachable>
+  /**
+   * Enqueues an envelope on the reliable link to a node (pass a `Peer` to pin it to that
+   * incarnation). Succeeds once the envelope is in the resend buffer; it is then delivered exactly
+   * once, in order, while both nodes live. When the buffer is full it waits (policy `"suspend"`) or
+   * fails with `ResendBufferFull` (policy `"fail"`). Fails at once with `NodeUnreachable` when the
+   * node is unknown, down, or not the pinned incarnation.
+   */
+  readonly send: (to: NodeId | Peer, envelope: Envelope) => Effect.Effect<void, SendError>
+  /**
+   * Takes every envelope received so far, in order (per sender), waiting until there is at least
+   * one. Meant for exactly one consumer: taking an envelope is what acknowledges it to its sender,
+   * so a consumer that stops taking eventually backpressures the senders.
+   */
+  readonly receive: Effect.Effect<NonEmptyReadonlyArray<Delivery>>
+  /** {@link Service.receive} as a stream. Same single-consumer rule. */
+  readonly inbound: Stream.Stream<Delivery>
+  /**
+   * Subscribes to `PeerUp` / `PeerDown` events from now on. Subscribe before connecting (or read
+   * `peers` after subscribing) so none is missed.
+   */
+  readonly subscribe: Effect.Effect<PubSub.Subscription<PeerEvent>, never, Scope.Scope>
+  /** {@link Service.subscribe} as a stream (subscribes when the stream starts). */
+  readonly events: Stream.Stream<PeerEvent>
+  /** The peers with a live link. */
+  readonly peers: Effect.Effect<ReadonlyArray<Peer>>
+  /** Counters and the state of each link. */
+  readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * The transport service.
+ *
+ * @since 0.1.0
+ */
+export class Transport extends Context.Service<Transport, Service>()("@troupe/transport/Transport") {}
+
+/**
+ * What to do when the resend buffer to a peer is full: make the sender wait (`"suspend"`, the
+ * default) or fail the send with `ResendBufferFull` (`"fail"`).
+ *
+ * @since 0.1.0
+ */
+export type OverflowPolicy = "suspend" | "fail"
+
+/**
+ * Options shared by both transports. Every field has a default.
+ *
+ * - `node`: this node's id (default: a random one).
+ * - `secret`: the shared-secret token peers must present; when set, a `hello` without it or with
+ *   another one is refused with close code 4001. Give every node of a cluster the same secret.
+ * - `heartbeatInterval`: how often heartbeats are sent (default 1 second).
+ * - `failureDetector`: when a silent peer is declared down (default `FailureDetector.phiAccrual()`).
+ * - `reconnect`: backoff between dial attempts: `initialDelay` (100 ms), `maxDelay` (5 s), `factor`
+ *   (2); each delay is jittered to between half and all of its value.
+ * - `resendBuffer`: `capacity` in envelopes (default 8192) and `overflow` policy (default
+ *   `"suspend"`). The capacity is also the window: at most that many envelopes are unacknowledged.
+ * - `maxFrameBytes`: the largest frame accepted or sent (default 4 MiB); larger inbound frames
+ *   close the connection with 1009; a larger envelope fails `send` with `InvalidEnvelope`.
+ * - `handshakeTimeout`: how long a new connection may take to complete the handshake (default 5 s).
+ * - `shutdownTimeout`: on shutdown, how long to wait for peers to acknowledge what was sent before
+ *   saying goodbye (default 1 second).
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  readonly node?: string | undefined
+  readonly secret?: string | Redacted.Redacted<string> | undefined
+  readonly heartbeatInterval?: Duration.Input | undefined
+  readonly failureDetector?: FailureDetector.Options | undefined
+  readonly reconnect?:
+    | {
+        readonly initialDelay?: Duration.Input | undefined
+        readonly maxDelay?: Duration.Input | undefined
+        readonly factor?: number | undefined
+      }
+    | undefined
+  readonly resendBuffer?:
+    | { readonly capacity?: number | undefined; readonly overflow?: OverflowPolicy | undefined }
+    | undefined
+  readonly maxFrameBytes?: number | undefined
+  readonly handshakeTimeout?: Duration.Input | undefined
+  readonly shutdownTimeout?: Duration.Input | undefined
+}

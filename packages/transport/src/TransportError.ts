@@ -1,0 +1,77 @@
+/**
+ * The typed errors of the transport.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * The node cannot be reached: it was never connected (`unknown`), it was declared down (`down`),
+ * the envelope was pinned to an incarnation that is no longer the live one (`stale`), it is this
+ * node itself (`self`), the target given to `connect` cannot be dialed (`invalid`, such as a
+ * malformed URL), or this transport is shutting down (`stopped`).
+ *
+ * @since 0.1.0
+ */
+export class NodeUnreachable extends Schema.TaggedError<NodeUnreachable>()("NodeUnreachable", {
+  node: Schema.String,
+  reason: Schema.Literals(["unknown", "down", "stale", "self", "invalid", "stopped"]),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `node ${this.node} is unreachable (${this.reason}): ${this.detail}`
+  }
+}
+
+/**
+ * The resend buffer of the link to `node` holds `capacity` envelopes the peer has not acknowledged,
+ * and the overflow policy is `"fail"`. With the `"suspend"` policy the sender waits instead.
+ *
+ * @since 0.1.0
+ */
+export class ResendBufferFull extends Schema.TaggedError<ResendBufferFull>()("ResendBufferFull", {
+  node: Schema.String,
+  capacity: Schema.Number
+}) {
+  override get message(): string {
+    return `the resend buffer to node ${this.node} is full (${this.capacity} unacknowledged envelopes)`
+  }
+}
+
+/**
+ * The envelope cannot be sent: it does not match the envelope schema (`field` names the culprit),
+ * its payload is not JSON-encodable, it is addressed to another node than the one it is sent to,
+ * or it is larger than the frame size limit.
+ *
+ * @since 0.1.0
+ */
+export class InvalidEnvelope extends Schema.TaggedError<InvalidEnvelope>()("InvalidEnvelope", {
+  field: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `invalid envelope${this.field === "" ? "" : ` at ${this.field}`}: ${this.detail}`
+  }
+}
+
+/**
+ * Every error `Transport.send` can fail with.
+ *
+ * @since 0.1.0
+ */
+export type SendError = NodeUnreachable | ResendBufferFull | InvalidEnvelope
+
+/**
+ * The transport could not start: its options are invalid (`field` names the bad one) or it could
+ * not listen (address in use, server not listening, ...).
+ *
+ * @since 0.1.0
+ */
+export class TransportStartError extends Schema.TaggedError<TransportStartError>()("TransportStartError", {
+  field: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the transport could not start${this.field === "" ? "" : ` (${this.field})`}: ${this.detail}`
+  }
+}

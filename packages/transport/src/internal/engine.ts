@@ -1,0 +1,1135 @@
+/**
+ * The node engine shared by both transports: handshake, links, reliable delivery, heartbeats,
+ * failure detection, dialing with backoff and shutdown. A transport only supplies wires (a socket
+ * or an in-process pipe) through `Dialer` and `Engine.accept`.
+ *
+ * The data path (send, frame building, frame decoding, delivery) is plain synchronous code driven
+ * by socket callbacks; Effect is used for the control plane (dial loops, the heartbeat ticker,
+ * shutdown) and at the service boundary.
+ */
+import { timingSafeEqual } from "node:crypto"
+import type { Option, Scope } from "effect"
+import { Context, Deferred, Effect, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as CloseCode from "../CloseCode.ts"
+import * as Envelope from "../Envelope.ts"
+import * as FailureDetector from "../FailureDetector.ts"
+import * as Frame from "../Frame.ts"
+import type { Incarnation, NodeId } from "../NodeId.ts"
+import { type Peer, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
+import type { Delivery, LinkStats, Service, Stats } from "../Transport.ts"
+import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
+import * as TransportMetrics from "../TransportMetrics.ts"
+import { hashToken, type Resolved } from "./options.ts"
+
+/** The raw connection a transport hands to the engine. */
+export interface Wire {
+  /** Sends one binary message; `done` is called once it is written out (or failed). */
+  readonly send: (data: Buffer, done: (error?: Error) => void) => void
+  /** Bytes queued and not yet written to the OS. */
+  readonly bufferedAmount: () => number
+  /** Closes with a close frame. */
+  readonly close: (code: number, reason: string) => void
+  /** Destroys the connection at once. */
+  readonly terminate: () => void
+}
+
+/** What a transport tells the engine about a wire. */
+export interface WireEvents {
+  /** The outbound wire is open (not called for accepted wires). */
+  readonly opened: () => void
+  readonly message: (data: Buffer, isBinary: boolean) => void
+  readonly closed: (code: number, reason: string) => void
+  /** A socket error; `tooBig` when it is a frame over the size limit (the socket then closes with 1009). */
+  readonly failed: (error: Error, tooBig: boolean) => void
+}
+
+/** Opens an outbound wire to a target (a URL or a node id). Events must arrive asynchronously. */
+export type Dialer = (target: string, events: WireEvents) => Wire
+
+/** Resolved options plus whatever the transport adds. */
+export interface EngineOptions extends Resolved {
+  readonly dial: Dialer
+  readonly address: Option.Option<string>
+}
+
+interface DialOutcome {
+  readonly established: boolean
+  readonly peer: Peer | undefined
+  readonly code: number
+  readonly reason: string
+}
+
+const HEARTBEAT = Frame.encode({ type: "heartbeat" })
+/** A link waits this long before sending an ack on its own when no data frame carries one. */
+const ACK_DELAY_MS = 5
+/** Frames are written while the socket has at most this many bytes queued, and batched after. */
+const HIGH_WATER = 64 * 1024
+const QUARANTINE_LIMIT = 10_000
+
+const now = Date.now
+
+/** A close reason must fit in 123 bytes. */
+const reasonText = (reason: string): string =>
+  Buffer.byteLength(reason) > 120 ? `${Buffer.from(reason).subarray(0, 100).toString()}...` : reason
+
+class DeliveryImpl implements Delivery {
+  readonly from: NodeId
+  readonly incarnation: Incarnation
+  readonly envelope: Envelope.Envelope
+  readonly link: Link
+  /** The sequence number this delivery acknowledges once taken (covers rejected envelopes after it). */
+  ackTo: number
+  constructor(link: Link, envelope: Envelope.Envelope, seq: number) {
+    this.from = link.peer.node
+    this.incarnation = link.peer.incarnation
+    this.envelope = envelope
+    this.link = link
+    this.ackTo = seq
+  }
+}
+
+interface Waiter {
+  readonly json: string
+  readonly bytes: number
+  readonly resume: (effect: Effect.Effect<void, SendError>) => void
+}
+
+class Pending {
+  readonly link: Link
+  readonly json: string
+  readonly bytes: number
+  constructor(link: Link, json: string, bytes: number) {
+    this.link = link
+    this.json = json
+    this.bytes = bytes
+  }
+}
+
+class Connection implements WireEvents {
+  state: "connecting" | "handshaking" | "open" | "closing" | "closed"
+  wire!: Wire
+  link: Link | undefined = undefined
+  peer: Peer | undefined = undefined
+  peerHeartbeatMs = 0
+  established = false
+  lastReceived = now()
+  startedAt = now()
+  onDone: ((outcome: DialOutcome) => void) | undefined = undefined
+  readonly engine: Engine
+  readonly outbound: boolean
+  readonly target: string | undefined
+
+  constructor(engine: Engine, outbound: boolean, target: string | undefined) {
+    this.engine = engine
+    this.outbound = outbound
+    this.target = target
+    this.state = outbound ? "connecting" : "handshaking"
+  }
+
+  opened = (): void => {
+    if (this.state !== "connecting") return
+    this.state = "handshaking"
+    this.startedAt = now()
+    this.engine.sendHello(this)
+  }
+
+  message = (data: Buffer, isBinary: boolean): void => this.engine.onMessage(this, data, isBinary)
+
+  closed = (code: number, reason: string): void => this.engine.onClosed(this, code, reason)
+
+  failed = (error: Error, tooBig: boolean): void => {
+    if (tooBig) {
+      this.engine.counters.badFrames++
+      this.engine.log("Warn", "bad frame", { peer: this.peer?.node ?? "unauthenticated", detail: error.message })
+    } else {
+      this.engine.log("Debug", "socket error", {
+        peer: this.peer?.node ?? this.target ?? "unknown",
+        detail: error.message
+      })
+    }
+  }
+
+  /** Frames handed to the wire and not yet written out. */
+  inflight = 0
+
+  /** Writes a frame if the connection can still carry one. */
+  write(frame: Buffer): void {
+    if (this.state === "closed" || this.state === "closing" || this.state === "connecting") return
+    this.engine.counters.framesOut++
+    this.engine.counters.bytesOut += frame.length
+    this.inflight++
+    this.wire.send(frame, this.onWritten)
+  }
+
+  private onWritten = (error?: Error): void => {
+    this.inflight--
+    if (error !== undefined) return // the socket is closing; its close event follows and is handled
+    const link = this.link
+    if (link?.awaitingDrain && link.active === this && this.wire.bufferedAmount() <= HIGH_WATER) {
+      link.awaitingDrain = false
+      link.scheduleFlush()
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === "closed" || this.state === "closing") return
+    this.state = "closing"
+    try {
+      this.wire.close(code, reasonText(reason))
+    } catch {
+      this.wire.terminate()
+    }
+  }
+
+  /** Stops a dial attempt or connection at once, without reporting an outcome. */
+  abort(): void {
+    this.onDone = undefined
+    if (this.state !== "closed") this.wire.terminate()
+  }
+}
+
+class Link {
+  down = false
+  active: Connection | undefined = undefined
+  readonly detector: FailureDetector.FailureDetector
+  lastHeartbeat = now()
+  peerMaxFrameBytes: number
+  peerWindow: number
+  peerHeartbeatMs: number
+  // sending
+  private readonly ring: Array<string | undefined>
+  private readonly sizes: Array<number>
+  lastSeq = 0
+  acked = 0
+  private sent = 0
+  private written = 0
+  waiters: Array<Waiter> = []
+  private flushScheduled = false
+  awaitingDrain = false
+  // receiving
+  delivered = 0
+  consumed = 0
+  private ackSent = 0
+  private ackTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  lastQueued: DeliveryImpl | undefined = undefined
+  ackPending = false
+  idleWaiters: Array<() => void> = []
+  readonly engine: Engine
+  readonly peer: Peer
+
+  constructor(
+    engine: Engine,
+    peer: Peer,
+    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number }
+  ) {
+    this.engine = engine
+    this.peer = peer
+    const capacity = engine.options.capacity
+    this.ring = new Array(capacity)
+    this.sizes = new Array(capacity).fill(0)
+    this.peerMaxFrameBytes = hello.maxFrameBytes
+    this.peerWindow = hello.window
+    this.peerHeartbeatMs = hello.heartbeatInterval
+    this.detector = FailureDetector.make(engine.options.failureDetector, hello.heartbeatInterval, now())
+  }
+
+  heartbeat(at: number): void {
+    this.lastHeartbeat = at
+    this.detector.heartbeat(at)
+  }
+
+  get unacknowledged(): number {
+    return this.lastSeq - this.acked
+  }
+
+  /** Bytes an envelope may take so that a frame holding it fits both sides' limit. */
+  get maxEnvelopeBytes(): number {
+    return Math.min(this.engine.options.maxFrameBytes, this.peerMaxFrameBytes) - Frame.DATA_OVERHEAD
+  }
+
+  hasRoom(): boolean {
+    return this.waiters.length === 0 && this.lastSeq - this.acked < this.ring.length
+  }
+
+  push(json: string, bytes: number): void {
+    const seq = ++this.lastSeq
+    const index = seq % this.ring.length
+    this.ring[index] = json
+    this.sizes[index] = bytes
+    // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
+    if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
+    else this.scheduleFlush()
+  }
+
+  scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    queueMicrotask(this.flush)
+  }
+
+  /** Writes what is pending on the active connection: data frames (with the ack), or an ack frame. */
+  flush = (): void => {
+    this.flushScheduled = false
+    const connection = this.active
+    if (connection === undefined || connection.state !== "open" || this.down) return
+    const counters = this.engine.counters
+    if (this.sent < this.lastSeq) {
+      if (connection.wire.bufferedAmount() > HIGH_WATER) {
+        this.awaitingDrain = true
+        return
+      }
+      const capacity = this.ring.length
+      const budget = this.maxEnvelopeBytes
+      while (this.sent < this.lastSeq) {
+        const first = this.sent + 1
+        const parts: Array<string> = []
+        let size = 0
+        while (this.sent < this.lastSeq) {
+          const index = (this.sent + 1) % capacity
+          const bytes = this.sizes[index]! + 1
+          if (parts.length > 0 && size + bytes > budget) break
+          parts.push(this.ring[index]!)
+          size += bytes
+          this.sent++
+        }
+        if (first <= this.written) counters.resent += Math.min(this.sent, this.written) - first + 1
+        if (this.sent > this.written) this.written = this.sent
+        counters.envelopesOut += parts.length
+        this.ackSent = this.consumed
+        connection.write(Frame.encodeData(this.consumed, first, parts))
+        if (connection.wire.bufferedAmount() > HIGH_WATER) {
+          this.awaitingDrain = true
+          break
+        }
+      }
+    }
+    if (this.consumed > this.ackSent) {
+      this.ackSent = this.consumed
+      connection.write(Frame.encode({ type: "ack", ack: this.consumed }))
+    }
+  }
+
+  /** A connection now carries the link: everything unacknowledged goes out again on it. */
+  attached(connection: Connection): void {
+    this.active = connection
+    this.sent = this.acked
+    this.awaitingDrain = false
+    this.ackSent = 0
+    this.scheduleFlush()
+  }
+
+  detached(connection: Connection): void {
+    if (this.active !== connection) return
+    this.active = undefined
+    this.wakeIdle()
+  }
+
+  wakeIdle(): void {
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const wake of waiters) wake()
+  }
+
+  /** A cumulative ack from the peer frees the resend buffer up to `ack`. Returns false if bogus. */
+  onAck(ack: number): boolean {
+    if (ack <= this.acked) return true
+    if (ack > this.lastSeq) return false
+    const capacity = this.ring.length
+    for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % capacity] = undefined
+    this.acked = ack
+    if (this.sent < ack) this.sent = ack
+    while (this.waiters.length > 0 && this.lastSeq - this.acked < capacity) {
+      const waiter = this.waiters.shift()!
+      this.push(waiter.json, waiter.bytes)
+      waiter.resume(Effect.void)
+    }
+    return true
+  }
+
+  /** The consumer took envelopes up to `consumed`: acknowledge soon, or now if much is owed. */
+  maybeAck(): void {
+    if (this.down || this.consumed <= this.ackSent) return
+    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 2)) {
+      this.scheduleFlush()
+    } else if (this.ackTimer === undefined) {
+      this.ackTimer = setTimeout(this.ackLater, ACK_DELAY_MS)
+    }
+  }
+
+  private ackLater = (): void => {
+    this.ackTimer = undefined
+    if (this.consumed > this.ackSent) this.scheduleFlush()
+  }
+
+  /** Releases everything: the link is down or the node is stopping. */
+  release(error: NodeUnreachable): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
+    this.ackTimer = undefined
+    this.ring.fill(undefined)
+    const waiters = this.waiters
+    this.waiters = []
+    for (const waiter of waiters) waiter.resume(Effect.fail(error))
+    this.active = undefined
+    this.wakeIdle()
+  }
+
+  stats(): LinkStats {
+    return {
+      node: this.peer.node,
+      incarnation: this.peer.incarnation,
+      connected: this.active?.state === "open",
+      unacknowledged: this.unacknowledged,
+      waiting: this.waiters.length,
+      received: this.delivered
+    }
+  }
+}
+
+class Target {
+  peer: Peer | undefined = undefined
+  up: Deferred.Deferred<Peer, NodeUnreachable> = Deferred.makeUnsafe()
+  fiber: Fiber.Fiber<void> | undefined = undefined
+  lastRefusal = 0
+  readonly target: string
+  constructor(target: string) {
+    this.target = target
+  }
+
+  reached(peer: Peer): void {
+    this.peer = peer
+    if (Deferred.isDoneUnsafe(this.up)) this.up = Deferred.makeUnsafe()
+    Deferred.doneUnsafe(this.up, Effect.succeed(peer))
+  }
+
+  lost(): void {
+    this.peer = undefined
+    if (Deferred.isDoneUnsafe(this.up)) this.up = Deferred.makeUnsafe()
+  }
+}
+
+type Counters = {
+  -readonly [K in Exclude<keyof Stats, "links">]: number
+}
+
+export class Engine {
+  readonly links = new Map<string, Link>()
+  readonly connections = new Set<Connection>()
+  readonly targets = new Map<string, Target>()
+  private readonly quarantined = new Set<string>()
+  /** Why each node that went down (and did not come back) went down. */
+  private readonly downed = new Map<string, string>()
+  stopping = false
+  readonly counters: Counters = {
+    framesIn: 0,
+    framesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    envelopesIn: 0,
+    envelopesOut: 0,
+    resent: 0,
+    duplicates: 0,
+    badFrames: 0,
+    refused: 0,
+    linksUp: 0
+  }
+  private readonly hello: Buffer
+  /** What this node tells peers about itself in `hello` and `welcome`. */
+  private readonly handshake: Omit<Frame.Hello, "type" | "token">
+  private readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+  readonly options: EngineOptions
+  readonly inbound: Queue.Queue<DeliveryImpl>
+  readonly events: PubSub.PubSub<PeerEvent>
+
+  constructor(
+    options: EngineOptions,
+    context: Context.Context<never>,
+    inbound: Queue.Queue<DeliveryImpl>,
+    events: PubSub.PubSub<PeerEvent>
+  ) {
+    this.options = options
+    this.inbound = inbound
+    this.events = events
+    this.run = Effect.runForkWith(context)
+    this.handshake = {
+      protocol: Frame.PROTOCOL_VERSION,
+      node: options.node,
+      incarnation: options.incarnation,
+      maxFrameBytes: options.maxFrameBytes,
+      window: options.capacity,
+      heartbeatInterval: Math.max(1, Math.ceil(options.heartbeatMs))
+    }
+    const hello: Frame.Hello = { ...this.handshake, type: "hello" }
+    this.hello = Frame.encode(options.token === undefined ? hello : { ...hello, token: options.token })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // logging
+
+  log(level: "Debug" | "Info" | "Warn" | "Error", message: string, annotations: Record<string, unknown>): void {
+    this.run(
+      Effect.logWithLevel(level)(message).pipe(
+        Effect.annotateLogs({ node: this.options.node, ...annotations }),
+        Effect.withLogSpan("transport")
+      )
+    )
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // connections and handshake
+
+  /** A transport accepted a wire: the engine waits for its `hello`. */
+  accept(wire: Wire): WireEvents {
+    const connection = new Connection(this, false, undefined)
+    connection.wire = wire
+    this.connections.add(connection)
+    if (this.stopping) connection.close(CloseCode.GoingAway, "node shutting down")
+    return connection
+  }
+
+  private dial(target: Target, onDone: (outcome: DialOutcome) => void): Connection {
+    const connection = new Connection(this, true, target.target)
+    connection.onDone = onDone
+    connection.wire = this.options.dial(target.target, connection) // throws for a malformed target
+    this.connections.add(connection)
+    return connection
+  }
+
+  sendHello(connection: Connection): void {
+    connection.write(this.hello)
+  }
+
+  onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
+    const counters = this.counters
+    counters.framesIn++
+    counters.bytesIn += data.length
+    if (connection.state === "closed" || connection.state === "closing") return
+    connection.lastReceived = now()
+    if (data.length > this.options.maxFrameBytes) {
+      connection.failed(new Error(`a frame of ${data.length} bytes exceeds ${this.options.maxFrameBytes}`), true)
+      connection.close(CloseCode.TooBig, "frame too big")
+      return
+    }
+    const decoded = Frame.decode(data, isBinary)
+    if (Result.isFailure(decoded)) {
+      this.badFrame(connection, "bad-frame", decoded.failure.field, decoded.failure.message)
+      return
+    }
+    const frame = decoded.success
+    if (frame.type === "error") {
+      this.log("Warn", "peer reported an error", {
+        peer: connection.peer?.node ?? connection.target ?? "unknown",
+        code: frame.code,
+        field: frame.field,
+        seq: frame.seq,
+        detail: frame.message
+      })
+      return
+    }
+    if (connection.state === "handshaking") {
+      if (!connection.outbound && frame.type === "hello") this.onHello(connection, frame)
+      else if (connection.outbound && frame.type === "welcome") this.onWelcome(connection, frame)
+      else
+        this.badFrame(
+          connection,
+          "unexpected-frame",
+          "type",
+          `expected a ${connection.outbound ? "welcome" : "hello"} frame, got ${frame.type}`
+        )
+      return
+    }
+    const link = connection.link
+    if (link === undefined || link.down) return
+    switch (frame.type) {
+      case "data":
+        this.onData(connection, link, frame)
+        return
+      case "ack":
+        if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)
+        return
+      case "heartbeat":
+        link.heartbeat(now())
+        return
+      case "goodbye":
+        this.declareDown(link, "shutdown", `the peer said goodbye: ${frame.reason}`)
+        return
+      default:
+        this.badFrame(connection, "unexpected-frame", "type", `a ${frame.type} frame on an open link`)
+    }
+  }
+
+  private tokenMatches(token: string | undefined): boolean {
+    const expected = this.options.secretHash
+    if (expected === undefined) return true
+    return timingSafeEqual(hashToken(token ?? ""), expected) && token !== undefined
+  }
+
+  private refuse(connection: Connection, code: number, reason: string, peer: string): void {
+    this.counters.refused++
+    this.log("Warn", "connection refused", { peer, code: CloseCode.name(code), reason })
+    connection.close(code, reason)
+  }
+
+  /**
+   * The checks both ends of a handshake make (protocol, token, not itself, not quarantined): binds
+   * the connection to its link, or refuses it with the documented close code.
+   */
+  private admit(connection: Connection, frame: Frame.Hello | Frame.Welcome): Link | undefined {
+    const peer = `${frame.node}/${frame.incarnation}`
+    const refusal: readonly [number, string] | undefined =
+      frame.protocol !== Frame.PROTOCOL_VERSION
+        ? [CloseCode.VersionMismatch, `protocol ${frame.protocol} is not ${Frame.PROTOCOL_VERSION}`]
+        : frame.type === "hello" && !this.tokenMatches(frame.token)
+          ? [CloseCode.Unauthorized, frame.token === undefined ? "missing token" : "wrong token"]
+          : frame.node === this.options.node
+            ? [CloseCode.SelfConnection, `node id ${frame.node} is this node's own`]
+            : this.quarantined.has(peer)
+              ? [CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin"]
+              : undefined
+    if (refusal !== undefined) {
+      this.refuse(connection, refusal[0], refusal[1], peer)
+      return undefined
+    }
+    if (this.stopping) {
+      connection.close(CloseCode.GoingAway, "node shutting down")
+      return undefined
+    }
+    const link = this.bind(frame.node, frame.incarnation, frame)
+    connection.link = link
+    connection.peer = link.peer
+    connection.peerHeartbeatMs = frame.heartbeatInterval
+    connection.state = "open"
+    return link
+  }
+
+  private onHello(connection: Connection, hello: Frame.Hello): void {
+    const link = this.admit(connection, hello)
+    if (link === undefined) return
+    connection.write(Frame.encode({ ...this.handshake, type: "welcome", received: link.consumed }))
+    this.attach(link, connection)
+  }
+
+  private onWelcome(connection: Connection, welcome: Frame.Welcome): void {
+    const link = this.admit(connection, welcome)
+    if (link === undefined) return
+    connection.established = true
+    if (!link.onAck(welcome.received)) {
+      this.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
+      return
+    }
+    this.attach(link, connection)
+    if (connection.target !== undefined) this.targets.get(connection.target)?.reached(link.peer)
+  }
+
+  /** The link to a node and incarnation; a new incarnation replaces (and downs) the old one. */
+  private bind(
+    node: NodeId,
+    incarnation: Incarnation,
+    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number }
+  ): Link {
+    let link = this.links.get(node)
+    if (link !== undefined && link.peer.incarnation !== incarnation) {
+      this.declareDown(link, "restarted", `node ${node} came back as incarnation ${incarnation}`)
+      link = undefined
+    }
+    if (link === undefined) {
+      link = new Link(this, { node, incarnation }, hello)
+      this.downed.delete(node)
+      this.links.set(node, link)
+      this.counters.linksUp++
+      PubSub.publishUnsafe(this.events, new PeerUp({ node, incarnation }))
+      this.log("Info", "link up", { peer: node, incarnation })
+    } else {
+      link.peerMaxFrameBytes = hello.maxFrameBytes
+      link.peerWindow = hello.window
+      link.peerHeartbeatMs = hello.heartbeatInterval
+    }
+    return link
+  }
+
+  /**
+   * Makes a handshaken connection carry its link. When the link already has one (both nodes dialed
+   * each other), both nodes keep the connection dialed by the node with the smaller id, so they
+   * agree without talking; between two connections dialed by the same node the newer wins.
+   */
+  private attach(link: Link, connection: Connection): void {
+    const current = link.active
+    if (current !== undefined && current !== connection && current.state === "open") {
+      const preferred = [this.options.node, link.peer.node].sort()[0]
+      const dialer = (c: Connection) => (c.outbound ? this.options.node : link.peer.node)
+      const newWins = dialer(connection) === preferred || dialer(current) !== preferred
+      const loser = newWins ? current : connection
+      link.detached(loser)
+      loser.close(CloseCode.Duplicate, "another connection carries this link")
+      if (!newWins) return
+    }
+    link.attached(connection)
+  }
+
+  onClosed(connection: Connection, code: number, reason: string): void {
+    if (connection.state === "closed") return
+    const before = connection.state
+    connection.state = "closed"
+    this.connections.delete(connection)
+    const link = connection.link
+    if (link !== undefined) {
+      if (link.active === connection) {
+        link.detached(connection)
+        if (!this.stopping && !link.down) {
+          this.log("Debug", "connection lost", { peer: link.peer.node, code: CloseCode.name(code), reason })
+        }
+      }
+      if (code === CloseCode.Quarantined && !link.down) {
+        this.declareDown(link, "refused", `the peer quarantined this node: ${reason}`)
+      }
+    }
+    if (connection.outbound && before === "handshaking" && code >= 4000 && connection.target !== undefined) {
+      const target = this.targets.get(connection.target)
+      if (target !== undefined && target.lastRefusal !== code) {
+        target.lastRefusal = code
+        this.log("Warn", "dial refused", { target: connection.target, code: CloseCode.name(code), reason })
+      }
+      if (code === CloseCode.Quarantined && target?.peer !== undefined) {
+        const known = this.links.get(target.peer.node)
+        if (known !== undefined) this.declareDown(known, "refused", `the peer refused this node: ${reason}`)
+      }
+    }
+    const onDone = connection.onDone
+    connection.onDone = undefined
+    onDone?.({ established: connection.established, peer: connection.peer, code, reason })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // receiving
+
+  private onData(connection: Connection, link: Link, frame: Frame.Data): void {
+    const envelopes = frame.envelopes
+    const first = frame.first
+    if (first > link.delivered + 1) {
+      this.protocolError(connection, `sequence gap: expected ${link.delivered + 1}, got ${first}`)
+      return
+    }
+    const self = this.options.node
+    const out: Array<DeliveryImpl> = []
+    let last: DeliveryImpl | undefined = link.lastQueued
+    for (let i = 0; i < envelopes.length; i++) {
+      const seq = first + i
+      if (seq <= link.delivered) {
+        this.counters.duplicates++
+        continue
+      }
+      link.delivered = seq
+      const envelope = envelopes[i]
+      let valid = false
+      try {
+        valid = Envelope.isEnvelope(envelope) && envelope.to.node === self
+      } catch {
+        valid = false // a pathological value (nesting deep enough to exhaust the stack): rejected below
+      }
+      if (valid) {
+        ;(envelope as { seq?: number }).seq = seq
+        last = new DeliveryImpl(link, envelope as Envelope.Envelope, seq)
+        out.push(last)
+      } else {
+        this.rejectEnvelope(connection, link, seq, envelope)
+        // the consumer never sees it; acknowledge it together with the delivery before it
+        if (last !== undefined) last.ackTo = seq
+        else {
+          link.consumed = seq
+          link.maybeAck()
+        }
+      }
+    }
+    if (out.length > 0) {
+      this.counters.envelopesIn += out.length
+      link.lastQueued = last
+      Queue.offerAllUnsafe(this.inbound, out)
+    }
+    if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)
+  }
+
+  private rejectEnvelope(connection: Connection, link: Link, seq: number, value: unknown): void {
+    let problem: Envelope.Problem
+    try {
+      const decoded = Envelope.decode(value)
+      problem = Result.isFailure(decoded)
+        ? decoded.failure
+        : { field: "to.node", message: `addressed to node ${decoded.success.to.node}, not ${this.options.node}` }
+    } catch (error) {
+      problem = { field: "", message: `undecodable envelope: ${String(error)}` }
+    }
+    const code =
+      problem.field === "to.node" && problem.message.startsWith("addressed") ? "misaddressed" : "bad-envelope"
+    this.badFrame(connection, code, problem.field, problem.message, seq, link.peer.node)
+  }
+
+  /** The consumer took a batch: advance each link's consumed mark and acknowledge. */
+  consumed(batch: ReadonlyArray<Delivery>): void {
+    let single: Link | undefined
+    let several: Set<Link> | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const delivery = batch[i] as DeliveryImpl
+      const link = delivery.link
+      if (delivery.ackTo > link.consumed) link.consumed = delivery.ackTo
+      if (link.lastQueued === delivery) link.lastQueued = undefined
+      if (single === undefined) single = link
+      else if (single !== link) {
+        several ??= new Set([single])
+        several.add(link)
+      }
+    }
+    if (several !== undefined) for (const link of several) link.maybeAck()
+    else single?.maybeAck()
+  }
+
+  private badFrame(
+    connection: Connection,
+    code: Frame.ErrorCode,
+    field: string,
+    message: string,
+    seq?: number,
+    peer?: string
+  ): void {
+    this.counters.badFrames++
+    this.log("Warn", "bad frame", {
+      peer: peer ?? connection.peer?.node ?? connection.target ?? "unauthenticated",
+      code,
+      field,
+      seq,
+      detail: message
+    })
+    const frame: Frame.ErrorFrame = { type: "error", code, message, field }
+    connection.write(Frame.encode(seq === undefined ? frame : { ...frame, seq }))
+  }
+
+  private protocolError(connection: Connection, message: string): void {
+    this.counters.badFrames++
+    this.log("Warn", "protocol violation", { peer: connection.peer?.node ?? "unknown", detail: message })
+    connection.close(CloseCode.ProtocolError, message)
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // peers going down
+
+  declareDown(link: Link, reason: PeerDown["reason"], message: string): void {
+    if (link.down) return
+    link.down = true
+    const { node, incarnation } = link.peer
+    if (this.links.get(node) === link) this.links.delete(node)
+    this.quarantine(`${node}/${incarnation}`)
+    this.downed.set(node, `${reason}: ${message}`)
+    if (this.downed.size > QUARANTINE_LIMIT) this.downed.delete(this.downed.keys().next().value!)
+    this.counters.linksUp--
+    for (const connection of this.connections) {
+      if (connection.link === link) {
+        connection.close(reason === "shutdown" ? CloseCode.Normal : CloseCode.Quarantined, message)
+      }
+    }
+    link.release(new NodeUnreachable({ node, reason: "down", detail: `${reason}: ${message}` }))
+    for (const target of this.targets.values()) {
+      if (target.peer?.node === node && target.peer.incarnation === incarnation) target.lost()
+    }
+    PubSub.publishUnsafe(this.events, new PeerDown({ node, incarnation, reason, message }))
+    this.log(reason === "shutdown" ? "Info" : "Warn", "link down", { peer: node, incarnation, reason, detail: message })
+  }
+
+  private quarantine(key: string): void {
+    this.quarantined.add(key)
+    if (this.quarantined.size > QUARANTINE_LIMIT) this.quarantined.delete(this.quarantined.values().next().value!)
+  }
+
+  /** Runs every heartbeat interval: heartbeats, failure detection, handshake and idle timeouts. */
+  tick(at: number): void {
+    for (const link of this.links.values()) {
+      if (!link.detector.isAvailable(at)) {
+        this.declareDown(
+          link,
+          "unreachable",
+          `no heartbeat for ${at - link.lastHeartbeat} ms (suspicion ${link.detector.suspicion(at).toFixed(1)})`
+        )
+        continue
+      }
+      if (link.active?.state === "open") link.active.write(HEARTBEAT)
+    }
+    for (const connection of this.connections) {
+      if (
+        (connection.state === "handshaking" || connection.state === "connecting") &&
+        at - connection.startedAt > this.options.handshakeMs
+      ) {
+        connection.close(CloseCode.HandshakeTimeout, "no handshake in time")
+      } else if (
+        connection.state === "open" &&
+        at - connection.lastReceived > 3 * Math.max(this.options.heartbeatMs, connection.peerHeartbeatMs)
+      ) {
+        connection.close(CloseCode.Idle, "nothing received for three heartbeat intervals")
+        connection.wire.terminate()
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // sending
+
+  private trySend(to: NodeId | Peer, envelope: Envelope.Envelope): SendError | Pending | undefined {
+    const node = typeof to === "string" ? to : to.node
+    if (this.stopping) return new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
+    const link = this.links.get(node)
+    if (link === undefined) {
+      const down = this.downed.get(node)
+      if (down !== undefined) return new NodeUnreachable({ node, reason: "down", detail: down })
+      return node === this.options.node
+        ? new NodeUnreachable({ node, reason: "self", detail: "the transport does not send to its own node" })
+        : new NodeUnreachable({ node, reason: "unknown", detail: "no live link to this node" })
+    }
+    if (typeof to !== "string" && to.incarnation !== link.peer.incarnation) {
+      return new NodeUnreachable({
+        node,
+        reason: "stale",
+        detail: `incarnation ${to.incarnation} is gone; the live one is ${link.peer.incarnation}`
+      })
+    }
+    let json: string
+    try {
+      if (!Envelope.isEnvelope(envelope)) {
+        const decoded = Envelope.decode(envelope)
+        if (Result.isFailure(decoded)) {
+          return new InvalidEnvelope({ field: decoded.failure.field, detail: decoded.failure.message })
+        }
+      }
+      json = JSON.stringify(envelope)
+    } catch (error) {
+      return new InvalidEnvelope({ field: "payload", detail: `not JSON-encodable: ${String(error)}` })
+    }
+    if (envelope.to.node !== node) {
+      return new InvalidEnvelope({ field: "to.node", detail: `addressed to ${envelope.to.node} but sent to ${node}` })
+    }
+    const bytes = Buffer.byteLength(json)
+    if (bytes > link.maxEnvelopeBytes) {
+      return new InvalidEnvelope({
+        field: "",
+        detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
+      })
+    }
+    if (link.hasRoom()) {
+      link.push(json, bytes)
+      return undefined
+    }
+    if (this.options.overflow === "fail") return new ResendBufferFull({ node, capacity: this.options.capacity })
+    return new Pending(link, json, bytes)
+  }
+
+  readonly send = (to: NodeId | Peer, envelope: Envelope.Envelope): Effect.Effect<void, SendError> =>
+    Effect.suspend(() => {
+      const result = this.trySend(to, envelope)
+      if (result === undefined) return Effect.void
+      if (!(result instanceof Pending)) return Effect.fail(result)
+      return Effect.callback<void, SendError>((resume) => {
+        const link = result.link
+        const waiter: Waiter = { json: result.json, bytes: result.bytes, resume }
+        link.waiters.push(waiter)
+        return Effect.sync(() => {
+          const index = link.waiters.indexOf(waiter)
+          if (index >= 0) link.waiters.splice(index, 1)
+        })
+      })
+    })
+
+  // ---------------------------------------------------------------------------------------------
+  // dialing
+
+  readonly connect = (target: string): Effect.Effect<Peer, NodeUnreachable> =>
+    Effect.suspend(() => {
+      if (this.stopping) {
+        return Effect.fail(
+          new NodeUnreachable({ node: target, reason: "stopped", detail: "the transport is shutting down" })
+        )
+      }
+      let state = this.targets.get(target)
+      if (state === undefined) {
+        state = new Target(target)
+        this.targets.set(target, state)
+        state.fiber = this.run(this.dialLoop(state))
+      }
+      const peer = state.peer
+      if (peer !== undefined && this.links.get(peer.node)?.peer === peer) return Effect.succeed(peer)
+      return Deferred.await(state.up)
+    })
+
+  private delay(failures: number): number {
+    const { initialDelayMs, maxDelayMs, factor } = this.options
+    const base = Math.min(maxDelayMs, initialDelayMs * factor ** Math.min(failures, 64))
+    return base / 2 + (Math.random() * base) / 2
+  }
+
+  private dialLoop(target: Target): Effect.Effect<void> {
+    const engine = this
+    return Effect.gen(function* () {
+      let failures = 0
+      while (!engine.stopping) {
+        const outcome = yield* Effect.callback<DialOutcome | Error>((resume) => {
+          try {
+            const connection = engine.dial(target, (o) => resume(Effect.succeed(o)))
+            return Effect.sync(() => connection.abort())
+          } catch (error) {
+            resume(Effect.succeed(error instanceof Error ? error : new Error(String(error))))
+          }
+        })
+        if (engine.stopping) return
+        if (outcome instanceof Error) {
+          engine.log("Error", "cannot dial this target", { target: target.target, detail: outcome.message })
+          const detail = `cannot dial ${JSON.stringify(target.target)}: ${outcome.message}`
+          Deferred.doneUnsafe(
+            target.up,
+            Effect.fail(new NodeUnreachable({ node: target.target, reason: "invalid", detail }))
+          )
+          return
+        }
+        if (outcome.code === CloseCode.SelfConnection) {
+          engine.log("Error", "stopped dialing: the target is this node itself", { target: target.target })
+          Deferred.doneUnsafe(
+            target.up,
+            Effect.fail(new NodeUnreachable({ node: target.target, reason: "self", detail: "the target is this node" }))
+          )
+          return
+        }
+        failures = outcome.established ? 0 : failures + 1
+        if (!outcome.established) {
+          engine.log("Debug", "dial failed", {
+            target: target.target,
+            code: CloseCode.name(outcome.code),
+            reason: outcome.reason
+          })
+        }
+        if (outcome.code === CloseCode.Duplicate && outcome.peer !== undefined) {
+          target.reached(outcome.peer)
+          yield* engine.linkIdle(outcome.peer)
+          continue
+        }
+        if (outcome.established) target.lastRefusal = 0
+        yield* Effect.sleep(engine.delay(failures))
+      }
+    })
+  }
+
+  /** Waits until the link to this peer has no connection (or is gone). */
+  private linkIdle(peer: Peer): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      const link = this.links.get(peer.node)
+      if (link === undefined || link.peer.incarnation !== peer.incarnation || link.active === undefined) {
+        resume(Effect.void)
+        return
+      }
+      link.idleWaiters.push(() => resume(Effect.void))
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the service
+
+  stats(): Stats {
+    return { ...this.counters, links: Array.from(this.links.values(), (link) => link.stats()) }
+  }
+
+  service(): Service {
+    const receive = Effect.map(Queue.takeAll(this.inbound), (batch): NonEmptyReadonlyArray<Delivery> => {
+      this.consumed(batch)
+      return batch
+    })
+    return {
+      node: this.options.node,
+      incarnation: this.options.incarnation,
+      address: this.options.address,
+      connect: this.connect,
+      send: this.send,
+      receive,
+      inbound: Stream.flattenArray(Stream.fromEffectRepeat(receive)),
+      subscribe: PubSub.subscribe(this.events),
+      events: Stream.fromPubSub(this.events),
+      peers: Effect.sync(() => Array.from(this.links.values(), (link) => link.peer)),
+      stats: Effect.sync(() => this.stats())
+    }
+  }
+
+  /** Graceful shutdown: stop dialing, wait (bounded) for acks, say goodbye, close everything. */
+  shutdown(): Effect.Effect<void> {
+    const engine = this
+    return Effect.gen(function* () {
+      engine.stopping = true
+      for (const target of engine.targets.values()) {
+        if (target.fiber !== undefined) yield* Fiber.interrupt(target.fiber)
+        Deferred.doneUnsafe(
+          target.up,
+          Effect.fail(new NodeUnreachable({ node: target.target, reason: "stopped", detail: "the transport stopped" }))
+        )
+      }
+      const deadline = now() + engine.options.shutdownMs
+      const unacknowledged = () =>
+        Array.from(engine.links.values()).some((l) => l.active !== undefined && l.unacknowledged > 0)
+      while (unacknowledged() && now() < deadline) yield* Effect.sleep(5)
+      const goodbye = Frame.encode({ type: "goodbye", reason: "node shutting down" })
+      for (const link of engine.links.values()) {
+        link.flush()
+        link.active?.write(goodbye)
+      }
+      for (const connection of engine.connections) connection.close(CloseCode.GoingAway, "node shutting down")
+      const closeDeadline = now() + 1000
+      while (engine.connections.size > 0 && now() < closeDeadline) yield* Effect.sleep(5)
+      for (const connection of engine.connections) connection.wire.terminate()
+      const stopped = (node: string) =>
+        new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
+      for (const link of engine.links.values()) link.release(stopped(link.peer.node))
+      yield* Queue.shutdown(engine.inbound)
+      yield* PubSub.shutdown(engine.events)
+    })
+  }
+}
+
+/** Registers the node's metrics, read from its counters at snapshot time. */
+const registerMetrics = (engine: Engine, context: Context.Context<never>): (() => void) => {
+  const attributed = Context.add(context, Metric.CurrentMetricAttributes, { node: engine.options.node })
+  const counters = engine.counters
+  const counter = (metric: Metric.Counter<number>, get: () => number) =>
+    Metric.registerUnsafe(metric, attributed, {
+      get: () => ({ count: get(), incremental: true }),
+      update: () => {},
+      modify: () => {}
+    })
+  const registrations = [
+    counter(TransportMetrics.framesIn, () => counters.framesIn),
+    counter(TransportMetrics.framesOut, () => counters.framesOut),
+    counter(TransportMetrics.bytesIn, () => counters.bytesIn),
+    counter(TransportMetrics.bytesOut, () => counters.bytesOut),
+    counter(TransportMetrics.envelopesIn, () => counters.envelopesIn),
+    counter(TransportMetrics.envelopesOut, () => counters.envelopesOut),
+    counter(TransportMetrics.resent, () => counters.resent),
+    counter(TransportMetrics.duplicates, () => counters.duplicates),
+    counter(TransportMetrics.badFrames, () => counters.badFrames),
+    counter(TransportMetrics.refused, () => counters.refused),
+    Metric.registerUnsafe(TransportMetrics.linksUp, attributed, {
+      get: () => ({ value: counters.linksUp }),
+      update: () => {},
+      modify: () => {}
+    })
+  ]
+  return () => {
+    for (const registration of registrations) registration.remove()
+  }
+}
+
+/** Starts an engine in the current scope; it shuts down gracefully when the scope closes. */
+export const make = (options: EngineOptions): Effect.Effect<Engine, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<never>()
+    const inbound = yield* Queue.unbounded<DeliveryImpl>()
+    const events = yield* PubSub.unbounded<PeerEvent>()
+    const engine = new Engine(options, context, inbound, events)
+    const unregister = registerMetrics(engine, context)
+    yield* Effect.addFinalizer(() => Effect.ensuring(engine.shutdown(), Effect.sync(unregister)))
+    yield* Effect.forkScoped(
+      Effect.repeat(
+        Effect.sync(() => engine.tick(now())),
+        Schedule.spaced(options.heartbeatMs)
+      )
+    )
+    return engine
+  })

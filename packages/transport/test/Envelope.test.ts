@@ -1,0 +1,142 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Result, Schema } from "effect"
+import { ActorAddress, Envelope, NodeId } from "../src/index.ts"
+
+const to = ActorAddress.make(NodeId.make("node-b"), "/user/counter")
+const from = ActorAddress.make(NodeId.make("node-a"), "/user/client")
+const valid: ReadonlyArray<unknown> = [
+  Envelope.make({ kind: "tell", to, payload: null }),
+  Envelope.make({
+    kind: "ask",
+    to,
+    from,
+    correlationId: "c-1",
+    traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    deadline: 1_700_000_000_000,
+    payload: { _tag: "Get", keys: ["a", 1, true, null, { nested: [] }] }
+  }),
+  { ...Envelope.make({ kind: "reply", to, payload: "ok" }), seq: 7 },
+  { kind: "system", to, payload: 0, extra: "ignored" }
+]
+
+/** Deterministic pseudo-random numbers, so a failure can be replayed. */
+const random = (seed: number) => () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+  return seed / 2_147_483_648
+}
+
+const oddValues: ReadonlyArray<unknown> = [
+  undefined,
+  null,
+  0,
+  -1,
+  1.5,
+  2 ** 60,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  "",
+  "tell",
+  "node-b",
+  "bad node!",
+  "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+  "00-XYZ",
+  true,
+  [],
+  [1, 2],
+  {},
+  { node: "node-b", path: "/x" },
+  { node: "", path: "/x" },
+  { node: "node-b" },
+  new Date(0),
+  new Map(),
+  () => 1
+]
+
+const paths: ReadonlyArray<ReadonlyArray<string>> = [
+  ["kind"],
+  ["to"],
+  ["to", "node"],
+  ["to", "path"],
+  ["from"],
+  ["from", "node"],
+  ["correlationId"],
+  ["seq"],
+  ["traceparent"],
+  ["deadline"],
+  ["payload"],
+  ["payload", "x"]
+]
+
+/** Copies plain objects and arrays deeply; anything else is shared. */
+const clone = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(clone)
+  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clone(v)]))
+  }
+  return value
+}
+
+const mutate = (value: unknown, next: () => number): unknown => {
+  const copy = clone(value) as Record<string, unknown>
+  const path = paths[Math.floor(next() * paths.length)]!
+  let target: Record<string, unknown> = copy
+  for (const key of path.slice(0, -1)) {
+    if (typeof target[key] !== "object" || target[key] === null) target[key] = {}
+    target = target[key] as Record<string, unknown>
+  }
+  const key = path.at(-1)!
+  if (next() < 0.2) delete target[key]
+  else target[key] = oddValues[Math.floor(next() * oddValues.length)]
+  return copy
+}
+
+describe("Envelope", () => {
+  it("accepts valid envelopes", () => {
+    for (const envelope of valid) {
+      assert.isTrue(Envelope.isEnvelope(envelope))
+      assert.isTrue(Result.isSuccess(Envelope.decode(envelope)))
+    }
+  })
+
+  it("the fast guard accepts exactly what the schema accepts", () => {
+    const next = random(42)
+    const is = Schema.is(Envelope.Envelope)
+    let rejected = 0
+    for (let i = 0; i < 20_000; i++) {
+      let value = valid[i % valid.length]
+      const mutations = 1 + Math.floor(next() * 3)
+      for (let m = 0; m < mutations; m++) value = mutate(value, next)
+      for (const candidate of [value, JSON.parse(JSON.stringify(value) ?? "null")]) {
+        const expected = is(candidate)
+        if (Envelope.isEnvelope(candidate) !== expected) {
+          assert.fail(`guard and schema disagree (schema: ${expected}) on ${JSON.stringify(candidate)}`)
+        }
+        if (!expected) rejected++
+      }
+    }
+    assert.isAbove(rejected, 10_000)
+  })
+
+  it("names the offending field", () => {
+    const problem = (value: unknown) => {
+      const decoded = Envelope.decode(value)
+      return Result.isFailure(decoded) ? decoded.failure : undefined
+    }
+    assert.strictEqual(problem({ kind: "shout", to, payload: 1 })?.field, "kind")
+    assert.strictEqual(problem({ kind: "tell", to: { node: "bad node", path: "/" }, payload: 1 })?.field, "to.node")
+    assert.strictEqual(problem({ kind: "tell", to })?.field, "payload")
+    assert.strictEqual(problem({ kind: "tell", to, payload: 1, traceparent: "nope" })?.field, "traceparent")
+    assert.strictEqual(problem("garbage")?.field, "")
+  })
+})
+
+describe("NodeId", () => {
+  it("validates node ids", () => {
+    assert.strictEqual(NodeId.make("worker-1.eu:7@x"), "worker-1.eu:7@x")
+    assert.throws(() => NodeId.make(""))
+    assert.throws(() => NodeId.make("-leading-dash"))
+    assert.throws(() => NodeId.make("x".repeat(129)))
+    assert.isTrue(NodeId.isNodeId(NodeId.random()))
+    assert.notStrictEqual(NodeId.makeIncarnation(), NodeId.makeIncarnation())
+  })
+})

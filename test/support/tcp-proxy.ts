@@ -1,0 +1,96 @@
+/**
+ * A TCP proxy for tests: it forwards every connection to a target port and can cut those
+ * connections or refuse new ones, so tests break real sockets without touching the code under test.
+ */
+import * as Net from "node:net"
+import { Effect, type Scope } from "effect"
+
+export interface TcpProxy {
+  /** The port the proxy listens on (127.0.0.1). */
+  readonly port: number
+  /** `ws://127.0.0.1:<port>` */
+  readonly url: string
+  /** Points new connections at another target port. */
+  readonly retarget: (port: number) => void
+  /** Destroys every proxied connection (both sockets), as a network failure would. */
+  readonly dropAll: () => void
+  /** Destroys one proxied connection picked at random; `false` if there was none. */
+  readonly dropOne: () => boolean
+  /** Drops every connection and refuses new ones until `unblock`. */
+  readonly block: () => void
+  readonly unblock: () => void
+  /** Connections currently proxied. */
+  readonly connections: () => number
+}
+
+/** Starts a proxy to `targetPort` for as long as the scope lives. */
+export const make = (targetPort: number): Effect.Effect<TcpProxy, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.callback<{ readonly server: Net.Server; readonly proxy: TcpProxy }>((resume) => {
+      let target = targetPort
+      let blocked = false
+      const pairs = new Set<readonly [Net.Socket, Net.Socket]>()
+      const server = Net.createServer((client) => {
+        if (blocked) {
+          client.destroy()
+          return
+        }
+        const upstream = Net.connect(target, "127.0.0.1")
+        const pair = [client, upstream] as const
+        pairs.add(pair)
+        const destroy = () => {
+          pairs.delete(pair)
+          client.destroy()
+          upstream.destroy()
+        }
+        client.on("error", destroy).on("close", destroy)
+        upstream.on("error", destroy).on("close", destroy)
+        client.pipe(upstream)
+        upstream.pipe(client)
+      })
+      const drop = (pair: readonly [Net.Socket, Net.Socket]) => {
+        pairs.delete(pair)
+        pair[0].resetAndDestroy()
+        pair[1].resetAndDestroy()
+      }
+      const dropAll = () => {
+        for (const pair of Array.from(pairs)) drop(pair)
+      }
+      const dropOne = () => {
+        const all = Array.from(pairs)
+        const pair = all[Math.floor(Math.random() * all.length)]
+        if (pair !== undefined) drop(pair)
+        return pair !== undefined
+      }
+      server.listen(0, "127.0.0.1", () => {
+        const port = (server.address() as Net.AddressInfo).port
+        resume(
+          Effect.succeed({
+            server,
+            proxy: {
+              port,
+              url: `ws://127.0.0.1:${port}`,
+              retarget: (p) => {
+                target = p
+              },
+              dropAll,
+              dropOne,
+              block: () => {
+                blocked = true
+                dropAll()
+              },
+              unblock: () => {
+                blocked = false
+              },
+              connections: () => pairs.size
+            }
+          })
+        )
+      })
+    }),
+    ({ server, proxy }) =>
+      Effect.callback<void>((resume) => {
+        proxy.dropAll()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map(({ proxy }) => proxy))

@@ -1,0 +1,220 @@
+/**
+ * A transport node in its own process, driven by JSON lines on stdin and reporting JSON lines on
+ * stdout (logs go to stderr). Started by `cluster.ts`; see `Command` and `Event` for the protocol.
+ *
+ *   node test/support/transport-node.ts '{"node":"a","secret":"s"}'
+ *
+ * It keeps exact books for delivery checks: every envelope it sends to a peer incarnation carries
+ * `n` = 1, 2, 3... for that incarnation, and for every sender incarnation it counts what arrived,
+ * how many were duplicates (n already seen) and how many went missing (n skipped).
+ */
+
+import * as Readline from "node:readline"
+import { ActorAddress, Envelope, NodeId, type Peer, WebSocket } from "@troupe/transport"
+import { Deferred, Effect, Exit, Logger, PubSub, Result, Semaphore, Stream } from "effect"
+
+export interface NodeSpec {
+  readonly node: string
+  readonly secret?: string
+  readonly heartbeatMs?: number
+  readonly downAfterMs?: number
+  readonly capacity?: number
+}
+
+export type Command =
+  | { readonly id: number; readonly cmd: "connect"; readonly url: string }
+  | {
+      readonly id: number
+      readonly cmd: "send"
+      readonly to: string
+      readonly count: number
+      /** Paces the sends (at about this many per second); as fast as the link allows when left out. */
+      readonly perSecond?: number
+    }
+  | { readonly id: number; readonly cmd: "drain" }
+  | { readonly id: number; readonly cmd: "report" }
+  | { readonly id: number; readonly cmd: "stop" }
+
+export interface Received {
+  readonly count: number
+  readonly duplicates: number
+  readonly missing: number
+}
+
+export interface Report {
+  readonly node: string
+  readonly incarnation: string
+  /** Per peer `node/incarnation`: envelopes accepted by `send`. */
+  readonly sent: Record<string, number>
+  /** Per sender `node/incarnation`. */
+  readonly received: Record<string, Received>
+}
+
+export type Event =
+  | { readonly event: "ready"; readonly node: string; readonly incarnation: string; readonly url: string }
+  | {
+      readonly event: "peer-up" | "peer-down"
+      readonly node: string
+      readonly incarnation: string
+      readonly reason?: string
+    }
+  | { readonly event: "done"; readonly id: number }
+  | { readonly event: "report"; readonly id: number; readonly report: Report }
+  | { readonly event: "failed"; readonly id: number; readonly error: string }
+
+const emit = (event: Event) => process.stdout.write(`${JSON.stringify(event)}\n`)
+
+const key = (node: string, incarnation: string) => `${node}/${incarnation}`
+
+const program = (spec: NodeSpec) =>
+  Effect.gen(function* () {
+    const transport = yield* WebSocket.make({
+      node: spec.node,
+      secret: spec.secret,
+      listen: { port: 0 },
+      heartbeatInterval: spec.heartbeatMs ?? 200,
+      failureDetector: { _tag: "Timeout", timeout: spec.downAfterMs ?? 3000 },
+      reconnect: { initialDelay: "20 millis", maxDelay: "500 millis" },
+      resendBuffer: { capacity: spec.capacity ?? 2048 },
+      shutdownTimeout: "2 seconds"
+    })
+    const live = new Map<string, Peer.Peer>()
+    let changed = yield* Deferred.make<void>()
+    const events = yield* transport.subscribe
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          const event = yield* PubSub.take(events)
+          if (event._tag === "PeerUp") live.set(event.node, { node: event.node, incarnation: event.incarnation })
+          else if (live.get(event.node)?.incarnation === event.incarnation) live.delete(event.node)
+          emit(
+            event._tag === "PeerUp"
+              ? { event: "peer-up", node: event.node, incarnation: event.incarnation }
+              : { event: "peer-down", node: event.node, incarnation: event.incarnation, reason: event.reason }
+          )
+          const previous = changed
+          changed = yield* Deferred.make<void>()
+          yield* Deferred.succeed(previous, undefined)
+        })
+      )
+    )
+
+    const sent: Record<string, number> = {}
+    const received: Record<string, { count: number; duplicates: number; missing: number; next: number }> = {}
+    yield* Effect.forkScoped(
+      transport.inbound.pipe(
+        Stream.runForEach((delivery) =>
+          Effect.sync(() => {
+            const from = key(delivery.from, delivery.incarnation)
+            received[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 }
+            const book = received[from]
+            const n = (delivery.envelope.payload as { readonly n: number }).n
+            if (n < book.next) book.duplicates++
+            else {
+              book.missing += n - book.next
+              book.next = n + 1
+              book.count++
+            }
+          })
+        )
+      )
+    )
+
+    /** One sender at a time per destination, so the numbering stays gap-free. */
+    const locks = new Map<string, Semaphore.Semaphore>()
+    const exclusive = (to: string) => {
+      const lock = locks.get(to) ?? Semaphore.makeUnsafe(1)
+      locks.set(to, lock)
+      return Semaphore.withPermit(lock)
+    }
+
+    /** Sends `count` envelopes to node `to`, following it across incarnations. */
+    const sendTo = (to: string, count: number, perSecond?: number) =>
+      Effect.gen(function* () {
+        const address = ActorAddress.make(NodeId.make(to), "/sink")
+        const slice = perSecond === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.round(perSecond / 100))
+        let remaining = count
+        while (remaining > 0) {
+          const peer = live.get(to)
+          if (peer === undefined) {
+            yield* Deferred.await(changed)
+            continue
+          }
+          const book = key(peer.node, peer.incarnation)
+          const n = (sent[book] ?? 0) + 1
+          const result = yield* Effect.result(
+            transport.send(peer, Envelope.make({ kind: "tell", to: address, payload: { n } }))
+          )
+          if (Result.isFailure(result) && result.failure._tag !== "NodeUnreachable") return yield* result.failure
+          if (Result.isSuccess(result)) {
+            sent[book] = n
+            remaining--
+            if (remaining % slice === 0) yield* Effect.sleep(10)
+          } else if (live.get(to)?.incarnation === peer.incarnation) {
+            yield* Deferred.await(changed) // the event saying it is down has not been handled yet
+          }
+        }
+      }).pipe(exclusive(to))
+
+    const drained = Effect.gen(function* () {
+      while (true) {
+        const stats = yield* transport.stats
+        if (stats.links.every((link) => link.unacknowledged === 0 && link.waiting === 0)) return
+        yield* Effect.sleep(20)
+      }
+    })
+
+    const report = (): Report => ({
+      node: spec.node,
+      incarnation: transport.incarnation,
+      sent: { ...sent },
+      received: Object.fromEntries(
+        Object.entries(received).map(([from, { count, duplicates, missing }]) => [from, { count, duplicates, missing }])
+      )
+    })
+
+    const stop = yield* Deferred.make<void>()
+    const handle = (command: Command): Effect.Effect<void> => {
+      const done = Effect.sync(() => emit({ event: "done", id: command.id }))
+      const run: Effect.Effect<unknown, unknown> = (() => {
+        switch (command.cmd) {
+          case "connect":
+            return Effect.andThen(transport.connect(command.url), done)
+          case "send":
+            return Effect.andThen(sendTo(command.to, command.count, command.perSecond), done)
+          case "drain":
+            return Effect.andThen(drained, done)
+          case "report":
+            return Effect.sync(() => emit({ event: "report", id: command.id, report: report() }))
+          case "stop":
+            return Deferred.succeed(stop, undefined)
+        }
+      })()
+      return run.pipe(
+        Effect.catchCause((cause) =>
+          Effect.sync(() => emit({ event: "failed", id: command.id, error: String(cause) }))
+        ),
+        Effect.asVoid
+      )
+    }
+
+    const lines = Readline.createInterface({ input: process.stdin })
+    const scope = yield* Effect.scope
+    const run = Effect.runForkWith(yield* Effect.context<never>())
+    lines.on("line", (line) => {
+      run(Effect.forkIn(handle(JSON.parse(line) as Command), scope))
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => lines.close()))
+    const url = transport.address._tag === "Some" ? transport.address.value : ""
+    emit({ event: "ready", node: spec.node, incarnation: transport.incarnation, url })
+    yield* Deferred.await(stop)
+  })
+
+const spec = JSON.parse(process.argv[2] ?? "{}") as NodeSpec
+const main = Effect.scoped(program(spec)).pipe(
+  Effect.provide(Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]))
+)
+Effect.runPromiseExit(main).then((exit) => {
+  if (Exit.isFailure(exit)) process.stderr.write(`${String(exit.cause)}\n`)
+  process.exit(Exit.isSuccess(exit) ? 0 : 1)
+})
