@@ -2,6 +2,8 @@
  * @troupe/llm: language models for agents, over the official `openai` SDK. The guide is docs/llm.md.
  */
 
+/** Agents: actors that think with a language model, keep their conversation and answer asks. */
+export * as Agent from "./Agent.ts"
 /** Spending limits per agent (tokens, cost), checked before each call. */
 export * as Budget from "./Budget.ts"
 /** Our model offered as `effect/ai`'s `LanguageModel`. */
