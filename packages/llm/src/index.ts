@@ -12,6 +12,8 @@ export * as EffectAi from "./EffectAi.ts"
 export * as LanguageModel from "./LanguageModel.ts"
 /** Every error of a model call, each with `retryable`. */
 export * as LlmError from "./LlmError.ts"
+/** A language model playing a role in a choreography session, its moves checked against the protocol. */
+export * as LlmRole from "./LlmRole.ts"
 /** Conversation items (transcripts): system, user, assistant, tool calls and results, reasoning. */
 export * as Message from "./Message.ts"
 /** The language model over the openai SDK: OpenAI or any OpenAI-compatible server. */
