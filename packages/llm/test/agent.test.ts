@@ -1,7 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type ActorRef, ActorSystem, Behavior, Protocol, type SystemEvent, TestKit } from "@troupe/runtime"
 import { Cause, Effect, Layer, Schema, Stream } from "effect"
-import { Agent, Budget, LlmError, Message, OpenAiTestServer, ScriptedModel, Tool, Turn } from "../src/index.ts"
+import {
+  Agent,
+  Budget,
+  LanguageModel,
+  LlmError,
+  Message,
+  OpenAiTestServer,
+  ScriptedModel,
+  Tool,
+  Turn
+} from "../src/index.ts"
 
 class Insufficient extends Schema.TaggedError<Insufficient>()("Insufficient", { balance: Schema.Number }) {}
 
@@ -228,6 +238,25 @@ describe("Agent", () => {
         scripted([Turn.text("1"), Turn.toolCall("clock", { city: "Oslo" }), Turn.text("09:00"), Turn.text("unused")])
       )
     )
+  )
+
+  it.effect("compact rewrites a conversation that grew past maxMessages, e.g. into a summary by the model", () =>
+    Effect.gen(function* () {
+      const ref = yield* ActorSystem.spawn(
+        Agent.make({
+          name: "summarizer",
+          maxMessages: 3,
+          compact: (transcript) =>
+            LanguageModel.generate({ prompt: [...transcript, Message.user("Summarise our conversation.")] }).pipe(
+              Effect.map((summary) => [Message.user(`Earlier: ${summary.text}`)])
+            )
+        })
+      )
+      yield* ref.ask(Agent.Protocol.Ask({ prompt: "I am Ada." }))
+      assert.strictEqual((yield* ref.ask(Agent.Protocol.Transcript())).length, 2)
+      yield* ref.ask(Agent.Protocol.Ask({ prompt: "I like tea." }))
+      assert.deepStrictEqual(yield* ref.ask(Agent.Protocol.Transcript()), [Message.user("Earlier: Ada likes tea.")])
+    }).pipe(Effect.provide(scripted([Turn.text("Hi Ada."), Turn.text("Noted."), Turn.text("Ada likes tea.")])))
   )
 
   it.live("end to end over HTTP: the real SDK against the test server, with a tool and a subscriber", () =>
