@@ -193,16 +193,13 @@ const instructions = (monitor: Monitor.Monitor): string =>
     StateMachine.print(monitor.machine)
   ].join("\n")
 
-/** A received message, as the model reads it. */
+/** A received message (which the endpoint's monitor let in), as the model reads it. */
 const describeReceived = (state: StateMachine.State, received: Endpoint.Incoming) =>
   Effect.gen(function* () {
-    const transition = state.transitions.find((t) => t.label === received.label)
-    const encoded =
-      transition === undefined
-        ? received.payload
-        : yield* Effect.orDie(
-            Schema.encodeUnknownEffect(transition.payload as Schema.Codec<unknown, unknown>)(received.payload)
-          )
+    const { payload } = state.transitions.find((t) => t.label === received.label)!
+    const encoded = yield* Effect.orDie(
+      Schema.encodeUnknownEffect(payload as Schema.Codec<unknown, unknown>)(received.payload)
+    )
     return Message.user(
       `${received.from} sent you "${received.label}"${encoded === undefined ? "" : `: ${JSON.stringify(encoded)}`}`
     )

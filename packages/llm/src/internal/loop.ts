@@ -16,19 +16,19 @@ export type Options<Tools extends ReadonlyArray<Tool.Any>, E, R> = Omit<
 >
 
 /** What the final answer must be: the format sent to the model, and how its text is decoded. */
-export interface Output<A, R> {
+export interface Output<A> {
   readonly format: LanguageModel.OutputSchema
-  readonly decode: (text: string) => Effect.Effect<A, InvalidOutput, R>
+  readonly decode: (text: string) => Effect.Effect<A, InvalidOutput>
 }
 
 /** Runs the model in context with tools until it answers (see `ToolLoop.run`). */
-export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R, RD = never>(
+export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
   options: Options<Tools, E, R>,
-  output: Output<A, RD> | undefined
+  output: Output<A> | undefined
 ): Effect.Effect<
   ToolLoop.Result<A>,
   LlmError | MaxStepsExceeded | Tool.Error<Tools[number]> | E,
-  Model | Tool.Services<Tools[number]> | R | RD
+  Model | Tool.Services<Tools[number]> | R
 > =>
   Effect.gen(function* () {
     const model = yield* Model
