@@ -22,15 +22,16 @@
  * result.text // "Yes: 3 °C."
  * ```
  */
-import { Effect, type Schema, Stream } from "effect"
+import { Effect, type Schema } from "effect"
+import * as loop from "./internal/loop.ts"
 import { decodeJson, strict } from "./internal/structured.ts"
 import type * as LanguageModel from "./LanguageModel.ts"
-import { LanguageModel as Model } from "./LanguageModel.ts"
-import { type LlmError, MaxStepsExceeded } from "./LlmError.ts"
-import * as Message from "./Message.ts"
+import type { LanguageModel as Model } from "./LanguageModel.ts"
+import type { LlmError, MaxStepsExceeded } from "./LlmError.ts"
+import type * as Message from "./Message.ts"
 import type * as Response from "./Response.ts"
-import * as Tool from "./Tool.ts"
-import * as Usage from "./Usage.ts"
+import type * as Tool from "./Tool.ts"
+import type * as Usage from "./Usage.ts"
 
 /** What `onEvent` receives: the model's stream events, and each tool result as it is produced. */
 export type Event = Response.StreamEvent | Message.ToolResult
@@ -78,96 +79,12 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any> = [], A = string
   Result<A>,
   LlmError | MaxStepsExceeded | Tool.Error<Tools[number]> | E,
   Model | Tool.Services<Tools[number]> | R
-> =>
-  Effect.gen(function* () {
-    const model = yield* Model
-    const {
-      tools: given,
-      maxSteps = 10,
-      concurrency = "unbounded",
-      output,
-      outputName = "output",
-      maxOutputRetries,
-      onEvent,
-      system,
-      prompt,
-      ...rest
-    } = options
-    const tools: ReadonlyArray<Tool.Any> = given ?? []
-    const byName = new Map(tools.map((tool) => [tool.name, tool]))
-    const transcript: Array<Message.Message> = [
-      ...(system === undefined ? [] : [Message.system(system)]),
-      ...Message.fromPrompt(prompt)
-    ]
-    const start = transcript.length
-    const codec = output && (strict(output).codec as Schema.ConstraintCodec<A, unknown>)
-    const responses: Array<Response.Response> = []
-    let outputRetries = maxOutputRetries ?? 1
-    const request = {
-      ...rest,
-      tools,
-      ...(output === undefined ? {} : { output: { name: outputName, schema: output } })
-    }
-
-    const step = (messages: ReadonlyArray<Message.Message>) =>
-      onEvent
-        ? Effect.gen(function* () {
-            let completed: Response.Response | undefined
-            yield* Stream.runForEach(model.stream({ ...request, prompt: messages }), (event) => {
-              if (event._tag === "Completed") completed = event.response
-              return onEvent(event)
-            })
-            return completed!
-          })
-        : model.generate({ ...request, prompt: messages })
-
-    for (let steps = 0; steps < maxSteps; steps++) {
-      const response = yield* step([...transcript])
-      responses.push(response)
-      transcript.push(...response.messages)
-      if (response.toolCalls.length > 0) {
-        const results = yield* Effect.forEach(
-          response.toolCalls,
-          (call) => {
-            const tool = byName.get(call.name)
-            const result = tool ? tool.call(call) : Effect.succeed(Tool.unknownTool(call, tools))
-            return onEvent ? Effect.tap(result, onEvent) : result
-          },
-          { concurrency }
-        ) as Effect.Effect<
-          ReadonlyArray<Message.ToolResult>,
-          Tool.Error<Tools[number]> | E,
-          Tool.Services<Tools[number]> | R
-        >
-        transcript.push(...results)
-        continue
-      }
-      let value = response.text as A
-      if (codec) {
-        const decoded = yield* decodeJson(codec, response.text, "Your answer").pipe(
-          Effect.map((value) => ({ value })),
-          Effect.catchTag("InvalidOutput", (invalid) =>
-            outputRetries-- > 0 ? Effect.succeed(invalid) : Effect.fail(invalid)
-          )
-        )
-        if (!("value" in decoded)) {
-          transcript.push(Message.user(`${decoded.message}\nAnswer again.`))
-          continue
-        }
-        value = decoded.value
-      }
-      return {
-        value,
-        text: response.text,
-        transcript,
-        added: transcript.slice(start),
-        responses,
-        usage: responses.reduce((sum, r) => Usage.add(sum, r.usage), Usage.empty),
-        cost: responses.reduce((sum, r) => sum + (r.cost ?? 0), 0)
-      } satisfies Result<A>
-    }
-    return yield* new MaxStepsExceeded({
-      message: `no final answer after ${maxSteps} model calls`,
-      maxSteps
-    })
-  }).pipe(Effect.withSpan("ToolLoop.run"))
+> => {
+  const { output, outputName = "output", ...rest } = options
+  const decoded = output && {
+    format: { name: outputName, schema: output },
+    decode: (text: string) =>
+      decodeJson(strict(output).codec as Schema.ConstraintCodec<A, unknown>, text, "Your answer")
+  }
+  return loop.run(rest, decoded).pipe(Effect.withSpan("ToolLoop.run"))
+}

@@ -2,6 +2,8 @@
  * @troupe/llm: language models for agents, over the official `openai` SDK. The guide is docs/llm.md.
  */
 
+/** Agents: actors that think with a language model, keep their conversation and answer asks. */
+export * as Agent from "./Agent.ts"
 /** Spending limits per agent (tokens, cost), checked before each call. */
 export * as Budget from "./Budget.ts"
 /** Our model offered as `effect/ai`'s `LanguageModel`. */
@@ -10,6 +12,8 @@ export * as EffectAi from "./EffectAi.ts"
 export * as LanguageModel from "./LanguageModel.ts"
 /** Every error of a model call, each with `retryable`. */
 export * as LlmError from "./LlmError.ts"
+/** A language model playing a role in a choreography session, its moves checked against the protocol. */
+export * as LlmRole from "./LlmRole.ts"
 /** Conversation items (transcripts): system, user, assistant, tool calls and results, reasoning. */
 export * as Message from "./Message.ts"
 /** The language model over the openai SDK: OpenAI or any OpenAI-compatible server. */

@@ -107,6 +107,8 @@ type BranchOf<B, Label> = Extract<B, { readonly label: Label }>
 export interface SendEndpoint<Peer extends string, B extends AnyBranch, E, Env> {
   readonly _tag: "Send"
   readonly role: string
+  /** The monitor that checks this role's moves (its session, protocol and state machine). */
+  readonly monitor: Monitor.Monitor
   /** The state of the role's state machine this endpoint stands for. */
   readonly state: number
   /** Sends `label(payload)` to `to`; the payload may be left out when its schema is `Schema.Void`. */
@@ -132,6 +134,8 @@ export type Received<Peer extends string, B, E, Env> =
 export interface ReceiveEndpoint<Peer extends string, B extends AnyBranch, E, Env> {
   readonly _tag: "Receive"
   readonly role: string
+  /** The monitor that checks this role's moves (its session, protocol and state machine). */
+  readonly monitor: Monitor.Monitor
   readonly state: number
   /** The next message from the peer, as a union discriminated by `label`. */
   receive(): Effect.Effect<Received<Peer, B, E, Env>, Failure<E>>
@@ -141,6 +145,8 @@ export interface ReceiveEndpoint<Peer extends string, B extends AnyBranch, E, En
 export interface EndEndpoint<E> {
   readonly _tag: "End"
   readonly role: string
+  /** The monitor that checks this role's moves (its session, protocol and state machine). */
+  readonly monitor: Monitor.Monitor
   readonly state: number
   /** Leaves the session: this role is done. */
   close(): Effect.Effect<void, Failure<E>>
@@ -153,6 +159,8 @@ export interface EndEndpoint<E> {
 export interface UntypedEndpoint<E = never> {
   readonly _tag: "Send" | "Receive" | "End"
   readonly role: string
+  /** The monitor that checks this role's moves (its session, protocol and state machine). */
+  readonly monitor: Monitor.Monitor
   readonly state: number
   send(to: string, label: string, payload?: unknown): Effect.Effect<UntypedEndpoint<E>, Failure<E>>
   receive(): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>>
@@ -163,7 +171,7 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
   readonly _tag: "Send" | "Receive" | "End"
   readonly role: string
   readonly state: number
-  private readonly monitor: Monitor.Monitor
+  readonly monitor: Monitor.Monitor
   private readonly port: Port<E>
   private used = false
   constructor(monitor: Monitor.Monitor, port: Port<E>, state: number) {

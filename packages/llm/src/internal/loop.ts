@@ -1,0 +1,117 @@
+/** The tool loop's engine, shared by `ToolLoop.run`, agents and LLM roles. */
+import { Effect, Stream } from "effect"
+import type * as LanguageModel from "../LanguageModel.ts"
+import { LanguageModel as Model } from "../LanguageModel.ts"
+import { type InvalidOutput, type LlmError, MaxStepsExceeded } from "../LlmError.ts"
+import * as Message from "../Message.ts"
+import type * as Response from "../Response.ts"
+import * as Tool from "../Tool.ts"
+import type * as ToolLoop from "../ToolLoop.ts"
+import * as Usage from "../Usage.ts"
+
+/** A loop's options, without its output schema. */
+export type Options<Tools extends ReadonlyArray<Tool.Any>, E, R> = Omit<
+  ToolLoop.Options<Tools, unknown, E, R>,
+  "output" | "outputName"
+>
+
+/** What the final answer must be: the format sent to the model, and how its text is decoded. */
+export interface Output<A> {
+  readonly format: LanguageModel.OutputSchema
+  readonly decode: (text: string) => Effect.Effect<A, InvalidOutput>
+}
+
+/** Runs the model in context with tools until it answers (see `ToolLoop.run`). */
+export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
+  options: Options<Tools, E, R>,
+  output: Output<A> | undefined
+): Effect.Effect<
+  ToolLoop.Result<A>,
+  LlmError | MaxStepsExceeded | Tool.Error<Tools[number]> | E,
+  Model | Tool.Services<Tools[number]> | R
+> =>
+  Effect.gen(function* () {
+    const model = yield* Model
+    const {
+      tools: given,
+      maxSteps = 10,
+      concurrency = "unbounded",
+      maxOutputRetries,
+      onEvent,
+      system,
+      prompt,
+      ...rest
+    } = options
+    const tools: ReadonlyArray<Tool.Any> = given ?? []
+    const byName = new Map(tools.map((tool) => [tool.name, tool]))
+    const transcript: Array<Message.Message> = [
+      ...(system === undefined ? [] : [Message.system(system)]),
+      ...Message.fromPrompt(prompt)
+    ]
+    const start = transcript.length
+    const responses: Array<Response.Response> = []
+    let outputRetries = maxOutputRetries ?? 1
+    const request = { ...rest, tools, ...(output === undefined ? {} : { output: output.format }) }
+
+    const step = (messages: ReadonlyArray<Message.Message>) =>
+      onEvent
+        ? Effect.gen(function* () {
+            let completed: Response.Response | undefined
+            yield* Stream.runForEach(model.stream({ ...request, prompt: messages }), (event) => {
+              if (event._tag === "Completed") completed = event.response
+              return onEvent(event)
+            })
+            return completed!
+          })
+        : model.generate({ ...request, prompt: messages })
+
+    for (let steps = 0; steps < maxSteps; steps++) {
+      const response = yield* step([...transcript])
+      responses.push(response)
+      transcript.push(...response.messages)
+      if (response.toolCalls.length > 0) {
+        const results = yield* Effect.forEach(
+          response.toolCalls,
+          (call) => {
+            const tool = byName.get(call.name)
+            const result = tool ? tool.call(call) : Effect.succeed(Tool.unknownTool(call, tools))
+            return onEvent ? Effect.tap(result, onEvent) : result
+          },
+          { concurrency }
+        ) as Effect.Effect<
+          ReadonlyArray<Message.ToolResult>,
+          Tool.Error<Tools[number]> | E,
+          Tool.Services<Tools[number]> | R
+        >
+        transcript.push(...results)
+        continue
+      }
+      let value = response.text as A
+      if (output) {
+        const decoded = yield* output.decode(response.text).pipe(
+          Effect.map((value) => ({ value })),
+          Effect.catchTag("InvalidOutput", (invalid) =>
+            outputRetries-- > 0 ? Effect.succeed(invalid) : Effect.fail(invalid)
+          )
+        )
+        if (!("value" in decoded)) {
+          transcript.push(Message.user(`${decoded.message}\nAnswer again.`))
+          continue
+        }
+        value = decoded.value
+      }
+      return {
+        value,
+        text: response.text,
+        transcript,
+        added: transcript.slice(start),
+        responses,
+        usage: responses.reduce((sum, r) => Usage.add(sum, r.usage), Usage.empty),
+        cost: responses.reduce((sum, r) => sum + (r.cost ?? 0), 0)
+      } satisfies ToolLoop.Result<A>
+    }
+    return yield* new MaxStepsExceeded({
+      message: `no final answer after ${maxSteps} model calls`,
+      maxSteps
+    })
+  })
