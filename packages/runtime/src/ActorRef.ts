@@ -10,6 +10,8 @@
  * const n = yield* counter.ask(Counter.Get(), { timeout: "1 second" })
  * ```
  */
+
+import type { TransportError } from "@troupe/transport"
 import { type Duration, Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { dual } from "effect/Function"
 import type { MailboxFull } from "./Mailbox.ts"
@@ -93,14 +95,37 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
   }
 }
 
-/** Why an ask can fail besides the request's own declared failure. */
-export type AskError = AskTimeout | RecipientTerminated | RequestFailed | MailboxFull
+/**
+ * A message from another node did not decode with the recipient's protocol; `issue` says which field was
+ * wrong and how. The message was not delivered.
+ */
+export class InvalidMessage extends Schema.TaggedError<InvalidMessage>()("InvalidMessage", {
+  recipient: Schema.String,
+  tag: Schema.String,
+  issue: Schema.String
+}) {
+  override get message() {
+    return `${this.recipient} could not decode ${this.tag}: ${this.issue}`
+  }
+}
+
+/**
+ * Why an ask can fail besides the request's own declared failure. `NodeUnreachable` (from
+ * `@troupe/transport`) comes at once when the recipient's node is down or goes down while the ask waits.
+ */
+export type AskError =
+  | AskTimeout
+  | RecipientTerminated
+  | RequestFailed
+  | MailboxFull
+  | TransportError.NodeUnreachable
+  | InvalidMessage
 
 /** How a ref looks on the wire: its node, its path and the name of its protocol. */
 export const Address = Schema.Struct({ node: Schema.String, path: Schema.String, protocol: Schema.String })
 
 /** @internal Turns an address into a ref; set by the actor system while it decodes a message. */
-export type Resolver = (address: typeof Address.Type) => ActorRef<Protocol.Any> | string
+export type Resolver = (address: typeof Address.Type, protocol: Protocol.Any) => ActorRef<Protocol.Any> | string
 
 let currentResolver: Resolver | undefined
 
@@ -143,7 +168,7 @@ export const schema = <P extends Protocol.Any>(protocol: P): Schema.Codec<ActorR
               )
             )
           }
-          const resolved = currentResolver?.(address) ?? "refs can only be decoded by an actor system"
+          const resolved = currentResolver?.(address, protocol) ?? "refs can only be decoded by an actor system"
           return typeof resolved === "string"
             ? Effect.fail(new SchemaIssue.InvalidValue({ message: resolved }, address))
             : Effect.succeed(resolved as ActorRef<P>)

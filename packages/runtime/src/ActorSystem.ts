@@ -15,9 +15,11 @@
  * Effect.runPromise(program.pipe(Effect.provide(ActorSystem.layer())))
  * ```
  */
-import { Clock, Context, Duration, Effect, Layer, References, Schema, type Scope, Stream, Tracer } from "effect"
+import { Transport, TransportError } from "@troupe/transport"
+import { Clock, Context, Duration, Effect, Layer, Option, References, Schema, type Scope, Stream, Tracer } from "effect"
 import type { ActorRef } from "./ActorRef.ts"
 import type { Behavior } from "./Behavior.ts"
+import { Remoting } from "./internal/remoting.ts"
 import { SystemImpl } from "./internal/system.ts"
 import * as Mailbox from "./Mailbox.ts"
 import type * as Protocol from "./Protocol.ts"
@@ -69,8 +71,22 @@ export interface ActorSystemService {
     behavior: Behavior<P, S, R>,
     options?: SpawnOptions
   ): Effect.Effect<ActorRef<P>, SpawnError, R>
-  /** Finds a live actor by path and checks that it speaks `protocol`. */
-  lookup<P extends Protocol.Any>(path: string, protocol: P): Effect.Effect<ActorRef<P>, ActorNotFound>
+  /**
+   * Finds a live actor by path and checks that it speaks `protocol`; on another node when `node` is given
+   * (then it asks that node).
+   */
+  lookup<P extends Protocol.Any>(
+    path: string,
+    protocol: P,
+    options?: { readonly node?: string }
+  ): Effect.Effect<ActorRef<P>, ActorNotFound>
+  /**
+   * Joins another node through the system's transport (a `ws://` URL, or a node id in process) and returns
+   * its id once the link is up. The transport keeps it connected from then on.
+   */
+  connect(target: string): Effect.Effect<string, TransportError.NodeUnreachable>
+  /** The ids of the nodes connected now. */
+  readonly nodes: Effect.Effect<ReadonlyArray<string>>
   /** Stops an actor (its children first) and waits until it has terminated. */
   stop(ref: ActorRef<Protocol.Any>): Effect.Effect<void>
   /** Waits until an actor terminates; at once if it already has. */
@@ -147,18 +163,23 @@ export type SpawnError = NameTaken | InvalidName | SpawnFailed | SystemShuttingD
 export class ActorNotFound extends Schema.TaggedError<ActorNotFound>()("ActorNotFound", {
   path: Schema.String,
   protocol: Schema.String,
-  reason: Schema.Literals(["no-actor", "protocol-mismatch"])
+  node: Schema.String,
+  reason: Schema.Literals(["no-actor", "protocol-mismatch", "unreachable"])
 }) {
   override get message() {
+    const where = `${this.node}${this.path}`
     return this.reason === "no-actor"
-      ? `No actor at ${this.path}`
-      : `The actor at ${this.path} does not speak ${this.protocol}`
+      ? `No actor at ${where}`
+      : this.reason === "unreachable"
+        ? `Could not ask node ${this.node} for ${this.path}: it is not reachable`
+        : `The actor at ${where} does not speak ${this.protocol}`
   }
 }
 
 /** Makes an actor system that shuts down when the scope closes. */
 export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const name = options.name ?? "troupe"
+  const transport = yield* Effect.serviceOption(Transport.Transport)
   const clock = yield* Clock.Clock
   const tracer = yield* Effect.tracer
   const tracerEnabled = yield* References.TracerEnabled
@@ -166,7 +187,7 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
   const impl = new SystemImpl(
     {
       name,
-      node: options.node ?? name,
+      node: Option.match(transport, { onNone: () => options.node ?? name, onSome: (t) => t.node }),
       guardian: options.guardian ?? Supervisor.defaultStrategy,
       mailbox: options.mailbox ?? Mailbox.defaultConfig,
       askTimeoutMillis: Duration.toMillis(options.askTimeout ?? "5 seconds"),
@@ -181,17 +202,33 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     name,
     node: impl.node,
     spawn: (behavior, spawnOptions) => impl.spawn(impl.guardian, behavior, spawnOptions),
-    lookup: (path, protocol) =>
+    lookup: (path, protocol, lookupOptions) =>
       Effect.suspend(() => {
+        const node = lookupOptions?.node ?? impl.node
+        const notFound = (reason: ActorNotFound["reason"]) =>
+          new ActorNotFound({ path, protocol: protocol.name, node, reason })
+        if (node !== impl.node) {
+          if (impl.remoting === undefined) return Effect.fail(notFound("unreachable"))
+          return Effect.mapError(impl.remoting.lookup(node, path, protocol), (error) =>
+            notFound(typeof error === "string" ? error : "unreachable")
+          )
+        }
         const cell = impl.registry.get(path)
-        if (cell === undefined || cell.isTerminated) {
-          return Effect.fail(new ActorNotFound({ path, protocol: protocol.name, reason: "no-actor" }))
-        }
-        if (cell.protocol !== protocol) {
-          return Effect.fail(new ActorNotFound({ path, protocol: protocol.name, reason: "protocol-mismatch" }))
-        }
+        if (cell === undefined || cell.isTerminated) return Effect.fail(notFound("no-actor"))
+        if (cell.protocol !== protocol) return Effect.fail(notFound("protocol-mismatch"))
         return Effect.succeed(cell.ref as unknown as ActorRef<typeof protocol>)
       }),
+    connect: (target) =>
+      impl.remoting === undefined
+        ? Effect.fail(
+            new TransportError.NodeUnreachable({
+              node: target,
+              reason: "stopped",
+              detail: "this actor system has no transport: provide one (InProcess.layer or WebSocket.layer)"
+            })
+          )
+        : Effect.map(impl.remoting.transport.connect(target), (peer) => peer.node),
+    nodes: Effect.sync(() => [...(impl.remoting?.peers.keys() ?? [])]),
     stop: (ref) => impl.stop(ref),
     awaitTermination: (ref) => impl.awaitTermination(ref),
     events: impl.eventStream(),
@@ -205,6 +242,11 @@ export const make = Effect.fnUntraced(function* (options: Options = {}) {
     shutdown: impl.shutdown()
   }
   impl.service = service
+  if (Option.isSome(transport)) {
+    impl.remoting = new Remoting(impl, transport.value)
+    yield* impl.remoting.start
+  }
+  // added last, so it runs first: actors stop while remoting still carries their last messages
   yield* Effect.addFinalizer(() => impl.shutdown())
   return ActorSystem.of(service)
 })
@@ -219,11 +261,17 @@ export const spawn = <P extends Protocol.Any, S, R>(
 ): Effect.Effect<ActorRef<P>, SpawnError, R | ActorSystem> =>
   ActorSystem.use((system) => system.spawn(behavior, options))
 
-/** Finds a live actor by path in the current system. */
+/** Finds a live actor by path, on this node or (with `node`) another one. */
 export const lookup = <P extends Protocol.Any>(
   path: string,
-  protocol: P
-): Effect.Effect<ActorRef<P>, ActorNotFound, ActorSystem> => ActorSystem.use((system) => system.lookup(path, protocol))
+  protocol: P,
+  options?: { readonly node?: string }
+): Effect.Effect<ActorRef<P>, ActorNotFound, ActorSystem> =>
+  ActorSystem.use((system) => system.lookup(path, protocol, options))
+
+/** Joins another node through the system's transport; returns its id. */
+export const connect = (target: string): Effect.Effect<string, TransportError.NodeUnreachable, ActorSystem> =>
+  ActorSystem.use((system) => system.connect(target))
 
 /** Stops an actor and waits until it has terminated. */
 export const stop = (ref: ActorRef<Protocol.Any>): Effect.Effect<void, never, ActorSystem> =>

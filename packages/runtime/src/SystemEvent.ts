@@ -39,8 +39,19 @@ export class Escalated extends Data.TaggedClass("Escalated")<{
   readonly cause: Cause.Cause<unknown>
 }> {}
 
-/** Why a message became a dead letter. */
-export type DeadLetterReason = "terminated" | "overflow" | "expired" | "unhandled" | "shutdown" | "interrupted"
+/**
+ * Why a message became a dead letter: its recipient had terminated, a full mailbox dropped it, its caller was
+ * gone, no handler took it, its handler was interrupted, its node was unreachable, or (from another node) it
+ * did not decode.
+ */
+export type DeadLetterReason =
+  | "terminated"
+  | "overflow"
+  | "expired"
+  | "unhandled"
+  | "interrupted"
+  | "unreachable"
+  | "invalid"
 
 /** A message could not be delivered or handled. */
 export class DeadLetter extends Data.TaggedClass("DeadLetter")<{
@@ -57,5 +68,25 @@ export class Overflow extends Data.TaggedClass("Overflow")<{
   readonly capacity: number
 }> {}
 
+/** A node joined: its actors are reachable. */
+export class NodeUp extends Data.TaggedClass("NodeUp")<{ readonly node: string; readonly incarnation: string }> {}
+
+/** A node was declared down: watchers of its actors got `NodeDown`, asks to it failed with `NodeUnreachable`. */
+export class NodeDown extends Data.TaggedClass("NodeDown")<{
+  readonly node: string
+  readonly incarnation: string
+  readonly reason: string
+}> {}
+
 /** Any system event. */
-export type SystemEvent = Spawned | Stopped | Failed | Restarted | Resumed | Escalated | DeadLetter | Overflow
+export type SystemEvent =
+  | Spawned
+  | Stopped
+  | Failed
+  | Restarted
+  | Resumed
+  | Escalated
+  | DeadLetter
+  | Overflow
+  | NodeUp
+  | NodeDown

@@ -1,6 +1,7 @@
 /**
- * Topics: publish a message to every actor subscribed to a topic. Each subscriber receives messages in the
- * order they were published; a subscriber is removed when it terminates.
+ * Topics: publish a message to every actor subscribed to a topic, on this node and the connected ones. Each
+ * subscriber receives messages in the order they were published; a subscriber is removed when it terminates
+ * or its node goes down.
  *
  * @example
  * ```ts
@@ -12,7 +13,6 @@
 import { Effect } from "effect"
 import type { ActorRef } from "./ActorRef.ts"
 import { ActorSystem, internal } from "./ActorSystem.ts"
-import type { SystemImpl } from "./internal/system.ts"
 import type * as Protocol from "./Protocol.ts"
 
 /** A named topic whose messages are those of protocol `P`. */
@@ -24,67 +24,25 @@ export interface Topic<P extends Protocol.Any> {
 /** Makes a topic. Topics with the same name are the same topic. */
 export const make = <P extends Protocol.Any>(name: string, protocol: P): Topic<P> => ({ name, protocol })
 
-/** @internal The subscribers of every topic of one system. */
-export class Table {
-  private readonly topics = new Map<string, Map<ActorRef<Protocol.Any>, () => void>>()
-  private readonly system: SystemImpl
-  constructor(system: SystemImpl) {
-    this.system = system
-  }
-
-  subscribers(name: string): ReadonlyArray<ActorRef<Protocol.Any>> {
-    return [...(this.topics.get(name)?.keys() ?? [])]
-  }
-
-  subscribe(name: string, ref: ActorRef<Protocol.Any>): void {
-    let subscribers = this.topics.get(name)
-    if (subscribers === undefined) {
-      subscribers = new Map()
-      this.topics.set(name, subscribers)
-    }
-    if (subscribers.has(ref)) return
-    subscribers.set(
-      ref,
-      this.system.onTermination(ref, () => this.unsubscribe(name, ref))
-    )
-  }
-
-  unsubscribe(name: string, ref: ActorRef<Protocol.Any>): void {
-    const subscribers = this.topics.get(name)
-    const cancel = subscribers?.get(ref)
-    if (cancel === undefined) return
-    cancel()
-    subscribers!.delete(ref)
-    if (subscribers!.size === 0) this.topics.delete(name)
-  }
-}
-
-const TableKey = {}
-
-/** @internal */
-export const table = (system: SystemImpl): Table => system.extension(TableKey, () => new Table(system))
-
 /** Subscribes an actor to a topic (once; subscribing again does nothing). */
 export const subscribe = <P extends Protocol.Any>(
   topic: Topic<P>,
   ref: ActorRef<P>
 ): Effect.Effect<void, never, ActorSystem> =>
-  ActorSystem.use((system) => Effect.sync(() => table(internal(system)).subscribe(topic.name, ref)))
+  ActorSystem.use((system) => Effect.sync(() => internal(system).topics.add(topic.name, ref)))
 
 /** Unsubscribes an actor from a topic. */
 export const unsubscribe = <P extends Protocol.Any>(
   topic: Topic<P>,
   ref: ActorRef<P>
 ): Effect.Effect<void, never, ActorSystem> =>
-  ActorSystem.use((system) => Effect.sync(() => table(internal(system)).unsubscribe(topic.name, ref)))
+  ActorSystem.use((system) => Effect.sync(() => internal(system).topics.remove(topic.name, ref)))
 
 /** The current subscribers of a topic. */
 export const subscribers = <P extends Protocol.Any>(
   topic: Topic<P>
 ): Effect.Effect<ReadonlyArray<ActorRef<P>>, never, ActorSystem> =>
-  ActorSystem.use((system) =>
-    Effect.sync(() => table(internal(system)).subscribers(topic.name) as ReadonlyArray<ActorRef<P>>)
-  )
+  ActorSystem.use((system) => Effect.sync(() => internal(system).topics.refs(topic.name, topic.protocol)))
 
 /**
  * Sends a message to every subscriber and returns how many accepted it. A subscriber whose mailbox refuses
@@ -97,7 +55,7 @@ export const publish = <P extends Protocol.Any>(
   ActorSystem.use((system) => {
     const impl = internal(system)
     return Effect.reduce(
-      table(impl).subscribers(topic.name),
+      impl.topics.refs(topic.name, topic.protocol),
       () => 0,
       (delivered, ref) =>
         ref.tell(message).pipe(

@@ -207,7 +207,11 @@ describe("tell and ask", () => {
             initial: null,
             receive: {
               Block: (s) => Effect.as(Deferred.await(gate), s),
-              Work: (state) => Effect.sync(() => (handled++, { state, reply: undefined }))
+              Work: (state) =>
+                Effect.sync(() => {
+                  handled++
+                  return { state, reply: undefined }
+                })
             }
           })
         )

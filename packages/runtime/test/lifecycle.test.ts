@@ -59,7 +59,11 @@ describe("death watch", () => {
             receive: {
               Watch: (s, _, ctx) => Effect.as(ctx.watch(target), s),
               WatchWith: (s, _, ctx) => Effect.as(ctx.watchWith(target, Pact.Gone()), s),
-              Gone: (s) => Effect.sync(() => (gone.push("gone"), s))
+              Gone: (s) =>
+                Effect.as(
+                  Effect.sync(() => gone.push("gone")),
+                  s
+                )
             }
           }),
           { restart: "temporary" }
@@ -93,7 +97,11 @@ describe("death watch", () => {
               Go: (state, _, ctx) =>
                 Effect.as(Effect.andThen(ctx.watch(target), ctx.unwatch(target)), { state, reply: undefined })
             },
-            onTerminated: (s) => Effect.sync(() => (notified++, s))
+            onTerminated: (s) =>
+              Effect.as(
+                Effect.sync(() => notified++),
+                s
+              )
           })
         )
         yield* un.ask(Un.Go())

@@ -87,6 +87,11 @@ class PendingReply implements ReplyTo {
   }
 }
 
+/** Told once when a watched cell terminates: a local actor, or another node that watches it. */
+export interface Watcher {
+  notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void
+}
+
 interface Waiter {
   readonly envelope: Envelope
   readonly resume: (effect: Effect.Effect<void>) => void
@@ -163,7 +168,7 @@ export class ActorCell {
   private unstashAfterCurrent = false
   private stashed: Array<Envelope> | undefined
   children: Map<string, ActorCell> | undefined
-  private watchers: Map<ActorCell, { readonly message: { readonly _tag: string } | undefined }> | undefined
+  private watchers: Map<Watcher, { readonly message: { readonly _tag: string } | undefined }> | undefined
   private watching: Set<ActorCell> | undefined
   private listeners: Array<(terminated: Terminated.Terminated) => void> | undefined
   private scope: Scope.Closeable | undefined
@@ -203,6 +208,31 @@ export class ActorCell {
     this.options = options
     this.context = context
     this.ref = new LocalActorRef(this)
+  }
+
+  /** A cell for an actor that is not there: already terminated, so messages to it are dead letters. */
+  static ghost(system: SystemImpl, path: string, protocol: Protocol.Any): ActorCell {
+    const behavior: AnyBehavior = {
+      protocol,
+      initial: undefined,
+      init: undefined,
+      receive: {} as AnyBehavior["receive"],
+      onTerminated: undefined,
+      supervision: undefined
+    }
+    const options = { mailbox: system.settings.mailbox, restart: "temporary" as const, shutdownTimeoutMillis: 0 }
+    const cell = new ActorCell(
+      system,
+      undefined,
+      path.slice(path.lastIndexOf("/") + 1),
+      path,
+      behavior,
+      options,
+      system.context
+    )
+    cell.status = TERMINATED_STATUS
+    cell.termination = Terminated.stopped
+    return cell
   }
 
   get protocol(): Protocol.Any {
@@ -347,8 +377,23 @@ export class ActorCell {
     return envelope
   }
 
+  /**
+   * Delivers an envelope that came from another node: like a tell, except that a `"fail"` mailbox bounces
+   * it (a request is answered with `MailboxFull`). Returns an effect only when the sender must wait for room.
+   */
+  deliver(envelope: Envelope): Effect.Effect<void> | undefined {
+    if (this.offer(envelope)) return undefined
+    if (this.options.mailbox.overflow === "fail") {
+      this.bounce(envelope, "overflow")
+      return undefined
+    }
+    return Effect.callback<void>((resume) => {
+      this.addWaiter(envelope, resume)
+    })
+  }
+
   /** The caller of this request is gone: if the handler is working on it, interrupt that work. */
-  private cancel(envelope: Envelope): void {
+  cancel(envelope: Envelope): void {
     if (this.current === envelope && this.fiber !== undefined) {
       this.cancelledCurrent = true
       this.fiber.interruptUnsafe()
@@ -880,11 +925,12 @@ export class ActorCell {
     const terminated = new Terminated.Terminated({ ref: this.ref, reason })
     if (this.watchers !== undefined) {
       for (const [watcher, { message }] of this.watchers) {
-        watcher.watching?.delete(this)
+        if (watcher instanceof ActorCell) watcher.watching?.delete(this)
         watcher.notifyTerminated(terminated, message)
       }
       this.watchers = undefined
     }
+    this.system.cellTerminated(this)
     const listeners = this.listeners
     if (listeners !== undefined) {
       this.listeners = undefined
@@ -905,7 +951,7 @@ export class ActorCell {
   // Death watch
   // ------------------------------------------------------------------------------------------------------
 
-  private notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void {
+  notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void {
     this.enqueueForced(
       message === undefined
         ? new Envelope(terminated as unknown as { readonly _tag: string }, undefined, undefined, TERMINATED)
@@ -914,18 +960,18 @@ export class ActorCell {
   }
 
   /** `watcher` will be told once when this cell terminates (at once if it already has). */
-  addWatcher(watcher: ActorCell, message: { readonly _tag: string } | undefined): void {
+  addWatcher(watcher: Watcher, message: { readonly _tag: string } | undefined): void {
     if (this.status === TERMINATED_STATUS) {
       watcher.notifyTerminated(new Terminated.Terminated({ ref: this.ref, reason: this.termination! }), message)
       return
     }
     ;(this.watchers ??= new Map()).set(watcher, { message })
-    ;(watcher.watching ??= new Set()).add(this)
+    if (watcher instanceof ActorCell) (watcher.watching ??= new Set()).add(this)
   }
 
-  removeWatcher(watcher: ActorCell): void {
+  removeWatcher(watcher: Watcher): void {
     this.watchers?.delete(watcher)
-    watcher.watching?.delete(this)
+    if (watcher instanceof ActorCell) watcher.watching?.delete(this)
   }
 
   /** Calls `listener` once when this cell terminates (at once if it already has); returns a canceller. */

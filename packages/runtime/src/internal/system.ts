@@ -14,6 +14,8 @@ import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
 import { ActorCell, CurrentActor, LocalActorRef } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
+import { Directory } from "./directory.ts"
+import { RemoteActorRef, type Remoting } from "./remoting.ts"
 
 /** Settings of a system, resolved from the user's options. */
 export interface Settings {
@@ -47,6 +49,12 @@ export class SystemImpl {
   readonly guardian: ActorCell
   readonly deadlines: Deadlines
   readonly events: PubSub.PubSub<SystemEvent.SystemEvent>
+  /** Service keys → actors, spanning nodes. */
+  readonly receptionist: Directory = new Directory(this)
+  /** Topics → subscribers, spanning nodes. */
+  readonly topics: Directory = new Directory(this)
+  /** Actors of other nodes, when the system has a transport. */
+  remoting: Remoting | undefined = undefined
   /** The public face, set by ActorSystem.make. */
   service!: ActorSystemService
   deadLetterCount = 0
@@ -235,29 +243,56 @@ export class SystemImpl {
     ref: ActorRef<Protocol.Any>,
     message: { readonly _tag: string } | undefined
   ): Effect.Effect<void> {
-    return Effect.sync(() => localCell(ref)?.addWatcher(watcher, message))
+    return Effect.sync(() => {
+      if (ref instanceof RemoteActorRef) ref.remoting.watch(watcher, ref, message)
+      else localCell(ref)?.addWatcher(watcher, message)
+    })
   }
 
   unwatch(watcher: ActorCell, ref: ActorRef<Protocol.Any>): Effect.Effect<void> {
-    return Effect.sync(() => localCell(ref)?.removeWatcher(watcher))
+    return Effect.sync(() => {
+      if (ref instanceof RemoteActorRef) ref.remoting.unwatch(watcher, ref)
+      else localCell(ref)?.removeWatcher(watcher)
+    })
   }
 
   awaitTermination(ref: ActorRef<Protocol.Any>): Effect.Effect<Terminated.Terminated> {
     return Effect.callback<Terminated.Terminated>((resume) => {
-      const cell = localCell(ref)
-      if (cell === undefined) {
-        resume(Effect.succeed(new Terminated.Terminated({ ref, reason: Terminated.stopped })))
-        return
-      }
-      const cancel = cell.onTermination((terminated) => resume(Effect.succeed(terminated)))
+      const cancel = this.onTermination(ref, (terminated) => resume(Effect.succeed(terminated)))
       return Effect.sync(cancel)
     })
   }
 
+  /**
+   * A ref to the local actor at `path` speaking `protocol`, for a ref that arrived inside a message: the live
+   * actor's ref, or a ref to nobody (messages to it are dead letters) when there is none.
+   */
+  localRef(path: string, protocol: Protocol.Any): ActorRef<Protocol.Any> | string {
+    const cell = this.registry.get(path)
+    if (cell !== undefined && cell.protocol.name !== protocol.name) {
+      return `the actor at ${path} speaks ${cell.protocol.name}, not ${protocol.name}`
+    }
+    return cell?.ref ?? ActorCell.ghost(this, path, protocol).ref
+  }
+
+  /** A cell terminated (hook for remoting, which forgets what that cell watched on other nodes). */
+  cellTerminated(cell: ActorCell): void {
+    this.remoting?.watcherTerminated(cell)
+  }
+
+  /** A ref to an actor of another node; undefined without a transport, or when the node is not a peer. */
+  remoteRef<P extends Protocol.Any>(node: string, path: string, protocol: P): ActorRef<P> | undefined {
+    return this.remoting?.refFor(node, path, protocol)
+  }
+
   /** Calls `listener` once when the actor terminates; returns a canceller. */
   onTermination(ref: ActorRef<Protocol.Any>, listener: (terminated: Terminated.Terminated) => void): () => void {
+    if (ref instanceof RemoteActorRef) return ref.remoting.watch(listener, ref, undefined)
     const cell = localCell(ref)
-    if (cell === undefined) return () => {}
+    if (cell === undefined) {
+      listener(new Terminated.Terminated({ ref, reason: Terminated.stopped }))
+      return () => {}
+    }
     return cell.onTermination(listener)
   }
 
