@@ -1,0 +1,156 @@
+/**
+ * Three actor systems in their own processes, on WebSockets over loopback, tell numbered messages to each
+ * other's sink actors, with asks in between, while connections are cut at random and one node is SIGKILLed
+ * and restarted. Between live nodes nothing may be lost or handled twice (order per pair holds), and every
+ * ask must complete or fail with a typed error within its deadline.
+ *
+ * Size: TROUPE_CHAOS_MESSAGES (default 100 000) messages in all, over the six directed pairs.
+ */
+
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import type { Command, Event, Report } from "./support/actor-node.ts"
+import * as Cluster from "./support/cluster.ts"
+import * as TcpProxy from "./support/tcp-proxy.ts"
+
+const SCRIPT = fileURLToPath(new URL("./support/actor-node.ts", import.meta.url))
+const TOTAL = Number(process.env.TROUPE_CHAOS_MESSAGES ?? 100_000)
+const PER_PAIR = Math.ceil(TOTAL / 6)
+const PER_SECOND = Math.max(500, Math.ceil(PER_PAIR / 4))
+const SPEC = { secret: "chaos", heartbeatMs: 200, downAfterMs: 3000 }
+const ASK_EVERY = 50
+const ASK_TIMEOUT_MS = 3000
+
+const names = ["a", "b", "c"] as const
+type Name = (typeof names)[number]
+type Node = Cluster.Child<Event, Command>
+
+const spawn = (node: Name) => Cluster.spawn<Event, Command>({ ...SPEC, node }, SCRIPT)
+
+const chaos = (proxies: ReadonlyArray<TcpProxy.TcpProxy>, cuts: { count: number }) =>
+  Effect.forever(
+    Effect.gen(function* () {
+      yield* Effect.sleep(30 + Math.random() * 150)
+      if (proxies[Math.floor(Math.random() * proxies.length)]!.dropOne()) cuts.count++
+    })
+  )
+
+const reportOf = (node: Node) =>
+  Effect.flatMap(node.request({ cmd: "report" }), (event) =>
+    event.event === "report" ? Effect.succeed(event.report) : Effect.die(new Error("no report"))
+  )
+
+describe("actors across processes under chaos", () => {
+  it.live(
+    `tell and ask: nothing lost or duplicated between live nodes, every ask ends in time (${TOTAL} messages)`,
+    () =>
+      Effect.gen(function* () {
+        const nodes = new Map<Name, Node>()
+        for (const name of names) nodes.set(name, yield* spawn(name))
+        const proxies = new Map<Name, TcpProxy.TcpProxy>()
+        for (const name of names) proxies.set(name, yield* TcpProxy.make(nodes.get(name)!.port))
+        const node = (name: Name) => nodes.get(name)!
+        const joinAll = (name: Name) =>
+          Effect.forEach(
+            names.filter((other) => other !== name),
+            (other) => node(name).request({ cmd: "connect", url: proxies.get(other)!.url }),
+            { concurrency: "unbounded" }
+          )
+        yield* Effect.forEach(names, joinAll, { concurrency: "unbounded" })
+
+        const cuts = { count: 0 }
+        const chaosFiber = yield* Effect.forkChild(chaos([...proxies.values()], cuts))
+        const send = (from: Name, to: Name) =>
+          node(from).request({
+            cmd: "send",
+            to,
+            count: PER_PAIR,
+            perSecond: PER_SECOND,
+            askEvery: ASK_EVERY,
+            askTimeoutMs: ASK_TIMEOUT_MS
+          })
+        const sendAll = (from: Name) =>
+          Effect.forEach(
+            names.filter((to) => to !== from),
+            (to) => send(from, to),
+            { concurrency: "unbounded" }
+          )
+        const firstRound = yield* Effect.forkChild(
+          Effect.all([sendAll("a"), sendAll("b")], { concurrency: "unbounded" })
+        )
+        const c1 = node("c")
+        const c1Sends = yield* Effect.forkChild(Effect.ignore(sendAll("c")))
+
+        yield* Effect.sleep(1500)
+        yield* c1.kill
+        yield* Fiber.join(c1Sends)
+        const c2 = yield* spawn("c")
+        nodes.set("c", c2)
+        proxies.get("c")!.retarget(c2.port)
+        yield* joinAll("c")
+        yield* Effect.all([sendAll("c"), send("a", "c")], { concurrency: "unbounded" })
+        yield* Fiber.join(firstRound)
+        yield* Fiber.interrupt(chaosFiber)
+
+        yield* Effect.forEach(names, (name) => node(name).request({ cmd: "drain" }), { concurrency: "unbounded" })
+        const reports = new Map<Name, Report>()
+        for (const name of names) reports.set(name, yield* reportOf(node(name)))
+        const failures: Array<string> = []
+        const book = (name: Name) => `${name}/${reports.get(name)!.incarnation}`
+        for (const from of names) {
+          for (const to of names) {
+            if (from === to) continue
+            const sender = reports.get(from)!
+            const sent = sender.sent[book(to)] ?? 0
+            const undelivered = sender.undelivered[book(to)] ?? 0
+            const got = reports.get(to)!.received[book(from)] ?? { count: 0, duplicates: 0, missing: 0 }
+            if (undelivered !== 0 || got.count !== sent || got.duplicates !== 0 || got.missing !== 0) {
+              failures.push(
+                `${from} -> ${to}: sent ${sent} (${undelivered} undelivered), received ${JSON.stringify(got)}`
+              )
+            }
+          }
+          // every ask, to any incarnation, ended within its deadline
+          for (const [peer, asks] of Object.entries(reports.get(from)!.asks)) {
+            if (asks.late !== 0)
+              failures.push(`${from} -> ${peer}: ${asks.late} asks ended late (${JSON.stringify(asks)})`)
+            const untyped = Object.keys(asks.failed).filter((tag) => tag === "defect" || tag === "wrong-reply")
+            if (untyped.length > 0) failures.push(`${from} -> ${peer}: asks failed untyped: ${JSON.stringify(asks)}`)
+          }
+        }
+        // from the killed incarnation: an unbroken prefix, no duplicates
+        for (const to of ["a", "b"] as const) {
+          const got = reports.get(to)!.received[`c/${c1.incarnation}`]
+          if (got !== undefined && (got.duplicates !== 0 || got.missing !== 0)) {
+            failures.push(`c (killed) -> ${to}: ${JSON.stringify(got)}`)
+          }
+        }
+        if (failures.length > 0) {
+          assert.fail(
+            `${failures.join("\n")}\n--- logs ---\n${names.map((n) => `${n}:\n${node(n).stderr().slice(-3000)}`).join("\n")}`
+          )
+        }
+        // the run did what it says: traffic and asks flowed, connections were cut, the restart was seen
+        const totalReceived = [...reports.values()]
+          .flatMap((report) => Object.values(report.received))
+          .reduce((sum, got) => sum + got.count, 0)
+        assert.isAtLeast(totalReceived, 5 * PER_PAIR)
+        const okAsks = [...reports.values()]
+          .flatMap((report) => Object.values(report.asks))
+          .reduce((sum, asks) => sum + asks.ok, 0)
+        assert.isAtLeast(okAsks, (5 * PER_PAIR) / ASK_EVERY / 2)
+        assert.isAbove(cuts.count, 0)
+        for (const name of ["a", "b"] as const) {
+          assert.isTrue(
+            node(name).events.some(
+              (e) => e.event === "peer-down" && e.node === "c" && e.incarnation === c1.incarnation
+            ),
+            `${name} saw c go down`
+          )
+        }
+        for (const name of names) assert.strictEqual(yield* node(name).stop, 0)
+      }),
+    180_000
+  )
+})

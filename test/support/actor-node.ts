@@ -1,0 +1,282 @@
+/**
+ * An actor system in its own process, on a WebSocket transport, driven by JSON lines on stdin and
+ * reporting JSON lines on stdout (see `cluster.ts` for the protocol; logs go to stderr).
+ *
+ *   node test/support/actor-node.ts '{"node":"a","secret":"s"}'
+ *
+ * It hosts a `sink` actor that keeps exact books of the numbered messages it receives (per sender
+ * incarnation: how many, duplicates, gaps), and answers asks. Its driver sends numbered tells to the sinks
+ * of other nodes (following them across incarnations) with an ask every `askEvery` tells, and records how
+ * each ask ended and how long it took against its deadline.
+ */
+import * as Readline from "node:readline"
+import { ActorSystem, Behavior, Protocol, type SystemEvent } from "@troupe/runtime"
+import { type Peer, Transport, WebSocket } from "@troupe/transport"
+import { Deferred, Duration, Effect, Exit, Logger, PubSub, Schema, Stream } from "effect"
+import type { Received } from "./transport-node.ts"
+
+export interface NodeSpec {
+  readonly node: string
+  readonly secret?: string
+  readonly heartbeatMs?: number
+  readonly downAfterMs?: number
+}
+
+export type Command =
+  | { readonly id: number; readonly cmd: "connect"; readonly url: string }
+  | {
+      readonly id: number
+      readonly cmd: "send"
+      readonly to: string
+      readonly count: number
+      readonly perSecond?: number
+      /** One ask every this many tells (none when left out). */
+      readonly askEvery?: number
+      readonly askTimeoutMs?: number
+    }
+  | { readonly id: number; readonly cmd: "drain" }
+  | { readonly id: number; readonly cmd: "report" }
+  | { readonly id: number; readonly cmd: "stop" }
+
+/** How the asks to one node ended. */
+export interface Asks {
+  readonly ok: number
+  readonly failed: Record<string, number>
+  /** Asks that ended more than their deadline (plus a margin) after they started. */
+  readonly late: number
+  readonly slowestMs: number
+}
+
+export interface Report {
+  readonly node: string
+  readonly incarnation: string
+  /** Per peer `node/incarnation`: tells sent (accepted by the transport). */
+  readonly sent: Record<string, number>
+  /** Per peer `node/incarnation`: tells that became dead letters because the node was unreachable. */
+  readonly undelivered: Record<string, number>
+  /** Per sender `node/incarnation`. */
+  readonly received: Record<string, Received>
+  readonly asks: Record<string, Asks>
+}
+
+export type Event =
+  | { readonly event: "ready"; readonly node: string; readonly incarnation: string; readonly url: string }
+  | { readonly event: "peer-up" | "peer-down"; readonly node: string; readonly incarnation: string }
+  | { readonly event: "done"; readonly id: number }
+  | { readonly event: "report"; readonly id: number; readonly report: Report }
+  | { readonly event: "failed"; readonly id: number; readonly error: string }
+
+const emit = (event: Event) => process.stdout.write(`${JSON.stringify(event)}\n`)
+
+export const Sink = Protocol.make("Sink", {
+  /** `to` names the recipient incarnation, so that a dead letter says which books it belongs to. */
+  Deliver: { from: Schema.String, to: Schema.String, n: Schema.Number },
+  Echo: Protocol.request({ n: Schema.Number }, { success: Schema.Number }),
+  Books: Protocol.request(
+    {},
+    {
+      success: Schema.Record(
+        Schema.String,
+        Schema.Struct({ count: Schema.Number, duplicates: Schema.Number, missing: Schema.Number, next: Schema.Number })
+      )
+    }
+  )
+})
+
+type Books = Record<string, { count: number; duplicates: number; missing: number; next: number }>
+
+const sink = Behavior.make(Sink, {
+  initial: {} as Books,
+  receive: {
+    Deliver: (books, { from, n }) =>
+      Effect.sync(() => {
+        const book = (books[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 })
+        if (n < book.next) book.duplicates++
+        else {
+          book.missing += n - book.next
+          book.next = n + 1
+          book.count++
+        }
+        return books
+      }),
+    Echo: (books, { n }) => Effect.succeed({ state: books, reply: n }),
+    Books: (books) => Effect.succeed({ state: books, reply: books })
+  }
+})
+
+const ASK_MARGIN_MS = 1000
+
+const program = (spec: NodeSpec) =>
+  Effect.gen(function* () {
+    const transport = yield* WebSocket.make({
+      node: spec.node,
+      secret: spec.secret,
+      listen: { port: 0, host: "127.0.0.1" },
+      heartbeatInterval: spec.heartbeatMs ?? 200,
+      failureDetector: { _tag: "Timeout", timeout: spec.downAfterMs ?? 3000 },
+      reconnect: { initialDelay: "20 millis", maxDelay: "500 millis" }
+    })
+    const system = yield* ActorSystem.make({ name: spec.node, shutdownTimeout: "1 second" }).pipe(
+      Effect.provideService(Transport.Transport, transport)
+    )
+    const self = `${spec.node}/${transport.incarnation}`
+    yield* system.spawn(sink, { name: "sink" })
+
+    const live = new Map<string, Peer.Peer>()
+    let changed = yield* Deferred.make<void>()
+    const events = yield* transport.subscribe
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          const event = yield* PubSub.take(events)
+          if (event._tag === "PeerUp") live.set(event.node, { node: event.node, incarnation: event.incarnation })
+          else if (live.get(event.node)?.incarnation === event.incarnation) live.delete(event.node)
+          emit({
+            event: event._tag === "PeerUp" ? "peer-up" : "peer-down",
+            node: event.node,
+            incarnation: event.incarnation
+          })
+          const previous = changed
+          changed = yield* Deferred.make<void>()
+          yield* Deferred.succeed(previous, undefined)
+        })
+      )
+    )
+
+    const sent: Record<string, number> = {}
+    const undelivered: Record<string, number> = {}
+    const asks: Record<string, { ok: number; failed: Record<string, number>; late: number; slowestMs: number }> = {}
+    // tells the transport refused because their node was down become dead letters: count them per book
+    yield* (yield* system.subscribe).pipe(
+      Stream.filter((e): e is SystemEvent.DeadLetter => e._tag === "DeadLetter" && e.reason === "unreachable"),
+      Stream.runForEach((dead) =>
+        Effect.sync(() => {
+          const book = (dead.message as { readonly to?: string }).to ?? "?"
+          undelivered[book] = (undelivered[book] ?? 0) + 1
+        })
+      ),
+      Effect.forkScoped
+    )
+
+    const sendTo = (command: Extract<Command, { cmd: "send" }>) =>
+      Effect.gen(function* () {
+        const { to, count } = command
+        const pace =
+          command.perSecond === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.round(command.perSecond / 100))
+        const askTimeout = command.askTimeoutMs ?? 3000
+        let remaining = count
+        let ref:
+          | { readonly incarnation: string; readonly actor: import("@troupe/runtime").ActorRef.ActorRef<typeof Sink> }
+          | undefined
+        while (remaining > 0) {
+          const peer = live.get(to)
+          if (peer === undefined) {
+            yield* Deferred.await(changed)
+            continue
+          }
+          if (ref?.incarnation !== peer.incarnation) {
+            const found = yield* Effect.result(system.lookup("/user/sink", Sink, { node: to }))
+            if (found._tag === "Failure") {
+              yield* Effect.sleep(20)
+              continue
+            }
+            // the incarnation the ref is pinned to (a test peeks at the remote ref's peer)
+            const pinned = (found.success as unknown as { readonly peer?: Peer.Peer }).peer?.incarnation
+            ref = { incarnation: pinned ?? peer.incarnation, actor: found.success }
+          }
+          const book = `${to}/${ref.incarnation}`
+          const n = (sent[book] ?? 0) + 1
+          yield* ref.actor.tell(Sink.Deliver({ from: self, to: book, n }))
+          sent[book] = n
+          remaining--
+          if (command.askEvery !== undefined && remaining % command.askEvery === 0) {
+            const started = Date.now()
+            const exit = yield* Effect.exit(ref.actor.ask(Sink.Echo({ n }), { timeout: Duration.millis(askTimeout) }))
+            const elapsed = Date.now() - started
+            const stats = (asks[book] ??= { ok: 0, failed: {}, late: 0, slowestMs: 0 })
+            stats.slowestMs = Math.max(stats.slowestMs, elapsed)
+            if (elapsed > askTimeout + ASK_MARGIN_MS) stats.late++
+            if (Exit.isSuccess(exit) && exit.value === n) stats.ok++
+            else {
+              const tag = Exit.isSuccess(exit)
+                ? "wrong-reply"
+                : String((exit.cause.reasons[0] as { error?: { _tag?: string } })?.error?._tag ?? "defect")
+              stats.failed[tag] = (stats.failed[tag] ?? 0) + 1
+            }
+          }
+          if (remaining % pace === 0) yield* Effect.sleep(10)
+        }
+      })
+
+    const drained = Effect.gen(function* () {
+      while (true) {
+        const stats = yield* transport.stats
+        if (stats.links.every((link) => link.unacknowledged === 0 && link.waiting === 0)) return
+        yield* Effect.sleep(20)
+      }
+    })
+
+    const report = Effect.gen(function* () {
+      const sinkRef = yield* system.lookup("/user/sink", Sink)
+      const books = yield* sinkRef.ask(Sink.Books())
+      return {
+        node: spec.node,
+        incarnation: transport.incarnation,
+        sent: { ...sent },
+        undelivered: { ...undelivered },
+        received: Object.fromEntries(
+          Object.entries(books).map(([from, { count, duplicates, missing }]) => [from, { count, duplicates, missing }])
+        ),
+        asks: structuredClone(asks)
+      } satisfies Report
+    })
+
+    const stop = yield* Deferred.make<void>()
+    const handle = (command: Command): Effect.Effect<void> => {
+      const done = Effect.sync(() => emit({ event: "done", id: command.id }))
+      const run: Effect.Effect<unknown, unknown> = (() => {
+        switch (command.cmd) {
+          case "connect":
+            return Effect.andThen(system.connect(command.url), done)
+          case "send":
+            return Effect.andThen(sendTo(command), done)
+          case "drain":
+            return Effect.andThen(drained, done)
+          case "report":
+            return Effect.flatMap(report, (r) =>
+              Effect.sync(() => emit({ event: "report", id: command.id, report: r }))
+            )
+          case "stop":
+            return Deferred.succeed(stop, undefined)
+        }
+      })()
+      return run.pipe(
+        Effect.catchCause((cause) =>
+          Effect.sync(() => emit({ event: "failed", id: command.id, error: String(cause) }))
+        ),
+        Effect.asVoid
+      )
+    }
+
+    const lines = Readline.createInterface({ input: process.stdin })
+    const scope = yield* Effect.scope
+    const run = Effect.runForkWith(yield* Effect.context<never>())
+    lines.on("line", (line) => {
+      run(Effect.forkIn(handle(JSON.parse(line) as Command), scope))
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => lines.close()))
+    const url = transport.address._tag === "Some" ? transport.address.value : ""
+    emit({ event: "ready", node: spec.node, incarnation: transport.incarnation, url })
+    yield* Deferred.await(stop)
+  })
+
+if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) {
+  const spec = JSON.parse(process.argv[2] ?? "{}") as NodeSpec
+  const main = Effect.scoped(program(spec)).pipe(
+    Effect.provide(Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]))
+  )
+  Effect.runPromiseExit(main).then((exit) => {
+    if (Exit.isFailure(exit)) process.stderr.write(`${String(exit.cause)}\n`)
+    process.exit(Exit.isSuccess(exit) ? 0 : 1)
+  })
+}
