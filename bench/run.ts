@@ -7,11 +7,13 @@ import { writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
 import { how, why } from "./notes.ts"
+import * as remote from "./remote.ts"
 import * as runtime from "./runtime.ts"
 import { type Figure, meets } from "./support.ts"
 
 const suites: ReadonlyArray<readonly [string, () => Promise<ReadonlyArray<Figure>>]> = [
-  ["runtime", () => runtime.figures()]
+  ["runtime", () => runtime.figures()],
+  ["remote", () => remote.figures()]
 ]
 
 const only = process.argv.slice(2)

@@ -34,21 +34,33 @@ export interface Latency {
 
 const CHILD = fileURLToPath(new URL("./transport-baseline-child.ts", import.meta.url))
 
-/** Runs a server role and a client role in two processes; resolves with the `result` line of `measuredBy`. */
-const pair = <A>(
+/**
+ * Runs a server role and a client role in two processes of `script`; resolves with the `result` line of
+ * `measuredBy`.
+ */
+export const pair = <A>(
   server: Record<string, unknown>,
   client: Record<string, unknown>,
-  measuredBy: "server" | "client"
+  measuredBy: "server" | "client",
+  script: string = CHILD
 ): Promise<A> =>
   new Promise<A>((resolve, reject) => {
     const children: Array<ReturnType<typeof spawn>> = []
     const finish = (error: Error | undefined, value?: A) => {
-      for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+      const kill = () => {
+        for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+      }
+      // when profiling, give the children time to exit by themselves (the profile is written at exit)
+      if (process.env.TROUPE_BENCH_CHILD_FLAGS === undefined) kill()
+      else setTimeout(kill, 6000)
       if (error) reject(error)
       else resolve(value as A)
     }
     const start = (role: Record<string, unknown>, onLine: (line: Record<string, unknown>) => void) => {
-      const child = spawn(process.execPath, [CHILD, JSON.stringify(role)], { stdio: ["ignore", "pipe", "pipe"] })
+      const flags = process.env.TROUPE_BENCH_CHILD_FLAGS?.split(" ").filter((f) => f !== "") ?? []
+      const child = spawn(process.execPath, [...flags, script, JSON.stringify(role)], {
+        stdio: ["ignore", "pipe", "pipe"]
+      })
       children.push(child)
       let stderr = ""
       child.stderr!.on("data", (chunk) => {

@@ -356,7 +356,11 @@ export class Remoting {
   /** Requests from other nodes being handled here, by node and correlation id. */
   readonly inbound = new Map<string, RemoteReply>()
   private readonly outgoing = new Map<string, Outgoing>()
-  private readonly refs = new Map<string, RemoteActorRef<Protocol.Any>>()
+  /** Refs to remote actors, by node, then path and protocol name (one ref per actor, incarnation and protocol). */
+  private readonly refs = new Map<
+    string,
+    { readonly incarnation: string; readonly byPath: Map<string, RemoteActorRef<Protocol.Any>> }
+  >()
   private readonly watches = new Map<string, Map<string, Array<RemoteWatch>>>()
   private readonly watchedBy = new Map<ActorCell, Set<RemoteWatch>>()
   private readonly nodeWatchers = new Map<string, NodeWatcher>()
@@ -409,11 +413,16 @@ export class Remoting {
   refFor<P extends Protocol.Any>(node: string, path: string, protocol: P, peer?: Peer.Peer): ActorRef<P> | undefined {
     const target = peer ?? this.peers.get(node)
     if (target === undefined) return undefined
-    const key = `${node}\u0000${target.incarnation}\u0000${path}\u0000${protocol.name}`
-    let ref = this.refs.get(key)
+    let cache = this.refs.get(node)
+    if (cache === undefined || cache.incarnation !== target.incarnation) {
+      cache = { incarnation: target.incarnation, byPath: new Map() }
+      this.refs.set(node, cache)
+    }
+    const key = protocol === UnknownProtocol ? path : `${path}\u0000${protocol.name}`
+    let ref = cache.byPath.get(key)
     if (ref === undefined || ref.protocol !== protocol) {
       ref = new RemoteActorRef(this, target, path, protocol)
-      this.refs.set(key, ref)
+      cache.byPath.set(key, ref)
     }
     return ref as unknown as ActorRef<P>
   }
@@ -984,7 +993,7 @@ export class Remoting {
     }
     this.system.receptionist.removeNode(node)
     this.system.topics.removeNode(node)
-    for (const [key, ref] of this.refs) if (ref.peer.node === node) this.refs.delete(key)
+    this.refs.delete(node)
     this.system.publish(new SystemEvent.NodeDown({ node, incarnation, reason }))
   }
 

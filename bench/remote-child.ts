@@ -1,0 +1,139 @@
+/**
+ * One side of an actor benchmark across processes (see `remote.ts`), run as its own process:
+ *
+ *   node bench/remote-child.ts '{"role":"actor-receiver","messages":100000}'
+ *
+ * Each side is an actor system on a WebSocket transport. Servers print `{"ready": url}`; whoever measures
+ * prints `{"result": ...}`. Logs go to stderr.
+ */
+import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
+import { Transport, WebSocket } from "@troupe/transport"
+import { Deferred, Effect, Logger, Option, Schema } from "effect"
+
+interface Role {
+  readonly role: "actor-receiver" | "actor-sender" | "actor-echo-server" | "actor-echo-client"
+  readonly url?: string
+  readonly messages?: number
+  readonly samples?: number
+}
+
+const WARMUP = 500
+const role = JSON.parse(process.argv[2] ?? "{}") as Role
+const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
+/** When profiling (TROUPE_BENCH_CHILD_FLAGS), exit once the work is done so that the profile is written. */
+const finished = process.env.TROUPE_BENCH_CHILD_FLAGS === undefined ? Effect.never : Effect.sleep("1 second")
+
+/** The messages: the same `{ _tag: "Tick", n }` payload the raw baseline moves. */
+const Consumer = Protocol.make("Consumer", {
+  Tick: { n: Schema.Number },
+  Echo: Protocol.request({ n: Schema.Number }, { success: Schema.Number })
+})
+const Producer = Protocol.make("Producer", { Go: { messages: Schema.Number } })
+
+const system = (node: string, listen: boolean) =>
+  Effect.gen(function* () {
+    const transport = yield* WebSocket.make({
+      node,
+      maxFrameBytes: 4 * 1024 * 1024,
+      ...(listen ? { listen: { port: 0, host: "127.0.0.1" } } : {})
+    })
+    const actors = yield* ActorSystem.make({ name: node, askTimeout: "30 seconds" }).pipe(
+      Effect.provideService(Transport.Transport, transport)
+    )
+    return { transport, actors }
+  })
+
+const percentiles = (samples: Array<number>) => {
+  samples.sort((a, b) => a - b)
+  const at = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!
+  return { samples: samples.length, p50Micros: at(0.5) * 1000, p99Micros: at(0.99) * 1000 }
+}
+
+const program = Effect.gen(function* () {
+  switch (role.role) {
+    case "actor-receiver": {
+      const { transport, actors } = yield* system("receiver", true)
+      const done = yield* Deferred.make<number>()
+      const total = role.messages!
+      let start = 0
+      yield* actors.spawn(
+        Behavior.make(Consumer, {
+          initial: 0,
+          receive: {
+            Tick: (count) =>
+              Effect.sync(() => {
+                if (count === 0) start = performance.now()
+                if (count + 1 === total) Deferred.doneUnsafe(done, Effect.succeed(performance.now() - start))
+                return count + 1
+              }),
+            Echo: (count, { n }) => Effect.succeed({ state: count, reply: n })
+          }
+        }),
+        { name: "consumer" }
+      )
+      print({ ready: Option.getOrThrow(transport.address) })
+      const millis = yield* Deferred.await(done)
+      // the first message started the clock: count the others
+      print({ result: { messages: total, messagesPerSecond: ((total - 1) / millis) * 1000 } })
+      return yield* finished
+    }
+    case "actor-sender": {
+      const { actors } = yield* system("sender", false)
+      yield* actors.connect(role.url!)
+      const consumer = yield* actors.lookup("/user/consumer", Consumer, { node: "receiver" })
+      const producer = yield* actors.spawn(
+        Behavior.make(Producer, {
+          initial: null,
+          receive: {
+            Go: (state, { messages }) =>
+              Effect.gen(function* () {
+                for (let n = 1; n <= messages; n++) yield* consumer.tell(Consumer.Tick({ n }))
+                return state
+              })
+          }
+        }),
+        { name: "producer" }
+      )
+      yield* producer.tell(Producer.Go({ messages: role.messages! }))
+      return yield* Effect.andThen(Effect.sleep("3 seconds"), finished)
+    }
+    case "actor-echo-server": {
+      const { transport, actors } = yield* system("receiver", true)
+      yield* actors.spawn(
+        Behavior.make(Consumer, {
+          initial: 0,
+          receive: {
+            Tick: (count) => Effect.succeed(count),
+            Echo: (count, { n }) => Effect.succeed({ state: count, reply: n })
+          }
+        }),
+        { name: "consumer" }
+      )
+      print({ ready: Option.getOrThrow(transport.address) })
+      return yield* Effect.never
+    }
+    case "actor-echo-client": {
+      const { actors } = yield* system("sender", false)
+      yield* actors.connect(role.url!)
+      const consumer = yield* actors.lookup("/user/consumer", Consumer, { node: "receiver" })
+      const samples: Array<number> = []
+      for (let n = 1; n <= WARMUP + role.samples!; n++) {
+        const start = performance.now()
+        yield* consumer.ask(Consumer.Echo({ n }))
+        if (n > WARMUP) samples.push(performance.now() - start)
+      }
+      print({ result: percentiles(samples) })
+      return
+    }
+  }
+})
+
+Effect.runPromise(
+  Effect.scoped(program).pipe(Effect.provide(Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)])))
+).then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${String(error)}\n`)
+    process.exit(1)
+  }
+)

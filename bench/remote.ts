@@ -1,0 +1,52 @@
+/**
+ * Actors across processes against raw `ws` between the same two processes, measured side by side in
+ * interleaved rounds: remote tell throughput and remote ask latency.
+ */
+import { fileURLToPath } from "node:url"
+import { type Figure, median } from "./support.ts"
+import { type Latency, pair, rawWsEchoLatency, rawWsThroughput, type Throughput } from "./transport-baseline.ts"
+
+const CHILD = fileURLToPath(new URL("./remote-child.ts", import.meta.url))
+const MESSAGES = 300_000
+const SAMPLES = 5000
+
+const actorThroughput = () =>
+  pair<Throughput>(
+    { role: "actor-receiver", messages: MESSAGES },
+    { role: "actor-sender", messages: MESSAGES },
+    "server",
+    CHILD
+  )
+
+const actorAskLatency = () =>
+  pair<Latency>({ role: "actor-echo-server" }, { role: "actor-echo-client", samples: SAMPLES }, "client", CHILD)
+
+export const figures = async (rounds = 3): Promise<ReadonlyArray<Figure>> => {
+  const raw: Array<number> = []
+  const actors: Array<number> = []
+  const rawEcho: Array<Latency> = []
+  const asks: Array<Latency> = []
+  for (let round = 0; round < rounds; round++) {
+    raw.push((await rawWsThroughput({ messages: MESSAGES })).messagesPerSecond)
+    actors.push((await actorThroughput()).messagesPerSecond)
+    rawEcho.push(await rawWsEchoLatency({ samples: SAMPLES }))
+    asks.push(await actorAskLatency())
+  }
+  const p50 = median(asks.map((l) => l.p50Micros))
+  const p99 = median(asks.map((l) => l.p99Micros))
+  const rawP50 = median(rawEcho.map((l) => l.p50Micros))
+  return [
+    {
+      name: "remote_tell_per_s",
+      value: median(actors),
+      unit: "msg/s",
+      detail: "one actor tells an actor in another process"
+    },
+    { name: "raw_ws_per_s", value: median(raw), unit: "msg/s", detail: "the same bytes over raw ws" },
+    { name: "remote_tell_vs_ws", value: median(actors) / median(raw), goal: { atLeast: 0.7 } },
+    { name: "remote_ask_p50_us", value: p50, unit: "µs" },
+    { name: "remote_ask_p99_us", value: p99, unit: "µs" },
+    { name: "raw_ws_echo_p50_us", value: rawP50, unit: "µs" },
+    { name: "remote_ask_p50_vs_ws", value: p50 / rawP50, goal: { atMost: 1.3 } }
+  ]
+}
