@@ -37,7 +37,8 @@ export const CurrentActor = Context.Reference<ActorCell | undefined>("@troupe/ru
 export interface ReplyTo {
   /** The caller is gone (timed out or interrupted): the request need not be handled. */
   readonly done: boolean
-  complete(exit: Exit.Exit<unknown, unknown>): void
+  /** Answers the caller; returns an effect when answering takes work (a remote reply to send). */
+  complete(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined
 }
 
 const USER = 0
@@ -79,7 +80,7 @@ class PendingReply implements ReplyTo {
     this.cell = cell
     this.resume = resume
   }
-  complete(exit: Exit.Exit<unknown, unknown>): void {
+  complete(exit: Exit.Exit<unknown, unknown>): undefined {
     if (this.done) return
     this.done = true
     if (this.deadline !== undefined) this.cell.system.deadlines.cancel(this.deadline)
@@ -317,10 +318,12 @@ export class ActorCell {
   private bounce(envelope: Envelope, reason: SystemEvent.DeadLetterReason): void {
     const tag = envelope.message._tag
     if (envelope.reply !== undefined && !envelope.reply.done) {
-      envelope.reply.complete(
-        reason === "overflow"
-          ? Exit.fail(this.mailboxFull(envelope))
-          : Exit.fail(new RecipientTerminated({ recipient: this.path, tag }))
+      this.system.runDetached(
+        envelope.reply.complete(
+          reason === "overflow"
+            ? Exit.fail(this.mailboxFull(envelope))
+            : Exit.fail(new RecipientTerminated({ recipient: this.path, tag }))
+        )
       )
     }
     this.system.deadLetter(this.path, envelope.message, reason)
@@ -489,8 +492,10 @@ export class ActorCell {
     }
     if (envelope !== undefined) {
       if (envelope.reply !== undefined && !envelope.reply.done) {
-        envelope.reply.complete(
-          Exit.fail(new RecipientTerminated({ recipient: this.path, tag: envelope.message._tag }))
+        this.system.runDetached(
+          envelope.reply.complete(
+            Exit.fail(new RecipientTerminated({ recipient: this.path, tag: envelope.message._tag }))
+          )
         )
       }
       this.system.deadLetter(this.path, envelope.message, "interrupted")
@@ -564,7 +569,7 @@ export class ActorCell {
     return effect as Effect.Effect<unknown, unknown>
   }
 
-  /** Applies a handler's outcome; returns an effect only when there is more to do (a failure to report). */
+  /** Applies a handler's outcome; returns an effect only when there is more to do (a reply to send, a failure to report). */
   private afterHandle(envelope: Envelope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined {
     this.current = undefined
     this.system.countHandled(this)
@@ -573,10 +578,10 @@ export class ActorCell {
       if (reply !== undefined) {
         const { state, reply: value } = exit.value as { state: unknown; reply: unknown }
         this.state = state
-        reply.complete(Exit.succeed(value))
-      } else {
-        this.state = exit.value
+        this.afterMessage()
+        return reply.complete(Exit.succeed(value))
       }
+      this.state = exit.value
       this.afterMessage()
       return undefined
     }
@@ -597,9 +602,8 @@ export class ActorCell {
     if (reply !== undefined && failure !== undefined && cause.reasons.length === 1) {
       const def = Protocol.requestDef(this.protocol, envelope.message._tag)
       if (def !== undefined && isDeclared(def.failure, failure.error)) {
-        reply.complete(Exit.fail(failure.error))
         this.afterMessage()
-        return undefined
+        return reply.complete(Exit.fail(failure.error))
       }
     }
     return this.fail(cause, envelope)
@@ -624,11 +628,11 @@ export class ActorCell {
   /** The actor failed: answer the request it was handling, tell the world, and ask the parent what to do. */
   private fail(cause: Cause.Cause<unknown>, envelope: Envelope | undefined): Effect.Effect<void> {
     const tag = envelope?.message._tag
-    if (envelope?.reply !== undefined) {
-      envelope.reply.complete(
+    this.system.runDetached(
+      envelope?.reply?.complete(
         Exit.fail(new RequestFailed({ recipient: this.path, tag: tag!, cause: Cause.pretty(cause) }))
       )
-    }
+    )
     this.status = SUSPENDED
     this.system.countFailure(this)
     this.system.publish(new SystemEvent.Failed({ path: this.path, tag, cause }))

@@ -285,12 +285,13 @@ class RemoteReply implements ReplyTo {
     return `${this.peer.node}\u0000${this.id}`
   }
 
-  complete(exit: Exit.Exit<unknown, unknown>): void {
-    if (this.finished) return
+  /** Returns the send of the reply: the actor's fiber runs it (waiting when the link is backpressured). */
+  complete(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined {
+    if (this.finished) return undefined
     this.finished = true
     this.remoting.inbound.delete(this.key)
-    if (this.done || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))) return
-    this.remoting.reply(this.peer, this.id, this.encode(exit))
+    if (this.done || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))) return undefined
+    return this.remoting.sendReply(this.peer, this.id, this.encode(exit))
   }
 
   /** The caller is gone: skip the request or interrupt the work on it. */
@@ -641,20 +642,23 @@ export class Remoting {
     for (const peer of this.peers.values()) this.sendSystem(peer, message)
   }
 
-  reply(
-    peer: Peer.Peer,
-    correlationId: string,
-    payload: ReplyPayload | { readonly _tag: "Success"; readonly value: Json }
-  ): void {
-    this.post(
-      peer,
-      WireEnvelopes.make({
-        kind: "reply",
-        to: { node: peer.node, path: SYSTEM_PATH },
-        correlationId,
-        payload: payload as unknown as Json
-      })
-    )
+  private replyEnvelope(peer: Peer.Peer, correlationId: string, payload: ReplyPayload): WireEnvelope.Envelope {
+    return WireEnvelopes.make({
+      kind: "reply",
+      to: { node: peer.node, path: SYSTEM_PATH },
+      correlationId,
+      payload: payload as unknown as Json
+    })
+  }
+
+  /** Sends a reply through the node's outbox (from contexts that cannot wait). */
+  reply(peer: Peer.Peer, correlationId: string, payload: ReplyPayload): void {
+    this.post(peer, this.replyEnvelope(peer, correlationId, payload))
+  }
+
+  /** Sends a reply from the current fiber; a node gone meanwhile has no one to read it. */
+  sendReply(peer: Peer.Peer, correlationId: string, payload: ReplyPayload): Effect.Effect<void> {
+    return Effect.catch(this.transport.send(peer, this.replyEnvelope(peer, correlationId, payload)), () => Effect.void)
   }
 
   // ------------------------------------------------------------------------------------------------------

@@ -161,6 +161,11 @@ export class SystemImpl {
     Effect.runForkWith(this.context)(effect)
   }
 
+  /** Runs an effect in the background, if there is one. */
+  runDetached(effect: Effect.Effect<void> | undefined): void {
+    if (effect !== undefined) this.runBackground(effect)
+  }
+
   // ------------------------------------------------------------------------------------------------------
   // Spawning, stopping, watching
   // ------------------------------------------------------------------------------------------------------
