@@ -40,7 +40,13 @@ export interface SpawnOptions {
 }
 
 /** Options of an actor system; every field has a default. */
-export interface Options {
+export interface Options<E = never> {
+  /**
+   * The transport that connects this node to others, e.g. `WebSocket.layer({ node: "alice", listen: { port: 7000 } })`.
+   * It is built in the system's scope and closed after the system. Without it, the system uses the transport
+   * found in the context, if any, and otherwise stays on its own.
+   */
+  readonly transport?: Layer.Layer<Transport.Transport, E>
   /** The system's name, for logs and errors. Default `"troupe"`. */
   readonly name?: string
   /** This node's id. Default: the system's name. */
@@ -66,6 +72,8 @@ export interface ActorSystemService {
   readonly name: string
   /** This node's id. */
   readonly node: string
+  /** Where other nodes reach this one (a `ws://` URL, or the node id in process), when it has a transport. */
+  readonly address: Option.Option<string>
   /** Spawns a top-level actor (under `/user`), supervised by the root guardian. */
   spawn<P extends Protocol.Any, S, R>(
     behavior: Behavior<P, S, R>,
@@ -177,82 +185,88 @@ export class ActorNotFound extends Schema.TaggedError<ActorNotFound>()("ActorNot
 }
 
 /** Makes an actor system that shuts down when the scope closes. */
-export const make = Effect.fnUntraced(function* (options: Options = {}) {
-  const name = options.name ?? "troupe"
-  const transport = yield* Effect.serviceOption(Transport.Transport)
-  const clock = yield* Clock.Clock
-  const tracer = yield* Effect.tracer
-  const tracerEnabled = yield* References.TracerEnabled
-  const context = yield* Effect.context<never>()
-  const impl = new SystemImpl(
-    {
+export const make: <E = never>(options?: Options<E>) => Effect.Effect<ActorSystemService, E, Scope.Scope> =
+  Effect.fnUntraced(function* <E>(options: Options<E> = {}) {
+    const name = options.name ?? "troupe"
+    const transport =
+      options.transport === undefined
+        ? yield* Effect.serviceOption(Transport.Transport)
+        : Option.some(Context.get(yield* Layer.build(options.transport), Transport.Transport))
+    const clock = yield* Clock.Clock
+    const tracer = yield* Effect.tracer
+    const tracerEnabled = yield* References.TracerEnabled
+    const context = yield* Effect.context<never>()
+    const impl = new SystemImpl(
+      {
+        name,
+        node: Option.match(transport, { onNone: () => options.node ?? name, onSome: (t) => t.node }),
+        guardian: options.guardian ?? Supervisor.defaultStrategy,
+        mailbox: options.mailbox ?? Mailbox.defaultConfig,
+        askTimeoutMillis: Duration.toMillis(options.askTimeout ?? "5 seconds"),
+        shutdownTimeoutMillis: Duration.toMillis(options.shutdownTimeout ?? "5 seconds"),
+        tracing: options.tracing ?? (tracerEnabled && tracer !== Tracer.nativeTracer)
+      },
+      clock,
+      context
+    )
+    const service: ActorSystemService & Internal = {
+      [InternalKey]: impl,
       name,
-      node: Option.match(transport, { onNone: () => options.node ?? name, onSome: (t) => t.node }),
-      guardian: options.guardian ?? Supervisor.defaultStrategy,
-      mailbox: options.mailbox ?? Mailbox.defaultConfig,
-      askTimeoutMillis: Duration.toMillis(options.askTimeout ?? "5 seconds"),
-      shutdownTimeoutMillis: Duration.toMillis(options.shutdownTimeout ?? "5 seconds"),
-      tracing: options.tracing ?? (tracerEnabled && tracer !== Tracer.nativeTracer)
-    },
-    clock,
-    context
-  )
-  const service: ActorSystemService & Internal = {
-    [InternalKey]: impl,
-    name,
-    node: impl.node,
-    spawn: (behavior, spawnOptions) => impl.spawn(impl.guardian, behavior, spawnOptions),
-    lookup: (path, protocol, lookupOptions) =>
-      Effect.suspend(() => {
-        const node = lookupOptions?.node ?? impl.node
-        const notFound = (reason: ActorNotFound["reason"]) =>
-          new ActorNotFound({ path, protocol: protocol.name, node, reason })
-        if (node !== impl.node) {
-          if (impl.remoting === undefined) return Effect.fail(notFound("unreachable"))
-          return Effect.mapError(impl.remoting.lookup(node, path, protocol), (error) =>
-            notFound(typeof error === "string" ? error : "unreachable")
-          )
-        }
-        const cell = impl.registry.get(path)
-        if (cell === undefined || cell.isTerminated) return Effect.fail(notFound("no-actor"))
-        if (cell.protocol !== protocol) return Effect.fail(notFound("protocol-mismatch"))
-        return Effect.succeed(cell.ref as unknown as ActorRef<typeof protocol>)
-      }),
-    connect: (target) =>
-      impl.remoting === undefined
-        ? Effect.fail(
-            new TransportError.NodeUnreachable({
-              node: target,
-              reason: "stopped",
-              detail: "this actor system has no transport: provide one (InProcess.layer or WebSocket.layer)"
-            })
-          )
-        : Effect.map(impl.remoting.transport.connect(target), (peer) => peer.node),
-    nodes: Effect.sync(() => [...(impl.remoting?.peers.keys() ?? [])]),
-    stop: (ref) => impl.stop(ref),
-    awaitTermination: (ref) => impl.awaitTermination(ref),
-    events: impl.eventStream(),
-    subscribe: impl.subscribe(),
-    deadLetters: Effect.sync(() => impl.deadLetterCount),
-    stats: Effect.sync(() => ({
-      actors: impl.registry.size,
-      running: impl.running,
-      deadLetters: impl.deadLetterCount
-    })),
-    shutdown: impl.shutdown()
-  }
-  impl.service = service
-  if (Option.isSome(transport)) {
-    impl.remoting = new Remoting(impl, transport.value)
-    yield* impl.remoting.start
-  }
-  // added last, so it runs first: actors stop while remoting still carries their last messages
-  yield* Effect.addFinalizer(() => impl.shutdown())
-  return ActorSystem.of(service)
-})
+      node: impl.node,
+      address: Option.flatMap(transport, (t) => t.address),
+      spawn: (behavior, spawnOptions) => impl.spawn(impl.guardian, behavior, spawnOptions),
+      lookup: (path, protocol, lookupOptions) =>
+        Effect.suspend(() => {
+          const node = lookupOptions?.node ?? impl.node
+          const notFound = (reason: ActorNotFound["reason"]) =>
+            new ActorNotFound({ path, protocol: protocol.name, node, reason })
+          if (node !== impl.node) {
+            if (impl.remoting === undefined) return Effect.fail(notFound("unreachable"))
+            return Effect.mapError(impl.remoting.lookup(node, path, protocol), (error) =>
+              notFound(typeof error === "string" ? error : "unreachable")
+            )
+          }
+          const cell = impl.registry.get(path)
+          if (cell === undefined || cell.isTerminated) return Effect.fail(notFound("no-actor"))
+          if (cell.protocol !== protocol) return Effect.fail(notFound("protocol-mismatch"))
+          return Effect.succeed(cell.ref as unknown as ActorRef<typeof protocol>)
+        }),
+      connect: (target) =>
+        impl.remoting === undefined
+          ? Effect.fail(
+              new TransportError.NodeUnreachable({
+                node: target,
+                reason: "stopped",
+                detail: "this actor system has no transport: provide one (InProcess.layer or WebSocket.layer)"
+              })
+            )
+          : Effect.map(impl.remoting.transport.connect(target), (peer) => peer.node),
+      nodes: Effect.sync(() => [...(impl.remoting?.peers.keys() ?? [])]),
+      stop: (ref) => impl.stop(ref),
+      awaitTermination: (ref) => impl.awaitTermination(ref),
+      events: impl.eventStream(),
+      subscribe: impl.subscribe(),
+      deadLetters: Effect.sync(() => impl.deadLetterCount),
+      stats: Effect.sync(() => ({
+        actors: impl.registry.size,
+        running: impl.running,
+        deadLetters: impl.deadLetterCount
+      })),
+      shutdown: impl.shutdown()
+    }
+    impl.service = service
+    if (Option.isSome(transport)) {
+      impl.remoting = new Remoting(impl, transport.value)
+      yield* impl.remoting.start
+    }
+    // added last, so it runs first: actors stop while remoting still carries their last messages
+    yield* Effect.addFinalizer(() => impl.shutdown())
+    return ActorSystem.of(service)
+  })
 
 /** A layer providing an actor system; it shuts down when the layer is released. */
-export const layer = (options: Options = {}): Layer.Layer<ActorSystem> => Layer.effect(ActorSystem, make(options))
+export const layer = <E = never>(options: Options<E> = {}): Layer.Layer<ActorSystem, E> =>
+  Layer.effect(ActorSystem, make(options))
 
 /** Spawns a top-level actor in the current system. */
 export const spawn = <P extends Protocol.Any, S, R>(

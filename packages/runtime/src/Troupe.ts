@@ -15,7 +15,7 @@
  * await troupe.shutdown()
  * ```
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Cause, Effect, Exit, ManagedRuntime } from "effect"
 import type { ActorRef, AskOptions } from "./ActorRef.ts"
 import * as ActorSystem from "./ActorSystem.ts"
 import type { Behavior } from "./Behavior.ts"
@@ -45,27 +45,27 @@ export interface Troupe {
   awaitTermination(ref: ActorRef<Protocol.Any>): Promise<Terminated>
   /** Runs any effect that needs the actor system (and nothing else). */
   run<A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>): Promise<A>
+  /** Joins another node through the system's transport; resolves with its id. */
+  connect(target: string): Promise<string>
   /** Stops every actor and releases the system's resources (and its transport's, if any). */
   shutdown(): Promise<void>
 }
 
-/** Options of {@link start}: those of the actor system, and optionally a layer its system needs (a transport). */
-export interface StartOptions extends ActorSystem.Options {
-  /** Services the system is built with, e.g. a transport layer so that actors reach other nodes. */
-  readonly layer?: Layer.Layer<never>
-}
-
-/** Starts an actor system. */
-export const start = async (options: StartOptions = {}): Promise<Troupe> => {
-  const { layer, ...systemOptions } = options
-  const systemLayer = ActorSystem.layer(systemOptions)
-  const runtime = ManagedRuntime.make(layer === undefined ? systemLayer : Layer.provide(systemLayer, layer))
+/**
+ * Starts an actor system. Give it a `transport` (e.g. `WebSocket.layer({ node, listen: { server } })` to
+ * share your HTTP server) to reach actors on other nodes. Rejects if the transport cannot start.
+ */
+export const start = async <E>(options: ActorSystem.Options<E> = {}): Promise<Troupe> => {
+  const runtime = ManagedRuntime.make(ActorSystem.layer(options))
   const run = async <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>): Promise<A> => {
     const exit = await runtime.runPromiseExit(effect)
     if (Exit.isSuccess(exit)) return exit.value
     throw Cause.squash(exit.cause)
   }
-  const system = await run(ActorSystem.ActorSystem.use(Effect.succeed))
+  const system = await run(ActorSystem.ActorSystem.use(Effect.succeed)).catch(async (error: unknown) => {
+    await runtime.dispose()
+    throw error
+  })
   return {
     system,
     spawn: (behavior, spawnOptions) => run(system.spawn(behavior, spawnOptions)),
@@ -75,6 +75,7 @@ export const start = async (options: StartOptions = {}): Promise<Troupe> => {
     stop: (ref) => run(system.stop(ref)),
     awaitTermination: (ref) => run(system.awaitTermination(ref)),
     run,
+    connect: (target) => run(system.connect(target)),
     shutdown: () => runtime.dispose()
   }
 }
