@@ -275,3 +275,38 @@ describe("tell and ask", () => {
     )
   )
 })
+
+describe("generator handlers", () => {
+  it.effect("a handler may be a generator function: it yields effects and returns the next state or the reply", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const Ledger = Protocol.make("Ledger", {
+          Add: { n: Schema.Number },
+          Total: Protocol.request({}, { success: Schema.Number, failure: Insufficient })
+        })
+        const ledger = yield* ActorSystem.spawn(
+          Behavior.make(Ledger, {
+            initial: 0,
+            receive: {
+              *Add(total, { n }, ctx) {
+                yield* Effect.yieldNow
+                assert.strictEqual(ctx.self.path.startsWith("/user/"), true)
+                return total + n
+              },
+              *Total(total) {
+                if (total < 0) return yield* new Insufficient({ balance: total })
+                return { state: total, reply: total }
+              }
+            }
+          })
+        )
+        yield* ledger.tell(Ledger.Add({ n: 2 }))
+        yield* ledger.tell(Ledger.Add({ n: 3 }))
+        assert.strictEqual(yield* ledger.ask(Ledger.Total()), 5)
+        yield* ledger.tell(Ledger.Add({ n: -10 }))
+        const refused = yield* Effect.flip(ledger.ask(Ledger.Total()))
+        assert.strictEqual(refused._tag, "Insufficient")
+      })
+    )
+  )
+})

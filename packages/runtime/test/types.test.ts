@@ -58,5 +58,25 @@ describe("typing", () => {
   })
 })
 
+describe("typing of generator handlers", () => {
+  it("a generator request handler must return the declared reply", () => {
+    Behavior.make(Account, {
+      initial: 0,
+      receive: {
+        *Deposit(n, { amount }) {
+          return n + amount
+        },
+        *Withdraw(n) {
+          return { state: n, reply: n }
+        },
+        // @ts-expect-error the reply must be a number
+        *Balance(n) {
+          return { state: n, reply: "n" }
+        }
+      }
+    })
+  })
+})
+
 declare function Effect_succeed<A>(a: A): Effect.Effect<A>
 const typeOnly = (_body: () => void) => {}
