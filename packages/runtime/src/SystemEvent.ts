@@ -4,6 +4,7 @@
  * `ActorSystem.events`. A slow subscriber never slows the system: it misses the oldest events instead.
  */
 import { type Cause, Data } from "effect"
+import type { SessionEvent } from "./choreography/SessionEvent.ts"
 import type { OverflowPolicy } from "./Mailbox.ts"
 import type { Reason } from "./Terminated.ts"
 
@@ -57,5 +58,14 @@ export class Overflow extends Data.TaggedClass("Overflow")<{
   readonly capacity: number
 }> {}
 
-/** Any system event. */
-export type SystemEvent = Spawned | Stopped | Failed | Restarted | Resumed | Escalated | DeadLetter | Overflow
+/** Any system event; sessions publish theirs here too (see `SessionEvent`). */
+export type SystemEvent =
+  | Spawned
+  | Stopped
+  | Failed
+  | Restarted
+  | Resumed
+  | Escalated
+  | DeadLetter
+  | Overflow
+  | SessionEvent
