@@ -61,13 +61,16 @@ export interface Incoming {
  * allowed, and check what `receive` returns.
  */
 export interface Port<E = never> {
-  /** Delivers `label(payload)` to the participant playing `to`. */
-  readonly send: (to: string, label: string, payload: unknown) => Effect.Effect<void, E>
+  /** Delivers `label(payload)` to the participant playing `to`; `next` is the role's state after the send. */
+  readonly send: (to: string, label: string, payload: unknown, next: number) => Effect.Effect<void, E>
   /**
-   * The next message from `from` to this role. Messages wait in one FIFO queue per sender, so that a
-   * message from another sender that arrived first does not break the order of the local type.
+   * The next message from `from` to this role, which waits for it in `state`. Messages wait in one FIFO
+   * queue per sender, so that a message from another sender that arrived first does not break the order
+   * of the local type.
    */
-  readonly receive: (from: string) => Effect.Effect<Incoming, E>
+  readonly receive: (from: string, state: number) => Effect.Effect<Incoming, E>
+  /** The monitor accepted a received message; `next` is the role's state after it. */
+  readonly received: (message: Incoming, next: number) => void
   /** This role reached the end of its local type. */
   readonly close: Effect.Effect<void, E>
   /** The monitor refused a move of this role; called before the endpoint fails with the violation. */
@@ -195,7 +198,7 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
       if (spent !== undefined) return spent
       const next = Monitor.send(this.monitor, this.state, to, label, payload)
       if (Monitor.isViolation(next)) return this.refuse(next)
-      return Effect.map(this.port.send(to, label, payload), () => new EndpointImpl(this.monitor, this.port, next))
+      return Effect.as(this.port.send(to, label, payload, next), new EndpointImpl(this.monitor, this.port, next))
     })
   }
 
@@ -205,9 +208,10 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
       if (spent !== undefined) return spent
       const from = Monitor.receivesFrom(this.monitor, this.state)
       if (typeof from !== "string") return this.refuse(from)
-      return Effect.flatMap(this.port.receive(from), (message) => {
+      return Effect.flatMap(this.port.receive(from, this.state), (message) => {
         const next = Monitor.receive(this.monitor, this.state, message.from, message.label, message.payload)
         if (Monitor.isViolation(next)) return this.refuse(next)
+        this.port.received(message, next)
         return Effect.succeed({
           from: message.from,
           label: message.label,

@@ -1,0 +1,641 @@
+/**
+ * Participants: actors that play one role of a choreography, in any number of sessions at once.
+ *
+ * Each session the actor joins is a `RoleSession`, which is the role's `Endpoint.Port`. Session messages
+ * come through the actor's mailbox (so order per sender is kept and the mailbox bounds them); the handler
+ * checks their sequence number and whether the role may ever receive them, then hands each one to the
+ * role's program if it waits for it, or keeps it in a FIFO per sender. The program runs in its own fiber in
+ * the actor's scope, so the actor goes on taking messages while the program works.
+ *
+ * Sessions live in a per-node table keyed by the actor's path, outside the actor's state, so that a
+ * restartable role keeps them across a restart: its inbound queues, the sequence numbers of each pair,
+ * and its checkpoint (the log of the messages it consumed, the sends it made and the results of its
+ * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
+ * `receive` and `once`) and goes on live where the log ends.
+ */
+import { Cause, Effect, Exit, type Fiber, Option, type Tracer } from "effect"
+import type { ActorRef } from "../../ActorRef.ts"
+import { internal } from "../../ActorSystem.ts"
+import type { ActorContext, Behavior } from "../../Behavior.ts"
+import * as Behaviors from "../../Behavior.ts"
+import type { Deadline } from "../../internal/deadlines.ts"
+import { Deque } from "../../internal/deque.ts"
+import type { SystemImpl } from "../../internal/system.ts"
+import type { MailboxFull } from "../../Mailbox.ts"
+import type * as Protocol from "../../Protocol.ts"
+import type { Protocol as Choreography } from "../Choreography.ts"
+import type { TraceEvent } from "../Diagram.ts"
+import * as Endpoint from "../Endpoint.ts"
+import * as Monitor from "../Monitor.ts"
+import { SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
+import type { StateMachine } from "../StateMachine.ts"
+import {
+  type AbortCause,
+  ParticipantFailed,
+  ParticipantStopped,
+  SessionCancelled,
+  StepTimeout
+} from "./sessionErrors.ts"
+import { type CoordinatorProtocol, type ParticipantProtocol, protocolsOf } from "./sessionProtocols.ts"
+
+/** What a role's endpoint operations may fail with, besides violations and spent endpoints. */
+export type Failure = StepTimeout | MailboxFull
+
+/** What a role's program gets besides its endpoint. */
+export interface Context {
+  /** The session's id. */
+  readonly session: string
+  /** The protocol's name. */
+  readonly protocol: string
+  /** The role this program plays. */
+  readonly role: string
+  /** Whether this run of the program resumes the role after its actor was restarted. */
+  readonly resumed: boolean
+  /** The context of the participant's actor (its ref, its system, ...). */
+  readonly actor: ActorContext<ParticipantProtocol>
+  /**
+   * Runs a side effect once per session: in a restartable role, its result is part of the checkpoint,
+   * and a program that resumes after a restart gets the recorded result instead of running it again.
+   * Elsewhere it simply runs the effect.
+   */
+  once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
+}
+
+/** A role's program, over an untyped endpoint (the typed one is the same object). */
+export type Program<A, E, R> = (endpoint: Endpoint.UntypedEndpoint<Failure>, context: Context) => Effect.Effect<A, E, R>
+
+interface Spec {
+  readonly choreography: Choreography
+  readonly role: string
+  readonly machine: StateMachine
+  readonly restartable: boolean
+  /** Its requirements are those of the participant's behaviour, which the actor runs with. */
+  readonly program: Program<unknown, unknown, never>
+}
+
+type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
+type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
+
+/** The participants of this node's actor system, by actor path (kept across restarts). */
+const tableKey = { name: "@troupe/runtime/Session/participants" }
+
+/** A behaviour that plays `role` of `choreography` with `program` in every session it joins. */
+export const behavior = (
+  choreography: Choreography,
+  role: string,
+  program: Program<unknown, unknown, never>
+): Behavior<ParticipantProtocol, Participant> => {
+  const spec: Spec = {
+    choreography,
+    role,
+    machine: choreography.machines.get(role)!,
+    restartable: choreography.restartable.has(role),
+    program
+  }
+  return Behaviors.make(protocolsOf(choreography).participants.get(role)!, {
+    init: (ctx) => Participant.attach(spec, ctx),
+    receive: {
+      Join: (p, m, ctx) => p.join(m, ctx),
+      Begin: (p, m) => p.begin(m.session),
+      Deliver: (p, m) => p.deliver(m),
+      Abort: (p, m) => p.aborted(m.session, m.cause),
+      CoordinatorDown: (p, m) => p.coordinatorDown(m.session),
+      Crash: (p, m) => p.crash(m.session),
+      Resume: (p, m) => p.resume(m.session)
+    }
+  })
+}
+
+/** One participant actor: its sessions, kept in the node's table so that they outlive a restart. */
+export class Participant {
+  readonly sessions = new Map<string, RoleSession>()
+  readonly spec: Spec
+  readonly system: SystemImpl
+  readonly self: ActorRef<ParticipantProtocol>
+  ctx: ActorContext<ParticipantProtocol>
+  /** The handlers' answer when the state does not change (it never does: sessions change in place). */
+  readonly same: Effect.Effect<Participant>
+
+  private constructor(spec: Spec, ctx: ActorContext<ParticipantProtocol>) {
+    this.spec = spec
+    this.ctx = ctx
+    this.self = ctx.self
+    this.system = internal(ctx.system)
+    this.same = Exit.succeed(this)
+  }
+
+  /** The participant of the actor being started: a new one, or the one it had before its restart. */
+  static attach(spec: Spec, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Participant> {
+    return Effect.suspend(() => {
+      const system = internal(ctx.system)
+      const table = system.extension(tableKey, () => new Map<string, Participant>())
+      const path = ctx.self.path
+      const known = table.get(path)
+      if (known === undefined || known.spec !== spec) {
+        const participant = new Participant(spec, ctx)
+        table.set(path, participant)
+        system.onTermination(ctx.self, () => {
+          if (table.get(path) === participant) table.delete(path)
+        })
+        return Effect.succeed(participant)
+      }
+      known.ctx = ctx
+      return Effect.as(known.restarted(), known)
+    })
+  }
+
+  /** After a restart: restartable roles resume their sessions; any other role's sessions are aborted. */
+  private restarted(): Effect.Effect<void> {
+    return Effect.forEach(
+      [...this.sessions.values()],
+      (session) => {
+        if (!session.begun || session.running) return Effect.void
+        return this.spec.restartable
+          ? this.start(session, true)
+          : session.abort(this.stopped(session, "interrupted"), "report", false)
+      },
+      { discard: true }
+    )
+  }
+
+  stopped(session: RoleSession, reason: ParticipantStopped["reason"]): ParticipantStopped {
+    return new ParticipantStopped({
+      protocol: this.spec.choreography.name,
+      session: session.id,
+      role: this.spec.role,
+      path: this.self.path,
+      reason
+    })
+  }
+
+  join(m: Join, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Behaviors.Reply<Participant, void>> {
+    const reply = Exit.succeed({ state: this as Participant, reply: undefined })
+    if (this.sessions.has(m.session)) return reply
+    this.sessions.set(m.session, new RoleSession(this, m))
+    return Effect.andThen(ctx.watchWith(m.coordinator, { _tag: "CoordinatorDown", session: m.session }), reply)
+  }
+
+  begin(id: string): Effect.Effect<Participant> {
+    const session = this.sessions.get(id)
+    if (session === undefined || session.begun) return this.same
+    session.begun = true
+    return Effect.as(this.start(session, false), this)
+  }
+
+  /** Starts (or, after a restart, resumes) the role's program for a session in a fiber of the actor. */
+  private start(session: RoleSession, resumed: boolean): Effect.Effect<void> {
+    const spec = this.spec
+    if (resumed) this.system.publish(new SessionResumed({ ...session.names(), state: session.state }))
+    session.running = true
+    session.rewind()
+    const endpoint = Endpoint.untyped(session.monitor, session)
+    const context = session.context(resumed)
+    let program = Effect.suspend(() => spec.program(endpoint, context))
+    if (this.system.tracing) {
+      const run = program
+      program = Effect.withSpan(
+        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+          session.span = Option.getOrUndefined(span)
+          return run
+        }),
+        `session ${spec.choreography.name}/${spec.role}`,
+        {
+          attributes: {
+            "session.id": session.id,
+            "session.protocol": spec.choreography.name,
+            "session.role": spec.role,
+            "session.resumed": resumed,
+            "actor.path": this.self.path
+          }
+        }
+      )
+    }
+    return Effect.map(this.ctx.fork(Effect.onExit(program, (exit) => this.finished(session, exit))), (fiber) => {
+      if (session.running) session.fiber = fiber
+    })
+  }
+
+  /** The program of a session ended: report the role's result, or abort, or crash to be restarted. */
+  private finished(session: RoleSession, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
+    session.running = false
+    session.fiber = undefined
+    if (session.ended) return Effect.void
+    if (Exit.isSuccess(exit)) {
+      const end = Monitor.close(session.monitor, session.state)
+      if (Monitor.isViolation(end)) return session.violated(end)
+      return session.complete(exit.value)
+    }
+    const cause = exit.cause
+    if (Cause.hasInterruptsOnly(cause)) {
+      // Stopped or restarted: a stop is seen by the coordinator's death watch; a restart resumes the role.
+      return this.spec.restartable ? Effect.void : session.abort(this.stopped(session, "interrupted"), "report", false)
+    }
+    const log = Effect.logError("Role program failed", cause).pipe(
+      Effect.annotateLogs({ actor: this.self.path, session: session.id, role: this.spec.role })
+    )
+    if (this.spec.restartable) {
+      session.crash = cause
+      const self = this.self
+      return Effect.andThen(
+        log,
+        Effect.andThen(
+          self.tell({ _tag: "Crash", session: session.id }),
+          self.tell({ _tag: "Resume", session: session.id })
+        )
+      ).pipe(Effect.catchCause((c) => Effect.logError("Could not crash the participant", c)))
+    }
+    const failed = new ParticipantFailed({ ...session.names(), cause: Cause.pretty(cause) })
+    return Effect.andThen(log, session.abort(failed, "report", false))
+  }
+
+  deliver(m: Deliver): Effect.Effect<Participant> {
+    const session = this.sessions.get(m.session)
+    if (session === undefined) {
+      this.system.deadLetter(this.self.path, m, "unhandled")
+      return this.same
+    }
+    const refused = session.deliver(m.seq, m.message)
+    return refused === undefined ? this.same : Effect.as(refused, this)
+  }
+
+  aborted(id: string, cause: AbortCause): Effect.Effect<Participant> {
+    const session = this.sessions.get(id)
+    return session === undefined ? this.same : Effect.as(session.abort(cause, "leave", true), this)
+  }
+
+  coordinatorDown(id: string): Effect.Effect<Participant> {
+    const session = this.sessions.get(id)
+    if (session === undefined) return this.same
+    const cause = new SessionCancelled({
+      protocol: this.spec.choreography.name,
+      session: id,
+      reason: "its coordinator terminated"
+    })
+    return Effect.as(session.abort(cause, "silent", true), this)
+  }
+
+  /** The program of a restartable role failed: fail the actor with its cause, for its supervisor. */
+  crash(id: string): Effect.Effect<Participant, unknown> {
+    const session = this.sessions.get(id)
+    const cause = session?.crash
+    if (session === undefined || cause === undefined) return this.same
+    session.crash = undefined
+    return Effect.failCause(cause)
+  }
+
+  /** The actor was resumed (not restarted) after a crash: resume the role's program. */
+  resume(id: string): Effect.Effect<Participant> {
+    const session = this.sessions.get(id)
+    if (session === undefined || session.ended || session.running || !session.begun) return this.same
+    return Effect.as(this.start(session, true), this)
+  }
+}
+
+/** A move recorded in a restartable role's checkpoint. */
+type LogEntry =
+  | { readonly _tag: "send"; readonly to: string; readonly label: string }
+  | { readonly _tag: "receive"; readonly message: Endpoint.Incoming }
+  | { readonly _tag: "once"; readonly value: unknown }
+
+/** A trace event with its payload not yet summarised. */
+type RawEvent =
+  | {
+      readonly _tag: "Sent" | "Received"
+      readonly from: string
+      readonly to: string
+      readonly label: string
+      readonly payload: unknown
+    }
+  | Extract<TraceEvent, { readonly _tag: "Violation" }>
+
+interface Waiting {
+  readonly from: string
+  readonly state: number
+  readonly resume: (effect: Effect.Effect<Endpoint.Incoming, Failure>) => void
+  deadline: Deadline | undefined
+}
+
+/** One session as one participant sees it; it is the port of the role's endpoint. */
+export class RoleSession implements Endpoint.Port<Failure> {
+  readonly id: string
+  readonly monitor: Monitor.Monitor
+  readonly participant: Participant
+  readonly role: string
+  readonly refs: Readonly<Record<string, ActorRef<Protocol.Any>>>
+  readonly coordinator: ActorRef<CoordinatorProtocol>
+  readonly stepTimeoutMillis: number | undefined
+  readonly traceLimit: number
+  /** The role's state after its last move. */
+  state: number
+  begun = false
+  running = false
+  ended = false
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
+  span: Tracer.Span | undefined
+  /** The failure of a restartable role's program, until the actor crashes with it. */
+  crash: Cause.Cause<unknown> | undefined
+  private waiting: Waiting | undefined
+  private readonly inbox = new Map<string, Deque<Endpoint.Incoming>>()
+  private readonly received_ = new Map<string, number>()
+  private readonly sent = new Map<string, number>()
+  private trace: Array<RawEvent> = []
+  /** A restartable role's checkpoint, and how far a resumed program has replayed it. */
+  private readonly log: Array<LogEntry> | undefined
+  private cursor = 0
+
+  constructor(participant: Participant, join: Join) {
+    this.participant = participant
+    this.id = join.session
+    this.role = participant.spec.role
+    this.monitor = Monitor.fromMachine(participant.spec.machine, join.session)
+    this.state = this.monitor.start
+    this.refs = join.roles
+    this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
+    this.stepTimeoutMillis = join.stepTimeoutMillis
+    this.traceLimit = join.traceLimit
+    this.log = participant.spec.restartable ? [] : undefined
+  }
+
+  names() {
+    return { protocol: this.monitor.protocol, session: this.id, role: this.role }
+  }
+
+  context(resumed: boolean): Context {
+    return { ...this.names(), resumed, actor: this.participant.ctx, once: (effect) => this.once(effect) }
+  }
+
+  /** Before the program runs again after a restart: replay the checkpoint from the start. */
+  rewind(): void {
+    this.cursor = 0
+    this.state = this.monitor.start
+  }
+
+  private get replaying(): boolean {
+    return this.log !== undefined && this.cursor < this.log.length
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Messages from peers (in the actor's handler)
+  // ---------------------------------------------------------------------------------------------------
+
+  /** A session message arrived; answers an effect only when it is refused (the session is then aborted). */
+  deliver(seq: number, message: Endpoint.Incoming): Effect.Effect<void> | undefined {
+    const { from, label } = message
+    const last = this.received_.get(from) ?? 0
+    if (seq <= last) return undefined // sent again by a peer that resumed after a restart
+    if (seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
+      this.record({ _tag: "Received", from, to: this.role, label, payload: message.payload })
+      const refused =
+        seq === last + 1 ? Monitor.receive(this.monitor, this.state, from, label, message.payload) : undefined
+      return this.refuse(
+        refused !== undefined && Monitor.isViolation(refused)
+          ? refused
+          : Monitor.outOfSequence(
+              this.monitor,
+              this.state,
+              from,
+              label,
+              `message ${seq} from ${from}, expected ${last + 1}`
+            )
+      )
+    }
+    this.received_.set(from, seq)
+    const waiting = this.waiting
+    if (waiting !== undefined && waiting.from === from) {
+      this.stopWaiting(waiting)
+      this.consumed(message)
+      waiting.resume(Exit.succeed(message))
+    } else {
+      let queue = this.inbox.get(from)
+      if (queue === undefined) this.inbox.set(from, (queue = new Deque()))
+      queue.push(message)
+    }
+    return undefined
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // The port (called by the endpoint, in the program's fiber)
+  // ---------------------------------------------------------------------------------------------------
+
+  send(to: string, label: string, payload: unknown, next: number): Effect.Effect<void, Failure> {
+    if (this.ended) return Effect.interrupt
+    const log = this.log
+    if (log !== undefined && this.cursor < log.length) {
+      const entry = log[this.cursor]!
+      if (entry._tag !== "send" || entry.to !== to || entry.label !== label) return this.diverged(`${to}!${label}`)
+      this.cursor++
+      this.state = next
+      return Effect.void
+    }
+    const seq = (this.sent.get(to) ?? 0) + 1
+    const tell = this.refs[to]!.tell({
+      _tag: "Deliver",
+      session: this.id,
+      seq,
+      message: { from: this.role, label, payload }
+    } as never)
+    if (log === undefined) {
+      this.didSend(to, label, payload, seq, next)
+      return tell
+    }
+    // In a restartable role the send counts once it has left: if the actor crashes in between, the
+    // resumed program sends it again with the same number, and the receiver drops the duplicate.
+    return Effect.map(tell, () => {
+      this.didSend(to, label, payload, seq, next)
+      log.push({ _tag: "send", to, label })
+      this.cursor++
+    })
+  }
+
+  private didSend(to: string, label: string, payload: unknown, seq: number, next: number): void {
+    this.sent.set(to, seq)
+    this.state = next
+    this.record({ _tag: "Sent", from: this.role, to, label, payload })
+    this.step("send", to, label)
+  }
+
+  receive(from: string, state: number): Effect.Effect<Endpoint.Incoming, Failure> {
+    if (this.ended) return Effect.interrupt
+    const log = this.log
+    if (log !== undefined && this.cursor < log.length) {
+      const entry = log[this.cursor]!
+      if (entry._tag !== "receive" || entry.message.from !== from) return this.diverged(`${from}?`)
+      this.cursor++
+      return Exit.succeed(entry.message)
+    }
+    const message = this.inbox.get(from)?.shift()
+    if (message !== undefined) {
+      this.consumed(message)
+      return Exit.succeed(message)
+    }
+    return Effect.callback<Endpoint.Incoming, Failure>((resume) => {
+      const waiting: Waiting = { from, state, resume, deadline: undefined }
+      this.waiting = waiting
+      const timeout = this.stepTimeoutMillis
+      if (timeout !== undefined) {
+        const deadlines = this.participant.system.deadlines
+        waiting.deadline = deadlines.schedule(deadlines.now() + timeout, () => this.timedOut(waiting, timeout))
+      }
+      return Effect.sync(() => {
+        if (this.waiting === waiting) this.stopWaiting(waiting)
+      })
+    })
+  }
+
+  /** A message leaves the queues for the program: it is in the trace, and in the checkpoint if any. */
+  private consumed(message: Endpoint.Incoming): void {
+    this.record({ _tag: "Received", from: message.from, to: this.role, label: message.label, payload: message.payload })
+    if (this.log !== undefined) {
+      this.log.push({ _tag: "receive", message })
+      this.cursor++
+    }
+  }
+
+  received(message: Endpoint.Incoming, next: number): void {
+    this.state = next
+    if (!this.replaying) this.step("receive", message.from, message.label)
+  }
+
+  readonly close: Effect.Effect<void, Failure> = Effect.void
+
+  violated(violation: Monitor.ProtocolViolation): Effect.Effect<void> {
+    return this.refuse(violation, false)
+  }
+
+  once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.suspend(() => {
+      const log = this.log
+      if (log === undefined) return effect
+      if (this.cursor < log.length) {
+        const entry = log[this.cursor]!
+        if (entry._tag !== "once") return this.diverged("once")
+        this.cursor++
+        return Exit.succeed(entry.value as A)
+      }
+      return Effect.map(effect, (value) => {
+        log.push({ _tag: "once", value })
+        this.cursor++
+        return value
+      })
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Ending
+  // ---------------------------------------------------------------------------------------------------
+
+  private stopWaiting(waiting: Waiting): void {
+    this.waiting = undefined
+    if (waiting.deadline !== undefined) this.participant.system.deadlines.cancel(waiting.deadline)
+  }
+
+  private timedOut(waiting: Waiting, timeout: number): void {
+    if (this.waiting !== waiting) return
+    this.waiting = undefined
+    const error = new StepTimeout({
+      ...this.names(),
+      state: waiting.state,
+      expected: Monitor.expected(this.monitor, waiting.state),
+      waitedMillis: timeout
+    })
+    this.participant.system.runBackground(this.abort(error, "report", false))
+    waiting.resume(Effect.fail(error))
+  }
+
+  /** A violation at this role: recorded, published, and the session is aborted with it. */
+  private refuse(violation: Monitor.ProtocolViolation, interrupt = true): Effect.Effect<void> {
+    this.record({ _tag: "Violation", role: this.role, expected: violation.expected, got: violation.got })
+    this.participant.system.publish(new SessionViolation({ ...this.names(), violation }))
+    return this.abort(violation, "report", interrupt)
+  }
+
+  /** The resumed program does not do what the checkpoint recorded: it cannot resume. */
+  private diverged(move: string): Effect.Effect<never> {
+    const entry = this.log![this.cursor]!
+    const recorded =
+      entry._tag === "send"
+        ? `${entry.to}!${entry.label}`
+        : entry._tag === "receive"
+          ? `${entry.message.from}?${entry.message.label}`
+          : "once"
+    const cause = new ParticipantFailed({
+      ...this.names(),
+      cause: `could not resume from its checkpoint: the program did ${move} where the checkpoint has ${recorded}`
+    })
+    return Effect.andThen(this.abort(cause, "report", false), Effect.interrupt)
+  }
+
+  complete(result: unknown): Effect.Effect<void> {
+    this.end()
+    return this.report({ _tag: "Done", session: this.id, role: this.role, result, trace: this.traceEvents() })
+  }
+
+  /**
+   * Leaves the session now: the role is done with it and its program is interrupted (unless it is the
+   * caller). The answer tells the coordinator: the abort, or that the role left, or nothing if it is gone.
+   */
+  abort(cause: AbortCause, tell: "report" | "leave" | "silent", interrupt: boolean): Effect.Effect<void> {
+    if (this.ended) return Effect.void
+    this.end()
+    if (interrupt) this.fiber?.interruptUnsafe()
+    switch (tell) {
+      case "report":
+        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.traceEvents() })
+      case "leave":
+        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.traceEvents() })
+      case "silent":
+        return Effect.void
+    }
+  }
+
+  private end(): void {
+    this.ended = true
+    this.participant.sessions.delete(this.id)
+    if (this.waiting !== undefined) this.stopWaiting(this.waiting)
+    this.inbox.clear()
+  }
+
+  private report(message: Protocol.Message<CoordinatorProtocol>): Effect.Effect<void> {
+    return this.coordinator
+      .tell(message)
+      .pipe(Effect.catchCause((cause) => Effect.logError("Could not report to the session's coordinator", cause)))
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Observing
+  // ---------------------------------------------------------------------------------------------------
+
+  private record(event: RawEvent): void {
+    const limit = this.traceLimit
+    if (limit === 0) return
+    const trace = this.trace
+    trace.push(event)
+    if (trace.length >= 2 * limit) this.trace = trace.slice(trace.length - limit)
+  }
+
+  private traceEvents(): Array<TraceEvent> {
+    return this.trace
+      .slice(-this.traceLimit)
+      .map((e) => (e._tag === "Violation" ? e : { ...e, payload: summary(e.payload) }))
+  }
+
+  private step(direction: "send" | "receive", peer: string, label: string): void {
+    const system = this.participant.system
+    if (system.events.subscribers.size > 0)
+      system.publish(new SessionStep({ ...this.names(), direction, peer, label, state: this.state }))
+    this.span?.event(`${direction} ${peer} ${label}`, BigInt(system.deadlines.now()) * 1_000_000n, {
+      state: this.state
+    })
+  }
+}
+
+/** A short text for a payload in a trace. */
+const summary = (payload: unknown): string => {
+  let text: string
+  try {
+    text = JSON.stringify(payload) ?? ""
+  } catch {
+    text = String(payload)
+  }
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text
+}
