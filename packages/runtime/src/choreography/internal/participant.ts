@@ -20,7 +20,7 @@ import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type { Deadline } from "../../internal/deadlines.ts"
 import { Deque } from "../../internal/deque.ts"
-import type { SystemImpl } from "../../internal/system.ts"
+import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Protocol as Choreography } from "../Choreography.ts"
@@ -254,7 +254,7 @@ export class Participant {
       this.system.deadLetter(this.self.path, m, "unhandled")
       return this.same
     }
-    const refused = session.deliver(m.seq, m.message)
+    const refused = session.deliver(m)
     return refused === undefined ? this.same : Effect.as(refused, this)
   }
 
@@ -297,22 +297,20 @@ type LogEntry =
   | { readonly _tag: "receive"; readonly message: Endpoint.Incoming }
   | { readonly _tag: "once"; readonly value: unknown }
 
-/** A trace event with its payload not yet summarised. */
-type RawEvent =
-  | {
-      readonly _tag: "Sent" | "Received"
-      readonly from: string
-      readonly to: string
-      readonly label: string
-      readonly payload: unknown
-    }
-  | Extract<TraceEvent, { readonly _tag: "Violation" }>
+/** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
+interface Peer {
+  sent: number
+  received: number
+  readonly inbox: Deque<Endpoint.Incoming>
+}
 
 interface Waiting {
   readonly from: string
   readonly state: number
   readonly resume: (effect: Effect.Effect<Endpoint.Incoming, Failure>) => void
   deadline: Deadline | undefined
+  /** A message for it arrived; the program is woken in a moment. */
+  woken: boolean
 }
 
 /** One session as one participant sees it; it is the port of the role's endpoint. */
@@ -324,7 +322,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
   readonly refs: Readonly<Record<string, ActorRef<Protocol.Any>>>
   readonly coordinator: ActorRef<CoordinatorProtocol>
   readonly stepTimeoutMillis: number | undefined
-  readonly traceLimit: number
   /** The role's state after its last move. */
   state: number
   begun = false
@@ -335,10 +332,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
   /** The failure of a restartable role's program, until the actor crashes with it. */
   crash: Cause.Cause<unknown> | undefined
   private waiting: Waiting | undefined
-  private readonly inbox = new Map<string, Deque<Endpoint.Incoming>>()
-  private readonly received_ = new Map<string, number>()
-  private readonly sent = new Map<string, number>()
-  private trace: Array<RawEvent> = []
+  private readonly peers = new Map<string, Peer>()
+  private readonly trace: Recorder
   /** A restartable role's checkpoint, and how far a resumed program has replayed it. */
   private readonly log: Array<LogEntry> | undefined
   private cursor = 0
@@ -352,7 +347,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.refs = join.roles
     this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
     this.stepTimeoutMillis = join.stepTimeoutMillis
-    this.traceLimit = join.traceLimit
+    this.trace = new Recorder(this.role, join.traceLimit)
+    for (const role of participant.spec.choreography.roles)
+      if (role !== this.role) this.peers.set(role, { sent: 0, received: 0, inbox: new Deque() })
     this.log = participant.spec.restartable ? [] : undefined
   }
 
@@ -379,12 +376,13 @@ export class RoleSession implements Endpoint.Port<Failure> {
   // ---------------------------------------------------------------------------------------------------
 
   /** A session message arrived; answers an effect only when it is refused (the session is then aborted). */
-  deliver(seq: number, message: Endpoint.Incoming): Effect.Effect<void> | undefined {
-    const { from, label } = message
-    const last = this.received_.get(from) ?? 0
-    if (seq <= last) return undefined // sent again by a peer that resumed after a restart
-    if (seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
-      this.record({ _tag: "Received", from, to: this.role, label, payload: message.payload })
+  deliver(message: Deliver): Effect.Effect<void> | undefined {
+    const { from, label, seq } = message
+    const peer = this.peers.get(from)
+    const last = peer?.received ?? 0
+    if (peer !== undefined && seq <= last) return undefined // sent again by a peer that resumed after a restart
+    if (peer === undefined || seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
+      this.trace.received(message)
       const refused =
         seq === last + 1 ? Monitor.receive(this.monitor, this.state, from, label, message.payload) : undefined
       return this.refuse(
@@ -399,25 +397,39 @@ export class RoleSession implements Endpoint.Port<Failure> {
             )
       )
     }
-    this.received_.set(from, seq)
+    peer.received = seq
+    peer.inbox.push(message)
     const waiting = this.waiting
-    if (waiting !== undefined && waiting.from === from) {
-      this.stopWaiting(waiting)
-      this.consumed(message)
-      waiting.resume(Exit.succeed(message))
-    } else {
-      let queue = this.inbox.get(from)
-      if (queue === undefined) this.inbox.set(from, (queue = new Deque()))
-      queue.push(message)
+    if (waiting !== undefined && waiting.from === from && !waiting.woken) {
+      // Wake the program once the actor has taken the messages at hand (resuming it here would run it
+      // now, one message at a time, inside this handler).
+      waiting.woken = true
+      this.cancelDeadline(waiting)
+      queueMicrotask(() => this.wake(waiting))
     }
     return undefined
+  }
+
+  private wake(waiting: Waiting): void {
+    ;(globalThis as any).__wakes = ((globalThis as any).__wakes ?? 0) + 1
+    if (this.waiting !== waiting) return
+    this.waiting = undefined
+    const message = this.peers.get(waiting.from)!.inbox.shift()!
+    this.consumed(message)
+    waiting.resume(Exit.succeed(message))
   }
 
   // ---------------------------------------------------------------------------------------------------
   // The port (called by the endpoint, in the program's fiber)
   // ---------------------------------------------------------------------------------------------------
 
-  send(to: string, label: string, payload: unknown, next: number): Effect.Effect<void, Failure> {
+  send(
+    to: string,
+    label: string,
+    payload: unknown,
+    next: number,
+    fiber: Fiber.Fiber<unknown, unknown>
+  ): Effect.Effect<void, Failure> {
     if (this.ended) return Effect.interrupt
     const log = this.log
     if (log !== undefined && this.cursor < log.length) {
@@ -427,31 +439,31 @@ export class RoleSession implements Endpoint.Port<Failure> {
       this.state = next
       return Effect.void
     }
-    const seq = (this.sent.get(to) ?? 0) + 1
-    const tell = this.refs[to]!.tell({
-      _tag: "Deliver",
-      session: this.id,
-      seq,
-      message: { from: this.role, label, payload }
-    } as never)
+    const peer = this.peers.get(to)!
+    const seq = peer.sent + 1
+    const ref = this.refs[to]!
+    const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
+    // To a local participant, straight into its mailbox (what `tell` does, without a step of its own).
+    const cell = localCell(ref)
+    const tell = cell === undefined ? ref.tell(message as never) : cell.tell(message, fiber)
     if (log === undefined) {
-      this.didSend(to, label, payload, seq, next)
+      this.didSend(peer, to, message, seq, next)
       return tell
     }
     // In a restartable role the send counts once it has left: if the actor crashes in between, the
     // resumed program sends it again with the same number, and the receiver drops the duplicate.
     return Effect.map(tell, () => {
-      this.didSend(to, label, payload, seq, next)
+      this.didSend(peer, to, message, seq, next)
       log.push({ _tag: "send", to, label })
       this.cursor++
     })
   }
 
-  private didSend(to: string, label: string, payload: unknown, seq: number, next: number): void {
-    this.sent.set(to, seq)
+  private didSend(peer: Peer, to: string, message: Endpoint.Incoming, seq: number, next: number): void {
+    peer.sent = seq
     this.state = next
-    this.record({ _tag: "Sent", from: this.role, to, label, payload })
-    this.step("send", to, label)
+    this.trace.sent(to, message)
+    this.step("send", to, message.label)
   }
 
   receive(from: string, state: number): Effect.Effect<Endpoint.Incoming, Failure> {
@@ -463,13 +475,13 @@ export class RoleSession implements Endpoint.Port<Failure> {
       this.cursor++
       return Exit.succeed(entry.message)
     }
-    const message = this.inbox.get(from)?.shift()
+    const message = this.peers.get(from)!.inbox.shift()
     if (message !== undefined) {
       this.consumed(message)
       return Exit.succeed(message)
     }
     return Effect.callback<Endpoint.Incoming, Failure>((resume) => {
-      const waiting: Waiting = { from, state, resume, deadline: undefined }
+      const waiting: Waiting = { from, state, resume, deadline: undefined, woken: false }
       this.waiting = waiting
       const timeout = this.stepTimeoutMillis
       if (timeout !== undefined) {
@@ -484,7 +496,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   /** A message leaves the queues for the program: it is in the trace, and in the checkpoint if any. */
   private consumed(message: Endpoint.Incoming): void {
-    this.record({ _tag: "Received", from: message.from, to: this.role, label: message.label, payload: message.payload })
+    this.trace.received(message)
     if (this.log !== undefined) {
       this.log.push({ _tag: "receive", message })
       this.cursor++
@@ -526,11 +538,16 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   private stopWaiting(waiting: Waiting): void {
     this.waiting = undefined
+    this.cancelDeadline(waiting)
+  }
+
+  private cancelDeadline(waiting: Waiting): void {
     if (waiting.deadline !== undefined) this.participant.system.deadlines.cancel(waiting.deadline)
+    waiting.deadline = undefined
   }
 
   private timedOut(waiting: Waiting, timeout: number): void {
-    if (this.waiting !== waiting) return
+    if (this.waiting !== waiting || waiting.woken) return
     this.waiting = undefined
     const error = new StepTimeout({
       ...this.names(),
@@ -544,7 +561,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   /** A violation at this role: recorded, published, and the session is aborted with it. */
   private refuse(violation: Monitor.ProtocolViolation, interrupt = true): Effect.Effect<void> {
-    this.record({ _tag: "Violation", role: this.role, expected: violation.expected, got: violation.got })
+    this.trace.violation(violation)
     this.participant.system.publish(new SessionViolation({ ...this.names(), violation }))
     return this.abort(violation, "report", interrupt)
   }
@@ -567,7 +584,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   complete(result: unknown): Effect.Effect<void> {
     this.end()
-    return this.report({ _tag: "Done", session: this.id, role: this.role, result, trace: this.traceEvents() })
+    return this.report({ _tag: "Done", session: this.id, role: this.role, result, trace: this.trace.events() })
   }
 
   /**
@@ -580,9 +597,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
     if (interrupt) this.fiber?.interruptUnsafe()
     switch (tell) {
       case "report":
-        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.traceEvents() })
+        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.trace.events() })
       case "leave":
-        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.traceEvents() })
+        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.trace.events() })
       case "silent":
         return Effect.void
     }
@@ -592,7 +609,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.ended = true
     this.participant.sessions.delete(this.id)
     if (this.waiting !== undefined) this.stopWaiting(this.waiting)
-    this.inbox.clear()
+    this.peers.clear()
   }
 
   private report(message: Protocol.Message<CoordinatorProtocol>): Effect.Effect<void> {
@@ -605,20 +622,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
   // Observing
   // ---------------------------------------------------------------------------------------------------
 
-  private record(event: RawEvent): void {
-    const limit = this.traceLimit
-    if (limit === 0) return
-    const trace = this.trace
-    trace.push(event)
-    if (trace.length >= 2 * limit) this.trace = trace.slice(trace.length - limit)
-  }
-
-  private traceEvents(): Array<TraceEvent> {
-    return this.trace
-      .slice(-this.traceLimit)
-      .map((e) => (e._tag === "Violation" ? e : { ...e, payload: summary(e.payload) }))
-  }
-
   private step(direction: "send" | "receive", peer: string, label: string): void {
     const system = this.participant.system
     if (system.events.subscribers.size > 0)
@@ -626,6 +629,72 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.span?.event(`${direction} ${peer} ${label}`, BigInt(system.deadlines.now()) * 1_000_000n, {
       state: this.state
     })
+  }
+}
+
+const SENT = 0
+const RECEIVED = 1
+const VIOLATION = 2
+
+/**
+ * A role's latest trace events, in a ring of (kind, peer, label, payload) slots, so that recording a step
+ * allocates nothing and keeps no message alive; payloads are summarised only when the trace is reported.
+ */
+class Recorder {
+  private readonly slots: Array<unknown> = []
+  /** Events recorded so far (the ring holds the latest `limit`). */
+  private count = 0
+  private readonly role: string
+  private readonly limit: number
+  constructor(role: string, limit: number) {
+    this.role = role
+    this.limit = limit
+  }
+
+  sent(to: string, message: Endpoint.Incoming): void {
+    this.push(SENT, to, message.label, message.payload)
+  }
+
+  received(message: Endpoint.Incoming): void {
+    this.push(RECEIVED, message.from, message.label, message.payload)
+  }
+
+  violation(violation: Monitor.ProtocolViolation): void {
+    this.push(VIOLATION, undefined, undefined, violation)
+  }
+
+  private push(kind: number, peer: string | undefined, label: string | undefined, payload: unknown): void {
+    if (this.limit === 0) return
+    const i = (this.count++ % this.limit) * 4
+    const slots = this.slots
+    slots[i] = kind
+    slots[i + 1] = peer
+    slots[i + 2] = label
+    slots[i + 3] = payload
+  }
+
+  /** The latest `limit` events, oldest first. */
+  events(): Array<TraceEvent> {
+    const out: Array<TraceEvent> = []
+    for (let n = Math.max(0, this.count - this.limit); n < this.count; n++) {
+      const i = (n % this.limit) * 4
+      const slots = this.slots
+      const kind = slots[i] as number
+      if (kind === VIOLATION) {
+        const v = slots[i + 3] as Monitor.ProtocolViolation
+        out.push({ _tag: "Violation", role: this.role, expected: v.expected, got: v.got })
+        continue
+      }
+      const peer = slots[i + 1] as string
+      const label = slots[i + 2] as string
+      const payload = summary(slots[i + 3])
+      out.push(
+        kind === SENT
+          ? { _tag: "Sent", from: this.role, to: peer, label, payload }
+          : { _tag: "Received", from: peer, to: this.role, label, payload }
+      )
+    }
+    return out
   }
 }
 

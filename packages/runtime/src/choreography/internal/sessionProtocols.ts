@@ -1,15 +1,15 @@
 /**
  * The actor protocols of sessions: what a participant (one per role of a choreography) and a session's
- * coordinator accept. Every message is a Schema, so it crosses the wire between nodes; a session message
- * carries its payload in a union over the labels the receiving role may receive, so that each payload is
- * encoded with its own label's schema on the wire (and not at all between actors of one process).
+ * coordinator accept. Every message is a Schema, so it crosses the wire between nodes. The schema of a
+ * session message (`Deliver`) is a union with one member per sender and label the receiving role may
+ * receive, so that each payload is encoded with its own label's schema on the wire (and not at all
+ * between actors of one process).
  */
 import { Schema } from "effect"
 import * as ActorRef from "../../ActorRef.ts"
 import * as Protocol from "../../Protocol.ts"
 import type { Protocol as Choreography } from "../Choreography.ts"
 import { TraceEvent } from "../Diagram.ts"
-import type { Incoming } from "../Endpoint.ts"
 import { AbortCause } from "./sessionErrors.ts"
 
 const Session = Schema.String
@@ -17,7 +17,6 @@ const Trace = Schema.Array(TraceEvent)
 type Codec<A> = Schema.Codec<A, unknown>
 
 const participantDefinition = (
-  messages: Codec<Incoming>,
   roles: Codec<Readonly<Record<string, ActorRef.ActorRef<Protocol.Any>>>>,
   coordinator: Codec<ActorRef.ActorRef<Protocol.Any>>
 ) => ({
@@ -34,8 +33,11 @@ const participantDefinition = (
   ),
   /** Every role joined: start the role's program. */
   Begin: { session: Session },
-  /** A message of the session from another role, numbered per ordered pair of roles from 1. */
-  Deliver: { session: Session, seq: Schema.Number, message: messages },
+  /**
+   * A message of the session from another role, numbered per ordered pair of roles from 1. (These fields
+   * give its type; its schema is the union made by `deliverSchema`.)
+   */
+  Deliver: { session: Session, seq: Schema.Number, from: Schema.String, label: Schema.String, payload: Schema.Unknown },
   /** The session was aborted: stop the role and answer `Left`. */
   Abort: { session: Session, cause: AbortCause },
   /** The session's coordinator terminated (sent by death watch). */
@@ -89,19 +91,26 @@ export const protocolsOf = (choreography: Choreography): Protocols => {
   const roles = Schema.Struct(Object.fromEntries(choreography.roles.map((role) => [role, refOf(role)])))
   for (const role of choreography.roles) {
     const definition = participantDefinition(
-      messagesOf(choreography, role),
       roles as unknown as Codec<Readonly<Record<string, ActorRef.ActorRef<Protocol.Any>>>>,
       ActorRef.schema(coordinator) as unknown as Codec<ActorRef.ActorRef<Protocol.Any>>
     )
-    participants.set(role, Protocol.make(`${choreography.name}/${role}`, definition))
+    const protocol = Protocol.make(`${choreography.name}/${role}`, definition)
+    const messageSchemas = { ...protocol.messageSchemas, Deliver: deliverSchema(choreography, role) }
+    participants.set(
+      role,
+      Object.assign(protocol, {
+        messageSchemas,
+        schema: Schema.Union(Object.values(messageSchemas)) as unknown as Protocol.WireSchema
+      })
+    )
   }
   protocols = { participants, coordinator }
   cache.set(choreography, protocols)
   return protocols
 }
 
-/** The messages `role` may receive: `{ from, label, payload }` with one member per sender and label. */
-const messagesOf = (choreography: Choreography, role: string): Codec<Incoming> => {
+/** The schema of the session messages `role` may receive: one member per sender and label. */
+const deliverSchema = (choreography: Choreography, role: string): Protocol.WireSchema => {
   const seen: Array<{ readonly peer: string; readonly label: string; readonly payload: Schema.Top }> = []
   for (const state of choreography.machines.get(role)!.states)
     for (const t of state.transitions)
@@ -111,8 +120,14 @@ const messagesOf = (choreography: Choreography, role: string): Codec<Incoming> =
       )
         seen.push(t)
   const members = seen.map((t) =>
-    Schema.Struct({ from: Schema.Literal(t.peer), label: Schema.Literal(t.label), payload: t.payload })
+    Schema.TaggedStruct("Deliver", {
+      session: Session,
+      seq: Schema.Number,
+      from: Schema.Literal(t.peer),
+      label: Schema.Literal(t.label),
+      payload: t.payload
+    })
   )
   const schema = members.length === 0 ? Schema.Never : members.length === 1 ? members[0]! : Schema.Union(members)
-  return schema as unknown as Codec<Incoming>
+  return schema as unknown as Protocol.WireSchema
 }
