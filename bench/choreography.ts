@@ -3,7 +3,7 @@
  */
 import { ActorSystem, Behavior, Choreography, Protocol, Session } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
-import { type Figure, median, time } from "./support.ts"
+import { type Figure, median } from "./support.ts"
 
 /** A producer streams items to a consumer, then says it is done. */
 const Stream = Choreography.makeUnsafe("Stream", ["P", "C"], ($) => [
@@ -144,25 +144,4 @@ export const figures = async (rounds = 9): Promise<ReadonlyArray<Figure>> => {
   ]
 }
 
-if (import.meta.main) {
-  const which = process.argv[2]
-  if (which === undefined) for (const f of await figures()) console.log(f.name, f.value)
-  else {
-    if (which === "tl") {
-      const r0: number[] = [],
-        r1: number[] = []
-      for (let i = 0; i < 9; i++) {
-        const raw = await cpuTime(() => run(uncheckedRun))
-        r0.push((await cpuTime(() => run(checkedRunWith(0)))) / raw)
-        r1.push((await cpuTime(() => run(checkedRunWith(1000)))) / raw)
-      }
-      console.log("tl0", median(r0), "tl1000", median(r1))
-    } else {
-      const e = which === "checked" ? checkedRun : which === "raw" ? uncheckedRun : plainRun
-      for (let i = 0; i < 5; i++) {
-        ;(globalThis as any).__wakes = 0
-        console.log(which, ((await time(() => run(e))) / N) * 1e9, (globalThis as any).__wakes)
-      }
-    }
-  }
-}
+if (import.meta.main) for (const f of await figures()) console.log(f.name, f.value)

@@ -411,7 +411,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 
   private wake(waiting: Waiting): void {
-    ;(globalThis as any).__wakes = ((globalThis as any).__wakes ?? 0) + 1
     if (this.waiting !== waiting) return
     this.waiting = undefined
     const message = this.peers.get(waiting.from)!.inbox.shift()!
