@@ -55,6 +55,7 @@ class Coordination {
   /** The role whose report aborted the session, if one did. */
   origin: string | undefined
   readonly ended = new Set<string>()
+  readonly joinedRoles = new Set<string>()
   readonly results: Record<string, unknown> = {}
   readonly traces = new Map<string, ReadonlyArray<TraceEvent>>()
   readonly choreography: Choreography
@@ -71,58 +72,63 @@ class Coordination {
     return this.settings.id
   }
 
-  /** Asks every role to join; once all have, tells them to begin. Runs in a fiber of the coordinator. */
+  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
   join(ctx: Ctx): Effect.Effect<void> {
     const { id, roles, traceLimit } = this.settings
     const joinOne = (role: string) => {
-      const ref = roles[role]!
       const stepTimeoutMillis = this.settings.stepTimeoutMillis(role)
-      return Effect.suspend(() =>
-        this.phase === "joining"
-          ? ref.ask({
-              _tag: "Join",
-              session: id,
-              roles,
-              coordinator: ctx.self,
-              traceLimit,
-              ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis })
-            })
-          : Effect.void
-      ).pipe(
+      return roles[role]!.ask({
+        _tag: "Join",
+        session: id,
+        roles,
+        coordinator: ctx.self,
+        traceLimit,
+        ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis })
+      }).pipe(
         Effect.matchCauseEffect({
           onFailure: (cause) =>
-            Effect.as(
-              ctx.self.tell({
-                _tag: "Abort",
-                session: id,
-                role,
-                cause: this.stopped(role, "unreachable", Cause.pretty(cause)),
-                trace: []
-              }),
-              false
-            ),
-          // A role that joined after the session was aborted is told at once.
-          onSuccess: () =>
-            this.phase === "aborting" && this.cause !== undefined
-              ? Effect.as(ref.tell({ _tag: "Abort", session: id, cause: this.cause }), true)
-              : Effect.succeed(true)
+            ctx.self.tell({
+              _tag: "Abort",
+              session: id,
+              role,
+              cause: this.stopped(role, "unreachable", Cause.pretty(cause)),
+              trace: []
+            }),
+          onSuccess: () => ctx.self.tell({ _tag: "Joined", role })
         })
       )
     }
-    return Effect.forEach(this.roles, joinOne, { concurrency: "unbounded" }).pipe(
-      Effect.flatMap((joined) => {
-        if (!joined.every(Boolean) || this.phase !== "joining") return Effect.void
-        this.phase = "running"
-        internal(ctx.system).publish(
-          new SessionStarted({
-            session: id,
-            protocol: this.choreography.name,
-            roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
-          })
-        )
-        return Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
-      }),
+    return Effect.forEach(this.roles, joinOne, { concurrency: "unbounded", discard: true }).pipe(
       Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
+    )
+  }
+
+  /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
+  joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    const { id, roles } = this.settings
+    this.joinedRoles.add(role)
+    if (this.phase === "aborting" && this.cause !== undefined && !this.ended.has(role))
+      return Effect.as(this.tellAbort(role, this.cause), this)
+    if (this.phase !== "joining" || this.joinedRoles.size < this.roles.length) return Effect.succeed(this)
+    this.phase = "running"
+    internal(ctx.system).publish(
+      new SessionStarted({
+        session: id,
+        protocol: this.choreography.name,
+        roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
+      })
+    )
+    return Effect.as(
+      Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true }).pipe(
+        Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
+      ),
+      this
+    )
+  }
+
+  private tellAbort(role: string, cause: AbortCause): Effect.Effect<void> {
+    return this.settings.roles[role]!.tell({ _tag: "Abort", session: this.id, cause }).pipe(
+      Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c))
     )
   }
 
@@ -161,16 +167,9 @@ class Coordination {
       this.phase = "aborting"
       this.cause = cause
       this.origin = role
-      const id = this.id
-      const pending = this.roles.filter((r) => !this.ended.has(r))
-      const tellAll = Effect.forEach(
-        pending,
-        (r) =>
-          this.settings.roles[r]!.tell({ _tag: "Abort", session: id, cause }).pipe(
-            Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c))
-          ),
-        { discard: true }
-      )
+      // Roles that joined are told now; the others when they join (or their join fails).
+      const pending = this.roles.filter((r) => !this.ended.has(r) && this.joinedRoles.has(r))
+      const tellAll = Effect.forEach(pending, (r) => this.tellAbort(r, cause), { discard: true })
       const expire = Effect.andThen(
         Effect.sleep(Duration.millis(leaveMillis)).pipe(Effect.provideService(Clock.Clock, liveClock)),
         ctx.self.tell({ _tag: "Expire" })
@@ -281,6 +280,7 @@ export const behavior = (choreography: Choreography, settings: Settings): Behavi
       Done: (c, m, ctx) => c.done(ctx, m.role, m.result, m.trace),
       Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
       Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
+      Joined: (c, m, ctx) => c.joined(ctx, m.role),
       Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
       Expire: (c, _, ctx) => c.expire(ctx)
     },

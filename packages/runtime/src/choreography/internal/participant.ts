@@ -13,7 +13,7 @@
  * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
  * `receive` and `once`) and goes on live where the log ends.
  */
-import { Cause, Effect, Exit, type Fiber, Option, type Tracer } from "effect"
+import { Cause, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
@@ -210,13 +210,14 @@ export class Participant {
         }
       )
     }
-    return Effect.map(this.ctx.fork(Effect.onExit(program, (exit) => this.finished(session, exit))), (fiber) => {
+    const scope = this.ctx.scope
+    return Effect.map(this.ctx.fork(Effect.onExit(program, (exit) => this.finished(session, exit, scope))), (fiber) => {
       if (session.running) session.fiber = fiber
     })
   }
 
   /** The program of a session ended: report the role's result, or abort, or crash to be restarted. */
-  private finished(session: RoleSession, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
+  private finished(session: RoleSession, exit: Exit.Exit<unknown, unknown>, scope: Scope.Scope): Effect.Effect<void> {
     session.running = false
     session.fiber = undefined
     if (session.ended) return Effect.void
@@ -226,9 +227,9 @@ export class Participant {
       return session.complete(exit.value)
     }
     const cause = exit.cause
-    if (Cause.hasInterruptsOnly(cause)) {
-      // Stopped or restarted: a stop is seen by the coordinator's death watch; a restart resumes the role.
-      return this.spec.restartable ? Effect.void : session.abort(this.stopped(session, "interrupted"), "report", false)
+    if (Cause.hasInterruptsOnly(cause) && scope.state._tag === "Closed") {
+      // The actor is stopping (the coordinator's death watch sees it) or restarting (see `restarted`).
+      return Effect.void
     }
     const log = Effect.logError("Role program failed", cause).pipe(
       Effect.annotateLogs({ actor: this.self.path, session: session.id, role: this.spec.role })

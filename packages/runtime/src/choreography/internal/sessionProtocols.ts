@@ -61,6 +61,8 @@ const coordinatorDefinition = {
   Abort: { session: Session, role: Schema.String, cause: AbortCause, trace: Trace },
   /** A role left an aborted session. */
   Left: { session: Session, role: Schema.String, trace: Trace },
+  /** To self: a role joined the session. */
+  Joined: { role: Schema.String },
   /** The starter cancels the session. */
   Cancel: { reason: Schema.String },
   /** To self: the time for roles to leave an aborted session is up. */
