@@ -272,6 +272,9 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
   }
 }
 
+/** Whether a value is an endpoint (of any state). */
+export const isEndpoint = (u: unknown): u is UntypedEndpoint<unknown> => u instanceof EndpointImpl
+
 /** The endpoint of `role` in a session of `protocol`, at the start of its local type and typed by it. */
 export const make = <P extends Protocol, Role extends RolesOf<P>, E = never>(
   protocol: P,

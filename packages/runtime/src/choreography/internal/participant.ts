@@ -224,7 +224,8 @@ export class Participant {
     if (Exit.isSuccess(exit)) {
       const end = Monitor.close(session.monitor, session.state)
       if (Monitor.isViolation(end)) return session.violated(end)
-      return session.complete(exit.value)
+      // A program that ends with its last move returns that move's endpoint: its result is nothing.
+      return session.complete(Endpoint.isEndpoint(exit.value) ? undefined : exit.value)
     }
     const cause = exit.cause
     if (Cause.hasInterruptsOnly(cause) && scope.state._tag === "Closed") {
