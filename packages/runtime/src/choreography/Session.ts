@@ -100,8 +100,17 @@ export const role = <P extends Protocol, const Role extends RolesOf<P>, A, E, R>
     endpoint: Endpoint.For<P, Role, Participants.Failure>,
     session: Participants.Context
   ) => Effect.Effect<A, E, R>
-): Behavior<Participant<P, Role, A>, unknown, R> =>
-  Participants.behavior(protocol, role, program as never) as unknown as Behavior<Participant<P, Role, A>, unknown, R>
+): Behavior<Participant<P, Role, ResultOf<A>>, unknown, R> =>
+  Participants.behavior(protocol, role, program as never) as unknown as Behavior<
+    Participant<P, Role, ResultOf<A>>,
+    unknown,
+    R
+  >
+
+/** A role's result: what its program returns, except an endpoint (a program that ends with a move), which is nothing. */
+export type ResultOf<A> = A extends { readonly _tag: "Send" | "Receive" | "End"; readonly state: number }
+  ? undefined
+  : A
 
 /** Who plays each role of `P`: one participant actor per role. */
 export type Bindings<P> = { readonly [R in RolesOf<P>]: ActorRef<Participant<P, R>> }
