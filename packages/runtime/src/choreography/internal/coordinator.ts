@@ -118,10 +118,10 @@ class Coordination {
         roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
       })
     )
+    // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
+    const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
     return Effect.as(
-      Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true }).pipe(
-        Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
-      ),
+      ctx.fork(begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))),
       this
     )
   }

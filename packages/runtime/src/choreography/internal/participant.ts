@@ -339,6 +339,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
   /** A restartable role's checkpoint, and how far a resumed program has replayed it. */
   private readonly log: Array<LogEntry> | undefined
   private cursor = 0
+  /** Whether the last message the program received came from the checkpoint (it is not a new step). */
+  private replayed = false
 
   constructor(participant: Participant, join: Join) {
     this.participant = participant
@@ -367,10 +369,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
   rewind(): void {
     this.cursor = 0
     this.state = this.monitor.start
-  }
-
-  private get replaying(): boolean {
-    return this.log !== undefined && this.cursor < this.log.length
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -474,8 +472,10 @@ export class RoleSession implements Endpoint.Port<Failure> {
       const entry = log[this.cursor]!
       if (entry._tag !== "receive" || entry.message.from !== from) return this.diverged(`${from}?`)
       this.cursor++
+      this.replayed = true
       return Exit.succeed(entry.message)
     }
+    this.replayed = false
     const message = this.peers.get(from)!.inbox.shift()
     if (message !== undefined) {
       this.consumed(message)
@@ -506,7 +506,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   received(message: Endpoint.Incoming, next: number): void {
     this.state = next
-    if (!this.replaying) this.step("receive", message.from, message.label)
+    if (!this.replayed) this.step("receive", message.from, message.label)
   }
 
   readonly close: Effect.Effect<void, Failure> = Effect.void
