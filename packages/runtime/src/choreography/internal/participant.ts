@@ -18,6 +18,7 @@ import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
+import type { ActorCell } from "../../internal/cell.ts"
 import type { Deadline } from "../../internal/deadlines.ts"
 import { Deque } from "../../internal/deque.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
@@ -301,6 +302,9 @@ type LogEntry =
 
 /** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
 interface Peer {
+  readonly ref: ActorRef<Protocol.Any>
+  /** The peer's actor when it lives in this process: session messages go straight into its mailbox. */
+  readonly cell: ActorCell | undefined
   sent: number
   received: number
   readonly inbox: Deque<Endpoint.Incoming>
@@ -321,7 +325,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
   readonly monitor: Monitor.Monitor
   readonly participant: Participant
   readonly role: string
-  readonly refs: Readonly<Record<string, ActorRef<Protocol.Any>>>
   readonly coordinator: ActorRef<CoordinatorProtocol>
   readonly stepTimeoutMillis: number | undefined
   /** The role's state after its last move. */
@@ -336,6 +339,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private waiting: Waiting | undefined
   private readonly peers = new Map<string, Peer>()
   private readonly trace: Recorder
+  /** Who listens to the system's events: steps are published only when someone does. */
+  private readonly subscribers: ReadonlyMap<unknown, unknown>
   /** A restartable role's checkpoint, and how far a resumed program has replayed it. */
   private readonly log: Array<LogEntry> | undefined
   private cursor = 0
@@ -348,12 +353,15 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.role = participant.spec.role
     this.monitor = Monitor.fromMachine(participant.spec.machine, join.session)
     this.state = this.monitor.start
-    this.refs = join.roles
     this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
     this.stepTimeoutMillis = join.stepTimeoutMillis
     this.trace = new Recorder(this.role, join.traceLimit)
-    for (const role of participant.spec.choreography.roles)
-      if (role !== this.role) this.peers.set(role, { sent: 0, received: 0, inbox: new Deque() })
+    this.subscribers = participant.system.events.subscribers
+    for (const role of participant.spec.choreography.roles) {
+      const ref = join.roles[role]!
+      if (role !== this.role)
+        this.peers.set(role, { ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque() })
+    }
     this.log = participant.spec.restartable ? [] : undefined
   }
 
@@ -440,11 +448,10 @@ export class RoleSession implements Endpoint.Port<Failure> {
     }
     const peer = this.peers.get(to)!
     const seq = peer.sent + 1
-    const ref = this.refs[to]!
     const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
     // To a local participant, straight into its mailbox (what `tell` does, without a step of its own).
-    const cell = localCell(ref)
-    const tell = cell === undefined ? ref.tell(message as never) : cell.tell(message, fiber)
+    const cell = peer.cell
+    const tell = cell === undefined ? peer.ref.tell(message as never) : cell.tell(message, fiber)
     if (log === undefined) {
       this.didSend(peer, to, message, seq, next)
       return tell
@@ -624,10 +631,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
   // ---------------------------------------------------------------------------------------------------
 
   private step(direction: "send" | "receive", peer: string, label: string): void {
-    const system = this.participant.system
-    if (system.events.subscribers.size > 0)
-      system.publish(new SessionStep({ ...this.names(), direction, peer, label, state: this.state }))
-    this.span?.event(`${direction} ${peer} ${label}`, BigInt(system.deadlines.now()) * 1_000_000n, {
+    if (this.subscribers.size > 0)
+      this.participant.system.publish(new SessionStep({ ...this.names(), direction, peer, label, state: this.state }))
+    this.span?.event(`${direction} ${peer} ${label}`, BigInt(this.participant.system.deadlines.now()) * 1_000_000n, {
       state: this.state
     })
   }
@@ -643,8 +649,9 @@ const VIOLATION = 2
  */
 class Recorder {
   private readonly slots: Array<unknown> = []
-  /** Events recorded so far (the ring holds the latest `limit`). */
+  /** Events recorded so far (the ring holds the latest `limit`), and where the next one goes. */
   private count = 0
+  private next = 0
   private readonly role: string
   private readonly limit: number
   constructor(role: string, limit: number) {
@@ -666,7 +673,9 @@ class Recorder {
 
   private push(kind: number, peer: string | undefined, label: string | undefined, payload: unknown): void {
     if (this.limit === 0) return
-    const i = (this.count++ % this.limit) * 4
+    const i = this.next
+    this.next = i + 4 === 4 * this.limit ? 0 : i + 4
+    this.count++
     const slots = this.slots
     slots[i] = kind
     slots[i + 1] = peer
