@@ -29,9 +29,10 @@ const reviewer = Session.role(Review, "Reviewer", (ep) =>
 )
 
 const program = Effect.gen(function* () {
-  const roles = { Planner: yield* ActorSystem.spawn(planner), Coder: yield* ActorSystem.spawn(coder) }
-  const done = yield* Session.run(Review, { roles: { ...roles, Reviewer: yield* ActorSystem.spawn(reviewer) } })
-  console.log(done.results.Planner)
+  const spawn = ActorSystem.spawn
+  const [Planner, Coder, Reviewer] = yield* Effect.all([spawn(planner), spawn(coder), spawn(reviewer)])
+  const done = yield* Session.run(Review, { roles: { Planner, Coder, Reviewer }, stepTimeout: "1 minute" })
+  console.log(done.results.Planner) // typed: string
   console.log(Diagram.trace(done.trace))
 })
 
