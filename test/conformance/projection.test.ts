@@ -5,20 +5,10 @@
 import { Choreography, LocalType, Monitor, StateMachine } from "@troupe/runtime"
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
-import * as MapReduce from "./protocols/MapReduce.ts"
-import * as OAuth from "./protocols/OAuth.ts"
+import { corpus } from "./corpus.ts"
 import { refused } from "./protocols/Refused.ts"
-import * as Ring from "./protocols/Ring.ts"
 import * as TravelAgency from "./protocols/TravelAgency.ts"
 import * as TwoBuyer from "./protocols/TwoBuyer.ts"
-
-const corpus = [
-  { protocol: TwoBuyer.TwoBuyer, expected: TwoBuyer.expected },
-  { protocol: TravelAgency.TravelAgency, expected: TravelAgency.expected },
-  { protocol: OAuth.OAuth, expected: OAuth.expected },
-  { protocol: MapReduce.MapReduce, expected: MapReduce.expected },
-  { protocol: Ring.Ring, expected: Ring.expected }
-] as ReadonlyArray<{ protocol: Choreography.Protocol; expected: Readonly<Record<string, string>> }>
 
 describe("conformance: projection", () => {
   for (const { protocol, expected } of corpus) {

@@ -4,6 +4,7 @@
  * `ActorSystem.events`. A slow subscriber never slows the system: it misses the oldest events instead.
  */
 import { type Cause, Data } from "effect"
+import type { SessionEvent } from "./choreography/SessionEvent.ts"
 import type { OverflowPolicy } from "./Mailbox.ts"
 import type { Reason } from "./Terminated.ts"
 
@@ -78,7 +79,7 @@ export class NodeDown extends Data.TaggedClass("NodeDown")<{
   readonly reason: string
 }> {}
 
-/** Any system event. */
+/** Any system event; sessions publish theirs here too (see `SessionEvent`). */
 export type SystemEvent =
   | Spawned
   | Stopped
@@ -90,3 +91,4 @@ export type SystemEvent =
   | Overflow
   | NodeUp
   | NodeDown
+  | SessionEvent

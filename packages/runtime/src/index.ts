@@ -10,7 +10,7 @@
  * - {@link Terminated}: death watch.
  * - {@link SystemEvent}: the typed event stream.
  * - {@link Choreography}, {@link LocalType}, {@link StateMachine}, {@link Monitor}, {@link Endpoint},
- *   {@link Diagram}: choreography sessions with multiparty session types.
+ *   {@link Diagram}, {@link Session}, {@link SessionEvent}: choreography sessions with multiparty session types.
  */
 export * as ActorRef from "./ActorRef.ts"
 export * as ActorSystem from "./ActorSystem.ts"
@@ -25,6 +25,10 @@ export * as Endpoint from "./choreography/Endpoint.ts"
 export * as LocalType from "./choreography/LocalType.ts"
 /** Run-time monitors of a role's moves, and `ProtocolViolation`. */
 export * as Monitor from "./choreography/Monitor.ts"
+/** Sessions: a choreography played by actors (participants, `start`, `run`, aborts, checkpoints). */
+export * as Session from "./choreography/Session.ts"
+/** The events sessions publish on the system event stream. */
+export * as SessionEvent from "./choreography/SessionEvent.ts"
 /** State machines of roles (what a monitor steps through). */
 export * as StateMachine from "./choreography/StateMachine.ts"
 export * as Mailbox from "./Mailbox.ts"

@@ -23,6 +23,7 @@ export const network = (roles: ReadonlyArray<string>) =>
         Queue.take(queue(from, role)).pipe(
           Effect.tap((m) => Effect.sync(() => trace.push({ _tag: "Received", from: m.from, to: role, label: m.label })))
         ),
+      received: () => {},
       close: Effect.void,
       violated: (v) =>
         Effect.sync(() => {

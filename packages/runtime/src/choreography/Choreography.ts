@@ -112,6 +112,21 @@ export interface Protocol<Name extends string = string, Roles extends string = s
   readonly localTypes: ReadonlyMap<Roles, LocalType>
   /** The state machine of each role (see `StateMachine.of`). */
   readonly machines: ReadonlyMap<Roles, StateMachine>
+  /**
+   * The roles whose participant may be restarted by its supervisor in the middle of a session: the
+   * session then goes on, and the role resumes from its last checkpoint (see `Session`). A crash of any
+   * other role aborts the session.
+   */
+  readonly restartable: ReadonlySet<Roles>
+}
+
+/** Options of a protocol (the last argument of {@link make}). */
+export interface Options<Roles extends string> {
+  /**
+   * Roles that may be restarted by their supervisor in the middle of a session and resume from their
+   * last checkpoint instead of aborting the session (see `Session`). None by default.
+   */
+  readonly restartable?: ReadonlyArray<Roles>
 }
 
 /** The role names of a protocol type. */
@@ -282,10 +297,11 @@ export class ProtocolDefinitionError extends Schema.TaggedError<ProtocolDefiniti
 export const make = <const Name extends string, const Roles extends ReadonlyArray<string>, const S extends Steps>(
   name: Name,
   roles: Roles,
-  body: (builder: Builder<Roles[number]>) => S
+  body: (builder: Builder<Roles[number]>) => S,
+  options?: Options<Roles[number]>
 ): Effect.Effect<Protocol<Name, Roles[number], S>, ProtocolDefinitionError> =>
   Effect.suspend(() => {
-    const result = build(name, roles, body)
+    const result = build(name, roles, body, options)
     return result instanceof ProtocolDefinitionError ? Effect.fail(result) : Effect.succeed(result)
   })
 
@@ -296,9 +312,10 @@ export const make = <const Name extends string, const Roles extends ReadonlyArra
 export const makeUnsafe = <const Name extends string, const Roles extends ReadonlyArray<string>, const S extends Steps>(
   name: Name,
   roles: Roles,
-  body: (builder: Builder<Roles[number]>) => S
+  body: (builder: Builder<Roles[number]>) => S,
+  options?: Options<Roles[number]>
 ): Protocol<Name, Roles[number], S> => {
-  const result = build(name, roles, body)
+  const result = build(name, roles, body, options)
   if (result instanceof ProtocolDefinitionError) throw result
   return result
 }
@@ -306,17 +323,30 @@ export const makeUnsafe = <const Name extends string, const Roles extends Readon
 const build = <Name extends string, Roles extends string, S extends Steps>(
   name: Name,
   roles: ReadonlyArray<Roles>,
-  body: (builder: Builder<Roles>) => S
+  body: (builder: Builder<Roles>) => S,
+  options: Options<Roles> = {}
 ): Protocol<Name, Roles, S> | ProtocolDefinitionError => {
   const steps = body(builder as Builder<Roles>)
   const result = check(name, roles, steps)
-  if (!("localTypes" in result)) return new ProtocolDefinitionError({ protocol: String(name), problems: result })
+  const restartable = options.restartable ?? []
+  const problems: Array<Problem> = "localTypes" in result ? [] : [...result]
+  for (const role of restartable)
+    if (!roles.includes(role))
+      problems.push({
+        code: "UnknownRole",
+        path: [],
+        message: `options: restartable role ${JSON.stringify(role)} is not a declared role`,
+        role
+      })
+  if (problems.length > 0 || !("localTypes" in result))
+    return new ProtocolDefinitionError({ protocol: String(name), problems })
   return {
     _tag: "Protocol",
     name,
     roles: [...roles],
     steps,
     localTypes: result.localTypes as ReadonlyMap<Roles, LocalType>,
-    machines: result.machines as ReadonlyMap<Roles, StateMachine>
+    machines: result.machines as ReadonlyMap<Roles, StateMachine>,
+    restartable: new Set(restartable)
   }
 }

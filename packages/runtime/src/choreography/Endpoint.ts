@@ -27,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import { Effect, Exit, type Fiber, Schema } from "effect"
 import type { Protocol, RolesOf } from "./Choreography.ts"
 import type { PayloadArgs } from "./internal/typeLevel.ts"
 import type { Branch, End, LocalTypeOf, Rec, Receive, Send, Var } from "./LocalType.ts"
@@ -61,13 +61,26 @@ export interface Incoming {
  * allowed, and check what `receive` returns.
  */
 export interface Port<E = never> {
-  /** Delivers `label(payload)` to the participant playing `to`. */
-  readonly send: (to: string, label: string, payload: unknown) => Effect.Effect<void, E>
   /**
-   * The next message from `from` to this role. Messages wait in one FIFO queue per sender, so that a
-   * message from another sender that arrived first does not break the order of the local type.
+   * Delivers `label(payload)` to the participant playing `to`; `next` is the role's state after the send,
+   * and `fiber` the fiber that sends. A port that delivers at once should answer with an `Exit`, which
+   * saves the endpoint a step.
    */
-  readonly receive: (from: string) => Effect.Effect<Incoming, E>
+  readonly send: (
+    to: string,
+    label: string,
+    payload: unknown,
+    next: number,
+    fiber: Fiber.Fiber<unknown, unknown>
+  ) => Effect.Effect<void, E>
+  /**
+   * The next message from `from` to this role, which waits for it in `state`. Messages wait in one FIFO
+   * queue per sender, so that a message from another sender that arrived first does not break the order
+   * of the local type.
+   */
+  readonly receive: (from: string, state: number) => Effect.Effect<Incoming, E>
+  /** The monitor accepted a received message; `next` is the role's state after it. */
+  readonly received: (message: Incoming, next: number) => void
   /** This role reached the end of its local type. */
   readonly close: Effect.Effect<void, E>
   /** The monitor refused a move of this role; called before the endpoint fails with the violation. */
@@ -167,20 +180,41 @@ export interface UntypedEndpoint<E = never> {
   close(): Effect.Effect<void, Failure<E>>
 }
 
-class EndpointImpl<E> implements UntypedEndpoint<E> {
-  readonly _tag: "Send" | "Receive" | "End"
-  readonly role: string
-  readonly state: number
+/** Whether an effect is already complete (an `Exit`), so its outcome can be used without running it. */
+const isDone = <A, E>(effect: Effect.Effect<A, E>): effect is Exit.Exit<A, E> => Exit.isExit(effect)
+
+/** What the endpoints of one role in one session share: its monitor, its port and each state's kind. */
+interface Conversation<E> {
   readonly monitor: Monitor.Monitor
-  private readonly port: Port<E>
+  readonly port: Port<E>
+  readonly tags: ReadonlyArray<"Send" | "Receive" | "End">
+}
+
+/** An endpoint is small (it is made at every step): its conversation, its state and whether it was used. */
+class EndpointImpl<E> implements UntypedEndpoint<E> {
+  readonly state: number
+  private readonly conversation: Conversation<E>
   private used = false
-  constructor(monitor: Monitor.Monitor, port: Port<E>, state: number) {
-    this.monitor = monitor
-    this.port = port
+  constructor(conversation: Conversation<E>, state: number) {
+    this.conversation = conversation
     this.state = state
-    this.role = monitor.role
-    const kind = monitor.machine.states[state]?.kind
-    this._tag = kind === "send" ? "Send" : kind === "receive" ? "Receive" : "End"
+  }
+
+  get _tag(): "Send" | "Receive" | "End" {
+    return this.conversation.tags[this.state] ?? "End"
+  }
+
+  get role(): string {
+    return this.conversation.monitor.role
+  }
+
+  /** The monitor that checks this role's moves. */
+  get monitor(): Monitor.Monitor {
+    return this.conversation.monitor
+  }
+
+  private get port(): Port<E> {
+    return this.conversation.port
   }
 
   /** Marks this endpoint used; answers the failure if it already was. */
@@ -198,12 +232,16 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
   }
 
   send(to: string, label: string, payload?: unknown): Effect.Effect<UntypedEndpoint<E>, Failure<E>> {
-    return Effect.suspend((): Effect.Effect<UntypedEndpoint<E>, Failure<E>> => {
+    return Effect.withFiber((fiber): Effect.Effect<UntypedEndpoint<E>, Failure<E>> => {
       const spent = this.spend()
       if (spent !== undefined) return spent
       const next = Monitor.send(this.monitor, this.state, to, label, payload)
       if (Monitor.isViolation(next)) return this.refuse(next)
-      return Effect.map(this.port.send(to, label, payload), () => new EndpointImpl(this.monitor, this.port, next))
+      const endpoint = new EndpointImpl(this.conversation, next)
+      // A port that delivered at once answers with a completed effect: no further step is needed.
+      const sent = this.port.send(to, label, payload, next, fiber)
+      if (!isDone(sent)) return Effect.as(sent, endpoint)
+      return Exit.isSuccess(sent) ? Exit.succeed(endpoint) : (sent as Exit.Exit<never, E>)
     })
   }
 
@@ -213,16 +251,23 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
       if (spent !== undefined) return spent
       const from = Monitor.receivesFrom(this.monitor, this.state)
       if (typeof from !== "string") return this.refuse(from)
-      return Effect.flatMap(this.port.receive(from), (message) => {
-        const next = Monitor.receive(this.monitor, this.state, message.from, message.label, message.payload)
-        if (Monitor.isViolation(next)) return this.refuse(next)
-        return Effect.succeed({
-          from: message.from,
-          label: message.label,
-          payload: message.payload,
-          next: new EndpointImpl(this.monitor, this.port, next)
-        })
-      })
+      const got = this.port.receive(from, this.state)
+      // A message that was waiting already is checked without a further step.
+      return isDone(got) && Exit.isSuccess(got)
+        ? this.received(got.value)
+        : Effect.flatMap(got, (m) => this.received(m))
+    })
+  }
+
+  private received(message: Incoming): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> {
+    const next = Monitor.receive(this.monitor, this.state, message.from, message.label, message.payload)
+    if (Monitor.isViolation(next)) return this.refuse(next)
+    this.port.received(message, next)
+    return Exit.succeed({
+      from: message.from,
+      label: message.label,
+      payload: message.payload,
+      next: new EndpointImpl(this.conversation, next)
     })
   }
 
@@ -236,6 +281,9 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
   }
 }
 
+/** Whether a value is an endpoint (of any state). */
+export const isEndpoint = (u: unknown): u is UntypedEndpoint<unknown> => u instanceof EndpointImpl
+
 /** The endpoint of `role` in a session of `protocol`, at the start of its local type and typed by it. */
 export const make = <P extends Protocol, Role extends RolesOf<P>, E = never>(
   protocol: P,
@@ -248,4 +296,11 @@ export const make = <P extends Protocol, Role extends RolesOf<P>, E = never>(
  * at `state` (default: the start; another state resumes a role from a checkpoint).
  */
 export const untyped = <E = never>(monitor: Monitor.Monitor, port: Port<E>, state?: number): UntypedEndpoint<E> =>
-  new EndpointImpl(monitor, port, state ?? monitor.start)
+  new EndpointImpl(
+    {
+      monitor,
+      port,
+      tags: monitor.machine.states.map((s) => (s.kind === "send" ? "Send" : s.kind === "receive" ? "Receive" : "End"))
+    },
+    state ?? monitor.start
+  )

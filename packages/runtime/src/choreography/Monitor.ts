@@ -35,7 +35,7 @@ export class ProtocolViolation extends Schema.TaggedError<ProtocolViolation>()("
   /** The move attempted, e.g. `B!quote`, `A?refund` or `close`. */
   got: Schema.String,
   /** What was wrong with it. */
-  reason: Schema.Literals(["direction", "peer", "label", "payload", "ended", "unfinished", "state"]),
+  reason: Schema.Literals(["direction", "peer", "label", "payload", "ended", "unfinished", "state", "sequence"]),
   /** More about the reason (for a payload: what the schema rejected). */
   detail: Schema.optionalKey(Schema.String)
 }) {
@@ -114,6 +114,7 @@ const guard = (schema: Schema.Top): ((u: unknown) => boolean) => {
 }
 
 const tables = new WeakMap<StateMachine, ReadonlyArray<Row>>()
+const receivable = new WeakMap<StateMachine, ReadonlyMap<string, ReadonlySet<string>>>()
 
 const rowsOf = (machine: StateMachine): ReadonlyArray<Row> => {
   let rows = tables.get(machine)
@@ -214,6 +215,40 @@ export const isViolation = (answer: number | ProtocolViolation): answer is Proto
 /** The moves allowed in `state`, written as in local types (`A!quote(number)`). */
 export const expected = (monitor: Monitor, state: number): ReadonlyArray<string> =>
   (monitor as MonitorImpl).rows[state]?.expected ?? []
+
+/**
+ * Whether the role receives `label` from `from` in any state of its local type. A session checks each
+ * message when it arrives with this, so that a message that can never be received fails at once instead
+ * of waiting in a queue until the role gets to it.
+ */
+export const mayReceive = (monitor: Monitor, from: string, label: string): boolean => {
+  const machine = monitor.machine
+  let byPeer = receivable.get(machine)
+  if (byPeer === undefined) {
+    const table = new Map<string, Set<string>>()
+    for (const s of machine.states)
+      for (const t of s.transitions)
+        if (t.direction === "receive") {
+          let labels = table.get(t.peer)
+          if (labels === undefined) table.set(t.peer, (labels = new Set()))
+          labels.add(t.label)
+        }
+    receivable.set(machine, (byPeer = table))
+  }
+  return byPeer.get(from)?.has(label) === true
+}
+
+/**
+ * The violation for a message that arrived out of sequence from `from` (a message before it is missing):
+ * what a session answers to a peer that numbers its messages wrongly.
+ */
+export const outOfSequence = (
+  monitor: Monitor,
+  state: number,
+  from: string,
+  label: string,
+  detail: string
+): ProtocolViolation => violation(monitor as MonitorImpl, state, `${from}?${label}`, "sequence", detail)
 
 /** Whether `state` is the end: the role has nothing more to do. */
 export const isEnd = (monitor: Monitor, state: number): boolean => (monitor as MonitorImpl).rows[state]?.kind === END

@@ -1,6 +1,6 @@
 /** Protocols shared by the choreography tests. */
-import { Schema } from "effect"
-import { Choreography } from "../../src/index.ts"
+import { Effect, Schema } from "effect"
+import { Behavior, Choreography, type Protocol, Session } from "../../src/index.ts"
 
 /** Two-Buyer: A and B share the cost of a book sold by S; B decides. */
 export const TwoBuyer = Choreography.makeUnsafe("TwoBuyer", ["A", "B", "S"], ($) => [
@@ -44,3 +44,72 @@ export const Travel = Choreography.makeUnsafe("Travel", ["Customer", "Agency", "
     })
   ])
 ])
+
+type JoinOf<P extends Choreography.Protocol, R extends Choreography.RolesOf<P>> = Protocol.MessageOf<
+  Session.Participant<P, R>["definition"],
+  "Join"
+>
+
+/** What an unchecked peer saw: the session messages it received, and the aborts it was told. */
+export interface UncheckedPeer<P extends Choreography.Protocol, R extends Choreography.RolesOf<P>> {
+  readonly behavior: Behavior.Behavior<Session.Participant<P, R>, null>
+  readonly received: Array<{ readonly from: string; readonly label: string; readonly payload: unknown }>
+  readonly aborts: Array<Session.AbortCause>
+}
+
+/**
+ * A participant that checks nothing: it joins like any participant, then `script` sends raw session
+ * messages with `send` (numbered per peer from 1 unless `seq` is given). It answers an abort by leaving.
+ * It stands for a hostile or buggy peer on another node.
+ */
+export const uncheckedPeer = <P extends Choreography.Protocol, const R extends Choreography.RolesOf<P>>(
+  protocol: P,
+  role: R,
+  script: (
+    send: (to: string, label: string, payload?: unknown, seq?: number) => Effect.Effect<void>
+  ) => Effect.Effect<void>
+): UncheckedPeer<P, R> => {
+  const received: UncheckedPeer<P, R>["received"] = []
+  const aborts: Array<Session.AbortCause> = []
+  const numbers = new Map<string, number>()
+  let join: JoinOf<P, R> | undefined
+  const send = (to: string, label: string, payload?: unknown, seq?: number) =>
+    Effect.suspend(() => {
+      const n = seq ?? (numbers.get(to) ?? 0) + 1
+      numbers.set(to, n)
+      return join!.roles[to]!.tell({
+        _tag: "Deliver",
+        session: join!.session,
+        seq: n,
+        from: role,
+        label,
+        payload
+      } as never)
+    }).pipe(Effect.orDie)
+  const behavior = Behavior.make(Session.protocolOf(protocol, role), {
+    initial: null,
+    receive: {
+      Join: (state, message) =>
+        Effect.sync(() => {
+          join = message
+          return { state, reply: undefined }
+        }),
+      Begin: (state, _, ctx) => Effect.as(ctx.fork(script(send)), state),
+      Deliver: (state, { from, label, payload }) =>
+        Effect.sync(() => {
+          received.push({ from, label, payload })
+          return state
+        }),
+      Abort: (state, { session, cause }) =>
+        Effect.sync(() => aborts.push(cause)).pipe(
+          Effect.andThen(join!.coordinator.tell({ _tag: "Left", session, role, trace: [] } as never)),
+          Effect.orDie,
+          Effect.as(state)
+        ),
+      CoordinatorDown: (state) => Effect.succeed(state),
+      Crash: (state) => Effect.succeed(state),
+      Resume: (state) => Effect.succeed(state)
+    }
+  })
+  return { behavior, received, aborts }
+}

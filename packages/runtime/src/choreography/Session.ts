@@ -1,0 +1,199 @@
+/**
+ * Sessions: a choreography played by actors.
+ *
+ * A participant is an actor whose behaviour plays one role of a protocol, made with {@link role} from a
+ * program over the role's typed endpoint. A session binds each role to a participant (local or on another
+ * node), gets an id, and runs: {@link run} waits for its end, {@link start} gives a {@link Handle}.
+ *
+ * Every move is checked by the role's monitor: an illegal send fails at the sender before anything leaves,
+ * and a message the receiver's local type does not allow (from a peer that does not check) is refused
+ * when it arrives; either way the session is aborted for every participant, with the `ProtocolViolation`
+ * as the cause. So is a session whose role waits longer than its step deadline (`StepTimeout`), whose
+ * participant fails or terminates (`ParticipantFailed`, `ParticipantStopped`), or which is cancelled
+ * (`SessionCancelled`). A role the protocol marks restartable is instead restarted by its supervisor and
+ * resumes from its checkpoint (see `Context.once`).
+ *
+ * @example
+ * ```ts
+ * const seller = Session.role(TwoBuyer, "S", (ep) =>
+ *   Effect.gen(function* () {
+ *     const title = yield* ep.receive()
+ *     const quoted = yield* (yield* title.next.send("A", "quote", 30)).send("B", "quote", 30)
+ *     const decision = yield* quoted.receive()
+ *     yield* decision.next.close()
+ *     return decision.label === "buy" ? `sold ${decision.payload}` : "no sale"
+ *   })
+ * )
+ * const s = yield* ActorSystem.spawn(seller)
+ * // ... spawn buyerA and buyerB likewise
+ * const done = yield* Session.run(TwoBuyer, { roles: { A: a, B: b, S: s }, stepTimeout: "10 seconds" })
+ * done.results.S // "sold Dune"
+ * console.log(Diagram.trace(done.trace))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Deferred, Duration, Effect, type Scope } from "effect"
+import type { ActorRef } from "../ActorRef.ts"
+import { ActorSystem, type SpawnError } from "../ActorSystem.ts"
+import type { Behavior } from "../Behavior.ts"
+import type { Protocol, RolesOf } from "./Choreography.ts"
+import type * as Endpoint from "./Endpoint.ts"
+import * as Coordinator from "./internal/coordinator.ts"
+import * as Participants from "./internal/participant.ts"
+import type { SessionAborted } from "./internal/sessionErrors.ts"
+import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtocols.ts"
+
+export type { Completed } from "./internal/coordinator.ts"
+export type { Context, Failure } from "./internal/participant.ts"
+export {
+  AbortCause,
+  ParticipantFailed,
+  ParticipantStopped,
+  SessionAborted,
+  SessionCancelled,
+  StepTimeout
+} from "./internal/sessionErrors.ts"
+
+declare const ParticipantTypeId: unique symbol
+
+/**
+ * The actor protocol of the participants that play `Role` of protocol `P` and return `A`. (`P`, `Role`
+ * and `A` exist only in the type, so that a session's roles can only be bound to the right actors.)
+ */
+export type Participant<P, Role extends string, A = unknown> = ParticipantProtocol & {
+  readonly [ParticipantTypeId]: { readonly protocol: P; readonly role: Role; readonly result: A }
+}
+
+/**
+ * The actor protocol of the participants of `role`: to find a participant by path (`ActorSystem.lookup`)
+ * or to write one by hand.
+ */
+export const protocolOf = <P extends Protocol, const Role extends RolesOf<P>>(protocol: P, role: Role) =>
+  protocolsOf(protocol).participants.get(role) as Participant<P, Role>
+
+/**
+ * A behaviour that plays `role` of `protocol`: in each session its actor joins, `program` runs with the
+ * role's typed endpoint (so only the legal next move compiles) in a fiber of the actor, and its result is
+ * the role's result. The actor can be in several sessions at once, one program each.
+ *
+ * A program that fails aborts its session (the actor goes on), unless the role is restartable: then the
+ * actor crashes with the failure, and after its supervisor restarts it the program runs again from the
+ * start against the role's checkpoint (see {@link Context.once}) and goes on where it was.
+ *
+ * @example
+ * ```ts
+ * const buyerB = Session.role(TwoBuyer, "B", (ep) =>
+ *   Effect.gen(function* () {
+ *     const quote = yield* ep.receive()
+ *     const split = yield* quote.next.receive()
+ *     const answered = split.payload <= 20 ? yield* split.next.send("A", "accept") : yield* split.next.send("A", "reject")
+ *     yield* answered.close()
+ *   })
+ * )
+ * ```
+ */
+export const role = <P extends Protocol, const Role extends RolesOf<P>, A, E, R>(
+  protocol: P,
+  role: Role,
+  program: (
+    endpoint: Endpoint.For<P, Role, Participants.Failure>,
+    session: Participants.Context
+  ) => Effect.Effect<A, E, R>
+): Behavior<Participant<P, Role, ResultOf<A>>, unknown, R> =>
+  Participants.behavior(protocol, role, program as never) as unknown as Behavior<
+    Participant<P, Role, ResultOf<A>>,
+    unknown,
+    R
+  >
+
+/** A role's result: what its program returns, except an endpoint (a program that ends with a move), which is nothing. */
+export type ResultOf<A> = A extends { readonly _tag: "Send" | "Receive" | "End"; readonly state: number }
+  ? undefined
+  : A
+
+/** Who plays each role of `P`: one participant actor per role. */
+export type Bindings<P> = { readonly [R in RolesOf<P>]: ActorRef<Participant<P, R>> }
+
+/** The result of each role, from the participants bound to the roles. */
+export type ResultsOf<B> = {
+  readonly [R in keyof B]: B[R] extends ActorRef<infer Q>
+    ? Q extends { readonly [ParticipantTypeId]: { readonly result: infer A } }
+      ? A
+      : unknown
+    : unknown
+}
+
+/** How a session runs. */
+export interface Options<P, B extends Bindings<P>> {
+  /** The participant of each role. */
+  readonly roles: B
+  /** The session's id; a fresh UUID by default. It names the coordinator actor, so letters, digits and `_.~@:+=-`. */
+  readonly id?: string
+  /** How long a role may wait for its next message before the session is aborted; no limit by default. */
+  readonly stepTimeout?: Duration.Input
+  /** Step deadlines for some roles, instead of `stepTimeout`. */
+  readonly stepTimeouts?: { readonly [R in RolesOf<P>]?: Duration.Input }
+  /** How many trace events each role keeps (its latest); 1000 by default, 0 to record none. */
+  readonly traceLimit?: number
+}
+
+/** A running session. */
+export interface Handle<Results> {
+  readonly id: string
+  /** The protocol's name. */
+  readonly protocol: string
+  /**
+   * Waits for the end of the session: every role's result and the trace, or `SessionAborted` with the
+   * cause and the trace. It ends once every participant has left the session.
+   */
+  readonly await: Effect.Effect<Coordinator.Completed<Results>, SessionAborted>
+  /** Aborts the session for every participant, with `SessionCancelled` as the cause. */
+  abort(reason?: string): Effect.Effect<void>
+}
+
+/**
+ * Starts a session: its coordinator asks each participant to join, then tells them all to begin. The
+ * session is cancelled if the scope closes before it ends.
+ */
+export const start = <P extends Protocol, const B extends Bindings<P>>(
+  protocol: P,
+  options: Options<P, B>
+): Effect.Effect<Handle<ResultsOf<B>>, SpawnError, ActorSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const system = yield* ActorSystem
+    const id = options.id ?? crypto.randomUUID()
+    const outcome = yield* Deferred.make<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
+    const millis = (d: Duration.Input | undefined) => (d === undefined ? undefined : Duration.toMillis(d))
+    const stepTimeouts: Readonly<Record<string, Duration.Input | undefined>> = options.stepTimeouts ?? {}
+    const coordinator = yield* system.spawn(
+      Coordinator.behavior(protocol, {
+        id,
+        roles: options.roles as unknown as Readonly<Record<string, ActorRef<ParticipantProtocol>>>,
+        stepTimeoutMillis: (role) => millis(stepTimeouts[role] ?? options.stepTimeout),
+        traceLimit: options.traceLimit ?? 1000,
+        outcome
+      }),
+      { name: `session-${id}`, restart: "temporary" }
+    )
+    const abort = (reason = "aborted by its starter") =>
+      coordinator
+        .tell({ _tag: "Cancel", reason })
+        .pipe(Effect.catchCause((cause) => Effect.logError("Could not cancel the session", cause)))
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => (Deferred.isDoneUnsafe(outcome) ? Effect.void : abort("the scope that started it closed")))
+    )
+    return {
+      id,
+      protocol: protocol.name,
+      await: Deferred.await(outcome) as Effect.Effect<Coordinator.Completed<ResultsOf<B>>, SessionAborted>,
+      abort
+    }
+  })
+
+/** Runs a session to its end (see {@link start}): every role's result, or why it was aborted. */
+export const run = <P extends Protocol, const B extends Bindings<P>>(
+  protocol: P,
+  options: Options<P, B>
+): Effect.Effect<Coordinator.Completed<ResultsOf<B>>, SessionAborted | SpawnError, ActorSystem> =>
+  Effect.scoped(Effect.flatMap(start(protocol, options), (handle) => handle.await))

@@ -1,0 +1,331 @@
+/**
+ * The coordinator of one session: an actor spawned by `Session.start` on the starter's system.
+ *
+ * It asks every participant to join (each registers the session and watches the coordinator), then tells
+ * them all to begin; it watches every participant. Roles message each other directly; the coordinator
+ * hears only of their ends: `Done` (a result), `Abort` (a violation, a timeout, a failure), or, after an
+ * abort, `Left`. The first abort (or a participant's termination, or a cancel) is told to every role still
+ * in the session, and the session ends once each has left, is gone, or had a few seconds to leave. Then the
+ * coordinator completes the starter's outcome with the results or the cause, and the traces merged, and
+ * stops; participants that missed the end learn of it from their death watch of the coordinator.
+ */
+import { Cause, Clock, Deferred, Duration, Effect } from "effect"
+import type { ActorRef } from "../../ActorRef.ts"
+import { internal } from "../../ActorSystem.ts"
+import type { ActorContext, Behavior } from "../../Behavior.ts"
+import * as Behaviors from "../../Behavior.ts"
+import type * as Protocol from "../../Protocol.ts"
+import * as Terminated from "../../Terminated.ts"
+import type { Protocol as Choreography } from "../Choreography.ts"
+import type { TraceEvent } from "../Diagram.ts"
+import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
+import { type AbortCause, ParticipantStopped, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
+import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
+import { protocolsOf } from "./sessionProtocols.ts"
+
+/** A session that completed: every role's result, and the trace. */
+export interface Completed<Results> {
+  readonly session: string
+  readonly protocol: string
+  /** What each role's program returned. */
+  readonly results: Results
+  /** What happened, in an order that respects every role's order and puts each receive after its send. */
+  readonly trace: ReadonlyArray<TraceEvent>
+}
+
+/** How a coordinator runs its session. */
+export interface Settings {
+  readonly id: string
+  readonly roles: Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+  readonly stepTimeoutMillis: (role: string) => number | undefined
+  readonly traceLimit: number
+  readonly outcome: Deferred.Deferred<Completed<Record<string, unknown>>, SessionAborted>
+}
+
+/** How long roles have to leave an aborted session before it ends without them (real time). */
+const leaveMillis = 5_000
+
+const liveClock = Clock.Clock.defaultValue()
+
+type Ctx = ActorContext<CoordinatorProtocol>
+
+class Coordination {
+  phase: "joining" | "running" | "aborting" | "ended" = "joining"
+  cause: AbortCause | undefined
+  /** The role whose report aborted the session, if one did. */
+  origin: string | undefined
+  readonly ended = new Set<string>()
+  readonly joinedRoles = new Set<string>()
+  readonly results: Record<string, unknown> = {}
+  readonly traces = new Map<string, ReadonlyArray<TraceEvent>>()
+  readonly choreography: Choreography
+  readonly settings: Settings
+  readonly roles: ReadonlyArray<string>
+
+  constructor(choreography: Choreography, settings: Settings) {
+    this.choreography = choreography
+    this.settings = settings
+    this.roles = choreography.roles
+  }
+
+  get id(): string {
+    return this.settings.id
+  }
+
+  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
+  join(ctx: Ctx): Effect.Effect<void> {
+    const { id, roles, traceLimit } = this.settings
+    const joinOne = (role: string) => {
+      const stepTimeoutMillis = this.settings.stepTimeoutMillis(role)
+      return roles[role]!.ask({
+        _tag: "Join",
+        session: id,
+        roles,
+        coordinator: ctx.self,
+        traceLimit,
+        ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis })
+      }).pipe(
+        Effect.matchCauseEffect({
+          onFailure: (cause) =>
+            ctx.self.tell({
+              _tag: "Abort",
+              session: id,
+              role,
+              cause: this.stopped(role, "unreachable", Cause.pretty(cause)),
+              trace: []
+            }),
+          onSuccess: () => ctx.self.tell({ _tag: "Joined", role })
+        })
+      )
+    }
+    return Effect.forEach(this.roles, joinOne, { concurrency: "unbounded", discard: true }).pipe(
+      Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
+    )
+  }
+
+  /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
+  joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    const { id, roles } = this.settings
+    this.joinedRoles.add(role)
+    if (this.phase === "aborting" && this.cause !== undefined && !this.ended.has(role))
+      return Effect.as(this.tellAbort(role, this.cause), this)
+    if (this.phase !== "joining" || this.joinedRoles.size < this.roles.length) return Effect.succeed(this)
+    this.phase = "running"
+    internal(ctx.system).publish(
+      new SessionStarted({
+        session: id,
+        protocol: this.choreography.name,
+        roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
+      })
+    )
+    // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
+    const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
+    return Effect.as(
+      ctx.fork(begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))),
+      this
+    )
+  }
+
+  private tellAbort(role: string, cause: AbortCause): Effect.Effect<void> {
+    return this.settings.roles[role]!.tell({ _tag: "Abort", session: this.id, cause }).pipe(
+      Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c))
+    )
+  }
+
+  stopped(role: string, reason: ParticipantStopped["reason"], detail?: string): ParticipantStopped {
+    return new ParticipantStopped({
+      protocol: this.choreography.name,
+      session: this.id,
+      role,
+      path: this.settings.roles[role]!.path,
+      reason,
+      ...(detail === undefined ? {} : { detail })
+    })
+  }
+
+  /** A role's end: its result (if it completed) and its trace. */
+  end(role: string, trace: ReadonlyArray<TraceEvent> | undefined): void {
+    if (!this.roles.includes(role) || this.ended.has(role)) return
+    this.ended.add(role)
+    if (trace !== undefined) this.traces.set(role, trace)
+  }
+
+  done(ctx: Ctx, role: string, result: unknown, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
+    if (this.roles.includes(role) && !this.ended.has(role)) this.results[role] = result
+    this.end(role, trace)
+    return this.settle(ctx)
+  }
+
+  abort(
+    ctx: Ctx,
+    role: string | undefined,
+    cause: AbortCause,
+    trace?: ReadonlyArray<TraceEvent>
+  ): Effect.Effect<Coordination> {
+    if (role !== undefined) this.end(role, trace)
+    if (this.phase === "joining" || this.phase === "running") {
+      this.phase = "aborting"
+      this.cause = cause
+      this.origin = role
+      // Roles that joined are told now; the others when they join (or their join fails).
+      const pending = this.roles.filter((r) => !this.ended.has(r) && this.joinedRoles.has(r))
+      const tellAll = Effect.forEach(pending, (r) => this.tellAbort(r, cause), { discard: true })
+      const expire = Effect.andThen(
+        Effect.sleep(Duration.millis(leaveMillis)).pipe(Effect.provideService(Clock.Clock, liveClock)),
+        ctx.self.tell({ _tag: "Expire" })
+      )
+      return Effect.andThen(Effect.andThen(ctx.fork(tellAll), ctx.fork(Effect.ignore(expire))), this.settle(ctx))
+    }
+    return this.settle(ctx)
+  }
+
+  left(ctx: Ctx, role: string, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
+    this.end(role, trace)
+    return this.settle(ctx)
+  }
+
+  cancel(ctx: Ctx, reason: string): Effect.Effect<Coordination> {
+    return this.abort(
+      ctx,
+      undefined,
+      new SessionCancelled({ protocol: this.choreography.name, session: this.id, reason })
+    )
+  }
+
+  /** Roles that did not leave an aborted session in time are counted out. */
+  expire(ctx: Ctx): Effect.Effect<Coordination> {
+    if (this.phase === "aborting") for (const r of this.roles) this.end(r, undefined)
+    return this.settle(ctx)
+  }
+
+  terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {
+    const ref = terminated.ref
+    const role = this.roles.find((r) => {
+      const bound = this.settings.roles[r]!
+      return bound === ref || (bound.path === ref.path && bound.node === ref.node)
+    })
+    if (role === undefined || this.ended.has(role)) return Effect.succeed(this)
+    const reason = terminated.reason
+    const cause =
+      reason instanceof Terminated.Failed
+        ? this.stopped(role, "failed", Cause.pretty(reason.cause))
+        : reason instanceof Terminated.NodeDown
+          ? this.stopped(role, "node-down", `node ${reason.node}`)
+          : this.stopped(role, "stopped")
+    return this.abort(ctx, role, cause)
+  }
+
+  /** When every role has ended: complete the outcome, publish the end, and stop. */
+  private settle(ctx: Ctx): Effect.Effect<Coordination> {
+    if (this.phase === "ended" || this.ended.size < this.roles.length) return Effect.succeed(this)
+    const aborted = this.phase === "aborting"
+    this.phase = "ended"
+    const trace = merge(this.roles, this.traces)
+    const { id, outcome } = this.settings
+    const protocol = this.choreography.name
+    const cause = this.cause
+    internal(ctx.system).publish(
+      new SessionEnded({
+        session: id,
+        protocol,
+        outcome: aborted ? "aborted" : "completed",
+        cause: aborted ? cause : undefined
+      })
+    )
+    const complete =
+      aborted && cause !== undefined
+        ? Deferred.fail(
+            outcome,
+            new SessionAborted({
+              protocol,
+              session: id,
+              cause,
+              trace: [
+                ...trace,
+                { _tag: "Aborted", ...(this.origin === undefined ? {} : { role: this.origin }), reason: cause.message }
+              ]
+            })
+          )
+        : Deferred.succeed(outcome, { session: id, protocol, results: this.results, trace })
+    return Effect.as(Effect.andThen(complete, ctx.stopSelf), this)
+  }
+}
+
+/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
+export const behavior = (choreography: Choreography, settings: Settings): Behavior<CoordinatorProtocol, Coordination> =>
+  Behaviors.make(protocolsOf(choreography).coordinator, {
+    init: (ctx) =>
+      Effect.gen(function* () {
+        const coordination = new Coordination(choreography, settings)
+        for (const role of choreography.roles) yield* ctx.watch(settings.roles[role] as ActorRef<Protocol.Any>)
+        yield* Effect.addFinalizer(() =>
+          Deferred.fail(
+            settings.outcome,
+            new SessionAborted({
+              protocol: choreography.name,
+              session: settings.id,
+              cause: new SessionCancelled({
+                protocol: choreography.name,
+                session: settings.id,
+                reason: "its coordinator stopped"
+              }),
+              trace: merge(choreography.roles, coordination.traces)
+            })
+          )
+        )
+        yield* ctx.fork(coordination.join(ctx))
+        return coordination
+      }),
+    receive: {
+      Done: (c, m, ctx) => c.done(ctx, m.role, m.result, m.trace),
+      Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
+      Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
+      Joined: (c, m, ctx) => c.joined(ctx, m.role),
+      Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
+      Expire: (c, _, ctx) => c.expire(ctx)
+    },
+    onTerminated: (c, terminated, ctx) => c.terminated(ctx, terminated)
+  })
+
+/**
+ * The traces of the roles as one: each role's events stay in order, and a receive comes after the send
+ * it matches (by channel and count). A receive with no matching send (from a peer that does not record,
+ * or cut by the trace limit) is placed when nothing else can go first.
+ */
+export const merge = (
+  roles: ReadonlyArray<string>,
+  traces: ReadonlyMap<string, ReadonlyArray<TraceEvent>>
+): Array<TraceEvent> => {
+  const lists = roles.map((r) => traces.get(r) ?? [])
+  const cursors = lists.map(() => 0)
+  const sent = new Map<string, number>()
+  const received = new Map<string, number>()
+  const out: Array<TraceEvent> = []
+  const emit = (i: number) => {
+    const e = lists[i]![cursors[i]!++]!
+    if (e._tag === "Sent" || e._tag === "Received") {
+      const counts = e._tag === "Sent" ? sent : received
+      const channel = `${e.from}\u0000${e.to}`
+      counts.set(channel, (counts.get(channel) ?? 0) + 1)
+    }
+    out.push(e)
+  }
+  const ready = (e: TraceEvent) => {
+    if (e._tag !== "Received") return true
+    const channel = `${e.from}\u0000${e.to}`
+    return (received.get(channel) ?? 0) < (sent.get(channel) ?? 0)
+  }
+  for (;;) {
+    let progressed = false
+    let remaining = -1
+    lists.forEach((list, i) => {
+      while (cursors[i]! < list.length && ready(list[cursors[i]!]!)) {
+        emit(i)
+        progressed = true
+      }
+      if (remaining < 0 && cursors[i]! < list.length) remaining = i
+    })
+    if (remaining < 0) return out
+    if (!progressed) emit(remaining)
+  }
+}

@@ -1,0 +1,720 @@
+/**
+ * Participants: actors that play one role of a choreography, in any number of sessions at once.
+ *
+ * Each session the actor joins is a `RoleSession`, which is the role's `Endpoint.Port`. Session messages
+ * come through the actor's mailbox (so order per sender is kept and the mailbox bounds them); the handler
+ * checks their sequence number and whether the role may ever receive them, then hands each one to the
+ * role's program if it waits for it, or keeps it in a FIFO per sender. The program runs in its own fiber in
+ * the actor's scope, so the actor goes on taking messages while the program works.
+ *
+ * Sessions live in a per-node table keyed by the actor's path, outside the actor's state, so that a
+ * restartable role keeps them across a restart: its inbound queues, the sequence numbers of each pair,
+ * and its checkpoint (the log of the messages it consumed, the sends it made and the results of its
+ * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
+ * `receive` and `once`) and goes on live where the log ends.
+ */
+import { Cause, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
+import type { ActorRef } from "../../ActorRef.ts"
+import { internal } from "../../ActorSystem.ts"
+import type { ActorContext, Behavior } from "../../Behavior.ts"
+import * as Behaviors from "../../Behavior.ts"
+import type { ActorCell } from "../../internal/cell.ts"
+import type { Deadline } from "../../internal/deadlines.ts"
+import { Deque } from "../../internal/deque.ts"
+import { localCell, type SystemImpl } from "../../internal/system.ts"
+import type { MailboxFull } from "../../Mailbox.ts"
+import type * as Protocol from "../../Protocol.ts"
+import type { Protocol as Choreography } from "../Choreography.ts"
+import type { TraceEvent } from "../Diagram.ts"
+import * as Endpoint from "../Endpoint.ts"
+import * as Monitor from "../Monitor.ts"
+import { SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
+import type { StateMachine } from "../StateMachine.ts"
+import {
+  type AbortCause,
+  ParticipantFailed,
+  ParticipantStopped,
+  SessionCancelled,
+  StepTimeout
+} from "./sessionErrors.ts"
+import { type CoordinatorProtocol, type ParticipantProtocol, protocolsOf } from "./sessionProtocols.ts"
+
+/** What a role's endpoint operations may fail with, besides violations and spent endpoints. */
+export type Failure = StepTimeout | MailboxFull
+
+/** What a role's program gets besides its endpoint. */
+export interface Context {
+  /** The session's id. */
+  readonly session: string
+  /** The protocol's name. */
+  readonly protocol: string
+  /** The role this program plays. */
+  readonly role: string
+  /** Whether this run of the program resumes the role after its actor was restarted. */
+  readonly resumed: boolean
+  /** The context of the participant's actor (its ref, its system, ...). */
+  readonly actor: ActorContext<ParticipantProtocol>
+  /**
+   * Runs a side effect once per session: in a restartable role, its result is part of the checkpoint,
+   * and a program that resumes after a restart gets the recorded result instead of running it again.
+   * Elsewhere it simply runs the effect.
+   */
+  once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
+}
+
+/** A role's program, over an untyped endpoint (the typed one is the same object). */
+export type Program<A, E, R> = (endpoint: Endpoint.UntypedEndpoint<Failure>, context: Context) => Effect.Effect<A, E, R>
+
+interface Spec {
+  readonly choreography: Choreography
+  readonly role: string
+  readonly machine: StateMachine
+  readonly restartable: boolean
+  /** Its requirements are those of the participant's behaviour, which the actor runs with. */
+  readonly program: Program<unknown, unknown, never>
+}
+
+type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
+type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
+
+/** The participants of this node's actor system, by actor path (kept across restarts). */
+const tableKey = { name: "@troupe/runtime/Session/participants" }
+
+/** A behaviour that plays `role` of `choreography` with `program` in every session it joins. */
+export const behavior = (
+  choreography: Choreography,
+  role: string,
+  program: Program<unknown, unknown, never>
+): Behavior<ParticipantProtocol, Participant> => {
+  const spec: Spec = {
+    choreography,
+    role,
+    machine: choreography.machines.get(role)!,
+    restartable: choreography.restartable.has(role),
+    program
+  }
+  return Behaviors.make(protocolsOf(choreography).participants.get(role)!, {
+    init: (ctx) => Participant.attach(spec, ctx),
+    receive: {
+      Join: (p, m, ctx) => p.join(m, ctx),
+      Begin: (p, m) => p.begin(m.session),
+      Deliver: (p, m) => p.deliver(m),
+      Abort: (p, m) => p.aborted(m.session, m.cause),
+      CoordinatorDown: (p, m) => p.coordinatorDown(m.session),
+      Crash: (p, m) => p.crash(m.session),
+      Resume: (p, m) => p.resume(m.session)
+    }
+  })
+}
+
+/** One participant actor: its sessions, kept in the node's table so that they outlive a restart. */
+export class Participant {
+  readonly sessions = new Map<string, RoleSession>()
+  readonly spec: Spec
+  readonly system: SystemImpl
+  readonly self: ActorRef<ParticipantProtocol>
+  ctx: ActorContext<ParticipantProtocol>
+  /** The handlers' answer when the state does not change (it never does: sessions change in place). */
+  readonly same: Effect.Effect<Participant>
+
+  private constructor(spec: Spec, ctx: ActorContext<ParticipantProtocol>) {
+    this.spec = spec
+    this.ctx = ctx
+    this.self = ctx.self
+    this.system = internal(ctx.system)
+    this.same = Exit.succeed(this)
+  }
+
+  /** The participant of the actor being started: a new one, or the one it had before its restart. */
+  static attach(spec: Spec, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Participant> {
+    return Effect.suspend(() => {
+      const system = internal(ctx.system)
+      const table = system.extension(tableKey, () => new Map<string, Participant>())
+      const path = ctx.self.path
+      const known = table.get(path)
+      if (known === undefined || known.spec !== spec) {
+        const participant = new Participant(spec, ctx)
+        table.set(path, participant)
+        system.onTermination(ctx.self, () => {
+          if (table.get(path) === participant) table.delete(path)
+        })
+        return Effect.succeed(participant)
+      }
+      known.ctx = ctx
+      return Effect.as(known.restarted(), known)
+    })
+  }
+
+  /** After a restart: restartable roles resume their sessions; any other role's sessions are aborted. */
+  private restarted(): Effect.Effect<void> {
+    return Effect.forEach(
+      [...this.sessions.values()],
+      (session) => {
+        if (!session.begun || session.running) return Effect.void
+        return this.spec.restartable
+          ? this.start(session, true)
+          : session.abort(this.stopped(session, "interrupted"), "report", false)
+      },
+      { discard: true }
+    )
+  }
+
+  stopped(session: RoleSession, reason: ParticipantStopped["reason"]): ParticipantStopped {
+    return new ParticipantStopped({
+      protocol: this.spec.choreography.name,
+      session: session.id,
+      role: this.spec.role,
+      path: this.self.path,
+      reason
+    })
+  }
+
+  join(m: Join, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Behaviors.Reply<Participant, void>> {
+    const reply = Exit.succeed({ state: this as Participant, reply: undefined })
+    if (this.sessions.has(m.session)) return reply
+    this.sessions.set(m.session, new RoleSession(this, m))
+    return Effect.andThen(ctx.watchWith(m.coordinator, { _tag: "CoordinatorDown", session: m.session }), reply)
+  }
+
+  begin(id: string): Effect.Effect<Participant> {
+    const session = this.sessions.get(id)
+    if (session === undefined || session.begun) return this.same
+    session.begun = true
+    return Effect.as(this.start(session, false), this)
+  }
+
+  /** Starts (or, after a restart, resumes) the role's program for a session in a fiber of the actor. */
+  private start(session: RoleSession, resumed: boolean): Effect.Effect<void> {
+    const spec = this.spec
+    if (resumed) this.system.publish(new SessionResumed({ ...session.names(), state: session.state }))
+    session.running = true
+    session.rewind()
+    const endpoint = Endpoint.untyped(session.monitor, session)
+    const context = session.context(resumed)
+    let program = Effect.suspend(() => spec.program(endpoint, context))
+    if (this.system.tracing) {
+      const run = program
+      program = Effect.withSpan(
+        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+          session.span = Option.getOrUndefined(span)
+          return run
+        }),
+        `session ${spec.choreography.name}/${spec.role}`,
+        {
+          attributes: {
+            "session.id": session.id,
+            "session.protocol": spec.choreography.name,
+            "session.role": spec.role,
+            "session.resumed": resumed,
+            "actor.path": this.self.path
+          }
+        }
+      )
+    }
+    const scope = this.ctx.scope
+    return Effect.map(this.ctx.fork(Effect.onExit(program, (exit) => this.finished(session, exit, scope))), (fiber) => {
+      if (session.running) session.fiber = fiber
+    })
+  }
+
+  /** The program of a session ended: report the role's result, or abort, or crash to be restarted. */
+  private finished(session: RoleSession, exit: Exit.Exit<unknown, unknown>, scope: Scope.Scope): Effect.Effect<void> {
+    session.running = false
+    session.fiber = undefined
+    if (session.ended) return Effect.void
+    if (Exit.isSuccess(exit)) {
+      const end = Monitor.close(session.monitor, session.state)
+      if (Monitor.isViolation(end)) return session.violated(end)
+      // A program that ends with its last move returns that move's endpoint: its result is nothing.
+      return session.complete(Endpoint.isEndpoint(exit.value) ? undefined : exit.value)
+    }
+    const cause = exit.cause
+    if (Cause.hasInterruptsOnly(cause) && scope.state._tag === "Closed") {
+      // The actor is stopping (the coordinator's death watch sees it) or restarting (see `restarted`).
+      return Effect.void
+    }
+    const log = Effect.logError("Role program failed", cause).pipe(
+      Effect.annotateLogs({ actor: this.self.path, session: session.id, role: this.spec.role })
+    )
+    if (this.spec.restartable) {
+      session.crash = cause
+      const self = this.self
+      return Effect.andThen(
+        log,
+        Effect.andThen(
+          self.tell({ _tag: "Crash", session: session.id }),
+          self.tell({ _tag: "Resume", session: session.id })
+        )
+      ).pipe(Effect.catchCause((c) => Effect.logError("Could not crash the participant", c)))
+    }
+    const failed = new ParticipantFailed({ ...session.names(), cause: Cause.pretty(cause) })
+    return Effect.andThen(log, session.abort(failed, "report", false))
+  }
+
+  deliver(m: Deliver): Effect.Effect<Participant> {
+    const session = this.sessions.get(m.session)
+    if (session === undefined) {
+      this.system.deadLetter(this.self.path, m, "unhandled")
+      return this.same
+    }
+    const refused = session.deliver(m)
+    return refused === undefined ? this.same : Effect.as(refused, this)
+  }
+
+  aborted(id: string, cause: AbortCause): Effect.Effect<Participant> {
+    const session = this.sessions.get(id)
+    return session === undefined ? this.same : Effect.as(session.abort(cause, "leave", true), this)
+  }
+
+  coordinatorDown(id: string): Effect.Effect<Participant> {
+    const session = this.sessions.get(id)
+    if (session === undefined) return this.same
+    const cause = new SessionCancelled({
+      protocol: this.spec.choreography.name,
+      session: id,
+      reason: "its coordinator terminated"
+    })
+    return Effect.as(session.abort(cause, "silent", true), this)
+  }
+
+  /** The program of a restartable role failed: fail the actor with its cause, for its supervisor. */
+  crash(id: string): Effect.Effect<Participant, unknown> {
+    const session = this.sessions.get(id)
+    const cause = session?.crash
+    if (session === undefined || cause === undefined) return this.same
+    session.crash = undefined
+    return Effect.failCause(cause)
+  }
+
+  /** The actor was resumed (not restarted) after a crash: resume the role's program. */
+  resume(id: string): Effect.Effect<Participant> {
+    const session = this.sessions.get(id)
+    if (session === undefined || session.ended || session.running || !session.begun) return this.same
+    return Effect.as(this.start(session, true), this)
+  }
+}
+
+/** A move recorded in a restartable role's checkpoint. */
+type LogEntry =
+  | { readonly _tag: "send"; readonly to: string; readonly label: string }
+  | { readonly _tag: "receive"; readonly message: Endpoint.Incoming }
+  | { readonly _tag: "once"; readonly value: unknown }
+
+/** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
+interface Peer {
+  readonly ref: ActorRef<Protocol.Any>
+  /** The peer's actor when it lives in this process: session messages go straight into its mailbox. */
+  readonly cell: ActorCell | undefined
+  sent: number
+  received: number
+  readonly inbox: Deque<Endpoint.Incoming>
+}
+
+interface Waiting {
+  readonly from: string
+  readonly state: number
+  readonly resume: (effect: Effect.Effect<Endpoint.Incoming, Failure>) => void
+  deadline: Deadline | undefined
+  /** A message for it arrived; the program is woken in a moment. */
+  woken: boolean
+}
+
+/** One session as one participant sees it; it is the port of the role's endpoint. */
+export class RoleSession implements Endpoint.Port<Failure> {
+  readonly id: string
+  readonly monitor: Monitor.Monitor
+  readonly participant: Participant
+  readonly role: string
+  readonly coordinator: ActorRef<CoordinatorProtocol>
+  readonly stepTimeoutMillis: number | undefined
+  /** The role's state after its last move. */
+  state: number
+  begun = false
+  running = false
+  ended = false
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
+  span: Tracer.Span | undefined
+  /** The failure of a restartable role's program, until the actor crashes with it. */
+  crash: Cause.Cause<unknown> | undefined
+  private waiting: Waiting | undefined
+  private readonly peers = new Map<string, Peer>()
+  private readonly trace: Recorder
+  /** Who listens to the system's events: steps are published only when someone does. */
+  private readonly subscribers: ReadonlyMap<unknown, unknown>
+  /** A restartable role's checkpoint, and how far a resumed program has replayed it. */
+  private readonly log: Array<LogEntry> | undefined
+  private cursor = 0
+  /** Whether the last message the program received came from the checkpoint (it is not a new step). */
+  private replayed = false
+
+  constructor(participant: Participant, join: Join) {
+    this.participant = participant
+    this.id = join.session
+    this.role = participant.spec.role
+    this.monitor = Monitor.fromMachine(participant.spec.machine, join.session)
+    this.state = this.monitor.start
+    this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
+    this.stepTimeoutMillis = join.stepTimeoutMillis
+    this.trace = new Recorder(this.role, join.traceLimit)
+    this.subscribers = participant.system.events.subscribers
+    for (const role of participant.spec.choreography.roles) {
+      const ref = join.roles[role]!
+      if (role !== this.role)
+        this.peers.set(role, { ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque() })
+    }
+    this.log = participant.spec.restartable ? [] : undefined
+  }
+
+  names() {
+    return { protocol: this.monitor.protocol, session: this.id, role: this.role }
+  }
+
+  context(resumed: boolean): Context {
+    return { ...this.names(), resumed, actor: this.participant.ctx, once: (effect) => this.once(effect) }
+  }
+
+  /** Before the program runs again after a restart: replay the checkpoint from the start. */
+  rewind(): void {
+    this.cursor = 0
+    this.state = this.monitor.start
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Messages from peers (in the actor's handler)
+  // ---------------------------------------------------------------------------------------------------
+
+  /** A session message arrived; answers an effect only when it is refused (the session is then aborted). */
+  deliver(message: Deliver): Effect.Effect<void> | undefined {
+    const { from, label, seq } = message
+    const peer = this.peers.get(from)
+    const last = peer?.received ?? 0
+    if (peer !== undefined && seq <= last) return undefined // sent again by a peer that resumed after a restart
+    if (peer === undefined || seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
+      this.trace.received(message)
+      const refused =
+        seq === last + 1 ? Monitor.receive(this.monitor, this.state, from, label, message.payload) : undefined
+      return this.refuse(
+        refused !== undefined && Monitor.isViolation(refused)
+          ? refused
+          : Monitor.outOfSequence(
+              this.monitor,
+              this.state,
+              from,
+              label,
+              `message ${seq} from ${from}, expected ${last + 1}`
+            )
+      )
+    }
+    peer.received = seq
+    peer.inbox.push(message)
+    const waiting = this.waiting
+    if (waiting !== undefined && waiting.from === from && !waiting.woken) {
+      // Wake the program once the actor has taken the messages at hand (resuming it here would run it
+      // now, one message at a time, inside this handler).
+      waiting.woken = true
+      this.cancelDeadline(waiting)
+      queueMicrotask(() => this.wake(waiting))
+    }
+    return undefined
+  }
+
+  private wake(waiting: Waiting): void {
+    if (this.waiting !== waiting) return
+    this.waiting = undefined
+    const message = this.peers.get(waiting.from)!.inbox.shift()!
+    this.consumed(message)
+    waiting.resume(Exit.succeed(message))
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // The port (called by the endpoint, in the program's fiber)
+  // ---------------------------------------------------------------------------------------------------
+
+  send(
+    to: string,
+    label: string,
+    payload: unknown,
+    next: number,
+    fiber: Fiber.Fiber<unknown, unknown>
+  ): Effect.Effect<void, Failure> {
+    if (this.ended) return Effect.interrupt
+    const log = this.log
+    if (log !== undefined && this.cursor < log.length) {
+      const entry = log[this.cursor]!
+      if (entry._tag !== "send" || entry.to !== to || entry.label !== label) return this.diverged(`${to}!${label}`)
+      this.cursor++
+      this.state = next
+      return Effect.void
+    }
+    const peer = this.peers.get(to)!
+    const seq = peer.sent + 1
+    const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
+    // To a local participant, straight into its mailbox (what `tell` does, without a step of its own).
+    const cell = peer.cell
+    const tell = cell === undefined ? peer.ref.tell(message as never) : cell.tell(message, fiber)
+    if (log === undefined) {
+      this.didSend(peer, to, message, seq, next)
+      return tell
+    }
+    // In a restartable role the send counts once it has left: if the actor crashes in between, the
+    // resumed program sends it again with the same number, and the receiver drops the duplicate.
+    return Effect.map(tell, () => {
+      this.didSend(peer, to, message, seq, next)
+      log.push({ _tag: "send", to, label })
+      this.cursor++
+    })
+  }
+
+  private didSend(peer: Peer, to: string, message: Endpoint.Incoming, seq: number, next: number): void {
+    peer.sent = seq
+    this.state = next
+    this.trace.sent(to, message)
+    this.step("send", to, message.label)
+  }
+
+  receive(from: string, state: number): Effect.Effect<Endpoint.Incoming, Failure> {
+    if (this.ended) return Effect.interrupt
+    const log = this.log
+    if (log !== undefined && this.cursor < log.length) {
+      const entry = log[this.cursor]!
+      if (entry._tag !== "receive" || entry.message.from !== from) return this.diverged(`${from}?`)
+      this.cursor++
+      this.replayed = true
+      return Exit.succeed(entry.message)
+    }
+    this.replayed = false
+    const message = this.peers.get(from)!.inbox.shift()
+    if (message !== undefined) {
+      this.consumed(message)
+      return Exit.succeed(message)
+    }
+    return Effect.callback<Endpoint.Incoming, Failure>((resume) => {
+      const waiting: Waiting = { from, state, resume, deadline: undefined, woken: false }
+      this.waiting = waiting
+      const timeout = this.stepTimeoutMillis
+      if (timeout !== undefined) {
+        const deadlines = this.participant.system.deadlines
+        waiting.deadline = deadlines.schedule(deadlines.now() + timeout, () => this.timedOut(waiting, timeout))
+      }
+      return Effect.sync(() => {
+        if (this.waiting === waiting) this.stopWaiting(waiting)
+      })
+    })
+  }
+
+  /** A message leaves the queues for the program: it is in the trace, and in the checkpoint if any. */
+  private consumed(message: Endpoint.Incoming): void {
+    this.trace.received(message)
+    if (this.log !== undefined) {
+      this.log.push({ _tag: "receive", message })
+      this.cursor++
+    }
+  }
+
+  received(message: Endpoint.Incoming, next: number): void {
+    this.state = next
+    if (!this.replayed) this.step("receive", message.from, message.label)
+  }
+
+  readonly close: Effect.Effect<void, Failure> = Effect.void
+
+  violated(violation: Monitor.ProtocolViolation): Effect.Effect<void> {
+    return this.refuse(violation, false)
+  }
+
+  once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.suspend(() => {
+      const log = this.log
+      if (log === undefined) return effect
+      if (this.cursor < log.length) {
+        const entry = log[this.cursor]!
+        if (entry._tag !== "once") return this.diverged("once")
+        this.cursor++
+        return Exit.succeed(entry.value as A)
+      }
+      return Effect.map(effect, (value) => {
+        log.push({ _tag: "once", value })
+        this.cursor++
+        return value
+      })
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Ending
+  // ---------------------------------------------------------------------------------------------------
+
+  private stopWaiting(waiting: Waiting): void {
+    this.waiting = undefined
+    this.cancelDeadline(waiting)
+  }
+
+  private cancelDeadline(waiting: Waiting): void {
+    if (waiting.deadline !== undefined) this.participant.system.deadlines.cancel(waiting.deadline)
+    waiting.deadline = undefined
+  }
+
+  private timedOut(waiting: Waiting, timeout: number): void {
+    if (this.waiting !== waiting || waiting.woken) return
+    this.waiting = undefined
+    const error = new StepTimeout({
+      ...this.names(),
+      state: waiting.state,
+      expected: Monitor.expected(this.monitor, waiting.state),
+      waitedMillis: timeout
+    })
+    this.participant.system.runBackground(this.abort(error, "report", false))
+    waiting.resume(Effect.fail(error))
+  }
+
+  /** A violation at this role: recorded, published, and the session is aborted with it. */
+  private refuse(violation: Monitor.ProtocolViolation, interrupt = true): Effect.Effect<void> {
+    this.trace.violation(violation)
+    this.participant.system.publish(new SessionViolation({ ...this.names(), violation }))
+    return this.abort(violation, "report", interrupt)
+  }
+
+  /** The resumed program does not do what the checkpoint recorded: it cannot resume. */
+  private diverged(move: string): Effect.Effect<never> {
+    const entry = this.log![this.cursor]!
+    const recorded =
+      entry._tag === "send"
+        ? `${entry.to}!${entry.label}`
+        : entry._tag === "receive"
+          ? `${entry.message.from}?${entry.message.label}`
+          : "once"
+    const cause = new ParticipantFailed({
+      ...this.names(),
+      cause: `could not resume from its checkpoint: the program did ${move} where the checkpoint has ${recorded}`
+    })
+    return Effect.andThen(this.abort(cause, "report", false), Effect.interrupt)
+  }
+
+  complete(result: unknown): Effect.Effect<void> {
+    this.end()
+    return this.report({ _tag: "Done", session: this.id, role: this.role, result, trace: this.trace.events() })
+  }
+
+  /**
+   * Leaves the session now: the role is done with it and its program is interrupted (unless it is the
+   * caller). The answer tells the coordinator: the abort, or that the role left, or nothing if it is gone.
+   */
+  abort(cause: AbortCause, tell: "report" | "leave" | "silent", interrupt: boolean): Effect.Effect<void> {
+    if (this.ended) return Effect.void
+    this.end()
+    if (interrupt) this.fiber?.interruptUnsafe()
+    switch (tell) {
+      case "report":
+        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.trace.events() })
+      case "leave":
+        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.trace.events() })
+      case "silent":
+        return Effect.void
+    }
+  }
+
+  private end(): void {
+    this.ended = true
+    this.participant.sessions.delete(this.id)
+    if (this.waiting !== undefined) this.stopWaiting(this.waiting)
+    this.peers.clear()
+  }
+
+  private report(message: Protocol.Message<CoordinatorProtocol>): Effect.Effect<void> {
+    return this.coordinator
+      .tell(message)
+      .pipe(Effect.catchCause((cause) => Effect.logError("Could not report to the session's coordinator", cause)))
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Observing
+  // ---------------------------------------------------------------------------------------------------
+
+  private step(direction: "send" | "receive", peer: string, label: string): void {
+    if (this.subscribers.size > 0)
+      this.participant.system.publish(new SessionStep({ ...this.names(), direction, peer, label, state: this.state }))
+    this.span?.event(`${direction} ${peer} ${label}`, BigInt(this.participant.system.deadlines.now()) * 1_000_000n, {
+      state: this.state
+    })
+  }
+}
+
+const SENT = 0
+const RECEIVED = 1
+const VIOLATION = 2
+
+/**
+ * A role's latest trace events, in a ring of (kind, peer, label, payload) slots, so that recording a step
+ * allocates nothing and keeps no message alive; payloads are summarised only when the trace is reported.
+ */
+class Recorder {
+  private readonly slots: Array<unknown> = []
+  /** Events recorded so far (the ring holds the latest `limit`), and where the next one goes. */
+  private count = 0
+  private next = 0
+  private readonly role: string
+  private readonly limit: number
+  constructor(role: string, limit: number) {
+    this.role = role
+    this.limit = limit
+  }
+
+  sent(to: string, message: Endpoint.Incoming): void {
+    this.push(SENT, to, message.label, message.payload)
+  }
+
+  received(message: Endpoint.Incoming): void {
+    this.push(RECEIVED, message.from, message.label, message.payload)
+  }
+
+  violation(violation: Monitor.ProtocolViolation): void {
+    this.push(VIOLATION, undefined, undefined, violation)
+  }
+
+  private push(kind: number, peer: string | undefined, label: string | undefined, payload: unknown): void {
+    if (this.limit === 0) return
+    const i = this.next
+    this.next = i + 4 === 4 * this.limit ? 0 : i + 4
+    this.count++
+    const slots = this.slots
+    slots[i] = kind
+    slots[i + 1] = peer
+    slots[i + 2] = label
+    slots[i + 3] = payload
+  }
+
+  /** The latest `limit` events, oldest first. */
+  events(): Array<TraceEvent> {
+    const out: Array<TraceEvent> = []
+    for (let n = Math.max(0, this.count - this.limit); n < this.count; n++) {
+      const i = (n % this.limit) * 4
+      const slots = this.slots
+      const kind = slots[i] as number
+      if (kind === VIOLATION) {
+        const v = slots[i + 3] as Monitor.ProtocolViolation
+        out.push({ _tag: "Violation", role: this.role, expected: v.expected, got: v.got })
+        continue
+      }
+      const peer = slots[i + 1] as string
+      const label = slots[i + 2] as string
+      const payload = summary(slots[i + 3])
+      out.push(
+        kind === SENT
+          ? { _tag: "Sent", from: this.role, to: peer, label, payload }
+          : { _tag: "Received", from: peer, to: this.role, label, payload }
+      )
+    }
+    return out
+  }
+}
+
+/** A short text for a payload in a trace. */
+const summary = (payload: unknown): string => {
+  let text: string
+  try {
+    text = JSON.stringify(payload) ?? ""
+  } catch {
+    text = String(payload)
+  }
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text
+}

@@ -1,0 +1,106 @@
+/**
+ * Why a session is aborted, and the error its starter gets. Every cause is a Schema, so that it crosses
+ * the wire between a participant and the session's coordinator. Re-exported by `Session`.
+ */
+import { Schema } from "effect"
+import { TraceEvent } from "../Diagram.ts"
+import { ProtocolViolation } from "../Monitor.ts"
+
+/** A role waited for its next message longer than its step deadline. */
+export class StepTimeout extends Schema.TaggedError<StepTimeout>()("StepTimeout", {
+  protocol: Schema.String,
+  session: Schema.String,
+  role: Schema.String,
+  /** The state the role was waiting in. */
+  state: Schema.Number,
+  /** What it was waiting for, e.g. `["A?buy(string)", "A?cancel()"]`. */
+  expected: Schema.Array(Schema.String),
+  waitedMillis: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `Role ${this.role} in session ${this.session} of ${this.protocol} waited ${this.waitedMillis} ms ` +
+      `in state ${this.state} for ${this.expected.join(" or ")}`
+    )
+  }
+}
+
+/** A role's program failed (and the role is not restartable), or could not resume after a restart. */
+export class ParticipantFailed extends Schema.TaggedError<ParticipantFailed>()("ParticipantFailed", {
+  protocol: Schema.String,
+  session: Schema.String,
+  role: Schema.String,
+  /** The failure, pretty-printed. */
+  cause: Schema.String
+}) {
+  override get message(): string {
+    return `Role ${this.role} in session ${this.session} of ${this.protocol} failed: ${this.cause}`
+  }
+}
+
+/** A role's actor is gone: stopped, failed and not restarted, on a node that went down, or never joined. */
+export class ParticipantStopped extends Schema.TaggedError<ParticipantStopped>()("ParticipantStopped", {
+  protocol: Schema.String,
+  session: Schema.String,
+  role: Schema.String,
+  /** The participant's actor. */
+  path: Schema.String,
+  /**
+   * `stopped`, `failed` (stopped by its supervisor after a failure), `node-down`, `interrupted` (stopped or
+   * restarted while its role was not restartable) or `unreachable` (it did not join the session).
+   */
+  reason: Schema.Literals(["stopped", "failed", "node-down", "interrupted", "unreachable"]),
+  detail: Schema.optionalKey(Schema.String)
+}) {
+  override get message(): string {
+    const why = {
+      stopped: "its actor stopped",
+      failed: "its actor failed and was stopped",
+      "node-down": "its node went down",
+      interrupted: "its actor was stopped or restarted, and the role is not restartable",
+      unreachable: "it could not join the session"
+    }[this.reason]
+    return (
+      `Role ${this.role} (${this.path}) left session ${this.session} of ${this.protocol}: ${why}` +
+      (this.detail === undefined ? "" : `: ${this.detail}`)
+    )
+  }
+}
+
+/** The session was cancelled: by its starter, or because its coordinator is gone. */
+export class SessionCancelled extends Schema.TaggedError<SessionCancelled>()("SessionCancelled", {
+  protocol: Schema.String,
+  session: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Session ${this.session} of ${this.protocol} was cancelled: ${this.reason}`
+  }
+}
+
+/** Why a session was aborted. */
+export const AbortCause = Schema.Union([
+  ProtocolViolation,
+  StepTimeout,
+  ParticipantFailed,
+  ParticipantStopped,
+  SessionCancelled
+])
+
+/** Why a session was aborted. */
+export type AbortCause = typeof AbortCause.Type
+
+/**
+ * A session was aborted for every participant: its starter gets this error, with the cause and the
+ * trace recorded until then (draw it with `Diagram.trace`).
+ */
+export class SessionAborted extends Schema.TaggedError<SessionAborted>()("SessionAborted", {
+  protocol: Schema.String,
+  session: Schema.String,
+  cause: AbortCause,
+  trace: Schema.Array(TraceEvent)
+}) {
+  override get message(): string {
+    return `Session ${this.session} of ${this.protocol} was aborted: ${this.cause.message}`
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The actor protocols of sessions: what a participant (one per role of a choreography) and a session's
+ * coordinator accept. Every message is a Schema, so it crosses the wire between nodes. The schema of a
+ * session message (`Deliver`) is a union with one member per sender and label the receiving role may
+ * receive, so that each payload is encoded with its own label's schema on the wire (and not at all
+ * between actors of one process).
+ */
+import { Schema } from "effect"
+import * as ActorRef from "../../ActorRef.ts"
+import * as Protocol from "../../Protocol.ts"
+import type { Protocol as Choreography } from "../Choreography.ts"
+import { TraceEvent } from "../Diagram.ts"
+import { AbortCause } from "./sessionErrors.ts"
+
+const Session = Schema.String
+const Trace = Schema.Array(TraceEvent)
+type Codec<A> = Schema.Codec<A, unknown>
+
+const participantDefinition = (
+  roles: Codec<Readonly<Record<string, ActorRef.ActorRef<Protocol.Any>>>>,
+  coordinator: Codec<ActorRef.ActorRef<Protocol.Any>>
+) => ({
+  /** Joins the session: the participant registers it and watches the coordinator; the reply says it is ready. */
+  Join: Protocol.request(
+    {
+      session: Session,
+      roles,
+      coordinator,
+      stepTimeoutMillis: Schema.optionalKey(Schema.Number),
+      traceLimit: Schema.Number
+    },
+    { success: Schema.Void }
+  ),
+  /** Every role joined: start the role's program. */
+  Begin: { session: Session },
+  /**
+   * A message of the session from another role, numbered per ordered pair of roles from 1. (These fields
+   * give its type; its schema is the union made by `deliverSchema`.)
+   */
+  Deliver: { session: Session, seq: Schema.Number, from: Schema.String, label: Schema.String, payload: Schema.Unknown },
+  /** The session was aborted: stop the role and answer `Left`. */
+  Abort: { session: Session, cause: AbortCause },
+  /** The session's coordinator terminated (sent by death watch). */
+  CoordinatorDown: { session: Session },
+  /** To self: the role's program failed; crash the actor so that its supervisor restarts it. */
+  Crash: { session: Session },
+  /** To self, after `Crash`: resume the role if the actor was resumed rather than restarted. */
+  Resume: { session: Session }
+})
+
+/** What a participant accepts (the same for every role; the schemas of `Deliver` and `Join` differ). */
+export type ParticipantDefinition = ReturnType<typeof participantDefinition>
+
+/** The actor protocol of the participants of one role. */
+export type ParticipantProtocol = Protocol.Protocol<ParticipantDefinition>
+
+const coordinatorDefinition = {
+  /** A role completed with `result`. */
+  Done: { session: Session, role: Schema.String, result: Schema.Unknown, trace: Trace },
+  /** A role aborts the session with `cause`. */
+  Abort: { session: Session, role: Schema.String, cause: AbortCause, trace: Trace },
+  /** A role left an aborted session. */
+  Left: { session: Session, role: Schema.String, trace: Trace },
+  /** To self: a role joined the session. */
+  Joined: { role: Schema.String },
+  /** The starter cancels the session. */
+  Cancel: { reason: Schema.String },
+  /** To self: the time for roles to leave an aborted session is up. */
+  Expire: {}
+}
+
+/** What a session's coordinator accepts. */
+export type CoordinatorDefinition = typeof coordinatorDefinition
+
+/** The actor protocol of a session's coordinator. */
+export type CoordinatorProtocol = Protocol.Protocol<CoordinatorDefinition>
+
+/** The actor protocols of a choreography's sessions. */
+export interface Protocols {
+  readonly participants: ReadonlyMap<string, ParticipantProtocol>
+  readonly coordinator: CoordinatorProtocol
+}
+
+const cache = new WeakMap<Choreography, Protocols>()
+
+/** The actor protocols of the sessions of `choreography`, made once. */
+export const protocolsOf = (choreography: Choreography): Protocols => {
+  let protocols = cache.get(choreography)
+  if (protocols !== undefined) return protocols
+  const participants = new Map<string, ParticipantProtocol>()
+  const coordinator = Protocol.make(`Session(${choreography.name})`, coordinatorDefinition)
+  const refOf = (role: string) => Schema.suspend(() => ActorRef.schema(participants.get(role)!))
+  const roles = Schema.Struct(Object.fromEntries(choreography.roles.map((role) => [role, refOf(role)])))
+  for (const role of choreography.roles) {
+    const definition = participantDefinition(
+      roles as unknown as Codec<Readonly<Record<string, ActorRef.ActorRef<Protocol.Any>>>>,
+      ActorRef.schema(coordinator) as unknown as Codec<ActorRef.ActorRef<Protocol.Any>>
+    )
+    const protocol = Protocol.make(`${choreography.name}/${role}`, definition)
+    const messageSchemas = { ...protocol.messageSchemas, Deliver: deliverSchema(choreography, role) }
+    participants.set(
+      role,
+      Object.assign(protocol, {
+        messageSchemas,
+        schema: Schema.Union(Object.values(messageSchemas)) as unknown as Protocol.WireSchema
+      })
+    )
+  }
+  protocols = { participants, coordinator }
+  cache.set(choreography, protocols)
+  return protocols
+}
+
+/** The schema of the session messages `role` may receive: one member per sender and label. */
+const deliverSchema = (choreography: Choreography, role: string): Protocol.WireSchema => {
+  const seen: Array<{ readonly peer: string; readonly label: string; readonly payload: Schema.Top }> = []
+  for (const state of choreography.machines.get(role)!.states)
+    for (const t of state.transitions)
+      if (
+        t.direction === "receive" &&
+        !seen.some((s) => s.peer === t.peer && s.label === t.label && s.payload === t.payload)
+      )
+        seen.push(t)
+  const members = seen.map((t) =>
+    Schema.TaggedStruct("Deliver", {
+      session: Session,
+      seq: Schema.Number,
+      from: Schema.Literal(t.peer),
+      label: Schema.Literal(t.label),
+      payload: t.payload
+    })
+  )
+  const schema = members.length === 0 ? Schema.Never : members.length === 1 ? members[0]! : Schema.Union(members)
+  return schema as unknown as Protocol.WireSchema
+}
