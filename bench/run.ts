@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
+import * as choreography from "./choreography.ts"
 import { how, why } from "./notes.ts"
 import * as remote from "./remote.ts"
 import * as runtime from "./runtime.ts"
@@ -13,6 +14,7 @@ import { type Figure, meets } from "./support.ts"
 
 const suites: ReadonlyArray<readonly [string, () => Promise<ReadonlyArray<Figure>>]> = [
   ["runtime", () => runtime.figures()],
+  ["choreography", () => choreography.figures()],
   ["remote", () => remote.figures()]
 ]
 

@@ -8,6 +8,7 @@
  */
 import { type ActorRef, ActorSystem, type Behavior, type Protocol } from "@troupe/runtime"
 import { Effect, type Scope } from "effect"
+import * as Nodes from "../../support/topology.ts"
 
 /** The places of one run. */
 export interface Places {
@@ -40,25 +41,28 @@ export const oneSystem: Topology = {
 }
 
 /**
- * Two actor systems in one process: sessions start on the first, and the roles alternate between the
- * two in the protocol's order. Refs are handed over directly (no transport between the systems).
+ * Two nodes connected by a transport: sessions start on the first, and the roles alternate between the two in
+ * the protocol's order. A role on the other node is reached through a remote ref (its messages cross the
+ * transport, encoded with their schemas).
  */
-export const twoSystems: Topology = {
-  name: "two actor systems in one process",
+const twoNodes = (nodes: Nodes.Topology): Topology => ({
+  name: `two nodes over the ${nodes.name} transport`,
   nodes: 2,
   places: Effect.gen(function* () {
-    const home = yield* ActorSystem.make({ name: "home" })
-    const other = yield* ActorSystem.make({ name: "other" })
+    const [home, other] = yield* Effect.orDie(nodes.start(["home", "other"]))
     const seen: Array<string> = []
     return {
-      home,
+      home: home!.system,
       spawn: (role, behavior) => {
         if (!seen.includes(role)) seen.push(role)
-        return (seen.indexOf(role) % 2 === 0 ? other : home).spawn(behavior)
+        if (seen.indexOf(role) % 2 !== 0) return home!.system.spawn(behavior)
+        return Effect.flatMap(other!.system.spawn(behavior), (ref) =>
+          Effect.orDie(home!.system.lookup(ref.path, behavior.protocol, { node: "other" }))
+        )
       }
     }
   })
-}
+})
 
 /** The topologies the conformance runs go over. */
-export const topologies: ReadonlyArray<Topology> = [oneSystem, twoSystems]
+export const topologies: ReadonlyArray<Topology> = [oneSystem, twoNodes(Nodes.inProcess), twoNodes(Nodes.webSocket)]

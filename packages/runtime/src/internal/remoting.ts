@@ -51,6 +51,35 @@ interface Codec {
 
 const codecs = new WeakMap<Protocol.Any, Codec>()
 
+/**
+ * The JSON form of an encoded value: object keys whose value is `undefined` are left out, as `JSON.stringify`
+ * would (the transport accepts only JSON). The value itself when it has none, which is the usual case.
+ */
+export const toJson = (value: unknown): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  if (Array.isArray(value)) {
+    let copy: Array<unknown> | undefined
+    for (let i = 0; i < value.length; i++) {
+      const item = toJson(value[i])
+      if (item !== value[i]) (copy ??= [...value])[i] = item
+    }
+    return copy ?? value
+  }
+  let copy: Record<string, unknown> | undefined
+  const record = value as Record<string, unknown>
+  for (const key in record) {
+    const item = record[key]
+    if (item === undefined) {
+      copy ??= { ...record }
+      delete copy[key]
+      continue
+    }
+    const json = toJson(item)
+    if (json !== item) (copy ??= { ...record })[key] = json
+  }
+  return copy ?? value
+}
+
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /** Encodes and decodes the messages of a protocol, one schema per tag, made once. */
@@ -61,7 +90,8 @@ const codecOf = (protocol: Protocol.Any): Codec => {
   const decoders = new Map<string, (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
   for (const tag of protocol.tags) {
     const schema = protocol.messageSchemas[tag]!
-    encoders.set(tag, Schema.encodeSync(schema) as (m: Message) => Json)
+    const encode = Schema.encodeSync(schema)
+    encoders.set(tag, (message) => toJson(encode(message)) as Json)
     decoders.set(tag, Schema.decodeUnknownExit(schema) as (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>)
   }
   codec =
@@ -88,7 +118,7 @@ const codecOf = (protocol: Protocol.Any): Codec => {
 }
 
 const encodeWith = (schema: Schema.Top, value: unknown): Json =>
-  Schema.encodeUnknownSync(schema as Schema.Codec<unknown, unknown, never, never>)(value) as Json
+  toJson(Schema.encodeUnknownSync(schema as Schema.Codec<unknown, unknown, never, never>)(value)) as Json
 
 const decodeWith = (schema: Schema.Top, value: unknown): Exit.Exit<unknown, Schema.SchemaError> =>
   Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown, never, never>)(value)
@@ -303,7 +333,11 @@ class RemoteReply implements ReplyTo {
 
   private encode(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
     try {
-      if (Exit.isSuccess(exit)) return { _tag: "Success", value: encodeWith(this.def.success, exit.value) }
+      if (Exit.isSuccess(exit)) {
+        const value = encodeWith(this.def.success, exit.value)
+        // a void reply has no value: leave the key out (undefined is not JSON)
+        return value === undefined ? ({ _tag: "Success" } as ReplyPayload) : { _tag: "Success", value }
+      }
       const error = Cause.squash(exit.cause)
       if (this.def.failure !== Schema.Never && Schema.is(this.def.failure as Schema.Top)(error)) {
         return { _tag: "Failure", error: encodeWith(this.def.failure, error) }
@@ -658,7 +692,11 @@ export class Remoting {
 
   /** Sends a reply from the current fiber; a node gone meanwhile has no one to read it. */
   sendReply(peer: Peer.Peer, correlationId: string, payload: ReplyPayload): Effect.Effect<void> {
-    return Effect.catch(this.transport.send(peer, this.replyEnvelope(peer, correlationId, payload)), () => Effect.void)
+    return Effect.catch(this.transport.send(peer, this.replyEnvelope(peer, correlationId, payload)), (error) =>
+      error._tag === "NodeUnreachable"
+        ? Effect.logDebug("A reply was not sent: its node is gone", error.message)
+        : Effect.logError("A reply could not be sent", error)
+    )
   }
 
   // ------------------------------------------------------------------------------------------------------

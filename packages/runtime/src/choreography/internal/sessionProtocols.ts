@@ -127,9 +127,20 @@ const deliverSchema = (choreography: Choreography, role: string): Protocol.WireS
       seq: Schema.Number,
       from: Schema.Literal(t.peer),
       label: Schema.Literal(t.label),
-      payload: t.payload
+      // JSON has no undefined: a void payload travels as an absent key
+      payload: isVoid(t.payload) ? Schema.optionalKey(t.payload) : t.payload
     })
   )
-  const schema = members.length === 0 ? Schema.Never : members.length === 1 ? members[0]! : Schema.Union(members)
-  return schema as unknown as Protocol.WireSchema
+  // Last, any other message: it reaches the role, whose monitor refuses it with a ProtocolViolation that
+  // aborts the session (dropping it here as undecodable would leave the session waiting).
+  const other = Schema.TaggedStruct("Deliver", {
+    session: Session,
+    seq: Schema.Number,
+    from: Schema.String,
+    label: Schema.String,
+    payload: Schema.optionalKey(Schema.Unknown)
+  })
+  return Schema.Union([...members, other]) as unknown as Protocol.WireSchema
 }
+
+const isVoid = (schema: Schema.Top): boolean => schema.ast._tag === "Void" || schema.ast._tag === "Undefined"
