@@ -182,21 +182,21 @@ export class StoppedItself extends Schema.TaggedError<StoppedItself>()("StoppedI
   }
 }
 
-/** A child of a pure supervisor: its behaviour and how it is spawned. */
-export interface ChildSpec {
+/** A child of a pure supervisor: its behaviour and how it is spawned. `R` is what the behaviour needs. */
+export interface ChildSpec<R = never> {
   readonly name: string
-  readonly behavior: Behavior<Protocol.Any, unknown, never>
+  readonly behavior: Behavior<Protocol.Any, unknown, R>
   readonly restart?: RestartPolicy
   readonly mailbox?: import("./Mailbox.ts").Config
   readonly shutdownTimeout?: Duration.Input
 }
 
 /** A child spec with its behaviour's type erased, for lists of children of different protocols. */
-export const child = <P extends Protocol.Any, S>(
+export const child = <P extends Protocol.Any, S, R = never>(
   name: string,
-  behavior: Behavior<P, S, never>,
+  behavior: Behavior<P, S, R>,
   options: Omit<ChildSpec, "name" | "behavior"> = {}
-): ChildSpec => ({ ...options, name, behavior: behavior as unknown as Behavior<Protocol.Any, unknown, never> })
+): ChildSpec<R> => ({ ...options, name, behavior: behavior as unknown as Behavior<Protocol.Any, unknown, R> })
 
 /** The protocol of a pure supervisor: it answers with the paths of its live children, in start order. */
 export const SupervisorProtocol = Protocol.make("Supervisor", {
@@ -216,10 +216,10 @@ export const SupervisorProtocol = Protocol.make("Supervisor", {
  * const root = yield* ActorSystem.spawn(tree, { name: "app" })
  * ```
  */
-export const make = (options: {
+export const make = <R = never>(options: {
   readonly strategy: Strategy
-  readonly children: ReadonlyArray<ChildSpec>
-}): Behavior<typeof SupervisorProtocol, null> =>
+  readonly children: ReadonlyArray<ChildSpec<R>>
+}): Behavior<typeof SupervisorProtocol, null, R> =>
   Behaviors.make(SupervisorProtocol, {
     supervision: options.strategy,
     init: (ctx) =>

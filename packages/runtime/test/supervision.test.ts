@@ -180,6 +180,10 @@ describe("supervision", () => {
           restarted.map((r) => r.restarts),
           [1, 2, 3, 4, 5, 1]
         )
+        assert.deepStrictEqual(
+          restarted.map((r) => r.delayMillis),
+          [0, 100, 200, 400, 800, 0]
+        )
       })
     )
   )

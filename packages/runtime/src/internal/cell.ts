@@ -179,6 +179,8 @@ export class ActorCell {
   /** As a child: consecutive restarts and when the last one happened. */
   private consecutiveRestarts = 0
   private lastRestartAt = Number.NEGATIVE_INFINITY
+  /** The backoff waited before the restart in progress. */
+  private restartDelayMillis = 0
   /** As a supervisor: when recent restarts of children happened. */
   private restartTimes: Array<number> | undefined
   termination: Terminated.Reason | undefined
@@ -744,6 +746,7 @@ export class ActorCell {
           yield* cell.stopTree(Terminated.stopped)
         } else {
           yield* cell.teardown()
+          cell.restartDelayMillis = delay
           restarted.unshift(cell)
         }
       }
@@ -850,7 +853,7 @@ export class ActorCell {
             new SystemEvent.Restarted({
               path: this.path,
               restarts: this.consecutiveRestarts,
-              delayMillis: 0
+              delayMillis: this.restartDelayMillis
             })
           )
           return Effect.logWarning("Actor restarted").pipe(Effect.annotateLogs({ actor: this.path }))
