@@ -38,11 +38,7 @@ export interface Troupe {
     options?: AskOptions
   ): Promise<Protocol.Success<P, M["_tag"]>>
   /** Finds a live actor by path, on this node or (with `node`) another one. Rejects with `ActorNotFound`. */
-  lookup<P extends Protocol.Any>(
-    path: string,
-    protocol: P,
-    options?: { readonly node?: string }
-  ): Promise<ActorRef<P>>
+  lookup<P extends Protocol.Any>(path: string, protocol: P, options?: { readonly node?: string }): Promise<ActorRef<P>>
   /** Stops an actor and resolves when it has terminated. */
   stop(ref: ActorRef<Protocol.Any>): Promise<void>
   /** Resolves when the actor terminates. */
