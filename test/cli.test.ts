@@ -60,6 +60,11 @@ describe("mistakes get one line and exit code 1", () => {
       /exports neither `agents` .* nor a `main` hook/
     ],
     [
+      "a main hook that fails",
+      ["node", "--token", "t", "--agents", fixture("failing-main.ts")],
+      /The main hook of .*failing-main\.ts failed: the database is not there/
+    ],
+    [
       "a protocol module without protocols",
       ["protocol", "check", fixture("bad-exports.ts")],
       /exports no choreography protocol: export one made with Choreography\.make/
@@ -196,8 +201,12 @@ describe("troupe node", () => {
     const bob = node("bob", bobPort, alicePort)
     expect(await alice.line("reply:")).toBe("reply: bob echoes hello from alice")
     expect(await bob.line("reply:")).toBe("reply: alice echoes hello from bob")
+    expect(await alice.line("agent on bob:")).toBe("agent on bob: the assistant read: User")
+    expect(await alice.line("echoes registered on:")).toBe("echoes registered on: alice, bob")
+    expect(await bob.line("echoes registered on:")).toBe("echoes registered on: alice, bob")
     expect(alice.stdout()).toContain(`ready: alice is up; peers: bob at ws://127.0.0.1:${bobPort}. Ctrl-C stops it.`)
-    expect(alice.stdout()).toContain("  agent /user/echo (Echo)")
+    expect(alice.stdout()).toContain('  agent /user/echo (Echo), registered as "echoes"')
+    expect(alice.stdout()).toContain("  agent /user/assistant (Agent)")
 
     alice.process.kill("SIGINT")
     const aliceExit = await alice.exit
