@@ -42,7 +42,7 @@
 import type { LanguageModel, Turn } from "@troupe/llm"
 import type { ActorRef, ActorSystem, Behavior, Mailbox, Protocol, Receptionist, Supervisor } from "@troupe/runtime"
 import { type Duration, Effect, type Option, Schema, type Scope } from "effect"
-import { firstLine, importModule } from "./internal/load.ts"
+import { firstLine, type ImportFailed, importModule } from "./internal/load.ts"
 
 /** An agent of the module, with how it is spawned. Make one with {@link agent}. */
 export interface AgentSpec {
@@ -155,16 +155,12 @@ export class ModuleUnusable extends Schema.TaggedError<ModuleUnusable>()("Module
   }
 }
 
-/** Imports a module, failing with {@link ModuleNotLoaded} and a one-line reason. */
-export const importExports = (module: string): Effect.Effect<Readonly<Record<string, unknown>>, ModuleNotLoaded> =>
-  Effect.mapError(
-    importModule(module),
-    (failed) =>
-      new ModuleNotLoaded({
-        module,
-        reason: failed.missing ? `there is no file ${failed.path}` : firstLine(failed.error)
-      })
-  )
+/** @internal A failed import as the error users see. */
+export const notLoaded = (failed: ImportFailed): ModuleNotLoaded =>
+  new ModuleNotLoaded({
+    module: failed.module,
+    reason: failed.missing ? `there is no file ${failed.path}` : firstLine(failed.error)
+  })
 
 const isBehavior = (u: unknown): u is AgentSpec["behavior"] =>
   typeof u === "object" &&
@@ -180,7 +176,7 @@ const describe = (u: unknown) => (u === null ? "null" : Array.isArray(u) ? "an a
 
 /** Loads an agents module and checks its exports. */
 export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoaded | ModuleUnusable> =>
-  Effect.flatMap(importExports(module), (exports) => {
+  Effect.flatMap(Effect.mapError(importModule(module), notLoaded), (exports) => {
     const unusable = (reason: string) => Effect.fail(new ModuleUnusable({ module, reason }))
     const { agents = {}, script, main } = exports
     if (exports.agents === undefined && main === undefined) {

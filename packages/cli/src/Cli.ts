@@ -20,7 +20,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { NodeId } from "@troupe/transport"
 import { Config, Console, Effect, Layer, Logger, Option, References, Runtime, Schema } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
-import { resolvePath } from "./internal/load.ts"
+import { firstLine, resolvePath } from "./internal/load.ts"
 import * as ProtocolModule from "./ProtocolModule.ts"
 
 /** The CLI's version. */
@@ -29,6 +29,16 @@ export const version = "0.1.0"
 /** A failure the CLI has already reported (e.g. the problems of a protocol): exit code 1, nothing more printed. */
 class AlreadyReported extends Schema.TaggedError<AlreadyReported>()("AlreadyReported", {}) {
   override readonly [Runtime.errorReported] = false
+}
+
+/** A file or directory could not be written. */
+class CannotWrite extends Schema.TaggedError<CannotWrite>()("CannotWrite", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Cannot write ${this.path}: ${this.detail}`
+  }
 }
 
 /** Turns a typed error into a one-line user error that `Command.run` prints. */
@@ -44,6 +54,14 @@ const protocolFlag = Flag.String("protocol").pipe(
   Flag.withDescription("Only the protocol with this name, when the module exports several"),
   Flag.optional
 )
+
+/** The protocols of the module (only the one asked for, with `--protocol`). */
+const protocols = (module: string, protocol: Option.Option<string>) =>
+  ProtocolModule.load(module, { protocol: Option.getOrUndefined(protocol) })
+
+/** Prints a report; exit code 1 (and nothing more said) when a protocol is ill-formed. */
+const report = (text: string, found: ReadonlyArray<ProtocolModule.Found>) =>
+  Console.log(text).pipe(Effect.andThen(ProtocolModule.allWellFormed(found) ? Effect.void : new AlreadyReported()))
 
 const isWsUrl = (url: string) => /^wss?:\/\//.test(url) && URL.canParse(url)
 
@@ -133,11 +151,10 @@ const node = Command.make(
 )
 
 const check = Command.make("check", { module: moduleArgument, protocol: protocolFlag }, ({ module, protocol }) =>
-  Effect.gen(function* () {
-    const found = yield* ProtocolModule.load(module, { protocol: Option.getOrUndefined(protocol) })
-    yield* Console.log(ProtocolModule.check(found))
-    if (!ProtocolModule.allWellFormed(found)) return yield* new AlreadyReported()
-  }).pipe(userError)
+  protocols(module, protocol).pipe(
+    Effect.flatMap((found) => report(ProtocolModule.check(found), found)),
+    userError
+  )
 ).pipe(
   Command.withDescription(
     "Check the choreography protocols a module exports: their roles, and whether each is well-formed (exit 1 if not)"
@@ -155,11 +172,10 @@ const project = Command.make(
     )
   },
   ({ module, protocol, machine }) =>
-    Effect.gen(function* () {
-      const found = yield* ProtocolModule.load(module, { protocol: Option.getOrUndefined(protocol) })
-      yield* Console.log(ProtocolModule.project(found, { machines: machine }))
-      if (!ProtocolModule.allWellFormed(found)) return yield* new AlreadyReported()
-    }).pipe(userError)
+    protocols(module, protocol).pipe(
+      Effect.flatMap((found) => report(ProtocolModule.project(found, { machines: machine }), found)),
+      userError
+    )
 ).pipe(Command.withDescription("Print each role's local type (the protocol projected on it)"))
 
 const diagram = Command.make(
@@ -182,23 +198,20 @@ const diagram = Command.make(
   },
   ({ module, protocol, out, html, svg }) =>
     Effect.gen(function* () {
-      const found = yield* ProtocolModule.load(module, { protocol: Option.getOrUndefined(protocol) })
+      const found = yield* protocols(module, protocol)
       const refused = ProtocolModule.refused(found)
-      if (refused.length > 0) {
-        yield* Console.log(ProtocolModule.check(refused))
-        return yield* new AlreadyReported()
-      }
+      if (refused.length > 0) return yield* report(ProtocolModule.check(refused), refused)
       const directory = resolvePath(out)
       yield* Effect.try({
         try: () => mkdirSync(directory, { recursive: true }),
-        catch: (error) => ({ message: `Cannot create ${out}: ${String(error)}` })
+        catch: (error) => new CannotWrite({ path: directory, detail: firstLine(error) })
       })
       for (const p of ProtocolModule.wellFormed(found)) {
         for (const [file, contents] of ProtocolModule.diagramFiles(p, { html, svg })) {
           const path = join(directory, file)
           yield* Effect.try({
             try: () => writeFileSync(path, contents),
-            catch: (error) => ({ message: `Cannot write ${path}: ${String(error)}` })
+            catch: (error) => new CannotWrite({ path, detail: firstLine(error) })
           })
           const shown = relative(process.cwd(), path)
           yield* Console.log(`wrote ${shown.startsWith("..") || shown === "" ? path : shown}`)

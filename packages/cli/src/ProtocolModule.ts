@@ -9,8 +9,8 @@
  */
 import { type Choreography, Diagram, LocalType, StateMachine } from "@troupe/runtime"
 import { Effect, Exit } from "effect"
-import { ModuleNotLoaded, ModuleUnusable } from "./AgentsModule.ts"
-import { firstLine, importModule } from "./internal/load.ts"
+import { type ModuleNotLoaded, ModuleUnusable, notLoaded } from "./AgentsModule.ts"
+import { importModule } from "./internal/load.ts"
 import * as SequenceDiagram from "./SequenceDiagram.ts"
 
 /** A protocol found in a module: well-formed, or refused with its problems. */
@@ -52,14 +52,7 @@ export const load = (
       )
     ]),
     Effect.catchTag("ImportFailed", (failed) =>
-      isDefinitionError(failed.error)
-        ? Effect.succeed([failed.error])
-        : Effect.fail(
-            new ModuleNotLoaded({
-              module,
-              reason: failed.missing ? `there is no file ${failed.path}` : firstLine(failed.error)
-            })
-          )
+      isDefinitionError(failed.error) ? Effect.succeed([failed.error]) : Effect.fail(notLoaded(failed))
     ),
     Effect.flatMap((found) => {
       if (found.length === 0) {

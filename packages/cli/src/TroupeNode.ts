@@ -33,6 +33,7 @@ import {
   Stream
 } from "effect"
 import * as AgentsModule from "./AgentsModule.ts"
+import { firstLine } from "./internal/load.ts"
 
 /** How to run a node. */
 export interface Options {
@@ -95,6 +96,15 @@ export class MainFailed extends Schema.TaggedError<MainFailed>()("MainFailed", {
   }
 }
 
+/** `OPENAI_API_KEY` is set but the rest of the `OPENAI_*` configuration is wrong. */
+export class ModelNotConfigured extends Schema.TaggedError<ModelNotConfigured>()("ModelNotConfigured", {
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The OPENAI_* configuration is wrong: ${this.detail}`
+  }
+}
+
 /** Why a node stops with an error. */
 export type NodeError =
   | AgentsModule.ModuleNotLoaded
@@ -106,15 +116,6 @@ export type NodeError =
   | MainFailed
   | ModelNotConfigured
 
-/** `OPENAI_API_KEY` is set but the rest of the `OPENAI_*` configuration is wrong. */
-export class ModelNotConfigured extends Schema.TaggedError<ModelNotConfigured>()("ModelNotConfigured", {
-  detail: Schema.String
-}) {
-  override get message() {
-    return `The OPENAI_* configuration is wrong: ${this.detail}`
-  }
-}
-
 const noModel = ScriptedModel.layer(() =>
   Turn.error(401, {
     message: "no language model: set OPENAI_API_KEY, or give this agent a script (see docs/cli.md)"
@@ -124,7 +125,7 @@ const noModel = ScriptedModel.layer(() =>
 /** Which model the agents get: the configured OpenAI-compatible one, or a scripted one per script. */
 const models = Effect.fnUntraced(function* (module: AgentsModule.AgentsModule) {
   const build = (layer: Layer.Layer<LanguageModel.LanguageModel, unknown>) =>
-    Effect.mapError(Layer.build(layer), (error) => new ModelNotConfigured({ detail: String(error) }))
+    Effect.mapError(Layer.build(layer), (error) => new ModelNotConfigured({ detail: firstLine(error) }))
   if (process.env.OPENAI_API_KEY !== undefined && process.env.OPENAI_API_KEY !== "") {
     const real = yield* build(OpenAi.layerConfig())
     yield* Console.log(`  model: ${process.env.OPENAI_MODEL ?? "gpt-4.1-mini"} (OpenAI-compatible, from OPENAI_*)`)
@@ -178,9 +179,74 @@ const join = (system: ActorSystem.ActorSystemService, peer: string, timeout: Dur
     return joined.value
   })
 
+type Models = Effect.Success<ReturnType<typeof models>>
+
+/** Spawns the module's agents as `/user/<name>`, each with its model, and registers those that ask for it. */
+const spawnAgents = Effect.fnUntraced(function* (
+  system: ActorSystem.ActorSystemService,
+  module: AgentsModule.AgentsModule,
+  model: Models
+) {
+  const agents: Record<string, ActorRef.ActorRef<Protocol.Any>> = {}
+  for (const [agent, spec] of module.agents) {
+    const context: Context.Context<LanguageModel.LanguageModel> = yield* model.forAgent(spec)
+    const ref = yield* system
+      .spawn(spec.behavior, {
+        name: agent,
+        ...(spec.mailbox === undefined ? {} : { mailbox: spec.mailbox }),
+        ...(spec.restart === undefined ? {} : { restart: spec.restart }),
+        ...(spec.shutdownTimeout === undefined ? {} : { shutdownTimeout: spec.shutdownTimeout })
+      })
+      .pipe(
+        Effect.provide(context),
+        Effect.mapError((error) => new AgentNotStarted({ agent, detail: error.message }))
+      )
+    agents[agent] = ref
+    if (spec.register !== undefined) {
+      yield* Receptionist.register(spec.register, ref).pipe(Effect.provideService(ActorSystem.ActorSystem, system))
+    }
+    const registered = spec.register === undefined ? "" : `, registered as "${spec.register.id}"`
+    yield* Console.log(`  agent ${ref.path} (${spec.behavior.protocol.name})${registered}`)
+  }
+  return agents
+})
+
+/** What the hook gets. */
+const nodeContext = (
+  system: ActorSystem.ActorSystemService,
+  peers: ReadonlyArray<string>,
+  agents: Readonly<Record<string, ActorRef.ActorRef<Protocol.Any>>>,
+  stop: Deferred.Deferred<void>
+): AgentsModule.NodeContext => ({
+  node: system.node,
+  address: system.address,
+  peers,
+  system,
+  agents,
+  awaitNode: (id, wait) =>
+    poll(
+      `node ${id}`,
+      Effect.map(system.nodes, (nodes) => (nodes.includes(id) ? Option.some(id) : Option.none())),
+      wait?.timeout
+    ).pipe(Effect.asVoid),
+  awaitActor: (path, protocol, wait) =>
+    poll(
+      `actor ${path} on ${wait?.node ?? system.node}`,
+      system.lookup(path, protocol, wait?.node === undefined ? {} : { node: wait.node }).pipe(
+        Effect.map(Option.some),
+        Effect.catchIf(
+          (error) => error.reason !== "protocol-mismatch",
+          () => Effect.succeedNone
+        )
+      ),
+      wait?.timeout
+    ),
+  shutdown: Deferred.succeed(stop, undefined).pipe(Effect.asVoid)
+})
+
 /** Runs a node until it is interrupted, or until the module's hook calls `node.shutdown`. */
-export const run = (options: Options): Effect.Effect<void, NodeError, Scope.Scope> =>
-  Effect.gen(function* () {
+export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Scope> = Effect.fn("TroupeNode.run")(
+  function* (options: Options) {
     const module = yield* AgentsModule.load(options.agents)
     const name =
       options.name ??
@@ -209,28 +275,7 @@ export const run = (options: Options): Effect.Effect<void, NodeError, Scope.Scop
     )
     if (Option.isSome(system.address)) yield* Console.log(`  listening on ${system.address.value}`)
     const model = yield* models(module)
-
-    const provided = Effect.provideService(ActorSystem.ActorSystem, system)
-    const agents: Record<string, ActorRef.ActorRef<Protocol.Any>> = {}
-    for (const [agent, spec] of module.agents) {
-      const context: Context.Context<LanguageModel.LanguageModel> = yield* model.forAgent(spec)
-      const ref = yield* system
-        .spawn(spec.behavior, {
-          name: agent,
-          ...(spec.mailbox === undefined ? {} : { mailbox: spec.mailbox }),
-          ...(spec.restart === undefined ? {} : { restart: spec.restart }),
-          ...(spec.shutdownTimeout === undefined ? {} : { shutdownTimeout: spec.shutdownTimeout })
-        })
-        .pipe(
-          Effect.provide(context),
-          Effect.mapError((error) => new AgentNotStarted({ agent, detail: error.message }))
-        )
-      agents[agent] = ref
-      if (spec.register !== undefined) yield* provided(Receptionist.register(spec.register, ref))
-      yield* Console.log(
-        `  agent ${ref.path} (${spec.behavior.protocol.name})${spec.register === undefined ? "" : `, registered as "${spec.register.id}"`}`
-      )
-    }
+    const agents = yield* spawnAgents(system, module, model)
 
     const timeout = Duration.fromInputUnsafe(options.peerTimeout ?? "2 minutes")
     const peers = yield* Effect.forEach(options.peers, (peer) => join(system, peer, timeout), {
@@ -241,44 +286,18 @@ export const run = (options: Options): Effect.Effect<void, NodeError, Scope.Scop
 
     const stop = yield* Deferred.make<void>()
     if (module.main !== undefined) {
-      const node: AgentsModule.NodeContext = {
-        node: system.node,
-        address: system.address,
-        peers,
-        system,
-        agents,
-        awaitNode: (id, wait) =>
-          poll(
-            `node ${id}`,
-            Effect.map(system.nodes, (nodes) => (nodes.includes(id) ? Option.some(id) : Option.none())),
-            wait?.timeout
-          ).pipe(Effect.asVoid),
-        awaitActor: (path, protocol, wait) =>
-          poll(
-            `actor ${path} on ${wait?.node ?? system.node}`,
-            system.lookup(path, protocol, wait?.node === undefined ? {} : { node: wait.node }).pipe(
-              Effect.map(Option.some),
-              Effect.catchIf(
-                (error) => error.reason !== "protocol-mismatch",
-                () => Effect.succeedNone
-              )
-            ),
-            wait?.timeout
-          ),
-        shutdown: Deferred.succeed(stop, undefined).pipe(Effect.asVoid)
-      }
-      yield* module.main(node).pipe(
-        provided,
+      yield* module.main(nodeContext(system, peers, agents, stop)).pipe(
+        Effect.provideService(ActorSystem.ActorSystem, system),
         Effect.provide(model.forNode),
         Effect.catchCause((cause) => {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
           const error = Cause.squash(cause)
-          const detail = error instanceof Error ? error.message : String(error)
           return Effect.logDebug("main failed", cause).pipe(
-            Effect.andThen(Effect.fail(new MainFailed({ module: module.module, detail })))
+            Effect.andThen(Effect.fail(new MainFailed({ module: module.module, detail: firstLine(error) })))
           )
         })
       )
     }
     yield* Deferred.await(stop)
-  })
+  }
+)
