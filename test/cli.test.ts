@@ -218,6 +218,24 @@ describe("troupe node", () => {
     expect(bobExit.stdout).toContain("echo on bob released")
   })
 
+  it.concurrent("a hook waits for a node that joins it, asks it, and stops its node (exit code 0)", async () => {
+    const hub = start([CLI, "node", "--name", "hub", "--listen", "0", "--token", "t", "--agents", fixture("hub.ts")], {
+      cwd: root
+    })
+    const url = /listening on (\S+)/.exec(await hub.line("listening on"))![1]!
+    await hub.line("hub waits for bob")
+    const bob = start(
+      [CLI, "node", "--name", "bob", "--peer", url, "--token", "t", "--agents", fixture("echo-only.ts")],
+      { cwd: root }
+    )
+    const exit = await hub.exit
+    expect(exit.code).toBe(0)
+    expect(lines(exit.stdout)).toContain("reply: bob echoes hello from the hub")
+    expect(lines(exit.stdout).at(-1)).toBe("stopped.")
+    bob.process.kill("SIGINT")
+    expect((await bob.exit).code).toBe(130)
+  })
+
   it.concurrent("a peer that never comes up: one line, exit code 1", async () => {
     const port = await freePort()
     const { code, stdout, stderr } = await troupe(
