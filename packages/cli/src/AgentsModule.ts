@@ -20,7 +20,7 @@
  * @example
  * ```ts
  * // agents.ts — run with: pnpm troupe node --listen 7000 --token s3cret --agents agents.ts
- * import { type AgentsModule } from "@troupe/cli"
+ * import { AgentsModule } from "@troupe/cli"
  * import { Agent, Turn } from "@troupe/llm"
  * import { Effect } from "effect"
  *
