@@ -1,15 +1,131 @@
-import { execFile } from "node:child_process"
+/**
+ * Every example runs as its package script would run it (a child process of Node), exits 0 and prints
+ * what it is meant to show, so that none of them rots. The HTTP backend is also run as a server and
+ * queried with real HTTP requests.
+ */
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { promisify } from "node:util"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
+import { run, start, stopAll } from "./support/child.ts"
 
-const examples = join(import.meta.dirname, "..", "packages", "examples", "src")
-const run = (file: string) =>
-  promisify(execFile)(process.execPath, [join(examples, file)], { cwd: examples, timeout: 30_000 })
+const examples = join(import.meta.dirname, "..", "packages", "examples")
+const example = async (file: string) => {
+  const exit = await run([join(examples, "src", file)], { cwd: examples })
+  expect(exit.code, exit.stderr).toBe(0)
+  return exit.stdout.split("\n")
+}
+
+afterAll(stopAll)
 
 describe("examples", () => {
-  it("hello: a tell and an ask", async () => {
-    const { stdout } = await run("hello.ts")
-    expect(stdout.split("\n")).toEqual(["Hello, world!", "Bonjour, Troupe!", "greeted 2 times", ""])
+  it("each has a script in packages/examples/package.json", () => {
+    const { scripts } = JSON.parse(readFileSync(join(examples, "package.json"), "utf8")) as {
+      scripts: Record<string, string>
+    }
+    expect(scripts).toMatchObject({
+      hello: "node src/hello.ts",
+      supervision: "node src/supervision.ts",
+      "two-nodes": "node src/two-nodes.ts",
+      agent: "node src/agent.ts",
+      team: "node src/team/main.ts",
+      http: "node src/http-backend.ts"
+    })
+  })
+
+  it.concurrent("hello: a tell and an ask", async () => {
+    expect(await example("hello.ts")).toEqual(["Hello, world!", "Bonjour, Troupe!", "greeted 2 times", ""])
+  })
+
+  it.concurrent("supervision: crashes, restarts with growing backoff, a spent budget", async () => {
+    const lines = await example("supervision.ts")
+    expect(lines).toContain("parser has done 1 job")
+    for (const [n, backoff] of [
+      [1, 0],
+      [2, 100],
+      [3, 200]
+    ]) {
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^ {2}/user/team/parser restarted: restart ${n}, backoff ${backoff} ms \\(took \\d+ ms\\)$`)
+        )
+      )
+    }
+    expect(lines.filter((l) => l === '  /user/team/parser crashed: cannot parse "bad"')).toHaveLength(4)
+    expect(lines).toContain("parser has done 0 jobs (its state started again)")
+    expect(lines).toContain("store still holds 3 items (one-for-one: its sibling was left alone)")
+    expect(lines).toContain("  /user/team escalated the failure of /user/team/parser to its own supervisor")
+    expect(lines).toContain("its supervisor (the root guardian) restarted the whole team: the store now holds 0 items")
+  })
+
+  it.concurrent("two-nodes: a second process joins the first and uses its actor", async () => {
+    const lines = await example("two-nodes.ts")
+    const pid = (prefix: string) => Number(/pid (\d+)/.exec(lines.find((l) => l.startsWith(prefix)) ?? "")?.[1])
+    expect(pid("[alice] listening on ws://127.0.0.1:")).toBeGreaterThan(0)
+    expect(pid("[bob] joined alice at ws://127.0.0.1:")).not.toBe(pid("[alice] listening"))
+    expect(lines).toContain("[bob] alice's counter says 5")
+    expect(lines).toContain("[alice] bob's process exited with code 0; the counter is at 5")
+  })
+
+  it.concurrent("agent: tools that ask an actor, a refusal the model adjusts to", async () => {
+    const lines = await example("agent.ts")
+    expect(lines.slice(0, 10)).toEqual([
+      "user: Please reserve 5 lamps for me and tell me the total.",
+      '  -> stock({"item":"lamp"})',
+      "  <- 2",
+      '  -> reserve({"item":"lamp","quantity":5})',
+      '  <- refused: {"_tag":"OutOfStock","item":"lamp","available":2}',
+      '  -> reserve({"item":"lamp","quantity":2})',
+      '  -> price({"item":"lamp","quantity":2})',
+      "  <- R-1",
+      '  <- {"euros":59.8}',
+      "assistant: Only 2 lamps were in stock: I reserved both (reservation R-1). The total is 59.80 euros."
+    ])
+  })
+
+  it.concurrent("team: three troupe node processes; the coordinator's agent asks agents on the others", async () => {
+    const lines = await example("team/main.ts")
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\[coordinator\] ready: coordinator is up; peers: researcher at ws:.*, writer at ws:/)
+    )
+    expect(lines).toContain('[coordinator]   asked the researcher on its node: {"topic":"Troupe\'s agents"}')
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\[coordinator\] {3}asked the writer on its node: \{"notes":"- /)
+    )
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^\[coordinator\] answer: Troupe's agents run as actors: .* A supervisor restarts/)
+    )
+    for (const name of ["coordinator", "researcher", "writer"]) expect(lines).toContain(`[${name}] stopped.`)
+  })
+
+  it.concurrent("http: plain Node routes that tell and ask actors, one on a node joined over the same server", async () => {
+    const lines = await example("http-backend.ts")
+    expect(lines).toContain('GET /visits/home -> 200 {"page":"home","visits":2}')
+    expect(lines).toContain('GET /slug?title=Hello, Troupe! -> 200 {"slug":"hello-troupe"}')
+    expect(lines).toContain("stopped")
+  })
+
+  it.concurrent("http --serve: answers real HTTP requests, and stops on SIGINT", async () => {
+    const server = start([join(examples, "src", "http-backend.ts"), "--serve"], {
+      cwd: examples,
+      env: { ...process.env, PORT: "0" }
+    })
+    const base = /listening on (http:\/\/\S+)/.exec(await server.line("listening on"))![1]!
+    const request = async (method: string, path: string) => {
+      const response = await fetch(`${base}${path}`, { method })
+      return [response.status, await response.json()]
+    }
+    expect(await request("POST", "/visits/docs")).toEqual([202, { page: "docs" }])
+    expect(await request("POST", "/visits/docs")).toEqual([202, { page: "docs" }])
+    expect(await request("GET", "/visits/docs")).toEqual([200, { page: "docs", visits: 2 }])
+    expect(await request("GET", "/visits/other")).toEqual([200, { page: "other", visits: 0 }])
+    expect(await request("GET", `/slug?title=${encodeURIComponent("Actors & Agents")}`)).toEqual([
+      200,
+      { slug: "actors-agents" }
+    ])
+    expect(await request("DELETE", "/visits/docs")).toEqual([404, { error: "no route DELETE /visits/docs" }])
+    server.process.kill("SIGINT")
+    const exit = await server.exit
+    expect(exit.code).toBe(0)
+    expect(exit.stdout).toContain("stopped")
   })
 })

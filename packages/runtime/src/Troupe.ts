@@ -37,8 +37,8 @@ export interface Troupe {
     message: M,
     options?: AskOptions
   ): Promise<Protocol.Success<P, M["_tag"]>>
-  /** Finds a live actor by path. Rejects with `ActorNotFound`. */
-  lookup<P extends Protocol.Any>(path: string, protocol: P): Promise<ActorRef<P>>
+  /** Finds a live actor by path, on this node or (with `node`) another one. Rejects with `ActorNotFound`. */
+  lookup<P extends Protocol.Any>(path: string, protocol: P, options?: { readonly node?: string }): Promise<ActorRef<P>>
   /** Stops an actor and resolves when it has terminated. */
   stop(ref: ActorRef<Protocol.Any>): Promise<void>
   /** Resolves when the actor terminates. */
@@ -71,7 +71,7 @@ export const start = async <E>(options: ActorSystem.Options<E> = {}): Promise<Tr
     spawn: (behavior, spawnOptions) => run(system.spawn(behavior, spawnOptions)),
     tell: (ref, message) => run(ref.tell(message) as Effect.Effect<void, MailboxFull>),
     ask: (ref, message, askOptions) => run(ref.ask(message, askOptions)),
-    lookup: (path, protocol) => run(system.lookup(path, protocol)),
+    lookup: (path, protocol, lookupOptions) => run(system.lookup(path, protocol, lookupOptions)),
     stop: (ref) => run(system.stop(ref)),
     awaitTermination: (ref) => run(system.awaitTermination(ref)),
     run,

@@ -1,0 +1,153 @@
+/**
+ * The choreography protocols a module exports, as `troupe protocol check|project|diagram` reads them, and
+ * what those commands print or write.
+ *
+ * A protocol module exports protocols built with `Choreography.makeUnsafe` (a `Protocol`) or
+ * `Choreography.make` (an `Effect` of one, evaluated here). An ill-formed protocol is reported with its
+ * problems either way: `make` fails with the `ProtocolDefinitionError`, and `makeUnsafe` throws it while
+ * the module loads (then it is the only one reported, since the module stops loading there).
+ */
+import { type Choreography, Diagram, LocalType, StateMachine } from "@troupe/runtime"
+import { Effect, Exit } from "effect"
+import { type ModuleNotLoaded, ModuleUnusable, notLoaded } from "./AgentsModule.ts"
+import { importModule } from "./internal/load.ts"
+import * as SequenceDiagram from "./SequenceDiagram.ts"
+
+/** A protocol found in a module: well-formed, or refused with its problems. */
+export type Found = Choreography.Protocol | Choreography.ProtocolDefinitionError
+
+const isProtocol = (u: unknown): u is Choreography.Protocol =>
+  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "Protocol" && "localTypes" in u
+
+const isDefinitionError = (u: unknown): u is Choreography.ProtocolDefinitionError =>
+  typeof u === "object" &&
+  u !== null &&
+  (u as { _tag?: unknown })._tag === "ProtocolDefinitionError" &&
+  Array.isArray((u as { problems?: unknown }).problems)
+
+const nameOf = (found: Found) => (isProtocol(found) ? found.name : found.protocol)
+
+/** What an exported value holds: a protocol, a refused definition, or nothing of ours. */
+const inspect = (value: unknown): Found | undefined => {
+  if (isProtocol(value)) return value
+  if (!Effect.isEffect(value)) return undefined
+  // `Choreography.make` is synchronous and needs nothing; other effects fail here and are left alone.
+  const exit = Effect.runSyncExit(value as Effect.Effect<unknown, unknown>)
+  if (Exit.isSuccess(exit)) return isProtocol(exit.value) ? exit.value : undefined
+  const failure = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+  return failure !== undefined && isDefinitionError(failure.error) ? failure.error : undefined
+}
+
+/** Loads a module and finds its protocols (only the one named `protocol`, when given). */
+export const load = (
+  module: string,
+  options: { readonly protocol?: string | undefined } = {}
+): Effect.Effect<ReadonlyArray<Found>, ModuleNotLoaded | ModuleUnusable> =>
+  importModule(module).pipe(
+    Effect.map((exports) => [
+      ...new Set(
+        Object.values(exports)
+          .map(inspect)
+          .filter((f) => f !== undefined)
+      )
+    ]),
+    Effect.catchTag("ImportFailed", (failed) =>
+      isDefinitionError(failed.error) ? Effect.succeed([failed.error]) : Effect.fail(notLoaded(failed))
+    ),
+    Effect.flatMap((found) => {
+      if (found.length === 0) {
+        return Effect.fail(
+          new ModuleUnusable({
+            module,
+            reason:
+              "exports no choreography protocol: export one made with Choreography.make or Choreography.makeUnsafe"
+          })
+        )
+      }
+      if (options.protocol === undefined) return Effect.succeed(found)
+      const chosen = found.filter((f) => nameOf(f) === options.protocol)
+      return chosen.length > 0
+        ? Effect.succeed(chosen)
+        : Effect.fail(
+            new ModuleUnusable({
+              module,
+              reason: `has no protocol named ${options.protocol} (it has ${found.map(nameOf).join(", ")})`
+            })
+          )
+    })
+  )
+
+const problems = (error: Choreography.ProtocolDefinitionError): ReadonlyArray<string> => [
+  `${error.protocol}: not well-formed (${error.problems.length} problem${error.problems.length === 1 ? "" : "s"})`,
+  ...error.problems.map((p) => {
+    const where = [
+      p.role === undefined ? undefined : `role ${p.role}`,
+      p.branch === undefined ? undefined : `branch "${p.branch}"`,
+      p.label === undefined ? undefined : `label "${p.label}"`
+    ].filter((part) => part !== undefined)
+    return `  - ${p.code}${where.length === 0 ? "" : ` (${where.join(", ")})`}: ${p.message}`
+  })
+]
+
+/** Whether every protocol found is well-formed. */
+export const allWellFormed = (found: ReadonlyArray<Found>): boolean => found.every(isProtocol)
+
+/** `troupe protocol check`: each protocol's roles and "well-formed", or its problems. */
+export const check = (found: ReadonlyArray<Found>): string =>
+  found
+    .flatMap((f) => (isProtocol(f) ? [`${f.name}: well-formed (roles ${f.roles.join(", ")})`] : problems(f)))
+    .join("\n")
+
+/** `troupe protocol project`: each role's local type, and its state machine with `machines`. */
+export const project = (found: ReadonlyArray<Found>, options: { readonly machines?: boolean } = {}): string =>
+  found
+    .flatMap((f) =>
+      isProtocol(f)
+        ? [
+            f.name,
+            ...f.roles.flatMap((role) => [
+              `  ${role}: ${LocalType.print(LocalType.project(f, role))}`,
+              ...(options.machines
+                ? StateMachine.print(StateMachine.of(f, role))
+                    .split("\n")
+                    .map((line) => `    ${line}`)
+                : [])
+            ])
+          ]
+        : problems(f)
+    )
+    .join("\n")
+
+/** The files `troupe protocol diagram` writes for a protocol, by file name: Mermaid, and optionally HTML and SVG. */
+export const diagramFiles = (
+  protocol: Choreography.Protocol,
+  options: { readonly html?: boolean; readonly svg?: boolean } = {}
+): ReadonlyArray<readonly [file: string, contents: string]> => {
+  const base = protocol.name.replace(/[^A-Za-z0-9._-]/g, "_")
+  const mermaid = Diagram.protocol(protocol)
+  return [
+    [`${base}.mmd`, `${mermaid}\n`],
+    ...(options.html
+      ? [
+          [
+            `${base}.html`,
+            SequenceDiagram.html({
+              title: protocol.name,
+              notes: [`Roles: ${protocol.roles.join(", ")}. Each role's local type:`],
+              facts: protocol.roles.map((role) => [role, LocalType.print(LocalType.project(protocol, role))] as const),
+              diagrams: [{ mermaid }]
+            })
+          ] as const
+        ]
+      : []),
+    ...(options.svg ? [[`${base}.svg`, `${SequenceDiagram.svg(mermaid)}\n`] as const] : [])
+  ]
+}
+
+/** The refused definitions among what was found (for reporting them with `check`). */
+export const refused = (found: ReadonlyArray<Found>): ReadonlyArray<Choreography.ProtocolDefinitionError> =>
+  found.filter((f) => !isProtocol(f))
+
+/** The well-formed protocols among what was found. */
+export const wellFormed = (found: ReadonlyArray<Found>): ReadonlyArray<Choreography.Protocol> =>
+  found.filter(isProtocol)

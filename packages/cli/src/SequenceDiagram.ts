@@ -1,0 +1,533 @@
+/**
+ * Sequence diagrams drawn without a browser library: Mermaid `sequenceDiagram` text (the subset that
+ * `Diagram.protocol` and `Diagram.trace` write, and a bit more) parsed, laid out and drawn as a
+ * self-contained SVG, and HTML pages that show such diagrams with no script and no network access.
+ *
+ * Understood: `participant`/`actor` (with `as` aliases), messages with the arrows `->>`, `-->>`, `-x`,
+ * `--x`, `->`, `-->`, `-)` and `--)` (activation marks `+`/`-` are ignored), `Note over|left of|right of`,
+ * the blocks `alt`/`else`, `opt`, `loop`, `par`/`and`, `critical`/`option`, `break` and `rect <color>`
+ * closed by `end`, `<br>` line breaks, `#NN;` entities, and `%%` comments. `autonumber`,
+ * `activate`/`deactivate` and `title` lines are accepted and ignored.
+ *
+ * @example
+ * ```ts
+ * import { Diagram } from "@troupe/runtime"
+ * import { SequenceDiagram } from "@troupe/cli"
+ *
+ * const svg = SequenceDiagram.svg(Diagram.protocol(TwoBuyer))       // an <svg> element, as text
+ * const page = SequenceDiagram.html({
+ *   title: "Two-Buyer",
+ *   diagrams: [{ title: "The protocol", mermaid: Diagram.protocol(TwoBuyer) }],
+ *   facts: [["messages", "7"], ["violations caught", "1"]]
+ * })
+ * fs.writeFileSync("two-buyer.html", page)                           // opens offline in any browser
+ * ```
+ */
+import { Result, Schema } from "effect"
+
+/** A participant: its id in the Mermaid text and the label drawn in its box. */
+export interface Participant {
+  readonly id: string
+  readonly label: string
+}
+
+/** An arrow from one participant to another (or to itself). */
+export interface Message {
+  readonly _tag: "Message"
+  readonly from: string
+  readonly to: string
+  readonly text: string
+  /** Solid (`->>`) or dotted (`-->>`). */
+  readonly line: "solid" | "dotted"
+  /** An arrowhead (`->>`), a cross (`-x`: lost), an open arrow (`-)`: async) or none (`->`). */
+  readonly head: "arrow" | "cross" | "open" | "none"
+}
+
+/** A note over one or two participants, or to the left or right of one. */
+export interface Note {
+  readonly _tag: "Note"
+  readonly placement: "over" | "left of" | "right of"
+  readonly participants: ReadonlyArray<string>
+  readonly text: string
+}
+
+/** One section of a block: the `alt` part, each `else`, each `and` of a `par`, ... */
+export interface Section {
+  readonly label: string
+  readonly items: ReadonlyArray<Item>
+}
+
+/** A framed block: `alt`/`else`, `loop`, `par`/`and`, `opt`, `critical`/`option`, `break`, or a coloured `rect`. */
+export interface Block {
+  readonly _tag: "Block"
+  readonly kind: "alt" | "loop" | "par" | "opt" | "critical" | "break" | "rect"
+  /** The background colour of a `rect`. */
+  readonly color: string | undefined
+  readonly sections: ReadonlyArray<Section>
+}
+
+/** One element of a diagram, in order from top to bottom. */
+export type Item = Message | Note | Block
+
+/** A parsed sequence diagram. */
+export interface SequenceDiagram {
+  /** In drawing order: declared ones first, then the others in order of appearance. */
+  readonly participants: ReadonlyArray<Participant>
+  readonly items: ReadonlyArray<Item>
+}
+
+/** The Mermaid text could not be read: `line` (1-based) and `text` say where and what. */
+export class ParseError extends Schema.TaggedError<ParseError>()("SequenceDiagramParseError", {
+  line: Schema.Number,
+  text: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Sequence diagram, line ${this.line}: ${this.reason}: ${JSON.stringify(this.text)}`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parsing
+
+const decodeText = (s: string): string =>
+  s
+    .trim()
+    .replace(/#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)))
+    .replace(/<br\s*\/?>/gi, "\n")
+
+const ARROW = /^([^\s\-+>][^>]*?)\s*(-->>|->>|--x|-x|--\)|-\)|-->|->)\s*[+-]?\s*([^:]+?)\s*:(.*)$/
+const NOTE = /^note\s+(over|left of|right of)\s+([^:]+?)\s*:(.*)$/i
+const OPENERS = ["alt", "loop", "par", "opt", "critical", "break", "rect"] as const
+const SECTIONS: Readonly<Record<string, ReadonlyArray<string>>> = { alt: ["else"], par: ["and"], critical: ["option"] }
+
+/** Reads Mermaid `sequenceDiagram` text. */
+export const parse = (text: string): Result.Result<SequenceDiagram, ParseError> => {
+  // Declared participants come first, then the others in order of appearance.
+  const declared: Array<Participant> = []
+  const appearing: Array<Participant> = []
+  const seen = new Set<string>()
+  const use = (id: string, label = id, declare = false) => {
+    if (seen.has(id)) return
+    seen.add(id)
+    ;(declare ? declared : appearing).push({ id, label })
+  }
+  const root: Array<Item> = []
+  const stack: Array<{
+    kind: Block["kind"]
+    color: string | undefined
+    sections: Array<{ label: string; items: Array<Item> }>
+  }> = []
+  const current = () => (stack.length === 0 ? root : stack.at(-1)!.sections.at(-1)!.items)
+  const lines = text.split(/\r?\n/)
+  let header = false
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!
+    const line = raw.trim()
+    const fail = (reason: string) => Result.fail(new ParseError({ line: i + 1, text: raw, reason }))
+    if (line === "" || line.startsWith("%%")) continue
+    if (!header) {
+      if (line !== "sequenceDiagram") return fail("expected `sequenceDiagram` first")
+      header = true
+      continue
+    }
+    const [word = "", ...rest] = line.split(/\s+/)
+    const keyword = word.toLowerCase()
+    const tail = rest.join(" ")
+    if (keyword === "participant" || keyword === "actor") {
+      const alias = /^(.+?)\s+as\s+(.+)$/.exec(tail)
+      if (tail === "") return fail("a participant needs a name")
+      if (alias) use(alias[1]!, decodeText(alias[2]!), true)
+      else use(tail, decodeText(tail), true)
+      continue
+    }
+    if (["autonumber", "activate", "deactivate", "title"].includes(keyword)) continue
+    if ((OPENERS as ReadonlyArray<string>).includes(keyword)) {
+      const kind = keyword as Block["kind"]
+      stack.push({
+        kind,
+        color: kind === "rect" ? tail : undefined,
+        sections: [{ label: kind === "rect" ? "" : decodeText(tail), items: [] }]
+      })
+      continue
+    }
+    if (keyword === "end") {
+      const block = stack.pop()
+      if (block === undefined) return fail("`end` without a block to close")
+      current().push({ _tag: "Block", kind: block.kind, color: block.color, sections: block.sections })
+      continue
+    }
+    const open = stack.at(-1)
+    if (open !== undefined && SECTIONS[open.kind]?.includes(keyword)) {
+      open.sections.push({ label: decodeText(tail), items: [] })
+      continue
+    }
+    const note = NOTE.exec(line)
+    if (note) {
+      const participants = note[2]!.split(",").map((p) => p.trim())
+      if (participants.length > 2 || participants.some((p) => p === "")) return fail("a note is over one or two")
+      for (const p of participants) use(p)
+      current().push({
+        _tag: "Note",
+        placement: note[1]!.toLowerCase() as Note["placement"],
+        participants,
+        text: decodeText(note[3]!)
+      })
+      continue
+    }
+    const arrow = ARROW.exec(line)
+    if (arrow) {
+      const [, from, kind, to, label] = arrow as unknown as [string, string, string, string, string]
+      use(from.trim())
+      use(to.trim())
+      current().push({
+        _tag: "Message",
+        from: from.trim(),
+        to: to.trim(),
+        text: decodeText(label),
+        line: kind.startsWith("--") ? "dotted" : "solid",
+        head: kind.endsWith(">>") ? "arrow" : kind.endsWith("x") ? "cross" : kind.endsWith(")") ? "open" : "none"
+      })
+      continue
+    }
+    return fail("not a participant, message, note or block")
+  }
+  if (!header) return Result.fail(new ParseError({ line: 1, text: "", reason: "empty diagram" }))
+  if (stack.length > 0) {
+    return Result.fail(
+      new ParseError({ line: lines.length, text: lines.at(-1) ?? "", reason: `${stack.length} block(s) not closed` })
+    )
+  }
+  return Result.succeed({
+    participants: [...declared, ...appearing],
+    items: root
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Layout and drawing
+
+const FONT = 13
+const CHAR = 7.4 // a generous average advance of the sans-serif font at 13 px
+const LINE = 17
+const BOX_H = 38
+const MARGIN = 16
+
+const widthOf = (text: string) => Math.max(0, ...text.split("\n").map((l) => l.length * CHAR))
+const linesOf = (text: string) => text.split("\n").length
+
+const escapeXml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+
+const textLines = (text: string, x: number, y: number, cls: string, anchor = "middle") =>
+  text
+    .split("\n")
+    .map(
+      (line, i) =>
+        `<text x="${r(x)}" y="${r(y + i * LINE)}" class="${cls}" text-anchor="${anchor}">${escapeXml(line)}</text>`
+    )
+    .join("")
+
+const r = (n: number) => Math.round(n * 10) / 10
+
+const SECTION_KEYWORD: Readonly<Record<Block["kind"], string>> = {
+  alt: "else",
+  par: "and",
+  critical: "option",
+  loop: "",
+  opt: "",
+  break: "",
+  rect: ""
+}
+
+const STYLE = `
+  text { font-family: "trebuchet ms", verdana, arial, sans-serif; font-size: ${FONT}px; fill: #222; }
+  .actor { fill: #ececff; stroke: #9370db; stroke-width: 1.2; }
+  .actor-label { font-size: ${FONT + 1}px; }
+  .lifeline { stroke: #999; stroke-width: 1; stroke-dasharray: 3 3; }
+  .msg { stroke: #333; stroke-width: 1.4; fill: none; }
+  .msg.dotted { stroke-dasharray: 4 3; }
+  .head { fill: #333; stroke: #333; }
+  .cross { stroke: #c0392b; stroke-width: 2; }
+  .note { fill: #fff5ad; stroke: #aaaa33; }
+  .frame { fill: none; stroke: #888; stroke-width: 1.2; }
+  .tag { fill: #eee; stroke: #888; }
+  .tag-label { font-weight: bold; font-size: ${FONT - 1}px; }
+  .section { stroke: #888; stroke-dasharray: 4 3; }
+  .condition { font-style: italic; fill: #444; }
+`
+
+/**
+ * Draws a diagram (or Mermaid text, parsed first) as an SVG element: participants at the top and bottom
+ * with their lifelines, arrows with their labels, notes, and framed blocks. It has its own styles and no
+ * external references, so it can be saved as an `.svg` file or put inline in an HTML page.
+ * Throws {@link ParseError} for Mermaid text that {@link parse} refuses.
+ */
+export const svg = (diagram: SequenceDiagram | string): string => {
+  const d = typeof diagram === "string" ? Result.getOrThrow(parse(diagram)) : diagram
+  const index = new Map(d.participants.map((p, i) => [p.id, i]))
+  const n = d.participants.length
+  const boxW = d.participants.map((p) => Math.max(90, widthOf(p.label) + 28))
+
+  // Horizontal: each constraint asks for a least distance between two lifelines (lower index first).
+  const need: Array<Map<number, number>> = d.participants.map(() => new Map())
+  const ask = (i: number, j: number, distance: number) => {
+    const [a, b] = i < j ? [i, j] : [j, i]
+    if (a === b || a < 0 || b >= n) return
+    need[b]!.set(a, Math.max(need[b]!.get(a) ?? 0, distance))
+  }
+  let rightExtra = 0
+  const constrain = (items: ReadonlyArray<Item>) => {
+    for (const item of items) {
+      if (item._tag === "Block") for (const section of item.sections) constrain(section.items)
+      else if (item._tag === "Message") {
+        const [i, j] = [index.get(item.from)!, index.get(item.to)!]
+        if (i === j) {
+          if (i === n - 1) rightExtra = Math.max(rightExtra, widthOf(item.text) + 50)
+          else ask(i, i + 1, widthOf(item.text) + 50)
+        } else ask(i, j, widthOf(item.text) + 30)
+      } else {
+        const w = widthOf(item.text) + 20
+        const [i, j] = item.participants.map((p) => index.get(p)!) as [number, number | undefined]
+        if (item.placement === "over" && j !== undefined) ask(i, j, w - 40)
+        else if (item.placement === "over") {
+          if (i > 0) ask(i - 1, i, w / 2 + boxW[i - 1]! / 2 + 10)
+          if (i < n - 1) ask(i, i + 1, w / 2 + boxW[i + 1]! / 2 + 10)
+          else rightExtra = Math.max(rightExtra, w / 2 - boxW[i]! / 2)
+        } else if (item.placement === "right of") {
+          if (i === n - 1) rightExtra = Math.max(rightExtra, w + 10)
+          else ask(i, i + 1, w + boxW[i + 1]! / 2 + 20)
+        } else if (i > 0) ask(i - 1, i, w + boxW[i - 1]! / 2 + 20)
+      }
+    }
+  }
+  constrain(d.items)
+  const leftExtra = Math.max(
+    0,
+    ...collect(d.items, (item) =>
+      item._tag !== "Note" || index.get(item.participants[0]!) !== 0 || item.participants.length > 1
+        ? 0
+        : item.placement === "left of"
+          ? widthOf(item.text) + 30 - boxW[0]! / 2
+          : item.placement === "over"
+            ? (widthOf(item.text) + 20 - boxW[0]!) / 2
+            : 0
+    )
+  )
+  const x: Array<number> = []
+  for (let k = 0; k < n; k++) {
+    let at = k === 0 ? MARGIN + leftExtra + 30 + boxW[0]! / 2 : x[k - 1]! + (boxW[k - 1]! + boxW[k]!) / 2 + 30
+    for (const [i, distance] of need[k]!) at = Math.max(at, x[i]! + distance)
+    x.push(at)
+  }
+
+  // Vertical: walk the items, drawing as we go.
+  const body: Array<string> = []
+  const frames: Array<string> = [] // drawn first, under the arrows
+  let y = MARGIN + BOX_H + 24
+  const span = (items: ReadonlyArray<Item>): [number, number] => {
+    const all = collect(items, (item) =>
+      item._tag === "Message"
+        ? [index.get(item.from)!, index.get(item.to)!]
+        : item._tag === "Note"
+          ? item.participants.map((p) => index.get(p)!)
+          : []
+    ).flat()
+    return all.length === 0 ? [0, n - 1] : [Math.min(...all), Math.max(...all)]
+  }
+  const draw = (items: ReadonlyArray<Item>, depth: number) => {
+    for (const item of items) {
+      switch (item._tag) {
+        case "Message": {
+          const [i, j] = [index.get(item.from)!, index.get(item.to)!]
+          const [x1, x2] = [x[i]!, x[j]!]
+          const lines = linesOf(item.text)
+          const dotted = item.line === "dotted" ? " dotted" : ""
+          if (i === j) {
+            body.push(textLines(item.text, x1 + 12, y + FONT, "label", "start"))
+            const top = y + lines * LINE + 2
+            body.push(`<path d="M${r(x1)} ${r(top)} h36 v20 h-34" class="msg${dotted}"/>`)
+            body.push(head(item.head, x1, top + 20, -1))
+            y = top + 34
+          } else {
+            body.push(textLines(item.text, (x1 + x2) / 2, y + FONT, "label"))
+            const at = y + lines * LINE + 4
+            const dir = x2 > x1 ? 1 : -1
+            body.push(`<line x1="${r(x1)}" y1="${r(at)}" x2="${r(x2 - dir * 2)}" y2="${r(at)}" class="msg${dotted}"/>`)
+            body.push(head(item.head, x2, at, dir))
+            y = at + 18
+          }
+          break
+        }
+        case "Note": {
+          const w = widthOf(item.text) + 20
+          const h = linesOf(item.text) * LINE + 10
+          const xs = item.participants.map((p) => x[index.get(p)!]!)
+          const [left, right] =
+            item.placement === "left of"
+              ? [xs[0]! - 12 - w, xs[0]! - 12]
+              : item.placement === "right of"
+                ? [xs[0]! + 12, xs[0]! + 12 + w]
+                : xs.length === 2
+                  ? [Math.min(...xs) - 30, Math.max(...xs) + 30]
+                  : [xs[0]! - w / 2, xs[0]! + w / 2]
+          const width = Math.max(right - left, w)
+          body.push(`<rect x="${r(left)}" y="${r(y)}" width="${r(width)}" height="${r(h)}" class="note"/>`)
+          body.push(textLines(item.text, left + width / 2, y + FONT + 4, "label"))
+          y += h + 12
+          break
+        }
+        case "Block": {
+          const [a, b] = span(item.sections.flatMap((s) => s.items))
+          const pad = Math.max(10, 40 - depth * 10)
+          const left = Math.min(x[a]! - boxW[a]! / 2, x[a]! - pad - 20)
+          const right = Math.max(x[b]! + boxW[b]! / 2, x[b]! + pad + 20) + (b === n - 1 ? rightExtra : 0)
+          const top = y
+          const boundaries: Array<number> = []
+          if (item.kind === "rect") y += 8
+          item.sections.forEach((section, k) => {
+            if (k > 0) boundaries.push(y)
+            if (item.kind !== "rect") {
+              const label = section.label
+              if (label !== "") {
+                const lx = k === 0 ? left + widthOf(item.kind) + 22 : left + 8
+                const text = k === 0 ? `[${label}]` : `${SECTION_KEYWORD[item.kind]} [${label}]`
+                body.push(textLines(text, lx, y + FONT + 4, "condition", "start"))
+              } else if (k > 0) {
+                body.push(textLines(SECTION_KEYWORD[item.kind], left + 8, y + FONT + 4, "condition", "start"))
+              }
+              y += 28
+            }
+            draw(section.items, depth + 1)
+          })
+          y += 6
+          const [w, h] = [right - left, y - top]
+          if (item.kind === "rect") {
+            frames.push(
+              `<rect x="${r(left)}" y="${r(top)}" width="${r(w)}" height="${r(h)}" fill="${escapeXml(item.color ?? "rgba(128, 128, 128, 0.1)")}"/>`
+            )
+          } else {
+            frames.push(`<rect x="${r(left)}" y="${r(top)}" width="${r(w)}" height="${r(h)}" class="frame"/>`)
+            const tw = widthOf(item.kind) + 14
+            frames.push(
+              `<path d="M${r(left)} ${r(top)} h${r(tw)} v14 l-6 6 h${r(-tw + 6)} z" class="tag"/>`,
+              textLines(item.kind, left + 7, top + 14, "tag-label", "start")
+            )
+            for (const at of boundaries) {
+              frames.push(`<line x1="${r(left)}" y1="${r(at)}" x2="${r(right)}" y2="${r(at)}" class="section"/>`)
+            }
+          }
+          y += 10
+          break
+        }
+      }
+    }
+  }
+  draw(d.items, 0)
+
+  const bottom = y + 8
+  const width = (n === 0 ? 2 * MARGIN : x[n - 1]! + boxW[n - 1]! / 2 + MARGIN) + rightExtra
+  const height = bottom + BOX_H + MARGIN
+  const actors = d.participants.flatMap((p, i) => {
+    const [cx, w] = [x[i]!, boxW[i]!]
+    const box = (top: number) =>
+      `<rect x="${r(cx - w / 2)}" y="${r(top)}" width="${r(w)}" height="${BOX_H}" rx="3" class="actor"/>` +
+      textLines(p.label, cx, top + BOX_H / 2 + 5, "actor-label")
+    return [
+      `<line x1="${r(cx)}" y1="${MARGIN + BOX_H}" x2="${r(cx)}" y2="${r(bottom)}" class="lifeline"/>`,
+      box(MARGIN),
+      box(bottom)
+    ]
+  })
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(width)}" height="${Math.ceil(height)}" viewBox="0 0 ${Math.ceil(width)} ${Math.ceil(height)}" role="img">`,
+    `<style>${STYLE}</style>`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    ...frames,
+    ...actors,
+    ...body,
+    "</svg>"
+  ].join("\n")
+}
+
+/** Every value `f` gives for the items, nested ones included. */
+const collect = <A>(items: ReadonlyArray<Item>, f: (item: Item) => A): Array<A> =>
+  items.flatMap((item) => [
+    f(item),
+    ...(item._tag === "Block" ? item.sections.flatMap((s) => collect(s.items, f)) : [])
+  ])
+
+/** The end of an arrow at `x`, `y`, pointing right (`dir` 1) or left (-1). */
+const head = (kind: Message["head"], x: number, y: number, dir: number): string => {
+  switch (kind) {
+    case "arrow":
+      return `<path d="M${r(x)} ${r(y)} l${-dir * 10} -5 v10 z" class="head"/>`
+    case "open":
+      return `<path d="M${r(x - dir * 10)} ${r(y - 5)} L${r(x)} ${r(y)} L${r(x - dir * 10)} ${r(y + 5)}" class="msg"/>`
+    case "cross":
+      return `<path d="M${r(x - dir * 12)} ${r(y - 6)} l12 12 M${r(x - dir * 12)} ${r(y + 6)} l12 -12" class="cross"/>`
+    case "none":
+      return ""
+  }
+}
+
+/** One diagram of a page: a heading and the Mermaid text to draw. */
+export interface PageDiagram {
+  readonly title?: string | undefined
+  readonly mermaid: string
+}
+
+/** What {@link html} puts on a page, in this order. */
+export interface Page {
+  /** The page's title and first heading. */
+  readonly title: string
+  /** Paragraphs of plain text under the title. */
+  readonly notes?: ReadonlyArray<string> | undefined
+  /** A two-column table of facts (e.g. `["messages", "12"]`), under the notes. */
+  readonly facts?: ReadonlyArray<readonly [label: string, value: string]> | undefined
+  /** The diagrams, each drawn as inline SVG with its Mermaid source in a collapsed section below. */
+  readonly diagrams: ReadonlyArray<PageDiagram>
+}
+
+/**
+ * A self-contained HTML page: no script, no stylesheet or font to fetch; it renders offline in any browser.
+ * Throws {@link ParseError} for Mermaid text that {@link parse} refuses.
+ */
+export const html = (page: Page): string =>
+  [
+    "<!doctype html>",
+    '<html lang="en">',
+    "<head>",
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeXml(page.title)}</title>`,
+    "<style>",
+    "  body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; background: #fafafa; }",
+    "  figure { margin: 1rem 0 2rem; overflow-x: auto; }",
+    "  svg { border: 1px solid #ddd; border-radius: 4px; max-width: none; }",
+    "  table { border-collapse: collapse; margin: 1rem 0; }",
+    "  td { padding: 0.2rem 1rem 0.2rem 0; } td:first-child { color: #555; }",
+    "  details pre { background: #f0f0f0; padding: 0.8rem; overflow-x: auto; }",
+    "</style>",
+    "</head>",
+    "<body>",
+    `<h1>${escapeXml(page.title)}</h1>`,
+    ...(page.notes ?? []).map((note) => `<p>${escapeXml(note)}</p>`),
+    ...(page.facts === undefined || page.facts.length === 0
+      ? []
+      : [
+          "<table>",
+          ...page.facts.map(([label, value]) => `<tr><td>${escapeXml(label)}</td><td>${escapeXml(value)}</td></tr>`),
+          "</table>"
+        ]),
+    ...page.diagrams.flatMap((diagram) => [
+      ...(diagram.title === undefined ? [] : [`<h2>${escapeXml(diagram.title)}</h2>`]),
+      "<figure>",
+      svg(diagram.mermaid),
+      "</figure>",
+      `<details><summary>Mermaid source</summary><pre>${escapeXml(diagram.mermaid)}</pre></details>`
+    ]),
+    "</body>",
+    "</html>",
+    ""
+  ].join("\n")

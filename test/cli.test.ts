@@ -1,0 +1,260 @@
+/**
+ * The `troupe` CLI, run as a real child process: help, bad flags and bad modules (one line, exit 1), the
+ * protocol commands on good and ill-formed modules, and two `troupe node` processes that join each other,
+ * answer each other's asks and shut down gracefully on SIGINT.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Diagram } from "@troupe/runtime"
+import { afterAll, describe, expect, it } from "vitest"
+import { TwoBuyer } from "./fixtures/cli/two-buyer.ts"
+import { freePort, run, start, stopAll } from "./support/child.ts"
+
+const root = join(import.meta.dirname, "..")
+const CLI = join(root, "packages", "cli", "src", "bin.ts")
+const fixture = (name: string) => join(import.meta.dirname, "fixtures", "cli", name)
+const troupe = (...args: ReadonlyArray<string>) => run([CLI, ...args], { cwd: root })
+const lines = (text: string) => text.split("\n").filter((line) => line !== "")
+
+afterAll(stopAll)
+
+describe("troupe --help", () => {
+  it.concurrent("lists the commands", async () => {
+    const { code, stdout } = await troupe("--help")
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/node\s+Start a node/)
+    expect(stdout).toMatch(/protocol\s+Check, project and draw/)
+  })
+
+  it.concurrent("lists the flags of `node`", async () => {
+    const { code, stdout } = await troupe("node", "--help")
+    expect(code).toBe(0)
+    for (const flag of ["--listen", "--peer", "--token", "--agents", "--name", "--host", "--peer-timeout"]) {
+      expect(stdout).toContain(flag)
+    }
+  })
+
+  it.concurrent("describes `protocol diagram`", async () => {
+    const { code, stdout } = await troupe("protocol", "diagram", "--help")
+    expect(code).toBe(0)
+    expect(stdout).toContain("--html")
+    expect(stdout).toContain("<module>")
+  })
+})
+
+describe("mistakes get one line and exit code 1", () => {
+  const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
+    ["a port that is not a number", ["node", "--listen", "abc", "--token", "t", "--agents", "a.ts"], /--listen/],
+    ["a missing flag", ["node", "--token", "t"], /Missing required flag: --agents/],
+    [
+      "a peer that is not a WebSocket URL",
+      ["node", "--token", "t", "--agents", "a.ts", "--peer", "http://x"],
+      /http:\/\/x is not a ws:\/\/ or wss:\/\/ URL/
+    ],
+    ["an unknown command", ["nodes"], /Unknown subcommand "nodes"/],
+    ["a module that does not exist", ["node", "--token", "t", "--agents", "missing.ts"], /Cannot load missing\.ts/],
+    [
+      "an agents module that exports nothing usable",
+      ["node", "--token", "t", "--agents", fixture("bad-exports.ts")],
+      /exports neither `agents` .* nor a `main` hook/
+    ],
+    [
+      "a main hook that fails",
+      ["node", "--token", "t", "--agents", fixture("failing-main.ts")],
+      /The main hook of .*failing-main\.ts failed: the database is not there/
+    ],
+    [
+      "a protocol module without protocols",
+      ["protocol", "check", fixture("bad-exports.ts")],
+      /exports no choreography protocol: export one made with Choreography\.make/
+    ]
+  ]
+  for (const [what, args, message] of cases) {
+    it.concurrent(what, async () => {
+      const { code, stderr } = await troupe(...args)
+      expect(code).toBe(1)
+      expect(lines(stderr)).toHaveLength(1)
+      expect(stderr).toMatch(message)
+      expect(stderr).not.toMatch(/\bat .*\.(ts|js):\d+/) // no stack trace
+    })
+  }
+
+  it.concurrent("flag errors say where the usage is", async () => {
+    const { stderr } = await troupe("node", "--listen", "99999", "--token", "t", "--agents", "a.ts")
+    expect(stderr.trim()).toBe(
+      'troupe node: Invalid value for flag --listen: "99999". Expected: 99999 is not a port: use 0 to 65535. Run "troupe node --help" for usage.'
+    )
+  })
+})
+
+describe("troupe protocol", () => {
+  it.concurrent("check: roles and well-formedness of each protocol, made with make or makeUnsafe", async () => {
+    const { code, stdout } = await troupe("protocol", "check", fixture("two-buyer.ts"))
+    expect(code).toBe(0)
+    expect(lines(stdout)).toEqual(["Ping: well-formed (roles Client, Server)", "TwoBuyer: well-formed (roles A, B, S)"])
+  })
+
+  it.concurrent("check: the problems of an ill-formed protocol, naming role, branch and label", async () => {
+    const { code, stdout } = await troupe("protocol", "check", fixture("broken.ts"))
+    expect(code).toBe(1)
+    const out = lines(stdout)
+    expect(out[0]).toBe("DuplicateLabels: not well-formed (1 problem)")
+    expect(out[1]).toMatch(
+      /^ {2}- DuplicateLabel \(role A, branch "second", label "go"\): choice at A › branch "second"/
+    )
+    expect(out[2]).toBe("Fine: well-formed (roles A, B)")
+  })
+
+  it.concurrent("check: a module that throws a ProtocolDefinitionError while loading", async () => {
+    const { code, stdout, stderr } = await troupe("protocol", "check", fixture("broken-unsafe.ts"))
+    expect(code).toBe(1)
+    expect(stderr).toBe("")
+    expect(stdout).toContain("UnknowableChoice: not well-formed (1 problem)")
+    expect(stdout).toContain(
+      '- UnmergeableBranches (role C, branch "l2", label "l2"): choice at A: role C cannot learn'
+    )
+  })
+
+  it.concurrent("project: each role's local type, and with --machine its state machine", async () => {
+    const plain = await troupe("protocol", "project", fixture("two-buyer.ts"), "--protocol", "TwoBuyer")
+    expect(plain.code).toBe(0)
+    expect(lines(plain.stdout)).toEqual([
+      "TwoBuyer",
+      "  A: S!title(string). S?quote(number). B!split(number). B?{accept(). S!buy(string). end, reject(). S!cancel(). end}",
+      "  B: S?quote(number). A?split(number). A!{accept(). end, reject(). end}",
+      "  S: A?title(string). A!quote(number). B!quote(number). A?{buy(string). end, cancel(). end}"
+    ])
+    const machines = await troupe("protocol", "project", fixture("two-buyer.ts"), "--protocol", "Ping", "--machine")
+    expect(lines(machines.stdout)).toContain("    Ping/Client (start 0)")
+    expect(lines(machines.stdout)).toContain("      0: Server!ping(number) -> 1, Server!bye() -> 2")
+  })
+
+  it.concurrent("project: an unknown protocol name is one line", async () => {
+    const { code, stderr } = await troupe("protocol", "project", fixture("two-buyer.ts"), "--protocol", "Nope")
+    expect(code).toBe(1)
+    expect(stderr.trim()).toMatch(/has no protocol named Nope \(it has Ping, TwoBuyer\)/)
+  })
+
+  it.concurrent("diagram: writes Mermaid, and an HTML page and an SVG that need no network", async () => {
+    const out = mkdtempSync(join(tmpdir(), "troupe-diagram-"))
+    try {
+      const { code, stdout } = await troupe(
+        "protocol",
+        "diagram",
+        fixture("two-buyer.ts"),
+        "--protocol",
+        "TwoBuyer",
+        "--out",
+        out,
+        "--html",
+        "--svg"
+      )
+      expect(code).toBe(0)
+      expect(lines(stdout)).toEqual(["mmd", "html", "svg"].map((ext) => `wrote ${join(out, `TwoBuyer.${ext}`)}`))
+      expect(readFileSync(join(out, "TwoBuyer.mmd"), "utf8")).toBe(`${Diagram.protocol(TwoBuyer)}\n`)
+      const html = readFileSync(join(out, "TwoBuyer.html"), "utf8")
+      expect(html).toMatch(/^<!doctype html>/)
+      expect(html).toContain("<svg")
+      expect(html).toContain("title(string)")
+      expect(html).toContain("A?title(string). A!quote(number)") // S's local type
+      expect(html).not.toMatch(/<script|<link|\bsrc=|\bhref=|url\(/)
+      const svg = readFileSync(join(out, "TwoBuyer.svg"), "utf8")
+      expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+      expect(svg).toContain(">alt</text>")
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
+  })
+
+  it.concurrent("diagram: an ill-formed protocol gets its problems, not a diagram", async () => {
+    const { code, stdout } = await troupe("protocol", "diagram", fixture("broken.ts"), "--out", tmpdir())
+    expect(code).toBe(1)
+    expect(stdout).toContain("DuplicateLabels: not well-formed")
+    expect(stdout).not.toContain("wrote")
+  })
+})
+
+describe("troupe node", () => {
+  it.concurrent("two nodes join each other, each hook asks the other's agent, SIGINT stops them gracefully", async () => {
+    const [alicePort, bobPort] = [await freePort(), await freePort()]
+    const node = (name: string, port: number, peer: number) =>
+      start(
+        [
+          CLI,
+          "node",
+          "--name",
+          name,
+          "--listen",
+          String(port),
+          "--peer",
+          `ws://127.0.0.1:${peer}`,
+          "--token",
+          "s3cret",
+          "--agents",
+          fixture("echo.ts")
+        ],
+        { cwd: root }
+      )
+    const alice = node("alice", alicePort, bobPort)
+    await alice.line(`waiting for ws://127.0.0.1:${bobPort} (retrying until it is up`)
+    const bob = node("bob", bobPort, alicePort)
+    expect(await alice.line("reply:")).toBe("reply: bob echoes hello from alice")
+    expect(await bob.line("reply:")).toBe("reply: alice echoes hello from bob")
+    expect(await alice.line("agent on bob:")).toBe("agent on bob: the assistant read: User")
+    expect(await alice.line("echoes registered on:")).toBe("echoes registered on: alice, bob")
+    expect(await bob.line("echoes registered on:")).toBe("echoes registered on: alice, bob")
+    expect(alice.stdout()).toContain(`ready: alice is up; peers: bob at ws://127.0.0.1:${bobPort}. Ctrl-C stops it.`)
+    expect(alice.stdout()).toContain('  agent /user/echo (Echo), registered as "echoes"')
+    expect(alice.stdout()).toContain("  agent /user/assistant (Agent)")
+
+    alice.process.kill("SIGINT")
+    const aliceExit = await alice.exit
+    expect(aliceExit.code).toBe(130)
+    expect(lines(aliceExit.stdout).slice(-3)).toEqual(["shutting down alice...", "echo on alice released", "stopped."])
+    bob.process.kill("SIGINT")
+    const bobExit = await bob.exit
+    expect(bobExit.code).toBe(130)
+    expect(bobExit.stdout).toContain("echo on bob released")
+  })
+
+  it.concurrent("a hook waits for a node that joins it, asks it, and stops its node (exit code 0)", async () => {
+    const hub = start([CLI, "node", "--name", "hub", "--listen", "0", "--token", "t", "--agents", fixture("hub.ts")], {
+      cwd: root
+    })
+    const url = /listening on (\S+)/.exec(await hub.line("listening on"))![1]!
+    await hub.line("hub waits for bob")
+    const bob = start(
+      [CLI, "node", "--name", "bob", "--peer", url, "--token", "t", "--agents", fixture("echo-only.ts")],
+      { cwd: root }
+    )
+    const exit = await hub.exit
+    expect(exit.code).toBe(0)
+    expect(lines(exit.stdout)).toContain("reply: bob echoes hello from the hub")
+    expect(lines(exit.stdout).at(-1)).toBe("stopped.")
+    bob.process.kill("SIGINT")
+    expect((await bob.exit).code).toBe(130)
+  })
+
+  it.concurrent("a peer that never comes up: one line, exit code 1", async () => {
+    const port = await freePort()
+    const { code, stdout, stderr } = await troupe(
+      "node",
+      "--listen",
+      "0",
+      "--peer",
+      `ws://127.0.0.1:${port}`,
+      "--peer-timeout",
+      "1",
+      "--token",
+      "t",
+      "--agents",
+      fixture("echo.ts")
+    )
+    expect(code).toBe(1)
+    expect(lines(stderr)).toEqual([
+      `troupe: Could not reach ws://127.0.0.1:${port} within 1s: start a node there (troupe node --listen <port> ...) with the same --token, or check the URL`
+    ])
+    expect(stdout).toContain("stopped.") // what it had started was stopped
+  })
+})
