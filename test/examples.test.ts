@@ -3,10 +3,11 @@
  * what it is meant to show, so that none of them rots. The HTTP backend is also run as a server and
  * queried with real HTTP requests.
  */
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { run, start, stopAll } from "./support/child.ts"
+import { run, start, stopAll, testEnv } from "./support/child.ts"
 
 const examples = join(import.meta.dirname, "..", "packages", "examples")
 const example = async (file: string) => {
@@ -28,7 +29,8 @@ describe("examples", () => {
       "two-nodes": "node src/two-nodes.ts",
       agent: "node src/agent.ts",
       team: "node src/team/main.ts",
-      http: "node src/http-backend.ts"
+      http: "node src/http-backend.ts",
+      demo: "node src/demo/main.ts"
     })
   })
 
@@ -127,5 +129,33 @@ describe("examples", () => {
     const exit = await server.exit
     expect(exit.code).toBe(0)
     expect(exit.stdout).toContain("stopped")
+  })
+})
+
+describe("the demo", () => {
+  it("a software team works under a session: a refused move, a crash and restart, a diagram and a summary", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-demo-"))
+    const exit = await run([join(examples, "src", "demo", "main.ts")], {
+      cwd: dir,
+      env: { ...testEnv(), INIT_CWD: dir, NO_COLOR: "1" }
+    })
+    expect(exit.code, exit.stderr).toBe(0)
+    for (const line of [
+      "Coder    ✗ refused before it left: you can only send to Tester now, not to Reviewer",
+      "Tester   ✖ crashed: the test sandbox died",
+      "Tester   ↻ restarted by its supervisor",
+      "Tester   round 2: 3/3 tests pass",
+      "Planner  done after 2 round(s): slugify passes its 3 tests",
+      "Session completed"
+    ]) {
+      expect(exit.stdout).toContain(line)
+    }
+    expect(exit.stdout).toMatch(/violations caught\s+1/)
+    expect(exit.stdout).toMatch(/restarts\s+1/)
+    expect(exit.stdout).not.toContain("\u001b[") // no colour without a terminal
+    expect(readFileSync(join(dir, "out", "demo", "session.mmd"), "utf8")).toContain("Reviewer->>Planner: done(")
+    const html = readFileSync(join(dir, "out", "demo", "session.html"), "utf8")
+    expect(html).toContain("<svg")
+    expect(html).not.toMatch(/<script|(src|href)="https?:/) // nothing to fetch: it renders offline
   })
 })

@@ -16,12 +16,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 
-// replaced by @troupe/cli's SequenceDiagram once it lands
-const SequenceDiagram = {
-  html: (page: { readonly title: string; readonly diagrams: unknown; readonly facts: unknown }) =>
-    `<html><body>${page.title}</body></html>`
-}
-
+import { SequenceDiagram } from "@troupe/cli"
 import { type LlmRole, OpenAi, ScriptedModel } from "@troupe/llm"
 import { ActorSystem, Diagram, Session, Supervisor } from "@troupe/runtime"
 import { Cause, Effect, Logger, Stream } from "effect"
@@ -31,7 +26,9 @@ import * as Team from "./team.ts"
 
 const real = process.env.OPENAI_API_KEY !== undefined
 const model = real ? OpenAi.layerConfig() : ScriptedModel.layer(script(), { model: "gpt-4o-mini" })
-const out = join(process.cwd(), "out", "demo")
+/** Where the diagram and the logs go: under the directory the demo was started from. */
+const cwd = process.env.INIT_CWD ?? process.cwd()
+const out = join(cwd, "out", "demo")
 
 const counts = { refused: 0, restarts: 0, violations: 0 }
 
@@ -159,7 +156,7 @@ const program = Effect.gen(function* () {
   process.stdout.write(
     `\n${Console.bold("The session")} (Mermaid):\n${Console.dim(mermaid)}\n\n${Console.bold("Approved code")}:\n  ${done.results.Planner}\n\n${Console.bold("Summary")}\n` +
       facts.map(([k, v]) => `  ${k.padEnd(18)} ${v}`).join("\n") +
-      `\n\n${Console.green("✓")} diagram: ${relative(process.cwd(), join(out, "session.mmd"))}, ${relative(process.cwd(), join(out, "session.html"))} (opens offline in a browser); logs: ${relative(process.cwd(), logFile)}\n`
+      `\n\n${Console.green("✓")} diagram: ${relative(cwd, join(out, "session.mmd"))}, ${relative(cwd, join(out, "session.html"))} (opens offline in a browser); logs: ${relative(cwd, logFile)}\n`
   )
 })
 
