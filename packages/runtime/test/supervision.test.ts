@@ -293,3 +293,23 @@ describe("supervision", () => {
     )
   )
 })
+
+describe("the root guardian", () => {
+  it.effect("when its budget is spent, it stops the failing top-level actor and leaves the others running", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const log: Array<string> = []
+        const flaky = yield* ActorSystem.spawn(worker("flaky", log), { name: "flaky" })
+        const steady = yield* ActorSystem.spawn(worker("steady", log), { name: "steady" })
+        const system = yield* ActorSystem.ActorSystem
+        const gone = yield* Effect.forkChild(system.awaitTermination(flaky))
+        for (let i = 0; i < 3; i++) yield* flaky.tell(Worker.Crash())
+        const terminated = yield* Fiber.join(gone)
+        assert.strictEqual(terminated.reason._tag, "Failed")
+        yield* steady.tell(Worker.Bump())
+        assert.strictEqual(yield* steady.ask(Worker.Count()), 1)
+      }),
+      { guardian: Supervisor.oneForOne({ maxRestarts: 2, within: "1 minute", backoff: false }) }
+    )
+  )
+})

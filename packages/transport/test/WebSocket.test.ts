@@ -9,9 +9,9 @@ import * as Https from "node:https"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Exit, Option, PubSub, Scope } from "effect"
 import { WebSocket as RawSocket, WebSocketServer } from "ws"
-import { ActorAddress, Envelope, NodeId, WebSocket } from "../src/index.ts"
+import { ActorAddress, Envelope, NodeId, type Peer, WebSocket } from "../src/index.ts"
 import { fast } from "./support/harness.ts"
 
 /** A self-signed certificate for localhost / 127.0.0.1, made with openssl. */
@@ -144,6 +144,25 @@ describe("WebSocket", () => {
       const node = yield* WebSocket.make({ ...fast, node: "narcissus", listen: { port: 0 } })
       const error = yield* Effect.flip(node.connect(Option.getOrThrow(node.address)))
       assert.strictEqual(error.reason, "self")
+    })
+  )
+})
+
+describe("graceful shutdown of a node that dialled", () => {
+  it.live("says goodbye: its peer sees it leave at once, as a shutdown", () =>
+    Effect.gen(function* () {
+      const server = yield* WebSocket.make({ node: "server", listen: { port: 0, host: "127.0.0.1" } })
+      const events = yield* server.subscribe
+      const clientScope = yield* Scope.make()
+      const client = yield* WebSocket.make({ node: "client" }).pipe(Scope.provide(clientScope))
+      yield* client.connect(Option.getOrThrow(server.address))
+      const up = yield* PubSub.take(events)
+      assert.strictEqual(up._tag, "PeerUp")
+      yield* Scope.close(clientScope, Exit.void)
+      const down = yield* PubSub.take(events)
+      assert.strictEqual(down._tag, "PeerDown")
+      // said by the goodbye: a connection aborted instead would be declared "unreachable" by the detector
+      assert.strictEqual((down as Peer.PeerDown).reason, "shutdown")
     })
   )
 })

@@ -769,14 +769,17 @@ export class ActorCell {
     this.system.publish(new SystemEvent.Escalated({ path: this.path, child: child.path, cause }))
     const self = this
     return Effect.gen(function* () {
-      yield* self.stopChildren()
       if (self.parent === undefined) {
-        // The root guardian has nobody to escalate to: the subtree is gone, the system goes on.
+        // The root guardian has nobody to escalate to: it stops the failing subtree, and the other top-level
+        // actors (independent services) go on.
+        yield* child.freeze()
+        yield* child.stopTree(new Terminated.Failed({ cause }))
         yield* Effect.logError("Failure escalated to the root guardian; the failing subtree was stopped", cause).pipe(
           Effect.annotateLogs({ actor: child.path })
         )
         return
       }
+      yield* self.stopChildren()
       yield* self.fail(Cause.fail(error), undefined)
     })
   }

@@ -1055,8 +1055,9 @@ export class Engine {
     const engine = this
     return Effect.gen(function* () {
       engine.stopping = true
+      // Dialled connections stay open until the goodbye below (interrupting a dial loop aborts its
+      // connection, and the peer would see a crash rather than a shutdown); the loops end after.
       for (const target of engine.targets.values()) {
-        if (target.fiber !== undefined) yield* Fiber.interrupt(target.fiber)
         Deferred.doneUnsafe(
           target.up,
           Effect.fail(new NodeUnreachable({ node: target.target, reason: "stopped", detail: "the transport stopped" }))
@@ -1075,6 +1076,9 @@ export class Engine {
       const closeDeadline = now() + 1000
       while (engine.connections.size > 0 && now() < closeDeadline) yield* Effect.sleep(5)
       for (const connection of engine.connections) connection.wire.terminate()
+      for (const target of engine.targets.values()) {
+        if (target.fiber !== undefined) yield* Fiber.interrupt(target.fiber)
+      }
       const stopped = (node: string) =>
         new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
       for (const link of engine.links.values()) link.release(stopped(link.peer.node))
