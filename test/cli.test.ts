@@ -236,6 +236,25 @@ describe("troupe node", () => {
     expect((await bob.exit).code).toBe(130)
   })
 
+  it.concurrent("two nodes started apart find each other and run an agent session across them", async () => {
+    const shop = start(
+      [CLI, "node", "--name", "shop", "--listen", "0", "--token", "t", "--agents", fixture("haggle-shop.ts")],
+      { cwd: root }
+    )
+    const url = /listening on (\S+)/.exec(await shop.line("listening on"))![1]!
+    const buyer = start(
+      [CLI, "node", "--name", "buyers", "--peer", url, "--token", "t", "--agents", fixture("haggle-buyer.ts")],
+      { cwd: root }
+    )
+    const exit = await buyer.exit
+    expect(exit.code, exit.stderr).toBe(0)
+    expect(lines(exit.stdout)).toContain('session: the seller says "sold for 30"; the buyer corrected 1 move(s)')
+    expect(exit.stdout).toContain("Buyer->>Seller: accept(")
+    expect(await shop.line("seller: sold")).toBe("seller: sold for 30")
+    shop.process.kill("SIGINT")
+    expect((await shop.exit).code).toBe(130)
+  })
+
   it.concurrent("a peer that never comes up: one line, exit code 1", async () => {
     const port = await freePort()
     const { code, stdout, stderr } = await troupe(
