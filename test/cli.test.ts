@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Diagram } from "@troupe/runtime"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it, vi } from "vitest"
 import { TwoBuyer } from "./fixtures/cli/two-buyer.ts"
 import { freePort, run, start, stopAll } from "./support/child.ts"
 
@@ -18,6 +18,9 @@ const troupe = (...args: ReadonlyArray<string>) => run([CLI, ...args], { cwd: ro
 const lines = (text: string) => text.split("\n").filter((line) => line !== "")
 
 afterAll(stopAll)
+
+// Each test starts Node processes; on a loaded 2-core machine their startup alone can take seconds.
+vi.setConfig({ testTimeout: 90_000 })
 
 describe("troupe --help", () => {
   it.concurrent("lists the commands", async () => {

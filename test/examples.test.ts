@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it, vi } from "vitest"
 import { run, start, stopAll, testEnv } from "./support/child.ts"
 
 const examples = join(import.meta.dirname, "..", "packages", "examples")
@@ -17,6 +17,9 @@ const example = async (file: string) => {
 }
 
 afterAll(stopAll)
+
+// Each test starts Node processes; on a loaded 2-core machine their startup alone can take seconds.
+vi.setConfig({ testTimeout: 90_000 })
 
 describe("examples", () => {
   it("each has a script in packages/examples/package.json", () => {
