@@ -163,6 +163,8 @@ export class ActorCell {
   private waiters: Deque<Waiter> | undefined
   private control: Array<Control> | undefined
   private fiber: Fiber.Fiber<void, unknown> | undefined
+  /** A drain fiber runs (or is about to). */
+  private draining = false
   private current: Envelope | undefined
   private cancelledCurrent = false
   private stopAfterCurrent = false
@@ -258,7 +260,7 @@ export class ActorCell {
    * Puts an envelope in the mailbox. Returns false when the mailbox is full and the policy is to suspend the
    * sender or fail the send (the caller does either); dropping policies and dead recipients are handled here.
    */
-  private offer(envelope: Envelope): boolean {
+  private offer(envelope: Envelope, inline = false): boolean {
     if (this.status === TERMINATED_STATUS) {
       this.bounce(envelope, "terminated")
       return true
@@ -267,7 +269,7 @@ export class ActorCell {
     const { capacity, overflow } = this.options.mailbox
     if (mailbox.length < capacity && (this.waiters === undefined || this.waiters.length === 0)) {
       mailbox.push(envelope)
-      this.schedule()
+      this.schedule(inline)
       return true
     }
     // For `suspend`, report the start of a backpressure episode, not every sender that waits in it.
@@ -285,7 +287,7 @@ export class ActorCell {
         const oldest = mailbox.shift()
         if (oldest !== undefined) this.bounce(oldest, "overflow")
         mailbox.push(envelope)
-        this.schedule()
+        this.schedule(inline)
         return true
       }
     }
@@ -387,7 +389,7 @@ export class ActorCell {
    * it (a request is answered with `MailboxFull`). Returns an effect only when the sender must wait for room.
    */
   deliver(envelope: Envelope): Effect.Effect<void> | undefined {
-    if (this.offer(envelope)) return undefined
+    if (this.offer(envelope, true)) return undefined
     if (this.options.mailbox.overflow === "fail") {
       this.bounce(envelope, "overflow")
       return undefined
@@ -420,26 +422,31 @@ export class ActorCell {
     return this.status === RUNNING && this.mailbox !== undefined && this.mailbox.length > 0
   }
 
-  schedule(): void {
-    if (this.fiber !== undefined || !this.hasWork()) return
-    const context = Context.add(this.context, CurrentActor, this)
+  /**
+   * Starts a drain fiber if there is work and none runs. It starts on the scheduler's next turn, or, with
+   * `inline` (a delivery from another node, whose dispatcher is not a sender that must go on first), at once.
+   */
+  schedule(inline = false): void {
+    if (this.draining || !this.hasWork()) return
+    this.draining = true
     this.system.running++
-    this.fiber = Effect.runForkWith(context)(this.drain)
+    const loop = Effect.suspend(() => this.loop(0))
+    const fiber = Effect.runForkWith(Context.add(this.context, CurrentActor, this))(
+      Effect.onExit(inline ? loop : Effect.andThen(Effect.yieldNow, loop), (exit) =>
+        Effect.sync(() => this.drained(exit))
+      )
+    )
+    // an inline drain may have ended (and another started) before runForkWith returned
+    if (fiber.pollUnsafe() === undefined) this.fiber = fiber
   }
 
-  private readonly drain: Effect.Effect<void> = Effect.onExit(
-    Effect.andThen(
-      Effect.yieldNow,
-      Effect.suspend(() => this.loop(0))
-    ),
-    (exit) =>
-      Effect.sync(() => {
-        this.fiber = undefined
-        this.system.running--
-        if (Exit.isFailure(exit)) this.drainInterrupted(exit.cause)
-        this.schedule()
-      })
-  )
+  private drained(exit: Exit.Exit<void>): void {
+    this.draining = false
+    this.fiber = undefined
+    this.system.running--
+    if (Exit.isFailure(exit)) this.drainInterrupted(exit.cause)
+    this.schedule()
+  }
 
   private loop(handled: number): Effect.Effect<void> {
     for (;;) {
