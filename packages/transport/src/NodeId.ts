@@ -51,7 +51,16 @@ export const random = (): NodeId => `node-${randomBytes(6).toString("hex")}` as 
  *
  * @since 0.1.0
  */
-export const isNodeId = (u: unknown): u is NodeId => typeof u === "string" && NODE_ID_PATTERN.test(u)
+export const isNodeId = (u: unknown): u is NodeId => {
+  if (typeof u !== "string") return false
+  if (known.has(u)) return true
+  if (!NODE_ID_PATTERN.test(u)) return false
+  // the same few ids come in every envelope: remember them (a bounded set, so a peer cannot grow it)
+  if (known.size < 1024) known.add(u)
+  return true
+}
+
+const known = new Set<string>()
 
 /**
  * One run of a node. A transport draws a fresh incarnation every time it starts, so a node that

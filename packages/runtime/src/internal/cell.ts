@@ -269,7 +269,8 @@ export class ActorCell {
     const { capacity, overflow } = this.options.mailbox
     if (mailbox.length < capacity && (this.waiters === undefined || this.waiters.length === 0)) {
       mailbox.push(envelope)
-      this.schedule(inline)
+      if (inline && mailbox.length === 1 && this.idle()) this.handleNow()
+      else this.schedule(inline)
       return true
     }
     // For `suspend`, report the start of a backpressure episode, not every sender that waits in it.
@@ -417,6 +418,16 @@ export class ActorCell {
   // Scheduling and the drain loop
   // ------------------------------------------------------------------------------------------------------
 
+  /** Running, with no drain fiber, no control message, and no tracing (whose span needs a fiber). */
+  private idle(): boolean {
+    return (
+      !this.draining &&
+      this.status === RUNNING &&
+      (this.control === undefined || this.control.length === 0) &&
+      !this.system.tracing
+    )
+  }
+
   private hasWork(): boolean {
     if (this.control !== undefined && this.control.length > 0) return this.status !== FROZEN
     return this.status === RUNNING && this.mailbox !== undefined && this.mailbox.length > 0
@@ -428,16 +439,38 @@ export class ActorCell {
    */
   schedule(inline = false): void {
     if (this.draining || !this.hasWork()) return
+    this.startDrain(inline ? undefined : Effect.yieldNow)
+  }
+
+  /** Starts the drain fiber: it runs `first` (if any), then handles messages until the mailbox is empty. */
+  private startDrain(first: Effect.Effect<void> | undefined): void {
     this.draining = true
     this.system.running++
     const loop = Effect.suspend(() => this.loop(0))
     const fiber = Effect.runForkWith(Context.add(this.context, CurrentActor, this))(
-      Effect.onExit(inline ? loop : Effect.andThen(Effect.yieldNow, loop), (exit) =>
+      Effect.onExit(first === undefined ? loop : Effect.andThen(first, loop), (exit) =>
         Effect.sync(() => this.drained(exit))
       )
     )
-    // an inline drain may have ended (and another started) before runForkWith returned
+    // a drain started at once may have ended (and another started) before runForkWith returned
     if (fiber.pollUnsafe() === undefined) this.fiber = fiber
+  }
+
+  /**
+   * An idle actor handles a message that came from another node at once, in the dispatcher's call: when its
+   * handler completes at once (it returned `Effect.succeed`, say), no fiber is made at all. Otherwise a
+   * drain fiber takes over the handler's effect.
+   */
+  private handleNow(): void {
+    const envelope = this.mailbox!.shift()!
+    const effect = this.handle(envelope)
+    if (effect === undefined) return
+    if (Exit.isExit(effect)) {
+      const after = this.afterHandle(envelope, effect)
+      if (after !== undefined) this.startDrain(after)
+      return
+    }
+    this.startDrain(Effect.flatMap(Effect.exit(effect), (exit) => this.afterHandle(envelope, exit) ?? Effect.void))
   }
 
   private drained(exit: Exit.Exit<void>): void {
