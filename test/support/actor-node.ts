@@ -9,10 +9,10 @@
  * of other nodes (following them across incarnations) with an ask every `askEvery` tells, and records how
  * each ask ended and how long it took against its deadline.
  */
-import * as Readline from "node:readline"
 import { ActorSystem, Behavior, Protocol, type SystemEvent } from "@troupe/runtime"
 import { type Peer, Transport, WebSocket } from "@troupe/transport"
-import { Deferred, Duration, Effect, Exit, Logger, PubSub, Schema, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, PubSub, Schema, Stream } from "effect"
+import { emit, main, serve } from "./node-process.ts"
 import type { Received } from "./transport-node.ts"
 
 export interface NodeSpec {
@@ -65,8 +65,6 @@ export type Event =
   | { readonly event: "done"; readonly id: number }
   | { readonly event: "report"; readonly id: number; readonly report: Report }
   | { readonly event: "failed"; readonly id: number; readonly error: string }
-
-const emit = (event: Event) => process.stdout.write(`${JSON.stringify(event)}\n`)
 
 export const Sink = Protocol.make("Sink", {
   /** `to` names the recipient incarnation, so that a dead letter says which books it belongs to. */
@@ -231,52 +229,25 @@ const program = (spec: NodeSpec) =>
       } satisfies Report
     })
 
-    const stop = yield* Deferred.make<void>()
-    const handle = (command: Command): Effect.Effect<void> => {
-      const done = Effect.sync(() => emit({ event: "done", id: command.id }))
-      const run: Effect.Effect<unknown, unknown> = (() => {
-        switch (command.cmd) {
-          case "connect":
-            return Effect.andThen(system.connect(command.url), done)
-          case "send":
-            return Effect.andThen(sendTo(command), done)
-          case "drain":
-            return Effect.andThen(drained, done)
-          case "report":
-            return Effect.flatMap(report, (r) =>
-              Effect.sync(() => emit({ event: "report", id: command.id, report: r }))
-            )
-          case "stop":
-            return Deferred.succeed(stop, undefined)
-        }
-      })()
-      return run.pipe(
-        Effect.catchCause((cause) =>
-          Effect.sync(() => emit({ event: "failed", id: command.id, error: String(cause) }))
-        ),
-        Effect.asVoid
-      )
-    }
-
-    const lines = Readline.createInterface({ input: process.stdin })
-    const scope = yield* Effect.scope
-    const run = Effect.runForkWith(yield* Effect.context<never>())
-    lines.on("line", (line) => {
-      run(Effect.forkIn(handle(JSON.parse(line) as Command), scope))
-    })
-    yield* Effect.addFinalizer(() => Effect.sync(() => lines.close()))
     const url = transport.address._tag === "Some" ? transport.address.value : ""
     emit({ event: "ready", node: spec.node, incarnation: transport.incarnation, url })
-    yield* Deferred.await(stop)
+    yield* serve<Command>((command) => {
+      switch (command.cmd) {
+        case "connect":
+          return system.connect(command.url)
+        case "send":
+          return sendTo(command)
+        case "drain":
+          return drained
+        case "report":
+          return Effect.map(report, (r) => {
+            emit({ event: "report", id: command.id, report: r })
+            return "answered" as const
+          })
+        case "stop":
+          return Effect.void
+      }
+    })
   })
 
-if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) {
-  const spec = JSON.parse(process.argv[2] ?? "{}") as NodeSpec
-  const main = Effect.scoped(program(spec)).pipe(
-    Effect.provide(Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]))
-  )
-  Effect.runPromiseExit(main).then((exit) => {
-    if (Exit.isFailure(exit)) process.stderr.write(`${String(exit.cause)}\n`)
-    process.exit(Exit.isSuccess(exit) ? 0 : 1)
-  })
-}
+main(program(JSON.parse(process.argv[2] ?? "{}") as NodeSpec))

@@ -9,9 +9,9 @@
  * how many were duplicates (n already seen) and how many went missing (n skipped).
  */
 
-import * as Readline from "node:readline"
 import { ActorAddress, Envelope, NodeId, type Peer, WebSocket } from "@troupe/transport"
-import { Deferred, Effect, Exit, Logger, PubSub, Result, Semaphore, Stream } from "effect"
+import { Deferred, Effect, PubSub, Result, Semaphore, Stream } from "effect"
+import { emit, main, serve } from "./node-process.ts"
 
 export interface NodeSpec {
   readonly node: string
@@ -61,8 +61,6 @@ export type Event =
   | { readonly event: "done"; readonly id: number }
   | { readonly event: "report"; readonly id: number; readonly report: Report }
   | { readonly event: "failed"; readonly id: number; readonly error: string }
-
-const emit = (event: Event) => process.stdout.write(`${JSON.stringify(event)}\n`)
 
 const key = (node: string, incarnation: string) => `${node}/${incarnation}`
 
@@ -173,48 +171,25 @@ const program = (spec: NodeSpec) =>
       )
     })
 
-    const stop = yield* Deferred.make<void>()
-    const handle = (command: Command): Effect.Effect<void> => {
-      const done = Effect.sync(() => emit({ event: "done", id: command.id }))
-      const run: Effect.Effect<unknown, unknown> = (() => {
-        switch (command.cmd) {
-          case "connect":
-            return Effect.andThen(transport.connect(command.url), done)
-          case "send":
-            return Effect.andThen(sendTo(command.to, command.count, command.perSecond), done)
-          case "drain":
-            return Effect.andThen(drained, done)
-          case "report":
-            return Effect.sync(() => emit({ event: "report", id: command.id, report: report() }))
-          case "stop":
-            return Deferred.succeed(stop, undefined)
-        }
-      })()
-      return run.pipe(
-        Effect.catchCause((cause) =>
-          Effect.sync(() => emit({ event: "failed", id: command.id, error: String(cause) }))
-        ),
-        Effect.asVoid
-      )
-    }
-
-    const lines = Readline.createInterface({ input: process.stdin })
-    const scope = yield* Effect.scope
-    const run = Effect.runForkWith(yield* Effect.context<never>())
-    lines.on("line", (line) => {
-      run(Effect.forkIn(handle(JSON.parse(line) as Command), scope))
-    })
-    yield* Effect.addFinalizer(() => Effect.sync(() => lines.close()))
     const url = transport.address._tag === "Some" ? transport.address.value : ""
     emit({ event: "ready", node: spec.node, incarnation: transport.incarnation, url })
-    yield* Deferred.await(stop)
+    yield* serve<Command>((command) => {
+      switch (command.cmd) {
+        case "connect":
+          return transport.connect(command.url)
+        case "send":
+          return sendTo(command.to, command.count, command.perSecond)
+        case "drain":
+          return drained
+        case "report":
+          return Effect.sync(() => {
+            emit({ event: "report", id: command.id, report: report() })
+            return "answered" as const
+          })
+        case "stop":
+          return Effect.void
+      }
+    })
   })
 
-const spec = JSON.parse(process.argv[2] ?? "{}") as NodeSpec
-const main = Effect.scoped(program(spec)).pipe(
-  Effect.provide(Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]))
-)
-Effect.runPromiseExit(main).then((exit) => {
-  if (Exit.isFailure(exit)) process.stderr.write(`${String(exit.cause)}\n`)
-  process.exit(Exit.isSuccess(exit) ? 0 : 1)
-})
+main(program(JSON.parse(process.argv[2] ?? "{}") as NodeSpec))

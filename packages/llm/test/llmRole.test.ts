@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Choreography, Endpoint, Protocol, type SystemEvent } from "@troupe/runtime"
 import { Cause, Effect, Layer, Schema, Stream } from "effect"
+import { network } from "../../runtime/test/choreography/fixtures.ts"
 import { type LanguageModel, LlmRole, type Message, ScriptedModel, Tool, Turn } from "../src/index.ts"
-import { network } from "./support/network.ts"
 
 /** A buyer asks for an item, the seller quotes, the buyer accepts at a price or rejects. */
 const Haggle = Choreography.makeUnsafe("Haggle", ["Buyer", "Seller"], ($) => [

@@ -5,36 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Queue } from "effect"
 import { Diagram, Endpoint, Monitor } from "../../src/index.ts"
-import { TwoBuyer } from "./fixtures.ts"
-
-/** An in-memory network for the roles of a protocol, recording a trace and the violations reported. */
-const network = (roles: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const queues = new Map<string, Queue.Queue<Endpoint.Incoming>>()
-    for (const from of roles)
-      for (const to of roles) if (from !== to) queues.set(`${from}>${to}`, yield* Queue.unbounded<Endpoint.Incoming>())
-    const queue = (from: string, to: string) => queues.get(`${from}>${to}`)!
-    const trace: Array<Diagram.TraceEvent> = []
-    const violations: Array<Monitor.ProtocolViolation> = []
-    const port = (role: string): Endpoint.Port => ({
-      send: (to, label, payload) =>
-        Effect.sync(() =>
-          trace.push({ _tag: "Sent", from: role, to, label, payload: JSON.stringify(payload) ?? "" })
-        ).pipe(Effect.andThen(Queue.offer(queue(role, to), { from: role, label, payload }))),
-      receive: (from) =>
-        Queue.take(queue(from, role)).pipe(
-          Effect.tap((m) => Effect.sync(() => trace.push({ _tag: "Received", from: m.from, to: role, label: m.label })))
-        ),
-      received: () => {},
-      close: Effect.void,
-      violated: (v) =>
-        Effect.sync(() => {
-          violations.push(v)
-          trace.push({ _tag: "Violation", role: v.role, expected: v.expected, got: v.got })
-        })
-    })
-    return { queue, port, trace, violations }
-  })
+import { network, TwoBuyer } from "./fixtures.ts"
 
 const seller = (ep: Endpoint.For<typeof TwoBuyer, "S">, price: number) =>
   Effect.gen(function* () {
