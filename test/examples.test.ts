@@ -156,7 +156,11 @@ describe("the demo", () => {
     expect(exit.stdout).toMatch(/violations caught\s+1/)
     expect(exit.stdout).toMatch(/restarts\s+1/)
     expect(exit.stdout).not.toContain("\u001b[") // no colour without a terminal
-    expect(readFileSync(join(dir, "out", "demo", "session.mmd"), "utf8")).toContain("Reviewer->>Planner: done(")
+    const mermaid = readFileSync(join(dir, "out", "demo", "session.mmd"), "utf8")
+    expect(mermaid).toContain("Reviewer->>Planner: done(")
+    // the diagram tells of the refused move and the restart, where they happened
+    expect(mermaid).toMatch(/Planner->>Coder: task\(.*\n {2}Note over Coder: refused before it left/)
+    expect(mermaid).toMatch(/Coder->>Tester: patch\(.*\n {2}Note over Tester: crashed#59; restarted/)
     const html = readFileSync(join(dir, "out", "demo", "session.html"), "utf8")
     expect(html).toContain("<svg")
     expect(html).not.toMatch(/<script|(src|href)="https?:/) // nothing to fetch: it renders offline

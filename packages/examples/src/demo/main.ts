@@ -30,13 +30,20 @@ const model = real ? OpenAi.layerConfig() : ScriptedModel.layer(script(), { mode
 const cwd = process.env.INIT_CWD ?? process.cwd()
 const out = join(cwd, "out", "demo")
 
-const counts = { refused: 0, restarts: 0, violations: 0 }
+const counts = { refused: 0, restarts: 0, violations: 0, sends: 0 }
+
+/** Notes for the diagram: what happened after how many messages of the session. */
+const notes: Array<{ readonly after: number; readonly over: string; readonly text: string }> = []
+const note = (over: string, text: string) => notes.push({ after: counts.sends, over, text })
 
 const reporter: Team.Reporter = {
   say: (role, text) => Console.line(`${Console.role(role)} ${text}`),
   refused: (role, detail) =>
     Effect.andThen(
-      Effect.sync(() => counts.refused++),
+      Effect.sync(() => {
+        counts.refused++
+        note(role, `refused before it left: ${detail}; the model corrected it`)
+      }),
       Console.line(
         `${Console.role(role)} ${Console.red("✗ refused before it left:")} ${detail} ${Console.dim("(fed back to the model)")}`
       )
@@ -72,6 +79,7 @@ const narrate = Effect.gen(function* () {
         case "SessionStarted":
           return Console.line(Console.bold(`Session ${event.session.slice(0, 8)} of ${event.protocol} began`))
         case "SessionStep":
+          if (event.direction === "send") counts.sends++
           return event.direction === "send"
             ? Console.line(`${Console.role(event.role)} ${Console.cyan(`─${event.label}→`)} ${event.peer}`)
             : Effect.void
@@ -86,6 +94,7 @@ const narrate = Effect.gen(function* () {
             : Effect.void
         case "Restarted":
           counts.restarts++
+          note(roleOf(event.path), "crashed; restarted by its supervisor; resumed from its checkpoint")
           return Console.line(
             `${Console.role(roleOf(event.path))} ${Console.yellow(`↻ restarted by its supervisor${event.delayMillis > 0 ? ` after ${event.delayMillis} ms of backoff` : ""}`)}`
           )
@@ -98,6 +107,27 @@ const narrate = Effect.gen(function* () {
     Effect.forkScoped
   )
 })
+
+/** Puts the notes into the session's Mermaid text, each after the message it followed. */
+const annotate = (mermaid: string): string => {
+  const lines = mermaid.split("\n")
+  const out: Array<string> = []
+  let messages = 0
+  const flush = () => {
+    for (const n of notes.filter((n) => n.after === messages)) {
+      out.push(`  Note over ${n.over}: ${n.text.replaceAll(";", "#59;").replaceAll(":", "#58;")}`)
+    }
+  }
+  for (const line of lines) {
+    if (line.includes("->>") && messages === 0 && out.length > 0) flush()
+    out.push(line)
+    if (line.includes("->>")) {
+      messages++
+      flush()
+    }
+  }
+  return out.join("\n")
+}
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -131,7 +161,7 @@ const program = Effect.gen(function* () {
   const tokens = thinking.reduce((sum, r) => sum + r.usage.inputTokens + r.usage.outputTokens, 0)
   const cost = thinking.reduce((sum, r) => sum + r.cost, 0)
   const messages = done.trace.filter((e) => e._tag === "Sent").length
-  const mermaid = Diagram.trace(done.trace)
+  const mermaid = annotate(Diagram.trace(done.trace))
   mkdirSync(out, { recursive: true })
   writeFileSync(join(out, "session.mmd"), `${mermaid}\n`)
   const facts: ReadonlyArray<readonly [string, string]> = [
