@@ -1,19 +1,11 @@
 /**
- * @troupe/runtime: supervised actors on Effect 4.
- *
- * - {@link Protocol}: typed message sets, with replies for requests.
- * - {@link Behavior}: what an actor is: initial state and one handler per message.
- * - {@link ActorRef}: `tell` and `ask` (always with a deadline).
- * - {@link ActorSystem}: spawn, lookup, stop, events, shutdown.
- * - {@link Supervisor}: OTP strategies, restart budgets, backoff, deciders.
- * - {@link Mailbox}: bounded mailboxes and overflow policies.
- * - {@link Terminated}: death watch.
- * - {@link SystemEvent}: the typed event stream.
- * - {@link Choreography}, {@link LocalType}, {@link StateMachine}, {@link Monitor}, {@link Endpoint},
- *   {@link Diagram}, {@link Session}, {@link SessionEvent}: choreography sessions with multiparty session types.
+ * @troupe/runtime: supervised actors on Effect 4, and choreography sessions with session types.
  */
+/** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`). */
 export * as ActorRef from "./ActorRef.ts"
+/** The actor system: spawn, lookup (on any node), stop, connect, events, stats, shutdown. */
 export * as ActorSystem from "./ActorSystem.ts"
+/** Behaviours: an initial state and one handler per message (an Effect, or a generator function). */
 export * as Behavior from "./Behavior.ts"
 /** Global protocols: the DSL (`make`, the step builder), `Protocol`, `ProtocolDefinitionError`. */
 export * as Choreography from "./choreography/Choreography.ts"
@@ -31,12 +23,21 @@ export * as Session from "./choreography/Session.ts"
 export * as SessionEvent from "./choreography/SessionEvent.ts"
 /** State machines of roles (what a monitor steps through). */
 export * as StateMachine from "./choreography/StateMachine.ts"
+/** Bounded mailboxes and their overflow policies. */
 export * as Mailbox from "./Mailbox.ts"
+/** Typed message sets; requests declare their replies. */
 export * as Protocol from "./Protocol.ts"
+/** Service keys → actors, spanning connected nodes. */
 export * as Receptionist from "./Receptionist.ts"
+/** OTP supervision: strategies, restart policies, budgets, backoff, deciders, pure supervisors. */
 export * as Supervisor from "./Supervisor.ts"
+/** The typed events of an actor system. */
 export * as SystemEvent from "./SystemEvent.ts"
+/** Death watch: `Terminated` and its reasons. */
 export * as Terminated from "./Terminated.ts"
+/** Probes for tests. */
 export * as TestKit from "./TestKit.ts"
+/** Publish and subscribe, spanning connected nodes. */
 export * as Topic from "./Topic.ts"
+/** The Promise API, for code that does not use Effect. */
 export * as Troupe from "./Troupe.ts"

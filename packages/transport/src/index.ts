@@ -6,27 +6,27 @@
  * @since 0.1.0
  */
 
-/** @since 0.1.0 */
+/** An actor's address: its node and its path. */
 export * as ActorAddress from "./ActorAddress.ts"
-/** @since 0.1.0 */
+/** The WebSocket close codes the transport uses, and what each means. */
 export * as CloseCode from "./CloseCode.ts"
-/** @since 0.1.0 */
+/** What moves between nodes: a message with its sender, recipient, kind and trace context. */
 export * as Envelope from "./Envelope.ts"
-/** @since 0.1.0 */
+/** Failure detectors (phi accrual, or a plain timeout) fed by heartbeats. */
 export * as FailureDetector from "./FailureDetector.ts"
-/** @since 0.1.0 */
+/** The wire format: frames and their codecs, checked on the way in. */
 export * as Frame from "./Frame.ts"
-/** @since 0.1.0 */
+/** Many nodes in one process, with fault injection (drop, delay, partition, crash). */
 export * as InProcess from "./InProcess.ts"
-/** @since 0.1.0 */
+/** Node ids and incarnations. */
 export * as NodeId from "./NodeId.ts"
-/** @since 0.1.0 */
+/** Live peers, and the events of peers joining and leaving. */
 export * as Peer from "./Peer.ts"
-/** @since 0.1.0 */
+/** The transport service: connect, send, receive, peer events, stats. */
 export * as Transport from "./Transport.ts"
-/** @since 0.1.0 */
+/** Why a send or a start can fail. */
 export * as TransportError from "./TransportError.ts"
-/** @since 0.1.0 */
+/** The transport's metrics. */
 export * as TransportMetrics from "./TransportMetrics.ts"
-/** @since 0.1.0 */
+/** Nodes in different processes or machines, over `ws://` or `wss://`. */
 export * as WebSocket from "./WebSocket.ts"
