@@ -33,12 +33,25 @@ describe("examples", () => {
       agent: "node src/agent.ts",
       team: "node src/team/main.ts",
       http: "node src/http-backend.ts",
-      demo: "node src/demo/main.ts"
+      demo: "node src/demo/main.ts",
+      "two-buyer": "node src/two-buyer.ts"
     })
   })
 
   it.concurrent("hello: a tell and an ask", async () => {
     expect(await example("hello.ts")).toEqual(["Hello, world!", "Bonjour, Troupe!", "greeted 2 times", ""])
+  })
+
+  it.concurrent("two-buyer: the protocol projected, a session of three actors, a rude buyer stopped at once", async () => {
+    const lines = await example("two-buyer.ts")
+    expect(lines).toContain("  A?title(string). A!quote(number). B!quote(number). A?{buy(string). end, cancel(). end}")
+    expect(lines).toContain('A bought "Dune"; B\'s share: 15; S ships to 221B Baker Street')
+    expect(lines).toContain('  A->>S: buy("221B Baker Street")')
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^Aborted: Protocol violation in session \S+ of TwoBuyer: role A in state 0 expected S!title\(string\) but got S!buy$/
+      )
+    )
   })
 
   it.concurrent("supervision: crashes, restarts with growing backoff, a spent budget", async () => {
