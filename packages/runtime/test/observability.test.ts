@@ -101,7 +101,8 @@ describe("observability", () => {
       const before = {
         messages: yield* value("troupe_actor_messages_total"),
         failures: yield* value("troupe_actor_failures_total"),
-        restarts: yield* value("troupe_actor_restarts_total")
+        restarts: yield* value("troupe_actor_restarts_total"),
+        depths: yield* value("troupe_mailbox_depth")
       }
       yield* Effect.gen(function* () {
         const ref = yield* ActorSystem.spawn(counter())
@@ -112,6 +113,8 @@ describe("observability", () => {
       assert.strictEqual((yield* value("troupe_actor_messages_total")) - before.messages, 3)
       assert.strictEqual((yield* value("troupe_actor_failures_total")) - before.failures, 1)
       assert.strictEqual((yield* value("troupe_actor_restarts_total")) - before.restarts, 1)
+      // the mailbox depth is sampled each time the actor starts handling messages
+      assert.isAtLeast((yield* value("troupe_mailbox_depth")) - before.depths, 1)
     })
   )
 })

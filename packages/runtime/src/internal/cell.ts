@@ -215,26 +215,20 @@ export class ActorCell {
     this.ref = new LocalActorRef(this)
   }
 
+  /** The root guardian (`/user`): no messages of its own; it supervises the top-level actors. */
+  static guardian(system: SystemImpl, protocol: Protocol.Any): ActorCell {
+    const { guardian, mailbox, shutdownTimeoutMillis } = system.settings
+    const options = { mailbox, restart: "permanent" as const, shutdownTimeoutMillis }
+    const cell = new ActorCell(system, undefined, "user", "/user", bare(protocol, guardian), options, system.context)
+    cell.status = RUNNING
+    return cell
+  }
+
   /** A cell for an actor that is not there: already terminated, so messages to it are dead letters. */
   static ghost(system: SystemImpl, path: string, protocol: Protocol.Any): ActorCell {
-    const behavior: AnyBehavior = {
-      protocol,
-      initial: undefined,
-      init: undefined,
-      receive: {} as AnyBehavior["receive"],
-      onTerminated: undefined,
-      supervision: undefined
-    }
     const options = { mailbox: system.settings.mailbox, restart: "temporary" as const, shutdownTimeoutMillis: 0 }
-    const cell = new ActorCell(
-      system,
-      undefined,
-      path.slice(path.lastIndexOf("/") + 1),
-      path,
-      behavior,
-      options,
-      system.context
-    )
+    const name = path.slice(path.lastIndexOf("/") + 1)
+    const cell = new ActorCell(system, undefined, name, path, bare(protocol, undefined), options, system.context)
     cell.status = TERMINATED_STATUS
     cell.termination = Terminated.stopped
     return cell
@@ -446,6 +440,7 @@ export class ActorCell {
   private startDrain(first: Effect.Effect<void> | undefined): void {
     this.draining = true
     this.system.running++
+    this.system.sampleDepth(this.mailbox?.length ?? 0)
     const loop = Effect.suspend(() => this.loop(0))
     const fiber = Effect.runForkWith(Context.add(this.context, CurrentActor, this))(
       Effect.onExit(first === undefined ? loop : Effect.andThen(first, loop), (exit) =>
@@ -614,7 +609,7 @@ export class ActorCell {
   /** Applies a handler's outcome; returns an effect only when there is more to do (a reply to send, a failure to report). */
   private afterHandle(envelope: Envelope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined {
     this.current = undefined
-    this.system.countHandled(this)
+    this.system.countHandled()
     const reply = envelope.reply
     if (Exit.isSuccess(exit)) {
       if (reply !== undefined) {
@@ -676,7 +671,7 @@ export class ActorCell {
       )
     )
     this.status = SUSPENDED
-    this.system.countFailure(this)
+    this.system.countFailure()
     this.system.publish(new SystemEvent.Failed({ path: this.path, tag, cause }))
     const parent = this.parent
     if (parent !== undefined) parent.sendControl({ _tag: "ChildFailed", child: this, cause })
@@ -891,7 +886,7 @@ export class ActorCell {
       }
       return Effect.matchCauseEffect(this.start(), {
         onSuccess: () => {
-          this.system.countRestart(this)
+          this.system.countRestart()
           this.system.publish(
             new SystemEvent.Restarted({
               path: this.path,
@@ -1099,6 +1094,16 @@ export class ActorCell {
 }
 
 const noop = () => {}
+
+/** A behaviour that handles no message (for the guardian and for cells of actors that are not there). */
+const bare = (protocol: Protocol.Any, supervision: Supervisor.Strategy | undefined): AnyBehavior => ({
+  protocol,
+  initial: undefined,
+  init: undefined,
+  receive: {} as AnyBehavior["receive"],
+  onTerminated: undefined,
+  supervision
+})
 
 /** Calls a handler; a handler that throws instead of returning an effect has a defect. */
 const call = <A, B, C>(

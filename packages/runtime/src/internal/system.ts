@@ -7,7 +7,7 @@ import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystemService, SpawnOptions } from "../ActorSystem.ts"
 import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
-import * as Mailbox from "../Mailbox.ts"
+import type * as Mailbox from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
@@ -75,23 +75,7 @@ export class SystemImpl {
     const fork = Effect.runForkWith(context)
     this.deadlines = new Deadlines(clock, (effect) => fork(effect))
     this.events = Effect.runSync(PubSub.sliding<SystemEvent.SystemEvent>(4096))
-    this.guardian = new ActorCell(
-      this,
-      undefined,
-      "user",
-      "/user",
-      {
-        protocol: GuardianProtocol,
-        initial: undefined,
-        init: undefined,
-        receive: {},
-        onTerminated: undefined,
-        supervision: settings.guardian
-      },
-      { mailbox: Mailbox.defaultConfig, restart: "permanent", shutdownTimeoutMillis: settings.shutdownTimeoutMillis },
-      context
-    )
-    this.guardian.status = 0
+    this.guardian = ActorCell.guardian(this, GuardianProtocol)
   }
 
   /** Per-system state of a module (receptionist, topics, remoting), made on first use. */
@@ -135,7 +119,7 @@ export class SystemImpl {
     this.runBackground(Effect.logError("Actor runtime defect", cause).pipe(Effect.annotateLogs({ actor: path })))
   }
 
-  countHandled(_cell: ActorCell): void {
+  countHandled(): void {
     if (++this.handledSinceFlush >= 1024) this.flushHandled()
   }
 
@@ -145,14 +129,15 @@ export class SystemImpl {
     this.handledSinceFlush = 0
   }
 
-  countFailure(_cell: ActorCell): void {
+  countFailure(): void {
     failures.updateUnsafe(1, this.context)
   }
 
-  countRestart(_cell: ActorCell): void {
+  countRestart(): void {
     restarts.updateUnsafe(1, this.context)
   }
 
+  /** The mailbox depth when an actor starts handling messages. */
   sampleDepth(depth: number): void {
     mailboxDepth.updateUnsafe(depth, this.context)
   }
@@ -304,10 +289,6 @@ export class SystemImpl {
   // ------------------------------------------------------------------------------------------------------
   // Shutdown
   // ------------------------------------------------------------------------------------------------------
-
-  get isShuttingDown(): boolean {
-    return this.shuttingDown
-  }
 
   /** Stops every actor (children before parents, in reverse start order, each with its deadline). */
   shutdown(): Effect.Effect<void> {
