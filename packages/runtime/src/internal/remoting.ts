@@ -293,6 +293,7 @@ class RemoteReply implements ReplyTo {
   private readonly peer: Peer.Peer
   private readonly id: string
   private readonly recipient: string
+  private readonly tag: string
   private readonly def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
   envelope: Envelope | undefined = undefined
   cell: ActorCell | undefined = undefined
@@ -302,12 +303,14 @@ class RemoteReply implements ReplyTo {
     peer: Peer.Peer,
     id: string,
     recipient: string,
+    tag: string,
     def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
   ) {
     this.remoting = remoting
     this.peer = peer
     this.id = id
     this.recipient = recipient
+    this.tag = tag
     this.def = def
   }
 
@@ -350,7 +353,7 @@ class RemoteReply implements ReplyTo {
   }
 
   private failed(cause: string): ReplyPayload {
-    const error = new ActorRefs.RequestFailed({ recipient: this.recipient, tag: "?", cause })
+    const error = new ActorRefs.RequestFailed({ recipient: this.recipient, tag: this.tag, cause })
     return { _tag: "Error", error: encodeWith(RemoteAskError, error) }
   }
 }
@@ -815,7 +818,7 @@ export class Remoting {
         )
         return undefined
       }
-      reply = new RemoteReply(this, peer, correlationId, path, def)
+      reply = new RemoteReply(this, peer, correlationId, path, decoded._tag, def)
     }
     const local = new Envelope(decoded, sender, reply)
     local.span = spanOf(envelope.traceparent)
