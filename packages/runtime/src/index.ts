@@ -37,6 +37,8 @@ export * as SystemEvent from "./SystemEvent.ts"
 export * as Terminated from "./Terminated.ts"
 /** Probes for tests. */
 export * as TestKit from "./TestKit.ts"
+/** Durable storage (SQLite by default, PostgreSQL for several processes) over `effect/sql`, migrated by Troupe. */
+export * as Storage from "./durable/Storage.ts"
 /** Publish and subscribe, spanning connected nodes. */
 export * as Topic from "./Topic.ts"
 /** The Promise API, for code that does not use Effect. */
