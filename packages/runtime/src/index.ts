@@ -23,6 +23,10 @@ export * as Session from "./choreography/Session.ts"
 export * as SessionEvent from "./choreography/SessionEvent.ts"
 /** State machines of roles (what a monitor steps through). */
 export * as StateMachine from "./choreography/StateMachine.ts"
+/** Durable actors (state stored under a persistence id) and durable messages (stored before acknowledged). */
+export * as Durable from "./durable/Durable.ts"
+/** Durable storage (SQLite by default, PostgreSQL for several processes) over `effect/sql`, migrated by Troupe. */
+export * as Storage from "./durable/Storage.ts"
 /** Bounded mailboxes and their overflow policies. */
 export * as Mailbox from "./Mailbox.ts"
 /** Typed message sets; requests declare their replies. */
@@ -37,8 +41,6 @@ export * as SystemEvent from "./SystemEvent.ts"
 export * as Terminated from "./Terminated.ts"
 /** Probes for tests. */
 export * as TestKit from "./TestKit.ts"
-/** Durable storage (SQLite by default, PostgreSQL for several processes) over `effect/sql`, migrated by Troupe. */
-export * as Storage from "./durable/Storage.ts"
 /** Publish and subscribe, spanning connected nodes. */
 export * as Topic from "./Topic.ts"
 /** The Promise API, for code that does not use Effect. */

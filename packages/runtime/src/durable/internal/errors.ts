@@ -74,6 +74,54 @@ export class StateNotEncodable extends Schema.TaggedError<StateNotEncodable>()("
   }
 }
 
+/**
+ * A stored state does not decode with the behaviour's `state` schema (a deploy changed the schema without a
+ * version bump and migration, or the data was damaged). The actor is not started.
+ */
+export class StateNotDecodable extends Schema.TaggedError<StateNotDecodable>()("StateNotDecodable", {
+  persistenceId: Schema.String,
+  version: Schema.Number,
+  issue: Schema.String
+}) {
+  override get message() {
+    return `The stored state of ${JSON.stringify(this.persistenceId)} (version ${this.version}) does not decode: ${this.issue}. What to do: bump \`version\` in Durable.persistent and add a migration from ${this.version} (\`migrations: { ${this.version}: (old) => new }\`), or fix the stored data`
+  }
+}
+
+/**
+ * A stored state has a version this behaviour cannot bring to its own: newer than it (written by a later
+ * deploy), or older with no migration from it. The actor is not started.
+ */
+export class StateVersionUnknown extends Schema.TaggedError<StateVersionUnknown>()("StateVersionUnknown", {
+  persistenceId: Schema.String,
+  found: Schema.Number,
+  current: Schema.Number
+}) {
+  override get message() {
+    return this.found > this.current
+      ? `The stored state of ${JSON.stringify(this.persistenceId)} has version ${this.found}, newer than this behaviour's ${this.current}. What to do: run the newer code (roll forward), or add that version to this one`
+      : `The stored state of ${JSON.stringify(this.persistenceId)} has version ${this.found} and there is no migration from it to ${this.current}. What to do: add \`migrations: { ${this.found}: (old) => new }\` (each migration goes one version up)`
+  }
+}
+
+/** Another live actor of this process already holds the persistence id. The new one is not started. */
+export class PersistenceIdInUse extends Schema.TaggedError<PersistenceIdInUse>()("PersistenceIdInUse", {
+  persistenceId: Schema.String,
+  path: Schema.String,
+  holder: Schema.String
+}) {
+  override get message() {
+    return `Persistence id ${JSON.stringify(this.persistenceId)} is held by ${this.holder}, so ${this.path} was not started. What to do: stop the holder first, or address the actor by id (Entity) so that there is only one`
+  }
+}
+
+/** A durable message was sent to an actor that is not durable (it has nowhere to keep it). */
+export class NotDurable extends Schema.TaggedError<NotDurable>()("NotDurable", { recipient: Schema.String }) {
+  override get message() {
+    return `${this.recipient} is not a durable actor of this node: a durable message needs one. What to do: make its behaviour durable (Durable.persistent) or address it as an entity`
+  }
+}
+
 /** Why a storage operation can fail. */
 export type StorageError = StorageUnavailable | StorageTooNew | StorageCorrupt | PersistenceConflict
 

@@ -44,6 +44,8 @@ export interface Tracked {
   ops: Array<Op>
   /** Told after the next commit of this instance's snapshot (with the error, if it failed). */
   waiters: Array<(error: WriteError | undefined) => void>
+  /** Run after the next successful commit of this instance's snapshot. */
+  afterCommit: Array<() => void>
   /** Set when a write of this instance failed: its memory is ahead of the database. */
   failure: WriteError | undefined
 }
@@ -56,6 +58,7 @@ interface Loose {
 interface Written {
   readonly tracked: Tracked
   readonly waiters: ReadonlyArray<(error: WriteError | undefined) => void>
+  readonly after: ReadonlyArray<() => void>
   readonly ops: ReadonlyArray<Op>
   readonly json: string | undefined
   readonly encodeError: unknown
@@ -88,13 +91,16 @@ export class Writer {
     this.fork = options.fork
   }
 
-  /** The instance has a new state to write; it is written in a later batch, no one waits for it. */
-  markDirty(tracked: Tracked): void {
+  /**
+   * The instance has a new state to write; it is written in a later batch and no one waits for it (`soon`:
+   * in the next batch, for work that has callbacks after its commit).
+   */
+  markDirty(tracked: Tracked, soon = false): void {
     if (!tracked.dirty) {
       tracked.dirty = true
       this.dirty.add(tracked)
     }
-    this.schedule(false)
+    this.schedule(soon)
   }
 
   /** Writes the instance's latest state (and its pending statements) and waits for the commit. */
@@ -174,8 +180,17 @@ export class Writer {
       } catch (error) {
         encodeError = error
       }
-      written.push({ tracked: t, waiters: t.waiters, ops: t.ops, json, encodeError, conflict: undefined })
+      written.push({
+        tracked: t,
+        waiters: t.waiters,
+        after: t.afterCommit,
+        ops: t.ops,
+        json,
+        encodeError,
+        conflict: undefined
+      })
       t.waiters = []
+      t.afterCommit = []
       t.ops = []
     }
     this.fork(this.write(written, loose)).addObserver(() => {
@@ -254,8 +269,10 @@ export class Writer {
       w.encodeError !== undefined
         ? new StateNotEncodable({ persistenceId: t.persistenceId, detail: describe(w.encodeError) })
         : error
-    if (failure === undefined) t.revision++
-    else t.failure = failure
+    if (failure === undefined) {
+      t.revision++
+      for (const after of w.after) after()
+    } else t.failure = failure
     for (const waiter of w.waiters) waiter(failure)
   }
 }
