@@ -200,18 +200,22 @@ const start = <S, P extends Protocol.Any>(
     if (held !== undefined && held.path !== ctx.self.path) {
       return yield* new PersistenceIdInUse({ persistenceId: pid, path: ctx.self.path, holder: held.path })
     }
+    // the stored state, and whether durable messages wait in the inbox, in one read
     const rows = yield* storage.sql<{
-      revision: number | string
-      version: number | string
-      state: string
-    }>`SELECT revision, version, state FROM troupe_snapshots WHERE persistence_id = ${pid}`.pipe(
-      Effect.mapError(storage.failed("load", pid))
-    )
+      revision: number | string | null
+      version: number | string | null
+      state: string | null
+      pending: number | boolean
+    }>`SELECT s.revision, s.version, s.state,
+         EXISTS (SELECT 1 FROM troupe_inbox i WHERE i.recipient = k.id AND i.handled = 0) AS pending
+       FROM (SELECT CAST(${pid} AS TEXT) AS id) k
+       LEFT JOIN troupe_snapshots s ON s.persistence_id = k.id`.pipe(Effect.mapError(storage.failed("load", pid)))
     const initial: S =
       inner.init === undefined ? (inner.initial as S) : yield* inner.init(ctx as unknown as ActorContext<Protocol.Any>)
     let state = initial
     let revision = 0
-    const row = rows[0]
+    const found = rows[0]
+    const row = found?.state === null || found === undefined ? undefined : (found as { state: string } & typeof found)
     if (row !== undefined) {
       revision = Number(row.revision)
       const version = Number(row.version)
@@ -242,8 +246,10 @@ const start = <S, P extends Protocol.Any>(
     if (row !== undefined && Number(row.version) !== spec.version) inst.writer.markDirty(inst)
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
+        // the last state is committed before the actor is gone (and a batch in flight has landed), so that
+        // whatever starts on this persistence id next reads it
         const last =
-          inst.failure === undefined && (inst.dirty || inst.ops.length > 0)
+          inst.failure === undefined && (inst.dirty || inst.inFlight || inst.ops.length > 0)
             ? inst.writer
                 .commit(inst)
                 .pipe(
@@ -262,7 +268,9 @@ const start = <S, P extends Protocol.Any>(
         )
       })
     )
-    Inbox.requestPoke(inst as Instance<unknown>, ctx as unknown as ActorContext<Protocol.Any>)
+    if (found !== undefined && (found.pending === true || Number(found.pending) === 1)) {
+      Inbox.requestPoke(inst as Instance<unknown>, ctx as unknown as ActorContext<Protocol.Any>)
+    }
     return inst
   })
 

@@ -246,6 +246,11 @@ export class ActorCell {
     return this.status === TERMINATED_STATUS
   }
 
+  /** Nothing to handle and nothing being handled (for passivation of idle entities). */
+  get isQuiet(): boolean {
+    return !this.draining && (this.mailbox === undefined || this.mailbox.length === 0)
+  }
+
   // ------------------------------------------------------------------------------------------------------
   // Sending
   // ------------------------------------------------------------------------------------------------------
@@ -345,26 +350,34 @@ export class ActorCell {
     fiber: Fiber.Fiber<unknown, unknown>,
     timeoutMillis: number
   ): Effect.Effect<unknown, unknown> {
-    return Effect.callback<unknown, unknown>((resume) => {
-      const pending = new PendingReply(this, resume)
-      const envelope = this.envelope(message, fiber, pending)
-      const deadlines = this.system.deadlines
-      pending.deadline = deadlines.schedule(deadlines.now() + timeoutMillis, () => {
-        pending.deadline = undefined
-        pending.complete(Exit.fail(new AskTimeout({ recipient: this.path, tag: message._tag, timeoutMillis })))
-        this.cancel(envelope)
-      })
-      if (!this.offer(envelope)) {
-        if (this.options.mailbox.overflow === "fail") pending.complete(Exit.fail(this.mailboxFull(envelope)))
-        else this.addWaiter(envelope, noop)
-      }
-      return Effect.sync(() => {
-        // The caller was interrupted: drop the reply path and stop the work done for it.
-        if (pending.done) return
-        pending.done = true
-        if (pending.deadline !== undefined) deadlines.cancel(pending.deadline)
-        this.cancel(envelope)
-      })
+    return Effect.callback<unknown, unknown>((resume) => this.askNow(message, fiber, timeoutMillis, resume))
+  }
+
+  /** Puts a request in the mailbox now; `resume` gets the reply. Returns what to run if the caller goes away. */
+  askNow(
+    message: { readonly _tag: string },
+    fiber: Fiber.Fiber<unknown, unknown>,
+    timeoutMillis: number,
+    resume: (effect: Effect.Effect<unknown, unknown>) => void
+  ): Effect.Effect<void> {
+    const pending = new PendingReply(this, resume)
+    const envelope = this.envelope(message, fiber, pending)
+    const deadlines = this.system.deadlines
+    pending.deadline = deadlines.schedule(deadlines.now() + timeoutMillis, () => {
+      pending.deadline = undefined
+      pending.complete(Exit.fail(new AskTimeout({ recipient: this.path, tag: message._tag, timeoutMillis })))
+      this.cancel(envelope)
+    })
+    if (!this.offer(envelope)) {
+      if (this.options.mailbox.overflow === "fail") pending.complete(Exit.fail(this.mailboxFull(envelope)))
+      else this.addWaiter(envelope, noop)
+    }
+    return Effect.sync(() => {
+      // The caller was interrupted: drop the reply path and stop the work done for it.
+      if (pending.done) return
+      pending.done = true
+      if (pending.deadline !== undefined) deadlines.cancel(pending.deadline)
+      this.cancel(envelope)
     })
   }
 

@@ -39,6 +39,7 @@ export class Instance<S> implements Tracked {
   revision: number
   latest: S
   dirty = false
+  inFlight = false
   ops: Array<Op> = []
   waiters: Array<(error: WriteError | undefined) => void> = []
   afterCommit: Array<() => void> = []
@@ -129,11 +130,23 @@ export const revive = <S>(
   })
 }
 
-/** The JSON codec of a state schema: encode (a defect when the state does not fit) and decode. */
-export const jsonCodec = <S, I>(schema: Schema.Codec<S, I>) => {
-  const codec = Schema.toCodecJson(schema as Schema.Codec<S, I, never, never>)
-  return {
-    encode: Schema.encodeSync(codec) as (state: S) => unknown,
-    decode: Schema.decodeUnknownExit(codec) as (json: unknown) => Exit.Exit<S, Schema.SchemaError>
+interface JsonCodec<S> {
+  readonly encode: (state: S) => unknown
+  readonly decode: (json: unknown) => Exit.Exit<S, Schema.SchemaError>
+}
+
+const jsonCodecs = new WeakMap<object, JsonCodec<unknown>>()
+
+/** The JSON codec of a state schema (made once per schema): encode (throws when a state does not fit) and decode. */
+export const jsonCodec = <S, I>(schema: Schema.Codec<S, I>): JsonCodec<S> => {
+  let codec = jsonCodecs.get(schema)
+  if (codec === undefined) {
+    const json = Schema.toCodecJson(schema as Schema.Codec<S, I, never, never>)
+    codec = {
+      encode: Schema.encodeSync(json) as (state: unknown) => unknown,
+      decode: Schema.decodeUnknownExit(json) as (json: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+    }
+    jsonCodecs.set(schema, codec)
   }
+  return codec as JsonCodec<S>
 }

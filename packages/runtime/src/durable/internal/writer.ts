@@ -40,6 +40,8 @@ export interface Tracked {
   /** JSON of the latest state; throws if the state does not encode. */
   encode(): string
   dirty: boolean
+  /** A batch with this instance's state is being written. */
+  inFlight: boolean
   /** Statements to commit with the next snapshot. */
   ops: Array<Op>
   /** Told after the next commit of this instance's snapshot (with the error, if it failed). */
@@ -173,6 +175,7 @@ export class Writer {
     const written: Array<Written> = []
     for (const t of tracked) {
       t.dirty = false
+      t.inFlight = true
       let json: string | undefined
       let encodeError: unknown
       try {
@@ -265,6 +268,7 @@ export class Writer {
 
   private settle(w: Written, error: StorageError | undefined): void {
     const t = w.tracked
+    t.inFlight = false
     const failure: WriteError | undefined =
       w.encodeError !== undefined
         ? new StateNotEncodable({ persistenceId: t.persistenceId, detail: describe(w.encodeError) })

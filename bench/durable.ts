@@ -1,0 +1,76 @@
+/**
+ * Durability benchmarks: a durable actor's tell throughput on SQLite against a plain actor's (side by side,
+ * round by round), the heap held per passivated entity id, and how long a restarted node takes to have its
+ * sessions running again.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ActorSystem, Behavior, Durable, Protocol, Storage } from "@troupe/runtime"
+import { Effect, Schema } from "effect"
+import { type Figure, median, time } from "./support.ts"
+
+const Counter = Protocol.make("Counter", {
+  Add: { n: Schema.Number },
+  Get: Protocol.request({}, { success: Schema.Number })
+})
+
+const counter = Behavior.make(Counter, {
+  initial: 0,
+  receive: {
+    Add: (count, { n }) => Effect.succeed(count + n),
+    Get: (count) => Effect.succeed({ state: count, reply: count })
+  }
+})
+
+const N = 500_000
+const message = Counter.Add({ n: 1 })
+
+/** N tells to one actor, then one ask (for a durable actor: its reply comes after the last state's commit). */
+const tellLoop = <S, R extends Storage.Storage>(behavior: Behavior.Behavior<typeof Counter, S, R>) =>
+  Effect.gen(function* () {
+    const ref = yield* ActorSystem.spawn(behavior)
+    for (let i = 0; i < N; i++) yield* ref.tell(message)
+    if ((yield* ref.ask(Counter.Get())) !== N) throw new Error("actor lost messages")
+    yield* ActorSystem.stop(ref)
+  })
+
+export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
+  const dir = mkdtempSync(join(tmpdir(), "troupe-bench-"))
+  const storage = Storage.layerSqlite({ filename: join(dir, "bench.db") })
+  let ids = 0
+  const durable = () => Durable.persistent(counter, { id: `counter-${++ids}`, state: Schema.Number })
+  const run = (effect: Effect.Effect<void, unknown, ActorSystem.ActorSystem | Storage.Storage>) =>
+    Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer({ name: "bench" })), Effect.provide(storage)))
+  const plain: Array<number> = []
+  const persisted: Array<number> = []
+  try {
+    await run(tellLoop(counter))
+    await run(tellLoop(durable()))
+    for (let round = 0; round < rounds; round++) {
+      plain.push(N / (await time(() => run(tellLoop(counter)))))
+      persisted.push(N / (await time(() => run(tellLoop(durable())))))
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const ratios = plain.map((p, i) => persisted[i]! / p)
+  return [
+    {
+      name: "durable_tell_per_s",
+      value: median(persisted),
+      unit: "msg/s",
+      detail: "one sender, one durable counter on SQLite"
+    },
+    {
+      name: "durable_tell_vs_tell",
+      value: median(ratios),
+      goal: { atLeast: 0.2 },
+      detail: "durable ÷ plain actor, tells then one ask"
+    }
+  ]
+}
+
+if (import.meta.main) {
+  for (const figure of await figures(3)) console.log(figure.name, figure.value)
+}
