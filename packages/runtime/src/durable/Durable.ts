@@ -79,6 +79,21 @@ interface Marked {
   readonly [DurableKey]: { readonly persistenceId: string }
 }
 
+/**
+ * The persistence id of the actor whose handler runs (a durable actor's, from its context), if it is durable.
+ *
+ * @example
+ * ```ts
+ * Ask: (state, message, ctx) => Effect.gen(function* () {
+ *   const id = Durable.idOf(ctx) // "support/customer-42"
+ * })
+ * ```
+ */
+export const idOf = (ctx: ActorContext<Protocol.Any>): string | undefined => {
+  const cell = localCell(ctx.self)
+  return cell === undefined ? undefined : persistenceIdOf(cell.behavior)
+}
+
 /** The persistence id of a behaviour made by {@link persistent}, if it is one. */
 export const persistenceIdOf = (behavior: Behavior<Protocol.Any, unknown, unknown>): string | undefined =>
   (behavior as Partial<Marked>)[DurableKey]?.persistenceId

@@ -20,7 +20,7 @@
  * ```
  */
 import { PgClient } from "@effect/sql-pg"
-import { Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { type Array as Arr, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { fromSqlError, type StorageError } from "./internal/errors.ts"
 import * as Migrations from "./internal/migrations.ts"
@@ -46,6 +46,14 @@ export interface StoredState {
   readonly updatedAt: number
 }
 
+/** An entry of a persistence id's journal. */
+export interface JournalEntry {
+  /** Its place in the journal (entries are read in this order). */
+  readonly seq: number
+  /** Any JSON value. */
+  readonly entry: unknown
+}
+
 /** The operations of a storage. */
 export interface StorageService {
   /** `"sqlite"` or `"pg"`. */
@@ -56,6 +64,20 @@ export interface StorageService {
   state(persistenceId: string): Effect.Effect<Option.Option<StoredState>, StorageError>
   /** Deletes everything stored for a persistence id (state, journal, durable messages). */
   forget(persistenceId: string): Effect.Effect<void, StorageError>
+  /**
+   * The journal of a persistence id: ordered JSON entries, appended (committed before `append` returns, in
+   * the writer's next batch), read back in order, and truncated. Durable agents journal their model calls
+   * and tool results here.
+   */
+  readonly journal: {
+    read(persistenceId: string, from?: number): Effect.Effect<ReadonlyArray<JournalEntry>, StorageError>
+    append(persistenceId: string, entries: ReadonlyArray<JournalEntry>): Effect.Effect<void, StorageError>
+    /** Deletes the entries with `from <= seq < before` (all of them without a range). */
+    remove(
+      persistenceId: string,
+      range?: { readonly from?: number; readonly before?: number }
+    ): Effect.Effect<void, StorageError>
+  }
   /** Waits until every write pending now is committed. */
   readonly flush: Effect.Effect<void>
 }
@@ -146,6 +168,37 @@ export const make = (
             { discard: true }
           )
         ),
+      journal: {
+        read: (persistenceId, from = Number.MIN_SAFE_INTEGER) =>
+          sql<{ seq: number | string; entry: string }>`SELECT seq, entry FROM troupe_journal
+            WHERE persistence_id = ${persistenceId} AND seq >= ${from} ORDER BY seq`.pipe(
+            Effect.map((rows) =>
+              rows.map((row) => ({ seq: Number(row.seq), entry: JSON.parse(row.entry) as unknown }))
+            ),
+            Effect.mapError(failed("journal read", persistenceId))
+          ),
+        append: (persistenceId, entries) =>
+          entries.length === 0
+            ? Effect.void
+            : writer.run(
+                (sql) =>
+                  sql`INSERT INTO troupe_journal ${sql.insert(
+                    entries.map((e) => ({
+                      persistence_id: persistenceId,
+                      seq: e.seq,
+                      entry: JSON.stringify(e.entry)
+                    })) as unknown as Arr.NonEmptyReadonlyArray<Record<string, unknown>>
+                  )}`
+              ),
+        remove: (persistenceId, range) => {
+          const from = range?.from ?? Number.MIN_SAFE_INTEGER
+          const before = range?.before ?? Number.MAX_SAFE_INTEGER
+          return writer.run(
+            (sql) =>
+              sql`DELETE FROM troupe_journal WHERE persistence_id = ${persistenceId} AND seq >= ${from} AND seq < ${before}`
+          )
+        }
+      },
       flush: writer.drain
     }
     return Storage.of(service)
