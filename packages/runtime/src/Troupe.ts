@@ -39,7 +39,7 @@ export interface DurableOptions {
   /** Store the message before acknowledging it (the troupe needs a `storage`). */
   readonly durable?: boolean
   /** The message's id, for deduplication (a fresh UUID by default). */
-  readonly id?: string
+  readonly id?: string | undefined
 }
 
 /** A running actor system, driven with Promises. `R`: the services its actors may need (its `services`, `Storage`). */

@@ -299,7 +299,7 @@ export interface SendOptions {
    * The message's id: a message sent again with the same id (a retry after a crash or a timeout) is not
    * handled again. A fresh UUID by default, which protects only against redelivery.
    */
-  readonly id?: string
+  readonly id?: string | undefined
 }
 
 /** Why a durable message could not be sent. */
