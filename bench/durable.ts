@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ActorSystem, Behavior, Durable, Protocol, Storage } from "@troupe/runtime"
+import { ActorSystem, Behavior, Durable, Entity, Protocol, Storage } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 import { type Figure, median, time } from "./support.ts"
 
@@ -35,6 +35,34 @@ const tellLoop = <S, R extends Storage.Storage>(behavior: Behavior.Behavior<type
     yield* ActorSystem.stop(ref)
   })
 
+const PASSIVATED = 50_000
+
+/** Heap bytes per passivated entity: touch 50 k durable entities once each, let them passivate, collect, divide. */
+const passivatedBytes = Effect.gen(function* () {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error("run the benchmark with --expose-gc")
+  const heap = () => {
+    gc()
+    gc()
+    return process.memoryUsage().heapUsed
+  }
+  const Counters = Entity.make("counter", Counter, {
+    behavior: () => counter,
+    state: Schema.Number,
+    passivateAfter: "50 millis"
+  })
+  const idle = Effect.gen(function* () {
+    while ((yield* Entity.active(Counters)) > 0) yield* Effect.sleep("10 millis")
+  })
+  const warm = yield* Entity.ref(Counters, "warm")
+  yield* warm.ask(Counter.Get())
+  yield* idle
+  const before = heap()
+  for (let i = 0; i < PASSIVATED; i++) yield* (yield* Entity.ref(Counters, `user-${i}`)).tell(message)
+  yield* idle
+  return (heap() - before) / PASSIVATED
+})
+
 export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
   const dir = mkdtempSync(join(tmpdir(), "troupe-bench-"))
   const storage = Storage.layerSqlite({ filename: join(dir, "bench.db") })
@@ -44,6 +72,7 @@ export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
     Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer({ name: "bench" })), Effect.provide(storage)))
   const plain: Array<number> = []
   const persisted: Array<number> = []
+  let passivated = Number.NaN
   try {
     await run(tellLoop(counter))
     await run(tellLoop(durable()))
@@ -51,6 +80,12 @@ export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
       plain.push(N / (await time(() => run(tellLoop(counter)))))
       persisted.push(N / (await time(() => run(tellLoop(durable())))))
     }
+    passivated = await Effect.runPromise(
+      passivatedBytes.pipe(
+        Effect.provide(ActorSystem.layer({ name: "bench" })),
+        Effect.provide(Storage.layerSqlite({ filename: join(dir, "passivation.db") }))
+      )
+    )
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -67,6 +102,13 @@ export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
       value: median(ratios),
       goal: { atLeast: 0.2 },
       detail: "durable ÷ plain actor, tells then one ask"
+    },
+    {
+      name: "passivated_actor_bytes",
+      value: passivated,
+      unit: "bytes",
+      goal: { atMost: 200 },
+      detail: "heap per durable entity touched once, then passivated"
     }
   ]
 }

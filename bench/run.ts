@@ -3,10 +3,11 @@
  * (figure name → number) and BENCHMARKS.md (figures, goals, date and machine). Ratios are measured side by
  * side in the same run, because the machines are shared and noisy.
  */
-import { writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
 import * as choreography from "./choreography.ts"
+import * as durable from "./durable.ts"
 import { how, why } from "./notes.ts"
 import * as remote from "./remote.ts"
 import * as runtime from "./runtime.ts"
@@ -15,7 +16,8 @@ import { type Figure, meets } from "./support.ts"
 const suites: ReadonlyArray<readonly [string, () => Promise<ReadonlyArray<Figure>>]> = [
   ["runtime", () => runtime.figures()],
   ["choreography", () => choreography.figures()],
-  ["remote", () => remote.figures()]
+  ["remote", () => remote.figures()],
+  ["durable", () => durable.figures()]
 ]
 
 const only = process.argv.slice(2)
@@ -34,7 +36,28 @@ function format(value: number): string {
 }
 
 const root = join(import.meta.dirname, "..")
-const results = Object.fromEntries(figures.map((f) => [f.name, Number(f.value.toPrecision(6))]))
+const measured = new Set(figures.map((f) => f.name))
+// `pnpm bench <suite>…` measures only those suites: the other figures (and their table rows) are kept as they were
+const previous: Record<string, number> =
+  only.length > 0 && existsSync(join(root, "bench", "results.json"))
+    ? (JSON.parse(readFileSync(join(root, "bench", "results.json"), "utf8")) as Record<string, number>)
+    : {}
+const previousLines =
+  only.length > 0 && existsSync(join(root, "BENCHMARKS.md"))
+    ? readFileSync(join(root, "BENCHMARKS.md"), "utf8").split("\n")
+    : []
+/** The previous table rows (or missed-goal lines) of figures not measured now. */
+const kept = (pattern: RegExp) =>
+  previousLines.filter((line) => {
+    const name = pattern.exec(line)?.[1]
+    return name !== undefined && !measured.has(name)
+  })
+const previousRows = kept(/^\| `([^`]+)` \|/)
+const previousMissed = kept(/^- `([^`]+)`: .* against /)
+const results = {
+  ...Object.fromEntries(Object.entries(previous).filter(([name]) => !measured.has(name))),
+  ...Object.fromEntries(figures.map((f) => [f.name, Number(f.value.toPrecision(6))]))
+}
 writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`)
 
 const cpu = cpus()
@@ -57,21 +80,26 @@ the machines are shared and noisy; absolute figures vary from run to run.
 
 | figure | value | goal | status | how |
 | --- | --- | --- | --- | --- |
-${rows.join("\n")}
+${[...previousRows, ...rows].join("\n")}
 ${
-  missed.length === 0
+  missed.length + previousMissed.length === 0
     ? ""
     : `
 ## Goals missed
 
-${missed.map((f) => `- \`${f.name}\`: ${format(f.value)} against ${goal(f)}. ${why[f.name] ?? "No explanation recorded yet."}`).join("\n")}
+${[
+  ...previousMissed,
+  ...missed.map(
+    (f) => `- \`${f.name}\`: ${format(f.value)} against ${goal(f)}. ${why[f.name] ?? "No explanation recorded yet."}`
+  )
+].join("\n")}
 `
 }
 ## How each figure is measured
 
-${figures
-  .filter((f) => how[f.name] !== undefined)
-  .map((f) => `- \`${f.name}\`: ${how[f.name]}`)
+${Object.keys(results)
+  .filter((name) => how[name] !== undefined)
+  .map((name) => `- \`${name}\`: ${how[name]}`)
   .join("\n")}
 `
 writeFileSync(join(root, "BENCHMARKS.md"), markdown)
