@@ -8,9 +8,12 @@
  * - `troupe_journal`: ordered entries per persistence id (a durable agent's model and tool results).
  * - `troupe_inbox`: durable messages by recipient and message id: pending until handled, then kept with their
  *   reply so that a message sent again is recognised and answered, not handled twice.
+ * - `troupe_sessions`, `troupe_session_roles`, `troupe_session_log` (version 2): durable sessions: each
+ *   session's protocol, bindings and outcome; each role's node, path and result; and the session's log, the
+ *   messages each role sent (with their payloads) and the results of its `once` effects.
  */
 import { Effect } from "effect"
-import { Migrator, SqlClient } from "effect/sql"
+import { Migrator, SqlClient, SqlError } from "effect/sql"
 import { fromSqlError, type StorageCorrupt, StorageTooNew, type StorageUnavailable } from "./errors.ts"
 
 const table = "troupe_migrations"
@@ -55,9 +58,46 @@ const actors = Effect.gen(function* () {
   yield* sql`CREATE INDEX troupe_inbox_pending ON troupe_inbox (recipient, handled, seq)`
 })
 
+const sessions = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE troupe_sessions (
+    session TEXT PRIMARY KEY,
+    protocol TEXT NOT NULL,
+    node TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    begun INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    outcome TEXT,
+    updated_at BIGINT NOT NULL
+  )`
+  yield* sql`CREATE INDEX troupe_sessions_node ON troupe_sessions (node, status)`
+  yield* sql`CREATE TABLE troupe_session_roles (
+    session TEXT NOT NULL,
+    role TEXT NOT NULL,
+    node TEXT NOT NULL,
+    path TEXT NOT NULL,
+    done INTEGER NOT NULL,
+    result TEXT,
+    trace TEXT,
+    PRIMARY KEY (session, role)
+  )`
+  yield* sql`CREATE TABLE troupe_session_log (
+    session TEXT NOT NULL,
+    role TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    label TEXT NOT NULL,
+    payload TEXT,
+    PRIMARY KEY (session, role, kind, peer, seq)
+  )`
+  yield* sql`CREATE INDEX troupe_session_log_to ON troupe_session_log (session, peer, kind)`
+})
+
 /** Every migration, by id; the last id is the storage schema version of this Troupe. */
 export const migrations = {
-  "1_durable_actors": actors
+  "1_durable_actors": actors,
+  "2_durable_sessions": sessions
 } satisfies Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
 
 export const latest = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))
@@ -89,6 +129,8 @@ export const migrate = (
   }).pipe(
     Effect.catchTag("SqlError", (error) => Effect.fail(fromSqlError(error, "migration", undefined, location))),
     Effect.catchTag("MigrationError", (error) =>
-      Effect.die(new Error(`Troupe's storage migration failed: ${error.message}`, { cause: error.cause }))
+      SqlError.isSqlError(error.cause)
+        ? Effect.fail(fromSqlError(error.cause, `migration (${error.message})`, undefined, location))
+        : Effect.die(new Error(`Troupe's storage migration failed: ${error.message}`, { cause: error.cause }))
     )
   )
