@@ -25,6 +25,8 @@ export * as SessionEvent from "./choreography/SessionEvent.ts"
 export * as StateMachine from "./choreography/StateMachine.ts"
 /** Durable actors (state stored under a persistence id) and durable messages (stored before acknowledged). */
 export * as Durable from "./durable/Durable.ts"
+/** Durable sessions: a session's log in storage, so that it survives kill -9 of any of its nodes. */
+export * as DurableSession from "./durable/DurableSession.ts"
 /** Entities: actors addressed by a stable id, spawned on their first message, passivated when idle. */
 export * as Entity from "./durable/Entity.ts"
 /** Durable storage (SQLite by default, PostgreSQL for several processes) over `effect/sql`, migrated by Troupe. */

@@ -52,6 +52,7 @@ export {
   ParticipantStopped,
   SessionAborted,
   SessionCancelled,
+  SessionNodeLost,
   StepTimeout
 } from "./internal/sessionErrors.ts"
 

@@ -78,13 +78,32 @@ export class SessionCancelled extends Schema.TaggedError<SessionCancelled>()("Se
   }
 }
 
+/**
+ * A durable session's node was gone longer than the session's deadline: the node of a role (or, `role:
+ * "coordinator"`, of the session's coordinator) crashed or was cut off and did not come back in time.
+ */
+export class SessionNodeLost extends Schema.TaggedError<SessionNodeLost>()("SessionNodeLost", {
+  protocol: Schema.String,
+  session: Schema.String,
+  /** The role whose node is gone, or `"coordinator"`. */
+  role: Schema.String,
+  node: Schema.String,
+  waitedMillis: Schema.Number
+}) {
+  override get message(): string {
+    const who = this.role === "coordinator" ? "the coordinator" : `role ${this.role}`
+    return `Session ${this.session} of ${this.protocol}: ${who} (node ${this.node}) was gone for ${this.waitedMillis} ms, longer than the session's deadline`
+  }
+}
+
 /** Why a session was aborted. */
 export const AbortCause = Schema.Union([
   ProtocolViolation,
   StepTimeout,
   ParticipantFailed,
   ParticipantStopped,
-  SessionCancelled
+  SessionCancelled,
+  SessionNodeLost
 ])
 
 /** Why a session was aborted. */

@@ -27,7 +27,19 @@ const participantDefinition = (
       roles,
       coordinator,
       stepTimeoutMillis: Schema.optionalKey(Schema.Number),
-      traceLimit: Schema.Number
+      traceLimit: Schema.Number,
+      /**
+       * A durable session: the role's log is in storage, a node may be gone for `deadlineMillis`, and a Join of
+       * a session the participant does not hold (after its node restarted) resumes the role from its log.
+       */
+      durable: Schema.optionalKey(
+        Schema.Struct({
+          deadlineMillis: Schema.Number,
+          begun: Schema.Boolean,
+          /** A role that resumed from the log: send it again every message sent to it (it drops what it has). */
+          resendTo: Schema.optionalKey(Schema.String)
+        })
+      )
     },
     { success: Schema.Void }
   ),

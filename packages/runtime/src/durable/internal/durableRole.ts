@@ -1,0 +1,141 @@
+/**
+ * One role of a durable session, as its participant keeps it: what the role sent (written to the session's
+ * log behind, and kept to send again to a peer that resumed), the results of its `once` effects (committed
+ * before they count), and, when the role resumes after its node restarted, what the log holds for it (the
+ * messages it was sent, how many it had sent to each peer, its `once` results) so that its program replays
+ * them and goes on live where they end.
+ */
+import { Cause, Effect, Exit, Schema } from "effect"
+import type { Protocol as Choreography } from "../../choreography/Choreography.ts"
+import { protocolsOf } from "../../choreography/internal/sessionProtocols.ts"
+import type { SystemImpl } from "../../internal/system.ts"
+import type * as Protocol from "../../Protocol.ts"
+import type { StorageError } from "./errors.ts"
+import { withRefs } from "./instance.ts"
+import type { RoleLog, SessionStore } from "./sessionStore.ts"
+
+/** A session message between roles (the participants' `Deliver`). */
+export interface Delivery {
+  readonly _tag: "Deliver"
+  readonly session: string
+  readonly seq: number
+  readonly from: string
+  readonly label: string
+  readonly payload: unknown
+}
+
+const codecs = new WeakMap<Choreography, Map<string, ReturnType<typeof deliveryCodec>>>()
+
+const deliveryCodec = (schema: Protocol.WireSchema) => {
+  const json = Schema.toCodecJson(schema)
+  return { encode: Schema.encodeSync(json), decode: Schema.decodeUnknownExit(json) }
+}
+
+/** The JSON codec of the session messages `role` receives (the wire's schema, made JSON-safe). */
+const codecFor = (choreography: Choreography, role: string) => {
+  let byRole = codecs.get(choreography)
+  if (byRole === undefined) codecs.set(choreography, (byRole = new Map()))
+  let codec = byRole.get(role)
+  if (codec === undefined) {
+    codec = deliveryCodec(protocolsOf(choreography).participants.get(role)!.messageSchemas.Deliver!)
+    byRole.set(role, codec)
+  }
+  return codec
+}
+
+export class DurableRole {
+  readonly store: SessionStore
+  readonly session: string
+  readonly role: string
+  readonly deadlineMillis: number
+  private readonly choreography: Choreography
+  private readonly system: SystemImpl
+  /** How many messages to each peer the log holds (sends up to these are not written again when replayed). */
+  private readonly stored: Map<string, number>
+  /** Every message sent to each peer, to send again to a peer that resumed. */
+  private readonly sent = new Map<string, Array<Delivery>>()
+  private readonly onces: Array<unknown>
+  private onceCursor = 0
+  /** When the coordinator went away, while its return is awaited. */
+  coordinatorGone: (() => void) | undefined = undefined
+
+  constructor(options: {
+    readonly store: SessionStore
+    readonly choreography: Choreography
+    readonly session: string
+    readonly role: string
+    readonly deadlineMillis: number
+    readonly system: SystemImpl
+    readonly log: RoleLog | undefined
+  }) {
+    this.store = options.store
+    this.choreography = options.choreography
+    this.session = options.session
+    this.role = options.role
+    this.deadlineMillis = options.deadlineMillis
+    this.system = options.system
+    this.stored = new Map(options.log?.sent ?? [])
+    this.onces = [...(options.log?.onces ?? [])]
+  }
+
+  /** The messages the log holds for this role, per sender, in order (decoded; refs resolved). */
+  inbound(log: RoleLog): ReadonlyMap<string, ReadonlyArray<Delivery>> {
+    const codec = codecFor(this.choreography, this.role)
+    const out = new Map<string, Array<Delivery>>()
+    for (const [from, rows] of log.inbound) {
+      const list: Array<Delivery> = []
+      for (const [, , json] of rows) {
+        const decoded = withRefs(this.system, () => codec.decode(json))
+        if (Exit.isFailure(decoded)) {
+          throw new Error(
+            `the durable session ${this.session} holds a message to ${this.role} that does not decode: ${Cause.pretty(decoded.cause)}`
+          )
+        }
+        list.push(decoded.value as Delivery)
+      }
+      out.set(from, list)
+    }
+    return out
+  }
+
+  /** A message left for `to`: kept (to send again), and written behind unless the log holds it already. */
+  sentTo(to: string, message: Delivery): void {
+    let list = this.sent.get(to)
+    if (list === undefined) this.sent.set(to, (list = []))
+    list.push(message)
+    if (message.seq <= (this.stored.get(to) ?? 0)) return
+    this.stored.set(to, message.seq)
+    const json = JSON.stringify(codecFor(this.choreography, to).encode(message))
+    this.store.appendSend(this.session, this.role, to, message.seq, message.label, json)
+  }
+
+  /** What to send again to `to`, which resumed having received up to `after`. */
+  resend(to: string, after: number): ReadonlyArray<Delivery> {
+    return (this.sent.get(to) ?? []).filter((m) => m.seq > after)
+  }
+
+  /** The program runs again from its start: its `once` effects are answered from the log again. */
+  rewind(): void {
+    this.onceCursor = 0
+    this.sent.clear()
+  }
+
+  /** A `once` effect: its result from the log when it ran before, else run, committed, then returned. */
+  once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StorageError, R> {
+    return Effect.suspend(() => {
+      const k = this.onceCursor++
+      if (k < this.onces.length) return Effect.succeed(this.onces[k] as A)
+      return Effect.tap(effect, (value) =>
+        Effect.suspend(() => {
+          this.onces[k] = value
+          return this.store.commitOnce(this.session, this.role, k, JSON.stringify(value ?? null))
+        })
+      )
+    })
+  }
+
+  /** Commits that the role completed (with everything it sent), before the coordinator is told. */
+  done(result: unknown, trace: unknown): Effect.Effect<void, StorageError> {
+    return this.store.commitDone(this.session, this.role, JSON.stringify(result ?? null), JSON.stringify(trace))
+  }
+}
