@@ -10,7 +10,7 @@ export interface Driven<E> {
   /** Every event printed so far. */
   readonly events: ReadonlyArray<E>
   send(command: object): void
-  /** Waits until `predicate` holds for the events, or the process exits (then answers false). */
+  /** Waits until `predicate` holds for the events; answers false if the process exits or `timeoutMs` passes first. */
   until(predicate: (events: ReadonlyArray<E>) => boolean, timeoutMs?: number): Promise<boolean>
   kill(): Promise<void>
 }
@@ -42,15 +42,13 @@ export const start = async <E extends { readonly event: string }>(
   })
   const exited = () => child.process.exitCode !== null || child.process.signalCode !== null
   const until = (predicate: (events: ReadonlyArray<E>) => boolean, timeoutMs = 60_000) =>
-    new Promise<boolean>((resolve, reject) => {
+    new Promise<boolean>((resolve) => {
       const check = () => {
         if (predicate(events)) return done(() => resolve(true))
         if (exited()) return done(() => resolve(false))
       }
-      const timer = setTimeout(
-        () => done(() => reject(new Error(`timed out after ${timeoutMs} ms; stderr:\n${child.stderr().slice(-4000)}`))),
-        timeoutMs
-      )
+      // a timeout answers false too: the test says what it expected, and can look at the events and stderr
+      const timer = setTimeout(() => done(() => resolve(false)), timeoutMs)
       const done = (settle: () => void) => {
         clearTimeout(timer)
         listeners.delete(check)

@@ -1,5 +1,6 @@
 import { ActorSystem, DurableSession, type Storage } from "@troupe/runtime"
-import { Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
+import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { type Database, databases } from "./databases.ts"
 import { auditor, bank, client, Ledger } from "./ledger.ts"
@@ -86,6 +87,85 @@ for (const db of databases()) {
       for (const e of effects) counts.set(e, (counts.get(e) ?? 0) + 1)
       expect([...counts.values()].filter((n) => n !== 1)).toEqual([])
       expect(counts.size).toBe(80)
+    })
+
+    it("end when every role had completed before the coordinator's node went down", async () => {
+      const location = await db.fresh()
+      const none = () => Effect.void
+      await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const C = yield* ActorSystem.spawn(
+            client(() => 3),
+            { name: "C" }
+          )
+          const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
+          const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
+          yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s3" })
+        })
+      )
+      // as if the node had died after the roles' results were committed, before the end was
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`UPDATE troupe_sessions SET status = 'running', outcome = NULL WHERE session = 's3'`
+        }).pipe(Effect.provide(db.client(location)))
+      )
+      const done = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const [handle] = yield* DurableSession.recover([Ledger])
+          return yield* handle!.await
+        })
+      )
+      expect(done.results).toEqual({ C: 6, B: 6, A: 3 })
+    })
+
+    it("fail for every participant, typed, when a role's node is not back within the deadline", async () => {
+      const location = await db.fresh()
+      const effects: Array<string> = []
+      const record = (session: string, role: string, n: number) =>
+        Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+      await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const C = yield* ActorSystem.spawn(
+            client(() => 40),
+            { name: "C" }
+          )
+          const B = yield* ActorSystem.spawn(bank(record), { name: "B" })
+          const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
+          yield* DurableSession.start(Ledger, { roles: { C, B, A }, id: "s4", deadline: "300 millis" })
+          while (effects.length < 10) yield* Effect.sleep("1 millis")
+          yield* system.shutdown
+        })
+      )
+      // the node comes back without the bank
+      const aborted = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          yield* ActorSystem.spawn(
+            client(() => 40),
+            { name: "C" }
+          )
+          yield* ActorSystem.spawn(auditor(record), { name: "A" })
+          const [handle] = yield* DurableSession.recover([Ledger])
+          const exit = yield* Effect.exit(handle!.await)
+          return { exit, stored: yield* DurableSession.outcome("s4") }
+        })
+      )
+      const error = Exit.isFailure(aborted.exit) ? Cause.squash(aborted.exit.cause) : undefined
+      expect(error).toMatchObject({ _tag: "SessionAborted", cause: { _tag: "SessionNodeLost", role: "B" } })
+      expect(String((error as Error).message)).toContain("longer than the session's deadline")
+      expect(Option.getOrUndefined(aborted.stored)).toMatchObject({
+        _tag: "Aborted",
+        cause: { _tag: "SessionNodeLost", role: "B" }
+      })
     })
   })
 }

@@ -421,6 +421,8 @@ export const behavior = (choreography: Choreography, settings: Settings): Behavi
           )
         )
         yield* ctx.fork(coordination.join(ctx))
+        // started again after every role had completed (before the end was stored): end it now
+        if (coordination.ended.size === choreography.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
         return coordination
       }),
     receive: {

@@ -1,0 +1,156 @@
+/**
+ * Durable sessions under kill -9. Ledger sessions (a client, a bank, an auditor: a `once` effect per deposit
+ * at the bank and at the auditor) run on nodes that are killed with SIGKILL at random points (as a `once`
+ * effect starts, in the middle of a session step, or from outside at a random moment) and started again on
+ * the same storage. Every session completes with the right results, and every `once` effect ran once (a
+ * second run only when a kill cut the first before its result was committed).
+ *
+ * - one node holding the coordinator and every role, on SQLite and on PostgreSQL;
+ * - three nodes on PostgreSQL (the coordinator and the client, the bank, the auditor), any of which is
+ *   killed, the coordinator's included; and a node that does not come back within the session's deadline
+ *   fails its sessions for every participant with `SessionNodeLost`.
+ *
+ * `TROUPE_SOAK=1` runs more sessions, rounds and kills.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import { afterAll, describe, expect, it } from "vitest"
+import { type Database, databases } from "../packages/runtime/test/durable/databases.ts"
+import * as Child from "./support/child.ts"
+import * as Lines from "./support/lines.ts"
+import type { Config } from "./support/session-node.ts"
+
+type Event =
+  | { readonly event: "ready" }
+  | {
+      readonly event: "outcome"
+      readonly session: string
+      readonly completed?: Record<string, number>
+      readonly aborted?: string
+    }
+
+const soak = process.env.TROUPE_SOAK === "1"
+const KILLS = soak ? 25 : 4
+/** Sessions started by each incarnation (so that every one has sessions in flight when it is killed). */
+const WAVE = soak ? 4 : 2
+const SESSIONS = WAVE * (KILLS + 1)
+const ROUNDS = soak ? 30 : 12
+
+const dir = mkdtempSync(join(tmpdir(), "troupe-sessions-"))
+afterAll(() => {
+  Child.stopAll()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const expected = { C: (ROUNDS * (ROUNDS + 1)) / 2, B: (ROUNDS * (ROUNDS + 1)) / 2, A: ROUNDS }
+
+/** Every `once` effect ran, and ran twice only if a kill came within `window` ms after its first run. */
+const checkEffects = (file: string, kills: ReadonlyArray<number>, context: string, window = 1000) => {
+  const runs = new Map<string, Array<number>>()
+  for (const line of readFileSync(file, "utf8").trim().split("\n")) {
+    if (line === "") continue
+    const [key, at] = line.split(" ")
+    runs.set(key!, [...(runs.get(key!) ?? []), Number(at)])
+  }
+  for (let s = 0; s < SESSIONS; s++)
+    for (const role of ["B", "A"])
+      for (let n = 1; n <= ROUNDS; n++)
+        expect(runs.has(`s-${s}/${role}/${n}`), `s-${s}/${role}/${n}; ${context}`).toBe(true)
+  for (const [key, times] of runs) {
+    for (let i = 1; i < times.length; i++) {
+      const cut = kills.some((k) => k >= times[i - 1]! && k <= times[i - 1]! + window)
+      expect(cut, `${key} ran again at ${times[i]} after ${times[i - 1]} with no kill in between; ${context}`).toBe(
+        true
+      )
+    }
+  }
+}
+
+/** What the storage holds of sessions that did not end, to tell why. */
+const diagnose = (db: Database, location: string, ids: ReadonlyArray<string>) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const lines: Array<string> = []
+      for (const id of ids) {
+        const session = yield* sql`SELECT begun, status FROM troupe_sessions WHERE session = ${id}`
+        const roles = yield* sql`SELECT role, done FROM troupe_session_roles WHERE session = ${id}`
+        const log = yield* sql`SELECT role, kind, peer, COUNT(*) AS n, MAX(seq) AS last FROM troupe_session_log
+          WHERE session = ${id} GROUP BY role, kind, peer`
+        const json = (u: unknown) => JSON.stringify(u, (_, v) => (typeof v === "bigint" ? Number(v) : v))
+        lines.push(`${id}: ${json(session)} roles ${json(roles)} log ${json(log)}`)
+      }
+      return lines.join("\n")
+    }).pipe(Effect.provide(db.client(location)))
+  )
+
+for (const db of databases()) {
+  describe(`kill -9 of a node running durable sessions alone, on ${db.name}`, () => {
+    it("completes every session, with every once effect run once", async () => {
+      const seed = Number(process.env.TROUPE_SEED ?? Date.now() % 1_000_000)
+      const rand = Lines.random(seed)
+      const location = await db.fresh()
+      const effects = join(dir, `effects-alone-${db.name}.txt`)
+      writeFileSync(effects, "")
+      const base: Config = {
+        node: "n1",
+        ...(db.name === "sqlite" ? { sqlite: location } : { postgres: location }),
+        roles: ["C", "B", "A"],
+        coordinate: true,
+        sessions: SESSIONS,
+        rounds: ROUNDS,
+        effects,
+        deadlineMs: 20_000,
+        stepMs: 2
+      }
+      const kills: Array<number> = []
+      const log: Array<string> = []
+      let outcomes: ReadonlyArray<Event> = []
+      for (let incarnation = 0; ; incarnation++) {
+        const killing = incarnation < KILLS
+        const how = killing ? (rand() < 0.5 ? "step" : "outside") : "none"
+        const nth = 1 + Math.floor(rand() * 2 * WAVE * ROUNDS)
+        const config = { ...base, sessions: WAVE * (incarnation + 1) }
+        const node = await Lines.start<Event>("session-node.ts", how === "step" ? { ...config, kill: { nth } } : config)
+        if (how === "outside") {
+          setTimeout(
+            () => {
+              kills.push(Date.now())
+              void node.kill()
+            },
+            20 + Math.floor(rand() * 400)
+          )
+        }
+        const all = await node.until(
+          (es) => es.filter((e) => e.event === "outcome").length >= Math.min(SESSIONS, WAVE * (incarnation + 1))
+        )
+        if (how === "step" && !all) kills.push(Date.now())
+        log.push(`${incarnation}: ${how}${how === "step" ? ` #${nth}` : ""}, ${all ? "all ended" : "died"}`)
+        await node.kill()
+        if (!killing) {
+          if (!all) {
+            const ended = new Set(node.events.flatMap((e) => (e.event === "outcome" ? [e.session] : [])))
+            const missing = Array.from({ length: SESSIONS }, (_, s) => `s-${s}`).filter((id) => !ended.has(id))
+            console.log(
+              `seed ${seed}; ${log.join("; ")}\n${await diagnose(db, location, missing)}\n${node.child.stderr().slice(-3000)}`
+            )
+          }
+          expect(all, `seed ${seed}; ${log.join("; ")}`).toBe(true)
+          expect(incarnation).toBe(KILLS)
+          outcomes = node.events.filter((e) => e.event === "outcome")
+          break
+        }
+      }
+      const context = `seed ${seed}; ${log.join("; ")}`
+      if (process.env.TROUPE_VERBOSE === "1") console.log(context)
+      for (let s = 0; s < SESSIONS; s++) {
+        const outcome = outcomes.find((e) => e.event === "outcome" && e.session === `s-${s}`)
+        expect(outcome, context).toMatchObject({ completed: expected })
+      }
+      checkEffects(effects, kills, context)
+    }, 300_000)
+  })
+}
