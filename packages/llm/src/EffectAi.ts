@@ -138,6 +138,7 @@ export const toAiError = (error: LlmError, method: string): AiError.AiError =>
         case "NotFound":
           return new AiError.InvalidRequestError({ description })
         case "ServerError":
+        case "MalformedResponse":
           return new AiError.InternalProviderError({ description })
         case "ContentFiltered":
         case "Refused":

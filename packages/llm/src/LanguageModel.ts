@@ -6,7 +6,10 @@
  * Every implementation is built with {@link make} from a {@link Provider}, so all of them behave the same:
  * - retries by a Schedule (default: exponential from 500 ms with jitter, 3 retries) of the errors whose
  *   `retryable` is true, waiting at least what a rate limit's `retry-after` asks, and never once a stream
- *   has emitted output;
+ *   has emitted output; the schedule counts requests (a stream that fails after events that carry no
+ *   output is one request);
+ * - a stream whose output goes well past its max output tokens (a server that ignores the limit) is cut:
+ *   the request is aborted and the call fails with {@link Truncated}, charged what was produced;
  * - timeouts to the response head (`connect`), to the first stream event, between stream events (`idle`),
  *   per attempt and overall, each a {@link TimedOut} naming its phase;
  * - interruption aborts the HTTP request;
@@ -42,6 +45,7 @@ import {
 import { Budget } from "./Budget.ts"
 import { decodeJson, strict } from "./internal/structured.ts"
 import {
+  BudgetExceeded,
   ContentFiltered,
   isLlmError,
   type LlmError,
@@ -155,7 +159,8 @@ export interface ProviderResult {
   readonly finish: ProviderFinish
   /** Set when the model refused. */
   readonly refusal?: string | undefined
-  readonly usage: Usage.Usage
+  /** `undefined` when the server reported none: the usage is then estimated (see {@link Usage}). */
+  readonly usage: Usage.Usage | undefined
   readonly requestId?: string | undefined
 }
 
@@ -229,6 +234,8 @@ const defaultTimeouts = {
   attempt: Duration.minutes(10),
   overall: Duration.minutes(15)
 }
+
+const encoder = new TextEncoder()
 
 const retryAfterOf = (error: LlmError): Duration.Duration | undefined =>
   error._tag === "RateLimited" ? error.retryAfter : undefined
@@ -305,13 +312,49 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
       }
     })
 
-  /** Reserves what the call may spend in its budget, until the scope closes. */
-  const reserve = ({ budget, price, request }: Call): Effect.Effect<void, LlmError, Scope.Scope> => {
-    const maxOutput = request.maxOutputTokens ?? 0
-    return budget
-      ? budget.reserve({ tokens: maxOutput, cost: price && (maxOutput * price.output) / 1_000_000 })
-      : Effect.void
-  }
+  /** What goes with the messages and counts as input: tool definitions and the output schema. */
+  const extrasOf = (request: ProviderRequest): ReadonlyArray<unknown> => [
+    ...request.tools.map((tool) => [tool.name, tool.description, tool.jsonSchema]),
+    ...(request.output ? [request.output.jsonSchema] : [])
+  ]
+
+  /**
+   * Reserves what the call may spend in its budget, until the scope closes, and returns the request to
+   * send: one that sets no max output tokens gets what is left of the budget after its estimated input.
+   */
+  const reserve = ({ budget, price, request }: Call): Effect.Effect<ProviderRequest, LlmError, Scope.Scope> =>
+    Effect.gen(function* () {
+      if (!budget) return request
+      let maxOutput = request.maxOutputTokens
+      if (maxOutput === undefined) {
+        const left = yield* budget.remaining
+        const input = Usage.estimateMessages(request.messages, extrasOf(request))
+        const caps = [
+          left.tokens === undefined ? undefined : left.tokens - input,
+          left.cost === undefined || !price
+            ? undefined
+            : Math.floor(((left.cost - (input * price.input) / 1_000_000) * 1_000_000) / price.output)
+        ].filter((cap): cap is number => cap !== undefined)
+        if (caps.length > 0) {
+          maxOutput = Math.min(...caps)
+          if (maxOutput < 1) {
+            const limit = left.tokens !== undefined && left.tokens - input < 1 ? "tokens" : "cost"
+            return yield* new BudgetExceeded({
+              message: `no budget left for an answer: about ${input} input tokens would use what is left of the ${limit} budget`,
+              limit,
+              max: (limit === "tokens" ? budget.limits.maxTokens : budget.limits.maxCost) ?? 0,
+              spent:
+                ((limit === "tokens" ? budget.limits.maxTokens : budget.limits.maxCost) ?? 0) -
+                ((limit === "tokens" ? left.tokens : left.cost) ?? 0),
+              requested: limit === "tokens" ? input : price ? (input * price.input) / 1_000_000 : 0
+            })
+          }
+        }
+      }
+      const tokens = maxOutput ?? 0
+      yield* budget.reserve({ tokens, cost: price && (tokens * price.output) / 1_000_000 })
+      return maxOutput === request.maxOutputTokens ? request : { ...request, maxOutputTokens: maxOutput }
+    })
 
   /** Records latency and errors. */
   const end = (call: Call, exit: Exit.Exit<unknown, unknown>) =>
@@ -327,21 +370,48 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
       }
     })
 
-  /** Charges usage and cost, then turns refusals, truncation and filtering into errors. */
-  const settle = (call: Call, result: ProviderResult): Effect.Effect<Response.Response, LlmError> =>
+  /** Charges what a call produced to its budget, metrics and span; returns its cost. */
+  const charge = (call: Call, model: string, usage: Usage.Usage): Effect.Effect<number | undefined> =>
     Effect.gen(function* () {
-      const { usage } = result
       const cost = call.price && Pricing.cost(call.price, usage)
       if (call.budget) yield* call.budget.record({ tokens: Usage.total(usage), cost })
       yield* Metric.update(Metric.withAttributes(Telemetry.inputTokens, call.attributes), usage.inputTokens)
       yield* Metric.update(Metric.withAttributes(Telemetry.outputTokens, call.attributes), usage.outputTokens)
       if (cost !== undefined) yield* Metric.update(Metric.withAttributes(Telemetry.cost, call.attributes), cost)
       yield* Effect.annotateCurrentSpan({
-        "gen_ai.response.model": result.model,
+        "gen_ai.response.model": model,
         "gen_ai.usage.input_tokens": usage.inputTokens,
         "gen_ai.usage.output_tokens": usage.outputTokens,
+        ...(usage.estimated ? { "troupe.llm.usage_estimated": true } : {}),
         ...(cost === undefined ? {} : { "troupe.llm.cost_usd": cost })
       })
+      return cost
+    })
+
+  /** The usage to charge: the server's, or an estimate when it reported none (or zeros for an answer). */
+  const usageOf = (request: ProviderRequest, result: ProviderResult): Usage.Usage =>
+    result.usage !== undefined && (Usage.total(result.usage) > 0 || result.messages.length === 0)
+      ? result.usage
+      : Usage.estimate(request.messages, result.messages, extrasOf(request))
+
+  /** How far past its limit a stream may run before it is cut: twice the limit, and 16 tokens. */
+  const overrun = (limit: number) => 2 * limit + 16
+
+  /** Charges usage and cost, then turns refusals, truncation and filtering into errors. */
+  const settle = (
+    call: Call,
+    request: ProviderRequest,
+    result: ProviderResult
+  ): Effect.Effect<Response.Response, LlmError> =>
+    Effect.gen(function* () {
+      const usage = usageOf(request, result)
+      const cost = yield* charge(call, result.model, usage)
+      if (request.maxOutputTokens !== undefined && usage.outputTokens > overrun(request.maxOutputTokens)) {
+        yield* Effect.logWarning(
+          `the server ignored the output limit of ${request.maxOutputTokens} tokens and produced ${usage.outputTokens} ` +
+            `for model ${request.model}: check which parameter it reads (OpenAi's maxTokensField)`
+        )
+      }
       const text = result.messages.flatMap((m) => (m._tag === "Assistant" ? [m.text] : [])).join("")
       if (result.refusal !== undefined) {
         return yield* new Refused({ message: `the model refused: ${result.refusal}`, refusal: result.refusal, usage })
@@ -378,13 +448,17 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     Effect.scoped(
       Effect.gen(function* () {
         const c = yield* begin(resolve(request))
-        const attempt = Effect.scoped(Effect.flatten(within("connect")(provider.generate(c.request)))).pipe(
-          within("attempt")
-        )
+        const attempt = (sent: ProviderRequest) =>
+          Effect.scoped(Effect.flatten(within("connect")(provider.generate(sent)))).pipe(within("attempt"))
         const exit = yield* Effect.exit(
           reserve(c).pipe(
-            Effect.andThen(attempt.pipe(Effect.retry({ schedule, while: (e) => e.retryable }), within("overall"))),
-            Effect.flatMap((result) => settle(c, result)),
+            Effect.flatMap((sent) =>
+              attempt(sent).pipe(
+                Effect.retry({ schedule, while: (e) => e.retryable }),
+                within("overall"),
+                Effect.flatMap((result) => settle(c, sent, result))
+              )
+            ),
             Effect.flatMap(then)
           )
         )
@@ -409,32 +483,71 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     Stream.unwrap(
       Effect.gen(function* () {
         const c = yield* begin(resolve(request))
-        let emitted = false
-        const attempt = Stream.unwrap(within("connect")(provider.stream(c.request))).pipe(
-          eventTimeouts,
-          Stream.interruptWhen(failAfter("attempt"))
+        return Stream.unwrap(Effect.map(reserve(c), (sent) => eventsOf(c, sent))).pipe(
+          Stream.onExit((exit) => end(c, exit))
         )
-        const events = attempt.pipe(
-          Stream.tap((event) =>
-            Effect.sync(() => {
-              if (event._tag !== "Progress") emitted = true
-            })
-          ),
-          Stream.retry(Schedule.while(schedule, ({ input }) => !emitted && input.retryable)),
-          Stream.interruptWhen(failAfter("overall")),
-          Stream.filter(
-            (event): event is Exclude<ProviderEvent, { readonly _tag: "Progress" }> => event._tag !== "Progress"
-          ),
-          Stream.mapEffect(
-            (event): Effect.Effect<Response.StreamEvent, LlmError> =>
-              event._tag === "Finished"
-                ? Effect.map(settle(c, event.result), (response) => ({ _tag: "Completed", response }))
-                : Effect.succeed(event)
-          )
-        )
-        return Stream.unwrap(Effect.as(reserve(c), events)).pipe(Stream.onExit((exit) => end(c, exit)))
       })
     ).pipe(Stream.withSpan("LanguageModel.stream"))
+
+  /** The events of a call whose budget is reserved. */
+  const eventsOf = (c: Call, sent: ProviderRequest): Stream.Stream<Response.StreamEvent, LlmError> =>
+    Stream.suspend(() => {
+      // What the stream produced so far, to cut a server that ignores the limit and to charge a stream that
+      // breaks off.
+      let emitted = false
+      let settled = false
+      let outputBytes = 0
+      let partialText = ""
+      const produced = () => Math.ceil(outputBytes / 4)
+      const estimated = (): Usage.Usage => ({
+        ...Usage.empty,
+        inputTokens: Usage.estimateMessages(sent.messages, extrasOf(sent)),
+        outputTokens: produced(),
+        estimated: true
+      })
+      // Progress events count for the idle timeout, then are dropped *before* the retry: an element that
+      // passes `Stream.retry` resets its schedule, and a retry happens only before any output, so the
+      // schedule counts requests.
+      const attempt = Stream.unwrap(within("connect")(provider.stream(sent))).pipe(
+        eventTimeouts,
+        Stream.interruptWhen(failAfter("attempt")),
+        Stream.filter(
+          (event): event is Exclude<ProviderEvent, { readonly _tag: "Progress" }> => event._tag !== "Progress"
+        )
+      )
+      const events = attempt.pipe(
+        Stream.tap(() =>
+          Effect.sync(() => {
+            emitted = true
+          })
+        ),
+        Stream.retry(Schedule.while(schedule, ({ input }) => !emitted && input.retryable)),
+        Stream.interruptWhen(failAfter("overall")),
+        Stream.mapEffect((event): Effect.Effect<Response.StreamEvent, LlmError> => {
+          if (event._tag === "Finished") {
+            settled = true
+            return Effect.map(settle(c, sent, event.result), (response) => ({ _tag: "Completed", response }))
+          }
+          const delta = event._tag === "TextDelta" || event._tag === "ToolCallDelta" ? event.delta : ""
+          outputBytes += encoder.encode(delta).length
+          if (event._tag === "TextDelta") partialText += event.delta
+          if (sent.maxOutputTokens !== undefined && produced() > overrun(sent.maxOutputTokens)) {
+            return Effect.fail(
+              new Truncated({
+                message: `the server ignored the output limit of ${sent.maxOutputTokens} tokens: the stream was cut after about ${produced()}`,
+                partialText,
+                usage: estimated()
+              })
+            )
+          }
+          return Effect.succeed(event)
+        }),
+        Stream.onExit(() =>
+          settled || outputBytes === 0 ? Effect.void : Effect.asVoid(charge(c, sent.model, estimated()))
+        )
+      )
+      return events
+    })
 
   return LanguageModel.of({
     generate: (request) => call("LanguageModel.generate", request, Effect.succeed),

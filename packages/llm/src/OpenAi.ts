@@ -22,6 +22,7 @@
 import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream } from "effect"
 import OpenAI from "openai"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
+import { byModel } from "./internal/byModel.ts"
 import * as Chat from "./internal/chatApi.ts"
 import { fromSdkError } from "./internal/errors.ts"
 import * as Responses from "./internal/responsesApi.ts"
@@ -39,6 +40,20 @@ const AbsoluteUrl = Schema.String.check(
   )
 )
 
+/**
+ * Which Chat Completions parameter carries the max output tokens: `max_completion_tokens` (OpenAI's, which
+ * its reasoning models require) or `max_tokens` (the older one, which most compatible servers read and
+ * some only read).
+ */
+export const MaxTokensField = Schema.Literals(["max_completion_tokens", "max_tokens"])
+export type MaxTokensField = typeof MaxTokensField.Type
+
+/** Settings of one model, or of every model whose name starts with the key (see `models`). */
+export const ModelSettings = Schema.Struct({
+  maxTokensField: Schema.optionalKey(MaxTokensField)
+})
+export type ModelSettings = typeof ModelSettings.Type
+
 /** Where the model is and how to reach it; decoded when a layer is built. */
 export const Config = Schema.Struct({
   apiKey: Schema.Redacted(Schema.String),
@@ -51,9 +66,41 @@ export const Config = Schema.Struct({
   organization: Schema.optionalKey(Schema.String),
   project: Schema.optionalKey(Schema.String),
   /** The max output tokens of requests that do not set one. */
-  maxOutputTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  maxOutputTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  /**
+   * Chat Completions: the parameter for max output tokens. Default: `max_completion_tokens` for OpenAI
+   * (no `baseUrl`, or an `openai.com`/`openai.azure.com` host), `max_tokens` for every other server.
+   */
+  maxTokensField: Schema.optionalKey(MaxTokensField),
+  /**
+   * Settings per model, by exact name or longest prefix (`"o4-mini"` also covers `"o4-mini-2025-04-16"`);
+   * they win over the settings above.
+   */
+  models: Schema.optionalKey(Schema.Record(Schema.String, ModelSettings)),
+  /**
+   * Responses API: `false` asks the server to keep nothing (zero data retention); reasoning items are then
+   * asked for with their encrypted content, which is replayed on the next turn. Default: the server's.
+   */
+  store: Schema.optionalKey(Schema.Boolean)
 })
 export type Config = typeof Config.Type
+
+/** Whether a base URL is OpenAI's own (or Azure OpenAI's). */
+const isOpenAi = (baseUrl: string | undefined): boolean => {
+  if (baseUrl === undefined) return true
+  const host = new URL(baseUrl).hostname
+  return host === "openai.com" || host.endsWith(".openai.com") || host.endsWith(".openai.azure.com")
+}
+
+/** The settings for a model: its own (by `models`), over the configuration's, over the defaults. */
+export const settingsFor = (
+  config: Pick<Config, "baseUrl" | "maxTokensField" | "models">,
+  model: string
+): Required<ModelSettings> => ({
+  maxTokensField: isOpenAi(config.baseUrl) ? "max_completion_tokens" : "max_tokens",
+  ...(config.maxTokensField === undefined ? {} : { maxTokensField: config.maxTokensField }),
+  ...(config.models === undefined ? {} : byModel(config.models, model))
+})
 
 /** What cannot be configuration: retry policy, timeouts, and a `fetch` to use instead of the global one. */
 export interface Options extends LanguageModel.Policy {
@@ -102,8 +149,15 @@ const read = <A>(what: string, f: () => A | LlmError): Effect.Effect<A, LlmError
 
 const endedEarly = () => new ConnectionFailed({ message: "the stream ended before the response completed" })
 
-/** Makes the provider for a client. */
-export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
+/** Makes the provider for a client; `config` gives the settings per model (see {@link settingsFor}). */
+export const provider = (
+  client: OpenAI,
+  api: Api,
+  config: Omit<Config, "apiKey" | "model"> = {}
+): LanguageModel.Provider => {
+  const chatParams = (request: LanguageModel.ProviderRequest) =>
+    Chat.toParams(request, settingsFor(config, request.model).maxTokensField)
+  const responsesParams = (request: LanguageModel.ProviderRequest) => Responses.toParams(request, config)
   const send = <A>(f: (signal: AbortSignal) => Promise<A>) =>
     Effect.flatMap(abortOnClose, (controller) =>
       Effect.tryPromise({ try: () => f(controller.signal), catch: fromSdkError })
@@ -116,7 +170,7 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
       system: "openai",
       generate: (request) =>
         send((signal) =>
-          client.responses.create({ ...Responses.toParams(request), stream: false }, { signal }).asResponse()
+          client.responses.create({ ...responsesParams(request), stream: false }, { signal }).asResponse()
         ).pipe(
           Effect.map((response) =>
             body(response).pipe(
@@ -128,7 +182,7 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
         ),
       stream: (request) =>
         send((signal) =>
-          client.responses.create({ ...Responses.toParams(request), stream: true }, { signal }).withResponse()
+          client.responses.create({ ...responsesParams(request), stream: true }, { signal }).withResponse()
         ).pipe(
           Effect.map(({ data, response }) => {
             const map = Responses.eventMapper(requestIdOf(response))
@@ -150,7 +204,7 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
     system: "openai",
     generate: (request) =>
       send((signal) =>
-        client.chat.completions.create({ ...Chat.toParams(request), stream: false }, { signal }).asResponse()
+        client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()
       ).pipe(
         Effect.map((response) =>
           body(response).pipe(
@@ -163,7 +217,7 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
     stream: (request) =>
       send((signal) =>
         client.chat.completions
-          .create({ ...Chat.toParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
+          .create({ ...chatParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
           .withResponse()
       ).pipe(
         Effect.map(({ data, response }) => {
@@ -204,7 +258,7 @@ export const make = (
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
   Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
-    LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses"), {
+    LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses", decoded), {
       ...options,
       model: decoded.model,
       maxOutputTokens: options?.maxOutputTokens ?? decoded.maxOutputTokens

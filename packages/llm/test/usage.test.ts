@@ -61,7 +61,8 @@ describe("usage and cost", () => {
       Usage.fromChat({ prompt_tokens: 5, completion_tokens: 7 }),
       Usage.make({ inputTokens: 5, outputTokens: 7 })
     )
-    assert.deepStrictEqual(Usage.fromResponses(undefined), Usage.empty)
+    assert.isUndefined(Usage.fromResponses(undefined))
+    assert.isUndefined(Usage.fromChat(null))
   })
 
   it("a model is priced by exact name, else by its longest known prefix", () => {

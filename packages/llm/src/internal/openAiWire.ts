@@ -349,7 +349,10 @@ const chatChunks = (answer: Answer): ReadonlyArray<WireEvent> => {
   for (const content of Turn.chunks(turn.text, turn.chunkSize)) push({ content }, true)
   for (const refusal of Turn.chunks(turn.refusal ?? "", turn.chunkSize)) push({ refusal })
   chatToolCalls(answer).forEach((call, i) => {
-    if (omit.has("tool-call-index")) return push({ tool_calls: [call] }, true)
+    if (omit.has("tool-call-index")) {
+      push({ tool_calls: [call] }, true)
+      return
+    }
     push({ tool_calls: [{ index: i, ...call, function: { ...call.function, arguments: "" } }] })
     for (const args of Turn.chunks(call.function.arguments, turn.chunkSize)) {
       push({ tool_calls: [{ index: i, function: { arguments: args } }] }, true)
