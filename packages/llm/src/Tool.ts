@@ -20,7 +20,7 @@
  * ```
  */
 import { type ActorRef, Protocol } from "@troupe/runtime"
-import { type Duration, Effect, type JsonSchema, Predicate, Schema } from "effect"
+import { type Duration, Effect, JsonSchema, Predicate, Schema, SchemaRepresentation } from "effect"
 import { decodeJson, strict } from "./internal/structured.ts"
 import * as Message from "./Message.ts"
 
@@ -28,8 +28,10 @@ import * as Message from "./Message.ts"
 export interface Definition {
   readonly name: string
   readonly description: string
-  /** The parameters as strict-mode JSON Schema. */
+  /** The parameters as JSON Schema: strict-mode JSON Schema unless `strict` is `false`. */
   readonly jsonSchema: JsonSchema.JsonSchema
+  /** `false` for a schema sent as it is, e.g. an MCP server's (the arguments are checked here, not by the API). */
+  readonly strict?: boolean | undefined
 }
 
 /** A tool with its handler. `E` and `R` are what running it may fail with and needs. */
@@ -106,11 +108,14 @@ interface Output {
 const build = <Name extends string, Params, Success, E, R>(
   name: Name,
   description: string,
-  parameters: Schema.Codec<Params, unknown>,
+  parameters:
+    | Schema.Codec<Params, unknown>
+    | { readonly codec: Schema.Top; readonly jsonSchema: JsonSchema.JsonSchema },
   handler: (params: Params) => Effect.Effect<Success, E, R>,
   respond: (params: Params) => Effect.Effect<Output, E, R>
 ): Tool<Name, Params, Success, E, R> => {
-  const { codec, jsonSchema } = strict(parameters)
+  const loose = !Schema.isSchema(parameters)
+  const { codec, jsonSchema } = loose ? parameters : strict(parameters)
   const call = (request: Message.ToolCall): Effect.Effect<Message.ToolResult, E, R> =>
     decodeJson(
       codec as Schema.ConstraintCodec<Params, unknown>,
@@ -124,7 +129,7 @@ const build = <Name extends string, Params, Success, E, R>(
       }),
       Effect.withSpan("Tool.call", { attributes: { "troupe.tool": name, "troupe.tool.call_id": request.id } })
     )
-  return { name, description, jsonSchema, handler, call }
+  return { name, description, jsonSchema, handler, call, ...(loose ? { strict: false } : {}) }
 }
 
 /** JSON for the model; a string is sent as is. */
@@ -204,6 +209,55 @@ export function fromAsk<const Name extends string, Params, P extends Protocol.An
       )
     })
   )
+}
+
+/** Options of {@link fromJsonSchema}. */
+interface JsonSchemaOptions<E, R> {
+  readonly description: string
+  /** The parameters, as JSON Schema (draft 2020-12, or draft-07 when its `$schema` says so). */
+  readonly jsonSchema: JsonSchema.JsonSchema
+  /** Runs a call with the checked arguments; the answer is the tool result's text and whether it is an error. */
+  readonly handler: (params: Readonly<Record<string, unknown>>) => Effect.Effect<Output, E, R>
+}
+
+/**
+ * Makes a tool whose parameters are a JSON Schema rather than an Effect Schema, such as the tools an MCP
+ * server lists. The schema is sent to the model as it is (not in strict mode), and imported as an Effect
+ * Schema that checks the model's arguments before the handler runs: arguments that do not match go back to
+ * the model as an error result, like any tool's. A schema that cannot be imported (a keyword Effect does not
+ * translate) checks only that the arguments are a JSON object, and the handler's side checks the rest.
+ *
+ * @example
+ * ```ts
+ * const search = Tool.fromJsonSchema("search", {
+ *   description: "Search the docs",
+ *   jsonSchema: { type: "object", properties: { query: { type: "string" } }, required: ["query"] },
+ *   handler: ({ query }) => Effect.succeed({ output: `results for ${query}`, isError: false })
+ * })
+ * ```
+ */
+export const fromJsonSchema = <const Name extends string, E = never, R = never>(
+  name: Name,
+  options: JsonSchemaOptions<E, R>
+): Tool<Name, Readonly<Record<string, unknown>>, Output, E, R> =>
+  build(name, options.description, importJsonSchema(options.jsonSchema), options.handler, options.handler)
+
+const anyObject = Schema.Record(Schema.String, Schema.Unknown)
+
+/** A JSON Schema as a checking codec, and as sent to the model (without `$schema`). */
+const importJsonSchema = (jsonSchema: JsonSchema.JsonSchema) => {
+  const { $schema, ...sent } = jsonSchema as JsonSchema.JsonSchema & { readonly $schema?: unknown }
+  let codec: Schema.Top
+  try {
+    const document =
+      typeof $schema === "string" && /draft-0[467]/.test($schema)
+        ? JsonSchema.fromSchemaDraft07(jsonSchema)
+        : JsonSchema.fromSchemaDraft2020_12(jsonSchema)
+    codec = SchemaRepresentation.fromJsonSchemaDocument(document, { patterns: "ignore" })
+  } catch {
+    codec = anyObject
+  }
+  return { codec, jsonSchema: sent as JsonSchema.JsonSchema }
 }
 
 /** A readable line for a tool failure reported to the model. */

@@ -14,6 +14,8 @@ export * as LanguageModel from "./LanguageModel.ts"
 export * as LlmError from "./LlmError.ts"
 /** A language model playing a role in a choreography session, its moves checked against the protocol. */
 export * as LlmRole from "./LlmRole.ts"
+/** The tools of MCP servers (stdio or Streamable HTTP), typed from their JSON Schema, for agents. */
+export * as Mcp from "./Mcp.ts"
 /** Conversation items (transcripts): system, user, assistant, tool calls and results, reasoning. */
 export * as Message from "./Message.ts"
 /** The language model over the openai SDK: OpenAI or any OpenAI-compatible server. */

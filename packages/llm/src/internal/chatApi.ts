@@ -28,7 +28,7 @@ export const toParams = (
             name: tool.name,
             description: tool.description,
             parameters: tool.jsonSchema as Record<string, unknown>,
-            strict: true
+            strict: tool.strict ?? true
           }
         }))
       }

@@ -32,7 +32,7 @@ export const toParams = (request: ProviderRequest, settings: Settings = {}): Res
           name: tool.name,
           description: tool.description,
           parameters: tool.jsonSchema as Record<string, unknown>,
-          strict: true
+          strict: tool.strict ?? true
         }))
       }
     : {}),
