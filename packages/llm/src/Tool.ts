@@ -211,6 +211,55 @@ export function fromAsk<const Name extends string, Params, P extends Protocol.An
   )
 }
 
+/** Options of {@link fromActor}. */
+interface ActorOptions<Tag extends string> {
+  /** Which requests to offer; default all. */
+  readonly only?: ReadonlyArray<Tag> | undefined
+  /** Prefixed to each tool's name (the request's tag), e.g. `"account_"`. */
+  readonly prefix?: string | undefined
+  /** What each request does, for the model; default `"<Protocol>.<Tag>"`. */
+  readonly descriptions?: { readonly [K in Tag]?: string } | undefined
+  /** The asks' deadline; the system's default otherwise. */
+  readonly timeout?: Duration.Input | undefined
+  /** What a failed ask does (see {@link fromAsk}); default `"error"`. */
+  readonly failureMode?: "error" | "return" | undefined
+}
+
+/**
+ * The requests of an actor as tools, one per request of its protocol: the parameters are the request's
+ * fields, the result its reply, its declared failure an error result (see {@link fromAsk}). Offer them to
+ * a model, or serve them to MCP clients (`McpServer`). Fields must be expressible as JSON (no actor refs):
+ * choose the requests with `only`.
+ *
+ * @example
+ * ```ts
+ * const tools = Tool.fromActor(account, {
+ *   only: ["Withdraw", "Balance"],
+ *   descriptions: { Withdraw: "Withdraw money; answers the new balance", Balance: "The balance" }
+ * })
+ * ```
+ */
+export const fromActor = <P extends Protocol.Any, const Tag extends Protocol.Request<P>["_tag"]>(
+  actor: ActorRef.ActorRef<P>,
+  options?: ActorOptions<Tag>
+): ReadonlyArray<Tool<string, unknown, unknown, ActorRef.AskError, never>> =>
+  Object.keys(actor.protocol.definition)
+    .filter((tag) => Protocol.requestDef(actor.protocol, tag) !== undefined)
+    .filter((tag) => options?.only === undefined || (options.only as ReadonlyArray<string>).includes(tag))
+    .map((tag) => {
+      const def = Protocol.requestDef(actor.protocol, tag)!
+      const ask = {
+        description: options?.descriptions?.[tag as Tag] ?? `${actor.protocol.name}.${tag}`,
+        parameters: Schema.Struct(def.fields) as unknown as Schema.Codec<unknown, unknown>,
+        actor,
+        request: (params: unknown) => ({ _tag: tag, ...(params as object) }) as Protocol.Request<P>,
+        timeout: options?.timeout
+      }
+      return options?.failureMode === "return"
+        ? fromAsk(`${options?.prefix ?? ""}${tag}`, { ...ask, failureMode: "return" })
+        : fromAsk(`${options?.prefix ?? ""}${tag}`, ask)
+    })
+
 /** Options of {@link fromJsonSchema}. */
 interface JsonSchemaOptions<E, R> {
   readonly description: string

@@ -16,6 +16,8 @@ export * as LlmError from "./LlmError.ts"
 export * as LlmRole from "./LlmRole.ts"
 /** The tools of MCP servers (stdio or Streamable HTTP), typed from their JSON Schema, for agents. */
 export * as Mcp from "./Mcp.ts"
+/** A Troupe system as an MCP server: agents, actors' requests and tools served to any MCP client. */
+export * as McpServer from "./McpServer.ts"
 /** Conversation items (transcripts): system, user, assistant, tool calls and results, reasoning. */
 export * as Message from "./Message.ts"
 /** The language model over the openai SDK: OpenAI or any OpenAI-compatible server. */
