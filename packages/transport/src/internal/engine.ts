@@ -1,5 +1,5 @@
 /**
- * The node engine shared by both transports: handshake, links, reliable delivery, heartbeats,
+ * The node engine shared by both transports (the handshake is in `handshake.ts`): links, reliable delivery, heartbeats,
  * failure detection, dialing with backoff and shutdown. A transport only supplies wires (a socket
  * or an in-process pipe) through `Dialer` and `Engine.accept`.
  *
@@ -7,7 +7,6 @@
  * by socket callbacks; Effect is used for the control plane (dial loops, the heartbeat ticker,
  * shutdown) and at the service boundary.
  */
-import { timingSafeEqual } from "node:crypto"
 import type { Option, Scope } from "effect"
 import { Context, Deferred, Effect, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -20,7 +19,8 @@ import { type Peer, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, LinkStats, Service, Stats } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import * as TransportMetrics from "../TransportMetrics.ts"
-import { hashToken, type Resolved } from "./options.ts"
+import { Handshake } from "./handshake.ts"
+import type { Resolved } from "./options.ts"
 
 /** The raw connection a transport hands to the engine. */
 export interface Wire {
@@ -106,7 +106,7 @@ class Pending {
   }
 }
 
-class Connection implements WireEvents {
+export class Connection implements WireEvents {
   state: "connecting" | "handshaking" | "open" | "closing" | "closed"
   wire!: Wire
   link: Link | undefined = undefined
@@ -131,7 +131,7 @@ class Connection implements WireEvents {
     if (this.state !== "connecting") return
     this.state = "handshaking"
     this.startedAt = now()
-    this.engine.sendHello(this)
+    this.engine.handshake.start(this)
   }
 
   message = (data: Buffer, isBinary: boolean): void => this.engine.onMessage(this, data, isBinary)
@@ -189,7 +189,7 @@ class Connection implements WireEvents {
   }
 }
 
-class Link {
+export class Link {
   down = false
   active: Connection | undefined = undefined
   readonly detector: FailureDetector.FailureDetector
@@ -416,7 +416,7 @@ export class Engine {
   readonly links = new Map<string, Link>()
   readonly connections = new Set<Connection>()
   readonly targets = new Map<string, Target>()
-  private readonly quarantined = new Set<string>()
+  readonly quarantined = new Set<string>()
   /** Why each node that went down (and did not come back) went down. */
   private readonly downed = new Map<string, string>()
   stopping = false
@@ -433,9 +433,7 @@ export class Engine {
     refused: 0,
     linksUp: 0
   }
-  private readonly hello: Buffer
-  /** What this node tells peers about itself in `hello` and `welcome`. */
-  private readonly handshake: Omit<Frame.Hello, "type" | "token">
+  readonly handshake: Handshake
   private readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   readonly options: EngineOptions
   readonly inbound: Queue.Queue<DeliveryImpl>
@@ -451,16 +449,7 @@ export class Engine {
     this.inbound = inbound
     this.events = events
     this.run = Effect.runForkWith(context)
-    this.handshake = {
-      protocol: Frame.PROTOCOL_VERSION,
-      node: options.node,
-      incarnation: options.incarnation,
-      maxFrameBytes: options.maxFrameBytes,
-      window: options.capacity,
-      heartbeatInterval: Math.max(1, Math.ceil(options.heartbeatMs))
-    }
-    const hello: Frame.Hello = { ...this.handshake, type: "hello" }
-    this.hello = Frame.encode(options.token === undefined ? hello : { ...hello, token: options.token })
+    this.handshake = new Handshake(this)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -495,10 +484,6 @@ export class Engine {
     return connection
   }
 
-  sendHello(connection: Connection): void {
-    connection.write(this.hello)
-  }
-
   onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
     const counters = this.counters
     counters.framesIn++
@@ -527,15 +512,7 @@ export class Engine {
       return
     }
     if (connection.state === "handshaking") {
-      if (!connection.outbound && frame.type === "hello") this.onHello(connection, frame)
-      else if (connection.outbound && frame.type === "welcome") this.onWelcome(connection, frame)
-      else
-        this.badFrame(
-          connection,
-          "unexpected-frame",
-          "type",
-          `expected a ${connection.outbound ? "welcome" : "hello"} frame, got ${frame.type}`
-        )
+      this.handshake.onFrame(connection, frame)
       return
     }
     const link = connection.link
@@ -558,71 +535,8 @@ export class Engine {
     }
   }
 
-  private tokenMatches(token: string | undefined): boolean {
-    const expected = this.options.secretHash
-    if (expected === undefined) return true
-    return timingSafeEqual(hashToken(token ?? ""), expected) && token !== undefined
-  }
-
-  private refuse(connection: Connection, code: number, reason: string, peer: string): void {
-    this.counters.refused++
-    this.log("Warn", "connection refused", { peer, code: CloseCode.name(code), reason })
-    connection.close(code, reason)
-  }
-
-  /**
-   * The checks both ends of a handshake make (protocol, token, not itself, not quarantined): binds
-   * the connection to its link, or refuses it with the documented close code.
-   */
-  private admit(connection: Connection, frame: Frame.Hello | Frame.Welcome): Link | undefined {
-    const peer = `${frame.node}/${frame.incarnation}`
-    const refusal: readonly [number, string] | undefined =
-      frame.protocol !== Frame.PROTOCOL_VERSION
-        ? [CloseCode.VersionMismatch, `protocol ${frame.protocol} is not ${Frame.PROTOCOL_VERSION}`]
-        : frame.type === "hello" && !this.tokenMatches(frame.token)
-          ? [CloseCode.Unauthorized, frame.token === undefined ? "missing token" : "wrong token"]
-          : frame.node === this.options.node
-            ? [CloseCode.SelfConnection, `node id ${frame.node} is this node's own`]
-            : this.quarantined.has(peer)
-              ? [CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin"]
-              : undefined
-    if (refusal !== undefined) {
-      this.refuse(connection, refusal[0], refusal[1], peer)
-      return undefined
-    }
-    if (this.stopping) {
-      connection.close(CloseCode.GoingAway, "node shutting down")
-      return undefined
-    }
-    const link = this.bind(frame.node, frame.incarnation, frame)
-    connection.link = link
-    connection.peer = link.peer
-    connection.peerHeartbeatMs = frame.heartbeatInterval
-    connection.state = "open"
-    return link
-  }
-
-  private onHello(connection: Connection, hello: Frame.Hello): void {
-    const link = this.admit(connection, hello)
-    if (link === undefined) return
-    connection.write(Frame.encode({ ...this.handshake, type: "welcome", received: link.consumed }))
-    this.attach(link, connection)
-  }
-
-  private onWelcome(connection: Connection, welcome: Frame.Welcome): void {
-    const link = this.admit(connection, welcome)
-    if (link === undefined) return
-    connection.established = true
-    if (!link.onAck(welcome.received)) {
-      this.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
-      return
-    }
-    this.attach(link, connection)
-    if (connection.target !== undefined) this.targets.get(connection.target)?.reached(link.peer)
-  }
-
   /** The link to a node and incarnation; a new incarnation replaces (and downs) the old one. */
-  private bind(
+  bind(
     node: NodeId,
     incarnation: Incarnation,
     hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number }
@@ -652,7 +566,7 @@ export class Engine {
    * each other), both nodes keep the connection dialed by the node with the smaller id, so they
    * agree without talking; between two connections dialed by the same node the newer wins.
    */
-  private attach(link: Link, connection: Connection): void {
+  attach(link: Link, connection: Connection): void {
     const current = link.active
     if (current !== undefined && current !== connection && current.state === "open") {
       const preferred = [this.options.node, link.peer.node].sort()[0]
@@ -782,7 +696,7 @@ export class Engine {
     else single?.maybeAck()
   }
 
-  private badFrame(
+  badFrame(
     connection: Connection,
     code: Frame.ErrorCode,
     field: string,
@@ -802,7 +716,7 @@ export class Engine {
     connection.write(Frame.encode(seq === undefined ? frame : { ...frame, seq }))
   }
 
-  private protocolError(connection: Connection, message: string): void {
+  protocolError(connection: Connection, message: string): void {
     this.counters.badFrames++
     this.log("Warn", "protocol violation", { peer: connection.peer?.node ?? "unknown", detail: message })
     connection.close(CloseCode.ProtocolError, message)
