@@ -136,7 +136,7 @@ export const make = <const Tools extends ReadonlyArray<Tool.Any> = [], A = strin
   return Behavior.make<Protocol<A>, ReadonlyArray<Message.Message>, R>(protocol, {
     initial: [] as ReadonlyArray<Message.Message>,
     receive: {
-      Ask: (transcript, { prompt, subscriber }) =>
+      Ask: (transcript, { prompt, subscriber }, ctx) =>
         ToolLoop.run({
           ...loop,
           prompt: [...transcript, Message.user(prompt)],
@@ -148,7 +148,9 @@ export const make = <const Tools extends ReadonlyArray<Tool.Any> = [], A = strin
               reply: result.value
             }))
           ),
-          Telemetry.withAgent(name)
+          Telemetry.withAgent(name),
+          Effect.provideService(Telemetry.AgentId, ctx.self.path),
+          Effect.provideService(Telemetry.Conversation, ctx.self.path)
         ),
       Reset: () => Effect.succeed([]),
       Transcript: (transcript) => Effect.succeed({ state: transcript, reply: transcript })

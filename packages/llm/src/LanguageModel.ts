@@ -179,8 +179,10 @@ export type ProviderEvent =
  * request.
  */
 export interface Provider {
-  /** Reported as `gen_ai.system`, e.g. `"openai"`. */
-  readonly system: string
+  /** Reported as `gen_ai.provider.name`, e.g. `"openai"`, `"anthropic"`. */
+  readonly name: string
+  /** Where requests go, reported as `server.address` and `server.port`. */
+  readonly server?: { readonly address: string; readonly port: number } | undefined
   readonly generate: (
     request: ProviderRequest
   ) => Effect.Effect<Effect.Effect<ProviderResult, LlmError>, LlmError, Scope.Scope>
@@ -289,17 +291,27 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     readonly price: Pricing.Price | undefined
     readonly budget: Budget["Service"] | undefined
     readonly attributes: Readonly<Record<string, string>>
+    /** The attributes of the GenAI metrics. */
+    readonly genAi: Readonly<Record<string, string>>
     readonly start: number
   }
 
-  /** Reads the call's context and counts it. */
+  /** Reads the call's context, counts it and describes it on its span. */
   const begin = (request: ProviderRequest): Effect.Effect<Call> =>
     Effect.gen(function* () {
       const agent = yield* Telemetry.Agent
+      const conversation = yield* Telemetry.Conversation
       const attributes = { model: request.model, agent }
       yield* Effect.annotateCurrentSpan({
-        "gen_ai.system": provider.system,
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": provider.name,
         "gen_ai.request.model": request.model,
+        "gen_ai.output.type": request.output === undefined ? "text" : "json",
+        ...(request.temperature === undefined ? {} : { "gen_ai.request.temperature": request.temperature }),
+        ...(conversation === undefined ? {} : { "gen_ai.conversation.id": conversation }),
+        ...(provider.server === undefined
+          ? {}
+          : { "server.address": provider.server.address, "server.port": provider.server.port }),
         "troupe.agent": agent
       })
       yield* Metric.update(Metric.withAttributes(Telemetry.calls, attributes), 1)
@@ -308,6 +320,11 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
         price: Pricing.priceOf(yield* Pricing.Pricing, request.model),
         budget: Option.getOrUndefined(yield* Effect.serviceOption(Budget)),
         attributes,
+        genAi: {
+          "gen_ai.operation.name": "chat",
+          "gen_ai.provider.name": provider.name,
+          "gen_ai.request.model": request.model
+        },
         start: yield* Clock.currentTimeMillis
       }
     })
@@ -354,7 +371,13 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
       const tokens = maxOutput ?? 0
       yield* budget.reserve({ tokens, cost: price && (tokens * price.output) / 1_000_000 })
       return maxOutput === request.maxOutputTokens ? request : { ...request, maxOutputTokens: maxOutput }
-    })
+    }).pipe(
+      Effect.tap((sent) =>
+        sent.maxOutputTokens === undefined
+          ? Effect.void
+          : Effect.annotateCurrentSpan("gen_ai.request.max_tokens", sent.maxOutputTokens)
+      )
+    )
 
   /** Records latency and errors. */
   const end = (call: Call, exit: Exit.Exit<unknown, unknown>) =>
@@ -362,11 +385,17 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
       const now = yield* Clock.currentTimeMillis
       yield* Metric.update(Metric.withAttributes(Telemetry.latency, call.attributes), now - call.start)
       const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
-      if (error && isLlmError(error.error)) {
-        yield* Metric.update(
-          Metric.withAttributes(Telemetry.errors, { ...call.attributes, error: error.error._tag }),
-          1
-        )
+      const errorType = error && isLlmError(error.error) ? error.error._tag : undefined
+      yield* Metric.update(
+        Metric.withAttributes(Telemetry.operationDuration, {
+          ...call.genAi,
+          ...(errorType === undefined ? {} : { "error.type": errorType })
+        }),
+        (now - call.start) / 1000
+      )
+      if (errorType !== undefined) {
+        yield* Effect.annotateCurrentSpan("error.type", errorType)
+        yield* Metric.update(Metric.withAttributes(Telemetry.errors, { ...call.attributes, error: errorType }), 1)
       }
     })
 
@@ -377,11 +406,21 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
       if (call.budget) yield* call.budget.record({ tokens: Usage.total(usage), cost })
       yield* Metric.update(Metric.withAttributes(Telemetry.inputTokens, call.attributes), usage.inputTokens)
       yield* Metric.update(Metric.withAttributes(Telemetry.outputTokens, call.attributes), usage.outputTokens)
+      const tokens = { ...call.genAi, "gen_ai.response.model": model }
+      yield* Metric.update(
+        Metric.withAttributes(Telemetry.tokenUsage, { ...tokens, "gen_ai.token.type": "input" }),
+        usage.inputTokens
+      )
+      yield* Metric.update(
+        Metric.withAttributes(Telemetry.tokenUsage, { ...tokens, "gen_ai.token.type": "output" }),
+        usage.outputTokens
+      )
       if (cost !== undefined) yield* Metric.update(Metric.withAttributes(Telemetry.cost, call.attributes), cost)
       yield* Effect.annotateCurrentSpan({
         "gen_ai.response.model": model,
         "gen_ai.usage.input_tokens": usage.inputTokens,
         "gen_ai.usage.output_tokens": usage.outputTokens,
+        "gen_ai.usage.cache_read.input_tokens": usage.cachedInputTokens,
         ...(usage.estimated ? { "troupe.llm.usage_estimated": true } : {}),
         ...(cost === undefined ? {} : { "troupe.llm.cost_usd": cost })
       })
@@ -406,6 +445,16 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     Effect.gen(function* () {
       const usage = usageOf(request, result)
       const cost = yield* charge(call, result.model, usage)
+      yield* Effect.annotateCurrentSpan({
+        "gen_ai.response.id": result.id,
+        "gen_ai.response.finish_reasons": [
+          result.refusal !== undefined
+            ? "refusal"
+            : { "tool-calls": "tool_calls", "content-filter": "content_filter", stop: "stop", length: "length" }[
+                result.finish
+              ]
+        ]
+      })
       if (request.maxOutputTokens !== undefined && usage.outputTokens > overrun(request.maxOutputTokens)) {
         yield* Effect.logWarning(
           `the server ignored the output limit of ${request.maxOutputTokens} tokens and produced ${usage.outputTokens} ` +
@@ -441,31 +490,36 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     })
 
   const call = <A>(
-    span: string,
+    operation: "generate" | "generateObject",
     request: Request,
     then: (response: Response.Response) => Effect.Effect<A, LlmError>
   ): Effect.Effect<A, LlmError> =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const c = yield* begin(resolve(request))
-        const attempt = (sent: ProviderRequest) =>
-          Effect.scoped(Effect.flatten(within("connect")(provider.generate(sent)))).pipe(within("attempt"))
-        const exit = yield* Effect.exit(
-          reserve(c).pipe(
-            Effect.flatMap((sent) =>
-              attempt(sent).pipe(
-                Effect.retry({ schedule, while: (e) => e.retryable }),
-                within("overall"),
-                Effect.flatMap((result) => settle(c, sent, result))
-              )
-            ),
-            Effect.flatMap(then)
+    Effect.suspend(() => {
+      const resolved = resolve(request)
+      return Effect.scoped(
+        Effect.gen(function* () {
+          const c = yield* begin(resolved)
+          const attempt = (sent: ProviderRequest) =>
+            Effect.scoped(Effect.flatten(within("connect")(provider.generate(sent)))).pipe(within("attempt"))
+          const exit = yield* Effect.exit(
+            reserve(c).pipe(
+              Effect.flatMap((sent) =>
+                attempt(sent).pipe(
+                  Effect.retry({ schedule, while: (e) => e.retryable }),
+                  within("overall"),
+                  Effect.flatMap((result) => settle(c, sent, result))
+                )
+              ),
+              Effect.flatMap(then)
+            )
           )
-        )
-        yield* end(c, exit)
-        return yield* exit
-      })
-    ).pipe(Effect.withSpan(span))
+          yield* end(c, exit)
+          return yield* exit
+        })
+      ).pipe(
+        Effect.withSpan(`chat ${resolved.model}`, { kind: "client", attributes: { "troupe.llm.operation": operation } })
+      )
+    })
 
   const eventTimeouts = <A, E>(self: Stream.Stream<A, E>): Stream.Stream<A, E | TimedOut> =>
     Stream.transformPull(self, (pull) =>
@@ -480,14 +534,19 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     )
 
   const streamEvents = (request: Request): Stream.Stream<Response.StreamEvent, LlmError> =>
-    Stream.unwrap(
-      Effect.gen(function* () {
-        const c = yield* begin(resolve(request))
-        return Stream.unwrap(Effect.map(reserve(c), (sent) => eventsOf(c, sent))).pipe(
-          Stream.onExit((exit) => end(c, exit))
-        )
-      })
-    ).pipe(Stream.withSpan("LanguageModel.stream"))
+    Stream.suspend(() => {
+      const resolved = resolve(request)
+      return Stream.unwrap(
+        Effect.gen(function* () {
+          const c = yield* begin(resolved)
+          return Stream.unwrap(Effect.map(reserve(c), (sent) => eventsOf(c, sent))).pipe(
+            Stream.onExit((exit) => end(c, exit))
+          )
+        })
+      ).pipe(
+        Stream.withSpan(`chat ${resolved.model}`, { kind: "client", attributes: { "troupe.llm.operation": "stream" } })
+      )
+    })
 
   /** The events of a call whose budget is reserved. */
   const eventsOf = (c: Call, sent: ProviderRequest): Stream.Stream<Response.StreamEvent, LlmError> =>
@@ -550,19 +609,16 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     })
 
   return LanguageModel.of({
-    generate: (request) => call("LanguageModel.generate", request, Effect.succeed),
+    generate: (request) => call("generate", request, Effect.succeed),
     stream: streamEvents,
     generateObject: <A>(request: ObjectRequest<A>) => {
       const { schema, name, description, ...rest } = request
-      return call(
-        "LanguageModel.generateObject",
-        { ...rest, output: { name: name ?? "output", description, schema } },
-        (response) =>
-          decodeJson(
-            strict(schema).codec as Schema.ConstraintCodec<A, unknown>,
-            response.text,
-            "The model's output"
-          ).pipe(Effect.map((value) => ({ value, response })))
+      return call("generateObject", { ...rest, output: { name: name ?? "output", description, schema } }, (response) =>
+        decodeJson(
+          strict(schema).codec as Schema.ConstraintCodec<A, unknown>,
+          response.text,
+          "The model's output"
+        ).pipe(Effect.map((value) => ({ value, response })))
       )
     }
   })

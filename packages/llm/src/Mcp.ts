@@ -175,6 +175,16 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
     const toTool = (tool: McpSchema.Tool): McpTool => {
       const call = (params: Readonly<Record<string, unknown>>) =>
         client.callTool({ tool, arguments: params }, { timeout: callTimeout }).pipe(
+          Effect.withSpan(`tools/call ${tool.name}`, {
+            kind: "client",
+            attributes: {
+              "mcp.method.name": "tools/call",
+              "mcp.protocol.version": client.protocolVersion,
+              "gen_ai.operation.name": "execute_tool",
+              "gen_ai.tool.name": tool.name,
+              "troupe.mcp.server": name
+            }
+          }),
           Effect.map((result) => {
             const text = textOf(result)
             const output =
@@ -188,6 +198,7 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
       return Tool.fromJsonSchema(`${options?.prefix ?? ""}${tool.name}`, {
         description: tool.description ?? tool.title ?? tool.name,
         jsonSchema: tool.inputSchema,
+        type: "extension",
         handler:
           options?.failureMode === "error"
             ? call

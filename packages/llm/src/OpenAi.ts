@@ -149,6 +149,12 @@ const read = <A>(what: string, f: () => A | LlmError): Effect.Effect<A, LlmError
 
 const endedEarly = () => new ConnectionFailed({ message: "the stream ended before the response completed" })
 
+/** Host and port of a base URL, for `server.address` and `server.port`. */
+export const serverOf = (baseUrl: string): { readonly address: string; readonly port: number } => {
+  const url = new URL(baseUrl)
+  return { address: url.hostname, port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port) }
+}
+
 /** Makes the provider for a client; `config` gives the settings per model (see {@link settingsFor}). */
 export const provider = (
   client: OpenAI,
@@ -158,6 +164,7 @@ export const provider = (
   const chatParams = (request: LanguageModel.ProviderRequest) =>
     Chat.toParams(request, settingsFor(config, request.model).maxTokensField)
   const responsesParams = (request: LanguageModel.ProviderRequest) => Responses.toParams(request, config)
+  const server = serverOf(client.baseURL)
   const send = <A>(f: (signal: AbortSignal) => Promise<A>) =>
     Effect.flatMap(abortOnClose, (controller) =>
       Effect.tryPromise({ try: () => f(controller.signal), catch: fromSdkError })
@@ -167,7 +174,8 @@ export const provider = (
 
   if (api === "responses") {
     return {
-      system: "openai",
+      name: "openai",
+      server,
       generate: (request) =>
         send((signal) =>
           client.responses.create({ ...responsesParams(request), stream: false }, { signal }).asResponse()
@@ -201,7 +209,8 @@ export const provider = (
     }
   }
   return {
-    system: "openai",
+    name: "openai",
+    server,
     generate: (request) =>
       send((signal) =>
         client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()

@@ -129,7 +129,7 @@ export const make = (
       })
 
     const provider: LanguageModel.Provider = {
-      system: "scripted",
+      name: "scripted",
       generate: (request) =>
         Effect.map(receive(request, false), ({ turn, result, streamError }) =>
           streamError

@@ -2,7 +2,8 @@
  * Tools a model can call: a name, a description, Schema-typed parameters and result, and a handler that is
  * any Effect (a computation, an HTTP call, an `ask` to an actor).
  *
- * Each call runs in a span `Tool.call` (attributes `troupe.tool`, `troupe.tool.call_id`).
+ * Each call runs in a span `execute_tool {name}` (attributes `gen_ai.tool.name`, `gen_ai.tool.call.id`,
+ * `gen_ai.tool.type`, and `error.type` when the result is an error).
  * The model's arguments are decoded with the parameters schema. Arguments that are not JSON or do not
  * decode are not a crash: the call answers the model with an error result that lists the issues, so the
  * model can correct itself. What the handler's failures do is the tool's choice (`failureMode`):
@@ -112,7 +113,8 @@ const build = <Name extends string, Params, Success, E, R>(
     | Schema.Codec<Params, unknown>
     | { readonly codec: Schema.Top; readonly jsonSchema: JsonSchema.JsonSchema },
   handler: (params: Params) => Effect.Effect<Success, E, R>,
-  respond: (params: Params) => Effect.Effect<Output, E, R>
+  respond: (params: Params) => Effect.Effect<Output, E, R>,
+  toolType: "function" | "extension" = "function"
 ): Tool<Name, Params, Success, E, R> => {
   const loose = !Schema.isSchema(parameters)
   const { codec, jsonSchema } = loose ? parameters : strict(parameters)
@@ -127,7 +129,15 @@ const build = <Name extends string, Params, Success, E, R>(
         onSuccess: (params) =>
           Effect.map(respond(params), ({ output, isError }) => Message.toolResult(request, output, isError))
       }),
-      Effect.withSpan("Tool.call", { attributes: { "troupe.tool": name, "troupe.tool.call_id": request.id } })
+      Effect.tap((result) => (result.isError ? Effect.annotateCurrentSpan("error.type", "tool_error") : Effect.void)),
+      Effect.withSpan(`execute_tool ${name}`, {
+        attributes: {
+          "gen_ai.operation.name": "execute_tool",
+          "gen_ai.tool.name": name,
+          "gen_ai.tool.call.id": request.id,
+          "gen_ai.tool.type": toolType
+        }
+      })
     )
   return { name, description, jsonSchema, handler, call, ...(loose ? { strict: false } : {}) }
 }
@@ -267,6 +277,8 @@ interface JsonSchemaOptions<E, R> {
   readonly jsonSchema: JsonSchema.JsonSchema
   /** Runs a call with the checked arguments; the answer is the tool result's text and whether it is an error. */
   readonly handler: (params: Readonly<Record<string, unknown>>) => Effect.Effect<Output, E, R>
+  /** `gen_ai.tool.type` on its spans: `"function"` (default), or `"extension"` for a remote service's tool. */
+  readonly type?: "function" | "extension" | undefined
 }
 
 /**
@@ -289,7 +301,7 @@ export const fromJsonSchema = <const Name extends string, E = never, R = never>(
   name: Name,
   options: JsonSchemaOptions<E, R>
 ): Tool<Name, Readonly<Record<string, unknown>>, Output, E, R> =>
-  build(name, options.description, importJsonSchema(options.jsonSchema), options.handler, options.handler)
+  build(name, options.description, importJsonSchema(options.jsonSchema), options.handler, options.handler, options.type)
 
 const anyObject = Schema.Record(Schema.String, Schema.Unknown)
 
