@@ -61,6 +61,12 @@ import * as Telemetry from "./Telemetry.ts"
 import type * as Tool from "./Tool.ts"
 import * as Usage from "./Usage.ts"
 
+/**
+ * How hard a reasoning model thinks. Each provider takes the levels it knows: OpenAI's `reasoning.effort`
+ * (`max` is sent as `xhigh`), Anthropic's `output_config.effort` (`none` and `minimal` are sent as `low`).
+ */
+export type ReasoningEffort = "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max"
+
 /** Which tool the model must call: any or none (`auto`), none, at least one, or a given one. */
 export type ToolChoice = "auto" | "none" | "required" | { readonly tool: string }
 
@@ -78,6 +84,8 @@ export interface Request {
   /** The most output tokens; also what a {@link Budget} reserves for the call. */
   readonly maxOutputTokens?: number | undefined
   readonly temperature?: number | undefined
+  /** How hard a reasoning model thinks; the model's setting (or the server's default) when absent. */
+  readonly reasoningEffort?: ReasoningEffort | undefined
   /** Constrains the answer to JSON for this schema (strict structured output); the text is that JSON. */
   readonly output?: OutputSchema | undefined
 }
@@ -143,6 +151,7 @@ export interface ProviderRequest {
   readonly toolChoice: ToolChoice | undefined
   readonly maxOutputTokens: number | undefined
   readonly temperature: number | undefined
+  readonly reasoningEffort: ReasoningEffort | undefined
   readonly output:
     | { readonly name: string; readonly description: string | undefined; readonly jsonSchema: JsonSchema.JsonSchema }
     | undefined
@@ -278,6 +287,7 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
       toolChoice: request.toolChoice,
       maxOutputTokens: request.maxOutputTokens ?? options.maxOutputTokens,
       temperature: request.temperature,
+      reasoningEffort: request.reasoningEffort,
       output: request.output && {
         name: request.output.name,
         description: request.output.description,

@@ -25,20 +25,14 @@ import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import { byModel } from "./internal/byModel.ts"
 import * as Chat from "./internal/chatApi.ts"
 import { fromSdkError } from "./internal/errors.ts"
+import { AbsoluteUrl, abortOnClose, endedEarly, read, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as Responses from "./internal/responsesApi.ts"
 import * as LanguageModel from "./LanguageModel.ts"
-import { ConnectionFailed, isLlmError, type LlmError, ServerError } from "./LlmError.ts"
+import { BadRequest, type LlmError } from "./LlmError.ts"
 
 /** Which wire API to speak. */
 export const Api = Schema.Literals(["responses", "chat"])
 export type Api = typeof Api.Type
-
-const AbsoluteUrl = Schema.String.check(
-  Schema.makeFilter(
-    (s: string) =>
-      (/^https?:\/\//.test(s) && URL.canParse(s)) || "expected an http(s) URL, e.g. http://localhost:8000/v1"
-  )
-)
 
 /**
  * Which Chat Completions parameter carries the max output tokens: `max_completion_tokens` (OpenAI's, which
@@ -50,7 +44,9 @@ export type MaxTokensField = typeof MaxTokensField.Type
 
 /** Settings of one model, or of every model whose name starts with the key (see `models`). */
 export const ModelSettings = Schema.Struct({
-  maxTokensField: Schema.optionalKey(MaxTokensField)
+  maxTokensField: Schema.optionalKey(MaxTokensField),
+  /** The reasoning effort of requests that set none. */
+  reasoningEffort: Schema.optionalKey(Schema.Literals(["none", "minimal", "low", "medium", "high", "xhigh", "max"]))
 })
 export type ModelSettings = typeof ModelSettings.Type
 
@@ -96,7 +92,7 @@ const isOpenAi = (baseUrl: string | undefined): boolean => {
 export const settingsFor = (
   config: Pick<Config, "baseUrl" | "maxTokensField" | "models">,
   model: string
-): Required<ModelSettings> => ({
+): ModelSettings & Required<Pick<ModelSettings, "maxTokensField">> => ({
   maxTokensField: isOpenAi(config.baseUrl) ? "max_completion_tokens" : "max_tokens",
   ...(config.maxTokensField === undefined ? {} : { maxTokensField: config.maxTokensField }),
   ...(config.models === undefined ? {} : byModel(config.models, model))
@@ -125,45 +121,28 @@ export const fromEnv: EffectConfig.Config<Config> = EffectConfig.all({
   }))
 )
 
-/** The SDK's timeout is longer than any of ours (the largest a timer accepts, about 24 days). */
-const sdkTimeout = 2 ** 31 - 1
-
-/** An AbortController aborted when the scope closes (interruption, timeout, or the end of the call). */
-const abortOnClose = Effect.acquireRelease(
-  Effect.sync(() => new AbortController()),
-  (controller) => Effect.sync(() => controller.abort())
-)
-
-/**
- * Reads what the server sent. The SDK does not check the shapes of answers, and compatible servers vary: a
- * shape we cannot read is a (retryable) `ServerError` saying what went wrong, not a defect.
- */
-const read = <A>(what: string, f: () => A | LlmError): Effect.Effect<A, LlmError> =>
-  Effect.try({
-    try: f,
-    catch: (e) =>
-      new ServerError({
-        message: `the server's ${what} has an unexpected shape: ${e instanceof Error ? e.message : String(e)}`
-      })
-  }).pipe(Effect.flatMap((value) => (isLlmError(value) ? Effect.fail(value as LlmError) : Effect.succeed(value as A))))
-
-const endedEarly = () => new ConnectionFailed({ message: "the stream ended before the response completed" })
-
-/** Host and port of a base URL, for `server.address` and `server.port`. */
-export const serverOf = (baseUrl: string): { readonly address: string; readonly port: number } => {
-  const url = new URL(baseUrl)
-  return { address: url.hostname, port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port) }
-}
-
 /** Makes the provider for a client; `config` gives the settings per model (see {@link settingsFor}). */
 export const provider = (
   client: OpenAI,
   api: Api,
   config: Omit<Config, "apiKey" | "model"> = {}
 ): LanguageModel.Provider => {
+  /** The request with the model's settings applied: its default reasoning effort. */
+  const withSettings = (request: LanguageModel.ProviderRequest) => {
+    const { reasoningEffort } = settingsFor(config, request.model)
+    return request.reasoningEffort !== undefined || reasoningEffort === undefined
+      ? request
+      : { ...request, reasoningEffort }
+  }
   const chatParams = (request: LanguageModel.ProviderRequest) =>
-    Chat.toParams(request, settingsFor(config, request.model).maxTokensField)
-  const responsesParams = (request: LanguageModel.ProviderRequest) => Responses.toParams(request, config)
+    Chat.toParams(withSettings(request), settingsFor(config, request.model).maxTokensField)
+  const responsesParams = (request: LanguageModel.ProviderRequest) => Responses.toParams(withSettings(request), config)
+  /** Chat Completions refuses some requests before they are sent (a document by URL). */
+  const checked = <A, R>(request: LanguageModel.ProviderRequest, f: Effect.Effect<A, LlmError, R>) =>
+    Effect.suspend(() => {
+      const problem = Chat.unsupported(request)
+      return problem === undefined ? f : Effect.fail(new BadRequest({ message: problem }))
+    })
   const server = serverOf(client.baseURL)
   const send = <A>(f: (signal: AbortSignal) => Promise<A>) =>
     Effect.flatMap(abortOnClose, (controller) =>
@@ -212,8 +191,11 @@ export const provider = (
     name: "openai",
     server,
     generate: (request) =>
-      send((signal) =>
-        client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()
+      checked(
+        request,
+        send((signal) =>
+          client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()
+        )
       ).pipe(
         Effect.map((response) =>
           body(response).pipe(
@@ -224,10 +206,13 @@ export const provider = (
         )
       ),
     stream: (request) =>
-      send((signal) =>
-        client.chat.completions
-          .create({ ...chatParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
-          .withResponse()
+      checked(
+        request,
+        send((signal) =>
+          client.chat.completions
+            .create({ ...chatParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
+            .withResponse()
+        )
       ).pipe(
         Effect.map(({ data, response }) => {
           const chunks = Chat.chunkMapper(requestIdOf(response))

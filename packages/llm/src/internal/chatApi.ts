@@ -2,13 +2,23 @@
 import type {
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionContentPart,
   ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam
 } from "openai/resources/chat/completions/completions"
-import type { ProviderEvent, ProviderFinish, ProviderRequest, ProviderResult } from "../LanguageModel.ts"
+import type {
+  ProviderEvent,
+  ProviderFinish,
+  ProviderRequest,
+  ProviderResult,
+  ReasoningEffort
+} from "../LanguageModel.ts"
 import { type LlmError, MalformedResponse } from "../LlmError.ts"
 import * as Message from "../Message.ts"
 import * as Usage from "../Usage.ts"
+
+/** Our reasoning effort as OpenAI's (`max` is its `xhigh`). */
+export const openAiEffort = (effort: ReasoningEffort) => (effort === "max" ? "xhigh" : effort)
 
 /** Which parameter carries the max output tokens: OpenAI's own, or the older one most compatible servers read. */
 export type MaxTokensField = "max_completion_tokens" | "max_tokens"
@@ -43,6 +53,7 @@ export const toParams = (
       }),
   ...(request.maxOutputTokens === undefined ? {} : { [maxTokensField]: request.maxOutputTokens }),
   ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+  ...(request.reasoningEffort === undefined ? {} : { reasoning_effort: openAiEffort(request.reasoningEffort) }),
   ...(request.output === undefined
     ? {}
     : {
@@ -58,6 +69,24 @@ export const toParams = (
       })
 })
 
+/** A file as a content part: an image by URL (or data URL), a document inline. */
+const filePart = (file: Message.File): ChatCompletionContentPart =>
+  file.mediaType.startsWith("image/")
+    ? { type: "image_url", image_url: { url: Message.fileUrl(file) } }
+    : { type: "file", file: { file_data: Message.fileUrl(file), filename: file.name ?? "file" } }
+
+/** What Chat Completions cannot take: a document by URL (it wants the bytes). */
+export const unsupported = (request: ProviderRequest): string | undefined => {
+  for (const message of request.messages) {
+    for (const file of message._tag === "User" ? (message.files ?? []) : []) {
+      if ("url" in file && !file.mediaType.startsWith("image/") && !file.url.startsWith("data:")) {
+        return `Chat Completions takes documents inline, not by URL (${file.url}): give the file's bytes`
+      }
+    }
+  }
+  return undefined
+}
+
 /** Consecutive assistant text and tool calls become one assistant message; reasoning items are dropped. */
 const toMessages = (messages: ReadonlyArray<Message.Message>): Array<ChatCompletionMessageParam> => {
   const out: Array<ChatCompletionMessageParam> = []
@@ -68,7 +97,13 @@ const toMessages = (messages: ReadonlyArray<Message.Message>): Array<ChatComplet
         out.push({ role: "system", content: message.text })
         break
       case "User":
-        out.push({ role: "user", content: message.text })
+        out.push({
+          role: "user",
+          content:
+            message.files === undefined
+              ? message.text
+              : [{ type: "text", text: message.text }, ...message.files.map(filePart)]
+        })
         break
       case "Assistant":
         if (last?.role === "assistant" && !last.content) last.content = message.text

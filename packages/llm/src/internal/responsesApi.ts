@@ -2,6 +2,7 @@
 import type {
   Response as OpenAiResponse,
   ResponseCreateParamsBase,
+  ResponseInputContent,
   ResponseInputItem,
   ResponseStreamEvent
 } from "openai/resources/responses/responses"
@@ -9,6 +10,7 @@ import type { ProviderEvent, ProviderFinish, ProviderRequest, ProviderResult } f
 import type { LlmError } from "../LlmError.ts"
 import * as Message from "../Message.ts"
 import * as Usage from "../Usage.ts"
+import { openAiEffort } from "./chatApi.ts"
 import { fromStatus } from "./errors.ts"
 
 /** What the Responses API is told besides the request: `store: false` keeps nothing on the server. */
@@ -46,6 +48,7 @@ export const toParams = (request: ProviderRequest, settings: Settings = {}): Res
       }),
   ...(request.maxOutputTokens === undefined ? {} : { max_output_tokens: request.maxOutputTokens }),
   ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+  ...(request.reasoningEffort === undefined ? {} : { reasoning: { effort: openAiEffort(request.reasoningEffort) } }),
   ...(request.output === undefined
     ? {}
     : {
@@ -61,12 +64,22 @@ export const toParams = (request: ProviderRequest, settings: Settings = {}): Res
       })
 })
 
+/** A file as an input part: an image, or a document by URL or inline. */
+const inputFile = (file: Message.File): ResponseInputContent =>
+  file.mediaType.startsWith("image/")
+    ? { type: "input_image", image_url: Message.fileUrl(file), detail: "auto" }
+    : "url" in file && !file.url.startsWith("data:")
+      ? { type: "input_file", file_url: file.url }
+      : { type: "input_file", file_data: Message.fileUrl(file), filename: file.name ?? "file" }
+
 const toInputItem = (message: Message.Message): ResponseInputItem => {
   switch (message._tag) {
     case "System":
       return { role: "system", content: message.text }
     case "User":
-      return { role: "user", content: message.text }
+      return message.files === undefined
+        ? { role: "user", content: message.text }
+        : { role: "user", content: [{ type: "input_text", text: message.text }, ...message.files.map(inputFile)] }
     case "Assistant":
       return message.itemId === undefined
         ? { role: "assistant", content: message.text }
