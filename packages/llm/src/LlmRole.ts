@@ -23,7 +23,7 @@
  * const result = yield* buyer(Endpoint.make(Haggle, "Buyer", { session: "s-1", port }))
  * ```
  */
-import { type Endpoint, Monitor, StateMachine } from "@troupe/runtime"
+import { type Endpoint, Monitor, Session, StateMachine } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 import * as loop from "./internal/loop.ts"
 import { decodeJson, describeIssues, issuesOf, strict } from "./internal/structured.ts"
@@ -248,7 +248,12 @@ export const play =
                   Effect.tapError((rejection) =>
                     Effect.andThen(
                       Effect.sync(() => corrections++),
-                      onRejected ? onRejected(state.id, rejection) : Effect.void
+                      Effect.andThen(
+                        Session.note(
+                          `the model's move was refused before it left (${rejection.issues.map((i) => i.message).join("; ")}); sent back to the model`
+                        ),
+                        onRejected ? onRejected(state.id, rejection) : Effect.void
+                      )
                     )
                   )
                 )

@@ -311,7 +311,7 @@ export const events: Stream.Stream<SystemEvent, never, ActorSystem> = Stream.unw
  * yield* ActorSystem.publish("billing", { _tag: "InvoiceSent", invoice: "2026-17" })
  * ```
  */
-export const publish = (source: string, event: { readonly _tag: string }): Effect.Effect<void> =>
+export const publish = <E extends { readonly _tag: string }>(source: string, event: E): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
     const actor = fiber.getRef(CurrentActor)
     if (actor !== undefined) {

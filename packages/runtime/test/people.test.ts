@@ -252,7 +252,7 @@ describe("Introspection", () => {
         assert.strictEqual(actors[0]!.status, "idle")
         yield* Deferred.succeed(release, undefined)
 
-        const custom = events.find((e) => e._tag === "Custom")
+        const custom: unknown = events.find((e) => e._tag === "Custom")
         assert.deepInclude(custom, { source: "test", path: "/user/team/w", event: { _tag: "Worked", n: 0 } })
 
         const node = yield* Introspection.node(system)
