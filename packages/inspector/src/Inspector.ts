@@ -52,6 +52,8 @@ export interface Service {
   readonly url: string
   /** The state the page shows, now (a copy). */
   readonly state: Effect.Effect<View.State>
+  /** How many pages (or other clients) follow its live stream now. */
+  readonly viewers: Effect.Effect<number>
 }
 
 /** The running inspector. */
@@ -83,6 +85,7 @@ export const start = (
           ? options.token
           : Redacted.make(options.token)
     const actions = token !== undefined
+    const viewers = { count: 0 }
     const store = new Store(system.node, actions)
     yield* collect(system, store, { actions, interval: options.interval ?? "500 millis" })
     yield* federate(system, store, { actions }).pipe(
@@ -94,6 +97,7 @@ export const start = (
       host,
       port,
       token,
+      viewers,
       act: (action) => (action.node === system.node ? perform(system, action) : actRemotely(system, action))
     }).pipe(
       Effect.mapError(
@@ -110,7 +114,8 @@ export const start = (
     return {
       address,
       url: token === undefined ? address : `${address}#token=${encodeURIComponent(Redacted.value(token))}`,
-      state: Effect.sync(() => structuredClone(store.state))
+      state: Effect.sync(() => structuredClone(store.state)),
+      viewers: Effect.sync(() => viewers.count)
     }
   })
 

@@ -48,7 +48,9 @@ export const federate = (
 ): Effect.Effect<void, ActorSystem.SpawnError, Scope.Scope> =>
   Effect.gen(function* () {
     const self = system.node
-    const feeds = new Set<ActorRef.ActorRef<typeof Feed>>()
+    /** The feeds of the inspectors watching this one, by node and path (a ref that arrives twice is one feed). */
+    const feeds = new Map<string, ActorRef.ActorRef<typeof Feed>>()
+    const keyOf = (ref: { readonly node: string; readonly path: string }) => `${ref.node}${ref.path}`
     const watched = new Map<string, Watched>()
 
     // tells every watcher each batch of this node's part
@@ -60,7 +62,7 @@ export const federate = (
         const message = Feed.Patches({ node: self, seq, patches: JSON.stringify(own) })
         return Effect.forEach(
           [...feeds],
-          (feed) => feed.tell(message).pipe(Effect.catchCause(() => Effect.sync(() => feeds.delete(feed)))),
+          ([key, feed]) => feed.tell(message).pipe(Effect.catchCause(() => Effect.sync(() => feeds.delete(key)))),
           { discard: true }
         )
       })
@@ -73,7 +75,7 @@ export const federate = (
           Effect.as(ctx.watch(feed), {
             state,
             reply: { seq: store.seq, part: JSON.stringify(store.part(self)) }
-          }).pipe(Effect.tap(() => Effect.sync(() => feeds.add(feed)))),
+          }).pipe(Effect.tap(() => Effect.sync(() => feeds.set(keyOf(feed), feed)))),
         Act: (state, { action }) =>
           Effect.gen(function* () {
             if (!options.actions) {
@@ -87,8 +89,7 @@ export const federate = (
       },
       onTerminated: (state, terminated) =>
         Effect.sync(() => {
-          for (const feed of feeds)
-            if (feed.path === terminated.ref.path && feed.node === terminated.ref.node) feeds.delete(feed)
+          feeds.delete(keyOf(terminated.ref))
           return state
         })
     })

@@ -29,6 +29,8 @@ export interface Settings {
   readonly host: string
   readonly token: Redacted.Redacted<string> | undefined
   readonly act: (action: View.Action) => Effect.Effect<string, ActionFailed>
+  /** Counts the pages (and other clients) following the live stream. */
+  readonly viewers: { count: number }
 }
 
 const sameToken = (given: string, expected: string): boolean => {
@@ -63,16 +65,23 @@ export const serve = (
       "/api/events",
       Effect.sync(() => {
         const body = Stream.unwrap(
-          Effect.map(store.subscribe, ({ state, seq, batches }) =>
-            Stream.concat(
-              Stream.make(`retry: 1000\nevent: reset\ndata: ${state}\n\n`),
-              Stream.merge(
-                batches.pipe(
-                  Stream.filter((batch) => batch.seq > seq),
-                  Stream.map((batch) => `event: patch\ndata: ${JSON.stringify(batch.patches)}\n\n`)
-                ),
-                // a comment now and then keeps proxies from closing an idle stream
-                Stream.tick("15 seconds").pipe(Stream.map(() => ": keep-alive\n\n"))
+          Effect.acquireRelease(
+            Effect.sync(() => settings.viewers.count++),
+            () => Effect.sync(() => settings.viewers.count--)
+          ).pipe(
+            Effect.andThen(
+              Effect.map(store.subscribe, ({ state, seq, batches }) =>
+                Stream.concat(
+                  Stream.make(`retry: 1000\nevent: reset\ndata: ${state}\n\n`),
+                  Stream.merge(
+                    batches.pipe(
+                      Stream.filter((batch) => batch.seq > seq),
+                      Stream.map((batch) => `event: patch\ndata: ${batch.json}\n\n`)
+                    ),
+                    // a comment now and then keeps proxies from closing an idle stream
+                    Stream.tick("15 seconds").pipe(Stream.map(() => ": keep-alive\n\n"))
+                  )
+                )
               )
             )
           )

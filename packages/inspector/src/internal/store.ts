@@ -5,10 +5,11 @@
 import { Effect, PubSub, type Scope, Stream } from "effect"
 import * as View from "../View.ts"
 
-/** A batch of patches, numbered in the order they were committed. */
+/** A batch of patches, numbered in the order they were committed, and as JSON. */
 export interface Batch {
   readonly seq: number
   readonly patches: ReadonlyArray<View.Patch>
+  readonly json: string
 }
 
 export class Store {
@@ -23,11 +24,15 @@ export class Store {
     this.state = { self, actions, nodes: {} }
   }
 
-  /** Applies a batch and publishes it. */
+  /**
+   * Applies a batch and publishes it. The state gets a copy of the patches' values, so that what later
+   * patches change in the state never changes a batch already published (it is written out later).
+   */
   commit(patches: ReadonlyArray<View.Patch>): void {
     if (patches.length === 0) return
-    for (const patch of patches) View.apply(this.state, patch)
-    PubSub.publishUnsafe(this.hub, { seq: ++this.seq, patches })
+    const json = JSON.stringify(patches)
+    for (const patch of JSON.parse(json) as ReadonlyArray<View.Patch>) View.apply(this.state, patch)
+    PubSub.publishUnsafe(this.hub, { seq: ++this.seq, patches, json })
   }
 
   /** Subscribes now: the state as it is, and every batch committed after it. */
