@@ -595,7 +595,7 @@ function sessionView(main, id) {
   drawSequence(el.querySelector(".seq"), s, roles, entries)
   const now = parts().flatMap((p) => p.roles.filter((r) => r.session === id).map((r) => ({ ...r, node: p.node })))
   keep(el.querySelector(".roles-now"), JSON.stringify(now), () =>
-    now.length === 0
+    now.length === 0 || s.ended
       ? []
       : [
           h("h2", {}, "Where each role stands"),

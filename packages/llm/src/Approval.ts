@@ -46,7 +46,7 @@ export type Decision = typeof Decision.Type
 
 /** What an approval question shows a person (its `detail`, as JSON). */
 export interface Detail {
-  /** The agent's name (`"none"` outside an agent). */
+  /** Who asks: the agent's name, else the session role it plays, else `"An agent"`. */
   readonly agent: string
   readonly tool: string
   readonly description: string
@@ -83,8 +83,11 @@ export const required = <const Name extends string, Params, Success, E, R>(
       const params = yield* Effect.result(decode(json))
       if (params._tag === "Failure") return yield* tool.call(request)
       const agent = yield* Telemetry.Agent
+      // who asks, for people: the agent's name, else the session role it plays
+      const role = yield* Session.currentRole
+      const asker = agent !== "none" ? agent : (role?.role ?? "An agent")
       const detail: Detail = {
-        agent,
+        agent: asker,
         tool: tool.name,
         description: tool.description,
         arguments: json,
@@ -94,7 +97,7 @@ export const required = <const Name extends string, Params, Success, E, R>(
         kind: "approval",
         title:
           options.title?.(params.success, agent) ??
-          `${agent === "none" ? "An agent" : agent} wants to call ${tool.name}(${AgentEvent.clip(request.arguments, 120)})`,
+          `${asker} wants to call ${tool.name}(${AgentEvent.clip(request.arguments, 120)})`,
         key: `approval/${agent}/${request.id}/${request.arguments}`,
         detail,
         check: (answer) =>
