@@ -125,7 +125,7 @@ describe.skipIf(!support.run)("the inspector in a browser", () => {
       ])
       const last = await lanes.nth(3).boundingBox()
       expect(last!.x + last!.width).toBeLessThanOrEqual(1400)
-      expect(await page.locator(".seq .head").evaluate("(el) => getComputedStyle(el).position")).toBe("sticky")
+      expect(await page.evaluate(`getComputedStyle(document.querySelector(".seq .head")).position`)).toBe("sticky")
       expect(await page.locator(".session-head .session-id").textContent()).toBe("demo-1")
       // the refusal and the restart, where they happened
       const diagram = await rows(page)
