@@ -81,7 +81,7 @@ export const readValue = (
         const out: Record<string, unknown> = {}
         for (const [key, sub] of Object.entries(properties)) {
           const current = (initial as Record<string, unknown> | undefined)?.[key]
-          const value = yield* readValue(io, sub, name === "" ? key : `${name}.${key}`, current)
+          const value = yield* readValue(io, sub, name.trim() === "" ? `${name}${key}` : `${name}.${key}`, current)
           if (required.has(key) || (value !== "" && value !== undefined)) out[key] = value
         }
         return out
