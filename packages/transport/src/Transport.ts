@@ -199,7 +199,7 @@ export interface Options {
  * - `maxPeers`: live links at once (default 1000); a handshake beyond it is refused with 4008.
  * - `maxHandshakes`: inbound connections still in their handshake at once (default 64); more are
  *   closed with 4008.
- * - `maxPeerHeartbeatInterval`: the longest heartbeat interval a peer may declare (default 10 s, or
+ * - `maxPeerHeartbeatInterval`: the longest heartbeat interval a peer may declare (default 5 s, or
  *   this node's own interval if longer); a longer one is taken as this, so a peer that goes silent
  *   is declared down in bounded time.
  * - `maxFailedHandshakes`: failed handshakes (a wrong secret, a forged proof) allowed per address

@@ -238,8 +238,10 @@ export class Link {
   peerWindow: number
   peerHeartbeatMs: number
   // sending
-  private readonly ring: Array<string | undefined>
-  private readonly sizes: Array<number>
+  // allocated on the first send, so a peer that never gets anything (a ghost) costs little
+  private ring: Array<string | undefined> = []
+  private sizes: Array<number> = []
+  private readonly capacity: number
   lastSeq = 0
   acked = 0
   private sent = 0
@@ -265,9 +267,7 @@ export class Link {
   ) {
     this.engine = engine
     this.peer = peer
-    const capacity = engine.options.capacity
-    this.ring = new Array(capacity)
-    this.sizes = new Array(capacity).fill(0)
+    this.capacity = engine.options.capacity
     this.peerMaxFrameBytes = hello.maxFrameBytes
     this.peerWindow = hello.window
     this.peerHeartbeatMs = hello.heartbeatInterval
@@ -289,12 +289,16 @@ export class Link {
   }
 
   hasRoom(): boolean {
-    return this.waiters.length === 0 && this.lastSeq - this.acked < this.ring.length
+    return this.waiters.length === 0 && this.lastSeq - this.acked < this.capacity
   }
 
   push(json: string, bytes: number): void {
+    if (this.ring.length === 0) {
+      this.ring = new Array(this.capacity)
+      this.sizes = new Array(this.capacity).fill(0)
+    }
     const seq = ++this.lastSeq
-    const index = seq % this.ring.length
+    const index = seq % this.capacity
     this.ring[index] = json
     this.sizes[index] = bytes
     // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
@@ -319,7 +323,7 @@ export class Link {
         this.awaitingDrain = true
         return
       }
-      const capacity = this.ring.length
+      const capacity = this.capacity
       const budget = this.maxEnvelopeBytes
       while (this.sent < this.lastSeq) {
         const first = this.sent + 1
@@ -375,7 +379,7 @@ export class Link {
   onAck(ack: number): boolean {
     if (ack <= this.acked) return true
     if (ack > this.lastSeq) return false
-    const capacity = this.ring.length
+    const capacity = this.capacity
     for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % capacity] = undefined
     this.acked = ack
     if (this.sent < ack) this.sent = ack
@@ -494,7 +498,7 @@ export class Engine {
       this.emit("Warn", "log lines suppressed", {
         peer: key,
         suppressed,
-        detail: `${suppressed} more lines about ${key}`
+        detail: `${suppressed} more warnings about ${key === "*" ? "many peers" : key} in the last second`
       })
     )
   }

@@ -104,7 +104,7 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     limits: {
       maxPeers: limits?.maxPeers ?? 1000,
       maxHandshakes: limits?.maxHandshakes ?? 64,
-      maxPeerHeartbeatInterval: millis(limits?.maxPeerHeartbeatInterval, 10_000),
+      maxPeerHeartbeatInterval: millis(limits?.maxPeerHeartbeatInterval, 5000),
       maxFailedHandshakes: limits?.maxFailedHandshakes ?? 5,
       maxConnections: limits?.maxConnections ?? 2000,
       maxConnectionsPerAddress: limits?.maxConnectionsPerAddress ?? 100,
