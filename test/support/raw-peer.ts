@@ -20,21 +20,28 @@ export type Frame = Record<string, unknown>
 
 export interface RawPeer {
   readonly socket: WebSocket
+  /** Sends a binary message: bytes, text, or a frame as its JSON. */
   readonly send: (data: string | Buffer | Frame) => void
   /** The next frame the node sent (heartbeats and acks skipped unless `all`), parsed. */
   readonly next: (options?: { readonly all?: boolean; readonly timeout?: number }) => Promise<Frame>
   /** The close code and reason, once closed. */
   readonly closed: Promise<{ readonly code: number; readonly reason: string }>
   readonly isOpen: () => boolean
+  /** Bytes of the messages received so far. */
+  readonly bytesReceived: () => number
 }
 
 /** Opens a WebSocket to a node (fails if it cannot). */
-export const open = (url: string, options: { readonly ca?: string | Buffer } = {}): Promise<RawPeer> =>
+export const open = (
+  url: string,
+  options: { readonly ca?: string | Buffer; readonly localAddress?: string } = {}
+): Promise<RawPeer> =>
   new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { ...options, skipUTF8Validation: true })
     const frames: Array<Frame> = []
     const waiting: Array<() => void> = []
     let close: { code: number; reason: string } | undefined
+    let bytes = 0
     const closed = new Promise<{ code: number; reason: string }>((done) => {
       socket.on("close", (code, reason) => {
         close = { code, reason: reason.toString() }
@@ -43,6 +50,7 @@ export const open = (url: string, options: { readonly ca?: string | Buffer } = {
       })
     })
     socket.on("message", (data) => {
+      bytes += (data as Buffer).length
       let frame: Frame
       try {
         frame = JSON.parse(String(data)) as Frame
@@ -52,8 +60,12 @@ export const open = (url: string, options: { readonly ca?: string | Buffer } = {
       frames.push(frame)
       for (const wake of waiting.splice(0)) wake()
     })
+    let opened = false
     socket.on("error", (error) => {
-      if (socket.readyState === WebSocket.CONNECTING) reject(error)
+      if (!opened) reject(error)
+    })
+    socket.on("close", (code) => {
+      if (!opened) reject(new Error(`closed (${code}) before it opened`))
     })
     const next = ({ all = false, timeout = 10_000 } = {}) =>
       new Promise<Frame>((done, fail) => {
@@ -76,16 +88,20 @@ export const open = (url: string, options: { readonly ca?: string | Buffer } = {
         }
         check()
       })
-    socket.on("open", () =>
+    socket.on("open", () => {
+      opened = true
       resolve({
         socket,
         send: (data) =>
-          socket.send(typeof data === "string" || Buffer.isBuffer(data) ? data : Buffer.from(JSON.stringify(data))),
+          socket.send(
+            Buffer.isBuffer(data) ? data : Buffer.from(typeof data === "string" ? data : JSON.stringify(data))
+          ),
         next,
         closed,
-        isOpen: () => socket.readyState === WebSocket.OPEN
+        isOpen: () => socket.readyState === WebSocket.OPEN,
+        bytesReceived: () => bytes
       })
-    )
+    })
   })
 
 /** An incarnation's identity: its id and X25519 key pair. */
@@ -145,6 +161,18 @@ export const handshakeKey = (secret: string | undefined, who: Identity, helloFra
 
 export const mac = (key: Buffer, label: string) => b64(createHmac("sha256", key).update(label).digest())
 
+/** The next frame that matches, skipping the others (system traffic, acks, ...). */
+export const nextWhere = async (peer: RawPeer, predicate: (frame: Frame) => boolean): Promise<Frame> => {
+  for (;;) {
+    const frame = await peer.next()
+    if (predicate(frame)) return frame
+  }
+}
+
+/** The next frame, or the close as `{ type: "closed", code, reason }`. */
+const nextOrClose = (peer: RawPeer): Promise<Frame> =>
+  peer.next().catch(() => peer.closed.then((close) => ({ type: "closed", ...close })))
+
 /**
  * Dials as `who`: hello, challenge, proof with `secret`. Resolves with the welcome, or rejects with
  * the close the node answered with.
@@ -157,11 +185,11 @@ export const join = async (
 ): Promise<{ readonly challenge: Frame; readonly welcome: Frame }> => {
   const first = hello(who, overrides)
   peer.send(first)
-  const challenge = await Promise.race([peer.next(), peer.closed.then((c) => ({ type: "closed", ...c }))])
+  const challenge = await nextOrClose(peer)
   if (challenge.type !== "challenge") throw Object.assign(new Error(`refused: ${JSON.stringify(challenge)}`), challenge)
   const key = handshakeKey(secret, who, first, challenge)
   peer.send({ type: "proof", proof: mac(key, "dialer") })
-  const welcome = await Promise.race([peer.next(), peer.closed.then((c) => ({ type: "closed", ...c }))])
+  const welcome = await nextOrClose(peer)
   if (welcome.type !== "welcome") throw Object.assign(new Error(`refused: ${JSON.stringify(welcome)}`), welcome)
   return { challenge, welcome }
 }

@@ -82,6 +82,8 @@ const ACK_DELAY_MS = 5
 /** Frames are written while the socket has at most this many bytes queued, and batched after. */
 const HIGH_WATER = 64 * 1024
 const QUARANTINE_LIMIT = 10_000
+/** The resend buffer's first size; it doubles as needed up to the capacity. */
+const RING_START = 16
 /** The largest frame accepted before the handshake completes (a hello is well under 1 KiB). */
 const HANDSHAKE_FRAME_BYTES = 16 * 1024
 
@@ -238,9 +240,9 @@ export class Link {
   peerWindow: number
   peerHeartbeatMs: number
   // sending
-  // allocated on the first send, so a peer that never gets anything (a ghost) costs little
-  private ring: Array<string | undefined> = []
-  private sizes: Array<number> = []
+  // grows (doubling) up to the capacity as envelopes wait for acks, so an idle peer costs little
+  private ring: Array<string | undefined> = new Array(RING_START).fill(undefined)
+  private sizes: Array<number> = new Array(RING_START).fill(0)
   private readonly capacity: number
   lastSeq = 0
   acked = 0
@@ -293,17 +295,27 @@ export class Link {
   }
 
   push(json: string, bytes: number): void {
-    if (this.ring.length === 0) {
-      this.ring = new Array(this.capacity)
-      this.sizes = new Array(this.capacity).fill(0)
-    }
+    if (this.lastSeq - this.acked >= this.ring.length) this.grow()
     const seq = ++this.lastSeq
-    const index = seq % this.capacity
+    const index = seq % this.ring.length
     this.ring[index] = json
     this.sizes[index] = bytes
     // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
     if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
     else this.scheduleFlush()
+  }
+
+  /** Doubles the ring (up to the capacity), moving the unacknowledged envelopes to their new slots. */
+  private grow(): void {
+    const length = Math.min(this.capacity, this.ring.length * 2)
+    const ring: Array<string | undefined> = new Array(length).fill(undefined)
+    const sizes: Array<number> = new Array(length).fill(0)
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
+      ring[seq % length] = this.ring[seq % this.ring.length]
+      sizes[seq % length] = this.sizes[seq % this.ring.length]!
+    }
+    this.ring = ring
+    this.sizes = sizes
   }
 
   scheduleFlush(): void {
@@ -323,7 +335,7 @@ export class Link {
         this.awaitingDrain = true
         return
       }
-      const capacity = this.capacity
+      const capacity = this.ring.length
       const budget = this.maxEnvelopeBytes
       while (this.sent < this.lastSeq) {
         const first = this.sent + 1
@@ -379,11 +391,11 @@ export class Link {
   onAck(ack: number): boolean {
     if (ack <= this.acked) return true
     if (ack > this.lastSeq) return false
-    const capacity = this.capacity
-    for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % capacity] = undefined
+    const length = this.ring.length
+    for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
     this.acked = ack
     if (this.sent < ack) this.sent = ack
-    while (this.waiters.length > 0 && this.lastSeq - this.acked < capacity) {
+    while (this.waiters.length > 0 && this.lastSeq - this.acked < this.capacity) {
       const waiter = this.waiters.shift()!
       this.push(waiter.json, waiter.bytes)
       waiter.resume(Effect.void)
