@@ -84,7 +84,13 @@ export interface GoodPeer {
  */
 export const goodPeer = async (
   target: Target,
-  options: { readonly node?: string; readonly askTimeout?: Duration.Input; readonly tls?: WebSocket.Tls } = {}
+  options: {
+    readonly node?: string
+    readonly askTimeout?: Duration.Input
+    readonly tls?: WebSocket.Tls
+    /** Where to dial the target (default its URL), e.g. through a proxy. */
+    readonly url?: string
+  } = {}
 ): Promise<GoodPeer> => {
   const node = options.node ?? "good"
   const scope = Effect.runSync(Scope.make())
@@ -107,7 +113,7 @@ export const goodPeer = async (
       transport: Layer.succeed(Transport.Transport, transport)
     })
   )
-  const peer = await Effect.runPromise(system.connect(target.url))
+  const peer = await Effect.runPromise(system.connect(options.url ?? target.url))
   const echo = await Effect.runPromise(system.lookup("/user/echo", Echo, { node: peer }))
   let ok = 0
   const failures: Array<string> = []
