@@ -13,9 +13,8 @@ import * as RawPeer from "./support/raw-peer.ts"
 import { type GoodPeer, goodPeer, startTarget, type Target } from "./support/target-node.ts"
 
 afterAll(stopAll)
-vi.setConfig({ testTimeout: 180_000, hookTimeout: 90_000 })
-
 const SOAK = process.env.TROUPE_SOAK === "1"
+vi.setConfig({ testTimeout: SOAK ? 900_000 : 180_000, hookTimeout: 90_000 })
 
 /** Runs `task` for 0..n-1, at most `concurrency` at a time. */
 const pool = async <A>(n: number, concurrency: number, task: (i: number) => Promise<A>): Promise<Array<A>> => {
