@@ -62,7 +62,18 @@ describe.skipIf(!support.run)("the inspector in a browser", () => {
     const [peerPort, alicePort, bobPort] = [await freePort(), await freePort(), await freePort()]
     const node = (name: string, inspect: number, extra: ReadonlyArray<string>) =>
       start(
-        [CLI, "node", "--name", name, "--token", "s", "--agents", fixture(`${name}.ts`), "--inspect", String(inspect)]
+        [
+          CLI,
+          "node",
+          "--name",
+          name,
+          "--token",
+          "a-test-secret-of-32-characters!!",
+          "--agents",
+          fixture(`${name}.ts`),
+          "--inspect",
+          String(inspect)
+        ]
           .concat(["--inspect-token", "tok"])
           .concat(extra),
         { cwd: root }

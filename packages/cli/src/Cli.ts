@@ -86,8 +86,26 @@ const node = Command.make(
       Flag.atLeast(0)
     ),
     token: Flag.Redacted("token").pipe(
-      Flag.withDescription("Shared secret: peers must use the same one. Default: the TROUPE_TOKEN variable"),
-      Flag.withFallbackConfig(Config.Redacted("TROUPE_TOKEN"))
+      Flag.withDescription(
+        "Shared secret (16+ characters, e.g. `openssl rand -hex 16`): every node has the same one. Default: TROUPE_TOKEN"
+      ),
+      Flag.withFallbackConfig(Config.Redacted("TROUPE_TOKEN")),
+      Flag.optional
+    ),
+    insecureNoAuth: Flag.Boolean("insecure-no-auth").pipe(
+      Flag.withDescription("Run without a secret: any peer that reaches this node may join. For experiments only"),
+      Flag.withDefault(false)
+    ),
+    tlsCert: Flag.FileText("tls-cert").pipe(
+      Flag.withDescription("This node's TLS certificate (PEM): it listens on wss:// and presents it when dialing"),
+      Flag.optional
+    ),
+    tlsKey: Flag.FileText("tls-key").pipe(Flag.withDescription("The private key of --tls-cert (PEM)"), Flag.optional),
+    tlsCa: Flag.FileText("tls-ca").pipe(
+      Flag.withDescription(
+        "The CA that signs the nodes' certificates (PEM); with --tls-cert, TLS is mutual and node ids are certificate CNs"
+      ),
+      Flag.optional
     ),
     agents: Flag.String("agents").pipe(
       Flag.withDescription("Module exporting `agents` (name -> behaviour) and optionally `main` and `script`")
@@ -145,7 +163,13 @@ const node = Command.make(
           }),
           advertise: Option.getOrUndefined(flags.advertise),
           peers: flags.peer,
-          token: flags.token,
+          token: Option.getOrUndefined(flags.token),
+          insecureNoAuth: flags.insecureNoAuth,
+          tls: {
+            cert: Option.getOrUndefined(flags.tlsCert),
+            key: Option.getOrUndefined(flags.tlsKey),
+            ca: Option.getOrUndefined(flags.tlsCa)
+          },
           name: Option.getOrUndefined(flags.name),
           peerTimeout: `${flags.peerTimeout} seconds`,
           inspect: Option.match(flags.inspect, {
@@ -336,8 +360,7 @@ const output = Layer.mergeAll(
 
 /** Logs go to stderr, one line each, from warnings up unless `--log-level` says otherwise. */
 const logs = Layer.mergeAll(
-  Logger.layer([Logger.consoleLogFmt]),
-  Layer.succeed(Logger.LogToStderr, true),
+  Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]),
   Layer.succeed(References.MinimumLogLevel, "Warn")
 )
 

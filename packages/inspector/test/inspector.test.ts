@@ -242,12 +242,13 @@ describe("Inspector", () => {
       Effect.gen(function* () {
         const a = yield* ActorSystem.make({
           name: "a",
-          transport: WebSocket.layer({ node: "a", secret: "s", listen: { port: 0 } })
+          transport: WebSocket.layer({ node: "a", secret: "a-test-secret-of-32-characters!!", listen: { port: 0 } })
         })
         const bScope = yield* Scope.make()
-        const b = yield* ActorSystem.make({ name: "b", transport: WebSocket.layer({ node: "b", secret: "s" }) }).pipe(
-          Scope.provide(bScope)
-        )
+        const b = yield* ActorSystem.make({
+          name: "b",
+          transport: WebSocket.layer({ node: "b", secret: "a-test-secret-of-32-characters!!" })
+        }).pipe(Scope.provide(bScope))
         const onA = yield* Inspector.start(a, { token: "t", interval: "50 millis" })
         yield* Inspector.start(b, { token: "t", interval: "50 millis" }).pipe(Scope.provide(bScope))
         yield* b.connect(Option.getOrThrow(a.address))

@@ -13,11 +13,11 @@
  * // /user/team/tester idle mailbox 0/1024 restarts 1
  * ```
  */
+import { Monitor } from "@troupe/choreography"
 import { Cause, Effect } from "effect"
 import type { ActorSystemService, Stats } from "./ActorSystem.ts"
 import { internal } from "./ActorSystem.ts"
 import { participantsOf } from "./choreography/internal/participant.ts"
-import * as Monitor from "./choreography/Monitor.ts"
 import type { ActorCell } from "./internal/cell.ts"
 
 /** A link to another node, as the transport sees it. */

@@ -33,17 +33,20 @@
  *
  * @since 0.1.0
  */
+
+import type { Choreography, Endpoint } from "@troupe/choreography"
 import { Deferred, Duration, Effect, type Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
-import type { Protocol, RolesOf } from "./Choreography.ts"
-import type * as Endpoint from "./Endpoint.ts"
 import * as Coordinator from "./internal/coordinator.ts"
 import { CurrentRole } from "./internal/currentRole.ts"
 import * as Participants from "./internal/participant.ts"
 import type { SessionAborted } from "./internal/sessionErrors.ts"
 import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtocols.ts"
+
+type Protocol = Choreography.Protocol
+type RolesOf<P> = Choreography.RolesOf<P>
 
 export type { Completed } from "./internal/coordinator.ts"
 export type { Context, Failure } from "./internal/participant.ts"

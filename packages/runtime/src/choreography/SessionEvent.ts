@@ -18,9 +18,12 @@
  *
  * @since 0.1.0
  */
+
+import type { Monitor } from "@troupe/choreography"
 import { Data } from "effect"
 import type { AbortCause } from "./internal/sessionErrors.ts"
-import type { ProtocolViolation } from "./Monitor.ts"
+
+type ProtocolViolation = Monitor.ProtocolViolation
 
 /** Every role joined the session, and it began. `roles` maps each role to its actor's path. */
 export class SessionStarted extends Data.TaggedClass("SessionStarted")<{

@@ -22,11 +22,8 @@
  * // Bea answers in the inspector, or: troupe session play <session> B --inspector http://127.0.0.1:4000
  * ```
  */
+import { type Endpoint, Monitor, StateMachine } from "@troupe/choreography"
 import { Effect, Schema, SchemaIssue } from "effect"
-import type * as Endpoint from "../choreography/Endpoint.ts"
-import * as Monitor from "../choreography/Monitor.ts"
-import type { State } from "../choreography/StateMachine.ts"
-import { describeTransition } from "../choreography/StateMachine.ts"
 import * as Desk from "./Desk.ts"
 
 /** Options of {@link play}. */
@@ -77,16 +74,16 @@ const jsonCodec = (schema: Schema.Top) => Schema.toCodecJson(schema as Schema.Co
 const encodeJson = (schema: Schema.Top, value: unknown): Effect.Effect<unknown> =>
   Effect.orDie(Schema.encodeUnknownEffect(jsonCodec(schema))(value)).pipe(Effect.map((json) => json ?? null))
 
-const offersCache = new WeakMap<State, ReadonlyArray<Offer>>()
+const offersCache = new WeakMap<StateMachine.State, ReadonlyArray<Offer>>()
 
 /** The moves a send state offers, with their payloads' JSON Schemas. */
-export const offers = (state: State): ReadonlyArray<Offer> => {
+export const offers = (state: StateMachine.State): ReadonlyArray<Offer> => {
   let found = offersCache.get(state)
   if (found === undefined) {
     found = state.transitions.map((t) => ({
       to: t.peer,
       label: t.label,
-      move: describeTransition(t),
+      move: StateMachine.describeTransition(t),
       schema: Schema.toJsonSchemaDocument(t.payload as Schema.Codec<unknown, unknown>).schema
     }))
     offersCache.set(state, found)
@@ -97,7 +94,7 @@ export const offers = (state: State): ReadonlyArray<Offer> => {
 const Answer = Schema.Struct({ label: Schema.String, payload: Schema.optionalKey(Schema.Unknown) })
 
 /** Checks a person's answer in `state`: the move to send, or what is wrong with it. */
-const checkAnswer = (monitor: Monitor.Monitor, state: State, raw: unknown) =>
+const checkAnswer = (monitor: Monitor.Monitor, state: StateMachine.State, raw: unknown) =>
   Effect.gen(function* () {
     const answer = yield* Schema.decodeUnknownEffect(Answer)(raw).pipe(
       Effect.mapError(() => `an answer is { "label": <one of the moves>, "payload": <its payload as JSON> }`)
@@ -110,7 +107,7 @@ const checkAnswer = (monitor: Monitor.Monitor, state: State, raw: unknown) =>
     }).pipe(
       Effect.mapError(
         (error) =>
-          `the payload of "${answer.label}" does not match ${describeTransition(transition)}: ${SchemaIssue.makeFormatterDefault()(error.issue)}`
+          `the payload of "${answer.label}" does not match ${StateMachine.describeTransition(transition)}: ${SchemaIssue.makeFormatterDefault()(error.issue)}`
       )
     )
     const next = Monitor.send(monitor, state.id, transition.peer, transition.label, payload)

@@ -13,6 +13,13 @@
  * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
  * `receive` and `once`) and goes on live where the log ends.
  */
+import {
+  type Choreography as C,
+  type Diagram,
+  Endpoint,
+  type StateMachine as Machines,
+  Monitor
+} from "@troupe/choreography"
 import { Cause, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
@@ -24,12 +31,7 @@ import { Deque } from "../../internal/deque.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
-import type { Protocol as Choreography } from "../Choreography.ts"
-import type { TraceEvent } from "../Diagram.ts"
-import * as Endpoint from "../Endpoint.ts"
-import * as Monitor from "../Monitor.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
-import type { StateMachine } from "../StateMachine.ts"
 import { CurrentRole } from "./currentRole.ts"
 import {
   type AbortCause,
@@ -39,6 +41,10 @@ import {
   StepTimeout
 } from "./sessionErrors.ts"
 import { type CoordinatorProtocol, type ParticipantProtocol, protocolsOf } from "./sessionProtocols.ts"
+
+type Choreography = C.Protocol
+type TraceEvent = Diagram.TraceEvent
+type StateMachine = Machines.StateMachine
 
 /** What a role's endpoint operations may fail with, besides violations and spent endpoints. */
 export type Failure = StepTimeout | MailboxFull
