@@ -61,7 +61,7 @@ describe("inspectors of node processes, under faults", () => {
           "--name",
           name,
           "--token",
-          "s",
+          "a-test-secret-of-32-characters!!",
           "--agents",
           fixture(`${name}.ts`),
           "--inspect",
