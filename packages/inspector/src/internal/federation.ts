@@ -156,7 +156,8 @@ export const federate = (
         const peer: Watched = { seq: undefined, early: [] }
         watched.set(node, peer)
         const { seq, part } = yield* remote.value.ask(Link.Watch({ feed: feedRef }), { timeout: "10 seconds" })
-        if (watched.get(node) !== peer) return
+        // watched again meanwhile, or already given a newer whole part
+        if (watched.get(node) !== peer || (peer.seq !== undefined && seq <= peer.seq)) return
         store.commit([
           { op: "set", path: ["nodes", node], value: { ...(JSON.parse(part) as View.NodePart), reachable: true } }
         ])
