@@ -3,14 +3,10 @@
  * last known part kept) while the other inspector keeps serving; the node started again, as a new incarnation, is
  * watched again and shown fresh. A page (an event stream) open all along sees all of it.
  */
-import { join } from "node:path"
 import { View } from "@troupe/inspector"
 import { afterAll, describe, expect, it, vi } from "vitest"
-import { freePort, start, stopAll } from "./support/child.ts"
-
-const root = join(import.meta.dirname, "..")
-const CLI = join(root, "packages", "cli", "src", "bin.ts")
-const fixture = (name: string) => join(import.meta.dirname, "fixtures", "inspector", name)
+import { stopAll } from "./support/child.ts"
+import { startNodes } from "./support/inspected-nodes.ts"
 
 afterAll(stopAll)
 vi.setConfig({ testTimeout: 120_000 })
@@ -52,28 +48,8 @@ const follow = async (address: string) => {
 
 describe("inspectors of node processes, under faults", () => {
   it("a node killed is shown unreachable, the other keeps serving; started again, it is watched again", async () => {
-    const [peerPort, alicePort, bobPort] = [await freePort(), await freePort(), await freePort()]
-    const node = (name: string, inspect: number, extra: ReadonlyArray<string>) =>
-      start(
-        [
-          CLI,
-          "node",
-          "--name",
-          name,
-          "--token",
-          "a-test-secret-of-32-characters!!",
-          "--agents",
-          fixture(`${name}.ts`),
-          "--inspect",
-          String(inspect)
-        ].concat(extra),
-        { cwd: root }
-      )
-    const alice = node("alice", alicePort, ["--listen", String(peerPort)])
-    const bob = node("bob", bobPort, ["--peer", `ws://127.0.0.1:${peerPort}`])
-    await alice.line("ready:", 60_000)
-    await bob.line("ready:", 60_000)
-    const page = await follow(`http://127.0.0.1:${alicePort}/`)
+    const { alice, bob, aliceInspector, restartBob } = await startNodes({ readOnly: true })
+    const page = await follow(aliceInspector)
     try {
       const first = await page.until(
         "bob's part",
@@ -91,11 +67,11 @@ describe("inspectors of node processes, under faults", () => {
         s.nodes.alice!.info!.links.every((l) => l.node !== "bob" || !l.connected)
       )
       expect(after.nodes.bob!.actors.some((a) => a.path === "/user/approver")).toBe(true)
-      const state = (await (await fetch(`http://127.0.0.1:${alicePort}/api/state`)).json()) as View.State
+      const state = (await (await fetch(`${aliceInspector}api/state`)).json()) as View.State
       expect(state.nodes.bob!.reachable).toBe(false)
 
       // bob again: a new incarnation, watched again
-      const again = node("bob", bobPort, ["--peer", `ws://127.0.0.1:${peerPort}`])
+      const again = restartBob()
       await again.line("ready:", 60_000)
       await page.until(
         "bob back",
