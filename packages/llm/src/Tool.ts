@@ -38,6 +38,8 @@ export interface Definition {
 /** A tool with its handler. `E` and `R` are what running it may fail with and needs. */
 export interface Tool<Name extends string, Params, Success, E, R> extends Definition {
   readonly name: Name
+  /** The arguments' schema. */
+  readonly parameters: Schema.Codec<Params, unknown>
   /** The handler, for calling the tool directly. */
   readonly handler: (params: Params) => Effect.Effect<Success, E, R>
   /** Runs a call from the model: decodes the arguments, runs the handler, encodes the result. */
@@ -139,7 +141,15 @@ const build = <Name extends string, Params, Success, E, R>(
         }
       })
     )
-  return { name, description, jsonSchema, handler, call, ...(loose ? { strict: false } : {}) }
+  return {
+    name,
+    description,
+    jsonSchema,
+    parameters: (loose ? codec : parameters) as Schema.Codec<Params, unknown>,
+    handler,
+    call,
+    ...(loose ? { strict: false } : {})
+  }
 }
 
 /** JSON for the model; a string is sent as is. */
