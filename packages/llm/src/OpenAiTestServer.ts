@@ -25,7 +25,6 @@
  * }).pipe(Effect.scoped)
  * ```
  */
-import type * as Http from "node:http"
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { type Api, dialect } from "./internal/openAiWire.ts"
 import * as TestServer from "./internal/testServer.ts"
@@ -33,34 +32,17 @@ import * as LanguageModel from "./LanguageModel.ts"
 import * as OpenAi from "./OpenAi.ts"
 import type * as Turn from "./Turn.ts"
 
-/** A request the server received. */
-export interface Recorded extends Turn.Request {
-  readonly index: number
-  readonly api: Api
-  readonly path: string
-  readonly headers: Http.IncomingHttpHeaders
-  /** The JSON body as sent. */
-  readonly body: Readonly<Record<string, unknown>>
-  /** `Date.now()` when the request arrived. */
-  readonly receivedAt: number
-}
+/** A request the server received: its API, path, headers, body, arrival time, and messages decoded back. */
+export type Recorded = TestServer.Recorded<Api>
 
-/** A running test server. */
-export class OpenAiTestServer extends Context.Service<
-  OpenAiTestServer,
-  {
-    /** The base URL to give the SDK, e.g. `http://127.0.0.1:43123/v1`. */
-    readonly url: string
-    /** The requests received so far. */
-    readonly requests: Effect.Effect<ReadonlyArray<Recorded>>
-    /** Waits until `count` requests arrived, and returns them. */
-    readonly awaitRequests: (count: number) => Effect.Effect<ReadonlyArray<Recorded>>
-    /** Waits until the client aborted request `index` (closed the connection before the answer ended). */
-    readonly awaitAbort: (index: number) => Effect.Effect<void>
-    /** The indexes of the requests the client aborted. */
-    readonly aborted: Effect.Effect<ReadonlyArray<number>>
-  }
->()("@troupe/llm/OpenAiTestServer") {}
+/**
+ * A running test server: `url` (the base URL to give the SDK, e.g. `http://127.0.0.1:43123/v1`),
+ * `requests`, `awaitRequests(count)`, `awaitAbort(index)` (the client closed the connection before the answer
+ * ended) and `aborted`.
+ */
+export class OpenAiTestServer extends Context.Service<OpenAiTestServer, TestServer.Running<Api>>()(
+  "@troupe/llm/OpenAiTestServer"
+) {}
 
 /** A request parameter the server can be told to ignore, as many compatible servers do. */
 export type Ignorable = "max_tokens" | "max_completion_tokens" | "max_output_tokens" | "stream_options"
@@ -79,7 +61,7 @@ export const make = (
   script: Turn.Script,
   options?: Options
 ): Effect.Effect<OpenAiTestServer["Service"], never, Scope.Scope> =>
-  Effect.map(TestServer.make("OpenAiTestServer", dialect, script, options), OpenAiTestServer.of)
+  TestServer.make("OpenAiTestServer", dialect, script, options)
 
 /** A layer with a running test server. */
 export const layer = (script: Turn.Script, options?: Options): Layer.Layer<OpenAiTestServer> =>

@@ -83,10 +83,15 @@ export interface Dialect<Api extends string> {
 
 /** A running server. */
 export interface Running<Api extends string> {
+  /** The base URL to give the SDK. */
   readonly url: string
+  /** The requests received so far. */
   readonly requests: Effect.Effect<ReadonlyArray<Recorded<Api>>>
+  /** Waits until `count` requests arrived, and returns them. */
   readonly awaitRequests: (count: number) => Effect.Effect<ReadonlyArray<Recorded<Api>>>
+  /** Waits until the client aborted request `index` (closed the connection before the answer ended). */
   readonly awaitAbort: (index: number) => Effect.Effect<void>
+  /** The indexes of the requests the client aborted. */
   readonly aborted: Effect.Effect<ReadonlyArray<number>>
 }
 
