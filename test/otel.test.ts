@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Agent, LanguageModel, OpenAi, OpenAiTestServer, Pricing, Telemetry, Turn } from "@troupe/llm"
 import { ActorSystem } from "@troupe/runtime"
 import { WebSocket } from "@troupe/transport"
-import { Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
 
 // ---------------------------------------------------------------------------------------------------------
 // An OTLP/HTTP JSON receiver
@@ -265,6 +265,28 @@ describe("OpenTelemetry over OTLP, across two nodes", () => {
         cost.filter((p) => p.service === service && p.attributes.agent === agent).at(-1)?.value ?? 0
       assert.isAbove(costOf("node-a", "planner"), 0)
       assert.isAbove(costOf("node-b", "researcher"), 0)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("from the environment: OTEL_EXPORTER_OTLP_ENDPOINT exports, and without it nothing is sent", () =>
+    Effect.gen(function* () {
+      const collector = yield* receiver
+      const traced = (env: Record<string, string>) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const otlp = yield* Layer.build(Telemetry.layerOtlpConfig({ serviceName: "from-code" }))
+            yield* Effect.void.pipe(Effect.withSpan("configured"), Effect.provideContext(otlp))
+          })
+        ).pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+      yield* traced({})
+      assert.deepStrictEqual(spansOf(collector.bodies), [])
+      yield* traced({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_SERVICE_NAME: "from-env" })
+      assert.deepStrictEqual(
+        spansOf(collector.bodies).map((s) => [s.service, s.name]),
+        [["from-env", "configured"]]
+      )
+      const bad = yield* Effect.flip(traced({ OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" }))
+      assert.strictEqual(bad._tag, "ConfigError")
     }).pipe(Effect.scoped)
   )
 

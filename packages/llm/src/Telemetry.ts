@@ -31,10 +31,10 @@
  * const Observability = Telemetry.layerOtlp({ url: "http://localhost:4318", serviceName: "planner-node" })
  * ```
  */
-import { Context, Duration, Effect, Layer, Metric } from "effect"
+import { Config, Context, Duration, Effect, Layer, Metric, Option } from "effect"
 import { dual } from "effect/Function"
 import { FetchHttpClient } from "effect/http"
-import { Otlp, type OtlpExporter, OtlpSerialization } from "effect/observability"
+import { Otlp, OtlpExporter } from "effect/observability"
 
 /** The name of the agent making calls, for metrics and spans. `"none"` outside any agent. */
 export const Agent = Context.Reference<string>("@troupe/llm/Agent", { defaultValue: () => "none" })
@@ -138,19 +138,40 @@ export const layerOtlp = (options: OtlpOptions): Layer.Layer<OtlpExporter.Flushe
 }
 
 /**
- * Exports over OTLP/HTTP as the OpenTelemetry environment variables say (`OTEL_EXPORTER_OTLP_ENDPOINT`,
- * `OTEL_EXPORTER_OTLP_HEADERS`, per-signal variants, `OTEL_EXPORTER_OTLP_PROTOCOL` = `http/json` or
- * `http/protobuf`), and exports nothing when no endpoint is set.
+ * Exports over OTLP/HTTP as the OpenTelemetry environment variables say, when an endpoint is set:
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` (the collector's base URL), `OTEL_EXPORTER_OTLP_HEADERS` (`key=value,…`,
+ * values URL-encoded), `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/json`, the default, or `http/protobuf`),
+ * `OTEL_SERVICE_NAME` (else `serviceName`). Nothing is exported when no endpoint is set or
+ * `OTEL_SDK_DISABLED=true`. A malformed variable (an endpoint that is not a URL) fails the layer with a
+ * `ConfigError` naming it.
  */
-export const layerOtlpConfig = (options: { readonly serviceName: string }): Layer.Layer<OtlpExporter.Flusher> =>
+export const layerOtlpConfig = (options: {
+  readonly serviceName: string
+}): Layer.Layer<OtlpExporter.Flusher, Config.ConfigError> =>
   Layer.unwrap(
-    Effect.sync(() => {
-      const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL === "http/protobuf" ? "protobuf" : "json"
-      return Otlp.layerFromConfig({
-        resource: { serviceName: process.env.OTEL_SERVICE_NAME ?? options.serviceName }
-      }).pipe(
-        Layer.provide(protocol === "protobuf" ? OtlpSerialization.layerProtobuf : OtlpSerialization.layerJson),
-        Layer.provide(FetchHttpClient.layer)
+    Effect.gen(function* () {
+      const env = yield* Config.all({
+        disabled: Config.Boolean("OTEL_SDK_DISABLED").pipe(Config.withDefault(false)),
+        endpoint: Config.option(Config.URL("OTEL_EXPORTER_OTLP_ENDPOINT")),
+        headers: Config.String("OTEL_EXPORTER_OTLP_HEADERS").pipe(Config.withDefault("")),
+        protocol: Config.Literals(["http/json", "http/protobuf"], "OTEL_EXPORTER_OTLP_PROTOCOL").pipe(
+          Config.withDefault("http/json" as const)
+        ),
+        serviceName: Config.String("OTEL_SERVICE_NAME").pipe(Config.withDefault(options.serviceName))
+      })
+      if (env.disabled || Option.isNone(env.endpoint)) return OtlpExporter.layerFlusher
+      const headers = Object.fromEntries(
+        env.headers
+          .split(",")
+          .map((pair) => pair.split("="))
+          .filter((pair): pair is [string, string] => pair.length === 2 && pair[0]!.trim() !== "")
+          .map(([key, value]) => [key.trim(), decodeURIComponent(value.trim())])
       )
+      return layerOtlp({
+        url: env.endpoint.value.href.replace(/\/$/, ""),
+        serviceName: env.serviceName,
+        headers,
+        protocol: env.protocol === "http/protobuf" ? "protobuf" : "json"
+      })
     })
   )
