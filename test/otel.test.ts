@@ -7,10 +7,21 @@
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { Agent, LanguageModel, OpenAi, OpenAiTestServer, Pricing, Telemetry, Turn } from "@troupe/llm"
-import { ActorSystem } from "@troupe/runtime"
+import {
+  Agent,
+  LanguageModel,
+  LlmRole,
+  OpenAi,
+  OpenAiTestServer,
+  Pricing,
+  ScriptedModel,
+  Telemetry,
+  Turn
+} from "@troupe/llm"
+import { ActorSystem, Choreography, Session } from "@troupe/runtime"
 import { WebSocket } from "@troupe/transport"
-import { ConfigProvider, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
+import { ConfigProvider, Effect, Exit, Layer, Option, Redacted, Schema, Scope, Tracer } from "effect"
+import { webSocket } from "./support/topology.ts"
 
 // ---------------------------------------------------------------------------------------------------------
 // An OTLP/HTTP JSON receiver
@@ -306,5 +317,72 @@ describe("OpenTelemetry over OTLP, across two nodes", () => {
         Effect.timeoutOrElse({ duration: "15 seconds", orElse: () => Effect.die(new Error("shutdown hung")) })
       )
     }).pipe(Effect.scoped)
+  )
+})
+
+describe("one trace through a session across nodes", () => {
+  const Haggle = Choreography.makeUnsafe("Haggle", ["Buyer", "Seller"], ($) => [
+    $.message("Buyer", "Seller", "request", Schema.Struct({ item: Schema.String })),
+    $.message("Seller", "Buyer", "quote", Schema.Finite),
+    $.message("Buyer", "Seller", "accept", Schema.Struct({ price: Schema.Finite }))
+  ])
+  const seller = Session.role(Haggle, "Seller", (ep) =>
+    Effect.gen(function* () {
+      const request = yield* ep.receive()
+      const accepted = yield* (yield* request.next.send("Buyer", "quote", 30)).receive()
+      yield* accepted.next.close()
+      return accepted.payload.price
+    })
+  )
+  const buyer = Session.role(Haggle, "Buyer", LlmRole.play({ prompt: "Buy a lamp." }))
+  const move = (to: string, label: string, payload: unknown) => Turn.object({ move: { to, label, payload } })
+
+  it.live(
+    "an LLM role's model calls, on one node, and the other role's handling, on another, share the session's trace",
+    () =>
+      Effect.gen(function* () {
+        const spans: Array<Tracer.NativeSpan> = []
+        const tracer = Tracer.make({
+          span: (options) => {
+            const span = new Tracer.NativeSpan(options)
+            spans.push(span)
+            return span
+          }
+        })
+        yield* Effect.gen(function* () {
+          const [home, other] = yield* webSocket.start(["home", "other"])
+          const buyerRef = yield* home!.system.spawn(buyer, { name: "buyer" })
+          const sellerOnOther = yield* other!.system.spawn(seller, { name: "seller" })
+          const sellerRef = yield* home!.system.lookup(sellerOnOther.path, Session.protocolOf(Haggle, "Seller"), {
+            node: "other"
+          })
+          const done = yield* Session.run(Haggle, { id: "deal-1", roles: { Buyer: buyerRef, Seller: sellerRef } }).pipe(
+            Effect.provideService(ActorSystem.ActorSystem, home!.system),
+            Effect.withSpan("deal")
+          )
+          assert.strictEqual(done.results.Seller, 30)
+        }).pipe(Effect.scoped, Effect.withTracer(tracer))
+
+        const root = spans.find((s) => s.name === "deal")!
+        const inTrace = spans.filter((s) => s.traceId === root.traceId)
+      const chats = inTrace.filter((s) => s.name === "chat scripted")
+        assert.strictEqual(chats.length, 2)
+        for (const chat of chats) {
+          assert.deepInclude(Object.fromEntries(chat.attributes), {
+            "gen_ai.conversation.id": "deal-1",
+            "troupe.agent": "Buyer"
+          })
+        }
+        assert.strictEqual(inTrace.filter((s) => s.name === "invoke_agent Buyer").length, 2)
+        // the seller's handling, on the other node, is in the same trace
+        assert.isTrue(
+          inTrace.some((s) => s.name.startsWith("seller.")),
+          inTrace.map((s) => s.name).join(", ")
+        )
+      }).pipe(
+        Effect.provide(
+          ScriptedModel.layer([move("Seller", "request", { item: "lamp" }), move("Seller", "accept", { price: 30 })])
+        )
+      )
   )
 })
