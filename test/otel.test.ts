@@ -365,7 +365,7 @@ describe("one trace through a session across nodes", () => {
 
         const root = spans.find((s) => s.name === "deal")!
         const inTrace = spans.filter((s) => s.traceId === root.traceId)
-      const chats = inTrace.filter((s) => s.name === "chat scripted")
+        const chats = inTrace.filter((s) => s.name === "chat scripted")
         assert.strictEqual(chats.length, 2)
         for (const chat of chats) {
           assert.deepInclude(Object.fromEntries(chat.attributes), {
