@@ -3,29 +3,36 @@
  * (figure name → number) and BENCHMARKS.md (figures, goals, date and machine). Ratios are measured side by
  * side in the same run, because the machines are shared and noisy.
  */
-import { writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
 import * as choreography from "./choreography.ts"
 import { how, why } from "./notes.ts"
 import * as remote from "./remote.ts"
 import * as runtime from "./runtime.ts"
-import { type Figure, meets } from "./support.ts"
+import * as scale from "./scale.ts"
+import { type Case, type Figure, meets } from "./support.ts"
 
-const suites: ReadonlyArray<readonly [string, () => Promise<ReadonlyArray<Figure>>]> = [
-  ["runtime", () => runtime.figures()],
-  ["choreography", () => choreography.figures()],
-  ["remote", () => remote.figures()]
+const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
+  ["runtime", runtime.cases],
+  ["scale", scale.cases],
+  ["choreography", [{ name: "monitor", run: () => choreography.figures() }]],
+  ["remote", [{ name: "remote", run: () => remote.figures() }]]
 ]
 
-const only = process.argv.slice(2)
+// `pnpm bench -- fanout callers`: only the cases whose name (or suite's name) contains one of the words
+const only = process.argv.slice(2).filter((word) => word !== "--")
+const selected = (suite: string, name: string) =>
+  only.length === 0 || only.some((word) => suite.includes(word) || name.includes(word))
 const figures: Array<Figure> = []
-for (const [name, run] of suites) {
-  if (only.length > 0 && !only.includes(name)) continue
-  console.log(`bench: ${name}…`)
-  for (const figure of await run()) {
-    figures.push(figure)
-    console.log(`  ${figure.name} = ${format(figure.value)}${figure.unit === undefined ? "" : ` ${figure.unit}`}`)
+for (const [suite, cases] of suites) {
+  for (const { name, run } of cases) {
+    if (!selected(suite, name)) continue
+    console.log(`bench: ${suite} ${name}…`)
+    for (const figure of await run()) {
+      figures.push(figure)
+      console.log(`  ${figure.name} = ${format(figure.value)}${figure.unit === undefined ? "" : ` ${figure.unit}`}`)
+    }
   }
 }
 
@@ -34,7 +41,28 @@ function format(value: number): string {
 }
 
 const root = join(import.meta.dirname, "..")
-const results = Object.fromEntries(figures.map((f) => [f.name, Number(f.value.toPrecision(6))]))
+const measured = new Set(figures.map((f) => f.name))
+// `pnpm bench <suite>…` measures only those suites: the other figures (and their table rows) are kept as they were
+const previous: Record<string, number> =
+  only.length > 0 && existsSync(join(root, "bench", "results.json"))
+    ? (JSON.parse(readFileSync(join(root, "bench", "results.json"), "utf8")) as Record<string, number>)
+    : {}
+const previousLines =
+  only.length > 0 && existsSync(join(root, "BENCHMARKS.md"))
+    ? readFileSync(join(root, "BENCHMARKS.md"), "utf8").split("\n")
+    : []
+/** The previous table rows (or missed-goal lines) of figures not measured now. */
+const kept = (pattern: RegExp) =>
+  previousLines.filter((line) => {
+    const name = pattern.exec(line)?.[1]
+    return name !== undefined && !measured.has(name)
+  })
+const previousRows = kept(/^\| `([^`]+)` \|/)
+const previousMissed = kept(/^- `([^`]+)`: .* against /)
+const results = {
+  ...Object.fromEntries(Object.entries(previous).filter(([name]) => !measured.has(name))),
+  ...Object.fromEntries(figures.map((f) => [f.name, Number(f.value.toPrecision(6))]))
+}
 writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`)
 
 const cpu = cpus()
@@ -57,21 +85,26 @@ the machines are shared and noisy; absolute figures vary from run to run.
 
 | figure | value | goal | status | how |
 | --- | --- | --- | --- | --- |
-${rows.join("\n")}
+${[...previousRows, ...rows].join("\n")}
 ${
-  missed.length === 0
+  missed.length + previousMissed.length === 0
     ? ""
     : `
 ## Goals missed
 
-${missed.map((f) => `- \`${f.name}\`: ${format(f.value)} against ${goal(f)}. ${why[f.name] ?? "No explanation recorded yet."}`).join("\n")}
+${[
+  ...previousMissed,
+  ...missed.map(
+    (f) => `- \`${f.name}\`: ${format(f.value)} against ${goal(f)}. ${why[f.name] ?? "No explanation recorded yet."}`
+  )
+].join("\n")}
 `
 }
 ## How each figure is measured
 
-${figures
-  .filter((f) => how[f.name] !== undefined)
-  .map((f) => `- \`${f.name}\`: ${how[f.name]}`)
+${Object.keys(results)
+  .filter((name) => how[name] !== undefined)
+  .map((name) => `- \`${name}\`: ${how[name]}`)
   .join("\n")}
 `
 writeFileSync(join(root, "BENCHMARKS.md"), markdown)

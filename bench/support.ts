@@ -30,3 +30,21 @@ export const meets = (figure: Figure): boolean =>
     : "atLeast" in figure.goal
       ? figure.value >= figure.goal.atLeast
       : figure.value <= figure.goal.atMost
+
+/**
+ * A group of figures measured together. `pnpm bench <word>…` runs the cases whose name or suite name
+ * contains one of the words (`pnpm bench fanout`, `pnpm bench runtime`); without words, every case.
+ */
+export interface Case {
+  readonly name: string
+  readonly run: () => Promise<ReadonlyArray<Figure>>
+}
+
+/** Heap bytes in use after full collections (the benchmarks run with `--expose-gc`). */
+export const heapUsed = (): number => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error("run the benchmark with --expose-gc")
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
