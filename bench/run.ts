@@ -8,6 +8,7 @@ import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
 import * as choreography from "./choreography.ts"
 import { how, why } from "./notes.ts"
+import * as peers from "./peers.ts"
 import * as remote from "./remote.ts"
 import * as runtime from "./runtime.ts"
 import * as scale from "./scale.ts"
@@ -16,6 +17,7 @@ import { type Case, type Figure, meets } from "./support.ts"
 const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["runtime", runtime.cases],
   ["scale", scale.cases],
+  ["peers", peers.cases],
   ["choreography", [{ name: "monitor", run: () => choreography.figures() }]],
   ["remote", [{ name: "remote", run: () => remote.figures() }]]
 ]
