@@ -12,13 +12,14 @@ import * as peers from "./peers.ts"
 import * as remote from "./remote.ts"
 import * as runtime from "./runtime.ts"
 import * as scale from "./scale.ts"
+import * as sessions from "./sessions.ts"
 import { type Case, type Figure, meets } from "./support.ts"
 
 const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["runtime", runtime.cases],
   ["scale", scale.cases],
   ["peers", peers.cases],
-  ["choreography", [{ name: "monitor", run: () => choreography.figures() }]],
+  ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...sessions.cases]],
   ["remote", [{ name: "remote", run: () => remote.figures() }]]
 ]
 
