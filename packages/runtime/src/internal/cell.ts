@@ -267,8 +267,7 @@ export class ActorCell {
     const { capacity, overflow } = this.options.mailbox
     if (mailbox.length < capacity && (this.waiters === undefined || this.waiters.length === 0)) {
       mailbox.push(envelope)
-      if (inline && mailbox.length === 1 && this.idle()) this.handleNow()
-      else this.schedule(inline)
+      this.schedule(inline)
       return true
     }
     // For `suspend`, report the start of a backpressure episode, not every sender that waits in it.
@@ -416,60 +415,83 @@ export class ActorCell {
   // Scheduling and the drain loop
   // ------------------------------------------------------------------------------------------------------
 
-  /** Running, with no drain fiber, no control message, and no tracing (whose span needs a fiber). */
-  private idle(): boolean {
-    return (
-      !this.draining &&
-      this.status === RUNNING &&
-      (this.control === undefined || this.control.length === 0) &&
-      !this.system.tracing
-    )
-  }
-
   private hasWork(): boolean {
     if (this.control !== undefined && this.control.length > 0) return this.status !== FROZEN
     return this.status === RUNNING && this.mailbox !== undefined && this.mailbox.length > 0
   }
 
   /**
-   * Starts a drain fiber if there is work and none runs. It starts on the scheduler's next turn, or, with
-   * `inline` (a delivery from another node, whose dispatcher is not a sender that must go on first), at once.
+   * Starts draining if there is work and no drain runs: on the system's next dispatch turn, shared by every
+   * actor woken before it, or, with `inline` (a delivery from another node, whose dispatcher is not a sender
+   * that must go on first), at once.
    */
   schedule(inline = false): void {
     if (this.draining || !this.hasWork()) return
-    this.startDrain(inline ? undefined : Effect.yieldNow)
-  }
-
-  /** Starts the drain fiber: it runs `first` (if any), then handles messages until the mailbox is empty. */
-  private startDrain(first: Effect.Effect<void> | undefined): void {
     this.draining = true
     this.system.running++
     this.system.sampleDepth(this.mailbox?.length ?? 0)
-    const loop = Effect.suspend(() => this.loop(0))
-    const fiber = Effect.runForkWith(Context.add(this.context, CurrentActor, this))(
-      Effect.onExit(first === undefined ? loop : Effect.andThen(first, loop), (exit) =>
-        Effect.sync(() => this.drained(exit))
-      )
-    )
-    // a drain started at once may have ended (and another started) before runForkWith returned
-    if (fiber.pollUnsafe() === undefined) this.fiber = fiber
+    if (inline) this.drainNow()
+    else this.system.wake(this)
   }
 
   /**
-   * An idle actor handles a message that came from another node at once, in the dispatcher's call: when its
-   * handler completes at once (it returned `Effect.succeed`, say), no fiber is made at all. Otherwise a
-   * drain fiber takes over the handler's effect.
+   * Handles messages in the caller's call (the system's dispatch turn) for as long as handlers complete at
+   * once (they returned `Effect.succeed`, say): no fiber is made for them. The first handler that needs a
+   * fiber, a reply that takes work, a failure or a control message hands the rest to a drain fiber; after
+   * `THROUGHPUT` messages the actor waits for the next turn, so that others go on.
    */
-  private handleNow(): void {
-    const envelope = this.mailbox!.shift()!
-    const effect = this.handle(envelope)
-    if (effect === undefined) return
-    if (Exit.isExit(effect)) {
+  drainNow(): void {
+    let handled = 0
+    for (;;) {
+      const control = this.control
+      if (control !== undefined && control.length > 0 && this.status !== FROZEN) {
+        this.startDrain(undefined)
+        return
+      }
+      const envelope = this.status === RUNNING ? this.mailbox?.shift() : undefined
+      if (envelope === undefined) {
+        this.draining = false
+        this.system.running--
+        return
+      }
+      this.admitWaiters()
+      const effect = this.handle(envelope)
+      if (effect === undefined) continue
+      if (!Exit.isExit(effect)) {
+        this.startDrain(Effect.flatMap(Effect.exit(effect), (exit) => this.afterHandle(envelope, exit) ?? Effect.void))
+        return
+      }
       const after = this.afterHandle(envelope, effect)
-      if (after !== undefined) this.startDrain(after)
-      return
+      if (after !== undefined) {
+        this.startDrain(after)
+        return
+      }
+      if (++handled >= THROUGHPUT) {
+        this.system.wake(this)
+        return
+      }
     }
-    this.startDrain(Effect.flatMap(Effect.exit(effect), (exit) => this.afterHandle(envelope, exit) ?? Effect.void))
+  }
+
+  /** Hands draining to a fiber: it runs `first` (if any), then handles messages until the mailbox is empty. */
+  private startDrain(first: Effect.Effect<void> | undefined): void {
+    const loop = Effect.suspend(() => this.loop(0))
+    const drain = Effect.onExit(first === undefined ? loop : Effect.andThen(first, loop), (exit) =>
+      Effect.sync(() => this.drained(exit))
+    )
+    // The fiber starts at once: it must be known before its first step, which may resume a caller that
+    // cancels its request at once.
+    Effect.runForkWith(Context.add(this.context, CurrentActor, this))(
+      Effect.withFiber((fiber) => {
+        this.fiber = fiber as Fiber.Fiber<void, unknown>
+        return drain
+      })
+    )
+  }
+
+  /** A defect thrown while draining in the dispatch turn (a bug of the runtime): as if a drain fiber died. */
+  drainDefect(defect: unknown): void {
+    this.drained(Exit.die(defect))
   }
 
   private drained(exit: Exit.Exit<void>): void {

@@ -2,7 +2,7 @@
  * The actor system's internals: the registry, the root guardian, spawning, stopping, death watch, dead
  * letters, system events, metrics, the receptionist's and topics' tables, and shutdown.
  */
-import { Cause, type Clock, type Context, Duration, Effect, Metric, PubSub, type Scope, Stream } from "effect"
+import { Cause, type Clock, Context, Duration, Effect, Metric, PubSub, Scheduler, type Scope, Stream } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystemService, SpawnOptions } from "../ActorSystem.ts"
 import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../ActorSystem.ts"
@@ -14,6 +14,7 @@ import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
 import { ActorCell, CurrentActor, LocalActorRef } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
+import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
 import { RemoteActorRef, type Remoting } from "./remoting.ts"
 
@@ -58,8 +59,12 @@ export class SystemImpl {
   /** The public face, set by ActorSystem.make. */
   service!: ActorSystemService
   deadLetterCount = 0
-  /** Actors with a drain fiber right now. */
+  /** Actors draining their mailbox right now (woken, or with a drain fiber). */
   running = 0
+  /** Actors woken since the last dispatch turn, in order; see {@link wake}. */
+  private readonly ready = new Deque<ActorCell>()
+  private dispatcher: Scheduler.SchedulerDispatcher | undefined
+  private dispatchScheduled = false
   private readonly extensions = new Map<object, unknown>()
   private handledSinceFlush = 0
   private shuttingDown = false
@@ -140,6 +145,33 @@ export class SystemImpl {
   /** The mailbox depth when an actor starts handling messages. */
   sampleDepth(depth: number): void {
     mailboxDepth.updateUnsafe(depth, this.context)
+  }
+
+  /**
+   * Has a woken actor drain its mailbox on the next dispatch turn: one scheduler task serves every actor
+   * woken before it (a fiber of its own per wake would cost a fiber and a scheduler turn each).
+   */
+  wake(cell: ActorCell): void {
+    this.ready.push(cell)
+    if (this.dispatchScheduled) return
+    this.dispatchScheduled = true
+    ;(this.dispatcher ??= Context.get(this.context, Scheduler.Scheduler).makeDispatcher()).scheduleTask(
+      this.dispatch,
+      0
+    )
+  }
+
+  private readonly dispatch = (): void => {
+    this.dispatchScheduled = false
+    // the actors woken before this turn; those woken (or put back) while it runs wait for the next one
+    for (let n = this.ready.length; n > 0; n--) {
+      const cell = this.ready.shift()!
+      try {
+        cell.drainNow()
+      } catch (defect) {
+        cell.drainDefect(defect)
+      }
+    }
   }
 
   runBackground(effect: Effect.Effect<void>): void {
