@@ -16,6 +16,7 @@ import { ActorCell, CurrentActor, LocalActorRef } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
+import { type DepthHistogram, depthHistogram } from "./mailboxDepth.ts"
 import { RemoteActorRef, type Remoting } from "./remoting.ts"
 
 /** Settings of a system, resolved from the user's options. */
@@ -36,11 +37,6 @@ const messagesHandled = Metric.counter("troupe_actor_messages_total", {
 const failures = Metric.counter("troupe_actor_failures_total", { description: "Actor failures", incremental: true })
 const restarts = Metric.counter("troupe_actor_restarts_total", { description: "Actor restarts", incremental: true })
 const deadLetters = Metric.counter("troupe_dead_letters_total", { description: "Dead letters", incremental: true })
-const mailboxDepth = Metric.histogram("troupe_mailbox_depth", {
-  description: "Mailbox depth when an actor is scheduled",
-  boundaries: [1, 2, 4, 8, 16, 64, 256, 1024, 4096, 16384]
-})
-
 const GuardianProtocol = Protocol.make("Guardian", {})
 
 const validName = /^[A-Za-z0-9_.~@:+=-][A-Za-z0-9_.~@:+=$-]*$/
@@ -67,6 +63,7 @@ export class SystemImpl {
   private dispatchScheduled = false
   private readonly extensions = new Map<object, unknown>()
   private handledSinceFlush = 0
+  private depths: DepthHistogram | undefined
   private shuttingDown = false
   private shutdownDone: Effect.Effect<void> | undefined
 
@@ -144,7 +141,7 @@ export class SystemImpl {
 
   /** The mailbox depth when an actor starts handling messages. */
   sampleDepth(depth: number): void {
-    mailboxDepth.updateUnsafe(depth, this.context)
+    ;(this.depths ??= depthHistogram(this.context)).record(depth)
   }
 
   /**
