@@ -448,7 +448,7 @@ export class ActorCell {
         this.startDrain(undefined)
         return
       }
-      const envelope = this.status === RUNNING ? this.mailbox?.shift() : undefined
+      const envelope = this.status === RUNNING ? this.shiftOrRelease() : undefined
       if (envelope === undefined) {
         this.draining = false
         this.system.running--
@@ -489,6 +489,15 @@ export class ActorCell {
     )
   }
 
+  /** The next message, or undefined with the mailbox released: an idle actor keeps no ring buffer. */
+  private shiftOrRelease(): Envelope | undefined {
+    const mailbox = this.mailbox
+    if (mailbox === undefined) return undefined
+    const envelope = mailbox.shift()
+    if (envelope === undefined) this.mailbox = undefined
+    return envelope
+  }
+
   /** A defect thrown while draining in the dispatch turn (a bug of the runtime): as if a drain fiber died. */
   drainDefect(defect: unknown): void {
     this.drained(Exit.die(defect))
@@ -512,7 +521,7 @@ export class ActorCell {
         )
       }
       if (this.status !== RUNNING) return Effect.void
-      const envelope = this.mailbox?.shift()
+      const envelope = this.shiftOrRelease()
       if (envelope === undefined) return Effect.void
       this.admitWaiters()
       const effect = this.handle(envelope)
@@ -599,7 +608,7 @@ export class ActorCell {
     if (envelope.kind === TIMER) {
       const timer = envelope.timer!
       if (this.timers?.get(timer.key) !== timer) return undefined
-      if (timer.intervalMillis === undefined) this.timers.delete(timer.key)
+      if (timer.intervalMillis === undefined) this.deleteTimer(timer.key)
     }
     let effect: Effect.Effect<unknown, unknown, unknown>
     let tag = message._tag
@@ -1114,8 +1123,13 @@ export class ActorCell {
   cancelTimer(key: string): void {
     const timer = this.timers?.get(key)
     if (timer === undefined) return
-    this.timers!.delete(key)
+    this.deleteTimer(key)
     if (timer.deadline !== undefined) this.system.deadlines.cancel(timer.deadline)
+  }
+
+  private deleteTimer(key: string): void {
+    this.timers!.delete(key)
+    if (this.timers!.size === 0) this.timers = undefined
   }
 
   hasTimer(key: string): boolean {
@@ -1238,23 +1252,14 @@ export class LocalActorRef<P extends Protocol.Any> implements ActorRef<P> {
   }
 }
 
-/** The context handed to a behaviour's handlers; one per actor, made on first use. */
+/** The context handed to a behaviour's handlers; one per actor, made on first use (one field). */
 class ContextImpl implements ActorContext<Protocol.Any> {
-  readonly timers: Timers<Protocol.Any>
   private readonly cell: ActorCell
   constructor(cell: ActorCell) {
     this.cell = cell
-    this.timers = {
-      startSingle: (key, message, delay) =>
-        Effect.sync(() => cell.startTimer(key, message, Duration.toMillis(delay), undefined)),
-      startPeriodic: (key, message, interval) =>
-        Effect.sync(() => {
-          const millis = Duration.toMillis(interval)
-          cell.startTimer(key, message, millis, millis)
-        }),
-      cancel: (key) => Effect.sync(() => cell.cancelTimer(key)),
-      isActive: (key) => cell.hasTimer(key)
-    }
+  }
+  get timers(): Timers<Protocol.Any> {
+    return new TimersImpl(this.cell)
   }
   get self() {
     return this.cell.ref
@@ -1297,5 +1302,28 @@ class ContextImpl implements ActorContext<Protocol.Any> {
   }
   fork<A, E, R>(effect: Effect.Effect<A, E, R>) {
     return Effect.forkIn(effect, this.cell.scope_())
+  }
+}
+
+/** An actor's timers, as its handlers see them (`ctx.timers`). */
+class TimersImpl implements Timers<Protocol.Any> {
+  private readonly cell: ActorCell
+  constructor(cell: ActorCell) {
+    this.cell = cell
+  }
+  startSingle(key: string, message: Protocol.Message<Protocol.Any>, delay: Duration.Input) {
+    return Effect.sync(() => this.cell.startTimer(key, message, Duration.toMillis(delay), undefined))
+  }
+  startPeriodic(key: string, message: Protocol.Message<Protocol.Any>, interval: Duration.Input) {
+    return Effect.sync(() => {
+      const millis = Duration.toMillis(interval)
+      this.cell.startTimer(key, message, millis, millis)
+    })
+  }
+  cancel(key: string) {
+    return Effect.sync(() => this.cell.cancelTimer(key))
+  }
+  isActive(key: string) {
+    return this.cell.hasTimer(key)
   }
 }
