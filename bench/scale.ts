@@ -7,7 +7,7 @@
  */
 import { type ActorRef, ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Deferred, Effect, Fiber, Queue, Schema } from "effect"
-import { type Case, type Figure, heapUsed, median } from "./support.ts"
+import { type Case, type Figure, gcMillis, heapUsed, median } from "./support.ts"
 
 const Counter = Protocol.make("Counter", {
   Add: { n: Schema.Number },
@@ -161,6 +161,43 @@ const callersQueue = (callers: number) =>
     yield* Fiber.interrupt(server)
   })
 
+const Blocking = Protocol.make("Blocking", {
+  Block: {},
+  Get: Protocol.request({}, { success: Schema.Number })
+})
+
+/**
+ * Heap bytes per caller suspended in an ask (to an actor busy with another message) next to bytes per fiber
+ * suspended on a raw Deferred: what a waiting caller costs, and how much of it is the fiber's.
+ */
+const waiterBytes = Effect.gen(function* () {
+  const gate = Deferred.makeUnsafe<void>()
+  const ref = yield* ActorSystem.spawn(
+    Behavior.make(Blocking, {
+      initial: 0,
+      receive: {
+        Block: (count) => Effect.as(Deferred.await(gate), count),
+        Get: (count) => Effect.succeed({ state: count, reply: count })
+      }
+    })
+  )
+  yield* ref.tell(Blocking.Block())
+  const suspend = <A, E>(make: () => Effect.Effect<A, E>) =>
+    Effect.gen(function* () {
+      const before = heapUsed()
+      const fibers = []
+      for (let i = 0; i < CALLERS; i++) fibers.push(yield* Effect.forkChild(make()))
+      yield* Effect.yieldNow
+      return { bytes: (heapUsed() - before) / CALLERS, fibers }
+    })
+  const raw = yield* suspend(() => Deferred.await(Deferred.makeUnsafe<void>()))
+  const asks = yield* suspend(() => ref.ask(Blocking.Get()))
+  yield* Deferred.succeed(gate, undefined)
+  yield* Effect.forEach(asks.fibers, Fiber.join, { discard: true })
+  yield* Effect.forEach(raw.fibers, Fiber.interrupt, { discard: true })
+  return { ask: asks.bytes, raw: raw.bytes }
+})
+
 const callersCase: Case = {
   name: "callers",
   run: () =>
@@ -175,13 +212,24 @@ const callersCase: Case = {
           queueMany: callersQueue(CALLERS)
         }
         const rates: Record<keyof typeof shapes, Array<number>> = { ask1: [], askMany: [], queue1: [], queueMany: [] }
+        const gcShares: Record<keyof typeof shapes, Array<number>> = {
+          ask1: [],
+          askMany: [],
+          queue1: [],
+          queueMany: []
+        }
         for (const shape of Object.values(shapes)) yield* shape
         for (let round = 0; round < 5; round++) {
           const order = Object.keys(shapes) as Array<keyof typeof shapes>
           for (const shape of round % 2 === 0 ? order : order.toReversed()) {
-            rates[shape].push(ASKS / (yield* timed(shapes[shape])))
+            const gcBefore = gcMillis()
+            const seconds = yield* timed(shapes[shape])
+            yield* Effect.sleep(1) // the collector's entries arrive on a later turn
+            rates[shape].push(ASKS / seconds)
+            gcShares[shape].push((gcMillis() - gcBefore) / 1000 / seconds)
           }
         }
+        const waiting = yield* waiterBytes
         const ask = median(rates.askMany) / median(rates.ask1)
         const queue = median(rates.queueMany) / median(rates.queue1)
         return [
@@ -196,7 +244,29 @@ const callersCase: Case = {
             value: queue,
             detail: "the same shape on a raw Effect Queue + Deferred"
           },
-          { name: "ask_4096_callers_vs_queue", value: ask / queue, detail: "the two ratios above, divided" }
+          { name: "ask_4096_callers_vs_queue", value: ask / queue, detail: "the two ratios above, divided" },
+          {
+            name: "ask_4096_callers_gc_share",
+            value: median(gcShares.askMany),
+            detail: `of the time in garbage collection (one caller: ${median(gcShares.ask1).toFixed(2)})`
+          },
+          {
+            name: "queue_4096_callers_gc_share",
+            value: median(gcShares.queueMany),
+            detail: `the same on the raw Queue + Deferred (one caller: ${median(gcShares.queue1).toFixed(2)})`
+          },
+          {
+            name: "waiting_caller_bytes",
+            value: waiting.ask,
+            unit: "bytes",
+            detail: "a fiber suspended in an ask"
+          },
+          {
+            name: "waiting_fiber_bytes",
+            value: waiting.raw,
+            unit: "bytes",
+            detail: "a fiber suspended on a raw Deferred"
+          }
         ]
       })
     )

@@ -48,3 +48,12 @@ export const heapUsed = (): number => {
   gc()
   return process.memoryUsage().heapUsed
 }
+
+/** Milliseconds spent in garbage collection since the bench started (entries arrive after the fact). */
+export const gcMillis = (() => {
+  let total = 0
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) total += entry.duration
+  }).observe({ entryTypes: ["gc"] })
+  return () => total
+})()

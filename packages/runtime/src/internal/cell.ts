@@ -70,21 +70,39 @@ export class Envelope {
   }
 }
 
-/** A local caller waiting for a reply. */
-class PendingReply implements ReplyTo {
+/** A local caller waiting for a reply; it is its own deadline (one object per ask, not three). */
+class PendingReply implements ReplyTo, Deadline {
   done = false
-  deadline: Deadline | undefined = undefined
+  at = 0
+  index = -1
+  envelope: Envelope | undefined = undefined
   private readonly cell: ActorCell
   private readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
-  constructor(cell: ActorCell, resume: (effect: Effect.Effect<unknown, unknown>) => void) {
+  private readonly timeoutMillis: number
+  constructor(cell: ActorCell, resume: (effect: Effect.Effect<unknown, unknown>) => void, timeoutMillis: number) {
     this.cell = cell
     this.resume = resume
+    this.timeoutMillis = timeoutMillis
   }
   complete(exit: Exit.Exit<unknown, unknown>): undefined {
     if (this.done) return
     this.done = true
-    if (this.deadline !== undefined) this.cell.system.deadlines.cancel(this.deadline)
+    this.cell.system.deadlines.cancel(this)
     this.resume(exit)
+  }
+  /** The deadline passed: the caller gets `AskTimeout`, and the work done for it stops. */
+  fire(): void {
+    const envelope = this.envelope!
+    const tag = envelope.message._tag
+    this.complete(Exit.fail(new AskTimeout({ recipient: this.cell.path, tag, timeoutMillis: this.timeoutMillis })))
+    this.cell.cancel(envelope)
+  }
+  /** The caller was interrupted: drop the reply path and stop the work done for it. */
+  interrupted(): void {
+    if (this.done) return
+    this.done = true
+    this.cell.system.deadlines.cancel(this)
+    this.cell.cancel(this.envelope!)
   }
 }
 
@@ -349,25 +367,16 @@ export class ActorCell {
     timeoutMillis: number
   ): Effect.Effect<unknown, unknown> {
     return Effect.callback<unknown, unknown>((resume) => {
-      const pending = new PendingReply(this, resume)
-      const envelope = this.envelope(message, fiber, pending)
+      const pending = new PendingReply(this, resume, timeoutMillis)
+      const envelope = (pending.envelope = this.envelope(message, fiber, pending))
       const deadlines = this.system.deadlines
-      pending.deadline = deadlines.schedule(deadlines.now() + timeoutMillis, () => {
-        pending.deadline = undefined
-        pending.complete(Exit.fail(new AskTimeout({ recipient: this.path, tag: message._tag, timeoutMillis })))
-        this.cancel(envelope)
-      })
+      pending.at = deadlines.now() + timeoutMillis
+      deadlines.add(pending)
       if (!this.offer(envelope)) {
         if (this.options.mailbox.overflow === "fail") pending.complete(Exit.fail(this.mailboxFull(envelope)))
         else this.addWaiter(envelope, noop)
       }
-      return Effect.sync(() => {
-        // The caller was interrupted: drop the reply path and stop the work done for it.
-        if (pending.done) return
-        pending.done = true
-        if (pending.deadline !== undefined) deadlines.cancel(pending.deadline)
-        this.cancel(envelope)
-      })
+      return Effect.sync(() => pending.interrupted())
     })
   }
 
