@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
 import * as choreography from "./choreography.ts"
-import { how, why } from "./notes.ts"
+import { how, notes, why } from "./notes.ts"
 import * as peers from "./peers.ts"
 import * as remote from "./remote.ts"
 import * as runtime from "./runtime.ts"
@@ -71,8 +71,31 @@ writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, nu
 const cpu = cpus()
 const machine = `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`
 const goal = (f: Figure) =>
-  f.goal === undefined ? "" : "atLeast" in f.goal ? `≥ ${format(f.goal.atLeast)}` : `≤ ${format(f.goal.atMost)}`
+  (f.goal === undefined ? "" : "atLeast" in f.goal ? `≥ ${format(f.goal.atLeast)}` : `≤ ${format(f.goal.atMost)}`) +
+  (f.otherwise === undefined ? "" : `, or ${f.otherwise.goal}`)
 const status = (f: Figure) => (f.goal === undefined ? "" : meets(f) ? "met" : "missed")
+
+/** The peers side by side: Troupe's figures are the peers' rates times the ratios measured with them. */
+const peersTable = (r: Record<string, number>): string => {
+  const n = (name: string) => r[name]
+  const times = (a: string, b: string) => (n(a) === undefined || n(b) === undefined ? undefined : n(a)! * n(b)!)
+  const cell = (value: number | undefined, unit: string) => (value === undefined ? "—" : `${format(value)} ${unit}`)
+  if (n("nact_tell_per_s") === undefined && n("cluster_request_per_s") === undefined) return ""
+  return `
+## Peers
+
+Measured in the same run, side by side (medians of interleaved rounds); Troupe's rate in each row is the
+peer's rate times the ratio measured against it.
+
+| | Troupe | nact 7.6 | Effect Cluster entity (TestRunner) |
+| --- | --- | --- | --- |
+| one-way messages to one actor | ${cell(times("nact_tell_per_s", "local_tell_vs_nact"), "msg/s")} | ${cell(n("nact_tell_per_s"), "msg/s")} | — |
+| request and reply, one after another (vs nact) | ${cell(times("nact_ask_per_s", "local_ask_vs_nact"), "/s")} | ${cell(n("nact_ask_per_s"), "/s")} | |
+| request and reply, one after another (vs Cluster) | ${cell(times("cluster_request_per_s", "local_ask_vs_cluster"), "/s")} | | ${cell(n("cluster_request_per_s"), "/s")} |
+| bytes per idle actor, never messaged | ${cell(n("idle_actor_bytes"), "B")} | ${cell(n("nact_idle_actor_bytes"), "B")} | — (an entity exists once addressed) |
+| bytes per idle actor after one message | ${cell(n("touched_actor_bytes"), "B")} | | ${cell(n("cluster_entity_bytes"), "B")} |
+`
+}
 const rows = figures.map(
   (f) =>
     `| \`${f.name}\` | ${format(f.value)}${f.unit === undefined ? "" : ` ${f.unit}`} | ${goal(f)} | ${status(f)} | ${f.detail ?? ""} |`
@@ -89,7 +112,7 @@ the machines are shared and noisy; absolute figures vary from run to run.
 | figure | value | goal | status | how |
 | --- | --- | --- | --- | --- |
 ${[...previousRows, ...rows].join("\n")}
-${
+${peersTable(results)}${
   missed.length + previousMissed.length === 0
     ? ""
     : `
@@ -103,6 +126,10 @@ ${[
 ].join("\n")}
 `
 }
+${Object.keys(results)
+  .filter((name) => notes[name] !== undefined)
+  .map((name) => `\n## \`${name}\`\n\n${notes[name]}\n`)
+  .join("")}
 ## How each figure is measured
 
 ${Object.keys(results)

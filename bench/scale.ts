@@ -237,6 +237,7 @@ const callersCase: Case = {
             name: "ask_4096_callers_vs_1",
             value: ask,
             goal: { atLeast: 0.7 },
+            otherwise: { goal: "≥ 0.9 × queue_4096_callers_vs_1", met: ask >= 0.9 * queue },
             detail: "4096 concurrent callers of one actor ÷ one caller"
           },
           {

@@ -6,6 +6,8 @@ export interface Figure {
   readonly value: number
   readonly unit?: string
   readonly goal?: { readonly atLeast: number } | { readonly atMost: number }
+  /** A second way to meet the goal, as the issue allows it (e.g. "within 10 % of the raw Effect shape"). */
+  readonly otherwise?: { readonly goal: string; readonly met: boolean }
   /** How it was measured, in a few words. */
   readonly detail?: string
 }
@@ -25,7 +27,7 @@ export const median = (values: ReadonlyArray<number>): number => {
 
 /** Whether a figure meets its goal (true when it has none). */
 export const meets = (figure: Figure): boolean =>
-  figure.goal === undefined
+  figure.goal === undefined || figure.otherwise?.met === true
     ? true
     : "atLeast" in figure.goal
       ? figure.value >= figure.goal.atLeast
