@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ActorSystem, Behavior, Durable, Entity, Protocol, Storage } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
-import { type Figure, median, time } from "./support.ts"
+import { type Case, type Figure, median, time } from "./support.ts"
 
 const Counter = Protocol.make("Counter", {
   Add: { n: Schema.Number },
@@ -63,56 +63,72 @@ const passivatedBytes = Effect.gen(function* () {
   return (heap() - before) / PASSIVATED
 })
 
-export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
+/** A fresh SQLite file for one case, removed after it. */
+const withDirectory = async <A>(f: (dir: string) => Promise<A>): Promise<A> => {
   const dir = mkdtempSync(join(tmpdir(), "troupe-bench-"))
-  const storage = Storage.layerSqlite({ filename: join(dir, "bench.db") })
-  let ids = 0
-  const durable = () => Durable.persistent(counter, { id: `counter-${++ids}`, state: Schema.Number })
-  const run = (effect: Effect.Effect<void, unknown, ActorSystem.ActorSystem | Storage.Storage>) =>
-    Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer({ name: "bench" })), Effect.provide(storage)))
-  const plain: Array<number> = []
-  const persisted: Array<number> = []
-  let passivated = Number.NaN
   try {
+    return await f(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const onSqlite =
+  (file: string) =>
+  <A>(effect: Effect.Effect<A, unknown, ActorSystem.ActorSystem | Storage.Storage>) =>
+    Effect.runPromise(
+      effect.pipe(
+        Effect.provide(ActorSystem.layer({ name: "bench" })),
+        Effect.provide(Storage.layerSqlite({ filename: file }))
+      )
+    )
+
+const durableTell = (rounds = 5): Promise<ReadonlyArray<Figure>> =>
+  withDirectory(async (dir) => {
+    const run = onSqlite(join(dir, "bench.db"))
+    let ids = 0
+    const durable = () => Durable.persistent(counter, { id: `counter-${++ids}`, state: Schema.Number })
+    const plain: Array<number> = []
+    const persisted: Array<number> = []
     await run(tellLoop(counter))
     await run(tellLoop(durable()))
     for (let round = 0; round < rounds; round++) {
       plain.push(N / (await time(() => run(tellLoop(counter)))))
       persisted.push(N / (await time(() => run(tellLoop(durable())))))
     }
-    passivated = await Effect.runPromise(
-      passivatedBytes.pipe(
-        Effect.provide(ActorSystem.layer({ name: "bench" })),
-        Effect.provide(Storage.layerSqlite({ filename: join(dir, "passivation.db") }))
-      )
-    )
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-  const ratios = plain.map((p, i) => persisted[i]! / p)
-  return [
-    {
-      name: "durable_tell_per_s",
-      value: median(persisted),
-      unit: "msg/s",
-      detail: "one sender, one durable counter on SQLite"
-    },
-    {
-      name: "durable_tell_vs_tell",
-      value: median(ratios),
-      goal: { atLeast: 0.2 },
-      detail: "durable ÷ plain actor, tells then one ask"
-    },
+    return [
+      {
+        name: "durable_tell_per_s",
+        value: median(persisted),
+        unit: "msg/s",
+        detail: "one sender, one durable counter on SQLite"
+      },
+      {
+        name: "durable_tell_vs_tell",
+        value: median(plain.map((p, i) => persisted[i]! / p)),
+        goal: { atLeast: 0.2 },
+        detail: "durable ÷ plain actor, tells then one ask"
+      }
+    ]
+  })
+
+const passivation = (): Promise<ReadonlyArray<Figure>> =>
+  withDirectory(async (dir) => [
     {
       name: "passivated_actor_bytes",
-      value: passivated,
+      value: await onSqlite(join(dir, "passivation.db"))(passivatedBytes),
       unit: "bytes",
       goal: { atMost: 200 },
       detail: "heap per durable entity touched once, then passivated"
     }
-  ]
-}
+  ])
+
+/** The durability cases of `pnpm bench` (suite `durable`). */
+export const cases: ReadonlyArray<Case> = [
+  { name: "durable_tell", run: () => durableTell() },
+  { name: "passivated", run: () => passivation() }
+]
 
 if (import.meta.main) {
-  for (const figure of await figures(3)) console.log(figure.name, figure.value)
+  for (const c of cases) for (const figure of await c.run()) console.log(figure.name, figure.value)
 }

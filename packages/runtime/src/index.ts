@@ -2,27 +2,21 @@
  * @troupe/runtime: supervised actors on Effect 4, and choreography sessions with session types.
  */
 /** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`). */
+
+/**
+ * The protocol language, re-exported from `@troupe/choreography` so that a program running sessions needs one
+ * import: `Choreography`, `Diagram`, `Endpoint`, `LocalType`, `Monitor`, `StateMachine`.
+ */
+export { Choreography, Diagram, Endpoint, LocalType, Monitor, StateMachine } from "@troupe/choreography"
 export * as ActorRef from "./ActorRef.ts"
 /** The actor system: spawn, lookup (on any node), stop, connect, events, stats, shutdown. */
 export * as ActorSystem from "./ActorSystem.ts"
 /** Behaviours: an initial state and one handler per message (an Effect, or a generator function). */
 export * as Behavior from "./Behavior.ts"
-/** Global protocols: the DSL (`make`, the step builder), `Protocol`, `ProtocolDefinitionError`. */
-export * as Choreography from "./choreography/Choreography.ts"
-/** Mermaid diagrams of protocols, session traces and state machines. */
-export * as Diagram from "./choreography/Diagram.ts"
-/** Typed endpoints of a role in a session, and the `Port` a session runtime provides. */
-export * as Endpoint from "./choreography/Endpoint.ts"
-/** Local types: projection of a protocol on a role, at run time and at the type level. */
-export * as LocalType from "./choreography/LocalType.ts"
-/** Run-time monitors of a role's moves, and `ProtocolViolation`. */
-export * as Monitor from "./choreography/Monitor.ts"
 /** Sessions: a choreography played by actors (participants, `start`, `run`, aborts, checkpoints). */
 export * as Session from "./choreography/Session.ts"
 /** The events sessions publish on the system event stream. */
 export * as SessionEvent from "./choreography/SessionEvent.ts"
-/** State machines of roles (what a monitor steps through). */
-export * as StateMachine from "./choreography/StateMachine.ts"
 /** Durable actors (state stored under a persistence id) and durable messages (stored before acknowledged). */
 export * as Durable from "./durable/Durable.ts"
 /** Durable sessions: a session's log in storage, so that it survives kill -9 of any of its nodes. */
@@ -31,10 +25,16 @@ export * as DurableSession from "./durable/DurableSession.ts"
 export * as Entity from "./durable/Entity.ts"
 /** Durable storage (SQLite by default, PostgreSQL for several processes) over `effect/sql`, migrated by Troupe. */
 export * as Storage from "./durable/Storage.ts"
+/** Snapshots of a running node for inspectors (links, the actor tree, session roles) and operator actions. */
+export * as Introspection from "./Introspection.ts"
 /** Bounded mailboxes and their overflow policies. */
 export * as Mailbox from "./Mailbox.ts"
 /** Typed message sets; requests declare their replies. */
 export * as Protocol from "./Protocol.ts"
+/** Questions that wait for a person (a human role's move, a tool call's approval), on each node's desk. */
+export * as Desk from "./people/Desk.ts"
+/** A person playing a session role: offered exactly the legal moves, each checked by the monitor. */
+export * as HumanRole from "./people/HumanRole.ts"
 /** Service keys → actors, spanning connected nodes. */
 export * as Receptionist from "./Receptionist.ts"
 /** OTP supervision: strategies, restart policies, budgets, backoff, deciders, pure supervisors. */

@@ -25,10 +25,11 @@
  * const done = yield* again.await
  * ```
  */
+
+import type { Choreography as C } from "@troupe/choreography"
 import { Deferred, Duration, Effect, Option, Schema } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
-import type { Protocol as Choreography } from "../choreography/Choreography.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
 import { AbortCause, type SessionAborted, SessionNodeLost } from "../choreography/internal/sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
@@ -38,6 +39,8 @@ import type { SystemImpl } from "../internal/system.ts"
 import type { StorageError } from "./internal/errors.ts"
 import { type SessionRecord, type SessionStore, sessionStore } from "./internal/sessionStore.ts"
 import { internal, Storage } from "./Storage.ts"
+
+type Choreography = C.Protocol
 
 /** How a durable session runs: a session's options, and how long one of its nodes may be gone. */
 export interface Options<P, B extends Session.Bindings<P>> extends Session.Options<P, B> {

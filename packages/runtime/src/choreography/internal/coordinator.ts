@@ -13,6 +13,7 @@
  * participant that terminates (its node crashed, say) is waited for, and joined again when it is back, until
  * the session's deadline; a coordinator started again after its node restarted joins the roles again.
  */
+import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Cause, Clock, Deferred, Duration, Effect, Schedule, Schema } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
@@ -21,12 +22,13 @@ import * as Behaviors from "../../Behavior.ts"
 import type { SessionStore } from "../../durable/internal/sessionStore.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
-import type { Protocol as Choreography } from "../Choreography.ts"
-import type { TraceEvent } from "../Diagram.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
 import { AbortCause, ParticipantStopped, SessionAborted, SessionCancelled, SessionNodeLost } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
+
+type Choreography = C.Protocol
+type TraceEvent = Diagram.TraceEvent
 
 /** A session that completed: every role's result, and the trace. */
 export interface Completed<Results> {

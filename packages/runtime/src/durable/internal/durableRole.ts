@@ -5,14 +5,17 @@
  * messages it was sent, how many it had sent to each peer, its `once` results) so that its program replays
  * them and goes on live where they end.
  */
+
+import type { Choreography as C } from "@troupe/choreography"
 import { Cause, Effect, Exit, Schema } from "effect"
-import type { Protocol as Choreography } from "../../choreography/Choreography.ts"
 import { protocolsOf } from "../../choreography/internal/sessionProtocols.ts"
 import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { StorageError } from "./errors.ts"
 import { withRefs } from "./instance.ts"
 import type { RoleLog, SessionStore } from "./sessionStore.ts"
+
+type Choreography = C.Protocol
 
 /** A session message between roles (the participants' `Deliver`). */
 export interface Delivery {
