@@ -48,14 +48,20 @@ afterAll(() => {
 const expected = { C: (ROUNDS * (ROUNDS + 1)) / 2, B: (ROUNDS * (ROUNDS + 1)) / 2, A: ROUNDS }
 
 /** Every `once` effect ran, and ran twice only if a kill came within `window` ms after its first run. */
-const checkEffects = (file: string, kills: ReadonlyArray<number>, context: string, window = 1000) => {
+const checkEffects = (
+  file: string,
+  kills: ReadonlyArray<number>,
+  context: string,
+  sessions = SESSIONS,
+  window = 1000
+) => {
   const runs = new Map<string, Array<number>>()
   for (const line of readFileSync(file, "utf8").trim().split("\n")) {
     if (line === "") continue
     const [key, at] = line.split(" ")
     runs.set(key!, [...(runs.get(key!) ?? []), Number(at)])
   }
-  for (let s = 0; s < SESSIONS; s++)
+  for (let s = 0; s < sessions; s++)
     for (const role of ["B", "A"])
       for (let n = 1; n <= ROUNDS; n++)
         expect(runs.has(`s-${s}/${role}/${n}`), `s-${s}/${role}/${n}; ${context}`).toBe(true)
@@ -152,5 +158,98 @@ for (const db of databases()) {
       }
       checkEffects(effects, kills, context)
     }, 300_000)
+  })
+}
+
+const [, postgres] = databases()
+
+if (postgres !== undefined) {
+  describe("kill -9 of any of three nodes running durable sessions, on PostgreSQL", () => {
+    const nodes = ["n1", "n2", "n3"] as const
+    const placement = { C: "n1", B: "n2", A: "n3" } as const
+    const configs = async (effects: string, deadlineMs: number): Promise<Record<(typeof nodes)[number], Config>> => {
+      const location = await postgres.fresh()
+      const ports = [await Child.freePort(), await Child.freePort(), await Child.freePort()]
+      const url = (i: number) => `ws://127.0.0.1:${ports[i]}`
+      const at = (i: number): Config => ({
+        node: nodes[i]!,
+        postgres: location,
+        roles: (Object.keys(placement) as Array<"C" | "B" | "A">).filter((r) => placement[r] === nodes[i]),
+        coordinate: i === 0,
+        sessions: 0,
+        rounds: ROUNDS,
+        effects,
+        deadlineMs,
+        stepMs: 3,
+        port: ports[i]!,
+        peers: nodes.flatMap((node, j) => (j === i ? [] : [{ node, url: url(j) }])),
+        placement
+      })
+      return { n1: at(0), n2: at(1), n3: at(2) }
+    }
+
+    it("completes every session when any node (the coordinator's too) is killed and started again", async () => {
+      const seed = Number(process.env.TROUPE_SEED ?? Date.now() % 1_000_000)
+      const rand = Lines.random(seed)
+      const effects = join(dir, "effects-three.txt")
+      writeFileSync(effects, "")
+      const config = await configs(effects, 20_000)
+      const kills: Array<number> = []
+      const log: Array<string> = []
+      let sessions = WAVE
+      const running = new Map<string, Lines.Driven<Event>>()
+      const startNode = async (node: (typeof nodes)[number]) =>
+        running.set(node, await Lines.start<Event>("session-node.ts", { ...config[node], sessions }))
+      for (const node of nodes) await startNode(node)
+      for (let k = 0; k < KILLS; k++) {
+        await new Promise((r) => setTimeout(r, 100 + Math.floor(rand() * 400)))
+        const victim = nodes[Math.floor(rand() * nodes.length)]!
+        kills.push(Date.now())
+        await running.get(victim)!.kill()
+        await new Promise((r) => setTimeout(r, Math.floor(rand() * 300)))
+        if (victim === "n1") sessions += WAVE
+        await startNode(victim)
+        log.push(`${k}: killed ${victim}`)
+      }
+      const coordinator = running.get("n1")!
+      const all = await coordinator.until(
+        (es) => new Set(es.flatMap((e) => (e.event === "outcome" ? [e.session] : []))).size >= sessions,
+        90_000
+      )
+      const context = `seed ${seed}; ${log.join("; ")}`
+      if (!all) {
+        const ended = new Set(coordinator.events.flatMap((e) => (e.event === "outcome" ? [e.session] : [])))
+        const missing = Array.from({ length: sessions }, (_, s) => `s-${s}`).filter((id) => !ended.has(id))
+        console.log(`${context}\n${await diagnose(postgres, config.n1.postgres!, missing)}`)
+        for (const [node, driven] of running) console.log(`${node} stderr:\n${driven.child.stderr().slice(-2000)}`)
+      }
+      expect(all, context).toBe(true)
+      for (const node of nodes) await running.get(node)!.kill()
+      for (let s = 0; s < sessions; s++) {
+        const outcome = coordinator.events.find((e) => e.event === "outcome" && e.session === `s-${s}`)
+        expect(outcome, context).toMatchObject({ completed: expected })
+      }
+      checkEffects(effects, kills, context, sessions)
+    }, 300_000)
+
+    it("fails the sessions of a node that is not back within the deadline, typed", async () => {
+      const effects = join(dir, "effects-lost.txt")
+      writeFileSync(effects, "")
+      const config = await configs(effects, 1500)
+      const n2 = await Lines.start<Event>("session-node.ts", config.n2)
+      const n3 = await Lines.start<Event>("session-node.ts", config.n3)
+      const n1 = await Lines.start<Event>("session-node.ts", { ...config.n1, sessions: 2, stepMs: 30 })
+      // the bank's node dies in the middle of the sessions and does not come back
+      await new Promise<void>((resolve) => {
+        const check = () => (readFileSync(effects, "utf8").includes("/B/2 ") ? resolve() : setTimeout(check, 10))
+        check()
+      })
+      await n2.kill()
+      const ended = await n1.until((es) => es.filter((e) => e.event === "outcome").length >= 2, 30_000)
+      expect(ended).toBe(true)
+      for (const e of n1.events) if (e.event === "outcome") expect(e).toMatchObject({ aborted: "SessionNodeLost" })
+      await n1.kill()
+      await n3.kill()
+    }, 120_000)
   })
 }

@@ -20,6 +20,7 @@ import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type { SessionStore } from "../../durable/internal/sessionStore.ts"
+import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
@@ -89,6 +90,8 @@ class Coordination {
 
   /** A durable session that began (every role joined): roles that join again resume. */
   begun = false
+  /** The coordinator's system (set when it starts). */
+  system: SystemImpl | undefined = undefined
 
   constructor(choreography: Choreography, settings: Settings) {
     this.choreography = choreography
@@ -110,9 +113,26 @@ class Coordination {
     return this.settings.id
   }
 
+  /**
+   * The participant of `role`. In a durable session, a ref to its node's current incarnation (a ref to an
+   * actor of another node stands for one incarnation of that node, and the node may have restarted).
+   */
+  ref(role: string): ActorRef<ParticipantProtocol> {
+    const bound = this.settings.roles[role]!
+    const system = this.system
+    if (this.settings.durable === undefined || system === undefined || bound.node === system.node) return bound
+    return system.remoteRef(bound.node, bound.path, bound.protocol) ?? bound
+  }
+
+  /** Every role's participant (see {@link ref}). */
+  private refs(): Readonly<Record<string, ActorRef<ParticipantProtocol>>> {
+    return Object.fromEntries(this.roles.map((r) => [r, this.ref(r)]))
+  }
+
   /** The Join message of `role` (in a durable session: with the deadline, and whether the session began). */
   private joinMessage(ctx: Ctx, role: string, resendTo?: string) {
-    const { id, roles, traceLimit, durable } = this.settings
+    const { id, traceLimit, durable } = this.settings
+    const roles = this.refs()
     const stepTimeoutMillis = this.settings.stepTimeoutMillis(role)
     return {
       _tag: "Join",
@@ -139,7 +159,7 @@ class Coordination {
    */
   private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
     const { id, roles, durable } = this.settings
-    const ask = roles[role]!.ask(this.joinMessage(ctx, role))
+    const ask = Effect.suspend(() => this.ref(role).ask(this.joinMessage(ctx, role)))
     const abort = (cause: AbortCause) => ctx.self.tell({ _tag: "Abort", session: id, role, cause, trace: [] })
     const joined = ctx.self.tell({ _tag: "Joined", role })
     if (durable === undefined) {
@@ -186,9 +206,20 @@ class Coordination {
 
   /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
   joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const { id, roles, durable } = this.settings
+    const durable = this.settings.durable
     if (this.phase === "running" && durable !== undefined) return this.rejoined(ctx, role)
     this.joinedRoles.add(role)
+    // a coordinator started again joins a session that began: a role that resumed from the log may have missed
+    // what was sent to its old incarnation, so its peers send it again
+    if (durable !== undefined && this.begun && this.phase === "joining") {
+      return Effect.andThen(this.resendTo(ctx, role), this.allJoined(ctx, role))
+    }
+    return this.allJoined(ctx, role)
+  }
+
+  /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
+  private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    const { id, roles, durable } = this.settings
     if (this.phase === "aborting" && this.cause !== undefined && !this.ended.has(role))
       return Effect.as(this.tellAbort(role, this.cause), this)
     if (this.phase !== "joining" || this.joinedRoles.size < this.roles.length) return Effect.succeed(this)
@@ -197,13 +228,13 @@ class Coordination {
       // every role joined: the session began (stored first, so that roles joined again after a restart resume)
       const begun = this.begun
       this.begun = true
-      const watchAll = Effect.forEach(this.roles, (r) => ctx.watch(roles[r] as ActorRef<Protocol.Any>), {
+      const watchAll = Effect.forEach(this.roles, (r) => ctx.watch(this.ref(r) as ActorRef<Protocol.Any>), {
         discard: true
       })
       if (begun) return Effect.as(watchAll, this)
       const start = Effect.andThen(
         durable.store.begin(id),
-        Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
+        Effect.forEach(this.roles, (r) => this.ref(r).tell({ _tag: "Begin", session: id }), { discard: true })
       )
       return Effect.as(
         Effect.andThen(
@@ -245,9 +276,9 @@ class Coordination {
   }
 
   private tellAbort(role: string, cause: AbortCause): Effect.Effect<void> {
-    return this.settings.roles[role]!.tell({ _tag: "Abort", session: this.id, cause }).pipe(
-      Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c))
-    )
+    return this.ref(role)
+      .tell({ _tag: "Abort", session: this.id, cause })
+      .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
   }
 
   stopped(role: string, reason: ParticipantStopped["reason"], detail?: string): ParticipantStopped {
@@ -318,16 +349,24 @@ class Coordination {
 
   /** A role of a durable session joined again (it was gone): its peers send it again what they sent it. */
   private rejoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const { roles } = this.settings
+    return Effect.as(
+      Effect.andThen(ctx.watch(this.ref(role) as ActorRef<Protocol.Any>), this.resendTo(ctx, role)),
+      this
+    )
+  }
+
+  /** Tells the other roles (in a fiber) where `role` is now, and to send it again what they sent it. */
+  private resendTo(ctx: Ctx, role: string): Effect.Effect<void> {
     const peers = this.roles.filter((r) => r !== role && !this.ended.has(r))
     const resend = Effect.forEach(
       peers,
-      (peer) => roles[peer]!.ask(this.joinMessage(ctx, peer, role)).pipe(Effect.ignore),
-      {
-        discard: true
-      }
+      (peer) =>
+        this.ref(peer)
+          .ask(this.joinMessage(ctx, peer, role))
+          .pipe(Effect.ignore),
+      { discard: true }
     )
-    return Effect.as(Effect.andThen(ctx.watch(roles[role] as ActorRef<Protocol.Any>), ctx.fork(resend)), this)
+    return Effect.asVoid(ctx.fork(resend))
   }
 
   terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {
@@ -403,6 +442,7 @@ export const behavior = (choreography: Choreography, settings: Settings): Behavi
     init: (ctx) =>
       Effect.gen(function* () {
         const coordination = new Coordination(choreography, settings)
+        coordination.system = internal(ctx.system)
         // a durable session watches its roles once they joined (roles being restarted are not gone yet)
         if (settings.durable === undefined) {
           for (const role of choreography.roles) yield* ctx.watch(settings.roles[role] as ActorRef<Protocol.Any>)

@@ -191,8 +191,10 @@ export class Participant {
     const watch = ctx.watchWith(m.coordinator, { _tag: "CoordinatorDown", session: m.session })
     if (known !== undefined) {
       if (m.durable === undefined || known.durable === undefined) return reply
-      // a durable session's coordinator came back (or is new): follow it; a peer resumed: send it again
+      // a durable session's coordinator came back (or is new): follow it, and the peers where they are now (a
+      // node that restarted is a new incarnation); a peer resumed: send it again what it was sent
       known.coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
+      known.rebind(m.roles)
       known.durable.coordinatorGone?.()
       known.durable.coordinatorGone = undefined
       const resend = m.durable.resendTo === undefined ? Effect.void : known.resend(m.durable.resendTo)
@@ -389,9 +391,9 @@ type LogEntry =
 
 /** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
 interface Peer {
-  readonly ref: ActorRef<Protocol.Any>
+  ref: ActorRef<Protocol.Any>
   /** The peer's actor when it lives in this process: session messages go straight into its mailbox. */
-  readonly cell: ActorCell | undefined
+  cell: ActorCell | undefined
   sent: number
   received: number
   readonly inbox: Deque<Endpoint.Incoming>
@@ -514,6 +516,16 @@ export class RoleSession implements Endpoint.Port<Failure> {
       for (const m of messages) peer.inbox.push(m)
       for (const m of later) peer.inbox.push(m)
       peer.received = Math.max(peer.received, last.seq)
+    }
+  }
+
+  /** The peers' participants as a durable session's coordinator sees them now. */
+  rebind(roles: Readonly<Record<string, ActorRef<Protocol.Any>>>): void {
+    for (const [role, peer] of this.peers) {
+      const ref = roles[role]
+      if (ref === undefined || ref === peer.ref) continue
+      peer.ref = ref
+      peer.cell = localCell(ref)
     }
   }
 
