@@ -221,7 +221,17 @@ if (postgres !== undefined) {
         const ended = new Set(coordinator.events.flatMap((e) => (e.event === "outcome" ? [e.session] : [])))
         const missing = Array.from({ length: sessions }, (_, s) => `s-${s}`).filter((id) => !ended.has(id))
         console.log(`${context}\n${await diagnose(postgres, config.n1.postgres!, missing)}`)
-        for (const [node, driven] of running) console.log(`${node} stderr:\n${driven.child.stderr().slice(-2000)}`)
+        for (const [node, driven] of running) {
+          driven.send({ id: 0, cmd: "roles" })
+          await driven.until((es) => es.some((e) => (e as { event: string }).event === "roles"), 5000)
+          const roles = driven.events.filter((e) => (e as { event: string }).event === "roles")
+          const held = JSON.stringify(roles).slice(0, 3000)
+          console.log(`${node} roles: ${held}\nstderr:\n${driven.child.stderr().slice(-1500)}`)
+        }
+        const lines = readFileSync(effects, "utf8").split("\n")
+        console.log(
+          `effects of ${missing.join(", ")}:\n${lines.filter((l) => missing.some((id) => l.startsWith(`${id}/`))).join("\n")}`
+        )
       }
       expect(all, context).toBe(true)
       for (const node of nodes) await running.get(node)!.kill()

@@ -10,11 +10,19 @@
  * starts (in the middle of a session step).
  */
 import { appendFileSync } from "node:fs"
-import { ActorSystem, type Behavior, DurableSession, type Protocol, Session, Storage } from "@troupe/runtime"
+import {
+  ActorSystem,
+  type Behavior,
+  DurableSession,
+  Introspection,
+  type Protocol,
+  Session,
+  Storage
+} from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import { auditor, bank, client, Ledger } from "../../packages/runtime/test/durable/ledger.ts"
-import { emit, main } from "./node-process.ts"
+import { emit, main, serve } from "./node-process.ts"
 
 export interface Config {
   readonly node: string
@@ -85,6 +93,12 @@ main(
       yield* system.spawn(roles[role] as unknown as Behavior.Behavior<Protocol.Any, unknown>, { name: role })
     }
     emit({ event: "ready", pid: process.pid })
+    // `roles`: what the participants of this node hold (for a test to tell why a session did not end)
+    yield* Effect.forkScoped(
+      serve<{ readonly id: number; readonly cmd: "roles" }>(() =>
+        Effect.map(Introspection.roles(system), (roles) => emit({ event: "roles", node: config.node, roles }))
+      )
+    )
     // the transport keeps every peer connected from then on (it dials again after a peer restarts)
     for (const peer of config.peers ?? []) yield* Effect.forkScoped(Effect.ignore(system.connect(peer.url)))
     if (!config.coordinate) return yield* Effect.never
