@@ -48,6 +48,16 @@ export interface Options<P, B extends Session.Bindings<P>> extends Session.Optio
   readonly deadline?: Duration.Input
 }
 
+/** A durable session with this id exists already (running or ended): start it under another id, or recover it. */
+export class SessionIdTaken extends Schema.TaggedError<SessionIdTaken>()("SessionIdTaken", {
+  session: Schema.String,
+  status: Schema.String
+}) {
+  override get message() {
+    return `A durable session ${JSON.stringify(this.session)} exists already (${this.status}). What to do: give the new session another id, or get this one's outcome (DurableSession.outcome) or recover it (DurableSession.recover)`
+  }
+}
+
 /** A durable session's outcome as stored: running, completed (with the roles' results) or aborted (with why). */
 export type Outcome =
   | { readonly _tag: "Running" }
@@ -81,11 +91,17 @@ const handleOf = <Results>(
 export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<Session.Handle<Session.ResultsOf<B>>, SpawnError | StorageError, ActorSystem | Storage> =>
+): Effect.Effect<
+  Session.Handle<Session.ResultsOf<B>>,
+  SpawnError | StorageError | SessionIdTaken,
+  ActorSystem | Storage
+> =>
   Effect.gen(function* () {
     const system = yield* ActorSystem
     const store = yield* storeOf
     const id = options.id ?? crypto.randomUUID()
+    const existing = yield* store.session(id)
+    if (Option.isSome(existing)) return yield* new SessionIdTaken({ session: id, status: existing.value.status })
     const roles = options.roles as unknown as Readonly<Record<string, ActorRef<ParticipantProtocol>>>
     const stepTimeouts: Readonly<Record<string, Duration.Input | undefined>> = options.stepTimeouts ?? {}
     const stepTimeoutMillis: Record<string, number> = {}
@@ -121,7 +137,7 @@ export const run = <P extends Choreography, const B extends Session.Bindings<P>>
   options: Options<P, B>
 ): Effect.Effect<
   Session.Completed<Session.ResultsOf<B>>,
-  SessionAborted | SpawnError | StorageError,
+  SessionAborted | SpawnError | StorageError | SessionIdTaken,
   ActorSystem | Storage
 > => Effect.flatMap(start(protocol, options), (handle) => handle.await)
 

@@ -232,9 +232,11 @@ class Coordination {
         discard: true
       })
       if (begun) return Effect.as(watchAll, this)
+      // the roles begin on a Join that says so: it carries where every role is now (a node may have restarted
+      // since its role joined), and is asked again until the role answers
       const start = Effect.andThen(
         durable.store.begin(id),
-        Effect.forEach(this.roles, (r) => this.ref(r).tell({ _tag: "Begin", session: id }), { discard: true })
+        Effect.forEach(this.roles, (r) => this.joinOne(ctx, r), { concurrency: "unbounded", discard: true })
       )
       return Effect.as(
         Effect.andThen(

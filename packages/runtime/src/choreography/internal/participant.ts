@@ -198,7 +198,8 @@ export class Participant {
       known.durable.coordinatorGone?.()
       known.durable.coordinatorGone = undefined
       const resend = m.durable.resendTo === undefined ? Effect.void : known.resend(m.durable.resendTo)
-      return Effect.andThen(Effect.andThen(watch, resend), reply)
+      const begin = m.durable.begun && !known.begun ? this.begin(m.session) : Effect.void
+      return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
     }
     if (m.durable === undefined) {
       this.sessions.set(m.session, new RoleSession(this, m))
