@@ -6,7 +6,17 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ActorSystem, Behavior, Durable, Entity, Protocol, Storage } from "@troupe/runtime"
+import {
+  ActorSystem,
+  Behavior,
+  Choreography,
+  Durable,
+  DurableSession,
+  Entity,
+  Protocol,
+  Session,
+  Storage
+} from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 import { type Case, type Figure, median, time } from "./support.ts"
 
@@ -123,10 +133,144 @@ const passivation = (): Promise<ReadonlyArray<Figure>> =>
     }
   ])
 
+// ---------------------------------------------------------------------------------------------------------
+// Sessions
+// ---------------------------------------------------------------------------------------------------------
+
+/** A producer streams items to a consumer, then says it is done (as in the choreography benchmark). */
+const Stream = Choreography.makeUnsafe("Stream", ["P", "C"], ($) => [
+  $.loop("Items", [
+    $.choice("P", {
+      item: [$.message("P", "C", "item", Schema.Number), $.continue("Items")],
+      done: [$.message("P", "C", "done", Schema.Void)]
+    })
+  ])
+])
+
+/** The producer sends `items` items; after `pauseAt` of them it runs a `once` effect (`pause`). */
+const producer = (items: number, pauseAt = -1, pause: Effect.Effect<void> = Effect.void) =>
+  Session.role(Stream, "P", (ep) =>
+    Effect.gen(function* () {
+      let e = ep
+      for (let i = 0; i < items; i++) {
+        if (i === pauseAt) yield* Effect.suspend(() => pause)
+        e = yield* e.send("C", "item", i)
+      }
+      yield* (yield* e.send("C", "done")).close()
+    })
+  )
+
+const consumer = Session.role(Stream, "C", (ep) =>
+  Effect.gen(function* () {
+    let e = ep
+    let sum = 0
+    for (;;) {
+      const m = yield* e.receive()
+      if (m.label === "done") {
+        yield* m.next.close()
+        return sum
+      }
+      sum += m.payload
+      e = m.next
+    }
+  })
+)
+
+const ITEMS = 50_000
+
+const sessionLoop = (durable: boolean) =>
+  Effect.gen(function* () {
+    const P = yield* ActorSystem.spawn(producer(ITEMS))
+    const C = yield* ActorSystem.spawn(consumer)
+    if (durable) yield* DurableSession.run(Stream, { roles: { P, C } })
+    else yield* Session.run(Stream, { roles: { P, C } })
+    yield* ActorSystem.stop(P)
+    yield* ActorSystem.stop(C)
+  })
+
+const durableSessions = (rounds = 5): Promise<ReadonlyArray<Figure>> =>
+  withDirectory(async (dir) => {
+    const run = onSqlite(join(dir, "sessions.db"))
+    const plain: Array<number> = []
+    const persisted: Array<number> = []
+    await run(sessionLoop(false))
+    await run(sessionLoop(true))
+    for (let round = 0; round < rounds; round++) {
+      plain.push(ITEMS / (await time(() => run(sessionLoop(false)))))
+      persisted.push(ITEMS / (await time(() => run(sessionLoop(true)))))
+    }
+    return [
+      {
+        name: "durable_session_msg_per_s",
+        value: median(persisted),
+        unit: "msg/s",
+        detail: "one producer role, one consumer role, the session's log on SQLite"
+      },
+      {
+        name: "durable_session_vs_session",
+        value: median(plain.map((p, i) => persisted[i]! / p)),
+        goal: { atLeast: 0.3 },
+        detail: "durable ÷ plain session, same roles and messages"
+      }
+    ]
+  })
+
+const RESUMED = 100
+
+/**
+ * 100 sessions in flight when their node stops (each producer paused in a `once` after 20 items); a new
+ * system on the same storage spawns the participants, recovers the sessions, and each producer's program
+ * replays its log up to the `once` again: the time from the start of `recover` to that point, per session.
+ */
+const resume = (): Promise<ReadonlyArray<Figure>> =>
+  withDirectory(async (dir) => {
+    const run = onSqlite(join(dir, "resume.db"))
+    let paused = 0
+    await run(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const P = yield* ActorSystem.spawn(
+          producer(40, 20, Effect.sync(() => void paused++).pipe(Effect.andThen(Effect.never)))
+        )
+        const C = yield* ActorSystem.spawn(consumer)
+        for (let s = 0; s < RESUMED; s++) yield* DurableSession.start(Stream, { roles: { P, C }, id: `r-${s}` })
+        while (paused < RESUMED) yield* Effect.sleep("5 millis")
+        yield* system.shutdown
+      })
+    )
+    const reached: Array<number> = []
+    let start = 0
+    await run(
+      Effect.gen(function* () {
+        const P = producer(
+          40,
+          20,
+          Effect.sync(() => void reached.push(performance.now() - start))
+        )
+        yield* ActorSystem.spawn(P)
+        yield* ActorSystem.spawn(consumer)
+        start = performance.now()
+        const handles = yield* DurableSession.recover([Stream])
+        yield* Effect.forEach(handles, (h) => h.await, { concurrency: "unbounded", discard: true })
+      })
+    )
+    return [
+      {
+        name: "resume_ms_p50",
+        value: median(reached),
+        unit: "ms",
+        goal: { atMost: 100 },
+        detail: `${RESUMED} sessions in flight, recovered on a new system: until each runs again (p50)`
+      }
+    ]
+  })
+
 /** The durability cases of `pnpm bench` (suite `durable`). */
 export const cases: ReadonlyArray<Case> = [
   { name: "durable_tell", run: () => durableTell() },
-  { name: "passivated", run: () => passivation() }
+  { name: "passivated", run: () => passivation() },
+  { name: "durable_session", run: () => durableSessions() },
+  { name: "resume", run: () => resume() }
 ]
 
 if (import.meta.main) {

@@ -72,3 +72,18 @@ describe("durable-agent: one durable agent per customer in a Node backend", () =
     await second.exit
   }, 60_000)
 })
+
+describe("durable-session: a session survives kill -9 of its process", () => {
+  it("goes on from its log in a new process, and packs every item once", async () => {
+    const exit = await run([join(examples, "src", "durable-session.ts")], { cwd: examples })
+    expect(exit.code, exit.stderr).toBe(0)
+    const lines = exit.stdout.split("\n")
+    expect(lines.find((l) => l.startsWith("run 1:"))).toMatch(/^run 1: packed item 1; .*packed item 4; then kill -9$/)
+    const second = lines.find((l) => l.startsWith("run 2:"))
+    expect(second).toContain("recovered session order-1 from its log")
+    expect(second).toContain("packed item 10")
+    expect(second).toContain("completed: 10 items packed, 10 items shipped")
+    expect(lines).toContain("every item packed once: true")
+    expect(lines).toContain("stored outcome: Completed")
+  }, 60_000)
+})

@@ -198,6 +198,7 @@ export const recover = (
     const store = yield* storeOf
     const byName = new Map(protocols.map((p) => [p.name, p]))
     const handles: Array<Session.Handle<Record<string, unknown>>> = []
+    const results = yield* store.runningResults(system.node)
     for (const record of yield* store.running(system.node)) {
       const protocol = byName.get(record.protocol)
       if (protocol === undefined) continue
@@ -224,7 +225,7 @@ export const recover = (
           stepTimeoutMillis: record.spec.stepTimeoutMillis,
           traceLimit: record.spec.traceLimit,
           deadlineMillis: record.spec.deadlineMillis,
-          recovered: { begun: record.begun, results: yield* store.results(record.session) }
+          recovered: { begun: record.begun, results: results.get(record.session) ?? new Map() }
         })
       )
     }

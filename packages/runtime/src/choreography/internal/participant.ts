@@ -225,8 +225,8 @@ export class Participant {
       }
       const { sql, writer, failed } = storageInternal(storage.value)
       const store = sessionStore(sql, writer, failed)
+      // (a role that had completed replays to its end and reports the same result again)
       const log = yield* store.role(m.session, self.spec.role)
-      if (Option.isSome(log.done)) return // the role completed before: the coordinator has its result
       const session = new RoleSession(self, m)
       session.durable = new DurableRole({
         store,

@@ -8,9 +8,7 @@
 
 import type { Choreography as C } from "@troupe/choreography"
 import { Cause, Effect, Exit, Schema } from "effect"
-import { protocolsOf } from "../../choreography/internal/sessionProtocols.ts"
 import type { SystemImpl } from "../../internal/system.ts"
-import type * as Protocol from "../../Protocol.ts"
 import type { StorageError } from "./errors.ts"
 import { withRefs } from "./instance.ts"
 import type { RoleLog, SessionStore } from "./sessionStore.ts"
@@ -27,22 +25,47 @@ export interface Delivery {
   readonly payload: unknown
 }
 
-const codecs = new WeakMap<Choreography, Map<string, ReturnType<typeof deliveryCodec>>>()
-
-const deliveryCodec = (schema: Protocol.WireSchema) => {
-  const json = Schema.toCodecJson(schema)
-  return { encode: Schema.encodeSync(json), decode: Schema.decodeUnknownExit(json) }
+interface PayloadCodec {
+  readonly encode: (payload: unknown) => unknown
+  readonly decode: (json: unknown) => Exit.Exit<unknown, unknown>
 }
 
-/** The JSON codec of the session messages `role` receives (the wire's schema, made JSON-safe). */
-const codecFor = (choreography: Choreography, role: string) => {
-  let byRole = codecs.get(choreography)
-  if (byRole === undefined) codecs.set(choreography, (byRole = new Map()))
-  let codec = byRole.get(role)
-  if (codec === undefined) {
-    codec = deliveryCodec(protocolsOf(choreography).participants.get(role)!.messageSchemas.Deliver!)
-    byRole.set(role, codec)
+const bySchema = new WeakMap<object, PayloadCodec>()
+const byMove = new WeakMap<Choreography, Map<string, PayloadCodec | undefined>>()
+
+const isVoid = (schema: Schema.Top): boolean => schema.ast._tag === "Void" || schema.ast._tag === "Undefined"
+
+/**
+ * The JSON codec of the payload of `label` from `from` to `to` (made once per schema): what the log keeps of a
+ * message is its number, its label and this encoding of its payload.
+ */
+const payloadCodec = (
+  choreography: Choreography,
+  from: string,
+  to: string,
+  label: string
+): PayloadCodec | undefined => {
+  let moves = byMove.get(choreography)
+  if (moves === undefined) byMove.set(choreography, (moves = new Map()))
+  const key = `${from}\u0000${to}\u0000${label}`
+  if (moves.has(key)) return moves.get(key)
+  let schema: Schema.Top | undefined
+  for (const state of choreography.machines.get(from)?.states ?? [])
+    for (const t of state.transitions)
+      if (t.direction === "send" && t.peer === to && t.label === label) schema = t.payload
+  let codec: PayloadCodec | undefined
+  if (schema !== undefined) {
+    codec = bySchema.get(schema)
+    if (codec === undefined) {
+      if (isVoid(schema)) codec = { encode: () => null, decode: () => Exit.void }
+      else {
+        const json = Schema.toCodecJson(schema as Schema.Codec<unknown, unknown, never, never>)
+        codec = { encode: Schema.encodeSync(json), decode: Schema.decodeUnknownExit(json) }
+      }
+      bySchema.set(schema, codec)
+    }
   }
+  moves.set(key, codec)
   return codec
 }
 
@@ -83,18 +106,21 @@ export class DurableRole {
 
   /** The messages the log holds for this role, per sender, in order (decoded; refs resolved). */
   inbound(log: RoleLog): ReadonlyMap<string, ReadonlyArray<Delivery>> {
-    const codec = codecFor(this.choreography, this.role)
     const out = new Map<string, Array<Delivery>>()
-    for (const [from, rows] of log.inbound) {
+    for (const [from, messages] of log.inbound) {
       const list: Array<Delivery> = []
-      for (const [, , json] of rows) {
-        const decoded = withRefs(this.system, () => codec.decode(json))
+      for (const [seq, label, json] of messages) {
+        const codec = payloadCodec(this.choreography, from, this.role, label)
+        const decoded =
+          codec === undefined
+            ? Exit.fail(`${label} is not a message from ${from} to ${this.role}`)
+            : withRefs(this.system, () => codec.decode(json))
         if (Exit.isFailure(decoded)) {
           throw new Error(
             `the durable session ${this.session} holds a message to ${this.role} that does not decode: ${Cause.pretty(decoded.cause)}`
           )
         }
-        list.push(decoded.value as Delivery)
+        list.push({ _tag: "Deliver", session: this.session, seq, from, label, payload: decoded.value })
       }
       out.set(from, list)
     }
@@ -108,8 +134,9 @@ export class DurableRole {
     list.push(message)
     if (message.seq <= (this.stored.get(to) ?? 0)) return
     this.stored.set(to, message.seq)
-    const json = JSON.stringify(codecFor(this.choreography, to).encode(message))
-    this.store.appendSend(this.session, this.role, to, message.seq, message.label, json)
+    const codec = payloadCodec(this.choreography, this.role, to, message.label)
+    if (codec === undefined) return // the monitor let it through, so this does not happen
+    this.store.appendSend(this.session, this.role, to, [message.seq, message.label, codec.encode(message.payload)])
   }
 
   /** What to send again to `to`, which resumed having received up to `after`. */

@@ -4,8 +4,9 @@
  * - the session (`troupe_sessions`): its protocol, the node of its coordinator, its spec (who plays each role,
  *   step timeouts, the deadline for absent nodes), whether it began, and at the end its status and outcome;
  * - its roles (`troupe_session_roles`): each role's node and path, and, once it completed, its result;
- * - its log (`troupe_session_log`): every message each role sent (peer, number, label, payload as JSON) and
- *   the result of each of its `once` effects, in order.
+ * - its log (`troupe_session_log`): every message each role sent, in chunks (one row per batch of messages
+ *   from one role to one peer: its first number, and the messages as JSON `[seq, label, payload]`), and the
+ *   result of each of its `once` effects, in order.
  *
  * Sends are written behind (batched, nobody waits), since a role that crashes before they land sends them
  * again when it replays; a `once` result and a role's completion are committed before they count, together
@@ -42,19 +43,20 @@ export interface SessionSpec {
   readonly deadlineMillis: number
 }
 
+/** A message as the log keeps it: its number, its label, and its payload encoded as JSON. */
+export type Logged = readonly [seq: number, label: string, payload: unknown]
+
 /** A role's part of the log, read back when it resumes. */
 export interface RoleLog {
   /** How many messages it sent to each peer. */
   readonly sent: ReadonlyMap<string, number>
-  /** The messages it was sent, per sender, in order: `[seq, label, payload JSON]`. */
-  readonly inbound: ReadonlyMap<string, ReadonlyArray<readonly [number, string, unknown]>>
+  /** The messages it was sent, per sender, in order. */
+  readonly inbound: ReadonlyMap<string, ReadonlyArray<Logged>>
   /** The results of its `once` effects, in order (JSON). */
   readonly onces: ReadonlyArray<unknown>
-  /** Its result, if it completed. */
-  readonly done: Option.Option<unknown>
 }
 
-interface SendRow {
+interface Row {
   readonly session: string
   readonly role: string
   readonly kind: "send" | "once"
@@ -64,12 +66,20 @@ interface SendRow {
   readonly payload: string | null
 }
 
+/** Messages from one role to one peer written since the last batch. */
+interface Chunk {
+  readonly session: string
+  readonly role: string
+  readonly peer: string
+  readonly messages: Array<Logged>
+}
+
 type Failed = (operation: string, id?: string) => (error: SqlError.SqlError) => StorageError
 
 const CHUNK = 400
 
 export class SessionStore {
-  private pending: Array<SendRow> = []
+  private pending = new Map<string, Chunk>()
   private scheduled = false
   private readonly sql: SqlClient.SqlClient
   private readonly writer: Writer
@@ -81,17 +91,26 @@ export class SessionStore {
     this.failed = failed
   }
 
-  /** Inserts the sends written so far (run inside a batch's transaction). */
+  /** Inserts the sends written so far, a row per chunk (run inside a batch's transaction). */
   private readonly flushOp = (sql: SqlClient.SqlClient) =>
     Effect.suspend(() => {
-      const rows = this.pending
-      this.pending = []
+      const chunks = this.pending
+      this.pending = new Map()
       this.scheduled = false
-      if (rows.length === 0) return Effect.void
-      const chunks: Array<Array<SendRow>> = []
-      for (let i = 0; i < rows.length; i += CHUNK) chunks.push(rows.slice(i, i + CHUNK))
+      if (chunks.size === 0) return Effect.void
+      const rows: Array<Row> = [...chunks.values()].map((c) => ({
+        session: c.session,
+        role: c.role,
+        kind: "send",
+        peer: c.peer,
+        seq: c.messages[0]![0],
+        label: "",
+        payload: JSON.stringify(c.messages)
+      }))
+      const batches: Array<Array<Row>> = []
+      for (let i = 0; i < rows.length; i += CHUNK) batches.push(rows.slice(i, i + CHUNK))
       return Effect.forEach(
-        chunks,
+        batches,
         (chunk) =>
           sql`INSERT INTO troupe_session_log ${sql.insert(chunk as never)} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`,
         { discard: true }
@@ -99,8 +118,11 @@ export class SessionStore {
     })
 
   /** Writes a sent message behind: in the next batch, nobody waits. */
-  appendSend(session: string, role: string, peer: string, seq: number, label: string, payload: string | null): void {
-    this.pending.push({ session, role, kind: "send", peer, seq, label, payload })
+  appendSend(session: string, role: string, peer: string, message: Logged): void {
+    const key = `${session}\u0000${role}\u0000${peer}`
+    const chunk = this.pending.get(key)
+    if (chunk === undefined) this.pending.set(key, { session, role, peer, messages: [message] })
+    else chunk.messages.push(message)
     if (this.scheduled) return
     this.scheduled = true
     Effect.runFork(
@@ -216,68 +238,69 @@ export class SessionStore {
     )
   }
 
-  /** The results of the roles that completed. */
-  results(session: string): Effect.Effect<ReadonlyMap<string, { result: unknown; trace: unknown }>, StorageError> {
+  /** A role's part of the log, in one read. */
+  role(session: string, role: string): Effect.Effect<RoleLog, StorageError> {
     return this.sql<{
       role: string
-      result: string | null
-      trace: string | null
-    }>`SELECT role, result, trace FROM troupe_session_roles WHERE session = ${session} AND done = 1`.pipe(
-      Effect.map(
-        (rows) =>
-          new Map(
-            rows.map((r) => [
-              r.role,
-              { result: JSON.parse(r.result ?? "null") as unknown, trace: JSON.parse(r.trace ?? "[]") as unknown }
-            ])
-          )
-      ),
-      Effect.mapError(this.failed("session read", `session ${session}`))
+      kind: string
+      peer: string
+      seq: number | string
+      payload: string | null
+    }>`SELECT role, kind, peer, seq, payload FROM troupe_session_log
+       WHERE session = ${session} AND (role = ${role} OR (peer = ${role} AND kind = 'send'))
+       ORDER BY role, kind, peer, seq`.pipe(
+      Effect.map((rows) => {
+        const sent = new Map<string, number>()
+        const onces: Array<unknown> = []
+        const inbound = new Map<string, Array<Logged>>()
+        for (const row of rows) {
+          if (row.kind === "once") {
+            onces[Number(row.seq)] = JSON.parse(row.payload ?? "null")
+            continue
+          }
+          const messages = JSON.parse(row.payload ?? "[]") as ReadonlyArray<Logged>
+          if (row.role === role) {
+            const last = messages.at(-1)?.[0] ?? 0
+            sent.set(row.peer, Math.max(sent.get(row.peer) ?? 0, last))
+          } else {
+            // chunks in order of their first number; a number written twice (after a replay) counts once
+            let list = inbound.get(row.role)
+            if (list === undefined) inbound.set(row.role, (list = []))
+            for (const m of messages) if (list.length === 0 || m[0] > list.at(-1)![0]) list.push(m)
+          }
+        }
+        return { sent, inbound, onces }
+      }),
+      Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`))
     )
   }
 
-  /** A role's part of the log. */
-  role(session: string, role: string): Effect.Effect<RoleLog, StorageError> {
-    const sql = this.sql
-    return Effect.gen(function* () {
-      const own = yield* sql<{
-        kind: string
-        peer: string
-        seq: number | string
-        payload: string | null
-      }>`SELECT kind, peer, seq, payload FROM troupe_session_log WHERE session = ${session} AND role = ${role}
-         ORDER BY kind, peer, seq`
-      const inbound = yield* sql<{
-        role: string
-        seq: number | string
-        label: string
-        payload: string | null
-      }>`SELECT role, seq, label, payload FROM troupe_session_log
-         WHERE session = ${session} AND peer = ${role} AND kind = 'send' ORDER BY role, seq`
-      const done = yield* sql<{
-        done: number | string
-        result: string | null
-      }>`SELECT done, result FROM troupe_session_roles WHERE session = ${session} AND role = ${role}`
-      const sent = new Map<string, number>()
-      const onces: Array<unknown> = []
-      for (const row of own) {
-        if (row.kind === "send") sent.set(row.peer, Math.max(sent.get(row.peer) ?? 0, Number(row.seq)))
-        else onces[Number(row.seq)] = JSON.parse(row.payload ?? "null")
-      }
-      const byPeer = new Map<string, Array<readonly [number, string, unknown]>>()
-      for (const row of inbound) {
-        let list = byPeer.get(row.role)
-        if (list === undefined) byPeer.set(row.role, (list = []))
-        list.push([Number(row.seq), row.label, row.payload === null ? undefined : JSON.parse(row.payload)])
-      }
-      const finished = done[0] !== undefined && Number(done[0].done) === 1
-      return {
-        sent,
-        inbound: byPeer,
-        onces,
-        done: finished ? Option.some(JSON.parse(done[0]!.result ?? "null") as unknown) : Option.none()
-      }
-    }).pipe(Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`)))
+  /** The results of the completed roles of every session coordinated by `node` that has not ended. */
+  runningResults(
+    node: string
+  ): Effect.Effect<ReadonlyMap<string, ReadonlyMap<string, { result: unknown; trace: unknown }>>, StorageError> {
+    return this.sql<{
+      session: string
+      role: string
+      result: string | null
+      trace: string | null
+    }>`SELECT r.session, r.role, r.result, r.trace FROM troupe_session_roles r
+       JOIN troupe_sessions s ON s.session = r.session
+       WHERE s.node = ${node} AND s.status = 'running' AND r.done = 1`.pipe(
+      Effect.map((rows) => {
+        const out = new Map<string, Map<string, { result: unknown; trace: unknown }>>()
+        for (const r of rows) {
+          let roles = out.get(r.session)
+          if (roles === undefined) out.set(r.session, (roles = new Map()))
+          roles.set(r.role, {
+            result: JSON.parse(r.result ?? "null") as unknown,
+            trace: JSON.parse(r.trace ?? "[]") as unknown
+          })
+        }
+        return out
+      }),
+      Effect.mapError(this.failed("session read"))
+    )
   }
 }
 
