@@ -135,6 +135,12 @@ for (const db of databases()) {
         )
         if (how === "step" && !all) kills.push(Date.now())
         log.push(`${incarnation}: ${how}${how === "step" ? ` #${nth}` : ""}, ${all ? "all ended" : "died"}`)
+        const aborted = node.events.filter((e) => e.event === "outcome" && e.aborted !== undefined)
+        if (aborted.length > 0) {
+          console.log(
+            `incarnation ${incarnation} aborted ${JSON.stringify(aborted)}:\n${node.child.stderr().slice(-4000)}`
+          )
+        }
         await node.kill()
         if (!killing) {
           if (!all) {

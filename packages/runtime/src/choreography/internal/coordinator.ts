@@ -159,7 +159,15 @@ class Coordination {
    */
   private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
     const { id, roles, durable } = this.settings
-    const ask = Effect.suspend(() => this.ref(role).ask(this.joinMessage(ctx, role)))
+    const since = Date.now()
+    // in a durable session a slow join is waited for (it is the role reading its log), up to the deadline: an
+    // attempt given up early would interrupt it, and the next one would start over
+    const ask = Effect.suspend(() =>
+      this.ref(role).ask(
+        this.joinMessage(ctx, role),
+        durable === undefined ? undefined : { timeout: Math.max(1, durable.deadlineMillis - (Date.now() - since)) }
+      )
+    )
     const abort = (cause: AbortCause) => ctx.self.tell({ _tag: "Abort", session: id, role, cause, trace: [] })
     const joined = ctx.self.tell({ _tag: "Joined", role })
     if (durable === undefined) {
@@ -171,9 +179,7 @@ class Coordination {
         Effect.ignore
       )
     }
-    const since = Date.now()
     return ask.pipe(
-      Effect.timeout(Duration.millis(rejoinEveryMillis * 5)),
       Effect.retry({
         schedule: Schedule.spaced(Duration.millis(rejoinEveryMillis)),
         while: () => Date.now() - since < durable.deadlineMillis
