@@ -118,7 +118,7 @@ describe("finding 2: ghosts (hello, a huge interval, the socket dropped)", () =>
     // each ghost used to keep ~135 KB (24,000 of them exhausted the heap); now the cap on peers (1000) bounds
     // how many live at once, and a link's resend buffer grows only as envelopes wait for acks
     console.log(`${GHOSTS} ghosts: ${joined} joined, ${overloaded} refused at the cap, RSS +${growth >> 20} MB`)
-    expect(growth).toBeLessThan(120 * 1024 * 1024)
+    expect(growth).toBeLessThan((SOAK ? 300 : 120) * 1024 * 1024) // was ~3 GB (a crash) for 24,000
     // ghosts expire: they are declared down (the node's bound on their declared interval), and the
     // cap has room again
     await until("the ghosts declared down", () => target.warnings().some((line) => /reason=unreachable/.test(line)))
