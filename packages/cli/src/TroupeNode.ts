@@ -15,6 +15,8 @@
  * )
  * ```
  */
+
+import { Inspector } from "@troupe/inspector"
 import { type LanguageModel, OpenAi, ScriptedModel, Turn } from "@troupe/llm"
 import { type ActorRef, ActorSystem, type Protocol, Receptionist } from "@troupe/runtime"
 import { type TransportError, WebSocket } from "@troupe/transport"
@@ -61,6 +63,17 @@ export interface Options {
   readonly name?: string | undefined
   /** How long to wait for each peer before giving up. Default 2 minutes. */
   readonly peerTimeout?: Duration.Input | undefined
+  /**
+   * Serve the live inspector on this port (0 picks a free one); host default `127.0.0.1`. With a `token`,
+   * whoever opens the URL it prints can act (stop actors, cancel sessions, answer questions); without, it only shows.
+   */
+  readonly inspect?:
+    | {
+        readonly port: number
+        readonly host?: string | undefined
+        readonly token?: string | Redacted.Redacted<string> | undefined
+      }
+    | undefined
 }
 
 /** A peer did not come up in time. */
@@ -141,6 +154,7 @@ export class ModelNotConfigured extends Schema.TaggedError<ModelNotConfigured>()
 
 /** Why a node stops with an error. */
 export type NodeError =
+  | Inspector.InspectorError
   | AgentsModule.ModuleNotLoaded
   | AgentsModule.ModuleUnusable
   | TransportError.TransportStartError
@@ -353,6 +367,12 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
       )
     )
     if (Option.isSome(system.address)) yield* Console.log(`  listening on ${system.address.value}`)
+    if (options.inspect !== undefined) {
+      const inspector = yield* Inspector.start(system, options.inspect)
+      yield* Console.log(
+        `  inspector: ${inspector.url}${options.inspect.token === undefined ? " (read-only: --inspect-token lets it act)" : ""}`
+      )
+    }
     const model = yield* models(module)
     const agents = yield* spawnAgents(system, module, model)
 

@@ -35,6 +35,7 @@
  */
 import { type ActorRef, ActorRef as ActorRefs, Behavior, Protocol as Protocols } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
+import * as AgentEvent from "./AgentEvent.ts"
 import type { LanguageModel } from "./LanguageModel.ts"
 import { BudgetExceeded, ContentFiltered, InvalidOutput, MaxStepsExceeded, Refused, Truncated } from "./LlmError.ts"
 import * as Message from "./Message.ts"
@@ -142,6 +143,18 @@ export const make = <const Tools extends ReadonlyArray<Tool.Any> = [], A = strin
           prompt: [...transcript, Message.user(prompt)],
           onEvent: subscriber && tell(subscriber)
         }).pipe(
+          Effect.tap((result) =>
+            AgentEvent.publish(
+              new AgentEvent.TurnDone({
+                agent: name,
+                prompt: AgentEvent.clip(prompt),
+                answer: AgentEvent.clip(result.text),
+                steps: result.responses.length,
+                usage: result.usage,
+                cost: result.cost
+              })
+            )
+          ),
           Effect.flatMap((result) =>
             Effect.map(shorten([...transcript, Message.user(prompt), ...result.added]), (state) => ({
               state,

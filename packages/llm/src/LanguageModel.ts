@@ -39,6 +39,7 @@ import {
   type Scope,
   Stream
 } from "effect"
+import * as AgentEvent from "./AgentEvent.ts"
 import { Budget } from "./Budget.ts"
 import { decodeJson, strict } from "./internal/structured.ts"
 import {
@@ -336,6 +337,16 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
       yield* Metric.update(Metric.withAttributes(Telemetry.inputTokens, call.attributes), usage.inputTokens)
       yield* Metric.update(Metric.withAttributes(Telemetry.outputTokens, call.attributes), usage.outputTokens)
       if (cost !== undefined) yield* Metric.update(Metric.withAttributes(Telemetry.cost, call.attributes), cost)
+      yield* AgentEvent.publish(
+        new AgentEvent.ModelCalled({
+          agent: call.attributes.agent,
+          model: result.model,
+          usage,
+          cost,
+          millis: (yield* Clock.currentTimeMillis) - call.start,
+          budget: call.budget && { limits: call.budget.limits, spent: yield* call.budget.spent }
+        })
+      )
       yield* Effect.annotateCurrentSpan({
         "gen_ai.response.model": result.model,
         "gen_ai.usage.input_tokens": usage.inputTokens,

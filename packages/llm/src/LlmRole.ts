@@ -23,13 +23,15 @@
  * const result = yield* buyer(Endpoint.make(Haggle, "Buyer", { session: "s-1", port }))
  * ```
  */
-import { type Endpoint, Monitor, StateMachine } from "@troupe/runtime"
+import { type Endpoint, Monitor, Session, StateMachine } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
+import * as AgentEvent from "./AgentEvent.ts"
 import * as loop from "./internal/loop.ts"
 import { decodeJson, describeIssues, issuesOf, strict } from "./internal/structured.ts"
 import type { LanguageModel, OutputSchema } from "./LanguageModel.ts"
 import { InvalidOutput, Issue, type LlmError, type MaxStepsExceeded } from "./LlmError.ts"
 import * as Message from "./Message.ts"
+import * as Telemetry from "./Telemetry.ts"
 import type * as Tool from "./Tool.ts"
 import type * as ToolLoop from "./ToolLoop.ts"
 import * as Usage from "./Usage.ts"
@@ -248,7 +250,12 @@ export const play =
                   Effect.tapError((rejection) =>
                     Effect.andThen(
                       Effect.sync(() => corrections++),
-                      onRejected ? onRejected(state.id, rejection) : Effect.void
+                      Effect.andThen(
+                        Session.note(
+                          `the model's move was refused before it left (${rejection.issues.map((i) => i.message).join("; ")}); sent back to the model`
+                        ),
+                        onRejected ? onRejected(state.id, rejection) : Effect.void
+                      )
                     )
                   )
                 )
@@ -276,6 +283,16 @@ export const play =
         usage = Usage.add(usage, result.usage)
         cost += result.cost
         const move: Move = result.value
+        yield* AgentEvent.publish(
+          new AgentEvent.TurnDone({
+            agent: yield* Telemetry.Agent,
+            prompt: `${monitor.role}'s move in state ${state.id}: ${allowed.join(" or ")}`,
+            answer: AgentEvent.clip(`${move.to}!${move.label}(${JSON.stringify(move.payload) ?? ""})`),
+            steps: result.responses.length,
+            usage: result.usage,
+            cost: result.cost
+          })
+        )
         ep = yield* ep.send(move.to, move.label, move.payload)
       }
       yield* ep.close()

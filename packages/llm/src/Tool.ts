@@ -35,6 +35,8 @@ export interface Definition {
 /** A tool with its handler. `E` and `R` are what running it may fail with and needs. */
 export interface Tool<Name extends string, Params, Success, E, R> extends Definition {
   readonly name: Name
+  /** The arguments' schema. */
+  readonly parameters: Schema.Codec<Params, unknown>
   /** The handler, for calling the tool directly. */
   readonly handler: (params: Params) => Effect.Effect<Success, E, R>
   /** Runs a call from the model: decodes the arguments, runs the handler, encodes the result. */
@@ -124,7 +126,7 @@ const build = <Name extends string, Params, Success, E, R>(
       }),
       Effect.withSpan("Tool.call", { attributes: { "troupe.tool": name, "troupe.tool.call_id": request.id } })
     )
-  return { name, description, jsonSchema, handler, call }
+  return { name, description, jsonSchema, parameters, handler, call }
 }
 
 /** JSON for the model; a string is sent as is. */

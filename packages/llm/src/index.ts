@@ -4,6 +4,10 @@
 
 /** Agents: actors that think with a language model, keep their conversation and answer asks. */
 export * as Agent from "./Agent.ts"
+/** What agents do (model calls, tool calls, turns, approvals), as events on the actor system's stream. */
+export * as AgentEvent from "./AgentEvent.ts"
+/** Tool calls a person approves (or edits, or refuses) before they run. */
+export * as Approval from "./Approval.ts"
 /** Spending limits per agent (tokens, cost), checked before each call. */
 export * as Budget from "./Budget.ts"
 /** Our model offered as `effect/ai`'s `LanguageModel`. */

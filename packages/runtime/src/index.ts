@@ -17,10 +17,16 @@ export * as Behavior from "./Behavior.ts"
 export * as Session from "./choreography/Session.ts"
 /** The events sessions publish on the system event stream. */
 export * as SessionEvent from "./choreography/SessionEvent.ts"
+/** Snapshots of a running node for inspectors (links, the actor tree, session roles) and operator actions. */
+export * as Introspection from "./Introspection.ts"
 /** Bounded mailboxes and their overflow policies. */
 export * as Mailbox from "./Mailbox.ts"
 /** Typed message sets; requests declare their replies. */
 export * as Protocol from "./Protocol.ts"
+/** Questions that wait for a person (a human role's move, a tool call's approval), on each node's desk. */
+export * as Desk from "./people/Desk.ts"
+/** A person playing a session role: offered exactly the legal moves, each checked by the monitor. */
+export * as HumanRole from "./people/HumanRole.ts"
 /** Service keys → actors, spanning connected nodes. */
 export * as Receptionist from "./Receptionist.ts"
 /** OTP supervision: strategies, restart policies, budgets, backoff, deciders, pure supervisors. */

@@ -1,10 +1,12 @@
 /** The tool loop's engine, shared by `ToolLoop.run`, agents and LLM roles. */
-import { Effect, Stream } from "effect"
+import { Clock, Effect, Stream } from "effect"
+import * as AgentEvent from "../AgentEvent.ts"
 import type * as LanguageModel from "../LanguageModel.ts"
 import { LanguageModel as Model } from "../LanguageModel.ts"
 import { type InvalidOutput, type LlmError, MaxStepsExceeded } from "../LlmError.ts"
 import * as Message from "../Message.ts"
 import type * as Response from "../Response.ts"
+import * as Telemetry from "../Telemetry.ts"
 import * as Tool from "../Tool.ts"
 import type * as ToolLoop from "../ToolLoop.ts"
 import * as Usage from "../Usage.ts"
@@ -74,7 +76,7 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
           response.toolCalls,
           (call) => {
             const tool = byName.get(call.name)
-            const result = tool ? tool.call(call) : Effect.succeed(Tool.unknownTool(call, tools))
+            const result = observed(call, tool ? tool.call(call) : Effect.succeed(Tool.unknownTool(call, tools)))
             return onEvent ? Effect.tap(result, onEvent) : result
           },
           { concurrency }
@@ -114,4 +116,34 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
       message: `no final answer after ${maxSteps} model calls`,
       maxSteps
     })
+  })
+
+/** A tool call and its answer, published as agent events around the call. */
+const observed = <E, R>(
+  call: Message.ToolCall,
+  result: Effect.Effect<Message.ToolResult, E, R>
+): Effect.Effect<Message.ToolResult, E, R> =>
+  Effect.gen(function* () {
+    const agent = yield* Telemetry.Agent
+    const start = yield* Clock.currentTimeMillis
+    yield* AgentEvent.publish(
+      new AgentEvent.ToolCalled({
+        agent,
+        id: call.id,
+        tool: call.name,
+        arguments: AgentEvent.clip(call.arguments, 2000)
+      })
+    )
+    const answer = yield* result
+    yield* AgentEvent.publish(
+      new AgentEvent.ToolAnswered({
+        agent,
+        id: call.id,
+        tool: call.name,
+        output: AgentEvent.clip(answer.output, 2000),
+        isError: answer.isError,
+        millis: (yield* Clock.currentTimeMillis) - start
+      })
+    )
+    return answer
   })

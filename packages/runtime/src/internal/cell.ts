@@ -185,6 +185,10 @@ export class ActorCell {
   private restartDelayMillis = 0
   /** As a supervisor: when recent restarts of children happened. */
   private restartTimes: Array<number> | undefined
+  /** For inspectors: restarts since it was spawned, its last failure, whether a restart is in progress. */
+  private restartsTotal = 0
+  private lastFailure: { readonly cause: Cause.Cause<unknown>; readonly at: number } | undefined
+  private restarting = false
   termination: Terminated.Reason | undefined
   readonly ref: LocalActorRef<Protocol.Any>
   readonly system: SystemImpl
@@ -671,6 +675,7 @@ export class ActorCell {
       )
     )
     this.status = SUSPENDED
+    this.lastFailure = { cause, at: this.system.deadlines.now() }
     this.system.countFailure()
     this.system.publish(new SystemEvent.Failed({ path: this.path, tag, cause }))
     const parent = this.parent
@@ -782,6 +787,7 @@ export class ActorCell {
         } else {
           yield* cell.teardown()
           cell.restartDelayMillis = delay
+          cell.restarting = true
           restarted.unshift(cell)
         }
       }
@@ -884,8 +890,10 @@ export class ActorCell {
         const mailbox = (this.mailbox ??= new Deque())
         for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
       }
+      this.restarting = false
       return Effect.matchCauseEffect(this.start(), {
         onSuccess: () => {
+          this.restartsTotal++
           this.system.countRestart()
           this.system.publish(
             new SystemEvent.Restarted({
@@ -1091,6 +1099,41 @@ export class ActorCell {
   hasTimer(key: string): boolean {
     return this.timers?.has(key) ?? false
   }
+
+  /** What an inspector shows of this actor now (read-only). */
+  inspect(): CellSnapshot {
+    const status =
+      this.status === TERMINATED_STATUS
+        ? "stopped"
+        : this.status === SUSPENDED
+          ? "failed"
+          : this.status === FROZEN
+            ? this.restarting
+              ? "restarting"
+              : "stopping"
+            : this.draining
+              ? "running"
+              : "idle"
+    return {
+      status,
+      mailbox: (this.mailbox?.length ?? 0) + (this.waiters?.length ?? 0),
+      capacity: this.options.mailbox.capacity,
+      stashed: this.stashed?.length ?? 0,
+      restarts: this.restartsTotal,
+      lastFailure: this.lastFailure
+    }
+  }
+}
+
+/** See {@link ActorCell.inspect}. */
+export interface CellSnapshot {
+  readonly status: "running" | "idle" | "failed" | "restarting" | "stopping" | "stopped"
+  /** Messages waiting, senders suspended on a full mailbox included. */
+  readonly mailbox: number
+  readonly capacity: number
+  readonly stashed: number
+  readonly restarts: number
+  readonly lastFailure: { readonly cause: Cause.Cause<unknown>; readonly at: number } | undefined
 }
 
 const noop = () => {}
