@@ -86,7 +86,8 @@ describe("the secret", () => {
     const cases: ReadonlyArray<readonly [ReadonlyArray<string>, RegExp]> = [
       [[], /^troupe: No secret: give every node the same --token \(or TROUPE_TOKEN\) of at least 16 characters/],
       [["--token", ""], /^troupe: The --token \(or TROUPE_TOKEN\) is empty \(is the variable you meant set\?\)/],
-      [["--token", "s3cret"], /^troupe: The --token \(or TROUPE_TOKEN\) has 6 characters: use at least 16/]
+      [["--token", "s3cret"], /^troupe: The --token \(or TROUPE_TOKEN\) has 6 characters: use at least 16/],
+      [["--insecure-no-auth", "--host", "0.0.0.0"], /a node without a secret listens on loopback only/]
     ]
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await node(args)
