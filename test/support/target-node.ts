@@ -29,9 +29,16 @@ export interface Target {
   readonly warnings: () => ReadonlyArray<string>
 }
 
-/** Starts `troupe node --name target --listen 0 --agents echo-only.ts` with TROUPE_TOKEN set; waits until ready. */
+/** Starts `troupe node --name target --listen 0 --agents <fixture>` with TROUPE_TOKEN set; waits until ready. */
 export const startTarget = async (
-  options: { readonly args?: ReadonlyArray<string>; readonly secret?: string; readonly name?: string } = {}
+  options: {
+    readonly args?: ReadonlyArray<string>
+    readonly secret?: string
+    readonly name?: string
+    /** The agents module, a fixture's file name (default echo-only.ts). */
+    readonly agents?: string
+    readonly env?: NodeJS.ProcessEnv
+  } = {}
 ): Promise<Target> => {
   const token = options.secret ?? secret()
   const child = start(
@@ -43,10 +50,10 @@ export const startTarget = async (
       "--listen",
       "0",
       "--agents",
-      fixture("echo-only.ts"),
+      fixture(options.agents ?? "echo-only.ts"),
       ...(options.args ?? [])
     ],
-    { cwd: root, env: { ...testEnv(), TROUPE_TOKEN: token } }
+    { cwd: root, env: { ...testEnv(), ...options.env, TROUPE_TOKEN: token } }
   )
   const url = /listening on (\S+)/.exec(await child.line("listening on", 60_000))![1]!
   await child.line("ready:", 60_000)

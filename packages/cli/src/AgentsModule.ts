@@ -40,8 +40,17 @@
  * ```
  */
 import type { LanguageModel, Turn } from "@troupe/llm"
-import type { ActorRef, ActorSystem, Behavior, Mailbox, Protocol, Receptionist, Supervisor } from "@troupe/runtime"
-import { type Duration, Effect, type Option, Schema, type Scope } from "effect"
+import type {
+  ActorRef,
+  ActorSystem,
+  Behavior,
+  Mailbox,
+  Protocol,
+  Receptionist,
+  RemoteAccess,
+  Supervisor
+} from "@troupe/runtime"
+import { type Duration, Effect, type Option, Result, Schema, type Scope } from "effect"
 import { firstLine, type ImportFailed, importModule } from "./internal/load.ts"
 
 /** An agent of the module, with how it is spawned. Make one with {@link agent}. */
@@ -123,7 +132,34 @@ export interface AgentsModule {
   readonly agents: ReadonlyArray<readonly [name: string, spec: AgentSpec]>
   readonly script: Turn.Script | undefined
   readonly main: Main | undefined
+  /** What other nodes may do on this node, when the module says (see {@link remoteAccess}). */
+  readonly access: RemoteAccess.RemoteAccess | undefined
 }
+
+/**
+ * What other nodes may do on a node hosting this module: reach its agents (and the actors under them) by
+ * path, and list their actors under the receptionist keys its agents register under; no topic. The
+ * module's `access` export replaces any of these three fields (`"all"` opens one up). Actors the node
+ * revealed to a peer (the sender of a message, a ref inside one) and those it lists stay reachable.
+ */
+export const remoteAccess = (module: AgentsModule): RemoteAccess.RemoteAccess => ({
+  reach: module.agents.map(([name]) => `/user/${name}/*`),
+  register: [...new Set(module.agents.flatMap(([, spec]) => (spec.register === undefined ? [] : [spec.register.id])))],
+  subscribe: [],
+  ...module.access
+})
+
+const Listings = Schema.Union([
+  Schema.Literal("all"),
+  Schema.Array(Schema.String),
+  Schema.Record(Schema.String, Schema.Array(Schema.String))
+])
+const Access = Schema.Struct({
+  reach: Schema.optionalKey(Schema.Union([Schema.Literal("all"), Schema.Array(Schema.String)])),
+  register: Schema.optionalKey(Listings),
+  subscribe: Schema.optionalKey(Listings)
+})
+const decodeAccess = Schema.decodeUnknownResult(Access)
 
 /** A node, or an actor, was not there in time. */
 export class NotReady extends Schema.TaggedError<NotReady>()("NotReady", {
@@ -178,7 +214,7 @@ const describe = (u: unknown) => (u === null ? "null" : Array.isArray(u) ? "an a
 export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoaded | ModuleUnusable> =>
   Effect.flatMap(Effect.mapError(importModule(module), notLoaded), (exports) => {
     const unusable = (reason: string) => Effect.fail(new ModuleUnusable({ module, reason }))
-    const { agents = {}, script, main } = exports
+    const { agents = {}, script, main, access } = exports
     if (exports.agents === undefined && main === undefined) {
       return unusable("exports neither `agents` (a record of name → behaviour) nor a `main` hook")
     }
@@ -197,5 +233,17 @@ export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoade
     if (main !== undefined && typeof main !== "function") {
       return unusable(`exports \`main\` as ${describe(main)}: it must be a function of the node, returning an Effect`)
     }
-    return Effect.succeed({ module, agents: specs, script, main: main as Main | undefined })
+    const policy = access === undefined ? undefined : decodeAccess(access)
+    if (policy !== undefined && Result.isFailure(policy)) {
+      return unusable(
+        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe? }): ${policy.failure.message}`
+      )
+    }
+    return Effect.succeed({
+      module,
+      agents: specs,
+      script,
+      main: main as Main | undefined,
+      access: policy?.success as RemoteAccess.RemoteAccess | undefined
+    })
   })

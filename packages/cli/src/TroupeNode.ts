@@ -347,6 +347,7 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
     yield* Effect.addFinalizer(() => Console.log("stopped."))
     const system = yield* ActorSystem.make({
       ...(name === undefined ? {} : { name }),
+      remoteAccess: AgentsModule.remoteAccess(module),
       transport: WebSocket.layer({
         ...(name === undefined ? {} : { node: name }),
         ...security,

@@ -29,6 +29,8 @@ export * as Desk from "./people/Desk.ts"
 export * as HumanRole from "./people/HumanRole.ts"
 /** Service keys → actors, spanning connected nodes. */
 export * as Receptionist from "./Receptionist.ts"
+/** What other nodes may do on this one: the actors they may reach, the keys and topics they may list under. */
+export * as RemoteAccess from "./RemoteAccess.ts"
 /** OTP supervision: strategies, restart policies, budgets, backoff, deciders, pure supervisors. */
 export * as Supervisor from "./Supervisor.ts"
 /** The typed events of an actor system. */

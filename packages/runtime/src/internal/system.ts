@@ -14,6 +14,7 @@ import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
 import { ActorCell, CurrentActor, LocalActorRef } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
+import type * as RemoteAccess from "../RemoteAccess.ts"
 import { Directory } from "./directory.ts"
 import { RemoteActorRef, type Remoting } from "./remoting.ts"
 
@@ -26,6 +27,8 @@ export interface Settings {
   readonly askTimeoutMillis: number
   readonly shutdownTimeoutMillis: number
   readonly tracing: boolean
+  /** What other nodes may do here. */
+  readonly remoteAccess: RemoteAccess.RemoteAccess
 }
 
 const messagesHandled = Metric.counter("troupe_actor_messages_total", {
