@@ -12,11 +12,10 @@ import { join } from "node:path"
 import type { Page } from "playwright-core"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { browserSupport, launch } from "./support/browser.ts"
-import { freePort, start, stopAll } from "./support/child.ts"
+import { stopAll } from "./support/child.ts"
+import { inspectToken, startNodes } from "./support/inspected-nodes.ts"
 
 const root = join(import.meta.dirname, "..")
-const CLI = join(root, "packages", "cli", "src", "bin.ts")
-const fixture = (name: string) => join(import.meta.dirname, "fixtures", "inspector", name)
 const out = join(root, "out", "inspector")
 
 const support = browserSupport()
@@ -59,31 +58,9 @@ const rows = (page: Page) =>
 describe.skipIf(!support.run)("the inspector in a browser", () => {
   it("two nodes; the demo's session grows with its refusal and restart; people play a role and approve a tool call", async () => {
     mkdirSync(out, { recursive: true })
-    const [peerPort, alicePort, bobPort] = [await freePort(), await freePort(), await freePort()]
-    const node = (name: string, inspect: number, extra: ReadonlyArray<string>) =>
-      start(
-        [
-          CLI,
-          "node",
-          "--name",
-          name,
-          "--token",
-          "a-test-secret-of-32-characters!!",
-          "--agents",
-          fixture(`${name}.ts`),
-          "--inspect",
-          String(inspect)
-        ]
-          .concat(["--inspect-token", "tok"])
-          .concat(extra),
-        { cwd: root }
-      )
-    const alice = node("alice", alicePort, ["--listen", String(peerPort)])
-    const bob = node("bob", bobPort, ["--peer", `ws://127.0.0.1:${peerPort}`])
-    const url = /inspector: (\S+)/.exec(await alice.line("inspector: ", 60_000))![1]!
-    expect(url).toBe(`http://127.0.0.1:${alicePort}/#token=tok`)
-    await alice.line("ready:", 60_000)
-    await bob.line("ready:", 60_000)
+    const { alice, bob, aliceInspector } = await startNodes()
+    const url = /inspector: (\S+)/.exec(alice.stdout())![1]!
+    expect(url).toBe(`${aliceInspector}#token=${inspectToken}`)
     const address = url.replace(/#.*$/, "")
 
     const browser = await launch()

@@ -6,45 +6,23 @@
  */
 import { join } from "node:path"
 import { afterAll, describe, expect, it, vi } from "vitest"
-import { freePort, start, stopAll } from "./support/child.ts"
+import { start, stopAll } from "./support/child.ts"
+import { inspectToken, startNodes } from "./support/inspected-nodes.ts"
 
 const root = join(import.meta.dirname, "..")
 const CLI = join(root, "packages", "cli", "src", "bin.ts")
-const fixture = (name: string) => join(import.meta.dirname, "fixtures", "inspector", name)
 
 afterAll(stopAll)
 vi.setConfig({ testTimeout: 120_000 })
 
 describe("troupe session play", () => {
   it("plays a role from a terminal: what it received, only its legal moves, the payload field by field", async () => {
-    const [peerPort, alicePort, bobPort] = [await freePort(), await freePort(), await freePort()]
-    const node = (name: string, inspect: number, extra: ReadonlyArray<string>) =>
-      start(
-        [
-          CLI,
-          "node",
-          "--name",
-          name,
-          "--token",
-          "a-test-secret-of-32-characters!!",
-          "--agents",
-          fixture(`${name}.ts`),
-          "--inspect",
-          String(inspect)
-        ]
-          .concat(["--inspect-token", "tok"])
-          .concat(extra),
-        { cwd: root }
-      )
-    const alice = node("alice", alicePort, ["--listen", String(peerPort)])
-    const bob = node("bob", bobPort, ["--peer", `ws://127.0.0.1:${peerPort}`])
-    await alice.line("ready:", 60_000)
-    await bob.line("ready:", 60_000)
+    const { alice, bob, bobInspector } = await startNodes()
 
     // the player uses bob's inspector; the session is started on alice
     const player = start(
-      [CLI, "session", "play", "purchase-1", "Approver", "--inspector", `http://127.0.0.1:${bobPort}/`, "--as", "Olga"],
-      { cwd: root, env: { ...process.env, TROUPE_INSPECT_TOKEN: "tok", OPENAI_API_KEY: "" } }
+      [CLI, "session", "play", "purchase-1", "Approver", "--inspector", bobInspector, "--as", "Olga"],
+      { cwd: root, env: { ...process.env, TROUPE_INSPECT_TOKEN: inspectToken, OPENAI_API_KEY: "" } }
     )
     alice.process.stdin!.write("purchase\n")
     await player.line("Playing Approver in session purchase-1 of Purchase", 60_000)

@@ -59,14 +59,23 @@ function apply(target, patch) {
   }
 }
 
+/** Follows the state: a `reset`, then numbered patches; a gap (the page fell behind) starts it again. */
 function connect() {
   const events = new EventSource("api/events")
+  let last = 0
   events.addEventListener("reset", (e) => {
     state = JSON.parse(e.data)
+    last = Number(e.lastEventId)
     connected = true
     render()
   })
   events.addEventListener("patch", (e) => {
+    if (Number(e.lastEventId) !== last + 1) {
+      events.close()
+      connect()
+      return
+    }
+    last++
     for (const patch of JSON.parse(e.data)) apply(state, patch)
     render()
   })

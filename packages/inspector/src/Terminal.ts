@@ -13,7 +13,7 @@
  */
 import { NodeTerminal } from "@effect/platform-node"
 import { ActorSystem, Desk } from "@troupe/runtime"
-import { Effect, Layer, Option, Queue, Schema, Stream, Terminal as Tty } from "effect"
+import { Effect, Layer, Option, Queue, Schedule, Schema, Stream, Terminal as Tty } from "effect"
 import { answer, type Io } from "./internal/prompt.ts"
 import * as View from "./View.ts"
 
@@ -89,8 +89,11 @@ export interface Played {
   readonly cause: string | undefined
 }
 
-/** The states of an inspector's page, from its event stream. */
-const states = (inspector: string) =>
+/**
+ * The states of an inspector's page, from its event stream: a `reset`, then numbered patches. When batches were
+ * lost (this reader fell behind, say while a person thought) or the stream ended, it connects again.
+ */
+const states = (inspector: string): Stream.Stream<View.State, PlayError> =>
   Stream.unwrap(
     Effect.tryPromise({
       try: (signal) => fetch(new URL("api/events", inspector), { signal }),
@@ -102,6 +105,7 @@ const states = (inspector: string) =>
       ),
       Effect.map((response) => {
         let state: View.State | undefined
+        let last = 0
         return Stream.fromReadableStream({
           evaluate: () => response.body!,
           onError: (error) => new PlayError({ reason: `The inspector's stream broke: ${String(error)}` })
@@ -109,16 +113,19 @@ const states = (inspector: string) =>
           Stream.decodeText,
           Stream.splitLines,
           Stream.mapAccum(
-            () => ({ event: "", data: "" }),
+            () => ({ id: 0, event: "", data: "" }),
             (acc, line) => {
+              if (line.startsWith("id: ")) return [{ ...acc, id: Number(line.slice(4)) }, []]
               if (line.startsWith("event: ")) return [{ ...acc, event: line.slice(7) }, []]
               if (line.startsWith("data: ")) return [{ ...acc, data: acc.data + line.slice(6) }, []]
               if (line !== "") return [acc, []]
-              const done = acc
-              return [{ event: "", data: "" }, done.data === "" ? [] : [done]]
+              return [{ id: 0, event: "", data: "" }, acc.data === "" ? [] : [acc]]
             }
           ),
-          Stream.map(({ event, data }) => {
+          // a gap in the numbers ends this stream; it starts again from a reset
+          Stream.takeWhile(({ id, event }) => event !== "patch" || id === last + 1),
+          Stream.map(({ id, event, data }) => {
+            last = id
             if (event === "reset") state = JSON.parse(data) as View.State
             else if (event === "patch" && state !== undefined)
               for (const patch of JSON.parse(data) as ReadonlyArray<View.Patch>) View.apply(state, patch)
@@ -128,7 +135,7 @@ const states = (inspector: string) =>
         )
       })
     )
-  )
+  ).pipe(Stream.repeat(Schedule.spaced("200 millis")))
 
 /**
  * Plays `role` of `session` from this terminal through a node's inspector, until the session ends: shows

@@ -3,6 +3,7 @@
  * checked and refused or sent), two nodes on real WebSocket links whose inspectors feed each other (a session
  * across them, an action forwarded, a node that leaves), and streams that close without leaking.
  */
+import * as Http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Choreography, HumanRole, Protocol, Session } from "@troupe/runtime"
 import { WebSocket } from "@troupe/transport"
@@ -190,6 +191,19 @@ describe("Inspector", () => {
       // nothing to fetch from elsewhere: the page works offline
       assert.notMatch(page, /(src|href)="(https?:)?\/\//)
       const port = Number(new URL(inspector.address).port)
+      // a page elsewhere that rebinds its own name to this machine is not answered
+      const status = (host: string) =>
+        Effect.promise(
+          () =>
+            new Promise<number | undefined>((resolve, reject) =>
+              Http.get({ host: "127.0.0.1", port, path: "/api/state", headers: { host } }, (response) => {
+                response.resume()
+                resolve(response.statusCode)
+              }).on("error", reject)
+            )
+        )
+      assert.strictEqual(yield* status("evil.example"), 403)
+      assert.strictEqual(yield* status(`localhost:${port}`), 200)
       const other = yield* ActorSystem.make({ name: "carol" })
       const taken = yield* Effect.flip(Inspector.start(other, { port }))
       assert.strictEqual(taken._tag, "InspectorError")

@@ -14,7 +14,9 @@ import { emptyPart, type Store } from "./store.ts"
 
 /** What a watched inspector tells its watchers: a batch of patches of its node's part. */
 export const Feed = Protocol.make("TroupeInspectorFeed", {
-  Patches: { node: Schema.String, seq: Schema.Number, patches: Schema.String }
+  Patches: { node: Schema.String, seq: Schema.Number, patches: Schema.String },
+  /** The whole part again, after batches were lost (the watched inspector fell behind). */
+  Part: { node: Schema.String, seq: Schema.Number, part: Schema.String }
 })
 
 /** The protocol of the inspector actor of each node. */
@@ -54,12 +56,20 @@ export const federate = (
     const watched = new Map<string, Watched>()
 
     // tells every watcher each batch of this node's part
-    const { batches } = yield* store.subscribe
+    const subscribed = yield* store.subscribe()
+    let last = subscribed.seq
     yield* Effect.forkScoped(
-      Stream.runForEach(batches, ({ seq, patches }) => {
+      Stream.runForEach(subscribed.batches, ({ seq, patches }) => {
+        const lost = seq !== last + 1
+        last = seq
+        if (feeds.size === 0) return Effect.void
         const own = patches.filter((p) => p.path[1] === self)
-        if (own.length === 0 || feeds.size === 0) return Effect.void
-        const message = Feed.Patches({ node: self, seq, patches: JSON.stringify(own) })
+        if (own.length === 0 && !lost) return Effect.void
+        // batches were lost (this forwarder fell behind): the watchers get the whole part as it is now (later
+        // batches, which they will get too, are then dropped by their number)
+        const message = lost
+          ? Feed.Part({ node: self, seq: store.seq, part: JSON.stringify(store.part(self)) })
+          : Feed.Patches({ node: self, seq, patches: JSON.stringify(own) })
         return Effect.forEach(
           [...feeds],
           ([key, feed]) => feed.tell(message).pipe(Effect.catchCause(() => Effect.sync(() => feeds.delete(key)))),
@@ -108,6 +118,17 @@ export const federate = (
               store.commit(decoded.filter((p) => p.path[1] === node))
             }
             return state
+          }),
+        Part: (state, { node, seq, part }) =>
+          Effect.sync(() => {
+            const peer = watched.get(node)
+            if (peer === undefined || (peer.seq !== undefined && seq <= peer.seq)) return state
+            peer.seq = seq
+            peer.early.length = 0
+            store.commit([
+              { op: "set", path: ["nodes", node], value: { ...(JSON.parse(part) as View.NodePart), reachable: true } }
+            ])
+            return state
           })
       }
     })
@@ -135,7 +156,8 @@ export const federate = (
         const peer: Watched = { seq: undefined, early: [] }
         watched.set(node, peer)
         const { seq, part } = yield* remote.value.ask(Link.Watch({ feed: feedRef }), { timeout: "10 seconds" })
-        if (watched.get(node) !== peer) return
+        // watched again meanwhile, or already given a newer whole part
+        if (watched.get(node) !== peer || (peer.seq !== undefined && seq <= peer.seq)) return
         store.commit([
           { op: "set", path: ["nodes", node], value: { ...(JSON.parse(part) as View.NodePart), reachable: true } }
         ])

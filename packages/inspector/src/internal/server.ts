@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import { join } from "node:path"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Layer, Redacted, Schema, type Scope, Stream } from "effect"
-import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { ByteSize, Context, Effect, Layer, Redacted, Schema, type Scope, Stream } from "effect"
+import { HttpIncomingMessage, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as View from "../View.ts"
 import type { ActionFailed } from "./actions.ts"
 import type { Store } from "./store.ts"
@@ -43,6 +43,16 @@ const problem = (status: number, error: string) => HttpServerResponse.jsonUnsafe
 
 const decodeAction = Schema.decodeUnknownEffect(View.Action)
 
+const loopback = new Set(["127.0.0.1", "localhost", "::1", "[::1]"])
+
+/** Whether a request's `Host` names this server: any name when it listens on every interface. */
+const hostAllowed = (listening: string, header: string | undefined): boolean => {
+  if (!loopback.has(listening)) return true
+  if (header === undefined) return false
+  const name = header.startsWith("[") ? header.slice(0, header.indexOf("]") + 1) : header.split(":")[0]!
+  return loopback.has(name.toLowerCase())
+}
+
 /** Serves the inspector until the scope closes; answers the address it listens on. */
 export const serve = (
   store: Store,
@@ -70,13 +80,14 @@ export const serve = (
             () => Effect.sync(() => settings.viewers.count--)
           ).pipe(
             Effect.andThen(
-              Effect.map(store.subscribe, ({ state, seq, batches }) =>
+              Effect.map(store.subscribe(), ({ state, seq, batches }) =>
                 Stream.concat(
-                  Stream.make(`retry: 1000\nevent: reset\ndata: ${state}\n\n`),
+                  Stream.make(`retry: 1000\nid: ${seq}\nevent: reset\ndata: ${state}\n\n`),
                   Stream.merge(
                     batches.pipe(
                       Stream.filter((batch) => batch.seq > seq),
-                      Stream.map((batch) => `event: patch\ndata: ${batch.json}\n\n`)
+                      // its number, so that a page that missed batches (it fell behind) starts again
+                      Stream.map((batch) => `id: ${batch.seq}\nevent: patch\ndata: ${batch.json}\n\n`)
                     ),
                     // a comment now and then keeps proxies from closing an idle stream
                     Stream.tick("15 seconds").pipe(Stream.map(() => ": keep-alive\n\n"))
@@ -104,7 +115,10 @@ export const serve = (
         const given = header.startsWith("Bearer ") ? header.slice(7) : ""
         if (!sameToken(given, Redacted.value(settings.token)))
           return problem(401, "A valid token is needed to act: open the URL the node printed (it carries the token)")
-        const body = yield* Effect.orElseSucceed(request.json, () => undefined)
+        const body = yield* request.json.pipe(
+          Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.kilobytes(256)),
+          Effect.orElseSucceed(() => undefined)
+        )
         const decoded = yield* Effect.result(decodeAction(body))
         if (decoded._tag === "Failure") return problem(400, `Not an action: ${decoded.failure.message}`)
         const done = yield* Effect.result(settings.act(decoded.success))
@@ -115,7 +129,17 @@ export const serve = (
 
     const app = Layer.mergeAll(state, events, act, ...pages)
     const context = yield* Layer.build(
-      HttpRouter.serve(app, { disableLogger: true, disableListenLog: true }).pipe(
+      HttpRouter.serve(app, {
+        disableLogger: true,
+        disableListenLog: true,
+        // on this machine only, it answers only to this machine's names: a page elsewhere cannot read it by
+        // rebinding its own name to 127.0.0.1
+        middleware: (effect) =>
+          Effect.gen(function* () {
+            const request = yield* HttpServerRequest.HttpServerRequest
+            return hostAllowed(settings.host, request.headers.host) ? yield* effect : problem(403, "Unknown host")
+          })
+      }).pipe(
         Layer.provideMerge(
           NodeHttpServer.layer(() => Http.createServer(), {
             port: settings.port,

@@ -1,6 +1,9 @@
 /**
  * The inspector's state and the patches that change it. Every change is a batch of patches, applied here
  * and published, so that a page (or a peer's inspector) that holds a copy stays equal to it.
+ *
+ * A subscriber that falls more than `backlog` batches behind (a page that stopped reading) loses batches
+ * rather than holding memory: batches are numbered, so it sees the gap and starts again from the state.
  */
 import { Effect, PubSub, type Scope, Stream } from "effect"
 import * as View from "../View.ts"
@@ -15,13 +18,14 @@ export interface Batch {
 export class Store {
   readonly state: View.State
   readonly self: string
-  private readonly hub = Effect.runSync(PubSub.unbounded<Batch>())
+  private readonly hub: PubSub.PubSub<Batch>
   /** The number of the last batch committed. */
   seq = 0
 
-  constructor(self: string, actions: boolean) {
+  constructor(self: string, actions: boolean, backlog = 4096) {
     this.self = self
     this.state = { self, actions, nodes: {} }
+    this.hub = Effect.runSync(PubSub.sliding<Batch>(backlog))
   }
 
   /**
@@ -35,17 +39,21 @@ export class Store {
     PubSub.publishUnsafe(this.hub, { seq: ++this.seq, patches, json })
   }
 
-  /** Subscribes now: the state as it is, and every batch committed after it. */
-  readonly subscribe: Effect.Effect<
+  /**
+   * Subscribes now: the state as it is with the number of its last batch, and the batches committed from the
+   * subscription on (those numbered up to `seq` are already in `state`).
+   */
+  subscribe(): Effect.Effect<
     { readonly state: string; readonly seq: number; readonly batches: Stream.Stream<Batch> },
     never,
     Scope.Scope
-  > = Effect.map(PubSub.subscribe(this.hub), (subscription) => ({
-    // read in the same step as the subscription: no batch falls between them
-    state: JSON.stringify(this.state),
-    seq: this.seq,
-    batches: Stream.fromSubscription(subscription)
-  }))
+  > {
+    return Effect.map(PubSub.subscribe(this.hub), (subscription) => ({
+      state: JSON.stringify(this.state),
+      seq: this.seq,
+      batches: Stream.fromSubscription(subscription)
+    }))
+  }
 
   /** This node's part of the state. */
   part(node: string): View.NodePart | undefined {
