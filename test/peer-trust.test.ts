@@ -50,16 +50,18 @@ const ask = (from: string, n: number, payload: unknown = { _tag: "Echo", text: `
   payload
 })
 
-/** A TCP connection from `localAddress` that sends `lines` (if any) and records when it closed. */
+/** A TCP connection from `localAddress`; records when it opened and when it closed. */
 const tcp = (url: string, localAddress: string) =>
-  new Promise<{ readonly socket: Net.Socket; readonly closed: Promise<number> }>((resolve, reject) => {
-    const { port } = new URL(url)
-    const socket = Net.connect({ host: "127.0.0.1", port: Number(port), localAddress })
-    const closed = new Promise<number>((done) => socket.on("close", () => done(Date.now())))
-    socket.on("error", () => {})
-    socket.once("connect", () => resolve({ socket, closed }))
-    socket.once("error", reject)
-  })
+  new Promise<{ readonly socket: Net.Socket; readonly opened: number; readonly closed: Promise<number> }>(
+    (resolve, reject) => {
+      const { port } = new URL(url)
+      const socket = Net.connect({ host: "127.0.0.1", port: Number(port), localAddress })
+      const closed = new Promise<number>((done) => socket.on("close", () => done(Date.now())))
+      socket.on("error", () => {})
+      socket.once("connect", () => resolve({ socket, opened: Date.now(), closed }))
+      socket.once("error", reject)
+    }
+  )
 
 const expectAllAnswered = async (good: GoodPeer) => {
   await good.progress(5) // still answering after the attack
@@ -166,19 +168,20 @@ describe("a node under attack by peers with and without the secret", () => {
 
   it("finding 7a: idle TCP sockets are capped per address and closed; new peers still join", async () => {
     const IDLE = SOAK ? 19_000 : 2_000
+    const start = Date.now()
     const opened = await pool(IDLE, 200, () => tcp(target.url, "127.0.0.2").catch(() => undefined))
     const sockets = opened.filter((s) => s !== undefined)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    const open = sockets.filter((s) => !s.socket.destroyed && s.socket.readyState === "open")
-    expect(open.length).toBeLessThanOrEqual(100) // maxConnectionsPerAddress
     // a new peer from another address joins while they are held
     const newcomer = await RawPeer.open(target.url)
     await RawPeer.join(newcomer, RawPeer.identity("newcomer"), target.secret)
     newcomer.socket.close()
-    // the ones held are closed once the upgrade deadline (handshakeTimeout, 5 s) passes
-    const start = Date.now()
-    const closedAt = await Promise.all(sockets.map((s) => s.closed))
-    expect(Math.max(...closedAt) - start).toBeLessThan(8_000)
+    // beyond maxConnectionsPerAddress (100) they are closed as they come; the ones held are closed once the
+    // upgrade deadline (handshakeTimeout, 5 s) passes
+    const lifetimes = await Promise.all(sockets.map(async (s) => (await s.closed) - s.opened))
+    const held = lifetimes.filter((ms) => ms >= 4_000).length
+    expect(held).toBeGreaterThan(0)
+    expect(held).toBeLessThanOrEqual(100)
+    expect(Date.now() - start).toBeLessThan(IDLE / 20 + 10_000)
     await good.progress(10)
   })
 
@@ -225,7 +228,8 @@ describe("a node under attack by peers with and without the secret", () => {
   })
 
   it("finding 7e: wrong secrets are throttled per address: 5 tries per 10 s, then refused before any proof", async () => {
-    const outcomes = await pool(50, 1, async (i) => {
+    // (20 tries one after the other take well under the 10 s window)
+    const outcomes = await pool(20, 1, async (i) => {
       const guesser = await RawPeer.open(target.url, { localAddress: "127.0.0.4" }).catch(() => undefined)
       if (guesser === undefined) return "refused at accept"
       const refusal = await RawPeer.join(guesser, RawPeer.identity(`guesser-${i}`), `wrong guess number ${i}`).catch(
@@ -235,7 +239,7 @@ describe("a node under attack by peers with and without the secret", () => {
     })
     const verified = outcomes.filter((o) => o === String(CloseCode.Unauthorized)).length
     expect(verified).toBe(5)
-    expect(outcomes.length - verified).toBe(45) // throttled: refused at accept or with 4009
+    expect(outcomes.length - verified).toBe(15) // throttled: refused at accept or with 4009
     expect(outcomes.every((o) => ["refused at accept", "4001", "4009"].includes(o))).toBe(true)
     await good.progress(10)
   })
