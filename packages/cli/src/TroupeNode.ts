@@ -17,13 +17,13 @@
  */
 
 import { Inspector } from "@troupe/inspector"
-import { type LanguageModel, OpenAi, ScriptedModel, Turn } from "@troupe/llm"
+import { type LanguageModel, OpenAi, ScriptedModel, Telemetry, Turn } from "@troupe/llm"
 import { type ActorRef, ActorSystem, type Protocol, Receptionist, type RemoteAccess } from "@troupe/runtime"
 import { type TransportError, WebSocket } from "@troupe/transport"
 import {
   Cause,
   Console,
-  type Context,
+  Context,
   Deferred,
   Duration,
   Effect,
@@ -406,5 +406,13 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
       )
     }
     yield* Deferred.await(stop)
-  }
+  },
+  // Spans and metrics go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and nowhere otherwise.
+  (node, options) =>
+    Layer.build(Telemetry.layerOtlpConfig({ serviceName: options.name ?? "troupe-node" })).pipe(
+      Effect.catchTag("ConfigError", (error) =>
+        Effect.as(Console.error(`no OpenTelemetry export: ${error.message}`), Context.empty())
+      ),
+      Effect.flatMap((otlp) => Effect.provideContext(node, otlp))
+    )
 )

@@ -67,10 +67,10 @@ export const required = <const Name extends string, Params, Success, E, R>(
   tool: Tool<Name, Params, Success, E, R>,
   options: Options<Params> = {}
 ): Tool<Name, Params, Success, E, R> => {
-  const codec = strict(tool.parameters as Schema.Codec<unknown, unknown>).codec as Schema.ConstraintCodec<
-    Params,
-    unknown
-  >
+  // a tool from a JSON Schema (an MCP server's) checks its arguments with the imported schema as it is
+  const codec = (
+    tool.strict === false ? tool.parameters : strict(tool.parameters as Schema.Codec<unknown, unknown>).codec
+  ) as Schema.ConstraintCodec<Params, unknown>
   const decode = Schema.decodeUnknownEffect(codec, { errors: "all" })
   const call = (request: Message.ToolCall): Effect.Effect<Message.ToolResult, E, R> =>
     Effect.gen(function* () {

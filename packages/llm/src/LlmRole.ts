@@ -297,8 +297,18 @@ export const play =
       }
       yield* ep.close()
       return { transcript, usage, cost, corrections } satisfies Result
-    }).pipe(Effect.withSpan("LlmRole.play")) as Effect.Effect<
-      Result,
-      Failure<Tools, Ep>,
-      LanguageModel | Tool.Services<Tools[number]>
-    >
+    }).pipe(
+      // each move is an `invoke_agent {role}` span (unless an agent name is set), in the session's conversation
+      (play) =>
+        Effect.flatMap(Telemetry.Agent, (agent) => {
+          const { monitor } = endpoint as unknown as Endpoint.UntypedEndpoint<unknown>
+          return play.pipe(
+            Effect.provideService(Telemetry.Agent, agent === "none" ? monitor.role : agent),
+            Effect.provideService(Telemetry.AgentId, `${monitor.session}/${monitor.role}`),
+            Effect.provideService(Telemetry.Conversation, monitor.session),
+            Effect.withSpan(`LlmRole.play ${monitor.role}`, {
+              attributes: { "gen_ai.conversation.id": monitor.session, "troupe.protocol": monitor.protocol }
+            })
+          )
+        })
+    ) as Effect.Effect<Result, Failure<Tools, Ep>, LanguageModel | Tool.Services<Tools[number]>>

@@ -23,8 +23,42 @@ export interface Output<A> {
   readonly decode: (text: string) => Effect.Effect<A, InvalidOutput>
 }
 
-/** Runs the model in context with tools until it answers (see `ToolLoop.run`). */
+/**
+ * Runs the model in context with tools until it answers (see `ToolLoop.run`), in a span
+ * `invoke_agent {agent}` (the agent of `Telemetry.withAgent`) with the usage and cost of its model calls.
+ */
 export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
+  options: Options<Tools, E, R>,
+  output: Output<A> | undefined
+): Effect.Effect<
+  ToolLoop.Result<A>,
+  LlmError | MaxStepsExceeded | Tool.Error<Tools[number]> | E,
+  Model | Tool.Services<Tools[number]> | R
+> =>
+  Effect.flatMap(
+    Effect.all([Telemetry.Agent, Telemetry.AgentId, Telemetry.Conversation]),
+    ([agent, id, conversation]) =>
+      loop(options, output).pipe(
+        Effect.tap((result) =>
+          Effect.annotateCurrentSpan({
+            "gen_ai.usage.input_tokens": result.usage.inputTokens,
+            "gen_ai.usage.output_tokens": result.usage.outputTokens,
+            "troupe.llm.cost_usd": result.cost,
+            "troupe.llm.steps": result.responses.length
+          })
+        ),
+        Effect.withSpan(agent === "none" ? "invoke_agent" : `invoke_agent ${agent}`, {
+          attributes: {
+            "gen_ai.operation.name": "invoke_agent",
+            ...(agent === "none" ? {} : { "gen_ai.agent.name": agent }),
+            ...(id === undefined ? {} : { "gen_ai.agent.id": id }),
+            ...(conversation === undefined ? {} : { "gen_ai.conversation.id": conversation })
+          }
+        })
+      )
+  )
+
+const loop = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
   options: Options<Tools, E, R>,
   output: Output<A> | undefined
 ): Effect.Effect<

@@ -345,6 +345,12 @@ export class Handshake {
       connection.close(CloseCode.GoingAway, "node shutting down")
       return undefined
     }
+    const limit = engine.options.limits.maxPeers
+    if (!engine.links.has(intro.node) && engine.links.size >= limit) {
+      // checked at the introduction too; handshakes that were under way together are checked again here
+      this.refuse(connection, CloseCode.Overloaded, `this node has ${limit} peers, its limit`, `${intro.node}`)
+      return undefined
+    }
     const declared = this.bounded(intro)
     const link = engine.bind(intro.node as NodeId, intro.incarnation as Incarnation, declared)
     link.peerKey ??= intro.key
