@@ -1,8 +1,14 @@
 /**
  * @troupe/runtime: supervised actors on Effect 4, and choreography sessions with session types.
  */
+import type { ActorRef as ActorRefOf } from "./ActorRef.ts"
+import type { Any as AnyProtocol } from "./Protocol.ts"
+import type { Troupe as TroupeOf } from "./Troupe.ts"
+
 /** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`). */
 export * as ActorRef from "./ActorRef.ts"
+/** A ref to an actor whose protocol is `P` (the same type as `ActorRef.ActorRef<P>`). */
+export type ActorRef<P extends AnyProtocol = AnyProtocol> = ActorRefOf<P>
 /** The actor system: spawn, lookup (on any node), stop, connect, events, stats, shutdown. */
 export * as ActorSystem from "./ActorSystem.ts"
 /** Behaviours: an initial state and one handler per message (an Effect, or a generator function). */
@@ -39,5 +45,7 @@ export * as Terminated from "./Terminated.ts"
 export * as TestKit from "./TestKit.ts"
 /** Publish and subscribe, spanning connected nodes. */
 export * as Topic from "./Topic.ts"
-/** The Promise API, for code that does not use Effect. */
+/** The Promise API, for code that does not use Effect (a Node backend, a CLI, a test). */
 export * as Troupe from "./Troupe.ts"
+/** A running Troupe whose actors get the services `R` (the same type as `Troupe.Troupe<R>`). */
+export type Troupe<R = never> = TroupeOf<R>
