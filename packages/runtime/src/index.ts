@@ -3,12 +3,16 @@
  */
 import type { ActorRef as ActorRefOf } from "./ActorRef.ts"
 import type { Any as AnyProtocol } from "./Protocol.ts"
-import type { Troupe as TroupeOf } from "./Troupe.ts"
 
-/** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`). */
+/** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`); the errors of an ask. */
 export * as ActorRef from "./ActorRef.ts"
 /** A ref to an actor whose protocol is `P` (the same type as `ActorRef.ActorRef<P>`). */
 export type ActorRef<P extends AnyProtocol = AnyProtocol> = ActorRefOf<P>
+/**
+ * The same type again, under a name of its own: declaration files name it so (TypeScript cannot name a
+ * member of `ActorRef` through `import("@troupe/runtime")` now that `ActorRef` is also a type).
+ */
+export type { ActorRef as ActorRefType } from "./ActorRef.ts"
 /** The actor system: spawn, lookup (on any node), stop, connect, events, stats, shutdown. */
 export * as ActorSystem from "./ActorSystem.ts"
 /** Behaviours: an initial state and one handler per message (an Effect, or a generator function). */
@@ -47,5 +51,3 @@ export * as TestKit from "./TestKit.ts"
 export * as Topic from "./Topic.ts"
 /** The Promise API, for code that does not use Effect (a Node backend, a CLI, a test). */
 export * as Troupe from "./Troupe.ts"
-/** A running Troupe whose actors get the services `R` (the same type as `Troupe.Troupe<R>`). */
-export type Troupe<R = never> = TroupeOf<R>

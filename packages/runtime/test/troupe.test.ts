@@ -161,7 +161,7 @@ describe("Troupe: services", () => {
       expectTypeOf(await ref.ask(Greeter.Greet({ name: "x" }))).toEqualTypeOf<string>()
       // @ts-expect-error not a request of the protocol
       await ref.ask(Counter.Get())
-      const asType: Troupe<Greeting> = provided
+      const asType: Troupe.Troupe<Greeting> = provided
       const actorRef: ActorRef<typeof Greeter> = await ref.actorRef()
       return [asType, actorRef]
     })
