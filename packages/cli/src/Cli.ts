@@ -5,7 +5,7 @@
  *
  * Errors a user can fix (a bad flag, a module that does not load or exports nothing usable, a peer that
  * never comes up) are one line on stderr that says what to do, and exit code 1. A node stopped with
- * Ctrl-C shuts down gracefully and exits with 130.
+ * Ctrl-C shuts down gracefully and exits with 0 (see `bin.ts`).
  *
  * @example
  * ```ts
