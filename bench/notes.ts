@@ -28,3 +28,6 @@ export const why: Record<string, string> = {
   remote_ask_p50_vs_ws:
     "Latencies on this shared VM vary by 2× between runs (the raw echo alone from 120 to 230 µs); the ratio measured 1.15–1.6 in separate runs. An ask crosses Effect's scheduler on each side (the transport's consumer and the caller's fiber resume through setImmediate), where the raw echo answers in the socket callback; the recipient's handler itself runs in the dispatcher's call. Next: a push-style inbound API on the transport, to take the dispatcher's wake-up off the path."
 }
+
+/** Longer notes on a figure (a proof, a cause), printed in BENCHMARKS.md after the table. */
+export const notes: Record<string, string> = {}

@@ -34,6 +34,7 @@ const system = (node: string, listen: boolean) =>
   Effect.gen(function* () {
     const transport = yield* WebSocket.make({
       node,
+      secret: "the benchmark's shared secret",
       maxFrameBytes: 4 * 1024 * 1024,
       ...(listen ? { listen: { port: 0, host: "127.0.0.1" } } : {})
     })

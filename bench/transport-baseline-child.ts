@@ -202,7 +202,8 @@ const raw = async (role: Role) => {
   }
 }
 
-const node = (options: WebSocket.Options) => WebSocket.make({ ...options, maxFrameBytes: MAX_FRAME })
+const node = (options: WebSocket.Options) =>
+  WebSocket.make({ ...options, secret: "the benchmark's shared secret", maxFrameBytes: MAX_FRAME })
 
 const transport = (role: Role): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.gen(function* () {

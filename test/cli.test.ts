@@ -16,6 +16,7 @@ const CLI = join(root, "packages", "cli", "src", "bin.ts")
 const fixture = (name: string) => join(import.meta.dirname, "fixtures", "cli", name)
 const troupe = (...args: ReadonlyArray<string>) => run([CLI, ...args], { cwd: root })
 const lines = (text: string) => text.split("\n").filter((line) => line !== "")
+const TOKEN = "a secret of sixteen characters or more"
 
 afterAll(stopAll)
 
@@ -48,23 +49,23 @@ describe("troupe --help", () => {
 
 describe("mistakes get one line and exit code 1", () => {
   const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
-    ["a port that is not a number", ["node", "--listen", "abc", "--token", "t", "--agents", "a.ts"], /--listen/],
-    ["a missing flag", ["node", "--token", "t"], /Missing required flag: --agents/],
+    ["a port that is not a number", ["node", "--listen", "abc", "--token", TOKEN, "--agents", "a.ts"], /--listen/],
+    ["a missing flag", ["node", "--token", TOKEN], /Missing required flag: --agents/],
     [
       "a peer that is not a WebSocket URL",
-      ["node", "--token", "t", "--agents", "a.ts", "--peer", "http://x"],
+      ["node", "--token", TOKEN, "--agents", "a.ts", "--peer", "http://x"],
       /http:\/\/x is not a ws:\/\/ or wss:\/\/ URL/
     ],
     ["an unknown command", ["nodes"], /Unknown subcommand "nodes"/],
-    ["a module that does not exist", ["node", "--token", "t", "--agents", "missing.ts"], /Cannot load missing\.ts/],
+    ["a module that does not exist", ["node", "--token", TOKEN, "--agents", "missing.ts"], /Cannot load missing\.ts/],
     [
       "an agents module that exports nothing usable",
-      ["node", "--token", "t", "--agents", fixture("bad-exports.ts")],
+      ["node", "--token", TOKEN, "--agents", fixture("bad-exports.ts")],
       /exports neither `agents` .* nor a `main` hook/
     ],
     [
       "a main hook that fails",
-      ["node", "--token", "t", "--agents", fixture("failing-main.ts")],
+      ["node", "--token", TOKEN, "--agents", fixture("failing-main.ts")],
       /The main hook of .*failing-main\.ts failed: the database is not there/
     ],
     [
@@ -84,7 +85,7 @@ describe("mistakes get one line and exit code 1", () => {
   }
 
   it.concurrent("flag errors say where the usage is", async () => {
-    const { stderr } = await troupe("node", "--listen", "99999", "--token", "t", "--agents", "a.ts")
+    const { stderr } = await troupe("node", "--listen", "99999", "--token", TOKEN, "--agents", "a.ts")
     expect(stderr.trim()).toBe(
       'troupe node: Invalid value for flag --listen: "99999". Expected: 99999 is not a port: use 0 to 65535. Run "troupe node --help" for usage.'
     )
@@ -129,7 +130,7 @@ describe("a module that does not load: one line with its file, line and column",
   for (const [what, module, says] of cases) {
     it.concurrent(what, async () => {
       for (const args of [
-        ["node", "--token", "t", "--agents", join(dir, module)],
+        ["node", "--token", TOKEN, "--agents", join(dir, module)],
         ["protocol", "check", join(dir, module)]
       ]) {
         const { code, stderr } = await troupe(...args)
@@ -243,7 +244,7 @@ describe("troupe node", () => {
           "--peer",
           `ws://127.0.0.1:${peer}`,
           "--token",
-          "s3cret",
+          TOKEN,
           "--agents",
           fixture("echo.ts")
         ],
@@ -272,13 +273,16 @@ describe("troupe node", () => {
   })
 
   it.concurrent("a hook waits for a node that joins it, asks it, and stops its node (exit code 0)", async () => {
-    const hub = start([CLI, "node", "--name", "hub", "--listen", "0", "--token", "t", "--agents", fixture("hub.ts")], {
-      cwd: root
-    })
+    const hub = start(
+      [CLI, "node", "--name", "hub", "--listen", "0", "--token", TOKEN, "--agents", fixture("hub.ts")],
+      {
+        cwd: root
+      }
+    )
     const url = /listening on (\S+)/.exec(await hub.line("listening on"))![1]!
     await hub.line("hub waits for bob")
     const bob = start(
-      [CLI, "node", "--name", "bob", "--peer", url, "--token", "t", "--agents", fixture("echo-only.ts")],
+      [CLI, "node", "--name", "bob", "--peer", url, "--token", TOKEN, "--agents", fixture("echo-only.ts")],
       { cwd: root }
     )
     const exit = await hub.exit
@@ -291,12 +295,12 @@ describe("troupe node", () => {
 
   it.concurrent("two nodes started apart find each other and run an agent session across them", async () => {
     const shop = start(
-      [CLI, "node", "--name", "shop", "--listen", "0", "--token", "t", "--agents", fixture("haggle-shop.ts")],
+      [CLI, "node", "--name", "shop", "--listen", "0", "--token", TOKEN, "--agents", fixture("haggle-shop.ts")],
       { cwd: root }
     )
     const url = /listening on (\S+)/.exec(await shop.line("listening on"))![1]!
     const buyer = start(
-      [CLI, "node", "--name", "buyers", "--peer", url, "--token", "t", "--agents", fixture("haggle-buyer.ts")],
+      [CLI, "node", "--name", "buyers", "--peer", url, "--token", TOKEN, "--agents", fixture("haggle-buyer.ts")],
       { cwd: root }
     )
     const exit = await buyer.exit
@@ -319,7 +323,7 @@ describe("troupe node", () => {
       "--peer-timeout",
       "1",
       "--token",
-      "t",
+      TOKEN,
       "--agents",
       fixture("echo.ts")
     )

@@ -169,11 +169,17 @@ describe("the demo", () => {
     expect(exit.stdout).toMatch(/violations caught\s+1/)
     expect(exit.stdout).toMatch(/restarts\s+1/)
     expect(exit.stdout).not.toContain("\u001b[") // no colour without a terminal
+    // the live inspector's URL comes first, while the session runs
+    expect(exit.stdout).toMatch(/^Inspector: http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]+ \(live while the demo runs/m)
     const mermaid = readFileSync(join(dir, "out", "demo", "session.mmd"), "utf8")
     expect(mermaid).toContain("Reviewer->>Planner: done(")
     // the diagram tells of the refused move and the restart, where they happened
-    expect(mermaid).toMatch(/Planner->>Coder: task\(.*\n {2}Note over Coder: refused before it left/)
-    expect(mermaid).toMatch(/Coder->>Tester: patch\(.*\n {2}Note over Tester: crashed#59; restarted/)
+    expect(mermaid).toMatch(
+      /Planner->>Coder: task\(.*\n {2}Note over Coder: the model's move was refused before it left/
+    )
+    expect(mermaid).toMatch(
+      /Coder->>Tester: patch\(.*\n {2}Note over Tester: crashed in state 1: the test sandbox died\n {2}Note over Tester: restarted#59; resumed from its checkpoint/
+    )
     const html = readFileSync(join(dir, "out", "demo", "session.html"), "utf8")
     expect(html).toContain("<svg")
     expect(html).not.toMatch(/<script|(src|href)="https?:/) // nothing to fetch: it renders offline

@@ -112,7 +112,14 @@ describe("the packed and installed packages", () => {
   it("are JavaScript with declarations, outside the repository, with versions, engines and effect as a peer", () => {
     expect(project.startsWith(root)).toBe(false)
     expect(publishable.map(({ manifest }) => manifest.name)).toEqual(
-      expect.arrayContaining(["@troupe/transport", "@troupe/runtime", "@troupe/llm", "@troupe/cli"])
+      expect.arrayContaining([
+        "@troupe/transport",
+        "@troupe/choreography",
+        "@troupe/runtime",
+        "@troupe/llm",
+        "@troupe/inspector",
+        "@troupe/cli"
+      ])
     )
     for (const { manifest } of publishable) {
       const installed = readManifest(join(project, "node_modules", manifest.name, "package.json"))
@@ -156,7 +163,11 @@ describe("the packed and installed packages", () => {
   })
 
   it.concurrent("give the `troupe` command: a node hosting the module's agents, whose hook asks one and stops it", async () => {
-    const { stdout } = await command("npx", ["troupe", "node", "--token", "t", "--agents", "agents.ts"], project)
+    const { stdout } = await command(
+      "npx",
+      ["troupe", "node", "--token", "a secret of sixteen characters or more", "--agents", "agents.ts"],
+      project
+    )
     const lines = stdout.split("\n")
     expect(lines).toContain("  agent /user/assistant (Agent)")
     expect(lines).toContain("assistant: Hello from an installed Troupe!")

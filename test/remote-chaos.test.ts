@@ -18,7 +18,7 @@ const SCRIPT = fileURLToPath(new URL("./support/actor-node.ts", import.meta.url)
 const TOTAL = Number(process.env.TROUPE_CHAOS_MESSAGES ?? 100_000)
 const PER_PAIR = Math.ceil(TOTAL / 6)
 const PER_SECOND = Math.max(500, Math.ceil(PER_PAIR / 4))
-const SPEC = { secret: "chaos", heartbeatMs: 200, downAfterMs: 3000 }
+const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 3000 }
 const ASK_EVERY = 50
 const ASK_TIMEOUT_MS = 3000
 

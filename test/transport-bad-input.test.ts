@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ActorAddress, CloseCode, Envelope, Frame, NodeId, type Transport, WebSocket } from "@troupe/transport"
 import { Effect, Fiber, Logger, Option, References } from "effect"
 import { WebSocket as RawSocket } from "ws"
+import * as RawPeer from "./support/raw-peer.ts"
 
 const SECRET = "correct horse battery staple"
 const MAX_FRAME = 64 * 1024
@@ -63,17 +64,23 @@ const raw = (url: string) =>
 
 const bin = (value: unknown) => Buffer.from(JSON.stringify(value))
 
-const hello = (node: string, extra: Record<string, unknown> = {}) => ({
-  type: "hello",
-  protocol: Frame.PROTOCOL_VERSION,
-  node,
-  incarnation: NodeId.makeIncarnation(),
-  maxFrameBytes: MAX_FRAME,
-  window: 64,
-  heartbeatInterval: 1000,
-  token: SECRET,
-  ...extra
-})
+const hello = (node: string, extra: Record<string, unknown> = {}) =>
+  RawPeer.hello(RawPeer.identity(node, NodeId.makeIncarnation()), {
+    protocol: Frame.PROTOCOL_VERSION,
+    maxFrameBytes: MAX_FRAME,
+    window: 64,
+    ...extra
+  })
+
+/** Sends a hello as `who`, takes the challenge and answers it with a proof made with `secret`. */
+const handshake = (peer: Raw, who: RawPeer.Identity, secret: string) =>
+  Effect.gen(function* () {
+    const first = RawPeer.hello(who, { maxFrameBytes: MAX_FRAME, window: 64 })
+    peer.send(bin(first))
+    const challenge = yield* peer.next
+    assert.deepInclude(challenge, { type: "challenge", node: "target" })
+    peer.send(bin({ type: "proof", proof: RawPeer.mac(RawPeer.handshakeKey(secret, who, first, challenge), "dialer") }))
+  })
 
 const tellTo = (node: string, n: number) =>
   Envelope.make({ kind: "tell", to: ActorAddress.make(NodeId.make(node), "/sink"), payload: { n } })
@@ -142,22 +149,27 @@ describe("a hostile wire", () => {
       big.send(Buffer.alloc(MAX_FRAME + 1, 0x20))
       assert.strictEqual((yield* big.closed).code, CloseCode.TooBig)
 
-      // wrong or missing token, wrong protocol: refused with the documented codes
-      const wrongToken = yield* raw(url)
-      wrongToken.send(bin(hello("intruder", { token: "guess" })))
-      assert.deepStrictEqual(yield* wrongToken.closed, { code: CloseCode.Unauthorized, reason: "wrong token" })
-      const noToken = yield* raw(url)
-      const { token: _, ...tokenless } = hello("intruder")
-      noToken.send(bin(tokenless))
-      assert.deepStrictEqual(yield* noToken.closed, { code: CloseCode.Unauthorized, reason: "missing token" })
+      // a wrong secret, a forged proof, a wrong protocol: refused with the documented codes
+      const wrongSecret = yield* raw(url)
+      yield* handshake(wrongSecret, RawPeer.identity("intruder"), "a guess that is long enough")
+      const refusal = {
+        code: CloseCode.Unauthorized,
+        reason: "wrong secret: the proof does not match this node's secret"
+      }
+      assert.deepStrictEqual(yield* wrongSecret.closed, refusal)
+      const forged = yield* raw(url)
+      forged.send(bin(hello("intruder")))
+      assert.deepInclude(yield* forged.next, { type: "challenge" })
+      forged.send(bin({ type: "proof", proof: "A".repeat(43) }))
+      assert.deepStrictEqual(yield* forged.closed, refusal)
       const future = yield* raw(url)
       future.send(bin(hello("time-traveller", { protocol: 99 })))
       assert.strictEqual((yield* future.closed).code, CloseCode.VersionMismatch)
 
       // after a good handshake: bad envelopes are answered one by one, the good ones delivered
       const insider = yield* raw(url)
-      insider.send(bin(hello("insider")))
-      assert.deepInclude(yield* insider.next, { type: "welcome", node: "target", received: 0 })
+      yield* handshake(insider, RawPeer.identity("insider"), SECRET)
+      assert.deepInclude(yield* insider.next, { type: "welcome", received: 0 })
       const envelopes = [
         tellTo("target", 1),
         { kind: "shout", to: { node: "target", path: "/sink" }, payload: 2 },

@@ -28,7 +28,7 @@ export interface Topology {
 
 /** Fast failure detection, so node-down tests take a fraction of a second. */
 const transportOptions = {
-  secret: "test-secret",
+  secret: "a test secret of the suite",
   heartbeatInterval: "50 millis",
   failureDetector: FailureDetector.timeout("400 millis"),
   reconnect: { initialDelay: "20 millis", maxDelay: "200 millis" }

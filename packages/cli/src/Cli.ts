@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { NodeId } from "@troupe/transport"
-import { Config, Console, Effect, Layer, Logger, Option, References, Runtime, Schema } from "effect"
+import { Config, Console, Effect, Layer, Logger, Option, Redacted, References, Runtime, Schema } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import { firstLine, resolvePath } from "./internal/load.ts"
 import * as ProtocolModule from "./ProtocolModule.ts"
@@ -86,8 +86,26 @@ const node = Command.make(
       Flag.atLeast(0)
     ),
     token: Flag.Redacted("token").pipe(
-      Flag.withDescription("Shared secret: peers must use the same one. Default: the TROUPE_TOKEN variable"),
-      Flag.withFallbackConfig(Config.Redacted("TROUPE_TOKEN"))
+      Flag.withDescription(
+        "Shared secret (16+ characters, e.g. `openssl rand -hex 16`): every node has the same one. Default: TROUPE_TOKEN"
+      ),
+      Flag.withFallbackConfig(Config.Redacted("TROUPE_TOKEN")),
+      Flag.optional
+    ),
+    insecureNoAuth: Flag.Boolean("insecure-no-auth").pipe(
+      Flag.withDescription("Run without a secret: any peer that reaches this node may join. For experiments only"),
+      Flag.withDefault(false)
+    ),
+    tlsCert: Flag.FileText("tls-cert").pipe(
+      Flag.withDescription("This node's TLS certificate (PEM): it listens on wss:// and presents it when dialing"),
+      Flag.optional
+    ),
+    tlsKey: Flag.FileText("tls-key").pipe(Flag.withDescription("The private key of --tls-cert (PEM)"), Flag.optional),
+    tlsCa: Flag.FileText("tls-ca").pipe(
+      Flag.withDescription(
+        "The CA that signs the nodes' certificates (PEM); with --tls-cert, TLS is mutual and node ids are certificate CNs"
+      ),
+      Flag.optional
     ),
     agents: Flag.String("agents").pipe(
       Flag.withDescription("Module exporting `agents` (name -> behaviour) and optionally `main` and `script`")
@@ -112,6 +130,25 @@ const node = Command.make(
         (seconds) => `${seconds} is not a positive number of seconds`
       ),
       Flag.withDefault(120)
+    ),
+    inspect: Flag.Int("inspect").pipe(
+      Flag.withDescription("Serve the live inspector (a web page of the cluster) on this port; 0 picks a free one"),
+      Flag.filter(
+        (port) => port >= 0 && port <= 65535,
+        (port) => `${port} is not a port: use 0 to 65535`
+      ),
+      Flag.optional
+    ),
+    inspectHost: Flag.String("inspect-host").pipe(
+      Flag.withDescription("Address the inspector listens on (default 127.0.0.1: this machine only)"),
+      Flag.withDefault("127.0.0.1")
+    ),
+    inspectToken: Flag.Redacted("inspect-token").pipe(
+      Flag.withDescription(
+        "Lets the inspector act (stop actors, cancel sessions, answer questions); without it, it only shows. Default: TROUPE_INSPECT_TOKEN"
+      ),
+      Flag.withFallbackConfig(Config.Redacted("TROUPE_INSPECT_TOKEN")),
+      Flag.optional
     )
   },
   (flags) =>
@@ -126,9 +163,19 @@ const node = Command.make(
           }),
           advertise: Option.getOrUndefined(flags.advertise),
           peers: flags.peer,
-          token: flags.token,
+          token: Option.getOrUndefined(flags.token),
+          insecureNoAuth: flags.insecureNoAuth,
+          tls: {
+            cert: Option.getOrUndefined(flags.tlsCert),
+            key: Option.getOrUndefined(flags.tlsKey),
+            ca: Option.getOrUndefined(flags.tlsCa)
+          },
           name: Option.getOrUndefined(flags.name),
-          peerTimeout: `${flags.peerTimeout} seconds`
+          peerTimeout: `${flags.peerTimeout} seconds`,
+          inspect: Option.match(flags.inspect, {
+            onNone: () => undefined,
+            onSome: (port) => ({ port, host: flags.inspectHost, token: Option.getOrUndefined(flags.inspectToken) })
+          })
         })
       ),
       Effect.scoped,
@@ -146,8 +193,66 @@ const node = Command.make(
     {
       command: "troupe node --listen 7001 --peer ws://127.0.0.1:7000 --token s3cret --agents ./agents.ts --name bob",
       description: "Start a second node that joins the first"
+    },
+    {
+      command: "troupe node --listen 7000 --token s3cret --agents ./agents.ts --inspect 4000 --inspect-token t0k",
+      description: "Start a node with the live inspector at http://127.0.0.1:4000/, allowed to act"
     }
   ])
+)
+
+const play = Command.make(
+  "play",
+  {
+    session: Argument.String("session").pipe(Argument.withDescription("The session's id")),
+    role: Argument.String("role").pipe(Argument.withDescription("The role to play, as the protocol names it")),
+    inspector: Flag.String("inspector").pipe(
+      Flag.withDescription("The URL of a node's inspector, e.g. http://127.0.0.1:4000/ (any node of the cluster)"),
+      Flag.filter(
+        (url) => /^https?:\/\//.test(url) && URL.canParse(url),
+        (url) => `${url} is not an http:// or https:// URL`
+      )
+    ),
+    token: Flag.Redacted("token").pipe(
+      Flag.withDescription("The inspector's token (its --inspect-token). Default: TROUPE_INSPECT_TOKEN"),
+      Flag.withFallbackConfig(Config.Redacted("TROUPE_INSPECT_TOKEN")),
+      Flag.optional
+    ),
+    as: Flag.String("as").pipe(Flag.withDescription("Your name, as the session's trace records it"), Flag.optional)
+  },
+  (flags) =>
+    Effect.promise(() => import("@troupe/inspector")).pipe(
+      Effect.flatMap(({ Terminal }) =>
+        Terminal.play({
+          inspector: flags.inspector,
+          session: flags.session,
+          role: flags.role,
+          token: Option.getOrUndefined(Option.map(flags.token, Redacted.value)),
+          by: Option.getOrUndefined(flags.as)
+        }).pipe(
+          Effect.catchTag("QuitError", () =>
+            Effect.fail(new CliError.UserError({ cause: "quit", userMessage: "stopped playing" }))
+          ),
+          Effect.flatMap((played) => (played.outcome === "completed" ? Effect.void : new AlreadyReported()))
+        )
+      ),
+      userError
+    )
+).pipe(
+  Command.withDescription(
+    "Play a role of a running session from this terminal: see what it receives, choose among its legal moves"
+  ),
+  Command.withExamples([
+    {
+      command: "troupe session play 3f2c... B --inspector http://127.0.0.1:4000/ --token t0k --as Bea",
+      description: "Play role B of session 3f2c... through the inspector of any node"
+    }
+  ])
+)
+
+const sessionCommand = Command.make("session").pipe(
+  Command.withDescription("Take part in running choreography sessions"),
+  Command.withSubcommands([play])
 )
 
 const check = Command.make("check", { module: moduleArgument, protocol: protocolFlag }, ({ module, protocol }) =>
@@ -232,7 +337,7 @@ const protocolCommand = Command.make("protocol").pipe(
 /** The `troupe` command and its subcommands. */
 export const command = Command.make("troupe").pipe(
   Command.withDescription("Troupe: supervised actors and choreographed LLM agents. See docs/cli.md."),
-  Command.withSubcommands([node, protocolCommand])
+  Command.withSubcommands([node, protocolCommand, sessionCommand])
 )
 
 /** Flag errors in one line, with where to find the usage. */
@@ -255,8 +360,7 @@ const output = Layer.mergeAll(
 
 /** Logs go to stderr, one line each, from warnings up unless `--log-level` says otherwise. */
 const logs = Layer.mergeAll(
-  Logger.layer([Logger.consoleLogFmt]),
-  Layer.succeed(Logger.LogToStderr, true),
+  Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]),
   Layer.succeed(References.MinimumLogLevel, "Warn")
 )
 

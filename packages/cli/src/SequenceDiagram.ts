@@ -214,6 +214,38 @@ const BOX_H = 38
 const MARGIN = 16
 
 const widthOf = (text: string) => Math.max(0, ...text.split("\n").map((l) => l.length * CHAR))
+
+/** The longest line of a note, and of a message's label, before it wraps (so that lanes stay close). */
+const NOTE_CHARS = 44
+const LABEL_CHARS = 64
+
+/** Breaks each line of a text at spaces (or anywhere, for a long word) into lines of at most `max` characters. */
+export const wrap = (text: string, max: number): string =>
+  text
+    .split("\n")
+    .flatMap((line) => {
+      const out: Array<string> = []
+      let rest = line
+      while (rest.length > max) {
+        const space = rest.lastIndexOf(" ", max)
+        const cut = space > max / 3 ? space : max
+        out.push(rest.slice(0, cut).trimEnd())
+        rest = rest.slice(cut).trimStart()
+      }
+      out.push(rest)
+      return out
+    })
+    .join("\n")
+
+/** The items with their notes and labels wrapped. */
+const wrapped = (items: ReadonlyArray<Item>): ReadonlyArray<Item> =>
+  items.map((item) =>
+    item._tag === "Note"
+      ? { ...item, text: wrap(item.text, item.participants.length > 1 ? 2 * NOTE_CHARS : NOTE_CHARS) }
+      : item._tag === "Message"
+        ? { ...item, text: wrap(item.text, LABEL_CHARS) }
+        : { ...item, sections: item.sections.map((s) => ({ ...s, items: wrapped(s.items) })) }
+  )
 const linesOf = (text: string) => text.split("\n").length
 
 const escapeXml = (s: string) =>
@@ -264,7 +296,8 @@ const STYLE = `
  * Throws {@link ParseError} for Mermaid text that {@link parse} refuses.
  */
 export const svg = (diagram: SequenceDiagram | string): string => {
-  const d = typeof diagram === "string" ? Result.getOrThrow(parse(diagram)) : diagram
+  const parsed = typeof diagram === "string" ? Result.getOrThrow(parse(diagram)) : diagram
+  const d = { ...parsed, items: wrapped(parsed.items) }
   const index = new Map(d.participants.map((p, i) => [p.id, i]))
   const n = d.participants.length
   const boxW = d.participants.map((p) => Math.max(90, widthOf(p.label) + 28))
@@ -504,7 +537,8 @@ export const html = (page: Page): string =>
     "<style>",
     "  body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; background: #fafafa; }",
     "  figure { margin: 1rem 0 2rem; overflow-x: auto; }",
-    "  svg { border: 1px solid #ddd; border-radius: 4px; max-width: none; }",
+    // lanes fit the page (down to a readable size, then the figure scrolls)
+    "  svg { border: 1px solid #ddd; border-radius: 4px; max-width: 100%; height: auto; min-width: min(720px, 100%); }",
     "  table { border-collapse: collapse; margin: 1rem 0; }",
     "  td { padding: 0.2rem 1rem 0.2rem 0; } td:first-child { color: #555; }",
     "  details pre { background: #f0f0f0; padding: 0.8rem; overflow-x: auto; }",

@@ -15,19 +15,21 @@
  * )
  * ```
  */
-import { type LanguageModel, OpenAi, ScriptedModel, Turn } from "@troupe/llm"
+
+import { Inspector } from "@troupe/inspector"
+import { type LanguageModel, OpenAi, ScriptedModel, Telemetry, Turn } from "@troupe/llm"
 import { type ActorRef, ActorSystem, type Protocol, Receptionist } from "@troupe/runtime"
 import { type TransportError, WebSocket } from "@troupe/transport"
 import {
   Cause,
   Console,
-  type Context,
+  Context,
   Deferred,
   Duration,
   Effect,
   Layer,
   Option,
-  type Redacted,
+  Redacted,
   Schema,
   type Scope,
   Stream
@@ -43,14 +45,35 @@ export interface Options {
   readonly listen?: { readonly port: number; readonly host?: string | undefined } | undefined
   /** The URL to tell peers when the listening one is not what they should dial (behind a proxy, on 0.0.0.0). */
   readonly advertise?: string | undefined
-  /** The URLs of the nodes to join (`ws://host:port`); each is retried until it is up. */
+  /** The URLs of the nodes to join (`ws://host:port` or `wss://`); each is retried until it is up. */
   readonly peers: ReadonlyArray<string>
-  /** The shared secret: peers must present the same one. */
-  readonly token: string | Redacted.Redacted<string>
+  /** The shared secret, at least 16 characters: every node of the cluster has the same one. */
+  readonly token?: string | Redacted.Redacted<string> | undefined
+  /** Run without a secret (any peer that reaches the node may join): for experiments on one machine. */
+  readonly insecureNoAuth?: boolean | undefined
+  /**
+   * TLS, in PEM: with `cert` and `key` the node listens on `wss://` and presents them when it dials;
+   * `ca` is the authority that signs the nodes' certificates, and with all three TLS is mutual (each
+   * node's id must be its certificate's subject CN).
+   */
+  readonly tls?:
+    | { readonly cert?: string | undefined; readonly key?: string | undefined; readonly ca?: string | undefined }
+    | undefined
   /** This node's id; default `node-<port>`, or a random one when it does not listen on a fixed port. */
   readonly name?: string | undefined
   /** How long to wait for each peer before giving up. Default 2 minutes. */
   readonly peerTimeout?: Duration.Input | undefined
+  /**
+   * Serve the live inspector on this port (0 picks a free one); host default `127.0.0.1`. With a `token`,
+   * whoever opens the URL it prints can act (stop actors, cancel sessions, answer questions); without, it only shows.
+   */
+  readonly inspect?:
+    | {
+        readonly port: number
+        readonly host?: string | undefined
+        readonly token?: string | Redacted.Redacted<string> | undefined
+      }
+    | undefined
 }
 
 /** A peer did not come up in time. */
@@ -63,6 +86,30 @@ export class PeerUnreachable extends Schema.TaggedError<PeerUnreachable>()("Peer
       `Could not reach ${this.peer} within ${Duration.format(Duration.millis(this.waitedMillis))}: ` +
       `start a node there (troupe node --listen <port> ...) with the same --token, or check the URL`
     )
+  }
+}
+
+/** A peer refused this node for good: another secret, an id in use, a certificate not trusted. */
+export class PeerRefused extends Schema.TaggedError<PeerRefused>()("PeerRefused", {
+  peer: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    const hint = this.detail.startsWith("TLS")
+      ? "give the CA that signed its certificate with --tls-ca, and dial the host name its certificate names"
+      : this.detail.includes("IdInUse")
+        ? "another live node has this --name: give this one its own"
+        : this.detail.includes("secret")
+          ? "give every node the same --token"
+          : "check that both nodes run the same version of troupe and their settings"
+    return `${this.peer} refused this node: ${this.detail}. ${hint.charAt(0).toUpperCase()}${hint.slice(1)}`
+  }
+}
+
+/** The node would run without the authentication a cluster needs: no secret, or a weak one. */
+export class NotSecure extends Schema.TaggedError<NotSecure>()("NotSecure", { detail: Schema.String }) {
+  override get message() {
+    return this.detail
   }
 }
 
@@ -107,10 +154,13 @@ export class ModelNotConfigured extends Schema.TaggedError<ModelNotConfigured>()
 
 /** Why a node stops with an error. */
 export type NodeError =
+  | Inspector.InspectorError
   | AgentsModule.ModuleNotLoaded
   | AgentsModule.ModuleUnusable
   | TransportError.TransportStartError
   | PeerUnreachable
+  | PeerRefused
+  | NotSecure
   | InvalidPeer
   | AgentNotStarted
   | MainFailed
@@ -164,7 +214,11 @@ const poll = <A, E>(
 const join = (system: ActorSystem.ActorSystemService, peer: string, timeout: Duration.Duration) =>
   Effect.gen(function* () {
     const connect = system.connect(peer).pipe(
-      Effect.mapError((error) => new InvalidPeer({ peer, detail: error.detail })),
+      Effect.mapError((error) =>
+        error.reason === "refused"
+          ? new PeerRefused({ peer, detail: error.detail })
+          : new InvalidPeer({ peer, detail: error.detail })
+      ),
       Effect.timeoutOption(timeout)
     )
     const quick = yield* Effect.timeoutOption(connect, "1 second")
@@ -244,9 +298,48 @@ const nodeContext = (
   shutdown: Deferred.succeed(stop, undefined).pipe(Effect.asVoid)
 })
 
+const MIN_SECRET = 16
+
+/** The node's authentication, checked: a secret of at least 16 characters, mutual TLS, or the insecure flag. */
+const authentication = (options: Options) => {
+  const token =
+    options.token === undefined
+      ? undefined
+      : Redacted.isRedacted(options.token)
+        ? Redacted.value(options.token)
+        : options.token
+  const tls = options.tls
+  const mutual = tls?.cert !== undefined && tls.key !== undefined && tls.ca !== undefined
+  if (token !== undefined && options.insecureNoAuth === true) {
+    return Effect.fail(new NotSecure({ detail: "Give --token or --insecure-no-auth, not both" }))
+  }
+  if (token === undefined && !mutual && options.insecureNoAuth !== true) {
+    return Effect.fail(
+      new NotSecure({
+        detail:
+          "No secret: give every node the same --token (or TROUPE_TOKEN) of at least 16 characters, e.g. " +
+          "the output of `openssl rand -hex 16`; or --insecure-no-auth to run an open node for an experiment on this machine"
+      })
+    )
+  }
+  if (token !== undefined && token.length < MIN_SECRET) {
+    const what = token === "" ? "is empty (is the variable you meant set?)" : `has ${token.length} characters`
+    return Effect.fail(
+      new NotSecure({
+        detail: `The --token (or TROUPE_TOKEN) ${what}: use at least ${MIN_SECRET}, e.g. the output of \`openssl rand -hex 16\``
+      })
+    )
+  }
+  return Effect.succeed({
+    ...(token === undefined ? { insecureNoAuth: !mutual } : { secret: token }),
+    ...(tls === undefined ? {} : { tls })
+  })
+}
+
 /** Runs a node until it is interrupted, or until the module's hook calls `node.shutdown`. */
 export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Scope> = Effect.fn("TroupeNode.run")(
   function* (options: Options) {
+    const security = yield* authentication(options)
     const module = yield* AgentsModule.load(options.agents)
     const name =
       options.name ??
@@ -256,7 +349,7 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
       ...(name === undefined ? {} : { name }),
       transport: WebSocket.layer({
         ...(name === undefined ? {} : { node: name }),
-        secret: options.token,
+        ...security,
         ...(options.listen === undefined ? {} : { listen: options.listen }),
         ...(options.advertise === undefined ? {} : { advertisedUrl: options.advertise })
       })
@@ -274,6 +367,12 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
       )
     )
     if (Option.isSome(system.address)) yield* Console.log(`  listening on ${system.address.value}`)
+    if (options.inspect !== undefined) {
+      const inspector = yield* Inspector.start(system, options.inspect)
+      yield* Console.log(
+        `  inspector: ${inspector.url}${options.inspect.token === undefined ? " (read-only: --inspect-token lets it act)" : ""}`
+      )
+    }
     const model = yield* models(module)
     const agents = yield* spawnAgents(system, module, model)
 
@@ -299,5 +398,13 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
       )
     }
     yield* Deferred.await(stop)
-  }
+  },
+  // Spans and metrics go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and nowhere otherwise.
+  (node, options) =>
+    Layer.build(Telemetry.layerOtlpConfig({ serviceName: options.name ?? "troupe-node" })).pipe(
+      Effect.catchTag("ConfigError", (error) =>
+        Effect.as(Console.error(`no OpenTelemetry export: ${error.message}`), Context.empty())
+      ),
+      Effect.flatMap((otlp) => Effect.provideContext(node, otlp))
+    )
 )

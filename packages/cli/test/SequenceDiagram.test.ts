@@ -99,7 +99,19 @@ describe("SequenceDiagram.svg", () => {
   it("spreads participants so that long labels fit between them", () => {
     const width = (label: string) =>
       Number(/width="(\d+)"/.exec(SequenceDiagram.svg(`sequenceDiagram\n  A->>B: ${label}`))![1])
-    expect(width("x".repeat(80))).toBeGreaterThan(width("x") + 400)
+    expect(width("x".repeat(60))).toBeGreaterThan(width("x") + 300)
+  })
+
+  it("wraps long notes and labels, so that four lanes with long notes fit a page", () => {
+    const note = "the model's move was refused before it left (you can only send to Tester now, not to Reviewer)"
+    const svg = SequenceDiagram.svg(
+      `sequenceDiagram\n  participant P\n  participant C\n  participant T\n  participant R\n  P->>C: task\n  Note over C: ${note}\n  C->>T: ${"y ".repeat(50)}\n  R->>P: done`
+    )
+    expect(Number(/width="(\d+)"/.exec(svg)![1])).toBeLessThan(1000)
+    expect(svg).toContain(">the model&#39;s move was refused before it left<")
+    expect(svg).toContain(">(you can only send to Tester now, not to<")
+    expect(SequenceDiagram.wrap("aaa bbb ccc", 7)).toBe("aaa bbb\nccc")
+    expect(SequenceDiagram.wrap("x".repeat(10), 4)).toBe("xxxx\nxxxx\nxx")
   })
 
   it("escapes text", () => {

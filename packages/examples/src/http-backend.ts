@@ -12,6 +12,7 @@
  *   curl localhost:3000/visits/home
  *   curl 'localhost:3000/slug?title=Hello%20Troupe'
  */
+import { randomBytes } from "node:crypto"
 import * as Http from "node:http"
 import { Behavior, Protocol, Troupe } from "@troupe/runtime"
 import { WebSocket } from "@troupe/transport"
@@ -52,7 +53,7 @@ const slugs = Behavior.make(Slugs, {
 
 const serve = process.argv.includes("--serve")
 const port = Number(process.env.PORT ?? (serve ? 3000 : 0))
-const secret = process.env.TROUPE_TOKEN ?? "change-me"
+const secret = process.env.TROUPE_TOKEN ?? randomBytes(16).toString("hex") // the same 16+ characters on every node
 
 const server = Http.createServer()
 await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))

@@ -34,13 +34,14 @@
  * ```
  */
 import { type ActorRef, ActorRef as ActorRefs, Behavior, Protocol as Protocols } from "@troupe/runtime"
-import { Effect, Schema } from "effect"
+import { type Duration, Effect, Schema } from "effect"
+import * as AgentEvent from "./AgentEvent.ts"
 import type { LanguageModel } from "./LanguageModel.ts"
 import { BudgetExceeded, ContentFiltered, InvalidOutput, MaxStepsExceeded, Refused, Truncated } from "./LlmError.ts"
 import * as Message from "./Message.ts"
 import * as Response from "./Response.ts"
 import * as Telemetry from "./Telemetry.ts"
-import type * as Tool from "./Tool.ts"
+import * as Tool from "./Tool.ts"
 import * as ToolLoop from "./ToolLoop.ts"
 
 /** What a subscriber is told while the agent works: a text delta, a tool call, a tool result. */
@@ -136,19 +137,33 @@ export const make = <const Tools extends ReadonlyArray<Tool.Any> = [], A = strin
   return Behavior.make<Protocol<A>, ReadonlyArray<Message.Message>, R>(protocol, {
     initial: [] as ReadonlyArray<Message.Message>,
     receive: {
-      Ask: (transcript, { prompt, subscriber }) =>
+      Ask: (transcript, { prompt, subscriber }, ctx) =>
         ToolLoop.run({
           ...loop,
           prompt: [...transcript, Message.user(prompt)],
           onEvent: subscriber && tell(subscriber)
         }).pipe(
+          Effect.tap((result) =>
+            AgentEvent.publish(
+              new AgentEvent.TurnDone({
+                agent: name,
+                prompt: AgentEvent.clip(prompt),
+                answer: AgentEvent.clip(result.text),
+                steps: result.responses.length,
+                usage: result.usage,
+                cost: result.cost
+              })
+            )
+          ),
           Effect.flatMap((result) =>
             Effect.map(shorten([...transcript, Message.user(prompt), ...result.added]), (state) => ({
               state,
               reply: result.value
             }))
           ),
-          Telemetry.withAgent(name)
+          Telemetry.withAgent(name),
+          Effect.provideService(Telemetry.AgentId, ctx.self.path),
+          Effect.provideService(Telemetry.Conversation, ctx.self.path)
         ),
       Reset: () => Effect.succeed([]),
       Transcript: (transcript) => Effect.succeed({ state: transcript, reply: transcript })
@@ -188,3 +203,37 @@ export const dropOldestTurns = (
   if (start === transcript.length) start = transcript.findLastIndex((m) => m._tag === "User")
   return transcript.slice(Math.max(start, 0))
 }
+
+/** Options of {@link asTool}. */
+export interface AsToolOptions<A> {
+  /** What the agent is good for, for the model (or the MCP client) deciding whether to ask it. */
+  readonly description: string
+  readonly agent: ActorRef.ActorRef<Protocol<A>>
+  /** The ask's deadline. Default 2 minutes. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * An agent as a tool: its parameter is `{ prompt }`, its result the agent's answer. Give it to another
+ * agent (a sub-agent), or serve it to MCP clients (`McpServer.serveHttp`). The agent's typed failures
+ * ({@link AskFailure}) and a failed ask (a timeout, the agent crashed) are error results the caller reads;
+ * interrupting the call interrupts the agent's work.
+ *
+ * @example
+ * ```ts
+ * const researcher = yield* ActorSystem.spawn(Agent.make({ name: "researcher", tools: [search] }))
+ * const writer = Agent.make({
+ *   name: "writer",
+ *   tools: [Agent.asTool("research", { agent: researcher, description: "Finds facts on a topic" })]
+ * })
+ * ```
+ */
+export const asTool = <const Name extends string, A>(name: Name, options: AsToolOptions<A>) =>
+  Tool.fromAsk(name, {
+    description: options.description,
+    parameters: Schema.Struct({ prompt: Schema.String }),
+    actor: options.agent,
+    request: ({ prompt }) => options.agent.protocol.Ask({ prompt }),
+    timeout: options.timeout ?? "2 minutes",
+    failureMode: "return"
+  })

@@ -6,10 +6,13 @@
  * **The rule.** Before a call, the budget adds up what was already spent, what calls still running may spend,
  * and what this call may spend: its max output tokens (the request's `maxOutputTokens`, else the model's
  * default), priced as output tokens for the cost limit. If that sum exceeds a limit, the call is refused with
- * {@link BudgetExceeded} and nothing is sent. Input tokens are not known before the call, so a call may end
- * above the limit by its input tokens (or by its output, when no max output tokens is set); the next call is
- * then refused. After each call the actual usage and cost are recorded. A cost limit needs a price for the
- * model ({@link Pricing}); a model without a price is refused under a cost limit.
+ * {@link BudgetExceeded} and nothing is sent. A call that sets no max output tokens may produce what is left
+ * of the budget after its estimated input, and that limit is sent with it. After each call what was actually
+ * produced is recorded: the usage the server reports, or an estimate when it reports none or the stream
+ * broke off. Input tokens are not known before the call, so a call may end above the limit by the error of
+ * the input estimate; the next call is then refused. A stream from a server that ignores the limit is cut
+ * (see `LanguageModel`). A cost limit needs a price for the model ({@link Pricing}); a model without a price
+ * is refused under a cost limit.
  *
  * @example
  * ```ts
@@ -51,6 +54,8 @@ export class Budget extends Context.Service<
     readonly limits: Limits
     /** What was spent so far. */
     readonly spent: Effect.Effect<Spent>
+    /** What is left: the limits less what was spent and what running calls reserved (`undefined`: no limit). */
+    readonly remaining: Effect.Effect<{ readonly tokens: number | undefined; readonly cost: number | undefined }>
     /**
      * Reserves what a call may spend, or refuses with {@link BudgetExceeded}. The reservation lasts until
      * the scope closes; call {@link record} with the actual amount before that.
@@ -119,6 +124,10 @@ export const make = (limits: Limits): Effect.Effect<Budget["Service"]> =>
     return Budget.of({
       limits,
       spent: Effect.map(Ref.get(state), ({ tokens, cost, calls }) => ({ tokens, cost, calls })),
+      remaining: Effect.map(Ref.get(state), (s) => ({
+        tokens: limits.maxTokens === undefined ? undefined : limits.maxTokens - s.tokens - s.reservedTokens,
+        cost: limits.maxCost === undefined ? undefined : limits.maxCost - s.cost - s.reservedCost
+      })),
       reserve: (estimate) =>
         Effect.acquireRelease(
           Ref.modify(state, (s) => {

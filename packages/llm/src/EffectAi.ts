@@ -34,14 +34,31 @@ import type * as Tool from "./Tool.ts"
 
 const stringify = (u: unknown): string => (typeof u === "string" ? u : JSON.stringify(u))
 
-/** An `effect/ai` prompt as our transcript (files and provider-executed parts are not supported and dropped). */
+/** A file part: by URL, as a string (a URL or base64 data), or as bytes. */
+const fileOf = (part: Prompt.FilePart): Message.File => {
+  const named = part.fileName === undefined ? {} : { name: part.fileName }
+  if (part.data instanceof URL) return { mediaType: part.mediaType, url: part.data.href, ...named }
+  if (typeof part.data === "string") {
+    return /^(https?|data):/.test(part.data)
+      ? { ...Message.file(part.data, part.mediaType), ...named }
+      : { mediaType: part.mediaType, data: part.data, ...named }
+  }
+  return Message.file(part.data, part.mediaType, part.fileName)
+}
+
+/** An `effect/ai` prompt as our transcript (provider-executed parts are not supported and dropped). */
 const toMessages = (prompt: Prompt.Prompt): ReadonlyArray<Message.Message> =>
   prompt.content.flatMap((message): ReadonlyArray<Message.Message> => {
     switch (message.role) {
       case "system":
         return [Message.system(message.content)]
       case "user":
-        return [Message.user(message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join(""))]
+        return [
+          Message.user(
+            message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join(""),
+            message.content.flatMap((part) => (part.type === "file" ? [fileOf(part)] : []))
+          )
+        ]
       case "assistant":
         return message.content.flatMap(
           (part): ReadonlyArray<Message.Message> =>
@@ -138,6 +155,7 @@ export const toAiError = (error: LlmError, method: string): AiError.AiError =>
         case "NotFound":
           return new AiError.InvalidRequestError({ description })
         case "ServerError":
+        case "MalformedResponse":
           return new AiError.InternalProviderError({ description })
         case "ContentFiltered":
         case "Refused":

@@ -6,7 +6,10 @@
  * Every implementation is built with {@link make} from a {@link Provider}, so all of them behave the same:
  * - retries by a Schedule (default: exponential from 500 ms with jitter, 3 retries) of the errors whose
  *   `retryable` is true, waiting at least what a rate limit's `retry-after` asks, and never once a stream
- *   has emitted output;
+ *   has emitted output; the schedule counts requests (a stream that fails after events that carry no
+ *   output is one request);
+ * - a stream whose output goes well past its max output tokens (a server that ignores the limit) is cut:
+ *   the request is aborted and the call fails with {@link Truncated}, charged what was produced;
  * - timeouts to the response head (`connect`), to the first stream event, between stream events (`idle`),
  *   per attempt and overall, each a {@link TimedOut} naming its phase;
  * - interruption aborts the HTTP request;
@@ -25,37 +28,20 @@
  * })
  * ```
  */
-import {
-  Clock,
-  Context,
-  Duration,
-  Effect,
-  Exit,
-  type JsonSchema,
-  Metric,
-  Option,
-  Schedule,
-  type Schema,
-  type Scope,
-  Stream
-} from "effect"
-import { Budget } from "./Budget.ts"
+import { Context, Duration, Effect, type JsonSchema, Schedule, type Schema, type Scope, Stream } from "effect"
+import * as Accounting from "./internal/accounting.ts"
 import { decodeJson, strict } from "./internal/structured.ts"
-import {
-  ContentFiltered,
-  isLlmError,
-  type LlmError,
-  Refused,
-  TimedOut,
-  type TimeoutPhase,
-  Truncated
-} from "./LlmError.ts"
+import { type LlmError, TimedOut, type TimeoutPhase, Truncated } from "./LlmError.ts"
 import * as Message from "./Message.ts"
-import * as Pricing from "./Pricing.ts"
 import type * as Response from "./Response.ts"
-import * as Telemetry from "./Telemetry.ts"
 import type * as Tool from "./Tool.ts"
 import * as Usage from "./Usage.ts"
+
+/**
+ * How hard a reasoning model thinks. Each provider takes the levels it knows: OpenAI's `reasoning.effort`
+ * (`max` is sent as `xhigh`), Anthropic's `output_config.effort` (`none` and `minimal` are sent as `low`).
+ */
+export type ReasoningEffort = "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max"
 
 /** Which tool the model must call: any or none (`auto`), none, at least one, or a given one. */
 export type ToolChoice = "auto" | "none" | "required" | { readonly tool: string }
@@ -74,6 +60,8 @@ export interface Request {
   /** The most output tokens; also what a {@link Budget} reserves for the call. */
   readonly maxOutputTokens?: number | undefined
   readonly temperature?: number | undefined
+  /** How hard a reasoning model thinks; the model's setting (or the server's default) when absent. */
+  readonly reasoningEffort?: ReasoningEffort | undefined
   /** Constrains the answer to JSON for this schema (strict structured output); the text is that JSON. */
   readonly output?: OutputSchema | undefined
 }
@@ -139,6 +127,7 @@ export interface ProviderRequest {
   readonly toolChoice: ToolChoice | undefined
   readonly maxOutputTokens: number | undefined
   readonly temperature: number | undefined
+  readonly reasoningEffort: ReasoningEffort | undefined
   readonly output:
     | { readonly name: string; readonly description: string | undefined; readonly jsonSchema: JsonSchema.JsonSchema }
     | undefined
@@ -155,7 +144,8 @@ export interface ProviderResult {
   readonly finish: ProviderFinish
   /** Set when the model refused. */
   readonly refusal?: string | undefined
-  readonly usage: Usage.Usage
+  /** `undefined` when the server reported none: the usage is then estimated (see {@link Usage}). */
+  readonly usage: Usage.Usage | undefined
   readonly requestId?: string | undefined
 }
 
@@ -174,8 +164,10 @@ export type ProviderEvent =
  * request.
  */
 export interface Provider {
-  /** Reported as `gen_ai.system`, e.g. `"openai"`. */
-  readonly system: string
+  /** Reported as `gen_ai.provider.name`, e.g. `"openai"`, `"anthropic"`. */
+  readonly name: string
+  /** Where requests go, reported as `server.address` and `server.port`. */
+  readonly server?: { readonly address: string; readonly port: number } | undefined
   readonly generate: (
     request: ProviderRequest
   ) => Effect.Effect<Effect.Effect<ProviderResult, LlmError>, LlmError, Scope.Scope>
@@ -230,6 +222,8 @@ const defaultTimeouts = {
   overall: Duration.minutes(15)
 }
 
+const encoder = new TextEncoder()
+
 const retryAfterOf = (error: LlmError): Duration.Duration | undefined =>
   error._tag === "RateLimited" ? error.retryAfter : undefined
 
@@ -269,6 +263,7 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
       toolChoice: request.toolChoice,
       maxOutputTokens: request.maxOutputTokens ?? options.maxOutputTokens,
       temperature: request.temperature,
+      reasoningEffort: request.reasoningEffort,
       output: request.output && {
         name: request.output.name,
         description: request.output.description,
@@ -277,121 +272,39 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     }
   }
 
-  interface Call {
-    readonly request: ProviderRequest
-    readonly price: Pricing.Price | undefined
-    readonly budget: Budget["Service"] | undefined
-    readonly attributes: Readonly<Record<string, string>>
-    readonly start: number
-  }
-
-  /** Reads the call's context and counts it. */
-  const begin = (request: ProviderRequest): Effect.Effect<Call> =>
-    Effect.gen(function* () {
-      const agent = yield* Telemetry.Agent
-      const attributes = { model: request.model, agent }
-      yield* Effect.annotateCurrentSpan({
-        "gen_ai.system": provider.system,
-        "gen_ai.request.model": request.model,
-        "troupe.agent": agent
-      })
-      yield* Metric.update(Metric.withAttributes(Telemetry.calls, attributes), 1)
-      return {
-        request,
-        price: Pricing.priceOf(yield* Pricing.Pricing, request.model),
-        budget: Option.getOrUndefined(yield* Effect.serviceOption(Budget)),
-        attributes,
-        start: yield* Clock.currentTimeMillis
-      }
-    })
-
-  /** Reserves what the call may spend in its budget, until the scope closes. */
-  const reserve = ({ budget, price, request }: Call): Effect.Effect<void, LlmError, Scope.Scope> => {
-    const maxOutput = request.maxOutputTokens ?? 0
-    return budget
-      ? budget.reserve({ tokens: maxOutput, cost: price && (maxOutput * price.output) / 1_000_000 })
-      : Effect.void
-  }
-
-  /** Records latency and errors. */
-  const end = (call: Call, exit: Exit.Exit<unknown, unknown>) =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      yield* Metric.update(Metric.withAttributes(Telemetry.latency, call.attributes), now - call.start)
-      const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
-      if (error && isLlmError(error.error)) {
-        yield* Metric.update(
-          Metric.withAttributes(Telemetry.errors, { ...call.attributes, error: error.error._tag }),
-          1
-        )
-      }
-    })
-
-  /** Charges usage and cost, then turns refusals, truncation and filtering into errors. */
-  const settle = (call: Call, result: ProviderResult): Effect.Effect<Response.Response, LlmError> =>
-    Effect.gen(function* () {
-      const { usage } = result
-      const cost = call.price && Pricing.cost(call.price, usage)
-      if (call.budget) yield* call.budget.record({ tokens: Usage.total(usage), cost })
-      yield* Metric.update(Metric.withAttributes(Telemetry.inputTokens, call.attributes), usage.inputTokens)
-      yield* Metric.update(Metric.withAttributes(Telemetry.outputTokens, call.attributes), usage.outputTokens)
-      if (cost !== undefined) yield* Metric.update(Metric.withAttributes(Telemetry.cost, call.attributes), cost)
-      yield* Effect.annotateCurrentSpan({
-        "gen_ai.response.model": result.model,
-        "gen_ai.usage.input_tokens": usage.inputTokens,
-        "gen_ai.usage.output_tokens": usage.outputTokens,
-        ...(cost === undefined ? {} : { "troupe.llm.cost_usd": cost })
-      })
-      const text = result.messages.flatMap((m) => (m._tag === "Assistant" ? [m.text] : [])).join("")
-      if (result.refusal !== undefined) {
-        return yield* new Refused({ message: `the model refused: ${result.refusal}`, refusal: result.refusal, usage })
-      }
-      if (result.finish === "length") {
-        return yield* new Truncated({ message: "the output reached max output tokens", partialText: text, usage })
-      }
-      if (result.finish === "content-filter") {
-        return yield* new ContentFiltered({
-          message: "the content filter stopped the output",
-          partialText: text,
-          usage
-        })
-      }
-      const toolCalls = result.messages.filter((m): m is Message.ToolCall => m._tag === "ToolCall")
-      return {
-        id: result.id,
-        model: result.model,
-        messages: result.messages,
-        text,
-        toolCalls,
-        finishReason: toolCalls.length > 0 ? "tool-calls" : "stop",
-        usage,
-        ...(cost === undefined ? {} : { cost }),
-        ...(result.requestId === undefined ? {} : { requestId: result.requestId })
-      } satisfies Response.Response
-    })
+  const { begin, extrasOf, reserve, end, charge, settle } = Accounting.make(provider)
 
   const call = <A>(
-    span: string,
+    operation: "generate" | "generateObject",
     request: Request,
     then: (response: Response.Response) => Effect.Effect<A, LlmError>
   ): Effect.Effect<A, LlmError> =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const c = yield* begin(resolve(request))
-        const attempt = Effect.scoped(Effect.flatten(within("connect")(provider.generate(c.request)))).pipe(
-          within("attempt")
-        )
-        const exit = yield* Effect.exit(
-          reserve(c).pipe(
-            Effect.andThen(attempt.pipe(Effect.retry({ schedule, while: (e) => e.retryable }), within("overall"))),
-            Effect.flatMap((result) => settle(c, result)),
-            Effect.flatMap(then)
+    Effect.suspend(() => {
+      const resolved = resolve(request)
+      return Effect.scoped(
+        Effect.gen(function* () {
+          const c = yield* begin(resolved)
+          const attempt = (sent: ProviderRequest) =>
+            Effect.scoped(Effect.flatten(within("connect")(provider.generate(sent)))).pipe(within("attempt"))
+          const exit = yield* Effect.exit(
+            reserve(c).pipe(
+              Effect.flatMap((sent) =>
+                attempt(sent).pipe(
+                  Effect.retry({ schedule, while: (e) => e.retryable }),
+                  within("overall"),
+                  Effect.flatMap((result) => settle(c, sent, result))
+                )
+              ),
+              Effect.flatMap(then)
+            )
           )
-        )
-        yield* end(c, exit)
-        return yield* exit
-      })
-    ).pipe(Effect.withSpan(span))
+          yield* end(c, exit)
+          return yield* exit
+        })
+      ).pipe(
+        Effect.withSpan(`chat ${resolved.model}`, { kind: "client", attributes: { "troupe.llm.operation": operation } })
+      )
+    })
 
   const eventTimeouts = <A, E>(self: Stream.Stream<A, E>): Stream.Stream<A, E | TimedOut> =>
     Stream.transformPull(self, (pull) =>
@@ -406,50 +319,91 @@ export const make = (provider: Provider, options: Options): LanguageModel["Servi
     )
 
   const streamEvents = (request: Request): Stream.Stream<Response.StreamEvent, LlmError> =>
-    Stream.unwrap(
-      Effect.gen(function* () {
-        const c = yield* begin(resolve(request))
-        let emitted = false
-        const attempt = Stream.unwrap(within("connect")(provider.stream(c.request))).pipe(
-          eventTimeouts,
-          Stream.interruptWhen(failAfter("attempt"))
-        )
-        const events = attempt.pipe(
-          Stream.tap((event) =>
-            Effect.sync(() => {
-              if (event._tag !== "Progress") emitted = true
-            })
-          ),
-          Stream.retry(Schedule.while(schedule, ({ input }) => !emitted && input.retryable)),
-          Stream.interruptWhen(failAfter("overall")),
-          Stream.filter(
-            (event): event is Exclude<ProviderEvent, { readonly _tag: "Progress" }> => event._tag !== "Progress"
-          ),
-          Stream.mapEffect(
-            (event): Effect.Effect<Response.StreamEvent, LlmError> =>
-              event._tag === "Finished"
-                ? Effect.map(settle(c, event.result), (response) => ({ _tag: "Completed", response }))
-                : Effect.succeed(event)
+    Stream.suspend(() => {
+      const resolved = resolve(request)
+      return Stream.unwrap(
+        Effect.gen(function* () {
+          const c = yield* begin(resolved)
+          return Stream.unwrap(Effect.map(reserve(c), (sent) => eventsOf(c, sent))).pipe(
+            Stream.onExit((exit) => end(c, exit))
           )
-        )
-        return Stream.unwrap(Effect.as(reserve(c), events)).pipe(Stream.onExit((exit) => end(c, exit)))
+        })
+      ).pipe(
+        Stream.withSpan(`chat ${resolved.model}`, { kind: "client", attributes: { "troupe.llm.operation": "stream" } })
+      )
+    })
+
+  /** The events of a call whose budget is reserved. */
+  const eventsOf = (c: Accounting.Call, sent: ProviderRequest): Stream.Stream<Response.StreamEvent, LlmError> =>
+    Stream.suspend(() => {
+      // What the stream produced so far, to cut a server that ignores the limit and to charge a stream that
+      // breaks off.
+      let emitted = false
+      let settled = false
+      let outputBytes = 0
+      let partialText = ""
+      const produced = () => Math.ceil(outputBytes / 4)
+      const estimated = (): Usage.Usage => ({
+        ...Usage.empty,
+        inputTokens: Usage.estimateMessages(sent.messages, extrasOf(sent)),
+        outputTokens: produced(),
+        estimated: true
       })
-    ).pipe(Stream.withSpan("LanguageModel.stream"))
+      // Progress events count for the idle timeout, then are dropped *before* the retry: an element that
+      // passes `Stream.retry` resets its schedule, and a retry happens only before any output, so the
+      // schedule counts requests.
+      const attempt = Stream.unwrap(within("connect")(provider.stream(sent))).pipe(
+        eventTimeouts,
+        Stream.interruptWhen(failAfter("attempt")),
+        Stream.filter(
+          (event): event is Exclude<ProviderEvent, { readonly _tag: "Progress" }> => event._tag !== "Progress"
+        )
+      )
+      const events = attempt.pipe(
+        Stream.tap(() =>
+          Effect.sync(() => {
+            emitted = true
+          })
+        ),
+        Stream.retry(Schedule.while(schedule, ({ input }) => !emitted && input.retryable)),
+        Stream.interruptWhen(failAfter("overall")),
+        Stream.mapEffect((event): Effect.Effect<Response.StreamEvent, LlmError> => {
+          if (event._tag === "Finished") {
+            settled = true
+            return Effect.map(settle(c, sent, event.result), (response) => ({ _tag: "Completed", response }))
+          }
+          const delta = event._tag === "TextDelta" || event._tag === "ToolCallDelta" ? event.delta : ""
+          outputBytes += encoder.encode(delta).length
+          if (event._tag === "TextDelta") partialText += event.delta
+          if (sent.maxOutputTokens !== undefined && produced() > Accounting.overrun(sent.maxOutputTokens)) {
+            return Effect.fail(
+              new Truncated({
+                message: `the server ignored the output limit of ${sent.maxOutputTokens} tokens: the stream was cut after about ${produced()}`,
+                partialText,
+                usage: estimated()
+              })
+            )
+          }
+          return Effect.succeed(event)
+        }),
+        Stream.onExit(() =>
+          settled || outputBytes === 0 ? Effect.void : Effect.asVoid(charge(c, sent.model, estimated()))
+        )
+      )
+      return events
+    })
 
   return LanguageModel.of({
-    generate: (request) => call("LanguageModel.generate", request, Effect.succeed),
+    generate: (request) => call("generate", request, Effect.succeed),
     stream: streamEvents,
     generateObject: <A>(request: ObjectRequest<A>) => {
       const { schema, name, description, ...rest } = request
-      return call(
-        "LanguageModel.generateObject",
-        { ...rest, output: { name: name ?? "output", description, schema } },
-        (response) =>
-          decodeJson(
-            strict(schema).codec as Schema.ConstraintCodec<A, unknown>,
-            response.text,
-            "The model's output"
-          ).pipe(Effect.map((value) => ({ value, response })))
+      return call("generateObject", { ...rest, output: { name: name ?? "output", description, schema } }, (response) =>
+        decodeJson(
+          strict(schema).codec as Schema.ConstraintCodec<A, unknown>,
+          response.text,
+          "The model's output"
+        ).pipe(Effect.map((value) => ({ value, response })))
       )
     }
   })

@@ -117,6 +117,20 @@ export class ConnectionFailed extends Schema.TaggedError<ConnectionFailed>()("Co
   }
 }
 
+/**
+ * The server answered with something no client can act on, e.g. a tool call without a function name, or of
+ * a kind that was never offered. `detail` says what was wrong. Not retryable: the same server gives the
+ * same answer; fix the server or its settings (see docs/llm.md, "Compatible servers").
+ */
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", {
+  message: Schema.String,
+  requestId: optional(Schema.String)
+}) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
 /** The provider's content filter stopped the output. */
 export class ContentFiltered extends Schema.TaggedError<ContentFiltered>()("ContentFiltered", {
   message: Schema.String,
@@ -128,7 +142,10 @@ export class ContentFiltered extends Schema.TaggedError<ContentFiltered>()("Cont
   }
 }
 
-/** The output hit the max-output-tokens limit before the model finished. */
+/**
+ * The output hit the max-output-tokens limit before the model finished; or a stream went on well past it
+ * (a server that ignores the limit) and was cut, with `usage` estimated.
+ */
 export class Truncated extends Schema.TaggedError<Truncated>()("Truncated", {
   message: Schema.String,
   partialText: Schema.String,
@@ -202,6 +219,7 @@ export type LlmError =
   | NotFound
   | ServerError
   | ConnectionFailed
+  | MalformedResponse
   | ContentFiltered
   | Truncated
   | Refused
@@ -218,6 +236,7 @@ export const LlmError = Schema.Union([
   NotFound,
   ServerError,
   ConnectionFailed,
+  MalformedResponse,
   ContentFiltered,
   Truncated,
   Refused,
@@ -234,6 +253,7 @@ const tags: ReadonlySet<string> = new Set([
   "NotFound",
   "ServerError",
   "ConnectionFailed",
+  "MalformedResponse",
   "ContentFiltered",
   "Truncated",
   "Refused",

@@ -23,13 +23,15 @@
  * const result = yield* buyer(Endpoint.make(Haggle, "Buyer", { session: "s-1", port }))
  * ```
  */
-import { type Endpoint, Monitor, StateMachine } from "@troupe/runtime"
+import { type Endpoint, Monitor, Session, StateMachine } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
+import * as AgentEvent from "./AgentEvent.ts"
 import * as loop from "./internal/loop.ts"
 import { decodeJson, describeIssues, issuesOf, strict } from "./internal/structured.ts"
 import type { LanguageModel, OutputSchema } from "./LanguageModel.ts"
 import { InvalidOutput, Issue, type LlmError, type MaxStepsExceeded } from "./LlmError.ts"
 import * as Message from "./Message.ts"
+import * as Telemetry from "./Telemetry.ts"
 import type * as Tool from "./Tool.ts"
 import type * as ToolLoop from "./ToolLoop.ts"
 import * as Usage from "./Usage.ts"
@@ -248,7 +250,12 @@ export const play =
                   Effect.tapError((rejection) =>
                     Effect.andThen(
                       Effect.sync(() => corrections++),
-                      onRejected ? onRejected(state.id, rejection) : Effect.void
+                      Effect.andThen(
+                        Session.note(
+                          `the model's move was refused before it left (${rejection.issues.map((i) => i.message).join("; ")}); sent back to the model`
+                        ),
+                        onRejected ? onRejected(state.id, rejection) : Effect.void
+                      )
                     )
                   )
                 )
@@ -276,12 +283,32 @@ export const play =
         usage = Usage.add(usage, result.usage)
         cost += result.cost
         const move: Move = result.value
+        yield* AgentEvent.publish(
+          new AgentEvent.TurnDone({
+            agent: yield* Telemetry.Agent,
+            prompt: `${monitor.role}'s move in state ${state.id}: ${allowed.join(" or ")}`,
+            answer: AgentEvent.clip(`${move.to}!${move.label}(${JSON.stringify(move.payload) ?? ""})`),
+            steps: result.responses.length,
+            usage: result.usage,
+            cost: result.cost
+          })
+        )
         ep = yield* ep.send(move.to, move.label, move.payload)
       }
       yield* ep.close()
       return { transcript, usage, cost, corrections } satisfies Result
-    }).pipe(Effect.withSpan("LlmRole.play")) as Effect.Effect<
-      Result,
-      Failure<Tools, Ep>,
-      LanguageModel | Tool.Services<Tools[number]>
-    >
+    }).pipe(
+      // each move is an `invoke_agent {role}` span (unless an agent name is set), in the session's conversation
+      (play) =>
+        Effect.flatMap(Telemetry.Agent, (agent) => {
+          const { monitor } = endpoint as unknown as Endpoint.UntypedEndpoint<unknown>
+          return play.pipe(
+            Effect.provideService(Telemetry.Agent, agent === "none" ? monitor.role : agent),
+            Effect.provideService(Telemetry.AgentId, `${monitor.session}/${monitor.role}`),
+            Effect.provideService(Telemetry.Conversation, monitor.session),
+            Effect.withSpan(`LlmRole.play ${monitor.role}`, {
+              attributes: { "gen_ai.conversation.id": monitor.session, "troupe.protocol": monitor.protocol }
+            })
+          )
+        })
+    ) as Effect.Effect<Result, Failure<Tools, Ep>, LanguageModel | Tool.Services<Tools[number]>>

@@ -22,22 +22,33 @@
 import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream } from "effect"
 import OpenAI from "openai"
 import type { ResponseStreamEvent } from "openai/resources/responses/responses"
+import { byModel } from "./internal/byModel.ts"
 import * as Chat from "./internal/chatApi.ts"
 import { fromSdkError } from "./internal/errors.ts"
+import { AbsoluteUrl, abortOnClose, endedEarly, read, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as Responses from "./internal/responsesApi.ts"
 import * as LanguageModel from "./LanguageModel.ts"
-import { ConnectionFailed, isLlmError, type LlmError, ServerError } from "./LlmError.ts"
+import { BadRequest, type LlmError } from "./LlmError.ts"
 
 /** Which wire API to speak. */
 export const Api = Schema.Literals(["responses", "chat"])
 export type Api = typeof Api.Type
 
-const AbsoluteUrl = Schema.String.check(
-  Schema.makeFilter(
-    (s: string) =>
-      (/^https?:\/\//.test(s) && URL.canParse(s)) || "expected an http(s) URL, e.g. http://localhost:8000/v1"
-  )
-)
+/**
+ * Which Chat Completions parameter carries the max output tokens: `max_completion_tokens` (OpenAI's, which
+ * its reasoning models require) or `max_tokens` (the older one, which most compatible servers read and
+ * some only read).
+ */
+export const MaxTokensField = Schema.Literals(["max_completion_tokens", "max_tokens"])
+export type MaxTokensField = typeof MaxTokensField.Type
+
+/** Settings of one model, or of every model whose name starts with the key (see `models`). */
+export const ModelSettings = Schema.Struct({
+  maxTokensField: Schema.optionalKey(MaxTokensField),
+  /** The reasoning effort of requests that set none. */
+  reasoningEffort: Schema.optionalKey(Schema.Literals(["none", "minimal", "low", "medium", "high", "xhigh", "max"]))
+})
+export type ModelSettings = typeof ModelSettings.Type
 
 /** Where the model is and how to reach it; decoded when a layer is built. */
 export const Config = Schema.Struct({
@@ -51,9 +62,41 @@ export const Config = Schema.Struct({
   organization: Schema.optionalKey(Schema.String),
   project: Schema.optionalKey(Schema.String),
   /** The max output tokens of requests that do not set one. */
-  maxOutputTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  maxOutputTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  /**
+   * Chat Completions: the parameter for max output tokens. Default: `max_completion_tokens` for OpenAI
+   * (no `baseUrl`, or an `openai.com`/`openai.azure.com` host), `max_tokens` for every other server.
+   */
+  maxTokensField: Schema.optionalKey(MaxTokensField),
+  /**
+   * Settings per model, by exact name or longest prefix (`"o4-mini"` also covers `"o4-mini-2025-04-16"`);
+   * they win over the settings above.
+   */
+  models: Schema.optionalKey(Schema.Record(Schema.String, ModelSettings)),
+  /**
+   * Responses API: `false` asks the server to keep nothing (zero data retention); reasoning items are then
+   * asked for with their encrypted content, which is replayed on the next turn. Default: the server's.
+   */
+  store: Schema.optionalKey(Schema.Boolean)
 })
 export type Config = typeof Config.Type
+
+/** Whether a base URL is OpenAI's own (or Azure OpenAI's). */
+const isOpenAi = (baseUrl: string | undefined): boolean => {
+  if (baseUrl === undefined) return true
+  const host = new URL(baseUrl).hostname
+  return host === "openai.com" || host.endsWith(".openai.com") || host.endsWith(".openai.azure.com")
+}
+
+/** The settings for a model: its own (by `models`), over the configuration's, over the defaults. */
+export const settingsFor = (
+  config: Pick<Config, "baseUrl" | "maxTokensField" | "models">,
+  model: string
+): ModelSettings & Required<Pick<ModelSettings, "maxTokensField">> => ({
+  maxTokensField: isOpenAi(config.baseUrl) ? "max_completion_tokens" : "max_tokens",
+  ...(config.maxTokensField === undefined ? {} : { maxTokensField: config.maxTokensField }),
+  ...(config.models === undefined ? {} : byModel(config.models, model))
+})
 
 /** What cannot be configuration: retry policy, timeouts, and a `fetch` to use instead of the global one. */
 export interface Options extends LanguageModel.Policy {
@@ -78,32 +121,29 @@ export const fromEnv: EffectConfig.Config<Config> = EffectConfig.all({
   }))
 )
 
-/** The SDK's timeout is longer than any of ours (the largest a timer accepts, about 24 days). */
-const sdkTimeout = 2 ** 31 - 1
-
-/** An AbortController aborted when the scope closes (interruption, timeout, or the end of the call). */
-const abortOnClose = Effect.acquireRelease(
-  Effect.sync(() => new AbortController()),
-  (controller) => Effect.sync(() => controller.abort())
-)
-
-/**
- * Reads what the server sent. The SDK does not check the shapes of answers, and compatible servers vary: a
- * shape we cannot read is a (retryable) `ServerError` saying what went wrong, not a defect.
- */
-const read = <A>(what: string, f: () => A | LlmError): Effect.Effect<A, LlmError> =>
-  Effect.try({
-    try: f,
-    catch: (e) =>
-      new ServerError({
-        message: `the server's ${what} has an unexpected shape: ${e instanceof Error ? e.message : String(e)}`
-      })
-  }).pipe(Effect.flatMap((value) => (isLlmError(value) ? Effect.fail(value as LlmError) : Effect.succeed(value as A))))
-
-const endedEarly = () => new ConnectionFailed({ message: "the stream ended before the response completed" })
-
-/** Makes the provider for a client. */
-export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
+/** Makes the provider for a client; `config` gives the settings per model (see {@link settingsFor}). */
+export const provider = (
+  client: OpenAI,
+  api: Api,
+  config: Omit<Config, "apiKey" | "model"> = {}
+): LanguageModel.Provider => {
+  /** The request with the model's settings applied: its default reasoning effort. */
+  const withSettings = (request: LanguageModel.ProviderRequest) => {
+    const { reasoningEffort } = settingsFor(config, request.model)
+    return request.reasoningEffort !== undefined || reasoningEffort === undefined
+      ? request
+      : { ...request, reasoningEffort }
+  }
+  const chatParams = (request: LanguageModel.ProviderRequest) =>
+    Chat.toParams(withSettings(request), settingsFor(config, request.model).maxTokensField)
+  const responsesParams = (request: LanguageModel.ProviderRequest) => Responses.toParams(withSettings(request), config)
+  /** Chat Completions refuses some requests before they are sent (a document by URL). */
+  const checked = <A, R>(request: LanguageModel.ProviderRequest, f: Effect.Effect<A, LlmError, R>) =>
+    Effect.suspend(() => {
+      const problem = Chat.unsupported(request)
+      return problem === undefined ? f : Effect.fail(new BadRequest({ message: problem }))
+    })
+  const server = serverOf(client.baseURL)
   const send = <A>(f: (signal: AbortSignal) => Promise<A>) =>
     Effect.flatMap(abortOnClose, (controller) =>
       Effect.tryPromise({ try: () => f(controller.signal), catch: fromSdkError })
@@ -113,10 +153,11 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
 
   if (api === "responses") {
     return {
-      system: "openai",
+      name: "openai",
+      server,
       generate: (request) =>
         send((signal) =>
-          client.responses.create({ ...Responses.toParams(request), stream: false }, { signal }).asResponse()
+          client.responses.create({ ...responsesParams(request), stream: false }, { signal }).asResponse()
         ).pipe(
           Effect.map((response) =>
             body(response).pipe(
@@ -128,7 +169,7 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
         ),
       stream: (request) =>
         send((signal) =>
-          client.responses.create({ ...Responses.toParams(request), stream: true }, { signal }).withResponse()
+          client.responses.create({ ...responsesParams(request), stream: true }, { signal }).withResponse()
         ).pipe(
           Effect.map(({ data, response }) => {
             const map = Responses.eventMapper(requestIdOf(response))
@@ -147,10 +188,14 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
     }
   }
   return {
-    system: "openai",
+    name: "openai",
+    server,
     generate: (request) =>
-      send((signal) =>
-        client.chat.completions.create({ ...Chat.toParams(request), stream: false }, { signal }).asResponse()
+      checked(
+        request,
+        send((signal) =>
+          client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()
+        )
       ).pipe(
         Effect.map((response) =>
           body(response).pipe(
@@ -161,10 +206,13 @@ export const provider = (client: OpenAI, api: Api): LanguageModel.Provider => {
         )
       ),
     stream: (request) =>
-      send((signal) =>
-        client.chat.completions
-          .create({ ...Chat.toParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
-          .withResponse()
+      checked(
+        request,
+        send((signal) =>
+          client.chat.completions
+            .create({ ...chatParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
+            .withResponse()
+        )
       ).pipe(
         Effect.map(({ data, response }) => {
           const chunks = Chat.chunkMapper(requestIdOf(response))
@@ -204,7 +252,7 @@ export const make = (
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
   Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
-    LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses"), {
+    LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses", decoded), {
       ...options,
       model: decoded.model,
       maxOutputTokens: options?.maxOutputTokens ?? decoded.maxOutputTokens

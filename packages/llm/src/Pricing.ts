@@ -14,6 +14,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { dual } from "effect/Function"
+import { byModel } from "./internal/byModel.ts"
 import type * as Usage from "./Usage.ts"
 
 /** Price of one model, in USD per million tokens. `cachedInput` defaults to `input`. */
@@ -54,15 +55,7 @@ export const withPrices: {
 } = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, table: PriceTable) => Effect.provideService(self, Pricing, table))
 
 /** The price of a model in a table, or `undefined` when the table does not know it. */
-export const priceOf = (table: PriceTable, model: string): Price | undefined => {
-  const exact = table[model]
-  if (exact) return exact
-  let best: string | undefined
-  for (const key of Object.keys(table)) {
-    if (model.startsWith(key) && (best === undefined || key.length > best.length)) best = key
-  }
-  return best === undefined ? undefined : table[best]
-}
+export const priceOf = (table: PriceTable, model: string): Price | undefined => byModel(table, model)
 
 /** The cost in USD of a usage at a price. */
 export const cost = (price: Price, usage: Usage.Usage): number => {

@@ -104,46 +104,59 @@ export const make = (
             })
           )
         }
-        const resolved = Turn.resolve(turn, index)
+        const resolved = Turn.limit(Turn.resolve(turn, index), request.maxOutputTokens)
         const result: LanguageModel.ProviderResult = {
           id: `resp_${index}`,
           model: turn.model ?? request.model,
           messages: [
+            ...(resolved.reasoning ? [resolved.reasoning] : []),
             ...(resolved.text ? [{ _tag: "Assistant" as const, text: resolved.text }] : []),
             ...resolved.toolCalls
           ],
           finish: resolved.finish,
           ...(resolved.refusal === undefined ? {} : { refusal: resolved.refusal }),
-          usage: resolved.usage,
+          usage: turn.omit?.includes("usage") ? undefined : resolved.usage,
           requestId: `req_${index}`
         }
-        return { turn, resolved, result }
+        const streamError =
+          turn.streamError &&
+          fromStatus(undefined, {
+            message: turn.streamError.message ?? `scripted error ${turn.streamError.code ?? "server_error"}`,
+            code: turn.streamError.code ?? "server_error",
+            requestId: `req_${index}`
+          })
+        return { turn, resolved, result, streamError }
       })
 
     const provider: LanguageModel.Provider = {
-      system: "scripted",
+      name: "scripted",
       generate: (request) =>
-        Effect.map(receive(request, false), ({ turn, result }) =>
-          turn.stallAfter !== undefined
-            ? Effect.never
-            : turn.dropAfter !== undefined
-              ? Effect.fail(dropped())
-              : Effect.succeed(result)
+        Effect.map(receive(request, false), ({ turn, result, streamError }) =>
+          streamError
+            ? Effect.fail(streamError)
+            : turn.stallAfter !== undefined
+              ? Effect.never
+              : turn.dropAfter !== undefined
+                ? Effect.fail(dropped())
+                : Effect.succeed(result)
         ),
       stream: (request) =>
-        Effect.map(receive(request, true), ({ turn, resolved, result }) => {
-          const cut = turn.stallAfter ?? turn.dropAfter
+        Effect.map(receive(request, true), ({ turn, resolved, result, streamError }) => {
+          const cut = streamError ? (turn.streamError?.after ?? 0) : (turn.stallAfter ?? turn.dropAfter)
           const events =
             cut === undefined
               ? [...eventsOf(resolved), { _tag: "Finished" as const, result }]
-              : upTo(eventsOf(resolved), cut)
+              : cut === 0
+                ? [{ _tag: "Progress" as const }]
+                : upTo(eventsOf(resolved), cut)
           const paced = Stream.fromIterable(events).pipe(
             Stream.mapEffect((event) =>
               turn.interval === undefined ? Effect.succeed(event) : Effect.as(Effect.sleep(turn.interval), event)
             )
           )
-          const tail: Stream.Stream<never, LlmError> =
-            turn.stallAfter !== undefined
+          const tail: Stream.Stream<never, LlmError> = streamError
+            ? Stream.fail(streamError)
+            : turn.stallAfter !== undefined
               ? Stream.never
               : turn.dropAfter !== undefined
                 ? Stream.fail(dropped())

@@ -2,7 +2,8 @@
  * Tools a model can call: a name, a description, Schema-typed parameters and result, and a handler that is
  * any Effect (a computation, an HTTP call, an `ask` to an actor).
  *
- * Each call runs in a span `Tool.call` (attributes `troupe.tool`, `troupe.tool.call_id`).
+ * Each call runs in a span `execute_tool {name}` (attributes `gen_ai.tool.name`, `gen_ai.tool.call.id`,
+ * `gen_ai.tool.type`, and `error.type` when the result is an error).
  * The model's arguments are decoded with the parameters schema. Arguments that are not JSON or do not
  * decode are not a crash: the call answers the model with an error result that lists the issues, so the
  * model can correct itself. What the handler's failures do is the tool's choice (`failureMode`):
@@ -20,7 +21,7 @@
  * ```
  */
 import { type ActorRef, Protocol } from "@troupe/runtime"
-import { type Duration, Effect, type JsonSchema, Predicate, Schema } from "effect"
+import { type Duration, Effect, JsonSchema, Predicate, Schema, SchemaRepresentation } from "effect"
 import { decodeJson, strict } from "./internal/structured.ts"
 import * as Message from "./Message.ts"
 
@@ -28,13 +29,17 @@ import * as Message from "./Message.ts"
 export interface Definition {
   readonly name: string
   readonly description: string
-  /** The parameters as strict-mode JSON Schema. */
+  /** The parameters as JSON Schema: strict-mode JSON Schema unless `strict` is `false`. */
   readonly jsonSchema: JsonSchema.JsonSchema
+  /** `false` for a schema sent as it is, e.g. an MCP server's (the arguments are checked here, not by the API). */
+  readonly strict?: boolean | undefined
 }
 
 /** A tool with its handler. `E` and `R` are what running it may fail with and needs. */
 export interface Tool<Name extends string, Params, Success, E, R> extends Definition {
   readonly name: Name
+  /** The arguments' schema. */
+  readonly parameters: Schema.Codec<Params, unknown>
   /** The handler, for calling the tool directly. */
   readonly handler: (params: Params) => Effect.Effect<Success, E, R>
   /** Runs a call from the model: decodes the arguments, runs the handler, encodes the result. */
@@ -106,11 +111,15 @@ interface Output {
 const build = <Name extends string, Params, Success, E, R>(
   name: Name,
   description: string,
-  parameters: Schema.Codec<Params, unknown>,
+  parameters:
+    | Schema.Codec<Params, unknown>
+    | { readonly codec: Schema.Top; readonly jsonSchema: JsonSchema.JsonSchema },
   handler: (params: Params) => Effect.Effect<Success, E, R>,
-  respond: (params: Params) => Effect.Effect<Output, E, R>
+  respond: (params: Params) => Effect.Effect<Output, E, R>,
+  toolType: "function" | "extension" = "function"
 ): Tool<Name, Params, Success, E, R> => {
-  const { codec, jsonSchema } = strict(parameters)
+  const loose = !Schema.isSchema(parameters)
+  const { codec, jsonSchema } = loose ? parameters : strict(parameters)
   const call = (request: Message.ToolCall): Effect.Effect<Message.ToolResult, E, R> =>
     decodeJson(
       codec as Schema.ConstraintCodec<Params, unknown>,
@@ -122,9 +131,25 @@ const build = <Name extends string, Params, Success, E, R>(
         onSuccess: (params) =>
           Effect.map(respond(params), ({ output, isError }) => Message.toolResult(request, output, isError))
       }),
-      Effect.withSpan("Tool.call", { attributes: { "troupe.tool": name, "troupe.tool.call_id": request.id } })
+      Effect.tap((result) => (result.isError ? Effect.annotateCurrentSpan("error.type", "tool_error") : Effect.void)),
+      Effect.withSpan(`execute_tool ${name}`, {
+        attributes: {
+          "gen_ai.operation.name": "execute_tool",
+          "gen_ai.tool.name": name,
+          "gen_ai.tool.call.id": request.id,
+          "gen_ai.tool.type": toolType
+        }
+      })
     )
-  return { name, description, jsonSchema, handler, call }
+  return {
+    name,
+    description,
+    jsonSchema,
+    parameters: (loose ? codec : parameters) as Schema.Codec<Params, unknown>,
+    handler,
+    call,
+    ...(loose ? { strict: false } : {})
+  }
 }
 
 /** JSON for the model; a string is sent as is. */
@@ -204,6 +229,106 @@ export function fromAsk<const Name extends string, Params, P extends Protocol.An
       )
     })
   )
+}
+
+/** Options of {@link fromActor}. */
+interface ActorOptions<Tag extends string> {
+  /** Which requests to offer; default all. */
+  readonly only?: ReadonlyArray<Tag> | undefined
+  /** Prefixed to each tool's name (the request's tag), e.g. `"account_"`. */
+  readonly prefix?: string | undefined
+  /** What each request does, for the model; default `"<Protocol>.<Tag>"`. */
+  readonly descriptions?: { readonly [K in Tag]?: string } | undefined
+  /** The asks' deadline; the system's default otherwise. */
+  readonly timeout?: Duration.Input | undefined
+  /** What a failed ask does (see {@link fromAsk}); default `"error"`. */
+  readonly failureMode?: "error" | "return" | undefined
+}
+
+/**
+ * The requests of an actor as tools, one per request of its protocol: the parameters are the request's
+ * fields, the result its reply, its declared failure an error result (see {@link fromAsk}). Offer them to
+ * a model, or serve them to MCP clients (`McpServer`). Fields must be expressible as JSON (no actor refs):
+ * choose the requests with `only`.
+ *
+ * @example
+ * ```ts
+ * const tools = Tool.fromActor(account, {
+ *   only: ["Withdraw", "Balance"],
+ *   descriptions: { Withdraw: "Withdraw money; answers the new balance", Balance: "The balance" }
+ * })
+ * ```
+ */
+export const fromActor = <P extends Protocol.Any, const Tag extends Protocol.Request<P>["_tag"]>(
+  actor: ActorRef.ActorRef<P>,
+  options?: ActorOptions<Tag>
+): ReadonlyArray<Tool<string, unknown, unknown, ActorRef.AskError, never>> =>
+  Object.keys(actor.protocol.definition)
+    .filter((tag) => Protocol.requestDef(actor.protocol, tag) !== undefined)
+    .filter((tag) => options?.only === undefined || (options.only as ReadonlyArray<string>).includes(tag))
+    .map((tag) => {
+      const def = Protocol.requestDef(actor.protocol, tag)!
+      const ask = {
+        description: options?.descriptions?.[tag as Tag] ?? `${actor.protocol.name}.${tag}`,
+        parameters: Schema.Struct(def.fields) as unknown as Schema.Codec<unknown, unknown>,
+        actor,
+        request: (params: unknown) => ({ _tag: tag, ...(params as object) }) as Protocol.Request<P>,
+        timeout: options?.timeout
+      }
+      return options?.failureMode === "return"
+        ? fromAsk(`${options?.prefix ?? ""}${tag}`, { ...ask, failureMode: "return" })
+        : fromAsk(`${options?.prefix ?? ""}${tag}`, ask)
+    })
+
+/** Options of {@link fromJsonSchema}. */
+interface JsonSchemaOptions<E, R> {
+  readonly description: string
+  /** The parameters, as JSON Schema (draft 2020-12, or draft-07 when its `$schema` says so). */
+  readonly jsonSchema: JsonSchema.JsonSchema
+  /** Runs a call with the checked arguments; the answer is the tool result's text and whether it is an error. */
+  readonly handler: (params: Readonly<Record<string, unknown>>) => Effect.Effect<Output, E, R>
+  /** `gen_ai.tool.type` on its spans: `"function"` (default), or `"extension"` for a remote service's tool. */
+  readonly type?: "function" | "extension" | undefined
+}
+
+/**
+ * Makes a tool whose parameters are a JSON Schema rather than an Effect Schema, such as the tools an MCP
+ * server lists. The schema is sent to the model as it is (not in strict mode), and imported as an Effect
+ * Schema that checks the model's arguments before the handler runs: arguments that do not match go back to
+ * the model as an error result, like any tool's. A schema that cannot be imported (a keyword Effect does not
+ * translate) checks only that the arguments are a JSON object, and the handler's side checks the rest.
+ *
+ * @example
+ * ```ts
+ * const search = Tool.fromJsonSchema("search", {
+ *   description: "Search the docs",
+ *   jsonSchema: { type: "object", properties: { query: { type: "string" } }, required: ["query"] },
+ *   handler: ({ query }) => Effect.succeed({ output: `results for ${query}`, isError: false })
+ * })
+ * ```
+ */
+export const fromJsonSchema = <const Name extends string, E = never, R = never>(
+  name: Name,
+  options: JsonSchemaOptions<E, R>
+): Tool<Name, Readonly<Record<string, unknown>>, Output, E, R> =>
+  build(name, options.description, importJsonSchema(options.jsonSchema), options.handler, options.handler, options.type)
+
+const anyObject = Schema.Record(Schema.String, Schema.Unknown)
+
+/** A JSON Schema as a checking codec, and as sent to the model (without `$schema`). */
+const importJsonSchema = (jsonSchema: JsonSchema.JsonSchema) => {
+  const { $schema, ...sent } = jsonSchema as JsonSchema.JsonSchema & { readonly $schema?: unknown }
+  let codec: Schema.Top
+  try {
+    const document =
+      typeof $schema === "string" && /draft-0[467]/.test($schema)
+        ? JsonSchema.fromSchemaDraft07(jsonSchema)
+        : JsonSchema.fromSchemaDraft2020_12(jsonSchema)
+    codec = SchemaRepresentation.fromJsonSchemaDocument(document, { patterns: "ignore" })
+  } catch {
+    codec = anyObject
+  }
+  return { codec, jsonSchema: sent as JsonSchema.JsonSchema }
 }
 
 /** A readable line for a tool failure reported to the model. */

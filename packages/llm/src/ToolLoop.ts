@@ -22,7 +22,7 @@
  * result.text // "Yes: 3 °C."
  * ```
  */
-import { Effect, type Schema } from "effect"
+import type { Effect, Schema } from "effect"
 import * as loop from "./internal/loop.ts"
 import { decodeJson, strict } from "./internal/structured.ts"
 import type * as LanguageModel from "./LanguageModel.ts"
@@ -86,5 +86,5 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any> = [], A = string
     decode: (text: string) =>
       decodeJson(strict(output).codec as Schema.ConstraintCodec<A, unknown>, text, "Your answer")
   }
-  return loop.run(rest, decoded).pipe(Effect.withSpan("ToolLoop.run"))
+  return loop.run(rest, decoded)
 }

@@ -35,6 +35,40 @@ export interface ErrorSpec {
   readonly retryAfter?: Duration.Input | undefined
 }
 
+/**
+ * An error inside a stream, after the answer began (HTTP 200): an `error` event (Responses API, or a
+ * `response.failed` one), a `data: {"error": …}` chunk (Chat Completions), an `error` event (Anthropic).
+ * A request that is not streamed gets the same error as its whole answer.
+ */
+export interface StreamErrorSpec {
+  /** After this many text or argument deltas. Default 0: right after the first event, which carries no output. */
+  readonly after?: number | undefined
+  /**
+   * The error's code, e.g. `"context_length_exceeded"`, `"rate_limit_exceeded"`, `"server_error"`; a number is
+   * an HTTP status, as some compatible servers send it. Default `"server_error"`.
+   */
+  readonly code?: string | number | undefined
+  readonly message?: string | undefined
+  /** Responses API: an `error` event (default) or a `response.failed` event. */
+  readonly event?: "error" | "response.failed" | undefined
+}
+
+/**
+ * What a server leaves out of its answer, as compatible servers do:
+ * - `"usage"`: no usage at all;
+ * - `"tool-call-type"`: tool calls without `"type": "function"` (Chat Completions);
+ * - `"tool-call-index"`: streamed tool-call deltas without `index` (Chat Completions), each call whole in one
+ *   chunk, as Gemini's compatible endpoint sends them;
+ * - `"tool-call-name"`: a tool call with no function name, which no client can understand.
+ */
+export type Omission = "usage" | "tool-call-type" | "tool-call-index" | "tool-call-name"
+
+/** A reasoning item before the answer: a summary and the encrypted reasoning to replay. */
+export interface ReasoningSpec {
+  readonly summary?: ReadonlyArray<string> | undefined
+  readonly encryptedContent?: string | undefined
+}
+
 /** One answer of the fake model. */
 export interface Turn {
   readonly text?: string | undefined
@@ -62,6 +96,12 @@ export interface Turn {
   readonly dropAfter?: number | undefined
   /** Answer with an HTTP error instead. */
   readonly error?: ErrorSpec | undefined
+  /** Fail inside the stream, after the answer began. */
+  readonly streamError?: StreamErrorSpec | undefined
+  /** Parts of the answer the server leaves out. */
+  readonly omit?: ReadonlyArray<Omission> | undefined
+  /** A reasoning item before the answer (id `rs_<request index>`). */
+  readonly reasoning?: ReasoningSpec | undefined
 }
 
 /** A request as a script sees it. */
@@ -108,6 +148,7 @@ export const pick = (script: Script, request: Request, index: number): Turn | un
 
 /** A turn with its defaults filled in, ready to be sent. */
 export interface Resolved {
+  readonly reasoning: Message.Reasoning | undefined
   readonly text: string
   readonly refusal: string | undefined
   readonly toolCalls: ReadonlyArray<Message.ToolCall>
@@ -130,6 +171,12 @@ export const resolve = (turn: Turn, index: number): Resolved => {
   const outputChars =
     text.length + (turn.refusal?.length ?? 0) + toolCalls.reduce((n, c) => n + c.name.length + c.arguments.length, 0)
   return {
+    reasoning: turn.reasoning && {
+      _tag: "Reasoning",
+      id: `rs_${index}`,
+      summary: turn.reasoning.summary ?? [],
+      ...(turn.reasoning.encryptedContent === undefined ? {} : { encryptedContent: turn.reasoning.encryptedContent })
+    },
     text,
     refusal: turn.refusal,
     toolCalls,
@@ -138,6 +185,22 @@ export const resolve = (turn: Turn, index: number): Resolved => {
     chunkSize: Math.max(1, turn.chunkSize ?? 16)
   }
 }
+
+/**
+ * What a server that honours a max-output-tokens limit sends: when the turn's output is longer than `limit`
+ * tokens (4 characters each), its text is cut to fit, its tool calls are dropped, it finishes with
+ * `"length"` and reports `limit` output tokens.
+ */
+export const limit = (resolved: Resolved, limit: number | undefined): Resolved =>
+  limit === undefined || resolved.usage.outputTokens <= limit
+    ? resolved
+    : {
+        ...resolved,
+        text: resolved.text.slice(0, limit * 4),
+        toolCalls: [],
+        finish: "length",
+        usage: { ...resolved.usage, outputTokens: limit }
+      }
 
 /** Cuts a string in deltas (none for an empty string). */
 export const chunks = (s: string, size: number): ReadonlyArray<string> => {

@@ -4,6 +4,14 @@
 
 /** Agents: actors that think with a language model, keep their conversation and answer asks. */
 export * as Agent from "./Agent.ts"
+/** What agents do (model calls, tool calls, turns, approvals), as events on the actor system's stream. */
+export * as AgentEvent from "./AgentEvent.ts"
+/** The language model over Anthropic's Messages API, through its official SDK. */
+export * as Anthropic from "./Anthropic.ts"
+/** A real HTTP server speaking Anthropic's Messages API, for offline tests of the real SDK. */
+export * as AnthropicTestServer from "./AnthropicTestServer.ts"
+/** Tool calls a person approves (or edits, or refuses) before they run. */
+export * as Approval from "./Approval.ts"
 /** Spending limits per agent (tokens, cost), checked before each call. */
 export * as Budget from "./Budget.ts"
 /** Our model offered as `effect/ai`'s `LanguageModel`. */
@@ -14,6 +22,10 @@ export * as LanguageModel from "./LanguageModel.ts"
 export * as LlmError from "./LlmError.ts"
 /** A language model playing a role in a choreography session, its moves checked against the protocol. */
 export * as LlmRole from "./LlmRole.ts"
+/** The tools of MCP servers (stdio or Streamable HTTP), typed from their JSON Schema, for agents. */
+export * as Mcp from "./Mcp.ts"
+/** A Troupe system as an MCP server: agents, actors' requests and tools served to any MCP client. */
+export * as McpServer from "./McpServer.ts"
 /** Conversation items (transcripts): system, user, assistant, tool calls and results, reasoning. */
 export * as Message from "./Message.ts"
 /** The language model over the openai SDK: OpenAI or any OpenAI-compatible server. */

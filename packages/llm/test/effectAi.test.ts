@@ -23,6 +23,39 @@ describe("effect/ai interop", () => {
     }).pipe(Effect.provide(EffectAi.layer.pipe(Layer.provideMerge(ScriptedModel.layer([Turn.text("Hi there")])))))
   )
 
+  it.effect("an effect/ai prompt with files reaches our model with them", () =>
+    Effect.gen(function* () {
+      yield* AiLanguageModel.generateText({
+        prompt: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "What is this?" },
+              { type: "file", mediaType: "image/png", data: new Uint8Array([1, 2, 3]) },
+              {
+                type: "file",
+                mediaType: "application/pdf",
+                data: new URL("https://example.com/a.pdf"),
+                fileName: "a.pdf"
+              }
+            ]
+          }
+        ]
+      })
+      const [request] = yield* ScriptedModel.requests
+      assert.deepStrictEqual(request?.messages, [
+        {
+          _tag: "User",
+          text: "What is this?",
+          files: [
+            { mediaType: "image/png", data: "AQID" },
+            { mediaType: "application/pdf", url: "https://example.com/a.pdf", name: "a.pdf" }
+          ]
+        }
+      ])
+    }).pipe(Effect.provide(EffectAi.layer.pipe(Layer.provideMerge(ScriptedModel.layer([Turn.text("A picture.")])))))
+  )
+
   it.effect("generateObject, streamText and toolkit tools (real SDK over HTTP)", () =>
     Effect.gen(function* () {
       const { value } = yield* AiLanguageModel.generateObject({

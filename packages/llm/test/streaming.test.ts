@@ -1,9 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Layer, Redacted, Schema, Stream } from "effect"
 import OpenAI from "openai"
-import { LanguageModel, OpenAi, OpenAiTestServer, Response, ScriptedModel, Turn } from "../src/index.ts"
+import { LanguageModel, type Message, OpenAi, OpenAiTestServer, Response, ScriptedModel, Turn } from "../src/index.ts"
 
 const script = [Turn.text("Hello, world", { chunkSize: 5, toolCalls: [{ name: "lookup", arguments: { q: "x" } }] })]
+
+/** Without the provider's item id (only the Responses API has them). */
+const withoutItemId = <M extends Message.Message>(message: M): M => {
+  if (!("itemId" in message)) return message
+  const { itemId: _, ...rest } = message
+  return rest as M
+}
 
 /** The events of one streamed call, with the ids that differ between backends blanked. */
 const streamed = (layer: Layer.Layer<LanguageModel.LanguageModel>) =>
@@ -11,7 +18,20 @@ const streamed = (layer: Layer.Layer<LanguageModel.LanguageModel>) =>
     Stream.runCollect,
     Effect.map((events) =>
       events.map((event) =>
-        event._tag === "Completed" ? { ...event, response: { ...event.response, id: "", requestId: "" } } : event
+        event._tag === "Completed"
+          ? {
+              ...event,
+              response: {
+                ...event.response,
+                id: "",
+                requestId: "",
+                messages: event.response.messages.map(withoutItemId),
+                toolCalls: event.response.toolCalls.map(withoutItemId)
+              }
+            }
+          : event._tag === "ToolCallDone"
+            ? { ...event, call: withoutItemId(event.call) }
+            : event
       )
     ),
     Effect.provide(layer)

@@ -61,7 +61,8 @@ describe("usage and cost", () => {
       Usage.fromChat({ prompt_tokens: 5, completion_tokens: 7 }),
       Usage.make({ inputTokens: 5, outputTokens: 7 })
     )
-    assert.deepStrictEqual(Usage.fromResponses(undefined), Usage.empty)
+    assert.isUndefined(Usage.fromResponses(undefined))
+    assert.isUndefined(Usage.fromChat(null))
   })
 
   it("a model is priced by exact name, else by its longest known prefix", () => {
@@ -94,16 +95,23 @@ describe("telemetry", () => {
       assert.isAtLeast((yield* Metric.value(errors)).count, 1)
       assert.isAtLeast((yield* Metric.value(Metric.withAttributes(Telemetry.outputTokens, attributes))).count, 300)
       assert.isAtLeast((yield* Metric.value(Metric.withAttributes(Telemetry.latency, attributes))).count, 2)
-      const span = spans.find((s) => s.name === "LanguageModel.generate")
+      const span = spans.find((s) => s.name === "chat gpt-test")
       assert.isDefined(span)
+      assert.strictEqual(span?.kind, "client")
       const attrs = Object.fromEntries(span!.attributes)
       assert.deepInclude(attrs, {
-        "gen_ai.system": "scripted",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "scripted",
         "gen_ai.request.model": "gpt-test",
+        "gen_ai.response.model": "gpt-test",
+        "gen_ai.response.id": "resp_0",
+        "gen_ai.output.type": "text",
         "gen_ai.usage.input_tokens": 1200,
         "gen_ai.usage.output_tokens": 300,
+        "gen_ai.usage.cache_read.input_tokens": 200,
         "troupe.agent": "planner"
       })
+      assert.deepStrictEqual(attrs["gen_ai.response.finish_reasons"], ["stop"])
       assert.closeTo(attrs["troupe.llm.cost_usd"] as number, expectedCost, 1e-12)
     }).pipe(
       Pricing.withPrices(prices),

@@ -19,12 +19,13 @@ import { Transport, TransportError } from "@troupe/transport"
 import { Clock, Context, Duration, Effect, Layer, Option, References, Schema, type Scope, Stream, Tracer } from "effect"
 import type { ActorRef } from "./ActorRef.ts"
 import type { Behavior } from "./Behavior.ts"
+import { CurrentActor } from "./internal/cell.ts"
 import { Remoting } from "./internal/remoting.ts"
 import { SystemImpl } from "./internal/system.ts"
 import * as Mailbox from "./Mailbox.ts"
 import type * as Protocol from "./Protocol.ts"
 import * as Supervisor from "./Supervisor.ts"
-import type { SystemEvent } from "./SystemEvent.ts"
+import { Custom, type SystemEvent } from "./SystemEvent.ts"
 import type { Terminated } from "./Terminated.ts"
 
 /** How an actor is spawned. */
@@ -299,3 +300,25 @@ export const awaitTermination = (ref: ActorRef<Protocol.Any>): Effect.Effect<Ter
 export const events: Stream.Stream<SystemEvent, never, ActorSystem> = Stream.unwrap(
   ActorSystem.use((system) => Effect.succeed(system.events))
 )
+
+/**
+ * Publishes an event of your own on the event stream of the actor system the current fiber works in (the
+ * current actor's system, else the `ActorSystem` in context), as a `Custom` event about the current actor.
+ * Does nothing outside any actor system.
+ *
+ * @example
+ * ```ts
+ * yield* ActorSystem.publish("billing", { _tag: "InvoiceSent", invoice: "2026-17" })
+ * ```
+ */
+export const publish = <E extends { readonly _tag: string }>(source: string, event: E): Effect.Effect<void> =>
+  Effect.withFiber((fiber) => {
+    const actor = fiber.getRef(CurrentActor)
+    if (actor !== undefined) {
+      actor.system.publish(new Custom({ source, path: actor.path, event }))
+      return Effect.void
+    }
+    return Effect.map(Effect.serviceOption(ActorSystem), (system) => {
+      if (system._tag === "Some") internal(system.value).publish(new Custom({ source, path: undefined, event }))
+    })
+  })

@@ -79,6 +79,17 @@ export class NodeDown extends Data.TaggedClass("NodeDown")<{
   readonly reason: string
 }> {}
 
+/**
+ * An event of a library or an application built on the runtime (the llm layer's model calls and tool calls,
+ * a person's answer, ...): `source` says whose it is (e.g. `"@troupe/llm"`), `path` which actor it concerns,
+ * `event` what happened. Publish one with `ActorSystem.publish`.
+ */
+export class Custom extends Data.TaggedClass("Custom")<{
+  readonly source: string
+  readonly path: string | undefined
+  readonly event: { readonly _tag: string }
+}> {}
+
 /** Any system event; sessions publish theirs here too (see `SessionEvent`). */
 export type SystemEvent =
   | Spawned
@@ -91,4 +102,5 @@ export type SystemEvent =
   | Overflow
   | NodeUp
   | NodeDown
+  | Custom
   | SessionEvent

@@ -16,11 +16,11 @@
  * await troupe.shutdown()
  * ```
  */
+import type { Choreography as Choreographies } from "@troupe/choreography"
 import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import type { ActorRef, AskOptions } from "./ActorRef.ts"
 import * as ActorSystem from "./ActorSystem.ts"
 import type { Behavior } from "./Behavior.ts"
-import type { Protocol as Choreography, RolesOf } from "./choreography/Choreography.ts"
 import * as Session from "./choreography/Session.ts"
 import type { SessionEvent } from "./choreography/SessionEvent.ts"
 import { AgentsById } from "./internal/agentsById.ts"
@@ -78,7 +78,7 @@ export interface Agents<P extends Protocol.Any> {
 
 /** Who plays each role of a session: a participant actor per role, as a {@link Ref} or an Effect `ActorRef`. */
 export type Roles<P> = {
-  readonly [R in RolesOf<P>]: Ref<Session.Participant<P, R>> | ActorRef<Session.Participant<P, R>>
+  readonly [R in Choreographies.RolesOf<P>]: Ref<Session.Participant<P, R>> | ActorRef<Session.Participant<P, R>>
 }
 
 /** The result of each role, from the refs bound to the roles. */
@@ -161,12 +161,12 @@ export interface Troupe<R = never> extends AsyncDisposable {
   /** Resolves when the actor terminates. */
   awaitTermination(ref: Ref<Protocol.Any> | ActorRef<Protocol.Any>): Promise<Terminated>
   /** Starts a session of participants (see `Session.start`); its events are recorded from the start. */
-  startSession<P extends Choreography, const B extends Roles<P>>(
+  startSession<P extends Choreographies.Protocol, const B extends Roles<P>>(
     protocol: P,
     options: SessionOptions<P, B>
   ): Promise<SessionHandle<ResultsOf<B>>>
   /** Runs a session to its end: every role's result, or a rejection with `SessionAborted`. */
-  runSession<P extends Choreography, const B extends Roles<P>>(
+  runSession<P extends Choreographies.Protocol, const B extends Roles<P>>(
     protocol: P,
     options: SessionOptions<P, B>
   ): Promise<Session.Completed<ResultsOf<B>>>
@@ -244,7 +244,7 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
     "actorRef" in target ? target.actorRef() : Promise.resolve(target)
   const byId = new AgentsById(system, run)
 
-  const startSession = async <P extends Choreography, const B extends Roles<P>>(
+  const startSession = async <P extends Choreographies.Protocol, const B extends Roles<P>>(
     protocol: P,
     sessionOptions: SessionOptions<P, B>
   ): Promise<SessionHandle<ResultsOf<B>>> => {

@@ -4,6 +4,11 @@
 import type { ActorRef as ActorRefOf } from "./ActorRef.ts"
 import type { Any as AnyProtocol } from "./Protocol.ts"
 
+/**
+ * The protocol language, re-exported from `@troupe/choreography` so that a program running sessions needs one
+ * import: `Choreography`, `Diagram`, `Endpoint`, `LocalType`, `Monitor`, `StateMachine`.
+ */
+export { Choreography, Diagram, Endpoint, LocalType, Monitor, StateMachine } from "@troupe/choreography"
 /** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`); the errors of an ask. */
 export * as ActorRef from "./ActorRef.ts"
 /** A ref to an actor whose protocol is `P` (the same type as `ActorRef.ActorRef<P>`). */
@@ -17,26 +22,20 @@ export type { ActorRef as ActorRefType } from "./ActorRef.ts"
 export * as ActorSystem from "./ActorSystem.ts"
 /** Behaviours: an initial state and one handler per message (an Effect, or a generator function). */
 export * as Behavior from "./Behavior.ts"
-/** Global protocols: the DSL (`make`, the step builder), `Protocol`, `ProtocolDefinitionError`. */
-export * as Choreography from "./choreography/Choreography.ts"
-/** Mermaid diagrams of protocols, session traces and state machines. */
-export * as Diagram from "./choreography/Diagram.ts"
-/** Typed endpoints of a role in a session, and the `Port` a session runtime provides. */
-export * as Endpoint from "./choreography/Endpoint.ts"
-/** Local types: projection of a protocol on a role, at run time and at the type level. */
-export * as LocalType from "./choreography/LocalType.ts"
-/** Run-time monitors of a role's moves, and `ProtocolViolation`. */
-export * as Monitor from "./choreography/Monitor.ts"
 /** Sessions: a choreography played by actors (participants, `start`, `run`, aborts, checkpoints). */
 export * as Session from "./choreography/Session.ts"
 /** The events sessions publish on the system event stream. */
 export * as SessionEvent from "./choreography/SessionEvent.ts"
-/** State machines of roles (what a monitor steps through). */
-export * as StateMachine from "./choreography/StateMachine.ts"
+/** Snapshots of a running node for inspectors (links, the actor tree, session roles) and operator actions. */
+export * as Introspection from "./Introspection.ts"
 /** Bounded mailboxes and their overflow policies. */
 export * as Mailbox from "./Mailbox.ts"
 /** Typed message sets; requests declare their replies. */
 export * as Protocol from "./Protocol.ts"
+/** Questions that wait for a person (a human role's move, a tool call's approval), on each node's desk. */
+export * as Desk from "./people/Desk.ts"
+/** A person playing a session role: offered exactly the legal moves, each checked by the monitor. */
+export * as HumanRole from "./people/HumanRole.ts"
 /** Service keys → actors, spanning connected nodes. */
 export * as Receptionist from "./Receptionist.ts"
 /** OTP supervision: strategies, restart policies, budgets, backoff, deciders, pure supervisors. */

@@ -32,6 +32,34 @@ export const Traceparent = Schema.String.pipe(
 )
 
 /**
+ * How deeply a payload may nest (arrays and objects within each other). Deeper payloads are refused
+ * at the sender (`InvalidEnvelope`) and at the receiver (a `bad-envelope` error frame): decoding
+ * them would exhaust the stack.
+ *
+ * @since 0.1.0
+ */
+export const MAX_PAYLOAD_DEPTH = 128
+
+/** The depth of a value's nesting, counted up to `limit + 1` (so it never walks further). */
+const depthOf = (u: unknown, limit: number): number => {
+  if (typeof u !== "object" || u === null) return 0
+  if (limit === 0) return 1
+  let deepest = 0
+  for (const key in u) {
+    const depth = depthOf((u as { readonly [key: string]: unknown })[key], limit - 1)
+    if (depth > deepest) deepest = depth
+    if (deepest >= limit) break
+  }
+  return deepest + 1
+}
+
+const Payload = Schema.Json.pipe(
+  Schema.check(Schema.makeFilter((u: Schema.Json) => depthOf(u, MAX_PAYLOAD_DEPTH) <= MAX_PAYLOAD_DEPTH || deepMessage))
+)
+
+const deepMessage = `nested deeper than ${MAX_PAYLOAD_DEPTH} levels`
+
+/**
  * The envelope schema. Every envelope that arrives from the wire is checked against it.
  *
  * - `kind`: see {@link Kind}.
@@ -42,7 +70,8 @@ export const Traceparent = Schema.String.pipe(
  *   envelope you receive carries it.
  * - `traceparent`: W3C trace context, so one trace can follow a request across nodes.
  * - `deadline`: for asks, the epoch time in milliseconds after which nobody waits for the reply.
- * - `payload`: any JSON value, already encoded by the runtime.
+ * - `payload`: any JSON value, already encoded by the runtime, nested at most
+ *   {@link MAX_PAYLOAD_DEPTH} levels deep.
  *
  * @since 0.1.0
  */
@@ -54,7 +83,7 @@ export const Envelope = Schema.Struct({
   seq: Schema.optionalKey(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))),
   traceparent: Schema.optionalKey(Traceparent),
   deadline: Schema.optionalKey(Schema.Finite),
-  payload: Schema.Json
+  payload: Payload
 })
 
 /** @since 0.1.0 */
@@ -92,7 +121,7 @@ export const make = (fields: {
   return envelope
 }
 
-const isJson = (u: unknown): boolean => {
+const isJson = (u: unknown, depth: number): boolean => {
   switch (typeof u) {
     case "string":
     case "boolean":
@@ -101,13 +130,14 @@ const isJson = (u: unknown): boolean => {
       return Number.isFinite(u)
     case "object": {
       if (u === null) return true
+      if (depth >= MAX_PAYLOAD_DEPTH) return false
       if (Array.isArray(u)) {
-        for (let i = 0; i < u.length; i++) if (!isJson(u[i])) return false
+        for (let i = 0; i < u.length; i++) if (!isJson(u[i], depth + 1)) return false
         return true
       }
       const proto = Object.getPrototypeOf(u)
       if (proto !== Object.prototype && proto !== null) return false // a Date, a Map, a class instance...
-      for (const key in u) if (!isJson((u as { readonly [key: string]: unknown })[key])) return false
+      for (const key in u) if (!isJson((u as { readonly [key: string]: unknown })[key], depth + 1)) return false
       return true
     }
     default:
@@ -141,7 +171,7 @@ export const isEnvelope = (u: unknown): u is Envelope => {
     default:
       return false
   }
-  if (!isAddress(e.to) || !isJson(e.payload)) return false
+  if (!isAddress(e.to) || !isJson(e.payload, 0)) return false
   if ("from" in e && !isAddress(e.from)) return false
   if ("correlationId" in e && typeof e.correlationId !== "string") return false
   if ("seq" in e && !(Number.isSafeInteger(e.seq) && (e.seq as number) >= 1)) return false
@@ -169,6 +199,10 @@ const decodeResult = Schema.decodeUnknownResult(Envelope)
  */
 export const decode = (u: unknown): Result.Result<Envelope, Problem> => {
   if (isEnvelope(u)) return Result.succeed(u)
+  const payload = (u as { readonly payload?: unknown } | null)?.payload
+  if (depthOf(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH) {
+    return Result.fail({ field: "payload", message: deepMessage }) // before the Schema, whose recursion it would exhaust
+  }
   const result = decodeResult(u)
   return Result.isSuccess(result) ? Result.succeed(result.success) : Result.fail(describeIssue(result.failure.issue))
 }

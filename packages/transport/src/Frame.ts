@@ -2,8 +2,10 @@
  * The wire protocol: the frames two nodes exchange over a connection. Every frame is a UTF-8 JSON
  * object sent as one binary WebSocket message; its `type` says which frame it is.
  *
- * A connection starts with a handshake: the dialer sends `hello`, the acceptor answers `welcome`
- * (or closes with a {@link CloseCode}). Then both sides send `data` (numbered envelopes, with a
+ * A connection starts with a challenge–response handshake that never sends the secret: the dialer
+ * sends `hello`, the acceptor answers `challenge`, the dialer proves it knows the shared secret and
+ * its incarnation's key with `proof`, and the acceptor proves the same in `welcome` (either may
+ * close with a {@link CloseCode} instead). Then both sides send `data` (numbered envelopes, with a
  * cumulative `ack` piggybacked), `ack`, `heartbeat`, `error` (the answer to a bad frame) and, when
  * shutting down, `goodbye`.
  *
@@ -18,46 +20,65 @@ import { Incarnation, NodeId } from "./NodeId.ts"
  *
  * @since 0.1.0
  */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 const Count = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const Positive = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
 
 /**
- * The dialer's first frame: who it is, the protocol it speaks, the shared-secret token, and how it
- * works: the largest frame it accepts, its resend window (in envelopes) and its heartbeat interval
- * (milliseconds).
+ * 32 bytes in base64url without padding (43 characters): a public key, a nonce or a proof.
  *
  * @since 0.1.0
  */
-export const Hello = Schema.Struct({
-  type: Schema.Literal("hello"),
+export const Bytes32 = Schema.String.pipe(
+  Schema.check(Schema.isPattern(/^[A-Za-z0-9_-]{43}$/, { message: "32 bytes in base64url (43 characters)" }))
+)
+
+const Introduction = {
   protocol: Schema.Int,
   node: NodeId,
   incarnation: Incarnation,
-  token: Schema.optionalKey(Schema.String),
+  key: Bytes32,
+  nonce: Bytes32,
   maxFrameBytes: Positive,
   window: Positive,
   heartbeatInterval: Positive
-})
+}
 
 /**
- * The acceptor's answer to a good `hello`: who it is, and `received`, the last sequence number it
- * has handed to its consumer from the dialer's incarnation (0 if none), so the dialer resends only
- * what follows; and how it works, as in `hello`.
+ * The dialer's first frame: who it is (node id, incarnation and the incarnation's X25519 public
+ * `key`), the protocol it speaks, a fresh `nonce`, and how it works: the largest frame it accepts,
+ * its resend window (in envelopes) and its heartbeat interval (milliseconds). It carries no secret.
  *
  * @since 0.1.0
  */
-export const Welcome = Schema.Struct({
-  type: Schema.Literal("welcome"),
-  protocol: Schema.Int,
-  node: NodeId,
-  incarnation: Incarnation,
-  received: Count,
-  maxFrameBytes: Positive,
-  window: Positive,
-  heartbeatInterval: Positive
-})
+export const Hello = Schema.Struct({ type: Schema.Literal("hello"), ...Introduction })
+
+/**
+ * The acceptor's answer to an admissible `hello`: the same fields about the acceptor, with its own
+ * fresh `nonce`. The dialer answers with `proof`.
+ *
+ * @since 0.1.0
+ */
+export const Challenge = Schema.Struct({ type: Schema.Literal("challenge"), ...Introduction })
+
+/**
+ * The dialer's proof: an HMAC-SHA-256, under a key derived from the shared secret and the X25519
+ * agreement of both incarnations' keys, over both introductions (so both nonces, node ids and
+ * incarnations). Only a holder of the secret and of the incarnation's private key can make it.
+ *
+ * @since 0.1.0
+ */
+export const Proof = Schema.Struct({ type: Schema.Literal("proof"), proof: Bytes32 })
+
+/**
+ * The acceptor's answer to a good `proof`: its own proof (over the same key, the handshake and
+ * `received`), and `received`, the last sequence number it has handed to its consumer from the
+ * dialer's incarnation (0 if none), so the dialer resends only what follows.
+ *
+ * @since 0.1.0
+ */
+export const Welcome = Schema.Struct({ type: Schema.Literal("welcome"), received: Count, proof: Bytes32 })
 
 /**
  * A batch of envelopes numbered `first`, `first + 1`, ... in order, and the cumulative
@@ -82,11 +103,16 @@ export const Data = Schema.Struct({
 export const Ack = Schema.Struct({ type: Schema.Literal("ack"), ack: Count })
 
 /**
- * Sent every heartbeat interval; feeds the peer's failure detector.
+ * Sent every heartbeat interval; feeds the peer's failure detector. A heartbeat with `probe: true`
+ * asks for one back at once (a node does so before it lets a new incarnation of a connected node
+ * id replace the one it knows).
  *
  * @since 0.1.0
  */
-export const Heartbeat = Schema.Struct({ type: Schema.Literal("heartbeat") })
+export const Heartbeat = Schema.Struct({
+  type: Schema.Literal("heartbeat"),
+  probe: Schema.optionalKey(Schema.Literal(true))
+})
 
 /**
  * Sent before a node closes its connections on shutdown: the peer declares it down at once.
@@ -130,12 +156,16 @@ export const ErrorFrame = Schema.Struct({
  *
  * @since 0.1.0
  */
-export const Frame = Schema.Union([Hello, Welcome, Data, Ack, Heartbeat, Goodbye, ErrorFrame])
+export const Frame = Schema.Union([Hello, Challenge, Proof, Welcome, Data, Ack, Heartbeat, Goodbye, ErrorFrame])
 
 /** @since 0.1.0 */
 export type Frame = typeof Frame.Type
 /** @since 0.1.0 */
 export type Hello = typeof Hello.Type
+/** @since 0.1.0 */
+export type Challenge = typeof Challenge.Type
+/** @since 0.1.0 */
+export type Proof = typeof Proof.Type
 /** @since 0.1.0 */
 export type Welcome = typeof Welcome.Type
 /** @since 0.1.0 */
@@ -144,7 +174,7 @@ export type Data = typeof Data.Type
 export type ErrorFrame = typeof ErrorFrame.Type
 
 const FrameType = Schema.Struct({
-  type: Schema.Literals(["hello", "welcome", "data", "ack", "heartbeat", "goodbye", "error"])
+  type: Schema.Literals(["hello", "challenge", "proof", "welcome", "data", "ack", "heartbeat", "goodbye", "error"])
 })
 const decodeType = Schema.decodeUnknownResult(FrameType)
 const decodeData = Schema.decodeUnknownResult(Data)

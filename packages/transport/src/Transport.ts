@@ -153,8 +153,10 @@ export type OverflowPolicy = "suspend" | "fail"
  * Options shared by both transports. Every field has a default.
  *
  * - `node`: this node's id (default: a random one).
- * - `secret`: the shared-secret token peers must present; when set, a `hello` without it or with
- *   another one is refused with close code 4001. Give every node of a cluster the same secret.
+ * - `secret`: the shared secret (at least 16 characters) every node of a cluster is given. It never
+ *   crosses the wire: each handshake proves it with an HMAC over fresh nonces from both sides, so a
+ *   peer that does not know it is refused with close code 4001. Without a secret, any peer may join
+ *   (the WebSocket transport refuses to start so unless told `insecureNoAuth`).
  * - `heartbeatInterval`: how often heartbeats are sent (default 1 second).
  * - `failureDetector`: when a silent peer is declared down (default `FailureDetector.phiAccrual()`).
  * - `reconnect`: backoff between dial attempts: `initialDelay` (100 ms), `maxDelay` (5 s), `factor`
@@ -166,6 +168,7 @@ export type OverflowPolicy = "suspend" | "fail"
  * - `handshakeTimeout`: how long a new connection may take to complete the handshake (default 5 s).
  * - `shutdownTimeout`: on shutdown, how long to wait for peers to acknowledge what was sent before
  *   saying goodbye (default 1 second).
+ * - `limits`: what no peer can make this node exceed; see {@link Limits}.
  *
  * @since 0.1.0
  */
@@ -187,4 +190,34 @@ export interface Options {
   readonly maxFrameBytes?: number | undefined
   readonly handshakeTimeout?: Duration.Input | undefined
   readonly shutdownTimeout?: Duration.Input | undefined
+  readonly limits?: Limits | undefined
+}
+
+/**
+ * The limits a peer cannot raise (all optional):
+ *
+ * - `maxPeers`: live links at once (default 1000); a handshake beyond it is refused with 4008.
+ * - `maxHandshakes`: inbound connections still in their handshake at once (default 64); more are
+ *   closed with 4008.
+ * - `maxPeerHeartbeatInterval`: the longest heartbeat interval a peer may declare (default 5 s, or
+ *   this node's own interval if longer); a longer one is taken as this, so a peer that goes silent
+ *   is declared down in bounded time.
+ * - `maxFailedHandshakes`: failed handshakes (a wrong secret, a forged proof) allowed per address
+ *   within 10 seconds (default 5); beyond it, that address is refused until the 10 seconds pass.
+ * - `maxConnections`, `maxConnectionsPerAddress` (WebSocket): TCP connections at once, in total
+ *   (default 2000) and per remote address (default 100); more are closed as they are accepted. A
+ *   connection must finish its HTTP upgrade and handshake within `handshakeTimeout`.
+ * - `logLinesPerPeer`: warnings logged per peer (or address) per second (default 10); the rest are
+ *   counted and summed up in one line.
+ *
+ * @since 0.1.0
+ */
+export interface Limits {
+  readonly maxPeers?: number | undefined
+  readonly maxHandshakes?: number | undefined
+  readonly maxPeerHeartbeatInterval?: Duration.Input | undefined
+  readonly maxFailedHandshakes?: number | undefined
+  readonly maxConnections?: number | undefined
+  readonly maxConnectionsPerAddress?: number | undefined
+  readonly logLinesPerPeer?: number | undefined
 }

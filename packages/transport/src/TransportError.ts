@@ -9,13 +9,15 @@ import { Schema } from "effect"
  * The node cannot be reached: it was never connected (`unknown`), it was declared down (`down`),
  * the envelope was pinned to an incarnation that is no longer the live one (`stale`), it is this
  * node itself (`self`), the target given to `connect` cannot be dialed (`invalid`, such as a
- * malformed URL), or this transport is shutting down (`stopped`).
+ * malformed URL), the target refused this node for good or could not be trusted (`refused`: a wrong
+ * secret, another protocol version, a node id in use, a TLS certificate not trusted), or this
+ * transport is shutting down (`stopped`).
  *
  * @since 0.1.0
  */
 export class NodeUnreachable extends Schema.TaggedError<NodeUnreachable>()("NodeUnreachable", {
   node: Schema.String,
-  reason: Schema.Literals(["unknown", "down", "stale", "self", "invalid", "stopped"]),
+  reason: Schema.Literals(["unknown", "down", "stale", "self", "invalid", "refused", "stopped"]),
   detail: Schema.String
 }) {
   override get message(): string {

@@ -1,8 +1,10 @@
 /**
  * The WebSocket transport, on the `ws` package: nodes in different processes or machines. A node
- * listens on a port, or on an existing Node HTTP(S) server (use an HTTPS server for `wss://`), and
- * dials peers by URL. Frames are binary; inbound ones are limited to `maxFrameBytes` (the socket is
- * closed with 1009 beyond) and decoded with Schema. See `CloseCode` for the refusals.
+ * listens on a port (`wss://` with `tls.cert` and `tls.key`), or on an existing Node HTTP(S) server,
+ * and dials peers by URL. Peers authenticate with the shared secret (never sent: a challenge–response
+ * handshake proves it) and, under mutual TLS, with certificates that name their node ids. Frames are
+ * binary; inbound ones are limited to `maxFrameBytes` (the socket is closed with 1009 beyond) and
+ * decoded with Schema. See `CloseCode` for the refusals and `Transport.Limits` for the limits.
  *
  * @example
  * ```ts
@@ -10,20 +12,21 @@
  * import { WebSocket } from "@troupe/transport"
  *
  * const program = Effect.gen(function*() {
- *   const a = yield* WebSocket.make({ node: "a", secret: "s3cret", listen: { port: 0 } })
- *   const b = yield* WebSocket.make({ node: "b", secret: "s3cret" }) // a client-only node
+ *   const secret = process.env.TROUPE_TOKEN! // the same 16+ characters on every node
+ *   const a = yield* WebSocket.make({ node: "a", secret, listen: { port: 0 } })
+ *   const b = yield* WebSocket.make({ node: "b", secret }) // a client-only node
  *   const peer = yield* b.connect(Option.getOrThrow(a.address))
  * }).pipe(Effect.scoped)
  * ```
  * @since 0.1.0
  */
 import type * as Http from "node:http"
-import * as Https from "node:https"
-import type { Duplex } from "node:stream"
+import type * as Https from "node:https"
 import type { SecureContextOptions } from "node:tls"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
-import { WebSocket as Socket, WebSocketServer } from "ws"
+import { WebSocket as Socket } from "ws"
 import * as Engine from "./internal/engine.ts"
+import { certificateName, isLoopback, listen } from "./internal/listener.ts"
 import { resolve } from "./internal/options.ts"
 import { type Service, Transport, type Options as TransportOptions } from "./Transport.ts"
 import { TransportStartError } from "./TransportError.ts"
@@ -31,6 +34,7 @@ import { TransportStartError } from "./TransportError.ts"
 /**
  * Where to listen: a port (0 picks a free one) on `host` (default `127.0.0.1`; use `0.0.0.0` for
  * every interface), or an existing HTTP or HTTPS server (already listening or about to), on `path`.
+ * On a port, the node serves `wss://` when `tls` has a `cert` and a `key`.
  *
  * @since 0.1.0
  */
@@ -39,110 +43,107 @@ export type Listen =
   | { readonly server: Http.Server | Https.Server; readonly path?: string | undefined }
 
 /**
+ * TLS, for listening on a port and for dialing `wss://`: Node's secure context options (PEM
+ * strings or buffers), of which
+ *
+ * - `cert`, `key`: this node's certificate (chain) and private key. A node listening on a port
+ *   serves `wss://` with them, and presents them when it dials.
+ * - `ca`: the certificate authorities that sign the peers' certificates (default: the system's).
+ *   With `cert` and `key` too, TLS is **mutual**: a listening node asks every peer for a
+ *   certificate that `ca` signed, and a peer's node id must be its certificate's subject CN.
+ * - `rejectUnauthorized`: leave it alone. `false` (certificates not verified) is logged as a
+ *   warning at start, and disables identity by certificate.
+ *
+ * @since 0.1.0
+ */
+export type Tls = SecureContextOptions & { readonly rejectUnauthorized?: boolean | undefined }
+
+/**
  * WebSocket transport options: the shared {@link TransportOptions} plus
  *
  * - `listen`: where to accept connections; leave it out for a node that only dials.
  * - `advertisedUrl`: the URL to publish as this node's address when the listening one is not what
  *   others should use (behind a proxy, on `0.0.0.0`, ...).
- * - `tls`: TLS options for dialing `wss://` URLs, such as the `ca` that signed the peers'
- *   certificates.
+ * - `tls`: see {@link Tls}.
+ * - `insecureNoAuth`: start without a `secret` (and without mutual TLS): any peer that can reach
+ *   this node may join it. For experiments on one machine; without it such a node refuses to start.
  *
  * @since 0.1.0
  */
 export interface Options extends TransportOptions {
   readonly listen?: Listen | undefined
   readonly advertisedUrl?: string | undefined
-  readonly tls?: (SecureContextOptions & { readonly rejectUnauthorized?: boolean | undefined }) | undefined
+  readonly tls?: Tls | undefined
+  readonly insecureNoAuth?: boolean | undefined
 }
 
 const startError = (field: string, detail: string) => new TransportStartError({ field, detail })
 
+/** Error codes of TLS failures that retrying will not fix (certificate checks, protocol mismatch). */
+const TLS_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "INVALID_CA",
+  "HOSTNAME_MISMATCH"
+])
+
+/** What kind of failure a socket error is. */
+const failureOf = (error: Error & { readonly code?: string }): Engine.WireFailure => {
+  const code = error.code ?? ""
+  if (code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") return "too-big"
+  if (code.startsWith("WS_ERR_")) return "bad-frame"
+  if (TLS_CODES.has(code) || code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_")) return "tls"
+  return "io"
+}
+
 /** Hands a socket's events to the engine. */
-const wire = (socket: Socket, events: () => Engine.WireEvents | undefined) => {
+const wire = (
+  socket: Socket,
+  events: () => Engine.WireEvents | undefined,
+  remoteAddress: string | undefined,
+  peerCertificateName: () => string | undefined
+) => {
   socket.on("message", (data, isBinary) => events()?.message(data as Buffer, isBinary))
   socket.on("close", (code, reason) => events()?.closed(code, reason.toString("utf8")))
-  socket.on("error", (error: Error & { readonly code?: string }) =>
-    events()?.failed(error, error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH")
-  )
+  socket.on("error", (error: Error) => events()?.failed(error, failureOf(error)))
   const result: Engine.Wire = {
     send: (data, done) => socket.send(data, done),
     bufferedAmount: () => socket.bufferedAmount,
     close: (code, reason) => socket.close(code, reason),
-    terminate: () => socket.terminate()
+    terminate: () => socket.terminate(),
+    remoteAddress,
+    peerCertificateName
   }
   return result
 }
 
-interface Listening {
-  readonly server: WebSocketServer
-  readonly url: string
-  /** Undoes what listening did to a shared HTTP server. */
-  readonly detach: () => void
+/** Checks the TLS and authentication options; says what to change. */
+const checkSecurity = (options: Options): TransportStartError | undefined => {
+  const tls = options.tls
+  if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
+    return startError(tls?.cert === undefined ? "tls.cert" : "tls.key", "give both a certificate and its key")
+  }
+  if (options.secret === undefined && !isMutual(tls) && options.insecureNoAuth !== true) {
+    return startError(
+      "secret",
+      "no secret: give every node the same secret of at least 16 characters (or use mutual TLS: tls.cert, " +
+        "tls.key and tls.ca); to run an open node for an experiment on one machine, set insecureNoAuth: true"
+    )
+  }
+  return undefined
 }
 
-/** The URL for an address the server listens on (a wildcard address is shown as loopback). */
-const urlOf = (scheme: string, host: string, port: number, path: string) => {
-  const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
-  return `${scheme}://${shown}:${port}${path === "/" ? "" : path}`
-}
-
-const listen = (
-  options: Options,
-  maxPayload: number
-): Effect.Effect<Listening | undefined, TransportStartError, Scope.Scope> => {
-  const spec = options.listen
-  if (spec === undefined) return Effect.succeed(undefined)
-  const common = { maxPayload, perMessageDeflate: false, clientTracking: false }
-  return Effect.acquireRelease(
-    Effect.callback<Listening, TransportStartError>((resume) => {
-      if ("port" in spec) {
-        const host = spec.host ?? "127.0.0.1"
-        const server = new WebSocketServer({ ...common, port: spec.port, host })
-        server.once("error", (error) => resume(Effect.fail(startError("listen.port", error.message))))
-        server.once("listening", () => {
-          const address = server.address()
-          const port = address === null || typeof address === "string" ? spec.port : address.port
-          resume(Effect.succeed({ server, url: urlOf("ws", host, port, "/"), detach: () => {} }))
-        })
-        return
-      }
-      // On a shared server, take only the upgrades for our path and leave the others to their owners.
-      const http = spec.server
-      const path = spec.path ?? "/"
-      const server = new WebSocketServer({ ...common, noServer: true })
-      const upgrade = (request: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (new URL(request.url ?? "/", "http://x").pathname === path) {
-          server.handleUpgrade(request, socket, head, (ws) => server.emit("connection", ws, request))
-        } else if (http.listenerCount("upgrade") === 1) {
-          socket.destroy() // nobody else handles upgrades on this server
-        }
-      }
-      const ready = () => {
-        const address = http.address()
-        if (address === null || typeof address === "string") {
-          resume(Effect.fail(startError("listen.server", "the server must listen on a TCP port")))
-          return
-        }
-        http.on("upgrade", upgrade)
-        const scheme = http instanceof Https.Server ? "wss" : "ws"
-        resume(
-          Effect.succeed({
-            server,
-            url: urlOf(scheme, address.address, address.port, path),
-            detach: () => http.off("upgrade", upgrade)
-          })
-        )
-      }
-      if (http.listening) ready()
-      else http.once("listening", ready)
-    }),
-    ({ server, detach }) =>
-      Effect.callback<void>((resume) => {
-        detach()
-        server.close(() => resume(Effect.void))
-      })
-  )
-}
+const isMutual = (tls: Tls | undefined): boolean =>
+  tls?.ca !== undefined && tls.cert !== undefined && tls.key !== undefined && tls.rejectUnauthorized !== false
 
 /**
  * Starts a WebSocket node for as long as the scope lives. Its address is its URL when it listens.
@@ -153,29 +154,92 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
   Effect.gen(function* () {
     const resolved = resolve(options)
     if (Result.isFailure(resolved)) return yield* resolved.failure
+    const insecure = checkSecurity(options)
+    if (insecure !== undefined) return yield* insecure
     const settings = resolved.success
-    const listening = yield* listen(options, settings.maxFrameBytes)
+    const tls = options.tls
+    const mutual = isMutual(tls)
+    const listening =
+      options.listen === undefined
+        ? undefined
+        : yield* listen(options.listen, {
+            maxPayload: settings.maxFrameBytes,
+            handshakeMs: settings.handshakeMs,
+            limits: settings.limits,
+            https:
+              tls?.cert === undefined
+                ? undefined
+                : {
+                    ...tls,
+                    requestCert: mutual,
+                    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+                    handshakeTimeout: settings.handshakeMs
+                  }
+          })
     const address = options.advertisedUrl ?? listening?.url
+    const warned = new Set<string>()
     const engine = yield* Engine.make({
       ...settings,
       address: Option.fromNullishOr(address),
+      certificateIdentity: mutual,
       dial: (url, events) => {
+        const host = URL.canParse(url) ? new URL(url).hostname : ""
+        if (url.startsWith("ws://") && !isLoopback(host) && !warned.has(host)) {
+          warned.add(host)
+          engine.log("Warn", "dialing in clear: frames can be read and altered on the way; use wss://", {
+            target: url
+          })
+        }
         const socket = new Socket(url, {
           maxPayload: settings.maxFrameBytes,
           perMessageDeflate: false,
+          skipUTF8Validation: true,
           handshakeTimeout: settings.handshakeMs,
-          ...options.tls
+          ...tls
+        })
+        let certified: string | undefined
+        socket.on("upgrade", (response) => {
+          certified = certificateName(response.socket)
         })
         socket.on("open", events.opened)
-        return wire(socket, () => events)
+        return wire(
+          socket,
+          () => events,
+          undefined,
+          () => certified
+        )
       }
     })
-    if (listening !== undefined) {
-      listening.server.on("connection", (socket) => {
-        let events: Engine.WireEvents | undefined
-        events = engine.accept(wire(socket, () => events))
-      })
+    if (tls?.rejectUnauthorized === false) {
+      engine.log(
+        "Warn",
+        "tls.rejectUnauthorized is false: peers' certificates are not verified, so anyone on the way can " +
+          "impersonate them; give their CA as tls.ca instead",
+        {}
+      )
     }
+    if (listening !== undefined && !listening.tls && !listening.loopback) {
+      engine.log(
+        "Warn",
+        "listening beyond this machine without TLS: what nodes send can be read and altered on the way; " +
+          "give tls.cert and tls.key to serve wss://",
+        { address: listening.url }
+      )
+    }
+    if (options.secret === undefined && !mutual) {
+      engine.log("Warn", "no authentication: any peer that reaches this node may join it (insecureNoAuth)", {})
+    }
+    listening?.serve(engine, ({ socket, remoteAddress, certificateName: name }) => {
+      let events: Engine.WireEvents | undefined
+      events = engine.accept(
+        wire(
+          socket,
+          () => events,
+          remoteAddress,
+          () => name
+        )
+      )
+    })
     return engine.service()
   })
 

@@ -117,6 +117,27 @@ describe("Envelope", () => {
     assert.isAbove(rejected, 10_000)
   })
 
+  it("refuses payloads nested deeper than MAX_PAYLOAD_DEPTH, without exhausting the stack", () => {
+    const nest = (levels: number): unknown => {
+      let value: unknown = "core"
+      for (let i = 0; i < levels; i++) value = i % 2 === 0 ? { _tag: value } : [value]
+      return value
+    }
+    const is = Schema.is(Envelope.Envelope)
+    const at = (levels: number) => ({ kind: "ask", to, correlationId: "c", payload: nest(levels) })
+    assert.isTrue(Envelope.isEnvelope(at(Envelope.MAX_PAYLOAD_DEPTH)))
+    assert.isTrue(is(at(Envelope.MAX_PAYLOAD_DEPTH)))
+    assert.isFalse(Envelope.isEnvelope(at(Envelope.MAX_PAYLOAD_DEPTH + 1)))
+    assert.isFalse(is(at(Envelope.MAX_PAYLOAD_DEPTH + 1)))
+    for (const levels of [Envelope.MAX_PAYLOAD_DEPTH + 1, 8000, 100_000]) {
+      const decoded = Envelope.decode(at(levels))
+      assert.deepStrictEqual(Result.isFailure(decoded) && decoded.failure, {
+        field: "payload",
+        message: `nested deeper than ${Envelope.MAX_PAYLOAD_DEPTH} levels`
+      })
+    }
+  })
+
   it("names the offending field", () => {
     const problem = (value: unknown) => {
       const decoded = Envelope.decode(value)

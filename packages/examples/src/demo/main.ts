@@ -9,6 +9,9 @@
  * - at the end: the session as a sequence diagram (Mermaid text, and an HTML page that renders offline) and a
  *   summary (messages, restarts, violations caught, tokens, cost, time).
  *
+ * While it runs, the live inspector shows it all in a browser (its URL is printed first); `--inspect` keeps the
+ * inspector open after the session, until Ctrl-C (`--inspect=<port>` chooses its port).
+ *
  * It uses a scripted model unless OPENAI_API_KEY is set (then OPENAI_BASE_URL and OPENAI_MODEL may point it
  * at any OpenAI-compatible server).
  */
@@ -17,6 +20,7 @@ import { join, relative } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 
 import { SequenceDiagram } from "@troupe/cli"
+import { Inspector } from "@troupe/inspector"
 import { type LlmRole, OpenAi, ScriptedModel } from "@troupe/llm"
 import { ActorSystem, Diagram, Session, Supervisor } from "@troupe/runtime"
 import { Cause, Effect, Logger, Stream } from "effect"
@@ -30,20 +34,17 @@ const model = real ? OpenAi.layerConfig() : ScriptedModel.layer(script(), { mode
 const cwd = process.env.INIT_CWD ?? process.cwd()
 const out = join(cwd, "out", "demo")
 
-const counts = { refused: 0, restarts: 0, violations: 0, sends: 0 }
+/** `--inspect` (or `--inspect=<port>`): keep the inspector open after the session. */
+const inspectFlag = process.argv.slice(2).find((arg) => arg === "--inspect" || arg.startsWith("--inspect="))
+const inspectPort = Number(inspectFlag?.split("=")[1] ?? 0)
 
-/** Notes for the diagram: what happened after how many messages of the session. */
-const notes: Array<{ readonly after: number; readonly over: string; readonly text: string }> = []
-const note = (over: string, text: string) => notes.push({ after: counts.sends, over, text })
+const counts = { refused: 0, restarts: 0, violations: 0 }
 
 const reporter: Team.Reporter = {
   say: (role, text) => Console.line(`${Console.role(role)} ${text}`),
   refused: (role, detail) =>
     Effect.andThen(
-      Effect.sync(() => {
-        counts.refused++
-        note(role, `refused before it left: ${detail}; the model corrected it`)
-      }),
+      Effect.sync(() => counts.refused++),
       Console.line(
         `${Console.role(role)} ${Console.red("✗ refused before it left:")} ${detail} ${Console.dim("(fed back to the model)")}`
       )
@@ -79,7 +80,6 @@ const narrate = Effect.gen(function* () {
         case "SessionStarted":
           return Console.line(Console.bold(`Session ${event.session.slice(0, 8)} of ${event.protocol} began`))
         case "SessionStep":
-          if (event.direction === "send") counts.sends++
           return event.direction === "send"
             ? Console.line(`${Console.role(event.role)} ${Console.cyan(`─${event.label}→`)} ${event.peer}`)
             : Effect.void
@@ -94,7 +94,6 @@ const narrate = Effect.gen(function* () {
             : Effect.void
         case "Restarted":
           counts.restarts++
-          note(roleOf(event.path), "crashed; restarted by its supervisor; resumed from its checkpoint")
           return Console.line(
             `${Console.role(roleOf(event.path))} ${Console.yellow(`↻ restarted by its supervisor${event.delayMillis > 0 ? ` after ${event.delayMillis} ms of backoff` : ""}`)}`
           )
@@ -108,27 +107,6 @@ const narrate = Effect.gen(function* () {
   )
 })
 
-/** Puts the notes into the session's Mermaid text, each after the message it followed. */
-const annotate = (mermaid: string): string => {
-  const lines = mermaid.split("\n")
-  const out: Array<string> = []
-  let messages = 0
-  const flush = () => {
-    for (const n of notes.filter((n) => n.after === messages)) {
-      out.push(`  Note over ${n.over}: ${n.text.replaceAll(";", "#59;").replaceAll(":", "#58;")}`)
-    }
-  }
-  for (const line of lines) {
-    if (line.includes("->>") && messages === 0 && out.length > 0) flush()
-    out.push(line)
-    if (line.includes("->>")) {
-      messages++
-      flush()
-    }
-  }
-  return out.join("\n")
-}
-
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 const roleOf = (path: string): string => {
@@ -141,6 +119,10 @@ const program = Effect.gen(function* () {
   process.stdout.write(
     `${Console.bold("Troupe demo")}: a planner, a coder, a tester and a reviewer write ${Console.bold("slugify()")} under one choreography session\n` +
       `${Console.dim(real ? `model: ${process.env.OPENAI_MODEL ?? "the OpenAI default"} at ${process.env.OPENAI_BASE_URL ?? "api.openai.com"}` : "model: scripted (set OPENAI_API_KEY to use a real one)")}\n\n`
+  )
+  const inspector = yield* Inspector.Inspector
+  process.stdout.write(
+    `${Console.bold("Inspector")}: ${inspector.url} ${Console.dim(inspectFlag === undefined ? "(live while the demo runs; pnpm demo --inspect keeps it open)" : "(stays open after the session: Ctrl-C stops it)")}\n\n`
   )
   yield* narrate
   yield* ActorSystem.spawn(team, { name: "team" }).pipe(Effect.provide(model))
@@ -161,7 +143,7 @@ const program = Effect.gen(function* () {
   const tokens = thinking.reduce((sum, r) => sum + r.usage.inputTokens + r.usage.outputTokens, 0)
   const cost = thinking.reduce((sum, r) => sum + r.cost, 0)
   const messages = done.trace.filter((e) => e._tag === "Sent").length
-  const mermaid = annotate(Diagram.trace(done.trace))
+  const mermaid = Diagram.trace(done.trace)
   mkdirSync(out, { recursive: true })
   writeFileSync(join(out, "session.mmd"), `${mermaid}\n`)
   const facts: ReadonlyArray<readonly [string, string]> = [
@@ -177,7 +159,7 @@ const program = Effect.gen(function* () {
     SequenceDiagram.html({
       title: "Troupe demo: the session",
       diagrams: [
-        { title: `Session of ${done.protocol}`, mermaid },
+        { title: `Session ${done.session} of ${done.protocol}`, mermaid },
         { title: "The protocol", mermaid: Diagram.protocol(Team.SoftwareTeam) }
       ],
       facts
@@ -188,6 +170,10 @@ const program = Effect.gen(function* () {
       facts.map(([k, v]) => `  ${k.padEnd(18)} ${v}`).join("\n") +
       `\n\n${Console.green("✓")} diagram: ${relative(cwd, join(out, "session.mmd"))}, ${relative(cwd, join(out, "session.html"))} (opens offline in a browser); logs: ${relative(cwd, logFile)}\n`
   )
+  if (inspectFlag !== undefined) {
+    process.stdout.write(`\nThe inspector stays open at ${inspector.url} (Ctrl-C stops it)\n`)
+    return yield* Effect.never
+  }
 })
 
 /** Every log line (the crash, the restart, ...) goes to out/demo/demo.log: the console tells the story. */
@@ -201,6 +187,7 @@ writeFileSync(logFile, "")
 NodeRuntime.runMain(
   program.pipe(
     Effect.scoped,
+    Effect.provide(Inspector.layer({ port: inspectPort, token: crypto.randomUUID() })),
     Effect.provide(ActorSystem.layer({ name: "demo" })),
     Effect.provide(Logger.layer([fileLogger]))
   )

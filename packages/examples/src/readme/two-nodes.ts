@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto"
 import { NodeRuntime } from "@effect/platform-node"
 import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { WebSocket } from "@troupe/transport"
@@ -11,13 +12,16 @@ const greeter = Behavior.make(Greeter, {
   receive: { Greet: (state, { name }) => Effect.succeed({ state, reply: `Hello, ${name}!` }) }
 })
 
+// every node of a cluster gets the same secret (16+ characters; in real life from TROUPE_TOKEN)
+const secret = process.env.TROUPE_TOKEN ?? randomBytes(16).toString("hex")
+
 const program = Effect.gen(function* () {
   // two nodes, each with a WebSocket transport (in real life: two processes or machines)
   const alice = yield* ActorSystem.make({
     name: "alice",
-    transport: WebSocket.layer({ node: "alice", secret: "s3cret", listen: { port: 0 } })
+    transport: WebSocket.layer({ node: "alice", secret, listen: { port: 0 } })
   })
-  const bob = yield* ActorSystem.make({ name: "bob", transport: WebSocket.layer({ node: "bob", secret: "s3cret" }) })
+  const bob = yield* ActorSystem.make({ name: "bob", transport: WebSocket.layer({ node: "bob", secret }) })
   yield* alice.spawn(greeter, { name: "greeter" })
   yield* bob.connect(Option.getOrThrow(alice.address)) // e.g. ws://127.0.0.1:7000
   const remote = yield* bob.lookup("/user/greeter", Greeter, { node: "alice" })

@@ -2,15 +2,32 @@
 import type {
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionContentPart,
   ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam
 } from "openai/resources/chat/completions/completions"
-import type { ProviderEvent, ProviderFinish, ProviderRequest, ProviderResult } from "../LanguageModel.ts"
+import type {
+  ProviderEvent,
+  ProviderFinish,
+  ProviderRequest,
+  ProviderResult,
+  ReasoningEffort
+} from "../LanguageModel.ts"
+import { type LlmError, MalformedResponse } from "../LlmError.ts"
 import * as Message from "../Message.ts"
 import * as Usage from "../Usage.ts"
 
+/** Our reasoning effort as OpenAI's (`max` is its `xhigh`). */
+export const openAiEffort = (effort: ReasoningEffort) => (effort === "max" ? "xhigh" : effort)
+
+/** Which parameter carries the max output tokens: OpenAI's own, or the older one most compatible servers read. */
+export type MaxTokensField = "max_completion_tokens" | "max_tokens"
+
 /** The request body (without `stream`). */
-export const toParams = (request: ProviderRequest): ChatCompletionCreateParamsBase => ({
+export const toParams = (
+  request: ProviderRequest,
+  maxTokensField: MaxTokensField = "max_completion_tokens"
+): ChatCompletionCreateParamsBase => ({
   model: request.model,
   messages: toMessages(request.messages),
   ...(request.tools.length > 0
@@ -21,7 +38,7 @@ export const toParams = (request: ProviderRequest): ChatCompletionCreateParamsBa
             name: tool.name,
             description: tool.description,
             parameters: tool.jsonSchema as Record<string, unknown>,
-            strict: true
+            strict: tool.strict ?? true
           }
         }))
       }
@@ -34,8 +51,9 @@ export const toParams = (request: ProviderRequest): ChatCompletionCreateParamsBa
             ? request.toolChoice
             : { type: "function" as const, function: { name: request.toolChoice.tool } }
       }),
-  ...(request.maxOutputTokens === undefined ? {} : { max_completion_tokens: request.maxOutputTokens }),
+  ...(request.maxOutputTokens === undefined ? {} : { [maxTokensField]: request.maxOutputTokens }),
   ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+  ...(request.reasoningEffort === undefined ? {} : { reasoning_effort: openAiEffort(request.reasoningEffort) }),
   ...(request.output === undefined
     ? {}
     : {
@@ -51,6 +69,24 @@ export const toParams = (request: ProviderRequest): ChatCompletionCreateParamsBa
       })
 })
 
+/** A file as a content part: an image by URL (or data URL), a document inline. */
+const filePart = (file: Message.File): ChatCompletionContentPart =>
+  file.mediaType.startsWith("image/")
+    ? { type: "image_url", image_url: { url: Message.fileUrl(file) } }
+    : { type: "file", file: { file_data: Message.fileUrl(file), filename: file.name ?? "file" } }
+
+/** What Chat Completions cannot take: a document by URL (it wants the bytes). */
+export const unsupported = (request: ProviderRequest): string | undefined => {
+  for (const message of request.messages) {
+    for (const file of message._tag === "User" ? (message.files ?? []) : []) {
+      if ("url" in file && !file.mediaType.startsWith("image/") && !file.url.startsWith("data:")) {
+        return `Chat Completions takes documents inline, not by URL (${file.url}): give the file's bytes`
+      }
+    }
+  }
+  return undefined
+}
+
 /** Consecutive assistant text and tool calls become one assistant message; reasoning items are dropped. */
 const toMessages = (messages: ReadonlyArray<Message.Message>): Array<ChatCompletionMessageParam> => {
   const out: Array<ChatCompletionMessageParam> = []
@@ -61,7 +97,13 @@ const toMessages = (messages: ReadonlyArray<Message.Message>): Array<ChatComplet
         out.push({ role: "system", content: message.text })
         break
       case "User":
-        out.push({ role: "user", content: message.text })
+        out.push({
+          role: "user",
+          content:
+            message.files === undefined
+              ? message.text
+              : [{ type: "text", text: message.text }, ...message.files.map(filePart)]
+        })
         break
       case "Assistant":
         if (last?.role === "assistant" && !last.content) last.content = message.text
@@ -96,13 +138,51 @@ const finishOf = (reason: string | null | undefined, hasToolCalls: boolean): Pro
         ? "tool-calls"
         : "stop"
 
-/** A whole completion. */
-export const fromCompletion = (completion: ChatCompletion, requestId: string | undefined): ProviderResult => {
+/** A tool call as compatible servers send it: `type`, `index` and `id` may be missing, `arguments` parsed. */
+interface WireCall {
+  readonly index?: number | undefined
+  readonly id?: string | undefined
+  readonly type?: string | undefined
+  readonly function?: { readonly name?: string | undefined; readonly arguments?: unknown } | undefined
+}
+
+const malformed = (what: string, requestId: string | undefined) =>
+  new MalformedResponse({
+    message: `the server's answer has ${what}`,
+    ...(requestId === undefined ? {} : { requestId })
+  })
+
+/** The tool call's name, or why it cannot be understood (a kind of tool never offered, no name). */
+const nameOf = (call: WireCall, position: number, requestId: string | undefined): string | LlmError => {
+  if (call.type !== undefined && call.type !== "function") {
+    return malformed(
+      `tool call #${position + 1} of type "${call.type}", but only function tools are offered`,
+      requestId
+    )
+  }
+  const name = call.function?.name
+  return name ? name : malformed(`tool call #${position + 1} without a function name`, requestId)
+}
+
+/** Arguments as JSON text (some servers send them parsed). */
+const argumentsOf = (call: WireCall): string => {
+  const args = call.function?.arguments
+  return args === undefined || args === null ? "" : typeof args === "string" ? args : JSON.stringify(args)
+}
+
+/** A whole completion, or why it cannot be understood. Tool calls without `type` are function calls. */
+export const fromCompletion = (
+  completion: ChatCompletion,
+  requestId: string | undefined
+): ProviderResult | LlmError => {
   const choice = completion.choices[0]
   const messages: Array<Message.Message> = []
   if (choice?.message.content) messages.push(Message.assistant(choice.message.content))
-  for (const call of choice?.message.tool_calls ?? []) {
-    if (call.type === "function") messages.push(Message.toolCall(call.id, call.function.name, call.function.arguments))
+  const calls: ReadonlyArray<WireCall> = choice?.message.tool_calls ?? []
+  for (const [position, call] of calls.entries()) {
+    const name = nameOf(call, position, requestId)
+    if (typeof name !== "string") return name
+    messages.push(Message.toolCall(call.id || `call_${position}`, name, argumentsOf(call)))
   }
   return {
     id: completion.id,
@@ -121,6 +201,10 @@ export const fromCompletion = (completion: ChatCompletion, requestId: string | u
 /**
  * Maps stream chunks. Chat streams have no "tool call done" and no final object: the calls are completed
  * when a finish reason arrives, and the result is assembled at the end of the stream (see `finish`).
+ *
+ * A tool-call delta is matched to its call by `index`; without one (Gemini's compatible endpoint sends
+ * each call whole, with no index), by `id`, else it continues the last call, unless it names a function
+ * again, which starts a new call. A call that starts with no function name cannot be understood.
  */
 export const chunkMapper = (requestId: string | undefined) => {
   let id = ""
@@ -128,10 +212,18 @@ export const chunkMapper = (requestId: string | undefined) => {
   let text = ""
   let refusal = ""
   let finishReason: string | null = null
-  let usage: Usage.Usage = Usage.empty
+  let usage: Usage.Usage | undefined
   const calls: Array<{ id: string; name: string; arguments: string }> = []
+  const byIndex = new Map<number, (typeof calls)[number]>()
 
-  const map = (chunk: ChatCompletionChunk): ReadonlyArray<ProviderEvent> => {
+  const callOf = (delta: WireCall) => {
+    if (typeof delta.index === "number") return byIndex.get(delta.index)
+    if (delta.id) return calls.find((call) => call.id === delta.id)
+    const last = calls.at(-1)
+    return delta.function?.name && last?.name ? undefined : last
+  }
+
+  const map = (chunk: ChatCompletionChunk): ReadonlyArray<ProviderEvent> | LlmError => {
     id ||= chunk.id
     model ||= chunk.model
     if (chunk.usage) usage = Usage.fromChat(chunk.usage)
@@ -142,16 +234,21 @@ export const chunkMapper = (requestId: string | undefined) => {
       events.push({ _tag: "TextDelta", delta: choice.delta.content })
     }
     if (choice?.delta.refusal) refusal += choice.delta.refusal
-    for (const delta of choice?.delta.tool_calls ?? []) {
-      let call = calls[delta.index]
+    const deltas: ReadonlyArray<WireCall> = choice?.delta.tool_calls ?? []
+    for (const delta of deltas) {
+      let call = callOf(delta)
       if (!call) {
-        call = { id: delta.id ?? `call_${delta.index}`, name: delta.function?.name ?? "", arguments: "" }
-        calls[delta.index] = call
+        const name = nameOf(delta, calls.length, requestId)
+        if (typeof name !== "string") return name
+        call = { id: delta.id || `call_${delta.index ?? calls.length}`, name, arguments: "" }
+        calls.push(call)
+        if (typeof delta.index === "number") byIndex.set(delta.index, call)
         events.push({ _tag: "ToolCallStarted", id: call.id, name: call.name })
       }
-      if (delta.function?.arguments) {
-        call.arguments += delta.function.arguments
-        events.push({ _tag: "ToolCallDelta", id: call.id, delta: delta.function.arguments })
+      const args = argumentsOf(delta)
+      if (args) {
+        call.arguments += args
+        events.push({ _tag: "ToolCallDelta", id: call.id, delta: args })
       }
     }
     if (choice?.finish_reason) {

@@ -18,7 +18,8 @@ import * as Usage from "../Usage.ts"
 /** What an error response says. */
 export interface ErrorInfo {
   readonly message: string
-  readonly code?: string | undefined
+  /** The error's code (`"context_length_exceeded"`), or its type when it has no code; a number is a status. */
+  readonly code?: string | number | undefined
   readonly param?: string | undefined
   readonly requestId?: string | undefined
   readonly retryAfter?: Duration.Duration | undefined
@@ -27,21 +28,46 @@ export interface ErrorInfo {
 const defined = <A extends object>(a: A): { [K in keyof A]: Exclude<A[K], undefined> } =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as never
 
+/** Codes (and error types) that say which HTTP status they stand for, as OpenAI, Anthropic and others send them. */
+const statusOfCodes: ReadonlyArray<readonly [RegExp, number]> = [
+  [/rate_limit|too_many_requests|quota/, 429],
+  [/invalid_api_key|authentication|unauthorized|unauthenticated/, 401],
+  [/permission|forbidden|unsupported_country/, 403],
+  [/not_found|model_not_found|does_not_exist/, 404],
+  [/server_error|internal|api_error|overloaded|unavailable|timeout|bad_gateway/, 500],
+  [/invalid|context_length|too_large|too_long|too_small|max_length|bad_request|unsupported|image_|_exceeded/, 400]
+]
+
 /**
- * The error for an HTTP status (`undefined` for an error reported inside a stream, classified by its code).
+ * The HTTP status an error code stands for: a number (or numeric string) is one; a known code or type maps
+ * to its status; `undefined` for a code nobody knows (treated as a server error).
+ */
+export const statusOfCode = (code: string | number | undefined): number | undefined => {
+  if (code === undefined) return undefined
+  const n = Number(code)
+  if (Number.isInteger(n) && n >= 400 && n < 600) return n
+  return statusOfCodes.find(([pattern]) => pattern.test(String(code).toLowerCase()))?.[1]
+}
+
+/**
+ * The error for an HTTP status. An error reported inside a stream (`status` undefined) is classified by its
+ * code, as the same error would be if it came as a status: `context_length_exceeded` is a `BadRequest`
+ * either way, `rate_limit_exceeded` a `RateLimited`, an unknown code a `ServerError`.
  */
 export const fromStatus = (status: number | undefined, info: ErrorInfo): LlmError => {
-  const { message, code, param, requestId, retryAfter } = info
+  const { message, param, requestId, retryAfter } = info
+  const code = info.code === undefined ? undefined : String(info.code)
   if (code === "content_filter") {
     return new ContentFiltered({ message, partialText: "", usage: Usage.empty })
   }
-  if (status === 429 || (status === undefined && (code === "rate_limit_exceeded" || code === "insufficient_quota"))) {
+  const effective = status ?? statusOfCode(code) ?? 500
+  if (effective === 429) {
     return new RateLimited(defined({ message, retryAfter, code, requestId }))
   }
-  if (status === undefined || status === 408 || status === 409 || status >= 500) {
+  if (effective === 408 || effective === 409 || effective >= 500) {
     return new ServerError(defined({ message, status, code, requestId }))
   }
-  switch (status) {
+  switch (effective) {
     case 401:
       return new AuthenticationFailed(defined({ message, requestId }))
     case 403:
@@ -76,9 +102,16 @@ export const fromSdkError = (error: unknown): LlmError => {
     if (error instanceof APIConnectionError || error instanceof APIUserAbortError) {
       return new ConnectionFailed({ message: error.message })
     }
+    const body = error.error
     return fromStatus(error.status, {
       message: error.message,
-      code: error.code ?? (Predicate.hasProperty(error.error, "code") ? str(error.error.code) : undefined),
+      code:
+        error.code ??
+        (Predicate.hasProperty(body, "code") && (typeof body.code === "string" || typeof body.code === "number")
+          ? body.code
+          : undefined) ??
+        error.type ??
+        (Predicate.hasProperty(body, "type") ? str(body.type) : undefined),
       param: error.param ?? undefined,
       requestId: error.requestID ?? undefined,
       retryAfter: retryAfterFromHeaders(error.headers, Date.now())

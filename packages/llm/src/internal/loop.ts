@@ -1,10 +1,12 @@
 /** The tool loop's engine, shared by `ToolLoop.run`, agents and LLM roles. */
-import { Effect, Stream } from "effect"
+import { Clock, Effect, Stream } from "effect"
+import * as AgentEvent from "../AgentEvent.ts"
 import type * as LanguageModel from "../LanguageModel.ts"
 import { LanguageModel as Model } from "../LanguageModel.ts"
 import { type InvalidOutput, type LlmError, MaxStepsExceeded } from "../LlmError.ts"
 import * as Message from "../Message.ts"
 import type * as Response from "../Response.ts"
+import * as Telemetry from "../Telemetry.ts"
 import * as Tool from "../Tool.ts"
 import type * as ToolLoop from "../ToolLoop.ts"
 import * as Usage from "../Usage.ts"
@@ -21,8 +23,42 @@ export interface Output<A> {
   readonly decode: (text: string) => Effect.Effect<A, InvalidOutput>
 }
 
-/** Runs the model in context with tools until it answers (see `ToolLoop.run`). */
+/**
+ * Runs the model in context with tools until it answers (see `ToolLoop.run`), in a span
+ * `invoke_agent {agent}` (the agent of `Telemetry.withAgent`) with the usage and cost of its model calls.
+ */
 export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
+  options: Options<Tools, E, R>,
+  output: Output<A> | undefined
+): Effect.Effect<
+  ToolLoop.Result<A>,
+  LlmError | MaxStepsExceeded | Tool.Error<Tools[number]> | E,
+  Model | Tool.Services<Tools[number]> | R
+> =>
+  Effect.flatMap(
+    Effect.all([Telemetry.Agent, Telemetry.AgentId, Telemetry.Conversation]),
+    ([agent, id, conversation]) =>
+      loop(options, output).pipe(
+        Effect.tap((result) =>
+          Effect.annotateCurrentSpan({
+            "gen_ai.usage.input_tokens": result.usage.inputTokens,
+            "gen_ai.usage.output_tokens": result.usage.outputTokens,
+            "troupe.llm.cost_usd": result.cost,
+            "troupe.llm.steps": result.responses.length
+          })
+        ),
+        Effect.withSpan(agent === "none" ? "invoke_agent" : `invoke_agent ${agent}`, {
+          attributes: {
+            "gen_ai.operation.name": "invoke_agent",
+            ...(agent === "none" ? {} : { "gen_ai.agent.name": agent }),
+            ...(id === undefined ? {} : { "gen_ai.agent.id": id }),
+            ...(conversation === undefined ? {} : { "gen_ai.conversation.id": conversation })
+          }
+        })
+      )
+  )
+
+const loop = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
   options: Options<Tools, E, R>,
   output: Output<A> | undefined
 ): Effect.Effect<
@@ -74,7 +110,7 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
           response.toolCalls,
           (call) => {
             const tool = byName.get(call.name)
-            const result = tool ? tool.call(call) : Effect.succeed(Tool.unknownTool(call, tools))
+            const result = observed(call, tool ? tool.call(call) : Effect.succeed(Tool.unknownTool(call, tools)))
             return onEvent ? Effect.tap(result, onEvent) : result
           },
           { concurrency }
@@ -114,4 +150,34 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
       message: `no final answer after ${maxSteps} model calls`,
       maxSteps
     })
+  })
+
+/** A tool call and its answer, published as agent events around the call. */
+const observed = <E, R>(
+  call: Message.ToolCall,
+  result: Effect.Effect<Message.ToolResult, E, R>
+): Effect.Effect<Message.ToolResult, E, R> =>
+  Effect.gen(function* () {
+    const agent = yield* Telemetry.Agent
+    const start = yield* Clock.currentTimeMillis
+    yield* AgentEvent.publish(
+      new AgentEvent.ToolCalled({
+        agent,
+        id: call.id,
+        tool: call.name,
+        arguments: AgentEvent.clip(call.arguments, 2000)
+      })
+    )
+    const answer = yield* result
+    yield* AgentEvent.publish(
+      new AgentEvent.ToolAnswered({
+        agent,
+        id: call.id,
+        tool: call.name,
+        output: AgentEvent.clip(answer.output, 2000),
+        isError: answer.isError,
+        millis: (yield* Clock.currentTimeMillis) - start
+      })
+    )
+    return answer
   })

@@ -2,6 +2,7 @@
 import type {
   Response as OpenAiResponse,
   ResponseCreateParamsBase,
+  ResponseInputContent,
   ResponseInputItem,
   ResponseStreamEvent
 } from "openai/resources/responses/responses"
@@ -9,12 +10,23 @@ import type { ProviderEvent, ProviderFinish, ProviderRequest, ProviderResult } f
 import type { LlmError } from "../LlmError.ts"
 import * as Message from "../Message.ts"
 import * as Usage from "../Usage.ts"
+import { openAiEffort } from "./chatApi.ts"
 import { fromStatus } from "./errors.ts"
 
+/** What the Responses API is told besides the request: `store: false` keeps nothing on the server. */
+export interface Settings {
+  /**
+   * `false`: the server keeps nothing (zero data retention); reasoning is then asked for encrypted
+   * (`include: ["reasoning.encrypted_content"]`) so that it can be replayed. Default: the server's default.
+   */
+  readonly store?: boolean | undefined
+}
+
 /** The request body (without `stream`). */
-export const toParams = (request: ProviderRequest): ResponseCreateParamsBase => ({
+export const toParams = (request: ProviderRequest, settings: Settings = {}): ResponseCreateParamsBase => ({
   model: request.model,
   input: request.messages.map(toInputItem),
+  ...(settings.store === false ? { store: false, include: ["reasoning.encrypted_content" as const] } : {}),
   ...(request.tools.length > 0
     ? {
         tools: request.tools.map((tool) => ({
@@ -22,7 +34,7 @@ export const toParams = (request: ProviderRequest): ResponseCreateParamsBase => 
           name: tool.name,
           description: tool.description,
           parameters: tool.jsonSchema as Record<string, unknown>,
-          strict: true
+          strict: tool.strict ?? true
         }))
       }
     : {}),
@@ -36,6 +48,7 @@ export const toParams = (request: ProviderRequest): ResponseCreateParamsBase => 
       }),
   ...(request.maxOutputTokens === undefined ? {} : { max_output_tokens: request.maxOutputTokens }),
   ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+  ...(request.reasoningEffort === undefined ? {} : { reasoning: { effort: openAiEffort(request.reasoningEffort) } }),
   ...(request.output === undefined
     ? {}
     : {
@@ -51,16 +64,40 @@ export const toParams = (request: ProviderRequest): ResponseCreateParamsBase => 
       })
 })
 
+/** A file as an input part: an image, or a document by URL or inline. */
+const inputFile = (file: Message.File): ResponseInputContent =>
+  file.mediaType.startsWith("image/")
+    ? { type: "input_image", image_url: Message.fileUrl(file), detail: "auto" }
+    : "url" in file && !file.url.startsWith("data:")
+      ? { type: "input_file", file_url: file.url }
+      : { type: "input_file", file_data: Message.fileUrl(file), filename: file.name ?? "file" }
+
 const toInputItem = (message: Message.Message): ResponseInputItem => {
   switch (message._tag) {
     case "System":
       return { role: "system", content: message.text }
     case "User":
-      return { role: "user", content: message.text }
+      return message.files === undefined
+        ? { role: "user", content: message.text }
+        : { role: "user", content: [{ type: "input_text", text: message.text }, ...message.files.map(inputFile)] }
     case "Assistant":
-      return { role: "assistant", content: message.text }
+      return message.itemId === undefined
+        ? { role: "assistant", content: message.text }
+        : {
+            type: "message",
+            id: message.itemId,
+            role: "assistant",
+            status: "completed",
+            content: [{ type: "output_text", text: message.text, annotations: [] }]
+          }
     case "ToolCall":
-      return { type: "function_call", call_id: message.id, name: message.name, arguments: message.arguments }
+      return {
+        type: "function_call",
+        call_id: message.id,
+        name: message.name,
+        arguments: message.arguments,
+        ...(message.itemId === undefined ? {} : { id: message.itemId })
+      }
     case "ToolResult":
       return { type: "function_call_output", call_id: message.id, output: message.output }
     case "Reasoning":
@@ -72,6 +109,17 @@ const toInputItem = (message: Message.Message): ResponseInputItem => {
       }
   }
 }
+
+/** A function call item as a tool call, keeping the item's id. */
+const toolCallOf = (item: {
+  readonly call_id: string
+  readonly name: string
+  readonly arguments: string
+  readonly id?: string | undefined
+}) => ({
+  ...Message.toolCall(item.call_id || item.id || "", item.name, item.arguments),
+  ...(item.id ? { itemId: item.id } : {})
+})
 
 /** A whole response, or the error it reports. */
 export const fromResponse = (response: OpenAiResponse, requestId: string | undefined): ProviderResult | LlmError => {
@@ -89,9 +137,9 @@ export const fromResponse = (response: OpenAiResponse, requestId: string | undef
       const text = item.content.flatMap((part) => (part.type === "output_text" ? [part.text] : [])).join("")
       const refusals = item.content.flatMap((part) => (part.type === "refusal" ? [part.refusal] : []))
       if (refusals.length > 0) refusal = refusals.join("")
-      if (text) messages.push(Message.assistant(text))
+      if (text) messages.push({ ...Message.assistant(text), ...(item.id ? { itemId: item.id } : {}) })
     } else if (item.type === "function_call") {
-      messages.push(Message.toolCall(item.call_id, item.name, item.arguments))
+      messages.push(toolCallOf(item))
     } else if (item.type === "reasoning") {
       messages.push({
         _tag: "Reasoning",
@@ -141,10 +189,7 @@ export const eventMapper = (requestId: string | undefined) => {
       }
       case "response.output_item.done":
         return event.item.type === "function_call"
-          ? {
-              _tag: "ToolCallDone",
-              call: Message.toolCall(event.item.call_id, event.item.name, event.item.arguments)
-            }
+          ? { _tag: "ToolCallDone", call: toolCallOf(event.item) }
           : { _tag: "Progress" }
       case "response.completed":
       case "response.incomplete":

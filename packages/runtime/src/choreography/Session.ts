@@ -33,16 +33,20 @@
  *
  * @since 0.1.0
  */
+
+import type { Choreography, Endpoint } from "@troupe/choreography"
 import { Deferred, Duration, Effect, type Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
-import type { Protocol, RolesOf } from "./Choreography.ts"
-import type * as Endpoint from "./Endpoint.ts"
 import * as Coordinator from "./internal/coordinator.ts"
+import { CurrentRole } from "./internal/currentRole.ts"
 import * as Participants from "./internal/participant.ts"
 import type { SessionAborted } from "./internal/sessionErrors.ts"
 import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtocols.ts"
+
+type Protocol = Choreography.Protocol
+type RolesOf<P> = Choreography.RolesOf<P>
 
 export type { Completed } from "./internal/coordinator.ts"
 export type { Context, Failure } from "./internal/participant.ts"
@@ -197,3 +201,30 @@ export const run = <P extends Protocol, const B extends Bindings<P>>(
   options: Options<P, B>
 ): Effect.Effect<Coordinator.Completed<ResultsOf<B>>, SessionAborted | SpawnError, ActorSystem> =>
   Effect.scoped(Effect.flatMap(start(protocol, options), (handle) => handle.await))
+
+/** The session role the current fiber plays, when it runs in (or was forked from) a role's program. */
+export interface RoleInfo {
+  readonly session: string
+  readonly protocol: string
+  readonly role: string
+  /** The participant's actor. */
+  readonly path: string
+}
+
+/** The session role the current fiber plays, if any. */
+export const currentRole: Effect.Effect<RoleInfo | undefined> = Effect.map(CurrentRole, (current) =>
+  current === undefined
+    ? undefined
+    : { session: current.session, protocol: current.protocol, role: current.role, path: current.path }
+)
+
+/**
+ * Writes a note into the trace of the session role the current fiber plays, where it happens (and
+ * publishes a `SessionNote`); does nothing outside a role's program. `Diagram.trace` draws it over the role.
+ *
+ * @example
+ * ```ts
+ * yield* Session.note("the model's first answer was out of protocol; it corrected it")
+ * ```
+ */
+export const note = (text: string): Effect.Effect<void> => Effect.map(CurrentRole, (current) => current?.note(text))

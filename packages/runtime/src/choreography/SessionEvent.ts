@@ -2,7 +2,7 @@
  * Session events: what sessions do, published on the actor system's event stream (`ActorSystem.events`)
  * next to the actors' own events. The session's coordinator publishes `SessionStarted` and `SessionEnded`
  * on the system that started the session; each participant publishes its `SessionStep`s,
- * `SessionViolation`s and `SessionResumed`s on the system it lives in.
+ * `SessionViolation`s, `SessionCrashed`s, `SessionResumed`s and `SessionNote`s on the system it lives in.
  *
  * Steps are published only while someone subscribes to the stream, so an unobserved session pays nothing
  * for them.
@@ -18,9 +18,12 @@
  *
  * @since 0.1.0
  */
+
+import type { Monitor } from "@troupe/choreography"
 import { Data } from "effect"
 import type { AbortCause } from "./internal/sessionErrors.ts"
-import type { ProtocolViolation } from "./Monitor.ts"
+
+type ProtocolViolation = Monitor.ProtocolViolation
 
 /** Every role joined the session, and it began. `roles` maps each role to its actor's path. */
 export class SessionStarted extends Data.TaggedClass("SessionStarted")<{
@@ -38,6 +41,8 @@ export class SessionStep extends Data.TaggedClass("SessionStep")<{
   readonly peer: string
   readonly label: string
   readonly state: number
+  /** The message's payload (the value itself, not a copy: do not change it). */
+  readonly payload: unknown
 }> {}
 
 /** A role's monitor refused a move: its own send, or a message it received. The session is aborted. */
@@ -46,6 +51,26 @@ export class SessionViolation extends Data.TaggedClass("SessionViolation")<{
   readonly protocol: string
   readonly role: string
   readonly violation: ProtocolViolation
+}> {}
+
+/**
+ * A restartable role's program failed in `state`: its actor crashes with `cause` (a summary), so that its
+ * supervisor restarts it, and the role resumes from its checkpoint (`SessionResumed`).
+ */
+export class SessionCrashed extends Data.TaggedClass("SessionCrashed")<{
+  readonly session: string
+  readonly protocol: string
+  readonly role: string
+  readonly state: number
+  readonly cause: string
+}> {}
+
+/** Something worth seeing in the session happened at a role (a person approved a tool call, say). */
+export class SessionNote extends Data.TaggedClass("SessionNote")<{
+  readonly session: string
+  readonly protocol: string
+  readonly role: string
+  readonly text: string
 }> {}
 
 /** A restartable role's actor was restarted, and the role resumed from its checkpoint at `state`. */
@@ -65,4 +90,11 @@ export class SessionEnded extends Data.TaggedClass("SessionEnded")<{
 }> {}
 
 /** Any session event. */
-export type SessionEvent = SessionStarted | SessionStep | SessionViolation | SessionResumed | SessionEnded
+export type SessionEvent =
+  | SessionStarted
+  | SessionStep
+  | SessionViolation
+  | SessionCrashed
+  | SessionResumed
+  | SessionNote
+  | SessionEnded

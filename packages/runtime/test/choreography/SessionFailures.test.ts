@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { ActorSystem, Choreography, type Endpoint, Session, type SystemEvent } from "../../src/index.ts"
+import { ActorSystem, Choreography, Diagram, type Endpoint, Session, type SystemEvent } from "../../src/index.ts"
 import { TwoBuyer } from "./fixtures.ts"
 
 const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, ActorSystem.layer())
@@ -78,6 +78,15 @@ describe("Session failures", () => {
         assert.instanceOf(aborted.cause, Session.StepTimeout)
         assert.deepInclude(aborted.cause, { session: "late", role: "S", state: 3, waitedMillis: 5000 })
         assert.deepStrictEqual((aborted.cause as Session.StepTimeout).expected, ["A?buy(string)", "A?cancel()"])
+        // the trace shows where the deadline passed
+        assert.deepInclude(
+          aborted.trace.find((e) => e._tag === "TimedOut"),
+          { role: "S", state: 3, waitedMillis: 5000 }
+        )
+        assert.include(
+          Diagram.trace(aborted.trace),
+          "Note over S: deadline: waited 5000 ms for A?buy(string) or A?cancel()"
+        )
         assert.match(aborted.cause.message, /Role S in session late of TwoBuyer waited 5000 ms in state 3/)
         yield* Deferred.await(aInterrupted)
         yield* Deferred.await(bInterrupted)
@@ -288,6 +297,20 @@ describe("Session: restartable roles", () => {
           done.trace.filter((e) => e._tag === "Sent").map((e) => `${e.from}->${e.to}:${e.label}(${e.payload})`),
           ["C->W:job(2)", "C->W:job(3)", "C->W:job(4)", "W->C:result(4)", "W->C:result(9)", "W->C:result(16)"]
         )
+        // ... and the crash and the resume, where they happened: after the second job, before the third
+        const w = done.trace.filter((e) => ("role" in e && e.role === "W") || (e._tag === "Received" && e.to === "W"))
+        assert.deepStrictEqual(
+          w.map((e) => (e._tag === "Received" ? `${e._tag} ${e.payload}` : e._tag)),
+          ["Received 2", "Received 3", "Crashed", "Resumed", "Received 4"]
+        )
+        assert.deepInclude(w[2], { role: "W", state: 2, reason: "the worker tripped" })
+        assert.deepInclude(w[3], { role: "W", state: 2 })
+        assert.isTrue(
+          events.some((e) => e._tag === "SessionCrashed" && e.role === "W" && e.cause === "the worker tripped")
+        )
+        const drawn = Diagram.trace(done.trace)
+        assert.include(drawn, "Note over W: crashed in state 2: the worker tripped")
+        assert.include(drawn, "Note over W: restarted#59; resumed from its checkpoint at state 2")
       }).pipe(Effect.scoped)
     )
   )

@@ -1,5 +1,5 @@
 /**
- * The node engine shared by both transports: handshake, links, reliable delivery, heartbeats,
+ * The node engine shared by both transports (the handshake is in `handshake.ts`): links, reliable delivery, heartbeats,
  * failure detection, dialing with backoff and shutdown. A transport only supplies wires (a socket
  * or an in-process pipe) through `Dialer` and `Engine.accept`.
  *
@@ -7,7 +7,6 @@
  * by socket callbacks; Effect is used for the control plane (dial loops, the heartbeat ticker,
  * shutdown) and at the service boundary.
  */
-import { timingSafeEqual } from "node:crypto"
 import type { Option, Scope } from "effect"
 import { Context, Deferred, Effect, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -20,7 +19,9 @@ import { type Peer, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, LinkStats, Service, Stats } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import * as TransportMetrics from "../TransportMetrics.ts"
-import { hashToken, type Resolved } from "./options.ts"
+import { type Auth, Handshake } from "./handshake.ts"
+import { LogLimiter } from "./logLimiter.ts"
+import type { Resolved } from "./options.ts"
 
 /** The raw connection a transport hands to the engine. */
 export interface Wire {
@@ -32,7 +33,18 @@ export interface Wire {
   readonly close: (code: number, reason: string) => void
   /** Destroys the connection at once. */
   readonly terminate: () => void
+  /** The peer's network address (for limits and logs); none in process. */
+  readonly remoteAddress?: string | undefined
+  /** The subject CN of the certificate the peer presented and TLS verified, if any. */
+  readonly peerCertificateName?: (() => string | undefined) | undefined
 }
+
+/**
+ * Why a socket failed: a frame over the size limit (`too-big`, the socket then closes with 1009),
+ * a frame the WebSocket layer refused (`bad-frame`), a TLS failure that retrying will not fix
+ * (`tls`), or anything else (`io`).
+ */
+export type WireFailure = "too-big" | "bad-frame" | "tls" | "io"
 
 /** What a transport tells the engine about a wire. */
 export interface WireEvents {
@@ -40,8 +52,8 @@ export interface WireEvents {
   readonly opened: () => void
   readonly message: (data: Buffer, isBinary: boolean) => void
   readonly closed: (code: number, reason: string) => void
-  /** A socket error; `tooBig` when it is a frame over the size limit (the socket then closes with 1009). */
-  readonly failed: (error: Error, tooBig: boolean) => void
+  /** A socket error, and what kind of failure it is. */
+  readonly failed: (error: Error, kind: WireFailure) => void
 }
 
 /** Opens an outbound wire to a target (a URL or a node id). Events must arrive asynchronously. */
@@ -51,6 +63,8 @@ export type Dialer = (target: string, events: WireEvents) => Wire
 export interface EngineOptions extends Resolved {
   readonly dial: Dialer
   readonly address: Option.Option<string>
+  /** Mutual TLS: a peer's node id must be the subject CN of the certificate it presented. */
+  readonly certificateIdentity?: boolean | undefined
 }
 
 interface DialOutcome {
@@ -58,6 +72,8 @@ interface DialOutcome {
   readonly peer: Peer | undefined
   readonly code: number
   readonly reason: string
+  /** A TLS failure that retrying will not fix. */
+  readonly tls: string | undefined
 }
 
 const HEARTBEAT = Frame.encode({ type: "heartbeat" })
@@ -66,6 +82,10 @@ const ACK_DELAY_MS = 5
 /** Frames are written while the socket has at most this many bytes queued, and batched after. */
 const HIGH_WATER = 64 * 1024
 const QUARANTINE_LIMIT = 10_000
+/** The resend buffer's first size; it doubles as needed up to the capacity. */
+const RING_START = 16
+/** The largest frame accepted before the handshake completes (a hello is well under 1 KiB). */
+const HANDSHAKE_FRAME_BYTES = 16 * 1024
 
 const now = Date.now
 
@@ -106,7 +126,7 @@ class Pending {
   }
 }
 
-class Connection implements WireEvents {
+export class Connection implements WireEvents {
   state: "connecting" | "handshaking" | "open" | "closing" | "closed"
   wire!: Wire
   link: Link | undefined = undefined
@@ -116,6 +136,10 @@ class Connection implements WireEvents {
   lastReceived = now()
   startedAt = now()
   onDone: ((outcome: DialOutcome) => void) | undefined = undefined
+  /** The handshake's state (see `handshake.ts`). */
+  auth: Auth | undefined = undefined
+  /** A TLS failure seen on this connection. */
+  tlsFailure: string | undefined = undefined
   readonly engine: Engine
   readonly outbound: boolean
   readonly target: string | undefined
@@ -131,17 +155,29 @@ class Connection implements WireEvents {
     if (this.state !== "connecting") return
     this.state = "handshaking"
     this.startedAt = now()
-    this.engine.sendHello(this)
+    this.engine.handshake.start(this)
   }
 
   message = (data: Buffer, isBinary: boolean): void => this.engine.onMessage(this, data, isBinary)
 
   closed = (code: number, reason: string): void => this.engine.onClosed(this, code, reason)
 
-  failed = (error: Error, tooBig: boolean): void => {
-    if (tooBig) {
+  /** Where the peer is: its network address, or the target dialed. */
+  get address(): string {
+    return this.wire.remoteAddress ?? this.target ?? "in-process"
+  }
+
+  failed = (error: Error, kind: WireFailure): void => {
+    if (kind === "too-big" || kind === "bad-frame") {
       this.engine.counters.badFrames++
-      this.engine.log("Warn", "bad frame", { peer: this.peer?.node ?? "unauthenticated", detail: error.message })
+      this.engine.log("Warn", "bad frame", {
+        peer: this.peer?.node ?? this.address,
+        code: kind,
+        detail: error.message
+      })
+    } else if (kind === "tls") {
+      this.tlsFailure = error.message
+      this.engine.log("Error", "TLS failure", { peer: this.peer?.node ?? this.address, detail: error.message })
     } else {
       this.engine.log("Debug", "socket error", {
         peer: this.peer?.node ?? this.target ?? "unknown",
@@ -172,9 +208,13 @@ class Connection implements WireEvents {
     }
   }
 
+  /** When `close` was called. */
+  closingAt = 0
+
   close(code: number, reason: string): void {
     if (this.state === "closed" || this.state === "closing") return
     this.state = "closing"
+    this.closingAt = now()
     try {
       this.wire.close(code, reasonText(reason))
     } catch {
@@ -189,17 +229,21 @@ class Connection implements WireEvents {
   }
 }
 
-class Link {
+export class Link {
   down = false
   active: Connection | undefined = undefined
+  /** The X25519 key the peer's incarnation linked with: later connections must prove the same. */
+  peerKey: string | undefined = undefined
   readonly detector: FailureDetector.FailureDetector
   lastHeartbeat = now()
   peerMaxFrameBytes: number
   peerWindow: number
   peerHeartbeatMs: number
   // sending
-  private readonly ring: Array<string | undefined>
-  private readonly sizes: Array<number>
+  // grows (doubling) up to the capacity as envelopes wait for acks, so an idle peer costs little
+  private ring: Array<string | undefined> = new Array(RING_START).fill(undefined)
+  private sizes: Array<number> = new Array(RING_START).fill(0)
+  private readonly capacity: number
   lastSeq = 0
   acked = 0
   private sent = 0
@@ -225,9 +269,7 @@ class Link {
   ) {
     this.engine = engine
     this.peer = peer
-    const capacity = engine.options.capacity
-    this.ring = new Array(capacity)
-    this.sizes = new Array(capacity).fill(0)
+    this.capacity = engine.options.capacity
     this.peerMaxFrameBytes = hello.maxFrameBytes
     this.peerWindow = hello.window
     this.peerHeartbeatMs = hello.heartbeatInterval
@@ -249,10 +291,11 @@ class Link {
   }
 
   hasRoom(): boolean {
-    return this.waiters.length === 0 && this.lastSeq - this.acked < this.ring.length
+    return this.waiters.length === 0 && this.lastSeq - this.acked < this.capacity
   }
 
   push(json: string, bytes: number): void {
+    if (this.lastSeq - this.acked >= this.ring.length) this.grow()
     const seq = ++this.lastSeq
     const index = seq % this.ring.length
     this.ring[index] = json
@@ -260,6 +303,19 @@ class Link {
     // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
     if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
     else this.scheduleFlush()
+  }
+
+  /** Doubles the ring (up to the capacity), moving the unacknowledged envelopes to their new slots. */
+  private grow(): void {
+    const length = Math.min(this.capacity, this.ring.length * 2)
+    const ring: Array<string | undefined> = new Array(length).fill(undefined)
+    const sizes: Array<number> = new Array(length).fill(0)
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
+      ring[seq % length] = this.ring[seq % this.ring.length]
+      sizes[seq % length] = this.sizes[seq % this.ring.length]!
+    }
+    this.ring = ring
+    this.sizes = sizes
   }
 
   scheduleFlush(): void {
@@ -335,11 +391,11 @@ class Link {
   onAck(ack: number): boolean {
     if (ack <= this.acked) return true
     if (ack > this.lastSeq) return false
-    const capacity = this.ring.length
-    for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % capacity] = undefined
+    const length = this.ring.length
+    for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
     this.acked = ack
     if (this.sent < ack) this.sent = ack
-    while (this.waiters.length > 0 && this.lastSeq - this.acked < capacity) {
+    while (this.waiters.length > 0 && this.lastSeq - this.acked < this.capacity) {
       const waiter = this.waiters.shift()!
       this.push(waiter.json, waiter.bytes)
       waiter.resume(Effect.void)
@@ -416,7 +472,7 @@ export class Engine {
   readonly links = new Map<string, Link>()
   readonly connections = new Set<Connection>()
   readonly targets = new Map<string, Target>()
-  private readonly quarantined = new Set<string>()
+  readonly quarantined = new Set<string>()
   /** Why each node that went down (and did not come back) went down. */
   private readonly downed = new Map<string, string>()
   stopping = false
@@ -433,9 +489,7 @@ export class Engine {
     refused: 0,
     linksUp: 0
   }
-  private readonly hello: Buffer
-  /** What this node tells peers about itself in `hello` and `welcome`. */
-  private readonly handshake: Omit<Frame.Hello, "type" | "token">
+  readonly handshake: Handshake
   private readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   readonly options: EngineOptions
   readonly inbound: Queue.Queue<DeliveryImpl>
@@ -451,22 +505,38 @@ export class Engine {
     this.inbound = inbound
     this.events = events
     this.run = Effect.runForkWith(context)
-    this.handshake = {
-      protocol: Frame.PROTOCOL_VERSION,
-      node: options.node,
-      incarnation: options.incarnation,
-      maxFrameBytes: options.maxFrameBytes,
-      window: options.capacity,
-      heartbeatInterval: Math.max(1, Math.ceil(options.heartbeatMs))
-    }
-    const hello: Frame.Hello = { ...this.handshake, type: "hello" }
-    this.hello = Frame.encode(options.token === undefined ? hello : { ...hello, token: options.token })
+    this.handshake = new Handshake(this)
+    this.logLimiter = new LogLimiter(options.limits.logLinesPerPeer, (key, suppressed) =>
+      this.emit("Warn", "log lines suppressed", {
+        peer: key,
+        suppressed,
+        detail: `${suppressed} more warnings about ${key === "*" ? "many peers" : key} in the last second`
+      })
+    )
   }
 
   // ---------------------------------------------------------------------------------------------
   // logging
 
+  private readonly logLimiter: LogLimiter
+
+  /**
+   * Logs a line. Warnings and errors about one peer (or address) are limited per second; the ones
+   * over the limit are counted and summed up in one line.
+   */
   log(level: "Debug" | "Info" | "Warn" | "Error", message: string, annotations: Record<string, unknown>): void {
+    if (level === "Warn" || level === "Error") {
+      const key = annotations.peer ?? annotations.target
+      if (typeof key === "string" && !this.logLimiter.allow(key, now())) return
+    }
+    this.emit(level, message, annotations)
+  }
+
+  private emit(
+    level: "Debug" | "Info" | "Warn" | "Error",
+    message: string,
+    annotations: Record<string, unknown>
+  ): void {
     this.run(
       Effect.logWithLevel(level)(message).pipe(
         Effect.annotateLogs({ node: this.options.node, ...annotations }),
@@ -484,6 +554,7 @@ export class Engine {
     connection.wire = wire
     this.connections.add(connection)
     if (this.stopping) connection.close(CloseCode.GoingAway, "node shutting down")
+    else this.handshake.accepted(connection)
     return connection
   }
 
@@ -495,24 +566,23 @@ export class Engine {
     return connection
   }
 
-  sendHello(connection: Connection): void {
-    connection.write(this.hello)
-  }
-
   onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
     const counters = this.counters
     counters.framesIn++
     counters.bytesIn += data.length
     if (connection.state === "closed" || connection.state === "closing") return
     connection.lastReceived = now()
-    if (data.length > this.options.maxFrameBytes) {
-      connection.failed(new Error(`a frame of ${data.length} bytes exceeds ${this.options.maxFrameBytes}`), true)
+    const limit = connection.state === "open" ? this.options.maxFrameBytes : HANDSHAKE_FRAME_BYTES
+    if (data.length > limit) {
+      connection.failed(new Error(`a frame of ${data.length} bytes exceeds ${limit}`), "too-big")
       connection.close(CloseCode.TooBig, "frame too big")
       return
     }
     const decoded = Frame.decode(data, isBinary)
     if (Result.isFailure(decoded)) {
-      this.badFrame(connection, "bad-frame", decoded.failure.field, decoded.failure.message)
+      if (connection.state === "open")
+        this.badFrame(connection, "bad-frame", decoded.failure.field, decoded.failure.message)
+      else this.handshake.badFrame(connection, decoded.failure.message, decoded.failure.field, "bad-frame")
       return
     }
     const frame = decoded.success
@@ -527,15 +597,7 @@ export class Engine {
       return
     }
     if (connection.state === "handshaking") {
-      if (!connection.outbound && frame.type === "hello") this.onHello(connection, frame)
-      else if (connection.outbound && frame.type === "welcome") this.onWelcome(connection, frame)
-      else
-        this.badFrame(
-          connection,
-          "unexpected-frame",
-          "type",
-          `expected a ${connection.outbound ? "welcome" : "hello"} frame, got ${frame.type}`
-        )
+      this.handshake.onFrame(connection, frame)
       return
     }
     const link = connection.link
@@ -549,6 +611,7 @@ export class Engine {
         return
       case "heartbeat":
         link.heartbeat(now())
+        if (frame.probe === true) connection.write(HEARTBEAT)
         return
       case "goodbye":
         this.declareDown(link, "shutdown", `the peer said goodbye: ${frame.reason}`)
@@ -558,71 +621,8 @@ export class Engine {
     }
   }
 
-  private tokenMatches(token: string | undefined): boolean {
-    const expected = this.options.secretHash
-    if (expected === undefined) return true
-    return timingSafeEqual(hashToken(token ?? ""), expected) && token !== undefined
-  }
-
-  private refuse(connection: Connection, code: number, reason: string, peer: string): void {
-    this.counters.refused++
-    this.log("Warn", "connection refused", { peer, code: CloseCode.name(code), reason })
-    connection.close(code, reason)
-  }
-
-  /**
-   * The checks both ends of a handshake make (protocol, token, not itself, not quarantined): binds
-   * the connection to its link, or refuses it with the documented close code.
-   */
-  private admit(connection: Connection, frame: Frame.Hello | Frame.Welcome): Link | undefined {
-    const peer = `${frame.node}/${frame.incarnation}`
-    const refusal: readonly [number, string] | undefined =
-      frame.protocol !== Frame.PROTOCOL_VERSION
-        ? [CloseCode.VersionMismatch, `protocol ${frame.protocol} is not ${Frame.PROTOCOL_VERSION}`]
-        : frame.type === "hello" && !this.tokenMatches(frame.token)
-          ? [CloseCode.Unauthorized, frame.token === undefined ? "missing token" : "wrong token"]
-          : frame.node === this.options.node
-            ? [CloseCode.SelfConnection, `node id ${frame.node} is this node's own`]
-            : this.quarantined.has(peer)
-              ? [CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin"]
-              : undefined
-    if (refusal !== undefined) {
-      this.refuse(connection, refusal[0], refusal[1], peer)
-      return undefined
-    }
-    if (this.stopping) {
-      connection.close(CloseCode.GoingAway, "node shutting down")
-      return undefined
-    }
-    const link = this.bind(frame.node, frame.incarnation, frame)
-    connection.link = link
-    connection.peer = link.peer
-    connection.peerHeartbeatMs = frame.heartbeatInterval
-    connection.state = "open"
-    return link
-  }
-
-  private onHello(connection: Connection, hello: Frame.Hello): void {
-    const link = this.admit(connection, hello)
-    if (link === undefined) return
-    connection.write(Frame.encode({ ...this.handshake, type: "welcome", received: link.consumed }))
-    this.attach(link, connection)
-  }
-
-  private onWelcome(connection: Connection, welcome: Frame.Welcome): void {
-    const link = this.admit(connection, welcome)
-    if (link === undefined) return
-    connection.established = true
-    if (!link.onAck(welcome.received)) {
-      this.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
-      return
-    }
-    this.attach(link, connection)
-    if (connection.target !== undefined) this.targets.get(connection.target)?.reached(link.peer)
-  }
-
   /** The link to a node and incarnation; a new incarnation replaces (and downs) the old one. */
-  private bind(
+  bind(
     node: NodeId,
     incarnation: Incarnation,
     hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number }
@@ -652,7 +652,7 @@ export class Engine {
    * each other), both nodes keep the connection dialed by the node with the smaller id, so they
    * agree without talking; between two connections dialed by the same node the newer wins.
    */
-  private attach(link: Link, connection: Connection): void {
+  attach(link: Link, connection: Connection): void {
     const current = link.active
     if (current !== undefined && current !== connection && current.state === "open") {
       const preferred = [this.options.node, link.peer.node].sort()[0]
@@ -671,6 +671,8 @@ export class Engine {
     const before = connection.state
     connection.state = "closed"
     this.connections.delete(connection)
+    this.handshake.ended(connection)
+    ;({ code, reason } = this.handshake.outcome(connection, code, reason))
     const link = connection.link
     if (link !== undefined) {
       if (link.active === connection) {
@@ -696,7 +698,7 @@ export class Engine {
     }
     const onDone = connection.onDone
     connection.onDone = undefined
-    onDone?.({ established: connection.established, peer: connection.peer, code, reason })
+    onDone?.({ established: connection.established, peer: connection.peer, code, reason, tls: connection.tlsFailure })
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -782,7 +784,7 @@ export class Engine {
     else single?.maybeAck()
   }
 
-  private badFrame(
+  badFrame(
     connection: Connection,
     code: Frame.ErrorCode,
     field: string,
@@ -802,7 +804,7 @@ export class Engine {
     connection.write(Frame.encode(seq === undefined ? frame : { ...frame, seq }))
   }
 
-  private protocolError(connection: Connection, message: string): void {
+  protocolError(connection: Connection, message: string): void {
     this.counters.badFrames++
     this.log("Warn", "protocol violation", { peer: connection.peer?.node ?? "unknown", detail: message })
     connection.close(CloseCode.ProtocolError, message)
@@ -863,8 +865,11 @@ export class Engine {
       ) {
         connection.close(CloseCode.Idle, "nothing received for three heartbeat intervals")
         connection.wire.terminate()
+      } else if (connection.state === "closing" && at - connection.closingAt > this.options.handshakeMs) {
+        connection.wire.terminate() // a peer that never answers the close frame does not keep its socket
       }
     }
+    this.logLimiter.flush(at)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -989,6 +994,18 @@ export class Engine {
           Deferred.doneUnsafe(
             target.up,
             Effect.fail(new NodeUnreachable({ node: target.target, reason: "self", detail: "the target is this node" }))
+          )
+          return
+        }
+        if (!outcome.established && (outcome.tls !== undefined || CloseCode.isFinal(outcome.code))) {
+          const detail =
+            outcome.tls !== undefined
+              ? `TLS: ${outcome.tls}`
+              : `${CloseCode.name(outcome.code)} (${outcome.code}): ${outcome.reason}`
+          engine.log("Error", "stopped dialing: the target refused this node", { target: target.target, detail })
+          Deferred.doneUnsafe(
+            target.up,
+            Effect.fail(new NodeUnreachable({ node: target.target, reason: "refused", detail }))
           )
           return
         }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto"
+import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto"
 import { Duration, Redacted, Result, Schema } from "effect"
 import { describeIssue } from "../Envelope.ts"
 import * as FailureDetector from "../FailureDetector.ts"
@@ -10,8 +10,13 @@ import { TransportStartError } from "../TransportError.ts"
 export interface Resolved {
   readonly node: NodeId.NodeId
   readonly incarnation: NodeId.Incarnation
-  readonly token: string | undefined
-  readonly secretHash: Buffer | undefined
+  /** The HMAC key derived from the shared secret (empty when there is none). */
+  readonly secretKey: Buffer
+  /** Whether a shared secret was given. */
+  readonly hasSecret: boolean
+  /** This incarnation's X25519 key pair; the public key in base64url. */
+  readonly privateKey: KeyObject
+  readonly publicKey: string
   readonly heartbeatMs: number
   readonly failureDetector: FailureDetector.Options
   readonly initialDelayMs: number
@@ -22,7 +27,22 @@ export interface Resolved {
   readonly maxFrameBytes: number
   readonly handshakeMs: number
   readonly shutdownMs: number
+  readonly limits: Limits
 }
+
+/** The limits a peer cannot raise, resolved. */
+export interface Limits {
+  readonly maxPeers: number
+  readonly maxHandshakes: number
+  readonly maxPeerHeartbeatMs: number
+  readonly maxFailedHandshakes: number
+  readonly maxConnections: number
+  readonly maxConnectionsPerAddress: number
+  readonly logLinesPerPeer: number
+}
+
+/** The shortest shared secret accepted: 16 characters (128 bits when random hex or base64 is used). */
+export const MIN_SECRET_LENGTH = 16
 
 const Millis = Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const PositiveMillis = Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0)))
@@ -41,7 +61,16 @@ const Checked = Schema.Struct({
   }),
   maxFrameBytes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1024))),
   handshakeTimeout: PositiveMillis,
-  shutdownTimeout: Millis
+  shutdownTimeout: Millis,
+  limits: Schema.Struct({
+    maxPeers: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    maxHandshakes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    maxPeerHeartbeatInterval: PositiveMillis,
+    maxFailedHandshakes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    maxConnections: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    maxConnectionsPerAddress: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    logLinesPerPeer: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
+  })
 })
 
 const millis = (input: Duration.Input | undefined, fallback: number): number => {
@@ -50,11 +79,13 @@ const millis = (input: Duration.Input | undefined, fallback: number): number => 
   return duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
 }
 
-/** The SHA-256 of a token, so tokens of any length compare in constant time. */
-export const hashToken = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest()
+/** The HMAC key of a shared secret: its SHA-256, domain-separated (the secret itself never leaves the node). */
+const secretKey = (secret: string): Buffer =>
+  createHash("sha256").update("troupe shared secret\0", "utf8").update(secret, "utf8").digest()
 
 /** Applies defaults and checks every option with a Schema. */
 export const resolve = (options: Options = {}): Result.Result<Resolved, TransportStartError> => {
+  const limits = options.limits
   const result = Schema.decodeUnknownResult(Checked)({
     node: options.node ?? NodeId.random(),
     heartbeatInterval: millis(options.heartbeatInterval, 1000),
@@ -69,24 +100,41 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     },
     maxFrameBytes: options.maxFrameBytes ?? 4 * 1024 * 1024,
     handshakeTimeout: millis(options.handshakeTimeout, 5000),
-    shutdownTimeout: millis(options.shutdownTimeout, 1000)
+    shutdownTimeout: millis(options.shutdownTimeout, 1000),
+    limits: {
+      maxPeers: limits?.maxPeers ?? 1000,
+      maxHandshakes: limits?.maxHandshakes ?? 64,
+      maxPeerHeartbeatInterval: millis(limits?.maxPeerHeartbeatInterval, 5000),
+      maxFailedHandshakes: limits?.maxFailedHandshakes ?? 5,
+      maxConnections: limits?.maxConnections ?? 2000,
+      maxConnectionsPerAddress: limits?.maxConnectionsPerAddress ?? 100,
+      logLinesPerPeer: limits?.logLinesPerPeer ?? 10
+    }
   })
   if (Result.isFailure(result)) {
     const problem = describeIssue(result.failure.issue)
     return Result.fail(new TransportStartError({ field: problem.field, detail: problem.message }))
   }
   const checked = result.success
-  const token =
-    options.secret === undefined
-      ? undefined
-      : Redacted.isRedacted(options.secret)
-        ? Redacted.value(options.secret)
-        : options.secret
+  const secret = Redacted.isRedacted(options.secret) ? Redacted.value(options.secret) : options.secret
+  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
+    return Result.fail(
+      new TransportStartError({
+        field: "secret",
+        detail:
+          `${secret === "" ? "the secret is empty" : `the secret has ${secret.length} characters`}; ` +
+          `use at least ${MIN_SECRET_LENGTH}, e.g. 32 random hex digits (openssl rand -hex 16)`
+      })
+    )
+  }
+  const { privateKey, publicKey } = generateKeyPairSync("x25519")
   return Result.succeed({
     node: checked.node,
     incarnation: NodeId.makeIncarnation(),
-    token,
-    secretHash: token === undefined ? undefined : hashToken(token),
+    secretKey: secret === undefined ? Buffer.alloc(0) : secretKey(secret),
+    hasSecret: secret !== undefined,
+    privateKey,
+    publicKey: publicKey.export({ format: "jwk" }).x!,
     heartbeatMs: checked.heartbeatInterval,
     failureDetector: options.failureDetector ?? FailureDetector.phiAccrual(),
     initialDelayMs: checked.reconnect.initialDelay,
@@ -96,6 +144,10 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     overflow: checked.resendBuffer.overflow,
     maxFrameBytes: checked.maxFrameBytes,
     handshakeMs: checked.handshakeTimeout,
-    shutdownMs: checked.shutdownTimeout
+    shutdownMs: checked.shutdownTimeout,
+    limits: {
+      ...checked.limits,
+      maxPeerHeartbeatMs: Math.max(checked.limits.maxPeerHeartbeatInterval, checked.heartbeatInterval)
+    }
   })
 }

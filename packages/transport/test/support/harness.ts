@@ -34,6 +34,7 @@ export interface Harness {
 
 /** Fast timings so failures are detected in well under a second. */
 export const fast: Transport.Options = {
+  secret: "a test secret of the suite",
   heartbeatInterval: "50 millis",
   failureDetector: { _tag: "Timeout", timeout: "600 millis" },
   reconnect: { initialDelay: "20 millis", maxDelay: "200 millis" },

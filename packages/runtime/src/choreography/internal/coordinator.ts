@@ -9,6 +9,7 @@
  * coordinator completes the starter's outcome with the results or the cause, and the traces merged, and
  * stops; participants that missed the end learn of it from their death watch of the coordinator.
  */
+import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Cause, Clock, Deferred, Duration, Effect } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
@@ -16,12 +17,13 @@ import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
-import type { Protocol as Choreography } from "../Choreography.ts"
-import type { TraceEvent } from "../Diagram.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
 import { type AbortCause, ParticipantStopped, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
+
+type Choreography = C.Protocol
+type TraceEvent = Diagram.TraceEvent
 
 /** A session that completed: every role's result, and the trace. */
 export interface Completed<Results> {

@@ -13,6 +13,13 @@
  * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
  * `receive` and `once`) and goes on live where the log ends.
  */
+import {
+  type Choreography as C,
+  type Diagram,
+  Endpoint,
+  type StateMachine as Machines,
+  Monitor
+} from "@troupe/choreography"
 import { Cause, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
@@ -24,12 +31,8 @@ import { Deque } from "../../internal/deque.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
-import type { Protocol as Choreography } from "../Choreography.ts"
-import type { TraceEvent } from "../Diagram.ts"
-import * as Endpoint from "../Endpoint.ts"
-import * as Monitor from "../Monitor.ts"
-import { SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
-import type { StateMachine } from "../StateMachine.ts"
+import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
+import { CurrentRole } from "./currentRole.ts"
 import {
   type AbortCause,
   ParticipantFailed,
@@ -38,6 +41,10 @@ import {
   StepTimeout
 } from "./sessionErrors.ts"
 import { type CoordinatorProtocol, type ParticipantProtocol, protocolsOf } from "./sessionProtocols.ts"
+
+type Choreography = C.Protocol
+type TraceEvent = Diagram.TraceEvent
+type StateMachine = Machines.StateMachine
 
 /** What a role's endpoint operations may fail with, besides violations and spent endpoints. */
 export type Failure = StepTimeout | MailboxFull
@@ -79,6 +86,10 @@ type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 
 /** The participants of this node's actor system, by actor path (kept across restarts). */
 const tableKey = { name: "@troupe/runtime/Session/participants" }
+
+/** The participants of a node's actor system, by actor path (for inspectors). */
+export const participantsOf = (system: SystemImpl): ReadonlyMap<string, Participant> =>
+  system.extension(tableKey, () => new Map<string, Participant>())
 
 /** A behaviour that plays `role` of `choreography` with `program` in every session it joins. */
 export const behavior = (
@@ -129,7 +140,7 @@ export class Participant {
   static attach(spec: Spec, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Participant> {
     return Effect.suspend(() => {
       const system = internal(ctx.system)
-      const table = system.extension(tableKey, () => new Map<string, Participant>())
+      const table = participantsOf(system) as Map<string, Participant>
       const path = ctx.self.path
       const known = table.get(path)
       if (known === undefined || known.spec !== spec) {
@@ -186,12 +197,16 @@ export class Participant {
   /** Starts (or, after a restart, resumes) the role's program for a session in a fiber of the actor. */
   private start(session: RoleSession, resumed: boolean): Effect.Effect<void> {
     const spec = this.spec
-    if (resumed) this.system.publish(new SessionResumed({ ...session.names(), state: session.state }))
+    if (resumed) session.resumed()
     session.running = true
     session.rewind()
     const endpoint = Endpoint.untyped(session.monitor, session)
     const context = session.context(resumed)
-    let program = Effect.suspend(() => spec.program(endpoint, context))
+    let program = Effect.provideService(
+      Effect.suspend(() => spec.program(endpoint, context)),
+      CurrentRole,
+      session.current
+    )
     if (this.system.tracing) {
       const run = program
       program = Effect.withSpan(
@@ -237,7 +252,7 @@ export class Participant {
       Effect.annotateLogs({ actor: this.self.path, session: session.id, role: this.spec.role })
     )
     if (this.spec.restartable) {
-      session.crash = cause
+      session.crashed(cause)
       const self = this.self
       return Effect.andThen(
         log,
@@ -346,6 +361,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private cursor = 0
   /** Whether the last message the program received came from the checkpoint (it is not a new step). */
   private replayed = false
+  /** The role as its program's fiber sees it (see `CurrentRole`). */
+  readonly current: CurrentRole
 
   constructor(participant: Participant, join: Join) {
     this.participant = participant
@@ -363,14 +380,41 @@ export class RoleSession implements Endpoint.Port<Failure> {
         this.peers.set(role, { ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque() })
     }
     this.log = participant.spec.restartable ? [] : undefined
+    this.current = { ...this.names(), path: participant.self.path, note: (text) => this.note(text) }
   }
 
   names() {
     return { protocol: this.monitor.protocol, session: this.id, role: this.role }
   }
 
+  /** The peer the program waits for a message from, if it waits. */
+  get waitingFor(): string | undefined {
+    return this.waiting?.from
+  }
+
   context(resumed: boolean): Context {
     return { ...this.names(), resumed, actor: this.participant.ctx, once: (effect) => this.once(effect) }
+  }
+
+  /** The program of this restartable role failed: recorded and published, until the actor crashes with it. */
+  crashed(cause: Cause.Cause<unknown>): void {
+    this.crash = cause
+    const reason = summarise(cause)
+    this.trace.crashed(this.state, reason)
+    this.participant.system.publish(new SessionCrashed({ ...this.names(), state: this.state, cause: reason }))
+  }
+
+  /** The program resumes from the checkpoint, at the state where it was. */
+  resumed(): void {
+    this.trace.resumed(this.state)
+    this.participant.system.publish(new SessionResumed({ ...this.names(), state: this.state }))
+  }
+
+  /** Something worth seeing happened at this role: into its trace, and onto the event stream. */
+  note(text: string): void {
+    if (this.ended) return
+    this.trace.note(text)
+    this.participant.system.publish(new SessionNote({ ...this.names(), text }))
   }
 
   /** Before the program runs again after a restart: replay the checkpoint from the start. */
@@ -469,7 +513,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
     peer.sent = seq
     this.state = next
     this.trace.sent(to, message)
-    this.step("send", to, message.label)
+    this.step("send", to, message.label, message.payload)
   }
 
   receive(from: string, state: number): Effect.Effect<Endpoint.Incoming, Failure> {
@@ -513,7 +557,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   received(message: Endpoint.Incoming, next: number): void {
     this.state = next
-    if (!this.replayed) this.step("receive", message.from, message.label)
+    if (!this.replayed) this.step("receive", message.from, message.label, message.payload)
   }
 
   readonly close: Effect.Effect<void, Failure> = Effect.void
@@ -563,6 +607,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
       expected: Monitor.expected(this.monitor, waiting.state),
       waitedMillis: timeout
     })
+    this.trace.timedOut(error)
     this.participant.system.runBackground(this.abort(error, "report", false))
     waiting.resume(Effect.fail(error))
   }
@@ -630,9 +675,11 @@ export class RoleSession implements Endpoint.Port<Failure> {
   // Observing
   // ---------------------------------------------------------------------------------------------------
 
-  private step(direction: "send" | "receive", peer: string, label: string): void {
+  private step(direction: "send" | "receive", peer: string, label: string, payload: unknown): void {
     if (this.subscribers.size > 0)
-      this.participant.system.publish(new SessionStep({ ...this.names(), direction, peer, label, state: this.state }))
+      this.participant.system.publish(
+        new SessionStep({ ...this.names(), direction, peer, label, state: this.state, payload })
+      )
     this.span?.event(`${direction} ${peer} ${label}`, BigInt(this.participant.system.deadlines.now()) * 1_000_000n, {
       state: this.state
     })
@@ -642,6 +689,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
 const SENT = 0
 const RECEIVED = 1
 const VIOLATION = 2
+/** Events about the role itself (crashed, resumed, timed out, a note): their payload is the event. */
+const OWN = 3
 
 /**
  * A role's latest trace events, in a ring of (kind, peer, label, payload) slots, so that recording a step
@@ -671,6 +720,23 @@ class Recorder {
     this.push(VIOLATION, undefined, undefined, violation)
   }
 
+  crashed(state: number, reason: string): void {
+    this.push(OWN, undefined, undefined, { _tag: "Crashed", role: this.role, state, reason })
+  }
+
+  resumed(state: number): void {
+    this.push(OWN, undefined, undefined, { _tag: "Resumed", role: this.role, state })
+  }
+
+  timedOut(timeout: StepTimeout): void {
+    const { state, expected, waitedMillis } = timeout
+    this.push(OWN, undefined, undefined, { _tag: "TimedOut", role: this.role, state, expected, waitedMillis })
+  }
+
+  note(text: string): void {
+    this.push(OWN, undefined, undefined, { _tag: "Note", role: this.role, text })
+  }
+
   private push(kind: number, peer: string | undefined, label: string | undefined, payload: unknown): void {
     if (this.limit === 0) return
     const i = this.next
@@ -690,6 +756,10 @@ class Recorder {
       const i = (n % this.limit) * 4
       const slots = this.slots
       const kind = slots[i] as number
+      if (kind === OWN) {
+        out.push(slots[i + 3] as TraceEvent)
+        continue
+      }
       if (kind === VIOLATION) {
         const v = slots[i + 3] as Monitor.ProtocolViolation
         out.push({ _tag: "Violation", role: this.role, expected: v.expected, got: v.got })
@@ -706,6 +776,13 @@ class Recorder {
     }
     return out
   }
+}
+
+/** The first line of a failure's message, for traces and events. */
+const summarise = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const message = error instanceof Error ? error.message : String(error)
+  return message.split("\n")[0]!.slice(0, 200)
 }
 
 /** A short text for a payload in a trace. */

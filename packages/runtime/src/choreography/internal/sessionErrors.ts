@@ -2,9 +2,12 @@
  * Why a session is aborted, and the error its starter gets. Every cause is a Schema, so that it crosses
  * the wire between a participant and the session's coordinator. Re-exported by `Session`.
  */
+
+import { Diagram, Monitor } from "@troupe/choreography"
 import { Schema } from "effect"
-import { TraceEvent } from "../Diagram.ts"
-import { ProtocolViolation } from "../Monitor.ts"
+
+const TraceEvent = Diagram.TraceEvent
+const ProtocolViolation = Monitor.ProtocolViolation
 
 /** A role waited for its next message longer than its step deadline. */
 export class StepTimeout extends Schema.TaggedError<StepTimeout>()("StepTimeout", {
@@ -78,8 +81,19 @@ export class SessionCancelled extends Schema.TaggedError<SessionCancelled>()("Se
   }
 }
 
+/** The schema of {@link AbortCause}, named so that declaration files can refer to it. */
+export type AbortCauseSchema = Schema.Union<
+  readonly [
+    typeof Monitor.ProtocolViolation,
+    typeof StepTimeout,
+    typeof ParticipantFailed,
+    typeof ParticipantStopped,
+    typeof SessionCancelled
+  ]
+>
+
 /** Why a session was aborted. */
-export const AbortCause = Schema.Union([
+export const AbortCause: AbortCauseSchema = Schema.Union([
   ProtocolViolation,
   StepTimeout,
   ParticipantFailed,

@@ -5,12 +5,15 @@
  * receive, so that each payload is encoded with its own label's schema on the wire (and not at all
  * between actors of one process).
  */
+
+import { type Choreography as C, Diagram } from "@troupe/choreography"
 import { Schema } from "effect"
 import * as ActorRef from "../../ActorRef.ts"
 import * as Protocol from "../../Protocol.ts"
-import type { Protocol as Choreography } from "../Choreography.ts"
-import { TraceEvent } from "../Diagram.ts"
 import { AbortCause } from "./sessionErrors.ts"
+
+type Choreography = C.Protocol
+const TraceEvent = Diagram.TraceEvent
 
 const Session = Schema.String
 const Trace = Schema.Array(TraceEvent)

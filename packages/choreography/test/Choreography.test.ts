@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Choreography, LocalType } from "../../src/index.ts"
+import { Choreography, LocalType } from "../src/index.ts"
 import { TwoBuyer } from "./fixtures.ts"
 
 const problemsOf = (made: Effect.Effect<unknown, Choreography.ProtocolDefinitionError>) =>

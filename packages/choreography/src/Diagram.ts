@@ -115,7 +115,20 @@ export const TraceEvent = Schema.Union([
   Schema.TaggedStruct("Aborted", {
     role: Schema.optionalKey(Schema.String),
     reason: Schema.String
-  })
+  }),
+  /** A restartable role's program failed; its actor crashed, to be restarted. */
+  Schema.TaggedStruct("Crashed", { role: Schema.String, state: Schema.Number, reason: Schema.String }),
+  /** A restartable role resumed from its checkpoint at `state` after its actor was restarted (or resumed). */
+  Schema.TaggedStruct("Resumed", { role: Schema.String, state: Schema.Number }),
+  /** A role waited for its next message longer than its step deadline. */
+  Schema.TaggedStruct("TimedOut", {
+    role: Schema.String,
+    state: Schema.Number,
+    expected: Schema.Array(Schema.String),
+    waitedMillis: Schema.Number
+  }),
+  /** Something worth seeing happened at a role (a person approved a tool call, say). */
+  Schema.TaggedStruct("Note", { role: Schema.String, text: Schema.String })
 ])
 
 /** One recorded event of a session. */
@@ -124,7 +137,8 @@ export type TraceEvent = typeof TraceEvent.Type
 /**
  * A session trace as a Mermaid sequence diagram. A message is drawn when it is sent: a solid arrow
  * if it was received, an arrow ending in a cross if it never was. A message received but never
- * recorded as sent (from an unchecked peer) is drawn dotted. Violations and aborts become notes.
+ * recorded as sent (from an unchecked peer) is drawn dotted. Violations, aborts, crashes, resumes, missed
+ * deadlines and notes become notes over their role.
  * `roles` fixes the order of the participants (default: order of appearance).
  */
 export const trace = (events: ReadonlyArray<TraceEvent>, options: { readonly roles?: ReadonlyArray<string> } = {}) => {
@@ -171,6 +185,20 @@ export const trace = (events: ReadonlyArray<TraceEvent>, options: { readonly rol
         break
       case "Aborted":
         out.push(`  Note over ${over}: ${text(`aborted${e.role === undefined ? "" : ` by ${e.role}`}: ${e.reason}`)}`)
+        break
+      case "Crashed":
+        out.push(`  Note over ${idOf(e.role)}: ${text(`crashed in state ${e.state}: ${e.reason}`)}`)
+        break
+      case "Resumed":
+        out.push(`  Note over ${idOf(e.role)}: ${text(`restarted; resumed from its checkpoint at state ${e.state}`)}`)
+        break
+      case "TimedOut":
+        out.push(
+          `  Note over ${idOf(e.role)}: ${text(`deadline: waited ${e.waitedMillis} ms for ${e.expected.join(" or ")}`)}`
+        )
+        break
+      case "Note":
+        out.push(`  Note over ${idOf(e.role)}: ${text(e.text)}`)
         break
     }
   })

@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { Schema } from "effect"
- * import { Choreography } from "@troupe/runtime"
+ * import { Choreography } from "@troupe/choreography"
  *
  * // Two-Buyer: A and B share the cost of a book sold by S; B decides.
  * export const TwoBuyer = Choreography.makeUnsafe("TwoBuyer", ["A", "B", "S"], ($) => [

@@ -8,7 +8,7 @@
  */
 import { Effect, Schema } from "effect"
 import { describe, expect, expectTypeOf, it } from "vitest"
-import { Choreography, type Endpoint, LocalType } from "../../src/index.ts"
+import { Choreography, type Endpoint, LocalType } from "../src/index.ts"
 import type { Travel, TwoBuyer } from "./fixtures.ts"
 
 type TypeName<T> = [T] extends [void] ? "" : T extends string ? "string" : T extends number ? "number" : "object"

@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Choreography, Diagram, LocalType, StateMachine } from "../../src/index.ts"
+import { Choreography, Diagram, LocalType, StateMachine } from "../src/index.ts"
 import { Travel, TwoBuyer } from "./fixtures.ts"
 
 describe("StateMachine", () => {

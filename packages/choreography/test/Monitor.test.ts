@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Choreography, Monitor, StateMachine } from "../../src/index.ts"
+import { Choreography, Monitor, StateMachine } from "../src/index.ts"
 import { Travel, TwoBuyer } from "./fixtures.ts"
 
 const seller = Monitor.make(TwoBuyer, "S", "session-1")

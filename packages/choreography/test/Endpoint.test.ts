@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Queue } from "effect"
-import { Diagram, Endpoint, Monitor } from "../../src/index.ts"
+import { Diagram, Endpoint, Monitor } from "../src/index.ts"
 import { network, TwoBuyer } from "./fixtures.ts"
 
 const seller = (ep: Endpoint.For<typeof TwoBuyer, "S">, price: number) =>

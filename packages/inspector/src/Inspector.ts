@@ -1,0 +1,127 @@
+/**
+ * The live inspector: a web page, served by a node, that shows the running system as it runs. The cluster
+ * (nodes, links, what is in flight on them); the actors of each node as a tree, with their state, mailbox
+ * depth, restarts and last failure; the sessions, each as a sequence diagram that grows message by message,
+ * with refusals, crashes, restarts, resumes, deadlines and notes where they happened; the agents (turns, tool
+ * calls, tokens, cost, budget left); dead letters; and the questions waiting for a person, with exactly the
+ * moves a human role may make now, as forms. Filters and search; a link per session.
+ *
+ * It works offline: its page and assets ship in this package. The inspectors of connected nodes feed each
+ * other, so the page of any node shows them all. It is read-only unless started with a `token`: then whoever
+ * opens the URL it prints (which carries the token) can stop actors, cancel sessions and answer questions.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function* () {
+ *   const inspector = yield* Inspector.Inspector
+ *   console.log(`inspector: ${inspector.url}`)
+ *   // ... spawn actors, run sessions
+ * })
+ * program.pipe(
+ *   Effect.provide(Inspector.layer({ port: 4000, token: "s3cret" })),
+ *   Effect.provide(ActorSystem.layer({ name: "alice" }))
+ * )
+ * ```
+ */
+import { ActorSystem } from "@troupe/runtime"
+import { Context, type Duration, Effect, Layer, Redacted, Schema, type Scope } from "effect"
+import { perform } from "./internal/actions.ts"
+import { collect } from "./internal/collector.ts"
+import { actRemotely, federate } from "./internal/federation.ts"
+import { serve } from "./internal/server.ts"
+import { Store } from "./internal/store.ts"
+import type * as View from "./View.ts"
+
+/** How the inspector runs. */
+export interface Options {
+  /** The port of its page; 0 (the default) picks a free one. */
+  readonly port?: number | undefined
+  /** The address to listen on; default `127.0.0.1` (this machine only). */
+  readonly host?: string | undefined
+  /** With a token, the page can act (stop actors, cancel sessions, answer questions); without, it only shows. */
+  readonly token?: string | Redacted.Redacted<string> | undefined
+  /** How often the actor tree, the links and the session roles are read. Default 500 ms. */
+  readonly interval?: Duration.Input | undefined
+}
+
+/** A running inspector. */
+export interface Service {
+  /** The page's address, e.g. `http://127.0.0.1:4000/`. */
+  readonly address: string
+  /** The URL to open: the address, with the token in its fragment when there is one (it never reaches a log). */
+  readonly url: string
+  /** The state the page shows, now (a copy). */
+  readonly state: Effect.Effect<View.State>
+  /** How many pages (or other clients) follow its live stream now. */
+  readonly viewers: Effect.Effect<number>
+}
+
+/** The running inspector. */
+export class Inspector extends Context.Service<Inspector, Service>()("@troupe/inspector/Inspector") {}
+
+/** The inspector could not start: its port is taken, say. */
+export class InspectorError extends Schema.TaggedError<InspectorError>()("InspectorError", {
+  host: Schema.String,
+  port: Schema.Number,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The inspector could not listen on ${this.host}:${this.port}: ${this.detail} (is the port taken? choose another)`
+  }
+}
+
+/** Starts the inspector of a node; it stops when the scope closes. */
+export const start = (
+  system: ActorSystem.ActorSystemService,
+  options: Options = {}
+): Effect.Effect<Service, InspectorError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const host = options.host ?? "127.0.0.1"
+    const port = options.port ?? 0
+    const token =
+      options.token === undefined
+        ? undefined
+        : Redacted.isRedacted(options.token)
+          ? options.token
+          : Redacted.make(options.token)
+    const actions = token !== undefined
+    const viewers = { count: 0 }
+    const store = new Store(system.node, actions)
+    yield* collect(system, store, { actions, interval: options.interval ?? "500 millis" })
+    yield* federate(system, store, { actions }).pipe(
+      Effect.mapError(
+        (error) => new InspectorError({ host, port, detail: `its actors could not start: ${error.message}` })
+      )
+    )
+    const listening = yield* serve(store, {
+      host,
+      port,
+      token,
+      viewers,
+      act: (action) => (action.node === system.node ? perform(system, action) : actRemotely(system, action))
+    }).pipe(
+      Effect.mapError(
+        (error) =>
+          new InspectorError({
+            host,
+            port,
+            detail: error.cause instanceof Error ? error.cause.message : String(error.cause)
+          })
+      )
+    )
+    const shown = listening.host.includes(":") ? `[${listening.host}]` : listening.host
+    const address = `http://${shown}:${listening.port}/`
+    return {
+      address,
+      url: token === undefined ? address : `${address}#token=${encodeURIComponent(Redacted.value(token))}`,
+      state: Effect.sync(() => structuredClone(store.state)),
+      viewers: Effect.sync(() => viewers.count)
+    }
+  })
+
+/** The inspector of the `ActorSystem` in context, as a layer. */
+export const layer = (options: Options = {}): Layer.Layer<Inspector, InspectorError, ActorSystem.ActorSystem> =>
+  Layer.effect(
+    Inspector,
+    Effect.flatMap(ActorSystem.ActorSystem, (system) => start(system, options))
+  )

@@ -1,0 +1,162 @@
+/**
+ * The {@link LanguageModel} over Anthropic's Messages API, through its official SDK (`@anthropic-ai/sdk`).
+ * Everything the language model does is the same as over OpenAI: events, tools, structured output (sent as
+ * `output_config.format`), usage and cost, retries, timeouts, cancellation, budgets, telemetry
+ * (`gen_ai.provider.name` is `anthropic`).
+ *
+ * What differs is Anthropic's and is handled here: max tokens are required (the request's, else the
+ * configuration's `maxOutputTokens`, else 4,096); system messages become the `system` parameter; thinking
+ * blocks come back as `Reasoning` items whose signature is kept and replayed (turn thinking on per model with
+ * `thinking`); reasoning effort is `output_config.effort`; HTTP 529 (overloaded) is a retryable
+ * `ServerError`; errors inside a stream are classified by their type, as HTTP ones are.
+ *
+ * @example
+ * ```ts
+ * // From the environment: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, ANTHROPIC_MODEL
+ * const Model = Anthropic.layerConfig()
+ * // Or explicitly:
+ * const Claude = Anthropic.layer({
+ *   apiKey: Redacted.make(process.env.ANTHROPIC_API_KEY!),
+ *   model: "claude-sonnet-4-5",
+ *   models: { "claude-opus": { thinking: "adaptive" } }
+ * })
+ * ```
+ */
+import AnthropicSdk from "@anthropic-ai/sdk"
+import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages/messages"
+import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream } from "effect"
+import * as Api from "./internal/anthropicApi.ts"
+import { byModel } from "./internal/byModel.ts"
+import { AbsoluteUrl, abortOnClose, endedEarly, read, sdkTimeout, serverOf } from "./internal/provider.ts"
+import * as LanguageModel from "./LanguageModel.ts"
+import type { LlmError } from "./LlmError.ts"
+
+/** Settings of one model, or of every model whose name starts with the key (see `models`). */
+export const ModelSettings = Schema.Struct({
+  /** Think before answering: `"adaptive"`, or `{ budgetTokens }` (less than the max tokens). Default: off. */
+  thinking: Schema.optionalKey(
+    Schema.Union([
+      Schema.Literal("adaptive"),
+      Schema.Struct({ budgetTokens: Schema.Int.check(Schema.isGreaterThan(0)) })
+    ])
+  ),
+  /** The reasoning effort of requests that set none. */
+  reasoningEffort: Schema.optionalKey(Schema.Literals(["none", "minimal", "low", "medium", "high", "xhigh", "max"]))
+})
+export type ModelSettings = typeof ModelSettings.Type
+
+/** Where the model is and how to reach it; decoded when a layer is built. */
+export const Config = Schema.Struct({
+  apiKey: Schema.Redacted(Schema.String),
+  /** The API's base URL, without `/v1`; Anthropic's when absent. */
+  baseUrl: Schema.optionalKey(AbsoluteUrl),
+  /** The default model. */
+  model: Schema.NonEmptyString,
+  /** The max output tokens of requests that do not set one. Default 4,096 (Anthropic requires a limit). */
+  maxOutputTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  /** Settings per model, by exact name or longest prefix. */
+  models: Schema.optionalKey(Schema.Record(Schema.String, ModelSettings))
+})
+export type Config = typeof Config.Type
+
+/** What cannot be configuration: retry policy, timeouts, and a `fetch` to use instead of the global one. */
+export interface Options extends LanguageModel.Policy {
+  readonly fetch?: typeof globalThis.fetch | undefined
+}
+
+/** The configuration from the environment: `ANTHROPIC_API_KEY` (required), `ANTHROPIC_BASE_URL`, `ANTHROPIC_MODEL`
+ * (default `claude-sonnet-4-5`). */
+export const fromEnv: EffectConfig.Config<Config> = EffectConfig.all({
+  apiKey: EffectConfig.Redacted("ANTHROPIC_API_KEY"),
+  baseUrl: EffectConfig.option(EffectConfig.String("ANTHROPIC_BASE_URL")),
+  model: EffectConfig.withDefault(EffectConfig.String("ANTHROPIC_MODEL"), "claude-sonnet-4-5")
+}).pipe(
+  EffectConfig.map(({ baseUrl, ...rest }) => ({
+    ...rest,
+    ...Option.match(baseUrl, { onNone: () => ({}), onSome: (baseUrl) => ({ baseUrl }) })
+  }))
+)
+
+/** Makes the provider for a client; `config` gives the settings per model. */
+export const provider = (client: AnthropicSdk, config: Pick<Config, "models"> = {}): LanguageModel.Provider => {
+  const params = (request: LanguageModel.ProviderRequest) => {
+    const settings = config.models === undefined ? undefined : byModel(config.models, request.model)
+    const reasoningEffort = request.reasoningEffort ?? settings?.reasoningEffort
+    return Api.toParams(
+      reasoningEffort === request.reasoningEffort ? request : { ...request, reasoningEffort },
+      settings?.thinking
+    )
+  }
+  const send = <A>(f: (signal: AbortSignal) => Promise<A>) =>
+    Effect.flatMap(abortOnClose, (controller) =>
+      Effect.tryPromise({ try: () => f(controller.signal), catch: Api.fromSdkError })
+    )
+  const requestIdOf = (response: Response) => response.headers.get("request-id") ?? undefined
+  return {
+    name: "anthropic",
+    server: serverOf(client.baseURL),
+    generate: (request) =>
+      send((signal) => client.messages.create({ ...params(request), stream: false }, { signal }).asResponse()).pipe(
+        Effect.map((response) =>
+          Effect.tryPromise({ try: () => response.json(), catch: Api.fromSdkError }).pipe(
+            Effect.flatMap((json) => read("message", () => Api.fromMessage(json as never, requestIdOf(response))))
+          )
+        )
+      ),
+    stream: (request) =>
+      send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).withResponse()).pipe(
+        Effect.map(({ data, response }) => {
+          const map = Api.eventMapper(requestIdOf(response))
+          let finished = false
+          return Stream.fromAsyncIterable<RawMessageStreamEvent, LlmError>(data, Api.fromSdkError).pipe(
+            Stream.mapEffect((event) => read("stream event", () => map(event))),
+            Stream.tap((event) =>
+              Effect.sync(() => {
+                if (event._tag === "Finished") finished = true
+              })
+            ),
+            Stream.concat(Stream.suspend(() => (finished ? Stream.empty : Stream.fail(endedEarly()))))
+          )
+        })
+      )
+  }
+}
+
+/** Builds the SDK client: its retries off, its timeout out of the way. */
+export const client = (config: Config, options?: Options): AnthropicSdk =>
+  new AnthropicSdk({
+    apiKey: Redacted.value(config.apiKey),
+    ...(config.baseUrl === undefined ? {} : { baseURL: config.baseUrl }),
+    ...(options?.fetch === undefined ? {} : { fetch: options.fetch }),
+    maxRetries: 0,
+    timeout: sdkTimeout
+  })
+
+/** Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`). */
+export const make = (
+  config: typeof Config.Encoded,
+  options?: Options
+): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
+  Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
+    LanguageModel.make(provider(client(decoded, options), decoded), {
+      ...options,
+      model: decoded.model,
+      maxOutputTokens: options?.maxOutputTokens ?? decoded.maxOutputTokens ?? Api.defaultMaxTokens
+    })
+  )
+
+/** A layer with the language model for a configuration. */
+export const layer = (
+  config: typeof Config.Encoded,
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel, Schema.SchemaError> =>
+  Layer.effect(LanguageModel.LanguageModel, make(config, options))
+
+/** A layer with the language model configured from the environment (see {@link fromEnv}). */
+export const layerConfig = (
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel, EffectConfig.ConfigError | Schema.SchemaError> =>
+  Layer.effect(
+    LanguageModel.LanguageModel,
+    Effect.flatMap(fromEnv, (config) => make(config, options))
+  )

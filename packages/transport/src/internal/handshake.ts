@@ -1,0 +1,416 @@
+/**
+ * The handshake: what a connection says before it carries a link, and who may say it.
+ *
+ *     dialer                                        acceptor
+ *     hello { node, incarnation, key, nonce, ... } →
+ *                                                   ← challenge { node, incarnation, key, nonce, ... }
+ *     proof { HMAC(k, "dialer") }                  →
+ *                                                   ← welcome { received, HMAC(k, "acceptor" + received) }
+ *
+ * `k` is an HMAC-SHA-256 under the shared secret of the X25519 agreement between the two
+ * incarnations' keys and both introductions (node ids, incarnations, keys, nonces, timings). So the
+ * secret never crosses the wire, a recorded handshake cannot be replayed (the other side's nonce is
+ * fresh), and only the holder of an incarnation's private key can speak for it: a connection that
+ * claims a live incarnation must present the key that incarnation first linked with.
+ *
+ * Identity: a node id is bound to the key of its live incarnation and, under mutual TLS, to the
+ * certificate's subject CN. A new incarnation of a node id whose link is connected does not evict
+ * it: the incumbent is probed first, and the newcomer is refused (4010) if it answers.
+ *
+ * Limits: handshakes in progress, peers, failed attempts per address, declared timings.
+ */
+import { createHmac, createPublicKey, diffieHellman, randomBytes, timingSafeEqual } from "node:crypto"
+import * as CloseCode from "../CloseCode.ts"
+import * as Frame from "../Frame.ts"
+import type { Incarnation, NodeId } from "../NodeId.ts"
+import type { Connection, Engine } from "./engine.ts"
+
+/** How a connection's handshake stands. */
+export class Auth {
+  /** What this side said about itself (hello or challenge), once it spoke. */
+  self: Frame.Hello | Frame.Challenge | undefined = undefined
+  /** The peer's introduction, once received. */
+  peer: Frame.Hello | Frame.Challenge | undefined = undefined
+  /** The key both proofs are made with (the dialer computes it on the challenge, the acceptor on the proof). */
+  key: Buffer | undefined = undefined
+  /** Bad frames received before the handshake completed. */
+  badFrames = 0
+  /** The probe of an incumbent this handshake waits for. */
+  probe: ReturnType<typeof setTimeout> | undefined = undefined
+  /** The refusal this side sent, if any (the dialer reports it, not the echo of the close). */
+  refusal: { readonly code: number; readonly reason: string } | undefined = undefined
+}
+
+/** The timings and sizes a peer declared, bounded by this node's policy. */
+export interface Declared {
+  readonly maxFrameBytes: number
+  readonly window: number
+  readonly heartbeatInterval: number
+}
+
+/** Failed handshakes per address are counted in windows of this length. */
+const FAILURE_WINDOW_MS = 10_000
+/** The most addresses whose failures are remembered (the oldest are forgotten first). */
+const FAILURE_MEMORY = 10_000
+/** How long an incumbent has to answer a probe before a new incarnation of its id replaces it. */
+const PROBE_MAX_MS = 2_000
+/** Bad frames tolerated on a connection before its handshake completes. */
+const MAX_BAD_FRAMES_BEFORE_HANDSHAKE = 16
+
+const b64 = (bytes: Buffer): string => bytes.toString("base64url")
+const fromB64 = (text: string): Buffer => Buffer.from(text, "base64url")
+
+/** The fields that both sides bind into the key, in a fixed order. */
+const introduction = (frame: Frame.Hello | Frame.Challenge) => [
+  frame.protocol,
+  frame.node,
+  frame.incarnation,
+  frame.key,
+  frame.nonce,
+  frame.maxFrameBytes,
+  frame.window,
+  frame.heartbeatInterval
+]
+
+const sameBytes = (a: string, b: Buffer): boolean => {
+  const bytes = fromB64(a)
+  return bytes.length === b.length && timingSafeEqual(bytes, b)
+}
+
+/** Failed handshakes per address, in fixed windows. */
+class Throttle {
+  private readonly failures = new Map<string, { count: number; since: number }>()
+  private readonly max: number
+  constructor(max: number) {
+    this.max = max
+  }
+
+  /** Whether this address has failed too often lately. */
+  blocked(address: string, at: number): boolean {
+    const entry = this.failures.get(address)
+    if (entry === undefined) return false
+    if (at - entry.since >= FAILURE_WINDOW_MS) {
+      this.failures.delete(address)
+      return false
+    }
+    return entry.count >= this.max
+  }
+
+  failed(address: string, at: number): void {
+    const entry = this.failures.get(address)
+    if (entry !== undefined && at - entry.since < FAILURE_WINDOW_MS) {
+      entry.count++
+      return
+    }
+    this.failures.delete(address)
+    this.failures.set(address, { count: 1, since: at })
+    if (this.failures.size > FAILURE_MEMORY) this.failures.delete(this.failures.keys().next().value!)
+  }
+}
+
+export class Handshake {
+  private readonly engine: Engine
+  private readonly throttle: Throttle
+  /** Inbound connections that have not completed their handshake. */
+  private readonly pending = new Set<Connection>()
+
+  constructor(engine: Engine) {
+    this.engine = engine
+    this.throttle = new Throttle(engine.options.limits.maxFailedHandshakes)
+  }
+
+  private introduce<T extends "hello" | "challenge">(type: T) {
+    const options = this.engine.options
+    return {
+      type,
+      protocol: Frame.PROTOCOL_VERSION,
+      node: options.node,
+      incarnation: options.incarnation,
+      key: options.publicKey,
+      nonce: b64(randomBytes(32)),
+      maxFrameBytes: options.maxFrameBytes,
+      window: options.capacity,
+      heartbeatInterval: Math.max(1, Math.ceil(options.heartbeatMs))
+    }
+  }
+
+  /** Whether connections from this address are refused for now (too many failed handshakes). */
+  throttled(address: string): boolean {
+    return this.throttle.blocked(address, Date.now())
+  }
+
+  /** A transport accepted a wire: refuse it at once when too many handshakes are in progress. */
+  accepted(connection: Connection): void {
+    connection.auth = new Auth()
+    const limit = this.engine.options.limits.maxHandshakes
+    if (this.pending.size >= limit) {
+      this.refuse(connection, CloseCode.Overloaded, `${limit} handshakes are in progress; retry later`, "")
+      return
+    }
+    this.pending.add(connection)
+  }
+
+  /** An outbound wire opened: the dialer speaks first. */
+  start(connection: Connection): void {
+    const auth = new Auth()
+    auth.self = this.introduce("hello")
+    connection.auth = auth
+    connection.write(Frame.encode(auth.self))
+  }
+
+  /** The connection closed (or completed its handshake): forget what its handshake held. */
+  ended(connection: Connection): void {
+    this.pending.delete(connection)
+    const auth = connection.auth
+    if (auth?.probe !== undefined) clearTimeout(auth.probe)
+  }
+
+  /** The close code a dialer reports for a connection: its own refusal, or what the acceptor sent. */
+  outcome(connection: Connection, code: number, reason: string): { readonly code: number; readonly reason: string } {
+    return connection.auth?.refusal ?? { code, reason }
+  }
+
+  /** A frame on a connection that has not completed its handshake. */
+  onFrame(connection: Connection, frame: Frame.Frame): void {
+    const auth = connection.auth
+    if (auth === undefined || auth.probe !== undefined) {
+      this.badFrame(connection, `a ${frame.type} frame while the handshake waits`)
+    } else if (connection.outbound) {
+      if (frame.type === "challenge" && auth.peer === undefined) this.onChallenge(connection, auth, frame)
+      else if (frame.type === "welcome" && auth.key !== undefined) this.onWelcome(connection, auth, frame)
+      else
+        this.badFrame(
+          connection,
+          `expected a ${auth.peer === undefined ? "challenge" : "welcome"} frame, got ${frame.type}`
+        )
+    } else if (frame.type === "hello" && auth.peer === undefined) this.onHello(connection, auth, frame)
+    else if (frame.type === "proof" && auth.self !== undefined) this.onProof(connection, auth, frame)
+    else this.badFrame(connection, `expected a ${auth.peer === undefined ? "hello" : "proof"} frame, got ${frame.type}`)
+  }
+
+  /** A bad frame before the handshake completed: answered, and the connection closed after a few. */
+  badFrame(connection: Connection, message: string, field = "type", code: Frame.ErrorCode = "unexpected-frame"): void {
+    this.engine.badFrame(connection, code, field, message)
+    const auth = connection.auth
+    if (auth !== undefined && ++auth.badFrames >= MAX_BAD_FRAMES_BEFORE_HANDSHAKE) {
+      this.engine.protocolError(connection, `${auth.badFrames} bad frames before the handshake`)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // the steps
+
+  private onHello(connection: Connection, auth: Auth, hello: Frame.Hello): void {
+    if (!this.admissible(connection, hello)) return
+    auth.peer = hello
+    auth.self = this.introduce("challenge")
+    connection.write(Frame.encode(auth.self))
+  }
+
+  private onChallenge(connection: Connection, auth: Auth, challenge: Frame.Challenge): void {
+    if (!this.admissible(connection, challenge)) return
+    auth.peer = challenge
+    auth.key = this.key(auth.self as Frame.Hello, challenge, challenge.key)
+    if (auth.key === undefined) {
+      this.unauthorized(connection, challenge, "its key is not a valid X25519 public key")
+      return
+    }
+    connection.write(Frame.encode({ type: "proof", proof: b64(this.mac(auth.key, "dialer")) }))
+  }
+
+  private onProof(connection: Connection, auth: Auth, proof: Frame.Proof): void {
+    const hello = auth.peer as Frame.Hello
+    auth.key = this.key(hello, auth.self as Frame.Challenge, hello.key)
+    if (auth.key === undefined || !sameBytes(proof.proof, this.mac(auth.key, "dialer"))) {
+      this.throttle.failed(connection.address, Date.now())
+      this.unauthorized(connection, hello, "wrong secret: the proof does not match this node's secret")
+      return
+    }
+    const key = auth.key
+    this.afterIncumbent(connection, auth, hello, () => {
+      const link = this.bind(connection, hello)
+      if (link === undefined) return
+      const received = link.consumed
+      connection.write(Frame.encode({ type: "welcome", received, proof: b64(this.mac(key, `acceptor ${received}`)) }))
+      this.engine.attach(link, connection)
+    })
+  }
+
+  private onWelcome(connection: Connection, auth: Auth, welcome: Frame.Welcome): void {
+    const challenge = auth.peer as Frame.Challenge
+    if (!sameBytes(welcome.proof, this.mac(auth.key!, `acceptor ${welcome.received}`))) {
+      this.unauthorized(connection, challenge, "wrong secret: the acceptor's proof does not match this node's secret")
+      return
+    }
+    this.afterIncumbent(connection, auth, challenge, () => {
+      const link = this.bind(connection, challenge)
+      if (link === undefined) return
+      connection.established = true
+      if (!link.onAck(welcome.received)) {
+        this.engine.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
+        return
+      }
+      this.engine.attach(link, connection)
+      if (connection.target !== undefined) this.engine.targets.get(connection.target)?.reached(link.peer)
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // checks
+
+  /**
+   * The checks made on the peer's introduction before any proof: the address is not throttled,
+   * the protocol matches, it is not this node, its incarnation was not declared down, its id is
+   * the one its certificate names (mutual TLS), the node has room for it, and a live incarnation
+   * is claimed only with the key it linked with.
+   */
+  private admissible(connection: Connection, intro: Frame.Hello | Frame.Challenge): boolean {
+    const engine = this.engine
+    const options = engine.options
+    const peer = `${intro.node}/${intro.incarnation}`
+    const link = engine.links.get(intro.node)
+    const certified = connection.wire.peerCertificateName?.()
+    const refusal: readonly [number, string] | undefined =
+      !connection.outbound && this.throttled(connection.address)
+        ? [CloseCode.Throttled, "too many failed handshakes from this address; retry later"]
+        : intro.protocol !== Frame.PROTOCOL_VERSION
+          ? [CloseCode.VersionMismatch, `protocol ${intro.protocol} is not ${Frame.PROTOCOL_VERSION}`]
+          : intro.node === options.node
+            ? [CloseCode.SelfConnection, `node id ${intro.node} is this node's own`]
+            : engine.quarantined.has(peer)
+              ? [CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin"]
+              : options.certificateIdentity && certified !== intro.node
+                ? [
+                    CloseCode.Unauthorized,
+                    `node id ${intro.node} is not the certificate's subject (CN=${certified ?? "none"})`
+                  ]
+                : link === undefined && engine.links.size >= options.limits.maxPeers
+                  ? [CloseCode.Overloaded, `this node has ${engine.links.size} peers, its limit`]
+                  : link?.peer.incarnation === intro.incarnation && link.peerKey !== intro.key
+                    ? [CloseCode.Unauthorized, `incarnation ${intro.incarnation} linked with another key`]
+                    : undefined
+    if (refusal === undefined) return true
+    if (refusal[0] === CloseCode.Unauthorized && !connection.outbound) {
+      this.throttle.failed(connection.address, Date.now())
+    }
+    this.refuse(connection, refusal[0], refusal[1], peer)
+    return false
+  }
+
+  /**
+   * When the peer is a new incarnation of a node whose link is connected, asks the incumbent first
+   * (a heartbeat probe): if it answers within the probe time, the newcomer is refused (4010);
+   * otherwise the incumbent is declared down (restarted) and the newcomer goes on.
+   */
+  private afterIncumbent(
+    connection: Connection,
+    auth: Auth,
+    intro: Frame.Hello | Frame.Challenge,
+    proceed: () => void
+  ): void {
+    const engine = this.engine
+    const incumbent = engine.links.get(intro.node)
+    const active = incumbent?.active
+    if (incumbent === undefined || incumbent.peer.incarnation === intro.incarnation || active?.state !== "open") {
+      proceed()
+      return
+    }
+    const asked = Date.now()
+    active.write(Frame.encode({ type: "heartbeat", probe: true }))
+    auth.probe = setTimeout(
+      () => {
+        auth.probe = undefined
+        if (connection.state !== "handshaking") return
+        if (!incumbent.down && engine.links.get(intro.node) === incumbent) {
+          if (incumbent.lastHeartbeat >= asked) {
+            this.refuse(
+              connection,
+              CloseCode.IdInUse,
+              `node id ${intro.node} is in use by a live incarnation; give this node another id`,
+              `${intro.node}/${intro.incarnation}`
+            )
+            return
+          }
+          engine.declareDown(
+            incumbent,
+            "restarted",
+            `node ${intro.node} came back as incarnation ${intro.incarnation}; the old one did not answer a probe`
+          )
+        }
+        proceed()
+      },
+      Math.min(PROBE_MAX_MS, engine.options.handshakeMs / 2)
+    )
+  }
+
+  /** Binds the connection to the link of the peer's node and incarnation, with its declared timings bounded. */
+  private bind(connection: Connection, intro: Frame.Hello | Frame.Challenge) {
+    const engine = this.engine
+    if (engine.stopping) {
+      connection.close(CloseCode.GoingAway, "node shutting down")
+      return undefined
+    }
+    const declared = this.bounded(intro)
+    const link = engine.bind(intro.node as NodeId, intro.incarnation as Incarnation, declared)
+    link.peerKey ??= intro.key
+    connection.link = link
+    connection.peer = link.peer
+    connection.peerHeartbeatMs = declared.heartbeatInterval
+    connection.state = "open"
+    this.ended(connection)
+    return link
+  }
+
+  /** A peer's declared timings, bounded by this node's policy. */
+  private bounded(intro: Frame.Hello | Frame.Challenge): Declared {
+    const limits = this.engine.options.limits
+    return {
+      maxFrameBytes: intro.maxFrameBytes,
+      window: Math.min(intro.window, 1 << 24),
+      heartbeatInterval: Math.min(intro.heartbeatInterval, limits.maxPeerHeartbeatMs)
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // keys and proofs
+
+  /** The key both proofs are made with: the secret over the X25519 agreement and both introductions. */
+  private key(hello: Frame.Hello, challenge: Frame.Challenge, peerKey: string): Buffer | undefined {
+    const options = this.engine.options
+    let shared: Buffer
+    try {
+      const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: peerKey }, format: "jwk" })
+      shared = diffieHellman({ privateKey: options.privateKey, publicKey })
+    } catch {
+      return undefined
+    }
+    return createHmac("sha256", options.secretKey)
+      .update("troupe handshake 2\0")
+      .update(shared)
+      .update(JSON.stringify([introduction(hello), introduction(challenge)]))
+      .digest()
+  }
+
+  private mac(key: Buffer, label: string): Buffer {
+    return createHmac("sha256", key).update(label).digest()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // refusals
+
+  private unauthorized(connection: Connection, intro: Frame.Hello | Frame.Challenge, reason: string): void {
+    this.refuse(connection, CloseCode.Unauthorized, reason, `${intro.node}/${intro.incarnation}`)
+  }
+
+  private refuse(connection: Connection, code: number, reason: string, peer: string): void {
+    if (connection.auth !== undefined) connection.auth.refusal = { code, reason }
+    this.engine.counters.refused++
+    this.engine.log("Warn", "connection refused", {
+      peer: peer === "" ? connection.address : peer,
+      address: connection.address,
+      code: CloseCode.name(code),
+      reason
+    })
+    connection.close(code, reason)
+  }
+}

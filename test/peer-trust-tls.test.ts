@@ -1,0 +1,176 @@
+/**
+ * The secret and TLS (finding 8 of issue 10, and scenario 14 of issue 9), with real `troupe node`
+ * processes: the secret never crosses the wire and a recorded handshake cannot be replayed; a missing,
+ * empty or short secret is refused at start; a wrong secret is a final refusal, reported at once; nodes
+ * speak `wss://` and mutual TLS from the command line; a TLS failure is a clear, immediate error; a node
+ * listening beyond loopback without TLS says so. Certificates are made with openssl when the tests run.
+ */
+import { createHash } from "node:crypto"
+import * as Net from "node:net"
+import { afterAll, describe, expect, it, vi } from "vitest"
+import * as Certs from "./support/certs.ts"
+import { run, start, stopAll, testEnv } from "./support/child.ts"
+import * as RawPeer from "./support/raw-peer.ts"
+import { CLI, fixture, goodPeer, secret, startTarget } from "./support/target-node.ts"
+
+afterAll(stopAll)
+vi.setConfig({ testTimeout: 120_000 })
+
+const lines = (text: string) => text.split("\n").filter((line) => line !== "")
+
+/** `troupe node` as bob: joins `peer`; its hook asks the peer's echo actor (see `answered`). */
+const bob = (peer: string, args: ReadonlyArray<string>, token?: string) =>
+  start([CLI, "node", "--name", "bob", "--peer", peer, "--agents", fixture("echo.ts"), ...args], {
+    env: { ...testEnv(), ...(token === undefined ? {} : { TROUPE_TOKEN: token }) }
+  })
+
+/** Waits until bob's hook printed the target's answer, then stops bob. */
+const answered = async (child: ReturnType<typeof bob>) => {
+  const reply = await child.line("reply:", 60_000)
+  child.process.kill("SIGINT")
+  expect((await child.exit).code).toBe(130)
+  return reply
+}
+
+/** A TCP proxy to `port` that records what each side sent. */
+const recordingProxy = (port: number) =>
+  new Promise<{ readonly url: string; readonly fromClient: Array<Buffer>; readonly fromServer: Array<Buffer> }>(
+    (resolve) => {
+      const fromClient: Array<Buffer> = []
+      const fromServer: Array<Buffer> = []
+      const server = Net.createServer((client) => {
+        const upstream = Net.connect(port, "127.0.0.1")
+        client.on("data", (chunk) => fromClient.push(chunk))
+        upstream.on("data", (chunk) => fromServer.push(chunk))
+        client.pipe(upstream).on("error", () => {})
+        upstream.pipe(client).on("error", () => {})
+        client.on("error", () => upstream.destroy())
+        upstream.on("error", () => client.destroy())
+      })
+      server.unref()
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address() as Net.AddressInfo
+        resolve({ url: `ws://127.0.0.1:${address.port}`, fromClient, fromServer })
+      })
+    }
+  )
+
+describe("the secret", () => {
+  it("never crosses the wire, and a recorded handshake replayed does not join", async () => {
+    const target = await startTarget()
+    const proxy = await recordingProxy(Number(new URL(target.url).port))
+    const good = await goodPeer(target, { url: proxy.url })
+    await good.progress(5)
+    const wire = Buffer.concat([...proxy.fromClient, ...proxy.fromServer])
+    const hashed = createHash("sha256").update(target.secret).digest()
+    for (const needle of [Buffer.from(target.secret), Buffer.from(target.secret).toString("base64"), hashed]) {
+      expect(wire.includes(needle)).toBe(false)
+    }
+    // the dialer's bytes, replayed on a new connection (same incarnation, key and proof): a fresh nonce
+    // from the node makes the old proof worthless
+    const replay = Net.connect(Number(new URL(target.url).port), "127.0.0.1")
+    replay.on("error", () => {})
+    const answered: Array<Buffer> = []
+    replay.on("data", (chunk) => answered.push(chunk))
+    replay.write(Buffer.concat(proxy.fromClient))
+    await new Promise((resolve) => replay.on("close", resolve))
+    expect(Buffer.concat(answered).toString("latin1")).not.toContain('"type":"welcome"')
+    expect(target.warnings().some((line) => /connection refused.*peer=good\/.*wrong secret/.test(line))).toBe(true)
+    await good.progress(5) // the real peer was not disturbed
+    expect((await good.stop()).failures).toEqual([])
+  })
+
+  it("a missing, empty or short secret is refused at start, in one line (unless --insecure-no-auth)", async () => {
+    const node = (args: ReadonlyArray<string>) =>
+      run([CLI, "node", "--listen", "0", "--agents", fixture("echo.ts"), ...args], { env: testEnv() })
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, RegExp]> = [
+      [[], /^troupe: No secret: give every node the same --token \(or TROUPE_TOKEN\) of at least 16 characters/],
+      [["--token", ""], /^troupe: The --token \(or TROUPE_TOKEN\) is empty \(is the variable you meant set\?\)/],
+      [["--token", "s3cret"], /^troupe: The --token \(or TROUPE_TOKEN\) has 6 characters: use at least 16/]
+    ]
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = await node(args)
+      expect(code).toBe(1)
+      expect(lines(stderr)).toHaveLength(1)
+      expect(stderr).toMatch(message)
+      expect(stdout).not.toContain("listening on") // nothing was started
+    }
+    const open = start([CLI, "node", "--listen", "0", "--insecure-no-auth", "--agents", fixture("echo-only.ts")], {
+      env: testEnv()
+    })
+    await open.line("ready:")
+    expect(open.stderr()).toMatch(/level=WARN .*no authentication: any peer that reaches this node may join it/)
+    open.process.kill("SIGINT")
+    expect((await open.exit).code).toBe(130)
+  })
+
+  it("a wrong secret is a final refusal, reported at once (not retried as 'could not reach')", async () => {
+    const target = await startTarget()
+    const started = Date.now()
+    const exit = await bob(target.url, [], secret()).exit
+    expect(exit.code).toBe(1)
+    expect(Date.now() - started).toBeLessThan(30_000) // the peer timeout is 2 minutes
+    expect(lines(exit.stderr).filter((line) => line.startsWith("troupe:"))).toEqual([
+      `troupe: ${target.url} refused this node: Unauthorized (4001): wrong secret: the proof does not match this node's secret. Give every node the same --token`
+    ])
+    expect(target.warnings().some((line) => /connection refused.*code=Unauthorized/.test(line))).toBe(true)
+  })
+
+  it("a node listening beyond loopback without TLS warns, once and loudly", async () => {
+    const target = await startTarget({ args: ["--host", "0.0.0.0"] })
+    const warnings = target.warnings().filter((line) => line.includes("without TLS"))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/listening beyond this machine without TLS: .* give tls.cert and tls.key/)
+  })
+})
+
+describe("TLS from the command line", () => {
+  const ca = Certs.authority()
+  const target = ca.issue("target")
+  const bobCert = ca.issue("bob")
+  const mallory = ca.issue("mallory")
+  const tls = (pem: Certs.Pem) => ["--tls-cert", pem.certFile, "--tls-key", pem.keyFile]
+
+  it("wss://: a node with --tls-cert/--tls-key, a peer that trusts its CA with --tls-ca", async () => {
+    const node = await startTarget({ args: tls(target) })
+    expect(node.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/)
+    expect(await answered(bob(node.url, ["--tls-ca", ca.certFile], node.secret))).toBe(
+      "reply: target echoes hello from bob"
+    )
+  })
+
+  it("a certificate the dialer does not trust: a clear error at once, naming TLS and what to do", async () => {
+    const node = await startTarget({ args: tls(target) })
+    const started = Date.now()
+    const exit = await bob(node.url, [], node.secret).exit
+    expect(exit.code).toBe(1)
+    expect(Date.now() - started).toBeLessThan(30_000)
+    const error = lines(exit.stderr).filter((line) => line.startsWith("troupe:"))
+    expect(error).toHaveLength(1)
+    expect(error[0]).toMatch(
+      new RegExp(
+        `^troupe: ${node.url} refused this node: TLS: .*certificate.*Give the CA that signed its certificate with --tls-ca`
+      )
+    )
+  })
+
+  it("mutual TLS: a node id must be its certificate's CN; another's certificate or none is refused", async () => {
+    const node = await startTarget({ args: [...tls(target), "--tls-ca", ca.certFile] })
+    // bob with bob's certificate joins
+    expect(await answered(bob(node.url, [...tls(bobCert), "--tls-ca", ca.certFile], node.secret))).toBe(
+      "reply: target echoes hello from bob"
+    )
+    // bob with mallory's certificate does not: one certificate cannot claim any node id
+    const claimed = await bob(node.url, [...tls(mallory), "--tls-ca", ca.certFile], node.secret).exit
+    expect(claimed.code).toBe(1)
+    expect(claimed.stderr).toMatch(
+      /refused this node: Unauthorized \(4001\): node id bob is not the certificate's subject \(CN=mallory\)/
+    )
+    // without a client certificate, TLS itself refuses
+    const none = await bob(node.url, ["--tls-ca", ca.certFile], node.secret).exit
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/refused this node: TLS: /)
+    // a raw peer with the secret but no certificate gets nowhere either
+    await expect(RawPeer.open(node.url, { ca: ca.cert })).rejects.toThrow()
+  })
+})
