@@ -146,9 +146,9 @@ describe("the packed and installed packages", () => {
     await backend.line("POST a prompt to", 60_000)
     const post = async (path: string, prompt: string) =>
       (await fetch(`http://localhost:${port}${path}`, { method: "POST", body: prompt })).text()
-    expect(await post("/alice", "Hello")).toBe("That is message 1 of this conversation.\n")
-    expect(await post("/alice", "Again")).toBe("That is message 2 of this conversation.\n")
-    expect(await post("/bob", "Hi")).toBe("That is message 1 of this conversation.\n")
+    expect(await post("/alice", "Hello")).toBe("That is message 1 of this chat.\n")
+    expect(await post("/alice", "Again")).toBe("That is message 2 of this chat.\n")
+    expect(await post("/bob", "Hi")).toBe("That is message 1 of this chat.\n")
     backend.process.kill("SIGINT")
     succeeded(await backend.exit)
   })
