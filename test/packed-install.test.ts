@@ -73,9 +73,8 @@ afterAll(() => {
 })
 
 beforeAll(async () => {
-  for (const { dir } of publishable) {
-    await command("npx", ["-y", pnpm, "pack", "--pack-destination", packs], dir)
-  }
+  const filters = publishable.flatMap(({ manifest }) => ["--filter", manifest.name])
+  await command("npx", ["-y", pnpm, "--recursive", ...filters, "pack", "--pack-destination", packs], root)
   writeFileSync(
     join(project, "package.json"),
     `${JSON.stringify({ name: "my-backend", private: true, type: "module" }, null, 2)}\n`
@@ -130,6 +129,9 @@ describe("the packed and installed packages", () => {
       expect(installed.exports["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" })
       const dist = readdirSync(join(project, "node_modules", manifest.name, "dist"))
       expect(dist).toEqual(expect.arrayContaining(["index.js", "index.js.map", "index.d.ts", "index.d.ts.map"]))
+      expect(readdirSync(join(project, "node_modules", manifest.name))).toEqual(
+        expect.arrayContaining(["CHANGELOG.md", "README.md", "LICENSE"])
+      )
     }
     expect(readManifest(join(project, "node_modules", "@troupe", "cli", "package.json")).bin).toEqual({
       troupe: "./dist/bin.js"
@@ -155,6 +157,11 @@ describe("the packed and installed packages", () => {
 
   it.concurrent("run an Effect program", async () => {
     expect(succeeded(await node(["program.ts"]).exit)).toContain("counter: 2; agent: It is 2.")
+  })
+
+  it.concurrent("give the `troupe` command, with the package's version", async () => {
+    const { stdout } = await command("npx", ["troupe", "--version"], project)
+    expect(stdout.trim()).toBe(`troupe v${readManifest(join(root, "packages", "cli", "package.json")).version}`)
   })
 
   it.concurrent("give the `troupe` command: protocol check on a module of the project", async () => {
