@@ -155,8 +155,10 @@ describe("the packed and installed packages", () => {
     succeeded(await backend.exit)
   })
 
-  it.concurrent("run an Effect program", async () => {
-    expect(succeeded(await node(["program.ts"]).exit)).toContain("counter: 2; agent: It is 2.")
+  it.concurrent("run an Effect program, and an agent spawned from the Promise API", async () => {
+    const lines = succeeded(await node(["program.ts"]).exit)
+    expect(lines).toContain("counter: 2; agent: It is 2.")
+    expect(lines).toContain("promise agent: Promised.")
   })
 
   it.concurrent("give the `troupe` command, with the package's version", async () => {
