@@ -12,7 +12,7 @@ import * as Protocol from "../Protocol.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
-import { ActorCell, CurrentActor, LocalActorRef } from "./cell.ts"
+import { ActorCell, type CellOptions, CurrentActor, LocalActorRef } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
@@ -68,12 +68,19 @@ export class SystemImpl {
   private shutdownDone: Effect.Effect<void> | undefined
 
   readonly settings: Settings
+  /** The options of actors spawned without any, shared by all of them. */
+  private readonly defaultCellOptions: CellOptions
   /** The services of whoever made the system; background work runs with them. */
   readonly context: Context.Context<never>
 
   constructor(settings: Settings, clock: Clock.Clock, context: Context.Context<never>) {
     this.settings = settings
     this.context = context
+    this.defaultCellOptions = {
+      mailbox: settings.mailbox,
+      restart: "transient",
+      shutdownTimeoutMillis: settings.shutdownTimeoutMillis
+    }
     const fork = Effect.runForkWith(context)
     this.deadlines = new Deadlines(clock, (effect) => fork(effect))
     this.events = Effect.runSync(PubSub.sliding<SystemEvent.SystemEvent>(4096))
@@ -206,14 +213,16 @@ export class SystemImpl {
           name,
           `${parent.path}/${name}`,
           behavior as never,
-          {
-            mailbox: options.mailbox ?? this.settings.mailbox,
-            restart: options.restart ?? "transient",
-            shutdownTimeoutMillis:
-              options.shutdownTimeout === undefined
-                ? this.settings.shutdownTimeoutMillis
-                : Duration.toMillis(options.shutdownTimeout)
-          },
+          options.mailbox === undefined && options.restart === undefined && options.shutdownTimeout === undefined
+            ? this.defaultCellOptions
+            : {
+                mailbox: options.mailbox ?? this.settings.mailbox,
+                restart: options.restart ?? "transient",
+                shutdownTimeoutMillis:
+                  options.shutdownTimeout === undefined
+                    ? this.settings.shutdownTimeoutMillis
+                    : Duration.toMillis(options.shutdownTimeout)
+              },
           context as Context.Context<never>
         )
         ;(parent.children ??= new Map()).set(name, cell)
