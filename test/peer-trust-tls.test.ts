@@ -28,7 +28,7 @@ const bob = (peer: string, args: ReadonlyArray<string>, token?: string) =>
 const answered = async (child: ReturnType<typeof bob>) => {
   const reply = await child.line("reply:", 60_000)
   child.process.kill("SIGINT")
-  expect((await child.exit).code).toBe(130)
+  expect((await child.exit).code).toBe(0)
   return reply
 }
 
@@ -101,7 +101,7 @@ describe("the secret", () => {
     await open.line("ready:")
     expect(open.stderr()).toMatch(/level=WARN .*no authentication: any peer that reaches this node may join it/)
     open.process.kill("SIGINT")
-    expect((await open.exit).code).toBe(130)
+    expect((await open.exit).code).toBe(0)
   })
 
   it("a wrong secret is a final refusal, reported at once (not retried as 'could not reach')", async () => {
