@@ -171,8 +171,7 @@ export interface Troupe<R = never> extends AsyncDisposable {
     options: SessionOptions<P, B>
   ): Promise<Session.Completed<ResultsOf<B>>>
   /**
-   * The events of a session started here (or of one that started since sessions were first watched),
-   * from its start, or from after `lastEventId` (what a reconnecting `EventSource` sends).
+   * The events of a session of this system (started with `startSession` or by an actor), from its start, or from after `lastEventId` (what a reconnecting `EventSource` sends).
    */
   sessionEvents(id: string, options?: { readonly lastEventId?: string | undefined }): SessionEvents
   /** The system's events from now on (spawns, failures, restarts, sessions, ...), until `return` or shutdown. */
@@ -235,7 +234,9 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
     await runtime.dispose()
     throw error
   })
+  // subscribed from the start: `events()` sees every event after its call, sessions are recorded from their start
   const feed = new EventFeed(system, run)
+  await feed.open()
   const sessions = new Set<{ readonly end: () => Promise<void> }>()
 
   const ref = <P extends Protocol.Any>(actor: ActorRef<P>): Ref<P> =>

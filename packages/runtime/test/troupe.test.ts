@@ -74,6 +74,17 @@ const server = (gate: Promise<void> = Promise.resolve()) =>
     })
   )
 
+/** A Ping session whose server answers once `open` is called (never, if it is not). */
+const heldSession = async (troupe: Troupe.Troupe, id?: string) => {
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => (open = resolve))
+  const session = await troupe.startSession(Ping, {
+    ...(id === undefined ? {} : { id }),
+    roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server(gate)) }
+  })
+  return { session, open }
+}
+
 const collect = async <A>(iterable: AsyncIterable<A>): Promise<Array<A>> => {
   const all: Array<A> = []
   for await (const item of iterable) all.push(item)
@@ -251,12 +262,7 @@ describe("Troupe: sessions", () => {
 
   it("records a session's events from its start: iterated during and after it, and after a given id", async () => {
     const troupe = await Troupe.start()
-    let open!: () => void
-    const gate = new Promise<void>((resolve) => (open = resolve))
-    const session = await troupe.startSession(Ping, {
-      id: "ping-1",
-      roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server(gate)) }
-    })
+    const { session, open } = await heldSession(troupe, "ping-1")
     expect(session.id).toBe("ping-1")
     const during = collect(troupe.sessionEvents("ping-1"))
     open()
@@ -275,11 +281,7 @@ describe("Troupe: sessions", () => {
 
   it("serves a session's events as Server-Sent Events to a real HTTP client, from the start and after Last-Event-ID", async () => {
     const troupe = await Troupe.start()
-    let open!: () => void
-    const gate = new Promise<void>((resolve) => (open = resolve))
-    const session = await troupe.startSession(Ping, {
-      roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server(gate)) }
-    })
+    const { session, open } = await heldSession(troupe)
     const http = Http.createServer((req, res) => {
       const id = new URL(req.url ?? "/", "http://x").pathname.split("/")[2] ?? ""
       void troupe.sessionEvents(id, { lastEventId: req.headers["last-event-id"] as string | undefined }).writeTo(res)
@@ -331,11 +333,7 @@ describe("Troupe: sessions", () => {
 
   it("stops writing when the client goes away, and the session goes on", async () => {
     const troupe = await Troupe.start()
-    let open!: () => void
-    const gate = new Promise<void>((resolve) => (open = resolve))
-    const session = await troupe.startSession(Ping, {
-      roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server(gate)) }
-    })
+    const { session, open } = await heldSession(troupe)
     let served!: Promise<void>
     const http = Http.createServer((_, res) => {
       served = troupe.sessionEvents(session.id).writeTo(res)
@@ -357,10 +355,7 @@ describe("Troupe: sessions", () => {
 
   it("an aborted session rejects its result with SessionAborted; shutdown ends a running session", async () => {
     const troupe = await Troupe.start()
-    const never = new Promise<void>(() => {})
-    const first = await troupe.startSession(Ping, {
-      roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server(never)) }
-    })
+    const { session: first } = await heldSession(troupe)
     await first.abort("the user left")
     const error = await first.result.catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Session.SessionAborted)
@@ -368,9 +363,7 @@ describe("Troupe: sessions", () => {
     const ended = (await collect(troupe.sessionEvents(first.id))).at(-1) as SessionEvent.SessionEnded
     expect(ended).toMatchObject({ _tag: "SessionEnded", outcome: "aborted" })
 
-    const second = await troupe.startSession(Ping, {
-      roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server(never)) }
-    })
+    const { session: second } = await heldSession(troupe)
     const events = collect(troupe.sessionEvents(second.id))
     await troupe.shutdown()
     await expect(second.result).rejects.toMatchObject({
@@ -391,9 +384,7 @@ describe("Troupe: events", () => {
         if (event._tag === "Spawned") return
       }
     })()
-    const all = collect(troupe.events())
-    // both iterators subscribed before the spawn: their first `next` runs at once
-    await new Promise((resolve) => setImmediate(resolve))
+    const all = collect(troupe.events()) // both iterators see every event from their call on
     await troupe.spawn(counter(), { name: "watched" })
     await first
     expect(seen.at(-1)).toMatchObject({ _tag: "Spawned", path: "/user/watched" })

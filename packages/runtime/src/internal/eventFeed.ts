@@ -1,5 +1,5 @@
 /**
- * The system's events for the Promise API: one subscription (made on first use), fanned out to async
+ * The system's events for the Promise API: one subscription (made when the troupe starts), fanned out to async
  * iterators, and the events of each session recorded from its start so that a browser that connects late,
  * or reconnects with `Last-Event-ID`, gets all of them. Recordings are bounded: a session keeps its latest
  * {@link perSession} events, and only the {@link endedKept} sessions that ended last are kept.
@@ -49,6 +49,11 @@ export class EventFeed {
   constructor(system: ActorSystemService, run: Run) {
     this.system = system
     this.run = run
+  }
+
+  /** Subscribes to the system's events (once). */
+  async open(): Promise<void> {
+    await this.start()
   }
 
   /** Subscribes to the system's events, once (and never after `close`). */
