@@ -3,29 +3,41 @@
  * (figure name → number) and BENCHMARKS.md (figures, goals, date and machine). Ratios are measured side by
  * side in the same run, because the machines are shared and noisy.
  */
-import { writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
+import * as backends from "./backends.ts"
 import * as choreography from "./choreography.ts"
-import { how, why } from "./notes.ts"
+import { how, notes, why } from "./notes.ts"
+import * as peers from "./peers.ts"
 import * as remote from "./remote.ts"
 import * as runtime from "./runtime.ts"
-import { type Figure, meets } from "./support.ts"
+import * as scale from "./scale.ts"
+import * as sessions from "./sessions.ts"
+import { type Case, type Figure, meets } from "./support.ts"
 
-const suites: ReadonlyArray<readonly [string, () => Promise<ReadonlyArray<Figure>>]> = [
-  ["runtime", () => runtime.figures()],
-  ["choreography", () => choreography.figures()],
-  ["remote", () => remote.figures()]
+const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
+  ["runtime", runtime.cases],
+  ["scale", scale.cases],
+  ["peers", peers.cases],
+  ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...sessions.cases]],
+  ["remote", [{ name: "remote", run: () => remote.figures() }]],
+  ["backends", backends.cases]
 ]
 
-const only = process.argv.slice(2)
+// `pnpm bench -- fanout callers`: only the cases whose name (or suite's name) contains one of the words
+const only = process.argv.slice(2).filter((word) => word !== "--")
+const selected = (suite: string, name: string) =>
+  only.length === 0 || only.some((word) => suite.includes(word) || name.includes(word))
 const figures: Array<Figure> = []
-for (const [name, run] of suites) {
-  if (only.length > 0 && !only.includes(name)) continue
-  console.log(`bench: ${name}…`)
-  for (const figure of await run()) {
-    figures.push(figure)
-    console.log(`  ${figure.name} = ${format(figure.value)}${figure.unit === undefined ? "" : ` ${figure.unit}`}`)
+for (const [suite, cases] of suites) {
+  for (const { name, run } of cases) {
+    if (!selected(suite, name)) continue
+    console.log(`bench: ${suite} ${name}…`)
+    for (const figure of await run()) {
+      figures.push(figure)
+      console.log(`  ${figure.name} = ${format(figure.value)}${figure.unit === undefined ? "" : ` ${figure.unit}`}`)
+    }
   }
 }
 
@@ -34,14 +46,58 @@ function format(value: number): string {
 }
 
 const root = join(import.meta.dirname, "..")
-const results = Object.fromEntries(figures.map((f) => [f.name, Number(f.value.toPrecision(6))]))
+const measured = new Set(figures.map((f) => f.name))
+// `pnpm bench <suite>…` measures only those suites: the other figures (and their table rows) are kept as they were
+const previous: Record<string, number> =
+  only.length > 0 && existsSync(join(root, "bench", "results.json"))
+    ? (JSON.parse(readFileSync(join(root, "bench", "results.json"), "utf8")) as Record<string, number>)
+    : {}
+const previousLines =
+  only.length > 0 && existsSync(join(root, "BENCHMARKS.md"))
+    ? readFileSync(join(root, "BENCHMARKS.md"), "utf8").split("\n")
+    : []
+/** The previous table rows (or missed-goal lines) of figures not measured now. */
+const kept = (pattern: RegExp) =>
+  previousLines.filter((line) => {
+    const name = pattern.exec(line)?.[1]
+    return name !== undefined && !measured.has(name)
+  })
+const previousRows = kept(/^\| `([^`]+)` +\|/)
+const previousMissed = kept(/^- `([^`]+)`: .* against /)
+const results = {
+  ...Object.fromEntries(Object.entries(previous).filter(([name]) => !measured.has(name))),
+  ...Object.fromEntries(figures.map((f) => [f.name, Number(f.value.toPrecision(6))]))
+}
 writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, 2)}\n`)
 
 const cpu = cpus()
 const machine = `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}-${process.arch}`
 const goal = (f: Figure) =>
-  f.goal === undefined ? "" : "atLeast" in f.goal ? `≥ ${format(f.goal.atLeast)}` : `≤ ${format(f.goal.atMost)}`
+  (f.goal === undefined ? "" : "atLeast" in f.goal ? `≥ ${format(f.goal.atLeast)}` : `≤ ${format(f.goal.atMost)}`) +
+  (f.otherwise === undefined ? "" : `, or ${f.otherwise.goal}`)
 const status = (f: Figure) => (f.goal === undefined ? "" : meets(f) ? "met" : "missed")
+
+/** The peers side by side: Troupe's figures are the peers' rates times the ratios measured with them. */
+const peersTable = (r: Record<string, number>): string => {
+  const n = (name: string) => r[name]
+  const times = (a: string, b: string) => (n(a) === undefined || n(b) === undefined ? undefined : n(a)! * n(b)!)
+  const cell = (value: number | undefined, unit: string) => (value === undefined ? "—" : `${format(value)} ${unit}`)
+  if (n("nact_tell_per_s") === undefined && n("cluster_request_per_s") === undefined) return ""
+  return `
+## Peers
+
+Measured in the same run, side by side (medians of interleaved rounds); Troupe's rate in each row is the
+peer's rate times the ratio measured against it.
+
+| | Troupe | nact 7.6 | Effect Cluster entity (TestRunner) |
+| --- | --- | --- | --- |
+| one-way messages to one actor | ${cell(times("nact_tell_per_s", "local_tell_vs_nact"), "msg/s")} | ${cell(n("nact_tell_per_s"), "msg/s")} | — |
+| request and reply, one after another (vs nact) | ${cell(times("nact_ask_per_s", "local_ask_vs_nact"), "/s")} | ${cell(n("nact_ask_per_s"), "/s")} | |
+| request and reply, one after another (vs Cluster) | ${cell(times("cluster_request_per_s", "local_ask_vs_cluster"), "/s")} | | ${cell(n("cluster_request_per_s"), "/s")} |
+| bytes per idle actor, never messaged | ${cell(n("idle_actor_bytes"), "B")} | ${cell(n("nact_idle_actor_bytes"), "B")} | — (an entity exists once addressed) |
+| bytes per idle actor after one message | ${cell(n("touched_actor_bytes"), "B")} | | ${cell(n("cluster_entity_bytes"), "B")} |
+`
+}
 const rows = figures.map(
   (f) =>
     `| \`${f.name}\` | ${format(f.value)}${f.unit === undefined ? "" : ` ${f.unit}`} | ${goal(f)} | ${status(f)} | ${f.detail ?? ""} |`
@@ -57,21 +113,30 @@ the machines are shared and noisy; absolute figures vary from run to run.
 
 | figure | value | goal | status | how |
 | --- | --- | --- | --- | --- |
-${rows.join("\n")}
-${
-  missed.length === 0
+${[...previousRows, ...rows].join("\n")}
+${peersTable(results)}${
+  missed.length + previousMissed.length === 0
     ? ""
     : `
 ## Goals missed
 
-${missed.map((f) => `- \`${f.name}\`: ${format(f.value)} against ${goal(f)}. ${why[f.name] ?? "No explanation recorded yet."}`).join("\n")}
+${[
+  ...previousMissed,
+  ...missed.map(
+    (f) => `- \`${f.name}\`: ${format(f.value)} against ${goal(f)}. ${why[f.name] ?? "No explanation recorded yet."}`
+  )
+].join("\n")}
 `
 }
+${Object.keys(results)
+  .filter((name) => notes[name] !== undefined)
+  .map((name) => `\n## \`${name}\`\n\n${notes[name]}\n`)
+  .join("")}
 ## How each figure is measured
 
-${figures
-  .filter((f) => how[f.name] !== undefined)
-  .map((f) => `- \`${f.name}\`: ${how[f.name]}`)
+${Object.keys(results)
+  .filter((name) => how[name] !== undefined)
+  .map((name) => `- \`${name}\`: ${how[name]}`)
   .join("\n")}
 `
 writeFileSync(join(root, "BENCHMARKS.md"), markdown)

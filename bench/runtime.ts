@@ -1,11 +1,11 @@
 /**
  * Runtime benchmarks (the actor core): local tell throughput against a raw Effect Queue and an xstate actor,
- * heap bytes per idle actor, and local ask round trips per second.
+ * and local ask round trips per second (bytes per actor are in scale.ts).
  */
 import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Effect, Fiber, Queue, Schema } from "effect"
 import { assign, createActor, setup } from "xstate"
-import { type Figure, median, time } from "./support.ts"
+import { type Case, median, time } from "./support.ts"
 
 const Counter = Protocol.make("Counter", {
   Add: { n: Schema.Number },
@@ -82,65 +82,56 @@ const concurrentAsks = Effect.gen(function* () {
   yield* ActorSystem.stop(ref)
 })
 
-const IDLE = 100_000
-
-/** Heap bytes per idle actor: spawn 100 k, collect garbage, divide the growth. */
-const idleActorBytes = Effect.gen(function* () {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (gc === undefined) throw new Error("run the benchmark with --expose-gc")
-  const system = yield* ActorSystem.ActorSystem
-  const heap = () => {
-    gc()
-    gc()
-    return process.memoryUsage().heapUsed
-  }
-  const before = heap()
-  const refs = []
-  for (let i = 0; i < IDLE; i++) refs.push(yield* system.spawn(counter))
-  const after = heap()
-  const stats = yield* system.stats
-  if (stats.actors !== IDLE || stats.running !== 0)
-    throw new Error(`expected ${IDLE} idle actors, got ${JSON.stringify(stats)}`)
-  const bytes = (after - before) / IDLE
-  yield* Effect.forEach(refs, (ref) => system.stop(ref), { discard: true })
-  return bytes
-})
-
 const run = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>) =>
   Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))
 
-export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
-  const queue: Array<number> = []
-  const tell: Array<number> = []
-  const xstate: Array<number> = []
-  const seq: Array<number> = []
-  const conc: Array<number> = []
-  // warm up every path once, then measure side by side, round by round
-  await Effect.runPromise(queueLoop)
-  await run(tellLoop)
-  xstateLoop()
-  await run(sequentialAsks)
-  for (let round = 0; round < rounds; round++) {
-    queue.push(N / (await time(() => Effect.runPromise(queueLoop))))
-    tell.push(N / (await time(() => run(tellLoop))))
-    xstate.push(N / (await time(async () => xstateLoop())))
-    seq.push(ASKS / (await time(() => run(sequentialAsks))))
-    conc.push(ASKS / (await time(() => run(concurrentAsks))))
+/** Tells: an actor against a raw Effect Queue and an xstate actor, round by round. */
+const tellCase: Case = {
+  name: "tell",
+  run: async () => {
+    const queue: Array<number> = []
+    const tell: Array<number> = []
+    const xstate: Array<number> = []
+    // warm up every path once, then measure side by side, round by round
+    await Effect.runPromise(queueLoop)
+    await run(tellLoop)
+    xstateLoop()
+    for (let round = 0; round < 5; round++) {
+      queue.push(N / (await time(() => Effect.runPromise(queueLoop))))
+      tell.push(N / (await time(() => run(tellLoop))))
+      xstate.push(N / (await time(async () => xstateLoop())))
+    }
+    const tellRate = median(tell)
+    return [
+      { name: "local_tell_per_s", value: tellRate, unit: "msg/s", detail: "one sender, one counter actor" },
+      { name: "local_tell_vs_queue", value: tellRate / median(queue), goal: { atLeast: 0.5 } },
+      { name: "local_tell_vs_xstate", value: tellRate / median(xstate), goal: { atLeast: 2 } }
+    ]
   }
-  const idle = await run(idleActorBytes)
-  const tellRate = median(tell)
-  return [
-    { name: "local_tell_per_s", value: tellRate, unit: "msg/s", detail: "one sender, one counter actor" },
-    { name: "local_tell_vs_queue", value: tellRate / median(queue), goal: { atLeast: 0.5 } },
-    { name: "local_tell_vs_xstate", value: tellRate / median(xstate), goal: { atLeast: 2 } },
-    { name: "idle_actor_bytes", value: idle, unit: "bytes", goal: { atMost: 1024 } },
-    {
-      name: "local_ask_per_s",
-      value: median(seq),
-      unit: "asks/s",
-      goal: { atLeast: 500_000 },
-      detail: "one caller, one ask after another"
-    },
-    { name: "local_ask_concurrent_per_s", value: median(conc), unit: "asks/s", detail: "16 callers" }
-  ]
 }
+
+/** Asks: one caller after another, and 16 concurrent callers. */
+const askCase: Case = {
+  name: "ask",
+  run: async () => {
+    const seq: Array<number> = []
+    const conc: Array<number> = []
+    await run(sequentialAsks)
+    for (let round = 0; round < 5; round++) {
+      seq.push(ASKS / (await time(() => run(sequentialAsks))))
+      conc.push(ASKS / (await time(() => run(concurrentAsks))))
+    }
+    return [
+      {
+        name: "local_ask_per_s",
+        value: median(seq),
+        unit: "asks/s",
+        goal: { atLeast: 500_000 },
+        detail: "one caller, one ask after another"
+      },
+      { name: "local_ask_concurrent_per_s", value: median(conc), unit: "asks/s", detail: "16 callers" }
+    ]
+  }
+}
+
+export const cases: ReadonlyArray<Case> = [tellCase, askCase]

@@ -51,7 +51,7 @@ import type {
   Supervisor
 } from "@troupe/runtime"
 import { type Duration, Effect, type Option, Result, Schema, type Scope } from "effect"
-import { firstLine, type ImportFailed, importModule } from "./internal/load.ts"
+import { describeFailure, type ImportFailed, importModule } from "./internal/load.ts"
 
 /** An agent of the module, with how it is spawned. Make one with {@link agent}. */
 export interface AgentSpec {
@@ -171,10 +171,17 @@ export class NotReady extends Schema.TaggedError<NotReady>()("NotReady", {
   }
 }
 
-/** The module could not be imported: the file is missing, or it threw while loading. */
+/**
+ * The module could not be imported: the file is missing, it (or a module it imports) does not parse, or it
+ * threw while loading. `reason` starts with where (`agents.ts:3:8: SyntaxError: ...`) when that is known, and
+ * `file`, `line` and `column` say it too.
+ */
 export class ModuleNotLoaded extends Schema.TaggedError<ModuleNotLoaded>()("ModuleNotLoaded", {
   module: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  file: Schema.optionalKey(Schema.String),
+  line: Schema.optionalKey(Schema.Number),
+  column: Schema.optionalKey(Schema.Number)
 }) {
   override get message() {
     return `Cannot load ${this.module}: ${this.reason}`
@@ -193,10 +200,7 @@ export class ModuleUnusable extends Schema.TaggedError<ModuleUnusable>()("Module
 
 /** @internal A failed import as the error users see. */
 export const notLoaded = (failed: ImportFailed): ModuleNotLoaded =>
-  new ModuleNotLoaded({
-    module: failed.module,
-    reason: failed.missing ? `there is no file ${failed.path}` : firstLine(failed.error)
-  })
+  new ModuleNotLoaded({ module: failed.module, reason: describeFailure(failed), ...failed.location })
 
 const isBehavior = (u: unknown): u is AgentSpec["behavior"] =>
   typeof u === "object" &&

@@ -115,6 +115,14 @@ describe("observability", () => {
       assert.strictEqual((yield* value("troupe_actor_restarts_total")) - before.restarts, 1)
       // the mailbox depth is sampled each time the actor starts handling messages
       assert.isAtLeast((yield* value("troupe_mailbox_depth")) - before.depths, 1)
+      const depth = (yield* Metric.snapshot).find((m) => m.id === "troupe_mailbox_depth")!
+        .state as Metric.HistogramState
+      assert.deepStrictEqual(
+        depth.buckets.map(([boundary]) => boundary),
+        [1, 2, 4, 8, 16, 64, 256, 1024, 4096, 16384]
+      )
+      assert.isAtLeast(depth.buckets[0]![1], 1) // an idle actor told one message is woken with one in its mailbox
+      assert.strictEqual(depth.buckets.at(-1)![1], depth.count)
     })
   )
 })

@@ -70,21 +70,39 @@ export class Envelope {
   }
 }
 
-/** A local caller waiting for a reply. */
-class PendingReply implements ReplyTo {
+/** A local caller waiting for a reply; it is its own deadline (one object per ask, not three). */
+class PendingReply implements ReplyTo, Deadline {
   done = false
-  deadline: Deadline | undefined = undefined
+  at = 0
+  index = -1
+  envelope: Envelope | undefined = undefined
   private readonly cell: ActorCell
   private readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
-  constructor(cell: ActorCell, resume: (effect: Effect.Effect<unknown, unknown>) => void) {
+  private readonly timeoutMillis: number
+  constructor(cell: ActorCell, resume: (effect: Effect.Effect<unknown, unknown>) => void, timeoutMillis: number) {
     this.cell = cell
     this.resume = resume
+    this.timeoutMillis = timeoutMillis
   }
   complete(exit: Exit.Exit<unknown, unknown>): undefined {
     if (this.done) return
     this.done = true
-    if (this.deadline !== undefined) this.cell.system.deadlines.cancel(this.deadline)
+    this.cell.system.deadlines.cancel(this)
     this.resume(exit)
+  }
+  /** The deadline passed: the caller gets `AskTimeout`, and the work done for it stops. */
+  fire(): void {
+    const envelope = this.envelope!
+    const tag = envelope.message._tag
+    this.complete(Exit.fail(new AskTimeout({ recipient: this.cell.path, tag, timeoutMillis: this.timeoutMillis })))
+    this.cell.cancel(envelope)
+  }
+  /** The caller was interrupted: drop the reply path and stop the work done for it. */
+  interrupted(): void {
+    if (this.done) return
+    this.done = true
+    this.cell.system.deadlines.cancel(this)
+    this.cell.cancel(this.envelope!)
   }
 }
 
@@ -176,11 +194,10 @@ export class ActorCell {
   private listeners: Array<(terminated: Terminated.Terminated) => void> | undefined
   private scope: Scope.Closeable | undefined
   private timers: Map<string, TimerEntry> | undefined
-  private ctx: ContextImpl | undefined
   private anonymousCount = 0
   /** As a child: consecutive restarts and when the last one happened. */
   private consecutiveRestarts = 0
-  private lastRestartAt = Number.NEGATIVE_INFINITY
+  private lastRestartAt = 0
   /** The backoff waited before the restart in progress. */
   private restartDelayMillis = 0
   /** As a supervisor: when recent restarts of children happened. */
@@ -267,8 +284,7 @@ export class ActorCell {
     const { capacity, overflow } = this.options.mailbox
     if (mailbox.length < capacity && (this.waiters === undefined || this.waiters.length === 0)) {
       mailbox.push(envelope)
-      if (inline && mailbox.length === 1 && this.idle()) this.handleNow()
-      else this.schedule(inline)
+      this.schedule(inline)
       return true
     }
     // For `suspend`, report the start of a backpressure episode, not every sender that waits in it.
@@ -350,25 +366,16 @@ export class ActorCell {
     timeoutMillis: number
   ): Effect.Effect<unknown, unknown> {
     return Effect.callback<unknown, unknown>((resume) => {
-      const pending = new PendingReply(this, resume)
-      const envelope = this.envelope(message, fiber, pending)
+      const pending = new PendingReply(this, resume, timeoutMillis)
+      const envelope = (pending.envelope = this.envelope(message, fiber, pending))
       const deadlines = this.system.deadlines
-      pending.deadline = deadlines.schedule(deadlines.now() + timeoutMillis, () => {
-        pending.deadline = undefined
-        pending.complete(Exit.fail(new AskTimeout({ recipient: this.path, tag: message._tag, timeoutMillis })))
-        this.cancel(envelope)
-      })
+      pending.at = deadlines.now() + timeoutMillis
+      deadlines.add(pending)
       if (!this.offer(envelope)) {
         if (this.options.mailbox.overflow === "fail") pending.complete(Exit.fail(this.mailboxFull(envelope)))
         else this.addWaiter(envelope, noop)
       }
-      return Effect.sync(() => {
-        // The caller was interrupted: drop the reply path and stop the work done for it.
-        if (pending.done) return
-        pending.done = true
-        if (pending.deadline !== undefined) deadlines.cancel(pending.deadline)
-        this.cancel(envelope)
-      })
+      return Effect.sync(() => pending.interrupted())
     })
   }
 
@@ -416,60 +423,92 @@ export class ActorCell {
   // Scheduling and the drain loop
   // ------------------------------------------------------------------------------------------------------
 
-  /** Running, with no drain fiber, no control message, and no tracing (whose span needs a fiber). */
-  private idle(): boolean {
-    return (
-      !this.draining &&
-      this.status === RUNNING &&
-      (this.control === undefined || this.control.length === 0) &&
-      !this.system.tracing
-    )
-  }
-
   private hasWork(): boolean {
     if (this.control !== undefined && this.control.length > 0) return this.status !== FROZEN
     return this.status === RUNNING && this.mailbox !== undefined && this.mailbox.length > 0
   }
 
   /**
-   * Starts a drain fiber if there is work and none runs. It starts on the scheduler's next turn, or, with
-   * `inline` (a delivery from another node, whose dispatcher is not a sender that must go on first), at once.
+   * Starts draining if there is work and no drain runs: on the system's next dispatch turn, shared by every
+   * actor woken before it, or, with `inline` (a delivery from another node, whose dispatcher is not a sender
+   * that must go on first), at once.
    */
   schedule(inline = false): void {
     if (this.draining || !this.hasWork()) return
-    this.startDrain(inline ? undefined : Effect.yieldNow)
-  }
-
-  /** Starts the drain fiber: it runs `first` (if any), then handles messages until the mailbox is empty. */
-  private startDrain(first: Effect.Effect<void> | undefined): void {
     this.draining = true
     this.system.running++
     this.system.sampleDepth(this.mailbox?.length ?? 0)
-    const loop = Effect.suspend(() => this.loop(0))
-    const fiber = Effect.runForkWith(Context.add(this.context, CurrentActor, this))(
-      Effect.onExit(first === undefined ? loop : Effect.andThen(first, loop), (exit) =>
-        Effect.sync(() => this.drained(exit))
-      )
-    )
-    // a drain started at once may have ended (and another started) before runForkWith returned
-    if (fiber.pollUnsafe() === undefined) this.fiber = fiber
+    if (inline) this.drainNow()
+    else this.system.wake(this)
   }
 
   /**
-   * An idle actor handles a message that came from another node at once, in the dispatcher's call: when its
-   * handler completes at once (it returned `Effect.succeed`, say), no fiber is made at all. Otherwise a
-   * drain fiber takes over the handler's effect.
+   * Handles messages in the caller's call (the system's dispatch turn) for as long as handlers complete at
+   * once (they returned `Effect.succeed`, say): no fiber is made for them. The first handler that needs a
+   * fiber, a reply that takes work, a failure or a control message hands the rest to a drain fiber; after
+   * `THROUGHPUT` messages the actor waits for the next turn, so that others go on.
    */
-  private handleNow(): void {
-    const envelope = this.mailbox!.shift()!
-    const effect = this.handle(envelope)
-    if (effect === undefined) return
-    if (Exit.isExit(effect)) {
+  drainNow(): void {
+    let handled = 0
+    for (;;) {
+      const control = this.control
+      if (control !== undefined && control.length > 0 && this.status !== FROZEN) {
+        this.startDrain(undefined)
+        return
+      }
+      const envelope = this.status === RUNNING ? this.shiftOrRelease() : undefined
+      if (envelope === undefined) {
+        this.draining = false
+        this.system.running--
+        return
+      }
+      this.admitWaiters()
+      const effect = this.handle(envelope)
+      if (effect === undefined) continue
+      if (!Exit.isExit(effect)) {
+        this.startDrain(Effect.flatMap(Effect.exit(effect), (exit) => this.afterHandle(envelope, exit) ?? Effect.void))
+        return
+      }
       const after = this.afterHandle(envelope, effect)
-      if (after !== undefined) this.startDrain(after)
-      return
+      if (after !== undefined) {
+        this.startDrain(after)
+        return
+      }
+      if (++handled >= THROUGHPUT) {
+        this.system.wake(this)
+        return
+      }
     }
-    this.startDrain(Effect.flatMap(Effect.exit(effect), (exit) => this.afterHandle(envelope, exit) ?? Effect.void))
+  }
+
+  /** Hands draining to a fiber: it runs `first` (if any), then handles messages until the mailbox is empty. */
+  private startDrain(first: Effect.Effect<void> | undefined): void {
+    const loop = Effect.suspend(() => this.loop(0))
+    const drain = Effect.onExit(first === undefined ? loop : Effect.andThen(first, loop), (exit) =>
+      Effect.sync(() => this.drained(exit))
+    )
+    // The fiber starts at once: it must be known before its first step, which may resume a caller that
+    // cancels its request at once.
+    Effect.runForkWith(Context.add(this.context, CurrentActor, this))(
+      Effect.withFiber((fiber) => {
+        this.fiber = fiber as Fiber.Fiber<void, unknown>
+        return drain
+      })
+    )
+  }
+
+  /** The next message, or undefined with the mailbox released: an idle actor keeps no ring buffer. */
+  private shiftOrRelease(): Envelope | undefined {
+    const mailbox = this.mailbox
+    if (mailbox === undefined) return undefined
+    const envelope = mailbox.shift()
+    if (envelope === undefined) this.mailbox = undefined
+    return envelope
+  }
+
+  /** A defect thrown while draining in the dispatch turn (a bug of the runtime): as if a drain fiber died. */
+  drainDefect(defect: unknown): void {
+    this.drained(Exit.die(defect))
   }
 
   private drained(exit: Exit.Exit<void>): void {
@@ -490,7 +529,7 @@ export class ActorCell {
         )
       }
       if (this.status !== RUNNING) return Effect.void
-      const envelope = this.mailbox?.shift()
+      const envelope = this.shiftOrRelease()
       if (envelope === undefined) return Effect.void
       this.admitWaiters()
       const effect = this.handle(envelope)
@@ -577,7 +616,7 @@ export class ActorCell {
     if (envelope.kind === TIMER) {
       const timer = envelope.timer!
       if (this.timers?.get(timer.key) !== timer) return undefined
-      if (timer.intervalMillis === undefined) this.timers.delete(timer.key)
+      if (timer.intervalMillis === undefined) this.deleteTimer(timer.key)
     }
     let effect: Effect.Effect<unknown, unknown, unknown>
     let tag = message._tag
@@ -949,7 +988,6 @@ export class ActorCell {
     this.status = TERMINATED_STATUS
     this.termination = reason
     this.state = undefined
-    this.ctx = undefined
     this.control = undefined
     if (this.stashed !== undefined) {
       for (const envelope of this.stashed) this.bounce(envelope, "terminated")
@@ -1050,7 +1088,7 @@ export class ActorCell {
   }
 
   context_(): ContextImpl {
-    return (this.ctx ??= new ContextImpl(this))
+    return new ContextImpl(this)
   }
 
   get currentSender(): ActorRef<Protocol.Any> | undefined {
@@ -1092,8 +1130,13 @@ export class ActorCell {
   cancelTimer(key: string): void {
     const timer = this.timers?.get(key)
     if (timer === undefined) return
-    this.timers!.delete(key)
+    this.deleteTimer(key)
     if (timer.deadline !== undefined) this.system.deadlines.cancel(timer.deadline)
+  }
+
+  private deleteTimer(key: string): void {
+    this.timers!.delete(key)
+    if (this.timers!.size === 0) this.timers = undefined
   }
 
   hasTimer(key: string): boolean {
@@ -1216,23 +1259,14 @@ export class LocalActorRef<P extends Protocol.Any> implements ActorRef<P> {
   }
 }
 
-/** The context handed to a behaviour's handlers; one per actor, made on first use. */
+/** The context handed to a behaviour's handlers: one field, made per use, so that an idle actor keeps none. */
 class ContextImpl implements ActorContext<Protocol.Any> {
-  readonly timers: Timers<Protocol.Any>
   private readonly cell: ActorCell
   constructor(cell: ActorCell) {
     this.cell = cell
-    this.timers = {
-      startSingle: (key, message, delay) =>
-        Effect.sync(() => cell.startTimer(key, message, Duration.toMillis(delay), undefined)),
-      startPeriodic: (key, message, interval) =>
-        Effect.sync(() => {
-          const millis = Duration.toMillis(interval)
-          cell.startTimer(key, message, millis, millis)
-        }),
-      cancel: (key) => Effect.sync(() => cell.cancelTimer(key)),
-      isActive: (key) => cell.hasTimer(key)
-    }
+  }
+  get timers(): Timers<Protocol.Any> {
+    return new TimersImpl(this.cell)
   }
   get self() {
     return this.cell.ref
@@ -1275,5 +1309,28 @@ class ContextImpl implements ActorContext<Protocol.Any> {
   }
   fork<A, E, R>(effect: Effect.Effect<A, E, R>) {
     return Effect.forkIn(effect, this.cell.scope_())
+  }
+}
+
+/** An actor's timers, as its handlers see them (`ctx.timers`). */
+class TimersImpl implements Timers<Protocol.Any> {
+  private readonly cell: ActorCell
+  constructor(cell: ActorCell) {
+    this.cell = cell
+  }
+  startSingle(key: string, message: Protocol.Message<Protocol.Any>, delay: Duration.Input) {
+    return Effect.sync(() => this.cell.startTimer(key, message, Duration.toMillis(delay), undefined))
+  }
+  startPeriodic(key: string, message: Protocol.Message<Protocol.Any>, interval: Duration.Input) {
+    return Effect.sync(() => {
+      const millis = Duration.toMillis(interval)
+      this.cell.startTimer(key, message, millis, millis)
+    })
+  }
+  cancel(key: string) {
+    return Effect.sync(() => this.cell.cancelTimer(key))
+  }
+  isActive(key: string) {
+    return this.cell.hasTimer(key)
   }
 }

@@ -3,8 +3,9 @@ import { type Clock, Duration, Effect, type Fiber } from "effect"
 /** A scheduled deadline; cancel it with {@link Deadlines.cancel}. */
 export interface Deadline {
   at: number
+  /** Its place in the heap; -1 when not scheduled. */
   index: number
-  readonly fire: () => void
+  fire(): void
 }
 
 /**
@@ -33,11 +34,17 @@ export class Deadlines {
 
   /** Calls `fire` once, at `at` (epoch ms of the clock), unless cancelled first. */
   schedule(at: number, fire: () => void): Deadline {
-    const deadline: Deadline = { at, index: this.heap.length, fire }
+    const deadline: Deadline = { at, index: -1, fire }
+    this.add(deadline)
+    return deadline
+  }
+
+  /** Schedules an object that is its own deadline (it saves the caller an object and a closure). */
+  add(deadline: Deadline): void {
+    deadline.index = this.heap.length
     this.heap.push(deadline)
     this.up(deadline.index)
-    if (at < this.wakeAt && !this.closed) this.restartSleeper()
-    return deadline
+    if (deadline.at < this.wakeAt && !this.closed) this.restartSleeper()
   }
 
   cancel(deadline: Deadline): void {

@@ -2,20 +2,22 @@
  * The actor system's internals: the registry, the root guardian, spawning, stopping, death watch, dead
  * letters, system events, metrics, the receptionist's and topics' tables, and shutdown.
  */
-import { Cause, type Clock, type Context, Duration, Effect, Metric, PubSub, type Scope, Stream } from "effect"
+import { Cause, type Clock, Context, Duration, Effect, Metric, PubSub, Scheduler, type Scope, Stream } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystemService, SpawnOptions } from "../ActorSystem.ts"
 import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import type * as Mailbox from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
+import type * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
-import { ActorCell, CurrentActor, LocalActorRef } from "./cell.ts"
+import { ActorCell, type CellOptions, CurrentActor, LocalActorRef } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
-import type * as RemoteAccess from "../RemoteAccess.ts"
+import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
+import { type DepthHistogram, depthHistogram } from "./mailboxDepth.ts"
 import { RemoteActorRef, type Remoting } from "./remoting.ts"
 
 /** Settings of a system, resolved from the user's options. */
@@ -38,11 +40,6 @@ const messagesHandled = Metric.counter("troupe_actor_messages_total", {
 const failures = Metric.counter("troupe_actor_failures_total", { description: "Actor failures", incremental: true })
 const restarts = Metric.counter("troupe_actor_restarts_total", { description: "Actor restarts", incremental: true })
 const deadLetters = Metric.counter("troupe_dead_letters_total", { description: "Dead letters", incremental: true })
-const mailboxDepth = Metric.histogram("troupe_mailbox_depth", {
-  description: "Mailbox depth when an actor is scheduled",
-  boundaries: [1, 2, 4, 8, 16, 64, 256, 1024, 4096, 16384]
-})
-
 const GuardianProtocol = Protocol.make("Guardian", {})
 
 const validName = /^[A-Za-z0-9_.~@:+=-][A-Za-z0-9_.~@:+=$-]*$/
@@ -61,20 +58,32 @@ export class SystemImpl {
   /** The public face, set by ActorSystem.make. */
   service!: ActorSystemService
   deadLetterCount = 0
-  /** Actors with a drain fiber right now. */
+  /** Actors draining their mailbox right now (woken, or with a drain fiber). */
   running = 0
+  /** Actors woken since the last dispatch turn, in order; see {@link wake}. */
+  private readonly ready = new Deque<ActorCell>()
+  private dispatcher: Scheduler.SchedulerDispatcher | undefined
+  private dispatchScheduled = false
   private readonly extensions = new Map<object, unknown>()
   private handledSinceFlush = 0
+  private depths: DepthHistogram | undefined
   private shuttingDown = false
   private shutdownDone: Effect.Effect<void> | undefined
 
   readonly settings: Settings
+  /** The options of actors spawned without any, shared by all of them. */
+  private readonly defaultCellOptions: CellOptions
   /** The services of whoever made the system; background work runs with them. */
   readonly context: Context.Context<never>
 
   constructor(settings: Settings, clock: Clock.Clock, context: Context.Context<never>) {
     this.settings = settings
     this.context = context
+    this.defaultCellOptions = {
+      mailbox: settings.mailbox,
+      restart: "transient",
+      shutdownTimeoutMillis: settings.shutdownTimeoutMillis
+    }
     const fork = Effect.runForkWith(context)
     this.deadlines = new Deadlines(clock, (effect) => fork(effect))
     this.events = Effect.runSync(PubSub.sliding<SystemEvent.SystemEvent>(4096))
@@ -142,7 +151,34 @@ export class SystemImpl {
 
   /** The mailbox depth when an actor starts handling messages. */
   sampleDepth(depth: number): void {
-    mailboxDepth.updateUnsafe(depth, this.context)
+    ;(this.depths ??= depthHistogram(this.context)).record(depth)
+  }
+
+  /**
+   * Has a woken actor drain its mailbox on the next dispatch turn: one scheduler task serves every actor
+   * woken before it (a fiber of its own per wake would cost a fiber and a scheduler turn each).
+   */
+  wake(cell: ActorCell): void {
+    this.ready.push(cell)
+    if (this.dispatchScheduled) return
+    this.dispatchScheduled = true
+    ;(this.dispatcher ??= Context.get(this.context, Scheduler.Scheduler).makeDispatcher()).scheduleTask(
+      this.dispatch,
+      0
+    )
+  }
+
+  private readonly dispatch = (): void => {
+    this.dispatchScheduled = false
+    // the actors woken before this turn; those woken (or put back) while it runs wait for the next one
+    for (let n = this.ready.length; n > 0; n--) {
+      const cell = this.ready.shift()!
+      try {
+        cell.drainNow()
+      } catch (defect) {
+        cell.drainDefect(defect)
+      }
+    }
   }
 
   runBackground(effect: Effect.Effect<void>): void {
@@ -180,14 +216,16 @@ export class SystemImpl {
           name,
           `${parent.path}/${name}`,
           behavior as never,
-          {
-            mailbox: options.mailbox ?? this.settings.mailbox,
-            restart: options.restart ?? "transient",
-            shutdownTimeoutMillis:
-              options.shutdownTimeout === undefined
-                ? this.settings.shutdownTimeoutMillis
-                : Duration.toMillis(options.shutdownTimeout)
-          },
+          options.mailbox === undefined && options.restart === undefined && options.shutdownTimeout === undefined
+            ? this.defaultCellOptions
+            : {
+                mailbox: options.mailbox ?? this.settings.mailbox,
+                restart: options.restart ?? "transient",
+                shutdownTimeoutMillis:
+                  options.shutdownTimeout === undefined
+                    ? this.settings.shutdownTimeoutMillis
+                    : Duration.toMillis(options.shutdownTimeout)
+              },
           context as Context.Context<never>
         )
         ;(parent.children ??= new Map()).set(name, cell)
