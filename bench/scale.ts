@@ -207,17 +207,20 @@ const callersCase: Case = {
         const [ref] = yield* spawnCounters(system, 1)
         const shapes = {
           ask1: callersAsk(ref!, 1),
+          ask256: callersAsk(ref!, 256),
           askMany: callersAsk(ref!, CALLERS),
           queue1: callersQueue(1),
           queueMany: callersQueue(CALLERS)
         }
-        const rates: Record<keyof typeof shapes, Array<number>> = { ask1: [], askMany: [], queue1: [], queueMany: [] }
-        const gcShares: Record<keyof typeof shapes, Array<number>> = {
+        const empty = (): Record<keyof typeof shapes, Array<number>> => ({
           ask1: [],
+          ask256: [],
           askMany: [],
           queue1: [],
           queueMany: []
-        }
+        })
+        const rates = empty()
+        const gcShares = empty()
         for (const shape of Object.values(shapes)) yield* shape
         for (let round = 0; round < 5; round++) {
           const order = Object.keys(shapes) as Array<keyof typeof shapes>
@@ -239,6 +242,11 @@ const callersCase: Case = {
             goal: { atLeast: 0.7 },
             otherwise: { goal: "≥ 0.9 × queue_4096_callers_vs_1", met: ask >= 0.9 * queue },
             detail: "4096 concurrent callers of one actor ÷ one caller"
+          },
+          {
+            name: "ask_256_callers_vs_1",
+            value: median(rates.ask256) / median(rates.ask1),
+            detail: "256 concurrent callers of one actor ÷ one caller"
           },
           {
             name: "queue_4096_callers_vs_1",

@@ -1,6 +1,6 @@
 /**
  * A durable agent per customer, in a plain Node HTTP backend. The backend's code uses Promises only
- * (`Troupe.start`, `troupe.entity`, `troupe.ask`); the agents live in a SQLite file, so they keep their
+ * (`Troupe.start`, `troupe.agents`, `ask`); the agents live in a SQLite file, so they keep their
  * conversations when the process is killed (kill -9 included) and started again, and a question the client
  * sends again with the same `Idempotency-Key` is answered once, from storage, without asking the model again.
  *
@@ -20,7 +20,7 @@ import * as Http from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Agent, DurableAgent, OpenAi, ScriptedModel, Tool, Turn } from "@troupe/llm"
-import { Troupe } from "@troupe/runtime"
+import { Storage, Troupe } from "@troupe/runtime"
 import { Effect, Layer, Schema } from "effect"
 
 // ---- The agents: one per customer, durable, passivated after 5 idle minutes. ----
@@ -59,7 +59,8 @@ const serve = process.argv.includes("--serve")
 const port = Number(process.env.PORT ?? (serve ? 3000 : 0))
 const data = process.env.DATA ?? join(tmpdir(), `troupe-support-${serve ? "serve" : process.pid}.db`)
 
-const troupe = await Troupe.start({ name: "support", storage: { sqlite: data }, services: model })
+const troupe = await Troupe.start({ name: "support", services: [model, Storage.layerSqlite({ filename: data })] })
+const support = troupe.agents(Support)
 
 const json = (res: Http.ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { "content-type": "application/json" })
@@ -76,11 +77,11 @@ const server = Http.createServer(async (req, res) => {
   try {
     if (match === null) return json(res, 404, { error: `no route ${req.method} ${req.url}` })
     const [, customer, action] = match as unknown as [string, string, string]
-    const agent = await troupe.entity(Support, customer)
+    const agent = support.get(customer)
     if (action === "ask" && req.method === "POST") {
       const { question } = (await body(req)) as { question?: string }
       const key = req.headers["idempotency-key"]
-      const answer = await troupe.ask(agent, Agent.Protocol.Ask({ prompt: question ?? "" }), {
+      const answer = await agent.ask(Agent.Protocol.Ask({ prompt: question ?? "" }), {
         // stored before the agent sees it; asked again with the same key, answered from storage
         durable: true,
         id: typeof key === "string" ? `${customer}:${key}` : undefined,
@@ -88,7 +89,7 @@ const server = Http.createServer(async (req, res) => {
       } as const)
       return json(res, 200, { answer })
     }
-    const transcript = await troupe.ask(agent, Agent.Protocol.Transcript())
+    const transcript = await agent.ask(Agent.Protocol.Transcript())
     const line = (m: (typeof transcript)[number]) =>
       `${m._tag}: ${m._tag === "ToolCall" || m._tag === "ToolResult" ? m.name : "text" in m ? m.text : ""}`
     return json(res, 200, { conversation: transcript.map(line) })

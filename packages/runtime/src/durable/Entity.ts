@@ -26,7 +26,7 @@
  */
 import { Cause, type Context, Duration, Effect, Exit, type Schema } from "effect"
 import { type ActorRef, type AskOptions, AskTimeout, RequestFailed, TypeId } from "../ActorRef.ts"
-import { ActorSystem, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
+import { ActorSystem, type ActorSystemService, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import * as Behaviors from "../Behavior.ts"
 import type { ActorCell } from "../internal/cell.ts"
@@ -50,6 +50,12 @@ export interface Kind<P extends Protocol.Any, R> {
   readonly passivateAfterMillis: number | undefined
   readonly mailbox: Mailbox.Config | undefined
   readonly supervision: Supervisor.Strategy | undefined
+  /** When the kind restarts a failed entity (`"transient"`: after failures only). */
+  readonly restart: Supervisor.RestartPolicy
+  /** How long an entity may take to finish its current message when stopped. */
+  readonly shutdownTimeout: Duration.Input | undefined
+  /** Whether its entities' states are stored (the kind has a `state`); only these take durable messages. */
+  readonly durable: boolean
 }
 
 /** Options of a durable kind: those of {@link make}, and how the state is stored. */
@@ -75,6 +81,10 @@ export interface MakeOptions<P extends Protocol.Any, S, R> {
   readonly mailbox?: Mailbox.Config
   /** How the kind supervises its entities (restart on failure by default). */
   readonly supervision?: Supervisor.Strategy
+  /** When a failed entity is restarted: `"transient"` (after failures only, the default) or `"temporary"` (never). */
+  readonly restart?: Supervisor.RestartPolicy
+  /** How long an entity may take to finish its current message when stopped, before it is interrupted. */
+  readonly shutdownTimeout?: Duration.Input
 }
 
 /**
@@ -120,12 +130,27 @@ export const make: {
     behavior,
     passivateAfterMillis: after === "never" ? undefined : Duration.toMillis(after),
     mailbox: options.mailbox,
-    supervision: options.supervision
+    supervision: options.supervision,
+    restart: options.restart ?? "transient",
+    shutdownTimeout: options.shutdownTimeout,
+    durable: state !== undefined
   }
 }
 
 /** The persistence id of the entity `id` of a kind (where a durable entity's state is stored). */
 export const persistenceId = <P extends Protocol.Any, R>(kind: Kind<P, R>, id: string): string => `${kind.name}/${id}`
+
+/**
+ * The path of the entity `id` of a kind: `/user/<kind>/<id>`, where characters actor names do not allow are
+ * written `~XX` (UTF-8, hex).
+ *
+ * @example
+ * ```ts
+ * Entity.path(Carts, "customer/42") // "/user/cart/customer~2F42"
+ * ```
+ */
+export const path = <P extends Protocol.Any, R>(kind: Kind<P, R>, id: string): string =>
+  `/user/${kind.name}/${escapeId(id)}`
 
 /**
  * A ref to the entity `id` of `kind`: valid whether the entity runs or not (its next message spawns it).
@@ -143,7 +168,7 @@ export const ref = <P extends Protocol.Any, R>(
   Effect.gen(function* () {
     const system = systemInternal(yield* ActorSystem)
     const context = yield* Effect.context<R>()
-    const region = regionOf(system, kind as unknown as Kind<Protocol.Any, unknown>)
+    const region = yield* regionOf(system, kind as unknown as Kind<Protocol.Any, unknown>)
     return new EntityRef<P>(region, id, context as Context.Context<never>)
   })
 
@@ -163,6 +188,30 @@ export const passivate = <P extends Protocol.Any, R>(
 export const active = <P extends Protocol.Any, R>(kind: Kind<P, R>): Effect.Effect<number, never, ActorSystem> =>
   ActorSystem.use((system) => Effect.sync(() => regions(systemInternal(system)).get(kind.name)?.live ?? 0))
 
+/**
+ * The ids of the entities of a kind that run now (passivated ones excluded).
+ *
+ * @example
+ * ```ts
+ * const customers = yield* Entity.ids(Support)
+ * ```
+ */
+export const ids = <P extends Protocol.Any, R>(
+  kind: Kind<P, R>
+): Effect.Effect<ReadonlyArray<string>, never, ActorSystem> =>
+  ActorSystem.use((system) => Effect.sync(() => idsUnsafe(system, kind)))
+
+/** @internal {@link ids}, synchronously. */
+export const idsUnsafe = <P extends Protocol.Any, R>(
+  system: ActorSystemService,
+  kind: Kind<P, R>
+): ReadonlyArray<string> => {
+  const entries = regions(systemInternal(system)).get(kind.name)?.entries
+  return entries === undefined
+    ? []
+    : [...entries].filter(([, entry]) => entry.state === "live" && entry.cell !== undefined).map(([id]) => id)
+}
+
 // -----------------------------------------------------------------------------------------------------------
 // The region of a kind: its entities on this node
 // -----------------------------------------------------------------------------------------------------------
@@ -170,15 +219,22 @@ export const active = <P extends Protocol.Any, R>(kind: Kind<P, R>): Effect.Effe
 const regionsKey = { name: "@troupe/runtime/Entity/regions" }
 const regions = (system: SystemImpl) => system.extension(regionsKey, () => new Map<string, Region>())
 
-const regionOf = (system: SystemImpl, kind: Kind<Protocol.Any, unknown>): Region => {
-  const table = regions(system)
-  let region = table.get(kind.name)
-  if (region === undefined) {
-    region = new Region(system, kind)
-    table.set(kind.name, region)
-  }
-  return region
-}
+const regionOf = (system: SystemImpl, kind: Kind<Protocol.Any, unknown>): Effect.Effect<Region> =>
+  Effect.suspend(() => {
+    const table = regions(system)
+    let region = table.get(kind.name)
+    if (region === undefined) {
+      region = new Region(system, kind)
+      table.set(kind.name, region)
+    }
+    return region.kind === kind
+      ? Effect.succeed(region)
+      : Effect.die(
+          new Error(
+            `Two entity kinds are named ${JSON.stringify(kind.name)} in this actor system: make each kind once (Entity.make) and give kinds distinct names`
+          )
+        )
+  })
 
 const RegionProtocol = Protocol.make("EntityRegion", {})
 
@@ -191,12 +247,14 @@ interface Entry {
   deadline: Deadline | undefined
 }
 
-/** Entity ids become actor names: characters outside the allowed set are escaped as `~XX`. */
+const encoder = new TextEncoder()
+
+/** Entity ids become actor names: characters outside the allowed set are escaped as `~XX` (UTF-8, hex). */
 const escapeId = (id: string): string =>
   id.length === 0
     ? "~"
-    : id.replace(/[^A-Za-z0-9_.@:+=-]/g, (c) =>
-        [...new TextEncoder().encode(c)].map((b) => `~${b.toString(16).padStart(2, "0")}`).join("")
+    : id.replace(/[^A-Za-z0-9_.@:+=-]/gu, (c) =>
+        [...encoder.encode(c)].map((b) => `~${b.toString(16).toUpperCase().padStart(2, "0")}`).join("")
       )
 
 class Region {
@@ -312,8 +370,9 @@ class Region {
       (parent) =>
         this.system.spawn(parent, this.kind.behavior(id), {
           name: escapeId(id),
-          restart: "transient",
-          ...(this.kind.mailbox === undefined ? {} : { mailbox: this.kind.mailbox })
+          restart: this.kind.restart,
+          ...(this.kind.mailbox === undefined ? {} : { mailbox: this.kind.mailbox }),
+          ...(this.kind.shutdownTimeout === undefined ? {} : { shutdownTimeout: this.kind.shutdownTimeout })
         }) as Effect.Effect<ActorRef<Protocol.Any>, SpawnError>
     )
     Effect.runForkWith(context)(spawn).addObserver((result) => {
@@ -403,7 +462,8 @@ class Region {
 /** A ref to an entity by (kind, id): spawns it when needed. */
 class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
   readonly [TypeId]: typeof TypeId = TypeId
-  readonly [Durable.TargetKey]: Inbox.Target
+  /** Where durable messages to it go (a durable kind's entities only). */
+  readonly [Durable.TargetKey]: Inbox.Target | undefined
   private readonly region: Region
   private readonly id: string
   private readonly context: Context.Context<never>
@@ -412,14 +472,16 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
     this.region = region
     this.id = id
     this.context = context
-    this.path = `/user/${region.kind.name}/${escapeId(id)}`
-    this[Durable.TargetKey] = {
-      persistenceId: `${region.kind.name}/${id}`,
-      path: this.path,
-      protocol: region.kind.protocol,
-      system: region.system,
-      poke: region.tell(id, context, Inbox.poke, this.path).pipe(Effect.catchCause(() => Effect.void))
-    }
+    this.path = path(region.kind, id)
+    this[Durable.TargetKey] = region.kind.durable
+      ? {
+          persistenceId: persistenceId(region.kind, id),
+          path: this.path,
+          protocol: region.kind.protocol,
+          system: region.system,
+          poke: region.tell(id, context, Inbox.poke, this.path).pipe(Effect.catchCause(() => Effect.void))
+        }
+      : undefined
   }
   get protocol(): P {
     return this.region.kind.protocol as P

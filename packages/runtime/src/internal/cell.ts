@@ -194,11 +194,10 @@ export class ActorCell {
   private listeners: Array<(terminated: Terminated.Terminated) => void> | undefined
   private scope: Scope.Closeable | undefined
   private timers: Map<string, TimerEntry> | undefined
-  private ctx: ContextImpl | undefined
   private anonymousCount = 0
   /** As a child: consecutive restarts and when the last one happened. */
   private consecutiveRestarts = 0
-  private lastRestartAt = Number.NEGATIVE_INFINITY
+  private lastRestartAt = 0
   /** The backoff waited before the restart in progress. */
   private restartDelayMillis = 0
   /** As a supervisor: when recent restarts of children happened. */
@@ -1002,7 +1001,6 @@ export class ActorCell {
     this.status = TERMINATED_STATUS
     this.termination = reason
     this.state = undefined
-    this.ctx = undefined
     this.control = undefined
     if (this.stashed !== undefined) {
       for (const envelope of this.stashed) this.bounce(envelope, "terminated")
@@ -1103,7 +1101,7 @@ export class ActorCell {
   }
 
   context_(): ContextImpl {
-    return (this.ctx ??= new ContextImpl(this))
+    return new ContextImpl(this)
   }
 
   get currentSender(): ActorRef<Protocol.Any> | undefined {
@@ -1274,7 +1272,7 @@ export class LocalActorRef<P extends Protocol.Any> implements ActorRef<P> {
   }
 }
 
-/** The context handed to a behaviour's handlers; one per actor, made on first use (one field). */
+/** The context handed to a behaviour's handlers: one field, made per use, so that an idle actor keeps none. */
 class ContextImpl implements ActorContext<Protocol.Any> {
   private readonly cell: ActorCell
   constructor(cell: ActorCell) {

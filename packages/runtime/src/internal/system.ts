@@ -9,10 +9,11 @@ import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../Acto
 import type { Behavior } from "../Behavior.ts"
 import type * as Mailbox from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
+import type * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
-import { ActorCell, CurrentActor, LocalActorRef } from "./cell.ts"
+import { ActorCell, type CellOptions, CurrentActor, LocalActorRef } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
@@ -28,6 +29,8 @@ export interface Settings {
   readonly askTimeoutMillis: number
   readonly shutdownTimeoutMillis: number
   readonly tracing: boolean
+  /** What other nodes may do here. */
+  readonly remoteAccess: RemoteAccess.RemoteAccess
 }
 
 const messagesHandled = Metric.counter("troupe_actor_messages_total", {
@@ -68,12 +71,19 @@ export class SystemImpl {
   private shutdownDone: Effect.Effect<void> | undefined
 
   readonly settings: Settings
+  /** The options of actors spawned without any, shared by all of them. */
+  private readonly defaultCellOptions: CellOptions
   /** The services of whoever made the system; background work runs with them. */
   readonly context: Context.Context<never>
 
   constructor(settings: Settings, clock: Clock.Clock, context: Context.Context<never>) {
     this.settings = settings
     this.context = context
+    this.defaultCellOptions = {
+      mailbox: settings.mailbox,
+      restart: "transient",
+      shutdownTimeoutMillis: settings.shutdownTimeoutMillis
+    }
     const fork = Effect.runForkWith(context)
     this.deadlines = new Deadlines(clock, (effect) => fork(effect))
     this.events = Effect.runSync(PubSub.sliding<SystemEvent.SystemEvent>(4096))
@@ -206,14 +216,16 @@ export class SystemImpl {
           name,
           `${parent.path}/${name}`,
           behavior as never,
-          {
-            mailbox: options.mailbox ?? this.settings.mailbox,
-            restart: options.restart ?? "transient",
-            shutdownTimeoutMillis:
-              options.shutdownTimeout === undefined
-                ? this.settings.shutdownTimeoutMillis
-                : Duration.toMillis(options.shutdownTimeout)
-          },
+          options.mailbox === undefined && options.restart === undefined && options.shutdownTimeout === undefined
+            ? this.defaultCellOptions
+            : {
+                mailbox: options.mailbox ?? this.settings.mailbox,
+                restart: options.restart ?? "transient",
+                shutdownTimeoutMillis:
+                  options.shutdownTimeout === undefined
+                    ? this.settings.shutdownTimeoutMillis
+                    : Duration.toMillis(options.shutdownTimeout)
+              },
           context as Context.Context<never>
         )
         ;(parent.children ??= new Map()).set(name, cell)

@@ -62,7 +62,7 @@ for (const db of databases()) {
       expect(result.first).toEqual([2, 5])
       expect(result.again).toEqual([3, 5])
       expect(result.stored).toBe(5)
-      expect(result.path).toBe("/user/counter/support~2fticket~207")
+      expect(result.path).toBe("/user/counter/support~2Fticket~207")
     })
 
     it("lose no message sent while they are being passivated", async () => {

@@ -99,8 +99,20 @@ export class SessionNodeLost extends Schema.TaggedError<SessionNodeLost>()("Sess
   }
 }
 
+/** The schema of {@link AbortCause}, named so that declaration files can refer to it. */
+export type AbortCauseSchema = Schema.Union<
+  readonly [
+    typeof Monitor.ProtocolViolation,
+    typeof StepTimeout,
+    typeof ParticipantFailed,
+    typeof ParticipantStopped,
+    typeof SessionCancelled,
+    typeof SessionNodeLost
+  ]
+>
+
 /** Why a session was aborted. */
-export const AbortCause = Schema.Union([
+export const AbortCause: AbortCauseSchema = Schema.Union([
   ProtocolViolation,
   StepTimeout,
   ParticipantFailed,
