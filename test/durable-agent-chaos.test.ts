@@ -51,7 +51,9 @@ for (const db of databases()) {
       const notes = join(dir, `notes-${db.name}.txt`)
       writeFileSync(notes, "")
       // the model: note the question down, then answer it; every request recorded; kills planned by the test
-      const requests: Array<{ q: string; step: number; at: number }> = []
+      /** Every model request: its question, its step, when it came, and from which process (0, 1, …). */
+      const requests: Array<{ q: string; step: number; at: number; process: number }> = []
+      let processes = 0
       const kills: Array<number> = []
       let current: Lines.Driven<Event> | undefined
       let killAtRequest = -1
@@ -60,7 +62,7 @@ for (const db of databases()) {
         const users = request.messages.filter((m) => m._tag === "User")
         const q = users.at(-1)?._tag === "User" ? (users.at(-1) as { text: string }).text : "?"
         const step = request.messages.at(-1)?._tag === "User" ? 0 : 1
-        requests.push({ q, step, at: Date.now() })
+        requests.push({ q, step, at: Date.now(), process: processes - 1 })
         if (++requestsThisIncarnation === killAtRequest && current !== undefined) {
           kills.push(Date.now())
           current.child.process.kill("SIGKILL")
@@ -83,6 +85,8 @@ for (const db of databases()) {
         const waves = Array.from({ length: KILLS + 1 }, (_, w) => questions.filter((_, i) => i % (KILLS + 1) === w))
         const pending = new Map<string, (typeof questions)[number]>()
         const log: Array<string> = []
+        /** When the test saw each question's answer (its turn committed). */
+        const answeredAt = new Map<string, number>()
         let command = 0
         for (let incarnation = 0; pending.size > 0 || incarnation <= KILLS; incarnation++) {
           for (const q of waves[incarnation] ?? []) pending.set(q.ref, q)
@@ -92,6 +96,7 @@ for (const db of databases()) {
           requestsThisIncarnation = 0
           killAtRequest = how === "model" ? nth : -1
           const config: Config = how === "tool" ? { ...base, kill: { at: "tool", nth } } : base
+          processes++
           const node = await Lines.start<Event>("agent-node.ts", config)
           current = node
           const sent = [...pending.values()]
@@ -106,7 +111,12 @@ for (const db of databases()) {
             )
           const all = await node.until((es) => es.filter((e) => e.event === "answer").length >= sent.length)
           if (how === "tool" && !all) kills.push(Date.now())
-          for (const e of node.events) if (e.event === "answer") pending.delete(e.ref)
+          node.events.forEach((e, i) => {
+            if (e.event !== "answer") return
+            pending.delete(e.ref)
+            const prompt = questions.find((q) => q.ref === e.ref)!.prompt
+            answeredAt.set(prompt, Math.min(answeredAt.get(prompt) ?? Number.POSITIVE_INFINITY, node.times[i]!))
+          })
           expect(node.events.filter((e) => e.event === "failed")).toEqual([])
           log.push(
             `${incarnation}: ${how}${how === "none" ? "" : ` #${nth}`}, ${all ? "all answered" : `died, ${pending.size} pending`}`
@@ -135,18 +145,36 @@ for (const db of databases()) {
           expect(e.state.turns, context).toBe(asked.length)
           expect(e.state.usage.inputTokens + e.state.usage.outputTokens, context).toBe(24 * asked.length)
         }
-        // a model call was sent again only when a kill cut it (before its answer was journaled)
-        const seen = new Map<string, number>()
+        // A model call was sent again only by a later process (each one ends with a SIGKILL; requests its killed
+        // predecessor had sent may still come in after the kill), and only if it had not been journaled: its
+        // answer was journaled for sure once the turn went on (the next step was asked) or ended (answer seen).
+        const last = new Map<string, (typeof requests)[number]>()
+        /** The requests of the agent that asked `q`, the kills, the starts and the answers, for a failure's message. */
+        const timeline = (q: string) => {
+          const agent = questions.find((question) => question.prompt === q)!.agent
+          const mine = new Set(
+            questions.filter((question) => question.agent === agent).map((question) => question.prompt)
+          )
+          const sent = requests
+            .filter((n) => mine.has(n.q))
+            .map((n) => `${n.q}#${n.step}@${n.at}(process ${n.process})`)
+          return `${agent}: ${sent.join(" ")}; kills ${kills.join(" ")}; answered ${JSON.stringify([...answeredAt])}`
+        }
         for (const r of requests) {
           const key = `${r.q}#${r.step}`
-          const before = seen.get(key)
-          if (before !== undefined) {
-            const cut = kills.some((k) => k >= before && k <= before + DELAY + 1000)
-            expect(cut, `${key} was sent again at ${r.at} after ${before} with no kill in between; ${context}`).toBe(
-              true
-            )
-          }
-          seen.set(key, r.at)
+          const previous = last.get(key)
+          last.set(key, r)
+          if (previous === undefined) continue
+          const before = previous.at
+          const context_ = `${key} sent at ${before} and again at ${r.at}; ${context}`
+          expect(r.process, `sent twice by one process: ${context_}; ${timeline(r.q)}`).toBeGreaterThan(
+            previous.process
+          )
+          const journaled =
+            r.step === 0
+              ? requests.some((n) => n.q === r.q && n.step === 1 && n.at > before && n.at < r.at)
+              : (answeredAt.get(r.q) ?? Number.POSITIVE_INFINITY) < r.at
+          expect(journaled, `sent again after it was journaled: ${context_}; ${timeline(r.q)}`).toBe(false)
         }
         // and every question was noted down (a tool run cut by a kill may have run twice)
         const noted = readFileSync(notes, "utf8").trim().split("\n")

@@ -9,6 +9,8 @@ export interface Driven<E> {
   readonly child: Child.Child
   /** Every event printed so far. */
   readonly events: ReadonlyArray<E>
+  /** When each event was read (`Date.now()`), index by index. */
+  readonly times: ReadonlyArray<number>
   send(command: object): void
   /** Waits until `predicate` holds for the events; answers false if the process exits or `timeoutMs` passes first. */
   until(predicate: (events: ReadonlyArray<E>) => boolean, timeoutMs?: number): Promise<boolean>
@@ -25,13 +27,17 @@ export const start = async <E extends { readonly event: string }>(
     env: { ...Child.testEnv(), ...env }
   })
   const events: Array<E> = []
+  const times: Array<number> = []
   let seen = 0
   const listeners = new Set<() => void>()
   const parse = () => {
     const lines = child.stdout().split("\n")
     for (; seen < lines.length - 1; seen++) {
       const line = lines[seen]!
-      if (line.startsWith("{")) events.push(JSON.parse(line) as E)
+      if (line.startsWith("{")) {
+        events.push(JSON.parse(line) as E)
+        times.push(Date.now())
+      }
     }
     for (const wake of listeners) wake()
   }
@@ -60,6 +66,7 @@ export const start = async <E extends { readonly event: string }>(
   const driven: Driven<E> = {
     child,
     events,
+    times,
     send: (command) => {
       if (!exited()) child.process.stdin?.write(`${JSON.stringify(command)}\n`)
     },

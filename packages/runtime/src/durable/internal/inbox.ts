@@ -164,8 +164,10 @@ export const read = <S>(
         const set = waiters(system).get(key)
         if (set !== undefined) for (const resume of set) resume(told)
       })
+      // written in the next batch, before anything the next message's handler stores: a handler that clears
+      // what an earlier message left (a durable agent dropping the last turn's journal) never commits first
+      inst.writer.markDirty(inst, true)
     }
-    if (rows.length > 0) inst.writer.markDirty(inst, true)
     if (rows.length === batch) requestPoke(inst as Instance<unknown>, ctx)
     return inst
   })
