@@ -21,7 +21,7 @@ export const how: Record<string, string> = {
   raw_ws_echo_p50_us: "median round trip of one envelope echoed over raw `ws` between two processes.",
   remote_ask_p50_vs_ws: "actor ask p50 ÷ raw ws echo p50, per round (the two back to back), median over 5 rounds.",
   fanout_100k_vs_1:
-    "300 k `Add` messages told by one fiber round-robin to 100 k counter actors (each woken from idle for every message) ÷ the same messages told to one counter, median of 7 interleaved rounds each, in one system.",
+    "300 k `Add` messages told by one fiber round-robin to 100 k counter actors (each woken from idle for every message) ÷ the same messages told to one counter, median of 9 interleaved rounds each, in one system.",
   fanout_100k_per_s: "the 100 k-actor side of fanout_100k_vs_1.",
   ask_4096_callers_vs_1:
     "200 k asks to one counter actor from 4096 concurrent fibers ÷ the same asks from one fiber, medians of 5 interleaved rounds.",

@@ -89,7 +89,7 @@ const fanoutCase: Case = {
         yield* fanout(one)
         yield* fanout(many)
         const rates = { one: [] as Array<number>, many: [] as Array<number> }
-        for (let round = 0; round < 7; round++) {
+        for (let round = 0; round < 9; round++) {
           for (const [shape, refs] of round % 2 === 0
             ? ([
                 ["one", one],
