@@ -21,10 +21,10 @@ export const how: Record<string, string> = {
   raw_ws_echo_p50_us: "median round trip of one envelope echoed over raw `ws` between two processes.",
   remote_ask_p50_vs_ws: "actor ask p50 ÷ raw ws echo p50, per round (the two back to back), median over 5 rounds.",
   fanout_100k_vs_1:
-    "300 k `Add` messages told by one fiber round-robin to 100 k counter actors (each woken from idle for every message) ÷ the same messages told to one counter, median of 9 interleaved rounds each, in one system.",
+    "300 k `Add` messages told by one fiber round-robin to 100 k counter actors (each woken from idle for every message) ÷ the same messages told to one counter, in one system; the median of the ratios of 9 interleaved rounds.",
   fanout_100k_per_s: "the 100 k-actor side of fanout_100k_vs_1.",
   ask_4096_callers_vs_1:
-    "200 k asks to one counter actor from 4096 concurrent fibers ÷ the same asks from one fiber, medians of 5 interleaved rounds.",
+    "200 k asks to one counter actor from 4096 concurrent fibers ÷ the same asks from one fiber; the median of the ratios of 5 interleaved rounds.",
   ask_256_callers_vs_1: "the same asks from 256 concurrent fibers ÷ from one.",
   queue_4096_callers_vs_1:
     "the same shape without actors: each caller offers a `Deferred` to a raw `Queue.bounded(1024)`, one server fiber takes and completes them; 4096 callers ÷ one.",
@@ -51,7 +51,7 @@ export const how: Record<string, string> = {
   cluster_entity_bytes:
     "heap growth after a full GC ÷ 10 k Effect Cluster entities that each handled one request (an entity exists once addressed; 10 k is a runner's default limit).",
   sessions_10k_vs_1:
-    "sessions of a request and its answer between two roles, played by two participant actors that are in every session at once: 10 k started at once ÷ 2000 one after another, sessions per second, medians of 5 interleaved rounds.",
+    "sessions of a request and its answer between two roles, played by two participant actors that are in every session at once: 10 k started at once ÷ 2000 one after another, sessions per second; the median of the ratios of 5 interleaved rounds.",
   sessions_per_s: "the one-at-a-time side of sessions_10k_vs_1.",
   sessions_10k_gc_share: "time in garbage collection ÷ wall time while 10 k sessions run at once.",
   session_live_bytes:
