@@ -4,7 +4,7 @@
  * side in the same run, because the machines are shared and noisy.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
-import { cpus, totalmem } from "node:os"
+import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import * as choreography from "./choreography.ts"
 import { how, notes, why } from "./notes.ts"
@@ -25,6 +25,7 @@ const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
 
 // `pnpm bench -- fanout callers`: only the cases whose name (or suite's name) contains one of the words
 const only = process.argv.slice(2).filter((word) => word !== "--")
+const loadBefore = loadavg()[0]!
 const selected = (suite: string, name: string) =>
   only.length === 0 || only.some((word) => suite.includes(word) || name.includes(word))
 const figures: Array<Figure> = []
@@ -104,7 +105,7 @@ const missed = figures.filter((f) => !meets(f))
 const markdown = `# Benchmarks
 
 Written by \`npx -y pnpm@10.34.9 bench\` on ${new Date().toISOString().slice(0, 10)}.
-Machine: ${machine}.
+Machine: ${machine}; load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.
 
 Ratios compare two things measured side by side in the same run (medians of interleaved rounds), because
 the machines are shared and noisy; absolute figures vary from run to run.
