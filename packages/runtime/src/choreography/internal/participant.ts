@@ -661,6 +661,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private end(): void {
     this.ended = true
     this.participant.sessions.delete(this.id)
+    // The coordinator's end no longer concerns this role: no notice of it is left to bounce off a stopped actor.
+    const cell = localCell(this.participant.self)
+    if (cell !== undefined) this.participant.system.unwatchNow(cell, this.coordinator)
     if (this.waiting !== undefined) this.stopWaiting(this.waiting)
     this.peers.clear()
   }
