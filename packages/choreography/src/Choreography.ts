@@ -155,7 +155,7 @@ export interface Builder<R extends string> {
   /** `from → to : label(payload)`. Use `Schema.Void` for a message that carries nothing. */
   message<const From extends R, const To extends R, const Label extends string, Payload extends Schema.Top>(
     from: From,
-    to: To & Exclude<R, From>,
+    to: To & (string extends From ? R : Exclude<R, From>),
     label: Label,
     payload: Payload
   ): Message<From, To, Label, Payload>
@@ -254,6 +254,7 @@ export const Problem = Schema.Struct({
     "ChooserNotFirst",
     "InconsistentChoiceReceiver",
     "DuplicateLabel",
+    "BranchNameMismatch",
     "EmptyLoop",
     "ShadowedLoop",
     "UnknownLoop",
@@ -263,7 +264,8 @@ export const Problem = Schema.Struct({
     "OverlappingParallel",
     "EndInParallel",
     "ContinueOutOfParallel",
-    "UnmergeableBranches"
+    "UnmergeableBranches",
+    "CheckFailed"
   ]),
   /** A sentence that says what is wrong and where. */
   message: Schema.String,
@@ -326,8 +328,28 @@ const build = <Name extends string, Roles extends string, S extends Steps>(
   body: (builder: Builder<Roles>) => S,
   options: Options<Roles> = {}
 ): Protocol<Name, Roles, S> | ProtocolDefinitionError => {
-  const steps = body(builder as Builder<Roles>)
-  const result = check(name, roles, steps)
+  const refuse = (problems: ReadonlyArray<Problem>) => new ProtocolDefinitionError({ protocol: String(name), problems })
+  let steps: S
+  try {
+    steps = body(builder as Builder<Roles>)
+  } catch (cause) {
+    return refuse([
+      { code: "InvalidStep", path: [], message: `top level: building the steps threw: ${describeCause(cause)}` }
+    ])
+  }
+  let result: ReturnType<typeof check>
+  try {
+    result = check(name, roles, steps)
+  } catch (cause) {
+    // Checking is iterative and polynomial: nothing should get here; if something does, it is named.
+    return refuse([
+      {
+        code: "CheckFailed",
+        path: [],
+        message: `top level: the checker failed on this protocol: ${describeCause(cause)}`
+      }
+    ])
+  }
   const restartable = options.restartable ?? []
   const problems: Array<Problem> = "localTypes" in result ? [] : [...result]
   for (const role of restartable)
@@ -338,8 +360,7 @@ const build = <Name extends string, Roles extends string, S extends Steps>(
         message: `options: restartable role ${JSON.stringify(role)} is not a declared role`,
         role
       })
-  if (problems.length > 0 || !("localTypes" in result))
-    return new ProtocolDefinitionError({ protocol: String(name), problems })
+  if (problems.length > 0 || !("localTypes" in result)) return refuse(problems)
   return {
     _tag: "Protocol",
     name,
@@ -350,3 +371,6 @@ const build = <Name extends string, Roles extends string, S extends Steps>(
     restartable: new Set(restartable)
   }
 }
+
+const describeCause = (cause: unknown): string =>
+  cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
