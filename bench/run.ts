@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
+import * as backends from "./backends.ts"
 import * as choreography from "./choreography.ts"
 import { how, notes, why } from "./notes.ts"
 import * as peers from "./peers.ts"
@@ -20,7 +21,8 @@ const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["scale", scale.cases],
   ["peers", peers.cases],
   ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...sessions.cases]],
-  ["remote", [{ name: "remote", run: () => remote.figures() }]]
+  ["remote", [{ name: "remote", run: () => remote.figures() }]],
+  ["backends", backends.cases]
 ]
 
 // `pnpm bench -- fanout callers`: only the cases whose name (or suite's name) contains one of the words
@@ -60,7 +62,7 @@ const kept = (pattern: RegExp) =>
     const name = pattern.exec(line)?.[1]
     return name !== undefined && !measured.has(name)
   })
-const previousRows = kept(/^\| `([^`]+)` \|/)
+const previousRows = kept(/^\| `([^`]+)` +\|/)
 const previousMissed = kept(/^- `([^`]+)`: .* against /)
 const results = {
   ...Object.fromEntries(Object.entries(previous).filter(([name]) => !measured.has(name))),

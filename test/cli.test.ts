@@ -3,7 +3,7 @@
  * protocol commands on good and ill-formed modules, and two `troupe node` processes that join each other,
  * answer each other's asks and shut down gracefully on SIGINT.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Diagram } from "@troupe/runtime"
@@ -90,6 +90,56 @@ describe("mistakes get one line and exit code 1", () => {
       'troupe node: Invalid value for flag --listen: "99999". Expected: 99999 is not a port: use 0 to 65535. Run "troupe node --help" for usage.'
     )
   })
+})
+
+describe("a module that does not load: one line with its file, line and column", () => {
+  const dir = mkdtempSync(join(tmpdir(), "troupe-load-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const files: Readonly<Record<string, string>> = {
+    "ts-syntax.ts": "export const agents = {}\nexport const broken = (x: number => x\nexport const main = 1\n",
+    "ts-eof.ts": "export const agents = {}\nexport const broken = (x: number => x\n",
+    "ts-enum.ts": "export const agents = {}\nexport enum Mood { Happy }\n",
+    "js-syntax.js": "export const table = {\n  a: 1,\n  b: 2,,\n}\n",
+    "imports-js.ts": 'import { table } from "./js-syntax.js"\nexport const agents = { table }\n',
+    "throws.ts": 'export const agents = {}\nconst load = () => {\n  throw new Error("no config file")\n}\nload()\n',
+    "fine.ts": "export const x = 1\n",
+    "missing-package.ts":
+      'import { x } from "./fine.ts"\nimport { y } from "not-installed-anywhere"\nexport const agents = { x, y }\n'
+  }
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  const cases: ReadonlyArray<readonly [what: string, module: string, says: string]> = [
+    ["a TypeScript syntax error", "ts-syntax.ts", "ts-syntax.ts:3:1: SyntaxError: Expected ',', got 'export'"],
+    ["one at the end of the file", "ts-eof.ts", "ts-eof.ts:2:38: SyntaxError: Expected ',', got '<eof>'"],
+    [
+      "TypeScript that Node cannot strip",
+      "ts-enum.ts",
+      "ts-enum.ts:2:8: SyntaxError: TypeScript enum is not supported in strip-only mode"
+    ],
+    [
+      "a JavaScript syntax error in a module it imports",
+      "imports-js.ts",
+      "js-syntax.js:3:8: SyntaxError: Unexpected token ','"
+    ],
+    ["an error thrown while it loads", "throws.ts", "throws.ts:3:9: no config file"],
+    [
+      "a package that is not installed",
+      "missing-package.ts",
+      "missing-package.ts:2:19: Cannot find package 'not-installed-anywhere' imported from"
+    ]
+  ]
+  for (const [what, module, says] of cases) {
+    it.concurrent(what, async () => {
+      for (const args of [
+        ["node", "--token", TOKEN, "--agents", join(dir, module)],
+        ["protocol", "check", join(dir, module)]
+      ]) {
+        const { code, stderr } = await troupe(...args)
+        expect(code).toBe(1)
+        expect(lines(stderr)).toHaveLength(1)
+        expect(stderr).toContain(`troupe: Cannot load ${join(dir, module)}: ${join(dir, says)}`)
+      }
+    })
+  }
 })
 
 describe("troupe protocol", () => {
@@ -214,11 +264,11 @@ describe("troupe node", () => {
 
     alice.process.kill("SIGINT")
     const aliceExit = await alice.exit
-    expect(aliceExit.code).toBe(130)
+    expect(aliceExit.code).toBe(0)
     expect(lines(aliceExit.stdout).slice(-3)).toEqual(["shutting down alice...", "echo on alice released", "stopped."])
     bob.process.kill("SIGINT")
     const bobExit = await bob.exit
-    expect(bobExit.code).toBe(130)
+    expect(bobExit.code).toBe(0)
     expect(bobExit.stdout).toContain("echo on bob released")
   })
 
@@ -240,7 +290,7 @@ describe("troupe node", () => {
     expect(lines(exit.stdout)).toContain("reply: bob echoes hello from the hub")
     expect(lines(exit.stdout).at(-1)).toBe("stopped.")
     bob.process.kill("SIGINT")
-    expect((await bob.exit).code).toBe(130)
+    expect((await bob.exit).code).toBe(0)
   })
 
   it.concurrent("two nodes started apart find each other and run an agent session across them", async () => {
@@ -259,7 +309,7 @@ describe("troupe node", () => {
     expect(exit.stdout).toContain("Buyer->>Seller: accept(")
     expect(await shop.line("seller: sold")).toBe("seller: sold for 30")
     shop.process.kill("SIGINT")
-    expect((await shop.exit).code).toBe(130)
+    expect((await shop.exit).code).toBe(0)
   })
 
   it.concurrent("a peer that never comes up: one line, exit code 1", async () => {

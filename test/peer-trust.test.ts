@@ -2,15 +2,18 @@
  * A node trusts a peer no further than it must (issue 10). Each finding of the attack report is replayed
  * here by raw WebSocket attackers (test/support/raw-peer.ts speaks the wire by hand) against a node
  * started as the README says (a real `troupe node` process), while a well-behaved peer asks the node's
- * echo actor over and over: every one of its asks must succeed. Set TROUPE_SOAK=1 for the full sizes of
- * the report (24,000 ghosts, 19,000 idle sockets); the default sizes show the same behaviour.
+ * echo actor over and over: every one of its asks must succeed. Findings 1 and 2 wait for the failure
+ * detector; by default they run against a node in the test process whose timings and limits are scaled
+ * down, and with TROUPE_SOAK=1 against a `troupe node` with its defaults, at the report's sizes (24,000
+ * ghosts, 19,000 idle sockets).
  */
 import * as Net from "node:net"
-import { CloseCode, NodeId } from "@troupe/transport"
-import { afterAll, describe, expect, it, vi } from "vitest"
+import { CloseCode, FailureDetector } from "@troupe/transport"
+import { Effect } from "effect"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { stopAll } from "./support/child.ts"
 import * as RawPeer from "./support/raw-peer.ts"
-import { type GoodPeer, goodPeer, startTarget, type Target } from "./support/target-node.ts"
+import { type GoodPeer, goodPeer, startInProcessTarget, startTarget, type Target } from "./support/target-node.ts"
 
 afterAll(stopAll)
 const SOAK = process.env.TROUPE_SOAK === "1"
@@ -50,90 +53,165 @@ const ask = (from: string, n: number, payload: unknown = { _tag: "Echo", text: `
   payload
 })
 
-/** A TCP connection from `localAddress` that sends `lines` (if any) and records when it closed. */
+/** A TCP connection from `localAddress`; records when it opened and when it closed. */
 const tcp = (url: string, localAddress: string) =>
-  new Promise<{ readonly socket: Net.Socket; readonly closed: Promise<number> }>((resolve, reject) => {
-    const { port } = new URL(url)
-    const socket = Net.connect({ host: "127.0.0.1", port: Number(port), localAddress })
-    const closed = new Promise<number>((done) => socket.on("close", () => done(Date.now())))
-    socket.on("error", () => {})
-    socket.once("connect", () => resolve({ socket, closed }))
-    socket.once("error", reject)
-  })
+  new Promise<{ readonly socket: Net.Socket; readonly opened: number; readonly closed: Promise<number> }>(
+    (resolve, reject) => {
+      const { port } = new URL(url)
+      const socket = Net.connect({ host: "127.0.0.1", port: Number(port), localAddress })
+      const closed = new Promise<number>((done) => socket.on("close", () => done(Date.now())))
+      socket.on("error", () => {})
+      socket.once("connect", () => resolve({ socket, opened: Date.now(), closed }))
+      socket.once("error", reject)
+    }
+  )
 
 const expectAllAnswered = async (good: GoodPeer) => {
   await good.progress(5) // still answering after the attack
-  const { ok, failures } = await good.stop()
-  expect(failures).toEqual([])
-  expect(ok).toBeGreaterThan(5)
+  expect(good.failures()).toEqual([])
+  expect(good.ok()).toBeGreaterThan(5)
+}
+
+/** What findings 1 and 2 need of a target: where it is, and when it declared a peer down. */
+interface Subject {
+  readonly url: string
+  readonly secret: string
+  readonly declaredDown: (node: string) => Promise<void>
+  /** The peers it links with now, when it can say. */
+  readonly links?: () => Promise<number>
+  readonly stop: () => Promise<void>
+}
+
+/** The README's node (a `troupe node` process, default settings). */
+const processSubject = async (): Promise<Subject & { readonly target: Target }> => {
+  const target = await startTarget()
+  return {
+    target,
+    url: target.url,
+    secret: target.secret,
+    declaredDown: (node) =>
+      until(`${node} declared down`, () =>
+        target.warnings().some((line) => line.includes(`peer=${node} `) && /link down.*reason=unreachable/.test(line))
+      ),
+    stop: async () => {
+      target.child.process.kill("SIGINT")
+      await target.child.exit
+    }
+  }
+}
+
+/** A node in the test process with the same echo actor, and timings and limits scaled down ~10 times. */
+const fastSubject = async (): Promise<Subject> => {
+  const target = await startInProcessTarget({
+    heartbeatInterval: "100 millis",
+    failureDetector: FailureDetector.phiAccrual({ acceptableHeartbeatPause: "500 millis" }),
+    limits: { maxPeerHeartbeatInterval: "500 millis", maxPeers: 100 }
+  })
+  return {
+    url: target.url,
+    secret: target.secret,
+    declaredDown: async (node) => {
+      expect((await target.down(node)).reason).toBe("unreachable")
+    },
+    links: async () => (await Effect.runPromise(target.transport.stats)).links.length,
+    stop: target.stop
+  }
+}
+
+/** Finding 1: a peer declares a 24-day heartbeat interval, asks 9,000 times, never acknowledges, drops. */
+const freeze = async (subject: Subject, downWithin: number) => {
+  const good = await goodPeer(subject)
+  try {
+    await attackAndDrop(subject, good, downWithin)
+  } finally {
+    await good.stop()
+    await subject.stop()
+  }
+}
+
+const attackAndDrop = async (subject: Subject, good: GoodPeer, downWithin: number) => {
+  await good.progress(5)
+  const freezer = await RawPeer.open(subject.url)
+  await RawPeer.join(freezer, RawPeer.identity("freezer"), subject.secret, { heartbeatInterval: 2 ** 31 - 1 })
+  const envelopes = Array.from({ length: 9000 }, (_, i) => ask("freezer", i))
+  for (let first = 1; first <= 9000; first += 500) {
+    freezer.send({ type: "data", ack: 0, first, envelopes: envelopes.slice(first - 1, first + 499) })
+  }
+  // it takes the replies without acknowledging them, then drops the socket
+  await until("the replies to fill its window", () => freezer.bytesReceived() > 1_000_000)
+  freezer.socket.terminate()
+  const dropped = Date.now()
+  await subject.declaredDown("freezer")
+  // the declared interval is taken as the node's bound (maxPeerHeartbeatInterval)
+  expect(Date.now() - dropped).toBeLessThan(downWithin)
+  await expectAllAnswered(good)
+}
+
+/** Finding 2: ghosts (hello with a 24-day interval, the socket dropped): a cap on peers, they expire. */
+const haunt = async (subject: Subject, ghosts: number, cap: number) => {
+  const good = await goodPeer(subject)
+  try {
+    return await ghostsCome(subject, good, ghosts, cap)
+  } finally {
+    await good.stop()
+  }
+}
+
+const ghostsCome = async (subject: Subject, good: GoodPeer, ghosts: number, cap: number) => {
+  await good.progress(5)
+  const outcomes = await pool(ghosts, 32, async (i) => {
+    const ghost = await RawPeer.open(subject.url)
+    try {
+      await RawPeer.join(ghost, RawPeer.identity(`ghost-${i}`), subject.secret, { heartbeatInterval: 2 ** 31 - 1 })
+      return "joined"
+    } catch (refusal) {
+      return String((refusal as { code?: number }).code)
+    } finally {
+      ghost.socket.terminate()
+    }
+  })
+  const joined = outcomes.filter((c) => c === "joined").length
+  // each joined, or was refused at the cap on peers; never more than the cap at once
+  expect(joined + outcomes.filter((c) => c === String(CloseCode.Overloaded)).length).toBe(ghosts)
+  if (subject.links !== undefined) expect(await subject.links()).toBeLessThanOrEqual(cap)
+  // ghosts expire: they are declared down (their declared interval bounded), and the cap has room again
+  await subject.declaredDown("ghost-0")
+  let admitted = false
+  for (let attempt = 0; attempt < 120 && !admitted; attempt++) {
+    const late = await RawPeer.open(subject.url)
+    admitted = await RawPeer.join(late, RawPeer.identity(`late-${attempt}`), subject.secret).then(
+      () => true,
+      () => false
+    )
+    late.socket.terminate()
+    if (!admitted) await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  expect(admitted).toBe(true)
+  await expectAllAnswered(good)
+  return joined
 }
 
 describe("finding 1: a peer that declares a huge heartbeat interval, asks 9,000 times and goes silent", () => {
-  it("is declared down in bounded time, and the well-behaved peer's asks all succeed", async () => {
-    const target = await startTarget()
-    const good = await goodPeer(target)
-    await good.progress(5)
-    const freezer = await RawPeer.open(target.url)
-    await RawPeer.join(freezer, RawPeer.identity("freezer"), target.secret, { heartbeatInterval: 2 ** 31 - 1 })
-    const envelopes = Array.from({ length: 9000 }, (_, i) => ask("freezer", i))
-    for (let first = 1; first <= 9000; first += 500) {
-      freezer.send({ type: "data", ack: 0, first, envelopes: envelopes.slice(first - 1, first + 499) })
-    }
-    // it takes the replies without acknowledging them, then drops the socket
-    await until("the replies to fill its window", () => freezer.bytesReceived() > 1_000_000)
-    freezer.socket.terminate()
-    const dropped = Date.now()
-    await until("the freezer declared down", () =>
-      target.warnings().some((line) => /link down.*peer=freezer.*reason=unreachable/.test(line))
-    )
-    // the peer's declared interval (24 days) is taken as the node's bound (5 s)
-    expect(Date.now() - dropped).toBeLessThan(30_000)
-    await expectAllAnswered(good)
-  })
+  it.concurrent("is declared down in bounded time; the well-behaved peer's asks all succeed (fast timings)", () =>
+    fastSubject().then((subject) => freeze(subject, 5_000)))
+  it.skipIf(!SOAK)("the same against a troupe node with its defaults (declared down within 30 s)", () =>
+    processSubject().then((subject) => freeze(subject, 30_000))
+  )
 })
 
 describe("finding 2: ghosts (hello, a huge interval, the socket dropped)", () => {
-  const GHOSTS = SOAK ? 24_000 : 1_500
-
-  it(`${GHOSTS} ghosts: bounded memory, a cap on peers, ghosts expire, the good peer's asks all succeed`, async () => {
-    const target = await startTarget()
-    const good = await goodPeer(target)
-    await good.progress(5)
-    const before = target.rss()
-    const closes = await pool(GHOSTS, 32, async (i) => {
-      const ghost = await RawPeer.open(target.url)
-      try {
-        await RawPeer.join(ghost, RawPeer.identity(`ghost-${i}`), target.secret, { heartbeatInterval: 2 ** 31 - 1 })
-        return "joined"
-      } catch (refusal) {
-        return String((refusal as { code?: number }).code)
-      } finally {
-        ghost.socket.terminate()
-      }
-    })
-    const growth = target.rss() - before
-    const joined = closes.filter((c) => c === "joined").length
-    const overloaded = closes.filter((c) => c === String(CloseCode.Overloaded)).length
-    expect(joined + overloaded).toBe(GHOSTS) // each joined, or was refused at the cap on peers
-    // each ghost used to keep ~135 KB (24,000 of them exhausted the heap); now the cap on peers (1000) bounds
-    // how many live at once, and a link's resend buffer grows only as envelopes wait for acks
-    console.log(`${GHOSTS} ghosts: ${joined} joined, ${overloaded} refused at the cap, RSS +${growth >> 20} MB`)
-    expect(growth).toBeLessThan(120 * 1024 * 1024)
-    // ghosts expire: they are declared down (the node's bound on their declared interval), and the
-    // cap has room again
-    await until("the ghosts declared down", () => target.warnings().some((line) => /reason=unreachable/.test(line)))
-    let admitted = false
-    for (let attempt = 0; attempt < 60 && !admitted; attempt++) {
-      const late = await RawPeer.open(target.url)
-      admitted = await RawPeer.join(late, RawPeer.identity(`late-${attempt}`), target.secret).then(
-        () => true,
-        () => false
-      )
-      late.socket.terminate()
-      if (!admitted) await new Promise((resolve) => setTimeout(resolve, 500))
-    }
-    expect(admitted).toBe(true)
-    await expectAllAnswered(good)
+  it.concurrent("300 ghosts: a cap on peers (100), ghosts expire, the good peer's asks all succeed (fast timings)", () =>
+    fastSubject().then((subject) => haunt(subject, 300, 100).finally(subject.stop)))
+  it.skipIf(!SOAK)("24,000 ghosts against a troupe node: bounded memory, the cap (1000), expiry", async () => {
+    const subject = await processSubject()
+    const before = subject.target.rss()
+    const joined = await haunt(subject, 24_000, 1000)
+    const growth = subject.target.rss() - before
+    // each ghost used to keep ~135 KB (24,000 of them exhausted the heap and crashed the node); now the cap
+    // bounds how many live at once, and a link's resend buffer grows only as envelopes wait for acks
+    console.log(`24000 ghosts: ${joined} joined, RSS +${growth >> 20} MB`)
+    expect(growth).toBeLessThan(300 * 1024 * 1024)
+    await subject.stop()
   })
 })
 
@@ -141,13 +219,14 @@ describe("a node under attack by peers with and without the secret", () => {
   let target: Target
   let good: GoodPeer
 
-  it("starts, and the well-behaved peer's asks are answered", async () => {
+  // the attacks run at once, against one node, while bob asks
+  beforeAll(async () => {
     target = await startTarget()
     good = await goodPeer(target, { node: "bob" })
     await good.progress(5)
   })
 
-  it("finding 3: a hello claiming bob's id with a fresh incarnation is refused (4010); bob stays linked", async () => {
+  it.concurrent("finding 3: a hello claiming bob's id with a fresh incarnation is refused (4010); bob stays linked", async () => {
     const impostor = await RawPeer.open(target.url)
     const refusal = await RawPeer.join(impostor, RawPeer.identity("bob"), target.secret).catch((error) => error)
     expect(refusal).toMatchObject({ code: CloseCode.IdInUse })
@@ -155,7 +234,7 @@ describe("a node under attack by peers with and without the secret", () => {
     await good.progress(20) // bob was not quarantined
   })
 
-  it("finding 4: bob's incarnation read off the wire does not let anyone continue bob's link", async () => {
+  it.concurrent("finding 4: bob's incarnation read off the wire does not let anyone continue bob's link", async () => {
     const stolen = RawPeer.identity("bob", good.transport.incarnation)
     const hijacker = await RawPeer.open(target.url)
     const refusal = await RawPeer.join(hijacker, stolen, target.secret).catch((error) => error)
@@ -164,25 +243,37 @@ describe("a node under attack by peers with and without the secret", () => {
     await good.progress(20)
   })
 
-  it("finding 7a: idle TCP sockets are capped per address and closed; new peers still join", async () => {
+  it.concurrent("finding 7a: idle TCP sockets are capped per address and closed; new peers still join", async () => {
     const IDLE = SOAK ? 19_000 : 2_000
+    const start = Date.now()
     const opened = await pool(IDLE, 200, () => tcp(target.url, "127.0.0.2").catch(() => undefined))
     const sockets = opened.filter((s) => s !== undefined)
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    const open = sockets.filter((s) => !s.socket.destroyed && s.socket.readyState === "open")
-    expect(open.length).toBeLessThanOrEqual(100) // maxConnectionsPerAddress
     // a new peer from another address joins while they are held
     const newcomer = await RawPeer.open(target.url)
     await RawPeer.join(newcomer, RawPeer.identity("newcomer"), target.secret)
     newcomer.socket.close()
-    // the ones held are closed once the upgrade deadline (handshakeTimeout, 5 s) passes
-    const start = Date.now()
-    const closedAt = await Promise.all(sockets.map((s) => s.closed))
-    expect(Math.max(...closedAt) - start).toBeLessThan(8_000)
+    // beyond maxConnectionsPerAddress (100) they are closed as they come; the ones held are closed once the
+    // upgrade deadline (handshakeTimeout, 5 s) passes
+    const spans = await Promise.all(sockets.map(async (s) => ({ opened: s.opened, closed: await s.closed })))
+    // the ones it held (it closes the others at once): never more than 100 at a time, each for ~5 s
+    const held = spans.filter((span) => span.closed - span.opened >= 1_000)
+    // (seen from this side, a socket opens a little before the node accepts it: counted from 100 ms after)
+    const events = held.flatMap((span) => [
+      [span.opened + 100, 1],
+      [span.closed, -1]
+    ])
+    events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!)
+    let open = 0
+    let most = 0
+    for (const [, delta] of events) most = Math.max(most, (open += delta!))
+    expect(most).toBeGreaterThan(0)
+    expect(most).toBeLessThanOrEqual(100)
+    expect(Math.max(...held.map((span) => span.closed - span.opened))).toBeLessThan(8_000)
+    expect(Date.now() - start).toBeLessThan(IDLE / 20 + 10_000)
     await good.progress(10)
   })
 
-  it("finding 7b: sockets that trickle HTTP headers are closed after the upgrade deadline, not 60 s", async () => {
+  it.concurrent("finding 7b: sockets that trickle HTTP headers are closed after the upgrade deadline, not 60 s", async () => {
     const trickling = await pool(100, 50, () => tcp(target.url, "127.0.0.3"))
     const started = Date.now()
     const timer = setInterval(() => {
@@ -196,7 +287,7 @@ describe("a node under attack by peers with and without the secret", () => {
     await good.progress(10)
   })
 
-  it("finding 7c: a large garbage frame before the hello closes the connection at once (1009)", async () => {
+  it.concurrent("finding 7c: a large garbage frame before the hello closes the connection at once (1009)", async () => {
     for (const size of [4 * 1024 * 1024, 32 * 1024]) {
       const garbage = await RawPeer.open(target.url)
       garbage.send(Buffer.alloc(size, 0x41))
@@ -205,7 +296,7 @@ describe("a node under attack by peers with and without the secret", () => {
     await good.progress(10)
   })
 
-  it("finding 7d: 10,000 bad frames from one peer cost a few log lines, not 10,000", async () => {
+  it.concurrent("finding 7d: 10,000 bad frames from one peer cost a few log lines, not 10,000", async () => {
     const noisy = await RawPeer.open(target.url)
     await RawPeer.join(noisy, RawPeer.identity("noisy"), target.secret)
     const before = target.warnings().length
@@ -224,8 +315,9 @@ describe("a node under attack by peers with and without the secret", () => {
     await good.progress(10)
   })
 
-  it("finding 7e: wrong secrets are throttled per address: 5 tries per 10 s, then refused before any proof", async () => {
-    const outcomes = await pool(50, 1, async (i) => {
+  it.concurrent("finding 7e: wrong secrets are throttled per address: 5 tries per 10 s, then refused before any proof", async () => {
+    // (20 tries one after the other take well under the 10 s window)
+    const outcomes = await pool(20, 1, async (i) => {
       const guesser = await RawPeer.open(target.url, { localAddress: "127.0.0.4" }).catch(() => undefined)
       if (guesser === undefined) return "refused at accept"
       const refusal = await RawPeer.join(guesser, RawPeer.identity(`guesser-${i}`), `wrong guess number ${i}`).catch(
@@ -235,12 +327,12 @@ describe("a node under attack by peers with and without the secret", () => {
     })
     const verified = outcomes.filter((o) => o === String(CloseCode.Unauthorized)).length
     expect(verified).toBe(5)
-    expect(outcomes.length - verified).toBe(45) // throttled: refused at accept or with 4009
+    expect(outcomes.length - verified).toBe(15) // throttled: refused at accept or with 4009
     expect(outcomes.every((o) => ["refused at accept", "4001", "4009"].includes(o))).toBe(true)
     await good.progress(10)
   })
 
-  it("finding 9a: a text frame of invalid UTF-8 gets an error frame, not a 1007 close", async () => {
+  it.concurrent("finding 9a: a text frame of invalid UTF-8 gets an error frame, not a 1007 close", async () => {
     const peer = await RawPeer.open(target.url)
     peer.socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
     expect(await peer.next()).toMatchObject({ type: "error", code: "bad-frame" })
@@ -248,14 +340,14 @@ describe("a node under attack by peers with and without the secret", () => {
     peer.socket.close()
   })
 
-  it("finding 9b: a fragment bomb closes with 1008 (PolicyViolation, in the close-code table)", async () => {
+  it.concurrent("finding 9b: a fragment bomb closes with 1008 (PolicyViolation, in the close-code table)", async () => {
     const peer = await RawPeer.open(target.url)
     for (let i = 0; i < 20_000 && peer.isOpen(); i++) peer.socket.send(Buffer.from("x"), { fin: false })
     expect((await peer.closed).code).toBe(CloseCode.PolicyViolation)
     expect(CloseCode.name(1008)).toBe("PolicyViolation")
   })
 
-  it("finding 9c: an ask nested 5,000 levels deep is refused with an error frame; 100 deep gets InvalidMessage", async () => {
+  it.concurrent("finding 9c: an ask nested 5,000 levels deep is refused with an error frame; 100 deep gets InvalidMessage", async () => {
     const peer = await RawPeer.open(target.url)
     await RawPeer.join(peer, RawPeer.identity("deep"), target.secret)
     // built as text: JSON.stringify itself cannot nest 5,000 levels
@@ -287,6 +379,6 @@ describe("a node under attack by peers with and without the secret", () => {
 
   it("through all of it, every ask of the well-behaved peer succeeded", async () => {
     await expectAllAnswered(good)
-    expect(NodeId.isNodeId(good.node)).toBe(true)
+    await good.stop()
   })
 })

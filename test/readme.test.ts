@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
+import { freePort, start, stopAll, testEnv } from "./support/child.ts"
 
 const root = join(import.meta.dirname, "..")
+afterAll(stopAll)
 const readme = readFileSync(join(root, "README.md"), "utf8")
 
 interface Example {
@@ -38,7 +40,59 @@ const runExample = (path: string, input: string | undefined) =>
     child.stdin?.end(input ?? "")
   })
 
+/**
+ * Every `<!-- server: path -->` block: a server that runs until Ctrl-C, with the `<!-- requests -->` block after
+ * it (`curl -d "<body>" localhost:3000<path>   # <answer>`).
+ */
+const servers = [
+  ...readme.matchAll(
+    /<!-- server: (\S+) -->\n```ts\n([\s\S]*?)\n```\n[\s\S]*?<!-- requests -->\n```sh\n([\s\S]*?)\n```/g
+  )
+].map(([, path, code, requests]) => ({
+  path: path!,
+  code: code!,
+  requests: requests!.split("\n").map((line) => {
+    const [, body, target, answer] = /^curl -d "(.*?)" localhost:3000(\S+)\s+# (.*)$/.exec(line)!
+    return { body: body!, target: target!, answer: answer! }
+  })
+}))
+
+/** Every `<!-- file: path -->` block: shown as it is in the repository. */
+const files = [...readme.matchAll(/<!-- file: (\S+) -->\n```\w*\n([\s\S]*?)\n```/g)].map(([, path, text]) => ({
+  path: path!,
+  text: text!
+}))
+
 describe("README", () => {
+  it("has a quick start of exactly two commands", () => {
+    const quickStart = /## Quick start\n[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(readme)![1]!
+    expect(quickStart.split("\n").map((line) => line.replace(/\s+#.*$/, ""))).toEqual([
+      "npx -y pnpm@10.34.9 install && npx -y pnpm@10.34.9 demo",
+      "npx -y pnpm@10.34.9 install && npx -y pnpm@10.34.9 check"
+    ])
+  })
+
+  for (const server of servers) {
+    it(`shows ${server.path} as it is, and it serves the requests shown`, async () => {
+      expect(server.code).toBe(readFileSync(join(root, server.path), "utf8").trimEnd())
+      const port = await freePort()
+      const child = start([join(root, server.path)], { cwd: root, env: { ...testEnv(), PORT: String(port) } })
+      await child.line(`localhost:${port}`, 30_000)
+      for (const { body, target, answer } of server.requests) {
+        const response = await fetch(`http://localhost:${port}${target}`, { method: "POST", body })
+        expect(await response.text()).toBe(`${answer}\n`)
+      }
+      child.process.kill("SIGINT")
+      expect((await child.exit).code).toBe(0)
+    })
+  }
+
+  for (const file of files) {
+    it(`shows ${file.path} as it is`, () => {
+      expect(file.text).toBe(readFileSync(join(root, file.path), "utf8").trimEnd())
+    })
+  }
+
   it("has examples", () => {
     expect(examples.length).toBeGreaterThanOrEqual(3)
   })

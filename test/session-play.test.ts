@@ -43,7 +43,7 @@ describe("troupe session play", () => {
 
     alice.process.kill("SIGINT")
     bob.process.kill("SIGINT")
-    expect((await alice.exit).code).toBe(130)
-    expect((await bob.exit).code).toBe(130)
+    expect((await alice.exit).code).toBe(0)
+    expect((await bob.exit).code).toBe(0)
   })
 })

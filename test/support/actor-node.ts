@@ -164,7 +164,7 @@ const program = (spec: NodeSpec) =>
         const askTimeout = command.askTimeoutMs ?? 3000
         let remaining = count
         let ref:
-          | { readonly incarnation: string; readonly actor: import("@troupe/runtime").ActorRef.ActorRef<typeof Sink> }
+          | { readonly incarnation: string; readonly actor: import("@troupe/runtime").ActorRef<typeof Sink> }
           | undefined
         while (remaining > 0) {
           const peer = live.get(to)

@@ -34,7 +34,12 @@ export interface RawPeer {
 /** Opens a WebSocket to a node (fails if it cannot). */
 export const open = (
   url: string,
-  options: { readonly ca?: string | Buffer; readonly localAddress?: string } = {}
+  options: {
+    readonly ca?: string | Buffer
+    readonly cert?: string | Buffer
+    readonly key?: string | Buffer
+    readonly localAddress?: string
+  } = {}
 ): Promise<RawPeer> =>
   new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { ...options, skipUTF8Validation: true })

@@ -40,9 +40,18 @@
  * ```
  */
 import type { LanguageModel, Turn } from "@troupe/llm"
-import type { ActorRef, ActorSystem, Behavior, Mailbox, Protocol, Receptionist, Supervisor } from "@troupe/runtime"
-import { type Duration, Effect, type Option, Schema, type Scope } from "effect"
-import { firstLine, type ImportFailed, importModule } from "./internal/load.ts"
+import type {
+  ActorRef,
+  ActorSystem,
+  Behavior,
+  Mailbox,
+  Protocol,
+  Receptionist,
+  RemoteAccess,
+  Supervisor
+} from "@troupe/runtime"
+import { type Duration, Effect, type Option, Result, Schema, type Scope } from "effect"
+import { describeFailure, type ImportFailed, importModule } from "./internal/load.ts"
 
 /** An agent of the module, with how it is spawned. Make one with {@link agent}. */
 export interface AgentSpec {
@@ -123,7 +132,34 @@ export interface AgentsModule {
   readonly agents: ReadonlyArray<readonly [name: string, spec: AgentSpec]>
   readonly script: Turn.Script | undefined
   readonly main: Main | undefined
+  /** What other nodes may do on this node, when the module says (see {@link remoteAccess}). */
+  readonly access: RemoteAccess.RemoteAccess | undefined
 }
+
+/**
+ * What other nodes may do on a node hosting this module: reach its agents (and the actors under them) by
+ * path, and list their actors under the receptionist keys its agents register under; no topic. The
+ * module's `access` export replaces any of these three fields (`"all"` opens one up). Actors the node
+ * revealed to a peer (the sender of a message, a ref inside one) and those it lists stay reachable.
+ */
+export const remoteAccess = (module: AgentsModule): RemoteAccess.RemoteAccess => ({
+  reach: module.agents.map(([name]) => `/user/${name}/*`),
+  register: [...new Set(module.agents.flatMap(([, spec]) => (spec.register === undefined ? [] : [spec.register.id])))],
+  subscribe: [],
+  ...module.access
+})
+
+const Listings = Schema.Union([
+  Schema.Literal("all"),
+  Schema.Array(Schema.String),
+  Schema.Record(Schema.String, Schema.Array(Schema.String))
+])
+const Access = Schema.Struct({
+  reach: Schema.optionalKey(Schema.Union([Schema.Literal("all"), Schema.Array(Schema.String)])),
+  register: Schema.optionalKey(Listings),
+  subscribe: Schema.optionalKey(Listings)
+})
+const decodeAccess = Schema.decodeUnknownResult(Access)
 
 /** A node, or an actor, was not there in time. */
 export class NotReady extends Schema.TaggedError<NotReady>()("NotReady", {
@@ -135,10 +171,17 @@ export class NotReady extends Schema.TaggedError<NotReady>()("NotReady", {
   }
 }
 
-/** The module could not be imported: the file is missing, or it threw while loading. */
+/**
+ * The module could not be imported: the file is missing, it (or a module it imports) does not parse, or it
+ * threw while loading. `reason` starts with where (`agents.ts:3:8: SyntaxError: ...`) when that is known, and
+ * `file`, `line` and `column` say it too.
+ */
 export class ModuleNotLoaded extends Schema.TaggedError<ModuleNotLoaded>()("ModuleNotLoaded", {
   module: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  file: Schema.optionalKey(Schema.String),
+  line: Schema.optionalKey(Schema.Number),
+  column: Schema.optionalKey(Schema.Number)
 }) {
   override get message() {
     return `Cannot load ${this.module}: ${this.reason}`
@@ -157,10 +200,7 @@ export class ModuleUnusable extends Schema.TaggedError<ModuleUnusable>()("Module
 
 /** @internal A failed import as the error users see. */
 export const notLoaded = (failed: ImportFailed): ModuleNotLoaded =>
-  new ModuleNotLoaded({
-    module: failed.module,
-    reason: failed.missing ? `there is no file ${failed.path}` : firstLine(failed.error)
-  })
+  new ModuleNotLoaded({ module: failed.module, reason: describeFailure(failed), ...failed.location })
 
 const isBehavior = (u: unknown): u is AgentSpec["behavior"] =>
   typeof u === "object" &&
@@ -178,7 +218,7 @@ const describe = (u: unknown) => (u === null ? "null" : Array.isArray(u) ? "an a
 export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoaded | ModuleUnusable> =>
   Effect.flatMap(Effect.mapError(importModule(module), notLoaded), (exports) => {
     const unusable = (reason: string) => Effect.fail(new ModuleUnusable({ module, reason }))
-    const { agents = {}, script, main } = exports
+    const { agents = {}, script, main, access } = exports
     if (exports.agents === undefined && main === undefined) {
       return unusable("exports neither `agents` (a record of name → behaviour) nor a `main` hook")
     }
@@ -197,5 +237,17 @@ export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoade
     if (main !== undefined && typeof main !== "function") {
       return unusable(`exports \`main\` as ${describe(main)}: it must be a function of the node, returning an Effect`)
     }
-    return Effect.succeed({ module, agents: specs, script, main: main as Main | undefined })
+    const policy = access === undefined ? undefined : decodeAccess(access)
+    if (policy !== undefined && Result.isFailure(policy)) {
+      return unusable(
+        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe? }): ${policy.failure.message}`
+      )
+    }
+    return Effect.succeed({
+      module,
+      agents: specs,
+      script,
+      main: main as Main | undefined,
+      access: policy?.success as RemoteAccess.RemoteAccess | undefined
+    })
   })

@@ -5,7 +5,7 @@
  *
  * Errors a user can fix (a bad flag, a module that does not load or exports nothing usable, a peer that
  * never comes up) are one line on stderr that says what to do, and exit code 1. A node stopped with
- * Ctrl-C shuts down gracefully and exits with 130.
+ * Ctrl-C shuts down gracefully and exits with 0 (see `bin.ts`).
  *
  * @example
  * ```ts
@@ -14,7 +14,7 @@
  * ```
  */
 
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { NodeId } from "@troupe/transport"
@@ -23,8 +23,10 @@ import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import { firstLine, resolvePath } from "./internal/load.ts"
 import * as ProtocolModule from "./ProtocolModule.ts"
 
-/** The CLI's version. */
-export const version = "0.1.0"
+/** The CLI's version: its package's (the same from `src/` in the repository and from `dist/` once installed). */
+export const version: string = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { readonly version: string }
+).version
 
 /** A failure the CLI has already reported (e.g. the problems of a protocol): exit code 1, nothing more printed. */
 class AlreadyReported extends Schema.TaggedError<AlreadyReported>()("AlreadyReported", {}) {

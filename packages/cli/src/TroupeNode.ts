@@ -18,7 +18,7 @@
 
 import { Inspector } from "@troupe/inspector"
 import { type LanguageModel, OpenAi, ScriptedModel, Telemetry, Turn } from "@troupe/llm"
-import { type ActorRef, ActorSystem, type Protocol, Receptionist } from "@troupe/runtime"
+import { type ActorRef, ActorSystem, type Protocol, Receptionist, type RemoteAccess } from "@troupe/runtime"
 import { type TransportError, WebSocket } from "@troupe/transport"
 import {
   Cause,
@@ -336,6 +336,10 @@ const authentication = (options: Options) => {
   })
 }
 
+/** A policy that also lets peers reach `paths` (the node's own infrastructure, such as its inspector). */
+const reachable = (access: RemoteAccess.RemoteAccess, paths: ReadonlyArray<string>): RemoteAccess.RemoteAccess =>
+  access.reach === undefined || access.reach === "all" ? access : { ...access, reach: [...access.reach, ...paths] }
+
 /** Runs a node until it is interrupted, or until the module's hook calls `node.shutdown`. */
 export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Scope> = Effect.fn("TroupeNode.run")(
   function* (options: Options) {
@@ -347,6 +351,10 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
     yield* Effect.addFinalizer(() => Console.log("stopped."))
     const system = yield* ActorSystem.make({
       ...(name === undefined ? {} : { name }),
+      remoteAccess: reachable(
+        AgentsModule.remoteAccess(module),
+        options.inspect === undefined ? [] : [Inspector.actorPath]
+      ),
       transport: WebSocket.layer({
         ...(name === undefined ? {} : { node: name }),
         ...security,

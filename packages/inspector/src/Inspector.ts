@@ -27,7 +27,7 @@ import { ActorSystem } from "@troupe/runtime"
 import { Context, type Duration, Effect, Layer, Redacted, Schema, type Scope } from "effect"
 import { perform } from "./internal/actions.ts"
 import { collect } from "./internal/collector.ts"
-import { actRemotely, federate } from "./internal/federation.ts"
+import { actRemotely, federate, linkName } from "./internal/federation.ts"
 import { serve } from "./internal/server.ts"
 import { Store } from "./internal/store.ts"
 import type * as View from "./View.ts"
@@ -58,6 +58,12 @@ export interface Service {
 
 /** The running inspector. */
 export class Inspector extends Context.Service<Inspector, Service>()("@troupe/inspector/Inspector") {}
+
+/**
+ * The actor through which the inspectors of connected nodes feed each other. A node whose `remoteAccess`
+ * limits what peers reach must let them reach this one when it runs an inspector (`troupe node` does).
+ */
+export const actorPath = `/user/${linkName}`
 
 /** The inspector could not start: its port is taken, say. */
 export class InspectorError extends Schema.TaggedError<InspectorError>()("InspectorError", {

@@ -10,7 +10,7 @@
  * const requests = ScriptedModel.requests // what the model was asked, in order
  * ```
  */
-import { Context, Duration, Effect, Layer, Ref, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Stream } from "effect"
 import { fromStatus } from "./internal/errors.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 import { ConnectionFailed, type LlmError } from "./LlmError.ts"
@@ -38,6 +38,11 @@ export const requests: Effect.Effect<ReadonlyArray<Recorded>, never, ScriptedMod
 /** Options: the reported default model (`"scripted"`) and the usual policy. */
 export interface Options extends LanguageModel.Policy {
   readonly model?: string | undefined
+  /**
+   * Whether to keep every request for `requests` (default true). A long-running program (a backend under
+   * load, say) turns it off, so that its memory does not grow with every call.
+   */
+  readonly record?: boolean | undefined
 }
 
 const dropped = () => new ConnectionFailed({ message: "the connection dropped (scripted)" })
@@ -80,12 +85,14 @@ export const make = (
   readonly recorder: ScriptedModel["Service"]
 }> =>
   Effect.gen(function* () {
-    const recorded = yield* Ref.make<ReadonlyArray<Recorded>>([])
+    const recorded: Array<Recorded> = []
+    let count = 0
 
     /** Records the request, waits the turn's delay, and fails with the turn's error if it has one. */
     const receive = (request: LanguageModel.ProviderRequest, stream: boolean) =>
       Effect.gen(function* () {
-        const index = (yield* Ref.getAndUpdate(recorded, (all) => [...all, { ...request, stream }])).length
+        const index = count++
+        if (options?.record !== false) recorded.push({ ...request, stream })
         const turn = Turn.pick(
           script,
           { model: request.model, messages: request.messages, tools: request.tools.map((t) => t.name), stream },
@@ -167,7 +174,7 @@ export const make = (
 
     return {
       model: LanguageModel.make(provider, { ...options, model: options?.model ?? "scripted" }),
-      recorder: ScriptedModel.of({ requests: Ref.get(recorded) })
+      recorder: ScriptedModel.of({ requests: Effect.sync(() => [...recorded]) })
     }
   })
 

@@ -140,6 +140,22 @@ export const withResolver = <A>(resolver: Resolver, f: () => A): A => {
   }
 }
 
+/** @internal Told of every ref encoded into a message; set by the actor system while it encodes for a peer. */
+export type Revealer = (ref: ActorRef<Protocol.Any>) => void
+
+let currentRevealer: Revealer | undefined
+
+/** @internal Runs `f` (an encode) telling `revealer` of every ref it encodes. */
+export const withRevealer = <A>(revealer: Revealer, f: () => A): A => {
+  const previous = currentRevealer
+  currentRevealer = revealer
+  try {
+    return f()
+  } finally {
+    currentRevealer = previous
+  }
+}
+
 /**
  * A schema for refs inside messages, so a message can carry "where to reply" across nodes. A ref is
  * encoded as its address (node, path, protocol name) and decoded, on the receiving node, back into a ref
@@ -173,7 +189,10 @@ export const schema = <P extends Protocol.Any>(protocol: P): Schema.Codec<ActorR
             ? Effect.fail(new SchemaIssue.InvalidValue({ message: resolved }, address))
             : Effect.succeed(resolved as ActorRef<P>)
         },
-        encode: (ref) => Effect.succeed({ node: ref.node, path: ref.path, protocol: ref.protocol.name })
+        encode: (ref) => {
+          currentRevealer?.(ref)
+          return Effect.succeed({ node: ref.node, path: ref.path, protocol: ref.protocol.name })
+        }
       })
     )
   ) as unknown as Schema.Codec<ActorRef<P>, typeof Address.Type>

@@ -24,6 +24,7 @@ import { Remoting } from "./internal/remoting.ts"
 import { SystemImpl } from "./internal/system.ts"
 import * as Mailbox from "./Mailbox.ts"
 import type * as Protocol from "./Protocol.ts"
+import * as RemoteAccess from "./RemoteAccess.ts"
 import * as Supervisor from "./Supervisor.ts"
 import { Custom, type SystemEvent } from "./SystemEvent.ts"
 import type { Terminated } from "./Terminated.ts"
@@ -65,6 +66,11 @@ export interface Options<E = never> {
    * than Effect's built-in one is installed and tracing is enabled.
    */
   readonly tracing?: boolean
+  /**
+   * What other nodes may do on this one: which actors they may reach by path, and under which receptionist
+   * keys and topics they may list theirs. Default: everything (see {@link RemoteAccess}).
+   */
+  readonly remoteAccess?: RemoteAccess.RemoteAccess
 }
 
 /** The operations of an actor system. */
@@ -205,7 +211,8 @@ export const make: <E = never>(options?: Options<E>) => Effect.Effect<ActorSyste
         mailbox: options.mailbox ?? Mailbox.defaultConfig,
         askTimeoutMillis: Duration.toMillis(options.askTimeout ?? "5 seconds"),
         shutdownTimeoutMillis: Duration.toMillis(options.shutdownTimeout ?? "5 seconds"),
-        tracing: options.tracing ?? (tracerEnabled && tracer !== Tracer.nativeTracer)
+        tracing: options.tracing ?? (tracerEnabled && tracer !== Tracer.nativeTracer),
+        remoteAccess: options.remoteAccess ?? RemoteAccess.all
       },
       clock,
       context

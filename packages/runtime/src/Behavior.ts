@@ -93,19 +93,16 @@ export interface ActorContext<P extends Protocol.Any> {
 type FieldsOf<D> =
   D extends Protocol.RequestDef<infer F, Schema.Top, Schema.Top> ? F : D extends Schema.Struct.Fields ? D : never
 
-/** The handler for one message tag. */
-export type Handler<P extends Protocol.Any, K extends string, S, R> =
-  Protocol.DefinitionOf<P>[K] extends Protocol.RequestDef<Schema.Struct.Fields, infer Success, infer _Failure>
-    ? (
-        state: S,
-        message: { readonly _tag: K } & Schema.Struct.Type<FieldsOf<Protocol.DefinitionOf<P>[K]>>,
-        ctx: ActorContext<P>
-      ) => Outcome<Reply<S, Success["Type"]>, R>
-    : (
-        state: S,
-        message: { readonly _tag: K } & Schema.Struct.Type<FieldsOf<Protocol.DefinitionOf<P>[K]>>,
-        ctx: ActorContext<P>
-      ) => Outcome<S, R>
+/** What the handler of a message returns: the next state, and for a request the reply as well. */
+export type HandlerResult<D, S> =
+  D extends Protocol.RequestDef<Schema.Struct.Fields, infer Success, Schema.Top> ? Reply<S, Success["Type"]> : S
+
+/** The handler for one message tag. (`R` stays outside the conditional types, so that it is inferred.) */
+export type Handler<P extends Protocol.Any, K extends string, S, R> = (
+  state: S,
+  message: { readonly _tag: K } & Schema.Struct.Type<FieldsOf<Protocol.DefinitionOf<P>[K]>>,
+  ctx: ActorContext<P>
+) => Outcome<HandlerResult<Protocol.DefinitionOf<P>[K], S>, R>
 
 /**
  * What a handler returns: an Effect, or (when the handler is a generator function, `function* (state, msg) {…}`)
@@ -113,6 +110,14 @@ export type Handler<P extends Protocol.Any, K extends string, S, R> =
  * every message, which makes it several times cheaper than an arrow returning `Effect.gen(...)`.
  */
 export type Outcome<A, R> = Effect.Effect<A, unknown, R> | Generator<Effect.Effect<unknown, unknown, R>, A, never>
+
+/**
+ * Where `make` infers what the handlers need (`R`) from: TypeScript does not infer through the mapped type
+ * of {@link Handlers}, but does through an index signature.
+ */
+type RequirementsOf<R> = {
+  readonly [tag: string]: (...args: ReadonlyArray<never>) => Outcome<unknown, R>
+}
 
 /** One handler per message tag of the protocol. */
 export type Handlers<P extends Protocol.Any, S, R> = {
@@ -140,7 +145,7 @@ export type MakeOptions<P extends Protocol.Any, S, R, RI> = (
   | { readonly initial: S; readonly init?: never }
   | { readonly init: (ctx: ActorContext<P>) => Effect.Effect<S, unknown, RI>; readonly initial?: never }
 ) & {
-  readonly receive: Handlers<P, S, R>
+  readonly receive: Handlers<P, S, R> & RequirementsOf<R>
   readonly onTerminated?: (state: S, terminated: Terminated, ctx: ActorContext<P>) => Effect.Effect<S, unknown, R>
   readonly supervision?: Strategy
 }
@@ -157,7 +162,7 @@ export const make = <P extends Protocol.Any, S, R = never, RI = never>(
   initial: options.initial,
   init: options.init as Behavior<P, S, R | Exclude<RI, Scope.Scope>>["init"],
   receive: Object.fromEntries(
-    Object.entries(options.receive).map(([tag, handler]) => [
+    Object.entries(options.receive as Readonly<Record<string, unknown>>).map(([tag, handler]) => [
       tag,
       isGeneratorFunction(handler) ? Effect.fnUntraced(handler as never) : handler
     ])

@@ -1,14 +1,23 @@
 /**
  * @troupe/runtime: supervised actors on Effect 4, and choreography sessions with session types.
  */
-/** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`). */
+import type { ActorRef as ActorRefOf } from "./ActorRef.ts"
+import type { Any as AnyProtocol } from "./Protocol.ts"
 
 /**
  * The protocol language, re-exported from `@troupe/choreography` so that a program running sessions needs one
  * import: `Choreography`, `Diagram`, `Endpoint`, `LocalType`, `Monitor`, `StateMachine`.
  */
 export { Choreography, Diagram, Endpoint, LocalType, Monitor, StateMachine } from "@troupe/choreography"
+/** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`); the errors of an ask. */
 export * as ActorRef from "./ActorRef.ts"
+/** A ref to an actor whose protocol is `P` (the same type as `ActorRef.ActorRef<P>`). */
+export type ActorRef<P extends AnyProtocol = AnyProtocol> = ActorRefOf<P>
+/**
+ * The same type again, under a name of its own: declaration files name it so (TypeScript cannot name a
+ * member of `ActorRef` through `import("@troupe/runtime")` now that `ActorRef` is also a type).
+ */
+export type { ActorRef as ActorRefType } from "./ActorRef.ts"
 /** The actor system: spawn, lookup (on any node), stop, connect, events, stats, shutdown. */
 export * as ActorSystem from "./ActorSystem.ts"
 /** Behaviours: an initial state and one handler per message (an Effect, or a generator function). */
@@ -29,6 +38,8 @@ export * as Desk from "./people/Desk.ts"
 export * as HumanRole from "./people/HumanRole.ts"
 /** Service keys → actors, spanning connected nodes. */
 export * as Receptionist from "./Receptionist.ts"
+/** What other nodes may do on this one: the actors they may reach, the keys and topics they may list under. */
+export * as RemoteAccess from "./RemoteAccess.ts"
 /** OTP supervision: strategies, restart policies, budgets, backoff, deciders, pure supervisors. */
 export * as Supervisor from "./Supervisor.ts"
 /** The typed events of an actor system. */
@@ -39,5 +50,5 @@ export * as Terminated from "./Terminated.ts"
 export * as TestKit from "./TestKit.ts"
 /** Publish and subscribe, spanning connected nodes. */
 export * as Topic from "./Topic.ts"
-/** The Promise API, for code that does not use Effect. */
+/** The Promise API, for code that does not use Effect (a Node backend, a CLI, a test). */
 export * as Troupe from "./Troupe.ts"

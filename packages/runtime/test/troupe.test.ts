@@ -1,19 +1,394 @@
-import { ActorRef, Troupe } from "@troupe/runtime"
-import { describe, expect, it } from "vitest"
+/**
+ * The Promise API: refs, services for the actors, agents by id (get-or-spawn), sessions and their results,
+ * session events as an async iterable and as Server-Sent Events over a real HTTP server, and shutdown with
+ * work in flight.
+ */
+import * as Http from "node:http"
+import {
+  ActorRef,
+  Behavior,
+  Choreography,
+  Protocol,
+  Session,
+  type SessionEvent,
+  type SystemEvent,
+  Troupe
+} from "@troupe/runtime"
+import { Context, Effect, Layer, Schema } from "effect"
+import { describe, expect, expectTypeOf, it } from "vitest"
 import { Counter, counter } from "./fixtures.ts"
 
-describe("Troupe (the Promise API)", () => {
-  it("starts a system, spawns, tells, asks, stops and shuts down with Promises", async () => {
+/** A service the actors need, released after them. */
+class Greeting extends Context.Service<Greeting, { readonly text: string }>()("test/Greeting") {}
+
+const greetingLayer = (log: Array<string>) =>
+  Layer.effect(
+    Greeting,
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        log.push("greeting acquired")
+        return { text: "Hello" }
+      }),
+      () => Effect.sync(() => log.push("greeting released"))
+    )
+  )
+
+const Greeter = Protocol.make("Greeter", {
+  Greet: Protocol.request({ name: Schema.String }, { success: Schema.String })
+})
+
+const greeter = (log: Array<string>) =>
+  Behavior.make(Greeter, {
+    init: () =>
+      Effect.as(
+        Effect.addFinalizer(() => Effect.sync(() => log.push("greeter stopped"))),
+        0
+      ),
+    receive: {
+      Greet: (greeted, { name }) =>
+        Greeting.use(({ text }) => Effect.succeed({ state: greeted + 1, reply: `${text}, ${name} (${greeted + 1})` }))
+    }
+  })
+
+const Ping = Choreography.makeUnsafe("Ping", ["Client", "Server"], ($) => [
+  $.message("Client", "Server", "ping", Schema.Number),
+  $.message("Server", "Client", "pong", Schema.Number)
+])
+
+const client = Session.role(Ping, "Client", (ep) =>
+  Effect.gen(function* () {
+    const pong = yield* (yield* ep.send("Server", "ping", 20)).receive()
+    yield* pong.next.close()
+    return pong.payload
+  })
+)
+
+/** A server that answers once `gate` resolves. */
+const server = (gate: Promise<void> = Promise.resolve()) =>
+  Session.role(Ping, "Server", (ep) =>
+    Effect.gen(function* () {
+      const ping = yield* ep.receive()
+      yield* Effect.promise(() => gate)
+      yield* (yield* ping.next.send("Client", "pong", ping.payload + 1)).close()
+      return "served"
+    })
+  )
+
+/** A Ping session whose server answers once `open` is called (never, if it is not). */
+const heldSession = async (troupe: Troupe.Troupe, id?: string) => {
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => (open = resolve))
+  const session = await troupe.startSession(Ping, {
+    ...(id === undefined ? {} : { id }),
+    roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server(gate)) }
+  })
+  return { session, open }
+}
+
+const collect = async <A>(iterable: AsyncIterable<A>): Promise<Array<A>> => {
+  const all: Array<A> = []
+  for await (const item of iterable) all.push(item)
+  return all
+}
+
+/** Parses a `text/event-stream` body into its events. */
+const parseSse = (text: string) =>
+  text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "" && !block.startsWith(":"))
+    .map((block) => {
+      const field = (name: string) =>
+        block
+          .split("\n")
+          .find((line) => line.startsWith(`${name}: `))
+          ?.slice(name.length + 2)
+      return { id: field("id"), event: field("event"), data: JSON.parse(field("data") ?? "null") }
+    })
+
+describe("Troupe: refs", () => {
+  it("spawns, tells, asks, looks up, stops and shuts down with Promises", async () => {
     const troupe = await Troupe.start({ name: "promises" })
     const ref = await troupe.spawn(counter(), { name: "counter" })
-    await troupe.tell(ref, Counter.Add({ n: 2 }))
-    expect(await troupe.ask(ref, Counter.Get())).toBe(2)
-    expect(await troupe.lookup("/user/counter", Counter)).toBe(ref)
-    await troupe.stop(ref)
-    const error = await troupe.ask(ref, Counter.Get()).catch((e: unknown) => e)
+    expect(ref.path).toBe("/user/counter")
+    await ref.tell(Counter.Add({ n: 2 }))
+    await troupe.tell(ref, Counter.Add({ n: 1 }))
+    expect(await ref.ask(Counter.Get())).toBe(3)
+    const found = await troupe.lookup("/user/counter", Counter)
+    expect(await found.ask(Counter.Get())).toBe(3)
+    // an Effect ref works too, and comes back as the same actor
+    const actor = await ref.actorRef()
+    expect(await troupe.ask(actor, Counter.Get())).toBe(3)
+    expect((await troupe.ref(actor).actorRef()) === actor).toBe(true)
+    await ref.stop()
+    const error = await ref.ask(Counter.Get()).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ActorRef.RecipientTerminated)
+    expect(Troupe.isError(error, "RecipientTerminated")).toBe(true)
     await expect(troupe.lookup("/user/counter", Counter)).rejects.toMatchObject({ _tag: "ActorNotFound" })
     await troupe.shutdown()
+    await troupe.shutdown() // idempotent
     await expect(troupe.spawn(counter())).rejects.toThrow()
+  })
+
+  it("disposes itself with `await using`", async () => {
+    let ref: Troupe.Ref<typeof Counter> | undefined
+    {
+      await using troupe = await Troupe.start()
+      ref = await troupe.spawn(counter(5))
+      expect(await ref.ask(Counter.Get())).toBe(5)
+    }
+    await expect(ref.ask(Counter.Get())).rejects.toThrow()
+  })
+})
+
+describe("Troupe: services", () => {
+  it("gives the actors the services of `start`, built before and released after them", async () => {
+    const log: Array<string> = []
+    const troupe = await Troupe.start({ services: greetingLayer(log) })
+    const ref = await troupe.spawn(greeter(log), { name: "greeter" })
+    expect(await ref.ask(Greeter.Greet({ name: "Ada" }))).toBe("Hello, Ada (1)")
+    expect(await troupe.run(Greeting.use(({ text }) => Effect.succeed(text)))).toBe("Hello")
+    await troupe.shutdown()
+    expect(log).toEqual(["greeting acquired", "greeter stopped", "greeting released"])
+  })
+
+  it("takes several layers, and rejects when one cannot be built", async () => {
+    const log: Array<string> = []
+    const troupe = await Troupe.start({ services: [greetingLayer(log), Layer.succeed(Other, { n: 1 })] })
+    expect(await troupe.run(Other.use(({ n }) => Effect.succeed(n)))).toBe(1)
+    await troupe.shutdown()
+    const broken = Layer.effect(Greeting, Effect.fail(new Error("no database")))
+    await expect(Troupe.start({ services: broken })).rejects.toThrow("no database")
+  })
+
+  it("types spawn by what the services provide", () => {
+    const typeOnly = (_: () => unknown) => undefined
+    typeOnly(async () => {
+      const bare = await Troupe.start()
+      // @ts-expect-error the greeter needs Greeting, which this troupe does not provide
+      await bare.spawn(greeter([]))
+      const provided = await Troupe.start({ services: greetingLayer([]) })
+      const ref = await provided.spawn(greeter([]))
+      expectTypeOf(ref).toEqualTypeOf<Troupe.Ref<typeof Greeter>>()
+      expectTypeOf(await ref.ask(Greeter.Greet({ name: "x" }))).toEqualTypeOf<string>()
+      // @ts-expect-error not a request of the protocol
+      await ref.ask(Counter.Get())
+      const asType: Troupe.Troupe<Greeting> = provided
+      const actorRef: ActorRef<typeof Greeter> = await ref.actorRef()
+      return [asType, actorRef]
+    })
+  })
+})
+
+class Other extends Context.Service<Other, { readonly n: number }>()("test/Other") {}
+
+describe("Troupe: agents by id", () => {
+  it("spawns the agent of an id on its first message, once, and keeps it", async () => {
+    const troupe = await Troupe.start()
+    const made: Array<string> = []
+    const counters = troupe.agents("counter", (id) => {
+      made.push(id)
+      return counter()
+    })
+    const a = counters.get("a")
+    expect(a.path).toBe("/user/counter:a")
+    expect(counters.ids()).toEqual([]) // nothing spawned yet
+    await Promise.all(Array.from({ length: 50 }, () => a.tell(Counter.Add({ n: 1 }))))
+    expect(await counters.get("a").ask(Counter.Get())).toBe(50)
+    expect(await counters.get("b").ask(Counter.Get())).toBe(0)
+    expect(made).toEqual(["a", "b"])
+    expect([...counters.ids()].sort()).toEqual(["a", "b"])
+    await troupe.shutdown()
+  })
+
+  it("spawns it again after it stopped, with a fresh state", async () => {
+    const troupe = await Troupe.start()
+    const counters = troupe.agents("counter", () => counter())
+    const a = counters.get("a")
+    await a.tell(Counter.Add({ n: 7 }))
+    expect(await a.ask(Counter.Get())).toBe(7)
+    await a.stop()
+    expect(counters.ids()).toEqual([])
+    await counters.get("never-spawned").stop() // nothing to stop: nothing is spawned
+    expect(counters.ids()).toEqual([])
+    expect(await a.ask(Counter.Get())).toBe(0)
+    await troupe.shutdown()
+  })
+
+  it("takes any id: characters actor names do not allow are escaped, and come back in ids()", async () => {
+    const troupe = await Troupe.start()
+    const counters = troupe.agents("counter", () => counter())
+    const ids = ["user/42", "Zoë & Ada", "~tilde~", "a:b@c", "$dollar", "😀"]
+    for (const id of ids) await counters.get(id).tell(Counter.Add({ n: 1 }))
+    expect([...counters.ids()].sort()).toEqual([...ids].sort())
+    expect(counters.get("user/42").path).toBe("/user/counter:user~2F42")
+    for (const id of ids) expect(await counters.get(id).ask(Counter.Get())).toBe(1)
+    await expect(counters.get("").ask(Counter.Get())).rejects.toMatchObject({ _tag: "InvalidName" })
+    await troupe.shutdown()
+  })
+
+  it("refuses a kind that is taken or not a name, and a factory's failure reaches the caller", async () => {
+    const troupe = await Troupe.start()
+    troupe.agents("counter", () => counter())
+    expect(() => troupe.agents("counter", () => counter())).toThrow(/already agents of kind "counter"/)
+    expect(() => troupe.agents("a/b", () => counter())).toThrow(/Invalid actor name "a\/b"/)
+    const broken = troupe.agents("broken", (id): Behavior.Behavior<typeof Counter, number> => {
+      throw new Error(`cannot make ${id}`)
+    })
+    await expect(broken.get("x").ask(Counter.Get())).rejects.toThrow("cannot make x")
+    await troupe.shutdown()
+  })
+
+  it("gives the agents the services of `start`", async () => {
+    const troupe = await Troupe.start({ services: greetingLayer([]) })
+    const greeters = troupe.agents("greeter", () => greeter([]))
+    expect(await greeters.get("x").ask(Greeter.Greet({ name: "Ada" }))).toBe("Hello, Ada (1)")
+    expect(await greeters.get("x").ask(Greeter.Greet({ name: "Bo" }))).toBe("Hello, Bo (2)")
+    await troupe.shutdown()
+  })
+})
+
+describe("Troupe: sessions", () => {
+  it("runs a session of Promise refs to its typed results", async () => {
+    const troupe = await Troupe.start()
+    const done = await troupe.runSession(Ping, {
+      roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server()) },
+      stepTimeout: "10 seconds"
+    })
+    expect(done.results).toEqual({ Client: 21, Server: "served" })
+    expectTypeOf(done.results.Client).toEqualTypeOf<number>()
+    expect(done.trace.filter((event) => event._tag === "Sent").map((event) => event.label)).toEqual(["ping", "pong"])
+    await troupe.shutdown()
+  })
+
+  it("records a session's events from its start: iterated during and after it, and after a given id", async () => {
+    const troupe = await Troupe.start()
+    const { session, open } = await heldSession(troupe, "ping-1")
+    expect(session.id).toBe("ping-1")
+    const during = collect(troupe.sessionEvents("ping-1"))
+    open()
+    expect((await session.result).results.Client).toBe(21)
+    const tags = (await during).map((event) => event._tag)
+    expect(tags[0]).toBe("SessionStarted")
+    expect(tags.at(-1)).toBe("SessionEnded")
+    expect(tags.filter((tag) => tag === "SessionStep")).toHaveLength(4) // each message sent and received
+    // a late reader gets the whole session again, or what follows the id it last saw
+    expect((await collect(troupe.sessionEvents("ping-1"))).map((e) => e._tag)).toEqual(tags)
+    expect((await collect(troupe.sessionEvents("ping-1", { lastEventId: "4" }))).map((e) => e._tag)).toEqual(
+      tags.slice(4)
+    )
+    await troupe.shutdown()
+  })
+
+  it("serves a session's events as Server-Sent Events to a real HTTP client, from the start and after Last-Event-ID", async () => {
+    const troupe = await Troupe.start()
+    const { session, open } = await heldSession(troupe)
+    const http = Http.createServer((req, res) => {
+      const id = new URL(req.url ?? "/", "http://x").pathname.split("/")[2] ?? ""
+      void troupe.sessionEvents(id, { lastEventId: req.headers["last-event-id"] as string | undefined }).writeTo(res)
+    })
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(http.address() as { port: number }).port}`
+    const response = await fetch(`${base}/sessions/${session.id}/events`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8")
+    open() // the session goes on while the client is connected
+    const events = parseSse(await response.text())
+    expect(events.map((e) => e.id)).toEqual(events.map((_, i) => String(i + 1)))
+    expect(events[0]).toMatchObject({ event: "SessionStarted", data: { _tag: "SessionStarted", protocol: "Ping" } })
+    expect(events.at(-1)).toMatchObject({ event: "SessionEnded", data: { outcome: "completed" } })
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        event: "SessionStep",
+        data: expect.objectContaining({ role: "Server", label: "pong" })
+      })
+    )
+    const resumed = await fetch(`${base}/sessions/${session.id}/events`, { headers: { "last-event-id": "3" } })
+    expect(parseSse(await resumed.text()).map((e) => e.id)).toEqual(events.slice(3).map((e) => e.id))
+    const unknown = await fetch(`${base}/sessions/nope/events`)
+    expect(unknown.status).toBe(404)
+    expect(await unknown.json()).toEqual({ error: expect.stringContaining("No session nope here") })
+    await new Promise((resolve) => http.close(resolve))
+    await troupe.shutdown()
+  })
+
+  it("gives a fetch-style Response, and a 404 for an unknown session", async () => {
+    const troupe = await Troupe.start()
+    const done = await troupe.runSession(Ping, {
+      id: "ping-2",
+      roles: { Client: await troupe.spawn(client), Server: await troupe.spawn(server()) }
+    })
+    expect(done.session).toBe("ping-2")
+    const response = troupe.sessionEvents("ping-2").response()
+    expect(response.headers.get("cache-control")).toBe("no-cache")
+    const events = parseSse(await response.text())
+    expect(events.map((e) => e.event)).toEqual([
+      "SessionStarted",
+      ...events.slice(1, -1).map(() => "SessionStep"),
+      "SessionEnded"
+    ])
+    expect(troupe.sessionEvents("nope").response().status).toBe(404)
+    await expect(collect(troupe.sessionEvents("nope"))).rejects.toMatchObject({ _tag: "SessionNotFound" })
+    await troupe.shutdown()
+  })
+
+  it("stops writing when the client goes away, and the session goes on", async () => {
+    const troupe = await Troupe.start()
+    const { session, open } = await heldSession(troupe)
+    let served!: Promise<void>
+    const http = Http.createServer((_, res) => {
+      served = troupe.sessionEvents(session.id).writeTo(res)
+    })
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve))
+    const aborted = new AbortController()
+    const response = await fetch(`http://127.0.0.1:${(http.address() as { port: number }).port}/`, {
+      signal: aborted.signal
+    })
+    const reader = response.body!.getReader()
+    await reader.read() // the first event arrived
+    aborted.abort()
+    await served // resolves once the client is gone, though the session has not ended
+    open()
+    expect((await session.result).results.Server).toBe("served")
+    await new Promise((resolve) => http.close(resolve))
+    await troupe.shutdown()
+  })
+
+  it("an aborted session rejects its result with SessionAborted; shutdown ends a running session", async () => {
+    const troupe = await Troupe.start()
+    const { session: first } = await heldSession(troupe)
+    await first.abort("the user left")
+    const error = await first.result.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Session.SessionAborted)
+    expect(error).toMatchObject({ cause: { _tag: "SessionCancelled", reason: "the user left" } })
+    const ended = (await collect(troupe.sessionEvents(first.id))).at(-1) as SessionEvent.SessionEnded
+    expect(ended).toMatchObject({ _tag: "SessionEnded", outcome: "aborted" })
+
+    const { session: second } = await heldSession(troupe)
+    const events = collect(troupe.sessionEvents(second.id))
+    await troupe.shutdown()
+    await expect(second.result).rejects.toMatchObject({
+      _tag: "SessionAborted",
+      cause: { _tag: "SessionCancelled", reason: "the troupe shut down" }
+    })
+    expect((await events).at(-1)?._tag).toBe("SessionEnded")
+  })
+})
+
+describe("Troupe: events", () => {
+  it("iterates the system's events until return, and ends them at shutdown", async () => {
+    const troupe = await Troupe.start()
+    const seen: Array<SystemEvent.SystemEvent> = []
+    const first = (async () => {
+      for await (const event of troupe.events()) {
+        seen.push(event)
+        if (event._tag === "Spawned") return
+      }
+    })()
+    const all = collect(troupe.events()) // both iterators see every event from their call on
+    await troupe.spawn(counter(), { name: "watched" })
+    await first
+    expect(seen.at(-1)).toMatchObject({ _tag: "Spawned", path: "/user/watched" })
+    await troupe.shutdown()
+    expect((await all).map((e) => e._tag)).toContain("Spawned")
   })
 })

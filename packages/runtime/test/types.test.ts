@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from "@effect/vitest"
 import { type ActorRef, Behavior, Protocol } from "@troupe/runtime"
-import { type Effect, Schema } from "effect"
+import { Context, type Effect, Schema } from "effect"
 
 class Insufficient extends Schema.TaggedError<Insufficient>()("Insufficient", { balance: Schema.Number }) {}
 
@@ -77,6 +77,34 @@ describe("typing of generator handlers", () => {
     })
   })
 })
+
+describe("typing of what handlers need", () => {
+  it("a behaviour needs the services its handlers use, whether they return effects or are generators", () => {
+    const withEffects = Behavior.make(Account, {
+      initial: 0,
+      receive: {
+        Deposit: (n) => Effect_succeed(n),
+        Withdraw: (n, { amount }) => Rate.use(({ fee }) => Effect_succeed({ state: n - amount - fee, reply: n })),
+        Balance: (n) => Effect_succeed({ state: n, reply: n })
+      }
+    })
+    expectTypeOf(withEffects).toEqualTypeOf<Behavior.Behavior<typeof Account, number, Rate>>()
+    const withGenerators = Behavior.make(Account, {
+      init: () => Effect_succeed(0),
+      receive: {
+        *Deposit(n, { amount }) {
+          const { fee } = yield* Rate
+          return n + amount - fee
+        },
+        Withdraw: (n) => Effect_succeed({ state: n, reply: n }),
+        Balance: (n) => Effect_succeed({ state: n, reply: n })
+      }
+    })
+    expectTypeOf(withGenerators).toEqualTypeOf<Behavior.Behavior<typeof Account, number, Rate>>()
+  })
+})
+
+class Rate extends Context.Service<Rate, { readonly fee: number }>()("test/Rate") {}
 
 declare function Effect_succeed<A>(a: A): Effect.Effect<A>
 const typeOnly = (_body: () => void) => {}

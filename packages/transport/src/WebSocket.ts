@@ -66,7 +66,8 @@ export type Tls = SecureContextOptions & { readonly rejectUnauthorized?: boolean
  *   others should use (behind a proxy, on `0.0.0.0`, ...).
  * - `tls`: see {@link Tls}.
  * - `insecureNoAuth`: start without a `secret` (and without mutual TLS): any peer that can reach
- *   this node may join it. For experiments on one machine; without it such a node refuses to start.
+ *   this node may join it. For experiments on one machine: such a node listens on loopback only;
+ *   without the flag it refuses to start.
  *
  * @since 0.1.0
  */
@@ -176,6 +177,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
                     handshakeTimeout: settings.handshakeMs
                   }
           })
+    if (listening !== undefined && !listening.loopback && options.secret === undefined && !mutual) {
+      return yield* startError(
+        "insecureNoAuth",
+        "a node without a secret listens on loopback only (this machine): give a secret to listen beyond it"
+      )
+    }
     const address = options.advertisedUrl ?? listening?.url
     const warned = new Set<string>()
     const engine = yield* Engine.make({

@@ -33,6 +33,8 @@ describe("start-time checks", () => {
       assert.match(open.detail, /insecureNoAuth: true/)
       const half = yield* Effect.flip(WebSocket.make({ ...fast, tls: { cert: "x" } }))
       assert.strictEqual(half.field, "tls.key")
+      const exposed = yield* Effect.flip(WebSocket.make({ insecureNoAuth: true, listen: { port: 0, host: "0.0.0.0" } }))
+      assert.strictEqual(exposed.field, "insecureNoAuth")
       // an open node for an experiment starts, and says so
       const log = captured()
       yield* WebSocket.make({ insecureNoAuth: true }).pipe(Effect.provide(log.layer))

@@ -103,6 +103,14 @@ export class Directory {
     }
   }
 
+  /** Whether a local actor at `path` is listed under some name. */
+  isListed(path: string): boolean {
+    for (const entries of this.entries.values()) {
+      for (const ref of entries.local.keys()) if (ref.path === path) return true
+    }
+    return false
+  }
+
   /** Every local entry, to announce to a node that just joined. */
   localAnnouncements(): ReadonlyArray<Announcement> {
     const out: Array<Announcement> = []

@@ -26,6 +26,7 @@ import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
+import { Access } from "./access.ts"
 import { type ActorCell, CurrentActor, Envelope, type ReplyTo, type Watcher } from "./cell.ts"
 import type { Deadline } from "./deadlines.ts"
 import type { Directory } from "./directory.ts"
@@ -335,6 +336,10 @@ class RemoteReply implements ReplyTo {
   }
 
   private encode(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
+    return ActorRefs.withRevealer(this.remoting.access.revealer(this.peer.node), () => this.encodeExit(exit))
+  }
+
+  private encodeExit(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
     try {
       if (Exit.isSuccess(exit)) {
         const value = encodeWith(this.def.success, exit.value)
@@ -409,9 +414,13 @@ export class Remoting {
   private nextId = 0
   invalidMessages = 0
 
+  /** What peers may do here (see `access.ts`). */
+  readonly access: Access
+
   constructor(system: SystemImpl, transport: TransportService.Service) {
     this.system = system
     this.transport = transport
+    this.access = new Access(system, system.settings.remoteAccess)
     const announce =
       (directory: "receptionist" | "topics") => (op: "add" | "remove", entry: typeof Announcement.Type) =>
         this.broadcast({ type: "directory", directory, op, entry })
@@ -488,14 +497,16 @@ export class Remoting {
     return Effect.withFiber((fiber) => {
       let payload: Json
       try {
-        payload = codecOf(ref.protocol).encode(message)
+        payload = this.encodeFor(ref, message)
       } catch (error) {
         return Effect.die(new Error(`Cannot send ${message._tag} to ${ref}: ${describe(error)}`))
       }
+      const from = this.senderAddress(fiber)
+      this.access.reveal(ref.peer.node, from?.path)
       const envelope = WireEnvelopes.make({
         kind: "tell",
         to: { node: ref.peer.node, path: ref.path },
-        from: this.senderAddress(fiber),
+        from,
         traceparent: this.traceparent(fiber),
         payload
       })
@@ -521,7 +532,7 @@ export class Remoting {
       let payload: Json
       try {
         if (def === undefined) throw new Error(`${tag} is not a request of ${ref.protocol.name}`)
-        payload = codecOf(ref.protocol).encode(message)
+        payload = this.encodeFor(ref, message)
       } catch (error) {
         return Effect.die(new Error(`Cannot ask ${ref}: ${describe(error)}`))
       }
@@ -533,10 +544,12 @@ export class Remoting {
       outgoing.deadline = deadlines.schedule(deadline, () =>
         outgoing.abandon(Exit.fail(new ActorRefs.AskTimeout({ recipient, tag, timeoutMillis })))
       )
+      const from = this.senderAddress(fiber)
+      this.access.reveal(ref.peer.node, from?.path)
       const envelope = WireEnvelopes.make({
         kind: "ask",
         to: { node: ref.peer.node, path: ref.path },
-        from: this.senderAddress(fiber),
+        from,
         correlationId: outgoing.id,
         deadline,
         traceparent: this.traceparent(fiber),
@@ -558,6 +571,11 @@ export class Remoting {
         })
       )
     })
+  }
+
+  /** Encodes a message for a remote actor, revealing to its node the refs of this node's actors in it. */
+  private encodeFor(ref: RemoteActorRef<Protocol.Any>, message: Message): Json {
+    return ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codecOf(ref.protocol).encode(message))
   }
 
   /** Registers a request to a peer; its reply is decoded by `decode`. */
@@ -784,7 +802,8 @@ export class Remoting {
       this.answerSystemRequest(peer, correlationId, envelope.payload)
       return undefined
     }
-    const cell = this.system.registry.get(path)
+    // an actor this peer may not reach is answered as if it were not there
+    const cell = this.access.mayReach(peer.node, path, envelope.kind) ? this.system.registry.get(path) : undefined
     const tag = String((envelope.payload as { _tag?: unknown } | null)?._tag ?? "?")
     if (cell === undefined || cell.isTerminated) {
       if (correlationId !== undefined) {
@@ -842,7 +861,8 @@ export class Remoting {
       this.invalid(peer, SYSTEM_PATH, "Lookup", describe(Cause.squash(exit.cause)), correlationId)
       return
     }
-    const cell = this.system.registry.get(exit.value.path)
+    const path = exit.value.path
+    const cell = this.access.mayReach(peer.node, path, "lookup") ? this.system.registry.get(path) : undefined
     const result: typeof LookupResult.Type =
       cell === undefined || cell.isTerminated
         ? "no-actor"
@@ -861,7 +881,8 @@ export class Remoting {
     const message = exit.value
     switch (message.type) {
       case "watch": {
-        const cell = this.system.registry.get(message.path)
+        const reachable = this.access.mayReach(peer.node, message.path, "watch")
+        const cell = reachable ? this.system.registry.get(message.path) : undefined
         if (cell === undefined || cell.isTerminated) {
           this.sendSystem(peer, { type: "terminated", path: message.path, reason: { _tag: "Stopped" } })
           return
@@ -887,13 +908,17 @@ export class Remoting {
         this.inbound.get(`${peer.node}\u0000${message.correlationId}`)?.cancel()
         return
       case "directory":
-        if (message.op === "add") this.directory(message.directory).addRemote(peer.node, message.entry)
-        else this.directory(message.directory).removeRemote(peer.node, message.entry)
+        if (message.op === "remove") this.directory(message.directory).removeRemote(peer.node, message.entry)
+        else if (this.access.mayList(peer.node, message.directory, message.entry.name)) {
+          this.directory(message.directory).addRemote(peer.node, message.entry)
+        }
         return
       case "directory-sync": {
         const directory = this.directory(message.directory)
         directory.removeNode(peer.node)
-        for (const entry of message.entries) directory.addRemote(peer.node, entry)
+        for (const entry of message.entries) {
+          if (this.access.mayList(peer.node, message.directory, entry.name)) directory.addRemote(peer.node, entry)
+        }
         return
       }
     }

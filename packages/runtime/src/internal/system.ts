@@ -9,6 +9,7 @@ import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../Acto
 import type { Behavior } from "../Behavior.ts"
 import type * as Mailbox from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
+import type * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
@@ -28,6 +29,8 @@ export interface Settings {
   readonly askTimeoutMillis: number
   readonly shutdownTimeoutMillis: number
   readonly tracing: boolean
+  /** What other nodes may do here. */
+  readonly remoteAccess: RemoteAccess.RemoteAccess
 }
 
 const messagesHandled = Metric.counter("troupe_actor_messages_total", {

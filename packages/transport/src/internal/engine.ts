@@ -1,7 +1,7 @@
 /**
- * The node engine shared by both transports (the handshake is in `handshake.ts`): links, reliable delivery, heartbeats,
- * failure detection, dialing with backoff and shutdown. A transport only supplies wires (a socket
- * or an in-process pipe) through `Dialer` and `Engine.accept`.
+ * The node engine shared by both transports (the handshake is in `handshake.ts`): links, reliable
+ * delivery, heartbeats, failure detection, dialing with backoff and shutdown. A transport only
+ * supplies wires (a socket or an in-process pipe) through `Dialer` and `Engine.accept`.
  *
  * The data path (send, frame building, frame decoding, delivery) is plain synchronous code driven
  * by socket callbacks; Effect is used for the control plane (dial loops, the heartbeat ticker,
@@ -526,7 +526,7 @@ export class Engine {
    */
   log(level: "Debug" | "Info" | "Warn" | "Error", message: string, annotations: Record<string, unknown>): void {
     if (level === "Warn" || level === "Error") {
-      const key = annotations.peer ?? annotations.target
+      const key = annotations.address ?? annotations.peer ?? annotations.target // an address: ids are the peer's choice
       if (typeof key === "string" && !this.logLimiter.allow(key, now())) return
     }
     this.emit(level, message, annotations)

@@ -211,11 +211,14 @@ export class Handshake {
     if (!this.admissible(connection, challenge)) return
     auth.peer = challenge
     auth.key = this.key(auth.self as Frame.Hello, challenge, challenge.key)
-    if (auth.key === undefined) {
+    const key = auth.key
+    if (key === undefined) {
       this.unauthorized(connection, challenge, "its key is not a valid X25519 public key")
       return
     }
-    connection.write(Frame.encode({ type: "proof", proof: b64(this.mac(auth.key, "dialer")) }))
+    this.afterIncumbent(connection, auth, challenge, () =>
+      connection.write(Frame.encode({ type: "proof", proof: b64(this.mac(key, "dialer")) }))
+    )
   }
 
   private onProof(connection: Connection, auth: Auth, proof: Frame.Proof): void {
@@ -242,17 +245,15 @@ export class Handshake {
       this.unauthorized(connection, challenge, "wrong secret: the acceptor's proof does not match this node's secret")
       return
     }
-    this.afterIncumbent(connection, auth, challenge, () => {
-      const link = this.bind(connection, challenge)
-      if (link === undefined) return
-      connection.established = true
-      if (!link.onAck(welcome.received)) {
-        this.engine.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
-        return
-      }
-      this.engine.attach(link, connection)
-      if (connection.target !== undefined) this.engine.targets.get(connection.target)?.reached(link.peer)
-    })
+    const link = this.bind(connection, challenge)
+    if (link === undefined) return
+    connection.established = true
+    if (!link.onAck(welcome.received)) {
+      this.engine.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
+      return
+    }
+    this.engine.attach(link, connection)
+    if (connection.target !== undefined) this.engine.targets.get(connection.target)?.reached(link.peer)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -300,7 +301,8 @@ export class Handshake {
   /**
    * When the peer is a new incarnation of a node whose link is connected, asks the incumbent first
    * (a heartbeat probe): if it answers within the probe time, the newcomer is refused (4010);
-   * otherwise the incumbent is declared down (restarted) and the newcomer goes on.
+   * otherwise the handshake goes on, and binding the newcomer declares the incumbent down
+   * (restarted). The acceptor asks before its welcome, the dialer before its proof.
    */
   private afterIncumbent(
     connection: Connection,
@@ -321,21 +323,14 @@ export class Handshake {
       () => {
         auth.probe = undefined
         if (connection.state !== "handshaking") return
-        if (!incumbent.down && engine.links.get(intro.node) === incumbent) {
-          if (incumbent.lastHeartbeat >= asked) {
-            this.refuse(
-              connection,
-              CloseCode.IdInUse,
-              `node id ${intro.node} is in use by a live incarnation; give this node another id`,
-              `${intro.node}/${intro.incarnation}`
-            )
-            return
-          }
-          engine.declareDown(
-            incumbent,
-            "restarted",
-            `node ${intro.node} came back as incarnation ${intro.incarnation}; the old one did not answer a probe`
+        if (!incumbent.down && engine.links.get(intro.node) === incumbent && incumbent.lastHeartbeat >= asked) {
+          this.refuse(
+            connection,
+            CloseCode.IdInUse,
+            `node id ${intro.node} is in use by a live incarnation; give this node another id`,
+            `${intro.node}/${intro.incarnation}`
           )
+          return
         }
         proceed()
       },
@@ -348,6 +343,12 @@ export class Handshake {
     const engine = this.engine
     if (engine.stopping) {
       connection.close(CloseCode.GoingAway, "node shutting down")
+      return undefined
+    }
+    const limit = engine.options.limits.maxPeers
+    if (!engine.links.has(intro.node) && engine.links.size >= limit) {
+      // checked at the introduction too; handshakes that were under way together are checked again here
+      this.refuse(connection, CloseCode.Overloaded, `this node has ${limit} peers, its limit`, `${intro.node}`)
       return undefined
     }
     const declared = this.bounded(intro)

@@ -81,8 +81,19 @@ export class SessionCancelled extends Schema.TaggedError<SessionCancelled>()("Se
   }
 }
 
+/** The schema of {@link AbortCause}, named so that declaration files can refer to it. */
+export type AbortCauseSchema = Schema.Union<
+  readonly [
+    typeof Monitor.ProtocolViolation,
+    typeof StepTimeout,
+    typeof ParticipantFailed,
+    typeof ParticipantStopped,
+    typeof SessionCancelled
+  ]
+>
+
 /** Why a session was aborted. */
-export const AbortCause = Schema.Union([
+export const AbortCause: AbortCauseSchema = Schema.Union([
   ProtocolViolation,
   StepTimeout,
   ParticipantFailed,

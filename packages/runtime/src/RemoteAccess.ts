@@ -1,0 +1,62 @@
+/**
+ * What other nodes may do on this one: which of its actors they may reach by path, and under which
+ * receptionist keys and topics they may list their own actors here. Every node that joined (it knew
+ * the shared secret, or had a certificate) is a peer; `RemoteAccess` says how far each is trusted.
+ *
+ * - `reach`: the actor paths a peer may send to, ask, look up and watch by path: exact paths, or
+ *   subtrees written `"/user/agent/*"` (the actor and everything under it). A path outside is
+ *   answered as if no actor were there (no probing). Always reachable besides: the actors this node
+ *   revealed to that peer (the sender of a message it got, a ref inside a message) and the actors
+ *   this node lists in its receptionist or topics.
+ * - `register`: the receptionist keys a peer may list its actors under here, either as a list of
+ *   key ids (any peer) or as a record of key id to the node ids allowed to.
+ * - `subscribe`: the same, for topics.
+ *
+ * Each is `"all"` when left out. A listing is always of an actor on the node that sent it: no peer
+ * can list an actor of another node.
+ *
+ * @example
+ * ```ts
+ * const system = yield* ActorSystem.make({
+ *   transport: WebSocket.layer({ node: "shop", secret, listen: { port: 7000 } }),
+ *   remoteAccess: {
+ *     reach: ["/user/catalog/*", "/user/checkout"],
+ *     register: { buyers: ["alice", "bob"] }, // only alice and bob may list buyers here
+ *     subscribe: [] // no topic
+ *   }
+ * })
+ * ```
+ */
+
+/** Which key ids or topic names peers may list their actors under, and which nodes may. */
+export type Listings = "all" | ReadonlyArray<string> | Readonly<Record<string, ReadonlyArray<string>>>
+
+/** What peers may do on this node (see the module's documentation). */
+export interface RemoteAccess {
+  readonly reach?: "all" | ReadonlyArray<string>
+  readonly register?: Listings
+  readonly subscribe?: Listings
+}
+
+/** Everything open: the default of an actor system. */
+export const all: RemoteAccess = { reach: "all", register: "all", subscribe: "all" }
+
+/** Whether `path` is one of `patterns` (an exact path, or a subtree written `"/prefix/*"`). */
+export const matches = (patterns: "all" | ReadonlyArray<string>, path: string): boolean => {
+  if (patterns === "all") return true
+  for (const pattern of patterns) {
+    if (pattern.endsWith("/*")) {
+      const root = pattern.slice(0, -2)
+      if (path === root || path.startsWith(`${root}/`)) return true
+    } else if (pattern === path) return true
+  }
+  return false
+}
+
+/** Whether `node` may list an actor under `name` here. */
+export const mayList = (listings: Listings, name: string, node: string): boolean => {
+  if (listings === "all") return true
+  if (Array.isArray(listings)) return (listings as ReadonlyArray<string>).includes(name)
+  const nodes = (listings as Readonly<Record<string, ReadonlyArray<string>>>)[name]
+  return Object.hasOwn(listings, name) && nodes !== undefined && nodes.includes(node)
+}

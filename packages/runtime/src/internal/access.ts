@@ -1,0 +1,87 @@
+/**
+ * The node's remote access policy at work (see `RemoteAccess`): whether a peer may reach an actor by
+ * path, and whether it may list its actors under a receptionist key or a topic. An actor is reachable by
+ * a peer when the policy names its path, when this node revealed it to that peer (it sent the peer a
+ * message, or a ref to it went into one), or when it is listed in this node's receptionist or topics.
+ * Refusals are logged, at most once a second per peer, with a count.
+ */
+import { Effect } from "effect"
+import type { ActorRef } from "../ActorRef.ts"
+import type * as Protocol from "../Protocol.ts"
+import * as RemoteAccess from "../RemoteAccess.ts"
+import type { ActorCell } from "./cell.ts"
+import type { SystemImpl } from "./system.ts"
+
+const LOG_WINDOW_MS = 1000
+
+export class Access {
+  private readonly system: SystemImpl
+  private readonly policy: Required<RemoteAccess.RemoteAccess>
+  /** The peers each local actor was revealed to (forgotten with the actor). */
+  private readonly revealed = new WeakMap<ActorCell, Set<string>>()
+  private readonly refusals = new Map<string, { since: number; count: number }>()
+
+  constructor(system: SystemImpl, policy: RemoteAccess.RemoteAccess) {
+    this.system = system
+    this.policy = {
+      reach: policy.reach ?? "all",
+      register: policy.register ?? "all",
+      subscribe: policy.subscribe ?? "all"
+    }
+  }
+
+  /** This node told `node` about its actor at `path` (a sender, or a ref in a message). */
+  reveal(node: string, path: string | undefined): void {
+    if (this.policy.reach === "all" || path === undefined) return
+    const cell = this.system.registry.get(path)
+    if (cell === undefined) return
+    let peers = this.revealed.get(cell)
+    if (peers === undefined) {
+      peers = new Set()
+      this.revealed.set(cell, peers)
+    }
+    peers.add(node)
+  }
+
+  /** A ref encoded into a message for `node`: reveals it when it is one of this node's actors. */
+  readonly revealer =
+    (node: string) =>
+    (ref: ActorRef<Protocol.Any>): void => {
+      if (ref.node === this.system.node) this.reveal(node, ref.path)
+    }
+
+  /** Whether `node` may reach the actor at `path` here; a refusal is logged. */
+  mayReach(node: string, path: string, what: string): boolean {
+    if (RemoteAccess.matches(this.policy.reach, path)) return true
+    const cell = this.system.registry.get(path)
+    if (cell !== undefined && this.revealed.get(cell)?.has(node)) return true
+    if (this.system.receptionist.isListed(path) || this.system.topics.isListed(path)) return true
+    this.refused(node, `${what} ${path}: not an actor this node lets other nodes reach`)
+    return false
+  }
+
+  /** Whether `node` may list one of its actors under `name` in the receptionist or a topic here. */
+  mayList(node: string, directory: "receptionist" | "topics", name: string): boolean {
+    const listings = directory === "receptionist" ? this.policy.register : this.policy.subscribe
+    if (RemoteAccess.mayList(listings, name, node)) return true
+    const what = directory === "receptionist" ? `registration under key ${name}` : `subscription to topic ${name}`
+    this.refused(node, `${what}: not allowed from this node`)
+    return false
+  }
+
+  private refused(node: string, detail: string): void {
+    const now = Date.now()
+    const window = this.refusals.get(node)
+    if (window !== undefined && now - window.since < LOG_WINDOW_MS) {
+      window.count++
+      return
+    }
+    const earlier = window === undefined || window.count === 0 ? "" : ` (and ${window.count} more refused earlier)`
+    this.refusals.delete(node)
+    this.refusals.set(node, { since: now, count: 0 })
+    if (this.refusals.size > 1024) this.refusals.delete(this.refusals.keys().next().value!)
+    this.system.runBackground(
+      Effect.logWarning("A peer was refused").pipe(Effect.annotateLogs({ peer: node, detail: `${detail}${earlier}` }))
+    )
+  }
+}
