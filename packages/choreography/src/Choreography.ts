@@ -302,10 +302,29 @@ export const make = <const Name extends string, const Roles extends ReadonlyArra
   body: (builder: Builder<Roles[number]>) => S,
   options?: Options<Roles[number]>
 ): Effect.Effect<Protocol<Name, Roles[number], S>, ProtocolDefinitionError> =>
-  Effect.suspend(() => {
-    const result = build(name, roles, body, options)
-    return result instanceof ProtocolDefinitionError ? Effect.fail(result) : Effect.succeed(result)
-  })
+  Object.defineProperty(
+    Effect.suspend(() => {
+      const result = build(name, roles, body, options)
+      return result instanceof ProtocolDefinitionError ? Effect.fail(result) : Effect.succeed(result)
+    }),
+    DefinitionName,
+    { value: String(name) }
+  )
+
+const DefinitionName = Symbol.for("@troupe/choreography/DefinitionName")
+
+/**
+ * The name of the protocol an effect made by {@link make} defines, or `undefined` for any other value: how
+ * tools (`troupe protocol check`) tell a protocol definition from other effects, and report one whose
+ * evaluation did not end in a protocol or a `ProtocolDefinitionError`.
+ *
+ * @example
+ * ```ts
+ * Choreography.definitionName(Choreography.make("Ping", ["A", "B"], ($) => [...])) // "Ping"
+ * ```
+ */
+export const definitionName = (u: unknown): string | undefined =>
+  Effect.isEffect(u) ? ((u as unknown as Record<symbol, string | undefined>)[DefinitionName] ?? undefined) : undefined
 
 /**
  * Like {@link make}, but throws the {@link ProtocolDefinitionError}: for protocols defined once at module level,
