@@ -116,6 +116,51 @@ export type For<P, Role extends RolesOf<P>, E = never> = Endpoint<LocalTypeOf<P,
 
 type BranchOf<B, Label> = Extract<B, { readonly label: Label }>
 
+type TypeName<T> = [T] extends [void]
+  ? ""
+  : [T] extends [string]
+    ? "string"
+    : [T] extends [number]
+      ? "number"
+      : [T] extends [boolean]
+        ? "boolean"
+        : [T] extends [ReadonlyArray<unknown>]
+          ? "array"
+          : "object"
+
+type Alternative<B> = B extends Branch<infer L, infer P, unknown> ? `${L}(${TypeName<P["Type"]>})` : never
+
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
+type LastOf<U> = UnionToIntersection<U extends unknown ? () => U : never> extends () => infer L ? L : never
+/** The members of a union of strings, joined by ", ". */
+type Join<U, Done extends string = ""> = [U] extends [never]
+  ? Done
+  : LastOf<U> extends infer L extends string
+    ? Join<Exclude<U, L>, Done extends "" ? L : `${L}, ${Done}`>
+    : Done
+
+/**
+ * What a role may do in a state, as the type of `this` of the moves it may not make: calling one fails to
+ * compile with "The 'this' context … is not assignable to method's 'this' of type 'expected one of: …'",
+ * naming the legal moves, and the rest of the program goes on untyped (one mistake, one error).
+ */
+export type Expected<Moves extends string> = `expected one of: ${Moves}`
+
+type SendMoves<Peer extends string, B> = Join<B extends unknown ? `send ${Alternative<B>} to ${Peer}` : never>
+type ReceiveMoves<Peer extends string, B> = Join<B extends unknown ? `receive ${Alternative<B>} from ${Peer}` : never>
+
+/** A move the state does not allow, typed so that the error names the moves it allows (see {@link Expected}). */
+interface Refused<E, Moves extends string> {
+  send(
+    this: Expected<Moves>,
+    to: string,
+    label: string,
+    payload?: unknown
+  ): Effect.Effect<UntypedEndpoint<E>, Failure<E>>
+  receive(this: Expected<Moves>): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>>
+  close(this: Expected<Moves>): Effect.Effect<void, Failure<E>>
+}
+
 /** In a send state: send one of the labels the local type offers, to its peer. */
 export interface SendEndpoint<Peer extends string, B extends AnyBranch, E, Env> {
   readonly _tag: "Send"
@@ -130,6 +175,17 @@ export interface SendEndpoint<Peer extends string, B extends AnyBranch, E, Env> 
     label: Label,
     ...payload: PayloadArgs<BranchOf<B, Label>["payload"]["Type"]>
   ): Effect.Effect<Endpoint<BranchOf<B, Label>["next"], E, Env>, Failure<E>>
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  send(
+    this: Expected<SendMoves<Peer, B>>,
+    to: string,
+    label: string,
+    payload?: unknown
+  ): Effect.Effect<UntypedEndpoint<E>, Failure<E>>
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  receive: Refused<E, SendMoves<Peer, B>>["receive"]
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  close: Refused<E, SendMoves<Peer, B>>["close"]
 }
 
 /** One message a receive may return: switch on `label` to narrow `payload` and `next`. */
@@ -152,6 +208,10 @@ export interface ReceiveEndpoint<Peer extends string, B extends AnyBranch, E, En
   readonly state: number
   /** The next message from the peer, as a union discriminated by `label`. */
   receive(): Effect.Effect<Received<Peer, B, E, Env>, Failure<E>>
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  send: Refused<E, ReceiveMoves<Peer, B>>["send"]
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  close: Refused<E, ReceiveMoves<Peer, B>>["close"]
 }
 
 /** At the end: close the endpoint. */
@@ -163,6 +223,10 @@ export interface EndEndpoint<E> {
   readonly state: number
   /** Leaves the session: this role is done. */
   close(): Effect.Effect<void, Failure<E>>
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  send: Refused<E, "close() (the role is done)">["send"]
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  receive: Refused<E, "close() (the role is done)">["receive"]
 }
 
 /**
