@@ -6,7 +6,7 @@
  */
 import { Effect, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Choreography, LocalType, Monitor, StateMachine } from "../src/index.ts"
+import { Choreography, Diagram, LocalType, Monitor, StateMachine } from "../src/index.ts"
 
 const V = Schema.Void
 
@@ -60,6 +60,7 @@ describe("protocols of any size", () => {
       return steps
     })
     expect(nestedChoices._tag).toBe("Success")
+    if (nestedChoices._tag === "Success") expect(Diagram.protocol(nestedChoices.success).split("\n")).toHaveLength(5004)
     const nestedLoops = build("DeepLoops", ["A", "B"], ($) => {
       let steps: Choreography.Steps = [$.message("A", "B", "x", V)]
       for (let i = 0; i < 1000; i++)
