@@ -8,6 +8,11 @@ import type { Schema } from "effect"
 import type { Branch, End, LocalType, Receive, Send, Var } from "../LocalType.ts"
 import { schemaKey } from "./schemaKey.ts"
 
+const NONE: ReadonlySet<string> = new Set()
+
+const children = (l: LocalType): ReadonlyArray<LocalType> =>
+  l._tag === "Rec" ? [l.body] : l._tag === "Send" || l._tag === "Receive" ? l.branches.map((b) => b.next) : []
+
 export class Interner {
   readonly end: End = { _tag: "End" }
   private readonly table = new Map<string, LocalType>()
@@ -59,6 +64,71 @@ export class Interner {
   /** `rec name. body`. */
   rec(name: string, body: LocalType): LocalType {
     return this.intern(`Rec${JSON.stringify(name)}>${this.id(body)}`, () => ({ _tag: "Rec", name, body }))
+  }
+
+  private readonly freeNames = new Map<LocalType, ReadonlySet<string>>()
+
+  /** The loop names free in `local` (a `continue` whose `rec` is outside it), memoised per node. */
+  free(local: LocalType): ReadonlySet<string> {
+    const known = this.freeNames.get(local)
+    if (known !== undefined) return known
+    const stack: Array<[LocalType, boolean]> = [[local, false]]
+    while (stack.length > 0) {
+      const [node, expanded] = stack.pop()!
+      if (this.freeNames.has(node)) continue
+      const kids = children(node)
+      if (!expanded) {
+        stack.push([node, true])
+        for (const kid of kids) if (!this.freeNames.has(kid)) stack.push([kid, false])
+        continue
+      }
+      const names = new Set<string>(node._tag === "Var" ? [node.name] : [])
+      for (const kid of kids)
+        for (const name of this.freeNames.get(kid)!) if (!(node._tag === "Rec" && name === node.name)) names.add(name)
+      this.freeNames.set(node, names.size === 0 ? NONE : names)
+    }
+    return this.freeNames.get(local)!
+  }
+
+  /** `local` with every free `continue name` replaced by `by`. */
+  substitute(local: LocalType, name: string, by: LocalType): LocalType {
+    const done = new Map<LocalType, LocalType>()
+    const stack: Array<[LocalType, boolean]> = [[local, false]]
+    while (stack.length > 0) {
+      const [node, expanded] = stack.pop()!
+      if (done.has(node)) continue
+      if (!this.free(node).has(name)) {
+        done.set(node, node)
+        continue
+      }
+      if (node._tag === "Var") {
+        done.set(node, by)
+        continue
+      }
+      const kids = children(node)
+      if (!expanded) {
+        stack.push([node, true])
+        for (const kid of kids) if (!done.has(kid)) stack.push([kid, false])
+        continue
+      }
+      if (node._tag === "Rec") done.set(node, this.rec(node.name, done.get(node.body)!))
+      else if (node._tag === "Send" || node._tag === "Receive") {
+        const branches = node.branches.map((b) => ({ label: b.label, payload: b.payload, next: done.get(b.next)! }))
+        done.set(node, node._tag === "Send" ? this.send(node.peer, branches) : this.receive(node.peer, branches))
+      }
+    }
+    return done.get(local)!
+  }
+
+  /** `rec X. T` unfolded once, `T` with `continue X` replaced by the loop (a loop that starts at once, again). */
+  unfold(local: LocalType): LocalType {
+    let l = local
+    while (l._tag === "Rec") {
+      const next = this.substitute(l.body, l.name, l)
+      if (next === l) return this.end
+      l = next
+    }
+    return l
   }
 
   /** `continue name`. */

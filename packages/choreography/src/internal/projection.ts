@@ -18,7 +18,7 @@ import { describeAction, describeSchema } from "./describe.ts"
 import type { Interner } from "./interner.ts"
 import { brief } from "./print.ts"
 import { type Cell, evaluate } from "./solve.ts"
-import { type GChoice, type Global, segments } from "./tree.ts"
+import { firstMessages, type GChoice, type Global, segments } from "./tree.ts"
 
 /** Why two local types do not merge: where they differ (`left`, `right`), after the moves in `after`. */
 export interface Conflict {
@@ -109,6 +109,12 @@ export class Merger {
       }
       return waiting ? undefined : this.types.receive(a.peer, branches)
     }
+    // A loop that starts a branch merges unfolded with what another branch does at once (as nuScr merges
+    // the branches of a global type whose loops at the start of branches are unfolded).
+    if ((a._tag === "Rec") !== (b._tag === "Rec") && (a._tag === "Rec" ? b : a)._tag !== "End") {
+      const merged = need(this.cell(this.types.unfold(a), this.types.unfold(b)))
+      return merged === undefined || isLocal(merged) ? merged : { ...merged, left: a, right: b }
+    }
     if (a._tag === "Send" && b._tag === "Send" && a.branches.length === 1 && b.branches.length === 1) {
       const x = a.branches[0]!
       const y = b.branches[0]!
@@ -156,7 +162,8 @@ export const project = (tree: Global, role: string, merger: Merger): Projected =
         const body = need(cellOf(g.body, u + 1))
         if (body === undefined || !isLocal(body)) return body
         if (body._tag === "End" || (body._tag === "Var" && body.name === g.name)) return types.end
-        return body._tag === "Var" ? body : types.rec(g.name, body)
+        // A loop whose body never continues it (for this role) is just its body.
+        return body._tag === "Var" || !types.free(body).has(g.name) ? body : types.rec(g.name, body)
       }
       case "Message": {
         const { from, to, label, payload } = g.message
@@ -171,22 +178,42 @@ export const project = (tree: Global, role: string, merger: Merger): Projected =
         return need(cellOf(part?.tree ?? g.next, u))
       }
       case "Choice": {
+        // The chooser, and the role its first messages go to, see every branch start with one of those
+        // messages, also a branch that starts with a loop (unfolded) or a `continue` (the first messages of
+        // its loop, whose continuations may lead back here: the evaluator then hands out a loop of its own).
+        const firsts = g.branches.map((b) => firstMessages(b.tree, g.at))
+        const peer = firsts[0]?.[0]?.message.to
+        const expand = role === g.at || role === peer
         const locals: Array<LocalType> = []
         let waiting = false
-        for (const b of g.branches) {
-          const local = need(cellOf(b.tree, u))
+        for (let i = 0; i < g.branches.length; i++) {
+          const b = g.branches[i]!
+          let local: Projected | undefined
+          if (expand && b.tree._tag === "Var") {
+            hint = b.tree.name
+            const branches: Array<Branch> = []
+            for (const m of firsts[i]!) {
+              const next = need(cellOf(m.next, 0))
+              if (next === undefined) waiting = true
+              else if (!isLocal(next)) return next
+              else branches.push({ label: m.message.label, payload: m.message.payload, next })
+            }
+            if (waiting) continue
+            local = role === g.at ? types.send(peer!, branches) : types.receive(g.at, branches)
+          } else local = need(cellOf(b.tree, u))
           if (local === undefined) waiting = true
           else if (!isLocal(local)) return local
-          else locals.push(local)
+          else locals.push(expand ? types.unfold(local) : local)
         }
         if (waiting) return undefined
         if (role === g.at) {
           // Well-formedness guarantees every branch starts with a send from the chooser to one peer.
-          const first = locals[0]!
-          if (first._tag !== "Send") throw new Error(`the chooser's branch projects to ${first._tag}`)
+          const sends = locals as ReadonlyArray<Extract<LocalType, { _tag: "Send" }>>
+          if (sends.some((l) => l._tag !== "Send"))
+            throw new Error("a branch of the chooser does not start with its send")
           return types.send(
-            first.peer,
-            locals.flatMap((l) => (l as typeof first).branches)
+            sends[0]!.peer,
+            sends.flatMap((l) => l.branches)
           )
         }
         let merged = locals[0]!
@@ -200,7 +227,42 @@ export const project = (tree: Global, role: string, merger: Merger): Projected =
       }
     }
   }
-  return evaluate<Projected | Merged, AnyCell>(cellOf(tree, 0), step) as Projected
+  // Loops of the role's own, found where a `continue` starts a branch: named after that loop (X′, X′2…).
+  let hint = ""
+  const binders = new Map<ProjectCell, string>()
+  const open = new Map<string, Array<ProjectCell>>()
+  const stepAndTrack = (
+    cell: AnyCell,
+    needAny: (dep: AnyCell) => Projected | Merged | undefined
+  ): Projected | Merged | undefined => {
+    const value = step(cell, needAny)
+    if (value !== undefined && "node" in cell && isLocal(value) && binders.size > 0)
+      for (const name of types.free(value)) open.get(name)?.push(cell)
+    return value
+  }
+  const cycles = {
+    cycle: (dep: AnyCell) => {
+      if (!("node" in dep)) return undefined
+      let name = binders.get(dep)
+      if (name === undefined) {
+        const base = `${hint}′`
+        let n = 1
+        while (open.has(n === 1 ? base : `${base}${n}`)) n++
+        name = n === 1 ? base : `${base}${n}`
+        binders.set(dep, name)
+        open.set(name, [])
+      }
+      return types.variable(name)
+    },
+    close: (cell: AnyCell, value: Projected | Merged) => {
+      const name = binders.get(cell as ProjectCell)
+      if (name === undefined || !isLocal(value)) return value
+      // Values worked out inside this loop mention it: outside it, they must be worked out again.
+      for (const inside of open.get(name)!) if (inside !== cell) inside.value = undefined
+      return types.free(value).has(name) ? types.rec(name, value) : value
+    }
+  }
+  return evaluate<Projected | Merged, AnyCell>(cellOf(tree, 0), stepAndTrack, cycles) as Projected
 }
 
 const moves = (after: Moves | undefined): Array<string> => {

@@ -43,12 +43,13 @@ export interface GRec {
   readonly body: Global
   readonly depth: number
 }
-/** `continue name`: `level` is the depth of the loop's body (1 for the outermost loop). */
+/** `continue name`: `level` is the depth of the loop's body (1 for the outermost loop); `loop` is that loop. */
 export interface GVar {
   readonly _tag: "Var"
   readonly name: string
   readonly level: number
   readonly depth: number
+  readonly loop: { body: Global }
 }
 export interface GEnd {
   readonly _tag: "End"
@@ -70,6 +71,8 @@ interface Loops {
   readonly name: string
   readonly level: number
   readonly outer: Loops | undefined
+  /** The loop's body, once built (a `continue` points to it). */
+  readonly loop: { body: Global }
 }
 
 /** The tree of `steps` (assumed structurally valid: see wellFormed.ts). */
@@ -114,7 +117,7 @@ export const toTree = (steps: Steps): Global => {
       case "Continue": {
         let loop = loops
         while (loop !== undefined && loop.name !== step.name) loop = loop.outer
-        return { _tag: "Var", name: step.name, level: loop?.level ?? 0, depth }
+        return { _tag: "Var", name: step.name, level: loop?.level ?? 0, depth, loop: loop?.loop ?? { body: END } }
       }
       case "End":
         return END
@@ -136,7 +139,18 @@ export const toTree = (steps: Steps): Global => {
         const here = within(path, `choice at ${step.at}`)
         const entries = Object.entries(step.branches)
         const branches: Array<{ name: string; tree: Global }> = entries.map(([name]) => ({ name, tree: END }))
-        tasks.push(() => done({ _tag: "Choice", at: step.at, path: here, branches, depth }))
+        // A branch that starts with a choice by the same role is a group of branches of this choice.
+        tasks.push(() =>
+          done({
+            _tag: "Choice",
+            at: step.at,
+            path: here,
+            branches: branches.flatMap((b) =>
+              b.tree._tag === "Choice" && b.tree.at === step.at ? b.tree.branches : [b]
+            ),
+            depth
+          })
+        )
         entries.forEach(([name, steps], j) => {
           list(steps, next, within(here, `branch "${name}"`), loops, depth, (tree) => {
             branches[j]!.tree = tree
@@ -145,11 +159,10 @@ export const toTree = (steps: Steps): Global => {
         return
       }
       case "Loop": {
-        const inner = { name: step.name, level: depth + 1, outer: loops }
-        let body: Global = END
-        tasks.push(() => done({ _tag: "Rec", name: step.name, body, depth }))
+        const inner = { name: step.name, level: depth + 1, outer: loops, loop: { body: END as Global } }
+        tasks.push(() => done({ _tag: "Rec", name: step.name, body: inner.loop.body, depth }))
         list(step.body, next, within(path, `loop "${step.name}"`), inner, depth + 1, (tree) => {
-          body = tree
+          inner.loop.body = tree
         })
         return
       }
@@ -203,4 +216,35 @@ export const rolesOf = (steps: Steps, into: Set<string> = new Set()): Set<string
     }
   }
   return into
+}
+
+/**
+ * The first messages of a branch: where its chooser's first sends are, looking through loops that start
+ * it, `continue`s (to the start of their loop) and choices by the same role. Empty when the branch starts
+ * anything else, or loops back to itself before any message.
+ */
+export const firstMessages = (start: Global, chooser: string): Array<GMessage> => {
+  const found: Array<GMessage> = []
+  const seen = new Set<Global>()
+  const todo: Array<Global> = [start]
+  while (todo.length > 0) {
+    const node = todo.pop()!
+    if (seen.has(node)) continue
+    seen.add(node)
+    switch (node._tag) {
+      case "Message":
+        found.push(node)
+        break
+      case "Rec":
+        todo.push(node.body)
+        break
+      case "Var":
+        todo.push(node.loop.body)
+        break
+      case "Choice":
+        if (node.at === chooser) for (let i = node.branches.length - 1; i >= 0; i--) todo.push(node.branches[i]!.tree)
+        break
+    }
+  }
+  return found
 }

@@ -51,6 +51,8 @@ interface Scope {
   /** Sets that collect the roles taking part (one per enclosing parallel part). */
   readonly sinks: ReadonlyArray<Set<string>>
   readonly loops: ReadonlyArray<string>
+  /** The bodies of the enclosing loops, by name (the innermost of a name wins). */
+  readonly bodies: ReadonlyMap<string, unknown>
   /** Loops at an index below this are outside the current parallel part. */
   readonly partStart: number
   readonly inPart: boolean
@@ -214,7 +216,12 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
           report("ShadowedLoop", here, `loop "${step.name}" is inside a loop of the same name; give it another name`)
         if (Array.isArray(step.body) && step.body.length === 0)
           report("EmptyLoop", here, `loop "${step.name}" has no steps`)
-        const inner = { ...scope, path: here, loops: [...scope.loops, step.name] }
+        const inner = {
+          ...scope,
+          path: here,
+          loops: [...scope.loops, step.name],
+          bodies: new Map(scope.bodies).set(step.name, step.body)
+        }
         return walk(step.body, inner, new Set([...unguarded, step.name]), (walked) =>
           done({
             unguarded: new Set([...walked.unguarded].filter((l) => l !== step.name)),
@@ -277,39 +284,52 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
         anyGoesOn = true
         return
       }
-      const first = firstStep(steps)
-      if (first?._tag !== "Message" || first.from !== step.at) {
-        const found = first?._tag === "Message" ? `message ${show(first)}` : (first?._tag ?? "nothing")
+      const { messages, other } = firstMessagesOf(steps, step.at, scope.bodies)
+      const foreign = messages.find((m) => m.from !== step.at)
+      if (messages.length === 0 || other !== undefined || foreign !== undefined) {
+        const found = foreign !== undefined ? `message ${show(foreign)}` : (other ?? "nothing")
         report(
           "ChooserNotFirst",
           inBranch,
           `${step.at} chooses, so it must send the first message of branch "${branch}", but the branch starts with ${found}`,
-          { role: step.at, branch, ...(first?._tag === "Message" ? { label: first.label } : {}) }
+          { role: step.at, branch, ...(foreign === undefined ? {} : { label: foreign.label }) }
         )
       } else {
-        const seen = firstLabels.get(first.label)
-        if (seen !== undefined)
-          report(
-            "DuplicateLabel",
-            inBranch,
-            `branches "${seen}" and "${branch}" both start with label "${first.label}": ${step.at}'s choice would be ambiguous`,
-            { role: step.at, branch, label: first.label }
-          )
-        else firstLabels.set(first.label, branch)
-        if (seen === undefined && first.label !== branch && isName(first.label))
+        for (const first of messages) {
+          const seen = firstLabels.get(first.label)
+          if (seen !== undefined)
+            report(
+              "DuplicateLabel",
+              inBranch,
+              seen === branch
+                ? `branch "${branch}" starts with label "${first.label}" twice: ${step.at}'s choice would be ambiguous`
+                : `branches "${seen}" and "${branch}" both start with label "${first.label}": ${step.at}'s choice would be ambiguous`,
+              { role: step.at, branch, label: first.label }
+            )
+          else firstLabels.set(first.label, branch)
+          if (receiver === undefined) receiver = { role: first.to, branch }
+          else if (receiver.role !== first.to)
+            report(
+              "InconsistentChoiceReceiver",
+              inBranch,
+              `${step.at} tells ${receiver.role} its choice in branch "${receiver.branch}" but ${first.to} in branch "${branch}": every branch must start with a message to the same role`,
+              { role: first.to, branch, label: first.label }
+            )
+        }
+        // A branch that starts with its message is named after its label; one that starts with a loop, a
+        // `continue` or a choice by the same role may start with several, and its name is free.
+        const first = firstStep(steps)
+        if (
+          first?._tag === "Message" &&
+          first.label !== branch &&
+          isName(first.label) &&
+          firstLabels.get(first.label) === branch
+        )
           report(
             "BranchNameMismatch",
             inBranch,
             `branch "${branch}" starts with ${step.at}'s message "${first.label}": name the branch after the label it sends ("${first.label}"), so that the two cannot disagree`,
             { role: step.at, branch, label: first.label }
-          )
-        if (receiver === undefined) receiver = { role: first.to, branch }
-        else if (receiver.role !== first.to)
-          report(
-            "InconsistentChoiceReceiver",
-            inBranch,
-            `${step.at} tells ${receiver.role} its choice in branch "${receiver.branch}" but ${first.to} in branch "${branch}": every branch must start with a message to the same role`,
-            { role: first.to, branch, label: first.label }
           )
       }
       walk(steps, { ...scope, path: inBranch }, unguarded, (walked) => {
@@ -345,9 +365,9 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
       }
       const roles = new Set<string>()
       const partScope = {
+        ...scope,
         path: here,
         sinks: [...scope.sinks, roles],
-        loops: scope.loops,
         partStart: scope.loops.length,
         inPart: true
       }
@@ -371,7 +391,12 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
     }
   }
 
-  walk(steps, { path: undefined, sinks: [], loops: [], partStart: 0, inPart: false }, new Set(), () => {})
+  walk(
+    steps,
+    { path: undefined, sinks: [], loops: [], bodies: new Map(), partStart: 0, inPart: false },
+    new Set(),
+    () => {}
+  )
   drain(tasks)
   for (const role of declared)
     if (!used.has(role))
@@ -402,4 +427,58 @@ const firstStep = (steps: unknown): Step | undefined => {
     if (first._tag !== "Include") return first as unknown as Step
     list = first.body
   }
+}
+
+/**
+ * The first messages of a branch (see tree.ts `firstMessages`), from its steps: through included protocols,
+ * loops that start it, `continue`s (the start of their loop) and choices by the same role. `other` names
+ * what else the branch starts with, if anything (a choice by another role, a parallel, the end, or a loop
+ * back to itself before any message).
+ */
+const firstMessagesOf = (
+  steps: unknown,
+  chooser: string,
+  bodies: ReadonlyMap<string, unknown>
+): { readonly messages: ReadonlyArray<Message>; readonly other: string | undefined } => {
+  const messages: Array<Message> = []
+  let other: string | undefined
+  const known = new Map(bodies)
+  const seen = new Set<unknown>()
+  const todo: Array<unknown> = [steps]
+  while (todo.length > 0) {
+    const list = todo.pop()
+    if (!Array.isArray(list) || list.length === 0) continue
+    if (seen.has(list)) {
+      other ??= "a loop that starts again before any message"
+      continue
+    }
+    seen.add(list)
+    const first: unknown = list[0]
+    if (!isObject(first)) continue
+    const s = first as unknown as Step
+    switch (s._tag) {
+      case "Message":
+        messages.push(s)
+        break
+      case "Include":
+        todo.push(s.body)
+        break
+      case "Loop":
+        known.set(s.name, s.body)
+        todo.push(s.body)
+        break
+      case "Continue":
+        todo.push(known.get(s.name))
+        break
+      case "Choice":
+        if (s.at === chooser && isObject(s.branches)) {
+          const branches = Object.values(s.branches)
+          for (let i = branches.length - 1; i >= 0; i--) todo.push(branches[i])
+        } else other ??= `choice at ${s.at}`
+        break
+      default:
+        other ??= s._tag
+    }
+  }
+  return { messages, other }
 }
