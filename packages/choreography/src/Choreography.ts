@@ -29,6 +29,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { isRecursive, renameSteps, unfoldRecursion } from "./internal/inclusion.ts"
 import { check } from "./internal/wellFormed.ts"
 import type { LocalType } from "./LocalType.ts"
 import type { StateMachine } from "./StateMachine.ts"
@@ -85,12 +86,16 @@ export interface Parallel<Parts = ReadonlyArray<Steps>> {
   readonly parts: Parts
 }
 
-/** The steps of another protocol, included by name with its roles renamed. */
+/**
+ * The steps of another protocol, included by name with its roles renamed; or, when `recursive`, the
+ * protocol being defined again (`$.include($.self, …)`), unfolded into a loop when it is checked.
+ */
 export interface Include<Name extends string = string, Body = Steps> {
   readonly _tag: "Include"
   readonly protocol: Name
   readonly roles: Readonly<Record<string, string>>
   readonly body: Body
+  readonly recursive?: boolean
 }
 
 /** One step of a global protocol. */
@@ -186,36 +191,38 @@ export interface Builder<R extends string> {
     S extends Steps,
     const M extends { readonly [K in SubRoles]?: R } = {}
   >(protocol: Protocol<Name, SubRoles, S>, roles?: M): Include<Name, RenameSteps<S, M>>
-}
-
-const renameSteps = (steps: Steps, rename: (role: string) => string): Steps => steps.map((s) => renameStep(s, rename))
-
-const renameStep = (step: Step, rename: (role: string) => string): Step => {
-  switch (step?._tag) {
-    case "Message":
-      return { ...step, from: rename(step.from), to: rename(step.to) }
-    case "Choice":
-      return {
-        ...step,
-        at: rename(step.at),
-        branches: Object.fromEntries(Object.entries(step.branches).map(([k, b]) => [k, renameSteps(b, rename)]))
-      }
-    case "Loop":
-      return { ...step, body: renameSteps(step.body, rename) }
-    case "Parallel":
-      return { ...step, parts: step.parts.map((p) => renameSteps(p, rename)) }
-    case "Include":
-      return {
-        ...step,
-        roles: Object.fromEntries(Object.entries(step.roles).map(([k, r]) => [k, rename(r)])),
-        body: renameSteps(step.body, rename)
-      }
-    default:
-      return step
-  }
+  /**
+   * The protocol being defined, to include itself (as the last step of a list), with its roles renamed:
+   * a recursive sub-protocol, unfolded into a loop when the protocol is checked. Its moves are checked at
+   * run time; the type checker does not follow them (the endpoint's moves are untyped from there).
+   *
+   * @example
+   * ```ts
+   * // A token goes round a ring of three until one of them keeps it.
+   * const Ring = Choreography.makeUnsafe("Ring", ["A", "B", "C"], ($) => [
+   *   $.message("A", "B", "token", Schema.Number),
+   *   $.choice("B", {
+   *     pass: [$.message("B", "C", "pass", Schema.Void), $.include($.self, { A: "B", B: "C", C: "A" })],
+   *     keep: [$.message("B", "C", "keep", Schema.Void), $.message("C", "A", "kept", Schema.Void)]
+   *   })
+   * ])
+   * ```
+   */
+  readonly self: Protocol<string, R, Steps>
 }
 
 const end: End = { _tag: "End" }
+
+/** What `$.self` stands for: the protocol being defined (see `Builder.self`). */
+const SELF: Protocol<string, string, Steps> = {
+  _tag: "Protocol",
+  name: "self",
+  roles: [],
+  steps: [],
+  localTypes: new Map(),
+  machines: new Map(),
+  restartable: new Set()
+}
 
 const builder: Builder<string> = {
   message: (from, to, label, payload) => ({ _tag: "Message", from, to, label, payload }),
@@ -226,12 +233,17 @@ const builder: Builder<string> = {
   parallel: (...parts) => ({ _tag: "Parallel", parts }),
   include: (protocol, roles) => {
     const mapping: Record<string, string> = { ...roles }
+    if (protocol === SELF)
+      return { _tag: "Include", protocol: "self", roles: mapping, body: [], recursive: true } as never
     return {
       _tag: "Include",
       protocol: protocol.name,
       roles: mapping,
       body: renameSteps(protocol.steps, (r) => mapping[r] ?? r)
     } as never
+  },
+  get self() {
+    return SELF
   }
 }
 
@@ -265,6 +277,7 @@ export const Problem = Schema.Struct({
     "EndInParallel",
     "ContinueOutOfParallel",
     "UnmergeableBranches",
+    "NonTailRecursion",
     "CheckFailed"
   ]),
   /** A sentence that says what is wrong and where. */
@@ -358,7 +371,8 @@ const build = <Name extends string, Roles extends string, S extends Steps>(
   }
   let result: ReturnType<typeof check>
   try {
-    result = check(name, roles, steps)
+    const unfolded = Array.isArray(steps) && isRecursive(steps) ? unfoldRecursion(name, roles, steps) : { steps }
+    result = "problems" in unfolded ? unfolded.problems : check(name, roles, unfolded.steps)
   } catch (cause) {
     // Checking is iterative and polynomial: nothing should get here; if something does, it is named.
     return refuse([

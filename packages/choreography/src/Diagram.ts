@@ -86,6 +86,13 @@ export const protocol = (p: Protocol): string => {
           items.push(`${pad}end`)
           break
         case "Include":
+          if (step.recursive === true) {
+            const renamed = Object.entries(step.roles).map(([from, to]) => `${to} as ${from}`)
+            items.push(
+              `${pad}Note over ${over}: ${text(`${p.name} again${renamed.length === 0 ? "" : ` (${renamed.join(", ")})`}`)}`
+            )
+            break
+          }
           items.push(
             `${pad}rect rgba(128, 128, 128, 0.1)`,
             `${pad}  Note over ${over}: ${text(step.protocol)}`,
