@@ -137,8 +137,12 @@ export interface Options<Roles extends string> {
 /** The role names of a protocol type. */
 export type RolesOf<P> = P extends Protocol<string, infer R, Steps> ? R : never
 
-/** Renames roles in the type of a list of steps (used by `include`). */
-export type RenameSteps<S, M> = { readonly [I in keyof S]: RenameStep<S[I], M> }
+/** Renames roles in the type of a list of steps (used by `include`); a list that is not a tuple stays `Steps`. */
+export type RenameSteps<S, M> = S extends ReadonlyArray<unknown>
+  ? number extends S["length"]
+    ? Steps
+    : { readonly [I in keyof S]: RenameStep<S[I], M> }
+  : Steps
 
 type RenameRole<X, M> = X extends keyof M ? (M[X] extends string ? M[X] : X) : X
 
