@@ -29,8 +29,9 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { expandFamilies, familyProblems, memberName, memberOf } from "./internal/families.ts"
 import { isRecursive, renameSteps, unfoldRecursion } from "./internal/inclusion.ts"
-import { check } from "./internal/wellFormed.ts"
+import { type Checked, check } from "./internal/wellFormed.ts"
 import type { LocalType } from "./LocalType.ts"
 import type { StateMachine } from "./StateMachine.ts"
 
@@ -104,16 +105,23 @@ export type Step = Message | Choice | Loop | Continue | End | Parallel | Include
 /** A sequence of steps. */
 export type Steps = ReadonlyArray<Step>
 
+declare const FamiliesTypeId: unique symbol
+
 /**
  * A checked global protocol. `Roles` and `S` keep the literal role names and the exact structure,
- * which `LocalTypeOf` projects at the type level.
+ * which `LocalTypeOf` projects at the type level; `Families` names the roles that are families.
  */
-export interface Protocol<Name extends string = string, Roles extends string = string, S extends Steps = Steps> {
+export interface Protocol<
+  Name extends string = string,
+  Roles extends string = string,
+  S extends Steps = Steps,
+  Families extends Roles = never
+> {
   readonly _tag: "Protocol"
   readonly name: Name
   readonly roles: ReadonlyArray<Roles>
   readonly steps: S
-  /** The projection of the protocol on each role (see `LocalType.project`). */
+  /** The projection of the protocol on each role (see `LocalType.project`); a family's is its members'. */
   readonly localTypes: ReadonlyMap<Roles, LocalType>
   /** The state machine of each role (see `StateMachine.of`). */
   readonly machines: ReadonlyMap<Roles, StateMachine>
@@ -123,26 +131,46 @@ export interface Protocol<Name extends string = string, Roles extends string = s
    * other role aborts the session.
    */
   readonly restartable: ReadonlySet<Roles>
+  /** The roles that are families: n members each, n known when a session starts (see {@link instantiate}). */
+  readonly families: ReadonlySet<string>
+  /** For a protocol made by {@link instantiate}: the protocol with families it was made from, and the sizes. */
+  readonly instanceOf?: { readonly protocol: Protocol; readonly sizes: Readonly<Record<string, number>> }
+  /** Type only: the families (contravariant, so that any protocol is a `Protocol`). */
+  readonly [FamiliesTypeId]?: (families: Families) => void
 }
 
 /** Options of a protocol (the last argument of {@link make}). */
-export interface Options<Roles extends string> {
+export interface Options<Roles extends string, Families extends Roles = never> {
   /**
    * Roles that may be restarted by their supervisor in the middle of a session and resume from their
    * last checkpoint instead of aborting the session (see `Session`). None by default.
    */
   readonly restartable?: ReadonlyArray<Roles>
+  /**
+   * Roles that are families: each stands for n members, n known when a session starts ("n reviewers").
+   * A message from a single role to a family goes to every member (in member order); a message from a
+   * family to a single role comes from every member (taken in member order); a choice whose first message
+   * goes to a family is told to every member. A family does not choose, and families do not message each
+   * other. Each member gets its own local type and monitor (see {@link instantiate}).
+   */
+  readonly families?: ReadonlyArray<Families>
 }
 
 /** The role names of a protocol type. */
-export type RolesOf<P> = P extends Protocol<string, infer R, Steps> ? R : never
+export type RolesOf<P> = P extends { readonly roles: ReadonlyArray<infer R extends string> } ? R : never
+
+/** The families of a protocol type. */
+export type FamiliesOf<P> = P extends { readonly [FamiliesTypeId]?: (families: infer F extends string) => void }
+  ? F
+  : never
 
 /** Renames roles in the type of a list of steps (used by `include`); a list that is not a tuple stays `Steps`. */
-export type RenameSteps<S, M> = S extends ReadonlyArray<unknown>
-  ? number extends S["length"]
-    ? Steps
-    : { readonly [I in keyof S]: RenameStep<S[I], M> }
-  : Steps
+export type RenameSteps<S, M> =
+  S extends ReadonlyArray<unknown>
+    ? number extends S["length"]
+      ? Steps
+      : { readonly [I in keyof S]: RenameStep<S[I], M> }
+    : Steps
 
 type RenameRole<X, M> = X extends keyof M ? (M[X] extends string ? M[X] : X) : X
 
@@ -225,7 +253,8 @@ const SELF: Protocol<string, string, Steps> = {
   steps: [],
   localTypes: new Map(),
   machines: new Map(),
-  restartable: new Set()
+  restartable: new Set(),
+  families: new Set()
 }
 
 const builder: Builder<string> = {
@@ -282,6 +311,9 @@ export const Problem = Schema.Struct({
     "ContinueOutOfParallel",
     "UnmergeableBranches",
     "NonTailRecursion",
+    "FamilyMessage",
+    "FamilyChoice",
+    "InvalidFamilySize",
     "CheckFailed"
   ]),
   /** A sentence that says what is wrong and where. */
@@ -313,12 +345,17 @@ export class ProtocolDefinitionError extends Schema.TaggedError<ProtocolDefiniti
  * Builds and checks a global protocol; the error lists every problem found. See the module
  * documentation for an example, and {@link makeUnsafe} for module-level definitions.
  */
-export const make = <const Name extends string, const Roles extends ReadonlyArray<string>, const S extends Steps>(
+export const make = <
+  const Name extends string,
+  const Roles extends ReadonlyArray<string>,
+  const S extends Steps,
+  const Families extends Roles[number] = never
+>(
   name: Name,
   roles: Roles,
   body: (builder: Builder<Roles[number]>) => S,
-  options?: Options<Roles[number]>
-): Effect.Effect<Protocol<Name, Roles[number], S>, ProtocolDefinitionError> =>
+  options?: Options<Roles[number], Families>
+): Effect.Effect<Protocol<Name, Roles[number], S, Families>, ProtocolDefinitionError> =>
   Object.defineProperty(
     Effect.suspend(() => {
       const result = build(name, roles, body, options)
@@ -347,23 +384,28 @@ export const definitionName = (u: unknown): string | undefined =>
  * Like {@link make}, but throws the {@link ProtocolDefinitionError}: for protocols defined once at module level,
  * where a mistake should stop the program at load time.
  */
-export const makeUnsafe = <const Name extends string, const Roles extends ReadonlyArray<string>, const S extends Steps>(
+export const makeUnsafe = <
+  const Name extends string,
+  const Roles extends ReadonlyArray<string>,
+  const S extends Steps,
+  const Families extends Roles[number] = never
+>(
   name: Name,
   roles: Roles,
   body: (builder: Builder<Roles[number]>) => S,
-  options?: Options<Roles[number]>
-): Protocol<Name, Roles[number], S> => {
+  options?: Options<Roles[number], Families>
+): Protocol<Name, Roles[number], S, Families> => {
   const result = build(name, roles, body, options)
   if (result instanceof ProtocolDefinitionError) throw result
   return result
 }
 
-const build = <Name extends string, Roles extends string, S extends Steps>(
+const build = <Name extends string, Roles extends string, S extends Steps, Families extends Roles>(
   name: Name,
   roles: ReadonlyArray<Roles>,
   body: (builder: Builder<Roles>) => S,
-  options: Options<Roles> = {}
-): Protocol<Name, Roles, S> | ProtocolDefinitionError => {
+  options: Options<Roles, Families> = {}
+): Protocol<Name, Roles, S, Families> | ProtocolDefinitionError => {
   const refuse = (problems: ReadonlyArray<Problem>) => new ProtocolDefinitionError({ protocol: String(name), problems })
   let steps: S
   try {
@@ -373,22 +415,8 @@ const build = <Name extends string, Roles extends string, S extends Steps>(
       { code: "InvalidStep", path: [], message: `top level: building the steps threw: ${describeCause(cause)}` }
     ])
   }
-  let result: ReturnType<typeof check>
-  try {
-    const unfolded = Array.isArray(steps) && isRecursive(steps) ? unfoldRecursion(name, roles, steps) : { steps }
-    result = "problems" in unfolded ? unfolded.problems : check(name, roles, unfolded.steps)
-  } catch (cause) {
-    // Checking is iterative and polynomial: nothing should get here; if something does, it is named.
-    return refuse([
-      {
-        code: "CheckFailed",
-        path: [],
-        message: `top level: the checker failed on this protocol: ${describeCause(cause)}`
-      }
-    ])
-  }
+  const problems: Array<Problem> = []
   const restartable = options.restartable ?? []
-  const problems: Array<Problem> = "localTypes" in result ? [] : [...result]
   for (const role of restartable)
     if (!roles.includes(role))
       problems.push({
@@ -397,16 +425,139 @@ const build = <Name extends string, Roles extends string, S extends Steps>(
         message: `options: restartable role ${JSON.stringify(role)} is not a declared role`,
         role
       })
-  if (problems.length > 0 || !("localTypes" in result)) return refuse(problems)
+  const families: ReadonlyArray<string> = options.families ?? []
+  const made = checked(name, roles, steps)
+  if ("problems" in made) problems.push(...made.problems)
+  else if (families.length > 0) {
+    for (const problem of familyProblems(steps, roles, families)) problems.push(problem)
+    // Families are checked as written (one role each) and with two and three members: a protocol whose
+    // members act alike and never talk to each other is well-formed for every size once it is for these.
+    for (const size of [2, 3]) {
+      if (problems.length > 0) break
+      const sizes = new Map(families.map((f) => [f, size] as const))
+      const instance = checked(name, instanceRoles(roles, sizes), expandFamilies(steps, sizes))
+      if ("problems" in instance)
+        for (const p of instance.problems)
+          problems.push({ ...p, message: `${p.message} (in a session with ${size} members of each family)` })
+    }
+  }
+  if (problems.length > 0 || "problems" in made) return refuse(problems)
   return {
     _tag: "Protocol",
     name,
     roles: [...roles],
     steps,
-    localTypes: result.localTypes as ReadonlyMap<Roles, LocalType>,
-    machines: result.machines as ReadonlyMap<Roles, StateMachine>,
-    restartable: new Set(restartable)
+    localTypes: made.localTypes as ReadonlyMap<Roles, LocalType>,
+    machines: made.machines as ReadonlyMap<Roles, StateMachine>,
+    restartable: new Set(restartable),
+    families: new Set(families)
   }
+}
+
+/** Checks (and projects) steps, recursive includes unfolded; every failure is a problem. */
+const checked = (
+  name: string,
+  roles: ReadonlyArray<string>,
+  steps: Steps
+): Checked | { readonly problems: ReadonlyArray<Problem> } => {
+  try {
+    const unfolded = Array.isArray(steps) && isRecursive(steps) ? unfoldRecursion(name, roles, steps) : { steps }
+    if ("problems" in unfolded) return unfolded
+    const result = check(name, roles, unfolded.steps)
+    return "localTypes" in result ? result : { problems: result }
+  } catch (cause) {
+    // Checking is iterative and polynomial: nothing should get here; if something does, it is named.
+    return {
+      problems: [
+        {
+          code: "CheckFailed",
+          path: [],
+          message: `top level: the checker failed on this protocol: ${describeCause(cause)}`
+        }
+      ]
+    }
+  }
+}
+
+/** The roles of an instance: single roles as they are, each family replaced by its members. */
+const instanceRoles = (roles: ReadonlyArray<string>, sizes: ReadonlyMap<string, number>): ReadonlyArray<string> =>
+  roles.flatMap((role) => {
+    const size = sizes.get(role)
+    return size === undefined ? [role] : Array.from({ length: size }, (_, i) => memberName(role, i))
+  })
+
+const instances = new WeakMap<Protocol, Map<string, Protocol | ProtocolDefinitionError>>()
+
+/**
+ * The protocol for a session with `sizes` members of each family: each member is a role `Family[i]`
+ * (from 0), with its own local type, state machine and monitor; messages to a family are sent to every
+ * member, messages from a family come from every member. Made once per protocol and sizes. A protocol
+ * without families is its own instance.
+ *
+ * @example
+ * ```ts
+ * const Review = Choreography.makeUnsafe("Review", ["Author", "Reviewer"], ($) => [
+ *   $.message("Author", "Reviewer", "draft", Schema.String),
+ *   $.message("Reviewer", "Author", "verdict", Schema.Boolean)
+ * ], { families: ["Reviewer"] })
+ * const three = yield* Choreography.instantiate(Review, { Reviewer: 3 })
+ * three.roles // ["Author", "Reviewer[0]", "Reviewer[1]", "Reviewer[2]"]
+ * ```
+ */
+export const instantiate = <P extends Protocol>(
+  protocol: P,
+  sizes: { readonly [F in FamiliesOf<P>]: number }
+): Effect.Effect<Protocol, ProtocolDefinitionError> =>
+  Effect.suspend(() => {
+    const made = instantiateSync(protocol, sizes)
+    return made instanceof ProtocolDefinitionError ? Effect.fail(made) : Effect.succeed(made)
+  })
+
+/** {@link instantiate}, synchronous: the instance or the error. */
+export const instantiateSync = (
+  protocol: Protocol,
+  sizes: Readonly<Record<string, number>>
+): Protocol | ProtocolDefinitionError => {
+  if (protocol.families.size === 0) return protocol
+  const refuse = (message: string) =>
+    new ProtocolDefinitionError({
+      protocol: protocol.name,
+      problems: [{ code: "InvalidFamilySize", path: [], message }]
+    })
+  const counts = new Map<string, number>()
+  for (const family of protocol.families) {
+    const n = sizes[family]
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1)
+      return refuse(`family ${family} needs a number of members (a whole number from 1), got ${JSON.stringify(n)}`)
+    counts.set(family, n)
+  }
+  const key = [...counts].map(([f, n]) => `${f}=${n}`).join(",")
+  let byProtocol = instances.get(protocol)
+  if (byProtocol === undefined) instances.set(protocol, (byProtocol = new Map()))
+  const known = byProtocol.get(key)
+  if (known !== undefined) return known
+  const roles = instanceRoles(protocol.roles, counts)
+  const made = checked(protocol.name, roles, expandFamilies(protocol.steps, counts))
+  const instance: Protocol | ProtocolDefinitionError =
+    "problems" in made
+      ? new ProtocolDefinitionError({ protocol: protocol.name, problems: made.problems })
+      : {
+          _tag: "Protocol",
+          name: protocol.name,
+          roles,
+          steps: protocol.steps,
+          localTypes: made.localTypes,
+          machines: new Map(
+            [...made.machines].map(([role, machine]) => [role, { ...machine, families: Object.fromEntries(counts) }])
+          ),
+          restartable: new Set(
+            roles.filter((r) => protocol.restartable.has(memberOf(r, protocol.families)?.family ?? r))
+          ),
+          families: new Set(),
+          instanceOf: { protocol, sizes: Object.fromEntries(counts) }
+        }
+  byProtocol.set(key, instance)
+  return instance
 }
 
 const describeCause = (cause: unknown): string =>

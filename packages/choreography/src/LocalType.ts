@@ -17,7 +17,7 @@
  * @since 0.1.0
  */
 import type { Schema } from "effect"
-import type { Protocol, RolesOf } from "./Choreography.ts"
+import type { FamiliesOf, Protocol, RolesOf } from "./Choreography.ts"
 import { print as printLocal } from "./internal/print.ts"
 import type { ProjectSteps } from "./internal/typeLevel.ts"
 
@@ -82,7 +82,7 @@ export type LocalType = Send | Receive | Rec | Var | End
  * ```
  */
 export type LocalTypeOf<P, Role extends RolesOf<P>> =
-  P extends Protocol<string, string, infer S> ? ProjectSteps<S, Role> : never
+  P extends Protocol<string, string, infer S> ? ProjectSteps<S, Role, FamiliesOf<P>> : never
 
 /** The local type of `role` in `protocol` (computed and checked when the protocol was built). */
 export const project = <P extends Protocol, Role extends RolesOf<P>>(protocol: P, role: Role): LocalType => {

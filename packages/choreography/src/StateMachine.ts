@@ -47,6 +47,12 @@ export interface StateMachine {
   readonly role: string
   readonly start: number
   readonly states: ReadonlyArray<State>
+  /**
+   * In an instance of a protocol with families (see `Choreography.instantiate`): the number of members of
+   * each family. An endpoint's send to a family goes to every member, and its receive from a family's
+   * first member takes one message from each.
+   */
+  readonly families?: Readonly<Record<string, number>>
 }
 
 /** The state machine of `role` in `protocol` (built when the protocol was built). */

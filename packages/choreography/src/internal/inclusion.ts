@@ -9,7 +9,10 @@ import type { Continue, Include, Loop, Problem, Step, Steps } from "../Choreogra
 import { drain } from "./solve.ts"
 
 /** Rebuilds a list of steps bottom-up: `f` makes each step from the step and its already rebuilt nested lists. */
-const rebuild = (steps: Steps, f: (step: Step, nested: ReadonlyArray<Steps>) => Step | ReadonlyArray<Step>): Steps => {
+export const rebuild = (
+  steps: Steps,
+  f: (step: Step, nested: ReadonlyArray<Steps>) => Step | ReadonlyArray<Step>
+): Steps => {
   let result: Steps = []
   const tasks: Array<() => void> = []
   const schedule = (list: Steps, out: (rebuilt: Steps) => void) => {
@@ -66,7 +69,7 @@ const nestedLists = (step: Step): ReadonlyArray<Steps> => {
 }
 
 /** `step` with its nested lists replaced by `lists` (in the order of {@link nestedLists}). */
-const withLists = (step: Step, lists: ReadonlyArray<Steps>): Step => {
+export const withLists = (step: Step, lists: ReadonlyArray<Steps>): Step => {
   switch (step._tag) {
     case "Choice":
       return { ...step, branches: Object.fromEntries(Object.keys(step.branches).map((k, i) => [k, lists[i]!])) }

@@ -108,8 +108,8 @@ type StepNode<H, N> =
                   : GDynamic
                 : GDynamic
 
-/** The local type of role R in a protocol with steps S. */
-export type ProjectSteps<S, R extends string> = Project<Entry<S, Done>, R, never>
+/** The local type of role R in a protocol with steps S and families Fam. */
+export type ProjectSteps<S, R extends string, Fam extends string = never> = Project<Entry<S, Done>, R, never, Fam>
 
 /** Every role that occurs in a list of steps. */
 export type RolesOfSteps<S> = S extends ReadonlyArray<infer X> ? RolesOfStep<X> : never
@@ -132,21 +132,24 @@ type RolesOfStep<X> =
  * to one of them is invisible to R and projects to `end` (as in nuScr). Steps R takes no part in are
  * skipped in tail position, so long stretches cost no depth.
  */
-export type Project<P, R extends string, U extends string> = P extends { readonly node: infer G }
-  ? ProjectNode<G, R, U>
+export type Project<P, R extends string, U extends string, Fam extends string> = P extends {
+  readonly node: infer G
+}
+  ? ProjectNode<G, R, U, Fam>
   : Dynamic
 
-type ProjectNode<G, R extends string, U extends string> =
+type ProjectNode<G, R extends string, U extends string, Fam extends string> =
   G extends GMessage<infer F, infer T, infer L, infer P, infer N>
     ? R extends F
-      ? Send<T, Next<L, P, N, R>>
+      ? Send<T, Next<L, P, N, R, Fam>>
       : R extends T
-        ? Receive<F, Next<L, P, N, R>>
-        : Project<N, R, U>
+        ? // A single role receives a family's message from every member: their payloads, in member order.
+          Receive<F, Next<L, [F] extends [Fam] ? Schema.$Array<P> : P, N, R, Fam>>
+        : Project<N, R, U, Fam>
     : G extends GChoice<infer At, infer Bs>
-      ? MergeAll<{ [K in keyof Bs]: Project<Bs[K], R, U> }[keyof Bs], R extends At ? true : false>
+      ? MergeAll<{ [K in keyof Bs]: Project<Bs[K], R, U, Fam> }[keyof Bs], R extends At ? true : false>
       : G extends GRec<infer X, infer B>
-        ? MakeRec<X, Project<B, R, U | X>>
+        ? MakeRec<X, Project<B, R, U | X, Fam>>
         : G extends GVar<infer X>
           ? X extends U
             ? End
@@ -155,8 +158,8 @@ type ProjectNode<G, R extends string, U extends string> =
             ? End
             : G extends GParallel<infer Parts, infer N>
               ? FindPart<Parts, R> extends readonly [string, infer Tree]
-                ? Project<Tree, R, U>
-                : Project<N, R, U>
+                ? Project<Tree, R, U, Fam>
+                : Project<N, R, U, Fam>
               : Dynamic
 
 /**
@@ -164,10 +167,16 @@ type ProjectNode<G, R extends string, U extends string> =
  * invariant, declared so: TypeScript then compares two branches by their labels and positions, never by
  * working out (and comparing) everything that follows them.
  */
-export interface Next<in out L extends string, in out P extends Schema.Top, in out N, in out R extends string> {
+export interface Next<
+  in out L extends string,
+  in out P extends Schema.Top,
+  in out N,
+  in out R extends string,
+  in out Fam extends string
+> {
   readonly label: L
   readonly payload: P
-  readonly next: Project<N, R, never>
+  readonly next: Project<N, R, never, Fam>
 }
 
 type MakeRec<X extends string, B> = B extends End | Var<X> ? End : B extends Var ? B : Rec<X, B>
