@@ -85,7 +85,10 @@ class Coordination {
         roles,
         coordinator: ctx.self,
         traceLimit,
-        ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis })
+        ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
+        ...(this.choreography.instanceOf === undefined
+          ? {}
+          : { member: role, sizes: this.choreography.instanceOf.sizes })
       }).pipe(
         Effect.matchCauseEffect({
           onFailure: (cause) =>
