@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import * as backends from "./backends.ts"
+import * as checker from "./checker.ts"
 import * as choreography from "./choreography.ts"
 import { how, notes, why } from "./notes.ts"
 import * as peers from "./peers.ts"
@@ -21,7 +22,7 @@ const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["runtime", runtime.cases],
   ["scale", scale.cases],
   ["peers", peers.cases],
-  ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...sessions.cases]],
+  ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...checker.cases, ...sessions.cases]],
   ["remote", [{ name: "remote", run: () => remote.figures() }]],
   ["backends", backends.cases]
 ]

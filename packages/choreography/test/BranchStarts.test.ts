@@ -49,23 +49,25 @@ describe("branches that start with a choice, a loop or a continue", () => {
   })
 
   it("a branch that starts with a loop: the chooser and the receiver see its first message, unfolded", () => {
-    const made = make("Stream", ["A", "B", "C"], ($) => [
-      $.choice("A", {
-        stream: [
-          $.loop("L", [
-            $.choice("A", {
-              item: [
-                $.message("A", "B", "item", Schema.Number),
-                $.message("B", "C", "item", Schema.Number),
-                $.continue("L")
-              ],
-              done: [$.message("A", "B", "done", V), $.message("B", "C", "done", V)]
-            })
-          ])
-        ],
-        none: [$.message("A", "B", "none", V), $.message("B", "C", "done", V)]
-      })
-    ])
+    const stream = (relay: boolean) =>
+      make("Stream", relay ? ["A", "B", "C"] : ["A", "B"], ($) => [
+        $.choice("A", {
+          stream: [
+            $.loop("L", [
+              $.choice("A", {
+                item: [
+                  $.message("A", "B", "item", Schema.Number),
+                  ...(relay ? [$.message("B", "C", "item", Schema.Number)] : []),
+                  $.continue("L")
+                ],
+                done: [$.message("A", "B", "done", V), ...(relay ? [$.message("B", "C", "done", V)] : [])]
+              })
+            ])
+          ],
+          none: [$.message("A", "B", "none", V), ...(relay ? [$.message("B", "C", "done", V)] : [])]
+        })
+      ])
+    const made = stream(false)
     expect(made._tag).toBe("Success")
     if (made._tag !== "Success") return
     expect(local(made.success, "A")).toBe(
@@ -74,23 +76,18 @@ describe("branches that start with a choice, a loop or a continue", () => {
     expect(
       runs(made.success, "B", [
         ["?", "A", "item", 1],
-        ["!", "C", "item", 1],
         ["?", "A", "item", 2],
-        ["!", "C", "item", 2],
-        ["?", "A", "done"],
-        ["!", "C", "done"]
+        ["?", "A", "done"]
       ])
     ).toBe(true)
-    expect(
-      runs(made.success, "B", [
-        ["?", "A", "none"],
-        ["!", "C", "done"]
-      ])
-    ).toBe(true)
-    // C learns everything from B, whichever way A went: the loop, unfolded once, merged with "none".
-    expect(local(made.success, "C")).toBe(
-      "B?{item(number). rec L. B?{item(number). continue L, done(). end}, done(). end}"
-    )
+    expect(runs(made.success, "B", [["?", "A", "none"]])).toBe(true)
+    // A role outside the choice gets the loop in one branch and a receive in the other: nuScr's merge (ours)
+    // wants them equal; C would learn the branch from B's next label, which Scribble accepts.
+    const relayed = stream(true)
+    expect(relayed._tag === "Failure" && relayed.failure.problems[0]).toMatchObject({
+      code: "UnmergeableBranches",
+      role: "C"
+    })
   })
 
   it("a branch that is a continue starts the loop again: its first messages are the loop's (Scribble Test08)", () => {

@@ -109,12 +109,6 @@ export class Merger {
       }
       return waiting ? undefined : this.types.receive(a.peer, branches)
     }
-    // A loop that starts a branch merges unfolded with what another branch does at once (as nuScr merges
-    // the branches of a global type whose loops at the start of branches are unfolded).
-    if ((a._tag === "Rec") !== (b._tag === "Rec") && (a._tag === "Rec" ? b : a)._tag !== "End") {
-      const merged = need(this.cell(this.types.unfold(a), this.types.unfold(b)))
-      return merged === undefined || isLocal(merged) ? merged : { ...merged, left: a, right: b }
-    }
     if (a._tag === "Send" && b._tag === "Send" && a.branches.length === 1 && b.branches.length === 1) {
       const x = a.branches[0]!
       const y = b.branches[0]!
