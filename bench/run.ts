@@ -10,6 +10,7 @@ import { join } from "node:path"
 import * as backends from "./backends.ts"
 import * as checker from "./checker.ts"
 import * as choreography from "./choreography.ts"
+import * as durable from "./durable.ts"
 import { how, notes, why } from "./notes.ts"
 import * as peers from "./peers.ts"
 import * as remote from "./remote.ts"
@@ -24,6 +25,7 @@ const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["peers", peers.cases],
   ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...checker.cases, ...sessions.cases]],
   ["remote", [{ name: "remote", run: () => remote.figures() }]],
+  ["durable", durable.cases],
   ["backends", backends.cases]
 ]
 

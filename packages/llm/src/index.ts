@@ -14,6 +14,8 @@ export * as AnthropicTestServer from "./AnthropicTestServer.ts"
 export * as Approval from "./Approval.ts"
 /** Spending limits per agent (tokens, cost), checked before each call. */
 export * as Budget from "./Budget.ts"
+/** Durable agents: conversation, usage and journaled model calls that survive crashes (never billed twice). */
+export * as DurableAgent from "./DurableAgent.ts"
 /** Our model offered as `effect/ai`'s `LanguageModel`. */
 export * as EffectAi from "./EffectAi.ts"
 /** The language model service: generate, stream, generate objects; retries, timeouts, budgets, telemetry. */

@@ -8,21 +8,33 @@
  * Failures reject the Promise with the typed error itself (`AskTimeout`, the request's declared failure,
  * `SessionAborted`, ...), so `catch (e) { if (e._tag === "AskTimeout") … }` works.
  *
+ * With a `Storage` among the services, agents can be durable (a kind made with `Entity.make(…, { state })`
+ * or `DurableAgent.entity`): their state survives a crash of the process, and a message sent with
+ * `{ durable: true, id }` is stored before it is acknowledged and handled once per id (see `Durable`).
+ *
  * @example
  * ```ts
  * const troupe = await Troupe.start({ services: ScriptedModel.layer([Turn.text("Hi!")]) })
  * const chats = troupe.agents("chat", () => Agent.make({ name: "chat", system: "Be brief." }))
  * const answer = await chats.get("conversation-42").ask(Agent.Protocol.Ask({ prompt: "Hello" }), { timeout: "1 minute" })
  * await troupe.shutdown()
+ *
+ * // one durable agent per customer, kept in a SQLite file
+ * const api = await Troupe.start({ services: [OpenAi.layerConfig(), Storage.layerSqlite({ filename: "troupe.db" })] })
+ * const support = api.agents(DurableAgent.entity("support", { name: "support", system: "You help customers." }))
+ * const reply = await support.get(customerId).ask(Agent.Protocol.Ask({ prompt }), { durable: true, id: requestId })
  * ```
  */
 import type { Choreography as Choreographies } from "@troupe/choreography"
-import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, ManagedRuntime, Option, Scope } from "effect"
 import type { ActorRef, AskOptions } from "./ActorRef.ts"
 import * as ActorSystem from "./ActorSystem.ts"
 import type { Behavior } from "./Behavior.ts"
 import * as Session from "./choreography/Session.ts"
 import type { SessionEvent } from "./choreography/SessionEvent.ts"
+import * as Durable from "./durable/Durable.ts"
+import type * as Entity from "./durable/Entity.ts"
+import { Storage } from "./durable/Storage.ts"
 import { AgentsById } from "./internal/agentsById.ts"
 import { EventFeed } from "./internal/eventFeed.ts"
 import type * as Mailbox from "./Mailbox.ts"
@@ -38,19 +50,42 @@ export { SessionNotFound } from "./internal/eventFeed.ts"
  * {@link Agents.get} points at an id, whose actor is spawned when a message needs it.
  */
 export interface Ref<P extends Protocol.Any> {
-  /** The actor's path, e.g. `/user/counter` or `/user/chat:conversation-42`. */
+  /** The actor's path, e.g. `/user/counter` or `/user/chat/conversation-42`. */
   readonly path: string
-  /** Sends a message; resolves once it is in the mailbox. Rejects with `MailboxFull` (see the mailbox's policy). */
-  tell(message: Protocol.Message<P>): Promise<void>
+  /**
+   * Sends a message; resolves once it is in the mailbox. Rejects with `MailboxFull` (see the mailbox's
+   * policy). With `{ durable: true }`, resolves once it is stored (see {@link SendOptions}).
+   */
+  tell(message: Protocol.Message<P>, options?: SendOptions): Promise<void>
   /**
    * Sends a request and resolves with its reply. Rejects with the request's declared failure or an
-   * `AskError` (`AskTimeout`, `RecipientTerminated`, `RequestFailed`, ...).
+   * `AskError` (`AskTimeout`, `RecipientTerminated`, `RequestFailed`, ...). With `{ durable: true, id }`, the
+   * request is stored first and handled once per id: asked again with the same id, it gets the first reply.
    */
-  ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions): Promise<Protocol.Success<P, M["_tag"]>>
+  ask<M extends Protocol.Request<P>>(
+    message: M,
+    options?: AskOptions & SendOptions
+  ): Promise<Protocol.Success<P, M["_tag"]>>
   /** Stops the actor (its children first) and resolves once it has terminated. */
   stop(): Promise<void>
   /** The actor's Effect ref (spawning it first, for an agent by id): to put in a message, or for Effect code. */
   actorRef(): Promise<ActorRef<P>>
+}
+
+/**
+ * How a message is sent. `durable: true` stores it before the Promise resolves, and the recipient (a durable
+ * agent or actor of this node: see `Durable`, `Entity`) handles it at least once, even if the process
+ * crashes meanwhile, and never twice for one `id`. Rejects with `NotDurable` if the recipient is not durable.
+ *
+ * @example
+ * ```ts
+ * await carts.get(customer).tell(Cart.Add({ sku }), { durable: true, id: requestId })
+ * ```
+ */
+export interface SendOptions {
+  readonly durable?: boolean
+  /** The message's id, for deduplication (e.g. the request's idempotency key); a fresh UUID by default. */
+  readonly id?: string | undefined
 }
 
 /** How the agents of a kind are spawned (see {@link Troupe.agents}). */
@@ -61,6 +96,11 @@ export interface AgentsOptions {
   readonly restart?: RestartPolicy
   /** How long one may take to finish its current message when stopped. */
   readonly shutdownTimeout?: Duration.Input
+  /**
+   * How long an agent may be idle before it is stopped to free its memory (the next message spawns it
+   * again); `"never"` by default. Use a durable kind (`Entity.make` with a `state`) to keep its state.
+   */
+  readonly passivateAfter?: Duration.Input | "never"
 }
 
 /** The agents of one kind, addressed by id: `get(id)` is the agent with that id, spawned when first needed. */
@@ -69,7 +109,8 @@ export interface Agents<P extends Protocol.Any> {
   readonly kind: string
   /**
    * The agent with this id (any non-empty string), e.g. a user's or a conversation's id. Its first message
-   * spawns it, as `/user/<kind>:<id>`; it then lives until stopped, and a later message spawns it again.
+   * spawns it, as `/user/<kind>/<id>`; it then lives until stopped or passivated, and a later message spawns
+   * it again (from its stored state, for a durable kind).
    */
   get(id: string): Ref<P>
   /** The ids whose agents are alive now. */
@@ -144,17 +185,26 @@ export interface Troupe<R = never> extends AsyncDisposable {
     make: (id: string) => Behavior<P, S, R | ActorSystem.ActorSystem>,
     options?: AgentsOptions
   ): Agents<P>
+  /**
+   * The agents of an entity kind (`Entity.make`, `DurableAgent.entity`): durable when the kind has a state,
+   * passivated as the kind says. Throws if a kind of that name is taken.
+   */
+  agents<P extends Protocol.Any>(kind: Entity.Kind<P, R | ActorSystem.ActorSystem>): Agents<P>
   /** Finds a live actor by path, on this node or (with `node`) another one. Rejects with `ActorNotFound`. */
   lookup<P extends Protocol.Any>(path: string, protocol: P, options?: { readonly node?: string }): Promise<Ref<P>>
   /** A Promise ref for an Effect ref (one that came in a message, say). */
   ref<P extends Protocol.Any>(actor: ActorRef<P>): Ref<P>
   /** Sends a message (see {@link Ref.tell}). */
-  tell<P extends Protocol.Any>(ref: Ref<P> | ActorRef<P>, message: Protocol.Message<P>): Promise<void>
+  tell<P extends Protocol.Any>(
+    ref: Ref<P> | ActorRef<P>,
+    message: Protocol.Message<P>,
+    options?: SendOptions
+  ): Promise<void>
   /** Sends a request and resolves with its reply (see {@link Ref.ask}). */
   ask<P extends Protocol.Any, M extends Protocol.Request<P>>(
     ref: Ref<P> | ActorRef<P>,
     message: M,
-    options?: AskOptions
+    options?: AskOptions & SendOptions
   ): Promise<Protocol.Success<P, M["_tag"]>>
   /** Stops an actor and resolves when it has terminated. */
   stop(ref: Ref<Protocol.Any> | ActorRef<Protocol.Any>): Promise<void>
@@ -195,7 +245,8 @@ export type ServicesOf<L> =
 export interface Options<L extends ServiceLayer | ReadonlyArray<ServiceLayer>, E> extends ActorSystem.Options<E> {
   /**
    * What the actors need, as a layer or a list of layers: a language model (`OpenAi.layerConfig()`,
-   * `ScriptedModel.layer(...)`), storage, your own services. Built before the system, released after it.
+   * `ScriptedModel.layer(...)`), storage for durable agents (`Storage.layerSqlite({ filename })`,
+   * `Storage.layerPostgres({ url })`), your own services. Built before the system, released after it.
    */
   readonly services?: L
 }
@@ -240,7 +291,12 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
   const sessions = new Set<{ readonly end: () => Promise<void> }>()
 
   const ref = <P extends Protocol.Any>(actor: ActorRef<P>): Ref<P> =>
-    makeRef(actor.path, () => Promise.resolve(actor), run, system)
+    makeRef(
+      actor.path,
+      () => Promise.resolve(actor),
+      run,
+      () => run(system.stop(actor))
+    )
   const actorOf = <P extends Protocol.Any>(target: Ref<P> | ActorRef<P>): Promise<ActorRef<P>> =>
     "actorRef" in target ? target.actorRef() : Promise.resolve(target)
   const byId = new AgentsById(system, run)
@@ -298,15 +354,18 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
   return {
     system,
     spawn: (behavior, spawnOptions) => run(system.spawn(behavior, spawnOptions)).then(ref),
-    agents: (kind, make, agentsOptions) =>
-      byId.kind(kind, make, agentsOptions ?? {}, (path, resolve, current) =>
-        makeRef(path, resolve, run, system, current)
+    agents: <P extends Protocol.Any>(
+      kind: string | Entity.Kind<P, R | ActorSystem.ActorSystem>,
+      make?: (id: string) => Behavior<P, unknown, R | ActorSystem.ActorSystem>,
+      agentsOptions: AgentsOptions = {}
+    ) =>
+      byId.kind(typeof kind === "string" ? plainKind(kind, make!, agentsOptions) : kind, (path, resolve, stop) =>
+        makeRef(path, resolve, run, stop)
       ),
     lookup: (path, protocol, lookupOptions) => run(system.lookup(path, protocol, lookupOptions)).then(ref),
     ref,
-    tell: (target, message) => ("actorRef" in target ? target.tell(message) : ref(target).tell(message)),
-    ask: (target, message, askOptions) =>
-      "actorRef" in target ? target.ask(message, askOptions) : ref(target).ask(message, askOptions),
+    tell: (target, message, sendOptions) => ("actorRef" in target ? target : ref(target)).tell(message, sendOptions),
+    ask: (target, message, askOptions) => ("actorRef" in target ? target : ref(target)).ask(message, askOptions),
     stop: (target) => actorOf(target).then((actor) => run(system.stop(actor))),
     awaitTermination: (target) => actorOf(target).then((actor) => run(system.awaitTermination(actor))),
     startSession,
@@ -321,23 +380,68 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
 }
 
 /**
- * A Promise ref whose actor is found by `resolve` at each call (`current`, when given, is the live actor
- * without spawning one, for `stop`).
+ * The entity kind behind `troupe.agents(name, make, options)`: not durable, passivated only if asked. Its
+ * protocol is the behaviours' own, known once the first one is made.
  */
+const plainKind = <P extends Protocol.Any, R>(
+  name: string,
+  make: (id: string) => Behavior<P, unknown, R>,
+  options: AgentsOptions
+): Entity.Kind<P, R> => {
+  let protocol: P | undefined
+  return {
+    name,
+    get protocol() {
+      return protocol as P
+    },
+    behavior: (id) => {
+      const behavior = make(id)
+      protocol = behavior.protocol
+      return behavior
+    },
+    passivateAfterMillis:
+      options.passivateAfter === undefined || options.passivateAfter === "never"
+        ? undefined
+        : Duration.toMillis(options.passivateAfter),
+    mailbox: options.mailbox,
+    supervision: undefined,
+    restart: options.restart ?? "transient",
+    shutdownTimeout: options.shutdownTimeout,
+    durable: false
+  }
+}
+
+/** A durable message needs the troupe's storage: a clear error when it has none. */
+const withStorage = <A, E>(effect: Effect.Effect<A, E, Storage>): Effect.Effect<A, E> =>
+  Effect.flatMap(Effect.serviceOption(Storage), (storage) =>
+    Option.isSome(storage)
+      ? Effect.provideService(effect, Storage, storage.value)
+      : Effect.die(
+          new Error(
+            'A durable message needs storage: give Troupe.start a Storage layer among its services, e.g. Storage.layerSqlite({ filename: "troupe.db" })'
+          )
+        )
+  )
+
+/** A Promise ref whose actor is found by `resolve` at each call; `stop` stops it if it runs. */
 const makeRef = <P extends Protocol.Any>(
   path: string,
   resolve: () => Promise<ActorRef<P>>,
   run: <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>) => Promise<A>,
-  system: ActorSystem.ActorSystemService,
-  current?: () => ActorRef<P> | undefined
+  stop: () => Promise<void>
 ): Ref<P> => ({
   path,
-  tell: (message) => resolve().then((actor) => run(actor.tell(message))),
-  ask: (message, options) => resolve().then((actor) => run(actor.ask(message, options))),
-  stop: async () => {
-    const actor = current === undefined ? await resolve() : current()
-    if (actor !== undefined) await run(system.stop(actor))
-  },
+  tell: (message, options) =>
+    resolve().then((actor) =>
+      run<void, unknown>(
+        options?.durable === true ? withStorage(Durable.tell(actor, message, options)) : actor.tell(message)
+      )
+    ),
+  ask: (message, options) =>
+    resolve().then((actor) =>
+      run(options?.durable === true ? withStorage(Durable.ask(actor, message, options)) : actor.ask(message, options))
+    ),
+  stop,
   actorRef: resolve
 })
 

@@ -26,6 +26,14 @@ export * as Behavior from "./Behavior.ts"
 export * as Session from "./choreography/Session.ts"
 /** The events sessions publish on the system event stream. */
 export * as SessionEvent from "./choreography/SessionEvent.ts"
+/** Durable actors (state stored under a persistence id) and durable messages (stored before acknowledged). */
+export * as Durable from "./durable/Durable.ts"
+/** Durable sessions: a session's log in storage, so that it survives kill -9 of any of its nodes. */
+export * as DurableSession from "./durable/DurableSession.ts"
+/** Entities: actors addressed by a stable id, spawned on their first message, passivated when idle. */
+export * as Entity from "./durable/Entity.ts"
+/** Durable storage (SQLite by default, PostgreSQL for several processes) over `effect/sql`, migrated by Troupe. */
+export * as Storage from "./durable/Storage.ts"
 /** Snapshots of a running node for inspectors (links, the actor tree, session roles) and operator actions. */
 export * as Introspection from "./Introspection.ts"
 /** Bounded mailboxes and their overflow policies. */

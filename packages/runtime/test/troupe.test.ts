@@ -3,19 +3,24 @@
  * session events as an async iterable and as Server-Sent Events over a real HTTP server, and shutdown with
  * work in flight.
  */
+import { mkdtempSync, rmSync } from "node:fs"
 import * as Http from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import {
   ActorRef,
   Behavior,
   Choreography,
+  Entity,
   Protocol,
   Session,
   type SessionEvent,
+  Storage,
   type SystemEvent,
   Troupe
 } from "@troupe/runtime"
 import { Context, Effect, Layer, Schema } from "effect"
-import { describe, expect, expectTypeOf, it } from "vitest"
+import { afterAll, describe, expect, expectTypeOf, it } from "vitest"
 import { Counter, counter } from "./fixtures.ts"
 
 /** A service the actors need, released after them. */
@@ -190,7 +195,7 @@ describe("Troupe: agents by id", () => {
       return counter()
     })
     const a = counters.get("a")
-    expect(a.path).toBe("/user/counter:a")
+    expect(a.path).toBe("/user/counter/a")
     expect(counters.ids()).toEqual([]) // nothing spawned yet
     await Promise.all(Array.from({ length: 50 }, () => a.tell(Counter.Add({ n: 1 }))))
     expect(await counters.get("a").ask(Counter.Get())).toBe(50)
@@ -220,7 +225,7 @@ describe("Troupe: agents by id", () => {
     const ids = ["user/42", "Zoë & Ada", "~tilde~", "a:b@c", "$dollar", "😀"]
     for (const id of ids) await counters.get(id).tell(Counter.Add({ n: 1 }))
     expect([...counters.ids()].sort()).toEqual([...ids].sort())
-    expect(counters.get("user/42").path).toBe("/user/counter:user~2F42")
+    expect(counters.get("user/42").path).toBe("/user/counter/user~2F42")
     for (const id of ids) expect(await counters.get(id).ask(Counter.Get())).toBe(1)
     await expect(counters.get("").ask(Counter.Get())).rejects.toMatchObject({ _tag: "InvalidName" })
     await troupe.shutdown()
@@ -244,6 +249,74 @@ describe("Troupe: agents by id", () => {
     expect(await greeters.get("x").ask(Greeter.Greet({ name: "Ada" }))).toBe("Hello, Ada (1)")
     expect(await greeters.get("x").ask(Greeter.Greet({ name: "Bo" }))).toBe("Hello, Bo (2)")
     await troupe.shutdown()
+  })
+})
+
+/** Resolves once `predicate` holds, checked at each turn of the event loop. */
+const until = async (predicate: () => boolean) => {
+  while (!predicate()) await new Promise((resolve) => setImmediate(resolve))
+}
+
+describe("Troupe: durable agents and passivation", () => {
+  const dir = mkdtempSync(join(tmpdir(), "troupe-promise-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const Counters = Entity.make("counter", Counter, { behavior: () => counter(), state: Schema.Number })
+
+  it("keeps a durable kind's state in a SQLite file across troupes, and handles a durable message once per id", async () => {
+    const file = join(dir, "api.db")
+    const first = await Troupe.start({ name: "api", services: Storage.layerSqlite({ filename: file }) })
+    const ada = first.agents(Counters).get("ada")
+    expect(ada.path).toBe("/user/counter/ada")
+    await ada.tell(Counter.Add({ n: 2 }), { durable: true, id: "r-1" })
+    await first.tell(ada, Counter.Add({ n: 2 }), { durable: true, id: "r-1" }) // the same request again
+    expect(await ada.ask(Counter.Get(), { durable: true, id: "r-2" })).toBe(2)
+    await ada.tell(Counter.Add({ n: 5 }), { durable: true, id: "r-3" })
+    expect(await ada.ask(Counter.Get(), { durable: true, id: "r-2" })).toBe(2) // r-2's first reply
+    await first.shutdown()
+    const second = await Troupe.start({ name: "api", services: Storage.layerSqlite({ filename: file }) })
+    const counters = second.agents(Counters)
+    expect(counters.ids()).toEqual([])
+    expect(await counters.get("ada").ask(Counter.Get())).toBe(7)
+    expect(counters.ids()).toEqual(["ada"])
+    await second.shutdown()
+  })
+
+  it("passivates idle agents (a plain kind forgets, a durable one comes back from storage); no message is lost", async () => {
+    const troupe = await Troupe.start({ services: Storage.layerSqlite({ filename: join(dir, "idle.db") }) })
+    const plain = troupe.agents("plain", () => counter(), { passivateAfter: "20 millis" })
+    const durable = troupe.agents(
+      Entity.make("durable", Counter, { behavior: () => counter(), state: Schema.Number, passivateAfter: "20 millis" })
+    )
+    for (const agents of [plain, durable]) {
+      await Promise.all(Array.from({ length: 100 }, () => agents.get("x").tell(Counter.Add({ n: 1 }))))
+      expect(await agents.get("x").ask(Counter.Get())).toBe(100)
+      await until(() => agents.ids().length === 0)
+    }
+    expect(await plain.get("x").ask(Counter.Get())).toBe(0)
+    expect(await durable.get("x").ask(Counter.Get())).toBe(100)
+    // messages sent while passivation runs wait for the next incarnation
+    await until(() => durable.ids().length === 0)
+    await Promise.all(Array.from({ length: 50 }, () => durable.get("x").tell(Counter.Add({ n: 1 }))))
+    expect(await durable.get("x").ask(Counter.Get())).toBe(150)
+    await troupe.shutdown()
+  })
+
+  it("refuses a durable message to an agent that is not durable, or without storage, with a clear error", async () => {
+    const troupe = await Troupe.start({ services: Storage.layerSqlite({ filename: join(dir, "refuse.db") }) })
+    const plain = troupe.agents("plain", () => counter())
+    await expect(plain.get("x").tell(Counter.Add({ n: 1 }), { durable: true })).rejects.toMatchObject({
+      _tag: "NotDurable",
+      message: expect.stringContaining("Durable.persistent")
+    })
+    expect(() => troupe.agents(Counters)).not.toThrow()
+    expect(() => troupe.agents(Counters)).toThrow(/already agents of kind "counter"/)
+    await troupe.shutdown()
+    const bare = await Troupe.start()
+    const ref = await bare.spawn(counter())
+    await expect(ref.tell(Counter.Add({ n: 1 }), { durable: true })).rejects.toThrow(/needs storage/)
+    // @ts-expect-error a durable kind needs Storage among the services
+    bare.agents(Counters)
+    await bare.shutdown()
   })
 })
 

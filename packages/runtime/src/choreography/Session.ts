@@ -57,6 +57,7 @@ export {
   ParticipantStopped,
   SessionAborted,
   SessionCancelled,
+  SessionNodeLost,
   StepTimeout
 } from "./internal/sessionErrors.ts"
 

@@ -1,37 +1,23 @@
 /**
- * Agents addressed by id, for the Promise API: the agent of kind `chat` and id `conversation-42` is the
- * top-level actor `/user/chat:conversation-42`. A message to it finds the live actor in the registry, or
- * spawns it (once, however many messages arrive at the same time); once it has terminated, the next
- * message spawns it again. An id may be any non-empty string: characters that actor names do not allow are
- * written `~XX` (UTF-8, hex).
+ * Agents addressed by id, for the Promise API: a thin layer over entities (`Entity`). The agent of kind
+ * `chat` and id `conversation-42` is the entity `/user/chat/conversation-42`: a message to it reaches the
+ * live actor, or spawns it (once, however many messages arrive at the same time, from its stored state when
+ * the kind is durable); once it has stopped or been passivated, the next message spawns it again. An id may
+ * be any non-empty string (see `Entity.path` for how it is written in the path).
  */
 import type { Effect } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
-import { type ActorSystem, type ActorSystemService, InvalidName, internal, NameTaken } from "../ActorSystem.ts"
-import type { Behavior } from "../Behavior.ts"
+import { type ActorSystem, type ActorSystemService, InvalidName } from "../ActorSystem.ts"
+import * as Entity from "../durable/Entity.ts"
 import type * as Protocol from "../Protocol.ts"
-import type { Agents, AgentsOptions, Ref } from "../Troupe.ts"
+import type { Agents, Ref } from "../Troupe.ts"
 
 type Run = <A, E>(effect: Effect.Effect<A, E, ActorSystem>) => Promise<A>
 
 const validKind = /^[A-Za-z0-9_.@+=-]+$/
-const plainCharacter = /^[A-Za-z0-9_.@:+=$-]$/
-const encoder = new TextEncoder()
-
-/** The actor name's part for an id: characters actor names do not allow are written `~XX`. */
-export const encodeId = (id: string): string =>
-  Array.from(id, (c) =>
-    plainCharacter.test(c)
-      ? c
-      : Array.from(encoder.encode(c), (byte) => `~${byte.toString(16).toUpperCase().padStart(2, "0")}`).join("")
-  ).join("")
-
-/** The id an actor name's part stands for. */
-export const decodeId = (encoded: string): string => decodeURIComponent(encoded.replaceAll("~", "%"))
 
 export class AgentsById {
   private readonly kinds = new Set<string>()
-  private readonly spawning = new Map<string, Promise<ActorRef<Protocol.Any>>>()
 
   private readonly system: ActorSystemService
   private readonly run: Run
@@ -41,62 +27,26 @@ export class AgentsById {
     this.run = run
   }
 
-  /** The live actor at a path, if any. */
-  private live(path: string): ActorRef<Protocol.Any> | undefined {
-    const cell = internal(this.system).registry.get(path)
-    return cell === undefined || cell.isTerminated ? undefined : (cell.ref as unknown as ActorRef<Protocol.Any>)
-  }
-
-  kind<P extends Protocol.Any, S, R>(
-    kind: string,
-    make: (id: string) => Behavior<P, S, R>,
-    options: AgentsOptions,
-    ref: (path: string, resolve: () => Promise<ActorRef<P>>, current: () => ActorRef<P> | undefined) => Ref<P>
+  /** The agents of an entity kind; throws if its name is not valid or another kind of this troupe has it. */
+  kind<P extends Protocol.Any, R>(
+    kind: Entity.Kind<P, R>,
+    ref: (path: string, resolve: () => Promise<ActorRef<P>>, stop: () => Promise<void>) => Ref<P>
   ): Agents<P> {
-    if (!validKind.test(kind)) throw new InvalidName({ name: kind })
-    if (this.kinds.has(kind)) throw new Error(`There are already agents of kind ${JSON.stringify(kind)}`)
-    this.kinds.add(kind)
-    const prefix = `/user/${kind}:`
+    if (!validKind.test(kind.name)) throw new InvalidName({ name: kind.name })
+    if (this.kinds.has(kind.name)) throw new Error(`There are already agents of kind ${JSON.stringify(kind.name)}`)
+    this.kinds.add(kind.name)
     return {
-      kind,
+      kind: kind.name,
       get: (id) => {
-        const name = `${kind}:${encodeId(id)}`
-        const path = `/user/${name}`
-        const current = () => this.live(path) as ActorRef<P> | undefined
-        const resolve = (): Promise<ActorRef<P>> => {
-          if (id === "") return Promise.reject(new InvalidName({ name: id }))
-          const live = current()
-          if (live !== undefined) return Promise.resolve(live)
-          let spawning = this.spawning.get(path) as Promise<ActorRef<P>> | undefined
-          if (spawning === undefined) {
-            spawning = this.spawn(name, path, () => make(id), options).finally(() => this.spawning.delete(path))
-            this.spawning.set(path, spawning)
-          }
-          return spawning
-        }
-        return ref(path, resolve, current)
+        let entity: Promise<ActorRef<P>> | undefined
+        const resolve = (): Promise<ActorRef<P>> =>
+          id === ""
+            ? Promise.reject(new InvalidName({ name: id }))
+            : (entity ??= this.run(Entity.ref(kind, id) as Effect.Effect<ActorRef<P>>))
+        const stop = () => this.run(Entity.passivate(kind, id))
+        return ref(Entity.path(kind, id), resolve, stop)
       },
-      ids: () =>
-        [...internal(this.system).registry.entries()]
-          .filter(([path, cell]) => path.startsWith(prefix) && !cell.isTerminated)
-          .map(([path]) => decodeId(path.slice(prefix.length)))
-    }
-  }
-
-  private async spawn<P extends Protocol.Any, S, R>(
-    name: string,
-    path: string,
-    make: () => Behavior<P, S, R>,
-    options: AgentsOptions
-  ): Promise<ActorRef<P>> {
-    const behavior = make()
-    try {
-      return await this.run(this.system.spawn(behavior, { ...options, name }) as Effect.Effect<ActorRef<P>, unknown>)
-    } catch (error) {
-      // spawned by someone else meanwhile (with `spawn` and the same name, say): use that one
-      const live = error instanceof NameTaken ? this.live(path) : undefined
-      if (live === undefined) throw error
-      return live as ActorRef<P>
+      ids: () => Entity.idsUnsafe(this.system, kind)
     }
   }
 }

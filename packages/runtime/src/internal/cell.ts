@@ -267,6 +267,11 @@ export class ActorCell {
     return this.status === TERMINATED_STATUS
   }
 
+  /** Nothing to handle and nothing being handled (for passivation of idle entities). */
+  get isQuiet(): boolean {
+    return !this.draining && (this.mailbox === undefined || this.mailbox.length === 0)
+  }
+
   // ------------------------------------------------------------------------------------------------------
   // Sending
   // ------------------------------------------------------------------------------------------------------
@@ -365,18 +370,26 @@ export class ActorCell {
     fiber: Fiber.Fiber<unknown, unknown>,
     timeoutMillis: number
   ): Effect.Effect<unknown, unknown> {
-    return Effect.callback<unknown, unknown>((resume) => {
-      const pending = new PendingReply(this, resume, timeoutMillis)
-      const envelope = (pending.envelope = this.envelope(message, fiber, pending))
-      const deadlines = this.system.deadlines
-      pending.at = deadlines.now() + timeoutMillis
-      deadlines.add(pending)
-      if (!this.offer(envelope)) {
-        if (this.options.mailbox.overflow === "fail") pending.complete(Exit.fail(this.mailboxFull(envelope)))
-        else this.addWaiter(envelope, noop)
-      }
-      return Effect.sync(() => pending.interrupted())
-    })
+    return Effect.callback<unknown, unknown>((resume) => this.askNow(message, fiber, timeoutMillis, resume))
+  }
+
+  /** Puts a request in the mailbox now; `resume` gets the reply. Returns what to run if the caller goes away. */
+  askNow(
+    message: { readonly _tag: string },
+    fiber: Fiber.Fiber<unknown, unknown>,
+    timeoutMillis: number,
+    resume: (effect: Effect.Effect<unknown, unknown>) => void
+  ): Effect.Effect<void> {
+    const pending = new PendingReply(this, resume, timeoutMillis)
+    const envelope = (pending.envelope = this.envelope(message, fiber, pending))
+    const deadlines = this.system.deadlines
+    pending.at = deadlines.now() + timeoutMillis
+    deadlines.add(pending)
+    if (!this.offer(envelope)) {
+      if (this.options.mailbox.overflow === "fail") pending.complete(Exit.fail(this.mailboxFull(envelope)))
+      else this.addWaiter(envelope, noop)
+    }
+    return Effect.sync(() => pending.interrupted())
   }
 
   /** An envelope from the actor running on `fiber` (if any), with its span when tracing. */

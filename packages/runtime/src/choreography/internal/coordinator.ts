@@ -8,17 +8,23 @@
  * in the session, and the session ends once each has left, is gone, or had a few seconds to leave. Then the
  * coordinator completes the starter's outcome with the results or the cause, and the traces merged, and
  * stops; participants that missed the end learn of it from their death watch of the coordinator.
+ *
+ * In a durable session (see `DurableSession`) the session, its roles' results and its end are in storage: a
+ * participant that terminates (its node crashed, say) is waited for, and joined again when it is back, until
+ * the session's deadline; a coordinator started again after its node restarted joins the roles again.
  */
 import type { Choreography as C, Diagram } from "@troupe/choreography"
-import { Cause, Clock, Deferred, Duration, Effect } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Schedule, Schema } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
+import type { SessionStore } from "../../durable/internal/sessionStore.ts"
+import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
-import { type AbortCause, ParticipantStopped, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
+import { AbortCause, ParticipantStopped, SessionAborted, SessionCancelled, SessionNodeLost } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
 
@@ -42,7 +48,25 @@ export interface Settings {
   readonly stepTimeoutMillis: (role: string) => number | undefined
   readonly traceLimit: number
   readonly outcome: Deferred.Deferred<Completed<Record<string, unknown>>, SessionAborted>
+  /** A durable session: where it is stored, how long a node may be gone, and what a restart found. */
+  readonly durable?: Durability | undefined
 }
+
+/** How a durable session's coordinator keeps it. */
+export interface Durability {
+  readonly store: SessionStore
+  readonly deadlineMillis: number
+  /** Set when the coordinator starts again after its node restarted: the session as stored. */
+  readonly recovered?: {
+    readonly begun: boolean
+    readonly results: ReadonlyMap<string, { readonly result: unknown; readonly trace: unknown }>
+  }
+}
+
+const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
+
+/** How often a durable session's coordinator tries again to join a role whose node is gone. */
+const rejoinEveryMillis = 200
 
 /** How long roles have to leave an aborted session before it ends without them (real time). */
 const leaveMillis = 5_000
@@ -64,58 +88,189 @@ class Coordination {
   readonly settings: Settings
   readonly roles: ReadonlyArray<string>
 
+  /** A durable session that began (every role joined): roles that join again resume. */
+  begun = false
+  /** The coordinator's system (set when it starts). */
+  system: SystemImpl | undefined = undefined
+
   constructor(choreography: Choreography, settings: Settings) {
     this.choreography = choreography
     this.settings = settings
     this.roles = choreography.roles
+    const recovered = settings.durable?.recovered
+    if (recovered !== undefined) {
+      this.begun = recovered.begun
+      for (const [role, { result, trace }] of recovered.results) {
+        this.results[role] = result
+        this.ended.add(role)
+        this.joinedRoles.add(role)
+        this.traces.set(role, trace as ReadonlyArray<TraceEvent>)
+      }
+    }
   }
 
   get id(): string {
     return this.settings.id
   }
 
-  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
-  join(ctx: Ctx): Effect.Effect<void> {
-    const { id, roles, traceLimit } = this.settings
-    const joinOne = (role: string) => {
-      const stepTimeoutMillis = this.settings.stepTimeoutMillis(role)
-      return roles[role]!.ask({
-        _tag: "Join",
-        session: id,
-        roles,
-        coordinator: ctx.self,
-        traceLimit,
-        ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
-        ...(this.choreography.instanceOf === undefined
-          ? {}
-          : { member: role, sizes: this.choreography.instanceOf.sizes })
-      }).pipe(
+  /**
+   * The participant of `role`. In a durable session, a ref to its node's current incarnation (a ref to an
+   * actor of another node stands for one incarnation of that node, and the node may have restarted).
+   */
+  ref(role: string): ActorRef<ParticipantProtocol> {
+    const bound = this.settings.roles[role]!
+    const system = this.system
+    if (this.settings.durable === undefined || system === undefined || bound.node === system.node) return bound
+    return system.remoteRef(bound.node, bound.path, bound.protocol) ?? bound
+  }
+
+  /** Every role's participant (see {@link ref}). */
+  private refs(): Readonly<Record<string, ActorRef<ParticipantProtocol>>> {
+    return Object.fromEntries(this.roles.map((r) => [r, this.ref(r)]))
+  }
+
+  /** The Join message of `role` (in a durable session: with the deadline, and whether the session began). */
+  private joinMessage(ctx: Ctx, role: string, resendTo?: string) {
+    const { id, traceLimit, durable } = this.settings
+    const roles = this.refs()
+    const stepTimeoutMillis = this.settings.stepTimeoutMillis(role)
+    return {
+      _tag: "Join",
+      session: id,
+      roles,
+      coordinator: ctx.self,
+      traceLimit,
+      ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
+      ...(this.choreography.instanceOf === undefined
+        ? {}
+        : { member: role, sizes: this.choreography.instanceOf.sizes }),
+      ...(durable === undefined
+        ? {}
+        : {
+            durable: {
+              deadlineMillis: durable.deadlineMillis,
+              begun: this.begun,
+              ...(resendTo === undefined ? {} : { resendTo })
+            }
+          })
+    } as const
+  }
+
+  /**
+   * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
+   * deadline (its node may be restarting); then the session is aborted with `SessionNodeLost`.
+   */
+  private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
+    const { id, roles, durable } = this.settings
+    const since = Date.now()
+    // in a durable session a slow join is waited for (it is the role reading its log), up to the deadline: an
+    // attempt given up early would interrupt it, and the next one would start over
+    const ask = Effect.suspend(() =>
+      this.ref(role).ask(
+        this.joinMessage(ctx, role),
+        durable === undefined ? undefined : { timeout: Math.max(1, durable.deadlineMillis - (Date.now() - since)) }
+      )
+    )
+    const abort = (cause: AbortCause) => ctx.self.tell({ _tag: "Abort", session: id, role, cause, trace: [] })
+    const joined = ctx.self.tell({ _tag: "Joined", role })
+    if (durable === undefined) {
+      return ask.pipe(
         Effect.matchCauseEffect({
-          onFailure: (cause) =>
-            ctx.self.tell({
-              _tag: "Abort",
-              session: id,
-              role,
-              cause: this.stopped(role, "unreachable", Cause.pretty(cause)),
-              trace: []
-            }),
-          onSuccess: () => ctx.self.tell({ _tag: "Joined", role })
-        })
+          onFailure: (cause) => abort(this.stopped(role, "unreachable", Cause.pretty(cause))),
+          onSuccess: () => joined
+        }),
+        Effect.ignore
       )
     }
-    return Effect.forEach(this.roles, joinOne, { concurrency: "unbounded", discard: true }).pipe(
+    return ask.pipe(
+      Effect.retry({
+        schedule: Schedule.spaced(Duration.millis(rejoinEveryMillis)),
+        while: () => Date.now() - since < durable.deadlineMillis
+      }),
+      Effect.provideService(Clock.Clock, liveClock),
+      Effect.matchCauseEffect({
+        onFailure: () =>
+          abort(
+            new SessionNodeLost({
+              protocol: this.choreography.name,
+              session: id,
+              role,
+              node: roles[role]!.node,
+              waitedMillis: Date.now() - since
+            })
+          ),
+        onSuccess: () => joined
+      }),
+      Effect.ignore
+    )
+  }
+
+  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
+  join(ctx: Ctx): Effect.Effect<void> {
+    const pending = this.roles.filter((role) => !this.ended.has(role))
+    return Effect.forEach(pending, (role) => this.joinOne(ctx, role), { concurrency: "unbounded", discard: true }).pipe(
       Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
     )
   }
 
   /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
   joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const { id, roles } = this.settings
+    const durable = this.settings.durable
+    if (this.phase === "running" && durable !== undefined) return this.rejoined(ctx, role)
     this.joinedRoles.add(role)
+    // a coordinator started again joins a session that began: a role that resumed from the log may have missed
+    // what was sent to its old incarnation, so its peers send it again
+    if (durable !== undefined && this.begun && this.phase === "joining") {
+      return Effect.andThen(this.resendTo(ctx, role), this.allJoined(ctx, role))
+    }
+    return this.allJoined(ctx, role)
+  }
+
+  /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
+  private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    const { id, roles, durable } = this.settings
     if (this.phase === "aborting" && this.cause !== undefined && !this.ended.has(role))
       return Effect.as(this.tellAbort(role, this.cause), this)
     if (this.phase !== "joining" || this.joinedRoles.size < this.roles.length) return Effect.succeed(this)
     this.phase = "running"
+    if (durable !== undefined) {
+      // every role joined: the session began (stored first, so that roles joined again after a restart resume)
+      const begun = this.begun
+      this.begun = true
+      const watchAll = Effect.forEach(this.roles, (r) => ctx.watch(this.ref(r) as ActorRef<Protocol.Any>), {
+        discard: true
+      })
+      if (begun) return Effect.as(watchAll, this)
+      // the roles begin on a Join that says so: it carries where every role is now (a node may have restarted
+      // since its role joined), and is asked again until the role answers
+      const start = Effect.andThen(
+        durable.store.begin(id),
+        Effect.forEach(this.roles, (r) => this.joinOne(ctx, r), { concurrency: "unbounded", discard: true })
+      )
+      return Effect.as(
+        Effect.andThen(
+          watchAll,
+          ctx.fork(
+            start.pipe(
+              Effect.catchCause((cause) =>
+                ctx.self.tell({
+                  _tag: "Abort",
+                  session: id,
+                  role: this.roles[0]!,
+                  cause: new SessionCancelled({
+                    protocol: this.choreography.name,
+                    session: id,
+                    reason: `its start could not be stored: ${Cause.pretty(cause)}`
+                  }),
+                  trace: []
+                })
+              )
+            )
+          )
+        ),
+        this
+      )
+    }
     internal(ctx.system).publish(
       new SessionStarted({
         session: id,
@@ -132,9 +287,9 @@ class Coordination {
   }
 
   private tellAbort(role: string, cause: AbortCause): Effect.Effect<void> {
-    return this.settings.roles[role]!.tell({ _tag: "Abort", session: this.id, cause }).pipe(
-      Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c))
-    )
+    return this.ref(role)
+      .tell({ _tag: "Abort", session: this.id, cause })
+      .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
   }
 
   stopped(role: string, reason: ParticipantStopped["reason"], detail?: string): ParticipantStopped {
@@ -203,6 +358,28 @@ class Coordination {
     return this.settle(ctx)
   }
 
+  /** A role of a durable session joined again (it was gone): its peers send it again what they sent it. */
+  private rejoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    return Effect.as(
+      Effect.andThen(ctx.watch(this.ref(role) as ActorRef<Protocol.Any>), this.resendTo(ctx, role)),
+      this
+    )
+  }
+
+  /** Tells the other roles (in a fiber) where `role` is now, and to send it again what they sent it. */
+  private resendTo(ctx: Ctx, role: string): Effect.Effect<void> {
+    const peers = this.roles.filter((r) => r !== role && !this.ended.has(r))
+    const resend = Effect.forEach(
+      peers,
+      (peer) =>
+        this.ref(peer)
+          .ask(this.joinMessage(ctx, peer, role))
+          .pipe(Effect.ignore),
+      { discard: true }
+    )
+    return Effect.asVoid(ctx.fork(resend))
+  }
+
   terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {
     const ref = terminated.ref
     const role = this.roles.find((r) => {
@@ -210,6 +387,10 @@ class Coordination {
       return bound === ref || (bound.path === ref.path && bound.node === ref.node)
     })
     if (role === undefined || this.ended.has(role)) return Effect.succeed(this)
+    // a durable session waits for the role to be back (its node restarting, say), until the deadline
+    if (this.settings.durable !== undefined && this.phase === "running") {
+      return Effect.as(ctx.fork(this.joinOne(ctx, role)), this)
+    }
     const reason = terminated.reason
     const cause =
       reason instanceof Terminated.Failed
@@ -237,6 +418,16 @@ class Coordination {
         cause: aborted ? cause : undefined
       })
     )
+    const stored =
+      this.settings.durable === undefined
+        ? Effect.void
+        : this.settings.durable.store
+            .finish(
+              id,
+              aborted ? "aborted" : "completed",
+              aborted && cause !== undefined ? { cause: encodeCause(cause) } : { results: this.results }
+            )
+            .pipe(Effect.catchCause((c) => Effect.logError("Could not store the end of a durable session", c)))
     const complete =
       aborted && cause !== undefined
         ? Deferred.fail(
@@ -252,7 +443,7 @@ class Coordination {
             })
           )
         : Deferred.succeed(outcome, { session: id, protocol, results: this.results, trace })
-    return Effect.as(Effect.andThen(complete, ctx.stopSelf), this)
+    return Effect.as(Effect.andThen(Effect.andThen(stored, complete), ctx.stopSelf), this)
   }
 }
 
@@ -262,7 +453,11 @@ export const behavior = (choreography: Choreography, settings: Settings): Behavi
     init: (ctx) =>
       Effect.gen(function* () {
         const coordination = new Coordination(choreography, settings)
-        for (const role of choreography.roles) yield* ctx.watch(settings.roles[role] as ActorRef<Protocol.Any>)
+        coordination.system = internal(ctx.system)
+        // a durable session watches its roles once they joined (roles being restarted are not gone yet)
+        if (settings.durable === undefined) {
+          for (const role of choreography.roles) yield* ctx.watch(settings.roles[role] as ActorRef<Protocol.Any>)
+        }
         yield* Effect.addFinalizer(() =>
           // a session that ended has its outcome already: no error (and its stack) to make for nothing
           Deferred.isDoneUnsafe(settings.outcome)
@@ -282,6 +477,8 @@ export const behavior = (choreography: Choreography, settings: Settings): Behavi
               )
         )
         yield* ctx.fork(coordination.join(ctx))
+        // started again after every role had completed (before the end was stored): end it now
+        if (coordination.ended.size === choreography.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
         return coordination
       }),
     receive: {

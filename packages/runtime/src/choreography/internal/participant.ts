@@ -19,6 +19,9 @@ import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
+import { DurableRole } from "../../durable/internal/durableRole.ts"
+import { sessionStore } from "../../durable/internal/sessionStore.ts"
+import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
 import type { ActorCell } from "../../internal/cell.ts"
 import type { Deadline } from "../../internal/deadlines.ts"
 import { Deque } from "../../internal/deque.ts"
@@ -32,6 +35,7 @@ import {
   ParticipantFailed,
   ParticipantStopped,
   SessionCancelled,
+  SessionNodeLost,
   StepTimeout
 } from "./sessionErrors.ts"
 import { type CoordinatorProtocol, type ParticipantProtocol, protocolsOf } from "./sessionProtocols.ts"
@@ -158,6 +162,7 @@ export class Participant {
       [...this.sessions.values()],
       (session) => {
         if (!session.begun || session.running) return Effect.void
+        if (session.durable !== undefined) return this.resumeDurable(session)
         return this.spec.restartable
           ? this.start(session, true)
           : session.abort(this.stopped(session, "interrupted"), "report", false)
@@ -176,11 +181,80 @@ export class Participant {
     })
   }
 
-  join(m: Join, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Behaviors.Reply<Participant, void>> {
+  join(m: Join, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Behaviors.Reply<Participant, void>, unknown> {
     const reply = Exit.succeed({ state: this as Participant, reply: undefined })
-    if (this.sessions.has(m.session)) return reply
-    this.sessions.set(m.session, new RoleSession(this, m))
-    return Effect.andThen(ctx.watchWith(m.coordinator, { _tag: "CoordinatorDown", session: m.session }), reply)
+    const known = this.sessions.get(m.session)
+    const watch = ctx.watchWith(m.coordinator, { _tag: "CoordinatorDown", session: m.session })
+    if (known !== undefined) {
+      if (m.durable === undefined || known.durable === undefined) return reply
+      // a durable session's coordinator came back (or is new): follow it, and the peers where they are now (a
+      // node that restarted is a new incarnation); a peer resumed: send it again what it was sent
+      known.coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
+      known.rebind(m.roles)
+      known.durable.coordinatorGone?.()
+      known.durable.coordinatorGone = undefined
+      const resend = m.durable.resendTo === undefined ? Effect.void : known.resend(m.durable.resendTo)
+      const begin = m.durable.begun && !known.begun ? this.begin(m.session) : Effect.void
+      return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
+    }
+    if (m.durable === undefined) {
+      this.sessions.set(m.session, new RoleSession(this, m))
+      return Effect.andThen(watch, reply)
+    }
+    return Effect.andThen(Effect.andThen(this.joinDurable(m, m.durable), watch), reply)
+  }
+
+  /**
+   * Joins a durable session: a new one, or (after this node restarted) one whose log holds this role's past,
+   * which the role's program replays before it goes on live.
+   */
+  private joinDurable(m: Join, durable: NonNullable<Join["durable"]>): Effect.Effect<void, unknown> {
+    const self = this
+    return Effect.gen(function* () {
+      const storage = yield* Effect.serviceOption(Storage)
+      if (Option.isNone(storage)) {
+        return yield* Effect.die(
+          new Error(
+            `${self.self.path} joined the durable session ${m.session} with no Storage: provide one (Storage.layerSqlite or Storage.layerPostgres) where it is spawned`
+          )
+        )
+      }
+      const { sql, writer, failed } = storageInternal(storage.value)
+      const store = sessionStore(sql, writer, failed)
+      // (a role that had completed replays to its end and reports the same result again)
+      const log = yield* store.role(m.session, self.spec.role)
+      const session = new RoleSession(self, m)
+      session.durable = new DurableRole({
+        store,
+        choreography: self.spec.choreography,
+        session: m.session,
+        role: self.spec.role,
+        deadlineMillis: durable.deadlineMillis,
+        system: self.system,
+        log
+      })
+      session.preload(session.durable.inbound(log))
+      self.sessions.set(m.session, session)
+      if (!durable.begun) return
+      session.begun = true
+      yield* self.start(session, log.sent.size > 0 || log.onces.length > 0 || log.inbound.size > 0)
+    })
+  }
+
+  /** A durable session's role after its actor restarted: its program replays the log from the start. */
+  private resumeDurable(session: RoleSession): Effect.Effect<void> {
+    const durable = session.durable!
+    return durable.store.role(session.id, this.spec.role).pipe(
+      Effect.flatMap((log) =>
+        Effect.suspend(() => {
+          session.preload(durable.inbound(log))
+          return this.start(session, true)
+        })
+      ),
+      Effect.catchCause((cause) =>
+        session.abort(new ParticipantFailed({ ...session.names(), cause: Cause.pretty(cause) }), "report", false)
+      )
+    )
   }
 
   begin(id: string): Effect.Effect<Participant> {
@@ -280,6 +354,7 @@ export class Participant {
   coordinatorDown(id: string): Effect.Effect<Participant> {
     const session = this.sessions.get(id)
     if (session === undefined) return this.same
+    if (session.durable !== undefined) return Effect.as(session.awaitCoordinator(), this)
     const cause = new SessionCancelled({
       protocol: this.spec.choreography.name,
       session: id,
@@ -313,9 +388,9 @@ type LogEntry =
 
 /** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
 interface Peer {
-  readonly ref: ActorRef<Protocol.Any>
+  ref: ActorRef<Protocol.Any>
   /** The peer's actor when it lives in this process: session messages go straight into its mailbox. */
-  readonly cell: ActorCell | undefined
+  cell: ActorCell | undefined
   sent: number
   received: number
   readonly inbox: Deque<Endpoint.Incoming>
@@ -342,8 +417,10 @@ export class RoleSession implements Endpoint.Port<Failure> {
   readonly monitor: Monitor.Monitor
   readonly participant: Participant
   readonly role: string
-  readonly coordinator: ActorRef<CoordinatorProtocol>
+  coordinator: ActorRef<CoordinatorProtocol>
   readonly stepTimeoutMillis: number | undefined
+  /** In a durable session: the role's log in storage. */
+  durable: DurableRole | undefined = undefined
   /** The role's state after its last move. */
   state: number
   begun = false
@@ -384,7 +461,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
       if (role !== this.role)
         this.peers.set(role, { ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque() })
     }
-    this.log = participant.spec.restartable ? [] : undefined
+    // a durable session's role resumes from the log in storage instead
+    this.log = participant.spec.restartable && join.durable === undefined ? [] : undefined
     this.current = { ...this.names(), path: participant.self.path, note: (text) => this.note(text) }
   }
 
@@ -435,6 +513,64 @@ export class RoleSession implements Endpoint.Port<Failure> {
   rewind(): void {
     this.cursor = 0
     this.state = this.monitor.start
+    if (this.durable !== undefined) {
+      // a durable role sends again from message 1: what the log holds is not written twice, and peers drop
+      // what they had (by number)
+      this.durable.rewind()
+      for (const peer of this.peers.values()) peer.sent = 0
+    }
+  }
+
+  /** A durable role resumes: the messages the log holds for it go first, then those that arrive. */
+  preload(inbound: ReadonlyMap<string, ReadonlyArray<Deliver>>): void {
+    for (const [from, messages] of inbound) {
+      const peer = this.peers.get(from)
+      const last = messages.at(-1)
+      if (peer === undefined || last === undefined) continue
+      const later = [...peer.inbox.drain()].filter((m) => (m as Deliver).seq > last.seq)
+      for (const m of messages) peer.inbox.push(m)
+      for (const m of later) peer.inbox.push(m)
+      peer.received = Math.max(peer.received, last.seq)
+    }
+  }
+
+  /** The peers' participants as a durable session's coordinator sees them now. */
+  rebind(roles: Readonly<Record<string, ActorRef<Protocol.Any>>>): void {
+    for (const [role, peer] of this.peers) {
+      const ref = roles[role]
+      if (ref === undefined || ref === peer.ref) continue
+      peer.ref = ref
+      peer.cell = localCell(ref)
+    }
+  }
+
+  /** Sends again to `to` (which resumed from the log) every message this role sent it; it drops what it has. */
+  resend(to: string): Effect.Effect<void> {
+    const peer = this.peers.get(to)
+    if (peer === undefined || this.durable === undefined) return Effect.void
+    return Effect.forEach(this.durable.resend(to, 0), (m) => peer.ref.tell(m as never).pipe(Effect.ignore), {
+      discard: true
+    })
+  }
+
+  /** The coordinator of a durable session is gone: wait for it (it joins again) until the deadline. */
+  awaitCoordinator(): Effect.Effect<void> {
+    const durable = this.durable!
+    if (durable.coordinatorGone !== undefined || this.ended) return Effect.void
+    const deadlines = this.participant.system.deadlines
+    const since = deadlines.now()
+    const deadline = deadlines.schedule(since + durable.deadlineMillis, () => {
+      durable.coordinatorGone = undefined
+      const lost = new SessionNodeLost({
+        ...this.names(),
+        role: "coordinator",
+        node: this.coordinator.node,
+        waitedMillis: deadlines.now() - since
+      })
+      this.participant.system.runBackground(this.abort(lost, "silent", true))
+    })
+    durable.coordinatorGone = () => deadlines.cancel(deadline)
+    return Effect.void
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -512,6 +648,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
     const tell = cell === undefined ? peer.ref.tell(message as never) : cell.tell(message, fiber)
     if (log === undefined) {
       this.didSend(peer, to, message, seq, next)
+      this.durable?.sentTo(to, message)
       return tell
     }
     // In a restartable role the send counts once it has left: if the actor crashes in between, the
@@ -581,6 +718,10 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 
   once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    // in a durable session, a result that cannot be committed fails the program (the session is aborted, typed)
+    if (this.durable !== undefined) {
+      return Effect.catchTag(this.durable.once(effect), "StorageUnavailable", Effect.die) as Effect.Effect<A, E, R>
+    }
     return Effect.suspend(() => {
       const log = this.log
       if (log === undefined) return effect
@@ -651,7 +792,21 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   complete(result: unknown): Effect.Effect<void> {
     this.end()
-    return this.report({ _tag: "Done", session: this.id, role: this.role, result, trace: this.trace.events() })
+    const trace = this.trace.events()
+    const report = this.report({ _tag: "Done", session: this.id, role: this.role, result, trace })
+    if (this.durable === undefined) return report
+    // a durable role's result is committed (with everything it sent) before the coordinator counts it
+    return Effect.matchCauseEffect(this.durable.done(result, trace), {
+      onSuccess: () => report,
+      onFailure: (cause) =>
+        this.report({
+          _tag: "Abort",
+          session: this.id,
+          role: this.role,
+          cause: new ParticipantFailed({ ...this.names(), cause: Cause.pretty(cause) }),
+          trace
+        })
+    })
   }
 
   /**

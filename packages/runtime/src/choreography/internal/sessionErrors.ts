@@ -81,6 +81,24 @@ export class SessionCancelled extends Schema.TaggedError<SessionCancelled>()("Se
   }
 }
 
+/**
+ * A durable session's node was gone longer than the session's deadline: the node of a role (or, `role:
+ * "coordinator"`, of the session's coordinator) crashed or was cut off and did not come back in time.
+ */
+export class SessionNodeLost extends Schema.TaggedError<SessionNodeLost>()("SessionNodeLost", {
+  protocol: Schema.String,
+  session: Schema.String,
+  /** The role whose node is gone, or `"coordinator"`. */
+  role: Schema.String,
+  node: Schema.String,
+  waitedMillis: Schema.Number
+}) {
+  override get message(): string {
+    const who = this.role === "coordinator" ? "the coordinator" : `role ${this.role}`
+    return `Session ${this.session} of ${this.protocol}: ${who} (node ${this.node}) was gone for ${this.waitedMillis} ms, longer than the session's deadline`
+  }
+}
+
 /** The schema of {@link AbortCause}, named so that declaration files can refer to it. */
 export type AbortCauseSchema = Schema.Union<
   readonly [
@@ -88,7 +106,8 @@ export type AbortCauseSchema = Schema.Union<
     typeof StepTimeout,
     typeof ParticipantFailed,
     typeof ParticipantStopped,
-    typeof SessionCancelled
+    typeof SessionCancelled,
+    typeof SessionNodeLost
   ]
 >
 
@@ -98,7 +117,8 @@ export const AbortCause: AbortCauseSchema = Schema.Union([
   StepTimeout,
   ParticipantFailed,
   ParticipantStopped,
-  SessionCancelled
+  SessionCancelled,
+  SessionNodeLost
 ])
 
 /** Why a session was aborted. */

@@ -34,7 +34,19 @@ const participantDefinition = (
       /** In a session of a protocol with families: the role this participant plays (`Reviewer[2]`)... */
       member: Schema.optionalKey(Schema.String),
       /** ...and the number of members of each family (see `Choreography.instantiate`). */
-      sizes: Schema.optionalKey(Schema.Record(Schema.String, Schema.Number))
+      sizes: Schema.optionalKey(Schema.Record(Schema.String, Schema.Number)),
+      /**
+       * A durable session: the role's log is in storage, a node may be gone for `deadlineMillis`, and a Join of
+       * a session the participant does not hold (after its node restarted) resumes the role from its log.
+       */
+      durable: Schema.optionalKey(
+        Schema.Struct({
+          deadlineMillis: Schema.Number,
+          begun: Schema.Boolean,
+          /** A role that resumed from the log: send it again every message sent to it (it drops what it has). */
+          resendTo: Schema.optionalKey(Schema.String)
+        })
+      )
     },
     { success: Schema.Void }
   ),

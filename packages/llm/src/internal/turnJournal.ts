@@ -1,0 +1,206 @@
+/**
+ * The journal of a durable agent's turn: each model response and tool result is stored (and committed) before
+ * the turn uses it, so that a turn run again after a crash replays what was journaled instead of calling the
+ * model or the tool again: a journaled model call is never billed twice.
+ *
+ * Entries live in the storage's journal under the agent's persistence id, numbered `turn * STRIDE + n`. A
+ * model call is replayed only if its request is the one journaled (same fingerprint); from the first call
+ * that differs (the turn is a different question now), the rest of the turn's journal is dropped.
+ */
+import { createHash } from "node:crypto"
+import type { Storage } from "@troupe/runtime"
+import { Context, Effect, Schema, Stream } from "effect"
+import type * as LanguageModel from "../LanguageModel.ts"
+import type { LlmError } from "../LlmError.ts"
+import * as Message from "../Message.ts"
+import * as Response from "../Response.ts"
+import * as Usage from "../Usage.ts"
+
+/** Journal numbers per turn. */
+export const STRIDE = 1_000_000
+
+const Entry = Schema.Union([
+  Schema.TaggedStruct("Model", { step: Schema.Number, fingerprint: Schema.String, response: Response.Response }),
+  Schema.TaggedStruct("Tool", { id: Schema.String, result: Message.ToolResult })
+])
+type Entry = typeof Entry.Type
+const codec = Schema.toCodecJson(Entry)
+const encode = Schema.encodeSync(codec)
+const decode = Schema.decodeUnknownOption(codec)
+
+/** What a turn spent: the usage and cost of its model calls, journaled or replayed. */
+export interface Spent {
+  readonly usage: Usage.Usage
+  readonly cost: number
+  readonly calls: number
+}
+
+export class TurnJournal {
+  private readonly models = new Map<
+    number,
+    { readonly fingerprint: string; readonly seq: number; readonly response: Response.Response }
+  >()
+  private readonly tools = new Map<string, { readonly seq: number; readonly result: Message.ToolResult }>()
+  private step = 0
+  private nextSeq: number
+  /** Model calls answered from the journal in this run of the turn. */
+  replayed = 0
+  private readonly journal: Storage.StorageService["journal"]
+  readonly persistenceId: string
+  readonly turn: number
+
+  constructor(
+    journal: Storage.StorageService["journal"],
+    persistenceId: string,
+    turn: number,
+    entries: ReadonlyArray<Storage.JournalEntry>
+  ) {
+    this.journal = journal
+    this.persistenceId = persistenceId
+    this.turn = turn
+    let last = turn * STRIDE - 1
+    for (const { seq, entry } of entries) {
+      last = Math.max(last, seq)
+      const decoded = decode(entry)
+      if (decoded._tag === "None") continue
+      const e = decoded.value
+      if (e._tag === "Model") this.models.set(e.step, { fingerprint: e.fingerprint, seq, response: e.response })
+      else this.tools.set(e.id, { seq, result: e.result })
+    }
+    this.nextSeq = last + 1
+  }
+
+  /** Loads the journal of turn `turn`, dropping the entries of earlier turns. */
+  static load(
+    journal: Storage.StorageService["journal"],
+    persistenceId: string,
+    turn: number
+  ): Effect.Effect<TurnJournal, Storage.StorageError> {
+    return Effect.gen(function* () {
+      const entries = yield* journal.read(persistenceId)
+      if (entries.some((e) => e.seq < turn * STRIDE)) yield* journal.remove(persistenceId, { before: turn * STRIDE })
+      return new TurnJournal(
+        journal,
+        persistenceId,
+        turn,
+        entries.filter((e) => e.seq >= turn * STRIDE)
+      )
+    })
+  }
+
+  /** What the turn's journaled model calls spent (each billed once, whether replayed now or not). */
+  spent(): Spent {
+    let usage = Usage.empty
+    let cost = 0
+    for (const { response } of this.models.values()) {
+      usage = Usage.add(usage, response.usage)
+      cost += response.cost ?? 0
+    }
+    return { usage, cost, calls: this.models.size }
+  }
+
+  private append(entry: Entry): Effect.Effect<void, Storage.StorageError> {
+    const seq = this.nextSeq++
+    return this.journal.append(this.persistenceId, [{ seq, entry: encode(entry) }])
+  }
+
+  /** Drops the entries from `seq` on: the turn went another way from there. */
+  private diverged(seq: number): Effect.Effect<void, Storage.StorageError> {
+    for (const [step, entry] of this.models) if (entry.seq >= seq) this.models.delete(step)
+    for (const [id, entry] of this.tools) if (entry.seq >= seq) this.tools.delete(id)
+    this.nextSeq = seq
+    return this.journal.remove(this.persistenceId, { from: seq })
+  }
+
+  /** The model, journaled: a call whose request was journaled is answered from the journal. */
+  model(model: LanguageModel.LanguageModel["Service"]): LanguageModel.LanguageModel["Service"] {
+    const replay = (request: LanguageModel.Request) => {
+      const step = this.step++
+      const fingerprint = fingerprintOf(request)
+      const known = this.models.get(step)
+      if (known !== undefined && known.fingerprint === fingerprint) {
+        this.replayed++
+        return { step, fingerprint, response: known.response, drop: undefined }
+      }
+      return { step, fingerprint, response: undefined, drop: known?.seq }
+    }
+    const record = (step: number, fingerprint: string, response: Response.Response) => {
+      this.models.set(step, { fingerprint, seq: this.nextSeq, response })
+      return this.append({ _tag: "Model", step, fingerprint, response })
+    }
+    const persisted = <A>(effect: Effect.Effect<A, Storage.StorageError>) => Effect.orDie(effect)
+    return {
+      generate: (request) =>
+        Effect.suspend(() => {
+          const { step, fingerprint, response, drop } = replay(request)
+          if (response !== undefined) return Effect.succeed(response)
+          const live = Effect.tap(model.generate(request), (response) => persisted(record(step, fingerprint, response)))
+          return drop === undefined ? live : Effect.andThen(persisted(this.diverged(drop)), live)
+        }),
+      stream: (request) =>
+        Stream.unwrap(
+          Effect.sync(() => {
+            const { step, fingerprint, response, drop } = replay(request)
+            if (response !== undefined) return Stream.fromIterable(eventsOf(response))
+            const live: Stream.Stream<Response.StreamEvent, LlmError> = model
+              .stream(request)
+              .pipe(
+                Stream.mapEffect(
+                  (event): Effect.Effect<Response.StreamEvent> =>
+                    event._tag === "Completed"
+                      ? Effect.as(persisted(record(step, fingerprint, event.response)), event)
+                      : Effect.succeed(event)
+                )
+              )
+            return drop === undefined ? live : Stream.unwrap(Effect.as(persisted(this.diverged(drop)), live))
+          })
+        ),
+      generateObject: (request) => model.generateObject(request)
+    }
+  }
+
+  /** A tool call, journaled: a call whose result was journaled is answered from the journal. */
+  tool<E, R>(
+    call: Message.ToolCall,
+    run: Effect.Effect<Message.ToolResult, E, R>
+  ): Effect.Effect<Message.ToolResult, E, R> {
+    return Effect.suspend(() => {
+      const known = this.tools.get(call.id)
+      if (known !== undefined) return Effect.succeed(known.result)
+      return Effect.tap(run, (result) =>
+        Effect.orDie(
+          Effect.suspend(() => {
+            this.tools.set(call.id, { seq: this.nextSeq, result })
+            return this.append({ _tag: "Tool", id: call.id, result })
+          })
+        )
+      )
+    })
+  }
+}
+
+/** The journal of the turn being run, for the journaled tools. */
+export const CurrentTurn = Context.Reference<TurnJournal | undefined>("@troupe/llm/DurableAgent/CurrentTurn", {
+  defaultValue: () => undefined
+})
+
+/** A short, stable digest of what a model request asks. */
+const fingerprintOf = (request: LanguageModel.Request): string =>
+  createHash("sha256")
+    .update(
+      JSON.stringify([
+        request.model ?? "",
+        request.system ?? "",
+        request.prompt,
+        (request.tools ?? []).map((t) => t.name),
+        request.output?.name ?? ""
+      ])
+    )
+    .digest("base64url")
+
+/** The stream events of a journaled response, replayed in one go. */
+const eventsOf = (response: Response.Response): ReadonlyArray<Response.StreamEvent> => [
+  ...(response.text.length > 0 ? [{ _tag: "TextDelta" as const, delta: response.text }] : []),
+  ...response.toolCalls.map((call) => ({ _tag: "ToolCallDone" as const, call })),
+  { _tag: "Completed" as const, response }
+]

@@ -1,0 +1,395 @@
+/**
+ * Durable actors and durable messages: nothing a crash can take back.
+ *
+ * {@link persistent} makes a behaviour durable under a persistence id: its state is stored (through the
+ * `Storage` in context) after the messages it handles, and an actor spawned with it, restarted by its
+ * supervisor, or spawned again in a new process starts from the stored state. What is written when:
+ *
+ * - after a message without a reply, the new state is written in the next batch (within `flushDelay`,
+ *   2 ms by default, together with everything else pending); nobody waits for it, and a burst of messages
+ *   costs one write;
+ * - after a request, the new state is committed *before* the reply is sent: a reply never acknowledges a
+ *   state that a crash can lose (a request that changes nothing, with nothing pending, is answered at once);
+ * - when the actor stops (or is restarted, or passivated), its last state is committed first.
+ *
+ * {@link tell} and {@link ask} send durable messages: stored in the recipient's inbox before they are
+ * acknowledged, handled at least once, deduplicated by id, and marked handled in the same transaction as the
+ * state they produced.
+ *
+ * @example
+ * ```ts
+ * const counter = Durable.persistent(
+ *   Behavior.make(Counter, {
+ *     initial: 0,
+ *     receive: { Add: (n, { by }) => Effect.succeed(n + by), Get: (n) => Effect.succeed({ state: n, reply: n }) }
+ *   }),
+ *   { id: "counter-1", state: Schema.Number }
+ * )
+ * const ref = yield* ActorSystem.spawn(counter, { name: "counter" })
+ * yield* Durable.tell(ref, Counter.Add({ by: 2 }), { id: "order-17" }) // stored before this returns
+ * ```
+ */
+import { Duration, Effect, Exit, type Schema } from "effect"
+import { type ActorRef, type AskError, InvalidMessage } from "../ActorRef.ts"
+import { internal as systemInternal } from "../ActorSystem.ts"
+import type { ActorContext, Behavior, Handlers } from "../Behavior.ts"
+import { localCell, type SystemImpl } from "../internal/system.ts"
+import * as Protocol from "../Protocol.ts"
+import {
+  describe,
+  NotDurable,
+  PersistenceIdInUse,
+  StateNotDecodable,
+  StateVersionUnknown,
+  type StorageError
+} from "./internal/errors.ts"
+import * as Inbox from "./internal/inbox.ts"
+import { Instance, instances, jsonCodec, revive, type StateSpec } from "./internal/instance.ts"
+import { internal, Storage } from "./Storage.ts"
+
+export { NotDurable, PersistenceIdInUse, StateNotDecodable, StateVersionUnknown } from "./internal/errors.ts"
+
+/** The live state of a durable actor, as its cell holds it. */
+export interface Persistent<S> {
+  readonly persistenceId: string
+  /** The state after the last message handled (committed or about to be). */
+  readonly latest: S
+}
+
+/** How a behaviour's state is stored (see {@link persistent}). */
+export interface Options<S, I> {
+  /** The persistence id: where the state is stored. One live actor per id. */
+  readonly id: string
+  /** How the state is stored: its JSON is the schema's encoding. */
+  readonly state: Schema.Codec<S, I>
+  /** The version of `state`; bump it when the state's shape changes, and add a migration. Default 1. */
+  readonly version?: number
+  /**
+   * Migrations of stored states: `migrations[v]` turns the JSON of a state stored at version `v` into the JSON
+   * of version `v + 1`. A state stored at an older version with no path to the current one, or at a newer
+   * version, is refused with {@link StateVersionUnknown}; one that does not decode, with
+   * {@link StateNotDecodable}. Either way the actor does not start.
+   */
+  readonly migrations?: { readonly [from: number]: (stored: unknown) => unknown }
+}
+
+const DurableKey: unique symbol = Symbol.for("@troupe/runtime/Durable")
+
+interface Marked {
+  readonly [DurableKey]: { readonly persistenceId: string }
+}
+
+/**
+ * The persistence id of the actor whose handler runs (a durable actor's, from its context), if it is durable.
+ *
+ * @example
+ * ```ts
+ * Ask: (state, message, ctx) => Effect.gen(function* () {
+ *   const id = Durable.idOf(ctx) // "support/customer-42"
+ * })
+ * ```
+ */
+export const idOf = (ctx: ActorContext<Protocol.Any>): string | undefined => {
+  const cell = localCell(ctx.self)
+  return cell === undefined ? undefined : persistenceIdOf(cell.behavior)
+}
+
+/** The persistence id of a behaviour made by {@link persistent}, if it is one. */
+export const persistenceIdOf = (behavior: Behavior<Protocol.Any, unknown, unknown>): string | undefined =>
+  (behavior as Partial<Marked>)[DurableKey]?.persistenceId
+
+type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Effect<unknown, unknown, unknown>
+
+const call = (handler: AnyHandler, state: unknown, message: unknown, ctx: unknown) => {
+  try {
+    return handler(state, message, ctx)
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}
+
+/**
+ * Makes a behaviour durable under a persistence id (see the module's documentation for what is written
+ * when). The behaviour's `init` (if any) runs at every start, for its resources; its state is used only when
+ * nothing is stored yet. Children, timers and watches are not stored.
+ *
+ * @example
+ * ```ts
+ * const cart = Durable.persistent(cartBehavior, {
+ *   id: `cart-${userId}`,
+ *   state: Cart,
+ *   version: 2,
+ *   migrations: { 1: (v1: any) => ({ ...v1, currency: "EUR" }) }
+ * })
+ * ```
+ */
+export const persistent = <P extends Protocol.Any, S, R, I>(
+  behavior: Behavior<P, S, R>,
+  options: Options<S, I>
+): Behavior<P, Persistent<S>, R | Storage> => {
+  const codec = jsonCodec(options.state)
+  const spec: StateSpec<S> = {
+    persistenceId: options.id,
+    version: options.version ?? 1,
+    encode: codec.encode,
+    decode: codec.decode,
+    migrations: options.migrations ?? {}
+  }
+  const pid = spec.persistenceId
+  const inner = behavior as unknown as Behavior<Protocol.Any, S, unknown>
+  const receive: Record<string, AnyHandler> = {}
+  for (const [tag, handler] of Object.entries(inner.receive as unknown as Record<string, AnyHandler>)) {
+    receive[tag] = wrap(handler, Protocol.requestDef(inner.protocol, tag) !== undefined)
+  }
+  receive[Inbox.InboxTag] = (inst, _message, ctx) => {
+    const instance = inst as Instance<S>
+    if (instance.failure !== undefined) return Effect.fail(instance.failure)
+    return Inbox.read(instance, inner, ctx as ActorContext<Protocol.Any>, systemOf(ctx))
+  }
+  const onTerminated = inner.onTerminated
+  const result = {
+    [DurableKey]: { persistenceId: pid },
+    protocol: behavior.protocol,
+    initial: undefined,
+    init: (ctx: ActorContext<P>) => start(spec, inner, ctx),
+    receive: receive as unknown as Handlers<P, Persistent<S>, R | Storage>,
+    onTerminated:
+      onTerminated === undefined
+        ? undefined
+        : (wrap(onTerminated as unknown as AnyHandler, false) as unknown as Behavior<
+            P,
+            Persistent<S>,
+            R | Storage
+          >["onTerminated"]),
+    supervision: behavior.supervision
+  }
+  return result as unknown as Behavior<P, Persistent<S>, R | Storage>
+}
+
+const systemOf = (ctx: unknown): SystemImpl => systemInternal((ctx as ActorContext<Protocol.Any>).system)
+
+/** A handler of the durable behaviour: the inner handler on the latest state, then the write. */
+const wrap =
+  (handler: AnyHandler, request: boolean): AnyHandler =>
+  (state, message, ctx) => {
+    const inst = state as Instance<unknown>
+    if (inst.failure !== undefined) return Effect.fail(inst.failure)
+    const out = call(handler, inst.latest, message, ctx)
+    if (request) {
+      return Effect.flatMap(out, (result) => {
+        const { state: next, reply } = result as { state: unknown; reply: unknown }
+        if (next === inst.latest && !inst.dirty) return Effect.succeed({ state: inst, reply })
+        inst.latest = next
+        return Effect.as(inst.writer.commit(inst), { state: inst, reply })
+      })
+    }
+    if (Exit.isExit(out)) {
+      if (Exit.isFailure(out)) return out
+      if (out.value !== inst.latest) {
+        inst.latest = out.value
+        inst.writer.markDirty(inst)
+      }
+      return inst.same
+    }
+    return Effect.map(out, (next) => {
+      if (next !== inst.latest) {
+        inst.latest = next
+        inst.writer.markDirty(inst)
+      }
+      return inst
+    })
+  }
+
+/** Starts a durable actor: claims its persistence id, loads and revives its state, reads its inbox. */
+const start = <S, P extends Protocol.Any>(
+  spec: StateSpec<S>,
+  inner: Behavior<Protocol.Any, S, unknown>,
+  ctx: ActorContext<P>
+) =>
+  Effect.gen(function* () {
+    const pid = spec.persistenceId
+    const storage = internal(yield* Storage)
+    const system = systemOf(ctx)
+    const table = instances(system)
+    const held = table.get(pid)
+    if (held !== undefined && held.path !== ctx.self.path) {
+      return yield* new PersistenceIdInUse({ persistenceId: pid, path: ctx.self.path, holder: held.path })
+    }
+    // the stored state, and whether durable messages wait in the inbox, in one read
+    const rows = yield* storage.sql<{
+      revision: number | string | null
+      version: number | string | null
+      state: string | null
+      pending: number | boolean
+    }>`SELECT s.revision, s.version, s.state,
+         EXISTS (SELECT 1 FROM troupe_inbox i WHERE i.recipient = k.id AND i.handled = 0) AS pending
+       FROM (SELECT CAST(${pid} AS TEXT) AS id) k
+       LEFT JOIN troupe_snapshots s ON s.persistence_id = k.id`.pipe(Effect.mapError(storage.failed("load", pid)))
+    const initial: S =
+      inner.init === undefined ? (inner.initial as S) : yield* inner.init(ctx as unknown as ActorContext<Protocol.Any>)
+    let state = initial
+    let revision = 0
+    const found = rows[0]
+    const row = found?.state === null || found === undefined ? undefined : (found as { state: string } & typeof found)
+    if (row !== undefined) {
+      revision = Number(row.revision)
+      const version = Number(row.version)
+      let json: unknown
+      try {
+        json = JSON.parse(row.state)
+      } catch (error) {
+        return yield* new StateNotDecodable({ persistenceId: pid, version, issue: `not JSON: ${describe(error)}` })
+      }
+      const revived = revive(spec, system, { version, state: json })
+      if (Exit.isFailure(revived)) {
+        const error = revived.cause.reasons[0]
+        const load = error?._tag === "Fail" ? error.error : undefined
+        if (load?._tag === "UnknownVersion") {
+          return yield* new StateVersionUnknown({ persistenceId: pid, found: load.found, current: spec.version })
+        }
+        return yield* new StateNotDecodable({
+          persistenceId: pid,
+          version,
+          issue: load?._tag === "NotDecodable" ? load.issue : String(revived.cause)
+        })
+      }
+      state = revived.value
+    }
+    const inst = new Instance(spec, storage, state, revision)
+    table.set(pid, { path: ctx.self.path, instance: inst as Instance<unknown> })
+    // a migrated state is written back at its new version
+    if (row !== undefined && Number(row.version) !== spec.version) inst.writer.markDirty(inst)
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        // the last state is committed before the actor is gone (and a batch in flight has landed), so that
+        // whatever starts on this persistence id next reads it
+        const last =
+          inst.failure === undefined && (inst.dirty || inst.inFlight || inst.ops.length > 0)
+            ? inst.writer
+                .commit(inst)
+                .pipe(
+                  Effect.catchCause((cause) =>
+                    Effect.logError("Could not write the last state of a durable actor", cause).pipe(
+                      Effect.annotateLogs({ actor: ctx.self.path, persistenceId: pid })
+                    )
+                  )
+                )
+            : Effect.void
+        return Effect.andThen(
+          last,
+          Effect.sync(() => {
+            if (table.get(pid)?.instance === inst) table.delete(pid)
+          })
+        )
+      })
+    )
+    if (found !== undefined && (found.pending === true || Number(found.pending) === 1)) {
+      Inbox.requestPoke(inst as Instance<unknown>, ctx as unknown as ActorContext<Protocol.Any>)
+    }
+    return inst
+  })
+
+// -----------------------------------------------------------------------------------------------------------
+// Durable messages
+// -----------------------------------------------------------------------------------------------------------
+
+/** Options of a durable message. */
+export interface SendOptions {
+  /**
+   * The message's id: a message sent again with the same id (a retry after a crash or a timeout) is not
+   * handled again. A fresh UUID by default, which protects only against redelivery.
+   */
+  readonly id?: string | undefined
+}
+
+/** Why a durable message could not be sent. */
+export type SendError = StorageError | NotDurable
+
+/** @internal Refs that are durable targets themselves (entity refs) carry their target under this key. */
+export const TargetKey: unique symbol = Symbol.for("@troupe/runtime/Durable/Target")
+
+const targetOf = (ref: ActorRef<Protocol.Any>): Inbox.Target | NotDurable => {
+  const given = (ref as unknown as Partial<{ readonly [TargetKey]: Inbox.Target }>)[TargetKey]
+  if (given !== undefined) return given
+  const cell = localCell(ref)
+  const persistenceId = cell === undefined ? undefined : persistenceIdOf(cell.behavior)
+  if (cell === undefined || persistenceId === undefined) return new NotDurable({ recipient: `${ref.node}${ref.path}` })
+  return {
+    persistenceId,
+    path: ref.path,
+    protocol: ref.protocol,
+    system: cell.system,
+    poke: Effect.suspend(() => {
+      const live = instances(cell.system).get(persistenceId)?.instance
+      if (live?.poked) return Effect.void
+      if (live !== undefined) live.poked = true
+      return Effect.withFiber((fiber) => cell.tell(Inbox.poke, fiber)).pipe(
+        Effect.catchCause(() =>
+          Effect.sync(() => {
+            if (live !== undefined) live.poked = false
+          })
+        )
+      )
+    })
+  }
+}
+
+/**
+ * Sends a durable message: it is stored in the recipient's inbox before this returns, and handled at least
+ * once (after a crash of the recipient's process, when the actor is back), never twice for one id. The
+ * recipient must be a durable actor ({@link persistent}, or an entity) of this node.
+ *
+ * @example
+ * ```ts
+ * yield* Durable.tell(account, Account.Deposit({ amount: 10 }), { id: `deposit-${requestId}` })
+ * ```
+ */
+export const tell = <P extends Protocol.Any>(
+  ref: ActorRef<P>,
+  message: Protocol.Message<P>,
+  options?: SendOptions
+): Effect.Effect<void, SendError, Storage> =>
+  Effect.gen(function* () {
+    const target = targetOf(ref as ActorRef<Protocol.Any>)
+    if (target instanceof NotDurable) return yield* target
+    const { writer } = internal(yield* Storage)
+    const id = options?.id ?? crypto.randomUUID()
+    yield* Inbox.send(target, message as { _tag: string }, id, undefined, writer).pipe(
+      Effect.catchTag("AskTimeout", Effect.die)
+    )
+  })
+
+/** Options of a durable ask. */
+export interface AskOptions extends SendOptions {
+  /** How long to wait for the reply (the message stays stored and is handled anyway). Default 5 s. */
+  readonly timeout?: Duration.Input
+}
+
+/**
+ * Sends a durable request and waits for its reply: stored before it is handled, handled at least once and
+ * never twice for one id; asking again with the same id (after a timeout, or from a process that restarted)
+ * gets the reply of the first handling.
+ *
+ * @example
+ * ```ts
+ * const balance = yield* Durable.ask(account, Account.Withdraw({ amount: 5 }), { id: `withdraw-${requestId}` })
+ * ```
+ */
+export const ask = <P extends Protocol.Any, M extends Protocol.Request<P>>(
+  ref: ActorRef<P>,
+  message: M,
+  options?: AskOptions
+): Effect.Effect<Protocol.Success<P, M["_tag"]>, Protocol.Failure<P, M["_tag"]> | AskError | SendError, Storage> =>
+  Effect.gen(function* () {
+    const target = targetOf(ref as ActorRef<Protocol.Any>)
+    if (target instanceof NotDurable) return yield* target
+    const { writer } = internal(yield* Storage)
+    const timeoutMillis = Duration.toMillis(options?.timeout ?? "5 seconds")
+    const id = options?.id ?? crypto.randomUUID()
+    const tag = (message as { readonly _tag: string })._tag
+    const reply = yield* Inbox.send(target, message as { _tag: string }, id, { timeoutMillis }, writer)
+    if (reply._tag === "Invalid") {
+      return yield* new InvalidMessage({ recipient: target.path, tag, issue: reply.issue })
+    }
+    return yield* Inbox.outcome(target.protocol, tag, reply, target.system)
+  }) as never

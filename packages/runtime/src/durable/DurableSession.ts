@@ -1,0 +1,270 @@
+/**
+ * Durable sessions: a choreography session whose log is in storage, so that it survives kill -9 of any of its
+ * nodes, the coordinator's included.
+ *
+ * The log is the session's trace: every message each role sent (numbered per pair of roles, with its
+ * payload), and the result of each `once` effect. A role whose node restarted is joined again by the
+ * coordinator and resumes: its program runs again from the start against the log (the messages it was sent,
+ * its `once` results; what it sends again is dropped by the peers, which have it already), and goes on live
+ * where the log ends. A coordinator whose node restarted is started again by {@link recover} and joins the
+ * roles again. Every message is handled once and every `once` effect runs once (a `once` result is committed
+ * before the program sees it); programs must do what they do deterministically between their moves and
+ * `once` effects, as restartable roles do.
+ *
+ * Nothing waits for ever: a node that is not back within the session's `deadline` fails the session for every
+ * participant with `SessionNodeLost`, as do step deadlines and the other causes of `Session`.
+ *
+ * The session's nodes share the storage (PostgreSQL for several processes; SQLite when the session runs in
+ * one process), and its participants are spawned with it in their context.
+ *
+ * @example
+ * ```ts
+ * const handle = yield* DurableSession.start(TwoBuyer, { roles: { A: a, B: b, S: s }, id: "order-42", deadline: "30 seconds" })
+ * // ... the process is killed and started again; the participants are spawned again, then:
+ * const [again] = yield* DurableSession.recover([TwoBuyer])
+ * const done = yield* again.await
+ * ```
+ */
+
+import type { Choreography as C } from "@troupe/choreography"
+import { Deferred, Duration, Effect, Option, Schema } from "effect"
+import type { ActorRef } from "../ActorRef.ts"
+import { ActorSystem, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
+import * as Coordinator from "../choreography/internal/coordinator.ts"
+import { AbortCause, type SessionAborted, SessionNodeLost } from "../choreography/internal/sessionErrors.ts"
+import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
+import { protocolsOf } from "../choreography/internal/sessionProtocols.ts"
+import type * as Session from "../choreography/Session.ts"
+import type { SystemImpl } from "../internal/system.ts"
+import type { StorageError } from "./internal/errors.ts"
+import { type SessionRecord, type SessionStore, sessionStore } from "./internal/sessionStore.ts"
+import { internal, Storage } from "./Storage.ts"
+
+type Choreography = C.Protocol
+
+/** How a durable session runs: a session's options, and how long one of its nodes may be gone. */
+export interface Options<P, B extends Session.Bindings<P>> extends Session.Options<P, B> {
+  /** How long a node of the session may be gone (crashed, restarting) before the session fails. Default 30 s. */
+  readonly deadline?: Duration.Input
+}
+
+/** A durable session with this id exists already (running or ended): start it under another id, or recover it. */
+export class SessionIdTaken extends Schema.TaggedError<SessionIdTaken>()("SessionIdTaken", {
+  session: Schema.String,
+  status: Schema.String
+}) {
+  override get message() {
+    return `A durable session ${JSON.stringify(this.session)} exists already (${this.status}). What to do: give the new session another id, or get this one's outcome (DurableSession.outcome) or recover it (DurableSession.recover)`
+  }
+}
+
+/** A durable session's outcome as stored: running, completed (with the roles' results) or aborted (with why). */
+export type Outcome =
+  | { readonly _tag: "Running" }
+  | { readonly _tag: "Completed"; readonly results: Readonly<Record<string, unknown>> }
+  | { readonly _tag: "Aborted"; readonly cause: AbortCause }
+
+const storeOf = Effect.map(Storage, (storage) => {
+  const { sql, writer, failed } = internal(storage)
+  return sessionStore(sql, writer, failed)
+})
+
+const handleOf = <Results>(
+  id: string,
+  protocol: string,
+  coordinator: ActorRef<CoordinatorProtocol>,
+  outcome: Deferred.Deferred<Coordinator.Completed<Record<string, unknown>>, SessionAborted>
+): Session.Handle<Results> => ({
+  id,
+  protocol,
+  await: Deferred.await(outcome) as Effect.Effect<Coordinator.Completed<Results>, SessionAborted>,
+  abort: (reason = "aborted by its starter") =>
+    coordinator
+      .tell({ _tag: "Cancel", reason })
+      .pipe(Effect.catchCause((cause) => Effect.logError("Could not cancel the session", cause)))
+})
+
+/**
+ * Starts a durable session: it is stored (who plays each role, its settings) before its coordinator asks the
+ * roles to join. Unlike `Session.start`, closing the scope does not cancel it: it outlives this process.
+ */
+export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
+  protocol: P,
+  options: Options<P, B>
+): Effect.Effect<
+  Session.Handle<Session.ResultsOf<B>>,
+  SpawnError | StorageError | SessionIdTaken,
+  ActorSystem | Storage
+> =>
+  Effect.gen(function* () {
+    const system = yield* ActorSystem
+    const store = yield* storeOf
+    const id = options.id ?? crypto.randomUUID()
+    const existing = yield* store.session(id)
+    if (Option.isSome(existing)) return yield* new SessionIdTaken({ session: id, status: existing.value.status })
+    const roles = options.roles as unknown as Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+    const stepTimeouts: Readonly<Record<string, Duration.Input | undefined>> = options.stepTimeouts ?? {}
+    const stepTimeoutMillis: Record<string, number> = {}
+    for (const role of protocol.roles) {
+      const timeout = stepTimeouts[role] ?? options.stepTimeout
+      if (timeout !== undefined) stepTimeoutMillis[role] = Duration.toMillis(timeout)
+    }
+    const deadlineMillis = Duration.toMillis(options.deadline ?? "30 seconds")
+    yield* store.create({
+      session: id,
+      protocol: protocol.name,
+      node: system.node,
+      spec: {
+        roles: Object.fromEntries(protocol.roles.map((r) => [r, { node: roles[r]!.node, path: roles[r]!.path }])),
+        stepTimeoutMillis,
+        traceLimit: options.traceLimit ?? 1000,
+        deadlineMillis
+      }
+    })
+    return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, {
+      id,
+      roles,
+      stepTimeoutMillis,
+      traceLimit: options.traceLimit ?? 1000,
+      deadlineMillis,
+      recovered: undefined
+    })
+  })
+
+/** Runs a durable session to its end (see {@link start}). */
+export const run = <P extends Choreography, const B extends Session.Bindings<P>>(
+  protocol: P,
+  options: Options<P, B>
+): Effect.Effect<
+  Session.Completed<Session.ResultsOf<B>>,
+  SessionAborted | SpawnError | StorageError | SessionIdTaken,
+  ActorSystem | Storage
+> => Effect.flatMap(start(protocol, options), (handle) => handle.await)
+
+const spawnCoordinator = <Results>(
+  system: ActorSystem["Service"],
+  protocol: Choreography,
+  store: SessionStore,
+  spec: {
+    readonly id: string
+    readonly roles: Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+    readonly stepTimeoutMillis: Readonly<Record<string, number>>
+    readonly traceLimit: number
+    readonly deadlineMillis: number
+    readonly recovered: Coordinator.Durability["recovered"]
+  }
+) =>
+  Effect.gen(function* () {
+    const outcome = yield* Deferred.make<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
+    const coordinator = yield* system.spawn(
+      Coordinator.behavior(protocol, {
+        id: spec.id,
+        roles: spec.roles,
+        stepTimeoutMillis: (role) => spec.stepTimeoutMillis[role],
+        traceLimit: spec.traceLimit,
+        outcome,
+        durable: {
+          store,
+          deadlineMillis: spec.deadlineMillis,
+          ...(spec.recovered === undefined ? {} : { recovered: spec.recovered })
+        }
+      }),
+      { name: `session-${spec.id}`, restart: "temporary" }
+    )
+    return handleOf<Results>(spec.id, protocol.name, coordinator, outcome)
+  })
+
+/**
+ * Starts again, on this node, the coordinators of the durable sessions it coordinated that had not ended (after
+ * the node restarted): each joins its roles again, and roles whose node restarted resume from the log. Call
+ * it once the node's participants are spawned again. Sessions of protocols not given are left as they are.
+ *
+ * @example
+ * ```ts
+ * const handles = yield* DurableSession.recover([TwoBuyer, Review])
+ * yield* Effect.forEach(handles, (h) => Effect.exit(h.await))
+ * ```
+ */
+export const recover = (
+  protocols: ReadonlyArray<Choreography>
+): Effect.Effect<
+  ReadonlyArray<Session.Handle<Record<string, unknown>>>,
+  SpawnError | StorageError,
+  ActorSystem | Storage
+> =>
+  Effect.gen(function* () {
+    const system = yield* ActorSystem
+    const impl = systemInternal(system)
+    const store = yield* storeOf
+    const byName = new Map(protocols.map((p) => [p.name, p]))
+    const handles: Array<Session.Handle<Record<string, unknown>>> = []
+    const results = yield* store.runningResults(system.node)
+    for (const record of yield* store.running(system.node)) {
+      const protocol = byName.get(record.protocol)
+      if (protocol === undefined) continue
+      if (impl.registry.has(`/user/session-${record.session}`)) continue
+      const roles = yield* resolveRoles(impl, protocol, record)
+      if (roles === undefined) {
+        // a role's node never came back: the session fails, typed, and is stored as such
+        const lost = new SessionNodeLost({
+          protocol: protocol.name,
+          session: record.session,
+          role: "coordinator",
+          node: system.node,
+          waitedMillis: record.spec.deadlineMillis
+        })
+        yield* store.finish(record.session, "aborted", {
+          cause: Schema.encodeSync(Schema.toCodecJson(AbortCause))(lost)
+        })
+        continue
+      }
+      handles.push(
+        yield* spawnCoordinator<Record<string, unknown>>(system, protocol, store, {
+          id: record.session,
+          roles,
+          stepTimeoutMillis: record.spec.stepTimeoutMillis,
+          traceLimit: record.spec.traceLimit,
+          deadlineMillis: record.spec.deadlineMillis,
+          recovered: { begun: record.begun, results: results.get(record.session) ?? new Map() }
+        })
+      )
+    }
+    return handles
+  })
+
+/** Refs to the session's roles: local ones at once, remote ones once their node is connected (until the deadline). */
+const resolveRoles = (impl: SystemImpl, protocol: Choreography, record: SessionRecord) =>
+  Effect.gen(function* () {
+    const participants = protocolsOf(protocol).participants
+    const since = Date.now()
+    for (;;) {
+      const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
+      let missing = false
+      for (const [role, binding] of Object.entries(record.spec.roles)) {
+        const participant = participants.get(role)!
+        const ref =
+          binding.node === impl.node
+            ? impl.localRef(binding.path, participant)
+            : impl.remoteRef(binding.node, binding.path, participant)
+        if (ref === undefined || typeof ref === "string") missing = true
+        else roles[role] = ref as ActorRef<ParticipantProtocol>
+      }
+      if (!missing) return roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+      if (Date.now() - since > record.spec.deadlineMillis) return undefined
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+    }
+  })
+
+/** A durable session's outcome as stored (`None` when no session has this id). */
+export const outcome = (id: string): Effect.Effect<Option.Option<Outcome>, StorageError, Storage> =>
+  Effect.gen(function* () {
+    const store = yield* storeOf
+    const record = yield* store.session(id)
+    return Option.map(record, (r): Outcome => {
+      if (r.status === "running") return { _tag: "Running" }
+      const stored = r.outcome as { readonly results?: Record<string, unknown>; readonly cause?: unknown }
+      return r.status === "completed"
+        ? { _tag: "Completed", results: stored.results ?? {} }
+        : { _tag: "Aborted", cause: Schema.decodeUnknownSync(Schema.toCodecJson(AbortCause))(stored.cause) }
+    })
+  })

@@ -1,0 +1,263 @@
+/**
+ * Storage: where durable actors, agents, messages and sessions keep what a crash must not take back. It is an
+ * `effect/sql` database: an embedded SQLite file by default (nothing to install or run), or PostgreSQL when
+ * several processes share it. Troupe creates its tables and migrates them (versioned, with `effect/sql`'s
+ * Migrator) when the layer is built, and refuses a database migrated by a newer Troupe.
+ *
+ * Writes are group-committed: whatever is pending when a batch starts is written in one transaction (see
+ * docs/durability.md for what is written when, and when a reply is sent).
+ *
+ * Provide the storage *outside* the actor system, so that it outlives the actors (they write their last
+ * state when they stop).
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function* () {
+ *   const counter = yield* ActorSystem.spawn(Durable.persistent(counterBehavior, { id: "counter", state: Schema.Number }))
+ *   yield* counter.tell(Counter.Add({ n: 1 }))
+ * })
+ * program.pipe(Effect.provide(ActorSystem.layer()), Effect.provide(Storage.layerSqlite({ filename: "troupe.db" })))
+ * ```
+ */
+import { PgClient } from "@effect/sql-pg"
+import { type Array as Arr, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { fromSqlError, type StorageError } from "./internal/errors.ts"
+import * as Migrations from "./internal/migrations.ts"
+import * as Sqlite from "./internal/sqlite.ts"
+import { Writer } from "./internal/writer.ts"
+
+export {
+  PersistenceConflict,
+  StateNotEncodable,
+  StorageCorrupt,
+  type StorageError,
+  StorageTooNew,
+  StorageUnavailable
+} from "./internal/errors.ts"
+
+/** A state as stored: its revision (one more per write), the version of its schema, and its JSON. */
+export interface StoredState {
+  readonly revision: number
+  readonly version: number
+  /** The state encoded with its schema, as JSON. */
+  readonly state: unknown
+  /** When it was written (epoch milliseconds). */
+  readonly updatedAt: number
+}
+
+/** An entry of a persistence id's journal. */
+export interface JournalEntry {
+  /** Its place in the journal (entries are read in this order). */
+  readonly seq: number
+  /** Any JSON value. */
+  readonly entry: unknown
+}
+
+/** The operations of a storage. */
+export interface StorageService {
+  /** `"sqlite"` or `"pg"`. */
+  readonly dialect: "sqlite" | "pg"
+  /** Where the data is (a file, or a database on a host), for messages. */
+  readonly location: string
+  /** The stored state of a persistence id, if any. */
+  state(persistenceId: string): Effect.Effect<Option.Option<StoredState>, StorageError>
+  /** Deletes everything stored for a persistence id (state, journal, durable messages). */
+  forget(persistenceId: string): Effect.Effect<void, StorageError>
+  /**
+   * The journal of a persistence id: ordered JSON entries, appended (committed before `append` returns, in
+   * the writer's next batch), read back in order, and truncated. Durable agents journal their model calls
+   * and tool results here.
+   */
+  readonly journal: {
+    read(persistenceId: string, from?: number): Effect.Effect<ReadonlyArray<JournalEntry>, StorageError>
+    append(persistenceId: string, entries: ReadonlyArray<JournalEntry>): Effect.Effect<void, StorageError>
+    /** Deletes the entries with `from <= seq < before` (all of them without a range). */
+    remove(
+      persistenceId: string,
+      range?: { readonly from?: number; readonly before?: number }
+    ): Effect.Effect<void, StorageError>
+  }
+  /** Waits until every write pending now is committed. */
+  readonly flush: Effect.Effect<void>
+}
+
+/** The storage service. */
+export class Storage extends Context.Service<Storage, StorageService>()("@troupe/runtime/Storage") {}
+
+/** Options of a storage, whatever its database. */
+export interface Options {
+  /**
+   * How long a state nobody waits for may stay unwritten, to be written with others in one transaction.
+   * A reply never waits for it: a reply's state is written at once. Default 2 ms.
+   */
+  readonly flushDelay?: Duration.Input
+}
+
+/** @internal What the runtime's durable modules use. */
+export interface Internal {
+  readonly sql: SqlClient.SqlClient
+  readonly writer: Writer
+  readonly location: string
+  /** The typed error of a failed read. */
+  readonly failed: (operation: string, persistenceId?: string) => (error: SqlError.SqlError) => StorageError
+}
+
+const InternalKey: unique symbol = Symbol.for("@troupe/runtime/Storage/internal")
+
+/** @internal */
+export const internal = (storage: StorageService): Internal =>
+  (storage as unknown as { readonly [InternalKey]: Internal })[InternalKey]
+
+/** Makes a storage over the `SqlClient` in context: migrates the database, starts the writer. */
+export const make = (
+  options: Options & { readonly location?: string } = {}
+): Effect.Effect<StorageService, StorageError, SqlClient.SqlClient | Scope.Scope> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const dialect = sql.onDialectOrElse({ pg: () => "pg" as const, orElse: () => "sqlite" as const })
+    const location = options.location ?? `the ${dialect} database`
+    yield* Migrations.migrate(location)
+    const context = yield* Effect.context<SqlClient.SqlClient>()
+    const fork = Effect.runForkWith(context)
+    const writer = new Writer({
+      sql,
+      location,
+      delayMillis: Duration.toMillis(options.flushDelay ?? "2 millis"),
+      fork: (effect) => fork(effect)
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.andThen(
+        writer.drain,
+        Effect.sync(() => writer.close())
+      )
+    )
+    const failed =
+      (operation: string, persistenceId?: string) =>
+      (error: SqlError.SqlError): StorageError =>
+        fromSqlError(error, operation, persistenceId, location)
+    const service: StorageService & { readonly [InternalKey]: Internal } = {
+      [InternalKey]: { sql, writer, location, failed },
+      dialect,
+      location,
+      state: (persistenceId) =>
+        sql<{
+          revision: number | string
+          version: number
+          state: string
+          updated_at: number | string
+        }>`SELECT revision, version, state, updated_at FROM troupe_snapshots WHERE persistence_id = ${persistenceId}`.pipe(
+          Effect.map((rows) =>
+            Option.map(Option.fromUndefinedOr(rows[0]), (row) => ({
+              revision: Number(row.revision),
+              version: Number(row.version),
+              state: JSON.parse(row.state) as unknown,
+              updatedAt: Number(row.updated_at)
+            }))
+          ),
+          Effect.mapError(failed("read", persistenceId))
+        ),
+      forget: (persistenceId) =>
+        writer.run((sql) =>
+          Effect.all(
+            [
+              sql`DELETE FROM troupe_snapshots WHERE persistence_id = ${persistenceId}`,
+              sql`DELETE FROM troupe_journal WHERE persistence_id = ${persistenceId}`,
+              sql`DELETE FROM troupe_inbox WHERE recipient = ${persistenceId}`
+            ],
+            { discard: true }
+          )
+        ),
+      journal: {
+        read: (persistenceId, from = Number.MIN_SAFE_INTEGER) =>
+          sql<{ seq: number | string; entry: string }>`SELECT seq, entry FROM troupe_journal
+            WHERE persistence_id = ${persistenceId} AND seq >= ${from} ORDER BY seq`.pipe(
+            Effect.map((rows) =>
+              rows.map((row) => ({ seq: Number(row.seq), entry: JSON.parse(row.entry) as unknown }))
+            ),
+            Effect.mapError(failed("journal read", persistenceId))
+          ),
+        append: (persistenceId, entries) =>
+          entries.length === 0
+            ? Effect.void
+            : writer.run(
+                (sql) =>
+                  sql`INSERT INTO troupe_journal ${sql.insert(
+                    entries.map((e) => ({
+                      persistence_id: persistenceId,
+                      seq: e.seq,
+                      entry: JSON.stringify(e.entry)
+                    })) as unknown as Arr.NonEmptyReadonlyArray<Record<string, unknown>>
+                  )}`
+              ),
+        remove: (persistenceId, range) => {
+          const from = range?.from ?? Number.MIN_SAFE_INTEGER
+          const before = range?.before ?? Number.MAX_SAFE_INTEGER
+          return writer.run(
+            (sql) =>
+              sql`DELETE FROM troupe_journal WHERE persistence_id = ${persistenceId} AND seq >= ${from} AND seq < ${before}`
+          )
+        }
+      },
+      flush: writer.drain
+    }
+    return Storage.of(service)
+  })
+
+/** A storage over the `SqlClient` in context (bring your own client, e.g. one shared with Effect Cluster). */
+export const layer = (options: Options = {}): Layer.Layer<Storage, StorageError, SqlClient.SqlClient> =>
+  Layer.effect(Storage, make(options))
+
+/** How a SQLite database is opened (see {@link layerSqlite}). */
+export type SqliteOptions = Sqlite.SqliteOptions
+
+/**
+ * A SQLite `SqlClient` over Node's built-in `node:sqlite`: one connection, WAL journal. For sharing the
+ * database with other `effect/sql` users; {@link layerSqlite} is the usual way in.
+ */
+export const sqliteClient = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, StorageError> =>
+  Sqlite.layer(options).pipe(
+    Layer.catch((error) => Layer.effectDiscard(Effect.fail(fromSqlError(error, "open", undefined, options.filename))))
+  ) as Layer.Layer<SqlClient.SqlClient, StorageError>
+
+/**
+ * Storage in a SQLite file (created if absent): the default, for one process.
+ *
+ * @example
+ * ```ts
+ * Storage.layerSqlite({ filename: "./data/troupe.db" })
+ * ```
+ */
+export const layerSqlite = (options: SqliteOptions & Options): Layer.Layer<Storage, StorageError> =>
+  Layer.effect(Storage, make({ ...options, location: options.filename })).pipe(Layer.provide(sqliteClient(options)))
+
+/** How to reach a PostgreSQL database. */
+export interface PostgresOptions {
+  /** `postgres://user:password@host:port/database`. */
+  readonly url: string | Redacted.Redacted<string>
+  /** Connections in the pool. Default 10. */
+  readonly maxConnections?: number
+}
+
+/** A PostgreSQL `SqlClient` (`@effect/sql-pg`), for sharing the database with other `effect/sql` users. */
+export const postgresClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, StorageError> =>
+  PgClient.layer({
+    url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
+    maxConnections: options.maxConnections ?? 10
+  }).pipe(
+    Layer.catch((error) => Layer.effectDiscard(Effect.fail(fromSqlError(error, "connect", undefined, "PostgreSQL"))))
+  ) as Layer.Layer<SqlClient.SqlClient, StorageError>
+
+/**
+ * Storage in a PostgreSQL database, for several processes sharing it.
+ *
+ * @example
+ * ```ts
+ * Storage.layerPostgres({ url: Redacted.make(process.env.DATABASE_URL!) })
+ * ```
+ */
+export const layerPostgres = (options: PostgresOptions & Options): Layer.Layer<Storage, StorageError> => {
+  const url = typeof options.url === "string" ? options.url : Redacted.value(options.url)
+  const location = `PostgreSQL at ${url.replace(/\/\/[^@]*@/, "//")}`
+  return Layer.effect(Storage, make({ ...options, location })).pipe(Layer.provide(postgresClient(options)))
+}

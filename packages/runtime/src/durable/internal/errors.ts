@@ -1,0 +1,166 @@
+/** The typed errors of durable storage: each names what failed, where, and what to do. */
+import { Cause, Schema } from "effect"
+import type { SqlError } from "effect/sql"
+
+const where = (persistenceId: string | undefined) =>
+  persistenceId === undefined ? "" : ` (persistence id ${JSON.stringify(persistenceId)})`
+
+/**
+ * The database could not be used: it is down or unreachable, locked by another process, full, or it refused
+ * the statement. Nothing was acknowledged on a state this write carried: the actor is not started, or it
+ * crashes and its supervisor restarts it from what was committed.
+ */
+export class StorageUnavailable extends Schema.TaggedError<StorageUnavailable>()("StorageUnavailable", {
+  reason: Schema.Literals(["unreachable", "locked", "full", "failed"]),
+  operation: Schema.String,
+  persistenceId: Schema.optional(Schema.String),
+  detail: Schema.String
+}) {
+  override get message() {
+    const hint = {
+      unreachable: "check that the database server is running and reachable; Troupe retries when the actor restarts",
+      locked: "another process holds the database; SQLite is for one process, use PostgreSQL for several",
+      full: "free disk space (or raise the database's size limit); nothing after the last commit was acknowledged",
+      failed: "see the detail; the database refused the statement"
+    }[this.reason]
+    return `Storage ${this.reason} during ${this.operation}${where(this.persistenceId)}: ${this.detail}. What to do: ${hint}`
+  }
+}
+
+/** The database was migrated by a newer version of Troupe than this one: this version will not touch it. */
+export class StorageTooNew extends Schema.TaggedError<StorageTooNew>()("StorageTooNew", {
+  found: Schema.Number,
+  known: Schema.Number
+}) {
+  override get message() {
+    return `The database has Troupe storage schema version ${this.found}, newer than the ${this.known} this version knows. What to do: run the newer Troupe against it, or point this one at another database`
+  }
+}
+
+/** The file is not a database Troupe can read (not SQLite, or damaged). */
+export class StorageCorrupt extends Schema.TaggedError<StorageCorrupt>()("StorageCorrupt", {
+  location: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `${this.location} is not a usable database: ${this.detail}. What to do: restore it from a backup, or point Troupe at another file (it creates a fresh one)`
+  }
+}
+
+/**
+ * Two live instances wrote the same persistence id: the stored state moved on since this instance read it.
+ * This instance crashes (its supervisor restarts it from the newer state); nothing it did since was committed.
+ */
+export class PersistenceConflict extends Schema.TaggedError<PersistenceConflict>()("PersistenceConflict", {
+  persistenceId: Schema.String,
+  expected: Schema.Number,
+  found: Schema.Number
+}) {
+  override get message() {
+    return `Persistence id ${JSON.stringify(this.persistenceId)} was written by another instance (revision ${this.found}, this one had read ${this.expected}). What to do: run one instance per persistence id (get-or-spawn by id does), or use one node per id`
+  }
+}
+
+/**
+ * A durable actor's state did not encode with its schema when it was to be written: a defect of the
+ * behaviour (its handler returned a state its `state` schema does not describe). The actor crashes with it.
+ */
+export class StateNotEncodable extends Schema.TaggedError<StateNotEncodable>()("StateNotEncodable", {
+  persistenceId: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The state of ${JSON.stringify(this.persistenceId)} does not encode with its schema: ${this.detail}. What to do: make the handler return a state the behaviour's \`state\` schema describes`
+  }
+}
+
+/**
+ * A stored state does not decode with the behaviour's `state` schema (a deploy changed the schema without a
+ * version bump and migration, or the data was damaged). The actor is not started.
+ */
+export class StateNotDecodable extends Schema.TaggedError<StateNotDecodable>()("StateNotDecodable", {
+  persistenceId: Schema.String,
+  version: Schema.Number,
+  issue: Schema.String
+}) {
+  override get message() {
+    return `The stored state of ${JSON.stringify(this.persistenceId)} (version ${this.version}) does not decode: ${this.issue}. What to do: bump \`version\` in Durable.persistent and add a migration from ${this.version} (\`migrations: { ${this.version}: (old) => new }\`), or fix the stored data`
+  }
+}
+
+/**
+ * A stored state has a version this behaviour cannot bring to its own: newer than it (written by a later
+ * deploy), or older with no migration from it. The actor is not started.
+ */
+export class StateVersionUnknown extends Schema.TaggedError<StateVersionUnknown>()("StateVersionUnknown", {
+  persistenceId: Schema.String,
+  found: Schema.Number,
+  current: Schema.Number
+}) {
+  override get message() {
+    return this.found > this.current
+      ? `The stored state of ${JSON.stringify(this.persistenceId)} has version ${this.found}, newer than this behaviour's ${this.current}. What to do: run the newer code (roll forward), or add that version to this one`
+      : `The stored state of ${JSON.stringify(this.persistenceId)} has version ${this.found} and there is no migration from it to ${this.current}. What to do: add \`migrations: { ${this.found}: (old) => new }\` (each migration goes one version up)`
+  }
+}
+
+/** Another live actor of this process already holds the persistence id. The new one is not started. */
+export class PersistenceIdInUse extends Schema.TaggedError<PersistenceIdInUse>()("PersistenceIdInUse", {
+  persistenceId: Schema.String,
+  path: Schema.String,
+  holder: Schema.String
+}) {
+  override get message() {
+    return `Persistence id ${JSON.stringify(this.persistenceId)} is held by ${this.holder}, so ${this.path} was not started. What to do: stop the holder first, or address the actor by id (Entity) so that there is only one`
+  }
+}
+
+/** A durable message was sent to an actor that is not durable (it has nowhere to keep it). */
+export class NotDurable extends Schema.TaggedError<NotDurable>()("NotDurable", { recipient: Schema.String }) {
+  override get message() {
+    return `${this.recipient} is not a durable actor of this node: a durable message needs one. What to do: make its behaviour durable (Durable.persistent) or address it as an entity`
+  }
+}
+
+/** Why a storage operation can fail. */
+export type StorageError = StorageUnavailable | StorageTooNew | StorageCorrupt | PersistenceConflict
+
+/** Why writing a durable actor's state can fail. */
+export type WriteError = StorageError | StateNotEncodable
+
+const fullText = /full|SQLITE_FULL|disk quota|no space/i
+const corruptText = /not a database|malformed|SQLITE_NOTADB|SQLITE_CORRUPT/i
+
+const causeText = (error: SqlError.SqlError): string => {
+  const inner = error.reason.cause
+  const text = inner instanceof Error ? inner.message : typeof inner === "string" ? inner : ""
+  return text.length > 0 ? text : (error.reason.message ?? error.message)
+}
+
+/** The typed error of a failed SQL operation. */
+export const fromSqlError = (
+  error: SqlError.SqlError,
+  operation: string,
+  persistenceId?: string,
+  location?: string
+): StorageUnavailable | StorageCorrupt => {
+  const detail = causeText(error)
+  if (corruptText.test(detail)) return new StorageCorrupt({ location: location ?? "the database", detail })
+  const reason = fullText.test(detail)
+    ? "full"
+    : error.reason._tag === "ConnectionError" || error.reason._tag === "AuthenticationError"
+      ? "unreachable"
+      : error.reason._tag === "LockTimeoutError"
+        ? "locked"
+        : "failed"
+  return new StorageUnavailable({
+    reason,
+    operation,
+    detail,
+    ...(persistenceId === undefined ? {} : { persistenceId })
+  })
+}
+
+/** A short text for a cause, for the `detail` of errors made from defects. */
+export const describe = (cause: unknown): string =>
+  Cause.isCause(cause) ? Cause.pretty(cause) : cause instanceof Error ? cause.message : String(cause)

