@@ -98,7 +98,7 @@ const stepsOf = (specs: ReadonlyArray<Spec>): Choreography.Steps => {
               s.branches.map((b, i) => [`c${id}b${i}`, [...announce(s.at, s.to, s.tell, `c${id}b${i}`), ...go(b)]])
             )
           }
-        case "loop":
+        default: // a loop
           return {
             _tag: "Loop",
             name: `L${id}`,
