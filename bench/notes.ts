@@ -34,10 +34,10 @@ export const how: Record<string, string> = {
   raw_ws_echo_p50_us: "median round trip of one envelope echoed over raw `ws` between two processes.",
   remote_ask_p50_vs_ws: "actor ask p50 ÷ raw ws echo p50, per round (the two back to back), median over 5 rounds.",
   fanout_100k_vs_1:
-    "300 k `Add` messages told by one fiber round-robin to 100 k counter actors (each woken from idle for every message) ÷ the same messages told to one counter, median of 7 interleaved rounds each, in one system.",
+    "300 k `Add` messages told by one fiber round-robin to 100 k counter actors (each woken from idle for every message) ÷ the same messages told to one counter, in one system; the median of the ratios of 9 interleaved rounds.",
   fanout_100k_per_s: "the 100 k-actor side of fanout_100k_vs_1.",
   ask_4096_callers_vs_1:
-    "200 k asks to one counter actor from 4096 concurrent fibers ÷ the same asks from one fiber, medians of 5 interleaved rounds.",
+    "200 k asks to one counter actor from 4096 concurrent fibers ÷ the same asks from one fiber; the median of the ratios of 5 interleaved rounds.",
   ask_256_callers_vs_1: "the same asks from 256 concurrent fibers ÷ from one.",
   queue_4096_callers_vs_1:
     "the same shape without actors: each caller offers a `Deferred` to a raw `Queue.bounded(1024)`, one server fiber takes and completes them; 4096 callers ÷ one.",
@@ -64,9 +64,15 @@ export const how: Record<string, string> = {
   cluster_entity_bytes:
     "heap growth after a full GC ÷ 10 k Effect Cluster entities that each handled one request (an entity exists once addressed; 10 k is a runner's default limit).",
   sessions_10k_vs_1:
-    "sessions of a request and its answer between two roles, played by two participant actors that are in every session at once: 10 k started at once ÷ 2000 one after another, sessions per second, medians of 5 interleaved rounds.",
+    "sessions of a request and its answer between two roles, played by two participant actors that are in every session at once: 10 k started at once ÷ 2000 one after another, sessions per second; the median of the ratios of 5 interleaved rounds.",
   sessions_per_s: "the one-at-a-time side of sessions_10k_vs_1.",
   sessions_10k_gc_share: "time in garbage collection ÷ wall time while 10 k sessions run at once.",
+  check_ms_1000_steps:
+    "`Choreography.make` of a protocol of 1,000 sequential messages between two roles (checks, projection, state machines), median of 21 after 3 to warm up.",
+  check_ms_24_choices:
+    "`Choreography.make` of a choice whose two branches include one sub-protocol of 24 sequential choices (local types of 2^24 paths; checking took 21 s at 22 choices before interning and memoised merges).",
+  project_ms_24_choices:
+    "the same protocol made, then every role's local type and state machine printed (what `troupe protocol project --machine` prints; it ran 68 s and crashed before).",
   session_live_bytes:
     "heap growth after a full GC ÷ 5000 live sessions of the same protocol: every role's program has begun, the server waits for the ask, the client is held before its first move (the two participant actors are shared, so this is the session's own cost: its coordinator actor, two role states, monitors, traces, program fibers).",
   durable_tell_per_s:
@@ -79,13 +85,13 @@ export const how: Record<string, string> = {
 
 export const why: Record<string, string> = {
   fanout_100k_vs_1:
-    "Measured 0.69–0.83 on a quiet machine, lower when other processes thrash the caches. Waking an idle actor no longer forks a drain fiber (one scheduler task serves every actor woken before it) and samples the mailbox-depth histogram without registry look-ups (0.15 → ~0.75); what remains is the cache misses of touching a different cell, mailbox and state for every message, which one busy actor does not have.",
+    "Measured 0.69–0.83 in most runs on this shared 2-core machine, 0.60–0.67 in the runs at a load average of 6–10, when other processes thrash the caches (this run's load is in the header). Waking an idle actor no longer forks a drain fiber (one scheduler task serves every actor woken before it) and samples the mailbox-depth histogram without registry look-ups (0.15 → ~0.75); what remains is the cache misses of touching a different cell, mailbox and state for every message, which one busy actor does not have.",
   monitor_overhead:
-    "Per checked send the role's monitor looks up the move and checks the payload against its schema (`Monitor.step`), the endpoint makes the next endpoint, and the role records the step in its trace ring; the unchecked producer only tells. Each of these is already allocation-free or one small object, so what is left to cut lies in the session runtime (choreography/internal/participant.ts) and the endpoint (@troupe/choreography), both being changed by other issues now (9 and 12): not done here.",
+    "Measured 1.09–1.14 (CPU time, median of 31 interleaved rounds), about 100–150 ns per message. A checked send does what the unchecked tell does plus the check itself: the role's monitor looks up the move in its state's row (a map lookup) and tests the payload (a `typeof` test for plain primitives, `Schema.is` otherwise), the endpoint makes the next endpoint (one object, so that a spent endpoint is refused: the linear-use check), and the role records the step in its trace ring (no allocation) and counts the message. None of these is avoidable without giving up a check or the trace; the actor-side costs they sit on (the tell, the wake of the receiving role) got cheaper with the rest of the runtime, which the ratio does not show because both sides share them.",
   sessions_10k_vs_1:
-    "Garbage collection: with 10 k sessions live at once, ~140 MB of session state (see session_live_bytes) is live and survives young-generation collections, and a quarter to a third of the time goes to GC (sessions_10k_gc_share) against a few percent one at a time. The lever is the bytes of a live session.",
+    "Garbage collection: with 10 k sessions live at once, ~140 MB of session state (see session_live_bytes) is live and survives young-generation collections, and a quarter to a third of the time goes to GC (sessions_10k_gc_share; one at a time, about half that). The lever is the bytes of a live session.",
   session_live_bytes:
-    "A heap-snapshot diff of 2000 held sessions, per session: ~33 closures and the ~39 scopes they keep alive (3.8 KB: the coordinator's behaviour is made per session, its handlers `init`, `Joined`, `Done`, `Left`, `Abort`, `Cancel`, `Expire`, `onTerminated` and `stepTimeoutMillis` closing over the session's settings; each role's `once` and `note`; the continuations of the program fibers), ~19 arrays and ~39 plain objects (4.5 KB: traces, peers, logs, messages), two program fibers with their generators (~1 KB), two `RoleSession`s (200 B each), two monitors and recorders, and the coordinator actor (~500 B). The cuts are in the session runtime (coordinator.ts, participant.ts: one coordinator behaviour per protocol, the settings in its state; fewer provided services per program fiber; traces and peers made on first use), which issue 9 is changing now: not done here.",
+    "A heap-snapshot diff of 2000 held sessions, per session: ~33 closures and the ~39 scopes they keep alive (3.8 KB: the coordinator's behaviour is made per session, its handlers `init`, `Joined`, `Done`, `Left`, `Abort`, `Cancel`, `Expire`, `onTerminated` and `stepTimeoutMillis` closing over the session's settings; each role's `once` and `note`; the continuations of the program fibers), ~19 arrays and ~39 plain objects (4.5 KB: traces, peers, logs, messages), two program fibers with their generators (~1 KB), two `RoleSession`s (200 B each), two monitors and recorders, and the coordinator actor (~500 B). The cuts are in the session runtime (coordinator.ts, participant.ts: one coordinator behaviour per protocol, the settings in its state instead of closures; no `once`/`note` closures per role; traces, peers and inboxes made on first use; no coordinator actor per session for sessions whose roles all live on one node), whose files issue 13 (durable sessions) is changing on its branch: not done here, to be done on top of it.",
   remote_tell_vs_ws:
     "Per message, the raw baseline only stringifies and parses JSON. The transport adds its checks of every envelope, sequence numbers, acknowledgements and the resend buffer (measured alone at 0.60–0.69 of raw on a quiet machine); the runtime adds the payload's Schema encoding and decoding, the envelope and sender ref, and the actor's handling. Profiles of the receiving process show JSON parsing at about half of its busy time. Steps taken: an idle actor handles a remote message without a fiber when its handler completes at once, suspended senders are admitted in bulk, validated node ids are remembered (0.42 → 0.5–0.58). Next: send envelopes in batches per link (one Effect per batch instead of per message), and skip the structural checks of envelopes that come from an authenticated peer's own encoder.",
   remote_ask_p50_vs_ws:

@@ -64,7 +64,8 @@ type NactMessage =
   | { readonly type: "add"; readonly n: number }
   | { readonly type: "get"; readonly sender: nact.Ref<number> }
 
-const nactCounter = (parent: nact.ActorSystemRef) =>
+/** A nact counter; named, since nact's random names collide among thousands of actors. */
+const nactCounter = (parent: nact.ActorSystemRef, name = "counter") =>
   nact.spawn(
     parent,
     (count: number, message: NactMessage) => {
@@ -72,7 +73,7 @@ const nactCounter = (parent: nact.ActorSystemRef) =>
       nact.dispatch(message.sender, count)
       return count
     },
-    undefined,
+    name,
     { initialState: 0 }
   )
 
@@ -99,7 +100,7 @@ const nactIdleBytes = () => {
   const system = nact.start()
   const before = heapUsed()
   const refs = []
-  for (let i = 0; i < ACTORS; i++) refs.push(nactCounter(system))
+  for (let i = 0; i < ACTORS; i++) refs.push(nactCounter(system, `counter-${i}`))
   const bytes = (heapUsed() - before) / ACTORS
   nact.stop(system)
   return bytes

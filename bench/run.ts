@@ -3,10 +3,12 @@
  * (figure name → number) and BENCHMARKS.md (figures, goals, date and machine). Ratios are measured side by
  * side in the same run, because the machines are shared and noisy.
  */
+import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
-import { cpus, totalmem } from "node:os"
+import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import * as backends from "./backends.ts"
+import * as checker from "./checker.ts"
 import * as choreography from "./choreography.ts"
 import * as durable from "./durable.ts"
 import { how, notes, why } from "./notes.ts"
@@ -21,7 +23,7 @@ const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["runtime", runtime.cases],
   ["scale", scale.cases],
   ["peers", peers.cases],
-  ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...sessions.cases]],
+  ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...checker.cases, ...sessions.cases]],
   ["remote", [{ name: "remote", run: () => remote.figures() }]],
   ["durable", durable.cases],
   ["backends", backends.cases]
@@ -29,6 +31,7 @@ const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
 
 // `pnpm bench -- fanout callers`: only the cases whose name (or suite's name) contains one of the words
 const only = process.argv.slice(2).filter((word) => word !== "--")
+const loadBefore = loadavg()[0]!
 const selected = (suite: string, name: string) =>
   only.length === 0 || only.some((word) => suite.includes(word) || name.includes(word))
 const figures: Array<Figure> = []
@@ -108,7 +111,7 @@ const missed = figures.filter((f) => !meets(f))
 const markdown = `# Benchmarks
 
 Written by \`npx -y pnpm@10.34.9 bench\` on ${new Date().toISOString().slice(0, 10)}.
-Machine: ${machine}.
+Machine: ${machine}; load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.
 
 Ratios compare two things measured side by side in the same run (medians of interleaved rounds), because
 the machines are shared and noisy; absolute figures vary from run to run.
@@ -142,6 +145,10 @@ ${Object.keys(results)
   .join("\n")}
 `
 writeFileSync(join(root, "BENCHMARKS.md"), markdown)
+// the tables aligned as the linter wants them
+execFileSync(join(root, "node_modules", ".bin", "biome"), ["format", "--write", join(root, "BENCHMARKS.md")], {
+  stdio: "ignore"
+})
 console.log(
   `bench: wrote bench/results.json and BENCHMARKS.md${missed.length > 0 ? ` (${missed.length} goals missed)` : ""}`
 )

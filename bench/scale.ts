@@ -7,7 +7,7 @@
  */
 import { type ActorRef, ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Deferred, Effect, Fiber, Queue, Schema } from "effect"
-import { type Case, type Figure, gcMillis, heapUsed, median } from "./support.ts"
+import { type Case, type Figure, gcMillis, heapUsed, median, medianRatio } from "./support.ts"
 
 const Counter = Protocol.make("Counter", {
   Add: { n: Schema.Number },
@@ -89,7 +89,7 @@ const fanoutCase: Case = {
         yield* fanout(one)
         yield* fanout(many)
         const rates = { one: [] as Array<number>, many: [] as Array<number> }
-        for (let round = 0; round < 7; round++) {
+        for (let round = 0; round < 9; round++) {
           for (const [shape, refs] of round % 2 === 0
             ? ([
                 ["one", one],
@@ -107,7 +107,7 @@ const fanoutCase: Case = {
         return [
           {
             name: "fanout_100k_vs_1",
-            value: median(rates.many) / median(rates.one),
+            value: medianRatio(rates.many, rates.one),
             goal: { atLeast: 0.7 },
             detail: "tells round-robin over 100 k actors ÷ the same tells to one"
           },
@@ -233,8 +233,8 @@ const callersCase: Case = {
           }
         }
         const waiting = yield* waiterBytes
-        const ask = median(rates.askMany) / median(rates.ask1)
-        const queue = median(rates.queueMany) / median(rates.queue1)
+        const ask = medianRatio(rates.askMany, rates.ask1)
+        const queue = medianRatio(rates.queueMany, rates.queue1)
         return [
           {
             name: "ask_4096_callers_vs_1",
@@ -245,7 +245,7 @@ const callersCase: Case = {
           },
           {
             name: "ask_256_callers_vs_1",
-            value: median(rates.ask256) / median(rates.ask1),
+            value: medianRatio(rates.ask256, rates.ask1),
             detail: "256 concurrent callers of one actor ÷ one caller"
           },
           {

@@ -7,7 +7,7 @@
  */
 import { ActorSystem, Choreography, Session } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
-import { type Case, type Figure, gcMillis, heapUsed, median } from "./support.ts"
+import { type Case, type Figure, gcMillis, heapUsed, median, medianRatio } from "./support.ts"
 
 const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
   $.message("C", "S", "ask", Schema.Number),
@@ -115,7 +115,7 @@ const scaleCase: Case = {
         return [
           {
             name: "sessions_10k_vs_1",
-            value: median(many) / median(one),
+            value: medianRatio(many, one),
             goal: { atLeast: 0.9 },
             detail: "sessions per second, 10 k at once ÷ one at a time"
           },

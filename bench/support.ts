@@ -59,3 +59,10 @@ export const gcMillis = (() => {
   }).observe({ entryTypes: ["gc"] })
   return () => total
 })()
+
+/**
+ * The median of per-round ratios `a[i] / b[i]`: each pair was measured back to back, so the machine's drift
+ * between rounds cancels out.
+ */
+export const medianRatio = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number =>
+  median(a.map((x, i) => x / b[i]!))

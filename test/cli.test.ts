@@ -160,6 +160,29 @@ describe("troupe protocol", () => {
     expect(out[2]).toBe("Fine: well-formed (roles A, B)")
   })
 
+  it.concurrent("check: protocols of any size are checked; one that could not be checked fails the command", async () => {
+    const { code, stdout } = await troupe("protocol", "check", fixture("large.ts"))
+    expect(code).toBe(1)
+    expect(lines(stdout)).toEqual([
+      "Choices: well-formed (roles A, B)",
+      "Deep: well-formed (roles A, B)",
+      "Dies: not checked: RangeError: Maximum call stack size exceeded",
+      "Long: well-formed (roles A, B)"
+    ])
+    const checked = await troupe("protocol", "check", fixture("large.ts"), "--protocol", "Long")
+    expect(checked.code).toBe(0)
+  })
+
+  it.concurrent("project: 24 sequential choices print in text as long as the protocol", async () => {
+    const { code, stdout } = await troupe("protocol", "project", fixture("large.ts"), "--protocol", "Choices")
+    expect(code).toBe(0)
+    const [name, a, b] = lines(stdout)
+    expect(name).toBe("Choices")
+    expect(a).toMatch(/^ {2}A: B!\{a0\(\), b0\(\)\}\. B!\{a1\(\), b1\(\)\}\. /)
+    expect(b?.endsWith("A?{a23(). end, b23(). end}")).toBe(true)
+    expect(stdout.length).toBeLessThan(2_000)
+  })
+
   it.concurrent("check: a module that throws a ProtocolDefinitionError while loading", async () => {
     const { code, stdout, stderr } = await troupe("protocol", "check", fixture("broken-unsafe.ts"))
     expect(code).toBe(1)

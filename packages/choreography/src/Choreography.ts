@@ -29,7 +29,9 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import { check } from "./internal/wellFormed.ts"
+import { expandFamilies, familyProblems, memberName, memberOf } from "./internal/families.ts"
+import { isRecursive, renameSteps, unfoldRecursion } from "./internal/inclusion.ts"
+import { type Checked, check } from "./internal/wellFormed.ts"
 import type { LocalType } from "./LocalType.ts"
 import type { StateMachine } from "./StateMachine.ts"
 
@@ -85,12 +87,16 @@ export interface Parallel<Parts = ReadonlyArray<Steps>> {
   readonly parts: Parts
 }
 
-/** The steps of another protocol, included by name with its roles renamed. */
+/**
+ * The steps of another protocol, included by name with its roles renamed; or, when `recursive`, the
+ * protocol being defined again (`$.include($.self, …)`), unfolded into a loop when it is checked.
+ */
 export interface Include<Name extends string = string, Body = Steps> {
   readonly _tag: "Include"
   readonly protocol: Name
   readonly roles: Readonly<Record<string, string>>
   readonly body: Body
+  readonly recursive?: boolean
 }
 
 /** One step of a global protocol. */
@@ -99,16 +105,23 @@ export type Step = Message | Choice | Loop | Continue | End | Parallel | Include
 /** A sequence of steps. */
 export type Steps = ReadonlyArray<Step>
 
+declare const FamiliesTypeId: unique symbol
+
 /**
  * A checked global protocol. `Roles` and `S` keep the literal role names and the exact structure,
- * which `LocalTypeOf` projects at the type level.
+ * which `LocalTypeOf` projects at the type level; `Families` names the roles that are families.
  */
-export interface Protocol<Name extends string = string, Roles extends string = string, S extends Steps = Steps> {
+export interface Protocol<
+  Name extends string = string,
+  Roles extends string = string,
+  S extends Steps = Steps,
+  Families extends Roles = never
+> {
   readonly _tag: "Protocol"
   readonly name: Name
   readonly roles: ReadonlyArray<Roles>
   readonly steps: S
-  /** The projection of the protocol on each role (see `LocalType.project`). */
+  /** The projection of the protocol on each role (see `LocalType.project`); a family's is its members'. */
   readonly localTypes: ReadonlyMap<Roles, LocalType>
   /** The state machine of each role (see `StateMachine.of`). */
   readonly machines: ReadonlyMap<Roles, StateMachine>
@@ -118,22 +131,46 @@ export interface Protocol<Name extends string = string, Roles extends string = s
    * other role aborts the session.
    */
   readonly restartable: ReadonlySet<Roles>
+  /** The roles that are families: n members each, n known when a session starts (see {@link instantiate}). */
+  readonly families: ReadonlySet<string>
+  /** For a protocol made by {@link instantiate}: the protocol with families it was made from, and the sizes. */
+  readonly instanceOf?: { readonly protocol: Protocol; readonly sizes: Readonly<Record<string, number>> }
+  /** Type only: the families (contravariant, so that any protocol is a `Protocol`). */
+  readonly [FamiliesTypeId]?: (families: Families) => void
 }
 
 /** Options of a protocol (the last argument of {@link make}). */
-export interface Options<Roles extends string> {
+export interface Options<Roles extends string, Families extends Roles = never> {
   /**
    * Roles that may be restarted by their supervisor in the middle of a session and resume from their
    * last checkpoint instead of aborting the session (see `Session`). None by default.
    */
   readonly restartable?: ReadonlyArray<Roles>
+  /**
+   * Roles that are families: each stands for n members, n known when a session starts ("n reviewers").
+   * A message from a single role to a family goes to every member (in member order); a message from a
+   * family to a single role comes from every member (taken in member order); a choice whose first message
+   * goes to a family is told to every member. A family does not choose, and families do not message each
+   * other. Each member gets its own local type and monitor (see {@link instantiate}).
+   */
+  readonly families?: ReadonlyArray<Families>
 }
 
 /** The role names of a protocol type. */
-export type RolesOf<P> = P extends Protocol<string, infer R, Steps> ? R : never
+export type RolesOf<P> = P extends { readonly roles: ReadonlyArray<infer R extends string> } ? R : never
 
-/** Renames roles in the type of a list of steps (used by `include`). */
-export type RenameSteps<S, M> = { readonly [I in keyof S]: RenameStep<S[I], M> }
+/** The families of a protocol type. */
+export type FamiliesOf<P> = P extends { readonly [FamiliesTypeId]?: (families: infer F extends string) => void }
+  ? F
+  : never
+
+/** Renames roles in the type of a list of steps (used by `include`); a list that is not a tuple stays `Steps`. */
+export type RenameSteps<S, M> =
+  S extends ReadonlyArray<unknown>
+    ? number extends S["length"]
+      ? Steps
+      : { readonly [I in keyof S]: RenameStep<S[I], M> }
+    : Steps
 
 type RenameRole<X, M> = X extends keyof M ? (M[X] extends string ? M[X] : X) : X
 
@@ -155,7 +192,7 @@ export interface Builder<R extends string> {
   /** `from → to : label(payload)`. Use `Schema.Void` for a message that carries nothing. */
   message<const From extends R, const To extends R, const Label extends string, Payload extends Schema.Top>(
     from: From,
-    to: To & Exclude<R, From>,
+    to: To & (string extends From ? R : Exclude<R, From>),
     label: Label,
     payload: Payload
   ): Message<From, To, Label, Payload>
@@ -186,36 +223,39 @@ export interface Builder<R extends string> {
     S extends Steps,
     const M extends { readonly [K in SubRoles]?: R } = {}
   >(protocol: Protocol<Name, SubRoles, S>, roles?: M): Include<Name, RenameSteps<S, M>>
-}
-
-const renameSteps = (steps: Steps, rename: (role: string) => string): Steps => steps.map((s) => renameStep(s, rename))
-
-const renameStep = (step: Step, rename: (role: string) => string): Step => {
-  switch (step?._tag) {
-    case "Message":
-      return { ...step, from: rename(step.from), to: rename(step.to) }
-    case "Choice":
-      return {
-        ...step,
-        at: rename(step.at),
-        branches: Object.fromEntries(Object.entries(step.branches).map(([k, b]) => [k, renameSteps(b, rename)]))
-      }
-    case "Loop":
-      return { ...step, body: renameSteps(step.body, rename) }
-    case "Parallel":
-      return { ...step, parts: step.parts.map((p) => renameSteps(p, rename)) }
-    case "Include":
-      return {
-        ...step,
-        roles: Object.fromEntries(Object.entries(step.roles).map(([k, r]) => [k, rename(r)])),
-        body: renameSteps(step.body, rename)
-      }
-    default:
-      return step
-  }
+  /**
+   * The protocol being defined, to include itself (as the last step of a list), with its roles renamed:
+   * a recursive sub-protocol, unfolded into a loop when the protocol is checked. Its moves are checked at
+   * run time; the type checker does not follow them (the endpoint's moves are untyped from there).
+   *
+   * @example
+   * ```ts
+   * // A token goes round a ring of three until one of them keeps it.
+   * const Ring = Choreography.makeUnsafe("Ring", ["A", "B", "C"], ($) => [
+   *   $.message("A", "B", "token", Schema.Number),
+   *   $.choice("B", {
+   *     pass: [$.message("B", "C", "pass", Schema.Void), $.include($.self, { A: "B", B: "C", C: "A" })],
+   *     keep: [$.message("B", "C", "keep", Schema.Void), $.message("C", "A", "kept", Schema.Void)]
+   *   })
+   * ])
+   * ```
+   */
+  readonly self: Protocol<string, R, Steps>
 }
 
 const end: End = { _tag: "End" }
+
+/** What `$.self` stands for: the protocol being defined (see `Builder.self`). */
+const SELF: Protocol<string, string, Steps> = {
+  _tag: "Protocol",
+  name: "self",
+  roles: [],
+  steps: [],
+  localTypes: new Map(),
+  machines: new Map(),
+  restartable: new Set(),
+  families: new Set()
+}
 
 const builder: Builder<string> = {
   message: (from, to, label, payload) => ({ _tag: "Message", from, to, label, payload }),
@@ -226,12 +266,17 @@ const builder: Builder<string> = {
   parallel: (...parts) => ({ _tag: "Parallel", parts }),
   include: (protocol, roles) => {
     const mapping: Record<string, string> = { ...roles }
+    if (protocol === SELF)
+      return { _tag: "Include", protocol: "self", roles: mapping, body: [], recursive: true } as never
     return {
       _tag: "Include",
       protocol: protocol.name,
       roles: mapping,
       body: renameSteps(protocol.steps, (r) => mapping[r] ?? r)
     } as never
+  },
+  get self() {
+    return SELF
   }
 }
 
@@ -254,6 +299,7 @@ export const Problem = Schema.Struct({
     "ChooserNotFirst",
     "InconsistentChoiceReceiver",
     "DuplicateLabel",
+    "BranchNameMismatch",
     "EmptyLoop",
     "ShadowedLoop",
     "UnknownLoop",
@@ -263,7 +309,12 @@ export const Problem = Schema.Struct({
     "OverlappingParallel",
     "EndInParallel",
     "ContinueOutOfParallel",
-    "UnmergeableBranches"
+    "UnmergeableBranches",
+    "NonTailRecursion",
+    "FamilyMessage",
+    "FamilyChoice",
+    "InvalidFamilySize",
+    "CheckFailed"
   ]),
   /** A sentence that says what is wrong and where. */
   message: Schema.String,
@@ -294,42 +345,78 @@ export class ProtocolDefinitionError extends Schema.TaggedError<ProtocolDefiniti
  * Builds and checks a global protocol; the error lists every problem found. See the module
  * documentation for an example, and {@link makeUnsafe} for module-level definitions.
  */
-export const make = <const Name extends string, const Roles extends ReadonlyArray<string>, const S extends Steps>(
+export const make = <
+  const Name extends string,
+  const Roles extends ReadonlyArray<string>,
+  const S extends Steps,
+  const Families extends Roles[number] = never
+>(
   name: Name,
   roles: Roles,
   body: (builder: Builder<Roles[number]>) => S,
-  options?: Options<Roles[number]>
-): Effect.Effect<Protocol<Name, Roles[number], S>, ProtocolDefinitionError> =>
-  Effect.suspend(() => {
-    const result = build(name, roles, body, options)
-    return result instanceof ProtocolDefinitionError ? Effect.fail(result) : Effect.succeed(result)
-  })
+  options?: Options<Roles[number], Families>
+): Effect.Effect<Protocol<Name, Roles[number], S, Families>, ProtocolDefinitionError> =>
+  Object.defineProperty(
+    Effect.suspend(() => {
+      const result = build(name, roles, body, options)
+      return result instanceof ProtocolDefinitionError ? Effect.fail(result) : Effect.succeed(result)
+    }),
+    DefinitionName,
+    { value: String(name) }
+  )
+
+const DefinitionName = Symbol.for("@troupe/choreography/DefinitionName")
+
+/**
+ * The name of the protocol an effect made by {@link make} defines, or `undefined` for any other value: how
+ * tools (`troupe protocol check`) tell a protocol definition from other effects, and report one whose
+ * evaluation did not end in a protocol or a `ProtocolDefinitionError`.
+ *
+ * @example
+ * ```ts
+ * Choreography.definitionName(Choreography.make("Ping", ["A", "B"], ($) => [...])) // "Ping"
+ * ```
+ */
+export const definitionName = (u: unknown): string | undefined =>
+  Effect.isEffect(u) ? ((u as unknown as Record<symbol, string | undefined>)[DefinitionName] ?? undefined) : undefined
 
 /**
  * Like {@link make}, but throws the {@link ProtocolDefinitionError}: for protocols defined once at module level,
  * where a mistake should stop the program at load time.
  */
-export const makeUnsafe = <const Name extends string, const Roles extends ReadonlyArray<string>, const S extends Steps>(
+export const makeUnsafe = <
+  const Name extends string,
+  const Roles extends ReadonlyArray<string>,
+  const S extends Steps,
+  const Families extends Roles[number] = never
+>(
   name: Name,
   roles: Roles,
   body: (builder: Builder<Roles[number]>) => S,
-  options?: Options<Roles[number]>
-): Protocol<Name, Roles[number], S> => {
+  options?: Options<Roles[number], Families>
+): Protocol<Name, Roles[number], S, Families> => {
   const result = build(name, roles, body, options)
   if (result instanceof ProtocolDefinitionError) throw result
   return result
 }
 
-const build = <Name extends string, Roles extends string, S extends Steps>(
+const build = <Name extends string, Roles extends string, S extends Steps, Families extends Roles>(
   name: Name,
   roles: ReadonlyArray<Roles>,
   body: (builder: Builder<Roles>) => S,
-  options: Options<Roles> = {}
-): Protocol<Name, Roles, S> | ProtocolDefinitionError => {
-  const steps = body(builder as Builder<Roles>)
-  const result = check(name, roles, steps)
+  options: Options<Roles, Families> = {}
+): Protocol<Name, Roles, S, Families> | ProtocolDefinitionError => {
+  const refuse = (problems: ReadonlyArray<Problem>) => new ProtocolDefinitionError({ protocol: String(name), problems })
+  let steps: S
+  try {
+    steps = body(builder as Builder<Roles>)
+  } catch (cause) {
+    return refuse([
+      { code: "InvalidStep", path: [], message: `top level: building the steps threw: ${describeCause(cause)}` }
+    ])
+  }
+  const problems: Array<Problem> = []
   const restartable = options.restartable ?? []
-  const problems: Array<Problem> = "localTypes" in result ? [] : [...result]
   for (const role of restartable)
     if (!roles.includes(role))
       problems.push({
@@ -338,15 +425,140 @@ const build = <Name extends string, Roles extends string, S extends Steps>(
         message: `options: restartable role ${JSON.stringify(role)} is not a declared role`,
         role
       })
-  if (problems.length > 0 || !("localTypes" in result))
-    return new ProtocolDefinitionError({ protocol: String(name), problems })
+  const families: ReadonlyArray<string> = options.families ?? []
+  const made = checked(name, roles, steps)
+  if ("problems" in made) problems.push(...made.problems)
+  else if (families.length > 0) {
+    for (const problem of familyProblems(steps, roles, families)) problems.push(problem)
+    // Families are checked as written (one role each) and with two and three members: a protocol whose
+    // members act alike and never talk to each other is well-formed for every size once it is for these.
+    for (const size of [2, 3]) {
+      if (problems.length > 0) break
+      const sizes = new Map(families.map((f) => [f, size] as const))
+      const instance = checked(name, instanceRoles(roles, sizes), expandFamilies(steps, sizes))
+      if ("problems" in instance)
+        for (const p of instance.problems)
+          problems.push({ ...p, message: `${p.message} (in a session with ${size} members of each family)` })
+    }
+  }
+  if (problems.length > 0 || "problems" in made) return refuse(problems)
   return {
     _tag: "Protocol",
     name,
     roles: [...roles],
     steps,
-    localTypes: result.localTypes as ReadonlyMap<Roles, LocalType>,
-    machines: result.machines as ReadonlyMap<Roles, StateMachine>,
-    restartable: new Set(restartable)
+    localTypes: made.localTypes as ReadonlyMap<Roles, LocalType>,
+    machines: made.machines as ReadonlyMap<Roles, StateMachine>,
+    restartable: new Set(restartable),
+    families: new Set(families)
   }
 }
+
+/** Checks (and projects) steps, recursive includes unfolded; every failure is a problem. */
+const checked = (
+  name: string,
+  roles: ReadonlyArray<string>,
+  steps: Steps
+): Checked | { readonly problems: ReadonlyArray<Problem> } => {
+  try {
+    const unfolded = Array.isArray(steps) && isRecursive(steps) ? unfoldRecursion(name, roles, steps) : { steps }
+    if ("problems" in unfolded) return unfolded
+    const result = check(name, roles, unfolded.steps)
+    return "localTypes" in result ? result : { problems: result }
+  } catch (cause) {
+    // Checking is iterative and polynomial: nothing should get here; if something does, it is named.
+    return {
+      problems: [
+        {
+          code: "CheckFailed",
+          path: [],
+          message: `top level: the checker failed on this protocol: ${describeCause(cause)}`
+        }
+      ]
+    }
+  }
+}
+
+/** The roles of an instance: single roles as they are, each family replaced by its members. */
+const instanceRoles = (roles: ReadonlyArray<string>, sizes: ReadonlyMap<string, number>): ReadonlyArray<string> =>
+  roles.flatMap((role) => {
+    const size = sizes.get(role)
+    return size === undefined ? [role] : Array.from({ length: size }, (_, i) => memberName(role, i))
+  })
+
+const instances = new WeakMap<Protocol, Map<string, Protocol | ProtocolDefinitionError>>()
+
+/**
+ * The protocol for a session with `sizes` members of each family: each member is a role `Family[i]`
+ * (from 0), with its own local type, state machine and monitor; messages to a family are sent to every
+ * member, messages from a family come from every member. Made once per protocol and sizes. A protocol
+ * without families is its own instance.
+ *
+ * @example
+ * ```ts
+ * const Review = Choreography.makeUnsafe("Review", ["Author", "Reviewer"], ($) => [
+ *   $.message("Author", "Reviewer", "draft", Schema.String),
+ *   $.message("Reviewer", "Author", "verdict", Schema.Boolean)
+ * ], { families: ["Reviewer"] })
+ * const three = yield* Choreography.instantiate(Review, { Reviewer: 3 })
+ * three.roles // ["Author", "Reviewer[0]", "Reviewer[1]", "Reviewer[2]"]
+ * ```
+ */
+export const instantiate = <P extends Protocol>(
+  protocol: P,
+  sizes: { readonly [F in FamiliesOf<P>]: number }
+): Effect.Effect<Protocol, ProtocolDefinitionError> =>
+  Effect.suspend(() => {
+    const made = instantiateSync(protocol, sizes)
+    return made instanceof ProtocolDefinitionError ? Effect.fail(made) : Effect.succeed(made)
+  })
+
+/** {@link instantiate}, synchronous: the instance or the error. */
+export const instantiateSync = (
+  protocol: Protocol,
+  sizes: Readonly<Record<string, number>>
+): Protocol | ProtocolDefinitionError => {
+  if (protocol.families.size === 0) return protocol
+  const refuse = (message: string) =>
+    new ProtocolDefinitionError({
+      protocol: protocol.name,
+      problems: [{ code: "InvalidFamilySize", path: [], message }]
+    })
+  const counts = new Map<string, number>()
+  for (const family of protocol.families) {
+    const n = sizes[family]
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1)
+      return refuse(`family ${family} needs a number of members (a whole number from 1), got ${JSON.stringify(n)}`)
+    counts.set(family, n)
+  }
+  const key = [...counts].map(([f, n]) => `${f}=${n}`).join(",")
+  let byProtocol = instances.get(protocol)
+  if (byProtocol === undefined) instances.set(protocol, (byProtocol = new Map()))
+  const known = byProtocol.get(key)
+  if (known !== undefined) return known
+  const roles = instanceRoles(protocol.roles, counts)
+  const made = checked(protocol.name, roles, expandFamilies(protocol.steps, counts))
+  const instance: Protocol | ProtocolDefinitionError =
+    "problems" in made
+      ? new ProtocolDefinitionError({ protocol: protocol.name, problems: made.problems })
+      : {
+          _tag: "Protocol",
+          name: protocol.name,
+          roles,
+          steps: protocol.steps,
+          localTypes: made.localTypes,
+          machines: new Map(
+            [...made.machines].map(([role, machine]) => [role, { ...machine, families: Object.fromEntries(counts) }])
+          ),
+          restartable: new Set(
+            roles.filter((r) => protocol.restartable.has(memberOf(r, protocol.families)?.family ?? r))
+          ),
+          families: new Set(),
+          instanceOf: { protocol, sizes: Object.fromEntries(counts) }
+        }
+  byProtocol.set(key, instance)
+  return instance
+}
+
+const describeCause = (cause: unknown): string =>
+  cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)

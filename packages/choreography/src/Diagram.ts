@@ -42,54 +42,68 @@ const participants = (roles: ReadonlyArray<string>) => {
   return { lines, idOf, over }
 }
 
-/** The protocol as a Mermaid sequence diagram. */
+/** The protocol as a Mermaid sequence diagram (drawn without recursion, so nesting of any depth is fine). */
 export const protocol = (p: Protocol): string => {
   const { lines, idOf, over } = participants(p.roles)
   const out = ["sequenceDiagram", ...lines]
-  const walk = (steps: Steps, depth: number) => {
+  // Work items, last first: a line to write, or a list of steps to draw at a depth.
+  const todo: Array<string | readonly [Steps, number]> = [[p.steps, 1]]
+  while (todo.length > 0) {
+    const item = todo.pop()!
+    if (typeof item === "string") {
+      out.push(item)
+      continue
+    }
+    const [steps, depth] = item
     const pad = "  ".repeat(depth)
+    const items: Array<string | readonly [Steps, number]> = []
     for (const step of steps) {
       switch (step._tag) {
         case "Message":
-          out.push(
+          items.push(
             `${pad}${idOf(step.from)}->>${idOf(step.to)}: ${text(`${step.label}(${describeSchema(step.payload)})`)}`
           )
           break
         case "Choice":
           Object.entries(step.branches).forEach(([name, branch], i) => {
-            out.push(`${pad}${i === 0 ? "alt" : "else"} ${text(`${step.at} chooses ${name}`)}`)
-            walk(branch, depth + 1)
+            items.push(`${pad}${i === 0 ? "alt" : "else"} ${text(`${step.at} chooses ${name}`)}`, [branch, depth + 1])
           })
-          out.push(`${pad}end`)
+          items.push(`${pad}end`)
           break
         case "Loop":
-          out.push(`${pad}loop ${text(step.name)}`)
-          walk(step.body, depth + 1)
-          out.push(`${pad}end`)
+          items.push(`${pad}loop ${text(step.name)}`, [step.body, depth + 1], `${pad}end`)
           break
         case "Continue":
-          out.push(`${pad}Note over ${over}: ${text(`continue ${step.name}`)}`)
+          items.push(`${pad}Note over ${over}: ${text(`continue ${step.name}`)}`)
           break
         case "End":
-          out.push(`${pad}Note over ${over}: end`)
+          items.push(`${pad}Note over ${over}: end`)
           break
         case "Parallel":
           step.parts.forEach((part, i) => {
-            out.push(`${pad}${i === 0 ? "par" : "and"}`)
-            walk(part, depth + 1)
+            items.push(`${pad}${i === 0 ? "par" : "and"}`, [part, depth + 1])
           })
-          out.push(`${pad}end`)
+          items.push(`${pad}end`)
           break
         case "Include":
-          out.push(`${pad}rect rgba(128, 128, 128, 0.1)`)
-          out.push(`${pad}  Note over ${over}: ${text(step.protocol)}`)
-          walk(step.body, depth + 1)
-          out.push(`${pad}end`)
+          if (step.recursive === true) {
+            const renamed = Object.entries(step.roles).map(([from, to]) => `${to} as ${from}`)
+            items.push(
+              `${pad}Note over ${over}: ${text(`${p.name} again${renamed.length === 0 ? "" : ` (${renamed.join(", ")})`}`)}`
+            )
+            break
+          }
+          items.push(
+            `${pad}rect rgba(128, 128, 128, 0.1)`,
+            `${pad}  Note over ${over}: ${text(step.protocol)}`,
+            [step.body, depth + 1],
+            `${pad}end`
+          )
           break
       }
     }
+    for (let i = items.length - 1; i >= 0; i--) todo.push(items[i]!)
   }
-  walk(p.steps, 1)
   return out.join("\n")
 }
 

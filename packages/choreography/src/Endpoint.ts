@@ -28,7 +28,8 @@
  * @since 0.1.0
  */
 import { Effect, Exit, type Fiber, Schema } from "effect"
-import type { Protocol, RolesOf } from "./Choreography.ts"
+import { type FamiliesOf, instantiateSync, type Protocol, type RolesOf } from "./Choreography.ts"
+import { memberName } from "./internal/families.ts"
 import type { PayloadArgs } from "./internal/typeLevel.ts"
 import type { Branch, End, LocalTypeOf, Rec, Receive, Send, Var } from "./LocalType.ts"
 import * as Monitor from "./Monitor.ts"
@@ -116,6 +117,51 @@ export type For<P, Role extends RolesOf<P>, E = never> = Endpoint<LocalTypeOf<P,
 
 type BranchOf<B, Label> = Extract<B, { readonly label: Label }>
 
+type TypeName<T> = [T] extends [void]
+  ? ""
+  : [T] extends [string]
+    ? "string"
+    : [T] extends [number]
+      ? "number"
+      : [T] extends [boolean]
+        ? "boolean"
+        : [T] extends [ReadonlyArray<unknown>]
+          ? "array"
+          : "object"
+
+type Alternative<B> = B extends Branch<infer L, infer P, unknown> ? `${L}(${TypeName<P["Type"]>})` : never
+
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never
+type LastOf<U> = UnionToIntersection<U extends unknown ? () => U : never> extends () => infer L ? L : never
+/** The members of a union of strings, joined by ", ". */
+type Join<U, Done extends string = ""> = [U] extends [never]
+  ? Done
+  : LastOf<U> extends infer L extends string
+    ? Join<Exclude<U, L>, Done extends "" ? L : `${L}, ${Done}`>
+    : Done
+
+/**
+ * What a role may do in a state, as the type of `this` of the moves it may not make: calling one fails to
+ * compile with "The 'this' context … is not assignable to method's 'this' of type 'expected one of: …'",
+ * naming the legal moves, and the rest of the program goes on untyped (one mistake, one error).
+ */
+export type Expected<Moves extends string> = `expected one of: ${Moves}`
+
+type SendMoves<Peer extends string, B> = Join<B extends unknown ? `send ${Alternative<B>} to ${Peer}` : never>
+type ReceiveMoves<Peer extends string, B> = Join<B extends unknown ? `receive ${Alternative<B>} from ${Peer}` : never>
+
+/** A move the state does not allow, typed so that the error names the moves it allows (see {@link Expected}). */
+interface Refused<E, Moves extends string> {
+  send(
+    this: Expected<Moves>,
+    to: string,
+    label: string,
+    payload?: unknown
+  ): Effect.Effect<UntypedEndpoint<E>, Failure<E>>
+  receive(this: Expected<Moves>): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>>
+  close(this: Expected<Moves>): Effect.Effect<void, Failure<E>>
+}
+
 /** In a send state: send one of the labels the local type offers, to its peer. */
 export interface SendEndpoint<Peer extends string, B extends AnyBranch, E, Env> {
   readonly _tag: "Send"
@@ -130,6 +176,17 @@ export interface SendEndpoint<Peer extends string, B extends AnyBranch, E, Env> 
     label: Label,
     ...payload: PayloadArgs<BranchOf<B, Label>["payload"]["Type"]>
   ): Effect.Effect<Endpoint<BranchOf<B, Label>["next"], E, Env>, Failure<E>>
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  send(
+    this: Expected<SendMoves<Peer, B>>,
+    to: string,
+    label: string,
+    payload?: unknown
+  ): Effect.Effect<UntypedEndpoint<E>, Failure<E>>
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  receive: Refused<E, SendMoves<Peer, B>>["receive"]
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  close: Refused<E, SendMoves<Peer, B>>["close"]
 }
 
 /** One message a receive may return: switch on `label` to narrow `payload` and `next`. */
@@ -152,6 +209,10 @@ export interface ReceiveEndpoint<Peer extends string, B extends AnyBranch, E, En
   readonly state: number
   /** The next message from the peer, as a union discriminated by `label`. */
   receive(): Effect.Effect<Received<Peer, B, E, Env>, Failure<E>>
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  send: Refused<E, ReceiveMoves<Peer, B>>["send"]
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  close: Refused<E, ReceiveMoves<Peer, B>>["close"]
 }
 
 /** At the end: close the endpoint. */
@@ -163,6 +224,10 @@ export interface EndEndpoint<E> {
   readonly state: number
   /** Leaves the session: this role is done. */
   close(): Effect.Effect<void, Failure<E>>
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  send: Refused<E, "close() (the role is done)">["send"]
+  /** Not a move of this state: the compile error names the moves that are (see {@link Expected}). */
+  receive: Refused<E, "close() (the role is done)">["receive"]
 }
 
 /**
@@ -235,6 +300,8 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
     return Effect.withFiber((fiber): Effect.Effect<UntypedEndpoint<E>, Failure<E>> => {
       const spent = this.spend()
       if (spent !== undefined) return spent
+      const size = this.monitor.machine.families?.[to]
+      if (size !== undefined) return this.broadcast(to, size, label, payload, fiber)
       const next = Monitor.send(this.monitor, this.state, to, label, payload)
       if (Monitor.isViolation(next)) return this.refuse(next)
       const endpoint = new EndpointImpl(this.conversation, next)
@@ -245,18 +312,72 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
     })
   }
 
+  /** A send to a family: one to each member, in member order, each checked by the monitor. */
+  private broadcast(
+    family: string,
+    size: number,
+    label: string,
+    payload: unknown,
+    fiber: Fiber.Fiber<unknown, unknown>
+  ): Effect.Effect<UntypedEndpoint<E>, Failure<E>> {
+    const sends: Array<Effect.Effect<void, E>> = []
+    let state = this.state
+    for (let i = 0; i < size; i++) {
+      const member = memberName(family, i)
+      const next = Monitor.send(this.monitor, state, member, label, payload)
+      if (Monitor.isViolation(next)) return this.refuse(next)
+      sends.push(Effect.suspend(() => this.port.send(member, label, payload, next, fiber)))
+      state = next
+    }
+    return Effect.as(Effect.all(sends, { discard: true }), new EndpointImpl(this.conversation, state))
+  }
+
   receive(): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> {
     return Effect.suspend((): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> => {
       const spent = this.spend()
       if (spent !== undefined) return spent
       const from = Monitor.receivesFrom(this.monitor, this.state)
       if (typeof from !== "string") return this.refuse(from)
+      const gather = this.monitor.machine.families === undefined ? undefined : firstMember(from)
+      if (gather !== undefined && this.monitor.machine.families?.[gather] !== undefined)
+        return this.gather(gather, this.monitor.machine.families[gather]!)
       const got = this.port.receive(from, this.state)
       // A message that was waiting already is checked without a further step.
       return isDone(got) && Exit.isSuccess(got)
         ? this.received(got.value)
         : Effect.flatMap(got, (m) => this.received(m))
     })
+  }
+
+  /**
+   * A receive from a family: one message from each member, taken in member order (each checked by the
+   * monitor), answered as one message from the family whose payload lists the members' payloads.
+   */
+  private gather(
+    family: string,
+    size: number
+  ): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> {
+    const payloads: Array<unknown> = []
+    let label = ""
+    let state = this.state
+    const takeFrom = (i: number): Effect.Effect<void, Failure<E>> =>
+      i === size
+        ? Effect.void
+        : Effect.flatMap(this.port.receive(memberName(family, i), state), (message) => {
+            const next = Monitor.receive(this.monitor, state, message.from, message.label, message.payload)
+            if (Monitor.isViolation(next)) return this.refuse(next)
+            this.port.received(message, next)
+            payloads.push(message.payload)
+            label = message.label
+            state = next
+            return takeFrom(i + 1)
+          })
+    return Effect.map(takeFrom(0), () => ({
+      from: family,
+      label,
+      payload: payloads,
+      next: new EndpointImpl(this.conversation, state)
+    }))
   }
 
   private received(message: Incoming): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> {
@@ -281,6 +402,9 @@ class EndpointImpl<E> implements UntypedEndpoint<E> {
   }
 }
 
+/** The family of a role named as its first member (`Reviewer[0]` → `Reviewer`). */
+const firstMember = (role: string): string | undefined => (role.endsWith("[0]") ? role.slice(0, -3) : undefined)
+
 /** Whether a value is an endpoint (of any state). */
 export const isEndpoint = (u: unknown): u is UntypedEndpoint<unknown> => u instanceof EndpointImpl
 
@@ -288,8 +412,24 @@ export const isEndpoint = (u: unknown): u is UntypedEndpoint<unknown> => u insta
 export const make = <P extends Protocol, Role extends RolesOf<P>, E = never>(
   protocol: P,
   role: Role,
-  options: { readonly session: string; readonly port: Port<E> }
-): For<P, Role, E> => untyped(Monitor.make(protocol, role, options.session), options.port) as never
+  options: {
+    readonly session: string
+    readonly port: Port<E>
+    /** For a protocol with families: the number of members of each family in this session. */
+    readonly sizes?: { readonly [F in FamiliesOf<P>]: number }
+    /** For a member of a family: its index (from 0). */
+    readonly member?: number
+  }
+): For<P, Role, E> => {
+  if (protocol.families.size === 0) return untyped(Monitor.make(protocol, role, options.session), options.port) as never
+  const instance = instantiateSync(protocol, options.sizes ?? {})
+  if (instance._tag !== "Protocol") throw instance
+  const name = options.member === undefined ? role : memberName(role, options.member)
+  const machine = instance.machines.get(name)
+  if (machine === undefined)
+    throw new Error(`Role "${name}" is not a role of protocol "${protocol.name}" with these sizes`)
+  return untyped(Monitor.fromMachine(machine, options.session), options.port) as never
+}
 
 /**
  * An endpoint with untyped moves for the role and session of `monitor` (see {@link UntypedEndpoint}),

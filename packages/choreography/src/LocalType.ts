@@ -17,8 +17,8 @@
  * @since 0.1.0
  */
 import type { Schema } from "effect"
-import type { Protocol, RolesOf } from "./Choreography.ts"
-import { describeSchema } from "./internal/describe.ts"
+import type { FamiliesOf, Protocol, RolesOf } from "./Choreography.ts"
+import { print as printLocal } from "./internal/print.ts"
 import type { ProjectSteps } from "./internal/typeLevel.ts"
 
 /** One labelled alternative of a send or receive: the label, its payload schema and what follows. */
@@ -82,7 +82,7 @@ export type LocalType = Send | Receive | Rec | Var | End
  * ```
  */
 export type LocalTypeOf<P, Role extends RolesOf<P>> =
-  P extends Protocol<string, string, infer S> ? ProjectSteps<S, Role> : never
+  P extends Protocol<string, string, infer S> ? ProjectSteps<S, Role, FamiliesOf<P>> : never
 
 /** The local type of `role` in `protocol` (computed and checked when the protocol was built). */
 export const project = <P extends Protocol, Role extends RolesOf<P>>(protocol: P, role: Role): LocalType => {
@@ -93,23 +93,8 @@ export const project = <P extends Protocol, Role extends RolesOf<P>>(protocol: P
 
 /**
  * The local type as text: `A!l(T)` sends `l` to A, `A?l(T)` receives it from A, `A?{…}` / `A!{…}` branch,
- * `rec X. …` and `continue X` loop, `end` ends. A void payload prints as `l()`.
+ * `rec X. …` and `continue X` loop, `end` ends. A void payload prints as `l()`. Branches that all go on
+ * the same way print it once after the braces (`B!{a(), b()}. …`); a local type whose text would repeat
+ * a shared part too often prints it once under a name (`… @1 … where @1 = …`).
  */
-export const print = (local: LocalType): string => {
-  switch (local._tag) {
-    case "End":
-      return "end"
-    case "Var":
-      return `continue ${local.name}`
-    case "Rec":
-      return `rec ${local.name}. ${print(local.body)}`
-    case "Send":
-    case "Receive": {
-      const sigil = local._tag === "Send" ? "!" : "?"
-      const alt = (b: Branch) => `${b.label}(${describeSchema(b.payload)}). ${print(b.next)}`
-      return local.branches.length === 1
-        ? `${local.peer}${sigil}${alt(local.branches[0]!)}`
-        : `${local.peer}${sigil}{${local.branches.map(alt).join(", ")}}`
-    }
-  }
-}
+export const print = (local: LocalType): string => printLocal(local)

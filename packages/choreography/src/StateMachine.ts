@@ -47,6 +47,12 @@ export interface StateMachine {
   readonly role: string
   readonly start: number
   readonly states: ReadonlyArray<State>
+  /**
+   * In an instance of a protocol with families (see `Choreography.instantiate`): the number of members of
+   * each family. An endpoint's send to a family goes to every member, and its receive from a family's
+   * first member takes one message from each.
+   */
+  readonly families?: Readonly<Record<string, number>>
 }
 
 /** The state machine of `role` in `protocol` (built when the protocol was built). */
@@ -62,42 +68,93 @@ interface Draft {
   edges: Array<{ label: string; payload: Schema.Top; to: number }>
 }
 
+type Action = Extract<LocalType, { readonly branches: unknown }>
+
+/** The loop names free in each node reachable from `root` (a `continue` whose `rec` is outside it). */
+const freeVariables = (root: LocalType): Map<LocalType, ReadonlyArray<string>> => {
+  const free = new Map<LocalType, ReadonlyArray<string>>()
+  const kids = (l: LocalType): ReadonlyArray<LocalType> =>
+    l._tag === "Rec" ? [l.body] : l._tag === "Send" || l._tag === "Receive" ? l.branches.map((b) => b.next) : []
+  const stack: Array<[LocalType, boolean]> = [[root, false]]
+  while (stack.length > 0) {
+    const [node, expanded] = stack.pop()!
+    if (free.has(node)) continue
+    if (!expanded) {
+      stack.push([node, true])
+      for (const kid of kids(node)) if (!free.has(kid)) stack.push([kid, false])
+      continue
+    }
+    const inner = kids(node).map((kid) => free.get(kid)!)
+    if (node._tag !== "Rec" && inner.length === 1) {
+      // One child and nothing bound here: the same names, and the same array (long chains stay linear).
+      free.set(node, inner[0]!)
+      continue
+    }
+    const vars = new Set<string>(node._tag === "Var" ? [node.name] : [])
+    for (const names of inner) for (const v of names) if (!(node._tag === "Rec" && v === node.name)) vars.add(v)
+    free.set(node, [...vars].sort())
+  }
+  return free
+}
+
 /** Builds the state machine of a local type (`protocol` and `role` name it). */
 export const fromLocalType = (
   local: LocalType,
   names: { readonly protocol: string; readonly role: string }
 ): StateMachine => {
   const drafts: Array<Draft> = []
-  const memo = new Map<LocalType, number>()
+  const free = freeVariables(local)
+  const ids = new Map<LocalType, number>()
+  // A state per node and binding of its free loop names: the same part of a local type under the same
+  // loops is one state, so a local type with shared parts gets a machine as small as its graph.
+  const memo = new Map<string, number>()
+  const todo: Array<[Action, ReadonlyMap<string, number>, number]> = []
   let end: number | undefined
   const fresh = (): number => drafts.push({ kind: "end", peer: undefined, edges: [] }) - 1
-  // The state of `l`, filled into `slot` when given (a loop's first state is reserved before its body is built).
-  const build = (l: LocalType, loops: ReadonlyMap<string, number>, slot?: number): number => {
-    switch (l._tag) {
-      case "End":
-        end ??= fresh()
-        return end
-      case "Var":
-        return loops.get(l.name)!
-      case "Rec": {
-        const id = slot ?? fresh()
-        return build(l.body, new Map(loops).set(l.name, id), id)
-      }
-      case "Send":
-      case "Receive": {
-        const known = memo.get(l)
-        if (known !== undefined && slot === undefined) return known
-        const id = slot ?? fresh()
-        memo.set(l, id)
-        const draft = drafts[id]!
-        draft.kind = l._tag === "Send" ? "send" : "receive"
-        draft.peer = l.peer
-        for (const b of l.branches) draft.edges.push({ label: b.label, payload: b.payload, to: build(b.next, loops) })
-        return id
-      }
-    }
+  // What the free names of a node are bound to, per array of names and scope (shared along chains).
+  const bindings = new WeakMap<ReadonlyArray<string>, WeakMap<ReadonlyMap<string, number>, string>>()
+  const keyOf = (l: LocalType, loops: ReadonlyMap<string, number>) => {
+    let id = ids.get(l)
+    if (id === undefined) ids.set(l, (id = ids.size))
+    const names = free.get(l)!
+    let byScope = bindings.get(names)
+    if (byScope === undefined) bindings.set(names, (byScope = new WeakMap()))
+    let bound = byScope.get(loops)
+    if (bound === undefined) byScope.set(loops, (bound = names.map((v) => loops.get(v)).join(",")))
+    return `${id}|${bound}`
   }
-  const start = build(local, new Map())
+  /** The state of `l` under `loops`: made (and queued to be filled) the first time. */
+  const stateOf = (l: LocalType, loops: ReadonlyMap<string, number>): number => {
+    // A loop is the state of its first move, with its name (and those of loops it starts at once) bound to it.
+    const bound: Array<string> = []
+    let inner = l
+    while (inner._tag === "Rec") {
+      bound.push(inner.name)
+      inner = inner.body
+    }
+    if (inner._tag === "End") return (end ??= fresh())
+    if (inner._tag === "Var") {
+      const target = bound.includes(inner.name) ? undefined : loops.get(inner.name)
+      return target ?? (end ??= fresh())
+    }
+    const key = keyOf(l, loops)
+    const known = memo.get(key)
+    if (known !== undefined) return known
+    const id = fresh()
+    memo.set(key, id)
+    const scope = bound.length === 0 ? loops : new Map(loops)
+    for (const name of bound) (scope as Map<string, number>).set(name, id)
+    todo.push([inner, scope, id])
+    return id
+  }
+  const start = stateOf(local, new Map())
+  while (todo.length > 0) {
+    const [l, loops, id] = todo.pop()!
+    const draft = drafts[id]!
+    draft.kind = l._tag === "Send" ? "send" : "receive"
+    draft.peer = l.peer
+    for (const b of l.branches) draft.edges.push({ label: b.label, payload: b.payload, to: stateOf(b.next, loops) })
+  }
   // Renumber breadth-first from the start, so that printed machines read top-down.
   const order: Array<number> = [start]
   const number = new Map<number, number>([[start, 0]])

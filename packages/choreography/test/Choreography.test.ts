@@ -155,7 +155,75 @@ describe("well-formedness", () => {
       name: "steps after end",
       roles: ["A", "B"],
       steps: ($) => [$.message("A", "B", "x", Schema.Void), $.end, $.message("B", "A", "y", Schema.Void)],
-      problem: { code: "UnreachableStep", path: ["end"] }
+      problem: { code: "UnreachableStep", path: ["message B -> A: y"] }
+    },
+    {
+      // Issue 12, finding 2: accepted before, with C projected to `end`.
+      name: "steps after a loop that never ends (μX. A→B 1. X ; A→C 2)",
+      roles: ["A", "B", "C"],
+      steps: ($) => [
+        $.loop("X", [$.message("A", "B", "1", Schema.Void), $.continue("X")]),
+        $.message("A", "C", "2", Schema.Void)
+      ],
+      problem: {
+        code: "UnreachableStep",
+        path: ["message A -> C: 2"],
+        message:
+          'message A -> C: 2: this step can never run: the loop "X" before it never ends (every path through it continues a loop or ends)'
+      }
+    },
+    {
+      // Issue 12, finding 2: accepted before, C→D 3 silently lost.
+      name: "steps after a loop whose every path continues it (μX. A→B 1. B→A 2. X ; C→D 3)",
+      roles: ["A", "B", "C", "D"],
+      steps: ($) => [
+        $.loop("X", [$.message("A", "B", "1", Schema.Void), $.message("B", "A", "2", Schema.Void), $.continue("X")]),
+        $.message("C", "D", "3", Schema.Void)
+      ],
+      problem: { code: "UnreachableStep", path: ["message C -> D: 3"] }
+    },
+    {
+      name: "steps after a choice whose every branch ends or continues",
+      roles: ["A", "B"],
+      steps: ($) => [
+        $.loop("X", [
+          $.choice("A", {
+            more: [$.message("A", "B", "more", Schema.Void), $.continue("X")],
+            stop: [$.message("A", "B", "stop", Schema.Void), $.end]
+          }),
+          $.message("B", "A", "after", Schema.Void)
+        ])
+      ],
+      problem: {
+        code: "UnreachableStep",
+        path: ['loop "X"', "message B -> A: after"],
+        message:
+          'loop "X" › message B -> A: after: this step can never run: every branch of the choice at A before it ends or continues a loop'
+      }
+    },
+    {
+      name: "steps after a loop nested in a loop that only continues the outer one",
+      roles: ["A", "B"],
+      steps: ($) => [
+        $.loop("X", [
+          $.message("A", "B", "x", Schema.Void),
+          $.loop("Y", [$.message("A", "B", "y", Schema.Void), $.continue("X")]),
+          $.message("B", "A", "never", Schema.Void)
+        ])
+      ],
+      problem: { code: "UnreachableStep", path: ['loop "X"', "message B -> A: never"] }
+    },
+    {
+      name: "steps after a parallel part that never ends",
+      roles: ["A", "B", "C", "D"],
+      steps: ($) => [
+        $.parallel(
+          [$.loop("X", [$.message("A", "B", "x", Schema.Void), $.continue("X")])],
+          [$.message("C", "D", "y", Schema.Void)]
+        ),
+        $.message("D", "C", "z", Schema.Void)
+      ],
+      problem: { code: "UnreachableStep", path: ["message D -> C: z"] }
     },
     {
       name: "a parallel step without parts",
@@ -241,9 +309,9 @@ describe("well-formedness", () => {
       Effect.flip(
         Choreography.make("Broken", ["A", "B", "Idle"], ($) => [
           $.choice("A", {
-            one: [$.message("A", "B", "go", Schema.Void)],
+            go: [$.message("A", "B", "go", Schema.Void)],
             two: [$.message("A", "B", "go", Schema.Void)],
-            three: [$.message("B", "A", "late", Schema.Void)]
+            late: [$.message("B", "A", "late", Schema.Void)]
           })
         ])
       )
@@ -252,8 +320,8 @@ describe("well-formedness", () => {
     expect(error.message).toBe(
       [
         'Protocol "Broken" is not well-formed:',
-        '  - choice at A › branch "two": branches "one" and "two" both start with label "go": A\'s choice would be ambiguous',
-        '  - choice at A › branch "three": A chooses, so it must send the first message of branch "three", but the branch starts with message B -> A: late',
+        '  - choice at A › branch "two": branches "go" and "two" both start with label "go": A\'s choice would be ambiguous',
+        '  - choice at A › branch "late": A chooses, so it must send the first message of branch "late", but the branch starts with message B -> A: late',
         "  - top level: role Idle is declared but takes part in no message"
       ].join("\n")
     )
@@ -278,7 +346,7 @@ describe("composition", () => {
   const Login = Choreography.makeUnsafe("Login", ["Client", "Server"], ($) => [
     $.message("Client", "Server", "credentials", Schema.String),
     $.choice("Server", {
-      ok: [$.message("Server", "Client", "welcome", Schema.Void)],
+      welcome: [$.message("Server", "Client", "welcome", Schema.Void)],
       denied: [$.message("Server", "Client", "denied", Schema.String), $.end]
     })
   ])

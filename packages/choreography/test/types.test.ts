@@ -69,7 +69,7 @@ describe("LocalTypeOf", () => {
 const Login = Choreography.makeUnsafe("Login", ["Client", "Server"], ($) => [
   $.message("Client", "Server", "credentials", Schema.String),
   $.choice("Server", {
-    ok: [$.message("Server", "Client", "welcome", Schema.Void)],
+    welcome: [$.message("Server", "Client", "welcome", Schema.Void)],
     denied: [$.message("Server", "Client", "denied", Schema.String)]
   })
 ])

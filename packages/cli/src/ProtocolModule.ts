@@ -7,14 +7,24 @@
  * problems either way: `make` fails with the `ProtocolDefinitionError`, and `makeUnsafe` throws it while
  * the module loads (then it is the only one reported, since the module stops loading there).
  */
-import { type Choreography, Diagram, LocalType, StateMachine } from "@troupe/runtime"
-import { Effect, Exit } from "effect"
+import { Choreography, Diagram, LocalType, StateMachine } from "@troupe/runtime"
+import { Cause, Effect, Exit } from "effect"
 import { type ModuleNotLoaded, ModuleUnusable, notLoaded } from "./AgentsModule.ts"
 import { importModule } from "./internal/load.ts"
 import * as SequenceDiagram from "./SequenceDiagram.ts"
 
-/** A protocol found in a module: well-formed, or refused with its problems. */
-export type Found = Choreography.Protocol | Choreography.ProtocolDefinitionError
+/**
+ * A protocol definition exported by `Choreography.make` whose evaluation ended in neither a protocol nor
+ * its problems (it died, or did not complete at once): it was not checked.
+ */
+export interface Unchecked {
+  readonly _tag: "Unchecked"
+  readonly protocol: string
+  readonly reason: string
+}
+
+/** A protocol found in a module: well-formed, refused with its problems, or not checked. */
+export type Found = Choreography.Protocol | Choreography.ProtocolDefinitionError | Unchecked
 
 const isProtocol = (u: unknown): u is Choreography.Protocol =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "Protocol" && "localTypes" in u
@@ -25,18 +35,27 @@ const isDefinitionError = (u: unknown): u is Choreography.ProtocolDefinitionErro
   (u as { _tag?: unknown })._tag === "ProtocolDefinitionError" &&
   Array.isArray((u as { problems?: unknown }).problems)
 
+const isUnchecked = (found: Found): found is Unchecked => found._tag === "Unchecked"
+
 const nameOf = (found: Found) => (isProtocol(found) ? found.name : found.protocol)
 
-/** What an exported value holds: a protocol, a refused definition, or nothing of ours. */
+/** What an exported value holds: a protocol, a refused or unchecked definition, or nothing of ours. */
 const inspect = (value: unknown): Found | undefined => {
   if (isProtocol(value)) return value
   if (!Effect.isEffect(value)) return undefined
-  // `Choreography.make` is synchronous and needs nothing; other effects fail here and are left alone.
+  const definition = Choreography.definitionName(value)
+  // `Choreography.make` is synchronous and needs nothing; other effects that fail here are left alone.
   const exit = Effect.runSyncExit(value as Effect.Effect<unknown, unknown>)
-  if (Exit.isSuccess(exit)) return isProtocol(exit.value) ? exit.value : undefined
+  if (Exit.isSuccess(exit)) {
+    if (isProtocol(exit.value)) return exit.value
+    return definition === undefined ? undefined : unchecked(definition, "its definition did not answer a protocol")
+  }
   const failure = exit.cause.reasons.find((reason) => reason._tag === "Fail")
-  return failure !== undefined && isDefinitionError(failure.error) ? failure.error : undefined
+  if (failure !== undefined && isDefinitionError(failure.error)) return failure.error
+  return definition === undefined ? undefined : unchecked(definition, Cause.pretty(exit.cause).split("\n")[0]!)
 }
+
+const unchecked = (protocol: string, reason: string): Unchecked => ({ _tag: "Unchecked", protocol, reason })
 
 /** Loads a module and finds its protocols (only the one named `protocol`, when given). */
 export const load = (
@@ -77,22 +96,26 @@ export const load = (
     })
   )
 
-const problems = (error: Choreography.ProtocolDefinitionError): ReadonlyArray<string> => [
-  `${error.protocol}: not well-formed (${error.problems.length} problem${error.problems.length === 1 ? "" : "s"})`,
-  ...error.problems.map((p) => {
-    const where = [
-      p.role === undefined ? undefined : `role ${p.role}`,
-      p.branch === undefined ? undefined : `branch "${p.branch}"`,
-      p.label === undefined ? undefined : `label "${p.label}"`
-    ].filter((part) => part !== undefined)
-    return `  - ${p.code}${where.length === 0 ? "" : ` (${where.join(", ")})`}: ${p.message}`
-  })
-]
+/** The lines that report a protocol that is not well-formed, or was not checked. */
+const problems = (found: Choreography.ProtocolDefinitionError | Unchecked): ReadonlyArray<string> =>
+  isUnchecked(found)
+    ? [`${found.protocol}: not checked: ${found.reason}`]
+    : [
+        `${found.protocol}: not well-formed (${found.problems.length} problem${found.problems.length === 1 ? "" : "s"})`,
+        ...found.problems.map((p) => {
+          const where = [
+            p.role === undefined ? undefined : `role ${p.role}`,
+            p.branch === undefined ? undefined : `branch "${p.branch}"`,
+            p.label === undefined ? undefined : `label "${p.label}"`
+          ].filter((part) => part !== undefined)
+          return `  - ${p.code}${where.length === 0 ? "" : ` (${where.join(", ")})`}: ${p.message}`
+        })
+      ]
 
-/** Whether every protocol found is well-formed. */
+/** Whether every protocol found is well-formed (and was checked). */
 export const allWellFormed = (found: ReadonlyArray<Found>): boolean => found.every(isProtocol)
 
-/** `troupe protocol check`: each protocol's roles and "well-formed", or its problems. */
+/** `troupe protocol check`: each protocol's roles and "well-formed", or its problems, or why it was not checked. */
 export const check = (found: ReadonlyArray<Found>): string =>
   found
     .flatMap((f) => (isProtocol(f) ? [`${f.name}: well-formed (roles ${f.roles.join(", ")})`] : problems(f)))
@@ -144,8 +167,8 @@ export const diagramFiles = (
   ]
 }
 
-/** The refused definitions among what was found (for reporting them with `check`). */
-export const refused = (found: ReadonlyArray<Found>): ReadonlyArray<Choreography.ProtocolDefinitionError> =>
+/** The refused or unchecked definitions among what was found (for reporting them with `check`). */
+export const refused = (found: ReadonlyArray<Found>): ReadonlyArray<Choreography.ProtocolDefinitionError | Unchecked> =>
   found.filter((f) => !isProtocol(f))
 
 /** The well-formed protocols among what was found. */

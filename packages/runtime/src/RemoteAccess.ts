@@ -58,5 +58,5 @@ export const mayList = (listings: Listings, name: string, node: string): boolean
   if (listings === "all") return true
   if (Array.isArray(listings)) return (listings as ReadonlyArray<string>).includes(name)
   const nodes = (listings as Readonly<Record<string, ReadonlyArray<string>>>)[name]
-  return Object.hasOwn(listings, name) && nodes !== undefined && nodes.includes(node)
+  return Object.hasOwn(listings, name) && (nodes?.includes(node) ?? false)
 }

@@ -11,7 +11,7 @@ export const Chunk = Schema.Array(Schema.Number)
 export const MapReduce = Choreography.makeUnsafe("MapReduce", ["Server", "W1", "W2", "W3", "W4"], ($) => [
   $.loop("Round", [
     $.choice("Server", {
-      work: [
+      workload: [
         $.message("Server", "W1", "workload", Chunk),
         $.message("Server", "W2", "workload", Chunk),
         $.message("Server", "W3", "workload", Chunk),
@@ -22,7 +22,7 @@ export const MapReduce = Choreography.makeUnsafe("MapReduce", ["Server", "W1", "
         $.message("W4", "Server", "partial", Schema.Number),
         $.continue("Round")
       ],
-      stop: [
+      terminate: [
         $.message("Server", "W1", "terminate", Schema.Void),
         $.message("Server", "W2", "terminate", Schema.Void),
         $.message("Server", "W3", "terminate", Schema.Void),

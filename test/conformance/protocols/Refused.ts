@@ -16,7 +16,7 @@ export const UnknowableChoice = Choreography.make("UnknowableChoice", ["A", "B",
 /** Two branches start with the same label, so B cannot tell them apart. */
 export const DuplicateLabels = Choreography.make("DuplicateLabels", ["A", "B"], ($) => [
   $.choice("A", {
-    first: [$.message("A", "B", "go", Schema.Void), $.message("B", "A", "one", Schema.Void)],
+    go: [$.message("A", "B", "go", Schema.Void), $.message("B", "A", "one", Schema.Void)],
     second: [$.message("A", "B", "go", Schema.Void), $.message("B", "A", "two", Schema.Void)]
   })
 ])

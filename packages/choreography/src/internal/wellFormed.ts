@@ -1,13 +1,17 @@
 /**
  * Well-formedness of a global protocol: a structural pass over the steps (roles, labels, payload
- * schemas, choices, loops, parallel parts), then projection on every role (mergeability), then
- * the state machine of every role.
+ * schemas, choices, loops, parallel parts, reachability), then projection on every role
+ * (mergeability), then the state machine of every role. Nothing here recurses: protocols of any
+ * length or depth are checked on explicit stacks.
  */
 import { Schema } from "effect"
-import type { Message, Problem, Step, Steps } from "../Choreography.ts"
+import type { Message, Problem, Step } from "../Choreography.ts"
 import type { LocalType } from "../LocalType.ts"
 import { fromLocalType, type StateMachine } from "../StateMachine.ts"
-import { project, toTree } from "./projection.ts"
+import { Interner } from "./interner.ts"
+import { Merger, project } from "./projection.ts"
+import { drain } from "./solve.ts"
+import { type Path, segments, toTree, within } from "./tree.ts"
 
 /** What a checked protocol carries besides its steps. */
 export interface Checked {
@@ -15,31 +19,77 @@ export interface Checked {
   readonly machines: ReadonlyMap<string, StateMachine>
 }
 
+const GUARDED: Walked = { unguarded: new Set(), stops: undefined }
 const TAGS = new Set(["Message", "Choice", "Loop", "Continue", "End", "Parallel", "Include"])
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 const isName = (u: unknown): u is string => typeof u === "string" && u.length > 0
-const where = (path: ReadonlyArray<string>) => (path.length === 0 ? "top level" : path.join(" › "))
 const show = (m: Message) => `${m.from} -> ${m.to}: ${m.label}`
+
+/** How a step is named in a path. */
+const describeStep = (step: Step): string => {
+  switch (step._tag) {
+    case "Message":
+      return `message ${show(step)}`
+    case "Choice":
+      return `choice at ${step.at}`
+    case "Loop":
+      return `loop "${step.name}"`
+    case "Continue":
+      return `continue "${step.name}"`
+    case "End":
+      return "end"
+    case "Parallel":
+      return "parallel"
+    case "Include":
+      return `include "${step.protocol}"`
+  }
+}
+
+interface Scope {
+  readonly path: Path | undefined
+  /** Sets that collect the roles taking part (one per enclosing parallel part). */
+  readonly sinks: ReadonlyArray<Set<string>>
+  readonly loops: ReadonlyArray<string>
+  /** The bodies of the enclosing loops, by name (the innermost of a name wins). */
+  readonly bodies: ReadonlyMap<string, unknown>
+  /** Loops at an index below this are outside the current parallel part. */
+  readonly partStart: number
+  readonly inPart: boolean
+}
+
+/** What walking a list of steps found: the loops still unguarded at its end, and whether its end is reached. */
+interface Walked {
+  readonly unguarded: ReadonlySet<string>
+  /** Why the end of the list is never reached, if it is not (e.g. `it follows end`). */
+  readonly stops: string | undefined
+}
 
 /** Checks a protocol definition; answers what it carries once checked, or every problem found. */
 export const check = (name: unknown, roles: unknown, steps: unknown): Checked | ReadonlyArray<Problem> => {
   const problems: Array<Problem> = []
-  const report = (code: Problem["code"], path: ReadonlyArray<string>, text: string, extra: Partial<Problem> = {}) =>
-    problems.push({ code, path, message: `${where(path)}: ${text}`, ...extra })
+  const report = (code: Problem["code"], path: Path | undefined, text: string, extra: Partial<Problem> = {}) => {
+    const where = segments(path)
+    problems.push({
+      code,
+      path: where,
+      message: `${where.length === 0 ? "top level" : where.join(" › ")}: ${text}`,
+      ...extra
+    })
+  }
 
-  if (!isName(name)) report("InvalidName", [], `a protocol needs a non-empty name, got ${JSON.stringify(name)}`)
+  if (!isName(name)) report("InvalidName", undefined, `a protocol needs a non-empty name, got ${JSON.stringify(name)}`)
   const declared = new Set<string>()
-  if (!Array.isArray(roles) || roles.length === 0) report("NoRoles", [], "a protocol needs at least one role")
+  if (!Array.isArray(roles) || roles.length === 0) report("NoRoles", undefined, "a protocol needs at least one role")
   else
     for (const role of roles) {
       if (!isName(role))
-        report("InvalidRole", [], `a role name must be a non-empty string, got ${JSON.stringify(role)}`)
-      else if (declared.has(role)) report("DuplicateRole", [], `role ${role} is declared twice`, { role })
+        report("InvalidRole", undefined, `a role name must be a non-empty string, got ${JSON.stringify(role)}`)
+      else if (declared.has(role)) report("DuplicateRole", undefined, `role ${role} is declared twice`, { role })
       else declared.add(role)
     }
   const used = new Set<string>()
-  const takesPart = (role: unknown, scope: Scope, path: ReadonlyArray<string>, what: string): role is string => {
+  const takesPart = (role: unknown, scope: Scope, path: Path, what: string): role is string => {
     if (isName(role) && declared.has(role)) {
       used.add(role)
       for (const sink of scope.sinks) sink.add(role)
@@ -49,39 +99,60 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
     return false
   }
 
-  interface Scope {
-    readonly path: ReadonlyArray<string>
-    /** Sets that collect the roles taking part (one per enclosing parallel part). */
-    readonly sinks: ReadonlyArray<Set<string>>
-    readonly loops: ReadonlyArray<string>
-    /** Loops at an index below this are outside the current parallel part. */
-    readonly partStart: number
-    readonly inPart: boolean
-  }
+  const tasks: Array<() => void> = []
 
-  /** Walks a list of steps; `unguarded` holds the loops entered with no message since. Returns it at the end. */
-  const walk = (list: unknown, scope: Scope, unguarded: ReadonlySet<string>): ReadonlySet<string> => {
+  /** Schedules the walk of a list of steps; `unguarded` holds the loops entered with no message since. */
+  const walk = (list: unknown, scope: Scope, unguarded: ReadonlySet<string>, out: (walked: Walked) => void) => {
     if (!Array.isArray(list)) {
       report("InvalidStep", scope.path, `expected a list of steps, got ${typeof list}`)
-      return unguarded
+      out({ unguarded, stops: undefined })
+      return
     }
+    let i = 0
     let current = unguarded
-    list.forEach((step: unknown, i) => {
-      const last = i === list.length - 1
-      if (!isObject(step) || !TAGS.has(step._tag as string)) {
-        report("InvalidStep", [...scope.path, `step ${i + 1}`], "not a step: build steps with the protocol builder")
+    let stops: string | undefined
+    let unreachableReported = false
+    const resume = (): void => {
+      while (i < list.length) {
+        const index = i++
+        const step: unknown = list[index]
+        if (!isObject(step) || !TAGS.has(step._tag as string)) {
+          report(
+            "InvalidStep",
+            within(scope.path, `step ${index + 1}`),
+            "not a step: build steps with the protocol builder"
+          )
+          continue
+        }
+        const s = step as unknown as Step
+        if (stops !== undefined && !unreachableReported) {
+          unreachableReported = true
+          report("UnreachableStep", within(scope.path, describeStep(s)), `this step can never run: ${stops}`)
+        }
+        const simple = walkLeaf(s, scope, current)
+        if (simple !== undefined) {
+          current = simple.unguarded
+          stops ??= simple.stops
+          continue
+        }
+        tasks.push(resume)
+        walkCompound(s, scope, current, (walked) => {
+          current = walked.unguarded
+          stops ??= walked.stops
+        })
         return
       }
-      current = walkStep(step as unknown as Step, scope, current, last)
-    })
-    return current
+      out({ unguarded: current, stops })
+    }
+    tasks.push(resume)
   }
 
-  const walkStep = (step: Step, scope: Scope, unguarded: ReadonlySet<string>, last: boolean): ReadonlySet<string> => {
+  /** A step without nested steps: checked at once. `undefined` for the others. */
+  const walkLeaf = (step: Step, scope: Scope, unguarded: ReadonlySet<string>): Walked | undefined => {
     const { path } = scope
     switch (step._tag) {
       case "Message": {
-        const here = [...path, `message ${show(step)}`]
+        const here = within(path, `message ${show(step)}`)
         const label = isName(step.label) ? { label: step.label } : {}
         const fromOk = takesPart(step.from, scope, here, "sender")
         takesPart(step.to, scope, here, "receiver")
@@ -101,78 +172,10 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
               ...label
             }
           )
-        return new Set()
-      }
-      case "Choice": {
-        const here = [...path, `choice at ${step.at}`]
-        takesPart(step.at, scope, here, "chooser")
-        if (!isObject(step.branches) || Object.keys(step.branches).length === 0) {
-          report("EmptyChoice", here, `the choice at ${step.at} has no branches`, { role: step.at })
-          return unguarded
-        }
-        const firstLabels = new Map<string, string>()
-        let receiver: { role: string; branch: string } | undefined
-        const after = new Set<string>()
-        for (const [branch, steps] of Object.entries(step.branches)) {
-          const inBranch = [...here, `branch "${branch}"`]
-          if (Array.isArray(steps) && steps.length === 0) {
-            report("EmptyBranch", inBranch, `branch "${branch}" is empty: ${step.at} must send its first message`, {
-              role: step.at,
-              branch
-            })
-            continue
-          }
-          const first = firstStep(steps)
-          if (first?._tag !== "Message" || first.from !== step.at) {
-            const found = first?._tag === "Message" ? `message ${show(first)}` : (first?._tag ?? "nothing")
-            report(
-              "ChooserNotFirst",
-              inBranch,
-              `${step.at} chooses, so it must send the first message of branch "${branch}", but the branch starts with ${found}`,
-              { role: step.at, branch, ...(first?._tag === "Message" ? { label: first.label } : {}) }
-            )
-          } else {
-            const seen = firstLabels.get(first.label)
-            if (seen !== undefined)
-              report(
-                "DuplicateLabel",
-                inBranch,
-                `branches "${seen}" and "${branch}" both start with label "${first.label}": ${step.at}'s choice would be ambiguous`,
-                { role: step.at, branch, label: first.label }
-              )
-            else firstLabels.set(first.label, branch)
-            if (receiver === undefined) receiver = { role: first.to, branch }
-            else if (receiver.role !== first.to)
-              report(
-                "InconsistentChoiceReceiver",
-                inBranch,
-                `${step.at} tells ${receiver.role} its choice in branch "${receiver.branch}" but ${first.to} in branch "${branch}": every branch must start with a message to the same role`,
-                { role: first.to, branch, label: first.label }
-              )
-          }
-          for (const loop of walk(steps, { ...scope, path: inBranch }, unguarded)) after.add(loop)
-        }
-        return after
-      }
-      case "Loop": {
-        const here = [...path, `loop "${step.name}"`]
-        if (!isName(step.name)) {
-          report("InvalidStep", here, "a loop needs a non-empty name")
-          return unguarded
-        }
-        if (scope.loops.includes(step.name))
-          report("ShadowedLoop", here, `loop "${step.name}" is inside a loop of the same name; give it another name`)
-        if (Array.isArray(step.body) && step.body.length === 0)
-          report("EmptyLoop", here, `loop "${step.name}" has no steps`)
-        const out = walk(
-          step.body,
-          { ...scope, path: here, loops: [...scope.loops, step.name] },
-          new Set([...unguarded, step.name])
-        )
-        return new Set([...out].filter((l) => l !== step.name))
+        return GUARDED
       }
       case "Continue": {
-        const here = [...path, `continue "${step.name}"`]
+        const here = within(path, `continue "${step.name}"`)
         const index = scope.loops.lastIndexOf(step.name)
         if (index < 0) report("UnknownLoop", here, `continue "${step.name}" is not inside a loop of that name`)
         else if (index < scope.partStart)
@@ -187,64 +190,225 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
             here,
             `loop "${step.name}" starts again before any message is exchanged; put a message before continue`
           )
-        if (!last) report("UnreachableStep", here, `steps after continue "${step.name}" can never run`)
-        return unguarded
+        return { unguarded, stops: `it follows continue "${step.name}"` }
       }
       case "End":
-        if (scope.inPart) report("EndInParallel", [...path, "end"], "a parallel part cannot end the whole protocol")
-        if (!last) report("UnreachableStep", [...path, "end"], "steps after end can never run")
-        return unguarded
-      case "Parallel": {
-        if (!Array.isArray(step.parts) || step.parts.length === 0) {
-          report("EmptyParallel", [...path, "parallel"], "a parallel step needs at least one part")
-          return unguarded
-        }
-        const owner = new Map<string, number>()
-        const after = new Set<string>()
-        step.parts.forEach((part, i) => {
-          const here = [...path, `parallel part ${i + 1}`]
-          if (!Array.isArray(part) || part.length === 0) {
-            report("EmptyParallel", here, `parallel part ${i + 1} has no steps`)
-            return
-          }
-          const roles = new Set<string>()
-          const partScope = {
-            path: here,
-            sinks: [...scope.sinks, roles],
-            loops: scope.loops,
-            partStart: scope.loops.length,
-            inPart: true
-          }
-          for (const loop of walk(part, partScope, unguarded)) after.add(loop)
-          for (const role of roles) {
-            const other = owner.get(role)
-            if (other === undefined) owner.set(role, i)
-            else
-              report(
-                "OverlappingParallel",
-                here,
-                `role ${role} takes part in parallel parts ${other + 1} and ${i + 1}; parallel parts must have disjoint roles`,
-                { role }
-              )
-          }
-        })
-        return after
-      }
-      case "Include":
-        return walk(step.body, { ...scope, path: [...path, `include "${step.protocol}"`] }, unguarded)
+        if (scope.inPart) report("EndInParallel", within(path, "end"), "a parallel part cannot end the whole protocol")
+        return { unguarded, stops: "it follows end" }
+      default:
+        return undefined
     }
   }
 
-  walk(steps, { path: [], sinks: [], loops: [], partStart: 0, inPart: false }, new Set())
+  /** Schedules the walk of a step with nested steps. */
+  const walkCompound = (step: Step, scope: Scope, unguarded: ReadonlySet<string>, done: (walked: Walked) => void) => {
+    const { path } = scope
+    switch (step._tag) {
+      case "Choice":
+        return walkChoice(step, scope, unguarded, done)
+      case "Loop": {
+        const here = within(path, `loop "${step.name}"`)
+        if (!isName(step.name)) {
+          report("InvalidStep", here, "a loop needs a non-empty name")
+          return done({ unguarded, stops: undefined })
+        }
+        if (scope.loops.includes(step.name))
+          report("ShadowedLoop", here, `loop "${step.name}" is inside a loop of the same name; give it another name`)
+        if (Array.isArray(step.body) && step.body.length === 0)
+          report("EmptyLoop", here, `loop "${step.name}" has no steps`)
+        const inner = {
+          ...scope,
+          path: here,
+          loops: [...scope.loops, step.name],
+          bodies: new Map(scope.bodies).set(step.name, step.body)
+        }
+        return walk(step.body, inner, new Set([...unguarded, step.name]), (walked) =>
+          done({
+            unguarded: new Set([...walked.unguarded].filter((l) => l !== step.name)),
+            stops:
+              walked.stops === undefined
+                ? undefined
+                : `the loop "${step.name}" before it never ends (every path through it continues a loop or ends)`
+          })
+        )
+      }
+      case "Parallel":
+        return walkParallel(step, scope, unguarded, done)
+      case "Include":
+        return walk(step.body, { ...scope, path: within(path, `include "${step.protocol}"`) }, unguarded, (walked) =>
+          done({
+            unguarded: walked.unguarded,
+            stops: walked.stops === undefined ? undefined : `the included protocol "${step.protocol}" never ends`
+          })
+        )
+      default:
+        return done({ unguarded, stops: undefined })
+    }
+  }
+
+  const walkChoice = (
+    step: Extract<Step, { _tag: "Choice" }>,
+    scope: Scope,
+    unguarded: ReadonlySet<string>,
+    done: (walked: Walked) => void
+  ) => {
+    const here = within(scope.path, `choice at ${step.at}`)
+    takesPart(step.at, scope, here, "chooser")
+    if (!isObject(step.branches) || Object.keys(step.branches).length === 0) {
+      report("EmptyChoice", here, `the choice at ${step.at} has no branches`, { role: step.at })
+      return done({ unguarded, stops: undefined })
+    }
+    const firstLabels = new Map<string, string>()
+    let receiver: { role: string; branch: string } | undefined
+    const after = new Set<string>()
+    let anyGoesOn = false
+    const entries = Object.entries(step.branches)
+    tasks.push(() =>
+      done({
+        unguarded: after,
+        stops: anyGoesOn ? undefined : `every branch of the choice at ${step.at} before it ends or continues a loop`
+      })
+    )
+    // One task per branch, pushed last first, so that branches are checked in order.
+    for (let j = entries.length - 1; j >= 0; j--) {
+      const [branch, steps] = entries[j]!
+      tasks.push(() => checkBranch(branch, steps))
+    }
+    const checkBranch = (branch: string, steps: unknown) => {
+      const inBranch = within(here, `branch "${branch}"`)
+      if (Array.isArray(steps) && steps.length === 0) {
+        report("EmptyBranch", inBranch, `branch "${branch}" is empty: ${step.at} must send its first message`, {
+          role: step.at,
+          branch
+        })
+        anyGoesOn = true
+        return
+      }
+      const { messages, other } = firstMessagesOf(steps, step.at, scope.bodies)
+      const foreign = messages.find((m) => m.from !== step.at)
+      if (messages.length === 0 || other !== undefined || foreign !== undefined) {
+        const found = foreign !== undefined ? `message ${show(foreign)}` : (other ?? "nothing")
+        report(
+          "ChooserNotFirst",
+          inBranch,
+          `${step.at} chooses, so it must send the first message of branch "${branch}", but the branch starts with ${found}`,
+          { role: step.at, branch, ...(foreign === undefined ? {} : { label: foreign.label }) }
+        )
+      } else {
+        for (const first of messages) {
+          const seen = firstLabels.get(first.label)
+          if (seen !== undefined)
+            report(
+              "DuplicateLabel",
+              inBranch,
+              seen === branch
+                ? `branch "${branch}" starts with label "${first.label}" twice: ${step.at}'s choice would be ambiguous`
+                : `branches "${seen}" and "${branch}" both start with label "${first.label}": ${step.at}'s choice would be ambiguous`,
+              { role: step.at, branch, label: first.label }
+            )
+          else firstLabels.set(first.label, branch)
+          if (receiver === undefined) receiver = { role: first.to, branch }
+          else if (receiver.role !== first.to)
+            report(
+              "InconsistentChoiceReceiver",
+              inBranch,
+              `${step.at} tells ${receiver.role} its choice in branch "${receiver.branch}" but ${first.to} in branch "${branch}": every branch must start with a message to the same role`,
+              { role: first.to, branch, label: first.label }
+            )
+        }
+        // A branch that starts with its message is named after its label; one that starts with a loop, a
+        // `continue` or a choice by the same role may start with several, and its name is free.
+        const first = firstStep(steps)
+        if (
+          first?._tag === "Message" &&
+          first.label !== branch &&
+          isName(first.label) &&
+          firstLabels.get(first.label) === branch
+        )
+          report(
+            "BranchNameMismatch",
+            inBranch,
+            `branch "${branch}" starts with ${step.at}'s message "${first.label}": name the branch after the label it sends ("${first.label}"), so that the two cannot disagree`,
+            { role: step.at, branch, label: first.label }
+          )
+      }
+      walk(steps, { ...scope, path: inBranch }, unguarded, (walked) => {
+        for (const loop of walked.unguarded) after.add(loop)
+        if (walked.stops === undefined) anyGoesOn = true
+      })
+    }
+  }
+
+  const walkParallel = (
+    step: Extract<Step, { _tag: "Parallel" }>,
+    scope: Scope,
+    unguarded: ReadonlySet<string>,
+    done: (walked: Walked) => void
+  ) => {
+    const { path } = scope
+    if (!Array.isArray(step.parts) || step.parts.length === 0) {
+      report("EmptyParallel", within(path, "parallel"), "a parallel step needs at least one part")
+      return done({ unguarded, stops: undefined })
+    }
+    const owner = new Map<string, number>()
+    const after = new Set<string>()
+    let stops: string | undefined
+    tasks.push(() => done({ unguarded: after, stops }))
+    // One task per part, pushed last first, so that parts are walked in order (overlaps name the later part).
+    for (let i = step.parts.length - 1; i >= 0; i--) tasks.push(() => walkPart(i))
+    const walkPart = (i: number) => {
+      const part = step.parts[i]
+      const here = within(path, `parallel part ${i + 1}`)
+      if (!Array.isArray(part) || part.length === 0) {
+        report("EmptyParallel", here, `parallel part ${i + 1} has no steps`)
+        return
+      }
+      const roles = new Set<string>()
+      const partScope = {
+        ...scope,
+        path: here,
+        sinks: [...scope.sinks, roles],
+        partStart: scope.loops.length,
+        inPart: true
+      }
+      tasks.push(() => {
+        for (const role of roles) {
+          const other = owner.get(role)
+          if (other === undefined) owner.set(role, i)
+          else
+            report(
+              "OverlappingParallel",
+              here,
+              `role ${role} takes part in parallel parts ${other + 1} and ${i + 1}; parallel parts must have disjoint roles`,
+              { role }
+            )
+        }
+      })
+      walk(part, partScope, unguarded, (walked) => {
+        for (const loop of walked.unguarded) after.add(loop)
+        stops ??= walked.stops === undefined ? undefined : `parallel part ${i + 1} before it never ends`
+      })
+    }
+  }
+
+  walk(
+    steps,
+    { path: undefined, sinks: [], loops: [], bodies: new Map(), partStart: 0, inPart: false },
+    new Set(),
+    () => {}
+  )
+  drain(tasks)
   for (const role of declared)
-    if (!used.has(role)) report("UnusedRole", [], `role ${role} is declared but takes part in no message`, { role })
+    if (!used.has(role))
+      report("UnusedRole", undefined, `role ${role} is declared but takes part in no message`, { role })
   if (problems.length > 0) return problems
 
-  const tree = toTree(steps as Steps)
+  const tree = toTree(steps as ReadonlyArray<Step>)
+  const merger = new Merger(new Interner())
   const localTypes = new Map<string, LocalType>()
   for (const role of declared) {
-    const local = project(tree, role)
-    if ("code" in local) problems.push(local)
+    const local = project(tree, role, merger)
+    if (local._tag === "Unprojectable") problems.push(local.problem)
     else localTypes.set(role, local)
   }
   if (problems.length > 0) return problems
@@ -255,8 +419,66 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
 
 /** The first step of a list, looking through included protocols. */
 const firstStep = (steps: unknown): Step | undefined => {
-  if (!Array.isArray(steps)) return undefined
-  const first: unknown = steps[0]
-  if (!isObject(first)) return undefined
-  return first._tag === "Include" ? firstStep(first.body) : (first as unknown as Step)
+  let list = steps
+  for (;;) {
+    if (!Array.isArray(list)) return undefined
+    const first: unknown = list[0]
+    if (!isObject(first)) return undefined
+    if (first._tag !== "Include") return first as unknown as Step
+    list = first.body
+  }
+}
+
+/**
+ * The first messages of a branch (see tree.ts `firstMessages`), from its steps: through included protocols,
+ * loops that start it, `continue`s (the start of their loop) and choices by the same role. `other` names
+ * what else the branch starts with, if anything (a choice by another role, a parallel, the end, or a loop
+ * back to itself before any message).
+ */
+const firstMessagesOf = (
+  steps: unknown,
+  chooser: string,
+  bodies: ReadonlyMap<string, unknown>
+): { readonly messages: ReadonlyArray<Message>; readonly other: string | undefined } => {
+  const messages: Array<Message> = []
+  let other: string | undefined
+  const known = new Map(bodies)
+  const seen = new Set<unknown>()
+  const todo: Array<unknown> = [steps]
+  while (todo.length > 0) {
+    const list = todo.pop()
+    if (!Array.isArray(list) || list.length === 0) continue
+    if (seen.has(list)) {
+      other ??= "a loop that starts again before any message"
+      continue
+    }
+    seen.add(list)
+    const first: unknown = list[0]
+    if (!isObject(first)) continue
+    const s = first as unknown as Step
+    switch (s._tag) {
+      case "Message":
+        messages.push(s)
+        break
+      case "Include":
+        todo.push(s.body)
+        break
+      case "Loop":
+        known.set(s.name, s.body)
+        todo.push(s.body)
+        break
+      case "Continue":
+        todo.push(known.get(s.name))
+        break
+      case "Choice":
+        if (s.at === chooser && isObject(s.branches)) {
+          const branches = Object.values(s.branches)
+          for (let i = branches.length - 1; i >= 0; i--) todo.push(branches[i])
+        } else other ??= `choice at ${s.at}`
+        break
+      default:
+        other ??= s._tag
+    }
+  }
+  return { messages, other }
 }

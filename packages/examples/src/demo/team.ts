@@ -47,7 +47,7 @@ export const SoftwareTeam = Choreography.makeUnsafe(
       $.message("Coder", "Tester", "patch", Patch),
       $.message("Tester", "Reviewer", "report", Report),
       $.choice("Reviewer", {
-        approve: [
+        approved: [
           $.message("Reviewer", "Coder", "approved", Schema.String),
           $.message("Reviewer", "Tester", "ship", Schema.Void),
           $.message("Reviewer", "Planner", "done", Done)

@@ -7,8 +7,8 @@ const Review = Choreography.makeUnsafe("Review", ["Planner", "Coder", "Reviewer"
   $.message("Planner", "Coder", "task", Schema.String),
   $.message("Coder", "Reviewer", "code", Schema.String),
   $.choice("Reviewer", {
-    approve: [$.message("Reviewer", "Planner", "approved", Schema.String)],
-    reject: [$.message("Reviewer", "Planner", "rejected", Schema.String)]
+    approved: [$.message("Reviewer", "Planner", "approved", Schema.String)],
+    rejected: [$.message("Reviewer", "Planner", "rejected", Schema.String)]
   })
 ])
 

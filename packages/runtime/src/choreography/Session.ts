@@ -34,7 +34,7 @@
  * @since 0.1.0
  */
 
-import type { Choreography, Endpoint } from "@troupe/choreography"
+import { Choreography, type Endpoint } from "@troupe/choreography"
 import { Deferred, Duration, Effect, type Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError } from "../ActorSystem.ts"
@@ -47,6 +47,7 @@ import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtoco
 
 type Protocol = Choreography.Protocol
 type RolesOf<P> = Choreography.RolesOf<P>
+type FamiliesOf<P> = Choreography.FamiliesOf<P>
 
 export type { Completed } from "./internal/coordinator.ts"
 export type { Context, Failure } from "./internal/participant.ts"
@@ -117,16 +118,26 @@ export type ResultOf<A> = A extends { readonly _tag: "Send" | "Receive" | "End";
   ? undefined
   : A
 
-/** Who plays each role of `P`: one participant actor per role. */
-export type Bindings<P> = { readonly [R in RolesOf<P>]: ActorRef<Participant<P, R>> }
+/**
+ * Who plays each role of `P`: one participant actor per role, and for a family, one per member (the
+ * number of members is the family's size in this session).
+ */
+export type Bindings<P> = {
+  readonly [R in RolesOf<P>]: R extends FamiliesOf<P>
+    ? ReadonlyArray<ActorRef<Participant<P, R>>>
+    : ActorRef<Participant<P, R>>
+}
 
-/** The result of each role, from the participants bound to the roles. */
-export type ResultsOf<B> = {
-  readonly [R in keyof B]: B[R] extends ActorRef<infer Q>
+type ResultOfRef<Ref> =
+  Ref extends ActorRef<infer Q>
     ? Q extends { readonly [ParticipantTypeId]: { readonly result: infer A } }
       ? A
       : unknown
     : unknown
+
+/** The result of each role, from the participants bound to the roles (a family's: one per member, in order). */
+export type ResultsOf<B> = {
+  readonly [R in keyof B]: B[R] extends ReadonlyArray<infer Ref> ? ReadonlyArray<ResultOfRef<Ref>> : ResultOfRef<B[R]>
 }
 
 /** How a session runs. */
@@ -171,11 +182,12 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
     const outcome = yield* Deferred.make<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
     const millis = (d: Duration.Input | undefined) => (d === undefined ? undefined : Duration.toMillis(d))
     const stepTimeouts: Readonly<Record<string, Duration.Input | undefined>> = options.stepTimeouts ?? {}
+    const { instance, roles, familyOf } = bind(protocol, options.roles as never)
     const coordinator = yield* system.spawn(
-      Coordinator.behavior(protocol, {
+      Coordinator.behavior(instance, {
         id,
-        roles: options.roles as unknown as Readonly<Record<string, ActorRef<ParticipantProtocol>>>,
-        stepTimeoutMillis: (role) => millis(stepTimeouts[role] ?? options.stepTimeout),
+        roles,
+        stepTimeoutMillis: (role) => millis(stepTimeouts[familyOf(role)] ?? options.stepTimeout),
         traceLimit: options.traceLimit ?? 1000,
         outcome
       }),
@@ -188,13 +200,61 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => (Deferred.isDoneUnsafe(outcome) ? Effect.void : abort("the scope that started it closed")))
     )
+    const completed = Deferred.await(outcome)
     return {
       id,
       protocol: protocol.name,
-      await: Deferred.await(outcome) as Effect.Effect<Coordinator.Completed<ResultsOf<B>>, SessionAborted>,
+      await: (instance === protocol
+        ? completed
+        : Effect.map(completed, (done) => ({ ...done, results: byFamily(protocol, done.results) }))) as Effect.Effect<
+        Coordinator.Completed<ResultsOf<B>>,
+        SessionAborted
+      >,
       abort
     }
   })
+
+type Refs = Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+
+/**
+ * The protocol a session runs and who plays each of its roles: for a protocol with families, its instance
+ * for the members bound (see `Choreography.instantiate`), each member `Family[i]` played by the i-th actor.
+ */
+const bind = (
+  protocol: Protocol,
+  bindings: Readonly<Record<string, ActorRef<ParticipantProtocol> | ReadonlyArray<ActorRef<ParticipantProtocol>>>>
+): { readonly instance: Protocol; readonly roles: Refs; readonly familyOf: (role: string) => string } => {
+  if (protocol.families.size === 0) return { instance: protocol, roles: bindings as Refs, familyOf: (role) => role }
+  const sizes: Record<string, number> = {}
+  const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
+  const families = new Map<string, string>()
+  for (const [role, bound] of Object.entries(bindings)) {
+    if (!protocol.families.has(role)) roles[role] = bound as ActorRef<ParticipantProtocol>
+    else {
+      const members = bound as ReadonlyArray<ActorRef<ParticipantProtocol>>
+      sizes[role] = members.length
+      members.forEach((ref, i) => {
+        roles[`${role}[${i}]`] = ref
+        families.set(`${role}[${i}]`, role)
+      })
+    }
+  }
+  const instance = Choreography.instantiateSync(protocol, sizes)
+  // The sizes come from the bindings' types: a family bound to no actor is a programming error.
+  if (instance._tag !== "Protocol") throw instance
+  return { instance, roles, familyOf: (role) => families.get(role) ?? role }
+}
+
+/** A family's results as one list, in member order. */
+const byFamily = (protocol: Protocol, results: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const [role, result] of Object.entries(results)) {
+    const member = /^(.*)\[(\d+)\]$/.exec(role)
+    if (member === null || !protocol.families.has(member[1]!)) out[role] = result
+    else ((out[member[1]!] ??= []) as Array<unknown>)[Number(member[2])] = result
+  }
+  return out
+}
 
 /** Runs a session to its end (see {@link start}): every role's result, or why it was aborted. */
 export const run = <P extends Protocol, const B extends Bindings<P>>(

@@ -281,10 +281,13 @@ export class SystemImpl {
   }
 
   unwatch(watcher: ActorCell, ref: ActorRef<Protocol.Any>): Effect.Effect<void> {
-    return Effect.sync(() => {
-      if (ref instanceof RemoteActorRef) ref.remoting.unwatch(watcher, ref)
-      else localCell(ref)?.removeWatcher(watcher)
-    })
+    return Effect.sync(() => this.unwatchNow(watcher, ref))
+  }
+
+  /** {@link unwatch}, done at once. */
+  unwatchNow(watcher: ActorCell, ref: ActorRef<Protocol.Any>): void {
+    if (ref instanceof RemoteActorRef) ref.remoting.unwatch(watcher, ref)
+    else localCell(ref)?.removeWatcher(watcher)
   }
 
   awaitTermination(ref: ActorRef<Protocol.Any>): Effect.Effect<Terminated.Terminated> {

@@ -109,6 +109,36 @@ describe("Session", () => {
     )
   )
 
+  it.effect("role actors stopped right after their session leave no dead letters", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const deadLetters: Array<string> = []
+        const caughtUp = yield* Deferred.make<void>()
+        const stream = yield* system.subscribe
+        const listener = yield* Stream.runForEach(stream, (e: SystemEvent.SystemEvent) =>
+          e._tag === "DeadLetter"
+            ? Effect.sync(() => deadLetters.push(`${e.tag} to ${e.recipient}`))
+            : e._tag === "Stopped" && e.path === "/user/last"
+              ? Deferred.succeed(caughtUp, undefined)
+              : Effect.void
+        ).pipe(Effect.forkScoped)
+        for (let i = 0; i < 5; i++) {
+          const S = yield* ActorSystem.spawn(seller(30))
+          const A = yield* ActorSystem.spawn(buyerA("Dune"))
+          const B = yield* ActorSystem.spawn(buyerB(20))
+          yield* Session.run(TwoBuyer, { roles: { A, B, S } })
+          yield* Effect.forEach([A, B, S], (ref) => ActorSystem.stop(ref), { discard: true })
+        }
+        // once the listener sees this actor stop, it has seen every event before it (events arrive in order)
+        yield* ActorSystem.stop(yield* ActorSystem.spawn(seller(30), { name: "last" }))
+        yield* Deferred.await(caughtUp)
+        yield* Fiber.interrupt(listener)
+        assert.deepStrictEqual(deadLetters, [])
+      }).pipe(Effect.scoped)
+    )
+  )
+
   it.effect("records a trace that draws as a sequence diagram", () =>
     withSystem(
       Effect.gen(function* () {

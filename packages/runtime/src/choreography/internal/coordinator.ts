@@ -141,6 +141,9 @@ class Coordination {
       coordinator: ctx.self,
       traceLimit,
       ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
+      ...(this.choreography.instanceOf === undefined
+        ? {}
+        : { member: role, sizes: this.choreography.instanceOf.sizes }),
       ...(durable === undefined
         ? {}
         : {
@@ -456,19 +459,22 @@ export const behavior = (choreography: Choreography, settings: Settings): Behavi
           for (const role of choreography.roles) yield* ctx.watch(settings.roles[role] as ActorRef<Protocol.Any>)
         }
         yield* Effect.addFinalizer(() =>
-          Deferred.fail(
-            settings.outcome,
-            new SessionAborted({
-              protocol: choreography.name,
-              session: settings.id,
-              cause: new SessionCancelled({
-                protocol: choreography.name,
-                session: settings.id,
-                reason: "its coordinator stopped"
-              }),
-              trace: merge(choreography.roles, coordination.traces)
-            })
-          )
+          // a session that ended has its outcome already: no error (and its stack) to make for nothing
+          Deferred.isDoneUnsafe(settings.outcome)
+            ? Effect.void
+            : Deferred.fail(
+                settings.outcome,
+                new SessionAborted({
+                  protocol: choreography.name,
+                  session: settings.id,
+                  cause: new SessionCancelled({
+                    protocol: choreography.name,
+                    session: settings.id,
+                    reason: "its coordinator stopped"
+                  }),
+                  trace: merge(choreography.roles, coordination.traces)
+                })
+              )
         )
         yield* ctx.fork(coordination.join(ctx))
         // started again after every role had completed (before the end was stored): end it now

@@ -13,13 +13,7 @@
  * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
  * `receive` and `once`) and goes on live where the log ends.
  */
-import {
-  type Choreography as C,
-  type Diagram,
-  Endpoint,
-  type StateMachine as Machines,
-  Monitor
-} from "@troupe/choreography"
+import { Choreography as C, type Diagram, Endpoint, type StateMachine as Machines, Monitor } from "@troupe/choreography"
 import { Cause, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
@@ -59,8 +53,10 @@ export interface Context {
   readonly session: string
   /** The protocol's name. */
   readonly protocol: string
-  /** The role this program plays. */
+  /** The role this program plays (for a member of a family, its own: `Reviewer[2]`). */
   readonly role: string
+  /** For a member of a family: which family, its index (from 0) and how many members the family has. */
+  readonly member: { readonly family: string; readonly index: number; readonly size: number } | undefined
   /** Whether this run of the program resumes the role after its actor was restarted. */
   readonly resumed: boolean
   /** The context of the participant's actor (its ref, its system, ...). */
@@ -179,7 +175,7 @@ export class Participant {
     return new ParticipantStopped({
       protocol: this.spec.choreography.name,
       session: session.id,
-      role: this.spec.role,
+      role: session.role,
       path: this.self.path,
       reason
     })
@@ -288,12 +284,12 @@ export class Participant {
           session.span = Option.getOrUndefined(span)
           return run
         }),
-        `session ${spec.choreography.name}/${spec.role}`,
+        `session ${spec.choreography.name}/${session.role}`,
         {
           attributes: {
             "session.id": session.id,
             "session.protocol": spec.choreography.name,
-            "session.role": spec.role,
+            "session.role": session.role,
             "session.resumed": resumed,
             "actor.path": this.self.path
           }
@@ -323,7 +319,7 @@ export class Participant {
       return Effect.void
     }
     const log = Effect.logError("Role program failed", cause).pipe(
-      Effect.annotateLogs({ actor: this.self.path, session: session.id, role: this.spec.role })
+      Effect.annotateLogs({ actor: this.self.path, session: session.id, role: session.role })
     )
     if (this.spec.restartable) {
       session.crashed(cause)
@@ -409,6 +405,12 @@ interface Waiting {
   woken: boolean
 }
 
+/** The instance of a protocol with families for a session's sizes (`undefined` for sizes that do not fit it). */
+const instanceOf = (choreography: Choreography, sizes: Readonly<Record<string, number>>): Choreography | undefined => {
+  const made = C.instantiateSync(choreography, sizes)
+  return made._tag === "Protocol" ? made : undefined
+}
+
 /** One session as one participant sees it; it is the port of the role's endpoint. */
 export class RoleSession implements Endpoint.Port<Failure> {
   readonly id: string
@@ -444,14 +446,17 @@ export class RoleSession implements Endpoint.Port<Failure> {
   constructor(participant: Participant, join: Join) {
     this.participant = participant
     this.id = join.session
-    this.role = participant.spec.role
-    this.monitor = Monitor.fromMachine(participant.spec.machine, join.session)
+    // In a session of a protocol with families, the role is one member's (or a single role of the instance).
+    const instance = join.sizes === undefined ? undefined : instanceOf(participant.spec.choreography, join.sizes)
+    this.role = instance === undefined ? participant.spec.role : (join.member ?? participant.spec.role)
+    const machine = instance?.machines.get(this.role) ?? participant.spec.machine
+    this.monitor = Monitor.fromMachine(machine, join.session)
     this.state = this.monitor.start
     this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
     this.stepTimeoutMillis = join.stepTimeoutMillis
     this.trace = new Recorder(this.role, join.traceLimit)
     this.subscribers = participant.system.events.subscribers
-    for (const role of participant.spec.choreography.roles) {
+    for (const role of (instance ?? participant.spec.choreography).roles) {
       const ref = join.roles[role]!
       if (role !== this.role)
         this.peers.set(role, { ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque() })
@@ -471,7 +476,16 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 
   context(resumed: boolean): Context {
-    return { ...this.names(), resumed, actor: this.participant.ctx, once: (effect) => this.once(effect) }
+    const families = this.monitor.machine.families
+    const member = families === undefined ? undefined : /^(.*)\[(\d+)\]$/.exec(this.role)
+    const size = member === null || member === undefined ? undefined : families?.[member[1]!]
+    return {
+      ...this.names(),
+      member: size === undefined ? undefined : { family: member![1]!, index: Number(member![2]), size },
+      resumed,
+      actor: this.participant.ctx,
+      once: (effect) => this.once(effect)
+    }
   }
 
   /** The program of this restartable role failed: recorded and published, until the actor crashes with it. */
@@ -816,6 +830,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private end(): void {
     this.ended = true
     this.participant.sessions.delete(this.id)
+    // The coordinator's end no longer concerns this role: no notice of it is left to bounce off a stopped actor.
+    const cell = localCell(this.participant.self)
+    if (cell !== undefined) this.participant.system.unwatchNow(cell, this.coordinator)
     if (this.waiting !== undefined) this.stopWaiting(this.waiting)
     this.peers.clear()
   }

@@ -31,6 +31,10 @@ const participantDefinition = (
       coordinator,
       stepTimeoutMillis: Schema.optionalKey(Schema.Number),
       traceLimit: Schema.Number,
+      /** In a session of a protocol with families: the role this participant plays (`Reviewer[2]`)... */
+      member: Schema.optionalKey(Schema.String),
+      /** ...and the number of members of each family (see `Choreography.instantiate`). */
+      sizes: Schema.optionalKey(Schema.Record(Schema.String, Schema.Number)),
       /**
        * A durable session: the role's log is in storage, a node may be gone for `deadlineMillis`, and a Join of
        * a session the participant does not hold (after its node restarted) resumes the role from its log.
@@ -105,7 +109,11 @@ export const protocolsOf = (choreography: Choreography): Protocols => {
   const participants = new Map<string, ParticipantProtocol>()
   const coordinator = Protocol.make(`Session(${choreography.name})`, coordinatorDefinition)
   const refOf = (role: string) => Schema.suspend(() => ActorRef.schema(participants.get(role)!))
-  const roles = Schema.Struct(Object.fromEntries(choreography.roles.map((role) => [role, refOf(role)])))
+  const singles = choreography.roles.filter((role) => !choreography.families.has(role))
+  // The members of a family (`Reviewer[0]`, `Reviewer[1]`, …) are played by participants of the family's role.
+  const members = [...choreography.families].map((family) => Schema.Record(memberKey(family), refOf(family)))
+  const struct = Schema.Struct(Object.fromEntries(singles.map((role) => [role, refOf(role)])))
+  const roles = members.length === 0 ? struct : Schema.StructWithRest(struct, members)
   for (const role of choreography.roles) {
     const definition = participantDefinition(
       roles as unknown as Codec<Readonly<Record<string, ActorRef.ActorRef<Protocol.Any>>>>,
@@ -140,7 +148,7 @@ const deliverSchema = (choreography: Choreography, role: string): Protocol.WireS
     Schema.TaggedStruct("Deliver", {
       session: Session,
       seq: Schema.Number,
-      from: Schema.Literal(t.peer),
+      from: choreography.families.has(t.peer) ? memberKey(t.peer) : Schema.Literal(t.peer),
       label: Schema.Literal(t.label),
       // JSON has no undefined: a void payload travels as an absent key
       payload: isVoid(t.payload) ? Schema.optionalKey(t.payload) : t.payload
@@ -157,5 +165,8 @@ const deliverSchema = (choreography: Choreography, role: string): Protocol.WireS
   })
   return Schema.Union([...members, other]) as unknown as Protocol.WireSchema
 }
+
+/** The role names of the members of `family`: `Family[0]`, `Family[1]`, … */
+const memberKey = (family: string) => Schema.TemplateLiteral([`${family}[`, Schema.Int, "]"])
 
 const isVoid = (schema: Schema.Top): boolean => schema.ast._tag === "Void" || schema.ast._tag === "Undefined"

@@ -1,0 +1,53 @@
+/**
+ * The protocols of nuScr's and Scribble's test suites, translated (reference/*.ts): our verdict is the
+ * reference tool's, and our projections are the ones its suite states, except where a case records a
+ * disagreement, which may only be a refusal of what the reference accepts (conservative), explained.
+ */
+import { Choreography, LocalType } from "@troupe/runtime"
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import type { ReferenceCase } from "./reference/case.ts"
+import { nuscr } from "./reference/nuscr.ts"
+import { scribble } from "./reference/scribble.ts"
+
+const check = (c: ReferenceCase) =>
+  Effect.runSync(
+    Effect.result(
+      Choreography.make(c.name ?? c.source.replace(/^.*\//, "").replace(/\.(scr|nuscr).*$/, ""), c.roles, c.steps)
+    )
+  )
+
+const corpus: ReadonlyArray<readonly [string, ReadonlyArray<ReferenceCase>]> = [
+  ["nuScr", nuscr],
+  ["Scribble", scribble]
+]
+
+describe("conformance: the reference tools' suites", () => {
+  it("has at least 60 protocols, with both verdicts from both tools", () => {
+    const all = [...nuscr, ...scribble]
+    expect(all.length).toBeGreaterThanOrEqual(60)
+    for (const [, cases] of corpus) {
+      expect(cases.some((c) => c.verdict === "accept")).toBe(true)
+      expect(cases.some((c) => c.verdict === "refuse")).toBe(true)
+    }
+  })
+
+  for (const [tool, cases] of corpus)
+    for (const c of cases) {
+      const expected = c.disagreement === undefined ? c.verdict : "refuse"
+      it(`${tool} ${c.source}: ${c.verdict}s${c.disagreement === undefined ? "" : " (we refuse: conservative)"}`, () => {
+        // A disagreement is only ever ours refusing what the reference accepts.
+        if (c.disagreement !== undefined) expect(c.verdict).toBe("accept")
+        const made = check(c)
+        if (expected === "accept") {
+          if (made._tag === "Failure") throw made.failure
+          for (const [role, local] of Object.entries(c.projections ?? {}))
+            expect(LocalType.print(LocalType.project(made.success, role))).toBe(local)
+        } else {
+          expect(made._tag).toBe("Failure")
+          if (made._tag === "Failure")
+            expect(made.failure.problems.map((p) => p.code)).toContain(c.disagreement?.problem ?? c.problem)
+        }
+      })
+    }
+})
