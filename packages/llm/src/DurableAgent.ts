@@ -7,7 +7,9 @@
  * the turn uses it. A turn interrupted by a crash is run again when its ask comes again (a durable ask comes
  * again by itself; a plain one when the caller retries it): the journaled model calls are answered from the
  * journal, not sent again, so they are neither billed nor charged to the budget twice, and journaled tool
- * calls are not run again. The state (with the new transcript) is committed before the answer is sent.
+ * calls are not run again; a person's decision on an approval (`Approval.required`) is journaled as well, so a
+ * person is not asked again what they answered. The state (with the new transcript) is committed before the
+ * answer is sent.
  *
  * A `Budget` in the spawn's context is told, once per process, what the agent had spent before, so that its
  * limits hold across restarts.
@@ -27,7 +29,7 @@
  * })
  * ```
  */
-import { Behavior, Durable, Entity, Storage } from "@troupe/runtime"
+import { Behavior, Desk, Durable, Entity, Storage } from "@troupe/runtime"
 import { type Duration, Effect, Option, Schema } from "effect"
 import * as Agent from "./Agent.ts"
 import { Budget } from "./Budget.ts"
@@ -88,7 +90,8 @@ export const make = <const Tools extends ReadonlyArray<Tool.Any> = [], A = strin
           const model = yield* LanguageModel
           const answer = yield* ask(state.transcript, message, ctx).pipe(
             Effect.provideService(LanguageModel, turn.model(model)),
-            Effect.provideService(CurrentTurn, turn)
+            Effect.provideService(CurrentTurn, turn),
+            Effect.provideService(Desk.Journal, turn.desk())
           )
           const spent = turn.spent()
           return {

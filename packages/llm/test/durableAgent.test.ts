@@ -1,8 +1,18 @@
-import { ActorSystem, Durable, Entity, Storage } from "@troupe/runtime"
-import { Effect, Exit, Layer, Option, Schema } from "effect"
+import { ActorSystem, Desk, Durable, Entity, Storage } from "@troupe/runtime"
+import { Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { type Database, databases } from "../../runtime/test/durable/databases.ts"
-import { Agent, Budget, DurableAgent, type LanguageModel, ScriptedModel, Tool, Turn, Usage } from "../src/index.ts"
+import {
+  Agent,
+  Approval,
+  Budget,
+  DurableAgent,
+  type LanguageModel,
+  ScriptedModel,
+  Tool,
+  Turn,
+  Usage
+} from "../src/index.ts"
 
 /** A tool that crashes its agent the first time it is called (as a crash of the process would cut the turn). */
 const flaky = () => {
@@ -113,6 +123,52 @@ for (const db of databases()) {
       // and the budget was charged for each real call once
       expect(result.spent.tokens).toBe(320)
       expect(result.transcript.map((m) => m._tag)).toEqual(["User", "ToolCall", "ToolResult", "Assistant"])
+    })
+
+    it("do not ask a person again what they decided, when a crash cut the turn after the decision", async () => {
+      const location = await db.fresh()
+      const { tool, calls } = flaky()
+      const agent = DurableAgent.persistent({ id: "ops", name: "ops", tools: [Approval.required(tool)] })
+      const script = [
+        Turn.toolCall("lookup", { order: "A-1" }),
+        Turn.text("A-1 has shipped."),
+        Turn.text("unexpected third call")
+      ]
+      const result = await run(
+        db,
+        location,
+        script,
+        Effect.scoped(
+          Effect.gen(function* () {
+            // a person approves every question, and we count them
+            const desk = Desk.of(yield* ActorSystem.ActorSystem)
+            const asked: Array<string> = []
+            const person = yield* Effect.forkScoped(
+              Stream.runForEach(yield* desk.changes, (change) =>
+                change._tag === "Asked"
+                  ? Effect.andThen(
+                      Effect.sync(() => asked.push(change.question.title)),
+                      desk.answer(change.question.id, { decision: "approve" }, "alice")
+                    )
+                  : Effect.void
+              )
+            )
+            const ref = yield* ActorSystem.spawn(agent, { name: "ops", restart: "permanent" })
+            const ask = Agent.Protocol.Ask({ prompt: "Where is A-1?" })
+            // approved, then the tool crashes the agent before its result is journaled
+            const crashed = yield* Effect.exit(ref.ask(ask))
+            const answer = yield* ref.ask(ask)
+            yield* Fiber.interrupt(person)
+            return { crashed, answer, asked, requests: (yield* ScriptedModel.requests).length }
+          })
+        )
+      )
+      expect(Exit.isFailure(result.crashed)).toBe(true)
+      expect(result.answer).toBe("A-1 has shipped.")
+      // the decision was journaled with the turn: asked once, though the approved call ran twice
+      expect(result.asked).toEqual(['ops wants to call lookup({"order":"A-1"})'])
+      expect(calls()).toBe(2)
+      expect(result.requests).toBe(2)
     })
 
     it("restore what they spent into the budget of a new process, and refuse what exceeds it", async () => {

@@ -5,11 +5,13 @@
  *
  * Entries live in the storage's journal under the agent's persistence id, numbered `turn * STRIDE + n`. A
  * model call is replayed only if its request is the one journaled (same fingerprint); from the first call
- * that differs (the turn is a different question now), the rest of the turn's journal is dropped.
+ * that differs (the turn is a different question now), the rest of the turn's journal is dropped. A person's
+ * answer on the desk (an approval, say) is journaled too ({@link TurnJournal.desk}): a turn run again after a
+ * crash does not ask again what was answered.
  */
 import { createHash } from "node:crypto"
-import type { Storage } from "@troupe/runtime"
-import { Context, Effect, Schema, Stream } from "effect"
+import type { Desk, Storage } from "@troupe/runtime"
+import { Context, Effect, Option, Schema, Stream } from "effect"
 import type * as LanguageModel from "../LanguageModel.ts"
 import type { LlmError } from "../LlmError.ts"
 import * as Message from "../Message.ts"
@@ -21,7 +23,8 @@ export const STRIDE = 1_000_000
 
 const Entry = Schema.Union([
   Schema.TaggedStruct("Model", { step: Schema.Number, fingerprint: Schema.String, response: Response.Response }),
-  Schema.TaggedStruct("Tool", { id: Schema.String, result: Message.ToolResult })
+  Schema.TaggedStruct("Tool", { id: Schema.String, result: Message.ToolResult }),
+  Schema.TaggedStruct("Answer", { key: Schema.String, answer: Schema.Json, by: Schema.String })
 ])
 type Entry = typeof Entry.Type
 const codec = Schema.toCodecJson(Entry)
@@ -41,6 +44,7 @@ export class TurnJournal {
     { readonly fingerprint: string; readonly seq: number; readonly response: Response.Response }
   >()
   private readonly tools = new Map<string, { readonly seq: number; readonly result: Message.ToolResult }>()
+  private readonly answers = new Map<string, { readonly seq: number; readonly answer: unknown }>()
   private step = 0
   private nextSeq: number
   /** Model calls answered from the journal in this run of the turn. */
@@ -65,7 +69,8 @@ export class TurnJournal {
       if (decoded._tag === "None") continue
       const e = decoded.value
       if (e._tag === "Model") this.models.set(e.step, { fingerprint: e.fingerprint, seq, response: e.response })
-      else this.tools.set(e.id, { seq, result: e.result })
+      else if (e._tag === "Tool") this.tools.set(e.id, { seq, result: e.result })
+      else this.answers.set(e.key, { seq, answer: e.answer })
     }
     this.nextSeq = last + 1
   }
@@ -108,6 +113,7 @@ export class TurnJournal {
   private diverged(seq: number): Effect.Effect<void, Storage.StorageError> {
     for (const [step, entry] of this.models) if (entry.seq >= seq) this.models.delete(step)
     for (const [id, entry] of this.tools) if (entry.seq >= seq) this.tools.delete(id)
+    for (const [key, entry] of this.answers) if (entry.seq >= seq) this.answers.delete(key)
     this.nextSeq = seq
     return this.journal.remove(this.persistenceId, { from: seq })
   }
@@ -176,6 +182,23 @@ export class TurnJournal {
         )
       )
     })
+  }
+
+  /**
+   * The turn's answers from people, as a `Desk.Journal`: an answer (an approval's decision, say) is committed
+   * before the turn goes on with it, and a question asked again by this turn run again gets it back.
+   */
+  desk(): Desk.Journal["Service"] {
+    return {
+      lookup: (key) => Effect.sync(() => Option.map(Option.fromUndefinedOr(this.answers.get(key)), (a) => a.answer)),
+      record: (key, answer, by) =>
+        Effect.orDie(
+          Effect.suspend(() => {
+            this.answers.set(key, { seq: this.nextSeq, answer })
+            return this.append({ _tag: "Answer", key, answer: answer as Schema.Json, by })
+          })
+        )
+    }
   }
 }
 
