@@ -36,7 +36,7 @@ import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/i
 import { protocolsOf } from "../choreography/internal/sessionProtocols.ts"
 import type * as Session from "../choreography/Session.ts"
 import type { SystemImpl } from "../internal/system.ts"
-import type { StorageError } from "./internal/errors.ts"
+import { StorageCorrupt, type StorageError } from "./internal/errors.ts"
 import { type SessionRecord, type SessionStore, sessionStore } from "./internal/sessionStore.ts"
 import { internal, Storage } from "./Storage.ts"
 
@@ -260,11 +260,22 @@ export const outcome = (id: string): Effect.Effect<Option.Option<Outcome>, Stora
   Effect.gen(function* () {
     const store = yield* storeOf
     const record = yield* store.session(id)
-    return Option.map(record, (r): Outcome => {
-      if (r.status === "running") return { _tag: "Running" }
-      const stored = r.outcome as { readonly results?: Record<string, unknown>; readonly cause?: unknown }
-      return r.status === "completed"
-        ? { _tag: "Completed", results: stored.results ?? {} }
-        : { _tag: "Aborted", cause: Schema.decodeUnknownSync(Schema.toCodecJson(AbortCause))(stored.cause) }
-    })
+    if (Option.isNone(record)) return Option.none()
+    const r = record.value
+    if (r.status === "running") return Option.some({ _tag: "Running" })
+    const stored = r.outcome as { readonly results?: Record<string, unknown>; readonly cause?: unknown } | undefined
+    if (r.status === "completed") return Option.some({ _tag: "Completed", results: stored?.results ?? {} })
+    const location = internal(yield* Storage).location
+    const cause = yield* decodeCause(stored?.cause).pipe(
+      Effect.mapError(
+        (error) =>
+          new StorageCorrupt({
+            location,
+            detail: `the outcome of the durable session ${JSON.stringify(id)} does not decode (${error.message})`
+          })
+      )
+    )
+    return Option.some({ _tag: "Aborted", cause })
   })
+
+const decodeCause = Schema.decodeUnknownEffect(Schema.toCodecJson(AbortCause))

@@ -123,6 +123,54 @@ for (const db of databases()) {
       expect(done.results).toEqual({ C: 6, B: 6, A: 3 })
     })
 
+    it("refuse a session damaged in the database, typed, naming the session and what is wrong", async () => {
+      const location = await db.fresh()
+      const none = () => Effect.void
+      await onStorage(
+        db,
+        location,
+        Effect.gen(function* () {
+          const C = yield* ActorSystem.spawn(
+            client(() => 1),
+            { name: "C" }
+          )
+          const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
+          const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
+          yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s5" })
+        })
+      )
+      const damage = (statement: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>
+        Effect.runPromise(
+          Effect.gen(function* () {
+            yield* statement(yield* SqlClient.SqlClient)
+          }).pipe(Effect.provide(db.client(location)))
+        )
+      const failure = async <A>(effect: Effect.Effect<A, unknown, ActorSystem.ActorSystem | Storage.Storage>) => {
+        const exit = await onStorage(db, location, Effect.exit(effect))
+        return Exit.isFailure(exit) ? Cause.squash(exit.cause) : exit.value
+      }
+      // an outcome whose cause is not an abort cause
+      await damage(
+        (sql) =>
+          sql`UPDATE troupe_sessions SET status = 'aborted', outcome = ${'{"cause":{"_tag":"Nope"}}'} WHERE session = 's5'`
+      )
+      const outcome = await failure(DurableSession.outcome("s5"))
+      expect(outcome).toMatchObject({ _tag: "StorageCorrupt" })
+      expect(String((outcome as Error).message)).toContain('the outcome of the durable session "s5" does not decode')
+      // a spec that is not JSON, and one that lacks a field
+      await damage(
+        (sql) => sql`UPDATE troupe_sessions SET status = 'running', spec = ${"{not json"} WHERE session = 's5'`
+      )
+      const text = await failure(DurableSession.recover([Ledger]))
+      expect(text).toMatchObject({ _tag: "StorageCorrupt" })
+      expect(String((text as Error).message)).toContain('the spec of the durable session "s5" does not decode')
+      await damage((sql) => sql`UPDATE troupe_sessions SET spec = ${'{"roles":{}}'} WHERE session = 's5'`)
+      const field = await failure(DurableSession.recover([Ledger]))
+      expect(String((field as Error).message)).toMatch(
+        /the spec of the durable session "s5" does not decode.*stepTimeoutMillis/s
+      )
+    })
+
     it("fail for every participant, typed, when a role's node is not back within the deadline", async () => {
       const location = await db.fresh()
       const effects: Array<string> = []

@@ -12,9 +12,9 @@
  * again when it replays; a `once` result and a role's completion are committed before they count, together
  * with every send written before them.
  */
-import { Effect, Option } from "effect"
+import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
-import type { StorageError } from "./errors.ts"
+import { StorageCorrupt, type StorageError } from "./errors.ts"
 import type { Writer } from "./writer.ts"
 
 /** Who plays a role: its node and path. */
@@ -45,6 +45,42 @@ export interface SessionSpec {
 
 /** A message as the log keeps it: its number, its label, and its payload encoded as JSON. */
 export type Logged = readonly [seq: number, label: string, payload: unknown]
+
+const SpecSchema = Schema.Struct({
+  roles: Schema.Record(Schema.String, Schema.Struct({ node: Schema.String, path: Schema.String })),
+  stepTimeoutMillis: Schema.Record(Schema.String, Schema.Number),
+  traceLimit: Schema.Number,
+  deadlineMillis: Schema.Number
+})
+const ChunkSchema = Schema.Array(Schema.Tuple([Schema.Number, Schema.String, Schema.Unknown]))
+
+/**
+ * Reads a stored JSON column with its schema: what does not parse or decode throws `StorageCorrupt` naming
+ * where it was (run inside {@link decoding}).
+ */
+const column = <S extends Schema.Constraint & { readonly DecodingServices: never }>(schema: S) => {
+  const decode = Schema.decodeUnknownExit(Schema.fromJsonString(schema))
+  return (text: string, where: string, location: string): S["Type"] => {
+    const exit = decode(text)
+    if (Exit.isSuccess(exit)) return exit.value as S["Type"]
+    const issue = Option.match(Cause.findErrorOption(exit.cause), {
+      onNone: () => Cause.pretty(exit.cause),
+      onSome: (error) => (error instanceof Error ? error.message : String(error))
+    })
+    throw new StorageCorrupt({ location, detail: `${where} does not decode (${issue})` })
+  }
+}
+const readSpec = column(SpecSchema)
+const readChunk = column(ChunkSchema)
+const readJson = column(Schema.Unknown)
+
+/** Builds a value from stored rows; a column that does not decode fails it with its `StorageCorrupt`. */
+const decoding = <A>(location: string, build: () => A): Effect.Effect<A, StorageCorrupt> =>
+  Effect.try({
+    try: build,
+    catch: (error) =>
+      error instanceof StorageCorrupt ? error : new StorageCorrupt({ location, detail: String(error) })
+  })
 
 /** A role's part of the log, read back when it resumes. */
 export interface RoleLog {
@@ -89,6 +125,28 @@ export class SessionStore {
     this.sql = sql
     this.writer = writer
     this.failed = failed
+  }
+
+  /** A session's row, decoded (its spec with its schema). */
+  private readonly toRecord = (row: {
+    session: string
+    protocol: string
+    node: string
+    spec: string
+    begun: number | string
+    status: SessionRecord["status"]
+    outcome: string | null
+  }): SessionRecord => {
+    const where = `the durable session ${JSON.stringify(row.session)}`
+    return {
+      session: row.session,
+      protocol: row.protocol,
+      node: row.node,
+      spec: readSpec(row.spec, `the spec of ${where}`, this.writer.location),
+      begun: Number(row.begun) === 1,
+      status: row.status,
+      outcome: row.outcome === null ? undefined : readJson(row.outcome, `the outcome of ${where}`, this.writer.location)
+    }
   }
 
   /** Inserts the sends written so far, a row per chunk (run inside a batch's transaction). */
@@ -216,8 +274,10 @@ export class SessionStore {
       status: SessionRecord["status"]
       outcome: string | null
     }>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions WHERE session = ${session}`.pipe(
-      Effect.map((rows) => Option.map(Option.fromUndefinedOr(rows[0]), toRecord)),
-      Effect.mapError(this.failed("session read", `session ${session}`))
+      Effect.mapError(this.failed("session read", `session ${session}`)),
+      Effect.flatMap((rows) =>
+        decoding(this.writer.location, () => Option.map(Option.fromUndefinedOr(rows[0]), this.toRecord))
+      )
     )
   }
 
@@ -233,8 +293,8 @@ export class SessionStore {
       outcome: string | null
     }>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions
        WHERE node = ${node} AND status = 'running' ORDER BY session`.pipe(
-      Effect.map((rows) => rows.map(toRecord)),
-      Effect.mapError(this.failed("session read"))
+      Effect.mapError(this.failed("session read")),
+      Effect.flatMap((rows) => decoding(this.writer.location, () => rows.map(this.toRecord)))
     )
   }
 
@@ -249,29 +309,33 @@ export class SessionStore {
     }>`SELECT role, kind, peer, seq, payload FROM troupe_session_log
        WHERE session = ${session} AND (role = ${role} OR (peer = ${role} AND kind = 'send'))
        ORDER BY role, kind, peer, seq`.pipe(
-      Effect.map((rows) => {
-        const sent = new Map<string, number>()
-        const onces: Array<unknown> = []
-        const inbound = new Map<string, Array<Logged>>()
-        for (const row of rows) {
-          if (row.kind === "once") {
-            onces[Number(row.seq)] = JSON.parse(row.payload ?? "null")
-            continue
+      Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`)),
+      Effect.flatMap((rows) =>
+        decoding(this.writer.location, () => {
+          const sent = new Map<string, number>()
+          const onces: Array<unknown> = []
+          const inbound = new Map<string, Array<Logged>>()
+          for (const row of rows) {
+            if (row.kind === "once") {
+              const where = `once result ${row.seq} of role ${row.role} in the durable session ${JSON.stringify(session)}`
+              onces[Number(row.seq)] = readJson(row.payload ?? "null", where, this.writer.location)
+              continue
+            }
+            const where = `the log of ${row.role} to ${row.peer} (from message ${row.seq}) in the durable session ${JSON.stringify(session)}`
+            const messages = readChunk(row.payload ?? "[]", where, this.writer.location) as ReadonlyArray<Logged>
+            if (row.role === role) {
+              const last = messages.at(-1)?.[0] ?? 0
+              sent.set(row.peer, Math.max(sent.get(row.peer) ?? 0, last))
+            } else {
+              // chunks in order of their first number; a number written twice (after a replay) counts once
+              let list = inbound.get(row.role)
+              if (list === undefined) inbound.set(row.role, (list = []))
+              for (const m of messages) if (list.length === 0 || m[0] > list.at(-1)![0]) list.push(m)
+            }
           }
-          const messages = JSON.parse(row.payload ?? "[]") as ReadonlyArray<Logged>
-          if (row.role === role) {
-            const last = messages.at(-1)?.[0] ?? 0
-            sent.set(row.peer, Math.max(sent.get(row.peer) ?? 0, last))
-          } else {
-            // chunks in order of their first number; a number written twice (after a replay) counts once
-            let list = inbound.get(row.role)
-            if (list === undefined) inbound.set(row.role, (list = []))
-            for (const m of messages) if (list.length === 0 || m[0] > list.at(-1)![0]) list.push(m)
-          }
-        }
-        return { sent, inbound, onces }
-      }),
-      Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`))
+          return { sent, inbound, onces }
+        })
+      )
     )
   }
 
@@ -287,40 +351,25 @@ export class SessionStore {
     }>`SELECT r.session, r.role, r.result, r.trace FROM troupe_session_roles r
        JOIN troupe_sessions s ON s.session = r.session
        WHERE s.node = ${node} AND s.status = 'running' AND r.done = 1`.pipe(
-      Effect.map((rows) => {
-        const out = new Map<string, Map<string, { result: unknown; trace: unknown }>>()
-        for (const r of rows) {
-          let roles = out.get(r.session)
-          if (roles === undefined) out.set(r.session, (roles = new Map()))
-          roles.set(r.role, {
-            result: JSON.parse(r.result ?? "null") as unknown,
-            trace: JSON.parse(r.trace ?? "[]") as unknown
-          })
-        }
-        return out
-      }),
-      Effect.mapError(this.failed("session read"))
+      Effect.mapError(this.failed("session read")),
+      Effect.flatMap((rows) =>
+        decoding(this.writer.location, () => {
+          const out = new Map<string, Map<string, { result: unknown; trace: unknown }>>()
+          for (const r of rows) {
+            let roles = out.get(r.session)
+            if (roles === undefined) out.set(r.session, (roles = new Map()))
+            const where = `the result of role ${r.role} in the durable session ${JSON.stringify(r.session)}`
+            roles.set(r.role, {
+              result: readJson(r.result ?? "null", where, this.writer.location),
+              trace: readJson(r.trace ?? "[]", `the trace of ${where.slice(4)}`, this.writer.location)
+            })
+          }
+          return out
+        })
+      )
     )
   }
 }
-
-const toRecord = (row: {
-  session: string
-  protocol: string
-  node: string
-  spec: string
-  begun: number | string
-  status: SessionRecord["status"]
-  outcome: string | null
-}): SessionRecord => ({
-  session: row.session,
-  protocol: row.protocol,
-  node: row.node,
-  spec: JSON.parse(row.spec) as SessionSpec,
-  begun: Number(row.begun) === 1,
-  status: row.status,
-  outcome: row.outcome === null ? undefined : (JSON.parse(row.outcome) as unknown)
-})
 
 const stores = new WeakMap<Writer, SessionStore>()
 

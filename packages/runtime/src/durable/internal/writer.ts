@@ -77,7 +77,8 @@ export class Writer {
   private closed = false
   private readonly sql: SqlClient.SqlClient
   private readonly delayMillis: number
-  private readonly location: string
+  /** Where the database is, for messages. */
+  readonly location: string
   /** Runs a batch's effect (with the storage's services). */
   private readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
 
