@@ -218,7 +218,8 @@ const durableSessions = (rounds = 5): Promise<ReadonlyArray<Figure>> =>
 const RESUMED = 100
 
 /**
- * 100 sessions in flight when their node stops (each producer paused in a `once` after 20 items); a new
+ * 100 sessions in flight when their node stops (each producer paused after 20 items, in an effect that never
+ * ends); a new
  * system on the same storage spawns the participants, recovers the sessions, and each producer's program
  * replays its log up to the `once` again: the time from the start of `recover` to that point, per session.
  */

@@ -26,6 +26,8 @@ export const how: Record<string, string> = {
     "300 k `Tick` messages told by an actor in one process to an actor in another, over the WebSocket transport on loopback, counted by the receiving actor.",
   raw_ws_per_s:
     "the same envelope bytes over raw `ws` between two processes, with the transport's batching; the receiver parses every frame (no validation, acks, resends or actors).",
+  resume_ms_p50:
+    "Measured 60–230 ms in runs minutes apart on this shared machine (load average 3–7), in one cold process: the time is CPU (the process used 120–220 ms of CPU to bring 100 sessions back, 1–2 ms each), spent mostly in the actor runtime and Effect's fiber machinery as each role reads its log (one query per role) and its program replays 20 moves. About half of that work is done twice: after a restarted coordinator joins its roles, a role that resumed (the consumer) has its peers asked to send again what they sent it (`resendTo`); the producer has usually completed by then, so its participant no longer knows the session and joins it afresh, replaying its whole program from the log a second time (197 replays for 100 sessions, measured). Next (session runtime, participant.ts): answer a resend request for a session the role has completed from the log, without replaying the program.",
   remote_tell_vs_ws:
     "actor tell throughput ÷ raw ws throughput, per round (the two back to back), median over 5 rounds.",
   remote_ask_p50_us:

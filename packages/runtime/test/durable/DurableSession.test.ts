@@ -1,7 +1,8 @@
-import { ActorSystem, DurableSession, type Storage } from "@troupe/runtime"
+import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
 import { Cause, Effect, Exit, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
+import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
 import { type Database, databases } from "./databases.ts"
 import { auditor, bank, client, Ledger } from "./ledger.ts"
 
@@ -168,6 +169,21 @@ for (const db of databases()) {
       const field = await failure(DurableSession.recover([Ledger]))
       expect(String((field as Error).message)).toMatch(
         /the spec of the durable session "s5" does not decode.*stepTimeoutMillis/s
+      )
+      // a chunk of the log that is not a list of [number, label, payload]
+      await damage(
+        (sql) =>
+          sql`UPDATE troupe_session_log SET payload = ${'[[1,"deposit"]]'} WHERE session = 's5' AND kind = 'send'`
+      )
+      const log = await failure(
+        Effect.flatMap(Storage.Storage, (storage) => {
+          const { sql, writer, failed } = Storage.internal(storage)
+          return sessionStore(sql, writer, failed).role("s5", "B")
+        })
+      )
+      expect(log).toMatchObject({ _tag: "StorageCorrupt" })
+      expect(String((log as Error).message)).toMatch(
+        /the log of \w+ to \w+ \(from message \d+\) in the durable session "s5" does not decode \(message 0 is not \[number, label, payload\]\)/
       )
     })
 
