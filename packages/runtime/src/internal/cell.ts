@@ -221,6 +221,8 @@ export class ActorCell {
   private restartsTotal = 0
   private lastFailure: { readonly cause: Cause.Cause<unknown>; readonly at: number } | undefined
   private restarting = false
+  /** Its init failed during a restart: it has no state to resume with (its resources were released). */
+  private initFailed = false
   termination: Terminated.Reason | undefined
   readonly ref: LocalActorRef<Protocol.Any>
   readonly system: SystemImpl
@@ -798,6 +800,15 @@ export class ActorCell {
       directive = "escalate"
       cause = Cause.combine(cause, Cause.die(defect))
     }
+    if (directive === "resume" && child.initFailed) {
+      // Its previous state's resources were released before the restart whose init failed: try again.
+      return Effect.andThen(
+        Effect.logWarning("Cannot resume an actor whose init failed during a restart; restarting it").pipe(
+          Effect.annotateLogs({ actor: child.path })
+        ),
+        this.restart(child, cause)
+      )
+    }
     switch (directive) {
       case "resume":
         child.status = RUNNING
@@ -926,6 +937,7 @@ export class ActorCell {
   start(): Effect.Effect<void, unknown> {
     return Effect.suspend(() => {
       const { init, initial } = this.behavior
+      this.initFailed = false
       if (init === undefined) {
         this.state = initial
         this.status = RUNNING
@@ -981,7 +993,10 @@ export class ActorCell {
           )
           return Effect.logWarning("Actor restarted").pipe(Effect.annotateLogs({ actor: this.path }))
         },
-        onFailure: (cause) => this.fail(cause, undefined)
+        onFailure: (cause) => {
+          this.initFailed = true
+          return this.fail(cause, undefined)
+        }
       })
     })
   }
