@@ -691,6 +691,8 @@ export class ActorCell {
 
   /** Applies a handler's outcome; returns an effect only when there is more to do (a reply to send, a failure to report). */
   private afterHandle(envelope: Envelope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined {
+    // A handler that outlived its actor's stop (see `abandon`): its outcome goes nowhere.
+    if (this.status === TERMINATED_STATUS) return undefined
     this.current = undefined
     this.system.countHandled()
     const reply = envelope.reply
@@ -869,7 +871,7 @@ export class ActorCell {
     return Effect.gen(function* () {
       const restarted: Array<ActorCell> = []
       for (const cell of affected.toReversed()) {
-        yield* cell.freeze()
+        yield* cell.freeze(false)
         if (cell !== child && cell.options.restart === "temporary") {
           yield* cell.stopTree(Terminated.stopped)
         } else {
@@ -917,20 +919,44 @@ export class ActorCell {
   // Lifecycle (run by the parent, on a frozen cell)
   // ------------------------------------------------------------------------------------------------------
 
-  /** Stops handling messages and waits until the drain fiber has ended (interrupting it after the deadline). */
-  freeze(): Effect.Effect<void> {
+  /**
+   * Stops handling messages and waits until the drain fiber has ended, interrupting it after the shutdown
+   * deadline. Before a stop (`stopping`), the wait for the interruption is bounded too: a handler that does not
+   * end by a second deadline (it is in an uninterruptible region) is left running, detached from the actor,
+   * and reported. Before a restart the wait is not bounded: the next incarnation must not run beside it.
+   */
+  freeze(stopping = true): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.status === TERMINATED_STATUS) return Effect.void
       this.status = FROZEN
       const fiber = this.fiber
       if (fiber === undefined) return Effect.void
-      return Effect.flatMap(
-        Effect.timeoutOption(Fiber.await(fiber), Duration.millis(this.options.shutdownTimeoutMillis)).pipe(
-          Effect.provideService(Clock.Clock, liveClock)
-        ),
-        (done) => (Option.isSome(done) ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber)))
+      const ended = Effect.timeoutOption(Fiber.await(fiber), Duration.millis(this.options.shutdownTimeoutMillis)).pipe(
+        Effect.provideService(Clock.Clock, liveClock)
       )
+      return Effect.flatMap(ended, (done) => {
+        if (Option.isSome(done)) return Effect.void
+        if (!stopping) return Effect.asVoid(Fiber.interrupt(fiber))
+        fiber.interruptUnsafe()
+        return Effect.flatMap(ended, (interrupted) => (Option.isSome(interrupted) ? Effect.void : this.abandon()))
+      })
     })
+  }
+
+  /**
+   * The handler did not stop in time: its caller is answered, the message is a dead letter, and the stop goes on
+   * without it (whatever it does when it ends is ignored: see {@link afterHandle}).
+   */
+  private abandon(): Effect.Effect<void> {
+    const envelope = this.current
+    this.current = undefined
+    const tag = envelope?.message._tag
+    if (envelope !== undefined) this.bounce(envelope, "interrupted")
+    const timeoutMillis = this.options.shutdownTimeoutMillis
+    this.system.publish(new SystemEvent.StopTimedOut({ path: this.path, tag, timeoutMillis }))
+    return Effect.logError("Actor did not stop within its shutdown deadline; its handler was left running").pipe(
+      Effect.annotateLogs({ actor: this.path, timeoutMillis, ...(tag === undefined ? {} : { message: tag }) })
+    )
   }
 
   /** Runs the behaviour's init in the actor's scope; sets the state and starts handling messages. */
