@@ -6,34 +6,44 @@
 
 import { assert, describe, it } from "@effect/vitest"
 import { ActorAddress, CloseCode, Envelope, Frame, NodeId, type Transport, WebSocket } from "@troupe/transport"
-import { Effect, Fiber, Logger, Option, References } from "effect"
+import { Deferred, Effect, Fiber, Logger, Option, References } from "effect"
 import { WebSocket as RawSocket } from "ws"
 import * as RawPeer from "./support/raw-peer.ts"
 
 const SECRET = "correct horse battery staple"
 const MAX_FRAME = 64 * 1024
 
-/** A raw WebSocket client that records the frames and the close it gets. */
+type Parsed = Record<string, unknown>
+
+/**
+ * A raw WebSocket client that records the frames and the close it gets. Reads are by frame type: a link
+ * also sends acks and heartbeats whenever it likes, in between the frames a test means to read.
+ */
 interface Raw {
   readonly send: (data: string | Buffer) => void
-  /** The next frame the node sent, parsed. */
-  readonly next: Effect.Effect<Record<string, unknown>>
+  /** The next frame of this type the node sent, parsed; frames of other types stay unread. */
+  readonly next: (type: string) => Effect.Effect<Parsed>
+  /** The types of the frames not read yet. */
+  readonly unread: () => ReadonlyArray<unknown>
   readonly closed: Effect.Effect<{ readonly code: number; readonly reason: string }>
   readonly isOpen: () => boolean
 }
+
+/** Frames a link sends on its own schedule, which a test of other frames may leave unread. */
+const background = ["ack", "heartbeat"]
 
 const raw = (url: string) =>
   Effect.acquireRelease(
     Effect.callback<Raw>((resume) => {
       const socket = new RawSocket(url)
-      const frames: Array<Record<string, unknown>> = []
-      const waiting: Array<(frame: Record<string, unknown>) => void> = []
+      const frames: Array<Parsed> = []
+      const waiting: Array<{ readonly type: string; readonly done: (frame: Parsed) => void }> = []
       let close: { code: number; reason: string } | undefined
       const onClose: Array<() => void> = []
       socket.on("message", (data) => {
-        const frame = JSON.parse(String(data)) as Record<string, unknown>
-        const waiter = waiting.shift()
-        if (waiter) waiter(frame)
+        const frame = JSON.parse(String(data)) as Parsed
+        const i = waiting.findIndex((waiter) => waiter.type === frame.type)
+        if (i >= 0) waiting.splice(i, 1)[0]!.done(frame)
         else frames.push(frame)
       })
       socket.on("close", (code, reason) => {
@@ -45,11 +55,13 @@ const raw = (url: string) =>
         resume(
           Effect.succeed({
             send: (data) => socket.send(data),
-            next: Effect.callback((done) => {
-              const frame = frames.shift()
-              if (frame) done(Effect.succeed(frame))
-              else waiting.push((f) => done(Effect.succeed(f)))
-            }),
+            next: (type) =>
+              Effect.callback((done) => {
+                const i = frames.findIndex((frame) => frame.type === type)
+                if (i >= 0) done(Effect.succeed(frames.splice(i, 1)[0]!))
+                else waiting.push({ type, done: (frame) => done(Effect.succeed(frame)) })
+              }),
+            unread: () => frames.map((frame) => frame.type),
             closed: Effect.callback((done) => {
               if (close) done(Effect.succeed(close))
               else onClose.push(() => done(Effect.succeed(close!)))
@@ -77,7 +89,7 @@ const handshake = (peer: Raw, who: RawPeer.Identity, secret: string) =>
   Effect.gen(function* () {
     const first = RawPeer.hello(who, { maxFrameBytes: MAX_FRAME, window: 64 })
     peer.send(bin(first))
-    const challenge = yield* peer.next
+    const challenge = yield* peer.next("challenge")
     assert.deepInclude(challenge, { type: "challenge", node: "target" })
     peer.send(bin({ type: "proof", proof: RawPeer.mac(RawPeer.handshakeKey(secret, who, first, challenge), "dialer") }))
   })
@@ -117,6 +129,7 @@ describe("a hostile wire", () => {
       const traffic = yield* Effect.forkChild(steadyTraffic(good, "target", 2000))
       const fromGood: Array<number> = []
       const fromRaw: Array<unknown> = []
+      const allFromGood = Deferred.makeUnsafe<void>()
       const consumer = yield* Effect.forkChild(
         Effect.forever(
           Effect.map(node.receive, (batch) => {
@@ -124,6 +137,7 @@ describe("a hostile wire", () => {
               if (d.from === "good") fromGood.push((d.envelope.payload as { readonly n: number }).n)
               else fromRaw.push(d.envelope.payload)
             }
+            if (fromGood.length >= 2000) Deferred.doneUnsafe(allFromGood, Effect.void)
           })
         )
       )
@@ -131,18 +145,19 @@ describe("a hostile wire", () => {
       // before the handshake: garbage, truncated and wrong-schema frames get error frames; the socket stays open
       const anonymous = yield* raw(url)
       anonymous.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]))
-      assert.deepInclude(yield* anonymous.next, { type: "error", code: "bad-frame", field: "" })
+      assert.deepInclude(yield* anonymous.next("error"), { type: "error", code: "bad-frame", field: "" })
       anonymous.send(bin(hello("x")).subarray(0, 20))
-      const truncated = yield* anonymous.next
+      const truncated = yield* anonymous.next("error")
       assert.deepInclude(truncated, { type: "error", code: "bad-frame" })
       assert.match(String(truncated.message), /not valid JSON/)
       anonymous.send("a text frame")
-      assert.match(String((yield* anonymous.next).message), /text frames/)
+      assert.match(String((yield* anonymous.next("error")).message), /text frames/)
       anonymous.send(bin({ ...hello("x"), node: 42 }))
-      assert.deepInclude(yield* anonymous.next, { type: "error", code: "bad-frame", field: "node" })
+      assert.deepInclude(yield* anonymous.next("error"), { type: "error", code: "bad-frame", field: "node" })
       anonymous.send(bin({ type: "ack", ack: 1 }))
-      assert.deepInclude(yield* anonymous.next, { type: "error", code: "unexpected-frame", field: "type" })
+      assert.deepInclude(yield* anonymous.next("error"), { type: "error", code: "unexpected-frame", field: "type" })
       assert.isTrue(anonymous.isOpen())
+      assert.deepStrictEqual(anonymous.unread(), [])
 
       // an oversized frame closes the socket with 1009
       const big = yield* raw(url)
@@ -159,7 +174,7 @@ describe("a hostile wire", () => {
       assert.deepStrictEqual(yield* wrongSecret.closed, refusal)
       const forged = yield* raw(url)
       forged.send(bin(hello("intruder")))
-      assert.deepInclude(yield* forged.next, { type: "challenge" })
+      assert.deepInclude(yield* forged.next("challenge"), { type: "challenge" })
       forged.send(bin({ type: "proof", proof: "A".repeat(43) }))
       assert.deepStrictEqual(yield* forged.closed, refusal)
       const future = yield* raw(url)
@@ -169,7 +184,7 @@ describe("a hostile wire", () => {
       // after a good handshake: bad envelopes are answered one by one, the good ones delivered
       const insider = yield* raw(url)
       yield* handshake(insider, RawPeer.identity("insider"), SECRET)
-      assert.deepInclude(yield* insider.next, { type: "welcome", received: 0 })
+      assert.deepInclude(yield* insider.next("welcome"), { type: "welcome", received: 0 })
       const envelopes = [
         tellTo("target", 1),
         { kind: "shout", to: { node: "target", path: "/sink" }, payload: 2 },
@@ -177,21 +192,23 @@ describe("a hostile wire", () => {
         tellTo("target", 4)
       ]
       insider.send(bin({ type: "data", ack: 0, first: 1, envelopes }))
-      const errors = [yield* insider.next, yield* insider.next]
+      const errors = [yield* insider.next("error"), yield* insider.next("error")]
       assert.deepInclude(errors[0], { type: "error", code: "bad-envelope", field: "kind", seq: 2 })
       assert.deepInclude(errors[1], { type: "error", code: "misaddressed", field: "to.node", seq: 3 })
       insider.send(bin({ type: "data", ack: 7, first: 3 })) // no envelopes: wrong schema
-      assert.deepInclude(yield* insider.next, { type: "error", code: "bad-frame", field: "envelopes" })
+      assert.deepInclude(yield* insider.next("error"), { type: "error", code: "bad-frame", field: "envelopes" })
       insider.send(Buffer.from("{]"))
-      assert.deepInclude(yield* insider.next, { type: "error", code: "bad-frame" })
+      assert.deepInclude(yield* insider.next("error"), { type: "error", code: "bad-frame" })
       assert.isTrue(insider.isOpen())
+      // nothing else was said to the insider but acks and heartbeats
+      assert.includeMembers(background, [...insider.unread()])
       // a sequence gap breaks the link protocol: the connection is closed (the link would resend)
       insider.send(bin({ type: "data", ack: 0, first: 10, envelopes: [tellTo("target", 10)] }))
       assert.strictEqual((yield* insider.closed).code, CloseCode.ProtocolError)
 
       // the good peer never noticed
       yield* Fiber.join(traffic)
-      while (fromGood.length < 2000) yield* Effect.sleep(10)
+      yield* Deferred.await(allFromGood)
       yield* Fiber.interrupt(consumer)
       assert.deepStrictEqual(
         fromGood,

@@ -30,6 +30,18 @@ export class Restarted extends Data.TaggedClass("Restarted")<{
   readonly delayMillis: number
 }> {}
 
+/**
+ * An actor did not stop in time: its handler neither ended within the shutdown deadline nor ended when
+ * interrupted (it was in an uninterruptible region) within a second one. The stop went on without it: the
+ * handler was left running, detached from the actor, and its message became a dead letter.
+ */
+export class StopTimedOut extends Data.TaggedClass("StopTimedOut")<{
+  readonly path: string
+  /** The tag of the message being handled, if any. */
+  readonly tag: string | undefined
+  readonly timeoutMillis: number
+}> {}
+
 /** A failed actor was resumed with its state kept. */
 export class Resumed extends Data.TaggedClass("Resumed")<{ readonly path: string }> {}
 
@@ -94,6 +106,7 @@ export class Custom extends Data.TaggedClass("Custom")<{
 export type SystemEvent =
   | Spawned
   | Stopped
+  | StopTimedOut
   | Failed
   | Restarted
   | Resumed

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Protocol, type Terminated, TestKit } from "@troupe/runtime"
-import { Effect, Exit, Fiber, Layer, Schema } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Logger, References, Schema, Stream } from "effect"
 import { Counter, counter, withSystem } from "./fixtures.ts"
 
 const Watcher = Protocol.make("Watcher", {
@@ -227,6 +227,78 @@ describe("lifecycle", () => {
       }).pipe(Effect.provide(ActorSystem.layer()), Effect.exit)
       assert.isTrue(Exit.isSuccess(exit))
       assert.deepStrictEqual(log, ["interrupted"])
+    })
+  )
+
+  it.live("a handler that cannot be interrupted does not hold up a stop or shutdown; it is reported", () =>
+    Effect.gen(function* () {
+      const Stuck = Protocol.make("Stuck", { Hang: Protocol.request({}, { success: Schema.Void }) })
+      const release = yield* Deferred.make<void>()
+      const started: Array<string> = []
+      const ended: Array<string> = []
+      const logged: Array<string> = []
+      const capture = Logger.make(({ logLevel, message, fiber }) => {
+        const actor = fiber.getRef(References.CurrentLogAnnotations).actor
+        logged.push(`${logLevel} ${(message as ReadonlyArray<unknown>).join(" ")} ${actor}`)
+      })
+      // the handler waits, uninterruptibly, for what only this test gives after the stops
+      const stuck = Behavior.make(Stuck, {
+        initial: null,
+        receive: {
+          Hang: (s, _, ctx) =>
+            Effect.uninterruptible(
+              Effect.gen(function* () {
+                started.push(ctx.self.path)
+                yield* Deferred.await(release)
+                ended.push(ctx.self.path)
+                return { state: s, reply: undefined }
+              })
+            )
+        }
+      })
+      const { reported, answer } = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const events = yield* system.subscribe
+          const timedOut = yield* events.pipe(
+            Stream.filter((e) => e._tag === "StopTimedOut"),
+            Stream.take(2),
+            Stream.runCollect,
+            Effect.forkScoped
+          )
+          const one = yield* ActorSystem.spawn(stuck, { name: "one", shutdownTimeout: "20 millis" })
+          const two = yield* ActorSystem.spawn(stuck, { name: "two", shutdownTimeout: "20 millis" })
+          const answer = yield* Effect.forkChild(Effect.exit(one.ask(Stuck.Hang())))
+          yield* two.tell(Stuck.Hang())
+          while (started.length < 2) yield* Effect.yieldNow
+          // a stop, then the shutdown, each end although the handler goes on: bounded by the deadlines
+          const guard = Effect.timeoutOrElse({
+            duration: "10 seconds",
+            orElse: () => Effect.die("not bounded")
+          })
+          yield* system.stop(one).pipe(guard)
+          yield* system.shutdown.pipe(guard)
+          assert.deepStrictEqual(ended, [])
+          return { reported: yield* Fiber.join(timedOut), answer: yield* Fiber.join(answer) }
+        }).pipe(Effect.provide(ActorSystem.layer()))
+      ).pipe(Effect.provide(Logger.layer([capture])))
+      yield* Deferred.succeed(release, undefined)
+      assert.deepStrictEqual(
+        reported.map((e) => [e.path, e.tag, e.timeoutMillis]),
+        [
+          ["/user/one", "Hang", 20],
+          ["/user/two", "Hang", 20]
+        ]
+      )
+      // the caller of the abandoned request was answered at once
+      assert.isTrue(Exit.isFailure(answer))
+      assert.include(String(answer), "RecipientTerminated")
+      for (const actor of ["/user/one", "/user/two"]) {
+        assert.include(
+          logged,
+          `Error Actor did not stop within its shutdown deadline; its handler was left running ${actor}`
+        )
+      }
     })
   )
 

@@ -265,6 +265,52 @@ describe("supervision", () => {
     )
   )
 
+  it.effect("a child whose init failed during a restart is restarted, not resumed on released resources", () =>
+    withSystem(
+      Effect.gen(function* () {
+        // the state holds a connection that init opens in the actor's scope and a restart closes
+        const Conn = Protocol.make("Conn", {
+          Oops: {},
+          Open: Protocol.request({}, { success: Schema.Boolean })
+        })
+        class Oops extends Schema.TaggedError<Oops>()("Oops", {}) {}
+        let starts = 0
+        const conn = Behavior.make(Conn, {
+          init: () =>
+            Effect.suspend(() =>
+              ++starts === 2
+                ? Effect.die(new Error("cannot connect"))
+                : Effect.acquireRelease(Effect.succeed({ open: true }), (c) => Effect.sync(() => (c.open = false)))
+            ),
+          receive: {
+            Oops: () => Effect.fail(new Oops()),
+            Open: (c) => Effect.succeed({ state: c, reply: c.open })
+          }
+        })
+        const failed = yield* events("Failed")
+        yield* ActorSystem.spawn(
+          Supervisor.make({
+            // a typed failure restarts; a defect (here: init's) would be resumed
+            strategy: Supervisor.oneForOne({
+              backoff: false,
+              decider: Supervisor.decider({ onFailure: () => "restart", onDefect: () => "resume" })
+            }),
+            children: [Supervisor.child("conn", conn)]
+          }),
+          { name: "sup" }
+        )
+        const child = yield* ActorSystem.lookup("/user/sup/conn", Conn)
+        yield* child.tell(Conn.Oops())
+        assert.isTrue(yield* child.ask(Conn.Open()), "runs on a fresh connection")
+        assert.strictEqual(starts, 3)
+        assert.deepStrictEqual(
+          failed.map((e) => e.path),
+          ["/user/sup/conn", "/user/sup/conn"]
+        )
+      })
+    )
+  )
+
   it.effect("a failed init during a restart counts as a failure of the child", () =>
     withSystem(
       Effect.gen(function* () {

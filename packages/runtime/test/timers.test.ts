@@ -92,6 +92,35 @@ describe("stash", () => {
     )
   )
 
+  it.effect("a stashed timer message is handled after unstashing", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const Later = Protocol.make("Later", {
+          Arm: {},
+          Open: {},
+          Tick: {},
+          Ticks: Protocol.request({}, { success: Schema.Number })
+        })
+        const later = yield* ActorSystem.spawn(
+          Behavior.make(Later, {
+            initial: { open: false, ticks: 0 },
+            receive: {
+              Arm: (s, _, ctx) => Effect.as(ctx.timers.startSingle("tick", Later.Tick(), 10), s),
+              Open: (s, _, ctx) => Effect.as(ctx.unstashAll, { ...s, open: true }),
+              Tick: (s, _, ctx) => (s.open ? Effect.succeed({ ...s, ticks: s.ticks + 1 }) : ctx.stash),
+              Ticks: (s) => Effect.succeed({ state: s, reply: s.ticks })
+            }
+          })
+        )
+        yield* later.tell(Later.Arm())
+        yield* TestClock.adjust(10)
+        assert.strictEqual(yield* later.ask(Later.Ticks()), 0)
+        yield* later.tell(Later.Open())
+        assert.strictEqual(yield* later.ask(Later.Ticks()), 1)
+      })
+    )
+  )
+
   it.effect("a stashed request is answered when it is handled after unstashing", () =>
     withSystem(
       Effect.gen(function* () {

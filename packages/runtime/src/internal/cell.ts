@@ -22,6 +22,7 @@ import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
 import type { Deadline } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
+import { Lanes } from "./lanes.ts"
 import type { SystemImpl } from "./system.ts"
 
 /** The actor whose handler is running on the current fiber, if any (used as the sender of messages). */
@@ -42,8 +43,11 @@ export interface ReplyTo {
 }
 
 const USER = 0
+/** A death-watch notice for `onTerminated` (`ctx.watch`). */
 const TERMINATED = 1
 const TIMER = 2
+/** A death-watch notice as a message of the watcher's protocol (`ctx.watchWith`). */
+const NOTICE = 3
 
 /** A message in a mailbox with its sender and, for requests, where the reply goes. */
 export class Envelope {
@@ -51,8 +55,11 @@ export class Envelope {
   readonly sender: ActorRef<Protocol.Any> | undefined
   readonly reply: ReplyTo | undefined
   readonly kind: number
-  /** For timer messages: the timer that sent it. */
-  readonly timer: TimerEntry | undefined
+  /**
+   * For system messages, until they are handled: the timer that sent it, or the watch (see {@link watchKey})
+   * it notifies. A timer cancelled, or a watch undone, meanwhile: the message is not handled.
+   */
+  source: unknown
   /** When tracing: the span the message was sent from, the parent of the span that handles it. */
   span: Tracer.AnySpan | undefined = undefined
   constructor(
@@ -60,13 +67,13 @@ export class Envelope {
     sender: ActorRef<Protocol.Any> | undefined,
     reply: ReplyTo | undefined,
     kind: number = USER,
-    timer: TimerEntry | undefined = undefined
+    source: unknown = undefined
   ) {
     this.message = message
     this.sender = sender
     this.reply = reply
     this.kind = kind
-    this.timer = timer
+    this.source = source
   }
 }
 
@@ -110,6 +117,13 @@ class PendingReply implements ReplyTo, Deadline {
 export interface Watcher {
   notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void
 }
+
+/**
+ * What identifies a watched actor in its watcher's bookkeeping: the cell of a local actor (a new actor at the
+ * same path is another one), node and path for an actor of another node.
+ */
+export const watchKey = (ref: ActorRef<Protocol.Any>): unknown =>
+  ref instanceof LocalActorRef ? ref.cell : `${ref.node}\u0000${ref.path}`
 
 interface Waiter {
   readonly envelope: Envelope
@@ -177,7 +191,7 @@ type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Eff
 export class ActorCell {
   status = FROZEN
   state: unknown = undefined
-  private mailbox: Deque<Envelope> | undefined
+  private mailbox: Lanes<Envelope> | undefined
   private waiters: Deque<Waiter> | undefined
   private control: Array<Control> | undefined
   private fiber: Fiber.Fiber<void, unknown> | undefined
@@ -190,7 +204,8 @@ export class ActorCell {
   private stashed: Array<Envelope> | undefined
   children: Map<string, ActorCell> | undefined
   private watchers: Map<Watcher, { readonly message: { readonly _tag: string } | undefined }> | undefined
-  private watching: Set<ActorCell> | undefined
+  /** What this actor watches and has not been told of yet, by {@link watchKey}. */
+  private watching: Set<unknown> | undefined
   private listeners: Array<(terminated: Terminated.Terminated) => void> | undefined
   private scope: Scope.Closeable | undefined
   private timers: Map<string, TimerEntry> | undefined
@@ -206,6 +221,8 @@ export class ActorCell {
   private restartsTotal = 0
   private lastFailure: { readonly cause: Cause.Cause<unknown>; readonly at: number } | undefined
   private restarting = false
+  /** Its init failed during a restart: it has no state to resume with (its resources were released). */
+  private initFailed = false
   termination: Terminated.Reason | undefined
   readonly ref: LocalActorRef<Protocol.Any>
   readonly system: SystemImpl
@@ -285,9 +302,9 @@ export class ActorCell {
       this.bounce(envelope, "terminated")
       return true
     }
-    const mailbox = (this.mailbox ??= new Deque())
+    const mailbox = (this.mailbox ??= new Lanes())
     const { capacity, overflow } = this.options.mailbox
-    if (mailbox.length < capacity && (this.waiters === undefined || this.waiters.length === 0)) {
+    if (mailbox.userLength < capacity && (this.waiters === undefined || this.waiters.length === 0)) {
       mailbox.push(envelope)
       this.schedule(inline)
       return true
@@ -304,7 +321,7 @@ export class ActorCell {
         this.bounce(envelope, "overflow")
         return true
       case "drop-oldest": {
-        const oldest = mailbox.shift()
+        const oldest = mailbox.shiftUser()
         if (oldest !== undefined) this.bounce(oldest, "overflow")
         mailbox.push(envelope)
         this.schedule(inline)
@@ -328,13 +345,16 @@ export class ActorCell {
     return waiter
   }
 
-  /** Enqueues ignoring the capacity (death-watch notifications and timer messages must not be lost). */
-  private enqueueForced(envelope: Envelope): void {
+  /**
+   * Enqueues a system message (a death-watch notice, a timer message) in the mailbox's system lane: never
+   * refused, never dropped, not counted against the capacity, handled after the user messages queued before it.
+   */
+  enqueueSystem(envelope: Envelope): void {
     if (this.status === TERMINATED_STATUS) {
       this.bounce(envelope, "terminated")
       return
     }
-    ;(this.mailbox ??= new Deque()).push(envelope)
+    ;(this.mailbox ??= new Lanes()).pushSystem(envelope)
     this.schedule()
   }
 
@@ -604,10 +624,10 @@ export class ActorCell {
   private admitWaiters(): void {
     const waiters = this.waiters
     if (waiters === undefined || waiters.length === 0) return
-    const mailbox = this.mailbox!
+    const mailbox = (this.mailbox ??= new Lanes())
     const capacity = this.options.mailbox.capacity
-    if (mailbox.length > capacity >> 1) return
-    while (waiters.length > 0 && mailbox.length < capacity) {
+    if (mailbox.userLength > capacity >> 1) return
+    while (waiters.length > 0 && mailbox.userLength < capacity) {
       const waiter = waiters.shift()!
       if (waiter.cancelled) continue
       mailbox.push(waiter.envelope)
@@ -626,10 +646,17 @@ export class ActorCell {
       return undefined
     }
     const message = envelope.message
-    if (envelope.kind === TIMER) {
-      const timer = envelope.timer!
-      if (this.timers?.get(timer.key) !== timer) return undefined
-      if (timer.intervalMillis === undefined) this.deleteTimer(timer.key)
+    if (envelope.source !== undefined) {
+      // The first time a system message is handled (not when it comes back from the stash): is it still due?
+      const source = envelope.source
+      envelope.source = undefined
+      if (envelope.kind === TIMER) {
+        const timer = source as TimerEntry
+        if (this.timers?.get(timer.key) !== timer) return undefined
+        if (timer.intervalMillis === undefined) this.deleteTimer(timer.key)
+      } else if (this.watching?.delete(source) !== true) {
+        return undefined
+      }
     }
     let effect: Effect.Effect<unknown, unknown, unknown>
     let tag = message._tag
@@ -664,6 +691,8 @@ export class ActorCell {
 
   /** Applies a handler's outcome; returns an effect only when there is more to do (a reply to send, a failure to report). */
   private afterHandle(envelope: Envelope, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined {
+    // A handler that outlived its actor's stop (see `abandon`): its outcome goes nowhere.
+    if (this.status === TERMINATED_STATUS) return undefined
     this.current = undefined
     this.system.countHandled()
     const reply = envelope.reply
@@ -708,7 +737,7 @@ export class ActorCell {
       const stashed = this.stashed
       if (stashed !== undefined) {
         this.stashed = undefined
-        const mailbox = (this.mailbox ??= new Deque())
+        const mailbox = (this.mailbox ??= new Lanes())
         for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
       }
     }
@@ -773,6 +802,15 @@ export class ActorCell {
       directive = "escalate"
       cause = Cause.combine(cause, Cause.die(defect))
     }
+    if (directive === "resume" && child.initFailed) {
+      // Its previous state's resources were released before the restart whose init failed: try again.
+      return Effect.andThen(
+        Effect.logWarning("Cannot resume an actor whose init failed during a restart; restarting it").pipe(
+          Effect.annotateLogs({ actor: child.path })
+        ),
+        this.restart(child, cause)
+      )
+    }
     switch (directive) {
       case "resume":
         child.status = RUNNING
@@ -833,7 +871,7 @@ export class ActorCell {
     return Effect.gen(function* () {
       const restarted: Array<ActorCell> = []
       for (const cell of affected.toReversed()) {
-        yield* cell.freeze()
+        yield* cell.freeze(false)
         if (cell !== child && cell.options.restart === "temporary") {
           yield* cell.stopTree(Terminated.stopped)
         } else {
@@ -881,26 +919,51 @@ export class ActorCell {
   // Lifecycle (run by the parent, on a frozen cell)
   // ------------------------------------------------------------------------------------------------------
 
-  /** Stops handling messages and waits until the drain fiber has ended (interrupting it after the deadline). */
-  freeze(): Effect.Effect<void> {
+  /**
+   * Stops handling messages and waits until the drain fiber has ended, interrupting it after the shutdown
+   * deadline. Before a stop (`stopping`), the wait for the interruption is bounded too: a handler that does not
+   * end by a second deadline (it is in an uninterruptible region) is left running, detached from the actor,
+   * and reported. Before a restart the wait is not bounded: the next incarnation must not run beside it.
+   */
+  freeze(stopping = true): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.status === TERMINATED_STATUS) return Effect.void
       this.status = FROZEN
       const fiber = this.fiber
       if (fiber === undefined) return Effect.void
-      return Effect.flatMap(
-        Effect.timeoutOption(Fiber.await(fiber), Duration.millis(this.options.shutdownTimeoutMillis)).pipe(
-          Effect.provideService(Clock.Clock, liveClock)
-        ),
-        (done) => (Option.isSome(done) ? Effect.void : Effect.asVoid(Fiber.interrupt(fiber)))
+      const ended = Effect.timeoutOption(Fiber.await(fiber), Duration.millis(this.options.shutdownTimeoutMillis)).pipe(
+        Effect.provideService(Clock.Clock, liveClock)
       )
+      return Effect.flatMap(ended, (done) => {
+        if (Option.isSome(done)) return Effect.void
+        if (!stopping) return Effect.asVoid(Fiber.interrupt(fiber))
+        fiber.interruptUnsafe()
+        return Effect.flatMap(ended, (interrupted) => (Option.isSome(interrupted) ? Effect.void : this.abandon()))
+      })
     })
+  }
+
+  /**
+   * The handler did not stop in time: its caller is answered, the message is a dead letter, and the stop goes on
+   * without it (whatever it does when it ends is ignored: see {@link afterHandle}).
+   */
+  private abandon(): Effect.Effect<void> {
+    const envelope = this.current
+    this.current = undefined
+    const tag = envelope?.message._tag
+    if (envelope !== undefined) this.bounce(envelope, "interrupted")
+    const timeoutMillis = this.options.shutdownTimeoutMillis
+    this.system.publish(new SystemEvent.StopTimedOut({ path: this.path, tag, timeoutMillis }))
+    return Effect.logError("Actor did not stop within its shutdown deadline; its handler was left running").pipe(
+      Effect.annotateLogs({ actor: this.path, timeoutMillis, ...(tag === undefined ? {} : { message: tag }) })
+    )
   }
 
   /** Runs the behaviour's init in the actor's scope; sets the state and starts handling messages. */
   start(): Effect.Effect<void, unknown> {
     return Effect.suspend(() => {
       const { init, initial } = this.behavior
+      this.initFailed = false
       if (init === undefined) {
         this.state = initial
         this.status = RUNNING
@@ -939,7 +1002,7 @@ export class ActorCell {
       const stashed = this.stashed
       if (stashed !== undefined) {
         this.stashed = undefined
-        const mailbox = (this.mailbox ??= new Deque())
+        const mailbox = (this.mailbox ??= new Lanes())
         for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
       }
       this.restarting = false
@@ -956,7 +1019,10 @@ export class ActorCell {
           )
           return Effect.logWarning("Actor restarted").pipe(Effect.annotateLogs({ actor: this.path }))
         },
-        onFailure: (cause) => this.fail(cause, undefined)
+        onFailure: (cause) => {
+          this.initFailed = true
+          return this.fail(cause, undefined)
+        }
       })
     })
   }
@@ -1023,15 +1089,12 @@ export class ActorCell {
     this.parent?.children?.delete(this.name)
     this.system.unregister(this)
     if (this.watching !== undefined) {
-      for (const target of this.watching) target.watchers?.delete(this)
+      for (const key of this.watching) if (key instanceof ActorCell) key.watchers?.delete(this)
       this.watching = undefined
     }
     const terminated = new Terminated.Terminated({ ref: this.ref, reason })
     if (this.watchers !== undefined) {
-      for (const [watcher, { message }] of this.watchers) {
-        if (watcher instanceof ActorCell) watcher.watching?.delete(this)
-        watcher.notifyTerminated(terminated, message)
-      }
+      for (const [watcher, { message }] of this.watchers) watcher.notifyTerminated(terminated, message)
       this.watchers = undefined
     }
     this.system.cellTerminated(this)
@@ -1055,11 +1118,28 @@ export class ActorCell {
   // Death watch
   // ------------------------------------------------------------------------------------------------------
 
+  /**
+   * As a watcher: starts a watch of the actor with this {@link watchKey}; false when it is watched already (a
+   * watch gives one notification, however often it is made).
+   */
+  beginWatch(key: unknown): boolean {
+    const watching = (this.watching ??= new Set())
+    if (watching.has(key)) return false
+    watching.add(key)
+    return true
+  }
+
+  /** As a watcher: undoes a watch; a notice of it already queued is not handled. */
+  endWatch(key: unknown): void {
+    this.watching?.delete(key)
+  }
+
   notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void {
-    this.enqueueForced(
+    const key = watchKey(terminated.ref)
+    this.enqueueSystem(
       message === undefined
-        ? new Envelope(terminated as unknown as { readonly _tag: string }, undefined, undefined, TERMINATED)
-        : new Envelope(message, undefined, undefined)
+        ? new Envelope(terminated as unknown as { readonly _tag: string }, undefined, undefined, TERMINATED, key)
+        : new Envelope(message, undefined, undefined, NOTICE, key)
     )
   }
 
@@ -1070,12 +1150,10 @@ export class ActorCell {
       return
     }
     ;(this.watchers ??= new Map()).set(watcher, { message })
-    if (watcher instanceof ActorCell) (watcher.watching ??= new Set()).add(this)
   }
 
   removeWatcher(watcher: Watcher): void {
     this.watchers?.delete(watcher)
-    if (watcher instanceof ActorCell) watcher.watching?.delete(this)
   }
 
   /** Calls `listener` once when this cell terminates (at once if it already has); returns a canceller. */
@@ -1135,7 +1213,7 @@ export class ActorCell {
         intervalMillis === undefined
           ? undefined
           : this.system.deadlines.schedule(this.system.deadlines.now() + intervalMillis, fire)
-      this.enqueueForced(new Envelope(message, undefined, undefined, TIMER, timer))
+      this.enqueueSystem(new Envelope(message, undefined, undefined, TIMER, timer))
     }
     timer.deadline = this.system.deadlines.schedule(this.system.deadlines.now() + delayMillis, fire)
   }

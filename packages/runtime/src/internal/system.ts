@@ -13,7 +13,7 @@ import type * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
-import { ActorCell, type CellOptions, CurrentActor, LocalActorRef } from "./cell.ts"
+import { ActorCell, type CellOptions, CurrentActor, LocalActorRef, watchKey } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
@@ -275,8 +275,12 @@ export class SystemImpl {
     message: { readonly _tag: string } | undefined
   ): Effect.Effect<void> {
     return Effect.sync(() => {
-      if (ref instanceof RemoteActorRef) ref.remoting.watch(watcher, ref, message)
-      else localCell(ref)?.addWatcher(watcher, message)
+      if (ref instanceof RemoteActorRef) {
+        if (watcher.beginWatch(watchKey(ref))) ref.remoting.watch(watcher, ref, message)
+        return
+      }
+      const cell = localCell(ref)
+      if (cell !== undefined && watcher.beginWatch(watchKey(ref))) cell.addWatcher(watcher, message)
     })
   }
 
@@ -286,6 +290,7 @@ export class SystemImpl {
 
   /** {@link unwatch}, done at once. */
   unwatchNow(watcher: ActorCell, ref: ActorRef<Protocol.Any>): void {
+    watcher.endWatch(watchKey(ref))
     if (ref instanceof RemoteActorRef) ref.remoting.unwatch(watcher, ref)
     else localCell(ref)?.removeWatcher(watcher)
   }
