@@ -257,6 +257,16 @@ const SELF: Protocol<string, string, Steps> = {
   families: new Set()
 }
 
+/**
+ * The steps a protocol stands for where it is included: a recursive one unfolded into its own loops first,
+ * so that its `$.self` goes on meaning it, not the protocol that includes it.
+ */
+const ownSteps = (protocol: Protocol<string, string, Steps>): Steps => {
+  if (!isRecursive(protocol.steps)) return protocol.steps
+  const unfolded = unfoldRecursion(protocol.name, protocol.roles, protocol.steps)
+  return "steps" in unfolded ? unfolded.steps : protocol.steps
+}
+
 const builder: Builder<string> = {
   message: (from, to, label, payload) => ({ _tag: "Message", from, to, label, payload }),
   choice: (at, branches) => ({ _tag: "Choice", at, branches }),
@@ -272,7 +282,7 @@ const builder: Builder<string> = {
       _tag: "Include",
       protocol: protocol.name,
       roles: mapping,
-      body: renameSteps(protocol.steps, (r) => mapping[r] ?? r)
+      body: renameSteps(ownSteps(protocol), (r) => mapping[r] ?? r)
     } as never
   },
   get self() {

@@ -214,6 +214,42 @@ describe("well-formedness", () => {
       problem: { code: "UnreachableStep", path: ['loop "X"', "message B -> A: never"] }
     },
     {
+      // Scribble refuses this (bad/reach/globals/grecursion/Recursion06b): `continue X` inside a choice
+      // that steps follow in the loop; accepted before, with "after" run only when A stops.
+      name: "a continue that steps follow in its loop",
+      roles: ["A", "B"],
+      steps: ($) => [
+        $.loop("X", [
+          $.choice("A", {
+            more: [$.message("A", "B", "more", Schema.Void), $.continue("X")],
+            stop: [$.message("A", "B", "stop", Schema.Void)]
+          }),
+          $.message("A", "B", "after", Schema.Void)
+        ])
+      ],
+      problem: {
+        code: "NonTailRecursion",
+        path: ['loop "X"', "choice at A", 'branch "more"', 'continue "X"'],
+        message:
+          'loop "X" › choice at A › branch "more" › continue "X": continue "X" must be the last step of loop "X", but steps follow it in the loop (after an enclosing choice or loop): move them into the branches that do not continue'
+      }
+    },
+    {
+      // Scribble: bad/reach/globals/grecursion/Recursion17e (the continue is in a loop nested in X).
+      name: "a continue of an outer loop that steps follow in it",
+      roles: ["A", "B"],
+      steps: ($) => [
+        $.loop("Z", [
+          $.choice("A", {
+            "1": [$.message("A", "B", "1", Schema.Void)],
+            "2": [$.loop("Y", [$.message("A", "B", "2", Schema.Void), $.continue("Z")])]
+          }),
+          $.message("A", "B", "4", Schema.Void)
+        ])
+      ],
+      problem: { code: "NonTailRecursion", path: ['loop "Z"', "choice at A", 'branch "2"', 'loop "Y"', 'continue "Z"'] }
+    },
+    {
       name: "steps after a parallel part that never ends",
       roles: ["A", "B", "C", "D"],
       steps: ($) => [

@@ -83,6 +83,36 @@ describe("recursive sub-protocols", () => {
     expect(made._tag === "Failure" && made.failure.problems[0]).toMatchObject({ code: "NonTailRecursion" })
   })
 
+  it("refuses a recursive include that steps follow after the choice around it (Scribble gdo/Test05b)", () => {
+    const made = Effect.runSync(
+      Effect.result(
+        Choreography.make("Foo", ["A", "B"], ($) => [
+          $.choice("A", {
+            "1": [$.message("A", "B", "1", V), $.include($.self)],
+            "2": [$.message("A", "B", "2", V)]
+          }),
+          $.message("A", "B", "3", V)
+        ])
+      )
+    )
+    // Accepted before, as a loop that skipped "3" after every "1".
+    expect(made._tag === "Failure" && made.failure.problems[0]).toMatchObject({ code: "NonTailRecursion" })
+  })
+
+  it("a recursive protocol included in another recurs on its own, not on the protocol that includes it", () => {
+    const Ticks = Choreography.makeUnsafe("Ticks", ["C", "D"], ($) => [
+      $.message("C", "D", "tick", V),
+      $.include($.self)
+    ])
+    const Clock = Choreography.makeUnsafe("Clock", ["A", "B"], ($) => [
+      $.message("A", "B", "start", V),
+      $.include(Ticks, { C: "A", D: "B" })
+    ])
+    // Before, `$.self` of Ticks meant Clock once included: A sent "start" again every round.
+    expect(LocalType.print(LocalType.project(Clock, "A"))).toBe("B!start(). rec Ticks. B!tick(). continue Ticks")
+    expect(LocalType.print(LocalType.project(Clock, "B"))).toBe("A?start(). rec Ticks. A?tick(). continue Ticks")
+  })
+
   it("checks what a recursive protocol's rounds ask of each role: a role not told of a choice is refused", () => {
     const made = Effect.runSync(
       Effect.result(

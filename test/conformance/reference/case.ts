@@ -19,10 +19,14 @@ export interface ReferenceCase {
   /** For a refusal: the problem we name (our code). */
   readonly problem?: Choreography.Problem["code"] | undefined
   /**
-   * Where we answer otherwise: only ever a refusal of what the reference accepts (conservative), with why
-   * refusing is sound and what the reference does that we do not.
+   * Where we answer otherwise: a refusal of what the reference accepts (conservative), with why refusing is
+   * sound and what the reference does that we do not; or, only where the two references disagree, an
+   * acceptance of what Scribble refuses that nuScr's merge accepts (`problem` absent, `nuscr` saying where
+   * nuScr accepts the shape: issue 12's finding 1 asks for nuScr's merge).
    */
-  readonly disagreement?: { readonly problem: Choreography.Problem["code"]; readonly why: string }
+  readonly disagreement?:
+    | { readonly problem: Choreography.Problem["code"]; readonly why: string }
+    | { readonly nuscr: string; readonly why: string }
 }
 
 export const V = Schema.Void

@@ -5,6 +5,7 @@
  * `rec X { … }` / `continue X` a loop; an empty label `()` is `_`. Scribble files under good/ are accepted by
  * Scribble, those under bad/ refused.
  */
+import { Choreography } from "@troupe/runtime"
 import { Schema } from "effect"
 import { Int, type ReferenceCase, Str, V } from "./case.ts"
 
@@ -36,6 +37,9 @@ const bad = (
 
 const AB = ["A", "B"]
 const ABC = ["A", "B", "C"]
+
+/** Scribble's reach/globals/gdo/Test06c.scr: `Bar(C, D)`, which includes itself. */
+const Bar = Choreography.makeUnsafe("Bar", ["C", "D"], ($) => [$.message("C", "D", "5", V), $.include($.self)])
 
 export const scribble: ReadonlyArray<ReferenceCase> = [
   good("misc/globals/gchoice/Choice01.scr", AB, ($) => [
@@ -400,6 +404,21 @@ export const scribble: ReadonlyArray<ReferenceCase> = [
     }
   ),
   good(
+    "reach/globals/gdo/Test06c.scr",
+    AB,
+    ($) => [
+      $.choice("A", {
+        "1": [$.message("A", "B", "1", V), $.include(Bar, { C: "A", D: "B" })],
+        "2": [$.message("A", "B", "2", V)]
+      }),
+      $.message("A", "B", "3", V)
+    ],
+    {
+      name: "Foo",
+      projections: { B: "A?{1(). rec Bar. A?5(). continue Bar, 2(). A?3(). end}" }
+    }
+  ),
+  good(
     "reach/globals/grecursion/Recursion20.scr",
     AB,
     ($) => [
@@ -598,6 +617,131 @@ export const scribble: ReadonlyArray<ReferenceCase> = [
     ($) => [$.loop("X", [$.message("A", "B", "1", V), $.continue("X")]), $.message("A", "C", "2", V)],
     "UnreachableStep"
   ),
+  bad(
+    "reach/globals/grecursion/Recursion06b.scr",
+    AB,
+    ($) => [
+      $.loop("X", [
+        $.choice("A", { l1: [$.message("A", "B", "l1", V), $.continue("X")], l2: [$.message("A", "B", "l2", V)] }),
+        $.message("A", "B", "l3", V)
+      ]),
+      $.message("A", "B", "l4", V)
+    ],
+    "NonTailRecursion"
+  ),
+  bad(
+    "reach/globals/grecursion/Recursion17e.scr",
+    AB,
+    ($) => [
+      $.loop("Z", [
+        $.choice("A", {
+          "1": [$.loop("X", [$.message("A", "B", "1", V)])],
+          "2": [$.loop("Y", [$.message("A", "B", "2", V), $.continue("Z")])]
+        }),
+        $.message("A", "B", "4", V)
+      ]),
+      $.message("A", "B", "3", V)
+    ],
+    "NonTailRecursion"
+  ),
+  bad(
+    "reach/globals/grecursion/Recursion18.scr",
+    AB,
+    ($) => [
+      $.loop("X", [
+        $.choice("A", { "1": [$.message("A", "B", "1", V)], "2": [$.message("A", "B", "2", V), $.continue("X")] }),
+        $.continue("X")
+      ])
+    ],
+    "NonTailRecursion"
+  ),
+  bad(
+    "reach/globals/gdo/Test05b.scr",
+    AB,
+    ($) => [
+      $.choice("A", {
+        "1": [$.message("A", "B", "1", V), $.include($.self)],
+        "2": [$.message("A", "B", "2", V), $.message("A", "B", "3", V)]
+      }),
+      $.message("A", "B", "3", V)
+    ],
+    "NonTailRecursion"
+  ),
+  bad(
+    "reach/globals/gdo/Test06e.scr",
+    AB,
+    ($) => [
+      $.choice("A", { "1": [$.message("A", "B", "1", V), $.include($.self)], "2": [$.message("A", "B", "2", V)] }),
+      $.message("A", "B", "3", V)
+    ],
+    "NonTailRecursion"
+  ),
+  {
+    source: "scribble-test/src/test/resources/bad/wfchoice/enabling/twoparty/Test01b.scr",
+    verdict: "refuse",
+    roles: ["A", "B", "C", "D"],
+    steps: ($) => [
+      $.loop("X", [$.message("C", "D", "1", V), $.choice("A", { "1": [$.message("A", "B", "1", V), $.continue("X")] })])
+    ],
+    disagreement: {
+      nuscr: "test/cram-tests/core/merge-send.t/Merging.nuscr",
+      why: "C sends 1() to D again inside A's choice without having been told of it: Scribble refuses a role that acts in a choice before it is enabled by a message; nuScr merges a send that is the same in every branch, which is finding 1 of issue 12. Sound: C's send is the same whatever A chose"
+    }
+  },
+  {
+    source: "scribble-test/src/test/resources/bad/wfchoice/enabling/threeparty/Test03b.scr",
+    verdict: "refuse",
+    roles: ABC,
+    steps: ($) => [
+      $.loop("X", [
+        $.choice("A", {
+          "1": [
+            $.message("A", "B", "1", V),
+            $.choice("B", {
+              "1": [$.message("B", "C", "1", V), $.continue("X")],
+              "3": [$.message("B", "C", "3", V), $.continue("X")]
+            })
+          ],
+          "2": [$.message("A", "B", "2", V), $.message("B", "C", "2", V)]
+        })
+      ])
+    ],
+    disagreement: {
+      nuscr: "test/cram-tests/core/merge-send.t/Merging.nuscr",
+      why: "A starts the loop again (sends to B) inside B's choice, not told of it: Scribble refuses A as not enabled; nuScr merges A's projections of B's branches, which are the same (`continue X`). Sound: A acts alike whatever B chose"
+    }
+  },
+  {
+    source: "scribble-test/src/test/resources/bad/wfchoice/merge/Test01.scr",
+    verdict: "refuse",
+    roles: ABC,
+    steps: ($) => [
+      $.choice("A", {
+        "1": [$.message("A", "B", "1", V), $.message("B", "C", "2", V), $.message("A", "C", "4", V)],
+        "3": [$.message("A", "B", "3", V), $.message("B", "C", "2", V), $.message("A", "C", "5", V)]
+      })
+    ],
+    disagreement: {
+      nuscr: "lib/mpst/ltype.ml (merge: receives of one label merge their continuations)",
+      why: "C receives 2() from B in both branches, then 4() or 5() from A: the file says it 'would be OK with syntactic merge' but Scribble reads it as a non-deterministic receive; nuScr's merge (which we follow) gives C `B?2(). A?{4(). end, 5(). end}`. Sound: C learns the branch from A before it acts on it"
+    }
+  },
+  {
+    source: "scribble-test/src/test/resources/bad/wfchoice/oldwfchoice/globals/gchoice/Choice08.scr",
+    verdict: "refuse",
+    roles: ABC,
+    steps: ($) => [
+      $.choice("A", {
+        l1: [$.message("A", "B", "l1", V), $.message("B", "C", "l2", V)],
+        l2: [$.message("A", "B", "l2", V), $.message("B", "C", "l2", V)]
+      }),
+      $.message("C", "A", "l2", V)
+    ],
+    disagreement: {
+      nuscr: "lib/mpst/ltype.ml (merge: receives of one label merge their continuations)",
+      why: "C receives l2() from B in both branches and then does the same: an old rule of Scribble's (oldwfchoice) refuses a role outside the choice that is never told the branch; nuScr's merge accepts it, since C's behaviour does not depend on the branch. Sound for the same reason"
+    }
+  },
   bad(
     "syntax/consistentchoicesubj/Test01.scr",
     ABC,

@@ -163,21 +163,25 @@ export const unfoldRecursion = (
   return problems.length > 0 ? { problems } : { steps: [body] }
 }
 
-/** A recursive include must be the last step of its list. */
+/**
+ * A recursive include must be the last step of the protocol: the last of its list, and nothing may follow
+ * the choices, loops and includes around it (what followed could only run once the recursion ended).
+ */
 const tailProblems = (name: string, steps: Steps): ReadonlyArray<Problem> => {
   const problems: Array<Problem> = []
-  const lists: Array<Steps> = [steps]
+  const lists: Array<{ readonly list: Steps; readonly tail: boolean }> = [{ list: steps, tail: true }]
   while (lists.length > 0) {
-    const list = lists.pop()!
+    const { list, tail } = lists.pop()!
     list.forEach((step, i) => {
       if (typeof step !== "object" || step === null) return
-      if (step._tag === "Include" && (step as Include).recursive === true && i < list.length - 1)
+      const last = tail && i === list.length - 1
+      if (step._tag === "Include" && (step as Include).recursive === true && !last)
         problems.push({
           code: "NonTailRecursion",
           path: [`include "${name}"`],
-          message: `include "${name}": a protocol that includes itself must do so as the last step of its list (what follows could only run once the recursion ends)`
+          message: `include "${name}": a protocol that includes itself must do so as its very last step, with nothing after it in its list nor after the choices and loops around it (what follows could only run once the recursion ends)`
         })
-      for (const nested of nestedLists(step)) lists.push(nested)
+      for (const nested of nestedLists(step)) lists.push({ list: nested, tail: last && step._tag !== "Parallel" })
     })
   }
   return problems

@@ -19,6 +19,7 @@ export interface Checked {
   readonly machines: ReadonlyMap<string, StateMachine>
 }
 
+const NO_LOOPS: ReadonlySet<string> = new Set()
 const GUARDED: Walked = { unguarded: new Set(), stops: undefined }
 const TAGS = new Set(["Message", "Choice", "Loop", "Continue", "End", "Parallel", "Include"])
 
@@ -53,6 +54,11 @@ interface Scope {
   readonly loops: ReadonlyArray<string>
   /** The bodies of the enclosing loops, by name (the innermost of a name wins). */
   readonly bodies: ReadonlyMap<string, unknown>
+  /**
+   * The loops whose body ends where this list ends (nothing follows it in them): a `continue` may only
+   * start a loop again from there (Scribble's rule; what followed it could only run on some paths).
+   */
+  readonly tail: ReadonlySet<string>
   /** Loops at an index below this are outside the current parallel part. */
   readonly partStart: number
   readonly inPart: boolean
@@ -112,9 +118,11 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
     let current = unguarded
     let stops: string | undefined
     let unreachableReported = false
+    const inner = scope.tail.size === 0 ? scope : { ...scope, tail: NO_LOOPS }
     const resume = (): void => {
       while (i < list.length) {
         const index = i++
+        const stepScope = index === list.length - 1 ? scope : inner
         const step: unknown = list[index]
         if (!isObject(step) || !TAGS.has(step._tag as string)) {
           report(
@@ -129,14 +137,14 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
           unreachableReported = true
           report("UnreachableStep", within(scope.path, describeStep(s)), `this step can never run: ${stops}`)
         }
-        const simple = walkLeaf(s, scope, current)
+        const simple = walkLeaf(s, stepScope, current)
         if (simple !== undefined) {
           current = simple.unguarded
           stops ??= simple.stops
           continue
         }
         tasks.push(resume)
-        walkCompound(s, scope, current, (walked) => {
+        walkCompound(s, stepScope, current, (walked) => {
           current = walked.unguarded
           stops ??= walked.stops
         })
@@ -190,6 +198,12 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
             here,
             `loop "${step.name}" starts again before any message is exchanged; put a message before continue`
           )
+        else if (!scope.tail.has(step.name))
+          report(
+            "NonTailRecursion",
+            here,
+            `continue "${step.name}" must be the last step of loop "${step.name}", but steps follow it in the loop (after an enclosing choice or loop): move them into the branches that do not continue`
+          )
         return { unguarded, stops: `it follows continue "${step.name}"` }
       }
       case "End":
@@ -220,6 +234,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
           ...scope,
           path: here,
           loops: [...scope.loops, step.name],
+          tail: new Set([...scope.tail, step.name]),
           bodies: new Map(scope.bodies).set(step.name, step.body)
         }
         return walk(step.body, inner, new Set([...unguarded, step.name]), (walked) =>
@@ -369,6 +384,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
         path: here,
         sinks: [...scope.sinks, roles],
         partStart: scope.loops.length,
+        tail: NO_LOOPS,
         inPart: true
       }
       tasks.push(() => {
@@ -393,7 +409,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
 
   walk(
     steps,
-    { path: undefined, sinks: [], loops: [], bodies: new Map(), partStart: 0, inPart: false },
+    { path: undefined, sinks: [], loops: [], tail: NO_LOOPS, bodies: new Map(), partStart: 0, inPart: false },
     new Set(),
     () => {}
   )
