@@ -14,6 +14,7 @@ import {
   randomBytes,
   randomUUID
 } from "node:crypto"
+import { Frame as Wire } from "@troupe/transport"
 import { WebSocket } from "ws"
 
 export type Frame = Record<string, unknown>
@@ -127,7 +128,7 @@ const b64 = (bytes: Buffer) => bytes.toString("base64url")
 /** A hello frame; `overrides` replace any field. */
 export const hello = (who: Identity, overrides: Frame = {}): Frame => ({
   type: "hello",
-  protocol: 2,
+  protocol: Wire.PROTOCOL_VERSION,
   node: who.node,
   incarnation: who.incarnation,
   key: who.key,
