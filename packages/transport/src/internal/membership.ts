@@ -41,12 +41,13 @@ export class Membership {
 
   /** A connection now carries a link: tell the peer who this node knows. */
   attached(link: Link): void {
-    this.send(link, this.members())
+    if (this.engine.options.connectAll) this.send(link, this.members())
   }
 
   /** Gossip from a linked peer: remember new members, dial those not linked, pass the news on. */
   received(from: Link, frame: Frame.Members): void {
     const engine = this.engine
+    if (!engine.options.connectAll) return
     const news: Array<Frame.Member> = []
     for (const member of frame.members) {
       if (member.node === engine.options.node || member.address === this.own) continue
@@ -66,7 +67,7 @@ export class Membership {
   /** Once per heartbeat: the whole list to one peer, so members that lost each other find each other again. */
   tick(): void {
     const links = this.engine.links
-    if (links.size < 2) return
+    if (links.size < 2 || !this.engine.options.connectAll) return
     let pick = Math.floor(Math.random() * links.size)
     for (const link of links.values()) {
       if (pick-- === 0) {
