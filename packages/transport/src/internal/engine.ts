@@ -519,8 +519,6 @@ export class Engine {
     this.events = events
     this.run = Effect.runForkWith(context)
     this.handshake = new Handshake(this)
-    this.membership = new Membership(this)
-    this.detector = new Detector(this)
     this.logLimiter = new LogLimiter(options.limits.logLinesPerPeer, (key, suppressed) =>
       this.emit("Warn", "log lines suppressed", {
         peer: key,
@@ -528,6 +526,8 @@ export class Engine {
         detail: `${suppressed} more warnings about ${key === "*" ? "many peers" : key} in the last second`
       })
     )
+    this.membership = new Membership(this)
+    this.detector = new Detector(this)
   }
 
   // ---------------------------------------------------------------------------------------------

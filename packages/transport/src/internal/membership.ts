@@ -17,6 +17,12 @@ import type { Engine, Link } from "./engine.ts"
 /** The most member addresses remembered (the oldest are forgotten first). */
 const MEMORY = 10_000
 
+/** Whether a URL's host is the unspecified address (listening on every interface). */
+const everywhere = (url: string): boolean => {
+  const host = URL.canParse(url) ? new URL(url).hostname : ""
+  return host === "0.0.0.0" || host === "[::]"
+}
+
 export class Membership {
   private readonly engine: Engine
   /** The address each known node is dialed at. */
@@ -25,7 +31,19 @@ export class Membership {
 
   constructor(engine: Engine) {
     this.engine = engine
-    this.own = Option.getOrUndefined(engine.options.address)
+    const own = Option.getOrUndefined(engine.options.address)
+    // a URL on every interface (0.0.0.0) names no host a member could dial: it is not announced
+    this.own = own === undefined || !everywhere(own) ? own : undefined
+    if (own !== undefined && this.own === undefined && engine.options.connectAll) {
+      engine.log(
+        "Warn",
+        "this node listens on every interface without an advertised URL: its members cannot link to it",
+        {
+          address: own,
+          detail: "give advertisedUrl (troupe node --advertise wss://<host>:<port>) so that other members can dial it"
+        }
+      )
+    }
   }
 
   /** What this node knows: itself and the members it has a live link to, with their addresses. */
