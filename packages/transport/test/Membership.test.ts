@@ -3,9 +3,10 @@
  * members that lost each other (a partition) link again once it heals, without anyone dialing.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, type PubSub } from "effect"
-import { ActorAddress, Envelope, NodeId, Peer } from "../src/index.ts"
-import { awaitEvent, type Harness, inProcess, type Node, webSocket } from "./support/harness.ts"
+import { Effect, Option, PubSub, References } from "effect"
+import * as RawPeer from "../../../test/support/raw-peer.ts"
+import { ActorAddress, Envelope, NodeId, Peer, WebSocket } from "../src/index.ts"
+import { awaitEvent, eventually, type Harness, inProcess, type Node, webSocket } from "./support/harness.ts"
 
 const upOf = (node: string) => (event: Peer.PeerEvent) => Peer.isPeerUp(event) && event.node === node
 const downOf = (node: string) => (event: Peer.PeerEvent) => Peer.isPeerDown(event) && event.node === node
@@ -77,3 +78,47 @@ const suite = (make: () => Harness) =>
 
 suite(inProcess)
 suite(webSocket)
+
+describe("membership gossip from a peer", () => {
+  const secret = "a membership test secret"
+  const start = (node: string, options: { readonly secret: string }) =>
+    WebSocket.make({ node, secret: options.secret, listen: { port: 0 }, heartbeatInterval: "100 millis" }).pipe(
+      Effect.provideService(References.MinimumLogLevel, "Error"),
+      Effect.orDie
+    )
+
+  it.live("a forged claim evicts no live node, and a member learned from it must pass the handshake", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const target = yield* start("target", { secret })
+        const bob = yield* start("bob", { secret })
+        // eve is reachable but does not know the cluster's secret
+        const eve = yield* start("eve", { secret: "another secret, not the cluster's" })
+        const events = yield* target.subscribe
+        const seen: Array<Peer.PeerEvent> = []
+        yield* Effect.forkScoped(Effect.forever(Effect.map(PubSub.take(events), (event) => seen.push(event))))
+        yield* bob.connect(Option.getOrThrow(target.address))
+        // mallory knows the secret (an insider) and claims that bob, live and linked, is at eve's address,
+        // and that a node "carol" is there too
+        const mallory = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(target.address)))
+        yield* Effect.promise(() => RawPeer.join(mallory, RawPeer.identity("mallory"), secret))
+        const eveUrl = Option.getOrThrow(eve.address)
+        mallory.send({
+          type: "members",
+          members: [
+            { node: "bob", address: eveUrl },
+            { node: "carol", address: eveUrl }
+          ]
+        })
+        // the target dials the claimed address for carol, with its own secret: eve refuses it
+        yield* eventually(eve.stats, (stats) => stats.refused > 0)
+        const peers = yield* target.peers
+        assert.deepStrictEqual(peers.map((peer) => peer.node).sort(), ["bob", "mallory"])
+        assert.strictEqual(peers.find((peer) => peer.node === "bob")!.incarnation, bob.incarnation)
+        // and bob was never declared down
+        assert.isFalse(seen.some((event) => Peer.isPeerDown(event) && event.node === "bob"))
+        mallory.socket.terminate()
+      })
+    )
+  )
+})
