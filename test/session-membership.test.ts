@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Choreography, Session } from "@troupe/runtime"
 import { FailureDetector, WebSocket } from "@troupe/transport"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Fiber, Option, Schema } from "effect"
 
 const secret = "a membership test secret"
 
@@ -70,6 +70,23 @@ describe("sessions across a star of nodes", () => {
         Effect.provideService(ActorSystem.ActorSystem, hub)
       )
       assert.deepStrictEqual(done.results, { L: 21, R: "served" })
+    })
+  )
+
+  it.live("a node that joins while sessions run links to every member; no session is disturbed", () =>
+    Effect.gen(function* () {
+      const { hub, l, L, R } = yield* star(true)
+      while (!(yield* l.nodes).includes("right")) yield* Effect.sleep(10)
+      const run = Session.run(PingPong, { roles: { L, R } }).pipe(Effect.provideService(ActorSystem.ActorSystem, hub))
+      const sessions = yield* Effect.forkChild(
+        Effect.forEach(Array.from({ length: 50 }), () => run, { concurrency: 5 })
+      )
+      const late = yield* node("late", true)
+      yield* late.connect(Option.getOrThrow(hub.address))
+      while ((yield* late.nodes).length < 3) yield* Effect.sleep(10)
+      assert.deepStrictEqual([...(yield* late.nodes)].sort(), ["hub", "left", "right"])
+      const done = yield* Fiber.join(sessions)
+      assert.strictEqual(done.filter((d) => d.results.L === 21 && d.results.R === "served").length, 50)
     })
   )
 
