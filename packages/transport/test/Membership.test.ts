@@ -29,27 +29,40 @@ const roundTrip = (from: Node, to: Node, text: string) =>
     assert.deepStrictEqual([delivery.from, delivery.envelope.payload], [from.name, text])
   })
 
+/** Waits until every node of `nodes` came up (in any order). */
+const awaitAllUp = (events: PubSub.Subscription<Peer.PeerEvent>, nodes: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const missing = new Set(nodes)
+    while (missing.size > 0) missing.delete((yield* awaitEvent(events, Peer.isPeerUp)).node)
+  })
+
+/** A hub and two leaves that join only the hub; returns once the left leaf linked to the right one. */
+const star = (h: Harness) =>
+  Effect.gen(function* () {
+    const hub = yield* h.node("hub")
+    const left = yield* h.node("left")
+    const right = yield* h.node("right")
+    const events = yield* left.transport.subscribe
+    yield* h.connect(left, hub)
+    yield* h.connect(right, hub)
+    const up = yield* awaitUp(events, "right")
+    assert.strictEqual(up.incarnation, right.transport.incarnation)
+    return { hub, left, right, events }
+  })
+
 const suite = (make: () => Harness) =>
   describe(make().kind, () => {
     it.live("a node that joins one member links to the others: a star becomes a mesh", () =>
       Effect.gen(function* () {
         const h = make()
-        const hub = yield* h.node("hub")
-        const left = yield* h.node("left")
-        const right = yield* h.node("right")
-        const events = yield* left.transport.subscribe
-        yield* h.connect(left, hub)
-        yield* h.connect(right, hub)
-        const up = yield* awaitUp(events, "right")
-        assert.strictEqual(up.incarnation, right.transport.incarnation)
+        const { left, right } = yield* star(h)
         yield* roundTrip(left, right, "left to right")
         yield* roundTrip(right, left, "right to left")
         // a fourth node joins while the others run: it links to all three
         const late = yield* h.node("late")
         const lateEvents = yield* late.transport.subscribe
         yield* h.connect(late, right)
-        yield* awaitUp(lateEvents, "hub")
-        yield* awaitUp(lateEvents, "left")
+        yield* awaitAllUp(lateEvents, ["hub", "left", "right"])
         yield* roundTrip(left, late, "left to late")
       })
     )
@@ -57,13 +70,7 @@ const suite = (make: () => Harness) =>
     it.live("members that lost each other in a partition link again once it heals", () =>
       Effect.gen(function* () {
         const h = make()
-        const hub = yield* h.node("hub")
-        const left = yield* h.node("left")
-        const right = yield* h.node("right")
-        const events = yield* left.transport.subscribe
-        yield* h.connect(left, hub)
-        yield* h.connect(right, hub)
-        yield* awaitUp(events, "right")
+        const { left, right, events } = yield* star(h)
         yield* h.partition(left, right)
         const down = yield* awaitDown(events, "right")
         assert.strictEqual(down.reason, "unreachable")
