@@ -19,7 +19,8 @@ const TOTAL = Number(process.env.TROUPE_CHAOS_MESSAGES ?? 12_000)
 const PER_PAIR = Math.ceil(TOTAL / 6)
 /** Paced so that each round of sends lasts about 4 seconds, with cuts all along. */
 const PER_SECOND = Math.max(500, Math.ceil(PER_PAIR / 4))
-const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 4000 }
+// connectAll off: every link goes through the proxies the test cuts (members would also dial each other directly)
+const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 4000, connectAll: false }
 
 const names = ["a", "b", "c"] as const
 type Name = (typeof names)[number]

@@ -14,6 +14,7 @@ import {
   randomBytes,
   randomUUID
 } from "node:crypto"
+import { Frame as Wire } from "@troupe/transport"
 import { WebSocket } from "ws"
 
 export type Frame = Record<string, unknown>
@@ -22,7 +23,7 @@ export interface RawPeer {
   readonly socket: WebSocket
   /** Sends a binary message: bytes, text, or a frame as its JSON. */
   readonly send: (data: string | Buffer | Frame) => void
-  /** The next frame the node sent (heartbeats and acks skipped unless `all`), parsed. */
+  /** The next frame the node sent (heartbeats, acks and membership gossip skipped unless `all`), parsed. */
   readonly next: (options?: { readonly all?: boolean; readonly timeout?: number }) => Promise<Frame>
   /** The close code and reason, once closed. */
   readonly closed: Promise<{ readonly code: number; readonly reason: string }>
@@ -78,7 +79,7 @@ export const open = (
         const check = () => {
           while (frames.length > 0) {
             const frame = frames.shift()!
-            if (all || (frame.type !== "heartbeat" && frame.type !== "ack")) {
+            if (all || (frame.type !== "heartbeat" && frame.type !== "ack" && frame.type !== "members")) {
               clearTimeout(timer)
               done(frame)
               return
@@ -127,7 +128,7 @@ const b64 = (bytes: Buffer) => bytes.toString("base64url")
 /** A hello frame; `overrides` replace any field. */
 export const hello = (who: Identity, overrides: Frame = {}): Frame => ({
   type: "hello",
-  protocol: 2,
+  protocol: Wire.PROTOCOL_VERSION,
   node: who.node,
   incarnation: who.incarnation,
   key: who.key,

@@ -9,7 +9,7 @@
  * how many were duplicates (n already seen) and how many went missing (n skipped).
  */
 
-import { ActorAddress, Envelope, NodeId, type Peer, WebSocket } from "@troupe/transport"
+import { ActorAddress, Envelope, FailureDetector, NodeId, type Peer, WebSocket } from "@troupe/transport"
 import { Deferred, Effect, PubSub, Result, Semaphore, Stream } from "effect"
 import { emit, main, serve } from "./node-process.ts"
 
@@ -18,7 +18,11 @@ export interface NodeSpec {
   readonly secret?: string
   readonly heartbeatMs?: number
   readonly downAfterMs?: number
+  /** A phi accrual detector tolerating pauses this long (instead of the timeout detector). */
+  readonly acceptablePauseMs?: number
   readonly capacity?: number
+  /** Links to the members its peers name (default true). */
+  readonly connectAll?: boolean
 }
 
 export type Command =
@@ -33,6 +37,8 @@ export type Command =
     }
   | { readonly id: number; readonly cmd: "drain" }
   | { readonly id: number; readonly cmd: "report" }
+  /** Blocks the event loop with a synchronous busy loop for `ms` (a stalled node). */
+  | { readonly id: number; readonly cmd: "stall"; readonly ms: number }
   | { readonly id: number; readonly cmd: "stop" }
 
 export interface Received {
@@ -71,7 +77,11 @@ const program = (spec: NodeSpec) =>
       secret: spec.secret,
       listen: { port: 0 },
       heartbeatInterval: spec.heartbeatMs ?? 200,
-      failureDetector: { _tag: "Timeout", timeout: spec.downAfterMs ?? 3000 },
+      failureDetector:
+        spec.acceptablePauseMs === undefined
+          ? { _tag: "Timeout", timeout: spec.downAfterMs ?? 3000 }
+          : FailureDetector.phiAccrual({ acceptableHeartbeatPause: spec.acceptablePauseMs }),
+      connectAll: spec.connectAll,
       reconnect: { initialDelay: "20 millis", maxDelay: "500 millis" },
       resendBuffer: { capacity: spec.capacity ?? 2048 },
       shutdownTimeout: "2 seconds"
@@ -185,6 +195,13 @@ const program = (spec: NodeSpec) =>
           return Effect.sync(() => {
             emit({ event: "report", id: command.id, report: report() })
             return "answered" as const
+          })
+        case "stall":
+          return Effect.sync(() => {
+            const end = Date.now() + command.ms
+            while (Date.now() < end) {
+              // a synchronous handler that keeps the event loop busy
+            }
           })
         case "stop":
           return Effect.void

@@ -95,6 +95,11 @@ export interface FailureDetector {
   readonly suspicion: (now: number) => number
   /** `false` once the peer should be declared down. */
   readonly isAvailable: (now: number) => boolean
+  /**
+   * This node could not run for `millis` (a blocked event loop, a long GC): the pause is not held
+   * against the peer, whose heartbeats could not be read meanwhile.
+   */
+  readonly pause: (millis: number) => void
 }
 
 /**
@@ -114,7 +119,10 @@ const makeTimeout = (timeoutMs: number, now: number): FailureDetector => {
       last = at
     },
     suspicion: (at) => (at - last) / timeoutMs,
-    isAvailable: (at) => at - last < timeoutMs
+    isAvailable: (at) => at - last < timeoutMs,
+    pause: (millis) => {
+      last += millis
+    }
   }
 }
 
@@ -155,6 +163,9 @@ const makePhiAccrual = (options: PhiAccrualOptions, heartbeatIntervalMs: number,
       last = at
     },
     suspicion: phi,
-    isAvailable: (at) => phi(at) < options.threshold
+    isAvailable: (at) => phi(at) < options.threshold,
+    pause: (millis) => {
+      last += millis
+    }
   }
 }

@@ -20,7 +20,7 @@ import { Incarnation, NodeId } from "./NodeId.ts"
  *
  * @since 0.1.0
  */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 const Count = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const Positive = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
@@ -66,19 +66,32 @@ export const Challenge = Schema.Struct({ type: Schema.Literal("challenge"), ...I
  * The dialer's proof: an HMAC-SHA-256, under a key derived from the shared secret and the X25519
  * agreement of both incarnations' keys, over both introductions (so both nonces, node ids and
  * incarnations). Only a holder of the secret and of the incarnation's private key can make it.
+ * `linked` (bound into the proof) says the dialer still holds a link to the acceptor's incarnation;
+ * without it, the acceptor starts a new link (see {@link Welcome}).
  *
  * @since 0.1.0
  */
-export const Proof = Schema.Struct({ type: Schema.Literal("proof"), proof: Bytes32 })
+export const Proof = Schema.Struct({
+  type: Schema.Literal("proof"),
+  proof: Bytes32,
+  linked: Schema.optionalKey(Schema.Boolean)
+})
 
 /**
  * The acceptor's answer to a good `proof`: its own proof (over the same key, the handshake and
  * `received`), and `received`, the last sequence number it has handed to its consumer from the
- * dialer's incarnation (0 if none), so the dialer resends only what follows.
+ * dialer's incarnation (0 if none), so the dialer resends only what follows. `linked` (bound into
+ * the proof) says the acceptor kept the link it had; without it the link is new, and a dialer that
+ * still holds one (it missed a partition's verdict) declares it down and starts anew too.
  *
  * @since 0.1.0
  */
-export const Welcome = Schema.Struct({ type: Schema.Literal("welcome"), received: Count, proof: Bytes32 })
+export const Welcome = Schema.Struct({
+  type: Schema.Literal("welcome"),
+  received: Count,
+  proof: Bytes32,
+  linked: Schema.optionalKey(Schema.Boolean)
+})
 
 /**
  * A batch of envelopes numbered `first`, `first + 1`, ... in order, and the cumulative
@@ -113,6 +126,34 @@ export const Heartbeat = Schema.Struct({
   type: Schema.Literal("heartbeat"),
   probe: Schema.optionalKey(Schema.Literal(true))
 })
+
+/**
+ * A member of the cluster as one node knows it: its id and the URL (or in-process id) it is dialed at.
+ *
+ * @since 0.1.0
+ */
+export const Member = Schema.Struct({
+  node: NodeId,
+  address: Schema.String.pipe(Schema.check(Schema.isMaxLength(2048)))
+})
+
+/** @since 0.1.0 */
+export type Member = typeof Member.Type
+
+/**
+ * Membership gossip, sent on an open link: the sender's own address and the members it has live
+ * links to. A node dials, with its own credentials, the members it has no link to; it never takes
+ * anything in it as a verdict about a node it is linked to.
+ *
+ * @since 0.1.0
+ */
+export const Members = Schema.Struct({
+  type: Schema.Literal("members"),
+  members: Schema.Array(Member).pipe(Schema.check(Schema.isMaxLength(1024)))
+})
+
+/** @since 0.1.0 */
+export type Members = typeof Members.Type
 
 /**
  * Sent before a node closes its connections on shutdown: the peer declares it down at once.
@@ -156,7 +197,18 @@ export const ErrorFrame = Schema.Struct({
  *
  * @since 0.1.0
  */
-export const Frame = Schema.Union([Hello, Challenge, Proof, Welcome, Data, Ack, Heartbeat, Goodbye, ErrorFrame])
+export const Frame = Schema.Union([
+  Hello,
+  Challenge,
+  Proof,
+  Welcome,
+  Data,
+  Ack,
+  Heartbeat,
+  Members,
+  Goodbye,
+  ErrorFrame
+])
 
 /** @since 0.1.0 */
 export type Frame = typeof Frame.Type
@@ -174,7 +226,18 @@ export type Data = typeof Data.Type
 export type ErrorFrame = typeof ErrorFrame.Type
 
 const FrameType = Schema.Struct({
-  type: Schema.Literals(["hello", "challenge", "proof", "welcome", "data", "ack", "heartbeat", "goodbye", "error"])
+  type: Schema.Literals([
+    "hello",
+    "challenge",
+    "proof",
+    "welcome",
+    "data",
+    "ack",
+    "heartbeat",
+    "members",
+    "goodbye",
+    "error"
+  ])
 })
 const decodeType = Schema.decodeUnknownResult(FrameType)
 const decodeData = Schema.decodeUnknownResult(Data)

@@ -169,6 +169,10 @@ export type OverflowPolicy = "suspend" | "fail"
  * - `shutdownTimeout`: on shutdown, how long to wait for peers to acknowledge what was sent before
  *   saying goodbye (default 1 second).
  * - `limits`: what no peer can make this node exceed; see {@link Limits}.
+ * - `connectAll`: links to every member the node learns of (default `true`): linked nodes gossip
+ *   their members and dial those they have no link to, so a node that joins one member links to
+ *   all (transitive connections, as in Erlang distribution). `false`: the node links only to the
+ *   nodes it dials and those that dial it, and tells no one about its members.
  *
  * @since 0.1.0
  */
@@ -191,6 +195,7 @@ export interface Options {
   readonly handshakeTimeout?: Duration.Input | undefined
   readonly shutdownTimeout?: Duration.Input | undefined
   readonly limits?: Limits | undefined
+  readonly connectAll?: boolean | undefined
 }
 
 /**

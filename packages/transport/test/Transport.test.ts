@@ -112,10 +112,15 @@ const suite = (make: () => Harness) =>
         assert.instanceOf(error, TransportError.NodeUnreachable)
         assert.strictEqual(error.reason, "down")
         assert.deepStrictEqual(yield* a.transport.peers, [])
-        // the down incarnation is quarantined: healing the network does not bring it back
+        // once the network heals, the same incarnations link again by themselves: a new link
         yield* h.heal
-        yield* Effect.sleep(300)
-        assert.deepStrictEqual(yield* a.transport.peers, [])
+        const upB = yield* awaitEvent(eventsA, Peer.isPeerUp)
+        const upA = yield* awaitEvent(eventsB, Peer.isPeerUp)
+        assert.deepStrictEqual([upB.node, upB.incarnation], ["b", b.transport.incarnation])
+        assert.deepStrictEqual([upA.node, upA.incarnation], ["a", a.transport.incarnation])
+        const received = yield* Effect.forkChild(receiveMany(b, 50))
+        yield* sendMany(a, b, 50)
+        assert.deepStrictEqual(yield* Fiber.join(received), range(1, 50))
       })
     )
 

@@ -58,6 +58,7 @@ export {
   SessionAborted,
   SessionCancelled,
   SessionNodeLost,
+  SessionNodesApart,
   StepTimeout
 } from "./internal/sessionErrors.ts"
 

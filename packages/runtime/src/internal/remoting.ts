@@ -30,6 +30,7 @@ import { Access } from "./access.ts"
 import { type ActorCell, CurrentActor, Envelope, type ReplyTo, type Watcher } from "./cell.ts"
 import type { Deadline } from "./deadlines.ts"
 import type { Directory } from "./directory.ts"
+import { notConnected } from "./links.ts"
 import type { SystemImpl } from "./system.ts"
 
 type Json = Schema.Json
@@ -477,7 +478,7 @@ export class Remoting {
   /** Refs inside a message decode to local refs (this node) or remote refs (a peer). */
   readonly resolve: ActorRefs.Resolver = (address, protocol) => {
     if (address.node === this.system.node) return this.system.localRef(address.path, protocol)
-    return this.refFor(address.node, address.path, protocol) ?? `node ${address.node} is not connected`
+    return this.refFor(address.node, address.path, protocol) ?? notConnected(address.node)
   }
 
   private senderAddress(fiber: Fiber.Fiber<unknown, unknown>) {

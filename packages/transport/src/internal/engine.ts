@@ -19,8 +19,10 @@ import { type Peer, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, LinkStats, Service, Stats } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import * as TransportMetrics from "../TransportMetrics.ts"
+import { Detector } from "./detector.ts"
 import { type Auth, Handshake } from "./handshake.ts"
 import { LogLimiter } from "./logLimiter.ts"
+import { Membership } from "./membership.ts"
 import type { Resolved } from "./options.ts"
 
 /** The raw connection a transport hands to the engine. */
@@ -82,6 +84,8 @@ const ACK_DELAY_MS = 5
 /** Frames are written while the socket has at most this many bytes queued, and batched after. */
 const HIGH_WATER = 64 * 1024
 const QUARANTINE_LIMIT = 10_000
+/** Failed dials after which a member learned by gossip is no longer dialed (until gossip names it again). */
+const LEARNED_DIAL_ATTEMPTS = 5
 /** The resend buffer's first size; it doubles as needed up to the capacity. */
 const RING_START = 16
 /** The largest frame accepted before the handshake completes (a hello is well under 1 KiB). */
@@ -231,6 +235,7 @@ export class Connection implements WireEvents {
 
 export class Link {
   down = false
+  readonly createdAt = now()
   active: Connection | undefined = undefined
   /** The X25519 key the peer's incarnation linked with: later connections must prove the same. */
   peerKey: string | undefined = undefined
@@ -448,8 +453,11 @@ class Target {
   fiber: Fiber.Fiber<void> | undefined = undefined
   lastRefusal = 0
   readonly target: string
-  constructor(target: string) {
+  /** Learned from gossip (not given to `connect`): dialed a few times, then forgotten. */
+  learned: boolean
+  constructor(target: string, learned: boolean) {
     this.target = target
+    this.learned = learned
   }
 
   reached(peer: Peer): void {
@@ -472,7 +480,10 @@ export class Engine {
   readonly links = new Map<string, Link>()
   readonly connections = new Set<Connection>()
   readonly targets = new Map<string, Target>()
+  /** Incarnations that are gone for good (a newer one replaced them, or they said goodbye). */
   readonly quarantined = new Set<string>()
+  /** The key each incarnation that went down linked with: it cannot come back with another one. */
+  readonly pastKeys = new Map<string, string>()
   /** Why each node that went down (and did not come back) went down. */
   private readonly downed = new Map<string, string>()
   stopping = false
@@ -490,6 +501,8 @@ export class Engine {
     linksUp: 0
   }
   readonly handshake: Handshake
+  readonly membership: Membership
+  readonly detector: Detector
   private readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   readonly options: EngineOptions
   readonly inbound: Queue.Queue<DeliveryImpl>
@@ -513,6 +526,8 @@ export class Engine {
         detail: `${suppressed} more warnings about ${key === "*" ? "many peers" : key} in the last second`
       })
     )
+    this.membership = new Membership(this)
+    this.detector = new Detector(this)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -613,6 +628,9 @@ export class Engine {
         link.heartbeat(now())
         if (frame.probe === true) connection.write(HEARTBEAT)
         return
+      case "members":
+        this.membership.received(link, frame)
+        return
       case "goodbye":
         this.declareDown(link, "shutdown", `the peer said goodbye: ${frame.reason}`)
         return
@@ -664,6 +682,7 @@ export class Engine {
       if (!newWins) return
     }
     link.attached(connection)
+    this.membership.attached(link)
   }
 
   onClosed(connection: Connection, code: number, reason: string): void {
@@ -818,7 +837,12 @@ export class Engine {
     link.down = true
     const { node, incarnation } = link.peer
     if (this.links.get(node) === link) this.links.delete(node)
-    this.quarantine(`${node}/${incarnation}`)
+    // a live incarnation that was only unreachable may link again (a new link, on both sides)
+    if (reason === "restarted" || reason === "shutdown") this.quarantine(`${node}/${incarnation}`)
+    if (link.peerKey !== undefined) {
+      this.pastKeys.set(`${node}/${incarnation}`, link.peerKey)
+      if (this.pastKeys.size > QUARANTINE_LIMIT) this.pastKeys.delete(this.pastKeys.keys().next().value!)
+    }
     this.downed.set(node, `${reason}: ${message}`)
     if (this.downed.size > QUARANTINE_LIMIT) this.downed.delete(this.downed.keys().next().value!)
     this.counters.linksUp--
@@ -842,17 +866,9 @@ export class Engine {
 
   /** Runs every heartbeat interval: heartbeats, failure detection, handshake and idle timeouts. */
   tick(at: number): void {
-    for (const link of this.links.values()) {
-      if (!link.detector.isAvailable(at)) {
-        this.declareDown(
-          link,
-          "unreachable",
-          `no heartbeat for ${at - link.lastHeartbeat} ms (suspicion ${link.detector.suspicion(at).toFixed(1)})`
-        )
-        continue
-      }
-      if (link.active?.state === "open") link.active.write(HEARTBEAT)
-    }
+    this.detector.judge(at)
+    for (const link of this.links.values()) if (link.active?.state === "open") link.active.write(HEARTBEAT)
+    this.membership.tick()
     for (const connection of this.connections) {
       if (
         (connection.state === "handshaking" || connection.state === "connecting") &&
@@ -951,14 +967,23 @@ export class Engine {
       }
       let state = this.targets.get(target)
       if (state === undefined) {
-        state = new Target(target)
+        state = new Target(target, false)
         this.targets.set(target, state)
         state.fiber = this.run(this.dialLoop(state))
       }
+      state.learned = false
       const peer = state.peer
       if (peer !== undefined && this.links.get(peer.node)?.peer === peer) return Effect.succeed(peer)
       return Deferred.await(state.up)
     })
+
+  /** Dials a member learned from gossip, unless it is dialed already. */
+  learn(address: string): void {
+    if (this.stopping || this.targets.has(address)) return
+    const target = new Target(address, true)
+    this.targets.set(address, target)
+    target.fiber = this.run(this.dialLoop(target))
+  }
 
   private delay(failures: number): number {
     const { initialDelayMs, maxDelayMs, factor } = this.options
@@ -1023,6 +1048,10 @@ export class Engine {
           continue
         }
         if (outcome.established) target.lastRefusal = 0
+        if (target.learned && failures >= LEARNED_DIAL_ATTEMPTS && engine.targets.get(target.target) === target) {
+          engine.targets.delete(target.target)
+          return
+        }
         yield* Effect.sleep(engine.delay(failures))
       }
     })

@@ -216,35 +216,57 @@ export class Handshake {
       this.unauthorized(connection, challenge, "its key is not a valid X25519 public key")
       return
     }
-    this.afterIncumbent(connection, auth, challenge, () =>
-      connection.write(Frame.encode({ type: "proof", proof: b64(this.mac(key, "dialer")) }))
-    )
+    this.afterIncumbent(connection, auth, challenge, () => {
+      const linked = this.linkOf(challenge) !== undefined
+      const proof = b64(this.mac(key, linked ? "dialer linked" : "dialer"))
+      connection.write(Frame.encode(linked ? { type: "proof", proof, linked } : { type: "proof", proof }))
+    })
   }
 
   private onProof(connection: Connection, auth: Auth, proof: Frame.Proof): void {
     const hello = auth.peer as Frame.Hello
     auth.key = this.key(hello, auth.self as Frame.Challenge, hello.key)
-    if (auth.key === undefined || !sameBytes(proof.proof, this.mac(auth.key, "dialer"))) {
+    const dialerLinked = proof.linked === true
+    if (
+      auth.key === undefined ||
+      !sameBytes(proof.proof, this.mac(auth.key, dialerLinked ? "dialer linked" : "dialer"))
+    ) {
       this.throttle.failed(connection.address, Date.now())
       this.unauthorized(connection, hello, "wrong secret: the proof does not match this node's secret")
       return
     }
     const key = auth.key
     this.afterIncumbent(connection, auth, hello, () => {
+      const existing = this.linkOf(hello)
+      // the dialer holds no link to this incarnation (it declared this node down): start anew
+      if (existing !== undefined && !dialerLinked) this.relink(existing, connection)
       const link = this.bind(connection, hello)
       if (link === undefined) return
       const received = link.consumed
-      connection.write(Frame.encode({ type: "welcome", received, proof: b64(this.mac(key, `acceptor ${received}`)) }))
+      const linked = link === existing
+      const proof = b64(this.mac(key, `acceptor ${received}${linked ? " linked" : ""}`))
+      connection.write(
+        Frame.encode(linked ? { type: "welcome", received, proof, linked } : { type: "welcome", received, proof })
+      )
       this.engine.attach(link, connection)
     })
   }
 
   private onWelcome(connection: Connection, auth: Auth, welcome: Frame.Welcome): void {
     const challenge = auth.peer as Frame.Challenge
-    if (!sameBytes(welcome.proof, this.mac(auth.key!, `acceptor ${welcome.received}`))) {
+    const acceptorLinked = welcome.linked === true
+    const label = `acceptor ${welcome.received}${acceptorLinked ? " linked" : ""}`
+    if (!sameBytes(welcome.proof, this.mac(auth.key!, label))) {
       this.unauthorized(connection, challenge, "wrong secret: the acceptor's proof does not match this node's secret")
       return
     }
+    const existing = this.linkOf(challenge)
+    if (acceptorLinked && existing === undefined) {
+      // the acceptor kept a link this node dropped meanwhile: the next handshake starts a new one
+      connection.close(CloseCode.ProtocolError, "this node no longer holds the link; dialing again")
+      return
+    }
+    if (!acceptorLinked && existing !== undefined) this.relink(existing, connection)
     const link = this.bind(connection, challenge)
     if (link === undefined) return
     connection.established = true
@@ -271,6 +293,8 @@ export class Handshake {
     const peer = `${intro.node}/${intro.incarnation}`
     const link = engine.links.get(intro.node)
     const certified = connection.wire.peerCertificateName?.()
+    // the key this incarnation linked with, while linked or after it went down
+    const knownKey = link?.peer.incarnation === intro.incarnation ? link.peerKey : engine.pastKeys.get(peer)
     const refusal: readonly [number, string] | undefined =
       !connection.outbound && this.throttled(connection.address)
         ? [CloseCode.Throttled, "too many failed handshakes from this address; retry later"]
@@ -287,7 +311,7 @@ export class Handshake {
                   ]
                 : link === undefined && engine.links.size >= options.limits.maxPeers
                   ? [CloseCode.Overloaded, `this node has ${engine.links.size} peers, its limit`]
-                  : link?.peer.incarnation === intro.incarnation && link.peerKey !== intro.key
+                  : knownKey !== undefined && knownKey !== intro.key
                     ? [CloseCode.Unauthorized, `incarnation ${intro.incarnation} linked with another key`]
                     : undefined
     if (refusal === undefined) return true
@@ -336,6 +360,23 @@ export class Handshake {
       },
       Math.min(PROBE_MAX_MS, engine.options.handshakeMs / 2)
     )
+  }
+
+  /** The live link to this incarnation, if any. */
+  private linkOf(intro: Frame.Hello | Frame.Challenge) {
+    const link = this.engine.links.get(intro.node)
+    return link !== undefined && !link.down && link.peer.incarnation === intro.incarnation ? link : undefined
+  }
+
+  /**
+   * The peer no longer holds the link to this node (it declared this node down, a partition it saw
+   * and this node did not): this side ends its link too, and the connection starts a new one. What
+   * the old link had not acknowledged is lost, as for any link that goes down. A link made while
+   * this handshake ran (both nodes dialed each other at once) is not old: the peer could not know it.
+   */
+  private relink(link: Parameters<Engine["declareDown"]>[0], connection: Connection): void {
+    if (link.createdAt >= connection.startedAt) return
+    this.engine.declareDown(link, "refused", "the peer had declared this node down; linking anew")
   }
 
   /** Binds the connection to the link of the peer's node and incarnation, with its declared timings bounded. */

@@ -28,6 +28,8 @@ export interface Resolved {
   readonly handshakeMs: number
   readonly shutdownMs: number
   readonly limits: Limits
+  /** Whether the node gossips its members and links to those it learns. */
+  readonly connectAll: boolean
 }
 
 /** The limits a peer cannot raise, resolved. */
@@ -148,6 +150,7 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     limits: {
       ...checked.limits,
       maxPeerHeartbeatMs: Math.max(checked.limits.maxPeerHeartbeatInterval, checked.heartbeatInterval)
-    }
+    },
+    connectAll: options.connectAll !== false
   })
 }

@@ -3,7 +3,9 @@
  * them, and break the network between them. The in-process harness uses the network's fault
  * injection; the WebSocket harness puts a TCP proxy in front of every node and breaks real sockets.
  */
-import { Effect, Exit, Option, PubSub, References, Scope } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { Effect, Exit, PubSub, References, Scope } from "effect"
 import * as TcpProxy from "../../../../test/support/tcp-proxy.ts"
 import { InProcess, type Peer, type Transport, WebSocket } from "../../src/index.ts"
 
@@ -76,19 +78,40 @@ export const inProcess = (): Harness => {
   }
 }
 
+/** An HTTP server on a free loopback port, closed with the scope. */
+const listening = Effect.acquireRelease(
+  Effect.callback<Http.Server>((resume) => {
+    const server = Http.createServer()
+    server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+  }),
+  (server) =>
+    Effect.callback<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+)
+
 export const webSocket = (): Harness => {
   const proxies = new Map<string, TcpProxy.TcpProxy>()
   const proxyOf = (node: Node) => proxies.get(node.name)!
-  const start = (name: string, options?: Transport.Options) =>
-    scoped(name, WebSocket.make({ ...merge(options), node: name, listen: { port: 0 } }))
-  const portOf = (node: Node) => Number(new URL(Option.getOrThrow(node.transport.address)).port)
+  /** Starts a node on its own HTTP server; it announces its proxy's URL, so members reach it only through it. */
+  const start = (name: string, proxy: TcpProxy.TcpProxy, options?: Transport.Options) =>
+    Effect.gen(function* () {
+      const server = yield* listening
+      const node = yield* scoped(
+        name,
+        WebSocket.make({ ...merge(options), node: name, listen: { server }, advertisedUrl: proxy.url })
+      )
+      proxy.retarget((server.address() as AddressInfo).port)
+      return node
+    })
   return {
     kind: "websocket",
     node: (name, options) =>
       Effect.gen(function* () {
-        const node = yield* start(name, options)
-        proxies.set(name, yield* TcpProxy.make(portOf(node)))
-        return node
+        const proxy = yield* TcpProxy.make(1)
+        proxies.set(name, proxy)
+        return yield* start(name, proxy, options)
       }),
     connect: (from, to) => from.transport.connect(proxyOf(to).url),
     drop: (a, b) =>
@@ -108,8 +131,7 @@ export const webSocket = (): Harness => {
       Effect.gen(function* () {
         const proxy = proxyOf(node)
         proxy.block() // the old incarnation is cut off for good: from now on the proxy leads to the new one
-        const next = yield* start(node.name, options)
-        proxy.retarget(portOf(next))
+        const next = yield* start(node.name, proxy, options)
         proxy.unblock()
         return next
       })

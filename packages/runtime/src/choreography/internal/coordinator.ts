@@ -24,6 +24,7 @@ import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
+import { nodesApart } from "./reachability.ts"
 import { AbortCause, ParticipantStopped, SessionAborted, SessionCancelled, SessionNodeLost } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
@@ -176,7 +177,11 @@ class Coordination {
     if (durable === undefined) {
       return ask.pipe(
         Effect.matchCauseEffect({
-          onFailure: (cause) => abort(this.stopped(role, "unreachable", Cause.pretty(cause))),
+          onFailure: (cause) =>
+            abort(
+              nodesApart(this.choreography.name, id, roles, role, Cause.squash(cause)) ??
+                this.stopped(role, "unreachable", Cause.pretty(cause))
+            ),
           onSuccess: () => joined
         }),
         Effect.ignore

@@ -99,6 +99,29 @@ export class SessionNodeLost extends Schema.TaggedError<SessionNodeLost>()("Sess
   }
 }
 
+/**
+ * Two nodes of a session have no link to each other: the participant of `role` on `node` cannot reach
+ * the one of `peerRole` on `peerNode`, so the session cannot run. Members link to each other when they
+ * can dial each other: a node that only dials (no `--listen`, or not reachable at its address) is linked
+ * only to the nodes it dials.
+ */
+export class SessionNodesApart extends Schema.TaggedError<SessionNodesApart>()("SessionNodesApart", {
+  protocol: Schema.String,
+  session: Schema.String,
+  role: Schema.String,
+  node: Schema.String,
+  peerRole: Schema.String,
+  peerNode: Schema.String
+}) {
+  override get message(): string {
+    return (
+      `Session ${this.session} of ${this.protocol} cannot run: node ${this.node} (role ${this.role}) has no link ` +
+      `to node ${this.peerNode} (role ${this.peerRole}). Let every node listen at an address the others can ` +
+      `dial (troupe node --listen/--advertise), or give them each other as --peer`
+    )
+  }
+}
+
 /** The schema of {@link AbortCause}, named so that declaration files can refer to it. */
 export type AbortCauseSchema = Schema.Union<
   readonly [
@@ -107,7 +130,8 @@ export type AbortCauseSchema = Schema.Union<
     typeof ParticipantFailed,
     typeof ParticipantStopped,
     typeof SessionCancelled,
-    typeof SessionNodeLost
+    typeof SessionNodeLost,
+    typeof SessionNodesApart
   ]
 >
 
@@ -118,7 +142,8 @@ export const AbortCause: AbortCauseSchema = Schema.Union([
   ParticipantFailed,
   ParticipantStopped,
   SessionCancelled,
-  SessionNodeLost
+  SessionNodeLost,
+  SessionNodesApart
 ])
 
 /** Why a session was aborted. */

@@ -1,0 +1,57 @@
+/**
+ * Failure detection on the heartbeat tick, with this node's own pauses taken out. The tick is due
+ * every heartbeat interval; when it runs late, the lateness is this node's scheduling lag (a
+ * synchronous handler, a long GC), during which it could not read its peers' heartbeats either. As
+ * Akka's detector does, that lag is not held against the peers: each detector (and each idle
+ * timer) is shifted by it before anyone is judged, so a node that wakes from a stall does not
+ * declare its healthy peers down.
+ */
+import type { Engine } from "./engine.ts"
+
+/** Lag that is logged as a stall (shorter lags are forgiven silently). */
+const STALL_LOG_MS = 1_000
+
+export class Detector {
+  private readonly engine: Engine
+  private lastTick = 0
+  /** The longest lag measured, in milliseconds. */
+  maxLag = 0
+
+  constructor(engine: Engine) {
+    this.engine = engine
+  }
+
+  /**
+   * Measures this node's lag since the previous tick, forgives it to every peer, then declares
+   * down the links whose detector gave up. Returns the lag.
+   */
+  judge(at: number): number {
+    const engine = this.engine
+    const lag = this.lastTick === 0 ? 0 : Math.max(0, at - this.lastTick - engine.options.heartbeatMs)
+    this.lastTick = at
+    if (lag > 0) {
+      if (lag > this.maxLag) this.maxLag = lag
+      for (const link of engine.links.values()) link.detector.pause(lag)
+      for (const connection of engine.connections) {
+        connection.lastReceived += lag
+        connection.startedAt += lag
+      }
+      if (lag >= STALL_LOG_MS) {
+        engine.log("Warn", "this node was stalled; its peers are not blamed for it", {
+          lag: `${lag} ms`,
+          detail: "a synchronous handler or a long GC kept the event loop from running"
+        })
+      }
+    }
+    for (const link of engine.links.values()) {
+      if (!link.detector.isAvailable(at)) {
+        engine.declareDown(
+          link,
+          "unreachable",
+          `no heartbeat for ${at - link.lastHeartbeat} ms (suspicion ${link.detector.suspicion(at).toFixed(1)})`
+        )
+      }
+    }
+    return lag
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The README's "Running across machines" commands, run as written by real `troupe node` processes with TLS:
+ * three nodes in a star (a hub, and two nodes that join only the hub), and a session across the two leaves.
+ * What a test machine cannot have is replaced, and only that: the host names become `localhost` (the test
+ * certificates name it), each host's port 7000 a free port, the files the test's own (certificates made with
+ * openssl, the agents modules from test/fixtures/cli), and `npx -y pnpm@10.34.9 troupe` the CLI's source.
+ *
+ * The leaves' agents: the shop hosts a seller, the buyers node a buyer whose `main` hook runs a Haggle session
+ * with the seller on node shop, a node it never dialed.
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, describe, expect, it, vi } from "vitest"
+import * as Certs from "./support/certs.ts"
+import { freePort, start, stopAll, testEnv } from "./support/child.ts"
+import { CLI, fixture, secret } from "./support/target-node.ts"
+
+afterAll(stopAll)
+vi.setConfig({ testTimeout: 90_000 })
+
+const root = join(import.meta.dirname, "..")
+
+/** The commands of the README's "Running across machines" block, one argument list each. */
+const commands = (): ReadonlyArray<ReadonlyArray<string>> => {
+  const readme = readFileSync(join(root, "README.md"), "utf8")
+  const block = /## Running across machines\n[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(readme)![1]!
+  return block
+    .replace(/\\\n\s*/g, " ")
+    .split("\n")
+    .filter((line) => !line.startsWith("#") && line.trim() !== "")
+    .map((line) => line.trim().split(/\s+/))
+}
+
+const modules: Record<string, string> = {
+  "./hub.ts": fixture("echo-only.ts"),
+  "./shop.ts": fixture("haggle-shop.ts"),
+  "./buyers.ts": fixture("haggle-buyer.ts")
+}
+
+describe("README: running across machines", () => {
+  it("three nodes in a star, as the README starts them: a session across the two leaves runs", async () => {
+    const lines = commands()
+    expect(lines.map((args) => args.slice(0, 5).join(" "))).toEqual([
+      "npx -y pnpm@10.34.9 troupe node",
+      "npx -y pnpm@10.34.9 troupe node",
+      "npx -y pnpm@10.34.9 troupe node"
+    ])
+    const ca = Certs.authority()
+    const ports = new Map<string, number>()
+    for (const host of ["host-a", "host-b", "host-c"]) ports.set(host, await freePort())
+    const url = (text: string) =>
+      text.replace(/host-([a-c]):7000/g, (_, h: string) => `localhost:${ports.get(`host-${h}`)}`)
+    const token = secret()
+    const launch = async (args: ReadonlyArray<string>) => {
+      const rest = args.slice(5)
+      const host = /wss:\/\/(host-[a-c]):7000/.exec(rest[rest.indexOf("--advertise") + 1]!)![1]!
+      const name = rest[rest.indexOf("--name") + 1]!
+      const pem = ca.issue(name)
+      const files: Record<string, string> = {
+        [`${name}.pem`]: pem.certFile,
+        [`${name}.key`]: pem.keyFile,
+        "ca.pem": ca.certFile
+      }
+      const argv = rest.map((arg, i) =>
+        rest[i - 1] === "--listen" ? String(ports.get(host)) : (modules[arg] ?? files[arg] ?? url(arg))
+      )
+      const child = start([CLI, "node", ...argv], { cwd: root, env: { ...testEnv(), TROUPE_TOKEN: token } })
+      await child.line(/ready:|session:/, 60_000)
+      return child
+    }
+    // the hub first, then the two leaves (each joins the hub, and learns the other from it)
+    const hub = await launch(lines[0]!)
+    const [shop, buyers] = await Promise.all([launch(lines[1]!), launch(lines[2]!)])
+    const exit = await buyers.exit
+    expect(exit.code, exit.stderr).toBe(0)
+    expect(exit.stdout).toContain('session: the seller says "sold for 30"')
+    // the buyers node never dialed the shop: it learned it from the hub and linked to it
+    expect(exit.stdout).toMatch(/node shop joined/)
+    expect(await shop.line("seller: sold")).toBe("seller: sold for 30")
+    for (const node of [hub, shop]) {
+      node.process.kill("SIGINT")
+      expect((await node.exit).code).toBe(0)
+    }
+  })
+})
