@@ -29,8 +29,8 @@ interface Raw {
   readonly isOpen: () => boolean
 }
 
-/** Frames a link sends on its own schedule, which a test of other frames may leave unread. */
-const background = ["ack", "heartbeat"]
+/** Frames a link sends on its own schedule (acks, heartbeats, membership gossip), which a test of other frames may leave unread. */
+const background = ["ack", "heartbeat", "members"]
 
 const raw = (url: string) =>
   Effect.acquireRelease(
