@@ -1,5 +1,5 @@
-import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
-import { Cause, Effect, Exit, Option } from "effect"
+import { ActorSystem, Desk, DurableSession, HumanRole, Session, Storage } from "@troupe/runtime"
+import { Cause, Deferred, Effect, Exit, Option, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
@@ -88,6 +88,78 @@ for (const db of databases()) {
       for (const e of effects) counts.set(e, (counts.get(e) ?? 0) + 1)
       expect([...counts.values()].filter((n) => n !== 1)).toEqual([])
       expect(counts.size).toBe(80)
+    })
+
+    it("resume a role played by a person without asking again the moves the person made", async () => {
+      const location = await db.fresh()
+      const none = () => Effect.void
+      const person = Session.role(Ledger, "C", HumanRole.play({ who: "Cy" }))
+      /** Answers the desk's questions with `answers` (in order); `asked` gets each question's state and move count. */
+      const answering = (answers: ReadonlyArray<unknown>, asked: Array<number>, after?: Effect.Effect<void>) =>
+        Effect.gen(function* () {
+          const desk = Desk.of(yield* ActorSystem.ActorSystem)
+          const changes = yield* desk.changes
+          yield* Effect.forkScoped(
+            Stream.runForEach(changes, (change) => {
+              if (change._tag !== "Asked") return Effect.void
+              const n = asked.push((change.question.detail as { received: ReadonlyArray<unknown> }).received.length)
+              const answer = answers[n - 1]
+              return answer === undefined ? (after ?? Effect.void) : desk.answer(change.question.id, answer, "cy")
+            })
+          )
+        })
+      // the first "process": the person makes two deposits; at the third question the node goes down
+      const first: Array<number> = []
+      await onStorage(
+        db,
+        location,
+        Effect.scoped(
+          Effect.gen(function* () {
+            const system = yield* ActorSystem.ActorSystem
+            const down = yield* Deferred.make<void>()
+            yield* answering(
+              [
+                { label: "deposit", payload: 1 },
+                { label: "deposit", payload: 2 }
+              ],
+              first,
+              Effect.asVoid(Deferred.succeed(down, undefined))
+            )
+            const C = yield* ActorSystem.spawn(person, { name: "C" })
+            const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
+            const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
+            yield* DurableSession.start(Ledger, { roles: { C, B, A }, id: "p1", deadline: "10 seconds" })
+            yield* Deferred.await(down)
+            yield* system.shutdown
+          })
+        )
+      )
+      // two moves made (after 0 and 1 receipts), the third asked (after 2)
+      expect(first).toEqual([0, 1, 2])
+      // the second: the person is asked only the move not made yet, and closes
+      const second: Array<number> = []
+      const done = await onStorage(
+        db,
+        location,
+        Effect.scoped(
+          Effect.gen(function* () {
+            yield* answering([{ label: "close" }], second)
+            yield* ActorSystem.spawn(person, { name: "C" })
+            yield* ActorSystem.spawn(bank(none), { name: "B" })
+            yield* ActorSystem.spawn(auditor(none), { name: "A" })
+            const [handle] = yield* DurableSession.recover([Ledger])
+            return yield* handle!.await
+          })
+        )
+      )
+      expect(second).toEqual([2])
+      const c = done.results.C as HumanRole.Result
+      expect(c.sent.map((m) => `${m.label}(${m.payload}) by ${m.by}`)).toEqual([
+        "deposit(1) by cy",
+        "deposit(2) by cy",
+        "close(null) by cy"
+      ])
+      expect({ B: done.results.B, A: done.results.A }).toEqual({ B: 3, A: 2 })
     })
 
     it("end when every role had completed before the coordinator's node went down", async () => {
