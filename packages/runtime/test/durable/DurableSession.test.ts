@@ -14,6 +14,35 @@ const onStorage = <A, E>(
 ) =>
   Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.provide(db.layer(location))))
 
+/** Runs a ledger session of `rounds` deposits to its end, under `id`. */
+const runLedger = (db: Database, location: string, id: string, rounds: number) =>
+  onStorage(
+    db,
+    location,
+    Effect.gen(function* () {
+      const none = () => Effect.void
+      const C = yield* ActorSystem.spawn(
+        client(() => rounds),
+        { name: "C" }
+      )
+      const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
+      const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
+      return yield* DurableSession.run(Ledger, { roles: { C, B, A }, id })
+    })
+  )
+
+/** Runs a statement on the database itself (to damage or rewind what is stored). */
+const onDatabase = (
+  db: Database,
+  location: string,
+  statement: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>
+) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      yield* statement(yield* SqlClient.SqlClient)
+    }).pipe(Effect.provide(db.client(location)))
+  )
+
 for (const db of databases()) {
   describe(`durable sessions on ${db.name}`, () => {
     it("complete, with their outcome stored, each once effect run once", async () => {
@@ -164,26 +193,12 @@ for (const db of databases()) {
 
     it("end when every role had completed before the coordinator's node went down", async () => {
       const location = await db.fresh()
-      const none = () => Effect.void
-      await onStorage(
+      await runLedger(db, location, "s3", 3)
+      // as if the node had died after the roles' results were committed, before the end was
+      await onDatabase(
         db,
         location,
-        Effect.gen(function* () {
-          const C = yield* ActorSystem.spawn(
-            client(() => 3),
-            { name: "C" }
-          )
-          const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
-          const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
-          yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s3" })
-        })
-      )
-      // as if the node had died after the roles' results were committed, before the end was
-      await Effect.runPromise(
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          yield* sql`UPDATE troupe_sessions SET status = 'running', outcome = NULL WHERE session = 's3'`
-        }).pipe(Effect.provide(db.client(location)))
+        (sql) => sql`UPDATE troupe_sessions SET status = 'running', outcome = NULL WHERE session = 's3'`
       )
       const done = await onStorage(
         db,
@@ -198,26 +213,9 @@ for (const db of databases()) {
 
     it("refuse a session damaged in the database, typed, naming the session and what is wrong", async () => {
       const location = await db.fresh()
-      const none = () => Effect.void
-      await onStorage(
-        db,
-        location,
-        Effect.gen(function* () {
-          const C = yield* ActorSystem.spawn(
-            client(() => 1),
-            { name: "C" }
-          )
-          const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
-          const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
-          yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s5" })
-        })
-      )
+      await runLedger(db, location, "s5", 1)
       const damage = (statement: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>
-        Effect.runPromise(
-          Effect.gen(function* () {
-            yield* statement(yield* SqlClient.SqlClient)
-          }).pipe(Effect.provide(db.client(location)))
-        )
+        onDatabase(db, location, statement)
       const failure = async <A>(effect: Effect.Effect<A, unknown, ActorSystem.ActorSystem | Storage.Storage>) => {
         const exit = await onStorage(db, location, Effect.exit(effect))
         return Exit.isFailure(exit) ? Cause.squash(exit.cause) : exit.value

@@ -109,6 +109,17 @@ export interface RoleLog {
   readonly onces: ReadonlyArray<unknown>
 }
 
+/** A row of `troupe_sessions`, as read. */
+interface SessionRow {
+  readonly session: string
+  readonly protocol: string
+  readonly node: string
+  readonly spec: string
+  readonly begun: number | string
+  readonly status: SessionRecord["status"]
+  readonly outcome: string | null
+}
+
 interface Row {
   readonly session: string
   readonly role: string
@@ -145,15 +156,7 @@ export class SessionStore {
   }
 
   /** A session's row, decoded (its spec with its schema). */
-  private readonly toRecord = (row: {
-    session: string
-    protocol: string
-    node: string
-    spec: string
-    begun: number | string
-    status: SessionRecord["status"]
-    outcome: string | null
-  }): SessionRecord => {
+  private readonly toRecord = (row: SessionRow): SessionRecord => {
     const where = `the durable session ${JSON.stringify(row.session)}`
     return {
       session: row.session,
@@ -282,15 +285,8 @@ export class SessionStore {
 
   /** The session, if it is stored. */
   session(session: string): Effect.Effect<Option.Option<SessionRecord>, StorageError> {
-    return this.sql<{
-      session: string
-      protocol: string
-      node: string
-      spec: string
-      begun: number | string
-      status: SessionRecord["status"]
-      outcome: string | null
-    }>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions WHERE session = ${session}`.pipe(
+    return this
+      .sql<SessionRow>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions WHERE session = ${session}`.pipe(
       Effect.mapError(this.failed("session read", `session ${session}`)),
       Effect.flatMap((rows) =>
         decoding(this.writer.location, () => Option.map(Option.fromUndefinedOr(rows[0]), this.toRecord))
@@ -300,15 +296,7 @@ export class SessionStore {
 
   /** The sessions coordinated by `node` that have not ended. */
   running(node: string): Effect.Effect<ReadonlyArray<SessionRecord>, StorageError> {
-    return this.sql<{
-      session: string
-      protocol: string
-      node: string
-      spec: string
-      begun: number | string
-      status: SessionRecord["status"]
-      outcome: string | null
-    }>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions
+    return this.sql<SessionRow>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions
        WHERE node = ${node} AND status = 'running' ORDER BY session`.pipe(
       Effect.mapError(this.failed("session read")),
       Effect.flatMap((rows) => decoding(this.writer.location, () => rows.map(this.toRecord)))
