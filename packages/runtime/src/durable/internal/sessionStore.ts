@@ -92,11 +92,14 @@ const readChunk = (text: string, where: string, location: string): ReadonlyArray
 }
 
 /** Builds a value from stored rows; a column that does not decode fails it with its `StorageCorrupt`. */
-const decoding = <A>(location: string, build: () => A): Effect.Effect<A, StorageCorrupt> =>
-  Effect.try({
-    try: build,
-    catch: (error) =>
-      error instanceof StorageCorrupt ? error : new StorageCorrupt({ location, detail: String(error) })
+const decoding = <A>(build: () => A): Effect.Effect<A, StorageCorrupt> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(build())
+    } catch (error) {
+      if (error instanceof StorageCorrupt) return Effect.fail(error)
+      throw error // a bug, not the data: a defect
+    }
   })
 
 /** A role's part of the log, read back when it resumes. */
@@ -288,9 +291,7 @@ export class SessionStore {
     return this
       .sql<SessionRow>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions WHERE session = ${session}`.pipe(
       Effect.mapError(this.failed("session read", `session ${session}`)),
-      Effect.flatMap((rows) =>
-        decoding(this.writer.location, () => Option.map(Option.fromUndefinedOr(rows[0]), this.toRecord))
-      )
+      Effect.flatMap((rows) => decoding(() => Option.map(Option.fromUndefinedOr(rows[0]), this.toRecord)))
     )
   }
 
@@ -299,7 +300,7 @@ export class SessionStore {
     return this.sql<SessionRow>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions
        WHERE node = ${node} AND status = 'running' ORDER BY session`.pipe(
       Effect.mapError(this.failed("session read")),
-      Effect.flatMap((rows) => decoding(this.writer.location, () => rows.map(this.toRecord)))
+      Effect.flatMap((rows) => decoding(() => rows.map(this.toRecord)))
     )
   }
 
@@ -316,7 +317,7 @@ export class SessionStore {
        ORDER BY role, kind, peer, seq`.pipe(
       Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`)),
       Effect.flatMap((rows) =>
-        decoding(this.writer.location, () => {
+        decoding(() => {
           const sent = new Map<string, number>()
           const onces: Array<unknown> = []
           const inbound = new Map<string, Array<Logged>>()
@@ -358,7 +359,7 @@ export class SessionStore {
        WHERE s.node = ${node} AND s.status = 'running' AND r.done = 1`.pipe(
       Effect.mapError(this.failed("session read")),
       Effect.flatMap((rows) =>
-        decoding(this.writer.location, () => {
+        decoding(() => {
           const out = new Map<string, Map<string, { result: unknown; trace: unknown }>>()
           for (const r of rows) {
             let roles = out.get(r.session)
