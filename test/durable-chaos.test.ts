@@ -47,6 +47,7 @@ for (const db of databases()) {
       const pending = new Map<string, (typeof deposits)[number]>()
       const log: Array<string> = []
       let command = 0
+      const reports: Array<Event> = []
       for (let incarnation = 0; pending.size > 0 || incarnation <= KILLS; incarnation++) {
         for (const d of waves[incarnation] ?? []) pending.set(d.ref, d)
         const killing = incarnation < KILLS
@@ -66,17 +67,18 @@ for (const db of databases()) {
         log.push(
           `${incarnation}: ${how}${how === "handler" || how === "after-commit" ? ` #${nth}` : ""}, ${all ? "all acked" : `died, ${pending.size} pending`}`
         )
-        if (!killing) expect(all, `the last incarnation acknowledges everything (seed ${seed})`).toBe(true)
+        if (!killing) {
+          expect(all, `the last incarnation acknowledges everything (seed ${seed})`).toBe(true)
+          // and reports every account as stored
+          for (let a = 0; a < ACCOUNTS; a++) node.send({ id: ++command, cmd: "report", account: `acct-${a}` })
+          await node.until((es) => es.filter((e) => e.event === "report").length === ACCOUNTS)
+          reports.push(...node.events)
+        }
         await node.kill()
       }
-      // a last incarnation reports every account
-      const node = await Lines.start<Event>("durable-node.ts", where)
-      for (let a = 0; a < ACCOUNTS; a++) node.send({ id: ++command, cmd: "report", account: `acct-${a}` })
-      await node.until((es) => es.filter((e) => e.event === "report").length === ACCOUNTS)
-      await node.kill()
       const applied: Record<string, number> = {}
       let balance = 0
-      for (const e of node.events) {
+      for (const e of reports) {
         if (e.event !== "report") continue
         balance += e.state.balance
         for (const [ref, n] of Object.entries(e.state.applied)) applied[ref] = (applied[ref] ?? 0) + n

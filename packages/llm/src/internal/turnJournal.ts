@@ -194,8 +194,10 @@ export class TurnJournal {
       record: (key, answer, by) =>
         Effect.orDie(
           Effect.suspend(() => {
-            this.answers.set(key, { seq: this.nextSeq, answer })
-            return this.append({ _tag: "Answer", key, answer: answer as Schema.Json, by })
+            // kept as JSON (what a page or a terminal sends; the question's check decodes it again)
+            const json = JSON.parse(JSON.stringify(answer ?? null)) as Schema.Json
+            this.answers.set(key, { seq: this.nextSeq, answer: json })
+            return this.append({ _tag: "Answer", key, answer: json, by })
           })
         )
     }

@@ -11,6 +11,9 @@
  *   the role's monitor checks it like any other move.
  * - **Deadlines.** A person who takes too long is treated like any slow role: the peers waiting for the
  *   person's message time out by their step deadline, the session is aborted, and the question withdrawn.
+ * - **Crashes.** In a durable session or a restartable role, each answer is one of the role's `once` results
+ *   (committed before the move is sent): the program replayed after a crash gets the answers back, and the
+ *   person is asked only the moves not made yet.
  *
  * The detail of a move question (plain JSON):
  * `{ who, instructions, state, received: [{ from, label, payload }], moves: [{ to, label, move, schema }] }`.
@@ -57,6 +60,11 @@ export interface Offer {
   readonly move: string
   /** The JSON Schema of the payload (draft 2020-12); `{ "type": "null" }` for a move without payload. */
   readonly schema: unknown
+}
+
+/** What `play` uses of a role program's context: its `once`, which records the person's answers. */
+export interface OnceContext {
+  once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R>
 }
 
 /** Any endpoint of a role: typed (`Endpoint.For<P, Role, E>`) or untyped. */
@@ -118,7 +126,7 @@ const checkAnswer = (monitor: Monitor.Monitor, state: StateMachine.State, raw: u
 /** The role program of a person: drives the endpoint to the end of the role's local type (see the module). */
 export const play =
   (options: Options = {}) =>
-  <Ep extends AnyEndpoint>(endpoint: Ep): Effect.Effect<Result, EndpointFailure<Ep>> =>
+  <Ep extends AnyEndpoint>(endpoint: Ep, context?: OnceContext): Effect.Effect<Result, EndpointFailure<Ep>> =>
     Effect.gen(function* () {
       let ep = endpoint as unknown as Endpoint.UntypedEndpoint<unknown>
       const { monitor } = ep
@@ -138,7 +146,9 @@ export const play =
           ep = message.next
           continue
         }
-        const answered = yield* Desk.ask({
+        // the answer as the person gave it (JSON), checked: in a durable session or a restartable role it is part
+        // of the role's log (a `once`), so that the program replayed after a crash does not ask again
+        const ask = Desk.ask({
           kind: "move",
           title: `${monitor.role}'s move in session ${monitor.session} of ${monitor.protocol}`,
           key: `${monitor.session}/${monitor.role}/move/${sent.length}`,
@@ -149,9 +159,18 @@ export const play =
             received,
             moves: offers(state)
           },
-          check: (answer) => checkAnswer(monitor, state, answer)
+          check: (answer) => Effect.as(checkAnswer(monitor, state, answer), answer)
         })
-        const move = answered.value
+        const answered = yield* context === undefined ? ask : context.once(ask)
+        const move = yield* checkAnswer(monitor, state, answered.value).pipe(
+          Effect.catch((reason) =>
+            Effect.die(
+              new Error(
+                `${monitor.role}'s recorded move #${sent.length} in session ${monitor.session} no longer fits: ${reason}`
+              )
+            )
+          )
+        )
         ep = yield* ep.send(move.to, move.label, move.payload)
         const payload = yield* encodeJson(state.transitions.find((t) => t.label === move.label)!.payload, move.payload)
         sent.push({ from: monitor.role, to: move.to, label: move.label, payload, by: answered.by })

@@ -1,5 +1,5 @@
-import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
-import { Cause, Effect, Exit, Option } from "effect"
+import { ActorSystem, Desk, DurableSession, HumanRole, Session, Storage } from "@troupe/runtime"
+import { Cause, Deferred, Effect, Exit, Option, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
@@ -13,6 +13,35 @@ const onStorage = <A, E>(
   node = "ledger"
 ) =>
   Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.provide(db.layer(location))))
+
+/** Runs a ledger session of `rounds` deposits to its end, under `id`. */
+const runLedger = (db: Database, location: string, id: string, rounds: number) =>
+  onStorage(
+    db,
+    location,
+    Effect.gen(function* () {
+      const none = () => Effect.void
+      const C = yield* ActorSystem.spawn(
+        client(() => rounds),
+        { name: "C" }
+      )
+      const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
+      const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
+      return yield* DurableSession.run(Ledger, { roles: { C, B, A }, id })
+    })
+  )
+
+/** Runs a statement on the database itself (to damage or rewind what is stored). */
+const onDatabase = (
+  db: Database,
+  location: string,
+  statement: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>
+) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      yield* statement(yield* SqlClient.SqlClient)
+    }).pipe(Effect.provide(db.client(location)))
+  )
 
 for (const db of databases()) {
   describe(`durable sessions on ${db.name}`, () => {
@@ -90,28 +119,86 @@ for (const db of databases()) {
       expect(counts.size).toBe(80)
     })
 
-    it("end when every role had completed before the coordinator's node went down", async () => {
+    it("resume a role played by a person without asking again the moves the person made", async () => {
       const location = await db.fresh()
       const none = () => Effect.void
+      const person = Session.role(Ledger, "C", HumanRole.play({ who: "Cy" }))
+      /** Answers the desk's questions with `answers` (in order); `asked` gets each question's state and move count. */
+      const answering = (answers: ReadonlyArray<unknown>, asked: Array<number>, after?: Effect.Effect<void>) =>
+        Effect.gen(function* () {
+          const desk = Desk.of(yield* ActorSystem.ActorSystem)
+          const changes = yield* desk.changes
+          yield* Effect.forkScoped(
+            Stream.runForEach(changes, (change) => {
+              if (change._tag !== "Asked") return Effect.void
+              const n = asked.push((change.question.detail as { received: ReadonlyArray<unknown> }).received.length)
+              const answer = answers[n - 1]
+              return answer === undefined ? (after ?? Effect.void) : desk.answer(change.question.id, answer, "cy")
+            })
+          )
+        })
+      // the first "process": the person makes two deposits; at the third question the node goes down
+      const first: Array<number> = []
       await onStorage(
         db,
         location,
-        Effect.gen(function* () {
-          const C = yield* ActorSystem.spawn(
-            client(() => 3),
-            { name: "C" }
-          )
-          const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
-          const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
-          yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s3" })
-        })
+        Effect.scoped(
+          Effect.gen(function* () {
+            const system = yield* ActorSystem.ActorSystem
+            const down = yield* Deferred.make<void>()
+            yield* answering(
+              [
+                { label: "deposit", payload: 1 },
+                { label: "deposit", payload: 2 }
+              ],
+              first,
+              Effect.asVoid(Deferred.succeed(down, undefined))
+            )
+            const C = yield* ActorSystem.spawn(person, { name: "C" })
+            const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
+            const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
+            yield* DurableSession.start(Ledger, { roles: { C, B, A }, id: "p1", deadline: "10 seconds" })
+            yield* Deferred.await(down)
+            yield* system.shutdown
+          })
+        )
       )
+      // two moves made (after 0 and 1 receipts), the third asked (after 2)
+      expect(first).toEqual([0, 1, 2])
+      // the second: the person is asked only the move not made yet, and closes
+      const second: Array<number> = []
+      const done = await onStorage(
+        db,
+        location,
+        Effect.scoped(
+          Effect.gen(function* () {
+            yield* answering([{ label: "close" }], second)
+            yield* ActorSystem.spawn(person, { name: "C" })
+            yield* ActorSystem.spawn(bank(none), { name: "B" })
+            yield* ActorSystem.spawn(auditor(none), { name: "A" })
+            const [handle] = yield* DurableSession.recover([Ledger])
+            return yield* handle!.await
+          })
+        )
+      )
+      expect(second).toEqual([2])
+      const c = done.results.C as HumanRole.Result
+      expect(c.sent.map((m) => `${m.label}(${m.payload}) by ${m.by}`)).toEqual([
+        "deposit(1) by cy",
+        "deposit(2) by cy",
+        "close(null) by cy"
+      ])
+      expect({ B: done.results.B, A: done.results.A }).toEqual({ B: 3, A: 2 })
+    })
+
+    it("end when every role had completed before the coordinator's node went down", async () => {
+      const location = await db.fresh()
+      await runLedger(db, location, "s3", 3)
       // as if the node had died after the roles' results were committed, before the end was
-      await Effect.runPromise(
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          yield* sql`UPDATE troupe_sessions SET status = 'running', outcome = NULL WHERE session = 's3'`
-        }).pipe(Effect.provide(db.client(location)))
+      await onDatabase(
+        db,
+        location,
+        (sql) => sql`UPDATE troupe_sessions SET status = 'running', outcome = NULL WHERE session = 's3'`
       )
       const done = await onStorage(
         db,
@@ -126,26 +213,9 @@ for (const db of databases()) {
 
     it("refuse a session damaged in the database, typed, naming the session and what is wrong", async () => {
       const location = await db.fresh()
-      const none = () => Effect.void
-      await onStorage(
-        db,
-        location,
-        Effect.gen(function* () {
-          const C = yield* ActorSystem.spawn(
-            client(() => 1),
-            { name: "C" }
-          )
-          const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
-          const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
-          yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s5" })
-        })
-      )
+      await runLedger(db, location, "s5", 1)
       const damage = (statement: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>
-        Effect.runPromise(
-          Effect.gen(function* () {
-            yield* statement(yield* SqlClient.SqlClient)
-          }).pipe(Effect.provide(db.client(location)))
-        )
+        onDatabase(db, location, statement)
       const failure = async <A>(effect: Effect.Effect<A, unknown, ActorSystem.ActorSystem | Storage.Storage>) => {
         const exit = await onStorage(db, location, Effect.exit(effect))
         return Exit.isFailure(exit) ? Cause.squash(exit.cause) : exit.value

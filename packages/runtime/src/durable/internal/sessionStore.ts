@@ -92,11 +92,14 @@ const readChunk = (text: string, where: string, location: string): ReadonlyArray
 }
 
 /** Builds a value from stored rows; a column that does not decode fails it with its `StorageCorrupt`. */
-const decoding = <A>(location: string, build: () => A): Effect.Effect<A, StorageCorrupt> =>
-  Effect.try({
-    try: build,
-    catch: (error) =>
-      error instanceof StorageCorrupt ? error : new StorageCorrupt({ location, detail: String(error) })
+const decoding = <A>(build: () => A): Effect.Effect<A, StorageCorrupt> =>
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(build())
+    } catch (error) {
+      if (error instanceof StorageCorrupt) return Effect.fail(error)
+      throw error // a bug, not the data: a defect
+    }
   })
 
 /** A role's part of the log, read back when it resumes. */
@@ -107,6 +110,17 @@ export interface RoleLog {
   readonly inbound: ReadonlyMap<string, ReadonlyArray<Logged>>
   /** The results of its `once` effects, in order (JSON). */
   readonly onces: ReadonlyArray<unknown>
+}
+
+/** A row of `troupe_sessions`, as read. */
+interface SessionRow {
+  readonly session: string
+  readonly protocol: string
+  readonly node: string
+  readonly spec: string
+  readonly begun: number | string
+  readonly status: SessionRecord["status"]
+  readonly outcome: string | null
 }
 
 interface Row {
@@ -145,15 +159,7 @@ export class SessionStore {
   }
 
   /** A session's row, decoded (its spec with its schema). */
-  private readonly toRecord = (row: {
-    session: string
-    protocol: string
-    node: string
-    spec: string
-    begun: number | string
-    status: SessionRecord["status"]
-    outcome: string | null
-  }): SessionRecord => {
+  private readonly toRecord = (row: SessionRow): SessionRecord => {
     const where = `the durable session ${JSON.stringify(row.session)}`
     return {
       session: row.session,
@@ -282,36 +288,19 @@ export class SessionStore {
 
   /** The session, if it is stored. */
   session(session: string): Effect.Effect<Option.Option<SessionRecord>, StorageError> {
-    return this.sql<{
-      session: string
-      protocol: string
-      node: string
-      spec: string
-      begun: number | string
-      status: SessionRecord["status"]
-      outcome: string | null
-    }>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions WHERE session = ${session}`.pipe(
+    return this
+      .sql<SessionRow>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions WHERE session = ${session}`.pipe(
       Effect.mapError(this.failed("session read", `session ${session}`)),
-      Effect.flatMap((rows) =>
-        decoding(this.writer.location, () => Option.map(Option.fromUndefinedOr(rows[0]), this.toRecord))
-      )
+      Effect.flatMap((rows) => decoding(() => Option.map(Option.fromUndefinedOr(rows[0]), this.toRecord)))
     )
   }
 
   /** The sessions coordinated by `node` that have not ended. */
   running(node: string): Effect.Effect<ReadonlyArray<SessionRecord>, StorageError> {
-    return this.sql<{
-      session: string
-      protocol: string
-      node: string
-      spec: string
-      begun: number | string
-      status: SessionRecord["status"]
-      outcome: string | null
-    }>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions
+    return this.sql<SessionRow>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions
        WHERE node = ${node} AND status = 'running' ORDER BY session`.pipe(
       Effect.mapError(this.failed("session read")),
-      Effect.flatMap((rows) => decoding(this.writer.location, () => rows.map(this.toRecord)))
+      Effect.flatMap((rows) => decoding(() => rows.map(this.toRecord)))
     )
   }
 
@@ -328,7 +317,7 @@ export class SessionStore {
        ORDER BY role, kind, peer, seq`.pipe(
       Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`)),
       Effect.flatMap((rows) =>
-        decoding(this.writer.location, () => {
+        decoding(() => {
           const sent = new Map<string, number>()
           const onces: Array<unknown> = []
           const inbound = new Map<string, Array<Logged>>()
@@ -370,7 +359,7 @@ export class SessionStore {
        WHERE s.node = ${node} AND s.status = 'running' AND r.done = 1`.pipe(
       Effect.mapError(this.failed("session read")),
       Effect.flatMap((rows) =>
-        decoding(this.writer.location, () => {
+        decoding(() => {
           const out = new Map<string, Map<string, { result: unknown; trace: unknown }>>()
           for (const r of rows) {
             let roles = out.get(r.session)
