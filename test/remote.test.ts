@@ -179,6 +179,48 @@ for (const topology of topologies) {
       })
     )
 
+    it.live("death watch across nodes: one notification per watch, none after unwatch", () =>
+      Effect.gen(function* () {
+        const { alice, bob } = yield* two(start)
+        const Target = ActorRef.schema(Account)
+        const Watcher = Protocol.make("Watcher", {
+          WatchTwice: Protocol.request({ target: Target }, { success: Schema.Void }),
+          WatchThenUnwatch: Protocol.request({ target: Target }, { success: Schema.Void }),
+          Seen: Protocol.request({}, { success: Schema.Array(Schema.String) })
+        })
+        const seen: Array<string> = []
+        const watcher = yield* bob.system.spawn(
+          Behavior.make(Watcher, {
+            initial: null,
+            receive: {
+              WatchTwice: (s, { target }, ctx) =>
+                Effect.as(Effect.andThen(ctx.watch(target), ctx.watch(target)), { state: s, reply: undefined }),
+              WatchThenUnwatch: (s, { target }, ctx) =>
+                Effect.as(Effect.andThen(ctx.watch(target), ctx.unwatch(target)), { state: s, reply: undefined }),
+              Seen: (s) => Effect.succeed({ state: s, reply: seen })
+            },
+            onTerminated: (s, terminated) =>
+              Effect.as(
+                Effect.sync(() => seen.push(terminated.ref.path)),
+                s
+              )
+          })
+        )
+        yield* alice.system.spawn(account(), { name: "twice" })
+        yield* alice.system.spawn(account(), { name: "undone" })
+        const twice = yield* bob.system.lookup("/user/twice", Account, { node: "alice" })
+        const undone = yield* bob.system.lookup("/user/undone", Account, { node: "alice" })
+        yield* watcher.ask(Watcher.WatchTwice({ target: twice }))
+        yield* alice.system.stop(yield* alice.system.lookup("/user/twice", Account))
+        yield* eventually(() => seen.length > 0, "the notification")
+        // watch and unwatch of a dead remote actor: its notice, if already queued, is not handled
+        yield* alice.system.stop(yield* alice.system.lookup("/user/undone", Account))
+        yield* watcher.ask(Watcher.WatchThenUnwatch({ target: undone }))
+        // a second notice of the first watch would have been queued with the first
+        assert.deepStrictEqual(yield* watcher.ask(Watcher.Seen()), ["/user/twice"])
+      })
+    )
+
     it.live("when a node goes down, watchers get NodeDown and pending asks fail with NodeUnreachable", () =>
       Effect.gen(function* () {
         const { alice, bob } = yield* two(start)

@@ -37,7 +37,11 @@ export interface SpawnOptions {
   readonly mailbox?: Mailbox.Config
   /** When its supervisor restarts it; `"transient"` (after failures only) by default. */
   readonly restart?: Supervisor.RestartPolicy
-  /** How long it may take to finish its current message when stopped, before it is interrupted. */
+  /**
+   * How long it may take to finish its current message when stopped, before it is interrupted; a handler that
+   * has not ended as long again after that (an uninterruptible region) is left running and reported
+   * (`StopTimedOut`), and the stop goes on.
+   */
   readonly shutdownTimeout?: Duration.Input
 }
 

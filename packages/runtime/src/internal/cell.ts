@@ -56,8 +56,8 @@ export class Envelope {
   readonly reply: ReplyTo | undefined
   readonly kind: number
   /**
-   * For system messages, until they are handled: the timer that sent it, or the watch (see {@link watchKey})
-   * it notifies. A timer cancelled, or a watch undone, meanwhile: the message is not handled.
+   * For system messages, until they are handled: the timer that sent it, or the watch it notifies (see
+   * `SystemImpl.watchKey`). A timer cancelled, or a watch undone, meanwhile: the message is not handled.
    */
   source: unknown
   /** When tracing: the span the message was sent from, the parent of the span that handles it. */
@@ -117,13 +117,6 @@ class PendingReply implements ReplyTo, Deadline {
 export interface Watcher {
   notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void
 }
-
-/**
- * What identifies a watched actor in its watcher's bookkeeping: the cell of a local actor (a new actor at the
- * same path is another one), node and path for an actor of another node.
- */
-export const watchKey = (ref: ActorRef<Protocol.Any>): unknown =>
-  ref instanceof LocalActorRef ? ref.cell : `${ref.node}\u0000${ref.path}`
 
 interface Waiter {
   readonly envelope: Envelope
@@ -204,7 +197,7 @@ export class ActorCell {
   private stashed: Array<Envelope> | undefined
   children: Map<string, ActorCell> | undefined
   private watchers: Map<Watcher, { readonly message: { readonly _tag: string } | undefined }> | undefined
-  /** What this actor watches and has not been told of yet, by {@link watchKey}. */
+  /** What this actor watches and has not been told of yet, by `SystemImpl.watchKey`. */
   private watching: Set<unknown> | undefined
   private listeners: Array<(terminated: Terminated.Terminated) => void> | undefined
   private scope: Scope.Closeable | undefined
@@ -1119,8 +1112,8 @@ export class ActorCell {
   // ------------------------------------------------------------------------------------------------------
 
   /**
-   * As a watcher: starts a watch of the actor with this {@link watchKey}; false when it is watched already (a
-   * watch gives one notification, however often it is made).
+   * As a watcher: starts a watch of the actor with this key (`SystemImpl.watchKey`); false when it is watched
+   * already (a watch gives one notification, however often it is made).
    */
   beginWatch(key: unknown): boolean {
     const watching = (this.watching ??= new Set())
@@ -1135,7 +1128,7 @@ export class ActorCell {
   }
 
   notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void {
-    const key = watchKey(terminated.ref)
+    const key = this.system.watchKey(terminated.ref)
     this.enqueueSystem(
       message === undefined
         ? new Envelope(terminated as unknown as { readonly _tag: string }, undefined, undefined, TERMINATED, key)

@@ -13,7 +13,7 @@ import type * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
-import { ActorCell, type CellOptions, CurrentActor, LocalActorRef, watchKey } from "./cell.ts"
+import { ActorCell, type CellOptions, CurrentActor, LocalActorRef } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
@@ -276,11 +276,11 @@ export class SystemImpl {
   ): Effect.Effect<void> {
     return Effect.sync(() => {
       if (ref instanceof RemoteActorRef) {
-        if (watcher.beginWatch(watchKey(ref))) ref.remoting.watch(watcher, ref, message)
+        if (watcher.beginWatch(this.watchKey(ref))) ref.remoting.watch(watcher, ref, message)
         return
       }
       const cell = localCell(ref)
-      if (cell !== undefined && watcher.beginWatch(watchKey(ref))) cell.addWatcher(watcher, message)
+      if (cell !== undefined && watcher.beginWatch(cell)) cell.addWatcher(watcher, message)
     })
   }
 
@@ -290,9 +290,18 @@ export class SystemImpl {
 
   /** {@link unwatch}, done at once. */
   unwatchNow(watcher: ActorCell, ref: ActorRef<Protocol.Any>): void {
-    watcher.endWatch(watchKey(ref))
+    watcher.endWatch(this.watchKey(ref))
     if (ref instanceof RemoteActorRef) ref.remoting.unwatch(watcher, ref)
     else localCell(ref)?.removeWatcher(watcher)
+  }
+
+  /**
+   * What identifies a watched actor in its watcher's bookkeeping: the cell of a local actor (a new actor at the
+   * same path is another one); node, incarnation and path for an actor of another node.
+   */
+  watchKey(ref: ActorRef<Protocol.Any>): unknown {
+    if (ref instanceof RemoteActorRef) return `${ref.node}\u0000${ref.peer.incarnation}\u0000${ref.path}`
+    return localCell(ref) ?? ref.path
   }
 
   awaitTermination(ref: ActorRef<Protocol.Any>): Effect.Effect<Terminated.Terminated> {

@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { ActorSystem, Choreography, Diagram, type Endpoint, Session, type SystemEvent } from "../../src/index.ts"
+import { eventually } from "../fixtures.ts"
 import { TwoBuyer } from "./fixtures.ts"
 
 const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, ActorSystem.layer())
@@ -107,10 +108,12 @@ describe("Session failures", () => {
             })
           )
         )
+        const thinking = yield* Deferred.make<void>()
         const B = yield* ActorSystem.spawn(
           Session.role(TwoBuyer, "B", (ep) =>
             Effect.gen(function* () {
               const split = yield* (yield* ep.receive()).next.receive()
+              yield* Deferred.succeed(thinking, undefined)
               yield* Effect.sleep("4 seconds") // thinking, on the test clock
               yield* (yield* split.next.send("A", "accept")).close()
             })
@@ -118,10 +121,10 @@ describe("Session failures", () => {
         )
         const S = yield* ActorSystem.spawn(sellerS)
         const run = yield* Effect.forkChild(Session.run(TwoBuyer, { roles: { A, B, S }, stepTimeout: "5 seconds" }))
-        for (let i = 0; i < 10 && run.pollUnsafe() === undefined; i++) {
-          yield* settle
-          yield* TestClock.adjust("1 second")
-        }
+        // every role waits (A for B's answer, S for A's order) from the moment B starts thinking; B answers after
+        // 4 of the 5 seconds, and the clock stops there: a deadline that fires did so too early
+        yield* Deferred.await(thinking)
+        yield* TestClock.adjust("4 seconds")
         const done = yield* Fiber.join(run)
         assert.deepStrictEqual(done.results, { A: undefined, B: undefined, S: "buy" })
       })
@@ -287,10 +290,12 @@ describe("Session: restartable roles", () => {
         assert.deepStrictEqual(done.results, { C: [4, 9, 16], W: "done" })
         assert.deepStrictEqual(work, [2, 3, 4]) // job 2 and 3 were not worked twice
         assert.deepStrictEqual(runs, [false, true])
-        yield* settle
-        assert.isTrue(events.some((e) => e._tag === "Restarted" && e.path === "/user/worker"))
-        assert.isTrue(
-          events.some((e) => e._tag === "SessionResumed" && e.session === "jobs" && e.role === "W" && e.state === 2)
+        // the events reach this test's subscriber in their own time
+        yield* eventually(
+          () =>
+            events.some((e) => e._tag === "Restarted" && e.path === "/user/worker") &&
+            events.some((e) => e._tag === "SessionResumed" && e.session === "jobs" && e.role === "W" && e.state === 2),
+          "the Restarted and SessionResumed events"
         )
         // the trace has each message once
         assert.deepStrictEqual(
