@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest"
 import type { ReferenceCase } from "./reference/case.ts"
 import { nuscr } from "./reference/nuscr.ts"
 import { scribble } from "./reference/scribble.ts"
+import { scribbleSuite } from "./reference/scribbleSuite.ts"
 
 const check = (c: ReferenceCase) =>
   Effect.runSync(
@@ -19,12 +20,12 @@ const check = (c: ReferenceCase) =>
 
 const corpus: ReadonlyArray<readonly [string, ReadonlyArray<ReferenceCase>]> = [
   ["nuScr", nuscr],
-  ["Scribble", scribble]
+  ["Scribble", [...scribble, ...scribbleSuite]]
 ]
 
 describe("conformance: the reference tools' suites", () => {
   it("has at least 60 protocols, with both verdicts from both tools", () => {
-    const all = [...nuscr, ...scribble]
+    const all = [...nuscr, ...scribble, ...scribbleSuite]
     expect(all.length).toBeGreaterThanOrEqual(60)
     for (const [, cases] of corpus) {
       expect(cases.some((c) => c.verdict === "accept")).toBe(true)

@@ -340,6 +340,13 @@ describe("well-formedness", () => {
     })
   }
 
+  it("names a step after a continue in its list once: unreachable (not also a continue that steps follow)", () => {
+    const problems = refuse(["A", "B"], ($) => [
+      $.loop("X", [$.message("A", "B", "l1", Schema.Void), $.continue("X"), $.message("A", "B", "l2", Schema.Void)])
+    ])
+    expect(problems.map((p) => p.code)).toEqual(["UnreachableStep"])
+  })
+
   it("lists every problem, each message saying where", () => {
     const error = Effect.runSync(
       Effect.flip(

@@ -20,6 +20,8 @@ export interface Checked {
 }
 
 const NO_LOOPS: ReadonlySet<string> = new Set()
+/** The `tail` of a step that other steps follow in its own list (a `continue` there is unreachable already). */
+const FOLLOWED: ReadonlySet<string> = new Set()
 const GUARDED: Walked = { unguarded: new Set(), stops: undefined }
 const TAGS = new Set(["Message", "Choice", "Loop", "Continue", "End", "Parallel", "Include"])
 
@@ -118,11 +120,12 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
     let current = unguarded
     let stops: string | undefined
     let unreachableReported = false
-    const inner = scope.tail.size === 0 ? scope : { ...scope, tail: NO_LOOPS }
+    const inner = { ...scope, tail: NO_LOOPS }
+    const followed = { ...scope, tail: FOLLOWED }
     const resume = (): void => {
       while (i < list.length) {
         const index = i++
-        const stepScope = index === list.length - 1 ? scope : inner
+        const last = index === list.length - 1
         const step: unknown = list[index]
         if (!isObject(step) || !TAGS.has(step._tag as string)) {
           report(
@@ -137,14 +140,14 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
           unreachableReported = true
           report("UnreachableStep", within(scope.path, describeStep(s)), `this step can never run: ${stops}`)
         }
-        const simple = walkLeaf(s, stepScope, current)
+        const simple = walkLeaf(s, last ? scope : followed, current)
         if (simple !== undefined) {
           current = simple.unguarded
           stops ??= simple.stops
           continue
         }
         tasks.push(resume)
-        walkCompound(s, stepScope, current, (walked) => {
+        walkCompound(s, last ? scope : inner, current, (walked) => {
           current = walked.unguarded
           stops ??= walked.stops
         })
@@ -198,7 +201,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
             here,
             `loop "${step.name}" starts again before any message is exchanged; put a message before continue`
           )
-        else if (!scope.tail.has(step.name))
+        else if (scope.tail !== FOLLOWED && !scope.tail.has(step.name))
           report(
             "NonTailRecursion",
             here,
