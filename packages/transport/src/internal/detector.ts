@@ -32,10 +32,7 @@ export class Detector {
     if (lag > 0) {
       if (lag > this.maxLag) this.maxLag = lag
       for (const link of engine.links.values()) link.detector.pause(lag)
-      for (const connection of engine.connections) {
-        connection.lastReceived += lag
-        connection.startedAt += lag
-      }
+      for (const connection of engine.connections) connection.lastReceived += lag
       if (lag >= STALL_LOG_MS) {
         engine.log("Warn", "this node was stalled; its peers are not blamed for it", {
           lag: `${lag} ms`,

@@ -286,6 +286,11 @@ export class Link {
     this.detector.heartbeat(at)
   }
 
+  /** Nothing was received on this link and nothing acknowledged: it pairs with a peer's new link. */
+  get fresh(): boolean {
+    return this.acked === 0 && this.delivered === 0
+  }
+
   get unacknowledged(): number {
     return this.lastSeq - this.acked
   }

@@ -243,7 +243,8 @@ export class Handshake {
       const link = this.bind(connection, hello)
       if (link === undefined) return
       const received = link.consumed
-      const linked = link === existing
+      // a link that exchanged nothing yet pairs with a new one as well
+      const linked = link === existing && !link.fresh
       const proof = b64(this.mac(key, `acceptor ${received}${linked ? " linked" : ""}`))
       connection.write(
         Frame.encode(linked ? { type: "welcome", received, proof, linked } : { type: "welcome", received, proof })
@@ -371,11 +372,12 @@ export class Handshake {
   /**
    * The peer no longer holds the link to this node (it declared this node down, a partition it saw
    * and this node did not): this side ends its link too, and the connection starts a new one. What
-   * the old link had not acknowledged is lost, as for any link that goes down. A link made while
-   * this handshake ran (both nodes dialed each other at once) is not old: the peer could not know it.
+   * the old link had not acknowledged is lost, as for any link that goes down. A link that exchanged
+   * nothing yet (nothing received, nothing acknowledged) pairs with a new one as it is; and a link made
+   * while this handshake ran (both nodes dialed each other at once) is not what the peer spoke of.
    */
   private relink(link: Parameters<Engine["declareDown"]>[0], connection: Connection): void {
-    if (link.createdAt >= connection.startedAt) return
+    if (link.fresh || link.createdAt >= connection.startedAt) return
     this.engine.declareDown(link, "refused", "the peer had declared this node down; linking anew")
   }
 
