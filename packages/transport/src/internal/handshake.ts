@@ -13,6 +13,10 @@
  * fresh), and only the holder of an incarnation's private key can speak for it: a connection that
  * claims a live incarnation must present the key that incarnation first linked with.
  *
+ * Link state: the proof and the welcome say (`linked`) whether each side still holds a link to the
+ * other's incarnation. A side that holds one the other dropped (it declared this node down in a
+ * partition) ends it, so that both start a new link; see `relink`.
+ *
  * Identity: a node id is bound to the key of its live incarnation and, under mutual TLS, to the
  * certificate's subject CN. A new incarnation of a node id whose link is connected does not evict
  * it: the incumbent is probed first, and the newcomer is refused (4010) if it answers.
