@@ -17,7 +17,7 @@ import { Effect, Layer, Option, Schema } from "effect"
 const Order = Choreography.makeUnsafe("Order", ["Shop", "Warehouse"], ($) => [
   $.loop("Items", [
     $.choice("Shop", {
-      item: [
+      ship: [
         $.message("Shop", "Warehouse", "ship", Schema.Number),
         $.message("Warehouse", "Shop", "shipped", Schema.Number),
         $.continue("Items")
