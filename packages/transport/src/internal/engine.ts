@@ -109,11 +109,19 @@ class DeliveryImpl implements Delivery {
   }
 }
 
+/** A send waiting for room in the window: `done` is called once it is in the resend buffer, or failed. */
 interface Waiter {
   readonly json: string
   readonly bytes: number
-  readonly resume: (effect: Effect.Effect<void, SendError>) => void
+  readonly done: (error: SendError | undefined) => void
+  cancelled: boolean
 }
+
+/**
+ * Replies and system messages (death watch, cancellations, directory updates, lookups) travel on the urgent
+ * lane: they never fail for a full resend buffer and never wait behind user messages waiting for room.
+ */
+const isUrgent = (envelope: Envelope.Envelope): boolean => envelope.kind === "reply" || envelope.kind === "system"
 
 class Pending {
   readonly link: Link
@@ -245,6 +253,10 @@ export class Link {
   private sizes: Array<number> = new Array(RING_START).fill(0)
   private readonly capacity: number
   lastSeq = 0
+  /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
+  private urgent: Array<Pick<Waiter, "json" | "bytes">> = []
+  /** Where the first waiter not yet admitted is (admitted waiters are dropped in batches, not shifted). */
+  private waitersHead = 0
   acked = 0
   private sent = 0
   private written = 0
@@ -255,6 +267,8 @@ export class Link {
   delivered = 0
   consumed = 0
   private ackSent = 0
+  /** The highest ack written to the peer: the peer may send up to this plus our window. */
+  ackHigh = 0
   private ackTimer: ReturnType<typeof setTimeout> | undefined = undefined
   lastQueued: DeliveryImpl | undefined = undefined
   ackPending = false
@@ -290,8 +304,64 @@ export class Link {
     return Math.min(this.engine.options.maxFrameBytes, this.peerMaxFrameBytes) - Frame.DATA_OVERHEAD
   }
 
+  /** At most this many envelopes are unacknowledged: our capacity, and never more than the peer's window. */
+  get window(): number {
+    return Math.min(this.capacity, this.peerWindow)
+  }
+
   hasRoom(): boolean {
-    return this.waiters.length === 0 && this.lastSeq - this.acked < this.capacity
+    return (
+      this.urgent.length === 0 && this.waitersHead === this.waiters.length && this.lastSeq - this.acked < this.window
+    )
+  }
+
+  /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
+  pushUrgent(json: string, bytes: number): void {
+    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes)
+    else this.urgent.push({ json, bytes })
+  }
+
+  /** A user send waits for room; returns what withdraws it. */
+  wait(json: string, bytes: number, done: Waiter["done"]): () => void {
+    const waiter: Waiter = { json, bytes, done, cancelled: false }
+    this.waiters.push(waiter)
+    return () => {
+      waiter.cancelled = true
+    }
+  }
+
+  /** Lets in what waits for room: urgent envelopes first, then user sends in order. */
+  private admit(): void {
+    // room is read again after each step: a resumed sender may send again at once
+    while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
+      let n = 0
+      while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
+        this.push(this.urgent[n]!.json, this.urgent[n]!.bytes)
+        n++
+      }
+      this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
+    }
+    const waiters = this.waiters
+    while (
+      this.waiters === waiters &&
+      this.urgent.length === 0 &&
+      this.waitersHead < waiters.length &&
+      this.lastSeq - this.acked < this.window
+    ) {
+      const waiter = waiters[this.waitersHead]!
+      waiters[this.waitersHead++] = undefined as unknown as Waiter
+      if (waiter.cancelled) continue
+      this.push(waiter.json, waiter.bytes)
+      waiter.done(undefined)
+    }
+    if (this.waiters !== waiters) return
+    if (this.waitersHead === waiters.length) {
+      this.waiters = []
+      this.waitersHead = 0
+    } else if (this.waitersHead > 1024 && this.waitersHead * 2 > waiters.length) {
+      this.waiters = waiters.slice(this.waitersHead)
+      this.waitersHead = 0
+    }
   }
 
   push(json: string, bytes: number): void {
@@ -353,7 +423,7 @@ export class Link {
         if (this.sent > this.written) this.written = this.sent
         counters.envelopesOut += parts.length
         this.ackSent = this.consumed
-        connection.write(Frame.encodeData(this.consumed, first, parts))
+        connection.write(Frame.encodeData(this.acknowledge(), first, parts))
         if (connection.wire.bufferedAmount() > HIGH_WATER) {
           this.awaitingDrain = true
           break
@@ -362,8 +432,14 @@ export class Link {
     }
     if (this.consumed > this.ackSent) {
       this.ackSent = this.consumed
-      connection.write(Frame.encode({ type: "ack", ack: this.consumed }))
+      connection.write(Frame.encode({ type: "ack", ack: this.acknowledge() }))
     }
+  }
+
+  /** The ack to write now (what the consumer took); the peer may then send up to it plus our window. */
+  acknowledge(): number {
+    if (this.consumed > this.ackHigh) this.ackHigh = this.consumed
+    return this.consumed
   }
 
   /** A connection now carries the link: everything unacknowledged goes out again on it. */
@@ -395,11 +471,7 @@ export class Link {
     for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
     this.acked = ack
     if (this.sent < ack) this.sent = ack
-    while (this.waiters.length > 0 && this.lastSeq - this.acked < this.capacity) {
-      const waiter = this.waiters.shift()!
-      this.push(waiter.json, waiter.bytes)
-      waiter.resume(Effect.void)
-    }
+    if (this.urgent.length > 0 || this.waitersHead < this.waiters.length) this.admit()
     return true
   }
 
@@ -423,9 +495,12 @@ export class Link {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
     this.ackTimer = undefined
     this.ring.fill(undefined)
+    this.urgent = []
     const waiters = this.waiters
+    const head = this.waitersHead
     this.waiters = []
-    for (const waiter of waiters) waiter.resume(Effect.fail(error))
+    this.waitersHead = 0
+    for (let i = head; i < waiters.length; i++) if (!waiters[i]!.cancelled) waiters[i]!.done(error)
     this.active = undefined
     this.wakeIdle()
   }
@@ -436,7 +511,7 @@ export class Link {
       incarnation: this.peer.incarnation,
       connected: this.active?.state === "open",
       unacknowledged: this.unacknowledged,
-      waiting: this.waiters.length,
+      waiting: this.waiters.length - this.waitersHead + this.urgent.length,
       received: this.delivered
     }
   }
@@ -711,6 +786,14 @@ export class Engine {
       this.protocolError(connection, `sequence gap: expected ${link.delivered + 1}, got ${first}`)
       return
     }
+    const lastSeq = first + envelopes.length - 1
+    if (lastSeq > link.ackHigh + this.options.capacity) {
+      this.protocolError(
+        connection,
+        `envelope ${lastSeq} is beyond the window: ${this.options.capacity} after the last ack (${link.ackHigh})`
+      )
+      return
+    }
     const self = this.options.node
     const out: Array<DeliveryImpl> = []
     let last: DeliveryImpl | undefined = link.lastQueued
@@ -875,7 +958,8 @@ export class Engine {
   // ---------------------------------------------------------------------------------------------
   // sending
 
-  private trySend(to: NodeId | Peer, envelope: Envelope.Envelope): SendError | Pending | undefined {
+  /** Checks and encodes an envelope for the link to `to`: the link and its JSON, or why it cannot go. */
+  private prepare(to: NodeId | Peer, envelope: Envelope.Envelope): SendError | Pending {
     const node = typeof to === "string" ? to : to.node
     if (this.stopping) return new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
     const link = this.links.get(node)
@@ -915,27 +999,51 @@ export class Engine {
         detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
       })
     }
+    return new Pending(link, json, bytes)
+  }
+
+  /**
+   * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
+   * `SendError`, or (a user envelope while the window is full, policy `"suspend"`) a function that withdraws
+   * it; `done` is then called once it is in the buffer or failed.
+   */
+  readonly offer = (
+    to: NodeId | Peer,
+    envelope: Envelope.Envelope,
+    done: (error: SendError | undefined) => void
+  ): SendError | undefined | (() => void) => {
+    const prepared = this.prepare(to, envelope)
+    if (!(prepared instanceof Pending)) return prepared
+    const { link, json, bytes } = prepared
+    if (isUrgent(envelope)) {
+      link.pushUrgent(json, bytes)
+      return undefined
+    }
     if (link.hasRoom()) {
       link.push(json, bytes)
       return undefined
     }
-    if (this.options.overflow === "fail") return new ResendBufferFull({ node, capacity: this.options.capacity })
-    return new Pending(link, json, bytes)
+    if (this.options.overflow === "fail") {
+      return new ResendBufferFull({ node: link.peer.node, capacity: this.options.capacity })
+    }
+    return link.wait(json, bytes, done)
   }
 
   readonly send = (to: NodeId | Peer, envelope: Envelope.Envelope): Effect.Effect<void, SendError> =>
     Effect.suspend(() => {
-      const result = this.trySend(to, envelope)
+      let resume: ((effect: Effect.Effect<void, SendError>) => void) | undefined
+      let early: Effect.Effect<void, SendError> | undefined
+      const result = this.offer(to, envelope, (error) => {
+        const effect = error === undefined ? Effect.void : Effect.fail(error)
+        if (resume === undefined) early = effect
+        else resume(effect)
+      })
       if (result === undefined) return Effect.void
-      if (!(result instanceof Pending)) return Effect.fail(result)
-      return Effect.callback<void, SendError>((resume) => {
-        const link = result.link
-        const waiter: Waiter = { json: result.json, bytes: result.bytes, resume }
-        link.waiters.push(waiter)
-        return Effect.sync(() => {
-          const index = link.waiters.indexOf(waiter)
-          if (index >= 0) link.waiters.splice(index, 1)
-        })
+      if (typeof result !== "function") return Effect.fail(result)
+      return Effect.callback<void, SendError>((r) => {
+        if (early !== undefined) r(early)
+        else resume = r
+        return Effect.sync(result)
       })
     })
 
@@ -1058,6 +1166,7 @@ export class Engine {
       address: this.options.address,
       connect: this.connect,
       send: this.send,
+      offer: this.offer,
       receive,
       inbound: Stream.flattenArray(Stream.fromEffectRepeat(receive)),
       subscribe: PubSub.subscribe(this.events),

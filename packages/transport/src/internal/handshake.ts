@@ -233,7 +233,7 @@ export class Handshake {
     this.afterIncumbent(connection, auth, hello, () => {
       const link = this.bind(connection, hello)
       if (link === undefined) return
-      const received = link.consumed
+      const received = link.acknowledge()
       connection.write(Frame.encode({ type: "welcome", received, proof: b64(this.mac(key, `acceptor ${received}`)) }))
       this.engine.attach(link, connection)
     })
