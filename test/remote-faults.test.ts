@@ -6,12 +6,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Mailbox, Protocol } from "@troupe/runtime"
-import { Deferred, Effect, Exit, Fiber, Schema } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Schema } from "effect"
 import { inProcess, type Node, topologies } from "./support/topology.ts"
 
 const Work = Protocol.make("Work", {
   Item: { n: Schema.Number },
   Count: Protocol.request({}, { success: Schema.Number }),
+  SlowCount: Protocol.request({}, { success: Schema.Number }),
   Hang: Protocol.request({}, { success: Schema.Void }),
   Blob: { data: Schema.String },
   Value: { value: Schema.Unknown },
@@ -34,6 +35,7 @@ const worker = (signals: Signals = {}) =>
           ? Effect.succeed(count + 1)
           : Effect.as(Effect.sleep(signals.itemMillis), count + 1),
       Count: (count) => Effect.succeed({ state: count, reply: count }),
+      SlowCount: (count) => Effect.as(Effect.sleep(signals.itemMillis ?? 0), { state: count, reply: count }),
       Hang: () =>
         Effect.gen(function* () {
           if (signals.hung !== undefined) yield* Deferred.succeed(signals.hung, undefined)
@@ -48,6 +50,19 @@ const worker = (signals: Signals = {}) =>
       Stop: (count, _, ctx) => Effect.as(ctx.stopSelf, count)
     }
   })
+
+const gc = (globalThis as { gc?: () => void }).gc
+/** The heap after full collections (the tests run with --expose-gc). */
+const heapUsed = Effect.promise(async () => {
+  for (let i = 0; i < 3; i++) {
+    gc?.()
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return process.memoryUsage().heapUsed
+})
+
+/** TROUPE_CHAOS=1 runs the full sizes of the issue; the default runs a smaller version of the same test. */
+const chaos = process.env.TROUPE_CHAOS === "1"
 
 const pair = (nodes: ReadonlyArray<Node>) => ({ alice: nodes[0]!, bob: nodes[1]! })
 
@@ -173,6 +188,72 @@ for (const topology of topologies) {
         assert.strictEqual(callee.watchedHere, 0)
         const caller = ActorSystem.internal(bob.system).remoting!
         assert.strictEqual(caller.watching, 0)
+      })
+    )
+
+    it.live("scenario 2: after a burst of asks that time out, a steady load is served again within a second", () =>
+      Effect.gen(function* () {
+        const { alice, bob } = pair(yield* topology.start(["alice", "bob"]))
+        yield* alice.system.spawn(worker({ itemMillis: 2 }), { name: "w", mailbox: Mailbox.bounded(2048) })
+        const remote = yield* bob.system.lookup("/user/w", Work, { node: "alice" })
+        // 1100 asks of 2 ms of work each: nearly all time out; their work must not be done once cancelled
+        const burst = yield* Effect.forEach(
+          Array.from({ length: 1100 }, (_, n) => n),
+          () => Effect.exit(remote.ask(Work.SlowCount(), { timeout: "50 millis" })),
+          { concurrency: "unbounded" }
+        )
+        const timedOut = burst.filter(
+          (exit) => Exit.isFailure(exit) && (Cause.squash(exit.cause) as { _tag?: string })._tag === "AskTimeout"
+        )
+        assert.isAbove(timedOut.length, 1000)
+        const served = yield* within(
+          1000,
+          "4 callers served 20 asks each",
+          Effect.forEach(
+            [0, 1, 2, 3],
+            () =>
+              Effect.forEach(
+                Array.from({ length: 20 }, (_, n) => n),
+                () => Effect.orDie(remote.ask(Work.Count(), { timeout: "1 second" }))
+              ),
+            { concurrency: "unbounded" }
+          )
+        )
+        assert.strictEqual(served.flat().length, 80)
+        assert.strictEqual(ActorSystem.internal(alice.system).remoting!.pendingInbound, 0)
+      })
+    )
+
+    it.live("timed-out remote asks on a live node: the heap of both nodes returns to its baseline", () =>
+      Effect.gen(function* () {
+        const { alice, bob } = pair(yield* topology.start(["alice", "bob"]))
+        yield* alice.system.spawn(worker(), { name: "w", mailbox: Mailbox.bounded(100_000) })
+        const remote = yield* bob.system.lookup("/user/w", Work, { node: "alice" })
+        yield* remote.tell(Work.Hang()) // stuck for good: every ask below times out
+        const round = (n: number) =>
+          Effect.forEach(
+            Array.from({ length: n }, (_, i) => i),
+            () => Effect.flip(remote.ask(Work.Count(), { timeout: "20 millis" })),
+            { concurrency: 2000, discard: true }
+          )
+        yield* round(2000) // warm up: codecs, rings and maps at their working size
+        const callee = ActorSystem.internal(alice.system).remoting!
+        yield* eventually(
+          Effect.sync(() => callee.pendingInbound),
+          (n) => n === 0,
+          "the warm-up to be forgotten"
+        )
+        const before = yield* heapUsed
+        yield* round(chaos ? 100_000 : 10_000)
+        yield* eventually(
+          Effect.sync(() => callee.pendingInbound),
+          (n) => n === 0,
+          "the callee to forget",
+          30_000
+        )
+        const after = yield* heapUsed
+        assert.isDefined(gc, "the tests run with --expose-gc")
+        assert.isBelow(after - before, 2 * 1024 * 1024, `heap grew by ${after - before} bytes`)
       })
     )
 
