@@ -28,6 +28,7 @@ import * as CloseCode from "../CloseCode.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import type { Connection, Engine } from "./engine.ts"
+import type { Link } from "./link.ts"
 
 /** How a connection's handshake stands. */
 export class Auth {
@@ -246,7 +247,7 @@ export class Handshake {
       if (existing !== undefined && !dialerLinked) this.relink(existing, connection)
       const link = this.bind(connection, hello)
       if (link === undefined) return
-      const received = link.consumed
+      const received = link.acknowledge()
       // a link that exchanged nothing yet pairs with a new one as well
       const linked = link === existing && !link.fresh
       const proof = b64(this.mac(key, `acceptor ${received}${linked ? " linked" : ""}`))
@@ -380,7 +381,7 @@ export class Handshake {
    * nothing yet (nothing received, nothing acknowledged) pairs with a new one as it is; and a link made
    * while this handshake ran (both nodes dialed each other at once) is not what the peer spoke of.
    */
-  private relink(link: Parameters<Engine["declareDown"]>[0], connection: Connection): void {
+  private relink(link: Link, connection: Connection): void {
     if (link.fresh || link.createdAt >= connection.startedAt) return
     this.engine.declareDown(link, "refused", "the peer had declared this node down; linking anew")
   }
