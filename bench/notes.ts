@@ -35,6 +35,10 @@ export const how: Record<string, string> = {
   remote_ask_p99_us: "the 99th percentile of the same asks.",
   raw_ws_echo_p50_us: "median round trip of one envelope echoed over raw `ws` between two processes.",
   remote_ask_p50_vs_ws: "actor ask p50 ÷ raw ws echo p50, per round (the two back to back), median over 5 rounds.",
+  remote_pairs_100_per_s:
+    "300 k `Tick` messages told by 100 producer actors in one process to 100 consumer actors in another (one pair each, the messages split evenly), counted by the receiving process from the first message to the last.",
+  remote_pairs_100_vs_1:
+    "remote_pairs_100_per_s ÷ remote_tell_per_s (one pair), per round (the two back to back), median over 5 rounds.",
   fanout_100k_vs_1:
     "300 k `Add` messages told by one fiber round-robin to 100 k counter actors (each woken from idle for every message) ÷ the same messages told to one counter, in one system; the median of the ratios of 9 interleaved rounds.",
   fanout_100k_per_s: "the 100 k-actor side of fanout_100k_vs_1.",

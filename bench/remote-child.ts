@@ -3,6 +3,9 @@
  *
  *   node bench/remote-child.ts '{"role":"actor-receiver","messages":100000}'
  *
+ * With `pairs`, that many consumers (`/user/consumer-<i>`) receive from as many producers, the messages split
+ * evenly; the receiver's clock runs from the first message of any pair to the last of all.
+ *
  * Each side is an actor system on a WebSocket transport. Servers print `{"ready": url}`; whoever measures
  * prints `{"result": ...}`. Logs go to stderr.
  */
@@ -15,6 +18,8 @@ interface Role {
   readonly url?: string
   readonly messages?: number
   readonly samples?: number
+  /** Actor pairs (one consumer and one producer each) sharing the messages; 1 by default. */
+  readonly pairs?: number
 }
 
 const WARMUP = 500
@@ -56,22 +61,24 @@ const program = Effect.gen(function* () {
       const { transport, actors } = yield* system("receiver", true)
       const done = yield* Deferred.make<number>()
       const total = role.messages!
+      const pairs = role.pairs ?? 1
       let start = 0
-      yield* actors.spawn(
-        Behavior.make(Consumer, {
-          initial: 0,
-          receive: {
-            // counts; the clock is read at the first and the last message only
-            Tick: (count) => {
-              if (count === 0) start = performance.now()
-              else if (count + 1 === total) Deferred.doneUnsafe(done, Effect.succeed(performance.now() - start))
-              return Effect.succeed(count + 1)
-            },
-            Echo: (count, { n }) => Effect.succeed({ state: count, reply: n })
-          }
-        }),
-        { name: "consumer" }
-      )
+      let received = 0
+      const consumer = Behavior.make(Consumer, {
+        initial: 0,
+        receive: {
+          // counts; the clock is read at the first and the last message only
+          Tick: (count) => {
+            received++
+            if (received === 1) start = performance.now()
+            else if (received === total) Deferred.doneUnsafe(done, Effect.succeed(performance.now() - start))
+            return Effect.succeed(count + 1)
+          },
+          Echo: (count, { n }) => Effect.succeed({ state: count, reply: n })
+        }
+      })
+      for (let i = 0; i < pairs; i++)
+        yield* actors.spawn(consumer, { name: pairs === 1 ? "consumer" : `consumer-${i}` })
       print({ ready: Option.getOrThrow(transport.address) })
       const millis = yield* Deferred.await(done)
       // the first message started the clock: count the others
@@ -81,21 +88,30 @@ const program = Effect.gen(function* () {
     case "actor-sender": {
       const { actors } = yield* system("sender", false)
       yield* actors.connect(role.url!)
-      const consumer = yield* actors.lookup("/user/consumer", Consumer, { node: "receiver" })
-      const producer = yield* actors.spawn(
-        Behavior.make(Producer, {
-          initial: null,
-          receive: {
-            Go: (state, { messages }) =>
-              Effect.gen(function* () {
-                for (let n = 1; n <= messages; n++) yield* consumer.tell(Consumer.Tick({ n }))
-                return state
-              })
-          }
-        }),
-        { name: "producer" }
-      )
-      yield* producer.tell(Producer.Go({ messages: role.messages! }))
+      const pairs = role.pairs ?? 1
+      const producers = []
+      for (let i = 0; i < pairs; i++) {
+        const path = pairs === 1 ? "/user/consumer" : `/user/consumer-${i}`
+        const consumer = yield* actors.lookup(path, Consumer, { node: "receiver" })
+        const producer = yield* actors.spawn(
+          Behavior.make(Producer, {
+            initial: null,
+            receive: {
+              Go: (state, { messages }) =>
+                Effect.gen(function* () {
+                  for (let n = 1; n <= messages; n++) yield* consumer.tell(Consumer.Tick({ n }))
+                  return state
+                })
+            }
+          }),
+          { name: `producer-${i}` }
+        )
+        producers.push(producer)
+      }
+      const share = Math.floor(role.messages! / pairs)
+      for (let i = 0; i < pairs; i++) {
+        yield* producers[i]!.tell(Producer.Go({ messages: i === 0 ? role.messages! - share * (pairs - 1) : share }))
+      }
       return yield* Effect.andThen(Effect.sleep("3 seconds"), finished)
     }
     case "actor-echo-server": {

@@ -1,6 +1,7 @@
 /**
  * Actors across processes against raw `ws` between the same two processes, measured side by side in
- * interleaved rounds: remote tell throughput and remote ask latency.
+ * interleaved rounds: remote tell throughput and remote ask latency; and tell throughput with 100 actor pairs
+ * across the two processes against one pair.
  */
 import { fileURLToPath } from "node:url"
 import { type Figure, median } from "./support.ts"
@@ -10,10 +11,12 @@ const CHILD = fileURLToPath(new URL("./remote-child.ts", import.meta.url))
 const MESSAGES = 300_000
 const SAMPLES = 5000
 
-const actorThroughput = () =>
+const PAIRS = 100
+
+const actorThroughput = (pairs = 1) =>
   pair<Throughput>(
-    { role: "actor-receiver", messages: MESSAGES },
-    { role: "actor-sender", messages: MESSAGES },
+    { role: "actor-receiver", messages: MESSAGES, pairs },
+    { role: "actor-sender", messages: MESSAGES, pairs },
     "server",
     CHILD
   )
@@ -26,15 +29,18 @@ export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
   const actors: Array<number> = []
   const rawEcho: Array<Latency> = []
   const asks: Array<Latency> = []
+  const many: Array<number> = []
   for (let round = 0; round < rounds; round++) {
     raw.push((await rawWsThroughput({ messages: MESSAGES })).messagesPerSecond)
     actors.push((await actorThroughput()).messagesPerSecond)
+    many.push((await actorThroughput(PAIRS)).messagesPerSecond)
     rawEcho.push(await rawWsEchoLatency({ samples: SAMPLES }))
     asks.push(await actorAskLatency())
   }
   // ratios per round (each pair measured back to back), then their median: the machine's drift cancels out
   const tellRatio = median(actors.map((a, i) => a / raw[i]!))
   const askRatio = median(asks.map((a, i) => a.p50Micros / rawEcho[i]!.p50Micros))
+  const pairsRatio = median(many.map((m, i) => m / actors[i]!))
   return [
     {
       name: "remote_tell_per_s",
@@ -43,7 +49,14 @@ export const figures = async (rounds = 5): Promise<ReadonlyArray<Figure>> => {
       detail: "one actor tells an actor in another process"
     },
     { name: "raw_ws_per_s", value: median(raw), unit: "msg/s", detail: "the same bytes over raw ws" },
-    { name: "remote_tell_vs_ws", value: tellRatio, goal: { atLeast: 0.7 } },
+    { name: "remote_tell_vs_ws", value: tellRatio, goal: { atLeast: 0.8 } },
+    {
+      name: "remote_pairs_100_per_s",
+      value: median(many),
+      unit: "msg/s",
+      detail: `${PAIRS} actor pairs, the same messages split evenly`
+    },
+    { name: "remote_pairs_100_vs_1", value: pairsRatio, goal: { atLeast: 0.9 } },
     { name: "remote_ask_p50_us", value: median(asks.map((l) => l.p50Micros)), unit: "µs" },
     { name: "remote_ask_p99_us", value: median(asks.map((l) => l.p99Micros)), unit: "µs" },
     { name: "raw_ws_echo_p50_us", value: median(rawEcho.map((l) => l.p50Micros)), unit: "µs" },

@@ -71,6 +71,8 @@ describe("a stalled node", () => {
         const b = yield* Cluster.spawn({ node: "b", secret, heartbeatMs: 100, downAfterMs: 1_000 })
         yield* a.request({ cmd: "connect", url: b.url })
         yield* b.waitFor(isUp("a", a.incarnation))
+        yield* exchange(a, b, 50)
+        yield* exchange(b, a, 50)
         yield* a.request({ cmd: "stall", ms: STALL_MS })
         const down = yield* b.waitFor((event) => event.event === "peer-down" && event.node === "a")
         assert.strictEqual((down as { readonly reason?: string }).reason, "unreachable")

@@ -104,7 +104,7 @@ for (const topology of topologies) {
         const mismatch = yield* Effect.flip(bob.system.lookup("/user/account", Other, { node: "alice" }))
         assert.strictEqual(mismatch.reason, "protocol-mismatch")
         const unknown = yield* Effect.flip(bob.system.lookup("/user/account", Account, { node: "carol" }))
-        assert.strictEqual(unknown.reason, "no-actor")
+        assert.strictEqual(unknown.reason, "unreachable")
       })
     )
 

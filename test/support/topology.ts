@@ -15,6 +15,8 @@ export interface Node {
   readonly shutdown: Effect.Effect<void>
   /** Cuts the node off as a crash would: its links break and its peers declare it down. */
   readonly crash: Effect.Effect<void>
+  /** The in-process network the node is on (for partitions); none over WebSockets. */
+  readonly network?: InProcess.Network | undefined
 }
 
 export interface Topology {
@@ -22,7 +24,8 @@ export interface Topology {
   /** Starts one node per name, connects every pair, and stops them when the scope closes. */
   readonly start: (
     names: ReadonlyArray<string>,
-    options?: ActorSystem.Options
+    options?: ActorSystem.Options,
+    transport?: Transport.Options
   ) => Effect.Effect<ReadonlyArray<Node>, unknown, Scope.Scope>
 }
 
@@ -38,7 +41,8 @@ const node = (
   name: string,
   transport: (scope: Scope.Scope) => Effect.Effect<Transport.Service, unknown>,
   crash: Effect.Effect<void> | undefined,
-  options: ActorSystem.Options
+  options: ActorSystem.Options,
+  network?: InProcess.Network
 ): Effect.Effect<Node, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     // the transport outlives the actor system: closing only its scope cuts the node off, as a crash would
@@ -51,7 +55,7 @@ const node = (
       Effect.provideService(Transport.Transport, t),
       Scope.provide(systemScope)
     )
-    return { name, system, transport: t, shutdown, crash: crash ?? Scope.close(transportScope, Exit.void) }
+    return { name, system, transport: t, shutdown, crash: crash ?? Scope.close(transportScope, Exit.void), network }
   })
 
 const connectAll = (nodes: ReadonlyArray<Node>, address: (node: Node) => string) =>
@@ -63,15 +67,16 @@ const connectAll = (nodes: ReadonlyArray<Node>, address: (node: Node) => string)
 
 export const inProcess: Topology = {
   name: "in-process",
-  start: (names, options = {}) =>
+  start: (names, options = {}, extra = {}) =>
     Effect.gen(function* () {
       const network = InProcess.makeNetwork()
       const nodes = yield* Effect.forEach(names, (name) =>
         node(
           name,
-          (scope) => Scope.provide(InProcess.make(network, { ...transportOptions, node: name }), scope),
+          (scope) => Scope.provide(InProcess.make(network, { ...transportOptions, ...extra, node: name }), scope),
           network.crash(name),
-          options
+          options,
+          network
         )
       )
       yield* connectAll(nodes, (n) => n.name)
@@ -81,14 +86,14 @@ export const inProcess: Topology = {
 
 export const webSocket: Topology = {
   name: "WebSocket",
-  start: (names, options = {}) =>
+  start: (names, options = {}, extra = {}) =>
     Effect.gen(function* () {
       const nodes = yield* Effect.forEach(names, (name) =>
         node(
           name,
           (scope) =>
             Scope.provide(
-              WebSocket.make({ ...transportOptions, node: name, listen: { port: 0, host: "127.0.0.1" } }),
+              WebSocket.make({ ...transportOptions, ...extra, node: name, listen: { port: 0, host: "127.0.0.1" } }),
               scope
             ),
           undefined,

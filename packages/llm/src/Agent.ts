@@ -185,11 +185,7 @@ const tell =
       ? Effect.void
       : subscriber
           .tell(Events.Event({ event: forwarded }))
-          .pipe(
-            Effect.catchTag("MailboxFull", (full) =>
-              Effect.logWarning(`agent event dropped: the subscriber's mailbox is full (${full.message})`)
-            )
-          )
+          .pipe(Effect.catch((refused) => Effect.logWarning(`agent event dropped: ${refused.message}`)))
   }
 
 /** Drops the oldest whole turns until at most `max` messages are left (the last turn is always kept). */

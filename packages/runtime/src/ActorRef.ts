@@ -38,7 +38,7 @@ export interface ActorRef<P extends Protocol.Any> {
   /** The id of the node that hosts the actor. */
   readonly node: string
   /** Sends a message; returns once it is in the recipient's mailbox (see the mailbox's overflow policy). */
-  tell(message: Protocol.Message<P>): Effect.Effect<void, MailboxFull>
+  tell(message: Protocol.Message<P>): Effect.Effect<void, TellError>
   /** Sends a request and waits for its reply, until the deadline. */
   ask<M extends Protocol.Request<P>>(
     message: M,
@@ -52,8 +52,8 @@ export const isActorRef = (u: unknown): u is ActorRef<Protocol.Any> =>
 
 /** Sends a message to an actor (see {@link ActorRef.tell}). */
 export const tell: {
-  <P extends Protocol.Any>(message: Protocol.Message<P>): (ref: ActorRef<P>) => Effect.Effect<void, MailboxFull>
-  <P extends Protocol.Any>(ref: ActorRef<P>, message: Protocol.Message<P>): Effect.Effect<void, MailboxFull>
+  <P extends Protocol.Any>(message: Protocol.Message<P>): (ref: ActorRef<P>) => Effect.Effect<void, TellError>
+  <P extends Protocol.Any>(ref: ActorRef<P>, message: Protocol.Message<P>): Effect.Effect<void, TellError>
 } = dual(2, <P extends Protocol.Any>(ref: ActorRef<P>, message: Protocol.Message<P>) => ref.tell(message))
 
 /** Sends a request to an actor and waits for the reply (see {@link ActorRef.ask}). */
@@ -108,6 +108,13 @@ export class InvalidMessage extends Schema.TaggedError<InvalidMessage>()("Invali
     return `${this.recipient} could not decode ${this.tag}: ${this.issue}`
   }
 }
+
+/**
+ * Why a tell can fail: the recipient's mailbox is full under the `"fail"` policy (`MailboxFull`), or the
+ * message cannot reach an actor of another node (`InvalidMessage`: it does not encode, is not JSON, or is
+ * larger than the frame limit).
+ */
+export type TellError = MailboxFull | InvalidMessage
 
 /**
  * Why an ask can fail besides the request's own declared failure. `NodeUnreachable` (from

@@ -60,9 +60,13 @@ export const publish = <P extends Protocol.Any>(
       (delivered, ref) =>
         ref.tell(message).pipe(
           Effect.as(delivered + 1),
-          Effect.catchTag("MailboxFull", () =>
+          Effect.catch((refused) =>
             Effect.sync(() => {
-              impl.deadLetter(ref.path, message as { readonly _tag: string }, "overflow")
+              impl.deadLetter(
+                ref.path,
+                message as { readonly _tag: string },
+                refused._tag === "MailboxFull" ? "overflow" : "invalid"
+              )
               return delivered
             })
           )

@@ -70,7 +70,7 @@ describe("bounded mailboxes", () => {
         yield* ref.tell(Gate.Item({ n: 2 }))
         const error = yield* Effect.flip(ref.tell(Gate.Item({ n: 3 })))
         assert.strictEqual(error._tag, "MailboxFull")
-        assert.strictEqual(error.capacity, 2)
+        assert.strictEqual(error._tag === "MailboxFull" && error.capacity, 2)
         const askError = yield* Effect.flip(ref.ask(Gate.Seen()))
         assert.strictEqual(askError._tag, "MailboxFull")
         yield* Deferred.succeed(gate, undefined)

@@ -10,6 +10,7 @@ const Account = Protocol.make("Account", {
   Balance: Protocol.request({}, { success: Schema.Number })
 })
 const Other = Protocol.make("Other", { Ping: {} })
+type InvalidMessage = import("../src/ActorRef.ts").InvalidMessage
 
 declare const account: ActorRef.ActorRef<typeof Account>
 
@@ -18,7 +19,7 @@ describe("typing", () => {
   it("tell accepts only the protocol's messages", () =>
     typeOnly(() => {
       expectTypeOf(account.tell(Account.Deposit({ amount: 1 }))).toEqualTypeOf<
-        Effect.Effect<void, import("@troupe/runtime").Mailbox.MailboxFull>
+        Effect.Effect<void, import("@troupe/runtime").Mailbox.MailboxFull | InvalidMessage>
       >()
       // @ts-expect-error a message of another protocol
       account.tell(Other.Ping())

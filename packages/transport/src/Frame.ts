@@ -67,7 +67,8 @@ export const Challenge = Schema.Struct({ type: Schema.Literal("challenge"), ...I
  * agreement of both incarnations' keys, over both introductions (so both nonces, node ids and
  * incarnations). Only a holder of the secret and of the incarnation's private key can make it.
  * `linked` (bound into the proof) says the dialer still holds a link to the acceptor's incarnation;
- * without it, the acceptor starts a new link (see {@link Welcome}).
+ * without it, an acceptor whose link exchanged something ends it and starts a new one (see
+ * {@link Welcome}).
  *
  * @since 0.1.0
  */
@@ -81,8 +82,9 @@ export const Proof = Schema.Struct({
  * The acceptor's answer to a good `proof`: its own proof (over the same key, the handshake and
  * `received`), and `received`, the last sequence number it has handed to its consumer from the
  * dialer's incarnation (0 if none), so the dialer resends only what follows. `linked` (bound into
- * the proof) says the acceptor kept the link it had; without it the link is new, and a dialer that
- * still holds one (it missed a partition's verdict) declares it down and starts anew too.
+ * the proof) says the acceptor kept a link that exchanged something; without it the link is new
+ * (or as good as new), and a dialer whose link exchanged something (it missed a partition's verdict)
+ * declares it down and starts anew too.
  *
  * @since 0.1.0
  */

@@ -45,9 +45,10 @@ export class PeerUp extends Schema.TaggedClass<PeerUp>()("PeerUp", {
 }) {}
 
 /**
- * A peer is down for good. Nothing more arrives from that incarnation, whatever it had not
- * acknowledged is lost, and sends to it fail with `NodeUnreachable`. If the same node id comes back
- * it is a new incarnation and gets a new `PeerUp`.
+ * The link to a peer is down for good: nothing more arrives on it, whatever it had not acknowledged
+ * is lost, and sends to it fail with `NodeUnreachable`. If the same node id comes back it is a new
+ * incarnation and gets a new `PeerUp`; an incarnation that was only unreachable (a partition, a
+ * stall) gets a new link, and a new `PeerUp`, once the nodes reach each other again.
  *
  * @since 0.1.0
  */

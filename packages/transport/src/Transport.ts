@@ -114,6 +114,19 @@ export interface Service {
    */
   readonly send: (to: NodeId | Peer, envelope: Envelope) => Effect.Effect<void, SendError>
   /**
+   * {@link Service.send} without an Effect, for callers that cannot wait (a runtime's replies and system
+   * messages) or wait on their own terms (an ask with a deadline). Returns `undefined` once the envelope is
+   * in the resend buffer, or the `SendError`. Replies and system envelopes (kinds `reply`, `system`) go on an
+   * urgent lane: never refused for a full buffer, never behind waiting user sends. A user envelope that finds
+   * the window full (policy `"suspend"`) returns a function that withdraws it; `done` is called once it is in
+   * the buffer, or with the error that ended the wait.
+   */
+  readonly offer: (
+    to: NodeId | Peer,
+    envelope: Envelope,
+    done: (error: SendError | undefined) => void
+  ) => SendError | undefined | (() => void)
+  /**
    * Takes every envelope received so far, in order (per sender), waiting until there is at least
    * one. Meant for exactly one consumer: taking an envelope is what acknowledges it to its sender,
    * so a consumer that stops taking eventually backpressures the senders.

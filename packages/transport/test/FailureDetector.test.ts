@@ -41,4 +41,20 @@ describe("FailureDetector", () => {
     assert.isTrue(detector.isAvailable(60_000 + 1200))
     assert.isFalse(detector.isAvailable(60_000 + 5000))
   })
+
+  it("a pause of this node is not held against the peer (both kinds)", () => {
+    for (const options of [
+      FailureDetector.timeout("1 second"),
+      FailureDetector.phiAccrual({ acceptableHeartbeatPause: "0 millis" })
+    ]) {
+      const detector = FailureDetector.make(options, 100, 0)
+      for (let t = 100; t <= 2000; t += 100) detector.heartbeat(t)
+      // this node stalled 6 s: without the pause the peer would be long gone
+      assert.isFalse(detector.isAvailable(8100))
+      detector.pause(6000)
+      assert.isTrue(detector.isAvailable(8100))
+      // the pause forgives only itself: silence after it still counts
+      assert.isFalse(detector.isAvailable(8000 + 6000))
+    }
+  })
 })

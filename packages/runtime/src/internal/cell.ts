@@ -417,18 +417,19 @@ export class ActorCell {
   }
 
   /**
-   * Delivers an envelope that came from another node: like a tell, except that a `"fail"` mailbox bounces
-   * it (a request is answered with `MailboxFull`). Returns an effect only when the sender must wait for room.
+   * Delivers an envelope that came from another node: like a tell, except that a `"fail"` mailbox bounces it
+   * (a request is answered with `MailboxFull`) and a full `"suspend"` mailbox parks it, in order, with the
+   * senders waiting for room. Returns false when it was parked: `admitted` runs once it is in the mailbox (or
+   * bounced because the actor terminated). Without `admitted`, a message that does not fit is not parked.
    */
-  deliver(envelope: Envelope): Effect.Effect<void> | undefined {
-    if (this.offer(envelope, true)) return undefined
+  deliver(envelope: Envelope, admitted: (() => void) | undefined): boolean {
+    if (this.offer(envelope, true)) return true
     if (this.options.mailbox.overflow === "fail") {
       this.bounce(envelope, "overflow")
-      return undefined
+      return true
     }
-    return Effect.callback<void>((resume) => {
-      this.addWaiter(envelope, resume)
-    })
+    if (admitted !== undefined) this.addWaiter(envelope, admitted)
+    return false
   }
 
   /** The caller of this request is gone: if the handler is working on it, interrupt that work. */

@@ -1,47 +1,40 @@
 /**
- * Failure detection on the heartbeat tick, with this node's own pauses taken out. The tick is due
+ * Failure detection on the heartbeat tick, with this node's own stalls taken out. The tick is due
  * every heartbeat interval; when it runs late, the lateness is this node's scheduling lag (a
  * synchronous handler, a long GC), during which it could not read its peers' heartbeats either. As
- * Akka's detector does, that lag is not held against the peers: each detector (and each idle
- * timer) is shifted by it before anyone is judged, so a node that wakes from a stall does not
- * declare its healthy peers down.
+ * Akka's detector does, a stall (a lag of a second or more, and of two heartbeat intervals at least)
+ * is not held against the peers: each detector (and each idle timer) is shifted by it before anyone
+ * is judged, so a node that wakes from a stall does not declare its healthy peers down. Shorter lags
+ * (a busy loop) count as usual, so that a loaded node still detects dead peers in time.
  */
 import type { Engine } from "./engine.ts"
 
-/** Lag that is logged as a stall (shorter lags are forgiven silently). */
-const STALL_LOG_MS = 1_000
+/** The shortest lag taken for a stall (and not less than two heartbeat intervals). */
+const STALL_MS = 1_000
 
 export class Detector {
   private readonly engine: Engine
   private lastTick = 0
-  /** The longest lag measured, in milliseconds. */
-  maxLag = 0
 
   constructor(engine: Engine) {
     this.engine = engine
   }
 
   /**
-   * Measures this node's lag since the previous tick, forgives it to every peer, then declares
-   * down the links whose detector gave up. Returns the lag.
+   * Measures this node's lag since the previous tick, forgives it to every peer if it was a stall,
+   * then declares down the links whose detector gave up.
    */
-  judge(at: number): number {
+  judge(at: number): void {
     const engine = this.engine
-    const lag = this.lastTick === 0 ? 0 : Math.max(0, at - this.lastTick - engine.options.heartbeatMs)
+    const lag = this.lastTick === 0 ? 0 : at - this.lastTick - engine.options.heartbeatMs
     this.lastTick = at
-    if (lag > 0) {
-      if (lag > this.maxLag) this.maxLag = lag
+    if (lag >= Math.max(STALL_MS, 2 * engine.options.heartbeatMs)) {
       for (const link of engine.links.values()) link.detector.pause(lag)
-      for (const connection of engine.connections) {
-        connection.lastReceived += lag
-        connection.startedAt += lag
-      }
-      if (lag >= STALL_LOG_MS) {
-        engine.log("Warn", "this node was stalled; its peers are not blamed for it", {
-          lag: `${lag} ms`,
-          detail: "a synchronous handler or a long GC kept the event loop from running"
-        })
-      }
+      for (const connection of engine.connections) connection.lastReceived += lag
+      engine.log("Warn", "this node was stalled; its peers are not blamed for it", {
+        lag: `${lag} ms`,
+        detail: "a synchronous handler or a long GC kept the event loop from running"
+      })
     }
     for (const link of engine.links.values()) {
       if (!link.detector.isAvailable(at)) {
@@ -52,6 +45,5 @@ export class Detector {
         )
       }
     }
-    return lag
   }
 }

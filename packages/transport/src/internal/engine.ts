@@ -1,7 +1,7 @@
 /**
- * The node engine shared by both transports (the handshake is in `handshake.ts`): links, reliable
- * delivery, heartbeats, failure detection, dialing with backoff and shutdown. A transport only
- * supplies wires (a socket or an in-process pipe) through `Dialer` and `Engine.accept`.
+ * The node engine shared by both transports (the handshake is in `handshake.ts`, a link's reliable delivery
+ * in `link.ts`): connections, links, heartbeats, failure detection, dialing with backoff and shutdown. A
+ * transport only supplies wires (a socket or an in-process pipe) through `Dialer` and `Engine.accept`.
  *
  * The data path (send, frame building, frame decoding, delivery) is plain synchronous code driven
  * by socket callbacks; Effect is used for the control plane (dial loops, the heartbeat ticker,
@@ -12,15 +12,15 @@ import { Context, Deferred, Effect, Fiber, Metric, PubSub, Queue, Result, Schedu
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as CloseCode from "../CloseCode.ts"
 import * as Envelope from "../Envelope.ts"
-import * as FailureDetector from "../FailureDetector.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import { type Peer, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
-import type { Delivery, LinkStats, Service, Stats } from "../Transport.ts"
+import type { Delivery, Service, Stats } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import * as TransportMetrics from "../TransportMetrics.ts"
 import { Detector } from "./detector.ts"
 import { type Auth, Handshake } from "./handshake.ts"
+import { DeliveryImpl, HIGH_WATER, isUrgent, Link, Pending } from "./link.ts"
 import { LogLimiter } from "./logLimiter.ts"
 import { Membership } from "./membership.ts"
 import type { Resolved } from "./options.ts"
@@ -79,15 +79,9 @@ interface DialOutcome {
 }
 
 const HEARTBEAT = Frame.encode({ type: "heartbeat" })
-/** A link waits this long before sending an ack on its own when no data frame carries one. */
-const ACK_DELAY_MS = 5
-/** Frames are written while the socket has at most this many bytes queued, and batched after. */
-const HIGH_WATER = 64 * 1024
 const QUARANTINE_LIMIT = 10_000
 /** Failed dials after which a member learned by gossip is no longer dialed (until gossip names it again). */
 const LEARNED_DIAL_ATTEMPTS = 5
-/** The resend buffer's first size; it doubles as needed up to the capacity. */
-const RING_START = 16
 /** The largest frame accepted before the handshake completes (a hello is well under 1 KiB). */
 const HANDSHAKE_FRAME_BYTES = 16 * 1024
 
@@ -96,39 +90,6 @@ const now = Date.now
 /** A close reason must fit in 123 bytes. */
 const reasonText = (reason: string): string =>
   Buffer.byteLength(reason) > 120 ? `${Buffer.from(reason).subarray(0, 100).toString()}...` : reason
-
-class DeliveryImpl implements Delivery {
-  readonly from: NodeId
-  readonly incarnation: Incarnation
-  readonly envelope: Envelope.Envelope
-  readonly link: Link
-  /** The sequence number this delivery acknowledges once taken (covers rejected envelopes after it). */
-  ackTo: number
-  constructor(link: Link, envelope: Envelope.Envelope, seq: number) {
-    this.from = link.peer.node
-    this.incarnation = link.peer.incarnation
-    this.envelope = envelope
-    this.link = link
-    this.ackTo = seq
-  }
-}
-
-interface Waiter {
-  readonly json: string
-  readonly bytes: number
-  readonly resume: (effect: Effect.Effect<void, SendError>) => void
-}
-
-class Pending {
-  readonly link: Link
-  readonly json: string
-  readonly bytes: number
-  constructor(link: Link, json: string, bytes: number) {
-    this.link = link
-    this.json = json
-    this.bytes = bytes
-  }
-}
 
 export class Connection implements WireEvents {
   state: "connecting" | "handshaking" | "open" | "closing" | "closed"
@@ -230,220 +191,6 @@ export class Connection implements WireEvents {
   abort(): void {
     this.onDone = undefined
     if (this.state !== "closed") this.wire.terminate()
-  }
-}
-
-export class Link {
-  down = false
-  readonly createdAt = now()
-  active: Connection | undefined = undefined
-  /** The X25519 key the peer's incarnation linked with: later connections must prove the same. */
-  peerKey: string | undefined = undefined
-  readonly detector: FailureDetector.FailureDetector
-  lastHeartbeat = now()
-  peerMaxFrameBytes: number
-  peerWindow: number
-  peerHeartbeatMs: number
-  // sending
-  // grows (doubling) up to the capacity as envelopes wait for acks, so an idle peer costs little
-  private ring: Array<string | undefined> = new Array(RING_START).fill(undefined)
-  private sizes: Array<number> = new Array(RING_START).fill(0)
-  private readonly capacity: number
-  lastSeq = 0
-  acked = 0
-  private sent = 0
-  private written = 0
-  waiters: Array<Waiter> = []
-  private flushScheduled = false
-  awaitingDrain = false
-  // receiving
-  delivered = 0
-  consumed = 0
-  private ackSent = 0
-  private ackTimer: ReturnType<typeof setTimeout> | undefined = undefined
-  lastQueued: DeliveryImpl | undefined = undefined
-  ackPending = false
-  idleWaiters: Array<() => void> = []
-  readonly engine: Engine
-  readonly peer: Peer
-
-  constructor(
-    engine: Engine,
-    peer: Peer,
-    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number }
-  ) {
-    this.engine = engine
-    this.peer = peer
-    this.capacity = engine.options.capacity
-    this.peerMaxFrameBytes = hello.maxFrameBytes
-    this.peerWindow = hello.window
-    this.peerHeartbeatMs = hello.heartbeatInterval
-    this.detector = FailureDetector.make(engine.options.failureDetector, hello.heartbeatInterval, now())
-  }
-
-  heartbeat(at: number): void {
-    this.lastHeartbeat = at
-    this.detector.heartbeat(at)
-  }
-
-  get unacknowledged(): number {
-    return this.lastSeq - this.acked
-  }
-
-  /** Bytes an envelope may take so that a frame holding it fits both sides' limit. */
-  get maxEnvelopeBytes(): number {
-    return Math.min(this.engine.options.maxFrameBytes, this.peerMaxFrameBytes) - Frame.DATA_OVERHEAD
-  }
-
-  hasRoom(): boolean {
-    return this.waiters.length === 0 && this.lastSeq - this.acked < this.capacity
-  }
-
-  push(json: string, bytes: number): void {
-    if (this.lastSeq - this.acked >= this.ring.length) this.grow()
-    const seq = ++this.lastSeq
-    const index = seq % this.ring.length
-    this.ring[index] = json
-    this.sizes[index] = bytes
-    // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
-    if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
-    else this.scheduleFlush()
-  }
-
-  /** Doubles the ring (up to the capacity), moving the unacknowledged envelopes to their new slots. */
-  private grow(): void {
-    const length = Math.min(this.capacity, this.ring.length * 2)
-    const ring: Array<string | undefined> = new Array(length).fill(undefined)
-    const sizes: Array<number> = new Array(length).fill(0)
-    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
-      ring[seq % length] = this.ring[seq % this.ring.length]
-      sizes[seq % length] = this.sizes[seq % this.ring.length]!
-    }
-    this.ring = ring
-    this.sizes = sizes
-  }
-
-  scheduleFlush(): void {
-    if (this.flushScheduled) return
-    this.flushScheduled = true
-    queueMicrotask(this.flush)
-  }
-
-  /** Writes what is pending on the active connection: data frames (with the ack), or an ack frame. */
-  flush = (): void => {
-    this.flushScheduled = false
-    const connection = this.active
-    if (connection === undefined || connection.state !== "open" || this.down) return
-    const counters = this.engine.counters
-    if (this.sent < this.lastSeq) {
-      if (connection.wire.bufferedAmount() > HIGH_WATER) {
-        this.awaitingDrain = true
-        return
-      }
-      const capacity = this.ring.length
-      const budget = this.maxEnvelopeBytes
-      while (this.sent < this.lastSeq) {
-        const first = this.sent + 1
-        const parts: Array<string> = []
-        let size = 0
-        while (this.sent < this.lastSeq) {
-          const index = (this.sent + 1) % capacity
-          const bytes = this.sizes[index]! + 1
-          if (parts.length > 0 && size + bytes > budget) break
-          parts.push(this.ring[index]!)
-          size += bytes
-          this.sent++
-        }
-        if (first <= this.written) counters.resent += Math.min(this.sent, this.written) - first + 1
-        if (this.sent > this.written) this.written = this.sent
-        counters.envelopesOut += parts.length
-        this.ackSent = this.consumed
-        connection.write(Frame.encodeData(this.consumed, first, parts))
-        if (connection.wire.bufferedAmount() > HIGH_WATER) {
-          this.awaitingDrain = true
-          break
-        }
-      }
-    }
-    if (this.consumed > this.ackSent) {
-      this.ackSent = this.consumed
-      connection.write(Frame.encode({ type: "ack", ack: this.consumed }))
-    }
-  }
-
-  /** A connection now carries the link: everything unacknowledged goes out again on it. */
-  attached(connection: Connection): void {
-    this.active = connection
-    this.sent = this.acked
-    this.awaitingDrain = false
-    this.ackSent = 0
-    this.scheduleFlush()
-  }
-
-  detached(connection: Connection): void {
-    if (this.active !== connection) return
-    this.active = undefined
-    this.wakeIdle()
-  }
-
-  wakeIdle(): void {
-    const waiters = this.idleWaiters
-    this.idleWaiters = []
-    for (const wake of waiters) wake()
-  }
-
-  /** A cumulative ack from the peer frees the resend buffer up to `ack`. Returns false if bogus. */
-  onAck(ack: number): boolean {
-    if (ack <= this.acked) return true
-    if (ack > this.lastSeq) return false
-    const length = this.ring.length
-    for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
-    this.acked = ack
-    if (this.sent < ack) this.sent = ack
-    while (this.waiters.length > 0 && this.lastSeq - this.acked < this.capacity) {
-      const waiter = this.waiters.shift()!
-      this.push(waiter.json, waiter.bytes)
-      waiter.resume(Effect.void)
-    }
-    return true
-  }
-
-  /** The consumer took envelopes up to `consumed`: acknowledge soon, or now if much is owed. */
-  maybeAck(): void {
-    if (this.down || this.consumed <= this.ackSent) return
-    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 2)) {
-      this.scheduleFlush()
-    } else if (this.ackTimer === undefined) {
-      this.ackTimer = setTimeout(this.ackLater, ACK_DELAY_MS)
-    }
-  }
-
-  private ackLater = (): void => {
-    this.ackTimer = undefined
-    if (this.consumed > this.ackSent) this.scheduleFlush()
-  }
-
-  /** Releases everything: the link is down or the node is stopping. */
-  release(error: NodeUnreachable): void {
-    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
-    this.ackTimer = undefined
-    this.ring.fill(undefined)
-    const waiters = this.waiters
-    this.waiters = []
-    for (const waiter of waiters) waiter.resume(Effect.fail(error))
-    this.active = undefined
-    this.wakeIdle()
-  }
-
-  stats(): LinkStats {
-    return {
-      node: this.peer.node,
-      incarnation: this.peer.incarnation,
-      connected: this.active?.state === "open",
-      unacknowledged: this.unacknowledged,
-      waiting: this.waiters.length,
-      received: this.delivered
-    }
   }
 }
 
@@ -730,6 +477,14 @@ export class Engine {
       this.protocolError(connection, `sequence gap: expected ${link.delivered + 1}, got ${first}`)
       return
     }
+    const lastSeq = first + envelopes.length - 1
+    if (lastSeq > link.ackHigh + this.options.capacity) {
+      this.protocolError(
+        connection,
+        `envelope ${lastSeq} is beyond the window: ${this.options.capacity} after the last ack (${link.ackHigh})`
+      )
+      return
+    }
     const self = this.options.node
     const out: Array<DeliveryImpl> = []
     let last: DeliveryImpl | undefined = link.lastQueued
@@ -891,7 +646,8 @@ export class Engine {
   // ---------------------------------------------------------------------------------------------
   // sending
 
-  private trySend(to: NodeId | Peer, envelope: Envelope.Envelope): SendError | Pending | undefined {
+  /** Checks and encodes an envelope for the link to `to`: the link and its JSON, or why it cannot go. */
+  private prepare(to: NodeId | Peer, envelope: Envelope.Envelope): SendError | Pending {
     const node = typeof to === "string" ? to : to.node
     if (this.stopping) return new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
     const link = this.links.get(node)
@@ -931,27 +687,51 @@ export class Engine {
         detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
       })
     }
+    return new Pending(link, json, bytes)
+  }
+
+  /**
+   * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
+   * `SendError`, or (a user envelope while the window is full, policy `"suspend"`) a function that withdraws
+   * it; `done` is then called once it is in the buffer or failed.
+   */
+  readonly offer = (
+    to: NodeId | Peer,
+    envelope: Envelope.Envelope,
+    done: (error: SendError | undefined) => void
+  ): SendError | undefined | (() => void) => {
+    const prepared = this.prepare(to, envelope)
+    if (!(prepared instanceof Pending)) return prepared
+    const { link, json, bytes } = prepared
+    if (isUrgent(envelope)) {
+      link.pushUrgent(json, bytes)
+      return undefined
+    }
     if (link.hasRoom()) {
       link.push(json, bytes)
       return undefined
     }
-    if (this.options.overflow === "fail") return new ResendBufferFull({ node, capacity: this.options.capacity })
-    return new Pending(link, json, bytes)
+    if (this.options.overflow === "fail") {
+      return new ResendBufferFull({ node: link.peer.node, capacity: this.options.capacity })
+    }
+    return link.wait(json, bytes, done)
   }
 
   readonly send = (to: NodeId | Peer, envelope: Envelope.Envelope): Effect.Effect<void, SendError> =>
     Effect.suspend(() => {
-      const result = this.trySend(to, envelope)
+      let resume: ((effect: Effect.Effect<void, SendError>) => void) | undefined
+      let early: Effect.Effect<void, SendError> | undefined
+      const result = this.offer(to, envelope, (error) => {
+        const effect = error === undefined ? Effect.void : Effect.fail(error)
+        if (resume === undefined) early = effect
+        else resume(effect)
+      })
       if (result === undefined) return Effect.void
-      if (!(result instanceof Pending)) return Effect.fail(result)
-      return Effect.callback<void, SendError>((resume) => {
-        const link = result.link
-        const waiter: Waiter = { json: result.json, bytes: result.bytes, resume }
-        link.waiters.push(waiter)
-        return Effect.sync(() => {
-          const index = link.waiters.indexOf(waiter)
-          if (index >= 0) link.waiters.splice(index, 1)
-        })
+      if (typeof result !== "function") return Effect.fail(result)
+      return Effect.callback<void, SendError>((r) => {
+        if (early !== undefined) r(early)
+        else resume = r
+        return Effect.sync(result)
       })
     })
 
@@ -1087,6 +867,7 @@ export class Engine {
       address: this.options.address,
       connect: this.connect,
       send: this.send,
+      offer: this.offer,
       receive,
       inbound: Stream.flattenArray(Stream.fromEffectRepeat(receive)),
       subscribe: PubSub.subscribe(this.events),

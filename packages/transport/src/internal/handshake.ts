@@ -13,6 +13,10 @@
  * fresh), and only the holder of an incarnation's private key can speak for it: a connection that
  * claims a live incarnation must present the key that incarnation first linked with.
  *
+ * Link state: the proof and the welcome say (`linked`) whether each side still holds a link to the
+ * other's incarnation. A side that holds one the other dropped (it declared this node down in a
+ * partition) ends it, so that both start a new link; see `relink`.
+ *
  * Identity: a node id is bound to the key of its live incarnation and, under mutual TLS, to the
  * certificate's subject CN. A new incarnation of a node id whose link is connected does not evict
  * it: the incumbent is probed first, and the newcomer is refused (4010) if it answers.
@@ -24,6 +28,7 @@ import * as CloseCode from "../CloseCode.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import type { Connection, Engine } from "./engine.ts"
+import type { Link } from "./link.ts"
 
 /** How a connection's handshake stands. */
 export class Auth {
@@ -242,8 +247,9 @@ export class Handshake {
       if (existing !== undefined && !dialerLinked) this.relink(existing, connection)
       const link = this.bind(connection, hello)
       if (link === undefined) return
-      const received = link.consumed
-      const linked = link === existing
+      const received = link.acknowledge()
+      // a link that exchanged nothing yet pairs with a new one as well
+      const linked = link === existing && !link.fresh
       const proof = b64(this.mac(key, `acceptor ${received}${linked ? " linked" : ""}`))
       connection.write(
         Frame.encode(linked ? { type: "welcome", received, proof, linked } : { type: "welcome", received, proof })
@@ -371,11 +377,12 @@ export class Handshake {
   /**
    * The peer no longer holds the link to this node (it declared this node down, a partition it saw
    * and this node did not): this side ends its link too, and the connection starts a new one. What
-   * the old link had not acknowledged is lost, as for any link that goes down. A link made while
-   * this handshake ran (both nodes dialed each other at once) is not old: the peer could not know it.
+   * the old link had not acknowledged is lost, as for any link that goes down. A link that exchanged
+   * nothing yet (nothing received, nothing acknowledged) pairs with a new one as it is; and a link made
+   * while this handshake ran (both nodes dialed each other at once) is not what the peer spoke of.
    */
-  private relink(link: Parameters<Engine["declareDown"]>[0], connection: Connection): void {
-    if (link.createdAt >= connection.startedAt) return
+  private relink(link: Link, connection: Connection): void {
+    if (link.fresh || link.createdAt >= connection.startedAt) return
     this.engine.declareDown(link, "refused", "the peer had declared this node down; linking anew")
   }
 

@@ -12,7 +12,8 @@
  */
 import { Option } from "effect"
 import * as Frame from "../Frame.ts"
-import type { Engine, Link } from "./engine.ts"
+import type { Engine } from "./engine.ts"
+import type { Link } from "./link.ts"
 
 /** The most member addresses remembered (the oldest are forgotten first). */
 const MEMORY = 10_000

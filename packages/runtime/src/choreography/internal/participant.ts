@@ -15,7 +15,7 @@
  */
 import { Choreography as C, type Diagram, Endpoint, type StateMachine as Machines, Monitor } from "@troupe/choreography"
 import { Cause, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
-import type { ActorRef } from "../../ActorRef.ts"
+import type { ActorRef, InvalidMessage } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
@@ -45,7 +45,7 @@ type TraceEvent = Diagram.TraceEvent
 type StateMachine = Machines.StateMachine
 
 /** What a role's endpoint operations may fail with, besides violations and spent endpoints. */
-export type Failure = StepTimeout | MailboxFull
+export type Failure = StepTimeout | MailboxFull | InvalidMessage
 
 /** What a role's program gets besides its endpoint. */
 export interface Context {

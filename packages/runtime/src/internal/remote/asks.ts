@@ -1,0 +1,238 @@
+/**
+ * Asks to actors of other nodes (and lookups): each waits for its reply under its own deadline, which fires in
+ * every state (while the send waits for room in the link's window or for a paused recipient too). A caller
+ * that gives up tells the other node, which then skips the request or interrupts the work on it.
+ */
+import { type Peer, type TransportError, Envelope as WireEnvelopes } from "@troupe/transport"
+import { Cause, Duration, Effect, Exit, type Schema } from "effect"
+import type { ActorRef, AskOptions } from "../../ActorRef.ts"
+import * as ActorRefs from "../../ActorRef.ts"
+import { MailboxFull } from "../../Mailbox.ts"
+import * as Protocol from "../../Protocol.ts"
+import type { Deadline } from "../deadlines.ts"
+import type { Remoting } from "../remoting.ts"
+import {
+  decodeWith,
+  describe,
+  type Json,
+  LookupResult,
+  type Message,
+  RemoteAskError,
+  type ReplyPayload,
+  SYSTEM_PATH
+} from "./codec.ts"
+import type { RemoteActorRef } from "./remoteRef.ts"
+
+/** An ask sent to another node, waiting for its reply. */
+class Outgoing {
+  done = false
+  /** The envelope is in the link's resend buffer (so the other node may be working on it). */
+  sent = false
+  deadline: Deadline | undefined = undefined
+  /** Withdraws the send while it waits (for room in the window, or for a paused recipient). */
+  withdraw: (() => void) | undefined = undefined
+  private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
+  private result: Exit.Exit<unknown, unknown> | undefined = undefined
+  readonly asks: Asks
+  readonly id: string
+  readonly peer: Peer.Peer
+  readonly decode: (payload: unknown) => Exit.Exit<unknown, unknown>
+
+  constructor(asks: Asks, id: string, peer: Peer.Peer, decode: (payload: unknown) => Exit.Exit<unknown, unknown>) {
+    this.asks = asks
+    this.id = id
+    this.peer = peer
+    this.decode = decode
+  }
+
+  complete(exit: Exit.Exit<unknown, unknown>): void {
+    if (this.done) return
+    this.done = true
+    this.asks.forget(this)
+    const withdraw = this.withdraw
+    this.withdraw = undefined
+    withdraw?.()
+    if (this.resume !== undefined) this.resume(exit)
+    else this.result = exit
+  }
+
+  /** The caller gave up (timeout or interruption): tell the other node to stop the work. */
+  abandon(exit: Exit.Exit<unknown, unknown>): void {
+    if (this.done) return
+    const sent = this.sent
+    this.complete(exit)
+    if (sent) this.asks.remoting.sendSystem(this.peer, { type: "cancel", correlationId: this.id })
+  }
+
+  /** Sends `envelope` (now, or once the recipient at `path` resumes) and waits for the reply. */
+  run(envelope: WireEnvelopes.Envelope, failure: (error: TransportError.SendError) => unknown) {
+    return Effect.callback<unknown, unknown>((resume) => {
+      if (this.result !== undefined) resume(this.result)
+      else this.resume = resume
+      const remoting = this.asks.remoting
+      const send = () => {
+        if (this.done) return
+        this.withdraw = undefined
+        const result = remoting.transport.offer(this.peer, envelope, (error) => {
+          this.withdraw = undefined
+          if (error === undefined) this.sent = true
+          else this.complete(Exit.fail(failure(error)))
+        })
+        if (result === undefined) this.sent = true
+        else if (typeof result === "function") this.withdraw = result
+        else this.complete(Exit.fail(failure(result)))
+      }
+      if (!this.done) {
+        const held = remoting.flow.whenOpen(this.peer.node, envelope.to.path, send)
+        if (held !== undefined) this.withdraw = held
+      }
+      return Effect.sync(() => this.abandon(Exit.interrupt()))
+    })
+  }
+}
+
+type LookupError = "no-actor" | "protocol-mismatch" | TransportError.NodeUnreachable | ActorRefs.AskTimeout
+
+export class Asks {
+  private readonly outgoing = new Map<string, Outgoing>()
+  private nextId = 0
+  readonly remoting: Remoting
+  constructor(remoting: Remoting) {
+    this.remoting = remoting
+  }
+
+  ask(ref: RemoteActorRef<Protocol.Any>, message: Message, options: AskOptions | undefined) {
+    const remoting = this.remoting
+    return Effect.withFiber<unknown, unknown>((fiber) => {
+      const tag = message._tag
+      const recipient = String(ref)
+      const def = Protocol.requestDef(ref.protocol, tag)
+      if (def === undefined)
+        return Effect.die(new Error(`Cannot ask ${ref}: ${tag} is not a request of ${ref.protocol.name}`))
+      let payload: Json
+      try {
+        payload = remoting.encodeFor(ref, message)
+      } catch (error) {
+        return Effect.fail(new ActorRefs.InvalidMessage({ recipient, tag, issue: describe(error) }))
+      }
+      const system = remoting.system
+      const timeoutMillis =
+        options?.timeout === undefined ? system.askTimeoutMillis : Duration.toMillis(options.timeout)
+      const outgoing = this.request(ref.peer, (reply) => this.decodeReply(reply, def, recipient, tag))
+      const deadline = system.deadlines.now() + timeoutMillis
+      outgoing.deadline = system.deadlines.schedule(deadline, () =>
+        outgoing.abandon(Exit.fail(new ActorRefs.AskTimeout({ recipient, tag, timeoutMillis })))
+      )
+      const from = remoting.senderAddress(fiber)
+      remoting.access.reveal(ref.peer.node, from?.path)
+      const envelope = WireEnvelopes.make({
+        kind: "ask",
+        to: { node: ref.peer.node, path: ref.path },
+        from,
+        correlationId: outgoing.id,
+        deadline,
+        traceparent: remoting.traceparent(fiber),
+        payload
+      })
+      return outgoing.run(envelope, (error) =>
+        error._tag === "ResendBufferFull"
+          ? new MailboxFull({ recipient, capacity: error.capacity, tag })
+          : error._tag === "InvalidEnvelope"
+            ? new ActorRefs.InvalidMessage({ recipient, tag, issue: error.message })
+            : error
+      )
+    })
+  }
+
+  /** Asks `peer` whether an actor at `path` speaks `protocol`; resolves to a ref when it does. */
+  lookup<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): Effect.Effect<ActorRef<P>, LookupError> {
+    return Effect.suspend(() => {
+      const outgoing = this.request(peer, (payload) => {
+        const exit = decodeWith(LookupResult, (payload as { value?: unknown } | null)?.value)
+        return Exit.isSuccess(exit) ? exit : Exit.fail("protocol-mismatch")
+      })
+      const system = this.remoting.system
+      const timeoutMillis = system.askTimeoutMillis
+      outgoing.deadline = system.deadlines.schedule(system.deadlines.now() + timeoutMillis, () =>
+        outgoing.abandon(
+          Exit.fail(new ActorRefs.AskTimeout({ recipient: `${peer.node}${SYSTEM_PATH}`, tag: "Lookup", timeoutMillis }))
+        )
+      )
+      const envelope = WireEnvelopes.make({
+        kind: "ask",
+        to: { node: peer.node, path: SYSTEM_PATH },
+        correlationId: outgoing.id,
+        payload: { _tag: "Lookup", path, protocol: protocol.name }
+      })
+      return outgoing
+        .run(envelope, (error) => error)
+        .pipe(
+          Effect.flatMap((result) =>
+            result === "found"
+              ? Effect.succeed(this.remoting.refs.get(peer, path, protocol) as unknown as ActorRef<P>)
+              : Effect.fail(result as "no-actor" | "protocol-mismatch")
+          )
+        ) as Effect.Effect<ActorRef<P>, LookupError>
+    })
+  }
+
+  /** Registers a request to a peer; its reply is decoded by `decode`. */
+  private request(peer: Peer.Peer, decode: (payload: unknown) => Exit.Exit<unknown, unknown>): Outgoing {
+    const outgoing = new Outgoing(this, `${++this.nextId}`, peer, decode)
+    this.outgoing.set(outgoing.id, outgoing)
+    return outgoing
+  }
+
+  forget(outgoing: Outgoing): void {
+    this.outgoing.delete(outgoing.id)
+    if (outgoing.deadline !== undefined) this.remoting.system.deadlines.cancel(outgoing.deadline)
+  }
+
+  /** A reply arrived from `node`. */
+  replied(node: string, correlationId: string | undefined, payload: unknown): void {
+    const outgoing = correlationId === undefined ? undefined : this.outgoing.get(correlationId)
+    if (outgoing === undefined || outgoing.peer.node !== node) return
+    outgoing.complete(outgoing.decode(payload))
+  }
+
+  /** The node went down: asks waiting for it fail with `NodeUnreachable`. */
+  nodeDown(node: string, error: TransportError.NodeUnreachable): void {
+    for (const outgoing of [...this.outgoing.values()]) {
+      if (outgoing.peer.node === node) outgoing.complete(Exit.fail(error))
+    }
+  }
+
+  /** Asks waiting for a reply (for tests of leaks). */
+  get size(): number {
+    return this.outgoing.size
+  }
+
+  private decodeReply(
+    payload: unknown,
+    def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>,
+    recipient: string,
+    tag: string
+  ): Exit.Exit<unknown, unknown> {
+    const reply = payload as Partial<ReplyPayload> | null
+    const invalid = (issue: string) =>
+      Exit.fail(new ActorRefs.InvalidMessage({ recipient, tag: `reply to ${tag}`, issue }))
+    return ActorRefs.withResolver(this.remoting.resolve, () => {
+      switch (reply?._tag) {
+        case "Success": {
+          const exit = decodeWith(def.success, (reply as { value: unknown }).value)
+          return Exit.isSuccess(exit) ? exit : invalid(describe(Cause.squash(exit.cause)))
+        }
+        case "Failure": {
+          const exit = decodeWith(def.failure, (reply as { error: unknown }).error)
+          return Exit.isSuccess(exit) ? Exit.fail(exit.value) : invalid(describe(Cause.squash(exit.cause)))
+        }
+        case "Error": {
+          const exit = decodeWith(RemoteAskError, (reply as { error: unknown }).error)
+          return Exit.isSuccess(exit) ? Exit.fail(exit.value) : invalid(describe(Cause.squash(exit.cause)))
+        }
+        default:
+          return invalid("not a reply")
+      }
+    })
+  }
+}

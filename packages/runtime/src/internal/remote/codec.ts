@@ -1,0 +1,182 @@
+/**
+ * How remoting puts things on the wire: the codecs of protocols (one per protocol, made once), the payloads of
+ * replies, the system messages nodes exchange (death watch, cancellations, flow control, directories), lookups,
+ * termination reasons, and trace context.
+ */
+import { Cause, Context, Exit, type Fiber, Schema, Tracer } from "effect"
+import * as ActorRefs from "../../ActorRef.ts"
+import { MailboxFull } from "../../Mailbox.ts"
+import * as Protocol from "../../Protocol.ts"
+import * as Terminated from "../../Terminated.ts"
+
+export type Json = Schema.Json
+export type Message = { readonly _tag: string }
+
+/** The path that system requests (lookups) are addressed to. */
+export const SYSTEM_PATH = "/system"
+
+/** The protocol of a ref whose protocol this node does not know (the sender of an inbound message). */
+export const UnknownProtocol = Protocol.make("unknown", {})
+
+// ---------------------------------------------------------------------------------------------------------
+// Codecs
+// ---------------------------------------------------------------------------------------------------------
+
+interface Codec {
+  encode(message: Message): Json
+  decode(payload: unknown): Message | string
+}
+
+const codecs = new WeakMap<Protocol.Any, Codec>()
+
+/**
+ * The JSON form of an encoded value: object keys whose value is `undefined` are left out, as `JSON.stringify`
+ * would (the transport accepts only JSON). The value itself when it has none, which is the usual case.
+ */
+export const toJson = (value: unknown): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  if (Array.isArray(value)) {
+    let copy: Array<unknown> | undefined
+    for (let i = 0; i < value.length; i++) {
+      const item = toJson(value[i])
+      if (item !== value[i]) (copy ??= [...value])[i] = item
+    }
+    return copy ?? value
+  }
+  let copy: Record<string, unknown> | undefined
+  const record = value as Record<string, unknown>
+  for (const key in record) {
+    const item = record[key]
+    if (item === undefined) {
+      copy ??= { ...record }
+      delete copy[key]
+      continue
+    }
+    const json = toJson(item)
+    if (json !== item) (copy ??= { ...record })[key] = json
+  }
+  return copy ?? value
+}
+
+export const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/** Encodes and decodes the messages of a protocol, one schema per tag, made once. */
+export const codecOf = (protocol: Protocol.Any): Codec => {
+  let codec = codecs.get(protocol)
+  if (codec !== undefined) return codec
+  const encoders = new Map<string, (m: Message) => Json>()
+  const decoders = new Map<string, (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
+  for (const tag of protocol.tags) {
+    const schema = protocol.messageSchemas[tag]!
+    const encode = Schema.encodeSync(schema)
+    encoders.set(tag, (message) => toJson(encode(message)) as Json)
+    decoders.set(tag, Schema.decodeUnknownExit(schema) as (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>)
+  }
+  codec =
+    protocol === UnknownProtocol
+      ? { encode: (message) => message as unknown as Json, decode: () => "no protocol to decode with" }
+      : {
+          encode: (message) => {
+            const encode = encoders.get(message._tag)
+            if (encode === undefined) throw new Error(`${message._tag} is not a message of ${protocol.name}`)
+            return encode(message)
+          },
+          decode: (payload) => {
+            const tag = (payload as { _tag?: unknown } | null)?._tag
+            const decode = typeof tag === "string" ? decoders.get(tag) : undefined
+            if (decode === undefined) {
+              return `${JSON.stringify(tag ?? null)} is not a message of ${protocol.name} (expected one of ${[...protocol.tags].join(", ")})`
+            }
+            const exit = decode(payload)
+            return Exit.isSuccess(exit) ? (exit.value as Message) : describe(Cause.squash(exit.cause))
+          }
+        }
+  codecs.set(protocol, codec)
+  return codec
+}
+
+export const encodeWith = (schema: Schema.Top, value: unknown): Json =>
+  toJson(Schema.encodeUnknownSync(schema as Schema.Codec<unknown, unknown, never, never>)(value)) as Json
+
+export const decodeWith = (schema: Schema.Top, value: unknown): Exit.Exit<unknown, Schema.SchemaError> =>
+  Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown, never, never>)(value)
+
+/** The errors an ask can end with that travel back in a reply. */
+export const RemoteAskError = Schema.Union([
+  ActorRefs.RecipientTerminated,
+  ActorRefs.RequestFailed,
+  ActorRefs.InvalidMessage,
+  MailboxFull
+])
+
+/** The payload of a reply envelope. */
+export type ReplyPayload =
+  | { readonly _tag: "Success"; readonly value: Json }
+  | { readonly _tag: "Failure"; readonly error: Json }
+  | { readonly _tag: "Error"; readonly error: Json }
+
+const Reason = Schema.Union([
+  Schema.Struct({ _tag: Schema.Literal("Stopped") }),
+  Schema.Struct({ _tag: Schema.Literal("Failed"), cause: Schema.String }),
+  Schema.Struct({ _tag: Schema.Literal("NodeDown"), node: Schema.String })
+])
+
+export const Announcement = Schema.Struct({ name: Schema.String, protocol: Schema.String, path: Schema.String })
+const DirectoryName = Schema.Literals(["receptionist", "topics"])
+
+/** What nodes tell each other besides actor messages. */
+export const SystemMessage = Schema.Union([
+  Schema.Struct({ type: Schema.Literal("watch"), path: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("unwatch"), path: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("terminated"), path: Schema.String, reason: Reason }),
+  Schema.Struct({ type: Schema.Literal("cancel"), correlationId: Schema.String }),
+  // flow control: the recipient's mailbox is full (pause sending to it) / has room again (resume)
+  Schema.Struct({ type: Schema.Literal("pause"), path: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("resume"), path: Schema.String }),
+  Schema.Struct({
+    type: Schema.Literal("directory"),
+    directory: DirectoryName,
+    op: Schema.Literals(["add", "remove"]),
+    entry: Announcement
+  }),
+  Schema.Struct({
+    type: Schema.Literal("directory-sync"),
+    directory: DirectoryName,
+    entries: Schema.Array(Announcement)
+  })
+])
+export type SystemMessage = typeof SystemMessage.Type
+export const decodeSystemMessage = Schema.decodeUnknownExit(SystemMessage)
+
+/** A lookup: is there an actor at `path` speaking `protocol`? */
+export const LookupRequest = Schema.Struct({
+  _tag: Schema.Literal("Lookup"),
+  path: Schema.String,
+  protocol: Schema.String
+})
+export const LookupResult = Schema.Literals(["found", "no-actor", "protocol-mismatch"])
+
+export const encodeReason = (reason: Terminated.Reason): typeof Reason.Type =>
+  reason._tag === "Failed"
+    ? { _tag: "Failed", cause: Cause.pretty(reason.cause) }
+    : reason._tag === "NodeDown"
+      ? { _tag: "NodeDown", node: reason.node }
+      : { _tag: "Stopped" }
+
+export const decodeReason = (reason: typeof Reason.Type): Terminated.Reason =>
+  reason._tag === "Failed"
+    ? new Terminated.Failed({ cause: Cause.die(new Error(reason.cause)) })
+    : reason._tag === "NodeDown"
+      ? new Terminated.NodeDown({ node: reason.node })
+      : Terminated.stopped
+
+export const traceparentOf = (fiber: Fiber.Fiber<unknown, unknown>): string | undefined => {
+  const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+  return span === undefined ? undefined : `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
+}
+
+export const spanOf = (traceparent: string | undefined): Tracer.AnySpan | undefined => {
+  if (traceparent === undefined) return undefined
+  const [, traceId, spanId, flags] = traceparent.split("-")
+  return Tracer.externalSpan({ traceId: traceId!, spanId: spanId!, sampled: flags === "01" })
+}

@@ -1,0 +1,98 @@
+/**
+ * Refs to actors of other nodes, and the cache that keeps one ref per actor, incarnation and protocol.
+ */
+import type { Peer } from "@troupe/transport"
+import type { Effect } from "effect"
+import type { ActorRef, AskOptions, TellError } from "../../ActorRef.ts"
+import * as ActorRefs from "../../ActorRef.ts"
+import type * as Protocol from "../../Protocol.ts"
+import type { Remoting } from "../remoting.ts"
+import type { Message } from "./codec.ts"
+
+/** A ref to an actor of another node. */
+export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
+  readonly [ActorRefs.TypeId]: typeof ActorRefs.TypeId = ActorRefs.TypeId
+  readonly remoting: Remoting
+  readonly protocol: P
+  readonly peer: Peer.Peer
+  readonly path: string
+  constructor(remoting: Remoting, peer: Peer.Peer, path: string, protocol: P) {
+    this.remoting = remoting
+    this.peer = peer
+    this.path = path
+    this.protocol = protocol
+  }
+  get node(): string {
+    return this.peer.node
+  }
+  get name(): string {
+    return this.path.slice(this.path.lastIndexOf("/") + 1)
+  }
+  tell(message: Protocol.Message<P>): Effect.Effect<void, TellError> {
+    return this.remoting.tell(this, message as Message)
+  }
+  ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
+    return this.remoting.asks.ask(this, message as unknown as Message, options) as never
+  }
+  toString(): string {
+    return `ActorRef(${this.peer.node}${this.path})`
+  }
+  toJSON(): unknown {
+    return { _id: "ActorRef", node: this.peer.node, path: this.path }
+  }
+}
+
+/**
+ * The refs made per node: bounded (the oldest is dropped past `limit`, and made again if used again), forgotten
+ * per path when that actor terminates and per node when the node goes down.
+ */
+export class RefCache {
+  private readonly byNode = new Map<
+    string,
+    { readonly incarnation: string; readonly byPath: Map<string, Array<RemoteActorRef<Protocol.Any>>> }
+  >()
+  private readonly remoting: Remoting
+  private readonly limit: number
+  constructor(remoting: Remoting, limit = 4096) {
+    this.remoting = remoting
+    this.limit = limit
+  }
+
+  /** The ref to `path` on `peer` speaking `protocol`. */
+  get<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): RemoteActorRef<P> {
+    let cache = this.byNode.get(peer.node)
+    if (cache === undefined || cache.incarnation !== peer.incarnation) {
+      cache = { incarnation: peer.incarnation, byPath: new Map() }
+      this.byNode.set(peer.node, cache)
+    }
+    let refs = cache.byPath.get(path)
+    if (refs === undefined) {
+      if (cache.byPath.size >= this.limit) cache.byPath.delete(cache.byPath.keys().next().value!)
+      refs = []
+      cache.byPath.set(path, refs)
+    }
+    for (const ref of refs) if (ref.protocol === protocol) return ref as RemoteActorRef<P>
+    const ref = new RemoteActorRef(this.remoting, peer, path, protocol)
+    // one ref per protocol name: a protocol made again under the same name replaces the old one
+    const same = refs.findIndex((r) => r.protocol.name === protocol.name)
+    if (same >= 0) refs[same] = ref
+    else refs.push(ref)
+    return ref
+  }
+
+  /** The actor at `path` of `node` terminated. */
+  forgetPath(node: string, path: string): void {
+    this.byNode.get(node)?.byPath.delete(path)
+  }
+
+  forgetNode(node: string): void {
+    this.byNode.delete(node)
+  }
+
+  /** How many paths are cached (for tests of the bound). */
+  get size(): number {
+    let n = 0
+    for (const cache of this.byNode.values()) n += cache.byPath.size
+    return n
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Requests from other nodes being handled here: the reply path of each, kept until it is answered, skipped or
+ * cancelled by its caller. A reply goes on the link's urgent lane: it never blocks the actor that answers.
+ */
+import type { Peer } from "@troupe/transport"
+import { Cause, Exit, Schema } from "effect"
+import * as ActorRefs from "../../ActorRef.ts"
+import type * as Protocol from "../../Protocol.ts"
+import type { ActorCell, Envelope, ReplyTo } from "../cell.ts"
+import type { Remoting } from "../remoting.ts"
+import { describe, encodeWith, RemoteAskError, type ReplyPayload } from "./codec.ts"
+
+/** The reply path of a request that came from another node. */
+export class RemoteReply implements ReplyTo {
+  done = false
+  private finished = false
+  private readonly replies: Replies
+  readonly peer: Peer.Peer
+  readonly id: string
+  private readonly recipient: string
+  private readonly tag: string
+  private readonly def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
+  envelope: Envelope | undefined = undefined
+  cell: ActorCell | undefined = undefined
+
+  constructor(
+    replies: Replies,
+    peer: Peer.Peer,
+    id: string,
+    recipient: string,
+    tag: string,
+    def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
+  ) {
+    this.replies = replies
+    this.peer = peer
+    this.id = id
+    this.recipient = recipient
+    this.tag = tag
+    this.def = def
+  }
+
+  /** Sends the reply (never waits: the urgent lane). */
+  complete(exit: Exit.Exit<unknown, unknown>): undefined {
+    if (this.finished) return undefined
+    this.finished = true
+    this.replies.forget(this)
+    if (this.done || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))) return undefined
+    const refused = this.replies.remoting.reply(this.peer, this.id, this.encode(exit))
+    // a reply the wire refuses (too big, not JSON) is answered with why
+    if (refused !== undefined) {
+      this.replies.remoting.reply(this.peer, this.id, this.failed(`the reply could not be sent: ${refused}`))
+    }
+    return undefined
+  }
+
+  /** The caller is gone: skip the request or interrupt the work on it; nothing is kept for it. */
+  cancel(): void {
+    if (this.done) return
+    this.done = true
+    this.finished = true
+    this.replies.forget(this)
+    if (this.cell !== undefined && this.envelope !== undefined) this.cell.cancel(this.envelope)
+  }
+
+  private encode(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
+    return ActorRefs.withRevealer(this.replies.remoting.access.revealer(this.peer.node), () => this.encodeExit(exit))
+  }
+
+  private encodeExit(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
+    try {
+      if (Exit.isSuccess(exit)) {
+        const value = encodeWith(this.def.success, exit.value)
+        // a void reply has no value: leave the key out (undefined is not JSON)
+        return value === undefined ? ({ _tag: "Success" } as ReplyPayload) : { _tag: "Success", value }
+      }
+      const error = Cause.squash(exit.cause)
+      if (this.def.failure !== Schema.Never && Schema.is(this.def.failure as Schema.Top)(error)) {
+        return { _tag: "Failure", error: encodeWith(this.def.failure, error) }
+      }
+      if (Schema.is(RemoteAskError)(error)) return { _tag: "Error", error: encodeWith(RemoteAskError, error) }
+      return this.failed(describe(error))
+    } catch (defect) {
+      return this.failed(`the reply could not be encoded: ${describe(defect)}`)
+    }
+  }
+
+  private failed(cause: string): ReplyPayload {
+    const error = new ActorRefs.RequestFailed({ recipient: this.recipient, tag: this.tag, cause })
+    return { _tag: "Error", error: encodeWith(RemoteAskError, error) }
+  }
+}
+
+/** The requests from other nodes being handled here, by node and correlation id. */
+export class Replies {
+  private readonly byNode = new Map<string, Map<string, RemoteReply>>()
+  readonly remoting: Remoting
+  constructor(remoting: Remoting) {
+    this.remoting = remoting
+  }
+
+  add(reply: RemoteReply): void {
+    let byId = this.byNode.get(reply.peer.node)
+    if (byId === undefined) {
+      byId = new Map()
+      this.byNode.set(reply.peer.node, byId)
+    }
+    byId.set(reply.id, reply)
+  }
+
+  forget(reply: RemoteReply): void {
+    const byId = this.byNode.get(reply.peer.node)
+    if (byId?.get(reply.id) !== reply) return
+    byId.delete(reply.id)
+    if (byId.size === 0) this.byNode.delete(reply.peer.node)
+  }
+
+  /** The caller of a request from `node` gave up. */
+  cancel(node: string, correlationId: string): void {
+    this.byNode.get(node)?.get(correlationId)?.cancel()
+  }
+
+  /** The node is gone: nobody waits for the replies to its requests. */
+  nodeDown(node: string): void {
+    const byId = this.byNode.get(node)
+    if (byId === undefined) return
+    for (const reply of [...byId.values()]) reply.cancel()
+    this.byNode.delete(node)
+  }
+
+  /** Requests from other nodes not answered yet (for tests of leaks). */
+  get size(): number {
+    let n = 0
+    for (const byId of this.byNode.values()) n += byId.size
+    return n
+  }
+}

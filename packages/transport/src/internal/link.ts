@@ -1,0 +1,353 @@
+/**
+ * A link to one peer incarnation: reliable, ordered delivery over whichever connection carries it. Sending:
+ * a resend buffer (a ring that grows up to the capacity) holds what the peer has not acknowledged; at most a
+ * window of envelopes (our capacity, never more than the peer's window) is unacknowledged. User sends that
+ * find the window full wait in order; replies and system envelopes go on an urgent lane ahead of them and are
+ * never refused for a full buffer. Receiving: cumulative acks of what the consumer took, written with data
+ * frames or on their own after a short delay; the engine refuses data past the last ack plus our window.
+ */
+import type * as Envelope from "../Envelope.ts"
+import * as FailureDetector from "../FailureDetector.ts"
+import * as Frame from "../Frame.ts"
+import type { Incarnation, NodeId } from "../NodeId.ts"
+import type { Peer } from "../Peer.ts"
+import type { Delivery, LinkStats } from "../Transport.ts"
+import type { NodeUnreachable, SendError } from "../TransportError.ts"
+import type { Connection, Engine } from "./engine.ts"
+
+/** A link waits this long before sending an ack on its own when no data frame carries one. */
+const ACK_DELAY_MS = 5
+/** Frames are written while the socket has at most this many bytes queued, and batched after. */
+export const HIGH_WATER = 64 * 1024
+/** The resend buffer's first size; it doubles as needed up to the capacity. */
+const RING_START = 16
+
+const now = Date.now
+
+export class DeliveryImpl implements Delivery {
+  readonly from: NodeId
+  readonly incarnation: Incarnation
+  readonly envelope: Envelope.Envelope
+  readonly link: Link
+  /** The sequence number this delivery acknowledges once taken (covers rejected envelopes after it). */
+  ackTo: number
+  constructor(link: Link, envelope: Envelope.Envelope, seq: number) {
+    this.from = link.peer.node
+    this.incarnation = link.peer.incarnation
+    this.envelope = envelope
+    this.link = link
+    this.ackTo = seq
+  }
+}
+
+/** A send waiting for room in the window: `done` is called once it is in the resend buffer, or failed. */
+interface Waiter {
+  readonly json: string
+  readonly bytes: number
+  readonly done: (error: SendError | undefined) => void
+  cancelled: boolean
+}
+
+/**
+ * Replies and system messages (death watch, cancellations, directory updates, lookups) travel on the urgent
+ * lane: they never fail for a full resend buffer and never wait behind user messages waiting for room.
+ */
+export const isUrgent = (envelope: Envelope.Envelope): boolean =>
+  envelope.kind === "reply" || envelope.kind === "system"
+
+export class Pending {
+  readonly link: Link
+  readonly json: string
+  readonly bytes: number
+  constructor(link: Link, json: string, bytes: number) {
+    this.link = link
+    this.json = json
+    this.bytes = bytes
+  }
+}
+
+export class Link {
+  down = false
+  readonly createdAt = now()
+  active: Connection | undefined = undefined
+  /** The X25519 key the peer's incarnation linked with: later connections must prove the same. */
+  peerKey: string | undefined = undefined
+  readonly detector: FailureDetector.FailureDetector
+  lastHeartbeat = now()
+  peerMaxFrameBytes: number
+  peerWindow: number
+  peerHeartbeatMs: number
+  // sending
+  // grows (doubling) up to the capacity as envelopes wait for acks, so an idle peer costs little
+  private ring: Array<string | undefined> = new Array(RING_START).fill(undefined)
+  private sizes: Array<number> = new Array(RING_START).fill(0)
+  private readonly capacity: number
+  lastSeq = 0
+  /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
+  private urgent: Array<Pick<Waiter, "json" | "bytes">> = []
+  /** Where the first waiter not yet admitted is (admitted waiters are dropped in batches, not shifted). */
+  private waitersHead = 0
+  acked = 0
+  private sent = 0
+  private written = 0
+  waiters: Array<Waiter> = []
+  private flushScheduled = false
+  awaitingDrain = false
+  // receiving
+  delivered = 0
+  consumed = 0
+  private ackSent = 0
+  /** The highest ack written to the peer: the peer may send up to this plus our window. */
+  ackHigh = 0
+  private ackTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  lastQueued: DeliveryImpl | undefined = undefined
+  ackPending = false
+  idleWaiters: Array<() => void> = []
+  readonly engine: Engine
+  readonly peer: Peer
+
+  constructor(
+    engine: Engine,
+    peer: Peer,
+    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number }
+  ) {
+    this.engine = engine
+    this.peer = peer
+    this.capacity = engine.options.capacity
+    this.peerMaxFrameBytes = hello.maxFrameBytes
+    this.peerWindow = hello.window
+    this.peerHeartbeatMs = hello.heartbeatInterval
+    this.detector = FailureDetector.make(engine.options.failureDetector, hello.heartbeatInterval, now())
+  }
+
+  heartbeat(at: number): void {
+    this.lastHeartbeat = at
+    this.detector.heartbeat(at)
+  }
+
+  /** Nothing was received on this link and nothing acknowledged: it pairs with a peer's new link. */
+  get fresh(): boolean {
+    return this.acked === 0 && this.delivered === 0
+  }
+
+  get unacknowledged(): number {
+    return this.lastSeq - this.acked
+  }
+
+  /** Bytes an envelope may take so that a frame holding it fits both sides' limit. */
+  get maxEnvelopeBytes(): number {
+    return Math.min(this.engine.options.maxFrameBytes, this.peerMaxFrameBytes) - Frame.DATA_OVERHEAD
+  }
+
+  /** At most this many envelopes are unacknowledged: our capacity, and never more than the peer's window. */
+  get window(): number {
+    return Math.min(this.capacity, this.peerWindow)
+  }
+
+  hasRoom(): boolean {
+    return (
+      this.urgent.length === 0 && this.waitersHead === this.waiters.length && this.lastSeq - this.acked < this.window
+    )
+  }
+
+  /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
+  pushUrgent(json: string, bytes: number): void {
+    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes)
+    else this.urgent.push({ json, bytes })
+  }
+
+  /** A user send waits for room; returns what withdraws it. */
+  wait(json: string, bytes: number, done: Waiter["done"]): () => void {
+    const waiter: Waiter = { json, bytes, done, cancelled: false }
+    this.waiters.push(waiter)
+    return () => {
+      waiter.cancelled = true
+    }
+  }
+
+  /** Lets in what waits for room: urgent envelopes first, then user sends in order. */
+  private admit(): void {
+    // room is read again after each step: a resumed sender may send again at once
+    while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
+      let n = 0
+      while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
+        this.push(this.urgent[n]!.json, this.urgent[n]!.bytes)
+        n++
+      }
+      this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
+    }
+    const waiters = this.waiters
+    while (
+      this.waiters === waiters &&
+      this.urgent.length === 0 &&
+      this.waitersHead < waiters.length &&
+      this.lastSeq - this.acked < this.window
+    ) {
+      const waiter = waiters[this.waitersHead]!
+      waiters[this.waitersHead++] = undefined as unknown as Waiter
+      if (waiter.cancelled) continue
+      this.push(waiter.json, waiter.bytes)
+      waiter.done(undefined)
+    }
+    if (this.waiters !== waiters) return
+    if (this.waitersHead === waiters.length) {
+      this.waiters = []
+      this.waitersHead = 0
+    } else if (this.waitersHead > 1024 && this.waitersHead * 2 > waiters.length) {
+      this.waiters = waiters.slice(this.waitersHead)
+      this.waitersHead = 0
+    }
+  }
+
+  push(json: string, bytes: number): void {
+    if (this.lastSeq - this.acked >= this.ring.length) this.grow()
+    const seq = ++this.lastSeq
+    const index = seq % this.ring.length
+    this.ring[index] = json
+    this.sizes[index] = bytes
+    // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
+    if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
+    else this.scheduleFlush()
+  }
+
+  /** Doubles the ring (up to the capacity), moving the unacknowledged envelopes to their new slots. */
+  private grow(): void {
+    const length = Math.min(this.capacity, this.ring.length * 2)
+    const ring: Array<string | undefined> = new Array(length).fill(undefined)
+    const sizes: Array<number> = new Array(length).fill(0)
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
+      ring[seq % length] = this.ring[seq % this.ring.length]
+      sizes[seq % length] = this.sizes[seq % this.ring.length]!
+    }
+    this.ring = ring
+    this.sizes = sizes
+  }
+
+  scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    queueMicrotask(this.flush)
+  }
+
+  /** Writes what is pending on the active connection: data frames (with the ack), or an ack frame. */
+  flush = (): void => {
+    this.flushScheduled = false
+    const connection = this.active
+    if (connection === undefined || connection.state !== "open" || this.down) return
+    const counters = this.engine.counters
+    if (this.sent < this.lastSeq) {
+      if (connection.wire.bufferedAmount() > HIGH_WATER) {
+        this.awaitingDrain = true
+        return
+      }
+      const capacity = this.ring.length
+      const budget = this.maxEnvelopeBytes
+      while (this.sent < this.lastSeq) {
+        const first = this.sent + 1
+        const parts: Array<string> = []
+        let size = 0
+        while (this.sent < this.lastSeq) {
+          const index = (this.sent + 1) % capacity
+          const bytes = this.sizes[index]! + 1
+          if (parts.length > 0 && size + bytes > budget) break
+          parts.push(this.ring[index]!)
+          size += bytes
+          this.sent++
+        }
+        if (first <= this.written) counters.resent += Math.min(this.sent, this.written) - first + 1
+        if (this.sent > this.written) this.written = this.sent
+        counters.envelopesOut += parts.length
+        this.ackSent = this.consumed
+        connection.write(Frame.encodeData(this.acknowledge(), first, parts))
+        if (connection.wire.bufferedAmount() > HIGH_WATER) {
+          this.awaitingDrain = true
+          break
+        }
+      }
+    }
+    if (this.consumed > this.ackSent) {
+      this.ackSent = this.consumed
+      connection.write(Frame.encode({ type: "ack", ack: this.acknowledge() }))
+    }
+  }
+
+  /** The ack to write now (what the consumer took); the peer may then send up to it plus our window. */
+  acknowledge(): number {
+    if (this.consumed > this.ackHigh) this.ackHigh = this.consumed
+    return this.consumed
+  }
+
+  /** A connection now carries the link: everything unacknowledged goes out again on it. */
+  attached(connection: Connection): void {
+    this.active = connection
+    this.sent = this.acked
+    this.awaitingDrain = false
+    this.ackSent = 0
+    this.scheduleFlush()
+  }
+
+  detached(connection: Connection): void {
+    if (this.active !== connection) return
+    this.active = undefined
+    this.wakeIdle()
+  }
+
+  wakeIdle(): void {
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const wake of waiters) wake()
+  }
+
+  /** A cumulative ack from the peer frees the resend buffer up to `ack`. Returns false if bogus. */
+  onAck(ack: number): boolean {
+    if (ack <= this.acked) return true
+    if (ack > this.lastSeq) return false
+    const length = this.ring.length
+    for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
+    this.acked = ack
+    if (this.sent < ack) this.sent = ack
+    if (this.urgent.length > 0 || this.waitersHead < this.waiters.length) this.admit()
+    return true
+  }
+
+  /** The consumer took envelopes up to `consumed`: acknowledge soon, or now if much is owed. */
+  maybeAck(): void {
+    if (this.down || this.consumed <= this.ackSent) return
+    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 2)) {
+      this.scheduleFlush()
+    } else if (this.ackTimer === undefined) {
+      this.ackTimer = setTimeout(this.ackLater, ACK_DELAY_MS)
+    }
+  }
+
+  private ackLater = (): void => {
+    this.ackTimer = undefined
+    if (this.consumed > this.ackSent) this.scheduleFlush()
+  }
+
+  /** Releases everything: the link is down or the node is stopping. */
+  release(error: NodeUnreachable): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
+    this.ackTimer = undefined
+    this.ring.fill(undefined)
+    this.urgent = []
+    const waiters = this.waiters
+    const head = this.waitersHead
+    this.waiters = []
+    this.waitersHead = 0
+    for (let i = head; i < waiters.length; i++) if (!waiters[i]!.cancelled) waiters[i]!.done(error)
+    this.active = undefined
+    this.wakeIdle()
+  }
+
+  stats(): LinkStats {
+    return {
+      node: this.peer.node,
+      incarnation: this.peer.incarnation,
+      connected: this.active?.state === "open",
+      unacknowledged: this.unacknowledged,
+      waiting: this.waiters.length - this.waitersHead + this.urgent.length,
+      received: this.delivered
+    }
+  }
+}
