@@ -13,5 +13,7 @@ export * as DecisionLog from "./DecisionLog.ts"
 export * as FanOut from "./FanOut.ts"
 /** Review loop, negotiation, sealed-bid auction, escalation to a person: protocols for sessions. */
 export * as Protocols from "./Protocols.ts"
+/** Solved policies in sessions: play a role, advise a model playing it, watch it for dominated moves; nature's draws. */
+export * as Strategy from "./Strategy.ts"
 /** Voters: a language model, code, or a person on the desk. */
 export * as Voter from "./Voter.ts"

@@ -42,7 +42,8 @@
 import { Effect, Schema } from "effect"
 import type { Choice, Include, Loop, Message, Parallel, Protocol, RolesOf, Steps } from "./Choreography.ts"
 import { expandFamilies } from "./internal/families.ts"
-import { compile, messagesOf } from "./internal/game/compile.ts"
+import { compile, viewKey as compiledViewKey, messagesOf } from "./internal/game/compile.ts"
+import { showValue } from "./internal/game/domain.ts"
 import { isRecursive, unfoldRecursion } from "./internal/inclusion.ts"
 
 /** A message sent in a run of the game: a move of a role, or nature's draw. */
@@ -107,6 +108,25 @@ export interface Game {
   readonly infosets: ReadonlyArray<InfoSet>
   /** How many nodes the tree has. */
   readonly size: number
+  /** Where a role has one move only (by {@link viewKey}): that move. */
+  readonly forced: ReadonlyMap<string, Action>
+  /** Nature's draws, by nature's view (see {@link viewKey}). */
+  readonly chances: ReadonlyMap<string, Chance>
+}
+
+/**
+ * The key of what `role` observed (`Seller|World>Seller:quality(1)`): how a role playing the game in a
+ * session finds where it is.
+ */
+export const viewKey: (
+  role: string,
+  view: ReadonlyArray<{ readonly from: string; readonly to: string; readonly name: string }>
+) => string = compiledViewKey
+
+/** The name of a move in a game: `price(3)`, `accept`. */
+export const actionName = (label: string, payload: unknown): string => {
+  const shown = showValue(payload)
+  return shown === "" ? label : `${label}(${shown})`
 }
 
 /** What is wrong with a game's definition. */
@@ -320,7 +340,9 @@ const build = (protocol: Protocol, spec: Spec<Protocol>): Game | GameDefinitionE
     horizon,
     root: compiled.root,
     infosets: compiled.infosets,
-    size: compiled.nodes
+    size: compiled.nodes,
+    forced: compiled.forced,
+    chances: compiled.chances
   }
 }
 

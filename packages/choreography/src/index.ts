@@ -13,6 +13,8 @@ export * as Diagram from "./Diagram.ts"
 export * as Endpoint from "./Endpoint.ts"
 /** The game behind a protocol: strategic choices, utilities, nature's draws; extensive form, Gambit export. */
 export * as Game from "./Game.ts"
+/** A worked game: the market for lemons as Pact's book-seller protocol, with the parameters of docs/agreement.md. */
+export * as Lemons from "./games/Lemons.ts"
 /** Local types: projection of a protocol on a role, at run time and at the type level. */
 export * as LocalType from "./LocalType.ts"
 /** Run-time monitors of a role's moves, and `ProtocolViolation`. */

@@ -7,8 +7,8 @@
  */
 import { Effect, Exit, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import * as Lemons from "../src/games/Lemons.ts"
-import { Choreography, Game, Policy } from "../src/index.ts"
+
+import { Choreography, Game, Lemons, Policy } from "../src/index.ts"
 
 const failure = <E>(exit: Exit.Exit<unknown, E>): E | undefined =>
   Exit.isFailure(exit)

@@ -6,7 +6,7 @@
  * it sent and received, as projection gives them) and the moves open to it.
  */
 import type { Step, Steps } from "../../Choreography.ts"
-import type { Action, Decision, Domain, InfoSet, Node, Problem, Terminal } from "../../Game.ts"
+import type { Action, Chance, Decision, Domain, InfoSet, Node, Problem, Terminal } from "../../Game.ts"
 import { type Global, type GMessage, toTree } from "../tree.ts"
 import { finiteDomain, showValue } from "./domain.ts"
 
@@ -14,7 +14,16 @@ export interface Compiled {
   readonly root: Node
   readonly infosets: ReadonlyArray<InfoSet>
   readonly nodes: number
+  /** By role and view (see {@link viewKey}): the move a role makes without a choice, and nature's draws. */
+  readonly forced: ReadonlyMap<string, Action>
+  readonly chances: ReadonlyMap<string, Chance>
 }
+
+/** How a role's view is keyed: the role, and each message it observed (`A>B:price(3)`). */
+export const viewKey = (
+  role: string,
+  view: ReadonlyArray<{ readonly from: string; readonly to: string; readonly name: string }>
+) => `${role}|${view.map((a) => `${a.from}>${a.to}:${a.name}`).join(";")}`
 
 export interface CompileOptions {
   readonly nature: string | undefined
@@ -86,6 +95,8 @@ export const compile = (
   options: CompileOptions
 ): Compiled | Problem => {
   const infosets = new Map<string, InfoSet & { nodes: Array<Decision> }>()
+  const forced = new Map<string, Action>()
+  const chances = new Map<string, Chance>()
   let nodes = 0
   const count = () => {
     if (++nodes > options.maxNodes)
@@ -183,7 +194,7 @@ export const compile = (
   const decision = (player: string, state: State, moves: ReadonlyArray<{ action: Action; next: () => Node }>): Node => {
     count()
     const view = state.views.get(player) ?? []
-    const key = `${player}|${view.map((a) => `${a.from}>${a.to}:${a.name}`).join(";")}|${moves.map((m) => m.action.name).join(",")}`
+    const key = `${viewKey(player, view)}|${moves.map((m) => m.action.name).join(",")}`
     let infoset = infosets.get(key)
     if (infoset === undefined) {
       infoset = { id: infosets.size, player, key, view, actions: moves.map((m) => m.action.name), nodes: [] }
@@ -197,14 +208,23 @@ export const compile = (
 
   const chance = (
     label: string,
-    options_: ReadonlyArray<{ action: Action; probability: number; next: () => Node }>
-  ) => {
+    state: State,
+    outcomes: ReadonlyArray<{ action: Action; probability: number; next: () => Node }>
+  ): Chance => {
     count()
-    return {
-      _tag: "Chance" as const,
+    const node: Chance = {
+      _tag: "Chance",
       label,
-      outcomes: options_.map((o) => ({ action: o.action, probability: o.probability, node: o.next() }))
+      outcomes: outcomes.map((o) => ({ action: o.action, probability: o.probability, node: o.next() }))
     }
+    if (options.nature !== undefined) chances.set(viewKey(options.nature, state.views.get(options.nature) ?? []), node)
+    return node
+  }
+
+  /** The one move open to `role`: no decision, but a role playing the game must know it. */
+  const only = (role: string, state: State, move: { action: Action; next: () => Node }): Node => {
+    forced.set(viewKey(role, state.views.get(role) ?? []), move.action)
+    return move.next()
   }
 
   /** The moves a message offers its sender: one per value of its payload's domain. */
@@ -255,10 +275,11 @@ export const compile = (
           )
           return chance(
             node.message.label,
+            state,
             moves.map((m, i) => ({ ...m, probability: weights[i]! }))
           )
         }
-        if (moves.length === 1) return moves[0]!.next()
+        if (moves.length === 1) return only(node.message.from, state, moves[0]!)
         return decision(node.message.from, state, moves)
       }
       case "Choice": {
@@ -274,9 +295,10 @@ export const compile = (
         if (node.at === options.nature)
           return chance(
             `choice at ${node.at}`,
+            state,
             moves.map((m) => ({ ...m, probability: 1 / moves.length }))
           )
-        if (moves.length === 1) return moves[0]!.next()
+        if (moves.length === 1) return only(node.at, state, moves[0]!)
         return decision(node.at, state, moves)
       }
       case "Rec":
@@ -299,7 +321,7 @@ export const compile = (
 
   try {
     const root = walk(toTree(steps), { history: [], views: new Map(), loops: new Map(), redirects: [] })
-    return { root, infosets: [...infosets.values()], nodes }
+    return { root, infosets: [...infosets.values()], nodes, forced, chances }
   } catch (e) {
     if (e instanceof Refused) return e.problem
     if (e instanceof RangeError)
