@@ -45,15 +45,21 @@ export const make = <R = never>(
   vote
 })
 
+/** The log as text, once per vote (every voter of a vote gets the same log). */
+const described = new WeakMap<ReadonlyArray<DecisionLog.Entry>, string>()
+
 /** The question a model or a person reads. */
-export const question = (request: Request): string =>
-  [
+export const question = (request: Request): string => {
+  let log = described.get(request.log)
+  if (log === undefined) described.set(request.log, (log = DecisionLog.describe(request.log)))
+  return [
     `Proposal on "${request.proposal.topic}": ${request.proposal.choice}.`,
     ...(request.proposal.rationale === undefined ? [] : [`Rationale: ${request.proposal.rationale}`]),
     `The vote is decided by ${request.rule}.`,
-    DecisionLog.describe(request.log),
+    log,
     'Vote "yes" or "no", with a one-sentence reason.'
   ].join("\n")
+}
 
 /** Options of {@link llm}. */
 export interface LlmOptions {
