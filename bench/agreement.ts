@@ -6,7 +6,7 @@
 import { Decision, DecisionLog, Voter } from "@troupe/agreement"
 import { Lemons, Policy } from "@troupe/choreography"
 import { ScriptedModel, Turn } from "@troupe/llm"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { type Case, type Figure, median } from "./support.ts"
 
 const votes = async (n: number, rounds: number): Promise<number> => {
