@@ -35,7 +35,8 @@ describe("examples", () => {
       http: "node src/http-backend.ts",
       demo: "node src/demo/main.ts",
       "two-buyer": "node src/two-buyer.ts",
-      agree: "node src/agree/main.ts"
+      agree: "node src/agree/main.ts",
+      protocols: "node src/protocols.ts"
     })
   })
 
@@ -135,6 +136,17 @@ describe("examples", () => {
       "  built src/recipes.ts: the recipes table and its queries"
     ])
     expect(lines).toContain("  the builder's moves corrected: 1")
+  })
+
+  it.concurrent("protocols: review, negotiation, auction, escalation to a person, a person's vote", async () => {
+    expect(await example("protocols.ts")).toEqual([
+      "review: merged parser v2 after 2 rounds; reviewers saw merged, merged",
+      "negotiation: the buyer deal 60; the seller got 60",
+      "auction: bidder 1 wins at 38; bidders: lost, won, pays 38, lost",
+      "escalation: amended: rename it to recipes_old instead",
+      "decision: rejected; agent: yes: faster; Ada: no: not before the backup exists",
+      ""
+    ])
   })
 
   it.concurrent("http: plain Node routes that tell and ask actors, one on a node joined over the same server", async () => {

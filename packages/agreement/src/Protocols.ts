@@ -6,7 +6,7 @@
  *   or the author gives up (bound the rounds in the author's program, or with `Game.make`'s horizon).
  * - {@link Negotiation}: alternating offers between a buyer and a seller until one accepts or walks away.
  * - {@link Auction}: a sealed-bid auction: the auctioneer calls for bids, each bidder bids once without
- *   seeing the others, the auctioneer tells each the result.
+ *   seeing the others, the auctioneer tells them all the result (the winner's index and the price).
  * - {@link Escalation}: an agent asks a person (a role played through `HumanRole`, or a callback) to
  *   approve or amend a step it may not take alone.
  *
@@ -62,8 +62,8 @@ export const Negotiation = Choreography.makeUnsafe("Negotiation", ["Buyer", "Sel
   ])
 ])
 
-/** The result each bidder is told. */
-export const Result = Schema.Struct({ won: Schema.Boolean, price: Schema.Number })
+/** The result, told to every bidder: the winner's member index (each bidder knows its own) and the price. */
+export const Result = Schema.Struct({ winner: Schema.Number, price: Schema.Number })
 
 /** Sealed-bid auction: an auctioneer and a family of bidders. */
 export const Auction = Choreography.makeUnsafe(
