@@ -19,7 +19,7 @@
  * @since 0.1.0
  */
 import { type Endpoint, Game, Policy } from "@troupe/choreography"
-import { type LanguageModel, LlmRole, type Tool } from "@troupe/llm"
+import { LanguageModel, LlmRole, type Tool } from "@troupe/llm"
 import { Session } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 
@@ -210,3 +210,42 @@ export const watch =
       })
     )
   }
+
+/** Options of {@link llmChooser}. */
+export interface LlmChooserOptions {
+  /** Who the model plays, what it wants. */
+  readonly system: string
+  readonly model?: string | undefined
+}
+
+/**
+ * A chooser for `Policy.simulate` played by the language model in context (the scripted one, or a real
+ * one): at each decision it is told what its role observed and picks one of the moves open to it, as strict
+ * structured output. Run a simulation with LLM roles against solved or scripted ones.
+ *
+ * @example
+ * ```ts
+ * const buyer = yield* Strategy.llmChooser({ system: "You buy used books; you cannot see their quality." })
+ * const report = yield* Policy.simulate(Lemons.game, { players: { Buyer: buyer, Seller: levels[1]!.Seller! }, runs: 100 })
+ * ```
+ */
+export const llmChooser = (
+  options: LlmChooserOptions
+): Effect.Effect<Policy.Chooser, never, LanguageModel.LanguageModel> =>
+  Effect.map(
+    LanguageModel.LanguageModel,
+    (model) => (infoset: Game.InfoSet) =>
+      Effect.map(
+        model.generateObject({
+          system: options.system,
+          model: options.model,
+          prompt: [
+            `You are ${infoset.player} in ${Game.describeInfoSet(infoset).replace(`${infoset.player} after`, "a game; so far you observed:")}.`,
+            `Choose one move: ${infoset.actions.join(", ")}.`
+          ].join("\n"),
+          schema: Schema.Struct({ move: Schema.Literals(infoset.actions as [string, ...Array<string>]) }),
+          name: "move"
+        }),
+        (answer) => answer.value.move
+      )
+  )

@@ -108,4 +108,20 @@ describe("policies in sessions", () => {
       text: "dominated: Responder played leave after offer(1) (to Proposer)"
     })
   })
+
+  it("simulate with an LLM chooser on the scripted model against a solved seller", async () => {
+    const report = await Effect.runPromise(
+      Effect.gen(function* () {
+        const buyer = yield* Strategy.llmChooser({ system: "You buy used books." })
+        return yield* Policy.simulate(Lemons.game, {
+          players: { Seller: sure[1]!.Seller!, Buyer: buyer },
+          runs: 20,
+          seed: 2
+        })
+      }).pipe(Effect.provide(ScriptedModel.layer(() => Turn.object({ move: "reject" }))))
+    )
+    // The level-1 seller always asks 3; the model always rejects: every run ends the same way, paying 0.
+    expect(report.moves["Buyer after price(3)"]).toEqual({ reject: 20 })
+    expect(report.payoffs).toEqual({ Seller: 0, Buyer: 0 })
+  })
 })
