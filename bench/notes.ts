@@ -73,6 +73,12 @@ export const how: Record<string, string> = {
     "sessions of a request and its answer between two roles, played by two participant actors that are in every session at once: 10 k started at once ÷ 2000 one after another, sessions per second; the median of the ratios of 5 interleaved rounds.",
   sessions_per_s: "the one-at-a-time side of sessions_10k_vs_1.",
   sessions_10k_gc_share: "time in garbage collection ÷ wall time while 10 k sessions run at once.",
+  decision_session_ms_3:
+    "one `Decision.decide` of 3 `Voter.llm` voters on the scripted model, the team's second vote (each voter reads the log of the first in its prompt); the scripted model answers at once, so what is measured is the runtime: forks, model calls through the LLM layer, structured output decoding, the Decision protocol's monitors, the trace, the in-memory log. Median of 41 after 3 to warm up.",
+  decision_session_ms_10: "the same with 10 voters.",
+  decision_session_ms_100: "the same with 100 voters, median of 21.",
+  lemons_solve_ms:
+    "`Policy.levelK` of the market for lemons (31 nodes, 6 information sets) for levels 0 to 5, λ = 1, median of 21 after 3 to warm up.",
   check_ms_1000_steps:
     "`Choreography.make` of a protocol of 1,000 sequential messages between two roles (checks, projection, state machines), median of 21 after 3 to warm up.",
   check_ms_24_choices:

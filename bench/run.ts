@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
+import * as agreement from "./agreement.ts"
 import * as backends from "./backends.ts"
 import * as checker from "./checker.ts"
 import * as choreography from "./choreography.ts"
@@ -26,7 +27,8 @@ const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...checker.cases, ...sessions.cases]],
   ["remote", [{ name: "remote", run: () => remote.figures() }]],
   ["durable", durable.cases],
-  ["backends", backends.cases]
+  ["backends", backends.cases],
+  ["agreement", agreement.cases]
 ]
 
 // `pnpm bench -- fanout callers`: only the cases whose name (or suite's name) contains one of the words

@@ -34,7 +34,9 @@ describe("examples", () => {
       team: "node src/team/main.ts",
       http: "node src/http-backend.ts",
       demo: "node src/demo/main.ts",
-      "two-buyer": "node src/two-buyer.ts"
+      "two-buyer": "node src/two-buyer.ts",
+      agree: "node src/agree/main.ts",
+      protocols: "node src/protocols.ts"
     })
   })
 
@@ -113,6 +115,38 @@ describe("examples", () => {
       expect.stringMatching(/^\[coordinator\] answer: Troupe's agents run as actors: .* A supervisor restarts/)
     )
     for (const name of ["coordinator", "researcher", "writer"]) expect(lines).toContain(`[${name}] stopped.`)
+  })
+
+  it.concurrent("agree: the team votes (a dissent), logs the decisions, and a builder is held to them", async () => {
+    const lines = await example("agree/main.ts")
+    expect(lines).toContain("  storage: SQLite: accepted 2-1")
+    expect(lines).toContain(
+      "    frontend: no: IndexedDB in the browser would let the app work offline without a backend"
+    )
+    expect(lines).toContain(
+      "#3 library: drizzle-orm: ACCEPTED (3 yes, 0 no, 0 absent; majority): typed queries, SQLite support, small"
+    )
+    expect(lines).toContainEqual(
+      expect.stringContaining(
+        "refused by the monitor: - at move.payload: it goes against decision #1 (storage: SQLite, accepted 2-1)"
+      )
+    )
+    expect(lines.filter((l) => l.startsWith("  built "))).toEqual([
+      "  built src/db.ts: open recipes.db with drizzle",
+      "  built src/recipes.ts: the recipes table and its queries"
+    ])
+    expect(lines).toContain("  the builder's moves corrected: 1")
+  })
+
+  it.concurrent("protocols: review, negotiation, auction, escalation to a person, a person's vote", async () => {
+    expect(await example("protocols.ts")).toEqual([
+      "review: merged parser v2 after 2 rounds; reviewers saw merged, merged",
+      "negotiation: the buyer deal 60; the seller got 60",
+      "auction: bidder 1 wins at 38; bidders: lost, won, pays 38, lost",
+      "escalation: amended: rename it to recipes_old instead",
+      "decision: rejected; agent: yes: faster; Ada: no: not before the backup exists",
+      ""
+    ])
   })
 
   it.concurrent("http: plain Node routes that tell and ask actors, one on a node joined over the same server", async () => {

@@ -11,9 +11,15 @@ export * as Choreography from "./Choreography.ts"
 export * as Diagram from "./Diagram.ts"
 /** Typed endpoints of a role in a session, and the `Port` a session runtime provides. */
 export * as Endpoint from "./Endpoint.ts"
+/** The game behind a protocol: strategic choices, utilities, nature's draws; extensive form, Gambit export. */
+export * as Game from "./Game.ts"
+/** A worked game: the market for lemons as Pact's book-seller protocol, with the parameters of docs/agreement.md. */
+export * as Lemons from "./games/Lemons.ts"
 /** Local types: projection of a protocol on a role, at run time and at the type level. */
 export * as LocalType from "./LocalType.ts"
 /** Run-time monitors of a role's moves, and `ProtocolViolation`. */
 export * as Monitor from "./Monitor.ts"
+/** Policies of a game: backward induction, level-k quantal reasoning, Monte-Carlo simulation. */
+export * as Policy from "./Policy.ts"
 /** State machines of roles (what a monitor steps through). */
 export * as StateMachine from "./StateMachine.ts"

@@ -68,6 +68,11 @@ export interface Options<Tools extends ReadonlyArray<Tool.Any>>
   readonly maxCorrections?: number | undefined
   /** Called for each rejected move, with the state and what was wrong (e.g. to count or log them). */
   readonly onRejected?: ((state: number, rejection: InvalidOutput) => Effect.Effect<void>) | undefined
+  /**
+   * Advice shown to the model with each request for a move (after `Your move …`, as `Advice: …`): e.g. a
+   * solved policy's recommendation (`@troupe/agreement`'s `Strategy.advise`). Called at each send state.
+   */
+  readonly advice?: ((state: number) => Effect.Effect<string | undefined>) | undefined
 }
 
 /** What a role played to its end leaves: the conversation, and the usage and cost of its model calls. */
@@ -217,7 +222,7 @@ export const play =
     endpoint: Ep
   ): Effect.Effect<Result, Failure<Tools, Ep>, LanguageModel | Tool.Services<Tools[number]>> =>
     Effect.gen(function* () {
-      const { prompt, maxCorrections = 2, onRejected, system, ...rest } = options
+      const { prompt, maxCorrections = 2, onRejected, advice, system, ...rest } = options
       // Every endpoint is untyped underneath; the typed interfaces only restrict what compiles.
       let ep = endpoint as unknown as Endpoint.UntypedEndpoint<unknown>
       const { monitor } = ep
@@ -239,7 +244,12 @@ export const play =
           continue
         }
         const allowed = Monitor.expected(monitor, state.id)
-        transcript.push(Message.user(`Your move (state ${state.id}): ${allowed.join(" or ")}.`))
+        const advised = advice === undefined ? undefined : yield* advice(state.id)
+        transcript.push(
+          Message.user(
+            `Your move (state ${state.id}): ${allowed.join(" or ")}.${advised === undefined ? "" : `\nAdvice: ${advised}`}`
+          )
+        )
         const result = yield* loop
           .run(
             { ...loopOptions, prompt: transcript },

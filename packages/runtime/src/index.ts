@@ -8,7 +8,7 @@ import type { Any as AnyProtocol } from "./Protocol.ts"
  * The protocol language, re-exported from `@troupe/choreography` so that a program running sessions needs one
  * import: `Choreography`, `Diagram`, `Endpoint`, `LocalType`, `Monitor`, `StateMachine`.
  */
-export { Choreography, Diagram, Endpoint, LocalType, Monitor, StateMachine } from "@troupe/choreography"
+export { Choreography, Diagram, Endpoint, Game, LocalType, Monitor, Policy, StateMachine } from "@troupe/choreography"
 /** Refs: `tell`, and `ask` with a deadline; refs inside messages (`ActorRef.schema`); the errors of an ask. */
 export * as ActorRef from "./ActorRef.ts"
 /** A ref to an actor whose protocol is `P` (the same type as `ActorRef.ActorRef<P>`). */
