@@ -33,6 +33,11 @@ export interface Options {
   readonly shardLockRefreshInterval?: Duration.Input
   /** How long an entity stays active without messages. Default 1 minute. */
   readonly entityMaxIdleTime?: Duration.Input
+  /**
+   * How many entities may be active on one runner; a message that would activate one more fails with
+   * `MailboxFull` until others are passivated. Default 10,000 (Effect Cluster's).
+   */
+  readonly maxActiveEntities?: number | "unbounded"
   /** Other Effect Cluster settings, as they are (see `ShardingConfig`). */
   readonly sharding?: Partial<ShardingConfig.ShardingConfig["Service"]>
 }
@@ -49,6 +54,7 @@ const shardingConfig = (options: Options, extra: Partial<ShardingConfig.Sharding
     ? {}
     : { shardLockRefreshInterval: options.shardLockRefreshInterval }),
   ...(options.entityMaxIdleTime === undefined ? {} : { entityMaxIdleTime: options.entityMaxIdleTime }),
+  ...(options.maxActiveEntities === undefined ? {} : { maxResidentEntities: options.maxActiveEntities }),
   ...extra,
   ...options.sharding
 })

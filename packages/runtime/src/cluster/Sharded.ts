@@ -3,8 +3,12 @@
  * is addressed by (type, id) anywhere in the cluster, placed on a runner by the cluster, moved when runners
  * join or leave, and started again (with its durable state) on its next message after a crash.
  *
- * Each entity is a Troupe actor on the runner that holds its shard: the cluster routes, stores and
- * redelivers messages; the actor handles them with the behaviour's handlers, supervision and typed replies.
+ * Each actor is a Troupe entity (see `Entity`: spawned on its first message, passivated when idle, durable
+ * when the type has a `state`) on the runner that holds its shard: the cluster routes, stores and redelivers
+ * messages; the actor handles them with the behaviour's handlers, supervision and typed replies. The cluster
+ * places *buckets* of actors (a bucket is one Effect Cluster entity, chosen by a hash of the actor's id), so
+ * that an active actor costs what a Troupe actor costs, not what an Effect Cluster entity costs (about 15 KB
+ * each): docs/cluster.md has the figures.
  * A ref from {@link ref} is an `ActorRef`: `tell`, and `ask` with a deadline and the request's typed failure;
  * the protocol's schemas are the wire format between runners.
  *
@@ -21,8 +25,8 @@
  * }).pipe(Effect.provide(Sharded.layer(Counters)), Effect.provide(Cluster.layerSqlite({ filename: "troupe.db" })))
  * ```
  */
-import { Cause, Duration, Effect, type Layer, Schema, type Scope } from "effect"
-import { ClusterError, ClusterSchema, Entity, type Sharding } from "effect/cluster"
+import { Cause, Context, Duration, Effect, Hash, Layer, Schema, Scope } from "effect"
+import { Entity as ClusterEntity, ClusterError, ClusterSchema, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import {
   type ActorRef,
@@ -33,22 +37,24 @@ import {
   RequestFailed,
   TypeId
 } from "../ActorRef.ts"
-import { ActorSystem } from "../ActorSystem.ts"
+import type { ActorSystem } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
-import * as Durable from "../durable/Durable.ts"
+import * as Entity from "../durable/Entity.ts"
 import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 
 /** A sharded actor type: its name in the cluster, its protocol, and how each of its actors behaves. */
 export interface Sharded<P extends Protocol.Any, R> {
-  /** The entity type's name: unique in the cluster. */
+  /** The type's name: unique in the cluster. */
   readonly name: string
   readonly protocol: P
-  /** @internal The Effect Cluster entity behind it. */
-  readonly entity: Entity.Entity<string, Rpc.Any>
-  /** @internal Spawns the actor of one id on this runner. */
-  readonly spawn: (id: string) => Effect.Effect<ActorRef<P>, unknown, R | ActorSystem>
+  /** How many buckets the type's actors are spread over (each bucket is placed as one cluster entity). */
+  readonly buckets: number
+  /** @internal The Troupe entity kind that runs the actors on a runner. */
+  readonly kind: Entity.Kind<P, R>
+  /** @internal The Effect Cluster entity of the buckets. */
+  readonly entity: ClusterEntity.Entity<string, Rpc.Any>
   /** @internal */
   readonly options: LayerOptions
 }
@@ -70,16 +76,20 @@ export interface Options<P extends Protocol.Any, S, R, I> extends LayerOptions {
    * only, as with unsharded actors).
    */
   readonly persisted?: boolean
+  /**
+   * How many buckets the actors are spread over: the cluster places and moves buckets, each with the
+   * actors whose id hashes to it. More buckets spread a few busy actors better; each active bucket costs
+   * about 15 KB on its runner. Default 1,024. Fixed for the life of the type (changing it moves actors).
+   */
+  readonly buckets?: number
 }
 
 /** How a runner hosts the actors of a type. */
 export interface LayerOptions {
-  /** How long an actor stays active without messages before it is passivated. Default: the cluster's (1 min). */
-  readonly maxIdleTime?: Duration.Input
+  /** How long an actor stays active without messages before it is passivated. Default 2 minutes. */
+  readonly passivateAfter?: Duration.Input
   /** How long a handler may run for one message on the runner (its own deadline, besides the caller's). */
   readonly handlerTimeout?: Duration.Input
-  /** Messages waiting for one actor on its runner before senders get `MailboxFull`. Default: the cluster's. */
-  readonly mailboxCapacity?: number
 }
 
 /** What the cluster itself can answer instead of the actor (the errors every request may fail with). */
@@ -87,7 +97,8 @@ const ClusterFailure = Schema.Union([RequestFailed, RecipientTerminated, AskTime
 
 /**
  * Makes a sharded actor type from a protocol's behaviour: each message tag becomes a cluster RPC whose payload
- * is the message's schema, and each request's reply and typed failure its success and error.
+ * is the actor's id and the message (the protocol's schema), and each request's reply and typed failure its
+ * success and error.
  *
  * @example
  * ```ts
@@ -98,65 +109,101 @@ export const make = <P extends Protocol.Any, S, R, I>(
   name: string,
   options: Options<P, S, R, I> & { readonly protocol?: P }
 ): Sharded<P, Exclude<R, Storage> | (undefined extends typeof options.state ? never : Storage)> => {
-  const probe = options.behavior("")
-  const protocol = options.protocol ?? probe.protocol
+  const protocol = options.protocol ?? options.behavior("").protocol
   const persisted = options.persisted ?? options.state !== undefined
   const rpcs = [...protocol.tags].map((tag) => {
     const def = Protocol.requestDef(protocol, tag)
     const rpc = Rpc.make(tag, {
-      payload: protocol.messageSchemas[tag]!,
+      payload: { id: Schema.String, message: protocol.messageSchemas[tag]! },
       success: def === undefined ? Schema.Void : def.success,
       error: def === undefined ? ClusterFailure : Schema.Union([def.failure, ClusterFailure])
     })
     return persisted ? rpc.annotate(ClusterSchema.Persisted, true) : rpc
   })
-  const entity = Entity.make(name, rpcs) as unknown as Entity.Entity<string, Rpc.Any>
-  const state = options.state
+  const passivateAfter = options.passivateAfter ?? "2 minutes"
+  const kind = (
+    options.state === undefined
+      ? Entity.make(name, protocol, { behavior: options.behavior, passivateAfter })
+      : Entity.make(name, protocol, { behavior: options.behavior, state: options.state, passivateAfter })
+  ) as Entity.Kind<P, never>
   return {
     name,
     protocol,
-    entity,
-    options,
-    spawn: (id) =>
-      ActorSystem.use((system) =>
-        system.spawn(
-          state === undefined
-            ? options.behavior(id)
-            : (Durable.persistent(options.behavior(id), { id: `${name}/${id}`, state }) as unknown as Behavior<P, S, R>)
-        )
-      )
-  } as Sharded<P, never>
+    buckets: options.buckets ?? 1024,
+    kind,
+    entity: ClusterEntity.make(name, rpcs) as unknown as ClusterEntity.Entity<string, Rpc.Any>,
+    options: { ...options, passivateAfter }
+  }
 }
+
+/** The bucket of an actor id: the cluster entity id its messages go to. */
+export const bucketOf = (type: { readonly buckets: number }, id: string): string =>
+  String((Hash.string(id) >>> 0) % type.buckets)
 
 /**
  * Hosts a sharded type's actors on this runner: the cluster sends them here for the shards this runner
  * holds. Every runner that should take a share of the type's actors provides this layer (over a cluster
  * layer, see `Cluster`).
+ *
+ * @example
+ * ```ts
+ * const runner = Layer.mergeAll(Sharded.layer(Tickets), Sharded.layer(Accounts)).pipe(
+ *   Layer.provideMerge(ActorSystem.layer()),
+ *   Layer.provideMerge(Cluster.layerSqlite({ filename: "troupe.db" }))
+ * )
+ * ```
  */
 export const layer = <P extends Protocol.Any, R>(
   type: Sharded<P, R>
 ): Layer.Layer<never, never, Sharding.Sharding | ActorSystem | Exclude<R, Scope.Scope>> =>
-  type.entity.toLayer(
+  Layer.effectDiscard(
     Effect.gen(function* () {
-      const address = yield* Entity.CurrentAddress
-      const system = yield* ActorSystem
-      const actor = yield* Effect.orDie(type.spawn(address.entityId))
-      yield* Effect.addFinalizer(() => system.stop(actor))
+      const sharding = yield* Sharding.Sharding
+      const scope = yield* Effect.scope
+      const context = yield* Effect.context<ActorSystem | R>()
       const handlerTimeout = type.options.handlerTimeout ?? "1 minute"
-      const handlers: Record<string, (request: { readonly payload: never }) => Effect.Effect<unknown, unknown>> = {}
-      for (const tag of type.protocol.tags) {
-        handlers[tag] =
-          Protocol.requestDef(type.protocol, tag) === undefined
-            ? ({ payload }) => actor.tell(payload)
-            : ({ payload }) => actor.ask(payload, { timeout: handlerTimeout })
-      }
-      return handlers as never
-    }),
-    {
-      ...(type.options.maxIdleTime === undefined ? {} : { maxIdleTime: type.options.maxIdleTime }),
-      ...(type.options.mailboxCapacity === undefined ? {} : { mailboxCapacity: type.options.mailboxCapacity })
-    }
-  ) as unknown as Layer.Layer<never, never, Sharding.Sharding | ActorSystem | Exclude<R, Scope.Scope>>
+      const bucket = Effect.gen(function* () {
+        // the actors this bucket activated: passivated (their state written) when the bucket leaves this runner
+        const actors = new Map<string, ActorRef<P>>()
+        yield* Effect.addFinalizer(() =>
+          Effect.forEach(actors.keys(), (id) => Entity.passivate(type.kind, id), { discard: true }).pipe(
+            Effect.provideContext(context)
+          )
+        )
+        const actor = (id: string): ActorRef<P> => {
+          let ref = actors.get(id)
+          if (ref === undefined) {
+            ref = Effect.runSyncWith(context)(Entity.ref(type.kind, id))
+            actors.set(id, ref)
+          }
+          return ref
+        }
+        const handlers: Record<string, (request: { readonly payload: Payload }) => Effect.Effect<unknown, unknown>> = {}
+        for (const tag of type.protocol.tags) {
+          handlers[tag] =
+            Protocol.requestDef(type.protocol, tag) === undefined
+              ? ({ payload }) => actor(payload.id).tell(payload.message as Protocol.Message<P>)
+              : ({ payload }) => actor(payload.id).ask(payload.message as never, { timeout: handlerTimeout })
+        }
+        return handlers as never
+      })
+      // Registered with only what the cluster needs in context: the engine merges the registration's context
+      // into every request's, so a large one (the whole application's) costs on every message.
+      yield* sharding
+        .registerEntity(type.entity, bucket, {
+          // the actors of a bucket run side by side (each handles its own messages one at a time), and a
+          // bucket stays while its actors may (they passivate one by one)
+          concurrency: "unbounded",
+          maxIdleTime: type.options.passivateAfter ?? "2 minutes"
+        })
+        .pipe(Effect.provideContext(Context.make(Sharding.Sharding, sharding).pipe(Context.add(Scope.Scope, scope))))
+    })
+  )
+
+interface Payload {
+  readonly id: string
+  readonly message: Protocol.Message<Protocol.Any>
+}
 
 /** The path a sharded actor's ref shows: `/cluster/<type>/<id>`. */
 export const path = (type: { readonly name: string }, id: string): string => `/cluster/${type.name}/${id}`
@@ -181,19 +228,22 @@ export const ref = <P extends Protocol.Any, R>(
   type: Sharded<P, R>,
   id: string
 ): Effect.Effect<ActorRef<P>, never, Sharding.Sharding> =>
-  Effect.map(type.entity.client, (clientFor) => refOf(type, id, clientFor(id) as unknown as Client))
+  Effect.map(type.entity.client, (clientFor) => refOf(type, id, clientFor(bucketOf(type, id)) as unknown as Client))
 
 /** Makes refs of one type without going through the context again for each id (for callers that make many). */
 export const refs = <P extends Protocol.Any, R>(
   type: Sharded<P, R>
 ): Effect.Effect<(id: string) => ActorRef<P>, never, Sharding.Sharding> =>
-  Effect.map(type.entity.client, (clientFor) => (id: string) => refOf(type, id, clientFor(id) as unknown as Client))
+  Effect.map(
+    type.entity.client,
+    (clientFor) => (id: string) => refOf(type, id, clientFor(bucketOf(type, id)) as unknown as Client)
+  )
 
 const refOf = <P extends Protocol.Any>(type: Sharded<P, unknown>, id: string, client: Client): ActorRef<P> => {
   const recipient = path(type, id)
   const fromCluster = (tag: string) => (error: unknown) =>
     error instanceof ClusterError.MailboxFull
-      ? new MailboxFull({ recipient, capacity: type.options.mailboxCapacity ?? 0, tag })
+      ? new MailboxFull({ recipient, capacity: 0, tag })
       : isClusterError(error)
         ? new RequestFailed({ recipient, tag, cause: error.message })
         : error
@@ -205,7 +255,7 @@ const refOf = <P extends Protocol.Any>(type: Sharded<P, unknown>, id: string, cl
     node: "cluster",
     tell: (message) => {
       const tag = (message as { readonly _tag: string })._tag
-      return client[tag]!(message, { discard: true }).pipe(
+      return client[tag]!({ id, message }, { discard: true }).pipe(
         Effect.catch((error) => {
           const failure = fromCluster(tag)(error)
           return failure instanceof MailboxFull ? Effect.fail(failure) : Effect.die(failure)
@@ -215,7 +265,7 @@ const refOf = <P extends Protocol.Any>(type: Sharded<P, unknown>, id: string, cl
     ask: (message, options?: AskOptions) => {
       const tag = (message as { readonly _tag: string })._tag
       const timeout = options?.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
-      return client[tag]!(message).pipe(
+      return client[tag]!({ id, message }).pipe(
         Effect.mapError(fromCluster(tag)),
         Effect.catchDefect((defect) =>
           Effect.fail(new RequestFailed({ recipient, tag, cause: Cause.pretty(Cause.die(defect)) }))
@@ -236,3 +286,14 @@ const isClusterError = (error: unknown): error is Error =>
   error instanceof ClusterError.RunnerNotRegistered ||
   error instanceof ClusterError.RunnerUnavailable ||
   error instanceof ClusterError.AlreadyProcessingMessage
+
+/**
+ * How many actors of a type are active on this runner now (passivated ones and other runners' excluded).
+ *
+ * @example
+ * ```ts
+ * const here = yield* Sharded.active(Tickets)
+ * ```
+ */
+export const active = <P extends Protocol.Any, R>(type: Sharded<P, R>): Effect.Effect<number, never, ActorSystem> =>
+  Entity.active(type.kind)

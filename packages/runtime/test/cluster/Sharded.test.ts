@@ -29,7 +29,7 @@ const account = (_id: string) =>
     }
   })
 
-const Accounts = Sharded.make("Account", { behavior: account, state: Schema.Number, maxIdleTime: "100 millis" })
+const Accounts = Sharded.make("Account", { behavior: account, state: Schema.Number, passivateAfter: "100 millis" })
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -40,8 +40,10 @@ const runner = (filename: string) =>
     Layer.provideMerge(Cluster.layerSqlite({ filename, shardLockRefreshInterval: "1 second" }))
   )
 
-const run = <A, E>(filename: string, effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage>) =>
-  Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(runner(filename))) as Effect.Effect<A, E>)
+const run = <A, E>(
+  filename: string,
+  effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage | ActorSystem.ActorSystem>
+) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(runner(filename))) as Effect.Effect<A, E>)
 
 describe("sharded actors on one SQLite runner", () => {
   it("answer tell and ask with the protocol's types, typed failures and deadlines", async () => {
@@ -78,7 +80,7 @@ describe("sharded actors on one SQLite runner", () => {
         for (let i = 0; i < 20; i++) yield* refs(`acc-${i}`).tell(Account.Deposit({ amount: i }))
         expect(yield* refs("acc-3").ask(Account.Balance())).toBe(3)
         // passivated after 100 ms idle: its next message activates it from storage
-        while ((yield* Cluster.activeEntities) > 0) yield* Effect.sleep(20)
+        while ((yield* Sharded.active(Accounts)) > 0) yield* Effect.sleep(20)
         expect(yield* refs("acc-3").ask(Account.Balance())).toBe(3)
       })
     )
