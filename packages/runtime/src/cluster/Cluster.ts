@@ -95,6 +95,8 @@ export interface PostgresOptions extends Options, Storage.PostgresOptions, Stora
   readonly host?: string
   /** The port this runner listens on for other runners. Default 34431. */
   readonly port?: number
+  /** Only send to sharded actors, host none (a backend in front of the runners). Default false. */
+  readonly clientOnly?: boolean
 }
 
 /**
@@ -110,6 +112,7 @@ export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.Sto
   withStorage(
     NodeClusterSocket.layer({
       storage: "sql",
+      clientOnly: options.clientOnly ?? false,
       shardingConfig: shardingConfig(options, {
         runnerAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", options.port ?? 34431))
       })

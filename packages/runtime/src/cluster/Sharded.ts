@@ -39,6 +39,7 @@ import {
 } from "../ActorRef.ts"
 import type { ActorSystem } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
+import * as Durable from "../durable/Durable.ts"
 import * as Entity from "../durable/Entity.ts"
 import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
@@ -55,6 +56,8 @@ export interface Sharded<P extends Protocol.Any, R> {
   readonly kind: Entity.Kind<P, R>
   /** @internal The Effect Cluster entity of the buckets. */
   readonly entity: ClusterEntity.Entity<string, Rpc.Any>
+  /** Whether its actors' states and messages are stored (the type has a `state` and `persisted` is not false). */
+  readonly durable: boolean
   /** @internal */
   readonly options: LayerOptions
 }
@@ -130,6 +133,7 @@ export const make = <P extends Protocol.Any, S, R, I>(
     name,
     protocol,
     buckets: options.buckets ?? 1024,
+    durable: persisted && options.state !== undefined,
     kind,
     entity: ClusterEntity.make(name, rpcs) as unknown as ClusterEntity.Entity<string, Rpc.Any>,
     options: { ...options, passivateAfter }
@@ -178,12 +182,25 @@ export const layer = <P extends Protocol.Any, R>(
           }
           return ref
         }
-        const handlers: Record<string, (request: { readonly payload: Payload }) => Effect.Effect<unknown, unknown>> = {}
+        const handlers: Record<string, (request: Request) => Effect.Effect<unknown, unknown>> = {}
         for (const tag of type.protocol.tags) {
-          handlers[tag] =
-            Protocol.requestDef(type.protocol, tag) === undefined
-              ? ({ payload }) => actor(payload.id).tell(payload.message as Protocol.Message<P>)
-              : ({ payload }) => actor(payload.id).ask(payload.message as never, { timeout: handlerTimeout })
+          const request = Protocol.requestDef(type.protocol, tag) !== undefined
+          handlers[tag] = !type.durable
+            ? request
+              ? ({ payload }) => actor(payload.id).ask(payload.message as never, { timeout: handlerTimeout })
+              : ({ payload }) => actor(payload.id).tell(payload.message as Protocol.Message<P>)
+            : // stored in the actor's durable inbox under the cluster's request id before the cluster marks the
+              // message processed: a message redelivered after a crash is not handled twice, none is lost
+              request
+              ? ({ payload, requestId }) =>
+                  Durable.ask(actor(payload.id), payload.message as never, {
+                    id: `cluster-${requestId}`,
+                    timeout: handlerTimeout
+                  }).pipe(Effect.provideContext(context as Context.Context<Storage>))
+              : ({ payload, requestId }) =>
+                  Durable.tell(actor(payload.id), payload.message as Protocol.Message<P>, {
+                    id: `cluster-${requestId}`
+                  }).pipe(Effect.provideContext(context as Context.Context<Storage>))
         }
         return handlers as never
       })
@@ -200,9 +217,9 @@ export const layer = <P extends Protocol.Any, R>(
     })
   )
 
-interface Payload {
-  readonly id: string
-  readonly message: Protocol.Message<Protocol.Any>
+interface Request {
+  readonly requestId: bigint
+  readonly payload: { readonly id: string; readonly message: Protocol.Message<Protocol.Any> }
 }
 
 /** The path a sharded actor's ref shows: `/cluster/<type>/<id>`. */
