@@ -129,7 +129,7 @@ const engineDefaults = (): Promise<ReadonlyArray<Figure>> =>
     { simulateRemoteSerialization: true }
   )
 
-const IDLE = 5_000
+const IDLE = 20_000
 
 /** Heap per idle active entity: activate IDLE entities with one request each, collect, divide. */
 const idleBytes = (): Promise<ReadonlyArray<Figure>> =>

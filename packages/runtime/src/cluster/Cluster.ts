@@ -14,11 +14,12 @@
  * ```
  */
 import { NodeClusterSocket } from "@effect/platform-node"
-import { type Duration, type Effect, Layer, Option } from "effect"
+import { type Duration, Effect, Layer, Option } from "effect"
 import { RunnerAddress, Sharding, type ShardingConfig, SingleRunner } from "effect/cluster"
 import { Digest } from "effect/crypto"
-import type { SqlClient } from "effect/sql"
+import { SqlClient } from "effect/sql"
 import * as Storage from "../durable/Storage.ts"
+import * as ClusterStatus from "./ClusterStatus.ts"
 
 /** Options every runner takes. */
 export interface Options {
@@ -65,9 +66,19 @@ type RunnerLayer<E> = Layer.Layer<Sharding.Sharding | Storage.Storage, E>
 const withStorage = <E, E2>(
   runner: Layer.Layer<Sharding.Sharding, E, SqlClient.SqlClient>,
   client: Layer.Layer<SqlClient.SqlClient, E2>,
-  storage: Storage.Options
+  options: Storage.Options & Options & { readonly address: string }
 ): RunnerLayer<E | E2 | Storage.StorageError> =>
-  Layer.mergeAll(runner, Storage.layer(storage)).pipe(Layer.provide(client))
+  Layer.mergeAll(
+    runner,
+    Storage.layer(options),
+    Layer.effect(
+      ClusterStatus.Runner,
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        return { address: options.address, shards: options.shards ?? 300, sql }
+      })
+    )
+  ).pipe(Layer.provide(client)) as RunnerLayer<E | E2 | Storage.StorageError>
 
 /**
  * One runner on a SQLite file: every shard is its own; messages marked persisted and Troupe's durable state
@@ -86,7 +97,7 @@ export const layerSqlite = (
       Layer.provide(Digest.layerWebCrypto)
     ) as Layer.Layer<Sharding.Sharding, unknown, SqlClient.SqlClient>,
     Storage.sqliteClient(options),
-    options
+    { ...options, address: `sqlite:${options.filename}` }
   )
 
 /** Options of a runner on PostgreSQL. */
@@ -118,7 +129,7 @@ export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.Sto
       })
     }) as unknown as Layer.Layer<Sharding.Sharding, unknown, SqlClient.SqlClient>,
     Storage.postgresClient(options),
-    options
+    { ...options, address: `${options.host ?? "localhost"}:${options.port ?? 34431}` }
   )
 
 /**

@@ -37,13 +37,14 @@ import {
   RequestFailed,
   TypeId
 } from "../ActorRef.ts"
-import type { ActorSystem } from "../ActorSystem.ts"
+import { ActorSystem } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import * as Durable from "../durable/Durable.ts"
 import * as Entity from "../durable/Entity.ts"
 import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
+import * as ClusterStatus from "./ClusterStatus.ts"
 
 /** A sharded actor type: its name in the cluster, its protocol, and how each of its actors behaves. */
 export interface Sharded<P extends Protocol.Any, R> {
@@ -166,6 +167,11 @@ export const layer = <P extends Protocol.Any, R>(
       const scope = yield* Effect.scope
       const context = yield* Effect.context<ActorSystem | R>()
       const handlerTimeout = type.options.handlerTimeout ?? "1 minute"
+      const system = yield* ActorSystem
+      ClusterStatus.counters.set(type.name, () =>
+        Effect.runSync(Entity.active(type.kind).pipe(Effect.provideService(ActorSystem, system)))
+      )
+      yield* ClusterStatus.report(sharding, scope)
       const bucket = Effect.gen(function* () {
         // the actors this bucket activated: passivated (their state written) when the bucket leaves this runner
         const actors = new Map<string, ActorRef<P>>()

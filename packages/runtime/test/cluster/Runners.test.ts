@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
 import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
-import { ActorRef, Cluster, Sharded } from "@troupe/runtime"
+import { ActorRef, Cluster, ClusterStatus, Sharded, Storage } from "@troupe/runtime"
 import { Effect, Layer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -134,5 +134,14 @@ describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
     const wrong = final.filter(([, seen]) => seen.join(",") !== "1,2,3")
     expect(wrong.slice(0, 5)).toEqual([])
     expect(final).toHaveLength(ENTITIES)
+    // the status table: three live runners that hold every shard once between them
+    const status = await Effect.runPromise(
+      ClusterStatus.read.pipe(Effect.provide(Storage.postgresClient({ url: server.url }))) as Effect.Effect<
+        ReadonlyArray<ClusterStatus.RunnerStatus>
+      >
+    )
+    const live = status.filter((r) => Date.now() - r.updatedAt < 10_000)
+    expect(live.map((r) => r.address)).toHaveLength(3)
+    expect(live.flatMap((r) => r.shards).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
   }, 600_000)
 })
