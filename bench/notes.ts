@@ -67,7 +67,20 @@ export const how: Record<string, string> = {
   local_ask_vs_cluster:
     "50 k asks one after another to one counter, Troupe ÷ an Effect Cluster entity's requests (`Entity.make` + `toLayer`, `TestRunner.layer`: in-memory storage, no network), medians of 5 interleaved rounds.",
   cluster_request_per_s: "the Effect Cluster side of local_ask_vs_cluster.",
+  cluster_ask_vs_entity:
+    "asks to sharded Troupe counters (`Sharded.make`, volatile messages) ÷ requests to a raw Effect Cluster entity doing the same (`Entity.make` + `toLayer`, a `Ref`), both on one SQLite runner (`Cluster.layerSqlite`), 20 k calls over 1,000 ids with 64 in flight; the median of the ratios of 5 interleaved rounds.",
+  cluster_asks_per_s: "the Troupe side of cluster_ask_vs_entity.",
+  cluster_entity_requests_per_s: "the raw entity side of cluster_ask_vs_entity (Troupe's runner config).",
+  cluster_entity_requests_per_s_defaults:
+    "the same raw entity requests with Effect Cluster's default config (`simulateRemoteSerialization: true`: local calls encoded and decoded as if remote).",
   cluster_entity_bytes:
+    "heap growth after a full GC ÷ 20 k sharded Troupe actors that each handled one ask and are idle (active, not passivated), on one runner.",
+  cluster_raw_entity_bytes: "the same for 20 k raw Effect Cluster entities in the same runner.",
+  cluster_activations_per_s:
+    "first asks to 20 k new ids (each activates an actor), 64 in flight, one runner, volatile messages.",
+  cluster_2_runners_vs_1:
+    "durable tells to 2,000 sharded ledgers from a client process through two runner processes ÷ through one, on one PostgreSQL server started by the bench (this machine has 2 cores: runners and database share them).",
+  effect_entity_bytes:
     "heap growth after a full GC ÷ 10 k Effect Cluster entities that each handled one request (an entity exists once addressed; 10 k is a runner's default limit).",
   sessions_10k_vs_1:
     "sessions of a request and its answer between two roles, played by two participant actors that are in every session at once: 10 k started at once ÷ 2000 one after another, sessions per second; the median of the ratios of 5 interleaved rounds.",

@@ -195,7 +195,7 @@ const clusterCase: Case = {
       },
       { name: "local_ask_vs_cluster", value: median(asks) / median(requests) },
       {
-        name: "cluster_entity_bytes",
+        name: "effect_entity_bytes",
         value: await clusterEntityBytes(),
         unit: "bytes",
         detail: "an Effect Cluster entity, idle after one request"

@@ -11,6 +11,7 @@ import * as agreement from "./agreement.ts"
 import * as backends from "./backends.ts"
 import * as checker from "./checker.ts"
 import * as choreography from "./choreography.ts"
+import * as cluster from "./cluster.ts"
 import * as durable from "./durable.ts"
 import { how, notes, why } from "./notes.ts"
 import * as peers from "./peers.ts"
@@ -27,6 +28,7 @@ const suites: ReadonlyArray<readonly [string, ReadonlyArray<Case>]> = [
   ["choreography", [{ name: "monitor", run: () => choreography.figures() }, ...checker.cases, ...sessions.cases]],
   ["remote", [{ name: "remote", run: () => remote.figures() }]],
   ["durable", durable.cases],
+  ["cluster", cluster.cases],
   ["backends", backends.cases],
   ["agreement", agreement.cases]
 ]

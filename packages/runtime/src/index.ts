@@ -26,6 +26,12 @@ export * as Behavior from "./Behavior.ts"
 export * as Session from "./choreography/Session.ts"
 /** The events sessions publish on the system event stream. */
 export * as SessionEvent from "./choreography/SessionEvent.ts"
+/** Runners of Effect Cluster with Troupe's storage on one database (SQLite for one process, PostgreSQL for several). */
+export * as Cluster from "./cluster/Cluster.ts"
+/** What each runner of a cluster holds (shards, active actors per type), and the `ShardsChanged` event. */
+export * as ClusterStatus from "./cluster/ClusterStatus.ts"
+/** Sharded actors: a behaviour as a cluster entity type, addressed by (type, id) anywhere in the cluster. */
+export * as Sharded from "./cluster/Sharded.ts"
 /** Durable actors (state stored under a persistence id) and durable messages (stored before acknowledged). */
 export * as Durable from "./durable/Durable.ts"
 /** Durable sessions: a session's log in storage, so that it survives kill -9 of any of its nodes. */

@@ -1,0 +1,155 @@
+/**
+ * Cluster: the runner a process is in Effect Cluster, with Troupe's durable storage on the same database.
+ * Runners find each other through the database alone (runner registrations and shard locks in its tables):
+ * start several processes on one PostgreSQL database and they share the shards; stop or kill one and the
+ * others take its shards once its locks expire. One process on its own uses an embedded SQLite file.
+ *
+ * @example
+ * ```ts
+ * // one process: SQLite
+ * const single = Cluster.layerSqlite({ filename: "troupe.db" })
+ * // several processes: PostgreSQL, each runner on its own port
+ * const runner = Cluster.layerPostgres({ url: process.env.DATABASE_URL!, port: 34431 })
+ * program.pipe(Effect.provide(Sharded.layer(Tickets)), Effect.provide(runner))
+ * ```
+ */
+import { NodeClusterSocket } from "@effect/platform-node"
+import { type Duration, Effect, Layer, Option } from "effect"
+import { RunnerAddress, Sharding, type ShardingConfig, SingleRunner } from "effect/cluster"
+import { Digest } from "effect/crypto"
+import { SqlClient } from "effect/sql"
+import * as Storage from "../durable/Storage.ts"
+import * as ClusterStatus from "./ClusterStatus.ts"
+
+/** Options every runner takes. */
+export interface Options {
+  /**
+   * Shards per group: the unit the cluster places and moves. Fixed for the life of a cluster (changing it
+   * moves every entity). Default 300.
+   */
+  readonly shards?: number
+  /** How long a killed runner's shards stay locked before another runner takes them. Default 35 s. */
+  readonly shardLockExpiration?: Duration.Input
+  /** How often a runner renews its shard locks. Default 10 s (keep it well under the expiration). */
+  readonly shardLockRefreshInterval?: Duration.Input
+  /** How long an entity stays active without messages. Default 1 minute. */
+  readonly entityMaxIdleTime?: Duration.Input
+  /**
+   * How many entities may be active on one runner; a message that would activate one more fails with
+   * `MailboxFull` until others are passivated. Default 10,000 (Effect Cluster's).
+   */
+  readonly maxActiveEntities?: number | "unbounded"
+  /** Other Effect Cluster settings, as they are (see `ShardingConfig`). */
+  readonly sharding?: Partial<ShardingConfig.ShardingConfig["Service"]>
+}
+
+/**
+ * What Troupe changes in Effect Cluster's defaults (docs/cluster.md says why): local calls are not
+ * serialised as if remote (the protocol's schemas still check every message that crosses a runner).
+ */
+const shardingConfig = (options: Options, extra: Partial<ShardingConfig.ShardingConfig["Service"]> = {}) => ({
+  simulateRemoteSerialization: false,
+  ...(options.shards === undefined ? {} : { shardsPerGroup: options.shards }),
+  ...(options.shardLockExpiration === undefined ? {} : { shardLockExpiration: options.shardLockExpiration }),
+  ...(options.shardLockRefreshInterval === undefined
+    ? {}
+    : { shardLockRefreshInterval: options.shardLockRefreshInterval }),
+  ...(options.entityMaxIdleTime === undefined ? {} : { entityMaxIdleTime: options.entityMaxIdleTime }),
+  ...(options.maxActiveEntities === undefined ? {} : { maxResidentEntities: options.maxActiveEntities }),
+  ...extra,
+  ...options.sharding
+})
+
+/** The runner plus Troupe's storage, over one `SqlClient`. */
+type RunnerLayer<E> = Layer.Layer<Sharding.Sharding | Storage.Storage, E>
+
+const withStorage = <E, E2>(
+  runner: Layer.Layer<Sharding.Sharding, E, SqlClient.SqlClient>,
+  client: Layer.Layer<SqlClient.SqlClient, E2>,
+  options: Storage.Options & Options & { readonly address: string }
+): RunnerLayer<E | E2 | Storage.StorageError> =>
+  Layer.mergeAll(
+    runner,
+    Storage.layer(options),
+    Layer.effect(
+      ClusterStatus.Runner,
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        return { address: options.address, shards: options.shards ?? 300, sql }
+      })
+    )
+  ).pipe(Layer.provide(client)) as RunnerLayer<E | E2 | Storage.StorageError>
+
+/**
+ * One runner on a SQLite file: every shard is its own; messages marked persisted and Troupe's durable state
+ * are stored in the file. For one process (SQLite is not made for several writers).
+ *
+ * @example
+ * ```ts
+ * Cluster.layerSqlite({ filename: "./data/troupe.db" })
+ * ```
+ */
+export const layerSqlite = (
+  options: Options & Storage.SqliteOptions & Storage.Options
+): RunnerLayer<Storage.StorageError | unknown> =>
+  withStorage(
+    SingleRunner.layer({ runnerStorage: "sql", shardingConfig: shardingConfig(options) }).pipe(
+      Layer.provide(Digest.layerWebCrypto)
+    ) as Layer.Layer<Sharding.Sharding, unknown, SqlClient.SqlClient>,
+    Storage.sqliteClient(options),
+    { ...options, address: `sqlite:${options.filename}` }
+  )
+
+/** Options of a runner on PostgreSQL. */
+export interface PostgresOptions extends Options, Storage.PostgresOptions, Storage.Options {
+  /** The host other runners reach this one at. Default `localhost`. */
+  readonly host?: string
+  /** The port this runner listens on for other runners. Default 34431. */
+  readonly port?: number
+  /** Only send to sharded actors, host none (a backend in front of the runners). Default false. */
+  readonly clientOnly?: boolean
+}
+
+/**
+ * A runner among others on one PostgreSQL database: it registers itself, takes its share of the shards
+ * (advisory locks) and hands them back when it stops; runners send each other messages over sockets.
+ *
+ * @example
+ * ```ts
+ * Cluster.layerPostgres({ url: "postgres://troupe@db/troupe", host: "10.0.0.7", port: 34431 })
+ * ```
+ */
+export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.StorageError | unknown> =>
+  withStorage(
+    NodeClusterSocket.layer({
+      storage: "sql",
+      clientOnly: options.clientOnly ?? false,
+      shardingConfig: shardingConfig(options, {
+        runnerAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", options.port ?? 34431))
+      })
+    }) as unknown as Layer.Layer<Sharding.Sharding, unknown, SqlClient.SqlClient>,
+    Storage.postgresClient(options),
+    { ...options, address: `${options.host ?? "localhost"}:${options.port ?? 34431}` }
+  )
+
+/**
+ * A runner from a database URL: `postgres://...` joins the runners on that database, anything else is a
+ * SQLite file name (`sqlite:` prefix optional).
+ *
+ * @example
+ * ```ts
+ * Cluster.layerFromUrl(process.env.TROUPE_CLUSTER ?? "troupe.db", { port: 34432 })
+ * ```
+ */
+export const layerFromUrl = (
+  url: string,
+  options: Omit<PostgresOptions, "url"> = {}
+): RunnerLayer<Storage.StorageError | unknown> =>
+  /^postgres(ql)?:\/\//.test(url)
+    ? layerPostgres({ ...options, url })
+    : layerSqlite({ ...options, filename: url.replace(/^sqlite:(\/\/)?/, "") })
+
+/** How many entities are active on this runner now. */
+export const activeEntities: Effect.Effect<number, never, Sharding.Sharding> = Sharding.Sharding.use(
+  (sharding) => sharding.activeEntityCount
+)

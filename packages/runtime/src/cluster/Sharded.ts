@@ -1,0 +1,322 @@
+/**
+ * Sharded actors: a protocol and a behaviour registered as an Effect Cluster entity type, so that an actor
+ * is addressed by (type, id) anywhere in the cluster, placed on a runner by the cluster, moved when runners
+ * join or leave, and started again (with its durable state) on its next message after a crash.
+ *
+ * Each actor is a Troupe entity (see `Entity`: spawned on its first message, passivated when idle, durable
+ * when the type has a `state`) on the runner that holds its shard: the cluster routes, stores and redelivers
+ * messages; the actor handles them with the behaviour's handlers, supervision and typed replies. The cluster
+ * places *buckets* of actors (a bucket is one Effect Cluster entity, chosen by a hash of the actor's id), so
+ * that an active actor costs what a Troupe actor costs, not what an Effect Cluster entity costs (about 15 KB
+ * each): docs/cluster.md has the figures.
+ * A ref from {@link ref} is an `ActorRef`: `tell`, and `ask` with a deadline and the request's typed failure;
+ * the protocol's schemas are the wire format between runners.
+ *
+ * @example
+ * ```ts
+ * const Counters = Sharded.make("Counter", {
+ *   behavior: () => counterBehavior,
+ *   state: Schema.Number // stored by `Storage`: a reactivated counter continues where it was
+ * })
+ * const program = Effect.gen(function* () {
+ *   const counter = yield* Sharded.ref(Counters, "c-42")
+ *   yield* counter.tell(Counter.Add({ n: 1 }))
+ *   yield* counter.ask(Counter.Get()) // 1
+ * }).pipe(Effect.provide(Sharded.layer(Counters)), Effect.provide(Cluster.layerSqlite({ filename: "troupe.db" })))
+ * ```
+ */
+import { Cause, Context, Duration, Effect, Hash, Layer, Schema, Scope } from "effect"
+import { Entity as ClusterEntity, ClusterError, ClusterSchema, Sharding } from "effect/cluster"
+import { Rpc } from "effect/rpc"
+import {
+  type ActorRef,
+  type AskError,
+  type AskOptions,
+  AskTimeout,
+  RecipientTerminated,
+  RequestFailed,
+  TypeId
+} from "../ActorRef.ts"
+import { ActorSystem } from "../ActorSystem.ts"
+import type { Behavior } from "../Behavior.ts"
+import * as Durable from "../durable/Durable.ts"
+import * as Entity from "../durable/Entity.ts"
+import type { Storage } from "../durable/Storage.ts"
+import { MailboxFull } from "../Mailbox.ts"
+import * as Protocol from "../Protocol.ts"
+import * as ClusterStatus from "./ClusterStatus.ts"
+
+/** A sharded actor type: its name in the cluster, its protocol, and how each of its actors behaves. */
+export interface Sharded<P extends Protocol.Any, R> {
+  /** The type's name: unique in the cluster. */
+  readonly name: string
+  readonly protocol: P
+  /** How many buckets the type's actors are spread over (each bucket is placed as one cluster entity). */
+  readonly buckets: number
+  /** @internal The Troupe entity kind that runs the actors on a runner. */
+  readonly kind: Entity.Kind<P, R>
+  /** @internal The Effect Cluster entity of the buckets. */
+  readonly entity: ClusterEntity.Entity<string, Rpc.Any>
+  /** Whether its actors' states and messages are stored (the type has a `state` and `persisted` is not false). */
+  readonly durable: boolean
+  /** @internal */
+  readonly options: LayerOptions
+}
+
+/** Options of {@link make}. */
+export interface Options<P extends Protocol.Any, S, R, I> extends LayerOptions {
+  /** The behaviour of the actor with a given id (its `init` runs at every activation). */
+  readonly behavior: (id: string) => Behavior<P, S, R>
+  /**
+   * How the state is stored, under the persistence id `<name>/<id>` (see `Durable.persistent`): then an
+   * actor that is passivated, moved or started again after a crash continues with its last state. Without it
+   * the state lives only while the actor is active.
+   */
+  readonly state?: Schema.Codec<S, I>
+  /**
+   * Store messages in the cluster's database before they are delivered (Effect Cluster's `Persisted`): a
+   * message accepted by `tell` or `ask` survives the crash of any runner and is delivered to the actor's next
+   * activation. Default `true` when `state` is given, `false` otherwise (messages then go runner to runner
+   * only, as with unsharded actors).
+   */
+  readonly persisted?: boolean
+  /**
+   * How many buckets the actors are spread over: the cluster places and moves buckets, each with the
+   * actors whose id hashes to it. More buckets spread a few busy actors better; each active bucket costs
+   * about 15 KB on its runner. Default 1,024. Fixed for the life of the type (changing it moves actors).
+   */
+  readonly buckets?: number
+}
+
+/** How a runner hosts the actors of a type. */
+export interface LayerOptions {
+  /** How long an actor stays active without messages before it is passivated. Default 2 minutes. */
+  readonly passivateAfter?: Duration.Input
+  /** How long a handler may run for one message on the runner (its own deadline, besides the caller's). */
+  readonly handlerTimeout?: Duration.Input
+}
+
+/** What the cluster itself can answer instead of the actor (the errors every request may fail with). */
+const ClusterFailure = Schema.Union([RequestFailed, RecipientTerminated, AskTimeout, MailboxFull])
+
+/**
+ * Makes a sharded actor type from a protocol's behaviour: each message tag becomes a cluster RPC whose payload
+ * is the actor's id and the message (the protocol's schema), and each request's reply and typed failure its
+ * success and error.
+ *
+ * @example
+ * ```ts
+ * const Tickets = Sharded.make("Ticket", { behavior: (id) => ticket(id), state: TicketState })
+ * ```
+ */
+export const make = <P extends Protocol.Any, S, R, I>(
+  name: string,
+  options: Options<P, S, R, I> & { readonly protocol?: P }
+): Sharded<P, Exclude<R, Storage> | (undefined extends typeof options.state ? never : Storage)> => {
+  const protocol = options.protocol ?? options.behavior("").protocol
+  const persisted = options.persisted ?? options.state !== undefined
+  const rpcs = [...protocol.tags].map((tag) => {
+    const def = Protocol.requestDef(protocol, tag)
+    const rpc = Rpc.make(tag, {
+      payload: { id: Schema.String, message: protocol.messageSchemas[tag]! },
+      success: def === undefined ? Schema.Void : def.success,
+      error: def === undefined ? ClusterFailure : Schema.Union([def.failure, ClusterFailure])
+    })
+    return persisted ? rpc.annotate(ClusterSchema.Persisted, true) : rpc
+  })
+  const passivateAfter = options.passivateAfter ?? "2 minutes"
+  const kind = (
+    options.state === undefined
+      ? Entity.make(name, protocol, { behavior: options.behavior, passivateAfter })
+      : Entity.make(name, protocol, { behavior: options.behavior, state: options.state, passivateAfter })
+  ) as Entity.Kind<P, never>
+  return {
+    name,
+    protocol,
+    buckets: options.buckets ?? 1024,
+    durable: persisted && options.state !== undefined,
+    kind,
+    entity: ClusterEntity.make(name, rpcs) as unknown as ClusterEntity.Entity<string, Rpc.Any>,
+    options: { ...options, passivateAfter }
+  }
+}
+
+/** The bucket of an actor id: the cluster entity id its messages go to. */
+export const bucketOf = (type: { readonly buckets: number }, id: string): string =>
+  String((Hash.string(id) >>> 0) % type.buckets)
+
+/**
+ * Hosts a sharded type's actors on this runner: the cluster sends them here for the shards this runner
+ * holds. Every runner that should take a share of the type's actors provides this layer (over a cluster
+ * layer, see `Cluster`).
+ *
+ * @example
+ * ```ts
+ * const runner = Layer.mergeAll(Sharded.layer(Tickets), Sharded.layer(Accounts)).pipe(
+ *   Layer.provideMerge(ActorSystem.layer()),
+ *   Layer.provideMerge(Cluster.layerSqlite({ filename: "troupe.db" }))
+ * )
+ * ```
+ */
+export const layer = <P extends Protocol.Any, R>(
+  type: Sharded<P, R>
+): Layer.Layer<never, never, Sharding.Sharding | ActorSystem | Exclude<R, Scope.Scope>> =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const sharding = yield* Sharding.Sharding
+      const scope = yield* Effect.scope
+      const context = yield* Effect.context<ActorSystem | R>()
+      const handlerTimeout = type.options.handlerTimeout ?? "1 minute"
+      const system = yield* ActorSystem
+      ClusterStatus.counters.set(type.name, () =>
+        Effect.runSync(Entity.active(type.kind).pipe(Effect.provideService(ActorSystem, system)))
+      )
+      yield* ClusterStatus.report(sharding, scope)
+      const bucket = Effect.gen(function* () {
+        // the actors this bucket activated: passivated (their state written) when the bucket leaves this runner
+        const actors = new Map<string, ActorRef<P>>()
+        yield* Effect.addFinalizer(() =>
+          Effect.forEach(actors.keys(), (id) => Entity.passivate(type.kind, id), { discard: true }).pipe(
+            Effect.provideContext(context)
+          )
+        )
+        const actor = (id: string): ActorRef<P> => {
+          let ref = actors.get(id)
+          if (ref === undefined) {
+            ref = Effect.runSyncWith(context)(Entity.ref(type.kind, id))
+            actors.set(id, ref)
+          }
+          return ref
+        }
+        const handlers: Record<string, (request: Request) => Effect.Effect<unknown, unknown>> = {}
+        for (const tag of type.protocol.tags) {
+          const request = Protocol.requestDef(type.protocol, tag) !== undefined
+          handlers[tag] = !type.durable
+            ? request
+              ? ({ payload }) => actor(payload.id).ask(payload.message as never, { timeout: handlerTimeout })
+              : ({ payload }) => actor(payload.id).tell(payload.message as Protocol.Message<P>)
+            : // stored in the actor's durable inbox under the cluster's request id before the cluster marks the
+              // message processed: a message redelivered after a crash is not handled twice, none is lost
+              request
+              ? ({ payload, requestId }) =>
+                  Durable.ask(actor(payload.id), payload.message as never, {
+                    id: `cluster-${requestId}`,
+                    timeout: handlerTimeout
+                  }).pipe(Effect.provideContext(context as Context.Context<Storage>))
+              : ({ payload, requestId }) =>
+                  Durable.tell(actor(payload.id), payload.message as Protocol.Message<P>, {
+                    id: `cluster-${requestId}`
+                  }).pipe(Effect.provideContext(context as Context.Context<Storage>))
+        }
+        return handlers as never
+      })
+      // Registered with only what the cluster needs in context: the engine merges the registration's context
+      // into every request's, so a large one (the whole application's) costs on every message.
+      yield* sharding
+        .registerEntity(type.entity, bucket, {
+          // the actors of a bucket run side by side (each handles its own messages one at a time), and a
+          // bucket stays while its actors may (they passivate one by one)
+          concurrency: "unbounded",
+          maxIdleTime: type.options.passivateAfter ?? "2 minutes"
+        })
+        .pipe(Effect.provideContext(Context.make(Sharding.Sharding, sharding).pipe(Context.add(Scope.Scope, scope))))
+    })
+  )
+
+interface Request {
+  readonly requestId: bigint
+  readonly payload: { readonly id: string; readonly message: Protocol.Message<Protocol.Any> }
+}
+
+/** The path a sharded actor's ref shows: `/cluster/<type>/<id>`. */
+export const path = (type: { readonly name: string }, id: string): string => `/cluster/${type.name}/${id}`
+
+const DEFAULT_TIMEOUT = Duration.seconds(5)
+
+type Client = Record<
+  string,
+  (payload: unknown, options?: { readonly discard?: boolean }) => Effect.Effect<unknown, unknown>
+>
+
+/**
+ * A ref to the actor of `type` with id `id`, wherever the cluster places it (activated on its first message).
+ *
+ * @example
+ * ```ts
+ * const ticket = yield* Sharded.ref(Tickets, "t-1")
+ * yield* ticket.ask(Ticket.Assign({ to: "ana" }), { timeout: "2 seconds" })
+ * ```
+ */
+export const ref = <P extends Protocol.Any, R>(
+  type: Sharded<P, R>,
+  id: string
+): Effect.Effect<ActorRef<P>, never, Sharding.Sharding> =>
+  Effect.map(type.entity.client, (clientFor) => refOf(type, id, clientFor(bucketOf(type, id)) as unknown as Client))
+
+/** Makes refs of one type without going through the context again for each id (for callers that make many). */
+export const refs = <P extends Protocol.Any, R>(
+  type: Sharded<P, R>
+): Effect.Effect<(id: string) => ActorRef<P>, never, Sharding.Sharding> =>
+  Effect.map(
+    type.entity.client,
+    (clientFor) => (id: string) => refOf(type, id, clientFor(bucketOf(type, id)) as unknown as Client)
+  )
+
+const refOf = <P extends Protocol.Any>(type: Sharded<P, unknown>, id: string, client: Client): ActorRef<P> => {
+  const recipient = path(type, id)
+  const fromCluster = (tag: string) => (error: unknown) =>
+    error instanceof ClusterError.MailboxFull
+      ? new MailboxFull({ recipient, capacity: 0, tag })
+      : isClusterError(error)
+        ? new RequestFailed({ recipient, tag, cause: error.message })
+        : error
+  return {
+    [TypeId]: TypeId,
+    protocol: type.protocol,
+    path: recipient,
+    name: id,
+    node: "cluster",
+    tell: (message) => {
+      const tag = (message as { readonly _tag: string })._tag
+      return client[tag]!({ id, message }, { discard: true }).pipe(
+        Effect.catch((error) => {
+          const failure = fromCluster(tag)(error)
+          return failure instanceof MailboxFull ? Effect.fail(failure) : Effect.die(failure)
+        })
+      ) as Effect.Effect<void, MailboxFull>
+    },
+    ask: (message, options?: AskOptions) => {
+      const tag = (message as { readonly _tag: string })._tag
+      const timeout = options?.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
+      return client[tag]!({ id, message }).pipe(
+        Effect.mapError(fromCluster(tag)),
+        Effect.catchDefect((defect) =>
+          Effect.fail(new RequestFailed({ recipient, tag, cause: Cause.pretty(Cause.die(defect)) }))
+        ),
+        Effect.timeoutOrElse({
+          duration: timeout,
+          orElse: () => Effect.fail(new AskTimeout({ recipient, tag, timeoutMillis: Duration.toMillis(timeout) }))
+        })
+      ) as Effect.Effect<never, AskError>
+    }
+  }
+}
+
+const isClusterError = (error: unknown): error is Error =>
+  error instanceof ClusterError.EntityNotAssignedToRunner ||
+  error instanceof ClusterError.MalformedMessage ||
+  error instanceof ClusterError.PersistenceError ||
+  error instanceof ClusterError.RunnerNotRegistered ||
+  error instanceof ClusterError.RunnerUnavailable ||
+  error instanceof ClusterError.AlreadyProcessingMessage
+
+/**
+ * How many actors of a type are active on this runner now (passivated ones and other runners' excluded).
+ *
+ * @example
+ * ```ts
+ * const here = yield* Sharded.active(Tickets)
+ * ```
+ */
+export const active = <P extends Protocol.Any, R>(type: Sharded<P, R>): Effect.Effect<number, never, ActorSystem> =>
+  Entity.active(type.kind)

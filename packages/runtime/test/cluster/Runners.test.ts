@@ -1,0 +1,147 @@
+/**
+ * Three runner processes on a real PostgreSQL server (started here): 10,000 sharded ledgers under traffic,
+ * SIGKILL of one runner mid-traffic, then a rolling restart of all three. Every message the cluster accepted
+ * is recorded exactly once, and every ledger answers again. Runs with `TROUPE_CLUSTER=1` (about a minute).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import * as Readline from "node:readline"
+import { fileURLToPath } from "node:url"
+import { ActorRef, Cluster, ClusterStatus, Sharded, Storage } from "@troupe/runtime"
+import { Effect, Layer } from "effect"
+import type { Sharding } from "effect/cluster"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Postgres from "../durable/postgres.ts"
+import { Ledger, Ledgers } from "./ledger.ts"
+import { testSharding } from "./runner.ts"
+
+const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
+const ENTITIES = Number(process.env.TROUPE_CLUSTER_ENTITIES ?? 10_000)
+const phase = (what: string) => console.log(`[${new Date().toISOString()}] ${what}`)
+const SCRIPT = fileURLToPath(new URL("./runner.ts", import.meta.url))
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+interface Runner {
+  readonly name: string
+  readonly child: ChildProcess
+  readonly exited: Promise<number | null>
+  readonly stopped: Promise<void>
+}
+
+/** Starts a runner process and waits for its `ready` line. */
+const startRunner = async (url: string, name: string): Promise<Runner> => {
+  const port = await freePort()
+  const child = spawn(process.execPath, [SCRIPT, url, String(port), name], { stdio: ["ignore", "pipe", "pipe"] })
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  let stoppedLine: () => void = () => {}
+  const stopped = new Promise<void>((resolve) => {
+    stoppedLine = resolve
+  })
+  const ready = new Promise<void>((resolve, reject) => {
+    const lines = Readline.createInterface({ input: child.stdout! })
+    lines.on("line", (line) => {
+      if (line.includes('"event":"ready"')) resolve()
+      if (line.includes('"event":"stopped"')) stoppedLine()
+    })
+    child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`))
+    void exited.then((code) => reject(new Error(`runner ${name} exited with ${code} before it was ready`)))
+  })
+  await ready
+  return { name, child, exited, stopped }
+}
+
+describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
+  let server: Postgres.Postgres
+  const runners: Array<Runner> = []
+  beforeAll(async () => {
+    server = await Postgres.start()
+  }, 60_000)
+  afterAll(async () => {
+    for (const r of runners) r.child.kill("SIGKILL")
+    await Promise.all(runners.map((r) => r.exited))
+    await server?.stop()
+  }, 60_000)
+
+  it("lose no message and handle none twice through a SIGKILL and a rolling restart", async () => {
+    for (const name of ["r1", "r2", "r3"]) runners.push(await startRunner(server.url, name))
+    const client = Cluster.layerPostgres({ url: server.url, clientOnly: true, shards: 30, ...testSharding })
+    const ids = Array.from({ length: ENTITIES }, (_, i) => `ledger-${i}`)
+    const send = (seq: number, from = 0, to = ENTITIES) =>
+      Effect.gen(function* () {
+        const refs = yield* Sharded.refs(Ledgers)
+        yield* Effect.forEach(ids.slice(from, to), (id) => refs(id).tell(Ledger.Record({ seq })), {
+          concurrency: 100,
+          discard: true
+        })
+      })
+    /** Asks every ledger what it has seen, retrying an ask that times out while shards move. */
+    const seenAll = Effect.gen(function* () {
+      const refs = yield* Sharded.refs(Ledgers)
+      return yield* Effect.forEach(
+        ids,
+        (id) =>
+          refs(id)
+            .ask(Ledger.Seen(), { timeout: "20 seconds" })
+            .pipe(
+              Effect.retry({ while: (e) => e instanceof ActorRef.AskTimeout, times: 3 }),
+              Effect.map((seen) => [id, seen] as const)
+            ),
+        { concurrency: 100 }
+      )
+    })
+    const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding>) =>
+      Effect.runPromise(Effect.provide(effect, Layer.orDie(client)) as Effect.Effect<A>)
+
+    // traffic, with r2 killed half way through
+    phase("send 1 (first half)")
+    await run(send(1, 0, ENTITIES / 2))
+    phase("kill r2")
+    runners[1]!.child.kill("SIGKILL")
+    await runners[1]!.exited
+    phase("send 1 (second half)")
+    await run(send(1, ENTITIES / 2))
+    // every ledger answers again (r2's shards taken over once its locks expire)
+    phase("ask all")
+    const afterKill = await run(seenAll)
+    expect(afterKill.filter(([, seen]) => seen.length !== 1 || seen[0] !== 1)).toEqual([])
+
+    // rolling restart: r2 comes back; then each runner in turn is stopped and started again
+    phase("restart r2")
+    runners[1] = await startRunner(server.url, "r2b")
+    phase("send 2")
+    await run(send(2))
+    for (let i = 0; i < 3; i++) {
+      const old = runners[i]!
+      phase(`rolling restart of ${old.name}`)
+      old.child.kill("SIGTERM")
+      expect(await old.exited).toBe(0)
+      runners[i] = await startRunner(server.url, `${old.name}-restarted`)
+    }
+    phase("send 3")
+    await run(send(3))
+    phase("ask all")
+    const final = await run(seenAll)
+    const wrong = final.filter(([, seen]) => seen.join(",") !== "1,2,3")
+    expect(wrong.slice(0, 5)).toEqual([])
+    expect(final).toHaveLength(ENTITIES)
+    // the status table: three live runners that hold every shard once between them
+    const status = await Effect.runPromise(
+      ClusterStatus.read.pipe(Effect.provide(Storage.postgresClient({ url: server.url }))) as Effect.Effect<
+        ReadonlyArray<ClusterStatus.RunnerStatus>
+      >
+    )
+    const live = status.filter((r) => Date.now() - r.updatedAt < 10_000)
+    expect(live.map((r) => r.address)).toHaveLength(3)
+    expect(live.flatMap((r) => r.shards).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+  }, 600_000)
+})
