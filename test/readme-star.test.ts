@@ -82,4 +82,31 @@ describe("README: running across machines", () => {
       expect((await node.exit).code).toBe(0)
     }
   })
+
+  it("leaves that only dial: a hook looking on the other says which nodes have no link, not 'was not there'", async () => {
+    const token = secret()
+    const env = { ...testEnv(), TROUPE_TOKEN: token }
+    const node = async (args: ReadonlyArray<string>) => {
+      const child = start([CLI, "node", ...args], { cwd: root, env })
+      await child.line(/ready:/, 60_000)
+      return child
+    }
+    const hub = await node(["--name", "hub", "--listen", "0", "--agents", fixture("echo-only.ts")])
+    const url = /listening on (\S+)/.exec(hub.stdout())![1]!
+    // neither leaf listens: no member can dial either (a leaf that listened would be dialed by the other)
+    const shop = await node(["--name", "shop", "--peer", url, "--agents", fixture("haggle-shop.ts")])
+    const buyers = start([CLI, "node", "--name", "buyers", "--peer", url, "--agents", fixture("apart-buyer.ts")], {
+      cwd: root,
+      env
+    })
+    const exit = await buyers.exit
+    expect(exit.code, exit.stdout + exit.stderr).toBe(1)
+    expect(exit.stderr).toContain(
+      "actor /user/seller on shop could not be reached after 2 s: node shop has no link to node buyers (linked: hub)"
+    )
+    for (const child of [hub, shop]) {
+      child.process.kill("SIGINT")
+      expect((await child.exit).code).toBe(0)
+    }
+  })
 })

@@ -161,13 +161,19 @@ const Access = Schema.Struct({
 })
 const decodeAccess = Schema.decodeUnknownResult(Access)
 
-/** A node, or an actor, was not there in time. */
+/**
+ * A node, or an actor, was not there in time; `reason` says why when it is known (its node has no link
+ * to this one).
+ */
 export class NotReady extends Schema.TaggedError<NotReady>()("NotReady", {
   what: Schema.String,
-  waitedMillis: Schema.Number
+  waitedMillis: Schema.Number,
+  reason: Schema.optionalKey(Schema.String)
 }) {
   override get message() {
-    return `${this.what} was not there after ${this.waitedMillis / 1000} s`
+    return this.reason === undefined
+      ? `${this.what} was not there after ${this.waitedMillis / 1000} s`
+      : `${this.what} could not be reached after ${this.waitedMillis / 1000} s: ${this.reason}`
   }
 }
 

@@ -196,7 +196,8 @@ const models = Effect.fnUntraced(function* (module: AgentsModule.AgentsModule) {
 const poll = <A, E>(
   what: string,
   attempt: Effect.Effect<Option.Option<A>, E>,
-  timeout: Duration.Input = "30 seconds"
+  timeout: Duration.Input = "30 seconds",
+  why: Effect.Effect<string | undefined> = Effect.succeed(undefined)
 ): Effect.Effect<A, E | AgentsModule.NotReady> => {
   const loop: Effect.Effect<A, E> = Effect.flatMap(attempt, (found) =>
     Option.isSome(found) ? Effect.succeed(found.value) : Effect.andThen(Effect.sleep("100 millis"), loop)
@@ -204,8 +205,14 @@ const poll = <A, E>(
   return Effect.timeoutOrElse(loop, {
     duration: timeout,
     orElse: () =>
-      Effect.fail(
-        new AgentsModule.NotReady({ what, waitedMillis: Duration.toMillis(Duration.fromInputUnsafe(timeout)) })
+      Effect.flatMap(why, (reason) =>
+        Effect.fail(
+          new AgentsModule.NotReady({
+            what,
+            waitedMillis: Duration.toMillis(Duration.fromInputUnsafe(timeout)),
+            ...(reason === undefined ? {} : { reason })
+          })
+        )
       )
   })
 }
@@ -293,7 +300,15 @@ const nodeContext = (
           () => Effect.succeedNone
         )
       ),
-      wait?.timeout
+      wait?.timeout,
+      // an actor of a node this one has no link to cannot be there: say why
+      Effect.map(system.nodes, (nodes) =>
+        wait?.node === undefined || wait.node === system.node || nodes.includes(wait.node)
+          ? undefined
+          : `node ${wait.node} has no link to node ${system.node} (linked: ${nodes.join(", ") || "none"}). ` +
+            `Nodes link to the members they learn only when those listen at an address they can dial ` +
+            `(troupe node --listen, and --advertise when the listening URL is not it)`
+      )
     ),
   shutdown: Deferred.succeed(stop, undefined).pipe(Effect.asVoid)
 })
