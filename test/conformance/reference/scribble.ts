@@ -9,7 +9,7 @@ import { Choreography } from "@troupe/runtime"
 import { Schema } from "effect"
 import { Int, type ReferenceCase, Str, V } from "./case.ts"
 
-const good = (
+export const good = (
   source: string,
   roles: ReadonlyArray<string>,
   steps: ReferenceCase["steps"],
@@ -22,7 +22,7 @@ const good = (
   ...extra
 })
 
-const bad = (
+export const bad = (
   source: string,
   roles: ReadonlyArray<string>,
   steps: ReferenceCase["steps"],

@@ -13,26 +13,7 @@
  */
 import type { Choreography } from "@troupe/runtime"
 import { type ReferenceCase, V } from "./case.ts"
-
-const good = (source: string, roles: ReadonlyArray<string>, steps: ReferenceCase["steps"]): ReferenceCase => ({
-  source: `scribble-test/src/test/resources/good/${source}`,
-  verdict: "accept",
-  roles,
-  steps
-})
-
-const bad = (
-  source: string,
-  roles: ReadonlyArray<string>,
-  steps: ReferenceCase["steps"],
-  problem: ReferenceCase["problem"]
-): ReferenceCase => ({
-  source: `scribble-test/src/test/resources/bad/${source}`,
-  verdict: "refuse",
-  roles,
-  steps,
-  problem
-})
+import { bad, good } from "./scribble.ts"
 
 /** Why we refuse what Scribble accepts, by the problem we name. */
 const why: Partial<Record<Choreography.Problem["code"], string>> = {
