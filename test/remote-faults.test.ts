@@ -5,7 +5,7 @@
  * that need a partition run in process.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ActorSystem, Behavior, Mailbox, Protocol } from "@troupe/runtime"
+import { ActorSystem, Behavior, Choreography, Mailbox, Protocol, Session } from "@troupe/runtime"
 import { Cause, Deferred, Effect, Exit, Fiber, Schema } from "effect"
 import { inProcess, type Node, topologies } from "./support/topology.ts"
 
@@ -63,6 +63,29 @@ const heapUsed = Effect.promise(async () => {
 
 /** TROUPE_CHAOS=1 runs the full sizes of the issue; the default runs a smaller version of the same test. */
 const chaos = process.env.TROUPE_CHAOS === "1"
+
+/** A session whose first message can be made too big for the wire. */
+const Upload = Choreography.makeUnsafe("Upload", ["Client", "Server"], ($) => [
+  $.message("Client", "Server", "data", Schema.String),
+  $.message("Server", "Client", "stored", Schema.Finite)
+])
+
+const uploader = (bytes: number) =>
+  Session.role(Upload, "Client", (ep) =>
+    Effect.gen(function* () {
+      const stored = yield* (yield* ep.send("Server", "data", "x".repeat(bytes))).receive()
+      yield* stored.next.close()
+      return stored.payload
+    })
+  )
+
+const server = Session.role(Upload, "Server", (ep) =>
+  Effect.gen(function* () {
+    const data = yield* ep.receive()
+    yield* (yield* data.next.send("Client", "stored", data.payload.length)).close()
+    return data.payload.length
+  })
+)
 
 const pair = (nodes: ReadonlyArray<Node>) => ({ alice: nodes[0]!, bob: nodes[1]! })
 
@@ -149,6 +172,36 @@ for (const topology of topologies) {
         // the link is unharmed
         yield* remote.tell(Work.Item({ n: 1 }))
         assert.strictEqual(yield* remote.ask(Work.Count()), 1)
+      })
+    )
+
+    it.live("scenario 4: a session whose send the wire refuses aborts with the typed failure (no hang)", () =>
+      Effect.gen(function* () {
+        const { alice, bob } = pair(yield* topology.start(["alice", "bob"], {}, { maxFrameBytes: 64 * 1024 }))
+        const client = yield* alice.system.spawn(uploader(100 * 1024), { name: "client" })
+        const onBob = yield* bob.system.spawn(server, { name: "server" })
+        const serverRef = yield* alice.system.lookup(onBob.path, Session.protocolOf(Upload, "Server"), { node: "bob" })
+        const exit = yield* within(
+          5000,
+          "the session's end",
+          Effect.exit(
+            Session.run(Upload, { roles: { Client: client, Server: serverRef }, stepTimeout: "20 seconds" }).pipe(
+              Effect.provideService(ActorSystem.ActorSystem, alice.system)
+            )
+          )
+        )
+        assert.isTrue(Exit.isFailure(exit))
+        assert.include(String(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)), "InvalidMessage")
+        // a small upload on the same nodes still works
+        const small = yield* alice.system.spawn(uploader(10), { name: "small" })
+        const done = yield* within(
+          5000,
+          "a small session",
+          Session.run(Upload, { roles: { Client: small, Server: serverRef }, stepTimeout: "20 seconds" }).pipe(
+            Effect.provideService(ActorSystem.ActorSystem, alice.system)
+          )
+        )
+        assert.strictEqual(done.results.Server, 10)
       })
     )
 
