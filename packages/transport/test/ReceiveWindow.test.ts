@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as RawPeer from "../../../test/support/raw-peer.ts"
-import { CloseCode, Envelope, WebSocket } from "../src/index.ts"
+import { ActorAddress, CloseCode, Envelope, NodeId, WebSocket } from "../src/index.ts"
 import { eventually, fast } from "./support/harness.ts"
 
 const CAPACITY = 64
@@ -16,7 +16,11 @@ const data = (first: number, count: number) => ({
   ack: 0,
   first,
   envelopes: Array.from({ length: count }, (_, i) =>
-    Envelope.make({ kind: "tell", to: { node: "hub", path: "/user/sink" }, payload: { _tag: "Tick", n: first + i } })
+    Envelope.make({
+      kind: "tell",
+      to: ActorAddress.make(NodeId.make("hub"), "/user/sink"),
+      payload: { _tag: "Tick", n: first + i }
+    })
   )
 })
 
