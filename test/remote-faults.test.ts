@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Choreography, Mailbox, Protocol, Session } from "@troupe/runtime"
 import { FailureDetector } from "@troupe/transport"
 import { Cause, Deferred, Effect, Exit, Fiber, Schema } from "effect"
+import { gc, heapUsed } from "./support/heap.ts"
 import { inProcess, type Node, topologies } from "./support/topology.ts"
 
 const Work = Protocol.make("Work", {
@@ -51,16 +52,6 @@ const worker = (signals: Signals = {}) =>
       Stop: (count, _, ctx) => Effect.as(ctx.stopSelf, count)
     }
   })
-
-const gc = (globalThis as { gc?: () => void }).gc
-/** The heap after full collections (the tests run with --expose-gc). */
-const heapUsed = Effect.promise(async () => {
-  for (let i = 0; i < 3; i++) {
-    gc?.()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return process.memoryUsage().heapUsed
-})
 
 /** TROUPE_CHAOS=1 runs the full sizes of the issue; the default runs a smaller version of the same test. */
 const chaos = process.env.TROUPE_CHAOS === "1"

@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Mailbox, Protocol } from "@troupe/runtime"
 import { FailureDetector } from "@troupe/transport"
 import { Effect, Fiber, Schema } from "effect"
+import { heapUsed } from "./support/heap.ts"
 import { inProcess } from "./support/topology.ts"
 
 const soak = process.env.TROUPE_SOAK === "1"
@@ -36,15 +37,6 @@ const sink = Behavior.make(Sink, {
     Slow: (s, { millis }) => Effect.as(Effect.sleep(millis), { state: s, reply: millis }),
     Stop: (s, _, ctx) => Effect.as(ctx.stopSelf, s)
   }
-})
-
-const gc = (globalThis as { gc?: () => void }).gc
-const heapUsed = Effect.promise(async () => {
-  for (let i = 0; i < 3; i++) {
-    gc?.()
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  return process.memoryUsage().heapUsed
 })
 
 describe("remote soak", () => {
