@@ -37,12 +37,12 @@ export class FlowControl {
 
   /** Whether sends to `path` on `node` hold for now. */
   isPaused(node: string, path: string): boolean {
-    return this.paused.has(key(node, path))
+    return this.paused.size > 0 && this.paused.has(key(node, path))
   }
 
   /** Runs `go` now, or once the recipient resumes; returns what withdraws a held sender. */
   whenOpen(node: string, path: string, go: () => void): (() => void) | undefined {
-    const held = this.paused.get(key(node, path))
+    const held = this.paused.size === 0 ? undefined : this.paused.get(key(node, path))
     if (held === undefined) {
       go()
       return undefined
