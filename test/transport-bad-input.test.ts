@@ -29,7 +29,7 @@ interface Raw {
   readonly isOpen: () => boolean
 }
 
-/** Frames a link sends on its own schedule (acks, heartbeats, membership gossip), which a test of other frames may leave unread. */
+/** Frames a node sends on its own schedule (acks, heartbeats, membership gossip), which a test may leave unread. */
 const background = ["ack", "heartbeat", "members"]
 
 const raw = (url: string) =>
@@ -200,7 +200,7 @@ describe("a hostile wire", () => {
       insider.send(Buffer.from("{]"))
       assert.deepInclude(yield* insider.next("error"), { type: "error", code: "bad-frame" })
       assert.isTrue(insider.isOpen())
-      // nothing else was said to the insider but acks and heartbeats
+      // nothing else was said to the insider but acks, heartbeats and gossip
       assert.includeMembers(background, [...insider.unread()])
       // a sequence gap breaks the link protocol: the connection is closed (the link would resend)
       insider.send(bin({ type: "data", ack: 0, first: 10, envelopes: [tellTo("target", 10)] }))

@@ -268,7 +268,7 @@ describe("lifecycle", () => {
           )
           const one = yield* ActorSystem.spawn(stuck, { name: "one", shutdownTimeout: "20 millis" })
           const two = yield* ActorSystem.spawn(stuck, { name: "two", shutdownTimeout: "20 millis" })
-          const answer = yield* Effect.forkChild(Effect.exit(one.ask(Stuck.Hang())))
+          const answer = yield* Effect.forkChild(Effect.exit(one.ask(Stuck.Hang(), { timeout: "1 minute" })))
           yield* two.tell(Stuck.Hang())
           while (started.length < 2) yield* Effect.yieldNow
           // a stop, then the shutdown, each end although the handler goes on: bounded by the deadlines

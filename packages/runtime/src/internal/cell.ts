@@ -11,18 +11,20 @@
  * fiber at a time.
  */
 import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Option, Schema, Scope, Tracer } from "effect"
-import type { ActorRef, AskOptions } from "../ActorRef.ts"
-import { AskTimeout, RecipientTerminated, RequestFailed, TypeId } from "../ActorRef.ts"
-import { type ActorContext, type Behavior, StashOverflow, type Timers } from "../Behavior.ts"
+import type { ActorRef } from "../ActorRef.ts"
+import { AskTimeout, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
+import { type Behavior, StashOverflow } from "../Behavior.ts"
 import type * as Mailbox from "../Mailbox.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
+import { ContextImpl } from "./context.ts"
 import type { Deadline } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
 import { Lanes } from "./lanes.ts"
+import { LocalActorRef } from "./localRef.ts"
 import type { SystemImpl } from "./system.ts"
 
 /** The actor whose handler is running on the current fiber, if any (used as the sender of messages). */
@@ -1301,121 +1303,4 @@ const isDeclared = (schema: Schema.Top, error: unknown): boolean => {
     isCache.set(schema, is)
   }
   return is(error)
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The local ref and the handler context
-// ---------------------------------------------------------------------------------------------------------
-
-/** A ref to an actor of this node. */
-export class LocalActorRef<P extends Protocol.Any> implements ActorRef<P> {
-  readonly [TypeId]: typeof TypeId = TypeId
-  readonly cell: ActorCell
-  constructor(cell: ActorCell) {
-    this.cell = cell
-  }
-  get protocol(): P {
-    return this.cell.protocol as P
-  }
-  get path(): string {
-    return this.cell.path
-  }
-  get name(): string {
-    return this.cell.name
-  }
-  get node(): string {
-    return this.cell.system.node
-  }
-  tell(message: Protocol.Message<P>): Effect.Effect<void, MailboxFull> {
-    return Effect.withFiber((fiber) => this.cell.tell(message as { _tag: string }, fiber))
-  }
-  ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
-    const timeoutMillis =
-      options?.timeout === undefined ? this.cell.system.askTimeoutMillis : Duration.toMillis(options.timeout)
-    return Effect.withFiber((fiber) =>
-      this.cell.ask(message as unknown as { _tag: string }, fiber, timeoutMillis)
-    ) as never
-  }
-  toString(): string {
-    return `ActorRef(${this.cell.path})`
-  }
-  toJSON(): unknown {
-    return { _id: "ActorRef", node: this.node, path: this.path }
-  }
-}
-
-/** The context handed to a behaviour's handlers: one field, made per use, so that an idle actor keeps none. */
-class ContextImpl implements ActorContext<Protocol.Any> {
-  private readonly cell: ActorCell
-  constructor(cell: ActorCell) {
-    this.cell = cell
-  }
-  get timers(): Timers<Protocol.Any> {
-    return new TimersImpl(this.cell)
-  }
-  get self() {
-    return this.cell.ref
-  }
-  get sender() {
-    return Option.fromUndefinedOr(this.cell.currentSender)
-  }
-  get system() {
-    return this.cell.system.service
-  }
-  get children() {
-    return [...(this.cell.children?.values() ?? [])].map((child) => child.ref)
-  }
-  get scope() {
-    return this.cell.scope_()
-  }
-  spawn<Q extends Protocol.Any, S, R>(behavior: Behavior<Q, S, R>, options?: import("../ActorSystem.ts").SpawnOptions) {
-    return this.cell.system.spawn(this.cell, behavior, options)
-  }
-  stop(child: ActorRef<Protocol.Any>) {
-    return this.cell.system.stop(child)
-  }
-  get stopSelf() {
-    return Effect.sync(() => this.cell.requestStopAfterCurrent())
-  }
-  watch(ref: ActorRef<Protocol.Any>) {
-    return this.cell.system.watch(this.cell, ref, undefined)
-  }
-  watchWith(ref: ActorRef<Protocol.Any>, message: Protocol.Message<Protocol.Any>) {
-    return this.cell.system.watch(this.cell, ref, message)
-  }
-  unwatch(ref: ActorRef<Protocol.Any>) {
-    return this.cell.system.unwatch(this.cell, ref)
-  }
-  get stash() {
-    return this.cell.requestStash()
-  }
-  get unstashAll() {
-    return Effect.sync(() => this.cell.requestUnstash())
-  }
-  fork<A, E, R>(effect: Effect.Effect<A, E, R>) {
-    return Effect.forkIn(effect, this.cell.scope_())
-  }
-}
-
-/** An actor's timers, as its handlers see them (`ctx.timers`). */
-class TimersImpl implements Timers<Protocol.Any> {
-  private readonly cell: ActorCell
-  constructor(cell: ActorCell) {
-    this.cell = cell
-  }
-  startSingle(key: string, message: Protocol.Message<Protocol.Any>, delay: Duration.Input) {
-    return Effect.sync(() => this.cell.startTimer(key, message, Duration.toMillis(delay), undefined))
-  }
-  startPeriodic(key: string, message: Protocol.Message<Protocol.Any>, interval: Duration.Input) {
-    return Effect.sync(() => {
-      const millis = Duration.toMillis(interval)
-      this.cell.startTimer(key, message, millis, millis)
-    })
-  }
-  cancel(key: string) {
-    return Effect.sync(() => this.cell.cancelTimer(key))
-  }
-  isActive(key: string) {
-    return this.cell.hasTimer(key)
-  }
 }
