@@ -151,7 +151,7 @@ for (const db of databases()) {
         // predecessor had sent may still come in after the kill), and only if it had not been journaled: its
         // answer was journaled for sure once the turn went on (the next step was asked) or ended (answer seen).
         const last = new Map<string, (typeof requests)[number]>()
-        /** The requests of the agent that asked `q`, the kills, the starts and the answers, for a failure's message. */
+        /** The requests of the agent that asked `q`, the kills and the answers, for a failure's message. */
         const timeline = (q: string) => {
           const agent = questions.find((question) => question.prompt === q)!.agent
           const mine = new Set(
