@@ -336,10 +336,35 @@ const protocolCommand = Command.make("protocol").pipe(
   Command.withSubcommands([check, project, diagram])
 )
 
+const clusterStatus = Command.make(
+  "status",
+  {
+    url: Argument.String("database").pipe(
+      Argument.withDescription("The cluster's database: postgres://user:password@host:port/db, or a SQLite file")
+    )
+  },
+  ({ url }) =>
+    Effect.promise(() => import("./ClusterModule.ts")).pipe(
+      Effect.flatMap((ClusterModule) => ClusterModule.status(url)),
+      Effect.flatMap(Console.log),
+      userError
+    )
+).pipe(
+  Command.withDescription("Show the runners of a cluster: their shards, buckets and active actors per type"),
+  Command.withExamples([
+    { command: "troupe cluster status postgres://troupe:secret@db:5432/troupe", description: "Three runners, say" }
+  ])
+)
+
+const clusterCommand = Command.make("cluster").pipe(
+  Command.withDescription("Sharded actors on Effect Cluster (see docs/cluster.md)"),
+  Command.withSubcommands([clusterStatus])
+)
+
 /** The `troupe` command and its subcommands. */
 export const command = Command.make("troupe").pipe(
   Command.withDescription("Troupe: supervised actors and choreographed LLM agents. See docs/cli.md."),
-  Command.withSubcommands([node, protocolCommand, sessionCommand])
+  Command.withSubcommands([node, protocolCommand, sessionCommand, clusterCommand])
 )
 
 /** Flag errors in one line, with where to find the usage. */
