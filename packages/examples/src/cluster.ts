@@ -73,7 +73,7 @@ const runnerProcess = async (url: string, name: string) => {
           console.log(`runner ${name} ready`)
           yield* Effect.callback<void>((resume) => void process.once("SIGTERM", () => resume(Effect.void)))
         }),
-        runnerLayer(Cluster.layerPostgres({ url, host: "127.0.0.1", port, shardLockExpiration: "5 seconds" }))
+        runnerLayer(Cluster.layerPostgres({ url, host: "127.0.0.1", port }))
       )
     ) as Effect.Effect<void>
   )

@@ -5,9 +5,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createWriteStream, mkdtempSync } from "node:fs"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createServer } from "node:net"
 import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { ActorRef, Cluster, ClusterStatus, Sharded, Storage } from "@troupe/runtime"
