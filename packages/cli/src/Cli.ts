@@ -109,6 +109,20 @@ const node = Command.make(
       ),
       Flag.optional
     ),
+    cluster: Flag.String("cluster").pipe(
+      Flag.withDescription(
+        "Also be a runner of the cluster on this database (postgres://user:password@host:port/db, or a SQLite file), hosting the module's `sharded` types"
+      ),
+      Flag.optional
+    ),
+    clusterPort: Flag.Int("cluster-port").pipe(
+      Flag.withDescription("Port other runners reach this one on (PostgreSQL clusters; default 34431)"),
+      Flag.filter(
+        (port) => port > 0 && port <= 65535,
+        (port) => `${port} is not a port: use 1 to 65535`
+      ),
+      Flag.optional
+    ),
     agents: Flag.String("agents").pipe(
       Flag.withDescription("Module exporting `agents` (name -> behaviour) and optionally `main` and `script`")
     ),
@@ -159,6 +173,10 @@ const node = Command.make(
       Effect.flatMap((TroupeNode) =>
         TroupeNode.run({
           agents: flags.agents,
+          cluster: Option.match(flags.cluster, {
+            onNone: () => undefined,
+            onSome: (url) => ({ url, host: flags.host, port: Option.getOrUndefined(flags.clusterPort) })
+          }),
           ...Option.match(flags.listen, {
             onNone: () => ({}),
             onSome: (port) => ({ listen: { port, host: flags.host } })
@@ -195,6 +213,10 @@ const node = Command.make(
     {
       command: "troupe node --listen 7001 --peer ws://127.0.0.1:7000 --token s3cret --agents ./agents.ts --name bob",
       description: "Start a second node that joins the first"
+    },
+    {
+      command: "troupe node --agents ./tickets.ts --cluster postgres://troupe:secret@db/troupe --cluster-port 34431",
+      description: "Start a cluster runner hosting the module's sharded types (see docs/cluster.md)"
     },
     {
       command: "troupe node --listen 7000 --token s3cret --agents ./agents.ts --inspect 4000 --inspect-token t0k",
