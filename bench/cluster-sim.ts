@@ -6,7 +6,7 @@
  * costs. The per-message database costs are those counted in docs/cluster.md; the per-actor heap is
  * bench/results.json's `cluster_entity_bytes` when present.
  *
- * Run: `pnpm exec node bench/cluster-sim.ts` (about 10 s).
+ * Run: `pnpm exec node bench/cluster-sim.ts` (about 30 s); `SHARDS=2048 BUCKETS=8192` for another shape.
  */
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -17,7 +17,7 @@ const ENTITIES = 10_000_000
 const ACTIVE_SHARE = 0.01
 const MESSAGE_EVERY_S = 10
 const SHARDS = Number(process.env.SHARDS ?? 300)
-const BUCKETS = 1024
+const BUCKETS = Number(process.env.BUCKETS ?? 1024)
 const CLUSTER_ENTITY_BYTES = 15_000
 
 const results = join(import.meta.dirname, "results.json")
@@ -32,7 +32,16 @@ const PER_TELL = { writes: 4, reads: 1, transactions: 3 }
 const PER_RUNNER_PER_S = { reads: 0.1 + 0.1 * 2, writes: 0.1 + 0.3 }
 
 const shardOf = (id: string) => (Hash.string(id) >>> 0) % SHARDS
-const score = (runner: number, shard: number) => Hash.string(`${runner}:${shard}`) >>> 0
+/** A well-mixed 32-bit hash of (runner, shard) for rendezvous hashing (murmur3's finaliser). */
+const score = (runner: number, shard: number) => {
+  let h = Math.imul(runner + 1, 0x9e3779b1) ^ Math.imul(shard + 1, 0x85ebca6b)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
 const owner = (shard: number, runners: ReadonlyArray<number>) => {
   let best = runners[0]!
   let bestScore = -1

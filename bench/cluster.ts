@@ -33,7 +33,7 @@ const rawLayer = RawCounter.toLayer(
     const count = yield* Ref.make(0)
     return RawCounter.of({ Add: ({ payload }) => Ref.updateAndGet(count, (c) => c + payload.n) })
   }),
-  { maxIdleTime: "10 minutes" }
+  { maxIdleTime: "10 minutes", ...(process.env.RAW_UNBOUNDED === "1" ? { concurrency: "unbounded" as const } : {}) }
 )
 
 type Run = <A>(effect: Effect.Effect<A, unknown, Sharding.Sharding>) => Promise<A>

@@ -7,6 +7,8 @@
  *   register it with the receptionist, give it its own scripted model, or choose its mailbox.
  * - `script`: the turns of a scripted model (`Turn.text`, `Turn.toolCall`, ... or a function of the request),
  *   for the agents that have none of their own, when no real model is configured.
+ * - `sharded`: a list of sharded actor types (`Sharded.make`), hosted when the node runs with
+ *   `--cluster <database url>`: the node is then also a runner of that cluster (see docs/cluster.md).
  * - `main`: a hook run once the node is up and connected to every `--peer`: a function of the
  *   {@link NodeContext} returning an Effect. It can wait for other nodes and actors, ask them, start a
  *   session. The node keeps running when it returns (until Ctrl-C), unless it calls `node.shutdown`; when
@@ -48,6 +50,7 @@ import type {
   Protocol,
   Receptionist,
   RemoteAccess,
+  Sharded,
   Supervisor
 } from "@troupe/runtime"
 import { type Duration, Effect, type Option, Result, Schema, type Scope } from "effect"
@@ -132,6 +135,8 @@ export interface AgentsModule {
   readonly agents: ReadonlyArray<readonly [name: string, spec: AgentSpec]>
   readonly script: Turn.Script | undefined
   readonly main: Main | undefined
+  /** The sharded types it hosts when the node is a cluster runner (`--cluster`). */
+  readonly sharded: ReadonlyArray<Sharded.Sharded<Protocol.Any, never>>
   /** What other nodes may do on this node, when the module says (see {@link remoteAccess}). */
   readonly access: RemoteAccess.RemoteAccess | undefined
 }
@@ -216,6 +221,13 @@ const isBehavior = (u: unknown): u is AgentSpec["behavior"] =>
   typeof u.receive === "object" &&
   typeof (u.protocol as { readonly name?: unknown } | null)?.name === "string"
 
+const isShardedType = (u: unknown): boolean =>
+  typeof u === "object" &&
+  u !== null &&
+  "entity" in u &&
+  "kind" in u &&
+  typeof (u as { name?: unknown }).name === "string"
+
 const isScript = (u: unknown): u is Turn.Script => Array.isArray(u) || typeof u === "function"
 
 const describe = (u: unknown) => (u === null ? "null" : Array.isArray(u) ? "an array" : typeof u)
@@ -224,9 +236,12 @@ const describe = (u: unknown) => (u === null ? "null" : Array.isArray(u) ? "an a
 export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoaded | ModuleUnusable> =>
   Effect.flatMap(Effect.mapError(importModule(module), notLoaded), (exports) => {
     const unusable = (reason: string) => Effect.fail(new ModuleUnusable({ module, reason }))
-    const { agents = {}, script, main, access } = exports
-    if (exports.agents === undefined && main === undefined) {
-      return unusable("exports neither `agents` (a record of name → behaviour) nor a `main` hook")
+    const { agents = {}, script, main, access, sharded = [] } = exports
+    if (exports.agents === undefined && main === undefined && exports.sharded === undefined) {
+      return unusable("exports neither `agents` (a record of name → behaviour), `sharded` nor a `main` hook")
+    }
+    if (!Array.isArray(sharded) || !sharded.every(isShardedType)) {
+      return unusable(`exports \`sharded\` as ${describe(sharded)}: it must be a list of Sharded.make types`)
     }
     if (typeof agents !== "object" || agents === null || Array.isArray(agents)) {
       return unusable(`exports \`agents\` as ${describe(agents)}: it must be a record of name → behaviour`)
@@ -254,6 +269,7 @@ export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoade
       agents: specs,
       script,
       main: main as Main | undefined,
+      sharded: sharded as ReadonlyArray<Sharded.Sharded<Protocol.Any, never>>,
       access: policy?.success as RemoteAccess.RemoteAccess | undefined
     })
   })

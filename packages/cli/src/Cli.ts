@@ -110,6 +110,20 @@ const node = Command.make(
       ),
       Flag.optional
     ),
+    cluster: Flag.String("cluster").pipe(
+      Flag.withDescription(
+        "Also be a runner of the cluster on this database (postgres://user:password@host:port/db, or a SQLite file), hosting the module's `sharded` types"
+      ),
+      Flag.optional
+    ),
+    clusterPort: Flag.Int("cluster-port").pipe(
+      Flag.withDescription("Port other runners reach this one on (PostgreSQL clusters; default 34431)"),
+      Flag.filter(
+        (port) => port > 0 && port <= 65535,
+        (port) => `${port} is not a port: use 1 to 65535`
+      ),
+      Flag.optional
+    ),
     agents: Flag.String("agents").pipe(
       Flag.withDescription("Module exporting `agents` (name -> behaviour) and optionally `main` and `script`")
     ),
@@ -160,6 +174,10 @@ const node = Command.make(
       Effect.flatMap((TroupeNode) =>
         TroupeNode.run({
           agents: flags.agents,
+          cluster: Option.match(flags.cluster, {
+            onNone: () => undefined,
+            onSome: (url) => ({ url, host: flags.host, port: Option.getOrUndefined(flags.clusterPort) })
+          }),
           ...Option.match(flags.listen, {
             onNone: () => ({}),
             onSome: (port) => ({ listen: { port, host: flags.host } })
@@ -196,6 +214,10 @@ const node = Command.make(
     {
       command: "troupe node --listen 7001 --peer ws://127.0.0.1:7000 --token s3cret --agents ./agents.ts --name bob",
       description: "Start a second node that joins the first"
+    },
+    {
+      command: "troupe node --agents ./tickets.ts --cluster postgres://troupe:secret@db/troupe --cluster-port 34431",
+      description: "Start a cluster runner hosting the module's sharded types (see docs/cluster.md)"
     },
     {
       command: "troupe node --listen 7000 --token s3cret --agents ./agents.ts --inspect 4000 --inspect-token t0k",
@@ -403,10 +425,35 @@ const protocolCommand = Command.make("protocol").pipe(
   Command.withSubcommands([check, project, diagram, game, simulate])
 )
 
+const clusterStatus = Command.make(
+  "status",
+  {
+    url: Argument.String("database").pipe(
+      Argument.withDescription("The cluster's database: postgres://user:password@host:port/db, or a SQLite file")
+    )
+  },
+  ({ url }) =>
+    Effect.promise(() => import("./ClusterModule.ts")).pipe(
+      Effect.flatMap((ClusterModule) => ClusterModule.status(url)),
+      Effect.flatMap(Console.log),
+      userError
+    )
+).pipe(
+  Command.withDescription("Show the runners of a cluster: their shards, buckets and active actors per type"),
+  Command.withExamples([
+    { command: "troupe cluster status postgres://troupe:secret@db:5432/troupe", description: "Three runners, say" }
+  ])
+)
+
+const clusterCommand = Command.make("cluster").pipe(
+  Command.withDescription("Sharded actors on Effect Cluster (see docs/cluster.md)"),
+  Command.withSubcommands([clusterStatus])
+)
+
 /** The `troupe` command and its subcommands. */
 export const command = Command.make("troupe").pipe(
   Command.withDescription("Troupe: supervised actors and choreographed LLM agents. See docs/cli.md."),
-  Command.withSubcommands([node, protocolCommand, sessionCommand])
+  Command.withSubcommands([node, protocolCommand, sessionCommand, clusterCommand])
 )
 
 /** Flag errors in one line, with where to find the usage. */

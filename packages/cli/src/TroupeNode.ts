@@ -18,7 +18,15 @@
 
 import { Inspector } from "@troupe/inspector"
 import { type LanguageModel, OpenAi, ScriptedModel, Telemetry, Turn } from "@troupe/llm"
-import { type ActorRef, ActorSystem, type Protocol, Receptionist, type RemoteAccess } from "@troupe/runtime"
+import {
+  type ActorRef,
+  ActorSystem,
+  Cluster,
+  type Protocol,
+  Receptionist,
+  type RemoteAccess,
+  Sharded
+} from "@troupe/runtime"
 import { type TransportError, WebSocket } from "@troupe/transport"
 import {
   Cause,
@@ -41,6 +49,13 @@ import { firstLine } from "./internal/load.ts"
 export interface Options {
   /** The agents module: a path, relative to the current directory (see docs/cli.md). */
   readonly agents: string
+  /**
+   * Also be a runner of the cluster on this database (`postgres://…`, or a SQLite file), hosting the module's
+   * `sharded` types; `host`/`port` are where other runners reach this one (PostgreSQL only).
+   */
+  readonly cluster?:
+    | { readonly url: string; readonly host?: string | undefined; readonly port?: number | undefined }
+    | undefined
   /** Where to accept peers; leave it out for a node that only dials. Host default `127.0.0.1`. */
   readonly listen?: { readonly port: number; readonly host?: string | undefined } | undefined
   /** The URL to tell peers when the listening one is not what they should dial (behind a proxy, on 0.0.0.0). */
@@ -154,6 +169,7 @@ export class ModelNotConfigured extends Schema.TaggedError<ModelNotConfigured>()
 
 /** Why a node stops with an error. */
 export type NodeError =
+  | ClusterFailed
   | Inspector.InspectorError
   | AgentsModule.ModuleNotLoaded
   | AgentsModule.ModuleUnusable
@@ -355,6 +371,42 @@ const authentication = (options: Options) => {
 const reachable = (access: RemoteAccess.RemoteAccess, paths: ReadonlyArray<string>): RemoteAccess.RemoteAccess =>
   access.reach === undefined || access.reach === "all" ? access : { ...access, reach: [...access.reach, ...paths] }
 
+/** The node as a cluster runner: the module's sharded types on the cluster at `options.url`. */
+const runner = (
+  system: ActorSystem.ActorSystemService,
+  module: AgentsModule.AgentsModule,
+  options: NonNullable<Options["cluster"]>
+) =>
+  Effect.gen(function* () {
+    if (module.sharded.length === 0) {
+      return yield* new ClusterFailed({ detail: `${module.module} exports no \`sharded\` types to host` })
+    }
+    const [first, ...rest] = module.sharded.map((type) => Sharded.layer(type))
+    const layer = Layer.mergeAll(first!, ...rest).pipe(
+      Layer.provideMerge(
+        Cluster.layerFromUrl(options.url, {
+          ...(options.host === undefined ? {} : { host: options.host }),
+          ...(options.port === undefined ? {} : { port: options.port })
+        })
+      ),
+      Layer.provide(Layer.succeed(ActorSystem.ActorSystem, system))
+    )
+    const context = yield* Layer.build(layer).pipe(
+      Effect.mapError((error) => new ClusterFailed({ detail: firstLine(error) }))
+    )
+    yield* Console.log(
+      `  cluster runner on ${options.url.replace(/\/\/[^@]*@/, "//")}: ${module.sharded.map((t) => t.name).join(", ")}`
+    )
+    return context
+  })
+
+/** The node could not join its cluster. */
+export class ClusterFailed extends Schema.TaggedError<ClusterFailed>()("ClusterFailed", { detail: Schema.String }) {
+  override get message() {
+    return `Cannot run as a cluster runner: ${this.detail}`
+  }
+}
+
 /** Runs a node until it is interrupted, or until the module's hook calls `node.shutdown`. */
 export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Scope> = Effect.fn("TroupeNode.run")(
   function* (options: Options) {
@@ -398,6 +450,7 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
     }
     const model = yield* models(module)
     const agents = yield* spawnAgents(system, module, model)
+    const cluster = options.cluster === undefined ? Context.empty() : yield* runner(system, module, options.cluster)
 
     const timeout = Duration.fromInputUnsafe(options.peerTimeout ?? "2 minutes")
     const peers = yield* Effect.forEach(options.peers, (peer) => join(system, peer, timeout), {
@@ -410,6 +463,7 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
     if (module.main !== undefined) {
       yield* module.main(nodeContext(system, peers, agents, stop)).pipe(
         Effect.provideService(ActorSystem.ActorSystem, system),
+        Effect.provideContext(cluster as Context.Context<never>),
         Effect.provide(model.forNode),
         Effect.catchCause((cause) => {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)

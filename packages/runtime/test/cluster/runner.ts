@@ -9,9 +9,12 @@ import { Ledgers } from "./ledger.ts"
 const [url, port, name] = process.argv.slice(2)
 process.env.TROUPE_RUNNER_NAME = name
 
+// Lock operations time out after the refresh interval: shorter than ~5 s, a loaded machine's slow lock queries
+// make a runner think its lock storage is unhealthy and drop its shards (seen at 1 s, load 30). A killed
+// runner's advisory locks go with its database session, so takeover does not wait for the expiration.
 export const testSharding = {
-  shardLockExpiration: "4 seconds",
-  shardLockRefreshInterval: "1 second",
+  shardLockExpiration: "15 seconds",
+  shardLockRefreshInterval: "5 seconds",
   sharding: { entityMessagePollInterval: "500 millis", refreshAssignmentsInterval: "500 millis" }
 } as const
 
