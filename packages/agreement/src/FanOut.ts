@@ -74,6 +74,16 @@ export class NoQuorum extends Schema.TaggedError<NoQuorum>()("NoQuorum", {
   }
 }
 
+/** A quorum that n workers cannot reach, or that is not a whole number from 1. */
+export class InvalidQuorum extends Schema.TaggedError<InvalidQuorum>()("InvalidQuorum", {
+  quorum: Schema.Number,
+  workers: Schema.Number
+}) {
+  override get message(): string {
+    return `A quorum of ${this.quorum} among ${this.workers} workers: give a whole number from 1 to ${this.workers}`
+  }
+}
+
 /** Options of {@link gather}. */
 export interface Options<A, R> {
   readonly task: string
@@ -99,13 +109,11 @@ type Reply<A> =
   | { readonly _tag: "none"; readonly why: string }
 
 /** Runs the fan-out (see the module documentation). */
-export const gather = <A, R>(options: Options<A, R>): Effect.Effect<Gathered<A>, NoQuorum, R> =>
+export const gather = <A, R>(options: Options<A, R>): Effect.Effect<Gathered<A>, NoQuorum | InvalidQuorum, R> =>
   Effect.gen(function* () {
     const n = options.workers.length
     if (!(Number.isInteger(options.quorum) && options.quorum >= 1 && options.quorum <= n))
-      return yield* Effect.die(
-        new RangeError(`FanOut.gather: quorum must be a whole number from 1 to ${n}, got ${options.quorum}`)
-      )
+      return yield* new InvalidQuorum({ quorum: options.quorum, workers: n })
     const key = options.key ?? ((a: A) => JSON.stringify(a))
     const instance = Choreography.instantiateSync(protocol, { Worker: n })
     if (instance._tag !== "Protocol") return yield* Effect.die(instance)

@@ -224,5 +224,9 @@ describe("fan-out with quorum and early stop", () => {
       })
     )
     expect(Exit.isFailure(exit) && String(exit.cause)).toContain("No 2 workers agreed")
+    const invalid = await Effect.runPromiseExit(
+      FanOut.gather({ task: "?", workers: [FanOut.worker("a", () => Effect.succeed(1))], quorum: 2 })
+    )
+    expect(Exit.isFailure(invalid) && String(invalid.cause)).toContain("A quorum of 2 among 1 workers")
   })
 })

@@ -18,21 +18,17 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { NodeId } from "@troupe/transport"
-import { Config, Console, Effect, Layer, Logger, Option, Redacted, References, Runtime, Schema } from "effect"
+import { Config, Console, Effect, Layer, Logger, Option, Redacted, References, Schema } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
-import * as GameModule from "./GameModule.ts"
+import { game, simulate } from "./internal/gameCommands.ts"
 import { firstLine, resolvePath } from "./internal/load.ts"
+import { AlreadyReported, userError } from "./internal/userError.ts"
 import * as ProtocolModule from "./ProtocolModule.ts"
 
 /** The CLI's version: its package's (the same from `src/` in the repository and from `dist/` once installed). */
 export const version: string = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { readonly version: string }
 ).version
-
-/** A failure the CLI has already reported (e.g. the problems of a protocol): exit code 1, nothing more printed. */
-class AlreadyReported extends Schema.TaggedError<AlreadyReported>()("AlreadyReported", {}) {
-  override readonly [Runtime.errorReported] = false
-}
 
 /** A file or directory could not be written. */
 class CannotWrite extends Schema.TaggedError<CannotWrite>()("CannotWrite", {
@@ -43,12 +39,6 @@ class CannotWrite extends Schema.TaggedError<CannotWrite>()("CannotWrite", {
     return `Cannot write ${this.path}: ${this.detail}`
   }
 }
-
-/** Turns a typed error into a one-line user error that `Command.run` prints. */
-const userError = <A, E extends { readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.mapError(effect, (error) =>
-    error instanceof AlreadyReported ? error : new CliError.UserError({ cause: error, userMessage: error.message })
-  )
 
 const moduleArgument = Argument.String("module").pipe(
   Argument.withDescription("A .ts or .js file exporting choreography protocols")
@@ -353,70 +343,6 @@ const diagram = Command.make(
     "Write each protocol as a Mermaid sequence diagram (<name>.mmd), and optionally as an HTML page or SVG"
   )
 )
-
-const gameModule = Argument.String("module").pipe(
-  Argument.withDescription("A .ts or .js file exporting games (Game.make), and optionally `anchors`")
-)
-const gameFlag = Flag.String("game").pipe(
-  Flag.withDescription("Only the game of the protocol with this name, when the module exports several"),
-  Flag.optional
-)
-const rationalityFlag = Flag.Finite("rationality").pipe(
-  Flag.withDescription("λ of the level-k solver's softmax (0: at random; larger: more rational)"),
-  Flag.withDefault(1)
-)
-
-const game = Command.make(
-  "game",
-  {
-    module: gameModule,
-    game: gameFlag,
-    efg: Flag.Boolean("efg").pipe(
-      Flag.withDescription("Print the game in Gambit's .efg format instead of the tree"),
-      Flag.withDefault(false)
-    ),
-    levels: Flag.Int("levels").pipe(
-      Flag.withDescription("Also solve it by level-k reasoning up to this level and print each role's policies"),
-      Flag.optional
-    ),
-    rationality: rationalityFlag
-  },
-  ({ module, game, efg, levels, rationality }) =>
-    GameModule.load(module, { game: Option.getOrUndefined(game) }).pipe(
-      Effect.flatMap((loaded) =>
-        Console.log(GameModule.describe(loaded, { efg, levels: Option.getOrUndefined(levels), rationality }))
-      ),
-      userError
-    )
-).pipe(
-  Command.withDescription(
-    "Print the extensive-form game behind each game a module exports: the tree, or Gambit's .efg (--efg); --levels N adds the level-k policies"
-  )
-)
-
-const simulate = Command.make(
-  "simulate",
-  {
-    module: gameModule,
-    game: gameFlag,
-    runs: Flag.Int("runs").pipe(Flag.withDescription("How many runs"), Flag.withDefault(1000)),
-    level: Flag.Int("level").pipe(
-      Flag.withDescription("Every role plays its level-k policy of this level (default: at random)"),
-      Flag.optional
-    ),
-    rationality: rationalityFlag,
-    seed: Flag.Int("seed").pipe(Flag.withDescription("Seed of the random draws"), Flag.withDefault(1))
-  },
-  ({ module, game, runs, level, rationality, seed }) =>
-    Effect.gen(function* () {
-      if (runs < 1)
-        return yield* new CliError.UserError({ cause: undefined, userMessage: `--runs must be 1 or more, got ${runs}` })
-      const loaded = yield* GameModule.load(module, { game: Option.getOrUndefined(game) })
-      yield* Console.log(
-        yield* GameModule.simulate(loaded, { runs, level: Option.getOrUndefined(level), rationality, seed })
-      )
-    }).pipe(userError)
-).pipe(Command.withDescription("Play each game a module exports many times and report payoffs and outcomes"))
 
 const protocolCommand = Command.make("protocol").pipe(
   Command.withDescription(
