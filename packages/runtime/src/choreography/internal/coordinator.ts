@@ -13,7 +13,7 @@
  * participant that terminates (its node crashed, say) is waited for, and joined again when it is back, until
  * the session's deadline; a coordinator started again after its node restarted joins the roles again.
  */
-import type { Choreography as C, Diagram } from "@troupe/choreography"
+import type { Choreography as C, Diagram, Monitor } from "@troupe/choreography"
 import { Cause, Clock, Deferred, Duration, Effect, Schedule, Schema } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
@@ -24,12 +24,26 @@ import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
-import { AbortCause, ParticipantStopped, SessionAborted, SessionCancelled, SessionNodeLost } from "./sessionErrors.ts"
-import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
+import {
+  AbortCause,
+  leftover,
+  ParticipantStopped,
+  SessionAborted,
+  SessionCancelled,
+  SessionNodeLost
+} from "./sessionErrors.ts"
+import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
 type TraceEvent = Diagram.TraceEvent
+type ProtocolViolation = Monitor.ProtocolViolation
+
+/** What a role sent to and received from each peer. */
+interface Counts {
+  readonly sent: Readonly<Record<string, number>>
+  readonly received: Readonly<Record<string, number>> | undefined
+}
 
 /** A session that completed: every role's result, and the trace. */
 export interface Completed<Results> {
@@ -84,6 +98,8 @@ class Coordination {
   readonly joinedRoles = new Set<string>()
   readonly results: Record<string, unknown> = {}
   readonly traces = new Map<string, ReadonlyArray<TraceEvent>>()
+  /** What each role that completed sent to and received from each peer (see `leftover`). */
+  readonly counts = new Map<string, Counts>()
   readonly choreography: Choreography
   readonly settings: Settings
   readonly roles: ReadonlyArray<string>
@@ -310,10 +326,35 @@ class Coordination {
     if (trace !== undefined) this.traces.set(role, trace)
   }
 
-  done(ctx: Ctx, role: string, result: unknown, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
-    if (this.roles.includes(role) && !this.ended.has(role)) this.results[role] = result
-    this.end(role, trace)
-    return this.settle(ctx)
+  done(ctx: Ctx, m: Protocol.MessageOf<CoordinatorDefinition, "Done">): Effect.Effect<Coordination> {
+    const { role } = m
+    if (this.roles.includes(role) && !this.ended.has(role)) {
+      this.results[role] = m.result
+      this.counts.set(role, { sent: m.sent ?? {}, received: m.received })
+    }
+    this.end(role, m.trace)
+    const unread = this.phase === "running" && this.ended.size === this.roles.length ? this.leftover() : undefined
+    return unread === undefined ? this.settle(ctx) : this.abort(ctx, unread.role, unread)
+  }
+
+  /**
+   * A message a role sent that its receiver never took (the receiver ended first): a session completes only
+   * when every message sent was received. Roles that checked their own moves report what they received.
+   */
+  private leftover(): ProtocolViolation | undefined {
+    for (const [from, { sent }] of this.counts)
+      for (const [to, count] of Object.entries(sent)) {
+        const received = this.counts.get(to)?.received
+        const got = received?.[from] ?? 0
+        if (received === undefined || count <= got) continue
+        // its label, if the sender's trace has its send
+        const sends = (this.traces.get(from) ?? []).filter((e) => e._tag === "Sent" && e.to === to)
+        const label = sends.length === count ? (sends[got] as { readonly label: string }).label : undefined
+        const machine = this.choreography.machines.get(to)
+        const state = machine?.states.findIndex((s) => s.kind === "end") ?? -1
+        return leftover(this.choreography.name, this.id, to, state, from, label, got + 1)
+      }
+    return undefined
   }
 
   abort(
@@ -482,7 +523,7 @@ export const behavior = (choreography: Choreography, settings: Settings): Behavi
         return coordination
       }),
     receive: {
-      Done: (c, m, ctx) => c.done(ctx, m.role, m.result, m.trace),
+      Done: (c, m, ctx) => c.done(ctx, m),
       Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
       Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
       Joined: (c, m, ctx) => c.joined(ctx, m.role),

@@ -32,6 +32,7 @@ import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolat
 import { CurrentRole } from "./currentRole.ts"
 import {
   type AbortCause,
+  leftover,
   ParticipantFailed,
   ParticipantStopped,
   SessionCancelled,
@@ -112,8 +113,8 @@ export const behavior = (
       Deliver: (p, m) => p.deliver(m),
       Abort: (p, m) => p.aborted(m.session, m.cause),
       CoordinatorDown: (p, m) => p.coordinatorDown(m.session),
-      Crash: (p, m) => p.crash(m.session),
-      Resume: (p, m) => p.resume(m.session)
+      Crash: (p) => p.crash(),
+      Resume: (p) => p.resume()
     }
   })
 }
@@ -127,6 +128,11 @@ export class Participant {
   ctx: ActorContext<ParticipantProtocol>
   /** The handlers' answer when the state does not change (it never does: sessions change in place). */
   readonly same: Effect.Effect<Participant>
+  /**
+   * A restartable role's program failed and the actor has yet to crash: programs that fail meanwhile (the
+   * same outage hitting every session at once) join that crash, so that the batch costs one restart.
+   */
+  private crashing = false
 
   private constructor(spec: Spec, ctx: ActorContext<ParticipantProtocol>) {
     this.spec = spec
@@ -158,6 +164,9 @@ export class Participant {
 
   /** After a restart: restartable roles resume their sessions; any other role's sessions are aborted. */
   private restarted(): Effect.Effect<void> {
+    // the restart answers every failure so far: a crash still queued finds nothing to crash for
+    this.crashing = false
+    for (const session of this.sessions.values()) session.crash = undefined
     return Effect.forEach(
       [...this.sessions.values()],
       (session) => {
@@ -310,6 +319,8 @@ export class Participant {
     if (Exit.isSuccess(exit)) {
       const end = Monitor.close(session.monitor, session.state)
       if (Monitor.isViolation(end)) return session.violated(end)
+      const unread = session.unread()
+      if (unread !== undefined) return session.violated(unread)
       // A program that ends with its last move returns that move's endpoint: its result is nothing.
       return session.complete(Endpoint.isEndpoint(exit.value) ? undefined : exit.value)
     }
@@ -323,6 +334,8 @@ export class Participant {
     )
     if (this.spec.restartable) {
       session.crashed(cause)
+      if (this.crashing) return log
+      this.crashing = true
       const self = this.self
       return Effect.andThen(
         log,
@@ -363,20 +376,28 @@ export class Participant {
     return Effect.as(session.abort(cause, "silent", true), this)
   }
 
-  /** The program of a restartable role failed: fail the actor with its cause, for its supervisor. */
-  crash(id: string): Effect.Effect<Participant, unknown> {
-    const session = this.sessions.get(id)
-    const cause = session?.crash
-    if (session === undefined || cause === undefined) return this.same
-    session.crash = undefined
-    return Effect.failCause(cause)
+  /**
+   * The program of a restartable role failed (in one session or several): fail the actor with the first
+   * cause, for its supervisor. One crash answers every failure of the batch.
+   */
+  crash(): Effect.Effect<Participant, unknown> {
+    this.crashing = false
+    let first: Cause.Cause<unknown> | undefined
+    for (const session of this.sessions.values()) {
+      first ??= session.crash
+      session.crash = undefined
+    }
+    return first === undefined ? this.same : Effect.failCause(first)
   }
 
-  /** The actor was resumed (not restarted) after a crash: resume the role's program. */
-  resume(id: string): Effect.Effect<Participant> {
-    const session = this.sessions.get(id)
-    if (session === undefined || session.ended || session.running || !session.begun) return this.same
-    return Effect.as(this.start(session, true), this)
+  /** The actor was resumed (not restarted) after a crash: resume the programs that failed. */
+  resume(): Effect.Effect<Participant> {
+    const resumable = [...this.sessions.values()].filter((s) => !s.ended && !s.running && s.begun)
+    if (resumable.length === 0) return this.same
+    return Effect.as(
+      Effect.forEach(resumable, (s) => this.start(s, true), { discard: true }),
+      this
+    )
   }
 }
 
@@ -468,6 +489,20 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   names() {
     return { protocol: this.monitor.protocol, session: this.id, role: this.role }
+  }
+
+  /**
+   * A message sent to the role that it never took, now that its program ended: a violation naming it (a
+   * session completes only when every message sent was received).
+   */
+  unread(): Monitor.ProtocolViolation | undefined {
+    for (const [from, peer] of this.peers) {
+      const message = peer.inbox.shift()
+      if (message === undefined) continue
+      const seq = peer.received - peer.inbox.length
+      return leftover(this.monitor.protocol, this.id, this.role, this.state, from, message.label, seq)
+    }
+    return undefined
   }
 
   /** The peer the program waits for a message from, if it waits. */
@@ -791,9 +826,27 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 
   complete(result: unknown): Effect.Effect<void> {
+    const remote = localCell(this.coordinator) === undefined
+    const unsendable = remote ? notJson(result) : undefined
+    const counts = this.counts()
     this.end()
     const trace = this.trace.events()
-    const report = this.report({ _tag: "Done", session: this.id, role: this.role, result, trace })
+    // a result that cannot reach the coordinator fails the role (the session is aborted) instead of never arriving
+    const cannotSend = (why: string) =>
+      this.report({
+        _tag: "Abort",
+        session: this.id,
+        role: this.role,
+        cause: new ParticipantFailed({
+          ...this.names(),
+          cause: `its result cannot be sent to the session's coordinator (on node ${this.coordinator.node}): ${why}`
+        }),
+        trace
+      })
+    if (unsendable !== undefined) return cannotSend(unsendable)
+    const report = this.coordinator
+      .tell({ _tag: "Done", session: this.id, role: this.role, result, trace, ...counts })
+      .pipe(Effect.catchCause((cause) => cannotSend(Cause.pretty(cause))))
     if (this.durable === undefined) return report
     // a durable role's result is committed (with everything it sent) before the coordinator counts it
     return Effect.matchCauseEffect(this.durable.done(result, trace), {
@@ -825,6 +878,17 @@ export class RoleSession implements Endpoint.Port<Failure> {
       case "silent":
         return Effect.void
     }
+  }
+
+  /** How many messages the role sent to and received from each peer (so the coordinator sees one still on its way). */
+  private counts(): { sent: Record<string, number>; received: Record<string, number> } {
+    const sent: Record<string, number> = {}
+    const received: Record<string, number> = {}
+    for (const [role, peer] of this.peers) {
+      if (peer.sent > 0) sent[role] = peer.sent
+      if (peer.received > 0) received[role] = peer.received
+    }
+    return { sent, received }
   }
 
   private end(): void {
@@ -947,6 +1011,17 @@ class Recorder {
       )
     }
     return out
+  }
+}
+
+/** Why `value` cannot cross the wire as JSON, if it cannot (a bigint, a cycle). */
+const notJson = (value: unknown): string | undefined => {
+  if (value === undefined || value === null || typeof value === "string" || typeof value === "number") return undefined
+  try {
+    JSON.stringify(value)
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
   }
 }
 
