@@ -280,11 +280,11 @@ export class Participant {
     session.running = true
     session.rewind()
     const endpoint = Endpoint.untyped(session.monitor, session)
-    const context = session.context(resumed)
+    const context = new RoleContext(session, resumed)
     let program = Effect.provideService(
       Effect.suspend(() => spec.program(endpoint, context)),
       CurrentRole,
-      session.current
+      context
     )
     if (this.system.tracing) {
       const run = program
@@ -401,6 +401,42 @@ export class Participant {
   }
 }
 
+/**
+ * What a role's program gets besides its endpoint, and what its fiber knows of the role (`CurrentRole`): one
+ * object per run of the program, whose functions are made when they are read (a live session keeps none).
+ */
+class RoleContext implements Context, CurrentRole {
+  readonly session: string
+  readonly protocol: string
+  readonly role: string
+  readonly path: string
+  readonly member: Context["member"]
+  readonly resumed: boolean
+  readonly actor: ActorContext<ParticipantProtocol>
+  private readonly of: RoleSession
+
+  constructor(of: RoleSession, resumed: boolean) {
+    this.of = of
+    this.session = of.id
+    this.protocol = of.monitor.protocol
+    this.role = of.role
+    this.path = of.participant.self.path
+    this.member = of.member()
+    this.resumed = resumed
+    this.actor = of.participant.ctx
+  }
+
+  get once(): Context["once"] {
+    const of = this.of
+    return (effect) => of.once(effect)
+  }
+
+  get note(): CurrentRole["note"] {
+    const of = this.of
+    return (text) => of.note(text)
+  }
+}
+
 /** A move recorded in a restartable role's checkpoint. */
 type LogEntry =
   | { readonly _tag: "send"; readonly to: string; readonly label: string }
@@ -409,12 +445,43 @@ type LogEntry =
 
 /** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
 interface Peer {
+  readonly role: string
   ref: ActorRef<Protocol.Any>
   /** The peer's actor when it lives in this process: session messages go straight into its mailbox. */
   cell: ActorCell | undefined
   sent: number
   received: number
   readonly inbox: Deque<Endpoint.Incoming>
+}
+
+/**
+ * A role's peers: a list (a `Map` costs about 200 bytes even when it is small), indexed by a `Map` only in
+ * sessions with many roles.
+ */
+class Peers {
+  private list: Array<Peer> = []
+  private index: Map<string, Peer> | undefined
+
+  add(peer: Peer): void {
+    this.list.push(peer)
+    if (this.index !== undefined) this.index.set(peer.role, peer)
+    else if (this.list.length > 8) this.index = new Map(this.list.map((p) => [p.role, p]))
+  }
+
+  get(role: string): Peer | undefined {
+    if (this.index !== undefined) return this.index.get(role)
+    for (const peer of this.list) if (peer.role === role) return peer
+    return undefined
+  }
+
+  [Symbol.iterator](): Iterator<Peer> {
+    return this.list[Symbol.iterator]()
+  }
+
+  clear(): void {
+    this.list = []
+    this.index = undefined
+  }
 }
 
 interface Waiting {
@@ -452,7 +519,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   /** The failure of a restartable role's program, until the actor crashes with it. */
   crash: Cause.Cause<unknown> | undefined
   private waiting: Waiting | undefined
-  private readonly peers = new Map<string, Peer>()
+  private readonly peers = new Peers()
   private readonly trace: Recorder
   /** Who listens to the system's events: steps are published only when someone does. */
   private readonly subscribers: ReadonlyMap<unknown, unknown>
@@ -461,8 +528,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private cursor = 0
   /** Whether the last message the program received came from the checkpoint (it is not a new step). */
   private replayed = false
-  /** The role as its program's fiber sees it (see `CurrentRole`). */
-  readonly current: CurrentRole
 
   constructor(participant: Participant, join: Join) {
     this.participant = participant
@@ -480,11 +545,10 @@ export class RoleSession implements Endpoint.Port<Failure> {
     for (const role of (instance ?? participant.spec.choreography).roles) {
       const ref = join.roles[role]!
       if (role !== this.role)
-        this.peers.set(role, { ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque() })
+        this.peers.add({ role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque(1) })
     }
     // a durable session's role resumes from the log in storage instead
     this.log = participant.spec.restartable && join.durable === undefined ? [] : undefined
-    this.current = { ...this.names(), path: participant.self.path, note: (text) => this.note(text) }
   }
 
   names() {
@@ -496,11 +560,11 @@ export class RoleSession implements Endpoint.Port<Failure> {
    * session completes only when every message sent was received).
    */
   unread(): Monitor.ProtocolViolation | undefined {
-    for (const [from, peer] of this.peers) {
+    for (const peer of this.peers) {
       const message = peer.inbox.shift()
       if (message === undefined) continue
       const seq = peer.received - peer.inbox.length
-      return leftover(this.monitor.protocol, this.id, this.role, this.state, from, message.label, seq)
+      return leftover(this.monitor.protocol, this.id, this.role, this.state, peer.role, message.label, seq)
     }
     return undefined
   }
@@ -510,17 +574,12 @@ export class RoleSession implements Endpoint.Port<Failure> {
     return this.waiting?.from
   }
 
-  context(resumed: boolean): Context {
+  /** The member of a family this role is, if it is one. */
+  member(): Context["member"] {
     const families = this.monitor.machine.families
     const member = families === undefined ? undefined : /^(.*)\[(\d+)\]$/.exec(this.role)
     const size = member === null || member === undefined ? undefined : families?.[member[1]!]
-    return {
-      ...this.names(),
-      member: size === undefined ? undefined : { family: member![1]!, index: Number(member![2]), size },
-      resumed,
-      actor: this.participant.ctx,
-      once: (effect) => this.once(effect)
-    }
+    return size === undefined ? undefined : { family: member![1]!, index: Number(member![2]), size }
   }
 
   /** The program of this restartable role failed: recorded and published, until the actor crashes with it. */
@@ -552,7 +611,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
       // a durable role sends again from message 1: what the log holds is not written twice, and peers drop
       // what they had (by number)
       this.durable.rewind()
-      for (const peer of this.peers.values()) peer.sent = 0
+      for (const peer of this.peers) peer.sent = 0
     }
   }
 
@@ -571,8 +630,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   /** The peers' participants as a durable session's coordinator sees them now. */
   rebind(roles: Readonly<Record<string, ActorRef<Protocol.Any>>>): void {
-    for (const [role, peer] of this.peers) {
-      const ref = roles[role]
+    for (const peer of this.peers) {
+      const ref = roles[peer.role]
       if (ref === undefined || ref === peer.ref) continue
       peer.ref = ref
       peer.cell = localCell(ref)
@@ -884,9 +943,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private counts(): { sent: Record<string, number>; received: Record<string, number> } {
     const sent: Record<string, number> = {}
     const received: Record<string, number> = {}
-    for (const [role, peer] of this.peers) {
-      if (peer.sent > 0) sent[role] = peer.sent
-      if (peer.received > 0) received[role] = peer.received
+    for (const peer of this.peers) {
+      if (peer.sent > 0) sent[peer.role] = peer.sent
+      if (peer.received > 0) received[peer.role] = peer.received
     }
     return { sent, received }
   }
