@@ -14,7 +14,7 @@
  * `receive` and `once`) and goes on live where the log ends.
  */
 import { Choreography as C, type Diagram, Endpoint, type StateMachine as Machines, Monitor } from "@troupe/choreography"
-import { Cause, Context, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
+import { Cause, Context as Services, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
@@ -305,7 +305,7 @@ export class Participant {
     return Effect.map(this.ctx.fork(Effect.onExit(program, (exit) => this.finished(session, exit, scope))), (fiber) => {
       // The program's fiber knows the role it plays (see `CurrentRole`), set before it starts: providing it
       // around the program would cost a live session about 600 bytes more per role.
-      fiber.setContext(Context.add(fiber.context, CurrentRole, context) as Context.Context<never>)
+      fiber.setContext(Services.add(fiber.context, CurrentRole, context) as Services.Context<never>)
       if (session.running) session.fiber = fiber
     })
   }
