@@ -14,7 +14,7 @@
  * `receive` and `once`) and goes on live where the log ends.
  */
 import { Choreography as C, type Diagram, Endpoint, type StateMachine as Machines, Monitor } from "@troupe/choreography"
-import { Cause, Context as Services, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
+import { Cause, Effect, Exit, type Fiber, Option, type Scope, Context as Services, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
