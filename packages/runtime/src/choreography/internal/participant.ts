@@ -14,7 +14,7 @@
  * `receive` and `once`) and goes on live where the log ends.
  */
 import { Choreography as C, type Diagram, Endpoint, type StateMachine as Machines, Monitor } from "@troupe/choreography"
-import { Cause, Effect, Exit, type Fiber, Option, type Scope, Context as Services, type Tracer } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, type Scope, Context as Services, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
@@ -143,8 +143,9 @@ export class Participant {
   }
 
   /** The participant of the actor being started: a new one, or the one it had before its restart. */
-  static attach(spec: Spec, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Participant> {
-    return Effect.suspend(() => {
+  static attach(spec: Spec, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Participant, never, Scope.Scope> {
+    // the programs of its sessions end with the actor's scope (one finalizer for all, not one per program)
+    const attached = Effect.suspend(() => {
       const system = internal(ctx.system)
       const table = participantsOf(system) as Map<string, Participant>
       const path = ctx.self.path
@@ -160,6 +161,14 @@ export class Participant {
       known.ctx = ctx
       return Effect.as(known.restarted(), known)
     })
+    return Effect.tap(attached, (participant) => Effect.addFinalizer(() => participant.interruptPrograms()))
+  }
+
+  /** Interrupts the programs running (the actor stops or restarts), and waits for them to end. */
+  private interruptPrograms(): Effect.Effect<void> {
+    const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
+    for (const session of this.sessions.values()) if (session.fiber !== undefined) fibers.push(session.fiber)
+    return fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers)
   }
 
   /** After a restart: restartable roles resume their sessions; any other role's sessions are aborted. */
@@ -302,12 +311,17 @@ export class Participant {
       )
     }
     const scope = this.ctx.scope
-    return Effect.map(this.ctx.fork(Effect.onExit(program, (exit) => this.finished(session, exit, scope))), (fiber) => {
-      // The program's fiber knows the role it plays (see `CurrentRole`), set before it starts: providing it
-      // around the program would cost a live session about 600 bytes more per role.
-      fiber.setContext(Services.add(fiber.context, CurrentRole, context) as Services.Context<never>)
-      if (session.running) session.fiber = fiber
-    })
+    if (scope.state._tag === "Closed") return Effect.void // the actor is stopping
+    // not in the actor's scope, which would keep a finalizer per program: see `interruptPrograms`
+    return Effect.map(
+      Effect.forkDetach(Effect.onExit(program, (exit) => this.finished(session, exit, scope))),
+      (fiber) => {
+        // The program's fiber knows the role it plays (see `CurrentRole`), set before it starts: providing it
+        // around the program would cost a live session about 600 bytes more per role.
+        fiber.setContext(Services.add(fiber.context, CurrentRole, context) as Services.Context<never>)
+        if (session.running) session.fiber = fiber
+      }
+    )
   }
 
   /** The program of a session ended: report the role's result, or abort, or crash to be restarted. */
