@@ -472,13 +472,12 @@ interface Peer {
  * sessions with many roles.
  */
 class Peers {
-  private list: Array<Peer> = []
+  private list: ReadonlyArray<Peer>
   private index: Map<string, Peer> | undefined
 
-  add(peer: Peer): void {
-    this.list.push(peer)
-    if (this.index !== undefined) this.index.set(peer.role, peer)
-    else if (this.list.length > 8) this.index = new Map(this.list.map((p) => [p.role, p]))
+  constructor(list: ReadonlyArray<Peer>) {
+    this.list = list
+    this.index = list.length > 8 ? new Map(list.map((p) => [p.role, p])) : undefined
   }
 
   get(role: string): Peer | undefined {
@@ -532,7 +531,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   /** The failure of a restartable role's program, until the actor crashes with it. */
   crash: Cause.Cause<unknown> | undefined
   private waiting: Waiting | undefined
-  private readonly peers = new Peers()
+  private readonly peers: Peers
   private readonly trace: Recorder
   /** Who listens to the system's events: steps are published only when someone does. */
   private readonly subscribers: ReadonlyMap<unknown, unknown>
@@ -555,11 +554,14 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.stepTimeoutMillis = join.stepTimeoutMillis
     this.trace = new Recorder(this.role, join.traceLimit)
     this.subscribers = participant.system.events.subscribers
-    for (const role of (instance ?? participant.spec.choreography).roles) {
-      const ref = join.roles[role]!
-      if (role !== this.role)
-        this.peers.add({ role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque(1) })
-    }
+    // (an array made by `map` is no longer than it needs to be; one grown by `push` has room for 17)
+    const peers = (instance ?? participant.spec.choreography).roles.filter((role) => role !== this.role)
+    this.peers = new Peers(
+      peers.map((role) => {
+        const ref = join.roles[role]!
+        return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque<Endpoint.Incoming>(1) }
+      })
+    )
     // a durable session's role resumes from the log in storage instead
     this.log = participant.spec.restartable && join.durable === undefined ? [] : undefined
   }
@@ -1005,7 +1007,8 @@ const OWN = 3
  * allocates nothing and keeps no message alive; payloads are summarised only when the trace is reported.
  */
 class Recorder {
-  private readonly slots: Array<unknown> = []
+  /** Room for two events at first (an array grown from empty has room for 17 slots at once). */
+  private readonly slots: Array<unknown> = new Array(8)
   /** Events recorded so far (the ring holds the latest `limit`), and where the next one goes. */
   private count = 0
   private next = 0
