@@ -73,6 +73,8 @@ export const how: Record<string, string> = {
     "`Choreography.make` of a choice whose two branches include one sub-protocol of 24 sequential choices (local types of 2^24 paths; checking took 21 s at 22 choices before interning and memoised merges).",
   project_ms_24_choices:
     "the same protocol made, then every role's local type and state machine printed (what `troupe protocol project --machine` prints; it ran 68 s and crashed before).",
+  session_programs_bytes:
+    "heap growth after a full GC ÷ 5000, for 10 000 fibers running the session_live_bytes roles' program code (an `Effect.gen` that waits at the same gate) with no session: what the two role programs cost by themselves.",
   session_live_bytes:
     "heap growth after a full GC ÷ 5000 live sessions of the same protocol: every role's program has begun, the server waits for the ask, the client is held before its first move (the two participant actors are shared, so this is the session's own cost: its coordinator actor, two role states, monitors, traces, program fibers).",
   durable_tell_per_s:

@@ -20,7 +20,7 @@ import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type { SessionStore } from "../../durable/internal/sessionStore.ts"
-import type { SystemImpl } from "../../internal/system.ts"
+import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
@@ -144,6 +144,11 @@ class Coordination {
     const system = this.system
     if (this.settings.durable === undefined || system === undefined || bound.node === system.node) return bound
     return system.remoteRef(bound.node, bound.path, bound.protocol) ?? bound
+  }
+
+  /** Whether anyone listens to the system's events (an event nobody receives is not made). */
+  private observed(): boolean {
+    return this.system !== undefined && this.system.events.subscribers.size > 0
   }
 
   /** Every role's participant (see {@link ref}). */
@@ -293,13 +298,14 @@ class Coordination {
         this
       )
     }
-    internal(ctx.system).publish(
-      new SessionStarted({
-        session: id,
-        protocol: this.choreography.name,
-        roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
-      })
-    )
+    if (this.observed())
+      this.system!.publish(
+        new SessionStarted({
+          session: id,
+          protocol: this.choreography.name,
+          roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
+        })
+      )
     // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
     const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
     return Effect.as(
@@ -457,14 +463,15 @@ class Coordination {
     const { id, outcome } = this.settings
     const protocol = this.choreography.name
     const cause = this.cause
-    internal(ctx.system).publish(
-      new SessionEnded({
-        session: id,
-        protocol,
-        outcome: aborted ? "aborted" : "completed",
-        cause: aborted ? cause : undefined
-      })
-    )
+    if (this.observed())
+      this.system!.publish(
+        new SessionEnded({
+          session: id,
+          protocol,
+          outcome: aborted ? "aborted" : "completed",
+          cause: aborted ? cause : undefined
+        })
+      )
     const stored =
       this.settings.durable === undefined
         ? Effect.void
@@ -493,6 +500,20 @@ class Coordination {
     return Effect.as(Effect.andThen(Effect.andThen(stored, complete), ctx.stopSelf), this)
   }
 
+  /**
+   * The coordinator stops before its session ended: the roles on this node that are still in it are told as
+   * their death watch of a remote coordinator would tell them (they do not watch a coordinator of their node).
+   */
+  private stopping(self: ActorRef<CoordinatorProtocol>): void {
+    if (this.settings.durable !== undefined) return
+    const { id, roles } = this.settings
+    // as a death-watch notice is: into the mailbox even when it is full (a stop does not wait)
+    const terminated = new Terminated.Terminated({ ref: self, reason: Terminated.stopped })
+    const down = { _tag: "CoordinatorDown", session: id }
+    for (const role of this.roles)
+      if (!this.ended.has(role)) localCell(roles[role]!)?.notifyTerminated(terminated, down)
+  }
+
   /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
   start(ctx: Ctx): Effect.Effect<Coordination, unknown, Scope.Scope> {
     const self = this
@@ -507,18 +528,21 @@ class Coordination {
         // a session that ended has its outcome already: no error (and its stack) to make for nothing
         Deferred.isDoneUnsafe(settings.outcome)
           ? Effect.void
-          : Deferred.fail(
-              settings.outcome,
-              new SessionAborted({
-                protocol: choreography.name,
-                session: settings.id,
-                cause: new SessionCancelled({
+          : Effect.andThen(
+              Effect.sync(() => self.stopping(ctx.self)),
+              Deferred.fail(
+                settings.outcome,
+                new SessionAborted({
                   protocol: choreography.name,
                   session: settings.id,
-                  reason: "its coordinator stopped"
-                }),
-                trace: merge(self.traces)
-              })
+                  cause: new SessionCancelled({
+                    protocol: choreography.name,
+                    session: settings.id,
+                    reason: "its coordinator stopped"
+                  }),
+                  trace: merge(self.traces)
+                })
+              )
             )
       )
       yield* ctx.fork(self.join(ctx))

@@ -216,8 +216,12 @@ export class Participant {
       return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
     }
     if (m.durable === undefined) {
+      const coordinator = localCell(m.coordinator)
+      // A coordinator of this node tells its roles itself when it stops before its session ends (see the
+      // coordinator's `start`): no death watch, whose entries a live session would keep on both actors.
+      if (coordinator?.isTerminated) return reply
       this.sessions.set(m.session, new RoleSession(this, m))
-      return Effect.andThen(watch, reply)
+      return coordinator === undefined ? Effect.andThen(watch, reply) : reply
     }
     return Effect.andThen(Effect.andThen(this.joinDurable(m, m.durable), watch), reply)
   }
@@ -970,7 +974,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.participant.sessions.delete(this.id)
     // The coordinator's end no longer concerns this role: no notice of it is left to bounce off a stopped actor.
     const cell = localCell(this.participant.self)
-    if (cell !== undefined) this.participant.system.unwatchNow(cell, this.coordinator)
+    if (cell !== undefined && (this.durable !== undefined || localCell(this.coordinator) === undefined))
+      this.participant.system.unwatchNow(cell, this.coordinator)
     if (this.waiting !== undefined) this.stopWaiting(this.waiting)
     this.peers.clear()
   }
