@@ -520,9 +520,13 @@ class Coordination {
     const { choreography, settings } = this
     this.system = internal(ctx.system)
     return Effect.gen(function* () {
-      // a durable session watches its roles once they joined (roles being restarted are not gone yet)
+      // a durable session watches its roles once they joined (roles being restarted are not gone yet); the
+      // participants of this node tell the coordinator when they terminate (see the participant's `terminated`)
       if (settings.durable === undefined) {
-        for (const role of self.roles) yield* ctx.watch(settings.roles[role] as ActorRef<Protocol.Any>)
+        for (const role of self.roles) {
+          const ref = settings.roles[role]!
+          if (localCell(ref)?.isTerminated !== false) yield* ctx.watch(ref as ActorRef<Protocol.Any>)
+        }
       }
       yield* Effect.addFinalizer(() =>
         // a session that ended has its outcome already: no error (and its stack) to make for nothing

@@ -28,6 +28,7 @@ import { Deque } from "../../internal/deque.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
+import type { Terminated } from "../../Terminated.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
 import { CurrentRole } from "./currentRole.ts"
 import {
@@ -153,8 +154,9 @@ export class Participant {
       if (known === undefined || known.spec !== spec) {
         const participant = new Participant(spec, ctx)
         table.set(path, participant)
-        system.onTermination(ctx.self, () => {
+        system.onTermination(ctx.self, (terminated) => {
           if (table.get(path) === participant) table.delete(path)
+          participant.terminated(terminated)
         })
         return Effect.succeed(participant)
       }
@@ -162,6 +164,17 @@ export class Participant {
       return Effect.as(known.restarted(), known)
     })
     return Effect.tap(attached, (participant) => Effect.addFinalizer(() => participant.interruptPrograms()))
+  }
+
+  /**
+   * The actor terminated: the coordinators of this node whose sessions it was still in hear of it as their
+   * death watch of a participant on another node would tell them (they do not watch the participants of their
+   * own node: a watch is an entry on both actors for as long as the session lives).
+   */
+  private terminated(terminated: Terminated): void {
+    for (const session of this.sessions.values())
+      if (!session.ended && session.durable === undefined)
+        localCell(session.coordinator)?.notifyTerminated(terminated, undefined)
   }
 
   /** Interrupts the programs running (the actor stops or restarts), and waits for them to end. */
