@@ -158,3 +158,6 @@ export const figures = async (rounds = 31): Promise<ReadonlyArray<Figure>> => {
 }
 
 if (import.meta.main) for (const f of await figures()) console.log(f.name, f.value)
+
+/** The two sessions `monitor_overhead` compares (for bench/probes/monitor-profile.ts). */
+export const runs = { checked: checkedRun, unchecked: uncheckedRun }

@@ -6,7 +6,7 @@
  * long-lived participant actors that are in every session at once, as a service's agents are.
  */
 import { ActorSystem, Choreography, Session } from "@troupe/runtime"
-import { Effect, Schema } from "effect"
+import { Effect, Fiber, Schema } from "effect"
 import { type Case, type Figure, gcMillis, heapUsed, median, medianRatio } from "./support.ts"
 
 const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
@@ -148,6 +148,28 @@ const liveBytes = Effect.gen(function* () {
   return bytes
 })
 
+/**
+ * The floor under session_live_bytes: the two roles' programs alone, as the same `Effect.gen` code waiting at the
+ * same gate, forked as plain fibers (no session, no actor, no endpoint).
+ */
+const programBytes = Effect.gen(function* () {
+  gate.close()
+  const before = heapUsed()
+  const wait = () =>
+    Effect.gen(function* () {
+      yield* gate.pass
+      return 1
+    })
+  const fibers = []
+  for (let i = 0; i < 2 * LIVE; i++) fibers.push(yield* Effect.forkChild(wait()))
+  while (gate.arrived < 2 * LIVE) yield* Effect.sleep(1)
+  yield* Effect.sleep(10)
+  const bytes = (heapUsed() - before) / LIVE
+  gate.open()
+  yield* Fiber.joinAll(fibers)
+  return bytes
+})
+
 const bytesCase: Case = {
   name: "session_bytes",
   run: async () => [
@@ -157,8 +179,17 @@ const bytesCase: Case = {
       unit: "bytes",
       goal: { atMost: 4096 },
       detail: "a live session of two roles (participant actors shared)"
+    },
+    {
+      name: "session_programs_bytes",
+      value: await run(programBytes),
+      unit: "bytes",
+      detail: "the same two role programs waiting as plain fibers, without a session (the floor)"
     }
   ]
 }
 
 export const cases: ReadonlyArray<Case> = [scaleCase, bytesCase]
+
+/** The sessions of `sessions_10k_vs_1` (for bench/probes/sessions-profile.ts). */
+export const probe = { roles, sessions }

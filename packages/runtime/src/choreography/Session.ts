@@ -179,16 +179,14 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
 ): Effect.Effect<Handle<ResultsOf<B>>, SpawnError, ActorSystem | Scope.Scope> =>
   Effect.gen(function* () {
     const system = yield* ActorSystem
-    const id = options.id ?? crypto.randomUUID()
+    const id = options.id ?? freshId()
     const outcome = yield* Deferred.make<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
-    const millis = (d: Duration.Input | undefined) => (d === undefined ? undefined : Duration.toMillis(d))
-    const stepTimeouts: Readonly<Record<string, Duration.Input | undefined>> = options.stepTimeouts ?? {}
     const { instance, roles, familyOf } = bind(protocol, options.roles as never)
     const coordinator = yield* system.spawn(
       Coordinator.behavior(instance, {
         id,
         roles,
-        stepTimeoutMillis: (role) => millis(stepTimeouts[familyOf(role)] ?? options.stepTimeout),
+        stepTimeoutMillis: stepTimeoutsOf(instance, familyOf, options),
         traceLimit: options.traceLimit ?? 1000,
         outcome
       }),
@@ -218,6 +216,34 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
 type Refs = Readonly<Record<string, ActorRef<ParticipantProtocol>>>
 
 /**
+ * A fresh session id, a UUID, as one flat string: `crypto.randomUUID()` answers a string of 13 pieces joined
+ * (about 500 bytes, kept as long as the session lives); parsed back from JSON it is 36 characters in one piece.
+ */
+const freshId = (): string => JSON.parse(`"${crypto.randomUUID()}"`)
+
+const noTimeouts: Readonly<Record<string, number | undefined>> = {}
+
+/** Each role's step deadline in milliseconds (the same empty record for every session without deadlines). */
+const stepTimeoutsOf = (
+  instance: Protocol,
+  familyOf: (role: string) => string,
+  options: {
+    readonly stepTimeout?: Duration.Input
+    readonly stepTimeouts?: Readonly<Record<string, Duration.Input | undefined>>
+  }
+): Readonly<Record<string, number | undefined>> => {
+  if (options.stepTimeout === undefined && options.stepTimeouts === undefined) return noTimeouts
+  const millis: Record<string, number | undefined> = {}
+  for (const role of instance.roles) {
+    const timeout = options.stepTimeouts?.[familyOf(role)] ?? options.stepTimeout
+    if (timeout !== undefined) millis[role] = Duration.toMillis(timeout)
+  }
+  return millis
+}
+
+const sameRole = (role: string) => role
+
+/**
  * The protocol a session runs and who plays each of its roles: for a protocol with families, its instance
  * for the members bound (see `Choreography.instantiate`), each member `Family[i]` played by the i-th actor.
  */
@@ -225,7 +251,7 @@ const bind = (
   protocol: Protocol,
   bindings: Readonly<Record<string, ActorRef<ParticipantProtocol> | ReadonlyArray<ActorRef<ParticipantProtocol>>>>
 ): { readonly instance: Protocol; readonly roles: Refs; readonly familyOf: (role: string) => string } => {
-  if (protocol.families.size === 0) return { instance: protocol, roles: bindings as Refs, familyOf: (role) => role }
+  if (protocol.families.size === 0) return { instance: protocol, roles: bindings as Refs, familyOf: sameRole }
   const sizes: Record<string, number> = {}
   const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
   const families = new Map<string, string>()

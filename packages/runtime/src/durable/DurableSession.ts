@@ -160,7 +160,7 @@ const spawnCoordinator = <Results>(
       Coordinator.behavior(protocol, {
         id: spec.id,
         roles: spec.roles,
-        stepTimeoutMillis: (role) => spec.stepTimeoutMillis[role],
+        stepTimeoutMillis: spec.stepTimeoutMillis,
         traceLimit: spec.traceLimit,
         outcome,
         durable: {

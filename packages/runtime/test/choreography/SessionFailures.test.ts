@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import { protocolsOf } from "../../src/choreography/internal/sessionProtocols.ts"
 import { ActorSystem, Choreography, Diagram, type Endpoint, Session, type SystemEvent } from "../../src/index.ts"
 import { eventually } from "../fixtures.ts"
 import { TwoBuyer } from "./fixtures.ts"
@@ -213,6 +214,31 @@ describe("Session failures", () => {
 })
 
 const sellerBuyer = () => Session.role(TwoBuyer, "B", () => Effect.never)
+
+describe("Session: a coordinator that stops", () => {
+  it.effect("ends the session for its roles on the same node (which do not watch it)", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const started = yield* Deferred.make<void>()
+        const aInterrupted = yield* Deferred.make<void>()
+        const bInterrupted = yield* Deferred.make<void>()
+        const A = yield* ActorSystem.spawn(stuck("A", aInterrupted, started))
+        const B = yield* ActorSystem.spawn(stuck("B", bInterrupted))
+        const S = yield* ActorSystem.spawn(sellerS)
+        const handle = yield* Session.start(TwoBuyer, { roles: { A, B, S }, id: "orphaned" })
+        yield* Deferred.await(started)
+        const system = yield* ActorSystem.ActorSystem
+        const coordinator = yield* system.lookup("/user/session-orphaned", protocolsOf(TwoBuyer).coordinator)
+        yield* ActorSystem.stop(coordinator)
+        const aborted = yield* Effect.flip(handle.await)
+        assert.deepInclude(aborted.cause, { _tag: "SessionCancelled", reason: "its coordinator stopped" })
+        // the roles' programs end (nobody would ever tell them)
+        yield* Deferred.await(aInterrupted)
+        yield* Deferred.await(bInterrupted)
+      }).pipe(Effect.scoped)
+    )
+  )
+})
 
 // ---------------------------------------------------------------------------------------------------------
 // Restartable roles

@@ -1,5 +1,5 @@
 /** Session fixtures: the protocols of the choreography tests, and an unchecked peer. */
-import { Effect } from "effect"
+import { Effect, Queue } from "effect"
 import { Behavior, type Choreography, type Protocol, Session } from "../../src/index.ts"
 
 export { Credentials, network, Travel, TwoBuyer } from "../../../choreography/test/fixtures.ts"
@@ -18,24 +18,30 @@ export interface UncheckedPeer<P extends Choreography.Protocol, R extends Choreo
 
 /**
  * A participant that checks nothing: it joins like any participant, then `script` sends raw session
- * messages with `send` (numbered per peer from 1 unless `seq` is given). It answers an abort by leaving.
+ * messages with `send` (numbered per peer from 1 unless `seq` is given), waits for the messages it receives
+ * with `receive`, and may report its end with `done` (with what it sent). It answers an abort by leaving.
  * It stands for a hostile or buggy peer on another node.
  */
 export const uncheckedPeer = <P extends Choreography.Protocol, const R extends Choreography.RolesOf<P>>(
   protocol: P,
   role: R,
   script: (
-    send: (to: string, label: string, payload?: unknown, seq?: number) => Effect.Effect<void>
+    send: (to: string, label: string, payload?: unknown, seq?: number) => Effect.Effect<void>,
+    done: (result: unknown) => Effect.Effect<void>,
+    receive: Effect.Effect<UncheckedPeer<P, R>["received"][number]>
   ) => Effect.Effect<void>
 ): UncheckedPeer<P, R> => {
   const received: UncheckedPeer<P, R>["received"] = []
+  const inbox = Effect.runSync(Queue.unbounded<UncheckedPeer<P, R>["received"][number]>())
   const aborts: Array<Session.AbortCause> = []
   const numbers = new Map<string, number>()
+  const trace: Array<{ _tag: "Sent"; from: string; to: string; label: string; payload: string }> = []
   let join: JoinOf<P, R> | undefined
   const send = (to: string, label: string, payload?: unknown, seq?: number) =>
     Effect.suspend(() => {
       const n = seq ?? (numbers.get(to) ?? 0) + 1
       numbers.set(to, n)
+      trace.push({ _tag: "Sent", from: role, to, label, payload: JSON.stringify(payload) ?? "" })
       return join!.roles[to]!.tell({
         _tag: "Deliver",
         session: join!.session,
@@ -45,6 +51,17 @@ export const uncheckedPeer = <P extends Choreography.Protocol, const R extends C
         payload
       } as never)
     }).pipe(Effect.orDie)
+  const done = (result: unknown) =>
+    Effect.suspend(() =>
+      join!.coordinator.tell({
+        _tag: "Done",
+        session: join!.session,
+        role,
+        result,
+        trace,
+        sent: Object.fromEntries(numbers)
+      } as never)
+    ).pipe(Effect.orDie)
   const behavior = Behavior.make(Session.protocolOf(protocol, role), {
     initial: null,
     receive: {
@@ -53,10 +70,11 @@ export const uncheckedPeer = <P extends Choreography.Protocol, const R extends C
           join = message
           return { state, reply: undefined }
         }),
-      Begin: (state, _, ctx) => Effect.as(ctx.fork(script(send)), state),
+      Begin: (state, _, ctx) => Effect.as(ctx.fork(script(send, done, Queue.take(inbox))), state),
       Deliver: (state, { from, label, payload }) =>
         Effect.sync(() => {
           received.push({ from, label, payload })
+          Queue.offerUnsafe(inbox, { from, label, payload })
           return state
         }),
       Abort: (state, { session, cause }) =>

@@ -13,24 +13,38 @@
  * participant that terminates (its node crashed, say) is waited for, and joined again when it is back, until
  * the session's deadline; a coordinator started again after its node restarted joins the roles again.
  */
-import type { Choreography as C, Diagram } from "@troupe/choreography"
-import { Cause, Clock, Deferred, Duration, Effect, Schedule, Schema } from "effect"
+import type { Choreography as C, Diagram, Monitor } from "@troupe/choreography"
+import { Cause, Clock, Deferred, Duration, Effect, Schedule, Schema, type Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type { SessionStore } from "../../durable/internal/sessionStore.ts"
-import type { SystemImpl } from "../../internal/system.ts"
+import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
 import { nodesApart } from "./reachability.ts"
-import { AbortCause, ParticipantStopped, SessionAborted, SessionCancelled, SessionNodeLost } from "./sessionErrors.ts"
-import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
+import {
+  AbortCause,
+  leftover,
+  ParticipantStopped,
+  SessionAborted,
+  SessionCancelled,
+  SessionNodeLost
+} from "./sessionErrors.ts"
+import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
 type TraceEvent = Diagram.TraceEvent
+type ProtocolViolation = Monitor.ProtocolViolation
+
+/** What a role sent to and received from each peer. */
+interface Counts {
+  readonly sent: Readonly<Record<string, number>>
+  readonly received: Readonly<Record<string, number>> | undefined
+}
 
 /** A session that completed: every role's result, and the trace. */
 export interface Completed<Results> {
@@ -46,7 +60,8 @@ export interface Completed<Results> {
 export interface Settings {
   readonly id: string
   readonly roles: Readonly<Record<string, ActorRef<ParticipantProtocol>>>
-  readonly stepTimeoutMillis: (role: string) => number | undefined
+  /** Each role's step deadline, if it has one. */
+  readonly stepTimeoutMillis: Readonly<Record<string, number | undefined>>
   readonly traceLimit: number
   readonly outcome: Deferred.Deferred<Completed<Record<string, unknown>>, SessionAborted>
   /** A durable session: where it is stored, how long a node may be gone, and what a restart found. */
@@ -81,10 +96,13 @@ class Coordination {
   cause: AbortCause | undefined
   /** The role whose report aborted the session, if one did. */
   origin: string | undefined
-  readonly ended = new Set<string>()
-  readonly joinedRoles = new Set<string>()
+  readonly ended: RoleFlags
+  readonly joinedRoles: RoleFlags
   readonly results: Record<string, unknown> = {}
-  readonly traces = new Map<string, ReadonlyArray<TraceEvent>>()
+  /** Each role's trace, by the role's index, once it ended. */
+  readonly traces: Array<ReadonlyArray<TraceEvent> | undefined>
+  /** What each role that completed sent to and received from each peer (see `leftover`). */
+  readonly counts: Array<Counts | undefined>
   readonly choreography: Choreography
   readonly settings: Settings
   readonly roles: ReadonlyArray<string>
@@ -98,6 +116,10 @@ class Coordination {
     this.choreography = choreography
     this.settings = settings
     this.roles = choreography.roles
+    this.ended = new RoleFlags(this.roles)
+    this.joinedRoles = new RoleFlags(this.roles)
+    this.traces = new Array(this.roles.length)
+    this.counts = new Array(this.roles.length)
     const recovered = settings.durable?.recovered
     if (recovered !== undefined) {
       this.begun = recovered.begun
@@ -105,7 +127,7 @@ class Coordination {
         this.results[role] = result
         this.ended.add(role)
         this.joinedRoles.add(role)
-        this.traces.set(role, trace as ReadonlyArray<TraceEvent>)
+        this.traces[this.roles.indexOf(role)] = trace as ReadonlyArray<TraceEvent>
       }
     }
   }
@@ -125,6 +147,11 @@ class Coordination {
     return system.remoteRef(bound.node, bound.path, bound.protocol) ?? bound
   }
 
+  /** Whether anyone listens to the system's events (an event nobody receives is not made). */
+  private observed(): boolean {
+    return this.system !== undefined && this.system.events.subscribers.size > 0
+  }
+
   /** Every role's participant (see {@link ref}). */
   private refs(): Readonly<Record<string, ActorRef<ParticipantProtocol>>> {
     return Object.fromEntries(this.roles.map((r) => [r, this.ref(r)]))
@@ -134,7 +161,7 @@ class Coordination {
   private joinMessage(ctx: Ctx, role: string, resendTo?: string) {
     const { id, traceLimit, durable } = this.settings
     const roles = this.refs()
-    const stepTimeoutMillis = this.settings.stepTimeoutMillis(role)
+    const stepTimeoutMillis = this.settings.stepTimeoutMillis[role]
     return {
       _tag: "Join",
       session: id,
@@ -276,13 +303,14 @@ class Coordination {
         this
       )
     }
-    internal(ctx.system).publish(
-      new SessionStarted({
-        session: id,
-        protocol: this.choreography.name,
-        roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
-      })
-    )
+    if (this.observed())
+      this.system!.publish(
+        new SessionStarted({
+          session: id,
+          protocol: this.choreography.name,
+          roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
+        })
+      )
     // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
     const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
     return Effect.as(
@@ -312,13 +340,38 @@ class Coordination {
   end(role: string, trace: ReadonlyArray<TraceEvent> | undefined): void {
     if (!this.roles.includes(role) || this.ended.has(role)) return
     this.ended.add(role)
-    if (trace !== undefined) this.traces.set(role, trace)
+    if (trace !== undefined) this.traces[this.roles.indexOf(role)] = trace
   }
 
-  done(ctx: Ctx, role: string, result: unknown, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
-    if (this.roles.includes(role) && !this.ended.has(role)) this.results[role] = result
-    this.end(role, trace)
-    return this.settle(ctx)
+  done(ctx: Ctx, m: Protocol.MessageOf<CoordinatorDefinition, "Done">): Effect.Effect<Coordination> {
+    const { role } = m
+    if (this.roles.includes(role) && !this.ended.has(role)) {
+      this.results[role] = m.result
+      this.counts[this.roles.indexOf(role)] = { sent: m.sent ?? {}, received: m.received }
+    }
+    this.end(role, m.trace)
+    const unread = this.phase === "running" && this.ended.size === this.roles.length ? this.leftover() : undefined
+    return unread === undefined ? this.settle(ctx) : this.abort(ctx, unread.role, unread)
+  }
+
+  /**
+   * A message a role sent that its receiver never took (the receiver ended first): a session completes only
+   * when every message sent was received. Roles that checked their own moves report what they received.
+   */
+  private leftover(): ProtocolViolation | undefined {
+    for (const [i, from] of this.roles.entries())
+      for (const [to, count] of Object.entries(this.counts[i]?.sent ?? {})) {
+        const received = this.counts[this.roles.indexOf(to)]?.received
+        const got = received?.[from] ?? 0
+        if (received === undefined || count <= got) continue
+        // its label, if the sender's trace has its send
+        const sends = (this.traces[i] ?? []).filter((e) => e._tag === "Sent" && e.to === to)
+        const label = sends.length === count ? (sends[got] as { readonly label: string }).label : undefined
+        const machine = this.choreography.machines.get(to)
+        const state = machine?.states.findIndex((s) => s.kind === "end") ?? -1
+        return leftover(this.choreography.name, this.id, to, state, from, label, got + 1)
+      }
+    return undefined
   }
 
   abort(
@@ -411,18 +464,19 @@ class Coordination {
     if (this.phase === "ended" || this.ended.size < this.roles.length) return Effect.succeed(this)
     const aborted = this.phase === "aborting"
     this.phase = "ended"
-    const trace = merge(this.roles, this.traces)
+    const trace = merge(this.traces)
     const { id, outcome } = this.settings
     const protocol = this.choreography.name
     const cause = this.cause
-    internal(ctx.system).publish(
-      new SessionEnded({
-        session: id,
-        protocol,
-        outcome: aborted ? "aborted" : "completed",
-        cause: aborted ? cause : undefined
-      })
-    )
+    if (this.observed())
+      this.system!.publish(
+        new SessionEnded({
+          session: id,
+          protocol,
+          outcome: aborted ? "aborted" : "completed",
+          cause: aborted ? cause : undefined
+        })
+      )
     const stored =
       this.settings.durable === undefined
         ? Effect.void
@@ -450,24 +504,42 @@ class Coordination {
         : Deferred.succeed(outcome, { session: id, protocol, results: this.results, trace })
     return Effect.as(Effect.andThen(Effect.andThen(stored, complete), ctx.stopSelf), this)
   }
-}
 
-/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
-export const behavior = (choreography: Choreography, settings: Settings): Behavior<CoordinatorProtocol, Coordination> =>
-  Behaviors.make(protocolsOf(choreography).coordinator, {
-    init: (ctx) =>
-      Effect.gen(function* () {
-        const coordination = new Coordination(choreography, settings)
-        coordination.system = internal(ctx.system)
-        // a durable session watches its roles once they joined (roles being restarted are not gone yet)
-        if (settings.durable === undefined) {
-          for (const role of choreography.roles) yield* ctx.watch(settings.roles[role] as ActorRef<Protocol.Any>)
+  /**
+   * The coordinator stops before its session ended: the roles on this node that are still in it are told as
+   * their death watch of a remote coordinator would tell them (they do not watch a coordinator of their node).
+   */
+  private stopping(self: ActorRef<CoordinatorProtocol>): void {
+    if (this.settings.durable !== undefined) return
+    const { id, roles } = this.settings
+    // as a death-watch notice is: into the mailbox even when it is full (a stop does not wait)
+    const terminated = new Terminated.Terminated({ ref: self, reason: Terminated.stopped })
+    const down = { _tag: "CoordinatorDown", session: id }
+    for (const role of this.roles)
+      if (!this.ended.has(role)) localCell(roles[role]!)?.notifyTerminated(terminated, down)
+  }
+
+  /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
+  start(ctx: Ctx): Effect.Effect<Coordination, unknown, Scope.Scope> {
+    const self = this
+    const { choreography, settings } = this
+    this.system = internal(ctx.system)
+    return Effect.gen(function* () {
+      // a durable session watches its roles once they joined (roles being restarted are not gone yet); the
+      // participants of this node tell the coordinator when they terminate (see the participant's `terminated`)
+      if (settings.durable === undefined) {
+        for (const role of self.roles) {
+          const ref = settings.roles[role]!
+          if (localCell(ref)?.isTerminated !== false) yield* ctx.watch(ref as ActorRef<Protocol.Any>)
         }
-        yield* Effect.addFinalizer(() =>
-          // a session that ended has its outcome already: no error (and its stack) to make for nothing
-          Deferred.isDoneUnsafe(settings.outcome)
-            ? Effect.void
-            : Deferred.fail(
+      }
+      yield* Effect.addFinalizer(() =>
+        // a session that ended has its outcome already: no error (and its stack) to make for nothing
+        Deferred.isDoneUnsafe(settings.outcome)
+          ? Effect.void
+          : Effect.andThen(
+              Effect.sync(() => self.stopping(ctx.self)),
+              Deferred.fail(
                 settings.outcome,
                 new SessionAborted({
                   protocol: choreography.name,
@@ -477,36 +549,77 @@ export const behavior = (choreography: Choreography, settings: Settings): Behavi
                     session: settings.id,
                     reason: "its coordinator stopped"
                   }),
-                  trace: merge(choreography.roles, coordination.traces)
+                  trace: merge(self.traces)
                 })
               )
-        )
-        yield* ctx.fork(coordination.join(ctx))
-        // started again after every role had completed (before the end was stored): end it now
-        if (coordination.ended.size === choreography.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
-        return coordination
-      }),
-    receive: {
-      Done: (c, m, ctx) => c.done(ctx, m.role, m.result, m.trace),
-      Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
-      Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
-      Joined: (c, m, ctx) => c.joined(ctx, m.role),
-      Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
-      Expire: (c, _, ctx) => c.expire(ctx)
-    },
-    onTerminated: (c, terminated, ctx) => c.terminated(ctx, terminated)
-  })
+            )
+      )
+      yield* ctx.fork(self.join(ctx))
+      // started again after every role had completed (before the end was stored): end it now
+      if (self.ended.size === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
+      return self
+    })
+  }
+}
+
+/** A set of a session's roles, as a flag per role (a `Set` costs about 200 bytes even when it is small). */
+class RoleFlags {
+  private readonly roles: ReadonlyArray<string>
+  private readonly flags: Array<boolean>
+  size = 0
+  constructor(roles: ReadonlyArray<string>) {
+    this.roles = roles
+    this.flags = new Array(roles.length).fill(false)
+  }
+  has(role: string): boolean {
+    return this.flags[this.roles.indexOf(role)] === true
+  }
+  add(role: string): void {
+    const i = this.roles.indexOf(role)
+    if (i < 0 || this.flags[i]) return
+    this.flags[i] = true
+    this.size++
+  }
+}
+
+/**
+ * The handlers of a protocol's coordinators, made once per protocol: a session's settings are in its state
+ * (a `Coordination`), so that a live session keeps no closures of its own but its `init`.
+ */
+const shared = new WeakMap<Choreography, Behavior<CoordinatorProtocol, Coordination>>()
+
+/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
+export const behavior = (
+  choreography: Choreography,
+  settings: Settings
+): Behavior<CoordinatorProtocol, Coordination> => {
+  let handlers: Behavior<CoordinatorProtocol, Coordination> | undefined = shared.get(choreography)
+  if (handlers === undefined) {
+    handlers = Behaviors.make(protocolsOf(choreography).coordinator, {
+      init: (): Effect.Effect<Coordination> => Effect.die(new Error("made per session by Coordinator.behavior")),
+      receive: {
+        Done: (c, m, ctx) => c.done(ctx, m),
+        Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
+        Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
+        Joined: (c, m, ctx) => c.joined(ctx, m.role),
+        Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
+        Expire: (c, _, ctx) => c.expire(ctx)
+      },
+      onTerminated: (c, terminated, ctx) => c.terminated(ctx, terminated)
+    })
+    shared.set(choreography, handlers)
+  }
+  const coordination = new Coordination(choreography, settings)
+  return { ...handlers, init: (ctx) => coordination.start(ctx) }
+}
 
 /**
  * The traces of the roles as one: each role's events stay in order, and a receive comes after the send
  * it matches (by channel and count). A receive with no matching send (from a peer that does not record,
  * or cut by the trace limit) is placed when nothing else can go first.
  */
-export const merge = (
-  roles: ReadonlyArray<string>,
-  traces: ReadonlyMap<string, ReadonlyArray<TraceEvent>>
-): Array<TraceEvent> => {
-  const lists = roles.map((r) => traces.get(r) ?? [])
+export const merge = (traces: ReadonlyArray<ReadonlyArray<TraceEvent> | undefined>): Array<TraceEvent> => {
+  const lists = Array.from(traces, (trace) => trace ?? [])
   const cursors = lists.map(() => 0)
   const sent = new Map<string, number>()
   const received = new Map<string, number>()

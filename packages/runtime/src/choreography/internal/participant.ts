@@ -13,8 +13,8 @@
  * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
  * `receive` and `once`) and goes on live where the log ends.
  */
-import { Choreography as C, type Diagram, Endpoint, type StateMachine as Machines, Monitor } from "@troupe/choreography"
-import { Cause, Effect, Exit, type Fiber, Option, type Scope, type Tracer } from "effect"
+import { Choreography as C, Endpoint, type StateMachine as Machines, Monitor } from "@troupe/choreography"
+import { Cause, Effect, Exit, Fiber, Option, type Scope, Context as Services, type Tracer } from "effect"
 import type { ActorRef, InvalidMessage } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
@@ -28,10 +28,13 @@ import { Deque } from "../../internal/deque.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
+import type { Terminated } from "../../Terminated.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
 import { CurrentRole } from "./currentRole.ts"
+import { Recorder } from "./roleTrace.ts"
 import {
   type AbortCause,
+  leftover,
   ParticipantFailed,
   ParticipantStopped,
   SessionCancelled,
@@ -41,7 +44,6 @@ import {
 import { type CoordinatorProtocol, type ParticipantProtocol, protocolsOf } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
-type TraceEvent = Diagram.TraceEvent
 type StateMachine = Machines.StateMachine
 
 /** What a role's endpoint operations may fail with, besides violations and spent endpoints. */
@@ -112,8 +114,8 @@ export const behavior = (
       Deliver: (p, m) => p.deliver(m),
       Abort: (p, m) => p.aborted(m.session, m.cause),
       CoordinatorDown: (p, m) => p.coordinatorDown(m.session),
-      Crash: (p, m) => p.crash(m.session),
-      Resume: (p, m) => p.resume(m.session)
+      Crash: (p) => p.crash(),
+      Resume: (p) => p.resume()
     }
   })
 }
@@ -127,6 +129,11 @@ export class Participant {
   ctx: ActorContext<ParticipantProtocol>
   /** The handlers' answer when the state does not change (it never does: sessions change in place). */
   readonly same: Effect.Effect<Participant>
+  /**
+   * A restartable role's program failed and the actor has yet to crash: programs that fail meanwhile (the
+   * same outage hitting every session at once) join that crash, so that the batch costs one restart.
+   */
+  private crashing = false
 
   private constructor(spec: Spec, ctx: ActorContext<ParticipantProtocol>) {
     this.spec = spec
@@ -137,8 +144,9 @@ export class Participant {
   }
 
   /** The participant of the actor being started: a new one, or the one it had before its restart. */
-  static attach(spec: Spec, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Participant> {
-    return Effect.suspend(() => {
+  static attach(spec: Spec, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Participant, never, Scope.Scope> {
+    // the programs of its sessions end with the actor's scope (one finalizer for all, not one per program)
+    const attached = Effect.suspend(() => {
       const system = internal(ctx.system)
       const table = participantsOf(system) as Map<string, Participant>
       const path = ctx.self.path
@@ -146,18 +154,41 @@ export class Participant {
       if (known === undefined || known.spec !== spec) {
         const participant = new Participant(spec, ctx)
         table.set(path, participant)
-        system.onTermination(ctx.self, () => {
+        system.onTermination(ctx.self, (terminated) => {
           if (table.get(path) === participant) table.delete(path)
+          participant.terminated(terminated)
         })
         return Effect.succeed(participant)
       }
       known.ctx = ctx
       return Effect.as(known.restarted(), known)
     })
+    return Effect.tap(attached, (participant) => Effect.addFinalizer(() => participant.interruptPrograms()))
+  }
+
+  /**
+   * The actor terminated: the coordinators of this node whose sessions it was still in hear of it as their
+   * death watch of a participant on another node would tell them (they do not watch the participants of their
+   * own node: a watch is an entry on both actors for as long as the session lives).
+   */
+  private terminated(terminated: Terminated): void {
+    for (const session of this.sessions.values())
+      if (!session.ended && session.durable === undefined)
+        localCell(session.coordinator)?.notifyTerminated(terminated, undefined)
+  }
+
+  /** Interrupts the programs running (the actor stops or restarts), and waits for them to end. */
+  private interruptPrograms(): Effect.Effect<void> {
+    const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
+    for (const session of this.sessions.values()) if (session.fiber !== undefined) fibers.push(session.fiber)
+    return fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers)
   }
 
   /** After a restart: restartable roles resume their sessions; any other role's sessions are aborted. */
   private restarted(): Effect.Effect<void> {
+    // the restart answers every failure so far: a crash still queued finds nothing to crash for
+    this.crashing = false
+    for (const session of this.sessions.values()) session.crash = undefined
     return Effect.forEach(
       [...this.sessions.values()],
       (session) => {
@@ -198,8 +229,12 @@ export class Participant {
       return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
     }
     if (m.durable === undefined) {
+      const coordinator = localCell(m.coordinator)
+      // A coordinator of this node tells its roles itself when it stops before its session ends (see the
+      // coordinator's `start`): no death watch, whose entries a live session would keep on both actors.
+      if (coordinator?.isTerminated) return reply
       this.sessions.set(m.session, new RoleSession(this, m))
-      return Effect.andThen(watch, reply)
+      return coordinator === undefined ? Effect.andThen(watch, reply) : reply
     }
     return Effect.andThen(Effect.andThen(this.joinDurable(m, m.durable), watch), reply)
   }
@@ -271,12 +306,8 @@ export class Participant {
     session.running = true
     session.rewind()
     const endpoint = Endpoint.untyped(session.monitor, session)
-    const context = session.context(resumed)
-    let program = Effect.provideService(
-      Effect.suspend(() => spec.program(endpoint, context)),
-      CurrentRole,
-      session.current
-    )
+    const context = new RoleContext(session, resumed)
+    let program = Effect.suspend(() => spec.program(endpoint, context))
     if (this.system.tracing) {
       const run = program
       program = Effect.withSpan(
@@ -297,9 +328,17 @@ export class Participant {
       )
     }
     const scope = this.ctx.scope
-    return Effect.map(this.ctx.fork(Effect.onExit(program, (exit) => this.finished(session, exit, scope))), (fiber) => {
-      if (session.running) session.fiber = fiber
-    })
+    if (scope.state._tag === "Closed") return Effect.void // the actor is stopping
+    // not in the actor's scope, which would keep a finalizer per program: see `interruptPrograms`
+    return Effect.map(
+      Effect.forkDetach(Effect.onExit(program, (exit) => this.finished(session, exit, scope))),
+      (fiber) => {
+        // The program's fiber knows the role it plays (see `CurrentRole`), set before it starts: providing it
+        // around the program would cost a live session about 600 bytes more per role.
+        fiber.setContext(Services.add(fiber.context, CurrentRole, context) as Services.Context<never>)
+        if (session.running) session.fiber = fiber
+      }
+    )
   }
 
   /** The program of a session ended: report the role's result, or abort, or crash to be restarted. */
@@ -310,6 +349,8 @@ export class Participant {
     if (Exit.isSuccess(exit)) {
       const end = Monitor.close(session.monitor, session.state)
       if (Monitor.isViolation(end)) return session.violated(end)
+      const unread = session.unread()
+      if (unread !== undefined) return session.violated(unread)
       // A program that ends with its last move returns that move's endpoint: its result is nothing.
       return session.complete(Endpoint.isEndpoint(exit.value) ? undefined : exit.value)
     }
@@ -323,6 +364,8 @@ export class Participant {
     )
     if (this.spec.restartable) {
       session.crashed(cause)
+      if (this.crashing) return log
+      this.crashing = true
       const self = this.self
       return Effect.andThen(
         log,
@@ -363,20 +406,64 @@ export class Participant {
     return Effect.as(session.abort(cause, "silent", true), this)
   }
 
-  /** The program of a restartable role failed: fail the actor with its cause, for its supervisor. */
-  crash(id: string): Effect.Effect<Participant, unknown> {
-    const session = this.sessions.get(id)
-    const cause = session?.crash
-    if (session === undefined || cause === undefined) return this.same
-    session.crash = undefined
-    return Effect.failCause(cause)
+  /**
+   * The program of a restartable role failed (in one session or several): fail the actor with the first
+   * cause, for its supervisor. One crash answers every failure of the batch.
+   */
+  crash(): Effect.Effect<Participant, unknown> {
+    this.crashing = false
+    let first: Cause.Cause<unknown> | undefined
+    for (const session of this.sessions.values()) {
+      first ??= session.crash
+      session.crash = undefined
+    }
+    return first === undefined ? this.same : Effect.failCause(first)
   }
 
-  /** The actor was resumed (not restarted) after a crash: resume the role's program. */
-  resume(id: string): Effect.Effect<Participant> {
-    const session = this.sessions.get(id)
-    if (session === undefined || session.ended || session.running || !session.begun) return this.same
-    return Effect.as(this.start(session, true), this)
+  /** The actor was resumed (not restarted) after a crash: resume the programs that failed. */
+  resume(): Effect.Effect<Participant> {
+    const resumable = [...this.sessions.values()].filter((s) => !s.ended && !s.running && s.begun)
+    if (resumable.length === 0) return this.same
+    return Effect.as(
+      Effect.forEach(resumable, (s) => this.start(s, true), { discard: true }),
+      this
+    )
+  }
+}
+
+/**
+ * What a role's program gets besides its endpoint, and what its fiber knows of the role (`CurrentRole`): one
+ * object per run of the program, whose functions are made when they are read (a live session keeps none).
+ */
+class RoleContext implements Context, CurrentRole {
+  readonly session: string
+  readonly protocol: string
+  readonly role: string
+  readonly path: string
+  readonly member: Context["member"]
+  readonly resumed: boolean
+  readonly actor: ActorContext<ParticipantProtocol>
+  private readonly of: RoleSession
+
+  constructor(of: RoleSession, resumed: boolean) {
+    this.of = of
+    this.session = of.id
+    this.protocol = of.monitor.protocol
+    this.role = of.role
+    this.path = of.participant.self.path
+    this.member = of.member()
+    this.resumed = resumed
+    this.actor = of.participant.ctx
+  }
+
+  get once(): Context["once"] {
+    const of = this.of
+    return (effect) => of.once(effect)
+  }
+
+  get note(): CurrentRole["note"] {
+    const of = this.of
+    return (text) => of.note(text)
   }
 }
 
@@ -388,12 +475,42 @@ type LogEntry =
 
 /** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
 interface Peer {
+  readonly role: string
   ref: ActorRef<Protocol.Any>
   /** The peer's actor when it lives in this process: session messages go straight into its mailbox. */
   cell: ActorCell | undefined
   sent: number
   received: number
   readonly inbox: Deque<Endpoint.Incoming>
+}
+
+/**
+ * A role's peers: a list (a `Map` costs about 200 bytes even when it is small), indexed by a `Map` only in
+ * sessions with many roles.
+ */
+class Peers {
+  private list: ReadonlyArray<Peer>
+  private index: Map<string, Peer> | undefined
+
+  constructor(list: ReadonlyArray<Peer>) {
+    this.list = list
+    this.index = list.length > 8 ? new Map(list.map((p) => [p.role, p])) : undefined
+  }
+
+  get(role: string): Peer | undefined {
+    if (this.index !== undefined) return this.index.get(role)
+    for (const peer of this.list) if (peer.role === role) return peer
+    return undefined
+  }
+
+  [Symbol.iterator](): Iterator<Peer> {
+    return this.list[Symbol.iterator]()
+  }
+
+  clear(): void {
+    this.list = []
+    this.index = undefined
+  }
 }
 
 interface Waiting {
@@ -431,7 +548,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   /** The failure of a restartable role's program, until the actor crashes with it. */
   crash: Cause.Cause<unknown> | undefined
   private waiting: Waiting | undefined
-  private readonly peers = new Map<string, Peer>()
+  private readonly peers: Peers
   private readonly trace: Recorder
   /** Who listens to the system's events: steps are published only when someone does. */
   private readonly subscribers: ReadonlyMap<unknown, unknown>
@@ -440,8 +557,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private cursor = 0
   /** Whether the last message the program received came from the checkpoint (it is not a new step). */
   private replayed = false
-  /** The role as its program's fiber sees it (see `CurrentRole`). */
-  readonly current: CurrentRole
 
   constructor(participant: Participant, join: Join) {
     this.participant = participant
@@ -456,18 +571,34 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.stepTimeoutMillis = join.stepTimeoutMillis
     this.trace = new Recorder(this.role, join.traceLimit)
     this.subscribers = participant.system.events.subscribers
-    for (const role of (instance ?? participant.spec.choreography).roles) {
-      const ref = join.roles[role]!
-      if (role !== this.role)
-        this.peers.set(role, { ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque() })
-    }
+    // (an array made by `map` is no longer than it needs to be; one grown by `push` has room for 17)
+    const peers = (instance ?? participant.spec.choreography).roles.filter((role) => role !== this.role)
+    this.peers = new Peers(
+      peers.map((role) => {
+        const ref = join.roles[role]!
+        return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque<Endpoint.Incoming>(1) }
+      })
+    )
     // a durable session's role resumes from the log in storage instead
     this.log = participant.spec.restartable && join.durable === undefined ? [] : undefined
-    this.current = { ...this.names(), path: participant.self.path, note: (text) => this.note(text) }
   }
 
   names() {
     return { protocol: this.monitor.protocol, session: this.id, role: this.role }
+  }
+
+  /**
+   * A message sent to the role that it never took, now that its program ended: a violation naming it (a
+   * session completes only when every message sent was received).
+   */
+  unread(): Monitor.ProtocolViolation | undefined {
+    for (const peer of this.peers) {
+      const message = peer.inbox.shift()
+      if (message === undefined) continue
+      const seq = peer.received - peer.inbox.length
+      return leftover(this.monitor.protocol, this.id, this.role, this.state, peer.role, message.label, seq)
+    }
+    return undefined
   }
 
   /** The peer the program waits for a message from, if it waits. */
@@ -475,17 +606,12 @@ export class RoleSession implements Endpoint.Port<Failure> {
     return this.waiting?.from
   }
 
-  context(resumed: boolean): Context {
+  /** The member of a family this role is, if it is one. */
+  member(): Context["member"] {
     const families = this.monitor.machine.families
     const member = families === undefined ? undefined : /^(.*)\[(\d+)\]$/.exec(this.role)
     const size = member === null || member === undefined ? undefined : families?.[member[1]!]
-    return {
-      ...this.names(),
-      member: size === undefined ? undefined : { family: member![1]!, index: Number(member![2]), size },
-      resumed,
-      actor: this.participant.ctx,
-      once: (effect) => this.once(effect)
-    }
+    return size === undefined ? undefined : { family: member![1]!, index: Number(member![2]), size }
   }
 
   /** The program of this restartable role failed: recorded and published, until the actor crashes with it. */
@@ -517,7 +643,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
       // a durable role sends again from message 1: what the log holds is not written twice, and peers drop
       // what they had (by number)
       this.durable.rewind()
-      for (const peer of this.peers.values()) peer.sent = 0
+      for (const peer of this.peers) peer.sent = 0
     }
   }
 
@@ -536,8 +662,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   /** The peers' participants as a durable session's coordinator sees them now. */
   rebind(roles: Readonly<Record<string, ActorRef<Protocol.Any>>>): void {
-    for (const [role, peer] of this.peers) {
-      const ref = roles[role]
+    for (const peer of this.peers) {
+      const ref = roles[peer.role]
       if (ref === undefined || ref === peer.ref) continue
       peer.ref = ref
       peer.cell = localCell(ref)
@@ -791,9 +917,27 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 
   complete(result: unknown): Effect.Effect<void> {
+    const remote = localCell(this.coordinator) === undefined
+    const unsendable = remote ? notJson(result) : undefined
+    const counts = this.counts()
     this.end()
     const trace = this.trace.events()
-    const report = this.report({ _tag: "Done", session: this.id, role: this.role, result, trace })
+    // a result that cannot reach the coordinator fails the role (the session is aborted) instead of never arriving
+    const cannotSend = (why: string) =>
+      this.report({
+        _tag: "Abort",
+        session: this.id,
+        role: this.role,
+        cause: new ParticipantFailed({
+          ...this.names(),
+          cause: `its result cannot be sent to the session's coordinator (on node ${this.coordinator.node}): ${why}`
+        }),
+        trace
+      })
+    if (unsendable !== undefined) return cannotSend(unsendable)
+    const report = this.coordinator
+      .tell({ _tag: "Done", session: this.id, role: this.role, result, trace, ...counts })
+      .pipe(Effect.catchCause((cause) => cannotSend(Cause.pretty(cause))))
     if (this.durable === undefined) return report
     // a durable role's result is committed (with everything it sent) before the coordinator counts it
     return Effect.matchCauseEffect(this.durable.done(result, trace), {
@@ -827,12 +971,24 @@ export class RoleSession implements Endpoint.Port<Failure> {
     }
   }
 
+  /** How many messages the role sent to and received from each peer (so the coordinator sees one still on its way). */
+  private counts(): { sent: Record<string, number>; received: Record<string, number> } {
+    const sent: Record<string, number> = {}
+    const received: Record<string, number> = {}
+    for (const peer of this.peers) {
+      if (peer.sent > 0) sent[peer.role] = peer.sent
+      if (peer.received > 0) received[peer.role] = peer.received
+    }
+    return { sent, received }
+  }
+
   private end(): void {
     this.ended = true
     this.participant.sessions.delete(this.id)
     // The coordinator's end no longer concerns this role: no notice of it is left to bounce off a stopped actor.
     const cell = localCell(this.participant.self)
-    if (cell !== undefined) this.participant.system.unwatchNow(cell, this.coordinator)
+    if (cell !== undefined && (this.durable !== undefined || localCell(this.coordinator) === undefined))
+      this.participant.system.unwatchNow(cell, this.coordinator)
     if (this.waiting !== undefined) this.stopWaiting(this.waiting)
     this.peers.clear()
   }
@@ -858,95 +1014,14 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 }
 
-const SENT = 0
-const RECEIVED = 1
-const VIOLATION = 2
-/** Events about the role itself (crashed, resumed, timed out, a note): their payload is the event. */
-const OWN = 3
-
-/**
- * A role's latest trace events, in a ring of (kind, peer, label, payload) slots, so that recording a step
- * allocates nothing and keeps no message alive; payloads are summarised only when the trace is reported.
- */
-class Recorder {
-  private readonly slots: Array<unknown> = []
-  /** Events recorded so far (the ring holds the latest `limit`), and where the next one goes. */
-  private count = 0
-  private next = 0
-  private readonly role: string
-  private readonly limit: number
-  constructor(role: string, limit: number) {
-    this.role = role
-    this.limit = limit
-  }
-
-  sent(to: string, message: Endpoint.Incoming): void {
-    this.push(SENT, to, message.label, message.payload)
-  }
-
-  received(message: Endpoint.Incoming): void {
-    this.push(RECEIVED, message.from, message.label, message.payload)
-  }
-
-  violation(violation: Monitor.ProtocolViolation): void {
-    this.push(VIOLATION, undefined, undefined, violation)
-  }
-
-  crashed(state: number, reason: string): void {
-    this.push(OWN, undefined, undefined, { _tag: "Crashed", role: this.role, state, reason })
-  }
-
-  resumed(state: number): void {
-    this.push(OWN, undefined, undefined, { _tag: "Resumed", role: this.role, state })
-  }
-
-  timedOut(timeout: StepTimeout): void {
-    const { state, expected, waitedMillis } = timeout
-    this.push(OWN, undefined, undefined, { _tag: "TimedOut", role: this.role, state, expected, waitedMillis })
-  }
-
-  note(text: string): void {
-    this.push(OWN, undefined, undefined, { _tag: "Note", role: this.role, text })
-  }
-
-  private push(kind: number, peer: string | undefined, label: string | undefined, payload: unknown): void {
-    if (this.limit === 0) return
-    const i = this.next
-    this.next = i + 4 === 4 * this.limit ? 0 : i + 4
-    this.count++
-    const slots = this.slots
-    slots[i] = kind
-    slots[i + 1] = peer
-    slots[i + 2] = label
-    slots[i + 3] = payload
-  }
-
-  /** The latest `limit` events, oldest first. */
-  events(): Array<TraceEvent> {
-    const out: Array<TraceEvent> = []
-    for (let n = Math.max(0, this.count - this.limit); n < this.count; n++) {
-      const i = (n % this.limit) * 4
-      const slots = this.slots
-      const kind = slots[i] as number
-      if (kind === OWN) {
-        out.push(slots[i + 3] as TraceEvent)
-        continue
-      }
-      if (kind === VIOLATION) {
-        const v = slots[i + 3] as Monitor.ProtocolViolation
-        out.push({ _tag: "Violation", role: this.role, expected: v.expected, got: v.got })
-        continue
-      }
-      const peer = slots[i + 1] as string
-      const label = slots[i + 2] as string
-      const payload = summary(slots[i + 3])
-      out.push(
-        kind === SENT
-          ? { _tag: "Sent", from: this.role, to: peer, label, payload }
-          : { _tag: "Received", from: peer, to: this.role, label, payload }
-      )
-    }
-    return out
+/** Why `value` cannot cross the wire as JSON, if it cannot (a bigint, a cycle). */
+const notJson = (value: unknown): string | undefined => {
+  if (value === undefined || value === null || typeof value === "string" || typeof value === "number") return undefined
+  try {
+    JSON.stringify(value)
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
   }
 }
 
@@ -955,15 +1030,4 @@ const summarise = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
   const message = error instanceof Error ? error.message : String(error)
   return message.split("\n")[0]!.slice(0, 200)
-}
-
-/** A short text for a payload in a trace. */
-const summary = (payload: unknown): string => {
-  let text: string
-  try {
-    text = JSON.stringify(payload) ?? ""
-  } catch {
-    text = String(payload)
-  }
-  return text.length > 60 ? `${text.slice(0, 59)}…` : text
 }

@@ -122,6 +122,27 @@ export class SessionNodesApart extends Schema.TaggedError<SessionNodesApart>()("
   }
 }
 
+/** The violation for message `seq` from `from` to `role`, which `role` never took (it ended in `state`). */
+export const leftover = (
+  protocol: string,
+  session: string,
+  role: string,
+  state: number,
+  from: string,
+  label: string | undefined,
+  seq: number
+): Monitor.ProtocolViolation =>
+  new Monitor.ProtocolViolation({
+    protocol,
+    session,
+    role,
+    state,
+    expected: [],
+    got: `${from}?${label ?? "?"}`,
+    reason: "ended",
+    detail: `message ${seq} from ${from} was never received: the role ended without taking it`
+  })
+
 /** The schema of {@link AbortCause}, named so that declaration files can refer to it. */
 export type AbortCauseSchema = Schema.Union<
   readonly [

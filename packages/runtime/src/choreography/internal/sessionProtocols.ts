@@ -17,6 +17,7 @@ const TraceEvent = Diagram.TraceEvent
 
 const Session = Schema.String
 const Trace = Schema.Array(TraceEvent)
+const Counts = Schema.Record(Schema.String, Schema.Number)
 type Codec<A> = Schema.Codec<A, unknown>
 
 const participantDefinition = (
@@ -74,8 +75,16 @@ export type ParticipantDefinition = ReturnType<typeof participantDefinition>
 export type ParticipantProtocol = Protocol.Protocol<ParticipantDefinition>
 
 const coordinatorDefinition = {
-  /** A role completed with `result`. */
-  Done: { session: Session, role: Schema.String, result: Schema.Unknown, trace: Trace },
+  /** A role completed with `result` (JSON has no undefined: a result that is nothing travels as an absent key). */
+  Done: {
+    session: Session,
+    role: Schema.String,
+    result: Schema.optionalKey(Schema.Unknown),
+    trace: Trace,
+    /** How many session messages the role sent to each peer, and received from each (by the time it ended). */
+    sent: Schema.optionalKey(Counts),
+    received: Schema.optionalKey(Counts)
+  },
   /** A role aborts the session with `cause`. */
   Abort: { session: Session, role: Schema.String, cause: AbortCause, trace: Trace },
   /** A role left an aborted session. */

@@ -1,0 +1,32 @@
+/**
+ * Where a checked session message's CPU goes: runs `monitor_overhead`'s checked (or unchecked) session
+ * `ROUNDS` times, for `node --cpu-prof`; `summary` prints the self time per function of a profile.
+ * Run: `pnpm exec node --cpu-prof --cpu-prof-dir=/tmp/prof bench/probes/monitor-profile.ts checked|unchecked`,
+ * then `pnpm exec node bench/probes/monitor-profile.ts summary /tmp/prof/<file>.cpuprofile`.
+ */
+import { readFileSync } from "node:fs"
+
+const [mode, file] = process.argv.slice(2)
+if (mode === "summary") {
+  const profile = JSON.parse(readFileSync(file!, "utf8")) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>
+    samples: Array<number>
+  }
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const self = new Map<string, number>()
+  for (const id of profile.samples) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame
+    const key = `${functionName || "(anonymous)"} ${url.split("/").slice(-2).join("/")}:${lineNumber + 1}`
+    self.set(key, (self.get(key) ?? 0) + 1)
+  }
+  const total = profile.samples.length
+  for (const [key, n] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 40)))
+    console.log(`${((100 * n) / total).toFixed(1).padStart(5)} %  ${key}`)
+} else {
+  const { Effect } = await import("effect")
+  const { ActorSystem } = await import("@troupe/runtime")
+  const { runs } = await import("../choreography.ts")
+  const run = mode === "unchecked" ? runs.unchecked : runs.checked
+  for (let i = 0; i < Number(process.env.ROUNDS ?? 20); i++)
+    await Effect.runPromise(Effect.provide(run, ActorSystem.layer({ name: "probe" })))
+}
