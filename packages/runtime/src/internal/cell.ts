@@ -1139,6 +1139,18 @@ export class ActorCell {
     )
   }
 
+  /**
+   * A termination notice that comes from no watch of this cell's (a session's coordinator and the participants
+   * of its node tell each other directly): handled as `notifyTerminated`'s, and never dropped as unwatched.
+   */
+  tellTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void {
+    this.enqueueSystem(
+      message === undefined
+        ? new Envelope(terminated as unknown as { readonly _tag: string }, undefined, undefined, TERMINATED)
+        : new Envelope(message, undefined, undefined, NOTICE)
+    )
+  }
+
   /** `watcher` will be told once when this cell terminates (at once if it already has). */
   addWatcher(watcher: Watcher, message: { readonly _tag: string } | undefined): void {
     if (this.status === TERMINATED_STATUS) {

@@ -516,7 +516,7 @@ class Coordination {
     const terminated = new Terminated.Terminated({ ref: self, reason: Terminated.stopped })
     const down = { _tag: "CoordinatorDown", session: id }
     for (const role of this.roles)
-      if (!this.ended.has(role)) localCell(roles[role]!)?.notifyTerminated(terminated, down)
+      if (!this.ended.has(role)) localCell(roles[role]!)?.tellTerminated(terminated, down)
   }
 
   /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */

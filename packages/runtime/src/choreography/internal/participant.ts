@@ -174,7 +174,7 @@ export class Participant {
   private terminated(terminated: Terminated): void {
     for (const session of this.sessions.values())
       if (!session.ended && session.durable === undefined)
-        localCell(session.coordinator)?.notifyTerminated(terminated, undefined)
+        localCell(session.coordinator)?.tellTerminated(terminated, undefined)
   }
 
   /** Interrupts the programs running (the actor stops or restarts), and waits for them to end. */
