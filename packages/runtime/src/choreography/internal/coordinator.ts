@@ -515,8 +515,7 @@ class Coordination {
     // as a death-watch notice is: into the mailbox even when it is full (a stop does not wait)
     const terminated = new Terminated.Terminated({ ref: self, reason: Terminated.stopped })
     const down = { _tag: "CoordinatorDown", session: id }
-    for (const role of this.roles)
-      if (!this.ended.has(role)) localCell(roles[role]!)?.tellTerminated(terminated, down)
+    for (const role of this.roles) if (!this.ended.has(role)) localCell(roles[role]!)?.tellTerminated(terminated, down)
   }
 
   /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
