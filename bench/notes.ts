@@ -29,7 +29,7 @@ export const how: Record<string, string> = {
   resume_ms_p50:
     "100 durable sessions (a producer and a consumer on SQLite) in flight when their system shuts down, each producer paused after 20 of its 40 items; a new system on the same file spawns the participants and recovers the sessions: the time from `recover` to each producer's program passing its 20th item again (replayed from the log), p50 over the sessions, in one cold run.",
   remote_tell_vs_ws:
-    "actor tell throughput ÷ raw ws throughput, per round (the two back to back), median over 5 rounds.",
+    "actor tell throughput ÷ raw ws throughput, per round (the two back to back), median over 5 rounds. On a quiet machine (load under 2, two runs at the end of 2026-12-05) the figure is 0.41–0.42 with 335–342 k msg/s, where the last run before issue 9's redesign of the remote path recorded 0.68 (446 k msg/s): the redesign (per-recipient flow control, the urgent lane, the receive window) costs about a quarter of tell throughput, not profiled yet; that is the next step for this figure.",
   remote_ask_p50_us:
     "5000 sequential asks (after 500 warm-up) from one process to an actor in another; median round trip.",
   remote_ask_p99_us: "the 99th percentile of the same asks.",
