@@ -14,6 +14,9 @@ export default defineConfig({
     reporters: ["default", ["json", { outputFile: ".vitest-results.json" }], "./test/support/logFile.ts"],
     // --expose-gc: leak tests measure the heap after a collection
     execArgv: ["--expose-gc"],
+    // two files at a time even on 2 cores (vitest's default there is one): most files wait on sockets, child
+    // processes and timers, not on the CPU, and every test must hold on a loaded machine anyway
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000
   }
