@@ -8,30 +8,17 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import {
   ActorSystem,
-  Behavior,
+  type Behavior,
   Choreography,
   Durable,
   DurableSession,
   Entity,
-  Protocol,
   Session,
   Storage
 } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
+import { Counter, counter } from "./counter.ts"
 import { type Case, type Figure, median, time } from "./support.ts"
-
-const Counter = Protocol.make("Counter", {
-  Add: { n: Schema.Number },
-  Get: Protocol.request({}, { success: Schema.Number })
-})
-
-const counter = Behavior.make(Counter, {
-  initial: 0,
-  receive: {
-    Add: (count, { n }) => Effect.succeed(count + n),
-    Get: (count) => Effect.succeed({ state: count, reply: count })
-  }
-})
 
 const N = 500_000
 const message = Counter.Add({ n: 1 })

@@ -6,11 +6,12 @@
  * actor (an idle nact actor; an entity that has handled one request and is now idle, since an entity only
  * exists once addressed).
  */
-import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
+import { ActorSystem } from "@troupe/runtime"
 import { Effect, Layer, Ref, Schema } from "effect"
 import { Entity, type Sharding, TestRunner } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import * as nact from "nact"
+import { Counter, counter } from "./counter.ts"
 import { type Case, type Figure, heapUsed, median, time } from "./support.ts"
 
 const TELLS = 300_000
@@ -22,18 +23,6 @@ const ENTITIES = 10_000
 // ---------------------------------------------------------------------------------------------------------
 // Troupe
 // ---------------------------------------------------------------------------------------------------------
-
-const Counter = Protocol.make("Counter", {
-  Add: { n: Schema.Number },
-  Get: Protocol.request({}, { success: Schema.Number })
-})
-const counter = Behavior.make(Counter, {
-  initial: 0,
-  receive: {
-    Add: (count, { n }) => Effect.succeed(count + n),
-    Get: (count) => Effect.succeed({ state: count, reply: count })
-  }
-})
 
 const troupe = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>): Promise<A> =>
   Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))

@@ -2,23 +2,11 @@
  * Runtime benchmarks (the actor core): local tell throughput against a raw Effect Queue and an xstate actor,
  * and local ask round trips per second (bytes per actor are in scale.ts).
  */
-import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
-import { Effect, Fiber, Queue, Schema } from "effect"
+import { ActorSystem } from "@troupe/runtime"
+import { Effect, Fiber, Queue } from "effect"
 import { assign, createActor, setup } from "xstate"
+import { Counter, counter } from "./counter.ts"
 import { type Case, median, time } from "./support.ts"
-
-const Counter = Protocol.make("Counter", {
-  Add: { n: Schema.Number },
-  Get: Protocol.request({}, { success: Schema.Number })
-})
-
-const counter = Behavior.make(Counter, {
-  initial: 0,
-  receive: {
-    Add: (count, { n }) => Effect.succeed(count + n),
-    Get: (count) => Effect.succeed({ state: count, reply: count })
-  }
-})
 
 const N = 500_000
 const message = Counter.Add({ n: 1 })
