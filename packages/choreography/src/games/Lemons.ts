@@ -17,8 +17,9 @@ import * as Choreography from "../Choreography.ts"
 import * as Game from "../Game.ts"
 import * as Policy from "../Policy.ts"
 
-/** Qualities 1 (a lemon) to 3 (a peach), and prices 1 to 3. */
+/** Qualities 1 (a lemon) to 3 (a peach). */
 export const Quality = Schema.Literals([1, 2, 3])
+/** Prices 1 to 3, e.g. `Schema.is(Price)(2)`. */
 export const Price = Schema.Literals([1, 2, 3])
 
 /** The book-seller protocol. */
@@ -31,8 +32,9 @@ export const protocol = Choreography.makeUnsafe("Lemons", ["World", "Seller", "B
   })
 ])
 
-/** What a book of quality q is worth to the buyer, and what it costs the seller to part with it. */
+/** What a book of quality q is worth to the buyer: `buyerValue(3) === 4.5`. */
 export const buyerValue = (q: number): number => 1.5 * q
+/** What it costs the seller to part with a book of quality q: `sellerCost(1) === 0.8`. */
 export const sellerCost = (q: number): number => 0.8 * q
 
 /**
