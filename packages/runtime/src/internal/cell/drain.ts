@@ -18,11 +18,13 @@ import { fail, handleControl } from "./supervision.ts"
 
 type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Effect<unknown, unknown, unknown>
 
+/** Ends a handler that stashed its message. */
 export class StashSignal {
   readonly _tag = "StashSignal"
 }
 export const stashSignal = new StashSignal()
 
+/** Messages an actor handles in a row before the others get a turn. */
 export const THROUGHPUT = 64
 
 export function hasWork(cell: ActorCell): boolean {
