@@ -25,6 +25,7 @@ import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
 import { nodesApart } from "./reachability.ts"
+import { RoleFlags } from "./roleFlags.ts"
 import {
   AbortCause,
   leftover,
@@ -35,6 +36,7 @@ import {
 } from "./sessionErrors.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
+import { merge } from "./traceMerge.ts"
 
 type Choreography = C.Protocol
 type TraceEvent = Diagram.TraceEvent
@@ -561,26 +563,6 @@ class Coordination {
   }
 }
 
-/** A set of a session's roles, as a flag per role (a `Set` costs about 200 bytes even when it is small). */
-class RoleFlags {
-  private readonly roles: ReadonlyArray<string>
-  private readonly flags: Array<boolean>
-  size = 0
-  constructor(roles: ReadonlyArray<string>) {
-    this.roles = roles
-    this.flags = new Array(roles.length).fill(false)
-  }
-  has(role: string): boolean {
-    return this.flags[this.roles.indexOf(role)] === true
-  }
-  add(role: string): void {
-    const i = this.roles.indexOf(role)
-    if (i < 0 || this.flags[i]) return
-    this.flags[i] = true
-    this.size++
-  }
-}
-
 /**
  * The handlers of a protocol's coordinators, made once per protocol: a session's settings are in its state
  * (a `Coordination`), so that a live session keeps no closures of its own but its `init`.
@@ -610,44 +592,4 @@ export const behavior = (
   }
   const coordination = new Coordination(choreography, settings)
   return { ...handlers, init: (ctx) => coordination.start(ctx) }
-}
-
-/**
- * The traces of the roles as one: each role's events stay in order, and a receive comes after the send
- * it matches (by channel and count). A receive with no matching send (from a peer that does not record,
- * or cut by the trace limit) is placed when nothing else can go first.
- */
-export const merge = (traces: ReadonlyArray<ReadonlyArray<TraceEvent> | undefined>): Array<TraceEvent> => {
-  const lists = Array.from(traces, (trace) => trace ?? [])
-  const cursors = lists.map(() => 0)
-  const sent = new Map<string, number>()
-  const received = new Map<string, number>()
-  const out: Array<TraceEvent> = []
-  const emit = (i: number) => {
-    const e = lists[i]![cursors[i]!++]!
-    if (e._tag === "Sent" || e._tag === "Received") {
-      const counts = e._tag === "Sent" ? sent : received
-      const channel = `${e.from}\u0000${e.to}`
-      counts.set(channel, (counts.get(channel) ?? 0) + 1)
-    }
-    out.push(e)
-  }
-  const ready = (e: TraceEvent) => {
-    if (e._tag !== "Received") return true
-    const channel = `${e.from}\u0000${e.to}`
-    return (received.get(channel) ?? 0) < (sent.get(channel) ?? 0)
-  }
-  for (;;) {
-    let progressed = false
-    let remaining = -1
-    lists.forEach((list, i) => {
-      while (cursors[i]! < list.length && ready(list[cursors[i]!]!)) {
-        emit(i)
-        progressed = true
-      }
-      if (remaining < 0 && cursors[i]! < list.length) remaining = i
-    })
-    if (remaining < 0) return out
-    if (!progressed) emit(remaining)
-  }
 }
