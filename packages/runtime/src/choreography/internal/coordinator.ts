@@ -24,6 +24,7 @@ import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
+import { hold } from "./lease.ts"
 import { nodesApart } from "./reachability.ts"
 import { RoleFlags } from "./roleFlags.ts"
 import {
@@ -68,12 +69,19 @@ export interface Settings {
   readonly outcome: Deferred.Deferred<Completed<Record<string, unknown>>, SessionAborted>
   /** A durable session: where it is stored, how long a node may be gone, and what a restart found. */
   readonly durable?: Durability | undefined
+  /** The ref roles report to, when it is not the coordinator's own (a sharded coordinator's cluster ref). */
+  readonly self?: ActorRef<CoordinatorProtocol> | undefined
 }
 
 /** How a durable session's coordinator keeps it. */
 export interface Durability {
   readonly store: SessionStore
   readonly deadlineMillis: number
+  /**
+   * Roles that have no death watch (sharded actors) are held by a lease (see `lease.ts`): asked to join again
+   * every `leaseMillis` while the session runs.
+   */
+  readonly leaseMillis?: number | undefined
   /** Set when the coordinator starts again after its node restarted: the session as stored. */
   readonly recovered?: {
     readonly begun: boolean
@@ -168,7 +176,7 @@ class Coordination {
       _tag: "Join",
       session: id,
       roles,
-      coordinator: ctx.self,
+      coordinator: this.settings.self ?? ctx.self,
       traceLimit,
       ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
       ...(this.choreography.instanceOf === undefined
@@ -271,9 +279,10 @@ class Coordination {
       // every role joined: the session began (stored first, so that roles joined again after a restart resume)
       const begun = this.begun
       this.begun = true
-      const watchAll = Effect.forEach(this.roles, (r) => ctx.watch(this.ref(r) as ActorRef<Protocol.Any>), {
-        discard: true
-      })
+      const watchAll = Effect.andThen(
+        Effect.forEach(this.roles, (r) => ctx.watch(this.ref(r) as ActorRef<Protocol.Any>), { discard: true }),
+        durable.leaseMillis === undefined ? Effect.void : ctx.fork(this.lease(ctx, durable.leaseMillis))
+      )
       if (begun) return Effect.as(watchAll, this)
       // the roles begin on a Join that says so: it carries where every role is now (a node may have restarted
       // since its role joined), and is asked again until the role answers
@@ -416,6 +425,35 @@ class Coordination {
   expire(ctx: Ctx): Effect.Effect<Coordination> {
     if (this.phase === "aborting") for (const r of this.roles) this.end(r, undefined)
     return this.settle(ctx)
+  }
+
+  /** Holds the roles of a session whose roles have no death watch (see `lease.ts`). */
+  private lease(ctx: Ctx, everyMillis: number): Effect.Effect<void> {
+    const { id, roles, durable } = this.settings
+    return hold({
+      roles: this.roles,
+      everyMillis,
+      deadlineMillis: durable!.deadlineMillis,
+      holds: (role) => this.phase === "running" && !this.ended.has(role),
+      join: (role, timeout) => this.ref(role).ask(this.joinMessage(ctx, role), { timeout }),
+      resumed: (role) => Effect.ignore(ctx.self.tell({ _tag: "Joined", role })),
+      lost: (role, waitedMillis) =>
+        Effect.ignore(
+          ctx.self.tell({
+            _tag: "Abort",
+            session: id,
+            role,
+            cause: new SessionNodeLost({
+              protocol: this.choreography.name,
+              session: id,
+              role,
+              node: roles[role]!.node,
+              waitedMillis
+            }),
+            trace: []
+          })
+        )
+    })
   }
 
   /** A role of a durable session joined again (it was gone): its peers send it again what they sent it. */
@@ -569,11 +607,7 @@ class Coordination {
  */
 const shared = new WeakMap<Choreography, Behavior<CoordinatorProtocol, Coordination>>()
 
-/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
-export const behavior = (
-  choreography: Choreography,
-  settings: Settings
-): Behavior<CoordinatorProtocol, Coordination> => {
+const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, Coordination> => {
   let handlers: Behavior<CoordinatorProtocol, Coordination> | undefined = shared.get(choreography)
   if (handlers === undefined) {
     handlers = Behaviors.make(protocolsOf(choreography).coordinator, {
@@ -584,12 +618,46 @@ export const behavior = (
         Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
         Joined: (c, m, ctx) => c.joined(ctx, m.role),
         Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
-        Expire: (c, _, ctx) => c.expire(ctx)
+        Expire: (c, _, ctx) => c.expire(ctx),
+        Wake: (c) => Effect.succeed(c)
       },
       onTerminated: (c, terminated, ctx) => c.terminated(ctx, terminated)
     })
     shared.set(choreography, handlers)
   }
-  const coordination = new Coordination(choreography, settings)
-  return { ...handlers, init: (ctx) => coordination.start(ctx) }
+  return handlers
 }
+
+/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
+export const behavior = (
+  choreography: Choreography,
+  settings: Settings
+): Behavior<CoordinatorProtocol, Coordination> => {
+  const coordination = new Coordination(choreography, settings)
+  return { ...handlersOf(choreography), init: (ctx) => coordination.start(ctx) }
+}
+
+/**
+ * The behaviour of a coordinator whose settings are read when it starts (a sharded session's, from storage,
+ * wherever the cluster activates it). `undefined` settings: the session ended; the coordinator stops at once.
+ */
+export const behaviorFrom = <R>(
+  choreography: Choreography,
+  id: string,
+  settings: Effect.Effect<Settings | undefined, unknown, R>
+): Behavior<CoordinatorProtocol, Coordination, R> => ({
+  ...handlersOf(choreography),
+  init: (ctx) =>
+    Effect.flatMap(settings, (loaded) => {
+      if (loaded !== undefined) return new Coordination(choreography, loaded).start(ctx)
+      const ended = new Coordination(choreography, {
+        id,
+        roles: {},
+        stepTimeoutMillis: {},
+        traceLimit: 0,
+        outcome: Deferred.makeUnsafe()
+      })
+      ended.phase = "ended"
+      return Effect.as(ctx.stopSelf, ended)
+    })
+})

@@ -206,8 +206,8 @@ export class Participant {
     })
   }
 
-  join(m: Join, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Behaviors.Reply<Participant, void>, unknown> {
-    const reply = Exit.succeed({ state: this as Participant, reply: undefined })
+  join(m: Join, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Behaviors.Reply<Participant, boolean>, unknown> {
+    const reply = Exit.succeed({ state: this as Participant, reply: false })
     const known = this.sessions.get(m.session)
     const watch = ctx.watchWith(m.coordinator, { _tag: "CoordinatorDown", session: m.session })
     if (known !== undefined) {
@@ -230,7 +230,9 @@ export class Participant {
       this.sessions.set(m.session, new RoleSession(this, m))
       return coordinator === undefined ? Effect.andThen(watch, reply) : reply
     }
-    return Effect.andThen(Effect.andThen(this.joinDurable(m, m.durable), watch), reply)
+    // a session that began, joined by a participant that did not hold it: it resumed from the log
+    const resumed = Exit.succeed({ state: this as Participant, reply: m.durable.begun })
+    return Effect.andThen(Effect.andThen(this.joinDurable(m, m.durable), watch), resumed)
   }
 
   /**
