@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ActorSystem, Cluster, type Endpoint, Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
-import { Effect, Exit, Layer } from "effect"
+import { type Duration, Effect, Exit, Layer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
@@ -106,6 +106,25 @@ const ledgerRoles = <A>(id: string, clients: Sharded.Sharded<Session.Participant
     A: Sharded.ref(Auditors, `a-${id}`)
   })
 
+/** Why the ledger session `id` with clients of type `clients` was aborted (`undefined` if it was not). */
+const abortCause = <A>(
+  id: string,
+  clients: Sharded.Sharded<Session.Participant<typeof Ledger, "C", A>, never>,
+  stepTimeout?: Duration.Input
+) =>
+  run(
+    Effect.flatMap(ledgerRoles(id, clients), (roles) =>
+      Effect.flip(
+        ShardedSession.run(Ledger, {
+          roles,
+          id,
+          deadline: "10 seconds",
+          ...(stepTimeout === undefined ? {} : { stepTimeout })
+        })
+      )
+    )
+  ).then((error) => (error._tag === "SessionAborted" ? error.cause : undefined))
+
 describe("sessions with sharded roles on one SQLite runner", () => {
   it("complete: roles bound by (type, id), each once effect run once", async () => {
     const ids = ["s-3", "s-5", "s-8"]
@@ -128,31 +147,11 @@ describe("sessions with sharded roles on one SQLite runner", () => {
   })
 
   it("abort, typed, when a role's monitor refuses a move", async () => {
-    const exit = await run(
-      Effect.flatMap(ledgerRoles("cheat", Cheats), (roles) =>
-        Effect.exit(ShardedSession.run(Ledger, { roles, id: "cheat", deadline: "10 seconds" }))
-      )
-    )
-    const cause = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
-    expect(cause?._tag === "Some" && cause.value._tag === "SessionAborted" && cause.value.cause).toMatchObject({
-      _tag: "ProtocolViolation",
-      role: "C"
-    })
+    expect(await abortCause("cheat", Cheats)).toMatchObject({ _tag: "ProtocolViolation", role: "C" })
   })
 
   it("abort, typed, when a role waits past its step deadline", async () => {
-    const exit = await run(
-      Effect.flatMap(ledgerRoles("sleep", Sleepers), (roles) =>
-        Effect.exit(
-          ShardedSession.run(Ledger, { roles, id: "sleep", deadline: "10 seconds", stepTimeout: "300 millis" })
-        )
-      )
-    )
-    const cause = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
-    expect(cause?._tag === "Some" && cause.value._tag === "SessionAborted" && cause.value.cause).toMatchObject({
-      _tag: "StepTimeout",
-      role: "B"
-    })
+    expect(await abortCause("sleep", Sleepers, "300 millis")).toMatchObject({ _tag: "StepTimeout", role: "B" })
   })
 
   it("resume roles passivated mid-session from the log: no move done twice", async () => {

@@ -4,12 +4,9 @@
  * restarted in turn. Every session completes or fails typed, none hangs, and no `once` effect whose result was
  * committed runs again. Runs with `TROUPE_CLUSTER=1`.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { createWriteStream, mkdtempSync } from "node:fs"
-import { createServer } from "node:net"
+import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { Cluster, type Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
@@ -17,6 +14,7 @@ import type { Sharding } from "effect/cluster"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
+import { type Runner, startRunner as startProcess } from "./processes.ts"
 import { testSharding } from "./runner.ts"
 import { Auditors, Banks, Clients, roundsOf } from "./sessionRoles.ts"
 
@@ -27,48 +25,18 @@ const phase = (what: string) => console.log(`[${new Date().toISOString()}] ${wha
 const logs = mkdtempSync(join(tmpdir(), "troupe-session-runners-"))
 const SCRIPT = fileURLToPath(new URL("./sessionRunner.ts", import.meta.url))
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
 /** Every `once` effect a runner ran, in order: which runner, which effect. */
 const onces: Array<{ readonly runner: string; readonly key: string }> = []
 /** Called with each `once` line (to wait for progress). */
 let onOnce: () => void = () => {}
 
-interface Runner {
-  readonly name: string
-  readonly child: ChildProcess
-  readonly exited: Promise<number | null>
-}
-
-const startRunner = async (url: string, name: string): Promise<Runner> => {
-  const port = await freePort()
-  const child = spawn(process.execPath, [SCRIPT, url, String(port), name], { stdio: ["ignore", "pipe", "pipe"] })
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-  const log = createWriteStream(join(logs, `${name}.log`))
-  child.stdout!.pipe(log)
-  child.stderr!.pipe(log)
-  await new Promise<void>((resolve, reject) => {
-    Readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (line.includes('"event":"ready"')) resolve()
-      const once = /"event":"once","key":"([^"]+)"/.exec(line)
-      if (once !== null) {
-        onces.push({ runner: name, key: once[1]! })
-        onOnce()
-      }
-    })
-    void exited.then((code) => reject(new Error(`runner ${name} exited with ${code} before it was ready`)))
+const startRunner = (url: string, name: string) =>
+  startProcess(SCRIPT, url, name, logs, (line) => {
+    const once = /"event":"once","key":"([^"]+)"/.exec(line)
+    if (once === null) return
+    onces.push({ runner: name, key: once[1]! })
+    onOnce()
   })
-  return { name, child, exited }
-}
 
 /** Resolves once `count` more `once` effects ran on runners named `name` (any runner without a name). */
 const progress = (count: number, name?: string) =>

@@ -3,8 +3,9 @@
  * the ledger session's roles and coordinators, prints `ready` once it has joined, and stops on SIGTERM.
  */
 import { ActorSystem, Cluster, Sharded, ShardedSession } from "@troupe/runtime"
-import { Effect, Layer } from "effect"
+import { Layer } from "effect"
 import { Ledger } from "../durable/ledger.ts"
+import { serve } from "./processes.ts"
 import { testSharding } from "./runner.ts"
 import { Auditors, Banks, Clients } from "./sessionRoles.ts"
 
@@ -22,12 +23,4 @@ const runner = Layer.mergeAll(
   )
 )
 
-const program = Effect.gen(function* () {
-  yield* Effect.sync(() => console.log(JSON.stringify({ event: "ready", name, pid: process.pid })))
-  yield* Effect.callback<void>((resume) => {
-    process.once("SIGTERM", () => resume(Effect.void))
-  })
-})
-await Effect.runPromise(Effect.scoped(Effect.provide(program, runner)) as Effect.Effect<void>)
-console.log(JSON.stringify({ event: "stopped", name }))
-process.exit(0)
+await serve(runner, name)
