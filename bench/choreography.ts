@@ -19,7 +19,7 @@ type Join = Protocol.MessageOf<ReturnType<typeof Session.protocolOf<typeof Strea
 const unchecked = Behavior.make(Session.protocolOf(Stream, "P"), {
   initial: undefined as Join | undefined,
   receive: {
-    Join: (_, join) => Effect.succeed({ state: join, reply: undefined }),
+    Join: (_, join) => Effect.succeed({ state: join, reply: false }),
     Begin: (join, { session }, ctx) =>
       Effect.as(
         ctx.fork(
