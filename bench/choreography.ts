@@ -6,8 +6,9 @@
  * numbered, traced), once with the producer telling the very same session messages itself, unchecked.
  * The consumer (which checks what it receives either way) and everything else are the same.
  */
-import { ActorSystem, Behavior, Protocol, Session } from "@troupe/runtime"
-import { Effect, Schema } from "effect"
+import { ActorSystem, Behavior, type Protocol, Session } from "@troupe/runtime"
+import { Effect } from "effect"
+import { Counter, counter } from "./counter.ts"
 import { consumer, producer, Stream } from "./stream.ts"
 import { type Figure, median, time } from "./support.ts"
 
@@ -41,18 +42,6 @@ const unchecked = Behavior.make(Session.protocolOf(Stream, "P"), {
   }
 })
 
-const Counter = Protocol.make("Counter", {
-  Item: { n: Schema.Number },
-  Get: Protocol.request({}, { success: Schema.Number })
-})
-const counter = Behavior.make(Counter, {
-  initial: 0,
-  receive: {
-    Item: (sum, { n }) => Effect.succeed(sum + n),
-    Get: (sum) => Effect.succeed({ state: sum, reply: sum })
-  }
-})
-
 /** A session of N items, checked at both ends. */
 const checkedRun = Effect.gen(function* () {
   const P = yield* ActorSystem.spawn(producer(N))
@@ -70,7 +59,7 @@ const uncheckedRun = Effect.gen(function* () {
 /** The same number of messages told to a plain counter actor. */
 const plainRun = Effect.gen(function* () {
   const ref = yield* ActorSystem.spawn(counter)
-  for (let i = 0; i < N; i++) yield* ref.tell(Counter.Item({ n: i }))
+  for (let i = 0; i < N; i++) yield* ref.tell(Counter.Add({ n: i }))
   yield* ref.ask(Counter.Get())
 })
 
