@@ -8,11 +8,10 @@ import { StashOverflow } from "../../Behavior.ts"
 import * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { type ActorCell, CurrentActor, type TimerEntry } from "../cell.ts"
-import { Lanes } from "../lanes.ts"
 import type { Envelope } from "./envelope.ts"
 import { TERMINATED, TIMER } from "./envelope.ts"
 import { requestStop } from "./lifecycle.ts"
-import { admitWaiters, bounce } from "./mailbox.ts"
+import { admitWaiters, bounce, unstashAll } from "./mailbox.ts"
 import { FROZEN, RUNNING, TERMINATED_STATUS } from "./status.ts"
 import { fail, handleControl } from "./supervision.ts"
 
@@ -290,12 +289,7 @@ export function afterHandle(
 export function afterMessage(cell: ActorCell): void {
   if (cell.unstashAfterCurrent) {
     cell.unstashAfterCurrent = false
-    const stashed = cell.stashed
-    if (stashed !== undefined) {
-      cell.stashed = undefined
-      const mailbox = (cell.mailbox ??= new Lanes())
-      for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
-    }
+    unstashAll(cell)
   }
   if (cell.stopAfterCurrent) {
     cell.stopAfterCurrent = false

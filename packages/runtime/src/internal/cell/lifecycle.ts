@@ -6,10 +6,9 @@ import { Clock, Duration, Effect, Exit, Fiber, Option, Scope } from "effect"
 import * as SystemEvent from "../../SystemEvent.ts"
 import * as Terminated from "../../Terminated.ts"
 import { ActorCell, CurrentActor } from "../cell.ts"
-import { Lanes } from "../lanes.ts"
 import { schedule } from "./drain.ts"
 import { TERMINATED } from "./envelope.ts"
-import { bounce } from "./mailbox.ts"
+import { bounce, unstashAll } from "./mailbox.ts"
 import { FROZEN, RUNNING, SUSPENDED, TERMINATED_STATUS } from "./status.ts"
 import { fail, sendControl } from "./supervision.ts"
 
@@ -99,12 +98,7 @@ export function reinit(cell: ActorCell, failed: boolean): Effect.Effect<void> {
       cell.consecutiveRestarts++
       cell.lastRestartAt = now
     }
-    const stashed = cell.stashed
-    if (stashed !== undefined) {
-      cell.stashed = undefined
-      const mailbox = (cell.mailbox ??= new Lanes())
-      for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
-    }
+    unstashAll(cell)
     cell.restarting = false
     return Effect.matchCauseEffect(start(cell), {
       onSuccess: () => {

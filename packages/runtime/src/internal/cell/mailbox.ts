@@ -200,3 +200,12 @@ export function cancel(cell: ActorCell, envelope: Envelope): void {
     cell.fiber.interruptUnsafe()
   }
 }
+
+/** Puts the stashed messages back at the front of the mailbox, in the order they were stashed. */
+export function unstashAll(cell: ActorCell): void {
+  const stashed = cell.stashed
+  if (stashed === undefined) return
+  cell.stashed = undefined
+  const mailbox = (cell.mailbox ??= new Lanes())
+  for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
+}
