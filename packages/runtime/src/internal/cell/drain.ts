@@ -21,11 +21,13 @@ type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Eff
 export class StashSignal {
   readonly _tag = "StashSignal"
 }
+/** The one `StashSignal` (`ctx.stash` fails with it). */
 export const stashSignal = new StashSignal()
 
 /** Messages an actor handles in a row before the others get a turn. */
 export const THROUGHPUT = 64
 
+/** Control messages to handle (unless frozen), or user and system messages (when running). */
 export function hasWork(cell: ActorCell): boolean {
   if (cell.control !== undefined && cell.control.length > 0) return cell.status !== FROZEN
   return cell.status === RUNNING && cell.mailbox !== undefined && cell.mailbox.length > 0
@@ -117,6 +119,7 @@ export function drainDefect(cell: ActorCell, defect: unknown): void {
   drained(cell, Exit.die(defect))
 }
 
+/** The drain fiber ended: a failure is an interruption (see `drainInterrupted`); more work starts a new drain. */
 export function drained(cell: ActorCell, exit: Exit.Exit<void>): void {
   cell.draining = false
   cell.fiber = undefined
@@ -125,6 +128,7 @@ export function drained(cell: ActorCell, exit: Exit.Exit<void>): void {
   schedule(cell)
 }
 
+/** The drain fiber's loop: control messages first, then one message at a time, yielding every `THROUGHPUT`. */
 export function loop(cell: ActorCell, handled: number): Effect.Effect<void> {
   for (;;) {
     const control = cell.control
@@ -286,6 +290,7 @@ export function afterHandle(
   return fail(cell, cause, envelope)
 }
 
+/** What the handler asked for once its message is done: unstash, stop. */
 export function afterMessage(cell: ActorCell): void {
   if (cell.unstashAfterCurrent) {
     cell.unstashAfterCurrent = false
