@@ -37,7 +37,12 @@ import type { Sharding } from "effect/cluster"
 import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystem } from "../ActorSystem.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
-import { SessionAborted, SessionNodeLost } from "../choreography/internal/sessionErrors.ts"
+import {
+  AbortCause,
+  ParticipantStopped,
+  SessionAborted,
+  SessionNodeLost
+} from "../choreography/internal/sessionErrors.ts"
 import {
   type CoordinatorProtocol,
   type ParticipantProtocol,
@@ -100,6 +105,8 @@ const coordinatorOf = (protocol: Choreography): Sharded.Sharded<CoordinatorProto
   return type
 }
 
+const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
+
 /** How often the coordinator asks each role to join again: a tenth of the deadline, between 0.1 and 1 s. */
 const leaseMillis = (deadlineMillis: number) => Math.min(1000, Math.max(100, deadlineMillis / 10))
 
@@ -115,7 +122,19 @@ const settingsOf = (protocol: Choreography, id: string) =>
     for (const [role, { path }] of Object.entries(spec.roles)) {
       const participant = participants.get(role)!
       const ref = ClusterRefs.resolve({ path, protocol: participant.name }, participant)
-      if (typeof ref === "string") return yield* Effect.die(new Error(`session ${id}, role ${role}: ${ref}`))
+      if (typeof ref === "string") {
+        // a role this runner cannot address (its type is hosted nowhere here): the session fails, typed
+        const cause = new ParticipantStopped({
+          protocol: protocol.name,
+          session: id,
+          role,
+          path,
+          reason: "unreachable",
+          detail: ref
+        })
+        yield* store.finish(id, "aborted", { cause: encodeCause(cause) })
+        return undefined
+      }
       roles[role] = ref as ActorRef<ParticipantProtocol>
     }
     return {

@@ -36,6 +36,20 @@ const IdleAuditors = Sharded.make("LedgerIdleAuditor", {
   passivateAfter: "200 millis"
 })
 
+/** Banks passivated after 100 ms idle, whose actors cannot start again once passivated. */
+let fragileStarts = 0
+const FragileBanks = Sharded.make("LedgerFragileBank", {
+  behavior: () => {
+    const behavior = bank(record)
+    return {
+      ...behavior,
+      init: (ctx: Parameters<NonNullable<typeof behavior.init>>[0]) =>
+        fragileStarts++ === 0 ? behavior.init!(ctx) : Effect.die(new Error("this bank cannot start again"))
+    }
+  },
+  passivateAfter: "100 millis"
+})
+
 /**
  * A client that thinks before its third deposit until the bank's and the auditor's actors are passivated (their
  * sessions gone from memory): the session completes only if they resume from the log.
@@ -50,7 +64,12 @@ const Thinkers = Sharded.make("LedgerThinker", {
           if (i === 3)
             yield* ctx.once(
               Effect.gen(function* () {
-                while ((yield* Sharded.active(IdleBanks)) + (yield* Sharded.active(IdleAuditors)) > 0)
+                while (
+                  (yield* Sharded.active(IdleBanks)) +
+                    (yield* Sharded.active(FragileBanks)) +
+                    (yield* Sharded.active(IdleAuditors)) >
+                  0
+                )
                   yield* Effect.sleep("20 millis")
               })
             )
@@ -72,6 +91,9 @@ const Cheats = Sharded.make("LedgerCheat", {
     )
 })
 
+/** Clients of a type no runner hosts. */
+const Ghosts = Sharded.make("LedgerGhost", { behavior: () => client(roundsOf) })
+
 /** A client that never makes its first move. */
 const Sleepers = Sharded.make("LedgerSleeper", {
   behavior: () => Session.role(Ledger, "C", () => Effect.never)
@@ -84,6 +106,7 @@ const runner = (filename: string) =>
     Sharded.layer(Auditors),
     Sharded.layer(IdleBanks),
     Sharded.layer(IdleAuditors),
+    Sharded.layer(FragileBanks),
     Sharded.layer(Thinkers),
     Sharded.layer(Cheats),
     Sharded.layer(Sleepers),
@@ -154,6 +177,15 @@ describe("sessions with sharded roles on one SQLite runner", () => {
     expect(await abortCause("sleep", Sleepers, "300 millis")).toMatchObject({ _tag: "StepTimeout", role: "B" })
   })
 
+  it("abort, typed, when a role's type is hosted by no runner", async () => {
+    expect(await abortCause("ghost", Ghosts)).toMatchObject({
+      _tag: "ParticipantStopped",
+      role: "C",
+      reason: "unreachable",
+      path: "/cluster/LedgerGhost/c-ghost"
+    })
+  })
+
   it("resume roles passivated mid-session from the log: no move done twice", async () => {
     const done = await run(
       Effect.gen(function* () {
@@ -167,6 +199,21 @@ describe("sessions with sharded roles on one SQLite runner", () => {
     )
     expect(done.results).toEqual({ C: 10, B: 10, A: 4 })
     expect(ranOnce("think-4")).toEqual({ runs: 8, distinct: 8 })
+  })
+
+  it("abort, typed, when a role cannot be reached again within the deadline", async () => {
+    const exit = await run(
+      Effect.gen(function* () {
+        const roles = {
+          C: yield* Sharded.ref(Thinkers, "c-fragile"),
+          B: yield* Sharded.ref(FragileBanks, "b-fragile"),
+          A: yield* Sharded.ref(IdleAuditors, "a-fragile")
+        }
+        // (a 3 s deadline: the lease asks every 300 ms, so the bank is idle long enough to be passivated)
+        return yield* Effect.flip(ShardedSession.run(Ledger, { roles, id: "fragile-4", deadline: "3 seconds" }))
+      })
+    )
+    expect(exit._tag === "SessionAborted" && exit.cause).toMatchObject({ _tag: "SessionNodeLost", role: "B" })
   })
 
   it("refuse, typed, a role bound to an actor that is not sharded", async () => {
