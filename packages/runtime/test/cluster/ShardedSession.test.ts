@@ -207,7 +207,7 @@ describe("sessions with sharded roles on one SQLite runner", () => {
         const roles = {
           C: yield* Sharded.ref(Thinkers, "c-fragile"),
           B: yield* Sharded.ref(FragileBanks, "b-fragile"),
-          A: yield* Sharded.ref(IdleAuditors, "a-fragile")
+          A: yield* Sharded.ref(Auditors, "a-fragile")
         }
         // (a 3 s deadline: the lease asks every 300 ms, so the bank is idle long enough to be passivated)
         return yield* Effect.flip(ShardedSession.run(Ledger, { roles, id: "fragile-4", deadline: "3 seconds" }))
