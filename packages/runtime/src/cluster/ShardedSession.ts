@@ -58,10 +58,25 @@ import * as Sharded from "./Sharded.ts"
 
 type Choreography = C.Protocol
 
-/** How a session with sharded roles runs: a durable session's options (its roles are sharded refs). */
+/**
+ * How a session with sharded roles runs: a durable session's options (its roles are sharded refs).
+ *
+ * @example
+ * ```ts
+ * const options: ShardedSession.Options<typeof Refund, typeof roles> = { roles, deadline: "30 seconds" }
+ * ```
+ */
 export type Options<P, B extends Session.Bindings<P>> = DurableSession.Options<P, B>
 
-/** A role of a session with sharded roles is bound to an actor that is not sharded (only runners' actors can be). */
+/**
+ * A role of a session with sharded roles is bound to an actor that is not sharded (every role must be a
+ * `Sharded.ref`, which any runner can reach).
+ *
+ * @example
+ * ```ts
+ * ShardedSession.run(Refund, { roles: { Customer: localActor, Desk: desk } }) // fails with RoleNotSharded
+ * ```
+ */
 export class RoleNotSharded extends Schema.TaggedError<RoleNotSharded>()("RoleNotSharded", {
   protocol: Schema.String,
   role: Schema.String,
@@ -72,7 +87,15 @@ export class RoleNotSharded extends Schema.TaggedError<RoleNotSharded>()("RoleNo
   }
 }
 
-/** A running session with sharded roles. */
+/**
+ * A running session with sharded roles.
+ *
+ * @example
+ * ```ts
+ * const handle = yield* ShardedSession.start(Refund, { roles })
+ * yield* handle.abort("the customer withdrew the claim")
+ * ```
+ */
 export interface Handle<Results> {
   readonly id: string
   readonly protocol: string
@@ -179,6 +202,12 @@ const pollMillis = 200
 /**
  * Starts a session with sharded roles: it is stored, then its coordinator (a sharded actor) is woken and asks
  * the roles to join. Like a durable session, it does not end with the starter's scope.
+ *
+ * @example
+ * ```ts
+ * const handle = yield* ShardedSession.start(Refund, { roles: { Customer: ana, Desk: desk }, id: "refund-7" })
+ * const done = yield* handle.await
+ * ```
  */
 export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
@@ -246,7 +275,15 @@ const awaitEnd = (
     }
   })
 
-/** Runs a session with sharded roles to its end (see {@link start}). */
+/**
+ * Runs a session with sharded roles to its end (see {@link start}).
+ *
+ * @example
+ * ```ts
+ * const done = yield* ShardedSession.run(Refund, { roles: { Customer: ana, Desk: desk }, deadline: "30 seconds" })
+ * done.results.Customer
+ * ```
+ */
 export const run = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>
