@@ -31,7 +31,7 @@
  * done.results.S
  * ```
  */
-import type { Choreography as C } from "@troupe/choreography"
+import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
 import type { Sharding } from "effect/cluster"
 import type { ActorRef } from "../ActorRef.ts"
@@ -48,6 +48,7 @@ import {
   type ParticipantProtocol,
   protocolsOf
 } from "../choreography/internal/sessionProtocols.ts"
+import { merge } from "../choreography/internal/traceMerge.ts"
 import type * as Session from "../choreography/Session.ts"
 import * as DurableSession from "../durable/DurableSession.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
@@ -57,6 +58,7 @@ import * as ClusterRefs from "./internal/clusterRefs.ts"
 import * as Sharded from "./Sharded.ts"
 
 type Choreography = C.Protocol
+type TraceEvent = Diagram.TraceEvent
 
 /**
  * How a session with sharded roles runs: a durable session's options (its roles are sharded refs).
@@ -100,8 +102,8 @@ export interface Handle<Results> {
   readonly id: string
   readonly protocol: string
   /**
-   * Waits for the end of the session, as stored: every role's result, or `SessionAborted` with the cause (the
-   * trace of a session with sharded roles is each role's, kept with its result; the handle's is empty).
+   * Waits for the end of the session, as stored: every role's result, or `SessionAborted` with the cause; the
+   * trace is merged from the traces the roles stored when they completed (an aborted role's is not kept).
    */
   readonly await: Effect.Effect<Session.Completed<Results>, SessionAborted | StorageError>
   /** Aborts the session for every participant, with `SessionCancelled` as the cause. */
@@ -224,11 +226,8 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
     const storage = yield* Storage
     const { id, deadlineMillis } = yield* DurableSession.create(store, protocol, options, "cluster")
     const coordinator = yield* Sharded.ref(coordinatorOf(protocol), id)
-    const wake = Effect.ignore(coordinator.tell({ _tag: "Wake" }))
-    yield* wake
-    const completed = awaitEnd(protocol.name, id, coordinator, deadlineMillis).pipe(
-      Effect.provideService(Storage, storage)
-    )
+    yield* Effect.ignore(coordinator.tell({ _tag: "Wake" }))
+    const completed = awaitEnd(protocol, id, coordinator, deadlineMillis).pipe(Effect.provideService(Storage, storage))
     return {
       id,
       protocol: protocol.name,
@@ -245,17 +244,25 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
  * is so activated again elsewhere); one that cannot be reached for the session's deadline fails the wait.
  */
 const awaitEnd = (
-  protocol: string,
+  choreography: Choreography,
   id: string,
   coordinator: ActorRef<CoordinatorProtocol>,
   deadlineMillis: number
 ): Effect.Effect<Session.Completed<Record<string, unknown>>, SessionAborted | StorageError, Storage> =>
   Effect.gen(function* () {
+    const protocol = choreography.name
+    // the traces the roles stored with their results, merged
+    const traceOf = Effect.map(storeOf, (store) => store.resultsOf(id)).pipe(
+      Effect.flatten,
+      Effect.map((results) =>
+        merge(choreography.roles.map((role) => results.get(role)?.trace as ReadonlyArray<TraceEvent> | undefined))
+      )
+    )
     let reached = Date.now()
     for (;;) {
       const outcome = yield* DurableSession.outcome(id)
       if (Option.isSome(outcome) && outcome.value._tag === "Completed")
-        return { session: id, protocol, results: outcome.value.results, trace: [] }
+        return { session: id, protocol, results: outcome.value.results, trace: yield* traceOf }
       const cause =
         Option.isSome(outcome) && outcome.value._tag === "Aborted"
           ? outcome.value.cause
@@ -268,7 +275,7 @@ const awaitEnd = (
                 waitedMillis: Date.now() - reached
               })
             : undefined
-      if (cause !== undefined) return yield* new SessionAborted({ protocol, session: id, cause, trace: [] })
+      if (cause !== undefined) return yield* new SessionAborted({ protocol, session: id, cause, trace: yield* traceOf })
       const woken = yield* Effect.exit(coordinator.tell({ _tag: "Wake" }))
       if (woken._tag === "Success") reached = Date.now()
       yield* Effect.sleep(Duration.millis(pollMillis))

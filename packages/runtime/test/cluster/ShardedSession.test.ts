@@ -167,6 +167,8 @@ describe("sessions with sharded roles on one SQLite runner", () => {
       { C: 36, B: 36, A: 8 }
     ])
     for (const id of ids) expect(ranOnce(id)).toEqual({ runs: 2 * roundsOf(id), distinct: 2 * roundsOf(id) })
+    // the trace, merged from the roles' stored traces: 4 messages a round, then 2 to close
+    expect(done[0]!.trace.filter((e) => e._tag === "Sent")).toHaveLength(4 * 3 + 2)
   })
 
   it("abort, typed, when a role's monitor refuses a move", async () => {
