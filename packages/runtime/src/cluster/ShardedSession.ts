@@ -198,6 +198,18 @@ export const layer = (
     Layer.empty as Layer.Layer<never, never, Sharding.Sharding | ActorSystem | Storage>
   )
 
+/**
+ * How many sessions of `protocol` have their coordinator active on this runner now (a coordinator stops when its
+ * session ends).
+ *
+ * @example
+ * ```ts
+ * const coordinating = yield* ShardedSession.active(Refund)
+ * ```
+ */
+export const active = (protocol: Choreography): Effect.Effect<number, never, ActorSystem> =>
+  Sharded.active(coordinatorOf(protocol))
+
 /** How often the starter reads the stored outcome (and wakes the coordinator) while it waits. */
 const pollMillis = 200
 

@@ -10,6 +10,7 @@ import { ActorSystem, Cluster, type Endpoint, Session, Sharded, ShardedSession, 
 import { type Duration, Effect, Exit, Layer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
+import { participantsOf } from "../../src/choreography/internal/participant.ts"
 import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-session-"))
@@ -149,17 +150,26 @@ const abortCause = <A>(
   ).then((error) => (error._tag === "SessionAborted" ? error.cause : undefined))
 
 describe("sessions with sharded roles on one SQLite runner", () => {
-  it("complete: roles bound by (type, id), each once effect run once", async () => {
+  it("complete: roles bound by (type, id), each once effect run once, nothing left behind", async () => {
     const ids = ["s-3", "s-5", "s-8"]
     const done = await run(
-      Effect.forEach(
-        ids,
-        (id) =>
-          Effect.flatMap(ledgerRoles(id, Clients), (roles) =>
-            ShardedSession.run(Ledger, { roles, id, deadline: "10 seconds", stepTimeout: "10 seconds" })
-          ),
-        { concurrency: "unbounded" }
-      )
+      Effect.gen(function* () {
+        const done = yield* Effect.forEach(
+          ids,
+          (id) =>
+            Effect.flatMap(ledgerRoles(id, Clients), (roles) =>
+              ShardedSession.run(Ledger, { roles, id, deadline: "10 seconds", stepTimeout: "10 seconds" })
+            ),
+          { concurrency: "unbounded" }
+        )
+        // the coordinators stop once their sessions ended (just after the outcome is stored), and the roles' actors
+        // hold no session any more
+        while ((yield* ShardedSession.active(Ledger)) > 0) yield* Effect.sleep("10 millis")
+        const participants = participantsOf(ActorSystem.internal(yield* ActorSystem.ActorSystem))
+        expect(participants.size).toBe(9)
+        expect([...participants.values()].filter((p) => p.sessions.size > 0)).toEqual([])
+        return done
+      })
     )
     expect(done.map((d) => d.results)).toEqual([
       { C: 6, B: 6, A: 3 },
