@@ -52,8 +52,7 @@ import { merge } from "../choreography/internal/traceMerge.ts"
 import type * as Session from "../choreography/Session.ts"
 import * as DurableSession from "../durable/DurableSession.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
-import { sessionStore } from "../durable/internal/sessionStore.ts"
-import { internal, Storage } from "../durable/Storage.ts"
+import { Storage } from "../durable/Storage.ts"
 import * as ClusterRefs from "./internal/clusterRefs.ts"
 import * as Sharded from "./Sharded.ts"
 
@@ -110,11 +109,6 @@ export interface Handle<Results> {
   abort(reason?: string): Effect.Effect<void>
 }
 
-const storeOf = Effect.map(Storage, (storage) => {
-  const { sql, writer, failed } = internal(storage)
-  return sessionStore(sql, writer, failed)
-})
-
 const coordinatorTypes = new WeakMap<Choreography, Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding>>()
 
 /** The sharded type of the coordinators of `protocol`'s sessions (one actor per session, its id the session's). */
@@ -138,7 +132,7 @@ const leaseMillis = (deadlineMillis: number) => Math.min(1000, Math.max(100, dea
 /** A coordinator's settings, from the session's record (`undefined` once the session ended). */
 const settingsOf = (protocol: Choreography, id: string) =>
   Effect.gen(function* () {
-    const store = yield* storeOf
+    const store = yield* DurableSession.storeOf
     const record = yield* store.session(id)
     if (Option.isNone(record) || record.value.status !== "running") return undefined
     const { spec, begun } = record.value
@@ -234,7 +228,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   Effect.gen(function* () {
     for (const [role, ref] of Object.entries(options.roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>))
       if (ref.node !== "cluster") return yield* new RoleNotSharded({ protocol: protocol.name, role, path: ref.path })
-    const store = yield* storeOf
+    const store = yield* DurableSession.storeOf
     const storage = yield* Storage
     const { id, deadlineMillis } = yield* DurableSession.create(store, protocol, options, "cluster")
     const coordinator = yield* Sharded.ref(coordinatorOf(protocol), id)
@@ -264,8 +258,7 @@ const awaitEnd = (
   Effect.gen(function* () {
     const protocol = choreography.name
     // the traces the roles stored with their results, merged
-    const traceOf = Effect.map(storeOf, (store) => store.resultsOf(id)).pipe(
-      Effect.flatten,
+    const traceOf = Effect.flatMap(DurableSession.storeOf, (store) => store.resultsOf(id)).pipe(
       Effect.map((results) =>
         merge(choreography.roles.map((role) => results.get(role)?.trace as ReadonlyArray<TraceEvent> | undefined))
       )
