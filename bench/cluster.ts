@@ -194,9 +194,9 @@ export const cases: ReadonlyArray<Case> = [
   { name: "cluster_entity_bytes", run: () => idleBytes() }
 ]
 
-if (import.meta.main && process.env.PROFILE === "troupe") {
+if (import.meta.main && process.env.PROFILE !== undefined) {
   await withRunner(async (run) => {
-    for (let i = 0; i < 6; i++) await run(troupeAsks)
+    for (let i = 0; i < 6; i++) await run(process.env.PROFILE === "raw" ? rawAsks : troupeAsks)
     return []
   })
 } else if (import.meta.main) {

@@ -183,7 +183,7 @@ export const layer = <P extends Protocol.Any, R>(
         const actor = (id: string): ActorRef<P> => {
           let ref = actors.get(id)
           if (ref === undefined) {
-            ref = Effect.runSyncWith(context)(Entity.ref(type.kind, id))
+            ref = Effect.runSyncWith(context)(Entity.deliveryRef(type.kind, id))
             actors.set(id, ref)
           }
           return ref
@@ -293,14 +293,42 @@ const refOf = <P extends Protocol.Any>(type: Sharded<P, unknown>, id: string, cl
         Effect.catchDefect((defect) =>
           Effect.fail(new RequestFailed({ recipient, tag, cause: Cause.pretty(Cause.die(defect)) }))
         ),
-        Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () => Effect.fail(new AskTimeout({ recipient, tag, timeoutMillis: Duration.toMillis(timeout) }))
-        })
+        (request) =>
+          within(
+            request,
+            Duration.toMillis(timeout),
+            () => new AskTimeout({ recipient, tag, timeoutMillis: Duration.toMillis(timeout) })
+          )
       ) as Effect.Effect<never, AskError>
     }
   }
 }
+
+/**
+ * Runs `request` until it ends or `millis` pass (then it is interrupted and `late()` is the failure): one
+ * fiber and one timer per call, where `Effect.timeout` races two fibers, one of them a sleep.
+ */
+const within = <A, E, E2>(request: Effect.Effect<A, E>, millis: number, late: () => E2): Effect.Effect<A, E | E2> =>
+  Effect.flatMap(Effect.forkDetach(request, { startImmediately: true }), (fiber) => {
+    const done = fiber.pollUnsafe()
+    if (done !== undefined) return done
+    return Effect.callback<A, E | E2>((resume) => {
+      const timer = setTimeout(() => {
+        removeObserver()
+        fiber.interruptUnsafe()
+        resume(Effect.fail(late()))
+      }, millis)
+      const removeObserver = fiber.addObserver((exit) => {
+        clearTimeout(timer)
+        resume(exit)
+      })
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        removeObserver()
+        fiber.interruptUnsafe()
+      })
+    })
+  })
 
 const isClusterError = (error: unknown): error is Error =>
   error instanceof ClusterError.EntityNotAssignedToRunner ||

@@ -164,12 +164,27 @@ export const path = <P extends Protocol.Any, R>(kind: Kind<P, R>, id: string): s
 export const ref = <P extends Protocol.Any, R>(
   kind: Kind<P, R>,
   id: string
+): Effect.Effect<ActorRef<P>, never, ActorSystem | R> => refWith(kind, id, false)
+
+/**
+ * @internal A ref for messages that arrive from outside this node (the cluster's deliveries): an idle entity
+ * handles them in the delivering call, as the transport's deliveries are, not on the next dispatch turn.
+ */
+export const deliveryRef = <P extends Protocol.Any, R>(
+  kind: Kind<P, R>,
+  id: string
+): Effect.Effect<ActorRef<P>, never, ActorSystem | R> => refWith(kind, id, true)
+
+const refWith = <P extends Protocol.Any, R>(
+  kind: Kind<P, R>,
+  id: string,
+  inline: boolean
 ): Effect.Effect<ActorRef<P>, never, ActorSystem | R> =>
   Effect.gen(function* () {
     const system = systemInternal(yield* ActorSystem)
     const context = yield* Effect.context<R>()
     const region = yield* regionOf(system, kind as unknown as Kind<Protocol.Any, unknown>)
-    return new EntityRef<P>(region, id, context as Context.Context<never>)
+    return new EntityRef<P>(region, id, context as Context.Context<never>, inline)
   })
 
 /** Stops the entity `id` now if it runs (it writes its last state first); its next message brings it back. */
@@ -297,10 +312,10 @@ class Region {
    * Tells the entity: into the live cell's mailbox in the same step as the check that it is live (so a
    * passivation that starts meanwhile cannot drop it), or once it is live again.
    */
-  tell(id: string, context: Context.Context<never>, message: { readonly _tag: string }, path: string) {
+  tell(id: string, context: Context.Context<never>, message: { readonly _tag: string }, path: string, inline = false) {
     const attempt: Effect.Effect<void, MailboxFull> = Effect.withFiber((fiber) => {
       const cell = this.liveCell(id)
-      if (cell !== undefined) return cell.tell(message, fiber)
+      if (cell !== undefined) return cell.tell(message, fiber, inline)
       return Effect.flatMap(
         Effect.callback<Exit.Exit<ActorCell, string>>((resume) =>
           this.whenLive(id, context, (exit) => resume(Effect.succeed(exit)))
@@ -321,7 +336,8 @@ class Region {
     context: Context.Context<never>,
     message: { readonly _tag: string },
     path: string,
-    timeoutMillis: number
+    timeoutMillis: number,
+    inline = false
   ) {
     return Effect.withFiber((fiber) =>
       Effect.callback<unknown, unknown>((resume) => {
@@ -352,7 +368,7 @@ class Region {
             resume(Effect.fail(new AskTimeout({ recipient: path, tag: message._tag, timeoutMillis })))
             return
           }
-          cancel = cell.askNow(message, fiber, left, resume)
+          cancel = cell.askNow(message, fiber, left, resume, inline)
         }
         attempt()
         return Effect.suspend(() => {
@@ -467,11 +483,13 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
   private readonly region: Region
   private readonly id: string
   private readonly context: Context.Context<never>
+  private readonly inline: boolean
   readonly path: string
-  constructor(region: Region, id: string, context: Context.Context<never>) {
+  constructor(region: Region, id: string, context: Context.Context<never>, inline = false) {
     this.region = region
     this.id = id
     this.context = context
+    this.inline = inline
     this.path = path(region.kind, id)
     this[Durable.TargetKey] = region.kind.durable
       ? {
@@ -493,7 +511,7 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
     return this.region.system.node
   }
   tell(message: Protocol.Message<P>): Effect.Effect<void, MailboxFull> {
-    return this.region.tell(this.id, this.context, message as { readonly _tag: string }, this.path)
+    return this.region.tell(this.id, this.context, message as { readonly _tag: string }, this.path, this.inline)
   }
   ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
     const timeoutMillis =
@@ -503,7 +521,8 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
       this.context,
       message as unknown as { _tag: string },
       this.path,
-      timeoutMillis
+      timeoutMillis,
+      this.inline
     ) as never
   }
   toString(): string {

@@ -368,9 +368,14 @@ export class ActorCell {
     this.system.deadLetter(this.path, envelope.message, reason)
   }
 
-  tell(message: { readonly _tag: string }, fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void, MailboxFull> {
+  /** With `inline`, an idle actor handles it in this call (see {@link schedule}): for deliveries from outside. */
+  tell(
+    message: { readonly _tag: string },
+    fiber: Fiber.Fiber<unknown, unknown>,
+    inline = false
+  ): Effect.Effect<void, MailboxFull> {
     const envelope = this.envelope(message, fiber, undefined)
-    if (this.offer(envelope)) return Effect.void
+    if (this.offer(envelope, inline)) return Effect.void
     if (this.options.mailbox.overflow === "fail") return Effect.fail(this.mailboxFull(envelope))
     return Effect.callback<void>((resume) => {
       const waiter = this.addWaiter(envelope, resume)
@@ -393,14 +398,15 @@ export class ActorCell {
     message: { readonly _tag: string },
     fiber: Fiber.Fiber<unknown, unknown>,
     timeoutMillis: number,
-    resume: (effect: Effect.Effect<unknown, unknown>) => void
+    resume: (effect: Effect.Effect<unknown, unknown>) => void,
+    inline = false
   ): Effect.Effect<void> {
     const pending = new PendingReply(this, resume, timeoutMillis)
     const envelope = (pending.envelope = this.envelope(message, fiber, pending))
     const deadlines = this.system.deadlines
     pending.at = deadlines.now() + timeoutMillis
     deadlines.add(pending)
-    if (!this.offer(envelope)) {
+    if (!this.offer(envelope, inline)) {
       if (this.options.mailbox.overflow === "fail") pending.complete(Exit.fail(this.mailboxFull(envelope)))
       else this.addWaiter(envelope, noop)
     }
