@@ -36,10 +36,10 @@ const rawLayer = RawCounter.toLayer(
   { maxIdleTime: "10 minutes", ...(process.env.RAW_UNBOUNDED === "1" ? { concurrency: "unbounded" as const } : {}) }
 )
 
-type Run = <A>(effect: Effect.Effect<A, unknown, Sharding.Sharding>) => Promise<A>
+export type Run = <A>(effect: Effect.Effect<A, unknown, Sharding.Sharding>) => Promise<A>
 
 /** A runner on a fresh SQLite file with both entity types, for the length of `f`. */
-const withRunner = async <A>(
+export const withRunner = async <A>(
   f: (run: Run) => Promise<A>,
   sharding: Parameters<typeof Cluster.layerSqlite>[0]["sharding"] = {}
 ): Promise<A> => {
@@ -64,11 +64,11 @@ const withRunner = async <A>(
 }
 
 const ENTITIES = 1_000
-const ASKS = 20_000
+export const ASKS = 20_000
 const CONCURRENCY = 64
 const ids = Array.from({ length: ENTITIES }, (_, i) => `c-${i}`)
 
-const troupeAsks = Effect.gen(function* () {
+export const troupeAsks = Effect.gen(function* () {
   const refs = yield* Sharded.refs(Counters)
   const all = ids.map(refs)
   yield* Effect.forEach(
@@ -78,7 +78,7 @@ const troupeAsks = Effect.gen(function* () {
   )
 })
 
-const rawAsks = Effect.gen(function* () {
+export const rawAsks = Effect.gen(function* () {
   const clientFor = yield* RawCounter.client
   const all = ids.map(clientFor)
   yield* Effect.forEach(
