@@ -3,8 +3,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { ActorRef, ActorSystem, Behavior, Cluster, Protocol, Sharded, type Storage } from "@troupe/runtime"
-import { Effect, Exit, Fiber, Layer, Option, Schema, Scope, Stream } from "effect"
-import { Entity as ClusterEntity, type Sharding } from "effect/cluster"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Scope, Stream } from "effect"
+import { Entity as ClusterEntity, ClusterSchema, type Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { afterAll, describe, expect, it } from "vitest"
 
@@ -215,5 +215,55 @@ describe("sharded actors on one SQLite runner", () => {
       { _tag: "DeadLetter", reason: "invalid", tag: "Add" },
       { _tag: "DeadLetter", reason: "invalid", tag: "Add" }
     ])
+  })
+
+  it("refuse a durable message that does not decode the same way (stored by the engine, refused once)", async () => {
+    const Forged = ClusterEntity.make("Account", [
+      Rpc.make("Deposit", {
+        payload: {
+          id: Schema.String,
+          message: Schema.Struct({ _tag: Schema.Literal("Deposit"), amount: Schema.String })
+        }
+      }).annotate(ClusterSchema.Persisted, true),
+      Rpc.make("Withdraw", {
+        payload: {
+          id: Schema.String,
+          message: Schema.Struct({ _tag: Schema.Literal("Withdraw"), amount: Schema.String })
+        },
+        success: Schema.Number
+      }).annotate(ClusterSchema.Persisted, true)
+    ])
+    const file = join(dir, "forged-durable.db")
+    const result = await run(
+      file,
+      Effect.gen(function* () {
+        const a = yield* Sharded.ref(Accounts, "carol")
+        yield* a.tell(Account.Deposit({ amount: 3 }))
+        const bucket = (yield* Forged.client)(Sharded.bucketOf(Accounts, "carol"))
+        // a discarded (told) message is acknowledged by the engine before the bucket sees it
+        const told = yield* Effect.exit(
+          bucket.Deposit({ id: "carol", message: { _tag: "Deposit", amount: "x" } }, { discard: true })
+        )
+        const asked = yield* Effect.exit(bucket.Withdraw({ id: "carol", message: { _tag: "Withdraw", amount: "1" } }))
+        yield* a.tell(Account.Deposit({ amount: 4 }))
+        return { told, asked, balance: yield* a.ask(Account.Balance()) }
+      })
+    )
+    expect(Exit.isSuccess(result.told)).toBe(true)
+    // a stored message is decoded by the engine with the type's schema before the bucket sees it: the engine
+    // refuses it with its own MalformedMessage (a Troupe ref turns that into InvalidMessage)
+    const defect = Exit.isFailure(result.asked)
+      ? (Cause.squash(result.asked.cause) as Error & { cause: Error })
+      : undefined
+    expect(defect?.name).toMatch(/MalformedMessage/)
+    expect(defect?.cause.message).toMatch(/amount/)
+    expect(result.balance).toBe(7)
+    // after a restart of the runner nothing is redelivered: the refused messages were answered, once
+    expect(
+      await run(
+        file,
+        Effect.flatMap(Sharded.ref(Accounts, "carol"), (a) => a.ask(Account.Balance()))
+      )
+    ).toBe(7)
   })
 })
