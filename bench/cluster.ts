@@ -11,6 +11,7 @@ import { ActorSystem, Behavior, Cluster, Protocol, Sharded } from "@troupe/runti
 import { Effect, Layer, Ref, Schema } from "effect"
 import { Entity, type Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
+import { twoRunnersVsOne } from "./cluster-runners.ts"
 import { type Case, type Figure, heapUsed, median, time } from "./support.ts"
 
 const Counter = Protocol.make("Counter", {
@@ -191,7 +192,8 @@ const idleBytes = (): Promise<ReadonlyArray<Figure>> =>
 export const cases: ReadonlyArray<Case> = [
   { name: "cluster_ask_vs_entity", run: () => askVsEntity() },
   { name: "cluster_entity_defaults", run: () => engineDefaults() },
-  { name: "cluster_entity_bytes", run: () => idleBytes() }
+  { name: "cluster_entity_bytes", run: () => idleBytes() },
+  { name: "cluster_2_runners_vs_1", run: () => twoRunnersVsOne() }
 ]
 
 if (import.meta.main && process.env.PROFILE !== undefined) {
