@@ -6,45 +6,13 @@
  * numbered, traced), once with the producer telling the very same session messages itself, unchecked.
  * The consumer (which checks what it receives either way) and everything else are the same.
  */
-import { ActorSystem, Behavior, Choreography, Protocol, Session } from "@troupe/runtime"
-import { Effect, Schema } from "effect"
+import { ActorSystem, Behavior, type Protocol, Session } from "@troupe/runtime"
+import { Effect } from "effect"
+import { Counter, counter } from "./counter.ts"
+import { consumer, producer, Stream } from "./stream.ts"
 import { type Figure, median, time } from "./support.ts"
 
-/** A producer streams items to a consumer, then says it is done. */
-const Stream = Choreography.makeUnsafe("Stream", ["P", "C"], ($) => [
-  $.loop("Items", [
-    $.choice("P", {
-      item: [$.message("P", "C", "item", Schema.Number), $.continue("Items")],
-      done: [$.message("P", "C", "done", Schema.Void)]
-    })
-  ])
-])
-
 const N = 50_000
-
-const producer = Session.role(Stream, "P", (ep) =>
-  Effect.gen(function* () {
-    let e = ep
-    for (let i = 0; i < N; i++) e = yield* e.send("C", "item", i)
-    yield* (yield* e.send("C", "done")).close()
-  })
-)
-
-const consumer = Session.role(Stream, "C", (ep) =>
-  Effect.gen(function* () {
-    let e = ep
-    let sum = 0
-    for (;;) {
-      const m = yield* e.receive()
-      if (m.label === "done") {
-        yield* m.next.close()
-        return sum
-      }
-      sum += m.payload
-      e = m.next
-    }
-  })
-)
 
 type Join = Protocol.MessageOf<ReturnType<typeof Session.protocolOf<typeof Stream, "P">>["definition"], "Join">
 
@@ -74,21 +42,9 @@ const unchecked = Behavior.make(Session.protocolOf(Stream, "P"), {
   }
 })
 
-const Counter = Protocol.make("Counter", {
-  Item: { n: Schema.Number },
-  Get: Protocol.request({}, { success: Schema.Number })
-})
-const counter = Behavior.make(Counter, {
-  initial: 0,
-  receive: {
-    Item: (sum, { n }) => Effect.succeed(sum + n),
-    Get: (sum) => Effect.succeed({ state: sum, reply: sum })
-  }
-})
-
 /** A session of N items, checked at both ends. */
 const checkedRun = Effect.gen(function* () {
-  const P = yield* ActorSystem.spawn(producer)
+  const P = yield* ActorSystem.spawn(producer(N))
   const C = yield* ActorSystem.spawn(consumer)
   yield* Session.run(Stream, { roles: { P, C } })
 })
@@ -103,7 +59,7 @@ const uncheckedRun = Effect.gen(function* () {
 /** The same number of messages told to a plain counter actor. */
 const plainRun = Effect.gen(function* () {
   const ref = yield* ActorSystem.spawn(counter)
-  for (let i = 0; i < N; i++) yield* ref.tell(Counter.Item({ n: i }))
+  for (let i = 0; i < N; i++) yield* ref.tell(Counter.Add({ n: i }))
   yield* ref.ask(Counter.Get())
 })
 
