@@ -21,7 +21,7 @@ import {
   type Envelope as WireEnvelope,
   Envelope as WireEnvelopes
 } from "@troupe/transport"
-import { Effect, type Fiber, PubSub, type Scope } from "effect"
+import { Effect, type Fiber, type Scope } from "effect"
 import type { ActorRef, TellError } from "../ActorRef.ts"
 import * as ActorRefs from "../ActorRef.ts"
 import { MailboxFull } from "../Mailbox.ts"
@@ -89,22 +89,13 @@ export class Remoting {
   private run() {
     const self = this
     return Effect.gen(function* () {
-      const events = yield* self.transport.subscribe
-      for (const peer of yield* self.transport.peers) self.peerUp(peer)
-      yield* Effect.forkScoped(
-        Effect.forever(
-          Effect.flatMap(PubSub.take(events), (event) =>
-            Effect.sync(() =>
-              event._tag === "PeerUp" ? self.peerUp(event) : self.peerDown(event.node, event.incarnation, event.reason)
-            )
-          )
-        )
-      )
-      yield* Effect.forkScoped(
-        Effect.forever(
-          Effect.flatMap(self.transport.receive, (batch) => Effect.sync(() => self.dispatcher.dispatchAll(batch)))
-        )
-      )
+      // every envelope is dispatched in the connection's callback as it arrives (no fiber wakes for it), and peer
+      // events come in the same order: a peer is known before its first envelope
+      yield* self.transport.receiveWith({
+        deliver: self.dispatcher.dispatch,
+        peer: (event) =>
+          event._tag === "PeerUp" ? self.peerUp(event) : self.peerDown(event.node, event.incarnation, event.reason)
+      })
     })
   }
 
@@ -155,7 +146,10 @@ export class Remoting {
 
   /** Encodes a message for a remote actor, revealing to its node the refs of this node's actors in it. */
   encodeFor(ref: RemoteActorRef<Protocol.Any>, message: Message): Json {
-    return ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codecOf(ref.protocol).encode(message))
+    const codec = codecOf(ref.protocol)
+    return this.access.tracksReveals
+      ? ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codec.encode(message))
+      : codec.encode(message)
   }
 
   // ------------------------------------------------------------------------------------------------------

@@ -170,11 +170,29 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
   return codec
 }
 
-export const encodeWith = (schema: Schema.Top, value: unknown): Json =>
-  toJson(Schema.encodeUnknownSync(schema as Schema.Codec<unknown, unknown, never, never>)(value)) as Json
+type AnyCodec = Schema.Codec<unknown, unknown, never, never>
+const encoderOf = new WeakMap<Schema.Top, (value: unknown) => unknown>()
+const decoderOf = new WeakMap<Schema.Top, (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
 
-export const decodeWith = (schema: Schema.Top, value: unknown): Exit.Exit<unknown, Schema.SchemaError> =>
-  Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown, never, never>)(value)
+/** Encodes with `schema` (its encoder made once: replies and asks use it on every message). */
+export const encodeWith = (schema: Schema.Top, value: unknown): Json => {
+  let encode = encoderOf.get(schema)
+  if (encode === undefined) {
+    encode = Schema.encodeUnknownSync(schema as AnyCodec)
+    encoderOf.set(schema, encode)
+  }
+  return toJson(encode(value)) as Json
+}
+
+/** Decodes with `schema` (its decoder made once). */
+export const decodeWith = (schema: Schema.Top, value: unknown): Exit.Exit<unknown, Schema.SchemaError> => {
+  let decode = decoderOf.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownExit(schema as AnyCodec)
+    decoderOf.set(schema, decode)
+  }
+  return decode(value)
+}
 
 /** The errors an ask can end with that travel back in a reply. */
 export const RemoteAskError = Schema.Union([
