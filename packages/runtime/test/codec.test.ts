@@ -81,7 +81,7 @@ const fields: Record<string, ReadonlyArray<string>> = {
 describe("remote message codec", () => {
   it("decodes exactly what the Schema decodes, to the same value", () => {
     let shortcuts = 0
-    for (const protocol of [Plain, Other] as const) {
+    for (const protocol of [Plain, Other] as ReadonlyArray<Protocol.Any>) {
       const codec = codecOf(protocol)
       for (const tag of protocol.tags) {
         if (tag === "WithRef") continue
@@ -102,7 +102,7 @@ describe("remote message codec", () => {
 
   it("encodes exactly what the Schema encodes, and fails where it fails", () => {
     let shortcuts = 0
-    for (const protocol of [Plain, Other] as const) {
+    for (const protocol of [Plain, Other] as ReadonlyArray<Protocol.Any>) {
       const codec = codecOf(protocol)
       for (const tag of protocol.tags) {
         if (tag === "WithRef") continue
