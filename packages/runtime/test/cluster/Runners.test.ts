@@ -1,7 +1,8 @@
 /**
  * Three runner processes on a real PostgreSQL server (started here): 10,000 sharded ledgers under traffic,
  * SIGKILL of one runner mid-traffic, then a rolling restart of all three. Every message the cluster accepted
- * is recorded exactly once, and every ledger answers again. Runs with `TROUPE_CLUSTER=1` (5-10 minutes on 2 loaded cores).
+ * is recorded exactly once, and every ledger answers again. Runs with `TROUPE_CLUSTER=1` (5-10 minutes on 2
+ * loaded cores).
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { appendFileSync, createWriteStream, mkdtempSync } from "node:fs"
