@@ -6,45 +6,12 @@
  * numbered, traced), once with the producer telling the very same session messages itself, unchecked.
  * The consumer (which checks what it receives either way) and everything else are the same.
  */
-import { ActorSystem, Behavior, Choreography, Protocol, Session } from "@troupe/runtime"
+import { ActorSystem, Behavior, Protocol, Session } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
+import { consumer, producer, Stream } from "./stream.ts"
 import { type Figure, median, time } from "./support.ts"
 
-/** A producer streams items to a consumer, then says it is done. */
-const Stream = Choreography.makeUnsafe("Stream", ["P", "C"], ($) => [
-  $.loop("Items", [
-    $.choice("P", {
-      item: [$.message("P", "C", "item", Schema.Number), $.continue("Items")],
-      done: [$.message("P", "C", "done", Schema.Void)]
-    })
-  ])
-])
-
 const N = 50_000
-
-const producer = Session.role(Stream, "P", (ep) =>
-  Effect.gen(function* () {
-    let e = ep
-    for (let i = 0; i < N; i++) e = yield* e.send("C", "item", i)
-    yield* (yield* e.send("C", "done")).close()
-  })
-)
-
-const consumer = Session.role(Stream, "C", (ep) =>
-  Effect.gen(function* () {
-    let e = ep
-    let sum = 0
-    for (;;) {
-      const m = yield* e.receive()
-      if (m.label === "done") {
-        yield* m.next.close()
-        return sum
-      }
-      sum += m.payload
-      e = m.next
-    }
-  })
-)
 
 type Join = Protocol.MessageOf<ReturnType<typeof Session.protocolOf<typeof Stream, "P">>["definition"], "Join">
 
@@ -52,7 +19,7 @@ type Join = Protocol.MessageOf<ReturnType<typeof Session.protocolOf<typeof Strea
 const unchecked = Behavior.make(Session.protocolOf(Stream, "P"), {
   initial: undefined as Join | undefined,
   receive: {
-    Join: (_, join) => Effect.succeed({ state: join, reply: undefined }),
+    Join: (_, join) => Effect.succeed({ state: join, reply: false }),
     Begin: (join, { session }, ctx) =>
       Effect.as(
         ctx.fork(
@@ -88,7 +55,7 @@ const counter = Behavior.make(Counter, {
 
 /** A session of N items, checked at both ends. */
 const checkedRun = Effect.gen(function* () {
-  const P = yield* ActorSystem.spawn(producer)
+  const P = yield* ActorSystem.spawn(producer(N))
   const C = yield* ActorSystem.spawn(consumer)
   yield* Session.run(Stream, { roles: { P, C } })
 })

@@ -6,18 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import {
-  ActorSystem,
-  type Behavior,
-  Choreography,
-  Durable,
-  DurableSession,
-  Entity,
-  Session,
-  Storage
-} from "@troupe/runtime"
+import { ActorSystem, type Behavior, Durable, DurableSession, Entity, Session, Storage } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 import { Counter, counter } from "./counter.ts"
+import { consumer, producer, Stream } from "./stream.ts"
 import { type Case, type Figure, median, time } from "./support.ts"
 
 const N = 500_000
@@ -123,45 +115,6 @@ const passivation = (): Promise<ReadonlyArray<Figure>> =>
 // ---------------------------------------------------------------------------------------------------------
 // Sessions
 // ---------------------------------------------------------------------------------------------------------
-
-/** A producer streams items to a consumer, then says it is done (as in the choreography benchmark). */
-const Stream = Choreography.makeUnsafe("Stream", ["P", "C"], ($) => [
-  $.loop("Items", [
-    $.choice("P", {
-      item: [$.message("P", "C", "item", Schema.Number), $.continue("Items")],
-      done: [$.message("P", "C", "done", Schema.Void)]
-    })
-  ])
-])
-
-/** The producer sends `items` items; after `pauseAt` of them it runs a `once` effect (`pause`). */
-const producer = (items: number, pauseAt = -1, pause: Effect.Effect<void> = Effect.void) =>
-  Session.role(Stream, "P", (ep) =>
-    Effect.gen(function* () {
-      let e = ep
-      for (let i = 0; i < items; i++) {
-        if (i === pauseAt) yield* Effect.suspend(() => pause)
-        e = yield* e.send("C", "item", i)
-      }
-      yield* (yield* e.send("C", "done")).close()
-    })
-  )
-
-const consumer = Session.role(Stream, "C", (ep) =>
-  Effect.gen(function* () {
-    let e = ep
-    let sum = 0
-    for (;;) {
-      const m = yield* e.receive()
-      if (m.label === "done") {
-        yield* m.next.close()
-        return sum
-      }
-      sum += m.payload
-      e = m.next
-    }
-  })
-)
 
 const ITEMS = 50_000
 

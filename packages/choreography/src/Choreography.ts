@@ -28,12 +28,14 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
-import { expandFamilies, familyProblems, memberName, memberOf } from "./internal/families.ts"
-import { isRecursive, renameSteps, unfoldRecursion } from "./internal/inclusion.ts"
-import { type Checked, check } from "./internal/wellFormed.ts"
+import { Effect, type Schema } from "effect"
+import { build, instantiateSync } from "./internal/definition.ts"
+import { ProtocolDefinitionError } from "./internal/definitionError.ts"
 import type { LocalType } from "./LocalType.ts"
 import type { StateMachine } from "./StateMachine.ts"
+
+export { instantiateSync } from "./internal/definition.ts"
+export { Problem, ProtocolDefinitionError } from "./internal/definitionError.ts"
 
 /** A message `from → to : label(payload)`; `payload` is the Schema of what it carries (`Schema.Void` for nothing). */
 export interface Message<
@@ -243,114 +245,6 @@ export interface Builder<R extends string> {
   readonly self: Protocol<string, R, Steps>
 }
 
-const end: End = { _tag: "End" }
-
-/** What `$.self` stands for: the protocol being defined (see `Builder.self`). */
-const SELF: Protocol<string, string, Steps> = {
-  _tag: "Protocol",
-  name: "self",
-  roles: [],
-  steps: [],
-  localTypes: new Map(),
-  machines: new Map(),
-  restartable: new Set(),
-  families: new Set()
-}
-
-/**
- * The steps a protocol stands for where it is included: a recursive one unfolded into its own loops first,
- * so that its `$.self` goes on meaning it, not the protocol that includes it.
- */
-const ownSteps = (protocol: Protocol<string, string, Steps>): Steps => {
-  if (!isRecursive(protocol.steps)) return protocol.steps
-  const unfolded = unfoldRecursion(protocol.name, protocol.roles, protocol.steps)
-  return "steps" in unfolded ? unfolded.steps : protocol.steps
-}
-
-const builder: Builder<string> = {
-  message: (from, to, label, payload) => ({ _tag: "Message", from, to, label, payload }),
-  choice: (at, branches) => ({ _tag: "Choice", at, branches }),
-  loop: (name, body) => ({ _tag: "Loop", name, body }),
-  continue: (name) => ({ _tag: "Continue", name }),
-  end,
-  parallel: (...parts) => ({ _tag: "Parallel", parts }),
-  include: (protocol, roles) => {
-    const mapping: Record<string, string> = { ...roles }
-    if (protocol === SELF)
-      return { _tag: "Include", protocol: "self", roles: mapping, body: [], recursive: true } as never
-    return {
-      _tag: "Include",
-      protocol: protocol.name,
-      roles: mapping,
-      body: renameSteps(ownSteps(protocol), (r) => mapping[r] ?? r)
-    } as never
-  },
-  get self() {
-    return SELF
-  }
-}
-
-/** What a protocol definition is missing or gets wrong, one entry per problem. */
-export const Problem = Schema.Struct({
-  /** What kind of problem this is. */
-  code: Schema.Literals([
-    "InvalidName",
-    "NoRoles",
-    "InvalidRole",
-    "DuplicateRole",
-    "UnknownRole",
-    "UnusedRole",
-    "SelfMessage",
-    "InvalidLabel",
-    "MissingPayloadSchema",
-    "InvalidStep",
-    "EmptyChoice",
-    "EmptyBranch",
-    "ChooserNotFirst",
-    "InconsistentChoiceReceiver",
-    "DuplicateLabel",
-    "BranchNameMismatch",
-    "EmptyLoop",
-    "ShadowedLoop",
-    "UnknownLoop",
-    "UnguardedRecursion",
-    "UnreachableStep",
-    "EmptyParallel",
-    "OverlappingParallel",
-    "EndInParallel",
-    "ContinueOutOfParallel",
-    "UnmergeableBranches",
-    "NonTailRecursion",
-    "FamilyMessage",
-    "FamilyChoice",
-    "InvalidFamilySize",
-    "CheckFailed"
-  ]),
-  /** A sentence that says what is wrong and where. */
-  message: Schema.String,
-  /** Where in the protocol, outermost first (e.g. `["loop \"X\"", "choice at S", "branch \"Full\""]`). */
-  path: Schema.Array(Schema.String),
-  /** The role concerned, if any. */
-  role: Schema.optionalKey(Schema.String),
-  /** The choice branch concerned, if any. */
-  branch: Schema.optionalKey(Schema.String),
-  /** The message label concerned, if any. */
-  label: Schema.optionalKey(Schema.String)
-})
-
-/** One problem of a protocol definition. */
-export type Problem = typeof Problem.Type
-
-/** A protocol definition was refused; `problems` lists everything that is wrong, each naming its role, branch and label. */
-export class ProtocolDefinitionError extends Schema.TaggedError<ProtocolDefinitionError>()("ProtocolDefinitionError", {
-  protocol: Schema.String,
-  problems: Schema.Array(Problem)
-}) {
-  override get message(): string {
-    return `Protocol "${this.protocol}" is not well-formed:\n${this.problems.map((p) => `  - ${p.message}`).join("\n")}`
-  }
-}
-
 /**
  * Builds and checks a global protocol; the error lists every problem found. See the module
  * documentation for an example, and {@link makeUnsafe} for module-level definitions.
@@ -410,94 +304,6 @@ export const makeUnsafe = <
   return result
 }
 
-const build = <Name extends string, Roles extends string, S extends Steps, Families extends Roles>(
-  name: Name,
-  roles: ReadonlyArray<Roles>,
-  body: (builder: Builder<Roles>) => S,
-  options: Options<Roles, Families> = {}
-): Protocol<Name, Roles, S, Families> | ProtocolDefinitionError => {
-  const refuse = (problems: ReadonlyArray<Problem>) => new ProtocolDefinitionError({ protocol: String(name), problems })
-  let steps: S
-  try {
-    steps = body(builder as Builder<Roles>)
-  } catch (cause) {
-    return refuse([
-      { code: "InvalidStep", path: [], message: `top level: building the steps threw: ${describeCause(cause)}` }
-    ])
-  }
-  const problems: Array<Problem> = []
-  const restartable = options.restartable ?? []
-  for (const role of restartable)
-    if (!roles.includes(role))
-      problems.push({
-        code: "UnknownRole",
-        path: [],
-        message: `options: restartable role ${JSON.stringify(role)} is not a declared role`,
-        role
-      })
-  const families: ReadonlyArray<string> = options.families ?? []
-  const made = checked(name, roles, steps)
-  if ("problems" in made) problems.push(...made.problems)
-  else if (families.length > 0) {
-    for (const problem of familyProblems(steps, roles, families)) problems.push(problem)
-    // Families are checked as written (one role each) and with two and three members: a protocol whose
-    // members act alike and never talk to each other is well-formed for every size once it is for these.
-    for (const size of [2, 3]) {
-      if (problems.length > 0) break
-      const sizes = new Map(families.map((f) => [f, size] as const))
-      const instance = checked(name, instanceRoles(roles, sizes), expandFamilies(steps, sizes))
-      if ("problems" in instance)
-        for (const p of instance.problems)
-          problems.push({ ...p, message: `${p.message} (in a session with ${size} members of each family)` })
-    }
-  }
-  if (problems.length > 0 || "problems" in made) return refuse(problems)
-  return {
-    _tag: "Protocol",
-    name,
-    roles: [...roles],
-    steps,
-    localTypes: made.localTypes as ReadonlyMap<Roles, LocalType>,
-    machines: made.machines as ReadonlyMap<Roles, StateMachine>,
-    restartable: new Set(restartable),
-    families: new Set(families)
-  }
-}
-
-/** Checks (and projects) steps, recursive includes unfolded; every failure is a problem. */
-const checked = (
-  name: string,
-  roles: ReadonlyArray<string>,
-  steps: Steps
-): Checked | { readonly problems: ReadonlyArray<Problem> } => {
-  try {
-    const unfolded = Array.isArray(steps) && isRecursive(steps) ? unfoldRecursion(name, roles, steps) : { steps }
-    if ("problems" in unfolded) return unfolded
-    const result = check(name, roles, unfolded.steps)
-    return "localTypes" in result ? result : { problems: result }
-  } catch (cause) {
-    // Checking is iterative and polynomial: nothing should get here; if something does, it is named.
-    return {
-      problems: [
-        {
-          code: "CheckFailed",
-          path: [],
-          message: `top level: the checker failed on this protocol: ${describeCause(cause)}`
-        }
-      ]
-    }
-  }
-}
-
-/** The roles of an instance: single roles as they are, each family replaced by its members. */
-const instanceRoles = (roles: ReadonlyArray<string>, sizes: ReadonlyMap<string, number>): ReadonlyArray<string> =>
-  roles.flatMap((role) => {
-    const size = sizes.get(role)
-    return size === undefined ? [role] : Array.from({ length: size }, (_, i) => memberName(role, i))
-  })
-
-const instances = new WeakMap<Protocol, Map<string, Protocol | ProtocolDefinitionError>>()
-
 /**
  * The protocol for a session with `sizes` members of each family: each member is a role `Family[i]`
  * (from 0), with its own local type, state machine and monitor; messages to a family are sent to every
@@ -522,53 +328,3 @@ export const instantiate = <P extends Protocol>(
     const made = instantiateSync(protocol, sizes)
     return made instanceof ProtocolDefinitionError ? Effect.fail(made) : Effect.succeed(made)
   })
-
-/** {@link instantiate}, synchronous: the instance or the error. */
-export const instantiateSync = (
-  protocol: Protocol,
-  sizes: Readonly<Record<string, number>>
-): Protocol | ProtocolDefinitionError => {
-  if (protocol.families.size === 0) return protocol
-  const refuse = (message: string) =>
-    new ProtocolDefinitionError({
-      protocol: protocol.name,
-      problems: [{ code: "InvalidFamilySize", path: [], message }]
-    })
-  const counts = new Map<string, number>()
-  for (const family of protocol.families) {
-    const n = sizes[family]
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 1)
-      return refuse(`family ${family} needs a number of members (a whole number from 1), got ${JSON.stringify(n)}`)
-    counts.set(family, n)
-  }
-  const key = [...counts].map(([f, n]) => `${f}=${n}`).join(",")
-  let byProtocol = instances.get(protocol)
-  if (byProtocol === undefined) instances.set(protocol, (byProtocol = new Map()))
-  const known = byProtocol.get(key)
-  if (known !== undefined) return known
-  const roles = instanceRoles(protocol.roles, counts)
-  const made = checked(protocol.name, roles, expandFamilies(protocol.steps, counts))
-  const instance: Protocol | ProtocolDefinitionError =
-    "problems" in made
-      ? new ProtocolDefinitionError({ protocol: protocol.name, problems: made.problems })
-      : {
-          _tag: "Protocol",
-          name: protocol.name,
-          roles,
-          steps: protocol.steps,
-          localTypes: made.localTypes,
-          machines: new Map(
-            [...made.machines].map(([role, machine]) => [role, { ...machine, families: Object.fromEntries(counts) }])
-          ),
-          restartable: new Set(
-            roles.filter((r) => protocol.restartable.has(memberOf(r, protocol.families)?.family ?? r))
-          ),
-          families: new Set(),
-          instanceOf: { protocol, sizes: Object.fromEntries(counts) }
-        }
-  byProtocol.set(key, instance)
-  return instance
-}
-
-const describeCause = (cause: unknown): string =>
-  cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)

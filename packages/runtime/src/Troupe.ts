@@ -26,17 +26,17 @@
  * ```
  */
 import type { Choreography as Choreographies } from "@troupe/choreography"
-import { Cause, Duration, Effect, Exit, Layer, ManagedRuntime, Option, Scope } from "effect"
+import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { ActorRef, AskOptions } from "./ActorRef.ts"
 import * as ActorSystem from "./ActorSystem.ts"
 import type { Behavior } from "./Behavior.ts"
-import * as Session from "./choreography/Session.ts"
+import type * as Session from "./choreography/Session.ts"
 import type { SessionEvent } from "./choreography/SessionEvent.ts"
-import * as Durable from "./durable/Durable.ts"
 import type * as Entity from "./durable/Entity.ts"
-import { Storage } from "./durable/Storage.ts"
-import { AgentsById } from "./internal/agentsById.ts"
+import { AgentsById, plainKind } from "./internal/agentsById.ts"
 import { EventFeed } from "./internal/eventFeed.ts"
+import { actorOf, makeRef } from "./internal/promiseRef.ts"
+import { TroupeSessions } from "./internal/troupeSessions.ts"
 import type * as Mailbox from "./Mailbox.ts"
 import type * as Protocol from "./Protocol.ts"
 import type { RestartPolicy } from "./Supervisor.ts"
@@ -288,7 +288,7 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
   // subscribed from the start: `events()` sees every event after its call, sessions are recorded from their start
   const feed = new EventFeed(system, run)
   await feed.open()
-  const sessions = new Set<{ readonly end: () => Promise<void> }>()
+  const sessions = new TroupeSessions(run, feed)
 
   const ref = <P extends Protocol.Any>(actor: ActorRef<P>): Ref<P> =>
     makeRef(
@@ -297,56 +297,12 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
       run,
       () => run(system.stop(actor))
     )
-  const actorOf = <P extends Protocol.Any>(target: Ref<P> | ActorRef<P>): Promise<ActorRef<P>> =>
-    "actorRef" in target ? target.actorRef() : Promise.resolve(target)
   const byId = new AgentsById(system, run)
-
-  const startSession = async <P extends Choreographies.Protocol, const B extends Roles<P>>(
-    protocol: P,
-    sessionOptions: SessionOptions<P, B>
-  ): Promise<SessionHandle<ResultsOf<B>>> => {
-    const roles = Object.fromEntries(
-      await Promise.all(
-        Object.entries(
-          sessionOptions.roles as Readonly<Record<string, Ref<Protocol.Any> | ActorRef<Protocol.Any>>>
-        ).map(async ([role, target]) => [role, await actorOf(target)] as const)
-      )
-    )
-    const id = sessionOptions.id ?? crypto.randomUUID()
-    await feed.expectSession(id)
-    const scope = await run(Scope.make())
-    const handle = await run(
-      Session.start(protocol, { ...sessionOptions, id, roles } as unknown as Session.Options<
-        P,
-        Session.Bindings<P>
-      >).pipe(Scope.provide(scope))
-    ).catch(async (error: unknown) => {
-      await run(Scope.close(scope, Exit.void))
-      throw error
-    })
-    const result = run(handle.await) as Promise<Session.Completed<ResultsOf<B>>>
-    // once the session is over: its scope closed, and it is forgotten by shutdown
-    const over = result
-      .then(
-        () => undefined,
-        () => undefined
-      )
-      .then(() => run(Scope.close(scope, Exit.void)))
-      .finally(() => sessions.delete(entry))
-    const entry = { end: () => run(handle.abort("the troupe shut down")).then(() => over) }
-    sessions.add(entry)
-    return {
-      id,
-      protocol: protocol.name,
-      result,
-      abort: (reason) => run(handle.abort(reason)).then(() => over)
-    }
-  }
 
   let stopping: Promise<void> | undefined
   const shutdown = () =>
     (stopping ??= (async () => {
-      await Promise.all([...sessions].map((session) => session.end()))
+      await sessions.endAll()
       await feed.close()
       await runtime.dispose()
     })())
@@ -368,8 +324,9 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
     ask: (target, message, askOptions) => ("actorRef" in target ? target : ref(target)).ask(message, askOptions),
     stop: (target) => actorOf(target).then((actor) => run(system.stop(actor))),
     awaitTermination: (target) => actorOf(target).then((actor) => run(system.awaitTermination(actor))),
-    startSession,
-    runSession: (protocol, sessionOptions) => startSession(protocol, sessionOptions).then((session) => session.result),
+    startSession: (protocol, sessionOptions) => sessions.start(protocol, sessionOptions),
+    runSession: (protocol, sessionOptions) =>
+      sessions.start(protocol, sessionOptions).then((session) => session.result),
     sessionEvents: (id, eventOptions) => feed.session(id, eventOptions?.lastEventId),
     events: () => feed.all(),
     run,
@@ -378,72 +335,6 @@ export const start = async <L extends ServiceLayer | ReadonlyArray<ServiceLayer>
     [Symbol.asyncDispose]: shutdown
   }
 }
-
-/**
- * The entity kind behind `troupe.agents(name, make, options)`: not durable, passivated only if asked. Its
- * protocol is the behaviours' own, known once the first one is made.
- */
-const plainKind = <P extends Protocol.Any, R>(
-  name: string,
-  make: (id: string) => Behavior<P, unknown, R>,
-  options: AgentsOptions
-): Entity.Kind<P, R> => {
-  let protocol: P | undefined
-  return {
-    name,
-    get protocol() {
-      return protocol as P
-    },
-    behavior: (id) => {
-      const behavior = make(id)
-      protocol = behavior.protocol
-      return behavior
-    },
-    passivateAfterMillis:
-      options.passivateAfter === undefined || options.passivateAfter === "never"
-        ? undefined
-        : Duration.toMillis(options.passivateAfter),
-    mailbox: options.mailbox,
-    supervision: undefined,
-    restart: options.restart ?? "transient",
-    shutdownTimeout: options.shutdownTimeout,
-    durable: false
-  }
-}
-
-/** A durable message needs the troupe's storage: a clear error when it has none. */
-const withStorage = <A, E>(effect: Effect.Effect<A, E, Storage>): Effect.Effect<A, E> =>
-  Effect.flatMap(Effect.serviceOption(Storage), (storage) =>
-    Option.isSome(storage)
-      ? Effect.provideService(effect, Storage, storage.value)
-      : Effect.die(
-          new Error(
-            'A durable message needs storage: give Troupe.start a Storage layer among its services, e.g. Storage.layerSqlite({ filename: "troupe.db" })'
-          )
-        )
-  )
-
-/** A Promise ref whose actor is found by `resolve` at each call; `stop` stops it if it runs. */
-const makeRef = <P extends Protocol.Any>(
-  path: string,
-  resolve: () => Promise<ActorRef<P>>,
-  run: <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>) => Promise<A>,
-  stop: () => Promise<void>
-): Ref<P> => ({
-  path,
-  tell: (message, options) =>
-    resolve().then((actor) =>
-      run<void, unknown>(
-        options?.durable === true ? withStorage(Durable.tell(actor, message, options)) : actor.tell(message)
-      )
-    ),
-  ask: (message, options) =>
-    resolve().then((actor) =>
-      run(options?.durable === true ? withStorage(Durable.ask(actor, message, options)) : actor.ask(message, options))
-    ),
-  stop,
-  actorRef: resolve
-})
 
 /** Whether a rejection is one of Troupe's typed errors with this tag (`isError(e, "AskTimeout")`). */
 export const isError = <Tag extends string>(error: unknown, tag: Tag): error is { readonly _tag: Tag } & Error =>

@@ -2,8 +2,8 @@
  * The behaviour every transport must have, run against both: in process and over WebSocket.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Metric } from "effect"
-import { ActorAddress, Envelope, NodeId, Peer, TransportError, TransportMetrics } from "../src/index.ts"
+import { Effect, Exit, Fiber, Metric, Scope } from "effect"
+import { ActorAddress, Envelope, NodeId, Peer, type Transport, TransportError, TransportMetrics } from "../src/index.ts"
 import { awaitEvent, eventually, type Harness, inProcess, type Node, webSocket } from "./support/harness.ts"
 
 const tell = (to: Node, n: number, from = "x"): Envelope.Envelope =>
@@ -296,6 +296,51 @@ const suite = (make: () => Harness) =>
         assert.strictEqual((yield* value(TransportMetrics.envelopesIn, b)).count, 10)
         assert.isAbove((yield* value(TransportMetrics.framesOut, a)).count, 0)
         assert.strictEqual((yield* value(TransportMetrics.linksUp, a)).value, 1)
+      })
+    )
+
+    it.live("a receiver hears of its peers and takes every envelope as it arrives, acknowledging it", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("push-a")
+        const b = yield* h.node("push-b")
+        yield* h.connect(a, b)
+        // queued before a receiver registers
+        yield* sendMany(a, b, 3)
+        yield* eventually(linkTo(b, "push-a"), (link) => link?.received === 3)
+        const heard: Array<string | number> = []
+        const receiver: Transport.Receiver = {
+          deliver: (delivery) => heard.push((delivery.envelope.payload as { readonly n: number }).n),
+          peer: (event) => heard.push(`${event._tag} ${event.node}`)
+        }
+        const scope = yield* Scope.make()
+        yield* b.transport.receiveWith(receiver).pipe(Scope.provide(scope))
+        // at once, in order: the live peer, then what was queued
+        assert.deepStrictEqual(heard, ["PeerUp push-a", 1, 2, 3])
+        const second = yield* Effect.exit(Effect.scoped(b.transport.receiveWith(receiver)))
+        assert.isTrue(Exit.hasDies(second), "one receiver at a time")
+        yield* sendMany(a, b, 997, 4)
+        yield* eventually(
+          Effect.sync(() => heard.length),
+          (n) => n === 1001
+        )
+        assert.deepStrictEqual(heard, ["PeerUp push-a", ...range(1, 1000)])
+        // taken means acknowledged: nobody calls receive, and the sender's buffer empties
+        yield* eventually(linkTo(a, "push-b"), (link) => link?.unacknowledged === 0)
+        // when its scope closes, envelopes are queued for receive again
+        yield* Scope.close(scope, Exit.void)
+        yield* sendMany(a, b, 1, 1001)
+        assert.deepStrictEqual(yield* receiveMany(b, 1), [1001])
+        assert.strictEqual(heard.length, 1001)
+        // peer events reach a receiver in order with the envelopes: the last one, then PeerDown
+        yield* b.transport.receiveWith(receiver)
+        yield* sendMany(a, b, 1, 1002)
+        yield* a.stop
+        yield* eventually(
+          Effect.sync(() => heard.at(-1)),
+          (last) => last === "PeerDown push-a"
+        )
+        assert.deepStrictEqual(heard.slice(-3), ["PeerUp push-a", 1002, "PeerDown push-a"])
       })
     )
   })

@@ -5,9 +5,10 @@
  * length or depth are checked on explicit stacks.
  */
 import { Schema } from "effect"
-import type { Message, Problem, Step } from "../Choreography.ts"
+import type { Problem, Step } from "../Choreography.ts"
 import type { LocalType } from "../LocalType.ts"
 import { fromLocalType, type StateMachine } from "../StateMachine.ts"
+import { type ChoiceStarts, checkBranchStart, isName, isObject, show } from "./choiceStart.ts"
 import { Interner } from "./interner.ts"
 import { Merger, project } from "./projection.ts"
 import { drain } from "./solve.ts"
@@ -24,10 +25,6 @@ const NO_LOOPS: ReadonlySet<string> = new Set()
 const FOLLOWED: ReadonlySet<string> = new Set()
 const GUARDED: Walked = { unguarded: new Set(), stops: undefined }
 const TAGS = new Set(["Message", "Choice", "Loop", "Continue", "End", "Parallel", "Include"])
-
-const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
-const isName = (u: unknown): u is string => typeof u === "string" && u.length > 0
-const show = (m: Message) => `${m.from} -> ${m.to}: ${m.label}`
 
 /** How a step is named in a path. */
 const describeStep = (step: Step): string => {
@@ -276,8 +273,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
       report("EmptyChoice", here, `the choice at ${step.at} has no branches`, { role: step.at })
       return done({ unguarded, stops: undefined })
     }
-    const firstLabels = new Map<string, string>()
-    let receiver: { role: string; branch: string } | undefined
+    const starts: ChoiceStarts = { firstLabels: new Map(), receiver: undefined }
     const after = new Set<string>()
     let anyGoesOn = false
     const entries = Object.entries(step.branches)
@@ -302,54 +298,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
         anyGoesOn = true
         return
       }
-      const { messages, other } = firstMessagesOf(steps, step.at, scope.bodies)
-      const foreign = messages.find((m) => m.from !== step.at)
-      if (messages.length === 0 || other !== undefined || foreign !== undefined) {
-        const found = foreign !== undefined ? `message ${show(foreign)}` : (other ?? "nothing")
-        report(
-          "ChooserNotFirst",
-          inBranch,
-          `${step.at} chooses, so it must send the first message of branch "${branch}", but the branch starts with ${found}`,
-          { role: step.at, branch, ...(foreign === undefined ? {} : { label: foreign.label }) }
-        )
-      } else {
-        for (const first of messages) {
-          const seen = firstLabels.get(first.label)
-          if (seen !== undefined)
-            report(
-              "DuplicateLabel",
-              inBranch,
-              seen === branch
-                ? `branch "${branch}" starts with label "${first.label}" twice: ${step.at}'s choice would be ambiguous`
-                : `branches "${seen}" and "${branch}" both start with label "${first.label}": ${step.at}'s choice would be ambiguous`,
-              { role: step.at, branch, label: first.label }
-            )
-          else firstLabels.set(first.label, branch)
-          if (receiver === undefined) receiver = { role: first.to, branch }
-          else if (receiver.role !== first.to)
-            report(
-              "InconsistentChoiceReceiver",
-              inBranch,
-              `${step.at} tells ${receiver.role} its choice in branch "${receiver.branch}" but ${first.to} in branch "${branch}": every branch must start with a message to the same role`,
-              { role: first.to, branch, label: first.label }
-            )
-        }
-        // A branch that starts with its message is named after its label; one that starts with a loop, a
-        // `continue` or a choice by the same role may start with several, and its name is free.
-        const first = firstStep(steps)
-        if (
-          first?._tag === "Message" &&
-          first.label !== branch &&
-          isName(first.label) &&
-          firstLabels.get(first.label) === branch
-        )
-          report(
-            "BranchNameMismatch",
-            inBranch,
-            `branch "${branch}" starts with ${step.at}'s message "${first.label}": name the branch after the label it sends ("${first.label}"), so that the two cannot disagree`,
-            { role: step.at, branch, label: first.label }
-          )
-      }
+      checkBranchStart(step, branch, steps, scope.bodies, inBranch, starts, report)
       walk(steps, { ...scope, path: inBranch }, unguarded, (walked) => {
         for (const loop of walked.unguarded) after.add(loop)
         if (walked.stops === undefined) anyGoesOn = true
@@ -434,70 +383,4 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
   const machines = new Map<string, StateMachine>()
   for (const [role, local] of localTypes) machines.set(role, fromLocalType(local, { protocol: name as string, role }))
   return { localTypes, machines }
-}
-
-/** The first step of a list, looking through included protocols. */
-const firstStep = (steps: unknown): Step | undefined => {
-  let list = steps
-  for (;;) {
-    if (!Array.isArray(list)) return undefined
-    const first: unknown = list[0]
-    if (!isObject(first)) return undefined
-    if (first._tag !== "Include") return first as unknown as Step
-    list = first.body
-  }
-}
-
-/**
- * The first messages of a branch (see tree.ts `firstMessages`), from its steps: through included protocols,
- * loops that start it, `continue`s (the start of their loop) and choices by the same role. `other` names
- * what else the branch starts with, if anything (a choice by another role, a parallel, the end, or a loop
- * back to itself before any message).
- */
-const firstMessagesOf = (
-  steps: unknown,
-  chooser: string,
-  bodies: ReadonlyMap<string, unknown>
-): { readonly messages: ReadonlyArray<Message>; readonly other: string | undefined } => {
-  const messages: Array<Message> = []
-  let other: string | undefined
-  const known = new Map(bodies)
-  const seen = new Set<unknown>()
-  const todo: Array<unknown> = [steps]
-  while (todo.length > 0) {
-    const list = todo.pop()
-    if (!Array.isArray(list) || list.length === 0) continue
-    if (seen.has(list)) {
-      other ??= "a loop that starts again before any message"
-      continue
-    }
-    seen.add(list)
-    const first: unknown = list[0]
-    if (!isObject(first)) continue
-    const s = first as unknown as Step
-    switch (s._tag) {
-      case "Message":
-        messages.push(s)
-        break
-      case "Include":
-        todo.push(s.body)
-        break
-      case "Loop":
-        known.set(s.name, s.body)
-        todo.push(s.body)
-        break
-      case "Continue":
-        todo.push(known.get(s.name))
-        break
-      case "Choice":
-        if (s.at === chooser && isObject(s.branches)) {
-          const branches = Object.values(s.branches)
-          for (let i = branches.length - 1; i >= 0; i--) todo.push(branches[i])
-        } else other ??= `choice at ${s.at}`
-        break
-      default:
-        other ??= s._tag
-    }
-  }
-  return { messages, other }
 }

@@ -45,6 +45,7 @@ import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
+import * as ClusterRefs from "./internal/clusterRefs.ts"
 
 /** A sharded actor type: its name in the cluster, its protocol, and how each of its actors behaves. */
 export interface Sharded<P extends Protocol.Any, R> {
@@ -172,6 +173,8 @@ export const layer = <P extends Protocol.Any, R>(
         Effect.runSync(Entity.active(type.kind).pipe(Effect.provideService(ActorSystem, system)))
       )
       yield* ClusterStatus.report(sharding, scope)
+      // refs to this type's actors inside messages (a session's Join) decode on this runner
+      yield* ClusterRefs.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
       const bucket = Effect.gen(function* () {
         // the actors this bucket activated: passivated (their state written) when the bucket leaves this runner
         const actors = new Map<string, ActorRef<P>>()

@@ -5,12 +5,13 @@
  * the kind is durable); once it has stopped or been passivated, the next message spawns it again. An id may
  * be any non-empty string (see `Entity.path` for how it is written in the path).
  */
-import type { Effect } from "effect"
+import { Duration, type Effect } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { type ActorSystem, type ActorSystemService, InvalidName } from "../ActorSystem.ts"
+import type { Behavior } from "../Behavior.ts"
 import * as Entity from "../durable/Entity.ts"
 import type * as Protocol from "../Protocol.ts"
-import type { Agents, Ref } from "../Troupe.ts"
+import type { Agents, AgentsOptions, Ref } from "../Troupe.ts"
 
 type Run = <A, E>(effect: Effect.Effect<A, E, ActorSystem>) => Promise<A>
 
@@ -48,5 +49,37 @@ export class AgentsById {
       },
       ids: () => Entity.idsUnsafe(this.system, kind)
     }
+  }
+}
+
+/**
+ * The entity kind behind `troupe.agents(name, make, options)`: not durable, passivated only if asked. Its
+ * protocol is the behaviours' own, known once the first one is made.
+ */
+export const plainKind = <P extends Protocol.Any, R>(
+  name: string,
+  make: (id: string) => Behavior<P, unknown, R>,
+  options: AgentsOptions
+): Entity.Kind<P, R> => {
+  let protocol: P | undefined
+  return {
+    name,
+    get protocol() {
+      return protocol as P
+    },
+    behavior: (id) => {
+      const behavior = make(id)
+      protocol = behavior.protocol
+      return behavior
+    },
+    passivateAfterMillis:
+      options.passivateAfter === undefined || options.passivateAfter === "never"
+        ? undefined
+        : Duration.toMillis(options.passivateAfter),
+    mailbox: options.mailbox,
+    supervision: undefined,
+    restart: options.restart ?? "transient",
+    shutdownTimeout: options.shutdownTimeout,
+    durable: false
   }
 }

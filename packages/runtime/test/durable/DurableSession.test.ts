@@ -1,10 +1,19 @@
-import { ActorSystem, Desk, DurableSession, HumanRole, Session, Storage } from "@troupe/runtime"
+import {
+  ActorSystem,
+  type Behavior,
+  Desk,
+  DurableSession,
+  HumanRole,
+  type Protocol,
+  Session,
+  Storage
+} from "@troupe/runtime"
 import { Cause, Deferred, Effect, Exit, Option, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
 import { type Database, databases } from "./databases.ts"
-import { auditor, bank, client, Ledger } from "./ledger.ts"
+import { auditor, bank, client, type Effect_, Ledger } from "./ledger.ts"
 
 const onStorage = <A, E>(
   db: Database,
@@ -14,20 +23,32 @@ const onStorage = <A, E>(
 ) =>
   Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.provide(db.layer(location))))
 
+const none: Effect_ = () => Effect.void
+
+/** Records each once effect of the bank and the auditor as `session/role/n`, in the order they run. */
+const recorder = () => {
+  const effects: Array<string> = []
+  const record: Effect_ = (session, role, n) => Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+  return { effects, record }
+}
+
+/** Spawns the ledger's participants: `c` as C, the bank as B and the auditor as A, both running `record`. */
+const spawnLedger = <P extends Protocol.Any, S>(c: Behavior.Behavior<P, S>, record: Effect_ = none) =>
+  Effect.gen(function* () {
+    const C = yield* ActorSystem.spawn(c, { name: "C" })
+    const B = yield* ActorSystem.spawn(bank(record), { name: "B" })
+    const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
+    return { C, B, A }
+  })
+
 /** Runs a ledger session of `rounds` deposits to its end, under `id`. */
 const runLedger = (db: Database, location: string, id: string, rounds: number) =>
   onStorage(
     db,
     location,
     Effect.gen(function* () {
-      const none = () => Effect.void
-      const C = yield* ActorSystem.spawn(
-        client(() => rounds),
-        { name: "C" }
-      )
-      const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
-      const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
-      return yield* DurableSession.run(Ledger, { roles: { C, B, A }, id })
+      const roles = yield* spawnLedger(client(() => rounds))
+      return yield* DurableSession.run(Ledger, { roles, id })
     })
   )
 
@@ -47,20 +68,16 @@ for (const db of databases()) {
   describe(`durable sessions on ${db.name}`, () => {
     it("complete, with their outcome stored, each once effect run once", async () => {
       const location = await db.fresh()
-      const effects: Array<string> = []
-      const record = (session: string, role: string, n: number) =>
-        Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+      const { effects, record } = recorder()
       const done = await onStorage(
         db,
         location,
         Effect.gen(function* () {
-          const C = yield* ActorSystem.spawn(
+          const roles = yield* spawnLedger(
             client(() => 5),
-            { name: "C" }
+            record
           )
-          const B = yield* ActorSystem.spawn(bank(record), { name: "B" })
-          const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
-          const completed = yield* DurableSession.run(Ledger, { roles: { C, B, A }, id: "s1", deadline: "5 seconds" })
+          const completed = yield* DurableSession.run(Ledger, { roles, id: "s1", deadline: "5 seconds" })
           const stored = yield* DurableSession.outcome("s1")
           return { completed, stored: Option.getOrUndefined(stored) }
         })
@@ -73,22 +90,18 @@ for (const db of databases()) {
 
     it("resume after their node is gone and back: the roles replay the log, nothing runs twice", async () => {
       const location = await db.fresh()
-      const effects: Array<string> = []
-      const record = (session: string, role: string, n: number) =>
-        Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+      const { effects, record } = recorder()
       // a first "process": the session starts, runs some rounds, and its node is shut down mid-way
       const started = await onStorage(
         db,
         location,
         Effect.gen(function* () {
           const system = yield* ActorSystem.ActorSystem
-          const C = yield* ActorSystem.spawn(
+          const roles = yield* spawnLedger(
             client(() => 40),
-            { name: "C" }
+            record
           )
-          const B = yield* ActorSystem.spawn(bank(record), { name: "B" })
-          const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
-          yield* DurableSession.start(Ledger, { roles: { C, B, A }, id: "s2", deadline: "10 seconds" })
+          yield* DurableSession.start(Ledger, { roles, id: "s2", deadline: "10 seconds" })
           while (effects.length < 20) yield* Effect.sleep("1 millis")
           yield* system.shutdown
           return effects.length
@@ -101,12 +114,10 @@ for (const db of databases()) {
         db,
         location,
         Effect.gen(function* () {
-          yield* ActorSystem.spawn(
+          yield* spawnLedger(
             client(() => 40),
-            { name: "C" }
+            record
           )
-          yield* ActorSystem.spawn(bank(record), { name: "B" })
-          yield* ActorSystem.spawn(auditor(record), { name: "A" })
           const [handle] = yield* DurableSession.recover([Ledger])
           return yield* Effect.exit(handle!.await)
         })
@@ -121,7 +132,6 @@ for (const db of databases()) {
 
     it("resume a role played by a person without asking again the moves the person made", async () => {
       const location = await db.fresh()
-      const none = () => Effect.void
       const person = Session.role(Ledger, "C", HumanRole.play({ who: "Cy" }))
       /** Answers the desk's questions with `answers` (in order); `asked` gets each question's state and move count. */
       const answering = (answers: ReadonlyArray<unknown>, asked: Array<number>, after?: Effect.Effect<void>) =>
@@ -154,10 +164,8 @@ for (const db of databases()) {
               first,
               Effect.asVoid(Deferred.succeed(down, undefined))
             )
-            const C = yield* ActorSystem.spawn(person, { name: "C" })
-            const B = yield* ActorSystem.spawn(bank(none), { name: "B" })
-            const A = yield* ActorSystem.spawn(auditor(none), { name: "A" })
-            yield* DurableSession.start(Ledger, { roles: { C, B, A }, id: "p1", deadline: "10 seconds" })
+            const roles = yield* spawnLedger(person)
+            yield* DurableSession.start(Ledger, { roles, id: "p1", deadline: "10 seconds" })
             yield* Deferred.await(down)
             yield* system.shutdown
           })
@@ -173,9 +181,7 @@ for (const db of databases()) {
         Effect.scoped(
           Effect.gen(function* () {
             yield* answering([{ label: "close" }], second)
-            yield* ActorSystem.spawn(person, { name: "C" })
-            yield* ActorSystem.spawn(bank(none), { name: "B" })
-            yield* ActorSystem.spawn(auditor(none), { name: "A" })
+            yield* spawnLedger(person)
             const [handle] = yield* DurableSession.recover([Ledger])
             return yield* handle!.await
           })
@@ -259,21 +265,17 @@ for (const db of databases()) {
 
     it("fail for every participant, typed, when a role's node is not back within the deadline", async () => {
       const location = await db.fresh()
-      const effects: Array<string> = []
-      const record = (session: string, role: string, n: number) =>
-        Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+      const { effects, record } = recorder()
       await onStorage(
         db,
         location,
         Effect.gen(function* () {
           const system = yield* ActorSystem.ActorSystem
-          const C = yield* ActorSystem.spawn(
+          const roles = yield* spawnLedger(
             client(() => 40),
-            { name: "C" }
+            record
           )
-          const B = yield* ActorSystem.spawn(bank(record), { name: "B" })
-          const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
-          yield* DurableSession.start(Ledger, { roles: { C, B, A }, id: "s4", deadline: "300 millis" })
+          yield* DurableSession.start(Ledger, { roles, id: "s4", deadline: "300 millis" })
           while (effects.length < 10) yield* Effect.sleep("1 millis")
           yield* system.shutdown
         })

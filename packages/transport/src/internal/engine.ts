@@ -8,14 +8,14 @@
  * shutdown) and at the service boundary.
  */
 import type { Option, Scope } from "effect"
-import { Context, Deferred, Effect, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as CloseCode from "../CloseCode.ts"
 import * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import { type Peer, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
-import type { Delivery, Service, Stats } from "../Transport.ts"
+import type { Delivery, Receiver, Service, Stats } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import * as TransportMetrics from "../TransportMetrics.ts"
 import { Detector } from "./detector.ts"
@@ -402,7 +402,7 @@ export class Engine {
       this.downed.delete(node)
       this.links.set(node, link)
       this.counters.linksUp++
-      PubSub.publishUnsafe(this.events, new PeerUp({ node, incarnation }))
+      this.publish(new PeerUp({ node, incarnation }))
       this.log("Info", "link up", { peer: node, incarnation })
     } else {
       link.peerMaxFrameBytes = hello.maxFrameBytes
@@ -486,7 +486,7 @@ export class Engine {
       return
     }
     const self = this.options.node
-    const out: Array<DeliveryImpl> = []
+    let out: Array<DeliveryImpl> | undefined
     let last: DeliveryImpl | undefined = link.lastQueued
     for (let i = 0; i < envelopes.length; i++) {
       const seq = first + i
@@ -504,24 +504,80 @@ export class Engine {
       }
       if (valid) {
         ;(envelope as { seq?: number }).seq = seq
-        last = new DeliveryImpl(link, envelope as Envelope.Envelope, seq)
-        out.push(last)
+        const delivery = new DeliveryImpl(link, envelope as Envelope.Envelope, seq)
+        const receiver = this.receiver
+        if (receiver !== undefined && last === undefined) {
+          // acknowledged before the receiver runs, so that what it sends back in the call carries the ack
+          link.consumed = seq
+          this.counters.envelopesIn++
+          this.handOver(receiver, delivery)
+          // the receiver's call took the link down: the rest was not acknowledged, and is lost with the link
+          if (link.down) return
+        } else {
+          ;(out ??= []).push(delivery)
+          last = delivery
+        }
       } else {
         this.rejectEnvelope(connection, link, seq, envelope)
         // the consumer never sees it; acknowledge it together with the delivery before it
         if (last !== undefined) last.ackTo = seq
-        else {
-          link.consumed = seq
-          link.maybeAck()
-        }
+        else link.consumed = seq
       }
     }
-    if (out.length > 0) {
+    if (out !== undefined) {
       this.counters.envelopesIn += out.length
       link.lastQueued = last
       Queue.offerAllUnsafe(this.inbound, out)
     }
+    link.maybeAck()
     if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)
+  }
+
+  /** The consumer envelopes are handed to as they arrive (`Service.receiveWith`); none: they are queued. */
+  private receiver: Receiver | undefined = undefined
+
+  private handOver(receiver: Receiver, delivery: DeliveryImpl): void {
+    try {
+      receiver.deliver(delivery)
+    } catch (defect) {
+      this.log("Error", "the receiver failed", { peer: delivery.from, detail: String(defect) })
+    }
+  }
+
+  /** Publishes a peer event, telling the receiver first (in order with its deliveries). */
+  private publish(event: PeerEvent): void {
+    const receiver = this.receiver
+    if (receiver !== undefined) {
+      try {
+        receiver.peer(event)
+      } catch (defect) {
+        this.log("Error", "the receiver failed", { peer: event.node, detail: String(defect) })
+      }
+    }
+    PubSub.publishUnsafe(this.events, event)
+  }
+
+  /** Registers the receiver: it hears of the live peers, then takes what is queued, then all as it arrives. */
+  private receiveWith(receiver: Receiver): Effect.Effect<void, never, Scope.Scope> {
+    return Effect.acquireRelease(
+      Effect.suspend(() => {
+        if (this.receiver !== undefined) return Effect.die(new Error("the transport's receiver is registered already"))
+        this.receiver = receiver
+        for (const link of this.links.values()) receiver.peer(new PeerUp(link.peer))
+        const queued: Array<DeliveryImpl> = []
+        for (let taken = Queue.takeUnsafe(this.inbound); taken !== undefined && Exit.isSuccess(taken); ) {
+          queued.push(taken.value)
+          taken = Queue.takeUnsafe(this.inbound)
+        }
+        this.consumed(queued)
+        for (const delivery of queued) this.handOver(receiver, delivery)
+        return Effect.void
+      }),
+      () =>
+        Effect.sync(() => {
+          if (this.receiver === receiver) this.receiver = undefined
+        })
+    )
   }
 
   private rejectEnvelope(connection: Connection, link: Link, seq: number, value: unknown): void {
@@ -610,7 +666,7 @@ export class Engine {
     for (const target of this.targets.values()) {
       if (target.peer?.node === node && target.peer.incarnation === incarnation) target.lost()
     }
-    PubSub.publishUnsafe(this.events, new PeerDown({ node, incarnation, reason, message }))
+    this.publish(new PeerDown({ node, incarnation, reason, message }))
     this.log(reason === "shutdown" ? "Info" : "Warn", "link down", { peer: node, incarnation, reason, detail: message })
   }
 
@@ -869,6 +925,7 @@ export class Engine {
       send: this.send,
       offer: this.offer,
       receive,
+      receiveWith: (receiver) => this.receiveWith(receiver),
       inbound: Stream.flattenArray(Stream.fromEffectRepeat(receive)),
       subscribe: PubSub.subscribe(this.events),
       events: Stream.fromPubSub(this.events),

@@ -177,7 +177,6 @@ export class Link {
 
   /** Lets in what waits for room: urgent envelopes first, then user sends in order. */
   private admit(): void {
-    // room is read again after each step: a resumed sender may send again at once
     while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
       let n = 0
       while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
@@ -187,26 +186,26 @@ export class Link {
       this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
     }
     const waiters = this.waiters
-    while (
-      this.waiters === waiters &&
-      this.urgent.length === 0 &&
-      this.waitersHead < waiters.length &&
-      this.lastSeq - this.acked < this.window
-    ) {
-      const waiter = waiters[this.waitersHead]!
-      waiters[this.waitersHead++] = undefined as unknown as Waiter
+    let head = this.waitersHead
+    let admitted: Array<Waiter> | undefined
+    while (head < waiters.length && this.lastSeq - this.acked < this.window) {
+      const waiter = waiters[head]!
+      waiters[head++] = undefined as unknown as Waiter
       if (waiter.cancelled) continue
       this.push(waiter.json, waiter.bytes)
-      waiter.done(undefined)
+      ;(admitted ??= []).push(waiter)
     }
-    if (this.waiters !== waiters) return
-    if (this.waitersHead === waiters.length) {
+    if (head === waiters.length) {
       this.waiters = []
       this.waitersHead = 0
-    } else if (this.waitersHead > 1024 && this.waitersHead * 2 > waiters.length) {
-      this.waiters = waiters.slice(this.waitersHead)
+    } else if (head > 1024 && head * 2 > waiters.length) {
+      this.waiters = waiters.slice(head)
       this.waitersHead = 0
-    }
+    } else this.waitersHead = head
+    // Senders resume only now (a resumed sender runs at once): resumed inside the loop, each would find the
+    // others still waiting and wait again behind them with its next message, one suspension per message.
+    // Resumed after, the first finds the room left and sends a batch before it waits again.
+    if (admitted !== undefined) for (let i = 0; i < admitted.length; i++) admitted[i]!.done(undefined)
   }
 
   push(json: string, bytes: number): void {

@@ -35,11 +35,8 @@ export class Dispatcher {
     this.remoting = remoting
   }
 
-  dispatchAll(batch: ReadonlyArray<TransportService.Delivery>): void {
-    for (let i = 0; i < batch.length; i++) this.dispatch(batch[i]!)
-  }
-
-  private dispatch(delivery: TransportService.Delivery): void {
+  /** Dispatches one envelope from another node, at once (the transport calls it as the envelope arrives). */
+  readonly dispatch = (delivery: TransportService.Delivery): void => {
     const known = this.remoting.peers.get(delivery.from)
     const peer: Peer.Peer =
       known?.incarnation === delivery.incarnation ? known : { node: delivery.from, incarnation: delivery.incarnation }

@@ -1,0 +1,92 @@
+/** A message in a mailbox, where its reply goes, and who is told when a cell terminates. */
+import { type Effect, Exit, type Tracer } from "effect"
+import type { ActorRef } from "../../ActorRef.ts"
+import { AskTimeout } from "../../ActorRef.ts"
+import type * as Protocol from "../../Protocol.ts"
+import type * as Terminated from "../../Terminated.ts"
+import type { ActorCell } from "../cell.ts"
+import type { Deadline } from "../deadlines.ts"
+
+/** Where the reply to a request goes: a local caller, or (later) a remote one. */
+export interface ReplyTo {
+  /** The caller is gone (timed out or interrupted): the request need not be handled. */
+  readonly done: boolean
+  /** Answers the caller; returns an effect when answering takes work (a remote reply to send). */
+  complete(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined
+}
+
+export const USER = 0
+/** A death-watch notice for `onTerminated` (`ctx.watch`). */
+export const TERMINATED = 1
+export const TIMER = 2
+/** A death-watch notice as a message of the watcher's protocol (`ctx.watchWith`). */
+export const NOTICE = 3
+
+/** A message in a mailbox with its sender and, for requests, where the reply goes. */
+export class Envelope {
+  readonly message: { readonly _tag: string }
+  readonly sender: ActorRef<Protocol.Any> | undefined
+  readonly reply: ReplyTo | undefined
+  readonly kind: number
+  /**
+   * For system messages, until they are handled: the timer that sent it, or the watch it notifies (see
+   * `SystemImpl.watchKey`). A timer cancelled, or a watch undone, meanwhile: the message is not handled.
+   */
+  source: unknown
+  /** When tracing: the span the message was sent from, the parent of the span that handles it. */
+  span: Tracer.AnySpan | undefined = undefined
+  constructor(
+    message: { readonly _tag: string },
+    sender: ActorRef<Protocol.Any> | undefined,
+    reply: ReplyTo | undefined,
+    kind: number = USER,
+    source: unknown = undefined
+  ) {
+    this.message = message
+    this.sender = sender
+    this.reply = reply
+    this.kind = kind
+    this.source = source
+  }
+}
+
+/** A local caller waiting for a reply; it is its own deadline (one object per ask, not three). */
+export class PendingReply implements ReplyTo, Deadline {
+  done = false
+  at = 0
+  index = -1
+  envelope: Envelope | undefined = undefined
+  private readonly cell: ActorCell
+  private readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+  private readonly timeoutMillis: number
+  constructor(cell: ActorCell, resume: (effect: Effect.Effect<unknown, unknown>) => void, timeoutMillis: number) {
+    this.cell = cell
+    this.resume = resume
+    this.timeoutMillis = timeoutMillis
+  }
+  complete(exit: Exit.Exit<unknown, unknown>): undefined {
+    if (this.done) return
+    this.done = true
+    this.cell.system.deadlines.cancel(this)
+    this.resume(exit)
+  }
+  /** The deadline passed: the caller gets `AskTimeout`, and the work done for it stops. */
+  fire(): void {
+    const envelope = this.envelope!
+    const tag = envelope.message._tag
+    this.complete(Exit.fail(new AskTimeout({ recipient: this.cell.path, tag, timeoutMillis: this.timeoutMillis })))
+    this.cell.cancel(envelope)
+  }
+  /** The caller was interrupted: drop the reply path and stop the work done for it. */
+  interrupted(): void {
+    if (this.done) return
+    this.done = true
+    this.cell.system.deadlines.cancel(this)
+    this.cell.cancel(this.envelope!)
+  }
+}
+
+/** Told once when a watched cell terminates: a local actor, or another node that watches it. */
+export interface Watcher {
+  notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void
+}

@@ -1,0 +1,202 @@
+/**
+ * Sending to a cell: its bounded mailbox (user lane and system lane), the senders waiting for room, the dead
+ * letters, and requests with their deadlines.
+ */
+import { Context, Effect, Exit, type Fiber, Tracer } from "effect"
+import { RecipientTerminated } from "../../ActorRef.ts"
+import { MailboxFull } from "../../Mailbox.ts"
+import * as SystemEvent from "../../SystemEvent.ts"
+import { type ActorCell, CurrentActor } from "../cell.ts"
+import { Deque } from "../deque.ts"
+import { Lanes } from "../lanes.ts"
+import { schedule } from "./drain.ts"
+import { Envelope, PendingReply, type ReplyTo } from "./envelope.ts"
+import { TERMINATED_STATUS } from "./status.ts"
+
+/** A sender suspended on a full mailbox (or a parked delivery from another node). */
+export interface Waiter {
+  readonly envelope: Envelope
+  readonly resume: (effect: Effect.Effect<void>) => void
+  cancelled: boolean
+}
+
+const noop = () => {}
+
+/**
+ * Puts an envelope in the mailbox. Returns false when the mailbox is full and the policy is to suspend the
+ * sender or fail the send (the caller does either); dropping policies and dead recipients are handled here.
+ */
+export function offer(cell: ActorCell, envelope: Envelope, inline = false): boolean {
+  if (cell.status === TERMINATED_STATUS) {
+    bounce(cell, envelope, "terminated")
+    return true
+  }
+  const mailbox = (cell.mailbox ??= new Lanes())
+  const { capacity, overflow } = cell.options.mailbox
+  if (mailbox.userLength < capacity && (cell.waiters === undefined || cell.waiters.length === 0)) {
+    mailbox.push(envelope)
+    schedule(cell, inline)
+    return true
+  }
+  // For `suspend`, report the start of a backpressure episode, not every sender that waits in it.
+  if (overflow !== "suspend" || cell.waiters === undefined || cell.waiters.length === 0) {
+    cell.system.publish(new SystemEvent.Overflow({ path: cell.path, policy: overflow, capacity }))
+  }
+  switch (overflow) {
+    case "suspend":
+    case "fail":
+      return false
+    case "drop-newest":
+      bounce(cell, envelope, "overflow")
+      return true
+    case "drop-oldest": {
+      const oldest = mailbox.shiftUser()
+      if (oldest !== undefined) bounce(cell, oldest, "overflow")
+      mailbox.push(envelope)
+      schedule(cell, inline)
+      return true
+    }
+  }
+}
+
+export function mailboxFull(cell: ActorCell, envelope: Envelope): MailboxFull {
+  return new MailboxFull({
+    recipient: cell.path,
+    capacity: cell.options.mailbox.capacity,
+    tag: envelope.message._tag
+  })
+}
+
+/** Waits for room in a full mailbox; the envelope goes in, in order, when there is. */
+export function addWaiter(cell: ActorCell, envelope: Envelope, resume: (effect: Effect.Effect<void>) => void): Waiter {
+  const waiter: Waiter = { envelope, resume, cancelled: false }
+  ;(cell.waiters ??= new Deque()).push(waiter)
+  return waiter
+}
+
+/**
+ * Senders suspended on a full mailbox get their messages in, in order, once it is half empty: letting them
+ * in one by one would suspend the sender again on every message.
+ */
+export function admitWaiters(cell: ActorCell): void {
+  const waiters = cell.waiters
+  if (waiters === undefined || waiters.length === 0) return
+  const mailbox = (cell.mailbox ??= new Lanes())
+  const capacity = cell.options.mailbox.capacity
+  if (mailbox.userLength > capacity >> 1) return
+  while (waiters.length > 0 && mailbox.userLength < capacity) {
+    const waiter = waiters.shift()!
+    if (waiter.cancelled) continue
+    mailbox.push(waiter.envelope)
+    waiter.resume(Effect.void)
+  }
+}
+
+/**
+ * Enqueues a system message (a death-watch notice, a timer message) in the mailbox's system lane: never
+ * refused, never dropped, not counted against the capacity, handled after the user messages queued before it.
+ */
+export function enqueueSystem(cell: ActorCell, envelope: Envelope): void {
+  if (cell.status === TERMINATED_STATUS) {
+    bounce(cell, envelope, "terminated")
+    return
+  }
+  ;(cell.mailbox ??= new Lanes()).pushSystem(envelope)
+  schedule(cell)
+}
+
+/** A message that will not be handled: requests fail at once, everything becomes a dead letter. */
+export function bounce(cell: ActorCell, envelope: Envelope, reason: SystemEvent.DeadLetterReason): void {
+  const tag = envelope.message._tag
+  if (envelope.reply !== undefined && !envelope.reply.done) {
+    cell.system.runDetached(
+      envelope.reply.complete(
+        reason === "overflow"
+          ? Exit.fail(mailboxFull(cell, envelope))
+          : Exit.fail(new RecipientTerminated({ recipient: cell.path, tag }))
+      )
+    )
+  }
+  cell.system.deadLetter(cell.path, envelope.message, reason)
+}
+
+export function tell(
+  cell: ActorCell,
+  message: { readonly _tag: string },
+  fiber: Fiber.Fiber<unknown, unknown>
+): Effect.Effect<void, MailboxFull> {
+  const envelope = envelopeFrom(cell, message, fiber, undefined)
+  if (offer(cell, envelope)) return Effect.void
+  if (cell.options.mailbox.overflow === "fail") return Effect.fail(mailboxFull(cell, envelope))
+  return Effect.callback<void>((resume) => {
+    const waiter = addWaiter(cell, envelope, resume)
+    return Effect.sync(() => {
+      waiter.cancelled = true
+    })
+  })
+}
+
+export function ask(
+  cell: ActorCell,
+  message: { readonly _tag: string },
+  fiber: Fiber.Fiber<unknown, unknown>,
+  timeoutMillis: number
+): Effect.Effect<unknown, unknown> {
+  return Effect.callback<unknown, unknown>((resume) => askNow(cell, message, fiber, timeoutMillis, resume))
+}
+
+/** Puts a request in the mailbox now; `resume` gets the reply. Returns what to run if the caller goes away. */
+export function askNow(
+  cell: ActorCell,
+  message: { readonly _tag: string },
+  fiber: Fiber.Fiber<unknown, unknown>,
+  timeoutMillis: number,
+  resume: (effect: Effect.Effect<unknown, unknown>) => void
+): Effect.Effect<void> {
+  const pending = new PendingReply(cell, resume, timeoutMillis)
+  const envelope = (pending.envelope = envelopeFrom(cell, message, fiber, pending))
+  const deadlines = cell.system.deadlines
+  pending.at = deadlines.now() + timeoutMillis
+  deadlines.add(pending)
+  if (!offer(cell, envelope)) {
+    if (cell.options.mailbox.overflow === "fail") pending.complete(Exit.fail(mailboxFull(cell, envelope)))
+    else addWaiter(cell, envelope, noop)
+  }
+  return Effect.sync(() => pending.interrupted())
+}
+
+/** An envelope from the actor running on `fiber` (if any), with its span when tracing. */
+export function envelopeFrom(
+  cell: ActorCell,
+  message: { readonly _tag: string },
+  fiber: Fiber.Fiber<unknown, unknown>,
+  reply: ReplyTo | undefined
+): Envelope {
+  const envelope = new Envelope(message, fiber.getRef(CurrentActor)?.ref, reply)
+  if (cell.system.tracing) envelope.span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+  return envelope
+}
+
+/**
+ * Delivers an envelope that came from another node: like a tell, except that a `"fail"` mailbox bounces it
+ * (a request is answered with `MailboxFull`) and a full `"suspend"` mailbox parks it, in order, with the
+ * senders waiting for room. Returns false when it was parked: `admitted` runs once it is in the mailbox (or
+ * bounced because the actor terminated). Without `admitted`, a message that does not fit is not parked.
+ */
+export function deliver(cell: ActorCell, envelope: Envelope, admitted: (() => void) | undefined): boolean {
+  if (offer(cell, envelope, true)) return true
+  if (cell.options.mailbox.overflow === "fail") {
+    bounce(cell, envelope, "overflow")
+    return true
+  }
+  if (admitted !== undefined) addWaiter(cell, envelope, admitted)
+  return false
+}
+
+/** The caller of cell request is gone: if the handler is working on it, interrupt that work. */
+export function cancel(cell: ActorCell, envelope: Envelope): void {
+  if (cell.current === envelope && cell.fiber !== undefined) {
+    cell.cancelledCurrent = true
+    cell.fiber.interruptUnsafe()
+  }
+}
