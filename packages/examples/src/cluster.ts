@@ -49,8 +49,7 @@ const onRunner = <A>(
 /**
  * Asks each ticket for its summary. The deadline only catches a hang: a ticket whose runner was killed answers
  * once another runner took its shard (after the killed runner's heartbeat expired: `shardLockExpiration`, 35 s
- * by default) and
- * worked through the messages stored for it meanwhile, which takes longer on a loaded machine.
+ * by default) and worked through the messages stored for it meanwhile, which takes longer on a loaded machine.
  */
 const summaries = (ids: ReadonlyArray<string>) =>
   Effect.gen(function* () {

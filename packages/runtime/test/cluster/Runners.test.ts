@@ -1,14 +1,12 @@
 /**
  * Three runner processes on a real PostgreSQL server (started here): 10,000 sharded ledgers under traffic,
  * SIGKILL of one runner mid-traffic, then a rolling restart of all three. Every message the cluster accepted
- * is recorded exactly once, and every ledger answers again. Runs with `TROUPE_CLUSTER=1` (5-10 minutes on 2 loaded cores).
+ * is recorded exactly once, and every ledger answers again. Runs with `TROUPE_CLUSTER=1` (5-10 minutes on 2
+ * loaded cores).
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { appendFileSync, createWriteStream, mkdtempSync } from "node:fs"
-import { createServer } from "node:net"
+import { appendFileSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { Cluster, ClusterStatus, Sharded, Storage } from "@troupe/runtime"
 import { Effect, Layer } from "effect"
@@ -16,6 +14,7 @@ import type { Sharding } from "effect/cluster"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
 import { Ledger, Ledgers } from "./ledger.ts"
+import * as Processes from "./processes.ts"
 import { testSharding } from "./runner.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
@@ -30,51 +29,11 @@ const phase = (what: string) => {
 const logs = mkdtempSync(join(tmpdir(), "troupe-runners-"))
 const SCRIPT = fileURLToPath(new URL("./runner.ts", import.meta.url))
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
-interface Runner {
-  readonly name: string
-  readonly child: ChildProcess
-  readonly exited: Promise<number | null>
-  readonly stopped: Promise<void>
-}
-
-/** Starts a runner process and waits for its `ready` line. */
-const startRunner = async (url: string, name: string): Promise<Runner> => {
-  const port = await freePort()
-  const child = spawn(process.execPath, [SCRIPT, url, String(port), name], { stdio: ["ignore", "pipe", "pipe"] })
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-  let stoppedLine: () => void = () => {}
-  const stopped = new Promise<void>((resolve) => {
-    stoppedLine = resolve
-  })
-  const ready = new Promise<void>((resolve, reject) => {
-    const lines = Readline.createInterface({ input: child.stdout! })
-    lines.on("line", (line) => {
-      if (line.includes('"event":"ready"')) resolve()
-      if (line.includes('"event":"stopped"')) stoppedLine()
-    })
-    const log = createWriteStream(join(logs, `${name}.log`))
-    child.stdout!.pipe(log)
-    child.stderr!.pipe(log)
-    void exited.then((code) => reject(new Error(`runner ${name} exited with ${code} before it was ready`)))
-  })
-  await ready
-  return { name, child, exited, stopped }
-}
+const startRunner = (url: string, name: string) => Processes.startRunner(SCRIPT, url, name, logs)
 
 describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
   let server: Postgres.Postgres
-  const runners: Array<Runner> = []
+  const runners: Array<Processes.Runner> = []
   beforeAll(async () => {
     server = await Postgres.start()
   }, 60_000)

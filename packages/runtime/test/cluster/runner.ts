@@ -3,8 +3,9 @@
  * type, prints `ready` once it has joined, and stops on SIGTERM (gracefully: its shards go to the others).
  */
 import { ActorSystem, Cluster, Sharded } from "@troupe/runtime"
-import { Effect, Layer, References } from "effect"
+import { Layer, References } from "effect"
 import { Ledgers } from "./ledger.ts"
+import { serve } from "./processes.ts"
 
 const [url, port, name] = process.argv.slice(2)
 process.env.TROUPE_RUNNER_NAME = name
@@ -30,14 +31,4 @@ const runner = Sharded.layer(Ledgers).pipe(
   Layer.provide(Layer.succeed(References.MinimumLogLevel, "Debug"))
 )
 
-if (import.meta.main) {
-  const program = Effect.gen(function* () {
-    yield* Effect.sync(() => console.log(JSON.stringify({ event: "ready", name, pid: process.pid })))
-    yield* Effect.callback<void>((resume) => {
-      process.once("SIGTERM", () => resume(Effect.void))
-    })
-  })
-  await Effect.runPromise(Effect.scoped(Effect.provide(program, runner)) as Effect.Effect<void>)
-  console.log(JSON.stringify({ event: "stopped", name }))
-  process.exit(0)
-}
+if (import.meta.main) await serve(runner, name)
