@@ -37,9 +37,9 @@ import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
-import * as ClusterRefs from "./internal/clusterRefs.ts"
 import { ClusterUnavailable } from "./ClusterUnavailable.ts"
 import * as ClusterRef from "./internal/clusterRef.ts"
+import * as ClusterRefs from "./internal/clusterRefs.ts"
 
 export { ClusterUnavailable, Reason as ClusterUnavailableReason } from "./ClusterUnavailable.ts"
 
