@@ -2,7 +2,7 @@
  * The behaviour every transport must have, run against both: in process and over WebSocket.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Metric, Scope } from "effect"
+import { Effect, Exit, Fiber, Metric, PubSub, Scope } from "effect"
 import { ActorAddress, Envelope, NodeId, Peer, type Transport, TransportError, TransportMetrics } from "../src/index.ts"
 import { awaitEvent, eventually, type Harness, inProcess, type Node, webSocket } from "./support/harness.ts"
 
@@ -389,3 +389,44 @@ const suite = (make: () => Harness) =>
 
 suite(inProcess)
 suite(webSocket)
+
+/** Keeps this process's event loop late: every `everyMs`, a synchronous busy loop of `blockMs`. */
+const lateLoop = (blockMs: number, everyMs: number) => {
+  let blocks = 0
+  const timer = setInterval(() => {
+    const end = Date.now() + blockMs
+    while (Date.now() < end) {
+      // a synchronous handler hogging the loop, as on a loaded machine
+    }
+    blocks++
+  }, everyMs)
+  return { blocks: () => blocks, stop: () => clearInterval(timer) }
+}
+
+describe("a late event loop (WebSocket)", () => {
+  it.live("does not make a live peer down, and a silent peer is still declared down", () =>
+    Effect.gen(function* () {
+      const h = webSocket()
+      const a = yield* h.node("a")
+      const b = yield* h.node("b")
+      const events = yield* a.transport.subscribe
+      yield* h.connect(a, b)
+      // each block outlasts the detector's 600 ms: before the lag was forgiven below 1 s, a declared b down
+      const late = lateLoop(700, 720)
+      yield* Effect.ensuring(
+        eventually(Effect.sync(late.blocks), (n) => n >= 3),
+        Effect.sync(late.stop)
+      )
+      assert.deepStrictEqual(
+        (yield* a.transport.peers).map((peer) => peer.node),
+        ["b"]
+      )
+      assert.isFalse((yield* PubSub.takeUpTo(events, 100)).some(Peer.isPeerDown))
+      // forgiving the lag does not hide a dead peer: cut off while the loop stays late, b is declared down
+      const stillLate = lateLoop(150, 200)
+      yield* h.partition(a, b)
+      const down = yield* Effect.ensuring(awaitEvent(events, Peer.isPeerDown), Effect.sync(stillLate.stop))
+      assert.deepStrictEqual([down.node, down.reason], ["b", "unreachable"])
+    })
+  )
+})
