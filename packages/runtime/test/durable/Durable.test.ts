@@ -2,21 +2,11 @@ import { ActorSystem, Behavior, Durable, Protocol, Storage, type SystemEvent } f
 import { Deferred, Effect, Exit, Fiber, Option, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
-import { Counter, eventually } from "../fixtures.ts"
+import { Counter, eventually, counter as plainCounter } from "../fixtures.ts"
 import { type Database, databases } from "./databases.ts"
 
-const counter = (id: string) =>
-  Durable.persistent(
-    Behavior.make(Counter, {
-      initial: 0,
-      receive: {
-        Add: (count, { n }) => Effect.succeed(count + n),
-        Get: (count) => Effect.succeed({ state: count, reply: count }),
-        Fail: (_, { reason }) => Effect.die(new Error(reason))
-      }
-    }),
-    { id, state: Schema.Number }
-  )
+/** The tests' counter, durable under `id`. */
+const counter = (id: string) => Durable.persistent(plainCounter(), { id, state: Schema.Number })
 
 /** Runs `effect` with an actor system on storage at `location` (the storage outlives the system). */
 const onStorage = <A, E>(
