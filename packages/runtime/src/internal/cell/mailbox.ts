@@ -121,6 +121,7 @@ export function bounce(cell: ActorCell, envelope: Envelope, reason: SystemEvent.
   cell.system.deadLetter(cell.path, envelope.message, reason)
 }
 
+/** Sends a message: in the mailbox now, or (full, `suspend`) once there is room; `MailboxFull` for `fail`. */
 export function tell(
   cell: ActorCell,
   message: { readonly _tag: string },
