@@ -177,7 +177,7 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
     if (module.main !== undefined) {
       yield* module.main(nodeContext(system, peers, agents, stop)).pipe(
         Effect.provideService(ActorSystem.ActorSystem, system),
-        Effect.provideContext(cluster as Context.Context<never>),
+        Effect.provideContext(cluster),
         Effect.provide(model.forNode),
         Effect.catchCause((cause) => {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)

@@ -1,7 +1,7 @@
 /** What a node hosts: the module's agents, each with its language model, and its sharded types as a cluster runner. */
 import { type LanguageModel, OpenAi, ScriptedModel, Turn } from "@troupe/llm"
 import { type ActorRef, ActorSystem, Cluster, type Protocol, Receptionist, Sharded } from "@troupe/runtime"
-import { Console, type Context, Effect, Layer } from "effect"
+import { Console, type Context, Effect, Layer, type Scope } from "effect"
 import type * as AgentsModule from "../AgentsModule.ts"
 import type { Options } from "../TroupeNode.ts"
 import { firstLine } from "./load.ts"
@@ -71,7 +71,7 @@ export const runner = (
   system: ActorSystem.ActorSystemService,
   module: AgentsModule.AgentsModule,
   options: NonNullable<Options["cluster"]>
-) =>
+): Effect.Effect<Context.Context<never>, ClusterFailed, Scope.Scope> =>
   Effect.gen(function* () {
     if (module.sharded.length === 0) {
       return yield* new ClusterFailed({ detail: `${module.module} exports no \`sharded\` types to host` })
@@ -92,5 +92,6 @@ export const runner = (
     yield* Console.log(
       `  cluster runner on ${options.url.replace(/\/\/[^@]*@/, "//")}: ${module.sharded.map((t) => t.name).join(", ")}`
     )
-    return context
+    // the services of the sharded types and of the cluster, for the module's `main` hook
+    return context as Context.Context<never>
   })

@@ -2,29 +2,13 @@ import { ActorSystem, Behavior, Durable, Protocol, Storage, type SystemEvent } f
 import { Deferred, Effect, Exit, Fiber, Option, Schema, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
-import { Counter, eventually } from "../fixtures.ts"
-import { type Database, databases } from "./databases.ts"
+import { Counter, eventually, counter as plainCounter } from "../fixtures.ts"
+import { type Database, databases, onStorage } from "./databases.ts"
 
-const counter = (id: string) =>
-  Durable.persistent(
-    Behavior.make(Counter, {
-      initial: 0,
-      receive: {
-        Add: (count, { n }) => Effect.succeed(count + n),
-        Get: (count) => Effect.succeed({ state: count, reply: count }),
-        Fail: (_, { reason }) => Effect.die(new Error(reason))
-      }
-    }),
-    { id, state: Schema.Number }
-  )
+/** The tests' counter, durable under `id`. */
+const counter = (id: string) => Durable.persistent(plainCounter(), { id, state: Schema.Number })
 
 /** Runs `effect` with an actor system on storage at `location` (the storage outlives the system). */
-const onStorage = <A, E>(
-  db: Database,
-  location: string,
-  effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage>
-) => Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer()), Effect.provide(db.layer(location))))
-
 const storedState = (db: Database, location: string, id: string) =>
   Effect.runPromise(
     Storage.Storage.use((s) => s.state(id)).pipe(Effect.map(Option.getOrUndefined), Effect.provide(db.layer(location)))

@@ -12,16 +12,15 @@ import { Cause, Deferred, type Duration, Effect, Exit, Option, Stream } from "ef
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
-import { type Database, databases } from "./databases.ts"
+import { type Database, databases, onStorage as onStorageOf } from "./databases.ts"
 import { auditor, bank, client, type Effect_, Ledger } from "./ledger.ts"
 
+/** Runs an effect on the ledger's node (the same node name in every "process"), over the database's storage. */
 const onStorage = <A, E>(
   db: Database,
   location: string,
-  effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage>,
-  node = "ledger"
-) =>
-  Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.provide(db.layer(location))))
+  effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage>
+) => onStorageOf(db, location, effect, { name: "ledger" })
 
 const none: Effect_ = () => Effect.void
 

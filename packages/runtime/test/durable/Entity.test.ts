@@ -1,27 +1,11 @@
-import { ActorSystem, Behavior, Durable, Entity, Storage } from "@troupe/runtime"
+import { ActorSystem, Durable, Entity, Storage } from "@troupe/runtime"
 import { type Duration, Effect, Option, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Counter } from "../fixtures.ts"
-import { type Database, databases } from "./databases.ts"
-
-const behavior = () =>
-  Behavior.make(Counter, {
-    initial: 0,
-    receive: {
-      Add: (count, { n }) => Effect.succeed(count + n),
-      Get: (count) => Effect.succeed({ state: count, reply: count }),
-      Fail: (_, { reason }) => Effect.die(new Error(reason))
-    }
-  })
+import { Counter, counter } from "../fixtures.ts"
+import { databases, onStorage } from "./databases.ts"
 
 const kind = (passivateAfter: Duration.Input) =>
-  Entity.make("counter", Counter, { behavior, state: Schema.Number, passivateAfter })
-
-const onStorage = <A, E>(
-  db: Database,
-  location: string,
-  effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage>
-) => Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer()), Effect.provide(db.layer(location))))
+  Entity.make("counter", Counter, { behavior: () => counter(), state: Schema.Number, passivateAfter })
 
 /** Waits (on the real clock) until `f` answers true. */
 const until = <E, R>(f: Effect.Effect<boolean, E, R>, what: string) =>

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Storage } from "@troupe/runtime"
+import { ActorSystem, Storage } from "@troupe/runtime"
 import { Effect, type Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll } from "vitest"
@@ -71,3 +71,11 @@ export const databases = (): ReadonlyArray<Database> => {
   }
   return [sqlite, postgres]
 }
+
+/** Runs an effect on a fresh actor system (with `options`) over the storage of a database made by `fresh`. */
+export const onStorage = <A, E>(
+  db: Database,
+  location: string,
+  effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage>,
+  options?: ActorSystem.Options
+) => Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer(options)), Effect.provide(db.layer(location))))
