@@ -10,7 +10,7 @@ import { ActorSystem, Behavior, type Protocol, Session } from "@troupe/runtime"
 import { Effect } from "effect"
 import { Counter, counter } from "./counter.ts"
 import { consumer, producer, Stream } from "./stream.ts"
-import { type Figure, median, time } from "./support.ts"
+import { type Figure, median, onSystem, time } from "./support.ts"
 
 const N = 50_000
 
@@ -20,7 +20,7 @@ type Join = Protocol.MessageOf<ReturnType<typeof Session.protocolOf<typeof Strea
 const unchecked = Behavior.make(Session.protocolOf(Stream, "P"), {
   initial: undefined as Join | undefined,
   receive: {
-    Join: (_, join) => Effect.succeed({ state: join, reply: undefined }),
+    Join: (_, join) => Effect.succeed({ state: join, reply: false }),
     Begin: (join, { session }, ctx) =>
       Effect.as(
         ctx.fork(
@@ -63,14 +63,11 @@ const plainRun = Effect.gen(function* () {
   yield* ref.ask(Counter.Get())
 })
 
-const run = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>) =>
-  Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))
-
 /** Wall and CPU time of one run, in seconds per message, after a full collection. */
 const measure = async (effect: Effect.Effect<void, unknown, ActorSystem.ActorSystem>) => {
   ;(globalThis as { gc?: () => void }).gc?.()
   const cpu = process.cpuUsage()
-  const wall = await time(() => run(effect))
+  const wall = await time(() => onSystem(effect))
   const used = process.cpuUsage(cpu)
   return { wall: wall / N, cpu: (used.user + used.system) / 1e6 / N }
 }
@@ -80,9 +77,9 @@ export const figures = async (rounds = 31): Promise<ReadonlyArray<Figure>> => {
   const raw: Array<{ wall: number; cpu: number }> = []
   const plain: Array<{ wall: number; cpu: number }> = []
   // warm up every path once, then measure side by side, round by round, alternating which goes first
-  await run(checkedRun)
-  await run(uncheckedRun)
-  await run(plainRun)
+  await onSystem(checkedRun)
+  await onSystem(uncheckedRun)
+  await onSystem(plainRun)
   for (let round = 0; round < rounds; round++) {
     if (round % 2 === 0) {
       checked.push(await measure(checkedRun))

@@ -27,6 +27,17 @@ const role = JSON.parse(process.argv[2] ?? "{}") as Role
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
 /** When profiling (TROUPE_BENCH_CHILD_FLAGS), exit once the work is done so that the profile is written. */
 const finished = process.env.TROUPE_BENCH_CHILD_FLAGS === undefined ? Effect.never : Effect.sleep("1 second")
+/** With TROUPE_BENCH_CPU (bench/probes/remote-cpu.ts): the CPU time since `markCpu`, printed on SIGUSR2. */
+let cpuMark = process.cpuUsage()
+let stats: (() => unknown) | undefined
+const markCpu = () => {
+  cpuMark = process.cpuUsage()
+}
+if (process.env.TROUPE_BENCH_CPU !== undefined)
+  process.on("SIGUSR2", () => {
+    print({ cpu: process.cpuUsage(cpuMark), stats: stats?.() })
+    process.exit(0)
+  })
 
 /** The messages: the same `{ _tag: "Tick", n }` payload the raw baseline moves. */
 const Consumer = Protocol.make("Consumer", {
@@ -46,6 +57,12 @@ const system = (node: string, listen: boolean) =>
     const actors = yield* ActorSystem.make({ name: node, askTimeout: "30 seconds" }).pipe(
       Effect.provideService(Transport.Transport, transport)
     )
+    const { links: _, ...counters } = Effect.runSync(transport.stats)
+    const base = counters as Record<string, number>
+    stats = () => {
+      const { links: _, ...now } = Effect.runSync(transport.stats)
+      return Object.fromEntries(Object.entries(now).map(([k, v]) => [k, (v as number) - base[k]!]))
+    }
     return { transport, actors }
   })
 
@@ -70,8 +87,10 @@ const program = Effect.gen(function* () {
           // counts; the clock is read at the first and the last message only
           Tick: (count) => {
             received++
-            if (received === 1) start = performance.now()
-            else if (received === total) Deferred.doneUnsafe(done, Effect.succeed(performance.now() - start))
+            if (received === 1) {
+              start = performance.now()
+              markCpu()
+            } else if (received === total) Deferred.doneUnsafe(done, Effect.succeed(performance.now() - start))
             return Effect.succeed(count + 1)
           },
           Echo: (count, { n }) => Effect.succeed({ state: count, reply: n })
@@ -109,6 +128,7 @@ const program = Effect.gen(function* () {
         producers.push(producer)
       }
       const share = Math.floor(role.messages! / pairs)
+      markCpu()
       for (let i = 0; i < pairs; i++) {
         yield* producers[i]!.tell(Producer.Go({ messages: i === 0 ? role.messages! - share * (pairs - 1) : share }))
       }

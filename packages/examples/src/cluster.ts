@@ -16,8 +16,8 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Readline from "node:readline"
-import { ActorSystem, Behavior, Cluster, Protocol, Sharded } from "@troupe/runtime"
-import { Effect, Layer, Schema } from "effect"
+import { ActorSystem, Behavior, Cluster, ClusterStatus, Protocol, Sharded, Storage } from "@troupe/runtime"
+import { Duration, Effect, Layer, Schema } from "effect"
 import type { Sharding } from "effect/cluster"
 
 const Ticket = Protocol.make("Ticket", {
@@ -46,13 +46,42 @@ const onRunner = <A>(
   effect: Effect.Effect<A, unknown, Sharding.Sharding>
 ) => Effect.runPromise(Effect.scoped(Effect.provide(effect, runnerLayer(cluster))) as Effect.Effect<A>)
 
+/**
+ * Asks each ticket for its summary. The deadline only catches a hang: a ticket whose runner was killed answers
+ * once another runner took its shard (after the killed runner's heartbeat expired: `shardLockExpiration`, 35 s
+ * by default) and worked through the messages stored for it meanwhile, which takes longer on a loaded machine.
+ */
 const summaries = (ids: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const refs = yield* Sharded.refs(Tickets)
-    return yield* Effect.forEach(ids, (id) => refs(id).ask(Ticket.Summary(), { timeout: "30 seconds" }), {
+    return yield* Effect.forEach(ids, (id) => refs(id).ask(Ticket.Summary(), { timeout: "2 minutes" }), {
       concurrency: 10
     })
   })
+
+/**
+ * Waits until `runners` runners report (`ClusterStatus`) and hold every shard between them: the cluster has
+ * settled after runners joined or one was killed. Runners report every 2 s.
+ */
+const settled = (url: string, runners: number) =>
+  Effect.gen(function* () {
+    const started = Date.now()
+    while (true) {
+      const live = (yield* ClusterStatus.read).filter(
+        (r) => Date.now() - r.updatedAt < Duration.toMillis(ClusterStatus.staleAfter)
+      )
+      const held = new Set(live.flatMap((r) => r.shards))
+      if (live.length === runners && held.size === SHARDS) return Date.now() - started
+      yield* Effect.sleep("500 millis")
+    }
+  }).pipe(
+    Effect.timeoutOrElse({
+      duration: "3 minutes",
+      orElse: () => Effect.fail(new Error(`the cluster did not settle on ${runners} runners within 3 minutes`))
+    }),
+    Effect.provide(Storage.postgresClient({ url })),
+    Effect.runPromise
+  )
 
 const freePort = (): Promise<number> =>
   new Promise((resolve) => {
@@ -61,6 +90,9 @@ const freePort = (): Promise<number> =>
       server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
     })
   })
+
+/** The engine's default shard count (`Cluster` options: `shards`). */
+const SHARDS = 300
 
 /** One runner process (`cluster.ts runner <url> <name>`): hosts tickets until SIGTERM. */
 const runnerProcess = async (url: string, name: string) => {
@@ -80,16 +112,34 @@ const runnerProcess = async (url: string, name: string) => {
   process.exit(0)
 }
 
-const startRunner = (url: string, name: string) =>
-  new Promise<ChildProcess>((resolve, reject) => {
+const startRunner = (url: string, name: string, children: Array<ChildProcess>) =>
+  new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, [import.meta.filename, "runner", url, name], {
       stdio: ["ignore", "pipe", "inherit"]
     })
+    children.push(child)
     Readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (line === `runner ${name} ready`) resolve(child)
+      if (line === `runner ${name} ready`) resolve()
     })
     child.once("exit", (code) => reject(new Error(`runner ${name} exited with ${code}`)))
   })
+
+/** Stops the runners (SIGTERM: they hand their shards over) and waits for them; SIGKILL after 30 s. */
+const stopRunners = (children: ReadonlyArray<ChildProcess>) =>
+  Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve()
+          const kill = setTimeout(() => child.kill("SIGKILL"), 30_000)
+          child.once("exit", () => {
+            clearTimeout(kill)
+            resolve()
+          })
+          child.kill("SIGTERM")
+        })
+    )
+  )
 
 const single = async (dir: string) => {
   console.log("1. one runner on SQLite")
@@ -108,10 +158,13 @@ const single = async (dir: string) => {
 
 const three = async (url: string) => {
   console.log("2. three runners on PostgreSQL")
-  const runners = await Promise.all(["r1", "r2", "r3"].map((name) => startRunner(url, name)))
+  const runners: Array<ChildProcess> = []
   const client = Cluster.layerPostgres({ url, clientOnly: true })
   const ids = Array.from({ length: 30 }, (_, i) => `T-${i + 1}`)
   try {
+    await Promise.all(["r1", "r2", "r3"].map((name) => startRunner(url, name, runners)))
+    // each runner takes its share of the shards once it sees the others (every few seconds)
+    await settled(url, 3)
     const before = await onRunner(
       client,
       Effect.gen(function* () {
@@ -126,12 +179,14 @@ const three = async (url: string) => {
     )
     runners[1]!.kill("SIGKILL")
     console.log("   r2 killed with SIGKILL")
+    const takeover = await settled(url, 2)
+    console.log(`   r2's shards taken over by r1 and r3 after ${(takeover / 1000).toFixed(0)} s`)
     const after = await onRunner(client, summaries(ids))
     console.log(
       `   30 tickets answer again from r1: ${count(after, "r1")}, r3: ${count(after, "r3")}, r2: ${count(after, "r2")}; notes kept: ${after.every((s) => s.notes === 1)}`
     )
   } finally {
-    for (const runner of runners) runner.kill("SIGTERM")
+    await stopRunners(runners)
   }
 }
 

@@ -150,6 +150,16 @@ export const withResolver = <A>(resolver: Resolver, f: () => A): A => {
   }
 }
 
+let clusterResolver: Resolver | undefined
+
+/**
+ * @internal Resolves the refs of sharded actors (node `"cluster"`, path `/cluster/<type>/<id>`) in any decode,
+ * on the cluster's wire as on Troupe's; set by the cluster module of a runner.
+ */
+export const setClusterResolver = (resolver: Resolver | undefined): void => {
+  clusterResolver = resolver
+}
+
 /** @internal Told of every ref encoded into a message; set by the actor system while it encodes for a peer. */
 export type Revealer = (ref: ActorRef<Protocol.Any>) => void
 
@@ -194,7 +204,10 @@ export const schema = <P extends Protocol.Any>(protocol: P): Schema.Codec<ActorR
               )
             )
           }
-          const resolved = currentResolver?.(address, protocol) ?? "refs can only be decoded by an actor system"
+          const resolved =
+            (address.node === "cluster" ? clusterResolver?.(address, protocol) : undefined) ??
+            currentResolver?.(address, protocol) ??
+            "refs can only be decoded by an actor system"
           return typeof resolved === "string"
             ? Effect.fail(new SchemaIssue.InvalidValue({ message: resolved }, address))
             : Effect.succeed(resolved as ActorRef<P>)

@@ -32,6 +32,8 @@ export * as Cluster from "./cluster/Cluster.ts"
 export * as ClusterStatus from "./cluster/ClusterStatus.ts"
 /** Sharded actors: a behaviour as a cluster entity type, addressed by (type, id) anywhere in the cluster. */
 export * as Sharded from "./cluster/Sharded.ts"
+/** Sessions with sharded roles: roles bound by (type, id), resumed from the session's log wherever they move. */
+export * as ShardedSession from "./cluster/ShardedSession.ts"
 /** Durable actors (state stored under a persistence id) and durable messages (stored before acknowledged). */
 export * as Durable from "./durable/Durable.ts"
 /** Durable sessions: a session's log in storage, so that it survives kill -9 of any of its nodes. */

@@ -135,6 +135,13 @@ export interface Service {
   /** {@link Service.receive} as a stream. Same single-consumer rule. */
   readonly inbound: Stream.Stream<Delivery>
   /**
+   * Push-style {@link Service.receive}, for the lowest latency: until the scope closes, `receiver` hears
+   * of every envelope in the connection's own callback as it arrives, with the peer events in the same
+   * order (see {@link Receiver}). Meant for exactly one consumer (a second registration is a defect);
+   * `receive` gets nothing while one is registered.
+   */
+  readonly receiveWith: (receiver: Receiver) => Effect.Effect<void, never, Scope.Scope>
+  /**
    * Subscribes to `PeerUp` / `PeerDown` events from now on. Subscribe before connecting (or read
    * `peers` after subscribing) so none is missed.
    */
@@ -145,6 +152,28 @@ export interface Service {
   readonly peers: Effect.Effect<ReadonlyArray<Peer>>
   /** Counters and the state of each link. */
   readonly stats: Effect.Effect<Stats>
+}
+
+/**
+ * A push-style consumer of a transport (see {@link Service.receiveWith}). On registration it hears
+ * `PeerUp` for each live peer, then gets the envelopes received before and not taken yet; from then on
+ * each envelope as it arrives (in order per sender), `PeerUp` before a peer's first envelope and
+ * `PeerDown` after its last. Handing an envelope over acknowledges it, so `deliver` must not wait: it
+ * dispatches at once and bounds what it keeps by its own flow control (what it sends back in the call
+ * carries the ack). A receiver that throws is logged; the envelope counts as delivered.
+ *
+ * @example
+ * ```ts
+ * yield* transport.receiveWith({
+ *   deliver: (delivery) => console.log(delivery.from, delivery.envelope.payload),
+ *   peer: (event) => console.log(event._tag, event.node)
+ * })
+ * ```
+ * @since 0.1.0
+ */
+export interface Receiver {
+  readonly deliver: (delivery: Delivery) => void
+  readonly peer: (event: PeerEvent) => void
 }
 
 /**

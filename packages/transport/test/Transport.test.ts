@@ -2,8 +2,8 @@
  * The behaviour every transport must have, run against both: in process and over WebSocket.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Metric } from "effect"
-import { ActorAddress, Envelope, NodeId, Peer, TransportError, TransportMetrics } from "../src/index.ts"
+import { Effect, Exit, Fiber, Metric, Scope } from "effect"
+import { ActorAddress, Envelope, NodeId, Peer, type Transport, TransportError, TransportMetrics } from "../src/index.ts"
 import { awaitEvent, eventually, type Harness, inProcess, type Node, webSocket } from "./support/harness.ts"
 
 const tell = (to: Node, n: number, from = "x"): Envelope.Envelope =>
@@ -211,6 +211,48 @@ const suite = (make: () => Harness) =>
       })
     )
 
+    it.live("many senders on a full window: each message once and in order, and senders wait once per batch", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("a", { resendBuffer: { capacity: 64 } })
+        const b = yield* h.node("b")
+        yield* h.connect(a, b)
+        const SENDERS = 20
+        const EACH = 300
+        let waits = 0
+        /** One send through `offer`, resumed by `done` as the runtime's tells are; true when it waited. */
+        const send = (n: number, from: string) =>
+          Effect.callback<void>((resume) => {
+            const result = a.transport.offer(NodeId.make("b"), tell(b, n, from), (error) =>
+              resume(error === undefined ? Effect.void : Effect.die(error))
+            )
+            if (result === undefined) resume(Effect.void)
+            else if (typeof result !== "function") resume(Effect.die(result))
+            else waits++
+          })
+        const senders = Effect.forEach(
+          range(1, SENDERS),
+          (s) => Effect.forEach(range(1, EACH), (n) => send(n, `s${s}`), { discard: true }),
+          { concurrency: "unbounded", discard: true }
+        )
+        const seen = new Map<string, Array<number>>()
+        const receive = Effect.gen(function* () {
+          let count = 0
+          while (count < SENDERS * EACH) {
+            for (const delivery of yield* b.transport.receive) {
+              const { from, n } = delivery.envelope.payload as { readonly from: string; readonly n: number }
+              seen.set(from, [...(seen.get(from) ?? []), n])
+              count++
+            }
+          }
+        })
+        yield* Effect.all([senders, receive], { concurrency: "unbounded" })
+        for (let s = 1; s <= SENDERS; s++) assert.deepStrictEqual(seen.get(`s${s}`), range(1, EACH))
+        // a sender let in after an ack sends on while there is room: not one wait per message
+        assert.isBelow(waits, (SENDERS * EACH) / 4, `${waits} of ${SENDERS * EACH} sends waited`)
+      })
+    )
+
     it.live("a full resend buffer fails the send with the fail policy", () =>
       Effect.gen(function* () {
         const h = make()
@@ -296,6 +338,51 @@ const suite = (make: () => Harness) =>
         assert.strictEqual((yield* value(TransportMetrics.envelopesIn, b)).count, 10)
         assert.isAbove((yield* value(TransportMetrics.framesOut, a)).count, 0)
         assert.strictEqual((yield* value(TransportMetrics.linksUp, a)).value, 1)
+      })
+    )
+
+    it.live("a receiver hears of its peers and takes every envelope as it arrives, acknowledging it", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("push-a")
+        const b = yield* h.node("push-b")
+        yield* h.connect(a, b)
+        // queued before a receiver registers
+        yield* sendMany(a, b, 3)
+        yield* eventually(linkTo(b, "push-a"), (link) => link?.received === 3)
+        const heard: Array<string | number> = []
+        const receiver: Transport.Receiver = {
+          deliver: (delivery) => heard.push((delivery.envelope.payload as { readonly n: number }).n),
+          peer: (event) => heard.push(`${event._tag} ${event.node}`)
+        }
+        const scope = yield* Scope.make()
+        yield* b.transport.receiveWith(receiver).pipe(Scope.provide(scope))
+        // at once, in order: the live peer, then what was queued
+        assert.deepStrictEqual(heard, ["PeerUp push-a", 1, 2, 3])
+        const second = yield* Effect.exit(Effect.scoped(b.transport.receiveWith(receiver)))
+        assert.isTrue(Exit.hasDies(second), "one receiver at a time")
+        yield* sendMany(a, b, 997, 4)
+        yield* eventually(
+          Effect.sync(() => heard.length),
+          (n) => n === 1001
+        )
+        assert.deepStrictEqual(heard, ["PeerUp push-a", ...range(1, 1000)])
+        // taken means acknowledged: nobody calls receive, and the sender's buffer empties
+        yield* eventually(linkTo(a, "push-b"), (link) => link?.unacknowledged === 0)
+        // when its scope closes, envelopes are queued for receive again
+        yield* Scope.close(scope, Exit.void)
+        yield* sendMany(a, b, 1, 1001)
+        assert.deepStrictEqual(yield* receiveMany(b, 1), [1001])
+        assert.strictEqual(heard.length, 1001)
+        // peer events reach a receiver in order with the envelopes: the last one, then PeerDown
+        yield* b.transport.receiveWith(receiver)
+        yield* sendMany(a, b, 1, 1002)
+        yield* a.stop
+        yield* eventually(
+          Effect.sync(() => heard.at(-1)),
+          (last) => last === "PeerDown push-a"
+        )
+        assert.deepStrictEqual(heard.slice(-3), ["PeerUp push-a", 1002, "PeerDown push-a"])
       })
     )
   })

@@ -44,6 +44,7 @@ const wrapped = (items: ReadonlyArray<Item>): ReadonlyArray<Item> =>
   )
 const linesOf = (text: string) => text.split("\n").length
 
+/** Text escaped for XML and HTML (`&`, `<`, `>`, quotes). */
 export const escapeXml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 

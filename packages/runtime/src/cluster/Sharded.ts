@@ -39,6 +39,7 @@ import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
 import { ClusterUnavailable } from "./ClusterUnavailable.ts"
 import * as ClusterRef from "./internal/clusterRef.ts"
+import * as ClusterRefs from "./internal/clusterRefs.ts"
 
 export { ClusterUnavailable, Reason as ClusterUnavailableReason } from "./ClusterUnavailable.ts"
 
@@ -175,6 +176,8 @@ export const layer = <P extends Protocol.Any, R>(
         Effect.runSync(Entity.active(type.kind).pipe(Effect.provideService(ActorSystem, system)))
       )
       yield* ClusterStatus.report(sharding, scope)
+      // refs to this type's actors inside messages (a session's Join) decode on this runner
+      yield* ClusterRefs.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
       // the actors of each bucket here: an actor's ref is made once per activation, dropped when it leaves
       const bucketsHere = new Map<string, Map<string, ActorRef<P>>>()
       yield* Entity.onRemoved(type.kind, (id) => bucketsHere.get(bucketOf(type, id))?.delete(id))

@@ -64,7 +64,8 @@ export type Outcome =
   | { readonly _tag: "Completed"; readonly results: Readonly<Record<string, unknown>> }
   | { readonly _tag: "Aborted"; readonly cause: AbortCause }
 
-const storeOf = Effect.map(Storage, (storage) => {
+/** @internal The session store of the storage in context. */
+export const storeOf = Effect.map(Storage, (storage) => {
   const { sql, writer, failed } = internal(storage)
   return sessionStore(sql, writer, failed)
 })
@@ -99,6 +100,21 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   Effect.gen(function* () {
     const system = yield* ActorSystem
     const store = yield* storeOf
+    const spec = yield* create(store, protocol, options, system.node)
+    return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, { ...spec, recovered: undefined })
+  })
+
+/**
+ * @internal Stores a new durable session (who plays each role, its settings), coordinated by `node`; answers
+ * what its coordinator needs.
+ */
+export const create = <P extends Choreography, const B extends Session.Bindings<P>>(
+  store: SessionStore,
+  protocol: P,
+  options: Options<P, B>,
+  node: string
+) =>
+  Effect.gen(function* () {
     const id = options.id ?? crypto.randomUUID()
     const existing = yield* store.session(id)
     if (Option.isSome(existing)) return yield* new SessionIdTaken({ session: id, status: existing.value.status })
@@ -110,25 +126,19 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
       if (timeout !== undefined) stepTimeoutMillis[role] = Duration.toMillis(timeout)
     }
     const deadlineMillis = Duration.toMillis(options.deadline ?? "30 seconds")
+    const traceLimit = options.traceLimit ?? 1000
     yield* store.create({
       session: id,
       protocol: protocol.name,
-      node: system.node,
+      node,
       spec: {
         roles: Object.fromEntries(protocol.roles.map((r) => [r, { node: roles[r]!.node, path: roles[r]!.path }])),
         stepTimeoutMillis,
-        traceLimit: options.traceLimit ?? 1000,
+        traceLimit,
         deadlineMillis
       }
     })
-    return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, {
-      id,
-      roles,
-      stepTimeoutMillis,
-      traceLimit: options.traceLimit ?? 1000,
-      deadlineMillis,
-      recovered: undefined
-    })
+    return { id, roles, stepTimeoutMillis, traceLimit, deadlineMillis }
   })
 
 /** Runs a durable session to its end (see {@link start}). */

@@ -21,7 +21,7 @@ import {
   type Envelope as WireEnvelope,
   Envelope as WireEnvelopes
 } from "@troupe/transport"
-import { Effect, type Fiber, PubSub, type Scope } from "effect"
+import { Effect, type Fiber, type Scope } from "effect"
 import type { ActorRef, TellError } from "../ActorRef.ts"
 import * as ActorRefs from "../ActorRef.ts"
 import { MailboxFull } from "../Mailbox.ts"
@@ -89,22 +89,13 @@ export class Remoting {
   private run() {
     const self = this
     return Effect.gen(function* () {
-      const events = yield* self.transport.subscribe
-      for (const peer of yield* self.transport.peers) self.peerUp(peer)
-      yield* Effect.forkScoped(
-        Effect.forever(
-          Effect.flatMap(PubSub.take(events), (event) =>
-            Effect.sync(() =>
-              event._tag === "PeerUp" ? self.peerUp(event) : self.peerDown(event.node, event.incarnation, event.reason)
-            )
-          )
-        )
-      )
-      yield* Effect.forkScoped(
-        Effect.forever(
-          Effect.flatMap(self.transport.receive, (batch) => Effect.sync(() => self.dispatcher.dispatchAll(batch)))
-        )
-      )
+      // every envelope is dispatched in the connection's callback as it arrives (no fiber wakes for it), and peer
+      // events come in the same order: a peer is known before its first envelope
+      yield* self.transport.receiveWith({
+        deliver: self.dispatcher.dispatch,
+        peer: (event) =>
+          event._tag === "PeerUp" ? self.peerUp(event) : self.peerDown(event.node, event.incarnation, event.reason)
+      })
     })
   }
 
@@ -155,7 +146,10 @@ export class Remoting {
 
   /** Encodes a message for a remote actor, revealing to its node the refs of this node's actors in it. */
   encodeFor(ref: RemoteActorRef<Protocol.Any>, message: Message): Json {
-    return ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codecOf(ref.protocol).encode(message))
+    const codec = codecOf(ref.protocol)
+    return this.access.tracksReveals
+      ? ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codec.encode(message))
+      : codec.encode(message)
   }
 
   // ------------------------------------------------------------------------------------------------------
@@ -170,12 +164,13 @@ export class Remoting {
    */
   tell(ref: RemoteActorRef<Protocol.Any>, message: Message): Effect.Effect<void, TellError> {
     return Effect.withFiber((fiber) => {
-      const recipient = String(ref)
       let payload: Json
       try {
         payload = this.encodeFor(ref, message)
       } catch (error) {
-        return Effect.fail(new ActorRefs.InvalidMessage({ recipient, tag: message._tag, issue: describe(error) }))
+        return Effect.fail(
+          new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
+        )
       }
       const from = this.senderAddress(fiber)
       this.access.reveal(ref.peer.node, from?.path)
@@ -186,19 +181,51 @@ export class Remoting {
         traceparent: this.traceparent(fiber),
         payload
       })
-      const send = Effect.catch(
-        this.transport.send(ref.peer, envelope),
-        (error): Effect.Effect<void, TellError> =>
-          error._tag === "ResendBufferFull"
-            ? Effect.fail(new MailboxFull({ recipient, capacity: error.capacity, tag: message._tag }))
-            : error._tag === "InvalidEnvelope"
-              ? Effect.fail(new ActorRefs.InvalidMessage({ recipient, tag: message._tag, issue: error.message }))
-              : Effect.sync(() => this.system.deadLetter(recipient, message, "unreachable"))
-      )
       return this.flow.isPaused(ref.peer.node, ref.path)
-        ? Effect.andThen(this.flow.open(ref.peer.node, ref.path), send)
-        : send
+        ? Effect.andThen(
+            this.flow.open(ref.peer.node, ref.path),
+            Effect.suspend(() => this.offerTell(ref, envelope, message))
+          )
+        : this.offerTell(ref, envelope, message)
     })
+  }
+
+  /**
+   * Puts a tell on the link: done at once when the window has room (the usual case, no Effect built), else a
+   * wait for room; a refusal becomes the tell's error (or a dead letter when the node is gone).
+   */
+  private offerTell(
+    ref: RemoteActorRef<Protocol.Any>,
+    envelope: WireEnvelope.Envelope,
+    message: Message
+  ): Effect.Effect<void, TellError> {
+    let resume: ((effect: Effect.Effect<void, TellError>) => void) | undefined
+    let early: Effect.Effect<void, TellError> | undefined
+    const result = this.transport.offer(ref.peer, envelope, (error) => {
+      const effect = error === undefined ? Effect.void : this.tellRefused(ref, message, error)
+      if (resume === undefined) early = effect
+      else resume(effect)
+    })
+    if (result === undefined) return Effect.void
+    if (typeof result !== "function") return this.tellRefused(ref, message, result)
+    return Effect.callback<void, TellError>((r) => {
+      if (early !== undefined) r(early)
+      else resume = r
+      return Effect.sync(result)
+    })
+  }
+
+  private tellRefused(
+    ref: RemoteActorRef<Protocol.Any>,
+    message: Message,
+    error: TransportError.SendError
+  ): Effect.Effect<void, TellError> {
+    const recipient = String(ref)
+    return error._tag === "ResendBufferFull"
+      ? Effect.fail(new MailboxFull({ recipient, capacity: error.capacity, tag: message._tag }))
+      : error._tag === "InvalidEnvelope"
+        ? Effect.fail(new ActorRefs.InvalidMessage({ recipient, tag: message._tag, issue: error.message }))
+        : Effect.sync(() => this.system.deadLetter(recipient, message, "unreachable"))
   }
 
   /** Sends a reply or system envelope on the urgent lane; returns why the wire refused it, if it did. */

@@ -69,7 +69,7 @@ export const uncheckedPeer = <P extends Choreography.Protocol, const R extends C
       Join: (state, message) =>
         Effect.sync(() => {
           join = message
-          return { state, reply: undefined }
+          return { state, reply: false }
         }),
       Begin: (state, _, ctx) => Effect.as(ctx.fork(script(send, done, Queue.take(inbox))), state),
       Deliver: (state, { from, label, payload }) =>

@@ -3,18 +3,22 @@
  * type, prints `ready` once it has joined, and stops on SIGTERM (gracefully: its shards go to the others).
  */
 import { ActorSystem, Cluster, Sharded } from "@troupe/runtime"
-import { Effect, Layer } from "effect"
+import { Layer, References } from "effect"
 import { Ledgers } from "./ledger.ts"
+import { serve } from "./processes.ts"
 
 const [url, port, name] = process.argv.slice(2)
 process.env.TROUPE_RUNNER_NAME = name
 
-// Lock operations time out after the refresh interval: shorter than ~5 s, a loaded machine's slow lock queries
-// make a runner think its lock storage is unhealthy and drop its shards (seen at 1 s, load 30). A killed
-// runner's advisory locks go with its database session, so takeover does not wait for the expiration.
+// Every shard-lock operation (acquire, refresh, and the check before a persisted reply is stored) has a deadline of
+// min(shardLockRefreshInterval, shardLockExpiration / 3). A runner working through a backlog of thousands of
+// stored messages on a loaded 2-core machine lags by seconds: at 5 s its refreshes missed the deadline, it declared
+// its lock storage unhealthy, dropped every shard and abandoned the requests in flight (seen at load 17; at 1 s
+// already at load 30). 10 s (the engine's default) rides such lags out; a killed runner's shards are then taken
+// over 20-30 s after the kill (its heartbeat must be shardLockExpiration old).
 export const testSharding = {
-  shardLockExpiration: "15 seconds",
-  shardLockRefreshInterval: "5 seconds",
+  shardLockExpiration: "30 seconds",
+  shardLockRefreshInterval: "10 seconds",
   sharding: { entityMessagePollInterval: "500 millis", refreshAssignmentsInterval: "500 millis" }
 } as const
 
@@ -22,17 +26,9 @@ const runner = Sharded.layer(Ledgers).pipe(
   Layer.provideMerge(ActorSystem.layer({ name: name ?? "runner" })),
   Layer.provideMerge(
     Cluster.layerPostgres({ url: url!, host: "127.0.0.1", port: Number(port), shards: 30, ...testSharding })
-  )
+  ),
+  // the engine's debug logs (shard assignments, acquisitions, releases), with timestamps, go to the runner's log file
+  Layer.provide(Layer.succeed(References.MinimumLogLevel, "Debug"))
 )
 
-if (import.meta.main) {
-  const program = Effect.gen(function* () {
-    yield* Effect.sync(() => console.log(JSON.stringify({ event: "ready", name, pid: process.pid })))
-    yield* Effect.callback<void>((resume) => {
-      process.once("SIGTERM", () => resume(Effect.void))
-    })
-  })
-  await Effect.runPromise(Effect.scoped(Effect.provide(program, runner)) as Effect.Effect<void>)
-  console.log(JSON.stringify({ event: "stopped", name }))
-  process.exit(0)
-}
+if (import.meta.main) await serve(runner, name)

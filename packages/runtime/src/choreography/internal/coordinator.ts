@@ -24,7 +24,9 @@ import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
+import { hold } from "./lease.ts"
 import { nodesApart } from "./reachability.ts"
+import { RoleFlags } from "./roleFlags.ts"
 import {
   AbortCause,
   leftover,
@@ -35,6 +37,7 @@ import {
 } from "./sessionErrors.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
+import { merge } from "./traceMerge.ts"
 
 type Choreography = C.Protocol
 type TraceEvent = Diagram.TraceEvent
@@ -66,12 +69,19 @@ export interface Settings {
   readonly outcome: Deferred.Deferred<Completed<Record<string, unknown>>, SessionAborted>
   /** A durable session: where it is stored, how long a node may be gone, and what a restart found. */
   readonly durable?: Durability | undefined
+  /** The ref roles report to, when it is not the coordinator's own (a sharded coordinator's cluster ref). */
+  readonly self?: ActorRef<CoordinatorProtocol> | undefined
 }
 
 /** How a durable session's coordinator keeps it. */
 export interface Durability {
   readonly store: SessionStore
   readonly deadlineMillis: number
+  /**
+   * Roles that have no death watch (sharded actors) are held by a lease (see `lease.ts`): asked to join again
+   * every `leaseMillis` while the session runs.
+   */
+  readonly leaseMillis?: number | undefined
   /** Set when the coordinator starts again after its node restarted: the session as stored. */
   readonly recovered?: {
     readonly begun: boolean
@@ -166,7 +176,7 @@ class Coordination {
       _tag: "Join",
       session: id,
       roles,
-      coordinator: ctx.self,
+      coordinator: this.settings.self ?? ctx.self,
       traceLimit,
       ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
       ...(this.choreography.instanceOf === undefined
@@ -269,9 +279,10 @@ class Coordination {
       // every role joined: the session began (stored first, so that roles joined again after a restart resume)
       const begun = this.begun
       this.begun = true
-      const watchAll = Effect.forEach(this.roles, (r) => ctx.watch(this.ref(r) as ActorRef<Protocol.Any>), {
-        discard: true
-      })
+      const watchAll = Effect.andThen(
+        Effect.forEach(this.roles, (r) => ctx.watch(this.ref(r) as ActorRef<Protocol.Any>), { discard: true }),
+        durable.leaseMillis === undefined ? Effect.void : ctx.fork(this.lease(ctx, durable.leaseMillis))
+      )
       if (begun) return Effect.as(watchAll, this)
       // the roles begin on a Join that says so: it carries where every role is now (a node may have restarted
       // since its role joined), and is asked again until the role answers
@@ -414,6 +425,35 @@ class Coordination {
   expire(ctx: Ctx): Effect.Effect<Coordination> {
     if (this.phase === "aborting") for (const r of this.roles) this.end(r, undefined)
     return this.settle(ctx)
+  }
+
+  /** Holds the roles of a session whose roles have no death watch (see `lease.ts`). */
+  private lease(ctx: Ctx, everyMillis: number): Effect.Effect<void> {
+    const { id, roles, durable } = this.settings
+    return hold({
+      roles: this.roles,
+      everyMillis,
+      deadlineMillis: durable!.deadlineMillis,
+      holds: (role) => this.phase === "running" && !this.ended.has(role),
+      join: (role, timeout) => this.ref(role).ask(this.joinMessage(ctx, role), { timeout }),
+      resumed: (role) => Effect.ignore(ctx.self.tell({ _tag: "Joined", role })),
+      lost: (role, waitedMillis) =>
+        Effect.ignore(
+          ctx.self.tell({
+            _tag: "Abort",
+            session: id,
+            role,
+            cause: new SessionNodeLost({
+              protocol: this.choreography.name,
+              session: id,
+              role,
+              node: roles[role]!.node,
+              waitedMillis
+            }),
+            trace: []
+          })
+        )
+    })
   }
 
   /** A role of a durable session joined again (it was gone): its peers send it again what they sent it. */
@@ -561,37 +601,13 @@ class Coordination {
   }
 }
 
-/** A set of a session's roles, as a flag per role (a `Set` costs about 200 bytes even when it is small). */
-class RoleFlags {
-  private readonly roles: ReadonlyArray<string>
-  private readonly flags: Array<boolean>
-  size = 0
-  constructor(roles: ReadonlyArray<string>) {
-    this.roles = roles
-    this.flags = new Array(roles.length).fill(false)
-  }
-  has(role: string): boolean {
-    return this.flags[this.roles.indexOf(role)] === true
-  }
-  add(role: string): void {
-    const i = this.roles.indexOf(role)
-    if (i < 0 || this.flags[i]) return
-    this.flags[i] = true
-    this.size++
-  }
-}
-
 /**
  * The handlers of a protocol's coordinators, made once per protocol: a session's settings are in its state
  * (a `Coordination`), so that a live session keeps no closures of its own but its `init`.
  */
 const shared = new WeakMap<Choreography, Behavior<CoordinatorProtocol, Coordination>>()
 
-/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
-export const behavior = (
-  choreography: Choreography,
-  settings: Settings
-): Behavior<CoordinatorProtocol, Coordination> => {
+const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, Coordination> => {
   let handlers: Behavior<CoordinatorProtocol, Coordination> | undefined = shared.get(choreography)
   if (handlers === undefined) {
     handlers = Behaviors.make(protocolsOf(choreography).coordinator, {
@@ -602,52 +618,46 @@ export const behavior = (
         Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
         Joined: (c, m, ctx) => c.joined(ctx, m.role),
         Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
-        Expire: (c, _, ctx) => c.expire(ctx)
+        Expire: (c, _, ctx) => c.expire(ctx),
+        Wake: (c) => Effect.succeed(c)
       },
       onTerminated: (c, terminated, ctx) => c.terminated(ctx, terminated)
     })
     shared.set(choreography, handlers)
   }
+  return handlers
+}
+
+/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
+export const behavior = (
+  choreography: Choreography,
+  settings: Settings
+): Behavior<CoordinatorProtocol, Coordination> => {
   const coordination = new Coordination(choreography, settings)
-  return { ...handlers, init: (ctx) => coordination.start(ctx) }
+  return { ...handlersOf(choreography), init: (ctx) => coordination.start(ctx) }
 }
 
 /**
- * The traces of the roles as one: each role's events stay in order, and a receive comes after the send
- * it matches (by channel and count). A receive with no matching send (from a peer that does not record,
- * or cut by the trace limit) is placed when nothing else can go first.
+ * The behaviour of a coordinator whose settings are read when it starts (a sharded session's, from storage,
+ * wherever the cluster activates it). `undefined` settings: the session ended; the coordinator stops at once.
  */
-export const merge = (traces: ReadonlyArray<ReadonlyArray<TraceEvent> | undefined>): Array<TraceEvent> => {
-  const lists = Array.from(traces, (trace) => trace ?? [])
-  const cursors = lists.map(() => 0)
-  const sent = new Map<string, number>()
-  const received = new Map<string, number>()
-  const out: Array<TraceEvent> = []
-  const emit = (i: number) => {
-    const e = lists[i]![cursors[i]!++]!
-    if (e._tag === "Sent" || e._tag === "Received") {
-      const counts = e._tag === "Sent" ? sent : received
-      const channel = `${e.from}\u0000${e.to}`
-      counts.set(channel, (counts.get(channel) ?? 0) + 1)
-    }
-    out.push(e)
-  }
-  const ready = (e: TraceEvent) => {
-    if (e._tag !== "Received") return true
-    const channel = `${e.from}\u0000${e.to}`
-    return (received.get(channel) ?? 0) < (sent.get(channel) ?? 0)
-  }
-  for (;;) {
-    let progressed = false
-    let remaining = -1
-    lists.forEach((list, i) => {
-      while (cursors[i]! < list.length && ready(list[cursors[i]!]!)) {
-        emit(i)
-        progressed = true
-      }
-      if (remaining < 0 && cursors[i]! < list.length) remaining = i
+export const behaviorFrom = <R>(
+  choreography: Choreography,
+  id: string,
+  settings: Effect.Effect<Settings | undefined, unknown, R>
+): Behavior<CoordinatorProtocol, Coordination, R> => ({
+  ...handlersOf(choreography),
+  init: (ctx) =>
+    Effect.flatMap(settings, (loaded) => {
+      if (loaded !== undefined) return new Coordination(choreography, loaded).start(ctx)
+      const ended = new Coordination(choreography, {
+        id,
+        roles: {},
+        stepTimeoutMillis: {},
+        traceLimit: 0,
+        outcome: Deferred.makeUnsafe()
+      })
+      ended.phase = "ended"
+      return Effect.as(ctx.stopSelf, ended)
     })
-    if (remaining < 0) return out
-    if (!progressed) emit(remaining)
-  }
-}
+})

@@ -24,7 +24,11 @@ const participantDefinition = (
   roles: Codec<Readonly<Record<string, ActorRef.ActorRef<Protocol.Any>>>>,
   coordinator: Codec<ActorRef.ActorRef<Protocol.Any>>
 ) => ({
-  /** Joins the session: the participant registers it and watches the coordinator; the reply says it is ready. */
+  /**
+   * Joins the session: the participant registers it and watches the coordinator; the reply says it is ready,
+   * and whether it resumed a durable session that began from the log (then its peers send it again what they
+   * sent it).
+   */
   Join: Protocol.request(
     {
       session: Session,
@@ -49,7 +53,7 @@ const participantDefinition = (
         })
       )
     },
-    { success: Schema.Void }
+    { success: Schema.Boolean }
   ),
   /** Every role joined: start the role's program. */
   Begin: { session: Session },
@@ -94,7 +98,9 @@ const coordinatorDefinition = {
   /** The starter cancels the session. */
   Cancel: { reason: Schema.String },
   /** To self: the time for roles to leave an aborted session is up. */
-  Expire: {}
+  Expire: {},
+  /** To a sharded session's coordinator: be active (activating it starts or resumes its session). */
+  Wake: {}
 }
 
 /** What a session's coordinator accepts. */

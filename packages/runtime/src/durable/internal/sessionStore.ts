@@ -346,21 +346,26 @@ export class SessionStore {
   }
 
   /** The results of the completed roles of every session coordinated by `node` that has not ended. */
-  runningResults(
-    node: string
-  ): Effect.Effect<ReadonlyMap<string, ReadonlyMap<string, { result: unknown; trace: unknown }>>, StorageError> {
-    return this.sql<{
-      session: string
-      role: string
-      result: string | null
-      trace: string | null
-    }>`SELECT r.session, r.role, r.result, r.trace FROM troupe_session_roles r
+  runningResults(node: string): Effect.Effect<ReadonlyMap<string, ReadonlyMap<string, RoleResult>>, StorageError> {
+    return this.results(this.sql<ResultRow>`SELECT r.session, r.role, r.result, r.trace FROM troupe_session_roles r
        JOIN troupe_sessions s ON s.session = r.session
-       WHERE s.node = ${node} AND s.status = 'running' AND r.done = 1`.pipe(
+       WHERE s.node = ${node} AND s.status = 'running' AND r.done = 1`)
+  }
+
+  /** The results of the completed roles of one session. */
+  resultsOf(session: string): Effect.Effect<ReadonlyMap<string, RoleResult>, StorageError> {
+    return this.results(this.sql<ResultRow>`SELECT session, role, result, trace FROM troupe_session_roles
+       WHERE session = ${session} AND done = 1`).pipe(Effect.map((bySession) => bySession.get(session) ?? new Map()))
+  }
+
+  private results(
+    query: Effect.Effect<ReadonlyArray<ResultRow>, SqlError.SqlError>
+  ): Effect.Effect<ReadonlyMap<string, ReadonlyMap<string, RoleResult>>, StorageError> {
+    return query.pipe(
       Effect.mapError(this.failed("session read")),
       Effect.flatMap((rows) =>
         decoding(() => {
-          const out = new Map<string, Map<string, { result: unknown; trace: unknown }>>()
+          const out = new Map<string, Map<string, RoleResult>>()
           for (const r of rows) {
             let roles = out.get(r.session)
             if (roles === undefined) out.set(r.session, (roles = new Map()))
@@ -375,6 +380,19 @@ export class SessionStore {
       )
     )
   }
+}
+
+/** A completed role's result and trace, as stored. */
+export interface RoleResult {
+  readonly result: unknown
+  readonly trace: unknown
+}
+
+interface ResultRow {
+  readonly session: string
+  readonly role: string
+  readonly result: string | null
+  readonly trace: string | null
 }
 
 const stores = new WeakMap<Writer, SessionStore>()

@@ -59,6 +59,7 @@ export function offer(cell: ActorCell, envelope: Envelope, inline = false): bool
   }
 }
 
+/** The `MailboxFull` error for an envelope this cell could not take. */
 export function mailboxFull(cell: ActorCell, envelope: Envelope): MailboxFull {
   return new MailboxFull({
     recipient: cell.path,
@@ -120,7 +121,10 @@ export function bounce(cell: ActorCell, envelope: Envelope, reason: SystemEvent.
   cell.system.deadLetter(cell.path, envelope.message, reason)
 }
 
-/** With `inline`, an idle actor handles it in this call (see `schedule`): for deliveries from outside. */
+/**
+ * Sends a message: in the mailbox now, or (full, `suspend`) once there is room; `MailboxFull` for `fail`.
+ * With `inline`, an idle actor handles it in this call (see `schedule`): for deliveries from outside.
+ */
 export function tell(
   cell: ActorCell,
   message: { readonly _tag: string },
@@ -138,6 +142,7 @@ export function tell(
   })
 }
 
+/** Sends a request and waits for its reply (see `askNow`). */
 export function ask(
   cell: ActorCell,
   message: { readonly _tag: string },
@@ -202,4 +207,13 @@ export function cancel(cell: ActorCell, envelope: Envelope): void {
     cell.cancelledCurrent = true
     cell.fiber.interruptUnsafe()
   }
+}
+
+/** Puts the stashed messages back at the front of the mailbox, in the order they were stashed. */
+export function unstashAll(cell: ActorCell): void {
+  const stashed = cell.stashed
+  if (stashed === undefined) return
+  cell.stashed = undefined
+  const mailbox = (cell.mailbox ??= new Lanes())
+  for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
 }

@@ -35,11 +35,8 @@ export class Dispatcher {
     this.remoting = remoting
   }
 
-  dispatchAll(batch: ReadonlyArray<TransportService.Delivery>): void {
-    for (let i = 0; i < batch.length; i++) this.dispatch(batch[i]!)
-  }
-
-  private dispatch(delivery: TransportService.Delivery): void {
+  /** Dispatches one envelope from another node, at once (the transport calls it as the envelope arrives). */
+  readonly dispatch = (delivery: TransportService.Delivery): void => {
     const known = this.remoting.peers.get(delivery.from)
     const peer: Peer.Peer =
       known?.incarnation === delivery.incarnation ? known : { node: delivery.from, incarnation: delivery.incarnation }
@@ -134,16 +131,17 @@ export class Dispatcher {
     if (reply !== undefined) {
       reply.envelope = local
       reply.cell = cell
-      remoting.replies.add(reply)
     }
     const flow = remoting.flow
     if (!flow.mayPark(peer)) {
       // a peer that ignores pauses: what does not fit now is refused
       if (!cell.deliver(local, undefined)) this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
-      return
+    } else {
+      let admitted: (() => void) | undefined
+      if (!cell.deliver(local, () => admitted?.())) admitted = flow.park(peer, path)
     }
-    let admitted: (() => void) | undefined
-    if (!cell.deliver(local, () => admitted?.())) admitted = flow.park(peer, path)
+    // kept (for a cancel from its caller) only while it waits or runs: a request answered in the call never is
+    if (reply?.pending === true) remoting.replies.add(reply)
   }
 
   /** Refuses a message parked past the limit: a counted dead letter, and `MailboxFull` for a request. */

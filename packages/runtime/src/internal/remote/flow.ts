@@ -87,6 +87,7 @@ export class FlowControl {
 
   /** May one more envelope from `peer` be parked? */
   mayPark(peer: Peer.Peer): boolean {
+    if (this.parkedByPeer.size === 0) return true // the usual case: nothing parked, no key to build
     return (this.parkedByPeer.get(`${peer.node}\u0000${peer.incarnation}`) ?? 0) < this.maxParked
   }
 

@@ -58,8 +58,27 @@ export class RefCache {
     this.limit = limit
   }
 
+  /** The ref returned last (consecutive messages usually come from the same sender); cleared when dropped. */
+  private last: RemoteActorRef<Protocol.Any> | undefined = undefined
+
   /** The ref to `path` on `peer` speaking `protocol`. */
   get<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): RemoteActorRef<P> {
+    const last = this.last
+    if (
+      last !== undefined &&
+      last.path === path &&
+      last.protocol === protocol &&
+      last.peer.node === peer.node &&
+      last.peer.incarnation === peer.incarnation
+    ) {
+      return last as RemoteActorRef<P>
+    }
+    const ref = this.lookup(peer, path, protocol)
+    this.last = ref
+    return ref
+  }
+
+  private lookup<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): RemoteActorRef<P> {
     let cache = this.byNode.get(peer.node)
     if (cache === undefined || cache.incarnation !== peer.incarnation) {
       cache = { incarnation: peer.incarnation, byPath: new Map() }
@@ -67,7 +86,10 @@ export class RefCache {
     }
     let refs = cache.byPath.get(path)
     if (refs === undefined) {
-      if (cache.byPath.size >= this.limit) cache.byPath.delete(cache.byPath.keys().next().value!)
+      if (cache.byPath.size >= this.limit) {
+        cache.byPath.delete(cache.byPath.keys().next().value!)
+        this.last = undefined
+      }
       refs = []
       cache.byPath.set(path, refs)
     }
@@ -75,18 +97,22 @@ export class RefCache {
     const ref = new RemoteActorRef(this.remoting, peer, path, protocol)
     // one ref per protocol name: a protocol made again under the same name replaces the old one
     const same = refs.findIndex((r) => r.protocol.name === protocol.name)
-    if (same >= 0) refs[same] = ref
-    else refs.push(ref)
+    if (same >= 0) {
+      refs[same] = ref
+      this.last = undefined
+    } else refs.push(ref)
     return ref
   }
 
   /** The actor at `path` of `node` terminated. */
   forgetPath(node: string, path: string): void {
     this.byNode.get(node)?.byPath.delete(path)
+    if (this.last?.path === path && this.last.peer.node === node) this.last = undefined
   }
 
   forgetNode(node: string): void {
     this.byNode.delete(node)
+    if (this.last?.peer.node === node) this.last = undefined
   }
 
   /** How many paths are cached (for tests of the bound). */

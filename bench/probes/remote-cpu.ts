@@ -1,0 +1,81 @@
+/**
+ * CPU per remote message, on each side: runs the `remote` bench's actor pair(s) (`bench/remote-child.ts`, or
+ * copies of it in other checkouts, for A/B runs) `ROUNDS` times, interleaved, and prints per round the
+ * throughput and the CPU time (user + system) each process spent per message from the first send (sender) or
+ * first receipt (receiver) to the last receipt; then the median per script. On a loaded machine the throughput
+ * is noise; the CPU per message much less so. Add `--cpu-prof` flags with `TROUPE_BENCH_CHILD_FLAGS`.
+ * Run: `pnpm exec node bench/probes/remote-cpu.ts [pairs] [messages] [child script...]`.
+ */
+import { spawn } from "node:child_process"
+import * as Readline from "node:readline"
+import { fileURLToPath } from "node:url"
+
+const [pairsArg, messagesArg, ...scriptArgs] = process.argv.slice(2)
+const pairs = Number(pairsArg ?? 1)
+const messages = Number(messagesArg ?? 300_000)
+const scripts = scriptArgs.length > 0 ? scriptArgs : [fileURLToPath(new URL("../remote-child.ts", import.meta.url))]
+const rounds = Number(process.env.ROUNDS ?? 3)
+
+interface Cpu {
+  readonly user: number
+  readonly system: number
+}
+
+const child = (script: string, role: Record<string, unknown>, onLine: (line: Record<string, unknown>) => void) => {
+  const flags = process.env.TROUPE_BENCH_CHILD_FLAGS?.split(" ").filter((f) => f !== "") ?? []
+  const process_ = spawn(process.execPath, [...flags, script, JSON.stringify(role)], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, TROUPE_BENCH_CPU: "1" }
+  })
+  Readline.createInterface({ input: process_.stdout! }).on("line", (line) => onLine(JSON.parse(line)))
+  return process_
+}
+
+const round = (script: string) =>
+  new Promise<{ perSecond: number; receiver: Cpu; sender: Cpu }>((resolve) => {
+    let perSecond = 0
+    const cpus: Record<string, Cpu> = {}
+    let sender: ReturnType<typeof spawn> | undefined
+    const collect = (name: string) => (line: Record<string, unknown>) => {
+      if (line.cpu !== undefined) {
+        cpus[name] = line.cpu as Cpu
+        if (process.env.STATS !== undefined) console.log(name, JSON.stringify(line.stats))
+        if (cpus.receiver !== undefined && cpus.sender !== undefined)
+          resolve({ perSecond, receiver: cpus.receiver, sender: cpus.sender })
+      }
+    }
+    const receiver = child(script, { role: "actor-receiver", messages, pairs }, (line) => {
+      if (typeof line.ready === "string") {
+        sender = child(script, { role: "actor-sender", messages, pairs, url: line.ready }, collect("sender"))
+      } else if (line.result !== undefined) {
+        perSecond = (line.result as { messagesPerSecond: number }).messagesPerSecond
+        receiver.kill("SIGUSR2")
+        sender?.kill("SIGUSR2")
+      } else collect("receiver")(line)
+    })
+  })
+
+const us = (cpu: Cpu) => (cpu.user + cpu.system) / messages
+const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const results = scripts.map(() => ({
+  perSecond: [] as Array<number>,
+  receiver: [] as Array<number>,
+  sender: [] as Array<number>
+}))
+for (let i = 0; i < rounds; i++) {
+  for (let s = 0; s < scripts.length; s++) {
+    const r = await round(scripts[s]!)
+    results[s]!.perSecond.push(r.perSecond)
+    results[s]!.receiver.push(us(r.receiver))
+    results[s]!.sender.push(us(r.sender))
+    console.log(
+      `${s} pairs ${pairs}: ${Math.round(r.perSecond)} msg/s; CPU per message: receiver ${us(r.receiver).toFixed(2)} µs, sender ${us(r.sender).toFixed(2)} µs`
+    )
+  }
+}
+for (let s = 0; s < scripts.length; s++) {
+  const r = results[s]!
+  console.log(
+    `median ${scripts[s]}: ${Math.round(median(r.perSecond))} msg/s; receiver ${median(r.receiver).toFixed(2)} µs, sender ${median(r.sender).toFixed(2)} µs`
+  )
+}

@@ -1,0 +1,616 @@
+/**
+ * One session as one participant sees it (`RoleSession`, the port of the role's endpoint): the role's monitor,
+ * its peers (message numbers each way, messages not yet taken), its trace, its checkpoint or durable log, and
+ * how it sends, receives, runs `once` effects and ends.
+ */
+import { Choreography as C, type Endpoint, Monitor } from "@troupe/choreography"
+import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Tracer } from "effect"
+import type { ActorRef } from "../../ActorRef.ts"
+import type { DurableRole } from "../../durable/internal/durableRole.ts"
+import type { ActorCell } from "../../internal/cell.ts"
+import type { Deadline } from "../../internal/deadlines.ts"
+import { Deque } from "../../internal/deque.ts"
+import { localCell } from "../../internal/system.ts"
+import type * as Protocol from "../../Protocol.ts"
+import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
+import type { Context, Failure, Participant } from "./participant.ts"
+import { Recorder } from "./roleTrace.ts"
+import { type AbortCause, leftover, ParticipantFailed, SessionNodeLost, StepTimeout } from "./sessionErrors.ts"
+import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
+
+type Choreography = C.Protocol
+type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
+type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
+
+/** A move recorded in a restartable role's checkpoint. */
+type LogEntry =
+  | { readonly _tag: "send"; readonly to: string; readonly label: string }
+  | { readonly _tag: "receive"; readonly message: Endpoint.Incoming }
+  | { readonly _tag: "once"; readonly value: unknown }
+
+/** How often a durable session's role tries again a message the cluster could not carry. */
+const resendEveryMillis = 200
+
+/** A failure of the cluster that sending again later may get past (see `Sharded`'s `ClusterUnavailable`). */
+const retryable = (error: unknown): boolean =>
+  typeof error === "object" &&
+  error !== null &&
+  (error as { readonly _tag?: unknown })._tag === "ClusterUnavailable" &&
+  (error as { readonly retryable?: unknown }).retryable === true
+
+/** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
+interface Peer {
+  readonly role: string
+  ref: ActorRef<Protocol.Any>
+  /** The peer's actor when it lives in this process: session messages go straight into its mailbox. */
+  cell: ActorCell | undefined
+  sent: number
+  received: number
+  readonly inbox: Deque<Endpoint.Incoming>
+}
+
+/**
+ * A role's peers: a list (a `Map` costs about 200 bytes even when it is small), indexed by a `Map` only in
+ * sessions with many roles.
+ */
+class Peers {
+  private list: ReadonlyArray<Peer>
+  private index: Map<string, Peer> | undefined
+
+  constructor(list: ReadonlyArray<Peer>) {
+    this.list = list
+    this.index = list.length > 8 ? new Map(list.map((p) => [p.role, p])) : undefined
+  }
+
+  get(role: string): Peer | undefined {
+    if (this.index !== undefined) return this.index.get(role)
+    for (const peer of this.list) if (peer.role === role) return peer
+    return undefined
+  }
+
+  [Symbol.iterator](): Iterator<Peer> {
+    return this.list[Symbol.iterator]()
+  }
+
+  clear(): void {
+    this.list = []
+    this.index = undefined
+  }
+}
+
+interface Waiting {
+  readonly from: string
+  readonly state: number
+  readonly resume: (effect: Effect.Effect<Endpoint.Incoming, Failure>) => void
+  deadline: Deadline | undefined
+  /** A message for it arrived; the program is woken in a moment. */
+  woken: boolean
+}
+
+/** The instance of a protocol with families for a session's sizes (`undefined` for sizes that do not fit it). */
+const instanceOf = (choreography: Choreography, sizes: Readonly<Record<string, number>>): Choreography | undefined => {
+  const made = C.instantiateSync(choreography, sizes)
+  return made._tag === "Protocol" ? made : undefined
+}
+
+/** One session as one participant sees it; it is the port of the role's endpoint. */
+export class RoleSession implements Endpoint.Port<Failure> {
+  readonly id: string
+  readonly monitor: Monitor.Monitor
+  readonly participant: Participant
+  readonly role: string
+  coordinator: ActorRef<CoordinatorProtocol>
+  readonly stepTimeoutMillis: number | undefined
+  /** In a durable session: the role's log in storage. */
+  durable: DurableRole | undefined = undefined
+  /** The role's state after its last move. */
+  state: number
+  begun = false
+  running = false
+  ended = false
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
+  span: Tracer.Span | undefined
+  /** The failure of a restartable role's program, until the actor crashes with it. */
+  crash: Cause.Cause<unknown> | undefined
+  private waiting: Waiting | undefined
+  private readonly peers: Peers
+  private readonly trace: Recorder
+  /** Who listens to the system's events: steps are published only when someone does. */
+  private readonly subscribers: ReadonlyMap<unknown, unknown>
+  /** A restartable role's checkpoint, and how far a resumed program has replayed it. */
+  private readonly log: Array<LogEntry> | undefined
+  private cursor = 0
+  /** Whether the last message the program received came from the checkpoint (it is not a new step). */
+  private replayed = false
+
+  constructor(participant: Participant, join: Join) {
+    this.participant = participant
+    this.id = join.session
+    // In a session of a protocol with families, the role is one member's (or a single role of the instance).
+    const instance = join.sizes === undefined ? undefined : instanceOf(participant.spec.choreography, join.sizes)
+    this.role = instance === undefined ? participant.spec.role : (join.member ?? participant.spec.role)
+    const machine = instance?.machines.get(this.role) ?? participant.spec.machine
+    this.monitor = Monitor.fromMachine(machine, join.session)
+    this.state = this.monitor.start
+    this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
+    this.stepTimeoutMillis = join.stepTimeoutMillis
+    this.trace = new Recorder(this.role, join.traceLimit)
+    this.subscribers = participant.system.events.subscribers
+    // (an array made by `map` is no longer than it needs to be; one grown by `push` has room for 17)
+    const peers = (instance ?? participant.spec.choreography).roles.filter((role) => role !== this.role)
+    this.peers = new Peers(
+      peers.map((role) => {
+        const ref = join.roles[role]!
+        return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque<Endpoint.Incoming>(1) }
+      })
+    )
+    // a durable session's role resumes from the log in storage instead
+    this.log = participant.spec.restartable && join.durable === undefined ? [] : undefined
+  }
+
+  names() {
+    return { protocol: this.monitor.protocol, session: this.id, role: this.role }
+  }
+
+  /**
+   * A message sent to the role that it never took, now that its program ended: a violation naming it (a
+   * session completes only when every message sent was received).
+   */
+  unread(): Monitor.ProtocolViolation | undefined {
+    for (const peer of this.peers) {
+      const message = peer.inbox.shift()
+      if (message === undefined) continue
+      const seq = peer.received - peer.inbox.length
+      return leftover(this.monitor.protocol, this.id, this.role, this.state, peer.role, message.label, seq)
+    }
+    return undefined
+  }
+
+  /** The peer the program waits for a message from, if it waits. */
+  get waitingFor(): string | undefined {
+    return this.waiting?.from
+  }
+
+  /** The member of a family this role is, if it is one. */
+  member(): Context["member"] {
+    const families = this.monitor.machine.families
+    const member = families === undefined ? undefined : /^(.*)\[(\d+)\]$/.exec(this.role)
+    const size = member === null || member === undefined ? undefined : families?.[member[1]!]
+    return size === undefined ? undefined : { family: member![1]!, index: Number(member![2]), size }
+  }
+
+  /** The program of this restartable role failed: recorded and published, until the actor crashes with it. */
+  crashed(cause: Cause.Cause<unknown>): void {
+    this.crash = cause
+    const reason = summarise(cause)
+    this.trace.crashed(this.state, reason)
+    this.participant.system.publish(new SessionCrashed({ ...this.names(), state: this.state, cause: reason }))
+  }
+
+  /** The program resumes from the checkpoint, at the state where it was. */
+  resumed(): void {
+    this.trace.resumed(this.state)
+    this.participant.system.publish(new SessionResumed({ ...this.names(), state: this.state }))
+  }
+
+  /** Something worth seeing happened at this role: into its trace, and onto the event stream. */
+  note(text: string): void {
+    if (this.ended) return
+    this.trace.note(text)
+    this.participant.system.publish(new SessionNote({ ...this.names(), text }))
+  }
+
+  /** Before the program runs again after a restart: replay the checkpoint from the start. */
+  rewind(): void {
+    this.cursor = 0
+    this.state = this.monitor.start
+    if (this.durable !== undefined) {
+      // a durable role sends again from message 1: what the log holds is not written twice, and peers drop
+      // what they had (by number)
+      this.durable.rewind()
+      for (const peer of this.peers) peer.sent = 0
+    }
+  }
+
+  /** A durable role resumes: the messages the log holds for it go first, then those that arrive. */
+  preload(inbound: ReadonlyMap<string, ReadonlyArray<Deliver>>): void {
+    for (const [from, messages] of inbound) {
+      const peer = this.peers.get(from)
+      const last = messages.at(-1)
+      if (peer === undefined || last === undefined) continue
+      const later = [...peer.inbox.drain()].filter((m) => (m as Deliver).seq > last.seq)
+      for (const m of messages) peer.inbox.push(m)
+      for (const m of later) peer.inbox.push(m)
+      peer.received = Math.max(peer.received, last.seq)
+    }
+  }
+
+  /** The peers' participants as a durable session's coordinator sees them now. */
+  rebind(roles: Readonly<Record<string, ActorRef<Protocol.Any>>>): void {
+    for (const peer of this.peers) {
+      const ref = roles[peer.role]
+      if (ref === undefined || ref === peer.ref) continue
+      peer.ref = ref
+      peer.cell = localCell(ref)
+    }
+  }
+
+  /** Sends again to `to` (which resumed from the log) every message this role sent it; it drops what it has. */
+  resend(to: string): Effect.Effect<void> {
+    const peer = this.peers.get(to)
+    if (peer === undefined || this.durable === undefined) return Effect.void
+    return Effect.forEach(this.durable.resend(to, 0), (m) => peer.ref.tell(m as never).pipe(Effect.ignore), {
+      discard: true
+    })
+  }
+
+  /** The coordinator of a durable session is gone: wait for it (it joins again) until the deadline. */
+  awaitCoordinator(): Effect.Effect<void> {
+    const durable = this.durable!
+    if (durable.coordinatorGone !== undefined || this.ended) return Effect.void
+    const deadlines = this.participant.system.deadlines
+    const since = deadlines.now()
+    const deadline = deadlines.schedule(since + durable.deadlineMillis, () => {
+      durable.coordinatorGone = undefined
+      const lost = new SessionNodeLost({
+        ...this.names(),
+        role: "coordinator",
+        node: this.coordinator.node,
+        waitedMillis: deadlines.now() - since
+      })
+      this.participant.system.runBackground(this.abort(lost, "silent", true))
+    })
+    durable.coordinatorGone = () => deadlines.cancel(deadline)
+    return Effect.void
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Messages from peers (in the actor's handler)
+  // ---------------------------------------------------------------------------------------------------
+
+  /** A session message arrived; answers an effect only when it is refused (the session is then aborted). */
+  deliver(message: Deliver): Effect.Effect<void> | undefined {
+    const { from, label, seq } = message
+    const peer = this.peers.get(from)
+    const last = peer?.received ?? 0
+    if (peer !== undefined && seq <= last) return undefined // sent again by a peer that resumed after a restart
+    if (peer === undefined || seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
+      this.trace.received(message)
+      const refused =
+        seq === last + 1 ? Monitor.receive(this.monitor, this.state, from, label, message.payload) : undefined
+      return this.refuse(
+        refused !== undefined && Monitor.isViolation(refused)
+          ? refused
+          : Monitor.outOfSequence(
+              this.monitor,
+              this.state,
+              from,
+              label,
+              `message ${seq} from ${from}, expected ${last + 1}`
+            )
+      )
+    }
+    peer.received = seq
+    peer.inbox.push(message)
+    const waiting = this.waiting
+    if (waiting !== undefined && waiting.from === from && !waiting.woken) {
+      // Wake the program once the actor has taken the messages at hand (resuming it here would run it
+      // now, one message at a time, inside this handler).
+      waiting.woken = true
+      this.cancelDeadline(waiting)
+      queueMicrotask(() => this.wake(waiting))
+    }
+    return undefined
+  }
+
+  private wake(waiting: Waiting): void {
+    if (this.waiting !== waiting) return
+    this.waiting = undefined
+    const message = this.peers.get(waiting.from)!.inbox.shift()!
+    this.consumed(message)
+    waiting.resume(Exit.succeed(message))
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // The port (called by the endpoint, in the program's fiber)
+  // ---------------------------------------------------------------------------------------------------
+
+  send(
+    to: string,
+    label: string,
+    payload: unknown,
+    next: number,
+    fiber: Fiber.Fiber<unknown, unknown>
+  ): Effect.Effect<void, Failure> {
+    if (this.ended) return Effect.interrupt
+    const log = this.log
+    if (log !== undefined && this.cursor < log.length) {
+      const entry = log[this.cursor]!
+      if (entry._tag !== "send" || entry.to !== to || entry.label !== label) return this.diverged(`${to}!${label}`)
+      this.cursor++
+      this.state = next
+      return Effect.void
+    }
+    const peer = this.peers.get(to)!
+    const seq = peer.sent + 1
+    const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
+    // To a local participant, straight into its mailbox (what `tell` does, without a step of its own).
+    const cell = peer.cell
+    const tell = cell === undefined ? this.tellPeer(peer, message) : cell.tell(message, fiber)
+    if (log === undefined) {
+      this.didSend(peer, to, message, seq, next)
+      this.durable?.sentTo(to, message)
+      return tell
+    }
+    // In a restartable role the send counts once it has left: if the actor crashes in between, the
+    // resumed program sends it again with the same number, and the receiver drops the duplicate.
+    return Effect.map(tell, () => {
+      this.didSend(peer, to, message, seq, next)
+      log.push({ _tag: "send", to, label })
+      this.cursor++
+    })
+  }
+
+  /**
+   * Tells a peer of another node or runner. In a durable session, a message the cluster cannot carry now (a
+   * shard moving, a runner restarting: `ClusterUnavailable`, retryable) is sent again until the session's
+   * deadline: the peer may hold the session still, and would then never be sent it again.
+   */
+  private tellPeer(peer: Peer, message: Deliver): Effect.Effect<void, Failure> {
+    const tell = peer.ref.tell(message as never) as Effect.Effect<void, Failure>
+    const durable = this.durable
+    if (durable === undefined) return tell
+    return tell.pipe(
+      Effect.retry({
+        while: retryable,
+        schedule: Schedule.spaced(Duration.millis(resendEveryMillis)),
+        times: Math.ceil(durable.deadlineMillis / resendEveryMillis)
+      })
+    )
+  }
+
+  private didSend(peer: Peer, to: string, message: Endpoint.Incoming, seq: number, next: number): void {
+    peer.sent = seq
+    this.state = next
+    this.trace.sent(to, message)
+    this.step("send", to, message.label, message.payload)
+  }
+
+  receive(from: string, state: number): Effect.Effect<Endpoint.Incoming, Failure> {
+    if (this.ended) return Effect.interrupt
+    const log = this.log
+    if (log !== undefined && this.cursor < log.length) {
+      const entry = log[this.cursor]!
+      if (entry._tag !== "receive" || entry.message.from !== from) return this.diverged(`${from}?`)
+      this.cursor++
+      this.replayed = true
+      return Exit.succeed(entry.message)
+    }
+    this.replayed = false
+    const message = this.peers.get(from)!.inbox.shift()
+    if (message !== undefined) {
+      this.consumed(message)
+      return Exit.succeed(message)
+    }
+    return Effect.callback<Endpoint.Incoming, Failure>((resume) => {
+      const waiting: Waiting = { from, state, resume, deadline: undefined, woken: false }
+      this.waiting = waiting
+      const timeout = this.stepTimeoutMillis
+      if (timeout !== undefined) {
+        const deadlines = this.participant.system.deadlines
+        waiting.deadline = deadlines.schedule(deadlines.now() + timeout, () => this.timedOut(waiting, timeout))
+      }
+      return Effect.sync(() => {
+        if (this.waiting === waiting) this.stopWaiting(waiting)
+      })
+    })
+  }
+
+  /** A message leaves the queues for the program: it is in the trace, and in the checkpoint if any. */
+  private consumed(message: Endpoint.Incoming): void {
+    this.trace.received(message)
+    if (this.log !== undefined) {
+      this.log.push({ _tag: "receive", message })
+      this.cursor++
+    }
+  }
+
+  received(message: Endpoint.Incoming, next: number): void {
+    this.state = next
+    if (!this.replayed) this.step("receive", message.from, message.label, message.payload)
+  }
+
+  readonly close: Effect.Effect<void, Failure> = Effect.void
+
+  violated(violation: Monitor.ProtocolViolation): Effect.Effect<void> {
+    return this.refuse(violation, false)
+  }
+
+  once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    // in a durable session, a result that cannot be committed fails the program (the session is aborted, typed)
+    if (this.durable !== undefined) {
+      return Effect.catchTag(this.durable.once(effect), "StorageUnavailable", Effect.die) as Effect.Effect<A, E, R>
+    }
+    return Effect.suspend(() => {
+      const log = this.log
+      if (log === undefined) return effect
+      if (this.cursor < log.length) {
+        const entry = log[this.cursor]!
+        if (entry._tag !== "once") return this.diverged("once")
+        this.cursor++
+        return Exit.succeed(entry.value as A)
+      }
+      return Effect.map(effect, (value) => {
+        log.push({ _tag: "once", value })
+        this.cursor++
+        return value
+      })
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Ending
+  // ---------------------------------------------------------------------------------------------------
+
+  private stopWaiting(waiting: Waiting): void {
+    this.waiting = undefined
+    this.cancelDeadline(waiting)
+  }
+
+  private cancelDeadline(waiting: Waiting): void {
+    if (waiting.deadline !== undefined) this.participant.system.deadlines.cancel(waiting.deadline)
+    waiting.deadline = undefined
+  }
+
+  private timedOut(waiting: Waiting, timeout: number): void {
+    if (this.waiting !== waiting || waiting.woken) return
+    this.waiting = undefined
+    const error = new StepTimeout({
+      ...this.names(),
+      state: waiting.state,
+      expected: Monitor.expected(this.monitor, waiting.state),
+      waitedMillis: timeout
+    })
+    this.trace.timedOut(error)
+    this.participant.system.runBackground(this.abort(error, "report", false))
+    waiting.resume(Effect.fail(error))
+  }
+
+  /** A violation at this role: recorded, published, and the session is aborted with it. */
+  private refuse(violation: Monitor.ProtocolViolation, interrupt = true): Effect.Effect<void> {
+    this.trace.violation(violation)
+    this.participant.system.publish(new SessionViolation({ ...this.names(), violation }))
+    return this.abort(violation, "report", interrupt)
+  }
+
+  /** The resumed program does not do what the checkpoint recorded: it cannot resume. */
+  private diverged(move: string): Effect.Effect<never> {
+    const entry = this.log![this.cursor]!
+    const recorded =
+      entry._tag === "send"
+        ? `${entry.to}!${entry.label}`
+        : entry._tag === "receive"
+          ? `${entry.message.from}?${entry.message.label}`
+          : "once"
+    const cause = new ParticipantFailed({
+      ...this.names(),
+      cause: `could not resume from its checkpoint: the program did ${move} where the checkpoint has ${recorded}`
+    })
+    return Effect.andThen(this.abort(cause, "report", false), Effect.interrupt)
+  }
+
+  complete(result: unknown): Effect.Effect<void> {
+    const remote = localCell(this.coordinator) === undefined
+    const unsendable = remote ? notJson(result) : undefined
+    const counts = this.counts()
+    this.end()
+    const trace = this.trace.events()
+    // a result that cannot reach the coordinator fails the role (the session is aborted) instead of never arriving
+    const cannotSend = (why: string) =>
+      this.report({
+        _tag: "Abort",
+        session: this.id,
+        role: this.role,
+        cause: new ParticipantFailed({
+          ...this.names(),
+          cause: `its result cannot be sent to the session's coordinator (on node ${this.coordinator.node}): ${why}`
+        }),
+        trace
+      })
+    if (unsendable !== undefined) return cannotSend(unsendable)
+    const report = this.coordinator
+      .tell({ _tag: "Done", session: this.id, role: this.role, result, trace, ...counts })
+      .pipe(Effect.catchCause((cause) => cannotSend(Cause.pretty(cause))))
+    if (this.durable === undefined) return report
+    // a durable role's result is committed (with everything it sent) before the coordinator counts it
+    return Effect.matchCauseEffect(this.durable.done(result, trace), {
+      onSuccess: () => report,
+      onFailure: (cause) =>
+        this.report({
+          _tag: "Abort",
+          session: this.id,
+          role: this.role,
+          cause: new ParticipantFailed({ ...this.names(), cause: Cause.pretty(cause) }),
+          trace
+        })
+    })
+  }
+
+  /**
+   * Leaves the session now: the role is done with it and its program is interrupted (unless it is the
+   * caller). The answer tells the coordinator: the abort, or that the role left, or nothing if it is gone.
+   */
+  abort(cause: AbortCause, tell: "report" | "leave" | "silent", interrupt: boolean): Effect.Effect<void> {
+    if (this.ended) return Effect.void
+    this.end()
+    if (interrupt) this.fiber?.interruptUnsafe()
+    switch (tell) {
+      case "report":
+        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.trace.events() })
+      case "leave":
+        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.trace.events() })
+      case "silent":
+        return Effect.void
+    }
+  }
+
+  /** How many messages the role sent to and received from each peer (so the coordinator sees one still on its way). */
+  private counts(): { sent: Record<string, number>; received: Record<string, number> } {
+    const sent: Record<string, number> = {}
+    const received: Record<string, number> = {}
+    for (const peer of this.peers) {
+      if (peer.sent > 0) sent[peer.role] = peer.sent
+      if (peer.received > 0) received[peer.role] = peer.received
+    }
+    return { sent, received }
+  }
+
+  private end(): void {
+    this.ended = true
+    this.participant.sessions.delete(this.id)
+    // The coordinator's end no longer concerns this role: no notice of it is left to bounce off a stopped actor.
+    const cell = localCell(this.participant.self)
+    if (cell !== undefined && (this.durable !== undefined || localCell(this.coordinator) === undefined))
+      this.participant.system.unwatchNow(cell, this.coordinator)
+    if (this.waiting !== undefined) this.stopWaiting(this.waiting)
+    this.peers.clear()
+  }
+
+  private report(message: Protocol.Message<CoordinatorProtocol>): Effect.Effect<void> {
+    return this.coordinator
+      .tell(message)
+      .pipe(Effect.catchCause((cause) => Effect.logError("Could not report to the session's coordinator", cause)))
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Observing
+  // ---------------------------------------------------------------------------------------------------
+
+  private step(direction: "send" | "receive", peer: string, label: string, payload: unknown): void {
+    if (this.subscribers.size > 0)
+      this.participant.system.publish(
+        new SessionStep({ ...this.names(), direction, peer, label, state: this.state, payload })
+      )
+    this.span?.event(`${direction} ${peer} ${label}`, BigInt(this.participant.system.deadlines.now()) * 1_000_000n, {
+      state: this.state
+    })
+  }
+}
+
+/** Why `value` cannot cross the wire as JSON, if it cannot (a bigint, a cycle). */
+const notJson = (value: unknown): string | undefined => {
+  if (value === undefined || value === null || typeof value === "string" || typeof value === "number") return undefined
+  try {
+    JSON.stringify(value)
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+}
+
+/** The first line of a failure's message, for traces and events. */
+const summarise = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const message = error instanceof Error ? error.message : String(error)
+  return message.split("\n")[0]!.slice(0, 200)
+}

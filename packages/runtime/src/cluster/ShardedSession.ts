@@ -1,0 +1,306 @@
+/**
+ * Sessions with sharded roles: a choreography session whose roles are played by sharded actors, bound by
+ * (type, id), on whichever runners the cluster places them.
+ *
+ * A role's sharded type is made from a participant behaviour (`Sharded.make("Buyer", { behavior: () =>
+ * Session.role(...) })`), so `Sharded.ref(Buyers, "b-1")` is a participant ref that any runner can reach. The
+ * session is durable (see `DurableSession`): its record and log are in the cluster's storage, and its
+ * coordinator is a sharded actor too (one per session, hosted by {@link layer}), built from the record wherever
+ * the cluster activates it. Session messages carry sharded refs as `/cluster/<type>/<id>`, which every runner
+ * resolves back to cluster-routed refs.
+ *
+ * Sharded actors have no death watch: the coordinator holds each role by a lease instead, asking it to join
+ * again every second or so (a tenth of the deadline). A role whose actor was reactivated on another runner
+ * (its runner died, its shard moved) or passivated does not hold the session any more: it resumes from the
+ * log (its program replays the messages it was sent and its `once` results; no move is made twice), its peers
+ * send it again what it may have missed, and it goes on. A role that cannot be reached within the session's
+ * `deadline` fails the session for everyone with `SessionNodeLost`; monitors (`ProtocolViolation`), step
+ * deadlines (`StepTimeout`, counted on the role's runner, anew after it resumes) and failures abort it as in
+ * any session.
+ *
+ * @example
+ * ```ts
+ * const Buyers = Sharded.make("Buyer", { behavior: () => Session.role(TwoBuyer, "B", buyer) })
+ * const Sellers = Sharded.make("Seller", { behavior: () => Session.role(TwoBuyer, "S", seller) })
+ * // on every runner: Sharded.layer(Buyers), Sharded.layer(Sellers), ShardedSession.layer([TwoBuyer])
+ * const done = yield* ShardedSession.run(TwoBuyer, {
+ *   roles: { B: yield* Sharded.ref(Buyers, "b-1"), S: yield* Sharded.ref(Sellers, "s-1") },
+ *   deadline: "20 seconds",
+ *   stepTimeout: "10 seconds"
+ * })
+ * done.results.S
+ * ```
+ */
+import type { Choreography as C, Diagram } from "@troupe/choreography"
+import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import type { Sharding } from "effect/cluster"
+import type { ActorRef } from "../ActorRef.ts"
+import type { ActorSystem } from "../ActorSystem.ts"
+import * as Coordinator from "../choreography/internal/coordinator.ts"
+import {
+  AbortCause,
+  ParticipantStopped,
+  SessionAborted,
+  SessionNodeLost
+} from "../choreography/internal/sessionErrors.ts"
+import {
+  type CoordinatorProtocol,
+  type ParticipantProtocol,
+  protocolsOf
+} from "../choreography/internal/sessionProtocols.ts"
+import { merge } from "../choreography/internal/traceMerge.ts"
+import type * as Session from "../choreography/Session.ts"
+import * as DurableSession from "../durable/DurableSession.ts"
+import type { StorageError } from "../durable/internal/errors.ts"
+import { Storage } from "../durable/Storage.ts"
+import * as ClusterRefs from "./internal/clusterRefs.ts"
+import * as Sharded from "./Sharded.ts"
+
+type Choreography = C.Protocol
+type TraceEvent = Diagram.TraceEvent
+
+/**
+ * How a session with sharded roles runs: a durable session's options (its roles are sharded refs).
+ *
+ * @example
+ * ```ts
+ * const options: ShardedSession.Options<typeof Refund, typeof roles> = { roles, deadline: "30 seconds" }
+ * ```
+ */
+export type Options<P, B extends Session.Bindings<P>> = DurableSession.Options<P, B>
+
+/**
+ * A role of a session with sharded roles is bound to an actor that is not sharded (every role must be a
+ * `Sharded.ref`, which any runner can reach).
+ *
+ * @example
+ * ```ts
+ * ShardedSession.run(Refund, { roles: { Customer: localActor, Desk: desk } }) // fails with RoleNotSharded
+ * ```
+ */
+export class RoleNotSharded extends Schema.TaggedError<RoleNotSharded>()("RoleNotSharded", {
+  protocol: Schema.String,
+  role: Schema.String,
+  path: Schema.String
+}) {
+  override get message() {
+    return `Role ${this.role} of a ${this.protocol} session with sharded roles is bound to ${this.path}, which is not a sharded actor. What to do: bind it to a ref from Sharded.ref, or run the session with Session.run or DurableSession.run`
+  }
+}
+
+/**
+ * A running session with sharded roles.
+ *
+ * @example
+ * ```ts
+ * const handle = yield* ShardedSession.start(Refund, { roles })
+ * yield* handle.abort("the customer withdrew the claim")
+ * ```
+ */
+export interface Handle<Results> {
+  readonly id: string
+  readonly protocol: string
+  /**
+   * Waits for the end of the session, as stored: every role's result, or `SessionAborted` with the cause; the
+   * trace is merged from the traces the roles stored when they completed (an aborted role's is not kept).
+   */
+  readonly await: Effect.Effect<Session.Completed<Results>, SessionAborted | StorageError>
+  /** Aborts the session for every participant, with `SessionCancelled` as the cause. */
+  abort(reason?: string): Effect.Effect<void>
+}
+
+const coordinatorTypes = new WeakMap<Choreography, Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding>>()
+
+/** The sharded type of the coordinators of `protocol`'s sessions (one actor per session, its id the session's). */
+const coordinatorOf = (protocol: Choreography): Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding> => {
+  let type = coordinatorTypes.get(protocol)
+  if (type === undefined) {
+    type = Sharded.make(`session.${protocol.name}`, {
+      protocol: protocolsOf(protocol).coordinator,
+      behavior: (id) => Coordinator.behaviorFrom(protocol, id, settingsOf(protocol, id))
+    }) as Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding>
+    coordinatorTypes.set(protocol, type)
+  }
+  return type
+}
+
+const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
+
+/** How often the coordinator asks each role to join again: a tenth of the deadline, between 0.1 and 1 s. */
+const leaseMillis = (deadlineMillis: number) => Math.min(1000, Math.max(100, deadlineMillis / 10))
+
+/** A coordinator's settings, from the session's record (`undefined` once the session ended). */
+const settingsOf = (protocol: Choreography, id: string) =>
+  Effect.gen(function* () {
+    const store = yield* DurableSession.storeOf
+    const record = yield* store.session(id)
+    if (Option.isNone(record) || record.value.status !== "running") return undefined
+    const { spec, begun } = record.value
+    const participants = protocolsOf(protocol).participants
+    const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
+    for (const [role, { path }] of Object.entries(spec.roles)) {
+      const participant = participants.get(role)!
+      const ref = ClusterRefs.resolve({ path, protocol: participant.name }, participant)
+      if (typeof ref === "string") {
+        // a role this runner cannot address (its type is hosted nowhere here): the session fails, typed
+        const cause = new ParticipantStopped({
+          protocol: protocol.name,
+          session: id,
+          role,
+          path,
+          reason: "unreachable",
+          detail: ref
+        })
+        yield* store.finish(id, "aborted", { cause: encodeCause(cause) })
+        return undefined
+      }
+      roles[role] = ref as ActorRef<ParticipantProtocol>
+    }
+    return {
+      id,
+      roles,
+      stepTimeoutMillis: spec.stepTimeoutMillis,
+      traceLimit: spec.traceLimit,
+      outcome: Deferred.makeUnsafe<Coordinator.Completed<Record<string, unknown>>, SessionAborted>(),
+      self: yield* Sharded.ref(coordinatorOf(protocol), id),
+      durable: {
+        store,
+        deadlineMillis: spec.deadlineMillis,
+        leaseMillis: leaseMillis(spec.deadlineMillis),
+        recovered: { begun, results: yield* store.resultsOf(id) }
+      }
+    } satisfies Coordinator.Settings
+  })
+
+/**
+ * Hosts the coordinators of the sessions of these protocols on this runner (every runner that may coordinate
+ * should provide it, as it provides `Sharded.layer` for the roles' types).
+ *
+ * @example
+ * ```ts
+ * const runner = Layer.mergeAll(Sharded.layer(Buyers), Sharded.layer(Sellers), ShardedSession.layer([TwoBuyer])).pipe(
+ *   Layer.provideMerge(ActorSystem.layer()),
+ *   Layer.provideMerge(Cluster.layerSqlite({ filename: "troupe.db" }))
+ * )
+ * ```
+ */
+export const layer = (
+  protocols: ReadonlyArray<Choreography>
+): Layer.Layer<never, never, Sharding.Sharding | ActorSystem | Storage> =>
+  protocols.reduce(
+    (hosted, protocol) => Layer.merge(hosted, Sharded.layer(coordinatorOf(protocol))),
+    Layer.empty as Layer.Layer<never, never, Sharding.Sharding | ActorSystem | Storage>
+  )
+
+/**
+ * How many sessions of `protocol` have their coordinator active on this runner now (a coordinator stops when its
+ * session ends).
+ *
+ * @example
+ * ```ts
+ * const coordinating = yield* ShardedSession.active(Refund)
+ * ```
+ */
+export const active = (protocol: Choreography): Effect.Effect<number, never, ActorSystem> =>
+  Sharded.active(coordinatorOf(protocol))
+
+/** How often the starter reads the stored outcome (and wakes the coordinator) while it waits. */
+const pollMillis = 200
+
+/**
+ * Starts a session with sharded roles: it is stored, then its coordinator (a sharded actor) is woken and asks
+ * the roles to join. Like a durable session, it does not end with the starter's scope.
+ *
+ * @example
+ * ```ts
+ * const handle = yield* ShardedSession.start(Refund, { roles: { Customer: ana, Desk: desk }, id: "refund-7" })
+ * const done = yield* handle.await
+ * ```
+ */
+export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
+  protocol: P,
+  options: Options<P, B>
+): Effect.Effect<
+  Handle<Session.ResultsOf<B>>,
+  RoleNotSharded | StorageError | DurableSession.SessionIdTaken,
+  Sharding.Sharding | Storage
+> =>
+  Effect.gen(function* () {
+    for (const [role, ref] of Object.entries(options.roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>))
+      if (ref.node !== "cluster") return yield* new RoleNotSharded({ protocol: protocol.name, role, path: ref.path })
+    const store = yield* DurableSession.storeOf
+    const storage = yield* Storage
+    const { id, deadlineMillis } = yield* DurableSession.create(store, protocol, options, "cluster")
+    const coordinator = yield* Sharded.ref(coordinatorOf(protocol), id)
+    yield* Effect.ignore(coordinator.tell({ _tag: "Wake" }))
+    const completed = awaitEnd(protocol, id, coordinator, deadlineMillis).pipe(Effect.provideService(Storage, storage))
+    return {
+      id,
+      protocol: protocol.name,
+      await: completed as Effect.Effect<Session.Completed<Session.ResultsOf<B>>, SessionAborted | StorageError>,
+      abort: (reason = "aborted by its starter") =>
+        coordinator
+          .tell({ _tag: "Cancel", reason })
+          .pipe(Effect.catchCause((cause) => Effect.logError("Could not cancel the session", cause)))
+    }
+  })
+
+/**
+ * The session's end as stored. Meanwhile the coordinator is woken at each look (a coordinator whose runner died
+ * is so activated again elsewhere); one that cannot be reached for the session's deadline fails the wait.
+ */
+const awaitEnd = (
+  choreography: Choreography,
+  id: string,
+  coordinator: ActorRef<CoordinatorProtocol>,
+  deadlineMillis: number
+): Effect.Effect<Session.Completed<Record<string, unknown>>, SessionAborted | StorageError, Storage> =>
+  Effect.gen(function* () {
+    const protocol = choreography.name
+    // the traces the roles stored with their results, merged
+    const traceOf = Effect.flatMap(DurableSession.storeOf, (store) => store.resultsOf(id)).pipe(
+      Effect.map((results) =>
+        merge(choreography.roles.map((role) => results.get(role)?.trace as ReadonlyArray<TraceEvent> | undefined))
+      )
+    )
+    let reached = Date.now()
+    for (;;) {
+      const outcome = yield* DurableSession.outcome(id)
+      if (Option.isSome(outcome) && outcome.value._tag === "Completed")
+        return { session: id, protocol, results: outcome.value.results, trace: yield* traceOf }
+      const cause =
+        Option.isSome(outcome) && outcome.value._tag === "Aborted"
+          ? outcome.value.cause
+          : Date.now() - reached > deadlineMillis
+            ? new SessionNodeLost({
+                protocol,
+                session: id,
+                role: "coordinator",
+                node: "cluster",
+                waitedMillis: Date.now() - reached
+              })
+            : undefined
+      if (cause !== undefined) return yield* new SessionAborted({ protocol, session: id, cause, trace: yield* traceOf })
+      const woken = yield* Effect.exit(coordinator.tell({ _tag: "Wake" }))
+      if (woken._tag === "Success") reached = Date.now()
+      yield* Effect.sleep(Duration.millis(pollMillis))
+    }
+  })
+
+/**
+ * Runs a session with sharded roles to its end (see {@link start}).
+ *
+ * @example
+ * ```ts
+ * const done = yield* ShardedSession.run(Refund, { roles: { Customer: ana, Desk: desk }, deadline: "30 seconds" })
+ * done.results.Customer
+ * ```
+ */
+export const run = <P extends Choreography, const B extends Session.Bindings<P>>(
+  protocol: P,
+  options: Options<P, B>
+): Effect.Effect<
+  Session.Completed<Session.ResultsOf<B>>,
+  SessionAborted | RoleNotSharded | StorageError | DurableSession.SessionIdTaken,
+  Sharding.Sharding | Storage
+> => Effect.flatMap(start(protocol, options), (handle) => handle.await)

@@ -1,0 +1,242 @@
+/**
+ * Sessions with sharded roles on one SQLite runner: the roles are sharded actors bound by (type, id), the
+ * coordinator a sharded actor too; they complete, a monitor refuses an illegal move, a step deadline fires,
+ * and roles passivated mid-session resume from the session's durable log without doing a move twice.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ActorSystem, Cluster, type Endpoint, Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
+import { type Duration, Effect, Exit, Layer } from "effect"
+import type { Sharding } from "effect/cluster"
+import { afterAll, describe, expect, it } from "vitest"
+import { participantsOf } from "../../src/choreography/internal/participant.ts"
+import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
+
+const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-session-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** The `once` effects the banks and auditors ran: `session/role/n`, one entry per run. */
+const effects: Array<string> = []
+const record = (session: string, role: string, n: number) => Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+const ranOnce = (session: string) => {
+  const mine = effects.filter((e) => e.startsWith(`${session}/`))
+  return { runs: mine.length, distinct: new Set(mine).size }
+}
+
+/** How many rounds each session's client makes: its id's last number. */
+const roundsOf = (session: string) => Number(/(\d+)$/.exec(session)?.[1] ?? 3)
+
+const Clients = Sharded.make("LedgerClient", { behavior: () => client(roundsOf) })
+const Banks = Sharded.make("LedgerBank", { behavior: () => bank(record) })
+const Auditors = Sharded.make("LedgerAuditor", { behavior: () => auditor(record) })
+// passivated after 200 ms without messages, faster than the lease holds them (every 500 ms with a 5 s deadline)
+const IdleBanks = Sharded.make("LedgerIdleBank", { behavior: () => bank(record), passivateAfter: "200 millis" })
+const IdleAuditors = Sharded.make("LedgerIdleAuditor", {
+  behavior: () => auditor(record),
+  passivateAfter: "200 millis"
+})
+
+/** Banks passivated after 100 ms idle, whose actors cannot start again once passivated. */
+let fragileStarts = 0
+const FragileBanks = Sharded.make("LedgerFragileBank", {
+  behavior: () => {
+    const behavior = bank(record)
+    return {
+      ...behavior,
+      init: (ctx: Parameters<NonNullable<typeof behavior.init>>[0]) =>
+        fragileStarts++ === 0 ? behavior.init!(ctx) : Effect.die(new Error("this bank cannot start again"))
+    }
+  },
+  passivateAfter: "100 millis"
+})
+
+/**
+ * A client that thinks before its third deposit until the bank's and the auditor's actors are passivated (their
+ * sessions gone from memory): the session completes only if they resume from the log.
+ */
+const Thinkers = Sharded.make("LedgerThinker", {
+  behavior: () =>
+    Session.role(Ledger, "C", (typed, ctx) =>
+      Effect.gen(function* () {
+        let ep = typed as unknown as Endpoint.UntypedEndpoint<Session.Failure>
+        let total = 0
+        for (let i = 1; i <= 4; i++) {
+          if (i === 3)
+            yield* ctx.once(
+              Effect.gen(function* () {
+                while (
+                  (yield* Sharded.active(IdleBanks)) +
+                    (yield* Sharded.active(FragileBanks)) +
+                    (yield* Sharded.active(IdleAuditors)) >
+                  0
+                )
+                  yield* Effect.sleep("20 millis")
+              })
+            )
+          const receipt = yield* (yield* ep.send("B", "deposit", i)).receive()
+          total = receipt.payload as number
+          ep = receipt.next
+        }
+        yield* ep.send("B", "close")
+        return total
+      })
+    )
+})
+
+/** A client that breaks the protocol: it sends the auditor a deposit (C never talks to A). */
+const Cheats = Sharded.make("LedgerCheat", {
+  behavior: () =>
+    Session.role(Ledger, "C", (typed) =>
+      (typed as unknown as Endpoint.UntypedEndpoint<Session.Failure>).send("A", "deposit", 1)
+    )
+})
+
+/** Clients of a type no runner hosts. */
+const Ghosts = Sharded.make("LedgerGhost", { behavior: () => client(roundsOf) })
+
+/** A client that never makes its first move. */
+const Sleepers = Sharded.make("LedgerSleeper", {
+  behavior: () => Session.role(Ledger, "C", () => Effect.never)
+})
+
+const runner = (filename: string) =>
+  Layer.mergeAll(
+    Sharded.layer(Clients),
+    Sharded.layer(Banks),
+    Sharded.layer(Auditors),
+    Sharded.layer(IdleBanks),
+    Sharded.layer(IdleAuditors),
+    Sharded.layer(FragileBanks),
+    Sharded.layer(Thinkers),
+    Sharded.layer(Cheats),
+    Sharded.layer(Sleepers),
+    ShardedSession.layer([Ledger])
+  ).pipe(
+    Layer.provideMerge(ActorSystem.layer()),
+    Layer.provideMerge(Cluster.layerSqlite({ filename, shardLockRefreshInterval: "1 second" }))
+  )
+
+const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage | ActorSystem.ActorSystem>) =>
+  Effect.runPromise(
+    Effect.scoped(effect).pipe(Effect.provide(runner(join(dir, `${crypto.randomUUID()}.db`)))) as Effect.Effect<A, E>
+  )
+
+/** The roles of a ledger session: client, bank and auditor of the session's own ids. */
+const ledgerRoles = <A>(id: string, clients: Sharded.Sharded<Session.Participant<typeof Ledger, "C", A>, never>) =>
+  Effect.all({
+    C: Sharded.ref(clients, `c-${id}`),
+    B: Sharded.ref(Banks, `b-${id}`),
+    A: Sharded.ref(Auditors, `a-${id}`)
+  })
+
+/** Why the ledger session `id` with clients of type `clients` was aborted (`undefined` if it was not). */
+const abortCause = <A>(
+  id: string,
+  clients: Sharded.Sharded<Session.Participant<typeof Ledger, "C", A>, never>,
+  stepTimeout?: Duration.Input
+) =>
+  run(
+    Effect.flatMap(ledgerRoles(id, clients), (roles) =>
+      Effect.flip(
+        ShardedSession.run(Ledger, {
+          roles,
+          id,
+          deadline: "10 seconds",
+          ...(stepTimeout === undefined ? {} : { stepTimeout })
+        })
+      )
+    )
+  ).then((error) => (error._tag === "SessionAborted" ? error.cause : undefined))
+
+describe("sessions with sharded roles on one SQLite runner", () => {
+  it("complete: roles bound by (type, id), each once effect run once, nothing left behind", async () => {
+    const ids = ["s-3", "s-5", "s-8"]
+    const done = await run(
+      Effect.gen(function* () {
+        const done = yield* Effect.forEach(
+          ids,
+          (id) =>
+            Effect.flatMap(ledgerRoles(id, Clients), (roles) =>
+              ShardedSession.run(Ledger, { roles, id, deadline: "10 seconds", stepTimeout: "10 seconds" })
+            ),
+          { concurrency: "unbounded" }
+        )
+        // the coordinators stop once their sessions ended (just after the outcome is stored), and the roles' actors
+        // hold no session any more
+        while ((yield* ShardedSession.active(Ledger)) > 0) yield* Effect.sleep("10 millis")
+        const participants = participantsOf(ActorSystem.internal(yield* ActorSystem.ActorSystem))
+        expect(participants.size).toBe(9)
+        expect([...participants.values()].filter((p) => p.sessions.size > 0)).toEqual([])
+        return done
+      })
+    )
+    expect(done.map((d) => d.results)).toEqual([
+      { C: 6, B: 6, A: 3 },
+      { C: 15, B: 15, A: 5 },
+      { C: 36, B: 36, A: 8 }
+    ])
+    for (const id of ids) expect(ranOnce(id)).toEqual({ runs: 2 * roundsOf(id), distinct: 2 * roundsOf(id) })
+    // the trace, merged from the roles' stored traces: 4 messages a round, then 2 to close
+    expect(done[0]!.trace.filter((e) => e._tag === "Sent")).toHaveLength(4 * 3 + 2)
+  })
+
+  it("abort, typed, when a role's monitor refuses a move", async () => {
+    expect(await abortCause("cheat", Cheats)).toMatchObject({ _tag: "ProtocolViolation", role: "C" })
+  })
+
+  it("abort, typed, when a role waits past its step deadline", async () => {
+    expect(await abortCause("sleep", Sleepers, "300 millis")).toMatchObject({ _tag: "StepTimeout", role: "B" })
+  })
+
+  it("abort, typed, when a role's type is hosted by no runner", async () => {
+    expect(await abortCause("ghost", Ghosts)).toMatchObject({
+      _tag: "ParticipantStopped",
+      role: "C",
+      reason: "unreachable",
+      path: "/cluster/LedgerGhost/c-ghost"
+    })
+  })
+
+  it("resume roles passivated mid-session from the log: no move done twice", async () => {
+    const done = await run(
+      Effect.gen(function* () {
+        const roles = {
+          C: yield* Sharded.ref(Thinkers, "c-think"),
+          B: yield* Sharded.ref(IdleBanks, "b-think"),
+          A: yield* Sharded.ref(IdleAuditors, "a-think")
+        }
+        return yield* ShardedSession.run(Ledger, { roles, id: "think-4", deadline: "5 seconds" })
+      })
+    )
+    expect(done.results).toEqual({ C: 10, B: 10, A: 4 })
+    expect(ranOnce("think-4")).toEqual({ runs: 8, distinct: 8 })
+  })
+
+  it("abort, typed, when a role cannot be reached again within the deadline", async () => {
+    const exit = await run(
+      Effect.gen(function* () {
+        const roles = {
+          C: yield* Sharded.ref(Thinkers, "c-fragile"),
+          B: yield* Sharded.ref(FragileBanks, "b-fragile"),
+          A: yield* Sharded.ref(Auditors, "a-fragile")
+        }
+        // (a 3 s deadline: the lease asks every 300 ms, so the bank is idle long enough to be passivated)
+        return yield* Effect.flip(ShardedSession.run(Ledger, { roles, id: "fragile-4", deadline: "3 seconds" }))
+      })
+    )
+    expect(exit._tag === "SessionAborted" && exit.cause).toMatchObject({ _tag: "SessionNodeLost", role: "B" })
+  })
+
+  it("refuse, typed, a role bound to an actor that is not sharded", async () => {
+    const exit = await run(
+      Effect.gen(function* () {
+        const C = yield* ActorSystem.spawn(client(roundsOf), { name: "C" })
+        const { B, A } = yield* ledgerRoles("local", Clients)
+        return yield* Effect.exit(ShardedSession.run(Ledger, { roles: { C, B, A }, id: "local" }))
+      })
+    )
+    const cause = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
+    expect(cause?._tag === "Some" && cause.value).toMatchObject({ _tag: "RoleNotSharded", role: "C", path: "/user/C" })
+  })
+})

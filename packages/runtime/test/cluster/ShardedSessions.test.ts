@@ -1,0 +1,183 @@
+/**
+ * Sessions with sharded roles on three runner processes and a real PostgreSQL server (started here): sessions in
+ * flight while the runner holding some of their roles is killed with SIGKILL, then while every runner is
+ * restarted in turn. Every session completes or fails typed, none hangs, and no `once` effect whose result was
+ * committed runs again. Runs with `TROUPE_CLUSTER=1`.
+ */
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Cluster, type Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
+import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import type { Sharding } from "effect/cluster"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Ledger } from "../durable/ledger.ts"
+import * as Postgres from "../durable/postgres.ts"
+import { type Runner, startRunner as startProcess } from "./processes.ts"
+import { testSharding } from "./runner.ts"
+import { Auditors, Banks, Clients, roundsOf } from "./sessionRoles.ts"
+
+const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
+const SESSIONS = 24
+const ROUNDS = 30
+const phase = (what: string) => console.log(`[${new Date().toISOString()}] ${what}`)
+const logs = mkdtempSync(join(tmpdir(), "troupe-session-runners-"))
+const SCRIPT = fileURLToPath(new URL("./sessionRunner.ts", import.meta.url))
+
+/** Every `once` effect a runner ran, in order: which runner, which effect. */
+const onces: Array<{ readonly runner: string; readonly key: string }> = []
+/** Called with each `once` line (to wait for progress). */
+let onOnce: () => void = () => {}
+
+const startRunner = (url: string, name: string) =>
+  startProcess(SCRIPT, url, name, logs, (line) => {
+    const once = /"event":"once","key":"([^"]+)"/.exec(line)
+    if (once === null) return
+    onces.push({ runner: name, key: once[1]! })
+    onOnce()
+  })
+
+/** Resolves once `count` more `once` effects ran on runners named `name` (any runner without a name). */
+const progress = (count: number, name?: string) =>
+  new Promise<void>((resolve) => {
+    const target = onces.filter((o) => name === undefined || o.runner === name).length + count
+    onOnce = () => {
+      if (onces.filter((o) => name === undefined || o.runner === name).length >= target) resolve()
+    }
+  })
+
+/** The causes a session with sharded roles may fail with (typed): the session runtime's abort causes. */
+const typedCauses = new Set([
+  "ProtocolViolation",
+  "StepTimeout",
+  "ParticipantFailed",
+  "ParticipantStopped",
+  "SessionCancelled",
+  "SessionNodeLost"
+])
+
+describe.skipIf(!enabled)("sessions with sharded roles on three runners on PostgreSQL", () => {
+  let server: Postgres.Postgres
+  const runners: Array<Runner> = []
+  beforeAll(async () => {
+    server = await Postgres.start()
+  }, 60_000)
+  afterAll(async () => {
+    for (const r of runners) r.child.kill("SIGKILL")
+    await Promise.all(runners.map((r) => r.exited))
+    await server?.stop()
+  }, 60_000)
+
+  it("complete or fail typed through a SIGKILL of a runner holding roles and a rolling restart", async () => {
+    for (const name of ["r1", "r2", "r3"]) runners.push(await startRunner(server.url, name))
+    console.log(`runner logs in ${logs}`)
+    // one client for the whole test: a handle waits with the storage of the client that started its session
+    const client = ManagedRuntime.make(
+      Layer.orDie(Cluster.layerPostgres({ url: server.url, clientOnly: true, shards: 30, ...testSharding }))
+    )
+    const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage>) => client.runPromise(effect)
+    /** Starts sessions `<batch>-<i>-<ROUNDS>`; answers each one's outcome (as an Exit) when it ends. */
+    const sessions = (batch: string) =>
+      run(
+        Effect.forEach(
+          Array.from({ length: SESSIONS }, (_, i) => `${batch}-${i}-${ROUNDS}`),
+          (id) =>
+            Effect.gen(function* () {
+              const roles = {
+                C: yield* Sharded.ref(Clients, `c-${id}`),
+                B: yield* Sharded.ref(Banks, `b-${id}`),
+                A: yield* Sharded.ref(Auditors, `a-${id}`)
+              }
+              const handle = yield* ShardedSession.start(Ledger, {
+                roles,
+                id,
+                deadline: "40 seconds",
+                stepTimeout: "40 seconds"
+              })
+              return [id, handle] as const
+            })
+        )
+      ).then((handles) =>
+        Promise.all(handles.map(([id, handle]) => run(Effect.exit(handle.await)).then((exit) => [id, exit] as const)))
+      )
+    const check = (outcomes: ReadonlyArray<readonly [string, Exit.Exit<Session.Completed<unknown>, unknown>]>) => {
+      const completed = outcomes.filter(([, exit]) => Exit.isSuccess(exit))
+      for (const [id, exit] of completed) {
+        const n = roundsOf(id)
+        expect((exit as Exit.Success<Session.Completed<unknown>>).value.results).toEqual({
+          C: (n * (n + 1)) / 2,
+          B: (n * (n + 1)) / 2,
+          A: n
+        })
+      }
+      const failed = outcomes.flatMap(([id, exit]) => {
+        if (Exit.isSuccess(exit)) return []
+        const error = Exit.findErrorOption(exit)
+        const cause = error._tag === "Some" && (error.value as { cause?: { _tag?: string } }).cause
+        if (cause === false || cause?._tag === undefined) console.log(id, Cause.pretty(exit.cause))
+        return [{ id, cause: cause === false ? undefined : cause?._tag }]
+      })
+      expect(failed.filter((f) => f.cause === undefined || !typedCauses.has(f.cause))).toEqual([])
+      return { completed: completed.map(([id]) => id), failed }
+    }
+
+    // a batch of sessions; r2 is killed once it has run some of their moves
+    phase("batch k: start, kill r2 mid-traffic")
+    const killed = progress(SESSIONS * 2, "r2")
+    const batchK = sessions("k")
+    await killed
+    runners[1]!.child.kill("SIGKILL")
+    await runners[1]!.exited
+    const killedAt = onces.length
+    phase("batch k: await every session")
+    const k = check(await batchK)
+    phase(`batch k: ${k.completed.length} completed, ${k.failed.length} failed (${JSON.stringify(k.failed)})`)
+    // the kill hit sessions in flight: roles that ran effects on r2 went on on another runner
+    const rolesOn = (from: number, to: number, on: (runner: string) => boolean) =>
+      new Set(
+        onces
+          .slice(from, to)
+          .filter((o) => o.key.startsWith("k-") && on(o.runner))
+          .map((o) => o.key.replace(/\/\d+$/, ""))
+      )
+    const before = rolesOn(0, killedAt, (runner) => runner === "r2")
+    const moved = [...rolesOn(killedAt, onces.length, (runner) => runner !== "r2")].filter((role) => before.has(role))
+    phase(`batch k: ${moved.length} roles moved from r2 to another runner mid-session`)
+    expect(moved.length).toBeGreaterThan(0)
+
+    // r2 back, a second batch, and a rolling restart of every runner while it runs
+    runners[1] = await startRunner(server.url, "r2b")
+    phase("batch r: start, rolling restart")
+    const started = progress(SESSIONS * 2)
+    const batchR = sessions("r")
+    await started
+    for (let i = 0; i < 3; i++) {
+      const old = runners[i]!
+      phase(`rolling restart of ${old.name}`)
+      old.child.kill("SIGTERM")
+      expect(await old.exited).toBe(0)
+      runners[i] = await startRunner(server.url, `${old.name}-restarted`)
+    }
+    phase("batch r: await every session")
+    const r = check(await batchR)
+    phase(`batch r: ${r.completed.length} completed, ${r.failed.length} failed (${JSON.stringify(r.failed)})`)
+
+    // no once effect whose result was committed ran again: an effect ran twice only when its first run was on
+    // a runner that stopped before it could commit the result (at most one per role in flight)
+    const runs = new Map<string, Array<string>>()
+    for (const { runner, key } of onces) runs.set(key, [...(runs.get(key) ?? []), runner])
+    const again = [...runs].filter(([, on]) => on.length > 1)
+    const stopped = new Set(["r1", "r2", "r3", "r2b"])
+    expect(again.filter(([, on]) => on.length > 2 || !stopped.has(on[0]!))).toEqual([])
+    expect(again.length).toBeLessThanOrEqual(4 * SESSIONS)
+    // every completed session ran each of its effects
+    for (const id of [...k.completed, ...r.completed])
+      for (const role of ["B", "A"])
+        for (let n = 1; n <= roundsOf(id); n++) expect(runs.has(`${id}/${role}/${n}`)).toBe(true)
+    phase(`effects run again after a stop: ${again.length}`)
+    // the rolling restart is graceful: every session of that batch completes
+    expect(r.failed).toEqual([])
+    await client.dispose()
+  }, 600_000)
+})
