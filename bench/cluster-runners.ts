@@ -6,7 +6,6 @@
  * file is a runner process.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
 import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { ActorSystem, Behavior, Cluster, Protocol, Sharded } from "@troupe/runtime"
@@ -73,19 +72,8 @@ interface Runner {
   readonly exited: Promise<void>
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
 const startRunner = async (url: string, name: string): Promise<Runner> => {
-  const port = await freePort()
+  const port = await Postgres.freePort()
   const script = fileURLToPath(import.meta.url)
   const child = spawn(process.execPath, [script, "runner", url, String(port), name], {
     stdio: ["ignore", "pipe", "inherit"]

@@ -178,13 +178,19 @@ export const layer = <P extends Protocol.Any, R>(
       yield* ClusterStatus.report(sharding, scope)
       // refs to this type's actors inside messages (a session's Join) decode on this runner
       yield* ClusterRefs.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
+      // the actors of each bucket here: an actor's ref is made once per activation, dropped when it leaves
+      const bucketsHere = new Map<string, Map<string, ActorRef<P>>>()
+      yield* Entity.onRemoved(type.kind, (id) => bucketsHere.get(bucketOf(type, id))?.delete(id))
       const bucket = Effect.gen(function* () {
-        // the actors this bucket activated: passivated (their state written) when the bucket leaves this runner
+        const bucketId = (yield* ClusterEntity.CurrentAddress).entityId
         const actors = new Map<string, ActorRef<P>>()
+        bucketsHere.set(bucketId, actors)
+        // its present actors are passivated (their state written) when the bucket leaves this runner
         yield* Effect.addFinalizer(() =>
-          Effect.forEach(actors.keys(), (id) => Entity.passivate(type.kind, id), { discard: true }).pipe(
-            Effect.provideContext(context)
-          )
+          Effect.suspend(() => {
+            if (bucketsHere.get(bucketId) === actors) bucketsHere.delete(bucketId)
+            return Effect.forEach([...actors.keys()], (id) => Entity.passivate(type.kind, id), { discard: true })
+          }).pipe(Effect.provideContext(context))
         )
         const actor = (id: string): ActorRef<P> => {
           let ref = actors.get(id)

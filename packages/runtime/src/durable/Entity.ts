@@ -224,6 +224,16 @@ export const idsUnsafe = <P extends Protocol.Any, R>(
     : [...entries].filter(([, entry]) => entry.state === "live" && entry.cell !== undefined).map(([id]) => id)
 }
 
+/** @internal Calls `listener` with the id of each entity of the kind that leaves this node (one listener a kind). */
+export const onRemoved = <P extends Protocol.Any, R>(
+  kind: Kind<P, R>,
+  listener: (id: string) => void
+): Effect.Effect<void, never, ActorSystem> =>
+  Effect.gen(function* () {
+    const region = yield* regionOf(systemInternal(yield* ActorSystem), kind as unknown as Kind<Protocol.Any, unknown>)
+    region.onRemoved = listener
+  })
+
 /** A ref to an entity by (kind, id): spawns it when needed. */
 class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
   readonly [TypeId]: typeof TypeId = TypeId

@@ -37,7 +37,8 @@ export const unavailable = ((): string | undefined => {
   }
 })()
 
-const freePort = (): Promise<number> =>
+/** A free TCP port on the loopback interface. */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)

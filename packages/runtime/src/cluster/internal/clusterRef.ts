@@ -131,7 +131,7 @@ const isEngineError = (u: unknown): u is EngineError => typeof u === "object" &&
  * encode or decode), or `ClusterUnavailable` naming the engine's reason. Other failures (the request's
  * declared failure, Troupe's own) pass as they are.
  */
-export const fromEngine = (recipient: string, tag: string, error: unknown): unknown => {
+const fromEngine = (recipient: string, tag: string, error: unknown): unknown => {
   if (!isEngineError(error)) return error
   if (error._tag === "MailboxFull") return new MailboxFull({ recipient, capacity: 0, tag })
   if (error._tag === "MalformedMessage") return new InvalidMessage({ recipient, tag, issue: describe(error.cause) })

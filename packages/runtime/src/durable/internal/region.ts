@@ -62,6 +62,8 @@ export const escapeId = (id: string): string =>
 export class Region {
   readonly entries = new Map<string, Entry>()
   live = 0
+  /** Told the id of each entity that leaves this node (passivated, stopped, or could not start). */
+  onRemoved: ((id: string) => void) | undefined = undefined
   private parent: ActorCell | undefined
   private parentStarting: Promise<ActorCell> | undefined
   readonly system: SystemImpl
@@ -183,6 +185,7 @@ export class Region {
       entry.waiting = []
       if (Exit.isFailure(result)) {
         this.entries.delete(id)
+        this.onRemoved?.(id)
         const reason = Cause.pretty(result.cause)
         for (const resume of waiting) resume(Exit.fail(reason))
         this.system.runBackground(
@@ -209,7 +212,10 @@ export class Region {
     entry.deadline = undefined
     entry.cell = undefined
     if (entry.waiting.length > 0) this.start(id, entry, context)
-    else if (this.entries.get(id) === entry) this.entries.delete(id)
+    else if (this.entries.get(id) === entry) {
+      this.entries.delete(id)
+      this.onRemoved?.(id)
+    }
   }
 
   private schedulePassivation(id: string, entry: Entry): void {
