@@ -11,20 +11,21 @@
 import type { Option, Scope } from "effect"
 import { Context, Deferred, Effect, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
 import * as CloseCode from "../CloseCode.ts"
-import * as Envelope from "../Envelope.ts"
+import type * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import { type Peer, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Service, Stats } from "../Transport.ts"
-import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
+import { NodeUnreachable, type SendError } from "../TransportError.ts"
 import * as TransportMetrics from "../TransportMetrics.ts"
 import { Detector } from "./detector.ts"
 import { type Auth, Handshake } from "./handshake.ts"
 import { Inbound } from "./inbound.ts"
-import { type DeliveryImpl, HIGH_WATER, isUrgent, Link, Pending } from "./link.ts"
+import { type DeliveryImpl, HIGH_WATER, Link } from "./link.ts"
 import { LogLimiter } from "./logLimiter.ts"
 import { Membership } from "./membership.ts"
 import type { Resolved } from "./options.ts"
+import * as Outbound from "./outbound.ts"
 
 /** The raw connection a transport hands to the engine. */
 export interface Wire {
@@ -560,96 +561,21 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // sending
+  // sending (see `outbound.ts`)
 
-  /** Checks and encodes an envelope for the link to `to`: the link and its JSON, or why it cannot go. */
-  private prepare(to: NodeId | Peer, envelope: Envelope.Envelope): SendError | Pending {
-    const node = typeof to === "string" ? to : to.node
-    if (this.stopping) return new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
-    const link = this.links.get(node)
-    if (link === undefined) {
-      const down = this.downed.get(node)
-      if (down !== undefined) return new NodeUnreachable({ node, reason: "down", detail: down })
-      return node === this.options.node
-        ? new NodeUnreachable({ node, reason: "self", detail: "the transport does not send to its own node" })
-        : new NodeUnreachable({ node, reason: "unknown", detail: "no live link to this node" })
-    }
-    if (typeof to !== "string" && to.incarnation !== link.peer.incarnation) {
-      return new NodeUnreachable({
-        node,
-        reason: "stale",
-        detail: `incarnation ${to.incarnation} is gone; the live one is ${link.peer.incarnation}`
-      })
-    }
-    let json: string
-    try {
-      if (!Envelope.isEnvelope(envelope)) {
-        const decoded = Envelope.decode(envelope)
-        if (Result.isFailure(decoded)) {
-          return new InvalidEnvelope({ field: decoded.failure.field, detail: decoded.failure.message })
-        }
-      }
-      json = JSON.stringify(envelope)
-    } catch (error) {
-      return new InvalidEnvelope({ field: "payload", detail: `not JSON-encodable: ${String(error)}` })
-    }
-    if (envelope.to.node !== node) {
-      return new InvalidEnvelope({ field: "to.node", detail: `addressed to ${envelope.to.node} but sent to ${node}` })
-    }
-    const bytes = Buffer.byteLength(json)
-    if (bytes > link.maxEnvelopeBytes) {
-      return new InvalidEnvelope({
-        field: "",
-        detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
-      })
-    }
-    return new Pending(link, json, bytes)
+  /** Why `node` went down, if it did and did not come back. */
+  downReason(node: string): string | undefined {
+    return this.downed.get(node)
   }
 
-  /**
-   * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
-   * `SendError`, or (a user envelope while the window is full, policy `"suspend"`) a function that withdraws
-   * it; `done` is then called once it is in the buffer or failed.
-   */
   readonly offer = (
     to: NodeId | Peer,
     envelope: Envelope.Envelope,
     done: (error: SendError | undefined) => void
-  ): SendError | undefined | (() => void) => {
-    const prepared = this.prepare(to, envelope)
-    if (!(prepared instanceof Pending)) return prepared
-    const { link, json, bytes } = prepared
-    if (isUrgent(envelope)) {
-      link.pushUrgent(json, bytes)
-      return undefined
-    }
-    if (link.hasRoom()) {
-      link.push(json, bytes)
-      return undefined
-    }
-    if (this.options.overflow === "fail") {
-      return new ResendBufferFull({ node: link.peer.node, capacity: this.options.capacity })
-    }
-    return link.wait(json, bytes, done)
-  }
+  ): SendError | undefined | (() => void) => Outbound.offer(this, to, envelope, done)
 
   readonly send = (to: NodeId | Peer, envelope: Envelope.Envelope): Effect.Effect<void, SendError> =>
-    Effect.suspend(() => {
-      let resume: ((effect: Effect.Effect<void, SendError>) => void) | undefined
-      let early: Effect.Effect<void, SendError> | undefined
-      const result = this.offer(to, envelope, (error) => {
-        const effect = error === undefined ? Effect.void : Effect.fail(error)
-        if (resume === undefined) early = effect
-        else resume(effect)
-      })
-      if (result === undefined) return Effect.void
-      if (typeof result !== "function") return Effect.fail(result)
-      return Effect.callback<void, SendError>((r) => {
-        if (early !== undefined) r(early)
-        else resume = r
-        return Effect.sync(result)
-      })
-    })
+    Outbound.send(this, to, envelope)
 
   // ---------------------------------------------------------------------------------------------
   // dialing

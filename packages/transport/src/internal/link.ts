@@ -60,17 +60,6 @@ interface Waiter {
 export const isUrgent = (envelope: Envelope.Envelope): boolean =>
   envelope.kind === "reply" || envelope.kind === "system"
 
-export class Pending {
-  readonly link: Link
-  readonly json: string
-  readonly bytes: number
-  constructor(link: Link, json: string, bytes: number) {
-    this.link = link
-    this.json = json
-    this.bytes = bytes
-  }
-}
-
 export class Link {
   down = false
   readonly createdAt = now()
