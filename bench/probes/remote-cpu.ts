@@ -3,7 +3,8 @@
  * copies of it in other checkouts, for A/B runs) `ROUNDS` times, interleaved, and prints per round the
  * throughput and the CPU time (user + system) each process spent per message from the first send (sender) or
  * first receipt (receiver) to the last receipt; then the median per script. On a loaded machine the throughput
- * is noise; the CPU per message much less so. Add `--cpu-prof` flags with `TROUPE_BENCH_CHILD_FLAGS`.
+ * is noise; the CPU per message much less so. Add `--cpu-prof` flags with `TROUPE_BENCH_CHILD_FLAGS`; `STATS=1`
+ * prints each side's transport counters (frames, acks, envelopes) too.
  * Run: `pnpm exec node bench/probes/remote-cpu.ts [pairs] [messages] [child script...]`.
  */
 import { spawn } from "node:child_process"

@@ -385,6 +385,31 @@ const suite = (make: () => Harness) =>
         assert.deepStrictEqual(heard.slice(-3), ["PeerUp push-a", 1002, "PeerDown push-a"])
       })
     )
+
+    it.live("a receiver that throws is logged, and the envelopes after it are still handed over", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("throw-a")
+        const b = yield* h.node("throw-b")
+        yield* h.connect(a, b)
+        const heard: Array<number> = []
+        yield* b.transport.receiveWith({
+          deliver: (delivery) => {
+            const n = (delivery.envelope.payload as { readonly n: number }).n
+            heard.push(n)
+            if (n === 2) throw new Error("a receiver with a bug")
+          },
+          peer: () => {}
+        })
+        yield* sendMany(a, b, 3)
+        yield* eventually(
+          Effect.sync(() => heard.length),
+          (n) => n === 3
+        )
+        assert.deepStrictEqual(heard, [1, 2, 3])
+        yield* eventually(linkTo(a, "throw-b"), (link) => link?.unacknowledged === 0)
+      })
+    )
   })
 
 suite(inProcess)

@@ -104,35 +104,31 @@ export class Inbound {
   private receiver: Receiver | undefined = undefined
 
   private handOver(receiver: Receiver, delivery: DeliveryImpl): void {
-    const engine = this.engine
     try {
       receiver.deliver(delivery)
     } catch (defect) {
-      engine.log("Error", "the receiver failed", { peer: delivery.from, detail: String(defect) })
+      this.engine.log("Error", "the receiver failed", { peer: delivery.from, detail: String(defect) })
     }
   }
 
   /** Tells the receiver of a peer event (before the engine publishes it), in order with its deliveries. */
   notify(event: PeerEvent): void {
-    const engine = this.engine
     const receiver = this.receiver
-    if (receiver !== undefined) {
-      try {
-        receiver.peer(event)
-      } catch (defect) {
-        engine.log("Error", "the receiver failed", { peer: event.node, detail: String(defect) })
-      }
+    if (receiver === undefined) return
+    try {
+      receiver.peer(event)
+    } catch (defect) {
+      this.engine.log("Error", "the receiver failed", { peer: event.node, detail: String(defect) })
     }
   }
 
   /** Registers the receiver: it hears of the live peers, then takes what is queued, then all as it arrives. */
   receiveWith(receiver: Receiver): Effect.Effect<void, never, Scope.Scope> {
-    const engine = this.engine
     return Effect.acquireRelease(
       Effect.suspend(() => {
         if (this.receiver !== undefined) return Effect.die(new Error("the transport's receiver is registered already"))
         this.receiver = receiver
-        for (const link of engine.links.values()) receiver.peer(new PeerUp(link.peer))
+        for (const link of this.engine.links.values()) this.notify(new PeerUp(link.peer))
         const queued: Array<DeliveryImpl> = []
         for (let taken = Queue.takeUnsafe(this.queue); taken !== undefined && Exit.isSuccess(taken); ) {
           queued.push(taken.value)
@@ -166,7 +162,7 @@ export class Inbound {
   }
 
   /** The consumer took a batch: advance each link's consumed mark and acknowledge. */
-  consumed(batch: ReadonlyArray<Delivery>): void {
+  private consumed(batch: ReadonlyArray<Delivery>): void {
     let single: Link | undefined
     let several: Set<Link> | undefined
     for (let i = 0; i < batch.length; i++) {
