@@ -158,10 +158,9 @@ export interface Service {
  * A push-style consumer of a transport (see {@link Service.receiveWith}). On registration it hears
  * `PeerUp` for each live peer, then gets the envelopes received before and not taken yet; from then on
  * each envelope as it arrives (in order per sender), `PeerUp` before a peer's first envelope and
- * `PeerDown` after its last (a peer event comes on the next turn of the event loop, or just before the
- * next envelope, never inside a handshake). Handing an envelope over acknowledges it, so `deliver` must
- * not wait: it dispatches at once and bounds what it keeps by its own flow control (what it sends back
- * in the call carries the ack). A receiver that throws is logged; the envelope counts as delivered.
+ * `PeerDown` after its last. Handing an envelope over acknowledges it, so `deliver` must not wait: it
+ * dispatches at once and bounds what it keeps by its own flow control (what it sends back in the call
+ * carries the ack). A receiver that throws is logged; the envelope counts as delivered.
  *
  * @example
  * ```ts

@@ -104,7 +104,6 @@ export class Inbound {
   private receiver: Receiver | undefined = undefined
 
   private handOver(receiver: Receiver, delivery: DeliveryImpl): void {
-    if (this.events.length > 0) this.tellEvents()
     try {
       receiver.deliver(delivery)
     } catch (defect) {
@@ -112,35 +111,14 @@ export class Inbound {
     }
   }
 
-  /** Peer events the receiver has not heard yet. */
-  private events: Array<PeerEvent> = []
-  private eventsScheduled = false
-
-  /**
-   * Tells the receiver of a peer event, in order with its deliveries: on the next turn of the event loop, or
-   * before the next envelope if one comes first. Not in the engine's own call (a handshake or a link going
-   * down), so what the receiver does about it (sending to the peer, say) never runs inside them.
-   */
+  /** Tells the receiver of a peer event (before the engine publishes it), in order with its deliveries. */
   notify(event: PeerEvent): void {
-    if (this.receiver === undefined) return
-    this.events.push(event)
-    if (this.eventsScheduled) return
-    this.eventsScheduled = true
-    setImmediate(this.tellEvents)
-  }
-
-  private readonly tellEvents = (): void => {
-    this.eventsScheduled = false
-    const events = this.events
-    this.events = []
     const receiver = this.receiver
     if (receiver === undefined) return
-    for (const event of events) {
-      try {
-        receiver.peer(event)
-      } catch (defect) {
-        this.engine.log("Error", "the receiver failed", { peer: event.node, detail: String(defect) })
-      }
+    try {
+      receiver.peer(event)
+    } catch (defect) {
+      this.engine.log("Error", "the receiver failed", { peer: event.node, detail: String(defect) })
     }
   }
 
