@@ -6,10 +6,11 @@
  * numbered, traced), once with the producer telling the very same session messages itself, unchecked.
  * The consumer (which checks what it receives either way) and everything else are the same.
  */
-import { ActorSystem, Behavior, Protocol, Session } from "@troupe/runtime"
-import { Effect, Schema } from "effect"
+import { ActorSystem, Behavior, type Protocol, Session } from "@troupe/runtime"
+import { Effect } from "effect"
+import { Counter, counter } from "./counter.ts"
 import { consumer, producer, Stream } from "./stream.ts"
-import { type Figure, median, time } from "./support.ts"
+import { type Figure, median, onSystem, time } from "./support.ts"
 
 const N = 50_000
 
@@ -41,18 +42,6 @@ const unchecked = Behavior.make(Session.protocolOf(Stream, "P"), {
   }
 })
 
-const Counter = Protocol.make("Counter", {
-  Item: { n: Schema.Number },
-  Get: Protocol.request({}, { success: Schema.Number })
-})
-const counter = Behavior.make(Counter, {
-  initial: 0,
-  receive: {
-    Item: (sum, { n }) => Effect.succeed(sum + n),
-    Get: (sum) => Effect.succeed({ state: sum, reply: sum })
-  }
-})
-
 /** A session of N items, checked at both ends. */
 const checkedRun = Effect.gen(function* () {
   const P = yield* ActorSystem.spawn(producer(N))
@@ -70,18 +59,15 @@ const uncheckedRun = Effect.gen(function* () {
 /** The same number of messages told to a plain counter actor. */
 const plainRun = Effect.gen(function* () {
   const ref = yield* ActorSystem.spawn(counter)
-  for (let i = 0; i < N; i++) yield* ref.tell(Counter.Item({ n: i }))
+  for (let i = 0; i < N; i++) yield* ref.tell(Counter.Add({ n: i }))
   yield* ref.ask(Counter.Get())
 })
-
-const run = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>) =>
-  Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))
 
 /** Wall and CPU time of one run, in seconds per message, after a full collection. */
 const measure = async (effect: Effect.Effect<void, unknown, ActorSystem.ActorSystem>) => {
   ;(globalThis as { gc?: () => void }).gc?.()
   const cpu = process.cpuUsage()
-  const wall = await time(() => run(effect))
+  const wall = await time(() => onSystem(effect))
   const used = process.cpuUsage(cpu)
   return { wall: wall / N, cpu: (used.user + used.system) / 1e6 / N }
 }
@@ -91,9 +77,9 @@ export const figures = async (rounds = 31): Promise<ReadonlyArray<Figure>> => {
   const raw: Array<{ wall: number; cpu: number }> = []
   const plain: Array<{ wall: number; cpu: number }> = []
   // warm up every path once, then measure side by side, round by round, alternating which goes first
-  await run(checkedRun)
-  await run(uncheckedRun)
-  await run(plainRun)
+  await onSystem(checkedRun)
+  await onSystem(uncheckedRun)
+  await onSystem(plainRun)
   for (let round = 0; round < rounds; round++) {
     if (round % 2 === 0) {
       checked.push(await measure(checkedRun))

@@ -11,6 +11,7 @@ import { ActorSystem, Behavior, Cluster, Protocol, Sharded } from "@troupe/runti
 import { Effect, Layer, Ref, Schema } from "effect"
 import { Entity, type Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
+import { twoRunnersVsOne } from "./cluster-runners.ts"
 import { type Case, type Figure, heapUsed, median, time } from "./support.ts"
 
 const Counter = Protocol.make("Counter", {
@@ -36,10 +37,10 @@ const rawLayer = RawCounter.toLayer(
   { maxIdleTime: "10 minutes", ...(process.env.RAW_UNBOUNDED === "1" ? { concurrency: "unbounded" as const } : {}) }
 )
 
-type Run = <A>(effect: Effect.Effect<A, unknown, Sharding.Sharding>) => Promise<A>
+export type Run = <A>(effect: Effect.Effect<A, unknown, Sharding.Sharding>) => Promise<A>
 
 /** A runner on a fresh SQLite file with both entity types, for the length of `f`. */
-const withRunner = async <A>(
+export const withRunner = async <A>(
   f: (run: Run) => Promise<A>,
   sharding: Parameters<typeof Cluster.layerSqlite>[0]["sharding"] = {}
 ): Promise<A> => {
@@ -64,11 +65,11 @@ const withRunner = async <A>(
 }
 
 const ENTITIES = 1_000
-const ASKS = 20_000
+export const ASKS = 20_000
 const CONCURRENCY = 64
 const ids = Array.from({ length: ENTITIES }, (_, i) => `c-${i}`)
 
-const troupeAsks = Effect.gen(function* () {
+export const troupeAsks = Effect.gen(function* () {
   const refs = yield* Sharded.refs(Counters)
   const all = ids.map(refs)
   yield* Effect.forEach(
@@ -78,7 +79,7 @@ const troupeAsks = Effect.gen(function* () {
   )
 })
 
-const rawAsks = Effect.gen(function* () {
+export const rawAsks = Effect.gen(function* () {
   const clientFor = yield* RawCounter.client
   const all = ids.map(clientFor)
   yield* Effect.forEach(
@@ -191,12 +192,13 @@ const idleBytes = (): Promise<ReadonlyArray<Figure>> =>
 export const cases: ReadonlyArray<Case> = [
   { name: "cluster_ask_vs_entity", run: () => askVsEntity() },
   { name: "cluster_entity_defaults", run: () => engineDefaults() },
-  { name: "cluster_entity_bytes", run: () => idleBytes() }
+  { name: "cluster_entity_bytes", run: () => idleBytes() },
+  { name: "cluster_2_runners_vs_1", run: () => twoRunnersVsOne() }
 ]
 
-if (import.meta.main && process.env.PROFILE === "troupe") {
+if (import.meta.main && process.env.PROFILE !== undefined) {
   await withRunner(async (run) => {
-    for (let i = 0; i < 6; i++) await run(troupeAsks)
+    for (let i = 0; i < 6; i++) await run(process.env.PROFILE === "raw" ? rawAsks : troupeAsks)
     return []
   })
 } else if (import.meta.main) {

@@ -12,7 +12,7 @@ import { Entity, type Sharding, TestRunner } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import * as nact from "nact"
 import { Counter, counter } from "./counter.ts"
-import { type Case, type Figure, heapUsed, median, time } from "./support.ts"
+import { type Case, type Figure, heapUsed, median, onSystem, time } from "./support.ts"
 
 const TELLS = 300_000
 const ASKS = 50_000
@@ -24,11 +24,8 @@ const ENTITIES = 10_000
 // Troupe
 // ---------------------------------------------------------------------------------------------------------
 
-const troupe = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))
-
 const troupeTells = () =>
-  troupe(
+  onSystem(
     Effect.gen(function* () {
       const ref = yield* ActorSystem.spawn(counter)
       const add = Counter.Add({ n: 1 })
@@ -38,7 +35,7 @@ const troupeTells = () =>
   )
 
 const troupeAsks = () =>
-  troupe(
+  onSystem(
     Effect.gen(function* () {
       const ref = yield* ActorSystem.spawn(counter)
       for (let i = 0; i < ASKS; i++) yield* ref.ask(Counter.Get())

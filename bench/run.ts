@@ -104,7 +104,7 @@ peer's rate times the ratio measured against it.
 | request and reply, one after another (vs nact) | ${cell(times("nact_ask_per_s", "local_ask_vs_nact"), "/s")} | ${cell(n("nact_ask_per_s"), "/s")} | |
 | request and reply, one after another (vs Cluster) | ${cell(times("cluster_request_per_s", "local_ask_vs_cluster"), "/s")} | | ${cell(n("cluster_request_per_s"), "/s")} |
 | bytes per idle actor, never messaged | ${cell(n("idle_actor_bytes"), "B")} | ${cell(n("nact_idle_actor_bytes"), "B")} | — (an entity exists once addressed) |
-| bytes per idle actor after one message | ${cell(n("touched_actor_bytes"), "B")} | | ${cell(n("cluster_entity_bytes"), "B")} |
+| bytes per idle actor after one message | ${cell(n("touched_actor_bytes"), "B")} | | ${cell(n("effect_entity_bytes"), "B")} |
 `
 }
 const rows = figures.map(

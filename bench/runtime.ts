@@ -6,7 +6,7 @@ import { ActorSystem } from "@troupe/runtime"
 import { Effect, Fiber, Queue } from "effect"
 import { assign, createActor, setup } from "xstate"
 import { Counter, counter } from "./counter.ts"
-import { type Case, median, time } from "./support.ts"
+import { type Case, median, onSystem, time } from "./support.ts"
 
 const N = 500_000
 const message = Counter.Add({ n: 1 })
@@ -70,9 +70,6 @@ const concurrentAsks = Effect.gen(function* () {
   yield* ActorSystem.stop(ref)
 })
 
-const run = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>) =>
-  Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))
-
 /** Tells: an actor against a raw Effect Queue and an xstate actor, round by round. */
 const tellCase: Case = {
   name: "tell",
@@ -82,11 +79,11 @@ const tellCase: Case = {
     const xstate: Array<number> = []
     // warm up every path once, then measure side by side, round by round
     await Effect.runPromise(queueLoop)
-    await run(tellLoop)
+    await onSystem(tellLoop)
     xstateLoop()
     for (let round = 0; round < 5; round++) {
       queue.push(N / (await time(() => Effect.runPromise(queueLoop))))
-      tell.push(N / (await time(() => run(tellLoop))))
+      tell.push(N / (await time(() => onSystem(tellLoop))))
       xstate.push(N / (await time(async () => xstateLoop())))
     }
     const tellRate = median(tell)
@@ -104,10 +101,10 @@ const askCase: Case = {
   run: async () => {
     const seq: Array<number> = []
     const conc: Array<number> = []
-    await run(sequentialAsks)
+    await onSystem(sequentialAsks)
     for (let round = 0; round < 5; round++) {
-      seq.push(ASKS / (await time(() => run(sequentialAsks))))
-      conc.push(ASKS / (await time(() => run(concurrentAsks))))
+      seq.push(ASKS / (await time(() => onSystem(sequentialAsks))))
+      conc.push(ASKS / (await time(() => onSystem(concurrentAsks))))
     }
     return [
       {

@@ -7,7 +7,7 @@
  */
 import { type ActorRef, ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Deferred, Effect, Fiber, Queue, Schema } from "effect"
-import { type Case, type Figure, gcMillis, heapUsed, median, medianRatio } from "./support.ts"
+import { type Case, type Figure, gcMillis, heapUsed, median, medianRatio, onSystem, timed } from "./support.ts"
 
 const Counter = Protocol.make("Counter", {
   Add: { n: Schema.Number },
@@ -81,7 +81,7 @@ const fanout = (refs: ReadonlyArray<ActorRef.ActorRef<typeof Counter>>) =>
 const fanoutCase: Case = {
   name: "fanout",
   run: () =>
-    run<ReadonlyArray<Figure>, unknown>(
+    onSystem<ReadonlyArray<Figure>, unknown>(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const one = yield* spawnCounters(system, 1)
@@ -201,7 +201,7 @@ const waiterBytes = Effect.gen(function* () {
 const callersCase: Case = {
   name: "callers",
   run: () =>
-    run<ReadonlyArray<Figure>, unknown>(
+    onSystem<ReadonlyArray<Figure>, unknown>(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
         const [ref] = yield* spawnCounters(system, 1)
@@ -312,7 +312,7 @@ const idleCase: Case = {
   run: async () => [
     {
       name: "idle_actor_bytes",
-      value: await run(actorBytes(false)),
+      value: await onSystem(actorBytes(false)),
       unit: "bytes",
       goal: { atMost: 1024 }
     }
@@ -324,22 +324,12 @@ const touchedCase: Case = {
   run: async () => [
     {
       name: "touched_actor_bytes",
-      value: await run(actorBytes(true)),
+      value: await onSystem(actorBytes(true)),
       unit: "bytes",
       goal: { atMost: 600 },
       detail: "an idle actor that has handled one message"
     }
   ]
 }
-
-const run = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))
-
-const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const start = performance.now()
-    yield* effect
-    return (performance.now() - start) / 1000
-  })
 
 export const cases: ReadonlyArray<Case> = [fanoutCase, callersCase, idleCase, touchedCase]

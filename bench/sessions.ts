@@ -7,7 +7,7 @@
  */
 import { ActorSystem, Choreography, Session } from "@troupe/runtime"
 import { Effect, Fiber, Schema } from "effect"
-import { type Case, type Figure, gcMillis, heapUsed, median, medianRatio } from "./support.ts"
+import { type Case, type Figure, gcMillis, heapUsed, median, medianRatio, onSystem, timed } from "./support.ts"
 
 const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
   $.message("C", "S", "ask", Schema.Number),
@@ -76,23 +76,13 @@ const sessions = (bindings: Roles, n: number, concurrency: number) =>
     { concurrency, discard: true }
   )
 
-const run = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>): Promise<A> =>
-  Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))
-
-const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const start = performance.now()
-    yield* effect
-    return (performance.now() - start) / 1000
-  })
-
 const CONCURRENT = 10_000
 const SEQUENTIAL = 2_000
 
 const scaleCase: Case = {
   name: "sessions",
   run: () =>
-    run<ReadonlyArray<Figure>, unknown>(
+    onSystem<ReadonlyArray<Figure>, unknown>(
       Effect.gen(function* () {
         const bindings = yield* roles
         yield* sessions(bindings, SEQUENTIAL, 1)
@@ -175,14 +165,14 @@ const bytesCase: Case = {
   run: async () => [
     {
       name: "session_live_bytes",
-      value: await run(Effect.scoped(liveBytes)),
+      value: await onSystem(Effect.scoped(liveBytes)),
       unit: "bytes",
       goal: { atMost: 4096 },
       detail: "a live session of two roles (participant actors shared)"
     },
     {
       name: "session_programs_bytes",
-      value: await run(programBytes),
+      value: await onSystem(programBytes),
       unit: "bytes",
       detail: "the same two role programs waiting as plain fibers, without a session (the floor)"
     }

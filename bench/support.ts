@@ -1,4 +1,6 @@
 /** Shared helpers of the benchmarks. */
+import { ActorSystem } from "@troupe/runtime"
+import { Effect } from "effect"
 
 /** A figure a benchmark reports, with the goal an issue set for it, if any. */
 export interface Figure {
@@ -66,3 +68,15 @@ export const gcMillis = (() => {
  */
 export const medianRatio = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number =>
   median(a.map((x, i) => x / b[i]!))
+
+/** Runs an effect on a fresh actor system named `bench`, shut down at the end. */
+export const onSystem = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>): Promise<A> =>
+  Effect.runPromise(Effect.provide(effect, ActorSystem.layer({ name: "bench" })))
+
+/** An effect that runs `effect` and answers how long it took, in seconds. */
+export const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const start = performance.now()
+    yield* effect
+    return (performance.now() - start) / 1000
+  })

@@ -27,28 +27,15 @@
  *
  * @since 0.1.0
  */
-import { Effect, Exit, type Fiber, Schema } from "effect"
+import type { Effect, Fiber, Schema } from "effect"
 import { type FamiliesOf, instantiateSync, type Protocol, type RolesOf } from "./Choreography.ts"
+import { EndpointImpl, type EndpointSpent, endpointAt } from "./internal/endpointImpl.ts"
 import { memberName } from "./internal/families.ts"
 import type { PayloadArgs } from "./internal/typeLevel.ts"
 import type { Branch, End, LocalTypeOf, Rec, Receive, Send, Var } from "./LocalType.ts"
 import * as Monitor from "./Monitor.ts"
 
-/** An endpoint was used a second time; each step returns the endpoint to use next. */
-export class EndpointSpent extends Schema.TaggedError<EndpointSpent>()("EndpointSpent", {
-  protocol: Schema.String,
-  session: Schema.String,
-  role: Schema.String,
-  /** The state the spent endpoint stood for. */
-  state: Schema.Number
-}) {
-  override get message(): string {
-    return (
-      `The endpoint of role ${this.role} in session ${this.session} of ${this.protocol} (state ${this.state}) ` +
-      `was already used: use the endpoint returned by the previous step`
-    )
-  }
-}
+export { EndpointSpent } from "./internal/endpointImpl.ts"
 
 /** A message as the session delivers it to the receiving role. */
 export interface Incoming {
@@ -245,166 +232,6 @@ export interface UntypedEndpoint<E = never> {
   close(): Effect.Effect<void, Failure<E>>
 }
 
-/** Whether an effect is already complete (an `Exit`), so its outcome can be used without running it. */
-const isDone = <A, E>(effect: Effect.Effect<A, E>): effect is Exit.Exit<A, E> => Exit.isExit(effect)
-
-/** What the endpoints of one role in one session share: its monitor, its port and each state's kind. */
-interface Conversation<E> {
-  readonly monitor: Monitor.Monitor
-  readonly port: Port<E>
-  readonly tags: ReadonlyArray<"Send" | "Receive" | "End">
-}
-
-/** An endpoint is small (it is made at every step): its conversation, its state and whether it was used. */
-class EndpointImpl<E> implements UntypedEndpoint<E> {
-  readonly state: number
-  private readonly conversation: Conversation<E>
-  private used = false
-  constructor(conversation: Conversation<E>, state: number) {
-    this.conversation = conversation
-    this.state = state
-  }
-
-  get _tag(): "Send" | "Receive" | "End" {
-    return this.conversation.tags[this.state] ?? "End"
-  }
-
-  get role(): string {
-    return this.conversation.monitor.role
-  }
-
-  /** The monitor that checks this role's moves. */
-  get monitor(): Monitor.Monitor {
-    return this.conversation.monitor
-  }
-
-  private get port(): Port<E> {
-    return this.conversation.port
-  }
-
-  /** Marks this endpoint used; answers the failure if it already was. */
-  private spend(): Effect.Effect<never, EndpointSpent> | undefined {
-    if (!this.used) {
-      this.used = true
-      return undefined
-    }
-    const m = this.monitor
-    return Effect.fail(new EndpointSpent({ protocol: m.protocol, session: m.session, role: m.role, state: this.state }))
-  }
-
-  private refuse(violation: Monitor.ProtocolViolation): Effect.Effect<never, Monitor.ProtocolViolation> {
-    return Effect.andThen(this.port.violated(violation), Effect.fail(violation))
-  }
-
-  send(to: string, label: string, payload?: unknown): Effect.Effect<UntypedEndpoint<E>, Failure<E>> {
-    return Effect.withFiber((fiber): Effect.Effect<UntypedEndpoint<E>, Failure<E>> => {
-      const spent = this.spend()
-      if (spent !== undefined) return spent
-      const size = this.monitor.machine.families?.[to]
-      if (size !== undefined) return this.broadcast(to, size, label, payload, fiber)
-      const next = Monitor.send(this.monitor, this.state, to, label, payload)
-      if (Monitor.isViolation(next)) return this.refuse(next)
-      const endpoint = new EndpointImpl(this.conversation, next)
-      // A port that delivered at once answers with a completed effect: no further step is needed.
-      const sent = this.port.send(to, label, payload, next, fiber)
-      if (!isDone(sent)) return Effect.as(sent, endpoint)
-      return Exit.isSuccess(sent) ? Exit.succeed(endpoint) : (sent as Exit.Exit<never, E>)
-    })
-  }
-
-  /** A send to a family: one to each member, in member order, each checked by the monitor. */
-  private broadcast(
-    family: string,
-    size: number,
-    label: string,
-    payload: unknown,
-    fiber: Fiber.Fiber<unknown, unknown>
-  ): Effect.Effect<UntypedEndpoint<E>, Failure<E>> {
-    const sends: Array<Effect.Effect<void, E>> = []
-    let state = this.state
-    for (let i = 0; i < size; i++) {
-      const member = memberName(family, i)
-      const next = Monitor.send(this.monitor, state, member, label, payload)
-      if (Monitor.isViolation(next)) return this.refuse(next)
-      sends.push(Effect.suspend(() => this.port.send(member, label, payload, next, fiber)))
-      state = next
-    }
-    return Effect.as(Effect.all(sends, { discard: true }), new EndpointImpl(this.conversation, state))
-  }
-
-  receive(): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> {
-    return Effect.suspend((): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> => {
-      const spent = this.spend()
-      if (spent !== undefined) return spent
-      const from = Monitor.receivesFrom(this.monitor, this.state)
-      if (typeof from !== "string") return this.refuse(from)
-      const gather = this.monitor.machine.families === undefined ? undefined : firstMember(from)
-      if (gather !== undefined && this.monitor.machine.families?.[gather] !== undefined)
-        return this.gather(gather, this.monitor.machine.families[gather]!)
-      const got = this.port.receive(from, this.state)
-      // A message that was waiting already is checked without a further step.
-      return isDone(got) && Exit.isSuccess(got)
-        ? this.received(got.value)
-        : Effect.flatMap(got, (m) => this.received(m))
-    })
-  }
-
-  /**
-   * A receive from a family: one message from each member, taken in member order (each checked by the
-   * monitor), answered as one message from the family whose payload lists the members' payloads.
-   */
-  private gather(
-    family: string,
-    size: number
-  ): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> {
-    const payloads: Array<unknown> = []
-    let label = ""
-    let state = this.state
-    const takeFrom = (i: number): Effect.Effect<void, Failure<E>> =>
-      i === size
-        ? Effect.void
-        : Effect.flatMap(this.port.receive(memberName(family, i), state), (message) => {
-            const next = Monitor.receive(this.monitor, state, message.from, message.label, message.payload)
-            if (Monitor.isViolation(next)) return this.refuse(next)
-            this.port.received(message, next)
-            payloads.push(message.payload)
-            label = message.label
-            state = next
-            return takeFrom(i + 1)
-          })
-    return Effect.map(takeFrom(0), () => ({
-      from: family,
-      label,
-      payload: payloads,
-      next: new EndpointImpl(this.conversation, state)
-    }))
-  }
-
-  private received(message: Incoming): Effect.Effect<Incoming & { readonly next: UntypedEndpoint<E> }, Failure<E>> {
-    const next = Monitor.receive(this.monitor, this.state, message.from, message.label, message.payload)
-    if (Monitor.isViolation(next)) return this.refuse(next)
-    this.port.received(message, next)
-    return Exit.succeed({
-      from: message.from,
-      label: message.label,
-      payload: message.payload,
-      next: new EndpointImpl(this.conversation, next)
-    })
-  }
-
-  close(): Effect.Effect<void, Failure<E>> {
-    return Effect.suspend((): Effect.Effect<void, Failure<E>> => {
-      const spent = this.spend()
-      if (spent !== undefined) return spent
-      const done = Monitor.close(this.monitor, this.state)
-      return Monitor.isViolation(done) ? this.refuse(done) : this.port.close
-    })
-  }
-}
-
-/** The family of a role named as its first member (`Reviewer[0]` → `Reviewer`). */
-const firstMember = (role: string): string | undefined => (role.endsWith("[0]") ? role.slice(0, -3) : undefined)
-
 /** Whether a value is an endpoint (of any state). */
 export const isEndpoint = (u: unknown): u is UntypedEndpoint<unknown> => u instanceof EndpointImpl
 
@@ -436,11 +263,4 @@ export const make = <P extends Protocol, Role extends RolesOf<P>, E = never>(
  * at `state` (default: the start; another state resumes a role from a checkpoint).
  */
 export const untyped = <E = never>(monitor: Monitor.Monitor, port: Port<E>, state?: number): UntypedEndpoint<E> =>
-  new EndpointImpl(
-    {
-      monitor,
-      port,
-      tags: monitor.machine.states.map((s) => (s.kind === "send" ? "Send" : s.kind === "receive" ? "Receive" : "End"))
-    },
-    state ?? monitor.start
-  )
+  endpointAt(monitor, port, state ?? monitor.start)

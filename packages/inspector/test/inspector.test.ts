@@ -5,38 +5,12 @@
  */
 import * as Http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
-import { ActorSystem, Behavior, Choreography, HumanRole, Protocol, Session } from "@troupe/runtime"
+import { ActorSystem, Behavior, HumanRole, Protocol, Session } from "@troupe/runtime"
 import { WebSocket } from "@troupe/transport"
-import { Effect, Exit, Fiber, Option, Schema, Scope } from "effect"
+import { Effect, Exit, Fiber, Option, Scope } from "effect"
+import { buyerA, seller, TwoBuyer } from "../../runtime/test/choreography/fixtures.ts"
 import { Inspector, View } from "../src/index.ts"
 
-const TwoBuyer = Choreography.makeUnsafe("TwoBuyer", ["A", "B", "S"], ($) => [
-  $.message("A", "S", "title", Schema.String),
-  $.message("S", "A", "quote", Schema.Number),
-  $.message("S", "B", "quote", Schema.Number),
-  $.message("A", "B", "split", Schema.Number),
-  $.choice("B", {
-    accept: [$.message("B", "A", "accept", Schema.Void), $.message("A", "S", "buy", Schema.String)],
-    reject: [$.message("B", "A", "reject", Schema.Void), $.message("A", "S", "cancel", Schema.Void)]
-  })
-])
-
-const buyerA = Session.role(TwoBuyer, "A", (ep) =>
-  Effect.gen(function* () {
-    const quote = yield* (yield* ep.send("S", "title", "Dune")).receive()
-    const decision = yield* (yield* quote.next.send("B", "split", quote.payload / 2)).receive()
-    if (decision.label === "accept") return yield* (yield* decision.next.send("S", "buy", "Dune")).close()
-    return yield* (yield* decision.next.send("S", "cancel")).close()
-  })
-)
-const seller = Session.role(TwoBuyer, "S", (ep) =>
-  Effect.gen(function* () {
-    const title = yield* ep.receive()
-    const decision = yield* (yield* (yield* title.next.send("A", "quote", 30)).send("B", "quote", 30)).receive()
-    yield* decision.next.close()
-    return decision.label
-  })
-)
 const human = Session.role(TwoBuyer, "B", HumanRole.play({ who: "Bea" }))
 
 /** A live copy of an inspector's state, over its event stream (as the page keeps one). */

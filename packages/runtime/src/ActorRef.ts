@@ -14,6 +14,7 @@
 import type { TransportError } from "@troupe/transport"
 import { type Duration, Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { dual } from "effect/Function"
+import type { ClusterUnavailable } from "./cluster/ClusterUnavailable.ts"
 import type { MailboxFull } from "./Mailbox.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -112,13 +113,14 @@ export class InvalidMessage extends Schema.TaggedError<InvalidMessage>()("Invali
 /**
  * Why a tell can fail: the recipient's mailbox is full under the `"fail"` policy (`MailboxFull`), or the
  * message cannot reach an actor of another node (`InvalidMessage`: it does not encode, is not JSON, or is
- * larger than the frame limit).
+ * larger than the frame limit), or the cluster cannot carry it to a sharded actor (`ClusterUnavailable`).
  */
-export type TellError = MailboxFull | InvalidMessage
+export type TellError = MailboxFull | InvalidMessage | ClusterUnavailable
 
 /**
  * Why an ask can fail besides the request's own declared failure. `NodeUnreachable` (from
- * `@troupe/transport`) comes at once when the recipient's node is down or goes down while the ask waits.
+ * `@troupe/transport`) comes at once when the recipient's node is down or goes down while the ask waits;
+ * `ClusterUnavailable` when the cluster cannot carry a request to a sharded actor (see `Sharded`).
  */
 export type AskError =
   | AskTimeout
@@ -127,6 +129,7 @@ export type AskError =
   | MailboxFull
   | TransportError.NodeUnreachable
   | InvalidMessage
+  | ClusterUnavailable
 
 /** How a ref looks on the wire: its node, its path and the name of its protocol. */
 export const Address = Schema.Struct({ node: Schema.String, path: Schema.String, protocol: Schema.String })

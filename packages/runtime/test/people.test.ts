@@ -17,28 +17,10 @@ import {
   Supervisor,
   type SystemEvent
 } from "../src/index.ts"
-import { TwoBuyer } from "./choreography/fixtures.ts"
+import { buyerA, seller, TwoBuyer } from "./choreography/fixtures.ts"
 
 const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provide(Effect.scoped(effect), ActorSystem.layer({ name: "people" }))
-
-const buyerA = Session.role(TwoBuyer, "A", (ep) =>
-  Effect.gen(function* () {
-    const quote = yield* (yield* ep.send("S", "title", "Dune")).receive()
-    const decision = yield* (yield* quote.next.send("B", "split", quote.payload / 2)).receive()
-    if (decision.label === "accept") return yield* (yield* decision.next.send("S", "buy", "Dune")).close()
-    return yield* (yield* decision.next.send("S", "cancel")).close()
-  })
-)
-
-const seller = Session.role(TwoBuyer, "S", (ep) =>
-  Effect.gen(function* () {
-    const title = yield* ep.receive()
-    const decision = yield* (yield* (yield* title.next.send("A", "quote", 30)).send("B", "quote", 30)).receive()
-    yield* decision.next.close()
-    return decision.label
-  })
-)
 
 /** The next question asked on the desk of `system`. */
 const nextQuestion = (changes: Stream.Stream<Desk.Change>) =>

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ActorSystem, Behavior, Protocol, TestKit } from "@troupe/runtime"
+import { ActorSystem, Behavior, Protocol, Supervisor, TestKit } from "@troupe/runtime"
 import { Effect, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { withSystem } from "./fixtures.ts"
@@ -88,6 +88,42 @@ describe("stash", () => {
         yield* db.tell(Db.Ready())
         yield* db.tell(Db.Query({ q: "c" }))
         assert.deepStrictEqual(yield* db.ask(Db.Log()), ["a", "b", "c"])
+      })
+    )
+  )
+
+  it.effect("stashed messages go back to the mailbox on a restart, ahead of the newer ones", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const Db = Protocol.make("Db", {
+          Query: { q: Schema.String },
+          Crash: {},
+          Log: Protocol.request({}, { success: Schema.Array(Schema.String) })
+        })
+        let incarnations = 0
+        // the first incarnation stashes its queries; the one after the restart is ready for them
+        const db = Behavior.make(Db, {
+          init: () => Effect.sync(() => ({ ready: incarnations++ > 0, log: [] as ReadonlyArray<string> })),
+          receive: {
+            Query: (s, { q }, ctx) => (s.ready ? Effect.succeed({ ...s, log: [...s.log, q] }) : ctx.stash),
+            Crash: () => Effect.die(new Error("crash")),
+            Log: (s) => Effect.succeed({ state: s, reply: s.log })
+          }
+        })
+        yield* ActorSystem.spawn(
+          Supervisor.make({
+            strategy: Supervisor.oneForOne({ backoff: false }),
+            children: [Supervisor.child("db", db)]
+          }),
+          { name: "sup" }
+        )
+        const ref = yield* ActorSystem.lookup("/user/sup/db", Db)
+        yield* ref.tell(Db.Query({ q: "a" }))
+        yield* ref.tell(Db.Query({ q: "b" }))
+        yield* ref.tell(Db.Crash())
+        yield* ref.tell(Db.Query({ q: "c" }))
+        assert.deepStrictEqual(yield* ref.ask(Db.Log()), ["a", "b", "c"])
+        assert.strictEqual(incarnations, 2)
       })
     )
   )

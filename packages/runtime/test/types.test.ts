@@ -19,7 +19,12 @@ describe("typing", () => {
   it("tell accepts only the protocol's messages", () =>
     typeOnly(() => {
       expectTypeOf(account.tell(Account.Deposit({ amount: 1 }))).toEqualTypeOf<
-        Effect.Effect<void, import("@troupe/runtime").Mailbox.MailboxFull | InvalidMessage>
+        Effect.Effect<
+          void,
+          | import("@troupe/runtime").Mailbox.MailboxFull
+          | InvalidMessage
+          | import("@troupe/runtime").Sharded.ClusterUnavailable
+        >
       >()
       // @ts-expect-error a message of another protocol
       account.tell(Other.Ping())

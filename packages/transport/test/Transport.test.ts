@@ -211,6 +211,48 @@ const suite = (make: () => Harness) =>
       })
     )
 
+    it.live("many senders on a full window: each message once and in order, and senders wait once per batch", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("a", { resendBuffer: { capacity: 64 } })
+        const b = yield* h.node("b")
+        yield* h.connect(a, b)
+        const SENDERS = 20
+        const EACH = 300
+        let waits = 0
+        /** One send through `offer`, resumed by `done` as the runtime's tells are; true when it waited. */
+        const send = (n: number, from: string) =>
+          Effect.callback<void>((resume) => {
+            const result = a.transport.offer(NodeId.make("b"), tell(b, n, from), (error) =>
+              resume(error === undefined ? Effect.void : Effect.die(error))
+            )
+            if (result === undefined) resume(Effect.void)
+            else if (typeof result !== "function") resume(Effect.die(result))
+            else waits++
+          })
+        const senders = Effect.forEach(
+          range(1, SENDERS),
+          (s) => Effect.forEach(range(1, EACH), (n) => send(n, `s${s}`), { discard: true }),
+          { concurrency: "unbounded", discard: true }
+        )
+        const seen = new Map<string, Array<number>>()
+        const receive = Effect.gen(function* () {
+          let count = 0
+          while (count < SENDERS * EACH) {
+            for (const delivery of yield* b.transport.receive) {
+              const { from, n } = delivery.envelope.payload as { readonly from: string; readonly n: number }
+              seen.set(from, [...(seen.get(from) ?? []), n])
+              count++
+            }
+          }
+        })
+        yield* Effect.all([senders, receive], { concurrency: "unbounded" })
+        for (let s = 1; s <= SENDERS; s++) assert.deepStrictEqual(seen.get(`s${s}`), range(1, EACH))
+        // a sender let in after an ack sends on while there is room: not one wait per message
+        assert.isBelow(waits, (SENDERS * EACH) / 4, `${waits} of ${SENDERS * EACH} sends waited`)
+      })
+    )
+
     it.live("a full resend buffer fails the send with the fail policy", () =>
       Effect.gen(function* () {
         const h = make()

@@ -9,8 +9,11 @@ import type { Path } from "./tree.ts"
 /** Reports a problem of the protocol at `path` (see `check` in wellFormed.ts). */
 export type Report = (code: Problem["code"], path: Path | undefined, text: string, extra?: Partial<Problem>) => void
 
+/** Whether an unchecked value is an object (a step, a branch record). */
 export const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+/** Whether an unchecked value is a non-empty string (a name, a label). */
 export const isName = (u: unknown): u is string => typeof u === "string" && u.length > 0
+/** A message as problems name it: `from -> to: label`. */
 export const show = (m: Message) => `${m.from} -> ${m.to}: ${m.label}`
 
 /** What the branches of one choice checked so far start with: the labels (by branch) and the role told. */

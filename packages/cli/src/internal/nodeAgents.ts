@@ -7,7 +7,7 @@ import type { Options } from "../TroupeNode.ts"
 import { firstLine } from "./load.ts"
 import { AgentNotStarted, ClusterFailed, ModelNotConfigured } from "./nodeErrors.ts"
 
-export const noModel = ScriptedModel.layer(() =>
+const noModel = ScriptedModel.layer(() =>
   Turn.error(401, {
     message: "no language model: set OPENAI_API_KEY, or give this agent a script (see docs/cli.md)"
   })
@@ -34,7 +34,7 @@ export const models = Effect.fnUntraced(function* (module: AgentsModule.AgentsMo
 })
 
 /** The models of a node (see `models`). */
-export type Models = Effect.Success<ReturnType<typeof models>>
+type Models = Effect.Success<ReturnType<typeof models>>
 
 /** Spawns the module's agents as `/user/<name>`, each with its model, and registers those that ask for it. */
 export const spawnAgents = Effect.fnUntraced(function* (

@@ -4,6 +4,13 @@ import { Config, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { userError } from "./userError.ts"
 
+/** A flag's port, from `min` (0 where 0 picks a free one) to 65535. */
+const portFrom = (min: number) =>
+  Flag.filter(
+    (port: number) => port >= min && port <= 65535,
+    (port) => `${port} is not a port: use ${min} to 65535`
+  )
+
 const isWsUrl = (url: string) => /^wss?:\/\//.test(url) && URL.canParse(url)
 
 /** `troupe node`: a node hosting the agents of a module (see `TroupeNode`). */
@@ -12,10 +19,7 @@ export const node = Command.make(
   {
     listen: Flag.Int("listen").pipe(
       Flag.withDescription("Port to accept peers on (0 picks a free one); leave it out for a node that only dials"),
-      Flag.filter(
-        (port) => port >= 0 && port <= 65535,
-        (port) => `${port} is not a port: use 0 to 65535`
-      ),
+      portFrom(0),
       Flag.optional
     ),
     host: Flag.String("host").pipe(
@@ -57,10 +61,7 @@ export const node = Command.make(
     ),
     clusterPort: Flag.Int("cluster-port").pipe(
       Flag.withDescription("Port other runners reach this one on (PostgreSQL clusters; default 34431)"),
-      Flag.filter(
-        (port) => port > 0 && port <= 65535,
-        (port) => `${port} is not a port: use 1 to 65535`
-      ),
+      portFrom(1),
       Flag.optional
     ),
     agents: Flag.String("agents").pipe(
@@ -89,10 +90,7 @@ export const node = Command.make(
     ),
     inspect: Flag.Int("inspect").pipe(
       Flag.withDescription("Serve the live inspector (a web page of the cluster) on this port; 0 picks a free one"),
-      Flag.filter(
-        (port) => port >= 0 && port <= 65535,
-        (port) => `${port} is not a port: use 0 to 65535`
-      ),
+      portFrom(0),
       Flag.optional
     ),
     inspectHost: Flag.String("inspect-host").pipe(

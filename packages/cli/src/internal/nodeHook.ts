@@ -4,7 +4,7 @@ import { Deferred, Duration, Effect, Option } from "effect"
 import * as AgentsModule from "../AgentsModule.ts"
 
 /** Runs `attempt` every 100 ms until it finds something; fails with `NotReady` after `timeout` (default 30 s). */
-export const poll = <A, E>(
+const poll = <A, E>(
   what: string,
   attempt: Effect.Effect<Option.Option<A>, E>,
   timeout: Duration.Input = "30 seconds",

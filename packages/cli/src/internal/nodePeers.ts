@@ -27,7 +27,7 @@ export const join = (system: ActorSystem.ActorSystemService, peer: string, timeo
     return joined.value
   })
 
-export const MIN_SECRET = 16
+const MIN_SECRET = 16
 
 /** The node's authentication, checked: a secret of at least 16 characters, mutual TLS, or the insecure flag. */
 export const authentication = (options: Options) => {

@@ -25,19 +25,11 @@
  * }).pipe(Effect.provide(Sharded.layer(Counters)), Effect.provide(Cluster.layerSqlite({ filename: "troupe.db" })))
  * ```
  */
-import { Cause, Context, Duration, Effect, Hash, Layer, Schema, Scope } from "effect"
-import { Entity as ClusterEntity, ClusterError, ClusterSchema, Sharding } from "effect/cluster"
+import { Cause, Context, type Duration, Effect, Exit, Hash, Layer, Schema, Scope } from "effect"
+import { Entity as ClusterEntity, ClusterSchema, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
-import {
-  type ActorRef,
-  type AskError,
-  type AskOptions,
-  AskTimeout,
-  RecipientTerminated,
-  RequestFailed,
-  TypeId
-} from "../ActorRef.ts"
-import { ActorSystem } from "../ActorSystem.ts"
+import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
+import { ActorSystem, type ActorSystemService, internal as systemInternal } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import * as Durable from "../durable/Durable.ts"
 import * as Entity from "../durable/Entity.ts"
@@ -45,7 +37,11 @@ import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
+import { ClusterUnavailable } from "./ClusterUnavailable.ts"
+import * as ClusterRef from "./internal/clusterRef.ts"
 import * as ClusterRefs from "./internal/clusterRefs.ts"
+
+export { ClusterUnavailable, Reason as ClusterUnavailableReason } from "./ClusterUnavailable.ts"
 
 /** A sharded actor type: its name in the cluster, its protocol, and how each of its actors behaves. */
 export interface Sharded<P extends Protocol.Any, R> {
@@ -98,7 +94,14 @@ export interface LayerOptions {
 }
 
 /** What the cluster itself can answer instead of the actor (the errors every request may fail with). */
-const ClusterFailure = Schema.Union([RequestFailed, RecipientTerminated, AskTimeout, MailboxFull])
+const ClusterFailure = Schema.Union([
+  RequestFailed,
+  RecipientTerminated,
+  AskTimeout,
+  MailboxFull,
+  InvalidMessage,
+  ClusterUnavailable
+])
 
 /**
  * Makes a sharded actor type from a protocol's behaviour: each message tag becomes a cluster RPC whose payload
@@ -186,30 +189,19 @@ export const layer = <P extends Protocol.Any, R>(
         const actor = (id: string): ActorRef<P> => {
           let ref = actors.get(id)
           if (ref === undefined) {
-            ref = Effect.runSyncWith(context)(Entity.ref(type.kind, id))
+            ref = Effect.runSyncWith(context)(Entity.deliveryRef(type.kind, id))
             actors.set(id, ref)
           }
           return ref
         }
         const handlers: Record<string, (request: Request) => Effect.Effect<unknown, unknown>> = {}
         for (const tag of type.protocol.tags) {
-          const request = Protocol.requestDef(type.protocol, tag) !== undefined
-          handlers[tag] = !type.durable
-            ? request
-              ? ({ payload }) => actor(payload.id).ask(payload.message as never, { timeout: handlerTimeout })
-              : ({ payload }) => actor(payload.id).tell(payload.message as Protocol.Message<P>)
-            : // stored in the actor's durable inbox under the cluster's request id before the cluster marks the
-              // message processed: a message redelivered after a crash is not handled twice, none is lost
-              request
-              ? ({ payload, requestId }) =>
-                  Durable.ask(actor(payload.id), payload.message as never, {
-                    id: `cluster-${requestId}`,
-                    timeout: handlerTimeout
-                  }).pipe(Effect.provideContext(context as Context.Context<Storage>))
-              : ({ payload, requestId }) =>
-                  Durable.tell(actor(payload.id), payload.message as Protocol.Message<P>, {
-                    id: `cluster-${requestId}`
-                  }).pipe(Effect.provideContext(context as Context.Context<Storage>))
+          const deliver = delivery(type, tag, actor, handlerTimeout, context)
+          const valid = Schema.is(type.protocol.messageSchemas[tag]!)
+          handlers[tag] = (request) =>
+            typeof request.payload.id === "string" && valid(request.payload.message)
+              ? deliver(request)
+              : refuse(type, tag, request.payload, system)
         }
         return handlers as never
       })
@@ -228,21 +220,102 @@ export const layer = <P extends Protocol.Any, R>(
 
 interface Request {
   readonly requestId: bigint
-  readonly payload: { readonly id: string; readonly message: Protocol.Message<Protocol.Any> }
+  readonly payload: { readonly id: string; readonly message: unknown }
 }
+
+/** How a bucket hands a valid message of `tag` to its actor. */
+const delivery = <P extends Protocol.Any>(
+  type: Sharded<P, unknown>,
+  tag: string,
+  actor: (id: string) => ActorRef<P>,
+  handlerTimeout: Duration.Input,
+  context: Context.Context<never>
+): ((request: Request) => Effect.Effect<unknown, unknown>) => {
+  const request = Protocol.requestDef(type.protocol, tag) !== undefined
+  if (!type.durable)
+    return request
+      ? ({ payload }) => actor(payload.id).ask(payload.message as never, { timeout: handlerTimeout })
+      : ({ payload }) => actor(payload.id).tell(payload.message as Protocol.Message<P>)
+  // stored in the actor's durable inbox under the cluster's request id before the cluster marks the message
+  // processed: a message redelivered after a crash is not handled twice, none is lost
+  const stored = (id: string, effect: Effect.Effect<unknown, unknown, Storage>) =>
+    effect.pipe(
+      Effect.mapError((error) => storageFailure(path(type, id), tag, error)),
+      Effect.provideContext(context as Context.Context<Storage>)
+    )
+  return request
+    ? ({ payload, requestId }) =>
+        stored(
+          payload.id,
+          Durable.ask(actor(payload.id), payload.message as never, {
+            id: `cluster-${requestId}`,
+            timeout: handlerTimeout
+          })
+        )
+    : ({ payload, requestId }) =>
+        stored(
+          payload.id,
+          Durable.tell(actor(payload.id), payload.message as Protocol.Message<P>, { id: `cluster-${requestId}` })
+        )
+}
+
+/** The runner's storage refused a durable message: the sender learns it as `ClusterUnavailable`. */
+const storageFailure = (recipient: string, tag: string, error: unknown): unknown => {
+  const storageTag = (error as { readonly _tag?: unknown } | null)?._tag
+  return typeof storageTag === "string" && storageTags.has(storageTag)
+    ? new ClusterUnavailable({
+        recipient,
+        tag,
+        reason: "PersistenceError",
+        retryable: storageTag === "StorageUnavailable",
+        detail: `the runner's storage refused it: ${(error as Error).message}`
+      })
+    : error
+}
+
+const storageTags: ReadonlySet<string> = new Set([
+  "StorageUnavailable",
+  "StorageTooNew",
+  "StorageCorrupt",
+  "PersistenceConflict",
+  "NotDurable"
+])
+
+/**
+ * A message that does not decode with the protocol's schema (sent through the engine by something other than a
+ * Troupe ref): refused with `InvalidMessage` to its sender, logged and published as a dead letter on the
+ * runner; the actor and its bucket go on with their other messages.
+ */
+const refuse = (
+  type: { readonly name: string; readonly protocol: Protocol.Any },
+  tag: string,
+  payload: unknown,
+  system: ActorSystemService
+): Effect.Effect<never, InvalidMessage> => {
+  const id = (payload as { readonly id?: unknown } | null)?.id
+  const recipient = path(type, typeof id === "string" ? id : "?")
+  const decoded = Schema.decodeUnknownExit(RequestPayload(type.protocol, tag))(payload)
+  const issue = Exit.isFailure(decoded) ? Cause.squash(decoded.cause) : "it is not a message of the protocol"
+  const error = new InvalidMessage({ recipient, tag, issue: issue instanceof Error ? issue.message : String(issue) })
+  systemInternal(system).deadLetter(recipient, { _tag: tag }, "invalid")
+  return Effect.logWarning("A message from the cluster did not decode").pipe(
+    Effect.annotateLogs({ recipient, tag, issue: error.issue }),
+    Effect.andThen(Effect.fail(error))
+  )
+}
+
+/** The payload of a message of `tag` as the bucket gets it (decoded): the actor's id and the message. */
+const RequestPayload = (protocol: Protocol.Any, tag: string) =>
+  Schema.Struct({ id: Schema.String, message: Schema.toType(protocol.messageSchemas[tag]!) })
 
 /** The path a sharded actor's ref shows: `/cluster/<type>/<id>`. */
 export const path = (type: { readonly name: string }, id: string): string => `/cluster/${type.name}/${id}`
 
-const DEFAULT_TIMEOUT = Duration.seconds(5)
-
-type Client = Record<
-  string,
-  (payload: unknown, options?: { readonly discard?: boolean }) => Effect.Effect<unknown, unknown>
->
-
 /**
  * A ref to the actor of `type` with id `id`, wherever the cluster places it (activated on its first message).
+ * Besides an actor's own failures, `tell` and `ask` fail with `ClusterUnavailable` when the cluster cannot
+ * carry the message (its database down, no runner for the shard) and `InvalidMessage` when it does not
+ * encode or decode with the protocol's schema.
  *
  * @example
  * ```ts
@@ -254,64 +327,19 @@ export const ref = <P extends Protocol.Any, R>(
   type: Sharded<P, R>,
   id: string
 ): Effect.Effect<ActorRef<P>, never, Sharding.Sharding> =>
-  Effect.map(type.entity.client, (clientFor) => refOf(type, id, clientFor(bucketOf(type, id)) as unknown as Client))
+  Effect.map(type.entity.client, (clientFor) => refOf(type, id, clientFor))
 
 /** Makes refs of one type without going through the context again for each id (for callers that make many). */
 export const refs = <P extends Protocol.Any, R>(
   type: Sharded<P, R>
 ): Effect.Effect<(id: string) => ActorRef<P>, never, Sharding.Sharding> =>
-  Effect.map(
-    type.entity.client,
-    (clientFor) => (id: string) => refOf(type, id, clientFor(bucketOf(type, id)) as unknown as Client)
-  )
+  Effect.map(type.entity.client, (clientFor) => (id: string) => refOf(type, id, clientFor))
 
-const refOf = <P extends Protocol.Any>(type: Sharded<P, unknown>, id: string, client: Client): ActorRef<P> => {
-  const recipient = path(type, id)
-  const fromCluster = (tag: string) => (error: unknown) =>
-    error instanceof ClusterError.MailboxFull
-      ? new MailboxFull({ recipient, capacity: 0, tag })
-      : isClusterError(error)
-        ? new RequestFailed({ recipient, tag, cause: error.message })
-        : error
-  return {
-    [TypeId]: TypeId,
-    protocol: type.protocol,
-    path: recipient,
-    name: id,
-    node: "cluster",
-    tell: (message) => {
-      const tag = (message as { readonly _tag: string })._tag
-      return client[tag]!({ id, message }, { discard: true }).pipe(
-        Effect.catch((error) => {
-          const failure = fromCluster(tag)(error)
-          return failure instanceof MailboxFull ? Effect.fail(failure) : Effect.die(failure)
-        })
-      ) as Effect.Effect<void, MailboxFull>
-    },
-    ask: (message, options?: AskOptions) => {
-      const tag = (message as { readonly _tag: string })._tag
-      const timeout = options?.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
-      return client[tag]!({ id, message }).pipe(
-        Effect.mapError(fromCluster(tag)),
-        Effect.catchDefect((defect) =>
-          Effect.fail(new RequestFailed({ recipient, tag, cause: Cause.pretty(Cause.die(defect)) }))
-        ),
-        Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () => Effect.fail(new AskTimeout({ recipient, tag, timeoutMillis: Duration.toMillis(timeout) }))
-        })
-      ) as Effect.Effect<never, AskError>
-    }
-  }
-}
-
-const isClusterError = (error: unknown): error is Error =>
-  error instanceof ClusterError.EntityNotAssignedToRunner ||
-  error instanceof ClusterError.MalformedMessage ||
-  error instanceof ClusterError.PersistenceError ||
-  error instanceof ClusterError.RunnerNotRegistered ||
-  error instanceof ClusterError.RunnerUnavailable ||
-  error instanceof ClusterError.AlreadyProcessingMessage
+const refOf = <P extends Protocol.Any>(
+  type: Sharded<P, unknown>,
+  id: string,
+  clientFor: (bucket: string) => unknown
+): ActorRef<P> => ClusterRef.make(type.protocol, path(type, id), id, clientFor(bucketOf(type, id)) as ClusterRef.Client)
 
 /**
  * How many actors of a type are active on this runner now (passivated ones and other runners' excluded).

@@ -31,32 +31,53 @@
  * done.results.S
  * ```
  */
-import type { Choreography as C } from "@troupe/choreography"
+import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
 import type { Sharding } from "effect/cluster"
 import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystem } from "../ActorSystem.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
-import { SessionAborted, SessionNodeLost } from "../choreography/internal/sessionErrors.ts"
+import {
+  AbortCause,
+  ParticipantStopped,
+  SessionAborted,
+  SessionNodeLost
+} from "../choreography/internal/sessionErrors.ts"
 import {
   type CoordinatorProtocol,
   type ParticipantProtocol,
   protocolsOf
 } from "../choreography/internal/sessionProtocols.ts"
+import { merge } from "../choreography/internal/traceMerge.ts"
 import type * as Session from "../choreography/Session.ts"
 import * as DurableSession from "../durable/DurableSession.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
-import { sessionStore } from "../durable/internal/sessionStore.ts"
-import { internal, Storage } from "../durable/Storage.ts"
+import { Storage } from "../durable/Storage.ts"
 import * as ClusterRefs from "./internal/clusterRefs.ts"
 import * as Sharded from "./Sharded.ts"
 
 type Choreography = C.Protocol
+type TraceEvent = Diagram.TraceEvent
 
-/** How a session with sharded roles runs: a durable session's options (its roles are sharded refs). */
+/**
+ * How a session with sharded roles runs: a durable session's options (its roles are sharded refs).
+ *
+ * @example
+ * ```ts
+ * const options: ShardedSession.Options<typeof Refund, typeof roles> = { roles, deadline: "30 seconds" }
+ * ```
+ */
 export type Options<P, B extends Session.Bindings<P>> = DurableSession.Options<P, B>
 
-/** A role of a session with sharded roles is bound to an actor that is not sharded (only runners' actors can be). */
+/**
+ * A role of a session with sharded roles is bound to an actor that is not sharded (every role must be a
+ * `Sharded.ref`, which any runner can reach).
+ *
+ * @example
+ * ```ts
+ * ShardedSession.run(Refund, { roles: { Customer: localActor, Desk: desk } }) // fails with RoleNotSharded
+ * ```
+ */
 export class RoleNotSharded extends Schema.TaggedError<RoleNotSharded>()("RoleNotSharded", {
   protocol: Schema.String,
   role: Schema.String,
@@ -67,23 +88,26 @@ export class RoleNotSharded extends Schema.TaggedError<RoleNotSharded>()("RoleNo
   }
 }
 
-/** A running session with sharded roles. */
+/**
+ * A running session with sharded roles.
+ *
+ * @example
+ * ```ts
+ * const handle = yield* ShardedSession.start(Refund, { roles })
+ * yield* handle.abort("the customer withdrew the claim")
+ * ```
+ */
 export interface Handle<Results> {
   readonly id: string
   readonly protocol: string
   /**
-   * Waits for the end of the session, as stored: every role's result, or `SessionAborted` with the cause (the
-   * trace of a session with sharded roles is each role's, kept with its result; the handle's is empty).
+   * Waits for the end of the session, as stored: every role's result, or `SessionAborted` with the cause; the
+   * trace is merged from the traces the roles stored when they completed (an aborted role's is not kept).
    */
   readonly await: Effect.Effect<Session.Completed<Results>, SessionAborted | StorageError>
   /** Aborts the session for every participant, with `SessionCancelled` as the cause. */
   abort(reason?: string): Effect.Effect<void>
 }
-
-const storeOf = Effect.map(Storage, (storage) => {
-  const { sql, writer, failed } = internal(storage)
-  return sessionStore(sql, writer, failed)
-})
 
 const coordinatorTypes = new WeakMap<Choreography, Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding>>()
 
@@ -100,13 +124,15 @@ const coordinatorOf = (protocol: Choreography): Sharded.Sharded<CoordinatorProto
   return type
 }
 
+const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
+
 /** How often the coordinator asks each role to join again: a tenth of the deadline, between 0.1 and 1 s. */
 const leaseMillis = (deadlineMillis: number) => Math.min(1000, Math.max(100, deadlineMillis / 10))
 
 /** A coordinator's settings, from the session's record (`undefined` once the session ended). */
 const settingsOf = (protocol: Choreography, id: string) =>
   Effect.gen(function* () {
-    const store = yield* storeOf
+    const store = yield* DurableSession.storeOf
     const record = yield* store.session(id)
     if (Option.isNone(record) || record.value.status !== "running") return undefined
     const { spec, begun } = record.value
@@ -115,7 +141,19 @@ const settingsOf = (protocol: Choreography, id: string) =>
     for (const [role, { path }] of Object.entries(spec.roles)) {
       const participant = participants.get(role)!
       const ref = ClusterRefs.resolve({ path, protocol: participant.name }, participant)
-      if (typeof ref === "string") return yield* Effect.die(new Error(`session ${id}, role ${role}: ${ref}`))
+      if (typeof ref === "string") {
+        // a role this runner cannot address (its type is hosted nowhere here): the session fails, typed
+        const cause = new ParticipantStopped({
+          protocol: protocol.name,
+          session: id,
+          role,
+          path,
+          reason: "unreachable",
+          detail: ref
+        })
+        yield* store.finish(id, "aborted", { cause: encodeCause(cause) })
+        return undefined
+      }
       roles[role] = ref as ActorRef<ParticipantProtocol>
     }
     return {
@@ -154,12 +192,30 @@ export const layer = (
     Layer.empty as Layer.Layer<never, never, Sharding.Sharding | ActorSystem | Storage>
   )
 
+/**
+ * How many sessions of `protocol` have their coordinator active on this runner now (a coordinator stops when its
+ * session ends).
+ *
+ * @example
+ * ```ts
+ * const coordinating = yield* ShardedSession.active(Refund)
+ * ```
+ */
+export const active = (protocol: Choreography): Effect.Effect<number, never, ActorSystem> =>
+  Sharded.active(coordinatorOf(protocol))
+
 /** How often the starter reads the stored outcome (and wakes the coordinator) while it waits. */
 const pollMillis = 200
 
 /**
  * Starts a session with sharded roles: it is stored, then its coordinator (a sharded actor) is woken and asks
  * the roles to join. Like a durable session, it does not end with the starter's scope.
+ *
+ * @example
+ * ```ts
+ * const handle = yield* ShardedSession.start(Refund, { roles: { Customer: ana, Desk: desk }, id: "refund-7" })
+ * const done = yield* handle.await
+ * ```
  */
 export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
@@ -172,15 +228,12 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   Effect.gen(function* () {
     for (const [role, ref] of Object.entries(options.roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>))
       if (ref.node !== "cluster") return yield* new RoleNotSharded({ protocol: protocol.name, role, path: ref.path })
-    const store = yield* storeOf
+    const store = yield* DurableSession.storeOf
     const storage = yield* Storage
     const { id, deadlineMillis } = yield* DurableSession.create(store, protocol, options, "cluster")
     const coordinator = yield* Sharded.ref(coordinatorOf(protocol), id)
-    const wake = Effect.ignore(coordinator.tell({ _tag: "Wake" }))
-    yield* wake
-    const completed = awaitEnd(protocol.name, id, coordinator, deadlineMillis).pipe(
-      Effect.provideService(Storage, storage)
-    )
+    yield* Effect.ignore(coordinator.tell({ _tag: "Wake" }))
+    const completed = awaitEnd(protocol, id, coordinator, deadlineMillis).pipe(Effect.provideService(Storage, storage))
     return {
       id,
       protocol: protocol.name,
@@ -197,17 +250,24 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
  * is so activated again elsewhere); one that cannot be reached for the session's deadline fails the wait.
  */
 const awaitEnd = (
-  protocol: string,
+  choreography: Choreography,
   id: string,
   coordinator: ActorRef<CoordinatorProtocol>,
   deadlineMillis: number
 ): Effect.Effect<Session.Completed<Record<string, unknown>>, SessionAborted | StorageError, Storage> =>
   Effect.gen(function* () {
+    const protocol = choreography.name
+    // the traces the roles stored with their results, merged
+    const traceOf = Effect.flatMap(DurableSession.storeOf, (store) => store.resultsOf(id)).pipe(
+      Effect.map((results) =>
+        merge(choreography.roles.map((role) => results.get(role)?.trace as ReadonlyArray<TraceEvent> | undefined))
+      )
+    )
     let reached = Date.now()
     for (;;) {
       const outcome = yield* DurableSession.outcome(id)
       if (Option.isSome(outcome) && outcome.value._tag === "Completed")
-        return { session: id, protocol, results: outcome.value.results, trace: [] }
+        return { session: id, protocol, results: outcome.value.results, trace: yield* traceOf }
       const cause =
         Option.isSome(outcome) && outcome.value._tag === "Aborted"
           ? outcome.value.cause
@@ -220,14 +280,22 @@ const awaitEnd = (
                 waitedMillis: Date.now() - reached
               })
             : undefined
-      if (cause !== undefined) return yield* new SessionAborted({ protocol, session: id, cause, trace: [] })
+      if (cause !== undefined) return yield* new SessionAborted({ protocol, session: id, cause, trace: yield* traceOf })
       const woken = yield* Effect.exit(coordinator.tell({ _tag: "Wake" }))
       if (woken._tag === "Success") reached = Date.now()
       yield* Effect.sleep(Duration.millis(pollMillis))
     }
   })
 
-/** Runs a session with sharded roles to its end (see {@link start}). */
+/**
+ * Runs a session with sharded roles to its end (see {@link start}).
+ *
+ * @example
+ * ```ts
+ * const done = yield* ShardedSession.run(Refund, { roles: { Customer: ana, Desk: desk }, deadline: "30 seconds" })
+ * done.results.Customer
+ * ```
+ */
 export const run = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>

@@ -64,7 +64,8 @@ export type Outcome =
   | { readonly _tag: "Completed"; readonly results: Readonly<Record<string, unknown>> }
   | { readonly _tag: "Aborted"; readonly cause: AbortCause }
 
-const storeOf = Effect.map(Storage, (storage) => {
+/** @internal The session store of the storage in context. */
+export const storeOf = Effect.map(Storage, (storage) => {
   const { sql, writer, failed } = internal(storage)
   return sessionStore(sql, writer, failed)
 })

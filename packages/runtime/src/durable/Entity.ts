@@ -161,12 +161,27 @@ export const path = <P extends Protocol.Any, R>(kind: Kind<P, R>, id: string): s
 export const ref = <P extends Protocol.Any, R>(
   kind: Kind<P, R>,
   id: string
+): Effect.Effect<ActorRef<P>, never, ActorSystem | R> => refWith(kind, id, false)
+
+/**
+ * @internal A ref for messages that arrive from outside this node (the cluster's deliveries): an idle entity
+ * handles them in the delivering call, as the transport's deliveries are, not on the next dispatch turn.
+ */
+export const deliveryRef = <P extends Protocol.Any, R>(
+  kind: Kind<P, R>,
+  id: string
+): Effect.Effect<ActorRef<P>, never, ActorSystem | R> => refWith(kind, id, true)
+
+const refWith = <P extends Protocol.Any, R>(
+  kind: Kind<P, R>,
+  id: string,
+  inline: boolean
 ): Effect.Effect<ActorRef<P>, never, ActorSystem | R> =>
   Effect.gen(function* () {
     const system = systemInternal(yield* ActorSystem)
     const context = yield* Effect.context<R>()
     const region = yield* regionOf(system, kind as unknown as Kind<Protocol.Any, unknown>)
-    return new EntityRef<P>(region, id, context as Context.Context<never>)
+    return new EntityRef<P>(region, id, context as Context.Context<never>, inline)
   })
 
 /** Stops the entity `id` now if it runs (it writes its last state first); its next message brings it back. */
@@ -217,11 +232,13 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
   private readonly region: Region
   private readonly id: string
   private readonly context: Context.Context<never>
+  private readonly inline: boolean
   readonly path: string
-  constructor(region: Region, id: string, context: Context.Context<never>) {
+  constructor(region: Region, id: string, context: Context.Context<never>, inline = false) {
     this.region = region
     this.id = id
     this.context = context
+    this.inline = inline
     this.path = path(region.kind, id)
     this[Durable.TargetKey] = region.kind.durable
       ? {
@@ -243,7 +260,7 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
     return this.region.system.node
   }
   tell(message: Protocol.Message<P>): Effect.Effect<void, MailboxFull> {
-    return this.region.tell(this.id, this.context, message as { readonly _tag: string }, this.path)
+    return this.region.tell(this.id, this.context, message as { readonly _tag: string }, this.path, this.inline)
   }
   ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
     const timeoutMillis =
@@ -253,7 +270,8 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
       this.context,
       message as unknown as { _tag: string },
       this.path,
-      timeoutMillis
+      timeoutMillis,
+      this.inline
     ) as never
   }
   toString(): string {

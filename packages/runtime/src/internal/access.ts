@@ -43,6 +43,11 @@ export class Access {
     peers.add(node)
   }
 
+  /** Whether encoding for a peer must track the refs it reveals (not when the policy lets peers reach all). */
+  get tracksReveals(): boolean {
+    return this.policy.reach !== "all"
+  }
+
   /** A ref encoded into a message for `node`: reveals it when it is one of this node's actors. */
   readonly revealer =
     (node: string) =>

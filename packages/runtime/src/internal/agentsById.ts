@@ -17,6 +17,7 @@ type Run = <A, E>(effect: Effect.Effect<A, E, ActorSystem>) => Promise<A>
 
 const validKind = /^[A-Za-z0-9_.@+=-]+$/
 
+/** The kinds of agents of one troupe, each name taken once. */
 export class AgentsById {
   private readonly kinds = new Set<string>()
 

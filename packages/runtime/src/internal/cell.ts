@@ -165,8 +165,12 @@ export class ActorCell {
   // Sending (cell/mailbox.ts), the handler loop (cell/drain.ts), start and stop (cell/lifecycle.ts)
   // ------------------------------------------------------------------------------------------------------
 
-  tell(message: { readonly _tag: string }, fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void, MailboxFull> {
-    return tell(this, message, fiber)
+  tell(
+    message: { readonly _tag: string },
+    fiber: Fiber.Fiber<unknown, unknown>,
+    inline = false
+  ): Effect.Effect<void, MailboxFull> {
+    return tell(this, message, fiber, inline)
   }
 
   ask(
@@ -182,9 +186,10 @@ export class ActorCell {
     message: { readonly _tag: string },
     fiber: Fiber.Fiber<unknown, unknown>,
     timeoutMillis: number,
-    resume: (effect: Effect.Effect<unknown, unknown>) => void
+    resume: (effect: Effect.Effect<unknown, unknown>) => void,
+    inline = false
   ): Effect.Effect<void> {
-    return askNow(this, message, fiber, timeoutMillis, resume)
+    return askNow(this, message, fiber, timeoutMillis, resume, inline)
   }
 
   /** See {@link deliver}. */

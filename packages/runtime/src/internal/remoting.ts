@@ -146,7 +146,10 @@ export class Remoting {
 
   /** Encodes a message for a remote actor, revealing to its node the refs of this node's actors in it. */
   encodeFor(ref: RemoteActorRef<Protocol.Any>, message: Message): Json {
-    return ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codecOf(ref.protocol).encode(message))
+    const codec = codecOf(ref.protocol)
+    return this.access.tracksReveals
+      ? ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codec.encode(message))
+      : codec.encode(message)
   }
 
   // ------------------------------------------------------------------------------------------------------

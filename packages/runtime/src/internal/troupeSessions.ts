@@ -14,6 +14,7 @@ import { actorOf } from "./promiseRef.ts"
 
 type Run = <A, E>(effect: Effect.Effect<A, E, ActorSystem>) => Promise<A>
 
+/** The sessions of one troupe (see the top of this file). */
 export class TroupeSessions {
   private readonly running = new Set<{ readonly end: () => Promise<void> }>()
   private readonly run: Run

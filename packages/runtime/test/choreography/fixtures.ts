@@ -1,5 +1,6 @@
 /** Session fixtures: the protocols of the choreography tests, and an unchecked peer. */
 import { Effect, Queue } from "effect"
+import { TwoBuyer } from "../../../choreography/test/fixtures.ts"
 import { Behavior, type Choreography, type Protocol, Session } from "../../src/index.ts"
 
 export { Credentials, network, Travel, TwoBuyer } from "../../../choreography/test/fixtures.ts"
@@ -90,3 +91,23 @@ export const uncheckedPeer = <P extends Choreography.Protocol, const R extends C
   })
   return { behavior, received, aborts }
 }
+
+/** Two-Buyer's A: asks for "Dune", offers B half the quote, and buys or cancels as B decides. */
+export const buyerA = Session.role(TwoBuyer, "A", (ep) =>
+  Effect.gen(function* () {
+    const quote = yield* (yield* ep.send("S", "title", "Dune")).receive()
+    const decision = yield* (yield* quote.next.send("B", "split", quote.payload / 2)).receive()
+    if (decision.label === "accept") return yield* (yield* decision.next.send("S", "buy", "Dune")).close()
+    return yield* (yield* decision.next.send("S", "cancel")).close()
+  })
+)
+
+/** Two-Buyer's S: quotes 30 to A and B; its result is B's decision. */
+export const seller = Session.role(TwoBuyer, "S", (ep) =>
+  Effect.gen(function* () {
+    const title = yield* ep.receive()
+    const decision = yield* (yield* (yield* title.next.send("A", "quote", 30)).send("B", "quote", 30)).receive()
+    yield* decision.next.close()
+    return decision.label
+  })
+)

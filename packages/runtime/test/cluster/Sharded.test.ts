@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { ActorRef, ActorSystem, Behavior, Cluster, Protocol, Sharded, type Storage } from "@troupe/runtime"
-import { Effect, Exit, Layer, Option, Schema } from "effect"
-import type { Sharding } from "effect/cluster"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Scope, Stream } from "effect"
+import { Entity as ClusterEntity, ClusterSchema, type Sharding } from "effect/cluster"
+import { Rpc } from "effect/rpc"
 import { afterAll, describe, expect, it } from "vitest"
 
 class Overdrawn extends Schema.TaggedError<Overdrawn>()("Overdrawn", { balance: Schema.Number }) {}
@@ -34,16 +36,33 @@ const Accounts = Sharded.make("Account", { behavior: account, state: Schema.Numb
 const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const runner = (filename: string) =>
-  Sharded.layer(Accounts).pipe(
+/** A volatile sharded counter (no state: messages go runner to runner only). */
+const Tally = Protocol.make("Tally", { Add: Protocol.request({ n: Schema.Number }, { success: Schema.Number }) })
+const Tallies = Sharded.make("Tally", {
+  behavior: () =>
+    Behavior.make(Tally, {
+      initial: 0,
+      receive: { Add: (count, { n }) => Effect.succeed({ state: count + n, reply: count + n }) }
+    }),
+  buckets: 4
+})
+
+const runner = (filename: string, options: { readonly busyTimeoutMillis?: number } = {}) =>
+  Layer.mergeAll(Sharded.layer(Accounts), Sharded.layer(Tallies)).pipe(
     Layer.provideMerge(ActorSystem.layer()),
-    Layer.provideMerge(Cluster.layerSqlite({ filename, shardLockRefreshInterval: "1 second" }))
+    Layer.provideMerge(Cluster.layerSqlite({ filename, shardLockRefreshInterval: "1 second", ...options }))
   )
 
-const run = <A, E>(
+type Runner = Sharding.Sharding | Storage.Storage | ActorSystem.ActorSystem
+
+const run = <A, E, R extends Runner | Scope.Scope>(
   filename: string,
-  effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage | ActorSystem.ActorSystem>
-) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(runner(filename))) as Effect.Effect<A, E>)
+  effect: Effect.Effect<A, E, R>,
+  options?: { busyTimeoutMillis?: number }
+) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(runner(filename, options))) as Effect.Effect<A, E>)
+
+const failure = (exit: Exit.Exit<unknown, unknown>) =>
+  Exit.isFailure(exit) ? Option.getOrUndefined(Exit.findErrorOption(exit)) : undefined
 
 describe("sharded actors on one SQLite runner", () => {
   it("answer tell and ask with the protocol's types, typed failures and deadlines", async () => {
@@ -95,5 +114,156 @@ describe("sharded actors on one SQLite runner", () => {
       })
     )
     expect(after).toEqual(Array.from({ length: 20 }, (_, i) => i))
+  })
+
+  it("fail typed with ClusterUnavailable when the runner's database refuses the message, and lose nothing", async () => {
+    const file = join(dir, "locked.db")
+    const result = await run(
+      file,
+      Effect.gen(function* () {
+        const a = yield* Sharded.ref(Accounts, "bob")
+        yield* a.tell(Account.Deposit({ amount: 5 }))
+        // another process holds the database's write lock: the runner cannot store the message
+        const other = new DatabaseSync(file)
+        other.exec("BEGIN EXCLUSIVE")
+        const told = yield* Effect.exit(a.tell(Account.Deposit({ amount: 7 })))
+        const asked = yield* Effect.exit(a.ask(Account.Balance()))
+        other.exec("COMMIT")
+        other.close()
+        yield* a.tell(Account.Deposit({ amount: 1 }))
+        return { told, asked, balance: yield* a.ask(Account.Balance()) }
+      }),
+      { busyTimeoutMillis: 100 }
+    )
+    for (const exit of [result.told, result.asked]) {
+      const error = failure(exit)
+      expect(error).toBeInstanceOf(Sharded.ClusterUnavailable)
+      expect(error).toMatchObject({ recipient: "/cluster/Account/bob", reason: "PersistenceError", retryable: true })
+      expect((error as Error).message).toMatch(/locked|busy/i)
+    }
+    // the refused deposit was not stored; the ones before and after were, once each
+    expect(result.balance).toBe(6)
+  })
+
+  it("fail typed with ClusterUnavailable once this process's runner has stopped", async () => {
+    const scope = await Effect.runPromise(Scope.make())
+    const context = await Effect.runPromise(
+      Layer.buildWithScope(runner(join(dir, "stopped.db")), scope) as Effect.Effect<
+        import("effect").Context.Context<Runner>
+      >
+    )
+    const ref = await Effect.runPromise(Effect.provide(Sharded.ref(Tallies, "t"), context))
+    expect(await Effect.runPromise(ref.ask(Tally.Add({ n: 2 })))).toBe(2)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    const asked = await Effect.runPromiseExit(ref.ask(Tally.Add({ n: 1 }), { timeout: "10 seconds" }))
+    const told = await Effect.runPromiseExit(ref.tell(Tally.Add({ n: 1 })))
+    for (const exit of [asked, told]) {
+      const error = failure(exit)
+      expect(error).toBeInstanceOf(Sharded.ClusterUnavailable)
+      expect(error).toMatchObject({ recipient: "/cluster/Tally/t", tag: "Add", reason: "Shutdown", retryable: false })
+    }
+  })
+
+  it("refuse a message that does not decode with InvalidMessage to its sender, and go on with the others", async () => {
+    // a sender that bypasses Troupe's ref: the engine's own client with a wrong schema for Tally's Add
+    const Forged = ClusterEntity.make("Tally", [
+      Rpc.make("Add", {
+        payload: { id: Schema.Unknown, message: Schema.Struct({ _tag: Schema.Literal("Add"), n: Schema.String }) },
+        success: Schema.Number
+      })
+    ])
+    const result = await run(
+      join(dir, "forged.db"),
+      Effect.gen(function* () {
+        const events = yield* (yield* ActorSystem.ActorSystem).subscribe
+        const deadLetters = yield* Stream.filter(events, (event) => event._tag === "DeadLetter").pipe(
+          Stream.take(2),
+          Stream.runCollect,
+          Effect.forkScoped
+        )
+        const refs = yield* Sharded.refs(Tallies)
+        const forged = yield* Forged.client
+        // the forged messages go to the bucket of "t1", interleaved with valid ones to t1 and its bucket mates
+        const mates = Array.from({ length: 40 }, (_, i) => `m${i}`).filter(
+          (id) => Sharded.bucketOf(Tallies, id) === Sharded.bucketOf(Tallies, "t1")
+        )
+        const bucket = forged(Sharded.bucketOf(Tallies, "t1"))
+        const outcomes = yield* Effect.all(
+          [
+            refs("t1").ask(Tally.Add({ n: 1 })),
+            Effect.exit(bucket.Add({ id: "t1", message: { _tag: "Add", n: "lots" } })),
+            ...mates.map((id) => refs(id).ask(Tally.Add({ n: 10 }))),
+            Effect.exit(bucket.Add({ id: 42, message: { _tag: "Add", n: "1" } })),
+            refs("t1").ask(Tally.Add({ n: 2 }))
+          ],
+          { concurrency: "unbounded" }
+        )
+        return {
+          forged: [outcomes[1], outcomes[mates.length + 2]] as Array<Exit.Exit<number, unknown>>,
+          mates: outcomes.slice(2, mates.length + 2),
+          t1: yield* refs("t1").ask(Tally.Add({ n: 0 })),
+          deadLetters: [...(yield* Fiber.join(deadLetters))]
+        }
+      })
+    )
+    for (const exit of result.forged) expect(failure(exit)).toBeInstanceOf(ActorRef.InvalidMessage)
+    expect((failure(result.forged[0]!) as ActorRef.InvalidMessage).issue).toMatch(/n|number/)
+    expect((failure(result.forged[0]!) as ActorRef.InvalidMessage).recipient).toBe("/cluster/Tally/t1")
+    expect(result.mates).toEqual(result.mates.map(() => 10))
+    expect(result.t1).toBe(3)
+    expect(result.deadLetters).toMatchObject([
+      { _tag: "DeadLetter", reason: "invalid", tag: "Add" },
+      { _tag: "DeadLetter", reason: "invalid", tag: "Add" }
+    ])
+  })
+
+  it("refuse a durable message that does not decode the same way (stored by the engine, refused once)", async () => {
+    const Forged = ClusterEntity.make("Account", [
+      Rpc.make("Deposit", {
+        payload: {
+          id: Schema.String,
+          message: Schema.Struct({ _tag: Schema.Literal("Deposit"), amount: Schema.String })
+        }
+      }).annotate(ClusterSchema.Persisted, true),
+      Rpc.make("Withdraw", {
+        payload: {
+          id: Schema.String,
+          message: Schema.Struct({ _tag: Schema.Literal("Withdraw"), amount: Schema.String })
+        },
+        success: Schema.Number
+      }).annotate(ClusterSchema.Persisted, true)
+    ])
+    const file = join(dir, "forged-durable.db")
+    const result = await run(
+      file,
+      Effect.gen(function* () {
+        const a = yield* Sharded.ref(Accounts, "carol")
+        yield* a.tell(Account.Deposit({ amount: 3 }))
+        const bucket = (yield* Forged.client)(Sharded.bucketOf(Accounts, "carol"))
+        // a discarded (told) message is acknowledged by the engine before the bucket sees it
+        const told = yield* Effect.exit(
+          bucket.Deposit({ id: "carol", message: { _tag: "Deposit", amount: "x" } }, { discard: true })
+        )
+        const asked = yield* Effect.exit(bucket.Withdraw({ id: "carol", message: { _tag: "Withdraw", amount: "1" } }))
+        yield* a.tell(Account.Deposit({ amount: 4 }))
+        return { told, asked, balance: yield* a.ask(Account.Balance()) }
+      })
+    )
+    expect(Exit.isSuccess(result.told)).toBe(true)
+    // a stored message is decoded by the engine with the type's schema before the bucket sees it: the engine
+    // refuses it with its own MalformedMessage (a Troupe ref turns that into InvalidMessage)
+    const defect = Exit.isFailure(result.asked)
+      ? (Cause.squash(result.asked.cause) as Error & { cause: Error })
+      : undefined
+    expect(defect?.name).toMatch(/MalformedMessage/)
+    expect(defect?.cause.message).toMatch(/amount/)
+    expect(result.balance).toBe(7)
+    // after a restart of the runner nothing is redelivered: the refused messages were answered, once
+    expect(
+      await run(
+        file,
+        Effect.flatMap(Sharded.ref(Accounts, "carol"), (a) => a.ask(Account.Balance()))
+      )
+    ).toBe(7)
   })
 })

@@ -10,6 +10,7 @@ import { ActorSystem, Cluster, type Endpoint, Session, Sharded, ShardedSession, 
 import { type Duration, Effect, Exit, Layer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
+import { participantsOf } from "../../src/choreography/internal/participant.ts"
 import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-session-"))
@@ -36,6 +37,20 @@ const IdleAuditors = Sharded.make("LedgerIdleAuditor", {
   passivateAfter: "200 millis"
 })
 
+/** Banks passivated after 100 ms idle, whose actors cannot start again once passivated. */
+let fragileStarts = 0
+const FragileBanks = Sharded.make("LedgerFragileBank", {
+  behavior: () => {
+    const behavior = bank(record)
+    return {
+      ...behavior,
+      init: (ctx: Parameters<NonNullable<typeof behavior.init>>[0]) =>
+        fragileStarts++ === 0 ? behavior.init!(ctx) : Effect.die(new Error("this bank cannot start again"))
+    }
+  },
+  passivateAfter: "100 millis"
+})
+
 /**
  * A client that thinks before its third deposit until the bank's and the auditor's actors are passivated (their
  * sessions gone from memory): the session completes only if they resume from the log.
@@ -50,7 +65,12 @@ const Thinkers = Sharded.make("LedgerThinker", {
           if (i === 3)
             yield* ctx.once(
               Effect.gen(function* () {
-                while ((yield* Sharded.active(IdleBanks)) + (yield* Sharded.active(IdleAuditors)) > 0)
+                while (
+                  (yield* Sharded.active(IdleBanks)) +
+                    (yield* Sharded.active(FragileBanks)) +
+                    (yield* Sharded.active(IdleAuditors)) >
+                  0
+                )
                   yield* Effect.sleep("20 millis")
               })
             )
@@ -72,6 +92,9 @@ const Cheats = Sharded.make("LedgerCheat", {
     )
 })
 
+/** Clients of a type no runner hosts. */
+const Ghosts = Sharded.make("LedgerGhost", { behavior: () => client(roundsOf) })
+
 /** A client that never makes its first move. */
 const Sleepers = Sharded.make("LedgerSleeper", {
   behavior: () => Session.role(Ledger, "C", () => Effect.never)
@@ -84,6 +107,7 @@ const runner = (filename: string) =>
     Sharded.layer(Auditors),
     Sharded.layer(IdleBanks),
     Sharded.layer(IdleAuditors),
+    Sharded.layer(FragileBanks),
     Sharded.layer(Thinkers),
     Sharded.layer(Cheats),
     Sharded.layer(Sleepers),
@@ -126,17 +150,26 @@ const abortCause = <A>(
   ).then((error) => (error._tag === "SessionAborted" ? error.cause : undefined))
 
 describe("sessions with sharded roles on one SQLite runner", () => {
-  it("complete: roles bound by (type, id), each once effect run once", async () => {
+  it("complete: roles bound by (type, id), each once effect run once, nothing left behind", async () => {
     const ids = ["s-3", "s-5", "s-8"]
     const done = await run(
-      Effect.forEach(
-        ids,
-        (id) =>
-          Effect.flatMap(ledgerRoles(id, Clients), (roles) =>
-            ShardedSession.run(Ledger, { roles, id, deadline: "10 seconds", stepTimeout: "10 seconds" })
-          ),
-        { concurrency: "unbounded" }
-      )
+      Effect.gen(function* () {
+        const done = yield* Effect.forEach(
+          ids,
+          (id) =>
+            Effect.flatMap(ledgerRoles(id, Clients), (roles) =>
+              ShardedSession.run(Ledger, { roles, id, deadline: "10 seconds", stepTimeout: "10 seconds" })
+            ),
+          { concurrency: "unbounded" }
+        )
+        // the coordinators stop once their sessions ended (just after the outcome is stored), and the roles' actors
+        // hold no session any more
+        while ((yield* ShardedSession.active(Ledger)) > 0) yield* Effect.sleep("10 millis")
+        const participants = participantsOf(ActorSystem.internal(yield* ActorSystem.ActorSystem))
+        expect(participants.size).toBe(9)
+        expect([...participants.values()].filter((p) => p.sessions.size > 0)).toEqual([])
+        return done
+      })
     )
     expect(done.map((d) => d.results)).toEqual([
       { C: 6, B: 6, A: 3 },
@@ -144,6 +177,8 @@ describe("sessions with sharded roles on one SQLite runner", () => {
       { C: 36, B: 36, A: 8 }
     ])
     for (const id of ids) expect(ranOnce(id)).toEqual({ runs: 2 * roundsOf(id), distinct: 2 * roundsOf(id) })
+    // the trace, merged from the roles' stored traces: 4 messages a round, then 2 to close
+    expect(done[0]!.trace.filter((e) => e._tag === "Sent")).toHaveLength(4 * 3 + 2)
   })
 
   it("abort, typed, when a role's monitor refuses a move", async () => {
@@ -152,6 +187,15 @@ describe("sessions with sharded roles on one SQLite runner", () => {
 
   it("abort, typed, when a role waits past its step deadline", async () => {
     expect(await abortCause("sleep", Sleepers, "300 millis")).toMatchObject({ _tag: "StepTimeout", role: "B" })
+  })
+
+  it("abort, typed, when a role's type is hosted by no runner", async () => {
+    expect(await abortCause("ghost", Ghosts)).toMatchObject({
+      _tag: "ParticipantStopped",
+      role: "C",
+      reason: "unreachable",
+      path: "/cluster/LedgerGhost/c-ghost"
+    })
   })
 
   it("resume roles passivated mid-session from the log: no move done twice", async () => {
@@ -167,6 +211,21 @@ describe("sessions with sharded roles on one SQLite runner", () => {
     )
     expect(done.results).toEqual({ C: 10, B: 10, A: 4 })
     expect(ranOnce("think-4")).toEqual({ runs: 8, distinct: 8 })
+  })
+
+  it("abort, typed, when a role cannot be reached again within the deadline", async () => {
+    const exit = await run(
+      Effect.gen(function* () {
+        const roles = {
+          C: yield* Sharded.ref(Thinkers, "c-fragile"),
+          B: yield* Sharded.ref(FragileBanks, "b-fragile"),
+          A: yield* Sharded.ref(Auditors, "a-fragile")
+        }
+        // (a 3 s deadline: the lease asks every 300 ms, so the bank is idle long enough to be passivated)
+        return yield* Effect.flip(ShardedSession.run(Ledger, { roles, id: "fragile-4", deadline: "3 seconds" }))
+      })
+    )
+    expect(exit._tag === "SessionAborted" && exit.cause).toMatchObject({ _tag: "SessionNodeLost", role: "B" })
   })
 
   it("refuse, typed, a role bound to an actor that is not sharded", async () => {

@@ -129,9 +129,22 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     await killed
     runners[1]!.child.kill("SIGKILL")
     await runners[1]!.exited
+    const killedAt = onces.length
     phase("batch k: await every session")
     const k = check(await batchK)
     phase(`batch k: ${k.completed.length} completed, ${k.failed.length} failed (${JSON.stringify(k.failed)})`)
+    // the kill hit sessions in flight: roles that ran effects on r2 went on on another runner
+    const rolesOn = (from: number, to: number, on: (runner: string) => boolean) =>
+      new Set(
+        onces
+          .slice(from, to)
+          .filter((o) => o.key.startsWith("k-") && on(o.runner))
+          .map((o) => o.key.replace(/\/\d+$/, ""))
+      )
+    const before = rolesOn(0, killedAt, (runner) => runner === "r2")
+    const moved = [...rolesOn(killedAt, onces.length, (runner) => runner !== "r2")].filter((role) => before.has(role))
+    phase(`batch k: ${moved.length} roles moved from r2 to another runner mid-session`)
+    expect(moved.length).toBeGreaterThan(0)
 
     // r2 back, a second batch, and a rolling restart of every runner while it runs
     runners[1] = await startRunner(server.url, "r2b")

@@ -8,7 +8,7 @@ import {
   Session,
   Storage
 } from "@troupe/runtime"
-import { Cause, Deferred, Effect, Exit, Option, Stream } from "effect"
+import { Cause, Deferred, type Duration, Effect, Exit, Option, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
@@ -40,6 +40,34 @@ const spawnLedger = <P extends Protocol.Any, S>(c: Behavior.Behavior<P, S>, reco
     const A = yield* ActorSystem.spawn(auditor(record), { name: "A" })
     return { C, B, A }
   })
+
+/**
+ * A first "process": a ledger session of 40 deposits starts under `id`, and its node shuts down once `after`
+ * once effects have run (mid-way); resolves with how many had run by then.
+ */
+const startThenStop = (
+  db: Database,
+  location: string,
+  id: string,
+  deadline: Duration.Input,
+  { effects, record }: ReturnType<typeof recorder>,
+  after: number
+) =>
+  onStorage(
+    db,
+    location,
+    Effect.gen(function* () {
+      const system = yield* ActorSystem.ActorSystem
+      const roles = yield* spawnLedger(
+        client(() => 40),
+        record
+      )
+      yield* DurableSession.start(Ledger, { roles, id, deadline })
+      while (effects.length < after) yield* Effect.sleep("1 millis")
+      yield* system.shutdown
+      return effects.length
+    })
+  )
 
 /** Runs a ledger session of `rounds` deposits to its end, under `id`. */
 const runLedger = (db: Database, location: string, id: string, rounds: number) =>
@@ -90,23 +118,10 @@ for (const db of databases()) {
 
     it("resume after their node is gone and back: the roles replay the log, nothing runs twice", async () => {
       const location = await db.fresh()
-      const { effects, record } = recorder()
+      const recording = recorder()
+      const { effects, record } = recording
       // a first "process": the session starts, runs some rounds, and its node is shut down mid-way
-      const started = await onStorage(
-        db,
-        location,
-        Effect.gen(function* () {
-          const system = yield* ActorSystem.ActorSystem
-          const roles = yield* spawnLedger(
-            client(() => 40),
-            record
-          )
-          yield* DurableSession.start(Ledger, { roles, id: "s2", deadline: "10 seconds" })
-          while (effects.length < 20) yield* Effect.sleep("1 millis")
-          yield* system.shutdown
-          return effects.length
-        })
-      )
+      const started = await startThenStop(db, location, "s2", "10 seconds", recording, 20)
       expect(started).toBeGreaterThanOrEqual(20)
       expect(Option.getOrUndefined(await onStorage(db, location, DurableSession.outcome("s2")))?._tag).toBe("Running")
       // a second "process" on the same storage: the participants again, then the coordinator from the storage
@@ -265,21 +280,9 @@ for (const db of databases()) {
 
     it("fail for every participant, typed, when a role's node is not back within the deadline", async () => {
       const location = await db.fresh()
-      const { effects, record } = recorder()
-      await onStorage(
-        db,
-        location,
-        Effect.gen(function* () {
-          const system = yield* ActorSystem.ActorSystem
-          const roles = yield* spawnLedger(
-            client(() => 40),
-            record
-          )
-          yield* DurableSession.start(Ledger, { roles, id: "s4", deadline: "300 millis" })
-          while (effects.length < 10) yield* Effect.sleep("1 millis")
-          yield* system.shutdown
-        })
-      )
+      const recording = recorder()
+      const { record } = recording
+      await startThenStop(db, location, "s4", "300 millis", recording, 10)
       // the node comes back without the bank
       const aborted = await onStorage(
         db,

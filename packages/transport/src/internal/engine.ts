@@ -1,29 +1,31 @@
 /**
  * The node engine shared by both transports (the handshake is in `handshake.ts`, a link's reliable delivery
- * in `link.ts`): connections, links, heartbeats, failure detection, dialing with backoff and shutdown. A
- * transport only supplies wires (a socket or an in-process pipe) through `Dialer` and `Engine.accept`.
+ * in `link.ts`, what arrives in `inbound.ts`): connections, links, heartbeats, failure detection, dialing
+ * with backoff and shutdown. A transport only supplies wires (a socket or an in-process pipe) through
+ * `Dialer` and `Engine.accept`.
  *
  * The data path (send, frame building, frame decoding, delivery) is plain synchronous code driven
  * by socket callbacks; Effect is used for the control plane (dial loops, the heartbeat ticker,
  * shutdown) and at the service boundary.
  */
 import type { Option, Scope } from "effect"
-import { Context, Deferred, Effect, Exit, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
-import type { NonEmptyReadonlyArray } from "effect/Array"
+import { Context, Deferred, Effect, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
 import * as CloseCode from "../CloseCode.ts"
-import * as Envelope from "../Envelope.ts"
+import type * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import { type Peer, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
-import type { Delivery, Receiver, Service, Stats } from "../Transport.ts"
-import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
+import type { Service, Stats } from "../Transport.ts"
+import { NodeUnreachable, type SendError } from "../TransportError.ts"
 import * as TransportMetrics from "../TransportMetrics.ts"
 import { Detector } from "./detector.ts"
 import { type Auth, Handshake } from "./handshake.ts"
-import { DeliveryImpl, HIGH_WATER, isUrgent, Link, Pending } from "./link.ts"
+import { Inbound } from "./inbound.ts"
+import { type DeliveryImpl, HIGH_WATER, Link } from "./link.ts"
 import { LogLimiter } from "./logLimiter.ts"
 import { Membership } from "./membership.ts"
 import type { Resolved } from "./options.ts"
+import * as Outbound from "./outbound.ts"
 
 /** The raw connection a transport hands to the engine. */
 export interface Wire {
@@ -252,7 +254,7 @@ export class Engine {
   readonly detector: Detector
   private readonly run: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   readonly options: EngineOptions
-  readonly inbound: Queue.Queue<DeliveryImpl>
+  readonly inbound: Inbound
   readonly events: PubSub.PubSub<PeerEvent>
 
   constructor(
@@ -262,7 +264,7 @@ export class Engine {
     events: PubSub.PubSub<PeerEvent>
   ) {
     this.options = options
-    this.inbound = inbound
+    this.inbound = new Inbound(this, inbound)
     this.events = events
     this.run = Effect.runForkWith(context)
     this.handshake = new Handshake(this)
@@ -366,7 +368,7 @@ export class Engine {
     if (link === undefined || link.down) return
     switch (frame.type) {
       case "data":
-        this.onData(connection, link, frame)
+        this.inbound.onData(connection, link, frame)
         return
       case "ack":
         if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)
@@ -467,153 +469,6 @@ export class Engine {
     onDone?.({ established: connection.established, peer: connection.peer, code, reason, tls: connection.tlsFailure })
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // receiving
-
-  private onData(connection: Connection, link: Link, frame: Frame.Data): void {
-    const envelopes = frame.envelopes
-    const first = frame.first
-    if (first > link.delivered + 1) {
-      this.protocolError(connection, `sequence gap: expected ${link.delivered + 1}, got ${first}`)
-      return
-    }
-    const lastSeq = first + envelopes.length - 1
-    if (lastSeq > link.ackHigh + this.options.capacity) {
-      this.protocolError(
-        connection,
-        `envelope ${lastSeq} is beyond the window: ${this.options.capacity} after the last ack (${link.ackHigh})`
-      )
-      return
-    }
-    const self = this.options.node
-    let out: Array<DeliveryImpl> | undefined
-    let last: DeliveryImpl | undefined = link.lastQueued
-    for (let i = 0; i < envelopes.length; i++) {
-      const seq = first + i
-      if (seq <= link.delivered) {
-        this.counters.duplicates++
-        continue
-      }
-      link.delivered = seq
-      const envelope = envelopes[i]
-      let valid = false
-      try {
-        valid = Envelope.isEnvelope(envelope) && envelope.to.node === self
-      } catch {
-        valid = false // a pathological value (nesting deep enough to exhaust the stack): rejected below
-      }
-      if (valid) {
-        ;(envelope as { seq?: number }).seq = seq
-        const delivery = new DeliveryImpl(link, envelope as Envelope.Envelope, seq)
-        const receiver = this.receiver
-        if (receiver !== undefined && last === undefined) {
-          // acknowledged before the receiver runs, so that what it sends back in the call carries the ack
-          link.consumed = seq
-          this.counters.envelopesIn++
-          this.handOver(receiver, delivery)
-          // the receiver's call took the link down: the rest was not acknowledged, and is lost with the link
-          if (link.down) return
-        } else {
-          ;(out ??= []).push(delivery)
-          last = delivery
-        }
-      } else {
-        this.rejectEnvelope(connection, link, seq, envelope)
-        // the consumer never sees it; acknowledge it together with the delivery before it
-        if (last !== undefined) last.ackTo = seq
-        else link.consumed = seq
-      }
-    }
-    if (out !== undefined) {
-      this.counters.envelopesIn += out.length
-      link.lastQueued = last
-      Queue.offerAllUnsafe(this.inbound, out)
-    }
-    link.maybeAck()
-    if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)
-  }
-
-  /** The consumer envelopes are handed to as they arrive (`Service.receiveWith`); none: they are queued. */
-  private receiver: Receiver | undefined = undefined
-
-  private handOver(receiver: Receiver, delivery: DeliveryImpl): void {
-    try {
-      receiver.deliver(delivery)
-    } catch (defect) {
-      this.log("Error", "the receiver failed", { peer: delivery.from, detail: String(defect) })
-    }
-  }
-
-  /** Publishes a peer event, telling the receiver first (in order with its deliveries). */
-  private publish(event: PeerEvent): void {
-    const receiver = this.receiver
-    if (receiver !== undefined) {
-      try {
-        receiver.peer(event)
-      } catch (defect) {
-        this.log("Error", "the receiver failed", { peer: event.node, detail: String(defect) })
-      }
-    }
-    PubSub.publishUnsafe(this.events, event)
-  }
-
-  /** Registers the receiver: it hears of the live peers, then takes what is queued, then all as it arrives. */
-  private receiveWith(receiver: Receiver): Effect.Effect<void, never, Scope.Scope> {
-    return Effect.acquireRelease(
-      Effect.suspend(() => {
-        if (this.receiver !== undefined) return Effect.die(new Error("the transport's receiver is registered already"))
-        this.receiver = receiver
-        for (const link of this.links.values()) receiver.peer(new PeerUp(link.peer))
-        const queued: Array<DeliveryImpl> = []
-        for (let taken = Queue.takeUnsafe(this.inbound); taken !== undefined && Exit.isSuccess(taken); ) {
-          queued.push(taken.value)
-          taken = Queue.takeUnsafe(this.inbound)
-        }
-        this.consumed(queued)
-        for (const delivery of queued) this.handOver(receiver, delivery)
-        return Effect.void
-      }),
-      () =>
-        Effect.sync(() => {
-          if (this.receiver === receiver) this.receiver = undefined
-        })
-    )
-  }
-
-  private rejectEnvelope(connection: Connection, link: Link, seq: number, value: unknown): void {
-    let problem: Envelope.Problem
-    try {
-      const decoded = Envelope.decode(value)
-      problem = Result.isFailure(decoded)
-        ? decoded.failure
-        : { field: "to.node", message: `addressed to node ${decoded.success.to.node}, not ${this.options.node}` }
-    } catch (error) {
-      problem = { field: "", message: `undecodable envelope: ${String(error)}` }
-    }
-    const code =
-      problem.field === "to.node" && problem.message.startsWith("addressed") ? "misaddressed" : "bad-envelope"
-    this.badFrame(connection, code, problem.field, problem.message, seq, link.peer.node)
-  }
-
-  /** The consumer took a batch: advance each link's consumed mark and acknowledge. */
-  consumed(batch: ReadonlyArray<Delivery>): void {
-    let single: Link | undefined
-    let several: Set<Link> | undefined
-    for (let i = 0; i < batch.length; i++) {
-      const delivery = batch[i] as DeliveryImpl
-      const link = delivery.link
-      if (delivery.ackTo > link.consumed) link.consumed = delivery.ackTo
-      if (link.lastQueued === delivery) link.lastQueued = undefined
-      if (single === undefined) single = link
-      else if (single !== link) {
-        several ??= new Set([single])
-        several.add(link)
-      }
-    }
-    if (several !== undefined) for (const link of several) link.maybeAck()
-    else single?.maybeAck()
-  }
-
   badFrame(
     connection: Connection,
     code: Frame.ErrorCode,
@@ -638,6 +493,12 @@ export class Engine {
     this.counters.badFrames++
     this.log("Warn", "protocol violation", { peer: connection.peer?.node ?? "unknown", detail: message })
     connection.close(CloseCode.ProtocolError, message)
+  }
+
+  /** Publishes a peer event, telling a registered receiver first (in order with its deliveries). */
+  private publish(event: PeerEvent): void {
+    this.inbound.notify(event)
+    PubSub.publishUnsafe(this.events, event)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -700,96 +561,21 @@ export class Engine {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // sending
+  // sending (see `outbound.ts`)
 
-  /** Checks and encodes an envelope for the link to `to`: the link and its JSON, or why it cannot go. */
-  private prepare(to: NodeId | Peer, envelope: Envelope.Envelope): SendError | Pending {
-    const node = typeof to === "string" ? to : to.node
-    if (this.stopping) return new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
-    const link = this.links.get(node)
-    if (link === undefined) {
-      const down = this.downed.get(node)
-      if (down !== undefined) return new NodeUnreachable({ node, reason: "down", detail: down })
-      return node === this.options.node
-        ? new NodeUnreachable({ node, reason: "self", detail: "the transport does not send to its own node" })
-        : new NodeUnreachable({ node, reason: "unknown", detail: "no live link to this node" })
-    }
-    if (typeof to !== "string" && to.incarnation !== link.peer.incarnation) {
-      return new NodeUnreachable({
-        node,
-        reason: "stale",
-        detail: `incarnation ${to.incarnation} is gone; the live one is ${link.peer.incarnation}`
-      })
-    }
-    let json: string
-    try {
-      if (!Envelope.isEnvelope(envelope)) {
-        const decoded = Envelope.decode(envelope)
-        if (Result.isFailure(decoded)) {
-          return new InvalidEnvelope({ field: decoded.failure.field, detail: decoded.failure.message })
-        }
-      }
-      json = JSON.stringify(envelope)
-    } catch (error) {
-      return new InvalidEnvelope({ field: "payload", detail: `not JSON-encodable: ${String(error)}` })
-    }
-    if (envelope.to.node !== node) {
-      return new InvalidEnvelope({ field: "to.node", detail: `addressed to ${envelope.to.node} but sent to ${node}` })
-    }
-    const bytes = Buffer.byteLength(json)
-    if (bytes > link.maxEnvelopeBytes) {
-      return new InvalidEnvelope({
-        field: "",
-        detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
-      })
-    }
-    return new Pending(link, json, bytes)
+  /** Why `node` went down, if it did and did not come back. */
+  downReason(node: string): string | undefined {
+    return this.downed.get(node)
   }
 
-  /**
-   * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
-   * `SendError`, or (a user envelope while the window is full, policy `"suspend"`) a function that withdraws
-   * it; `done` is then called once it is in the buffer or failed.
-   */
   readonly offer = (
     to: NodeId | Peer,
     envelope: Envelope.Envelope,
     done: (error: SendError | undefined) => void
-  ): SendError | undefined | (() => void) => {
-    const prepared = this.prepare(to, envelope)
-    if (!(prepared instanceof Pending)) return prepared
-    const { link, json, bytes } = prepared
-    if (isUrgent(envelope)) {
-      link.pushUrgent(json, bytes)
-      return undefined
-    }
-    if (link.hasRoom()) {
-      link.push(json, bytes)
-      return undefined
-    }
-    if (this.options.overflow === "fail") {
-      return new ResendBufferFull({ node: link.peer.node, capacity: this.options.capacity })
-    }
-    return link.wait(json, bytes, done)
-  }
+  ): SendError | undefined | (() => void) => Outbound.offer(this, to, envelope, done)
 
   readonly send = (to: NodeId | Peer, envelope: Envelope.Envelope): Effect.Effect<void, SendError> =>
-    Effect.suspend(() => {
-      let resume: ((effect: Effect.Effect<void, SendError>) => void) | undefined
-      let early: Effect.Effect<void, SendError> | undefined
-      const result = this.offer(to, envelope, (error) => {
-        const effect = error === undefined ? Effect.void : Effect.fail(error)
-        if (resume === undefined) early = effect
-        else resume(effect)
-      })
-      if (result === undefined) return Effect.void
-      if (typeof result !== "function") return Effect.fail(result)
-      return Effect.callback<void, SendError>((r) => {
-        if (early !== undefined) r(early)
-        else resume = r
-        return Effect.sync(result)
-      })
-    })
+    Outbound.send(this, to, envelope)
 
   // ---------------------------------------------------------------------------------------------
   // dialing
@@ -913,10 +699,7 @@ export class Engine {
   }
 
   service(): Service {
-    const receive = Effect.map(Queue.takeAll(this.inbound), (batch): NonEmptyReadonlyArray<Delivery> => {
-      this.consumed(batch)
-      return batch
-    })
+    const receive = this.inbound.receive
     return {
       node: this.options.node,
       incarnation: this.options.incarnation,
@@ -925,7 +708,7 @@ export class Engine {
       send: this.send,
       offer: this.offer,
       receive,
-      receiveWith: (receiver) => this.receiveWith(receiver),
+      receiveWith: (receiver) => this.inbound.receiveWith(receiver),
       inbound: Stream.flattenArray(Stream.fromEffectRepeat(receive)),
       subscribe: PubSub.subscribe(this.events),
       events: Stream.fromPubSub(this.events),
@@ -966,7 +749,7 @@ export class Engine {
       const stopped = (node: string) =>
         new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
       for (const link of engine.links.values()) link.release(stopped(link.peer.node))
-      yield* Queue.shutdown(engine.inbound)
+      yield* Queue.shutdown(engine.inbound.queue)
       yield* PubSub.shutdown(engine.events)
     })
   }

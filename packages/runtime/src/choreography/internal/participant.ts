@@ -19,6 +19,7 @@ import type { ActorRef, InvalidMessage } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
+import type { ClusterUnavailable } from "../../cluster/ClusterUnavailable.ts"
 import { DurableRole } from "../../durable/internal/durableRole.ts"
 import { sessionStore } from "../../durable/internal/sessionStore.ts"
 import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
@@ -41,7 +42,7 @@ type Choreography = C.Protocol
 type StateMachine = Machines.StateMachine
 
 /** What a role's endpoint operations may fail with, besides violations and spent endpoints. */
-export type Failure = StepTimeout | MailboxFull | InvalidMessage
+export type Failure = StepTimeout | MailboxFull | InvalidMessage | ClusterUnavailable
 
 /** What a role's program gets besides its endpoint. */
 export interface Context {

@@ -4,7 +4,7 @@
  * how it sends, receives, runs `once` effects and ends.
  */
 import { Choreography as C, type Endpoint, Monitor } from "@troupe/choreography"
-import { Cause, Effect, Exit, type Fiber, type Tracer } from "effect"
+import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type { DurableRole } from "../../durable/internal/durableRole.ts"
 import type { ActorCell } from "../../internal/cell.ts"
@@ -27,6 +27,16 @@ type LogEntry =
   | { readonly _tag: "send"; readonly to: string; readonly label: string }
   | { readonly _tag: "receive"; readonly message: Endpoint.Incoming }
   | { readonly _tag: "once"; readonly value: unknown }
+
+/** How often a durable session's role tries again a message the cluster could not carry. */
+const resendEveryMillis = 200
+
+/** A failure of the cluster that sending again later may get past (see `Sharded`'s `ClusterUnavailable`). */
+const retryable = (error: unknown): boolean =>
+  typeof error === "object" &&
+  error !== null &&
+  (error as { readonly _tag?: unknown })._tag === "ClusterUnavailable" &&
+  (error as { readonly retryable?: unknown }).retryable === true
 
 /** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
 interface Peer {
@@ -326,7 +336,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
     const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
     // To a local participant, straight into its mailbox (what `tell` does, without a step of its own).
     const cell = peer.cell
-    const tell = cell === undefined ? peer.ref.tell(message as never) : cell.tell(message, fiber)
+    const tell = cell === undefined ? this.tellPeer(peer, message) : cell.tell(message, fiber)
     if (log === undefined) {
       this.didSend(peer, to, message, seq, next)
       this.durable?.sentTo(to, message)
@@ -339,6 +349,24 @@ export class RoleSession implements Endpoint.Port<Failure> {
       log.push({ _tag: "send", to, label })
       this.cursor++
     })
+  }
+
+  /**
+   * Tells a peer of another node or runner. In a durable session, a message the cluster cannot carry now (a
+   * shard moving, a runner restarting: `ClusterUnavailable`, retryable) is sent again until the session's
+   * deadline: the peer may hold the session still, and would then never be sent it again.
+   */
+  private tellPeer(peer: Peer, message: Deliver): Effect.Effect<void, Failure> {
+    const tell = peer.ref.tell(message as never) as Effect.Effect<void, Failure>
+    const durable = this.durable
+    if (durable === undefined) return tell
+    return tell.pipe(
+      Effect.retry({
+        while: retryable,
+        schedule: Schedule.spaced(Duration.millis(resendEveryMillis)),
+        times: Math.ceil(durable.deadlineMillis / resendEveryMillis)
+      })
+    )
   }
 
   private didSend(peer: Peer, to: string, message: Endpoint.Incoming, seq: number, next: number): void {

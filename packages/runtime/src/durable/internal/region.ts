@@ -99,10 +99,10 @@ export class Region {
    * Tells the entity: into the live cell's mailbox in the same step as the check that it is live (so a
    * passivation that starts meanwhile cannot drop it), or once it is live again.
    */
-  tell(id: string, context: Context.Context<never>, message: { readonly _tag: string }, path: string) {
+  tell(id: string, context: Context.Context<never>, message: { readonly _tag: string }, path: string, inline = false) {
     const attempt: Effect.Effect<void, MailboxFull> = Effect.withFiber((fiber) => {
       const cell = this.liveCell(id)
-      if (cell !== undefined) return cell.tell(message, fiber)
+      if (cell !== undefined) return cell.tell(message, fiber, inline)
       return Effect.flatMap(
         Effect.callback<Exit.Exit<ActorCell, string>>((resume) =>
           this.whenLive(id, context, (exit) => resume(Effect.succeed(exit)))
@@ -123,7 +123,8 @@ export class Region {
     context: Context.Context<never>,
     message: { readonly _tag: string },
     path: string,
-    timeoutMillis: number
+    timeoutMillis: number,
+    inline = false
   ) {
     return Effect.withFiber((fiber) =>
       Effect.callback<unknown, unknown>((resume) => {
@@ -154,7 +155,7 @@ export class Region {
             resume(Effect.fail(new AskTimeout({ recipient: path, tag: message._tag, timeoutMillis })))
             return
           }
-          cancel = cell.askNow(message, fiber, left, resume)
+          cancel = cell.askNow(message, fiber, left, resume, inline)
         }
         attempt()
         return Effect.suspend(() => {

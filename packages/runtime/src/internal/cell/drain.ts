@@ -8,11 +8,10 @@ import { StashOverflow } from "../../Behavior.ts"
 import * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { type ActorCell, CurrentActor, type TimerEntry } from "../cell.ts"
-import { Lanes } from "../lanes.ts"
 import type { Envelope } from "./envelope.ts"
 import { TERMINATED, TIMER } from "./envelope.ts"
 import { requestStop } from "./lifecycle.ts"
-import { admitWaiters, bounce } from "./mailbox.ts"
+import { admitWaiters, bounce, unstashAll } from "./mailbox.ts"
 import { FROZEN, RUNNING, TERMINATED_STATUS } from "./status.ts"
 import { fail, handleControl } from "./supervision.ts"
 
@@ -22,11 +21,13 @@ type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Eff
 export class StashSignal {
   readonly _tag = "StashSignal"
 }
+/** The one `StashSignal` (`ctx.stash` fails with it). */
 export const stashSignal = new StashSignal()
 
 /** Messages an actor handles in a row before the others get a turn. */
 export const THROUGHPUT = 64
 
+/** Control messages to handle (unless frozen), or user and system messages (when running). */
 export function hasWork(cell: ActorCell): boolean {
   if (cell.control !== undefined && cell.control.length > 0) return cell.status !== FROZEN
   return cell.status === RUNNING && cell.mailbox !== undefined && cell.mailbox.length > 0
@@ -118,6 +119,7 @@ export function drainDefect(cell: ActorCell, defect: unknown): void {
   drained(cell, Exit.die(defect))
 }
 
+/** The drain fiber ended: a failure is an interruption (see `drainInterrupted`); more work starts a new drain. */
 export function drained(cell: ActorCell, exit: Exit.Exit<void>): void {
   cell.draining = false
   cell.fiber = undefined
@@ -126,6 +128,7 @@ export function drained(cell: ActorCell, exit: Exit.Exit<void>): void {
   schedule(cell)
 }
 
+/** The drain fiber's loop: control messages first, then one message at a time, yielding every `THROUGHPUT`. */
 export function loop(cell: ActorCell, handled: number): Effect.Effect<void> {
   for (;;) {
     const control = cell.control
@@ -287,15 +290,11 @@ export function afterHandle(
   return fail(cell, cause, envelope)
 }
 
+/** What the handler asked for once its message is done: unstash, stop. */
 export function afterMessage(cell: ActorCell): void {
   if (cell.unstashAfterCurrent) {
     cell.unstashAfterCurrent = false
-    const stashed = cell.stashed
-    if (stashed !== undefined) {
-      cell.stashed = undefined
-      const mailbox = (cell.mailbox ??= new Lanes())
-      for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
-    }
+    unstashAll(cell)
   }
   if (cell.stopAfterCurrent) {
     cell.stopAfterCurrent = false

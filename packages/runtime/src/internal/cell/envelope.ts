@@ -15,9 +15,11 @@ export interface ReplyTo {
   complete(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> | undefined
 }
 
+/** A user message (of the actor's protocol). */
 export const USER = 0
 /** A death-watch notice for `onTerminated` (`ctx.watch`). */
 export const TERMINATED = 1
+/** A timer's message (`ctx.timers`). */
 export const TIMER = 2
 /** A death-watch notice as a message of the watcher's protocol (`ctx.watchWith`). */
 export const NOTICE = 3

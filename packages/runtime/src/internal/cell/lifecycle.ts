@@ -6,10 +6,9 @@ import { Clock, Duration, Effect, Exit, Fiber, Option, Scope } from "effect"
 import * as SystemEvent from "../../SystemEvent.ts"
 import * as Terminated from "../../Terminated.ts"
 import { ActorCell, CurrentActor } from "../cell.ts"
-import { Lanes } from "../lanes.ts"
 import { schedule } from "./drain.ts"
 import { TERMINATED } from "./envelope.ts"
-import { bounce } from "./mailbox.ts"
+import { bounce, unstashAll } from "./mailbox.ts"
 import { FROZEN, RUNNING, SUSPENDED, TERMINATED_STATUS } from "./status.ts"
 import { fail, sendControl } from "./supervision.ts"
 
@@ -45,7 +44,7 @@ export function freeze(cell: ActorCell, stopping = true): Effect.Effect<void> {
 
 /**
  * The handler did not stop in time: its caller is answered, the message is a dead letter, and the stop goes on
- * without it (whatever it does when it ends is ignored: see {@link afterHandle}).
+ * without it (whatever it does when it ends is ignored: see `afterHandle` in drain.ts).
  */
 export function abandon(cell: ActorCell): Effect.Effect<void> {
   const envelope = cell.current
@@ -91,6 +90,7 @@ export function teardown(cell: ActorCell): Effect.Effect<void> {
   return Effect.andThen(stopChildren(cell), releaseResources(cell, Exit.void))
 }
 
+/** Starts a torn-down cell again (its stashed messages first); `failed` counts it as a restart after a failure. */
 export function reinit(cell: ActorCell, failed: boolean): Effect.Effect<void> {
   return Effect.suspend(() => {
     if (cell.status === TERMINATED_STATUS) return Effect.void
@@ -99,12 +99,7 @@ export function reinit(cell: ActorCell, failed: boolean): Effect.Effect<void> {
       cell.consecutiveRestarts++
       cell.lastRestartAt = now
     }
-    const stashed = cell.stashed
-    if (stashed !== undefined) {
-      cell.stashed = undefined
-      const mailbox = (cell.mailbox ??= new Lanes())
-      for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
-    }
+    unstashAll(cell)
     cell.restarting = false
     return Effect.matchCauseEffect(start(cell), {
       onSuccess: () => {
@@ -148,6 +143,7 @@ export function stopTree(cell: ActorCell, reason: Terminated.Reason): Effect.Eff
   })
 }
 
+/** Cancels the actor's timers and closes its scope (its resources' finalizers run). */
 export function releaseResources(cell: ActorCell, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
   return Effect.suspend(() => {
     if (cell.timers !== undefined) {
@@ -163,6 +159,7 @@ export function releaseResources(cell: ActorCell, exit: Exit.Exit<unknown, unkno
   })
 }
 
+/** The end of a cell: what it still holds becomes dead letters, and its watchers and listeners are told. */
 export function terminate(cell: ActorCell, reason: Terminated.Reason): void {
   cell.status = TERMINATED_STATUS
   cell.termination = reason

@@ -59,6 +59,7 @@ export function offer(cell: ActorCell, envelope: Envelope, inline = false): bool
   }
 }
 
+/** The `MailboxFull` error for an envelope this cell could not take. */
 export function mailboxFull(cell: ActorCell, envelope: Envelope): MailboxFull {
   return new MailboxFull({
     recipient: cell.path,
@@ -120,13 +121,18 @@ export function bounce(cell: ActorCell, envelope: Envelope, reason: SystemEvent.
   cell.system.deadLetter(cell.path, envelope.message, reason)
 }
 
+/**
+ * Sends a message: in the mailbox now, or (full, `suspend`) once there is room; `MailboxFull` for `fail`.
+ * With `inline`, an idle actor handles it in this call (see `schedule`): for deliveries from outside.
+ */
 export function tell(
   cell: ActorCell,
   message: { readonly _tag: string },
-  fiber: Fiber.Fiber<unknown, unknown>
+  fiber: Fiber.Fiber<unknown, unknown>,
+  inline = false
 ): Effect.Effect<void, MailboxFull> {
   const envelope = envelopeFrom(cell, message, fiber, undefined)
-  if (offer(cell, envelope)) return Effect.void
+  if (offer(cell, envelope, inline)) return Effect.void
   if (cell.options.mailbox.overflow === "fail") return Effect.fail(mailboxFull(cell, envelope))
   return Effect.callback<void>((resume) => {
     const waiter = addWaiter(cell, envelope, resume)
@@ -136,6 +142,7 @@ export function tell(
   })
 }
 
+/** Sends a request and waits for its reply (see `askNow`). */
 export function ask(
   cell: ActorCell,
   message: { readonly _tag: string },
@@ -151,14 +158,15 @@ export function askNow(
   message: { readonly _tag: string },
   fiber: Fiber.Fiber<unknown, unknown>,
   timeoutMillis: number,
-  resume: (effect: Effect.Effect<unknown, unknown>) => void
+  resume: (effect: Effect.Effect<unknown, unknown>) => void,
+  inline = false
 ): Effect.Effect<void> {
   const pending = new PendingReply(cell, resume, timeoutMillis)
   const envelope = (pending.envelope = envelopeFrom(cell, message, fiber, pending))
   const deadlines = cell.system.deadlines
   pending.at = deadlines.now() + timeoutMillis
   deadlines.add(pending)
-  if (!offer(cell, envelope)) {
+  if (!offer(cell, envelope, inline)) {
     if (cell.options.mailbox.overflow === "fail") pending.complete(Exit.fail(mailboxFull(cell, envelope)))
     else addWaiter(cell, envelope, noop)
   }
@@ -199,4 +207,13 @@ export function cancel(cell: ActorCell, envelope: Envelope): void {
     cell.cancelledCurrent = true
     cell.fiber.interruptUnsafe()
   }
+}
+
+/** Puts the stashed messages back at the front of the mailbox, in the order they were stashed. */
+export function unstashAll(cell: ActorCell): void {
+  const stashed = cell.stashed
+  if (stashed === undefined) return
+  cell.stashed = undefined
+  const mailbox = (cell.mailbox ??= new Lanes())
+  for (let i = stashed.length - 1; i >= 0; i--) mailbox.unshift(stashed[i]!)
 }

@@ -6,4 +6,5 @@ export const RUNNING = 0
 export const SUSPENDED = 1
 /** Its parent is restarting or stopping it: handles nothing. */
 export const FROZEN = 2
+/** Stopped for good: messages to it are dead letters. */
 export const TERMINATED_STATUS = 3

@@ -24,6 +24,7 @@ export type Control =
     }
   | { readonly _tag: "RestartChildren"; readonly children: ReadonlyArray<ActorCell>; readonly failed: ActorCell }
 
+/** Queues a control message for this cell (as a parent), handled before its own messages. */
 export function sendControl(cell: ActorCell, message: Control): void {
   if (cell.status === TERMINATED_STATUS) return
   ;(cell.control ??= []).push(message)
@@ -53,10 +54,12 @@ export function fail(
   )
 }
 
+/** Whether `child` is still this cell's running child (a control message about an old one is ignored). */
 export function isLiveChild(cell: ActorCell, child: ActorCell): boolean {
   return child.parent === cell && cell.children?.get(child.name) === child && child.status !== TERMINATED_STATUS
 }
 
+/** Handles a control message about a child. */
 export function handleControl(cell: ActorCell, message: Control): Effect.Effect<void> {
   if (cell.status === TERMINATED_STATUS) return Effect.void
   switch (message._tag) {
@@ -76,6 +79,7 @@ export function handleControl(cell: ActorCell, message: Control): Effect.Effect<
   }
 }
 
+/** A child failed: the strategy's decider says resume, restart, stop or escalate. */
 export function supervise(cell: ActorCell, child: ActorCell, cause: Cause.Cause<unknown>): Effect.Effect<void> {
   const strategy = cell.strategy
   let directive: Supervisor.Directive
@@ -114,6 +118,7 @@ export function supervise(cell: ActorCell, child: ActorCell, cause: Cause.Cause<
   }
 }
 
+/** Restarts a child (and its siblings, by the strategy) within the restart budget, after the backoff. */
 export function restart(cell: ActorCell, child: ActorCell, cause: Cause.Cause<unknown>): Effect.Effect<void> {
   if (child.options.restart === "temporary") {
     return Effect.andThen(freeze(child), stopTree(child, new Terminated.Failed({ cause })))
@@ -175,6 +180,7 @@ export function restart(cell: ActorCell, child: ActorCell, cause: Cause.Cause<un
   })
 }
 
+/** Starts the restarted cells again, in start order. */
 export function reinitAll(cells: ReadonlyArray<ActorCell>, failed: ActorCell): Effect.Effect<void> {
   return Effect.forEach(cells, (cell) => reinit(cell, cell === failed), { discard: true })
 }

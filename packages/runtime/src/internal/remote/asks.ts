@@ -23,12 +23,18 @@ import {
 } from "./codec.ts"
 import type { RemoteActorRef } from "./remoteRef.ts"
 
-/** An ask sent to another node, waiting for its reply. */
-class Outgoing {
+type RequestDef = Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
+
+/**
+ * An ask sent to another node, waiting for its reply; it is its own deadline (no timer, closure or fiber per
+ * ask). A lookup has no request definition: its reply is a `LookupResult`.
+ */
+class Outgoing implements Deadline {
   done = false
   /** The envelope is in the link's resend buffer (so the other node may be working on it). */
   sent = false
-  deadline: Deadline | undefined = undefined
+  at = 0
+  index = -1
   /** Withdraws the send while it waits (for room in the window, or for a paused recipient). */
   withdraw: (() => void) | undefined = undefined
   private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
@@ -36,13 +42,49 @@ class Outgoing {
   readonly asks: Asks
   readonly id: string
   readonly peer: Peer.Peer
-  readonly decode: (payload: unknown) => Exit.Exit<unknown, unknown>
+  /** The recipient (a ref, or the lookup's address), made a string only for an error. */
+  readonly target: RemoteActorRef<Protocol.Any> | string
+  readonly tag: string
+  readonly def: RequestDef | undefined
+  readonly timeoutMillis: number
 
-  constructor(asks: Asks, id: string, peer: Peer.Peer, decode: (payload: unknown) => Exit.Exit<unknown, unknown>) {
+  constructor(
+    asks: Asks,
+    id: string,
+    peer: Peer.Peer,
+    target: RemoteActorRef<Protocol.Any> | string,
+    tag: string,
+    def: RequestDef | undefined,
+    timeoutMillis: number
+  ) {
     this.asks = asks
     this.id = id
     this.peer = peer
-    this.decode = decode
+    this.target = target
+    this.tag = tag
+    this.def = def
+    this.timeoutMillis = timeoutMillis
+  }
+
+  get recipient(): string {
+    return String(this.target)
+  }
+
+  /** The deadline passed. */
+  fire(): void {
+    const { recipient, tag, timeoutMillis } = this
+    this.abandon(Exit.fail(new ActorRefs.AskTimeout({ recipient, tag, timeoutMillis })))
+  }
+
+  /** What a refused send fails the ask with. */
+  refused(error: TransportError.SendError): unknown {
+    if (this.def === undefined) return error
+    const { recipient, tag } = this
+    return error._tag === "ResendBufferFull"
+      ? new MailboxFull({ recipient, capacity: error.capacity, tag })
+      : error._tag === "InvalidEnvelope"
+        ? new ActorRefs.InvalidMessage({ recipient, tag, issue: error.message })
+        : error
   }
 
   complete(exit: Exit.Exit<unknown, unknown>): void {
@@ -65,7 +107,7 @@ class Outgoing {
   }
 
   /** Sends `envelope` (now, or once the recipient at `path` resumes) and waits for the reply. */
-  run(envelope: WireEnvelopes.Envelope, failure: (error: TransportError.SendError) => unknown) {
+  run(envelope: WireEnvelopes.Envelope) {
     return Effect.callback<unknown, unknown>((resume) => {
       if (this.result !== undefined) resume(this.result)
       else this.resume = resume
@@ -76,11 +118,11 @@ class Outgoing {
         const result = remoting.transport.offer(this.peer, envelope, (error) => {
           this.withdraw = undefined
           if (error === undefined) this.sent = true
-          else this.complete(Exit.fail(failure(error)))
+          else this.complete(Exit.fail(this.refused(error)))
         })
         if (result === undefined) this.sent = true
         else if (typeof result === "function") this.withdraw = result
-        else this.complete(Exit.fail(failure(result)))
+        else this.complete(Exit.fail(this.refused(result)))
       }
       if (!this.done) {
         const held = remoting.flow.whenOpen(this.peer.node, envelope.to.path, send)
@@ -105,7 +147,6 @@ export class Asks {
     const remoting = this.remoting
     return Effect.withFiber<unknown, unknown>((fiber) => {
       const tag = message._tag
-      const recipient = String(ref)
       const def = Protocol.requestDef(ref.protocol, tag)
       if (def === undefined)
         return Effect.die(new Error(`Cannot ask ${ref}: ${tag} is not a request of ${ref.protocol.name}`))
@@ -113,16 +154,13 @@ export class Asks {
       try {
         payload = remoting.encodeFor(ref, message)
       } catch (error) {
-        return Effect.fail(new ActorRefs.InvalidMessage({ recipient, tag, issue: describe(error) }))
+        return Effect.fail(new ActorRefs.InvalidMessage({ recipient: String(ref), tag, issue: describe(error) }))
       }
       const system = remoting.system
       const timeoutMillis =
         options?.timeout === undefined ? system.askTimeoutMillis : Duration.toMillis(options.timeout)
-      const outgoing = this.request(ref.peer, (reply) => this.decodeReply(reply, def, recipient, tag))
-      const deadline = system.deadlines.now() + timeoutMillis
-      outgoing.deadline = system.deadlines.schedule(deadline, () =>
-        outgoing.abandon(Exit.fail(new ActorRefs.AskTimeout({ recipient, tag, timeoutMillis })))
-      )
+      const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
+      const deadline = outgoing.at
       const from = remoting.senderAddress(fiber)
       remoting.access.reveal(ref.peer.node, from?.path)
       const envelope = WireEnvelopes.make({
@@ -134,30 +172,15 @@ export class Asks {
         traceparent: remoting.traceparent(fiber),
         payload
       })
-      return outgoing.run(envelope, (error) =>
-        error._tag === "ResendBufferFull"
-          ? new MailboxFull({ recipient, capacity: error.capacity, tag })
-          : error._tag === "InvalidEnvelope"
-            ? new ActorRefs.InvalidMessage({ recipient, tag, issue: error.message })
-            : error
-      )
+      return outgoing.run(envelope)
     })
   }
 
   /** Asks `peer` whether an actor at `path` speaks `protocol`; resolves to a ref when it does. */
   lookup<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): Effect.Effect<ActorRef<P>, LookupError> {
     return Effect.suspend(() => {
-      const outgoing = this.request(peer, (payload) => {
-        const exit = decodeWith(LookupResult, (payload as { value?: unknown } | null)?.value)
-        return Exit.isSuccess(exit) ? exit : Exit.fail("protocol-mismatch")
-      })
-      const system = this.remoting.system
-      const timeoutMillis = system.askTimeoutMillis
-      outgoing.deadline = system.deadlines.schedule(system.deadlines.now() + timeoutMillis, () =>
-        outgoing.abandon(
-          Exit.fail(new ActorRefs.AskTimeout({ recipient: `${peer.node}${SYSTEM_PATH}`, tag: "Lookup", timeoutMillis }))
-        )
-      )
+      const target = `${peer.node}${SYSTEM_PATH}`
+      const outgoing = this.request(peer, target, "Lookup", undefined, this.remoting.system.askTimeoutMillis)
       const envelope = WireEnvelopes.make({
         kind: "ask",
         to: { node: peer.node, path: SYSTEM_PATH },
@@ -165,7 +188,7 @@ export class Asks {
         payload: { _tag: "Lookup", path, protocol: protocol.name }
       })
       return outgoing
-        .run(envelope, (error) => error)
+        .run(envelope)
         .pipe(
           Effect.flatMap((result) =>
             result === "found"
@@ -176,23 +199,37 @@ export class Asks {
     })
   }
 
-  /** Registers a request to a peer; its reply is decoded by `decode`. */
-  private request(peer: Peer.Peer, decode: (payload: unknown) => Exit.Exit<unknown, unknown>): Outgoing {
-    const outgoing = new Outgoing(this, `${++this.nextId}`, peer, decode)
+  /** Registers a request to a peer, under its deadline. */
+  private request(
+    peer: Peer.Peer,
+    target: RemoteActorRef<Protocol.Any> | string,
+    tag: string,
+    def: RequestDef | undefined,
+    timeoutMillis: number
+  ): Outgoing {
+    const outgoing = new Outgoing(this, `${++this.nextId}`, peer, target, tag, def, timeoutMillis)
     this.outgoing.set(outgoing.id, outgoing)
+    const deadlines = this.remoting.system.deadlines
+    outgoing.at = deadlines.now() + timeoutMillis
+    deadlines.add(outgoing)
     return outgoing
   }
 
   forget(outgoing: Outgoing): void {
     this.outgoing.delete(outgoing.id)
-    if (outgoing.deadline !== undefined) this.remoting.system.deadlines.cancel(outgoing.deadline)
+    this.remoting.system.deadlines.cancel(outgoing)
   }
 
   /** A reply arrived from `node`. */
   replied(node: string, correlationId: string | undefined, payload: unknown): void {
     const outgoing = correlationId === undefined ? undefined : this.outgoing.get(correlationId)
     if (outgoing === undefined || outgoing.peer.node !== node) return
-    outgoing.complete(outgoing.decode(payload))
+    if (outgoing.def !== undefined) {
+      outgoing.complete(this.decodeReply(payload, outgoing.def, outgoing))
+      return
+    }
+    const exit = decodeWith(LookupResult, (payload as { value?: unknown } | null)?.value)
+    outgoing.complete(Exit.isSuccess(exit) ? exit : Exit.fail("protocol-mismatch"))
   }
 
   /** The node went down: asks waiting for it fail with `NodeUnreachable`. */
@@ -207,15 +244,10 @@ export class Asks {
     return this.outgoing.size
   }
 
-  private decodeReply(
-    payload: unknown,
-    def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>,
-    recipient: string,
-    tag: string
-  ): Exit.Exit<unknown, unknown> {
+  private decodeReply(payload: unknown, def: RequestDef, outgoing: Outgoing): Exit.Exit<unknown, unknown> {
     const reply = payload as Partial<ReplyPayload> | null
     const invalid = (issue: string) =>
-      Exit.fail(new ActorRefs.InvalidMessage({ recipient, tag: `reply to ${tag}`, issue }))
+      Exit.fail(new ActorRefs.InvalidMessage({ recipient: outgoing.recipient, tag: `reply to ${outgoing.tag}`, issue }))
     return ActorRefs.withResolver(this.remoting.resolve, () => {
       switch (reply?._tag) {
         case "Success": {

@@ -3,7 +3,7 @@
  * replies, the system messages nodes exchange (death watch, cancellations, flow control, directories), lookups,
  * termination reasons, and trace context.
  */
-import { Cause, Context, Exit, type Fiber, Schema, Tracer } from "effect"
+import { Cause, Context, Exit, type Fiber, Schema, type SchemaAST, Tracer } from "effect"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
@@ -60,6 +60,74 @@ export const toJson = (value: unknown): unknown => {
 
 export const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/** A field of a plain struct: a string, number, boolean or literal, without checks or transformations. */
+interface PlainField {
+  readonly name: string
+  readonly type: "string" | "number" | "boolean" | "literal"
+  readonly literal: unknown
+  readonly optional: boolean
+}
+
+/** The fields of a struct whose encoded form is the value itself (see {@link isPlain}); undefined otherwise. */
+const plainFields = (ast: SchemaAST.AST): ReadonlyArray<PlainField> | undefined => {
+  if (
+    ast._tag !== "Objects" ||
+    ast.checks !== undefined ||
+    ast.encoding !== undefined ||
+    ast.context !== undefined ||
+    ast.indexSignatures.length > 0
+  ) {
+    return undefined
+  }
+  const fields: Array<PlainField> = []
+  for (const property of ast.propertySignatures) {
+    const type = property.type
+    if (typeof property.name !== "string" || type.checks !== undefined || type.encoding !== undefined) return undefined
+    const kind =
+      type._tag === "String"
+        ? "string"
+        : type._tag === "Number"
+          ? "number"
+          : type._tag === "Boolean"
+            ? "boolean"
+            : type._tag === "Literal" && typeof type.literal !== "bigint"
+              ? "literal"
+              : undefined
+    if (kind === undefined) return undefined
+    fields.push({
+      name: property.name,
+      type: kind,
+      literal: type._tag === "Literal" ? type.literal : undefined,
+      optional: type.context?.isOptional === true
+    })
+  }
+  return fields
+}
+
+/**
+ * Whether `u` is already what the plain struct's Schema would decode it to (or encode it to): a plain object
+ * with exactly the struct's fields, each of its type. Then the Schema's parser, which would build the same
+ * object again, is skipped (the hot path of remote messages); anything else goes to the Schema.
+ */
+const isPlain = (fields: ReadonlyArray<PlainField>, u: unknown): boolean => {
+  if (typeof u !== "object" || u === null || Object.getPrototypeOf(u) !== Object.prototype) return false
+  const record = u as Record<string, unknown>
+  let present = 0
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!
+    const value = record[field.name]
+    if (value === undefined) {
+      if (field.optional && !Object.hasOwn(record, field.name)) continue
+      return false
+    }
+    if (field.type === "literal" ? value !== field.literal : typeof value !== field.type) return false
+    present++
+  }
+  let keys = 0
+  for (const _ in record) keys++
+  return keys === present
+}
+
 /** Encodes and decodes the messages of a protocol, one schema per tag, made once. */
 export const codecOf = (protocol: Protocol.Any): Codec => {
   let codec = codecs.get(protocol)
@@ -69,8 +137,15 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
   for (const tag of protocol.tags) {
     const schema = protocol.messageSchemas[tag]!
     const encode = Schema.encodeSync(schema)
-    encoders.set(tag, (message) => toJson(encode(message)) as Json)
-    decoders.set(tag, Schema.decodeUnknownExit(schema) as (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>)
+    const decode = Schema.decodeUnknownExit(schema) as (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+    const plain = plainFields(schema.ast)
+    if (plain === undefined) {
+      encoders.set(tag, (message) => toJson(encode(message)) as Json)
+      decoders.set(tag, decode)
+    } else {
+      encoders.set(tag, (message) => (isPlain(plain, message) ? message : toJson(encode(message))) as Json)
+      decoders.set(tag, (u) => (isPlain(plain, u) ? Exit.succeed(u) : decode(u)))
+    }
   }
   codec =
     protocol === UnknownProtocol
@@ -95,11 +170,29 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
   return codec
 }
 
-export const encodeWith = (schema: Schema.Top, value: unknown): Json =>
-  toJson(Schema.encodeUnknownSync(schema as Schema.Codec<unknown, unknown, never, never>)(value)) as Json
+type AnyCodec = Schema.Codec<unknown, unknown, never, never>
+const encoderOf = new WeakMap<Schema.Top, (value: unknown) => unknown>()
+const decoderOf = new WeakMap<Schema.Top, (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
 
-export const decodeWith = (schema: Schema.Top, value: unknown): Exit.Exit<unknown, Schema.SchemaError> =>
-  Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown, never, never>)(value)
+/** Encodes with `schema` (its encoder made once: replies and asks use it on every message). */
+export const encodeWith = (schema: Schema.Top, value: unknown): Json => {
+  let encode = encoderOf.get(schema)
+  if (encode === undefined) {
+    encode = Schema.encodeUnknownSync(schema as AnyCodec)
+    encoderOf.set(schema, encode)
+  }
+  return toJson(encode(value)) as Json
+}
+
+/** Decodes with `schema` (its decoder made once). */
+export const decodeWith = (schema: Schema.Top, value: unknown): Exit.Exit<unknown, Schema.SchemaError> => {
+  let decode = decoderOf.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownExit(schema as AnyCodec)
+    decoderOf.set(schema, decode)
+  }
+  return decode(value)
+}
 
 /** The errors an ask can end with that travel back in a reply. */
 export const RemoteAskError = Schema.Union([

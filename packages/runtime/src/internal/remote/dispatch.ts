@@ -131,16 +131,17 @@ export class Dispatcher {
     if (reply !== undefined) {
       reply.envelope = local
       reply.cell = cell
-      remoting.replies.add(reply)
     }
     const flow = remoting.flow
     if (!flow.mayPark(peer)) {
       // a peer that ignores pauses: what does not fit now is refused
       if (!cell.deliver(local, undefined)) this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
-      return
+    } else {
+      let admitted: (() => void) | undefined
+      if (!cell.deliver(local, () => admitted?.())) admitted = flow.park(peer, path)
     }
-    let admitted: (() => void) | undefined
-    if (!cell.deliver(local, () => admitted?.())) admitted = flow.park(peer, path)
+    // kept (for a cancel from its caller) only while it waits or runs: a request answered in the call never is
+    if (reply?.pending === true) remoting.replies.add(reply)
   }
 
   /** Refuses a message parked past the limit: a counted dead letter, and `MailboxFull` for a request. */

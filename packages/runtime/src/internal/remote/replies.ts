@@ -39,6 +39,11 @@ export class RemoteReply implements ReplyTo {
     this.def = def
   }
 
+  /** Neither answered nor given up yet. */
+  get pending(): boolean {
+    return !this.done && !this.finished
+  }
+
   /** Sends the reply (never waits: the urgent lane). */
   complete(exit: Exit.Exit<unknown, unknown>): undefined {
     if (this.finished) return undefined
@@ -63,7 +68,10 @@ export class RemoteReply implements ReplyTo {
   }
 
   private encode(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
-    return ActorRefs.withRevealer(this.replies.remoting.access.revealer(this.peer.node), () => this.encodeExit(exit))
+    const access = this.replies.remoting.access
+    return access.tracksReveals
+      ? ActorRefs.withRevealer(access.revealer(this.peer.node), () => this.encodeExit(exit))
+      : this.encodeExit(exit)
   }
 
   private encodeExit(exit: Exit.Exit<unknown, unknown>): ReplyPayload {

@@ -1,0 +1,180 @@
+/**
+ * The sender's side of a sharded actor: an `ActorRef` over the engine's entity client, with Troupe's deadline
+ * and typed failures (what each engine failure means to the sender).
+ */
+import { Cause, Duration, Effect, Exit, Option } from "effect"
+import type { ClusterError } from "effect/cluster"
+import {
+  type ActorRef,
+  type AskError,
+  type AskOptions,
+  AskTimeout,
+  InvalidMessage,
+  RequestFailed,
+  type TellError,
+  TypeId
+} from "../../ActorRef.ts"
+import { MailboxFull } from "../../Mailbox.ts"
+import type * as Protocol from "../../Protocol.ts"
+import { ClusterUnavailable, type Reason } from "../ClusterUnavailable.ts"
+
+/** The engine's client of one entity (a bucket): a function per message tag. */
+export type Client = Record<
+  string,
+  (payload: unknown, options?: { readonly discard?: boolean }) => Effect.Effect<unknown, unknown>
+>
+
+const DEFAULT_TIMEOUT = Duration.seconds(5)
+
+/** A ref to the sharded actor at `recipient` (its path), whose messages go through `client`. */
+export const make = <P extends Protocol.Any>(
+  protocol: P,
+  recipient: string,
+  id: string,
+  client: Client
+): ActorRef<P> => ({
+  [TypeId]: TypeId,
+  protocol,
+  path: recipient,
+  name: id,
+  node: "cluster",
+  tell: (message) => {
+    const tag = (message as { readonly _tag: string })._tag
+    return send(recipient, tag, client[tag]!({ id, message }, { discard: true }), undefined) as Effect.Effect<
+      void,
+      TellError
+    >
+  },
+  ask: (message, options?: AskOptions) => {
+    const tag = (message as { readonly _tag: string })._tag
+    const timeout = options?.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
+    return send(recipient, tag, client[tag]!({ id, message }), Duration.toMillis(timeout)) as Effect.Effect<
+      never,
+      AskError
+    >
+  }
+})
+
+/**
+ * Sends through the engine in a fiber of its own (started at once, so a call that completes at once does not
+ * wait), so that whatever the engine does to it becomes a typed failure: its errors (and the defects it dies
+ * with when it gives up) through {@link fromEngine}, an interruption by the engine (it abandons requests
+ * when this process's runner stops) as `ClusterUnavailable` "Shutdown", another defect of an ask as
+ * `RequestFailed`. An ask also has a deadline (`AskTimeout`): one timer, where `Effect.timeout` would race
+ * two fibers, one of them a sleep.
+ */
+const send = (
+  recipient: string,
+  tag: string,
+  request: Effect.Effect<unknown, unknown>,
+  timeoutMillis: number | undefined
+): Effect.Effect<unknown, unknown> =>
+  Effect.flatMap(Effect.forkDetach(request, { startImmediately: true }), (fiber) => {
+    const ended = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<unknown, unknown> => {
+      if (Exit.isSuccess(exit)) return exit
+      if (Cause.hasInterruptsOnly(exit.cause)) return Effect.fail(stopped(recipient, tag))
+      const error = Cause.findErrorOption(exit.cause)
+      if (Option.isSome(error)) return Effect.fail(fromEngine(recipient, tag, error.value))
+      const defect = Cause.squash(exit.cause)
+      if (isEngineError(defect)) return Effect.fail(fromEngine(recipient, tag, defect))
+      return timeoutMillis === undefined
+        ? exit
+        : Effect.fail(new RequestFailed({ recipient, tag, cause: Cause.pretty(exit.cause) }))
+    }
+    const done = fiber.pollUnsafe()
+    if (done !== undefined) return ended(done)
+    return Effect.callback<unknown, unknown>((resume) => {
+      const timer =
+        timeoutMillis === undefined
+          ? undefined
+          : setTimeout(() => {
+              removeObserver()
+              fiber.interruptUnsafe()
+              resume(Effect.fail(new AskTimeout({ recipient, tag, timeoutMillis })))
+            }, timeoutMillis)
+      const removeObserver = fiber.addObserver((exit) => {
+        clearTimeout(timer)
+        resume(ended(exit))
+      })
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        removeObserver()
+        fiber.interruptUnsafe()
+      })
+    })
+  })
+
+const unavailable: ReadonlySet<string> = new Set<Reason>([
+  "PersistenceError",
+  "EntityNotAssignedToRunner",
+  "RunnerUnavailable",
+  "RunnerNotRegistered",
+  "AlreadyProcessingMessage"
+])
+
+type EngineError =
+  | ClusterError.MailboxFull
+  | ClusterError.MalformedMessage
+  | ClusterError.PersistenceError
+  | ClusterError.EntityNotAssignedToRunner
+  | ClusterError.RunnerUnavailable
+  | ClusterError.RunnerNotRegistered
+  | ClusterError.AlreadyProcessingMessage
+
+/** The mark every Effect Cluster error carries (the module does not export it). */
+const engineErrorMark = "~effect/cluster/ClusterError"
+
+const isEngineError = (u: unknown): u is EngineError => typeof u === "object" && u !== null && engineErrorMark in u
+
+/**
+ * What a failure of the engine means to the sender: `MailboxFull`, `InvalidMessage` (the message did not
+ * encode or decode), or `ClusterUnavailable` naming the engine's reason. Other failures (the request's
+ * declared failure, Troupe's own) pass as they are.
+ */
+export const fromEngine = (recipient: string, tag: string, error: unknown): unknown => {
+  if (!isEngineError(error)) return error
+  if (error._tag === "MailboxFull") return new MailboxFull({ recipient, capacity: 0, tag })
+  if (error._tag === "MalformedMessage") return new InvalidMessage({ recipient, tag, issue: describe(error.cause) })
+  if (!unavailable.has(error._tag)) return error
+  return new ClusterUnavailable({
+    recipient,
+    tag,
+    reason: error._tag,
+    retryable: error._tag !== "AlreadyProcessingMessage",
+    detail: detailOf(error)
+  })
+}
+
+const detailOf = (error: Exclude<EngineError, ClusterError.MailboxFull | ClusterError.MalformedMessage>): string => {
+  switch (error._tag) {
+    case "PersistenceError":
+      return `the cluster's database refused it: ${describe(error.cause)}`
+    case "EntityNotAssignedToRunner":
+      return `no runner holds ${String(error.address)} now (a rebalance, or the runner is stopping)`
+    case "RunnerUnavailable":
+      return `runner ${error.address.toString()} does not answer`
+    case "RunnerNotRegistered":
+      return `runner ${error.address.toString()} is not registered`
+    case "AlreadyProcessingMessage":
+      return "the same request is being handled"
+  }
+}
+
+/** A failure's text with what caused it, when it carries that (the database's own words for a `SqlError`). */
+const describe = (cause: unknown): string => {
+  if (!(cause instanceof Error)) return String(cause)
+  const inner = (cause as { readonly reason?: { readonly cause?: unknown } }).reason?.cause ?? cause.cause
+  return inner instanceof Error && inner.message !== cause.message
+    ? `${cause.message} (${inner.message})`
+    : cause.message
+}
+
+/** The engine abandoned the request: this process's runner or client is stopping, or has stopped. */
+const stopped = (recipient: string, tag: string) =>
+  new ClusterUnavailable({
+    recipient,
+    tag,
+    reason: "Shutdown",
+    retryable: false,
+    detail: "this process's cluster runner or client has stopped (a durable message is kept for the shard's next owner)"
+  })

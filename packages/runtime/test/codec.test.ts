@@ -1,0 +1,130 @@
+import { inspect, isDeepStrictEqual } from "node:util"
+import { assert, describe, it } from "@effect/vitest"
+import { Exit, Schema } from "effect"
+import { ActorRef, Protocol } from "../src/index.ts"
+import { codecOf, toJson } from "../src/internal/remote/codec.ts"
+
+/**
+ * Remote messages of plain structs (strings, numbers, booleans, literals) skip the Schema's parser on both
+ * sides: these tests hold that shortcut to the Schema's own answer, on values a peer or a caller could send.
+ */
+const Plain = Protocol.make("Plain", {
+  Tick: { n: Schema.Number },
+  Mixed: { s: Schema.String, b: Schema.Boolean, l: Schema.Literal("x"), k: Schema.Literal(3) },
+  Optional: { o: Schema.optionalKey(Schema.String), n: Schema.Number }
+})
+const Other = Protocol.make("Other", {
+  Checked: { n: Schema.Finite },
+  Transformed: { n: Schema.NumberFromString },
+  Nested: { items: Schema.Array(Schema.Number) },
+  WithRef: { to: ActorRef.schema(Plain) }
+})
+
+/** Deterministic pseudo-random numbers, so a failure can be replayed. */
+const random = (seed: number) => () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+  return seed / 2_147_483_648
+}
+
+const values: ReadonlyArray<unknown> = [
+  undefined,
+  null,
+  0,
+  -0,
+  1.5,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  "",
+  "x",
+  "3",
+  3,
+  true,
+  false,
+  [],
+  {},
+  new Date(0),
+  10n
+]
+
+/** Objects built from the fields of every message, with keys dropped, added, retyped, on odd prototypes. */
+const candidates = (tag: string, keys: ReadonlyArray<string>): Array<unknown> => {
+  const next = random(tag.length * 7919)
+  const pick = () => values[Math.floor(next() * values.length)]
+  const out: Array<unknown> = []
+  for (let i = 0; i < 3000; i++) {
+    const record: Record<string, unknown> = { _tag: next() < 0.95 ? tag : "Other" }
+    for (const key of keys) if (next() < 0.9) record[key] = pick()
+    if (next() < 0.1) record.extra = pick()
+    if (next() < 0.05) delete record._tag
+    const shape = next()
+    if (shape < 0.05) out.push(Object.assign(Object.create(null), record))
+    else if (shape < 0.1) out.push(Object.assign(Object.create({ inherited: 1 }), record))
+    else if (shape < 0.12) out.push(Object.assign([], record))
+    else out.push(record)
+  }
+  // the well-typed messages themselves, so the shortcut is taken often
+  out.push({ _tag: tag, n: 1 }, { _tag: tag, s: "a", b: true, l: "x", k: 3 }, { _tag: tag, n: 2, o: "here" })
+  return out
+}
+
+const show = (value: unknown): string => inspect(value, { depth: 2 })
+
+const fields: Record<string, ReadonlyArray<string>> = {
+  Tick: ["n"],
+  Mixed: ["s", "b", "l", "k"],
+  Optional: ["o", "n"],
+  Checked: ["n"],
+  Transformed: ["n"],
+  Nested: ["items"]
+}
+
+describe("remote message codec", () => {
+  it("decodes exactly what the Schema decodes, to the same value", () => {
+    let shortcuts = 0
+    for (const protocol of [Plain, Other] as ReadonlyArray<Protocol.Any>) {
+      const codec = codecOf(protocol)
+      for (const tag of protocol.tags) {
+        if (tag === "WithRef") continue
+        const decode = Schema.decodeUnknownExit(protocol.messageSchemas[tag]!)
+        for (const value of candidates(tag, fields[tag]!)) {
+          const ours = codec.decode(value)
+          const theirs = decode(value)
+          if ((value as { _tag?: unknown })._tag !== tag) continue // the codec picks the schema by tag
+          if (Exit.isSuccess(theirs)) {
+            if (!isDeepStrictEqual(ours, theirs.value)) assert.fail(`decoding ${show(value)} as ${tag}: ${show(ours)}`)
+            if (ours === value) shortcuts++
+          } else if (typeof ours !== "string") assert.fail(`${show(value)} is not a ${tag}, decoded ${show(ours)}`)
+        }
+      }
+    }
+    assert.isAbove(shortcuts, 100)
+  })
+
+  it("encodes exactly what the Schema encodes, and fails where it fails", () => {
+    let shortcuts = 0
+    for (const protocol of [Plain, Other] as ReadonlyArray<Protocol.Any>) {
+      const codec = codecOf(protocol)
+      for (const tag of protocol.tags) {
+        if (tag === "WithRef") continue
+        const encode = Schema.encodeUnknownExit(protocol.messageSchemas[tag]!)
+        for (const value of candidates(tag, fields[tag]!)) {
+          if ((value as { _tag?: unknown })._tag !== tag) continue
+          const theirs = encode(value)
+          let ours: unknown
+          let failed = false
+          try {
+            ours = codec.encode(value as { _tag: string })
+          } catch {
+            failed = true
+          }
+          if (Exit.isSuccess(theirs)) {
+            if (failed || !isDeepStrictEqual(ours, toJson(theirs.value)))
+              assert.fail(`encoding ${show(value)} as ${tag}: ${failed ? "failed" : show(ours)}`)
+            if (ours === value) shortcuts++
+          } else if (!failed) assert.fail(`${show(value)} is not a ${tag}, encoded ${show(ours)}`)
+        }
+      }
+    }
+    assert.isAbove(shortcuts, 100)
+  })
+})

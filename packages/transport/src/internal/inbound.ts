@@ -1,0 +1,186 @@
+/**
+ * The receiving side of a node: data frames checked against the link's sequence and window, their envelopes
+ * handed to the consumer (queued for `receive`, or given to a `receiveWith` receiver in the connection's own
+ * callback, with the peer events in the same order), and the acks of what the consumer took.
+ */
+import { Effect, Exit, Queue, Result, type Scope } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as Envelope from "../Envelope.ts"
+import type * as Frame from "../Frame.ts"
+import { type PeerEvent, PeerUp } from "../Peer.ts"
+import type { Delivery, Receiver } from "../Transport.ts"
+import type { Connection, Engine } from "./engine.ts"
+import { DeliveryImpl, type Link } from "./link.ts"
+
+export class Inbound {
+  readonly engine: Engine
+  /** What arrived while no receiver is registered, for `receive`. */
+  readonly queue: Queue.Queue<DeliveryImpl>
+
+  constructor(engine: Engine, queue: Queue.Queue<DeliveryImpl>) {
+    this.engine = engine
+    this.queue = queue
+  }
+
+  /** Takes every envelope queued, waiting for one (`Service.receive`). */
+  readonly receive: Effect.Effect<NonEmptyReadonlyArray<Delivery>> = Effect.suspend(() =>
+    Effect.map(Queue.takeAll(this.queue), (batch): NonEmptyReadonlyArray<Delivery> => {
+      this.consumed(batch)
+      return batch
+    })
+  )
+
+  /** A data frame on `link`: in sequence and within the window, or the connection is closed with 1002. */
+  onData(connection: Connection, link: Link, frame: Frame.Data): void {
+    const engine = this.engine
+    const envelopes = frame.envelopes
+    const first = frame.first
+    if (first > link.delivered + 1) {
+      engine.protocolError(connection, `sequence gap: expected ${link.delivered + 1}, got ${first}`)
+      return
+    }
+    const lastSeq = first + envelopes.length - 1
+    if (lastSeq > link.ackHigh + engine.options.capacity) {
+      engine.protocolError(
+        connection,
+        `envelope ${lastSeq} is beyond the window: ${engine.options.capacity} after the last ack (${link.ackHigh})`
+      )
+      return
+    }
+    // the ack first: the room it frees in the window is there for what a receiver sends back in its call
+    if (!link.onAck(frame.ack)) {
+      engine.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)
+      return
+    }
+    if (link.down) return // a sender resumed by the ack took the link down
+    const self = engine.options.node
+    let out: Array<DeliveryImpl> | undefined
+    let last: DeliveryImpl | undefined = link.lastQueued
+    for (let i = 0; i < envelopes.length; i++) {
+      const seq = first + i
+      if (seq <= link.delivered) {
+        engine.counters.duplicates++
+        continue
+      }
+      link.delivered = seq
+      const envelope = envelopes[i]
+      let valid = false
+      try {
+        valid = Envelope.isEnvelope(envelope) && envelope.to.node === self
+      } catch {
+        valid = false // a pathological value (nesting deep enough to exhaust the stack): rejected below
+      }
+      if (valid) {
+        ;(envelope as { seq?: number }).seq = seq
+        const delivery = new DeliveryImpl(link, envelope as Envelope.Envelope, seq)
+        const receiver = this.receiver
+        if (receiver !== undefined && last === undefined) {
+          // acknowledged before the receiver runs, so that what it sends back in the call carries the ack
+          link.consumed = seq
+          engine.counters.envelopesIn++
+          this.handOver(receiver, delivery)
+          // the receiver's call took the link down: the rest was not acknowledged, and is lost with the link
+          if (link.down) return
+        } else {
+          ;(out ??= []).push(delivery)
+          last = delivery
+        }
+      } else {
+        this.rejectEnvelope(connection, link, seq, envelope)
+        // the consumer never sees it; acknowledge it together with the delivery before it
+        if (last !== undefined) last.ackTo = seq
+        else link.consumed = seq
+      }
+    }
+    if (out !== undefined) {
+      engine.counters.envelopesIn += out.length
+      link.lastQueued = last
+      Queue.offerAllUnsafe(this.queue, out)
+    }
+    link.maybeAck()
+  }
+
+  /** The consumer envelopes are handed to as they arrive (`Service.receiveWith`); none: they are queued. */
+  private receiver: Receiver | undefined = undefined
+
+  private handOver(receiver: Receiver, delivery: DeliveryImpl): void {
+    const engine = this.engine
+    try {
+      receiver.deliver(delivery)
+    } catch (defect) {
+      engine.log("Error", "the receiver failed", { peer: delivery.from, detail: String(defect) })
+    }
+  }
+
+  /** Tells the receiver of a peer event (before the engine publishes it), in order with its deliveries. */
+  notify(event: PeerEvent): void {
+    const engine = this.engine
+    const receiver = this.receiver
+    if (receiver !== undefined) {
+      try {
+        receiver.peer(event)
+      } catch (defect) {
+        engine.log("Error", "the receiver failed", { peer: event.node, detail: String(defect) })
+      }
+    }
+  }
+
+  /** Registers the receiver: it hears of the live peers, then takes what is queued, then all as it arrives. */
+  receiveWith(receiver: Receiver): Effect.Effect<void, never, Scope.Scope> {
+    const engine = this.engine
+    return Effect.acquireRelease(
+      Effect.suspend(() => {
+        if (this.receiver !== undefined) return Effect.die(new Error("the transport's receiver is registered already"))
+        this.receiver = receiver
+        for (const link of engine.links.values()) receiver.peer(new PeerUp(link.peer))
+        const queued: Array<DeliveryImpl> = []
+        for (let taken = Queue.takeUnsafe(this.queue); taken !== undefined && Exit.isSuccess(taken); ) {
+          queued.push(taken.value)
+          taken = Queue.takeUnsafe(this.queue)
+        }
+        this.consumed(queued)
+        for (const delivery of queued) this.handOver(receiver, delivery)
+        return Effect.void
+      }),
+      () =>
+        Effect.sync(() => {
+          if (this.receiver === receiver) this.receiver = undefined
+        })
+    )
+  }
+
+  private rejectEnvelope(connection: Connection, link: Link, seq: number, value: unknown): void {
+    const engine = this.engine
+    let problem: Envelope.Problem
+    try {
+      const decoded = Envelope.decode(value)
+      problem = Result.isFailure(decoded)
+        ? decoded.failure
+        : { field: "to.node", message: `addressed to node ${decoded.success.to.node}, not ${engine.options.node}` }
+    } catch (error) {
+      problem = { field: "", message: `undecodable envelope: ${String(error)}` }
+    }
+    const code =
+      problem.field === "to.node" && problem.message.startsWith("addressed") ? "misaddressed" : "bad-envelope"
+    engine.badFrame(connection, code, problem.field, problem.message, seq, link.peer.node)
+  }
+
+  /** The consumer took a batch: advance each link's consumed mark and acknowledge. */
+  consumed(batch: ReadonlyArray<Delivery>): void {
+    let single: Link | undefined
+    let several: Set<Link> | undefined
+    for (let i = 0; i < batch.length; i++) {
+      const delivery = batch[i] as DeliveryImpl
+      const link = delivery.link
+      if (delivery.ackTo > link.consumed) link.consumed = delivery.ackTo
+      if (link.lastQueued === delivery) link.lastQueued = undefined
+      if (single === undefined) single = link
+      else if (single !== link) {
+        several ??= new Set([single])
+        several.add(link)
+      }
+    }
+    if (several !== undefined) for (const link of several) link.maybeAck()
+    else single?.maybeAck()
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Sending: an envelope is checked, encoded once as JSON and put on its link (the resend buffer, the urgent
+ * lane, or the line of sends waiting for room). Plain synchronous code; `send` is its Effect face.
+ */
+import { Effect, Result } from "effect"
+import * as Envelope from "../Envelope.ts"
+import type { NodeId } from "../NodeId.ts"
+import type { Peer } from "../Peer.ts"
+import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
+import type { Engine } from "./engine.ts"
+import { isUrgent, type Link } from "./link.ts"
+
+/** The live link to `to` (pinned to its incarnation when `to` is a peer), or why there is none. */
+const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {
+  const node = typeof to === "string" ? to : to.node
+  if (engine.stopping) return new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
+  const link = engine.links.get(node)
+  if (link === undefined) {
+    const down = engine.downReason(node)
+    if (down !== undefined) return new NodeUnreachable({ node, reason: "down", detail: down })
+    return node === engine.options.node
+      ? new NodeUnreachable({ node, reason: "self", detail: "the transport does not send to its own node" })
+      : new NodeUnreachable({ node, reason: "unknown", detail: "no live link to this node" })
+  }
+  if (typeof to !== "string" && to.incarnation !== link.peer.incarnation) {
+    return new NodeUnreachable({
+      node,
+      reason: "stale",
+      detail: `incarnation ${to.incarnation} is gone; the live one is ${link.peer.incarnation}`
+    })
+  }
+  return link
+}
+
+/** The envelope's JSON, or why it cannot cross the wire. */
+const encode = (envelope: Envelope.Envelope): string | InvalidEnvelope => {
+  try {
+    if (!Envelope.isEnvelope(envelope)) {
+      const decoded = Envelope.decode(envelope)
+      if (Result.isFailure(decoded)) {
+        return new InvalidEnvelope({ field: decoded.failure.field, detail: decoded.failure.message })
+      }
+    }
+    return JSON.stringify(envelope)
+  } catch (error) {
+    return new InvalidEnvelope({ field: "payload", detail: `not JSON-encodable: ${String(error)}` })
+  }
+}
+
+/**
+ * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
+ * `SendError`, or (a user envelope while the window is full, policy `"suspend"`) a function that withdraws
+ * it; `done` is then called once it is in the buffer or failed.
+ */
+export const offer = (
+  engine: Engine,
+  to: NodeId | Peer,
+  envelope: Envelope.Envelope,
+  done: (error: SendError | undefined) => void
+): SendError | undefined | (() => void) => {
+  const link = linkTo(engine, to)
+  if (link instanceof NodeUnreachable) return link
+  const json = encode(envelope)
+  if (typeof json !== "string") return json
+  if (envelope.to.node !== link.peer.node) {
+    return new InvalidEnvelope({
+      field: "to.node",
+      detail: `addressed to ${envelope.to.node} but sent to ${link.peer.node}`
+    })
+  }
+  const bytes = Buffer.byteLength(json)
+  if (bytes > link.maxEnvelopeBytes) {
+    return new InvalidEnvelope({
+      field: "",
+      detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
+    })
+  }
+  if (isUrgent(envelope)) {
+    link.pushUrgent(json, bytes)
+    return undefined
+  }
+  if (link.hasRoom()) {
+    link.push(json, bytes)
+    return undefined
+  }
+  if (engine.options.overflow === "fail") {
+    return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
+  }
+  return link.wait(json, bytes, done)
+}
+
+/** {@link offer} as an Effect: done once the envelope is in the resend buffer (waiting for room if need be). */
+export const send = (engine: Engine, to: NodeId | Peer, envelope: Envelope.Envelope): Effect.Effect<void, SendError> =>
+  Effect.suspend(() => {
+    let resume: ((effect: Effect.Effect<void, SendError>) => void) | undefined
+    let early: Effect.Effect<void, SendError> | undefined
+    const result = offer(engine, to, envelope, (error) => {
+      const effect = error === undefined ? Effect.void : Effect.fail(error)
+      if (resume === undefined) early = effect
+      else resume(effect)
+    })
+    if (result === undefined) return Effect.void
+    if (typeof result !== "function") return Effect.fail(result)
+    return Effect.callback<void, SendError>((r) => {
+      if (early !== undefined) r(early)
+      else resume = r
+      return Effect.sync(result)
+    })
+  })
