@@ -37,9 +37,9 @@ import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
-import * as ClusterRefs from "./internal/clusterRefs.ts"
 import { ClusterUnavailable } from "./ClusterUnavailable.ts"
 import * as ClusterRef from "./internal/clusterRef.ts"
+import * as Resolver from "./internal/resolver.ts"
 
 export { ClusterUnavailable, Reason as ClusterUnavailableReason } from "./ClusterUnavailable.ts"
 
@@ -177,7 +177,7 @@ export const layer = <P extends Protocol.Any, R>(
       )
       yield* ClusterStatus.report(sharding, scope)
       // refs to this type's actors inside messages (a session's Join) decode on this runner
-      yield* ClusterRefs.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
+      yield* Resolver.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
       const bucket = Effect.gen(function* () {
         // the actors this bucket activated: passivated (their state written) when the bucket leaves this runner
         const actors = new Map<string, ActorRef<P>>()

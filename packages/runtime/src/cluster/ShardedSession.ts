@@ -53,7 +53,7 @@ import type * as Session from "../choreography/Session.ts"
 import * as DurableSession from "../durable/DurableSession.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
 import { Storage } from "../durable/Storage.ts"
-import * as ClusterRefs from "./internal/clusterRefs.ts"
+import * as Resolver from "./internal/resolver.ts"
 import * as Sharded from "./Sharded.ts"
 
 type Choreography = C.Protocol
@@ -140,7 +140,7 @@ const settingsOf = (protocol: Choreography, id: string) =>
     const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
     for (const [role, { path }] of Object.entries(spec.roles)) {
       const participant = participants.get(role)!
-      const ref = ClusterRefs.resolve({ path, protocol: participant.name }, participant)
+      const ref = Resolver.resolve({ path, protocol: participant.name }, participant)
       if (typeof ref === "string") {
         // a role this runner cannot address (its type is hosted nowhere here): the session fails, typed
         const cause = new ParticipantStopped({
