@@ -53,7 +53,7 @@ import type * as Session from "../choreography/Session.ts"
 import * as DurableSession from "../durable/DurableSession.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
 import { Storage } from "../durable/Storage.ts"
-import * as ClusterRefs from "./internal/clusterRefs.ts"
+import * as Resolver from "./internal/resolver.ts"
 import * as Sharded from "./Sharded.ts"
 
 type Choreography = C.Protocol
@@ -136,25 +136,20 @@ const settingsOf = (protocol: Choreography, id: string) =>
     const record = yield* store.session(id)
     if (Option.isNone(record) || record.value.status !== "running") return undefined
     const { spec, begun } = record.value
-    const participants = protocolsOf(protocol).participants
-    const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
-    for (const [role, { path }] of Object.entries(spec.roles)) {
-      const participant = participants.get(role)!
-      const ref = ClusterRefs.resolve({ path, protocol: participant.name }, participant)
-      if (typeof ref === "string") {
-        // a role this runner cannot address (its type is hosted nowhere here): the session fails, typed
-        const cause = new ParticipantStopped({
-          protocol: protocol.name,
-          session: id,
-          role,
-          path,
-          reason: "unreachable",
-          detail: ref
-        })
-        yield* store.finish(id, "aborted", { cause: encodeCause(cause) })
-        return undefined
-      }
-      roles[role] = ref as ActorRef<ParticipantProtocol>
+    const roles = yield* resolveRoles(protocol, spec.roles, spec.deadlineMillis)
+    if (roles instanceof Missing) {
+      // a role this runner cannot address (its type is not hosted here): the session fails, typed
+      const { role, path, detail } = roles
+      const cause = new ParticipantStopped({
+        protocol: protocol.name,
+        session: id,
+        role,
+        path,
+        reason: "unreachable",
+        detail
+      })
+      yield* store.finish(id, "aborted", { cause: encodeCause(cause) })
+      return undefined
     }
     return {
       id,
@@ -170,6 +165,45 @@ const settingsOf = (protocol: Choreography, id: string) =>
         recovered: { begun, results: yield* store.resultsOf(id) }
       }
     } satisfies Coordinator.Settings
+  })
+
+/**
+ * Refs to the session's roles. A runner that has just started may not have registered every type yet (its layers
+ * are built side by side): a role it cannot address is looked up again until the deadline.
+ */
+/** A role whose ref this runner cannot make, and why. */
+class Missing {
+  readonly role: string
+  readonly path: string
+  readonly detail: string
+  constructor(role: string, path: string, detail: string) {
+    this.role = role
+    this.path = path
+    this.detail = detail
+  }
+}
+
+const resolveRoles = (
+  protocol: Choreography,
+  bindings: Readonly<Record<string, { readonly path: string }>>,
+  deadlineMillis: number
+) =>
+  Effect.gen(function* () {
+    const participants = protocolsOf(protocol).participants
+    const since = Date.now()
+    for (;;) {
+      const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
+      let missing: Missing | undefined
+      for (const [role, { path }] of Object.entries(bindings)) {
+        const participant = participants.get(role)!
+        const ref = Resolver.resolve({ path, protocol: participant.name }, participant)
+        if (typeof ref === "string") missing ??= new Missing(role, path, ref)
+        else roles[role] = ref as ActorRef<ParticipantProtocol>
+      }
+      if (missing === undefined) return roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+      if (Date.now() - since >= deadlineMillis) return missing
+      yield* Effect.sleep(Duration.millis(100))
+    }
   })
 
 /**

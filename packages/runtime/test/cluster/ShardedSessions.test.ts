@@ -116,7 +116,7 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
         const error = Exit.findErrorOption(exit)
         const cause = error._tag === "Some" && (error.value as { cause?: { _tag?: string } }).cause
         if (cause === false || cause?._tag === undefined) console.log(id, Cause.pretty(exit.cause))
-        return [{ id, cause: cause === false ? undefined : cause?._tag }]
+        return [{ id, cause: cause === false ? undefined : cause?._tag, why: Cause.pretty(exit.cause).split("\n")[0] }]
       })
       expect(failed.filter((f) => f.cause === undefined || !typedCauses.has(f.cause))).toEqual([])
       return { completed: completed.map(([id]) => id), failed }
