@@ -39,11 +39,7 @@ import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
 import { ClusterUnavailable } from "./ClusterUnavailable.ts"
 import * as ClusterRef from "./internal/clusterRef.ts"
-<<<<<<< HEAD
-import * as ClusterRefs from "./internal/clusterRefs.ts"
-=======
 import * as Resolver from "./internal/resolver.ts"
->>>>>>> i14s
 
 export { ClusterUnavailable, Reason as ClusterUnavailableReason } from "./ClusterUnavailable.ts"
 
@@ -181,14 +177,10 @@ export const layer = <P extends Protocol.Any, R>(
       )
       yield* ClusterStatus.report(sharding, scope)
       // refs to this type's actors inside messages (a session's Join) decode on this runner
-<<<<<<< HEAD
-      yield* ClusterRefs.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
+      yield* Resolver.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
       // the actors of each bucket here: an actor's ref is made once per activation, dropped when it leaves
       const bucketsHere = new Map<string, Map<string, ActorRef<P>>>()
       yield* Entity.onRemoved(type.kind, (id) => bucketsHere.get(bucketOf(type, id))?.delete(id))
-=======
-      yield* Resolver.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
->>>>>>> i14s
       const bucket = Effect.gen(function* () {
         const bucketId = (yield* ClusterEntity.CurrentAddress).entityId
         const actors = new Map<string, ActorRef<P>>()
