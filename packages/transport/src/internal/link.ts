@@ -326,14 +326,10 @@ export class Link {
     return true
   }
 
-  /**
-   * The consumer took envelopes up to `consumed`: acknowledge soon, or now if much is owed, or if this is the
-   * first ack on this connection (so that the peer soon sees the link as used, as this side does, when a second
-   * connection's handshake asks both sides whether they hold it).
-   */
+  /** The consumer took envelopes up to `consumed`: acknowledge soon, or now if much is owed. */
   maybeAck(): void {
     if (this.down || this.consumed <= this.ackSent) return
-    if (this.ackSent === 0 || this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 2)) {
+    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 2)) {
       this.scheduleFlush()
     } else if (this.ackTimer === undefined) {
       this.ackTimer = setTimeout(this.ackLater, ACK_DELAY_MS)
