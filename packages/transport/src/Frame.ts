@@ -82,8 +82,8 @@ export const Proof = Schema.Struct({
  * The acceptor's answer to a good `proof`: its own proof (over the same key, the handshake and
  * `received`), and `received`, the last sequence number it has handed to its consumer from the
  * dialer's incarnation (0 if none), so the dialer resends only what follows. `linked` (bound into
- * the proof) says the acceptor kept a link that exchanged something; without it the link is new
- * (or as good as new), and a dialer whose link exchanged something (it missed a partition's verdict)
+ * the proof) says the acceptor kept a link that exchanged something, or holds the one the dialer
+ * said it holds; without it the link is new (or as good as new), and a dialer whose link exchanged something (it missed a partition's verdict)
  * declares it down and starts anew too.
  *
  * @since 0.1.0

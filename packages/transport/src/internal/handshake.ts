@@ -248,8 +248,11 @@ export class Handshake {
       const link = this.bind(connection, hello)
       if (link === undefined) return
       const received = link.acknowledge()
-      // a link that exchanged nothing yet pairs with a new one as well
-      const linked = link === existing && !link.fresh
+      // Both hold the link when the dialer says so and it is the one found here, even if nothing went over it
+      // yet here (answering "not linked" for a fresh link would make a dialer that already received something
+      // on it end it: two connections at once, traffic on the first). A link that exchanged nothing yet pairs
+      // with a new one as well.
+      const linked = link === existing && (dialerLinked || !link.fresh)
       const proof = b64(this.mac(key, `acceptor ${received}${linked ? " linked" : ""}`))
       connection.write(
         Frame.encode(linked ? { type: "welcome", received, proof, linked } : { type: "welcome", received, proof })
