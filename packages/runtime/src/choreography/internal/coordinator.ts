@@ -197,7 +197,7 @@ class Coordination {
 
   /**
    * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
-   * deadline (its node may be restarting); then the session is aborted with `SessionNodeLost`.
+   * deadline (its node may be restarting): see {@link askDurable}.
    */
   private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
     const { id, roles, durable } = this.settings
