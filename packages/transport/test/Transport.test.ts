@@ -2,7 +2,7 @@
  * The behaviour every transport must have, run against both: in process and over WebSocket.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Metric, Scope } from "effect"
+import { Effect, Exit, Fiber, Metric, PubSub, Scope } from "effect"
 import { ActorAddress, Envelope, NodeId, Peer, type Transport, TransportError, TransportMetrics } from "../src/index.ts"
 import { awaitEvent, eventually, type Harness, inProcess, type Node, webSocket } from "./support/harness.ts"
 
@@ -251,6 +251,30 @@ const suite = (make: () => Harness) =>
         // a sender let in after an ack sends on while there is room: not one wait per message
         assert.isBelow(waits, (SENDERS * EACH) / 4, `${waits} of ${SENDERS * EACH} sends waited`)
       })
+    )
+
+    it.live("a node that dials a peer it holds a link to keeps it, even one only the peer has sent on", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const h = make()
+          const a = yield* h.node("a")
+          const b = yield* h.node("b")
+          yield* h.connect(a, b)
+          const events = yield* b.transport.subscribe
+          yield* sendMany(a, b, 1)
+          // b has received it and not taken it (so not acknowledged it): the link is used on b's side only
+          yield* eventually(linkTo(b, "a"), (link) => link?.received === 1)
+          yield* h.connect(b, a)
+          yield* sendMany(a, b, 1, 2)
+          assert.deepStrictEqual(yield* receiveMany(b, 2), [1, 2])
+          const seen = yield* PubSub.takeUpTo(events, 100)
+          assert.deepStrictEqual(
+            seen.filter((event) => event._tag === "PeerDown"),
+            [],
+            "b ended its link to a (before: 'the peer had declared this node down; linking anew')"
+          )
+        })
+      )
     )
 
     it.live("a full resend buffer fails the send with the fail policy", () =>
