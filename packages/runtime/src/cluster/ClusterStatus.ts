@@ -41,12 +41,25 @@ export class ShardsChanged extends Schema.TaggedClass<ShardsChanged>()("ShardsCh
 /** @internal Sharded types register here how to count their active actors on this runner. */
 export const counters = new Map<string, () => number>()
 
-const createTable = (sql: SqlClient.SqlClient) =>
-  sql`CREATE TABLE IF NOT EXISTS troupe_cluster_status (
+/**
+ * Creates the status table if it is missing. On PostgreSQL under a transaction-scoped advisory lock: runners that
+ * start at once would otherwise race in `CREATE TABLE IF NOT EXISTS`, and all but one fail with a unique violation
+ * on `pg_type` (the check and the creation are not atomic there).
+ */
+const createTable = (sql: SqlClient.SqlClient) => {
+  const create = sql`CREATE TABLE IF NOT EXISTS troupe_cluster_status (
     address TEXT PRIMARY KEY,
     status TEXT NOT NULL,
     updated_at BIGINT NOT NULL
   )`
+  return sql.onDialectOrElse({
+    pg: () =>
+      sql.withTransaction(
+        sql`SELECT pg_advisory_xact_lock(hashtext('troupe_cluster_status'))`.pipe(Effect.andThen(create))
+      ),
+    orElse: () => create
+  })
+}
 
 /** @internal What a runner layer says about itself, for its status reports. */
 export class Runner extends Context.Service<

@@ -3,8 +3,9 @@
  * (`ClusterUnavailable`, `PersistenceError`, retryable) instead of hanging or dying, and once the server is back
  * the same actors answer with every accepted message handled once. Runs with `TROUPE_CLUSTER=1`.
  */
-import { ActorSystem, Behavior, Cluster, Protocol, Sharded } from "@troupe/runtime"
+import { ActorSystem, Behavior, Cluster, ClusterStatus, Protocol, Sharded, Storage } from "@troupe/runtime"
 import { Effect, Exit, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
 
@@ -33,6 +34,30 @@ describe.skipIf(!enabled)("a runner whose database is gone", () => {
   }, 60_000)
   afterAll(async () => {
     await server?.stop()
+  }, 60_000)
+
+  it("runners starting at once on a fresh database all create its tables (no race in CREATE TABLE IF NOT EXISTS)", async () => {
+    // a fresh database, so that every runner below finds the table missing
+    const admin = Storage.postgresClient({ url: server.url })
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql.unsafe("CREATE DATABASE status_race")
+      }).pipe(Effect.provide(admin))
+    )
+    const url = server.url.replace(/\/troupe$/, "/status_race")
+    // each reads the status as a starting runner does: its own connection, the table created first
+    const reads = Array.from({ length: 12 }, () =>
+      Effect.runPromise(
+        Effect.exit(Effect.asVoid(ClusterStatus.read).pipe(Effect.provide(Storage.postgresClient({ url }))))
+      )
+    )
+    // and each opens Troupe's storage (its migrations) at the same moment
+    const opens = Array.from({ length: 12 }, () =>
+      Effect.runPromise(Effect.exit(Effect.scoped(Effect.asVoid(Layer.build(Storage.layerPostgres({ url }))))))
+    )
+    const exits = await Promise.all([...reads, ...opens])
+    expect(exits.filter(Exit.isFailure).map(String)).toEqual([])
   }, 60_000)
 
   it("fails tell and ask with ClusterUnavailable, and answers again once the database is back", async () => {
