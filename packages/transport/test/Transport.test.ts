@@ -92,6 +92,56 @@ const suite = (make: () => Harness) =>
       })
     )
 
+    it.live("a reconnection dialed by the receiver continues the link: nothing lost, nothing twice, no PeerDown", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("a")
+        const b = yield* h.node("b")
+        const eventsA = yield* a.transport.subscribe
+        const eventsB = yield* b.transport.subscribe
+        // b dials; a sends, b receives and does not consume: b's link has received 50, a's has no ack yet
+        yield* h.connect(b, a)
+        yield* sendMany(a, b, 50)
+        yield* eventually(linkTo(b, "a"), (link) => link?.received === 50)
+        assert.strictEqual((yield* linkTo(a, "b"))?.unacknowledged, 50)
+        // b dials again: both sides still hold the same link, so it continues (a resends, b drops what it had)
+        yield* h.drop(a, b)
+        yield* sendMany(a, b, 50, 51)
+        assert.deepStrictEqual(yield* receiveMany(b, 100), range(1, 100))
+        assert.strictEqual((yield* b.transport.stats).duplicates, 50)
+        assert.deepStrictEqual([(yield* a.transport.stats).linksUp, (yield* b.transport.stats).linksUp], [1, 1])
+        const downs = (events: PubSub.Subscription<Peer.PeerEvent>) =>
+          Effect.map(PubSub.takeAll(events), (all) => all.filter(Peer.isPeerDown).length)
+        assert.deepStrictEqual([yield* downs(eventsA), yield* downs(eventsB)], [0, 0])
+      })
+    )
+
+    it.live("a peer declared down on one side only: both start a new link, nothing old resent", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("a")
+        const b = yield* h.node("b", { failureDetector: { _tag: "Timeout", timeout: "30 seconds" } })
+        const eventsA = yield* a.transport.subscribe
+        const eventsB = yield* b.transport.subscribe
+        yield* h.connect(a, b)
+        // b sends 10 that a receives and does not consume yet: unacknowledged on b
+        yield* sendMany(b, a, 10)
+        yield* eventually(linkTo(a, "b"), (link) => link?.received === 10)
+        // a partition that a's detector sees and b's does not
+        yield* h.partition(a, b)
+        assert.strictEqual((yield* awaitEvent(eventsA, Peer.isPeerDown)).reason, "unreachable")
+        yield* h.heal
+        // b ends the link a dropped (what it had not acknowledged is not resent: a has it), and both start anew
+        const down = yield* awaitEvent(eventsB, Peer.isPeerDown)
+        assert.deepStrictEqual([down.node, down.reason], ["a", "refused"])
+        yield* awaitEvent(eventsB, Peer.isPeerUp)
+        yield* eventually(linkTo(a, "b"), (link) => link?.connected === true)
+        yield* sendMany(b, a, 10, 11)
+        assert.deepStrictEqual(yield* receiveMany(a, 20), range(1, 20))
+        assert.strictEqual((yield* linkTo(a, "b"))?.received, 10)
+      })
+    )
+
     it.live("declares a silent peer down, and sends to it fail with NodeUnreachable", () =>
       Effect.gen(function* () {
         const h = make()
