@@ -15,10 +15,9 @@
  *
  * Link state: links between two incarnations are numbered (generations). The proof says which one the
  * dialer knows last and whether it still holds it; the acceptor decides (see `decide`) and the welcome
- * names the generation both sides carry on: the same one (the link continues: unacknowledged envelopes
- * are resent, the receiver drops what it already had) or a new one (both start from zero; a side that
- * held an older one declares it down, so what it had not acknowledged fails, never silently dropped
- * nor delivered twice).
+ * names the generation both sides carry on with: the same one (the link continues: unacknowledged
+ * envelopes are resent, the receiver drops what it already had) or a new one (both start from zero; a
+ * side that held an older one declares it down, so what it had not acknowledged is never delivered twice).
  *
  * Identity: a node id is bound to the key of its live incarnation and, under mutual TLS, to the
  * certificate's subject CN. A new incarnation of a node id whose link is connected does not evict
@@ -416,8 +415,8 @@ export class Handshake {
 
   /**
    * Both sides carry on with another link than the one this side holds (the peer dropped it: it declared
-   * this node down, in a partition this node did not see): this side ends it too, and what it had not
-   * acknowledged fails with `NodeUnreachable`, as for any link that goes down.
+   * this node down, in a partition this node did not see): this side ends it too (`PeerDown`); what it
+   * had not acknowledged is lost with it, as for any link that goes down, never resent on the new one.
    */
   private relink(link: Link): void {
     this.engine.declareDown(link, "refused", "the peer had declared this node down; linking anew")
