@@ -303,6 +303,30 @@ const suite = (make: () => Harness) =>
       })
     )
 
+    it.live("a node that dials a peer it holds a link to keeps it, even one only the peer has sent on", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const h = make()
+          const a = yield* h.node("a")
+          const b = yield* h.node("b")
+          yield* h.connect(a, b)
+          const events = yield* b.transport.subscribe
+          yield* sendMany(a, b, 1)
+          // b has received it and not taken it (so not acknowledged it): the link is used on b's side only
+          yield* eventually(linkTo(b, "a"), (link) => link?.received === 1)
+          yield* h.connect(b, a)
+          yield* sendMany(a, b, 1, 2)
+          assert.deepStrictEqual(yield* receiveMany(b, 2), [1, 2])
+          const seen = yield* PubSub.takeUpTo(events, 100)
+          assert.deepStrictEqual(
+            seen.filter((event) => event._tag === "PeerDown"),
+            [],
+            "b ended its link to a (before: 'the peer had declared this node down; linking anew')"
+          )
+        })
+      )
+    )
+
     it.live("a full resend buffer fails the send with the fail policy", () =>
       Effect.gen(function* () {
         const h = make()

@@ -305,6 +305,13 @@ export class Remoting {
     if (known !== undefined) this.peerDown(known.node, known.incarnation, "restarted")
     this.peers.set(peer.node, peer)
     this.system.publish(new SystemEvent.NodeUp({ node: peer.node, incarnation: peer.incarnation }))
+    // the peer is known at once (refs to it resolve); the directories go to it on the next turn, as they did when
+    // peer events came through a fiber, not from inside the transport's handshake that announced the peer
+    setImmediate(() => this.syncDirectories(peer))
+  }
+
+  private syncDirectories(peer: Peer.Peer): void {
+    if (this.peers.get(peer.node) !== peer) return
     for (const directory of ["receptionist", "topics"] as const) {
       this.sendSystem(peer, {
         type: "directory-sync",

@@ -1,7 +1,7 @@
 /**
  * Three runner processes on a real PostgreSQL server (started here): 10,000 sharded ledgers under traffic,
  * SIGKILL of one runner mid-traffic, then a rolling restart of all three. Every message the cluster accepted
- * is recorded exactly once, and every ledger answers again. Runs with `TROUPE_CLUSTER=1` (5-10 minutes on 2
+ * is recorded exactly once, and every ledger answers again. Runs with `TROUPE_CLUSTER=1` (6-11 minutes on 2
  * loaded cores).
  */
 import { appendFileSync, mkdtempSync } from "node:fs"
@@ -149,7 +149,7 @@ describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
       ) as Effect.Effect<ReturnType<typeof shardsOf>>
     )
     expect(settled).toEqual({ runners: 3, shards: all })
-    // A deadline for a hang only: about 5 minutes at load 12 on 2 cores, 10 at load 25 (each phase's start is in
+    // A deadline for a hang only: 6-11 minutes at load 15-22 on 2 cores (each phase's start is in
     // the runners' log directory, test.log); CI allows 90 minutes for everything.
   }, 1_800_000)
 })

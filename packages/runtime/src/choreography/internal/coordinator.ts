@@ -33,7 +33,8 @@ import {
   ParticipantStopped,
   SessionAborted,
   SessionCancelled,
-  SessionNodeLost
+  SessionNodeLost,
+  type SessionNodesApart
 } from "./sessionErrors.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
@@ -196,26 +197,20 @@ class Coordination {
 
   /**
    * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
-   * deadline (its node may be restarting); then the session is aborted with `SessionNodeLost`.
+   * deadline (its node may be restarting): see {@link askDurable}.
    */
   private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
     const { id, roles, durable } = this.settings
-    const since = Date.now()
-    // in a durable session a slow join is waited for (it is the role reading its log), up to the deadline: an
-    // attempt given up early would interrupt it, and the next one would start over
-    const ask = Effect.suspend(() =>
-      this.ref(role).ask(
-        this.joinMessage(ctx, role),
-        durable === undefined ? undefined : { timeout: Math.max(1, durable.deadlineMillis - (Date.now() - since)) }
-      )
-    )
-    const abort = (cause: AbortCause) => ctx.self.tell({ _tag: "Abort", session: id, role, cause, trace: [] })
     const joined = ctx.self.tell({ _tag: "Joined", role })
-    if (durable === undefined) {
-      return ask.pipe(
+    if (durable !== undefined) return this.askDurable(ctx, durable, role, undefined, () => true, joined)
+    return this.ref(role)
+      .ask(this.joinMessage(ctx, role))
+      .pipe(
         Effect.matchCauseEffect({
           onFailure: (cause) =>
-            abort(
+            this.abortBy(
+              ctx,
+              role,
               nodesApart(this.choreography.name, id, roles, role, Cause.squash(cause)) ??
                 this.stopped(role, "unreachable", Cause.pretty(cause))
             ),
@@ -223,28 +218,96 @@ class Coordination {
         }),
         Effect.ignore
       )
-    }
+  }
+
+  /**
+   * Asks `role` of a durable session a Join (made anew each time: a node may have restarted meanwhile) until
+   * it answers, while `wanted`: its node may be restarting, or have no link yet to a peer's node (the Join
+   * does not decode there until it has). At the deadline the session is aborted: `SessionNodesApart` when the
+   * role's node still had no link to a peer's, else `SessionNodeLost`.
+   */
+  private askDurable(
+    ctx: Ctx,
+    durable: Durability,
+    role: string,
+    resendTo: string | undefined,
+    wanted: () => boolean,
+    answered: Effect.Effect<void, unknown>
+  ): Effect.Effect<void> {
+    const { id, roles } = this.settings
+    const since = Date.now()
+    /** The role's node had no link to a peer's at the last answer (a timeout is no answer). */
+    let apart: SessionNodesApart | undefined
+    /** A node the role's node had no link to when a Join came: what they had in flight may be lost. */
+    let relink: string | undefined
+    // a slow join is waited for (it is the role reading its log), up to the deadline: an attempt given up early
+    // would interrupt it, and the next one would start over
+    const ask = Effect.suspend(() =>
+      this.ref(role).ask(this.joinMessage(ctx, role, resendTo), {
+        timeout: Math.max(1, durable.deadlineMillis - (Date.now() - since))
+      })
+    ).pipe(
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          apart =
+            nodesApart(this.choreography.name, id, roles, role, error) ??
+            (error._tag === "AskTimeout" ? apart : undefined)
+          relink = apart?.peerNode ?? relink
+        })
+      )
+    )
     return ask.pipe(
       Effect.retry({
         schedule: Schedule.spaced(Duration.millis(rejoinEveryMillis)),
-        while: () => Date.now() - since < durable.deadlineMillis
+        while: () => wanted() && Date.now() - since < durable.deadlineMillis
       }),
       Effect.provideService(Clock.Clock, liveClock),
       Effect.matchCauseEffect({
         onFailure: () =>
-          abort(
-            new SessionNodeLost({
-              protocol: this.choreography.name,
-              session: id,
-              role,
-              node: roles[role]!.node,
-              waitedMillis: Date.now() - since
-            })
-          ),
-        onSuccess: () => joined
+          wanted()
+            ? this.abortBy(
+                ctx,
+                role,
+                apart ??
+                  new SessionNodeLost({
+                    protocol: this.choreography.name,
+                    session: id,
+                    role,
+                    node: roles[role]!.node,
+                    waitedMillis: Date.now() - since
+                  })
+              )
+            : Effect.void,
+        onSuccess: () => (relink === undefined ? answered : Effect.andThen(answered, this.relinked(ctx, role, relink)))
       }),
       Effect.ignore
     )
+  }
+
+  /**
+   * The node of `role` had lost its link to `node` (its failure detector declared it down) and has it again:
+   * what they had in flight to each other when it went down is lost, so `role` and the roles on `node` send
+   * each other again what they sent (each drops what it has, by number).
+   */
+  private relinked(ctx: Ctx, role: string, node: string): Effect.Effect<void> {
+    const durable = this.settings.durable!
+    const pairs = this.roles
+      .filter((r) => r !== role && this.settings.roles[r]!.node === node)
+      .flatMap((r) => [
+        [r, role],
+        [role, r]
+      ])
+    const resend = Effect.forEach(
+      pairs,
+      ([from, to]) => this.askDurable(ctx, durable, from!, to!, this.inSession(from!, to!), Effect.void),
+      { concurrency: "unbounded", discard: true }
+    )
+    return Effect.asVoid(ctx.fork(resend))
+  }
+
+  /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
+  private abortBy(ctx: Ctx, role: string, cause: AbortCause) {
+    return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
   }
 
   /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
@@ -466,16 +529,21 @@ class Coordination {
 
   /** Tells the other roles (in a fiber) where `role` is now, and to send it again what they sent it. */
   private resendTo(ctx: Ctx, role: string): Effect.Effect<void> {
+    const durable = this.settings.durable!
     const peers = this.roles.filter((r) => r !== role && !this.ended.has(r))
+    // asked until it answers (a peer whose node has no link to the role's yet cannot decode it): a peer never
+    // told would keep sending to the role's old incarnation, and the session would wait for ever
     const resend = Effect.forEach(
       peers,
-      (peer) =>
-        this.ref(peer)
-          .ask(this.joinMessage(ctx, peer, role))
-          .pipe(Effect.ignore),
-      { discard: true }
+      (peer) => this.askDurable(ctx, durable, peer, role, this.inSession(peer, role), Effect.void),
+      { concurrency: "unbounded", discard: true }
     )
     return Effect.asVoid(ctx.fork(resend))
+  }
+
+  /** Whether the session runs (or is being joined) and neither role has ended. */
+  private inSession(a: string, b: string): () => boolean {
+    return () => (this.phase === "joining" || this.phase === "running") && !this.ended.has(a) && !this.ended.has(b)
   }
 
   terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {
