@@ -235,11 +235,6 @@ export class Engine {
   readonly pastKeys = new Map<string, string>()
   /** The last link generation made with each incarnation ("node/incarnation"), while linked and after. */
   private readonly generations = new Map<string, number>()
-
-  /** The highest generation of link to this incarnation this node made (0: none yet). */
-  generationOf(node: string, incarnation: string): number {
-    return this.generations.get(`${node}/${incarnation}`) ?? 0
-  }
   /** Why each node that went down (and did not come back) went down. */
   private readonly downed = new Map<string, string>()
   stopping = false
@@ -393,6 +388,11 @@ export class Engine {
       default:
         this.badFrame(connection, "unexpected-frame", "type", `a ${frame.type} frame on an open link`)
     }
+  }
+
+  /** The highest generation of link to this incarnation this node made (0: none yet). */
+  generationOf(node: string, incarnation: string): number {
+    return this.generations.get(`${node}/${incarnation}`) ?? 0
   }
 
   /**

@@ -80,7 +80,7 @@ const MAX_BAD_FRAMES_BEFORE_HANDSHAKE = 16
  * decide(true, 3, true, 3) // 3: both hold link 3
  * decide(true, 3, false, 3) // 4: the dialer declared this node down
  */
-export const decide = (held: boolean, known: number, dialerLinked: boolean, dialerKnown: number): number =>
+const decide = (held: boolean, known: number, dialerLinked: boolean, dialerKnown: number): number =>
   held && dialerKnown < known
     ? known
     : dialerLinked && (dialerKnown > known || (held && dialerKnown === known))
