@@ -38,9 +38,9 @@ const expectError = <E extends { readonly _tag: string }, T extends E["_tag"]>(
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-/** How many PeerDown events a subscription holds now (taking them). */
+/** How many PeerDown events a subscription holds now (taking them, without waiting). */
 const downs = (events: PubSub.Subscription<Peer.PeerEvent>) =>
-  Effect.map(PubSub.takeAll(events), (all) => all.filter(Peer.isPeerDown).length)
+  Effect.map(PubSub.takeUpTo(events, 1000), (all) => all.filter(Peer.isPeerDown).length)
 
 const linkTo = (node: Node, peer: string) =>
   Effect.map(node.transport.stats, (stats) => stats.links.find((link) => link.node === peer))
