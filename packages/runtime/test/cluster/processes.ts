@@ -5,21 +5,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createWriteStream } from "node:fs"
-import { createServer } from "node:net"
 import { join } from "node:path"
 import * as Readline from "node:readline"
 import { Effect, type Layer } from "effect"
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
+import { freePort } from "../durable/postgres.ts"
 
 export interface Runner {
   readonly name: string
