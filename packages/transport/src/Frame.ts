@@ -20,7 +20,7 @@ import { Incarnation, NodeId } from "./NodeId.ts"
  *
  * @since 0.1.0
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 
 const Count = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const Positive = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
@@ -66,25 +66,26 @@ export const Challenge = Schema.Struct({ type: Schema.Literal("challenge"), ...I
  * The dialer's proof: an HMAC-SHA-256, under a key derived from the shared secret and the X25519
  * agreement of both incarnations' keys, over both introductions (so both nonces, node ids and
  * incarnations). Only a holder of the secret and of the incarnation's private key can make it.
- * `linked` (bound into the proof) says the dialer still holds a link to the acceptor's incarnation;
- * without it, an acceptor whose link exchanged something ends it and starts a new one (see
- * {@link Welcome}).
+ * Bound into the proof: `generation`, the last link to the acceptor's incarnation the dialer made
+ * (links between two incarnations are numbered 1, 2, ...; none: no link yet), and `linked`, whether
+ * the dialer still holds it (it did not declare the acceptor down since). The acceptor decides from
+ * these which link both carry on with (see {@link Welcome}).
  *
  * @since 0.1.0
  */
 export const Proof = Schema.Struct({
   type: Schema.Literal("proof"),
   proof: Bytes32,
-  linked: Schema.optionalKey(Schema.Boolean)
+  linked: Schema.optionalKey(Schema.Boolean),
+  generation: Schema.optionalKey(Positive)
 })
 
 /**
  * The acceptor's answer to a good `proof`: its own proof (over the same key, the handshake and
  * `received`), and `received`, the last sequence number it has handed to its consumer from the
- * dialer's incarnation (0 if none), so the dialer resends only what follows. `linked` (bound into
- * the proof) says the acceptor kept a link that exchanged something, or holds the one the dialer
- * said it holds; without it the link is new (or as good as new), and a dialer whose link exchanged something (it missed a partition's verdict)
- * declares it down and starts anew too.
+ * dialer's incarnation (0 if none), so the dialer resends only what follows; and `generation` (bound
+ * into the proof as well), the link both sides carry on with: the one they hold (it continues), or a
+ * new one (both start from zero; a side that holds an older one declares it down first).
  *
  * @since 0.1.0
  */
@@ -92,7 +93,7 @@ export const Welcome = Schema.Struct({
   type: Schema.Literal("welcome"),
   received: Count,
   proof: Bytes32,
-  linked: Schema.optionalKey(Schema.Boolean)
+  generation: Positive
 })
 
 /**

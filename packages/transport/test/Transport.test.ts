@@ -38,6 +38,10 @@ const expectError = <E extends { readonly _tag: string }, T extends E["_tag"]>(
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
+/** How many PeerDown events a subscription holds now (taking them, without waiting). */
+const downs = (events: PubSub.Subscription<Peer.PeerEvent>) =>
+  Effect.map(PubSub.takeUpTo(events, 1000), (all) => all.filter(Peer.isPeerDown).length)
+
 const linkTo = (node: Node, peer: string) =>
   Effect.map(node.transport.stats, (stats) => stats.links.find((link) => link.node === peer))
 
@@ -89,6 +93,54 @@ const suite = (make: () => Harness) =>
         yield* Fiber.join(sent)
         assert.deepStrictEqual(yield* Fiber.join(received), range(101, 3100))
         assert.strictEqual((yield* b.transport.stats).linksUp, 1)
+      })
+    )
+
+    it.live("a reconnection dialed by the receiver continues the link: nothing lost, nothing twice, no PeerDown", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("a")
+        const b = yield* h.node("b")
+        const eventsA = yield* a.transport.subscribe
+        const eventsB = yield* b.transport.subscribe
+        // b dials; a sends, b receives and does not consume: b's link has received 50, a's has no ack yet
+        yield* h.connect(b, a)
+        yield* sendMany(a, b, 50)
+        yield* eventually(linkTo(b, "a"), (link) => link?.received === 50)
+        assert.strictEqual((yield* linkTo(a, "b"))?.unacknowledged, 50)
+        // b dials again: both sides still hold the same link, so it continues (a resends, b drops what it had)
+        yield* h.drop(a, b)
+        yield* sendMany(a, b, 50, 51)
+        assert.deepStrictEqual(yield* receiveMany(b, 100), range(1, 100))
+        assert.strictEqual((yield* b.transport.stats).duplicates, 50)
+        assert.deepStrictEqual([(yield* a.transport.stats).linksUp, (yield* b.transport.stats).linksUp], [1, 1])
+        assert.deepStrictEqual([yield* downs(eventsA), yield* downs(eventsB)], [0, 0])
+      })
+    )
+
+    it.live("a peer declared down on one side only: both start a new link, nothing old resent", () =>
+      Effect.gen(function* () {
+        const h = make()
+        const a = yield* h.node("a")
+        const b = yield* h.node("b", { failureDetector: { _tag: "Timeout", timeout: "30 seconds" } })
+        const eventsA = yield* a.transport.subscribe
+        const eventsB = yield* b.transport.subscribe
+        yield* h.connect(a, b)
+        // b sends 10 that a receives and does not consume yet: unacknowledged on b
+        yield* sendMany(b, a, 10)
+        yield* eventually(linkTo(a, "b"), (link) => link?.received === 10)
+        // a partition that a's detector sees and b's does not
+        yield* h.partition(a, b)
+        assert.strictEqual((yield* awaitEvent(eventsA, Peer.isPeerDown)).reason, "unreachable")
+        yield* h.heal
+        // b ends the link a dropped (what it had not acknowledged is not resent: a has it), and both start anew
+        const down = yield* awaitEvent(eventsB, Peer.isPeerDown)
+        assert.deepStrictEqual([down.node, down.reason], ["a", "refused"])
+        yield* awaitEvent(eventsB, Peer.isPeerUp)
+        yield* eventually(linkTo(a, "b"), (link) => link?.connected === true)
+        yield* sendMany(b, a, 10, 11)
+        assert.deepStrictEqual(yield* receiveMany(a, 20), range(1, 20))
+        assert.strictEqual((yield* linkTo(a, "b"))?.received, 10)
       })
     )
 
@@ -298,6 +350,8 @@ const suite = (make: () => Harness) =>
         const h = make()
         const a = yield* h.node("a")
         const b = yield* h.node("b")
+        const eventsA = yield* a.transport.subscribe
+        const eventsB = yield* b.transport.subscribe
         yield* Effect.all([h.connect(a, b), h.connect(b, a)], { concurrency: "unbounded" })
         const [toB, toA] = yield* Effect.all(
           [receiveMany(b, 500), receiveMany(a, 500), sendMany(a, b, 500), sendMany(b, a, 500)],
@@ -309,10 +363,24 @@ const suite = (make: () => Harness) =>
           const stats = yield* node.transport.stats
           assert.deepStrictEqual([stats.linksUp, stats.duplicates, stats.links.length], [1, 0, 1])
         }
-        // and after a drop, both dial again and still end with one link
-        yield* h.drop(a, b)
-        yield* sendMany(a, b, 100, 501)
-        assert.deepStrictEqual(yield* receiveMany(b, 100), range(501, 600))
+        // and after drops, with envelopes in flight both ways, both dial again at once and carry on with that
+        // link: nothing lost, nothing twice, never declared down
+        const flows = yield* Effect.forkChild(
+          Effect.all(
+            [receiveMany(b, 2000), receiveMany(a, 2000), sendMany(a, b, 2000, 501), sendMany(b, a, 2000, 501)],
+            {
+              concurrency: "unbounded"
+            }
+          )
+        )
+        for (let i = 0; i < 5; i++) {
+          yield* Effect.sleep(20)
+          yield* h.drop(a, b)
+        }
+        const [toBAgain, toAAgain] = yield* Fiber.join(flows)
+        assert.deepStrictEqual(toBAgain, range(501, 2500))
+        assert.deepStrictEqual(toAAgain, range(501, 2500))
+        assert.deepStrictEqual([yield* downs(eventsA), yield* downs(eventsB)], [0, 0])
       })
     )
 

@@ -233,6 +233,8 @@ export class Engine {
   readonly quarantined = new Set<string>()
   /** The key each incarnation that went down linked with: it cannot come back with another one. */
   readonly pastKeys = new Map<string, string>()
+  /** The last link generation made with each incarnation ("node/incarnation"), while linked and after. */
+  private readonly generations = new Map<string, number>()
   /** Why each node that went down (and did not come back) went down. */
   private readonly downed = new Map<string, string>()
   stopping = false
@@ -388,11 +390,20 @@ export class Engine {
     }
   }
 
-  /** The link to a node and incarnation; a new incarnation replaces (and downs) the old one. */
+  /** The highest generation of link to this incarnation this node made (0: none yet). */
+  generationOf(node: string, incarnation: string): number {
+    return this.generations.get(`${node}/${incarnation}`) ?? 0
+  }
+
+  /**
+   * The link of `generation` to a node and incarnation; a new incarnation replaces (and downs) the old
+   * one. (A link of another generation to the same incarnation was declared down by the handshake.)
+   */
   bind(
     node: NodeId,
     incarnation: Incarnation,
-    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number }
+    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number },
+    generation: number
   ): Link {
     let link = this.links.get(node)
     if (link !== undefined && link.peer.incarnation !== incarnation) {
@@ -400,7 +411,11 @@ export class Engine {
       link = undefined
     }
     if (link === undefined) {
-      link = new Link(this, { node, incarnation }, hello)
+      link = new Link(this, { node, incarnation }, hello, generation)
+      const key = `${node}/${incarnation}`
+      this.generations.delete(key)
+      this.generations.set(key, generation)
+      if (this.generations.size > QUARANTINE_LIMIT) this.generations.delete(this.generations.keys().next().value!)
       this.downed.delete(node)
       this.links.set(node, link)
       this.counters.linksUp++

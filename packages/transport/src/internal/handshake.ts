@@ -13,9 +13,11 @@
  * fresh), and only the holder of an incarnation's private key can speak for it: a connection that
  * claims a live incarnation must present the key that incarnation first linked with.
  *
- * Link state: the proof and the welcome say (`linked`) whether each side still holds a link to the
- * other's incarnation. A side that holds one the other dropped (it declared this node down in a
- * partition) ends it, so that both start a new link; see `relink`.
+ * Link state: links between two incarnations are numbered (generations). The proof says which one the
+ * dialer knows last and whether it still holds it; the acceptor decides (see `decide`) and the welcome
+ * names the generation both sides carry on with: the same one (the link continues: unacknowledged
+ * envelopes are resent, the receiver drops what it already had) or a new one (both start from zero; a
+ * side that held an older one declares it down, so what it had not acknowledged is never delivered twice).
  *
  * Identity: a node id is bound to the key of its live incarnation and, under mutual TLS, to the
  * certificate's subject CN. A new incarnation of a node id whose link is connected does not evict
@@ -61,6 +63,36 @@ const FAILURE_MEMORY = 10_000
 const PROBE_MAX_MS = 2_000
 /** Bad frames tolerated on a connection before its handshake completes. */
 const MAX_BAD_FRAMES_BEFORE_HANDSHAKE = 16
+
+/**
+ * The acceptor's decision: the generation of the link both sides carry on with, from what each side
+ * knows of the links between these two incarnations (the highest generation it knows, and whether it
+ * still holds it).
+ *
+ * - The dialer knows less than this node's live link: it spoke before it learned of it (both nodes
+ *   dialed each other at once, and the other handshake made it): that link continues.
+ * - The dialer holds a link this node never knew (the welcome that made it never arrived here): it
+ *   continues, this node takes it up from zero (nothing of it reached this node).
+ * - Both hold the same one: it continues.
+ * - Otherwise one side dropped it (or there was none): a new one, numbered after both.
+ *
+ * @example
+ * decide(true, 3, true, 3) // 3: both hold link 3
+ * decide(true, 3, false, 3) // 4: the dialer declared this node down
+ */
+const decide = (held: boolean, known: number, dialerLinked: boolean, dialerKnown: number): number =>
+  held && dialerKnown < known
+    ? known
+    : dialerLinked && (dialerKnown > known || (held && dialerKnown === known))
+      ? dialerKnown
+      : Math.max(known, dialerKnown) + 1
+
+/** What the dialer's proof is made over: its link state. */
+const dialerLabel = (linked: boolean, generation: number): string =>
+  `dialer${linked ? " linked" : ""}${generation > 0 ? ` ${generation}` : ""}`
+
+/** What the acceptor's proof is made over: what it received and the link both carry on with. */
+const acceptorLabel = (received: number, generation: number): string => `acceptor ${received} link ${generation}`
 
 const b64 = (bytes: Buffer): string => bytes.toString("base64url")
 const fromB64 = (text: string): Buffer => Buffer.from(text, "base64url")
@@ -223,8 +255,16 @@ export class Handshake {
     }
     this.afterIncumbent(connection, auth, challenge, () => {
       const linked = this.linkOf(challenge) !== undefined
-      const proof = b64(this.mac(key, linked ? "dialer linked" : "dialer"))
-      connection.write(Frame.encode(linked ? { type: "proof", proof, linked } : { type: "proof", proof }))
+      const generation = this.engine.generationOf(challenge.node, challenge.incarnation)
+      const proof = b64(this.mac(key, dialerLabel(linked, generation)))
+      connection.write(
+        Frame.encode({
+          type: "proof",
+          proof,
+          ...(linked ? { linked } : {}),
+          ...(generation > 0 ? { generation } : {})
+        })
+      )
     })
   }
 
@@ -232,9 +272,10 @@ export class Handshake {
     const hello = auth.peer as Frame.Hello
     auth.key = this.key(hello, auth.self as Frame.Challenge, hello.key)
     const dialerLinked = proof.linked === true
+    const dialerGeneration = proof.generation ?? 0
     if (
       auth.key === undefined ||
-      !sameBytes(proof.proof, this.mac(auth.key, dialerLinked ? "dialer linked" : "dialer"))
+      !sameBytes(proof.proof, this.mac(auth.key, dialerLabel(dialerLinked, dialerGeneration)))
     ) {
       this.throttle.failed(connection.address, Date.now())
       this.unauthorized(connection, hello, "wrong secret: the proof does not match this node's secret")
@@ -242,41 +283,36 @@ export class Handshake {
     }
     const key = auth.key
     this.afterIncumbent(connection, auth, hello, () => {
-      const existing = this.linkOf(hello)
-      // the dialer holds no link to this incarnation (it declared this node down): start anew
-      if (existing !== undefined && !dialerLinked) this.relink(existing, connection)
-      const link = this.bind(connection, hello)
+      const held = this.linkOf(hello)
+      const known = this.engine.generationOf(hello.node, hello.incarnation)
+      const generation = decide(held !== undefined, known, dialerLinked, dialerGeneration)
+      if (held !== undefined && held.generation !== generation) this.relink(held)
+      const link = this.bind(connection, hello, generation)
       if (link === undefined) return
       const received = link.acknowledge()
-      // Both hold the link when the dialer says so and it is the one found here, even if nothing went over it
-      // yet here (answering "not linked" for a fresh link would make a dialer that already received something
-      // on it end it: two connections at once, traffic on the first). A link that exchanged nothing yet pairs
-      // with a new one as well.
-      const linked = link === existing && (dialerLinked || !link.fresh)
-      const proof = b64(this.mac(key, `acceptor ${received}${linked ? " linked" : ""}`))
-      connection.write(
-        Frame.encode(linked ? { type: "welcome", received, proof, linked } : { type: "welcome", received, proof })
-      )
+      const proof = b64(this.mac(key, acceptorLabel(received, generation)))
+      connection.write(Frame.encode({ type: "welcome", received, proof, generation }))
       this.engine.attach(link, connection)
     })
   }
 
   private onWelcome(connection: Connection, auth: Auth, welcome: Frame.Welcome): void {
     const challenge = auth.peer as Frame.Challenge
-    const acceptorLinked = welcome.linked === true
-    const label = `acceptor ${welcome.received}${acceptorLinked ? " linked" : ""}`
-    if (!sameBytes(welcome.proof, this.mac(auth.key!, label))) {
+    const generation = welcome.generation
+    if (!sameBytes(welcome.proof, this.mac(auth.key!, acceptorLabel(welcome.received, generation)))) {
       this.unauthorized(connection, challenge, "wrong secret: the acceptor's proof does not match this node's secret")
       return
     }
-    const existing = this.linkOf(challenge)
-    if (acceptorLinked && existing === undefined) {
-      // the acceptor kept a link this node dropped meanwhile: the next handshake starts a new one
-      connection.close(CloseCode.ProtocolError, "this node no longer holds the link; dialing again")
-      return
+    const held = this.linkOf(challenge)
+    if (held?.generation !== generation) {
+      if (generation <= this.engine.generationOf(challenge.node, challenge.incarnation)) {
+        // this node dropped that link meanwhile, or holds a newer one: the next handshake sorts it out
+        connection.close(CloseCode.ProtocolError, `this node no longer holds link ${generation}; dialing again`)
+        return
+      }
+      if (held !== undefined) this.relink(held)
     }
-    if (!acceptorLinked && existing !== undefined) this.relink(existing, connection)
-    const link = this.bind(connection, challenge)
+    const link = this.bind(connection, challenge, generation)
     if (link === undefined) return
     connection.established = true
     if (!link.onAck(welcome.received)) {
@@ -378,19 +414,16 @@ export class Handshake {
   }
 
   /**
-   * The peer no longer holds the link to this node (it declared this node down, a partition it saw
-   * and this node did not): this side ends its link too, and the connection starts a new one. What
-   * the old link had not acknowledged is lost, as for any link that goes down. A link that exchanged
-   * nothing yet (nothing received, nothing acknowledged) pairs with a new one as it is; and a link made
-   * while this handshake ran (both nodes dialed each other at once) is not what the peer spoke of.
+   * Both sides carry on with another link than the one this side holds (the peer dropped it: it declared
+   * this node down, in a partition this node did not see): this side ends it too (`PeerDown`); what it
+   * had not acknowledged is lost with it, as for any link that goes down, never resent on the new one.
    */
-  private relink(link: Link, connection: Connection): void {
-    if (link.fresh || link.createdAt >= connection.startedAt) return
+  private relink(link: Link): void {
     this.engine.declareDown(link, "refused", "the peer had declared this node down; linking anew")
   }
 
   /** Binds the connection to the link of the peer's node and incarnation, with its declared timings bounded. */
-  private bind(connection: Connection, intro: Frame.Hello | Frame.Challenge) {
+  private bind(connection: Connection, intro: Frame.Hello | Frame.Challenge, generation: number) {
     const engine = this.engine
     if (engine.stopping) {
       connection.close(CloseCode.GoingAway, "node shutting down")
@@ -403,7 +436,7 @@ export class Handshake {
       return undefined
     }
     const declared = this.bounded(intro)
-    const link = engine.bind(intro.node as NodeId, intro.incarnation as Incarnation, declared)
+    const link = engine.bind(intro.node as NodeId, intro.incarnation as Incarnation, declared, generation)
     link.peerKey ??= intro.key
     connection.link = link
     connection.peer = link.peer

@@ -62,7 +62,8 @@ export const isUrgent = (envelope: Envelope.Envelope): boolean =>
 
 export class Link {
   down = false
-  readonly createdAt = now()
+  /** Which link between these two incarnations this is (see `decide` in handshake.ts): 1, 2, ... */
+  readonly generation: number
   active: Connection | undefined = undefined
   /** The X25519 key the peer's incarnation linked with: later connections must prove the same. */
   peerKey: string | undefined = undefined
@@ -103,10 +104,12 @@ export class Link {
   constructor(
     engine: Engine,
     peer: Peer,
-    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number }
+    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number },
+    generation: number
   ) {
     this.engine = engine
     this.peer = peer
+    this.generation = generation
     this.capacity = engine.options.capacity
     this.peerMaxFrameBytes = hello.maxFrameBytes
     this.peerWindow = hello.window
@@ -117,11 +120,6 @@ export class Link {
   heartbeat(at: number): void {
     this.lastHeartbeat = at
     this.detector.heartbeat(at)
-  }
-
-  /** Nothing was received on this link and nothing acknowledged: it pairs with a peer's new link. */
-  get fresh(): boolean {
-    return this.acked === 0 && this.delivered === 0
   }
 
   get unacknowledged(): number {
