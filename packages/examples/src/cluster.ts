@@ -60,8 +60,9 @@ const summaries = (ids: ReadonlyArray<string>) =>
   })
 
 /**
- * Waits until `runners` runners report (`ClusterStatus`) and hold every shard between them: the cluster has
- * settled after runners joined or one was killed. Runners report every 2 s.
+ * Waits until `runners` runners report (`ClusterStatus`), each holds some shards, and between them they hold
+ * every shard once: the cluster has settled after runners joined or one was killed. Runners report every 2 s.
+ * (The first runner up holds every shard until the others have joined and the shards are rebalanced.)
  */
 const settled = (url: string, runners: number) =>
   Effect.gen(function* () {
@@ -70,8 +71,9 @@ const settled = (url: string, runners: number) =>
       const live = (yield* ClusterStatus.read).filter(
         (r) => Date.now() - r.updatedAt < Duration.toMillis(ClusterStatus.staleAfter)
       )
-      const held = new Set(live.flatMap((r) => r.shards))
-      if (live.length === runners && held.size === SHARDS) return Date.now() - started
+      const shards = live.flatMap((r) => r.shards)
+      const spread = live.length === runners && live.every((r) => r.shards.length > 0)
+      if (spread && shards.length === SHARDS && new Set(shards).size === SHARDS) return Date.now() - started
       yield* Effect.sleep("500 millis")
     }
   }).pipe(
