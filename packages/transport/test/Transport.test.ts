@@ -2,48 +2,10 @@
  * The behaviour every transport must have, run against both: in process and over WebSocket.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Metric, PubSub, Scope } from "effect"
-import { ActorAddress, Envelope, NodeId, Peer, type Transport, TransportError, TransportMetrics } from "../src/index.ts"
+import { Effect, Fiber, Metric } from "effect"
+import { type Envelope, NodeId, Peer, TransportError, TransportMetrics } from "../src/index.ts"
 import { awaitEvent, eventually, type Harness, inProcess, type Node, webSocket } from "./support/harness.ts"
-
-const tell = (to: Node, n: number, from = "x"): Envelope.Envelope =>
-  Envelope.make({ kind: "tell", to: ActorAddress.make(NodeId.make(to.name), "/sink"), payload: { from, n } })
-
-/** Sends `count` numbered envelopes from `from` to `to`, starting at `start`. */
-const sendMany = (from: Node, to: Node, count: number, start = 1) =>
-  Effect.gen(function* () {
-    for (let n = start; n < start + count; n++) yield* from.transport.send(NodeId.make(to.name), tell(to, n, from.name))
-  })
-
-/** Receives on `node` until `count` envelopes arrived; returns their `n` in arrival order. */
-const receiveMany = (node: Node, count: number) =>
-  Effect.gen(function* () {
-    const seen: Array<number> = []
-    while (seen.length < count) {
-      for (const delivery of yield* node.transport.receive) {
-        seen.push((delivery.envelope.payload as { readonly n: number }).n)
-      }
-    }
-    return seen
-  })
-
-/** Narrows a failure to the expected error. */
-const expectError = <E extends { readonly _tag: string }, T extends E["_tag"]>(
-  error: E,
-  tag: T
-): Extract<E, { readonly _tag: T }> => {
-  assert.strictEqual(error._tag, tag)
-  return error as Extract<E, { readonly _tag: T }>
-}
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
-
-/** How many PeerDown events a subscription holds now (taking them, without waiting). */
-const downs = (events: PubSub.Subscription<Peer.PeerEvent>) =>
-  Effect.map(PubSub.takeUpTo(events, 1000), (all) => all.filter(Peer.isPeerDown).length)
-
-const linkTo = (node: Node, peer: string) =>
-  Effect.map(node.transport.stats, (stats) => stats.links.find((link) => link.node === peer))
+import { expectError, linkTo, range, receiveMany, sendMany, tell } from "./support/traffic.ts"
 
 const suite = (make: () => Harness) =>
   describe(make().kind, () => {
@@ -93,54 +55,6 @@ const suite = (make: () => Harness) =>
         yield* Fiber.join(sent)
         assert.deepStrictEqual(yield* Fiber.join(received), range(101, 3100))
         assert.strictEqual((yield* b.transport.stats).linksUp, 1)
-      })
-    )
-
-    it.live("a reconnection dialed by the receiver continues the link: nothing lost, nothing twice, no PeerDown", () =>
-      Effect.gen(function* () {
-        const h = make()
-        const a = yield* h.node("a")
-        const b = yield* h.node("b")
-        const eventsA = yield* a.transport.subscribe
-        const eventsB = yield* b.transport.subscribe
-        // b dials; a sends, b receives and does not consume: b's link has received 50, a's has no ack yet
-        yield* h.connect(b, a)
-        yield* sendMany(a, b, 50)
-        yield* eventually(linkTo(b, "a"), (link) => link?.received === 50)
-        assert.strictEqual((yield* linkTo(a, "b"))?.unacknowledged, 50)
-        // b dials again: both sides still hold the same link, so it continues (a resends, b drops what it had)
-        yield* h.drop(a, b)
-        yield* sendMany(a, b, 50, 51)
-        assert.deepStrictEqual(yield* receiveMany(b, 100), range(1, 100))
-        assert.strictEqual((yield* b.transport.stats).duplicates, 50)
-        assert.deepStrictEqual([(yield* a.transport.stats).linksUp, (yield* b.transport.stats).linksUp], [1, 1])
-        assert.deepStrictEqual([yield* downs(eventsA), yield* downs(eventsB)], [0, 0])
-      })
-    )
-
-    it.live("a peer declared down on one side only: both start a new link, nothing old resent", () =>
-      Effect.gen(function* () {
-        const h = make()
-        const a = yield* h.node("a")
-        const b = yield* h.node("b", { failureDetector: { _tag: "Timeout", timeout: "30 seconds" } })
-        const eventsA = yield* a.transport.subscribe
-        const eventsB = yield* b.transport.subscribe
-        yield* h.connect(a, b)
-        // b sends 10 that a receives and does not consume yet: unacknowledged on b
-        yield* sendMany(b, a, 10)
-        yield* eventually(linkTo(a, "b"), (link) => link?.received === 10)
-        // a partition that a's detector sees and b's does not
-        yield* h.partition(a, b)
-        assert.strictEqual((yield* awaitEvent(eventsA, Peer.isPeerDown)).reason, "unreachable")
-        yield* h.heal
-        // b ends the link a dropped (what it had not acknowledged is not resent: a has it), and both start anew
-        const down = yield* awaitEvent(eventsB, Peer.isPeerDown)
-        assert.deepStrictEqual([down.node, down.reason], ["a", "refused"])
-        yield* awaitEvent(eventsB, Peer.isPeerUp)
-        yield* eventually(linkTo(a, "b"), (link) => link?.connected === true)
-        yield* sendMany(b, a, 10, 11)
-        assert.deepStrictEqual(yield* receiveMany(a, 20), range(1, 20))
-        assert.strictEqual((yield* linkTo(a, "b"))?.received, 10)
       })
     )
 
@@ -305,30 +219,6 @@ const suite = (make: () => Harness) =>
       })
     )
 
-    it.live("a node that dials a peer it holds a link to keeps it, even one only the peer has sent on", () =>
-      Effect.scoped(
-        Effect.gen(function* () {
-          const h = make()
-          const a = yield* h.node("a")
-          const b = yield* h.node("b")
-          yield* h.connect(a, b)
-          const events = yield* b.transport.subscribe
-          yield* sendMany(a, b, 1)
-          // b has received it and not taken it (so not acknowledged it): the link is used on b's side only
-          yield* eventually(linkTo(b, "a"), (link) => link?.received === 1)
-          yield* h.connect(b, a)
-          yield* sendMany(a, b, 1, 2)
-          assert.deepStrictEqual(yield* receiveMany(b, 2), [1, 2])
-          const seen = yield* PubSub.takeUpTo(events, 100)
-          assert.deepStrictEqual(
-            seen.filter((event) => event._tag === "PeerDown"),
-            [],
-            "b ended its link to a (before: 'the peer had declared this node down; linking anew')"
-          )
-        })
-      )
-    )
-
     it.live("a full resend buffer fails the send with the fail policy", () =>
       Effect.gen(function* () {
         const h = make()
@@ -342,45 +232,6 @@ const suite = (make: () => Harness) =>
         yield* eventually(linkTo(a, "b"), (link) => link?.unacknowledged === 0)
         yield* sendMany(a, b, 1, 5)
         assert.deepStrictEqual(yield* receiveMany(b, 1), [5])
-      })
-    )
-
-    it.live("nodes that dial each other at once end with one link", () =>
-      Effect.gen(function* () {
-        const h = make()
-        const a = yield* h.node("a")
-        const b = yield* h.node("b")
-        const eventsA = yield* a.transport.subscribe
-        const eventsB = yield* b.transport.subscribe
-        yield* Effect.all([h.connect(a, b), h.connect(b, a)], { concurrency: "unbounded" })
-        const [toB, toA] = yield* Effect.all(
-          [receiveMany(b, 500), receiveMany(a, 500), sendMany(a, b, 500), sendMany(b, a, 500)],
-          { concurrency: "unbounded" }
-        )
-        assert.deepStrictEqual(toB, range(1, 500))
-        assert.deepStrictEqual(toA, range(1, 500))
-        for (const node of [a, b]) {
-          const stats = yield* node.transport.stats
-          assert.deepStrictEqual([stats.linksUp, stats.duplicates, stats.links.length], [1, 0, 1])
-        }
-        // and after drops, with envelopes in flight both ways, both dial again at once and carry on with that
-        // link: nothing lost, nothing twice, never declared down
-        const flows = yield* Effect.forkChild(
-          Effect.all(
-            [receiveMany(b, 2000), receiveMany(a, 2000), sendMany(a, b, 2000, 501), sendMany(b, a, 2000, 501)],
-            {
-              concurrency: "unbounded"
-            }
-          )
-        )
-        for (let i = 0; i < 5; i++) {
-          yield* Effect.sleep(20)
-          yield* h.drop(a, b)
-        }
-        const [toBAgain, toAAgain] = yield* Fiber.join(flows)
-        assert.deepStrictEqual(toBAgain, range(501, 2500))
-        assert.deepStrictEqual(toAAgain, range(501, 2500))
-        assert.deepStrictEqual([yield* downs(eventsA), yield* downs(eventsB)], [0, 0])
       })
     )
 
@@ -432,118 +283,7 @@ const suite = (make: () => Harness) =>
         assert.strictEqual((yield* value(TransportMetrics.linksUp, a)).value, 1)
       })
     )
-
-    it.live("a receiver hears of its peers and takes every envelope as it arrives, acknowledging it", () =>
-      Effect.gen(function* () {
-        const h = make()
-        const a = yield* h.node("push-a")
-        const b = yield* h.node("push-b")
-        yield* h.connect(a, b)
-        // queued before a receiver registers
-        yield* sendMany(a, b, 3)
-        yield* eventually(linkTo(b, "push-a"), (link) => link?.received === 3)
-        const heard: Array<string | number> = []
-        const receiver: Transport.Receiver = {
-          deliver: (delivery) => heard.push((delivery.envelope.payload as { readonly n: number }).n),
-          peer: (event) => heard.push(`${event._tag} ${event.node}`)
-        }
-        const scope = yield* Scope.make()
-        yield* b.transport.receiveWith(receiver).pipe(Scope.provide(scope))
-        // at once, in order: the live peer, then what was queued
-        assert.deepStrictEqual(heard, ["PeerUp push-a", 1, 2, 3])
-        const second = yield* Effect.exit(Effect.scoped(b.transport.receiveWith(receiver)))
-        assert.isTrue(Exit.hasDies(second), "one receiver at a time")
-        yield* sendMany(a, b, 997, 4)
-        yield* eventually(
-          Effect.sync(() => heard.length),
-          (n) => n === 1001
-        )
-        assert.deepStrictEqual(heard, ["PeerUp push-a", ...range(1, 1000)])
-        // taken means acknowledged: nobody calls receive, and the sender's buffer empties
-        yield* eventually(linkTo(a, "push-b"), (link) => link?.unacknowledged === 0)
-        // when its scope closes, envelopes are queued for receive again
-        yield* Scope.close(scope, Exit.void)
-        yield* sendMany(a, b, 1, 1001)
-        assert.deepStrictEqual(yield* receiveMany(b, 1), [1001])
-        assert.strictEqual(heard.length, 1001)
-        // peer events reach a receiver in order with the envelopes: the last one, then PeerDown
-        yield* b.transport.receiveWith(receiver)
-        yield* sendMany(a, b, 1, 1002)
-        yield* a.stop
-        yield* eventually(
-          Effect.sync(() => heard.at(-1)),
-          (last) => last === "PeerDown push-a"
-        )
-        assert.deepStrictEqual(heard.slice(-3), ["PeerUp push-a", 1002, "PeerDown push-a"])
-      })
-    )
-
-    it.live("a receiver that throws is logged, and the envelopes after it are still handed over", () =>
-      Effect.gen(function* () {
-        const h = make()
-        const a = yield* h.node("throw-a")
-        const b = yield* h.node("throw-b")
-        yield* h.connect(a, b)
-        const heard: Array<number> = []
-        yield* b.transport.receiveWith({
-          deliver: (delivery) => {
-            const n = (delivery.envelope.payload as { readonly n: number }).n
-            heard.push(n)
-            if (n === 2) throw new Error("a receiver with a bug")
-          },
-          peer: () => {}
-        })
-        yield* sendMany(a, b, 3)
-        yield* eventually(
-          Effect.sync(() => heard.length),
-          (n) => n === 3
-        )
-        assert.deepStrictEqual(heard, [1, 2, 3])
-        yield* eventually(linkTo(a, "throw-b"), (link) => link?.unacknowledged === 0)
-      })
-    )
   })
 
 suite(inProcess)
 suite(webSocket)
-
-/** Keeps this process's event loop late: every `everyMs`, a synchronous busy loop of `blockMs`. */
-const lateLoop = (blockMs: number, everyMs: number) => {
-  let blocks = 0
-  const timer = setInterval(() => {
-    const end = Date.now() + blockMs
-    while (Date.now() < end) {
-      // a synchronous handler hogging the loop, as on a loaded machine
-    }
-    blocks++
-  }, everyMs)
-  return { blocks: () => blocks, stop: () => clearInterval(timer) }
-}
-
-describe("a late event loop (WebSocket)", () => {
-  it.live("does not make a live peer down, and a silent peer is still declared down", () =>
-    Effect.gen(function* () {
-      const h = webSocket()
-      const a = yield* h.node("a")
-      const b = yield* h.node("b")
-      const events = yield* a.transport.subscribe
-      yield* h.connect(a, b)
-      // each block outlasts the detector's 600 ms: before the lag was forgiven below 1 s, a declared b down
-      const late = lateLoop(700, 720)
-      yield* Effect.ensuring(
-        eventually(Effect.sync(late.blocks), (n) => n >= 3),
-        Effect.sync(late.stop)
-      )
-      assert.deepStrictEqual(
-        (yield* a.transport.peers).map((peer) => peer.node),
-        ["b"]
-      )
-      assert.isFalse((yield* PubSub.takeUpTo(events, 100)).some(Peer.isPeerDown))
-      // forgiving the lag does not hide a dead peer: cut off while the loop stays late, b is declared down
-      const stillLate = lateLoop(150, 200)
-      yield* h.partition(a, b)
-      const down = yield* Effect.ensuring(awaitEvent(events, Peer.isPeerDown), Effect.sync(stillLate.stop))
-      assert.deepStrictEqual([down.node, down.reason], ["b", "unreachable"])
-    })
-  )
-})
