@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url"
 import { Cluster, ClusterStatus, Sharded, Storage } from "@troupe/runtime"
 import { Duration, Effect, Layer, Schedule } from "effect"
 import type { Sharding } from "effect/cluster"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
 import { Ledger, Ledgers } from "./ledger.ts"
 import * as Processes from "./processes.ts"
@@ -32,21 +32,12 @@ const SCRIPT = fileURLToPath(new URL("./runner.ts", import.meta.url))
 const startRunner = (url: string, name: string) => Processes.startRunner(SCRIPT, url, name, logs)
 
 describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
-  let server: Postgres.Postgres
-  const runners: Array<Processes.Runner> = []
-  beforeAll(async () => {
-    server = await Postgres.start()
-  }, 60_000)
-  afterAll(async () => {
-    for (const r of runners) r.child.kill("SIGKILL")
-    await Promise.all(runners.map((r) => r.exited))
-    await server?.stop()
-  }, 60_000)
+  const { runners, url } = Processes.postgresAndRunners()
 
   it("lose no message and handle none twice through a SIGKILL and a rolling restart", async () => {
-    for (const name of ["r1", "r2", "r3"]) runners.push(await startRunner(server.url, name))
-    const client = Cluster.layerPostgres({ url: server.url, clientOnly: true, shards: 30, ...testSharding })
-    console.log(`runner logs in ${logs}; database ${server.url}`)
+    for (const name of ["r1", "r2", "r3"]) runners.push(await startRunner(url(), name))
+    const client = Cluster.layerPostgres({ url: url(), clientOnly: true, shards: 30, ...testSharding })
+    console.log(`runner logs in ${logs}; database ${url()}`)
     const ids = Array.from({ length: ENTITIES }, (_, i) => `ledger-${i}`)
     /** Tells every ledger `seq` (a tell returns once the cluster stored the message). */
     const send = (seq: number, afterEach: (id: string) => Effect.Effect<void> = () => Effect.void) =>
@@ -113,7 +104,7 @@ describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
 
     // rolling restart: r2 comes back; then each runner in turn is stopped and started again
     phase("restart r2")
-    runners[1] = await startRunner(server.url, "r2b")
+    runners[1] = await startRunner(url(), "r2b")
     phase("send 2")
     await run(send(2))
     for (let i = 0; i < 3; i++) {
@@ -121,7 +112,7 @@ describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
       phase(`rolling restart of ${old.name}`)
       old.child.kill("SIGTERM")
       expect(await old.exited).toBe(0)
-      runners[i] = await startRunner(server.url, `${old.name}-restarted`)
+      runners[i] = await startRunner(url(), `${old.name}-restarted`)
     }
     phase("send 3")
     await run(send(3))
@@ -145,7 +136,7 @@ describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
           schedule: Schedule.spaced("500 millis")
         }),
         Effect.timeoutOrElse({ duration: "2 minutes", orElse: () => ClusterStatus.read.pipe(Effect.map(shardsOf)) }),
-        Effect.provide(Storage.postgresClient({ url: server.url }))
+        Effect.provide(Storage.postgresClient({ url: url() }))
       ) as Effect.Effect<ReturnType<typeof shardsOf>>
     )
     expect(settled).toEqual({ runners: 3, shards: all })

@@ -11,10 +11,10 @@ import { fileURLToPath } from "node:url"
 import { Cluster, type Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
-import { type Runner, startRunner as startProcess } from "./processes.ts"
+import { postgresAndRunners, startRunner as startProcess } from "./processes.ts"
 import { testSharding } from "./runner.ts"
 import { Auditors, Banks, Clients, roundsOf } from "./sessionRoles.ts"
 
@@ -58,23 +58,14 @@ const typedCauses = new Set([
 ])
 
 describe.skipIf(!enabled)("sessions with sharded roles on three runners on PostgreSQL", () => {
-  let server: Postgres.Postgres
-  const runners: Array<Runner> = []
-  beforeAll(async () => {
-    server = await Postgres.start()
-  }, 60_000)
-  afterAll(async () => {
-    for (const r of runners) r.child.kill("SIGKILL")
-    await Promise.all(runners.map((r) => r.exited))
-    await server?.stop()
-  }, 60_000)
+  const { runners, url } = postgresAndRunners()
 
   it("complete or fail typed through a SIGKILL of a runner holding roles and a rolling restart", async () => {
-    for (const name of ["r1", "r2", "r3"]) runners.push(await startRunner(server.url, name))
+    for (const name of ["r1", "r2", "r3"]) runners.push(await startRunner(url(), name))
     console.log(`runner logs in ${logs}`)
     // one client for the whole test: a handle waits with the storage of the client that started its session
     const client = ManagedRuntime.make(
-      Layer.orDie(Cluster.layerPostgres({ url: server.url, clientOnly: true, shards: 30, ...testSharding }))
+      Layer.orDie(Cluster.layerPostgres({ url: url(), clientOnly: true, shards: 30, ...testSharding }))
     )
     const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage>) => client.runPromise(effect)
     /** Starts sessions `<batch>-<i>-<ROUNDS>`; answers each one's outcome (as an Exit) when it ends. */
@@ -147,7 +138,7 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     expect(moved.length).toBeGreaterThan(0)
 
     // r2 back, a second batch, and a rolling restart of every runner while it runs
-    runners[1] = await startRunner(server.url, "r2b")
+    runners[1] = await startRunner(url(), "r2b")
     phase("batch r: start, rolling restart")
     const started = progress(SESSIONS * 2)
     const batchR = sessions("r")
@@ -157,7 +148,7 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
       phase(`rolling restart of ${old.name}`)
       old.child.kill("SIGTERM")
       expect(await old.exited).toBe(0)
-      runners[i] = await startRunner(server.url, `${old.name}-restarted`)
+      runners[i] = await startRunner(url(), `${old.name}-restarted`)
     }
     phase("batch r: await every session")
     const r = check(await batchR)

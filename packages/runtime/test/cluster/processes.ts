@@ -8,7 +8,8 @@ import { createWriteStream } from "node:fs"
 import { join } from "node:path"
 import * as Readline from "node:readline"
 import { Effect, type Layer } from "effect"
-import { freePort } from "../durable/postgres.ts"
+import { afterAll, beforeAll } from "vitest"
+import * as Postgres from "../durable/postgres.ts"
 
 export interface Runner {
   readonly name: string
@@ -27,7 +28,7 @@ export const startRunner = async (
   logs: string,
   onLine: (line: string) => void = () => {}
 ): Promise<Runner> => {
-  const port = await freePort()
+  const port = await Postgres.freePort()
   const child = spawn(process.execPath, [script, url, String(port), name], { stdio: ["ignore", "pipe", "pipe"] })
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   const log = createWriteStream(join(logs, `${name}.log`))
@@ -54,4 +55,26 @@ export const serve = async <A, E>(layer: Layer.Layer<A, E>, name: string | undef
   await Effect.runPromise(Effect.scoped(Effect.provide(program, layer)) as Effect.Effect<void>)
   console.log(JSON.stringify({ event: "stopped", name }))
   process.exit(0)
+}
+
+/**
+ * For a suite of multi-runner tests: a PostgreSQL server started before its tests; the runner processes they
+ * push to `runners` are killed, and the server stopped, after them. `url()` is the server's database URL.
+ */
+export const postgresAndRunners = () => {
+  let server: Postgres.Postgres | undefined
+  const runners: Array<Runner> = []
+  beforeAll(async () => {
+    server = await Postgres.start()
+  }, 60_000)
+  afterAll(async () => {
+    for (const r of runners) r.child.kill("SIGKILL")
+    await Promise.all(runners.map((r) => r.exited))
+    await server?.stop()
+  }, 60_000)
+  const url = (): string => {
+    if (server === undefined) throw new Error("the PostgreSQL server is not started (call url() inside a test)")
+    return server.url
+  }
+  return { runners, url }
 }
