@@ -13,11 +13,8 @@
  * fresh), and only the holder of an incarnation's private key can speak for it: a connection that
  * claims a live incarnation must present the key that incarnation first linked with.
  *
- * Link state: links between two incarnations are numbered (generations). The proof says which one the
- * dialer knows last and whether it still holds it; the acceptor decides (see `decide`) and the welcome
- * names the generation both sides carry on with: the same one (the link continues: unacknowledged
- * envelopes are resent, the receiver drops what it already had) or a new one (both start from zero; a
- * side that held an older one declares it down, so what it had not acknowledged is never delivered twice).
+ * Link state: the proof says which link (generation) the dialer knows last and whether it still holds
+ * it; the welcome names the one both sides carry on with (see linkGeneration.ts).
  *
  * Identity: a node id is bound to the key of its live incarnation and, under mutual TLS, to the
  * certificate's subject CN. A new incarnation of a node id whose link is connected does not evict
@@ -30,7 +27,7 @@ import * as CloseCode from "../CloseCode.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import type { Connection, Engine } from "./engine.ts"
-import type { Link } from "./link.ts"
+import { accept, dialerState, takeUp } from "./linkGeneration.ts"
 
 /** How a connection's handshake stands. */
 export class Auth {
@@ -63,29 +60,6 @@ const FAILURE_MEMORY = 10_000
 const PROBE_MAX_MS = 2_000
 /** Bad frames tolerated on a connection before its handshake completes. */
 const MAX_BAD_FRAMES_BEFORE_HANDSHAKE = 16
-
-/**
- * The acceptor's decision: the generation of the link both sides carry on with, from what each side
- * knows of the links between these two incarnations (the highest generation it knows, and whether it
- * still holds it).
- *
- * - The dialer knows less than this node's live link: it spoke before it learned of it (both nodes
- *   dialed each other at once, and the other handshake made it): that link continues.
- * - The dialer holds a link this node never knew (the welcome that made it never arrived here): it
- *   continues, this node takes it up from zero (nothing of it reached this node).
- * - Both hold the same one: it continues.
- * - Otherwise one side dropped it (or there was none): a new one, numbered after both.
- *
- * @example
- * decide(true, 3, true, 3) // 3: both hold link 3
- * decide(true, 3, false, 3) // 4: the dialer declared this node down
- */
-const decide = (held: boolean, known: number, dialerLinked: boolean, dialerKnown: number): number =>
-  held && dialerKnown < known
-    ? known
-    : dialerLinked && (dialerKnown > known || (held && dialerKnown === known))
-      ? dialerKnown
-      : Math.max(known, dialerKnown) + 1
 
 /** What the dialer's proof is made over: its link state. */
 const dialerLabel = (linked: boolean, generation: number): string =>
@@ -254,8 +228,7 @@ export class Handshake {
       return
     }
     this.afterIncumbent(connection, auth, challenge, () => {
-      const linked = this.linkOf(challenge) !== undefined
-      const generation = this.engine.generationOf(challenge.node, challenge.incarnation)
+      const { linked, generation } = dialerState(this.engine, challenge)
       const proof = b64(this.mac(key, dialerLabel(linked, generation)))
       connection.write(
         Frame.encode({
@@ -283,10 +256,7 @@ export class Handshake {
     }
     const key = auth.key
     this.afterIncumbent(connection, auth, hello, () => {
-      const held = this.linkOf(hello)
-      const known = this.engine.generationOf(hello.node, hello.incarnation)
-      const generation = decide(held !== undefined, known, dialerLinked, dialerGeneration)
-      if (held !== undefined && held.generation !== generation) this.relink(held)
+      const generation = accept(this.engine, hello, dialerLinked, dialerGeneration)
       const link = this.bind(connection, hello, generation)
       if (link === undefined) return
       const received = link.acknowledge()
@@ -303,14 +273,10 @@ export class Handshake {
       this.unauthorized(connection, challenge, "wrong secret: the acceptor's proof does not match this node's secret")
       return
     }
-    const held = this.linkOf(challenge)
-    if (held?.generation !== generation) {
-      if (generation <= this.engine.generationOf(challenge.node, challenge.incarnation)) {
-        // this node dropped that link meanwhile, or holds a newer one: the next handshake sorts it out
-        connection.close(CloseCode.ProtocolError, `this node no longer holds link ${generation}; dialing again`)
-        return
-      }
-      if (held !== undefined) this.relink(held)
+    if (!takeUp(this.engine, challenge, generation)) {
+      // this node dropped that link meanwhile, or holds a newer one: the next handshake sorts it out
+      connection.close(CloseCode.ProtocolError, `this node no longer holds link ${generation}; dialing again`)
+      return
     }
     const link = this.bind(connection, challenge, generation)
     if (link === undefined) return
@@ -405,21 +371,6 @@ export class Handshake {
       },
       Math.min(PROBE_MAX_MS, engine.options.handshakeMs / 2)
     )
-  }
-
-  /** The live link to this incarnation, if any. */
-  private linkOf(intro: Frame.Hello | Frame.Challenge) {
-    const link = this.engine.links.get(intro.node)
-    return link !== undefined && !link.down && link.peer.incarnation === intro.incarnation ? link : undefined
-  }
-
-  /**
-   * Both sides carry on with another link than the one this side holds (the peer dropped it: it declared
-   * this node down, in a partition this node did not see): this side ends it too (`PeerDown`); what it
-   * had not acknowledged is lost with it, as for any link that goes down, never resent on the new one.
-   */
-  private relink(link: Link): void {
-    this.engine.declareDown(link, "refused", "the peer had declared this node down; linking anew")
   }
 
   /** Binds the connection to the link of the peer's node and incarnation, with its declared timings bounded. */

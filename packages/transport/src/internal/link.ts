@@ -62,7 +62,7 @@ export const isUrgent = (envelope: Envelope.Envelope): boolean =>
 
 export class Link {
   down = false
-  /** Which link between these two incarnations this is (see `decide` in handshake.ts): 1, 2, ... */
+  /** Which link between these two incarnations this is (see `decide` in linkGeneration.ts): 1, 2, ... */
   readonly generation: number
   active: Connection | undefined = undefined
   /** The X25519 key the peer's incarnation linked with: later connections must prove the same. */

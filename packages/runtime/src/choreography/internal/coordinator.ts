@@ -14,28 +14,19 @@
  * the session's deadline; a coordinator started again after its node restarted joins the roles again.
  */
 import type { Choreography as C, Diagram, Monitor } from "@troupe/choreography"
-import { Cause, Clock, Deferred, Duration, Effect, Schedule, Schema, type Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Schema, type Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
-import type { SessionStore } from "../../durable/internal/sessionStore.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
-import { hold } from "./lease.ts"
+import * as DurableJoin from "./durableJoin.ts"
 import { nodesApart } from "./reachability.ts"
 import { RoleFlags } from "./roleFlags.ts"
-import {
-  AbortCause,
-  leftover,
-  ParticipantStopped,
-  SessionAborted,
-  SessionCancelled,
-  SessionNodeLost,
-  type SessionNodesApart
-} from "./sessionErrors.ts"
+import { AbortCause, leftover, ParticipantStopped, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
 import { merge } from "./traceMerge.ts"
@@ -69,31 +60,14 @@ export interface Settings {
   readonly traceLimit: number
   readonly outcome: Deferred.Deferred<Completed<Record<string, unknown>>, SessionAborted>
   /** A durable session: where it is stored, how long a node may be gone, and what a restart found. */
-  readonly durable?: Durability | undefined
+  readonly durable?: DurableJoin.Durability | undefined
   /** The ref roles report to, when it is not the coordinator's own (a sharded coordinator's cluster ref). */
   readonly self?: ActorRef<CoordinatorProtocol> | undefined
 }
 
-/** How a durable session's coordinator keeps it. */
-export interface Durability {
-  readonly store: SessionStore
-  readonly deadlineMillis: number
-  /**
-   * Roles that have no death watch (sharded actors) are held by a lease (see `lease.ts`): asked to join again
-   * every `leaseMillis` while the session runs.
-   */
-  readonly leaseMillis?: number | undefined
-  /** Set when the coordinator starts again after its node restarted: the session as stored. */
-  readonly recovered?: {
-    readonly begun: boolean
-    readonly results: ReadonlyMap<string, { readonly result: unknown; readonly trace: unknown }>
-  }
-}
+export type { Durability } from "./durableJoin.ts"
 
 const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
-
-/** How often a durable session's coordinator tries again to join a role whose node is gone. */
-const rejoinEveryMillis = 200
 
 /** How long roles have to leave an aborted session before it ends without them (real time). */
 const leaveMillis = 5_000
@@ -169,7 +143,7 @@ class Coordination {
   }
 
   /** The Join message of `role` (in a durable session: with the deadline, and whether the session began). */
-  private joinMessage(ctx: Ctx, role: string, resendTo?: string) {
+  joinMessage(ctx: Ctx, role: string, resendTo?: string) {
     const { id, traceLimit, durable } = this.settings
     const roles = this.refs()
     const stepTimeoutMillis = this.settings.stepTimeoutMillis[role]
@@ -197,12 +171,12 @@ class Coordination {
 
   /**
    * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
-   * deadline (its node may be restarting): see {@link askDurable}.
+   * deadline (its node may be restarting): see `askDurable` (in `durableJoin.ts`).
    */
   private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
     const { id, roles, durable } = this.settings
     const joined = ctx.self.tell({ _tag: "Joined", role })
-    if (durable !== undefined) return this.askDurable(ctx, durable, role, undefined, () => true, joined)
+    if (durable !== undefined) return DurableJoin.askDurable(this, ctx, durable, role, undefined, () => true, joined)
     return this.ref(role)
       .ask(this.joinMessage(ctx, role))
       .pipe(
@@ -220,93 +194,8 @@ class Coordination {
       )
   }
 
-  /**
-   * Asks `role` of a durable session a Join (made anew each time: a node may have restarted meanwhile) until
-   * it answers, while `wanted`: its node may be restarting, or have no link yet to a peer's node (the Join
-   * does not decode there until it has). At the deadline the session is aborted: `SessionNodesApart` when the
-   * role's node still had no link to a peer's, else `SessionNodeLost`.
-   */
-  private askDurable(
-    ctx: Ctx,
-    durable: Durability,
-    role: string,
-    resendTo: string | undefined,
-    wanted: () => boolean,
-    answered: Effect.Effect<void, unknown>
-  ): Effect.Effect<void> {
-    const { id, roles } = this.settings
-    const since = Date.now()
-    /** The role's node had no link to a peer's at the last answer (a timeout is no answer). */
-    let apart: SessionNodesApart | undefined
-    /** A node the role's node had no link to when a Join came: what they had in flight may be lost. */
-    let relink: string | undefined
-    // a slow join is waited for (it is the role reading its log), up to the deadline: an attempt given up early
-    // would interrupt it, and the next one would start over
-    const ask = Effect.suspend(() =>
-      this.ref(role).ask(this.joinMessage(ctx, role, resendTo), {
-        timeout: Math.max(1, durable.deadlineMillis - (Date.now() - since))
-      })
-    ).pipe(
-      Effect.tapError((error) =>
-        Effect.sync(() => {
-          apart =
-            nodesApart(this.choreography.name, id, roles, role, error) ??
-            (error._tag === "AskTimeout" ? apart : undefined)
-          relink = apart?.peerNode ?? relink
-        })
-      )
-    )
-    return ask.pipe(
-      Effect.retry({
-        schedule: Schedule.spaced(Duration.millis(rejoinEveryMillis)),
-        while: () => wanted() && Date.now() - since < durable.deadlineMillis
-      }),
-      Effect.provideService(Clock.Clock, liveClock),
-      Effect.matchCauseEffect({
-        onFailure: () =>
-          wanted()
-            ? this.abortBy(
-                ctx,
-                role,
-                apart ??
-                  new SessionNodeLost({
-                    protocol: this.choreography.name,
-                    session: id,
-                    role,
-                    node: roles[role]!.node,
-                    waitedMillis: Date.now() - since
-                  })
-              )
-            : Effect.void,
-        onSuccess: () => (relink === undefined ? answered : Effect.andThen(answered, this.relinked(ctx, role, relink)))
-      }),
-      Effect.ignore
-    )
-  }
-
-  /**
-   * The node of `role` had lost its link to `node` (its failure detector declared it down) and has it again:
-   * what they had in flight to each other when it went down is lost, so `role` and the roles on `node` send
-   * each other again what they sent (each drops what it has, by number).
-   */
-  private relinked(ctx: Ctx, role: string, node: string): Effect.Effect<void> {
-    const durable = this.settings.durable!
-    const pairs = this.roles
-      .filter((r) => r !== role && this.settings.roles[r]!.node === node)
-      .flatMap((r) => [
-        [r, role],
-        [role, r]
-      ])
-    const resend = Effect.forEach(
-      pairs,
-      ([from, to]) => this.askDurable(ctx, durable, from!, to!, this.inSession(from!, to!), Effect.void),
-      { concurrency: "unbounded", discard: true }
-    )
-    return Effect.asVoid(ctx.fork(resend))
-  }
-
   /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
-  private abortBy(ctx: Ctx, role: string, cause: AbortCause) {
+  abortBy(ctx: Ctx, role: string, cause: AbortCause) {
     return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
   }
 
@@ -321,12 +210,12 @@ class Coordination {
   /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
   joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
     const durable = this.settings.durable
-    if (this.phase === "running" && durable !== undefined) return this.rejoined(ctx, role)
+    if (this.phase === "running" && durable !== undefined) return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
     this.joinedRoles.add(role)
     // a coordinator started again joins a session that began: a role that resumed from the log may have missed
     // what was sent to its old incarnation, so its peers send it again
     if (durable !== undefined && this.begun && this.phase === "joining") {
-      return Effect.andThen(this.resendTo(ctx, role), this.allJoined(ctx, role))
+      return Effect.andThen(DurableJoin.resendTo(this, ctx, role), this.allJoined(ctx, role))
     }
     return this.allJoined(ctx, role)
   }
@@ -342,40 +231,7 @@ class Coordination {
       // every role joined: the session began (stored first, so that roles joined again after a restart resume)
       const begun = this.begun
       this.begun = true
-      const watchAll = Effect.andThen(
-        Effect.forEach(this.roles, (r) => ctx.watch(this.ref(r) as ActorRef<Protocol.Any>), { discard: true }),
-        durable.leaseMillis === undefined ? Effect.void : ctx.fork(this.lease(ctx, durable.leaseMillis))
-      )
-      if (begun) return Effect.as(watchAll, this)
-      // the roles begin on a Join that says so: it carries where every role is now (a node may have restarted
-      // since its role joined), and is asked again until the role answers
-      const start = Effect.andThen(
-        durable.store.begin(id),
-        Effect.forEach(this.roles, (r) => this.joinOne(ctx, r), { concurrency: "unbounded", discard: true })
-      )
-      return Effect.as(
-        Effect.andThen(
-          watchAll,
-          ctx.fork(
-            start.pipe(
-              Effect.catchCause((cause) =>
-                ctx.self.tell({
-                  _tag: "Abort",
-                  session: id,
-                  role: this.roles[0]!,
-                  cause: new SessionCancelled({
-                    protocol: this.choreography.name,
-                    session: id,
-                    reason: `its start could not be stored: ${Cause.pretty(cause)}`
-                  }),
-                  trace: []
-                })
-              )
-            )
-          )
-        ),
-        this
-      )
+      return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
     }
     if (this.observed())
       this.system!.publish(
@@ -488,62 +344,6 @@ class Coordination {
   expire(ctx: Ctx): Effect.Effect<Coordination> {
     if (this.phase === "aborting") for (const r of this.roles) this.end(r, undefined)
     return this.settle(ctx)
-  }
-
-  /** Holds the roles of a session whose roles have no death watch (see `lease.ts`). */
-  private lease(ctx: Ctx, everyMillis: number): Effect.Effect<void> {
-    const { id, roles, durable } = this.settings
-    return hold({
-      roles: this.roles,
-      everyMillis,
-      deadlineMillis: durable!.deadlineMillis,
-      holds: (role) => this.phase === "running" && !this.ended.has(role),
-      join: (role, timeout) => this.ref(role).ask(this.joinMessage(ctx, role), { timeout }),
-      resumed: (role) => Effect.ignore(ctx.self.tell({ _tag: "Joined", role })),
-      lost: (role, waitedMillis) =>
-        Effect.ignore(
-          ctx.self.tell({
-            _tag: "Abort",
-            session: id,
-            role,
-            cause: new SessionNodeLost({
-              protocol: this.choreography.name,
-              session: id,
-              role,
-              node: roles[role]!.node,
-              waitedMillis
-            }),
-            trace: []
-          })
-        )
-    })
-  }
-
-  /** A role of a durable session joined again (it was gone): its peers send it again what they sent it. */
-  private rejoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    return Effect.as(
-      Effect.andThen(ctx.watch(this.ref(role) as ActorRef<Protocol.Any>), this.resendTo(ctx, role)),
-      this
-    )
-  }
-
-  /** Tells the other roles (in a fiber) where `role` is now, and to send it again what they sent it. */
-  private resendTo(ctx: Ctx, role: string): Effect.Effect<void> {
-    const durable = this.settings.durable!
-    const peers = this.roles.filter((r) => r !== role && !this.ended.has(r))
-    // asked until it answers (a peer whose node has no link to the role's yet cannot decode it): a peer never
-    // told would keep sending to the role's old incarnation, and the session would wait for ever
-    const resend = Effect.forEach(
-      peers,
-      (peer) => this.askDurable(ctx, durable, peer, role, this.inSession(peer, role), Effect.void),
-      { concurrency: "unbounded", discard: true }
-    )
-    return Effect.asVoid(ctx.fork(resend))
-  }
-
-  /** Whether the session runs (or is being joined) and neither role has ended. */
-  private inSession(a: string, b: string): () => boolean {
-    return () => (this.phase === "joining" || this.phase === "running") && !this.ended.has(a) && !this.ended.has(b)
   }
 
   terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {

@@ -1,0 +1,272 @@
+/**
+ * How the coordinator of a durable session (see `DurableSession`) joins its roles: a role that cannot be
+ * reached is asked again until the session's deadline (its node may be restarting); a role that joins again
+ * has its peers send it again what they sent it; nodes that lost their link to each other and have it again
+ * send each other again what they had in flight; and roles that have no death watch (sharded actors) are held
+ * by a lease (see `lease.ts`).
+ */
+import type { Choreography as C } from "@troupe/choreography"
+import { Cause, Clock, Duration, Effect, Schedule } from "effect"
+import type { ActorRef } from "../../ActorRef.ts"
+import type { ActorContext } from "../../Behavior.ts"
+import type { SessionStore } from "../../durable/internal/sessionStore.ts"
+import type * as Protocol from "../../Protocol.ts"
+import { hold } from "./lease.ts"
+import { nodesApart } from "./reachability.ts"
+import type { RoleFlags } from "./roleFlags.ts"
+import { type AbortCause, SessionCancelled, SessionNodeLost, type SessionNodesApart } from "./sessionErrors.ts"
+import type { CoordinatorProtocol, ParticipantDefinition, ParticipantProtocol } from "./sessionProtocols.ts"
+
+/** How a durable session's coordinator keeps it. */
+export interface Durability {
+  readonly store: SessionStore
+  readonly deadlineMillis: number
+  /**
+   * Roles that have no death watch (sharded actors) are held by a lease (see `lease.ts`): asked to join again
+   * every `leaseMillis` while the session runs.
+   */
+  readonly leaseMillis?: number | undefined
+  /** Set when the coordinator starts again after its node restarted: the session as stored. */
+  readonly recovered?: {
+    readonly begun: boolean
+    readonly results: ReadonlyMap<string, { readonly result: unknown; readonly trace: unknown }>
+  }
+}
+
+type Ctx = ActorContext<CoordinatorProtocol>
+
+/**
+ * What joining a durable session's roles needs of its coordination (the coordinator's state).
+ *
+ * @example
+ * // in the coordinator, once every role joined:
+ * // return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
+ */
+export interface Joining {
+  readonly id: string
+  readonly choreography: C.Protocol
+  readonly settings: {
+    readonly roles: Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+    readonly durable?: Durability | undefined
+  }
+  readonly roles: ReadonlyArray<string>
+  readonly phase: "joining" | "running" | "aborting" | "ended"
+  readonly ended: RoleFlags
+  /** The participant of `role` (a ref to its node's current incarnation). */
+  ref(role: string): ActorRef<ParticipantProtocol>
+  /** The Join message of `role`, with the deadline, whether the session began, and whom to send again to. */
+  joinMessage(ctx: Ctx, role: string, resendTo?: string): Protocol.MessageOf<ParticipantDefinition, "Join">
+  /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
+  abortBy(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void, unknown>
+}
+
+/** How often a durable session's coordinator tries again to join a role whose node is gone. */
+const rejoinEveryMillis = 200
+
+const liveClock = Clock.Clock.defaultValue()
+
+/**
+ * Asks `role` of a durable session a Join (made anew each time: a node may have restarted meanwhile) until
+ * it answers, while `wanted`: its node may be restarting, or have no link yet to a peer's node (the Join
+ * does not decode there until it has). At the deadline the session is aborted: `SessionNodesApart` when the
+ * role's node still had no link to a peer's, else `SessionNodeLost`.
+ *
+ * @example
+ * // join `role`, and tell the coordinator once it did:
+ * // askDurable(session, ctx, durable, role, undefined, () => true, ctx.self.tell({ _tag: "Joined", role }))
+ */
+export const askDurable = (
+  session: Joining,
+  ctx: Ctx,
+  durable: Durability,
+  role: string,
+  resendTo: string | undefined,
+  wanted: () => boolean,
+  answered: Effect.Effect<void, unknown>
+): Effect.Effect<void> => {
+  const { id } = session
+  const { roles } = session.settings
+  const since = Date.now()
+  /** The role's node had no link to a peer's at the last answer (a timeout is no answer). */
+  let apart: SessionNodesApart | undefined
+  /** A node the role's node had no link to when a Join came: what they had in flight may be lost. */
+  let relink: string | undefined
+  // a slow join is waited for (it is the role reading its log), up to the deadline: an attempt given up early
+  // would interrupt it, and the next one would start over
+  const ask = Effect.suspend(() =>
+    session.ref(role).ask(session.joinMessage(ctx, role, resendTo), {
+      timeout: Math.max(1, durable.deadlineMillis - (Date.now() - since))
+    })
+  ).pipe(
+    Effect.tapError((error) =>
+      Effect.sync(() => {
+        apart =
+          nodesApart(session.choreography.name, id, roles, role, error) ??
+          (error._tag === "AskTimeout" ? apart : undefined)
+        relink = apart?.peerNode ?? relink
+      })
+    )
+  )
+  return ask.pipe(
+    Effect.retry({
+      schedule: Schedule.spaced(Duration.millis(rejoinEveryMillis)),
+      while: () => wanted() && Date.now() - since < durable.deadlineMillis
+    }),
+    Effect.provideService(Clock.Clock, liveClock),
+    Effect.matchCauseEffect({
+      onFailure: () =>
+        wanted()
+          ? session.abortBy(
+              ctx,
+              role,
+              apart ??
+                new SessionNodeLost({
+                  protocol: session.choreography.name,
+                  session: id,
+                  role,
+                  node: roles[role]!.node,
+                  waitedMillis: Date.now() - since
+                })
+            )
+          : Effect.void,
+      onSuccess: () =>
+        relink === undefined ? answered : Effect.andThen(answered, relinked(session, ctx, role, relink))
+    }),
+    Effect.ignore
+  )
+}
+
+/**
+ * The node of `role` had lost its link to `node` (its failure detector declared it down) and has it again:
+ * what they had in flight to each other when it went down is lost, so `role` and the roles on `node` send
+ * each other again what they sent (each drops what it has, by number).
+ */
+const relinked = (session: Joining, ctx: Ctx, role: string, node: string): Effect.Effect<void> => {
+  const durable = session.settings.durable!
+  const pairs = session.roles
+    .filter((r) => r !== role && session.settings.roles[r]!.node === node)
+    .flatMap((r) => [
+      [r, role],
+      [role, r]
+    ])
+  const resend = Effect.forEach(
+    pairs,
+    ([from, to]) => askDurable(session, ctx, durable, from!, to!, inSession(session, from!, to!), Effect.void),
+    { concurrency: "unbounded", discard: true }
+  )
+  return Effect.asVoid(ctx.fork(resend))
+}
+
+/**
+ * Tells the other roles (in a fiber) where `role` is now, and to send it again what they sent it.
+ *
+ * @example
+ * // a role resumed from the log after the coordinator started again:
+ * // Effect.andThen(DurableJoin.resendTo(this, ctx, role), this.allJoined(ctx, role))
+ */
+export const resendTo = (session: Joining, ctx: Ctx, role: string): Effect.Effect<void> => {
+  const durable = session.settings.durable!
+  const peers = session.roles.filter((r) => r !== role && !session.ended.has(r))
+  // asked until it answers (a peer whose node has no link to the role's yet cannot decode it): a peer never
+  // told would keep sending to the role's old incarnation, and the session would wait for ever
+  const resend = Effect.forEach(
+    peers,
+    (peer) => askDurable(session, ctx, durable, peer, role, inSession(session, peer, role), Effect.void),
+    { concurrency: "unbounded", discard: true }
+  )
+  return Effect.asVoid(ctx.fork(resend))
+}
+
+/** Whether the session runs (or is being joined) and neither role has ended. */
+const inSession =
+  (session: Joining, a: string, b: string): (() => boolean) =>
+  () =>
+    (session.phase === "joining" || session.phase === "running") && !session.ended.has(a) && !session.ended.has(b)
+
+/**
+ * A role of a durable session joined again (it was gone): its peers send it again what they sent it.
+ *
+ * @example
+ * // return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
+ */
+export const rejoined = (session: Joining, ctx: Ctx, role: string): Effect.Effect<void> =>
+  Effect.andThen(ctx.watch(session.ref(role) as ActorRef<Protocol.Any>), resendTo(session, ctx, role))
+
+/** Holds the roles of a session whose roles have no death watch (see `lease.ts`). */
+const lease = (session: Joining, ctx: Ctx, everyMillis: number): Effect.Effect<void> => {
+  const { id } = session
+  const { roles, durable } = session.settings
+  return hold({
+    roles: session.roles,
+    everyMillis,
+    deadlineMillis: durable!.deadlineMillis,
+    holds: (role) => session.phase === "running" && !session.ended.has(role),
+    join: (role, timeout) => session.ref(role).ask(session.joinMessage(ctx, role), { timeout }),
+    resumed: (role) => Effect.ignore(ctx.self.tell({ _tag: "Joined", role })),
+    lost: (role, waitedMillis) =>
+      Effect.ignore(
+        ctx.self.tell({
+          _tag: "Abort",
+          session: id,
+          role,
+          cause: new SessionNodeLost({
+            protocol: session.choreography.name,
+            session: id,
+            role,
+            node: roles[role]!.node,
+            waitedMillis
+          }),
+          trace: []
+        })
+      )
+  })
+}
+
+/**
+ * Every role of a durable session joined: the coordinator watches them (and holds them by a lease, if it has
+ * one). A session that had not `begun` before is stored as begun, and its roles begin on a Join that says so.
+ *
+ * @example
+ * // in the coordinator, once every role joined:
+ * // return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
+ */
+export const begin = (session: Joining, ctx: Ctx, durable: Durability, begun: boolean): Effect.Effect<void> => {
+  const { id } = session
+  const watchAll = Effect.andThen(
+    Effect.forEach(session.roles, (r) => ctx.watch(session.ref(r) as ActorRef<Protocol.Any>), { discard: true }),
+    durable.leaseMillis === undefined ? Effect.void : ctx.fork(lease(session, ctx, durable.leaseMillis))
+  )
+  if (begun) return Effect.asVoid(watchAll)
+  // the roles begin on a Join that says so: it carries where every role is now (a node may have restarted
+  // since its role joined), and is asked again until the role answers
+  const start = Effect.andThen(
+    durable.store.begin(id),
+    Effect.forEach(
+      session.roles,
+      (r) => askDurable(session, ctx, durable, r, undefined, () => true, ctx.self.tell({ _tag: "Joined", role: r })),
+      { concurrency: "unbounded", discard: true }
+    )
+  )
+  return Effect.asVoid(
+    Effect.andThen(
+      watchAll,
+      ctx.fork(
+        start.pipe(
+          Effect.catchCause((cause) =>
+            ctx.self.tell({
+              _tag: "Abort",
+              session: id,
+              role: session.roles[0]!,
+              cause: new SessionCancelled({
+                protocol: session.choreography.name,
+                session: id,
+                reason: `its start could not be stored: ${Cause.pretty(cause)}`
+              }),
+              trace: []
+            })
+          )
+        )
+      )
+    )
+  )
+}
