@@ -1,11 +1,10 @@
 /** A message in a mailbox, where its reply goes, and who is told when a cell terminates. */
-import { type Effect, Exit, type Tracer } from "effect"
+import type { Effect, Exit, Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
-import { AskTimeout } from "../../ActorRef.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type * as Terminated from "../../Terminated.ts"
+import { AskDeadline } from "../askDeadline.ts"
 import type { ActorCell } from "../cell.ts"
-import type { Deadline } from "../deadlines.ts"
 
 /** Where the reply to a request goes: a local caller, or (later) a remote one. */
 export interface ReplyTo {
@@ -53,38 +52,27 @@ export class Envelope {
 }
 
 /** A local caller waiting for a reply; it is its own deadline (one object per ask, not three). */
-export class PendingReply implements ReplyTo, Deadline {
-  done = false
-  at = 0
-  index = -1
+export class PendingReply extends AskDeadline implements ReplyTo {
   envelope: Envelope | undefined = undefined
   private readonly cell: ActorCell
   private readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
-  private readonly timeoutMillis: number
   constructor(cell: ActorCell, resume: (effect: Effect.Effect<unknown, unknown>) => void, timeoutMillis: number) {
+    super(timeoutMillis)
     this.cell = cell
     this.resume = resume
-    this.timeoutMillis = timeoutMillis
   }
   complete(exit: Exit.Exit<unknown, unknown>): undefined {
-    if (this.done) return
-    this.done = true
-    this.cell.system.deadlines.cancel(this)
-    this.resume(exit)
+    if (this.settle(this.cell.system.deadlines)) this.resume(exit)
   }
   /** The deadline passed: the caller gets `AskTimeout`, and the work done for it stops. */
   fire(): void {
     const envelope = this.envelope!
-    const tag = envelope.message._tag
-    this.complete(Exit.fail(new AskTimeout({ recipient: this.cell.path, tag, timeoutMillis: this.timeoutMillis })))
+    this.complete(this.timedOut(this.cell.path, envelope.message._tag))
     this.cell.cancel(envelope)
   }
   /** The caller was interrupted: drop the reply path and stop the work done for it. */
   interrupted(): void {
-    if (this.done) return
-    this.done = true
-    this.cell.system.deadlines.cancel(this)
-    this.cell.cancel(this.envelope!)
+    if (this.settle(this.cell.system.deadlines)) this.cell.cancel(this.envelope!)
   }
 }
 

@@ -9,7 +9,7 @@ import type { ActorRef, AskOptions } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
-import type { Deadline } from "../deadlines.ts"
+import { AskDeadline } from "../askDeadline.ts"
 import type { Remoting } from "../remoting.ts"
 import {
   decodeWith,
@@ -29,12 +29,9 @@ type RequestDef = Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.T
  * An ask sent to another node, waiting for its reply; it is its own deadline (no timer, closure or fiber per
  * ask). A lookup has no request definition: its reply is a `LookupResult`.
  */
-class Outgoing implements Deadline {
-  done = false
+class Outgoing extends AskDeadline {
   /** The envelope is in the link's resend buffer (so the other node may be working on it). */
   sent = false
-  at = 0
-  index = -1
   /** Withdraws the send while it waits (for room in the window, or for a paused recipient). */
   withdraw: (() => void) | undefined = undefined
   private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
@@ -46,7 +43,6 @@ class Outgoing implements Deadline {
   readonly target: RemoteActorRef<Protocol.Any> | string
   readonly tag: string
   readonly def: RequestDef | undefined
-  readonly timeoutMillis: number
 
   constructor(
     asks: Asks,
@@ -57,13 +53,13 @@ class Outgoing implements Deadline {
     def: RequestDef | undefined,
     timeoutMillis: number
   ) {
+    super(timeoutMillis)
     this.asks = asks
     this.id = id
     this.peer = peer
     this.target = target
     this.tag = tag
     this.def = def
-    this.timeoutMillis = timeoutMillis
   }
 
   get recipient(): string {
@@ -72,8 +68,7 @@ class Outgoing implements Deadline {
 
   /** The deadline passed. */
   fire(): void {
-    const { recipient, tag, timeoutMillis } = this
-    this.abandon(Exit.fail(new ActorRefs.AskTimeout({ recipient, tag, timeoutMillis })))
+    this.abandon(this.timedOut(this.recipient, this.tag))
   }
 
   /** What a refused send fails the ask with. */
@@ -88,8 +83,7 @@ class Outgoing implements Deadline {
   }
 
   complete(exit: Exit.Exit<unknown, unknown>): void {
-    if (this.done) return
-    this.done = true
+    if (!this.settle(this.asks.remoting.system.deadlines)) return
     this.asks.forget(this)
     const withdraw = this.withdraw
     this.withdraw = undefined
@@ -209,15 +203,13 @@ export class Asks {
   ): Outgoing {
     const outgoing = new Outgoing(this, `${++this.nextId}`, peer, target, tag, def, timeoutMillis)
     this.outgoing.set(outgoing.id, outgoing)
-    const deadlines = this.remoting.system.deadlines
-    outgoing.at = deadlines.now() + timeoutMillis
-    deadlines.add(outgoing)
+    outgoing.arm(this.remoting.system.deadlines)
     return outgoing
   }
 
+  /** The ask ended: no reply is awaited for it any more. */
   forget(outgoing: Outgoing): void {
     this.outgoing.delete(outgoing.id)
-    this.remoting.system.deadlines.cancel(outgoing)
   }
 
   /** A reply arrived from `node`. */

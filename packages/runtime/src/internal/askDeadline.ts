@@ -1,0 +1,50 @@
+/** An ask waiting for its reply under a deadline: a local caller's (`PendingReply`) or a remote one's (`Outgoing`). */
+import { Exit } from "effect"
+import { AskTimeout } from "../ActorRef.ts"
+import type { Deadline, Deadlines } from "./deadlines.ts"
+
+/**
+ * An ask that is its own entry in the system's {@link Deadlines} heap (no timer, closure or fiber per ask): it ends
+ * once, by its reply, its deadline or its caller giving up.
+ *
+ * @example
+ * class Waiting extends AskDeadline {
+ *   fire() {
+ *     if (this.settle(deadlines)) resume(this.timedOut("/user/counter", "Get"))
+ *   }
+ * }
+ * new Waiting(5_000).arm(deadlines)
+ */
+export abstract class AskDeadline implements Deadline {
+  /** Answered, timed out or given up: what comes later is ignored. */
+  done = false
+  at = 0
+  index = -1
+  readonly timeoutMillis: number
+
+  constructor(timeoutMillis: number) {
+    this.timeoutMillis = timeoutMillis
+  }
+
+  /** Starts the clock: the deadline fires `timeoutMillis` from now. */
+  arm(deadlines: Deadlines): void {
+    this.at = deadlines.now() + this.timeoutMillis
+    deadlines.add(this)
+  }
+
+  /** Ends the wait: marks it done and cancels its deadline; `false` when it had ended already. */
+  protected settle(deadlines: Deadlines): boolean {
+    if (this.done) return false
+    this.done = true
+    deadlines.cancel(this)
+    return true
+  }
+
+  /** What the caller gets when the deadline passes. */
+  protected timedOut(recipient: string, tag: string): Exit.Exit<never, AskTimeout> {
+    return Exit.fail(new AskTimeout({ recipient, tag, timeoutMillis: this.timeoutMillis }))
+  }
+
+  /** The deadline passed. */
+  abstract fire(): void
+}
