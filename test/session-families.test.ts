@@ -6,28 +6,11 @@
  * aborts the session for everyone, naming the member; a member that never answers makes the author's step
  * deadline expire, naming the member it waited for. Nothing hangs.
  */
-import { ActorSystem, Choreography, Session } from "@troupe/runtime"
-import { Deferred, Effect, Exit, Schema, type Scope } from "effect"
+import { ActorSystem, Session } from "@troupe/runtime"
+import { Deferred, Effect, Exit, type Scope } from "effect"
 import { describe, expect, it } from "vitest"
+import { Review } from "../packages/choreography/test/fixtures.ts"
 import { type Places, topologies } from "./conformance/support/topology.ts"
-
-const Verdict = Schema.Struct({ approve: Schema.Boolean, reason: Schema.String })
-
-const Review = Choreography.makeUnsafe(
-  "Review",
-  ["Author", "Reviewer"],
-  ($) => [
-    $.loop("Round", [
-      $.message("Author", "Reviewer", "draft", Schema.String),
-      $.message("Reviewer", "Author", "verdict", Verdict),
-      $.choice("Author", {
-        accepted: [$.message("Author", "Reviewer", "accepted", Schema.Void)],
-        revise: [$.message("Author", "Reviewer", "revise", Schema.Void), $.continue("Round")]
-      })
-    ])
-  ],
-  { families: ["Reviewer"] }
-)
 
 /** The author: drafts until every reviewer approves; answers the number of rounds. */
 const author = Session.role(Review, "Author", (ep) =>

@@ -9,27 +9,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { expect, expectTypeOf } from "vitest"
 import { Choreography, Endpoint, LocalType, Monitor, StateMachine } from "../src/index.ts"
-import { network } from "./fixtures.ts"
+import { network, Review } from "./fixtures.ts"
 
 const V = Schema.Void
-const Verdict = Schema.Struct({ approve: Schema.Boolean, reason: Schema.String })
-
-/** An author sends a draft to n reviewers; each answers; the author accepts or asks for another round. */
-const Review = Choreography.makeUnsafe(
-  "Review",
-  ["Author", "Reviewer"],
-  ($) => [
-    $.loop("Round", [
-      $.message("Author", "Reviewer", "draft", Schema.String),
-      $.message("Reviewer", "Author", "verdict", Verdict),
-      $.choice("Author", {
-        accepted: [$.message("Author", "Reviewer", "accepted", V)],
-        revise: [$.message("Author", "Reviewer", "revise", V), $.continue("Round")]
-      })
-    ])
-  ],
-  { families: ["Reviewer"] }
-)
 
 const author = (ep: Endpoint.For<typeof Review, "Author">) =>
   Effect.gen(function* () {

@@ -45,6 +45,30 @@ export const Travel = Choreography.makeUnsafe("Travel", ["Customer", "Agency", "
   ])
 ])
 
+/** A reviewer's verdict on a draft. */
+const Verdict = Schema.Struct({ approve: Schema.Boolean, reason: Schema.String })
+
+/**
+ * Review with a role family: an author sends a draft to n reviewers; each answers; the author accepts or asks
+ * for another round. (`@troupe/agreement`'s `Protocols.Review` is a richer one; the choreography tests cannot
+ * import it: agreement depends on the runtime.)
+ */
+export const Review = Choreography.makeUnsafe(
+  "Review",
+  ["Author", "Reviewer"],
+  ($) => [
+    $.loop("Round", [
+      $.message("Author", "Reviewer", "draft", Schema.String),
+      $.message("Reviewer", "Author", "verdict", Verdict),
+      $.choice("Author", {
+        accepted: [$.message("Author", "Reviewer", "accepted", Schema.Void)],
+        revise: [$.message("Author", "Reviewer", "revise", Schema.Void), $.continue("Round")]
+      })
+    ])
+  ],
+  { families: ["Reviewer"] }
+)
+
 /**
  * An in-memory network for the roles of a protocol (one FIFO queue per ordered pair of roles): a port for
  * endpoint tests without the session runtime. It records a trace and the violations reported.
