@@ -7,11 +7,9 @@
  *     proof { HMAC(k, "dialer") }                  →
  *                                                   ← welcome { received, HMAC(k, "acceptor" + received) }
  *
- * `k` is an HMAC-SHA-256 under the shared secret of the X25519 agreement between the two
- * incarnations' keys and both introductions (node ids, incarnations, keys, nonces, timings). So the
- * secret never crosses the wire, a recorded handshake cannot be replayed (the other side's nonce is
- * fresh), and only the holder of an incarnation's private key can speak for it: a connection that
- * claims a live incarnation must present the key that incarnation first linked with.
+ * `k` is made from the X25519 agreement and both introductions (see handshakeKeys.ts): only the holder
+ * of an incarnation's private key can speak for it, and a connection that claims a live incarnation must
+ * present the key that incarnation first linked with.
  *
  * Link state: the proof says which link (generation) the dialer knows last and whether it still holds
  * it; the welcome names the one both sides carry on with (see linkGeneration.ts).
@@ -20,13 +18,14 @@
  * certificate's subject CN. A new incarnation of a node id whose link is connected does not evict
  * it: the incumbent is probed first, and the newcomer is refused (4010) if it answers.
  *
- * Limits: handshakes in progress, peers, failed attempts per address, declared timings.
+ * Limits: handshakes in progress, peers, failed attempts per address (handshakeThrottle.ts), declared timings.
  */
-import { createHmac, createPublicKey, diffieHellman, randomBytes, timingSafeEqual } from "node:crypto"
 import * as CloseCode from "../CloseCode.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import type { Connection, Engine } from "./engine.ts"
+import { acceptorLabel, b64, dialerLabel, mac, nonce, proofKey, sameBytes } from "./handshakeKeys.ts"
+import { Throttle } from "./handshakeThrottle.ts"
 import { accept, dialerState, takeUp } from "./linkGeneration.ts"
 
 /** How a connection's handshake stands. */
@@ -52,72 +51,10 @@ export interface Declared {
   readonly heartbeatInterval: number
 }
 
-/** Failed handshakes per address are counted in windows of this length. */
-const FAILURE_WINDOW_MS = 10_000
-/** The most addresses whose failures are remembered (the oldest are forgotten first). */
-const FAILURE_MEMORY = 10_000
 /** How long an incumbent has to answer a probe before a new incarnation of its id replaces it. */
 const PROBE_MAX_MS = 2_000
 /** Bad frames tolerated on a connection before its handshake completes. */
 const MAX_BAD_FRAMES_BEFORE_HANDSHAKE = 16
-
-/** What the dialer's proof is made over: its link state. */
-const dialerLabel = (linked: boolean, generation: number): string =>
-  `dialer${linked ? " linked" : ""}${generation > 0 ? ` ${generation}` : ""}`
-
-/** What the acceptor's proof is made over: what it received and the link both carry on with. */
-const acceptorLabel = (received: number, generation: number): string => `acceptor ${received} link ${generation}`
-
-const b64 = (bytes: Buffer): string => bytes.toString("base64url")
-const fromB64 = (text: string): Buffer => Buffer.from(text, "base64url")
-
-/** The fields that both sides bind into the key, in a fixed order. */
-const introduction = (frame: Frame.Hello | Frame.Challenge) => [
-  frame.protocol,
-  frame.node,
-  frame.incarnation,
-  frame.key,
-  frame.nonce,
-  frame.maxFrameBytes,
-  frame.window,
-  frame.heartbeatInterval
-]
-
-const sameBytes = (a: string, b: Buffer): boolean => {
-  const bytes = fromB64(a)
-  return bytes.length === b.length && timingSafeEqual(bytes, b)
-}
-
-/** Failed handshakes per address, in fixed windows. */
-class Throttle {
-  private readonly failures = new Map<string, { count: number; since: number }>()
-  private readonly max: number
-  constructor(max: number) {
-    this.max = max
-  }
-
-  /** Whether this address has failed too often lately. */
-  blocked(address: string, at: number): boolean {
-    const entry = this.failures.get(address)
-    if (entry === undefined) return false
-    if (at - entry.since >= FAILURE_WINDOW_MS) {
-      this.failures.delete(address)
-      return false
-    }
-    return entry.count >= this.max
-  }
-
-  failed(address: string, at: number): void {
-    const entry = this.failures.get(address)
-    if (entry !== undefined && at - entry.since < FAILURE_WINDOW_MS) {
-      entry.count++
-      return
-    }
-    this.failures.delete(address)
-    this.failures.set(address, { count: 1, since: at })
-    if (this.failures.size > FAILURE_MEMORY) this.failures.delete(this.failures.keys().next().value!)
-  }
-}
 
 export class Handshake {
   private readonly engine: Engine
@@ -138,7 +75,7 @@ export class Handshake {
       node: options.node,
       incarnation: options.incarnation,
       key: options.publicKey,
-      nonce: b64(randomBytes(32)),
+      nonce: nonce(),
       maxFrameBytes: options.maxFrameBytes,
       window: options.capacity,
       heartbeatInterval: Math.max(1, Math.ceil(options.heartbeatMs))
@@ -221,7 +158,7 @@ export class Handshake {
   private onChallenge(connection: Connection, auth: Auth, challenge: Frame.Challenge): void {
     if (!this.admissible(connection, challenge)) return
     auth.peer = challenge
-    auth.key = this.key(auth.self as Frame.Hello, challenge, challenge.key)
+    auth.key = proofKey(this.engine.options, auth.self as Frame.Hello, challenge, challenge.key)
     const key = auth.key
     if (key === undefined) {
       this.unauthorized(connection, challenge, "its key is not a valid X25519 public key")
@@ -229,7 +166,7 @@ export class Handshake {
     }
     this.afterIncumbent(connection, auth, challenge, () => {
       const { linked, generation } = dialerState(this.engine, challenge)
-      const proof = b64(this.mac(key, dialerLabel(linked, generation)))
+      const proof = b64(mac(key, dialerLabel(linked, generation)))
       connection.write(
         Frame.encode({
           type: "proof",
@@ -243,13 +180,10 @@ export class Handshake {
 
   private onProof(connection: Connection, auth: Auth, proof: Frame.Proof): void {
     const hello = auth.peer as Frame.Hello
-    auth.key = this.key(hello, auth.self as Frame.Challenge, hello.key)
+    auth.key = proofKey(this.engine.options, hello, auth.self as Frame.Challenge, hello.key)
     const dialerLinked = proof.linked === true
     const dialerGeneration = proof.generation ?? 0
-    if (
-      auth.key === undefined ||
-      !sameBytes(proof.proof, this.mac(auth.key, dialerLabel(dialerLinked, dialerGeneration)))
-    ) {
+    if (auth.key === undefined || !sameBytes(proof.proof, mac(auth.key, dialerLabel(dialerLinked, dialerGeneration)))) {
       this.throttle.failed(connection.address, Date.now())
       this.unauthorized(connection, hello, "wrong secret: the proof does not match this node's secret")
       return
@@ -260,7 +194,7 @@ export class Handshake {
       const link = this.bind(connection, hello, generation)
       if (link === undefined) return
       const received = link.acknowledge()
-      const proof = b64(this.mac(key, acceptorLabel(received, generation)))
+      const proof = b64(mac(key, acceptorLabel(received, generation)))
       connection.write(Frame.encode({ type: "welcome", received, proof, generation }))
       this.engine.attach(link, connection)
     })
@@ -269,7 +203,7 @@ export class Handshake {
   private onWelcome(connection: Connection, auth: Auth, welcome: Frame.Welcome): void {
     const challenge = auth.peer as Frame.Challenge
     const generation = welcome.generation
-    if (!sameBytes(welcome.proof, this.mac(auth.key!, acceptorLabel(welcome.received, generation)))) {
+    if (!sameBytes(welcome.proof, mac(auth.key!, acceptorLabel(welcome.received, generation)))) {
       this.unauthorized(connection, challenge, "wrong secret: the acceptor's proof does not match this node's secret")
       return
     }
@@ -405,30 +339,6 @@ export class Handshake {
       window: Math.min(intro.window, 1 << 24),
       heartbeatInterval: Math.min(intro.heartbeatInterval, limits.maxPeerHeartbeatMs)
     }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // keys and proofs
-
-  /** The key both proofs are made with: the secret over the X25519 agreement and both introductions. */
-  private key(hello: Frame.Hello, challenge: Frame.Challenge, peerKey: string): Buffer | undefined {
-    const options = this.engine.options
-    let shared: Buffer
-    try {
-      const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: peerKey }, format: "jwk" })
-      shared = diffieHellman({ privateKey: options.privateKey, publicKey })
-    } catch {
-      return undefined
-    }
-    return createHmac("sha256", options.secretKey)
-      .update("troupe handshake 2\0")
-      .update(shared)
-      .update(JSON.stringify([introduction(hello), introduction(challenge)]))
-      .digest()
-  }
-
-  private mac(key: Buffer, label: string): Buffer {
-    return createHmac("sha256", key).update(label).digest()
   }
 
   // ---------------------------------------------------------------------------------------------
