@@ -12,9 +12,10 @@
  * again when it replays; a `once` result and a role's completion are committed before they count, together
  * with every send written before them.
  */
-import { Cause, Effect, Exit, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
-import { StorageCorrupt, type StorageError } from "./errors.ts"
+import type { StorageError } from "./errors.ts"
+import { decoding, readChunk, readJson, readSpec } from "./sessionColumns.ts"
 import type { Writer } from "./writer.ts"
 
 /** Who plays a role: its node and path. */
@@ -45,62 +46,6 @@ export interface SessionSpec {
 
 /** A message as the log keeps it: its number, its label, and its payload encoded as JSON. */
 export type Logged = readonly [seq: number, label: string, payload: unknown]
-
-const SpecSchema = Schema.Struct({
-  roles: Schema.Record(Schema.String, Schema.Struct({ node: Schema.String, path: Schema.String })),
-  stepTimeoutMillis: Schema.Record(Schema.String, Schema.Number),
-  traceLimit: Schema.Number,
-  deadlineMillis: Schema.Number
-})
-const decodeSpec = Schema.decodeUnknownExit(SpecSchema)
-
-/** Parses a stored JSON column; what is not JSON throws `StorageCorrupt` naming where it was. */
-const readJson = (text: string, where: string, location: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch (error) {
-    throw new StorageCorrupt({ location, detail: `${where} does not decode (not JSON: ${(error as Error).message})` })
-  }
-}
-
-/** A session's spec, decoded with its schema. */
-const readSpec = (text: string, where: string, location: string): SessionSpec => {
-  const exit = decodeSpec(readJson(text, where, location))
-  if (Exit.isSuccess(exit)) return exit.value
-  const issue = Option.match(Cause.findErrorOption(exit.cause), {
-    onNone: () => Cause.pretty(exit.cause),
-    onSome: (error) => (error instanceof Error ? error.message : String(error))
-  })
-  throw new StorageCorrupt({ location, detail: `${where} does not decode (${issue})` })
-}
-
-/**
- * A chunk of the log: `[seq, label, payload]` triples. Checked by hand rather than with a Schema, as it is read
- * for every role that resumes (a Schema decode of each chunk was an eighth of the time to resume a session);
- * each payload is decoded with its message's schema when the role replays it.
- */
-const readChunk = (text: string, where: string, location: string): ReadonlyArray<Logged> => {
-  const chunk = readJson(text, where, location)
-  const bad = (detail: string) => new StorageCorrupt({ location, detail: `${where} does not decode (${detail})` })
-  if (!Array.isArray(chunk)) throw bad("not an array of messages")
-  for (let i = 0; i < chunk.length; i++) {
-    const m = chunk[i] as unknown
-    if (!Array.isArray(m) || m.length !== 3 || typeof m[0] !== "number" || typeof m[1] !== "string")
-      throw bad(`message ${i} is not [number, label, payload]`)
-  }
-  return chunk as ReadonlyArray<Logged>
-}
-
-/** Builds a value from stored rows; a column that does not decode fails it with its `StorageCorrupt`. */
-const decoding = <A>(build: () => A): Effect.Effect<A, StorageCorrupt> =>
-  Effect.suspend(() => {
-    try {
-      return Effect.succeed(build())
-    } catch (error) {
-      if (error instanceof StorageCorrupt) return Effect.fail(error)
-      throw error // a bug, not the data: a defect
-    }
-  })
 
 /** A role's part of the log, read back when it resumes. */
 export interface RoleLog {
