@@ -33,6 +33,7 @@ import { Duration, Effect, Exit, type Schema } from "effect"
 import { type ActorRef, type AskError, InvalidMessage } from "../ActorRef.ts"
 import { internal as systemInternal } from "../ActorSystem.ts"
 import type { ActorContext, Behavior, Handlers } from "../Behavior.ts"
+import { callHandler } from "../internal/callHandler.ts"
 import { localCell, type SystemImpl } from "../internal/system.ts"
 import * as Protocol from "../Protocol.ts"
 import {
@@ -100,14 +101,6 @@ export const persistenceIdOf = (behavior: Behavior<Protocol.Any, unknown, unknow
 
 type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Effect<unknown, unknown, unknown>
 
-const call = (handler: AnyHandler, state: unknown, message: unknown, ctx: unknown) => {
-  try {
-    return handler(state, message, ctx)
-  } catch (defect) {
-    return Effect.die(defect)
-  }
-}
-
 /**
  * Makes a behaviour durable under a persistence id (see the module's documentation for what is written
  * when). The behaviour's `init` (if any) runs at every start, for its resources; its state is used only when
@@ -174,7 +167,7 @@ const wrap =
   (state, message, ctx) => {
     const inst = state as Instance<unknown>
     if (inst.failure !== undefined) return Effect.fail(inst.failure)
-    const out = call(handler, inst.latest, message, ctx)
+    const out = callHandler(handler, inst.latest, message, ctx)
     if (request) {
       return Effect.flatMap(out, (result) => {
         const { state: next, reply } = result as { state: unknown; reply: unknown }

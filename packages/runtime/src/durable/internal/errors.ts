@@ -1,5 +1,5 @@
 /** The typed errors of durable storage: each names what failed, where, and what to do. */
-import { Cause, Schema } from "effect"
+import { Cause, Option, Schema } from "effect"
 import type { SqlError } from "effect/sql"
 
 const where = (persistenceId: string | undefined) =>
@@ -160,6 +160,20 @@ export const fromSqlError = (
     ...(persistenceId === undefined ? {} : { persistenceId })
   })
 }
+
+/**
+ * What a failed decode says, for the `issue` or `detail` of an error: its first error's message, or the
+ * whole cause when it has no error (a defect, an interruption).
+ *
+ * @example
+ * const exit = Schema.decodeUnknownExit(Spec)(json)
+ * if (Exit.isFailure(exit)) return new StorageCorrupt({ location, detail: issueOf(exit.cause) })
+ */
+export const issueOf = (cause: Cause.Cause<unknown>): string =>
+  Option.match(Cause.findErrorOption(cause), {
+    onNone: () => Cause.pretty(cause),
+    onSome: (error) => (error instanceof Error ? error.message : String(error))
+  })
 
 /** A short text for a cause, for the `detail` of errors made from defects. */
 export const describe = (cause: unknown): string =>

@@ -8,12 +8,13 @@
  * they were, and the message is read again when the actor is back (at least once); a message sent again with
  * the same id is answered from the inbox instead of being handled again (deduplicated by id).
  */
-import { Cause, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Schema } from "effect"
 import { AskTimeout } from "../../ActorRef.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
+import { callHandler } from "../../internal/callHandler.ts"
 import type { SystemImpl } from "../../internal/system.ts"
 import * as Protocol from "../../Protocol.ts"
-import type { StorageError } from "./errors.ts"
+import { issueOf, type StorageError } from "./errors.ts"
 import { type Instance, withRefs } from "./instance.ts"
 import type { Writer } from "./writer.ts"
 
@@ -79,14 +80,6 @@ const isDeclared = (schema: Schema.Top, error: unknown): boolean =>
 
 type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Effect<unknown, unknown, unknown>
 
-const call = (handler: AnyHandler, state: unknown, message: unknown, ctx: unknown) => {
-  try {
-    return handler(state, message, ctx)
-  } catch (defect) {
-    return Effect.die(defect)
-  }
-}
-
 /**
  * The `$Inbox` handler of a durable actor: reads the next pending messages, hands each to the behaviour's
  * handler, and queues its "handled" mark and reply to be committed with the state.
@@ -123,13 +116,13 @@ export const read = <S>(
           : Exit.fail(`${JSON.stringify(tag ?? null)} is not a message of ${protocol.name}`)
       const handler = typeof tag === "string" ? receive[tag] : undefined
       if (Exit.isFailure(decoded) || handler === undefined) {
-        const issue = Exit.isFailure(decoded) ? describeCause(decoded.cause) : `no handler for ${String(tag)}`
+        const issue = Exit.isFailure(decoded) ? issueOf(decoded.cause) : `no handler for ${String(tag)}`
         reply = { _tag: "Invalid", issue }
         system.deadLetter(ctx.self.path, { _tag: String(tag) }, "invalid")
       } else {
         const message = decoded.value as { readonly _tag: string }
         const def = Protocol.requestDef(protocol, message._tag)
-        const exit = yield* Effect.exit(call(handler, inst.latest, message, ctx))
+        const exit = yield* Effect.exit(callHandler(handler, inst.latest, message, ctx))
         if (Exit.isSuccess(exit)) {
           if (def === undefined) {
             inst.latest = exit.value as S
@@ -190,12 +183,6 @@ const parse = (text: string): unknown => {
     return undefined
   }
 }
-
-const describeCause = (cause: Cause.Cause<unknown>): string =>
-  Option.match(Cause.findErrorOption(cause), {
-    onNone: () => Cause.pretty(cause),
-    onSome: (error) => (error instanceof Error ? error.message : String(error))
-  })
 
 // -----------------------------------------------------------------------------------------------------------
 // Sending

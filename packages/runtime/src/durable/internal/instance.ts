@@ -3,7 +3,7 @@
  * in the node's table of persistence ids (one live instance per id and process). Loading a stored state runs
  * the behaviour's migrations and decodes it, or fails typed; the actor is never started on a half-read state.
  */
-import { Cause, Exit, Option, Schema } from "effect"
+import { Exit, Schema } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import * as ActorRefs from "../../ActorRef.ts"
 import { internal as systemInternal } from "../../ActorSystem.ts"
@@ -11,7 +11,7 @@ import type { ActorContext } from "../../Behavior.ts"
 import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { StorageError } from "./errors.ts"
-import { describe, type WriteError } from "./errors.ts"
+import { describe, issueOf, type WriteError } from "./errors.ts"
 import type { Op, Tracked, Writer } from "./writer.ts"
 
 /** What an instance needs of its storage. */
@@ -123,10 +123,7 @@ export const revive = <S>(
   return Exit.fail({
     _tag: "NotDecodable",
     version: stored.version,
-    issue: Option.match(Cause.findErrorOption(decoded.cause), {
-      onNone: () => Cause.pretty(decoded.cause),
-      onSome: (error) => error.message
-    })
+    issue: issueOf(decoded.cause)
   })
 }
 

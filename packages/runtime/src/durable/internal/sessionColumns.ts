@@ -3,8 +3,8 @@
  * not decode throws `StorageCorrupt` naming where it was (the session, the role, the column); `decoding` turns
  * that into the failure of the read.
  */
-import { Cause, Effect, Exit, Option, Schema } from "effect"
-import { StorageCorrupt } from "./errors.ts"
+import { Effect, Exit, Schema } from "effect"
+import { issueOf, StorageCorrupt } from "./errors.ts"
 import type { Logged, SessionSpec } from "./sessionStore.ts"
 
 const SpecSchema = Schema.Struct({
@@ -28,11 +28,7 @@ export const readJson = (text: string, where: string, location: string): unknown
 export const readSpec = (text: string, where: string, location: string): SessionSpec => {
   const exit = decodeSpec(readJson(text, where, location))
   if (Exit.isSuccess(exit)) return exit.value
-  const issue = Option.match(Cause.findErrorOption(exit.cause), {
-    onNone: () => Cause.pretty(exit.cause),
-    onSome: (error) => (error instanceof Error ? error.message : String(error))
-  })
-  throw new StorageCorrupt({ location, detail: `${where} does not decode (${issue})` })
+  throw new StorageCorrupt({ location, detail: `${where} does not decode (${issueOf(exit.cause)})` })
 }
 
 /**
