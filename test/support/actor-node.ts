@@ -11,9 +11,9 @@
  */
 import { ActorSystem, Behavior, Protocol, type SystemEvent } from "@troupe/runtime"
 import { type Peer, Transport, WebSocket } from "@troupe/transport"
-import { Deferred, Duration, Effect, Exit, PubSub, Schema, Stream } from "effect"
+import { Duration, Effect, Exit, Schema, Stream } from "effect"
+import { type Books, drained, enter, livePeers, type Received, received } from "./delivery.ts"
 import { emit, main, serve } from "./node-process.ts"
-import type { Received } from "./transport-node.ts"
 
 export interface NodeSpec {
   readonly node: string
@@ -81,20 +81,12 @@ export const Sink = Protocol.make("Sink", {
   )
 })
 
-type Books = Record<string, { count: number; duplicates: number; missing: number; next: number }>
-
 const sink = Behavior.make(Sink, {
   initial: {} as Books,
   receive: {
     Deliver: (books, { from, n }) =>
       Effect.sync(() => {
-        const book = (books[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 })
-        if (n < book.next) book.duplicates++
-        else {
-          book.missing += n - book.next
-          book.next = n + 1
-          book.count++
-        }
+        enter(books, from, n)
         return books
       }),
     Echo: (books, { n }) => Effect.succeed({ state: books, reply: n }),
@@ -120,25 +112,12 @@ const program = (spec: NodeSpec) =>
     const self = `${spec.node}/${transport.incarnation}`
     yield* system.spawn(sink, { name: "sink" })
 
-    const live = new Map<string, Peer.Peer>()
-    let changed = yield* Deferred.make<void>()
-    const events = yield* transport.subscribe
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.gen(function* () {
-          const event = yield* PubSub.take(events)
-          if (event._tag === "PeerUp") live.set(event.node, { node: event.node, incarnation: event.incarnation })
-          else if (live.get(event.node)?.incarnation === event.incarnation) live.delete(event.node)
-          emit({
-            event: event._tag === "PeerUp" ? "peer-up" : "peer-down",
-            node: event.node,
-            incarnation: event.incarnation
-          })
-          const previous = changed
-          changed = yield* Deferred.make<void>()
-          yield* Deferred.succeed(previous, undefined)
-        })
-      )
+    const { live, changed } = yield* livePeers(transport, (event) =>
+      emit({
+        event: event._tag === "PeerUp" ? "peer-up" : "peer-down",
+        node: event.node,
+        incarnation: event.incarnation
+      })
     )
 
     const sent: Record<string, number> = {}
@@ -169,7 +148,7 @@ const program = (spec: NodeSpec) =>
         while (remaining > 0) {
           const peer = live.get(to)
           if (peer === undefined) {
-            yield* Deferred.await(changed)
+            yield* changed
             continue
           }
           if (ref?.incarnation !== peer.incarnation) {
@@ -206,14 +185,6 @@ const program = (spec: NodeSpec) =>
         }
       })
 
-    const drained = Effect.gen(function* () {
-      while (true) {
-        const stats = yield* transport.stats
-        if (stats.links.every((link) => link.unacknowledged === 0 && link.waiting === 0)) return
-        yield* Effect.sleep(20)
-      }
-    })
-
     const report = Effect.gen(function* () {
       const sinkRef = yield* system.lookup("/user/sink", Sink)
       const books = yield* sinkRef.ask(Sink.Books())
@@ -222,9 +193,7 @@ const program = (spec: NodeSpec) =>
         incarnation: transport.incarnation,
         sent: { ...sent },
         undelivered: { ...undelivered },
-        received: Object.fromEntries(
-          Object.entries(books).map(([from, { count, duplicates, missing }]) => [from, { count, duplicates, missing }])
-        ),
+        received: received(books),
         asks: structuredClone(asks)
       } satisfies Report
     })
@@ -238,7 +207,7 @@ const program = (spec: NodeSpec) =>
         case "send":
           return sendTo(command)
         case "drain":
-          return drained
+          return drained(transport)
         case "report":
           return Effect.map(report, (r) => {
             emit({ event: "report", id: command.id, report: r })

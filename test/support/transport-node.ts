@@ -9,8 +9,9 @@
  * how many were duplicates (n already seen) and how many went missing (n skipped).
  */
 
-import { ActorAddress, Envelope, FailureDetector, NodeId, type Peer, WebSocket } from "@troupe/transport"
-import { Deferred, Effect, PubSub, Result, Semaphore, Stream } from "effect"
+import { ActorAddress, Envelope, FailureDetector, NodeId, WebSocket } from "@troupe/transport"
+import { Effect, Result, Semaphore, Stream } from "effect"
+import { type Books, drained, enter, livePeers, type Received, received } from "./delivery.ts"
 import { emit, main, serve } from "./node-process.ts"
 
 export interface NodeSpec {
@@ -40,12 +41,6 @@ export type Command =
   /** Blocks the event loop with a synchronous busy loop for `ms` (a stalled node). */
   | { readonly id: number; readonly cmd: "stall"; readonly ms: number }
   | { readonly id: number; readonly cmd: "stop" }
-
-export interface Received {
-  readonly count: number
-  readonly duplicates: number
-  readonly missing: number
-}
 
 export interface Report {
   readonly node: string
@@ -86,44 +81,26 @@ const program = (spec: NodeSpec) =>
       resendBuffer: { capacity: spec.capacity ?? 2048 },
       shutdownTimeout: "2 seconds"
     })
-    const live = new Map<string, Peer.Peer>()
-    let changed = yield* Deferred.make<void>()
-    const events = yield* transport.subscribe
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.gen(function* () {
-          const event = yield* PubSub.take(events)
-          if (event._tag === "PeerUp") live.set(event.node, { node: event.node, incarnation: event.incarnation })
-          else if (live.get(event.node)?.incarnation === event.incarnation) live.delete(event.node)
-          emit(
-            event._tag === "PeerUp"
-              ? { event: "peer-up", node: event.node, incarnation: event.incarnation }
-              : { event: "peer-down", node: event.node, incarnation: event.incarnation, reason: event.reason }
-          )
-          const previous = changed
-          changed = yield* Deferred.make<void>()
-          yield* Deferred.succeed(previous, undefined)
-        })
+    const { live, changed } = yield* livePeers(transport, (event) =>
+      emit(
+        event._tag === "PeerUp"
+          ? { event: "peer-up", node: event.node, incarnation: event.incarnation }
+          : { event: "peer-down", node: event.node, incarnation: event.incarnation, reason: event.reason }
       )
     )
 
     const sent: Record<string, number> = {}
-    const received: Record<string, { count: number; duplicates: number; missing: number; next: number }> = {}
+    const books: Books = {}
     yield* Effect.forkScoped(
       transport.inbound.pipe(
         Stream.runForEach((delivery) =>
-          Effect.sync(() => {
-            const from = key(delivery.from, delivery.incarnation)
-            received[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 }
-            const book = received[from]
-            const n = (delivery.envelope.payload as { readonly n: number }).n
-            if (n < book.next) book.duplicates++
-            else {
-              book.missing += n - book.next
-              book.next = n + 1
-              book.count++
-            }
-          })
+          Effect.sync(() =>
+            enter(
+              books,
+              key(delivery.from, delivery.incarnation),
+              (delivery.envelope.payload as { readonly n: number }).n
+            )
+          )
         )
       )
     )
@@ -145,7 +122,7 @@ const program = (spec: NodeSpec) =>
         while (remaining > 0) {
           const peer = live.get(to)
           if (peer === undefined) {
-            yield* Deferred.await(changed)
+            yield* changed
             continue
           }
           const book = key(peer.node, peer.incarnation)
@@ -159,26 +136,16 @@ const program = (spec: NodeSpec) =>
             remaining--
             if (remaining % slice === 0) yield* Effect.sleep(10)
           } else if (live.get(to)?.incarnation === peer.incarnation) {
-            yield* Deferred.await(changed) // the event saying it is down has not been handled yet
+            yield* changed // the event saying it is down has not been handled yet
           }
         }
       }).pipe(exclusive(to))
-
-    const drained = Effect.gen(function* () {
-      while (true) {
-        const stats = yield* transport.stats
-        if (stats.links.every((link) => link.unacknowledged === 0 && link.waiting === 0)) return
-        yield* Effect.sleep(20)
-      }
-    })
 
     const report = (): Report => ({
       node: spec.node,
       incarnation: transport.incarnation,
       sent: { ...sent },
-      received: Object.fromEntries(
-        Object.entries(received).map(([from, { count, duplicates, missing }]) => [from, { count, duplicates, missing }])
-      )
+      received: received(books)
     })
 
     const url = transport.address._tag === "Some" ? transport.address.value : ""
@@ -190,7 +157,7 @@ const program = (spec: NodeSpec) =>
         case "send":
           return sendTo(command.to, command.count, command.perSecond)
         case "drain":
-          return drained
+          return drained(transport)
         case "report":
           return Effect.sync(() => {
             emit({ event: "report", id: command.id, report: report() })

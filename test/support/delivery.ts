@@ -1,0 +1,101 @@
+/**
+ * What the node scripts of delivery tests share (`transport-node.ts`, `actor-node.ts`): exact books of the
+ * numbered messages each sender incarnation sent (how many arrived, twice, or never), the live incarnation of
+ * each peer node, and waiting until every link has had all it sent acknowledged.
+ */
+import type { Peer, Transport } from "@troupe/transport"
+import { Deferred, Effect, PubSub, type Scope } from "effect"
+
+/**
+ * What arrived from one sender incarnation: how many, how many were duplicates (n already seen), how many went
+ * missing (n skipped).
+ */
+export interface Received {
+  readonly count: number
+  readonly duplicates: number
+  readonly missing: number
+}
+
+/** Books per sender `node/incarnation`; `next` is the number each sender's next message should carry. */
+export type Books = Record<string, { count: number; duplicates: number; missing: number; next: number }>
+
+/**
+ * Enters message number `n` (1, 2, 3... per recipient incarnation) from sender `from` in the books.
+ *
+ * @example
+ * const books: Books = {}
+ * enter(books, "a/1", 1)
+ * enter(books, "a/1", 3) // missing: 1
+ * enter(books, "a/1", 2) // duplicates: 1
+ */
+export const enter = (books: Books, from: string, n: number): void => {
+  const book = (books[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 })
+  if (n < book.next) book.duplicates++
+  else {
+    book.missing += n - book.next
+    book.next = n + 1
+    book.count++
+  }
+}
+
+/**
+ * The books as a report gives them: per sender, what arrived.
+ *
+ * @example
+ * const report = { node, incarnation, sent, received: received(books) }
+ */
+export const received = (books: Books): Record<string, Received> =>
+  Object.fromEntries(
+    Object.entries(books).map(([from, { count, duplicates, missing }]) => [from, { count, duplicates, missing }])
+  )
+
+/**
+ * The live incarnation of each peer node, kept from the transport's peer events (each also goes to `onEvent`);
+ * `changed` waits for the next event.
+ *
+ * @example
+ * const { live, changed } = yield* livePeers(transport, (event) => emit({ event: event._tag }))
+ * while (live.get("b") === undefined) yield* changed
+ */
+export const livePeers = (
+  transport: Transport.Service,
+  onEvent: (event: Peer.PeerEvent) => void
+): Effect.Effect<
+  { readonly live: ReadonlyMap<string, Peer.Peer>; readonly changed: Effect.Effect<void> },
+  never,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const live = new Map<string, Peer.Peer>()
+    let changed = yield* Deferred.make<void>()
+    const events = yield* transport.subscribe
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          const event = yield* PubSub.take(events)
+          if (event._tag === "PeerUp") live.set(event.node, { node: event.node, incarnation: event.incarnation })
+          else if (live.get(event.node)?.incarnation === event.incarnation) live.delete(event.node)
+          onEvent(event)
+          const previous = changed
+          changed = yield* Deferred.make<void>()
+          yield* Deferred.succeed(previous, undefined)
+        })
+      )
+    )
+    return { live, changed: Effect.suspend(() => Deferred.await(changed)) }
+  })
+
+/**
+ * Waits until every link has had all it sent acknowledged and has nothing waiting to be sent.
+ *
+ * @example
+ * case "drain": return drained(transport)
+ */
+export const drained = (transport: Transport.Service): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    while (true) {
+      const stats = yield* transport.stats
+      if (stats.links.every((link) => link.unacknowledged === 0 && link.waiting === 0)) return
+      yield* Effect.sleep(20)
+    }
+  })
