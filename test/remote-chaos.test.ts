@@ -28,14 +28,6 @@ type Node = Cluster.Child<Event, Command>
 
 const spawn = (node: Name) => Cluster.spawn<Event, Command>({ ...SPEC, node }, SCRIPT)
 
-const chaos = (proxies: ReadonlyArray<TcpProxy.TcpProxy>, cuts: { count: number }) =>
-  Effect.forever(
-    Effect.gen(function* () {
-      yield* Effect.sleep(30 + Math.random() * 150)
-      if (proxies[Math.floor(Math.random() * proxies.length)]!.dropOne()) cuts.count++
-    })
-  )
-
 const reportOf = (node: Node) =>
   Effect.flatMap(node.request({ cmd: "report" }), (event) =>
     event.event === "report" ? Effect.succeed(event.report) : Effect.die(new Error("no report"))
@@ -60,7 +52,7 @@ describe("actors across processes under chaos", () => {
         yield* Effect.forEach(names, joinAll, { concurrency: "unbounded" })
 
         const cuts = { count: 0 }
-        const chaosFiber = yield* Effect.forkChild(chaos([...proxies.values()], cuts))
+        const chaosFiber = yield* Effect.forkChild(TcpProxy.cutAtRandom([...proxies.values()], cuts, 30, 180))
         const send = (from: Name, to: Name) =>
           node(from).request({
             cmd: "send",

@@ -25,15 +25,6 @@ const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 400
 const names = ["a", "b", "c"] as const
 type Name = (typeof names)[number]
 
-/** Cuts a random proxied connection every 20 to 120 ms, until interrupted; counts the cuts. */
-const chaos = (proxies: ReadonlyArray<TcpProxy.TcpProxy>, cuts: { count: number }) =>
-  Effect.forever(
-    Effect.gen(function* () {
-      yield* Effect.sleep(20 + Math.random() * 100)
-      if (proxies[Math.floor(Math.random() * proxies.length)]!.dropOne()) cuts.count++
-    })
-  )
-
 const book = (node: string, incarnation: string) => `${node}/${incarnation}`
 
 describe("transport chaos", () => {
@@ -57,7 +48,7 @@ describe("transport chaos", () => {
         yield* Effect.forEach(names, joinAll, { concurrency: "unbounded" })
 
         const cuts = { count: 0 }
-        const chaosFiber = yield* Effect.forkChild(chaos(Array.from(proxies.values()), cuts))
+        const chaosFiber = yield* Effect.forkChild(TcpProxy.cutAtRandom(Array.from(proxies.values()), cuts, 20, 120))
         const sendAll = (from: Name, count: number) =>
           Effect.forEach(
             names.filter((to) => to !== from),

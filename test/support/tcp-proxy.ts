@@ -94,3 +94,23 @@ export const make = (targetPort: number): Effect.Effect<TcpProxy, never, Scope.S
         server.close(() => resume(Effect.void))
       })
   ).pipe(Effect.map(({ proxy }) => proxy))
+
+/**
+ * Cuts a random proxied connection of `proxies` every `minMs` to `maxMs`, until interrupted; counts the cuts.
+ *
+ * @example
+ * const cuts = { count: 0 }
+ * const chaos = yield* Effect.forkChild(TcpProxy.cutAtRandom(proxies, cuts, 20, 120))
+ */
+export const cutAtRandom = (
+  proxies: ReadonlyArray<TcpProxy>,
+  cuts: { count: number },
+  minMs: number,
+  maxMs: number
+): Effect.Effect<never> =>
+  Effect.forever(
+    Effect.gen(function* () {
+      yield* Effect.sleep(minMs + Math.random() * (maxMs - minMs))
+      if (proxies[Math.floor(Math.random() * proxies.length)]!.dropOne()) cuts.count++
+    })
+  )
