@@ -20,6 +20,19 @@ const build = (
 const sequence = (n: number) => ($: Choreography.Builder<string>) =>
   Array.from({ length: n }, (_, i) => (i % 2 === 0 ? $.message("A", "B", `m${i}`, V) : $.message("B", "A", `m${i}`, V)))
 
+/** 1,000 choices of A, each nested in the `in` branch of the one before; the innermost ends with `last`. */
+const nestedChoices = ($: Choreography.Builder<string>, last: Choreography.Step) => {
+  let steps: Choreography.Steps = [last]
+  for (let i = 0; i < 1000; i++)
+    steps = [
+      $.choice("A", {
+        [`in${i}`]: [$.message("A", "B", `in${i}`, V), ...steps],
+        [`out${i}`]: [$.message("A", "B", `out${i}`, V)]
+      })
+    ]
+  return steps
+}
+
 /** `n` choices of A, one after the other, each telling B a or b. */
 const choices = (n: number) =>
   Choreography.makeUnsafe("Choices", ["A", "B"], ($) =>
@@ -48,19 +61,9 @@ describe("protocols of any size", () => {
   })
 
   it("checks 1,000 nested choices and 1,000 nested loops", () => {
-    const nestedChoices = build("DeepChoices", ["A", "B"], ($) => {
-      let steps: Choreography.Steps = [$.message("A", "B", "last", V)]
-      for (let i = 0; i < 1000; i++)
-        steps = [
-          $.choice("A", {
-            [`in${i}`]: [$.message("A", "B", `in${i}`, V), ...steps],
-            [`out${i}`]: [$.message("A", "B", `out${i}`, V)]
-          })
-        ]
-      return steps
-    })
-    expect(nestedChoices._tag).toBe("Success")
-    if (nestedChoices._tag === "Success") expect(Diagram.protocol(nestedChoices.success).split("\n")).toHaveLength(5004)
+    const deepChoices = build("DeepChoices", ["A", "B"], ($) => nestedChoices($, $.message("A", "B", "last", V)))
+    expect(deepChoices._tag).toBe("Success")
+    if (deepChoices._tag === "Success") expect(Diagram.protocol(deepChoices.success).split("\n")).toHaveLength(5004)
     const nestedLoops = build("DeepLoops", ["A", "B"], ($) => {
       let steps: Choreography.Steps = [$.message("A", "B", "x", V)]
       for (let i = 0; i < 1000; i++)
@@ -82,17 +85,7 @@ describe("protocols of any size", () => {
   })
 
   it("refuses a deep protocol's mistake with an error that names the protocol, not a stack overflow", () => {
-    const made = build("DeepMistake", ["A", "B", "C"], ($) => {
-      let steps: Choreography.Steps = [$.message("A", "C", "late", V)]
-      for (let i = 0; i < 1000; i++)
-        steps = [
-          $.choice("A", {
-            [`in${i}`]: [$.message("A", "B", `in${i}`, V), ...steps],
-            [`out${i}`]: [$.message("A", "B", `out${i}`, V)]
-          })
-        ]
-      return steps
-    })
+    const made = build("DeepMistake", ["A", "B", "C"], ($) => nestedChoices($, $.message("A", "C", "late", V)))
     expect(made._tag).toBe("Failure")
     if (made._tag === "Failure") {
       expect(made.failure.protocol).toBe("DeepMistake")
