@@ -65,6 +65,8 @@ export class Remoting {
   readonly watches: RemoteWatches
   readonly flow: FlowControl
   private readonly dispatcher: Dispatcher
+  /** Told (at once, in order with the peer's envelopes) of every node this node declares down. */
+  private readonly downListeners = new Set<(node: string) => void>()
 
   constructor(system: SystemImpl, transport: TransportService.Service) {
     this.system = system
@@ -339,7 +341,17 @@ export class Remoting {
     this.system.receptionist.removeNode(node)
     this.system.topics.removeNode(node)
     this.refs.forgetNode(node)
+    for (const listener of this.downListeners) listener(node)
     this.system.publish(new SystemEvent.NodeDown({ node, incarnation, reason }))
+  }
+
+  /**
+   * Calls `listener` with each node declared down from now on (the link to it ended: what it carried either
+   * way may be lost, even if the node lives and links again); answers how to stop.
+   */
+  onNodeDown(listener: (node: string) => void): () => void {
+    this.downListeners.add(listener)
+    return () => this.downListeners.delete(listener)
   }
 }
 

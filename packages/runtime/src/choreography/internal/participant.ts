@@ -84,9 +84,18 @@ type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 /** The participants of this node's actor system, by actor path (kept across restarts). */
 const tableKey = { name: "@troupe/runtime/Session/participants" }
 
-/** The participants of a node's actor system, by actor path (for inspectors). */
+/**
+ * The participants of a node's actor system, by actor path (for inspectors). They hear of every node the system
+ * declares down (see `Participant.nodeDown`).
+ */
 export const participantsOf = (system: SystemImpl): ReadonlyMap<string, Participant> =>
-  system.extension(tableKey, () => new Map<string, Participant>())
+  system.extension(tableKey, () => {
+    const table = new Map<string, Participant>()
+    system.remoting?.onNodeDown((node) => {
+      for (const participant of table.values()) participant.nodeDown(node)
+    })
+    return table
+  })
 
 /** A behaviour that plays `role` of `choreography` with `program` in every session it joins. */
 export const behavior = (
@@ -384,6 +393,15 @@ export class Participant {
     }
     const refused = session.deliver(m)
     return refused === undefined ? this.same : Effect.as(refused, this)
+  }
+
+  /**
+   * This node declared `node` down (both may live: the link ended, and what it carried is lost): each session
+   * with a peer there recovers or ends (see `RoleSession.linkLost`). Called outside the actor's handler, as a
+   * step deadline is.
+   */
+  nodeDown(node: string): void {
+    for (const session of [...this.sessions.values()]) this.system.runBackground(session.linkLost(node))
   }
 
   aborted(id: string, cause: AbortCause): Effect.Effect<Participant> {

@@ -15,7 +15,14 @@ import type * as Protocol from "../../Protocol.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
 import { Recorder } from "./roleTrace.ts"
-import { type AbortCause, leftover, ParticipantFailed, SessionNodeLost, StepTimeout } from "./sessionErrors.ts"
+import {
+  type AbortCause,
+  leftover,
+  ParticipantFailed,
+  ParticipantStopped,
+  SessionNodeLost,
+  StepTimeout
+} from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
@@ -242,6 +249,29 @@ export class RoleSession implements Endpoint.Port<Failure> {
     return Effect.forEach(this.durable.resend(to, 0), (m) => peer.ref.tell(m as never).pipe(Effect.ignore), {
       discard: true
     })
+  }
+
+  /**
+   * This node's link to `node` ended (its failure detector declared it down; it may live and link again): what
+   * went between this role and its peers there may be lost. A durable session's coordinator is told, and has
+   * each side send the other again what it sent once the link is back (the receiver drops what it has, by
+   * number); any other session is aborted, as a peer that left it. (When the coordinator is on `node`, its death
+   * watch tells the role; the roles there see their own link end, and tell it.)
+   */
+  linkLost(node: string): Effect.Effect<void> {
+    if (this.ended || this.coordinator.node === node) return Effect.void
+    let lost: Peer | undefined
+    for (const peer of this.peers) if (peer.ref.node === node) lost ??= peer
+    if (lost === undefined) return Effect.void
+    if (this.durable !== undefined) return this.report({ _tag: "Relink", session: this.id, role: this.role, node })
+    const stopped = new ParticipantStopped({
+      ...this.names(),
+      role: lost.role,
+      path: lost.ref.path,
+      reason: "node-down",
+      detail: `node ${node}, as seen from node ${this.participant.system.node}: what the link carried is lost`
+    })
+    return this.abort(stopped, "report", true)
   }
 
   /** The coordinator of a durable session is gone: wait for it (it joins again) until the deadline. */
