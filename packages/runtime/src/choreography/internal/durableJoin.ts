@@ -149,7 +149,7 @@ export const askDurable = (
 export const relinked = (session: Joining, ctx: Ctx, role: string, node: string): Effect.Effect<void> => {
   const durable = session.settings.durable!
   const pairs = session.roles
-    .filter((r) => r !== role && session.settings.roles[r]!.node === node)
+    .filter((r) => r !== role && !session.ended.has(r) && session.settings.roles[r]!.node === node)
     .flatMap((r) => [
       [r, role],
       [role, r]
