@@ -13,7 +13,7 @@ import { ActorSystem, DurableSession, Session, Storage } from "@troupe/runtime"
 import { FailureDetector, WebSocket } from "@troupe/transport"
 import { Cause, Deferred, Effect, Exit, Layer, Option } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { auditor, bank, client, type Effect_, Ledger } from "../packages/runtime/test/durable/ledger.ts"
+import { type Effect_, Ledger, spawnLedger } from "../packages/runtime/test/durable/ledger.ts"
 import * as TcpProxy from "./support/tcp-proxy.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-session-verdict-"))
@@ -69,17 +69,7 @@ const verdict = (durable: boolean) => {
               : Effect.void,
             Effect.sync(() => effects.push(`${session}/${role}/${n}`))
           )
-        yield* n1.spawn(
-          client(() => ROUNDS),
-          { name: "C" }
-        )
-        yield* n2.spawn(bank(record), { name: "B" })
-        yield* n3.spawn(auditor(record), { name: "A" })
-        const roles = {
-          C: yield* n1.lookup("/user/C", Session.protocolOf(Ledger, "C")),
-          B: yield* n1.lookup("/user/B", Session.protocolOf(Ledger, "B"), { node: "n2" }),
-          A: yield* n1.lookup("/user/A", Session.protocolOf(Ledger, "A"), { node: "n3" })
-        }
+        const { roles } = yield* spawnLedger({ C: n1, B: n2, A: n3 }, { bank: record, auditor: record }, ROUNDS)
         const onN1 = Effect.provideService(ActorSystem.ActorSystem, n1)
         const handle = durable
           ? yield* onN1(DurableSession.start(Ledger, { roles, id: "s", deadline: "20 seconds" }))

@@ -14,7 +14,7 @@ import { FailureDetector, InProcess } from "@troupe/transport"
 import { Cause, Deferred, type Duration, Effect, Exit, Layer, Option } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { internal } from "../../src/ActorSystem.ts"
-import { auditor, bank, client, type Effect_, Ledger } from "./ledger.ts"
+import { bank, type Effect_, Ledger, spawnLedger } from "./ledger.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-session-links-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -69,17 +69,11 @@ const scenario = (filename: string, record: Effect_, heal: boolean, deadline: Du
         const stuck = yield* Deferred.make<void>()
         const firstBank: Effect_ = (session, role, n) =>
           n === 5 ? Effect.andThen(Deferred.succeed(stuck, undefined), Effect.never) : record(session, role, n)
-        yield* n1.spawn(
-          client(() => ROUNDS),
-          { name: "C" }
+        const { bank: b, roles } = yield* spawnLedger(
+          { C: n1, B: n2, A: n3 },
+          { bank: firstBank, auditor: record },
+          ROUNDS
         )
-        const b = yield* n2.spawn(bank(firstBank), { name: "B" })
-        yield* n3.spawn(auditor(record), { name: "A" })
-        const roles = {
-          C: yield* n1.lookup("/user/C", Session.protocolOf(Ledger, "C")),
-          B: yield* n1.lookup("/user/B", Session.protocolOf(Ledger, "B"), { node: "n2" }),
-          A: yield* n1.lookup("/user/A", Session.protocolOf(Ledger, "A"), { node: "n3" })
-        }
         const onN1 = Effect.provideService(ActorSystem.ActorSystem, n1)
         const handle = yield* onN1(DurableSession.start(Ledger, { roles, id: "s", deadline }))
         yield* Deferred.await(stuck)
@@ -154,17 +148,7 @@ const verdict = (options: {
               : Effect.void,
             Effect.sync(() => effects.push(`${session}/${role}/${n}`))
           )
-        yield* n1.spawn(
-          client(() => ROUNDS),
-          { name: "C" }
-        )
-        yield* n2.spawn(bank(record), { name: "B" })
-        yield* n3.spawn(auditor(record), { name: "A" })
-        const roles = {
-          C: yield* n1.lookup("/user/C", Session.protocolOf(Ledger, "C")),
-          B: yield* n1.lookup("/user/B", Session.protocolOf(Ledger, "B"), { node: "n2" }),
-          A: yield* n1.lookup("/user/A", Session.protocolOf(Ledger, "A"), { node: "n3" })
-        }
+        const { roles } = yield* spawnLedger({ C: n1, B: n2, A: n3 }, { bank: record, auditor: record }, ROUNDS)
         const onN1 = Effect.provideService(ActorSystem.ActorSystem, n1)
         const deadline = options.deadline ?? "20 seconds"
         const handle = options.durable

@@ -28,6 +28,7 @@ import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Terminated } from "../../Terminated.ts"
 import { CurrentRole } from "./currentRole.ts"
+import * as Recovery from "./roleRecovery.ts"
 import { RoleSession } from "./roleSession.ts"
 import {
   type AbortCause,
@@ -225,10 +226,10 @@ export class Participant {
       // a durable session's coordinator came back (or is new): follow it, and the peers where they are now (a
       // node that restarted is a new incarnation); a peer resumed: send it again what it was sent
       known.coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
-      known.rebind(m.roles)
+      Recovery.rebind(known, m.roles)
       known.durable.coordinatorGone?.()
       known.durable.coordinatorGone = undefined
-      const resend = m.durable.resendTo === undefined ? Effect.void : known.resend(m.durable.resendTo)
+      const resend = m.durable.resendTo === undefined ? Effect.void : Recovery.resend(known, m.durable.resendTo)
       const begin = m.durable.begun && !known.begun ? this.begin(m.session) : Effect.void
       return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
     }
@@ -274,7 +275,7 @@ export class Participant {
         system: self.system,
         log
       })
-      session.preload(session.durable.inbound(log))
+      Recovery.preload(session, session.durable.inbound(log))
       self.sessions.set(m.session, session)
       if (!durable.begun) return
       session.begun = true
@@ -288,7 +289,7 @@ export class Participant {
     return durable.store.role(session.id, this.spec.role).pipe(
       Effect.flatMap((log) =>
         Effect.suspend(() => {
-          session.preload(durable.inbound(log))
+          Recovery.preload(session, durable.inbound(log))
           return this.start(session, true)
         })
       ),
@@ -397,11 +398,11 @@ export class Participant {
 
   /**
    * This node declared `node` down (both may live: the link ended, and what it carried is lost): each session
-   * with a peer there recovers or ends (see `RoleSession.linkLost`). Called outside the actor's handler, as a
+   * with a peer there recovers or ends (see `Recovery.linkLost`). Called outside the actor's handler, as a
    * step deadline is.
    */
   nodeDown(node: string): void {
-    for (const session of [...this.sessions.values()]) this.system.runBackground(session.linkLost(node))
+    for (const session of [...this.sessions.values()]) this.system.runBackground(Recovery.linkLost(session, node))
   }
 
   aborted(id: string, cause: AbortCause): Effect.Effect<Participant> {
@@ -412,7 +413,7 @@ export class Participant {
   coordinatorDown(id: string): Effect.Effect<Participant> {
     const session = this.sessions.get(id)
     if (session === undefined) return this.same
-    if (session.durable !== undefined) return Effect.as(session.awaitCoordinator(), this)
+    if (session.durable !== undefined) return Effect.as(Recovery.awaitCoordinator(session), this)
     const cause = new SessionCancelled({
       protocol: this.spec.choreography.name,
       session: id,
