@@ -764,7 +764,10 @@ export class Engine {
       }
       const stopped = (node: string) =>
         new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
-      for (const link of engine.links.values()) link.release(stopped(link.peer.node))
+      for (const link of engine.links.values()) {
+        engine.inbound.lost(link.peer, link.unacknowledgedJson())
+        link.release(stopped(link.peer.node))
+      }
       yield* Queue.shutdown(engine.inbound.queue)
       yield* PubSub.shutdown(engine.events)
     })

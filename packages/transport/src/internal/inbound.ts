@@ -122,12 +122,18 @@ export class Inbound {
     }
   }
 
+  /**
+   * The last receiver's `lost`, kept after its scope closed: what this transport's own shutdown (after the
+   * runtime's) loses is still told to the runtime that sent it.
+   */
+  private lostTo: Receiver["lost"] = undefined
+
   /** Tells the receiver of what a link that ended had not had acknowledged (JSON envelopes, parsed here). */
   lost(peer: Peer, json: ReadonlyArray<string>): void {
-    const receiver = this.receiver
-    if (receiver?.lost === undefined || json.length === 0) return
+    const lostTo = this.lostTo
+    if (lostTo === undefined || json.length === 0) return
     try {
-      receiver.lost(
+      lostTo(
         peer,
         json.map((text) => JSON.parse(text) as Envelope.Envelope)
       )
@@ -142,6 +148,7 @@ export class Inbound {
       Effect.suspend(() => {
         if (this.receiver !== undefined) return Effect.die(new Error("the transport's receiver is registered already"))
         this.receiver = receiver
+        this.lostTo = receiver.lost
         for (const link of this.engine.links.values()) this.notify(new PeerUp(link.peer))
         const queued: Array<DeliveryImpl> = []
         for (let taken = Queue.takeUnsafe(this.queue); taken !== undefined && Exit.isSuccess(taken); ) {
