@@ -538,6 +538,7 @@ export class Engine {
         connection.close(reason === "shutdown" ? CloseCode.Normal : CloseCode.Quarantined, message)
       }
     }
+    this.inbound.lost(link.peer, link.unacknowledgedJson())
     link.release(new NodeUnreachable({ node, reason: "down", detail: `${reason}: ${message}` }))
     for (const target of this.targets.values()) {
       if (target.peer?.node === node && target.peer.incarnation === incarnation) target.lost()
@@ -763,7 +764,10 @@ export class Engine {
       }
       const stopped = (node: string) =>
         new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
-      for (const link of engine.links.values()) link.release(stopped(link.peer.node))
+      for (const link of engine.links.values()) {
+        engine.inbound.lost(link.peer, link.unacknowledgedJson())
+        link.release(stopped(link.peer.node))
+      }
       yield* Queue.shutdown(engine.inbound.queue)
       yield* PubSub.shutdown(engine.events)
     })

@@ -7,7 +7,7 @@ import { Effect, Exit, Queue, Result, type Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Envelope from "../Envelope.ts"
 import type * as Frame from "../Frame.ts"
-import { type PeerEvent, PeerUp } from "../Peer.ts"
+import { type Peer, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, Receiver } from "../Transport.ts"
 import type { Connection, Engine } from "./engine.ts"
 import { DeliveryImpl, type Link } from "./link.ts"
@@ -122,12 +122,33 @@ export class Inbound {
     }
   }
 
+  /**
+   * The last receiver's `lost`, kept after its scope closed: what this transport's own shutdown (after the
+   * runtime's) loses is still told to the runtime that sent it.
+   */
+  private lostTo: Receiver["lost"] = undefined
+
+  /** Tells the receiver of what a link that ended had not had acknowledged (JSON envelopes, parsed here). */
+  lost(peer: Peer, json: ReadonlyArray<string>): void {
+    const lostTo = this.lostTo
+    if (lostTo === undefined || json.length === 0) return
+    try {
+      lostTo(
+        peer,
+        json.map((text) => JSON.parse(text) as Envelope.Envelope)
+      )
+    } catch (defect) {
+      this.engine.log("Error", "the receiver failed", { peer: peer.node, detail: String(defect) })
+    }
+  }
+
   /** Registers the receiver: it hears of the live peers, then takes what is queued, then all as it arrives. */
   receiveWith(receiver: Receiver): Effect.Effect<void, never, Scope.Scope> {
     return Effect.acquireRelease(
       Effect.suspend(() => {
         if (this.receiver !== undefined) return Effect.die(new Error("the transport's receiver is registered already"))
         this.receiver = receiver
+        this.lostTo = receiver.lost
         for (const link of this.engine.links.values()) this.notify(new PeerUp(link.peer))
         const queued: Array<DeliveryImpl> = []
         for (let taken = Queue.takeUnsafe(this.queue); taken !== undefined && Exit.isSuccess(taken); ) {
