@@ -19,12 +19,6 @@ import type { Connection, Engine } from "./engine.ts"
 const ACK_DELAY_MS = 5
 /** Frames are written while the socket has at most this many bytes queued, and batched after. */
 export const HIGH_WATER = 64 * 1024
-/**
- * Data frames are cut below V8's largest regular heap object (128 KiB): the receiver decodes a frame into one
- * string, and a larger one goes to the large-object space, which costs about five times as much per byte. An
- * envelope larger than this still goes, alone in its frame.
- */
-const FRAME_TARGET_BYTES = 120 * 1024
 /** Urgent envelopes may wait for a peer's window up to this many times the capacity; then it is declared down. */
 const URGENT_LIMIT = 4
 /** The resend buffer's first size; it doubles as needed up to the capacity. */
@@ -246,7 +240,7 @@ export class Link {
         return
       }
       const capacity = this.ring.length
-      const budget = Math.min(this.maxEnvelopeBytes, FRAME_TARGET_BYTES)
+      const budget = this.maxEnvelopeBytes
       while (this.sent < this.lastSeq) {
         const first = this.sent + 1
         let size = 0
