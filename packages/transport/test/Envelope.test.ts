@@ -117,6 +117,40 @@ describe("Envelope", () => {
     assert.isAbove(rejected, 10_000)
   })
 
+  it("a templated envelope encodes to the bytes of make's envelope; one whose fields changed or whose payload is not JSON is left to the checks", () => {
+    const next = random(7)
+    let templated = 0
+    let left = 0
+    for (let i = 0; i < 20_000; i++) {
+      let value = valid[i % valid.length]
+      const mutations = Math.floor(next() * 3)
+      for (let m = 0; m < mutations; m++) value = mutate(value, next)
+      const { payload, ...fields } = value as Parameters<typeof Envelope.make>[0]
+      const envelope = Envelope.fill(Envelope.template(fields), payload)
+      const made = Envelope.make({ ...fields, payload })
+      const json = Envelope.templatedJson(envelope)
+      if (Envelope.isEnvelope(made)) {
+        assert.strictEqual(json, JSON.stringify(made))
+        assert.deepStrictEqual(JSON.parse(json!), JSON.parse(JSON.stringify(envelope)))
+        templated++
+      } else {
+        assert.isUndefined(json, JSON.stringify(made))
+        left++
+      }
+    }
+    assert.isAbove(templated, 5_000)
+    assert.isAbove(left, 5_000)
+    // the template copies the addresses: changing the caller's does not change what goes on the wire
+    const mutable = { node: NodeId.make("node-b"), path: "/user/counter" }
+    const template = Envelope.template({ kind: "tell", to: mutable, from })
+    mutable.path = "/user/other"
+    assert.include(Envelope.templatedJson(Envelope.fill(template, 1)), '"path":"/user/counter"')
+    // an envelope copied with other fields is not the template's any more
+    const copied = { ...Envelope.fill(template, 1), to: mutable }
+    assert.isUndefined(Envelope.templatedJson(copied))
+    assert.isUndefined(Envelope.templatedJson(Envelope.fill(template, Number.NaN)))
+  })
+
   it("refuses payloads nested deeper than MAX_PAYLOAD_DEPTH, without exhausting the stack", () => {
     const nest = (levels: number): unknown => {
       let value: unknown = "core"

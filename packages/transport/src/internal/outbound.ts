@@ -35,6 +35,8 @@ const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {
 /** The envelope's JSON, or why it cannot cross the wire. */
 const encode = (envelope: Envelope.Envelope): string | InvalidEnvelope => {
   try {
+    const templated = Envelope.templatedJson(envelope)
+    if (templated !== undefined) return templated
     if (!Envelope.isEnvelope(envelope)) {
       const decoded = Envelope.decode(envelope)
       if (Result.isFailure(decoded)) {
