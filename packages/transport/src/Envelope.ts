@@ -143,6 +143,8 @@ export class Template {
   /** The envelope's JSON before and after its payload; undefined when the fields are not valid. */
   readonly head: string | undefined
   readonly tail: string | undefined
+  /** The UTF-8 bytes of `head` and `tail`. */
+  readonly bytes: number
   constructor(fields: Fields) {
     const valid = isEnvelope(build(fields, null))
     const address = (a: ActorAddress.ActorAddress) => Object.freeze({ node: a.node, path: a.path })
@@ -152,6 +154,7 @@ export class Template {
     const at = json?.indexOf(',"payload":null') ?? -1
     this.head = at < 0 ? undefined : json!.slice(0, at + 11)
     this.tail = at < 0 ? undefined : json!.slice(at + 15)
+    this.bytes = at < 0 ? 0 : Buffer.byteLength(json!) - 4
   }
 }
 
@@ -174,10 +177,11 @@ export const fill = (template: Template, payload: Schema.Json): Envelope => {
 }
 
 /**
- * @internal The JSON of an envelope made with {@link fill} whose fields are still its template's and whose
- * payload is JSON; undefined for any other envelope (encode those with `JSON.stringify` after checking them).
+ * @internal The template of an envelope made with {@link fill} whose fields are still the template's and whose
+ * payload is JSON: its JSON is `head + JSON.stringify(payload) + tail`. Undefined for any other envelope (encode
+ * those with `JSON.stringify` after checking them).
  */
-export const templatedJson = (envelope: Envelope): string | undefined => {
+export const templateFor = (envelope: Envelope): Template | undefined => {
   const template = (envelope as { [templateOf]?: Template })[templateOf]
   if (template?.head === undefined) return undefined
   const fields = template.fields
@@ -188,7 +192,7 @@ export const templatedJson = (envelope: Envelope): string | undefined => {
     envelope.traceparent === fields.traceparent &&
     envelope.deadline === fields.deadline &&
     isJson(envelope.payload, 0)
-    ? template.head + JSON.stringify(envelope.payload) + template.tail
+    ? template
     : undefined
 }
 

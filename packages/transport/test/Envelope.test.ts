@@ -90,6 +90,12 @@ const mutate = (value: unknown, next: () => number): unknown => {
   return copy
 }
 
+/** The JSON the transport sends for an envelope made with a template (undefined: it is checked and stringified). */
+const templatedJson = (envelope: Envelope.Envelope) => {
+  const template = Envelope.templateFor(envelope)
+  return template && template.head + JSON.stringify(envelope.payload) + template.tail
+}
+
 describe("Envelope", () => {
   it("accepts valid envelopes", () => {
     for (const envelope of valid) {
@@ -128,10 +134,12 @@ describe("Envelope", () => {
       const { payload, ...fields } = value as Parameters<typeof Envelope.make>[0]
       const envelope = Envelope.fill(Envelope.template(fields), payload)
       const made = Envelope.make({ ...fields, payload })
-      const json = Envelope.templatedJson(envelope)
+      const json = templatedJson(envelope)
       if (Envelope.isEnvelope(made)) {
         assert.strictEqual(json, JSON.stringify(made))
         assert.deepStrictEqual(JSON.parse(json!), JSON.parse(JSON.stringify(envelope)))
+        const template = Envelope.templateFor(envelope)!
+        assert.strictEqual(template.bytes + Buffer.byteLength(JSON.stringify(payload)), Buffer.byteLength(json!))
         templated++
       } else {
         assert.isUndefined(json, JSON.stringify(made))
@@ -144,11 +152,16 @@ describe("Envelope", () => {
     const mutable = { node: NodeId.make("node-b"), path: "/user/counter" }
     const template = Envelope.template({ kind: "tell", to: mutable, from })
     mutable.path = "/user/other"
-    assert.include(Envelope.templatedJson(Envelope.fill(template, 1)), '"path":"/user/counter"')
+    assert.include(templatedJson(Envelope.fill(template, 1)), '"path":"/user/counter"')
     // an envelope copied with other fields is not the template's any more
     const copied = { ...Envelope.fill(template, 1), to: mutable }
-    assert.isUndefined(Envelope.templatedJson(copied))
-    assert.isUndefined(Envelope.templatedJson(Envelope.fill(template, Number.NaN)))
+    assert.isUndefined(templatedJson(copied))
+    assert.isUndefined(templatedJson(Envelope.fill(template, Number.NaN)))
+    // bytes beyond ASCII, in the fields and in the payload
+    const wide = Envelope.template({ kind: "tell", to: ActorAddress.make(NodeId.make("node-b"), "/user/café") })
+    const json = templatedJson(Envelope.fill(wide, { text: "ü € 😀" }))!
+    assert.strictEqual(json, JSON.stringify(Envelope.make({ ...wide.fields, payload: { text: "ü € 😀" } })))
+    assert.strictEqual(wide.bytes + Buffer.byteLength(JSON.stringify({ text: "ü € 😀" })), Buffer.byteLength(json))
   })
 
   it("refuses payloads nested deeper than MAX_PAYLOAD_DEPTH, without exhausting the stack", () => {

@@ -32,22 +32,31 @@ const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {
   return link
 }
 
-/** The envelope's JSON, or why it cannot cross the wire. */
-const encode = (envelope: Envelope.Envelope): string | InvalidEnvelope => {
+/** The envelope's JSON and its UTF-8 bytes (a templated envelope's from its payload's), or why it cannot cross. */
+const encode = (envelope: Envelope.Envelope): InvalidEnvelope | undefined => {
   try {
-    const templated = Envelope.templatedJson(envelope)
-    if (templated !== undefined) return templated
+    const template = Envelope.templateFor(envelope)
+    if (template !== undefined) {
+      const payload = JSON.stringify(envelope.payload)
+      encoded.json = template.head + payload + template.tail
+      encoded.bytes = template.bytes + Buffer.byteLength(payload)
+      return
+    }
     if (!Envelope.isEnvelope(envelope)) {
       const decoded = Envelope.decode(envelope)
       if (Result.isFailure(decoded)) {
         return new InvalidEnvelope({ field: decoded.failure.field, detail: decoded.failure.message })
       }
     }
-    return JSON.stringify(envelope)
+    encoded.json = JSON.stringify(envelope)
+    encoded.bytes = Buffer.byteLength(encoded.json)
   } catch (error) {
     return new InvalidEnvelope({ field: "payload", detail: `not JSON-encodable: ${String(error)}` })
   }
 }
+
+/** What {@link encode} made last (read at once: sending is synchronous). */
+const encoded = { json: "", bytes: 0 }
 
 /**
  * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
@@ -62,15 +71,15 @@ export const offer = (
 ): SendError | undefined | (() => void) => {
   const link = linkTo(engine, to)
   if (link instanceof NodeUnreachable) return link
-  const json = encode(envelope)
-  if (typeof json !== "string") return json
+  const invalid = encode(envelope)
+  if (invalid !== undefined) return invalid
+  const { json, bytes } = encoded
   if (envelope.to.node !== link.peer.node) {
     return new InvalidEnvelope({
       field: "to.node",
       detail: `addressed to ${envelope.to.node} but sent to ${link.peer.node}`
     })
   }
-  const bytes = Buffer.byteLength(json)
   if (bytes > link.maxEnvelopeBytes) {
     return new InvalidEnvelope({
       field: "",
