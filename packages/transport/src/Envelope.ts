@@ -145,6 +145,9 @@ export class Template {
   readonly tail: string | undefined
   /** The UTF-8 bytes of `head` and `tail`. */
   readonly bytes: number
+  /** @internal `head` and `tail` in UTF-8. */
+  readonly headBytes: Uint8Array
+  readonly tailBytes: Uint8Array
   constructor(fields: Fields) {
     const valid = isEnvelope(build(fields, null))
     const address = (a: ActorAddress.ActorAddress) => Object.freeze({ node: a.node, path: a.path })
@@ -154,7 +157,9 @@ export class Template {
     const at = json?.indexOf(',"payload":null') ?? -1
     this.head = at < 0 ? undefined : json!.slice(0, at + 11)
     this.tail = at < 0 ? undefined : json!.slice(at + 15)
-    this.bytes = at < 0 ? 0 : Buffer.byteLength(json!) - 4
+    this.headBytes = Buffer.from(this.head ?? "")
+    this.tailBytes = Buffer.from(this.tail ?? "")
+    this.bytes = this.headBytes.length + this.tailBytes.length
   }
 }
 

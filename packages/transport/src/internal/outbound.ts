@@ -32,14 +32,17 @@ const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {
   return link
 }
 
-/** The envelope's JSON and its UTF-8 bytes (a templated envelope's from its payload's), or why it cannot cross. */
+/**
+ * Encodes an envelope into {@link encoded}, or returns why it cannot cross the wire. A templated envelope is
+ * encoded as its payload's JSON (its link writes the template's bytes around it).
+ */
 const encode = (envelope: Envelope.Envelope): InvalidEnvelope | undefined => {
   try {
     const template = Envelope.templateFor(envelope)
     if (template !== undefined) {
-      const payload = JSON.stringify(envelope.payload)
-      encoded.json = template.head + payload + template.tail
-      encoded.bytes = template.bytes + Buffer.byteLength(payload)
+      encoded.json = JSON.stringify(envelope.payload)
+      encoded.bytes = template.bytes + Buffer.byteLength(encoded.json)
+      encoded.template = template
       return
     }
     if (!Envelope.isEnvelope(envelope)) {
@@ -50,13 +53,18 @@ const encode = (envelope: Envelope.Envelope): InvalidEnvelope | undefined => {
     }
     encoded.json = JSON.stringify(envelope)
     encoded.bytes = Buffer.byteLength(encoded.json)
+    encoded.template = undefined
   } catch (error) {
     return new InvalidEnvelope({ field: "payload", detail: `not JSON-encodable: ${String(error)}` })
   }
 }
 
 /** What {@link encode} made last (read at once: sending is synchronous). */
-const encoded = { json: "", bytes: 0 }
+const encoded: { json: string; bytes: number; template: Envelope.Template | undefined } = {
+  json: "",
+  bytes: 0,
+  template: undefined
+}
 
 /**
  * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
@@ -73,7 +81,7 @@ export const offer = (
   if (link instanceof NodeUnreachable) return link
   const invalid = encode(envelope)
   if (invalid !== undefined) return invalid
-  const { json, bytes } = encoded
+  const { json, bytes, template } = encoded
   if (envelope.to.node !== link.peer.node) {
     return new InvalidEnvelope({
       field: "to.node",
@@ -87,17 +95,17 @@ export const offer = (
     })
   }
   if (isUrgent(envelope)) {
-    link.pushUrgent(json, bytes)
+    link.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
     return undefined
   }
   if (link.hasRoom()) {
-    link.push(json, bytes)
+    link.push(json, bytes, template)
     return undefined
   }
   if (engine.options.overflow === "fail") {
     return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
   }
-  return link.wait(json, bytes, done)
+  return link.wait(json, bytes, template, done)
 }
 
 /** {@link offer} as an Effect: done once the envelope is in the resend buffer (waiting for room if need be). */
