@@ -49,6 +49,7 @@ export class DeliveryImpl implements Delivery {
 interface Waiter {
   readonly json: string
   readonly bytes: number
+  readonly template: Envelope.Template | undefined
   readonly done: (error: SendError | undefined) => void
   cancelled: boolean
 }
@@ -76,6 +77,8 @@ export class Link {
   // grows (doubling) up to the capacity as envelopes wait for acks, so an idle peer costs little
   private ring: Array<string | undefined> = new Array(RING_START).fill(undefined)
   private sizes: Array<number> = new Array(RING_START).fill(0)
+  /** An envelope's template when it has one: the ring then holds its payload's JSON only (see `dataFrame`). */
+  private templates: Array<Envelope.Template | undefined> = new Array(RING_START).fill(undefined)
   private readonly capacity: number
   lastSeq = 0
   /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
@@ -144,7 +147,7 @@ export class Link {
 
   /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
   pushUrgent(json: string, bytes: number): void {
-    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes)
+    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes, undefined)
     else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
     else {
       // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
@@ -157,8 +160,8 @@ export class Link {
   }
 
   /** A user send waits for room; returns what withdraws it. */
-  wait(json: string, bytes: number, done: Waiter["done"]): () => void {
-    const waiter: Waiter = { json, bytes, done, cancelled: false }
+  wait(json: string, bytes: number, template: Envelope.Template | undefined, done: Waiter["done"]): () => void {
+    const waiter: Waiter = { json, bytes, template, done, cancelled: false }
     this.waiters.push(waiter)
     return () => {
       waiter.cancelled = true
@@ -170,7 +173,7 @@ export class Link {
     while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
       let n = 0
       while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
-        this.push(this.urgent[n]!.json, this.urgent[n]!.bytes)
+        this.push(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
         n++
       }
       this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
@@ -182,7 +185,7 @@ export class Link {
       const waiter = waiters[head]!
       waiters[head++] = undefined as unknown as Waiter
       if (waiter.cancelled) continue
-      this.push(waiter.json, waiter.bytes)
+      this.push(waiter.json, waiter.bytes, waiter.template)
       ;(admitted ??= []).push(waiter)
     }
     if (head === waiters.length) {
@@ -198,12 +201,14 @@ export class Link {
     if (admitted !== undefined) for (let i = 0; i < admitted.length; i++) admitted[i]!.done(undefined)
   }
 
-  push(json: string, bytes: number): void {
+  /** Puts an envelope in the resend buffer: its JSON, or its payload's JSON and its template; `bytes` in all. */
+  push(json: string, bytes: number, template: Envelope.Template | undefined): void {
     if (this.lastSeq - this.acked >= this.ring.length) this.grow()
     const seq = ++this.lastSeq
     const index = seq % this.ring.length
     this.ring[index] = json
     this.sizes[index] = bytes
+    this.templates[index] = template
     // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
     if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
     else this.scheduleFlush()
@@ -214,12 +219,15 @@ export class Link {
     const length = Math.min(this.capacity, this.ring.length * 2)
     const ring: Array<string | undefined> = new Array(length).fill(undefined)
     const sizes: Array<number> = new Array(length).fill(0)
+    const templates: Array<Envelope.Template | undefined> = new Array(length).fill(undefined)
     for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
       ring[seq % length] = this.ring[seq % this.ring.length]
       sizes[seq % length] = this.sizes[seq % this.ring.length]!
+      templates[seq % length] = this.templates[seq % this.ring.length]
     }
     this.ring = ring
     this.sizes = sizes
+    this.templates = templates
   }
 
   scheduleFlush(): void {
@@ -269,7 +277,8 @@ export class Link {
 
   /**
    * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
-   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first.
+   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first
+   * (a templated envelope's JSON is never made: its template's bytes are copied around its payload's JSON).
    */
   private dataFrame(first: number, last: number, size: number): Buffer {
     const head = `{"type":"data","ack":${this.acknowledge()},"first":${first},"envelopes":[`
@@ -278,7 +287,15 @@ export class Link {
     const capacity = this.ring.length
     for (let seq = first; seq <= last; seq++) {
       if (seq > first) frame[at++] = COMMA
-      at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+      const template = this.templates[seq % capacity]
+      if (template === undefined) at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+      else {
+        frame.set(template.headBytes, at)
+        at += template.headBytes.length
+        at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+        frame.set(template.tailBytes, at)
+        at += template.tailBytes.length
+      }
     }
     frame[at++] = CLOSE_BRACKET
     frame[at] = CLOSE_BRACE
@@ -344,6 +361,7 @@ export class Link {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
     this.ackTimer = undefined
     this.ring.fill(undefined)
+    this.templates.fill(undefined)
     this.urgent = []
     const waiters = this.waiters
     const head = this.waitersHead
