@@ -270,73 +270,13 @@ const problem = (field: string, message: string): Result.Result<never, Problem> 
  */
 export const decode = (bytes: Uint8Array, isBinary: boolean): Result.Result<Frame, Problem> => {
   if (!isBinary) return problem("", "text frames are not accepted: frames are binary UTF-8 JSON")
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  let value: unknown = buffer.length > MAX_PIECE_BYTES ? parseInPieces(buffer) : undefined
-  if (value === undefined) {
-    try {
-      value = JSON.parse(buffer.toString("utf8"))
-    } catch {
-      return problem("", "the frame is not valid JSON (garbage or truncated)")
-    }
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+  } catch {
+    return problem("", "the frame is not valid JSON (garbage or truncated)")
   }
   return decodeValue(value)
-}
-
-/**
- * V8 puts a string longer than about 128 KiB in its large-object space, where making it (`toString`) costs
- * about five times as much per byte: a larger data frame is parsed in pieces shorter than that.
- */
-const MAX_PIECE_BYTES = 120 * 1024
-const PIECE_BYTES = 96 * 1024
-/** Between two envelopes (`Envelope.make` puts `kind` first); rarely elsewhere, where a cut is tried and undone. */
-const CUT = Buffer.from('},{"kind":"')
-/** Cuts tried per piece before the frame is parsed whole. */
-const TRIES = 3
-
-/** How {@link encodeData} starts a data frame: the envelopes are the first array. */
-const DATA_HEAD = /^\{"type":"data","ack":\d+,"first":\d+,"envelopes":\[/
-
-/**
- * A data frame as {@link encodeData} writes it, parsed in pieces cut between envelopes, or undefined for the
- * caller to parse it whole. A piece parses only if it was cut at the top level of an array of the frame (a
- * cut anywhere deeper, or in a string, leaves a bracket or the string open); the frame's head, its last key
- * and the types of its other fields say that array is `envelopes`: then the pieces are the frame.
- */
-const parseInPieces = (buffer: Buffer): unknown => {
-  const end = buffer.length
-  if (buffer[end - 2] !== 0x5d || buffer[end - 1] !== 0x7d) return undefined // not `]}`
-  if (!DATA_HEAD.test(buffer.toString("latin1", 0, 80))) return undefined
-  let envelopes: Array<unknown> | undefined
-  let frame: unknown
-  for (let from = 0; ; ) {
-    const last = end - from <= MAX_PIECE_BYTES
-    let piece: unknown
-    let to = last ? end - 2 : from + PIECE_BYTES
-    for (let tries = 0; piece === undefined; tries++) {
-      if (!last) {
-        to = buffer.indexOf(CUT, to) + 1 // the piece ends with its `}`
-        if (to === 0 || to - from > MAX_PIECE_BYTES || tries === TRIES) return undefined
-      }
-      const text = buffer.toString("utf8", from, to)
-      try {
-        piece = JSON.parse(envelopes === undefined ? `${text}]}` : `[${text}]`)
-      } catch {
-        if (last) return undefined
-      }
-    }
-    if (envelopes === undefined) {
-      // a key repeated after the envelopes (the last one counts) could hold the array cut
-      const keys = Object.keys(piece as object)
-      if (keys[keys.length - 1] !== "envelopes" || !isData(piece)) return undefined
-      frame = piece
-      envelopes = piece.envelopes as Array<unknown>
-    } else {
-      const more = piece as Array<unknown>
-      for (let i = 0; i < more.length; i++) envelopes.push(more[i])
-    }
-    if (last) return frame
-    from = to + 1 // after the comma
-  }
 }
 
 /**

@@ -1,6 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
-import { vi } from "vitest"
 import { Frame } from "../src/index.ts"
 
 const bytes = (value: unknown) => Buffer.from(JSON.stringify(value))
@@ -34,57 +33,6 @@ describe("Frame", () => {
     assert.deepStrictEqual(problem(bytes({ type: "data", ack: 0, first: 0, envelopes: [] }))?.field, "first")
     assert.deepStrictEqual(problem(bytes({ type: "hello", protocol: 1, node: "a" }))?.field, "incarnation")
     assert.deepStrictEqual(problem(bytes([1, 2]))?.field, "")
-  })
-
-  it("decodes a data frame over 120 KiB (parsed in pieces) as it decodes the frame parsed whole", () => {
-    // envelopes with what a cut looks for (`},{"kind":"`) in strings and in nested arrays, where it must not cut
-    const to = { node: "b", path: "/user/x" }
-    const envelope = (i: number, nested: number) =>
-      JSON.stringify(
-        i % 3 === 0
-          ? { kind: "tell", to, payload: { _tag: "T", s: `},{"kind":"${i}` } }
-          : i % 3 === 1
-            ? { kind: "tell", to, payload: Array.from({ length: nested }, () => [{}, { kind: "k", a: [{}, {}] }]) }
-            : { kind: "tell", to, payload: { _tag: "Tick", n: i } }
-      )
-    const envelopes = Array.from({ length: 3000 }, (_, i) => envelope(i, 1))
-    const whole = (frame: Buffer) => {
-      try {
-        return Frame.decodeValue(JSON.parse(frame.toString("utf8")))
-      } catch {
-        return "not JSON"
-      }
-    }
-    const same = (frame: Buffer) => {
-      const decoded = Frame.decode(frame, true)
-      const expected = whole(frame)
-      if (expected === "not JSON") assert.match(problem(frame)!.message, /not valid JSON/)
-      else assert.deepStrictEqual(decoded, expected)
-      return decoded
-    }
-    const frame = Frame.encodeData(7, 100, envelopes)
-    assert.isAbove(frame.length, 250 * 1024)
-    const parse = vi.spyOn(JSON, "parse")
-    const decoded = Result.getOrThrow(Frame.decode(frame, true)) as Frame.Data
-    assert.isAbove(parse.mock.calls.length, 2) // in pieces
-    parse.mockRestore()
-    assert.strictEqual(decoded.envelopes.length, 3000)
-    same(frame)
-    // frames with another array where a cut falls, which must not be taken for the envelopes; bad frames
-    const text = Frame.encodeData(1, 1, envelopes.slice(0, 10)).toString("utf8")
-    const array = `[${Array.from({ length: 10_000 }, (_, i) => `{"kind":"${i}"}`).join(",")}]`
-    const tail = (key: string) => Buffer.from(`${text.slice(0, -1)},"${key}":${array}}`)
-    for (const key of ["x", "type", "ack", "envelopes"]) same(tail(key)) // a repeated key: the last counts
-    same(Buffer.from(`{"x":[],${text.slice(1, -1)},"x":${array}}`))
-    same(
-      Frame.encodeData(
-        7,
-        100,
-        Array.from({ length: 1000 }, (_, i) => envelope(i, 5))
-      )
-    ) // cuts given up
-    same(frame.subarray(0, frame.length - 1))
-    same(Buffer.concat([frame.subarray(0, 200 * 1024), Buffer.from("]}")]))
   })
 
   it("the fast data-frame guard accepts exactly what the schema accepts", () => {
