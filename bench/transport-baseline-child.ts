@@ -20,9 +20,9 @@ interface Role {
 const MAX_FRAME = 4 * 1024 * 1024
 /** The transport's write threshold (see the engine): frames are batched while more is queued. */
 const HIGH_WATER = 64 * 1024
-/** The transport's frame limits (see its link): a quarter of its default window, and 1 MiB of envelopes. */
+/** The transport's frame limits (see its link): a quarter of its default window, and 120 KiB of envelopes. */
 const FRAME_ENVELOPES = 8192 / 4
-const FRAME_BYTES = 1024 * 1024
+const FRAME_BYTES = 120 * 1024
 const WARMUP = 500
 
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)

@@ -1,5 +1,5 @@
 /**
- * How a node cuts what it sends into `data` frames: at most a quarter of the window and 1 MiB of envelopes per
+ * How a node cuts what it sends into `data` frames: at most a quarter of the window and 120 KiB of envelopes per
  * frame, and a full frame is written at once, inside the turn that queued it, so the peer decodes one frame
  * while the node encodes the next. Seen from a raw peer that reads every frame the node writes.
  */
@@ -77,16 +77,19 @@ describe("data frames", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("a frame holds at most 1 MiB of envelopes", () =>
+  it.live("a frame holds at most 120 KiB of envelopes, and is written once full", () =>
     Effect.gen(function* () {
       const { node, peer } = yield* linked
-      const padding = "x".repeat(300 * 1024)
+      const padding = "x".repeat(50 * 1024)
+      const before = framesOut(node)
       for (let n = 1; n <= 12; n++) assert.isUndefined(node.offer(reader, tick(n, padding), () => {}))
+      // in the same turn: the first alone, then each full frame (two of these envelopes; a third would not fit)
+      assert.strictEqual(framesOut(node) - before, 6)
       const frames = yield* readData(peer, 12)
-      for (const frame of frames) assert.isAtMost(Buffer.byteLength(JSON.stringify(frame)), 1024 * 1024 + 200)
+      for (const frame of frames) assert.isAtMost(Buffer.byteLength(JSON.stringify(frame)), 120 * 1024 + 200)
       assert.deepStrictEqual(
         frames.map((frame) => frame.envelopes.length),
-        [1, 3, 3, 3, 2]
+        [1, 2, 2, 2, 2, 2, 1]
       )
     }).pipe(Effect.scoped)
   )
