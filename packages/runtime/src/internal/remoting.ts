@@ -172,15 +172,14 @@ export class Remoting {
           new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
         )
       }
-      const from = this.senderAddress(fiber)
-      this.access.reveal(ref.peer.node, from?.path)
-      const envelope = WireEnvelopes.make({
-        kind: "tell",
-        to: { node: ref.peer.node, path: ref.path },
-        from,
-        traceparent: this.traceparent(fiber),
-        payload
-      })
+      const from = fiber.getRef(CurrentActor)?.path
+      this.access.reveal(ref.peer.node, from)
+      const traceparent = this.traceparent(fiber)
+      const template = ref.tellTemplate(this.system.node as NodeId.NodeId, from)
+      const envelope =
+        traceparent === undefined
+          ? WireEnvelopes.fill(template, payload)
+          : WireEnvelopes.make({ ...template.fields, traceparent, payload })
       return this.flow.isPaused(ref.peer.node, ref.path)
         ? Effect.andThen(
             this.flow.open(ref.peer.node, ref.path),

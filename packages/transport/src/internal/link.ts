@@ -59,6 +59,7 @@ export class DeliveryImpl implements Delivery {
 interface Waiter {
   readonly json: string
   readonly bytes: number
+  readonly template: Envelope.Template | undefined
   readonly done: (error: SendError | undefined) => void
   cancelled: boolean
 }
@@ -86,6 +87,8 @@ export class Link {
   // grows (doubling) up to the capacity as envelopes wait for acks, so an idle peer costs little
   private ring: Array<string | undefined> = new Array(RING_START).fill(undefined)
   private sizes: Array<number> = new Array(RING_START).fill(0)
+  /** An envelope's template when it has one: the ring then holds its payload's JSON only (see `dataFrame`). */
+  private templates: Array<Envelope.Template | undefined> = new Array(RING_START).fill(undefined)
   private readonly capacity: number
   lastSeq = 0
   /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
@@ -161,7 +164,7 @@ export class Link {
 
   /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
   pushUrgent(json: string, bytes: number): void {
-    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes)
+    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes, undefined)
     else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
     else {
       // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
@@ -174,8 +177,8 @@ export class Link {
   }
 
   /** A user send waits for room; returns what withdraws it. */
-  wait(json: string, bytes: number, done: Waiter["done"]): () => void {
-    const waiter: Waiter = { json, bytes, done, cancelled: false }
+  wait(json: string, bytes: number, template: Envelope.Template | undefined, done: Waiter["done"]): () => void {
+    const waiter: Waiter = { json, bytes, template, done, cancelled: false }
     this.waiters.push(waiter)
     return () => {
       waiter.cancelled = true
@@ -187,7 +190,7 @@ export class Link {
     while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
       let n = 0
       while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
-        this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes)
+        this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
         n++
       }
       this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
@@ -199,7 +202,7 @@ export class Link {
       const waiter = waiters[head]!
       waiters[head++] = undefined as unknown as Waiter
       if (waiter.cancelled) continue
-      this.enqueue(waiter.json, waiter.bytes)
+      this.enqueue(waiter.json, waiter.bytes, waiter.template)
       ;(admitted ??= []).push(waiter)
     }
     if (head === waiters.length) {
@@ -216,17 +219,21 @@ export class Link {
     if (admitted !== undefined) for (let i = 0; i < admitted.length; i++) admitted[i]!.done(undefined)
   }
 
-  /** Puts an envelope in the resend buffer and writes it at once, in a microtask, or with the next frame cut. */
-  push(json: string, bytes: number): void {
-    this.enqueue(json, bytes)
+  /**
+   * Puts an envelope in the resend buffer (its JSON, or its payload's JSON and its template; `bytes` in all) and
+   * writes it at once, in a microtask, or with the next full frame.
+   */
+  push(json: string, bytes: number, template: Envelope.Template | undefined): void {
+    this.enqueue(json, bytes, template)
     this.queued()
   }
 
-  private enqueue(json: string, bytes: number): void {
+  private enqueue(json: string, bytes: number, template: Envelope.Template | undefined): void {
     if (this.lastSeq - this.acked >= this.ring.length) this.grow()
     const index = ++this.lastSeq % this.ring.length
     this.ring[index] = json
     this.sizes[index] = bytes
+    this.templates[index] = template
     this.unsent += bytes + 1
   }
 
@@ -249,12 +256,15 @@ export class Link {
     const length = Math.min(this.capacity, this.ring.length * 2)
     const ring: Array<string | undefined> = new Array(length).fill(undefined)
     const sizes: Array<number> = new Array(length).fill(0)
+    const templates: Array<Envelope.Template | undefined> = new Array(length).fill(undefined)
     for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
       ring[seq % length] = this.ring[seq % this.ring.length]
       sizes[seq % length] = this.sizes[seq % this.ring.length]!
+      templates[seq % length] = this.templates[seq % this.ring.length]
     }
     this.ring = ring
     this.sizes = sizes
+    this.templates = templates
   }
 
   scheduleFlush(): void {
@@ -317,7 +327,8 @@ export class Link {
 
   /**
    * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
-   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first.
+   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first
+   * (a templated envelope's JSON is never made: its template's bytes are copied around its payload's JSON).
    */
   private dataFrame(first: number, last: number, size: number): Buffer {
     const head = `{"type":"data","ack":${this.acknowledge()},"first":${first},"envelopes":[`
@@ -326,7 +337,15 @@ export class Link {
     const capacity = this.ring.length
     for (let seq = first; seq <= last; seq++) {
       if (seq > first) frame[at++] = COMMA
-      at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+      const template = this.templates[seq % capacity]
+      if (template === undefined) at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+      else {
+        frame.set(template.headBytes, at)
+        at += template.headBytes.length
+        at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+        frame.set(template.tailBytes, at)
+        at += template.tailBytes.length
+      }
     }
     frame[at++] = CLOSE_BRACKET
     frame[at] = CLOSE_BRACE
@@ -394,6 +413,7 @@ export class Link {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
     this.ackTimer = undefined
     this.ring.fill(undefined)
+    this.templates.fill(undefined)
     this.urgent = []
     const waiters = this.waiters
     const head = this.waitersHead
