@@ -317,7 +317,7 @@ export class Link {
       counters.envelopesOut += last - first + 1
       this.ackSent = this.consumed
       connection.write(this.dataFrame(first, last, size))
-      this.unsent = last === this.lastSeq ? 0 : Math.max(0, this.unsent - size)
+      this.unsent = last === this.lastSeq ? 0 : this.unsent - size
       if (connection.wire.bufferedAmount() > HIGH_WATER) {
         this.awaitingDrain = true
         return
@@ -388,7 +388,11 @@ export class Link {
     const length = this.ring.length
     for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
     this.acked = ack
-    if (this.sent < ack) this.sent = ack
+    if (this.sent < ack) {
+      // acknowledged before this connection sent it again (the peer had it): no longer to be sent
+      for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.sizes[seq % length]! + 1
+      this.sent = ack
+    }
     if (this.urgent.length > 0 || this.waitersHead < this.waiters.length) this.admit()
     return true
   }
