@@ -33,7 +33,6 @@ import { notConnected } from "./links.ts"
 import { Asks } from "./remote/asks.ts"
 import {
   type Announcement,
-  codecOf,
   describe,
   type Json,
   type Message,
@@ -146,7 +145,7 @@ export class Remoting {
 
   /** Encodes a message for a remote actor, revealing to its node the refs of this node's actors in it. */
   encodeFor(ref: RemoteActorRef<Protocol.Any>, message: Message): Json {
-    const codec = codecOf(ref.protocol)
+    const codec = ref.codec
     return this.access.tracksReveals
       ? ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codec.encode(message))
       : codec.encode(message)
