@@ -362,7 +362,11 @@ export class Link {
    */
   unacknowledgedJson(): Array<string> {
     const lost: Array<string> = []
-    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) lost.push(this.ring[seq % this.ring.length]!)
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
+      const template = this.templates[seq % this.ring.length]
+      const json = this.ring[seq % this.ring.length]!
+      lost.push(template === undefined ? json : template.head + json + template.tail)
+    }
     for (const waiting of this.urgent) lost.push(waiting.json)
     return lost
   }
