@@ -412,6 +412,21 @@ export class Link {
     if (this.consumed > this.ackSent) this.scheduleFlush()
   }
 
+  /**
+   * What the peer has not acknowledged (the resend buffer, then the urgent lane), as JSON: when the link ends,
+   * it is lost (the peer may have taken some of it; its ack did not come back).
+   */
+  unacknowledgedJson(): Array<string> {
+    const lost: Array<string> = []
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
+      const template = this.templates[seq % this.ring.length]
+      const json = this.ring[seq % this.ring.length]!
+      lost.push(template === undefined ? json : template.head + json + template.tail)
+    }
+    for (const waiting of this.urgent) lost.push(waiting.json)
+    return lost
+  }
+
   /** Releases everything: the link is down or the node is stopping. */
   release(error: NodeUnreachable): void {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
