@@ -204,17 +204,15 @@ export function envelopeFrom(
 
 /**
  * Delivers an envelope that came from another node: like a tell, except that a `"fail"` mailbox bounces it
- * (a request is answered with `MailboxFull`) and a full `"suspend"` mailbox parks it, in order, with the
- * senders waiting for room. Returns false when it was parked: `admitted` runs once it is in the mailbox (or
- * bounced because the actor terminated). Without `admitted`, a message that does not fit is not parked.
+ * (a request is answered with `MailboxFull`). Returns false when a full `"suspend"` mailbox could not take it:
+ * the caller parks it with the senders waiting for room (`addWaiter`) or refuses it.
  */
-export function deliver(cell: ActorCell, envelope: Envelope, admitted: (() => void) | undefined): boolean {
+export function deliver(cell: ActorCell, envelope: Envelope): boolean {
   if (offer(cell, envelope, true)) return true
   if (cell.options.mailbox.overflow === "fail") {
     bounce(cell, envelope, "overflow")
     return true
   }
-  if (admitted !== undefined) addWaiter(cell, envelope, admitted)
   return false
 }
 

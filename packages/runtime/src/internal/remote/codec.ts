@@ -151,6 +151,8 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
       decoders.set(tag, (u) => (isPlain(plain, u) ? (u as Message) : decode(u)))
     }
   }
+  let lastTag: unknown
+  let lastDecode: ((u: unknown) => Message | string) | undefined
   codec =
     protocol === UnknownProtocol
       ? { encode: (message) => message as unknown as Json, decode: () => "no protocol to decode with" }
@@ -162,10 +164,14 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
           },
           decode: (payload) => {
             const tag = (payload as { _tag?: unknown } | null)?._tag
+            // consecutive messages usually have the same tag: its decoder is kept at hand
+            if (lastDecode !== undefined && tag === lastTag) return lastDecode(payload)
             const decode = typeof tag === "string" ? decoders.get(tag) : undefined
             if (decode === undefined) {
               return `${JSON.stringify(tag ?? null)} is not a message of ${protocol.name} (expected one of ${[...protocol.tags].join(", ")})`
             }
+            lastTag = tag
+            lastDecode = decode
             return decode(payload)
           }
         }

@@ -143,13 +143,11 @@ export class Dispatcher {
       reply.envelope = local
       reply.cell = cell
     }
-    const flow = remoting.flow
-    if (!flow.mayPark(peer)) {
-      // a peer that ignores pauses: what does not fit now is refused
-      if (!cell.deliver(local, undefined)) this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
-    } else {
-      let admitted: (() => void) | undefined
-      if (!cell.deliver(local, () => admitted?.())) admitted = flow.park(peer, path)
+    if (!cell.deliver(local)) {
+      // it does not fit now: parked with the senders waiting for room, unless the peer ignores pauses
+      const flow = remoting.flow
+      if (flow.mayPark(peer)) cell.park(local, flow.park(peer, path))
+      else this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
     }
     // kept (for a cancel from its caller) only while it waits or runs: a request answered in the call never is
     if (reply?.pending === true) remoting.replies.add(reply)
