@@ -212,6 +212,23 @@ describe("remote message path under partitions (in-process)", () => {
     })
   )
 
+  it.live("scenario 3: tells a link carried when its peer was declared down are counted dead letters", () =>
+    Effect.gen(function* () {
+      const { alice, bob } = pair(yield* inProcess.start(["alice", "bob"]))
+      yield* bob.system.spawn(worker(), { name: "sink" })
+      const sink = yield* alice.system.lookup("/user/sink", Work, { node: "bob" })
+      const before = yield* alice.system.deadLetters
+      yield* alice.network!.partition(["alice"], ["bob"])
+      for (let n = 0; n < 5; n++) yield* sink.tell(Work.Item({ n }))
+      // alice's failure detector declares bob down (both live): the link ends with the 5 tells unacknowledged
+      yield* eventually(alice.system.nodes, (nodes) => !nodes.includes("bob"), "alice's verdict on bob")
+      yield* alice.network!.heal
+      yield* eventually(alice.system.nodes, (nodes) => nodes.includes("bob"), "the link back")
+      const handled = yield* within(3000, "the count", sink.ask(Work.Count()))
+      assert.strictEqual(handled + (yield* alice.system.deadLetters) - before, 5, `handled ${handled}`)
+    })
+  )
+
   it.live("scenario 10: an ask's deadline is kept while the resend buffer is full", () =>
     Effect.gen(function* () {
       const { alice, bob } = pair(

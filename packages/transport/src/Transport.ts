@@ -174,6 +174,11 @@ export interface Service {
 export interface Receiver {
   readonly deliver: (delivery: Delivery) => void
   readonly peer: (event: PeerEvent) => void
+  /**
+   * A link to `peer` ended (before its `PeerDown`) with `envelopes` this node sent that the peer had not
+   * acknowledged: lost with the link (the peer may have taken some; its ack did not come back), never resent.
+   */
+  readonly lost?: (peer: Peer, envelopes: ReadonlyArray<Envelope>) => void
 }
 
 /**

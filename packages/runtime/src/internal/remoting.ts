@@ -33,7 +33,6 @@ import { notConnected } from "./links.ts"
 import { Asks } from "./remote/asks.ts"
 import {
   type Announcement,
-  codecOf,
   describe,
   type Json,
   type Message,
@@ -65,6 +64,8 @@ export class Remoting {
   readonly watches: RemoteWatches
   readonly flow: FlowControl
   private readonly dispatcher: Dispatcher
+  /** Told (at once, in order with the peer's envelopes) of every node this node declares down. */
+  private readonly downListeners = new Set<(node: string) => void>()
 
   constructor(system: SystemImpl, transport: TransportService.Service) {
     this.system = system
@@ -94,9 +95,23 @@ export class Remoting {
       yield* self.transport.receiveWith({
         deliver: self.dispatcher.dispatch,
         peer: (event) =>
-          event._tag === "PeerUp" ? self.peerUp(event) : self.peerDown(event.node, event.incarnation, event.reason)
+          event._tag === "PeerUp" ? self.peerUp(event) : self.peerDown(event.node, event.incarnation, event.reason),
+        lost: (_, envelopes) => self.lost(envelopes)
       })
     })
+  }
+
+  /**
+   * A link ended with envelopes its peer had not acknowledged: each tell and ask among them is a dead letter
+   * (`unreachable`), counted here, on the sender (the peer may have taken some; its ack did not come back).
+   * Replies and system messages to a node that is down are moot.
+   */
+  private lost(envelopes: ReadonlyArray<WireEnvelope.Envelope>): void {
+    for (const { kind, to, payload } of envelopes) {
+      if (kind !== "tell" && kind !== "ask") continue
+      const tag = (payload as { readonly _tag?: unknown } | null)?._tag
+      this.system.deadLetter(`ActorRef(${to.node}${to.path})`, { _tag: String(tag) }, "unreachable")
+    }
   }
 
   /** Messages from other nodes that did not decode. */
@@ -146,7 +161,7 @@ export class Remoting {
 
   /** Encodes a message for a remote actor, revealing to its node the refs of this node's actors in it. */
   encodeFor(ref: RemoteActorRef<Protocol.Any>, message: Message): Json {
-    const codec = codecOf(ref.protocol)
+    const codec = ref.codec
     return this.access.tracksReveals
       ? ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codec.encode(message))
       : codec.encode(message)
@@ -338,7 +353,17 @@ export class Remoting {
     this.system.receptionist.removeNode(node)
     this.system.topics.removeNode(node)
     this.refs.forgetNode(node)
+    for (const listener of this.downListeners) listener(node)
     this.system.publish(new SystemEvent.NodeDown({ node, incarnation, reason }))
+  }
+
+  /**
+   * Calls `listener` with each node declared down from now on (the link to it ended: what it carried either
+   * way may be lost, even if the node lives and links again); answers how to stop.
+   */
+  onNodeDown(listener: (node: string) => void): () => void {
+    this.downListeners.add(listener)
+    return () => this.downListeners.delete(listener)
   }
 }
 

@@ -14,7 +14,7 @@ import { FailureDetector, InProcess } from "@troupe/transport"
 import { Cause, Deferred, type Duration, Effect, Exit, Layer, Option } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { internal } from "../../src/ActorSystem.ts"
-import { auditor, bank, client, type Effect_, Ledger } from "./ledger.ts"
+import { bank, type Effect_, Ledger, spawnLedger } from "./ledger.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-session-links-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -69,17 +69,11 @@ const scenario = (filename: string, record: Effect_, heal: boolean, deadline: Du
         const stuck = yield* Deferred.make<void>()
         const firstBank: Effect_ = (session, role, n) =>
           n === 5 ? Effect.andThen(Deferred.succeed(stuck, undefined), Effect.never) : record(session, role, n)
-        yield* n1.spawn(
-          client(() => ROUNDS),
-          { name: "C" }
+        const { bank: b, roles } = yield* spawnLedger(
+          { C: n1, B: n2, A: n3 },
+          { bank: firstBank, auditor: record },
+          ROUNDS
         )
-        const b = yield* n2.spawn(bank(firstBank), { name: "B" })
-        yield* n3.spawn(auditor(record), { name: "A" })
-        const roles = {
-          C: yield* n1.lookup("/user/C", Session.protocolOf(Ledger, "C")),
-          B: yield* n1.lookup("/user/B", Session.protocolOf(Ledger, "B"), { node: "n2" }),
-          A: yield* n1.lookup("/user/A", Session.protocolOf(Ledger, "A"), { node: "n3" })
-        }
         const onN1 = Effect.provideService(ActorSystem.ActorSystem, n1)
         const handle = yield* onN1(DurableSession.start(Ledger, { roles, id: "s", deadline }))
         yield* Deferred.await(stuck)
@@ -125,5 +119,85 @@ describe("a durable session across nodes whose links break", () => {
     expect(error, String(error)).toMatchObject({ _tag: "SessionAborted", cause: apart })
     expect(Option.getOrUndefined(stored)).toMatchObject({ _tag: "Aborted", cause: apart })
     expect(Date.now() - started).toBeLessThan(10_000)
+  }, 30_000)
+})
+
+/**
+ * Runs a ledger session across the nodes, durable or not: in B's 5th `once` effect n2 and n3 are cut apart (B's
+ * next message, to A, is caught in the cut), n3's failure detector declares n2 down (both nodes live: the verdict
+ * ends the link, and what it carried is lost), and then, if `heal`, the cut is healed: the nodes link anew, with
+ * no restart and no Join. Answers the session's end (within 10 s) and the `once` effects run.
+ */
+const verdict = (options: {
+  readonly filename: string
+  readonly durable: boolean
+  readonly heal: boolean
+  readonly deadline?: Duration.Input
+}) => {
+  const effects: Array<string> = []
+  return Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const network = InProcess.makeNetwork()
+        const { n1, n2, n3 } = yield* nodes(network)
+        const cut = yield* Deferred.make<void>()
+        const record: Effect_ = (session, role, n) =>
+          Effect.andThen(
+            role === "B" && n === 5 && !effects.includes("s/B/5")
+              ? Effect.andThen(network.partition(["n2"], ["n3"]), Deferred.succeed(cut, undefined))
+              : Effect.void,
+            Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+          )
+        const { roles } = yield* spawnLedger({ C: n1, B: n2, A: n3 }, { bank: record, auditor: record }, ROUNDS)
+        const onN1 = Effect.provideService(ActorSystem.ActorSystem, n1)
+        const deadline = options.deadline ?? "20 seconds"
+        const handle = options.durable
+          ? yield* onN1(DurableSession.start(Ledger, { roles, id: "s", deadline }))
+          : yield* onN1(Session.start(Ledger, { roles, id: "s" }))
+        yield* Deferred.await(cut)
+        yield* until(Effect.map(n3.nodes, (ns) => !ns.includes("n2")))
+        if (options.heal) yield* network.heal
+        const exit = yield* Effect.exit(handle.await.pipe(Effect.timeout("10 seconds")))
+        return { exit, effects }
+      })
+    ).pipe(Effect.provide(Layer.fresh(Storage.layerSqlite({ filename: options.filename }))))
+  )
+}
+
+const abortCause = (exit: Exit.Exit<unknown, unknown>): unknown => {
+  const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : exit
+  return (error as { readonly _tag?: string })._tag === "SessionAborted"
+    ? (error as Session.SessionAborted).cause
+    : error
+}
+
+describe("a session across nodes after a failure detector's verdict on a live peer", () => {
+  it("durable: the link comes back (no restart, no Join); what it carried is sent again, each message handled once", async () => {
+    const { exit, effects } = await verdict({ filename: join(dir, "verdict.sqlite"), durable: true, heal: true })
+    expect(Exit.isSuccess(exit) ? exit.value.results : Cause.pretty(exit.cause)).toEqual({
+      C: (ROUNDS * (ROUNDS + 1)) / 2,
+      B: (ROUNDS * (ROUNDS + 1)) / 2,
+      A: ROUNDS
+    })
+    expect(effects.length).toBe(2 * ROUNDS)
+    expect(new Set(effects).size).toBe(2 * ROUNDS)
+  }, 30_000)
+
+  it("durable: the link does not come back: the session aborts at its deadline, naming both nodes", async () => {
+    const started = Date.now()
+    const { exit } = await verdict({
+      filename: join(dir, "verdict-apart.sqlite"),
+      durable: true,
+      heal: false,
+      deadline: "1500 millis"
+    })
+    const apart = { _tag: "SessionNodesApart", role: "A", node: "n3", peerRole: "B", peerNode: "n2" }
+    expect(abortCause(exit)).toMatchObject(apart)
+    expect(Date.now() - started).toBeLessThan(10_000)
+  }, 30_000)
+
+  it("not durable: the session aborts, typed (a peer's node went down), and does not hang", async () => {
+    const { exit } = await verdict({ filename: join(dir, "verdict-plain.sqlite"), durable: false, heal: true })
+    expect(abortCause(exit)).toMatchObject({ _tag: "ParticipantStopped", role: "B", reason: "node-down" })
   }, 30_000)
 })

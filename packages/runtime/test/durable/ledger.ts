@@ -3,7 +3,7 @@
  * records each with an auditor (A) before it gives the client a receipt; then the client closes. B and A
  * each run a `once` effect per deposit (`effect` is told which), and every program's result is what it saw.
  */
-import { Choreography, type Endpoint, Session } from "@troupe/runtime"
+import { type ActorSystem, Choreography, type Endpoint, Session } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 
 export const Ledger = Choreography.makeUnsafe("Ledger", ["C", "B", "A"], ($) => [
@@ -80,3 +80,32 @@ export const auditor = (effect: Effect_) =>
       }
     })
   )
+
+/**
+ * Spawns the ledger's roles, named for them: the client (`rounds` deposits) on `on.C`, the bank on `on.B` and the
+ * auditor on `on.A`, with their `once` effects. Answers the bank's actor and the roles as `on.C` sees them (for a
+ * session started there).
+ */
+export const spawnLedger = (
+  on: {
+    readonly C: ActorSystem.ActorSystemService
+    readonly B: ActorSystem.ActorSystemService
+    readonly A: ActorSystem.ActorSystemService
+  },
+  effects: { readonly bank: Effect_; readonly auditor: Effect_ },
+  rounds: number
+) =>
+  Effect.gen(function* () {
+    yield* on.C.spawn(
+      client(() => rounds),
+      { name: "C" }
+    )
+    const bankRef = yield* on.B.spawn(bank(effects.bank), { name: "B" })
+    yield* on.A.spawn(auditor(effects.auditor), { name: "A" })
+    const roles = {
+      C: yield* on.C.lookup("/user/C", Session.protocolOf(Ledger, "C")),
+      B: yield* on.C.lookup("/user/B", Session.protocolOf(Ledger, "B"), { node: on.B.node }),
+      A: yield* on.C.lookup("/user/A", Session.protocolOf(Ledger, "A"), { node: on.A.node })
+    }
+    return { bank: bankRef, roles }
+  })

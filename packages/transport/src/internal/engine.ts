@@ -538,6 +538,7 @@ export class Engine {
         connection.close(reason === "shutdown" ? CloseCode.Normal : CloseCode.Quarantined, message)
       }
     }
+    this.inbound.lost(link.peer, link.unacknowledgedJson())
     link.release(new NodeUnreachable({ node, reason: "down", detail: `${reason}: ${message}` }))
     for (const target of this.targets.values()) {
       if (target.peer?.node === node && target.peer.incarnation === incarnation) target.lost()

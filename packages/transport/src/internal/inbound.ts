@@ -7,7 +7,7 @@ import { Effect, Exit, Queue, Result, type Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Envelope from "../Envelope.ts"
 import type * as Frame from "../Frame.ts"
-import { type PeerEvent, PeerUp } from "../Peer.ts"
+import { type Peer, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, Receiver } from "../Transport.ts"
 import type { Connection, Engine } from "./engine.ts"
 import { DeliveryImpl, type Link } from "./link.ts"
@@ -119,6 +119,20 @@ export class Inbound {
       receiver.peer(event)
     } catch (defect) {
       this.engine.log("Error", "the receiver failed", { peer: event.node, detail: String(defect) })
+    }
+  }
+
+  /** Tells the receiver of what a link that ended had not had acknowledged (JSON envelopes, parsed here). */
+  lost(peer: Peer, json: ReadonlyArray<string>): void {
+    const receiver = this.receiver
+    if (receiver?.lost === undefined || json.length === 0) return
+    try {
+      receiver.lost(
+        peer,
+        json.map((text) => JSON.parse(text) as Envelope.Envelope)
+      )
+    } catch (defect) {
+      this.engine.log("Error", "the receiver failed", { peer: peer.node, detail: String(defect) })
     }
   }
 

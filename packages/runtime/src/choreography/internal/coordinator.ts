@@ -332,6 +332,17 @@ class Coordination {
     return this.settle(ctx)
   }
 
+  /**
+   * The node of `role` lost its link to `node` (see `Relink`): in a durable session that runs, `role` and the
+   * roles on `node` send each other again what they sent, once the link is back (see `DurableJoin.relinked`).
+   */
+  relink(ctx: Ctx, role: string, node: string): Effect.Effect<Coordination> {
+    const runs = this.phase === "joining" || this.phase === "running"
+    if (this.settings.durable === undefined || !runs || !this.roles.includes(role) || this.ended.has(role))
+      return Effect.succeed(this)
+    return Effect.as(DurableJoin.relinked(this, ctx, role, node), this)
+  }
+
   cancel(ctx: Ctx, reason: string): Effect.Effect<Coordination> {
     return this.abort(
       ctx,
@@ -484,6 +495,7 @@ const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, C
         Done: (c, m, ctx) => c.done(ctx, m),
         Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
         Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
+        Relink: (c, m, ctx) => c.relink(ctx, m.role, m.node),
         Joined: (c, m, ctx) => c.joined(ctx, m.role),
         Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
         Expire: (c, _, ctx) => c.expire(ctx),

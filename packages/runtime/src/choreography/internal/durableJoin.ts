@@ -137,14 +137,19 @@ export const askDurable = (
 }
 
 /**
- * The node of `role` had lost its link to `node` (its failure detector declared it down) and has it again:
- * what they had in flight to each other when it went down is lost, so `role` and the roles on `node` send
- * each other again what they sent (each drops what it has, by number).
+ * The node of `role` lost its link to `node` (a failure detector declared it down; it may live): what they had
+ * in flight to each other is lost, so `role` and the roles on `node` send each other again what they sent
+ * (each drops what it has, by number). Each side is asked until its node has the link again (a Join does not
+ * decode before), up to the session's deadline (then `SessionNodesApart`).
+ *
+ * @example
+ * // the role's participant told the coordinator (a `Relink`), or a Join found the nodes apart:
+ * // return Effect.as(DurableJoin.relinked(this, ctx, role, node), this)
  */
-const relinked = (session: Joining, ctx: Ctx, role: string, node: string): Effect.Effect<void> => {
+export const relinked = (session: Joining, ctx: Ctx, role: string, node: string): Effect.Effect<void> => {
   const durable = session.settings.durable!
   const pairs = session.roles
-    .filter((r) => r !== role && session.settings.roles[r]!.node === node)
+    .filter((r) => r !== role && !session.ended.has(r) && session.settings.roles[r]!.node === node)
     .flatMap((r) => [
       [r, role],
       [role, r]

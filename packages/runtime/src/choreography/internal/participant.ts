@@ -28,6 +28,7 @@ import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Terminated } from "../../Terminated.ts"
 import { CurrentRole } from "./currentRole.ts"
+import * as Recovery from "./roleRecovery.ts"
 import { RoleSession } from "./roleSession.ts"
 import {
   type AbortCause,
@@ -84,9 +85,18 @@ type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 /** The participants of this node's actor system, by actor path (kept across restarts). */
 const tableKey = { name: "@troupe/runtime/Session/participants" }
 
-/** The participants of a node's actor system, by actor path (for inspectors). */
+/**
+ * The participants of a node's actor system, by actor path (for inspectors). They hear of every node the system
+ * declares down (see `Participant.nodeDown`).
+ */
 export const participantsOf = (system: SystemImpl): ReadonlyMap<string, Participant> =>
-  system.extension(tableKey, () => new Map<string, Participant>())
+  system.extension(tableKey, () => {
+    const table = new Map<string, Participant>()
+    system.remoting?.onNodeDown((node) => {
+      for (const participant of table.values()) participant.nodeDown(node)
+    })
+    return table
+  })
 
 /** A behaviour that plays `role` of `choreography` with `program` in every session it joins. */
 export const behavior = (
@@ -216,10 +226,10 @@ export class Participant {
       // a durable session's coordinator came back (or is new): follow it, and the peers where they are now (a
       // node that restarted is a new incarnation); a peer resumed: send it again what it was sent
       known.coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
-      known.rebind(m.roles)
+      Recovery.rebind(known, m.roles)
       known.durable.coordinatorGone?.()
       known.durable.coordinatorGone = undefined
-      const resend = m.durable.resendTo === undefined ? Effect.void : known.resend(m.durable.resendTo)
+      const resend = m.durable.resendTo === undefined ? Effect.void : Recovery.resend(known, m.durable.resendTo)
       const begin = m.durable.begun && !known.begun ? this.begin(m.session) : Effect.void
       return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
     }
@@ -265,7 +275,7 @@ export class Participant {
         system: self.system,
         log
       })
-      session.preload(session.durable.inbound(log))
+      Recovery.preload(session, session.durable.inbound(log))
       self.sessions.set(m.session, session)
       if (!durable.begun) return
       session.begun = true
@@ -279,7 +289,7 @@ export class Participant {
     return durable.store.role(session.id, this.spec.role).pipe(
       Effect.flatMap((log) =>
         Effect.suspend(() => {
-          session.preload(durable.inbound(log))
+          Recovery.preload(session, durable.inbound(log))
           return this.start(session, true)
         })
       ),
@@ -386,6 +396,15 @@ export class Participant {
     return refused === undefined ? this.same : Effect.as(refused, this)
   }
 
+  /**
+   * This node declared `node` down (both may live: the link ended, and what it carried is lost): each session
+   * with a peer there recovers or ends (see `Recovery.linkLost`). Called outside the actor's handler, as a
+   * step deadline is.
+   */
+  nodeDown(node: string): void {
+    for (const session of [...this.sessions.values()]) this.system.runBackground(Recovery.linkLost(session, node))
+  }
+
   aborted(id: string, cause: AbortCause): Effect.Effect<Participant> {
     const session = this.sessions.get(id)
     return session === undefined ? this.same : Effect.as(session.abort(cause, "leave", true), this)
@@ -394,7 +413,7 @@ export class Participant {
   coordinatorDown(id: string): Effect.Effect<Participant> {
     const session = this.sessions.get(id)
     if (session === undefined) return this.same
-    if (session.durable !== undefined) return Effect.as(session.awaitCoordinator(), this)
+    if (session.durable !== undefined) return Effect.as(Recovery.awaitCoordinator(session), this)
     const cause = new SessionCancelled({
       protocol: this.spec.choreography.name,
       session: id,

@@ -1,21 +1,22 @@
 /**
  * One session as one participant sees it (`RoleSession`, the port of the role's endpoint): the role's monitor,
  * its peers (message numbers each way, messages not yet taken), its trace, its checkpoint or durable log, and
- * how it sends, receives, runs `once` effects and ends.
+ * how it sends, receives, runs `once` effects and ends. What it knows of each peer is in `rolePeers.ts`; how it
+ * recovers what a lost node or link took (a durable role's log, peers that moved, a lost link) in `roleRecovery.ts`.
  */
 import { Choreography as C, type Endpoint, Monitor } from "@troupe/choreography"
 import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type { DurableRole } from "../../durable/internal/durableRole.ts"
-import type { ActorCell } from "../../internal/cell.ts"
 import type { Deadline } from "../../internal/deadlines.ts"
 import { Deque } from "../../internal/deque.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
+import { type Peer, Peers } from "./rolePeers.ts"
 import { Recorder } from "./roleTrace.ts"
-import { type AbortCause, leftover, ParticipantFailed, SessionNodeLost, StepTimeout } from "./sessionErrors.ts"
+import { type AbortCause, leftover, ParticipantFailed, StepTimeout } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
@@ -37,46 +38,6 @@ const retryable = (error: unknown): boolean =>
   error !== null &&
   (error as { readonly _tag?: unknown })._tag === "ClusterUnavailable" &&
   (error as { readonly retryable?: unknown }).retryable === true
-
-/** What a role knows of one peer: the last message numbers each way, and the messages not yet taken. */
-interface Peer {
-  readonly role: string
-  ref: ActorRef<Protocol.Any>
-  /** The peer's actor when it lives in this process: session messages go straight into its mailbox. */
-  cell: ActorCell | undefined
-  sent: number
-  received: number
-  readonly inbox: Deque<Endpoint.Incoming>
-}
-
-/**
- * A role's peers: a list (a `Map` costs about 200 bytes even when it is small), indexed by a `Map` only in
- * sessions with many roles.
- */
-class Peers {
-  private list: ReadonlyArray<Peer>
-  private index: Map<string, Peer> | undefined
-
-  constructor(list: ReadonlyArray<Peer>) {
-    this.list = list
-    this.index = list.length > 8 ? new Map(list.map((p) => [p.role, p])) : undefined
-  }
-
-  get(role: string): Peer | undefined {
-    if (this.index !== undefined) return this.index.get(role)
-    for (const peer of this.list) if (peer.role === role) return peer
-    return undefined
-  }
-
-  [Symbol.iterator](): Iterator<Peer> {
-    return this.list[Symbol.iterator]()
-  }
-
-  clear(): void {
-    this.list = []
-    this.index = undefined
-  }
-}
 
 interface Waiting {
   readonly from: string
@@ -113,7 +74,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
   /** The failure of a restartable role's program, until the actor crashes with it. */
   crash: Cause.Cause<unknown> | undefined
   private waiting: Waiting | undefined
-  private readonly peers: Peers
+  /** What the role knows of each peer (see `rolePeers.ts`, and `roleRecovery.ts` which reads it). */
+  readonly peers: Peers
   private readonly trace: Recorder
   /** Who listens to the system's events: steps are published only when someone does. */
   private readonly subscribers: ReadonlyMap<unknown, unknown>
@@ -210,58 +172,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
       this.durable.rewind()
       for (const peer of this.peers) peer.sent = 0
     }
-  }
-
-  /** A durable role resumes: the messages the log holds for it go first, then those that arrive. */
-  preload(inbound: ReadonlyMap<string, ReadonlyArray<Deliver>>): void {
-    for (const [from, messages] of inbound) {
-      const peer = this.peers.get(from)
-      const last = messages.at(-1)
-      if (peer === undefined || last === undefined) continue
-      const later = [...peer.inbox.drain()].filter((m) => (m as Deliver).seq > last.seq)
-      for (const m of messages) peer.inbox.push(m)
-      for (const m of later) peer.inbox.push(m)
-      peer.received = Math.max(peer.received, last.seq)
-    }
-  }
-
-  /** The peers' participants as a durable session's coordinator sees them now. */
-  rebind(roles: Readonly<Record<string, ActorRef<Protocol.Any>>>): void {
-    for (const peer of this.peers) {
-      const ref = roles[peer.role]
-      if (ref === undefined || ref === peer.ref) continue
-      peer.ref = ref
-      peer.cell = localCell(ref)
-    }
-  }
-
-  /** Sends again to `to` (which resumed from the log) every message this role sent it; it drops what it has. */
-  resend(to: string): Effect.Effect<void> {
-    const peer = this.peers.get(to)
-    if (peer === undefined || this.durable === undefined) return Effect.void
-    return Effect.forEach(this.durable.resend(to, 0), (m) => peer.ref.tell(m as never).pipe(Effect.ignore), {
-      discard: true
-    })
-  }
-
-  /** The coordinator of a durable session is gone: wait for it (it joins again) until the deadline. */
-  awaitCoordinator(): Effect.Effect<void> {
-    const durable = this.durable!
-    if (durable.coordinatorGone !== undefined || this.ended) return Effect.void
-    const deadlines = this.participant.system.deadlines
-    const since = deadlines.now()
-    const deadline = deadlines.schedule(since + durable.deadlineMillis, () => {
-      durable.coordinatorGone = undefined
-      const lost = new SessionNodeLost({
-        ...this.names(),
-        role: "coordinator",
-        node: this.coordinator.node,
-        waitedMillis: deadlines.now() - since
-      })
-      this.participant.system.runBackground(this.abort(lost, "silent", true))
-    })
-    durable.coordinatorGone = () => deadlines.cancel(deadline)
-    return Effect.void
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -576,7 +486,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.peers.clear()
   }
 
-  private report(message: Protocol.Message<CoordinatorProtocol>): Effect.Effect<void> {
+  /** Tells the session's coordinator `message` (a failure to is logged). */
+  report(message: Protocol.Message<CoordinatorProtocol>): Effect.Effect<void> {
     return this.coordinator
       .tell(message)
       .pipe(Effect.catchCause((cause) => Effect.logError("Could not report to the session's coordinator", cause)))

@@ -93,6 +93,11 @@ const coordinatorDefinition = {
   Abort: { session: Session, role: Schema.String, cause: AbortCause, trace: Trace },
   /** A role left an aborted session. */
   Left: { session: Session, role: Schema.String, trace: Trace },
+  /**
+   * A role of a durable session: its node's link to `node` ended (the node was declared down, and may live):
+   * what it and the roles there sent each other may be lost.
+   */
+  Relink: { session: Session, role: Schema.String, node: Schema.String },
   /** To self: a role joined the session. */
   Joined: { role: Schema.String },
   /** The starter cancels the session. */

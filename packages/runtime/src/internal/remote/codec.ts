@@ -22,7 +22,7 @@ export const UnknownProtocol = Protocol.make("unknown", {})
 // Codecs
 // ---------------------------------------------------------------------------------------------------------
 
-interface Codec {
+export interface Codec {
   encode(message: Message): Json
   decode(payload: unknown): Message | string
 }

@@ -7,7 +7,7 @@ import type { ActorRef, AskOptions, TellError } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Remoting } from "../remoting.ts"
-import type { Message } from "./codec.ts"
+import { type Codec, codecOf, type Message } from "./codec.ts"
 
 /** A ref to an actor of another node. */
 export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
@@ -16,11 +16,14 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
   readonly protocol: P
   readonly peer: Peer.Peer
   readonly path: string
+  /** The protocol's codec (looked up once: every tell encodes with it). */
+  readonly codec: Codec
   constructor(remoting: Remoting, peer: Peer.Peer, path: string, protocol: P) {
     this.remoting = remoting
     this.peer = peer
     this.path = path
     this.protocol = protocol
+    this.codec = codecOf(protocol)
   }
   /** The envelope template of tells from the last sender to use this ref (usually the only one), and its path. */
   private tells: Envelope.Template | undefined = undefined

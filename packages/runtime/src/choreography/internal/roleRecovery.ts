@@ -1,0 +1,119 @@
+/**
+ * How a role's session recovers what a node or a link took: a durable role resumed from its log takes the
+ * messages the log holds first, follows its peers where they are now and sends again what they lack, and waits
+ * for a coordinator that is gone; a lost link has what it carried sent again (durable) or ends the session.
+ */
+import { Effect } from "effect"
+import type { ActorRef } from "../../ActorRef.ts"
+import { localCell } from "../../internal/system.ts"
+import type * as Protocol from "../../Protocol.ts"
+import type { Peer } from "./rolePeers.ts"
+import type { RoleSession } from "./roleSession.ts"
+import { ParticipantStopped, SessionNodeLost } from "./sessionErrors.ts"
+import type { ParticipantProtocol } from "./sessionProtocols.ts"
+
+type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
+
+/**
+ * A durable role resumes: the messages the log holds for it go first, then those that arrive.
+ *
+ * @example
+ * // a durable role read its log: what it holds for the role goes first
+ * // Recovery.preload(session, durable.inbound(log))
+ */
+export const preload = (session: RoleSession, inbound: ReadonlyMap<string, ReadonlyArray<Deliver>>): void => {
+  for (const [from, messages] of inbound) {
+    const peer = session.peers.get(from)
+    const last = messages.at(-1)
+    if (peer === undefined || last === undefined) continue
+    const later = [...peer.inbox.drain()].filter((m) => (m as Deliver).seq > last.seq)
+    for (const m of messages) peer.inbox.push(m)
+    for (const m of later) peer.inbox.push(m)
+    peer.received = Math.max(peer.received, last.seq)
+  }
+}
+
+/**
+ * The peers' participants as a durable session's coordinator sees them now.
+ *
+ * @example
+ * // a Join of a durable session said where every role is now
+ * // Recovery.rebind(session, join.roles)
+ */
+export const rebind = (session: RoleSession, roles: Readonly<Record<string, ActorRef<Protocol.Any>>>): void => {
+  for (const peer of session.peers) {
+    const ref = roles[peer.role]
+    if (ref === undefined || ref === peer.ref) continue
+    peer.ref = ref
+    peer.cell = localCell(ref)
+  }
+}
+
+/**
+ * Sends again to `to` (which resumed from the log) every message this role sent it; it drops what it has.
+ *
+ * @example
+ * // a Join asked this role to send B again what it sent it
+ * // Recovery.resend(session, "B")
+ */
+export const resend = (session: RoleSession, to: string): Effect.Effect<void> => {
+  const peer = session.peers.get(to)
+  if (peer === undefined || session.durable === undefined) return Effect.void
+  return Effect.forEach(session.durable.resend(to, 0), (m) => peer.ref.tell(m as never).pipe(Effect.ignore), {
+    discard: true
+  })
+}
+
+/**
+ * This node's link to `node` ended (its failure detector declared it down; it may live and link again): what
+ * went between this role and its peers there may be lost. A durable session's coordinator is told, and has
+ * each side send the other again what it sent once the link is back (the receiver drops what it has, by
+ * number); any other session is aborted, as a peer that left it. (When the coordinator is on `node`, its death
+ * watch tells the role; the roles there see their own link end, and tell it.)
+ *
+ * @example
+ * // this node declared n2 down
+ * // system.runBackground(Recovery.linkLost(session, "n2"))
+ */
+export const linkLost = (session: RoleSession, node: string): Effect.Effect<void> => {
+  if (session.ended || session.coordinator.node === node) return Effect.void
+  let lost: Peer | undefined
+  for (const peer of session.peers) if (peer.ref.node === node) lost ??= peer
+  if (lost === undefined) return Effect.void
+  if (session.durable !== undefined)
+    return session.report({ _tag: "Relink", session: session.id, role: session.role, node })
+  const stopped = new ParticipantStopped({
+    ...session.names(),
+    role: lost.role,
+    path: lost.ref.path,
+    reason: "node-down",
+    detail: `node ${node}, as seen from node ${session.participant.system.node}: what the link carried is lost`
+  })
+  return session.abort(stopped, "report", true)
+}
+
+/**
+ * The coordinator of a durable session is gone: wait for it (it joins again) until the deadline.
+ *
+ * @example
+ * // the participant's death watch of the coordinator fired
+ * // Recovery.awaitCoordinator(session)
+ */
+export const awaitCoordinator = (session: RoleSession): Effect.Effect<void> => {
+  const durable = session.durable!
+  if (durable.coordinatorGone !== undefined || session.ended) return Effect.void
+  const deadlines = session.participant.system.deadlines
+  const since = deadlines.now()
+  const deadline = deadlines.schedule(since + durable.deadlineMillis, () => {
+    durable.coordinatorGone = undefined
+    const lost = new SessionNodeLost({
+      ...session.names(),
+      role: "coordinator",
+      node: session.coordinator.node,
+      waitedMillis: deadlines.now() - since
+    })
+    session.participant.system.runBackground(session.abort(lost, "silent", true))
+  })
+  durable.coordinatorGone = () => deadlines.cancel(deadline)
+  return Effect.void
+}
