@@ -14,6 +14,7 @@ import { type ActorCell, Envelope } from "../cell.ts"
 import type { Directory } from "../directory.ts"
 import type { Remoting } from "../remoting.ts"
 import {
+  type Codec,
   codecOf,
   decodeReason,
   decodeSystemMessage,
@@ -34,7 +35,7 @@ export class Dispatcher {
   private readonly remoting: Remoting
   /** The protocol of the last recipient, and its codec. */
   private protocol: Protocol.Any | undefined = undefined
-  private codec: ReturnType<typeof codecOf> | undefined = undefined
+  private codec: Codec | undefined = undefined
   /** The last recipient, while it lives (see `recipient`). */
   private last: ActorCell | undefined = undefined
   invalidMessages = 0
