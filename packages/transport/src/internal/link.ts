@@ -19,6 +19,16 @@ import type { Connection, Engine } from "./engine.ts"
 const ACK_DELAY_MS = 5
 /** Frames are written while the socket has at most this many bytes queued, and batched after. */
 export const HIGH_WATER = 64 * 1024
+/**
+ * A data frame holds at most a quarter of the window, and at most this many bytes of envelopes: below V8's
+ * largest regular heap object (128 KiB), since the receiver decodes a frame into one string and a larger one goes
+ * to the large-object space, which costs about five times as much per byte (an envelope larger than this still
+ * goes, alone in its frame). A full frame is written at once, inside the turn that queued its envelopes, so the
+ * peer decodes one frame while this node encodes the next. (Many senders in one scheduler turn would otherwise
+ * fill the whole window before the microtask writes it, and the two nodes would take turns, each idle while the
+ * other works.)
+ */
+const FRAME_BYTES = 120 * 1024
 /** Urgent envelopes may wait for a peer's window up to this many times the capacity; then it is declared down. */
 const URGENT_LIMIT = 4
 /** The resend buffer's first size; it doubles as needed up to the capacity. */
@@ -87,6 +97,8 @@ export class Link {
   private waitersHead = 0
   acked = 0
   private sent = 0
+  /** Bytes of the envelopes after `sent`, each plus its comma (to cut a frame once they reach `FRAME_BYTES`). */
+  private unsent = 0
   private written = 0
   waiters: Array<Waiter> = []
   private flushScheduled = false
@@ -134,6 +146,11 @@ export class Link {
     return Math.min(this.engine.options.maxFrameBytes, this.peerMaxFrameBytes) - Frame.DATA_OVERHEAD
   }
 
+  /** A data frame holds at most this many envelopes (see `FRAME_BYTES`). */
+  get frameEnvelopes(): number {
+    return Math.max(1, this.window >> 2)
+  }
+
   /** At most this many envelopes are unacknowledged: our capacity, and never more than the peer's window. */
   get window(): number {
     return Math.min(this.capacity, this.peerWindow)
@@ -173,7 +190,7 @@ export class Link {
     while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
       let n = 0
       while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
-        this.push(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
+        this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
         n++
       }
       this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
@@ -185,7 +202,7 @@ export class Link {
       const waiter = waiters[head]!
       waiters[head++] = undefined as unknown as Waiter
       if (waiter.cancelled) continue
-      this.push(waiter.json, waiter.bytes, waiter.template)
+      this.enqueue(waiter.json, waiter.bytes, waiter.template)
       ;(admitted ??= []).push(waiter)
     }
     if (head === waiters.length) {
@@ -195,23 +212,43 @@ export class Link {
       this.waiters = waiters.slice(head)
       this.waitersHead = 0
     } else this.waitersHead = head
+    if (this.sent < this.lastSeq) this.queued()
     // Senders resume only now (a resumed sender runs at once): resumed inside the loop, each would find the
     // others still waiting and wait again behind them with its next message, one suspension per message.
     // Resumed after, the first finds the room left and sends a batch before it waits again.
     if (admitted !== undefined) for (let i = 0; i < admitted.length; i++) admitted[i]!.done(undefined)
   }
 
-  /** Puts an envelope in the resend buffer: its JSON, or its payload's JSON and its template; `bytes` in all. */
+  /**
+   * Puts an envelope in the resend buffer (its JSON, or its payload's JSON and its template; `bytes` in all) and
+   * writes it at once, in a microtask, or with the next full frame.
+   */
   push(json: string, bytes: number, template: Envelope.Template | undefined): void {
+    this.enqueue(json, bytes, template)
+    this.queued()
+  }
+
+  private enqueue(json: string, bytes: number, template: Envelope.Template | undefined): void {
     if (this.lastSeq - this.acked >= this.ring.length) this.grow()
-    const seq = ++this.lastSeq
-    const index = seq % this.ring.length
+    const index = ++this.lastSeq % this.ring.length
     this.ring[index] = json
     this.sizes[index] = bytes
     this.templates[index] = template
-    // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
+    this.unsent += bytes + 1
+  }
+
+  /**
+   * Envelopes were queued: an idle socket gets them at once (latency); a busy one gets a batch in a microtask,
+   * or at once when a full frame waits (see `FRAME_BYTES`).
+   */
+  private queued(): void {
     if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
-    else this.scheduleFlush()
+    else {
+      if (!this.awaitingDrain && (this.lastSeq - this.sent >= this.frameEnvelopes || this.unsent >= FRAME_BYTES)) {
+        this.writeData(true)
+      }
+      this.scheduleFlush()
+    }
   }
 
   /** Doubles the ring (up to the capacity), moving the unacknowledged envelopes to their new slots. */
@@ -241,37 +278,50 @@ export class Link {
     this.flushScheduled = false
     const connection = this.active
     if (connection === undefined || connection.state !== "open" || this.down) return
+    if (this.sent < this.lastSeq) this.writeData(false)
+    if (this.consumed > this.ackSent) {
+      this.ackSent = this.consumed
+      connection.write(Frame.encode({ type: "ack", ack: this.acknowledge() }))
+    }
+  }
+
+  /**
+   * Writes `data` frames of what is not sent yet while the socket has room: all of it, or (`full`) only full
+   * frames, the rest waiting for the microtask.
+   */
+  private writeData(full: boolean): void {
+    const connection = this.active
+    if (connection === undefined || connection.state !== "open" || this.down) return
+    if (connection.wire.bufferedAmount() > HIGH_WATER) {
+      this.awaitingDrain = true
+      return
+    }
     const counters = this.engine.counters
-    if (this.sent < this.lastSeq) {
+    const capacity = this.ring.length
+    const budget = Math.min(this.maxEnvelopeBytes, FRAME_BYTES)
+    const most = this.frameEnvelopes
+    while (this.sent < this.lastSeq) {
+      const first = this.sent + 1
+      let last = this.sent
+      let size = 0
+      while (last < this.lastSeq) {
+        const bytes = this.sizes[(last + 1) % capacity]! + 1
+        if (last >= first && (size + bytes > budget || last - first + 1 >= most)) break
+        size += bytes
+        last++
+      }
+      if (full && last === this.lastSeq && last - first + 1 < most && size < budget) return
+      this.sent = last
+      if (first <= this.written) counters.resent += Math.min(last, this.written) - first + 1
+      if (last > this.written) this.written = last
+      counters.envelopesOut += last - first + 1
+      this.ackSent = this.consumed
+      connection.write(this.dataFrame(first, last, size))
+      this.unsent = last === this.lastSeq ? 0 : this.unsent - size
       if (connection.wire.bufferedAmount() > HIGH_WATER) {
         this.awaitingDrain = true
         return
       }
-      const capacity = this.ring.length
-      const budget = this.maxEnvelopeBytes
-      while (this.sent < this.lastSeq) {
-        const first = this.sent + 1
-        let size = 0
-        while (this.sent < this.lastSeq) {
-          const bytes = this.sizes[(this.sent + 1) % capacity]! + 1
-          if (this.sent >= first && size + bytes > budget) break
-          size += bytes
-          this.sent++
-        }
-        if (first <= this.written) counters.resent += Math.min(this.sent, this.written) - first + 1
-        if (this.sent > this.written) this.written = this.sent
-        counters.envelopesOut += this.sent - first + 1
-        this.ackSent = this.consumed
-        connection.write(this.dataFrame(first, this.sent, size))
-        if (connection.wire.bufferedAmount() > HIGH_WATER) {
-          this.awaitingDrain = true
-          break
-        }
-      }
-    }
-    if (this.consumed > this.ackSent) {
-      this.ackSent = this.consumed
-      connection.write(Frame.encode({ type: "ack", ack: this.acknowledge() }))
     }
   }
 
@@ -312,6 +362,8 @@ export class Link {
   attached(connection: Connection): void {
     this.active = connection
     this.sent = this.acked
+    this.unsent = 0
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) this.unsent += this.sizes[seq % this.ring.length]! + 1
     this.awaitingDrain = false
     this.ackSent = 0
     this.scheduleFlush()
@@ -336,7 +388,11 @@ export class Link {
     const length = this.ring.length
     for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
     this.acked = ack
-    if (this.sent < ack) this.sent = ack
+    if (this.sent < ack) {
+      // acknowledged before this connection sent it again (the peer had it): no longer to be sent
+      for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.sizes[seq % length]! + 1
+      this.sent = ack
+    }
     if (this.urgent.length > 0 || this.waitersHead < this.waiters.length) this.admit()
     return true
   }
