@@ -119,8 +119,12 @@ const build = (fields: Fields, payload: Schema.Json): { -readonly [K in keyof En
   return envelope
 }
 
-/** The fields of an envelope other than its payload. */
-type Fields = Omit<Parameters<typeof make>[0], "payload">
+/**
+ * The fields of an envelope other than its payload (what a {@link Template} holds).
+ *
+ * @since 0.1.0
+ */
+export type Fields = Omit<Parameters<typeof make>[0], "payload">
 
 const templateOf = Symbol("@troupe/transport/Envelope/template")
 
@@ -145,8 +149,9 @@ export class Template {
   readonly tail: string | undefined
   /** The UTF-8 bytes of `head` and `tail`. */
   readonly bytes: number
-  /** @internal `head` and `tail` in UTF-8. */
+  /** @internal `head` in UTF-8. */
   readonly headBytes: Uint8Array
+  /** @internal `tail` in UTF-8. */
   readonly tailBytes: Uint8Array
   constructor(fields: Fields) {
     const valid = isEnvelope(build(fields, null))

@@ -397,10 +397,14 @@ export class Link {
     return true
   }
 
-  /** The consumer took envelopes up to `consumed`: acknowledge soon, or now if much is owed. */
+  /**
+   * The consumer took envelopes up to `consumed`: acknowledge soon, or now once half the peer's window is owed
+   * (each ack wakes the senders waiting for room there, so not more often than needed; the other half keeps
+   * this node busy while they refill).
+   */
   maybeAck(): void {
     if (this.down || this.consumed <= this.ackSent) return
-    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 2)) {
+    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 1)) {
       this.scheduleFlush()
     } else if (this.ackTimer === undefined) {
       this.ackTimer = setTimeout(this.ackLater, ACK_DELAY_MS)
