@@ -1,13 +1,13 @@
 /**
  * Refs to actors of other nodes, and the cache that keeps one ref per actor, incarnation and protocol.
  */
-import type { Peer } from "@troupe/transport"
+import { Envelope, type NodeId, type Peer } from "@troupe/transport"
 import type { Effect } from "effect"
 import type { ActorRef, AskOptions, TellError } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Remoting } from "../remoting.ts"
-import type { Message } from "./codec.ts"
+import { type Codec, codecOf, type Message } from "./codec.ts"
 
 /** A ref to an actor of another node. */
 export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
@@ -16,11 +16,30 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
   readonly protocol: P
   readonly peer: Peer.Peer
   readonly path: string
+  /** The protocol's codec (looked up once: every tell encodes with it). */
+  readonly codec: Codec
   constructor(remoting: Remoting, peer: Peer.Peer, path: string, protocol: P) {
     this.remoting = remoting
     this.peer = peer
     this.path = path
     this.protocol = protocol
+    this.codec = codecOf(protocol)
+  }
+  /** The envelope template of tells from the last sender to use this ref (usually the only one), and its path. */
+  private tells: Envelope.Template | undefined = undefined
+  private tellsFrom: string | undefined = undefined
+
+  /** The template of tells to this actor from the actor at `from` (a path of node `self`), or from no actor. */
+  tellTemplate(self: NodeId.NodeId, from: string | undefined): Envelope.Template {
+    if (this.tells === undefined || this.tellsFrom !== from) {
+      this.tells = Envelope.template({
+        kind: "tell",
+        to: { node: this.peer.node, path: this.path },
+        from: from === undefined ? undefined : { node: self, path: from }
+      })
+      this.tellsFrom = from
+    }
+    return this.tells
   }
   get node(): string {
     return this.peer.node
