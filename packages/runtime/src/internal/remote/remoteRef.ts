@@ -28,7 +28,7 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
     this.protocol = protocol
     this.codec = codecOf(protocol)
   }
-  /** The templates of tells to this actor, by sender path ("" for none): at most `TEMPLATES`, made on first use. */
+  /** Templates of tells to this actor by sender path ("" for none): at most `TEMPLATES`, kept while the ref lives. */
   private templates: Map<string, Envelope.Template> | undefined = undefined
   /** The template used last (one sender usually tells a ref many times in a row). */
   private lastTemplate: Envelope.Template | undefined = undefined
@@ -55,6 +55,7 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
     this.lastFrom = from
     return template
   }
+
   get node(): string {
     return this.peer.node
   }
