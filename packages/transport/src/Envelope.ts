@@ -127,6 +127,7 @@ const build = (fields: Fields, payload: Schema.Json): { -readonly [K in keyof En
 export type Fields = Omit<Parameters<typeof make>[0], "payload">
 
 const templateOf = Symbol("@troupe/transport/Envelope/template")
+const utf8 = new TextEncoder()
 
 /**
  * The fields shared by envelopes that differ only in their payload (one sender's tells to one actor), with
@@ -162,8 +163,9 @@ export class Template {
     const at = json?.indexOf(',"payload":null') ?? -1
     this.head = at < 0 ? undefined : json!.slice(0, at + 11)
     this.tail = at < 0 ? undefined : json!.slice(at + 15)
-    this.headBytes = Buffer.from(this.head ?? "")
-    this.tailBytes = Buffer.from(this.tail ?? "")
+    // own buffers, not slices of a shared pool: a template may live long, and a slice would keep its pool alive
+    this.headBytes = utf8.encode(this.head ?? "")
+    this.tailBytes = utf8.encode(this.tail ?? "")
     this.bytes = this.headBytes.length + this.tailBytes.length
   }
 }

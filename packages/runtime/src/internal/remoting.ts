@@ -190,11 +190,17 @@ export class Remoting {
       const from = fiber.getRef(CurrentActor)?.path
       this.access.reveal(ref.peer.node, from)
       const traceparent = this.traceparent(fiber)
-      const template = ref.tellTemplate(this.system.node as NodeId.NodeId, from)
+      const template = traceparent === undefined ? ref.tellTemplate(this.system.node as NodeId.NodeId, from) : undefined
       const envelope =
-        traceparent === undefined
+        template !== undefined
           ? WireEnvelopes.fill(template, payload)
-          : WireEnvelopes.make({ ...template.fields, traceparent, payload })
+          : WireEnvelopes.make({
+              kind: "tell",
+              to: { node: ref.peer.node, path: ref.path },
+              from: from === undefined ? undefined : { node: this.system.node as NodeId.NodeId, path: from },
+              traceparent,
+              payload
+            })
       return this.flow.isPaused(ref.peer.node, ref.path)
         ? Effect.andThen(
             this.flow.open(ref.peer.node, ref.path),

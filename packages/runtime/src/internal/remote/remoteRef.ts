@@ -9,6 +9,9 @@ import type * as Protocol from "../../Protocol.ts"
 import type { Remoting } from "../remoting.ts"
 import { type Codec, codecOf, type Message } from "./codec.ts"
 
+/** Senders per remote ref whose tells get an envelope template (a bound on what a ref keeps). */
+const TEMPLATES = 16
+
 /** A ref to an actor of another node. */
 export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
   readonly [ActorRefs.TypeId]: typeof ActorRefs.TypeId = ActorRefs.TypeId
@@ -25,22 +28,34 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
     this.protocol = protocol
     this.codec = codecOf(protocol)
   }
-  /** The envelope template of tells from the last sender to use this ref (usually the only one), and its path. */
-  private tells: Envelope.Template | undefined = undefined
-  private tellsFrom: string | undefined = undefined
+  /** Templates of tells to this actor by sender path ("" for none): at most `TEMPLATES`, kept while the ref lives. */
+  private templates: Map<string, Envelope.Template> | undefined = undefined
+  /** The template used last (one sender usually tells a ref many times in a row). */
+  private lastTemplate: Envelope.Template | undefined = undefined
+  private lastFrom: string | undefined = undefined
 
-  /** The template of tells to this actor from the actor at `from` (a path of node `self`), or from no actor. */
-  tellTemplate(self: NodeId.NodeId, from: string | undefined): Envelope.Template {
-    if (this.tells === undefined || this.tellsFrom !== from) {
-      this.tells = Envelope.template({
+  /**
+   * The template of tells to this actor from the actor at `from` (a path of node `self`; undefined: no actor),
+   * or undefined once `TEMPLATES` other senders have one (their tells are then encoded whole, as before).
+   */
+  tellTemplate(self: NodeId.NodeId, from: string | undefined): Envelope.Template | undefined {
+    if (this.lastTemplate !== undefined && this.lastFrom === from) return this.lastTemplate
+    const templates = (this.templates ??= new Map())
+    let template = templates.get(from ?? "")
+    if (template === undefined) {
+      if (templates.size >= TEMPLATES) return undefined
+      template = Envelope.template({
         kind: "tell",
         to: { node: this.peer.node, path: this.path },
         from: from === undefined ? undefined : { node: self, path: from }
       })
-      this.tellsFrom = from
+      templates.set(from ?? "", template)
     }
-    return this.tells
+    this.lastTemplate = template
+    this.lastFrom = from
+    return template
   }
+
   get node(): string {
     return this.peer.node
   }
