@@ -166,8 +166,10 @@ export class Link {
 
   /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
   pushUrgent(json: string, bytes: number): void {
-    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes, undefined)
-    else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
+    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) {
+      this.enqueue(json, bytes, undefined)
+      this.queued(true)
+    } else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
     else {
       // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
       this.engine.declareDown(
@@ -240,12 +242,12 @@ export class Link {
   }
 
   /**
-   * Envelopes were queued: an idle socket gets them at once (latency: a lone send, an ask, a reply), unless sends
-   * are streaming (then the first of each turn would go alone in its frame); a busy one gets a batch in a
+   * Envelopes were queued: an idle socket gets them at once (latency: a lone send, an ask, a reply), unless user
+   * sends are streaming (then the first of each turn would go alone in its frame); a busy one gets a batch in a
    * microtask, or at once when a full frame waits (see `FRAME_BYTES`).
    */
-  private queued(): void {
-    if (!this.flushScheduled && !this.streaming && this.active?.inflight === 0) this.flush()
+  private queued(urgent = false): void {
+    if (!this.flushScheduled && (urgent || !this.streaming) && this.active?.inflight === 0) this.flush()
     else {
       if (!this.awaitingDrain && (this.lastSeq - this.sent >= this.frameEnvelopes || this.unsent >= FRAME_BYTES)) {
         this.writeData(true)
