@@ -92,9 +92,9 @@ const connectRaw = (url: string) =>
   })
 
 /**
- * The transport's batching, without the transport: write at once on an idle socket, otherwise queue
- * encoded envelopes and frame them in a microtask (or at once when a full frame waits), waiting while more
- * than 64 KiB is queued.
+ * The transport's batching, without the transport: write at once on an idle socket (unless streaming),
+ * otherwise queue encoded envelopes and frame them in a microtask (or at once when a full frame waits),
+ * waiting while more than 64 KiB is queued.
  */
 const batcher = (socket: RawSocket) => {
   let pending: Array<string> = []
@@ -103,6 +103,8 @@ const batcher = (socket: RawSocket) => {
   let pendingBytes = 0
   let first = 1
   let scheduled = false
+  /** The last frame held more than one envelope: no lone first send per turn, as in the transport. */
+  let streaming = false
   let waiting = false
   let inflight = 0
   const busy = () => socket.bufferedAmount > HIGH_WATER
@@ -140,6 +142,7 @@ const batcher = (socket: RawSocket) => {
       next = end
       pendingBytes -= size
       inflight++
+      streaming = parts.length > 1
       socket.send(Frame.encodeData(0, first, parts), written)
       first += parts.length
       if (busy()) {
@@ -156,7 +159,7 @@ const batcher = (socket: RawSocket) => {
     sizes.push(bytes)
     pendingBytes += bytes
     if (waiting) return
-    if (!scheduled && inflight === 0) {
+    if (!scheduled && !streaming && inflight === 0) {
       flush() // an idle socket gets it at once, as in the transport
       return
     }

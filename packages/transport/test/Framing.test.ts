@@ -77,6 +77,22 @@ describe("data frames", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("sends streaming over several turns go out a turn's worth per frame, none alone after the first", () =>
+    Effect.gen(function* () {
+      const { node, peer } = yield* linked
+      for (let turn = 0; turn < 3; turn++) {
+        for (let n = 1; n <= 10; n++) assert.isUndefined(node.offer(reader, tick(turn * 10 + n), () => {}))
+        yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      }
+      const frames = yield* readData(peer, 30)
+      // the socket is idle at the start of each turn, but only the very first send goes out alone
+      assert.deepStrictEqual(
+        frames.map((frame) => frame.envelopes.length),
+        [1, 9, 10, 10]
+      )
+    }).pipe(Effect.scoped)
+  )
+
   it.live("a frame holds at most 120 KiB of envelopes, and is written once full", () =>
     Effect.gen(function* () {
       const { node, peer } = yield* linked

@@ -102,6 +102,8 @@ export class Link {
   private written = 0
   waiters: Array<Waiter> = []
   private flushScheduled = false
+  /** The last data frame held more than one envelope: sends are streaming, and each turn's go out batched. */
+  private streaming = false
   awaitingDrain = false
   // receiving
   delivered = 0
@@ -164,8 +166,10 @@ export class Link {
 
   /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
   pushUrgent(json: string, bytes: number): void {
-    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes, undefined)
-    else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
+    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) {
+      this.enqueue(json, bytes, undefined)
+      this.queued(true)
+    } else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
     else {
       // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
       this.engine.declareDown(
@@ -238,11 +242,12 @@ export class Link {
   }
 
   /**
-   * Envelopes were queued: an idle socket gets them at once (latency); a busy one gets a batch in a microtask,
-   * or at once when a full frame waits (see `FRAME_BYTES`).
+   * Envelopes were queued: an idle socket gets them at once (latency: a lone send, an ask, a reply), unless user
+   * sends are streaming (then the first of each turn would go alone in its frame); a busy one gets a batch in a
+   * microtask, or at once when a full frame waits (see `FRAME_BYTES`).
    */
-  private queued(): void {
-    if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
+  private queued(urgent = false): void {
+    if (!this.flushScheduled && (urgent || !this.streaming) && this.active?.inflight === 0) this.flush()
     else {
       if (!this.awaitingDrain && (this.lastSeq - this.sent >= this.frameEnvelopes || this.unsent >= FRAME_BYTES)) {
         this.writeData(true)
@@ -315,6 +320,7 @@ export class Link {
       if (first <= this.written) counters.resent += Math.min(last, this.written) - first + 1
       if (last > this.written) this.written = last
       counters.envelopesOut += last - first + 1
+      this.streaming = last > first
       this.ackSent = this.consumed
       connection.write(this.dataFrame(first, last, size))
       this.unsent = last === this.lastSeq ? 0 : this.unsent - size
