@@ -432,8 +432,16 @@ export class RoleSession implements Endpoint.Port<Failure> {
       .tell({ _tag: "Done", session: this.id, role: this.role, result, trace, ...counts })
       .pipe(Effect.catchCause((cause) => cannotSend(Cause.pretty(cause))))
     if (this.durable === undefined) return report
-    // a durable role's result is committed (with everything it sent) before the coordinator counts it
-    return Effect.matchCauseEffect(this.durable.done(result, trace), {
+    // a durable role's result is committed (with everything it sent) before the coordinator counts it; meanwhile
+    // it may be asked to send again what it sent (see `Recovery.resendCompleted`)
+    const { completing } = this.participant
+    const durable = this.durable
+    completing.set(this.id, durable)
+    const committed = Effect.ensuring(
+      durable.done(result, trace),
+      Effect.sync(() => completing.get(this.id) === durable && completing.delete(this.id))
+    )
+    return Effect.matchCauseEffect(committed, {
       onSuccess: () => report,
       onFailure: (cause) =>
         this.report({
