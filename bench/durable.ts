@@ -163,7 +163,10 @@ const RESUMED = 100
  * program replays its log up to the `once` again: the time from the start of `recover` to that point, per
  * session (`reached`), and the CPU time and wall time the new system took until every session ended.
  */
-export const resumeRun = (): Promise<{
+export const resumeRun = (
+  /** Called as the recovery starts and once every session ended (a probe's profiler). */
+  recovery: { readonly started: () => Promise<void>; readonly ended: () => Promise<void> } | undefined = undefined
+): Promise<{
   readonly reached: ReadonlyArray<number>
   readonly cpuMillis: number
   readonly wallMillis: number
@@ -195,10 +198,12 @@ export const resumeRun = (): Promise<{
         )
         yield* ActorSystem.spawn(P)
         yield* ActorSystem.spawn(consumer)
+        if (recovery !== undefined) yield* Effect.promise(recovery.started)
         start = performance.now()
         cpu = process.cpuUsage()
         const handles = yield* DurableSession.recover([Stream])
         yield* Effect.forEach(handles, (h) => h.await, { concurrency: "unbounded", discard: true })
+        if (recovery !== undefined) yield* Effect.promise(recovery.ended)
       })
     )
     const used = process.cpuUsage(cpu)
