@@ -5,7 +5,7 @@
  * joined it afresh and replayed its whole program: after a restart of a node with 100 sessions in flight, 97 of
  * the producers ran twice.)
  */
-import { ActorSystem, Behavior, Choreography, DurableSession, Session } from "@troupe/runtime"
+import { type ActorRef, ActorSystem, Behavior, Choreography, DurableSession, Session } from "@troupe/runtime"
 import { Deferred, Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
@@ -62,26 +62,27 @@ const consumer = Session.role(Stream, "C", (ep) =>
 
 const all = Array.from({ length: ITEMS }, (_, i) => i + 1)
 
-/** An actor that stands for the consumer's participant and keeps the session messages it is sent. */
+/** An actor that stands for the consumer's participant and keeps the session messages it is sent (counted). */
 const recorder = (got: Array<{ readonly seq: number; readonly label: string; readonly payload: unknown }>) =>
   Behavior.make(Session.protocolOf(Stream, "C"), {
-    initial: undefined,
+    initial: 0,
     receive: {
-      Join: () => Effect.succeed({ state: undefined, reply: true }),
-      Begin: () => Effect.void,
-      Deliver: (_, m) => Effect.sync(() => void got.push({ seq: m.seq, label: m.label, payload: m.payload })),
-      Abort: () => Effect.void,
-      CoordinatorDown: () => Effect.void,
-      Crash: () => Effect.void,
-      Resume: () => Effect.void
+      Join: (n) => Effect.succeed({ state: n, reply: true }),
+      Begin: (n) => Effect.succeed(n),
+      Deliver: (n, m) =>
+        Effect.sync(() => {
+          got.push({ seq: m.seq, label: m.label, payload: m.payload })
+          return n + 1
+        }),
+      Abort: (n) => Effect.succeed(n),
+      CoordinatorDown: (n) => Effect.succeed(n),
+      Crash: (n) => Effect.succeed(n),
+      Resume: (n) => Effect.succeed(n)
     }
   })
 
 /** Asks the producer's participant, as a coordinator that restarted would, to send again to `C` (now `to`). */
-const askResend = (
-  session: string,
-  to: ActorSystem.ActorRef<ReturnType<typeof Session.protocolOf<typeof Stream, "C">>>
-) =>
+const askResend = (session: string, to: ActorRef.ActorRef<ReturnType<typeof Session.protocolOf<typeof Stream, "C">>>) =>
   Effect.gen(function* () {
     const P = yield* ActorSystem.lookup("/user/P", Session.protocolOf(Stream, "P"))
     return yield* P.ask({
