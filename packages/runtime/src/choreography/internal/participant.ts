@@ -153,6 +153,11 @@ export class Participant {
     this.same = Exit.succeed(this)
   }
 
+  /** Session `id` as the participant of this node at `path` holds it, if it does. */
+  heldBy(path: string, id: string): RoleSession | undefined {
+    return participantsOf(this.system).get(path)?.sessions.get(id)
+  }
+
   /** The participant of the actor being started: a new one, or the one it had before its restart. */
   static attach(spec: Spec, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Participant, never, Scope.Scope> {
     // the programs of its sessions end with the actor's scope (one finalizer for all, not one per program)

@@ -54,6 +54,21 @@ export const rebind = (session: RoleSession, roles: Readonly<Record<string, Acto
 }
 
 /**
+ * Whether `peer`, a participant of this node, lacks message `seq` of `session`'s role, which the role's log holds
+ * and its program, replaying, sends again: only if the peer holds the session and has not received it. Otherwise
+ * it would drop it: it has it, or it does not hold the session (it ended, or it has not joined it yet and will
+ * read it from the log when it does, with every message the log held when the role read it).
+ *
+ * @example
+ * // a replayed send of message 3 to C, on C's node
+ * // Recovery.lacks(session, session.peers.get("C")!, 3) // false once C received 3
+ */
+export const lacks = (session: RoleSession, peer: Peer, seq: number): boolean => {
+  const received = session.participant.heldBy(peer.ref.path, session.id)?.peers.get(session.role)?.received
+  return received !== undefined && received < seq
+}
+
+/**
  * Sends again to `to` (which resumed from the log) every message this role sent it; it drops what it has.
  *
  * @example

@@ -15,6 +15,7 @@ import type * as Protocol from "../../Protocol.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
 import { type Peer, Peers } from "./rolePeers.ts"
+import * as Recovery from "./roleRecovery.ts"
 import { Recorder } from "./roleTrace.ts"
 import { type AbortCause, leftover, ParticipantFailed, StepTimeout } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
@@ -244,9 +245,15 @@ export class RoleSession implements Endpoint.Port<Failure> {
     const peer = this.peers.get(to)!
     const seq = peer.sent + 1
     const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
-    // To a local participant, straight into its mailbox (what `tell` does, without a step of its own).
+    // To a local participant, straight into its mailbox (what `tell` does, without a step of its own); a durable
+    // role that replays its log sends what the log holds to it only if it lacks it (see `Recovery.lacks`).
     const cell = peer.cell
-    const tell = cell === undefined ? this.tellPeer(peer, message) : cell.tell(message, fiber)
+    const tell =
+      cell === undefined
+        ? this.tellPeer(peer, message)
+        : this.durable?.holds(to, seq) === true && !Recovery.lacks(this, peer, seq)
+          ? Effect.void
+          : cell.tell(message, fiber)
     if (log === undefined) {
       this.didSend(peer, to, message, seq, next)
       this.durable?.sentTo(to, message)

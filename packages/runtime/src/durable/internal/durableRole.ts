@@ -154,6 +154,11 @@ export class DurableRole {
     this.store.appendSend(this.session, this.role, to, [message.seq, message.label, codec.encode(message.payload)])
   }
 
+  /** Whether the log holds message `seq` to `to` (a replayed program sends it again). */
+  holds(to: string, seq: number): boolean {
+    return seq <= (this.stored.get(to) ?? 0)
+  }
+
   /** What to send again to `to`, which resumed having received up to `after`. */
   resend(to: string, after: number): ReadonlyArray<Delivery> {
     return (this.sent.get(to) ?? []).filter((m) => m.seq > after)
