@@ -85,19 +85,20 @@ export const deliveries = (
   to: string,
   messages: ReadonlyArray<Logged>
 ): Array<Delivery> =>
-  messages.map(([seq, label, json]) => {
-    const codec = payloadCodec(choreography, from, to, label)
-    const decoded =
-      codec === undefined
-        ? Exit.fail(`${label} is not a message from ${from} to ${to}`)
-        : withRefs(system, () => codec.decode(json))
-    if (Exit.isFailure(decoded)) {
-      throw new Error(
-        `the durable session ${session} holds a message to ${to} that does not decode: ${Cause.pretty(decoded.cause)}`
-      )
-    }
-    return { _tag: "Deliver", session, seq, from, label, payload: decoded.value }
-  })
+  // refs in the payloads resolve on this node (one resolver for them all)
+  withRefs(system, () =>
+    messages.map(([seq, label, json]): Delivery => {
+      const codec = payloadCodec(choreography, from, to, label)
+      const decoded =
+        codec === undefined ? Exit.fail(`${label} is not a message from ${from} to ${to}`) : codec.decode(json)
+      if (Exit.isFailure(decoded)) {
+        throw new Error(
+          `the durable session ${session} holds a message to ${to} that does not decode: ${Cause.pretty(decoded.cause)}`
+        )
+      }
+      return { _tag: "Deliver", session, seq, from, label, payload: decoded.value }
+    })
+  )
 
 export class DurableRole {
   readonly store: SessionStore
