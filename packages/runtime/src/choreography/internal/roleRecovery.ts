@@ -56,8 +56,8 @@ export const rebind = (session: RoleSession, roles: Readonly<Record<string, Acto
 /**
  * Whether `peer`, a participant of this node, lacks message `seq` of `session`'s role, which the role's log holds
  * and its program, replaying, sends again: only if the peer holds the session and has not received it. Otherwise
- * it would drop it: it has it, or it does not hold the session (it ended, or it has not joined it yet and will
- * read it from the log when it does, with every message the log held when the role read it).
+ * it would drop it: it has it, or it does not hold the session (it ended; or it has not joined it yet, and when
+ * it does it reads the log, and its peers are asked to send it again what they sent it: see `resend`).
  *
  * @example
  * // a replayed send of message 3 to C, on C's node
