@@ -5,7 +5,7 @@
  * joined it afresh and replayed its whole program: after a restart of a node with 100 sessions in flight, 97 of
  * the producers ran twice.)
  */
-import { type ActorRef, ActorSystem, Behavior, Choreography, DurableSession, Session } from "@troupe/runtime"
+import { ActorSystem, Behavior, Choreography, DurableSession, Session } from "@troupe/runtime"
 import { Deferred, Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
@@ -62,8 +62,10 @@ const consumer = Session.role(Stream, "C", (ep) =>
 
 const all = Array.from({ length: ITEMS }, (_, i) => i + 1)
 
+type Resent = Array<{ readonly seq: number; readonly label: string; readonly payload: unknown }>
+
 /** An actor that stands for the consumer's participant and keeps the session messages it is sent (counted). */
-const recorder = (got: Array<{ readonly seq: number; readonly label: string; readonly payload: unknown }>) =>
+const recorder = (got: Resent) =>
   Behavior.make(Session.protocolOf(Stream, "C"), {
     initial: 0,
     receive: {
@@ -81,11 +83,16 @@ const recorder = (got: Array<{ readonly seq: number; readonly label: string; rea
     }
   })
 
-/** Asks the producer's participant, as a coordinator that restarted would, to send again to `C` (now `to`). */
-const askResend = (session: string, to: ActorRef.ActorRef<ReturnType<typeof Session.protocolOf<typeof Stream, "C">>>) =>
+/**
+ * Asks the producer's participant, as a coordinator that restarted would, to send again to C, which a recorder
+ * now stands for; answers what the recorder got.
+ */
+const resendToRecorder = (session: string) =>
   Effect.gen(function* () {
+    const got: Resent = []
+    const to = yield* ActorSystem.spawn(recorder(got))
     const P = yield* ActorSystem.lookup("/user/P", Session.protocolOf(Stream, "P"))
-    return yield* P.ask({
+    yield* P.ask({
       _tag: "Join",
       session,
       roles: { P, C: to },
@@ -93,7 +100,18 @@ const askResend = (session: string, to: ActorRef.ActorRef<ReturnType<typeof Sess
       traceLimit: 100,
       durable: { deadlineMillis: 5_000, begun: true, resendTo: "C" }
     } as never)
+    // the producer's participant told the recorder before it answered: once the recorder answers a message of
+    // its own, it has handled them
+    yield* to.ask({ _tag: "Join" } as never)
+    return got
   })
+
+/** Every message the producer sent, once each, in order. */
+const expectEachOnce = (got: Resent) => {
+  expect(got.map((m) => m.seq)).toEqual([...all, ITEMS + 1])
+  expect(got.map((m) => m.payload)).toEqual([...all, undefined])
+  expect(got.at(-1)?.label).toBe("done")
+}
 
 for (const db of databases()) {
   describe(`a durable session's completed role asked to send again, on ${db.name}`, () => {
@@ -151,7 +169,6 @@ for (const db of databases()) {
     it("a role whose completion is committed sends again what the log holds, without running its program", async () => {
       const location = await db.fresh()
       const runs = new Map<string, number>()
-      const got: Array<{ readonly seq: number; readonly label: string; readonly payload: unknown }> = []
       const done = await onStorage(
         db,
         location,
@@ -159,19 +176,12 @@ for (const db of databases()) {
           const P = yield* ActorSystem.spawn(producer(runs, Effect.void), { name: "P" })
           const C = yield* ActorSystem.spawn(consumer, { name: "C" })
           const completed = yield* DurableSession.run(Stream, { roles: { P, C }, id: "s" })
-          const to = yield* ActorSystem.spawn(recorder(got))
-          const reply = yield* askResend("s", to)
-          // the producer's participant told the recorder before it answered: once the recorder answers a
-          // message of its own, it has handled them
-          yield* to.ask({ _tag: "Join" } as never)
-          return { completed, reply }
+          return { completed, got: yield* resendToRecorder("s") }
         })
       )
       expect(done.completed.results.C).toEqual(all)
       expect(runs.get("s")).toBe(1)
-      expect(got.map((m) => m.seq)).toEqual([...all, ITEMS + 1])
-      expect(got.map((m) => m.payload)).toEqual([...all, undefined])
-      expect(got.at(-1)?.label).toBe("done")
+      expectEachOnce(done.got)
     })
 
     // PostgreSQL: a row lock holds the completion's commit, so that the Join comes while it is being committed
@@ -180,7 +190,6 @@ for (const db of databases()) {
       async () => {
         const location = await db.fresh()
         const runs = new Map<string, number>()
-        const got: Array<{ readonly seq: number; readonly label: string; readonly payload: unknown }> = []
         const done = await onStorage(
           db,
           location,
@@ -210,20 +219,17 @@ for (const db of databases()) {
               // the producer completed; its completion waits for the lock
               const participant = participantsOf(internal(system)).get("/user/P")!
               while (!participant.completing.has("s")) yield* Effect.sleep("1 millis")
-              const to = yield* ActorSystem.spawn(recorder(got))
-              yield* askResend("s", to)
-              yield* to.ask({ _tag: "Join" } as never)
+              const got = yield* resendToRecorder("s")
               const whileCommitting = participant.completing.has("s")
               yield* Deferred.succeed(release, undefined)
-              return { completed: yield* handle.await, whileCommitting }
+              return { completed: yield* handle.await, got, whileCommitting }
             })
           )
         )
         expect(done.whileCommitting).toBe(true)
         expect(done.completed.results.C).toEqual(all)
         expect(runs.get("s")).toBe(1)
-        expect(got.map((m) => m.seq)).toEqual([...all, ITEMS + 1])
-        expect(got.map((m) => m.payload)).toEqual([...all, undefined])
+        expectEachOnce(done.got)
       }
     )
   })
