@@ -20,6 +20,9 @@ interface Role {
 const MAX_FRAME = 4 * 1024 * 1024
 /** The transport's write threshold (see the engine): frames are batched while more is queued. */
 const HIGH_WATER = 64 * 1024
+/** The transport's frame limits (see its link): a quarter of its default window, and 120 KiB of envelopes. */
+const FRAME_ENVELOPES = 8192 / 4
+const FRAME_BYTES = 120 * 1024
 const WARMUP = 500
 
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
@@ -90,10 +93,14 @@ const connectRaw = (url: string) =>
 
 /**
  * The transport's batching, without the transport: write at once on an idle socket, otherwise queue
- * encoded envelopes and frame them in a microtask, waiting while more than 64 KiB is queued.
+ * encoded envelopes and frame them in a microtask (or at once when a full frame waits), waiting while more
+ * than 64 KiB is queued.
  */
 const batcher = (socket: RawSocket) => {
   let pending: Array<string> = []
+  /** Each pending envelope's bytes, plus one (its comma). */
+  let sizes: Array<number> = []
+  let pendingBytes = 0
   let first = 1
   let scheduled = false
   let waiting = false
@@ -108,21 +115,30 @@ const batcher = (socket: RawSocket) => {
   }
   const flush = () => {
     scheduled = false
+    write(false)
+  }
+  /** Writes frames of what is pending: all of it, or (`full`) only full frames. */
+  const write = (full: boolean) => {
     if (pending.length === 0) return
     if (busy()) {
       waiting = true
       return
     }
+    const budget = Math.min(MAX_FRAME - Frame.DATA_OVERHEAD, FRAME_BYTES)
     let next = 0
     while (next < pending.length) {
       const parts: Array<string> = []
       let size = 0
-      while (next < pending.length) {
-        const bytes = Buffer.byteLength(pending[next]!) + 1
-        if (parts.length > 0 && size + bytes > MAX_FRAME - Frame.DATA_OVERHEAD) break
-        parts.push(pending[next++]!)
+      let end = next
+      while (end < pending.length) {
+        const bytes = sizes[end]!
+        if (parts.length > 0 && (size + bytes > budget || parts.length >= FRAME_ENVELOPES)) break
+        parts.push(pending[end++]!)
         size += bytes
       }
+      if (full && end === pending.length && parts.length < FRAME_ENVELOPES && size < budget) break
+      next = end
+      pendingBytes -= size
       inflight++
       socket.send(Frame.encodeData(0, first, parts), written)
       first += parts.length
@@ -132,13 +148,20 @@ const batcher = (socket: RawSocket) => {
       }
     }
     pending = pending.slice(next)
+    sizes = sizes.slice(next)
   }
   const send = (json: string) => {
+    const bytes = Buffer.byteLength(json) + 1
     pending.push(json)
-    if (scheduled || waiting) return
-    if (inflight === 0)
+    sizes.push(bytes)
+    pendingBytes += bytes
+    if (waiting) return
+    if (!scheduled && inflight === 0) {
       flush() // an idle socket gets it at once, as in the transport
-    else {
+      return
+    }
+    if (pending.length >= FRAME_ENVELOPES || pendingBytes >= FRAME_BYTES) write(true)
+    if (!scheduled) {
       scheduled = true
       queueMicrotask(flush)
     }

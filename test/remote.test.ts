@@ -94,6 +94,48 @@ for (const topology of topologies) {
       })
     )
 
+    it.live("tells from many actors through one remote ref each carry their own sender, in order", () =>
+      Effect.gen(function* () {
+        const { alice, bob } = yield* two(start)
+        const Log = Protocol.make("Log", {
+          Note: { i: Schema.Number },
+          Seen: Protocol.request({}, { success: Schema.Array(Schema.String) })
+        })
+        yield* alice.system.spawn(
+          Behavior.make(Log, {
+            initial: [] as ReadonlyArray<string>,
+            receive: {
+              Note: (seen, { i }, ctx) =>
+                Effect.succeed([
+                  ...seen,
+                  `${i} ${Option.match(ctx.sender, { onNone: () => "-", onSome: (s) => s.path })}`
+                ]),
+              Seen: (seen) => Effect.succeed({ state: seen, reply: seen })
+            }
+          }),
+          { name: "log" }
+        )
+        const log = yield* bob.system.lookup("/user/log", Log, { node: "alice" })
+        const Writer = Protocol.make("Writer", {
+          Write: Protocol.request({ i: Schema.Number }, { success: Schema.Void })
+        })
+        const writer = Behavior.make(Writer, {
+          initial: null,
+          receive: { Write: (state, { i }) => Effect.as(log.tell(Log.Note({ i })), { state, reply: undefined }) }
+        })
+        // more writers than a ref keeps envelope templates for, each writing in turn
+        const writers = []
+        for (let w = 0; w < 40; w++) writers.push(yield* bob.system.spawn(writer, { name: `writer-${w}` }))
+        const expected: Array<string> = []
+        for (let i = 0; i < 120; i++) {
+          yield* writers[i % 40]!.ask(Writer.Write({ i }))
+          expected.push(`${i} /user/writer-${i % 40}`)
+        }
+        yield* log.tell(Log.Note({ i: -1 }))
+        assert.deepStrictEqual(yield* log.ask(Log.Seen()), [...expected, "-1 -"])
+      })
+    )
+
     it.live("lookup on another node checks existence and protocol", () =>
       Effect.gen(function* () {
         const { alice, bob } = yield* two(start)

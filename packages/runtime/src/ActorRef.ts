@@ -140,11 +140,14 @@ export type Resolver = (address: typeof Address.Type, protocol: Protocol.Any) =>
 let currentResolver: Resolver | undefined
 
 /** @internal Runs `f` (a decode) with refs resolved by `resolver`. */
-export const withResolver = <A>(resolver: Resolver, f: () => A): A => {
+export const withResolver: {
+  <A>(resolver: Resolver, f: () => A): A
+  <A, B>(resolver: Resolver, f: (b: B) => A, b: B): A
+} = <A, B>(resolver: Resolver, f: (b?: B) => A, b?: B): A => {
   const previous = currentResolver
   currentResolver = resolver
   try {
-    return f()
+    return f(b)
   } finally {
     currentResolver = previous
   }

@@ -108,17 +108,104 @@ export const make = (fields: {
   readonly correlationId?: string | undefined
   readonly traceparent?: string | undefined
   readonly deadline?: number | undefined
-}): Envelope => {
-  const envelope: { -readonly [K in keyof Envelope]: Envelope[K] } = {
-    kind: fields.kind,
-    to: fields.to,
-    payload: fields.payload
-  }
+}): Envelope => build(fields, fields.payload)
+
+const build = (fields: Fields, payload: Schema.Json): { -readonly [K in keyof Envelope]: Envelope[K] } => {
+  const envelope: { -readonly [K in keyof Envelope]: Envelope[K] } = { kind: fields.kind, to: fields.to, payload }
   if (fields.from !== undefined) envelope.from = fields.from
   if (fields.correlationId !== undefined) envelope.correlationId = fields.correlationId
   if (fields.traceparent !== undefined) envelope.traceparent = fields.traceparent
   if (fields.deadline !== undefined) envelope.deadline = fields.deadline
   return envelope
+}
+
+/**
+ * The fields of an envelope other than its payload (what a {@link Template} holds).
+ *
+ * @since 0.1.0
+ */
+export type Fields = Omit<Parameters<typeof make>[0], "payload">
+
+const templateOf = Symbol("@troupe/transport/Envelope/template")
+const utf8 = new TextEncoder()
+
+/**
+ * The fields shared by envelopes that differ only in their payload (one sender's tells to one actor), with
+ * their JSON made once: an envelope made with {@link fill} is encoded by encoding its payload alone, into the
+ * same bytes as the envelope {@link make} would build.
+ *
+ * @example
+ * ```ts
+ * import { ActorAddress, Envelope, NodeId } from "@troupe/transport"
+ * const ticks = Envelope.template({ kind: "tell", to: ActorAddress.make(NodeId.make("node-b"), "/user/counter") })
+ * const envelope = Envelope.fill(ticks, { _tag: "Increment", by: 1 })
+ * ```
+ * @since 0.1.0
+ */
+export class Template {
+  /** The fields, their addresses copied and frozen (an envelope keeps them, so none can change under the JSON). */
+  readonly fields: Fields
+  /** The envelope's JSON before and after its payload; undefined when the fields are not valid. */
+  readonly head: string | undefined
+  readonly tail: string | undefined
+  /** The UTF-8 bytes of `head` and `tail`. */
+  readonly bytes: number
+  /** @internal `head` in UTF-8. */
+  readonly headBytes: Uint8Array
+  /** @internal `tail` in UTF-8. */
+  readonly tailBytes: Uint8Array
+  constructor(fields: Fields) {
+    const valid = isEnvelope(build(fields, null))
+    const address = (a: ActorAddress.ActorAddress) => Object.freeze({ node: a.node, path: a.path })
+    this.fields = valid ? { ...fields, to: address(fields.to), from: fields.from && address(fields.from) } : fields
+    const json = valid ? JSON.stringify(build(this.fields, null)) : undefined
+    // the payload follows `kind` and `to` (make's key order); no string field holds an unescaped quote
+    const at = json?.indexOf(',"payload":null') ?? -1
+    this.head = at < 0 ? undefined : json!.slice(0, at + 11)
+    this.tail = at < 0 ? undefined : json!.slice(at + 15)
+    // own buffers, not slices of a shared pool: a template may live long, and a slice would keep its pool alive
+    this.headBytes = utf8.encode(this.head ?? "")
+    this.tailBytes = utf8.encode(this.tail ?? "")
+    this.bytes = this.headBytes.length + this.tailBytes.length
+  }
+}
+
+/**
+ * Makes a {@link Template}.
+ *
+ * @since 0.1.0
+ */
+export const template = (fields: Fields): Template => new Template(fields)
+
+/**
+ * The envelope of `template`'s fields with `payload`, as {@link make} builds it (see {@link Template}).
+ *
+ * @since 0.1.0
+ */
+export const fill = (template: Template, payload: Schema.Json): Envelope => {
+  const envelope: Envelope & { [templateOf]?: Template } = build(template.fields, payload)
+  envelope[templateOf] = template
+  return envelope
+}
+
+/**
+ * @internal The template of an envelope made with {@link fill} whose fields are still the template's and whose
+ * payload is JSON: its JSON is `head + JSON.stringify(payload) + tail`. Undefined for any other envelope (encode
+ * those with `JSON.stringify` after checking them).
+ */
+export const templateFor = (envelope: Envelope): Template | undefined => {
+  const template = (envelope as { [templateOf]?: Template })[templateOf]
+  if (template?.head === undefined) return undefined
+  const fields = template.fields
+  return envelope.kind === fields.kind &&
+    envelope.to === fields.to &&
+    envelope.from === fields.from &&
+    envelope.correlationId === fields.correlationId &&
+    envelope.traceparent === fields.traceparent &&
+    envelope.deadline === fields.deadline &&
+    isJson(envelope.payload, 0)
+    ? template
+    : undefined
 }
 
 const isJson = (u: unknown, depth: number): boolean => {

@@ -90,6 +90,12 @@ const mutate = (value: unknown, next: () => number): unknown => {
   return copy
 }
 
+/** The JSON the transport sends for an envelope made with a template (undefined: it is checked and stringified). */
+const templatedJson = (envelope: Envelope.Envelope) => {
+  const template = Envelope.templateFor(envelope)
+  return template && template.head + JSON.stringify(envelope.payload) + template.tail
+}
+
 describe("Envelope", () => {
   it("accepts valid envelopes", () => {
     for (const envelope of valid) {
@@ -115,6 +121,47 @@ describe("Envelope", () => {
       }
     }
     assert.isAbove(rejected, 10_000)
+  })
+
+  it("a templated envelope encodes to the bytes of make's envelope; one whose fields changed or whose payload is not JSON is left to the checks", () => {
+    const next = random(7)
+    let templated = 0
+    let left = 0
+    for (let i = 0; i < 20_000; i++) {
+      let value = valid[i % valid.length]
+      const mutations = Math.floor(next() * 3)
+      for (let m = 0; m < mutations; m++) value = mutate(value, next)
+      const { payload, ...fields } = value as Parameters<typeof Envelope.make>[0]
+      const envelope = Envelope.fill(Envelope.template(fields), payload)
+      const made = Envelope.make({ ...fields, payload })
+      const json = templatedJson(envelope)
+      if (Envelope.isEnvelope(made)) {
+        assert.strictEqual(json, JSON.stringify(made))
+        assert.deepStrictEqual(JSON.parse(json!), JSON.parse(JSON.stringify(envelope)))
+        const template = Envelope.templateFor(envelope)!
+        assert.strictEqual(template.bytes + Buffer.byteLength(JSON.stringify(payload)), Buffer.byteLength(json!))
+        templated++
+      } else {
+        assert.isUndefined(json, JSON.stringify(made))
+        left++
+      }
+    }
+    assert.isAbove(templated, 5_000)
+    assert.isAbove(left, 5_000)
+    // the template copies the addresses: changing the caller's does not change what goes on the wire
+    const mutable = { node: NodeId.make("node-b"), path: "/user/counter" }
+    const template = Envelope.template({ kind: "tell", to: mutable, from })
+    mutable.path = "/user/other"
+    assert.include(templatedJson(Envelope.fill(template, 1)), '"path":"/user/counter"')
+    // an envelope copied with other fields is not the template's any more
+    const copied = { ...Envelope.fill(template, 1), to: mutable }
+    assert.isUndefined(templatedJson(copied))
+    assert.isUndefined(templatedJson(Envelope.fill(template, Number.NaN)))
+    // bytes beyond ASCII, in the fields and in the payload
+    const wide = Envelope.template({ kind: "tell", to: ActorAddress.make(NodeId.make("node-b"), "/user/café") })
+    const json = templatedJson(Envelope.fill(wide, { text: "ü € 😀" }))!
+    assert.strictEqual(json, JSON.stringify(Envelope.make({ ...wide.fields, payload: { text: "ü € 😀" } })))
+    assert.strictEqual(wide.bytes + Buffer.byteLength(JSON.stringify({ text: "ü € 😀" })), Buffer.byteLength(json))
   })
 
   it("refuses payloads nested deeper than MAX_PAYLOAD_DEPTH, without exhausting the stack", () => {

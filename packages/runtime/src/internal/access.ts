@@ -55,6 +55,11 @@ export class Access {
       if (ref.node === this.system.node) this.reveal(node, ref.path)
     }
 
+  /** Whether the policy names `path` (then every peer may reach it, for as long as the node runs). */
+  reachesByPolicy(path: string): boolean {
+    return RemoteAccess.matches(this.policy.reach, path)
+  }
+
   /** Whether `node` may reach the actor at `path` here; a refusal is logged. */
   mayReach(node: string, path: string, what: string): boolean {
     if (RemoteAccess.matches(this.policy.reach, path)) return true

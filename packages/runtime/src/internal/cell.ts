@@ -25,7 +25,7 @@ import * as Terminated from "../Terminated.ts"
 import { drainDefect, drainNow, stashSignal } from "./cell/drain.ts"
 import { Envelope, NOTICE, TERMINATED, TIMER, type Watcher } from "./cell/envelope.ts"
 import { freeze, requestStop, start, stopTree } from "./cell/lifecycle.ts"
-import { ask, askNow, cancel, deliver, enqueueSystem, tell, type Waiter } from "./cell/mailbox.ts"
+import { addWaiter, ask, askNow, cancel, deliver, enqueueSystem, tell, type Waiter } from "./cell/mailbox.ts"
 import { FROZEN, RUNNING, SUSPENDED, TERMINATED_STATUS } from "./cell/status.ts"
 import type { Control } from "./cell/supervision.ts"
 import { ContextImpl } from "./context.ts"
@@ -193,8 +193,13 @@ export class ActorCell {
   }
 
   /** See {@link deliver}. */
-  deliver(envelope: Envelope, admitted: (() => void) | undefined): boolean {
-    return deliver(this, envelope, admitted)
+  deliver(envelope: Envelope): boolean {
+    return deliver(this, envelope)
+  }
+
+  /** Parks a delivery that did not fit with the senders waiting for room; `admitted` runs once it is in. */
+  park(envelope: Envelope, admitted: () => void): void {
+    addWaiter(this, envelope, admitted)
   }
 
   /** See {@link cancel}. */

@@ -33,7 +33,6 @@ import { notConnected } from "./links.ts"
 import { Asks } from "./remote/asks.ts"
 import {
   type Announcement,
-  codecOf,
   describe,
   type Json,
   type Message,
@@ -162,7 +161,7 @@ export class Remoting {
 
   /** Encodes a message for a remote actor, revealing to its node the refs of this node's actors in it. */
   encodeFor(ref: RemoteActorRef<Protocol.Any>, message: Message): Json {
-    const codec = codecOf(ref.protocol)
+    const codec = ref.codec
     return this.access.tracksReveals
       ? ActorRefs.withRevealer(this.access.revealer(ref.peer.node), () => codec.encode(message))
       : codec.encode(message)
@@ -188,15 +187,20 @@ export class Remoting {
           new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
         )
       }
-      const from = this.senderAddress(fiber)
-      this.access.reveal(ref.peer.node, from?.path)
-      const envelope = WireEnvelopes.make({
-        kind: "tell",
-        to: { node: ref.peer.node, path: ref.path },
-        from,
-        traceparent: this.traceparent(fiber),
-        payload
-      })
+      const from = fiber.getRef(CurrentActor)?.path
+      this.access.reveal(ref.peer.node, from)
+      const traceparent = this.traceparent(fiber)
+      const template = traceparent === undefined ? ref.tellTemplate(this.system.node as NodeId.NodeId, from) : undefined
+      const envelope =
+        template !== undefined
+          ? WireEnvelopes.fill(template, payload)
+          : WireEnvelopes.make({
+              kind: "tell",
+              to: { node: ref.peer.node, path: ref.path },
+              from: from === undefined ? undefined : { node: this.system.node as NodeId.NodeId, path: from },
+              traceparent,
+              payload
+            })
       return this.flow.isPaused(ref.peer.node, ref.path)
         ? Effect.andThen(
             this.flow.open(ref.peer.node, ref.path),

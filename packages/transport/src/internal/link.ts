@@ -19,6 +19,16 @@ import type { Connection, Engine } from "./engine.ts"
 const ACK_DELAY_MS = 5
 /** Frames are written while the socket has at most this many bytes queued, and batched after. */
 export const HIGH_WATER = 64 * 1024
+/**
+ * A data frame holds at most a quarter of the window, and at most this many bytes of envelopes: below V8's
+ * largest regular heap object (128 KiB), since the receiver decodes a frame into one string and a larger one goes
+ * to the large-object space, which costs about five times as much per byte (an envelope larger than this still
+ * goes, alone in its frame). A full frame is written at once, inside the turn that queued its envelopes, so the
+ * peer decodes one frame while this node encodes the next. (Many senders in one scheduler turn would otherwise
+ * fill the whole window before the microtask writes it, and the two nodes would take turns, each idle while the
+ * other works.)
+ */
+const FRAME_BYTES = 120 * 1024
 /** Urgent envelopes may wait for a peer's window up to this many times the capacity; then it is declared down. */
 const URGENT_LIMIT = 4
 /** The resend buffer's first size; it doubles as needed up to the capacity. */
@@ -49,6 +59,7 @@ export class DeliveryImpl implements Delivery {
 interface Waiter {
   readonly json: string
   readonly bytes: number
+  readonly template: Envelope.Template | undefined
   readonly done: (error: SendError | undefined) => void
   cancelled: boolean
 }
@@ -76,6 +87,8 @@ export class Link {
   // grows (doubling) up to the capacity as envelopes wait for acks, so an idle peer costs little
   private ring: Array<string | undefined> = new Array(RING_START).fill(undefined)
   private sizes: Array<number> = new Array(RING_START).fill(0)
+  /** An envelope's template when it has one: the ring then holds its payload's JSON only (see `dataFrame`). */
+  private templates: Array<Envelope.Template | undefined> = new Array(RING_START).fill(undefined)
   private readonly capacity: number
   lastSeq = 0
   /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
@@ -84,6 +97,8 @@ export class Link {
   private waitersHead = 0
   acked = 0
   private sent = 0
+  /** Bytes of the envelopes after `sent`, each plus its comma (to cut a frame once they reach `FRAME_BYTES`). */
+  private unsent = 0
   private written = 0
   waiters: Array<Waiter> = []
   private flushScheduled = false
@@ -131,6 +146,11 @@ export class Link {
     return Math.min(this.engine.options.maxFrameBytes, this.peerMaxFrameBytes) - Frame.DATA_OVERHEAD
   }
 
+  /** A data frame holds at most this many envelopes (see `FRAME_BYTES`). */
+  get frameEnvelopes(): number {
+    return Math.max(1, this.window >> 2)
+  }
+
   /** At most this many envelopes are unacknowledged: our capacity, and never more than the peer's window. */
   get window(): number {
     return Math.min(this.capacity, this.peerWindow)
@@ -144,7 +164,7 @@ export class Link {
 
   /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
   pushUrgent(json: string, bytes: number): void {
-    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes)
+    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) this.push(json, bytes, undefined)
     else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
     else {
       // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
@@ -157,8 +177,8 @@ export class Link {
   }
 
   /** A user send waits for room; returns what withdraws it. */
-  wait(json: string, bytes: number, done: Waiter["done"]): () => void {
-    const waiter: Waiter = { json, bytes, done, cancelled: false }
+  wait(json: string, bytes: number, template: Envelope.Template | undefined, done: Waiter["done"]): () => void {
+    const waiter: Waiter = { json, bytes, template, done, cancelled: false }
     this.waiters.push(waiter)
     return () => {
       waiter.cancelled = true
@@ -170,7 +190,7 @@ export class Link {
     while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
       let n = 0
       while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
-        this.push(this.urgent[n]!.json, this.urgent[n]!.bytes)
+        this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
         n++
       }
       this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
@@ -182,7 +202,7 @@ export class Link {
       const waiter = waiters[head]!
       waiters[head++] = undefined as unknown as Waiter
       if (waiter.cancelled) continue
-      this.push(waiter.json, waiter.bytes)
+      this.enqueue(waiter.json, waiter.bytes, waiter.template)
       ;(admitted ??= []).push(waiter)
     }
     if (head === waiters.length) {
@@ -192,21 +212,43 @@ export class Link {
       this.waiters = waiters.slice(head)
       this.waitersHead = 0
     } else this.waitersHead = head
+    if (this.sent < this.lastSeq) this.queued()
     // Senders resume only now (a resumed sender runs at once): resumed inside the loop, each would find the
     // others still waiting and wait again behind them with its next message, one suspension per message.
     // Resumed after, the first finds the room left and sends a batch before it waits again.
     if (admitted !== undefined) for (let i = 0; i < admitted.length; i++) admitted[i]!.done(undefined)
   }
 
-  push(json: string, bytes: number): void {
+  /**
+   * Puts an envelope in the resend buffer (its JSON, or its payload's JSON and its template; `bytes` in all) and
+   * writes it at once, in a microtask, or with the next full frame.
+   */
+  push(json: string, bytes: number, template: Envelope.Template | undefined): void {
+    this.enqueue(json, bytes, template)
+    this.queued()
+  }
+
+  private enqueue(json: string, bytes: number, template: Envelope.Template | undefined): void {
     if (this.lastSeq - this.acked >= this.ring.length) this.grow()
-    const seq = ++this.lastSeq
-    const index = seq % this.ring.length
+    const index = ++this.lastSeq % this.ring.length
     this.ring[index] = json
     this.sizes[index] = bytes
-    // an idle socket gets the envelope at once (latency); a busy one gets a batch in a microtask
+    this.templates[index] = template
+    this.unsent += bytes + 1
+  }
+
+  /**
+   * Envelopes were queued: an idle socket gets them at once (latency); a busy one gets a batch in a microtask,
+   * or at once when a full frame waits (see `FRAME_BYTES`).
+   */
+  private queued(): void {
     if (!this.flushScheduled && this.active?.inflight === 0) this.flush()
-    else this.scheduleFlush()
+    else {
+      if (!this.awaitingDrain && (this.lastSeq - this.sent >= this.frameEnvelopes || this.unsent >= FRAME_BYTES)) {
+        this.writeData(true)
+      }
+      this.scheduleFlush()
+    }
   }
 
   /** Doubles the ring (up to the capacity), moving the unacknowledged envelopes to their new slots. */
@@ -214,12 +256,15 @@ export class Link {
     const length = Math.min(this.capacity, this.ring.length * 2)
     const ring: Array<string | undefined> = new Array(length).fill(undefined)
     const sizes: Array<number> = new Array(length).fill(0)
+    const templates: Array<Envelope.Template | undefined> = new Array(length).fill(undefined)
     for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
       ring[seq % length] = this.ring[seq % this.ring.length]
       sizes[seq % length] = this.sizes[seq % this.ring.length]!
+      templates[seq % length] = this.templates[seq % this.ring.length]
     }
     this.ring = ring
     this.sizes = sizes
+    this.templates = templates
   }
 
   scheduleFlush(): void {
@@ -233,34 +278,7 @@ export class Link {
     this.flushScheduled = false
     const connection = this.active
     if (connection === undefined || connection.state !== "open" || this.down) return
-    const counters = this.engine.counters
-    if (this.sent < this.lastSeq) {
-      if (connection.wire.bufferedAmount() > HIGH_WATER) {
-        this.awaitingDrain = true
-        return
-      }
-      const capacity = this.ring.length
-      const budget = this.maxEnvelopeBytes
-      while (this.sent < this.lastSeq) {
-        const first = this.sent + 1
-        let size = 0
-        while (this.sent < this.lastSeq) {
-          const bytes = this.sizes[(this.sent + 1) % capacity]! + 1
-          if (this.sent >= first && size + bytes > budget) break
-          size += bytes
-          this.sent++
-        }
-        if (first <= this.written) counters.resent += Math.min(this.sent, this.written) - first + 1
-        if (this.sent > this.written) this.written = this.sent
-        counters.envelopesOut += this.sent - first + 1
-        this.ackSent = this.consumed
-        connection.write(this.dataFrame(first, this.sent, size))
-        if (connection.wire.bufferedAmount() > HIGH_WATER) {
-          this.awaitingDrain = true
-          break
-        }
-      }
-    }
+    if (this.sent < this.lastSeq) this.writeData(false)
     if (this.consumed > this.ackSent) {
       this.ackSent = this.consumed
       connection.write(Frame.encode({ type: "ack", ack: this.acknowledge() }))
@@ -268,8 +286,49 @@ export class Link {
   }
 
   /**
+   * Writes `data` frames of what is not sent yet while the socket has room: all of it, or (`full`) only full
+   * frames, the rest waiting for the microtask.
+   */
+  private writeData(full: boolean): void {
+    const connection = this.active
+    if (connection === undefined || connection.state !== "open" || this.down) return
+    if (connection.wire.bufferedAmount() > HIGH_WATER) {
+      this.awaitingDrain = true
+      return
+    }
+    const counters = this.engine.counters
+    const capacity = this.ring.length
+    const budget = Math.min(this.maxEnvelopeBytes, FRAME_BYTES)
+    const most = this.frameEnvelopes
+    while (this.sent < this.lastSeq) {
+      const first = this.sent + 1
+      let last = this.sent
+      let size = 0
+      while (last < this.lastSeq) {
+        const bytes = this.sizes[(last + 1) % capacity]! + 1
+        if (last >= first && (size + bytes > budget || last - first + 1 >= most)) break
+        size += bytes
+        last++
+      }
+      if (full && last === this.lastSeq && last - first + 1 < most && size < budget) return
+      this.sent = last
+      if (first <= this.written) counters.resent += Math.min(last, this.written) - first + 1
+      if (last > this.written) this.written = last
+      counters.envelopesOut += last - first + 1
+      this.ackSent = this.consumed
+      connection.write(this.dataFrame(first, last, size))
+      this.unsent = last === this.lastSeq ? 0 : this.unsent - size
+      if (connection.wire.bufferedAmount() > HIGH_WATER) {
+        this.awaitingDrain = true
+        return
+      }
+    }
+  }
+
+  /**
    * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
-   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first.
+   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first
+   * (a templated envelope's JSON is never made: its template's bytes are copied around its payload's JSON).
    */
   private dataFrame(first: number, last: number, size: number): Buffer {
     const head = `{"type":"data","ack":${this.acknowledge()},"first":${first},"envelopes":[`
@@ -278,7 +337,15 @@ export class Link {
     const capacity = this.ring.length
     for (let seq = first; seq <= last; seq++) {
       if (seq > first) frame[at++] = COMMA
-      at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+      const template = this.templates[seq % capacity]
+      if (template === undefined) at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+      else {
+        frame.set(template.headBytes, at)
+        at += template.headBytes.length
+        at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+        frame.set(template.tailBytes, at)
+        at += template.tailBytes.length
+      }
     }
     frame[at++] = CLOSE_BRACKET
     frame[at] = CLOSE_BRACE
@@ -295,6 +362,8 @@ export class Link {
   attached(connection: Connection): void {
     this.active = connection
     this.sent = this.acked
+    this.unsent = 0
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) this.unsent += this.sizes[seq % this.ring.length]! + 1
     this.awaitingDrain = false
     this.ackSent = 0
     this.scheduleFlush()
@@ -319,15 +388,23 @@ export class Link {
     const length = this.ring.length
     for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
     this.acked = ack
-    if (this.sent < ack) this.sent = ack
+    if (this.sent < ack) {
+      // acknowledged before this connection sent it again (the peer had it): no longer to be sent
+      for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.sizes[seq % length]! + 1
+      this.sent = ack
+    }
     if (this.urgent.length > 0 || this.waitersHead < this.waiters.length) this.admit()
     return true
   }
 
-  /** The consumer took envelopes up to `consumed`: acknowledge soon, or now if much is owed. */
+  /**
+   * The consumer took envelopes up to `consumed`: acknowledge soon, or now once half the peer's window is owed
+   * (each ack wakes the senders waiting for room there, so not more often than needed; the other half keeps
+   * this node busy while they refill).
+   */
   maybeAck(): void {
     if (this.down || this.consumed <= this.ackSent) return
-    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 2)) {
+    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 1)) {
       this.scheduleFlush()
     } else if (this.ackTimer === undefined) {
       this.ackTimer = setTimeout(this.ackLater, ACK_DELAY_MS)
@@ -345,7 +422,11 @@ export class Link {
    */
   unacknowledgedJson(): Array<string> {
     const lost: Array<string> = []
-    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) lost.push(this.ring[seq % this.ring.length]!)
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
+      const template = this.templates[seq % this.ring.length]
+      const json = this.ring[seq % this.ring.length]!
+      lost.push(template === undefined ? json : template.head + json + template.tail)
+    }
     for (const waiting of this.urgent) lost.push(waiting.json)
     return lost
   }
@@ -355,6 +436,7 @@ export class Link {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
     this.ackTimer = undefined
     this.ring.fill(undefined)
+    this.templates.fill(undefined)
     this.urgent = []
     const waiters = this.waiters
     const head = this.waitersHead

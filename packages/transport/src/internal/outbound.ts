@@ -32,19 +32,38 @@ const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {
   return link
 }
 
-/** The envelope's JSON, or why it cannot cross the wire. */
-const encode = (envelope: Envelope.Envelope): string | InvalidEnvelope => {
+/**
+ * Encodes an envelope into {@link encoded}, or returns why it cannot cross the wire. A templated envelope is
+ * encoded as its payload's JSON (its link writes the template's bytes around it).
+ */
+const encode = (envelope: Envelope.Envelope): InvalidEnvelope | undefined => {
   try {
+    const template = Envelope.templateFor(envelope)
+    if (template !== undefined) {
+      encoded.json = JSON.stringify(envelope.payload)
+      encoded.bytes = template.bytes + Buffer.byteLength(encoded.json)
+      encoded.template = template
+      return
+    }
     if (!Envelope.isEnvelope(envelope)) {
       const decoded = Envelope.decode(envelope)
       if (Result.isFailure(decoded)) {
         return new InvalidEnvelope({ field: decoded.failure.field, detail: decoded.failure.message })
       }
     }
-    return JSON.stringify(envelope)
+    encoded.json = JSON.stringify(envelope)
+    encoded.bytes = Buffer.byteLength(encoded.json)
+    encoded.template = undefined
   } catch (error) {
     return new InvalidEnvelope({ field: "payload", detail: `not JSON-encodable: ${String(error)}` })
   }
+}
+
+/** What {@link encode} made last (read at once: sending is synchronous). */
+const encoded: { json: string; bytes: number; template: Envelope.Template | undefined } = {
+  json: "",
+  bytes: 0,
+  template: undefined
 }
 
 /**
@@ -60,15 +79,15 @@ export const offer = (
 ): SendError | undefined | (() => void) => {
   const link = linkTo(engine, to)
   if (link instanceof NodeUnreachable) return link
-  const json = encode(envelope)
-  if (typeof json !== "string") return json
+  const invalid = encode(envelope)
+  if (invalid !== undefined) return invalid
+  const { json, bytes, template } = encoded
   if (envelope.to.node !== link.peer.node) {
     return new InvalidEnvelope({
       field: "to.node",
       detail: `addressed to ${envelope.to.node} but sent to ${link.peer.node}`
     })
   }
-  const bytes = Buffer.byteLength(json)
   if (bytes > link.maxEnvelopeBytes) {
     return new InvalidEnvelope({
       field: "",
@@ -76,17 +95,17 @@ export const offer = (
     })
   }
   if (isUrgent(envelope)) {
-    link.pushUrgent(json, bytes)
+    link.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
     return undefined
   }
   if (link.hasRoom()) {
-    link.push(json, bytes)
+    link.push(json, bytes, template)
     return undefined
   }
   if (engine.options.overflow === "fail") {
     return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
   }
-  return link.wait(json, bytes, done)
+  return link.wait(json, bytes, template, done)
 }
 
 /** {@link offer} as an Effect: done once the envelope is in the resend buffer (waiting for room if need be). */

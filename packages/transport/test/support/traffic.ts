@@ -7,9 +7,19 @@ import { Effect, PubSub } from "effect"
 import { ActorAddress, Envelope, NodeId, Peer } from "../../src/index.ts"
 import type { Node } from "./harness.ts"
 
-/** A numbered envelope for `to`'s sink actor. */
-export const tell = (to: Node, n: number, from = "x"): Envelope.Envelope =>
-  Envelope.make({ kind: "tell", to: ActorAddress.make(NodeId.make(to.name), "/sink"), payload: { from, n } })
+const templates = new Map<string, Envelope.Template>()
+
+/** A numbered envelope for `to`'s sink actor; the odd ones made from a template (as a runtime's tells are). */
+export const tell = (to: Node, n: number, from = "x"): Envelope.Envelope => {
+  const address = ActorAddress.make(NodeId.make(to.name), "/sink")
+  if (n % 2 === 0) return Envelope.make({ kind: "tell", to: address, payload: { from, n } })
+  let template = templates.get(to.name)
+  if (template === undefined) {
+    template = Envelope.template({ kind: "tell", to: address })
+    templates.set(to.name, template)
+  }
+  return Envelope.fill(template, { from, n })
+}
 
 /** Sends `count` numbered envelopes from `from` to `to`, starting at `start`. */
 export const sendMany = (from: Node, to: Node, count: number, start = 1) =>

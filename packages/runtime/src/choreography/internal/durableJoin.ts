@@ -69,7 +69,7 @@ const liveClock = Clock.Clock.defaultValue()
  * Asks `role` of a durable session a Join (made anew each time: a node may have restarted meanwhile) until
  * it answers, while `wanted`: its node may be restarting, or have no link yet to a peer's node (the Join
  * does not decode there until it has). At the deadline the session is aborted: `SessionNodesApart` when the
- * role's node still had no link to a peer's, else `SessionNodeLost`.
+ * role's node still had no link to a peer's node that this node reaches, else `SessionNodeLost`.
  *
  * @example
  * // join `role`, and tell the coordinator once it did:
@@ -116,17 +116,8 @@ export const askDurable = (
     Effect.matchCauseEffect({
       onFailure: () =>
         wanted()
-          ? session.abortBy(
-              ctx,
-              role,
-              apart ??
-                new SessionNodeLost({
-                  protocol: session.choreography.name,
-                  session: id,
-                  role,
-                  node: roles[role]!.node,
-                  waitedMillis: Date.now() - since
-                })
+          ? Effect.flatMap(atDeadline(session, ctx, role, apart, Date.now() - since), (cause) =>
+              session.abortBy(ctx, role, cause)
             )
           : Effect.void,
       onSuccess: () =>
@@ -135,6 +126,32 @@ export const askDurable = (
     Effect.ignore
   )
 }
+
+/**
+ * Why a durable session ends when `role` did not answer by the deadline: `apart` (the role's node has no link to a
+ * peer's) while this node still reaches the peer's node; otherwise the node that is gone (the peer's, or the
+ * role's own), `SessionNodeLost`.
+ */
+const atDeadline = (
+  session: Joining,
+  ctx: Ctx,
+  role: string,
+  apart: SessionNodesApart | undefined,
+  waitedMillis: number
+): Effect.Effect<AbortCause> =>
+  Effect.map(ctx.system.nodes, (linked) => {
+    const here = ctx.system.node
+    if (apart !== undefined && (apart.peerNode === here || linked.includes(apart.peerNode))) return apart
+    const [lostRole, node] =
+      apart === undefined ? [role, session.settings.roles[role]!.node] : [apart.peerRole, apart.peerNode]
+    return new SessionNodeLost({
+      protocol: session.choreography.name,
+      session: session.id,
+      role: lostRole,
+      node,
+      waitedMillis
+    })
+  })
 
 /**
  * The node of `role` lost its link to `node` (a failure detector declared it down; it may live): what they had

@@ -51,33 +51,39 @@ export function schedule(cell: ActorCell, inline = false): void {
  * Handles messages in the caller's call (the system's dispatch turn) for as long as handlers complete at
  * once (they returned `Effect.succeed`, say): no fiber is made for them. The first handler that needs a
  * fiber, a reply that takes work, a failure or a control message hands the rest to a drain fiber; after
- * `THROUGHPUT` messages the actor waits for the next turn, so that others go on.
+ * `THROUGHPUT` messages the actor waits for the next turn, so that others go on. `first`, if given, is handled
+ * first, before anything in the mailbox (an envelope delivered to an idle actor, never queued: see `offer`).
  */
-export function drainNow(cell: ActorCell): void {
+export function drainNow(cell: ActorCell, first?: Envelope): void {
   let handled = 0
+  let envelope = first
   for (;;) {
-    const control = cell.control
-    if (control !== undefined && control.length > 0 && cell.status !== FROZEN) {
-      startDrain(cell, undefined)
-      return
-    }
-    const envelope = cell.status === RUNNING ? shiftOrRelease(cell) : undefined
     if (envelope === undefined) {
-      cell.draining = false
-      cell.system.running--
-      return
+      const control = cell.control
+      if (control !== undefined && control.length > 0 && cell.status !== FROZEN) {
+        startDrain(cell, undefined)
+        return
+      }
+      envelope = cell.status === RUNNING ? shiftOrRelease(cell) : undefined
+      if (envelope === undefined) {
+        cell.draining = false
+        cell.system.running--
+        return
+      }
+      admitWaiters(cell)
     }
-    admitWaiters(cell)
-    const effect = handle(cell, envelope)
+    const current = envelope
+    envelope = undefined
+    const effect = handle(cell, current)
     if (effect === undefined) continue
-    if (!Exit.isExit(effect)) {
+    if (!isExit(effect)) {
       startDrain(
         cell,
-        Effect.flatMap(Effect.exit(effect), (exit) => afterHandle(cell, envelope, exit) ?? Effect.void)
+        Effect.flatMap(Effect.exit(effect), (exit) => afterHandle(cell, current, exit) ?? Effect.void)
       )
       return
     }
-    const after = afterHandle(cell, envelope, effect)
+    const after = afterHandle(cell, current, effect)
     if (after !== undefined) {
       startDrain(cell, after)
       return
@@ -145,7 +151,7 @@ export function loop(cell: ActorCell, handled: number): Effect.Effect<void> {
     const effect = handle(cell, envelope)
     if (effect === undefined) continue
     if (++handled >= THROUGHPUT) handled = 0
-    if (Exit.isExit(effect)) {
+    if (isExit(effect)) {
       // A handler that returned `Effect.succeed`/`Effect.fail` is done already: no fiber step needed.
       const after = afterHandle(cell, envelope, effect)
       if (after !== undefined)
@@ -300,6 +306,15 @@ export function afterMessage(cell: ActorCell): void {
     cell.stopAfterCurrent = false
     requestStop(cell, true)
   }
+}
+
+const successProto = Object.getPrototypeOf(Exit.void)
+const failureProto = Object.getPrototypeOf(Exit.fail(undefined))
+
+/** `Exit.isExit`, first by prototype: a handler's `Effect.succeed` is an `Exit`, and this runs on every message. */
+const isExit = (effect: Effect.Effect<unknown, unknown>): effect is Exit.Exit<unknown, unknown> => {
+  const proto = Object.getPrototypeOf(effect)
+  return proto === successProto || proto === failureProto || Exit.isExit(effect)
 }
 
 /** Calls a handler; a handler that throws instead of returning an effect has a defect. */

@@ -9,9 +9,9 @@ import * as SystemEvent from "../../SystemEvent.ts"
 import { type ActorCell, CurrentActor } from "../cell.ts"
 import { Deque } from "../deque.ts"
 import { Lanes } from "../lanes.ts"
-import { schedule } from "./drain.ts"
+import { drainNow, schedule } from "./drain.ts"
 import { Envelope, PendingReply, type ReplyTo } from "./envelope.ts"
-import { TERMINATED_STATUS } from "./status.ts"
+import { RUNNING, TERMINATED_STATUS } from "./status.ts"
 
 /** A sender suspended on a full mailbox (or a parked delivery from another node). */
 export interface Waiter {
@@ -29,6 +29,14 @@ const noop = () => {}
 export function offer(cell: ActorCell, envelope: Envelope, inline = false): boolean {
   if (cell.status === TERMINATED_STATUS) {
     bounce(cell, envelope, "terminated")
+    return true
+  }
+  if (inline && isIdle(cell)) {
+    // handled at once, as `schedule` would after queueing it, without a mailbox for one message
+    cell.draining = true
+    cell.system.running++
+    cell.system.sampleDepth(1)
+    drainNow(cell, envelope)
     return true
   }
   const mailbox = (cell.mailbox ??= new Lanes())
@@ -58,6 +66,15 @@ export function offer(cell: ActorCell, envelope: Envelope, inline = false): bool
     }
   }
 }
+
+/** Running, not draining, nothing queued, no control message: a message for it is handled at once. */
+const isIdle = (cell: ActorCell): boolean =>
+  !cell.draining &&
+  cell.status === RUNNING &&
+  (cell.mailbox === undefined || cell.mailbox.length === 0) &&
+  (cell.control === undefined || cell.control.length === 0) &&
+  (cell.waiters === undefined || cell.waiters.length === 0) &&
+  cell.options.mailbox.capacity > 0
 
 /** The `MailboxFull` error for an envelope this cell could not take. */
 export function mailboxFull(cell: ActorCell, envelope: Envelope): MailboxFull {
@@ -187,17 +204,15 @@ export function envelopeFrom(
 
 /**
  * Delivers an envelope that came from another node: like a tell, except that a `"fail"` mailbox bounces it
- * (a request is answered with `MailboxFull`) and a full `"suspend"` mailbox parks it, in order, with the
- * senders waiting for room. Returns false when it was parked: `admitted` runs once it is in the mailbox (or
- * bounced because the actor terminated). Without `admitted`, a message that does not fit is not parked.
+ * (a request is answered with `MailboxFull`). Returns false when a full `"suspend"` mailbox could not take it:
+ * the caller parks it with the senders waiting for room (`addWaiter`) or refuses it.
  */
-export function deliver(cell: ActorCell, envelope: Envelope, admitted: (() => void) | undefined): boolean {
+export function deliver(cell: ActorCell, envelope: Envelope): boolean {
   if (offer(cell, envelope, true)) return true
   if (cell.options.mailbox.overflow === "fail") {
     bounce(cell, envelope, "overflow")
     return true
   }
-  if (admitted !== undefined) addWaiter(cell, envelope, admitted)
   return false
 }
 

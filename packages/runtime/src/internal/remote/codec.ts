@@ -22,7 +22,7 @@ export const UnknownProtocol = Protocol.make("unknown", {})
 // Codecs
 // ---------------------------------------------------------------------------------------------------------
 
-interface Codec {
+export interface Codec {
   encode(message: Message): Json
   decode(payload: unknown): Message | string
 }
@@ -133,20 +133,26 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
   let codec = codecs.get(protocol)
   if (codec !== undefined) return codec
   const encoders = new Map<string, (m: Message) => Json>()
-  const decoders = new Map<string, (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
+  const decoders = new Map<string, (u: unknown) => Message | string>()
   for (const tag of protocol.tags) {
     const schema = protocol.messageSchemas[tag]!
     const encode = Schema.encodeSync(schema)
-    const decode = Schema.decodeUnknownExit(schema) as (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+    const decodeExit = Schema.decodeUnknownExit(schema) as (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+    const decode = (u: unknown): Message | string => {
+      const exit = decodeExit(u)
+      return Exit.isSuccess(exit) ? (exit.value as Message) : describe(Cause.squash(exit.cause))
+    }
     const plain = plainFields(schema.ast)
     if (plain === undefined) {
       encoders.set(tag, (message) => toJson(encode(message)) as Json)
       decoders.set(tag, decode)
     } else {
       encoders.set(tag, (message) => (isPlain(plain, message) ? message : toJson(encode(message))) as Json)
-      decoders.set(tag, (u) => (isPlain(plain, u) ? Exit.succeed(u) : decode(u)))
+      decoders.set(tag, (u) => (isPlain(plain, u) ? (u as Message) : decode(u)))
     }
   }
+  let lastTag: unknown
+  let lastDecode: ((u: unknown) => Message | string) | undefined
   codec =
     protocol === UnknownProtocol
       ? { encode: (message) => message as unknown as Json, decode: () => "no protocol to decode with" }
@@ -158,12 +164,15 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
           },
           decode: (payload) => {
             const tag = (payload as { _tag?: unknown } | null)?._tag
+            // consecutive messages usually have the same tag: its decoder is kept at hand
+            if (lastDecode !== undefined && tag === lastTag) return lastDecode(payload)
             const decode = typeof tag === "string" ? decoders.get(tag) : undefined
             if (decode === undefined) {
               return `${JSON.stringify(tag ?? null)} is not a message of ${protocol.name} (expected one of ${[...protocol.tags].join(", ")})`
             }
-            const exit = decode(payload)
-            return Exit.isSuccess(exit) ? (exit.value as Message) : describe(Cause.squash(exit.cause))
+            lastTag = tag
+            lastDecode = decode
+            return decode(payload)
           }
         }
   codecs.set(protocol, codec)

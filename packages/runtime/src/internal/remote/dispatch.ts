@@ -10,10 +10,11 @@ import { Cause, Effect, Exit, Schema } from "effect"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
-import { Envelope } from "../cell.ts"
+import { type ActorCell, Envelope } from "../cell.ts"
 import type { Directory } from "../directory.ts"
 import type { Remoting } from "../remoting.ts"
 import {
+  type Codec,
   codecOf,
   decodeReason,
   decodeSystemMessage,
@@ -28,8 +29,15 @@ import {
 } from "./codec.ts"
 import { RemoteReply } from "./replies.ts"
 
+const tagOf = (payload: unknown): string => String((payload as { _tag?: unknown } | null)?._tag ?? "?")
+
 export class Dispatcher {
   private readonly remoting: Remoting
+  /** The protocol of the last recipient, and its codec. */
+  private protocol: Protocol.Any | undefined = undefined
+  private codec: Codec | undefined = undefined
+  /** The last recipient, while it lives (see `recipient`). */
+  private last: ActorCell | undefined = undefined
   invalidMessages = 0
   constructor(remoting: Remoting) {
     this.remoting = remoting
@@ -94,19 +102,23 @@ export class Dispatcher {
       this.answerLookup(peer, correlationId, envelope.payload)
       return
     }
-    // an actor this peer may not reach is answered as if it were not there
-    const cell = remoting.access.mayReach(peer.node, path, envelope.kind) ? system.registry.get(path) : undefined
-    const tag = String((envelope.payload as { _tag?: unknown } | null)?._tag ?? "?")
+    const cell = this.recipient(peer, path, envelope.kind)
     if (cell === undefined || cell.isTerminated) {
+      const tag = tagOf(envelope.payload)
       if (correlationId !== undefined) {
         this.answer(peer, correlationId, new ActorRefs.RecipientTerminated({ recipient: path, tag }))
       }
       system.deadLetter(path, { _tag: tag }, "terminated")
       return
     }
-    const decoded = ActorRefs.withResolver(remoting.resolve, () => codecOf(cell.protocol).decode(envelope.payload))
+    if (cell.protocol !== this.protocol) {
+      // consecutive messages are usually for the same protocol: its codec is kept at hand
+      this.protocol = cell.protocol
+      this.codec = codecOf(cell.protocol)
+    }
+    const decoded = ActorRefs.withResolver(remoting.resolve, this.codec!.decode, envelope.payload)
     if (typeof decoded === "string") {
-      this.invalid(peer, path, tag, decoded, correlationId)
+      this.invalid(peer, path, tagOf(envelope.payload), decoded, correlationId)
       return
     }
     const sender =
@@ -127,21 +139,33 @@ export class Dispatcher {
       reply = new RemoteReply(remoting.replies, peer, correlationId, path, decoded._tag, def)
     }
     const local = new Envelope(decoded, sender, reply)
-    local.span = spanOf(envelope.traceparent)
+    if (envelope.traceparent !== undefined) local.span = spanOf(envelope.traceparent)
     if (reply !== undefined) {
       reply.envelope = local
       reply.cell = cell
     }
-    const flow = remoting.flow
-    if (!flow.mayPark(peer)) {
-      // a peer that ignores pauses: what does not fit now is refused
-      if (!cell.deliver(local, undefined)) this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
-    } else {
-      let admitted: (() => void) | undefined
-      if (!cell.deliver(local, () => admitted?.())) admitted = flow.park(peer, path)
+    if (!cell.deliver(local)) {
+      // it does not fit now: parked with the senders waiting for room, unless the peer ignores pauses
+      const flow = remoting.flow
+      if (flow.mayPark(peer)) cell.park(local, flow.park(peer, path))
+      else this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
     }
     // kept (for a cancel from its caller) only while it waits or runs: a request answered in the call never is
     if (reply?.pending === true) remoting.replies.add(reply)
+  }
+
+  /**
+   * The live actor at `path`, if `peer` may reach it (an actor it may not reach is answered as if it were not
+   * there). The last one found is kept while it lives, if the policy names its path: consecutive messages are
+   * usually for the same actor.
+   */
+  private recipient(peer: Peer.Peer, path: string, kind: string): ActorCell | undefined {
+    const last = this.last
+    if (last !== undefined && last.path === path && !last.isTerminated) return last
+    const { access, system } = this.remoting
+    const cell = access.mayReach(peer.node, path, kind) ? system.registry.get(path) : undefined
+    this.last = cell !== undefined && !cell.isTerminated && access.reachesByPolicy(path) ? cell : undefined
+    return cell
   }
 
   /** Refuses a message parked past the limit: a counted dead letter, and `MailboxFull` for a request. */

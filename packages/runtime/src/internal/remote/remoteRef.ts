@@ -1,13 +1,16 @@
 /**
  * Refs to actors of other nodes, and the cache that keeps one ref per actor, incarnation and protocol.
  */
-import type { Peer } from "@troupe/transport"
+import { Envelope, type NodeId, type Peer } from "@troupe/transport"
 import type { Effect } from "effect"
 import type { ActorRef, AskOptions, TellError } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Remoting } from "../remoting.ts"
-import type { Message } from "./codec.ts"
+import { type Codec, codecOf, type Message } from "./codec.ts"
+
+/** Senders per remote ref whose tells get an envelope template (a bound on what a ref keeps). */
+const TEMPLATES = 16
 
 /** A ref to an actor of another node. */
 export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
@@ -16,12 +19,43 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
   readonly protocol: P
   readonly peer: Peer.Peer
   readonly path: string
+  /** The protocol's codec (looked up once: every tell encodes with it). */
+  readonly codec: Codec
   constructor(remoting: Remoting, peer: Peer.Peer, path: string, protocol: P) {
     this.remoting = remoting
     this.peer = peer
     this.path = path
     this.protocol = protocol
+    this.codec = codecOf(protocol)
   }
+  /** Templates of tells to this actor by sender path ("" for none): at most `TEMPLATES`, kept while the ref lives. */
+  private templates: Map<string, Envelope.Template> | undefined = undefined
+  /** The template used last (one sender usually tells a ref many times in a row). */
+  private lastTemplate: Envelope.Template | undefined = undefined
+  private lastFrom: string | undefined = undefined
+
+  /**
+   * The template of tells to this actor from the actor at `from` (a path of node `self`; undefined: no actor),
+   * or undefined once `TEMPLATES` other senders have one (their tells are then encoded whole, as before).
+   */
+  tellTemplate(self: NodeId.NodeId, from: string | undefined): Envelope.Template | undefined {
+    if (this.lastTemplate !== undefined && this.lastFrom === from) return this.lastTemplate
+    const templates = (this.templates ??= new Map())
+    let template = templates.get(from ?? "")
+    if (template === undefined) {
+      if (templates.size >= TEMPLATES) return undefined
+      template = Envelope.template({
+        kind: "tell",
+        to: { node: this.peer.node, path: this.path },
+        from: from === undefined ? undefined : { node: self, path: from }
+      })
+      templates.set(from ?? "", template)
+    }
+    this.lastTemplate = template
+    this.lastFrom = from
+    return template
+  }
+
   get node(): string {
     return this.peer.node
   }

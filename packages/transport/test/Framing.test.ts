@@ -1,0 +1,96 @@
+/**
+ * How a node cuts what it sends into `data` frames: at most a quarter of the window and 120 KiB of envelopes per
+ * frame, and a full frame is written at once, inside the turn that queued it, so the peer decodes one frame
+ * while the node encodes the next. Seen from a raw peer that reads every frame the node writes.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import * as RawPeer from "../../../test/support/raw-peer.ts"
+import { ActorAddress, Envelope, NodeId, type Transport, WebSocket } from "../src/index.ts"
+import { eventually, fast } from "./support/harness.ts"
+
+const WINDOW = 64
+const reader = NodeId.make("reader")
+
+const tick = (n: number, padding = "") =>
+  Envelope.make({ kind: "tell", to: ActorAddress.make(reader, "/user/sink"), payload: { _tag: "Tick", n, padding } })
+
+/** A node with a raw peer linked to it; the peer advertises a window of `WINDOW` envelopes. */
+const linked = Effect.gen(function* () {
+  const node = yield* WebSocket.make({
+    ...fast,
+    // the raw peer sends no heartbeats
+    failureDetector: { _tag: "Timeout", timeout: "1 minute" },
+    node: "writer",
+    listen: { port: 0 }
+  })
+  const peer = yield* Effect.acquireRelease(
+    Effect.promise(() => RawPeer.open(Option.getOrThrow(node.address))),
+    (peer) => Effect.sync(() => peer.socket.terminate())
+  )
+  yield* Effect.promise(() => RawPeer.join(peer, RawPeer.identity("reader"), fast.secret as string, { window: WINDOW }))
+  yield* eventually(node.peers, (peers) => peers.length === 1)
+  return { node, peer }
+})
+
+/** Reads data frames until `count` envelopes came, acknowledging each frame; returns the frames. */
+const readData = (peer: RawPeer.RawPeer, count: number) =>
+  Effect.promise(async () => {
+    const frames: Array<{ readonly first: number; readonly envelopes: ReadonlyArray<Envelope.Envelope> }> = []
+    let received = 0
+    while (received < count) {
+      const frame = await RawPeer.nextWhere(peer, (f) => f.type === "data")
+      const data = frame as unknown as (typeof frames)[number]
+      frames.push(data)
+      received += data.envelopes.length
+      peer.send({ type: "ack", ack: data.first + data.envelopes.length - 1 })
+    }
+    return frames
+  })
+
+const framesOut = (node: Transport.Service) => Effect.runSync(node.stats).framesOut
+
+describe("data frames", () => {
+  it.live("sends queued in one turn go out in frames of at most a quarter window, each written once full", () =>
+    Effect.gen(function* () {
+      const { node, peer } = yield* linked
+      const before = framesOut(node)
+      // one synchronous turn fills the window (the peer's) and queues twice as much behind it
+      const written: Array<number> = []
+      for (let n = 1; n <= 3 * WINDOW; n++) {
+        const result = node.offer(reader, tick(n), (error) => assert.isUndefined(error))
+        assert.isTrue(n <= WINDOW ? result === undefined : typeof result === "function")
+        if (n <= WINDOW) written.push(framesOut(node) - before)
+      }
+      // the first envelope went out alone (an idle socket); then a frame each time a quarter window waited
+      assert.deepStrictEqual(
+        [written[0], written[WINDOW / 4], written[WINDOW / 2], written[(3 * WINDOW) / 4], written[WINDOW - 1]],
+        [1, 2, 3, 4, 4]
+      )
+      const frames = yield* readData(peer, 3 * WINDOW)
+      for (const frame of frames) assert.isAtMost(frame.envelopes.length, WINDOW / 4)
+      const ns = frames.flatMap((frame) => frame.envelopes.map((e) => (e.payload as { n: number }).n))
+      assert.deepStrictEqual(
+        ns,
+        Array.from({ length: 3 * WINDOW }, (_, i) => i + 1)
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a frame holds at most 120 KiB of envelopes, and is written once full", () =>
+    Effect.gen(function* () {
+      const { node, peer } = yield* linked
+      const padding = "x".repeat(50 * 1024)
+      const before = framesOut(node)
+      for (let n = 1; n <= 12; n++) assert.isUndefined(node.offer(reader, tick(n, padding), () => {}))
+      // in the same turn: the first alone, then each full frame (two of these envelopes; a third would not fit)
+      assert.strictEqual(framesOut(node) - before, 6)
+      const frames = yield* readData(peer, 12)
+      for (const frame of frames) assert.isAtMost(Buffer.byteLength(JSON.stringify(frame)), 120 * 1024 + 200)
+      assert.deepStrictEqual(
+        frames.map((frame) => frame.envelopes.length),
+        [1, 2, 2, 2, 2, 2, 1]
+      )
+    }).pipe(Effect.scoped)
+  )
+})
