@@ -346,6 +346,44 @@ describe("Session: restartable roles", () => {
     )
   )
 
+  it.effect("a restarted role whose program does not do what its checkpoint recorded aborts, naming both moves", () =>
+    withSystem(
+      Effect.gen(function* () {
+        let crashed = false
+        // resumed, the worker skips the once effect it ran before: it takes the second job where it ran it
+        const W = yield* ActorSystem.spawn(
+          Session.role(Jobs, "W", (ep, session) =>
+            Effect.gen(function* () {
+              const j1 = yield* ep.receive()
+              if (!session.resumed) yield* session.once(Effect.succeed(j1.payload))
+              yield* j1.next.receive()
+              if (crashed) return yield* Effect.never
+              crashed = true
+              return yield* Effect.die(new Error("the worker tripped"))
+            })
+          )
+        )
+        const C = yield* ActorSystem.spawn(
+          Session.role(Jobs, "C", (ep) =>
+            Effect.andThen(
+              Effect.flatMap(ep.send("W", "job", 2), (e) => e.send("W", "job", 3)),
+              Effect.never
+            )
+          )
+        )
+        const aborted = yield* Effect.flip(Session.run(Jobs, { roles: { C, W } }))
+        assert.strictEqual(aborted._tag, "SessionAborted")
+        if (aborted._tag === "SessionAborted") {
+          assert.deepInclude(aborted.cause, { _tag: "ParticipantFailed", role: "W" })
+          assert.include(
+            (aborted.cause as Session.ParticipantFailed).cause,
+            "could not resume from its checkpoint: the program did C? where the checkpoint has once"
+          )
+        }
+      })
+    )
+  )
+
   it.effect("a role that is not restartable aborts the session when its program fails", () =>
     withSystem(
       Effect.gen(function* () {

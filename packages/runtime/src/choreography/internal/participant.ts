@@ -21,7 +21,7 @@ import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type { ClusterUnavailable } from "../../cluster/ClusterUnavailable.ts"
 import { DurableRole } from "../../durable/internal/durableRole.ts"
-import { sessionStore } from "../../durable/internal/sessionStore.ts"
+import { type SessionStore, sessionStore } from "../../durable/internal/sessionStore.ts"
 import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
@@ -128,6 +128,11 @@ export const behavior = (
 /** One participant actor: its sessions, kept in the node's table so that they outlive a restart. */
 export class Participant {
   readonly sessions = new Map<string, RoleSession>()
+  /**
+   * Durable sessions whose role completed, while its completion is being committed (it has left `sessions`): a
+   * peer that resumed may ask it meanwhile to send again what it sent (see `Recovery.resendCompleted`).
+   */
+  readonly completing = new Map<string, DurableRole>()
   readonly spec: Spec
   readonly system: SystemImpl
   readonly self: ActorRef<ParticipantProtocol>
@@ -146,6 +151,11 @@ export class Participant {
     this.self = ctx.self
     this.system = internal(ctx.system)
     this.same = Exit.succeed(this)
+  }
+
+  /** Session `id` as the participant of this node at `path` holds it, if it does. */
+  heldBy(path: string, id: string): RoleSession | undefined {
+    return participantsOf(this.system).get(path)?.sessions.get(id)
   }
 
   /** The participant of the actor being started: a new one, or the one it had before its restart. */
@@ -243,7 +253,31 @@ export class Participant {
     }
     // a session that began, joined by a participant that did not hold it: it resumed from the log
     const resumed = Exit.succeed({ state: this as Participant, reply: m.durable.begun })
-    return Effect.andThen(Effect.andThen(this.joinDurable(m, m.durable), watch), resumed)
+    const resume = Effect.andThen(this.joinDurable(m, m.durable), watch)
+    const to = m.durable.resendTo
+    if (to === undefined) return Effect.andThen(resume, resumed)
+    // a peer that resumed wants again what this role sent it, and the role no longer holds the session: if it
+    // completed, the log has every message it sent (nothing to run again); if not, it resumes, and its program
+    // sends them again as it replays
+    return Effect.andThen(
+      Effect.flatMap(Recovery.resendCompleted(this, m, to), (sent) => (sent ? Effect.void : resume)),
+      resumed
+    )
+  }
+
+  /** The session store of the participant's storage (a durable session's participants are spawned with one). */
+  store(session: string): Effect.Effect<SessionStore> {
+    return Effect.flatMap(Effect.serviceOption(Storage), (storage) => {
+      if (Option.isNone(storage)) {
+        return Effect.die(
+          new Error(
+            `${this.self.path} joined the durable session ${session} with no Storage: provide one (Storage.layerSqlite or Storage.layerPostgres) where it is spawned`
+          )
+        )
+      }
+      const { sql, writer, failed } = storageInternal(storage.value)
+      return Effect.succeed(sessionStore(sql, writer, failed))
+    })
   }
 
   /**
@@ -253,16 +287,7 @@ export class Participant {
   private joinDurable(m: Join, durable: NonNullable<Join["durable"]>): Effect.Effect<void, unknown> {
     const self = this
     return Effect.gen(function* () {
-      const storage = yield* Effect.serviceOption(Storage)
-      if (Option.isNone(storage)) {
-        return yield* Effect.die(
-          new Error(
-            `${self.self.path} joined the durable session ${m.session} with no Storage: provide one (Storage.layerSqlite or Storage.layerPostgres) where it is spawned`
-          )
-        )
-      }
-      const { sql, writer, failed } = storageInternal(storage.value)
-      const store = sessionStore(sql, writer, failed)
+      const store = yield* self.store(m.session)
       // (a role that had completed replays to its end and reports the same result again)
       const log = yield* store.role(m.session, self.spec.role)
       const session = new RoleSession(self, m)

@@ -5,14 +5,18 @@
  */
 import { Effect } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
+import { deliveries } from "../../durable/internal/durableRole.ts"
+import type { StorageError } from "../../durable/internal/errors.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
+import type { Participant } from "./participant.ts"
 import type { Peer } from "./rolePeers.ts"
 import type { RoleSession } from "./roleSession.ts"
 import { ParticipantStopped, SessionNodeLost } from "./sessionErrors.ts"
 import type { ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
+type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
 
 /**
  * A durable role resumes: the messages the log holds for it go first, then those that arrive.
@@ -50,6 +54,21 @@ export const rebind = (session: RoleSession, roles: Readonly<Record<string, Acto
 }
 
 /**
+ * Whether `peer`, a participant of this node, lacks message `seq` of `session`'s role, which the role's log holds
+ * and its program, replaying, sends again: only if the peer holds the session and has not received it. Otherwise
+ * it would drop it: it has it, or it does not hold the session (it ended; or it has not joined it yet, and when
+ * it does it reads the log, and its peers are asked to send it again what they sent it: see `resend`).
+ *
+ * @example
+ * // a replayed send of message 3 to C, on C's node
+ * // Recovery.lacks(session, session.peers.get("C")!, 3) // false once C received 3
+ */
+export const lacks = (session: RoleSession, peer: Peer, seq: number): boolean => {
+  const received = session.participant.heldBy(peer.ref.path, session.id)?.peers.get(session.role)?.received
+  return received !== undefined && received < seq
+}
+
+/**
  * Sends again to `to` (which resumed from the log) every message this role sent it; it drops what it has.
  *
  * @example
@@ -62,6 +81,43 @@ export const resend = (session: RoleSession, to: string): Effect.Effect<void> =>
   return Effect.forEach(session.durable.resend(to, 0), (m) => peer.ref.tell(m as never).pipe(Effect.ignore), {
     discard: true
   })
+}
+
+/**
+ * A peer that resumed from the log wants again what this role sent it (the Join `join` says so), but the role
+ * no longer holds the session. If it completed, it sent every message it was to send: they are sent again from
+ * memory while its completion is being committed, else from the log (committed with the completion), without
+ * running its program again (the peer drops what it has, by number). Answers whether it had completed (if not,
+ * it resumes from the log as any role whose node restarted, and its program sends them again as it replays).
+ *
+ * @example
+ * // a Join with `resendTo: "C"` for a session the participant does not hold
+ * // Recovery.resendCompleted(participant, join, "C") // true: sent again, nothing replayed
+ */
+export const resendCompleted = (
+  participant: Participant,
+  join: Join,
+  to: string
+): Effect.Effect<boolean, StorageError> => {
+  const { choreography, role } = participant.spec
+  const ref = join.roles[to]
+  const tell = (messages: ReadonlyArray<Deliver>) =>
+    ref === undefined
+      ? Effect.succeed(true)
+      : Effect.as(
+          Effect.forEach(messages, (m) => ref.tell(m as never).pipe(Effect.ignore), { discard: true }),
+          true
+        )
+  const completing = participant.completing.get(join.session)
+  if (completing !== undefined) return tell(completing.resend(to, 0))
+  return participant.store(join.session).pipe(
+    Effect.flatMap((store) => store.sentByCompleted(join.session, role, to)),
+    Effect.flatMap((sent) =>
+      sent === undefined
+        ? Effect.succeed(false)
+        : Effect.suspend(() => tell(deliveries(choreography, participant.system, join.session, role, to, sent)))
+    )
+  )
 }
 
 /**

@@ -14,7 +14,9 @@ import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
+import { Checkpoint } from "./roleCheckpoint.ts"
 import { type Peer, Peers } from "./rolePeers.ts"
+import * as Recovery from "./roleRecovery.ts"
 import { Recorder } from "./roleTrace.ts"
 import { type AbortCause, leftover, ParticipantFailed, StepTimeout } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
@@ -22,12 +24,6 @@ import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocol
 type Choreography = C.Protocol
 type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
 type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
-
-/** A move recorded in a restartable role's checkpoint. */
-type LogEntry =
-  | { readonly _tag: "send"; readonly to: string; readonly label: string }
-  | { readonly _tag: "receive"; readonly message: Endpoint.Incoming }
-  | { readonly _tag: "once"; readonly value: unknown }
 
 /** How often a durable session's role tries again a message the cluster could not carry. */
 const resendEveryMillis = 200
@@ -79,11 +75,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private readonly trace: Recorder
   /** Who listens to the system's events: steps are published only when someone does. */
   private readonly subscribers: ReadonlyMap<unknown, unknown>
-  /** A restartable role's checkpoint, and how far a resumed program has replayed it. */
-  private readonly log: Array<LogEntry> | undefined
-  private cursor = 0
-  /** Whether the last message the program received came from the checkpoint (it is not a new step). */
-  private replayed = false
+  /** A restartable role's checkpoint (see `roleCheckpoint.ts`). */
+  private readonly checkpoint: Checkpoint | undefined
 
   constructor(participant: Participant, join: Join) {
     this.participant = participant
@@ -107,7 +100,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
       })
     )
     // a durable session's role resumes from the log in storage instead
-    this.log = participant.spec.restartable && join.durable === undefined ? [] : undefined
+    this.checkpoint = participant.spec.restartable && join.durable === undefined ? new Checkpoint() : undefined
   }
 
   names() {
@@ -164,7 +157,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   /** Before the program runs again after a restart: replay the checkpoint from the start. */
   rewind(): void {
-    this.cursor = 0
+    this.checkpoint?.rewind()
     this.state = this.monitor.start
     if (this.durable !== undefined) {
       // a durable role sends again from message 1: what the log holds is not written twice, and peers drop
@@ -233,21 +226,27 @@ export class RoleSession implements Endpoint.Port<Failure> {
     fiber: Fiber.Fiber<unknown, unknown>
   ): Effect.Effect<void, Failure> {
     if (this.ended) return Effect.interrupt
-    const log = this.log
-    if (log !== undefined && this.cursor < log.length) {
-      const entry = log[this.cursor]!
+    const checkpoint = this.checkpoint
+    const entry = checkpoint?.next()
+    if (entry !== undefined) {
       if (entry._tag !== "send" || entry.to !== to || entry.label !== label) return this.diverged(`${to}!${label}`)
-      this.cursor++
+      checkpoint!.advance()
       this.state = next
       return Effect.void
     }
     const peer = this.peers.get(to)!
     const seq = peer.sent + 1
     const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
-    // To a local participant, straight into its mailbox (what `tell` does, without a step of its own).
+    // To a local participant, straight into its mailbox (what `tell` does, without a step of its own); a durable
+    // role that replays its log sends what the log holds to it only if it lacks it (see `Recovery.lacks`).
     const cell = peer.cell
-    const tell = cell === undefined ? this.tellPeer(peer, message) : cell.tell(message, fiber)
-    if (log === undefined) {
+    const tell =
+      cell === undefined
+        ? this.tellPeer(peer, message)
+        : this.durable?.holds(to, seq) === true && !Recovery.lacks(this, peer, seq)
+          ? Effect.void
+          : cell.tell(message, fiber)
+    if (checkpoint === undefined) {
       this.didSend(peer, to, message, seq, next)
       this.durable?.sentTo(to, message)
       return tell
@@ -256,8 +255,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
     // resumed program sends it again with the same number, and the receiver drops the duplicate.
     return Effect.map(tell, () => {
       this.didSend(peer, to, message, seq, next)
-      log.push({ _tag: "send", to, label })
-      this.cursor++
+      checkpoint.record({ _tag: "send", to, label })
     })
   }
 
@@ -288,15 +286,15 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   receive(from: string, state: number): Effect.Effect<Endpoint.Incoming, Failure> {
     if (this.ended) return Effect.interrupt
-    const log = this.log
-    if (log !== undefined && this.cursor < log.length) {
-      const entry = log[this.cursor]!
+    const checkpoint = this.checkpoint
+    const entry = checkpoint?.next()
+    if (entry !== undefined) {
       if (entry._tag !== "receive" || entry.message.from !== from) return this.diverged(`${from}?`)
-      this.cursor++
-      this.replayed = true
+      checkpoint!.advance()
+      checkpoint!.replayed = true
       return Exit.succeed(entry.message)
     }
-    this.replayed = false
+    if (checkpoint !== undefined) checkpoint.replayed = false
     const message = this.peers.get(from)!.inbox.shift()
     if (message !== undefined) {
       this.consumed(message)
@@ -319,15 +317,12 @@ export class RoleSession implements Endpoint.Port<Failure> {
   /** A message leaves the queues for the program: it is in the trace, and in the checkpoint if any. */
   private consumed(message: Endpoint.Incoming): void {
     this.trace.received(message)
-    if (this.log !== undefined) {
-      this.log.push({ _tag: "receive", message })
-      this.cursor++
-    }
+    this.checkpoint?.record({ _tag: "receive", message })
   }
 
   received(message: Endpoint.Incoming, next: number): void {
     this.state = next
-    if (!this.replayed) this.step("receive", message.from, message.label, message.payload)
+    if (this.checkpoint?.replayed !== true) this.step("receive", message.from, message.label, message.payload)
   }
 
   readonly close: Effect.Effect<void, Failure> = Effect.void
@@ -342,17 +337,16 @@ export class RoleSession implements Endpoint.Port<Failure> {
       return Effect.catchTag(this.durable.once(effect), "StorageUnavailable", Effect.die) as Effect.Effect<A, E, R>
     }
     return Effect.suspend(() => {
-      const log = this.log
-      if (log === undefined) return effect
-      if (this.cursor < log.length) {
-        const entry = log[this.cursor]!
+      const checkpoint = this.checkpoint
+      if (checkpoint === undefined) return effect
+      const entry = checkpoint.next()
+      if (entry !== undefined) {
         if (entry._tag !== "once") return this.diverged("once")
-        this.cursor++
+        checkpoint.advance()
         return Exit.succeed(entry.value as A)
       }
       return Effect.map(effect, (value) => {
-        log.push({ _tag: "once", value })
-        this.cursor++
+        checkpoint.record({ _tag: "once", value })
         return value
       })
     })
@@ -395,13 +389,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   /** The resumed program does not do what the checkpoint recorded: it cannot resume. */
   private diverged(move: string): Effect.Effect<never> {
-    const entry = this.log![this.cursor]!
-    const recorded =
-      entry._tag === "send"
-        ? `${entry.to}!${entry.label}`
-        : entry._tag === "receive"
-          ? `${entry.message.from}?${entry.message.label}`
-          : "once"
+    const recorded = this.checkpoint!.describeNext()
     const cause = new ParticipantFailed({
       ...this.names(),
       cause: `could not resume from its checkpoint: the program did ${move} where the checkpoint has ${recorded}`
@@ -432,8 +420,16 @@ export class RoleSession implements Endpoint.Port<Failure> {
       .tell({ _tag: "Done", session: this.id, role: this.role, result, trace, ...counts })
       .pipe(Effect.catchCause((cause) => cannotSend(Cause.pretty(cause))))
     if (this.durable === undefined) return report
-    // a durable role's result is committed (with everything it sent) before the coordinator counts it
-    return Effect.matchCauseEffect(this.durable.done(result, trace), {
+    // a durable role's result is committed (with everything it sent) before the coordinator counts it; meanwhile
+    // it may be asked to send again what it sent (see `Recovery.resendCompleted`)
+    const { completing } = this.participant
+    const durable = this.durable
+    completing.set(this.id, durable)
+    const committed = Effect.ensuring(
+      durable.done(result, trace),
+      Effect.sync(() => completing.get(this.id) === durable && completing.delete(this.id))
+    )
+    return Effect.matchCauseEffect(committed, {
       onSuccess: () => report,
       onFailure: (cause) =>
         this.report({

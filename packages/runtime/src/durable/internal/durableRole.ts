@@ -11,7 +11,7 @@ import { Cause, Effect, Exit, Schema } from "effect"
 import type { SystemImpl } from "../../internal/system.ts"
 import type { StorageError } from "./errors.ts"
 import { withRefs } from "./instance.ts"
-import type { RoleLog, SessionStore } from "./sessionStore.ts"
+import type { Logged, RoleLog, SessionStore } from "./sessionStore.ts"
 
 type Choreography = C.Protocol
 
@@ -69,6 +69,37 @@ const payloadCodec = (
   return codec
 }
 
+/**
+ * Messages the log holds from `from` to `to`, as the participants' `Deliver` (payloads decoded, refs resolved).
+ * A payload that does not decode throws: the log is not what the protocol says.
+ *
+ * @example
+ * // deliveries(choreography, system, "order-42", "P", "C", [[1, "item", 7]])
+ * // -> [{ _tag: "Deliver", session: "order-42", seq: 1, from: "P", label: "item", payload: 7 }]
+ */
+export const deliveries = (
+  choreography: Choreography,
+  system: SystemImpl,
+  session: string,
+  from: string,
+  to: string,
+  messages: ReadonlyArray<Logged>
+): Array<Delivery> =>
+  // refs in the payloads resolve on this node (one resolver for them all)
+  withRefs(system, () =>
+    messages.map(([seq, label, json]): Delivery => {
+      const codec = payloadCodec(choreography, from, to, label)
+      const decoded =
+        codec === undefined ? Exit.fail(`${label} is not a message from ${from} to ${to}`) : codec.decode(json)
+      if (Exit.isFailure(decoded)) {
+        throw new Error(
+          `the durable session ${session} holds a message to ${to} that does not decode: ${Cause.pretty(decoded.cause)}`
+        )
+      }
+      return { _tag: "Deliver", session, seq, from, label, payload: decoded.value }
+    })
+  )
+
 export class DurableRole {
   readonly store: SessionStore
   readonly session: string
@@ -106,24 +137,9 @@ export class DurableRole {
 
   /** The messages the log holds for this role, per sender, in order (decoded; refs resolved). */
   inbound(log: RoleLog): ReadonlyMap<string, ReadonlyArray<Delivery>> {
-    const out = new Map<string, Array<Delivery>>()
-    for (const [from, messages] of log.inbound) {
-      const list: Array<Delivery> = []
-      for (const [seq, label, json] of messages) {
-        const codec = payloadCodec(this.choreography, from, this.role, label)
-        const decoded =
-          codec === undefined
-            ? Exit.fail(`${label} is not a message from ${from} to ${this.role}`)
-            : withRefs(this.system, () => codec.decode(json))
-        if (Exit.isFailure(decoded)) {
-          throw new Error(
-            `the durable session ${this.session} holds a message to ${this.role} that does not decode: ${Cause.pretty(decoded.cause)}`
-          )
-        }
-        list.push({ _tag: "Deliver", session: this.session, seq, from, label, payload: decoded.value })
-      }
-      out.set(from, list)
-    }
+    const out = new Map<string, ReadonlyArray<Delivery>>()
+    for (const [from, messages] of log.inbound)
+      out.set(from, deliveries(this.choreography, this.system, this.session, from, this.role, messages))
     return out
   }
 
@@ -137,6 +153,11 @@ export class DurableRole {
     const codec = payloadCodec(this.choreography, this.role, to, message.label)
     if (codec === undefined) return // the monitor let it through, so this does not happen
     this.store.appendSend(this.session, this.role, to, [message.seq, message.label, codec.encode(message.payload)])
+  }
+
+  /** Whether the log holds message `seq` to `to` (a replayed program sends it again). */
+  holds(to: string, seq: number): boolean {
+    return seq <= (this.stored.get(to) ?? 0)
   }
 
   /** What to send again to `to`, which resumed having received up to `after`. */

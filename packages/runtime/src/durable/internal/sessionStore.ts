@@ -290,6 +290,39 @@ export class SessionStore {
     )
   }
 
+  /**
+   * What `role` sent to `peer`, in order, if the role completed the session (its completion is committed with
+   * every message it sent); `undefined` if it has not (or the session is not stored). One read.
+   */
+  sentByCompleted(
+    session: string,
+    role: string,
+    peer: string
+  ): Effect.Effect<ReadonlyArray<Logged> | undefined, StorageError> {
+    return this.sql<{ done: number | string; seq: number | string | null; payload: string | null }>`
+       SELECT r.done, l.seq, l.payload FROM troupe_session_roles r
+       LEFT JOIN troupe_session_log l
+         ON l.session = r.session AND l.role = r.role AND l.kind = 'send' AND l.peer = ${peer}
+       WHERE r.session = ${session} AND r.role = ${role}
+       ORDER BY l.seq`.pipe(
+      Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`)),
+      Effect.flatMap((rows) =>
+        decoding(() => {
+          if (rows.length === 0 || Number(rows[0]!.done) !== 1) return undefined
+          const sent: Array<Logged> = []
+          for (const row of rows) {
+            if (row.seq === null) continue // the role sent `peer` nothing
+            const where = `the log of ${role} to ${peer} (from message ${row.seq}) in the durable session ${JSON.stringify(session)}`
+            // chunks in order of their first number; a number written twice (after a replay) counts once
+            for (const m of readChunk(row.payload ?? "[]", where, this.writer.location))
+              if (sent.length === 0 || m[0] > sent.at(-1)![0]) sent.push(m)
+          }
+          return sent
+        })
+      )
+    )
+  }
+
   /** The results of the completed roles of every session coordinated by `node` that has not ended. */
   runningResults(node: string): Effect.Effect<ReadonlyMap<string, ReadonlyMap<string, RoleResult>>, StorageError> {
     return this.results(this.sql<ResultRow>`SELECT r.session, r.role, r.result, r.trace FROM troupe_session_roles r
