@@ -16,7 +16,8 @@ const lemons = join(import.meta.dirname, "fixtures", "cli", "lemons.ts")
 const troupe = (...args: ReadonlyArray<string>) => run([CLI, ...args], { cwd: root })
 
 afterAll(stopAll)
-vi.setConfig({ testTimeout: 90_000 })
+// each wait for a child has its own hang deadline (see support/child.ts); this bounds a test that hangs elsewhere
+vi.setConfig({ testTimeout: 300_000 })
 
 describe("troupe protocol game | simulate", () => {
   it.concurrent("game: the tree, and with --levels each role's level-k policies (with the module's anchors)", async () => {

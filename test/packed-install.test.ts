@@ -8,11 +8,11 @@
  */
 import { execFile } from "node:child_process"
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
 import { promisify } from "node:util"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Exit, freePort, start, stopAll } from "./support/child.ts"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { type Exit, freePort, HANG_MILLIS, start, stopAll } from "./support/child.ts"
 
 const root = join(import.meta.dirname, "..")
 const fixtures = join(import.meta.dirname, "fixtures", "consumer")
@@ -54,14 +54,27 @@ const userEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   ...extra
 })
 
-const command = async (file: string, args: ReadonlyArray<string>, cwd: string, timeout = 240_000) => {
+/**
+ * Runs a command to its end. `timeout` only catches a hang (npm, pnpm and tsc are slow on a loaded machine,
+ * never stuck); a failure says how long it ran and the load it ran under.
+ */
+const command = async (file: string, args: ReadonlyArray<string>, cwd: string, timeout = HANG_MILLIS * 2) => {
+  const started = Date.now()
   try {
     return await exec(file, args, { cwd, env: userEnv(), timeout, maxBuffer: 16 * 2 ** 20 })
   } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string }
-    throw new Error(`${file} ${args.join(" ")} failed in ${cwd}:\n${stdout ?? ""}\n${stderr ?? ""}`, { cause: error })
+    const { stdout, stderr, killed } = error as { stdout?: string; stderr?: string; killed?: boolean }
+    const ran = `${((Date.now() - started) / 1000).toFixed(1)} s, load average ${loadavg()[0]!.toFixed(1)}`
+    throw new Error(
+      `${file} ${args.join(" ")} ${killed === true ? "hung (killed)" : "failed"} in ${cwd} after ${ran}:\n${stdout ?? ""}\n${stderr ?? ""}`,
+      { cause: error }
+    )
   }
 }
+
+// every wait in these tests has its own hang deadline with a report (`command`, support/child.ts); the tests'
+// own timeout only bounds a test that hangs elsewhere
+vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 })
 
 const packs = mkdtempSync(join(tmpdir(), "troupe-packs-"))
 const project = mkdtempSync(join(tmpdir(), "troupe-consumer-"))
@@ -97,7 +110,7 @@ beforeAll(async () => {
     ],
     project
   )
-}, 300_000)
+}, 900_000)
 
 const node = (args: ReadonlyArray<string>, env?: NodeJS.ProcessEnv) =>
   start([...args], { cwd: project, env: userEnv(env) })
@@ -145,18 +158,18 @@ describe("the packed and installed packages", () => {
   it.concurrent("run the README's backend: one agent per conversation over real HTTP, and Ctrl-C stops it with exit code 0", async () => {
     const port = await freePort()
     const backend = node(["backend.ts"], { PORT: String(port) })
-    await backend.line("POST a prompt to", 60_000)
+    await backend.line("POST a prompt to")
     const post = async (path: string, prompt: string) =>
       (await fetch(`http://localhost:${port}${path}`, { method: "POST", body: prompt })).text()
     expect(await post("/alice", "Hello")).toBe("That is message 1 of this chat.\n")
     expect(await post("/alice", "Again")).toBe("That is message 2 of this chat.\n")
     expect(await post("/bob", "Hi")).toBe("That is message 1 of this chat.\n")
     backend.process.kill("SIGINT")
-    succeeded(await backend.exit)
+    succeeded(await backend.exited())
   })
 
   it.concurrent("run an Effect program, and an agent spawned from the Promise API", async () => {
-    const lines = succeeded(await node(["program.ts"]).exit)
+    const lines = succeeded(await node(["program.ts"]).exited())
     expect(lines).toContain("counter: 2; agent: It is 2.")
     expect(lines).toContain("promise agent: Promised.")
   })

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
+import { loadavg } from "node:os"
 
 export interface Exit {
   readonly code: number | null
@@ -17,11 +18,23 @@ export interface Child {
   /** What it printed so far. */
   readonly stdout: () => string
   readonly stderr: () => string
-  /** Waits until a line of stdout matches, and returns it; fails if the child exits first or after `timeout` ms. */
+  /**
+   * Waits until a line of stdout matches, and returns it; fails if the child exits first, or after `timeout`
+   * ms (a hang: see {@link HANG_MILLIS}) with what it printed and when.
+   */
   readonly line: (match: string | RegExp, timeout?: number) => Promise<string>
   /** Resolves when the child has exited. */
   readonly exit: Promise<Exit>
+  /** Waits for the exit; after `timeout` ms (a hang) kills the child and fails with what it printed and when. */
+  readonly exited: (timeout?: number) => Promise<Exit>
 }
+
+/**
+ * How long a test waits for a child's line or exit before it calls the child hung. Only a hang may fail a
+ * wait: on a loaded 2-core machine a Node start alone can take many seconds, and a slow child is not a bug.
+ * A failure says when each line came, so what was slow is in the message.
+ */
+export const HANG_MILLIS = 120_000
 
 const running = new Set<ChildProcess>()
 
@@ -32,11 +45,19 @@ export const start = (
 ): Child => {
   const child = spawn(process.execPath, args, { cwd: options.cwd, env: options.env ?? testEnv(), stdio: "pipe" })
   running.add(child)
+  const started = Date.now()
   let stdout = ""
   let stderr = ""
+  // each line of stdout with the seconds since the start at which it came, for failure messages
+  const timed: Array<string> = []
+  let partial = ""
   const waiters = new Set<() => void>()
   child.stdout.on("data", (chunk) => {
     stdout += String(chunk)
+    const parts = (partial + String(chunk)).split("\n")
+    partial = parts.pop()!
+    const at = seconds(Date.now() - started)
+    for (const part of parts) timed.push(`[${at.padStart(6)} s] ${part}`)
     for (const wake of waiters) wake()
   })
   child.stderr.on("data", (chunk) => {
@@ -49,17 +70,23 @@ export const start = (
       for (const wake of waiters) wake()
     })
   )
-  const line = (match: string | RegExp, timeout = 15_000) =>
+  const report = (what: string, since: number) =>
+    `${what}: waited ${seconds(Date.now() - since)} s, ${seconds(Date.now() - started)} s after the child started ` +
+    `(load average ${loadavg()[0]!.toFixed(1)}): ${args.join(" ")}\n` +
+    `stdout (seconds since its start):\n${[...timed, ...(partial === "" ? [] : [`(no newline yet) ${partial}`])].join("\n")}\n` +
+    `stderr:\n${stderr}`
+  const line = (match: string | RegExp, timeout = HANG_MILLIS) =>
     new Promise<string>((resolve, reject) => {
+      const since = Date.now()
       const check = () => {
         const found = stdout.split("\n").find((l) => (typeof match === "string" ? l.includes(match) : match.test(l)))
         if (found !== undefined) done(() => resolve(found))
         else if (child.exitCode !== null || child.signalCode !== null) {
-          done(() => reject(new Error(`exited before printing ${match}:\n${stdout}\n${stderr}`)))
+          done(() => reject(new Error(report(`exited before printing ${match}`, since))))
         }
       }
       const timer = setTimeout(
-        () => done(() => reject(new Error(`no line ${match} within ${timeout} ms:\n${stdout}\n${stderr}`))),
+        () => done(() => reject(new Error(report(`hung: no line ${match} within ${timeout} ms`, since)))),
         timeout
       )
       const done = (settle: () => void) => {
@@ -70,12 +97,26 @@ export const start = (
       waiters.add(check)
       check()
     })
-  return { process: child, stdout: () => stdout, stderr: () => stderr, line, exit }
+  const exited = (timeout = HANG_MILLIS) => {
+    const since = Date.now()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const message = report(`hung: no exit within ${timeout} ms (killed now)`, since)
+        child.kill("SIGKILL")
+        reject(new Error(message))
+      }, timeout)
+    })
+    return Promise.race([exit, hung]).finally(() => clearTimeout(timer))
+  }
+  return { process: child, stdout: () => stdout, stderr: () => stderr, line, exit, exited }
 }
+
+const seconds = (millis: number) => (millis / 1000).toFixed(1)
 
 /** Runs to the end and returns what it printed and how it exited. */
 export const run = (args: ReadonlyArray<string>, options?: Parameters<typeof start>[1]): Promise<Exit> =>
-  start(args, options).exit
+  start(args, options).exited()
 
 /** Kills every child still running. */
 export const stopAll = () => {

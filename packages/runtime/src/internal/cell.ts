@@ -65,7 +65,7 @@ export class ActorCell {
   state: unknown = undefined
   mailbox: Lanes<Envelope> | undefined
   waiters: Deque<Waiter> | undefined
-  control: Array<Control> | undefined
+  control: Deque<Control> | undefined
   fiber: Fiber.Fiber<void, unknown> | undefined
   /** A drain fiber runs (or is about to). */
   draining = false

@@ -8,6 +8,7 @@ import * as Supervisor from "../../Supervisor.ts"
 import * as SystemEvent from "../../SystemEvent.ts"
 import * as Terminated from "../../Terminated.ts"
 import type { ActorCell } from "../cell.ts"
+import { Deque } from "../deque.ts"
 import { schedule } from "./drain.ts"
 import type { Envelope } from "./envelope.ts"
 import { freeze, reinit, stopChildren, stopTree, teardown } from "./lifecycle.ts"
@@ -27,7 +28,7 @@ export type Control =
 /** Queues a control message for this cell (as a parent), handled before its own messages. */
 export function sendControl(cell: ActorCell, message: Control): void {
   if (cell.status === TERMINATED_STATUS) return
-  ;(cell.control ??= []).push(message)
+  ;(cell.control ??= new Deque()).push(message)
   schedule(cell)
 }
 
