@@ -29,13 +29,15 @@ const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n
 const finished = process.env.TROUPE_BENCH_CHILD_FLAGS === undefined ? Effect.never : Effect.sleep("1 second")
 /** With TROUPE_BENCH_CPU (bench/probes/remote-cpu.ts): the CPU time since `markCpu`, printed on SIGUSR2. */
 let cpuMark = process.cpuUsage()
+let eluMark = performance.eventLoopUtilization()
 let stats: (() => unknown) | undefined
 const markCpu = () => {
   cpuMark = process.cpuUsage()
+  eluMark = performance.eventLoopUtilization()
 }
 if (process.env.TROUPE_BENCH_CPU !== undefined)
   process.on("SIGUSR2", () => {
-    print({ cpu: process.cpuUsage(cpuMark), stats: stats?.() })
+    print({ cpu: process.cpuUsage(cpuMark), busy: performance.eventLoopUtilization(eluMark).utilization, stats: stats?.() })
     process.exit(0)
   })
 

@@ -41,6 +41,7 @@ const round = (script: string) =>
       if (line.cpu !== undefined) {
         cpus[name] = line.cpu as Cpu
         if (process.env.STATS !== undefined) console.log(name, JSON.stringify(line.stats))
+        console.log(`${name} event loop busy ${Math.round(100 * (line.busy as number))} %`)
         if (cpus.receiver !== undefined && cpus.sender !== undefined)
           resolve({ perSecond, receiver: cpus.receiver, sender: cpus.sender })
       }
