@@ -37,7 +37,11 @@ const markCpu = () => {
 }
 if (process.env.TROUPE_BENCH_CPU !== undefined)
   process.on("SIGUSR2", () => {
-    print({ cpu: process.cpuUsage(cpuMark), busy: performance.eventLoopUtilization(eluMark).utilization, stats: stats?.() })
+    print({
+      cpu: process.cpuUsage(cpuMark),
+      busy: performance.eventLoopUtilization(eluMark).utilization,
+      stats: stats?.()
+    })
     process.exit(0)
   })
 
