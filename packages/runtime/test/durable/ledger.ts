@@ -109,3 +109,13 @@ export const spawnLedger = (
     }
     return { bank: bankRef, roles }
   })
+
+/**
+ * What each role of a completed ledger session of `rounds` deposits answers (the client and the bank the sum of the
+ * deposits 1..rounds, the auditor how many it recorded).
+ */
+export const completed = (rounds: number) => ({
+  C: (rounds * (rounds + 1)) / 2,
+  B: (rounds * (rounds + 1)) / 2,
+  A: rounds
+})
