@@ -115,7 +115,11 @@ const missed = figures.filter((f) => !meets(f))
 const markdown = `# Benchmarks
 
 Written by \`npx -y pnpm@10.34.9 bench\` on ${new Date().toISOString().slice(0, 10)}.
-Machine: ${machine}; load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.
+Machine: ${machine}; load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.${
+  previousRows.length === 0
+    ? ""
+    : `\nThis run measured only \`${only.join(" ")}\` (${figures.length} rows); the other ${previousRows.length} rows are kept from earlier runs (their notes say when).`
+}
 
 Ratios compare two things measured side by side in the same run (medians of interleaved rounds), because
 the machines are shared and noisy; absolute figures vary from run to run.

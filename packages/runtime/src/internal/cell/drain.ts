@@ -7,6 +7,7 @@ import { RecipientTerminated } from "../../ActorRef.ts"
 import { StashOverflow } from "../../Behavior.ts"
 import * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
+import { callHandler } from "../callHandler.ts"
 import { type ActorCell, CurrentActor, type TimerEntry } from "../cell.ts"
 import type { Envelope } from "./envelope.ts"
 import { TERMINATED, TIMER } from "./envelope.ts"
@@ -226,7 +227,7 @@ export function handle(cell: ActorCell, envelope: Envelope): Effect.Effect<unkno
     const terminated = message as unknown as Terminated.Terminated
     effect =
       onTerminated !== undefined
-        ? call(onTerminated, cell.state, terminated, cell.context_())
+        ? callHandler(onTerminated, cell.state, terminated, cell.context_())
         : Effect.fail(new Terminated.DeathPact({ watcher: cell.path, terminated: terminated.ref.path }))
   } else {
     const handler = (cell.behavior.receive as unknown as Record<string, AnyHandler | undefined>)[tag]
@@ -235,7 +236,7 @@ export function handle(cell: ActorCell, envelope: Envelope): Effect.Effect<unkno
       bounce(cell, envelope, "unhandled")
       return undefined
     }
-    effect = call(handler, cell.state, message, cell.context_())
+    effect = callHandler(handler, cell.state, message, cell.context_())
   }
   if (cell.system.tracing) {
     tag = envelope.kind === TERMINATED ? "Terminated" : tag
@@ -315,20 +316,6 @@ const failureProto = Object.getPrototypeOf(Exit.fail(undefined))
 const isExit = (effect: Effect.Effect<unknown, unknown>): effect is Exit.Exit<unknown, unknown> => {
   const proto = Object.getPrototypeOf(effect)
   return proto === successProto || proto === failureProto || Exit.isExit(effect)
-}
-
-/** Calls a handler; a handler that throws instead of returning an effect has a defect. */
-const call = <A, B, C>(
-  handler: (a: A, b: B, c: C) => Effect.Effect<unknown, unknown, unknown>,
-  a: A,
-  b: B,
-  c: C
-): Effect.Effect<unknown, unknown, unknown> => {
-  try {
-    return handler(a, b, c)
-  } catch (defect) {
-    return Effect.die(defect)
-  }
 }
 
 const isCache = new WeakMap<object, (u: unknown) => boolean>()
