@@ -26,6 +26,7 @@
  */
 import { Duration, Effect, Layer, Option, Result, type Scope } from "effect"
 import * as CloseCode from "./CloseCode.ts"
+import type { Wire, WireEvents } from "./internal/connection.ts"
 import * as Engine from "./internal/engine.ts"
 import { resolve } from "./internal/options.ts"
 import type { Incarnation } from "./NodeId.ts"
@@ -73,9 +74,9 @@ interface Item {
 }
 
 /** One end of a pipe; writes go to the other end's events. */
-class PipeEnd implements Engine.Wire {
+class PipeEnd implements Wire {
   other: PipeEnd | undefined = undefined
-  events: Engine.WireEvents | undefined = undefined
+  events: WireEvents | undefined = undefined
   closed = false
   private readonly queue: Array<Item> = []
   private scheduled = false
@@ -209,7 +210,7 @@ class NetworkImpl implements Network {
     if (this.endpoints.get(endpoint.node) === endpoint) this.endpoints.delete(endpoint.node)
   }
 
-  dial(from: Endpoint, target: string, events: Engine.WireEvents): Engine.Wire {
+  dial(from: Endpoint, target: string, events: WireEvents): Wire {
     const pipe = new Pipe(this, from.node, target)
     pipe.dialer.events = events
     setImmediate(() => {

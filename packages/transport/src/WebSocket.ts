@@ -25,6 +25,7 @@ import type * as Https from "node:https"
 import type { SecureContextOptions } from "node:tls"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
 import { WebSocket as Socket } from "ws"
+import type { Wire, WireEvents, WireFailure } from "./internal/connection.ts"
 import * as Engine from "./internal/engine.ts"
 import { certificateName, isLoopback, listen } from "./internal/listener.ts"
 import { resolve } from "./internal/options.ts"
@@ -98,7 +99,7 @@ const TLS_CODES = new Set([
 ])
 
 /** What kind of failure a socket error is. */
-const failureOf = (error: Error & { readonly code?: string }): Engine.WireFailure => {
+const failureOf = (error: Error & { readonly code?: string }): WireFailure => {
   const code = error.code ?? ""
   if (code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") return "too-big"
   if (code.startsWith("WS_ERR_")) return "bad-frame"
@@ -118,14 +119,14 @@ const zeroMask = (mask: Uint8Array): void => {
 /** Hands a socket's events to the engine. */
 const wire = (
   socket: Socket,
-  events: () => Engine.WireEvents | undefined,
+  events: () => WireEvents | undefined,
   remoteAddress: string | undefined,
   peerCertificateName: () => string | undefined
 ) => {
   socket.on("message", (data, isBinary) => events()?.message(data as Buffer, isBinary))
   socket.on("close", (code, reason) => events()?.closed(code, reason.toString("utf8")))
   socket.on("error", (error: Error) => events()?.failed(error, failureOf(error)))
-  const result: Engine.Wire = {
+  const result: Wire = {
     send: (data, done) => socket.send(data, done),
     bufferedAmount: () => socket.bufferedAmount,
     close: (code, reason) => socket.close(code, reason),
@@ -247,7 +248,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
       engine.log("Warn", "no authentication: any peer that reaches this node may join it (insecureNoAuth)", {})
     }
     listening?.serve(engine, ({ socket, remoteAddress, certificateName: name }) => {
-      let events: Engine.WireEvents | undefined
+      let events: WireEvents | undefined
       events = engine.accept(
         wire(
           socket,

@@ -43,7 +43,7 @@ export class Detector {
     }
     for (const link of engine.links.values()) {
       if (!link.detector.isAvailable(at)) {
-        engine.declareDown(
+        engine.peers.declareDown(
           link,
           "unreachable",
           `no heartbeat for ${at - link.lastHeartbeat} ms (suspicion ${link.detector.suspicion(at).toFixed(1)})`

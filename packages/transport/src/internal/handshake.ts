@@ -23,7 +23,8 @@
 import * as CloseCode from "../CloseCode.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
-import type { Connection, Engine } from "./engine.ts"
+import type { Connection } from "./connection.ts"
+import type { Engine } from "./engine.ts"
 import { acceptorLabel, b64, dialerLabel, mac, nonce, proofKey, sameBytes } from "./handshakeKeys.ts"
 import { Throttle } from "./handshakeThrottle.ts"
 import { accept, dialerState, takeUp } from "./linkGeneration.ts"
@@ -196,7 +197,7 @@ export class Handshake {
       const received = link.acknowledge()
       const proof = b64(mac(key, acceptorLabel(received, generation)))
       connection.write(Frame.encode({ type: "welcome", received, proof, generation }))
-      this.engine.attach(link, connection)
+      this.engine.peers.attach(link, connection)
     })
   }
 
@@ -219,7 +220,7 @@ export class Handshake {
       this.engine.protocolError(connection, `welcome acknowledges ${welcome.received}, never sent`)
       return
     }
-    this.engine.attach(link, connection)
+    this.engine.peers.attach(link, connection)
     if (connection.target !== undefined) this.engine.targets.get(connection.target)?.reached(link.peer)
   }
 
@@ -239,7 +240,7 @@ export class Handshake {
     const link = engine.links.get(intro.node)
     const certified = connection.wire.peerCertificateName?.()
     // the key this incarnation linked with, while linked or after it went down
-    const knownKey = link?.peer.incarnation === intro.incarnation ? link.peerKey : engine.pastKeys.get(peer)
+    const knownKey = link?.peer.incarnation === intro.incarnation ? link.peerKey : engine.peers.pastKeys.get(peer)
     const refusal: readonly [number, string] | undefined =
       !connection.outbound && this.throttled(connection.address)
         ? [CloseCode.Throttled, "too many failed handshakes from this address; retry later"]
@@ -247,7 +248,7 @@ export class Handshake {
           ? [CloseCode.VersionMismatch, `protocol ${intro.protocol} is not ${Frame.PROTOCOL_VERSION}`]
           : intro.node === options.node
             ? [CloseCode.SelfConnection, `node id ${intro.node} is this node's own`]
-            : engine.quarantined.has(peer)
+            : engine.peers.quarantined.has(peer)
               ? [CloseCode.Quarantined, "this incarnation was declared down; restart to rejoin"]
               : options.certificateIdentity && certified !== intro.node
                 ? [
@@ -321,7 +322,7 @@ export class Handshake {
       return undefined
     }
     const declared = this.bounded(intro)
-    const link = engine.bind(intro.node as NodeId, intro.incarnation as Incarnation, declared, generation)
+    const link = engine.peers.bind(intro.node as NodeId, intro.incarnation as Incarnation, declared, generation)
     link.peerKey ??= intro.key
     connection.link = link
     connection.peer = link.peer

@@ -9,7 +9,8 @@ import * as Envelope from "../Envelope.ts"
 import type * as Frame from "../Frame.ts"
 import { type Peer, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, Receiver } from "../Transport.ts"
-import type { Connection, Engine } from "./engine.ts"
+import type { Connection } from "./connection.ts"
+import type { Engine } from "./engine.ts"
 import { DeliveryImpl, type Link } from "./link.ts"
 
 export class Inbound {

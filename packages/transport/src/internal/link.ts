@@ -13,7 +13,8 @@ import type { Incarnation, NodeId } from "../NodeId.ts"
 import type { Peer } from "../Peer.ts"
 import type { Delivery, LinkStats } from "../Transport.ts"
 import type { NodeUnreachable, SendError } from "../TransportError.ts"
-import type { Connection, Engine } from "./engine.ts"
+import type { Connection } from "./connection.ts"
+import type { Engine } from "./engine.ts"
 
 /** A link waits this long before sending an ack on its own when no data frame carries one. */
 const ACK_DELAY_MS = 5
@@ -172,7 +173,7 @@ export class Link {
     } else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
     else {
       // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
-      this.engine.declareDown(
+      this.engine.peers.declareDown(
         this,
         "unreachable",
         `it acknowledged nothing while ${this.urgent.length} replies and system messages waited for its window`

@@ -49,7 +49,7 @@ export const dialerState = (
   challenge: Frame.Challenge
 ): { readonly linked: boolean; readonly generation: number } => ({
   linked: linkOf(engine, challenge) !== undefined,
-  generation: engine.generationOf(challenge.node, challenge.incarnation)
+  generation: engine.peers.generationOf(challenge.node, challenge.incarnation)
 })
 
 /**
@@ -58,7 +58,7 @@ export const dialerState = (
  */
 export const accept = (engine: Engine, hello: Frame.Hello, dialerLinked: boolean, dialerKnown: number): number => {
   const held = linkOf(engine, hello)
-  const known = engine.generationOf(hello.node, hello.incarnation)
+  const known = engine.peers.generationOf(hello.node, hello.incarnation)
   const generation = decide(held !== undefined, known, dialerLinked, dialerKnown)
   if (held !== undefined && held.generation !== generation) relink(engine, held)
   return generation
@@ -72,7 +72,7 @@ export const accept = (engine: Engine, hello: Frame.Hello, dialerLinked: boolean
 export const takeUp = (engine: Engine, challenge: Frame.Challenge, generation: number): boolean => {
   const held = linkOf(engine, challenge)
   if (held?.generation !== generation) {
-    if (generation <= engine.generationOf(challenge.node, challenge.incarnation)) return false
+    if (generation <= engine.peers.generationOf(challenge.node, challenge.incarnation)) return false
     if (held !== undefined) relink(engine, held)
   }
   return true
@@ -84,5 +84,5 @@ export const takeUp = (engine: Engine, challenge: Frame.Challenge, generation: n
  * had not acknowledged is lost with it, as for any link that goes down, never resent on the new one.
  */
 export const relink = (engine: Engine, link: Link): void => {
-  engine.declareDown(link, "refused", "the peer had declared this node down; linking anew")
+  engine.peers.declareDown(link, "refused", "the peer had declared this node down; linking anew")
 }

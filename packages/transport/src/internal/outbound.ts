@@ -16,7 +16,7 @@ const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {
   if (engine.stopping) return new NodeUnreachable({ node, reason: "stopped", detail: "the transport is shutting down" })
   const link = engine.links.get(node)
   if (link === undefined) {
-    const down = engine.downReason(node)
+    const down = engine.peers.downReason(node)
     if (down !== undefined) return new NodeUnreachable({ node, reason: "down", detail: down })
     return node === engine.options.node
       ? new NodeUnreachable({ node, reason: "self", detail: "the transport does not send to its own node" })

@@ -1,0 +1,157 @@
+/**
+ * Dialing: each target (an address given to `connect`, or a member learned from gossip) has a loop that dials
+ * it, dials again with jittered exponential backoff while it is unreachable, and gives up on a refusal that
+ * retrying will not fix.
+ */
+import { Deferred, Effect, type Fiber } from "effect"
+import * as CloseCode from "../CloseCode.ts"
+import type { Peer } from "../Peer.ts"
+import { NodeUnreachable } from "../TransportError.ts"
+import { Connection, type DialOutcome } from "./connection.ts"
+import type { Engine } from "./engine.ts"
+
+/** Failed dials after which a member learned by gossip is no longer dialed (until gossip names it again). */
+const LEARNED_DIAL_ATTEMPTS = 5
+
+/** A target being dialed: the peer it reached, if any, and who waits for it. */
+export class Target {
+  peer: Peer | undefined = undefined
+  up: Deferred.Deferred<Peer, NodeUnreachable> = Deferred.makeUnsafe()
+  fiber: Fiber.Fiber<void> | undefined = undefined
+  lastRefusal = 0
+  readonly target: string
+  /** Learned from gossip (not given to `connect`): dialed a few times, then forgotten. */
+  learned: boolean
+  constructor(target: string, learned: boolean) {
+    this.target = target
+    this.learned = learned
+  }
+
+  reached(peer: Peer): void {
+    this.peer = peer
+    if (Deferred.isDoneUnsafe(this.up)) this.up = Deferred.makeUnsafe()
+    Deferred.doneUnsafe(this.up, Effect.succeed(peer))
+  }
+
+  lost(): void {
+    this.peer = undefined
+    if (Deferred.isDoneUnsafe(this.up)) this.up = Deferred.makeUnsafe()
+  }
+}
+
+const dial = (engine: Engine, target: Target, onDone: (outcome: DialOutcome) => void): Connection => {
+  const connection = new Connection(engine, true, target.target)
+  connection.onDone = onDone
+  connection.wire = engine.options.dial(target.target, connection) // throws for a malformed target
+  engine.connections.add(connection)
+  return connection
+}
+
+/** The peer `target` reaches, once it does; dials it unless it is dialed already. */
+export const connect = (engine: Engine, target: string): Effect.Effect<Peer, NodeUnreachable> =>
+  Effect.suspend(() => {
+    if (engine.stopping) {
+      return Effect.fail(
+        new NodeUnreachable({ node: target, reason: "stopped", detail: "the transport is shutting down" })
+      )
+    }
+    let state = engine.targets.get(target)
+    if (state === undefined) {
+      state = new Target(target, false)
+      engine.targets.set(target, state)
+      state.fiber = engine.run(dialLoop(engine, state))
+    }
+    state.learned = false
+    const peer = state.peer
+    if (peer !== undefined && engine.links.get(peer.node)?.peer === peer) return Effect.succeed(peer)
+    return Deferred.await(state.up)
+  })
+
+/** Dials a member learned from gossip, unless it is dialed already. */
+export const learn = (engine: Engine, address: string): void => {
+  if (engine.stopping || engine.targets.has(address)) return
+  const target = new Target(address, true)
+  engine.targets.set(address, target)
+  target.fiber = engine.run(dialLoop(engine, target))
+}
+
+const delay = (engine: Engine, failures: number): number => {
+  const { initialDelayMs, maxDelayMs, factor } = engine.options
+  const base = Math.min(maxDelayMs, initialDelayMs * factor ** Math.min(failures, 64))
+  return base / 2 + (Math.random() * base) / 2
+}
+
+const dialLoop = (engine: Engine, target: Target): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    let failures = 0
+    while (!engine.stopping) {
+      const outcome = yield* Effect.callback<DialOutcome | Error>((resume) => {
+        try {
+          const connection = dial(engine, target, (o) => resume(Effect.succeed(o)))
+          return Effect.sync(() => connection.abort())
+        } catch (error) {
+          resume(Effect.succeed(error instanceof Error ? error : new Error(String(error))))
+        }
+      })
+      if (engine.stopping) return
+      if (outcome instanceof Error) {
+        engine.log("Error", "cannot dial this target", { target: target.target, detail: outcome.message })
+        const detail = `cannot dial ${JSON.stringify(target.target)}: ${outcome.message}`
+        Deferred.doneUnsafe(
+          target.up,
+          Effect.fail(new NodeUnreachable({ node: target.target, reason: "invalid", detail }))
+        )
+        return
+      }
+      if (outcome.code === CloseCode.SelfConnection) {
+        engine.log("Error", "stopped dialing: the target is this node itself", { target: target.target })
+        Deferred.doneUnsafe(
+          target.up,
+          Effect.fail(new NodeUnreachable({ node: target.target, reason: "self", detail: "the target is this node" }))
+        )
+        return
+      }
+      if (!outcome.established && (outcome.tls !== undefined || CloseCode.isFinal(outcome.code))) {
+        const detail =
+          outcome.tls !== undefined
+            ? `TLS: ${outcome.tls}`
+            : `${CloseCode.name(outcome.code)} (${outcome.code}): ${outcome.reason}`
+        engine.log("Error", "stopped dialing: the target refused this node", { target: target.target, detail })
+        Deferred.doneUnsafe(
+          target.up,
+          Effect.fail(new NodeUnreachable({ node: target.target, reason: "refused", detail }))
+        )
+        return
+      }
+      failures = outcome.established ? 0 : failures + 1
+      if (!outcome.established) {
+        engine.log("Debug", "dial failed", {
+          target: target.target,
+          code: CloseCode.name(outcome.code),
+          reason: outcome.reason
+        })
+      }
+      if (outcome.code === CloseCode.Duplicate && outcome.peer !== undefined) {
+        target.reached(outcome.peer)
+        yield* linkIdle(engine, outcome.peer)
+        continue
+      }
+      if (outcome.established) target.lastRefusal = 0
+      if (target.learned && failures >= LEARNED_DIAL_ATTEMPTS && engine.targets.get(target.target) === target) {
+        engine.targets.delete(target.target)
+        return
+      }
+      yield* Effect.sleep(delay(engine, failures))
+    }
+  })
+
+/** Waits until the link to this peer has no connection (or is gone). */
+const linkIdle = (engine: Engine, peer: Peer): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    const link = engine.links.get(peer.node)
+    if (link === undefined || link.peer.incarnation !== peer.incarnation || link.active === undefined) {
+      resume(Effect.void)
+      return
+    }
+    link.idleWaiters.push(() => resume(Effect.void))
+  })
