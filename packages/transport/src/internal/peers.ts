@@ -94,6 +94,10 @@ export class Peers {
     PubSub.publishUnsafe(this.engine.events, event)
   }
 
+  /**
+   * Ends `link` for good (once): closes its connection, tells the receiver what it carried unacknowledged (`lost`),
+   * fails its waiting senders and publishes `PeerDown`; a later link to the peer starts anew.
+   */
   declareDown(link: Link, reason: PeerDown["reason"], message: string): void {
     if (link.down) return
     link.down = true
