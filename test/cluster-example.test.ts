@@ -19,7 +19,7 @@ describe.skipIf(process.env.TROUPE_CLUSTER !== "1")("cluster example", () => {
     const exit = await run([script], { cwd: examples, env })
     expect(exit.code, exit.stderr).toBe(0)
     expect(exit.stdout).toContain("T-1 after a restart of the runner: 2 notes")
-  }, 60_000)
+  }, 300_000)
 
   it.skipIf(Postgres.unavailable !== undefined)(
     "answers from the two runners left after one of three is killed",

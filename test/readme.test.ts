@@ -77,13 +77,13 @@ describe("README", () => {
       expect(server.code).toBe(readFileSync(join(root, server.path), "utf8").trimEnd())
       const port = await freePort()
       const child = start([join(root, server.path)], { cwd: root, env: { ...testEnv(), PORT: String(port) } })
-      await child.line(`localhost:${port}`, 30_000)
+      await child.line(`localhost:${port}`)
       for (const { body, target, answer } of server.requests) {
         const response = await fetch(`http://localhost:${port}${target}`, { method: "POST", body })
         expect(await response.text()).toBe(`${answer}\n`)
       }
       child.process.kill("SIGINT")
-      expect((await child.exit).code).toBe(0)
+      expect((await child.exited()).code).toBe(0)
     })
   }
 
