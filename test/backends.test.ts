@@ -9,7 +9,7 @@ import { backends, load, startBackend } from "./support/backends.ts"
 import { stopAll } from "./support/child.ts"
 
 afterAll(stopAll)
-vi.setConfig({ testTimeout: 120_000 })
+vi.setConfig({ testTimeout: 300_000 })
 
 describe("backend examples", () => {
   for (const backend of backends) {
@@ -51,7 +51,7 @@ describe("backend examples", () => {
       })
 
       child.process.kill("SIGINT")
-      const exit = await child.exit
+      const exit = await child.exited()
       expect(exit.code, exit.stderr).toBe(0)
       expect(exit.stdout).toContain("stopped")
     })

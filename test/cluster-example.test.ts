@@ -5,7 +5,7 @@
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import * as Postgres from "../packages/runtime/test/durable/postgres.ts"
-import { run, stopAll, testEnv } from "./support/child.ts"
+import { HANG_MILLIS, run, stopAll, testEnv } from "./support/child.ts"
 
 const examples = join(import.meta.dirname, "..", "packages", "examples")
 const script = join(examples, "src", "cluster.ts")
@@ -19,14 +19,19 @@ describe.skipIf(process.env.TROUPE_CLUSTER !== "1")("cluster example", () => {
     const exit = await run([script], { cwd: examples, env })
     expect(exit.code, exit.stderr).toBe(0)
     expect(exit.stdout).toContain("T-1 after a restart of the runner: 2 notes")
-  }, 60_000)
+  }, 300_000)
 
   it.skipIf(Postgres.unavailable !== undefined)(
     "answers from the two runners left after one of three is killed",
     async () => {
       const server = await Postgres.start()
       try {
-        const exit = await run([script], { cwd: examples, env: { ...testEnv(), DATABASE_URL: server.url } })
+        // the example itself takes one to two minutes under load: its hang bound is twice a child's
+        const exit = await run(
+          [script],
+          { cwd: examples, env: { ...testEnv(), DATABASE_URL: server.url } },
+          2 * HANG_MILLIS
+        )
         expect(exit.code, exit.stderr).toBe(0)
         const lines = exit.stdout.split("\n")
         const before = lines.find((l) => l.includes("30 tickets answer from"))!

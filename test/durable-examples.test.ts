@@ -39,7 +39,7 @@ describe("durable-agent: one durable agent per customer in a Node backend", () =
         "Assistant: Your order is shipped yesterday (question 2)."
       ])}`
     )
-  }, 60_000)
+  }, 300_000)
 
   it("keeps the conversations of a server killed with SIGKILL", async () => {
     const port = await freePort()
@@ -57,7 +57,7 @@ describe("durable-agent: one durable agent per customer in a Node backend", () =
     await first.line("listening on")
     expect(await ask("ada", "k1", "Hello!")).toContain("question 1")
     first.process.kill("SIGKILL")
-    expect((await first.exit).signal).toBe("SIGKILL")
+    expect((await first.exited()).signal).toBe("SIGKILL")
 
     const second = server()
     await second.line("listening on")
@@ -69,8 +69,8 @@ describe("durable-agent: one durable agent per customer in a Node backend", () =
     const { conversation: lines } = (await conversation.json()) as { conversation: ReadonlyArray<string> }
     expect(lines.filter((l) => l.startsWith("User:"))).toEqual(["User: Hello!", "User: Where is order A-1?"])
     second.process.kill("SIGINT")
-    await second.exit
-  }, 60_000)
+    await second.exited()
+  }, 300_000)
 })
 
 describe("durable-session: a session survives kill -9 of its process", () => {
@@ -85,5 +85,5 @@ describe("durable-session: a session survives kill -9 of its process", () => {
     expect(second).toContain("completed: 10 items packed, 10 items shipped")
     expect(lines).toContain("every item packed once: true")
     expect(lines).toContain("stored outcome: Completed")
-  }, 60_000)
+  }, 300_000)
 })

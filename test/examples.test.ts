@@ -19,7 +19,7 @@ const example = async (file: string) => {
 afterAll(stopAll)
 
 // Each test starts Node processes; on a loaded 2-core machine their startup alone can take seconds.
-vi.setConfig({ testTimeout: 90_000 })
+vi.setConfig({ testTimeout: 300_000 })
 
 describe("examples", () => {
   it("each has a script in packages/examples/package.json", () => {
@@ -176,7 +176,7 @@ describe("examples", () => {
     ])
     expect(await request("DELETE", "/visits/docs")).toEqual([404, { error: "no route DELETE /visits/docs" }])
     server.process.kill("SIGINT")
-    const exit = await server.exit
+    const exit = await server.exited()
     expect(exit.code).toBe(0)
     expect(exit.stdout).toContain("stopped")
   })

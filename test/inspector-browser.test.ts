@@ -12,7 +12,7 @@ import { join } from "node:path"
 import type { Page } from "playwright-core"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { browserSupport, launch } from "./support/browser.ts"
-import { stopAll } from "./support/child.ts"
+import { HANG_MILLIS, stopAll } from "./support/child.ts"
 import { inspectToken, startNodes } from "./support/inspected-nodes.ts"
 
 const root = join(import.meta.dirname, "..")
@@ -22,7 +22,7 @@ const support = browserSupport()
 if (!support.run) console.warn(support.reason)
 
 afterAll(stopAll)
-vi.setConfig({ testTimeout: 240_000 })
+vi.setConfig({ testTimeout: 300_000 })
 
 /** Takes a screenshot and checks that it is a real picture of at least the viewport's size. */
 const shot = async (page: Page, name: string) => {
@@ -98,7 +98,7 @@ describe.skipIf(!support.run)("the inspector in a browser", () => {
         }).observe(document.body, { childList: true, subtree: true })
       `)
       alice.process.stdin!.write("demo\n")
-      await page.locator('.session-head [data-outcome="completed"]').waitFor({ timeout: 60_000 })
+      await page.locator('.session-head [data-outcome="completed"]').waitFor({ timeout: HANG_MILLIS })
       const seen = (await page.evaluate("window.seen")) as Array<number>
       // each message appeared before the session ended, one or a few at a time
       expect(new Set(seen).size).toBeGreaterThanOrEqual(6)
@@ -134,7 +134,7 @@ describe.skipIf(!support.run)("the inspector in a browser", () => {
       // long payloads fold
       await page.locator(".msg .label details").first().waitFor()
       await shot(page, "session-demo.png")
-      await alice.line("demo-1 completed", 30_000)
+      await alice.line("demo-1 completed")
 
       // a purchase: the approver is a person on bob; the buyer's payment needs a person's approval on alice
       await page.locator("#who").fill("Olga")
@@ -142,7 +142,7 @@ describe.skipIf(!support.run)("the inspector in a browser", () => {
       alice.process.stdin!.write("purchase\n")
       await page.goto(`${address}#/people`)
       const move = page.locator('.question[data-kind="move"][data-node="bob"]')
-      await move.waitFor({ timeout: 60_000 })
+      await move.waitFor({ timeout: HANG_MILLIS })
       expect(await move.locator("h3").textContent()).toBe("Approver's move in session purchase-1 of Purchase")
       await move.getByText('{"item":"desk lamp","price":120}').waitFor()
       // exactly the moves the approver's local type allows now; no order, no cancel, nothing to the supplier
@@ -158,15 +158,15 @@ describe.skipIf(!support.run)("the inspector in a browser", () => {
       await approve.locator("button[type=submit]").click()
 
       const approval = page.locator('.question[data-kind="approval"][data-node="alice"]')
-      await approval.waitFor({ timeout: 60_000 })
+      await approval.waitFor({ timeout: HANG_MILLIS })
       expect(await approval.locator("h3").textContent()).toBe(
         'Buyer wants to call pay({"amount":120,"to":"Lamps & Co"})'
       )
       expect(await approval.locator("pre.arguments").textContent()).toContain('"to": "Lamps & Co"')
       await shot(page, "people-approval.png")
       await approval.locator('button[data-decision="approve"]').click()
-      await approval.waitFor({ state: "detached", timeout: 60_000 })
-      await alice.line("purchase-1 completed", 60_000)
+      await approval.waitFor({ state: "detached", timeout: HANG_MILLIS })
+      await alice.line("purchase-1 completed")
 
       // the purchase, as the page draws it: the person's move and the person's approval where they happened
       await page.goto(`${address}#/sessions/purchase-1`)
@@ -191,7 +191,7 @@ describe.skipIf(!support.run)("the inspector in a browser", () => {
       alice.process.kill("SIGINT")
       bob.process.kill("SIGINT")
     }
-    expect((await alice.exit).code).toBe(0)
-    expect((await bob.exit).code).toBe(0)
+    expect((await alice.exited()).code).toBe(0)
+    expect((await bob.exited()).code).toBe(0)
   })
 })

@@ -5,11 +5,11 @@
  */
 import { View } from "@troupe/inspector"
 import { afterAll, describe, expect, it, vi } from "vitest"
-import { stopAll } from "./support/child.ts"
+import { HANG_MILLIS, stopAll } from "./support/child.ts"
 import { startNodes } from "./support/inspected-nodes.ts"
 
 afterAll(stopAll)
-vi.setConfig({ testTimeout: 120_000 })
+vi.setConfig({ testTimeout: 300_000 })
 
 /** A page's copy of an inspector's state, kept live over its event stream. */
 const follow = async (address: string) => {
@@ -19,7 +19,7 @@ const follow = async (address: string) => {
   let buffer = ""
   let state: View.State | undefined
   let resets = 0
-  const until = async (what: string, predicate: (state: View.State) => boolean, timeout = 60_000) => {
+  const until = async (what: string, predicate: (state: View.State) => boolean, timeout = HANG_MILLIS) => {
     const deadline = Date.now() + timeout
     for (;;) {
       if (state !== undefined && predicate(state)) return state
@@ -72,7 +72,7 @@ describe("inspectors of node processes, under faults", () => {
 
       // bob again: a new incarnation, watched again
       const again = restartBob()
-      await again.line("ready:", 60_000)
+      await again.line("ready:")
       await page.until(
         "bob back",
         (s) =>
@@ -82,11 +82,11 @@ describe("inspectors of node processes, under faults", () => {
       )
       expect(page.resets()).toBe(1) // one stream all along, patched live
       again.process.kill("SIGINT")
-      expect((await again.exit).code).toBe(0)
+      expect((await again.exited()).code).toBe(0)
     } finally {
       page.close()
       alice.process.kill("SIGINT")
     }
-    expect((await alice.exit).code).toBe(0)
+    expect((await alice.exited()).code).toBe(0)
   })
 })

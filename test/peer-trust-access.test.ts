@@ -11,7 +11,7 @@ import * as RawPeer from "./support/raw-peer.ts"
 import { CLI, fixture, goodPeer, startTarget, type Target } from "./support/target-node.ts"
 
 afterAll(stopAll)
-vi.setConfig({ testTimeout: 120_000 })
+vi.setConfig({ testTimeout: 300_000 })
 
 type Envelope = { readonly kind: string; readonly correlationId?: string; readonly payload?: unknown }
 

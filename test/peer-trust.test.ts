@@ -11,13 +11,13 @@ import * as Net from "node:net"
 import { CloseCode, FailureDetector } from "@troupe/transport"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
-import { stopAll } from "./support/child.ts"
+import { HANG_MILLIS, stopAll } from "./support/child.ts"
 import * as RawPeer from "./support/raw-peer.ts"
 import { type GoodPeer, goodPeer, startInProcessTarget, startTarget, type Target } from "./support/target-node.ts"
 
 afterAll(stopAll)
 const SOAK = process.env.TROUPE_SOAK === "1"
-vi.setConfig({ testTimeout: SOAK ? 900_000 : 180_000, hookTimeout: 90_000 })
+vi.setConfig({ testTimeout: SOAK ? 900_000 : 300_000, hookTimeout: 300_000 })
 
 /** Runs `task` for 0..n-1, at most `concurrency` at a time. */
 const pool = async <A>(n: number, concurrency: number, task: (i: number) => Promise<A>): Promise<Array<A>> => {
@@ -35,7 +35,7 @@ const pool = async <A>(n: number, concurrency: number, task: (i: number) => Prom
 }
 
 /** Waits until `predicate` holds, checking every 50 ms; fails after `timeout` ms saying what it waited for. */
-const until = async (what: string, predicate: () => boolean, timeout = 60_000) => {
+const until = async (what: string, predicate: () => boolean, timeout = HANG_MILLIS) => {
   const deadline = Date.now() + timeout
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -95,7 +95,7 @@ const processSubject = async (): Promise<Subject & { readonly target: Target }> 
       ),
     stop: async () => {
       target.child.process.kill("SIGINT")
-      await target.child.exit
+      await target.child.exited()
     }
   }
 }

@@ -16,7 +16,7 @@ import { freePort, start, stopAll, testEnv } from "./support/child.ts"
 import { CLI, fixture, secret } from "./support/target-node.ts"
 
 afterAll(stopAll)
-vi.setConfig({ testTimeout: 90_000 })
+vi.setConfig({ testTimeout: 300_000 })
 
 const root = join(import.meta.dirname, "..")
 
@@ -65,13 +65,13 @@ describe("README: running across machines", () => {
         rest[i - 1] === "--listen" ? String(ports.get(host)) : (modules[arg] ?? files[arg] ?? url(arg))
       )
       const child = start([CLI, "node", ...argv], { cwd: root, env: { ...testEnv(), TROUPE_TOKEN: token } })
-      await child.line(/ready:|session:/, 60_000)
+      await child.line(/ready:|session:/)
       return child
     }
     // the hub first, then the two leaves (each joins the hub, and learns the other from it)
     const hub = await launch(lines[0]!)
     const [shop, buyers] = await Promise.all([launch(lines[1]!), launch(lines[2]!)])
-    const exit = await buyers.exit
+    const exit = await buyers.exited()
     expect(exit.code, exit.stderr).toBe(0)
     expect(exit.stdout).toContain('session: the seller says "sold for 30"')
     // the buyers node never dialed the shop: it learned it from the hub and linked to it
@@ -79,7 +79,7 @@ describe("README: running across machines", () => {
     expect(await shop.line("seller: sold")).toBe("seller: sold for 30")
     for (const node of [hub, shop]) {
       node.process.kill("SIGINT")
-      expect((await node.exit).code).toBe(0)
+      expect((await node.exited()).code).toBe(0)
     }
   })
 
@@ -88,7 +88,7 @@ describe("README: running across machines", () => {
     const env = { ...testEnv(), TROUPE_TOKEN: token }
     const node = async (args: ReadonlyArray<string>) => {
       const child = start([CLI, "node", ...args], { cwd: root, env })
-      await child.line(/ready:/, 60_000)
+      await child.line(/ready:/)
       return child
     }
     const hub = await node(["--name", "hub", "--listen", "0", "--agents", fixture("echo-only.ts")])
@@ -99,14 +99,14 @@ describe("README: running across machines", () => {
       cwd: root,
       env
     })
-    const exit = await buyers.exit
+    const exit = await buyers.exited()
     expect(exit.code, exit.stdout + exit.stderr).toBe(1)
     expect(exit.stderr).toContain(
       "actor /user/seller on shop could not be reached after 2 s: node shop has no link to node buyers (linked: hub)"
     )
     for (const child of [hub, shop]) {
       child.process.kill("SIGINT")
-      expect((await child.exit).code).toBe(0)
+      expect((await child.exited()).code).toBe(0)
     }
   })
 })

@@ -1,11 +1,12 @@
-import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it, vi } from "vitest"
 import { freePort, start, stopAll, testEnv } from "./support/child.ts"
 
 const root = join(import.meta.dirname, "..")
 afterAll(stopAll)
+// a hang bound: each wait for a child fails only on a hang (child.ts HANG_MILLIS)
+vi.setConfig({ testTimeout: 300_000 })
 const readme = readFileSync(join(root, "README.md"), "utf8")
 
 interface Example {
@@ -31,14 +32,14 @@ const examples: ReadonlyArray<Example> = [
   prints: prints === undefined ? [] : prints.split("\n")
 }))
 
-/** Runs a file with Node, typing `input` into it; answers what it printed. */
-const runExample = (path: string, input: string | undefined) =>
-  new Promise<string>((resolve, reject) => {
-    const child = execFile(process.execPath, [path], { cwd: root, timeout: 20_000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)
-    )
-    child.stdin?.end(input ?? "")
-  })
+/** Runs a file with Node, typing `input` into it; answers what it printed (fails if it did not exit with 0). */
+const runExample = async (path: string, input: string | undefined) => {
+  const child = start([path], { cwd: root })
+  child.process.stdin?.end(input ?? "")
+  const exit = await child.exited()
+  if (exit.code !== 0) throw new Error(`${path} exited with ${exit.code ?? exit.signal}\n${exit.stderr}`)
+  return exit.stdout
+}
 
 /**
  * Every `<!-- server: path -->` block: a server that runs until Ctrl-C, with the `<!-- requests -->` block after
@@ -77,13 +78,13 @@ describe("README", () => {
       expect(server.code).toBe(readFileSync(join(root, server.path), "utf8").trimEnd())
       const port = await freePort()
       const child = start([join(root, server.path)], { cwd: root, env: { ...testEnv(), PORT: String(port) } })
-      await child.line(`localhost:${port}`, 30_000)
+      await child.line(`localhost:${port}`)
       for (const { body, target, answer } of server.requests) {
         const response = await fetch(`http://localhost:${port}${target}`, { method: "POST", body })
         expect(await response.text()).toBe(`${answer}\n`)
       }
       child.process.kill("SIGINT")
-      expect((await child.exit).code).toBe(0)
+      expect((await child.exited()).code).toBe(0)
     })
   }
 

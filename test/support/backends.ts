@@ -17,7 +17,7 @@ export const startBackend = async (backend: Backend): Promise<{ readonly child: 
     cwd: examples,
     env: { ...testEnv(), PORT: "0" }
   })
-  const base = /listening on (http:\/\/\S+)/.exec(await child.line("listening on", 60_000))![1]!
+  const base = /listening on (http:\/\/\S+)/.exec(await child.line("listening on"))![1]!
   return { child, base }
 }
 

@@ -114,9 +114,15 @@ export const start = (
 
 const seconds = (millis: number) => (millis / 1000).toFixed(1)
 
-/** Runs to the end and returns what it printed and how it exited. */
-export const run = (args: ReadonlyArray<string>, options?: Parameters<typeof start>[1]): Promise<Exit> =>
-  start(args, options).exited()
+/**
+ * Runs to the end and returns what it printed and how it exited; `timeout` is the hang bound (longer only for a
+ * child whose own work takes minutes).
+ */
+export const run = (
+  args: ReadonlyArray<string>,
+  options?: Parameters<typeof start>[1],
+  timeout = HANG_MILLIS
+): Promise<Exit> => start(args, options).exited(timeout)
 
 /** Kills every child still running. */
 export const stopAll = () => {

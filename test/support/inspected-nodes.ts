@@ -36,8 +36,8 @@ export const startNodes = async (options: { readonly readOnly?: boolean } = {}):
   const bobArgs = ["--peer", `ws://127.0.0.1:${peerPort}`]
   const alice = node("alice", alicePort, ["--listen", String(peerPort)])
   const bob = node("bob", bobPort, bobArgs)
-  await alice.line("ready:", 60_000)
-  await bob.line("ready:", 60_000)
+  await alice.line("ready:")
+  await bob.line("ready:")
   return {
     alice,
     bob,

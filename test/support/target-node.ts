@@ -55,8 +55,8 @@ export const startTarget = async (
     ],
     { cwd: root, env: { ...testEnv(), ...options.env, TROUPE_TOKEN: token } }
   )
-  const url = /listening on (\S+)/.exec(await child.line("listening on", 60_000))![1]!
-  await child.line("ready:", 60_000)
+  const url = /listening on (\S+)/.exec(await child.line("listening on"))![1]!
+  await child.line("ready:")
   return {
     child,
     url,
