@@ -173,6 +173,10 @@ export class Template {
 /**
  * Makes a {@link Template}.
  *
+ * @example
+ * ```ts
+ * const ticks = Envelope.template({ kind: "tell", to: ActorAddress.make(NodeId.make("node-b"), "/user/counter") })
+ * ```
  * @since 0.1.0
  */
 export const template = (fields: Fields): Template => new Template(fields)
@@ -180,6 +184,10 @@ export const template = (fields: Fields): Template => new Template(fields)
 /**
  * The envelope of `template`'s fields with `payload`, as {@link make} builds it (see {@link Template}).
  *
+ * @example
+ * ```ts
+ * const envelope = Envelope.fill(ticks, { _tag: "Increment", by: 1 }) // encoded as ticks.head + payload + ticks.tail
+ * ```
  * @since 0.1.0
  */
 export const fill = (template: Template, payload: Schema.Json): Envelope => {

@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, PubSub } from "effect"
 import { Peer } from "../src/index.ts"
-import { awaitEvent, eventually, type Harness, inProcess, webSocket } from "./support/harness.ts"
+import { awaitEvent, eventually, type Harness, inProcess, watchedPair, webSocket } from "./support/harness.ts"
 import { downs, linkTo, range, receiveMany, sendMany } from "./support/traffic.ts"
 
 const suite = (make: () => Harness) =>
@@ -14,10 +14,7 @@ const suite = (make: () => Harness) =>
     it.live("a reconnection dialed by the receiver continues the link: nothing lost, nothing twice, no PeerDown", () =>
       Effect.gen(function* () {
         const h = make()
-        const a = yield* h.node("a")
-        const b = yield* h.node("b")
-        const eventsA = yield* a.transport.subscribe
-        const eventsB = yield* b.transport.subscribe
+        const { a, b, eventsA, eventsB } = yield* watchedPair(h)
         // b dials; a sends, b receives and does not consume: b's link has received 50, a's has no ack yet
         yield* h.connect(b, a)
         yield* sendMany(a, b, 50)
@@ -86,10 +83,7 @@ const suite = (make: () => Harness) =>
     it.live("nodes that dial each other at once end with one link", () =>
       Effect.gen(function* () {
         const h = make()
-        const a = yield* h.node("a")
-        const b = yield* h.node("b")
-        const eventsA = yield* a.transport.subscribe
-        const eventsB = yield* b.transport.subscribe
+        const { a, b, eventsA, eventsB } = yield* watchedPair(h)
         yield* Effect.all([h.connect(a, b), h.connect(b, a)], { concurrency: "unbounded" })
         const [toB, toA] = yield* Effect.all(
           [receiveMany(b, 500), receiveMany(a, 500), sendMany(a, b, 500), sendMany(b, a, 500)],

@@ -4,7 +4,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Metric } from "effect"
 import { type Envelope, NodeId, Peer, TransportError, TransportMetrics } from "../src/index.ts"
-import { awaitEvent, eventually, type Harness, inProcess, type Node, webSocket } from "./support/harness.ts"
+import {
+  awaitEvent,
+  eventually,
+  type Harness,
+  inProcess,
+  type Node,
+  watchedPair,
+  webSocket
+} from "./support/harness.ts"
 import { expectError, linkTo, range, receiveMany, sendMany, tell } from "./support/traffic.ts"
 
 const suite = (make: () => Harness) =>
@@ -61,10 +69,7 @@ const suite = (make: () => Harness) =>
     it.live("declares a silent peer down, and sends to it fail with NodeUnreachable", () =>
       Effect.gen(function* () {
         const h = make()
-        const a = yield* h.node("a")
-        const b = yield* h.node("b")
-        const eventsA = yield* a.transport.subscribe
-        const eventsB = yield* b.transport.subscribe
+        const { a, b, eventsA, eventsB } = yield* watchedPair(h)
         yield* h.connect(a, b)
         yield* h.partition(a, b)
         const downB = yield* awaitEvent(eventsA, Peer.isPeerDown)

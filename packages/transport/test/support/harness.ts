@@ -138,6 +138,19 @@ export const webSocket = (): Harness => {
   }
 }
 
+/**
+ * Two nodes, `a` and `b`, each subscribed to its peer events before they link.
+ *
+ * @example
+ * const { a, b, eventsA } = yield* watchedPair(inProcess())
+ */
+export const watchedPair = (h: Harness) =>
+  Effect.gen(function* () {
+    const a = yield* h.node("a")
+    const b = yield* h.node("b")
+    return { a, b, eventsA: yield* a.transport.subscribe, eventsB: yield* b.transport.subscribe }
+  })
+
 /** Takes peer events until one matches. */
 export const awaitEvent = <A extends Peer.PeerEvent>(
   subscription: PubSub.Subscription<Peer.PeerEvent>,

@@ -28,6 +28,7 @@ import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Terminated } from "../../Terminated.ts"
 import { CurrentRole } from "./currentRole.ts"
+import { RoleContext } from "./roleContext.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { RoleSession } from "./roleSession.ts"
 import {
@@ -469,41 +470,5 @@ export class Participant {
       Effect.forEach(resumable, (s) => this.start(s, true), { discard: true }),
       this
     )
-  }
-}
-
-/**
- * What a role's program gets besides its endpoint, and what its fiber knows of the role (`CurrentRole`): one
- * object per run of the program, whose functions are made when they are read (a live session keeps none).
- */
-class RoleContext implements Context, CurrentRole {
-  readonly session: string
-  readonly protocol: string
-  readonly role: string
-  readonly path: string
-  readonly member: Context["member"]
-  readonly resumed: boolean
-  readonly actor: ActorContext<ParticipantProtocol>
-  private readonly of: RoleSession
-
-  constructor(of: RoleSession, resumed: boolean) {
-    this.of = of
-    this.session = of.id
-    this.protocol = of.monitor.protocol
-    this.role = of.role
-    this.path = of.participant.self.path
-    this.member = of.member()
-    this.resumed = resumed
-    this.actor = of.participant.ctx
-  }
-
-  get once(): Context["once"] {
-    const of = this.of
-    return (effect) => of.once(effect)
-  }
-
-  get note(): CurrentRole["note"] {
-    const of = this.of
-    return (text) => of.note(text)
   }
 }

@@ -1,0 +1,42 @@
+/** The context a role's program runs with (see `Participant.Context`). */
+import type { ActorContext } from "../../Behavior.ts"
+import type { CurrentRole } from "./currentRole.ts"
+import type { Context } from "./participant.ts"
+import type { RoleSession } from "./roleSession.ts"
+import type { ParticipantProtocol } from "./sessionProtocols.ts"
+
+/**
+ * What a role's program gets besides its endpoint, and what its fiber knows of the role (`CurrentRole`): one
+ * object per run of the program, whose functions are made when they are read (a live session keeps none).
+ */
+export class RoleContext implements Context, CurrentRole {
+  readonly session: string
+  readonly protocol: string
+  readonly role: string
+  readonly path: string
+  readonly member: Context["member"]
+  readonly resumed: boolean
+  readonly actor: ActorContext<ParticipantProtocol>
+  private readonly of: RoleSession
+
+  constructor(of: RoleSession, resumed: boolean) {
+    this.of = of
+    this.session = of.id
+    this.protocol = of.monitor.protocol
+    this.role = of.role
+    this.path = of.participant.self.path
+    this.member = of.member()
+    this.resumed = resumed
+    this.actor = of.participant.ctx
+  }
+
+  get once(): Context["once"] {
+    const of = this.of
+    return (effect) => of.once(effect)
+  }
+
+  get note(): CurrentRole["note"] {
+    const of = this.of
+    return (text) => of.note(text)
+  }
+}
