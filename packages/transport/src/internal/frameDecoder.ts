@@ -18,9 +18,10 @@
  * nested value makes the piece fail to parse, never parse into something else. Anything else (no known head or
  * tail, a piece that fails, whitespace, another key order, an unknown field) and the frame is parsed whole.
  *
- * A failed piece throws, and exceptions are slow: after a frame it could not decode, the decoder leaves the
- * next data frames of its connection to the whole parse (4, then twice as many after each further failure, up
- * to 1024), so payloads that keep failing (arrays of envelope-like objects) cost a throw per many frames.
+ * A failed piece throws, and exceptions are slow: a frame with a third failed piece is parsed whole, and after a
+ * frame it could not decode, the decoder leaves the next data frames of its connection to the whole parse (4,
+ * then twice as many after each further failure, up to 1024), so payloads that keep failing (arrays of
+ * envelope-like objects) cost a throw per many frames.
  */
 import type { Result } from "effect"
 import type { ActorAddress } from "../ActorAddress.ts"
@@ -37,10 +38,10 @@ const NEXT = '},{"kind":"'
 
 /**
  * Heads kept per connection, tails per head (a sender each), and the longest head or tail kept: what a peer can
- * make a connection keep is bounded (about 1.5 MB at most; a few KB for a few actors).
+ * make a connection keep is bounded (about 2.5 MB at most; a few KB for a few actors).
  */
 const HEADS = 256
-const TAILS = 8
+const TAILS = 16
 const LONGEST = 512
 const MIN_SKIP = 4
 const MAX_SKIP = 1024
@@ -133,9 +134,10 @@ export class FrameDecoder {
   /** Data frames left to the whole parse, and how many the next failure leaves. */
   private skip = 0
   private penalty = MIN_SKIP
-  /** Data frames decoded envelope by envelope, and attempts that ended in a whole parse (for tests). */
+  /** Data frames decoded envelope by envelope, attempts that ended in a whole parse, pieces that threw (for tests). */
   decoded = 0
   failed = 0
+  throws = 0
 
   /** The heads and tails kept (for tests). */
   get kept(): number {
@@ -155,6 +157,7 @@ export class FrameDecoder {
         try {
           frame = this.data(text)
         } catch {
+          this.throws++
           frame = undefined // a piece that is not JSON: the whole parse has the last word
         }
         if (frame !== undefined) {
@@ -181,6 +184,8 @@ export class FrameDecoder {
     let pos = after + ENVELOPES.length
     /** The head at `pos`, already checked (by the previous envelope's joint), or undefined. */
     let checked: Head | undefined
+    /** Pieces that failed to parse (each a throw): past two, the frame is parsed whole. */
+    let misses = 0
     for (let seq = first; ; seq++) {
       const head = checked ?? this.headAt(text, pos)
       checked = undefined
@@ -201,6 +206,8 @@ export class FrameDecoder {
               checked = joint.next
               continue
             }
+            this.throws++
+            if (++misses > 2) return undefined
           }
         }
         for (const t of head.tails) {
@@ -212,6 +219,8 @@ export class FrameDecoder {
               tail = t
               break
             }
+            this.throws++
+            if (++misses > 2) return undefined
           }
         }
       }
@@ -239,9 +248,11 @@ export class FrameDecoder {
   private headAt(text: string, pos: number): Head | undefined {
     const last = this.last
     if (last !== undefined && isAt(text, last.text, pos)) return last
-    const at = text.indexOf(PAYLOAD, pos)
+    // no head is longer than LONGEST: the search stops there (a frame of envelopes without a payload is not O(n²))
+    const start = text.substring(pos, pos + LONGEST)
+    const at = start.indexOf(PAYLOAD)
     if (at < 0) return undefined
-    const head = this.heads.get(text.slice(pos, at + PAYLOAD.length))
+    const head = this.heads.get(start.slice(0, at + PAYLOAD.length))
     if (head !== undefined) this.last = head
     return head
   }
