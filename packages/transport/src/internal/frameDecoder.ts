@@ -248,6 +248,7 @@ export class FrameDecoder {
   private headAt(text: string, pos: number): Head | undefined {
     const last = this.last
     if (last !== undefined && isAt(text, last.text, pos)) return last
+    if (this.heads.size === 0) return undefined // a connection that carried only asks and replies so far
     // no head is longer than LONGEST: the search stops there (a frame of envelopes without a payload is not O(n²))
     const start = text.substring(pos, pos + LONGEST)
     const at = start.indexOf(PAYLOAD)
