@@ -7,16 +7,18 @@
  * side numbers it), or else the frame is decoded whole with {@link Frame.decodeText}, as every other frame is.
  *
  * Why a piece that parses is the right piece: the decoder accepts a frame only when it has matched ALL of its
- * text, in order, as the frame's fixed prefix, then envelopes separated by `,`, then `]}`; each envelope is a
- * known head (`{"kind":K,"to":T,"payload":`) + a text that `JSON.parse` accepts (one JSON value) + a known tail
- * (`}` or `,"from":F}`), or a text that `JSON.parse` accepts as a whole. Heads and tails are made here with
+ * text, in order, as the frame's fixed prefix (its counts JSON integers), then envelopes separated by `,`, then
+ * `]}` (an envelope ends at a `}` followed by `,{"kind":"`, where the next one starts, or by the frame's `]}`);
+ * each envelope is a known head (`{"kind":K,"to":T,"payload":`) + a text that `JSON.parse` accepts (one JSON
+ * value) + a known tail (`}` or `,"from":F}`), or a text that `JSON.parse` accepts as a whole (an envelope it has
+ * no head or tail for: it teaches them when they have that form). Heads and tails are made here with
  * `JSON.stringify` from parsed values, with distinct keys, so each is a piece of JSON grammar that means exactly
  * its values. Such a frame is then valid JSON, and JSON's grammar is unambiguous: its one parse is the one the
  * decoder found, so the result equals `JSON.parse` of the whole frame. A wrong cut cannot pass: a proper prefix
  * of a JSON object, array or string is never a JSON value on its own (its closing bracket or quote is its last
  * character), a cut after the value leaves text that no value is followed by, and a `},{` inside a string or a
- * nested value makes the piece fail to parse, never parse into something else. Anything else (no known head or
- * tail, a piece that fails, whitespace, another key order, an unknown field) and the frame is parsed whole.
+ * nested value makes the piece fail to parse, never parse into something else. Anything else (an envelope that
+ * fails to parse on its own, whitespace between envelopes, another frame layout) and the frame is parsed whole.
  *
  * A failed piece throws, and exceptions are slow: a frame with a third failed piece is parsed whole, and after a
  * frame it could not decode, the decoder leaves the next data frames of its connection to the whole parse (4,
