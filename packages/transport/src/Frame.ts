@@ -270,9 +270,22 @@ const problem = (field: string, message: string): Result.Result<never, Problem> 
  */
 export const decode = (bytes: Uint8Array, isBinary: boolean): Result.Result<Frame, Problem> => {
   if (!isBinary) return problem("", "text frames are not accepted: frames are binary UTF-8 JSON")
+  return decodeText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+}
+
+/**
+ * Like {@link decode}, for the text of a binary message.
+ *
+ * @example
+ * ```ts
+ * const decoded = Frame.decodeText('{"type":"ack","ack":3}') // Result.succeed({ type: "ack", ack: 3 })
+ * ```
+ * @since 0.1.0
+ */
+export const decodeText = (text: string): Result.Result<Frame, Problem> => {
   let value: unknown
   try {
-    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+    value = JSON.parse(text)
   } catch {
     return problem("", "the frame is not valid JSON (garbage or truncated)")
   }

@@ -4,6 +4,7 @@
  */
 import type { Peer } from "../Peer.ts"
 import type { Engine } from "./engine.ts"
+import { FrameDecoder } from "./frameDecoder.ts"
 import type { Auth } from "./handshake.ts"
 import { HIGH_WATER, type Link } from "./link.ts"
 
@@ -72,6 +73,8 @@ export class Connection implements WireEvents {
   auth: Auth | undefined = undefined
   /** A TLS failure seen on this connection. */
   tlsFailure: string | undefined = undefined
+  /** Decodes what the connection reads (it keeps what the peer's envelopes repeat: see `frameDecoder.ts`). */
+  readonly decoder = new FrameDecoder()
   readonly engine: Engine
   readonly outbound: boolean
   readonly target: string | undefined

@@ -152,7 +152,7 @@ export class Engine {
       connection.close(CloseCode.TooBig, "frame too big")
       return
     }
-    const decoded = Frame.decode(data, isBinary)
+    const decoded = connection.decoder.decode(data, isBinary)
     if (Result.isFailure(decoded)) {
       if (connection.state === "open")
         this.badFrame(connection, "bad-frame", decoded.failure.field, decoded.failure.message)

@@ -1,0 +1,353 @@
+/**
+ * A connection's decoder of inbound frames: `data` frames are parsed envelope by envelope, and an envelope that
+ * starts and ends with text this decoder has parsed before (one sender's tells to one actor all do, byte for
+ * byte: see `Envelope.template`) has only its payload parsed; its other fields are the ones parsed the first time.
+ *
+ * The result is the value `JSON.parse` gives for the whole frame (each envelope numbered, `seq`, as the inbound
+ * side numbers it), or else the frame is decoded whole with {@link Frame.decodeText}, as every other frame is.
+ *
+ * Why a piece that parses is the right piece: the decoder accepts a frame only when it has matched ALL of its
+ * text, in order, as the frame's fixed prefix (its counts JSON integers), then envelopes separated by `,`, then
+ * `]}` (an envelope ends at a `}` followed by `,{"kind":"`, where the next one starts, or by the frame's `]}`);
+ * each envelope is a known head (`{"kind":K,"to":T,"payload":`) + a text that `JSON.parse` accepts (one JSON
+ * value) + a known tail (`}` or `,"from":F}`), or a text that `JSON.parse` accepts as a whole (an envelope it has
+ * no head or tail for: it teaches them when they have that form). Heads and tails are made here with
+ * `JSON.stringify` from parsed values, with distinct keys, so each is a piece of JSON grammar that means exactly
+ * its values. Such a frame is then valid JSON, and JSON's grammar is unambiguous: its one parse is the one the
+ * decoder found, so the result equals `JSON.parse` of the whole frame. A wrong cut cannot pass: a proper prefix
+ * of a JSON object, array or string is never a JSON value on its own (its closing bracket or quote is its last
+ * character), a cut after the value leaves text that no value is followed by, and a `},{` inside a string or a
+ * nested value makes the piece fail to parse, never parse into something else. Anything else (an envelope that
+ * fails to parse on its own, whitespace between envelopes, another frame layout) and the frame is parsed whole.
+ *
+ * A failed piece throws, and exceptions are slow: a frame with a third failed piece is parsed whole, and after a
+ * frame it could not decode, the decoder leaves the next data frames of its connection to the whole parse (4,
+ * then twice as many after each further failure, up to 1024), so payloads that keep failing (arrays of
+ * envelope-like objects) cost a throw per many frames.
+ */
+import type { Result } from "effect"
+import type { ActorAddress } from "../ActorAddress.ts"
+import type { Problem } from "../Envelope.ts"
+import * as Frame from "../Frame.ts"
+
+/** The start of a `data` frame as `Frame.encodeData` writes it. */
+const DATA = '{"type":"data","ack":'
+const FIRST = ',"first":'
+const ENVELOPES = ',"envelopes":['
+const PAYLOAD = ',"payload":'
+/** An envelope's end followed by the next envelope's start, in the key order `Envelope.make` writes. */
+const NEXT = '},{"kind":"'
+
+/**
+ * Heads kept per connection, tails per head (a sender each), and the longest head or tail kept: what a peer can
+ * make a connection keep is bounded (about 2.5 MB at most; a few KB for a few actors).
+ */
+const HEADS = 256
+const TAILS = 16
+const LONGEST = 512
+const MIN_SKIP = 4
+const MAX_SKIP = 1024
+
+/** An envelope's JSON after its payload: `}`, or the sender's address and `}`. */
+interface Tail {
+  readonly text: string
+  readonly from: ActorAddress | undefined
+}
+
+/** An envelope's JSON before its payload, and what it means. */
+interface Head {
+  readonly text: string
+  readonly kind: string
+  readonly to: ActorAddress
+  /** The tails seen after this head, longest first (so `}` is tried after those that also end in `}`). */
+  readonly tails: Array<Tail>
+  /** The text seen last between this head's payload and the next envelope's: one comparison checks both. */
+  joint: Joint | undefined
+}
+
+/** A tail, `,` and the next envelope's head, as one text. */
+interface Joint {
+  readonly text: string
+  readonly tail: Tail
+  readonly next: Head
+}
+
+type Mutable = { [key: string]: unknown }
+
+const address = (a: Mutable): ActorAddress => Object.freeze({ node: a.node, path: a.path }) as ActorAddress
+const addressJson = (a: ActorAddress): string => `{"node":${JSON.stringify(a.node)},"path":${JSON.stringify(a.path)}}`
+const isAddress = (u: unknown): u is Mutable => {
+  if (typeof u !== "object" || u === null) return false
+  const keys = Object.keys(u)
+  const a = u as Mutable
+  return (
+    keys.length === 2 &&
+    keys[0] === "node" &&
+    keys[1] === "path" &&
+    typeof a.node === "string" &&
+    typeof a.path === "string"
+  )
+}
+
+/** Whether `text` holds `piece` at `pos` (`startsWith` compares character by character: twice as slow for a head). */
+const isAt = (text: string, piece: string, pos: number): boolean => text.substring(pos, pos + piece.length) === piece
+
+/** The position after the count read by {@link count}. */
+let after = 0
+
+/** A JSON integer of 1 to 15 digits at `pos` (no sign, no leading zero), or -1. */
+const count = (text: string, pos: number): number => {
+  let value = 0
+  let i = pos
+  for (; i < text.length && i - pos < 16; i++) {
+    const digit = text.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) break
+    value = value * 10 + digit
+  }
+  const digits = i - pos
+  if (digits === 0 || digits > 15 || (digits > 1 && text.charCodeAt(pos) === 48)) return -1
+  after = i
+  return value
+}
+
+/** Whether `text[from, to)` can be one JSON value: an object, array or string must end as it started. */
+const plausible = (text: string, from: number, to: number): boolean => {
+  if (to <= from) return false
+  const first = text.charCodeAt(from)
+  const last = text.charCodeAt(to - 1)
+  if (first === 123) return last === 125 // { }
+  if (first === 91) return last === 93 // [ ]
+  if (first === 34) return last === 34 && to - from > 1 // " "
+  return true
+}
+
+/**
+ * A connection's frame decoder (see the module's doc).
+ *
+ * @example
+ * ```ts
+ * const decoder = new FrameDecoder()
+ * const decoded = decoder.decode(bytes, true) // as Frame.decode(bytes, true)
+ * ```
+ */
+export class FrameDecoder {
+  private readonly heads = new Map<string, Head>()
+  private last: Head | undefined = undefined
+  /** Data frames left to the whole parse, and how many the next failure leaves. */
+  private skip = 0
+  private penalty = MIN_SKIP
+  /** Data frames decoded envelope by envelope, attempts that ended in a whole parse, pieces that threw (for tests). */
+  decoded = 0
+  failed = 0
+  throws = 0
+
+  /** The heads and tails kept (for tests). */
+  get kept(): number {
+    let kept = 0
+    for (const head of this.heads.values()) kept += 1 + head.tails.length
+    return kept
+  }
+
+  /** Decodes one WebSocket message, as `Frame.decode` does. */
+  decode(bytes: Uint8Array, isBinary: boolean): Result.Result<Frame.Frame, Problem> {
+    if (!isBinary) return Frame.decode(bytes, isBinary)
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+    if (text.startsWith(DATA)) {
+      if (this.skip > 0) this.skip--
+      else {
+        let frame: Frame.Data | undefined
+        try {
+          frame = this.data(text)
+        } catch {
+          this.throws++
+          frame = undefined // a piece that is not JSON: the whole parse has the last word
+        }
+        if (frame !== undefined) {
+          this.decoded++
+          this.penalty = MIN_SKIP
+          return Frame.decodeValue(frame)
+        }
+        this.failed++
+        this.skip = this.penalty
+        this.penalty = Math.min(MAX_SKIP, this.penalty * 2)
+      }
+    }
+    return Frame.decodeText(text)
+  }
+
+  /** The data frame `text`, decoded envelope by envelope, or undefined if in doubt. May throw. */
+  private data(text: string): Frame.Data | undefined {
+    const ack = count(text, DATA.length)
+    if (ack < 0 || !text.startsWith(FIRST, after)) return undefined
+    const first = count(text, after + FIRST.length)
+    if (first < 1 || !text.startsWith(ENVELOPES, after)) return undefined
+    const last = text.length - 3
+    const envelopes: Array<unknown> = []
+    let pos = after + ENVELOPES.length
+    /** The head at `pos`, already checked (by the previous envelope's joint), or undefined. */
+    let checked: Head | undefined
+    /** Pieces that failed to parse (each a throw): past two, the frame is parsed whole. */
+    let misses = 0
+    for (let seq = first; ; seq++) {
+      const head = checked ?? this.headAt(text, pos)
+      checked = undefined
+      const from = head === undefined ? pos : pos + head.text.length
+      // where this envelope ends: before the next `},{"kind":"`, else the frame's `}]}` (see the module's doc)
+      const end = nextEnd(text, from)
+      if (end < 0) return undefined
+      let tail: Tail | undefined
+      if (head !== undefined) {
+        const joint = head.joint
+        if (joint !== undefined && end !== last) {
+          const to = end + 1 - joint.tail.text.length
+          if (to > from && isAt(text, joint.text, to) && plausible(text, from, to)) {
+            const payload = parse(text, from, to)
+            if (payload !== failed) {
+              envelopes.push(make(head, joint.tail, payload, seq))
+              pos = end + 2
+              checked = joint.next
+              continue
+            }
+            this.throws++
+            if (++misses > 2) return undefined
+          }
+        }
+        for (const t of head.tails) {
+          const to = end + 1 - t.text.length
+          if (to > from && isAt(text, t.text, to) && plausible(text, from, to)) {
+            const payload = parse(text, from, to)
+            if (payload !== failed) {
+              envelopes.push(make(head, t, payload, seq))
+              tail = t
+              break
+            }
+            this.throws++
+            if (++misses > 2) return undefined
+          }
+        }
+      }
+      if (tail === undefined) {
+        const envelope: unknown = JSON.parse(text.slice(pos, end + 1))
+        const learned = this.learn(text, pos, end, envelope)
+        envelopes.push(learned === undefined ? envelope : make(learned, this.tail, (envelope as Mutable).payload, seq))
+        if (learned !== undefined) tail = this.tail
+      }
+      if (end === last) break
+      pos = end + 2
+      // the next head, checked here, and this head's joint to it for the next time
+      if (head === undefined || tail === undefined) continue
+      const next = this.headAt(text, pos)
+      if (next === undefined) continue
+      checked = next
+      const joint = head.joint
+      if (joint === undefined || joint.tail !== tail || joint.next !== next)
+        head.joint = { text: `${tail.text},${next.text}`, tail, next }
+    }
+    return { type: "data", ack, first, envelopes }
+  }
+
+  /** The known head at `pos`: the last one used, else looked up by its text. */
+  private headAt(text: string, pos: number): Head | undefined {
+    const last = this.last
+    if (last !== undefined && isAt(text, last.text, pos)) return last
+    if (this.heads.size === 0) return undefined // a connection that carried only asks and replies so far
+    // no head is longer than LONGEST: the search stops there (a frame of envelopes without a payload is not O(n²))
+    const start = text.substring(pos, pos + LONGEST)
+    const at = start.indexOf(PAYLOAD)
+    if (at < 0) return undefined
+    const head = this.heads.get(start.slice(0, at + PAYLOAD.length))
+    if (head !== undefined) this.last = head
+    return head
+  }
+
+  /** The tail {@link learn} found last. */
+  private tail: Tail = { text: "}", from: undefined }
+
+  /**
+   * An envelope parsed whole from `text[pos, end]`: its head (returned) and tail (in `this.tail`) are kept for
+   * the next ones when they are the text `Envelope.make` writes for its fields (`kind`, `to`, `payload` and maybe
+   * `from`, in that order); undefined for any other value.
+   */
+  private learn(text: string, pos: number, end: number, value: unknown): Head | undefined {
+    if (typeof value !== "object" || value === null) return undefined
+    const e = value as Mutable
+    const keys = Object.keys(e)
+    const withFrom = keys.length === 4 && keys[3] === "from"
+    if (
+      !(keys.length === 3 || withFrom) ||
+      keys[0] !== "kind" ||
+      keys[1] !== "to" ||
+      keys[2] !== "payload" ||
+      typeof e.kind !== "string" ||
+      !isAddress(e.to) ||
+      (withFrom && !isAddress(e.from))
+    ) {
+      return undefined
+    }
+    const headText = `{"kind":${JSON.stringify(e.kind)},"to":${addressJson(e.to as ActorAddress)}${PAYLOAD}`
+    const tailText = withFrom ? `,"from":${addressJson(e.from as ActorAddress)}}` : "}"
+    // kept only if the sender wrote them so (not, say, with other escapes): only then will they match again
+    if (
+      headText.length > LONGEST ||
+      tailText.length > LONGEST ||
+      !text.startsWith(headText, pos) ||
+      !text.startsWith(tailText, end + 1 - tailText.length)
+    )
+      return undefined
+    let head = this.heads.get(headText)
+    if (head === undefined) {
+      if (this.heads.size >= HEADS) this.forget()
+      head = { text: headText, kind: e.kind, to: address(e.to), tails: [], joint: undefined }
+      this.heads.set(headText, head)
+    }
+    this.last = head
+    let tail = head.tails.find((t) => t.text === tailText)
+    if (tail === undefined) {
+      if (head.tails.length >= TAILS) head.tails.pop()
+      tail = { text: tailText, from: withFrom ? address(e.from as Mutable) : undefined }
+      head.tails.push(tail)
+      head.tails.sort((a, b) => b.text.length - a.text.length)
+    }
+    this.tail = tail
+    return head
+  }
+
+  /** Forgets the oldest head, and every joint to it. */
+  private forget(): void {
+    const [text, oldest] = this.heads.entries().next().value as [string, Head]
+    this.heads.delete(text)
+    if (this.last === oldest) this.last = undefined
+    for (const head of this.heads.values()) if (head.joint?.next === oldest) head.joint = undefined
+  }
+}
+
+const failed: unique symbol = Symbol("failed")
+
+/**
+ * The payload `text[from, to)`, or `failed` when it is not one JSON value: `}` ends every tail, so a tail not
+ * known yet (a new sender's) leaves `payload,"from":{...}` here once, before the envelope parsed whole teaches it.
+ */
+const parse = (text: string, from: number, to: number): unknown => {
+  try {
+    return JSON.parse(text.slice(from, to))
+  } catch {
+    return failed
+  }
+}
+
+/**
+ * Where the envelope that starts at or before `from` may end: the `}` of the next `},{"kind":"`, else of the
+ * frame's closing `}]}`; -1 if neither.
+ */
+const nextEnd = (text: string, from: number): number => {
+  const next = text.indexOf(NEXT, from)
+  if (next >= 0) return next
+  const last = text.length - 3
+  return last >= from && text.endsWith("}]}") ? last : -1
+}
+
+/** The envelope of a head, a tail and a payload, numbered (`seq` in the literal, where the inbound side puts it). */
+const make = (head: Head, tail: Tail, payload: unknown, seq: number): unknown =>
+  tail.from === undefined
+    ? { kind: head.kind, to: head.to, payload, seq }
+    : { kind: head.kind, to: head.to, payload, from: tail.from, seq }

@@ -1,0 +1,409 @@
+/**
+ * A connection's frame decoder parses a data frame envelope by envelope, and only the payload of an envelope whose
+ * head and tail it has seen before. Whatever the frame, its result is the whole frame's `JSON.parse` (each envelope
+ * numbered) or the same error: held to that on generated streams of frames (payloads that hold the text around
+ * envelopes, nested envelopes, escapes, whitespace, duplicate and `__proto__` keys, deep nesting, asks, 100 senders,
+ * truncated and corrupted frames), and on a live node fed by a raw peer.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Option, Result } from "effect"
+import * as RawPeer from "../../../test/support/raw-peer.ts"
+import { Envelope, Frame, type Transport, WebSocket } from "../src/index.ts"
+import { FrameDecoder } from "../src/internal/frameDecoder.ts"
+import { eventually, fast } from "./support/harness.ts"
+
+/** A seeded generator (mulberry32): the same cases on every run. */
+const generator = (seed: number) => {
+  let state = seed
+  const next = () => {
+    state = (state + 0x6d2b79f5) | 0
+    let t = Math.imul(state ^ (state >>> 15), 1 | state)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const int = (n: number) => Math.floor(next() * n)
+  const pick = <A>(items: ReadonlyArray<A>): A => items[int(items.length)]!
+  return { next, int, pick, chance: (p: number) => next() < p }
+}
+type Generator = ReturnType<typeof generator>
+
+const head = (kind: string, node: string, path: string) => `{"kind":"${kind}","to":{"node":"${node}","path":"${path}"}`
+/** Texts that look like the text around and between envelopes, to be found inside payloads. */
+const lookalikes = [
+  "},{",
+  '},{"kind":"',
+  '},{"kind":"tell","to":{"node":"reader","path":"/user/a"},"payload":',
+  ',"payload":',
+  '"payload":',
+  ',"from":{"node":"writer","path":"/user/p0"}}',
+  "}]}",
+  "]}",
+  "}"
+]
+const strings = [
+  "",
+  "Tick",
+  ...lookalikes,
+  "é ü 日本語 🎭",
+  "\u2028\u2029",
+  '\\ " \n \t \u0000 \u001f',
+  "\ud800 lone",
+  "a".repeat(300)
+]
+const numbers = ["0", "-0", "1e5", "1E+5", "-1.5e-7", "123456789012345678901234567890", "0.1", "1e308", "42"]
+const keys = ["_tag", "n", "kind", "to", "payload", "from", "seq", "__proto__", "1", "", "},{"]
+
+/**
+ * A JSON value as text, with the escapes, number forms and keys JSON allows (`ws`: with whitespace; `hostile`:
+ * with envelopes nested in it).
+ */
+const valueText = (g: Generator, depth: number, ws: boolean, hostile: boolean): string => {
+  const space = () => (ws && g.chance(0.3) ? g.pick([" ", "\n", "\t ", "\r\n"]) : "")
+  const roll = g.int(depth > 4 ? 5 : hostile ? 8 : 7)
+  switch (roll) {
+    case 0:
+      return g.chance(0.2) ? '"\\u0041\\/\\"\\\\"' : JSON.stringify(g.pick(strings))
+    case 1:
+      return g.pick(numbers)
+    case 2:
+      return g.pick(["true", "false", "null"])
+    case 3:
+      return JSON.stringify({ _tag: "Tick", n: g.int(1e6) })
+    case 4:
+      return `"${g.pick(lookalikes).replaceAll('"', '\\"')}"`
+    case 5: {
+      const items = Array.from({ length: g.int(4) }, () => space() + valueText(g, depth + 1, ws, hostile) + space())
+      return `[${items.join(",")}]`
+    }
+    case 6: {
+      // duplicate keys come out too: JSON.parse keeps the last
+      const members = Array.from(
+        { length: g.int(4) },
+        () => `${space()}${JSON.stringify(g.pick(keys))}${space()}:${space()}${valueText(g, depth + 1, ws, hostile)}`
+      )
+      return `{${members.join(",")}}`
+    }
+    default: {
+      // an envelope inside a payload, or several in an array: the text between envelopes, nested
+      const inner = () =>
+        `${head("tell", "reader", "/user/a")},"payload":${valueText(g, depth + 2, ws, hostile)}${g.chance(0.5) ? ',"from":{"node":"writer","path":"/user/p0"}' : ""}}`
+      return g.chance(0.5) ? inner() : `[${inner()},${inner()}]`
+    }
+  }
+}
+
+const nested = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`
+
+interface Pair {
+  readonly head: string
+  readonly tail: string
+}
+
+/**
+ * `count` senders' templates (a tell's head and tail), as remote refs make them, to `consumers` actors (as many as
+ * senders unless given: then several senders tell one actor, one head with several tails); some without a sender.
+ */
+const pairs = (count: number, kind = "tell", consumers = count): ReadonlyArray<Pair> =>
+  Array.from({ length: count }, (_, i) => {
+    const template = Envelope.template({
+      kind: kind as Envelope.Kind,
+      to: { node: "reader", path: `/user/consumer-${i % consumers}` } as Envelope.Envelope["to"],
+      from: i % 7 === 3 ? undefined : ({ node: "writer", path: `/user/producer-${i}` } as Envelope.Envelope["to"])
+    })
+    return { head: template.head!, tail: template.tail! }
+  })
+
+/** One envelope's text: mostly a template's, else one of the odd forms a foreign or hostile sender may write. */
+const envelopeText = (g: Generator, senders: ReadonlyArray<Pair>, odd: number): string => {
+  const ws = g.chance(odd * 0.3)
+  const payload = g.chance(0.01) ? nested(g.pick([127, 128, 129, 600])) : valueText(g, 0, ws, odd > 0)
+  const { head: h, tail } = g.pick(senders)
+  if (!g.chance(odd)) return h + payload + tail
+  switch (g.int(11)) {
+    case 0: // an ask: a correlation id and a deadline after the payload
+      return `${head("ask", "reader", "/user/a")},"payload":${payload},"from":{"node":"writer","path":"/user/p0"},"correlationId":"c-${g.int(1e9)}","deadline":${g.int(1e13)}}`
+    case 1: // another key order
+      return `{"to":{"node":"reader","path":"/user/a"},"kind":"tell","payload":${payload}}`
+    case 2: // whitespace between the fields
+      return `{ "kind": "tell", "to": {"node":"reader","path":"/user/a"}, "payload": ${payload} }`
+    case 3: // a duplicate payload, or a duplicate kind in the tail
+      return g.chance(0.5) ? `${h + payload},"payload":${payload}}` : `${h + payload},"kind":"ask"}`
+    case 4: // fields the decoder does not keep
+      return `${h + payload},"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}`
+    case 5: // a sequence number of its own
+      return `${h + payload},"seq":${g.pick(["3", "0", '"x"'])}}`
+    case 6: // bad fields: a kind, an address
+      return g.chance(0.5)
+        ? `${head("bogus", "reader", "/user/a")},"payload":${payload}}`
+        : `{"kind":"tell","to":{"node":"reader","path":7},"payload":${payload}}`
+    case 7: // for another node
+      return `${head("tell", "elsewhere", "/user/a")},"payload":${payload}}`
+    case 8: // not an object
+      return g.pick(["5", '"x"', "[]", "null", "{}"])
+    case 9: // a sender with an escaped path (other bytes, same value)
+      return `${h + payload},"from":{"node":"writer","path":"\\/user\\/p0"}}`
+    default: // no payload
+      return `${head("tell", "reader", "/user/a")}}`
+  }
+}
+
+/** A data frame's bytes, sometimes spoiled (whitespace, junk after it, cut short, a byte changed). */
+const frameBytes = (g: Generator, first: number, texts: ReadonlyArray<string>, odd: number): Buffer => {
+  const bytes = Frame.encodeData(g.int(100), first, texts)
+  if (!g.chance(odd * 0.3)) return bytes
+  const text = bytes.toString("utf8")
+  switch (g.int(6)) {
+    case 0:
+      return bytes.subarray(0, g.int(bytes.length))
+    case 1:
+      return Buffer.concat([bytes, Buffer.from(g.pick([" ", "x", "]}", ",{}"]))])
+    case 2: {
+      const copy = Buffer.from(bytes)
+      copy[g.int(copy.length)] = g.pick([0x7d, 0x2c, 0x7b, 0x22, 0x5d, 0x20, 0xff])
+      return copy
+    }
+    case 3:
+      return Buffer.from(text.replace('"envelopes":[', '"envelopes": [').replace(/]}$/, "] }"))
+    case 4:
+      return Buffer.from(text.replace(/,"first":\d+/, g.pick([',"first":0', ',"first":01', ',"first":1.0', ""])))
+    default:
+      return Buffer.from(`{"type":"data","ack":0,"first":${first},"envelopes":[]}`)
+  }
+}
+
+/** The whole frame's `JSON.parse`, each envelope the decoder numbered (it numbers what it builds) numbered too. */
+const numbered = (whole: Frame.Frame, decoded: Frame.Frame): Frame.Frame => {
+  if (whole.type !== "data" || decoded.type !== "data") return whole
+  return {
+    ...whole,
+    envelopes: whole.envelopes.map((e, i) => {
+      const mine = decoded.envelopes[i]
+      const numberedHere = typeof mine === "object" && mine !== null && Object.hasOwn(mine, "seq")
+      return numberedHere && typeof e === "object" && e !== null && !Object.hasOwn(e, "seq")
+        ? { ...e, seq: whole.first + i }
+        : e
+    })
+  }
+}
+
+/** Holds the decoder to `Frame.decode` on one message: the same frame (values and key order) or the same problem. */
+const same = (decoder: FrameDecoder, bytes: Buffer, label: string) => {
+  const whole = Frame.decode(bytes, true)
+  const decoded = decoder.decode(bytes, true)
+  if (Result.isFailure(whole)) {
+    assert.deepStrictEqual(decoded, whole, label)
+    return
+  }
+  assert.isTrue(Result.isSuccess(decoded), label)
+  const mine = Result.getOrThrow(decoded)
+  const expected = numbered(whole.success, mine)
+  assert.deepStrictEqual(mine, expected, label)
+  assert.strictEqual(JSON.stringify(mine), JSON.stringify(expected), label)
+  // and the inbound side's verdict on every envelope is the same (the same problem for a bad one)
+  if (mine.type === "data" && expected.type === "data") {
+    mine.envelopes.forEach((e, i) => {
+      assert.deepStrictEqual(Envelope.decode(e), Envelope.decode(expected.envelopes[i]), `${label} envelope ${i}`)
+    })
+  }
+}
+
+/** A stream of generated frames through one decoder, held to `Frame.decode`; returns the decoder. */
+const stream = (seed: number, frames: number, senders: ReadonlyArray<Pair>, odd: number) => {
+  const g = generator(seed)
+  const decoder = new FrameDecoder()
+  let first = 1
+  for (let f = 0; f < frames; f++) {
+    const texts = Array.from({ length: 1 + g.int(g.chance(0.2) ? 60 : 6) }, () => envelopeText(g, senders, odd))
+    same(decoder, frameBytes(g, first, texts, odd), `seed ${seed} frame ${f}`)
+    first += texts.length
+    if (g.chance(0.05)) same(decoder, Frame.encode({ type: "ack", ack: first }), `seed ${seed} ack ${f}`)
+  }
+  return decoder
+}
+
+describe("FrameDecoder", () => {
+  it("decodes a sender's tells as JSON.parse does, parsing their heads once and sharing their addresses", () => {
+    const decoder = new FrameDecoder()
+    const [pair] = pairs(1)
+    const g = generator(1)
+    for (let f = 0; f < 50; f++) {
+      const texts = Array.from(
+        { length: 20 },
+        (_, i) => pair!.head + JSON.stringify({ _tag: "Tick", n: i }) + pair!.tail
+      )
+      same(decoder, Frame.encodeData(f, 1 + f * 20, texts), `frame ${f}`)
+      const envelopes = (Result.getOrThrow(decoder.decode(frameBytes(g, 1, texts, 0), true)) as Frame.Data).envelopes
+      const [a, b] = envelopes as ReadonlyArray<Envelope.Envelope>
+      assert.strictEqual(a!.to, b!.to)
+      assert.strictEqual(a!.from, b!.from)
+      assert.isTrue(Object.isFrozen(a!.to))
+    }
+    assert.strictEqual(decoder.decoded, 100)
+    assert.strictEqual(decoder.failed, 0)
+  })
+
+  it("clean streams: one sender, 100 senders, asks and replies mixed in, all as JSON.parse", () => {
+    for (const [seed, senders] of [
+      [11, pairs(1)],
+      [12, pairs(100)],
+      [13, [...pairs(3), ...pairs(3, "ask"), ...pairs(2, "reply")]],
+      [14, pairs(40, "tell", 3)]
+    ] as const) {
+      const decoder = stream(seed, 300, senders, 0)
+      // payloads with arrays of nested envelopes fail a piece now and then
+      assert.isAbove(decoder.decoded, 200, `seed ${seed}`)
+    }
+  })
+
+  it("odd and hostile streams: the same frames or the same errors, every case", () => {
+    for (let seed = 100; seed < 130; seed++)
+      stream(seed, 60, pairs(1 + (seed % 5) * 20, "tell", 1 + (seed % 3) * 10), (seed % 4) * 0.25 + 0.05)
+  })
+
+  it("every byte of a frame changed, every cut: the same frames or the same errors", () => {
+    const senders = pairs(4, "tell", 2)
+    const texts = [0, 2, 0].map((i, n) => `${senders[i]!.head}{"n":${n}}${senders[i]!.tail}`)
+    const good = Frame.encodeData(10, 20, texts)
+    /** A decoder that knows the heads and tails, and was not failed before (so it tries the frame piece by piece). */
+    const primed = () => {
+      const decoder = new FrameDecoder()
+      same(decoder, Frame.encodeData(0, 1, texts), "primed")
+      assert.strictEqual(decoder.decoded, 1)
+      return decoder
+    }
+    for (let at = 0; at < good.length; at++) {
+      same(primed(), good.subarray(0, at), `cut at ${at}`)
+      for (const byte of [0x7d, 0x2c, 0x22, 0x30]) {
+        const bytes = Buffer.from(good)
+        bytes[at] = byte
+        same(primed(), bytes, `byte ${at} = ${String.fromCharCode(byte)}`)
+      }
+    }
+  })
+
+  it("a payload that holds the text between envelopes is never cut there", () => {
+    const decoder = new FrameDecoder()
+    const [pair] = pairs(1)
+    const env = (payload: string) => pair!.head + payload + pair!.tail
+    const next = `,{"kind":"tell","to":{"node":"reader","path":"/user/consumer-0"},"payload":`
+    const cases = [
+      `{"a":"${pair!.tail.replaceAll('"', '\\"')}${next.replaceAll('"', '\\"')}"}`, // in a string
+      `[${pair!.head}1${pair!.tail},${pair!.head}2${pair!.tail}]`, // as nested envelopes
+      `{"x":${pair!.head}{"y":[1]}${pair!.tail}}`,
+      `[{"kind":"a"},{"kind":"b"}]`,
+      `"}]}"`,
+      "1e5"
+    ]
+    for (let f = 0; f < 40; f++) {
+      const texts = cases.map((c) => env(c))
+      same(decoder, Frame.encodeData(0, 1 + f * texts.length, texts), `frame ${f}`)
+      same(decoder, Frame.encodeData(0, 1, [env(cases[f % cases.length]!)]), `single ${f}`)
+    }
+  })
+
+  it("a new sender after one without a sender is learned, not backed off from", () => {
+    const decoder = new FrameDecoder()
+    const senders = pairs(16) // 3 and 10 have no sender: their tail `}` ends every other tail too
+    for (let f = 0; f < 64; f++) {
+      const texts = senders.slice(0, 1 + (f % 16)).map((p) => `${p.head}{"n":${f}}${p.tail}`)
+      same(decoder, Frame.encodeData(0, 1, texts), `frame ${f}`)
+    }
+    assert.strictEqual(decoder.failed, 0)
+    assert.strictEqual(decoder.decoded, 64)
+  })
+
+  it("pieces that keep failing in a frame cost at most three throws, then the frame is parsed whole", () => {
+    const decoder = new FrameDecoder()
+    const h = pairs(7)[3]!.head // the 4th (index 3) has no sender: its tail is `}`
+    same(decoder, Frame.encodeData(0, 1, [`${h}0}`]), "learn")
+    // a field after the payload that is not kept: the piece before `}` is `1,"traceparent":...`, which throws
+    const traced = `${h}1,"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}`
+    for (let f = 0; f < 200; f++) same(decoder, Frame.encodeData(0, 1 + f * 20, Array(20).fill(traced)), `frame ${f}`)
+    assert.isAtMost(decoder.throws, 3 * decoder.failed)
+    assert.isAtMost(decoder.failed, 9)
+  })
+
+  it("keeps at most 256 heads and 16 tails per head, none longer than 512 characters", () => {
+    const decoder = new FrameDecoder()
+    for (let f = 0; f < 300; f++) {
+      const texts = Array.from({ length: 20 }, (_, i) => {
+        const path = i === 19 ? `/user/${"x".repeat(600)}` : `/user/c${f}`
+        return `${head("tell", "reader", path)},"payload":${f},"from":{"node":"writer","path":"/user/p${i}"}}`
+      })
+      same(decoder, Frame.encodeData(0, 1 + f * 20, texts), `frame ${f}`)
+    }
+    assert.strictEqual(decoder.kept, 256 * 17)
+    assert.strictEqual(decoder.failed, 0)
+  })
+
+  it("backs off after a frame it could not decode: payloads that keep failing cost a throw per many frames", () => {
+    const decoder = new FrameDecoder()
+    const [pair] = pairs(1)
+    // an array of envelope-like objects: its `},{"kind":"` looks like the end of the envelope
+    const text = `${pair!.head}[{"kind":"x"},{"kind":"y"}]${pair!.tail}`
+    for (let f = 0; f < 1000; f++) same(decoder, Frame.encodeData(0, 1 + f, [text]), `frame ${f}`)
+    assert.isAtMost(decoder.failed, 9)
+    assert.isAtMost(decoder.throws, 9)
+    // and it comes back once the stream decodes again
+    const good = `${pair!.head}{"n":1}${pair!.tail}`
+    for (let f = 0; f < 2000; f++) same(decoder, Frame.encodeData(0, 1 + f, [good]), `good ${f}`)
+    assert.isAbove(decoder.decoded, 900)
+  })
+
+  it.live(
+    "a node delivers what a raw peer sends, decoded as JSON.parse would, and answers bad envelopes the same",
+    () =>
+      Effect.gen(function* () {
+        const node = yield* WebSocket.make({
+          ...fast,
+          failureDetector: { _tag: "Timeout", timeout: "1 minute" }, // the raw peer sends no heartbeats
+          node: "reader",
+          listen: { port: 0 }
+        })
+        const delivered: Array<Envelope.Envelope> = []
+        yield* node.receiveWith({ deliver: (d) => delivered.push(d.envelope), peer: () => {} })
+        const peer = yield* Effect.acquireRelease(
+          Effect.promise(() => RawPeer.open(Option.getOrThrow(node.address))),
+          (peer) => Effect.sync(() => peer.socket.terminate())
+        )
+        yield* Effect.promise(() => RawPeer.join(peer, RawPeer.identity("writer"), fast.secret as string))
+        const g = generator(7)
+        const senders = pairs(20)
+        const expected: Array<unknown> = []
+        const errors: Array<unknown> = []
+        let first = 1
+        for (let f = 0; f < 150; f++) {
+          const texts = Array.from({ length: 1 + g.int(20) }, () => envelopeText(g, senders, 0.15))
+          const bytes = Frame.encodeData(0, first, texts)
+          peer.send(bytes)
+          const parsed = JSON.parse(bytes.toString("utf8")) as Frame.Data
+          parsed.envelopes.forEach((e, i) => {
+            const seq = first + i
+            const decoded = Envelope.decode(e)
+            if (Result.isSuccess(decoded) && decoded.success.to.node === "reader") {
+              expected.push({ ...(e as object), seq })
+            } else {
+              const problem = Result.isFailure(decoded)
+                ? decoded.failure
+                : { field: "to.node", message: "addressed to node elsewhere, not reader" }
+              const code = Result.isFailure(decoded) ? "bad-envelope" : "misaddressed"
+              errors.push({ type: "error", code, message: problem.message, field: problem.field, seq })
+            }
+          })
+          first += texts.length
+        }
+        yield* eventually(
+          Effect.sync(() => delivered.length),
+          (n) => n === expected.length
+        )
+        assert.deepStrictEqual(delivered, expected)
+        const answered: Array<unknown> = []
+        while (answered.length < errors.length) answered.push(yield* Effect.promise(() => peer.next()))
+        assert.deepStrictEqual(answered, errors)
+        assert.isAbove(errors.length, 20)
+        const stats: Transport.Stats = yield* node.stats
+        assert.strictEqual(stats.envelopesIn, expected.length)
+        assert.strictEqual(stats.badFrames, errors.length)
+      })
+  )
+})
