@@ -240,11 +240,15 @@ const isJson = (u: unknown, depth: number): boolean => {
   }
 }
 
-const isAddress = (u: unknown): boolean => {
+const isAddress = (u: unknown, checked: string | undefined): boolean => {
   if (typeof u !== "object" || u === null || Array.isArray(u)) return false
   const a = u as { readonly node?: unknown; readonly path?: unknown }
-  return isNodeId(a.node) && typeof a.path === "string"
+  return (a.node === checked || isNodeId(a.node)) && typeof a.path === "string"
 }
+
+/** The `to.node` and `from.node` of the last envelope found valid: on a link the same two come in every one. */
+let checkedTo: string | undefined
+let checkedFrom: string | undefined
 
 /**
  * A fast check that a value parsed from JSON is a valid {@link Envelope}: the wire's hot path runs
@@ -266,12 +270,15 @@ export const isEnvelope = (u: unknown): u is Envelope => {
     default:
       return false
   }
-  if (!isAddress(e.to) || !isJson(e.payload, 0)) return false
-  if ("from" in e && !isAddress(e.from)) return false
+  if (!isAddress(e.to, checkedTo) || !isJson(e.payload, 0)) return false
+  if ("from" in e && !isAddress(e.from, checkedFrom)) return false
   if ("correlationId" in e && typeof e.correlationId !== "string") return false
   if ("seq" in e && !(Number.isSafeInteger(e.seq) && (e.seq as number) >= 1)) return false
   if ("traceparent" in e && !(typeof e.traceparent === "string" && TRACEPARENT.test(e.traceparent))) return false
-  return !("deadline" in e && !Number.isFinite(e.deadline))
+  if ("deadline" in e && !Number.isFinite(e.deadline)) return false
+  checkedTo = (e.to as ActorAddress.ActorAddress).node
+  if (e.from !== undefined) checkedFrom = (e.from as ActorAddress.ActorAddress).node
+  return true
 }
 
 /**
