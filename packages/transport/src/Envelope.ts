@@ -216,28 +216,31 @@ export const templateFor = (envelope: Envelope): Template | undefined => {
     : undefined
 }
 
+/** A JSON leaf: a string, a boolean, a finite number. */
+const isLeaf = (u: unknown): boolean => {
+  const type = typeof u
+  return type === "string" || type === "boolean" || (type === "number" && Number.isFinite(u))
+}
+
+/** Whether `u` is a JSON value nested at most `MAX_PAYLOAD_DEPTH - depth` deep (leaves checked in place, no call each). */
 const isJson = (u: unknown, depth: number): boolean => {
-  switch (typeof u) {
-    case "string":
-    case "boolean":
-      return true
-    case "number":
-      return Number.isFinite(u)
-    case "object": {
-      if (u === null) return true
-      if (depth >= MAX_PAYLOAD_DEPTH) return false
-      if (Array.isArray(u)) {
-        for (let i = 0; i < u.length; i++) if (!isJson(u[i], depth + 1)) return false
-        return true
-      }
-      const proto = Object.getPrototypeOf(u)
-      if (proto !== Object.prototype && proto !== null) return false // a Date, a Map, a class instance...
-      for (const key in u) if (!isJson((u as { readonly [key: string]: unknown })[key], depth + 1)) return false
-      return true
+  if (typeof u !== "object") return isLeaf(u)
+  if (u === null) return true
+  if (depth >= MAX_PAYLOAD_DEPTH) return false
+  if (Array.isArray(u)) {
+    for (let i = 0; i < u.length; i++) {
+      const value: unknown = u[i]
+      if (typeof value === "object" ? !isJson(value, depth + 1) : !isLeaf(value)) return false
     }
-    default:
-      return false
+    return true
   }
+  const proto = Object.getPrototypeOf(u)
+  if (proto !== Object.prototype && proto !== null) return false // a Date, a Map, a class instance...
+  for (const key in u) {
+    const value = (u as { readonly [key: string]: unknown })[key]
+    if (typeof value === "object" ? !isJson(value, depth + 1) : !isLeaf(value)) return false
+  }
+  return true
 }
 
 const isAddress = (u: unknown, checked: string | undefined): boolean => {
