@@ -10,7 +10,8 @@ import { Cause, Effect, Exit, Schema } from "effect"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
-import { type ActorCell, Envelope } from "../cell.ts"
+import { Envelope, lend, settle } from "../cell/envelope.ts"
+import type { ActorCell } from "../cell.ts"
 import type { Directory } from "../directory.ts"
 import type { Remoting } from "../remoting.ts"
 import {
@@ -116,7 +117,7 @@ export class Dispatcher {
       this.protocol = cell.protocol
       this.codec = codecOf(cell.protocol)
     }
-    const decoded = ActorRefs.withResolver(remoting.resolve, this.codec!.decode, envelope.payload)
+    const decoded = this.codec!.decode(envelope.payload, remoting.resolve)
     if (typeof decoded === "string") {
       this.invalid(peer, path, tagOf(envelope.payload), decoded, correlationId)
       return
@@ -138,7 +139,7 @@ export class Dispatcher {
       }
       reply = new RemoteReply(remoting.replies, peer, correlationId, path, decoded._tag, def)
     }
-    const local = new Envelope(decoded, sender, reply)
+    const local = reply === undefined ? lend(decoded, sender) : new Envelope(decoded, sender, reply)
     if (envelope.traceparent !== undefined) local.span = spanOf(envelope.traceparent)
     if (reply !== undefined) {
       reply.envelope = local
@@ -150,6 +151,7 @@ export class Dispatcher {
       if (flow.mayPark(peer)) cell.park(local, flow.park(peer, path))
       else this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
     }
+    settle(local)
     // kept (for a cancel from its caller) only while it waits or runs: a request answered in the call never is
     if (reply?.pending === true) remoting.replies.add(reply)
   }
