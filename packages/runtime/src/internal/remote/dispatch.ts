@@ -5,7 +5,7 @@
  * Replies, cancellations and other system messages are handled on the spot. What a link delivered is
  * dispatched even if its node has gone meanwhile (a graceful shutdown loses nothing the link acknowledged).
  */
-import type { Peer, Transport as TransportService, Envelope as WireEnvelope } from "@troupe/transport"
+import type { Peer, Envelope as WireEnvelope } from "@troupe/transport"
 import { Cause, Effect, Exit, Schema } from "effect"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
@@ -45,11 +45,7 @@ export class Dispatcher {
   }
 
   /** Dispatches one envelope from another node, at once (the transport calls it as the envelope arrives). */
-  readonly dispatch = (delivery: TransportService.Delivery): void => {
-    const known = this.remoting.peers.get(delivery.from)
-    const peer: Peer.Peer =
-      known?.incarnation === delivery.incarnation ? known : { node: delivery.from, incarnation: delivery.incarnation }
-    const envelope = delivery.envelope
+  readonly dispatch = (peer: Peer.Peer, envelope: WireEnvelope.Envelope): void => {
     try {
       switch (envelope.kind) {
         case "tell":
@@ -64,7 +60,7 @@ export class Dispatcher {
           return
       }
     } catch (defect) {
-      this.remoting.system.logDefect(`${delivery.from}${envelope.to.path}`, Cause.die(defect))
+      this.remoting.system.logDefect(`${peer.node}${envelope.to.path}`, Cause.die(defect))
     }
   }
 
