@@ -71,6 +71,63 @@ for (const topology of topologies) {
       })
     )
 
+    it.live("tells that wait (behind a busy handler, in the stash) keep their own message and sender", () =>
+      Effect.gen(function* () {
+        const { alice, bob } = yield* two(start)
+        const Work = Protocol.make("Work", {
+          Job: { i: Schema.Number },
+          Flush: {},
+          Seen: Protocol.request({}, { success: Schema.Array(Schema.String) })
+        })
+        const note = (state: { readonly seen: ReadonlyArray<string>; readonly flushed: boolean }, entry: string) => ({
+          ...state,
+          seen: [...state.seen, entry]
+        })
+        yield* alice.system.spawn(
+          Behavior.make(Work, {
+            initial: { seen: [] as ReadonlyArray<string>, flushed: false },
+            receive: {
+              // a third handled at once, a third after a pause (the next ones queue), a third stashed until Flush
+              Job: (state, { i }, ctx) => {
+                const entry = `${i} ${Option.match(ctx.sender, { onNone: () => "-", onSome: (s) => s.path })}`
+                if (i % 3 === 0 && !state.flushed) return ctx.stash
+                if (i % 3 === 1) return Effect.as(Effect.sleep("1 millis"), note(state, entry))
+                return Effect.succeed(note(state, entry))
+              },
+              Flush: (state, _, ctx) => Effect.as(ctx.unstashAll, { ...note(state, "flush"), flushed: true }),
+              Seen: (state) => Effect.succeed({ state, reply: state.seen })
+            }
+          }),
+          { name: "work" }
+        )
+        const work = yield* bob.system.lookup("/user/work", Work, { node: "alice" })
+        const Writer = Protocol.make("Writer", {
+          Burst: Protocol.request({ from: Schema.Number, to: Schema.Number }, { success: Schema.Void })
+        })
+        const writer = Behavior.make(Writer, {
+          initial: null,
+          receive: {
+            Burst: (state, { from, to }) =>
+              Effect.gen(function* () {
+                for (let i = from; i < to; i++) yield* work.tell(Work.Job({ i }))
+                return { state, reply: undefined }
+              })
+          }
+        })
+        const a = yield* bob.system.spawn(writer, { name: "a" })
+        const b = yield* bob.system.spawn(writer, { name: "b" })
+        yield* a.ask(Writer.Burst({ from: 0, to: 150 }))
+        yield* b.ask(Writer.Burst({ from: 150, to: 300 }))
+        yield* work.tell(Work.Flush())
+        const entry = (i: number) => `${i} /user/${i < 150 ? "a" : "b"}`
+        const expected: Array<string> = []
+        for (let i = 0; i < 300; i++) if (i % 3 !== 0) expected.push(entry(i))
+        expected.push("flush")
+        for (let i = 0; i < 300; i += 3) expected.push(entry(i))
+        assert.deepStrictEqual(yield* work.ask(Work.Seen()), expected)
+      })
+    )
+
     it.live("lookup on another node checks existence and protocol", () =>
       Effect.gen(function* () {
         const { alice, bob } = yield* two(start)

@@ -69,6 +69,9 @@ const candidates = (tag: string, keys: ReadonlyArray<string>): Array<unknown> =>
 
 const show = (value: unknown): string => inspect(value, { depth: 2 })
 
+/** These messages hold no refs, except `WithRef`'s (see its own test). */
+const noRefs: ActorRef.Resolver = () => "no refs in these messages"
+
 const fields: Record<string, ReadonlyArray<string>> = {
   Tick: ["n"],
   Mixed: ["s", "b", "l", "k"],
@@ -87,7 +90,7 @@ describe("remote message codec", () => {
         if (tag === "WithRef") continue
         const decode = Schema.decodeUnknownExit(protocol.messageSchemas[tag]!)
         for (const value of candidates(tag, fields[tag]!)) {
-          const ours = codec.decode(value)
+          const ours = codec.decode(value, noRefs)
           const theirs = decode(value)
           if ((value as { _tag?: unknown })._tag !== tag) continue // the codec picks the schema by tag
           if (Exit.isSuccess(theirs)) {
@@ -98,6 +101,18 @@ describe("remote message codec", () => {
       }
     }
     assert.isAbove(shortcuts, 100)
+  })
+
+  it("resolves the refs in a message with the resolver it is given", () => {
+    const codec = codecOf(Other)
+    const address = { node: "elsewhere", path: "/user/a", protocol: "Plain" }
+    const seen: Array<unknown> = []
+    const decoded = codec.decode({ _tag: "WithRef", to: address }, (a) => {
+      seen.push(a)
+      return `unknown actor ${a.path}`
+    })
+    assert.deepStrictEqual(seen, [address])
+    assert.include(decoded, "unknown actor /user/a")
   })
 
   it("encodes exactly what the Schema encodes, and fails where it fails", () => {

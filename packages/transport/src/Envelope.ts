@@ -216,35 +216,42 @@ export const templateFor = (envelope: Envelope): Template | undefined => {
     : undefined
 }
 
-const isJson = (u: unknown, depth: number): boolean => {
-  switch (typeof u) {
-    case "string":
-    case "boolean":
-      return true
-    case "number":
-      return Number.isFinite(u)
-    case "object": {
-      if (u === null) return true
-      if (depth >= MAX_PAYLOAD_DEPTH) return false
-      if (Array.isArray(u)) {
-        for (let i = 0; i < u.length; i++) if (!isJson(u[i], depth + 1)) return false
-        return true
-      }
-      const proto = Object.getPrototypeOf(u)
-      if (proto !== Object.prototype && proto !== null) return false // a Date, a Map, a class instance...
-      for (const key in u) if (!isJson((u as { readonly [key: string]: unknown })[key], depth + 1)) return false
-      return true
-    }
-    default:
-      return false
-  }
+/** A JSON leaf: a string, a boolean, a finite number. */
+const isLeaf = (u: unknown): boolean => {
+  const type = typeof u
+  return type === "string" || type === "boolean" || (type === "number" && Number.isFinite(u))
 }
 
-const isAddress = (u: unknown): boolean => {
+/** Whether `u` is a JSON value nested at most `MAX_PAYLOAD_DEPTH - depth` deep (leaves checked in place, no call each). */
+const isJson = (u: unknown, depth: number): boolean => {
+  if (typeof u !== "object") return isLeaf(u)
+  if (u === null) return true
+  if (depth >= MAX_PAYLOAD_DEPTH) return false
+  if (Array.isArray(u)) {
+    for (let i = 0; i < u.length; i++) {
+      const value: unknown = u[i]
+      if (typeof value === "object" ? !isJson(value, depth + 1) : !isLeaf(value)) return false
+    }
+    return true
+  }
+  const proto = Object.getPrototypeOf(u)
+  if (proto !== Object.prototype && proto !== null) return false // a Date, a Map, a class instance...
+  for (const key in u) {
+    const value = (u as { readonly [key: string]: unknown })[key]
+    if (typeof value === "object" ? !isJson(value, depth + 1) : !isLeaf(value)) return false
+  }
+  return true
+}
+
+const isAddress = (u: unknown, checked: string | undefined): boolean => {
   if (typeof u !== "object" || u === null || Array.isArray(u)) return false
   const a = u as { readonly node?: unknown; readonly path?: unknown }
-  return isNodeId(a.node) && typeof a.path === "string"
+  return (a.node === checked || isNodeId(a.node)) && typeof a.path === "string"
 }
+
+/** The `to.node` and `from.node` of the last envelope found valid: on a link the same two come in every one. */
+let checkedTo: string | undefined
+let checkedFrom: string | undefined
 
 /**
  * A fast check that a value parsed from JSON is a valid {@link Envelope}: the wire's hot path runs
@@ -266,12 +273,15 @@ export const isEnvelope = (u: unknown): u is Envelope => {
     default:
       return false
   }
-  if (!isAddress(e.to) || !isJson(e.payload, 0)) return false
-  if ("from" in e && !isAddress(e.from)) return false
+  if (!isAddress(e.to, checkedTo) || !isJson(e.payload, 0)) return false
+  if ("from" in e && !isAddress(e.from, checkedFrom)) return false
   if ("correlationId" in e && typeof e.correlationId !== "string") return false
   if ("seq" in e && !(Number.isSafeInteger(e.seq) && (e.seq as number) >= 1)) return false
   if ("traceparent" in e && !(typeof e.traceparent === "string" && TRACEPARENT.test(e.traceparent))) return false
-  return !("deadline" in e && !Number.isFinite(e.deadline))
+  if ("deadline" in e && !Number.isFinite(e.deadline)) return false
+  checkedTo = (e.to as ActorAddress.ActorAddress).node
+  if (e.from !== undefined) checkedFrom = (e.from as ActorAddress.ActorAddress).node
+  return true
 }
 
 /**

@@ -165,14 +165,18 @@ export interface Service {
  * @example
  * ```ts
  * yield* transport.receiveWith({
- *   deliver: (delivery) => console.log(delivery.from, delivery.envelope.payload),
+ *   deliver: (peer, envelope) => console.log(peer.node, envelope.payload),
  *   peer: (event) => console.log(event._tag, event.node)
  * })
  * ```
  * @since 0.1.0
  */
 export interface Receiver {
-  readonly deliver: (delivery: Delivery) => void
+  /**
+   * One envelope (its `seq` set) from `peer`: the sending node and incarnation, the same object for
+   * everything one link delivers. Nothing is made per envelope to hand it over.
+   */
+  readonly deliver: (peer: Peer, envelope: Envelope) => void
   readonly peer: (event: PeerEvent) => void
   /**
    * A link to `peer` ended (before its `PeerDown`) with `envelopes` this node sent that the peer had not

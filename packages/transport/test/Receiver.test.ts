@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
-import type { Transport } from "../src/index.ts"
+import type { Peer, Transport } from "../src/index.ts"
 import { eventually, type Harness, inProcess, webSocket } from "./support/harness.ts"
 import { linkTo, range, receiveMany, sendMany } from "./support/traffic.ts"
 
@@ -20,8 +20,12 @@ const suite = (make: () => Harness) =>
         yield* sendMany(a, b, 3)
         yield* eventually(linkTo(b, "push-a"), (link) => link?.received === 3)
         const heard: Array<string | number> = []
+        const from = new Set<Peer.Peer>()
         const receiver: Transport.Receiver = {
-          deliver: (delivery) => heard.push((delivery.envelope.payload as { readonly n: number }).n),
+          deliver: (peer, envelope) => {
+            from.add(peer)
+            heard.push((envelope.payload as { readonly n: number }).n)
+          },
           peer: (event) => heard.push(`${event._tag} ${event.node}`)
         }
         const scope = yield* Scope.make()
@@ -36,6 +40,11 @@ const suite = (make: () => Harness) =>
           (n) => n === 1001
         )
         assert.deepStrictEqual(heard, ["PeerUp push-a", ...range(1, 1000)])
+        // each envelope comes with its sender: the link's one peer object, no object made per envelope
+        assert.deepStrictEqual(
+          [...from].map((peer) => [peer.node, peer.incarnation]),
+          [["push-a", a.transport.incarnation]]
+        )
         // taken means acknowledged: nobody calls receive, and the sender's buffer empties
         yield* eventually(linkTo(a, "push-b"), (link) => link?.unacknowledged === 0)
         // when its scope closes, envelopes are queued for receive again
@@ -63,8 +72,8 @@ const suite = (make: () => Harness) =>
         yield* h.connect(a, b)
         const heard: Array<number> = []
         yield* b.transport.receiveWith({
-          deliver: (delivery) => {
-            const n = (delivery.envelope.payload as { readonly n: number }).n
+          deliver: (_, envelope) => {
+            const n = (envelope.payload as { readonly n: number }).n
             heard.push(n)
             if (n === 2) throw new Error("a receiver with a bug")
           },

@@ -315,8 +315,11 @@ export class ActorCell {
     return (this.scope ??= Scope.makeUnsafe())
   }
 
+  /** The context given to this actor's handlers: one per actor (it holds nothing but the cell), not one per message. */
+  private handlerContext: ContextImpl | undefined = undefined
+
   context_(): ContextImpl {
-    return new ContextImpl(this)
+    return (this.handlerContext ??= new ContextImpl(this))
   }
 
   get currentSender(): ActorRef<Protocol.Any> | undefined {

@@ -73,16 +73,16 @@ export class Inbound {
       }
       if (valid) {
         ;(envelope as { seq?: number }).seq = seq
-        const delivery = new DeliveryImpl(link, envelope as Envelope.Envelope, seq)
         const receiver = this.receiver
         if (receiver !== undefined && last === undefined) {
           // acknowledged before the receiver runs, so that what it sends back in the call carries the ack
           link.consumed = seq
           engine.counters.envelopesIn++
-          this.handOver(receiver, delivery)
+          this.handOver(receiver, link.peer, envelope as Envelope.Envelope)
           // the receiver's call took the link down: the rest was not acknowledged, and is lost with the link
           if (link.down) return
         } else {
+          const delivery = new DeliveryImpl(link, envelope as Envelope.Envelope, seq)
           ;(out ??= []).push(delivery)
           last = delivery
         }
@@ -104,11 +104,11 @@ export class Inbound {
   /** The consumer envelopes are handed to as they arrive (`Service.receiveWith`); none: they are queued. */
   private receiver: Receiver | undefined = undefined
 
-  private handOver(receiver: Receiver, delivery: DeliveryImpl): void {
+  private handOver(receiver: Receiver, peer: Peer, envelope: Envelope.Envelope): void {
     try {
-      receiver.deliver(delivery)
+      receiver.deliver(peer, envelope)
     } catch (defect) {
-      this.engine.log("Error", "the receiver failed", { peer: delivery.from, detail: String(defect) })
+      this.engine.log("Error", "the receiver failed", { peer: peer.node, detail: String(defect) })
     }
   }
 
@@ -157,7 +157,7 @@ export class Inbound {
           taken = Queue.takeUnsafe(this.queue)
         }
         this.consumed(queued)
-        for (const delivery of queued) this.handOver(receiver, delivery)
+        for (const delivery of queued) this.handOver(receiver, delivery.link.peer, delivery.envelope)
         return Effect.void
       }),
       () =>

@@ -9,8 +9,7 @@ import * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { callHandler } from "../callHandler.ts"
 import { type ActorCell, CurrentActor, type TimerEntry } from "../cell.ts"
-import type { Envelope } from "./envelope.ts"
-import { TERMINATED, TIMER } from "./envelope.ts"
+import { type Envelope, handBack, TERMINATED, TIMER } from "./envelope.ts"
 import { requestStop } from "./lifecycle.ts"
 import { admitWaiters, bounce, unstashAll } from "./mailbox.ts"
 import { FROZEN, RUNNING, TERMINATED_STATUS } from "./status.ts"
@@ -270,6 +269,7 @@ export function afterHandle(
     }
     cell.state = exit.value
     afterMessage(cell)
+    handBack(envelope)
     return undefined
   }
   const cause = exit.cause

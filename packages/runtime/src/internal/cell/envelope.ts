@@ -25,8 +25,9 @@ export const NOTICE = 3
 
 /** A message in a mailbox with its sender and, for requests, where the reply goes. */
 export class Envelope {
-  readonly message: { readonly _tag: string }
-  readonly sender: ActorRef<Protocol.Any> | undefined
+  /** Set again only while the envelope is lent (see {@link lend}). */
+  message: { readonly _tag: string }
+  sender: ActorRef<Protocol.Any> | undefined
   readonly reply: ReplyTo | undefined
   readonly kind: number
   /**
@@ -49,6 +50,47 @@ export class Envelope {
     this.kind = kind
     this.source = source
   }
+}
+
+const nothing = { _tag: "" }
+
+/** The envelope lent for the next tell from another node, and whether it is lent now. */
+let reusable = new Envelope(nothing, undefined, undefined)
+let lent = false
+
+/**
+ * An envelope for a tell from another node. A tell that an idle actor handles at once (the usual case) is
+ * done with its envelope before the delivery returns, so one envelope is lent again and again instead of one
+ * made per message: `handBack` once handled, `settle` once the delivery returned (an envelope still lent then
+ * is kept, by a mailbox, a stash or a running handler: it is theirs, and another is lent next time).
+ *
+ * @example
+ * const envelope = lend(message, sender)
+ * cell.deliver(envelope) // handled at once: afterHandle hands it back
+ * settle(envelope)
+ */
+export function lend(message: { readonly _tag: string }, sender: ActorRef<Protocol.Any> | undefined): Envelope {
+  if (lent) return new Envelope(message, sender, undefined) // a delivery made while one is being handled
+  lent = true
+  reusable.message = message
+  reusable.sender = sender
+  return reusable
+}
+
+/** The tell in `envelope` was handled and nothing keeps it: if lent, it may be lent again. */
+export function handBack(envelope: Envelope): void {
+  if (envelope !== reusable || !lent) return
+  lent = false
+  envelope.message = nothing
+  envelope.sender = undefined
+  envelope.span = undefined
+}
+
+/** The delivery of `envelope` returned: if it is still lent, whoever holds it keeps it. */
+export function settle(envelope: Envelope): void {
+  if (envelope !== reusable || !lent) return
+  reusable = new Envelope(nothing, undefined, undefined)
+  lent = false
 }
 
 /** A local caller waiting for a reply; it is its own deadline (one object per ask, not three). */

@@ -24,8 +24,11 @@ export const UnknownProtocol = Protocol.make("unknown", {})
 
 export interface Codec {
   encode(message: Message): Json
-  decode(payload: unknown): Message | string
+  /** The message, or what is wrong with the payload; refs in it are resolved by `resolve`. */
+  decode(payload: unknown, resolve: ActorRefs.Resolver): Message | string
 }
+
+type Decoder = (u: unknown, resolve: ActorRefs.Resolver) => Message | string
 
 const codecs = new WeakMap<Protocol.Any, Codec>()
 
@@ -133,7 +136,7 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
   let codec = codecs.get(protocol)
   if (codec !== undefined) return codec
   const encoders = new Map<string, (m: Message) => Json>()
-  const decoders = new Map<string, (u: unknown) => Message | string>()
+  const decoders = new Map<string, Decoder>()
   for (const tag of protocol.tags) {
     const schema = protocol.messageSchemas[tag]!
     const encode = Schema.encodeSync(schema)
@@ -145,14 +148,15 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
     const plain = plainFields(schema.ast)
     if (plain === undefined) {
       encoders.set(tag, (message) => toJson(encode(message)) as Json)
-      decoders.set(tag, decode)
+      decoders.set(tag, (u, resolve) => ActorRefs.withResolver(resolve, decode, u))
     } else {
+      // a plain struct holds no refs: nothing to resolve
       encoders.set(tag, (message) => (isPlain(plain, message) ? message : toJson(encode(message))) as Json)
       decoders.set(tag, (u) => (isPlain(plain, u) ? (u as Message) : decode(u)))
     }
   }
   let lastTag: unknown
-  let lastDecode: ((u: unknown) => Message | string) | undefined
+  let lastDecode: Decoder | undefined
   codec =
     protocol === UnknownProtocol
       ? { encode: (message) => message as unknown as Json, decode: () => "no protocol to decode with" }
@@ -162,17 +166,17 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
             if (encode === undefined) throw new Error(`${message._tag} is not a message of ${protocol.name}`)
             return encode(message)
           },
-          decode: (payload) => {
+          decode: (payload, resolve) => {
             const tag = (payload as { _tag?: unknown } | null)?._tag
             // consecutive messages usually have the same tag: its decoder is kept at hand
-            if (lastDecode !== undefined && tag === lastTag) return lastDecode(payload)
+            if (lastDecode !== undefined && tag === lastTag) return lastDecode(payload, resolve)
             const decode = typeof tag === "string" ? decoders.get(tag) : undefined
             if (decode === undefined) {
               return `${JSON.stringify(tag ?? null)} is not a message of ${protocol.name} (expected one of ${[...protocol.tags].join(", ")})`
             }
             lastTag = tag
             lastDecode = decode
-            return decode(payload)
+            return decode(payload, resolve)
           }
         }
   codecs.set(protocol, codec)

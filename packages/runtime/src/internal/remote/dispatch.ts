@@ -5,12 +5,13 @@
  * Replies, cancellations and other system messages are handled on the spot. What a link delivered is
  * dispatched even if its node has gone meanwhile (a graceful shutdown loses nothing the link acknowledged).
  */
-import type { Peer, Transport as TransportService, Envelope as WireEnvelope } from "@troupe/transport"
+import type { Peer, Envelope as WireEnvelope } from "@troupe/transport"
 import { Cause, Effect, Exit, Schema } from "effect"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
-import { type ActorCell, Envelope } from "../cell.ts"
+import { Envelope, lend, settle } from "../cell/envelope.ts"
+import type { ActorCell } from "../cell.ts"
 import type { Directory } from "../directory.ts"
 import type { Remoting } from "../remoting.ts"
 import {
@@ -44,11 +45,7 @@ export class Dispatcher {
   }
 
   /** Dispatches one envelope from another node, at once (the transport calls it as the envelope arrives). */
-  readonly dispatch = (delivery: TransportService.Delivery): void => {
-    const known = this.remoting.peers.get(delivery.from)
-    const peer: Peer.Peer =
-      known?.incarnation === delivery.incarnation ? known : { node: delivery.from, incarnation: delivery.incarnation }
-    const envelope = delivery.envelope
+  readonly dispatch = (peer: Peer.Peer, envelope: WireEnvelope.Envelope): void => {
     try {
       switch (envelope.kind) {
         case "tell":
@@ -63,7 +60,7 @@ export class Dispatcher {
           return
       }
     } catch (defect) {
-      this.remoting.system.logDefect(`${delivery.from}${envelope.to.path}`, Cause.die(defect))
+      this.remoting.system.logDefect(`${peer.node}${envelope.to.path}`, Cause.die(defect))
     }
   }
 
@@ -116,7 +113,7 @@ export class Dispatcher {
       this.protocol = cell.protocol
       this.codec = codecOf(cell.protocol)
     }
-    const decoded = ActorRefs.withResolver(remoting.resolve, this.codec!.decode, envelope.payload)
+    const decoded = this.codec!.decode(envelope.payload, remoting.resolve)
     if (typeof decoded === "string") {
       this.invalid(peer, path, tagOf(envelope.payload), decoded, correlationId)
       return
@@ -138,7 +135,7 @@ export class Dispatcher {
       }
       reply = new RemoteReply(remoting.replies, peer, correlationId, path, decoded._tag, def)
     }
-    const local = new Envelope(decoded, sender, reply)
+    const local = reply === undefined ? lend(decoded, sender) : new Envelope(decoded, sender, reply)
     if (envelope.traceparent !== undefined) local.span = spanOf(envelope.traceparent)
     if (reply !== undefined) {
       reply.envelope = local
@@ -150,6 +147,7 @@ export class Dispatcher {
       if (flow.mayPark(peer)) cell.park(local, flow.park(peer, path))
       else this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
     }
+    settle(local)
     // kept (for a cancel from its caller) only while it waits or runs: a request answered in the call never is
     if (reply?.pending === true) remoting.replies.add(reply)
   }

@@ -127,10 +127,15 @@ export class RefCache {
       refs = []
       cache.byPath.set(path, refs)
     }
-    for (const ref of refs) if (ref.protocol === protocol) return ref as RemoteActorRef<P>
+    // one ref per protocol name: a protocol made again under the same name replaces the old one (no closure
+    // here: one capturing `protocol` would cost every lookup a context object)
+    let same = -1
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!
+      if (ref.protocol === protocol) return ref as RemoteActorRef<P>
+      if (same < 0 && ref.protocol.name === protocol.name) same = i
+    }
     const ref = new RemoteActorRef(this.remoting, peer, path, protocol)
-    // one ref per protocol name: a protocol made again under the same name replaces the old one
-    const same = refs.findIndex((r) => r.protocol.name === protocol.name)
     if (same >= 0) {
       refs[same] = ref
       this.last = undefined
