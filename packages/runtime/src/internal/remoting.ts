@@ -179,13 +179,18 @@ export class Remoting {
    */
   tell(ref: RemoteActorRef<Protocol.Any>, message: Message): Effect.Effect<void, TellError> {
     return Effect.withFiber((fiber) => {
+      // a plain struct is its own payload, and its JSON is written here, without a walk of the payload after
+      const json = ref.codec.json(message)
       let payload: Json
-      try {
-        payload = this.encodeFor(ref, message)
-      } catch (error) {
-        return Effect.fail(
-          new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
-        )
+      if (json !== undefined) payload = message as unknown as Json
+      else {
+        try {
+          payload = this.encodeFor(ref, message)
+        } catch (error) {
+          return Effect.fail(
+            new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
+          )
+        }
       }
       const from = fiber.getRef(CurrentActor)?.path
       this.access.reveal(ref.peer.node, from)
@@ -193,7 +198,7 @@ export class Remoting {
       const template = traceparent === undefined ? ref.tellTemplate(this.system.node as NodeId.NodeId, from) : undefined
       const envelope =
         template !== undefined
-          ? WireEnvelopes.fill(template, payload)
+          ? WireEnvelopes.fill(template, payload, json, ref.codec.jsonBytes)
           : WireEnvelopes.make({
               kind: "tell",
               to: { node: ref.peer.node, path: ref.path },

@@ -40,8 +40,15 @@ const encode = (envelope: Envelope.Envelope): InvalidEnvelope | undefined => {
   try {
     const template = Envelope.templateFor(envelope)
     if (template !== undefined) {
-      encoded.json = JSON.stringify(envelope.payload)
-      encoded.bytes = template.bytes + Buffer.byteLength(encoded.json)
+      const json = Envelope.payloadJson(envelope)
+      if (json === undefined) {
+        encoded.json = JSON.stringify(envelope.payload)
+        encoded.bytes = template.bytes + Buffer.byteLength(encoded.json)
+      } else {
+        const bytes = Envelope.payloadBytes(envelope)
+        encoded.json = json
+        encoded.bytes = template.bytes + (bytes < 0 ? Buffer.byteLength(json) : bytes)
+      }
       encoded.template = template
       return
     }
