@@ -110,33 +110,35 @@ describe("data frames", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("a frame carries each envelope's exact JSON: templated or not, its payload's JSON given or not, any UTF-8", () =>
-    Effect.gen(function* () {
-      const { node, peer } = yield* linked
-      const to = ActorAddress.make(reader, "/user/café")
-      const ticks = Envelope.template({ kind: "tell", to, from: ActorAddress.make(NodeId.make("writer"), "/user/ü") })
-      const plain = Envelope.template({ kind: "tell", to })
-      const made: Array<Envelope.Envelope> = []
-      for (let n = 1; n <= 3 * WINDOW; n++) {
-        // payloads of up to ~6,000 characters, some beyond ASCII: frames of several thousand characters, many envelopes
-        const payload = { _tag: "Tick", n, text: (n % 3 === 0 ? "€😀" : "x").repeat((n * 37) % 2000) }
-        const json = JSON.stringify(payload)
-        const envelope =
-          n % 4 === 0
-            ? Envelope.make({ kind: "tell", to, payload })
-            : n % 4 === 1
-              ? Envelope.fill(ticks, payload)
-              : n % 4 === 2
-                ? Envelope.fill(plain, payload, json, Buffer.byteLength(json))
-                : Envelope.fill(ticks, payload, json) // bytes left for the transport to count
-        made.push(Envelope.make({ ...envelope, payload }))
-        node.offer(reader, envelope, (error) => assert.isUndefined(error))
-      }
-      const frames = yield* readData(peer, 3 * WINDOW)
-      assert.deepStrictEqual(
-        frames.flatMap((frame) => frame.envelopes.map(({ seq: _, ...envelope }) => envelope)),
-        made
-      )
-    }).pipe(Effect.scoped)
+  it.live(
+    "a frame carries each envelope's exact JSON: templated or not, its payload's JSON given or not, any UTF-8",
+    () =>
+      Effect.gen(function* () {
+        const { node, peer } = yield* linked
+        const to = ActorAddress.make(reader, "/user/café")
+        const ticks = Envelope.template({ kind: "tell", to, from: ActorAddress.make(NodeId.make("writer"), "/user/ü") })
+        const plain = Envelope.template({ kind: "tell", to })
+        const made: Array<Envelope.Envelope> = []
+        for (let n = 1; n <= 3 * WINDOW; n++) {
+          // payloads of up to ~6,000 characters, some beyond ASCII: frames of several thousand characters, many envelopes
+          const payload = { _tag: "Tick", n, text: (n % 3 === 0 ? "€😀" : "x").repeat((n * 37) % 2000) }
+          const json = JSON.stringify(payload)
+          const envelope =
+            n % 4 === 0
+              ? Envelope.make({ kind: "tell", to, payload })
+              : n % 4 === 1
+                ? Envelope.fill(ticks, payload)
+                : n % 4 === 2
+                  ? Envelope.fill(plain, payload, json, Buffer.byteLength(json))
+                  : Envelope.fill(ticks, payload, json) // bytes left for the transport to count
+          made.push(Envelope.make({ ...envelope, payload }))
+          node.offer(reader, envelope, (error) => assert.isUndefined(error))
+        }
+        const frames = yield* readData(peer, 3 * WINDOW)
+        assert.deepStrictEqual(
+          frames.flatMap((frame) => frame.envelopes.map(({ seq: _, ...envelope }) => envelope)),
+          made
+        )
+      }).pipe(Effect.scoped)
   )
 })
