@@ -175,9 +175,7 @@ export class Template {
 export const template = (fields: Fields): Template => new Template(fields)
 
 /**
- * The envelope of `template`'s fields with `payload`, as {@link make} builds it (see {@link Template}). A caller
- * that already has the payload's JSON (`JSON.stringify(payload)`'s text, keys in any order) passes it as `json`,
- * with its UTF-8 `bytes` when known: the transport then sends that text as it is instead of encoding the payload.
+ * The envelope of `template`'s fields with `payload`, as {@link make} builds it (see {@link Template}).
  *
  * @example
  * ```ts
@@ -185,33 +183,19 @@ export const template = (fields: Fields): Template => new Template(fields)
  * ```
  * @since 0.1.0
  */
-export const fill = (template: Template, payload: Schema.Json, json?: string, bytes = -1): Envelope => {
-  const envelope: Envelope & Filled = build(template.fields, payload)
+export const fill = (template: Template, payload: Schema.Json): Envelope => {
+  const envelope: Envelope & { [templateOf]?: Template } = build(template.fields, payload)
   envelope[templateOf] = template
-  if (json !== undefined) {
-    envelope[jsonOf] = json
-    envelope[bytesOf] = bytes
-  }
   return envelope
 }
 
-/** What {@link fill} adds to an envelope: its template, and the payload's JSON when the caller made it. */
-interface Filled {
-  [templateOf]?: Template
-  [jsonOf]?: string
-  [bytesOf]?: number
-}
-const jsonOf = Symbol("@troupe/transport/Envelope/json")
-const bytesOf = Symbol("@troupe/transport/Envelope/bytes")
-
 /**
  * @internal The template of an envelope made with {@link fill} whose fields are still the template's and whose
- * payload is JSON: its JSON is `head + JSON.stringify(payload) + tail`. Undefined for any other envelope (encode
- * those with `JSON.stringify` after checking them).
+ * payload is JSON (`json`: the caller vouches that it is): its JSON is `head + JSON.stringify(payload) + tail`.
+ * Undefined for any other envelope (encode those with `JSON.stringify` after checking them).
  */
-export const templateFor = (envelope: Envelope): Template | undefined => {
-  const filled = envelope as Envelope & Filled
-  const template = filled[templateOf]
+export const templateFor = (envelope: Envelope, json = false): Template | undefined => {
+  const template = (envelope as { [templateOf]?: Template })[templateOf]
   if (template?.head === undefined) return undefined
   const fields = template.fields
   return envelope.kind === fields.kind &&
@@ -220,19 +204,10 @@ export const templateFor = (envelope: Envelope): Template | undefined => {
     envelope.correlationId === fields.correlationId &&
     envelope.traceparent === fields.traceparent &&
     envelope.deadline === fields.deadline &&
-    (filled[jsonOf] !== undefined || isJson(envelope.payload, 0))
+    (json || isJson(envelope.payload, 0))
     ? template
     : undefined
 }
-
-/**
- * @internal The payload's JSON and its UTF-8 bytes, when {@link fill} was given them (the caller vouches that
- * the JSON is the payload's: `fill`'s caller made it); undefined otherwise.
- */
-export const payloadJson = (envelope: Envelope): string | undefined => (envelope as Filled)[jsonOf]
-
-/** @internal The UTF-8 bytes of {@link payloadJson} as its maker gave them; -1 when it did not count them. */
-export const payloadBytes = (envelope: Envelope): number => (envelope as Filled)[bytesOf]!
 
 const isJson = (u: unknown, depth: number): boolean => {
   switch (typeof u) {

@@ -198,7 +198,7 @@ export class Remoting {
       const template = traceparent === undefined ? ref.tellTemplate(this.system.node as NodeId.NodeId, from) : undefined
       const envelope =
         template !== undefined
-          ? WireEnvelopes.fill(template, payload, json, ref.codec.jsonBytes)
+          ? WireEnvelopes.fill(template, payload)
           : WireEnvelopes.make({
               kind: "tell",
               to: { node: ref.peer.node, path: ref.path },
@@ -206,12 +206,15 @@ export class Remoting {
               traceparent,
               payload
             })
+      // the payload's JSON goes with a templated envelope only (the transport encodes any other whole)
+      const written = template === undefined ? undefined : json
+      const bytes = ref.codec.jsonBytes
       return this.flow.isPaused(ref.peer.node, ref.path)
         ? Effect.andThen(
             this.flow.open(ref.peer.node, ref.path),
-            Effect.suspend(() => this.offerTell(ref, envelope, message))
+            Effect.suspend(() => this.offerTell(ref, envelope, message, written, bytes))
           )
-        : this.offerTell(ref, envelope, message)
+        : this.offerTell(ref, envelope, message, written, bytes)
     })
   }
 
@@ -222,15 +225,18 @@ export class Remoting {
   private offerTell(
     ref: RemoteActorRef<Protocol.Any>,
     envelope: WireEnvelope.Envelope,
-    message: Message
+    message: Message,
+    json: string | undefined,
+    bytes: number
   ): Effect.Effect<void, TellError> {
     let resume: ((effect: Effect.Effect<void, TellError>) => void) | undefined
     let early: Effect.Effect<void, TellError> | undefined
-    const result = this.transport.offer(ref.peer, envelope, (error) => {
+    const done = (error: TransportError.SendError | undefined) => {
       const effect = error === undefined ? Effect.void : this.tellRefused(ref, message, error)
       if (resume === undefined) early = effect
       else resume(effect)
-    })
+    }
+    const result = this.transport.offer(ref.peer, envelope, done, json, bytes)
     if (result === undefined) return Effect.void
     if (typeof result !== "function") return this.tellRefused(ref, message, result)
     return Effect.callback<void, TellError>((r) => {
