@@ -312,11 +312,14 @@ export class Link {
       const first = this.sent + 1
       let last = this.sent
       let size = 0
+      // the ring index of `last + 1`, stepped (not a division per envelope)
+      let index = first % capacity
       while (last < this.lastSeq) {
-        const bytes = this.sizes[(last + 1) % capacity]! + 1
+        const bytes = this.sizes[index]! + 1
         if (last >= first && (size + bytes > budget || last - first + 1 >= most)) break
         size += bytes
         last++
+        if (++index === capacity) index = 0
       }
       if (full && last === this.lastSeq && last - first + 1 < most && size < budget) return
       this.sent = last
@@ -346,9 +349,11 @@ export class Link {
     let at = frame.write(head, 0, "latin1")
     const capacity = this.ring.length
     let chunk = ""
+    let index = first % capacity
     for (let seq = first; seq <= last; seq++) {
-      const template = this.templates[seq % capacity]
-      const json = this.ring[seq % capacity]!
+      const template = this.templates[index]
+      const json = this.ring[index]!
+      if (++index === capacity) index = 0
       const envelope = template === undefined ? json : template.head + json + template.tail
       chunk = chunk.length === 0 ? (seq === first ? envelope : `,${envelope}`) : `${chunk},${envelope}`
       if (chunk.length >= CHUNK) {
