@@ -36,6 +36,8 @@ const values: ReadonlyArray<unknown> = [
   Number.POSITIVE_INFINITY,
   "",
   "x",
+  'é "quoted"\n\u2028 \ud800',
+  "\u{1f600}",
   "3",
   3,
   true,
@@ -141,5 +143,39 @@ describe("remote message codec", () => {
       }
     }
     assert.isAbove(shortcuts, 100)
+  })
+
+  it("writes the JSON of exactly the messages it sends as they are, as JSON.stringify does, with its bytes", () => {
+    let written = 0
+    for (const protocol of [Plain, Other] as ReadonlyArray<Protocol.Any>) {
+      const codec = codecOf(protocol)
+      for (const tag of protocol.tags) {
+        if (tag === "WithRef") continue
+        for (const value of candidates(tag, fields[tag]!)) {
+          if ((value as { _tag?: unknown })._tag !== tag) continue
+          const json = codec.json(value as { _tag: string })
+          let encoded: unknown
+          try {
+            encoded = codec.encode(value as { _tag: string })
+          } catch {
+            encoded = undefined
+          }
+          if (json === undefined) {
+            // not written: encoded otherwise, or sent as it is only to be refused for a number JSON cannot hold
+            const finite = (_: string, v: unknown) => (typeof v !== "number" || Number.isFinite(v) ? v : "x")
+            if (encoded === value && JSON.stringify(value) === JSON.stringify(value, finite))
+              assert.fail(`${show(value)} is sent as it is but its JSON was not written`)
+            continue
+          }
+          written++
+          if (encoded !== value) assert.fail(`${show(value)}: JSON written for a message that is not sent as it is`)
+          // keys in the schema's order (the order JSON.stringify writes the constructors' messages in)
+          const expected = JSON.stringify(value, ["_tag", ...fields[tag]!])
+          if (json !== expected) assert.fail(`${show(value)}: wrote ${json}, JSON.stringify ${expected}`)
+          assert.strictEqual(codec.jsonBytes, Buffer.byteLength(json))
+        }
+      }
+    }
+    assert.isAbove(written, 100)
   })
 })

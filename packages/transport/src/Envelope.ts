@@ -150,10 +150,6 @@ export class Template {
   readonly tail: string | undefined
   /** The UTF-8 bytes of `head` and `tail`. */
   readonly bytes: number
-  /** @internal `head` in UTF-8. */
-  readonly headBytes: Uint8Array
-  /** @internal `tail` in UTF-8. */
-  readonly tailBytes: Uint8Array
   constructor(fields: Fields) {
     const valid = isEnvelope(build(fields, null))
     const address = (a: ActorAddress.ActorAddress) => Object.freeze({ node: a.node, path: a.path })
@@ -163,10 +159,7 @@ export class Template {
     const at = json?.indexOf(',"payload":null') ?? -1
     this.head = at < 0 ? undefined : json!.slice(0, at + 11)
     this.tail = at < 0 ? undefined : json!.slice(at + 15)
-    // own buffers, not slices of a shared pool: a template may live long, and a slice would keep its pool alive
-    this.headBytes = utf8.encode(this.head ?? "")
-    this.tailBytes = utf8.encode(this.tail ?? "")
-    this.bytes = this.headBytes.length + this.tailBytes.length
+    this.bytes = utf8.encode(this.head ?? "").length + utf8.encode(this.tail ?? "").length
   }
 }
 
@@ -198,10 +191,10 @@ export const fill = (template: Template, payload: Schema.Json): Envelope => {
 
 /**
  * @internal The template of an envelope made with {@link fill} whose fields are still the template's and whose
- * payload is JSON: its JSON is `head + JSON.stringify(payload) + tail`. Undefined for any other envelope (encode
- * those with `JSON.stringify` after checking them).
+ * payload is JSON (`json`: the caller vouches that it is): its JSON is `head + JSON.stringify(payload) + tail`.
+ * Undefined for any other envelope (encode those with `JSON.stringify` after checking them).
  */
-export const templateFor = (envelope: Envelope): Template | undefined => {
+export const templateFor = (envelope: Envelope, json = false): Template | undefined => {
   const template = (envelope as { [templateOf]?: Template })[templateOf]
   if (template?.head === undefined) return undefined
   const fields = template.fields
@@ -211,7 +204,7 @@ export const templateFor = (envelope: Envelope): Template | undefined => {
     envelope.correlationId === fields.correlationId &&
     envelope.traceparent === fields.traceparent &&
     envelope.deadline === fields.deadline &&
-    isJson(envelope.payload, 0)
+    (json || isJson(envelope.payload, 0))
     ? template
     : undefined
 }

@@ -119,12 +119,16 @@ export interface Service {
    * in the resend buffer, or the `SendError`. Replies and system envelopes (kinds `reply`, `system`) go on an
    * urgent lane: never refused for a full buffer, never behind waiting user sends. A user envelope that finds
    * the window full (policy `"suspend"`) returns a function that withdraws it; `done` is called once it is in
-   * the buffer, or with the error that ended the wait.
+   * the buffer, or with the error that ended the wait. A caller that made an envelope with `Envelope.fill` and
+   * already has its payload's JSON (`JSON.stringify(payload)`'s text, keys in any order) passes it as `json`,
+   * with its UTF-8 `bytes` when it knows them: that text is sent as it is (the caller vouches for it).
    */
   readonly offer: (
     to: NodeId | Peer,
     envelope: Envelope,
-    done: (error: SendError | undefined) => void
+    done: (error: SendError | undefined) => void,
+    json?: string,
+    bytes?: number
   ) => SendError | undefined | (() => void)
   /**
    * Takes every envelope received so far, in order (per sender), waiting until there is at least

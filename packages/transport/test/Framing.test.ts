@@ -109,4 +109,36 @@ describe("data frames", () => {
       )
     }).pipe(Effect.scoped)
   )
+
+  it.live(
+    "a frame carries each envelope's exact JSON: templated or not, its payload's JSON given or not, any UTF-8",
+    () =>
+      Effect.gen(function* () {
+        const { node, peer } = yield* linked
+        const to = ActorAddress.make(reader, "/user/café")
+        const ticks = Envelope.template({ kind: "tell", to, from: ActorAddress.make(NodeId.make("writer"), "/user/ü") })
+        const plain = Envelope.template({ kind: "tell", to })
+        const made: Array<Envelope.Envelope> = []
+        for (let n = 1; n <= 3 * WINDOW; n++) {
+          // payloads of up to ~6,000 characters, some beyond ASCII: frames of several thousand characters, many envelopes
+          const payload = { _tag: "Tick", n, text: (n % 3 === 0 ? "€😀" : "x").repeat((n * 37) % 2000) }
+          const json = JSON.stringify(payload)
+          const envelope =
+            n % 4 === 0
+              ? Envelope.make({ kind: "tell", to, payload })
+              : Envelope.fill(n % 4 === 2 ? plain : ticks, payload)
+          made.push(Envelope.make({ ...envelope, payload }))
+          const done = (error: unknown) => assert.isUndefined(error)
+          // JSON given with its bytes, given alone (the transport counts them), or not given
+          if (n % 4 === 2) node.offer(reader, envelope, done, json, Buffer.byteLength(json))
+          else if (n % 4 === 3) node.offer(reader, envelope, done, json)
+          else node.offer(reader, envelope, done)
+        }
+        const frames = yield* readData(peer, 3 * WINDOW)
+        assert.deepStrictEqual(
+          frames.flatMap((frame) => frame.envelopes.map(({ seq: _, ...envelope }) => envelope)),
+          made
+        )
+      }).pipe(Effect.scoped)
+  )
 })

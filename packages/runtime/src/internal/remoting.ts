@@ -179,13 +179,18 @@ export class Remoting {
    */
   tell(ref: RemoteActorRef<Protocol.Any>, message: Message): Effect.Effect<void, TellError> {
     return Effect.withFiber((fiber) => {
+      // a plain struct is its own payload, and its JSON is written here, without a walk of the payload after
+      const json = ref.codec.json(message)
       let payload: Json
-      try {
-        payload = this.encodeFor(ref, message)
-      } catch (error) {
-        return Effect.fail(
-          new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
-        )
+      if (json !== undefined) payload = message as unknown as Json
+      else {
+        try {
+          payload = this.encodeFor(ref, message)
+        } catch (error) {
+          return Effect.fail(
+            new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
+          )
+        }
       }
       const from = fiber.getRef(CurrentActor)?.path
       this.access.reveal(ref.peer.node, from)
@@ -201,12 +206,15 @@ export class Remoting {
               traceparent,
               payload
             })
+      // the payload's JSON goes with a templated envelope only (the transport encodes any other whole)
+      const written = template === undefined ? undefined : json
+      const bytes = ref.codec.jsonBytes
       return this.flow.isPaused(ref.peer.node, ref.path)
         ? Effect.andThen(
             this.flow.open(ref.peer.node, ref.path),
-            Effect.suspend(() => this.offerTell(ref, envelope, message))
+            Effect.suspend(() => this.offerTell(ref, envelope, message, written, bytes))
           )
-        : this.offerTell(ref, envelope, message)
+        : this.offerTell(ref, envelope, message, written, bytes)
     })
   }
 
@@ -217,15 +225,18 @@ export class Remoting {
   private offerTell(
     ref: RemoteActorRef<Protocol.Any>,
     envelope: WireEnvelope.Envelope,
-    message: Message
+    message: Message,
+    json: string | undefined,
+    bytes: number
   ): Effect.Effect<void, TellError> {
     let resume: ((effect: Effect.Effect<void, TellError>) => void) | undefined
     let early: Effect.Effect<void, TellError> | undefined
-    const result = this.transport.offer(ref.peer, envelope, (error) => {
+    const done = (error: TransportError.SendError | undefined) => {
       const effect = error === undefined ? Effect.void : this.tellRefused(ref, message, error)
       if (resume === undefined) early = effect
       else resume(effect)
-    })
+    }
+    const result = this.transport.offer(ref.peer, envelope, done, json, bytes)
     if (result === undefined) return Effect.void
     if (typeof result !== "function") return this.tellRefused(ref, message, result)
     return Effect.callback<void, TellError>((r) => {

@@ -289,8 +289,10 @@ export class Engine {
   readonly offer = (
     to: NodeId | Peer,
     envelope: Envelope.Envelope,
-    done: (error: SendError | undefined) => void
-  ): SendError | undefined | (() => void) => Outbound.offer(this, to, envelope, done)
+    done: (error: SendError | undefined) => void,
+    json?: string,
+    bytes?: number
+  ): SendError | undefined | (() => void) => Outbound.offer(this, to, envelope, done, json, bytes)
 
   readonly send = (to: NodeId | Peer, envelope: Envelope.Envelope): Effect.Effect<void, SendError> =>
     Outbound.send(this, to, envelope)

@@ -34,14 +34,14 @@ const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {
 
 /**
  * Encodes an envelope into {@link encoded}, or returns why it cannot cross the wire. A templated envelope is
- * encoded as its payload's JSON (its link writes the template's bytes around it).
+ * encoded as its payload's JSON (`json` when the caller has it; its link writes the template around it).
  */
-const encode = (envelope: Envelope.Envelope): InvalidEnvelope | undefined => {
+const encode = (envelope: Envelope.Envelope, json: string | undefined, bytes: number): InvalidEnvelope | undefined => {
   try {
-    const template = Envelope.templateFor(envelope)
+    const template = Envelope.templateFor(envelope, json !== undefined)
     if (template !== undefined) {
-      encoded.json = JSON.stringify(envelope.payload)
-      encoded.bytes = template.bytes + Buffer.byteLength(encoded.json)
+      encoded.json = json ?? JSON.stringify(envelope.payload)
+      encoded.bytes = template.bytes + (json === undefined || bytes < 0 ? Buffer.byteLength(encoded.json) : bytes)
       encoded.template = template
       return
     }
@@ -69,17 +69,20 @@ const encoded: { json: string; bytes: number; template: Envelope.Template | unde
 /**
  * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
  * `SendError`, or (a user envelope while the window is full, policy `"suspend"`) a function that withdraws
- * it; `done` is then called once it is in the buffer or failed.
+ * it; `done` is then called once it is in the buffer or failed. `payloadJson` (and its `payloadBytes`, -1 for
+ * unknown): a templated envelope's payload's JSON, made by the caller.
  */
 export const offer = (
   engine: Engine,
   to: NodeId | Peer,
   envelope: Envelope.Envelope,
-  done: (error: SendError | undefined) => void
+  done: (error: SendError | undefined) => void,
+  payloadJson?: string,
+  payloadBytes = -1
 ): SendError | undefined | (() => void) => {
   const link = linkTo(engine, to)
   if (link instanceof NodeUnreachable) return link
-  const invalid = encode(envelope)
+  const invalid = encode(envelope, payloadJson, payloadBytes)
   if (invalid !== undefined) return invalid
   const { json, bytes, template } = encoded
   if (envelope.to.node !== link.peer.node) {

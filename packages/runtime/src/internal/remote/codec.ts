@@ -24,6 +24,14 @@ export const UnknownProtocol = Protocol.make("unknown", {})
 
 export interface Codec {
   encode(message: Message): Json
+  /**
+   * The JSON of a message that is a plain struct of its protocol (see {@link isPlain}: then `encode` returns it
+   * as it is), written field by field, the same text as `JSON.stringify` of it (keys in the schema's order); its
+   * UTF-8 bytes are then in `jsonBytes`. Undefined for any other message (encode it).
+   */
+  json(message: Message): string | undefined
+  /** The UTF-8 bytes of what `json` returned last. */
+  readonly jsonBytes: number
   /** The message, or what is wrong with the payload; refs in it are resolved by `resolve`. */
   decode(payload: unknown, resolve: ActorRefs.Resolver): Message | string
 }
@@ -131,12 +139,73 @@ const isPlain = (fields: ReadonlyArray<PlainField>, u: unknown): boolean => {
   return keys === present
 }
 
+/** Whether `text` is ASCII (then its UTF-8 bytes are its length). */
+const isAscii = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
+/**
+ * Writes the JSON of a plain struct with `fields` (what `JSON.stringify` would write for it, keys in the fields'
+ * order), or returns undefined when the value is not plain (as {@link isPlain} decides) or a number in it is not
+ * finite. Sets `bytes.last` to the JSON's UTF-8 bytes.
+ */
+const plainJson = (fields: ReadonlyArray<PlainField>, bytes: { last: number }) => {
+  const keys = fields.map((field) => `${JSON.stringify(field.name)}:`)
+  const literals = fields.map((field) => (field.type === "literal" ? JSON.stringify(field.literal) : ""))
+  const hasString = fields.some((field) => field.type === "string")
+  // numbers and booleans are ASCII: the length is the byte count unless a key, literal or string is not
+  const ascii = !hasString && keys.every(isAscii) && literals.every(isAscii)
+  return (u: unknown): string | undefined => {
+    if (typeof u !== "object" || u === null || Object.getPrototypeOf(u) !== Object.prototype) return undefined
+    const record = u as Record<string, unknown>
+    let json = "{"
+    let present = 0
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!
+      const value = record[field.name]
+      if (value === undefined) {
+        if (field.optional && !Object.hasOwn(record, field.name)) continue
+        return undefined
+      }
+      if (present > 0) json += ","
+      switch (field.type) {
+        case "number":
+          if (typeof value !== "number" || !Number.isFinite(value)) return undefined
+          json += keys[i]! + value
+          break
+        case "literal":
+          if (value !== field.literal) return undefined
+          json += keys[i]! + literals[i]!
+          break
+        case "string":
+          if (typeof value !== "string") return undefined
+          json += keys[i]! + JSON.stringify(value)
+          break
+        case "boolean":
+          if (typeof value !== "boolean") return undefined
+          json += keys[i]! + (value ? "true" : "false")
+          break
+      }
+      present++
+    }
+    let count = 0
+    for (const _ in record) count++
+    if (count !== present) return undefined
+    json += "}"
+    bytes.last = ascii ? json.length : Buffer.byteLength(json)
+    return json
+  }
+}
+
 /** Encodes and decodes the messages of a protocol, one schema per tag, made once. */
 export const codecOf = (protocol: Protocol.Any): Codec => {
   let codec = codecs.get(protocol)
   if (codec !== undefined) return codec
   const encoders = new Map<string, (m: Message) => Json>()
+  const writers = new Map<string, (m: Message) => string | undefined>()
   const decoders = new Map<string, Decoder>()
+  const bytes = { last: 0 }
   for (const tag of protocol.tags) {
     const schema = protocol.messageSchemas[tag]!
     const encode = Schema.encodeSync(schema)
@@ -152,19 +221,41 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
     } else {
       // a plain struct holds no refs: nothing to resolve
       encoders.set(tag, (message) => (isPlain(plain, message) ? message : toJson(encode(message))) as Json)
+      writers.set(tag, plainJson(plain, bytes))
       decoders.set(tag, (u) => (isPlain(plain, u) ? (u as Message) : decode(u)))
     }
   }
   let lastTag: unknown
   let lastDecode: Decoder | undefined
+  let lastWriterTag: unknown
+  let lastWriter: ((m: Message) => string | undefined) | undefined
   codec =
     protocol === UnknownProtocol
-      ? { encode: (message) => message as unknown as Json, decode: () => "no protocol to decode with" }
+      ? {
+          encode: (message) => message as unknown as Json,
+          json: () => undefined,
+          jsonBytes: 0,
+          decode: () => "no protocol to decode with"
+        }
       : {
           encode: (message) => {
             const encode = encoders.get(message._tag)
             if (encode === undefined) throw new Error(`${message._tag} is not a message of ${protocol.name}`)
             return encode(message)
+          },
+          json: (message) => {
+            const tag = message._tag
+            // consecutive messages usually have the same tag: its writer is kept at hand
+            if (tag !== lastWriterTag || lastWriter === undefined) {
+              const writer = writers.get(tag)
+              if (writer === undefined) return undefined
+              lastWriterTag = tag
+              lastWriter = writer
+            }
+            return lastWriter(message)
+          },
+          get jsonBytes() {
+            return bytes.last
           },
           decode: (payload, resolve) => {
             const tag = (payload as { _tag?: unknown } | null)?._tag
