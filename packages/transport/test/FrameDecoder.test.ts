@@ -361,7 +361,7 @@ describe("FrameDecoder", () => {
           listen: { port: 0 }
         })
         const delivered: Array<Envelope.Envelope> = []
-        yield* node.receiveWith({ deliver: (d) => delivered.push(d.envelope), peer: () => {} })
+        yield* node.receiveWith({ deliver: (_, envelope) => delivered.push(envelope), peer: () => {} })
         const peer = yield* Effect.acquireRelease(
           Effect.promise(() => RawPeer.open(Option.getOrThrow(node.address))),
           (peer) => Effect.sync(() => peer.socket.terminate())
