@@ -301,6 +301,18 @@ describe("FrameDecoder", () => {
     }
   })
 
+  it("payloads of objects with a kind (message parts, say) are decoded piece by piece too", () => {
+    const decoder = new FrameDecoder()
+    const senders = pairs(4) // index 3 has no sender: its tail is `}`
+    const parts = `{"_tag":"Say","parts":[{"kind":"text","text":"hi"},{"kind":"image","url":"u"},{"kind":"x"}]}`
+    for (let f = 0; f < 50; f++) {
+      const texts = [0, 3, 1, 3, 2].map((i) => senders[i]!.head + parts + senders[i]!.tail)
+      same(decoder, Frame.encodeData(0, 1 + f * 5, texts), `frame ${f}`)
+    }
+    assert.strictEqual(decoder.decoded, 50)
+    assert.strictEqual(decoder.throws, 0)
+  })
+
   it("a new sender after one without a sender is learned, not backed off from", () => {
     const decoder = new FrameDecoder()
     const senders = pairs(16) // 3 and 10 have no sender: their tail `}` ends every other tail too
@@ -339,8 +351,8 @@ describe("FrameDecoder", () => {
   it("backs off after a frame it could not decode: payloads that keep failing cost a throw per many frames", () => {
     const decoder = new FrameDecoder()
     const [pair] = pairs(1)
-    // an array of envelope-like objects: its `},{"kind":"` looks like the end of the envelope
-    const text = `${pair!.head}[{"kind":"x"},{"kind":"y"}]${pair!.tail}`
+    // an array of envelope-like objects: its `},{"kind":"x","to":` looks like the end of the envelope
+    const text = `${pair!.head}[{"kind":"x","to":1},{"kind":"y","to":2}]${pair!.tail}`
     for (let f = 0; f < 1000; f++) same(decoder, Frame.encodeData(0, 1 + f, [text]), `frame ${f}`)
     assert.isAtMost(decoder.failed, 9)
     assert.isAtMost(decoder.throws, 9)

@@ -8,7 +8,8 @@
  *
  * Why a piece that parses is the right piece: the decoder accepts a frame only when it has matched ALL of its
  * text, in order, as the frame's fixed prefix (its counts JSON integers), then envelopes separated by `,`, then
- * `]}` (an envelope ends at a `}` followed by `,{"kind":"`, where the next one starts, or by the frame's `]}`);
+ * `]}` (an envelope ends at a `}` followed by `,{"kind":"`, where the next one starts, or by the frame's `]}`;
+ * one whose kind no `","to":` follows is taken for an object inside the payload and passed over);
  * each envelope is a known head (`{"kind":K,"to":T,"payload":`) + a text that `JSON.parse` accepts (one JSON
  * value) + a known tail (`}` or `,"from":F}`), or a text that `JSON.parse` accepts as a whole (an envelope it has
  * no head or tail for: it teaches them when they have that form). Heads and tails are made here with
@@ -37,6 +38,8 @@ const ENVELOPES = ',"envelopes":['
 const PAYLOAD = ',"payload":'
 /** An envelope's end followed by the next envelope's start, in the key order `Envelope.make` writes. */
 const NEXT = '},{"kind":"'
+/** What follows the next envelope's kind. */
+const TO = '","to":'
 
 /**
  * Heads kept per connection, tails per head (a sender each), and the longest head or tail kept: what a peer can
@@ -193,7 +196,7 @@ export class FrameDecoder {
       checked = undefined
       const from = head === undefined ? pos : pos + head.text.length
       // where this envelope ends: before the next `},{"kind":"`, else the frame's `}]}` (see the module's doc)
-      const end = nextEnd(text, from)
+      let end = nextEnd(text, from)
       if (end < 0) return undefined
       let tail: Tail | undefined
       if (head !== undefined) {
@@ -212,6 +215,13 @@ export class FrameDecoder {
             if (++misses > 2) return undefined
           }
         }
+      }
+      // not the joint's: past the `},{"kind":"` of objects inside the payload (no `","to":` follows their kind)
+      while (end !== last && !isAt(text, TO, text.indexOf('"', end + NEXT.length))) {
+        end = nextEnd(text, end + 1)
+        if (end < 0) return undefined
+      }
+      if (head !== undefined) {
         for (const t of head.tails) {
           const to = end + 1 - t.text.length
           if (to > from && isAt(text, t.text, to) && plausible(text, from, to)) {
