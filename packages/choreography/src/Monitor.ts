@@ -167,7 +167,7 @@ const violation = (
 const allowed = (row: Row | undefined, kind: number, peer: string, label: string, payload: unknown): number => {
   if (row === undefined || row.kind !== kind || row.peer !== peer) return -1
   const move = row.moves[row.labels.indexOf(label)]
-  return move !== undefined && move.is(payload) ? move.to : -1
+  return move?.is(payload) ? move.to : -1
 }
 
 /** Why a step was refused: works out what exactly is wrong (off the hot path). */
