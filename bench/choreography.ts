@@ -114,3 +114,6 @@ if (import.meta.main) for (const f of await figures()) console.log(f.name, f.val
 
 /** The two sessions `monitor_overhead` compares (for bench/probes/monitor-profile.ts). */
 export const runs = { checked: checkedRun, unchecked: uncheckedRun }
+
+/** The messages of one session run. */
+export const messages = N

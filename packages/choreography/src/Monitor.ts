@@ -5,7 +5,8 @@
  * current state number (which is also what a checkpoint records) and asks the monitor about each
  * move. The answer is the next state, or a {@link ProtocolViolation} that names the session, the
  * role, the state, what was expected and what happened. Transition tables are built once per state
- * machine, so a step is a few comparisons, a map lookup and the payload's `Schema.is` check.
+ * machine, so a step is a few comparisons, a scan of the state's labels and the payload's test (`typeof` for a
+ * primitive, else `Schema.is`).
  * A session runs it at the sender before a message leaves, and at the receiver for each message.
  *
  * @example
@@ -68,10 +69,15 @@ interface Move {
   readonly payload: Schema.Top
 }
 
+/**
+ * A state's moves, compiled for the hot path: its labels and, at the same index, each move's next state and
+ * payload test (a scan of a few labels costs less than a map lookup).
+ */
 interface Row {
   readonly kind: typeof SEND | typeof RECEIVE | typeof END
   readonly peer: string | undefined
-  readonly moves: ReadonlyMap<string, Move>
+  readonly labels: ReadonlyArray<string>
+  readonly moves: ReadonlyArray<Move>
   readonly expected: ReadonlyArray<string>
 }
 
@@ -122,7 +128,8 @@ const rowsOf = (machine: StateMachine): ReadonlyArray<Row> => {
     rows = machine.states.map((s) => ({
       kind: s.kind === "send" ? SEND : s.kind === "receive" ? RECEIVE : END,
       peer: s.peer,
-      moves: new Map(s.transitions.map((t) => [t.label, { to: t.to, is: guard(t.payload), payload: t.payload }])),
+      labels: s.transitions.map((t) => t.label),
+      moves: s.transitions.map((t) => ({ to: t.to, is: guard(t.payload), payload: t.payload })),
       expected: s.transitions.map(describeTransition)
     }))
     tables.set(machine, rows)
@@ -156,27 +163,29 @@ const violation = (
     ...(detail === undefined ? {} : { detail })
   })
 
-const step = (
-  monitor: Monitor,
+/** The next state if the row allows `label(payload)` (to or from its peer), else -1: the hot path of a step. */
+const allowed = (row: Row | undefined, kind: number, peer: string, label: string, payload: unknown): number => {
+  if (row === undefined || row.kind !== kind || row.peer !== peer) return -1
+  const move = row.moves[row.labels.indexOf(label)]
+  return move?.is(payload) ? move.to : -1
+}
+
+/** Why a step was refused: works out what exactly is wrong (off the hot path). */
+const refused = (
+  m: MonitorImpl,
   kind: typeof SEND | typeof RECEIVE,
   state: number,
   peer: string,
   label: string,
   payload: unknown
-): number | ProtocolViolation => {
-  const m = monitor as MonitorImpl
+): ProtocolViolation => {
   const row = m.rows[state]
-  if (row !== undefined && row.kind === kind && row.peer === peer) {
-    const move = row.moves.get(label)
-    if (move?.is(payload)) return move.to
-  }
-  // Off the fast path: work out what exactly is wrong.
   const got = `${peer}${kind === SEND ? "!" : "?"}${label}`
   if (row === undefined) return violation(m, state, got, "state", `state ${state} does not exist`)
   if (row.kind === END) return violation(m, state, got, "ended")
   if (row.kind !== kind) return violation(m, state, got, "direction")
   if (row.peer !== peer) return violation(m, state, got, "peer")
-  const move = row.moves.get(label)
+  const move = row.moves[row.labels.indexOf(label)]
   if (move === undefined) return violation(m, state, got, "label")
   const decoded = Schema.decodeUnknownResult(Schema.toType(move.payload))(payload)
   return violation(m, state, got, "payload", Result.isFailure(decoded) ? decoded.failure.message : "invalid payload")
@@ -189,7 +198,10 @@ export const send = (
   to: string,
   label: string,
   payload: unknown
-): number | ProtocolViolation => step(monitor, SEND, state, to, label, payload)
+): number | ProtocolViolation => {
+  const next = allowed((monitor as MonitorImpl).rows[state], SEND, to, label, payload)
+  return next >= 0 ? next : refused(monitor as MonitorImpl, SEND, state, to, label, payload)
+}
 
 /** Checks that the role may receive `label` with `payload` from `from` in `state`: the next state, or the violation. */
 export const receive = (
@@ -198,7 +210,10 @@ export const receive = (
   from: string,
   label: string,
   payload: unknown
-): number | ProtocolViolation => step(monitor, RECEIVE, state, from, label, payload)
+): number | ProtocolViolation => {
+  const next = allowed((monitor as MonitorImpl).rows[state], RECEIVE, from, label, payload)
+  return next >= 0 ? next : refused(monitor as MonitorImpl, RECEIVE, state, from, label, payload)
+}
 
 /** Checks that the role may stop in `state` (it is at the end): the same state, or the violation. */
 export const close = (monitor: Monitor, state: number): number | ProtocolViolation => {

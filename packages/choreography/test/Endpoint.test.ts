@@ -86,6 +86,20 @@ describe("Endpoint", () => {
     })
   )
 
+  it.effect("a send effect run twice sends once; a second send built on the same endpoint is spent", () =>
+    Effect.gen(function* () {
+      const net = yield* network(TwoBuyer.roles)
+      const a = join(net.port("A"), "A")
+      const send = a.send("S", "title", "Dune")
+      const other = a.send("S", "title", "Emma")
+      assert.strictEqual((yield* send).state, 1)
+      assert.instanceOf(yield* Effect.flip(send), Endpoint.EndpointSpent)
+      assert.instanceOf(yield* Effect.flip(other), Endpoint.EndpointSpent)
+      assert.strictEqual(yield* Queue.size(net.queue("A", "S")), 1)
+      assert.deepInclude(yield* Queue.take(net.queue("A", "S")), { label: "title", payload: "Dune" })
+    })
+  )
+
   it.effect("refuses an illegal send before anything leaves, and reports it to the port", () =>
     Effect.gen(function* () {
       const net = yield* network(TwoBuyer.roles)

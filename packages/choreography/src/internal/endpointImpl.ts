@@ -31,6 +31,8 @@ interface Conversation<E> {
   readonly monitor: Monitor.Monitor
   readonly port: Port<E>
   readonly tags: ReadonlyArray<"Send" | "Receive" | "End">
+  /** The sizes of the families, in an instance of a protocol with families (see `StateMachine.families`). */
+  readonly families: Readonly<Record<string, number>> | undefined
 }
 
 /** An endpoint is small (it is made at every step): its conversation, its state and whether it was used. */
@@ -66,6 +68,11 @@ export class EndpointImpl<E> implements UntypedEndpoint<E> {
       this.used = true
       return undefined
     }
+    return this.spent()
+  }
+
+  /** The failure of a second use of this endpoint. */
+  private spent(): Effect.Effect<never, EndpointSpent> {
     const m = this.monitor
     return Effect.fail(new EndpointSpent({ protocol: m.protocol, session: m.session, role: m.role, state: this.state }))
   }
@@ -75,19 +82,29 @@ export class EndpointImpl<E> implements UntypedEndpoint<E> {
   }
 
   send(to: string, label: string, payload?: unknown): Effect.Effect<UntypedEndpoint<E>, Failure<E>> {
-    return Effect.withFiber((fiber): Effect.Effect<UntypedEndpoint<E>, Failure<E>> => {
-      const spent = this.spend()
-      if (spent !== undefined) return spent
-      const size = this.monitor.machine.families?.[to]
-      if (size !== undefined) return this.broadcast(to, size, label, payload, fiber)
-      const next = Monitor.send(this.monitor, this.state, to, label, payload)
-      if (Monitor.isViolation(next)) return this.refuse(next)
-      const endpoint = new EndpointImpl(this.conversation, next)
-      // A port that delivered at once answers with a completed effect: no further step is needed.
-      const sent = this.port.send(to, label, payload, next, fiber)
-      if (!isDone(sent)) return Effect.as(sent, endpoint)
-      return Exit.isSuccess(sent) ? Exit.succeed(endpoint) : (sent as Exit.Exit<never, E>)
-    })
+    return Effect.withFiber((fiber) => this.sendNow(to, label, payload, fiber))
+  }
+
+  /** The send, run in the sending fiber: checked, handed to the port, answered with the next endpoint. */
+  private sendNow(
+    to: string,
+    label: string,
+    payload: unknown,
+    fiber: Fiber.Fiber<unknown, unknown>
+  ): Effect.Effect<UntypedEndpoint<E>, Failure<E>> {
+    if (this.used) return this.spent()
+    this.used = true
+    const conversation = this.conversation
+    const size = conversation.families?.[to]
+    if (size !== undefined) return this.broadcast(to, size, label, payload, fiber)
+    const next = Monitor.send(conversation.monitor, this.state, to, label, payload)
+    if (typeof next !== "number") return this.refuse(next)
+    const endpoint = new EndpointImpl(conversation, next)
+    // A port that delivered at once answers with a completed effect: no further step is needed.
+    const sent = conversation.port.send(to, label, payload, next, fiber)
+    if (sent === Effect.void) return Exit.succeed(endpoint)
+    if (!isDone(sent)) return Effect.as(sent, endpoint)
+    return Exit.isSuccess(sent) ? Exit.succeed(endpoint) : (sent as Exit.Exit<never, E>)
   }
 
   /** A send to a family: one to each member, in member order, each checked by the monitor. */
@@ -116,9 +133,9 @@ export class EndpointImpl<E> implements UntypedEndpoint<E> {
       if (spent !== undefined) return spent
       const from = Monitor.receivesFrom(this.monitor, this.state)
       if (typeof from !== "string") return this.refuse(from)
-      const gather = this.monitor.machine.families === undefined ? undefined : firstMember(from)
-      if (gather !== undefined && this.monitor.machine.families?.[gather] !== undefined)
-        return this.gather(gather, this.monitor.machine.families[gather]!)
+      const families = this.conversation.families
+      const family = families === undefined ? undefined : firstMember(from)
+      if (family !== undefined && families?.[family] !== undefined) return this.gather(family, families[family])
       const got = this.port.receive(from, this.state)
       // A message that was waiting already is checked without a further step.
       return isDone(got) && Exit.isSuccess(got)
@@ -189,6 +206,7 @@ export const endpointAt = <E>(monitor: Monitor.Monitor, port: Port<E>, state: nu
     {
       monitor,
       port,
+      families: monitor.machine.families,
       tags: monitor.machine.states.map((s) => (s.kind === "send" ? "Send" : s.kind === "receive" ? "Receive" : "End"))
     },
     state
