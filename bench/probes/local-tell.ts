@@ -22,6 +22,7 @@ interface Result {
 const child = async (root: string): Promise<Result> => {
   const { Effect, Schema } = await import(`${root}/node_modules/effect/dist/index.js`)
   const { ActorSystem, Behavior, Protocol } = await import(`${root}/packages/runtime/src/index.ts`)
+  // bench/counter.ts's counter, made with the checkout's own runtime (that module imports this checkout's)
   const Counter = Protocol.make("Counter", {
     Add: { n: Schema.Number },
     Get: Protocol.request({}, { success: Schema.Number })
