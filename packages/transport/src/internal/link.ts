@@ -11,7 +11,7 @@ import * as FailureDetector from "../FailureDetector.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import type { Peer } from "../Peer.ts"
-import type { Delivery, LinkStats } from "../Transport.ts"
+import type { Delivery, LinkStats, Waiting } from "../Transport.ts"
 import type { NodeUnreachable, SendError } from "../TransportError.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
@@ -57,12 +57,33 @@ export class DeliveryImpl implements Delivery {
 }
 
 /** A send waiting for room in the window: `done` is called once it is in the resend buffer, or failed. */
-interface Waiter {
+class Waiter {
   readonly json: string
   readonly bytes: number
   readonly template: Envelope.Template | undefined
-  readonly done: (error: SendError | undefined) => void
-  cancelled: boolean
+  private listener: ((error: SendError | undefined) => void) | undefined
+  /** How it ended, while no listener heard it (null: not yet). */
+  private outcome: SendError | undefined | null = null
+  cancelled = false
+  constructor(
+    json: string,
+    bytes: number,
+    template: Envelope.Template | undefined,
+    listener: ((error: SendError | undefined) => void) | undefined
+  ) {
+    this.json = json
+    this.bytes = bytes
+    this.template = template
+    this.listener = listener
+  }
+  done(error: SendError | undefined): void {
+    if (this.listener === undefined) this.outcome = error
+    else this.listener(error)
+  }
+  onDone(listener: (error: SendError | undefined) => void): void {
+    if (this.outcome === null) this.listener = listener
+    else listener(this.outcome)
+  }
 }
 
 /**
@@ -182,12 +203,18 @@ export class Link {
   }
 
   /** A user send waits for room; returns what withdraws it. */
-  wait(json: string, bytes: number, template: Envelope.Template | undefined, done: Waiter["done"]): () => void {
-    const waiter: Waiter = { json, bytes, template, done, cancelled: false }
+  wait(
+    json: string,
+    bytes: number,
+    template: Envelope.Template | undefined,
+    done: ((error: SendError | undefined) => void) | undefined
+  ): Waiting {
+    const waiter = new Waiter(json, bytes, template, done)
     this.waiters.push(waiter)
-    return () => {
+    const withdraw = () => {
       waiter.cancelled = true
     }
+    return Object.assign(withdraw, { onDone: (listener: Parameters<Waiter["onDone"]>[0]) => waiter.onDone(listener) })
   }
 
   /** Lets in what waits for room: urgent envelopes first, then user sends in order. */
