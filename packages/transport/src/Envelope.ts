@@ -150,6 +150,10 @@ export class Template {
   readonly tail: string | undefined
   /** The UTF-8 bytes of `head` and `tail`. */
   readonly bytes: number
+  /** @internal `head` in UTF-8. */
+  readonly headBytes: Uint8Array
+  /** @internal `tail` in UTF-8. */
+  readonly tailBytes: Uint8Array
   constructor(fields: Fields) {
     const valid = isEnvelope(build(fields, null))
     const address = (a: ActorAddress.ActorAddress) => Object.freeze({ node: a.node, path: a.path })
@@ -159,7 +163,10 @@ export class Template {
     const at = json?.indexOf(',"payload":null') ?? -1
     this.head = at < 0 ? undefined : json!.slice(0, at + 11)
     this.tail = at < 0 ? undefined : json!.slice(at + 15)
-    this.bytes = utf8.encode(this.head ?? "").length + utf8.encode(this.tail ?? "").length
+    // own buffers, not slices of a shared pool: a template may live long, and a slice would keep its pool alive
+    this.headBytes = utf8.encode(this.head ?? "")
+    this.tailBytes = utf8.encode(this.tail ?? "")
+    this.bytes = this.headBytes.length + this.tailBytes.length
   }
 }
 

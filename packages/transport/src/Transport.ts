@@ -90,6 +90,22 @@ export interface Stats {
  *
  * @since 0.1.0
  */
+/**
+ * A send waiting for room in a link's window (see {@link Service.offer}): calling it withdraws the send;
+ * `onDone` sets what hears once it is in the resend buffer or failed (at once if that already happened).
+ *
+ * @example
+ * ```ts
+ * const result = transport.offer(peer, envelope)
+ * if (typeof result === "function") result.onDone((error) => console.log(error ?? "sent"))
+ * ```
+ * @since 0.1.0
+ */
+export interface Waiting {
+  (): void
+  readonly onDone: (done: (error: SendError | undefined) => void) => void
+}
+
 export interface Service {
   /** This node's id. */
   readonly node: NodeId
@@ -118,18 +134,19 @@ export interface Service {
    * messages) or wait on their own terms (an ask with a deadline). Returns `undefined` once the envelope is
    * in the resend buffer, or the `SendError`. Replies and system envelopes (kinds `reply`, `system`) go on an
    * urgent lane: never refused for a full buffer, never behind waiting user sends. A user envelope that finds
-   * the window full (policy `"suspend"`) returns a function that withdraws it; `done` is called once it is in
-   * the buffer, or with the error that ended the wait. A caller that made an envelope with `Envelope.fill` and
-   * already has its payload's JSON (`JSON.stringify(payload)`'s text, keys in any order) passes it as `json`,
-   * with its UTF-8 `bytes` when it knows them: that text is sent as it is (the caller vouches for it).
+   * the window full (policy `"suspend"`) returns a {@link Waiting} send: a function that withdraws it; `done`
+   * (or the one given to its `onDone` later, for a caller that makes none unless it must wait) is called once it
+   * is in the buffer, or with the error that ended the wait. A caller that made an envelope with `Envelope.fill`
+   * and already has its payload's JSON (`JSON.stringify(payload)`'s text, keys in any order) passes it as
+   * `json`, with its UTF-8 `bytes` when it knows them: that text is sent as it is (the caller vouches for it).
    */
   readonly offer: (
     to: NodeId | Peer,
     envelope: Envelope,
-    done: (error: SendError | undefined) => void,
+    done?: (error: SendError | undefined) => void,
     json?: string,
     bytes?: number
-  ) => SendError | undefined | (() => void)
+  ) => SendError | undefined | Waiting
   /**
    * Takes every envelope received so far, in order (per sender), waiting until there is at least
    * one. Meant for exactly one consumer: taking an envelope is what acknowledges it to its sender,

@@ -57,9 +57,16 @@ describe("data frames", () => {
       const before = framesOut(node)
       // one synchronous turn fills the window (the peer's) and queues twice as much behind it
       const written: Array<number> = []
+      let admitted = 0
+      const done = (error: unknown) => {
+        assert.isUndefined(error)
+        admitted++
+      }
       for (let n = 1; n <= 3 * WINDOW; n++) {
-        const result = node.offer(reader, tick(n), (error) => assert.isUndefined(error))
+        // a send that must wait hears of its admission through `done`, or through `onDone` given after
+        const result = n % 2 === 0 ? node.offer(reader, tick(n), done) : node.offer(reader, tick(n))
         assert.isTrue(n <= WINDOW ? result === undefined : typeof result === "function")
+        if (n % 2 === 1 && typeof result === "function") result.onDone(done)
         if (n <= WINDOW) written.push(framesOut(node) - before)
       }
       // the first envelope went out alone (an idle socket); then a frame each time a quarter window waited
@@ -74,6 +81,7 @@ describe("data frames", () => {
         ns,
         Array.from({ length: 3 * WINDOW }, (_, i) => i + 1)
       )
+      assert.strictEqual(admitted, 2 * WINDOW)
     }).pipe(Effect.scoped)
   )
 

@@ -229,19 +229,12 @@ export class Remoting {
     json: string | undefined,
     bytes: number
   ): Effect.Effect<void, TellError> {
-    let resume: ((effect: Effect.Effect<void, TellError>) => void) | undefined
-    let early: Effect.Effect<void, TellError> | undefined
-    const done = (error: TransportError.SendError | undefined) => {
-      const effect = error === undefined ? Effect.void : this.tellRefused(ref, message, error)
-      if (resume === undefined) early = effect
-      else resume(effect)
-    }
-    const result = this.transport.offer(ref.peer, envelope, done, json, bytes)
+    // no callback made unless the tell must wait (the usual tell allocates nothing here)
+    const result = this.transport.offer(ref.peer, envelope, undefined, json, bytes)
     if (result === undefined) return Effect.void
     if (typeof result !== "function") return this.tellRefused(ref, message, result)
-    return Effect.callback<void, TellError>((r) => {
-      if (early !== undefined) r(early)
-      else resume = r
+    return Effect.callback<void, TellError>((resume) => {
+      result.onDone((error) => resume(error === undefined ? Effect.void : this.tellRefused(ref, message, error)))
       return Effect.sync(result)
     })
   }

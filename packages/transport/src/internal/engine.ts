@@ -15,7 +15,7 @@ import type * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
 import type { NodeId } from "../NodeId.ts"
 import type { Peer, PeerEvent } from "../Peer.ts"
-import type { Service, Stats } from "../Transport.ts"
+import type { Service, Stats, Waiting } from "../Transport.ts"
 import { NodeUnreachable, type SendError } from "../TransportError.ts"
 import * as TransportMetrics from "../TransportMetrics.ts"
 import { Connection, type Dialer, type Wire, type WireEvents } from "./connection.ts"
@@ -289,10 +289,10 @@ export class Engine {
   readonly offer = (
     to: NodeId | Peer,
     envelope: Envelope.Envelope,
-    done: (error: SendError | undefined) => void,
+    done?: (error: SendError | undefined) => void,
     json?: string,
     bytes?: number
-  ): SendError | undefined | (() => void) => Outbound.offer(this, to, envelope, done, json, bytes)
+  ): SendError | undefined | Waiting => Outbound.offer(this, to, envelope, done, json, bytes)
 
   readonly send = (to: NodeId | Peer, envelope: Envelope.Envelope): Effect.Effect<void, SendError> =>
     Outbound.send(this, to, envelope)

@@ -11,7 +11,7 @@ import * as FailureDetector from "../FailureDetector.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import type { Peer } from "../Peer.ts"
-import type { Delivery, LinkStats } from "../Transport.ts"
+import type { Delivery, LinkStats, Waiting } from "../Transport.ts"
 import type { NodeUnreachable, SendError } from "../TransportError.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
@@ -35,10 +35,8 @@ const URGENT_LIMIT = 4
 /** The resend buffer's first size; it doubles as needed up to the capacity. */
 const RING_START = 16
 
-/** A data frame's envelopes are written into its buffer in strings of about this many characters. */
-const CHUNK = 16 * 1024
-
 const now = Date.now
+const COMMA = 0x2c
 const CLOSE_BRACKET = 0x5d
 const CLOSE_BRACE = 0x7d
 
@@ -59,12 +57,33 @@ export class DeliveryImpl implements Delivery {
 }
 
 /** A send waiting for room in the window: `done` is called once it is in the resend buffer, or failed. */
-interface Waiter {
+class Waiter {
   readonly json: string
   readonly bytes: number
   readonly template: Envelope.Template | undefined
-  readonly done: (error: SendError | undefined) => void
-  cancelled: boolean
+  private listener: ((error: SendError | undefined) => void) | undefined
+  /** How it ended, while no listener heard it (null: not yet). */
+  private outcome: SendError | undefined | null = null
+  cancelled = false
+  constructor(
+    json: string,
+    bytes: number,
+    template: Envelope.Template | undefined,
+    listener: ((error: SendError | undefined) => void) | undefined
+  ) {
+    this.json = json
+    this.bytes = bytes
+    this.template = template
+    this.listener = listener
+  }
+  done(error: SendError | undefined): void {
+    if (this.listener === undefined) this.outcome = error
+    else this.listener(error)
+  }
+  onDone(listener: (error: SendError | undefined) => void): void {
+    if (this.outcome === null) this.listener = listener
+    else listener(this.outcome)
+  }
 }
 
 /**
@@ -184,12 +203,18 @@ export class Link {
   }
 
   /** A user send waits for room; returns what withdraws it. */
-  wait(json: string, bytes: number, template: Envelope.Template | undefined, done: Waiter["done"]): () => void {
-    const waiter: Waiter = { json, bytes, template, done, cancelled: false }
+  wait(
+    json: string,
+    bytes: number,
+    template: Envelope.Template | undefined,
+    done: ((error: SendError | undefined) => void) | undefined
+  ): Waiting {
+    const waiter = new Waiter(json, bytes, template, done)
     this.waiters.push(waiter)
-    return () => {
+    const withdraw = () => {
       waiter.cancelled = true
     }
+    return Object.assign(withdraw, { onDone: (listener: Parameters<Waiter["onDone"]>[0]) => waiter.onDone(listener) })
   }
 
   /** Lets in what waits for room: urgent envelopes first, then user sends in order. */
@@ -312,14 +337,11 @@ export class Link {
       const first = this.sent + 1
       let last = this.sent
       let size = 0
-      // the ring index of `last + 1`, stepped (not a division per envelope)
-      let index = first % capacity
       while (last < this.lastSeq) {
-        const bytes = this.sizes[index]! + 1
+        const bytes = this.sizes[(last + 1) % capacity]! + 1
         if (last >= first && (size + bytes > budget || last - first + 1 >= most)) break
         size += bytes
         last++
-        if (++index === capacity) index = 0
       }
       if (full && last === this.lastSeq && last - first + 1 < most && size < budget) return
       this.sent = last
@@ -338,30 +360,27 @@ export class Link {
   }
 
   /**
-   * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each): the same bytes as
-   * `Frame.encodeData`. The envelopes (a templated one as its template's head and tail around its payload's JSON)
-   * are joined into strings of up to `CHUNK` characters, each written into the frame's one buffer at once: one
-   * write per chunk, not one per envelope, and no string of the whole frame.
+   * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
+   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first
+   * (a templated envelope's JSON is never made: its template's bytes are copied around its payload's JSON).
    */
   private dataFrame(first: number, last: number, size: number): Buffer {
     const head = `{"type":"data","ack":${this.acknowledge()},"first":${first},"envelopes":[`
     const frame = Buffer.allocUnsafe(head.length + size + 1)
     let at = frame.write(head, 0, "latin1")
     const capacity = this.ring.length
-    let chunk = ""
-    let index = first % capacity
     for (let seq = first; seq <= last; seq++) {
-      const template = this.templates[index]
-      const json = this.ring[index]!
-      if (++index === capacity) index = 0
-      const envelope = template === undefined ? json : template.head + json + template.tail
-      chunk = chunk.length === 0 ? (seq === first ? envelope : `,${envelope}`) : `${chunk},${envelope}`
-      if (chunk.length >= CHUNK) {
-        at += frame.write(chunk, at, "utf8")
-        chunk = ""
+      if (seq > first) frame[at++] = COMMA
+      const template = this.templates[seq % capacity]
+      if (template === undefined) at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+      else {
+        frame.set(template.headBytes, at)
+        at += template.headBytes.length
+        at += frame.write(this.ring[seq % capacity]!, at, "utf8")
+        frame.set(template.tailBytes, at)
+        at += template.tailBytes.length
       }
     }
-    if (chunk.length > 0) at += frame.write(chunk, at, "utf8")
     frame[at++] = CLOSE_BRACKET
     frame[at] = CLOSE_BRACE
     return frame

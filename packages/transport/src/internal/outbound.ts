@@ -6,6 +6,7 @@ import { Effect, Result } from "effect"
 import * as Envelope from "../Envelope.ts"
 import type { NodeId } from "../NodeId.ts"
 import type { Peer } from "../Peer.ts"
+import type { Waiting } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import type { Engine } from "./engine.ts"
 import { isUrgent, type Link } from "./link.ts"
@@ -76,10 +77,10 @@ export const offer = (
   engine: Engine,
   to: NodeId | Peer,
   envelope: Envelope.Envelope,
-  done: (error: SendError | undefined) => void,
+  done: ((error: SendError | undefined) => void) | undefined,
   payloadJson?: string,
   payloadBytes = -1
-): SendError | undefined | (() => void) => {
+): SendError | undefined | Waiting => {
   const link = linkTo(engine, to)
   if (link instanceof NodeUnreachable) return link
   const invalid = encode(envelope, payloadJson, payloadBytes)

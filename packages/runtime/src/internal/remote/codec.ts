@@ -145,6 +145,20 @@ const isAscii = (text: string): boolean => {
   return true
 }
 
+/** A plain field's value as JSON, or undefined when it is not of the field's type (or a number JSON cannot hold). */
+const valueJson = (field: PlainField, value: unknown): string | undefined => {
+  switch (field.type) {
+    case "number":
+      return typeof value === "number" && Number.isFinite(value) ? `${value}` : undefined
+    case "string":
+      return typeof value === "string" ? JSON.stringify(value) : undefined
+    case "boolean":
+      return typeof value === "boolean" ? (value ? "true" : "false") : undefined
+    case "literal":
+      return value === field.literal ? JSON.stringify(value) : undefined
+  }
+}
+
 /**
  * Writes the JSON of a plain struct with `fields` (what `JSON.stringify` would write for it, keys in the fields'
  * order), or returns undefined when the value is not plain (as {@link isPlain} decides) or a number in it is not
@@ -152,49 +166,60 @@ const isAscii = (text: string): boolean => {
  */
 const plainJson = (fields: ReadonlyArray<PlainField>, bytes: { last: number }) => {
   const keys = fields.map((field) => `${JSON.stringify(field.name)}:`)
-  const literals = fields.map((field) => (field.type === "literal" ? JSON.stringify(field.literal) : ""))
-  const hasString = fields.some((field) => field.type === "string")
+  // with every field present (the usual case), the text before each field that is not a literal, literals folded in
+  const before: Array<string> = []
+  let text = "{"
+  for (let i = 0; i < fields.length; i++) {
+    text += (i > 0 ? "," : "") + keys[i]
+    if (fields[i]!.type === "literal") text += JSON.stringify(fields[i]!.literal)
+    else {
+      before.push(text)
+      text = ""
+    }
+  }
+  const end = `${text}}`
   // numbers and booleans are ASCII: the length is the byte count unless a key, literal or string is not
-  const ascii = !hasString && keys.every(isAscii) && literals.every(isAscii)
-  return (u: unknown): string | undefined => {
-    if (typeof u !== "object" || u === null || Object.getPrototypeOf(u) !== Object.prototype) return undefined
-    const record = u as Record<string, unknown>
+  const ascii = fields.every((field) => field.type !== "string") && isAscii(before.join("") + end)
+  const count = (record: object): number => {
+    let n = 0
+    for (const _ in record) n++
+    return n
+  }
+  const done = (json: string): string => {
+    bytes.last = ascii ? json.length : Buffer.byteLength(json)
+    return json
+  }
+  /** A struct with an optional field left out: field by field. */
+  const sparse = (record: Record<string, unknown>): string | undefined => {
     let json = "{"
     let present = 0
     for (let i = 0; i < fields.length; i++) {
+      const value = record[fields[i]!.name]
+      if (value === undefined && fields[i]!.optional && !Object.hasOwn(record, fields[i]!.name)) continue
+      const written = valueJson(fields[i]!, value)
+      if (written === undefined) return undefined
+      json += (present++ > 0 ? "," : "") + keys[i] + written
+    }
+    return count(record) === present ? done(`${json}}`) : undefined
+  }
+  return (u: unknown): string | undefined => {
+    if (typeof u !== "object" || u === null || Object.getPrototypeOf(u) !== Object.prototype) return undefined
+    const record = u as Record<string, unknown>
+    let json = ""
+    let at = 0
+    for (let i = 0; i < fields.length; i++) {
       const field = fields[i]!
       const value = record[field.name]
-      if (value === undefined) {
-        if (field.optional && !Object.hasOwn(record, field.name)) continue
-        return undefined
+      if (value === undefined && field.optional && !Object.hasOwn(record, field.name)) return sparse(record)
+      if (field.type === "literal") {
+        if (value !== field.literal) return undefined
+        continue
       }
-      if (present > 0) json += ","
-      switch (field.type) {
-        case "number":
-          if (typeof value !== "number" || !Number.isFinite(value)) return undefined
-          json += keys[i]! + value
-          break
-        case "literal":
-          if (value !== field.literal) return undefined
-          json += keys[i]! + literals[i]!
-          break
-        case "string":
-          if (typeof value !== "string") return undefined
-          json += keys[i]! + JSON.stringify(value)
-          break
-        case "boolean":
-          if (typeof value !== "boolean") return undefined
-          json += keys[i]! + (value ? "true" : "false")
-          break
-      }
-      present++
+      const written = valueJson(field, value)
+      if (written === undefined) return undefined
+      json += before[at++] + written
     }
-    let count = 0
-    for (const _ in record) count++
-    if (count !== present) return undefined
-    json += "}"
-    bytes.last = ascii ? json.length : Buffer.byteLength(json)
-    return json
+    return count(record) === fields.length ? done(json + end) : undefined
   }
 }
 
