@@ -25,7 +25,7 @@
  * }).pipe(Effect.provide(Sharded.layer(Counters)), Effect.provide(Cluster.layerSqlite({ filename: "troupe.db" })))
  * ```
  */
-import { Cause, Context, type Duration, Effect, Exit, Hash, Layer, Schema, Scope } from "effect"
+import { Cause, Context, type Duration, Effect, Exit, Hash, Layer, Schedule, Schema, Scope } from "effect"
 import { Entity as ClusterEntity, ClusterSchema, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
@@ -261,9 +261,36 @@ const delivery = <P extends Protocol.Any>(
     : ({ payload, requestId }) =>
         stored(
           payload.id,
-          Durable.tell(actor(payload.id), payload.message as Protocol.Message<P>, { id: `cluster-${requestId}` })
+          untilStored(
+            path(type, payload.id),
+            tag,
+            Durable.tell(actor(payload.id), payload.message as Protocol.Message<P>, { id: `cluster-${requestId}` })
+          )
         )
 }
+
+/**
+ * A told message was accepted when the cluster stored it (its sender has moved on): its write into the actor's
+ * inbox is tried again until the runner's storage takes it, so that the cluster does not mark it processed
+ * with a failure no one reads. Meanwhile it stays stored in the cluster, unanswered: if this runner stops or
+ * loses the shard, the shard's next owner delivers it; the inbox keeps it once under its request id.
+ */
+const untilStored = <E>(
+  recipient: string,
+  tag: string,
+  write: Effect.Effect<void, E, Storage>
+): Effect.Effect<void, E, Storage> =>
+  write.pipe(
+    Effect.tapError((error) =>
+      Effect.logWarning("A told message could not be stored in its actor's inbox; trying again").pipe(
+        Effect.annotateLogs({ recipient, tag, error: error instanceof Error ? error.message : String(error) })
+      )
+    ),
+    Effect.retry(inboxRetry)
+  )
+
+/** How often a told message's inbox write is tried again: from 50 ms, doubling, at most every 5 s, for ever. */
+const inboxRetry = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("5 seconds")])
 
 /** The runner's storage refused a durable message: the sender learns it as `ClusterUnavailable`. */
 const storageFailure = (recipient: string, tag: string, error: unknown): unknown => {
@@ -322,6 +349,10 @@ export const path = (type: { readonly name: string }, id: string): string => `/c
  * Besides an actor's own failures, `tell` and `ask` fail with `ClusterUnavailable` when the cluster cannot
  * carry the message (its database down, no runner for the shard) and `InvalidMessage` when it does not
  * encode or decode with the protocol's schema.
+ *
+ * To a durable type: a `tell` that succeeds was stored by the cluster and is handled once, even if the runner
+ * cannot write the actor's inbox now (it tries again, and the shard's next owner does if it stops); an `ask`
+ * whose inbox write is refused fails with `ClusterUnavailable` `PersistenceError` and is never handled.
  *
  * @example
  * ```ts
