@@ -6,7 +6,16 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ActorSystem, Cluster, type Endpoint, Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
+import {
+  ActorSystem,
+  Cluster,
+  DurableSession,
+  type Endpoint,
+  Session,
+  Sharded,
+  ShardedSession,
+  type Storage
+} from "@troupe/runtime"
 import { type Duration, Effect, Exit, Layer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
@@ -235,5 +244,26 @@ describe("sessions with sharded roles on one SQLite runner", () => {
     )
     const cause = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
     expect(cause?._tag === "Some" && cause.value).toMatchObject({ _tag: "RoleNotSharded", role: "C", path: "/user/C" })
+  })
+
+  it("are refused, typed, by Session.run and DurableSession.run, which point to ShardedSession.run", async () => {
+    const exits = await run(
+      Effect.gen(function* () {
+        const roles = yield* ledgerRoles("plain-3", Clients)
+        return [
+          yield* Effect.exit(Session.run(Ledger, { roles, id: "plain-3" })),
+          yield* Effect.exit(DurableSession.run(Ledger, { roles, id: "durable-plain-3" }))
+        ]
+      })
+    )
+    for (const exit of exits) {
+      const error = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
+      expect(error?._tag === "Some" && error.value).toMatchObject({
+        _tag: "RoleSharded",
+        role: "C",
+        path: "/cluster/LedgerClient/c-plain-3"
+      })
+      expect(error?._tag === "Some" && (error.value as Error).message).toMatch(/ShardedSession\.run/)
+    }
   })
 })
