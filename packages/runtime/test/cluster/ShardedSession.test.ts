@@ -219,6 +219,33 @@ describe("sessions with sharded roles on one SQLite runner", () => {
     expect(ranOnce("think-4")).toEqual({ runs: 8, distinct: 8 })
   })
 
+  it("end an aborted session at once when roles' actors were activated anew (they answer that they left)", async () => {
+    const { cause, millis } = await run(
+      Effect.gen(function* () {
+        const roles = {
+          C: yield* Sharded.ref(Sleepers, "c-idle"),
+          B: yield* Sharded.ref(IdleBanks, "b-idle"),
+          A: yield* Sharded.ref(IdleAuditors, "a-idle")
+        }
+        const handle = yield* ShardedSession.start(Ledger, { roles, id: "idle-3", deadline: "10 seconds" })
+        // the session began (the client's program runs), then the bank's and the auditor's actors were passivated
+        // (the lease activates them again once a second: the abort finds them passivated, or holding the session)
+        const participants = participantsOf(ActorSystem.internal(yield* ActorSystem.ActorSystem))
+        while (![...participants.values()].some((p) => p.sessions.get("idle-3")?.begun === true))
+          yield* Effect.sleep("10 millis")
+        while ((yield* Sharded.active(IdleBanks)) + (yield* Sharded.active(IdleAuditors)) > 0)
+          yield* Effect.sleep("10 millis")
+        const since = Date.now()
+        yield* handle.abort("the test ends it")
+        const error = yield* Effect.flip(handle.await)
+        return { cause: error._tag === "SessionAborted" ? error.cause : error, millis: Date.now() - since }
+      })
+    )
+    expect(cause).toMatchObject({ _tag: "SessionCancelled", reason: "the test ends it" })
+    // ended by every role's answer: the coordinator gives roles 5 s to leave before it ends without them
+    expect(millis).toBeLessThan(5_000)
+  })
+
   it("abort, typed, when a role cannot be reached again within the deadline", async () => {
     const exit = await run(
       Effect.gen(function* () {
