@@ -40,6 +40,7 @@ import * as ClusterStatus from "./ClusterStatus.ts"
 import { ClusterUnavailable } from "./ClusterUnavailable.ts"
 import * as ClusterRef from "./internal/clusterRef.ts"
 import * as Resolver from "./internal/resolver.ts"
+import * as StopWatch from "./internal/stopWatch.ts"
 
 export { ClusterUnavailable, Reason as ClusterUnavailableReason } from "./ClusterUnavailable.ts"
 
@@ -58,6 +59,8 @@ export interface Sharded<P extends Protocol.Any, R> {
   readonly durable: boolean
   /** @internal */
   readonly options: LayerOptions
+  /** @internal The message that activates an actor for {@link stopped}, when the type can be waited on so. */
+  readonly wake: Protocol.Message<P> | undefined
 }
 
 /** Options of {@link make}. */
@@ -83,6 +86,8 @@ export interface Options<P extends Protocol.Any, S, R, I> extends LayerOptions {
    * about 15 KB on its runner. Default 1,024. Fixed for the life of the type (changing it moves actors).
    */
   readonly buckets?: number
+  /** @internal A message that activates an actor, so that {@link stopped} can wait for it (none by default). */
+  readonly wake?: Protocol.Message<P>
 }
 
 /** How a runner hosts the actors of a type. */
@@ -128,6 +133,7 @@ export const make = <P extends Protocol.Any, S, R, I>(
     })
     return persisted ? rpc.annotate(ClusterSchema.Persisted, true) : rpc
   })
+  if (options.wake !== undefined) rpcs.push(StopWatch.rpc(ClusterFailure) as never)
   const passivateAfter = options.passivateAfter ?? "2 minutes"
   const kind = (
     options.state === undefined
@@ -141,7 +147,8 @@ export const make = <P extends Protocol.Any, S, R, I>(
     durable: persisted && options.state !== undefined,
     kind,
     entity: ClusterEntity.make(name, rpcs) as unknown as ClusterEntity.Entity<string, Rpc.Any>,
-    options: { ...options, passivateAfter }
+    options: { ...options, passivateAfter },
+    wake: options.wake
   }
 }
 
@@ -180,7 +187,11 @@ export const layer = <P extends Protocol.Any, R>(
       yield* Resolver.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
       // the actors of each bucket here: an actor's ref is made once per activation, dropped when it leaves
       const bucketsHere = new Map<string, Map<string, ActorRef<P>>>()
-      yield* Entity.onRemoved(type.kind, (id) => bucketsHere.get(bucketOf(type, id))?.delete(id))
+      const waiters = new StopWatch.Waiters()
+      yield* Entity.onRemoved(type.kind, (id) => {
+        bucketsHere.get(bucketOf(type, id))?.delete(id)
+        waiters.removed(id)
+      })
       const bucket = Effect.gen(function* () {
         const bucketId = (yield* ClusterEntity.CurrentAddress).entityId
         const actors = new Map<string, ActorRef<P>>()
@@ -209,6 +220,14 @@ export const layer = <P extends Protocol.Any, R>(
               ? deliver(request)
               : refuse(type, tag, request.payload, system)
         }
+        const wake = type.wake
+        if (wake !== undefined)
+          handlers[StopWatch.tag] = ({ payload }) =>
+            waiters.await(
+              payload.id,
+              (payload as unknown as { readonly millis: number }).millis,
+              actor(payload.id).tell(wake)
+            )
         return handlers as never
       })
       // Registered with only what the cluster needs in context: the engine merges the registration's context
@@ -377,6 +396,22 @@ const refOf = <P extends Protocol.Any>(
   id: string,
   clientFor: (bucket: string) => unknown
 ): ActorRef<P> => ClusterRef.make(type.protocol, path(type, id), id, clientFor(bucketOf(type, id)) as ClusterRef.Client)
+
+/**
+ * @internal Waits, on its runner, until the actor `id` of a type made with a `wake` message stops (or is passivated,
+ * or leaves the runner): true; or, if it still runs after `millis`, false. The actor is woken first (activated, if
+ * it was not active). Fails like an ask (`ClusterUnavailable`, `AskTimeout` after `timeoutMillis`).
+ */
+export const stopped = <P extends Protocol.Any, R>(
+  type: Sharded<P, R>,
+  id: string,
+  millis: number,
+  timeoutMillis: number
+): Effect.Effect<boolean, unknown, Sharding.Sharding> =>
+  Effect.flatMap(type.entity.client, (clientFor) => {
+    const client = clientFor(bucketOf(type, id)) as unknown as ClusterRef.Client
+    return ClusterRef.send(path(type, id), StopWatch.tag, client[StopWatch.tag]!({ id, millis }), timeoutMillis)
+  }) as Effect.Effect<boolean, unknown, Sharding.Sharding>
 
 /**
  * How many actors of a type are active on this runner now (passivated ones and other runners' excluded).

@@ -16,7 +16,7 @@ import {
   ShardedSession,
   type Storage
 } from "@troupe/runtime"
-import { type Duration, Effect, Exit, Layer } from "effect"
+import { type Duration, Effect, Exit, Layer, Tracer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { participantsOf } from "../../src/choreography/internal/participant.ts"
@@ -192,6 +192,33 @@ describe("sessions with sharded roles on one SQLite runner", () => {
       _tag: "StepTimeout",
       role: "B"
     })
+  })
+
+  it("tell the starter of the end as it happens: it reads the stored outcome once it ended, not every 200 ms", async () => {
+    // the statements the starter runs while it waits, from the database client's spans
+    const spans: Array<Tracer.NativeSpan> = []
+    const tracer = Tracer.make({
+      span(options) {
+        const span = new Tracer.NativeSpan(options)
+        spans.push(span)
+        return span
+      }
+    })
+    const cause = await run(
+      Effect.gen(function* () {
+        const roles = yield* ledgerRoles("slow", Sleepers)
+        // the client never moves: the session ends at its bank's step deadline, 1.5 s after it began
+        const handle = yield* ShardedSession.start(Ledger, { roles, id: "slow", stepTimeout: "1500 millis" })
+        const error = yield* Effect.flip(handle.await.pipe(Effect.withTracer(tracer)))
+        return error._tag === "SessionAborted" ? error.cause : error
+      })
+    )
+    expect(cause).toMatchObject({ _tag: "StepTimeout", role: "B" })
+    const reads = spans.filter((span) => String(span.attributes.get("db.query.text")).includes("FROM troupe_sessions"))
+    // one before the coordinator's runner is asked to tell the end, one after it did; one more if the session took
+    // over the 5 s the runner holds a wait (a loaded machine). A read every 200 ms made 8 or more.
+    expect(reads.length).toBeGreaterThan(0)
+    expect(reads.length).toBeLessThanOrEqual(3)
   })
 
   it("abort, typed, when a role's type is hosted by no runner", async () => {
