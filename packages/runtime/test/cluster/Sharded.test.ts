@@ -3,11 +3,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { ActorRef, ActorSystem, Behavior, Cluster, Protocol, Sharded, type Storage } from "@troupe/runtime"
-import { Cause, Effect, Exit, Fiber, Layer, Logger, Option, Schema, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Schema, Scope, Stream } from "effect"
 import { Entity as ClusterEntity, ClusterSchema, type Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { afterAll, describe, expect, it } from "vitest"
 import { heapUsed } from "../../../../test/support/heap.ts"
+import { firstLog } from "./logs.ts"
 
 class Overdrawn extends Schema.TaggedError<Overdrawn>()("Overdrawn", { balance: Schema.Number }) {}
 
@@ -149,14 +150,7 @@ describe("sharded actors on one SQLite runner", () => {
   it("keep a told message whose actor's inbox the runner cannot write, and deliver it once when it can", async () => {
     const file = join(dir, "inbox-refused.db")
     // the runner logs each refused write of a told message: the test waits for the first
-    let refusedOnce: () => void = () => {}
-    const refused = new Promise<void>((resolve) => {
-      refusedOnce = resolve
-    })
-    const capture = Logger.make(({ message }) => {
-      if ((message as ReadonlyArray<unknown>).join(" ").includes("could not be stored in its actor's inbox"))
-        refusedOnce()
-    })
+    const refused = firstLog("could not be stored in its actor's inbox")
     const result = await Effect.runPromise(
       Effect.gen(function* () {
         const a = yield* Sharded.ref(Accounts, "erin")
@@ -170,7 +164,7 @@ describe("sharded actors on one SQLite runner", () => {
         const told = yield* Effect.exit(a.tell(Account.Deposit({ amount: 7 })))
         // answered: the sender learns it was not stored, and it is not delivered
         const asked = yield* Effect.exit(a.ask(Account.Withdraw({ amount: 1 })))
-        yield* Effect.promise(() => refused).pipe(
+        yield* Effect.promise(() => refused.seen).pipe(
           Effect.timeoutOrElse({
             duration: "30 seconds",
             orElse: () => Effect.die("the refused write was not retried")
@@ -181,7 +175,7 @@ describe("sharded actors on one SQLite runner", () => {
         let balance = yield* a.ask(Account.Balance())
         while (balance === 5) balance = yield* Effect.andThen(Effect.sleep(20), a.ask(Account.Balance()))
         return { told, asked, balance }
-      }).pipe(Effect.scoped, Effect.provide(runner(file)), Effect.provide(Logger.layer([capture]))) as Effect.Effect<{
+      }).pipe(Effect.scoped, Effect.provide(runner(file)), Effect.provide(refused.layer)) as Effect.Effect<{
         told: Exit.Exit<void, unknown>
         asked: Exit.Exit<number, unknown>
         balance: number

@@ -13,10 +13,11 @@ import {
   Sharded,
   Storage
 } from "@troupe/runtime"
-import { Effect, Exit, Layer, Logger, Option, Schema } from "effect"
+import { Effect, Exit, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
+import { firstLog } from "./logs.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
 
@@ -109,14 +110,7 @@ describe.skipIf(!enabled)("a runner whose database is gone", () => {
 
   it("keeps a told message whose actor's inbox the runner cannot write, and delivers it once when it can", async () => {
     // the runner logs each refused write of a told message: the test waits for the first
-    let refusedOnce: () => void = () => {}
-    const refused = new Promise<void>((resolve) => {
-      refusedOnce = resolve
-    })
-    const capture = Logger.make(({ message }) => {
-      if ((message as ReadonlyArray<unknown>).join(" ").includes("could not be stored in its actor's inbox"))
-        refusedOnce()
-    })
+    const refused = firstLog("could not be stored in its actor's inbox")
     const runner = async () =>
       Sharded.layer(Accounts).pipe(
         Layer.provideMerge(ActorSystem.layer()),
@@ -143,7 +137,7 @@ describe.skipIf(!enabled)("a runner whose database is gone", () => {
         const told = yield* Effect.exit(a.tell(Account.Deposit({ amount: 7 })))
         // answered: the sender learns it was not stored, and it is not delivered
         const asked = yield* Effect.exit(balance(a))
-        yield* Effect.promise(() => refused).pipe(
+        yield* Effect.promise(() => refused.seen).pipe(
           Effect.timeoutOrElse({
             duration: "60 seconds",
             orElse: () => Effect.die("the refused write was not retried")
@@ -153,7 +147,7 @@ describe.skipIf(!enabled)("a runner whose database is gone", () => {
         let after = yield* balance(a)
         while (after === 5) after = yield* Effect.andThen(Effect.sleep(20), balance(a))
         return { told, asked, balance: after }
-      }).pipe(Effect.scoped, Effect.provide(await runner()), Effect.provide(Logger.layer([capture]))) as Effect.Effect<{
+      }).pipe(Effect.scoped, Effect.provide(await runner()), Effect.provide(refused.layer)) as Effect.Effect<{
         told: Exit.Exit<void, unknown>
         asked: Exit.Exit<number, unknown>
         balance: number

@@ -20,10 +20,11 @@ import {
 } from "@troupe/runtime"
 import { type Duration, Effect, Exit, Layer, Tracer } from "effect"
 import type { Sharding } from "effect/cluster"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { participantsOf } from "../../src/choreography/internal/participant.ts"
 import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
+import { postgresAndRunners } from "./processes.ts"
 
 /** The PostgreSQL runs (a real server started here) come with `TROUPE_CLUSTER=1`. */
 const onPostgres = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
@@ -343,14 +344,8 @@ describe("sessions with sharded roles on one SQLite runner", () => {
 })
 
 describe.skipIf(!onPostgres)("sessions with sharded roles on a PostgreSQL runner", () => {
-  let server: Postgres.Postgres | undefined
-  beforeAll(async () => {
-    server = await Postgres.start()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.stop()
-  }, 60_000)
+  const { url } = postgresAndRunners()
   leftTests(async (effect) =>
-    runOn(Cluster.layerPostgres({ url: server!.url, host: "127.0.0.1", port: await Postgres.freePort() }))(effect)
+    runOn(Cluster.layerPostgres({ url: url(), host: "127.0.0.1", port: await Postgres.freePort() }))(effect)
   )
 })
