@@ -246,7 +246,10 @@ export const active = (protocol: Choreography): Effect.Effect<number, never, Act
  */
 const holdMillis = (deadlineMillis: number) => Math.min(5000, Math.max(100, deadlineMillis / 2))
 
-/** How soon the starter tries again to reach a coordinator it could not reach (a shard moving, a runner gone). */
+/**
+ * How soon the starter waits again on a coordinator it could not reach (a shard moving, a runner gone) or that
+ * stopped before its session ended.
+ */
 const retryMillis = 200
 
 /**
@@ -314,6 +317,9 @@ const awaitEnd = (
       )
     )
     let reached = Date.now()
+    // the last wait did not see the session end: the coordinator was not reached, or it stopped without an end
+    // (passivated, moved, or it could not start): it is woken again a little later, not at once
+    let pause = false
     for (;;) {
       const outcome = yield* DurableSession.outcome(id)
       if (Option.isSome(outcome) && outcome.value._tag === "Completed")
@@ -331,10 +337,11 @@ const awaitEnd = (
               })
             : undefined
       if (cause !== undefined) return yield* new SessionAborted({ protocol, session: id, cause, trace: yield* traceOf })
+      if (pause) yield* Effect.sleep(Duration.millis(retryMillis))
       const hold = holdMillis(deadlineMillis)
       const waited = yield* Effect.exit(Sharded.stopped(coordinatorOf(choreography), id, hold, 2 * hold))
       if (waited._tag === "Success") reached = Date.now()
-      else yield* Effect.sleep(Duration.millis(retryMillis))
+      pause = waited._tag === "Failure" || waited.value
     }
   })
 

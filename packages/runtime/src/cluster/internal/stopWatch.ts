@@ -31,8 +31,9 @@ export class Waiters {
   }
 
   /**
-   * Runs `wake` (a message that activates the actor `id`, or reaches it if it runs), then waits until the actor
-   * leaves this runner (true), or `millis` (false).
+   * Runs `wake` (a message that activates the actor `id`, or reaches it if it runs) and waits until the actor
+   * leaves this runner (true), or `millis` (false), whichever is first; fails if `wake` fails. The time counts from
+   * the request, not from the end of `wake` (which waits for an actor being activated).
    */
   await<E>(id: string, millis: number, wake: Effect.Effect<void, E>): Effect.Effect<boolean, E> {
     return Effect.suspend(() => {
@@ -45,13 +46,11 @@ export class Waiters {
         waiters.delete(left)
         if (waiters.size === 0 && this.waiting.get(id) === waiters) this.waiting.delete(id)
       })
-      return Effect.andThen(
-        wake,
-        Deferred.await(left).pipe(
-          Effect.as(true),
-          Effect.timeoutOrElse({ duration: millis, orElse: () => Effect.succeed(false) })
-        )
-      ).pipe(Effect.ensuring(forget))
+      const waited = Deferred.await(left).pipe(
+        Effect.as(true),
+        Effect.timeoutOrElse({ duration: millis, orElse: () => Effect.succeed(false) })
+      )
+      return Effect.raceFirst(Effect.andThen(wake, Effect.never), waited).pipe(Effect.ensuring(forget))
     })
   }
 }
