@@ -35,7 +35,7 @@
  */
 
 import { Choreography, type Endpoint } from "@troupe/choreography"
-import { Deferred, Duration, Effect, type Scope } from "effect"
+import { Deferred, Duration, Effect, Schema, type Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
@@ -155,6 +155,36 @@ export interface Options<P, B extends Bindings<P>> {
   readonly traceLimit?: number
 }
 
+/**
+ * A role is bound to a sharded actor (a `Sharded.ref`): a session run by `Session.run` or `DurableSession.run`
+ * cannot hold it (its coordinator is an actor of this process, which the cluster's runners do not reach, and
+ * sharded actors have no death watch). `ShardedSession.run` runs sessions whose roles are sharded actors.
+ *
+ * @example
+ * ```ts
+ * Session.run(TwoBuyer, { roles: { A: a, B: b, S: yield* Sharded.ref(Sellers, "s-1") } }) // fails with RoleSharded
+ * ```
+ */
+export class RoleSharded extends Schema.TaggedError<RoleSharded>()("RoleSharded", {
+  protocol: Schema.String,
+  role: Schema.String,
+  path: Schema.String
+}) {
+  override get message() {
+    return `Role ${this.role} of a ${this.protocol} session is bound to the sharded actor ${this.path}, which this session cannot reach on the cluster's runners. What to do: run it with ShardedSession.run (every role a Sharded.ref; ShardedSession.layer on every runner)`
+  }
+}
+
+/** @internal The first role bound to a sharded actor, as a `RoleSharded`. */
+export const shardedRole = (
+  protocol: string,
+  roles: Readonly<Record<string, { readonly node: string; readonly path: string }>>
+): RoleSharded | undefined => {
+  for (const [role, ref] of Object.entries(roles))
+    if (ref.node === "cluster") return new RoleSharded({ protocol, role, path: ref.path })
+  return undefined
+}
+
 /** A running session. */
 export interface Handle<Results> {
   readonly id: string
@@ -171,17 +201,20 @@ export interface Handle<Results> {
 
 /**
  * Starts a session: its coordinator asks each participant to join, then tells them all to begin. The
- * session is cancelled if the scope closes before it ends.
+ * session is cancelled if the scope closes before it ends. A role bound to a sharded actor fails it with
+ * `RoleSharded` (see `ShardedSession`).
  */
 export const start = <P extends Protocol, const B extends Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<Handle<ResultsOf<B>>, SpawnError, ActorSystem | Scope.Scope> =>
+): Effect.Effect<Handle<ResultsOf<B>>, SpawnError | RoleSharded, ActorSystem | Scope.Scope> =>
   Effect.gen(function* () {
+    const { instance, roles, familyOf } = bind(protocol, options.roles as never)
+    const sharded = shardedRole(protocol.name, roles)
+    if (sharded !== undefined) return yield* sharded
     const system = yield* ActorSystem
     const id = options.id ?? freshId()
     const outcome = yield* Deferred.make<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
-    const { instance, roles, familyOf } = bind(protocol, options.roles as never)
     const coordinator = yield* system.spawn(
       Coordinator.behavior(instance, {
         id,
@@ -287,7 +320,7 @@ const byFamily = (protocol: Protocol, results: Readonly<Record<string, unknown>>
 export const run = <P extends Protocol, const B extends Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<Coordinator.Completed<ResultsOf<B>>, SessionAborted | SpawnError, ActorSystem> =>
+): Effect.Effect<Coordinator.Completed<ResultsOf<B>>, SessionAborted | SpawnError | RoleSharded, ActorSystem> =>
   Effect.scoped(Effect.flatMap(start(protocol, options), (handle) => handle.await))
 
 /** The session role the current fiber plays, when it runs in (or was forked from) a role's program. */

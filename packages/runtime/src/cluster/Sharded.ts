@@ -25,13 +25,12 @@
  * }).pipe(Effect.provide(Sharded.layer(Counters)), Effect.provide(Cluster.layerSqlite({ filename: "troupe.db" })))
  * ```
  */
-import { Cause, Context, type Duration, Effect, Exit, Hash, Layer, Schema, Scope } from "effect"
+import { Context, type Duration, Effect, Hash, Layer, Schema, Scope } from "effect"
 import { Entity as ClusterEntity, ClusterSchema, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
-import { ActorSystem, type ActorSystemService, internal as systemInternal } from "../ActorSystem.ts"
+import { ActorSystem } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
-import * as Durable from "../durable/Durable.ts"
 import * as Entity from "../durable/Entity.ts"
 import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
@@ -39,7 +38,9 @@ import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
 import { ClusterUnavailable } from "./ClusterUnavailable.ts"
 import * as ClusterRef from "./internal/clusterRef.ts"
+import * as Delivery from "./internal/delivery.ts"
 import * as Resolver from "./internal/resolver.ts"
+import * as StopWatch from "./internal/stopWatch.ts"
 
 export { ClusterUnavailable, Reason as ClusterUnavailableReason } from "./ClusterUnavailable.ts"
 
@@ -58,6 +59,8 @@ export interface Sharded<P extends Protocol.Any, R> {
   readonly durable: boolean
   /** @internal */
   readonly options: LayerOptions
+  /** @internal The message that activates an actor for {@link stopped}, when the type can be waited on so. */
+  readonly wake: Protocol.Message<P> | undefined
 }
 
 /** Options of {@link make}. */
@@ -83,6 +86,8 @@ export interface Options<P extends Protocol.Any, S, R, I> extends LayerOptions {
    * about 15 KB on its runner. Default 1,024. Fixed for the life of the type (changing it moves actors).
    */
   readonly buckets?: number
+  /** @internal A message that activates an actor, so that {@link stopped} can wait for it (none by default). */
+  readonly wake?: Protocol.Message<P>
 }
 
 /** How a runner hosts the actors of a type. */
@@ -128,6 +133,7 @@ export const make = <P extends Protocol.Any, S, R, I>(
     })
     return persisted ? rpc.annotate(ClusterSchema.Persisted, true) : rpc
   })
+  if (options.wake !== undefined) rpcs.push(StopWatch.rpc(ClusterFailure) as never)
   const passivateAfter = options.passivateAfter ?? "2 minutes"
   const kind = (
     options.state === undefined
@@ -141,7 +147,8 @@ export const make = <P extends Protocol.Any, S, R, I>(
     durable: persisted && options.state !== undefined,
     kind,
     entity: ClusterEntity.make(name, rpcs) as unknown as ClusterEntity.Entity<string, Rpc.Any>,
-    options: { ...options, passivateAfter }
+    options: { ...options, passivateAfter },
+    wake: options.wake
   }
 }
 
@@ -180,7 +187,11 @@ export const layer = <P extends Protocol.Any, R>(
       yield* Resolver.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
       // the actors of each bucket here: an actor's ref is made once per activation, dropped when it leaves
       const bucketsHere = new Map<string, Map<string, ActorRef<P>>>()
-      yield* Entity.onRemoved(type.kind, (id) => bucketsHere.get(bucketOf(type, id))?.delete(id))
+      const waiters = new StopWatch.Waiters()
+      yield* Entity.onRemoved(type.kind, (id) => {
+        bucketsHere.get(bucketOf(type, id))?.delete(id)
+        waiters.removed(id)
+      })
       const bucket = Effect.gen(function* () {
         const bucketId = (yield* ClusterEntity.CurrentAddress).entityId
         const actors = new Map<string, ActorRef<P>>()
@@ -200,15 +211,23 @@ export const layer = <P extends Protocol.Any, R>(
           }
           return ref
         }
-        const handlers: Record<string, (request: Request) => Effect.Effect<unknown, unknown>> = {}
+        const handlers: Record<string, (request: Delivery.Request) => Effect.Effect<unknown, unknown>> = {}
         for (const tag of type.protocol.tags) {
-          const deliver = delivery(type, tag, actor, handlerTimeout, context)
+          const deliver = Delivery.delivery(type, tag, actor, handlerTimeout, context)
           const valid = Schema.is(type.protocol.messageSchemas[tag]!)
           handlers[tag] = (request) =>
             typeof request.payload.id === "string" && valid(request.payload.message)
               ? deliver(request)
-              : refuse(type, tag, request.payload, system)
+              : Delivery.refuse(type, tag, request.payload, system)
         }
+        const wake = type.wake
+        if (wake !== undefined)
+          handlers[StopWatch.tag] = ({ payload }) =>
+            waiters.await(
+              payload.id,
+              (payload as unknown as { readonly millis: number }).millis,
+              actor(payload.id).tell(wake)
+            )
         return handlers as never
       })
       // Registered with only what the cluster needs in context: the engine merges the registration's context
@@ -224,104 +243,18 @@ export const layer = <P extends Protocol.Any, R>(
     })
   )
 
-interface Request {
-  readonly requestId: bigint
-  readonly payload: { readonly id: string; readonly message: unknown }
-}
-
-/** How a bucket hands a valid message of `tag` to its actor. */
-const delivery = <P extends Protocol.Any>(
-  type: Sharded<P, unknown>,
-  tag: string,
-  actor: (id: string) => ActorRef<P>,
-  handlerTimeout: Duration.Input,
-  context: Context.Context<never>
-): ((request: Request) => Effect.Effect<unknown, unknown>) => {
-  const request = Protocol.requestDef(type.protocol, tag) !== undefined
-  if (!type.durable)
-    return request
-      ? ({ payload }) => actor(payload.id).ask(payload.message as never, { timeout: handlerTimeout })
-      : ({ payload }) => actor(payload.id).tell(payload.message as Protocol.Message<P>)
-  // stored in the actor's durable inbox under the cluster's request id before the cluster marks the message
-  // processed: a message redelivered after a crash is not handled twice, none is lost
-  const stored = (id: string, effect: Effect.Effect<unknown, unknown, Storage>) =>
-    effect.pipe(
-      Effect.mapError((error) => storageFailure(path(type, id), tag, error)),
-      Effect.provideContext(context as Context.Context<Storage>)
-    )
-  return request
-    ? ({ payload, requestId }) =>
-        stored(
-          payload.id,
-          Durable.ask(actor(payload.id), payload.message as never, {
-            id: `cluster-${requestId}`,
-            timeout: handlerTimeout
-          })
-        )
-    : ({ payload, requestId }) =>
-        stored(
-          payload.id,
-          Durable.tell(actor(payload.id), payload.message as Protocol.Message<P>, { id: `cluster-${requestId}` })
-        )
-}
-
-/** The runner's storage refused a durable message: the sender learns it as `ClusterUnavailable`. */
-const storageFailure = (recipient: string, tag: string, error: unknown): unknown => {
-  const storageTag = (error as { readonly _tag?: unknown } | null)?._tag
-  return typeof storageTag === "string" && storageTags.has(storageTag)
-    ? new ClusterUnavailable({
-        recipient,
-        tag,
-        reason: "PersistenceError",
-        retryable: storageTag === "StorageUnavailable",
-        detail: `the runner's storage refused it: ${(error as Error).message}`
-      })
-    : error
-}
-
-const storageTags: ReadonlySet<string> = new Set([
-  "StorageUnavailable",
-  "StorageTooNew",
-  "StorageCorrupt",
-  "PersistenceConflict",
-  "NotDurable"
-])
-
-/**
- * A message that does not decode with the protocol's schema (sent through the engine by something other than a
- * Troupe ref): refused with `InvalidMessage` to its sender, logged and published as a dead letter on the
- * runner; the actor and its bucket go on with their other messages.
- */
-const refuse = (
-  type: { readonly name: string; readonly protocol: Protocol.Any },
-  tag: string,
-  payload: unknown,
-  system: ActorSystemService
-): Effect.Effect<never, InvalidMessage> => {
-  const id = (payload as { readonly id?: unknown } | null)?.id
-  const recipient = path(type, typeof id === "string" ? id : "?")
-  const decoded = Schema.decodeUnknownExit(RequestPayload(type.protocol, tag))(payload)
-  const issue = Exit.isFailure(decoded) ? Cause.squash(decoded.cause) : "it is not a message of the protocol"
-  const error = new InvalidMessage({ recipient, tag, issue: issue instanceof Error ? issue.message : String(issue) })
-  systemInternal(system).deadLetter(recipient, { _tag: tag }, "invalid")
-  return Effect.logWarning("A message from the cluster did not decode").pipe(
-    Effect.annotateLogs({ recipient, tag, issue: error.issue }),
-    Effect.andThen(Effect.fail(error))
-  )
-}
-
-/** The payload of a message of `tag` as the bucket gets it (decoded): the actor's id and the message. */
-const RequestPayload = (protocol: Protocol.Any, tag: string) =>
-  Schema.Struct({ id: Schema.String, message: Schema.toType(protocol.messageSchemas[tag]!) })
-
 /** The path a sharded actor's ref shows: `/cluster/<type>/<id>`. */
-export const path = (type: { readonly name: string }, id: string): string => `/cluster/${type.name}/${id}`
+export const path = (type: { readonly name: string }, id: string): string => Resolver.pathOf(type.name, id)
 
 /**
  * A ref to the actor of `type` with id `id`, wherever the cluster places it (activated on its first message).
  * Besides an actor's own failures, `tell` and `ask` fail with `ClusterUnavailable` when the cluster cannot
  * carry the message (its database down, no runner for the shard) and `InvalidMessage` when it does not
  * encode or decode with the protocol's schema.
+ *
+ * To a durable type: a `tell` that succeeds was stored by the cluster and is handled once, even if the runner
+ * cannot write the actor's inbox now (it tries again, and the shard's next owner does if it stops); an `ask`
+ * whose inbox write is refused fails with `ClusterUnavailable` `PersistenceError` and is never handled.
  *
  * @example
  * ```ts
@@ -346,6 +279,22 @@ const refOf = <P extends Protocol.Any>(
   id: string,
   clientFor: (bucket: string) => unknown
 ): ActorRef<P> => ClusterRef.make(type.protocol, path(type, id), id, clientFor(bucketOf(type, id)) as ClusterRef.Client)
+
+/**
+ * @internal Waits, on its runner, until the actor `id` of a type made with a `wake` message stops (or is passivated,
+ * or leaves the runner): true; or, if it still runs after `millis`, false. The actor is woken first (activated, if
+ * it was not active). Fails like an ask (`ClusterUnavailable`, `AskTimeout` after `timeoutMillis`).
+ */
+export const stopped = <P extends Protocol.Any, R>(
+  type: Sharded<P, R>,
+  id: string,
+  millis: number,
+  timeoutMillis: number
+): Effect.Effect<boolean, unknown, Sharding.Sharding> =>
+  Effect.flatMap(type.entity.client, (clientFor) => {
+    const client = clientFor(bucketOf(type, id)) as unknown as ClusterRef.Client
+    return ClusterRef.send(path(type, id), StopWatch.tag, client[StopWatch.tag]!({ id, millis }), timeoutMillis)
+  }) as Effect.Effect<boolean, unknown, Sharding.Sharding>
 
 /**
  * How many actors of a type are active on this runner now (passivated ones and other runners' excluded).

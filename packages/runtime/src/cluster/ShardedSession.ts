@@ -33,7 +33,7 @@
  */
 import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
-import type { Sharding } from "effect/cluster"
+import { Sharding } from "effect/cluster"
 import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystem } from "../ActorSystem.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
@@ -117,7 +117,9 @@ const coordinatorOf = (protocol: Choreography): Sharded.Sharded<CoordinatorProto
   if (type === undefined) {
     type = Sharded.make(`session.${protocol.name}`, {
       protocol: protocolsOf(protocol).coordinator,
-      behavior: (id) => Coordinator.behaviorFrom(protocol, id, settingsOf(protocol, id))
+      behavior: (id) => Coordinator.behaviorFrom(protocol, id, settingsOf(protocol, id)),
+      // the starter waits for the coordinator to stop (it stops once the session's end is stored)
+      wake: { _tag: "Wake" }
     }) as Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding>
     coordinatorTypes.set(protocol, type)
   }
@@ -238,8 +240,17 @@ export const layer = (
 export const active = (protocol: Choreography): Effect.Effect<number, never, ActorSystem> =>
   Sharded.active(coordinatorOf(protocol))
 
-/** How often the starter reads the stored outcome (and wakes the coordinator) while it waits. */
-const pollMillis = 200
+/**
+ * How long the coordinator's runner holds the starter's wait before it answers "still running" (the starter then
+ * reads the stored outcome, and waits again): half the deadline, at most 5 s.
+ */
+const holdMillis = (deadlineMillis: number) => Math.min(5000, Math.max(100, deadlineMillis / 2))
+
+/**
+ * How soon the starter waits again on a coordinator it could not reach (a shard moving, a runner gone) or that
+ * stopped before its session ended.
+ */
+const retryMillis = 200
 
 /**
  * Starts a session with sharded roles: it is stored, then its coordinator (a sharded actor) is woken and asks
@@ -267,7 +278,10 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
     const { id, deadlineMillis } = yield* DurableSession.create(store, protocol, options, "cluster")
     const coordinator = yield* Sharded.ref(coordinatorOf(protocol), id)
     yield* Effect.ignore(coordinator.tell({ _tag: "Wake" }))
-    const completed = awaitEnd(protocol, id, coordinator, deadlineMillis).pipe(Effect.provideService(Storage, storage))
+    const completed = awaitEnd(protocol, id, deadlineMillis).pipe(
+      Effect.provideService(Storage, storage),
+      Effect.provideService(Sharding.Sharding, yield* Sharding.Sharding)
+    )
     return {
       id,
       protocol: protocol.name,
@@ -280,15 +294,20 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   })
 
 /**
- * The session's end as stored. Meanwhile the coordinator is woken at each look (a coordinator whose runner died
- * is so activated again elsewhere); one that cannot be reached for the session's deadline fails the wait.
+ * The session's end as stored. The starter waits on the coordinator's runner until the coordinator stops (it
+ * stops once the end is stored), and reads the stored outcome then, or every few seconds while the session runs
+ * (see {@link holdMillis}); a coordinator whose runner died is woken again elsewhere by the next wait. One that
+ * cannot be reached for the session's deadline fails the wait.
  */
 const awaitEnd = (
   choreography: Choreography,
   id: string,
-  coordinator: ActorRef<CoordinatorProtocol>,
   deadlineMillis: number
-): Effect.Effect<Session.Completed<Record<string, unknown>>, SessionAborted | StorageError, Storage> =>
+): Effect.Effect<
+  Session.Completed<Record<string, unknown>>,
+  SessionAborted | StorageError,
+  Storage | Sharding.Sharding
+> =>
   Effect.gen(function* () {
     const protocol = choreography.name
     // the traces the roles stored with their results, merged
@@ -298,6 +317,9 @@ const awaitEnd = (
       )
     )
     let reached = Date.now()
+    // the last wait did not see the session end: the coordinator was not reached, or it stopped without an end
+    // (passivated, moved, or it could not start): it is woken again a little later, not at once
+    let pause = false
     for (;;) {
       const outcome = yield* DurableSession.outcome(id)
       if (Option.isSome(outcome) && outcome.value._tag === "Completed")
@@ -315,9 +337,11 @@ const awaitEnd = (
               })
             : undefined
       if (cause !== undefined) return yield* new SessionAborted({ protocol, session: id, cause, trace: yield* traceOf })
-      const woken = yield* Effect.exit(coordinator.tell({ _tag: "Wake" }))
-      if (woken._tag === "Success") reached = Date.now()
-      yield* Effect.sleep(Duration.millis(pollMillis))
+      if (pause) yield* Effect.sleep(Duration.millis(retryMillis))
+      const hold = holdMillis(deadlineMillis)
+      const waited = yield* Effect.exit(Sharded.stopped(coordinatorOf(choreography), id, hold, 2 * hold))
+      if (waited._tag === "Success") reached = Date.now()
+      pause = waited._tag === "Failure" || waited.value
     }
   })
 

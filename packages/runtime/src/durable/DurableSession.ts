@@ -34,7 +34,7 @@ import * as Coordinator from "../choreography/internal/coordinator.ts"
 import { AbortCause, type SessionAborted, SessionNodeLost } from "../choreography/internal/sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
 import { protocolsOf } from "../choreography/internal/sessionProtocols.ts"
-import type * as Session from "../choreography/Session.ts"
+import * as Session from "../choreography/Session.ts"
 import type { SystemImpl } from "../internal/system.ts"
 import { StorageCorrupt, type StorageError } from "./internal/errors.ts"
 import { type SessionRecord, type SessionStore, sessionStore } from "./internal/sessionStore.ts"
@@ -87,17 +87,20 @@ const handleOf = <Results>(
 
 /**
  * Starts a durable session: it is stored (who plays each role, its settings) before its coordinator asks the
- * roles to join. Unlike `Session.start`, closing the scope does not cancel it: it outlives this process.
+ * roles to join. Unlike `Session.start`, closing the scope does not cancel it: it outlives this process. A role
+ * bound to a sharded actor fails it with `Session.RoleSharded` (see `ShardedSession`).
  */
 export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>
 ): Effect.Effect<
   Session.Handle<Session.ResultsOf<B>>,
-  SpawnError | StorageError | SessionIdTaken,
+  SpawnError | StorageError | SessionIdTaken | Session.RoleSharded,
   ActorSystem | Storage
 > =>
   Effect.gen(function* () {
+    const sharded = Session.shardedRole(protocol.name, options.roles as never)
+    if (sharded !== undefined) return yield* sharded
     const system = yield* ActorSystem
     const store = yield* storeOf
     const spec = yield* create(store, protocol, options, system.node)
@@ -147,7 +150,7 @@ export const run = <P extends Choreography, const B extends Session.Bindings<P>>
   options: Options<P, B>
 ): Effect.Effect<
   Session.Completed<Session.ResultsOf<B>>,
-  SessionAborted | SpawnError | StorageError | SessionIdTaken,
+  SessionAborted | SpawnError | StorageError | SessionIdTaken | Session.RoleSharded,
   ActorSystem | Storage
 > => Effect.flatMap(start(protocol, options), (handle) => handle.await)
 

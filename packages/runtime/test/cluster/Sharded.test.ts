@@ -8,6 +8,7 @@ import { Entity as ClusterEntity, ClusterSchema, type Sharding } from "effect/cl
 import { Rpc } from "effect/rpc"
 import { afterAll, describe, expect, it } from "vitest"
 import { heapUsed } from "../../../../test/support/heap.ts"
+import { firstLog } from "./logs.ts"
 
 class Overdrawn extends Schema.TaggedError<Overdrawn>()("Overdrawn", { balance: Schema.Number }) {}
 
@@ -145,6 +146,54 @@ describe("sharded actors on one SQLite runner", () => {
     // the refused deposit was not stored; the ones before and after were, once each
     expect(result.balance).toBe(6)
   })
+
+  it("keep a told message whose actor's inbox the runner cannot write, and deliver it once when it can", async () => {
+    const file = join(dir, "inbox-refused.db")
+    // the runner logs each refused write of a told message: the test waits for the first
+    const refused = firstLog("could not be stored in its actor's inbox")
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const a = yield* Sharded.ref(Accounts, "erin")
+        yield* a.tell(Account.Deposit({ amount: 5 }))
+        expect(yield* a.ask(Account.Balance())).toBe(5)
+        // the database refuses new rows in erin's inbox (the cluster's own tables still take messages)
+        const other = new DatabaseSync(file)
+        other.exec(`CREATE TRIGGER refuse BEFORE INSERT ON troupe_inbox WHEN NEW.recipient = 'Account/erin'
+          BEGIN SELECT RAISE(ABORT, 'the inbox refuses it'); END`)
+        // accepted: the cluster stored it; the runner tries its inbox write again until it succeeds
+        const told = yield* Effect.exit(a.tell(Account.Deposit({ amount: 7 })))
+        // answered: the sender learns it was not stored, and it is not delivered
+        const asked = yield* Effect.exit(a.ask(Account.Withdraw({ amount: 1 })))
+        yield* Effect.promise(() => refused.seen).pipe(
+          Effect.timeoutOrElse({
+            duration: "30 seconds",
+            orElse: () => Effect.die("the refused write was not retried")
+          })
+        )
+        other.exec("DROP TRIGGER refuse")
+        other.close()
+        let balance = yield* a.ask(Account.Balance())
+        while (balance === 5) balance = yield* Effect.andThen(Effect.sleep(20), a.ask(Account.Balance()))
+        return { told, asked, balance }
+      }).pipe(Effect.scoped, Effect.provide(runner(file)), Effect.provide(refused.layer)) as Effect.Effect<{
+        told: Exit.Exit<void, unknown>
+        asked: Exit.Exit<number, unknown>
+        balance: number
+      }>
+    )
+    expect(Exit.isSuccess(result.told)).toBe(true)
+    expect(failure(result.asked)).toBeInstanceOf(Sharded.ClusterUnavailable)
+    expect(failure(result.asked)).toMatchObject({ reason: "PersistenceError", retryable: true })
+    expect((failure(result.asked) as Error).message).toMatch(/the inbox refuses it/)
+    expect(result.balance).toBe(12)
+    // after a restart nothing comes again: the told deposit was handled once, the refused withdrawal never
+    expect(
+      await run(
+        file,
+        Effect.flatMap(Sharded.ref(Accounts, "erin"), (a) => a.ask(Account.Balance()))
+      )
+    ).toBe(12)
+  }, 60_000)
 
   it("fail typed with ClusterUnavailable once this process's runner has stopped", async () => {
     const scope = await Effect.runPromise(Scope.make())

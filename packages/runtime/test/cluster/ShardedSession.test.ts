@@ -1,17 +1,33 @@
 /**
  * Sessions with sharded roles on one SQLite runner: the roles are sharded actors bound by (type, id), the
  * coordinator a sharded actor too; they complete, a monitor refuses an illegal move, a step deadline fires,
- * and roles passivated mid-session resume from the session's durable log without doing a move twice.
+ * and roles passivated mid-session resume from the session's durable log without doing a move twice. With
+ * `TROUPE_CLUSTER=1`, the starter's wait, the abort of roles activated anew and the refusal of sharded roles by
+ * `Session.run` run on a PostgreSQL runner too (a real server started here).
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ActorSystem, Cluster, type Endpoint, Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
-import { type Duration, Effect, Exit, Layer } from "effect"
+import {
+  ActorSystem,
+  Cluster,
+  DurableSession,
+  type Endpoint,
+  Session,
+  Sharded,
+  ShardedSession,
+  type Storage
+} from "@troupe/runtime"
+import { type Duration, Effect, Exit, Layer, Tracer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { participantsOf } from "../../src/choreography/internal/participant.ts"
 import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
+import * as Postgres from "../durable/postgres.ts"
+import { postgresAndRunners } from "./processes.ts"
+
+/** The PostgreSQL runs (a real server started here) come with `TROUPE_CLUSTER=1`. */
+const onPostgres = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-session-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -100,7 +116,8 @@ const Sleepers = Sharded.make("LedgerSleeper", {
   behavior: () => Session.role(Ledger, "C", () => Effect.never)
 })
 
-const runner = (filename: string) =>
+/** A runner hosting every type of these tests, on `cluster`. */
+const runnerOn = <E>(cluster: Layer.Layer<Sharding.Sharding | Storage.Storage, E>) =>
   Layer.mergeAll(
     Sharded.layer(Clients),
     Sharded.layer(Banks),
@@ -112,15 +129,23 @@ const runner = (filename: string) =>
     Sharded.layer(Cheats),
     Sharded.layer(Sleepers),
     ShardedSession.layer([Ledger])
-  ).pipe(
-    Layer.provideMerge(ActorSystem.layer()),
-    Layer.provideMerge(Cluster.layerSqlite({ filename, shardLockRefreshInterval: "1 second" }))
-  )
+  ).pipe(Layer.provideMerge(ActorSystem.layer()), Layer.provideMerge(cluster))
 
-const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage | ActorSystem.ActorSystem>) =>
-  Effect.runPromise(
-    Effect.scoped(effect).pipe(Effect.provide(runner(join(dir, `${crypto.randomUUID()}.db`)))) as Effect.Effect<A, E>
-  )
+type Run = <A, E>(
+  effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage | ActorSystem.ActorSystem>
+) => Promise<A>
+
+/** Runs `effect` on a runner of its own, on `cluster`. */
+const runOn =
+  <E>(cluster: Layer.Layer<Sharding.Sharding | Storage.Storage, E>): Run =>
+  (effect) =>
+    Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(runnerOn(cluster))) as Effect.Effect<never>)
+
+/** Runs `effect` on a SQLite runner of its own, on a fresh file. */
+const run: Run = (effect) =>
+  runOn(
+    Cluster.layerSqlite({ filename: join(dir, `${crypto.randomUUID()}.db`), shardLockRefreshInterval: "1 second" })
+  )(effect)
 
 /** The roles of a ledger session: client, bank and auditor of the session's own ids. */
 const ledgerRoles = <A>(id: string, clients: Sharded.Sharded<Session.Participant<typeof Ledger, "C", A>, never>) =>
@@ -142,7 +167,87 @@ const abortCause = <A>(
     )
   ).then((error) => (error._tag === "SessionAborted" ? error.cause : undefined))
 
+/** What issue 14 left, on any runner (SQLite here, PostgreSQL below): the starter's wait, aborts, sharded roles refused. */
+const leftTests = (run: Run) => {
+  it("tell the starter of the end as it happens: it reads the stored outcome once it ended, not every 200 ms", async () => {
+    // the statements the starter runs while it waits, from the database client's spans
+    const spans: Array<Tracer.NativeSpan> = []
+    const tracer = Tracer.make({
+      span(options) {
+        const span = new Tracer.NativeSpan(options)
+        spans.push(span)
+        return span
+      }
+    })
+    const cause = await run(
+      Effect.gen(function* () {
+        const roles = yield* ledgerRoles("slow", Sleepers)
+        // the client never moves: the session ends at its bank's step deadline, 1.5 s after it began
+        const handle = yield* ShardedSession.start(Ledger, { roles, id: "slow", stepTimeout: "1500 millis" })
+        const error = yield* Effect.flip(handle.await.pipe(Effect.withTracer(tracer)))
+        return error._tag === "SessionAborted" ? error.cause : error
+      })
+    )
+    expect(cause).toMatchObject({ _tag: "StepTimeout", role: "B" })
+    const reads = spans.filter((span) => String(span.attributes.get("db.query.text")).includes("FROM troupe_sessions"))
+    // one before the coordinator's runner is asked to tell the end, one after it did; one more if the session took
+    // over the 5 s the runner holds a wait (a loaded machine). A read every 200 ms made 8 or more.
+    expect(reads.length).toBeGreaterThan(0)
+    expect(reads.length).toBeLessThanOrEqual(3)
+  })
+
+  it("end an aborted session at once when roles' actors were activated anew (they answer that they left)", async () => {
+    const { cause, millis } = await run(
+      Effect.gen(function* () {
+        const roles = {
+          C: yield* Sharded.ref(Sleepers, "c-idle"),
+          B: yield* Sharded.ref(IdleBanks, "b-idle"),
+          A: yield* Sharded.ref(IdleAuditors, "a-idle")
+        }
+        const handle = yield* ShardedSession.start(Ledger, { roles, id: "idle-3", deadline: "10 seconds" })
+        // the session began (the client's program runs), then the bank's and the auditor's actors were passivated
+        // (the lease activates them again once a second: the abort finds them passivated, or holding the session)
+        const participants = participantsOf(ActorSystem.internal(yield* ActorSystem.ActorSystem))
+        while (![...participants.values()].some((p) => p.sessions.get("idle-3")?.begun === true))
+          yield* Effect.sleep("10 millis")
+        while ((yield* Sharded.active(IdleBanks)) + (yield* Sharded.active(IdleAuditors)) > 0)
+          yield* Effect.sleep("10 millis")
+        const since = Date.now()
+        yield* handle.abort("the test ends it")
+        const error = yield* Effect.flip(handle.await)
+        return { cause: error._tag === "SessionAborted" ? error.cause : error, millis: Date.now() - since }
+      })
+    )
+    expect(cause).toMatchObject({ _tag: "SessionCancelled", reason: "the test ends it" })
+    // ended by every role's answer: the coordinator gives roles 5 s to leave before it ends without them
+    expect(millis).toBeLessThan(5_000)
+  })
+
+  it("are refused, typed, by Session.run and DurableSession.run, which point to ShardedSession.run", async () => {
+    const exits = await run(
+      Effect.gen(function* () {
+        const roles = yield* ledgerRoles("plain-3", Clients)
+        return [
+          yield* Effect.exit(Session.run(Ledger, { roles, id: "plain-3" })),
+          yield* Effect.exit(DurableSession.run(Ledger, { roles, id: "durable-plain-3" }))
+        ]
+      })
+    )
+    for (const exit of exits) {
+      const error = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
+      expect(error?._tag === "Some" && error.value).toMatchObject({
+        _tag: "RoleSharded",
+        role: "C",
+        path: "/cluster/LedgerClient/c-plain-3"
+      })
+      expect(error?._tag === "Some" && (error.value as Error).message).toMatch(/ShardedSession\.run/)
+    }
+  })
+}
+
 describe("sessions with sharded roles on one SQLite runner", () => {
+  leftTests(run)
+
   it("complete: roles bound by (type, id), each once effect run once, nothing left behind", async () => {
     const ids = ["s-3", "s-5", "s-8"]
     const done = await run(
@@ -236,4 +341,11 @@ describe("sessions with sharded roles on one SQLite runner", () => {
     const cause = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
     expect(cause?._tag === "Some" && cause.value).toMatchObject({ _tag: "RoleNotSharded", role: "C", path: "/user/C" })
   })
+})
+
+describe.skipIf(!onPostgres)("sessions with sharded roles on a PostgreSQL runner", () => {
+  const { url } = postgresAndRunners()
+  leftTests(async (effect) =>
+    runOn(Cluster.layerPostgres({ url: url(), host: "127.0.0.1", port: await Postgres.freePort() }))(effect)
+  )
 })

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Cluster, type Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
+import { ActorSystem, Cluster, DurableSession, Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
 import { describe, expect, it } from "vitest"
@@ -171,4 +171,38 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     expect(r.failed).toEqual([])
     await client.dispose()
   }, 600_000)
+
+  it("refuse, typed, sharded roles in Session.run and DurableSession.run, pointing to ShardedSession.run", async () => {
+    // the runners the test above leaves, or one of its own when it runs alone
+    if (runners.length === 0) runners.push(await startRunner(url(), "s1"))
+    const client = ManagedRuntime.make(
+      ActorSystem.layer().pipe(
+        Layer.provideMerge(
+          Layer.orDie(Cluster.layerPostgres({ url: url(), clientOnly: true, shards: 30, ...testSharding }))
+        )
+      )
+    )
+    const roles = Effect.gen(function* () {
+      return {
+        C: yield* Sharded.ref(Clients, "c-plain-3"),
+        B: yield* Sharded.ref(Banks, "b-plain-3"),
+        A: yield* Sharded.ref(Auditors, "a-plain-3")
+      }
+    })
+    const [plain, durable] = await client.runPromise(
+      Effect.all([
+        Effect.flatMap(roles, (roles) => Effect.exit(Session.run(Ledger, { roles, id: "plain-3" }))),
+        Effect.flatMap(roles, (roles) => Effect.exit(DurableSession.run(Ledger, { roles, id: "durable-plain-3" })))
+      ])
+    )
+    await client.dispose()
+    for (const exit of [plain, durable]) {
+      const error = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
+      expect(error?._tag === "Some" && error.value).toMatchObject({
+        _tag: "RoleSharded",
+        path: "/cluster/SessionClient/c-plain-3"
+      })
+      expect(error?._tag === "Some" && (error.value as Error).message).toMatch(/ShardedSession\.run/)
+    }
+  }, 120_000)
 })

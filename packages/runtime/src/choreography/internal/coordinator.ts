@@ -224,7 +224,7 @@ class Coordination {
   private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
     const { id, roles, durable } = this.settings
     if (this.phase === "aborting" && this.cause !== undefined && !this.ended.has(role))
-      return Effect.as(this.tellAbort(role, this.cause), this)
+      return Effect.as(this.tellAbort(ctx, role, this.cause), this)
     if (this.phase !== "joining" || this.joinedRoles.size < this.roles.length) return Effect.succeed(this)
     this.phase = "running"
     if (durable !== undefined) {
@@ -249,9 +249,9 @@ class Coordination {
     )
   }
 
-  private tellAbort(role: string, cause: AbortCause): Effect.Effect<void> {
+  private tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
     return this.ref(role)
-      .tell({ _tag: "Abort", session: this.id, cause })
+      .tell({ _tag: "Abort", session: this.id, cause, role, coordinator: this.settings.self ?? ctx.self })
       .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
   }
 
@@ -317,7 +317,7 @@ class Coordination {
       this.origin = role
       // Roles that joined are told now; the others when they join (or their join fails).
       const pending = this.roles.filter((r) => !this.ended.has(r) && this.joinedRoles.has(r))
-      const tellAll = Effect.forEach(pending, (r) => this.tellAbort(r, cause), { discard: true })
+      const tellAll = Effect.forEach(pending, (r) => this.tellAbort(ctx, r, cause), { discard: true })
       const expire = Effect.andThen(
         Effect.sleep(Duration.millis(leaveMillis)).pipe(Effect.provideService(Clock.Clock, liveClock)),
         ctx.self.tell({ _tag: "Expire" })

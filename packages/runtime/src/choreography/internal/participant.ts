@@ -31,14 +31,13 @@ import { CurrentRole } from "./currentRole.ts"
 import { RoleContext } from "./roleContext.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { RoleSession } from "./roleSession.ts"
+import { ParticipantFailed, ParticipantStopped, SessionCancelled, type StepTimeout } from "./sessionErrors.ts"
 import {
-  type AbortCause,
-  ParticipantFailed,
-  ParticipantStopped,
-  SessionCancelled,
-  type StepTimeout
-} from "./sessionErrors.ts"
-import { type CoordinatorProtocol, type ParticipantProtocol, protocolsOf } from "./sessionProtocols.ts"
+  type CoordinatorProtocol,
+  type ParticipantDefinition,
+  type ParticipantProtocol,
+  protocolsOf
+} from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
 type StateMachine = Machines.StateMachine
@@ -118,7 +117,7 @@ export const behavior = (
       Join: (p, m, ctx) => p.join(m, ctx),
       Begin: (p, m) => p.begin(m.session),
       Deliver: (p, m) => p.deliver(m),
-      Abort: (p, m) => p.aborted(m.session, m.cause),
+      Abort: (p, m) => p.aborted(m),
       CoordinatorDown: (p, m) => p.coordinatorDown(m.session),
       Crash: (p) => p.crash(),
       Resume: (p) => p.resume()
@@ -431,9 +430,18 @@ export class Participant {
     for (const session of [...this.sessions.values()]) this.system.runBackground(Recovery.linkLost(session, node))
   }
 
-  aborted(id: string, cause: AbortCause): Effect.Effect<Participant> {
-    const session = this.sessions.get(id)
-    return session === undefined ? this.same : Effect.as(session.abort(cause, "leave", true), this)
+  aborted(m: Protocol.MessageOf<ParticipantDefinition, "Abort">): Effect.Effect<Participant> {
+    const session = this.sessions.get(m.session)
+    if (session !== undefined) return Effect.as(session.abort(m.cause, "leave", true), this)
+    // not held here (this actor was activated anew): the coordinator need not wait for it to leave
+    if (m.role === undefined || m.coordinator === undefined) return this.same
+    const left = (m.coordinator as ActorRef<CoordinatorProtocol>).tell({
+      _tag: "Left",
+      session: m.session,
+      role: m.role,
+      trace: []
+    })
+    return Effect.as(Effect.ignore(left), this)
   }
 
   coordinatorDown(id: string): Effect.Effect<Participant> {

@@ -62,8 +62,16 @@ const participantDefinition = (
    * give its type; its schema is the union made by `deliverSchema`.)
    */
   Deliver: { session: Session, seq: Schema.Number, from: Schema.String, label: Schema.String, payload: Schema.Unknown },
-  /** The session was aborted: stop the role and answer `Left`. */
-  Abort: { session: Session, cause: AbortCause },
+  /**
+   * The session was aborted: stop the role and answer `Left`. A participant that does not hold the session (its
+   * actor was activated anew: passivated, moved, restarted) answers `Left` at once, as `role`, to `coordinator`.
+   */
+  Abort: {
+    session: Session,
+    cause: AbortCause,
+    role: Schema.optionalKey(Schema.String),
+    coordinator: Schema.optionalKey(coordinator)
+  },
   /** The session's coordinator terminated (sent by death watch). */
   CoordinatorDown: { session: Session },
   /** To self: the role's program failed; crash the actor so that its supervisor restarts it. */

@@ -63,7 +63,7 @@ export const make = <P extends Protocol.Any>(
  * `RequestFailed`. An ask also has a deadline (`AskTimeout`): one timer, where `Effect.timeout` would race
  * two fibers, one of them a sleep.
  */
-const send = (
+export const send = (
   recipient: string,
   tag: string,
   request: Effect.Effect<unknown, unknown>,

@@ -9,6 +9,9 @@ import type * as Protocol from "../../Protocol.ts"
 
 type MakeRef = (id: string) => ActorRef<Protocol.Any>
 
+/** The path of the sharded actor `id` of type `type`: `/cluster/<type>/<id>`. */
+export const pathOf = (type: string, id: string): string => `/cluster/${type}/${id}`
+
 /** The sharded types this process can make refs to, by name (the latest registration of a name wins). */
 const types = new Map<string, Array<MakeRef>>()
 
