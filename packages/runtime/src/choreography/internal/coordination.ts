@@ -3,7 +3,7 @@
  * ended, their results and traces, and how the session begins, aborts and ends.
  */
 import type { Choreography as C, Diagram, Monitor } from "@troupe/choreography"
-import { Cause, Clock, Deferred, Duration, Effect, Schema, type Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Fiber, Schema, Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext } from "../../Behavior.ts"
@@ -68,11 +68,13 @@ export class Coordination {
   origin: string | undefined
   readonly ended: RoleFlags
   readonly joinedRoles: RoleFlags
-  readonly results: Record<string, unknown> = {}
+  // What roles that ended left: made at the first end (a live session keeps none of them).
+  /** Each completed role's result. */
+  results: Record<string, unknown> | undefined = undefined
   /** Each role's trace, by the role's index, once it ended. */
-  readonly traces: Array<ReadonlyArray<TraceEvent> | undefined>
+  traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined = undefined
   /** What each role that completed sent to and received from each peer (see `leftover`). */
-  readonly counts: Array<Counts | undefined>
+  counts: Array<Counts | undefined> | undefined = undefined
   readonly choreography: Choreography
   readonly settings: Settings
   readonly roles: ReadonlyArray<string>
@@ -81,6 +83,8 @@ export class Coordination {
   begun = false
   /** The coordinator's system (set when it starts). */
   system: SystemImpl | undefined = undefined
+  /** The fiber asking the roles to join, while it runs (see `start`). */
+  private joining: Fiber.Fiber<void> | undefined = undefined
 
   constructor(choreography: Choreography, settings: Settings) {
     this.choreography = choreography
@@ -88,16 +92,14 @@ export class Coordination {
     this.roles = choreography.roles
     this.ended = new RoleFlags(this.roles)
     this.joinedRoles = new RoleFlags(this.roles)
-    this.traces = new Array(this.roles.length)
-    this.counts = new Array(this.roles.length)
     const recovered = settings.durable?.recovered
     if (recovered !== undefined) {
       this.begun = recovered.begun
       for (const [role, { result, trace }] of recovered.results) {
-        this.results[role] = result
+        ;(this.results ??= {})[role] = result
         this.ended.add(role)
         this.joinedRoles.add(role)
-        this.traces[this.roles.indexOf(role)] = trace as ReadonlyArray<TraceEvent>
+        this.traceOf(role, trace as ReadonlyArray<TraceEvent>)
       }
     }
   }
@@ -228,10 +230,14 @@ export class Coordination {
       )
     // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
     const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
-    return Effect.as(
-      ctx.fork(begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))),
-      this
-    )
+    // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep)
+    const system = this.system!
+    return Effect.sync(() => {
+      system.runBackground(
+        begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
+      )
+      return this
+    })
   }
 
   private tellAbort(role: string, cause: AbortCause): Effect.Effect<void> {
@@ -255,14 +261,21 @@ export class Coordination {
   end(role: string, trace: ReadonlyArray<TraceEvent> | undefined): void {
     if (!this.roles.includes(role) || this.ended.has(role)) return
     this.ended.add(role)
-    if (trace !== undefined) this.traces[this.roles.indexOf(role)] = trace
+    if (trace !== undefined) this.traceOf(role, trace)
+  }
+
+  private traceOf(role: string, trace: ReadonlyArray<TraceEvent>): void {
+    ;(this.traces ??= new Array(this.roles.length))[this.roles.indexOf(role)] = trace
   }
 
   done(ctx: Ctx, m: Protocol.MessageOf<CoordinatorDefinition, "Done">): Effect.Effect<Coordination> {
     const { role } = m
     if (this.roles.includes(role) && !this.ended.has(role)) {
-      this.results[role] = m.result
-      this.counts[this.roles.indexOf(role)] = { sent: m.sent ?? {}, received: m.received }
+      ;(this.results ??= {})[role] = m.result
+      ;(this.counts ??= new Array(this.roles.length))[this.roles.indexOf(role)] = {
+        sent: m.sent ?? {},
+        received: m.received
+      }
     }
     this.end(role, m.trace)
     const unread = this.phase === "running" && this.ended.size === this.roles.length ? this.leftover() : undefined
@@ -275,12 +288,12 @@ export class Coordination {
    */
   private leftover(): ProtocolViolation | undefined {
     for (const [i, from] of this.roles.entries())
-      for (const [to, count] of Object.entries(this.counts[i]?.sent ?? {})) {
-        const received = this.counts[this.roles.indexOf(to)]?.received
+      for (const [to, count] of Object.entries(this.counts?.[i]?.sent ?? {})) {
+        const received = this.counts?.[this.roles.indexOf(to)]?.received
         const got = received?.[from] ?? 0
         if (received === undefined || count <= got) continue
         // its label, if the sender's trace has its send
-        const sends = (this.traces[i] ?? []).filter((e) => e._tag === "Sent" && e.to === to)
+        const sends = (this.traces?.[i] ?? []).filter((e) => e._tag === "Sent" && e.to === to)
         const label = sends.length === count ? (sends[got] as { readonly label: string }).label : undefined
         const machine = this.choreography.machines.get(to)
         const state = machine?.states.findIndex((s) => s.kind === "end") ?? -1
@@ -368,7 +381,8 @@ export class Coordination {
     if (this.phase === "ended" || this.ended.size < this.roles.length) return Effect.succeed(this)
     const aborted = this.phase === "aborting"
     this.phase = "ended"
-    const trace = merge(this.traces)
+    const trace = merge(this.traces ?? [])
+    const results = this.results ?? {}
     const { id, outcome } = this.settings
     const protocol = this.choreography.name
     const cause = this.cause
@@ -388,7 +402,7 @@ export class Coordination {
             .finish(
               id,
               aborted ? "aborted" : "completed",
-              aborted && cause !== undefined ? { cause: encodeCause(cause) } : { results: this.results }
+              aborted && cause !== undefined ? { cause: encodeCause(cause) } : { results }
             )
             .pipe(Effect.catchCause((c) => Effect.logError("Could not store the end of a durable session", c)))
     const complete =
@@ -405,7 +419,7 @@ export class Coordination {
               ]
             })
           )
-        : Deferred.succeed(outcome, { session: id, protocol, results: this.results, trace })
+        : Deferred.succeed(outcome, { session: id, protocol, results, trace })
     return Effect.as(Effect.andThen(Effect.andThen(stored, complete), ctx.stopSelf), this)
   }
 
@@ -422,10 +436,34 @@ export class Coordination {
     for (const role of this.roles) if (!this.ended.has(role)) localCell(roles[role]!)?.tellTerminated(terminated, down)
   }
 
+  /**
+   * The coordinator stops (its scope closes): the join still running is interrupted, and a session that did
+   * not end is cancelled.
+   */
+  whenStopped(self: ActorRef<CoordinatorProtocol>): Effect.Effect<void> {
+    const joining = this.joining
+    const interrupted = joining === undefined ? Effect.void : Fiber.interrupt(joining)
+    const { id, outcome } = this.settings
+    // a session that ended has its outcome already: no error (and its stack) to make for nothing
+    if (Deferred.isDoneUnsafe(outcome)) return interrupted
+    const protocol = this.choreography.name
+    return Effect.andThen(
+      interrupted,
+      Effect.suspend(() => {
+        this.stopping(self)
+        const cause = new SessionCancelled({ protocol, session: id, reason: "its coordinator stopped" })
+        return Deferred.fail(
+          outcome,
+          new SessionAborted({ protocol, session: id, cause, trace: merge(this.traces ?? []) })
+        )
+      })
+    )
+  }
+
   /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
   start(ctx: Ctx): Effect.Effect<Coordination, unknown, Scope.Scope> {
     const self = this
-    const { choreography, settings } = this
+    const settings = this.settings
     this.system = internal(ctx.system)
     return Effect.gen(function* () {
       // a durable session watches its roles once they joined (roles being restarted are not gone yet); the
@@ -436,31 +474,21 @@ export class Coordination {
           if (localCell(ref)?.isTerminated !== false) yield* ctx.watch(ref as ActorRef<Protocol.Any>)
         }
       }
-      yield* Effect.addFinalizer(() =>
-        // a session that ended has its outcome already: no error (and its stack) to make for nothing
-        Deferred.isDoneUnsafe(settings.outcome)
-          ? Effect.void
-          : Effect.andThen(
-              Effect.sync(() => self.stopping(ctx.self)),
-              Deferred.fail(
-                settings.outcome,
-                new SessionAborted({
-                  protocol: choreography.name,
-                  session: settings.id,
-                  cause: new SessionCancelled({
-                    protocol: choreography.name,
-                    session: settings.id,
-                    reason: "its coordinator stopped"
-                  }),
-                  trace: merge(self.traces)
-                })
-              )
-            )
-      )
-      yield* ctx.fork(self.join(ctx))
+      // (the scope's own finalizer: `Effect.addFinalizer` wraps it in closures that a live session would keep)
+      yield* Scope.addFinalizerExit(ctx.scope, onStop(self, ctx.self))
+      // Not in the actor's scope, where a second finalizer makes a `Map` that the session would keep: the join
+      // is interrupted by the coordinator's stop instead (see `whenStopped`).
+      const joining = yield* Effect.forkDetach(self.join(ctx))
+      self.joining = joining
+      joining.addObserver(() => {
+        if (self.joining === joining) self.joining = undefined
+      })
       // started again after every role had completed (before the end was stored): end it now
       if (self.ended.size === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
       return self
     })
   }
 }
+
+/** The coordinator's finalizer: a closure over nothing but the session's state and the coordinator's ref. */
+const onStop = (coordination: Coordination, self: ActorRef<CoordinatorProtocol>) => () => coordination.whenStopped(self)
