@@ -10,10 +10,6 @@ import type { ParticipantProtocol } from "./sessionProtocols.ts"
  * object per run of the program, whose functions are made when they are read (a live session keeps none).
  */
 export class RoleContext implements Context, CurrentRole {
-  readonly session: string
-  readonly protocol: string
-  readonly role: string
-  readonly path: string
   readonly member: Context["member"]
   readonly resumed: boolean
   readonly actor: ActorContext<ParticipantProtocol>
@@ -21,13 +17,26 @@ export class RoleContext implements Context, CurrentRole {
 
   constructor(of: RoleSession, resumed: boolean) {
     this.of = of
-    this.session = of.id
-    this.protocol = of.monitor.protocol
-    this.role = of.role
-    this.path = of.participant.self.path
     this.member = of.member()
     this.resumed = resumed
     this.actor = of.participant.ctx
+  }
+
+  // read from the session (a live session keeps one copy of each)
+  get session(): string {
+    return this.of.id
+  }
+
+  get protocol(): string {
+    return this.of.monitor.protocol
+  }
+
+  get role(): string {
+    return this.of.role
+  }
+
+  get path(): string {
+    return this.of.participant.self.path
   }
 
   get once(): Context["once"] {

@@ -4,18 +4,17 @@
  * how it sends, receives, runs `once` effects and ends. What it knows of each peer is in `rolePeers.ts`; how it
  * recovers what a lost node or link took (a durable role's log, peers that moved, a lost link) in `roleRecovery.ts`.
  */
-import { Choreography as C, type Endpoint, Monitor } from "@troupe/choreography"
+import { Choreography as C, type Diagram, type Endpoint, Monitor } from "@troupe/choreography"
 import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type { DurableRole } from "../../durable/internal/durableRole.ts"
 import type { Deadline } from "../../internal/deadlines.ts"
-import { Deque } from "../../internal/deque.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
 import { Checkpoint } from "./roleCheckpoint.ts"
-import { type Peer, Peers } from "./rolePeers.ts"
+import { inboxOf, type Peer, Peers } from "./rolePeers.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { Recorder } from "./roleTrace.ts"
 import { type AbortCause, leftover, ParticipantFailed, StepTimeout } from "./sessionErrors.ts"
@@ -72,7 +71,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private waiting: Waiting | undefined
   /** What the role knows of each peer (see `rolePeers.ts`, and `roleRecovery.ts` which reads it). */
   readonly peers: Peers
-  private readonly trace: Recorder
+  /** The role's trace, made at its first event (see `recorder`). */
+  private trace: Recorder | undefined = undefined
+  private readonly traceLimit: number
   /** Who listens to the system's events: steps are published only when someone does. */
   private readonly subscribers: ReadonlyMap<unknown, unknown>
   /** A restartable role's checkpoint (see `roleCheckpoint.ts`). */
@@ -89,14 +90,14 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.state = this.monitor.start
     this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
     this.stepTimeoutMillis = join.stepTimeoutMillis
-    this.trace = new Recorder(this.role, join.traceLimit)
+    this.traceLimit = join.traceLimit
     this.subscribers = participant.system.events.subscribers
     // (an array made by `map` is no longer than it needs to be; one grown by `push` has room for 17)
     const peers = (instance ?? participant.spec.choreography).roles.filter((role) => role !== this.role)
     this.peers = new Peers(
       peers.map((role) => {
         const ref = join.roles[role]!
-        return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque<Endpoint.Incoming>(1) }
+        return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: undefined }
       })
     )
     // a durable session's role resumes from the log in storage instead
@@ -113,9 +114,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
    */
   unread(): Monitor.ProtocolViolation | undefined {
     for (const peer of this.peers) {
-      const message = peer.inbox.shift()
+      const message = peer.inbox?.shift()
       if (message === undefined) continue
-      const seq = peer.received - peer.inbox.length
+      const seq = peer.received - peer.inbox!.length
       return leftover(this.monitor.protocol, this.id, this.role, this.state, peer.role, message.label, seq)
     }
     return undefined
@@ -138,20 +139,20 @@ export class RoleSession implements Endpoint.Port<Failure> {
   crashed(cause: Cause.Cause<unknown>): void {
     this.crash = cause
     const reason = summarise(cause)
-    this.trace.crashed(this.state, reason)
+    this.recorder().crashed(this.state, reason)
     this.participant.system.publish(new SessionCrashed({ ...this.names(), state: this.state, cause: reason }))
   }
 
   /** The program resumes from the checkpoint, at the state where it was. */
   resumed(): void {
-    this.trace.resumed(this.state)
+    this.recorder().resumed(this.state)
     this.participant.system.publish(new SessionResumed({ ...this.names(), state: this.state }))
   }
 
   /** Something worth seeing happened at this role: into its trace, and onto the event stream. */
   note(text: string): void {
     if (this.ended) return
-    this.trace.note(text)
+    this.recorder().note(text)
     this.participant.system.publish(new SessionNote({ ...this.names(), text }))
   }
 
@@ -178,7 +179,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
     const last = peer?.received ?? 0
     if (peer !== undefined && seq <= last) return undefined // sent again by a peer that resumed after a restart
     if (peer === undefined || seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
-      this.trace.received(message)
+      this.recorder().received(message)
       const refused =
         seq === last + 1 ? Monitor.receive(this.monitor, this.state, from, label, message.payload) : undefined
       return this.refuse(
@@ -194,7 +195,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
       )
     }
     peer.received = seq
-    peer.inbox.push(message)
+    inboxOf(peer).push(message)
     const waiting = this.waiting
     if (waiting !== undefined && waiting.from === from && !waiting.woken) {
       // Wake the program once the actor has taken the messages at hand (resuming it here would run it
@@ -209,7 +210,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private wake(waiting: Waiting): void {
     if (this.waiting !== waiting) return
     this.waiting = undefined
-    const message = this.peers.get(waiting.from)!.inbox.shift()!
+    const message = this.peers.get(waiting.from)!.inbox!.shift()!
     this.consumed(message)
     waiting.resume(Exit.succeed(message))
   }
@@ -280,7 +281,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private didSend(peer: Peer, to: string, message: Endpoint.Incoming, seq: number, next: number): void {
     peer.sent = seq
     this.state = next
-    this.trace.sent(to, message)
+    this.recorder().sent(to, message)
     this.step("send", to, message.label, message.payload)
   }
 
@@ -295,7 +296,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
       return Exit.succeed(entry.message)
     }
     if (checkpoint !== undefined) checkpoint.replayed = false
-    const message = this.peers.get(from)!.inbox.shift()
+    const message = this.peers.get(from)!.inbox?.shift()
     if (message !== undefined) {
       this.consumed(message)
       return Exit.succeed(message)
@@ -316,7 +317,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
 
   /** A message leaves the queues for the program: it is in the trace, and in the checkpoint if any. */
   private consumed(message: Endpoint.Incoming): void {
-    this.trace.received(message)
+    this.recorder().received(message)
     this.checkpoint?.record({ _tag: "receive", message })
   }
 
@@ -375,14 +376,14 @@ export class RoleSession implements Endpoint.Port<Failure> {
       expected: Monitor.expected(this.monitor, waiting.state),
       waitedMillis: timeout
     })
-    this.trace.timedOut(error)
+    this.recorder().timedOut(error)
     this.participant.system.runBackground(this.abort(error, "report", false))
     waiting.resume(Effect.fail(error))
   }
 
   /** A violation at this role: recorded, published, and the session is aborted with it. */
   private refuse(violation: Monitor.ProtocolViolation, interrupt = true): Effect.Effect<void> {
-    this.trace.violation(violation)
+    this.recorder().violation(violation)
     this.participant.system.publish(new SessionViolation({ ...this.names(), violation }))
     return this.abort(violation, "report", interrupt)
   }
@@ -402,7 +403,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
     const unsendable = remote ? notJson(result) : undefined
     const counts = this.counts()
     this.end()
-    const trace = this.trace.events()
+    const trace = this.events()
     // a result that cannot reach the coordinator fails the role (the session is aborted) instead of never arriving
     const cannotSend = (why: string) =>
       this.report({
@@ -452,9 +453,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
     if (interrupt) this.fiber?.interruptUnsafe()
     switch (tell) {
       case "report":
-        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.trace.events() })
+        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.events() })
       case "leave":
-        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.trace.events() })
+        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.events() })
       case "silent":
         return Effect.void
     }
@@ -492,6 +493,15 @@ export class RoleSession implements Endpoint.Port<Failure> {
   // ---------------------------------------------------------------------------------------------------
   // Observing
   // ---------------------------------------------------------------------------------------------------
+
+  /** The role's trace, made at its first event: a role that has not moved yet keeps none. */
+  private recorder(): Recorder {
+    return (this.trace ??= new Recorder(this.role, this.traceLimit))
+  }
+
+  private events(): Array<Diagram.TraceEvent> {
+    return this.trace?.events() ?? []
+  }
 
   private step(direction: "send" | "receive", peer: string, label: string, payload: unknown): void {
     if (this.subscribers.size > 0)
