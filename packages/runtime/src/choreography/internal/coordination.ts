@@ -230,14 +230,14 @@ export class Coordination {
       )
     // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
     const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
-    // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep)
-    const system = this.system!
-    return Effect.sync(() => {
-      system.runBackground(
+    // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
+    // handler's services, such as the span the session runs in)
+    return Effect.as(
+      Effect.forkDetach(
         begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
-      )
-      return this
-    })
+      ),
+      this
+    )
   }
 
   private tellAbort(role: string, cause: AbortCause): Effect.Effect<void> {

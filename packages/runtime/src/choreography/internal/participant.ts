@@ -28,7 +28,7 @@ import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Terminated } from "../../Terminated.ts"
 import { CurrentRole } from "./currentRole.ts"
-import { RoleContext } from "./roleContext.ts"
+import { RoleContext, runRole, runRoleWithin } from "./roleContext.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { RoleSession } from "./roleSession.ts"
 import {
@@ -338,44 +338,40 @@ export class Participant {
     if (resumed) session.resumed()
     session.running = true
     session.rewind()
-    const endpoint = Endpoint.untyped(session.monitor, session)
-    const context = new RoleContext(session, resumed)
-    let program = Effect.suspend(() => spec.program(endpoint, context))
-    if (this.system.tracing) {
-      const run = program
-      program = Effect.withSpan(
-        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
-          session.span = Option.getOrUndefined(span)
-          return run
-        }),
-        `session ${spec.choreography.name}/${session.role}`,
-        {
-          attributes: {
-            "session.id": session.id,
-            "session.protocol": spec.choreography.name,
-            "session.role": session.role,
-            "session.resumed": resumed,
-            "actor.path": this.self.path
-          }
-        }
-      )
-    }
     const scope = this.ctx.scope
     if (scope.state._tag === "Closed") return Effect.void // the actor is stopping
+    const context = new RoleContext(session, resumed, Endpoint.untyped(session.monitor, session), scope)
+    const program = !this.system.tracing
+      ? runRole
+      : runRoleWithin((run) =>
+          Effect.withSpan(
+            Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
+              session.span = Option.getOrUndefined(span)
+              return run
+            }),
+            `session ${spec.choreography.name}/${session.role}`,
+            {
+              attributes: {
+                "session.id": session.id,
+                "session.protocol": spec.choreography.name,
+                "session.role": session.role,
+                "session.resumed": resumed,
+                "actor.path": this.self.path
+              }
+            }
+          )
+        )
     // not in the actor's scope, which would keep a finalizer per program: see `interruptPrograms`
-    return Effect.map(
-      Effect.forkDetach(Effect.onExit(program, (exit) => this.finished(session, exit, scope))),
-      (fiber) => {
-        // The program's fiber knows the role it plays (see `CurrentRole`), set before it starts: providing it
-        // around the program would cost a live session about 600 bytes more per role.
-        fiber.setContext(Services.add(fiber.context, CurrentRole, context) as Services.Context<never>)
-        if (session.running) session.fiber = fiber
-      }
-    )
+    return Effect.map(Effect.forkDetach(program), (fiber) => {
+      // The program's fiber knows the role it plays (see `CurrentRole`), set before it starts: the program reads
+      // its run from there (see `runRole`); providing it around the program would cost ~600 bytes more per role.
+      fiber.setContext(Services.add(fiber.context, CurrentRole, context) as Services.Context<never>)
+      if (session.running) session.fiber = fiber
+    })
   }
 
   /** The program of a session ended: report the role's result, or abort, or crash to be restarted. */
-  private finished(session: RoleSession, exit: Exit.Exit<unknown, unknown>, scope: Scope.Scope): Effect.Effect<void> {
+  finished(session: RoleSession, exit: Exit.Exit<unknown, unknown>, scope: Scope.Scope): Effect.Effect<void> {
     session.running = false
     session.fiber = undefined
     if (session.ended) return Effect.void
