@@ -13,7 +13,7 @@ import * as Terminated from "../../Terminated.ts"
 import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
 import * as DurableJoin from "./durableJoin.ts"
 import { nodesApart } from "./reachability.ts"
-import { RoleFlags } from "./roleFlags.ts"
+import * as RoleFlags from "./roleFlags.ts"
 import { AbortCause, leftover, ParticipantStopped, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 import { merge } from "./traceMerge.ts"
@@ -66,8 +66,9 @@ export class Coordination {
   cause: AbortCause | undefined
   /** The role whose report aborted the session, if one did. */
   origin: string | undefined
-  readonly ended: RoleFlags
-  readonly joinedRoles: RoleFlags
+  /** The roles that ended, and those that joined, by index. */
+  private endedRoles: RoleFlags.RoleFlags = RoleFlags.none
+  private joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
   // What roles that ended left: made at the first end (a live session keeps none of them).
   /** Each completed role's result. */
   results: Record<string, unknown> | undefined = undefined
@@ -90,18 +91,21 @@ export class Coordination {
     this.choreography = choreography
     this.settings = settings
     this.roles = choreography.roles
-    this.ended = new RoleFlags(this.roles)
-    this.joinedRoles = new RoleFlags(this.roles)
     const recovered = settings.durable?.recovered
     if (recovered !== undefined) {
       this.begun = recovered.begun
       for (const [role, { result, trace }] of recovered.results) {
         ;(this.results ??= {})[role] = result
-        this.ended.add(role)
-        this.joinedRoles.add(role)
+        this.endedRoles = RoleFlags.add(this.endedRoles, this.roles.indexOf(role))
+        this.joinedRoles = RoleFlags.add(this.joinedRoles, this.roles.indexOf(role))
         this.traceOf(role, trace as ReadonlyArray<TraceEvent>)
       }
     }
+  }
+
+  /** Whether `role` has ended (completed, left or was counted out). */
+  hasEnded(role: string): boolean {
+    return RoleFlags.has(this.endedRoles, this.roles.indexOf(role))
   }
 
   get id(): string {
@@ -188,7 +192,7 @@ export class Coordination {
 
   /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
   join(ctx: Ctx): Effect.Effect<void> {
-    const pending = this.roles.filter((role) => !this.ended.has(role))
+    const pending = this.roles.filter((role) => !this.hasEnded(role))
     return Effect.forEach(pending, (role) => this.joinOne(ctx, role), { concurrency: "unbounded", discard: true }).pipe(
       Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
     )
@@ -198,7 +202,7 @@ export class Coordination {
   joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
     const durable = this.settings.durable
     if (this.phase === "running" && durable !== undefined) return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
-    this.joinedRoles.add(role)
+    this.joinedRoles = RoleFlags.add(this.joinedRoles, this.roles.indexOf(role))
     // a coordinator started again joins a session that began: a role that resumed from the log may have missed
     // what was sent to its old incarnation, so its peers send it again
     if (durable !== undefined && this.begun && this.phase === "joining") {
@@ -210,9 +214,9 @@ export class Coordination {
   /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
   private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
     const { id, roles, durable } = this.settings
-    if (this.phase === "aborting" && this.cause !== undefined && !this.ended.has(role))
+    if (this.phase === "aborting" && this.cause !== undefined && !this.hasEnded(role))
       return Effect.as(this.tellAbort(role, this.cause), this)
-    if (this.phase !== "joining" || this.joinedRoles.size < this.roles.length) return Effect.succeed(this)
+    if (this.phase !== "joining" || RoleFlags.size(this.joinedRoles) < this.roles.length) return Effect.succeed(this)
     this.phase = "running"
     if (durable !== undefined) {
       // every role joined: the session began (stored first, so that roles joined again after a restart resume)
@@ -259,8 +263,8 @@ export class Coordination {
 
   /** A role's end: its result (if it completed) and its trace. */
   end(role: string, trace: ReadonlyArray<TraceEvent> | undefined): void {
-    if (!this.roles.includes(role) || this.ended.has(role)) return
-    this.ended.add(role)
+    if (!this.roles.includes(role) || this.hasEnded(role)) return
+    this.endedRoles = RoleFlags.add(this.endedRoles, this.roles.indexOf(role))
     if (trace !== undefined) this.traceOf(role, trace)
   }
 
@@ -270,7 +274,7 @@ export class Coordination {
 
   done(ctx: Ctx, m: Protocol.MessageOf<CoordinatorDefinition, "Done">): Effect.Effect<Coordination> {
     const { role } = m
-    if (this.roles.includes(role) && !this.ended.has(role)) {
+    if (this.roles.includes(role) && !this.hasEnded(role)) {
       ;(this.results ??= {})[role] = m.result
       ;(this.counts ??= new Array(this.roles.length))[this.roles.indexOf(role)] = {
         sent: m.sent ?? {},
@@ -278,7 +282,8 @@ export class Coordination {
       }
     }
     this.end(role, m.trace)
-    const unread = this.phase === "running" && this.ended.size === this.roles.length ? this.leftover() : undefined
+    const unread =
+      this.phase === "running" && RoleFlags.size(this.endedRoles) === this.roles.length ? this.leftover() : undefined
     return unread === undefined ? this.settle(ctx) : this.abort(ctx, unread.role, unread)
   }
 
@@ -314,7 +319,9 @@ export class Coordination {
       this.cause = cause
       this.origin = role
       // Roles that joined are told now; the others when they join (or their join fails).
-      const pending = this.roles.filter((r) => !this.ended.has(r) && this.joinedRoles.has(r))
+      const pending = this.roles.filter(
+        (r) => !this.hasEnded(r) && RoleFlags.has(this.joinedRoles, this.roles.indexOf(r))
+      )
       const tellAll = Effect.forEach(pending, (r) => this.tellAbort(r, cause), { discard: true })
       const expire = Effect.andThen(
         Effect.sleep(Duration.millis(leaveMillis)).pipe(Effect.provideService(Clock.Clock, liveClock)),
@@ -336,7 +343,7 @@ export class Coordination {
    */
   relink(ctx: Ctx, role: string, node: string): Effect.Effect<Coordination> {
     const runs = this.phase === "joining" || this.phase === "running"
-    if (this.settings.durable === undefined || !runs || !this.roles.includes(role) || this.ended.has(role))
+    if (this.settings.durable === undefined || !runs || !this.roles.includes(role) || this.hasEnded(role))
       return Effect.succeed(this)
     return Effect.as(DurableJoin.relinked(this, ctx, role, node), this)
   }
@@ -361,7 +368,7 @@ export class Coordination {
       const bound = this.settings.roles[r]!
       return bound === ref || (bound.path === ref.path && bound.node === ref.node)
     })
-    if (role === undefined || this.ended.has(role)) return Effect.succeed(this)
+    if (role === undefined || this.hasEnded(role)) return Effect.succeed(this)
     // a durable session waits for the role to be back (its node restarting, say), until the deadline
     if (this.settings.durable !== undefined && this.phase === "running") {
       return Effect.as(ctx.fork(this.joinOne(ctx, role)), this)
@@ -378,7 +385,7 @@ export class Coordination {
 
   /** When every role has ended: complete the outcome, publish the end, and stop. */
   private settle(ctx: Ctx): Effect.Effect<Coordination> {
-    if (this.phase === "ended" || this.ended.size < this.roles.length) return Effect.succeed(this)
+    if (this.phase === "ended" || RoleFlags.size(this.endedRoles) < this.roles.length) return Effect.succeed(this)
     const aborted = this.phase === "aborting"
     this.phase = "ended"
     const trace = merge(this.traces ?? [])
@@ -433,7 +440,7 @@ export class Coordination {
     // as a death-watch notice is: into the mailbox even when it is full (a stop does not wait)
     const terminated = new Terminated.Terminated({ ref: self, reason: Terminated.stopped })
     const down = { _tag: "CoordinatorDown", session: id }
-    for (const role of this.roles) if (!this.ended.has(role)) localCell(roles[role]!)?.tellTerminated(terminated, down)
+    for (const role of this.roles) if (!this.hasEnded(role)) localCell(roles[role]!)?.tellTerminated(terminated, down)
   }
 
   /**
@@ -484,7 +491,7 @@ export class Coordination {
         if (self.joining === joining) self.joining = undefined
       })
       // started again after every role had completed (before the end was stored): end it now
-      if (self.ended.size === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
+      if (RoleFlags.size(self.endedRoles) === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
       return self
     })
   }
