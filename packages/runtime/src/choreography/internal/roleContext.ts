@@ -1,8 +1,8 @@
-/** The context a role's program runs with (see `Participant.Context`), and how its run starts and ends. */
+/** The context a role's program runs with (see `Participant.Context`). */
 import type { Endpoint } from "@troupe/choreography"
-import { Effect, type Exit, type Scope } from "effect"
+import type { Effect, Scope } from "effect"
 import type { ActorContext } from "../../Behavior.ts"
-import { CurrentRole } from "./currentRole.ts"
+import type { CurrentRole } from "./currentRole.ts"
 import type { Context, Failure } from "./participant.ts"
 import type { RoleSession } from "./roleSession.ts"
 import type { ParticipantProtocol } from "./sessionProtocols.ts"
@@ -15,10 +15,11 @@ export class RoleContext implements Context, CurrentRole {
   readonly member: Context["member"]
   readonly resumed: boolean
   readonly actor: ActorContext<ParticipantProtocol>
-  private readonly of: RoleSession
+  /** The session this run plays. */
+  readonly of: RoleSession
   private readonly endpoint: Endpoint.UntypedEndpoint<Failure>
   /** The actor's scope when the run began (it is closed when the actor stops or restarts). */
-  private readonly scope: Scope.Scope
+  readonly scope: Scope.Scope
 
   constructor(of: RoleSession, resumed: boolean, endpoint: Endpoint.UntypedEndpoint<Failure>, scope: Scope.Scope) {
     this.of = of
@@ -29,14 +30,9 @@ export class RoleContext implements Context, CurrentRole {
     this.scope = scope
   }
 
-  /** Runs the role's program (see {@link runRole}). */
+  /** Runs the role's program (see `runRole`). */
   run(): Effect.Effect<unknown, unknown> {
     return this.of.participant.spec.program(this.endpoint, this)
-  }
-
-  /** The program's run ended (see {@link runRole}). */
-  finished(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
-    return this.of.participant.finished(this.of, exit, this.scope)
   }
 
   // read from the session (a live session keeps one copy of each)
@@ -66,30 +62,3 @@ export class RoleContext implements Context, CurrentRole {
     return (text) => of.note(text)
   }
 }
-
-/** The program of the fiber's run (its `CurrentRole`). */
-const run = Effect.flatMap(CurrentRole, (current) => (current as RoleContext).run())
-
-/** The end of the fiber's run. */
-const finish = (exit: Exit.Exit<unknown, unknown>) =>
-  Effect.flatMap(CurrentRole, (current) => (current as RoleContext).finished(exit))
-
-/**
- * A role's program as its fiber runs it, the same effect for every run: the run is the fiber's `CurrentRole` (set
- * before the fiber starts), so that a live session keeps no closures and no effects of its own to start and end it.
- *
- * @example
- * // const fiber = yield* Effect.forkDetach(runRole)
- * // fiber.setContext(Context.add(fiber.context, CurrentRole, new RoleContext(session, false, endpoint, scope)))
- */
-export const runRole: Effect.Effect<void, unknown> = Effect.onExit(run, finish) as Effect.Effect<void, unknown>
-
-/**
- * {@link runRole} with its program inside `wrap` (a span, when the system traces).
- *
- * @example
- * // Effect.forkDetach(runRoleWithin((program) => Effect.withSpan(program, "session Ask/C")))
- */
-export const runRoleWithin = (
-  wrap: (program: Effect.Effect<unknown, unknown>) => Effect.Effect<unknown, unknown>
-): Effect.Effect<void, unknown> => Effect.onExit(wrap(run), finish) as Effect.Effect<void, unknown>
