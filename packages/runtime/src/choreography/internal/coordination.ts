@@ -2,25 +2,24 @@
  * One session's coordination (the state of its coordinator actor, see `coordinator.ts`): which roles joined and
  * ended, their results and traces, and how the session begins, aborts and ends.
  */
-import type { Choreography as C, Diagram, Monitor } from "@troupe/choreography"
-import { Cause, Clock, Deferred, Duration, Effect, Fiber, Schema, Scope } from "effect"
+import type { Choreography as C, Diagram } from "@troupe/choreography"
+import { Cause, Clock, type Deferred, Duration, Effect, type Fiber, Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext } from "../../Behavior.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
-import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
+import { SessionStarted } from "../SessionEvent.ts"
 import * as DurableJoin from "./durableJoin.ts"
 import { nodesApart } from "./reachability.ts"
 import * as RoleFlags from "./roleFlags.ts"
-import { AbortCause, leftover, ParticipantStopped, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
+import { onStop, settle, unread } from "./sessionEnd.ts"
+import { type AbortCause, ParticipantStopped, type SessionAborted, SessionCancelled } from "./sessionErrors.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
-import { merge } from "./traceMerge.ts"
 
 type Choreography = C.Protocol
 type TraceEvent = Diagram.TraceEvent
-type ProtocolViolation = Monitor.ProtocolViolation
 
 /** What a role sent to and received from each peer. */
 interface Counts {
@@ -51,8 +50,6 @@ export interface Settings {
   /** The ref roles report to, when it is not the coordinator's own (a sharded coordinator's cluster ref). */
   readonly self?: ActorRef<CoordinatorProtocol> | undefined
 }
-
-const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
 
 /** How long roles have to leave an aborted session before it ends without them (real time). */
 const leaveMillis = 5_000
@@ -85,7 +82,7 @@ export class Coordination {
   /** The coordinator's system (set when it starts). */
   system: SystemImpl | undefined = undefined
   /** The fiber asking the roles to join, while it runs (see `start`). */
-  private joining: Fiber.Fiber<void> | undefined = undefined
+  joining: Fiber.Fiber<void> | undefined = undefined
 
   constructor(choreography: Choreography, settings: Settings) {
     this.choreography = choreography
@@ -101,6 +98,11 @@ export class Coordination {
         this.traceOf(role, trace as ReadonlyArray<TraceEvent>)
       }
     }
+  }
+
+  /** Whether every role has ended. */
+  allEnded(): boolean {
+    return RoleFlags.size(this.endedRoles) === this.roles.length
   }
 
   /** Whether `role` has ended (completed, left or was counted out). */
@@ -124,7 +126,7 @@ export class Coordination {
   }
 
   /** Whether anyone listens to the system's events (an event nobody receives is not made). */
-  private observed(): boolean {
+  observed(): boolean {
     return this.system !== undefined && this.system.events.subscribers.size > 0
   }
 
@@ -282,29 +284,8 @@ export class Coordination {
       }
     }
     this.end(role, m.trace)
-    const unread =
-      this.phase === "running" && RoleFlags.size(this.endedRoles) === this.roles.length ? this.leftover() : undefined
-    return unread === undefined ? this.settle(ctx) : this.abort(ctx, unread.role, unread)
-  }
-
-  /**
-   * A message a role sent that its receiver never took (the receiver ended first): a session completes only
-   * when every message sent was received. Roles that checked their own moves report what they received.
-   */
-  private leftover(): ProtocolViolation | undefined {
-    for (const [i, from] of this.roles.entries())
-      for (const [to, count] of Object.entries(this.counts?.[i]?.sent ?? {})) {
-        const received = this.counts?.[this.roles.indexOf(to)]?.received
-        const got = received?.[from] ?? 0
-        if (received === undefined || count <= got) continue
-        // its label, if the sender's trace has its send
-        const sends = (this.traces?.[i] ?? []).filter((e) => e._tag === "Sent" && e.to === to)
-        const label = sends.length === count ? (sends[got] as { readonly label: string }).label : undefined
-        const machine = this.choreography.machines.get(to)
-        const state = machine?.states.findIndex((s) => s.kind === "end") ?? -1
-        return leftover(this.choreography.name, this.id, to, state, from, label, got + 1)
-      }
-    return undefined
+    const left = this.phase === "running" && this.allEnded() ? unread(this) : undefined
+    return left === undefined ? settle(this, ctx) : this.abort(ctx, left.role, left)
   }
 
   abort(
@@ -327,14 +308,14 @@ export class Coordination {
         Effect.sleep(Duration.millis(leaveMillis)).pipe(Effect.provideService(Clock.Clock, liveClock)),
         ctx.self.tell({ _tag: "Expire" })
       )
-      return Effect.andThen(Effect.andThen(ctx.fork(tellAll), ctx.fork(Effect.ignore(expire))), this.settle(ctx))
+      return Effect.andThen(Effect.andThen(ctx.fork(tellAll), ctx.fork(Effect.ignore(expire))), settle(this, ctx))
     }
-    return this.settle(ctx)
+    return settle(this, ctx)
   }
 
   left(ctx: Ctx, role: string, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
     this.end(role, trace)
-    return this.settle(ctx)
+    return settle(this, ctx)
   }
 
   /**
@@ -359,7 +340,7 @@ export class Coordination {
   /** Roles that did not leave an aborted session in time are counted out. */
   expire(ctx: Ctx): Effect.Effect<Coordination> {
     if (this.phase === "aborting") for (const r of this.roles) this.end(r, undefined)
-    return this.settle(ctx)
+    return settle(this, ctx)
   }
 
   terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {
@@ -383,90 +364,6 @@ export class Coordination {
     return this.abort(ctx, role, cause)
   }
 
-  /** When every role has ended: complete the outcome, publish the end, and stop. */
-  private settle(ctx: Ctx): Effect.Effect<Coordination> {
-    if (this.phase === "ended" || RoleFlags.size(this.endedRoles) < this.roles.length) return Effect.succeed(this)
-    const aborted = this.phase === "aborting"
-    this.phase = "ended"
-    const trace = merge(this.traces ?? [])
-    const results = this.results ?? {}
-    const { id, outcome } = this.settings
-    const protocol = this.choreography.name
-    const cause = this.cause
-    if (this.observed())
-      this.system!.publish(
-        new SessionEnded({
-          session: id,
-          protocol,
-          outcome: aborted ? "aborted" : "completed",
-          cause: aborted ? cause : undefined
-        })
-      )
-    const stored =
-      this.settings.durable === undefined
-        ? Effect.void
-        : this.settings.durable.store
-            .finish(
-              id,
-              aborted ? "aborted" : "completed",
-              aborted && cause !== undefined ? { cause: encodeCause(cause) } : { results }
-            )
-            .pipe(Effect.catchCause((c) => Effect.logError("Could not store the end of a durable session", c)))
-    const complete =
-      aborted && cause !== undefined
-        ? Deferred.fail(
-            outcome,
-            new SessionAborted({
-              protocol,
-              session: id,
-              cause,
-              trace: [
-                ...trace,
-                { _tag: "Aborted", ...(this.origin === undefined ? {} : { role: this.origin }), reason: cause.message }
-              ]
-            })
-          )
-        : Deferred.succeed(outcome, { session: id, protocol, results, trace })
-    return Effect.as(Effect.andThen(Effect.andThen(stored, complete), ctx.stopSelf), this)
-  }
-
-  /**
-   * The coordinator stops before its session ended: the roles on this node that are still in it are told as
-   * their death watch of a remote coordinator would tell them (they do not watch a coordinator of their node).
-   */
-  private stopping(self: ActorRef<CoordinatorProtocol>): void {
-    if (this.settings.durable !== undefined) return
-    const { id, roles } = this.settings
-    // as a death-watch notice is: into the mailbox even when it is full (a stop does not wait)
-    const terminated = new Terminated.Terminated({ ref: self, reason: Terminated.stopped })
-    const down = { _tag: "CoordinatorDown", session: id }
-    for (const role of this.roles) if (!this.hasEnded(role)) localCell(roles[role]!)?.tellTerminated(terminated, down)
-  }
-
-  /**
-   * The coordinator stops (its scope closes): the join still running is interrupted, and a session that did
-   * not end is cancelled.
-   */
-  whenStopped(self: ActorRef<CoordinatorProtocol>): Effect.Effect<void> {
-    const joining = this.joining
-    const interrupted = joining === undefined ? Effect.void : Fiber.interrupt(joining)
-    const { id, outcome } = this.settings
-    // a session that ended has its outcome already: no error (and its stack) to make for nothing
-    if (Deferred.isDoneUnsafe(outcome)) return interrupted
-    const protocol = this.choreography.name
-    return Effect.andThen(
-      interrupted,
-      Effect.suspend(() => {
-        this.stopping(self)
-        const cause = new SessionCancelled({ protocol, session: id, reason: "its coordinator stopped" })
-        return Deferred.fail(
-          outcome,
-          new SessionAborted({ protocol, session: id, cause, trace: merge(this.traces ?? []) })
-        )
-      })
-    )
-  }
-
   /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
   start(ctx: Ctx): Effect.Effect<Coordination, unknown, Scope.Scope> {
     const self = this
@@ -484,7 +381,7 @@ export class Coordination {
       // (the scope's own finalizer: `Effect.addFinalizer` wraps it in closures that a live session would keep)
       yield* Scope.addFinalizerExit(ctx.scope, onStop(self, ctx.self))
       // Not in the actor's scope, where a second finalizer makes a `Map` that the session would keep: the join
-      // is interrupted by the coordinator's stop instead (see `whenStopped`).
+      // is interrupted by the coordinator's stop instead (see `sessionEnd.ts`).
       const joining = yield* Effect.forkDetach(self.join(ctx))
       self.joining = joining
       joining.addObserver(() => {
@@ -496,6 +393,3 @@ export class Coordination {
     })
   }
 }
-
-/** The coordinator's finalizer: a closure over nothing but the session's state and the coordinator's ref. */
-const onStop = (coordination: Coordination, self: ActorRef<CoordinatorProtocol>) => () => coordination.whenStopped(self)
