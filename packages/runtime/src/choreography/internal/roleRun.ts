@@ -8,6 +8,7 @@ import { Cause, Effect, Exit, Option, type Scope, Context as Services } from "ef
 import { CurrentRole } from "./currentRole.ts"
 import type { Participant } from "./participant.ts"
 import { RoleContext } from "./roleContext.ts"
+import { complete } from "./roleResult.ts"
 import type { RoleSession } from "./roleSession.ts"
 import { ParticipantFailed } from "./sessionErrors.ts"
 
@@ -85,7 +86,7 @@ const finished = (session: RoleSession, exit: Exit.Exit<unknown, unknown>, scope
     const unread = session.unread()
     if (unread !== undefined) return session.violated(unread)
     // A program that ends with its last move returns that move's endpoint: its result is nothing.
-    return session.complete(Endpoint.isEndpoint(exit.value) ? undefined : exit.value)
+    return complete(session, Endpoint.isEndpoint(exit.value) ? undefined : exit.value)
   }
   const cause = exit.cause
   if (Cause.hasInterruptsOnly(cause) && scope.state._tag === "Closed") {
