@@ -58,6 +58,12 @@ const liveClock = Clock.Clock.defaultValue()
 
 export type Ctx = ActorContext<CoordinatorProtocol>
 
+/**
+ * The state of one session's coordinator, and its handlers' work (see `coordinator.ts`, which makes the behaviour).
+ *
+ * @example
+ * // the coordinator's init: new Coordination(choreography, settings).start(ctx)
+ */
 export class Coordination {
   phase: "joining" | "running" | "aborting" | "ended" = "joining"
   cause: AbortCause | undefined
@@ -71,7 +77,7 @@ export class Coordination {
   results: Record<string, unknown> | undefined = undefined
   /** Each role's trace, by the role's index, once it ended. */
   traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined = undefined
-  /** What each role that completed sent to and received from each peer (see `leftover`). */
+  /** What each role that completed sent to and received from each peer (see `unread` in `sessionEnd.ts`). */
   counts: Array<Counts | undefined> | undefined = undefined
   readonly choreography: Choreography
   readonly settings: Settings
