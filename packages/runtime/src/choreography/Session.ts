@@ -35,7 +35,7 @@
  */
 
 import { Choreography, type Endpoint } from "@troupe/choreography"
-import { Deferred, Duration, Effect, Schema, type Scope } from "effect"
+import { Deferred, Duration, Effect, Schema, Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
@@ -43,6 +43,7 @@ import * as Coordinator from "./internal/coordinator.ts"
 import { CurrentRole } from "./internal/currentRole.ts"
 import * as Participants from "./internal/participant.ts"
 import type { SessionAborted } from "./internal/sessionErrors.ts"
+import { onClose, SessionHandle } from "./internal/sessionHandle.ts"
 import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtocols.ts"
 
 type Protocol = Choreography.Protocol
@@ -225,25 +226,16 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
       }),
       { name: `session-${id}`, restart: "temporary" }
     )
-    const abort = (reason = "aborted by its starter") =>
-      coordinator
-        .tell({ _tag: "Cancel", reason })
-        .pipe(Effect.catchCause((cause) => Effect.logError("Could not cancel the session", cause)))
-    yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => (Deferred.isDoneUnsafe(outcome) ? Effect.void : abort("the scope that started it closed")))
-    )
-    const completed = Deferred.await(outcome)
-    return {
+    const handle = new SessionHandle<ResultsOf<B>>(
       id,
-      protocol: protocol.name,
-      await: (instance === protocol
-        ? completed
-        : Effect.map(completed, (done) => ({ ...done, results: byFamily(protocol, done.results) }))) as Effect.Effect<
-        Coordinator.Completed<ResultsOf<B>>,
-        SessionAborted
-      >,
-      abort
-    }
+      protocol.name,
+      instance === protocol ? undefined : protocol,
+      coordinator,
+      outcome
+    )
+    // (the scope's own finalizer: `Effect.addFinalizer` wraps it in closures that a live session would keep)
+    yield* Scope.addFinalizerExit(yield* Effect.scope, onClose(handle))
+    return handle as Handle<ResultsOf<B>>
   })
 
 type Refs = Readonly<Record<string, ActorRef<ParticipantProtocol>>>
@@ -303,17 +295,6 @@ const bind = (
   // The sizes come from the bindings' types: a family bound to no actor is a programming error.
   if (instance._tag !== "Protocol") throw instance
   return { instance, roles, familyOf: (role) => families.get(role) ?? role }
-}
-
-/** A family's results as one list, in member order. */
-const byFamily = (protocol: Protocol, results: Readonly<Record<string, unknown>>): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const [role, result] of Object.entries(results)) {
-    const member = /^(.*)\[(\d+)\]$/.exec(role)
-    if (member === null || !protocol.families.has(member[1]!)) out[role] = result
-    else ((out[member[1]!] ??= []) as Array<unknown>)[Number(member[2])] = result
-  }
-  return out
 }
 
 /** Runs a session to its end (see {@link start}): every role's result, or why it was aborted. */

@@ -13,476 +13,22 @@
  * participant that terminates (its node crashed, say) is waited for, and joined again when it is back, until
  * the session's deadline; a coordinator started again after its node restarted joins the roles again.
  */
-import type { Choreography as C, Diagram, Monitor } from "@troupe/choreography"
-import { Cause, Clock, Deferred, Duration, Effect, Schema, type Scope } from "effect"
-import type { ActorRef } from "../../ActorRef.ts"
-import { internal } from "../../ActorSystem.ts"
-import type { ActorContext, Behavior } from "../../Behavior.ts"
+import type { Choreography as C } from "@troupe/choreography"
+import { Deferred, Effect } from "effect"
+import type { Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
-import { localCell, type SystemImpl } from "../../internal/system.ts"
-import type * as Protocol from "../../Protocol.ts"
-import * as Terminated from "../../Terminated.ts"
-import { SessionEnded, SessionStarted } from "../SessionEvent.ts"
-import * as DurableJoin from "./durableJoin.ts"
-import { nodesApart } from "./reachability.ts"
-import { RoleFlags } from "./roleFlags.ts"
-import { AbortCause, leftover, ParticipantStopped, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
-import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
+import { Coordination, type Settings } from "./coordination.ts"
+import type { CoordinatorProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
-import { merge } from "./traceMerge.ts"
 
 type Choreography = C.Protocol
-type TraceEvent = Diagram.TraceEvent
-type ProtocolViolation = Monitor.ProtocolViolation
 
-/** What a role sent to and received from each peer. */
-interface Counts {
-  readonly sent: Readonly<Record<string, number>>
-  readonly received: Readonly<Record<string, number>> | undefined
-}
-
-/** A session that completed: every role's result, and the trace. */
-export interface Completed<Results> {
-  readonly session: string
-  readonly protocol: string
-  /** What each role's program returned. */
-  readonly results: Results
-  /** What happened, in an order that respects every role's order and puts each receive after its send. */
-  readonly trace: ReadonlyArray<TraceEvent>
-}
-
-/** How a coordinator runs its session. */
-export interface Settings {
-  readonly id: string
-  readonly roles: Readonly<Record<string, ActorRef<ParticipantProtocol>>>
-  /** Each role's step deadline, if it has one. */
-  readonly stepTimeoutMillis: Readonly<Record<string, number | undefined>>
-  readonly traceLimit: number
-  readonly outcome: Deferred.Deferred<Completed<Record<string, unknown>>, SessionAborted>
-  /** A durable session: where it is stored, how long a node may be gone, and what a restart found. */
-  readonly durable?: DurableJoin.Durability | undefined
-  /** The ref roles report to, when it is not the coordinator's own (a sharded coordinator's cluster ref). */
-  readonly self?: ActorRef<CoordinatorProtocol> | undefined
-}
-
+export type { Completed, Settings } from "./coordination.ts"
 export type { Durability } from "./durableJoin.ts"
-
-const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
-
-/** How long roles have to leave an aborted session before it ends without them (real time). */
-const leaveMillis = 5_000
-
-const liveClock = Clock.Clock.defaultValue()
-
-type Ctx = ActorContext<CoordinatorProtocol>
-
-class Coordination {
-  phase: "joining" | "running" | "aborting" | "ended" = "joining"
-  cause: AbortCause | undefined
-  /** The role whose report aborted the session, if one did. */
-  origin: string | undefined
-  readonly ended: RoleFlags
-  readonly joinedRoles: RoleFlags
-  readonly results: Record<string, unknown> = {}
-  /** Each role's trace, by the role's index, once it ended. */
-  readonly traces: Array<ReadonlyArray<TraceEvent> | undefined>
-  /** What each role that completed sent to and received from each peer (see `leftover`). */
-  readonly counts: Array<Counts | undefined>
-  readonly choreography: Choreography
-  readonly settings: Settings
-  readonly roles: ReadonlyArray<string>
-
-  /** A durable session that began (every role joined): roles that join again resume. */
-  begun = false
-  /** The coordinator's system (set when it starts). */
-  system: SystemImpl | undefined = undefined
-
-  constructor(choreography: Choreography, settings: Settings) {
-    this.choreography = choreography
-    this.settings = settings
-    this.roles = choreography.roles
-    this.ended = new RoleFlags(this.roles)
-    this.joinedRoles = new RoleFlags(this.roles)
-    this.traces = new Array(this.roles.length)
-    this.counts = new Array(this.roles.length)
-    const recovered = settings.durable?.recovered
-    if (recovered !== undefined) {
-      this.begun = recovered.begun
-      for (const [role, { result, trace }] of recovered.results) {
-        this.results[role] = result
-        this.ended.add(role)
-        this.joinedRoles.add(role)
-        this.traces[this.roles.indexOf(role)] = trace as ReadonlyArray<TraceEvent>
-      }
-    }
-  }
-
-  get id(): string {
-    return this.settings.id
-  }
-
-  /**
-   * The participant of `role`. In a durable session, a ref to its node's current incarnation (a ref to an
-   * actor of another node stands for one incarnation of that node, and the node may have restarted).
-   */
-  ref(role: string): ActorRef<ParticipantProtocol> {
-    const bound = this.settings.roles[role]!
-    const system = this.system
-    if (this.settings.durable === undefined || system === undefined || bound.node === system.node) return bound
-    return system.remoteRef(bound.node, bound.path, bound.protocol) ?? bound
-  }
-
-  /** Whether anyone listens to the system's events (an event nobody receives is not made). */
-  private observed(): boolean {
-    return this.system !== undefined && this.system.events.subscribers.size > 0
-  }
-
-  /** Every role's participant (see {@link ref}). */
-  private refs(): Readonly<Record<string, ActorRef<ParticipantProtocol>>> {
-    return Object.fromEntries(this.roles.map((r) => [r, this.ref(r)]))
-  }
-
-  /** The Join message of `role` (in a durable session: with the deadline, and whether the session began). */
-  joinMessage(ctx: Ctx, role: string, resendTo?: string) {
-    const { id, traceLimit, durable } = this.settings
-    const roles = this.refs()
-    const stepTimeoutMillis = this.settings.stepTimeoutMillis[role]
-    return {
-      _tag: "Join",
-      session: id,
-      roles,
-      coordinator: this.settings.self ?? ctx.self,
-      traceLimit,
-      ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
-      ...(this.choreography.instanceOf === undefined
-        ? {}
-        : { member: role, sizes: this.choreography.instanceOf.sizes }),
-      ...(durable === undefined
-        ? {}
-        : {
-            durable: {
-              deadlineMillis: durable.deadlineMillis,
-              begun: this.begun,
-              ...(resendTo === undefined ? {} : { resendTo })
-            }
-          })
-    } as const
-  }
-
-  /**
-   * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
-   * deadline (its node may be restarting): see `askDurable` (in `durableJoin.ts`).
-   */
-  private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
-    const { id, roles, durable } = this.settings
-    const joined = ctx.self.tell({ _tag: "Joined", role })
-    if (durable !== undefined) return DurableJoin.askDurable(this, ctx, durable, role, undefined, () => true, joined)
-    return this.ref(role)
-      .ask(this.joinMessage(ctx, role))
-      .pipe(
-        Effect.matchCauseEffect({
-          onFailure: (cause) =>
-            this.abortBy(
-              ctx,
-              role,
-              nodesApart(this.choreography.name, id, roles, role, Cause.squash(cause)) ??
-                this.stopped(role, "unreachable", Cause.pretty(cause))
-            ),
-          onSuccess: () => joined
-        }),
-        Effect.ignore
-      )
-  }
-
-  /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
-  abortBy(ctx: Ctx, role: string, cause: AbortCause) {
-    return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
-  }
-
-  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
-  join(ctx: Ctx): Effect.Effect<void> {
-    const pending = this.roles.filter((role) => !this.ended.has(role))
-    return Effect.forEach(pending, (role) => this.joinOne(ctx, role), { concurrency: "unbounded", discard: true }).pipe(
-      Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
-    )
-  }
-
-  /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
-  joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const durable = this.settings.durable
-    if (this.phase === "running" && durable !== undefined) return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
-    this.joinedRoles.add(role)
-    // a coordinator started again joins a session that began: a role that resumed from the log may have missed
-    // what was sent to its old incarnation, so its peers send it again
-    if (durable !== undefined && this.begun && this.phase === "joining") {
-      return Effect.andThen(DurableJoin.resendTo(this, ctx, role), this.allJoined(ctx, role))
-    }
-    return this.allJoined(ctx, role)
-  }
-
-  /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
-  private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const { id, roles, durable } = this.settings
-    if (this.phase === "aborting" && this.cause !== undefined && !this.ended.has(role))
-      return Effect.as(this.tellAbort(ctx, role, this.cause), this)
-    if (this.phase !== "joining" || this.joinedRoles.size < this.roles.length) return Effect.succeed(this)
-    this.phase = "running"
-    if (durable !== undefined) {
-      // every role joined: the session began (stored first, so that roles joined again after a restart resume)
-      const begun = this.begun
-      this.begun = true
-      return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
-    }
-    if (this.observed())
-      this.system!.publish(
-        new SessionStarted({
-          session: id,
-          protocol: this.choreography.name,
-          roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
-        })
-      )
-    // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
-    const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
-    return Effect.as(
-      ctx.fork(begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))),
-      this
-    )
-  }
-
-  private tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
-    return this.ref(role)
-      .tell({ _tag: "Abort", session: this.id, cause, role, coordinator: this.settings.self ?? ctx.self })
-      .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
-  }
-
-  stopped(role: string, reason: ParticipantStopped["reason"], detail?: string): ParticipantStopped {
-    return new ParticipantStopped({
-      protocol: this.choreography.name,
-      session: this.id,
-      role,
-      path: this.settings.roles[role]!.path,
-      reason,
-      ...(detail === undefined ? {} : { detail })
-    })
-  }
-
-  /** A role's end: its result (if it completed) and its trace. */
-  end(role: string, trace: ReadonlyArray<TraceEvent> | undefined): void {
-    if (!this.roles.includes(role) || this.ended.has(role)) return
-    this.ended.add(role)
-    if (trace !== undefined) this.traces[this.roles.indexOf(role)] = trace
-  }
-
-  done(ctx: Ctx, m: Protocol.MessageOf<CoordinatorDefinition, "Done">): Effect.Effect<Coordination> {
-    const { role } = m
-    if (this.roles.includes(role) && !this.ended.has(role)) {
-      this.results[role] = m.result
-      this.counts[this.roles.indexOf(role)] = { sent: m.sent ?? {}, received: m.received }
-    }
-    this.end(role, m.trace)
-    const unread = this.phase === "running" && this.ended.size === this.roles.length ? this.leftover() : undefined
-    return unread === undefined ? this.settle(ctx) : this.abort(ctx, unread.role, unread)
-  }
-
-  /**
-   * A message a role sent that its receiver never took (the receiver ended first): a session completes only
-   * when every message sent was received. Roles that checked their own moves report what they received.
-   */
-  private leftover(): ProtocolViolation | undefined {
-    for (const [i, from] of this.roles.entries())
-      for (const [to, count] of Object.entries(this.counts[i]?.sent ?? {})) {
-        const received = this.counts[this.roles.indexOf(to)]?.received
-        const got = received?.[from] ?? 0
-        if (received === undefined || count <= got) continue
-        // its label, if the sender's trace has its send
-        const sends = (this.traces[i] ?? []).filter((e) => e._tag === "Sent" && e.to === to)
-        const label = sends.length === count ? (sends[got] as { readonly label: string }).label : undefined
-        const machine = this.choreography.machines.get(to)
-        const state = machine?.states.findIndex((s) => s.kind === "end") ?? -1
-        return leftover(this.choreography.name, this.id, to, state, from, label, got + 1)
-      }
-    return undefined
-  }
-
-  abort(
-    ctx: Ctx,
-    role: string | undefined,
-    cause: AbortCause,
-    trace?: ReadonlyArray<TraceEvent>
-  ): Effect.Effect<Coordination> {
-    if (role !== undefined) this.end(role, trace)
-    if (this.phase === "joining" || this.phase === "running") {
-      this.phase = "aborting"
-      this.cause = cause
-      this.origin = role
-      // Roles that joined are told now; the others when they join (or their join fails).
-      const pending = this.roles.filter((r) => !this.ended.has(r) && this.joinedRoles.has(r))
-      const tellAll = Effect.forEach(pending, (r) => this.tellAbort(ctx, r, cause), { discard: true })
-      const expire = Effect.andThen(
-        Effect.sleep(Duration.millis(leaveMillis)).pipe(Effect.provideService(Clock.Clock, liveClock)),
-        ctx.self.tell({ _tag: "Expire" })
-      )
-      return Effect.andThen(Effect.andThen(ctx.fork(tellAll), ctx.fork(Effect.ignore(expire))), this.settle(ctx))
-    }
-    return this.settle(ctx)
-  }
-
-  left(ctx: Ctx, role: string, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
-    this.end(role, trace)
-    return this.settle(ctx)
-  }
-
-  /**
-   * The node of `role` lost its link to `node` (see `Relink`): in a durable session that runs, `role` and the
-   * roles on `node` send each other again what they sent, once the link is back (see `DurableJoin.relinked`).
-   */
-  relink(ctx: Ctx, role: string, node: string): Effect.Effect<Coordination> {
-    const runs = this.phase === "joining" || this.phase === "running"
-    if (this.settings.durable === undefined || !runs || !this.roles.includes(role) || this.ended.has(role))
-      return Effect.succeed(this)
-    return Effect.as(DurableJoin.relinked(this, ctx, role, node), this)
-  }
-
-  cancel(ctx: Ctx, reason: string): Effect.Effect<Coordination> {
-    return this.abort(
-      ctx,
-      undefined,
-      new SessionCancelled({ protocol: this.choreography.name, session: this.id, reason })
-    )
-  }
-
-  /** Roles that did not leave an aborted session in time are counted out. */
-  expire(ctx: Ctx): Effect.Effect<Coordination> {
-    if (this.phase === "aborting") for (const r of this.roles) this.end(r, undefined)
-    return this.settle(ctx)
-  }
-
-  terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {
-    const ref = terminated.ref
-    const role = this.roles.find((r) => {
-      const bound = this.settings.roles[r]!
-      return bound === ref || (bound.path === ref.path && bound.node === ref.node)
-    })
-    if (role === undefined || this.ended.has(role)) return Effect.succeed(this)
-    // a durable session waits for the role to be back (its node restarting, say), until the deadline
-    if (this.settings.durable !== undefined && this.phase === "running") {
-      return Effect.as(ctx.fork(this.joinOne(ctx, role)), this)
-    }
-    const reason = terminated.reason
-    const cause =
-      reason instanceof Terminated.Failed
-        ? this.stopped(role, "failed", Cause.pretty(reason.cause))
-        : reason instanceof Terminated.NodeDown
-          ? this.stopped(role, "node-down", `node ${reason.node}`)
-          : this.stopped(role, "stopped")
-    return this.abort(ctx, role, cause)
-  }
-
-  /** When every role has ended: complete the outcome, publish the end, and stop. */
-  private settle(ctx: Ctx): Effect.Effect<Coordination> {
-    if (this.phase === "ended" || this.ended.size < this.roles.length) return Effect.succeed(this)
-    const aborted = this.phase === "aborting"
-    this.phase = "ended"
-    const trace = merge(this.traces)
-    const { id, outcome } = this.settings
-    const protocol = this.choreography.name
-    const cause = this.cause
-    if (this.observed())
-      this.system!.publish(
-        new SessionEnded({
-          session: id,
-          protocol,
-          outcome: aborted ? "aborted" : "completed",
-          cause: aborted ? cause : undefined
-        })
-      )
-    const stored =
-      this.settings.durable === undefined
-        ? Effect.void
-        : this.settings.durable.store
-            .finish(
-              id,
-              aborted ? "aborted" : "completed",
-              aborted && cause !== undefined ? { cause: encodeCause(cause) } : { results: this.results }
-            )
-            .pipe(Effect.catchCause((c) => Effect.logError("Could not store the end of a durable session", c)))
-    const complete =
-      aborted && cause !== undefined
-        ? Deferred.fail(
-            outcome,
-            new SessionAborted({
-              protocol,
-              session: id,
-              cause,
-              trace: [
-                ...trace,
-                { _tag: "Aborted", ...(this.origin === undefined ? {} : { role: this.origin }), reason: cause.message }
-              ]
-            })
-          )
-        : Deferred.succeed(outcome, { session: id, protocol, results: this.results, trace })
-    return Effect.as(Effect.andThen(Effect.andThen(stored, complete), ctx.stopSelf), this)
-  }
-
-  /**
-   * The coordinator stops before its session ended: the roles on this node that are still in it are told as
-   * their death watch of a remote coordinator would tell them (they do not watch a coordinator of their node).
-   */
-  private stopping(self: ActorRef<CoordinatorProtocol>): void {
-    if (this.settings.durable !== undefined) return
-    const { id, roles } = this.settings
-    // as a death-watch notice is: into the mailbox even when it is full (a stop does not wait)
-    const terminated = new Terminated.Terminated({ ref: self, reason: Terminated.stopped })
-    const down = { _tag: "CoordinatorDown", session: id }
-    for (const role of this.roles) if (!this.ended.has(role)) localCell(roles[role]!)?.tellTerminated(terminated, down)
-  }
-
-  /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
-  start(ctx: Ctx): Effect.Effect<Coordination, unknown, Scope.Scope> {
-    const self = this
-    const { choreography, settings } = this
-    this.system = internal(ctx.system)
-    return Effect.gen(function* () {
-      // a durable session watches its roles once they joined (roles being restarted are not gone yet); the
-      // participants of this node tell the coordinator when they terminate (see the participant's `terminated`)
-      if (settings.durable === undefined) {
-        for (const role of self.roles) {
-          const ref = settings.roles[role]!
-          if (localCell(ref)?.isTerminated !== false) yield* ctx.watch(ref as ActorRef<Protocol.Any>)
-        }
-      }
-      yield* Effect.addFinalizer(() =>
-        // a session that ended has its outcome already: no error (and its stack) to make for nothing
-        Deferred.isDoneUnsafe(settings.outcome)
-          ? Effect.void
-          : Effect.andThen(
-              Effect.sync(() => self.stopping(ctx.self)),
-              Deferred.fail(
-                settings.outcome,
-                new SessionAborted({
-                  protocol: choreography.name,
-                  session: settings.id,
-                  cause: new SessionCancelled({
-                    protocol: choreography.name,
-                    session: settings.id,
-                    reason: "its coordinator stopped"
-                  }),
-                  trace: merge(self.traces)
-                })
-              )
-            )
-      )
-      yield* ctx.fork(self.join(ctx))
-      // started again after every role had completed (before the end was stored): end it now
-      if (self.ended.size === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
-      return self
-    })
-  }
-}
 
 /**
  * The handlers of a protocol's coordinators, made once per protocol: a session's settings are in its state
- * (a `Coordination`), so that a live session keeps no closures of its own but its `init`.
+ * (a `Coordination`), so that a live session keeps no closures of its own (see `SessionBehavior`).
  */
 const shared = new WeakMap<Choreography, Behavior<CoordinatorProtocol, Coordination>>()
 
@@ -508,14 +54,37 @@ const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, C
   return handlers
 }
 
-/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
-export const behavior = (
-  choreography: Choreography,
-  settings: Settings
-): Behavior<CoordinatorProtocol, Coordination> => {
-  const coordination = new Coordination(choreography, settings)
-  return { ...handlersOf(choreography), init: (ctx) => coordination.start(ctx) }
+/**
+ * The behaviour of one session's coordinator: the protocol's shared handlers, and an `init` made when it is read
+ * (a live session keeps this one small object, not a copy of the handlers and an `init` closure).
+ */
+class SessionBehavior implements Behavior<CoordinatorProtocol, Coordination> {
+  readonly initial = undefined
+  readonly supervision = undefined
+  private readonly handlers: Behavior<CoordinatorProtocol, Coordination>
+  private readonly coordination: Coordination
+  constructor(handlers: Behavior<CoordinatorProtocol, Coordination>, coordination: Coordination) {
+    this.handlers = handlers
+    this.coordination = coordination
+  }
+  get protocol(): CoordinatorProtocol {
+    return this.handlers.protocol
+  }
+  get receive(): Behavior<CoordinatorProtocol, Coordination>["receive"] {
+    return this.handlers.receive
+  }
+  get onTerminated(): Behavior<CoordinatorProtocol, Coordination>["onTerminated"] {
+    return this.handlers.onTerminated
+  }
+  get init(): Behavior<CoordinatorProtocol, Coordination>["init"] {
+    const coordination = this.coordination
+    return (ctx) => coordination.start(ctx)
+  }
 }
+
+/** The behaviour of the coordinator of session `settings.id` of `choreography`. */
+export const behavior = (choreography: Choreography, settings: Settings): Behavior<CoordinatorProtocol, Coordination> =>
+  new SessionBehavior(handlersOf(choreography), new Coordination(choreography, settings))
 
 /**
  * The behaviour of a coordinator whose settings are read when it starts (a sharded session's, from storage,

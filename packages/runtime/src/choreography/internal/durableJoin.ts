@@ -13,7 +13,6 @@ import type { SessionStore } from "../../durable/internal/sessionStore.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { hold } from "./lease.ts"
 import { nodesApart } from "./reachability.ts"
-import type { RoleFlags } from "./roleFlags.ts"
 import { type AbortCause, SessionCancelled, SessionNodeLost, type SessionNodesApart } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantDefinition, ParticipantProtocol } from "./sessionProtocols.ts"
 
@@ -51,7 +50,8 @@ export interface Joining {
   }
   readonly roles: ReadonlyArray<string>
   readonly phase: "joining" | "running" | "aborting" | "ended"
-  readonly ended: RoleFlags
+  /** Whether `role` has ended. */
+  hasEnded(role: string): boolean
   /** The participant of `role` (a ref to its node's current incarnation). */
   ref(role: string): ActorRef<ParticipantProtocol>
   /** The Join message of `role`, with the deadline, whether the session began, and whom to send again to. */
@@ -166,7 +166,7 @@ const atDeadline = (
 export const relinked = (session: Joining, ctx: Ctx, role: string, node: string): Effect.Effect<void> => {
   const durable = session.settings.durable!
   const pairs = session.roles
-    .filter((r) => r !== role && !session.ended.has(r) && session.settings.roles[r]!.node === node)
+    .filter((r) => r !== role && !session.hasEnded(r) && session.settings.roles[r]!.node === node)
     .flatMap((r) => [
       [r, role],
       [role, r]
@@ -188,7 +188,7 @@ export const relinked = (session: Joining, ctx: Ctx, role: string, node: string)
  */
 export const resendTo = (session: Joining, ctx: Ctx, role: string): Effect.Effect<void> => {
   const durable = session.settings.durable!
-  const peers = session.roles.filter((r) => r !== role && !session.ended.has(r))
+  const peers = session.roles.filter((r) => r !== role && !session.hasEnded(r))
   // asked until it answers (a peer whose node has no link to the role's yet cannot decode it): a peer never
   // told would keep sending to the role's old incarnation, and the session would wait for ever
   const resend = Effect.forEach(
@@ -203,7 +203,7 @@ export const resendTo = (session: Joining, ctx: Ctx, role: string): Effect.Effec
 const inSession =
   (session: Joining, a: string, b: string): (() => boolean) =>
   () =>
-    (session.phase === "joining" || session.phase === "running") && !session.ended.has(a) && !session.ended.has(b)
+    (session.phase === "joining" || session.phase === "running") && !session.hasEnded(a) && !session.hasEnded(b)
 
 /**
  * A role of a durable session joined again (it was gone): its peers send it again what they sent it.
@@ -222,7 +222,7 @@ const lease = (session: Joining, ctx: Ctx, everyMillis: number): Effect.Effect<v
     roles: session.roles,
     everyMillis,
     deadlineMillis: durable!.deadlineMillis,
-    holds: (role) => session.phase === "running" && !session.ended.has(role),
+    holds: (role) => session.phase === "running" && !session.hasEnded(role),
     join: (role, timeout) => session.ref(role).ask(session.joinMessage(ctx, role), { timeout }),
     resumed: (role) => Effect.ignore(ctx.self.tell({ _tag: "Joined", role })),
     lost: (role, waitedMillis) =>

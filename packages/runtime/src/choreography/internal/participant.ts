@@ -13,8 +13,8 @@
  * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
  * `receive` and `once`) and goes on live where the log ends.
  */
-import { type Choreography as C, Endpoint, type StateMachine as Machines, Monitor } from "@troupe/choreography"
-import { Cause, Effect, Exit, Fiber, Option, type Scope, Context as Services } from "effect"
+import type { Choreography as C, Endpoint, StateMachine as Machines } from "@troupe/choreography"
+import { Cause, Effect, Exit, Fiber, Option, type Scope } from "effect"
 import type { ActorRef, InvalidMessage } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
@@ -27,9 +27,8 @@ import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Terminated } from "../../Terminated.ts"
-import { CurrentRole } from "./currentRole.ts"
-import { RoleContext } from "./roleContext.ts"
 import * as Recovery from "./roleRecovery.ts"
+import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
 import { ParticipantFailed, ParticipantStopped, SessionCancelled, type StepTimeout } from "./sessionErrors.ts"
 import {
@@ -143,7 +142,7 @@ export class Participant {
    * A restartable role's program failed and the actor has yet to crash: programs that fail meanwhile (the
    * same outage hitting every session at once) join that crash, so that the batch costs one restart.
    */
-  private crashing = false
+  crashing = false
 
   private constructor(spec: Spec, ctx: ActorContext<ParticipantProtocol>) {
     this.spec = spec
@@ -210,7 +209,7 @@ export class Participant {
         if (!session.begun || session.running) return Effect.void
         if (session.durable !== undefined) return this.resumeDurable(session)
         return this.spec.restartable
-          ? this.start(session, true)
+          ? startRun(this, session, true)
           : session.abort(this.stopped(session, "interrupted"), "report", false)
       },
       { discard: true }
@@ -304,7 +303,7 @@ export class Participant {
       self.sessions.set(m.session, session)
       if (!durable.begun) return
       session.begun = true
-      yield* self.start(session, log.sent.size > 0 || log.onces.length > 0 || log.inbound.size > 0)
+      yield* startRun(self, session, log.sent.size > 0 || log.onces.length > 0 || log.inbound.size > 0)
     })
   }
 
@@ -315,7 +314,7 @@ export class Participant {
       Effect.flatMap((log) =>
         Effect.suspend(() => {
           Recovery.preload(session, durable.inbound(log))
-          return this.start(session, true)
+          return startRun(this, session, true)
         })
       ),
       Effect.catchCause((cause) =>
@@ -328,87 +327,7 @@ export class Participant {
     const session = this.sessions.get(id)
     if (session === undefined || session.begun) return this.same
     session.begun = true
-    return Effect.as(this.start(session, false), this)
-  }
-
-  /** Starts (or, after a restart, resumes) the role's program for a session in a fiber of the actor. */
-  private start(session: RoleSession, resumed: boolean): Effect.Effect<void> {
-    const spec = this.spec
-    if (resumed) session.resumed()
-    session.running = true
-    session.rewind()
-    const endpoint = Endpoint.untyped(session.monitor, session)
-    const context = new RoleContext(session, resumed)
-    let program = Effect.suspend(() => spec.program(endpoint, context))
-    if (this.system.tracing) {
-      const run = program
-      program = Effect.withSpan(
-        Effect.flatMap(Effect.option(Effect.currentSpan), (span) => {
-          session.span = Option.getOrUndefined(span)
-          return run
-        }),
-        `session ${spec.choreography.name}/${session.role}`,
-        {
-          attributes: {
-            "session.id": session.id,
-            "session.protocol": spec.choreography.name,
-            "session.role": session.role,
-            "session.resumed": resumed,
-            "actor.path": this.self.path
-          }
-        }
-      )
-    }
-    const scope = this.ctx.scope
-    if (scope.state._tag === "Closed") return Effect.void // the actor is stopping
-    // not in the actor's scope, which would keep a finalizer per program: see `interruptPrograms`
-    return Effect.map(
-      Effect.forkDetach(Effect.onExit(program, (exit) => this.finished(session, exit, scope))),
-      (fiber) => {
-        // The program's fiber knows the role it plays (see `CurrentRole`), set before it starts: providing it
-        // around the program would cost a live session about 600 bytes more per role.
-        fiber.setContext(Services.add(fiber.context, CurrentRole, context) as Services.Context<never>)
-        if (session.running) session.fiber = fiber
-      }
-    )
-  }
-
-  /** The program of a session ended: report the role's result, or abort, or crash to be restarted. */
-  private finished(session: RoleSession, exit: Exit.Exit<unknown, unknown>, scope: Scope.Scope): Effect.Effect<void> {
-    session.running = false
-    session.fiber = undefined
-    if (session.ended) return Effect.void
-    if (Exit.isSuccess(exit)) {
-      const end = Monitor.close(session.monitor, session.state)
-      if (Monitor.isViolation(end)) return session.violated(end)
-      const unread = session.unread()
-      if (unread !== undefined) return session.violated(unread)
-      // A program that ends with its last move returns that move's endpoint: its result is nothing.
-      return session.complete(Endpoint.isEndpoint(exit.value) ? undefined : exit.value)
-    }
-    const cause = exit.cause
-    if (Cause.hasInterruptsOnly(cause) && scope.state._tag === "Closed") {
-      // The actor is stopping (the coordinator's death watch sees it) or restarting (see `restarted`).
-      return Effect.void
-    }
-    const log = Effect.logError("Role program failed", cause).pipe(
-      Effect.annotateLogs({ actor: this.self.path, session: session.id, role: session.role })
-    )
-    if (this.spec.restartable) {
-      session.crashed(cause)
-      if (this.crashing) return log
-      this.crashing = true
-      const self = this.self
-      return Effect.andThen(
-        log,
-        Effect.andThen(
-          self.tell({ _tag: "Crash", session: session.id }),
-          self.tell({ _tag: "Resume", session: session.id })
-        )
-      ).pipe(Effect.catchCause((c) => Effect.logError("Could not crash the participant", c)))
-    }
-    const failed = new ParticipantFailed({ ...session.names(), cause: Cause.pretty(cause) })
-    return Effect.andThen(log, session.abort(failed, "report", false))
+    return Effect.as(startRun(this, session, false), this)
   }
 
   deliver(m: Deliver): Effect.Effect<Participant> {
@@ -475,7 +394,7 @@ export class Participant {
     const resumable = [...this.sessions.values()].filter((s) => !s.ended && !s.running && s.begun)
     if (resumable.length === 0) return this.same
     return Effect.as(
-      Effect.forEach(resumable, (s) => this.start(s, true), { discard: true }),
+      Effect.forEach(resumable, (s) => startRun(this, s, true), { discard: true }),
       this
     )
   }

@@ -5,7 +5,7 @@
 import type { Endpoint } from "@troupe/choreography"
 import type { ActorRef } from "../../ActorRef.ts"
 import type { ActorCell } from "../../internal/cell.ts"
-import type { Deque } from "../../internal/deque.ts"
+import { Deque } from "../../internal/deque.ts"
 import type * as Protocol from "../../Protocol.ts"
 
 /**
@@ -21,15 +21,24 @@ export interface Peer {
   cell: ActorCell | undefined
   sent: number
   received: number
-  readonly inbox: Deque<Endpoint.Incoming>
+  /** Made when the first message waits in it (a live session whose messages are all taken keeps none). */
+  inbox: Deque<Endpoint.Incoming> | undefined
 }
+
+/**
+ * The messages from `peer` not yet taken, made if it has none yet.
+ *
+ * @example
+ * // inboxOf(peer).push(message)
+ */
+export const inboxOf = (peer: Peer): Deque<Endpoint.Incoming> => (peer.inbox ??= new Deque<Endpoint.Incoming>(1))
 
 /**
  * A role's peers: a list (a `Map` costs about 200 bytes even when it is small), indexed by a `Map` only in
  * sessions with many roles.
  *
  * @example
- * // const peers = new Peers([{ role: "B", ref, cell: undefined, sent: 0, received: 0, inbox: new Deque(1) }])
+ * // const peers = new Peers([{ role: "B", ref, cell: undefined, sent: 0, received: 0, inbox: undefined }])
  * // peers.get("B")?.sent
  */
 export class Peers {

@@ -10,7 +10,7 @@ import type { StorageError } from "../../durable/internal/errors.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Participant } from "./participant.ts"
-import type { Peer } from "./rolePeers.ts"
+import { inboxOf, type Peer } from "./rolePeers.ts"
 import type { RoleSession } from "./roleSession.ts"
 import { ParticipantStopped, SessionNodeLost } from "./sessionErrors.ts"
 import type { ParticipantProtocol } from "./sessionProtocols.ts"
@@ -30,9 +30,10 @@ export const preload = (session: RoleSession, inbound: ReadonlyMap<string, Reado
     const peer = session.peers.get(from)
     const last = messages.at(-1)
     if (peer === undefined || last === undefined) continue
-    const later = [...peer.inbox.drain()].filter((m) => (m as Deliver).seq > last.seq)
-    for (const m of messages) peer.inbox.push(m)
-    for (const m of later) peer.inbox.push(m)
+    const inbox = inboxOf(peer)
+    const later = [...inbox.drain()].filter((m) => (m as Deliver).seq > last.seq)
+    for (const m of messages) inbox.push(m)
+    for (const m of later) inbox.push(m)
     peer.received = Math.max(peer.received, last.seq)
   }
 }

@@ -1,24 +1,24 @@
 /**
  * One session as one participant sees it (`RoleSession`, the port of the role's endpoint): the role's monitor,
  * its peers (message numbers each way, messages not yet taken), its trace, its checkpoint or durable log, and
- * how it sends, receives, runs `once` effects and ends. What it knows of each peer is in `rolePeers.ts`; how it
- * recovers what a lost node or link took (a durable role's log, peers that moved, a lost link) in `roleRecovery.ts`.
+ * how it sends, receives, runs `once` effects and ends. What it knows of each peer is in `rolePeers.ts`; how its
+ * program waits for a message in `roleWait.ts`; how its result is reported in `roleResult.ts`; how it recovers what
+ * a lost node or link took (a durable role's log, peers that moved, a lost link) in `roleRecovery.ts`.
  */
-import { Choreography as C, type Endpoint, Monitor } from "@troupe/choreography"
+import { Choreography as C, type Diagram, type Endpoint, Monitor } from "@troupe/choreography"
 import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Tracer } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type { DurableRole } from "../../durable/internal/durableRole.ts"
-import type { Deadline } from "../../internal/deadlines.ts"
-import { Deque } from "../../internal/deque.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
 import { Checkpoint } from "./roleCheckpoint.ts"
-import { type Peer, Peers } from "./rolePeers.ts"
+import { inboxOf, type Peer, Peers } from "./rolePeers.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { Recorder } from "./roleTrace.ts"
-import { type AbortCause, leftover, ParticipantFailed, StepTimeout } from "./sessionErrors.ts"
+import { type Waiting, wait } from "./roleWait.ts"
+import { type AbortCause, leftover, ParticipantFailed } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
@@ -34,15 +34,6 @@ const retryable = (error: unknown): boolean =>
   error !== null &&
   (error as { readonly _tag?: unknown })._tag === "ClusterUnavailable" &&
   (error as { readonly retryable?: unknown }).retryable === true
-
-interface Waiting {
-  readonly from: string
-  readonly state: number
-  readonly resume: (effect: Effect.Effect<Endpoint.Incoming, Failure>) => void
-  deadline: Deadline | undefined
-  /** A message for it arrived; the program is woken in a moment. */
-  woken: boolean
-}
 
 /** The instance of a protocol with families for a session's sizes (`undefined` for sizes that do not fit it). */
 const instanceOf = (choreography: Choreography, sizes: Readonly<Record<string, number>>): Choreography | undefined => {
@@ -69,10 +60,13 @@ export class RoleSession implements Endpoint.Port<Failure> {
   span: Tracer.Span | undefined
   /** The failure of a restartable role's program, until the actor crashes with it. */
   crash: Cause.Cause<unknown> | undefined
-  private waiting: Waiting | undefined
+  /** The program's wait for a message, while it waits (see `roleWait.ts`). */
+  waiting: Waiting | undefined
   /** What the role knows of each peer (see `rolePeers.ts`, and `roleRecovery.ts` which reads it). */
   readonly peers: Peers
-  private readonly trace: Recorder
+  /** The role's trace, made at its first event (see `recorder`). */
+  private trace: Recorder | undefined = undefined
+  private readonly traceLimit: number
   /** Who listens to the system's events: steps are published only when someone does. */
   private readonly subscribers: ReadonlyMap<unknown, unknown>
   /** A restartable role's checkpoint (see `roleCheckpoint.ts`). */
@@ -89,14 +83,14 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.state = this.monitor.start
     this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
     this.stepTimeoutMillis = join.stepTimeoutMillis
-    this.trace = new Recorder(this.role, join.traceLimit)
+    this.traceLimit = join.traceLimit
     this.subscribers = participant.system.events.subscribers
     // (an array made by `map` is no longer than it needs to be; one grown by `push` has room for 17)
     const peers = (instance ?? participant.spec.choreography).roles.filter((role) => role !== this.role)
     this.peers = new Peers(
       peers.map((role) => {
         const ref = join.roles[role]!
-        return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: new Deque<Endpoint.Incoming>(1) }
+        return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: undefined }
       })
     )
     // a durable session's role resumes from the log in storage instead
@@ -113,9 +107,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
    */
   unread(): Monitor.ProtocolViolation | undefined {
     for (const peer of this.peers) {
-      const message = peer.inbox.shift()
+      const message = peer.inbox?.shift()
       if (message === undefined) continue
-      const seq = peer.received - peer.inbox.length
+      const seq = peer.received - peer.inbox!.length
       return leftover(this.monitor.protocol, this.id, this.role, this.state, peer.role, message.label, seq)
     }
     return undefined
@@ -138,20 +132,20 @@ export class RoleSession implements Endpoint.Port<Failure> {
   crashed(cause: Cause.Cause<unknown>): void {
     this.crash = cause
     const reason = summarise(cause)
-    this.trace.crashed(this.state, reason)
+    this.recorder().crashed(this.state, reason)
     this.participant.system.publish(new SessionCrashed({ ...this.names(), state: this.state, cause: reason }))
   }
 
   /** The program resumes from the checkpoint, at the state where it was. */
   resumed(): void {
-    this.trace.resumed(this.state)
+    this.recorder().resumed(this.state)
     this.participant.system.publish(new SessionResumed({ ...this.names(), state: this.state }))
   }
 
   /** Something worth seeing happened at this role: into its trace, and onto the event stream. */
   note(text: string): void {
     if (this.ended) return
-    this.trace.note(text)
+    this.recorder().note(text)
     this.participant.system.publish(new SessionNote({ ...this.names(), text }))
   }
 
@@ -178,7 +172,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
     const last = peer?.received ?? 0
     if (peer !== undefined && seq <= last) return undefined // sent again by a peer that resumed after a restart
     if (peer === undefined || seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
-      this.trace.received(message)
+      this.recorder().received(message)
       const refused =
         seq === last + 1 ? Monitor.receive(this.monitor, this.state, from, label, message.payload) : undefined
       return this.refuse(
@@ -194,24 +188,10 @@ export class RoleSession implements Endpoint.Port<Failure> {
       )
     }
     peer.received = seq
-    peer.inbox.push(message)
+    inboxOf(peer).push(message)
     const waiting = this.waiting
-    if (waiting !== undefined && waiting.from === from && !waiting.woken) {
-      // Wake the program once the actor has taken the messages at hand (resuming it here would run it
-      // now, one message at a time, inside this handler).
-      waiting.woken = true
-      this.cancelDeadline(waiting)
-      queueMicrotask(() => this.wake(waiting))
-    }
+    if (waiting !== undefined && waiting.from === from) waiting.arrived()
     return undefined
-  }
-
-  private wake(waiting: Waiting): void {
-    if (this.waiting !== waiting) return
-    this.waiting = undefined
-    const message = this.peers.get(waiting.from)!.inbox.shift()!
-    this.consumed(message)
-    waiting.resume(Exit.succeed(message))
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -280,7 +260,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   private didSend(peer: Peer, to: string, message: Endpoint.Incoming, seq: number, next: number): void {
     peer.sent = seq
     this.state = next
-    this.trace.sent(to, message)
+    this.recorder().sent(to, message)
     this.step("send", to, message.label, message.payload)
   }
 
@@ -295,28 +275,17 @@ export class RoleSession implements Endpoint.Port<Failure> {
       return Exit.succeed(entry.message)
     }
     if (checkpoint !== undefined) checkpoint.replayed = false
-    const message = this.peers.get(from)!.inbox.shift()
+    const message = this.peers.get(from)!.inbox?.shift()
     if (message !== undefined) {
       this.consumed(message)
       return Exit.succeed(message)
     }
-    return Effect.callback<Endpoint.Incoming, Failure>((resume) => {
-      const waiting: Waiting = { from, state, resume, deadline: undefined, woken: false }
-      this.waiting = waiting
-      const timeout = this.stepTimeoutMillis
-      if (timeout !== undefined) {
-        const deadlines = this.participant.system.deadlines
-        waiting.deadline = deadlines.schedule(deadlines.now() + timeout, () => this.timedOut(waiting, timeout))
-      }
-      return Effect.sync(() => {
-        if (this.waiting === waiting) this.stopWaiting(waiting)
-      })
-    })
+    return wait(this, from, state)
   }
 
   /** A message leaves the queues for the program: it is in the trace, and in the checkpoint if any. */
-  private consumed(message: Endpoint.Incoming): void {
-    this.trace.received(message)
+  consumed(message: Endpoint.Incoming): void {
+    this.recorder().received(message)
     this.checkpoint?.record({ _tag: "receive", message })
   }
 
@@ -356,33 +325,9 @@ export class RoleSession implements Endpoint.Port<Failure> {
   // Ending
   // ---------------------------------------------------------------------------------------------------
 
-  private stopWaiting(waiting: Waiting): void {
-    this.waiting = undefined
-    this.cancelDeadline(waiting)
-  }
-
-  private cancelDeadline(waiting: Waiting): void {
-    if (waiting.deadline !== undefined) this.participant.system.deadlines.cancel(waiting.deadline)
-    waiting.deadline = undefined
-  }
-
-  private timedOut(waiting: Waiting, timeout: number): void {
-    if (this.waiting !== waiting || waiting.woken) return
-    this.waiting = undefined
-    const error = new StepTimeout({
-      ...this.names(),
-      state: waiting.state,
-      expected: Monitor.expected(this.monitor, waiting.state),
-      waitedMillis: timeout
-    })
-    this.trace.timedOut(error)
-    this.participant.system.runBackground(this.abort(error, "report", false))
-    waiting.resume(Effect.fail(error))
-  }
-
   /** A violation at this role: recorded, published, and the session is aborted with it. */
   private refuse(violation: Monitor.ProtocolViolation, interrupt = true): Effect.Effect<void> {
-    this.trace.violation(violation)
+    this.recorder().violation(violation)
     this.participant.system.publish(new SessionViolation({ ...this.names(), violation }))
     return this.abort(violation, "report", interrupt)
   }
@@ -397,51 +342,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
     return Effect.andThen(this.abort(cause, "report", false), Effect.interrupt)
   }
 
-  complete(result: unknown): Effect.Effect<void> {
-    const remote = localCell(this.coordinator) === undefined
-    const unsendable = remote ? notJson(result) : undefined
-    const counts = this.counts()
-    this.end()
-    const trace = this.trace.events()
-    // a result that cannot reach the coordinator fails the role (the session is aborted) instead of never arriving
-    const cannotSend = (why: string) =>
-      this.report({
-        _tag: "Abort",
-        session: this.id,
-        role: this.role,
-        cause: new ParticipantFailed({
-          ...this.names(),
-          cause: `its result cannot be sent to the session's coordinator (on node ${this.coordinator.node}): ${why}`
-        }),
-        trace
-      })
-    if (unsendable !== undefined) return cannotSend(unsendable)
-    const report = this.coordinator
-      .tell({ _tag: "Done", session: this.id, role: this.role, result, trace, ...counts })
-      .pipe(Effect.catchCause((cause) => cannotSend(Cause.pretty(cause))))
-    if (this.durable === undefined) return report
-    // a durable role's result is committed (with everything it sent) before the coordinator counts it; meanwhile
-    // it may be asked to send again what it sent (see `Recovery.resendCompleted`)
-    const { completing } = this.participant
-    const durable = this.durable
-    completing.set(this.id, durable)
-    const committed = Effect.ensuring(
-      durable.done(result, trace),
-      Effect.sync(() => completing.get(this.id) === durable && completing.delete(this.id))
-    )
-    return Effect.matchCauseEffect(committed, {
-      onSuccess: () => report,
-      onFailure: (cause) =>
-        this.report({
-          _tag: "Abort",
-          session: this.id,
-          role: this.role,
-          cause: new ParticipantFailed({ ...this.names(), cause: Cause.pretty(cause) }),
-          trace
-        })
-    })
-  }
-
   /**
    * Leaves the session now: the role is done with it and its program is interrupted (unless it is the
    * caller). The answer tells the coordinator: the abort, or that the role left, or nothing if it is gone.
@@ -452,33 +352,23 @@ export class RoleSession implements Endpoint.Port<Failure> {
     if (interrupt) this.fiber?.interruptUnsafe()
     switch (tell) {
       case "report":
-        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.trace.events() })
+        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.events() })
       case "leave":
-        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.trace.events() })
+        return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.events() })
       case "silent":
         return Effect.void
     }
   }
 
-  /** How many messages the role sent to and received from each peer (so the coordinator sees one still on its way). */
-  private counts(): { sent: Record<string, number>; received: Record<string, number> } {
-    const sent: Record<string, number> = {}
-    const received: Record<string, number> = {}
-    for (const peer of this.peers) {
-      if (peer.sent > 0) sent[peer.role] = peer.sent
-      if (peer.received > 0) received[peer.role] = peer.received
-    }
-    return { sent, received }
-  }
-
-  private end(): void {
+  /** The role leaves the session: it no longer holds it, waits, or watches its coordinator. */
+  end(): void {
     this.ended = true
     this.participant.sessions.delete(this.id)
     // The coordinator's end no longer concerns this role: no notice of it is left to bounce off a stopped actor.
     const cell = localCell(this.participant.self)
     if (cell !== undefined && (this.durable !== undefined || localCell(this.coordinator) === undefined))
       this.participant.system.unwatchNow(cell, this.coordinator)
-    if (this.waiting !== undefined) this.stopWaiting(this.waiting)
+    this.waiting?.stop()
     this.peers.clear()
   }
 
@@ -493,6 +383,16 @@ export class RoleSession implements Endpoint.Port<Failure> {
   // Observing
   // ---------------------------------------------------------------------------------------------------
 
+  /** The role's trace, made at its first event: a role that has not moved yet keeps none. */
+  recorder(): Recorder {
+    return (this.trace ??= new Recorder(this.role, this.traceLimit))
+  }
+
+  /** The role's trace events (see `Recorder`). */
+  events(): Array<Diagram.TraceEvent> {
+    return this.trace?.events() ?? []
+  }
+
   private step(direction: "send" | "receive", peer: string, label: string, payload: unknown): void {
     if (this.subscribers.size > 0)
       this.participant.system.publish(
@@ -501,17 +401,6 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.span?.event(`${direction} ${peer} ${label}`, BigInt(this.participant.system.deadlines.now()) * 1_000_000n, {
       state: this.state
     })
-  }
-}
-
-/** Why `value` cannot cross the wire as JSON, if it cannot (a bigint, a cycle). */
-const notJson = (value: unknown): string | undefined => {
-  if (value === undefined || value === null || typeof value === "string" || typeof value === "number") return undefined
-  try {
-    JSON.stringify(value)
-    return undefined
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error)
   }
 }
 

@@ -1,0 +1,401 @@
+/**
+ * One session's coordination (the state of its coordinator actor, see `coordinator.ts`): which roles joined and
+ * ended, their results and traces, and how the session begins, aborts and ends.
+ */
+import type { Choreography as C, Diagram } from "@troupe/choreography"
+import { Cause, Clock, type Deferred, Duration, Effect, type Fiber, Scope } from "effect"
+import type { ActorRef } from "../../ActorRef.ts"
+import { internal } from "../../ActorSystem.ts"
+import type { ActorContext } from "../../Behavior.ts"
+import { localCell, type SystemImpl } from "../../internal/system.ts"
+import type * as Protocol from "../../Protocol.ts"
+import * as Terminated from "../../Terminated.ts"
+import { SessionStarted } from "../SessionEvent.ts"
+import * as DurableJoin from "./durableJoin.ts"
+import { nodesApart } from "./reachability.ts"
+import * as RoleFlags from "./roleFlags.ts"
+import { onStop, settle, unread } from "./sessionEnd.ts"
+import { type AbortCause, ParticipantStopped, type SessionAborted, SessionCancelled } from "./sessionErrors.ts"
+import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
+
+type Choreography = C.Protocol
+type TraceEvent = Diagram.TraceEvent
+
+/** What a role sent to and received from each peer. */
+interface Counts {
+  readonly sent: Readonly<Record<string, number>>
+  readonly received: Readonly<Record<string, number>> | undefined
+}
+
+/** A session that completed: every role's result, and the trace. */
+export interface Completed<Results> {
+  readonly session: string
+  readonly protocol: string
+  /** What each role's program returned. */
+  readonly results: Results
+  /** What happened, in an order that respects every role's order and puts each receive after its send. */
+  readonly trace: ReadonlyArray<TraceEvent>
+}
+
+/** How a coordinator runs its session. */
+export interface Settings {
+  readonly id: string
+  readonly roles: Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+  /** Each role's step deadline, if it has one. */
+  readonly stepTimeoutMillis: Readonly<Record<string, number | undefined>>
+  readonly traceLimit: number
+  readonly outcome: Deferred.Deferred<Completed<Record<string, unknown>>, SessionAborted>
+  /** A durable session: where it is stored, how long a node may be gone, and what a restart found. */
+  readonly durable?: DurableJoin.Durability | undefined
+  /** The ref roles report to, when it is not the coordinator's own (a sharded coordinator's cluster ref). */
+  readonly self?: ActorRef<CoordinatorProtocol> | undefined
+}
+
+/** How long roles have to leave an aborted session before it ends without them (real time). */
+const leaveMillis = 5_000
+
+const liveClock = Clock.Clock.defaultValue()
+
+export type Ctx = ActorContext<CoordinatorProtocol>
+
+/**
+ * The state of one session's coordinator, and its handlers' work (see `coordinator.ts`, which makes the behaviour).
+ *
+ * @example
+ * // the coordinator's init: new Coordination(choreography, settings).start(ctx)
+ */
+export class Coordination {
+  phase: "joining" | "running" | "aborting" | "ended" = "joining"
+  cause: AbortCause | undefined
+  /** The role whose report aborted the session, if one did. */
+  origin: string | undefined
+  /** The roles that ended, and those that joined, by index. */
+  private endedRoles: RoleFlags.RoleFlags = RoleFlags.none
+  private joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
+  // What roles that ended left: made at the first end (a live session keeps none of them).
+  /** Each completed role's result. */
+  results: Record<string, unknown> | undefined = undefined
+  /** Each role's trace, by the role's index, once it ended. */
+  traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined = undefined
+  /** What each role that completed sent to and received from each peer (see `unread` in `sessionEnd.ts`). */
+  counts: Array<Counts | undefined> | undefined = undefined
+  readonly choreography: Choreography
+  readonly settings: Settings
+  readonly roles: ReadonlyArray<string>
+
+  /** A durable session that began (every role joined): roles that join again resume. */
+  begun = false
+  /** The coordinator's system (set when it starts). */
+  system: SystemImpl | undefined = undefined
+  /** The fiber asking the roles to join, while it runs (see `start`). */
+  joining: Fiber.Fiber<void> | undefined = undefined
+
+  constructor(choreography: Choreography, settings: Settings) {
+    this.choreography = choreography
+    this.settings = settings
+    this.roles = choreography.roles
+    const recovered = settings.durable?.recovered
+    if (recovered !== undefined) {
+      this.begun = recovered.begun
+      for (const [role, { result, trace }] of recovered.results) {
+        ;(this.results ??= {})[role] = result
+        this.endedRoles = RoleFlags.add(this.endedRoles, this.roles.indexOf(role))
+        this.joinedRoles = RoleFlags.add(this.joinedRoles, this.roles.indexOf(role))
+        this.traceOf(role, trace as ReadonlyArray<TraceEvent>)
+      }
+    }
+  }
+
+  /** Whether every role has ended. */
+  allEnded(): boolean {
+    return RoleFlags.size(this.endedRoles) === this.roles.length
+  }
+
+  /** Whether `role` has ended (completed, left or was counted out). */
+  hasEnded(role: string): boolean {
+    return RoleFlags.has(this.endedRoles, this.roles.indexOf(role))
+  }
+
+  get id(): string {
+    return this.settings.id
+  }
+
+  /**
+   * The participant of `role`. In a durable session, a ref to its node's current incarnation (a ref to an
+   * actor of another node stands for one incarnation of that node, and the node may have restarted).
+   */
+  ref(role: string): ActorRef<ParticipantProtocol> {
+    const bound = this.settings.roles[role]!
+    const system = this.system
+    if (this.settings.durable === undefined || system === undefined || bound.node === system.node) return bound
+    return system.remoteRef(bound.node, bound.path, bound.protocol) ?? bound
+  }
+
+  /** Whether anyone listens to the system's events (an event nobody receives is not made). */
+  observed(): boolean {
+    return this.system !== undefined && this.system.events.subscribers.size > 0
+  }
+
+  /** Every role's participant (see {@link ref}). */
+  private refs(): Readonly<Record<string, ActorRef<ParticipantProtocol>>> {
+    return Object.fromEntries(this.roles.map((r) => [r, this.ref(r)]))
+  }
+
+  /** The Join message of `role` (in a durable session: with the deadline, and whether the session began). */
+  joinMessage(ctx: Ctx, role: string, resendTo?: string) {
+    const { id, traceLimit, durable } = this.settings
+    const roles = this.refs()
+    const stepTimeoutMillis = this.settings.stepTimeoutMillis[role]
+    return {
+      _tag: "Join",
+      session: id,
+      roles,
+      coordinator: this.settings.self ?? ctx.self,
+      traceLimit,
+      ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
+      ...(this.choreography.instanceOf === undefined
+        ? {}
+        : { member: role, sizes: this.choreography.instanceOf.sizes }),
+      ...(durable === undefined
+        ? {}
+        : {
+            durable: {
+              deadlineMillis: durable.deadlineMillis,
+              begun: this.begun,
+              ...(resendTo === undefined ? {} : { resendTo })
+            }
+          })
+    } as const
+  }
+
+  /**
+   * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
+   * deadline (its node may be restarting): see `askDurable` (in `durableJoin.ts`).
+   */
+  private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
+    const { id, roles, durable } = this.settings
+    const joined = ctx.self.tell({ _tag: "Joined", role })
+    if (durable !== undefined) return DurableJoin.askDurable(this, ctx, durable, role, undefined, () => true, joined)
+    return this.ref(role)
+      .ask(this.joinMessage(ctx, role))
+      .pipe(
+        Effect.matchCauseEffect({
+          onFailure: (cause) =>
+            this.abortBy(
+              ctx,
+              role,
+              nodesApart(this.choreography.name, id, roles, role, Cause.squash(cause)) ??
+                this.stopped(role, "unreachable", Cause.pretty(cause))
+            ),
+          onSuccess: () => joined
+        }),
+        Effect.ignore
+      )
+  }
+
+  /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
+  abortBy(ctx: Ctx, role: string, cause: AbortCause) {
+    return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
+  }
+
+  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
+  join(ctx: Ctx): Effect.Effect<void> {
+    const pending = this.roles.filter((role) => !this.hasEnded(role))
+    return Effect.forEach(pending, (role) => this.joinOne(ctx, role), { concurrency: "unbounded", discard: true }).pipe(
+      Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
+    )
+  }
+
+  /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
+  joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    const durable = this.settings.durable
+    if (this.phase === "running" && durable !== undefined) return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
+    this.joinedRoles = RoleFlags.add(this.joinedRoles, this.roles.indexOf(role))
+    // a coordinator started again joins a session that began: a role that resumed from the log may have missed
+    // what was sent to its old incarnation, so its peers send it again
+    if (durable !== undefined && this.begun && this.phase === "joining") {
+      return Effect.andThen(DurableJoin.resendTo(this, ctx, role), this.allJoined(ctx, role))
+    }
+    return this.allJoined(ctx, role)
+  }
+
+  /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
+  private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    const { id, roles, durable } = this.settings
+    if (this.phase === "aborting" && this.cause !== undefined && !this.hasEnded(role))
+      return Effect.as(this.tellAbort(ctx, role, this.cause), this)
+    if (this.phase !== "joining" || RoleFlags.size(this.joinedRoles) < this.roles.length) return Effect.succeed(this)
+    this.phase = "running"
+    if (durable !== undefined) {
+      // every role joined: the session began (stored first, so that roles joined again after a restart resume)
+      const begun = this.begun
+      this.begun = true
+      return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
+    }
+    if (this.observed())
+      this.system!.publish(
+        new SessionStarted({
+          session: id,
+          protocol: this.choreography.name,
+          roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
+        })
+      )
+    // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
+    const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
+    // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
+    // handler's services, such as the span the session runs in)
+    return Effect.as(
+      Effect.forkDetach(
+        begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
+      ),
+      this
+    )
+  }
+
+  private tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
+    return this.ref(role)
+      .tell({ _tag: "Abort", session: this.id, cause, role, coordinator: this.settings.self ?? ctx.self })
+      .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
+  }
+
+  stopped(role: string, reason: ParticipantStopped["reason"], detail?: string): ParticipantStopped {
+    return new ParticipantStopped({
+      protocol: this.choreography.name,
+      session: this.id,
+      role,
+      path: this.settings.roles[role]!.path,
+      reason,
+      ...(detail === undefined ? {} : { detail })
+    })
+  }
+
+  /** A role's end: its result (if it completed) and its trace. */
+  end(role: string, trace: ReadonlyArray<TraceEvent> | undefined): void {
+    if (!this.roles.includes(role) || this.hasEnded(role)) return
+    this.endedRoles = RoleFlags.add(this.endedRoles, this.roles.indexOf(role))
+    if (trace !== undefined) this.traceOf(role, trace)
+  }
+
+  private traceOf(role: string, trace: ReadonlyArray<TraceEvent>): void {
+    ;(this.traces ??= new Array(this.roles.length))[this.roles.indexOf(role)] = trace
+  }
+
+  done(ctx: Ctx, m: Protocol.MessageOf<CoordinatorDefinition, "Done">): Effect.Effect<Coordination> {
+    const { role } = m
+    if (this.roles.includes(role) && !this.hasEnded(role)) {
+      ;(this.results ??= {})[role] = m.result
+      ;(this.counts ??= new Array(this.roles.length))[this.roles.indexOf(role)] = {
+        sent: m.sent ?? {},
+        received: m.received
+      }
+    }
+    this.end(role, m.trace)
+    const left = this.phase === "running" && this.allEnded() ? unread(this) : undefined
+    return left === undefined ? settle(this, ctx) : this.abort(ctx, left.role, left)
+  }
+
+  abort(
+    ctx: Ctx,
+    role: string | undefined,
+    cause: AbortCause,
+    trace?: ReadonlyArray<TraceEvent>
+  ): Effect.Effect<Coordination> {
+    if (role !== undefined) this.end(role, trace)
+    if (this.phase === "joining" || this.phase === "running") {
+      this.phase = "aborting"
+      this.cause = cause
+      this.origin = role
+      // Roles that joined are told now; the others when they join (or their join fails).
+      const pending = this.roles.filter(
+        (r) => !this.hasEnded(r) && RoleFlags.has(this.joinedRoles, this.roles.indexOf(r))
+      )
+      const tellAll = Effect.forEach(pending, (r) => this.tellAbort(ctx, r, cause), { discard: true })
+      const expire = Effect.andThen(
+        Effect.sleep(Duration.millis(leaveMillis)).pipe(Effect.provideService(Clock.Clock, liveClock)),
+        ctx.self.tell({ _tag: "Expire" })
+      )
+      return Effect.andThen(Effect.andThen(ctx.fork(tellAll), ctx.fork(Effect.ignore(expire))), settle(this, ctx))
+    }
+    return settle(this, ctx)
+  }
+
+  left(ctx: Ctx, role: string, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
+    this.end(role, trace)
+    return settle(this, ctx)
+  }
+
+  /**
+   * The node of `role` lost its link to `node` (see `Relink`): in a durable session that runs, `role` and the
+   * roles on `node` send each other again what they sent, once the link is back (see `DurableJoin.relinked`).
+   */
+  relink(ctx: Ctx, role: string, node: string): Effect.Effect<Coordination> {
+    const runs = this.phase === "joining" || this.phase === "running"
+    if (this.settings.durable === undefined || !runs || !this.roles.includes(role) || this.hasEnded(role))
+      return Effect.succeed(this)
+    return Effect.as(DurableJoin.relinked(this, ctx, role, node), this)
+  }
+
+  cancel(ctx: Ctx, reason: string): Effect.Effect<Coordination> {
+    return this.abort(
+      ctx,
+      undefined,
+      new SessionCancelled({ protocol: this.choreography.name, session: this.id, reason })
+    )
+  }
+
+  /** Roles that did not leave an aborted session in time are counted out. */
+  expire(ctx: Ctx): Effect.Effect<Coordination> {
+    if (this.phase === "aborting") for (const r of this.roles) this.end(r, undefined)
+    return settle(this, ctx)
+  }
+
+  terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {
+    const ref = terminated.ref
+    const role = this.roles.find((r) => {
+      const bound = this.settings.roles[r]!
+      return bound === ref || (bound.path === ref.path && bound.node === ref.node)
+    })
+    if (role === undefined || this.hasEnded(role)) return Effect.succeed(this)
+    // a durable session waits for the role to be back (its node restarting, say), until the deadline
+    if (this.settings.durable !== undefined && this.phase === "running") {
+      return Effect.as(ctx.fork(this.joinOne(ctx, role)), this)
+    }
+    const reason = terminated.reason
+    const cause =
+      reason instanceof Terminated.Failed
+        ? this.stopped(role, "failed", Cause.pretty(reason.cause))
+        : reason instanceof Terminated.NodeDown
+          ? this.stopped(role, "node-down", `node ${reason.node}`)
+          : this.stopped(role, "stopped")
+    return this.abort(ctx, role, cause)
+  }
+
+  /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
+  start(ctx: Ctx): Effect.Effect<Coordination, unknown, Scope.Scope> {
+    const self = this
+    const settings = this.settings
+    this.system = internal(ctx.system)
+    return Effect.gen(function* () {
+      // a durable session watches its roles once they joined (roles being restarted are not gone yet); the
+      // participants of this node tell the coordinator when they terminate (see the participant's `terminated`)
+      if (settings.durable === undefined) {
+        for (const role of self.roles) {
+          const ref = settings.roles[role]!
+          if (localCell(ref)?.isTerminated !== false) yield* ctx.watch(ref as ActorRef<Protocol.Any>)
+        }
+      }
+      // (the scope's own finalizer: `Effect.addFinalizer` wraps it in closures that a live session would keep)
+      yield* Scope.addFinalizerExit(ctx.scope, onStop(self, ctx.self))
+      // Not in the actor's scope, where a second finalizer makes a `Map` that the session would keep: the join
+      // is interrupted by the coordinator's stop instead (see `sessionEnd.ts`).
+      const joining = yield* Effect.forkDetach(self.join(ctx))
+      self.joining = joining
+      joining.addObserver(() => {
+        if (self.joining === joining) self.joining = undefined
+      })
+      // started again after every role had completed (before the end was stored): end it now
+      if (RoleFlags.size(self.endedRoles) === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
+      return self
+    })
+  }
+}
