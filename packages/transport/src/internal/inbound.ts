@@ -7,11 +7,29 @@ import { Effect, Exit, Queue, Result, type Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Envelope from "../Envelope.ts"
 import type * as Frame from "../Frame.ts"
+import type { Incarnation, NodeId } from "../NodeId.ts"
 import { type Peer, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, Receiver } from "../Transport.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
-import { DeliveryImpl, type Link } from "./link.ts"
+import type { Link } from "./link.ts"
+
+/** An envelope queued for `receive`, with the link it came on. */
+export class DeliveryImpl implements Delivery {
+  readonly from: NodeId
+  readonly incarnation: Incarnation
+  readonly envelope: Envelope.Envelope
+  readonly link: Link
+  /** The sequence number this delivery acknowledges once taken (covers rejected envelopes after it). */
+  ackTo: number
+  constructor(link: Link, envelope: Envelope.Envelope, seq: number) {
+    this.from = link.peer.node
+    this.incarnation = link.peer.incarnation
+    this.envelope = envelope
+    this.link = link
+    this.ackTo = seq
+  }
+}
 
 export class Inbound {
   readonly engine: Engine

@@ -9,12 +9,13 @@
 import type * as Envelope from "../Envelope.ts"
 import * as FailureDetector from "../FailureDetector.ts"
 import * as Frame from "../Frame.ts"
-import type { Incarnation, NodeId } from "../NodeId.ts"
 import type { Peer } from "../Peer.ts"
-import type { Delivery, LinkStats, Waiting } from "../Transport.ts"
+import type { LinkStats, Waiting } from "../Transport.ts"
 import type { NodeUnreachable, SendError } from "../TransportError.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
+import type { DeliveryImpl } from "./inbound.ts"
+import { SendRing } from "./sendRing.ts"
 
 /** A link waits this long before sending an ack on its own when no data frame carries one. */
 const ACK_DELAY_MS = 5
@@ -32,29 +33,7 @@ export const HIGH_WATER = 64 * 1024
 const FRAME_BYTES = 120 * 1024
 /** Urgent envelopes may wait for a peer's window up to this many times the capacity; then it is declared down. */
 const URGENT_LIMIT = 4
-/** The resend buffer's first size; it doubles as needed up to the capacity. */
-const RING_START = 16
-
 const now = Date.now
-const COMMA = 0x2c
-const CLOSE_BRACKET = 0x5d
-const CLOSE_BRACE = 0x7d
-
-export class DeliveryImpl implements Delivery {
-  readonly from: NodeId
-  readonly incarnation: Incarnation
-  readonly envelope: Envelope.Envelope
-  readonly link: Link
-  /** The sequence number this delivery acknowledges once taken (covers rejected envelopes after it). */
-  ackTo: number
-  constructor(link: Link, envelope: Envelope.Envelope, seq: number) {
-    this.from = link.peer.node
-    this.incarnation = link.peer.incarnation
-    this.envelope = envelope
-    this.link = link
-    this.ackTo = seq
-  }
-}
 
 /** A send waiting for room in the window: `done` is called once it is in the resend buffer, or failed. */
 class Waiter {
@@ -106,11 +85,7 @@ export class Link {
   peerWindow: number
   peerHeartbeatMs: number
   // sending
-  // grows (doubling) up to the capacity as envelopes wait for acks, so an idle peer costs little
-  private ring: Array<string | undefined> = new Array(RING_START).fill(undefined)
-  private sizes: Array<number> = new Array(RING_START).fill(0)
-  /** An envelope's template when it has one: the ring then holds its payload's JSON only (see `dataFrame`). */
-  private templates: Array<Envelope.Template | undefined> = new Array(RING_START).fill(undefined)
+  private readonly ring: SendRing
   private readonly capacity: number
   lastSeq = 0
   /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
@@ -150,6 +125,7 @@ export class Link {
     this.peer = peer
     this.generation = generation
     this.capacity = engine.options.capacity
+    this.ring = new SendRing(this.capacity)
     this.peerMaxFrameBytes = hello.maxFrameBytes
     this.peerWindow = hello.window
     this.peerHeartbeatMs = hello.heartbeatInterval
@@ -261,11 +237,7 @@ export class Link {
   }
 
   private enqueue(json: string, bytes: number, template: Envelope.Template | undefined): void {
-    if (this.lastSeq - this.acked >= this.ring.length) this.grow()
-    const index = ++this.lastSeq % this.ring.length
-    this.ring[index] = json
-    this.sizes[index] = bytes
-    this.templates[index] = template
+    this.ring.put(++this.lastSeq, this.acked, json, bytes, template)
     this.unsent += bytes + 1
   }
 
@@ -282,22 +254,6 @@ export class Link {
       }
       this.scheduleFlush()
     }
-  }
-
-  /** Doubles the ring (up to the capacity), moving the unacknowledged envelopes to their new slots. */
-  private grow(): void {
-    const length = Math.min(this.capacity, this.ring.length * 2)
-    const ring: Array<string | undefined> = new Array(length).fill(undefined)
-    const sizes: Array<number> = new Array(length).fill(0)
-    const templates: Array<Envelope.Template | undefined> = new Array(length).fill(undefined)
-    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
-      ring[seq % length] = this.ring[seq % this.ring.length]
-      sizes[seq % length] = this.sizes[seq % this.ring.length]!
-      templates[seq % length] = this.templates[seq % this.ring.length]
-    }
-    this.ring = ring
-    this.sizes = sizes
-    this.templates = templates
   }
 
   scheduleFlush(): void {
@@ -330,7 +286,6 @@ export class Link {
       return
     }
     const counters = this.engine.counters
-    const capacity = this.ring.length
     const budget = Math.min(this.maxEnvelopeBytes, FRAME_BYTES)
     const most = this.frameEnvelopes
     while (this.sent < this.lastSeq) {
@@ -338,7 +293,7 @@ export class Link {
       let last = this.sent
       let size = 0
       while (last < this.lastSeq) {
-        const bytes = this.sizes[(last + 1) % capacity]! + 1
+        const bytes = this.ring.size(last + 1) + 1
         if (last >= first && (size + bytes > budget || last - first + 1 >= most)) break
         size += bytes
         last++
@@ -350,40 +305,13 @@ export class Link {
       counters.envelopesOut += last - first + 1
       this.streaming = last > first
       this.ackSent = this.consumed
-      connection.write(this.dataFrame(first, last, size))
+      connection.write(this.ring.frame(this.acknowledge(), first, last, size))
       this.unsent = last === this.lastSeq ? 0 : this.unsent - size
       if (connection.wire.bufferedAmount() > HIGH_WATER) {
         this.awaitingDrain = true
         return
       }
     }
-  }
-
-  /**
-   * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
-   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first
-   * (a templated envelope's JSON is never made: its template's bytes are copied around its payload's JSON).
-   */
-  private dataFrame(first: number, last: number, size: number): Buffer {
-    const head = `{"type":"data","ack":${this.acknowledge()},"first":${first},"envelopes":[`
-    const frame = Buffer.allocUnsafe(head.length + size + 1)
-    let at = frame.write(head, 0, "latin1")
-    const capacity = this.ring.length
-    for (let seq = first; seq <= last; seq++) {
-      if (seq > first) frame[at++] = COMMA
-      const template = this.templates[seq % capacity]
-      if (template === undefined) at += frame.write(this.ring[seq % capacity]!, at, "utf8")
-      else {
-        frame.set(template.headBytes, at)
-        at += template.headBytes.length
-        at += frame.write(this.ring[seq % capacity]!, at, "utf8")
-        frame.set(template.tailBytes, at)
-        at += template.tailBytes.length
-      }
-    }
-    frame[at++] = CLOSE_BRACKET
-    frame[at] = CLOSE_BRACE
-    return frame
   }
 
   /** The ack to write now (what the consumer took); the peer may then send up to it plus our window. */
@@ -397,7 +325,7 @@ export class Link {
     this.active = connection
     this.sent = this.acked
     this.unsent = 0
-    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) this.unsent += this.sizes[seq % this.ring.length]! + 1
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) this.unsent += this.ring.size(seq) + 1
     this.awaitingDrain = false
     this.ackSent = 0
     this.scheduleFlush()
@@ -419,12 +347,11 @@ export class Link {
   onAck(ack: number): boolean {
     if (ack <= this.acked) return true
     if (ack > this.lastSeq) return false
-    const length = this.ring.length
-    for (let seq = this.acked + 1; seq <= ack; seq++) this.ring[seq % length] = undefined
+    this.ring.free(this.acked + 1, ack)
     this.acked = ack
     if (this.sent < ack) {
       // acknowledged before this connection sent it again (the peer had it): no longer to be sent
-      for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.sizes[seq % length]! + 1
+      for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.ring.size(seq) + 1
       this.sent = ack
     }
     if (this.urgent.length > 0 || this.waitersHead < this.waiters.length) this.admit()
@@ -456,11 +383,7 @@ export class Link {
    */
   unacknowledgedJson(): Array<string> {
     const lost: Array<string> = []
-    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) {
-      const template = this.templates[seq % this.ring.length]
-      const json = this.ring[seq % this.ring.length]!
-      lost.push(template === undefined ? json : template.head + json + template.tail)
-    }
+    for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) lost.push(this.ring.jsonOf(seq))
     for (const waiting of this.urgent) lost.push(waiting.json)
     return lost
   }
@@ -469,8 +392,7 @@ export class Link {
   release(error: NodeUnreachable): void {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
     this.ackTimer = undefined
-    this.ring.fill(undefined)
-    this.templates.fill(undefined)
+    this.ring.clear()
     this.urgent = []
     const waiters = this.waiters
     const head = this.waitersHead
