@@ -14,6 +14,13 @@ const CLOSE_BRACKET = 0x5d
 const CLOSE_BRACE = 0x7d
 
 /**
+ * Writes `json` (of `bytes` UTF-8 bytes) at `at`: as Latin-1 when it is ASCII (its UTF-8 bytes are then its
+ * length, and any other character takes more bytes than code units), which skips UTF-8 encoding.
+ */
+const write = (frame: Buffer, json: string, bytes: number, at: number): number =>
+  bytes === json.length ? frame.write(json, at, "latin1") : frame.write(json, at, "utf8")
+
+/**
  * @example
  * ```ts
  * const ring = new SendRing(8192)
@@ -81,12 +88,14 @@ export class SendRing {
     const capacity = this.json.length
     for (let seq = first; seq <= last; seq++) {
       if (seq > first) frame[at++] = COMMA
-      const template = this.templates[seq % capacity]
-      if (template === undefined) at += frame.write(this.json[seq % capacity]!, at, "utf8")
+      const index = seq % capacity
+      const template = this.templates[index]
+      const json = this.json[index]!
+      if (template === undefined) at += write(frame, json, this.sizes[index]!, at)
       else {
         frame.set(template.headBytes, at)
         at += template.headBytes.length
-        at += frame.write(this.json[seq % capacity]!, at, "utf8")
+        at += write(frame, json, this.sizes[index]! - template.bytes, at)
         frame.set(template.tailBytes, at)
         at += template.tailBytes.length
       }
