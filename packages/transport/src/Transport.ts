@@ -86,11 +86,6 @@ export interface Stats {
 }
 
 /**
- * The transport's operations.
- *
- * @since 0.1.0
- */
-/**
  * A send waiting for room in a link's window (see {@link Service.offer}): calling it withdraws the send;
  * `onDone` sets what hears once it is in the resend buffer or failed (at once if that already happened).
  *
@@ -106,6 +101,11 @@ export interface Waiting {
   readonly onDone: (done: (error: SendError | undefined) => void) => void
 }
 
+/**
+ * The transport's operations.
+ *
+ * @since 0.1.0
+ */
 export interface Service {
   /** This node's id. */
   readonly node: NodeId
