@@ -8,7 +8,7 @@
  *
  * Run it with `npx -y pnpm@10.34.9 --filter @troupe/examples agent`.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Agent, OpenAi, ScriptedModel, Tool, Turn } from "@troupe/llm"
 import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Effect, Layer, Schema } from "effect"

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process"
 import { rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, Choreography, DurableSession, type Endpoint, Session, Storage } from "@troupe/runtime"
 import { Effect, Layer, Option, Schema } from "effect"
 

@@ -3,7 +3,7 @@
  *
  * Run it with `npx -y pnpm@10.34.9 --filter @troupe/examples hello`.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 

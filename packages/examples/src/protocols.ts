@@ -7,7 +7,7 @@
  *
  * Run it with `npx -y pnpm@10.34.9 --filter @troupe/examples protocols`.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Decision, Protocols, Voter } from "@troupe/agreement"
 import { ActorSystem, Desk, HumanRole, Session } from "@troupe/runtime"
 import { Effect, Stream } from "effect"

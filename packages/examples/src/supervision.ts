@@ -5,7 +5,7 @@
  *
  * Run it with `npx -y pnpm@10.34.9 --filter @troupe/examples supervision`.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, Behavior, Protocol, Supervisor, type SystemEvent } from "@troupe/runtime"
 import { Cause, Console, Effect, Layer, Queue, References, Schema, Stream } from "effect"
 

@@ -6,7 +6,7 @@
  *
  * Run it with `npx -y pnpm@10.34.9 --filter @troupe/examples two-buyer`.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, type Behavior, Choreography, Diagram, type Endpoint, LocalType, Session } from "@troupe/runtime"
 import { Cause, Effect, Exit, Schema } from "effect"
 

@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { WebSocket } from "@troupe/transport"
 import { Effect, Option, Schema, type Scope } from "effect"

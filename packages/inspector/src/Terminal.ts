@@ -11,7 +11,7 @@
  * program.pipe(Effect.provide(Terminal.layer()), Effect.provide(ActorSystem.layer()))
  * ```
  */
-import { NodeTerminal } from "@effect/platform-node"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { ActorSystem, Desk } from "@troupe/runtime"
 import { Effect, Layer, Option, Queue, Schedule, Schema, Stream, Terminal as Tty } from "effect"
 import { answer, type Io } from "./internal/prompt.ts"

@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Decision, DecisionLog, Voter } from "@troupe/agreement"
 import { LlmRole, OpenAi, ScriptedModel } from "@troupe/llm"
 import { ActorSystem, Choreography, Session, Storage } from "@troupe/runtime"

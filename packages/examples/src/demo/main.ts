@@ -17,7 +17,7 @@
  */
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 
 import { SequenceDiagram } from "@troupe/cli"
 import { Inspector } from "@troupe/inspector"

@@ -3,7 +3,7 @@
  * desktop assistant, a Troupe agent: see ../readme/mcp.ts). Start it as a child process:
  * `node packages/examples/src/mcp/world-clock.ts`.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { McpServer, Tool } from "@troupe/llm"
 import { Effect, Schema } from "effect"
 

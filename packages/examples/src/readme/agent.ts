@@ -1,4 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Agent, ScriptedModel, Tool, Turn } from "@troupe/llm"
 import { ActorSystem } from "@troupe/runtime"
 import { Effect, Layer, Schema } from "effect"

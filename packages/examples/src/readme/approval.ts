@@ -1,4 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Terminal } from "@troupe/inspector"
 import { Agent, Approval, ScriptedModel, Tool, Turn } from "@troupe/llm"
 import { ActorSystem } from "@troupe/runtime"

@@ -1,4 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, Choreography, Diagram, Session } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 

@@ -1,4 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, Behavior, Cluster, Protocol, Sharded } from "@troupe/runtime"
 import { Effect, Layer, Schema } from "effect"
 

@@ -1,4 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 

@@ -1,4 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Decision, DecisionLog, Voter } from "@troupe/agreement"
 import { ScriptedModel, Turn } from "@troupe/llm"
 import { Effect, Layer } from "effect"

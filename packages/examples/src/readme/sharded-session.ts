@@ -1,4 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ActorSystem, Choreography, Cluster, Session, Sharded, ShardedSession } from "@troupe/runtime"
 import { Effect, Layer, Schema } from "effect"
 

@@ -13,7 +13,7 @@
  * program.pipe(Effect.provide(Sharded.layer(Tickets)), Effect.provide(runner))
  * ```
  */
-import { NodeClusterSocket } from "@effect/platform-node"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import { type Duration, Effect, Layer, Option } from "effect"
 import { RunnerAddress, Sharding, type ShardingConfig, SingleRunner } from "effect/cluster"
 import { Digest } from "effect/crypto"
