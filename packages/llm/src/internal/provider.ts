@@ -1,5 +1,6 @@
 /** What the providers over an official SDK (OpenAI, Anthropic) share: configuration checks, aborts, reading answers. */
-import { Effect, Schema } from "effect"
+import { Effect, Schema, type Scope, Stream } from "effect"
+import type { ProviderEvent } from "../LanguageModel.ts"
 import { ConnectionFailed, isLlmError, type LlmError, ServerError } from "../LlmError.ts"
 
 /** An http(s) URL. */
@@ -14,7 +15,7 @@ export const AbsoluteUrl = Schema.String.check(
 export const sdkTimeout = 2 ** 31 - 1
 
 /** An AbortController aborted when the scope closes (interruption, timeout, or the end of the call). */
-export const abortOnClose = Effect.acquireRelease(
+const abortOnClose = Effect.acquireRelease(
   Effect.sync(() => new AbortController()),
   (controller) => Effect.sync(() => controller.abort())
 )
@@ -40,3 +41,38 @@ export const serverOf = (baseUrl: string): { readonly address: string; readonly 
   const url = new URL(baseUrl)
   return { address: url.hostname, port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port) }
 }
+
+/**
+ * The calls of a provider over an SDK whose failures `classify` turns into ours: `send` calls the SDK with a
+ * signal aborted when the scope closes, `body` reads an answer's JSON, and `events` maps a stream's events
+ * (a stream that ends before its `Finished` event fails with {@link endedEarly}).
+ *
+ * @example
+ * const { send, body, events } = sdkCalls(fromSdkError)
+ * send((signal) => client.messages.create({ ...params, stream: true }, { signal }).withResponse()).pipe(
+ *   Effect.map(({ data, response }) => events(data, eventMapper(requestIdOf(response))))
+ * )
+ */
+export const sdkCalls = (classify: (error: unknown) => LlmError) => ({
+  send: <A>(f: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, LlmError, Scope.Scope> =>
+    Effect.flatMap(abortOnClose, (controller) =>
+      Effect.tryPromise({ try: () => f(controller.signal), catch: classify })
+    ),
+  body: (response: Response): Effect.Effect<unknown, LlmError> =>
+    Effect.tryPromise({ try: () => response.json(), catch: classify }),
+  events: <E>(
+    data: AsyncIterable<E>,
+    map: (event: E) => ProviderEvent | LlmError
+  ): Stream.Stream<ProviderEvent, LlmError> => {
+    let finished = false
+    return Stream.fromAsyncIterable<E, LlmError>(data, classify).pipe(
+      Stream.mapEffect((event) => read("stream event", () => map(event))),
+      Stream.tap((event) =>
+        Effect.sync(() => {
+          if (event._tag === "Finished") finished = true
+        })
+      ),
+      Stream.concat(Stream.suspend(() => (finished ? Stream.empty : Stream.fail(endedEarly()))))
+    )
+  }
+})
