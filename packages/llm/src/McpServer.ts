@@ -26,7 +26,8 @@
  * ```
  */
 import { createServer } from "node:http"
-import { NodeHttpServer, NodeStdio } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeStdio from "@effect/platform-node/NodeStdio"
 import { Cause, Context, Effect, Layer, type Scope } from "effect"
 import { McpServer as EffectMcpServer, McpProtocol, McpSchema } from "effect/ai"
 import { HttpRouter, HttpServer, type HttpServerError } from "effect/http"
