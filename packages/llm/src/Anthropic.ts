@@ -26,7 +26,7 @@ import AnthropicSdk from "@anthropic-ai/sdk"
 import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema } from "effect"
 import * as Api from "./internal/anthropicApi.ts"
 import { byModel } from "./internal/byModel.ts"
-import { AbsoluteUrl, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
+import { AbsoluteUrl, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 
 /** Settings of one model, or of every model whose name starts with the key (see `models`). */
@@ -85,18 +85,13 @@ export const provider = (client: AnthropicSdk, config: Pick<Config, "models"> = 
       settings?.thinking
     )
   }
-  const { send, body, events } = sdkCalls(Api.fromSdkError)
-  const requestIdOf = (response: Response) => response.headers.get("request-id") ?? undefined
+  const { send, answer, events, requestIdOf } = sdkCalls(Api.fromSdkError, "request-id")
   return {
     name: "anthropic",
     server: serverOf(client.baseURL),
     generate: (request) =>
       send((signal) => client.messages.create({ ...params(request), stream: false }, { signal }).asResponse()).pipe(
-        Effect.map((response) =>
-          body(response).pipe(
-            Effect.flatMap((json) => read("message", () => Api.fromMessage(json as never, requestIdOf(response))))
-          )
-        )
+        Effect.map(answer("message", Api.fromMessage))
       ),
     stream: (request) =>
       send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).withResponse()).pipe(

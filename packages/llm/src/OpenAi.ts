@@ -143,8 +143,7 @@ export const provider = (
       return problem === undefined ? f : Effect.fail(new BadRequest({ message: problem }))
     })
   const server = serverOf(client.baseURL)
-  const { send, body, events } = sdkCalls(fromSdkError)
-  const requestIdOf = (response: Response) => response.headers.get("x-request-id") ?? undefined
+  const { send, answer, events, requestIdOf } = sdkCalls(fromSdkError, "x-request-id")
 
   if (api === "responses") {
     return {
@@ -153,15 +152,7 @@ export const provider = (
       generate: (request) =>
         send((signal) =>
           client.responses.create({ ...responsesParams(request), stream: false }, { signal }).asResponse()
-        ).pipe(
-          Effect.map((response) =>
-            body(response).pipe(
-              Effect.flatMap((json) =>
-                read("response", () => Responses.fromResponse(json as never, requestIdOf(response)))
-              )
-            )
-          )
-        ),
+        ).pipe(Effect.map(answer("response", Responses.fromResponse))),
       stream: (request) =>
         send((signal) =>
           client.responses.create({ ...responsesParams(request), stream: true }, { signal }).withResponse()
@@ -177,15 +168,7 @@ export const provider = (
         send((signal) =>
           client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()
         )
-      ).pipe(
-        Effect.map((response) =>
-          body(response).pipe(
-            Effect.flatMap((json) =>
-              read("completion", () => Chat.fromCompletion(json as never, requestIdOf(response)))
-            )
-          )
-        )
-      ),
+      ).pipe(Effect.map(answer("completion", Chat.fromCompletion))),
     stream: (request) =>
       checked(
         request,
