@@ -1,7 +1,6 @@
 /**
  * One session's coordination (the state of its coordinator actor, see `coordinator.ts`): which roles joined and
- * ended, their results and traces, and how the session aborts and ends. How its roles join and it begins is in
- * `sessionJoin.ts`; how it settles and ends in `sessionEnd.ts`.
+ * ended, their results and traces, and how the session begins, aborts and ends.
  */
 import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Cause, Clock, type Deferred, Duration, Effect, type Fiber, Scope } from "effect"
@@ -11,11 +10,12 @@ import type { ActorContext } from "../../Behavior.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
+import { SessionStarted } from "../SessionEvent.ts"
 import * as DurableJoin from "./durableJoin.ts"
+import { nodesApart } from "./reachability.ts"
 import * as RoleFlags from "./roleFlags.ts"
 import { onStop, settle, unread } from "./sessionEnd.ts"
 import { type AbortCause, ParticipantStopped, type SessionAborted, SessionCancelled } from "./sessionErrors.ts"
-import { join, joinOne } from "./sessionJoin.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
@@ -69,10 +69,9 @@ export class Coordination {
   cause: AbortCause | undefined
   /** The role whose report aborted the session, if one did. */
   origin: string | undefined
-  /** The roles that ended, by index. */
+  /** The roles that ended, and those that joined, by index. */
   private endedRoles: RoleFlags.RoleFlags = RoleFlags.none
-  /** The roles that joined, by index (see `joined` in `sessionJoin.ts`). */
-  joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
+  private joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
   // What roles that ended left: made at the first end (a live session keeps none of them).
   /** Each completed role's result. */
   results: Record<string, unknown> | undefined = undefined
@@ -169,13 +168,91 @@ export class Coordination {
     } as const
   }
 
+  /**
+   * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
+   * deadline (its node may be restarting): see `askDurable` (in `durableJoin.ts`).
+   */
+  private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
+    const { id, roles, durable } = this.settings
+    const joined = ctx.self.tell({ _tag: "Joined", role })
+    if (durable !== undefined) return DurableJoin.askDurable(this, ctx, durable, role, undefined, () => true, joined)
+    return this.ref(role)
+      .ask(this.joinMessage(ctx, role))
+      .pipe(
+        Effect.matchCauseEffect({
+          onFailure: (cause) =>
+            this.abortBy(
+              ctx,
+              role,
+              nodesApart(this.choreography.name, id, roles, role, Cause.squash(cause)) ??
+                this.stopped(role, "unreachable", Cause.pretty(cause))
+            ),
+          onSuccess: () => joined
+        }),
+        Effect.ignore
+      )
+  }
+
   /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
   abortBy(ctx: Ctx, role: string, cause: AbortCause) {
     return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
   }
 
-  /** Tells `role` that the session was aborted (a failure to is logged). */
-  tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
+  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
+  join(ctx: Ctx): Effect.Effect<void> {
+    const pending = this.roles.filter((role) => !this.hasEnded(role))
+    return Effect.forEach(pending, (role) => this.joinOne(ctx, role), { concurrency: "unbounded", discard: true }).pipe(
+      Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
+    )
+  }
+
+  /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
+  joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    const durable = this.settings.durable
+    if (this.phase === "running" && durable !== undefined) return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
+    this.joinedRoles = RoleFlags.add(this.joinedRoles, this.roles.indexOf(role))
+    // a coordinator started again joins a session that began: a role that resumed from the log may have missed
+    // what was sent to its old incarnation, so its peers send it again
+    if (durable !== undefined && this.begun && this.phase === "joining") {
+      return Effect.andThen(DurableJoin.resendTo(this, ctx, role), this.allJoined(ctx, role))
+    }
+    return this.allJoined(ctx, role)
+  }
+
+  /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
+  private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
+    const { id, roles, durable } = this.settings
+    if (this.phase === "aborting" && this.cause !== undefined && !this.hasEnded(role))
+      return Effect.as(this.tellAbort(ctx, role, this.cause), this)
+    if (this.phase !== "joining" || RoleFlags.size(this.joinedRoles) < this.roles.length) return Effect.succeed(this)
+    this.phase = "running"
+    if (durable !== undefined) {
+      // every role joined: the session began (stored first, so that roles joined again after a restart resume)
+      const begun = this.begun
+      this.begun = true
+      return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
+    }
+    if (this.observed())
+      this.system!.publish(
+        new SessionStarted({
+          session: id,
+          protocol: this.choreography.name,
+          roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
+        })
+      )
+    // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
+    const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
+    // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
+    // handler's services, such as the span the session runs in)
+    return Effect.as(
+      Effect.forkDetach(
+        begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
+      ),
+      this
+    )
+  }
+
+  private tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
     return this.ref(role)
       .tell({ _tag: "Abort", session: this.id, cause, role, coordinator: this.settings.self ?? ctx.self })
       .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
@@ -281,7 +358,7 @@ export class Coordination {
     if (role === undefined || this.hasEnded(role)) return Effect.succeed(this)
     // a durable session waits for the role to be back (its node restarting, say), until the deadline
     if (this.settings.durable !== undefined && this.phase === "running") {
-      return Effect.as(ctx.fork(joinOne(this, ctx, role)), this)
+      return Effect.as(ctx.fork(this.joinOne(ctx, role)), this)
     }
     const reason = terminated.reason
     const cause =
@@ -311,7 +388,7 @@ export class Coordination {
       yield* Scope.addFinalizerExit(ctx.scope, onStop(self, ctx.self))
       // Not in the actor's scope, where a second finalizer makes a `Map` that the session would keep: the join
       // is interrupted by the coordinator's stop instead (see `sessionEnd.ts`).
-      const joining = yield* Effect.forkDetach(join(self, ctx))
+      const joining = yield* Effect.forkDetach(self.join(ctx))
       self.joining = joining
       joining.addObserver(() => {
         if (self.joining === joining) self.joining = undefined

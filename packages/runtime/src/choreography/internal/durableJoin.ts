@@ -39,7 +39,7 @@ type Ctx = ActorContext<CoordinatorProtocol>
  *
  * @example
  * // in the coordinator, once every role joined:
- * // return Effect.as(DurableJoin.begin(c, ctx, durable, begun), c)
+ * // return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
  */
 export interface Joining {
   readonly id: string
@@ -184,7 +184,7 @@ export const relinked = (session: Joining, ctx: Ctx, role: string, node: string)
  *
  * @example
  * // a role resumed from the log after the coordinator started again:
- * // Effect.andThen(DurableJoin.resendTo(c, ctx, role), allJoined(c, ctx, role))
+ * // Effect.andThen(DurableJoin.resendTo(this, ctx, role), this.allJoined(ctx, role))
  */
 export const resendTo = (session: Joining, ctx: Ctx, role: string): Effect.Effect<void> => {
   const durable = session.settings.durable!
@@ -209,7 +209,7 @@ const inSession =
  * A role of a durable session joined again (it was gone): its peers send it again what they sent it.
  *
  * @example
- * // return Effect.as(DurableJoin.rejoined(c, ctx, role), c)
+ * // return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
  */
 export const rejoined = (session: Joining, ctx: Ctx, role: string): Effect.Effect<void> =>
   Effect.andThen(ctx.watch(session.ref(role) as ActorRef<Protocol.Any>), resendTo(session, ctx, role))
@@ -250,7 +250,7 @@ const lease = (session: Joining, ctx: Ctx, everyMillis: number): Effect.Effect<v
  *
  * @example
  * // in the coordinator, once every role joined:
- * // return Effect.as(DurableJoin.begin(c, ctx, durable, begun), c)
+ * // return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
  */
 export const begin = (session: Joining, ctx: Ctx, durable: Durability, begun: boolean): Effect.Effect<void> => {
   const { id } = session
