@@ -6,6 +6,13 @@
  * `Choreography.make` (an `Effect` of one, evaluated here). An ill-formed protocol is reported with its
  * problems either way: `make` fails with the `ProtocolDefinitionError`, and `makeUnsafe` throws it while
  * the module loads (then it is the only one reported, since the module stops loading there).
+ *
+ * @example
+ * ```ts
+ * const found = yield* ProtocolModule.load("./protocols.ts") // what `troupe protocol check ./protocols.ts` reads
+ * console.log(ProtocolModule.check(found)) // one line per protocol: well-formed, or its problems
+ * if (!ProtocolModule.allWellFormed(found)) process.exitCode = 1
+ * ```
  */
 import { Choreography, Diagram, LocalType, StateMachine } from "@troupe/runtime"
 import { Cause, Effect, Exit } from "effect"

@@ -23,13 +23,11 @@
  * ```
  */
 import AnthropicSdk from "@anthropic-ai/sdk"
-import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages/messages"
-import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema } from "effect"
 import * as Api from "./internal/anthropicApi.ts"
 import { byModel } from "./internal/byModel.ts"
-import { AbsoluteUrl, abortOnClose, endedEarly, read, sdkTimeout, serverOf } from "./internal/provider.ts"
+import { AbsoluteUrl, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as LanguageModel from "./LanguageModel.ts"
-import type { LlmError } from "./LlmError.ts"
 
 /** Settings of one model, or of every model whose name starts with the key (see `models`). */
 export const ModelSettings = Schema.Struct({
@@ -87,37 +85,17 @@ export const provider = (client: AnthropicSdk, config: Pick<Config, "models"> = 
       settings?.thinking
     )
   }
-  const send = <A>(f: (signal: AbortSignal) => Promise<A>) =>
-    Effect.flatMap(abortOnClose, (controller) =>
-      Effect.tryPromise({ try: () => f(controller.signal), catch: Api.fromSdkError })
-    )
-  const requestIdOf = (response: Response) => response.headers.get("request-id") ?? undefined
+  const { send, answer, events, requestIdOf } = sdkCalls(Api.fromSdkError, "request-id")
   return {
     name: "anthropic",
     server: serverOf(client.baseURL),
     generate: (request) =>
       send((signal) => client.messages.create({ ...params(request), stream: false }, { signal }).asResponse()).pipe(
-        Effect.map((response) =>
-          Effect.tryPromise({ try: () => response.json(), catch: Api.fromSdkError }).pipe(
-            Effect.flatMap((json) => read("message", () => Api.fromMessage(json as never, requestIdOf(response))))
-          )
-        )
+        Effect.map(answer("message", Api.fromMessage))
       ),
     stream: (request) =>
       send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).withResponse()).pipe(
-        Effect.map(({ data, response }) => {
-          const map = Api.eventMapper(requestIdOf(response))
-          let finished = false
-          return Stream.fromAsyncIterable<RawMessageStreamEvent, LlmError>(data, Api.fromSdkError).pipe(
-            Stream.mapEffect((event) => read("stream event", () => map(event))),
-            Stream.tap((event) =>
-              Effect.sync(() => {
-                if (event._tag === "Finished") finished = true
-              })
-            ),
-            Stream.concat(Stream.suspend(() => (finished ? Stream.empty : Stream.fail(endedEarly()))))
-          )
-        })
+        Effect.map(({ data, response }) => events(data, Api.eventMapper(requestIdOf(response))))
       )
   }
 }

@@ -21,11 +21,10 @@
  */
 import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream } from "effect"
 import OpenAI from "openai"
-import type { ResponseStreamEvent } from "openai/resources/responses/responses"
 import { byModel } from "./internal/byModel.ts"
 import * as Chat from "./internal/chatApi.ts"
 import { fromSdkError } from "./internal/errors.ts"
-import { AbsoluteUrl, abortOnClose, endedEarly, read, sdkTimeout, serverOf } from "./internal/provider.ts"
+import { AbsoluteUrl, endedEarly, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as Responses from "./internal/responsesApi.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 import { BadRequest, type LlmError } from "./LlmError.ts"
@@ -144,12 +143,7 @@ export const provider = (
       return problem === undefined ? f : Effect.fail(new BadRequest({ message: problem }))
     })
   const server = serverOf(client.baseURL)
-  const send = <A>(f: (signal: AbortSignal) => Promise<A>) =>
-    Effect.flatMap(abortOnClose, (controller) =>
-      Effect.tryPromise({ try: () => f(controller.signal), catch: fromSdkError })
-    )
-  const body = (response: Response) => Effect.tryPromise({ try: () => response.json(), catch: fromSdkError })
-  const requestIdOf = (response: Response) => response.headers.get("x-request-id") ?? undefined
+  const { send, answer, events, requestIdOf } = sdkCalls(fromSdkError, "x-request-id")
 
   if (api === "responses") {
     return {
@@ -158,33 +152,11 @@ export const provider = (
       generate: (request) =>
         send((signal) =>
           client.responses.create({ ...responsesParams(request), stream: false }, { signal }).asResponse()
-        ).pipe(
-          Effect.map((response) =>
-            body(response).pipe(
-              Effect.flatMap((json) =>
-                read("response", () => Responses.fromResponse(json as never, requestIdOf(response)))
-              )
-            )
-          )
-        ),
+        ).pipe(Effect.map(answer("response", Responses.fromResponse))),
       stream: (request) =>
         send((signal) =>
           client.responses.create({ ...responsesParams(request), stream: true }, { signal }).withResponse()
-        ).pipe(
-          Effect.map(({ data, response }) => {
-            const map = Responses.eventMapper(requestIdOf(response))
-            let finished = false
-            return Stream.fromAsyncIterable<ResponseStreamEvent, LlmError>(data, fromSdkError).pipe(
-              Stream.mapEffect((event) => read("stream event", () => map(event))),
-              Stream.tap((event) =>
-                Effect.sync(() => {
-                  if (event._tag === "Finished") finished = true
-                })
-              ),
-              Stream.concat(Stream.suspend(() => (finished ? Stream.empty : Stream.fail(endedEarly()))))
-            )
-          })
-        )
+        ).pipe(Effect.map(({ data, response }) => events(data, Responses.eventMapper(requestIdOf(response)))))
     }
   }
   return {
@@ -196,15 +168,7 @@ export const provider = (
         send((signal) =>
           client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()
         )
-      ).pipe(
-        Effect.map((response) =>
-          body(response).pipe(
-            Effect.flatMap((json) =>
-              read("completion", () => Chat.fromCompletion(json as never, requestIdOf(response)))
-            )
-          )
-        )
-      ),
+      ).pipe(Effect.map(answer("completion", Chat.fromCompletion))),
     stream: (request) =>
       checked(
         request,

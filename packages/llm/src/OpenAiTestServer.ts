@@ -26,7 +26,8 @@
  * ```
  */
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
-import { type Api, dialect } from "./internal/openAiWire.ts"
+import type { Api } from "./internal/openAiRequest.ts"
+import { dialect } from "./internal/openAiWire.ts"
 import * as TestServer from "./internal/testServer.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 import * as OpenAi from "./OpenAi.ts"

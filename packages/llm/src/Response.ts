@@ -1,6 +1,16 @@
 /**
  * What a model answers: a whole {@link Response}, or a stream of {@link StreamEvent}s that ends with one.
  * Both are Schemas, so they can be stored or sent to another node.
+ *
+ * @example
+ * ```ts
+ * const response = yield* LanguageModel.generate({ prompt: "Say hi" })
+ * response.text // "Hi!"
+ * response.finishReason // "stop", or "tool-calls" with response.toolCalls to run
+ * yield* LanguageModel.stream({ prompt: "Say hi" }).pipe(
+ *   Stream.runForEach((event) => (event._tag === "TextDelta" ? Effect.log(event.delta) : Effect.void))
+ * )
+ * ```
  */
 import { Schema } from "effect"
 import * as Message from "./Message.ts"

@@ -14,6 +14,14 @@
  * each text (message, tool arguments, tool result, tool definitions); plus 4 tokens of framing per message;
  * and 1,000 tokens per file (an image or a document). It is close for English prose and code on OpenAI's
  * tokenizers, and high for scripts that tokenizers pack densely. A stream cut short is estimated the same way.
+ *
+ * @example
+ * ```ts
+ * const a = Usage.make({ inputTokens: 120, outputTokens: 30 })
+ * const both = Usage.add(a, Usage.make({ inputTokens: 80, outputTokens: 20, estimated: true }))
+ * Usage.total(both) // 250, and both.estimated is true
+ * Usage.estimateText("four") // 1 (one token per 4 bytes of UTF-8)
+ * ```
  */
 import { Schema } from "effect"
 import type * as Message from "./Message.ts"

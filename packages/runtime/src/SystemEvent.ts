@@ -2,6 +2,15 @@
  * System events: a typed stream of what happens in an actor system (spawns, stops, failures, restarts,
  * escalations, dead letters and overflows), for logs, tests and inspectors. Subscribe with
  * `ActorSystem.events`. A slow subscriber never slows the system: it misses the oldest events instead.
+ *
+ * @example
+ * ```ts
+ * yield* ActorSystem.events.pipe(
+ *   Stream.filter((event) => event._tag === "Restarted" || event._tag === "DeadLetter"),
+ *   Stream.runForEach((event) => Effect.log(event)),
+ *   Effect.forkScoped
+ * )
+ * ```
  */
 import { type Cause, Data } from "effect"
 import type { SessionEvent } from "./choreography/SessionEvent.ts"

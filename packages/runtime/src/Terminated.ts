@@ -5,6 +5,13 @@
  * {@link Terminated}) or `ctx.watchWith(ref, message)` (a message of the watcher's own protocol is delivered
  * instead). From outside an actor, `ActorSystem.awaitTermination(ref)` waits for it. Watching an actor
  * that is already gone delivers the notification at once.
+ *
+ * @example
+ * ```ts
+ * const terminated = yield* ActorSystem.awaitTermination(worker)
+ * if (terminated.reason instanceof Terminated.Failed) yield* Effect.logError("worker failed", terminated.reason.cause)
+ * if (terminated.reason instanceof Terminated.NodeDown) yield* Effect.log(`lost with node ${terminated.reason.node}`)
+ * ```
  */
 import { type Cause, Data, Schema } from "effect"
 import type { ActorRef } from "./ActorRef.ts"

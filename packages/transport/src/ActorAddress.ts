@@ -2,6 +2,13 @@
  * Where an actor lives: a node and a path on that node. The transport reads only the node part,
  * to route; the path is the runtime's business.
  *
+ * @example
+ * ```ts
+ * import { ActorAddress, NodeId } from "@troupe/transport"
+ * const address = ActorAddress.make(NodeId.make("node-b"), "/user/counter")
+ * ActorAddress.format(address) // "node-b/user/counter"
+ * ```
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"

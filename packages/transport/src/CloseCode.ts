@@ -20,6 +20,13 @@
  * | 4009 | `Throttled`        | too many failed handshakes came from this address lately                  | the dialer retries                      |
  * | 4010 | `IdInUse`          | the node id belongs to a live incarnation, which answered a probe         | final, as 4001                          |
  *
+ * @example
+ * ```ts
+ * import { CloseCode } from "@troupe/transport"
+ * CloseCode.name(4001) // "Unauthorized"
+ * CloseCode.isFinal(CloseCode.Unauthorized) // true: the dialer stops, `connect` fails with `refused`
+ * CloseCode.isFinal(CloseCode.Overloaded) // false: the dialer retries
+ * ``` *
  * @since 0.1.0
  */
 

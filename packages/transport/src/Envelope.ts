@@ -3,6 +3,14 @@
  * the runtime has already encoded with its protocol's Schema. The transport never looks inside the
  * payload.
  *
+ * @example
+ * ```ts
+ * import { ActorAddress, Envelope, NodeId } from "@troupe/transport"
+ * const to = ActorAddress.make(NodeId.make("node-b"), "/user/counter")
+ * const envelope = Envelope.make({ kind: "tell", to, payload: { _tag: "Increment", by: 1 } })
+ * Envelope.decode({ kind: "tell", to }) // Result.fail({ field: "payload", ... }): what was wrong, and where
+ * ```
+ *
  * @since 0.1.0
  */
 import { Result, Schema, SchemaIssue } from "effect"

@@ -9,6 +9,14 @@
  * cumulative `ack` piggybacked), `ack`, `heartbeat`, `error` (the answer to a bad frame) and, when
  * shutting down, `goodbye`.
  *
+ * @example
+ * ```ts
+ * import { Frame } from "@troupe/transport"
+ * const bytes = Frame.encode({ type: "ack", ack: 3 }) // one binary WebSocket message
+ * Frame.decode(bytes, true) // Result.succeed({ type: "ack", ack: 3 })
+ * Frame.decodeText('{"type":"ack"}') // Result.fail({ field: "ack", ... })
+ * ```
+ *
  * @since 0.1.0
  */
 import { Result, Schema } from "effect"

@@ -2,6 +2,14 @@
  * Node identity: the name a node is known by across a cluster, and the incarnation that tells
  * one run of that node from the next.
  *
+ * @example
+ * ```ts
+ * import { NodeId } from "@troupe/transport"
+ * const id = NodeId.make("worker-1") // throws a SchemaError for "-bad id"
+ * const anonymous = NodeId.random() // "node-3f2a9c0b41d7"
+ * const run = NodeId.makeIncarnation() // a new one each time the node starts
+ * ```
+ *
  * @since 0.1.0
  */
 import { randomBytes, randomUUID } from "node:crypto"

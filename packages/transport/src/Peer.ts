@@ -2,6 +2,18 @@
  * Peers: the other nodes a transport has a live link to, and the events that say when one comes
  * up or goes down.
  *
+ * @example
+ * ```ts
+ * import { Peer, Transport } from "@troupe/transport"
+ * import { Effect, Stream } from "effect"
+ * const transport = yield* Transport.Transport
+ * yield* transport.events.pipe(
+ *   Stream.filter(Peer.isPeerDown),
+ *   Stream.runForEach((down) => Effect.log(`${down.node} is down (${down.reason}): ${down.message}`)),
+ *   Effect.forkScoped
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"

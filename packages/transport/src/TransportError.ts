@@ -1,6 +1,16 @@
 /**
  * The typed errors of the transport.
  *
+ * @example
+ * ```ts
+ * import { NodeId, Transport } from "@troupe/transport"
+ * import { Effect } from "effect"
+ * const transport = yield* Transport.Transport
+ * yield* transport.send(NodeId.make("node-b"), envelope).pipe(
+ *   Effect.catchTag("NodeUnreachable", (e) => Effect.log(`not sent: ${e.message}`)) // e.reason: "down", "stale", ...
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"

@@ -23,6 +23,13 @@ export interface Output<A> {
   readonly decode: (text: string) => Effect.Effect<A, InvalidOutput>
 }
 
+/** A loop's run: its result, what it may fail with, and what it needs. */
+type Looped<Tools extends ReadonlyArray<Tool.Any>, A, E, R> = Effect.Effect<
+  ToolLoop.Result<A>,
+  LlmError | MaxStepsExceeded | Tool.Error<Tools[number]> | E,
+  Model | Tool.Services<Tools[number]> | R
+>
+
 /**
  * Runs the model in context with tools until it answers (see `ToolLoop.run`), in a span
  * `invoke_agent {agent}` (the agent of `Telemetry.withAgent`) with the usage and cost of its model calls.
@@ -30,11 +37,7 @@ export interface Output<A> {
 export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
   options: Options<Tools, E, R>,
   output: Output<A> | undefined
-): Effect.Effect<
-  ToolLoop.Result<A>,
-  LlmError | MaxStepsExceeded | Tool.Error<Tools[number]> | E,
-  Model | Tool.Services<Tools[number]> | R
-> =>
+): Looped<Tools, A, E, R> =>
   Effect.flatMap(
     Effect.all([Telemetry.Agent, Telemetry.AgentId, Telemetry.Conversation]),
     ([agent, id, conversation]) =>
@@ -61,11 +64,7 @@ export const run = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
 const loop = <const Tools extends ReadonlyArray<Tool.Any>, A, E, R>(
   options: Options<Tools, E, R>,
   output: Output<A> | undefined
-): Effect.Effect<
-  ToolLoop.Result<A>,
-  LlmError | MaxStepsExceeded | Tool.Error<Tools[number]> | E,
-  Model | Tool.Services<Tools[number]> | R
-> =>
+): Looped<Tools, A, E, R> =>
   Effect.gen(function* () {
     const model = yield* Model
     const {

@@ -1,5 +1,6 @@
 /** What the providers over an official SDK (OpenAI, Anthropic) share: configuration checks, aborts, reading answers. */
-import { Effect, Schema } from "effect"
+import { Effect, Schema, type Scope, Stream } from "effect"
+import type { ProviderEvent } from "../LanguageModel.ts"
 import { ConnectionFailed, isLlmError, type LlmError, ServerError } from "../LlmError.ts"
 
 /** An http(s) URL. */
@@ -14,7 +15,7 @@ export const AbsoluteUrl = Schema.String.check(
 export const sdkTimeout = 2 ** 31 - 1
 
 /** An AbortController aborted when the scope closes (interruption, timeout, or the end of the call). */
-export const abortOnClose = Effect.acquireRelease(
+const abortOnClose = Effect.acquireRelease(
   Effect.sync(() => new AbortController()),
   (controller) => Effect.sync(() => controller.abort())
 )
@@ -39,4 +40,52 @@ export const endedEarly = () => new ConnectionFailed({ message: "the stream ende
 export const serverOf = (baseUrl: string): { readonly address: string; readonly port: number } => {
   const url = new URL(baseUrl)
   return { address: url.hostname, port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port) }
+}
+
+/**
+ * The calls of a provider over an SDK whose failures `classify` turns into ours, and whose answers carry their
+ * request id in the header `requestIdHeader`: `send` calls the SDK with a signal aborted when the scope closes,
+ * `answer` reads an answer's JSON body with the SDK's reader, and `events` maps a stream's events (a stream that
+ * ends before its `Finished` event fails with {@link endedEarly}).
+ *
+ * @example
+ * const { send, answer, events, requestIdOf } = sdkCalls(fromSdkError, "request-id")
+ * send((signal) => client.messages.create({ ...params, stream: false }, { signal }).asResponse()).pipe(
+ *   Effect.map(answer("message", fromMessage))
+ * )
+ * send((signal) => client.messages.create({ ...params, stream: true }, { signal }).withResponse()).pipe(
+ *   Effect.map(({ data, response }) => events(data, eventMapper(requestIdOf(response))))
+ * )
+ */
+export const sdkCalls = (classify: (error: unknown) => LlmError, requestIdHeader: string) => {
+  const requestIdOf = (response: Response): string | undefined => response.headers.get(requestIdHeader) ?? undefined
+  return {
+    requestIdOf,
+    send: <A>(f: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, LlmError, Scope.Scope> =>
+      Effect.flatMap(abortOnClose, (controller) =>
+        Effect.tryPromise({ try: () => f(controller.signal), catch: classify })
+      ),
+    /** (the JSON is the SDK's type unchecked: `read` turns a shape it cannot read into a `ServerError`) */
+    answer:
+      <J, A>(what: string, f: (json: J, requestId: string | undefined) => A | LlmError) =>
+      (response: Response): Effect.Effect<A, LlmError> =>
+        Effect.tryPromise({ try: () => response.json(), catch: classify }).pipe(
+          Effect.flatMap((json) => read(what, () => f(json as J, requestIdOf(response))))
+        ),
+    events: <E>(
+      data: AsyncIterable<E>,
+      map: (event: E) => ProviderEvent | LlmError
+    ): Stream.Stream<ProviderEvent, LlmError> => {
+      let finished = false
+      return Stream.fromAsyncIterable<E, LlmError>(data, classify).pipe(
+        Stream.mapEffect((event) => read("stream event", () => map(event))),
+        Stream.tap((event) =>
+          Effect.sync(() => {
+            if (event._tag === "Finished") finished = true
+          })
+        ),
+        Stream.concat(Stream.suspend(() => (finished ? Stream.empty : Stream.fail(endedEarly()))))
+      )
+    }
+  }
 }

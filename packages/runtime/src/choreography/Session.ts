@@ -35,14 +35,14 @@
  */
 
 import { Choreography, type Endpoint } from "@troupe/choreography"
-import { Deferred, Duration, Effect, Schema, Scope } from "effect"
+import { Deferred, Duration, Effect, Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import * as Coordinator from "./internal/coordinator.ts"
 import { CurrentRole } from "./internal/currentRole.ts"
 import * as Participants from "./internal/participant.ts"
-import type { SessionAborted } from "./internal/sessionErrors.ts"
+import { type RoleSharded, type SessionAborted, shardedRole } from "./internal/sessionErrors.ts"
 import { onClose, SessionHandle } from "./internal/sessionHandle.ts"
 import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtocols.ts"
 
@@ -56,6 +56,7 @@ export {
   AbortCause,
   ParticipantFailed,
   ParticipantStopped,
+  RoleSharded,
   SessionAborted,
   SessionCancelled,
   SessionNodeLost,
@@ -154,36 +155,6 @@ export interface Options<P, B extends Bindings<P>> {
   readonly stepTimeouts?: { readonly [R in RolesOf<P>]?: Duration.Input }
   /** How many trace events each role keeps (its latest); 1000 by default, 0 to record none. */
   readonly traceLimit?: number
-}
-
-/**
- * A role is bound to a sharded actor (a `Sharded.ref`): a session run by `Session.run` or `DurableSession.run`
- * cannot hold it (its coordinator is an actor of this process, which the cluster's runners do not reach, and
- * sharded actors have no death watch). `ShardedSession.run` runs sessions whose roles are sharded actors.
- *
- * @example
- * ```ts
- * Session.run(TwoBuyer, { roles: { A: a, B: b, S: yield* Sharded.ref(Sellers, "s-1") } }) // fails with RoleSharded
- * ```
- */
-export class RoleSharded extends Schema.TaggedError<RoleSharded>()("RoleSharded", {
-  protocol: Schema.String,
-  role: Schema.String,
-  path: Schema.String
-}) {
-  override get message() {
-    return `Role ${this.role} of a ${this.protocol} session is bound to the sharded actor ${this.path}, which this session cannot reach on the cluster's runners. What to do: run it with ShardedSession.run (every role a Sharded.ref; ShardedSession.layer on every runner)`
-  }
-}
-
-/** @internal The first role bound to a sharded actor, as a `RoleSharded`. */
-export const shardedRole = (
-  protocol: string,
-  roles: Readonly<Record<string, { readonly node: string; readonly path: string }>>
-): RoleSharded | undefined => {
-  for (const [role, ref] of Object.entries(roles))
-    if (ref.node === "cluster") return new RoleSharded({ protocol, role, path: ref.path })
-  return undefined
 }
 
 /** A running session. */

@@ -31,10 +31,15 @@ import { Deferred, Duration, Effect, Option, Schema } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
-import { AbortCause, type SessionAborted, SessionNodeLost } from "../choreography/internal/sessionErrors.ts"
+import {
+  AbortCause,
+  type SessionAborted,
+  SessionNodeLost,
+  shardedRole
+} from "../choreography/internal/sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
 import { protocolsOf } from "../choreography/internal/sessionProtocols.ts"
-import * as Session from "../choreography/Session.ts"
+import type * as Session from "../choreography/Session.ts"
 import type { SystemImpl } from "../internal/system.ts"
 import { StorageCorrupt, type StorageError } from "./internal/errors.ts"
 import { type SessionRecord, type SessionStore, sessionStore } from "./internal/sessionStore.ts"
@@ -99,7 +104,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   ActorSystem | Storage
 > =>
   Effect.gen(function* () {
-    const sharded = Session.shardedRole(protocol.name, options.roles as never)
+    const sharded = shardedRole(protocol.name, options.roles as never)
     if (sharded !== undefined) return yield* sharded
     const system = yield* ActorSystem
     const store = yield* storeOf

@@ -1,6 +1,7 @@
 /**
- * Why a session is aborted, and the error its starter gets. Every cause is a Schema, so that it crosses
- * the wire between a participant and the session's coordinator. Re-exported by `Session`.
+ * Why a session is aborted, and the errors its starter gets (`SessionAborted`, and `RoleSharded` when it cannot
+ * start). Every cause is a Schema, so that it crosses the wire between a participant and the session's
+ * coordinator. Re-exported by `Session`.
  */
 
 import { Diagram, Monitor } from "@troupe/choreography"
@@ -183,4 +184,34 @@ export class SessionAborted extends Schema.TaggedError<SessionAborted>()("Sessio
   override get message(): string {
     return `Session ${this.session} of ${this.protocol} was aborted: ${this.cause.message}`
   }
+}
+
+/**
+ * A role is bound to a sharded actor (a `Sharded.ref`): a session run by `Session.run` or `DurableSession.run`
+ * cannot hold it (its coordinator is an actor of this process, which the cluster's runners do not reach, and
+ * sharded actors have no death watch). `ShardedSession.run` runs sessions whose roles are sharded actors.
+ *
+ * @example
+ * ```ts
+ * Session.run(TwoBuyer, { roles: { A: a, B: b, S: yield* Sharded.ref(Sellers, "s-1") } }) // fails with RoleSharded
+ * ```
+ */
+export class RoleSharded extends Schema.TaggedError<RoleSharded>()("RoleSharded", {
+  protocol: Schema.String,
+  role: Schema.String,
+  path: Schema.String
+}) {
+  override get message() {
+    return `Role ${this.role} of a ${this.protocol} session is bound to the sharded actor ${this.path}, which this session cannot reach on the cluster's runners. What to do: run it with ShardedSession.run (every role a Sharded.ref; ShardedSession.layer on every runner)`
+  }
+}
+
+/** The first role bound to a sharded actor, as the `RoleSharded` that `Session.start` and `DurableSession.start` fail with. */
+export const shardedRole = (
+  protocol: string,
+  roles: Readonly<Record<string, { readonly node: string; readonly path: string }>>
+): RoleSharded | undefined => {
+  for (const [role, ref] of Object.entries(roles))
+    if (ref.node === "cluster") return new RoleSharded({ protocol, role, path: ref.path })
+  return undefined
 }
