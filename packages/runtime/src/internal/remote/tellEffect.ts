@@ -29,7 +29,9 @@ if (typeof syncStep !== "function") {
  *
  * @example
  * ```ts
- * tell(ref, message, (fiber, ref, message) => remoting.tellNow(fiber, ref, message))
+ * // one function for all tells, made once (a closure per tell is what this module saves)
+ * const tellNow = (fiber, ref, message) => ref.remoting.tellNow(fiber, ref, message)
+ * const effect = tell(ref, message, tellNow)
  * ```
  */
 export const tell = <R, M, E>(
