@@ -45,11 +45,16 @@ import { Dispatcher } from "./remote/dispatch.ts"
 import { FlowControl } from "./remote/flow.ts"
 import { RefCache, type RemoteActorRef } from "./remote/remoteRef.ts"
 import { Replies } from "./remote/replies.ts"
+import * as TellEffect from "./remote/tellEffect.ts"
 import { type RemoteWatch, RemoteWatches } from "./remote/watch.ts"
 import type { SystemImpl } from "./system.ts"
 
 export { toJson, UnknownProtocol } from "./remote/codec.ts"
 export { RemoteActorRef } from "./remote/remoteRef.ts"
+
+/** A remote tell's step (one function for all tells: no closure per tell). */
+const tellNow = (fiber: Fiber.Fiber<unknown, unknown>, ref: RemoteActorRef<Protocol.Any>, message: Message) =>
+  ref.remoting.tellNow(fiber, ref, message)
 
 export class Remoting {
   readonly system: SystemImpl
@@ -178,49 +183,56 @@ export class Remoting {
    * that is gone becomes a dead letter.
    */
   tell(ref: RemoteActorRef<Protocol.Any>, message: Message): Effect.Effect<void, TellError> {
-    return Effect.withFiber((fiber) => {
-      // a plain struct is its own payload, and its JSON is written here, without a walk of the payload after
-      const json = ref.codec.json(message)
-      let payload: Json
-      if (json !== undefined) payload = message as unknown as Json
-      else {
-        try {
-          payload = this.encodeFor(ref, message)
-        } catch (error) {
-          return Effect.fail(
-            new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
-          )
-        }
+    return TellEffect.tell(ref, message, tellNow)
+  }
+
+  /** Runs a tell in `fiber`: undefined once the envelope is on the link, else the effect that finishes it. */
+  tellNow(
+    fiber: Fiber.Fiber<unknown, unknown>,
+    ref: RemoteActorRef<Protocol.Any>,
+    message: Message
+  ): Effect.Effect<void, TellError> | undefined {
+    // a plain struct is its own payload, and its JSON is written here, without a walk of the payload after
+    const json = ref.codec.json(message)
+    let payload: Json
+    if (json !== undefined) payload = message as unknown as Json
+    else {
+      try {
+        payload = this.encodeFor(ref, message)
+      } catch (error) {
+        return Effect.fail(
+          new ActorRefs.InvalidMessage({ recipient: String(ref), tag: message._tag, issue: describe(error) })
+        )
       }
-      const from = fiber.getRef(CurrentActor)?.path
-      this.access.reveal(ref.peer.node, from)
-      const traceparent = this.traceparent(fiber)
-      const template = traceparent === undefined ? ref.tellTemplate(this.system.node as NodeId.NodeId, from) : undefined
-      const envelope =
-        template !== undefined
-          ? WireEnvelopes.fill(template, payload)
-          : WireEnvelopes.make({
-              kind: "tell",
-              to: { node: ref.peer.node, path: ref.path },
-              from: from === undefined ? undefined : { node: this.system.node as NodeId.NodeId, path: from },
-              traceparent,
-              payload
-            })
-      // the payload's JSON goes with a templated envelope only (the transport encodes any other whole)
-      const written = template === undefined ? undefined : json
-      const bytes = ref.codec.jsonBytes
-      return this.flow.isPaused(ref.peer.node, ref.path)
-        ? Effect.andThen(
-            this.flow.open(ref.peer.node, ref.path),
-            Effect.suspend(() => this.offerTell(ref, envelope, message, written, bytes))
-          )
-        : this.offerTell(ref, envelope, message, written, bytes)
-    })
+    }
+    const from = fiber.getRef(CurrentActor)?.path
+    this.access.reveal(ref.peer.node, from)
+    const traceparent = this.traceparent(fiber)
+    const template = traceparent === undefined ? ref.tellTemplate(this.system.node as NodeId.NodeId, from) : undefined
+    const envelope =
+      template !== undefined
+        ? WireEnvelopes.fill(template, payload)
+        : WireEnvelopes.make({
+            kind: "tell",
+            to: { node: ref.peer.node, path: ref.path },
+            from: from === undefined ? undefined : { node: this.system.node as NodeId.NodeId, path: from },
+            traceparent,
+            payload
+          })
+    // the payload's JSON goes with a templated envelope only (the transport encodes any other whole)
+    const written = template === undefined ? undefined : json
+    const bytes = ref.codec.jsonBytes
+    return this.flow.isPaused(ref.peer.node, ref.path)
+      ? Effect.andThen(
+          this.flow.open(ref.peer.node, ref.path),
+          Effect.suspend(() => this.offerTell(ref, envelope, message, written, bytes) ?? Effect.void)
+        )
+      : this.offerTell(ref, envelope, message, written, bytes)
   }
 
   /**
-   * Puts a tell on the link: done at once when the window has room (the usual case, no Effect built), else a
-   * wait for room; a refusal becomes the tell's error (or a dead letter when the node is gone).
+   * Puts a tell on the link: undefined once done (the window had room: the usual case, no Effect built), else
+   * a wait for room; a refusal becomes the tell's error (or a dead letter when the node is gone).
    */
   private offerTell(
     ref: RemoteActorRef<Protocol.Any>,
@@ -228,10 +240,10 @@ export class Remoting {
     message: Message,
     json: string | undefined,
     bytes: number
-  ): Effect.Effect<void, TellError> {
+  ): Effect.Effect<void, TellError> | undefined {
     // no callback made unless the tell must wait (the usual tell allocates nothing here)
     const result = this.transport.offer(ref.peer, envelope, undefined, json, bytes)
-    if (result === undefined) return Effect.void
+    if (result === undefined) return undefined
     if (typeof result !== "function") return this.tellRefused(ref, message, result)
     return Effect.callback<void, TellError>((resume) => {
       result.onDone((error) => resume(error === undefined ? Effect.void : this.tellRefused(ref, message, error)))

@@ -79,26 +79,40 @@ export class SendRing {
   /**
    * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
    * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first
-   * (a templated envelope's JSON is never made: its template's bytes are copied around its payload's JSON).
+   * (a templated envelope's JSON is never made: its template's bytes are copied around its payload's JSON, and
+   * between two payloads of one template its tail, the comma and its head are one copy).
    */
   frame(ack: number, first: number, last: number, size: number): Buffer {
     const head = `{"type":"data","ack":${ack},"first":${first},"envelopes":[`
     const frame = Buffer.allocUnsafe(head.length + size + 1)
     let at = frame.write(head, 0, "latin1")
     const capacity = this.json.length
+    // the template whose tail is still to be written
+    let open: Envelope.Template | undefined
     for (let seq = first; seq <= last; seq++) {
-      if (seq > first) frame[at++] = COMMA
       const index = seq % capacity
       const template = this.templates[index]
       const json = this.json[index]!
-      if (template === undefined) at += write(frame, json, this.sizes[index]!, at)
-      else {
-        frame.set(template.headBytes, at)
-        at += template.headBytes.length
-        at += write(frame, json, this.sizes[index]! - template.bytes, at)
-        frame.set(template.tailBytes, at)
-        at += template.tailBytes.length
+      if (template !== undefined && template === open) {
+        frame.set(template.jointBytes, at)
+        at += template.jointBytes.length
+      } else {
+        if (open !== undefined) {
+          frame.set(open.tailBytes, at)
+          at += open.tailBytes.length
+        }
+        if (seq > first) frame[at++] = COMMA
+        if (template !== undefined) {
+          frame.set(template.headBytes, at)
+          at += template.headBytes.length
+        }
       }
+      at += write(frame, json, template === undefined ? this.sizes[index]! : this.sizes[index]! - template.bytes, at)
+      open = template
+    }
+    if (open !== undefined) {
+      frame.set(open.tailBytes, at)
+      at += open.tailBytes.length
     }
     frame[at++] = CLOSE_BRACKET
     frame[at] = CLOSE_BRACE
