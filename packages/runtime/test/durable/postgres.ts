@@ -109,7 +109,8 @@ const template = async (
     readonly version: string
   }
   const dir = join(tmpdir(), `troupe-pg-template-${version}-${owner?.uid ?? process.getuid?.() ?? "user"}`)
-  if (existsSync(dir)) return dir
+  // renamed into place whole: one without its control file was damaged from outside (then the rename below fails)
+  if (existsSync(join(dir, "global", "pg_control"))) return dir
   const building = directory("troupe-pg-template-", owner)
   try {
     await embedded(EmbeddedPostgres, owner, join(building, "data"), 0).initialise()
@@ -117,7 +118,11 @@ const template = async (
     try {
       renameSync(join(building, "data"), dir)
     } catch (error) {
-      if (!existsSync(dir)) throw error
+      if (!existsSync(join(dir, "global", "pg_control"))) {
+        throw new Error(`${dir} is not a whole PostgreSQL data directory: delete it (tests make it again)`, {
+          cause: error
+        })
+      }
     }
   } finally {
     rmSync(building, { recursive: true, force: true })
