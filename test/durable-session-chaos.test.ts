@@ -93,7 +93,10 @@ const diagnose = (db: Database, location: string, ids: ReadonlyArray<string>) =>
     }).pipe(Effect.provide(db.client(location)))
   )
 
-for (const db of databases()) {
+// one PostgreSQL server for the file (databases() starts one per call)
+const dbs = databases()
+
+for (const db of dbs) {
   describe(`kill -9 of a node running durable sessions alone, on ${db.name}`, () => {
     it("completes every session, with every once effect run once", async () => {
       const seed = Number(process.env.TROUPE_SEED ?? Date.now() % 1_000_000)
@@ -167,7 +170,7 @@ for (const db of databases()) {
   })
 }
 
-const [, postgres] = databases()
+const [, postgres] = dbs
 
 if (postgres !== undefined) {
   describe("kill -9 of any of three nodes running durable sessions, on PostgreSQL", () => {

