@@ -19,7 +19,11 @@ class Recorder {
 }
 const run = (_fiber: unknown, ref: Recorder, message: number): Effect.Effect<void, Refused> | undefined => {
   if (ref.refuse) return Effect.fail(new Refused())
-  if (ref.slow) return Effect.andThen(Effect.yieldNow, Effect.sync(() => ref.told.push(message)))
+  if (ref.slow)
+    return Effect.andThen(
+      Effect.yieldNow,
+      Effect.sync(() => ref.told.push(message))
+    )
   ref.told.push(message)
   return undefined
 }
