@@ -119,6 +119,7 @@ const summarise = (file: string, old?: Set<number>): { ids: Set<number>; rows: M
       name === "Map" ||
       name === "Set" ||
       type === "object shape" ||
+      type === "number" ||
       type.includes("string") ||
       name.startsWith("Object")
     )

@@ -6,7 +6,7 @@ import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Cause, Clock, type Deferred, Duration, Effect, type Fiber, Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
-import type { ActorContext } from "../../Behavior.ts"
+import type { ActorContext, Behavior } from "../../Behavior.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
@@ -58,30 +58,34 @@ const liveClock = Clock.Clock.defaultValue()
 
 export type Ctx = ActorContext<CoordinatorProtocol>
 
+/** What roles that ended left, and why the session was aborted: made at the first end (a live session keeps none). */
+class Ending {
+  cause: AbortCause | undefined = undefined
+  origin: string | undefined = undefined
+  results: Record<string, unknown> | undefined = undefined
+  traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined = undefined
+  counts: Array<Counts | undefined> | undefined = undefined
+}
+
+/** The handlers of a coordinator (made once per protocol, see `coordinator.ts`). */
+export type Handlers = Pick<Behavior<CoordinatorProtocol, Coordination>, "protocol" | "receive" | "onTerminated">
+
 /**
- * The state of one session's coordinator, and its handlers' work (see `coordinator.ts`, which makes the behaviour).
+ * The state of one session's coordinator, and its handlers' work; also its behaviour: the protocol's shared
+ * handlers, and an `init` made when it is read (see `coordinator.ts`), so that a live session keeps one object.
  *
  * @example
- * // the coordinator's init: new Coordination(choreography, settings).start(ctx)
+ * // the coordinator's init: new Coordination(choreography, settings, handlers).start(ctx)
  */
-export class Coordination {
+export class Coordination implements Behavior<CoordinatorProtocol, Coordination> {
   phase: "joining" | "running" | "aborting" | "ended" = "joining"
-  cause: AbortCause | undefined
-  /** The role whose report aborted the session, if one did. */
-  origin: string | undefined
   /** The roles that ended, and those that joined, by index. */
   private endedRoles: RoleFlags.RoleFlags = RoleFlags.none
   private joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
-  // What roles that ended left: made at the first end (a live session keeps none of them).
-  /** Each completed role's result. */
-  results: Record<string, unknown> | undefined = undefined
-  /** Each role's trace, by the role's index, once it ended. */
-  traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined = undefined
-  /** What each role that completed sent to and received from each peer (see `unread` in `sessionEnd.ts`). */
-  counts: Array<Counts | undefined> | undefined = undefined
+  private ending: Ending | undefined = undefined
   readonly choreography: Choreography
   readonly settings: Settings
-  readonly roles: ReadonlyArray<string>
+  private readonly handlers: Handlers
 
   /** A durable session that began (every role joined): roles that join again resume. */
   begun = false
@@ -90,10 +94,10 @@ export class Coordination {
   /** The fiber asking the roles to join, while it runs (see `start`). */
   joining: Fiber.Fiber<void> | undefined = undefined
 
-  constructor(choreography: Choreography, settings: Settings) {
+  constructor(choreography: Choreography, settings: Settings, handlers: Handlers) {
     this.choreography = choreography
     this.settings = settings
-    this.roles = choreography.roles
+    this.handlers = handlers
     const recovered = settings.durable?.recovered
     if (recovered !== undefined) {
       this.begun = recovered.begun
@@ -104,6 +108,70 @@ export class Coordination {
         this.traceOf(role, trace as ReadonlyArray<TraceEvent>)
       }
     }
+  }
+
+  // The behaviour (see `coordinator.ts`)
+  readonly initial = undefined
+  readonly supervision = undefined
+  get protocol(): CoordinatorProtocol {
+    return this.handlers.protocol
+  }
+  get receive(): Handlers["receive"] {
+    return this.handlers.receive
+  }
+  get onTerminated(): Handlers["onTerminated"] {
+    return this.handlers.onTerminated
+  }
+  get init(): (ctx: Ctx) => Effect.Effect<Coordination, unknown, Scope.Scope> {
+    return (ctx) => this.start(ctx)
+  }
+
+  get roles(): ReadonlyArray<string> {
+    return this.choreography.roles
+  }
+
+  private endingOf(): Ending {
+    return (this.ending ??= new Ending())
+  }
+
+  /** Why the session was aborted, once it was. */
+  get cause(): AbortCause | undefined {
+    return this.ending?.cause
+  }
+  set cause(cause: AbortCause | undefined) {
+    this.endingOf().cause = cause
+  }
+
+  /** The role whose report aborted the session, if one did. */
+  get origin(): string | undefined {
+    return this.ending?.origin
+  }
+  set origin(role: string | undefined) {
+    this.endingOf().origin = role
+  }
+
+  /** Each completed role's result. */
+  get results(): Record<string, unknown> | undefined {
+    return this.ending?.results
+  }
+  set results(results: Record<string, unknown> | undefined) {
+    this.endingOf().results = results
+  }
+
+  /** Each role's trace, by the role's index, once it ended. */
+  get traces(): Array<ReadonlyArray<TraceEvent> | undefined> | undefined {
+    return this.ending?.traces
+  }
+  set traces(traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined) {
+    this.endingOf().traces = traces
+  }
+
+  /** What each role that completed sent to and received from each peer (see `unread` in `sessionEnd.ts`). */
+  get counts(): Array<Counts | undefined> | undefined {
+    return this.ending?.counts
+  }
+  set counts(counts: Array<Counts | undefined> | undefined) {
+    this.endingOf().counts = counts
   }
 
   /** Whether every role has ended. */

@@ -28,7 +28,7 @@ export type { Durability } from "./durableJoin.ts"
 
 /**
  * The handlers of a protocol's coordinators, made once per protocol: a session's settings are in its state
- * (a `Coordination`), so that a live session keeps no closures of its own (see `SessionBehavior`).
+ * (a `Coordination`, which is also its behaviour), so that a live session keeps no closures of its own.
  */
 const shared = new WeakMap<Choreography, Behavior<CoordinatorProtocol, Coordination>>()
 
@@ -54,37 +54,9 @@ const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, C
   return handlers
 }
 
-/**
- * The behaviour of one session's coordinator: the protocol's shared handlers, and an `init` made when it is read
- * (a live session keeps this one small object, not a copy of the handlers and an `init` closure).
- */
-class SessionBehavior implements Behavior<CoordinatorProtocol, Coordination> {
-  readonly initial = undefined
-  readonly supervision = undefined
-  private readonly handlers: Behavior<CoordinatorProtocol, Coordination>
-  private readonly coordination: Coordination
-  constructor(handlers: Behavior<CoordinatorProtocol, Coordination>, coordination: Coordination) {
-    this.handlers = handlers
-    this.coordination = coordination
-  }
-  get protocol(): CoordinatorProtocol {
-    return this.handlers.protocol
-  }
-  get receive(): Behavior<CoordinatorProtocol, Coordination>["receive"] {
-    return this.handlers.receive
-  }
-  get onTerminated(): Behavior<CoordinatorProtocol, Coordination>["onTerminated"] {
-    return this.handlers.onTerminated
-  }
-  get init(): Behavior<CoordinatorProtocol, Coordination>["init"] {
-    const coordination = this.coordination
-    return (ctx) => coordination.start(ctx)
-  }
-}
-
 /** The behaviour of the coordinator of session `settings.id` of `choreography`. */
 export const behavior = (choreography: Choreography, settings: Settings): Behavior<CoordinatorProtocol, Coordination> =>
-  new SessionBehavior(handlersOf(choreography), new Coordination(choreography, settings))
+  new Coordination(choreography, settings, handlersOf(choreography))
 
 /**
  * The behaviour of a coordinator whose settings are read when it starts (a sharded session's, from storage,
@@ -98,14 +70,18 @@ export const behaviorFrom = <R>(
   ...handlersOf(choreography),
   init: (ctx) =>
     Effect.flatMap(settings, (loaded) => {
-      if (loaded !== undefined) return new Coordination(choreography, loaded).start(ctx)
-      const ended = new Coordination(choreography, {
-        id,
-        roles: {},
-        stepTimeoutMillis: {},
-        traceLimit: 0,
-        outcome: Deferred.makeUnsafe()
-      })
+      if (loaded !== undefined) return new Coordination(choreography, loaded, handlersOf(choreography)).start(ctx)
+      const ended = new Coordination(
+        choreography,
+        {
+          id,
+          roles: {},
+          stepTimeoutMillis: {},
+          traceLimit: 0,
+          outcome: Deferred.makeUnsafe()
+        },
+        handlersOf(choreography)
+      )
       ended.phase = "ended"
       return Effect.as(ctx.stopSelf, ended)
     })

@@ -35,6 +35,24 @@ type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 
 const noPeers: ReadonlyArray<Peer> = []
 
+/** How many trace events a role keeps by default (see `Session.Options.traceLimit`). */
+const defaultTraceLimit = 1000
+
+/**
+ * What few role sessions have, in one object made when the first is set (a live session of the common kind keeps
+ * one empty field instead of six).
+ */
+class Rare {
+  stepTimeoutMillis: number | undefined = undefined
+  traceLimit: number | undefined = undefined
+  /** The peers by role, in a session of many roles (see `rolePeers.ts`). */
+  peerIndex: ReadonlyMap<string, Peer> | undefined = undefined
+  checkpoint: Checkpoint | undefined = undefined
+  durable: DurableRole | undefined = undefined
+  span: Tracer.Span | undefined = undefined
+  crash: Cause.Cause<unknown> | undefined = undefined
+}
+
 /** How often a durable session's role tries again a message the cluster could not carry. */
 const resendEveryMillis = 200
 
@@ -56,14 +74,10 @@ const instanceOf = (choreography: Choreography, sizes: Readonly<Record<string, n
  * gets besides the endpoint (`Context`) and knows of the role it plays (`CurrentRole`): a run is one at a time.
  */
 export class RoleSession implements Endpoint.Port<Failure>, Context, CurrentRole {
-  readonly id: string
   readonly monitor: Monitor.Monitor
   readonly participant: Participant
   readonly role: string
   coordinator: ActorRef<CoordinatorProtocol>
-  readonly stepTimeoutMillis: number | undefined
-  /** In a durable session: the role's log in storage. */
-  durable: DurableRole | undefined = undefined
   /** The role's state after its last move. */
   state: number
   /** `BEGUN`, `RUNNING`, `ENDED`, `RESUMED` (see their accessors). */
@@ -71,24 +85,17 @@ export class RoleSession implements Endpoint.Port<Failure>, Context, CurrentRole
   fiber: Fiber.Fiber<unknown, unknown> | undefined
   /** The actor's scope when the program's run began (it is closed when the actor stops or restarts). */
   scope: Scope.Scope | undefined = undefined
-  span: Tracer.Span | undefined
-  /** The failure of a restartable role's program, until the actor crashes with it. */
-  crash: Cause.Cause<unknown> | undefined
   /** The program's wait for a message, while it waits (see `roleWait.ts`). */
   waiting: Waiting | undefined
   /** What the role knows of each peer (see `rolePeers.ts`, and `roleRecovery.ts` which reads it). */
   peers: ReadonlyArray<Peer>
-  /** The peers by role, in a session of many roles (see `rolePeers.ts`). */
-  private peerIndex: ReadonlyMap<string, Peer> | undefined
   /** The role's trace, made at its first event (see `recorder`). */
   private trace: Recorder | undefined = undefined
-  private readonly traceLimit: number
-  /** A restartable role's checkpoint (see `roleCheckpoint.ts`). */
-  private readonly checkpoint: Checkpoint | undefined
+  /** What few sessions have (see `Rare`), made when the first is set. */
+  private rare: Rare | undefined = undefined
 
   constructor(participant: Participant, join: Join) {
     this.participant = participant
-    this.id = join.session
     // In a session of a protocol with families, the role is one member's (or a single role of the instance).
     const instance = join.sizes === undefined ? undefined : instanceOf(participant.spec.choreography, join.sizes)
     this.role = instance === undefined ? participant.spec.role : (join.member ?? participant.spec.role)
@@ -96,22 +103,70 @@ export class RoleSession implements Endpoint.Port<Failure>, Context, CurrentRole
     this.monitor = Monitor.fromMachine(machine, join.session)
     this.state = this.monitor.start
     this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
-    this.stepTimeoutMillis = join.stepTimeoutMillis
-    this.traceLimit = join.traceLimit
+    if (join.stepTimeoutMillis !== undefined) this.rareOnes().stepTimeoutMillis = join.stepTimeoutMillis
+    if (join.traceLimit !== defaultTraceLimit) this.rareOnes().traceLimit = join.traceLimit
     // (an array made by `map` is no longer than it needs to be; one grown by `push` has room for 17)
     const peers = (instance ?? participant.spec.choreography).roles.filter((role) => role !== this.role)
     this.peers = peers.map((role) => {
       const ref = join.roles[role]!
       return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: undefined }
     })
-    this.peerIndex = indexOf(this.peers)
+    const index = indexOf(this.peers)
+    if (index !== undefined) this.rareOnes().peerIndex = index
     // a durable session's role resumes from the log in storage instead
-    this.checkpoint = participant.spec.restartable && join.durable === undefined ? new Checkpoint() : undefined
+    if (participant.spec.restartable && join.durable === undefined) this.rareOnes().checkpoint = new Checkpoint()
+  }
+
+  private rareOnes(): Rare {
+    return (this.rare ??= new Rare())
+  }
+
+  /** The session's id. */
+  get id(): string {
+    return this.monitor.session
+  }
+
+  /** How long the program may wait for its next message, if the session limits it. */
+  get stepTimeoutMillis(): number | undefined {
+    return this.rare?.stepTimeoutMillis
+  }
+
+  /** In a durable session: the role's log in storage. */
+  get durable(): DurableRole | undefined {
+    return this.rare?.durable
+  }
+  set durable(durable: DurableRole | undefined) {
+    this.rareOnes().durable = durable
+  }
+
+  /** The span of the program's run, when the system traces. */
+  get span(): Tracer.Span | undefined {
+    return this.rare?.span
+  }
+  set span(span: Tracer.Span | undefined) {
+    if (span !== undefined || this.rare !== undefined) this.rareOnes().span = span
+  }
+
+  /** The failure of a restartable role's program, until the actor crashes with it. */
+  get crash(): Cause.Cause<unknown> | undefined {
+    return this.rare?.crash
+  }
+  set crash(cause: Cause.Cause<unknown> | undefined) {
+    if (cause !== undefined || this.rare !== undefined) this.rareOnes().crash = cause
+  }
+
+  /** A restartable role's checkpoint (see `roleCheckpoint.ts`). */
+  private get checkpoint(): Checkpoint | undefined {
+    return this.rare?.checkpoint
+  }
+
+  private get traceLimit(): number {
+    return this.rare?.traceLimit ?? defaultTraceLimit
   }
 
   /** The peer playing `role`, while the role is in the session. */
   peer(role: string): Peer | undefined {
-    return peerIn(this.peers, this.peerIndex, role)
+    return peerIn(this.peers, this.rare?.peerIndex, role)
   }
 
   names() {
@@ -457,7 +512,7 @@ export class RoleSession implements Endpoint.Port<Failure>, Context, CurrentRole
       this.participant.system.unwatchNow(cell, this.coordinator)
     this.waiting?.stop()
     this.peers = noPeers
-    this.peerIndex = undefined
+    if (this.rare !== undefined) this.rare.peerIndex = undefined
   }
 
   /** Tells the session's coordinator `message` (a failure to is logged). */
