@@ -3,7 +3,7 @@
  * ended, their results and traces, and how the session begins, aborts and ends.
  */
 import type { Choreography as C, Diagram } from "@troupe/choreography"
-import { Cause, Clock, type Deferred, Duration, Effect, type Fiber, Scope } from "effect"
+import { Cause, Clock, type Deferred, Duration, Effect, Exit, type Fiber, Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
@@ -91,8 +91,11 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
   begun = false
   /** The coordinator's system (set when it starts). */
   system: SystemImpl | undefined = undefined
-  /** The fiber asking the roles to join, while it runs (see `start`). */
-  joining: Fiber.Fiber<void> | undefined = undefined
+  /**
+   * The join while it runs (see `start`): the fiber asking the roles, or (all roles on this node) what cancels each
+   * role's question still unanswered.
+   */
+  joining: Fiber.Fiber<void> | Array<Effect.Effect<void> | undefined> | undefined = undefined
 
   constructor(choreography: Choreography, settings: Settings, handlers: Handlers) {
     this.choreography = choreography
@@ -308,16 +311,27 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
           roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
         })
       )
-    // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
-    const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
-    // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
-    // handler's services, such as the span the session runs in)
-    return Effect.as(
-      Effect.forkDetach(
-        begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
-      ),
-      this
-    )
+    return Effect.withFiber((fiber) => {
+      // Into the mailboxes of the participants of this node now; the rest in a fiber, like every broadcast: a full
+      // mailbox must not hold up the coordinator.
+      const rest: Array<Effect.Effect<void, unknown>> = []
+      for (const r of this.roles) {
+        const begin = { _tag: "Begin", session: id } as const
+        const cell = localCell(roles[r]!)
+        const told = cell === undefined ? roles[r]!.tell(begin) : cell.tell(begin, fiber)
+        if (told !== Effect.void) rest.push(told)
+      }
+      if (rest.length === 0) return Effect.succeed(this)
+      const begin = Effect.forEach(rest, (told) => told, { discard: true })
+      // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
+      // handler's services, such as the span the session runs in)
+      return Effect.as(
+        Effect.forkDetach(
+          begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
+        ),
+        this
+      )
+    })
   }
 
   private tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
@@ -438,6 +452,53 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     return this.abort(ctx, role, cause)
   }
 
+  /**
+   * Asks every role to join when all of them are on this node: each participant is asked at once, with a callback
+   * for its answer (no fiber per session), which comes back as a message, as `joinOne`'s does.
+   */
+  private joinLocal(ctx: Ctx, fiber: Fiber.Fiber<unknown, unknown>): void {
+    const cancels: Array<Effect.Effect<void> | undefined> = []
+    this.joining = cancels
+    let waiting = 0
+    for (const [i, role] of this.roles.entries()) {
+      if (this.hasEnded(role)) continue
+      waiting++
+      cancels[i] = localCell(this.settings.roles[role]!)!.askNow(
+        this.joinMessage(ctx, role),
+        fiber,
+        this.system!.askTimeoutMillis,
+        (exit) => {
+          cancels[i] = undefined
+          if (--waiting === 0 && this.joining === cancels) this.joining = undefined
+          this.answered(ctx, fiber, role, exit as Exit.Exit<unknown, unknown>)
+        }
+      )
+    }
+  }
+
+  /** A participant answered (or could not answer) the question to join: the coordinator is told. */
+  private answered(ctx: Ctx, fiber: Fiber.Fiber<unknown, unknown>, role: string, exit: Exit.Exit<unknown, unknown>) {
+    if (this.phase === "ended") return
+    const { id, roles } = this.settings
+    const message = Exit.isSuccess(exit)
+      ? { _tag: "Joined", role }
+      : {
+          _tag: "Abort",
+          session: id,
+          role,
+          cause:
+            nodesApart(this.choreography.name, id, roles, role, Cause.squash(exit.cause)) ??
+            this.stopped(role, "unreachable", Cause.pretty(exit.cause)),
+          trace: []
+        }
+    // into the coordinator's mailbox now, or (when it is full) as soon as it has room
+    const told = localCell(ctx.self)?.tell(message, fiber)
+    if (told !== undefined && told !== Effect.void)
+      this.system!.runBackground(
+        told.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
+      )
+  }
+
   /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
   start(ctx: Ctx): Effect.Effect<Coordination, unknown, Scope.Scope> {
     const self = this
@@ -456,11 +517,15 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
       yield* Scope.addFinalizerExit(ctx.scope, onStop(self, ctx.self))
       // Not in the actor's scope, where a second finalizer makes a `Map` that the session would keep: the join
       // is interrupted by the coordinator's stop instead (see `sessionEnd.ts`).
-      const joining = yield* Effect.forkDetach(self.join(ctx))
-      self.joining = joining
-      joining.addObserver(() => {
-        if (self.joining === joining) self.joining = undefined
-      })
+      if (settings.durable === undefined && self.roles.every((r) => localCell(settings.roles[r]!) !== undefined)) {
+        yield* Effect.withFiber((fiber) => Effect.sync(() => self.joinLocal(ctx, fiber)))
+      } else {
+        const joining = yield* Effect.forkDetach(self.join(ctx))
+        self.joining = joining
+        joining.addObserver(() => {
+          if (self.joining === joining) self.joining = undefined
+        })
+      }
       // started again after every role had completed (before the end was stored): end it now
       if (RoleFlags.size(self.endedRoles) === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
       return self
