@@ -40,7 +40,7 @@ const slowToJoin = <R extends "A" | "B" | "S">(
   })
 
 /** A role whose program records that it began. */
-const began = (role: "B" | "S", flag: Deferred.Deferred<void>) =>
+const began = <R extends "B" | "S">(role: R, flag: Deferred.Deferred<void>) =>
   Session.role(TwoBuyer, role, () => Deferred.succeed(flag, undefined))
 
 describe("Session: joining the participants of one node", () => {
