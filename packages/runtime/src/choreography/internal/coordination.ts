@@ -3,19 +3,18 @@
  * ended, their results and traces, and how the session begins, aborts and ends.
  */
 import type { Choreography as C, Diagram } from "@troupe/choreography"
-import { Cause, Clock, type Deferred, Duration, Effect, Exit, type Fiber, Scope } from "effect"
+import { Cause, Clock, type Deferred, Duration, Effect, type Fiber, Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
-import { SessionStarted } from "../SessionEvent.ts"
 import * as DurableJoin from "./durableJoin.ts"
-import { nodesApart } from "./reachability.ts"
 import * as RoleFlags from "./roleFlags.ts"
 import { onStop, settle, unread } from "./sessionEnd.ts"
 import { type AbortCause, ParticipantStopped, type SessionAborted, SessionCancelled } from "./sessionErrors.ts"
+import * as SessionJoin from "./sessionJoin.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
@@ -81,7 +80,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
   phase: "joining" | "running" | "aborting" | "ended" = "joining"
   /** The roles that ended, and those that joined, by index. */
   private endedRoles: RoleFlags.RoleFlags = RoleFlags.none
-  private joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
+  joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
   private ending: Ending | undefined = undefined
   readonly choreography: Choreography
   readonly settings: Settings
@@ -239,102 +238,12 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     } as const
   }
 
-  /**
-   * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
-   * deadline (its node may be restarting): see `askDurable` (in `durableJoin.ts`).
-   */
-  private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
-    const { id, roles, durable } = this.settings
-    const joined = ctx.self.tell({ _tag: "Joined", role })
-    if (durable !== undefined) return DurableJoin.askDurable(this, ctx, durable, role, undefined, () => true, joined)
-    return this.ref(role)
-      .ask(this.joinMessage(ctx, role))
-      .pipe(
-        Effect.matchCauseEffect({
-          onFailure: (cause) =>
-            this.abortBy(
-              ctx,
-              role,
-              nodesApart(this.choreography.name, id, roles, role, Cause.squash(cause)) ??
-                this.stopped(role, "unreachable", Cause.pretty(cause))
-            ),
-          onSuccess: () => joined
-        }),
-        Effect.ignore
-      )
-  }
-
   /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
   abortBy(ctx: Ctx, role: string, cause: AbortCause) {
     return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
   }
 
-  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
-  join(ctx: Ctx): Effect.Effect<void> {
-    const pending = this.roles.filter((role) => !this.hasEnded(role))
-    return Effect.forEach(pending, (role) => this.joinOne(ctx, role), { concurrency: "unbounded", discard: true }).pipe(
-      Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
-    )
-  }
-
-  /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
-  joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const durable = this.settings.durable
-    if (this.phase === "running" && durable !== undefined) return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
-    this.joinedRoles = RoleFlags.add(this.joinedRoles, this.roles.indexOf(role))
-    // a coordinator started again joins a session that began: a role that resumed from the log may have missed
-    // what was sent to its old incarnation, so its peers send it again
-    if (durable !== undefined && this.begun && this.phase === "joining") {
-      return Effect.andThen(DurableJoin.resendTo(this, ctx, role), this.allJoined(ctx, role))
-    }
-    return this.allJoined(ctx, role)
-  }
-
-  /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
-  private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const { id, roles, durable } = this.settings
-    if (this.phase === "aborting" && this.cause !== undefined && !this.hasEnded(role))
-      return Effect.as(this.tellAbort(ctx, role, this.cause), this)
-    if (this.phase !== "joining" || RoleFlags.size(this.joinedRoles) < this.roles.length) return Effect.succeed(this)
-    this.phase = "running"
-    if (durable !== undefined) {
-      // every role joined: the session began (stored first, so that roles joined again after a restart resume)
-      const begun = this.begun
-      this.begun = true
-      return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
-    }
-    if (this.observed())
-      this.system!.publish(
-        new SessionStarted({
-          session: id,
-          protocol: this.choreography.name,
-          roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
-        })
-      )
-    return Effect.withFiber((fiber) => {
-      // Into the mailboxes of the participants of this node now; the rest in a fiber, like every broadcast: a full
-      // mailbox must not hold up the coordinator.
-      const rest: Array<Effect.Effect<void, unknown>> = []
-      for (const r of this.roles) {
-        const begin = { _tag: "Begin", session: id } as const
-        const cell = localCell(roles[r]!)
-        const told = cell === undefined ? roles[r]!.tell(begin) : cell.tell(begin, fiber)
-        if (told !== Effect.void) rest.push(told)
-      }
-      if (rest.length === 0) return Effect.succeed(this)
-      const begin = Effect.forEach(rest, (told) => told, { discard: true })
-      // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
-      // handler's services, such as the span the session runs in)
-      return Effect.as(
-        Effect.forkDetach(
-          begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
-        ),
-        this
-      )
-    })
-  }
-
-  private tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
+  tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
     return this.ref(role)
       .tell({ _tag: "Abort", session: this.id, cause, role, coordinator: this.settings.self ?? ctx.self })
       .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
@@ -440,7 +349,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     if (role === undefined || this.hasEnded(role)) return Effect.succeed(this)
     // a durable session waits for the role to be back (its node restarting, say), until the deadline
     if (this.settings.durable !== undefined && this.phase === "running") {
-      return Effect.as(ctx.fork(this.joinOne(ctx, role)), this)
+      return Effect.as(ctx.fork(SessionJoin.joinOne(this, ctx, role)), this)
     }
     const reason = terminated.reason
     const cause =
@@ -450,53 +359,6 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
           ? this.stopped(role, "node-down", `node ${reason.node}`)
           : this.stopped(role, "stopped")
     return this.abort(ctx, role, cause)
-  }
-
-  /**
-   * Asks every role to join when all of them are on this node: each participant is asked at once, with a callback
-   * for its answer (no fiber per session), which comes back as a message, as `joinOne`'s does.
-   */
-  private joinLocal(ctx: Ctx, fiber: Fiber.Fiber<unknown, unknown>): void {
-    const cancels: Array<Effect.Effect<void> | undefined> = []
-    this.joining = cancels
-    let waiting = 0
-    for (const [i, role] of this.roles.entries()) {
-      if (this.hasEnded(role)) continue
-      waiting++
-      cancels[i] = localCell(this.settings.roles[role]!)!.askNow(
-        this.joinMessage(ctx, role),
-        fiber,
-        this.system!.askTimeoutMillis,
-        (exit) => {
-          cancels[i] = undefined
-          if (--waiting === 0 && this.joining === cancels) this.joining = undefined
-          this.answered(ctx, fiber, role, exit as Exit.Exit<unknown, unknown>)
-        }
-      )
-    }
-  }
-
-  /** A participant answered (or could not answer) the question to join: the coordinator is told. */
-  private answered(ctx: Ctx, fiber: Fiber.Fiber<unknown, unknown>, role: string, exit: Exit.Exit<unknown, unknown>) {
-    if (this.phase === "ended") return
-    const { id, roles } = this.settings
-    const message = Exit.isSuccess(exit)
-      ? { _tag: "Joined", role }
-      : {
-          _tag: "Abort",
-          session: id,
-          role,
-          cause:
-            nodesApart(this.choreography.name, id, roles, role, Cause.squash(exit.cause)) ??
-            this.stopped(role, "unreachable", Cause.pretty(exit.cause)),
-          trace: []
-        }
-    // into the coordinator's mailbox now, or (when it is full) as soon as it has room
-    const told = localCell(ctx.self)?.tell(message, fiber)
-    if (told !== undefined && told !== Effect.void)
-      this.system!.runBackground(
-        told.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
-      )
   }
 
   /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */
@@ -518,9 +380,9 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
       // Not in the actor's scope, where a second finalizer makes a `Map` that the session would keep: the join
       // is interrupted by the coordinator's stop instead (see `sessionEnd.ts`).
       if (settings.durable === undefined && self.roles.every((r) => localCell(settings.roles[r]!) !== undefined)) {
-        yield* Effect.withFiber((fiber) => Effect.sync(() => self.joinLocal(ctx, fiber)))
+        yield* Effect.withFiber((fiber) => Effect.sync(() => SessionJoin.joinLocal(self, ctx, fiber)))
       } else {
-        const joining = yield* Effect.forkDetach(self.join(ctx))
+        const joining = yield* Effect.forkDetach(SessionJoin.join(self, ctx))
         self.joining = joining
         joining.addObserver(() => {
           if (self.joining === joining) self.joining = undefined

@@ -18,6 +18,7 @@ import { Deferred, Effect } from "effect"
 import type { Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import { Coordination, type Settings } from "./coordination.ts"
+import * as SessionJoin from "./sessionJoin.ts"
 import type { CoordinatorProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
 
@@ -42,7 +43,7 @@ const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, C
         Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
         Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
         Relink: (c, m, ctx) => c.relink(ctx, m.role, m.node),
-        Joined: (c, m, ctx) => c.joined(ctx, m.role),
+        Joined: (c, m, ctx) => SessionJoin.joined(c, ctx, m.role),
         Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
         Expire: (c, _, ctx) => c.expire(ctx),
         Wake: (c) => Effect.succeed(c)

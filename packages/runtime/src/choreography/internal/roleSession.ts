@@ -1,15 +1,15 @@
 /**
  * One session as one participant sees it (`RoleSession`, the port of the role's endpoint): the role's monitor,
  * its peers (message numbers each way, messages not yet taken), its trace, its checkpoint or durable log, and
- * how it sends, receives, runs `once` effects and ends. What it knows of each peer is in `rolePeers.ts`; how its
- * program waits for a message in `roleWait.ts`; how its result is reported in `roleResult.ts`; how it recovers what
- * a lost node or link took (a durable role's log, peers that moved, a lost link) in `roleRecovery.ts`.
+ * how it sends, receives, runs `once` effects and ends. Its flags and rare fields are in `roleSessionState.ts`; what
+ * it knows of each peer in `rolePeers.ts`; how its program waits for a message in `roleWait.ts`; how its result is
+ * reported in `roleResult.ts`; how it recovers what a lost node or link took (a durable role's log, peers that moved,
+ * a lost link) in `roleRecovery.ts`.
  */
 import { Choreography as C, type Diagram, Endpoint, Monitor } from "@troupe/choreography"
-import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Scope, type Tracer } from "effect"
+import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type { ActorContext } from "../../Behavior.ts"
-import type { DurableRole } from "../../durable/internal/durableRole.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
@@ -18,40 +18,17 @@ import type { Context, Failure, Participant } from "./participant.ts"
 import { Checkpoint } from "./roleCheckpoint.ts"
 import { inboxOf, indexOf, type Peer, peerIn } from "./rolePeers.ts"
 import * as Recovery from "./roleRecovery.ts"
+import { defaultTraceLimit, RoleSessionState } from "./roleSessionState.ts"
 import { Recorder } from "./roleTrace.ts"
 import { type Waiting, wait } from "./roleWait.ts"
 import { type AbortCause, leftover, ParticipantFailed } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
-
-// A role session's flags, as the bits of one number (a live session keeps one field, not four).
-const BEGUN = 1
-const RUNNING = 2
-const ENDED = 4
-const RESUMED = 8
 
 type Choreography = C.Protocol
 type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
 type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 
 const noPeers: ReadonlyArray<Peer> = []
-
-/** How many trace events a role keeps by default (see `Session.Options.traceLimit`). */
-const defaultTraceLimit = 1000
-
-/**
- * What few role sessions have, in one object made when the first is set (a live session of the common kind keeps
- * one empty field instead of six).
- */
-class Rare {
-  stepTimeoutMillis: number | undefined = undefined
-  traceLimit: number | undefined = undefined
-  /** The peers by role, in a session of many roles (see `rolePeers.ts`). */
-  peerIndex: ReadonlyMap<string, Peer> | undefined = undefined
-  checkpoint: Checkpoint | undefined = undefined
-  durable: DurableRole | undefined = undefined
-  span: Tracer.Span | undefined = undefined
-  crash: Cause.Cause<unknown> | undefined = undefined
-}
 
 /** How often a durable session's role tries again a message the cluster could not carry. */
 const resendEveryMillis = 200
@@ -73,15 +50,13 @@ const instanceOf = (choreography: Choreography, sizes: Readonly<Record<string, n
  * One session as one participant sees it; it is the port of the role's endpoint, and what the run of its program
  * gets besides the endpoint (`Context`) and knows of the role it plays (`CurrentRole`): a run is one at a time.
  */
-export class RoleSession implements Endpoint.Port<Failure>, Context, CurrentRole {
+export class RoleSession extends RoleSessionState implements Endpoint.Port<Failure>, Context, CurrentRole {
   readonly monitor: Monitor.Monitor
   readonly participant: Participant
   readonly role: string
   coordinator: ActorRef<CoordinatorProtocol>
   /** The role's state after its last move. */
   state: number
-  /** `BEGUN`, `RUNNING`, `ENDED`, `RESUMED` (see their accessors). */
-  private flags = 0
   fiber: Fiber.Fiber<unknown, unknown> | undefined
   /** The actor's scope when the program's run began (it is closed when the actor stops or restarts). */
   scope: Scope.Scope | undefined = undefined
@@ -91,10 +66,9 @@ export class RoleSession implements Endpoint.Port<Failure>, Context, CurrentRole
   peers: ReadonlyArray<Peer>
   /** The role's trace, made at its first event (see `recorder`). */
   private trace: Recorder | undefined = undefined
-  /** What few sessions have (see `Rare`), made when the first is set. */
-  private rare: Rare | undefined = undefined
 
   constructor(participant: Participant, join: Join) {
+    super()
     this.participant = participant
     // In a session of a protocol with families, the role is one member's (or a single role of the instance).
     const instance = join.sizes === undefined ? undefined : instanceOf(participant.spec.choreography, join.sizes)
@@ -117,53 +91,6 @@ export class RoleSession implements Endpoint.Port<Failure>, Context, CurrentRole
     if (participant.spec.restartable && join.durable === undefined) this.rareOnes().checkpoint = new Checkpoint()
   }
 
-  private rareOnes(): Rare {
-    return (this.rare ??= new Rare())
-  }
-
-  /** The session's id. */
-  get id(): string {
-    return this.monitor.session
-  }
-
-  /** How long the program may wait for its next message, if the session limits it. */
-  get stepTimeoutMillis(): number | undefined {
-    return this.rare?.stepTimeoutMillis
-  }
-
-  /** In a durable session: the role's log in storage. */
-  get durable(): DurableRole | undefined {
-    return this.rare?.durable
-  }
-  set durable(durable: DurableRole | undefined) {
-    this.rareOnes().durable = durable
-  }
-
-  /** The span of the program's run, when the system traces. */
-  get span(): Tracer.Span | undefined {
-    return this.rare?.span
-  }
-  set span(span: Tracer.Span | undefined) {
-    if (span !== undefined || this.rare !== undefined) this.rareOnes().span = span
-  }
-
-  /** The failure of a restartable role's program, until the actor crashes with it. */
-  get crash(): Cause.Cause<unknown> | undefined {
-    return this.rare?.crash
-  }
-  set crash(cause: Cause.Cause<unknown> | undefined) {
-    if (cause !== undefined || this.rare !== undefined) this.rareOnes().crash = cause
-  }
-
-  /** A restartable role's checkpoint (see `roleCheckpoint.ts`). */
-  private get checkpoint(): Checkpoint | undefined {
-    return this.rare?.checkpoint
-  }
-
-  private get traceLimit(): number {
-    return this.rare?.traceLimit ?? defaultTraceLimit
-  }
-
   /** The peer playing `role`, while the role is in the session. */
   peer(role: string): Peer | undefined {
     return peerIn(this.peers, this.rare?.peerIndex, role)
@@ -171,42 +98,6 @@ export class RoleSession implements Endpoint.Port<Failure>, Context, CurrentRole
 
   names() {
     return { protocol: this.monitor.protocol, session: this.id, role: this.role }
-  }
-
-  /** Whether the session began (every role joined). */
-  get begun(): boolean {
-    return (this.flags & BEGUN) !== 0
-  }
-  set begun(on: boolean) {
-    this.flag(BEGUN, on)
-  }
-
-  /** Whether the role's program runs. */
-  get running(): boolean {
-    return (this.flags & RUNNING) !== 0
-  }
-  set running(on: boolean) {
-    this.flag(RUNNING, on)
-  }
-
-  /** Whether the role left the session. */
-  get ended(): boolean {
-    return (this.flags & ENDED) !== 0
-  }
-  set ended(on: boolean) {
-    this.flag(ENDED, on)
-  }
-
-  /** Whether this run of the program resumes the role after its actor was restarted (`Context.resumed`). */
-  get resumed(): boolean {
-    return (this.flags & RESUMED) !== 0
-  }
-  set resumed(on: boolean) {
-    this.flag(RESUMED, on)
-  }
-
-  private flag(bit: number, on: boolean): void {
-    this.flags = on ? this.flags | bit : this.flags & ~bit
   }
 
   // The program's `Context` and the fiber's `CurrentRole` (read from the session: a live session keeps no copies)
