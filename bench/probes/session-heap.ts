@@ -85,6 +85,7 @@ const summarise = (file: string, old?: Set<number>): { ids: Set<number>; rows: M
   // the first retainer of each node: "<retainer's name>.<edge name>"
   const iTo = efields.indexOf("to_node")
   const retainer = new Map<number, string>()
+  const retainerOf = new Map<number, number>()
   if (old !== undefined)
     for (let i = 0; i < nodes.length; i += n) {
       const start = edgeStart[i / n]!
@@ -95,6 +96,7 @@ const summarise = (file: string, old?: Set<number>): { ids: Set<number>; rows: M
         const t = etypes[edges[e]!]
         if (t === "weak" || retainer.has(to)) continue
         retainer.set(to, `${owner}.${nameOfEdge(e)}`)
+        retainerOf.set(to, i)
       }
     }
   for (let i = 0; i < nodes.length; i += n) {
@@ -117,10 +119,11 @@ const summarise = (file: string, old?: Set<number>): { ids: Set<number>; rows: M
       name === "Map" ||
       name === "Set" ||
       type === "object shape" ||
+      type === "number" ||
       type.includes("string") ||
       name.startsWith("Object")
     )
-      name += ` [${nodes[i + iEdges]}] <- ${retainer.get(i) ?? "?"}`
+      name += ` [${nodes[i + iEdges]}] <- ${retainer.get(i) ?? "?"} <- ${retainer.get(retainerOf.get(i) ?? -1) ?? "?"}`
     const key = `${type}:${name.slice(0, 110)}`
     const row = rows.get(key) ?? { count: 0, size: 0 }
     row.count++

@@ -82,9 +82,6 @@ interface Row {
 }
 
 class MonitorImpl implements Monitor {
-  readonly protocol: string
-  readonly role: string
-  readonly start: number
   readonly machine: StateMachine
   readonly session: string
   readonly rows: ReadonlyArray<Row>
@@ -92,9 +89,16 @@ class MonitorImpl implements Monitor {
     this.machine = machine
     this.session = session
     this.rows = rows
-    this.protocol = machine.protocol
-    this.role = machine.role
-    this.start = machine.start
+  }
+  // read from the machine (a live session's monitor keeps no copies)
+  get protocol(): string {
+    return this.machine.protocol
+  }
+  get role(): string {
+    return this.machine.role
+  }
+  get start(): number {
+    return this.machine.start
   }
 }
 

@@ -200,14 +200,20 @@ export class EndpointImpl<E> implements UntypedEndpoint<E> {
 /** The family of a role named as its first member (`Reviewer[0]` → `Reviewer`). */
 const firstMember = (role: string): string | undefined => (role.endsWith("[0]") ? role.slice(0, -3) : undefined)
 
+type Tags = ReadonlyArray<"Send" | "Receive" | "End">
+
+/** Each state's kind, made once per machine (a live session's endpoint keeps no list of its own). */
+const tagsOfMachine = new WeakMap<Monitor.Monitor["machine"], Tags>()
+
+const tagsOf = (machine: Monitor.Monitor["machine"]): Tags => {
+  let tags = tagsOfMachine.get(machine)
+  if (tags === undefined) {
+    tags = machine.states.map((s) => (s.kind === "send" ? "Send" : s.kind === "receive" ? "Receive" : "End"))
+    tagsOfMachine.set(machine, tags)
+  }
+  return tags
+}
+
 /** The endpoint at `state` of the role and session of `monitor` (see `Endpoint.untyped`). */
 export const endpointAt = <E>(monitor: Monitor.Monitor, port: Port<E>, state: number): UntypedEndpoint<E> =>
-  new EndpointImpl(
-    {
-      monitor,
-      port,
-      families: monitor.machine.families,
-      tags: monitor.machine.states.map((s) => (s.kind === "send" ? "Send" : s.kind === "receive" ? "Receive" : "End"))
-    },
-    state
-  )
+  new EndpointImpl({ monitor, port, families: monitor.machine.families, tags: tagsOf(monitor.machine) }, state)

@@ -6,16 +6,15 @@ import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Cause, Clock, type Deferred, Duration, Effect, type Fiber, Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
-import type { ActorContext } from "../../Behavior.ts"
+import type { ActorContext, Behavior } from "../../Behavior.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
-import { SessionStarted } from "../SessionEvent.ts"
 import * as DurableJoin from "./durableJoin.ts"
-import { nodesApart } from "./reachability.ts"
 import * as RoleFlags from "./roleFlags.ts"
 import { onStop, settle, unread } from "./sessionEnd.ts"
 import { type AbortCause, ParticipantStopped, type SessionAborted, SessionCancelled } from "./sessionErrors.ts"
+import * as SessionJoin from "./sessionJoin.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Choreography = C.Protocol
@@ -58,42 +57,49 @@ const liveClock = Clock.Clock.defaultValue()
 
 export type Ctx = ActorContext<CoordinatorProtocol>
 
+/** What roles that ended left, and why the session was aborted: made at the first end (a live session keeps none). */
+class Ending {
+  cause: AbortCause | undefined = undefined
+  origin: string | undefined = undefined
+  results: Record<string, unknown> | undefined = undefined
+  traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined = undefined
+  counts: Array<Counts | undefined> | undefined = undefined
+}
+
+/** The handlers of a coordinator (made once per protocol, see `coordinator.ts`). */
+export type Handlers = Pick<Behavior<CoordinatorProtocol, Coordination>, "protocol" | "receive" | "onTerminated">
+
 /**
- * The state of one session's coordinator, and its handlers' work (see `coordinator.ts`, which makes the behaviour).
+ * The state of one session's coordinator, and its handlers' work; also its behaviour: the protocol's shared
+ * handlers, and an `init` made when it is read (see `coordinator.ts`), so that a live session keeps one object.
  *
  * @example
- * // the coordinator's init: new Coordination(choreography, settings).start(ctx)
+ * // the coordinator's init: new Coordination(choreography, settings, handlers).start(ctx)
  */
-export class Coordination {
+export class Coordination implements Behavior<CoordinatorProtocol, Coordination> {
   phase: "joining" | "running" | "aborting" | "ended" = "joining"
-  cause: AbortCause | undefined
-  /** The role whose report aborted the session, if one did. */
-  origin: string | undefined
   /** The roles that ended, and those that joined, by index. */
   private endedRoles: RoleFlags.RoleFlags = RoleFlags.none
-  private joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
-  // What roles that ended left: made at the first end (a live session keeps none of them).
-  /** Each completed role's result. */
-  results: Record<string, unknown> | undefined = undefined
-  /** Each role's trace, by the role's index, once it ended. */
-  traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined = undefined
-  /** What each role that completed sent to and received from each peer (see `unread` in `sessionEnd.ts`). */
-  counts: Array<Counts | undefined> | undefined = undefined
+  joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
+  private ending: Ending | undefined = undefined
   readonly choreography: Choreography
   readonly settings: Settings
-  readonly roles: ReadonlyArray<string>
+  private readonly handlers: Handlers
 
   /** A durable session that began (every role joined): roles that join again resume. */
   begun = false
   /** The coordinator's system (set when it starts). */
   system: SystemImpl | undefined = undefined
-  /** The fiber asking the roles to join, while it runs (see `start`). */
-  joining: Fiber.Fiber<void> | undefined = undefined
+  /**
+   * The join while it runs (see `start`): the fiber asking the roles, or (all roles on this node) what cancels each
+   * role's question still unanswered.
+   */
+  joining: Fiber.Fiber<void> | Array<Effect.Effect<void> | undefined> | undefined = undefined
 
-  constructor(choreography: Choreography, settings: Settings) {
+  constructor(choreography: Choreography, settings: Settings, handlers: Handlers) {
     this.choreography = choreography
     this.settings = settings
-    this.roles = choreography.roles
+    this.handlers = handlers
     const recovered = settings.durable?.recovered
     if (recovered !== undefined) {
       this.begun = recovered.begun
@@ -104,6 +110,70 @@ export class Coordination {
         this.traceOf(role, trace as ReadonlyArray<TraceEvent>)
       }
     }
+  }
+
+  // The behaviour (see `coordinator.ts`)
+  readonly initial = undefined
+  readonly supervision = undefined
+  get protocol(): CoordinatorProtocol {
+    return this.handlers.protocol
+  }
+  get receive(): Handlers["receive"] {
+    return this.handlers.receive
+  }
+  get onTerminated(): Handlers["onTerminated"] {
+    return this.handlers.onTerminated
+  }
+  get init(): (ctx: Ctx) => Effect.Effect<Coordination, unknown, Scope.Scope> {
+    return (ctx) => this.start(ctx)
+  }
+
+  get roles(): ReadonlyArray<string> {
+    return this.choreography.roles
+  }
+
+  private endingOf(): Ending {
+    return (this.ending ??= new Ending())
+  }
+
+  /** Why the session was aborted, once it was. */
+  get cause(): AbortCause | undefined {
+    return this.ending?.cause
+  }
+  set cause(cause: AbortCause | undefined) {
+    this.endingOf().cause = cause
+  }
+
+  /** The role whose report aborted the session, if one did. */
+  get origin(): string | undefined {
+    return this.ending?.origin
+  }
+  set origin(role: string | undefined) {
+    this.endingOf().origin = role
+  }
+
+  /** Each completed role's result. */
+  get results(): Record<string, unknown> | undefined {
+    return this.ending?.results
+  }
+  set results(results: Record<string, unknown> | undefined) {
+    this.endingOf().results = results
+  }
+
+  /** Each role's trace, by the role's index, once it ended. */
+  get traces(): Array<ReadonlyArray<TraceEvent> | undefined> | undefined {
+    return this.ending?.traces
+  }
+  set traces(traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined) {
+    this.endingOf().traces = traces
+  }
+
+  /** What each role that completed sent to and received from each peer (see `unread` in `sessionEnd.ts`). */
+  get counts(): Array<Counts | undefined> | undefined {
+    return this.ending?.counts
+  }
+  set counts(counts: Array<Counts | undefined> | undefined) {
+    this.endingOf().counts = counts
   }
 
   /** Whether every role has ended. */
@@ -168,91 +238,12 @@ export class Coordination {
     } as const
   }
 
-  /**
-   * Asks `role` to join. In a durable session a role that cannot be reached is asked again until the
-   * deadline (its node may be restarting): see `askDurable` (in `durableJoin.ts`).
-   */
-  private joinOne(ctx: Ctx, role: string): Effect.Effect<void> {
-    const { id, roles, durable } = this.settings
-    const joined = ctx.self.tell({ _tag: "Joined", role })
-    if (durable !== undefined) return DurableJoin.askDurable(this, ctx, durable, role, undefined, () => true, joined)
-    return this.ref(role)
-      .ask(this.joinMessage(ctx, role))
-      .pipe(
-        Effect.matchCauseEffect({
-          onFailure: (cause) =>
-            this.abortBy(
-              ctx,
-              role,
-              nodesApart(this.choreography.name, id, roles, role, Cause.squash(cause)) ??
-                this.stopped(role, "unreachable", Cause.pretty(cause))
-            ),
-          onSuccess: () => joined
-        }),
-        Effect.ignore
-      )
-  }
-
   /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
   abortBy(ctx: Ctx, role: string, cause: AbortCause) {
     return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
   }
 
-  /** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
-  join(ctx: Ctx): Effect.Effect<void> {
-    const pending = this.roles.filter((role) => !this.hasEnded(role))
-    return Effect.forEach(pending, (role) => this.joinOne(ctx, role), { concurrency: "unbounded", discard: true }).pipe(
-      Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
-    )
-  }
-
-  /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
-  joined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const durable = this.settings.durable
-    if (this.phase === "running" && durable !== undefined) return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
-    this.joinedRoles = RoleFlags.add(this.joinedRoles, this.roles.indexOf(role))
-    // a coordinator started again joins a session that began: a role that resumed from the log may have missed
-    // what was sent to its old incarnation, so its peers send it again
-    if (durable !== undefined && this.begun && this.phase === "joining") {
-      return Effect.andThen(DurableJoin.resendTo(this, ctx, role), this.allJoined(ctx, role))
-    }
-    return this.allJoined(ctx, role)
-  }
-
-  /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
-  private allJoined(ctx: Ctx, role: string): Effect.Effect<Coordination> {
-    const { id, roles, durable } = this.settings
-    if (this.phase === "aborting" && this.cause !== undefined && !this.hasEnded(role))
-      return Effect.as(this.tellAbort(ctx, role, this.cause), this)
-    if (this.phase !== "joining" || RoleFlags.size(this.joinedRoles) < this.roles.length) return Effect.succeed(this)
-    this.phase = "running"
-    if (durable !== undefined) {
-      // every role joined: the session began (stored first, so that roles joined again after a restart resume)
-      const begun = this.begun
-      this.begun = true
-      return Effect.as(DurableJoin.begin(this, ctx, durable, begun), this)
-    }
-    if (this.observed())
-      this.system!.publish(
-        new SessionStarted({
-          session: id,
-          protocol: this.choreography.name,
-          roles: Object.fromEntries(this.roles.map((r) => [r, roles[r]!.path]))
-        })
-      )
-    // In a fiber, like every broadcast: a full mailbox must not hold up the coordinator.
-    const begin = Effect.forEach(this.roles, (r) => roles[r]!.tell({ _tag: "Begin", session: id }), { discard: true })
-    // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
-    // handler's services, such as the span the session runs in)
-    return Effect.as(
-      Effect.forkDetach(
-        begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
-      ),
-      this
-    )
-  }
-
-  private tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
+  tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
     return this.ref(role)
       .tell({ _tag: "Abort", session: this.id, cause, role, coordinator: this.settings.self ?? ctx.self })
       .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
@@ -358,7 +349,7 @@ export class Coordination {
     if (role === undefined || this.hasEnded(role)) return Effect.succeed(this)
     // a durable session waits for the role to be back (its node restarting, say), until the deadline
     if (this.settings.durable !== undefined && this.phase === "running") {
-      return Effect.as(ctx.fork(this.joinOne(ctx, role)), this)
+      return Effect.as(ctx.fork(SessionJoin.joinOne(this, ctx, role)), this)
     }
     const reason = terminated.reason
     const cause =
@@ -388,11 +379,15 @@ export class Coordination {
       yield* Scope.addFinalizerExit(ctx.scope, onStop(self, ctx.self))
       // Not in the actor's scope, where a second finalizer makes a `Map` that the session would keep: the join
       // is interrupted by the coordinator's stop instead (see `sessionEnd.ts`).
-      const joining = yield* Effect.forkDetach(self.join(ctx))
-      self.joining = joining
-      joining.addObserver(() => {
-        if (self.joining === joining) self.joining = undefined
-      })
+      if (settings.durable === undefined && self.roles.every((r) => localCell(settings.roles[r]!) !== undefined)) {
+        yield* Effect.withFiber((fiber) => Effect.sync(() => SessionJoin.joinLocal(self, ctx, fiber)))
+      } else {
+        const joining = yield* Effect.forkDetach(SessionJoin.join(self, ctx))
+        self.joining = joining
+        joining.addObserver(() => {
+          if (self.joining === joining) self.joining = undefined
+        })
+      }
       // started again after every role had completed (before the end was stored): end it now
       if (RoleFlags.size(self.endedRoles) === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
       return self

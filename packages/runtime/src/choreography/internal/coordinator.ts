@@ -18,6 +18,7 @@ import { Deferred, Effect } from "effect"
 import type { Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import { Coordination, type Settings } from "./coordination.ts"
+import * as SessionJoin from "./sessionJoin.ts"
 import type { CoordinatorProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
 
@@ -28,7 +29,7 @@ export type { Durability } from "./durableJoin.ts"
 
 /**
  * The handlers of a protocol's coordinators, made once per protocol: a session's settings are in its state
- * (a `Coordination`), so that a live session keeps no closures of its own (see `SessionBehavior`).
+ * (a `Coordination`, which is also its behaviour), so that a live session keeps no closures of its own.
  */
 const shared = new WeakMap<Choreography, Behavior<CoordinatorProtocol, Coordination>>()
 
@@ -42,7 +43,7 @@ const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, C
         Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
         Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
         Relink: (c, m, ctx) => c.relink(ctx, m.role, m.node),
-        Joined: (c, m, ctx) => c.joined(ctx, m.role),
+        Joined: (c, m, ctx) => SessionJoin.joined(c, ctx, m.role),
         Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
         Expire: (c, _, ctx) => c.expire(ctx),
         Wake: (c) => Effect.succeed(c)
@@ -54,37 +55,9 @@ const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, C
   return handlers
 }
 
-/**
- * The behaviour of one session's coordinator: the protocol's shared handlers, and an `init` made when it is read
- * (a live session keeps this one small object, not a copy of the handlers and an `init` closure).
- */
-class SessionBehavior implements Behavior<CoordinatorProtocol, Coordination> {
-  readonly initial = undefined
-  readonly supervision = undefined
-  private readonly handlers: Behavior<CoordinatorProtocol, Coordination>
-  private readonly coordination: Coordination
-  constructor(handlers: Behavior<CoordinatorProtocol, Coordination>, coordination: Coordination) {
-    this.handlers = handlers
-    this.coordination = coordination
-  }
-  get protocol(): CoordinatorProtocol {
-    return this.handlers.protocol
-  }
-  get receive(): Behavior<CoordinatorProtocol, Coordination>["receive"] {
-    return this.handlers.receive
-  }
-  get onTerminated(): Behavior<CoordinatorProtocol, Coordination>["onTerminated"] {
-    return this.handlers.onTerminated
-  }
-  get init(): Behavior<CoordinatorProtocol, Coordination>["init"] {
-    const coordination = this.coordination
-    return (ctx) => coordination.start(ctx)
-  }
-}
-
 /** The behaviour of the coordinator of session `settings.id` of `choreography`. */
 export const behavior = (choreography: Choreography, settings: Settings): Behavior<CoordinatorProtocol, Coordination> =>
-  new SessionBehavior(handlersOf(choreography), new Coordination(choreography, settings))
+  new Coordination(choreography, settings, handlersOf(choreography))
 
 /**
  * The behaviour of a coordinator whose settings are read when it starts (a sharded session's, from storage,
@@ -98,14 +71,18 @@ export const behaviorFrom = <R>(
   ...handlersOf(choreography),
   init: (ctx) =>
     Effect.flatMap(settings, (loaded) => {
-      if (loaded !== undefined) return new Coordination(choreography, loaded).start(ctx)
-      const ended = new Coordination(choreography, {
-        id,
-        roles: {},
-        stepTimeoutMillis: {},
-        traceLimit: 0,
-        outcome: Deferred.makeUnsafe()
-      })
+      if (loaded !== undefined) return new Coordination(choreography, loaded, handlersOf(choreography)).start(ctx)
+      const ended = new Coordination(
+        choreography,
+        {
+          id,
+          roles: {},
+          stepTimeoutMillis: {},
+          traceLimit: 0,
+          outcome: Deferred.makeUnsafe()
+        },
+        handlersOf(choreography)
+      )
       ended.phase = "ended"
       return Effect.as(ctx.stopSelf, ended)
     })

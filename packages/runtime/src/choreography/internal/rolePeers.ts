@@ -34,34 +34,22 @@ export interface Peer {
 export const inboxOf = (peer: Peer): Deque<Endpoint.Incoming> => (peer.inbox ??= new Deque<Endpoint.Incoming>(1))
 
 /**
- * A role's peers: a list (a `Map` costs about 200 bytes even when it is small), indexed by a `Map` only in
- * sessions with many roles.
+ * The index of a role's peers by role, for sessions with many roles (a `Map` costs about 200 bytes even when it is
+ * small: a few peers are found in their list).
  *
  * @example
- * // const peers = new Peers([{ role: "B", ref, cell: undefined, sent: 0, received: 0, inbox: undefined }])
- * // peers.get("B")?.sent
+ * // const index = indexOf(peers); peerIn(peers, index, "B")?.sent
  */
-export class Peers {
-  private list: ReadonlyArray<Peer>
-  private index: Map<string, Peer> | undefined
+export const indexOf = (list: ReadonlyArray<Peer>): ReadonlyMap<string, Peer> | undefined =>
+  list.length > 8 ? new Map(list.map((p) => [p.role, p])) : undefined
 
-  constructor(list: ReadonlyArray<Peer>) {
-    this.list = list
-    this.index = list.length > 8 ? new Map(list.map((p) => [p.role, p])) : undefined
-  }
-
-  get(role: string): Peer | undefined {
-    if (this.index !== undefined) return this.index.get(role)
-    for (const peer of this.list) if (peer.role === role) return peer
-    return undefined
-  }
-
-  [Symbol.iterator](): Iterator<Peer> {
-    return this.list[Symbol.iterator]()
-  }
-
-  clear(): void {
-    this.list = []
-    this.index = undefined
-  }
+/** The peer playing `role` in `list` (with its index, if it has one). */
+export const peerIn = (
+  list: ReadonlyArray<Peer>,
+  index: ReadonlyMap<string, Peer> | undefined,
+  role: string
+): Peer | undefined => {
+  if (index !== undefined) return index.get(role)
+  for (const peer of list) if (peer.role === role) return peer
+  return undefined
 }

@@ -27,7 +27,7 @@ type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
  */
 export const preload = (session: RoleSession, inbound: ReadonlyMap<string, ReadonlyArray<Deliver>>): void => {
   for (const [from, messages] of inbound) {
-    const peer = session.peers.get(from)
+    const peer = session.peer(from)
     const last = messages.at(-1)
     if (peer === undefined || last === undefined) continue
     const inbox = inboxOf(peer)
@@ -62,10 +62,10 @@ export const rebind = (session: RoleSession, roles: Readonly<Record<string, Acto
  *
  * @example
  * // a replayed send of message 3 to C, on C's node
- * // Recovery.lacks(session, session.peers.get("C")!, 3) // false once C received 3
+ * // Recovery.lacks(session, session.peer("C")!, 3) // false once C received 3
  */
 export const lacks = (session: RoleSession, peer: Peer, seq: number): boolean => {
-  const received = session.participant.heldBy(peer.ref.path, session.id)?.peers.get(session.role)?.received
+  const received = session.participant.heldBy(peer.ref.path, session.id)?.peer(session.role)?.received
   return received !== undefined && received < seq
 }
 
@@ -77,7 +77,7 @@ export const lacks = (session: RoleSession, peer: Peer, seq: number): boolean =>
  * // Recovery.resend(session, "B")
  */
 export const resend = (session: RoleSession, to: string): Effect.Effect<void> => {
-  const peer = session.peers.get(to)
+  const peer = session.peer(to)
   if (peer === undefined || session.durable === undefined) return Effect.void
   return Effect.forEach(session.durable.resend(to, 0), (m) => peer.ref.tell(m as never).pipe(Effect.ignore), {
     discard: true

@@ -7,17 +7,16 @@ import { Endpoint, Monitor } from "@troupe/choreography"
 import { Cause, Effect, Exit, Option, type Scope, Context as Services } from "effect"
 import { CurrentRole } from "./currentRole.ts"
 import type { Participant } from "./participant.ts"
-import { RoleContext } from "./roleContext.ts"
 import { complete } from "./roleResult.ts"
 import type { RoleSession } from "./roleSession.ts"
 import { ParticipantFailed } from "./sessionErrors.ts"
 
 /** The program of the fiber's run (its `CurrentRole`). */
-const run = Effect.flatMap(CurrentRole, (current) => (current as RoleContext).run())
+const run = Effect.flatMap(CurrentRole, (current) => (current as RoleSession).run())
 
 /** The end of the fiber's run. */
 const finish = (exit: Exit.Exit<unknown, unknown>) =>
-  Effect.flatMap(CurrentRole, (current) => finished((current as RoleContext).of, exit, (current as RoleContext).scope))
+  Effect.flatMap(CurrentRole, (current) => finished(current as RoleSession, exit, (current as RoleSession).scope!))
 
 /**
  * A role's program as its fiber runs it, the same effect for every run: the run is the fiber's `CurrentRole` (set
@@ -39,12 +38,14 @@ const runRoleWithin = (
  */
 export const startRun = (participant: Participant, session: RoleSession, resumed: boolean): Effect.Effect<void> => {
   const spec = participant.spec
-  if (resumed) session.resumed()
+  if (resumed) session.resuming()
   session.running = true
   session.rewind()
   const scope = participant.ctx.scope
   if (scope.state._tag === "Closed") return Effect.void // the actor is stopping
-  const context = new RoleContext(session, resumed, Endpoint.untyped(session.monitor, session), scope)
+  // the run's context is the session itself (one run at a time): a live session keeps no object per run
+  session.resumed = resumed
+  session.scope = scope
   const program = !participant.system.tracing
     ? runRole
     : runRoleWithin((run) =>
@@ -69,7 +70,7 @@ export const startRun = (participant: Participant, session: RoleSession, resumed
   return Effect.map(Effect.forkDetach(program), (fiber) => {
     // The program's fiber knows the role it plays (see `CurrentRole`), set before it starts: the program reads
     // its run from there (see `runRole`); providing it around the program would cost ~600 bytes more per role.
-    fiber.setContext(Services.add(fiber.context, CurrentRole, context) as Services.Context<never>)
+    fiber.setContext(Services.add(fiber.context, CurrentRole, session) as Services.Context<never>)
     if (session.running) session.fiber = fiber
   })
 }

@@ -1,21 +1,24 @@
 /**
  * One session as one participant sees it (`RoleSession`, the port of the role's endpoint): the role's monitor,
  * its peers (message numbers each way, messages not yet taken), its trace, its checkpoint or durable log, and
- * how it sends, receives, runs `once` effects and ends. What it knows of each peer is in `rolePeers.ts`; how its
- * program waits for a message in `roleWait.ts`; how its result is reported in `roleResult.ts`; how it recovers what
- * a lost node or link took (a durable role's log, peers that moved, a lost link) in `roleRecovery.ts`.
+ * how it sends, receives, runs `once` effects and ends. Its flags and rare fields are in `roleSessionState.ts`; what
+ * it knows of each peer in `rolePeers.ts`; how its program waits for a message in `roleWait.ts`; how its result is
+ * reported in `roleResult.ts`; how it recovers what a lost node or link took (a durable role's log, peers that moved,
+ * a lost link) in `roleRecovery.ts`.
  */
-import { Choreography as C, type Diagram, type Endpoint, Monitor } from "@troupe/choreography"
-import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Tracer } from "effect"
+import { Choreography as C, type Diagram, Endpoint, Monitor } from "@troupe/choreography"
+import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
-import type { DurableRole } from "../../durable/internal/durableRole.ts"
+import type { ActorContext } from "../../Behavior.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
+import type { CurrentRole } from "./currentRole.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
 import { Checkpoint } from "./roleCheckpoint.ts"
-import { inboxOf, type Peer, Peers } from "./rolePeers.ts"
+import { inboxOf, indexOf, type Peer, peerIn } from "./rolePeers.ts"
 import * as Recovery from "./roleRecovery.ts"
+import { defaultTraceLimit, RoleSessionState } from "./roleSessionState.ts"
 import { Recorder } from "./roleTrace.ts"
 import { type Waiting, wait } from "./roleWait.ts"
 import { type AbortCause, leftover, ParticipantFailed } from "./sessionErrors.ts"
@@ -24,6 +27,8 @@ import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocol
 type Choreography = C.Protocol
 type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
 type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
+
+const noPeers: ReadonlyArray<Peer> = []
 
 /** How often a durable session's role tries again a message the cluster could not carry. */
 const resendEveryMillis = 200
@@ -41,40 +46,30 @@ const instanceOf = (choreography: Choreography, sizes: Readonly<Record<string, n
   return made._tag === "Protocol" ? made : undefined
 }
 
-/** One session as one participant sees it; it is the port of the role's endpoint. */
-export class RoleSession implements Endpoint.Port<Failure> {
-  readonly id: string
+/**
+ * One session as one participant sees it; it is the port of the role's endpoint, and what the run of its program
+ * gets besides the endpoint (`Context`) and knows of the role it plays (`CurrentRole`): a run is one at a time.
+ */
+export class RoleSession extends RoleSessionState implements Endpoint.Port<Failure>, Context, CurrentRole {
   readonly monitor: Monitor.Monitor
   readonly participant: Participant
   readonly role: string
   coordinator: ActorRef<CoordinatorProtocol>
-  readonly stepTimeoutMillis: number | undefined
-  /** In a durable session: the role's log in storage. */
-  durable: DurableRole | undefined = undefined
   /** The role's state after its last move. */
   state: number
-  begun = false
-  running = false
-  ended = false
   fiber: Fiber.Fiber<unknown, unknown> | undefined
-  span: Tracer.Span | undefined
-  /** The failure of a restartable role's program, until the actor crashes with it. */
-  crash: Cause.Cause<unknown> | undefined
+  /** The actor's scope when the program's run began (it is closed when the actor stops or restarts). */
+  scope: Scope.Scope | undefined = undefined
   /** The program's wait for a message, while it waits (see `roleWait.ts`). */
   waiting: Waiting | undefined
   /** What the role knows of each peer (see `rolePeers.ts`, and `roleRecovery.ts` which reads it). */
-  readonly peers: Peers
+  peers: ReadonlyArray<Peer>
   /** The role's trace, made at its first event (see `recorder`). */
   private trace: Recorder | undefined = undefined
-  private readonly traceLimit: number
-  /** Who listens to the system's events: steps are published only when someone does. */
-  private readonly subscribers: ReadonlyMap<unknown, unknown>
-  /** A restartable role's checkpoint (see `roleCheckpoint.ts`). */
-  private readonly checkpoint: Checkpoint | undefined
 
   constructor(participant: Participant, join: Join) {
+    super()
     this.participant = participant
-    this.id = join.session
     // In a session of a protocol with families, the role is one member's (or a single role of the instance).
     const instance = join.sizes === undefined ? undefined : instanceOf(participant.spec.choreography, join.sizes)
     this.role = instance === undefined ? participant.spec.role : (join.member ?? participant.spec.role)
@@ -82,23 +77,49 @@ export class RoleSession implements Endpoint.Port<Failure> {
     this.monitor = Monitor.fromMachine(machine, join.session)
     this.state = this.monitor.start
     this.coordinator = join.coordinator as ActorRef<CoordinatorProtocol>
-    this.stepTimeoutMillis = join.stepTimeoutMillis
-    this.traceLimit = join.traceLimit
-    this.subscribers = participant.system.events.subscribers
+    if (join.stepTimeoutMillis !== undefined) this.rareOnes().stepTimeoutMillis = join.stepTimeoutMillis
+    if (join.traceLimit !== defaultTraceLimit) this.rareOnes().traceLimit = join.traceLimit
     // (an array made by `map` is no longer than it needs to be; one grown by `push` has room for 17)
     const peers = (instance ?? participant.spec.choreography).roles.filter((role) => role !== this.role)
-    this.peers = new Peers(
-      peers.map((role) => {
-        const ref = join.roles[role]!
-        return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: undefined }
-      })
-    )
+    this.peers = peers.map((role) => {
+      const ref = join.roles[role]!
+      return { role, ref, cell: localCell(ref), sent: 0, received: 0, inbox: undefined }
+    })
+    const index = indexOf(this.peers)
+    if (index !== undefined) this.rareOnes().peerIndex = index
     // a durable session's role resumes from the log in storage instead
-    this.checkpoint = participant.spec.restartable && join.durable === undefined ? new Checkpoint() : undefined
+    if (participant.spec.restartable && join.durable === undefined) this.rareOnes().checkpoint = new Checkpoint()
+  }
+
+  /** The peer playing `role`, while the role is in the session. */
+  peer(role: string): Peer | undefined {
+    return peerIn(this.peers, this.rare?.peerIndex, role)
   }
 
   names() {
     return { protocol: this.monitor.protocol, session: this.id, role: this.role }
+  }
+
+  // The program's `Context` and the fiber's `CurrentRole` (read from the session: a live session keeps no copies)
+  get session(): string {
+    return this.id
+  }
+
+  get protocol(): string {
+    return this.monitor.protocol
+  }
+
+  get path(): string {
+    return this.participant.self.path
+  }
+
+  get actor(): ActorContext<ParticipantProtocol> {
+    return this.participant.ctx
+  }
+
+  /** Runs the role's program with a fresh endpoint (see `runRole` in `roleRun.ts`). */
+  run(): Effect.Effect<unknown, unknown> {
+    return this.participant.spec.program(Endpoint.untyped(this.monitor, this), this)
   }
 
   /**
@@ -121,7 +142,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 
   /** The member of a family this role is, if it is one. */
-  member(): Context["member"] {
+  get member(): Context["member"] {
     const families = this.monitor.machine.families
     const member = families === undefined ? undefined : /^(.*)\[(\d+)\]$/.exec(this.role)
     const size = member === null || member === undefined ? undefined : families?.[member[1]!]
@@ -137,13 +158,18 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 
   /** The program resumes from the checkpoint, at the state where it was. */
-  resumed(): void {
+  resuming(): void {
     this.recorder().resumed(this.state)
     this.participant.system.publish(new SessionResumed({ ...this.names(), state: this.state }))
   }
 
+  /** `CurrentRole.note` (made when read: a live session keeps no closure for it). */
+  get note(): CurrentRole["note"] {
+    return (text) => this.writeNote(text)
+  }
+
   /** Something worth seeing happened at this role: into its trace, and onto the event stream. */
-  note(text: string): void {
+  private writeNote(text: string): void {
     if (this.ended) return
     this.recorder().note(text)
     this.participant.system.publish(new SessionNote({ ...this.names(), text }))
@@ -168,7 +194,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   /** A session message arrived; answers an effect only when it is refused (the session is then aborted). */
   deliver(message: Deliver): Effect.Effect<void> | undefined {
     const { from, label, seq } = message
-    const peer = this.peers.get(from)
+    const peer = this.peer(from)
     const last = peer?.received ?? 0
     if (peer !== undefined && seq <= last) return undefined // sent again by a peer that resumed after a restart
     if (peer === undefined || seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
@@ -214,7 +240,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
       this.state = next
       return Effect.void
     }
-    const peer = this.peers.get(to)!
+    const peer = this.peer(to)!
     const seq = peer.sent + 1
     const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
     // To a local participant, straight into its mailbox (what `tell` does, without a step of its own); a durable
@@ -275,7 +301,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
       return Exit.succeed(entry.message)
     }
     if (checkpoint !== undefined) checkpoint.replayed = false
-    const message = this.peers.get(from)!.inbox?.shift()
+    const message = this.peer(from)!.inbox?.shift()
     if (message !== undefined) {
       this.consumed(message)
       return Exit.succeed(message)
@@ -294,13 +320,20 @@ export class RoleSession implements Endpoint.Port<Failure> {
     if (this.checkpoint?.replayed !== true) this.step("receive", message.from, message.label, message.payload)
   }
 
-  readonly close: Effect.Effect<void, Failure> = Effect.void
+  get close(): Effect.Effect<void, Failure> {
+    return Effect.void
+  }
 
   violated(violation: Monitor.ProtocolViolation): Effect.Effect<void> {
     return this.refuse(violation, false)
   }
 
-  once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+  /** `Context.once` (made when read: a live session keeps no closure for it). */
+  get once(): Context["once"] {
+    return (effect) => this.runOnce(effect)
+  }
+
+  private runOnce<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
     // in a durable session, a result that cannot be committed fails the program (the session is aborted, typed)
     if (this.durable !== undefined) {
       return Effect.catchTag(this.durable.once(effect), "StorageUnavailable", Effect.die) as Effect.Effect<A, E, R>
@@ -369,7 +402,8 @@ export class RoleSession implements Endpoint.Port<Failure> {
     if (cell !== undefined && (this.durable !== undefined || localCell(this.coordinator) === undefined))
       this.participant.system.unwatchNow(cell, this.coordinator)
     this.waiting?.stop()
-    this.peers.clear()
+    this.peers = noPeers
+    if (this.rare !== undefined) this.rare.peerIndex = undefined
   }
 
   /** Tells the session's coordinator `message` (a failure to is logged). */
@@ -394,7 +428,7 @@ export class RoleSession implements Endpoint.Port<Failure> {
   }
 
   private step(direction: "send" | "receive", peer: string, label: string, payload: unknown): void {
-    if (this.subscribers.size > 0)
+    if (this.participant.system.events.subscribers.size > 0)
       this.participant.system.publish(
         new SessionStep({ ...this.names(), direction, peer, label, state: this.state, payload })
       )

@@ -66,7 +66,7 @@ export class Waiting {
     const session = this.session
     if (session.waiting !== this) return
     session.waiting = undefined
-    const message = session.peers.get(this.from)!.inbox!.shift()!
+    const message = session.peer(this.from)!.inbox!.shift()!
     session.consumed(message)
     this.resume(Exit.succeed(message))
   }

@@ -112,7 +112,13 @@ const stopping = (c: Coordination, self: ActorRef<CoordinatorProtocol>): void =>
  */
 const whenStopped = (c: Coordination, self: ActorRef<CoordinatorProtocol>): Effect.Effect<void> => {
   const joining = c.joining
-  const interrupted = joining === undefined ? Effect.void : Fiber.interrupt(joining)
+  c.joining = undefined
+  const interrupted =
+    joining === undefined
+      ? Effect.void
+      : Array.isArray(joining)
+        ? Effect.forEach(joining, (cancel) => cancel ?? Effect.void, { discard: true })
+        : Fiber.interrupt(joining)
   const { id, outcome } = c.settings
   // a session that ended has its outcome already: no error (and its stack) to make for nothing
   if (Deferred.isDoneUnsafe(outcome)) return interrupted
