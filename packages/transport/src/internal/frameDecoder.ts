@@ -30,6 +30,7 @@ import type { Result } from "effect"
 import type { ActorAddress } from "../ActorAddress.ts"
 import type { Problem } from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
+import { declined, JsonReader } from "./jsonReader.ts"
 
 /** The start of a `data` frame as `Frame.encodeData` writes it. */
 const DATA = '{"type":"data","ack":'
@@ -66,6 +67,9 @@ interface Head {
   readonly tails: Array<Tail>
   /** The text seen last between this head's payload and the next envelope's: one comparison checks both. */
   joint: Joint | undefined
+  /** Payloads left to `JSON.parse` (after the reader declined one), and how many the next decline leaves. */
+  skip: number
+  penalty: number
 }
 
 /** A tail, `,` and the next envelope's head, as one text. */
@@ -135,6 +139,7 @@ const plausible = (text: string, from: number, to: number): boolean => {
  */
 export class FrameDecoder {
   private readonly heads = new Map<string, Head>()
+  private readonly reader = new JsonReader()
   private last: Head | undefined = undefined
   /** Data frames left to the whole parse, and how many the next failure leaves. */
   private skip = 0
@@ -184,7 +189,9 @@ export class FrameDecoder {
     if (ack < 0 || !text.startsWith(FIRST, after)) return undefined
     const first = count(text, after + FIRST.length)
     if (first < 1 || !text.startsWith(ENVELOPES, after)) return undefined
-    const last = text.length - 3
+    /** Where the last envelope's `}` is, before the frame's `]}`; -1 if the frame does not end so. */
+    const last = text.endsWith("}]}") ? text.length - 3 : -1
+    const reader = this.reader
     const envelopes: Array<unknown> = []
     let pos = after + ENVELOPES.length
     /** The head at `pos`, already checked (by the previous envelope's joint), or undefined. */
@@ -195,52 +202,62 @@ export class FrameDecoder {
       const head = checked ?? this.headAt(text, pos)
       checked = undefined
       const from = head === undefined ? pos : pos + head.text.length
-      // where this envelope ends: before the next `},{"kind":"`, else the frame's `}]}` (see the module's doc)
-      let end = nextEnd(text, from)
-      if (end < 0) return undefined
       let tail: Tail | undefined
-      if (head !== undefined) {
-        const joint = head.joint
-        if (joint !== undefined && end !== last) {
-          const to = end + 1 - joint.tail.text.length
-          if (to > from && isAt(text, joint.text, to) && plausible(text, from, to)) {
-            const payload = parse(text, from, to)
-            if (payload !== failed) {
-              envelopes.push(make(head, joint.tail, payload, seq))
-              pos = end + 2
-              checked = joint.next
-              continue
-            }
-            this.throws++
-            if (++misses > 2) return undefined
+      let end = -1
+      if (head !== undefined && head.skip > 0) head.skip--
+      else if (head !== undefined) {
+        // the payload read where it starts: its grammar ends it, and a known tail must follow
+        const payload = reader.read(text, from)
+        if (payload === declined) {
+          head.skip = head.penalty // payloads this reader declines are left to JSON.parse for a while
+          head.penalty = Math.min(MAX_SKIP, head.penalty * 2)
+        } else {
+          head.penalty = 1
+          const at = reader.end
+          const joint = head.joint
+          if (joint !== undefined && isAt(text, joint.text, at)) {
+            envelopes.push(make(head, joint.tail, payload, seq))
+            pos = at + joint.tail.text.length + 1
+            checked = joint.next
+            continue
           }
-        }
-      }
-      // not the joint's: past the `},{"kind":"` of objects inside the payload (no `","to":` follows their kind)
-      while (end !== last && !isAt(text, TO, text.indexOf('"', end + NEXT.length))) {
-        end = nextEnd(text, end + 1)
-        if (end < 0) return undefined
-      }
-      if (head !== undefined) {
-        for (const t of head.tails) {
-          const to = end + 1 - t.text.length
-          if (to > from && isAt(text, t.text, to) && plausible(text, from, to)) {
-            const payload = parse(text, from, to)
-            if (payload !== failed) {
-              envelopes.push(make(head, t, payload, seq))
-              tail = t
-              break
-            }
-            this.throws++
-            if (++misses > 2) return undefined
+          tail = tailAt(head, text, at, last)
+          if (tail !== undefined) {
+            envelopes.push(make(head, tail, payload, seq))
+            end = at + tail.text.length - 1
           }
         }
       }
       if (tail === undefined) {
-        const envelope: unknown = JSON.parse(text.slice(pos, end + 1))
-        const learned = this.learn(text, pos, end, envelope)
-        envelopes.push(learned === undefined ? envelope : make(learned, this.tail, (envelope as Mutable).payload, seq))
-        if (learned !== undefined) tail = this.tail
+        // where this envelope ends: before the next `},{"kind":"`, else the frame's `}]}` (see the module's doc)
+        end = nextEnd(text, from, last)
+        if (end < 0) return undefined
+        // past the `},{"kind":"` of objects inside the payload (no `","to":` follows their kind)
+        while (end !== last && !isAt(text, TO, text.indexOf('"', end + NEXT.length))) {
+          end = nextEnd(text, end + 1, last)
+          if (end < 0) return undefined
+        }
+        if (head !== undefined) {
+          for (const t of head.tails) {
+            const to = end + 1 - t.text.length
+            if (to > from && isAt(text, t.text, to) && plausible(text, from, to)) {
+              const payload = parse(text, from, to)
+              if (payload !== failed) {
+                envelopes.push(make(head, t, payload, seq))
+                tail = t
+                break
+              }
+              this.throws++
+              if (++misses > 2) return undefined
+            }
+          }
+        }
+        if (tail === undefined) {
+          const envelope: unknown = JSON.parse(text.slice(pos, end + 1))
+          const learned = this.learn(text, pos, end, envelope)
+          envelopes.push(learned === undefined ? envelope : make(learned, this.tail, (envelope as Mutable).payload, seq))
+          if (learned !== undefined) tail = this.tail
+        }
       }
       if (end === last) break
       pos = end + 2
@@ -307,7 +324,7 @@ export class FrameDecoder {
     let head = this.heads.get(headText)
     if (head === undefined) {
       if (this.heads.size >= HEADS) this.forget()
-      head = { text: headText, kind: e.kind, to: address(e.to), tails: [], joint: undefined }
+      head = { text: headText, kind: e.kind, to: address(e.to), tails: [], joint: undefined, skip: 0, penalty: 1 }
       this.heads.set(headText, head)
     }
     this.last = head
@@ -349,11 +366,23 @@ const parse = (text: string, from: number, to: number): unknown => {
  * Where the envelope that starts at or before `from` may end: the `}` of the next `},{"kind":"`, else of the
  * frame's closing `}]}`; -1 if neither.
  */
-const nextEnd = (text: string, from: number): number => {
+const nextEnd = (text: string, from: number, last: number): number => {
   const next = text.indexOf(NEXT, from)
   if (next >= 0) return next
-  const last = text.length - 3
-  return last >= from && text.endsWith("}]}") ? last : -1
+  return last >= from ? last : -1
+}
+
+/**
+ * The tail of `head` at `at` that ends its envelope: followed by `,` (the next envelope's) or by the frame's `]}`
+ * (its last envelope's `}` at `last`).
+ */
+const tailAt = (head: Head, text: string, at: number, last: number): Tail | undefined => {
+  for (const tail of head.tails) {
+    if (!isAt(text, tail.text, at)) continue
+    const end = at + tail.text.length - 1
+    if (end === last || text.charCodeAt(end + 1) === 44) return tail
+  }
+  return undefined
 }
 
 /** The envelope of a head, a tail and a payload, numbered (`seq` in the literal, where the inbound side puts it). */
