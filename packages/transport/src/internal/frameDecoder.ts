@@ -255,7 +255,9 @@ export class FrameDecoder {
         if (tail === undefined) {
           const envelope: unknown = JSON.parse(text.slice(pos, end + 1))
           const learned = this.learn(text, pos, end, envelope)
-          envelopes.push(learned === undefined ? envelope : make(learned, this.tail, (envelope as Mutable).payload, seq))
+          envelopes.push(
+            learned === undefined ? envelope : make(learned, this.tail, (envelope as Mutable).payload, seq)
+          )
           if (learned !== undefined) tail = this.tail
         }
       }

@@ -3,19 +3,17 @@
  * decoder's payloads: no slice of the frame and no parser call per payload, and the value's end is where its
  * grammar ends it (the decoder then checks what follows, instead of searching for an envelope's end first).
  *
- * It reads small values (up to 32 JSON values in all: past that `JSON.parse`, made in C++, costs less per value
- * than its call and the text's slice cost), as `JSON.stringify` writes them, and declines the rest
- * ({@link declined}): whitespace between
- * tokens, a key with an escape or the key `__proto__` (`JSON.parse` makes it an own property), an object of
- * more than 16 keys (made key by key, a bigger one would become a slow dictionary object; `JSON.parse` makes it
- * a fast one), nesting past `MAX_PAYLOAD_DEPTH` (the envelope check refuses it), a number that is not finite,
- * and anything that is not JSON. Short strings without escapes are copied here; longer ones, and any with an
- * escape, are parsed by `JSON.parse` on their own text (a fresh string, never a slice that would keep the
- * frame's text alive). Keys are kept (at most 64 of up to 12 characters) and reused when the same key comes
- * again, as `JSON.parse` does with the keys of objects it made before: no new key string per object.
+ * It reads small values as `JSON.stringify` writes them and declines the rest ({@link declined}), which the
+ * decoder leaves to `JSON.parse`: more than 32 JSON values in all (past that, `JSON.parse`, made in C++, costs
+ * less per value than its call and the text's slice cost; this also bounds the nesting, far below the envelope
+ * check's limit), an object of more than 16 keys (made key by key, a bigger one would become a slow dictionary
+ * object), whitespace between tokens, a key with an escape or the key `__proto__` (`JSON.parse` makes it an own
+ * property), a number that is not finite, and anything that is not JSON. Short strings without escapes are
+ * copied here; longer ones, and any with an escape, are parsed by `JSON.parse` on their own text (a fresh
+ * string, never a slice that would keep the frame's text alive). Keys are kept (at most 64 of up to 12
+ * characters) and reused when the same key comes again, as `JSON.parse` does with the keys of objects it made
+ * before: no new key string per object.
  */
-import { MAX_PAYLOAD_DEPTH } from "../Envelope.ts"
-
 /** What {@link JsonReader.read} returns for a text it does not read (see the module's doc). */
 export const declined: unique symbol = Symbol("declined")
 
@@ -46,17 +44,17 @@ export class JsonReader {
   read(text: string, pos: number): unknown {
     this.end = pos
     this.budget = MAX_VALUES
-    return this.value(text, 0)
+    return this.value(text)
   }
 
-  private value(text: string, depth: number): unknown {
+  private value(text: string): unknown {
     if (--this.budget < 0) return declined
     const c = text.charCodeAt(this.end)
     switch (c) {
       case 123: // {
-        return depth < MAX_PAYLOAD_DEPTH ? this.object(text, depth) : declined
+        return this.object(text)
       case 91: // [
-        return depth < MAX_PAYLOAD_DEPTH ? this.array(text, depth) : declined
+        return this.array(text)
       case 34: // "
         return this.string(text)
       case 116: // t
@@ -70,7 +68,7 @@ export class JsonReader {
     }
   }
 
-  private object(text: string, depth: number): unknown {
+  private object(text: string): unknown {
     const o: { [key: string]: unknown } = {}
     if (text.charCodeAt(++this.end) === 125) {
       this.end++
@@ -79,7 +77,7 @@ export class JsonReader {
     for (let n = 0; n < MAX_KEYS; n++) {
       const key = this.key(text)
       if (key === undefined || text.charCodeAt(this.end++) !== 58) return declined // :
-      const value = this.value(text, depth + 1)
+      const value = this.value(text)
       if (value === declined) return declined
       o[key] = value
       const c = text.charCodeAt(this.end++)
@@ -89,14 +87,14 @@ export class JsonReader {
     return declined
   }
 
-  private array(text: string, depth: number): unknown {
+  private array(text: string): unknown {
     const a: Array<unknown> = []
     if (text.charCodeAt(++this.end) === 93) {
       this.end++
       return a
     }
     for (;;) {
-      const value = this.value(text, depth + 1)
+      const value = this.value(text)
       if (value === declined) return declined
       a.push(value)
       const c = text.charCodeAt(this.end++)
@@ -172,7 +170,8 @@ export class JsonReader {
     let i = negative ? start + 1 : start
     let m = 0
     let c = text.charCodeAt(i)
-    if (c === 48) c = text.charCodeAt(++i) // 0: no digit may follow
+    if (c === 48)
+      c = text.charCodeAt(++i) // 0: no digit may follow
     else if (c >= 49 && c <= 57) {
       do {
         m = m * 10 + (c - 48)
@@ -212,7 +211,7 @@ export class JsonReader {
 
 /** 10^0 to 10^22: each exact as a double. */
 const POWERS = [
-  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
   1e21, 1e22
 ]
 
