@@ -28,7 +28,7 @@
  */
 import type { Result } from "effect"
 import type { ActorAddress } from "../ActorAddress.ts"
-import type { Problem } from "../Envelope.ts"
+import * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
 import { declined, JsonReader } from "./jsonReader.ts"
 
@@ -56,6 +56,8 @@ const MAX_SKIP = 1024
 interface Tail {
   readonly text: string
   readonly from: ActorAddress | undefined
+  /** Whether its head, it and any JSON payload make a valid envelope (checked once, when it is learned). */
+  readonly valid: boolean
 }
 
 /** An envelope's JSON before its payload, and what it means. */
@@ -144,6 +146,12 @@ export class FrameDecoder {
   /** Data frames left to the whole parse, and how many the next failure leaves. */
   private skip = 0
   private penalty = MIN_SKIP
+  /**
+   * How many envelopes of the last frame decoded, from the first, are valid envelopes for sure: each made of a
+   * head and tail found valid once and a payload the reader read (JSON by its making), so the inbound side
+   * need not check them again.
+   */
+  valid = 0
   /** Data frames decoded envelope by envelope, attempts that ended in a whole parse, pieces that threw (for tests). */
   decoded = 0
   failed = 0
@@ -157,7 +165,8 @@ export class FrameDecoder {
   }
 
   /** Decodes one WebSocket message, as `Frame.decode` does. */
-  decode(bytes: Uint8Array, isBinary: boolean): Result.Result<Frame.Frame, Problem> {
+  decode(bytes: Uint8Array, isBinary: boolean): Result.Result<Frame.Frame, Envelope.Problem> {
+    this.valid = 0
     if (!isBinary) return Frame.decode(bytes, isBinary)
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
     if (text.startsWith(DATA)) {
@@ -198,6 +207,9 @@ export class FrameDecoder {
     let checked: Head | undefined
     /** Pieces that failed to parse (each a throw): past two, the frame is parsed whole. */
     let misses = 0
+    /** The envelopes known valid so far, from the first (see {@link valid}), and whether all so far are. */
+    let valid = 0
+    let all = true
     for (let seq = first; ; seq++) {
       const head = checked ?? this.headAt(text, pos)
       checked = undefined
@@ -217,6 +229,8 @@ export class FrameDecoder {
           const joint = head.joint
           if (joint !== undefined && isAt(text, joint.text, at)) {
             envelopes.push(make(head, joint.tail, payload, seq))
+            if (all && joint.tail.valid) valid++
+            else all = false
             pos = at + joint.tail.text.length + 1
             checked = joint.next
             continue
@@ -224,11 +238,14 @@ export class FrameDecoder {
           tail = tailAt(head, text, at, last)
           if (tail !== undefined) {
             envelopes.push(make(head, tail, payload, seq))
+            if (all && tail.valid) valid++
+            else all = false
             end = at + tail.text.length - 1
           }
         }
       }
       if (tail === undefined) {
+        all = false
         // where this envelope ends: before the next `},{"kind":"`, else the frame's `}]}` (see the module's doc)
         end = nextEnd(text, from, last)
         if (end < 0) return undefined
@@ -272,6 +289,7 @@ export class FrameDecoder {
       if (joint === undefined || joint.tail !== tail || joint.next !== next)
         head.joint = { text: `${tail.text},${next.text}`, tail, next }
     }
+    this.valid = valid
     return { type: "data", ack, first, envelopes }
   }
 
@@ -290,7 +308,7 @@ export class FrameDecoder {
   }
 
   /** The tail {@link learn} found last. */
-  private tail: Tail = { text: "}", from: undefined }
+  private tail: Tail = { text: "}", from: undefined, valid: false }
 
   /**
    * An envelope parsed whole from `text[pos, end]`: its head (returned) and tail (in `this.tail`) are kept for
@@ -333,7 +351,9 @@ export class FrameDecoder {
     let tail = head.tails.find((t) => t.text === tailText)
     if (tail === undefined) {
       if (head.tails.length >= TAILS) head.tails.pop()
-      tail = { text: tailText, from: withFrom ? address(e.from as Mutable) : undefined }
+      const from = withFrom ? address(e.from as Mutable) : undefined
+      const fields = { kind: head.kind, to: head.to, payload: null }
+      tail = { text: tailText, from, valid: Envelope.isEnvelope(from === undefined ? fields : { ...fields, from }) }
       head.tails.push(tail)
       head.tails.sort((a, b) => b.text.length - a.text.length)
     }
