@@ -8,11 +8,12 @@
  * less per value than its call and the text's slice cost; this also bounds the nesting, far below the envelope
  * check's limit), an object of more than 16 keys (made key by key, a bigger one would become a slow dictionary
  * object), whitespace between tokens, a key with an escape or the key `__proto__` (`JSON.parse` makes it an own
- * property), a number that is not finite, and anything that is not JSON. Short strings without escapes are
- * copied here; longer ones, and any with an escape, are parsed by `JSON.parse` on their own text (a fresh
- * string, never a slice that would keep the frame's text alive). Keys are kept (at most 64 of up to 12
- * characters) and reused when the same key comes again, as `JSON.parse` does with the keys of objects it made
- * before: no new key string per object.
+ * property), a number that is not finite, and anything that is not JSON. Strings of up to 12 characters
+ * without escapes are copied here; longer ones, and any with an escape, are parsed by `JSON.parse` on their own
+ * text (a fresh string, never a slice that would keep the frame's text alive). Short strings, keys and values,
+ * are kept (64 at most) and given again when the same text comes again, as `JSON.parse` makes short strings
+ * unique: no new string per object for its keys or its tag, and a tag the runtime looks a handler up by is a
+ * string it has looked up before.
  */
 /** What {@link JsonReader.read} returns for a text it does not read (see the module's doc). */
 export const declined: unique symbol = Symbol("declined")
@@ -21,7 +22,7 @@ const MAX_KEYS = 16
 const MAX_VALUES = 32
 /** Strings this long or longer are parsed by `JSON.parse` (a slice of 13 characters or more shares its text). */
 const LONG = 13
-const KEY_SLOTS = 64
+const SLOTS = 64
 
 /**
  * A reader of JSON values (see the module's doc); one per connection, as it keeps the keys it has seen.
@@ -35,7 +36,8 @@ const KEY_SLOTS = 64
 export class JsonReader {
   /** Where the last value read ends (the position after it). */
   end = 0
-  private readonly keys: Array<string | undefined> = new Array<string | undefined>(KEY_SLOTS).fill(undefined)
+  /** Short strings read before (see the module's doc). */
+  private readonly kept: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined)
 
   /** Values left to read in this payload. */
   private budget = 0
@@ -103,7 +105,7 @@ export class JsonReader {
     }
   }
 
-  /** A key without escapes, the one kept if it is the same text; undefined for anything else. */
+  /** A key without escapes; undefined for anything else. */
   private key(text: string): string | undefined {
     const start = this.end + 1
     if (text.charCodeAt(this.end) !== 34) return undefined
@@ -115,15 +117,20 @@ export class JsonReader {
       i++
     }
     this.end = i + 1
-    const length = i - start
-    if (length >= LONG) return text.slice(start, i) === "__proto__" ? undefined : text.slice(start, i)
-    const slot = (length * 31 + text.charCodeAt(start) * 7 + text.charCodeAt(i - 1)) & (KEY_SLOTS - 1)
-    const kept = this.keys[slot]
+    if (i - start >= LONG) return text.slice(start, i)
+    const key = this.short(text, start, i)
+    return key === "__proto__" ? undefined : key
+  }
+
+  /** `text[start, end)`, shorter than {@link LONG}: the string kept if it is the same text, else a new one, kept. */
+  private short(text: string, start: number, end: number): string {
+    const length = end - start
+    const slot = (length * 31 + text.charCodeAt(start) * 7 + text.charCodeAt(end - 1)) & (SLOTS - 1)
+    const kept = this.kept[slot]
     if (kept !== undefined && kept.length === length && isAt(text, kept, start)) return kept
-    const key = text.slice(start, i)
-    if (key === "__proto__") return undefined
-    this.keys[slot] = key
-    return key
+    const string = text.slice(start, end)
+    this.kept[slot] = string
+    return string
   }
 
   private string(text: string): unknown {
@@ -132,7 +139,7 @@ export class JsonReader {
       const c = text.charCodeAt(i)
       if (c === 34) {
         this.end = i + 1
-        return text.slice(start, i)
+        return this.short(text, start, i)
       }
       if (!(c >= 32) || c === 92) break // a control character (JSON.parse refuses it), an escape, or the end
     }
