@@ -6,13 +6,18 @@
  * The result is the value `JSON.parse` gives for the whole frame (each envelope numbered, `seq`, as the inbound
  * side numbers it), or else the frame is decoded whole with {@link Frame.decodeText}, as every other frame is.
  *
+ * Its payload is read where it starts by the connection's {@link JsonReader} (small payloads: no slice, no
+ * parser call), whose grammar says where it ends, and a known tail must follow; a payload the reader declines is
+ * parsed with `JSON.parse` between the head and the envelope's end, found as below.
+ *
  * Why a piece that parses is the right piece: the decoder accepts a frame only when it has matched ALL of its
  * text, in order, as the frame's fixed prefix (its counts JSON integers), then envelopes separated by `,`, then
- * `]}` (an envelope ends at a `}` followed by `,{"kind":"`, where the next one starts, or by the frame's `]}`;
- * one whose kind no `","to":` follows is taken for an object inside the payload and passed over);
- * each envelope is a known head (`{"kind":K,"to":T,"payload":`) + a text that `JSON.parse` accepts (one JSON
- * value) + a known tail (`}` or `,"from":F}`), or a text that `JSON.parse` accepts as a whole (an envelope it has
- * no head or tail for: it teaches them when they have that form). Heads and tails are made here with
+ * `]}` (when the reader did not end the payload, an envelope ends at a `}` followed by `,{"kind":"`, where the
+ * next one starts, or by the frame's `]}`; one whose kind no `","to":` follows is taken for an object inside the
+ * payload and passed over); each envelope is a known head (`{"kind":K,"to":T,"payload":`) + one JSON value (read
+ * by the reader, or a text that `JSON.parse` accepts) + a known tail (`}` or `,"from":F}`), or a text that
+ * `JSON.parse` accepts as a whole (an envelope it has no head or tail for: it teaches them when they have that
+ * form). Heads and tails are made here with
  * `JSON.stringify` from parsed values, with distinct keys, so each is a piece of JSON grammar that means exactly
  * its values. Such a frame is then valid JSON, and JSON's grammar is unambiguous: its one parse is the one the
  * decoder found, so the result equals `JSON.parse` of the whole frame. A wrong cut cannot pass: a proper prefix
@@ -24,7 +29,8 @@
  * A failed piece throws, and exceptions are slow: a frame with a third failed piece is parsed whole, and after a
  * frame it could not decode, the decoder leaves the next data frames of its connection to the whole parse (4,
  * then twice as many after each further failure, up to 1024), so payloads that keep failing (arrays of
- * envelope-like objects) cost a throw per many frames.
+ * envelope-like objects) cost a throw per many frames. After the reader declines a head's payload, that
+ * head's next payloads go to `JSON.parse` (1, then twice as many after each further decline, up to 1024).
  */
 import type { Result } from "effect"
 import type { ActorAddress } from "../ActorAddress.ts"

@@ -118,17 +118,20 @@ export class JsonReader {
     }
     this.end = i + 1
     if (i - start >= LONG) return text.slice(start, i)
-    const key = this.short(text, start, i)
+    const key = this.short(text, start, i, true)
     return key === "__proto__" ? undefined : key
   }
 
-  /** `text[start, end)`, shorter than {@link LONG}: the string kept if it is the same text, else a new one, kept. */
-  private short(text: string, start: number, end: number): string {
+  /**
+   * `text[start, end)`, shorter than {@link LONG}: the string kept if it is the same text, else a new one, kept
+   * (a key as the engine's own copy, which property stores find at once: made once per key, not per object).
+   */
+  private short(text: string, start: number, end: number, key = false): string {
     const length = end - start
     const slot = (length * 31 + text.charCodeAt(start) * 7 + text.charCodeAt(end - 1)) & (SLOTS - 1)
     const kept = this.kept[slot]
     if (kept !== undefined && kept.length === length && isAt(text, kept, start)) return kept
-    const string = text.slice(start, end)
+    const string = key ? internalized(text.slice(start, end)) : text.slice(start, end)
     this.kept[slot] = string
     return string
   }
@@ -221,6 +224,9 @@ const POWERS = [
   1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
   1e21, 1e22
 ]
+
+/** The engine's unique copy of `key` (the one property names are): the name of the property it makes. */
+const internalized = (key: string): string => Object.keys({ [key]: 0 })[0]!
 
 /** Whether `text` holds `piece` at `pos` (for short pieces: a loop beats `startsWith` and allocates nothing). */
 const isAt = (text: string, piece: string, pos: number): boolean => {
