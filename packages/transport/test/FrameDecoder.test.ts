@@ -10,22 +10,8 @@ import { Effect, Option, Result } from "effect"
 import * as RawPeer from "../../../test/support/raw-peer.ts"
 import { Envelope, Frame, type Transport, WebSocket } from "../src/index.ts"
 import { FrameDecoder } from "../src/internal/frameDecoder.ts"
+import { type Generator, generator } from "./support/generator.ts"
 import { eventually, fast } from "./support/harness.ts"
-
-/** A seeded generator (mulberry32): the same cases on every run. */
-const generator = (seed: number) => {
-  let state = seed
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  const pick = <A>(items: ReadonlyArray<A>): A => items[int(items.length)]!
-  return { next, int, pick, chance: (p: number) => next() < p }
-}
-type Generator = ReturnType<typeof generator>
 
 const head = (kind: string, node: string, path: string) => `{"kind":"${kind}","to":{"node":"${node}","path":"${path}"}`
 /** Texts that look like the text around and between envelopes, to be found inside payloads. */

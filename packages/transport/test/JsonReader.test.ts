@@ -6,20 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { declined, JsonReader } from "../src/internal/jsonReader.ts"
-
-/** A seeded generator (mulberry32): the same cases on every run. */
-const generator = (seed: number) => {
-  let state = seed
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  return { next, int, pick: <A>(items: ReadonlyArray<A>): A => items[int(items.length)]! }
-}
-type Generator = ReturnType<typeof generator>
+import { type Generator, generator } from "./support/generator.ts"
 
 const strings = [
   "",

@@ -25,7 +25,7 @@ const LONG = 13
 const SLOTS = 64
 
 /**
- * A reader of JSON values (see the module's doc); one per connection, as it keeps the keys it has seen.
+ * A reader of JSON values (see the module's doc); one per connection, as it keeps the short strings it has read.
  *
  * @example
  * ```ts
