@@ -11,6 +11,8 @@
  * `pairs` consumers (`/user/consumer-<i>`) get the messages in turn, as from as many producers.
  * `HEADS=shared` hands over envelopes whose `to`/`from` objects are shared by all envelopes of one sender and
  * recipient (as a decoder that parses a repeated head once would); by default each is parsed whole.
+ * `DECODE=1` times the transport's frame decoder too: each batch is one data frame's bytes, decoded by the
+ * checkout's decoder (one per run, as one connection's) and then handed over.
  */
 import { execFileSync } from "node:child_process"
 import { loadavg } from "node:os"
@@ -53,6 +55,23 @@ const frame = (from: number, pairs: number, shared: boolean): Array<unknown> => 
   return JSON.parse(`[${parts.join(",")}]`) as Array<unknown>
 }
 
+/** The bytes of the data frame of `BATCH` messages from `from` on, as the sender writes it. */
+const frameBytes = (from: number, pairs: number): Buffer => {
+  const parts: Array<string> = []
+  for (let i = 0; i < BATCH; i++) {
+    const n = from + i
+    const p = n % pairs
+    parts.push(
+      `{"kind":"tell","to":{"node":"receiver","path":"/user/consumer-${p}"},"payload":{"_tag":"Tick","n":${n}},"from":{"node":"sender","path":"/user/producer-${p}"}}`
+    )
+  }
+  return Buffer.from(`{"type":"data","ack":0,"first":${from + 1},"envelopes":[${parts.join(",")}]}`)
+}
+
+interface Decoder {
+  decode(bytes: Uint8Array, isBinary: boolean): unknown
+}
+
 /**
  * Hands the envelopes over batch by batch, timing only the handing over: to a receiver that takes the sender's
  * peer and the envelope, or (checkouts before that) a delivery object made per envelope, as their transport did.
@@ -61,7 +80,8 @@ const measure = (
   deliver: (...args: Array<unknown>) => void,
   incarnation: string,
   pairs: number,
-  messages: number
+  messages: number,
+  decoder: Decoder | undefined
 ): Result => {
   const shared = process.env.HEADS === "shared"
   const peer = { node: "sender", incarnation }
@@ -69,9 +89,12 @@ const measure = (
   const walls: Array<number> = []
   const grown: Array<number> = []
   for (let done = 0; done < messages; done += BATCH) {
-    const envelopes = frame(done, pairs, shared)
+    const bytes = decoder === undefined ? undefined : frameBytes(done, pairs)
+    const parsed = bytes === undefined ? frame(done, pairs, shared) : undefined
     const heap0 = getHeapStatistics().used_heap_size
     const t0 = performance.now()
+    const envelopes =
+      parsed ?? (decoder!.decode(bytes!, true) as { success: { envelopes: Array<unknown> } }).success.envelopes
     if (perPeer) for (let i = 0; i < envelopes.length; i++) deliver(peer, envelopes[i])
     else for (let i = 0; i < envelopes.length; i++) deliver({ from: "sender", incarnation, envelope: envelopes[i] })
     const t1 = performance.now()
@@ -122,7 +145,13 @@ const child = async (root: string, pairs: number, messages: number): Promise<Res
         // the receiver's side of the link is up once it has the sender's incarnation
         const incarnation: string = ((yield* inner.peers) as Array<{ incarnation: string }>)[0]?.incarnation
         if (incarnation === undefined) throw new Error(`no link to ${peer.node}`)
-        return measure(receiver!.deliver, incarnation, pairs, messages)
+        const decoder =
+          process.env.DECODE === undefined
+            ? undefined
+            : (new (yield* Effect.promise(
+                () => import(`${root}/packages/transport/src/internal/frameDecoder.ts`)
+              )).FrameDecoder() as Decoder)
+        return measure(receiver!.deliver, incarnation, pairs, messages, decoder)
       })
     )
   )

@@ -10,22 +10,8 @@ import { Effect, Option, Result } from "effect"
 import * as RawPeer from "../../../test/support/raw-peer.ts"
 import { Envelope, Frame, type Transport, WebSocket } from "../src/index.ts"
 import { FrameDecoder } from "../src/internal/frameDecoder.ts"
+import { type Generator, generator } from "./support/generator.ts"
 import { eventually, fast } from "./support/harness.ts"
-
-/** A seeded generator (mulberry32): the same cases on every run. */
-const generator = (seed: number) => {
-  let state = seed
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number) => Math.floor(next() * n)
-  const pick = <A>(items: ReadonlyArray<A>): A => items[int(items.length)]!
-  return { next, int, pick, chance: (p: number) => next() < p }
-}
-type Generator = ReturnType<typeof generator>
 
 const head = (kind: string, node: string, path: string) => `{"kind":"${kind}","to":{"node":"${node}","path":"${path}"}`
 /** Texts that look like the text around and between envelopes, to be found inside payloads. */
@@ -199,6 +185,11 @@ const same = (decoder: FrameDecoder, bytes: Buffer, label: string) => {
   const expected = numbered(whole.success, mine)
   assert.deepStrictEqual(mine, expected, label)
   assert.strictEqual(JSON.stringify(mine), JSON.stringify(expected), label)
+  // the envelopes it vouches for (the inbound side checks them no more) are valid
+  const vouched = mine.type === "data" ? mine.envelopes.slice(0, decoder.valid) : []
+  vouched.forEach((e, i) => {
+    assert.isTrue(Envelope.isEnvelope(e), `${label}: envelope ${i} vouched for`)
+  })
   // and the inbound side's verdict on every envelope is the same (the same problem for a bad one)
   if (mine.type === "data" && expected.type === "data") {
     mine.envelopes.forEach((e, i) => {
@@ -240,6 +231,35 @@ describe("FrameDecoder", () => {
     }
     assert.strictEqual(decoder.decoded, 100)
     assert.strictEqual(decoder.failed, 0)
+  })
+
+  it("vouches for the envelopes it made of a head and tail found valid and a payload it read, from the first", () => {
+    const decoder = new FrameDecoder()
+    const [pair] = pairs(1)
+    const bogus = `${head("bogus", "reader", "/user/a")},"payload":`
+    const badSender = ',"from":{"node":"writer","path":7}}'
+    const tick = (n: number) => JSON.stringify({ _tag: "Tick", n })
+    const counts = [
+      [[pair!.head + tick(1) + pair!.tail], 0], // learned from this frame: checked by the inbound side
+      [[1, 2, 3].map((n) => pair!.head + tick(n) + pair!.tail), 3],
+      [[pair!.head + tick(1) + pair!.tail, bogus + tick(2) + pair!.tail, pair!.head + tick(3) + pair!.tail], 1],
+      [[bogus + tick(1) + pair!.tail, pair!.head + tick(2) + pair!.tail], 0],
+      [[pair!.head + tick(1) + pair!.tail, pair!.head + tick(2) + badSender, pair!.head + tick(3) + badSender], 1],
+      [[pair!.head + tick(1) + badSender], 0],
+      [
+        [
+          pair!.head + tick(1) + pair!.tail,
+          pair!.head + JSON.stringify(Array.from({ length: 40 }, () => 1)) + pair!.tail
+        ],
+        1
+      ]
+    ] as const
+    counts.forEach(([texts, valid], f) => {
+      same(decoder, Frame.encodeData(0, 1, texts), `frame ${f}`)
+      assert.strictEqual(decoder.valid, valid, `frame ${f}`)
+    })
+    same(decoder, Frame.encode({ type: "ack", ack: 1 }), "ack")
+    assert.strictEqual(decoder.valid, 0)
   })
 
   it("clean streams: one sender, 100 senders, asks and replies mixed in, all as JSON.parse", () => {

@@ -179,7 +179,7 @@ export class Engine {
     if (link === undefined || link.down) return
     switch (frame.type) {
       case "data":
-        this.inbound.onData(connection, link, frame)
+        this.inbound.onData(connection, link, frame, connection.decoder.valid)
         return
       case "ack":
         if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)

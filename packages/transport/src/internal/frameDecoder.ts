@@ -6,13 +6,18 @@
  * The result is the value `JSON.parse` gives for the whole frame (each envelope numbered, `seq`, as the inbound
  * side numbers it), or else the frame is decoded whole with {@link Frame.decodeText}, as every other frame is.
  *
+ * Its payload is read where it starts by the connection's {@link JsonReader} (small payloads: no slice, no
+ * parser call), whose grammar says where it ends, and a known tail must follow; a payload the reader declines is
+ * parsed with `JSON.parse` between the head and the envelope's end, found as below.
+ *
  * Why a piece that parses is the right piece: the decoder accepts a frame only when it has matched ALL of its
  * text, in order, as the frame's fixed prefix (its counts JSON integers), then envelopes separated by `,`, then
- * `]}` (an envelope ends at a `}` followed by `,{"kind":"`, where the next one starts, or by the frame's `]}`;
- * one whose kind no `","to":` follows is taken for an object inside the payload and passed over);
- * each envelope is a known head (`{"kind":K,"to":T,"payload":`) + a text that `JSON.parse` accepts (one JSON
- * value) + a known tail (`}` or `,"from":F}`), or a text that `JSON.parse` accepts as a whole (an envelope it has
- * no head or tail for: it teaches them when they have that form). Heads and tails are made here with
+ * `]}` (when the reader did not end the payload, an envelope ends at a `}` followed by `,{"kind":"`, where the
+ * next one starts, or by the frame's `]}`; one whose kind no `","to":` follows is taken for an object inside the
+ * payload and passed over); each envelope is a known head (`{"kind":K,"to":T,"payload":`) + one JSON value (read
+ * by the reader, or a text that `JSON.parse` accepts) + a known tail (`}` or `,"from":F}`), or a text that
+ * `JSON.parse` accepts as a whole (an envelope it has no head or tail for: it teaches them when they have that
+ * form). Heads and tails are made here with
  * `JSON.stringify` from parsed values, with distinct keys, so each is a piece of JSON grammar that means exactly
  * its values. Such a frame is then valid JSON, and JSON's grammar is unambiguous: its one parse is the one the
  * decoder found, so the result equals `JSON.parse` of the whole frame. A wrong cut cannot pass: a proper prefix
@@ -24,12 +29,14 @@
  * A failed piece throws, and exceptions are slow: a frame with a third failed piece is parsed whole, and after a
  * frame it could not decode, the decoder leaves the next data frames of its connection to the whole parse (4,
  * then twice as many after each further failure, up to 1024), so payloads that keep failing (arrays of
- * envelope-like objects) cost a throw per many frames.
+ * envelope-like objects) cost a throw per many frames. After the reader declines a head's payload, that
+ * head's next payloads go to `JSON.parse` (1, then twice as many after each further decline, up to 1024).
  */
 import type { Result } from "effect"
 import type { ActorAddress } from "../ActorAddress.ts"
-import type { Problem } from "../Envelope.ts"
+import * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
+import { declined, JsonReader } from "./jsonReader.ts"
 
 /** The start of a `data` frame as `Frame.encodeData` writes it. */
 const DATA = '{"type":"data","ack":'
@@ -55,6 +62,8 @@ const MAX_SKIP = 1024
 interface Tail {
   readonly text: string
   readonly from: ActorAddress | undefined
+  /** Whether its head, it and any JSON payload make a valid envelope (checked once, when it is learned). */
+  readonly valid: boolean
 }
 
 /** An envelope's JSON before its payload, and what it means. */
@@ -66,6 +75,9 @@ interface Head {
   readonly tails: Array<Tail>
   /** The text seen last between this head's payload and the next envelope's: one comparison checks both. */
   joint: Joint | undefined
+  /** Payloads left to `JSON.parse` (after the reader declined one), and how many the next decline leaves. */
+  skip: number
+  penalty: number
 }
 
 /** A tail, `,` and the next envelope's head, as one text. */
@@ -135,10 +147,17 @@ const plausible = (text: string, from: number, to: number): boolean => {
  */
 export class FrameDecoder {
   private readonly heads = new Map<string, Head>()
+  private readonly reader = new JsonReader()
   private last: Head | undefined = undefined
   /** Data frames left to the whole parse, and how many the next failure leaves. */
   private skip = 0
   private penalty = MIN_SKIP
+  /**
+   * How many envelopes of the last frame decoded, from the first, are valid envelopes for sure: each made of a
+   * head and tail found valid once and a payload the reader read (JSON by its making), so the inbound side
+   * need not check them again.
+   */
+  valid = 0
   /** Data frames decoded envelope by envelope, attempts that ended in a whole parse, pieces that threw (for tests). */
   decoded = 0
   failed = 0
@@ -152,7 +171,8 @@ export class FrameDecoder {
   }
 
   /** Decodes one WebSocket message, as `Frame.decode` does. */
-  decode(bytes: Uint8Array, isBinary: boolean): Result.Result<Frame.Frame, Problem> {
+  decode(bytes: Uint8Array, isBinary: boolean): Result.Result<Frame.Frame, Envelope.Problem> {
+    this.valid = 0
     if (!isBinary) return Frame.decode(bytes, isBinary)
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
     if (text.startsWith(DATA)) {
@@ -184,63 +204,85 @@ export class FrameDecoder {
     if (ack < 0 || !text.startsWith(FIRST, after)) return undefined
     const first = count(text, after + FIRST.length)
     if (first < 1 || !text.startsWith(ENVELOPES, after)) return undefined
-    const last = text.length - 3
+    /** Where the last envelope's `}` is, before the frame's `]}`; -1 if the frame does not end so. */
+    const last = text.endsWith("}]}") ? text.length - 3 : -1
+    const reader = this.reader
     const envelopes: Array<unknown> = []
     let pos = after + ENVELOPES.length
     /** The head at `pos`, already checked (by the previous envelope's joint), or undefined. */
     let checked: Head | undefined
     /** Pieces that failed to parse (each a throw): past two, the frame is parsed whole. */
     let misses = 0
+    /** The envelopes known valid so far, from the first (see {@link valid}), and whether all so far are. */
+    let valid = 0
+    let all = true
     for (let seq = first; ; seq++) {
       const head = checked ?? this.headAt(text, pos)
       checked = undefined
       const from = head === undefined ? pos : pos + head.text.length
-      // where this envelope ends: before the next `},{"kind":"`, else the frame's `}]}` (see the module's doc)
-      let end = nextEnd(text, from)
-      if (end < 0) return undefined
       let tail: Tail | undefined
-      if (head !== undefined) {
-        const joint = head.joint
-        if (joint !== undefined && end !== last) {
-          const to = end + 1 - joint.tail.text.length
-          if (to > from && isAt(text, joint.text, to) && plausible(text, from, to)) {
-            const payload = parse(text, from, to)
-            if (payload !== failed) {
-              envelopes.push(make(head, joint.tail, payload, seq))
-              pos = end + 2
-              checked = joint.next
-              continue
-            }
-            this.throws++
-            if (++misses > 2) return undefined
+      let end = -1
+      if (head !== undefined && head.skip > 0) head.skip--
+      else if (head !== undefined) {
+        // the payload read where it starts: its grammar ends it, and a known tail must follow
+        const payload = reader.read(text, from)
+        if (payload === declined) {
+          head.skip = head.penalty // payloads this reader declines are left to JSON.parse for a while
+          head.penalty = Math.min(MAX_SKIP, head.penalty * 2)
+        } else {
+          head.penalty = 1
+          const at = reader.end
+          const joint = head.joint
+          if (joint !== undefined && isAt(text, joint.text, at)) {
+            envelopes.push(make(head, joint.tail, payload, seq))
+            if (all && joint.tail.valid) valid++
+            else all = false
+            pos = at + joint.tail.text.length + 1
+            checked = joint.next
+            continue
           }
-        }
-      }
-      // not the joint's: past the `},{"kind":"` of objects inside the payload (no `","to":` follows their kind)
-      while (end !== last && !isAt(text, TO, text.indexOf('"', end + NEXT.length))) {
-        end = nextEnd(text, end + 1)
-        if (end < 0) return undefined
-      }
-      if (head !== undefined) {
-        for (const t of head.tails) {
-          const to = end + 1 - t.text.length
-          if (to > from && isAt(text, t.text, to) && plausible(text, from, to)) {
-            const payload = parse(text, from, to)
-            if (payload !== failed) {
-              envelopes.push(make(head, t, payload, seq))
-              tail = t
-              break
-            }
-            this.throws++
-            if (++misses > 2) return undefined
+          tail = tailAt(head, text, at, last)
+          if (tail !== undefined) {
+            envelopes.push(make(head, tail, payload, seq))
+            if (all && tail.valid) valid++
+            else all = false
+            end = at + tail.text.length - 1
           }
         }
       }
       if (tail === undefined) {
-        const envelope: unknown = JSON.parse(text.slice(pos, end + 1))
-        const learned = this.learn(text, pos, end, envelope)
-        envelopes.push(learned === undefined ? envelope : make(learned, this.tail, (envelope as Mutable).payload, seq))
-        if (learned !== undefined) tail = this.tail
+        all = false
+        // where this envelope ends: before the next `},{"kind":"`, else the frame's `}]}` (see the module's doc)
+        end = nextEnd(text, from, last)
+        if (end < 0) return undefined
+        // past the `},{"kind":"` of objects inside the payload (no `","to":` follows their kind)
+        while (end !== last && !isAt(text, TO, text.indexOf('"', end + NEXT.length))) {
+          end = nextEnd(text, end + 1, last)
+          if (end < 0) return undefined
+        }
+        if (head !== undefined) {
+          for (const t of head.tails) {
+            const to = end + 1 - t.text.length
+            if (to > from && isAt(text, t.text, to) && plausible(text, from, to)) {
+              const payload = parse(text, from, to)
+              if (payload !== failed) {
+                envelopes.push(make(head, t, payload, seq))
+                tail = t
+                break
+              }
+              this.throws++
+              if (++misses > 2) return undefined
+            }
+          }
+        }
+        if (tail === undefined) {
+          const envelope: unknown = JSON.parse(text.slice(pos, end + 1))
+          const learned = this.learn(text, pos, end, envelope)
+          envelopes.push(
+            learned === undefined ? envelope : make(learned, this.tail, (envelope as Mutable).payload, seq)
+          )
+          if (learned !== undefined) tail = this.tail
+        }
       }
       if (end === last) break
       pos = end + 2
@@ -253,6 +295,7 @@ export class FrameDecoder {
       if (joint === undefined || joint.tail !== tail || joint.next !== next)
         head.joint = { text: `${tail.text},${next.text}`, tail, next }
     }
+    this.valid = valid
     return { type: "data", ack, first, envelopes }
   }
 
@@ -271,7 +314,7 @@ export class FrameDecoder {
   }
 
   /** The tail {@link learn} found last. */
-  private tail: Tail = { text: "}", from: undefined }
+  private tail: Tail = { text: "}", from: undefined, valid: false }
 
   /**
    * An envelope parsed whole from `text[pos, end]`: its head (returned) and tail (in `this.tail`) are kept for
@@ -307,14 +350,16 @@ export class FrameDecoder {
     let head = this.heads.get(headText)
     if (head === undefined) {
       if (this.heads.size >= HEADS) this.forget()
-      head = { text: headText, kind: e.kind, to: address(e.to), tails: [], joint: undefined }
+      head = { text: headText, kind: e.kind, to: address(e.to), tails: [], joint: undefined, skip: 0, penalty: 1 }
       this.heads.set(headText, head)
     }
     this.last = head
     let tail = head.tails.find((t) => t.text === tailText)
     if (tail === undefined) {
       if (head.tails.length >= TAILS) head.tails.pop()
-      tail = { text: tailText, from: withFrom ? address(e.from as Mutable) : undefined }
+      const from = withFrom ? address(e.from as Mutable) : undefined
+      const fields = { kind: head.kind, to: head.to, payload: null }
+      tail = { text: tailText, from, valid: Envelope.isEnvelope(from === undefined ? fields : { ...fields, from }) }
       head.tails.push(tail)
       head.tails.sort((a, b) => b.text.length - a.text.length)
     }
@@ -349,11 +394,23 @@ const parse = (text: string, from: number, to: number): unknown => {
  * Where the envelope that starts at or before `from` may end: the `}` of the next `},{"kind":"`, else of the
  * frame's closing `}]}`; -1 if neither.
  */
-const nextEnd = (text: string, from: number): number => {
+const nextEnd = (text: string, from: number, last: number): number => {
   const next = text.indexOf(NEXT, from)
   if (next >= 0) return next
-  const last = text.length - 3
-  return last >= from && text.endsWith("}]}") ? last : -1
+  return last >= from ? last : -1
+}
+
+/**
+ * The tail of `head` at `at` that ends its envelope: followed by `,` (the next envelope's) or by the frame's `]}`
+ * (its last envelope's `}` at `last`).
+ */
+const tailAt = (head: Head, text: string, at: number, last: number): Tail | undefined => {
+  for (const tail of head.tails) {
+    if (!isAt(text, tail.text, at)) continue
+    const end = at + tail.text.length - 1
+    if (end === last || text.charCodeAt(end + 1) === 44) return tail
+  }
+  return undefined
 }
 
 /** The envelope of a head, a tail and a payload, numbered (`seq` in the literal, where the inbound side puts it). */
