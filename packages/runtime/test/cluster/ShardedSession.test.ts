@@ -22,6 +22,7 @@ import { type Duration, Effect, Exit, Layer, Tracer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { participantsOf } from "../../src/choreography/internal/participant.ts"
+import * as Entity from "../../src/durable/Entity.ts"
 import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { postgresAndRunners } from "./processes.ts"
@@ -100,6 +101,30 @@ const Thinkers = Sharded.make("LedgerThinker", {
     )
 })
 
+/** The runner's actor system, for a bank's `once` to passivate an auditor (see `SlowBanks`). */
+let runnerSystem: ActorSystem.ActorSystemService | undefined
+
+/**
+ * Banks whose second deposit takes 2 s, during which the session's auditor is passivated (after 1 s): its lease
+ * finds it gone, it resumes from the log, and its peers are asked to send it again what they sent it. The client
+ * meanwhile waits for its receipt longer than its 1.5 s step deadline, though never 1.5 s since the recovery.
+ */
+const SlowBanks = Sharded.make("LedgerSlowBank", {
+  behavior: () =>
+    bank((session, role, n) =>
+      n !== 2
+        ? record(session, role, n)
+        : Effect.gen(function* () {
+            yield* Effect.sleep("1 second")
+            yield* Entity.passivate(Auditors.kind, `a-${session}`).pipe(
+              Effect.provideService(ActorSystem.ActorSystem, runnerSystem!)
+            )
+            yield* Effect.sleep("1 second")
+            yield* record(session, role, n)
+          })
+    )
+})
+
 /** A client that breaks the protocol: it sends the auditor a deposit (C never talks to A). */
 const Cheats = Sharded.make("LedgerCheat", {
   behavior: () =>
@@ -125,6 +150,7 @@ const runnerOn = <E>(cluster: Layer.Layer<Sharding.Sharding | Storage.Storage, E
     Sharded.layer(IdleBanks),
     Sharded.layer(IdleAuditors),
     Sharded.layer(FragileBanks),
+    Sharded.layer(SlowBanks),
     Sharded.layer(Thinkers),
     Sharded.layer(Cheats),
     Sharded.layer(Sleepers),
@@ -313,6 +339,28 @@ describe("sessions with sharded roles on one SQLite runner", () => {
     )
     expect(done.results).toEqual({ C: 10, B: 10, A: 4 })
     expect(ranOnce("think-4")).toEqual({ runs: 8, distinct: 8 })
+  })
+
+  it("count a waiting role's step anew when a peer resumes: a recovery longer than the step deadline completes", async () => {
+    const done = await run(
+      Effect.gen(function* () {
+        runnerSystem = yield* ActorSystem.ActorSystem
+        const roles = {
+          C: yield* Sharded.ref(Clients, "c-slow-2"),
+          B: yield* Sharded.ref(SlowBanks, "b-slow-2"),
+          A: yield* Sharded.ref(Auditors, "a-slow-2")
+        }
+        // (a 2 s deadline: the lease asks every 200 ms)
+        return yield* ShardedSession.run(Ledger, {
+          roles,
+          id: "slow-2",
+          deadline: "2 seconds",
+          stepTimeout: "1500 millis"
+        })
+      })
+    )
+    expect(done.results).toEqual({ C: 3, B: 3, A: 2 })
+    expect(ranOnce("slow-2")).toEqual({ runs: 4, distinct: 4 })
   })
 
   it("abort, typed, when a role cannot be reached again within the deadline", async () => {
