@@ -208,13 +208,14 @@ const leftTests = (run: Run) => {
     const cause = await run(
       Effect.gen(function* () {
         const roles = yield* ledgerRoles("slow", Sleepers)
-        // the client never moves: the session ends at its bank's step deadline, 1.5 s after it began
+        // the client never moves: the session ends at its bank's (or its auditor's) step deadline, 1.5 s after it began
         const handle = yield* ShardedSession.start(Ledger, { roles, id: "slow", stepTimeout: "1500 millis" })
         const error = yield* Effect.flip(handle.await.pipe(Effect.withTracer(tracer)))
         return error._tag === "SessionAborted" ? error.cause : error
       })
     )
-    expect(cause).toMatchObject({ _tag: "StepTimeout", role: "B" })
+    expect(cause).toMatchObject({ _tag: "StepTimeout", state: 0 })
+    expect(["B", "A"]).toContain((cause as { readonly role?: string }).role)
     const reads = spans.filter((span) => String(span.attributes.get("db.query.text")).includes("FROM troupe_sessions"))
     // one before the coordinator's runner is asked to tell the end, one after it did; one more if the session took
     // over the 5 s the runner holds a wait (a loaded machine). A read every 200 ms made 8 or more.
@@ -310,10 +311,11 @@ describe("sessions with sharded roles on one SQLite runner", () => {
   })
 
   it("abort, typed, when a role waits past its step deadline", async () => {
-    expect(await abortCause("sleep", Sleepers, { stepTimeout: "300 millis" })).toMatchObject({
-      _tag: "StepTimeout",
-      role: "B"
-    })
+    // the client never moves: the bank waits for its deposit, the auditor for the bank's record, both from the
+    // session's begin (each one's step counts anew as its peers join at the begin: either may be first)
+    const cause = await abortCause("sleep", Sleepers, { stepTimeout: "300 millis" })
+    expect(cause).toMatchObject({ _tag: "StepTimeout", state: 0 })
+    expect(["B", "A"]).toContain((cause as { readonly role?: string } | undefined)?.role)
   })
 
   it("abort, typed, when a role's type is hosted by no runner", async () => {
