@@ -105,9 +105,9 @@ const Thinkers = Sharded.make("LedgerThinker", {
 let runnerSystem: ActorSystem.ActorSystemService | undefined
 
 /**
- * Banks whose second deposit takes 2 s, during which the session's auditor is passivated (after 1 s): its lease
+ * Banks whose second deposit takes 2.5 s, during which the session's auditor is passivated (after 1 s): its lease
  * finds it gone, it resumes from the log, and its peers are asked to send it again what they sent it. The client
- * meanwhile waits for its receipt longer than its 1.5 s step deadline, though never 1.5 s since the recovery.
+ * meanwhile waits for its receipt longer than its 2 s step deadline, though never 2 s since the recovery.
  */
 const SlowBanks = Sharded.make("LedgerSlowBank", {
   behavior: () =>
@@ -119,7 +119,7 @@ const SlowBanks = Sharded.make("LedgerSlowBank", {
             yield* Entity.passivate(Auditors.kind, `a-${session}`).pipe(
               Effect.provideService(ActorSystem.ActorSystem, runnerSystem!)
             )
-            yield* Effect.sleep("1 second")
+            yield* Effect.sleep("1500 millis")
             yield* record(session, role, n)
           })
     )
@@ -357,7 +357,7 @@ describe("sessions with sharded roles on one SQLite runner", () => {
           roles,
           id: "slow-2",
           deadline: "2 seconds",
-          stepTimeout: "1500 millis"
+          stepTimeout: "2 seconds"
         })
       })
     )
