@@ -91,9 +91,10 @@ const runner = Layer.mergeAll(
   Sharded.layer(Clients),
   Sharded.layer(Banks),
   Sharded.layer(Auditors),
-  ShardedSession.layer([Ledger]),
-  sessionLog
+  ShardedSession.layer([Ledger])
 ).pipe(
+  // (under the role types: the log closes after them, so a graceful stop's passivations are in it)
+  Layer.provideMerge(sessionLog),
   Layer.provideMerge(ActorSystem.layer({ name: name ?? "runner" })),
   Layer.provideMerge(
     Cluster.layerPostgres({ url: url!, host: "127.0.0.1", port: Number(port), shards: 30, ...testSharding })
