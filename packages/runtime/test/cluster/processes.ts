@@ -49,12 +49,34 @@ export const serve = async <A, E>(layer: Layer.Layer<A, E>, name: string | undef
   const program = Effect.gen(function* () {
     yield* Effect.sync(() => console.log(JSON.stringify({ event: "ready", name, pid: process.pid })))
     yield* Effect.callback<void>((resume) => {
-      process.once("SIGTERM", () => resume(Effect.void))
+      process.once("SIGTERM", () => {
+        stopping()
+        resume(Effect.void)
+      })
     })
   })
   await Effect.runPromise(Effect.scoped(Effect.provide(program, layer)) as Effect.Effect<void>)
   console.log(JSON.stringify({ event: "stopped", name }))
   process.exit(0)
+}
+
+/**
+ * A graceful stop began: said in the log, and every 20 s while it lasts, with the kinds of resources the process
+ * still holds (a stop that hangs shows where it waits).
+ */
+const stopping = () => {
+  const since = Date.now()
+  const line = (event: string) =>
+    console.log(
+      JSON.stringify({
+        event,
+        t: new Date().toISOString().slice(11, 23),
+        ms: Date.now() - since,
+        resources: process.getActiveResourcesInfo()
+      })
+    )
+  line("stopping")
+  setInterval(() => line("still stopping"), 20_000).unref()
 }
 
 /**

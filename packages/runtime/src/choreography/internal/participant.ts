@@ -238,6 +238,8 @@ export class Participant {
       Recovery.rebind(known, m.roles)
       known.durable.coordinatorGone?.()
       known.durable.coordinatorGone = undefined
+      // (a peer resumed, or the coordinator started again: a step the role waits on counts anew)
+      if (m.durable.resendTo !== undefined) known.waiting?.recovered()
       const resend = m.durable.resendTo === undefined ? Effect.void : Recovery.resend(known, m.durable.resendTo)
       const begin = m.durable.begun && !known.begun ? this.begin(m.session) : Effect.void
       return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)

@@ -20,11 +20,7 @@ export const wait = (session: RoleSession, from: string, state: number): Effect.
   Effect.callback<Endpoint.Incoming, Failure>((resume) => {
     const waiting = new Waiting(session, from, state, resume)
     session.waiting = waiting
-    const timeout = session.stepTimeoutMillis
-    if (timeout !== undefined) {
-      const deadlines = session.participant.system.deadlines
-      waiting.deadline = deadlines.schedule(deadlines.now() + timeout, () => waiting.timedOut(timeout))
-    }
+    waiting.startDeadline()
     return Effect.sync(() => {
       if (session.waiting === waiting) waiting.stop()
     })
@@ -69,6 +65,25 @@ export class Waiting {
     const message = session.peer(this.from)!.inbox!.shift()!
     session.consumed(message)
     this.resume(Exit.succeed(message))
+  }
+
+  /** Starts the step deadline (if the role has one), from now. */
+  startDeadline(): void {
+    const timeout = this.session.stepTimeoutMillis
+    if (timeout === undefined) return
+    const deadlines = this.session.participant.system.deadlines
+    this.deadline = deadlines.schedule(deadlines.now() + timeout, () => this.timedOut(timeout))
+  }
+
+  /**
+   * The durable session recovered (a peer resumed from the log and is sent again what it missed, or the coordinator
+   * started again): the step counts anew from now. The time the recovery took (a runner stopping, a shard moving, a
+   * log read) is bounded by the session's deadline, not by the step's.
+   */
+  recovered(): void {
+    if (this.deadline === undefined) return
+    this.cancelDeadline()
+    this.startDeadline()
   }
 
   /** The wait ends without a message (the program was interrupted, or the role left the session). */
