@@ -22,6 +22,8 @@ const PER_SECOND = Math.max(500, Math.ceil(PER_PAIR / 4))
 // connectAll off: every link goes through the proxies the test cuts (members would also dial each other directly)
 const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 4000, connectAll: false }
 
+/** A cut spares connections younger than this: each gets through its handshake (see `TcpProxy.cutAtRandom`). */
+const MIN_AGE_MS = 500
 /** With TROUPE_NODE_LOG=Debug (the nodes log each cut, attach and dial), a failure shows their whole logs. */
 const LOG_TAIL = process.env.TROUPE_NODE_LOG === "Debug" ? 0 : -3000
 
@@ -51,7 +53,9 @@ describe("transport chaos", () => {
         yield* Effect.forEach(names, joinAll, { concurrency: "unbounded" })
 
         const cuts = { count: 0 }
-        const chaosFiber = yield* Effect.forkChild(TcpProxy.cutAtRandom(Array.from(proxies.values()), cuts, 20, 120))
+        const chaosFiber = yield* Effect.forkChild(
+          TcpProxy.cutAtRandom(Array.from(proxies.values()), cuts, 20, 120, MIN_AGE_MS)
+        )
         const sendAll = (from: Name, count: number) =>
           Effect.forEach(
             names.filter((to) => to !== from),
