@@ -22,6 +22,8 @@ const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 300
 const ASK_EVERY = 50
 const ASK_TIMEOUT_MS = 3000
 
+/** A cut spares connections younger than this: each gets through its handshake (see `TcpProxy.cutAtRandom`). */
+const MIN_AGE_MS = 500
 const names = ["a", "b", "c"] as const
 type Name = (typeof names)[number]
 type Node = Cluster.Child<Event, Command>
@@ -52,7 +54,9 @@ describe("actors across processes under chaos", () => {
         yield* Effect.forEach(names, joinAll, { concurrency: "unbounded" })
 
         const cuts = { count: 0 }
-        const chaosFiber = yield* Effect.forkChild(TcpProxy.cutAtRandom([...proxies.values()], cuts, 30, 180))
+        const chaosFiber = yield* Effect.forkChild(
+          TcpProxy.cutAtRandom([...proxies.values()], cuts, 30, 180, MIN_AGE_MS)
+        )
         const send = (from: Name, to: Name) =>
           node(from).request({
             cmd: "send",

@@ -22,6 +22,11 @@ const PER_SECOND = Math.max(500, Math.ceil(PER_PAIR / 4))
 // connectAll off: every link goes through the proxies the test cuts (members would also dial each other directly)
 const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 4000, connectAll: false }
 
+/** A cut spares connections younger than this: each gets through its handshake (see `TcpProxy.cutAtRandom`). */
+const MIN_AGE_MS = 500
+/** With TROUPE_NODE_LOG=Debug (the nodes log each cut, attach and dial), a failure shows their whole logs. */
+const LOG_TAIL = process.env.TROUPE_NODE_LOG === "Debug" ? 0 : -3000
+
 const names = ["a", "b", "c"] as const
 type Name = (typeof names)[number]
 
@@ -48,7 +53,9 @@ describe("transport chaos", () => {
         yield* Effect.forEach(names, joinAll, { concurrency: "unbounded" })
 
         const cuts = { count: 0 }
-        const chaosFiber = yield* Effect.forkChild(TcpProxy.cutAtRandom(Array.from(proxies.values()), cuts, 20, 120))
+        const chaosFiber = yield* Effect.forkChild(
+          TcpProxy.cutAtRandom(Array.from(proxies.values()), cuts, 20, 120, MIN_AGE_MS)
+        )
         const sendAll = (from: Name, count: number) =>
           Effect.forEach(
             names.filter((to) => to !== from),
@@ -108,7 +115,7 @@ describe("transport chaos", () => {
         }
         if (failures.length > 0) {
           assert.fail(
-            `${failures.join("\n")}\n--- logs ---\n${names.map((n) => `${n}:\n${node(n).stderr().slice(-3000)}`).join("\n")}`
+            `${failures.join("\n")}\n--- logs ---\n${names.map((n) => `${n}:\n${node(n).stderr().slice(LOG_TAIL)}`).join("\n")}`
           )
         }
         // the run did what it says: traffic flowed, connections were cut, the restart was seen

@@ -3,7 +3,7 @@
  * on stdin, and how the process starts and ends.
  */
 import * as Readline from "node:readline"
-import { Deferred, Effect, Exit, Logger, type Scope } from "effect"
+import { Deferred, Effect, Exit, Logger, References, type Scope } from "effect"
 
 /** Writes one event line on stdout. */
 export const emit = (event: unknown) => process.stdout.write(`${JSON.stringify(event)}\n`)
@@ -42,7 +42,11 @@ export const serve = <C extends { readonly id: number; readonly cmd: string }>(
 /** Runs a node script's program (logs on stderr) and exits with 0, or with 1 after printing the failure. */
 export const main = (program: Effect.Effect<void, unknown, Scope.Scope>): void => {
   Effect.runPromiseExit(
-    Effect.scoped(program).pipe(Effect.provide(Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)])))
+    Effect.scoped(program).pipe(
+      // TROUPE_NODE_LOG=Debug shows the transport's connection changes (cuts, attaches, dial failures)
+      Effect.provideService(References.MinimumLogLevel, process.env.TROUPE_NODE_LOG === "Debug" ? "Debug" : "Info"),
+      Effect.provide(Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)]))
+    )
   ).then((exit) => {
     if (Exit.isFailure(exit)) process.stderr.write(`${String(exit.cause)}\n`)
     process.exit(Exit.isSuccess(exit) ? 0 : 1)

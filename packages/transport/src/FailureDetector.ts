@@ -1,6 +1,7 @@
 /**
  * Failure detectors decide, from the heartbeats a peer sends, when it should be declared down.
- * Each link has one; it is fed every `heartbeat` frame and asked once per heartbeat interval.
+ * Each link has one; it is fed every `heartbeat` frame (and, once a heartbeat is an interval overdue,
+ * any other frame or completed handshake of the peer) and asked once per heartbeat interval.
  *
  * Two kinds:
  *

@@ -160,3 +160,30 @@ describe("a late event loop (WebSocket)", () => {
     })
   )
 })
+
+describe("heartbeats that do not get through (WebSocket)", () => {
+  it.live("a peer whose frames and handshakes still arrive is not declared down; a silent one still is", () =>
+    Effect.gen(function* () {
+      const h = webSocket()
+      // a's heartbeats come every 2 s, later than b's detector gives up (1.5 s): as when connections are cut
+      // before a heartbeat goes out, or heartbeats queue behind data on a starved machine
+      const a = yield* h.node("a", { heartbeatInterval: "2 seconds" })
+      const b = yield* h.node("b", { failureDetector: { _tag: "Timeout", timeout: "1500 millis" } })
+      const events = yield* b.transport.subscribe
+      yield* h.connect(a, b)
+      // 3 s of data from a, every connection cut every 200 ms (each reconnection is a handshake a completes)
+      const cutting = yield* Effect.forkChild(Effect.forever(Effect.andThen(Effect.sleep(200), h.drop(a, b))))
+      for (let n = 1; n <= 30; n++) {
+        yield* sendMany(a, b, 1, n)
+        yield* Effect.sleep(100)
+      }
+      yield* Fiber.interrupt(cutting)
+      assert.deepStrictEqual(yield* receiveMany(b, 30), range(1, 30))
+      assert.strictEqual(yield* downs(events), 0)
+      // what shows a peer alive does not hide a silent one: cut off, a is declared down
+      yield* h.partition(a, b)
+      const down = yield* awaitEvent(events, Peer.isPeerDown)
+      assert.deepStrictEqual([down.node, down.reason], ["a", "unreachable"])
+    })
+  )
+})

@@ -177,6 +177,7 @@ export class Engine {
     }
     const link = connection.link
     if (link === undefined || link.down) return
+    if (frame.type !== "heartbeat") link.heard(connection.lastReceived)
     switch (frame.type) {
       case "data":
         this.inbound.onData(connection, link, frame, connection.decoder.valid)

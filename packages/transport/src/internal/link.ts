@@ -137,6 +137,17 @@ export class Link {
     this.detector.heartbeat(at)
   }
 
+  /**
+   * Any other frame from the peer, or a handshake it completed, shows it alive: once its heartbeat is an
+   * interval overdue (lost with a connection cut before it went out, or queued behind data on a starved
+   * machine), this counts as one (at most one per interval, so phi accrual learns heartbeat-like intervals).
+   * Connections cut faster than heartbeats go then do not get a live peer declared down; a peer nothing is
+   * heard from is declared down as before.
+   */
+  heard(at: number): void {
+    if (at - this.lastHeartbeat >= Math.min(this.peerHeartbeatMs, this.engine.options.heartbeatMs)) this.heartbeat(at)
+  }
+
   get unacknowledged(): number {
     return this.lastSeq - this.acked
   }

@@ -85,6 +85,14 @@ export class Peers {
       if (!newWins) return
     }
     link.attached(connection)
+    const at = Date.now()
+    this.engine.log("Debug", "connection attached", {
+      peer: link.peer.node,
+      outbound: connection.outbound,
+      sinceHeartbeat: `${at - link.lastHeartbeat} ms`
+    })
+    // the peer's incarnation just proved its key on this connection: it is alive
+    link.heard(at)
     this.engine.membership.attached(link)
   }
 
