@@ -135,13 +135,22 @@ export const testEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
-/** A TCP port that was free a moment ago. */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+/**
+ * A TCP port that was free a moment ago, below the kernel's ephemeral range (32768-60999 on Linux). A test gives it
+ * to a node that starts seconds later: a port from `listen(0)` is in the ephemeral range, which every other
+ * `listen(0)` of the concurrent test files draws from too, so one of their nodes could take it first (seen on CI:
+ * a node dialled another file's node there and was refused for a wrong secret). Below that range only another
+ * `freePort` could pick it, at random among ~12,000 ports.
+ */
+export const freePort = (): Promise<number> => {
+  const attempt = (left: number): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      const port = 20_000 + Math.floor(Math.random() * 12_768)
+      const server = createServer()
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        error.code === "EADDRINUSE" && left > 0 ? resolve(attempt(left - 1)) : reject(error)
+      )
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(port)))
     })
-  })
+  return attempt(100)
+}
