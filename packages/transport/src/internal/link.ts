@@ -16,6 +16,7 @@ import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 import type { DeliveryImpl } from "./inbound.ts"
 import { SendRing } from "./sendRing.ts"
+import { Waiter } from "./waiter.ts"
 
 /** A link waits this long before sending an ack on its own when no data frame carries one. */
 const ACK_DELAY_MS = 5
@@ -34,36 +35,6 @@ const FRAME_BYTES = 120 * 1024
 /** Urgent envelopes may wait for a peer's window up to this many times the capacity; then it is declared down. */
 const URGENT_LIMIT = 4
 const now = Date.now
-
-/** A send waiting for room in the window: `done` is called once it is in the resend buffer, or failed. */
-class Waiter {
-  readonly json: string
-  readonly bytes: number
-  readonly template: Envelope.Template | undefined
-  private listener: ((error: SendError | undefined) => void) | undefined
-  /** How it ended, while no listener heard it (null: not yet). */
-  private outcome: SendError | undefined | null = null
-  cancelled = false
-  constructor(
-    json: string,
-    bytes: number,
-    template: Envelope.Template | undefined,
-    listener: ((error: SendError | undefined) => void) | undefined
-  ) {
-    this.json = json
-    this.bytes = bytes
-    this.template = template
-    this.listener = listener
-  }
-  done(error: SendError | undefined): void {
-    if (this.listener === undefined) this.outcome = error
-    else this.listener(error)
-  }
-  onDone(listener: (error: SendError | undefined) => void): void {
-    if (this.outcome === null) this.listener = listener
-    else listener(this.outcome)
-  }
-}
 
 /**
  * Replies and system messages (death watch, cancellations, directory updates, lookups) travel on the urgent
