@@ -3,6 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Exit, Schema } from "effect"
 import { ActorRef, Protocol } from "../src/index.ts"
 import { codecOf, toJson } from "../src/internal/remote/codec.ts"
+import { writeNumber, writeString } from "../src/internal/remote/plainStruct.ts"
 
 /**
  * Remote messages of plain structs (strings, numbers, booleans, literals) skip the Schema's parser on both
@@ -145,37 +146,104 @@ describe("remote message codec", () => {
     assert.isAbove(shortcuts, 100)
   })
 
-  it("writes the JSON of exactly the messages it sends as they are, as JSON.stringify does, with its bytes", () => {
+  it("writes the JSON of exactly the messages it sends as they are, as JSON.stringify does", () => {
     let written = 0
+    const into = Buffer.alloc(4096)
     for (const protocol of [Plain, Other] as ReadonlyArray<Protocol.Any>) {
       const codec = codecOf(protocol)
       for (const tag of protocol.tags) {
         if (tag === "WithRef") continue
         for (const value of candidates(tag, fields[tag]!)) {
           if ((value as { _tag?: unknown })._tag !== tag) continue
-          const json = codec.json(value as { _tag: string })
+          const write = codec.writer(value as { _tag: string })
           let encoded: unknown
           try {
             encoded = codec.encode(value as { _tag: string })
           } catch {
             encoded = undefined
           }
-          if (json === undefined) {
-            // not written: encoded otherwise, or sent as it is only to be refused for a number JSON cannot hold
-            const finite = (_: string, v: unknown) => (typeof v !== "number" || Number.isFinite(v) ? v : "x")
-            if (encoded === value && JSON.stringify(value) === JSON.stringify(value, finite))
-              assert.fail(`${show(value)} is sent as it is but its JSON was not written`)
+          const finite = (_: string, v: unknown) => (typeof v !== "number" || Number.isFinite(v) ? v : "x")
+          if (write === undefined) {
+            // not written: encoded otherwise
+            if (encoded === value) assert.fail(`${show(value)} is sent as it is but has no writer`)
+            continue
+          }
+          if (encoded !== value) assert.fail(`${show(value)}: a writer for a message that is not sent as it is`)
+          const end = write(value as Schema.Json, into, 3, into.length)
+          if (end === -2) {
+            // declined only for a number JSON cannot hold (the transport then refuses it)
+            if (JSON.stringify(value) === JSON.stringify(value, finite)) assert.fail(`${show(value)} was declined`)
             continue
           }
           written++
-          if (encoded !== value) assert.fail(`${show(value)}: JSON written for a message that is not sent as it is`)
           // keys in the schema's order (the order JSON.stringify writes the constructors' messages in)
           const expected = JSON.stringify(value, ["_tag", ...fields[tag]!])
+          const json = into.toString("utf8", 3, end)
           if (json !== expected) assert.fail(`${show(value)}: wrote ${json}, JSON.stringify ${expected}`)
-          assert.strictEqual(codec.jsonBytes, Buffer.byteLength(json))
+          // too little room: -1, and nothing written from the end on
+          const bytes = Buffer.byteLength(expected)
+          const short = Buffer.alloc(bytes + 8, 0xff)
+          assert.strictEqual(write(value as Schema.Json, short, 0, bytes - 1), -1)
+          assert.isTrue(short.subarray(bytes - 1).every((b) => b === 0xff))
         }
       }
     }
     assert.isAbove(written, 100)
+  })
+
+  it("writes numbers and strings byte for byte as JSON.stringify does", () => {
+    const next = random(4242)
+    const into = Buffer.alloc(1 << 20)
+    const check = (value: number | string) => {
+      const end = typeof value === "number" ? writeNumber(value, into, 1) : writeString(value, into, 1, into.length)
+      const json = JSON.stringify(value)
+      if (json === "null") assert.strictEqual(end, -2, `${value} is refused`)
+      else if (into.toString("utf8", 1, end) !== json)
+        assert.fail(`${show(value)}: wrote ${into.toString("utf8", 1, end)}`)
+    }
+    const numbers = [
+      0,
+      -0,
+      1,
+      -1,
+      9,
+      10,
+      99,
+      100,
+      2 ** 31 - 1,
+      2 ** 31,
+      -(2 ** 31),
+      -(2 ** 31) - 1,
+      2 ** 53,
+      -(2 ** 53)
+    ]
+    numbers.push(1e21, 1e-7, 1.5e-7, 5e-324, Number.MAX_VALUE, -Number.MIN_VALUE, 0.1 + 0.2, 123456789.125)
+    numbers.push(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY)
+    for (let power = 1; power < 1e11; power *= 10) numbers.push(power - 1, power, power + 1, -power, -power + 1)
+    for (let i = 0; i < 20_000; i++) {
+      const bits = new DataView(new ArrayBuffer(8))
+      bits.setUint32(0, Math.floor(next() * 2 ** 32))
+      bits.setUint32(4, Math.floor(next() * 2 ** 32))
+      numbers.push(
+        bits.getFloat64(0),
+        Math.floor((next() - 0.5) * 2 ** (next() * 60)),
+        (next() - 0.5) * 10 ** (next() * 40 - 20)
+      )
+    }
+    for (const n of numbers) check(n)
+    // every code unit alone (lone surrogates included), then random strings of them, short and long
+    for (let c = 0; c < 0x10000; c++) check(String.fromCharCode(c))
+    const units = [
+      0x41, 0x7a, 0x20, 0x22, 0x5c, 0x0a, 0x00, 0x1f, 0x7e, 0x7f, 0x80, 0xe9, 0x2028, 0xd800, 0xdc00, 0xd83d, 0xde00
+    ]
+    for (let i = 0; i < 5000; i++) {
+      const length = Math.floor(next() ** 3 * 300)
+      let text = ""
+      for (let j = 0; j < length; j++)
+        text += String.fromCharCode(
+          next() < 0.8 ? 0x20 + Math.floor(next() * 95) : units[Math.floor(next() * units.length)]!
+        )
+      check(text)
+    }
   })
 })

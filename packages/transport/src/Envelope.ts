@@ -211,6 +211,26 @@ export const fill = (template: Template, payload: Schema.Json): Envelope => {
 }
 
 /**
+ * Writes a payload's JSON (the text `JSON.stringify` gives it, keys in any order) as UTF-8 into `into`, from `at`
+ * and before `end`, and returns where it ends: -1 when it does not fit there (the transport then gives it a larger
+ * space, or encodes the payload itself), -2 when it cannot write this payload (the transport encodes it itself, and
+ * refuses it if it is not JSON). A caller that knows its payloads' shape writes them without making a string (see
+ * `Service.offer`).
+ *
+ * @example
+ * ```ts
+ * // payloads { _tag: "Tick", n } with n a small non-negative integer
+ * const writeTick: Envelope.PayloadWriter = (payload, into, at, end) => {
+ *   const text = `{"_tag":"Tick","n":${(payload as { n: number }).n}}`
+ *   if (at + text.length > end) return -1
+ *   return at + into.write(text, at, "latin1")
+ * }
+ * ```
+ * @since 0.1.0
+ */
+export type PayloadWriter = (payload: Schema.Json, into: Buffer, at: number, end: number) => number
+
+/**
  * @internal The template of an envelope made with {@link fill} whose fields are still the template's and whose
  * payload is JSON (`json`: the caller vouches that it is): its JSON is `head + JSON.stringify(payload) + tail`.
  * Undefined for any other envelope (encode those with `JSON.stringify` after checking them).

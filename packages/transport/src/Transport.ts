@@ -23,7 +23,7 @@
 import type { Duration, Effect, Option, PubSub, Redacted, Scope, Stream } from "effect"
 import { Context } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
-import type { Envelope } from "./Envelope.ts"
+import type { Envelope, PayloadWriter } from "./Envelope.ts"
 import type * as FailureDetector from "./FailureDetector.ts"
 import type { Incarnation, NodeId } from "./NodeId.ts"
 import type { Peer, PeerEvent } from "./Peer.ts"
@@ -139,12 +139,14 @@ export interface Service {
    * is in the buffer, or with the error that ended the wait. A caller that made an envelope with `Envelope.fill`
    * and already has its payload's JSON (`JSON.stringify(payload)`'s text, keys in any order) passes it as
    * `json`, with its UTF-8 `bytes` when it knows them: that text is sent as it is (the caller vouches for it).
+   * One that can write that text itself passes its {@link Envelope.PayloadWriter} as `json` instead: the payload is
+   * then written straight into the resend buffer, without a string (the caller vouches for what it writes).
    */
   readonly offer: (
     to: NodeId | Peer,
     envelope: Envelope,
     done?: (error: SendError | undefined) => void,
-    json?: string,
+    json?: string | PayloadWriter,
     bytes?: number
   ) => SendError | undefined | Waiting
   /**

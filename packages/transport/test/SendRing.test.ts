@@ -42,7 +42,8 @@ describe("SendRing.frame", () => {
           const template = templates[pick < 0.5 ? 0 : 1]!
           whole.push(template.head + json + template.tail)
           const bytes = template.bytes + Buffer.byteLength(json)
-          ring.put(seq, 0, json, bytes, template)
+          ring.writeJson(json, bytes, template)
+          ring.put(seq, 0, bytes)
           size += bytes + 1
         } else {
           const envelope = JSON.stringify(
@@ -50,7 +51,8 @@ describe("SendRing.frame", () => {
           )
           whole.push(envelope)
           const bytes = Buffer.byteLength(envelope)
-          ring.put(seq, 0, envelope, bytes, undefined)
+          ring.writeJson(envelope, bytes, undefined)
+          ring.put(seq, 0, bytes)
           size += bytes + 1
         }
       }
@@ -60,5 +62,87 @@ describe("SendRing.frame", () => {
       expect(frame.toString("utf8")).toBe(Frame.encodeData(round, first, whole.slice(first - 1)).toString("utf8"))
       expect(frame.length).toBe(Frame.encodeData(round, first, whole.slice(first - 1)).length)
     }
+  })
+
+  it("keeps every unacknowledged envelope's bytes across chunks, written or not, freed and reused in any order", () => {
+    // payloads a writer writes (declining some, asking for room for others) mixed with JSON, acks at random,
+    // large envelopes that take a chunk of their own: every frame and every envelope's JSON stays exact
+    const next = random(11)
+    const writeTick: Envelope.PayloadWriter = (payload, into, at, end) => {
+      const text = JSON.stringify(payload)
+      if ((payload as { n: number }).n % 13 === 0) return -2 // declined: the caller encodes it
+      if (at + Buffer.byteLength(text) > end) return -1
+      return at + into.write(text, at, "utf8")
+    }
+    const ring = new SendRing(4096)
+    const live = new Map<number, string>()
+    let acked = 0
+    let seq = 0
+    for (let step = 0; step < 10_000; step++) {
+      const pick = next()
+      const long = next() < 0.004 ? "ü".repeat(Math.floor(next() * 300_000)) : "x".repeat(Math.floor(next() * 300))
+      const payload = { _tag: "Tick", n: step, text: long }
+      const template = templates[step % 2]!
+      const whole = template.head + JSON.stringify(payload) + template.tail
+      if (pick < 0.6) {
+        const bytes = ring.writePayload(template, payload, writeTick)
+        if (bytes < 0) {
+          expect(step % 13 === 0 || Buffer.byteLength(whole) > 256 * 1024 - 2).toBe(true)
+          continue
+        }
+        expect(bytes).toBe(Buffer.byteLength(whole))
+        if (next() < 0.05) {
+          expect(ring.written(bytes)).toBe(whole) // a send that waits takes its JSON; the next write overwrites it
+          continue
+        }
+        ring.put(++seq, acked, bytes)
+      } else {
+        const json = JSON.stringify(payload)
+        ring.writeJson(json, template.bytes + Buffer.byteLength(json), template)
+        ring.put(++seq, acked, template.bytes + Buffer.byteLength(json))
+      }
+      live.set(seq, whole)
+      if (seq - acked > 3000 || next() < 0.02) {
+        const to = acked + 1 + Math.floor(next() * (seq - acked))
+        ring.free(acked + 1, to)
+        for (let s = acked + 1; s <= to; s++) live.delete(s)
+        acked = to
+      }
+      if (next() < 0.05 && seq > acked) {
+        const first = acked + 1 + Math.floor(next() * (seq - acked))
+        const last = first + Math.floor(next() * (seq - first + 1))
+        const envelopes: Array<string> = []
+        let size = 0
+        for (let s = first; s <= last; s++) {
+          expect(ring.jsonOf(s)).toBe(live.get(s))
+          envelopes.push(live.get(s)!)
+          size += ring.size(s) + 1
+        }
+        expect(ring.frame(step, first, last, size).equals(Frame.encodeData(step, first, envelopes))).toBe(true)
+      }
+    }
+  })
+
+  it("reuses a chunk only once every envelope in it is acknowledged", () => {
+    // 1,000-byte envelopes: chunks grow to their largest size, then the ack stops in the middle of an old chunk
+    const ring = new SendRing(1 << 16)
+    const json = (seq: number) => JSON.stringify({ seq, pad: "p".repeat(980 - String(seq).length) })
+    let acked = 0
+    const put = (seq: number) => {
+      ring.writeJson(json(seq), Buffer.byteLength(json(seq)), undefined)
+      ring.put(seq, acked, Buffer.byteLength(json(seq)))
+    }
+    for (let seq = 1; seq <= 4000; seq++) {
+      put(seq)
+      if (seq % 100 === 0) {
+        ring.free(acked + 1, seq - 600)
+        acked = seq - 600
+      }
+    }
+    // ~260 envelopes per chunk: acknowledge up to the middle of a chunk before the one being written, write two more
+    ring.free(acked + 1, 3600)
+    acked = 3600
+    for (let seq = 4001; seq <= 4600; seq++) put(seq)
+    for (let seq = 3601; seq <= 4600; seq++) expect(ring.jsonOf(seq)).toBe(json(seq))
   })
 })

@@ -192,10 +192,10 @@ export class Remoting {
     ref: RemoteActorRef<Protocol.Any>,
     message: Message
   ): Effect.Effect<void, TellError> | undefined {
-    // a plain struct is its own payload, and its JSON is written here, without a walk of the payload after
-    const json = ref.codec.json(message)
+    // a plain struct is its own payload, and its JSON is written straight into the link's bytes
+    const write = ref.codec.writer(message)
     let payload: Json
-    if (json !== undefined) payload = message as unknown as Json
+    if (write !== undefined) payload = message as unknown as Json
     else {
       try {
         payload = this.encodeFor(ref, message)
@@ -219,15 +219,14 @@ export class Remoting {
             traceparent,
             payload
           })
-    // the payload's JSON goes with a templated envelope only (the transport encodes any other whole)
-    const written = template === undefined ? undefined : json
-    const bytes = ref.codec.jsonBytes
+    // the payload's writer goes with a templated envelope only (the transport encodes any other whole)
+    const writer = template === undefined ? undefined : write
     return this.flow.isPaused(ref.peer.node, ref.path)
       ? Effect.andThen(
           this.flow.open(ref.peer.node, ref.path),
-          Effect.suspend(() => this.offerTell(ref, envelope, message, written, bytes) ?? Effect.void)
+          Effect.suspend(() => this.offerTell(ref, envelope, message, writer) ?? Effect.void)
         )
-      : this.offerTell(ref, envelope, message, written, bytes)
+      : this.offerTell(ref, envelope, message, writer)
   }
 
   /**
@@ -238,11 +237,10 @@ export class Remoting {
     ref: RemoteActorRef<Protocol.Any>,
     envelope: WireEnvelope.Envelope,
     message: Message,
-    json: string | undefined,
-    bytes: number
+    write: WireEnvelope.PayloadWriter | undefined
   ): Effect.Effect<void, TellError> | undefined {
     // no callback made unless the tell must wait (the usual tell allocates nothing here)
-    const result = this.transport.offer(ref.peer, envelope, undefined, json, bytes)
+    const result = this.transport.offer(ref.peer, envelope, undefined, write)
     if (result === undefined) return undefined
     if (typeof result !== "function") return this.tellRefused(ref, message, result)
     return Effect.callback<void, TellError>((resume) => {

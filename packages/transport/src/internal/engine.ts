@@ -292,7 +292,7 @@ export class Engine {
     to: NodeId | Peer,
     envelope: Envelope.Envelope,
     done?: (error: SendError | undefined) => void,
-    json?: string,
+    json?: string | Envelope.PayloadWriter,
     bytes?: number
   ): SendError | undefined | Waiting => Outbound.offer(this, to, envelope, done, json, bytes)
 

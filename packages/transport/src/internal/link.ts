@@ -218,8 +218,32 @@ export class Link {
     this.queued()
   }
 
+  /**
+   * Writes a templated envelope whose payload `write` writes; returns its bytes, or -1 if `write` declined it.
+   * Then {@link pushWritten} puts it in the resend buffer, or {@link writtenJson} gives its JSON (a send that waits).
+   */
+  write(template: Envelope.Template, payload: Envelope.Envelope["payload"], write: Envelope.PayloadWriter): number {
+    return this.ring.writePayload(template, payload, write)
+  }
+
+  /** The JSON of the envelope {@link write} wrote last (`bytes` of it). */
+  writtenJson(bytes: number): string {
+    return this.ring.written(bytes)
+  }
+
+  /** {@link push} of the envelope {@link write} wrote last. */
+  pushWritten(bytes: number): void {
+    this.putWritten(bytes)
+    this.queued()
+  }
+
   private enqueue(json: string, bytes: number, template: Envelope.Template | undefined): void {
-    this.ring.put(++this.lastSeq, this.acked, json, bytes, template)
+    this.ring.writeJson(json, bytes, template)
+    this.putWritten(bytes)
+  }
+
+  private putWritten(bytes: number): void {
+    this.ring.put(++this.lastSeq, this.acked, bytes)
     this.unsent += bytes + 1
   }
 

@@ -71,33 +71,29 @@ const encoded: { json: string; bytes: number; template: Envelope.Template | unde
  * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
  * `SendError`, or (a user envelope while the window is full, policy `"suspend"`) a function that withdraws
  * it; `done` is then called once it is in the buffer or failed. `payloadJson` (and its `payloadBytes`, -1 for
- * unknown): a templated envelope's payload's JSON, made by the caller.
+ * unknown): a templated envelope's payload's JSON, made by the caller, or what writes it (see
+ * `Envelope.PayloadWriter`).
  */
 export const offer = (
   engine: Engine,
   to: NodeId | Peer,
   envelope: Envelope.Envelope,
   done: ((error: SendError | undefined) => void) | undefined,
-  payloadJson?: string,
+  payloadJson?: string | Envelope.PayloadWriter,
   payloadBytes = -1
 ): SendError | undefined | Waiting => {
   const link = linkTo(engine, to)
   if (link instanceof NodeUnreachable) return link
+  if (typeof payloadJson === "function") {
+    const written = offerWritten(engine, link, envelope, done, payloadJson)
+    if (written !== DECLINED) return written
+    payloadJson = undefined // encoded here, like any payload
+  }
   const invalid = encode(envelope, payloadJson, payloadBytes)
   if (invalid !== undefined) return invalid
   const { json, bytes, template } = encoded
-  if (envelope.to.node !== link.peer.node) {
-    return new InvalidEnvelope({
-      field: "to.node",
-      detail: `addressed to ${envelope.to.node} but sent to ${link.peer.node}`
-    })
-  }
-  if (bytes > link.maxEnvelopeBytes) {
-    return new InvalidEnvelope({
-      field: "",
-      detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
-    })
-  }
+  const refused = checkSize(link, envelope, bytes)
+  if (refused !== undefined) return refused
   if (isUrgent(envelope)) {
     link.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
     return undefined
@@ -110,6 +106,51 @@ export const offer = (
     return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
   }
   return link.wait(json, bytes, template, done)
+}
+
+const DECLINED = Symbol("declined")
+
+/**
+ * {@link offer} of a templated user envelope whose payload `write` writes straight into the resend buffer (no string
+ * made), with the same checks in the same order; `DECLINED` when it is not such an envelope or `write` declined it.
+ */
+const offerWritten = (
+  engine: Engine,
+  link: Link,
+  envelope: Envelope.Envelope,
+  done: ((error: SendError | undefined) => void) | undefined,
+  write: Envelope.PayloadWriter
+): SendError | undefined | Waiting | typeof DECLINED => {
+  const template = Envelope.templateFor(envelope, true)
+  if (template === undefined || isUrgent(envelope)) return DECLINED
+  const bytes = link.write(template, envelope.payload, write)
+  if (bytes < 0) return DECLINED
+  const refused = checkSize(link, envelope, bytes)
+  if (refused !== undefined) return refused
+  if (link.hasRoom()) {
+    link.pushWritten(bytes)
+    return undefined
+  }
+  if (engine.options.overflow === "fail") {
+    return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
+  }
+  return link.wait(link.writtenJson(bytes), bytes, undefined, done)
+}
+
+/** Why an envelope of `bytes` cannot go on `link`, if it cannot. */
+const checkSize = (link: Link, envelope: Envelope.Envelope, bytes: number): InvalidEnvelope | undefined => {
+  if (envelope.to.node !== link.peer.node) {
+    return new InvalidEnvelope({
+      field: "to.node",
+      detail: `addressed to ${envelope.to.node} but sent to ${link.peer.node}`
+    })
+  }
+  if (bytes > link.maxEnvelopeBytes) {
+    return new InvalidEnvelope({
+      field: "",
+      detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
+    })
+  }
 }
 
 /** {@link offer} as an Effect: done once the envelope is in the resend buffer (waiting for room if need be). */

@@ -1,137 +1,205 @@
 /**
- * A link's resend buffer: the envelopes the peer has not acknowledged, by sequence number, as JSON (or, for a
- * templated envelope, its payload's JSON and its template), with their bytes. It starts small and doubles as
- * envelopes wait for acks, up to the capacity, so an idle peer costs little; it writes `data` frames straight
- * from its slots.
+ * A link's resend buffer: the envelopes the peer has not acknowledged, by sequence number, as the UTF-8 bytes of
+ * their JSON, each followed by a comma, written one after the other into chunks of bytes when they are put. A
+ * `data` frame of consecutive envelopes is then its head, one copy per run of them in a chunk, and `]}` (the last
+ * comma becomes the bracket). The slots start small and double as envelopes wait for acks, up to the capacity, and
+ * so do the chunks, up to `CHUNK` (a bigger envelope gets a chunk of its own), so an idle peer costs little.
+ *
+ * An envelope is written in two steps: `writeJson` (its JSON, or a templated envelope's payload's JSON between its
+ * template's bytes) or `writePayload` (a templated envelope whose payload a {@link Envelope.PayloadWriter} writes
+ * straight into the chunk: no string is made) writes it after the last one put, then `put` makes it envelope
+ * `seq`; until then nothing is kept, so a send refused after writing (too large, no room in the window) costs
+ * nothing but the bytes written.
  */
 import type * as Envelope from "../Envelope.ts"
 
-/** The ring's first size; it doubles as needed up to the capacity. */
+/** The slots' first count; they double as needed up to the capacity. */
 const RING_START = 16
+/** The first chunk's bytes; chunks double up to `CHUNK`. */
+const CHUNK_START = 4096
+const CHUNK = 256 * 1024
 
 const COMMA = 0x2c
 const CLOSE_BRACKET = 0x5d
 const CLOSE_BRACE = 0x7d
 
 /**
- * Writes `json` (of `bytes` UTF-8 bytes) at `at`: as Latin-1 when it is ASCII (its UTF-8 bytes are then its
- * length, and any other character takes more bytes than code units), which skips UTF-8 encoding.
- */
-const write = (frame: Buffer, json: string, bytes: number, at: number): number =>
-  bytes === json.length ? frame.write(json, at, "latin1") : frame.write(json, at, "utf8")
-
-/**
  * @example
  * ```ts
  * const ring = new SendRing(8192)
- * ring.put(1, 0, '{"_tag":"Tick","n":1}', 21, template)
+ * ring.writeJson('{"_tag":"Tick","n":1}', 21, template)
+ * ring.put(1, 0, template.bytes + 21)
  * const frame = ring.frame(0, 1, 1, ring.size(1) + 1)
  * ```
  */
 export class SendRing {
-  private json: Array<string | undefined> = new Array(RING_START).fill(undefined)
+  /** Per slot: the chunk holding the envelope's bytes, where they start there, and how many (without the comma). */
+  private chunks: Array<Buffer | undefined> = new Array(RING_START).fill(undefined)
+  private starts: Array<number> = new Array(RING_START).fill(0)
   private sizes: Array<number> = new Array(RING_START).fill(0)
-  /** An envelope's template when it has one: its slot then holds its payload's JSON only (see `frame`). */
-  private templates: Array<Envelope.Template | undefined> = new Array(RING_START).fill(undefined)
   private readonly capacity: number
+  /** The chunk the next envelope is written into, from `used` on. */
+  private chunk: Buffer = Buffer.alloc(0)
+  private used = 0
+  /** A chunk whose envelopes were all acknowledged: the next chunk, if large enough. */
+  private spare: Buffer | undefined = undefined
+  /** The last envelope put. */
+  private last = 0
 
   constructor(capacity: number) {
     this.capacity = capacity
   }
 
-  /** Puts envelope `seq` in its slot (`acked`: the last acknowledged, whose successors the ring holds). */
-  put(seq: number, acked: number, json: string, bytes: number, template: Envelope.Template | undefined): void {
-    if (seq - 1 - acked >= this.json.length) this.grow(acked, seq - 1)
-    const index = seq % this.json.length
-    this.json[index] = json
+  /**
+   * Writes an envelope's JSON (`bytes` in all): with a template, `json` is its payload's, written between the
+   * template's bytes.
+   */
+  writeJson(json: string, bytes: number, template: Envelope.Template | undefined): void {
+    if (this.chunk.length - this.used < bytes + 1) this.nextChunk(bytes + 1)
+    const chunk = this.chunk
+    let at = this.used
+    if (template !== undefined) at = copy(template.headBytes, chunk, at)
+    // ASCII (its UTF-8 bytes are its length; any other character takes more bytes than code units): as Latin-1
+    const text = template === undefined ? bytes : bytes - template.bytes
+    at += chunk.write(json, at, text, text === json.length ? "latin1" : "utf8")
+    if (template !== undefined) at = copy(template.tailBytes, chunk, at)
+    chunk[at] = COMMA
+  }
+
+  /**
+   * Writes a templated envelope whose payload `write` writes (see {@link Envelope.PayloadWriter}); returns its
+   * bytes, or -1 when `write` declined it (or it does not fit in a chunk of its own): encode it otherwise.
+   */
+  writePayload(template: Envelope.Template, payload: Envelope.Envelope["payload"], write: Envelope.PayloadWriter) {
+    // room for the template and a short payload here, or a new chunk; one more chunk if the payload is longer
+    const fixed = template.bytes + 1
+    let fresh = false
+    if (this.chunk.length - this.used < fixed + 64) {
+      this.nextChunk(fixed + 64)
+      fresh = true
+    }
+    for (;;) {
+      const chunk = this.chunk
+      const start = this.used
+      const end = write(
+        payload,
+        chunk,
+        start + template.headBytes.length,
+        chunk.length - fixed + template.headBytes.length
+      )
+      if (end >= 0) {
+        copy(template.headBytes, chunk, start)
+        chunk[copy(template.tailBytes, chunk, end)] = COMMA
+        return end + template.tailBytes.length - start
+      }
+      if (end !== -1 || fresh) return -1
+      this.nextChunk(CHUNK)
+      fresh = true
+    }
+  }
+
+  /** The JSON of the envelope written last and not put (`bytes` of it). */
+  written(bytes: number): string {
+    return this.chunk.toString("utf8", this.used, this.used + bytes)
+  }
+
+  /** Makes the envelope written last (`bytes` of it) envelope `seq` (`acked`: the last acknowledged). */
+  put(seq: number, acked: number, bytes: number): void {
+    if (seq - 1 - acked >= this.chunks.length) this.grow(acked, seq - 1)
+    const index = seq % this.chunks.length
+    this.chunks[index] = this.chunk
+    this.starts[index] = this.used
     this.sizes[index] = bytes
-    this.templates[index] = template
+    this.used += bytes + 1
+    this.last = seq
   }
 
   /** The bytes of envelope `seq`'s JSON. */
   size(seq: number): number {
-    return this.sizes[seq % this.json.length]!
+    return this.sizes[seq % this.chunks.length]!
   }
 
   /** Envelope `seq`'s whole JSON. */
   jsonOf(seq: number): string {
-    const index = seq % this.json.length
-    const template = this.templates[index]
-    const json = this.json[index]!
-    return template === undefined ? json : template.head + json + template.tail
+    const index = seq % this.chunks.length
+    return this.chunks[index]!.toString("utf8", this.starts[index]!, this.starts[index]! + this.sizes[index]!)
   }
 
-  /** Frees the slots of envelopes `from` to `to` (acknowledged). */
+  /** Frees the slots of envelopes `from` to `to` (acknowledged), and keeps a chunk they emptied for reuse. */
   free(from: number, to: number): void {
-    const length = this.json.length
-    for (let seq = from; seq <= to; seq++) {
-      this.json[seq % length] = undefined
-      this.templates[seq % length] = undefined
-    }
+    const length = this.chunks.length
+    const chunk = this.chunks[to % length]
+    for (let seq = from; seq <= to; seq++) this.chunks[seq % length] = undefined
+    // a chunk holds consecutive envelopes: the one `to` ends is empty unless it is still written or holds `to + 1`
+    if (chunk !== this.chunk && (to === this.last || this.chunks[(to + 1) % length] !== chunk)) this.spare = chunk
   }
 
-  /** Frees every slot. */
+  /** Frees every slot and chunk. */
   clear(): void {
-    this.json.fill(undefined)
-    this.templates.fill(undefined)
+    this.chunks.fill(undefined)
+    this.chunk = Buffer.alloc(0)
+    this.used = 0
+    this.spare = undefined
   }
 
   /**
    * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
-   * into one buffer: the same bytes as `Frame.encodeData`, without joining the envelopes into a string first
-   * (a templated envelope's JSON is never made: its template's bytes are copied around its payload's JSON, and
-   * between two payloads of one template its tail, the comma and its head are one copy).
+   * into one buffer: the same bytes as `Frame.encodeData`, one copy per run of envelopes in one chunk.
    */
   frame(ack: number, first: number, last: number, size: number): Buffer {
     const head = `{"type":"data","ack":${ack},"first":${first},"envelopes":[`
     const frame = Buffer.allocUnsafe(head.length + size + 1)
     let at = frame.write(head, 0, "latin1")
-    const capacity = this.json.length
-    // the template whose tail is still to be written
-    let open: Envelope.Template | undefined
-    for (let seq = first; seq <= last; seq++) {
-      const index = seq % capacity
-      const template = this.templates[index]
-      const json = this.json[index]!
-      if (template !== undefined && template === open) {
-        frame.set(template.jointBytes, at)
-        at += template.jointBytes.length
-      } else {
-        if (open !== undefined) {
-          frame.set(open.tailBytes, at)
-          at += open.tailBytes.length
-        }
-        if (seq > first) frame[at++] = COMMA
-        if (template !== undefined) {
-          frame.set(template.headBytes, at)
-          at += template.headBytes.length
-        }
+    const capacity = this.chunks.length
+    let seq = first
+    while (seq <= last) {
+      let index = seq % capacity
+      const chunk = this.chunks[index]!
+      const start = this.starts[index]!
+      let end = start + this.sizes[index]! + 1
+      while (++seq <= last) {
+        index = seq % capacity
+        if (this.chunks[index] !== chunk || this.starts[index] !== end) break
+        end += this.sizes[index]! + 1
       }
-      at += write(frame, json, template === undefined ? this.sizes[index]! : this.sizes[index]! - template.bytes, at)
-      open = template
+      at += chunk.copy(frame, at, start, end)
     }
-    if (open !== undefined) {
-      frame.set(open.tailBytes, at)
-      at += open.tailBytes.length
-    }
-    frame[at++] = CLOSE_BRACKET
+    // the last envelope's comma becomes the closing bracket
+    frame[at - 1] = CLOSE_BRACKET
     frame[at] = CLOSE_BRACE
     return frame
   }
 
-  /** Doubles the ring (up to the capacity), moving envelopes `acked + 1` to `last` to their new slots. */
-  private grow(acked: number, last: number): void {
-    const length = Math.min(this.capacity, this.json.length * 2)
-    const json: Array<string | undefined> = new Array(length).fill(undefined)
-    const sizes: Array<number> = new Array(length).fill(0)
-    const templates: Array<Envelope.Template | undefined> = new Array(length).fill(undefined)
-    for (let seq = acked + 1; seq <= last; seq++) {
-      json[seq % length] = this.json[seq % this.json.length]
-      sizes[seq % length] = this.sizes[seq % this.json.length]!
-      templates[seq % length] = this.templates[seq % this.json.length]
-    }
-    this.json = json
-    this.sizes = sizes
-    this.templates = templates
+  /** Moves on to a chunk of at least `bytes`: twice the last one's size, up to `CHUNK`, or the spare. */
+  private nextChunk(bytes: number): void {
+    const size = Math.max(bytes, Math.min(CHUNK, Math.max(CHUNK_START, this.chunk.length * 2)))
+    const spare = this.spare
+    this.chunk = spare !== undefined && spare.length >= size ? spare : Buffer.allocUnsafeSlow(size)
+    this.spare = undefined
+    this.used = 0
   }
+
+  /** Doubles the slots (up to the capacity), moving envelopes `acked + 1` to `last` to their new slots. */
+  private grow(acked: number, last: number): void {
+    const length = Math.min(this.capacity, this.chunks.length * 2)
+    const chunks: Array<Buffer | undefined> = new Array(length).fill(undefined)
+    const starts: Array<number> = new Array(length).fill(0)
+    const sizes: Array<number> = new Array(length).fill(0)
+    for (let seq = acked + 1; seq <= last; seq++) {
+      chunks[seq % length] = this.chunks[seq % this.chunks.length]
+      starts[seq % length] = this.starts[seq % this.chunks.length]!
+      sizes[seq % length] = this.sizes[seq % this.chunks.length]!
+    }
+    this.chunks = chunks
+    this.starts = starts
+    this.sizes = sizes
+  }
+}
+
+/** Copies `bytes` into `into` at `at`; returns where they end (short ones in a loop: cheaper than a call to `set`). */
+const copy = (bytes: Uint8Array, into: Uint8Array, at: number): number => {
+  const length = bytes.length
+  if (length > 16) into.set(bytes, at)
+  else for (let i = 0; i < length; i++) into[at + i] = bytes[i]!
+  return at + length
 }

@@ -3,12 +3,13 @@
  * replies, the system messages nodes exchange (death watch, cancellations, flow control, directories), lookups,
  * termination reasons, and trace context.
  */
+import type { Envelope } from "@troupe/transport"
 import { Cause, Context, Exit, type Fiber, Schema, Tracer } from "effect"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
-import { isPlain, plainFields, plainJson } from "./plainStruct.ts"
+import { isPlain, type PlainField, plainFields, plainWriter } from "./plainStruct.ts"
 
 export type Json = Schema.Json
 export type Message = { readonly _tag: string }
@@ -26,13 +27,11 @@ export const UnknownProtocol = Protocol.make("unknown", {})
 export interface Codec {
   encode(message: Message): Json
   /**
-   * The JSON of a message that is a plain struct of its protocol (see {@link isPlain}: then `encode` returns it
-   * as it is), written field by field, the same text as `JSON.stringify` of it (keys in the schema's order); its
-   * UTF-8 bytes are then in `jsonBytes`. Undefined for any other message (encode it).
+   * What writes the JSON of a message that is a plain struct of its protocol (see {@link isPlain}: then `encode`
+   * returns it as it is) straight into the transport's bytes, the same text as `JSON.stringify` of it (keys in the
+   * schema's order; see `plainWriter`). Undefined for any other message (encode it).
    */
-  json(message: Message): string | undefined
-  /** The UTF-8 bytes of what `json` returned last. */
-  readonly jsonBytes: number
+  writer(message: Message): Envelope.PayloadWriter | undefined
   /** The message, or what is wrong with the payload; refs in it are resolved by `resolve`. */
   decode(payload: unknown, resolve: ActorRefs.Resolver): Message | string
 }
@@ -77,9 +76,11 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
   let codec = codecs.get(protocol)
   if (codec !== undefined) return codec
   const encoders = new Map<string, (m: Message) => Json>()
-  const writers = new Map<string, (m: Message) => string | undefined>()
+  const writers = new Map<
+    string,
+    { readonly fields: ReadonlyArray<PlainField>; readonly write: Envelope.PayloadWriter }
+  >()
   const decoders = new Map<string, Decoder>()
-  const bytes = { last: 0 }
   for (const tag of protocol.tags) {
     const schema = protocol.messageSchemas[tag]!
     const encode = Schema.encodeSync(schema)
@@ -95,20 +96,19 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
     } else {
       // a plain struct holds no refs: nothing to resolve
       encoders.set(tag, (message) => (isPlain(plain, message) ? message : toJson(encode(message))) as Json)
-      writers.set(tag, plainJson(plain, bytes))
+      writers.set(tag, { fields: plain, write: plainWriter(plain) })
       decoders.set(tag, (u) => (isPlain(plain, u) ? (u as Message) : decode(u)))
     }
   }
   let lastTag: unknown
   let lastDecode: Decoder | undefined
   let lastWriterTag: unknown
-  let lastWriter: ((m: Message) => string | undefined) | undefined
+  let lastWriter: { readonly fields: ReadonlyArray<PlainField>; readonly write: Envelope.PayloadWriter } | undefined
   codec =
     protocol === UnknownProtocol
       ? {
           encode: (message) => message as unknown as Json,
-          json: () => undefined,
-          jsonBytes: 0,
+          writer: () => undefined,
           decode: () => "no protocol to decode with"
         }
       : {
@@ -117,7 +117,7 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
             if (encode === undefined) throw new Error(`${message._tag} is not a message of ${protocol.name}`)
             return encode(message)
           },
-          json: (message) => {
+          writer: (message) => {
             const tag = message._tag
             // consecutive messages usually have the same tag: its writer is kept at hand
             if (tag !== lastWriterTag || lastWriter === undefined) {
@@ -126,10 +126,7 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
               lastWriterTag = tag
               lastWriter = writer
             }
-            return lastWriter(message)
-          },
-          get jsonBytes() {
-            return bytes.last
+            return isPlain(lastWriter.fields, message) ? lastWriter.write : undefined
           },
           decode: (payload, resolve) => {
             const tag = (payload as { _tag?: unknown } | null)?._tag
