@@ -92,7 +92,8 @@ describe("SendRing.frame", () => {
         }
         expect(bytes).toBe(Buffer.byteLength(whole))
         if (next() < 0.05) {
-          expect(ring.written(bytes)).toBe(whole) // a send that waits takes its JSON; the next write overwrites it
+          // a send that waits takes its payload's JSON; the next write overwrites it
+          expect(ring.written(template, bytes)).toBe(JSON.stringify(payload))
           continue
         }
         ring.put(++seq, acked, bytes)

@@ -226,9 +226,9 @@ export class Link {
     return this.ring.writePayload(template, payload, write)
   }
 
-  /** The JSON of the envelope {@link write} wrote last (`bytes` of it). */
-  writtenJson(bytes: number): string {
-    return this.ring.written(bytes)
+  /** The payload's JSON of the envelope {@link write} wrote last (`bytes` of it, with `template`'s). */
+  writtenJson(template: Envelope.Template, bytes: number): string {
+    return this.ring.written(template, bytes)
   }
 
   /** {@link push} of the envelope {@link write} wrote last. */

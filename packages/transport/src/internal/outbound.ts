@@ -134,7 +134,7 @@ const offerWritten = (
   if (engine.options.overflow === "fail") {
     return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
   }
-  return link.wait(link.writtenJson(bytes), bytes, undefined, done)
+  return link.wait(link.writtenJson(template, bytes), bytes, template, done)
 }
 
 /** Why an envelope of `bytes` cannot go on `link`, if it cannot. */

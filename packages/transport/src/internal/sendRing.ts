@@ -98,9 +98,10 @@ export class SendRing {
     }
   }
 
-  /** The JSON of the envelope written last and not put (`bytes` of it). */
-  written(bytes: number): string {
-    return this.chunk.toString("utf8", this.used, this.used + bytes)
+  /** The payload's JSON of the envelope `writePayload` wrote last and was not put (`bytes` of it, with `template`'s). */
+  written(template: Envelope.Template, bytes: number): string {
+    const start = this.used + template.headBytes.length
+    return this.chunk.toString("utf8", start, start + bytes - template.bytes)
   }
 
   /** Makes the envelope written last (`bytes` of it) envelope `seq` (`acked`: the last acknowledged). */
@@ -131,6 +132,7 @@ export class SendRing {
     const chunk = this.chunks[to % length]
     for (let seq = from; seq <= to; seq++) this.chunks[seq % length] = undefined
     // a chunk holds consecutive envelopes: the one `to` ends is empty unless it is still written or holds `to + 1`
+    if (to === this.last) this.used = 0 // all acknowledged: the chunk being written is written again from its start
     if (chunk !== this.chunk && (to === this.last || this.chunks[(to + 1) % length] !== chunk)) this.spare = chunk
   }
 
@@ -196,10 +198,10 @@ export class SendRing {
   }
 }
 
-/** Copies `bytes` into `into` at `at`; returns where they end (short ones in a loop: cheaper than a call to `set`). */
+/** Copies `bytes` into `into` at `at`; returns where they end (a loop for up to 4 bytes: cheaper than a call to `set`). */
 const copy = (bytes: Uint8Array, into: Uint8Array, at: number): number => {
   const length = bytes.length
-  if (length > 16) into.set(bytes, at)
+  if (length > 4) into.set(bytes, at)
   else for (let i = 0; i < length; i++) into[at + i] = bytes[i]!
   return at + length
 }
