@@ -162,8 +162,6 @@ export class Template {
   readonly headBytes: Uint8Array
   /** @internal `tail` in UTF-8. */
   readonly tailBytes: Uint8Array
-  /** @internal `tail`, a comma and `head` in UTF-8: what lies between two payloads of this template in a frame. */
-  readonly jointBytes: Uint8Array
   constructor(fields: Fields) {
     const valid = isEnvelope(build(fields, null))
     const address = (a: ActorAddress.ActorAddress) => Object.freeze({ node: a.node, path: a.path })
@@ -177,10 +175,6 @@ export class Template {
     this.headBytes = utf8.encode(this.head ?? "")
     this.tailBytes = utf8.encode(this.tail ?? "")
     this.bytes = this.headBytes.length + this.tailBytes.length
-    this.jointBytes = new Uint8Array(this.bytes + 1)
-    this.jointBytes.set(this.tailBytes)
-    this.jointBytes[this.tailBytes.length] = 0x2c // ","
-    this.jointBytes.set(this.headBytes, this.tailBytes.length + 1)
   }
 }
 

@@ -119,7 +119,7 @@ describe("data frames", () => {
   )
 
   it.live(
-    "a frame carries each envelope's exact JSON: templated or not, its payload's JSON given or not, any UTF-8",
+    "a frame carries each envelope's exact JSON: templated or not, its payload's JSON given, written or not, any UTF-8",
     () =>
       Effect.gen(function* () {
         const { node, peer } = yield* linked
@@ -127,6 +127,11 @@ describe("data frames", () => {
         const ticks = Envelope.template({ kind: "tell", to, from: ActorAddress.make(NodeId.make("writer"), "/user/ü") })
         const plain = Envelope.template({ kind: "tell", to })
         const made: Array<Envelope.Envelope> = []
+        const writeJson: Envelope.PayloadWriter = (payload, into, at, end) => {
+          if ((payload as { n: number }).n % 8 === 1) return -2
+          const text = JSON.stringify(payload)
+          return at + Buffer.byteLength(text) > end ? -1 : at + into.write(text, at, "utf8")
+        }
         for (let n = 1; n <= 3 * WINDOW; n++) {
           // payloads of up to ~6,000 characters, some beyond ASCII: frames of several thousand characters, many envelopes
           const payload = { _tag: "Tick", n, text: (n % 3 === 0 ? "€😀" : "x").repeat((n * 37) % 2000) }
@@ -137,9 +142,11 @@ describe("data frames", () => {
               : Envelope.fill(n % 4 === 2 ? plain : ticks, payload)
           made.push(Envelope.make({ ...envelope, payload }))
           const done = (error: unknown) => assert.isUndefined(error)
-          // JSON given with its bytes, given alone (the transport counts them), or not given
+          // JSON given with its bytes, given alone (the transport counts them), written by the caller (who declines
+          // some), or not given
           if (n % 4 === 2) node.offer(reader, envelope, done, json, Buffer.byteLength(json))
           else if (n % 4 === 3) node.offer(reader, envelope, done, json)
+          else if (n % 4 === 1) node.offer(reader, envelope, done, writeJson)
           else node.offer(reader, envelope, done)
         }
         const frames = yield* readData(peer, 3 * WINDOW)
