@@ -18,6 +18,8 @@ const RING_START = 16
 /** The first chunk's bytes; chunks double up to `CHUNK`. */
 const CHUNK_START = 4096
 const CHUNK = 256 * 1024
+/** Emptied chunks kept for reuse: enough for a window of small envelopes to cycle without allocating. */
+const SPARES = 4
 
 const COMMA = 0x2c
 const CLOSE_BRACKET = 0x5d
@@ -41,8 +43,8 @@ export class SendRing {
   /** The chunk the next envelope is written into, from `used` on. */
   private chunk: Buffer = Buffer.alloc(0)
   private used = 0
-  /** A chunk whose envelopes were all acknowledged: the next chunk, if large enough. */
-  private spare: Buffer | undefined = undefined
+  /** Chunks of the largest size whose envelopes were all acknowledged, for the next chunks (at most `SPARES`). */
+  private spares: Array<Buffer> = []
   /** The last envelope put. */
   private last = 0
 
@@ -126,14 +128,33 @@ export class SendRing {
     return this.chunks[index]!.toString("utf8", this.starts[index]!, this.starts[index]! + this.sizes[index]!)
   }
 
-  /** Frees the slots of envelopes `from` to `to` (acknowledged), and keeps a chunk they emptied for reuse. */
+  /**
+   * Frees the slots of envelopes `from` to `to` (acknowledged; all before `from` were), and keeps the chunks they
+   * emptied for reuse. Once all are acknowledged, the chunk being written is written again from its start, and no
+   * spare is kept (an idle link holds one chunk).
+   */
   free(from: number, to: number): void {
     const length = this.chunks.length
-    const chunk = this.chunks[to % length]
-    for (let seq = from; seq <= to; seq++) this.chunks[seq % length] = undefined
-    // a chunk holds consecutive envelopes: the one `to` ends is empty unless it is still written or holds `to + 1`
-    if (to === this.last) this.used = 0 // all acknowledged: the chunk being written is written again from its start
-    if (chunk !== this.chunk && (to === this.last || this.chunks[(to + 1) % length] !== chunk)) this.spare = chunk
+    // a chunk holds consecutive envelopes: one that ends by `to` is empty, unless it is still being written
+    const next = to === this.last ? undefined : this.chunks[(to + 1) % length]
+    let run: Buffer | undefined
+    for (let seq = from; seq <= to; seq++) {
+      const chunk = this.chunks[seq % length]
+      if (chunk !== run) {
+        if (run !== undefined) this.keep(run)
+        run = chunk
+      }
+      this.chunks[seq % length] = undefined
+    }
+    if (run !== undefined && run !== next) this.keep(run)
+    if (to === this.last) {
+      this.used = 0
+      this.spares = []
+    }
+  }
+
+  private keep(chunk: Buffer): void {
+    if (chunk !== this.chunk && chunk.length === CHUNK && this.spares.length < SPARES) this.spares.push(chunk)
   }
 
   /** Frees every slot and chunk. */
@@ -141,7 +162,7 @@ export class SendRing {
     this.chunks.fill(undefined)
     this.chunk = Buffer.alloc(0)
     this.used = 0
-    this.spare = undefined
+    this.spares = []
   }
 
   /**
@@ -172,12 +193,11 @@ export class SendRing {
     return frame
   }
 
-  /** Moves on to a chunk of at least `bytes`: twice the last one's size, up to `CHUNK`, or the spare. */
+  /** Moves on to a chunk of at least `bytes`: twice the last one's size, up to `CHUNK` (a spare one if it has). */
   private nextChunk(bytes: number): void {
     const size = Math.max(bytes, Math.min(CHUNK, Math.max(CHUNK_START, this.chunk.length * 2)))
-    const spare = this.spare
-    this.chunk = spare !== undefined && spare.length >= size ? spare : Buffer.allocUnsafeSlow(size)
-    this.spare = undefined
+    const spare = size <= CHUNK ? this.spares.pop() : undefined
+    this.chunk = spare ?? Buffer.allocUnsafeSlow(size)
     this.used = 0
   }
 
