@@ -33,79 +33,22 @@
  * head's next payloads go to `JSON.parse` (1, then twice as many after each further decline, up to 1024).
  */
 import type { Result } from "effect"
-import type { ActorAddress } from "../ActorAddress.ts"
-import * as Envelope from "../Envelope.ts"
+import type * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
+import { type Head, Heads, isAt, make, type Tail, tailAt } from "./frameHeads.ts"
 import { declined, JsonReader } from "./jsonReader.ts"
 
 /** The start of a `data` frame as `Frame.encodeData` writes it. */
 const DATA = '{"type":"data","ack":'
 const FIRST = ',"first":'
 const ENVELOPES = ',"envelopes":['
-const PAYLOAD = ',"payload":'
 /** An envelope's end followed by the next envelope's start, in the key order `Envelope.make` writes. */
 const NEXT = '},{"kind":"'
 /** What follows the next envelope's kind. */
 const TO = '","to":'
 
-/**
- * Heads kept per connection, tails per head (a sender each), and the longest head or tail kept: what a peer can
- * make a connection keep is bounded (about 2.5 MB at most; a few KB for a few actors).
- */
-const HEADS = 256
-const TAILS = 16
-const LONGEST = 512
 const MIN_SKIP = 4
 const MAX_SKIP = 1024
-
-/** An envelope's JSON after its payload: `}`, or the sender's address and `}`. */
-interface Tail {
-  readonly text: string
-  readonly from: ActorAddress | undefined
-  /** Whether its head, it and any JSON payload make a valid envelope (checked once, when it is learned). */
-  readonly valid: boolean
-}
-
-/** An envelope's JSON before its payload, and what it means. */
-interface Head {
-  readonly text: string
-  readonly kind: string
-  readonly to: ActorAddress
-  /** The tails seen after this head, longest first (so `}` is tried after those that also end in `}`). */
-  readonly tails: Array<Tail>
-  /** The text seen last between this head's payload and the next envelope's: one comparison checks both. */
-  joint: Joint | undefined
-  /** Payloads left to `JSON.parse` (after the reader declined one), and how many the next decline leaves. */
-  skip: number
-  penalty: number
-}
-
-/** A tail, `,` and the next envelope's head, as one text. */
-interface Joint {
-  readonly text: string
-  readonly tail: Tail
-  readonly next: Head
-}
-
-type Mutable = { [key: string]: unknown }
-
-const address = (a: Mutable): ActorAddress => Object.freeze({ node: a.node, path: a.path }) as ActorAddress
-const addressJson = (a: ActorAddress): string => `{"node":${JSON.stringify(a.node)},"path":${JSON.stringify(a.path)}}`
-const isAddress = (u: unknown): u is Mutable => {
-  if (typeof u !== "object" || u === null) return false
-  const keys = Object.keys(u)
-  const a = u as Mutable
-  return (
-    keys.length === 2 &&
-    keys[0] === "node" &&
-    keys[1] === "path" &&
-    typeof a.node === "string" &&
-    typeof a.path === "string"
-  )
-}
-
-/** Whether `text` holds `piece` at `pos` (`startsWith` compares character by character: twice as slow for a head). */
-const isAt = (text: string, piece: string, pos: number): boolean => text.substring(pos, pos + piece.length) === piece
 
 /** The position after the count read by {@link count}. */
 let after = 0
@@ -146,9 +89,8 @@ const plausible = (text: string, from: number, to: number): boolean => {
  * ```
  */
 export class FrameDecoder {
-  private readonly heads = new Map<string, Head>()
+  private readonly heads = new Heads()
   private readonly reader = new JsonReader()
-  private last: Head | undefined = undefined
   /** Data frames left to the whole parse, and how many the next failure leaves. */
   private skip = 0
   private penalty = MIN_SKIP
@@ -165,9 +107,7 @@ export class FrameDecoder {
 
   /** The heads and tails kept (for tests). */
   get kept(): number {
-    let kept = 0
-    for (const head of this.heads.values()) kept += 1 + head.tails.length
-    return kept
+    return this.heads.kept
   }
 
   /** Decodes one WebSocket message, as `Frame.decode` does. */
@@ -217,7 +157,7 @@ export class FrameDecoder {
     let valid = 0
     let all = true
     for (let seq = first; ; seq++) {
-      const head = checked ?? this.headAt(text, pos)
+      const head = checked ?? this.heads.at(text, pos)
       checked = undefined
       const from = head === undefined ? pos : pos + head.text.length
       let tail: Tail | undefined
@@ -277,18 +217,20 @@ export class FrameDecoder {
         }
         if (tail === undefined) {
           const envelope: unknown = JSON.parse(text.slice(pos, end + 1))
-          const learned = this.learn(text, pos, end, envelope)
+          const learned = this.heads.learn(text, pos, end, envelope)
           envelopes.push(
-            learned === undefined ? envelope : make(learned, this.tail, (envelope as Mutable).payload, seq)
+            learned === undefined
+              ? envelope
+              : make(learned, this.heads.tail, (envelope as { payload: unknown }).payload, seq)
           )
-          if (learned !== undefined) tail = this.tail
+          if (learned !== undefined) tail = this.heads.tail
         }
       }
       if (end === last) break
       pos = end + 2
       // the next head, checked here, and this head's joint to it for the next time
       if (head === undefined || tail === undefined) continue
-      const next = this.headAt(text, pos)
+      const next = this.heads.at(text, pos)
       if (next === undefined) continue
       checked = next
       const joint = head.joint
@@ -297,82 +239,6 @@ export class FrameDecoder {
     }
     this.valid = valid
     return { type: "data", ack, first, envelopes }
-  }
-
-  /** The known head at `pos`: the last one used, else looked up by its text. */
-  private headAt(text: string, pos: number): Head | undefined {
-    const last = this.last
-    if (last !== undefined && isAt(text, last.text, pos)) return last
-    if (this.heads.size === 0) return undefined // a connection that carried only asks and replies so far
-    // no head is longer than LONGEST: the search stops there (a frame of envelopes without a payload is not O(n²))
-    const start = text.substring(pos, pos + LONGEST)
-    const at = start.indexOf(PAYLOAD)
-    if (at < 0) return undefined
-    const head = this.heads.get(start.slice(0, at + PAYLOAD.length))
-    if (head !== undefined) this.last = head
-    return head
-  }
-
-  /** The tail {@link learn} found last. */
-  private tail: Tail = { text: "}", from: undefined, valid: false }
-
-  /**
-   * An envelope parsed whole from `text[pos, end]`: its head (returned) and tail (in `this.tail`) are kept for
-   * the next ones when they are the text `Envelope.make` writes for its fields (`kind`, `to`, `payload` and maybe
-   * `from`, in that order); undefined for any other value.
-   */
-  private learn(text: string, pos: number, end: number, value: unknown): Head | undefined {
-    if (typeof value !== "object" || value === null) return undefined
-    const e = value as Mutable
-    const keys = Object.keys(e)
-    const withFrom = keys.length === 4 && keys[3] === "from"
-    if (
-      !(keys.length === 3 || withFrom) ||
-      keys[0] !== "kind" ||
-      keys[1] !== "to" ||
-      keys[2] !== "payload" ||
-      typeof e.kind !== "string" ||
-      !isAddress(e.to) ||
-      (withFrom && !isAddress(e.from))
-    ) {
-      return undefined
-    }
-    const headText = `{"kind":${JSON.stringify(e.kind)},"to":${addressJson(e.to as ActorAddress)}${PAYLOAD}`
-    const tailText = withFrom ? `,"from":${addressJson(e.from as ActorAddress)}}` : "}"
-    // kept only if the sender wrote them so (not, say, with other escapes): only then will they match again
-    if (
-      headText.length > LONGEST ||
-      tailText.length > LONGEST ||
-      !text.startsWith(headText, pos) ||
-      !text.startsWith(tailText, end + 1 - tailText.length)
-    )
-      return undefined
-    let head = this.heads.get(headText)
-    if (head === undefined) {
-      if (this.heads.size >= HEADS) this.forget()
-      head = { text: headText, kind: e.kind, to: address(e.to), tails: [], joint: undefined, skip: 0, penalty: 1 }
-      this.heads.set(headText, head)
-    }
-    this.last = head
-    let tail = head.tails.find((t) => t.text === tailText)
-    if (tail === undefined) {
-      if (head.tails.length >= TAILS) head.tails.pop()
-      const from = withFrom ? address(e.from as Mutable) : undefined
-      const fields = { kind: head.kind, to: head.to, payload: null }
-      tail = { text: tailText, from, valid: Envelope.isEnvelope(from === undefined ? fields : { ...fields, from }) }
-      head.tails.push(tail)
-      head.tails.sort((a, b) => b.text.length - a.text.length)
-    }
-    this.tail = tail
-    return head
-  }
-
-  /** Forgets the oldest head, and every joint to it. */
-  private forget(): void {
-    const [text, oldest] = this.heads.entries().next().value as [string, Head]
-    this.heads.delete(text)
-    if (this.last === oldest) this.last = undefined
-    for (const head of this.heads.values()) if (head.joint?.next === oldest) head.joint = undefined
   }
 }
 
@@ -399,22 +265,3 @@ const nextEnd = (text: string, from: number, last: number): number => {
   if (next >= 0) return next
   return last >= from ? last : -1
 }
-
-/**
- * The tail of `head` at `at` that ends its envelope: followed by `,` (the next envelope's) or by the frame's `]}`
- * (its last envelope's `}` at `last`).
- */
-const tailAt = (head: Head, text: string, at: number, last: number): Tail | undefined => {
-  for (const tail of head.tails) {
-    if (!isAt(text, tail.text, at)) continue
-    const end = at + tail.text.length - 1
-    if (end === last || text.charCodeAt(end + 1) === 44) return tail
-  }
-  return undefined
-}
-
-/** The envelope of a head, a tail and a payload, numbered (`seq` in the literal, where the inbound side puts it). */
-const make = (head: Head, tail: Tail, payload: unknown, seq: number): unknown =>
-  tail.from === undefined
-    ? { kind: head.kind, to: head.to, payload, seq }
-    : { kind: head.kind, to: head.to, payload, from: tail.from, seq }

@@ -1,0 +1,183 @@
+/**
+ * The heads and tails a connection's frame decoder keeps (see `frameDecoder.ts`): an envelope's JSON before its
+ * payload (`{"kind":K,"to":T,"payload":`) and after it (`}` or `,"from":F}`), learned from envelopes parsed whole
+ * when they are the text `Envelope.make` writes for their fields, with what they mean, so that the next envelopes
+ * of a sender have only their payload parsed.
+ *
+ * @example
+ * ```ts
+ * const heads = new Heads()
+ * const head = heads.learn(text, pos, end, JSON.parse(text.slice(pos, end + 1))) // kept, with heads.tail
+ * heads.at(text, next) // that head again where the next envelope starts with it
+ * ```
+ */
+import type { ActorAddress } from "../ActorAddress.ts"
+import * as Envelope from "../Envelope.ts"
+
+export const PAYLOAD = ',"payload":'
+
+/**
+ * Heads kept per connection, tails per head (a sender each), and the longest head or tail kept: what a peer can
+ * make a connection keep is bounded (about 2.5 MB at most; a few KB for a few actors).
+ */
+const HEADS = 256
+const TAILS = 16
+const LONGEST = 512
+
+/** An envelope's JSON after its payload: `}`, or the sender's address and `}`. */
+export interface Tail {
+  readonly text: string
+  readonly from: ActorAddress | undefined
+  /** Whether its head, it and any JSON payload make a valid envelope (checked once, when it is learned). */
+  readonly valid: boolean
+}
+
+/** An envelope's JSON before its payload, and what it means. */
+export interface Head {
+  readonly text: string
+  readonly kind: string
+  readonly to: ActorAddress
+  /** The tails seen after this head, longest first (so `}` is tried after those that also end in `}`). */
+  readonly tails: Array<Tail>
+  /** The text seen last between this head's payload and the next envelope's: one comparison checks both. */
+  joint: Joint | undefined
+  /** Payloads left to `JSON.parse` (after the reader declined one), and how many the next decline leaves. */
+  skip: number
+  penalty: number
+}
+
+/** A tail, `,` and the next envelope's head, as one text. */
+export interface Joint {
+  readonly text: string
+  readonly tail: Tail
+  readonly next: Head
+}
+
+type Mutable = { [key: string]: unknown }
+
+const address = (a: Mutable): ActorAddress => Object.freeze({ node: a.node, path: a.path }) as ActorAddress
+const addressJson = (a: ActorAddress): string => `{"node":${JSON.stringify(a.node)},"path":${JSON.stringify(a.path)}}`
+const isAddress = (u: unknown): u is Mutable => {
+  if (typeof u !== "object" || u === null) return false
+  const keys = Object.keys(u)
+  const a = u as Mutable
+  return (
+    keys.length === 2 &&
+    keys[0] === "node" &&
+    keys[1] === "path" &&
+    typeof a.node === "string" &&
+    typeof a.path === "string"
+  )
+}
+
+/** Whether `text` holds `piece` at `pos` (`startsWith` compares character by character: twice as slow for a head). */
+export const isAt = (text: string, piece: string, pos: number): boolean =>
+  text.substring(pos, pos + piece.length) === piece
+
+/** A connection's heads and tails (see the module's doc). */
+export class Heads {
+  private readonly byText = new Map<string, Head>()
+  private last: Head | undefined = undefined
+
+  /** The heads and tails kept (for tests). */
+  get kept(): number {
+    let kept = 0
+    for (const head of this.byText.values()) kept += 1 + head.tails.length
+    return kept
+  }
+
+  /** The known head at `pos`: the last one used, else looked up by its text. */
+  at(text: string, pos: number): Head | undefined {
+    const last = this.last
+    if (last !== undefined && isAt(text, last.text, pos)) return last
+    if (this.byText.size === 0) return undefined // a connection that carried only asks and replies so far
+    // no head is longer than LONGEST: the search stops there (a frame of envelopes without a payload is not O(n²))
+    const start = text.substring(pos, pos + LONGEST)
+    const at = start.indexOf(PAYLOAD)
+    if (at < 0) return undefined
+    const head = this.byText.get(start.slice(0, at + PAYLOAD.length))
+    if (head !== undefined) this.last = head
+    return head
+  }
+
+  /** The tail {@link learn} found last. */
+  tail: Tail = { text: "}", from: undefined, valid: false }
+
+  /**
+   * An envelope parsed whole from `text[pos, end]`: its head (returned) and tail (in `this.tail`) are kept for
+   * the next ones when they are the text `Envelope.make` writes for its fields (`kind`, `to`, `payload` and maybe
+   * `from`, in that order); undefined for any other value.
+   */
+  learn(text: string, pos: number, end: number, value: unknown): Head | undefined {
+    if (typeof value !== "object" || value === null) return undefined
+    const e = value as Mutable
+    const keys = Object.keys(e)
+    const withFrom = keys.length === 4 && keys[3] === "from"
+    if (
+      !(keys.length === 3 || withFrom) ||
+      keys[0] !== "kind" ||
+      keys[1] !== "to" ||
+      keys[2] !== "payload" ||
+      typeof e.kind !== "string" ||
+      !isAddress(e.to) ||
+      (withFrom && !isAddress(e.from))
+    ) {
+      return undefined
+    }
+    const headText = `{"kind":${JSON.stringify(e.kind)},"to":${addressJson(e.to as ActorAddress)}${PAYLOAD}`
+    const tailText = withFrom ? `,"from":${addressJson(e.from as ActorAddress)}}` : "}"
+    // kept only if the sender wrote them so (not, say, with other escapes): only then will they match again
+    if (
+      headText.length > LONGEST ||
+      tailText.length > LONGEST ||
+      !text.startsWith(headText, pos) ||
+      !text.startsWith(tailText, end + 1 - tailText.length)
+    )
+      return undefined
+    let head = this.byText.get(headText)
+    if (head === undefined) {
+      if (this.byText.size >= HEADS) this.forget()
+      head = { text: headText, kind: e.kind, to: address(e.to), tails: [], joint: undefined, skip: 0, penalty: 1 }
+      this.byText.set(headText, head)
+    }
+    this.last = head
+    let tail = head.tails.find((t) => t.text === tailText)
+    if (tail === undefined) {
+      if (head.tails.length >= TAILS) head.tails.pop()
+      const from = withFrom ? address(e.from as Mutable) : undefined
+      const fields = { kind: head.kind, to: head.to, payload: null }
+      tail = { text: tailText, from, valid: Envelope.isEnvelope(from === undefined ? fields : { ...fields, from }) }
+      head.tails.push(tail)
+      head.tails.sort((a, b) => b.text.length - a.text.length)
+    }
+    this.tail = tail
+    return head
+  }
+
+  /** Forgets the oldest head, and every joint to it. */
+  private forget(): void {
+    const [text, oldest] = this.byText.entries().next().value as [string, Head]
+    this.byText.delete(text)
+    if (this.last === oldest) this.last = undefined
+    for (const head of this.byText.values()) if (head.joint?.next === oldest) head.joint = undefined
+  }
+}
+
+/**
+ * The tail of `head` at `at` that ends its envelope: followed by `,` (the next envelope's) or by the frame's `]}`
+ * (its last envelope's `}` at `last`).
+ */
+export const tailAt = (head: Head, text: string, at: number, last: number): Tail | undefined => {
+  for (const tail of head.tails) {
+    if (!isAt(text, tail.text, at)) continue
+    const end = at + tail.text.length - 1
+    if (end === last || text.charCodeAt(end + 1) === 44) return tail
+  }
+  return undefined
+}
+
+/** The envelope of a head, a tail and a payload, numbered (`seq` in the literal, where the inbound side puts it). */
+export const make = (head: Head, tail: Tail, payload: unknown, seq: number): unknown =>
+  tail.from === undefined
+    ? { kind: head.kind, to: head.to, payload, seq }
+    : { kind: head.kind, to: head.to, payload, from: tail.from, seq }
