@@ -56,7 +56,8 @@ export class Link {
   peerWindow: number
   peerHeartbeatMs: number
   // sending
-  private readonly ring: SendRing
+  /** The resend buffer (a caller that writes a payload into it: see `offerWritten` in outbound.ts). */
+  readonly ring: SendRing
   private readonly capacity: number
   lastSeq = 0
   /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
@@ -218,20 +219,7 @@ export class Link {
     this.queued()
   }
 
-  /**
-   * Writes a templated envelope whose payload `write` writes; returns its bytes, or -1 if `write` declined it.
-   * Then {@link pushWritten} puts it in the resend buffer, or {@link writtenJson} gives its JSON (a send that waits).
-   */
-  write(template: Envelope.Template, payload: Envelope.Envelope["payload"], write: Envelope.PayloadWriter): number {
-    return this.ring.writePayload(template, payload, write)
-  }
-
-  /** The payload's JSON of the envelope {@link write} wrote last (`bytes` of it, with `template`'s). */
-  writtenJson(template: Envelope.Template, bytes: number): string {
-    return this.ring.written(template, bytes)
-  }
-
-  /** {@link push} of the envelope {@link write} wrote last. */
+  /** {@link push} of the envelope the ring wrote last (`ring.writePayload`). */
   pushWritten(bytes: number): void {
     this.putWritten(bytes)
     this.queued()

@@ -123,7 +123,7 @@ const offerWritten = (
 ): SendError | undefined | Waiting | typeof DECLINED => {
   const template = Envelope.templateFor(envelope, true)
   if (template === undefined || isUrgent(envelope)) return DECLINED
-  const bytes = link.write(template, envelope.payload, write)
+  const bytes = link.ring.writePayload(template, envelope.payload, write)
   if (bytes < 0) return DECLINED
   const refused = checkSize(link, envelope, bytes)
   if (refused !== undefined) return refused
@@ -134,7 +134,7 @@ const offerWritten = (
   if (engine.options.overflow === "fail") {
     return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
   }
-  return link.wait(link.writtenJson(template, bytes), bytes, template, done)
+  return link.wait(link.ring.written(template, bytes), bytes, template, done)
 }
 
 /** Why an envelope of `bytes` cannot go on `link`, if it cannot. */
