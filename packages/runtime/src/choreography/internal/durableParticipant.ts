@@ -14,6 +14,7 @@ import type { Participant } from "./participant.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
+import { heard } from "./roleWait.ts"
 import { ParticipantFailed } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
@@ -46,8 +47,10 @@ export const join = (
     Recovery.rebind(known, m.roles)
     known.durable.coordinatorGone?.()
     known.durable.coordinatorGone = undefined
-    // (a peer resumed, or the coordinator started again: a step the role waits on counts anew)
-    if (durable.resendTo !== undefined) known.waiting?.recovered()
+    // (a peer resumed, or the coordinator started again: a step the role waits on counts anew; in a session held by a
+    // lease, it does not count while a role is unreachable)
+    if (durable.lease !== undefined) heard(known, durable.lease, durable.resendTo !== undefined)
+    else if (durable.resendTo !== undefined) known.waiting?.recovered()
     const resend = durable.resendTo === undefined ? Effect.void : Recovery.resend(known, durable.resendTo)
     const begin = durable.begun && !known.begun ? participant.begin(m.session) : Effect.void
     return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
@@ -105,6 +108,7 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
       log
     })
     Recovery.preload(session, session.durable.inbound(log))
+    if (durable.lease !== undefined) heard(session, durable.lease, false)
     participant.sessions.set(m.session, session)
     if (!durable.begun) return
     session.begun = true

@@ -29,7 +29,16 @@ const unreachable = (c: Coordination, role: string, cause: Cause.Cause<unknown>)
 export function joinOne(c: Coordination, ctx: Ctx, role: string): Effect.Effect<void> {
   const durable = c.settings.durable
   const joined = ctx.self.tell({ _tag: "Joined", role })
-  if (durable !== undefined) return DurableJoin.askDurable(c, ctx, durable, role, undefined, () => true, joined)
+  if (durable !== undefined)
+    return DurableJoin.askDurable(
+      c,
+      ctx,
+      durable,
+      role,
+      undefined,
+      () => true,
+      () => joined
+    )
   return c
     .ref(role)
     .ask(c.joinMessage(ctx, role))
