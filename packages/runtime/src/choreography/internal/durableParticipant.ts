@@ -3,7 +3,7 @@
  * holds follows its coordinator and peers where they are now; one it does not hold resumes from the session's log in
  * storage), and how a durable role resumes after its actor restarted.
  */
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type * as Behaviors from "../../Behavior.ts"
 import { DurableRole } from "../../durable/internal/durableRole.ts"
@@ -15,7 +15,7 @@ import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
 import { heard } from "./roleWait.ts"
-import { ParticipantFailed } from "./sessionErrors.ts"
+import { AbortCause, ParticipantFailed } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
@@ -55,19 +55,38 @@ export const join = (
     const begin = durable.begun && !known.begun ? participant.begin(m.session) : Effect.void
     return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
   }
-  // a session that began, joined by a participant that did not hold it: it resumed from the log
-  const resumed = Exit.succeed({ state: participant, reply: durable.begun })
-  const resume = Effect.andThen(joinFromLog(participant, m, durable), watch)
+  // a session that began, joined by a participant that did not hold it: it resumed from the log (unless the role
+  // had aborted it: it answers with its end)
+  const answer = (resumed: boolean): Reply => ({ state: participant, reply: resumed && durable.begun })
+  const resume = Effect.flatMap(joinFromLog(participant, m, durable), (joined) =>
+    joined ? Effect.as(watch, answer(true)) : Effect.succeed(answer(false))
+  )
   const to = durable.resendTo
-  if (to === undefined) return Effect.andThen(resume, resumed)
+  if (to === undefined) return resume
   // a peer that resumed wants again what this role sent it, and the role no longer holds the session: if it
   // completed, the log has every message it sent (nothing to run again); if not, it resumes, and its program
   // sends them again as it replays
-  return Effect.andThen(
-    Effect.flatMap(Recovery.resendCompleted(participant, m, to), (sent) => (sent ? Effect.void : resume)),
-    resumed
+  return Effect.flatMap(Recovery.resendCompleted(participant, m, to), (sent) =>
+    sent ? Effect.succeed(answer(true)) : resume
   )
 }
+
+/**
+ * A durable role aborts the session with `cause`: the abort is committed to its log before the coordinator is told,
+ * so that a coordinator started again before it stored the session's end (its node died) hears of it again when it
+ * joins the role, which does not resume the session (see `joinFromLog`). A failure to commit it is logged.
+ *
+ * @example
+ * // in `RoleSession.abort`, before the role reports its abort:
+ * // Effect.andThen(DurableParticipant.storeAbort(session, cause), report)
+ */
+export const storeAbort = (session: RoleSession, cause: AbortCause): Effect.Effect<void> =>
+  Effect.suspend(() =>
+    session.durable!.store.commitAbort(session.id, session.role, JSON.stringify(encodeCause(cause)))
+  ).pipe(Effect.catchCause((c) => Effect.logError("Could not store a durable session's abort", c)))
+
+const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
+const decodeCause = Schema.decodeUnknownExit(Schema.toCodecJson(AbortCause))
 
 /**
  * The session store of the participant's storage (a durable session's participants are spawned with one).
@@ -90,13 +109,30 @@ export const store = (participant: Participant, session: string): Effect.Effect<
 
 /**
  * Joins a durable session: a new one, or (after this node restarted) one whose log holds this role's past,
- * which the role's program replays before it goes on live.
+ * which the role's program replays before it goes on live. A role that aborted the session does not join it: it
+ * tells the coordinator its abort again (the coordinator started again before it stored the end). Answers whether
+ * the role joined.
  */
-const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effect.Effect<void, unknown> =>
+const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effect.Effect<boolean, unknown> =>
   Effect.gen(function* () {
     const sessions = yield* store(participant, m.session)
     // (a role that had completed replays to its end and reports the same result again)
     const log = yield* sessions.role(m.session, participant.spec.role)
+    if (log.aborted !== undefined) {
+      const decoded = decodeCause(log.aborted)
+      const { name } = participant.spec.choreography
+      const cause = Exit.isSuccess(decoded)
+        ? decoded.value
+        : new ParticipantFailed({
+            protocol: name,
+            session: m.session,
+            role: participant.spec.role,
+            cause: `its abort is stored, with a cause that does not decode: ${Cause.pretty(decoded.cause)}`
+          })
+      const coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
+      yield* coordinator.tell({ _tag: "Abort", session: m.session, role: participant.spec.role, cause, trace: [] })
+      return false
+    }
     const session = new RoleSession(participant, m)
     session.durable = new DurableRole({
       store: sessions,
@@ -110,9 +146,10 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
     Recovery.preload(session, session.durable.inbound(log))
     if (durable.lease !== undefined) heard(session, durable.lease, false)
     participant.sessions.set(m.session, session)
-    if (!durable.begun) return
+    if (!durable.begun) return true
     session.begun = true
     yield* startRun(participant, session, log.sent.size > 0 || log.onces.length > 0 || log.inbound.size > 0)
+    return true
   })
 
 /**

@@ -15,6 +15,7 @@ import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { SessionViolation } from "../SessionEvent.ts"
 import type { CurrentRole } from "./currentRole.ts"
+import * as DurableParticipant from "./durableParticipant.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
 import { Checkpoint } from "./roleCheckpoint.ts"
 import { RoleObserved } from "./roleObserved.ts"
@@ -329,8 +330,11 @@ export class RoleSession extends RoleObserved implements Endpoint.Port<Failure>,
     this.end()
     if (interrupt) this.fiber?.interruptUnsafe()
     switch (tell) {
-      case "report":
-        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.events() })
+      case "report": {
+        const report = this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.events() })
+        // (a durable role's abort is in its log first: it answers a coordinator started again with it)
+        return this.durable === undefined ? report : Effect.andThen(DurableParticipant.storeAbort(this, cause), report)
+      }
       case "leave":
         return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.events() })
       case "silent":
