@@ -163,36 +163,27 @@ export class SessionStore {
 
   /** Commits the result of a role's `k`-th `once` effect (and every send written before it). */
   commitOnce(session: string, role: string, k: number, value: string): Effect.Effect<void, StorageError> {
-    return this.writer.run((sql) =>
-      Effect.andThen(
-        this.flushOp(sql),
-        sql`INSERT INTO troupe_session_log ${sql.insert({
-          session,
-          role,
-          kind: "once",
-          peer: "",
-          seq: k,
-          label: "",
-          payload: value
-        })} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
-      )
-    )
+    return this.commitEntry(session, role, "once", k, value)
   }
 
   /** Commits that a role aborted the session with `cause` (JSON; and every send written before it). */
   commitAbort(session: string, role: string, cause: string): Effect.Effect<void, StorageError> {
+    return this.commitEntry(session, role, "abort", 0, cause)
+  }
+
+  /** Commits one entry of a role's log that is not a send (and every send written before it). */
+  private commitEntry(
+    session: string,
+    role: string,
+    kind: "once" | "abort",
+    seq: number,
+    payload: string
+  ): Effect.Effect<void, StorageError> {
     return this.writer.run((sql) =>
       Effect.andThen(
         this.flushOp(sql),
-        sql`INSERT INTO troupe_session_log ${sql.insert({
-          session,
-          role,
-          kind: "abort",
-          peer: "",
-          seq: 0,
-          label: "",
-          payload: cause
-        })} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
+        sql`INSERT INTO troupe_session_log ${sql.insert({ session, role, kind, peer: "", seq, label: "", payload })}
+            ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
       )
     )
   }
