@@ -69,9 +69,10 @@ const liveClock = Clock.Clock.defaultValue()
 
 /**
  * Asks `role` of a durable session a Join (made anew each time: a node may have restarted meanwhile) until
- * it answers (then `answered`, with whether it resumed from the log), while `wanted`: its node may be restarting, or have no link yet to a peer's node (the Join
- * does not decode there until it has). At the deadline the session is aborted: `SessionNodesApart` when the
- * role's node still had no link to a peer's node that this node reaches, else `SessionNodeLost`.
+ * it answers (then `answered`, with whether it resumed from the log), while `wanted`: its node may be restarting,
+ * or have no link yet to a peer's node (the Join does not decode there until it has). At the deadline the session
+ * is aborted: `SessionNodesApart` when the role's node still had no link to a peer's node that this node reaches,
+ * else `SessionNodeLost`.
  *
  * @example
  * // join `role`, and tell the coordinator once it did:
@@ -268,11 +269,11 @@ export const begin = (session: Joining, ctx: Ctx, durable: Durability, begun: bo
   // since its role joined), and is asked again until the role answers. A role that answers that it resumed from the
   // log (it lost the session since it joined) joined again: its peers send it again what they sent it; the others
   // have nothing to send again yet
-  const rejoined = (role: string) => (resumed: boolean) =>
+  const ifResumed = (role: string) => (resumed: boolean) =>
     resumed ? ctx.self.tell({ _tag: "Joined", role }) : Effect.void
   const start = Effect.andThen(
     durable.store.begin(id),
-    Effect.forEach(session.roles, (r) => askDurable(session, ctx, durable, r, undefined, () => true, rejoined(r)), {
+    Effect.forEach(session.roles, (r) => askDurable(session, ctx, durable, r, undefined, () => true, ifResumed(r)), {
       concurrency: "unbounded",
       discard: true
     })

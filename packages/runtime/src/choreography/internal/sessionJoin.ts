@@ -28,24 +28,15 @@ const unreachable = (c: Coordination, role: string, cause: Cause.Cause<unknown>)
  */
 export function joinOne(c: Coordination, ctx: Ctx, role: string): Effect.Effect<void> {
   const durable = c.settings.durable
-  const joined = ctx.self.tell({ _tag: "Joined", role })
-  if (durable !== undefined)
-    return DurableJoin.askDurable(
-      c,
-      ctx,
-      durable,
-      role,
-      undefined,
-      () => true,
-      () => joined
-    )
+  const joined = () => ctx.self.tell({ _tag: "Joined", role })
+  if (durable !== undefined) return DurableJoin.askDurable(c, ctx, durable, role, undefined, () => true, joined)
   return c
     .ref(role)
     .ask(c.joinMessage(ctx, role))
     .pipe(
       Effect.matchCauseEffect({
         onFailure: (cause) => c.abortBy(ctx, role, unreachable(c, role, cause)),
-        onSuccess: () => joined
+        onSuccess: joined
       }),
       Effect.ignore
     )
