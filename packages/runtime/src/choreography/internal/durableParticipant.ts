@@ -72,18 +72,32 @@ export const join = (
 }
 
 /**
- * A durable role aborts the session with `cause`: the abort is committed to its log before the coordinator is told,
- * so that a coordinator started again before it stored the session's end (its node died) hears of it again when it
- * joins the role, which does not resume the session (see `joinFromLog`). A failure to commit it is logged.
+ * A durable role aborts the session with `cause` (call it as the role leaves the session): the abort is committed to
+ * its log before the coordinator is told, so that a coordinator started again before it stored the session's end
+ * (its node died) hears of it again when it joins the role, which does not resume the session (see `joinFromLog`);
+ * a Join while it is being committed finds it in the participant's `aborting`. A failure to commit it is logged.
  *
  * @example
  * // in `RoleSession.abort`, before the role reports its abort:
  * // Effect.andThen(DurableParticipant.storeAbort(session, cause), report)
  */
-export const storeAbort = (session: RoleSession, cause: AbortCause): Effect.Effect<void> =>
-  Effect.suspend(() =>
+export const storeAbort = (session: RoleSession, cause: AbortCause): Effect.Effect<void> => {
+  // (noted now, as the role leaves the session: a Join handled before the commit runs finds it)
+  const participant = session.participant
+  const aborting = (participant.aborting ??= new Map())
+  aborting.set(session.id, cause)
+  return Effect.suspend(() =>
     session.durable!.store.commitAbort(session.id, session.role, JSON.stringify(encodeCause(cause)))
-  ).pipe(Effect.catchCause((c) => Effect.logError("Could not store a durable session's abort", c)))
+  ).pipe(
+    Effect.catchCause((c) => Effect.logError("Could not store a durable session's abort", c)),
+    Effect.ensuring(
+      Effect.sync(() => {
+        if (aborting.get(session.id) === cause) aborting.delete(session.id)
+        if (aborting.size === 0 && participant.aborting === aborting) participant.aborting = undefined
+      })
+    )
+  )
+}
 
 const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
 const decodeCause = Schema.decodeUnknownExit(Schema.toCodecJson(AbortCause))
@@ -115,23 +129,29 @@ export const store = (participant: Participant, session: string): Effect.Effect<
  */
 const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effect.Effect<boolean, unknown> =>
   Effect.gen(function* () {
+    const coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
+    const answerAbort = (cause: AbortCause) =>
+      Effect.as(
+        coordinator.tell({ _tag: "Abort", session: m.session, role: participant.spec.role, cause, trace: [] }),
+        false
+      )
+    const aborting = participant.aborting?.get(m.session)
+    if (aborting !== undefined) return yield* answerAbort(aborting)
     const sessions = yield* store(participant, m.session)
     // (a role that had completed replays to its end and reports the same result again)
     const log = yield* sessions.role(m.session, participant.spec.role)
     if (log.aborted !== undefined) {
       const decoded = decodeCause(log.aborted)
-      const { name } = participant.spec.choreography
-      const cause = Exit.isSuccess(decoded)
-        ? decoded.value
-        : new ParticipantFailed({
-            protocol: name,
-            session: m.session,
-            role: participant.spec.role,
-            cause: `its abort is stored, with a cause that does not decode: ${Cause.pretty(decoded.cause)}`
-          })
-      const coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
-      yield* coordinator.tell({ _tag: "Abort", session: m.session, role: participant.spec.role, cause, trace: [] })
-      return false
+      return yield* answerAbort(
+        Exit.isSuccess(decoded)
+          ? decoded.value
+          : new ParticipantFailed({
+              protocol: participant.spec.choreography.name,
+              session: m.session,
+              role: participant.spec.role,
+              cause: `its abort is stored, with a cause that does not decode: ${Cause.pretty(decoded.cause)}`
+            })
+      )
     }
     const session = new RoleSession(participant, m)
     session.durable = new DurableRole({

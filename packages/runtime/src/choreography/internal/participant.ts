@@ -30,7 +30,7 @@ import * as DurableParticipant from "./durableParticipant.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
-import { ParticipantStopped, SessionCancelled, type StepTimeout } from "./sessionErrors.ts"
+import { type AbortCause, ParticipantStopped, SessionCancelled, type StepTimeout } from "./sessionErrors.ts"
 import {
   type CoordinatorProtocol,
   type ParticipantDefinition,
@@ -132,6 +132,12 @@ export class Participant {
    * peer that resumed may ask it meanwhile to send again what it sent (see `Recovery.resendCompleted`).
    */
   readonly completing = new Map<string, DurableRole>()
+  /**
+   * Durable sessions this role aborted, while its abort is being committed (it has left `sessions`): a Join meanwhile
+   * is answered with the abort, as one after it is by the log (see `DurableParticipant.storeAbort`). Made when first
+   * used.
+   */
+  aborting: Map<string, AbortCause> | undefined = undefined
   readonly spec: Spec
   readonly system: SystemImpl
   readonly self: ActorRef<ParticipantProtocol>
