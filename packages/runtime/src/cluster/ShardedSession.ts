@@ -15,8 +15,9 @@
  * log (its program replays the messages it was sent and its `once` results; no move is made twice), its peers
  * send it again what it may have missed, and it goes on. A role that cannot be reached within the session's
  * `deadline` fails the session for everyone with `SessionNodeLost`; monitors (`ProtocolViolation`), step
- * deadlines (`StepTimeout`, counted on the role's runner, anew after it or a peer resumes) and failures abort it as
- * in any session.
+ * deadlines (`StepTimeout`, counted on the role's runner, anew after it or a peer resumes, and not while the
+ * coordinator cannot reach a role or is itself silent: a takeover after a SIGKILL waits for the shard lock to expire)
+ * and failures abort it as in any session.
  *
  * @example
  * ```ts

@@ -81,6 +81,8 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
   /** The roles that ended, and those that joined, by index. */
   private endedRoles: RoleFlags.RoleFlags = RoleFlags.none
   joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
+  /** The roles a lease cannot reach now, by index (see `reach`). */
+  private unreachableRoles: RoleFlags.RoleFlags = RoleFlags.none
   private ending: Ending | undefined = undefined
   readonly choreography: Choreography
   readonly settings: Settings
@@ -232,10 +234,31 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
             durable: {
               deadlineMillis: durable.deadlineMillis,
               begun: this.begun,
-              ...(resendTo === undefined ? {} : { resendTo })
+              ...(resendTo === undefined ? {} : { resendTo }),
+              ...(durable.leaseMillis === undefined
+                ? {}
+                : {
+                    lease: {
+                      everyMillis: durable.leaseMillis,
+                      unreachable: this.roles.filter(
+                        (r, i) => r !== role && RoleFlags.has(this.unreachableRoles, i) && !this.hasEnded(r)
+                      )
+                    }
+                  })
             }
           })
     } as const
+  }
+
+  /**
+   * Whether the lease reaches `role` now: the Joins to the other roles say which roles it does not, and their step
+   * deadlines do not count meanwhile (see `Join.durable.lease`).
+   */
+  reach(role: string, reachable: boolean): void {
+    const i = this.roles.indexOf(role)
+    this.unreachableRoles = reachable
+      ? RoleFlags.remove(this.unreachableRoles, i)
+      : RoleFlags.add(this.unreachableRoles, i)
   }
 
   /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */

@@ -58,6 +58,8 @@ export interface Joining {
   joinMessage(ctx: Ctx, role: string, resendTo?: string): Protocol.MessageOf<ParticipantDefinition, "Join">
   /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
   abortBy(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void, unknown>
+  /** Whether the lease reaches `role` now (the other roles' Joins say so). */
+  reach(role: string, reachable: boolean): void
 }
 
 /** How often a durable session's coordinator tries again to join a role whose node is gone. */
@@ -67,13 +69,14 @@ const liveClock = Clock.Clock.defaultValue()
 
 /**
  * Asks `role` of a durable session a Join (made anew each time: a node may have restarted meanwhile) until
- * it answers, while `wanted`: its node may be restarting, or have no link yet to a peer's node (the Join
- * does not decode there until it has). At the deadline the session is aborted: `SessionNodesApart` when the
- * role's node still had no link to a peer's node that this node reaches, else `SessionNodeLost`.
+ * it answers (then `answered`, with whether it resumed from the log), while `wanted`: its node may be restarting,
+ * or have no link yet to a peer's node (the Join does not decode there until it has). At the deadline the session
+ * is aborted: `SessionNodesApart` when the role's node still had no link to a peer's node that this node reaches,
+ * else `SessionNodeLost`.
  *
  * @example
  * // join `role`, and tell the coordinator once it did:
- * // askDurable(session, ctx, durable, role, undefined, () => true, ctx.self.tell({ _tag: "Joined", role }))
+ * // askDurable(session, ctx, durable, role, undefined, () => true, () => ctx.self.tell({ _tag: "Joined", role }))
  */
 export const askDurable = (
   session: Joining,
@@ -82,7 +85,7 @@ export const askDurable = (
   role: string,
   resendTo: string | undefined,
   wanted: () => boolean,
-  answered: Effect.Effect<void, unknown>
+  answered: (resumed: boolean) => Effect.Effect<void, unknown>
 ): Effect.Effect<void> => {
   const { id } = session
   const { roles } = session.settings
@@ -120,8 +123,10 @@ export const askDurable = (
               session.abortBy(ctx, role, cause)
             )
           : Effect.void,
-      onSuccess: () =>
-        relink === undefined ? answered : Effect.andThen(answered, relinked(session, ctx, role, relink))
+      onSuccess: (resumed) =>
+        relink === undefined
+          ? answered(resumed)
+          : Effect.andThen(answered(resumed), relinked(session, ctx, role, relink))
     }),
     Effect.ignore
   )
@@ -173,7 +178,7 @@ export const relinked = (session: Joining, ctx: Ctx, role: string, node: string)
     ])
   const resend = Effect.forEach(
     pairs,
-    ([from, to]) => askDurable(session, ctx, durable, from!, to!, inSession(session, from!, to!), Effect.void),
+    ([from, to]) => askDurable(session, ctx, durable, from!, to!, inSession(session, from!, to!), () => Effect.void),
     { concurrency: "unbounded", discard: true }
   )
   return Effect.asVoid(ctx.fork(resend))
@@ -193,7 +198,7 @@ export const resendTo = (session: Joining, ctx: Ctx, role: string): Effect.Effec
   // told would keep sending to the role's old incarnation, and the session would wait for ever
   const resend = Effect.forEach(
     peers,
-    (peer) => askDurable(session, ctx, durable, peer, role, inSession(session, peer, role), Effect.void),
+    (peer) => askDurable(session, ctx, durable, peer, role, inSession(session, peer, role), () => Effect.void),
     { concurrency: "unbounded", discard: true }
   )
   return Effect.asVoid(ctx.fork(resend))
@@ -224,6 +229,7 @@ const lease = (session: Joining, ctx: Ctx, everyMillis: number): Effect.Effect<v
     deadlineMillis: durable!.deadlineMillis,
     holds: (role) => session.phase === "running" && !session.hasEnded(role),
     join: (role, timeout) => session.ref(role).ask(session.joinMessage(ctx, role), { timeout }),
+    reach: (role, reachable) => session.reach(role, reachable),
     resumed: (role) => Effect.ignore(ctx.self.tell({ _tag: "Joined", role })),
     lost: (role, waitedMillis) =>
       Effect.ignore(
@@ -260,14 +266,17 @@ export const begin = (session: Joining, ctx: Ctx, durable: Durability, begun: bo
   )
   if (begun) return Effect.asVoid(watchAll)
   // the roles begin on a Join that says so: it carries where every role is now (a node may have restarted
-  // since its role joined), and is asked again until the role answers
+  // since its role joined), and is asked again until the role answers. A role that answers that it resumed from the
+  // log (it lost the session since it joined) joined again: its peers send it again what they sent it; the others
+  // have nothing to send again yet
+  const ifResumed = (role: string) => (resumed: boolean) =>
+    resumed ? ctx.self.tell({ _tag: "Joined", role }) : Effect.void
   const start = Effect.andThen(
     durable.store.begin(id),
-    Effect.forEach(
-      session.roles,
-      (r) => askDurable(session, ctx, durable, r, undefined, () => true, ctx.self.tell({ _tag: "Joined", role: r })),
-      { concurrency: "unbounded", discard: true }
-    )
+    Effect.forEach(session.roles, (r) => askDurable(session, ctx, durable, r, undefined, () => true, ifResumed(r)), {
+      concurrency: "unbounded",
+      discard: true
+    })
   )
   return Effect.asVoid(
     Effect.andThen(

@@ -4,9 +4,10 @@
  * to join again every `everyMillis`. A participant that holds the session answers at once; one that does not
  * (its actor was reactivated on another runner, or passivated and activated again) resumes the role from the
  * session's durable log and says so, and the role's peers then send it again what they sent it. A role not
- * reached for `deadlineMillis` is lost.
+ * reached for `deadlineMillis` is lost. A role whose join fails or goes unanswered for a lease period is unreachable
+ * until it answers: the Joins to the other roles say so, and their step deadlines do not count meanwhile.
  */
-import { Clock, Duration, Effect, Exit } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Option } from "effect"
 
 export interface Lease {
   readonly roles: ReadonlyArray<string>
@@ -16,6 +17,11 @@ export interface Lease {
   readonly holds: (role: string) => boolean
   /** Asks the role to join again, waiting up to `timeoutMillis`; true when it resumed from the log. */
   readonly join: (role: string, timeoutMillis: number) => Effect.Effect<boolean, unknown>
+  /**
+   * Whether the role is reachable now: not when a join failed or went unanswered for a lease period (its runner died,
+   * its shard has no owner yet); again once it answers.
+   */
+  readonly reach: (role: string, reachable: boolean) => void
   /** The role resumed from the log. */
   readonly resumed: (role: string) => Effect.Effect<void>
   /** The role was not reached for `waitedMillis` (at least the deadline). */
@@ -37,7 +43,14 @@ const holdOne = (lease: Lease, role: string): Effect.Effect<void> =>
     for (;;) {
       yield* Effect.sleep(Duration.millis(lease.everyMillis))
       if (!lease.holds(role)) return
-      const exit = yield* Effect.exit(lease.join(role, Math.max(1, lease.deadlineMillis - (Date.now() - reached))))
+      const join = yield* Effect.forkChild(
+        Effect.exit(lease.join(role, Math.max(1, lease.deadlineMillis - (Date.now() - reached))))
+      )
+      // unanswered for a lease period: unreachable until it answers
+      const early = yield* Effect.timeoutOption(Fiber.join(join), Duration.millis(lease.everyMillis))
+      if (Option.isNone(early)) lease.reach(role, false)
+      const exit = Option.isSome(early) ? early.value : yield* Fiber.join(join)
+      lease.reach(role, Exit.isSuccess(exit))
       if (Exit.isSuccess(exit)) {
         reached = Date.now()
         if (exit.value && lease.holds(role)) yield* lease.resumed(role)

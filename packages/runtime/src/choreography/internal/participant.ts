@@ -11,26 +11,26 @@
  * restartable role keeps them across a restart: its inbound queues, the sequence numbers of each pair,
  * and its checkpoint (the log of the messages it consumed, the sends it made and the results of its
  * `once` effects). After a restart the program runs again against the log (see `RoleSession.send`,
- * `receive` and `once`) and goes on live where the log ends.
+ * `receive` and `once`) and goes on live where the log ends. A durable session's Joins and resumptions are in
+ * `durableParticipant.ts`.
  */
 import type { Choreography as C, Endpoint, StateMachine as Machines } from "@troupe/choreography"
-import { Cause, Effect, Exit, Fiber, Option, type Scope } from "effect"
+import { type Cause, Effect, Exit, Fiber, type Scope } from "effect"
 import type { ActorRef, InvalidMessage } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type { ClusterUnavailable } from "../../cluster/ClusterUnavailable.ts"
-import { DurableRole } from "../../durable/internal/durableRole.ts"
-import { type SessionStore, sessionStore } from "../../durable/internal/sessionStore.ts"
-import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
+import type { DurableRole } from "../../durable/internal/durableRole.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Terminated } from "../../Terminated.ts"
+import * as DurableParticipant from "./durableParticipant.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
-import { ParticipantFailed, ParticipantStopped, SessionCancelled, type StepTimeout } from "./sessionErrors.ts"
+import { type AbortCause, ParticipantStopped, SessionCancelled, type StepTimeout } from "./sessionErrors.ts"
 import {
   type CoordinatorProtocol,
   type ParticipantDefinition,
@@ -132,6 +132,12 @@ export class Participant {
    * peer that resumed may ask it meanwhile to send again what it sent (see `Recovery.resendCompleted`).
    */
   readonly completing = new Map<string, DurableRole>()
+  /**
+   * Durable sessions this role aborted, while its abort is being committed (it has left `sessions`): a Join meanwhile
+   * is answered with the abort, as one after it is by the log (see `DurableParticipant.storeAbort`). Made when first
+   * used.
+   */
+  aborting: Map<string, AbortCause> | undefined = undefined
   readonly spec: Spec
   readonly system: SystemImpl
   readonly self: ActorRef<ParticipantProtocol>
@@ -207,7 +213,7 @@ export class Participant {
       [...this.sessions.values()],
       (session) => {
         if (!session.begun || session.running) return Effect.void
-        if (session.durable !== undefined) return this.resumeDurable(session)
+        if (session.durable !== undefined) return DurableParticipant.resume(this, session)
         return this.spec.restartable
           ? startRun(this, session, true)
           : session.abort(this.stopped(session, "interrupted"), "report", false)
@@ -230,99 +236,14 @@ export class Participant {
     const reply = Exit.succeed({ state: this as Participant, reply: false })
     const known = this.sessions.get(m.session)
     const watch = ctx.watchWith(m.coordinator, { _tag: "CoordinatorDown", session: m.session })
-    if (known !== undefined) {
-      if (m.durable === undefined || known.durable === undefined) return reply
-      // a durable session's coordinator came back (or is new): follow it, and the peers where they are now (a
-      // node that restarted is a new incarnation); a peer resumed: send it again what it was sent
-      known.coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
-      Recovery.rebind(known, m.roles)
-      known.durable.coordinatorGone?.()
-      known.durable.coordinatorGone = undefined
-      // (a peer resumed, or the coordinator started again: a step the role waits on counts anew)
-      if (m.durable.resendTo !== undefined) known.waiting?.recovered()
-      const resend = m.durable.resendTo === undefined ? Effect.void : Recovery.resend(known, m.durable.resendTo)
-      const begin = m.durable.begun && !known.begun ? this.begin(m.session) : Effect.void
-      return Effect.andThen(Effect.andThen(Effect.andThen(watch, resend), begin), reply)
-    }
-    if (m.durable === undefined) {
-      const coordinator = localCell(m.coordinator)
-      // A coordinator of this node tells its roles itself when it stops before its session ends (see the
-      // coordinator's `start`): no death watch, whose entries a live session would keep on both actors.
-      if (coordinator?.isTerminated) return reply
-      this.sessions.set(m.session, new RoleSession(this, m))
-      return coordinator === undefined ? Effect.andThen(watch, reply) : reply
-    }
-    // a session that began, joined by a participant that did not hold it: it resumed from the log
-    const resumed = Exit.succeed({ state: this as Participant, reply: m.durable.begun })
-    const resume = Effect.andThen(this.joinDurable(m, m.durable), watch)
-    const to = m.durable.resendTo
-    if (to === undefined) return Effect.andThen(resume, resumed)
-    // a peer that resumed wants again what this role sent it, and the role no longer holds the session: if it
-    // completed, the log has every message it sent (nothing to run again); if not, it resumes, and its program
-    // sends them again as it replays
-    return Effect.andThen(
-      Effect.flatMap(Recovery.resendCompleted(this, m, to), (sent) => (sent ? Effect.void : resume)),
-      resumed
-    )
-  }
-
-  /** The session store of the participant's storage (a durable session's participants are spawned with one). */
-  store(session: string): Effect.Effect<SessionStore> {
-    return Effect.flatMap(Effect.serviceOption(Storage), (storage) => {
-      if (Option.isNone(storage)) {
-        return Effect.die(
-          new Error(
-            `${this.self.path} joined the durable session ${session} with no Storage: provide one (Storage.layerSqlite or Storage.layerPostgres) where it is spawned`
-          )
-        )
-      }
-      const { sql, writer, failed } = storageInternal(storage.value)
-      return Effect.succeed(sessionStore(sql, writer, failed))
-    })
-  }
-
-  /**
-   * Joins a durable session: a new one, or (after this node restarted) one whose log holds this role's past,
-   * which the role's program replays before it goes on live.
-   */
-  private joinDurable(m: Join, durable: NonNullable<Join["durable"]>): Effect.Effect<void, unknown> {
-    const self = this
-    return Effect.gen(function* () {
-      const store = yield* self.store(m.session)
-      // (a role that had completed replays to its end and reports the same result again)
-      const log = yield* store.role(m.session, self.spec.role)
-      const session = new RoleSession(self, m)
-      session.durable = new DurableRole({
-        store,
-        choreography: self.spec.choreography,
-        session: m.session,
-        role: self.spec.role,
-        deadlineMillis: durable.deadlineMillis,
-        system: self.system,
-        log
-      })
-      Recovery.preload(session, session.durable.inbound(log))
-      self.sessions.set(m.session, session)
-      if (!durable.begun) return
-      session.begun = true
-      yield* startRun(self, session, log.sent.size > 0 || log.onces.length > 0 || log.inbound.size > 0)
-    })
-  }
-
-  /** A durable session's role after its actor restarted: its program replays the log from the start. */
-  private resumeDurable(session: RoleSession): Effect.Effect<void> {
-    const durable = session.durable!
-    return durable.store.role(session.id, this.spec.role).pipe(
-      Effect.flatMap((log) =>
-        Effect.suspend(() => {
-          Recovery.preload(session, durable.inbound(log))
-          return startRun(this, session, true)
-        })
-      ),
-      Effect.catchCause((cause) =>
-        session.abort(new ParticipantFailed({ ...session.names(), cause: Cause.pretty(cause) }), "report", false)
-      )
-    )
+    if (m.durable !== undefined) return DurableParticipant.join(this, m, m.durable, known, watch)
+    if (known !== undefined) return reply
+    const coordinator = localCell(m.coordinator)
+    // A coordinator of this node tells its roles itself when it stops before its session ends (see the
+    // coordinator's `start`): no death watch, whose entries a live session would keep on both actors.
+    if (coordinator?.isTerminated) return reply
+    this.sessions.set(m.session, new RoleSession(this, m))
+    return coordinator === undefined ? Effect.andThen(watch, reply) : reply
   }
 
   begin(id: string): Effect.Effect<Participant> {

@@ -30,3 +30,12 @@ export const size = (flags: RoleFlags): number => {
   for (let bits = flags; bits !== 0; bits &= bits - 1) n++
   return n
 }
+
+/** `flags` without the role of index `i`. */
+export const remove = (flags: RoleFlags, i: number): RoleFlags => {
+  if (!has(flags, i)) return flags
+  if (typeof flags === "number") return flags & ~(1 << i)
+  const list = [...flags]
+  list[i] = false
+  return list
+}

@@ -3,13 +3,14 @@
  * messages the log holds first, follows its peers where they are now and sends again what they lack, and waits
  * for a coordinator that is gone; a lost link has what it carried sent again (durable) or ends the session.
  */
-import { Effect } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { deliveries } from "../../durable/internal/durableRole.ts"
 import type { StorageError } from "../../durable/internal/errors.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
-import type { Participant } from "./participant.ts"
+import { store } from "./durableParticipant.ts"
+import type { Failure, Participant } from "./participant.ts"
 import { inboxOf, type Peer } from "./rolePeers.ts"
 import type { RoleSession } from "./roleSession.ts"
 import { ParticipantStopped, SessionNodeLost } from "./sessionErrors.ts"
@@ -17,6 +18,16 @@ import type { ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
+
+/** How often a durable session's role tries again a message the cluster could not carry. */
+const resendEveryMillis = 200
+
+/** A failure of the cluster that sending again later may get past (see `Sharded`'s `ClusterUnavailable`). */
+const retryable = (error: unknown): boolean =>
+  typeof error === "object" &&
+  error !== null &&
+  (error as { readonly _tag?: unknown })._tag === "ClusterUnavailable" &&
+  (error as { readonly retryable?: unknown }).retryable === true
 
 /**
  * A durable role resumes: the messages the log holds for it go first, then those that arrive.
@@ -111,7 +122,7 @@ export const resendCompleted = (
         )
   const completing = participant.completing.get(join.session)
   if (completing !== undefined) return tell(completing.resend(to, 0))
-  return participant.store(join.session).pipe(
+  return store(participant, join.session).pipe(
     Effect.flatMap((store) => store.sentByCompleted(join.session, role, to)),
     Effect.flatMap((sent) =>
       sent === undefined
@@ -173,4 +184,26 @@ export const awaitCoordinator = (session: RoleSession): Effect.Effect<void> => {
   })
   durable.coordinatorGone = () => deadlines.cancel(deadline)
   return Effect.void
+}
+
+/**
+ * Tells a peer of another node or runner. In a durable session, a message the cluster cannot carry now (a
+ * shard moving, a runner restarting: `ClusterUnavailable`, retryable) is sent again until the session's
+ * deadline: the peer may hold the session still, and would then never be sent it again.
+ *
+ * @example
+ * // a durable role's send to a peer on another runner
+ * // Recovery.tellPeer(session, peer, message)
+ */
+export const tellPeer = (session: RoleSession, peer: Peer, message: Deliver): Effect.Effect<void, Failure> => {
+  const tell = peer.ref.tell(message as never) as Effect.Effect<void, Failure>
+  const durable = session.durable
+  if (durable === undefined) return tell
+  return tell.pipe(
+    Effect.retry({
+      while: retryable,
+      schedule: Schedule.spaced(Duration.millis(resendEveryMillis)),
+      times: Math.ceil(durable.deadlineMillis / resendEveryMillis)
+    })
+  )
 }

@@ -1,25 +1,27 @@
 /**
  * One session as one participant sees it (`RoleSession`, the port of the role's endpoint): the role's monitor,
  * its peers (message numbers each way, messages not yet taken), its trace, its checkpoint or durable log, and
- * how it sends, receives, runs `once` effects and ends. Its flags and rare fields are in `roleSessionState.ts`; what
+ * how it sends, receives, runs `once` effects and ends. Its flags and rare fields are in `roleSessionState.ts`; its
+ * trace and events in `roleObserved.ts`; what
  * it knows of each peer in `rolePeers.ts`; how its program waits for a message in `roleWait.ts`; how its result is
  * reported in `roleResult.ts`; how it recovers what a lost node or link took (a durable role's log, peers that moved,
- * a lost link) in `roleRecovery.ts`.
+ * a lost link, a send the cluster could not carry yet) in `roleRecovery.ts`.
  */
-import { Choreography as C, type Diagram, Endpoint, Monitor } from "@troupe/choreography"
-import { Cause, Duration, Effect, Exit, type Fiber, Schedule, type Scope } from "effect"
+import { Choreography as C, Endpoint, Monitor } from "@troupe/choreography"
+import { Effect, Exit, type Fiber, type Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type { ActorContext } from "../../Behavior.ts"
 import { localCell } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
-import { SessionCrashed, SessionNote, SessionResumed, SessionStep, SessionViolation } from "../SessionEvent.ts"
+import { SessionViolation } from "../SessionEvent.ts"
 import type { CurrentRole } from "./currentRole.ts"
+import * as DurableParticipant from "./durableParticipant.ts"
 import type { Context, Failure, Participant } from "./participant.ts"
 import { Checkpoint } from "./roleCheckpoint.ts"
+import { RoleObserved } from "./roleObserved.ts"
 import { inboxOf, indexOf, type Peer, peerIn } from "./rolePeers.ts"
 import * as Recovery from "./roleRecovery.ts"
-import { defaultTraceLimit, RoleSessionState } from "./roleSessionState.ts"
-import { Recorder } from "./roleTrace.ts"
+import { defaultTraceLimit } from "./roleSessionState.ts"
 import { type Waiting, wait } from "./roleWait.ts"
 import { type AbortCause, leftover, ParticipantFailed } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
@@ -29,16 +31,6 @@ type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
 type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 
 const noPeers: ReadonlyArray<Peer> = []
-
-/** How often a durable session's role tries again a message the cluster could not carry. */
-const resendEveryMillis = 200
-
-/** A failure of the cluster that sending again later may get past (see `Sharded`'s `ClusterUnavailable`). */
-const retryable = (error: unknown): boolean =>
-  typeof error === "object" &&
-  error !== null &&
-  (error as { readonly _tag?: unknown })._tag === "ClusterUnavailable" &&
-  (error as { readonly retryable?: unknown }).retryable === true
 
 /** The instance of a protocol with families for a session's sizes (`undefined` for sizes that do not fit it). */
 const instanceOf = (choreography: Choreography, sizes: Readonly<Record<string, number>>): Choreography | undefined => {
@@ -50,7 +42,7 @@ const instanceOf = (choreography: Choreography, sizes: Readonly<Record<string, n
  * One session as one participant sees it; it is the port of the role's endpoint, and what the run of its program
  * gets besides the endpoint (`Context`) and knows of the role it plays (`CurrentRole`): a run is one at a time.
  */
-export class RoleSession extends RoleSessionState implements Endpoint.Port<Failure>, Context, CurrentRole {
+export class RoleSession extends RoleObserved implements Endpoint.Port<Failure>, Context, CurrentRole {
   readonly monitor: Monitor.Monitor
   readonly participant: Participant
   readonly role: string
@@ -64,8 +56,6 @@ export class RoleSession extends RoleSessionState implements Endpoint.Port<Failu
   waiting: Waiting | undefined
   /** What the role knows of each peer (see `rolePeers.ts`, and `roleRecovery.ts` which reads it). */
   peers: ReadonlyArray<Peer>
-  /** The role's trace, made at its first event (see `recorder`). */
-  private trace: Recorder | undefined = undefined
 
   constructor(participant: Participant, join: Join) {
     super()
@@ -149,32 +139,6 @@ export class RoleSession extends RoleSessionState implements Endpoint.Port<Failu
     return size === undefined ? undefined : { family: member![1]!, index: Number(member![2]), size }
   }
 
-  /** The program of this restartable role failed: recorded and published, until the actor crashes with it. */
-  crashed(cause: Cause.Cause<unknown>): void {
-    this.crash = cause
-    const reason = summarise(cause)
-    this.recorder().crashed(this.state, reason)
-    this.participant.system.publish(new SessionCrashed({ ...this.names(), state: this.state, cause: reason }))
-  }
-
-  /** The program resumes from the checkpoint, at the state where it was. */
-  resuming(): void {
-    this.recorder().resumed(this.state)
-    this.participant.system.publish(new SessionResumed({ ...this.names(), state: this.state }))
-  }
-
-  /** `CurrentRole.note` (made when read: a live session keeps no closure for it). */
-  get note(): CurrentRole["note"] {
-    return (text) => this.writeNote(text)
-  }
-
-  /** Something worth seeing happened at this role: into its trace, and onto the event stream. */
-  private writeNote(text: string): void {
-    if (this.ended) return
-    this.recorder().note(text)
-    this.participant.system.publish(new SessionNote({ ...this.names(), text }))
-  }
-
   /** Before the program runs again after a restart: replay the checkpoint from the start. */
   rewind(): void {
     this.checkpoint?.rewind()
@@ -248,7 +212,7 @@ export class RoleSession extends RoleSessionState implements Endpoint.Port<Failu
     const cell = peer.cell
     const tell =
       cell === undefined
-        ? this.tellPeer(peer, message)
+        ? Recovery.tellPeer(this, peer, message)
         : this.durable?.holds(to, seq) === true && !Recovery.lacks(this, peer, seq)
           ? Effect.void
           : cell.tell(message, fiber)
@@ -263,24 +227,6 @@ export class RoleSession extends RoleSessionState implements Endpoint.Port<Failu
       this.didSend(peer, to, message, seq, next)
       checkpoint.record({ _tag: "send", to, label })
     })
-  }
-
-  /**
-   * Tells a peer of another node or runner. In a durable session, a message the cluster cannot carry now (a
-   * shard moving, a runner restarting: `ClusterUnavailable`, retryable) is sent again until the session's
-   * deadline: the peer may hold the session still, and would then never be sent it again.
-   */
-  private tellPeer(peer: Peer, message: Deliver): Effect.Effect<void, Failure> {
-    const tell = peer.ref.tell(message as never) as Effect.Effect<void, Failure>
-    const durable = this.durable
-    if (durable === undefined) return tell
-    return tell.pipe(
-      Effect.retry({
-        while: retryable,
-        schedule: Schedule.spaced(Duration.millis(resendEveryMillis)),
-        times: Math.ceil(durable.deadlineMillis / resendEveryMillis)
-      })
-    )
   }
 
   private didSend(peer: Peer, to: string, message: Endpoint.Incoming, seq: number, next: number): void {
@@ -384,8 +330,11 @@ export class RoleSession extends RoleSessionState implements Endpoint.Port<Failu
     this.end()
     if (interrupt) this.fiber?.interruptUnsafe()
     switch (tell) {
-      case "report":
-        return this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.events() })
+      case "report": {
+        const report = this.report({ _tag: "Abort", session: this.id, role: this.role, cause, trace: this.events() })
+        // (a durable role's abort is in its log first: it answers a coordinator started again with it)
+        return this.durable === undefined ? report : Effect.andThen(DurableParticipant.storeAbort(this, cause), report)
+      }
       case "leave":
         return this.report({ _tag: "Left", session: this.id, role: this.role, trace: this.events() })
       case "silent":
@@ -412,35 +361,4 @@ export class RoleSession extends RoleSessionState implements Endpoint.Port<Failu
       .tell(message)
       .pipe(Effect.catchCause((cause) => Effect.logError("Could not report to the session's coordinator", cause)))
   }
-
-  // ---------------------------------------------------------------------------------------------------
-  // Observing
-  // ---------------------------------------------------------------------------------------------------
-
-  /** The role's trace, made at its first event: a role that has not moved yet keeps none. */
-  recorder(): Recorder {
-    return (this.trace ??= new Recorder(this.role, this.traceLimit))
-  }
-
-  /** The role's trace events (see `Recorder`). */
-  events(): Array<Diagram.TraceEvent> {
-    return this.trace?.events() ?? []
-  }
-
-  private step(direction: "send" | "receive", peer: string, label: string, payload: unknown): void {
-    if (this.participant.system.events.subscribers.size > 0)
-      this.participant.system.publish(
-        new SessionStep({ ...this.names(), direction, peer, label, state: this.state, payload })
-      )
-    this.span?.event(`${direction} ${peer} ${label}`, BigInt(this.participant.system.deadlines.now()) * 1_000_000n, {
-      state: this.state
-    })
-  }
-}
-
-/** The first line of a failure's message, for traces and events. */
-const summarise = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause)
-  const message = error instanceof Error ? error.message : String(error)
-  return message.split("\n")[0]!.slice(0, 200)
 }

@@ -19,7 +19,7 @@ export const defaultTraceLimit = 1000
 
 /**
  * What few role sessions have, in one object made when the first is set (a live session of the common kind keeps
- * one empty field instead of six).
+ * one empty field instead of eight).
  */
 export class Rare {
   stepTimeoutMillis: number | undefined = undefined
@@ -30,6 +30,18 @@ export class Rare {
   durable: DurableRole | undefined = undefined
   span: Tracer.Span | undefined = undefined
   crash: Cause.Cause<unknown> | undefined = undefined
+  held: Held | undefined = undefined
+}
+
+/**
+ * What a role of a session held by a lease (sharded roles) knows from its coordinator's last Join: how often Joins
+ * come, and which roles the coordinator could not reach then (see `roleWait.ts`).
+ */
+export interface Held {
+  readonly everyMillis: number
+  unreachable: ReadonlyArray<string>
+  /** When the last Join came (the system's clock). */
+  heardAt: number
 }
 
 /**
@@ -81,6 +93,14 @@ export abstract class RoleSessionState {
   }
   set crash(cause: Cause.Cause<unknown> | undefined) {
     if (cause !== undefined || this.rare !== undefined) this.rareOnes().crash = cause
+  }
+
+  /** In a session held by a lease: what the coordinator's last Join said (see `Held`). */
+  get held(): Held | undefined {
+    return this.rare?.held
+  }
+  set held(held: Held | undefined) {
+    if (held !== undefined || this.rare !== undefined) this.rareOnes().held = held
   }
 
   /** A restartable role's checkpoint (see `roleCheckpoint.ts`). */

@@ -28,7 +28,7 @@ const unreachable = (c: Coordination, role: string, cause: Cause.Cause<unknown>)
  */
 export function joinOne(c: Coordination, ctx: Ctx, role: string): Effect.Effect<void> {
   const durable = c.settings.durable
-  const joined = ctx.self.tell({ _tag: "Joined", role })
+  const joined = () => ctx.self.tell({ _tag: "Joined", role })
   if (durable !== undefined) return DurableJoin.askDurable(c, ctx, durable, role, undefined, () => true, joined)
   return c
     .ref(role)
@@ -36,7 +36,7 @@ export function joinOne(c: Coordination, ctx: Ctx, role: string): Effect.Effect<
     .pipe(
       Effect.matchCauseEffect({
         onFailure: (cause) => c.abortBy(ctx, role, unreachable(c, role, cause)),
-        onSuccess: () => joined
+        onSuccess: joined
       }),
       Effect.ignore
     )

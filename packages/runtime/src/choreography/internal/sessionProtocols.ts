@@ -49,7 +49,16 @@ const participantDefinition = (
           deadlineMillis: Schema.Number,
           begun: Schema.Boolean,
           /** A role that resumed from the log: send it again every message sent to it (it drops what it has). */
-          resendTo: Schema.optionalKey(Schema.String)
+          resendTo: Schema.optionalKey(Schema.String),
+          /**
+           * Roles held by a lease (sharded actors): how often the coordinator asks each role to join again, and the
+           * roles it cannot reach now (their runner died, their shard has no owner yet). The role's step deadline
+           * does not count while any is unreachable, nor while the coordinator itself is silent (no Join for three
+           * lease periods); the session's deadline bounds both.
+           */
+          lease: Schema.optionalKey(
+            Schema.Struct({ everyMillis: Schema.Number, unreachable: Schema.Array(Schema.String) })
+          )
         })
       )
     },

@@ -5,8 +5,9 @@
  *   step timeouts, the deadline for absent nodes), whether it began, and at the end its status and outcome;
  * - its roles (`troupe_session_roles`): each role's node and path, and, once it completed, its result;
  * - its log (`troupe_session_log`): every message each role sent, in chunks (one row per batch of messages
- *   from one role to one peer: its first number, and the messages as JSON `[seq, label, payload]`), and the
- *   result of each of its `once` effects, in order.
+ *   from one role to one peer: its first number, and the messages as JSON `[seq, label, payload]`), the
+ *   result of each of its `once` effects, in order, and the cause of a role's abort (a role that aborted the session
+ *   does not resume it, even when its coordinator started again before it stored the end).
  *
  * Sends are written behind (batched, nobody waits), since a role that crashes before they land sends them
  * again when it replays; a `once` result and a role's completion are committed before they count, together
@@ -55,6 +56,8 @@ export interface RoleLog {
   readonly inbound: ReadonlyMap<string, ReadonlyArray<Logged>>
   /** The results of its `once` effects, in order (JSON). */
   readonly onces: ReadonlyArray<unknown>
+  /** Why the role aborted the session, if it did (JSON: the abort cause); it does not resume it then. */
+  readonly aborted?: unknown
 }
 
 /** A row of `troupe_sessions`, as read. */
@@ -71,7 +74,7 @@ interface SessionRow {
 interface Row {
   readonly session: string
   readonly role: string
-  readonly kind: "send" | "once"
+  readonly kind: "send" | "once" | "abort"
   readonly peer: string
   readonly seq: number
   readonly label: string
@@ -160,18 +163,27 @@ export class SessionStore {
 
   /** Commits the result of a role's `k`-th `once` effect (and every send written before it). */
   commitOnce(session: string, role: string, k: number, value: string): Effect.Effect<void, StorageError> {
+    return this.commitEntry(session, role, "once", k, value)
+  }
+
+  /** Commits that a role aborted the session with `cause` (JSON; and every send written before it). */
+  commitAbort(session: string, role: string, cause: string): Effect.Effect<void, StorageError> {
+    return this.commitEntry(session, role, "abort", 0, cause)
+  }
+
+  /** Commits one entry of a role's log that is not a send (and every send written before it). */
+  private commitEntry(
+    session: string,
+    role: string,
+    kind: "once" | "abort",
+    seq: number,
+    payload: string
+  ): Effect.Effect<void, StorageError> {
     return this.writer.run((sql) =>
       Effect.andThen(
         this.flushOp(sql),
-        sql`INSERT INTO troupe_session_log ${sql.insert({
-          session,
-          role,
-          kind: "once",
-          peer: "",
-          seq: k,
-          label: "",
-          payload: value
-        })} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
+        sql`INSERT INTO troupe_session_log ${sql.insert({ session, role, kind, peer: "", seq, label: "", payload })}
+            ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
       )
     )
   }
@@ -266,7 +278,13 @@ export class SessionStore {
           const sent = new Map<string, number>()
           const onces: Array<unknown> = []
           const inbound = new Map<string, Array<Logged>>()
+          let aborted: unknown
           for (const row of rows) {
+            if (row.kind === "abort") {
+              const where = `the abort of role ${row.role} in the durable session ${JSON.stringify(session)}`
+              aborted = readJson(row.payload ?? "null", where, this.writer.location)
+              continue
+            }
             if (row.kind === "once") {
               const where = `once result ${row.seq} of role ${row.role} in the durable session ${JSON.stringify(session)}`
               onces[Number(row.seq)] = readJson(row.payload ?? "null", where, this.writer.location)
@@ -284,7 +302,7 @@ export class SessionStore {
               for (const m of messages) if (list.length === 0 || m[0] > list.at(-1)![0]) list.push(m)
             }
           }
-          return { sent, inbound, onces }
+          return aborted === undefined ? { sent, inbound, onces } : { sent, inbound, onces, aborted }
         })
       )
     )
