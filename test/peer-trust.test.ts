@@ -66,6 +66,16 @@ const tcp = (url: string, localAddress: string) =>
     }
   )
 
+/**
+ * How long after the node's 5 s upgrade deadline a socket may be seen closed: the deadline fires late when the node
+ * is starved (it logged stalls of 9 s at load 20), and the close is seen late here too. Node's own HTTP server
+ * would hold such a socket for its 60 s headers timeout: the bound tells that apart, not how loaded the machine is.
+ */
+const CLOSED_WITHIN = 30_000
+
+/** The node's clock, in ms, of one of its log lines (logfmt `timestamp=`). */
+const loggedAt = (line: string) => Date.parse(/timestamp=(\S+)/.exec(line)![1]!)
+
 const expectAllAnswered = async (good: GoodPeer) => {
   await good.progress(5) // still answering after the attack
   expect(good.failures()).toEqual([])
@@ -237,7 +247,7 @@ describe("a node under attack by peers with and without the secret", () => {
   })
 
   it.concurrent("finding 4: bob's incarnation read off the wire does not let anyone continue bob's link", async () => {
-    const stolen = RawPeer.identity("bob", good.transport.incarnation)
+    const stolen = RawPeer.identity("bob", good.incarnation)
     const hijacker = await RawPeer.open(target.url)
     const refusal = await RawPeer.join(hijacker, stolen, target.secret).catch((error) => error)
     expect(refusal).toMatchObject({ code: CloseCode.Unauthorized })
@@ -261,10 +271,10 @@ describe("a node under attack by peers with and without the secret", () => {
     // socket is closed by its deadline, 5 s after the node accepted it; a refused one as the node accepts it, which
     // on a loaded machine can be seconds after its connect here (it waits in the kernel's accept queue meanwhile).
     // So a socket is held if it lived 5 s, and it was held during the 5 s before its close, seen here up to
-    // `LATENCY` late: shrunk by that at both ends, each interval lies within the node's hold of it, and the
-    // overlaps counted here never exceed the node's.
+    // `LATENCY` late (this process is busy with the other attacks too): shrunk by that at both ends, each interval
+    // lies within the node's hold of it, and the overlaps counted here never exceed the node's.
     const HANDSHAKE = 5_000
-    const LATENCY = 500
+    const LATENCY = 2_000
     const held = spans.filter((span) => span.closed - span.opened >= HANDSHAKE - 50)
     const events = held.flatMap((span) => [
       [span.closed - HANDSHAKE + LATENCY, 1],
@@ -276,7 +286,7 @@ describe("a node under attack by peers with and without the secret", () => {
     for (const [, delta] of events) most = Math.max(most, (open += delta!))
     expect(most).toBeGreaterThan(0)
     expect(most).toBeLessThanOrEqual(100)
-    expect(Math.max(...held.map((span) => span.closed - span.opened))).toBeLessThan(8_000)
+    expect(Math.max(...held.map((span) => span.closed - span.opened))).toBeLessThan(HANDSHAKE + CLOSED_WITHIN)
     expect(Date.now() - start).toBeLessThan(IDLE / 20 + 10_000)
     await good.progress(10)
   })
@@ -291,7 +301,7 @@ describe("a node under attack by peers with and without the secret", () => {
     }, 200)
     const closedAt = await Promise.all(trickling.map((t) => t.closed))
     clearInterval(timer)
-    expect(Math.max(...closedAt) - started).toBeLessThan(8_000)
+    expect(Math.max(...closedAt) - started).toBeLessThan(5_000 + CLOSED_WITHIN)
     await good.progress(10)
   })
 
@@ -318,32 +328,52 @@ describe("a node under attack by peers with and without the secret", () => {
       .warnings()
       .slice(before)
       .filter((line) => line.includes("peer=noisy"))
-    expect(lines.length).toBeLessThan(40)
+    // at most 10 lines and a summary per second of the node's clock while it works through them (2 s on an idle
+    // machine, 12 s seen at load 20): a few per second, not one per frame
+    const seconds = (loggedAt(lines.at(-1)!) - loggedAt(lines[0]!)) / 1000
+    expect(lines.length).toBeLessThanOrEqual(11 * (Math.ceil(seconds) + 1))
+    expect(lines.length).toBeLessThan(1_000)
     noisy.socket.close()
     await good.progress(10)
   })
 
   it.concurrent("finding 7e: wrong secrets are throttled per address: 5 tries per 10 s, then refused before any proof", async () => {
-    // (20 tries one after the other take well under the 10 s window)
-    const outcomes = await pool(20, 1, async (i) => {
+    // 20 tries one after the other, each timed here: the node counts an address's failures in windows of 10 s from
+    // the first failure, which it sees between the first try's start and end
+    const WINDOW = 10_000
+    const tries = await pool(20, 1, async (i) => {
+      const start = Date.now()
       const guesser = await RawPeer.open(target.url, { localAddress: "127.0.0.4" }).catch(() => undefined)
-      if (guesser === undefined) return "refused at accept"
-      const refusal = await RawPeer.join(guesser, RawPeer.identity(`guesser-${i}`), `wrong guess number ${i}`).catch(
-        (error) => error
-      )
-      return String(refusal.code)
+      const outcome =
+        guesser === undefined
+          ? "refused at accept"
+          : String(
+              (await RawPeer.join(guesser, RawPeer.identity(`guesser-${i}`), `wrong guess number ${i}`).catch((e) => e))
+                .code
+            )
+      return { start, end: Date.now(), outcome }
     })
-    const verified = outcomes.filter((o) => o === String(CloseCode.Unauthorized)).length
-    expect(verified).toBe(5)
-    expect(outcomes.length - verified).toBe(15) // throttled: refused at accept or with 4009
-    expect(outcomes.every((o) => ["refused at accept", "4001", "4009"].includes(o))).toBe(true)
+    const verified = (t: { readonly outcome: string }) => t.outcome === String(CloseCode.Unauthorized)
+    expect(tries.every((t) => ["refused at accept", "4001", "4009"].includes(t.outcome))).toBe(true)
+    // the first five are verified (and refused for the wrong secret); the tries that ended within the first
+    // window after those are throttled (refused at accept or with 4009, before any proof)
+    expect(tries.slice(0, 5).every(verified)).toBe(true)
+    const inFirstWindow = tries.filter((t) => t.end < tries[0]!.start + WINDOW)
+    expect(inFirstWindow.length).toBeGreaterThan(5) // the throttle was seen at work (a try takes well under 1 s)
+    expect(inFirstWindow.slice(5).some(verified)).toBe(false)
+    // and no more than five verified in any window: at most five per 10 s that the tries spanned
+    const windows = Math.ceil((tries.at(-1)!.end - tries[0]!.start) / WINDOW)
+    expect(tries.filter(verified).length).toBeLessThanOrEqual(5 * windows)
     await good.progress(10)
   })
 
   it.concurrent("finding 9a: a text frame of invalid UTF-8 gets an error frame, not a 1007 close", async () => {
+    // joined first: a node starved for longer than its 5 s handshake deadline would close a peer still without a
+    // hello (4003) before it read the frame
     const peer = await RawPeer.open(target.url)
+    await RawPeer.join(peer, RawPeer.identity("utf8"), target.secret)
     peer.socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
-    expect(await peer.next()).toMatchObject({ type: "error", code: "bad-frame" })
+    expect(await RawPeer.nextWhere(peer, (f) => f.type === "error")).toMatchObject({ type: "error", code: "bad-frame" })
     expect(peer.isOpen()).toBe(true)
     peer.socket.close()
   })

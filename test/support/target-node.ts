@@ -6,11 +6,13 @@
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { Worker } from "node:worker_threads"
 import { ActorSystem, Behavior } from "@troupe/runtime"
 import { type Peer, Transport, WebSocket } from "@troupe/transport"
-import { Cause, type Duration, Effect, Exit, Layer, Option, PubSub, References, Scope } from "effect"
+import { type Duration, Effect, Exit, Layer, Option, PubSub, References, Scope } from "effect"
 import { Echo } from "../fixtures/cli/echo.ts"
 import { type Child, start, testEnv } from "./child.ts"
+import type * as GoodPeerWorker from "./good-peer.ts"
 
 const root = join(import.meta.dirname, "..", "..")
 export const CLI = join(root, "packages", "cli", "src", "bin.ts")
@@ -75,7 +77,8 @@ export const startTarget = async (
 
 export interface GoodPeer {
   readonly node: string
-  readonly transport: Transport.Service
+  /** Its incarnation (what a thief could read off the wire). */
+  readonly incarnation: string
   /** Asks answered correctly, and asks that failed (with why). */
   readonly ok: () => number
   readonly failures: () => ReadonlyArray<string>
@@ -87,7 +90,8 @@ export interface GoodPeer {
 
 /**
  * A well-behaved peer: joins the target, then asks its echo actor in a loop (one ask at a time, each
- * with `askTimeout`), counting every answer and every failure.
+ * with `askTimeout`), counting every answer and every failure. It runs in a worker thread (`good-peer.ts`
+ * says why).
  */
 export const goodPeer = async (
   target: Pick<Target, "url" | "secret">,
@@ -100,45 +104,41 @@ export const goodPeer = async (
   } = {}
 ): Promise<GoodPeer> => {
   const node = options.node ?? "good"
-  const scope = Effect.runSync(Scope.make())
-  const quiet = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
-    Effect.runPromise(
-      effect.pipe(Scope.provide(scope), Effect.provideService(References.MinimumLogLevel, "Error"), Effect.orDie)
-    )
-  const transport = await quiet(
-    WebSocket.make({
+  const worker = new Worker(new URL("./good-peer.ts", import.meta.url), {
+    workerData: {
       node,
+      url: options.url ?? target.url,
       secret: target.secret,
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-      heartbeatInterval: "200 millis"
-    })
-  )
-  const system = await quiet(
-    ActorSystem.make({
-      name: node,
       askTimeout: options.askTimeout ?? "30 seconds",
-      transport: Layer.succeed(Transport.Transport, transport)
-    })
-  )
-  const peer = await Effect.runPromise(system.connect(options.url ?? target.url))
-  const echo = await Effect.runPromise(system.lookup("/user/echo", Echo, { node: peer }))
+      ...(options.tls === undefined ? {} : { tls: options.tls })
+    } satisfies GoodPeerWorker.Options
+  })
   let ok = 0
   const failures: Array<string> = []
-  let running = true
   const waiters = new Set<() => void>()
-  const loop = (async () => {
-    for (let i = 0; running; i++) {
-      const exit = await Effect.runPromiseExit(echo.ask(Echo.Echo({ text: `ask ${i}` })))
-      if (Exit.isSuccess(exit) && exit.value === `${peer} echoes ask ${i}`) ok++
-      else failures.push(Exit.isSuccess(exit) ? `wrong answer: ${exit.value}` : Cause.pretty(exit.cause))
+  let stopped: () => void = () => {}
+  const incarnation = await new Promise<string>((resolve, reject) => {
+    worker.once("error", reject)
+    worker.once("exit", (code) => reject(new Error(`the good peer's worker exited (${code}) before it joined`)))
+    worker.on("message", (message: GoodPeerWorker.Message) => {
+      switch (message._tag) {
+        case "Ready":
+          return resolve(message.incarnation)
+        case "Answered":
+          ok++
+          break
+        case "Failed":
+          failures.push(message.detail)
+          break
+        case "Stopped":
+          return stopped()
+      }
       for (const wake of waiters) wake()
-      // an ask that fails at once must not starve the event loop (microtasks only) when the node is gone
-      if (!Exit.isSuccess(exit)) await new Promise((resolve) => setImmediate(resolve))
-    }
-  })()
+    })
+  })
   return {
     node,
-    transport,
+    incarnation,
     ok: () => ok,
     failures: () => failures,
     progress: (n) => {
@@ -158,9 +158,11 @@ export const goodPeer = async (
       })
     },
     stop: async () => {
-      running = false
-      await loop
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await new Promise<void>((resolve) => {
+        stopped = resolve
+        worker.postMessage("stop")
+      })
+      await worker.terminate()
       return { ok, failures }
     }
   }
