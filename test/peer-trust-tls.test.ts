@@ -87,7 +87,7 @@ describe.concurrent("the secret, and TLS from the command line", () => {
       startTarget({ args: ["--host", "0.0.0.0"] }),
       startTarget({ args: [...tls(ca.issue("target")), "--tls-ca", ca.certFile] })
     ])
-  })
+  }, 300_000) // the node starts are bounded by the child's own hang bound: at load 20 the two took over 30 s
 
   it("never crosses the wire, and a recorded handshake replayed does not join", async () => {
     const proxy = await recordingProxy(Number(new URL(target.url).port))

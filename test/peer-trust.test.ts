@@ -236,7 +236,7 @@ describe("a node under attack by peers with and without the secret", () => {
     target = await startTarget()
     good = await goodPeer(target, { node: "bob" })
     await good.progress(5)
-  })
+  }, 300_000) // a node's start is bounded by the child's own hang bound (it took over 30 s at load 20)
 
   it.concurrent("finding 3: a hello claiming bob's id with a fresh incarnation is refused (4010); bob stays linked", async () => {
     const impostor = await RawPeer.open(target.url)
@@ -257,7 +257,6 @@ describe("a node under attack by peers with and without the secret", () => {
 
   it.concurrent("finding 7a: idle TCP sockets are capped per address and closed; new peers still join", async () => {
     const IDLE = SOAK ? 19_000 : 2_000
-    const start = Date.now()
     const opened = await pool(IDLE, 200, () => tcp(target.url, "127.0.0.2").catch(() => undefined))
     const sockets = opened.filter((s) => s !== undefined)
     // a new peer from another address joins while they are held
@@ -286,8 +285,8 @@ describe("a node under attack by peers with and without the secret", () => {
     for (const [, delta] of events) most = Math.max(most, (open += delta!))
     expect(most).toBeGreaterThan(0)
     expect(most).toBeLessThanOrEqual(100)
-    expect(Math.max(...held.map((span) => span.closed - span.opened))).toBeLessThan(HANDSHAKE + CLOSED_WITHIN)
-    expect(Date.now() - start).toBeLessThan(IDLE / 20 + 10_000)
+    // every socket, held or refused, was closed by the deadline at the latest
+    expect(Math.max(...spans.map((span) => span.closed - span.opened))).toBeLessThan(HANDSHAKE + CLOSED_WITHIN)
     await good.progress(10)
   })
 
