@@ -9,7 +9,7 @@ import { parentPort, workerData } from "node:worker_threads"
 import { ActorSystem } from "@troupe/runtime"
 import { FailureDetector, Transport, WebSocket } from "@troupe/transport"
 import { Cause, type Duration, Effect, Exit, Layer, References, Scope } from "effect"
-import { Echo } from "../fixtures/cli/echo.ts"
+import { Echo } from "../fixtures/cli/echo-protocol.ts"
 
 /** What the test gives the worker. */
 export interface Options {

@@ -10,7 +10,7 @@ import { Worker } from "node:worker_threads"
 import { ActorSystem, Behavior } from "@troupe/runtime"
 import { type Peer, Transport, WebSocket } from "@troupe/transport"
 import { type Duration, Effect, Exit, Layer, Option, PubSub, References, Scope } from "effect"
-import { Echo } from "../fixtures/cli/echo.ts"
+import { Echo } from "../fixtures/cli/echo-protocol.ts"
 import { type Child, start, testEnv } from "./child.ts"
 import type * as GoodPeerWorker from "./good-peer.ts"
 
