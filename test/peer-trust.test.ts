@@ -8,12 +8,11 @@
  * ghosts, 19,000 idle sockets).
  */
 import * as Net from "node:net"
-import { CloseCode, FailureDetector } from "@troupe/transport"
-import { Effect } from "effect"
+import { CloseCode } from "@troupe/transport"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { HANG_MILLIS, stopAll } from "./support/child.ts"
 import * as RawPeer from "./support/raw-peer.ts"
-import { type GoodPeer, goodPeer, startInProcessTarget, startTarget, type Target } from "./support/target-node.ts"
+import { type GoodPeer, goodPeer, startTarget, startTargetThread, type Target } from "./support/target-node.ts"
 
 afterAll(stopAll)
 const SOAK = process.env.TROUPE_SOAK === "1"
@@ -122,12 +121,13 @@ const processSubject = async (): Promise<Subject & { readonly target: Target }> 
   }
 }
 
-/** A node in the test process with the same echo actor, and timings and limits scaled down ~10 times. */
+/** A node in a worker thread with the same echo actor, and timings and limits scaled down ~10 times. */
 const fastSubject = async (): Promise<Subject> => {
-  const target = await startInProcessTarget({
-    heartbeatInterval: "100 millis",
-    failureDetector: FailureDetector.phiAccrual({ acceptableHeartbeatPause: "500 millis" }),
-    limits: { maxPeerHeartbeatInterval: "500 millis", maxPeers: 100 }
+  const target = await startTargetThread({
+    heartbeatMs: 100,
+    acceptablePauseMs: 500,
+    maxPeerHeartbeatMs: 500,
+    maxPeers: 100
   })
   return {
     url: target.url,
@@ -135,7 +135,7 @@ const fastSubject = async (): Promise<Subject> => {
     declaredDown: async (node) => {
       expect((await target.down(node)).reason).toBe("unreachable")
     },
-    links: async () => (await Effect.runPromise(target.transport.stats)).links.length,
+    links: target.links,
     stop: target.stop
   }
 }
