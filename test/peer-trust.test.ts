@@ -53,8 +53,9 @@ const ask = (from: string, n: number, payload: unknown = { _tag: "Echo", text: `
 })
 
 /**
- * A TCP connection from `localAddress`, which writes `first` once connected (if given); records when it opened,
- * when it closed, and whether the node reset it (closed it with bytes unread).
+ * A TCP connection from `localAddress`, which writes `first` once connected (if given); records when it began to
+ * connect (before the node could accept it), when it closed, and whether the node reset it (closed it with bytes
+ * unread).
  */
 const tcp = (url: string, localAddress: string, first?: string) =>
   new Promise<{
@@ -64,6 +65,7 @@ const tcp = (url: string, localAddress: string, first?: string) =>
     readonly reset: () => boolean
   }>((resolve, reject) => {
     const { port } = new URL(url)
+    const opened = Date.now()
     const socket = Net.connect({ host: "127.0.0.1", port: Number(port), localAddress })
     const closed = new Promise<number>((done) => socket.on("close", () => done(Date.now())))
     let reset = false
@@ -72,7 +74,7 @@ const tcp = (url: string, localAddress: string, first?: string) =>
     })
     socket.once("connect", () => {
       if (first !== undefined) socket.write(first)
-      resolve({ socket, opened: Date.now(), closed, reset: () => reset })
+      resolve({ socket, opened, closed, reset: () => reset })
     })
     socket.once("error", reject)
   })
@@ -269,8 +271,8 @@ describe("a node under attack by peers with and without the secret", () => {
 
   it.concurrent("finding 7a: idle TCP sockets are capped per address and closed; new peers still join", async () => {
     const IDLE = SOAK ? 19_000 : 2_000
-    // each writes one byte once connected: the node reads it when it accepts the socket, so one it refuses
-    // (destroyed as it is accepted, the byte unread) is reset, and one it held and closed at the deadline is not
+    // each writes one byte once connected: the node reads it when it accepts the socket, so one it refuses after
+    // the byte came (destroyed as it is accepted, the byte unread) is reset, and one it held is never reset
     const opened = await pool(IDLE, 200, () => tcp(target.url, "127.0.0.2", "G").catch(() => undefined))
     const sockets = opened.filter((s) => s !== undefined)
     // a new peer from another address joins while they are held
@@ -283,15 +285,15 @@ describe("a node under attack by peers with and without the secret", () => {
       sockets.map(async (s) => ({ opened: s.opened, closed: await s.closed, refused: s.reset() }))
     )
     // The ones it held (it refuses the others as it accepts them): never more than 100 at a time, each for 5 s. A
-    // held socket is closed by its deadline, 5 s after the node accepted it, which on a loaded machine can be
-    // seconds after its connect here (it waits in the kernel's accept queue meanwhile; so can a refused one, which
-    // is why a long life alone does not tell a held socket). It was held during the 5 s before its close, seen here
-    // up to `LATENCY` late (this process is busy with the other attacks too): shrunk by that at both ends, each
-    // interval lies within the node's hold of it, and the overlaps counted here never exceed the node's.
+    // held socket is closed by its deadline, 5 s after the node accepted it, so it lived 5 s from its connect's
+    // start. A refused one can live that long too on a loaded machine (it waits in the kernel's accept queue until
+    // the node accepts and refuses it; one such counted as held made 101 at load 20): it is reset, unless the node
+    // was quicker than its byte, and then it did not wait. A held one was held during the 5 s before its close,
+    // seen here up to `LATENCY` late (this process is busy with the other attacks too): shrunk by that at both
+    // ends, each interval lies within the node's hold of it, and the overlaps counted here never exceed the node's.
     const HANDSHAKE = 5_000
     const LATENCY = 2_000
-    expect(spans.filter((span) => span.refused).length).toBeGreaterThan(0)
-    const held = spans.filter((span) => !span.refused && span.closed - span.opened >= HANDSHAKE - 50)
+    const held = spans.filter((span) => !span.refused && span.closed - span.opened >= HANDSHAKE)
     const events = held.flatMap((span) => [
       [span.closed - HANDSHAKE + LATENCY, 1],
       [span.closed - LATENCY, -1]
