@@ -8,12 +8,11 @@
  * ghosts, 19,000 idle sockets).
  */
 import * as Net from "node:net"
-import { CloseCode, FailureDetector } from "@troupe/transport"
-import { Effect } from "effect"
+import { CloseCode } from "@troupe/transport"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { HANG_MILLIS, stopAll } from "./support/child.ts"
 import * as RawPeer from "./support/raw-peer.ts"
-import { type GoodPeer, goodPeer, startInProcessTarget, startTarget, type Target } from "./support/target-node.ts"
+import { type GoodPeer, goodPeer, startTarget, startTargetThread, type Target } from "./support/target-node.ts"
 
 afterAll(stopAll)
 const SOAK = process.env.TROUPE_SOAK === "1"
@@ -53,18 +52,42 @@ const ask = (from: string, n: number, payload: unknown = { _tag: "Echo", text: `
   payload
 })
 
-/** A TCP connection from `localAddress`; records when it opened and when it closed. */
-const tcp = (url: string, localAddress: string) =>
-  new Promise<{ readonly socket: Net.Socket; readonly opened: number; readonly closed: Promise<number> }>(
-    (resolve, reject) => {
-      const { port } = new URL(url)
-      const socket = Net.connect({ host: "127.0.0.1", port: Number(port), localAddress })
-      const closed = new Promise<number>((done) => socket.on("close", () => done(Date.now())))
-      socket.on("error", () => {})
-      socket.once("connect", () => resolve({ socket, opened: Date.now(), closed }))
-      socket.once("error", reject)
-    }
-  )
+/**
+ * A TCP connection from `localAddress`, which writes `first` once connected (if given); records when it began to
+ * connect (before the node could accept it), when it closed, and whether the node reset it (closed it with bytes
+ * unread).
+ */
+const tcp = (url: string, localAddress: string, first?: string) =>
+  new Promise<{
+    readonly socket: Net.Socket
+    readonly opened: number
+    readonly closed: Promise<number>
+    readonly reset: () => boolean
+  }>((resolve, reject) => {
+    const { port } = new URL(url)
+    const opened = Date.now()
+    const socket = Net.connect({ host: "127.0.0.1", port: Number(port), localAddress })
+    const closed = new Promise<number>((done) => socket.on("close", () => done(Date.now())))
+    let reset = false
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ECONNRESET") reset = true
+    })
+    socket.once("connect", () => {
+      if (first !== undefined) socket.write(first)
+      resolve({ socket, opened, closed, reset: () => reset })
+    })
+    socket.once("error", reject)
+  })
+
+/**
+ * How long after the node's 5 s upgrade deadline a socket may be seen closed: the deadline fires late when the node
+ * is starved (it logged stalls of 9 s at load 20), and the close is seen late here too. Node's own HTTP server
+ * would hold such a socket for its 60 s headers timeout: the bound tells that apart, not how loaded the machine is.
+ */
+const CLOSED_WITHIN = 30_000
+
+/** The node's clock, in ms, of one of its log lines (logfmt `timestamp=`). */
+const loggedAt = (line: string) => Date.parse(/timestamp=(\S+)/.exec(line)![1]!)
 
 const expectAllAnswered = async (good: GoodPeer) => {
   await good.progress(5) // still answering after the attack
@@ -100,12 +123,15 @@ const processSubject = async (): Promise<Subject & { readonly target: Target }> 
   }
 }
 
-/** A node in the test process with the same echo actor, and timings and limits scaled down ~10 times. */
+/** A node in a worker thread with the same echo actor, and timings and limits scaled down ~10 times. */
 const fastSubject = async (): Promise<Subject> => {
-  const target = await startInProcessTarget({
-    heartbeatInterval: "100 millis",
-    failureDetector: FailureDetector.phiAccrual({ acceptableHeartbeatPause: "500 millis" }),
-    limits: { maxPeerHeartbeatInterval: "500 millis", maxPeers: 100 }
+  const target = await startTargetThread({
+    heartbeatMs: 100,
+    // pauses of 2 s are borne: a thread on a machine at load 40 was seen to miss 500 ms, and its peer was
+    // declared down (ghosts still expire in seconds, not the 24 days they declare)
+    acceptablePauseMs: 2_000,
+    maxPeerHeartbeatMs: 500,
+    maxPeers: 100
   })
   return {
     url: target.url,
@@ -113,7 +139,7 @@ const fastSubject = async (): Promise<Subject> => {
     declaredDown: async (node) => {
       expect((await target.down(node)).reason).toBe("unreachable")
     },
-    links: async () => (await Effect.runPromise(target.transport.stats)).links.length,
+    links: target.links,
     stop: target.stop
   }
 }
@@ -195,7 +221,7 @@ const ghostsCome = async (subject: Subject, good: GoodPeer, ghosts: number, cap:
 
 describe("finding 1: a peer that declares a huge heartbeat interval, asks 8,000 times and goes silent", () => {
   it.concurrent("is declared down in bounded time; the well-behaved peer's asks all succeed (fast timings)", () =>
-    fastSubject().then((subject) => freeze(subject, 5_000)))
+    fastSubject().then((subject) => freeze(subject, 15_000)))
   it.skipIf(!SOAK)("the same against a troupe node with its defaults (declared down within 30 s)", () =>
     processSubject().then((subject) => freeze(subject, 30_000))
   )
@@ -226,7 +252,7 @@ describe("a node under attack by peers with and without the secret", () => {
     target = await startTarget()
     good = await goodPeer(target, { node: "bob" })
     await good.progress(5)
-  })
+  }, 300_000) // a node's start is bounded by the child's own hang bound (it took over 30 s at load 20)
 
   it.concurrent("finding 3: a hello claiming bob's id with a fresh incarnation is refused (4010); bob stays linked", async () => {
     const impostor = await RawPeer.open(target.url)
@@ -237,7 +263,7 @@ describe("a node under attack by peers with and without the secret", () => {
   })
 
   it.concurrent("finding 4: bob's incarnation read off the wire does not let anyone continue bob's link", async () => {
-    const stolen = RawPeer.identity("bob", good.transport.incarnation)
+    const stolen = RawPeer.identity("bob", good.incarnation)
     const hijacker = await RawPeer.open(target.url)
     const refusal = await RawPeer.join(hijacker, stolen, target.secret).catch((error) => error)
     expect(refusal).toMatchObject({ code: CloseCode.Unauthorized })
@@ -247,8 +273,9 @@ describe("a node under attack by peers with and without the secret", () => {
 
   it.concurrent("finding 7a: idle TCP sockets are capped per address and closed; new peers still join", async () => {
     const IDLE = SOAK ? 19_000 : 2_000
-    const start = Date.now()
-    const opened = await pool(IDLE, 200, () => tcp(target.url, "127.0.0.2").catch(() => undefined))
+    // each writes one byte once connected: the node reads it when it accepts the socket, so one it refuses after
+    // the byte came (destroyed as it is accepted, the byte unread) is reset, and one it held is never reset
+    const opened = await pool(IDLE, 200, () => tcp(target.url, "127.0.0.2", "G").catch(() => undefined))
     const sockets = opened.filter((s) => s !== undefined)
     // a new peer from another address joins while they are held
     const newcomer = await RawPeer.open(target.url)
@@ -256,16 +283,19 @@ describe("a node under attack by peers with and without the secret", () => {
     newcomer.socket.close()
     // beyond maxConnectionsPerAddress (100) they are closed as they come; the ones held are closed once the
     // upgrade deadline (handshakeTimeout, 5 s) passes
-    const spans = await Promise.all(sockets.map(async (s) => ({ opened: s.opened, closed: await s.closed })))
-    // The ones it held (it closes the others as it accepts them): never more than 100 at a time, each for 5 s. A held
-    // socket is closed by its deadline, 5 s after the node accepted it; a refused one as the node accepts it, which
-    // on a loaded machine can be seconds after its connect here (it waits in the kernel's accept queue meanwhile).
-    // So a socket is held if it lived 5 s, and it was held during the 5 s before its close, seen here up to
-    // `LATENCY` late: shrunk by that at both ends, each interval lies within the node's hold of it, and the
-    // overlaps counted here never exceed the node's.
+    const spans = await Promise.all(
+      sockets.map(async (s) => ({ opened: s.opened, closed: await s.closed, refused: s.reset() }))
+    )
+    // The ones it held (it refuses the others as it accepts them): never more than 100 at a time, each for 5 s. A
+    // held socket is closed by its deadline, 5 s after the node accepted it, so it lived 5 s from its connect's
+    // start. A refused one can live that long too on a loaded machine (it waits in the kernel's accept queue until
+    // the node accepts and refuses it; one such counted as held made 101 at load 20): it is reset, unless the node
+    // was quicker than its byte, and then it did not wait. A held one was held during the 5 s before its close,
+    // seen here up to `LATENCY` late (this process is busy with the other attacks too): shrunk by that at both
+    // ends, each interval lies within the node's hold of it, and the overlaps counted here never exceed the node's.
     const HANDSHAKE = 5_000
-    const LATENCY = 500
-    const held = spans.filter((span) => span.closed - span.opened >= HANDSHAKE - 50)
+    const LATENCY = 2_000
+    const held = spans.filter((span) => !span.refused && span.closed - span.opened >= HANDSHAKE)
     const events = held.flatMap((span) => [
       [span.closed - HANDSHAKE + LATENCY, 1],
       [span.closed - LATENCY, -1]
@@ -276,8 +306,8 @@ describe("a node under attack by peers with and without the secret", () => {
     for (const [, delta] of events) most = Math.max(most, (open += delta!))
     expect(most).toBeGreaterThan(0)
     expect(most).toBeLessThanOrEqual(100)
-    expect(Math.max(...held.map((span) => span.closed - span.opened))).toBeLessThan(8_000)
-    expect(Date.now() - start).toBeLessThan(IDLE / 20 + 10_000)
+    // every socket, held or refused, was closed by the deadline at the latest
+    expect(Math.max(...spans.map((span) => span.closed - span.opened))).toBeLessThan(HANDSHAKE + CLOSED_WITHIN)
     await good.progress(10)
   })
 
@@ -291,7 +321,7 @@ describe("a node under attack by peers with and without the secret", () => {
     }, 200)
     const closedAt = await Promise.all(trickling.map((t) => t.closed))
     clearInterval(timer)
-    expect(Math.max(...closedAt) - started).toBeLessThan(8_000)
+    expect(Math.max(...closedAt) - started).toBeLessThan(5_000 + CLOSED_WITHIN)
     await good.progress(10)
   })
 
@@ -318,32 +348,60 @@ describe("a node under attack by peers with and without the secret", () => {
       .warnings()
       .slice(before)
       .filter((line) => line.includes("peer=noisy"))
-    expect(lines.length).toBeLessThan(40)
+    // at most 10 lines and a summary per second of the node's clock while it works through them (2 s on an idle
+    // machine, 12 s seen at load 20): a few per second, not one per frame
+    const seconds = (loggedAt(lines.at(-1)!) - loggedAt(lines[0]!)) / 1000
+    expect(lines.length).toBeLessThanOrEqual(11 * (Math.ceil(seconds) + 1))
+    expect(lines.length).toBeLessThan(1_000)
     noisy.socket.close()
     await good.progress(10)
   })
 
   it.concurrent("finding 7e: wrong secrets are throttled per address: 5 tries per 10 s, then refused before any proof", async () => {
-    // (20 tries one after the other take well under the 10 s window)
-    const outcomes = await pool(20, 1, async (i) => {
+    // 20 tries one after the other, each timed here: the node counts an address's failures in windows of 10 s from
+    // the first failure, which it sees between the first try's start and end
+    const WINDOW = 10_000
+    const timed = await pool(20, 1, async (i) => {
+      const start = Date.now()
       const guesser = await RawPeer.open(target.url, { localAddress: "127.0.0.4" }).catch(() => undefined)
-      if (guesser === undefined) return "refused at accept"
-      const refusal = await RawPeer.join(guesser, RawPeer.identity(`guesser-${i}`), `wrong guess number ${i}`).catch(
-        (error) => error
-      )
-      return String(refusal.code)
+      const outcome =
+        guesser === undefined
+          ? "refused at accept"
+          : String(
+              (await RawPeer.join(guesser, RawPeer.identity(`guesser-${i}`), `wrong guess number ${i}`).catch((e) => e))
+                .code
+            )
+      return { start, end: Date.now(), outcome }
     })
-    const verified = outcomes.filter((o) => o === String(CloseCode.Unauthorized)).length
-    expect(verified).toBe(5)
-    expect(outcomes.length - verified).toBe(15) // throttled: refused at accept or with 4009
-    expect(outcomes.every((o) => ["refused at accept", "4001", "4009"].includes(o))).toBe(true)
+    const verified = (t: { readonly outcome: string }) => t.outcome === String(CloseCode.Unauthorized)
+    // each verified (4001) or throttled (refused at accept, or 4009); one the node did not answer within its own
+    // handshake deadline (4003, seen at load 40) was neither, and does not count
+    const tries = timed.filter((t) => t.outcome !== String(CloseCode.HandshakeTimeout))
+    expect(tries.every((t) => ["refused at accept", "4001", "4009"].includes(t.outcome))).toBe(true)
+    // the first five are verified (and refused for the wrong secret); the tries that ended within the first
+    // window after those are throttled (refused at accept or with 4009, before any proof). On an idle machine a try
+    // takes a fraction of a second and 15 are throttled; at load 20, while the node works through the other
+    // attacks, one took up to 5 s, and a window can end before a sixth guess.
+    expect(tries.slice(0, 5).every(verified)).toBe(true)
+    expect(
+      tries
+        .filter((t) => t.end < tries[0]!.start + WINDOW)
+        .slice(5)
+        .some(verified)
+    ).toBe(false)
+    // and no more than five verified in any window: at most five per 10 s that the tries spanned
+    const windows = Math.ceil((tries.at(-1)!.end - tries[0]!.start) / WINDOW)
+    expect(tries.filter(verified).length).toBeLessThanOrEqual(5 * windows)
     await good.progress(10)
   })
 
   it.concurrent("finding 9a: a text frame of invalid UTF-8 gets an error frame, not a 1007 close", async () => {
+    // joined first: a node starved for longer than its 5 s handshake deadline would close a peer still without a
+    // hello (4003) before it read the frame
     const peer = await RawPeer.open(target.url)
+    await RawPeer.join(peer, RawPeer.identity("utf8"), target.secret)
     peer.socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
-    expect(await peer.next()).toMatchObject({ type: "error", code: "bad-frame" })
+    expect(await RawPeer.nextWhere(peer, (f) => f.type === "error")).toMatchObject({ type: "error", code: "bad-frame" })
     expect(peer.isOpen()).toBe(true)
     peer.socket.close()
   })

@@ -23,6 +23,8 @@ export interface Child {
    * ms (a hang: see {@link HANG_MILLIS}) with what it printed and when.
    */
   readonly line: (match: string | RegExp, timeout?: number) => Promise<string>
+  /** The same for a line of stderr (where a node logs). */
+  readonly errorLine: (match: string | RegExp, timeout?: number) => Promise<string>
   /** Resolves when the child has exited. */
   readonly exit: Promise<Exit>
   /** Waits for the exit; after `timeout` ms (a hang) kills the child and fails with what it printed and when. */
@@ -62,9 +64,13 @@ export const start = (
   })
   child.stderr.on("data", (chunk) => {
     stderr += String(chunk)
+    for (const wake of waiters) wake()
   })
+  // closed: it exited and all it printed was read (a line may still come after its exit)
+  let closed = false
   const exit = new Promise<Exit>((resolve) =>
     child.on("close", (code, signal) => {
+      closed = true
       running.delete(child)
       resolve({ code, signal, stdout, stderr })
       for (const wake of waiters) wake()
@@ -75,28 +81,32 @@ export const start = (
     `(load average ${loadavg()[0]!.toFixed(1)}): ${args.join(" ")}\n` +
     `stdout (seconds since its start):\n${[...timed, ...(partial === "" ? [] : [`(no newline yet) ${partial}`])].join("\n")}\n` +
     `stderr:\n${stderr}`
-  const line = (match: string | RegExp, timeout = HANG_MILLIS) =>
-    new Promise<string>((resolve, reject) => {
-      const since = Date.now()
-      const check = () => {
-        const found = stdout.split("\n").find((l) => (typeof match === "string" ? l.includes(match) : match.test(l)))
-        if (found !== undefined) done(() => resolve(found))
-        else if (child.exitCode !== null || child.signalCode !== null) {
-          done(() => reject(new Error(report(`exited before printing ${match}`, since))))
+  const lineOf =
+    (output: () => string) =>
+    (match: string | RegExp, timeout = HANG_MILLIS) =>
+      new Promise<string>((resolve, reject) => {
+        const since = Date.now()
+        const check = () => {
+          const found = output()
+            .split("\n")
+            .find((l) => (typeof match === "string" ? l.includes(match) : match.test(l)))
+          if (found !== undefined) done(() => resolve(found))
+          else if (closed) {
+            done(() => reject(new Error(report(`exited before printing ${match}`, since))))
+          }
         }
-      }
-      const timer = setTimeout(
-        () => done(() => reject(new Error(report(`hung: no line ${match} within ${timeout} ms`, since)))),
-        timeout
-      )
-      const done = (settle: () => void) => {
-        clearTimeout(timer)
-        waiters.delete(check)
-        settle()
-      }
-      waiters.add(check)
-      check()
-    })
+        const timer = setTimeout(
+          () => done(() => reject(new Error(report(`hung: no line ${match} within ${timeout} ms`, since)))),
+          timeout
+        )
+        const done = (settle: () => void) => {
+          clearTimeout(timer)
+          waiters.delete(check)
+          settle()
+        }
+        waiters.add(check)
+        check()
+      })
   const exited = (timeout = HANG_MILLIS) => {
     const since = Date.now()
     let timer: ReturnType<typeof setTimeout> | undefined
@@ -109,7 +119,15 @@ export const start = (
     })
     return Promise.race([exit, hung]).finally(() => clearTimeout(timer))
   }
-  return { process: child, stdout: () => stdout, stderr: () => stderr, line, exit, exited }
+  return {
+    process: child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    line: lineOf(() => stdout),
+    errorLine: lineOf(() => stderr),
+    exit,
+    exited
+  }
 }
 
 const seconds = (millis: number) => (millis / 1000).toFixed(1)

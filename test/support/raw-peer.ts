@@ -16,6 +16,7 @@ import {
 } from "node:crypto"
 import { Frame as Wire } from "@troupe/transport"
 import { WebSocket } from "ws"
+import { HANG_MILLIS } from "./child.ts"
 
 export type Frame = Record<string, unknown>
 
@@ -23,7 +24,10 @@ export interface RawPeer {
   readonly socket: WebSocket
   /** Sends a binary message: bytes, text, or a frame as its JSON. */
   readonly send: (data: string | Buffer | Frame) => void
-  /** The next frame the node sent (heartbeats, acks and membership gossip skipped unless `all`), parsed. */
+  /**
+   * The next frame the node sent (heartbeats, acks and membership gossip skipped unless `all`), parsed; fails after
+   * `timeout` ms (default: a hang, see `HANG_MILLIS`: a starved node answers seconds late).
+   */
   readonly next: (options?: { readonly all?: boolean; readonly timeout?: number }) => Promise<Frame>
   /** The close code and reason, once closed. */
   readonly closed: Promise<{ readonly code: number; readonly reason: string }>
@@ -73,7 +77,7 @@ export const open = (
     socket.on("close", (code) => {
       if (!opened) reject(new Error(`closed (${code}) before it opened`))
     })
-    const next = ({ all = false, timeout = 10_000 } = {}) =>
+    const next = ({ all = false, timeout = HANG_MILLIS } = {}) =>
       new Promise<Frame>((done, fail) => {
         const timer = setTimeout(() => fail(new Error(`no frame within ${timeout} ms`)), timeout)
         const check = () => {

@@ -1,16 +1,18 @@
 /**
  * What the peer-trust tests share: a target node started as the README says (`TROUPE_TOKEN=… troupe node
- * --listen … --agents …`, a real child process), and a well-behaved peer in the test process that asks the
- * target's echo actor over and over and counts what succeeds and what fails.
+ * --listen … --agents …`, a real child process) or one with scaled-down timings in a worker thread, and a
+ * well-behaved peer in a worker thread that asks the target's echo actor over and over and counts what succeeds
+ * and what fails.
  */
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { ActorSystem, Behavior } from "@troupe/runtime"
-import { type Peer, Transport, WebSocket } from "@troupe/transport"
-import { Cause, type Duration, Effect, Exit, Layer, Option, PubSub, References, Scope } from "effect"
-import { Echo } from "../fixtures/cli/echo.ts"
+import { Worker } from "node:worker_threads"
+import type { WebSocket } from "@troupe/transport"
+import type { Duration } from "effect"
 import { type Child, start, testEnv } from "./child.ts"
+import type * as GoodPeerWorker from "./good-peer.ts"
+import type * as TargetThreadWorker from "./target-thread.ts"
 
 const root = join(import.meta.dirname, "..", "..")
 export const CLI = join(root, "packages", "cli", "src", "bin.ts")
@@ -75,7 +77,8 @@ export const startTarget = async (
 
 export interface GoodPeer {
   readonly node: string
-  readonly transport: Transport.Service
+  /** Its incarnation (what a thief could read off the wire). */
+  readonly incarnation: string
   /** Asks answered correctly, and asks that failed (with why). */
   readonly ok: () => number
   readonly failures: () => ReadonlyArray<string>
@@ -87,7 +90,8 @@ export interface GoodPeer {
 
 /**
  * A well-behaved peer: joins the target, then asks its echo actor in a loop (one ask at a time, each
- * with `askTimeout`), counting every answer and every failure.
+ * with `askTimeout`), counting every answer and every failure. It runs in a worker thread (`good-peer.ts`
+ * says why).
  */
 export const goodPeer = async (
   target: Pick<Target, "url" | "secret">,
@@ -100,45 +104,41 @@ export const goodPeer = async (
   } = {}
 ): Promise<GoodPeer> => {
   const node = options.node ?? "good"
-  const scope = Effect.runSync(Scope.make())
-  const quiet = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
-    Effect.runPromise(
-      effect.pipe(Scope.provide(scope), Effect.provideService(References.MinimumLogLevel, "Error"), Effect.orDie)
-    )
-  const transport = await quiet(
-    WebSocket.make({
+  const worker = new Worker(new URL("./good-peer.ts", import.meta.url), {
+    workerData: {
       node,
+      url: options.url ?? target.url,
       secret: target.secret,
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-      heartbeatInterval: "200 millis"
-    })
-  )
-  const system = await quiet(
-    ActorSystem.make({
-      name: node,
       askTimeout: options.askTimeout ?? "30 seconds",
-      transport: Layer.succeed(Transport.Transport, transport)
-    })
-  )
-  const peer = await Effect.runPromise(system.connect(options.url ?? target.url))
-  const echo = await Effect.runPromise(system.lookup("/user/echo", Echo, { node: peer }))
+      ...(options.tls === undefined ? {} : { tls: options.tls })
+    } satisfies GoodPeerWorker.Options
+  })
   let ok = 0
   const failures: Array<string> = []
-  let running = true
   const waiters = new Set<() => void>()
-  const loop = (async () => {
-    for (let i = 0; running; i++) {
-      const exit = await Effect.runPromiseExit(echo.ask(Echo.Echo({ text: `ask ${i}` })))
-      if (Exit.isSuccess(exit) && exit.value === `${peer} echoes ask ${i}`) ok++
-      else failures.push(Exit.isSuccess(exit) ? `wrong answer: ${exit.value}` : Cause.pretty(exit.cause))
+  let stopped: () => void = () => {}
+  const incarnation = await new Promise<string>((resolve, reject) => {
+    worker.once("error", reject)
+    worker.once("exit", (code) => reject(new Error(`the good peer's worker exited (${code}) before it joined`)))
+    worker.on("message", (message: GoodPeerWorker.Message) => {
+      switch (message._tag) {
+        case "Ready":
+          return resolve(message.incarnation)
+        case "Answered":
+          ok++
+          break
+        case "Failed":
+          failures.push(message.detail)
+          break
+        case "Stopped":
+          return stopped()
+      }
       for (const wake of waiters) wake()
-      // an ask that fails at once must not starve the event loop (microtasks only) when the node is gone
-      if (!Exit.isSuccess(exit)) await new Promise((resolve) => setImmediate(resolve))
-    }
-  })()
+    })
+  })
   return {
     node,
-    transport,
+    incarnation,
     ok: () => ok,
     failures: () => failures,
     progress: (n) => {
@@ -158,79 +158,80 @@ export const goodPeer = async (
       })
     },
     stop: async () => {
-      running = false
-      await loop
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await new Promise<void>((resolve) => {
+        stopped = resolve
+        worker.postMessage("stop")
+      })
+      await worker.terminate()
       return { ok, failures }
     }
   }
 }
 
-export interface InProcessTarget {
+export interface TargetThread {
   readonly url: string
   readonly secret: string
-  readonly transport: Transport.Service
   /** Resolves when `node` is declared down, with why. */
-  readonly down: (node: string) => Promise<Peer.PeerDown>
+  readonly down: (node: string) => Promise<{ readonly reason: string }>
+  /** The peers it links with now. */
+  readonly links: () => Promise<number>
   readonly stop: () => Promise<void>
 }
 
 /**
- * A target node in the test process, hosting the same echo actor as the `troupe node` target, with the
- * transport options given (fast timings, small limits), so the mechanisms that take seconds with the
- * defaults are shown in a fraction of that.
+ * A target node in a worker thread (`target-thread.ts` says why), hosting the same echo actor as the `troupe node`
+ * target, with timings and limits scaled down, so the mechanisms that take seconds with the defaults are shown in
+ * a fraction of that.
  */
-export const startInProcessTarget = async (options: WebSocket.Options): Promise<InProcessTarget> => {
+export const startTargetThread = async (options: Omit<TargetThreadWorker.Options, "secret">): Promise<TargetThread> => {
   const token = secret()
-  const scope = Effect.runSync(Scope.make())
-  const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
-    Effect.runPromise(
-      effect.pipe(Scope.provide(scope), Effect.provideService(References.MinimumLogLevel, "Error"), Effect.orDie)
-    )
-  const transport = await run(
-    WebSocket.make({ ...options, node: "target", secret: token, listen: { port: 0, host: "127.0.0.1" } })
-  )
-  const downs: Array<Peer.PeerDown> = []
-  const waiters = new Set<() => void>()
-  const events = await run(transport.subscribe)
-  await run(
-    Effect.forkScoped(
-      Effect.forever(
-        Effect.map(PubSub.take(events), (event) => {
-          if (event._tag === "PeerDown") downs.push(event)
-          for (const wake of waiters) wake()
-        })
-      )
-    )
-  )
-  const system = await run(
-    ActorSystem.make({ name: "target", transport: Layer.succeed(Transport.Transport, transport) })
-  )
-  await run(
-    system.spawn(
-      Behavior.make(Echo, {
-        initial: null,
-        receive: { Echo: (state, { text }) => Effect.succeed({ state, reply: `target echoes ${text}` }) }
-      }),
-      { name: "echo" }
-    )
-  )
+  const worker = new Worker(new URL("./target-thread.ts", import.meta.url), {
+    workerData: { ...options, secret: token } satisfies TargetThreadWorker.Options
+  })
+  const downs: Array<{ readonly node: string; readonly reason: string }> = []
+  const waiters = new Set<(message: TargetThreadWorker.Message) => void>()
+  const url = await new Promise<string>((resolve, reject) => {
+    worker.once("error", reject)
+    worker.once("exit", (code) => reject(new Error(`the target's worker exited (${code}) before it listened`)))
+    worker.on("message", (message: TargetThreadWorker.Message) => {
+      if (message._tag === "Ready") resolve(message.url)
+      if (message._tag === "Down") downs.push(message)
+      for (const wake of waiters) wake(message)
+    })
+  })
+  /** Resolves with the first message (or down event so far) that `pick` takes. */
+  const when = <A>(pick: (message: TargetThreadWorker.Message) => A | undefined, now?: () => A | undefined) =>
+    new Promise<A>((resolve) => {
+      const found = now?.()
+      if (found !== undefined) return resolve(found)
+      const wake = (message: TargetThreadWorker.Message) => {
+        const picked = pick(message)
+        if (picked === undefined) return
+        waiters.delete(wake)
+        resolve(picked)
+      }
+      waiters.add(wake)
+    })
+  let asked = 0
   return {
-    url: Option.getOrThrow(transport.address),
+    url,
     secret: token,
-    transport,
     down: (node) =>
-      new Promise((resolve) => {
-        const check = () => {
-          const found = downs.find((event) => event.node === node)
-          if (found !== undefined) {
-            waiters.delete(check)
-            resolve(found)
-          }
-        }
-        waiters.add(check)
-        check()
-      }),
-    stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
+      when(
+        (message) => (message._tag === "Down" && message.node === node ? message : undefined),
+        () => downs.find((down) => down.node === node)
+      ),
+    links: () => {
+      const id = ++asked
+      const answer = when((message) => (message._tag === "Links" && message.id === id ? message.count : undefined))
+      worker.postMessage({ _tag: "Links", id } satisfies TargetThreadWorker.Request)
+      return answer
+    },
+    stop: async () => {
+      const stopped = when((message) => (message._tag === "Stopped" ? true : undefined))
+      worker.postMessage({ _tag: "Stop" } satisfies TargetThreadWorker.Request)
+      await stopped
+      await worker.terminate()
+    }
   }
 }
