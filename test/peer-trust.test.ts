@@ -395,6 +395,26 @@ describe("a node under attack by peers with and without the secret", () => {
     await good.progress(10)
   })
 
+  it.concurrent("finding 7f: wrong secrets sent at once from one address are not all verified: 5 per 10 s", async () => {
+    // 20 guesses at once: each passes the throttle at its hello (no failure counted yet), so the check that counts
+    // is the one at the proof, where the guesses that come after the address's fifth failure are refused unverified
+    const WINDOW = 10_000
+    const start = Date.now()
+    const outcomes = await pool(20, 20, async (i) => {
+      const guesser = await RawPeer.open(target.url, { localAddress: "127.0.0.5" }).catch(() => undefined)
+      if (guesser === undefined) return "refused at accept"
+      const refusal = await RawPeer.join(guesser, RawPeer.identity(`rush-${i}`), `rushed guess ${i}`).catch((e) => e)
+      return String(refusal.code)
+    })
+    const windows = Math.ceil((Date.now() - start) / WINDOW)
+    // verified (4001), throttled (at accept or 4009), or not answered within the node's handshake deadline (4003)
+    expect(outcomes.every((o) => ["refused at accept", "4001", "4009", "4003"].includes(o))).toBe(true)
+    const verified = outcomes.filter((o) => o === String(CloseCode.Unauthorized)).length
+    expect(verified).toBeGreaterThan(0)
+    expect(verified).toBeLessThanOrEqual(5 * windows)
+    await good.progress(10)
+  })
+
   it.concurrent("finding 9a: a text frame of invalid UTF-8 gets an error frame, not a 1007 close", async () => {
     // joined first: a node starved for longer than its 5 s handshake deadline would close a peer still without a
     // hello (4003) before it read the frame

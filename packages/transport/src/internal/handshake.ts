@@ -29,6 +29,8 @@ import { acceptorLabel, b64, dialerLabel, mac, nonce, proofKey, sameBytes } from
 import { Throttle } from "./handshakeThrottle.ts"
 import { accept, dialerState, takeUp } from "./linkGeneration.ts"
 
+const THROTTLED = "too many failed handshakes from this address; retry later"
+
 /** How a connection's handshake stands. */
 export class Auth {
   /** What this side said about itself (hello or challenge), once it spoke. */
@@ -181,6 +183,12 @@ export class Handshake {
 
   private onProof(connection: Connection, auth: Auth, proof: Frame.Proof): void {
     const hello = auth.peer as Frame.Hello
+    if (this.throttled(connection.address)) {
+      // guesses sent at once all passed the check at their hello: the ones whose proof comes after the address's
+      // last allowed failure are refused unverified, so an address gets its few verified guesses per window
+      this.refuse(connection, CloseCode.Throttled, THROTTLED, `${hello.node}/${hello.incarnation}`)
+      return
+    }
     auth.key = proofKey(this.engine.options, hello, auth.self as Frame.Challenge, hello.key)
     const dialerLinked = proof.linked === true
     const dialerGeneration = proof.generation ?? 0
@@ -243,7 +251,7 @@ export class Handshake {
     const knownKey = link?.peer.incarnation === intro.incarnation ? link.peerKey : engine.peers.pastKeys.get(peer)
     const refusal: readonly [number, string] | undefined =
       !connection.outbound && this.throttled(connection.address)
-        ? [CloseCode.Throttled, "too many failed handshakes from this address; retry later"]
+        ? [CloseCode.Throttled, THROTTLED]
         : intro.protocol !== Frame.PROTOCOL_VERSION
           ? [CloseCode.VersionMismatch, `protocol ${intro.protocol} is not ${Frame.PROTOCOL_VERSION}`]
           : intro.node === options.node
