@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Stream } from "effect"
 import { protocolsOf } from "../../src/choreography/internal/sessionProtocols.ts"
-import { ActorSystem, Behavior, Session, type SystemEvent } from "../../src/index.ts"
+import { ActorSystem, Behavior, Mailbox, Session, type SystemEvent } from "../../src/index.ts"
 import { buyerA, seller, TwoBuyer } from "./fixtures.ts"
 
 /** Two-Buyer's B: accepts any split. */
@@ -100,5 +100,27 @@ describe("Session: joining the participants of one node", () => {
           assert.isFalse(yield* Deferred.isDone(sBegan))
         }).pipe(Effect.scoped)
       )
+  )
+
+  it.live("sessions whose roles' mailboxes are full begin once there is room, each role once, none lost", () =>
+    withSystem(
+      Effect.gen(function* () {
+        // a mailbox of 2 with 200 sessions at once: most joins and begins wait for room (the coordinators tell
+        // `Begin` without a fiber of their own: the message waits with the senders, in order)
+        const small = { mailbox: Mailbox.bounded(2) }
+        const A = yield* ActorSystem.spawn(buyerA, small)
+        const B = yield* ActorSystem.spawn(buyerB, small)
+        const S = yield* ActorSystem.spawn(seller, small)
+        const done = yield* Effect.forEach(
+          Array.from({ length: 200 }, (_, i) => i),
+          (i) => Session.run(TwoBuyer, { roles: { A, B, S }, id: `full-${i}` }),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(done.length, 200)
+        assert.strictEqual(new Set(done.map((d) => d.session)).size, 200)
+        // every role of every session began once and completed (a Begin lost would hang its session)
+        for (const d of done) assert.deepStrictEqual(Object.keys(d.results).sort(), ["A", "B", "S"])
+      })
+    )
   )
 })
