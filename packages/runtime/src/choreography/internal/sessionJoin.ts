@@ -129,7 +129,8 @@ function begin(
  * for its answer (no fiber per session), which comes back as a message, as `joinOne`'s does.
  */
 export function joinLocal(c: Coordination, ctx: Ctx, fiber: Fiber.Fiber<unknown, unknown>): void {
-  const cancels: Array<Effect.Effect<void> | undefined> = []
+  // (sized at once: an array grown from empty has room for 17, kept while a participant has not answered)
+  const cancels: Array<Effect.Effect<void> | undefined> = new Array(c.roles.length)
   c.joining = cancels
   let waiting = 0
   for (const [i, role] of c.roles.entries()) {
