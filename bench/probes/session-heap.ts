@@ -14,8 +14,11 @@ const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
 let release: () => void = () => {}
 let opened: Promise<void> | undefined
 let arrived = 0
+/** MIDWAY=k: a snapshot is taken when the k-th role passes the gate (sessions run N at once, gate open). */
+const midway = Number(process.env.MIDWAY ?? 0)
 const pass = Effect.suspend(() => {
   arrived++
+  if (arrived === midway) writeHeapSnapshot("/tmp/sessprobe/after.heapsnapshot")
   const o = opened
   return o === undefined ? Effect.void : Effect.promise(() => o)
 })
@@ -147,13 +150,32 @@ const program = Effect.gen(function* () {
   ;(globalThis as { gc?: () => void }).gc?.()
   const before = writeHeapSnapshot("/tmp/sessprobe/before.heapsnapshot")
   const m0 = process.memoryUsage().heapUsed
-  const handles = yield* Effect.forEach(Array.from({ length: N }), () => Session.start(Ask, { roles: { C, S } }))
-  while (arrived < 2 * N) yield* Effect.sleep(1)
+  const ended = process.env.ENDED !== undefined || midway > 0
+  if (midway > 0) {
+    // what N sessions in flight at once hold, at the moment the MIDWAY-th role begins
+    release()
+    opened = undefined
+    arrived = 0
+    yield* Effect.forEach(Array.from({ length: N }), () => Session.run(Ask, { roles: { C, S } }), {
+      concurrency: N,
+      discard: true
+    })
+  } else if (ended) {
+    // what N sessions run one after another leave behind (until some timer of theirs fires)
+    release()
+    opened = undefined
+    yield* Effect.forEach(Array.from({ length: N }), () => Session.run(Ask, { roles: { C, S } }), { discard: true })
+  }
+  const handles = ended
+    ? []
+    : yield* Effect.forEach(Array.from({ length: N }), () => Session.start(Ask, { roles: { C, S } }))
+  while (!ended && arrived < 2 * N) yield* Effect.sleep(1)
   yield* Effect.sleep(10)
   ;(globalThis as { gc?: () => void }).gc?.()
   ;(globalThis as { gc?: () => void }).gc?.()
   const m1 = process.memoryUsage().heapUsed
-  const after = writeHeapSnapshot("/tmp/sessprobe/after.heapsnapshot")
+  const after =
+    midway > 0 ? "/tmp/sessprobe/after.heapsnapshot" : writeHeapSnapshot("/tmp/sessprobe/after.heapsnapshot")
   console.log(`heapUsed per session: ${((m1 - m0) / N).toFixed(0)} B`)
   const { ids } = summarise(before)
   const rows = [...summarise(after, ids).rows].map(([k, r]) => [k, r.count, r.size] as const)

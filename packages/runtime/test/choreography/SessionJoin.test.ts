@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Stream } from "effect"
 import { protocolsOf } from "../../src/choreography/internal/sessionProtocols.ts"
-import { ActorSystem, Behavior, Session, type SystemEvent } from "../../src/index.ts"
+import { ActorSystem, Behavior, Mailbox, Session, type SystemEvent } from "../../src/index.ts"
 import { buyerA, seller, TwoBuyer } from "./fixtures.ts"
 
 /** Two-Buyer's B: accepts any split. */
@@ -100,5 +100,33 @@ describe("Session: joining the participants of one node", () => {
           assert.isFalse(yield* Deferred.isDone(sBegan))
         }).pipe(Effect.scoped)
       )
+  )
+
+  // FINDING (session 7, sess5): hangs on main 73a015a (a session never completes: no `Begin` or join answer gets
+  // through); it passed 3 of 3 with the coordinator telling `Begin` from its handler and parking it with the waiting
+  // senders when the mailbox is full (sess5's reverted 0cb8deb), which still hung 2 of ~12 probe runs of 10 k sessions
+  // at once. Skipped until the cause is found: see bench/notes.ts, sessions_10k_vs_1.
+  it.live.skip("sessions whose roles' mailboxes are full begin once there is room, each role once, none lost", () =>
+    Effect.provide(
+      Effect.gen(function* () {
+        // a mailbox of 2 with 50 sessions at once: most joins and begins wait for room (the coordinators tell
+        // `Begin` without a fiber of their own: the message waits with the senders, in order)
+        const small = { mailbox: Mailbox.bounded(2) }
+        const A = yield* ActorSystem.spawn(buyerA, small)
+        const B = yield* ActorSystem.spawn(buyerB, small)
+        const S = yield* ActorSystem.spawn(seller, small)
+        const done = yield* Effect.forEach(
+          Array.from({ length: 50 }, (_, i) => i),
+          (i) => Session.run(TwoBuyer, { roles: { A, B, S }, id: `full-${i}` }),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(done.length, 50)
+        assert.strictEqual(new Set(done.map((d) => d.session)).size, 50)
+        // every role of every session began once and completed (a Begin lost would hang its session)
+        for (const d of done) assert.deepStrictEqual(Object.keys(d.results).sort(), ["A", "B", "S"])
+      }),
+      // (joins wait for room too: no deadline of theirs should end a session on a loaded machine)
+      ActorSystem.layer({ askTimeout: "60 seconds" })
+    )
   )
 })
