@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ActorSystem, Behavior, Mailbox, Protocol, type SystemEvent } from "@troupe/runtime"
+import { type ActorRef, ActorSystem, Behavior, Mailbox, Protocol, type SystemEvent } from "@troupe/runtime"
 import { Deferred, Effect, Fiber, Schema, Stream } from "effect"
+import { localCell } from "../src/internal/system.ts"
 import { eventually, withSystem } from "./fixtures.ts"
 
 const Gate = Protocol.make("Gate", {
@@ -132,6 +133,50 @@ describe("bounded mailboxes", () => {
         const [overflow] = yield* Fiber.join(overflows)
         yield* Deferred.succeed(gate, undefined)
         assert.deepInclude(overflow, { path: ref.path, policy: "drop-newest", capacity: 2 })
+      })
+    )
+  )
+
+  // A send's effect is made when the mailbox is full and run later: by a fiber it was handed to (a session's `Begin`s,
+  // see `allJoined`), or after its fiber yielded. Found as sessions that never began (SessionJoin.test.ts).
+  /** A tell to `ref`'s cell made now, while its mailbox is full, to run later. */
+  const madeWhileFull = (ref: ActorRef.ActorRef<typeof Gate>, n: number) =>
+    Effect.withFiber((fiber) => Effect.succeed(localCell(ref)!.tell(Gate.Item({ n }), fiber)))
+
+  it.effect("suspend: a send made while the mailbox was full goes in once run, if it has room by then", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const { ref, gate } = yield* blocked("suspend")
+        yield* ref.tell(Gate.Item({ n: 1 }))
+        yield* ref.tell(Gate.Item({ n: 2 }))
+        const late = yield* madeWhileFull(ref, 3)
+        assert.notStrictEqual(late, Effect.void, "the mailbox was full when the send was made")
+        yield* Deferred.succeed(gate, undefined)
+        assert.deepStrictEqual(yield* ref.ask(Gate.Seen()), [1, 2], "the mailbox emptied, the actor is idle")
+        // (before: it waited for room that no message taken would free, and every send after it waited behind it)
+        yield* late
+        yield* ref.tell(Gate.Item({ n: 4 }))
+        assert.deepStrictEqual(yield* ref.ask(Gate.Seen()), [1, 2, 3, 4])
+      })
+    )
+  )
+
+  it.effect("suspend: a send made while the mailbox was full, run after its actor stopped, is a dead letter", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const deadLetters = yield* deadLetterEvents
+        const { ref, gate } = yield* blocked("suspend")
+        yield* ref.tell(Gate.Item({ n: 1 }))
+        yield* ref.tell(Gate.Item({ n: 2 }))
+        const late = yield* madeWhileFull(ref, 3)
+        yield* Deferred.succeed(gate, undefined)
+        yield* ActorSystem.stop(ref)
+        yield* late
+        yield* eventually(() => deadLetters.some((d) => d.reason === "terminated"), "the dead letter")
+        assert.deepInclude(
+          deadLetters.find((d) => d.reason === "terminated"),
+          { recipient: ref.path, tag: "Item" }
+        )
       })
     )
   )

@@ -3,7 +3,7 @@
  * its node to join with callbacks (no fiber per session), so these are the faults of that path.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Stream } from "effect"
+import { Deferred, Effect, Fiber, Stream } from "effect"
 import { protocolsOf } from "../../src/choreography/internal/sessionProtocols.ts"
 import { ActorSystem, Behavior, Mailbox, Session, type SystemEvent } from "../../src/index.ts"
 import { buyerA, seller, TwoBuyer } from "./fixtures.ts"
@@ -32,6 +32,21 @@ const slowToJoin = <R extends "A" | "B" | "S">(
       Join: (state) => Effect.as(Deferred.await(release), { state, reply: false }),
       Begin: (state) => Effect.as(begun === undefined ? Effect.void : Deferred.succeed(begun, undefined), state),
       Deliver: (state) => Effect.succeed(state),
+      Abort: (state) => Effect.succeed(state),
+      CoordinatorDown: (state) => Effect.succeed(state),
+      Crash: (state) => Effect.succeed(state),
+      Resume: (state) => Effect.succeed(state)
+    }
+  })
+
+/** A participant of `role` busy with any session message until `release` completes; it joins at once. */
+const busy = <R extends "A" | "B" | "S">(role: R, release: Deferred.Deferred<void>) =>
+  Behavior.make(Session.protocolOf(TwoBuyer, role), {
+    initial: null,
+    receive: {
+      Join: (state) => Effect.succeed({ state, reply: false }),
+      Begin: (state) => Effect.succeed(state),
+      Deliver: (state) => Effect.as(Deferred.await(release), state),
       Abort: (state) => Effect.succeed(state),
       CoordinatorDown: (state) => Effect.succeed(state),
       Crash: (state) => Effect.succeed(state),
@@ -102,15 +117,13 @@ describe("Session: joining the participants of one node", () => {
       )
   )
 
-  // FINDING (session 7, sess5): hangs on main 73a015a (a session never completes: no `Begin` or join answer gets
-  // through); it passed 3 of 3 with the coordinator telling `Begin` from its handler and parking it with the waiting
-  // senders when the mailbox is full (sess5's reverted 0cb8deb), which still hung 2 of ~12 probe runs of 10 k sessions
-  // at once. Skipped until the cause is found: see bench/notes.ts, sessions_10k_vs_1.
-  it.live.skip("sessions whose roles' mailboxes are full begin once there is room, each role once, none lost", () =>
+  // Found in session 7 (sess5): these sessions never completed. A coordinator tells `Begin` to a full mailbox from a
+  // fiber; the tell's effect, made while the mailbox was full, parked its sender when it ran, by when the mailbox could
+  // have emptied: the actor was left idle with a waiter nothing would let in, and every later send waited behind it.
+  it.live("sessions whose roles' mailboxes are full begin once there is room, each role once, none lost", () =>
     Effect.provide(
       Effect.gen(function* () {
-        // a mailbox of 2 with 50 sessions at once: most joins and begins wait for room (the coordinators tell
-        // `Begin` without a fiber of their own: the message waits with the senders, in order)
+        // a mailbox of 2 with 50 sessions at once: most joins, begins and session messages wait for room
         const small = { mailbox: Mailbox.bounded(2) }
         const A = yield* ActorSystem.spawn(buyerA, small)
         const B = yield* ActorSystem.spawn(buyerB, small)
@@ -127,6 +140,57 @@ describe("Session: joining the participants of one node", () => {
       }),
       // (joins wait for room too: no deadline of theirs should end a session on a loaded machine)
       ActorSystem.layer({ askTimeout: "60 seconds" })
+    )
+  )
+
+  it.live("joins that wait for room past their deadline fail their sessions, typed, and nothing hangs", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const release = yield* Deferred.make<void>()
+        const bBegan = yield* Deferred.make<void>()
+        const sBegan = yield* Deferred.make<void>()
+        // A is busy with a message until `release`, and its mailbox holds one: of three sessions' joins, one waits in
+        // the mailbox and two with the senders waiting for room, all past the ask deadline (300 ms)
+        const A = yield* ActorSystem.spawn(busy("A", release), { mailbox: Mailbox.bounded(1) })
+        const B = yield* ActorSystem.spawn(began("B", bBegan))
+        const S = yield* ActorSystem.spawn(began("S", sBegan))
+        const system = yield* ActorSystem.ActorSystem
+        const expired = yield* (yield* system.subscribe).pipe(
+          Stream.filter((e) => e._tag === "DeadLetter" && e.recipient === A.path),
+          Stream.take(3),
+          Stream.runCollect,
+          Effect.forkScoped
+        )
+        const overflowed = yield* (yield* system.subscribe).pipe(
+          Stream.filter((e) => e._tag === "Overflow" && e.path === A.path),
+          Stream.take(1),
+          Stream.runDrain,
+          Effect.forkScoped
+        )
+        yield* A.tell({ _tag: "Deliver", session: "none", seq: 1, from: "S", label: "quote", payload: 0 } as never)
+        const aborted = yield* Effect.forEach(
+          [0, 1, 2],
+          (i) => Effect.flip(Session.run(TwoBuyer, { roles: { A, B, S }, id: `parked-${i}` })),
+          { concurrency: "unbounded" }
+        )
+        yield* Fiber.join(overflowed) // (a join did wait for room)
+        for (const [i, { cause }] of aborted.entries()) {
+          assert.instanceOf(cause, Session.ParticipantStopped)
+          assert.deepInclude(cause, { session: `parked-${i}`, role: "A", reason: "unreachable" })
+          assert.include((cause as Session.ParticipantStopped).detail, `No reply from ${A.path} to Join`)
+        }
+        assert.isFalse(yield* Deferred.isDone(bBegan))
+        assert.isFalse(yield* Deferred.isDone(sBegan))
+        // once A is free, the joins nobody waits for any more are dropped, and A answers the next at once
+        yield* Deferred.succeed(release, undefined)
+        const dropped = yield* Fiber.join(expired)
+        assert.deepStrictEqual(
+          dropped.map((e) => (e._tag === "DeadLetter" ? `${e.tag} ${e.reason}` : e._tag)),
+          ["Join expired", "Join expired", "Join expired"]
+        )
+        const coordinator = A as never
+        assert.isFalse(yield* A.ask({ _tag: "Join", session: "after", roles: {}, coordinator, traceLimit: 0 } as never))
+      }).pipe(Effect.scoped)
     )
   )
 })

@@ -39,13 +39,12 @@ export function offer(cell: ActorCell, envelope: Envelope, inline = false): bool
     drainNow(cell, envelope)
     return true
   }
-  const mailbox = (cell.mailbox ??= new Lanes())
-  const { capacity, overflow } = cell.options.mailbox
-  if (mailbox.userLength < capacity && (cell.waiters === undefined || cell.waiters.length === 0)) {
-    mailbox.push(envelope)
+  if (hasRoom(cell)) {
+    ;(cell.mailbox ??= new Lanes()).push(envelope)
     schedule(cell, inline)
     return true
   }
+  const { capacity, overflow } = cell.options.mailbox
   // For `suspend`, report the start of a backpressure episode, not every sender that waits in it.
   if (overflow !== "suspend" || cell.waiters === undefined || cell.waiters.length === 0) {
     cell.system.publish(new SystemEvent.Overflow({ path: cell.path, policy: overflow, capacity }))
@@ -58,6 +57,7 @@ export function offer(cell: ActorCell, envelope: Envelope, inline = false): bool
       bounce(cell, envelope, "overflow")
       return true
     case "drop-oldest": {
+      const mailbox = (cell.mailbox ??= new Lanes())
       const oldest = mailbox.shiftUser()
       if (oldest !== undefined) bounce(cell, oldest, "overflow")
       mailbox.push(envelope)
@@ -66,6 +66,11 @@ export function offer(cell: ActorCell, envelope: Envelope, inline = false): bool
     }
   }
 }
+
+/** Whether a message goes into the mailbox now: there is room, and no sender waits for it before. */
+const hasRoom = (cell: ActorCell): boolean =>
+  (cell.mailbox?.userLength ?? 0) < cell.options.mailbox.capacity &&
+  (cell.waiters === undefined || cell.waiters.length === 0)
 
 /** Running, not draining, nothing queued, no control message: a message for it is handled at once. */
 const isIdle = (cell: ActorCell): boolean =>
@@ -151,12 +156,34 @@ export function tell(
   const envelope = envelopeFrom(cell, message, fiber, undefined)
   if (offer(cell, envelope, inline)) return Effect.void
   if (cell.options.mailbox.overflow === "fail") return Effect.fail(mailboxFull(cell, envelope))
+  // The sender waits only if the mailbox is still full when this effect runs: it may run later than it was made (in
+  // another fiber, or after its fiber yielded), and a waiter added to a mailbox that emptied meanwhile would never be
+  // let in (nothing is left to take), nor would anything sent after it.
   return Effect.callback<void>((resume) => {
+    if (takenLate(cell, envelope)) {
+      resume(Effect.void)
+      return
+    }
     const waiter = addWaiter(cell, envelope, resume)
     return Effect.sync(() => {
       waiter.cancelled = true
     })
   })
+}
+
+/**
+ * A send that found the mailbox full when it was made, as it runs: whether the message went in (there is room now) or
+ * to dead letters (the actor terminated meanwhile), instead of waiting for room.
+ */
+function takenLate(cell: ActorCell, envelope: Envelope): boolean {
+  if (cell.status === TERMINATED_STATUS) {
+    bounce(cell, envelope, "terminated")
+    return true
+  }
+  if (!hasRoom(cell)) return false
+  ;(cell.mailbox ??= new Lanes()).push(envelope)
+  schedule(cell)
+  return true
 }
 
 /** Sends a request and waits for its reply (see `askNow`). */
