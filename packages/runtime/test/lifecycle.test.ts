@@ -302,6 +302,71 @@ describe("lifecycle", () => {
     })
   )
 
+  it.live("a resource whose release does not end does not hold up a stop or shutdown; it is reported", () =>
+    Effect.gen(function* () {
+      const Holder = Protocol.make("Holder", { Ping: Protocol.request({}, { success: Schema.Void }) })
+      const release = yield* Deferred.make<void>()
+      const released: Array<string> = []
+      const logged: Array<string> = []
+      const capture = Logger.make(({ logLevel, message, fiber }) => {
+        const actor = fiber.getRef(References.CurrentLogAnnotations).actor
+        logged.push(`${logLevel} ${(message as ReadonlyArray<unknown>).join(" ")} ${actor}`)
+      })
+      // its resource's finalizer waits for what only this test gives after the stops
+      const holder = Behavior.make(Holder, {
+        init: (ctx) =>
+          Effect.as(
+            Effect.addFinalizer(() =>
+              Effect.andThen(
+                Deferred.await(release),
+                Effect.sync(() => released.push(ctx.self.path))
+              )
+            ),
+            null
+          ),
+        receive: { Ping: (s) => Effect.succeed({ state: s, reply: undefined }) }
+      })
+      const reported = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const events = yield* system.subscribe
+          const timedOut = yield* events.pipe(
+            Stream.filter((e) => e._tag === "StopTimedOut"),
+            Stream.take(2),
+            Stream.runCollect,
+            Effect.forkScoped
+          )
+          const one = yield* ActorSystem.spawn(holder, { name: "one", shutdownTimeout: "20 millis" })
+          const two = yield* ActorSystem.spawn(holder, { name: "two", shutdownTimeout: "20 millis" })
+          yield* one.ask(Holder.Ping())
+          yield* two.ask(Holder.Ping())
+          // a stop, then the shutdown, each end although the release goes on: bounded by the deadline
+          const guard = Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.die("not bounded") })
+          yield* system.stop(one).pipe(guard)
+          yield* system.shutdown.pipe(guard)
+          assert.deepStrictEqual(released, [])
+          return yield* Fiber.join(timedOut)
+        }).pipe(Effect.provide(ActorSystem.layer()))
+      ).pipe(Effect.provide(Logger.layer([capture])))
+      assert.deepStrictEqual(
+        reported.map((e) => [e.path, e.tag, e.timeoutMillis]),
+        [
+          ["/user/one", undefined, 20],
+          ["/user/two", undefined, 20]
+        ]
+      )
+      for (const actor of ["/user/one", "/user/two"]) {
+        assert.include(
+          logged,
+          `Error Actor's resources were not released within its shutdown deadline; their release was left running ${actor}`
+        )
+      }
+      // the release, left running, ends when what it waits for comes
+      yield* Deferred.succeed(release, undefined)
+      while (released.length < 2) yield* Effect.yieldNow
+    })
+  )
+
   it.effect("an actor stops itself after the current message; later messages are dead letters", () =>
     withSystem(
       Effect.gen(function* () {
