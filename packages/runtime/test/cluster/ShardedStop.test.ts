@@ -1,13 +1,21 @@
 /**
  * A runner's stop and a bucket leaving it: bounded, with what did not stop reported, and no actor started again on
- * the runner for a message that came through a bucket that left (the message is the next owner's).
+ * the runner for a message that came through a bucket that left (the message is the next owner's). With
+ * `TROUPE_CLUSTER=1`, two runner processes on a real PostgreSQL server: one stopped gracefully while messages to its
+ * actors are in flight.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { ActorSystem, Behavior, Cluster, Entity, Protocol, Sharded, type SystemEvent } from "@troupe/runtime"
 import { Deferred, Effect, Exit, Fiber, Layer, Logger, References, Schema, Stream } from "effect"
+import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
+import * as Postgres from "../durable/postgres.ts"
+import { Ledger, Ledgers } from "./ledger.ts"
+import * as Processes from "./processes.ts"
+import { testSharding } from "./runner.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-stop-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -133,4 +141,51 @@ describe("an entity whose bucket left the runner", () => {
     expect(outcome.spawned.filter((p) => p === "/user/note/x")).toHaveLength(2)
     expect(handled).toEqual([2])
   })
+})
+
+const clusterEnabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
+const logs = mkdtempSync(join(tmpdir(), "troupe-stop-runners-"))
+const RUNNER = fileURLToPath(new URL("./runner.ts", import.meta.url))
+
+describe.skipIf(!clusterEnabled)("a runner stopped gracefully with messages in flight to its actors", () => {
+  const { runners, url } = Processes.postgresAndRunners()
+
+  it("hands them over: each message is recorded once, and the stop ends within its bound", async () => {
+    for (const name of ["s1", "s2"]) runners.push(await Processes.startRunner(RUNNER, url(), name, logs))
+    console.log(`runner logs in ${logs}`)
+    const client = Layer.orDie(Cluster.layerPostgres({ url: url(), clientOnly: true, shards: 30, ...testSharding }))
+    const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding>) =>
+      Effect.runPromise(Effect.provide(effect, client) as Effect.Effect<A>)
+    const ids = Array.from({ length: 24 }, (_, i) => `inflight-${i}`)
+    const ROUNDS = 30
+    // each ledger is told 1..ROUNDS in order; s1 is stopped when half the rounds are accepted, while the rest go on
+    let stopped: Promise<number | null> | undefined
+    let stopAt = 0
+    await run(
+      Effect.gen(function* () {
+        const refs = yield* Sharded.refs(Ledgers)
+        for (let seq = 1; seq <= ROUNDS; seq++) {
+          yield* Effect.forEach(ids, (id) => refs(id).tell(Ledger.Record({ seq })), { concurrency: "unbounded" })
+          if (seq === ROUNDS / 2) {
+            stopAt = Date.now()
+            runners[0]!.child.kill("SIGTERM")
+            stopped = runners[0]!.exited
+          }
+        }
+      })
+    )
+    // the stop ends, gracefully, within its bound (30 s per bucket, a few seconds per actor, the handoff)
+    expect(await stopped).toBe(0)
+    console.log(`s1 stopped in ${Date.now() - stopAt} ms`)
+    const seen = await run(
+      Effect.gen(function* () {
+        const refs = yield* Sharded.refs(Ledgers)
+        return yield* Effect.forEach(ids, (id) => refs(id).ask(Ledger.Seen(), { timeout: "2 minutes" }), {
+          concurrency: "unbounded"
+        })
+      })
+    )
+    const all = Array.from({ length: ROUNDS }, (_, i) => i + 1)
+    expect(seen.filter((s) => s.join() !== all.join())).toEqual([])
+  }, 300_000)
 })
