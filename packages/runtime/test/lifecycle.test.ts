@@ -302,7 +302,7 @@ describe("lifecycle", () => {
     })
   )
 
-  it.live("a resource whose release does not end does not hold up a stop or shutdown; it is reported", () =>
+  it.live("a resource whose release does not end does not hold up the shutdown; it is reported", () =>
     Effect.gen(function* () {
       const Holder = Protocol.make("Holder", { Ping: Protocol.request({}, { success: Schema.Void }) })
       const release = yield* Deferred.make<void>()
@@ -340,21 +340,18 @@ describe("lifecycle", () => {
           const two = yield* ActorSystem.spawn(holder, { name: "two", shutdownTimeout: "20 millis" })
           yield* one.ask(Holder.Ping())
           yield* two.ask(Holder.Ping())
-          // a stop, then the shutdown, each end although the release goes on: bounded by the deadline
+          // the shutdown ends although the releases go on: bounded by the deadline (a stop outside a shutdown, as a
+          // passivation, waits for the release: what starts next in the actor's place must find what it writes)
           const guard = Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.die("not bounded") })
-          yield* system.stop(one).pipe(guard)
           yield* system.shutdown.pipe(guard)
           assert.deepStrictEqual(released, [])
           return yield* Fiber.join(timedOut)
         }).pipe(Effect.provide(ActorSystem.layer()))
       ).pipe(Effect.provide(Logger.layer([capture])))
-      assert.deepStrictEqual(
-        reported.map((e) => [e.path, e.tag, e.timeoutMillis]),
-        [
-          ["/user/one", undefined, 20],
-          ["/user/two", undefined, 20]
-        ]
-      )
+      assert.deepStrictEqual(reported.map((e) => [e.path, e.tag, e.timeoutMillis]).sort(), [
+        ["/user/one", undefined, 20],
+        ["/user/two", undefined, 20]
+      ])
       for (const actor of ["/user/one", "/user/two"]) {
         assert.include(
           logged,
