@@ -237,7 +237,7 @@ export const layer = <P extends Protocol.Any, R>(
           const valid = Schema.is(type.protocol.messageSchemas[tag]!)
           handlers[tag] = (request) =>
             typeof request.payload.id === "string" && valid(request.payload.message)
-              ? deliver(request)
+              ? left.guard(deliver(request))
               : Delivery.refuse(type, tag, request.payload, system)
         }
         const wake = type.wake

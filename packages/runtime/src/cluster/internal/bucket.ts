@@ -23,13 +23,32 @@ const abandon: Effect.Effect<never> = Effect.interruptible(
   })
 )
 
-/** Whether a bucket has left this runner: its deliveries' refs are made with {@link Left.gone}. */
+/**
+ * Whether a bucket has left this runner: its deliveries' refs are made with {@link Left.gone}, and its deliveries
+ * run in {@link Left.guard}.
+ */
 export class Left {
   private left = false
+  private readonly inFlight = new Set<Fiber.Fiber<unknown, unknown>>()
   readonly gone: Gone = { now: () => this.left, refuse: abandon }
-  /** From now on, the bucket's messages reach none of its actors here. */
+  /**
+   * From now on, the bucket's messages reach none of its actors here; the deliveries in flight are abandoned (one
+   * waiting for a durable actor's reply would otherwise wait for an actor that is not started here again).
+   */
   leave(): void {
     this.left = true
+    for (const fiber of this.inFlight) fiber.interruptUnsafe(fiber.id, ClusterSchema.Abandon.annotation)
+  }
+  /** Runs a delivery through the bucket: abandoned at once, or when the bucket leaves, if it has left. */
+  guard<A, E>(delivery: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.withFiber((fiber) => {
+      if (this.left) return abandon
+      this.inFlight.add(fiber)
+      return Effect.ensuring(
+        delivery,
+        Effect.sync(() => this.inFlight.delete(fiber))
+      )
+    })
   }
 }
 
