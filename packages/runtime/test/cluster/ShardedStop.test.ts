@@ -12,6 +12,7 @@ import { ActorSystem, Behavior, Cluster, Entity, Protocol, Sharded, type SystemE
 import { Deferred, Effect, Exit, Fiber, Layer, Logger, References, Schema, Stream } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
+import { boundedStop } from "../../src/cluster/internal/boundedStop.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { Ledger, Ledgers } from "./ledger.ts"
 import * as Processes from "./processes.ts"
@@ -84,6 +85,24 @@ describe("a sharded runner's stop", () => {
       true
     )
   }, 60_000)
+})
+
+describe("the cluster engine's stop", () => {
+  it("is bounded: a release that does not end is left running, logged, and the stop goes on", async () => {
+    const logs: Array<string> = []
+    const capture = Logger.layer([
+      Logger.make(({ message }) => logs.push((message as ReadonlyArray<unknown>).join(" ")))
+    ])
+    const never = Deferred.makeUnsafe<void>()
+    const engine = Layer.effectDiscard(Effect.addFinalizer(() => Deferred.await(never)))
+    const started = Date.now()
+    await Effect.runPromise(
+      Effect.scoped(Layer.build(boundedStop(engine, 200, "The engine"))).pipe(Effect.provide(capture))
+    )
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(logs).toContain("The engine did not stop within the stop deadline; the stop goes on without it")
+    Effect.runSync(Deferred.succeed(never, undefined))
+  })
 })
 
 const Note = Protocol.make("Note", { Hold: {}, Add: { n: Schema.Number } })
