@@ -66,13 +66,20 @@ const previousLines =
     ? readFileSync(join(root, "BENCHMARKS.md"), "utf8").split("\n")
     : []
 /** The previous table rows (or missed-goal lines) of figures not measured now. */
-const kept = (pattern: RegExp) =>
-  previousLines.filter((line) => {
+const kept = (lines: ReadonlyArray<string>, pattern: RegExp) =>
+  lines.filter((line) => {
     const name = pattern.exec(line)?.[1]
     return name !== undefined && !measured.has(name)
   })
-const previousRows = kept(/^\| `([^`]+)` +\|/)
-const previousMissed = kept(/^- `([^`]+)`: .* against /)
+/** The lines of the previous "Goals missed" section (other sections' lists look alike). */
+const missedSection = (() => {
+  const start = previousLines.indexOf("## Goals missed")
+  if (start < 0) return []
+  const end = previousLines.findIndex((line, i) => i > start && line.startsWith("## "))
+  return previousLines.slice(start + 1, end < 0 ? undefined : end)
+})()
+const previousRows = kept(previousLines, /^\| `([^`]+)` +\|/)
+const previousMissed = kept(missedSection, /^- `([^`]+)`: .* against /)
 const results = {
   ...Object.fromEntries(Object.entries(previous).filter(([name]) => !measured.has(name))),
   ...Object.fromEntries(figures.map((f) => [f.name, Number(f.value.toPrecision(6))]))

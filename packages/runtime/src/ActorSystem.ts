@@ -40,7 +40,8 @@ export interface SpawnOptions {
   /**
    * How long it may take to finish its current message when stopped, before it is interrupted; a handler that
    * has not ended as long again after that (an uninterruptible region) is left running and reported
-   * (`StopTimedOut`), and the stop goes on.
+   * (`StopTimedOut`), and the stop goes on. In the system's shutdown, its resources' release gets as long
+   * again (then likewise).
    */
   readonly shutdownTimeout?: Duration.Input
 }

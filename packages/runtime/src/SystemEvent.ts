@@ -41,8 +41,10 @@ export class Restarted extends Data.TaggedClass("Restarted")<{
 
 /**
  * An actor did not stop in time: its handler neither ended within the shutdown deadline nor ended when
- * interrupted (it was in an uninterruptible region) within a second one. The stop went on without it: the
- * handler was left running, detached from the actor, and its message became a dead letter.
+ * interrupted (it was in an uninterruptible region) within a second one, or (no `tag`) its resources' release
+ * did not end within the deadline, or (no `tag`, a sharded actor) it had not stopped when its bucket's stop
+ * deadline passed. The stop went on without it: what was still running was left running, detached from the
+ * actor, and a message being handled became a dead letter.
  */
 export class StopTimedOut extends Data.TaggedClass("StopTimedOut")<{
   readonly path: string

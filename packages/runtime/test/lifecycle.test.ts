@@ -23,6 +23,28 @@ const watcher = Behavior.make(Watcher, {
   onTerminated: (seen, terminated) => Effect.succeed([...seen, `${terminated.reason._tag}@${terminated.ref.path}`])
 })
 
+/** A logger that keeps each log as `<level> <message> <actor>`. */
+const actorLogs = () => {
+  const logged: Array<string> = []
+  const capture = Logger.make(({ logLevel, message, fiber }) => {
+    const actor = fiber.getRef(References.CurrentLogAnnotations).actor
+    logged.push(`${logLevel} ${(message as ReadonlyArray<unknown>).join(" ")} ${actor}`)
+  })
+  return { logged, capture }
+}
+
+/** A fiber of the scope that collects the system's next `n` `StopTimedOut` events. */
+const timedOutEvents = (n: number) =>
+  Effect.gen(function* () {
+    const events = yield* (yield* ActorSystem.ActorSystem).subscribe
+    return yield* events.pipe(
+      Stream.filter((e) => e._tag === "StopTimedOut"),
+      Stream.take(n),
+      Stream.runCollect,
+      Effect.forkScoped
+    )
+  })
+
 describe("death watch", () => {
   it.effect("a watcher is told once of a normal stop, of a failure, and at once of an already-dead actor", () =>
     withSystem(
@@ -236,11 +258,7 @@ describe("lifecycle", () => {
       const release = yield* Deferred.make<void>()
       const started: Array<string> = []
       const ended: Array<string> = []
-      const logged: Array<string> = []
-      const capture = Logger.make(({ logLevel, message, fiber }) => {
-        const actor = fiber.getRef(References.CurrentLogAnnotations).actor
-        logged.push(`${logLevel} ${(message as ReadonlyArray<unknown>).join(" ")} ${actor}`)
-      })
+      const { logged, capture } = actorLogs()
       // the handler waits, uninterruptibly, for what only this test gives after the stops
       const stuck = Behavior.make(Stuck, {
         initial: null,
@@ -259,13 +277,7 @@ describe("lifecycle", () => {
       const { reported, answer } = yield* Effect.scoped(
         Effect.gen(function* () {
           const system = yield* ActorSystem.ActorSystem
-          const events = yield* system.subscribe
-          const timedOut = yield* events.pipe(
-            Stream.filter((e) => e._tag === "StopTimedOut"),
-            Stream.take(2),
-            Stream.runCollect,
-            Effect.forkScoped
-          )
+          const timedOut = yield* timedOutEvents(2)
           const one = yield* ActorSystem.spawn(stuck, { name: "one", shutdownTimeout: "20 millis" })
           const two = yield* ActorSystem.spawn(stuck, { name: "two", shutdownTimeout: "20 millis" })
           const answer = yield* Effect.forkChild(Effect.exit(one.ask(Stuck.Hang(), { timeout: "1 minute" })))
@@ -299,6 +311,58 @@ describe("lifecycle", () => {
           `Error Actor did not stop within its shutdown deadline; its handler was left running ${actor}`
         )
       }
+    })
+  )
+
+  it.live("a resource whose release does not end does not hold up the shutdown; it is reported", () =>
+    Effect.gen(function* () {
+      const Holder = Protocol.make("Holder", { Ping: Protocol.request({}, { success: Schema.Void }) })
+      const release = yield* Deferred.make<void>()
+      const released: Array<string> = []
+      const { logged, capture } = actorLogs()
+      // its resource's finalizer waits for what only this test gives after the stops
+      const holder = Behavior.make(Holder, {
+        init: (ctx) =>
+          Effect.as(
+            Effect.addFinalizer(() =>
+              Effect.andThen(
+                Deferred.await(release),
+                Effect.sync(() => released.push(ctx.self.path))
+              )
+            ),
+            null
+          ),
+        receive: { Ping: (s) => Effect.succeed({ state: s, reply: undefined }) }
+      })
+      const reported = yield* Effect.scoped(
+        Effect.gen(function* () {
+          const system = yield* ActorSystem.ActorSystem
+          const timedOut = yield* timedOutEvents(2)
+          const one = yield* ActorSystem.spawn(holder, { name: "one", shutdownTimeout: "20 millis" })
+          const two = yield* ActorSystem.spawn(holder, { name: "two", shutdownTimeout: "20 millis" })
+          yield* one.ask(Holder.Ping())
+          yield* two.ask(Holder.Ping())
+          // the shutdown ends although the releases go on: bounded by the deadline (a stop outside a shutdown, as a
+          // passivation, waits for the release: what starts next in the actor's place must find what it writes)
+          const guard = Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.die("not bounded") })
+          yield* system.shutdown.pipe(guard)
+          assert.deepStrictEqual(released, [])
+          return yield* Fiber.join(timedOut)
+        }).pipe(Effect.provide(ActorSystem.layer()))
+      ).pipe(Effect.provide(Logger.layer([capture])))
+      assert.deepStrictEqual(reported.map((e) => [e.path, e.tag, e.timeoutMillis]).sort(), [
+        ["/user/one", undefined, 20],
+        ["/user/two", undefined, 20]
+      ])
+      for (const actor of ["/user/one", "/user/two"]) {
+        assert.include(
+          logged,
+          `Error Actor's resources were not released within its shutdown deadline; their release was left running ${actor}`
+        )
+      }
+      // the release, left running, ends when what it waits for comes
+      yield* Deferred.succeed(release, undefined)
+      while (released.length < 2) yield* Effect.yieldNow
     })
   )
 

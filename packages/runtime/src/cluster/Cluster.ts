@@ -14,12 +14,13 @@
  * ```
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
-import { type Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { RunnerAddress, Sharding, type ShardingConfig, SingleRunner } from "effect/cluster"
 import { Digest } from "effect/crypto"
 import { SqlClient } from "effect/sql"
 import * as Storage from "../durable/Storage.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
+import { boundedStop } from "./internal/boundedStop.ts"
 
 /** Options every runner takes. */
 export interface Options {
@@ -41,6 +42,11 @@ export interface Options {
   readonly maxActiveEntities?: number | "unbounded"
   /** Other Effect Cluster settings, as they are (see `ShardingConfig`). */
   readonly sharding?: Partial<ShardingConfig.ShardingConfig["Service"]>
+  /**
+   * How long the engine's own stop (shard handoff, sockets, storage loops; after the actors') may take when the
+   * runner stops: past it, it is left running, an error is logged, and the stop goes on. Default 30 s.
+   */
+  readonly engineStopTimeout?: Duration.Input
 }
 
 /**
@@ -69,7 +75,11 @@ const withStorage = <E, E2>(
   options: Storage.Options & Options & { readonly address: string }
 ): RunnerLayer<E | E2 | Storage.StorageError> =>
   Layer.mergeAll(
-    runner,
+    boundedStop(
+      runner,
+      Duration.toMillis(Duration.fromInputUnsafe(options.engineStopTimeout ?? "30 seconds")),
+      "The cluster engine"
+    ),
     Storage.layer(options),
     Layer.effect(
       ClusterStatus.Runner,

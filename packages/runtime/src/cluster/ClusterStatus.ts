@@ -105,8 +105,10 @@ export const report = (
         VALUES (${address}, ${text}, ${status.updatedAt})
         ON CONFLICT (address) DO UPDATE SET status = ${text}, updated_at = ${status.updatedAt}`
     }).pipe(Effect.catchCause((cause) => Effect.logWarning("cluster status not written", cause)))
+    // (bounded, as every step of a runner's stop: a database that does not answer leaves a row that goes stale)
     yield* Effect.addFinalizer(() =>
       sql`DELETE FROM troupe_cluster_status WHERE address = ${address}`.pipe(
+        Effect.timeoutOption("5 seconds"),
         Effect.ignore,
         Effect.andThen(Effect.sync(() => reporting.delete(sharding)))
       )

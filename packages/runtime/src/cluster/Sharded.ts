@@ -25,7 +25,7 @@
  * }).pipe(Effect.provide(Sharded.layer(Counters)), Effect.provide(Cluster.layerSqlite({ filename: "troupe.db" })))
  * ```
  */
-import { Context, type Duration, Effect, Hash, Layer, Schema, Scope } from "effect"
+import { Context, Duration, Effect, Hash, Layer, Schema, Scope } from "effect"
 import { Entity as ClusterEntity, ClusterSchema, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
@@ -37,6 +37,7 @@ import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
 import { ClusterUnavailable } from "./ClusterUnavailable.ts"
+import * as Bucket from "./internal/bucket.ts"
 import * as ClusterRef from "./internal/clusterRef.ts"
 import * as Delivery from "./internal/delivery.ts"
 import * as Resolver from "./internal/resolver.ts"
@@ -96,6 +97,12 @@ export interface LayerOptions {
   readonly passivateAfter?: Duration.Input
   /** How long a handler may run for one message on the runner (its own deadline, besides the caller's). */
   readonly handlerTimeout?: Duration.Input
+  /**
+   * How long a bucket leaving this runner (its shard moved, or the runner stops) waits for its actors to stop.
+   * Actors still running then are reported (a `StopTimedOut` event each and an error log naming them) and the
+   * runner goes on without them. Default 30 seconds.
+   */
+  readonly stopTimeout?: Duration.Input
 }
 
 /** What the cluster itself can answer instead of the actor (the errors every request may fail with). */
@@ -152,6 +159,9 @@ export const make = <P extends Protocol.Any, S, R, I>(
   }
 }
 
+/** How a bucket reaches its actor of an id (a ref made once per activation). */
+type Actor<P extends Protocol.Any> = (id: string) => ActorRef<P>
+
 /** The bucket of an actor id: the cluster entity id its messages go to. */
 export const bucketOf = (type: { readonly buckets: number }, id: string): string =>
   String((Hash.string(id) >>> 0) % type.buckets)
@@ -178,6 +188,7 @@ export const layer = <P extends Protocol.Any, R>(
       const scope = yield* Effect.scope
       const context = yield* Effect.context<ActorSystem | R>()
       const handlerTimeout = type.options.handlerTimeout ?? "1 minute"
+      const stopTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(type.options.stopTimeout ?? "30 seconds"))
       const system = yield* ActorSystem
       ClusterStatus.counters.set(type.name, () =>
         Effect.runSync(Entity.active(type.kind).pipe(Effect.provideService(ActorSystem, system)))
@@ -185,39 +196,48 @@ export const layer = <P extends Protocol.Any, R>(
       yield* ClusterStatus.report(sharding, scope)
       // refs to this type's actors inside messages (a session's Join) decode on this runner
       yield* Resolver.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
-      // the actors of each bucket here: an actor's ref is made once per activation, dropped when it leaves
-      const bucketsHere = new Map<string, Map<string, ActorRef<P>>>()
+      // the actors of each bucket here (every one present on this runner, however it was activated): an actor's
+      // ref is made once per activation, dropped when it leaves
+      const bucketsHere = new Map<string, { readonly actors: Map<string, ActorRef<P>>; readonly actor: Actor<P> }>()
       const waiters = new StopWatch.Waiters()
-      yield* Entity.onRemoved(type.kind, (id) => {
-        bucketsHere.get(bucketOf(type, id))?.delete(id)
-        waiters.removed(id)
-      })
+      yield* Entity.track(
+        type.kind,
+        (id) => bucketsHere.get(bucketOf(type, id))?.actor(id),
+        (id) => {
+          bucketsHere.get(bucketOf(type, id))?.actors.delete(id)
+          waiters.removed(id)
+        }
+      )
       const bucket = Effect.gen(function* () {
         const bucketId = (yield* ClusterEntity.CurrentAddress).entityId
         const actors = new Map<string, ActorRef<P>>()
-        bucketsHere.set(bucketId, actors)
-        // its present actors are passivated (their state written) when the bucket leaves this runner
-        yield* Effect.addFinalizer(() =>
-          Effect.suspend(() => {
-            if (bucketsHere.get(bucketId) === actors) bucketsHere.delete(bucketId)
-            return Effect.forEach([...actors.keys()], (id) => Entity.passivate(type.kind, id), { discard: true })
-          }).pipe(Effect.provideContext(context))
-        )
+        // when the bucket leaves this runner, its actors here are passivated (their state written), within the
+        // stop deadline, and the messages still coming through it are left for the next owner
+        const left = new Bucket.Left()
         const actor = (id: string): ActorRef<P> => {
           let ref = actors.get(id)
           if (ref === undefined) {
-            ref = Effect.runSyncWith(context)(Entity.deliveryRef(type.kind, id))
+            ref = Effect.runSyncWith(context)(Entity.deliveryRef(type.kind, id, left.gone))
             actors.set(id, ref)
           }
           return ref
         }
+        const here = { actors, actor }
+        bucketsHere.set(bucketId, here)
+        yield* Effect.addFinalizer(() =>
+          Effect.suspend(() => {
+            left.leave()
+            if (bucketsHere.get(bucketId) === here) bucketsHere.delete(bucketId)
+            return Bucket.stopActors(type.kind, [...actors.keys()], stopTimeoutMillis)
+          }).pipe(Effect.provideContext(context))
+        )
         const handlers: Record<string, (request: Delivery.Request) => Effect.Effect<unknown, unknown>> = {}
         for (const tag of type.protocol.tags) {
           const deliver = Delivery.delivery(type, tag, actor, handlerTimeout, context)
           const valid = Schema.is(type.protocol.messageSchemas[tag]!)
           handlers[tag] = (request) =>
             typeof request.payload.id === "string" && valid(request.payload.message)
-              ? deliver(request)
+              ? left.guard(deliver(request))
               : Delivery.refuse(type, tag, request.payload, system)
         }
         const wake = type.wake

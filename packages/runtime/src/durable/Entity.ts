@@ -34,7 +34,7 @@ import type * as Protocol from "../Protocol.ts"
 import type * as Supervisor from "../Supervisor.ts"
 import * as Durable from "./Durable.ts"
 import * as Inbox from "./internal/inbox.ts"
-import { escapeId, type Region, regionOf, regions } from "./internal/region.ts"
+import { escapeId, type Gone, type Region, regionOf, regions } from "./internal/region.ts"
 import type { Storage } from "./Storage.ts"
 
 /** A kind of entity: its name, its protocol, and how the entity of an id is made and kept. */
@@ -165,23 +165,26 @@ export const ref = <P extends Protocol.Any, R>(
 
 /**
  * @internal A ref for messages that arrive from outside this node (the cluster's deliveries): an idle entity
- * handles them in the delivering call, as the transport's deliveries are, not on the next dispatch turn.
+ * handles them in the delivering call, as the transport's deliveries are, not on the next dispatch turn. Once
+ * `gone` says so (the bucket they came through left this node), its messages reach no incarnation here.
  */
 export const deliveryRef = <P extends Protocol.Any, R>(
   kind: Kind<P, R>,
-  id: string
-): Effect.Effect<ActorRef<P>, never, ActorSystem | R> => refWith(kind, id, true)
+  id: string,
+  gone?: Gone
+): Effect.Effect<ActorRef<P>, never, ActorSystem | R> => refWith(kind, id, true, gone)
 
 const refWith = <P extends Protocol.Any, R>(
   kind: Kind<P, R>,
   id: string,
-  inline: boolean
+  inline: boolean,
+  gone?: Gone
 ): Effect.Effect<ActorRef<P>, never, ActorSystem | R> =>
   Effect.gen(function* () {
     const system = systemInternal(yield* ActorSystem)
     const context = yield* Effect.context<R>()
     const region = yield* regionOf(system, kind as unknown as Kind<Protocol.Any, unknown>)
-    return new EntityRef<P>(region, id, context as Context.Context<never>, inline)
+    return new EntityRef<P>(region, id, context as Context.Context<never>, inline, gone)
   })
 
 /** Stops the entity `id` now if it runs (it writes its last state first); its next message brings it back. */
@@ -195,6 +198,32 @@ export const passivate = <P extends Protocol.Any, R>(
     if (region === undefined || entry?.cell === undefined || entry.state !== "live") return
     yield* region.passivate(entry)
   })
+
+/**
+ * @internal Stops the entities `ids` of a kind on this node, whether they run, start or are being passivated, and
+ * waits until they have stopped (see `Region.leave`).
+ */
+export const leave = <P extends Protocol.Any, R>(
+  kind: Kind<P, R>,
+  ids: Iterable<string>
+): Effect.Effect<void, never, ActorSystem> =>
+  Effect.gen(function* () {
+    const region = regions(systemInternal(yield* ActorSystem)).get(kind.name)
+    if (region === undefined) return
+    yield* Effect.forEach(ids, (id) => region.leave(id), { concurrency: "unbounded", discard: true })
+  })
+
+/** @internal Which of the entities `ids` of a kind are on this node, whatever their state. */
+export const present = <P extends Protocol.Any, R>(
+  kind: Kind<P, R>,
+  ids: Iterable<string>
+): Effect.Effect<ReadonlyArray<string>, never, ActorSystem> =>
+  ActorSystem.use((system) =>
+    Effect.sync(() => {
+      const entries = regions(systemInternal(system)).get(kind.name)?.entries
+      return entries === undefined ? [] : [...ids].filter((id) => entries.has(id))
+    })
+  )
 
 /** How many entities of a kind run now (passivated ones excluded). */
 export const active = <P extends Protocol.Any, R>(kind: Kind<P, R>): Effect.Effect<number, never, ActorSystem> =>
@@ -224,14 +253,19 @@ export const idsUnsafe = <P extends Protocol.Any, R>(
     : [...entries].filter(([, entry]) => entry.state === "live" && entry.cell !== undefined).map(([id]) => id)
 }
 
-/** @internal Calls `listener` with the id of each entity of the kind that leaves this node (one listener a kind). */
-export const onRemoved = <P extends Protocol.Any, R>(
+/**
+ * @internal Calls `added` with the id of each entity of the kind that comes to this node (is spawned where it was
+ * not), `removed` with each that leaves it (one pair of listeners a kind).
+ */
+export const track = <P extends Protocol.Any, R>(
   kind: Kind<P, R>,
-  listener: (id: string) => void
+  added: (id: string) => void,
+  removed: (id: string) => void
 ): Effect.Effect<void, never, ActorSystem> =>
   Effect.gen(function* () {
     const region = yield* regionOf(systemInternal(yield* ActorSystem), kind as unknown as Kind<Protocol.Any, unknown>)
-    region.onRemoved = listener
+    region.onAdded = added
+    region.onRemoved = removed
   })
 
 /** A ref to an entity by (kind, id): spawns it when needed. */
@@ -243,12 +277,14 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
   private readonly id: string
   private readonly context: Context.Context<never>
   private readonly inline: boolean
+  private readonly gone: Gone | undefined
   readonly path: string
-  constructor(region: Region, id: string, context: Context.Context<never>, inline = false) {
+  constructor(region: Region, id: string, context: Context.Context<never>, inline = false, gone?: Gone) {
     this.region = region
     this.id = id
     this.context = context
     this.inline = inline
+    this.gone = gone
     this.path = path(region.kind, id)
     this[Durable.TargetKey] = region.kind.durable
       ? {
@@ -256,7 +292,7 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
           path: this.path,
           protocol: region.kind.protocol,
           system: region.system,
-          poke: region.tell(id, context, Inbox.poke, this.path).pipe(Effect.catchCause(() => Effect.void))
+          poke: region.tell(id, context, Inbox.poke, this.path, false, gone).pipe(Effect.catchCause(() => Effect.void))
         }
       : undefined
   }
@@ -270,7 +306,14 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
     return this.region.system.node
   }
   tell(message: Protocol.Message<P>): Effect.Effect<void, MailboxFull> {
-    return this.region.tell(this.id, this.context, message as { readonly _tag: string }, this.path, this.inline)
+    return this.region.tell(
+      this.id,
+      this.context,
+      message as { readonly _tag: string },
+      this.path,
+      this.inline,
+      this.gone
+    )
   }
   ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
     const timeoutMillis =
@@ -281,7 +324,8 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
       message as unknown as { _tag: string },
       this.path,
       timeoutMillis,
-      this.inline
+      this.inline,
+      this.gone
     ) as never
   }
   toString(): string {

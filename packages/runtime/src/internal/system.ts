@@ -349,6 +349,11 @@ export class SystemImpl {
   // Shutdown
   // ------------------------------------------------------------------------------------------------------
 
+  /** Whether the system is shutting down (its actors are being stopped for good). */
+  get isShuttingDown(): boolean {
+    return this.shuttingDown
+  }
+
   /** Stops every actor (children before parents, in reverse start order, each with its deadline). */
   shutdown(): Effect.Effect<void> {
     return Effect.suspend(() => {

@@ -7,9 +7,11 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { createWriteStream } from "node:fs"
 import { join } from "node:path"
 import * as Readline from "node:readline"
-import { Effect, type Layer } from "effect"
+import { ActorSystem, Introspection } from "@troupe/runtime"
+import { Effect, type Layer, Option } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
+import * as FiberDump from "./fiberDump.ts"
 
 export interface Runner {
   readonly name: string
@@ -44,13 +46,22 @@ export const startRunner = async (
   return { name, child, exited }
 }
 
-/** In a runner script: builds `layer`, prints `ready`, and on SIGTERM stops gracefully and prints `stopped`. */
+/**
+ * In a runner script: builds `layer`, prints `ready`, and on SIGTERM stops gracefully and prints `stopped`. On
+ * SIGUSR2, and every 20 s of a stop, it prints what it waits on (see {@link dumpLines}).
+ */
 export const serve = async <A, E>(layer: Layer.Layer<A, E>, name: string | undefined): Promise<never> => {
+  FiberDump.track()
   const program = Effect.gen(function* () {
+    const system = Option.getOrUndefined(yield* Effect.serviceOption(ActorSystem.ActorSystem))
+    const dump = (why: string) => {
+      for (const line of dumpLines(system)) console.log(JSON.stringify({ event: "dump", why, line }))
+    }
+    process.on("SIGUSR2", () => dump("SIGUSR2"))
     yield* Effect.sync(() => console.log(JSON.stringify({ event: "ready", name, pid: process.pid })))
     yield* Effect.callback<void>((resume) => {
       process.once("SIGTERM", () => {
-        stopping()
+        stopping(dump)
         resume(Effect.void)
       })
     })
@@ -61,10 +72,25 @@ export const serve = async <A, E>(layer: Layer.Layer<A, E>, name: string | undef
 }
 
 /**
- * A graceful stop began: said in the log, and every 20 s while it lasts, with the kinds of resources the process
- * still holds (a stop that hangs shows where it waits).
+ * What the process waits on: its actors that are not idle (path, status, mailbox) and its live Effect fibers (see
+ * `fiberDump.ts`).
  */
-const stopping = () => {
+const dumpLines = (system: ActorSystem.ActorSystemService | undefined): Array<string> => {
+  const actors = system === undefined ? [] : Effect.runSync(Introspection.actors(system))
+  return [
+    `actors: ${actors.length}`,
+    ...actors
+      .filter((a) => a.status !== "idle" || a.mailbox > 0)
+      .map((a) => `actor ${a.path} ${a.status} mailbox ${a.mailbox} stashed ${a.stashed}`),
+    ...FiberDump.dump()
+  ]
+}
+
+/**
+ * A graceful stop began: said in the log, and every 20 s while it lasts, with the kinds of resources the process
+ * still holds and `dump()` (a stop that hangs shows where it waits).
+ */
+const stopping = (dump: (why: string) => void) => {
   const since = Date.now()
   const line = (event: string) =>
     console.log(
@@ -76,7 +102,10 @@ const stopping = () => {
       })
     )
   line("stopping")
-  setInterval(() => line("still stopping"), 20_000).unref()
+  setInterval(() => {
+    line("still stopping")
+    dump("still stopping")
+  }, 20_000).unref()
 }
 
 /**

@@ -22,12 +22,17 @@ type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
 /** How often a durable session's role tries again a message the cluster could not carry. */
 const resendEveryMillis = 200
 
-/** A failure of the cluster that sending again later may get past (see `Sharded`'s `ClusterUnavailable`). */
-const retryable = (error: unknown): boolean =>
-  typeof error === "object" &&
-  error !== null &&
-  (error as { readonly _tag?: unknown })._tag === "ClusterUnavailable" &&
-  (error as { readonly retryable?: unknown }).retryable === true
+/**
+ * A failure of the cluster that sending again later may get past (see `Sharded`'s `ClusterUnavailable`), or this
+ * process's runner stopping (`Shutdown`): the role is then passivated with it and resumes from its log under the
+ * shard's next owner, where its program sends again what the peer lacks, so the send waits to be interrupted
+ * rather than fail the session.
+ */
+const retryable = (error: unknown): boolean => {
+  if (typeof error !== "object" || error === null) return false
+  const e = error as { readonly _tag?: unknown; readonly retryable?: unknown; readonly reason?: unknown }
+  return e._tag === "ClusterUnavailable" && (e.retryable === true || e.reason === "Shutdown")
+}
 
 /**
  * A durable role resumes: the messages the log holds for it go first, then those that arrive.

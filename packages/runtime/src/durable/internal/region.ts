@@ -38,12 +38,31 @@ export const regionOf = (system: SystemImpl, kind: Kind<Protocol.Any, unknown>):
 
 const RegionProtocol = Protocol.make("EntityRegion", {})
 
+/**
+ * Where a sender's messages came from has left this node (a cluster bucket that moved or stopped): while `now()`
+ * is true its messages reach no incarnation of the entity here (none is spawned for them); the sender runs
+ * `refuse` instead (the cluster then keeps the message for the bucket's next owner).
+ */
+export interface Gone {
+  readonly now: () => boolean
+  readonly refuse: Effect.Effect<never>
+}
+
+/** Why a waiting sender was not given a cell: the entity could not start (the cause), or its sender is gone. */
+const GONE = "gone"
+
+/** A sender waiting for the entity to be live again. */
+interface Waiter {
+  readonly resume: (cell: Exit.Exit<ActorCell, string>) => void
+  readonly gone: Gone | undefined
+}
+
 /** An entity of a region: its cell while it runs, and the senders waiting for it. */
 export interface Entry {
   cell: ActorCell | undefined
   state: "starting" | "live" | "passivating"
   /** Senders waiting for the entity to be live again. */
-  waiting: Array<(cell: Exit.Exit<ActorCell, string>) => void>
+  waiting: Array<Waiter>
   lastActive: number
   deadline: Deadline | undefined
 }
@@ -64,6 +83,8 @@ export class Region {
   live = 0
   /** Told the id of each entity that leaves this node (passivated, stopped, or could not start). */
   onRemoved: ((id: string) => void) | undefined = undefined
+  /** Told the id of each entity that comes to this node (is being spawned where it was not). */
+  onAdded: ((id: string) => void) | undefined = undefined
   private parent: ActorCell | undefined
   private parentStarting: Promise<ActorCell> | undefined
   readonly system: SystemImpl
@@ -82,38 +103,54 @@ export class Region {
     return entry.cell
   }
 
-  /** Calls `listener` once the entity is live again (spawning it if it is not there), or could not start. */
+  /**
+   * Calls `listener` once the entity is live again (spawning it if it is not there), or could not start, or
+   * (`GONE`) at once or when it stops, if the sender is gone: no incarnation is spawned for a gone sender.
+   */
   private whenLive(
     id: string,
     context: Context.Context<never>,
-    listener: (exit: Exit.Exit<ActorCell, string>) => void
+    listener: (exit: Exit.Exit<ActorCell, string>) => void,
+    gone: Gone | undefined
   ) {
+    if (gone?.now()) return listener(Exit.fail(GONE))
     let entry = this.entries.get(id)
     if (entry === undefined) {
       entry = { cell: undefined, state: "starting", waiting: [], lastActive: 0, deadline: undefined }
       this.entries.set(id, entry)
+      this.onAdded?.(id)
       this.start(id, entry, context)
     }
-    entry.waiting.push(listener)
+    entry.waiting.push({ resume: listener, gone })
   }
 
   /**
    * Tells the entity: into the live cell's mailbox in the same step as the check that it is live (so a
    * passivation that starts meanwhile cannot drop it), or once it is live again.
    */
-  tell(id: string, context: Context.Context<never>, message: { readonly _tag: string }, path: string, inline = false) {
+  tell(
+    id: string,
+    context: Context.Context<never>,
+    message: { readonly _tag: string },
+    path: string,
+    inline = false,
+    gone?: Gone
+  ) {
     const attempt: Effect.Effect<void, MailboxFull> = Effect.withFiber((fiber) => {
+      if (gone?.now()) return gone.refuse
       const cell = this.liveCell(id)
       if (cell !== undefined) return cell.tell(message, fiber, inline)
       return Effect.flatMap(
         Effect.callback<Exit.Exit<ActorCell, string>>((resume) =>
-          this.whenLive(id, context, (exit) => resume(Effect.succeed(exit)))
+          this.whenLive(id, context, (exit) => resume(Effect.succeed(exit)), gone)
         ),
         (exit) =>
           Exit.isSuccess(exit)
             ? attempt
-            : // why the entity could not start is in the log; the message is a dead letter
-              Effect.sync(() => this.system.deadLetter(path, message, "terminated"))
+            : gone?.now()
+              ? gone.refuse
+              : // why the entity could not start is in the log; the message is a dead letter
+                Effect.sync(() => this.system.deadLetter(path, message, "terminated"))
       )
     })
     return attempt
@@ -126,30 +163,37 @@ export class Region {
     message: { readonly _tag: string },
     path: string,
     timeoutMillis: number,
-    inline = false
+    inline = false,
+    gone?: Gone
   ) {
     return Effect.withFiber((fiber) =>
       Effect.callback<unknown, unknown>((resume) => {
         const deadlines = this.system.deadlines
         const until = deadlines.now() + timeoutMillis
         let cancel: Effect.Effect<void> | undefined
-        let gone = false
+        let cancelled = false
         const attempt = () => {
-          if (gone) return
+          if (cancelled) return
+          if (gone?.now()) return resume(gone.refuse)
           const cell = this.liveCell(id)
           if (cell === undefined) {
-            this.whenLive(id, context, (exit) => {
-              if (Exit.isSuccess(exit)) return attempt()
-              resume(
-                Effect.fail(
-                  new RequestFailed({
-                    recipient: path,
-                    tag: message._tag,
-                    cause: `the entity could not start: ${Cause.pretty(exit.cause)}`
-                  })
+            this.whenLive(
+              id,
+              context,
+              (exit) => {
+                if (Exit.isSuccess(exit) || gone?.now()) return attempt()
+                resume(
+                  Effect.fail(
+                    new RequestFailed({
+                      recipient: path,
+                      tag: message._tag,
+                      cause: `the entity could not start: ${Cause.pretty(exit.cause)}`
+                    })
+                  )
                 )
-              )
-            })
+              },
+              gone
+            )
             return
           }
           const left = until - deadlines.now()
@@ -161,7 +205,7 @@ export class Region {
         }
         attempt()
         return Effect.suspend(() => {
-          gone = true
+          cancelled = true
           return cancel ?? Effect.void
         })
       })
@@ -187,7 +231,7 @@ export class Region {
         this.entries.delete(id)
         this.onRemoved?.(id)
         const reason = Cause.pretty(result.cause)
-        for (const resume of waiting) resume(Exit.fail(reason))
+        for (const waiter of waiting) waiter.resume(Exit.fail(reason))
         this.system.runBackground(
           Effect.logError("Could not start an entity", result.cause).pipe(
             Effect.annotateLogs({ kind: this.kind.name, entity: id })
@@ -202,7 +246,7 @@ export class Region {
       this.live++
       cell.onTermination(() => this.terminated(id, entry, context))
       this.schedulePassivation(id, entry)
-      for (const resume of waiting) resume(Exit.succeed(cell))
+      for (const waiter of waiting) waiter.resume(Exit.succeed(cell))
     })
   }
 
@@ -211,6 +255,10 @@ export class Region {
     if (entry.deadline !== undefined) this.system.deadlines.cancel(entry.deadline)
     entry.deadline = undefined
     entry.cell = undefined
+    // senders that are gone meanwhile are told so: no incarnation is started for them
+    const waiting = entry.waiting
+    entry.waiting = waiting.filter((waiter) => !waiter.gone?.now())
+    for (const waiter of waiting) if (waiter.gone?.now()) waiter.resume(Exit.fail(GONE))
     if (entry.waiting.length > 0) this.start(id, entry, context)
     else if (this.entries.get(id) === entry) {
       this.entries.delete(id)
@@ -230,6 +278,26 @@ export class Region {
       // from here on, senders wait for the next incarnation
       entry.state = "passivating"
       this.system.runBackground(this.system.stop(entry.cell.ref))
+    })
+  }
+
+  /**
+   * Stops the entity `id` on this node, whether it runs, starts or is being passivated, and waits until it has
+   * stopped: for an entity whose messages now go elsewhere (its cluster bucket left this node).
+   */
+  leave(id: string): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const entry = this.entries.get(id)
+      if (entry === undefined) return Effect.void
+      const cell = entry.cell
+      if (cell !== undefined) return entry.state === "live" ? this.passivate(entry) : this.system.stop(cell.ref)
+      // starting: stopped once it is live
+      return Effect.callback<void>((resume) => {
+        entry.waiting.push({
+          resume: (exit) => resume(Exit.isSuccess(exit) ? this.leave(id) : Effect.void),
+          gone: undefined
+        })
+      })
     })
   }
 

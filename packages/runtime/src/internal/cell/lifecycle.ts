@@ -132,13 +132,43 @@ export function stopChildren(cell: ActorCell): Effect.Effect<void> {
   })
 }
 
-/** Stops cell (frozen) cell: its children first, then its resources; then tells whoever waits for it. */
+/**
+ * Stops a (frozen) cell: its children first, then its resources (during the system's shutdown, within the
+ * shutdown deadline: see {@link releaseWithin}); then tells whoever waits for it.
+ */
 export function stopTree(cell: ActorCell, reason: Terminated.Reason): Effect.Effect<void> {
   return Effect.suspend(() => {
     if (cell.status === TERMINATED_STATUS) return Effect.void
     return Effect.andThen(
-      Effect.andThen(stopChildren(cell), releaseResources(cell, Exit.void)),
+      Effect.andThen(stopChildren(cell), releaseWithin(cell)),
       Effect.sync(() => terminate(cell, reason))
+    )
+  })
+}
+
+/**
+ * Releases a stopping cell's resources. During the system's shutdown it waits at most the shutdown deadline: a
+ * finalizer that has not ended by then (it waits on something that does not come) is left running, detached from
+ * the actor, and reported (`StopTimedOut` with no message tag, and an error log); the shutdown goes on. Otherwise
+ * (a stop, a passivation) the release is waited for: whatever starts next in the actor's place (an entity's next
+ * incarnation) must find what the release writes, e.g. a durable actor's last state.
+ */
+function releaseWithin(cell: ActorCell): Effect.Effect<void> {
+  return Effect.suspend(() => {
+    // (an actor that never used its scope has none: only its timers to cancel)
+    if (cell.scope === undefined || !cell.system.isShuttingDown) return releaseResources(cell, Exit.void)
+    const timeoutMillis = cell.options.shutdownTimeoutMillis
+    return Effect.flatMap(Effect.forkDetach(releaseResources(cell, Exit.void), { startImmediately: true }), (release) =>
+      Effect.timeoutOption(Fiber.await(release), Duration.millis(timeoutMillis)).pipe(
+        Effect.provideService(Clock.Clock, liveClock),
+        Effect.flatMap((done) => {
+          if (Option.isSome(done)) return Effect.void
+          cell.system.publish(new SystemEvent.StopTimedOut({ path: cell.path, tag: undefined, timeoutMillis }))
+          return Effect.logError(
+            "Actor's resources were not released within its shutdown deadline; their release was left running"
+          ).pipe(Effect.annotateLogs({ actor: cell.path, timeoutMillis }))
+        })
+      )
     )
   })
 }
