@@ -178,7 +178,10 @@ export const relinked = (session: Joining, ctx: Ctx, role: string, node: string)
     ])
   const resend = Effect.forEach(
     pairs,
-    ([from, to]) => askDurable(session, ctx, durable, from!, to!, inSession(session, from!, to!), () => Effect.void),
+    ([from, to]) => {
+      const wanted = inSession(session, from!, to!)
+      return askDurable(session, ctx, durable, from!, to!, wanted, joinedIfResumed(ctx, from!, wanted))
+    },
     { concurrency: "unbounded", discard: true }
   )
   return Effect.asVoid(ctx.fork(resend))
@@ -195,14 +198,30 @@ export const resendTo = (session: Joining, ctx: Ctx, role: string): Effect.Effec
   const durable = session.settings.durable!
   const peers = session.roles.filter((r) => r !== role && !session.hasEnded(r))
   // asked until it answers (a peer whose node has no link to the role's yet cannot decode it): a peer never
-  // told would keep sending to the role's old incarnation, and the session would wait for ever
+  // told would keep sending to the role's old incarnation, and the session would wait for ever. A peer that resumed
+  // from the log on this Join (it had lost the session too) joined again: see `joinedIfResumed`
   const resend = Effect.forEach(
     peers,
-    (peer) => askDurable(session, ctx, durable, peer, role, inSession(session, peer, role), () => Effect.void),
+    (peer) => {
+      const wanted = inSession(session, peer, role)
+      return askDurable(session, ctx, durable, peer, role, wanted, joinedIfResumed(ctx, peer, wanted))
+    },
     { concurrency: "unbounded", discard: true }
   )
   return Effect.asVoid(ctx.fork(resend))
 }
+
+/**
+ * The answer to a Join that asked `role` to send again to a peer: when `role` resumed from the log on it (it had lost
+ * the session as well: two roles of a runner taken over, the first to resume has the other asked), the coordinator is
+ * told it joined again, so that its peers send it again what they sent it. Its lease's own Join, coming after, finds
+ * it holding the session and answers that it did not resume: without this, a message a peer sent it before it resumed
+ * (dead-lettered by its new incarnation) was never sent again, and the peer's step timed out.
+ */
+const joinedIfResumed =
+  (ctx: Ctx, role: string, wanted: () => boolean) =>
+  (resumed: boolean): Effect.Effect<void, unknown> =>
+    resumed && wanted() ? ctx.self.tell({ _tag: "Joined", role }) : Effect.void
 
 /** Whether the session runs (or is being joined) and neither role has ended. */
 const inSession =
@@ -269,14 +288,14 @@ export const begin = (session: Joining, ctx: Ctx, durable: Durability, begun: bo
   // since its role joined), and is asked again until the role answers. A role that answers that it resumed from the
   // log (it lost the session since it joined) joined again: its peers send it again what they sent it; the others
   // have nothing to send again yet
-  const ifResumed = (role: string) => (resumed: boolean) =>
-    resumed ? ctx.self.tell({ _tag: "Joined", role }) : Effect.void
+  const always = () => true
   const start = Effect.andThen(
     durable.store.begin(id),
-    Effect.forEach(session.roles, (r) => askDurable(session, ctx, durable, r, undefined, () => true, ifResumed(r)), {
-      concurrency: "unbounded",
-      discard: true
-    })
+    Effect.forEach(
+      session.roles,
+      (r) => askDurable(session, ctx, durable, r, undefined, always, joinedIfResumed(ctx, r, always)),
+      { concurrency: "unbounded", discard: true }
+    )
   )
   return Effect.asVoid(
     Effect.andThen(

@@ -64,10 +64,10 @@ export const join = (
   const to = durable.resendTo
   if (to === undefined) return resume
   // a peer that resumed wants again what this role sent it, and the role no longer holds the session: if it
-  // completed, the log has every message it sent (nothing to run again); if not, it resumes, and its program
-  // sends them again as it replays
+  // completed, the log has every message it sent (nothing to run again, and it did not resume); if not, it resumes,
+  // and its program sends them again as it replays
   return Effect.flatMap(Recovery.resendCompleted(participant, m, to), (sent) =>
-    sent ? Effect.succeed(answer(true)) : resume
+    sent ? Effect.succeed(answer(false)) : resume
   )
 }
 
