@@ -138,10 +138,19 @@ describe.skipIf(!enabled)("sessions with sharded roles through a SIGKILL takeove
     // failed at load 28: a step took longer before the kill)
     const batch = sessions("n", "16 seconds", "12 seconds")
     await killWhenBusy(r3, SESSIONS, "n")
-    const failed = failures(await batch)
+    const outcomes = await batch
+    const failed = failures(outcomes)
     phase(`batch n: failures ${JSON.stringify(failed)}`)
-    expect(failed.length).toBeGreaterThan(0)
+    // a session with a role still in flight on r3 ends with SessionNodeLost, never a step's StepTimeout; on a fast
+    // host every role r3 held may have ended before the kill (seen on a quiet fresh-clone run): then each session
+    // completed, with nothing lost
     expect(failed.filter((f) => f.cause !== "SessionNodeLost")).toEqual([])
+    if (failed.length === 0) {
+      for (const [id, exit] of outcomes) {
+        const n = roundsOf(id)
+        expect(Exit.isSuccess(exit) && exit.value.results).toEqual({ C: (n * (n + 1)) / 2, B: (n * (n + 1)) / 2, A: n })
+      }
+    }
     await client?.dispose()
   }, 300_000)
 })
