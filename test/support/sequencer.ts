@@ -41,6 +41,7 @@ export const seconds: Readonly<Record<string, number>> = {
   "test/peer-trust.test.ts": 17,
   "packages/llm/test/mcpServer.test.ts": 15,
   "packages/runtime/test/cluster/ShardedSession.test.ts": 13,
+  "test/peer-trust-resources.test.ts": 12,
   "test/backends.test.ts": 12,
   "test/membership-chaos.test.ts": 12,
   "packages/llm/test/mcp.test.ts": 12,
