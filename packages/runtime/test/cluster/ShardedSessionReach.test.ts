@@ -5,16 +5,11 @@
  * (the session completes when the stall outlasts the step deadline), and a bank that never answers again ends the
  * session with `SessionNodeLost` at the session's deadline, not with the client's `StepTimeout`.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { ActorSystem, Cluster, type Endpoint, Session, Sharded, ShardedSession } from "@troupe/runtime"
-import { Effect, Exit, Layer } from "effect"
-import { afterAll, describe, expect, it } from "vitest"
-import { bank, Ledger } from "../durable/ledger.ts"
-
-const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-reach-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+import { type Endpoint, Session, Sharded, ShardedSession } from "@troupe/runtime"
+import { Effect, Exit } from "effect"
+import { describe, expect, it } from "vitest"
+import { bank, client, Ledger } from "../durable/ledger.ts"
+import { runSqlite } from "./ledgerRunner.ts"
 
 /** How long the bank of each session stalls (forever when absent), and the sessions whose bank is stalling now. */
 const stallMillis = new Map<string, number>([["stall-4", 4_000]])
@@ -51,22 +46,15 @@ const Banks = Sharded.make("ReachBank", {
 /** Clients that ask for their bank's stall before their third deposit, and make it once the bank is stalling. */
 const Clients = Sharded.make("ReachClient", {
   behavior: () =>
-    Session.role(Ledger, "C", (typed, ctx) =>
-      Effect.gen(function* () {
-        let ep = typed as unknown as Endpoint.UntypedEndpoint<Session.Failure>
-        let total = 0
-        for (let i = 1; i <= 4; i++) {
-          if (i === 3) {
-            stallRequested.add(ctx.session)
-            while (!stalling.has(ctx.session)) yield* Effect.sleep("10 millis")
-          }
-          const receipt = yield* (yield* ep.send("B", "deposit", i)).receive()
-          total = receipt.payload as number
-          ep = receipt.next
-        }
-        yield* ep.send("B", "close")
-        return total
-      })
+    client(
+      () => 4,
+      (i, ctx) =>
+        i !== 3
+          ? Effect.void
+          : Effect.gen(function* () {
+              stallRequested.add(ctx.session)
+              while (!stalling.has(ctx.session)) yield* Effect.sleep("10 millis")
+            })
     )
 })
 
@@ -88,15 +76,6 @@ const Auditors = Sharded.make("ReachAuditor", {
 
 describe("sessions with sharded roles whose bank stalls (one SQLite runner)", () => {
   it("do not count a step while the coordinator cannot reach a role: a stall longer than the step completes; one that never ends fails with SessionNodeLost", async () => {
-    const runner = Layer.mergeAll(
-      Sharded.layer(Clients),
-      Sharded.layer(Banks),
-      Sharded.layer(Auditors),
-      ShardedSession.layer([Ledger])
-    ).pipe(
-      Layer.provideMerge(ActorSystem.layer()),
-      Layer.provideMerge(Cluster.layerSqlite({ filename: join(dir, "reach.db"), shardLockRefreshInterval: "1 second" }))
-    )
     const session = (id: string) =>
       Effect.gen(function* () {
         const roles = {
@@ -109,10 +88,8 @@ describe("sessions with sharded roles whose bank stalls (one SQLite runner)", ()
           ShardedSession.run(Ledger, { roles, id, deadline: "6 seconds", stepTimeout: "3 seconds" })
         )
       })
-    const [stalled, gone] = await Effect.runPromise(
-      Effect.scoped(Effect.all([session("stall-4"), session("gone-4")], { concurrency: "unbounded" })).pipe(
-        Effect.provide(runner)
-      )
+    const [stalled, gone] = await runSqlite([Clients, Banks, Auditors])(
+      Effect.all([session("stall-4"), session("gone-4")], { concurrency: "unbounded" })
     )
     expect(stalled._tag === "Success" && stalled.value.results).toEqual({ C: 10, B: 10, A: 4 })
     const error = Exit.isFailure(gone) ? Exit.findErrorOption(gone) : undefined

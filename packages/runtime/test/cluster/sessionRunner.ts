@@ -7,12 +7,11 @@
  * (dead letters), role actors spawned and stopped (activations, passivations, shard moves), and the engine's debug
  * logs (shard assignments, acquisitions, releases), each with a timestamp.
  */
-import { ActorSystem, Cluster, Sharded, ShardedSession } from "@troupe/runtime"
+import { ActorSystem, Cluster } from "@troupe/runtime"
 import { Cause, Effect, Layer, References, Stream } from "effect"
-import { Ledger } from "../durable/ledger.ts"
 import { serve } from "./processes.ts"
 import { testSharding } from "./runner.ts"
-import { Auditors, Banks, Clients } from "./sessionRoles.ts"
+import { Auditors, Banks, Clients, hosting } from "./sessionRoles.ts"
 
 const [url, port, name] = process.argv.slice(2)
 
@@ -87,12 +86,7 @@ const sessionLog = Layer.effectDiscard(
   })
 )
 
-const runner = Layer.mergeAll(
-  Sharded.layer(Clients),
-  Sharded.layer(Banks),
-  Sharded.layer(Auditors),
-  ShardedSession.layer([Ledger])
-).pipe(
+const runner = hosting([Clients, Banks, Auditors]).pipe(
   // (under the role types: the log closes after them, so a graceful stop's passivations are in it)
   Layer.provideMerge(sessionLog),
   Layer.provideMerge(ActorSystem.layer({ name: name ?? "runner" })),

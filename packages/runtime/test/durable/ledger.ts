@@ -26,13 +26,20 @@ type Untyped = Endpoint.UntypedEndpoint<Session.Failure>
 /** What a `once` effect of the ledger does: `role` handled the `n`-th deposit of `session`. */
 export type Effect_ = (session: string, role: string, n: number) => Effect.Effect<void>
 
-/** The client: `rounds(session)` deposits of 1..n; its result is the last receipt (the total). */
-export const client = (rounds: (session: string) => number) =>
+/**
+ * The client: `rounds(session)` deposits of 1..n; its result is the last receipt (the total). `before` runs before
+ * each deposit (`i` from 1): a test's client waits there for what it needs before a deposit.
+ */
+export const client = <R = never>(
+  rounds: (session: string) => number,
+  before: (i: number, ctx: Session.Context) => Effect.Effect<void, never, R> = () => Effect.void
+) =>
   Session.role(Ledger, "C", (typed, ctx) =>
     Effect.gen(function* () {
       let ep = typed as unknown as Untyped
       let total = 0
       for (let i = 1; i <= rounds(ctx.session); i++) {
+        yield* before(i, ctx)
         const receipt = yield* (yield* ep.send("B", "deposit", i)).receive()
         total = receipt.payload as number
         ep = receipt.next
