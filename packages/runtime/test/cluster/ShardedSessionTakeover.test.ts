@@ -5,17 +5,14 @@
  * coordinator that was) must not time out meanwhile, and a peer that is not back within the session's deadline ends
  * the session with `SessionNodeLost`, not with a step's `StepTimeout`. Runs with `TROUPE_CLUSTER=1`.
  */
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Cluster, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
 import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
 import { describe, expect, it } from "vitest"
 import { Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
-import { postgresAndRunners, type Runner, startRunner as startProcess } from "./processes.ts"
+import { onceLog } from "./onceLog.ts"
+import { postgresAndRunners, type Runner } from "./processes.ts"
 import { testSharding } from "./runner.ts"
 import { Auditors, Banks, Clients, roundsOf } from "./sessionRoles.ts"
 
@@ -23,39 +20,7 @@ const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === u
 const SESSIONS = 8
 const ROUNDS = 40
 const phase = (what: string) => console.log(`[${new Date().toISOString()}] ${what}`)
-const logs = mkdtempSync(join(tmpdir(), "troupe-session-takeover-"))
-const SCRIPT = fileURLToPath(new URL("./sessionRunner.ts", import.meta.url))
-
-/** Every `once` effect a runner ran, in order: which runner, which effect. */
-const onces: Array<{ readonly runner: string; readonly key: string }> = []
-let onOnce: () => void = () => {}
-
-const startRunner = (url: string, name: string) =>
-  startProcess(SCRIPT, url, name, logs, (line) => {
-    const once = /"event":"once","key":"([^"]+)"/.exec(line)
-    if (once === null) return
-    onces.push({ runner: name, key: once[1]! })
-    onOnce()
-  })
-
-/** Resolves once `count` more `once` effects of sessions of `batch` ran on runner `name`. */
-const progress = (count: number, name: string, batch: string) => {
-  const ran = () => onces.filter((o) => o.runner === name && o.key.startsWith(`${batch}-`)).length
-  const target = ran() + count
-  return new Promise<void>((resolve) => {
-    onOnce = () => {
-      if (ran() >= target) resolve()
-    }
-  })
-}
-
-/** The roles of `batch`'s sessions that ran effects on `runner` before `at` (an index in `onces`) and elsewhere after. */
-const movedFrom = (runner: string, batch: string, at: number) => {
-  const roles = (list: typeof onces, on: (r: string) => boolean) =>
-    new Set(list.filter((o) => o.key.startsWith(`${batch}-`) && on(o.runner)).map((o) => o.key.replace(/\/\d+$/, "")))
-  const before = roles(onces.slice(0, at), (r) => r === runner)
-  return [...roles(onces.slice(at), (r) => r !== runner)].filter((role) => before.has(role))
-}
+const { logs, onces, startRunner, progress, movedFrom } = onceLog("troupe-session-takeover-")
 
 /** Why each session that did not complete failed: the abort cause's tag. */
 const failures = (outcomes: ReadonlyArray<readonly [string, Exit.Exit<unknown, unknown>]>) =>

@@ -4,17 +4,14 @@
  * restarted in turn. Every session completes or fails typed, none hangs, and no `once` effect whose result was
  * committed runs again. Runs with `TROUPE_CLUSTER=1`.
  */
-import { mkdtempSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { ActorSystem, Cluster, DurableSession, Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
 import { describe, expect, it } from "vitest"
 import { Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
-import { postgresAndRunners, startRunner as startProcess } from "./processes.ts"
+import { onceLog } from "./onceLog.ts"
+import { postgresAndRunners } from "./processes.ts"
 import { testSharding } from "./runner.ts"
 import { Auditors, Banks, Clients, roundsOf } from "./sessionRoles.ts"
 
@@ -22,30 +19,7 @@ const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === u
 const SESSIONS = 24
 const ROUNDS = 30
 const phase = (what: string) => console.log(`[${new Date().toISOString()}] ${what}`)
-const logs = mkdtempSync(join(tmpdir(), "troupe-session-runners-"))
-const SCRIPT = fileURLToPath(new URL("./sessionRunner.ts", import.meta.url))
-
-/** Every `once` effect a runner ran, in order: which runner, which effect. */
-const onces: Array<{ readonly runner: string; readonly key: string }> = []
-/** Called with each `once` line (to wait for progress). */
-let onOnce: () => void = () => {}
-
-const startRunner = (url: string, name: string) =>
-  startProcess(SCRIPT, url, name, logs, (line) => {
-    const once = /"event":"once","key":"([^"]+)"/.exec(line)
-    if (once === null) return
-    onces.push({ runner: name, key: once[1]! })
-    onOnce()
-  })
-
-/** Resolves once `count` more `once` effects ran on runners named `name` (any runner without a name). */
-const progress = (count: number, name?: string) =>
-  new Promise<void>((resolve) => {
-    const target = onces.filter((o) => name === undefined || o.runner === name).length + count
-    onOnce = () => {
-      if (onces.filter((o) => name === undefined || o.runner === name).length >= target) resolve()
-    }
-  })
+const { logs, onces, startRunner, progress, movedFrom } = onceLog("troupe-session-runners-")
 
 /** The causes a session with sharded roles may fail with (typed): the session runtime's abort causes. */
 const typedCauses = new Set([
@@ -125,15 +99,7 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     const k = check(await batchK)
     phase(`batch k: ${k.completed.length} completed, ${k.failed.length} failed (${JSON.stringify(k.failed)})`)
     // the kill hit sessions in flight: roles that ran effects on r2 went on on another runner
-    const rolesOn = (from: number, to: number, on: (runner: string) => boolean) =>
-      new Set(
-        onces
-          .slice(from, to)
-          .filter((o) => o.key.startsWith("k-") && on(o.runner))
-          .map((o) => o.key.replace(/\/\d+$/, ""))
-      )
-    const before = rolesOn(0, killedAt, (runner) => runner === "r2")
-    const moved = [...rolesOn(killedAt, onces.length, (runner) => runner !== "r2")].filter((role) => before.has(role))
+    const moved = movedFrom("r2", "k", killedAt)
     phase(`batch k: ${moved.length} roles moved from r2 to another runner mid-session`)
     expect(moved.length).toBeGreaterThan(0)
 
