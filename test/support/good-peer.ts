@@ -5,11 +5,12 @@
  * sockets, tens of thousands of frames written in synchronous loops) keep the test's loop busy: on a starved
  * machine they held its heartbeats back for 7 s, and the target rightly declared it down.
  */
-import { parentPort, workerData } from "node:worker_threads"
+import { parentPort } from "node:worker_threads"
 import { ActorSystem } from "@troupe/runtime"
 import { FailureDetector, Transport, WebSocket } from "@troupe/transport"
-import { Cause, type Duration, Effect, Exit, Layer, References, Scope } from "effect"
+import { Cause, type Duration, Effect, Exit, Layer } from "effect"
 import { Echo } from "../fixtures/cli/echo-protocol.ts"
+import { worker } from "./worker.ts"
 
 /** What the test gives the worker. */
 export interface Options {
@@ -27,15 +28,9 @@ export type Message =
   | { readonly _tag: "Failed"; readonly detail: string }
   | { readonly _tag: "Stopped" }
 
-const options = workerData as Options
-const post = (message: Message) => parentPort!.postMessage(message)
-const scope = Effect.runSync(Scope.make())
-const quiet = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
-  Effect.runPromise(
-    effect.pipe(Scope.provide(scope), Effect.provideService(References.MinimumLogLevel, "Error"), Effect.orDie)
-  )
+const { options, post, run, close } = worker<Options, Message>()
 
-const transport = await quiet(
+const transport = await run(
   WebSocket.make({
     node: options.node,
     secret: options.secret,
@@ -46,7 +41,7 @@ const transport = await quiet(
     failureDetector: FailureDetector.phiAccrual({ acceptableHeartbeatPause: options.askTimeout })
   })
 )
-const system = await quiet(
+const system = await run(
   ActorSystem.make({
     name: options.node,
     askTimeout: options.askTimeout,
@@ -72,6 +67,6 @@ const loop = (async () => {
 parentPort!.once("message", async () => {
   running = false
   await loop
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+  await close()
   post({ _tag: "Stopped" })
 })

@@ -4,11 +4,12 @@
  * of the test's attackers: with its 500 ms acceptable heartbeat pause, a node sharing the loop of 300 ghost
  * handshakes on a starved machine declared its well-behaved peer down.
  */
-import { parentPort, workerData } from "node:worker_threads"
+import { parentPort } from "node:worker_threads"
 import { ActorSystem, Behavior } from "@troupe/runtime"
 import { FailureDetector, Transport, WebSocket } from "@troupe/transport"
-import { Effect, Exit, Layer, Option, PubSub, References, Scope } from "effect"
+import { Effect, Layer, Option, PubSub } from "effect"
 import { Echo } from "../fixtures/cli/echo-protocol.ts"
+import { worker } from "./worker.ts"
 
 /** The timings and limits, scaled down. */
 export interface Options {
@@ -29,13 +30,7 @@ export type Message =
   | { readonly _tag: "Links"; readonly id: number; readonly count: number }
   | { readonly _tag: "Stopped" }
 
-const options = workerData as Options
-const post = (message: Message) => parentPort!.postMessage(message)
-const scope = Effect.runSync(Scope.make())
-const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
-  Effect.runPromise(
-    effect.pipe(Scope.provide(scope), Effect.provideService(References.MinimumLogLevel, "Error"), Effect.orDie)
-  )
+const { options, post, run, close } = worker<Options, Message>()
 
 const transport = await run(
   WebSocket.make({
@@ -71,7 +66,7 @@ parentPort!.on("message", async (request: Request) => {
   if (request._tag === "Links") {
     post({ _tag: "Links", id: request.id, count: (await Effect.runPromise(transport.stats)).links.length })
   } else {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await close()
     post({ _tag: "Stopped" })
   }
 })
