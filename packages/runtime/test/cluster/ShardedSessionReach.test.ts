@@ -46,16 +46,14 @@ const Banks = Sharded.make("ReachBank", {
 /** Clients that ask for their bank's stall before their third deposit, and make it once the bank is stalling. */
 const Clients = Sharded.make("ReachClient", {
   behavior: () =>
-    client(
-      () => 4,
-      (i, ctx) =>
-        i !== 3
-          ? Effect.void
-          : Effect.gen(function* () {
-              stallRequested.add(ctx.session)
-              while (!stalling.has(ctx.session)) yield* Effect.sleep("10 millis")
-            })
-    )
+    client(() => 4, {
+      deposit: 3,
+      wait: (ctx) =>
+        Effect.gen(function* () {
+          stallRequested.add(ctx.session)
+          while (!stalling.has(ctx.session)) yield* Effect.sleep("10 millis")
+        })
+    })
 })
 
 const Auditors = Sharded.make("ReachAuditor", {

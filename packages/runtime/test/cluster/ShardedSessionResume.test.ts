@@ -30,23 +30,21 @@ const FragileBanks = Sharded.make("LedgerFragileBank", {
  */
 const Thinkers = Sharded.make("LedgerThinker", {
   behavior: () =>
-    client(
-      () => 4,
-      (i, ctx) =>
-        i !== 3
-          ? Effect.void
-          : ctx.once(
-              Effect.gen(function* () {
-                while (
-                  (yield* Sharded.active(IdleBanks)) +
-                    (yield* Sharded.active(FragileBanks)) +
-                    (yield* Sharded.active(IdleAuditors)) >
-                  0
-                )
-                  yield* Effect.sleep("20 millis")
-              })
+    client(() => 4, {
+      deposit: 3,
+      wait: (ctx) =>
+        ctx.once(
+          Effect.gen(function* () {
+            while (
+              (yield* Sharded.active(IdleBanks)) +
+                (yield* Sharded.active(FragileBanks)) +
+                (yield* Sharded.active(IdleAuditors)) >
+              0
             )
-    )
+              yield* Effect.sleep("20 millis")
+          })
+        )
+    })
 })
 
 /** The runner's actor system, for a bank's `once` to passivate an auditor (see `SlowBanks`). */

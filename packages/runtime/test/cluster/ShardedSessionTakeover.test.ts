@@ -5,16 +5,15 @@
  * coordinator that was) must not time out meanwhile, and a peer that is not back within the session's deadline ends
  * the session with `SessionNodeLost`, not with a step's `StepTimeout`. Runs with `TROUPE_CLUSTER=1`.
  */
-import { Cluster, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
-import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Cluster, type Storage } from "@troupe/runtime"
+import { Cause, type Duration, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
 import { describe, expect, it } from "vitest"
-import { Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { onceLog } from "./onceLog.ts"
 import { postgresAndRunners, type Runner } from "./processes.ts"
 import { testSharding } from "./runner.ts"
-import { Auditors, Banks, Clients, roundsOf } from "./sessionRoles.ts"
+import { batch, roundsOf } from "./sessionRoles.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
 const SESSIONS = 8
@@ -39,27 +38,11 @@ describe.skipIf(!enabled)("sessions with sharded roles through a SIGKILL takeove
   let client: Client | undefined
 
   /** Starts sessions `<batch>-<i>-<ROUNDS>` and answers each one's outcome when it ends. */
-  const sessions = (batch: string, deadline: Duration.Input, stepTimeout: Duration.Input) => {
+  const sessions = (name: string, deadline: Duration.Input, stepTimeout: Duration.Input) => {
     client ??= ManagedRuntime.make(
       Layer.orDie(Cluster.layerPostgres({ url: url(), clientOnly: true, shards: 30, ...testSharding }))
     )
-    const run = client.runPromise
-    return run(
-      Effect.forEach(
-        Array.from({ length: SESSIONS }, (_, i) => `${batch}-${i}-${ROUNDS}`),
-        (id) =>
-          Effect.gen(function* () {
-            const roles = {
-              C: yield* Sharded.ref(Clients, `c-${id}`),
-              B: yield* Sharded.ref(Banks, `b-${id}`),
-              A: yield* Sharded.ref(Auditors, `a-${id}`)
-            }
-            return [id, yield* ShardedSession.start(Ledger, { roles, id, deadline, stepTimeout })] as const
-          })
-      )
-    ).then((handles) =>
-      Promise.all(handles.map(([id, handle]) => run(Effect.exit(handle.await)).then((exit) => [id, exit] as const)))
-    )
+    return batch(client.runPromise, name, SESSIONS, ROUNDS, { deadline, stepTimeout })
   }
 
   /** Kills `runner` with SIGKILL once it ran `count` effects of `batch`; answers where `onces` was then. */

@@ -4,7 +4,7 @@
  * restarted in turn. Every session completes or fails typed, none hangs, and no `once` effect whose result was
  * committed runs again. Runs with `TROUPE_CLUSTER=1`.
  */
-import { ActorSystem, Cluster, DurableSession, Session, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
+import { ActorSystem, Cluster, DurableSession, Session, Sharded, type Storage } from "@troupe/runtime"
 import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
 import { describe, expect, it } from "vitest"
@@ -13,7 +13,7 @@ import * as Postgres from "../durable/postgres.ts"
 import { onceLog } from "./onceLog.ts"
 import { postgresAndRunners } from "./processes.ts"
 import { testSharding } from "./runner.ts"
-import { Auditors, Banks, Clients, roundsOf } from "./sessionRoles.ts"
+import { Auditors, Banks, batch, Clients, roundsOf } from "./sessionRoles.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
 const SESSIONS = 24
@@ -43,29 +43,8 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     )
     const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage>) => client.runPromise(effect)
     /** Starts sessions `<batch>-<i>-<ROUNDS>`; answers each one's outcome (as an Exit) when it ends. */
-    const sessions = (batch: string) =>
-      run(
-        Effect.forEach(
-          Array.from({ length: SESSIONS }, (_, i) => `${batch}-${i}-${ROUNDS}`),
-          (id) =>
-            Effect.gen(function* () {
-              const roles = {
-                C: yield* Sharded.ref(Clients, `c-${id}`),
-                B: yield* Sharded.ref(Banks, `b-${id}`),
-                A: yield* Sharded.ref(Auditors, `a-${id}`)
-              }
-              const handle = yield* ShardedSession.start(Ledger, {
-                roles,
-                id,
-                deadline: "40 seconds",
-                stepTimeout: "40 seconds"
-              })
-              return [id, handle] as const
-            })
-        )
-      ).then((handles) =>
-        Promise.all(handles.map(([id, handle]) => run(Effect.exit(handle.await)).then((exit) => [id, exit] as const)))
-      )
+    const sessions = (name: string) =>
+      batch(run, name, SESSIONS, ROUNDS, { deadline: "40 seconds", stepTimeout: "40 seconds" })
     const check = (outcomes: ReadonlyArray<readonly [string, Exit.Exit<Session.Completed<unknown>, unknown>]>) => {
       const completed = outcomes.filter(([, exit]) => Exit.isSuccess(exit))
       for (const [id, exit] of completed) {

@@ -27,19 +27,19 @@ type Untyped = Endpoint.UntypedEndpoint<Session.Failure>
 export type Effect_ = (session: string, role: string, n: number) => Effect.Effect<void>
 
 /**
- * The client: `rounds(session)` deposits of 1..n; its result is the last receipt (the total). `before` runs before
- * each deposit (`i` from 1): a test's client waits there for what it needs before a deposit.
+ * The client: `rounds(session)` deposits of 1..n; its result is the last receipt (the total). With `before`, it waits
+ * for `before.wait` before its deposit number `before.deposit` (a test's client waits there for what it needs).
  */
 export const client = <R = never>(
   rounds: (session: string) => number,
-  before: (i: number, ctx: Session.Context) => Effect.Effect<void, never, R> = () => Effect.void
+  before?: { readonly deposit: number; readonly wait: (ctx: Session.Context) => Effect.Effect<void, never, R> }
 ) =>
   Session.role(Ledger, "C", (typed, ctx) =>
     Effect.gen(function* () {
       let ep = typed as unknown as Untyped
       let total = 0
       for (let i = 1; i <= rounds(ctx.session); i++) {
-        yield* before(i, ctx)
+        if (i === before?.deposit) yield* before.wait(ctx)
         const receipt = yield* (yield* ep.send("B", "deposit", i)).receive()
         total = receipt.payload as number
         ep = receipt.next
