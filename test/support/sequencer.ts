@@ -47,6 +47,7 @@ export const seconds: Readonly<Record<string, number>> = {
   "packages/llm/test/mcp.test.ts": 12,
   "packages/runtime/test/durable/DurableSessionResend.test.ts": 12,
   "test/node-stall.test.ts": 11,
+  "packages/runtime/test/cluster/ShardedSessionResume.test.ts": 11,
   "packages/runtime/test/durable/DurableSession.test.ts": 11
 }
 
