@@ -12,8 +12,7 @@
  *
  * This module is the cell's state and its face to the rest of the runtime; what it does is in `cell/`:
  * `mailbox.ts` (sending), `drain.ts` (the handler loop), `supervision.ts` (failures and the parent's decision),
- * `lifecycle.ts` (start, restart, stop), `watch.ts` (death watch), `timers.ts`, `snapshot.ts` (what an inspector
- * shows), with `envelope.ts` (messages and replies) and `status.ts`.
+ * `lifecycle.ts` (start, restart, stop), with `envelope.ts` (messages and replies) and `status.ts`.
  */
 import { type Cause, Context, Effect, type Fiber, Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
@@ -24,15 +23,13 @@ import type * as Protocol from "../Protocol.ts"
 import type * as Supervisor from "../Supervisor.ts"
 import * as Terminated from "../Terminated.ts"
 import { drainDefect, drainNow, stashSignal } from "./cell/drain.ts"
-import type { Envelope, Watcher } from "./cell/envelope.ts"
+import { Envelope, NOTICE, TERMINATED, TIMER, type Watcher } from "./cell/envelope.ts"
 import { freeze, requestStop, start, stopTree } from "./cell/lifecycle.ts"
-import { addWaiter, ask, askNow, cancel, deliver, tell, type Waiter } from "./cell/mailbox.ts"
-import { type CellSnapshot, inspect } from "./cell/snapshot.ts"
-import { FROZEN, RUNNING, TERMINATED_STATUS } from "./cell/status.ts"
+import { addWaiter, ask, askNow, cancel, deliver, enqueueSystem, tell, type Waiter } from "./cell/mailbox.ts"
+import { FROZEN, RUNNING, SUSPENDED, TERMINATED_STATUS } from "./cell/status.ts"
 import type { Control } from "./cell/supervision.ts"
-import { cancelTimer, deleteTimer, startTimer, type TimerEntry } from "./cell/timers.ts"
-import { addWatcher, beginWatch, notifyTerminated, onTermination, tellTerminated } from "./cell/watch.ts"
 import { ContextImpl } from "./context.ts"
+import type { Deadline } from "./deadlines.ts"
 import type { Deque } from "./deque.ts"
 import type { Lanes } from "./lanes.ts"
 import { LocalActorRef } from "./localRef.ts"
@@ -44,6 +41,14 @@ export { Envelope, type ReplyTo, type Watcher } from "./cell/envelope.ts"
 export const CurrentActor = Context.Reference<ActorCell | undefined>("@troupe/runtime/CurrentActor", {
   defaultValue: () => undefined
 })
+
+/** A timer of `ctx.timers`: its message and, while it waits, its deadline. */
+export interface TimerEntry {
+  readonly key: string
+  readonly message: { readonly _tag: string }
+  readonly intervalMillis: number | undefined
+  deadline: Deadline | undefined
+}
 
 /** Options a cell is spawned with. */
 export interface CellOptions {
@@ -233,12 +238,18 @@ export class ActorCell {
   }
 
   // ------------------------------------------------------------------------------------------------------
-  // Death watch (cell/watch.ts)
+  // Death watch
   // ------------------------------------------------------------------------------------------------------
 
-  /** See {@link beginWatch}. */
+  /**
+   * As a watcher: starts a watch of the actor with this key (`SystemImpl.watchKey`); false when it is watched
+   * already (a watch gives one notification, however often it is made).
+   */
   beginWatch(key: unknown): boolean {
-    return beginWatch(this, key)
+    const watching = (this.watching ??= new Set())
+    if (watching.has(key)) return false
+    watching.add(key)
+    return true
   }
 
   /** As a watcher: undoes a watch; a notice of it already queued is not handled. */
@@ -246,28 +257,54 @@ export class ActorCell {
     this.watching?.delete(key)
   }
 
-  /** See {@link notifyTerminated}. */
   notifyTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void {
-    notifyTerminated(this, terminated, message)
+    const key = this.system.watchKey(terminated.ref)
+    enqueueSystem(
+      this,
+      message === undefined
+        ? new Envelope(terminated as unknown as { readonly _tag: string }, undefined, undefined, TERMINATED, key)
+        : new Envelope(message, undefined, undefined, NOTICE, key)
+    )
   }
 
-  /** See {@link tellTerminated}. */
+  /**
+   * A termination notice that comes from no watch of this cell's (a session's coordinator and the participants
+   * of its node tell each other directly): handled as `notifyTerminated`'s, and never dropped as unwatched.
+   */
   tellTerminated(terminated: Terminated.Terminated, message: { readonly _tag: string } | undefined): void {
-    tellTerminated(this, terminated, message)
+    enqueueSystem(
+      this,
+      message === undefined
+        ? new Envelope(terminated as unknown as { readonly _tag: string }, undefined, undefined, TERMINATED)
+        : new Envelope(message, undefined, undefined, NOTICE)
+    )
   }
 
-  /** See {@link addWatcher}. */
+  /** `watcher` will be told once when this cell terminates (at once if it already has). */
   addWatcher(watcher: Watcher, message: { readonly _tag: string } | undefined): void {
-    addWatcher(this, watcher, message)
+    if (this.status === TERMINATED_STATUS) {
+      watcher.notifyTerminated(new Terminated.Terminated({ ref: this.ref, reason: this.termination! }), message)
+      return
+    }
+    ;(this.watchers ??= new Map()).set(watcher, { message })
   }
 
   removeWatcher(watcher: Watcher): void {
     this.watchers?.delete(watcher)
   }
 
-  /** See {@link onTermination}. */
+  /** Calls `listener` once when this cell terminates (at once if it already has); returns a canceller. */
   onTermination(listener: (terminated: Terminated.Terminated) => void): () => void {
-    return onTermination(this, listener)
+    if (this.status === TERMINATED_STATUS) {
+      listener(new Terminated.Terminated({ ref: this.ref, reason: this.termination! }))
+      return () => {}
+    }
+    const listeners = (this.listeners ??= [])
+    listeners.push(listener)
+    return () => {
+      const i = listeners.indexOf(listener)
+      if (i >= 0) listeners.splice(i, 1)
+    }
   }
 
   // ------------------------------------------------------------------------------------------------------
@@ -306,33 +343,71 @@ export class ActorCell {
     else this.stopAfterCurrent = true
   }
 
-  // ------------------------------------------------------------------------------------------------------
-  // Timers (cell/timers.ts) and what an inspector shows (cell/snapshot.ts)
-  // ------------------------------------------------------------------------------------------------------
-
-  /** See {@link startTimer}. */
   startTimer(key: string, message: { readonly _tag: string }, delayMillis: number, intervalMillis: number | undefined) {
-    startTimer(this, key, message, delayMillis, intervalMillis)
+    this.cancelTimer(key)
+    if (this.status === TERMINATED_STATUS) return
+    const timer: TimerEntry = { key, message, intervalMillis, deadline: undefined }
+    ;(this.timers ??= new Map()).set(key, timer)
+    const fire = () => {
+      timer.deadline =
+        intervalMillis === undefined
+          ? undefined
+          : this.system.deadlines.schedule(this.system.deadlines.now() + intervalMillis, fire)
+      enqueueSystem(this, new Envelope(message, undefined, undefined, TIMER, timer))
+    }
+    timer.deadline = this.system.deadlines.schedule(this.system.deadlines.now() + delayMillis, fire)
   }
 
-  /** See {@link cancelTimer}. */
   cancelTimer(key: string): void {
-    cancelTimer(this, key)
+    const timer = this.timers?.get(key)
+    if (timer === undefined) return
+    this.deleteTimer(key)
+    if (timer.deadline !== undefined) this.system.deadlines.cancel(timer.deadline)
   }
 
-  /** See {@link deleteTimer}. */
   deleteTimer(key: string): void {
-    deleteTimer(this, key)
+    this.timers!.delete(key)
+    if (this.timers!.size === 0) this.timers = undefined
   }
 
   hasTimer(key: string): boolean {
     return this.timers?.has(key) ?? false
   }
 
-  /** See {@link inspect}. */
+  /** What an inspector shows of this actor now (read-only). */
   inspect(): CellSnapshot {
-    return inspect(this)
+    const status =
+      this.status === TERMINATED_STATUS
+        ? "stopped"
+        : this.status === SUSPENDED
+          ? "failed"
+          : this.status === FROZEN
+            ? this.restarting
+              ? "restarting"
+              : "stopping"
+            : this.draining
+              ? "running"
+              : "idle"
+    return {
+      status,
+      mailbox: (this.mailbox?.length ?? 0) + (this.waiters?.length ?? 0),
+      capacity: this.options.mailbox.capacity,
+      stashed: this.stashed?.length ?? 0,
+      restarts: this.restartsTotal,
+      lastFailure: this.lastFailure
+    }
   }
+}
+
+/** See {@link ActorCell.inspect}. */
+export interface CellSnapshot {
+  readonly status: "running" | "idle" | "failed" | "restarting" | "stopping" | "stopped"
+  /** Messages waiting, senders suspended on a full mailbox included. */
+  readonly mailbox: number
+  readonly capacity: number
+  readonly stashed: number
+  readonly restarts: number
+  readonly lastFailure: { readonly cause: Cause.Cause<unknown>; readonly at: number } | undefined
 }
 
 /** A behaviour that handles no message (for the guardian and for cells of actors that are not there). */

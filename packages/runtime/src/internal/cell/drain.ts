@@ -8,13 +8,12 @@ import { StashOverflow } from "../../Behavior.ts"
 import * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { callHandler } from "../callHandler.ts"
-import { type ActorCell, CurrentActor } from "../cell.ts"
+import { type ActorCell, CurrentActor, type TimerEntry } from "../cell.ts"
 import { type Envelope, handBack, TERMINATED, TIMER } from "./envelope.ts"
 import { requestStop } from "./lifecycle.ts"
 import { admitWaiters, bounce, unstashAll } from "./mailbox.ts"
 import { FROZEN, RUNNING, TERMINATED_STATUS } from "./status.ts"
 import { fail, handleControl } from "./supervision.ts"
-import type { TimerEntry } from "./timers.ts"
 
 type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Effect<unknown, unknown, unknown>
 
