@@ -4,7 +4,7 @@
  * that gives up tells the other node, which then skips the request or interrupts the work on it.
  */
 import { type Peer, type TransportError, Envelope as WireEnvelopes } from "@troupe/transport"
-import { Cause, Duration, Effect, Exit, type Schema } from "effect"
+import { Cause, Duration, Effect, Exit, type Fiber, type Schema } from "effect"
 import type { ActorRef, AskOptions } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
@@ -22,6 +22,7 @@ import {
   SYSTEM_PATH
 } from "./codec.ts"
 import type { RemoteActorRef } from "./remoteRef.ts"
+import * as TellEffect from "./tellEffect.ts"
 
 type RequestDef = Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
 
@@ -127,6 +128,10 @@ class Outgoing extends AskDeadline {
   }
 }
 
+/** An ask's step without options (one function for all asks: no closure per ask). */
+const askNow = (fiber: Fiber.Fiber<unknown, unknown>, ref: RemoteActorRef<Protocol.Any>, message: Message) =>
+  ref.remoting.asks.start(fiber, ref, message, undefined) as Effect.Effect<void, unknown>
+
 type LookupError = "no-actor" | "protocol-mismatch" | TransportError.NodeUnreachable | ActorRefs.AskTimeout
 
 export class Asks {
@@ -137,37 +142,46 @@ export class Asks {
     this.remoting = remoting
   }
 
+  /** An ask's effect: one step of the caller's fiber that sends the ask and waits (see `tellEffect.ts`). */
   ask(ref: RemoteActorRef<Protocol.Any>, message: Message, options: AskOptions | undefined) {
+    return options === undefined
+      ? (TellEffect.tell(ref, message, askNow) as Effect.Effect<unknown, unknown>)
+      : Effect.withFiber<unknown, unknown>((fiber) => this.start(fiber, ref, message, options))
+  }
+
+  /** Sends an ask from the caller running on `fiber`: the effect that waits for its reply (or why it cannot go). */
+  start(
+    fiber: Fiber.Fiber<unknown, unknown>,
+    ref: RemoteActorRef<Protocol.Any>,
+    message: Message,
+    options: AskOptions | undefined
+  ): Effect.Effect<unknown, unknown> {
     const remoting = this.remoting
-    return Effect.withFiber<unknown, unknown>((fiber) => {
-      const tag = message._tag
-      const def = Protocol.requestDef(ref.protocol, tag)
-      if (def === undefined)
-        return Effect.die(new Error(`Cannot ask ${ref}: ${tag} is not a request of ${ref.protocol.name}`))
-      let payload: Json
-      try {
-        payload = remoting.encodeFor(ref, message)
-      } catch (error) {
-        return Effect.fail(new ActorRefs.InvalidMessage({ recipient: String(ref), tag, issue: describe(error) }))
-      }
-      const system = remoting.system
-      const timeoutMillis =
-        options?.timeout === undefined ? system.askTimeoutMillis : Duration.toMillis(options.timeout)
-      const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
-      const deadline = outgoing.at
-      const from = remoting.senderAddress(fiber)
-      remoting.access.reveal(ref.peer.node, from?.path)
-      const envelope = WireEnvelopes.make({
-        kind: "ask",
-        to: { node: ref.peer.node, path: ref.path },
-        from,
-        correlationId: outgoing.id,
-        deadline,
-        traceparent: remoting.traceparent(fiber),
-        payload
-      })
-      return outgoing.run(envelope)
+    const tag = message._tag
+    const def = Protocol.requestDef(ref.protocol, tag)
+    if (def === undefined)
+      return Effect.die(new Error(`Cannot ask ${ref}: ${tag} is not a request of ${ref.protocol.name}`))
+    let payload: Json
+    try {
+      payload = remoting.encodeFor(ref, message)
+    } catch (error) {
+      return Effect.fail(new ActorRefs.InvalidMessage({ recipient: String(ref), tag, issue: describe(error) }))
+    }
+    const system = remoting.system
+    const timeoutMillis = options?.timeout === undefined ? system.askTimeoutMillis : Duration.toMillis(options.timeout)
+    const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
+    const from = remoting.senderAddress(fiber)
+    remoting.access.reveal(ref.peer.node, from?.path)
+    const envelope = WireEnvelopes.make({
+      kind: "ask",
+      to: ref.address,
+      from,
+      correlationId: outgoing.id,
+      deadline: outgoing.at,
+      traceparent: remoting.traceparent(fiber),
+      payload
     })
+    return outgoing.run(envelope)
   }
 
   /** Asks `peer` whether an actor at `path` speaks `protocol`; resolves to a ref when it does. */
