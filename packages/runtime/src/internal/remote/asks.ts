@@ -14,6 +14,7 @@ import type { Remoting } from "../remoting.ts"
 import {
   decodeWith,
   describe,
+  isPlainValue,
   type Json,
   LookupResult,
   type Message,
@@ -136,6 +137,11 @@ type LookupError = "no-actor" | "protocol-mismatch" | TransportError.NodeUnreach
 
 export class Asks {
   private readonly outgoing = new Map<string, Outgoing>()
+  /**
+   * The ask made last, while it waits, kept out of `outgoing` until another is made: a caller that asks one at a
+   * time never adds to or deletes from the map (a one-entry map that grows and shrinks makes a new table each time).
+   */
+  private latest: Outgoing | undefined = undefined
   private nextId = 0
   readonly remoting: Remoting
   constructor(remoting: Remoting) {
@@ -216,19 +222,28 @@ export class Asks {
     timeoutMillis: number
   ): Outgoing {
     const outgoing = new Outgoing(this, `${++this.nextId}`, peer, target, tag, def, timeoutMillis)
-    this.outgoing.set(outgoing.id, outgoing)
+    const latest = this.latest
+    if (latest !== undefined) this.outgoing.set(latest.id, latest)
+    this.latest = outgoing
     outgoing.arm(this.remoting.system.deadlines)
     return outgoing
   }
 
   /** The ask ended: no reply is awaited for it any more. */
   forget(outgoing: Outgoing): void {
-    this.outgoing.delete(outgoing.id)
+    if (this.latest === outgoing) this.latest = undefined
+    else this.outgoing.delete(outgoing.id)
   }
 
   /** A reply arrived from `node`. */
   replied(node: string, correlationId: string | undefined, payload: unknown): void {
-    const outgoing = correlationId === undefined ? undefined : this.outgoing.get(correlationId)
+    const latest = this.latest
+    const outgoing =
+      correlationId === undefined
+        ? undefined
+        : latest !== undefined && latest.id === correlationId
+          ? latest
+          : this.outgoing.get(correlationId)
     if (outgoing === undefined || outgoing.peer.node !== node) return
     if (outgoing.def !== undefined) {
       outgoing.complete(this.decodeReply(payload, outgoing.def, outgoing))
@@ -240,18 +255,23 @@ export class Asks {
 
   /** The node went down: asks waiting for it fail with `NodeUnreachable`. */
   nodeDown(node: string, error: TransportError.NodeUnreachable): void {
-    for (const outgoing of [...this.outgoing.values()]) {
+    const waiting = [...this.outgoing.values()]
+    if (this.latest !== undefined) waiting.push(this.latest)
+    for (const outgoing of waiting) {
       if (outgoing.peer.node === node) outgoing.complete(Exit.fail(error))
     }
   }
 
   /** Asks waiting for a reply (for tests of leaks). */
   get size(): number {
-    return this.outgoing.size
+    return this.outgoing.size + (this.latest === undefined ? 0 : 1)
   }
 
   private decodeReply(payload: unknown, def: RequestDef, outgoing: Outgoing): Exit.Exit<unknown, unknown> {
     const reply = payload as Partial<ReplyPayload> | null
+    // the usual reply: a value that is its own decoded form (no refs in it to resolve, no Schema to run)
+    if (reply?._tag === "Success" && isPlainValue(def.success, (reply as { value: unknown }).value))
+      return Exit.succeed((reply as { value: unknown }).value)
     const invalid = (issue: string) =>
       Exit.fail(new ActorRefs.InvalidMessage({ recipient: outgoing.recipient, tag: `reply to ${outgoing.tag}`, issue }))
     return ActorRefs.withResolver(this.remoting.resolve, () => {

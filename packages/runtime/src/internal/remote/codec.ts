@@ -161,6 +161,9 @@ const isPlainFor = (schema: Schema.Top): ((u: unknown) => boolean) => {
   return plain
 }
 
+/** Whether `value` is its own encoded and decoded form under `schema` (a number for `Schema.Number`, a plain struct...). */
+export const isPlainValue = (schema: Schema.Top, value: unknown): boolean => isPlainFor(schema)(value)
+
 /**
  * Encodes with `schema` (its encoder made once: replies and asks use it on every message). A value that is its own
  * encoded form (a number for `Schema.Number`, a plain struct...) is taken as it is: the Schema would give it back.
