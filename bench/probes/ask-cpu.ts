@@ -6,6 +6,9 @@
  * this one) runs each checkout's runtime in its own processes, interleaved, for A/B:
  *
  *   ROOTS=/work/wt/x,/work/main pnpm exec node bench/probes/ask-cpu.ts [processes] [rounds] [asks]
+ *
+ * `ASK_CPU_HEAP=file ASK_CPU_ROOT=<checkout>` (one process) also samples every allocation of the rounds, collected
+ * ones too, into `file` (a `.heapprofile`): bytes allocated per ask by function, which the load does not blur.
  */
 import { spawnSync } from "node:child_process"
 import { createRequire } from "node:module"

@@ -54,8 +54,10 @@ const ASK = '{"kind":"ask",'
 const REPLY = '{"kind":"reply",'
 
 /** Whether the envelope at `pos` is an ask or a reply: a lone one is parsed whole, with no head to look up or learn. */
-const isRequestOrReply = (text: string, pos: number): boolean =>
-  text.startsWith(ASK, pos) || text.startsWith(REPLY, pos)
+const isRequestOrReply = (text: string, pos: number): boolean => {
+  const kind = text.charCodeAt(pos + 9) // the kind's first letter: a tell's or a system message's fails here
+  return (kind === 97 && text.startsWith(ASK, pos)) || (kind === 114 && text.startsWith(REPLY, pos))
+}
 
 const MIN_SKIP = 4
 const MAX_SKIP = 1024
