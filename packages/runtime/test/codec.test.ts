@@ -2,7 +2,7 @@ import { inspect, isDeepStrictEqual } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
 import { Exit, Schema } from "effect"
 import { ActorRef, Protocol } from "../src/index.ts"
-import { codecOf, toJson } from "../src/internal/remote/codec.ts"
+import { codecOf, decodeWith, encodeWith, toJson } from "../src/internal/remote/codec.ts"
 import { writeNumber, writeString } from "../src/internal/remote/plainStruct.ts"
 
 /**
@@ -104,6 +104,49 @@ describe("remote message codec", () => {
       }
     }
     assert.isAbove(shortcuts, 100)
+  })
+
+  it("reply values: decodes and encodes exactly what the Schema does, skipping it for values that are their own form", () => {
+    const schemas = [
+      Schema.Number,
+      Schema.String,
+      Schema.Boolean,
+      Schema.Literal("x"),
+      Schema.Struct({ n: Schema.Number, s: Schema.optionalKey(Schema.String) }),
+      Schema.Finite,
+      Schema.NumberFromString,
+      Schema.Array(Schema.Number),
+      Schema.Void
+    ]
+    const next = random(17)
+    const pool = [...values, { n: 1 }, { n: 1, s: "a" }, { n: "1" }, { n: 1, x: 2 }, Object.create({ n: 1 })]
+    for (let i = 0; i < 500; i++) pool.push({ n: values[Math.floor(next() * values.length)] })
+    let shortcuts = 0
+    for (const schema of schemas as ReadonlyArray<Schema.Top>) {
+      const decode = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown>)
+      const encode = Schema.encodeUnknownExit(schema as Schema.Codec<unknown, unknown>)
+      for (const value of pool) {
+        const ours = decodeWith(schema, value)
+        const theirs = decode(value)
+        assert.strictEqual(Exit.isSuccess(ours), Exit.isSuccess(theirs), `decoding ${show(value)}`)
+        if (Exit.isSuccess(ours) && Exit.isSuccess(theirs)) {
+          assert.isTrue(isDeepStrictEqual(ours.value, theirs.value), `decoding ${show(value)}`)
+          if (ours.value === value && typeof value === "object") shortcuts++
+        }
+        const encoded = encode(value)
+        let mine: unknown
+        let failed = false
+        try {
+          mine = encodeWith(schema, value)
+        } catch {
+          failed = true
+        }
+        assert.strictEqual(failed, Exit.isFailure(encoded), `encoding ${show(value)}`)
+        if (Exit.isSuccess(encoded))
+          assert.isTrue(isDeepStrictEqual(mine, toJson(encoded.value)), `encoding ${show(value)}`)
+      }
+    }
+    assert.isAbove(shortcuts, 10)
   })
 
   it("resolves the refs in a message with the resolver it is given", () => {

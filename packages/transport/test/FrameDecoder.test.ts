@@ -135,6 +135,32 @@ describe("FrameDecoder", () => {
     assert.strictEqual(decoder.throws, 0)
   })
 
+  it("a frame of one ask or one reply is parsed whole, as JSON.parse, and keeps no head; a lone first tell teaches its own", () => {
+    const decoder = new FrameDecoder()
+    const [pair] = pairs(1)
+    const to = '"to":{"node":"reader","path":"/user/a"}'
+    for (let n = 1; n <= 20; n++) {
+      const ask = `{"kind":"ask",${to},"payload":{"_tag":"Echo","n":${n}},"correlationId":"${n}","deadline":${1e12 + n}}`
+      const reply = `{"kind":"reply",${to},"payload":{"_tag":"Success","value":${n}},"correlationId":"${n}"}`
+      same(decoder, Frame.encodeData(n, n, [ask]), `ask ${n}`)
+      same(decoder, Frame.encodeData(n, n, [reply]), `reply ${n}`)
+    }
+    assert.strictEqual(decoder.kept, 0)
+    assert.strictEqual(decoder.decoded, 40)
+    same(decoder, Frame.encodeData(1, 1, [`{"kind":"ask",${to},"payload":{"x":[1}`]), "a broken ask")
+    assert.strictEqual(decoder.failed, 1)
+    for (let n = 0; n < 4; n++) same(decoder, Frame.encodeData(1, 1, ['{"kind":"reply"}']), "after it")
+    // a tell of a sender not seen yet, alone in its frame: parsed whole, and its head and tail are kept
+    same(decoder, Frame.encodeData(0, 1, [`${pair!.head}{"n":1}${pair!.tail}`]), "lone tell")
+    assert.strictEqual(decoder.kept, 2)
+    same(
+      decoder,
+      Frame.encodeData(0, 2, [`${pair!.head}{"n":2}${pair!.tail}`, `${pair!.head}{"n":3}${pair!.tail}`]),
+      "tells"
+    )
+    assert.strictEqual(decoder.valid, 2)
+  })
+
   it("a new sender after one without a sender is learned, not backed off from", () => {
     const decoder = new FrameDecoder()
     const senders = pairs(16) // 3 and 10 have no sender: their tail `}` ends every other tail too

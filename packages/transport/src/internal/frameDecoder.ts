@@ -4,7 +4,9 @@
  * byte: see `Envelope.template`) has only its payload parsed; its other fields are the ones parsed the first time.
  *
  * The result is the value `JSON.parse` gives for the whole frame (each envelope numbered, `seq`, as the inbound
- * side numbers it), or else the frame is decoded whole with {@link Frame.decodeText}, as every other frame is.
+ * side numbers it), or else the frame is decoded whole with {@link Frame.decodeText}, as every other frame is. A
+ * frame of one envelope this decoder has no head for (an ask, a reply: their heads are never kept) is parsed whole
+ * at once: one piece cut out and parsed costs more than the frame's own `JSON.parse`.
  *
  * Its payload is read where it starts by the connection's {@link JsonReader} (small payloads: no slice, no
  * parser call), whose grammar says where it ends, and a known tail must follow; a payload the reader declines is
@@ -46,6 +48,16 @@ const ENVELOPES = ',"envelopes":['
 const NEXT = '},{"kind":"'
 /** What follows the next envelope's kind. */
 const TO = '","to":'
+
+/** How an ask's and a reply's envelopes start: no head of theirs is ever kept (each has its own correlation id). */
+const ASK = '{"kind":"ask",'
+const REPLY = '{"kind":"reply",'
+
+/** Whether the envelope at `pos` is an ask or a reply: a lone one is parsed whole, with no head to look up or learn. */
+const isRequestOrReply = (text: string, pos: number): boolean => {
+  const kind = text.charCodeAt(pos + 9) // the kind's first letter: a tell's or a system message's fails here
+  return (kind === 97 && text.startsWith(ASK, pos)) || (kind === 114 && text.startsWith(REPLY, pos))
+}
 
 const MIN_SKIP = 4
 const MAX_SKIP = 1024
@@ -149,6 +161,10 @@ export class FrameDecoder {
     const reader = this.reader
     const envelopes: Array<unknown> = []
     let pos = after + ENVELOPES.length
+    if (last >= 0 && text.indexOf(NEXT, pos) < 0) {
+      if (isRequestOrReply(text, pos)) return JSON.parse(text) as Frame.Data
+      if (this.heads.at(text, pos) === undefined) return this.lone(text, pos, last)
+    }
     /** The head at `pos`, already checked (by the previous envelope's joint), or undefined. */
     let checked: Head | undefined
     /** Pieces that failed to parse (each a throw): past two, the frame is parsed whole. */
@@ -239,6 +255,19 @@ export class FrameDecoder {
     }
     this.valid = valid
     return { type: "data", ack, first, envelopes }
+  }
+
+  /**
+   * A frame of one envelope whose head is not known (a new sender's first tell, say), from `pos` to `last`: parsed
+   * whole (one `JSON.parse`, as every other frame: cutting out its one piece only costs more), and its head and
+   * tail learned when it has their form. May throw.
+   */
+  private lone(text: string, pos: number, last: number): Frame.Data {
+    const frame = JSON.parse(text) as Frame.Data
+    const envelopes: unknown = frame?.envelopes
+    // the frame's text ends with its one envelope's `}` (at `last`): `learn` checks that the text starts with its head
+    if (Array.isArray(envelopes) && envelopes.length === 1) this.heads.learn(text, pos, last, envelopes[0])
+    return frame
   }
 }
 

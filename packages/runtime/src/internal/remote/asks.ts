@@ -4,7 +4,7 @@
  * that gives up tells the other node, which then skips the request or interrupts the work on it.
  */
 import { type Peer, type TransportError, Envelope as WireEnvelopes } from "@troupe/transport"
-import { Cause, Duration, Effect, Exit, type Schema } from "effect"
+import { Cause, Duration, Effect, Exit, type Fiber, type Schema } from "effect"
 import type { ActorRef, AskOptions } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
@@ -14,6 +14,7 @@ import type { Remoting } from "../remoting.ts"
 import {
   decodeWith,
   describe,
+  isPlainValue,
   type Json,
   LookupResult,
   type Message,
@@ -22,6 +23,7 @@ import {
   SYSTEM_PATH
 } from "./codec.ts"
 import type { RemoteActorRef } from "./remoteRef.ts"
+import * as TellEffect from "./tellEffect.ts"
 
 type RequestDef = Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
 
@@ -127,47 +129,65 @@ class Outgoing extends AskDeadline {
   }
 }
 
+/** An ask's step without options (one function for all asks: no closure per ask). */
+const askNow = (fiber: Fiber.Fiber<unknown, unknown>, ref: RemoteActorRef<Protocol.Any>, message: Message) =>
+  ref.remoting.asks.start(fiber, ref, message, undefined) as Effect.Effect<void, unknown>
+
 type LookupError = "no-actor" | "protocol-mismatch" | TransportError.NodeUnreachable | ActorRefs.AskTimeout
 
 export class Asks {
   private readonly outgoing = new Map<string, Outgoing>()
+  /**
+   * The ask made last, while it waits, kept out of `outgoing` until another is made: a caller that asks one at a
+   * time never adds to or deletes from the map (a one-entry map that grows and shrinks makes a new table each time).
+   */
+  private latest: Outgoing | undefined = undefined
   private nextId = 0
   readonly remoting: Remoting
   constructor(remoting: Remoting) {
     this.remoting = remoting
   }
 
+  /** An ask's effect: one step of the caller's fiber that sends the ask and waits (see `tellEffect.ts`). */
   ask(ref: RemoteActorRef<Protocol.Any>, message: Message, options: AskOptions | undefined) {
+    return options === undefined
+      ? (TellEffect.tell(ref, message, askNow) as Effect.Effect<unknown, unknown>)
+      : Effect.withFiber<unknown, unknown>((fiber) => this.start(fiber, ref, message, options))
+  }
+
+  /** Sends an ask from the caller running on `fiber`: the effect that waits for its reply (or why it cannot go). */
+  start(
+    fiber: Fiber.Fiber<unknown, unknown>,
+    ref: RemoteActorRef<Protocol.Any>,
+    message: Message,
+    options: AskOptions | undefined
+  ): Effect.Effect<unknown, unknown> {
     const remoting = this.remoting
-    return Effect.withFiber<unknown, unknown>((fiber) => {
-      const tag = message._tag
-      const def = Protocol.requestDef(ref.protocol, tag)
-      if (def === undefined)
-        return Effect.die(new Error(`Cannot ask ${ref}: ${tag} is not a request of ${ref.protocol.name}`))
-      let payload: Json
-      try {
-        payload = remoting.encodeFor(ref, message)
-      } catch (error) {
-        return Effect.fail(new ActorRefs.InvalidMessage({ recipient: String(ref), tag, issue: describe(error) }))
-      }
-      const system = remoting.system
-      const timeoutMillis =
-        options?.timeout === undefined ? system.askTimeoutMillis : Duration.toMillis(options.timeout)
-      const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
-      const deadline = outgoing.at
-      const from = remoting.senderAddress(fiber)
-      remoting.access.reveal(ref.peer.node, from?.path)
-      const envelope = WireEnvelopes.make({
-        kind: "ask",
-        to: { node: ref.peer.node, path: ref.path },
-        from,
-        correlationId: outgoing.id,
-        deadline,
-        traceparent: remoting.traceparent(fiber),
-        payload
-      })
-      return outgoing.run(envelope)
+    const tag = message._tag
+    const def = Protocol.requestDef(ref.protocol, tag)
+    if (def === undefined)
+      return Effect.die(new Error(`Cannot ask ${ref}: ${tag} is not a request of ${ref.protocol.name}`))
+    let payload: Json
+    try {
+      payload = remoting.encodeFor(ref, message)
+    } catch (error) {
+      return Effect.fail(new ActorRefs.InvalidMessage({ recipient: String(ref), tag, issue: describe(error) }))
+    }
+    const system = remoting.system
+    const timeoutMillis = options?.timeout === undefined ? system.askTimeoutMillis : Duration.toMillis(options.timeout)
+    const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
+    const from = remoting.senderAddress(fiber)
+    remoting.access.reveal(ref.peer.node, from?.path)
+    const envelope = WireEnvelopes.make({
+      kind: "ask",
+      to: ref.address,
+      from,
+      correlationId: outgoing.id,
+      deadline: outgoing.at,
+      traceparent: remoting.traceparent(fiber),
+      payload
     })
+    return outgoing.run(envelope)
   }
 
   /** Asks `peer` whether an actor at `path` speaks `protocol`; resolves to a ref when it does. */
@@ -202,19 +222,28 @@ export class Asks {
     timeoutMillis: number
   ): Outgoing {
     const outgoing = new Outgoing(this, `${++this.nextId}`, peer, target, tag, def, timeoutMillis)
-    this.outgoing.set(outgoing.id, outgoing)
+    const latest = this.latest
+    if (latest !== undefined) this.outgoing.set(latest.id, latest)
+    this.latest = outgoing
     outgoing.arm(this.remoting.system.deadlines)
     return outgoing
   }
 
   /** The ask ended: no reply is awaited for it any more. */
   forget(outgoing: Outgoing): void {
-    this.outgoing.delete(outgoing.id)
+    if (this.latest === outgoing) this.latest = undefined
+    else this.outgoing.delete(outgoing.id)
   }
 
   /** A reply arrived from `node`. */
   replied(node: string, correlationId: string | undefined, payload: unknown): void {
-    const outgoing = correlationId === undefined ? undefined : this.outgoing.get(correlationId)
+    const latest = this.latest
+    const outgoing =
+      correlationId === undefined
+        ? undefined
+        : latest !== undefined && latest.id === correlationId
+          ? latest
+          : this.outgoing.get(correlationId)
     if (outgoing === undefined || outgoing.peer.node !== node) return
     if (outgoing.def !== undefined) {
       outgoing.complete(this.decodeReply(payload, outgoing.def, outgoing))
@@ -226,18 +255,23 @@ export class Asks {
 
   /** The node went down: asks waiting for it fail with `NodeUnreachable`. */
   nodeDown(node: string, error: TransportError.NodeUnreachable): void {
-    for (const outgoing of [...this.outgoing.values()]) {
+    const waiting = [...this.outgoing.values()]
+    if (this.latest !== undefined) waiting.push(this.latest)
+    for (const outgoing of waiting) {
       if (outgoing.peer.node === node) outgoing.complete(Exit.fail(error))
     }
   }
 
   /** Asks waiting for a reply (for tests of leaks). */
   get size(): number {
-    return this.outgoing.size
+    return this.outgoing.size + (this.latest === undefined ? 0 : 1)
   }
 
   private decodeReply(payload: unknown, def: RequestDef, outgoing: Outgoing): Exit.Exit<unknown, unknown> {
     const reply = payload as Partial<ReplyPayload> | null
+    // the usual reply: a value that is its own decoded form (no refs in it to resolve, no Schema to run)
+    if (reply?._tag === "Success" && isPlainValue(def.success, (reply as { value: unknown }).value))
+      return Exit.succeed((reply as { value: unknown }).value)
     const invalid = (issue: string) =>
       Exit.fail(new ActorRefs.InvalidMessage({ recipient: outgoing.recipient, tag: `reply to ${outgoing.tag}`, issue }))
     return ActorRefs.withResolver(this.remoting.resolve, () => {

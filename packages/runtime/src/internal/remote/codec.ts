@@ -9,7 +9,7 @@ import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
-import { isPlain, type PlainField, plainFields, plainWriter } from "./plainStruct.ts"
+import { isPlain, type PlainField, plainCheck, plainFields, plainWriter } from "./plainStruct.ts"
 
 export type Json = Schema.Json
 export type Message = { readonly _tag: string }
@@ -148,9 +148,28 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
 type AnyCodec = Schema.Codec<unknown, unknown, never, never>
 const encoderOf = new WeakMap<Schema.Top, (value: unknown) => unknown>()
 const decoderOf = new WeakMap<Schema.Top, (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
+const plainOf = new WeakMap<Schema.Top, (u: unknown) => boolean>()
+const notPlain = (): boolean => false
 
-/** Encodes with `schema` (its encoder made once: replies and asks use it on every message). */
+/** The check that a value is its own form under `schema` (see `plainCheck`), made once; false for other schemas. */
+const isPlainFor = (schema: Schema.Top): ((u: unknown) => boolean) => {
+  let plain = plainOf.get(schema)
+  if (plain === undefined) {
+    plain = plainCheck(schema.ast) ?? notPlain
+    plainOf.set(schema, plain)
+  }
+  return plain
+}
+
+/** Whether `value` is its own encoded and decoded form under `schema` (a number for `Schema.Number`, a plain struct...). */
+export const isPlainValue = (schema: Schema.Top, value: unknown): boolean => isPlainFor(schema)(value)
+
+/**
+ * Encodes with `schema` (its encoder made once: replies and asks use it on every message). A value that is its own
+ * encoded form (a number for `Schema.Number`, a plain struct...) is taken as it is: the Schema would give it back.
+ */
 export const encodeWith = (schema: Schema.Top, value: unknown): Json => {
+  if (isPlainFor(schema)(value)) return value as Json
   let encode = encoderOf.get(schema)
   if (encode === undefined) {
     encode = Schema.encodeUnknownSync(schema as AnyCodec)
@@ -159,8 +178,9 @@ export const encodeWith = (schema: Schema.Top, value: unknown): Json => {
   return toJson(encode(value)) as Json
 }
 
-/** Decodes with `schema` (its decoder made once). */
+/** Decodes with `schema` (its decoder made once); a value that is its own decoded form is taken as it is. */
 export const decodeWith = (schema: Schema.Top, value: unknown): Exit.Exit<unknown, Schema.SchemaError> => {
+  if (isPlainFor(schema)(value)) return Exit.succeed(value)
   let decode = decoderOf.get(schema)
   if (decode === undefined) {
     decode = Schema.decodeUnknownExit(schema as AnyCodec)

@@ -8,6 +8,33 @@ import type { SchemaAST } from "effect"
 
 type PayloadWriter = Envelope.PayloadWriter
 
+/**
+ * A check that a value is its own encoded and decoded form under the schema of `ast` (see {@link isPlain}): a
+ * string, number, boolean or literal without checks or transformations, or a plain struct; undefined for any
+ * other schema (its values go through the Schema).
+ */
+export const plainCheck = (ast: SchemaAST.AST): ((u: unknown) => boolean) | undefined => {
+  if (ast.checks !== undefined || ast.encoding !== undefined || ast.context !== undefined) return undefined
+  switch (ast._tag) {
+    case "String":
+      return (u) => typeof u === "string"
+    case "Number":
+      return (u) => typeof u === "number"
+    case "Boolean":
+      return (u) => typeof u === "boolean"
+    case "Literal": {
+      const literal = ast.literal
+      return typeof literal === "bigint" ? undefined : (u) => u === literal
+    }
+    case "Objects": {
+      const fields = plainFields(ast)
+      return fields === undefined ? undefined : (u) => isPlain(fields, u)
+    }
+    default:
+      return undefined
+  }
+}
+
 /** A field of a plain struct: a string, number, boolean or literal, without checks or transformations. */
 export interface PlainField {
   readonly name: string

@@ -28,6 +28,11 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
     this.protocol = protocol
     this.codec = codecOf(protocol)
   }
+  private to: Envelope.Envelope["to"] | undefined = undefined
+  /** The actor's address on the wire (made once: every ask to it carries it). */
+  get address(): Envelope.Envelope["to"] {
+    return (this.to ??= { node: this.peer.node, path: this.path })
+  }
   /** Templates of tells to this actor by sender path ("" for none): at most `TEMPLATES`, kept while the ref lives. */
   private templates: Map<string, Envelope.Template> | undefined = undefined
   /** The template used last (one sender usually tells a ref many times in a row). */

@@ -1,8 +1,9 @@
 /**
- * The Effect a remote tell returns: one object (its ref and its message) that Effect's fiber runs as a single
- * step of its own, the way it runs `Effect.sync`. A `withFiber` closure instead costs a primitive, a closure and
- * its context per tell, and a tell put on the link at once costs the fiber a second step (the `Effect.void` it
- * returns); here the tell and the fiber's continuation are one step, and `yield*` of it makes one iterator.
+ * The Effect a remote tell (and an ask without options) returns: one object (its ref and its message) that Effect's
+ * fiber runs as a single step of its own, the way it runs `Effect.sync`. A `withFiber` closure instead costs a
+ * primitive, a closure and its context per tell, and a tell put on the link at once costs the fiber a second step
+ * (the `Effect.void` it returns); here the tell and the fiber's continuation are one step, and `yield*` of it makes
+ * one iterator.
  *
  * It relies on how Effect 4 (4.1) runs a primitive: the fiber calls its `"~effect/Effect/evaluate"` method with
  * itself and runs what that returns. `effect` is a peer dependency, so this module checks at load that the

@@ -1,0 +1,275 @@
+/**
+ * Where a remote ask's time goes, against the raw ws echo, in two processes each (interleaved rounds): the round
+ * trip's median and each side's CPU per ask, its main thread's apart from V8's helper threads (from /proc; on a
+ * loaded machine the main thread's CPU is the figure that moves with the code, the wall time mostly with the load).
+ * `ROOTS` (comma-separated checkouts, default this one) runs the actor side of each checkout in turn, for A/B:
+ *
+ *   ROOTS=/work/wt/x,/work/main ROUNDS=5 SAMPLES=5000 pnpm exec node bench/probes/ask-trace.ts
+ *
+ * With stamps (`globalThis.__tr?.(id)` put at the steps of an ask by a temporary patch) each process writes
+ * its stamps to `/tmp/ask-trace-<role>.json` (`TRACE=1`).
+ */
+import { spawn } from "node:child_process"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { loadavg } from "node:os"
+import * as Readline from "node:readline"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+const SELF = fileURLToPath(import.meta.url)
+const HERE = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "")
+const WARMUP = 500
+
+interface Role {
+  readonly role: "raw-server" | "raw-client" | "actor-server" | "actor-client"
+  readonly samples: number
+  readonly root: string
+  readonly url?: string
+}
+interface Figures {
+  readonly main: number
+  readonly other: number
+  readonly p50?: number
+}
+
+/** CPU µs of this process's main thread and of its other threads, from /proc (10 ms ticks: read over many asks). */
+const threadCpu = (): [number, number] => {
+  let main = 0
+  let other = 0
+  for (const tid of readdirSync("/proc/self/task")) {
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    const micros = (Number(fields[11]) + Number(fields[12])) * 10_000
+    if (Number(tid) === process.pid) main += micros
+    else other += micros
+  }
+  return [main, other]
+}
+
+const role = process.argv[2] === undefined ? undefined : (JSON.parse(process.argv[2]) as Role)
+
+if (role === undefined) {
+  const samples = Number(process.env.SAMPLES ?? 5000)
+  const rounds = Number(process.env.ROUNDS ?? 3)
+  const roots = (process.env.ROOTS ?? HERE).split(",")
+  const flags = process.env.FLAGS?.split(" ").filter((f) => f !== "") ?? []
+  const run = async (kind: "raw" | "actor", root: string) => {
+    const out = `/tmp/ask-trace-${process.pid}`
+    const start = (r: Role) =>
+      spawn(process.execPath, [...flags, SELF, JSON.stringify(r)], {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, OUT: out }
+      })
+    const server = start({ role: `${kind}-server`, samples, root })
+    const url = await new Promise<string>((resolve) =>
+      Readline.createInterface({ input: server.stdout! }).on("line", (line) => {
+        if (line.startsWith('{"ready"')) resolve(JSON.parse(line).ready)
+      })
+    )
+    const client = start({ role: `${kind}-client`, samples, root, url })
+    await new Promise((resolve) => client.on("exit", resolve))
+    server.kill("SIGTERM")
+    await new Promise((resolve) => server.on("exit", resolve))
+    const c = JSON.parse(readFileSync(`${out}-${kind}-client.json`, "utf8")) as Figures
+    const s = JSON.parse(readFileSync(`${out}-${kind}-server.json`, "utf8")) as Figures
+    return { c, s }
+  }
+  const line = (name: string, { c, s }: { c: Figures; s: Figures }) =>
+    `${name.padEnd(24)} p50 ${c.p50!.toFixed(0).padStart(4)} µs | CPU/ask main: client ${c.main.toFixed(1).padStart(5)} server ${s.main.toFixed(1).padStart(5)} (other threads ${c.other.toFixed(1)} / ${s.other.toFixed(1)})`
+  for (let round = 0; round < rounds; round++) {
+    console.log(line("raw", await run("raw", HERE)))
+    for (const root of roots) console.log(line(`actor ${root.split("/").pop()}`, await run("actor", root)))
+    console.log(`-- round ${round}, load ${loadavg()[0]!.toFixed(1)}`)
+  }
+} else {
+  const N = 4_000_000
+  const ids = new Uint8Array(N)
+  const times = new Float64Array(N)
+  let pos = 0
+  const hr = process.hrtime.bigint
+  const trace = process.env.TRACE !== undefined
+  if (trace)
+    (globalThis as { __tr?: (id: number) => void }).__tr = (id: number) => {
+      if (pos < N) {
+        ids[pos] = id
+        times[pos++] = Number(hr())
+      }
+    }
+  const tr = (id: number) => (globalThis as { __tr?: (id: number) => void }).__tr?.(id)
+  const out = process.env.OUT ?? "/tmp/ask-trace"
+  const dump = () => {
+    if (trace)
+      writeFileSync(
+        `/tmp/ask-trace-${role.role}.json`,
+        JSON.stringify({ ids: Array.from(ids.subarray(0, pos)), times: Array.from(times.subarray(0, pos)) })
+      )
+  }
+  let mark: [number, number] = [0, 0]
+  const figures = (extra: object = {}) => {
+    const [main, other] = threadCpu()
+    writeFileSync(
+      `${out}-${role.role}.json`,
+      JSON.stringify({ main: (main - mark[0]) / role.samples, other: (other - mark[1]) / role.samples, ...extra })
+    )
+  }
+  let served = 0
+  const countServed = () => {
+    served++
+    if (served === WARMUP + 1) mark = threadCpu()
+    else if (served === WARMUP + role.samples) figures()
+  }
+  process.on("SIGTERM", () => {
+    dump()
+    process.exit(0)
+  })
+  const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
+  const from = createRequire(`${role.root}/packages/transport/package.json`)
+  const runtime = await import(pathToFileURL(`${role.root}/packages/runtime/src/index.ts`).href)
+  const transport = await import(pathToFileURL(`${role.root}/packages/transport/src/index.ts`).href)
+  const { Effect, Logger, Option, Schema } = (await import(
+    pathToFileURL(from.resolve("effect")).href
+  )) as typeof import("effect")
+  const ws = (await import(pathToFileURL(from.resolve("ws")).href)) as { default: typeof import("ws") }
+  const { WebSocket: RawSocket, WebSocketServer } = ws.default
+  const { ActorSystem, Behavior, Protocol } = runtime as typeof import("@troupe/runtime")
+  const { WebSocket, Transport, Frame, Envelope, ActorAddress, NodeId } =
+    transport as typeof import("@troupe/transport")
+  const Consumer = Protocol.make("Consumer", {
+    Tick: { n: Schema.Number },
+    Echo: Protocol.request({ n: Schema.Number }, { success: Schema.Number })
+  })
+  const envelope = (n: number, kind: "ask" | "reply") =>
+    Envelope.make({
+      kind,
+      from: ActorAddress.make(NodeId.make("sender"), "/user/producer"),
+      to: ActorAddress.make(NodeId.make("receiver"), "/user/consumer"),
+      correlationId: "c",
+      payload: { _tag: "Tick", n }
+    })
+  const system = (node: string, listen: boolean) =>
+    Effect.gen(function* () {
+      const wire = yield* WebSocket.make({
+        node,
+        secret: "the benchmark's shared secret",
+        maxFrameBytes: 4 * 1024 * 1024,
+        ...(listen ? { listen: { port: 0, host: "127.0.0.1" } } : {})
+      })
+      const actors = yield* ActorSystem.make({ name: node, askTimeout: "30 seconds" }).pipe(
+        Effect.provideService(Transport.Transport, wire)
+      )
+      return { wire, actors }
+    })
+  const run = (effect: import("effect").Effect.Effect<unknown, unknown, import("effect").Scope.Scope>) =>
+    Effect.runPromise(
+      Effect.scoped(effect).pipe(Effect.provide(Logger.layer([Logger.withConsoleError(Logger.formatLogFmt)])))
+    )
+  const samples: Array<number> = []
+  const median = () => {
+    samples.sort((a, b) => a - b)
+    return samples[samples.length >> 1]! * 1000
+  }
+  switch (role.role) {
+    case "actor-server":
+      await run(
+        Effect.gen(function* () {
+          const { wire, actors } = yield* system("receiver", true)
+          yield* actors.spawn(
+            Behavior.make(Consumer, {
+              initial: 0,
+              receive: {
+                Tick: (count) => Effect.succeed(count),
+                Echo: (count, { n }) => {
+                  tr(6)
+                  countServed()
+                  return Effect.succeed({ state: count, reply: n })
+                }
+              }
+            }),
+            { name: "consumer" }
+          )
+          print({ ready: Option.getOrThrow(wire.address) })
+          return yield* Effect.never
+        })
+      )
+      break
+    case "actor-client":
+      await run(
+        Effect.gen(function* () {
+          const { actors } = yield* system("sender", false)
+          yield* actors.connect(role.url!)
+          const consumer = yield* actors.lookup("/user/consumer", Consumer, { node: "receiver" })
+          for (let n = 1; n <= WARMUP + role.samples; n++) {
+            if (n === WARMUP + 1) {
+              pos = 0
+              mark = threadCpu()
+            }
+            const start = performance.now()
+            tr(0)
+            yield* consumer.ask(Consumer.Echo({ n }))
+            tr(14)
+            if (n > WARMUP) samples.push(performance.now() - start)
+          }
+          figures({ p50: median() })
+          dump()
+        })
+      )
+      process.exit(0)
+      break
+    case "raw-server": {
+      const server = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: false })
+      server.on("connection", (socket) => {
+        ;(socket as unknown as { _socket: import("node:net").Socket })._socket.prependListener("data", () => tr(19))
+        socket.on("message", (data: Buffer) => {
+          tr(1)
+          countServed()
+          const frame = JSON.parse(data.toString("utf8")) as { readonly first: number }
+          tr(2)
+          const reply = Frame.encodeData(frame.first, frame.first, [JSON.stringify(envelope(frame.first, "reply"))])
+          tr(9)
+          socket.send(reply)
+          tr(10)
+        })
+      })
+      server.on("listening", () => {
+        const address = server.address()
+        print({ ready: `ws://127.0.0.1:${typeof address === "object" && address !== null ? address.port : address}` })
+      })
+      break
+    }
+    case "raw-client": {
+      const socket = await new Promise<InstanceType<typeof RawSocket>>((resolve) => {
+        const s = new RawSocket(role.url!, { perMessageDeflate: false })
+        s.on("open", () => resolve(s))
+      })
+      ;(socket as unknown as { _socket: import("node:net").Socket })._socket.prependListener("data", () => tr(19))
+      let resolveReply: () => void = () => {}
+      socket.on("message", (data: Buffer) => {
+        tr(1)
+        JSON.parse(data.toString("utf8"))
+        tr(2)
+        resolveReply()
+      })
+      for (let n = 1; n <= WARMUP + role.samples; n++) {
+        if (n === WARMUP + 1) {
+          pos = 0
+          mark = threadCpu()
+        }
+        const start = performance.now()
+        tr(0)
+        const reply = new Promise<void>((resolve) => {
+          resolveReply = resolve
+        })
+        const frame = Frame.encodeData(n - 1, n, [JSON.stringify(envelope(n, "ask"))])
+        tr(9)
+        socket.send(frame)
+        tr(10)
+        await reply
+        tr(14)
+        if (n > WARMUP) samples.push(performance.now() - start)
+      }
+      figures({ p50: median() })
+      dump()
+      socket.terminate()
+      process.exit(0)
+    }
+  }
+}
