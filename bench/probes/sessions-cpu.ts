@@ -3,7 +3,7 @@
  * processes): interleaved rounds of 2000 sessions one at a time and 10 k at once, each round's CPU time per session
  * (`process.cpuUsage`, the collector's threads included) and the collector's share; prints the medians and the
  * ratio one ÷ many (the bench's figure, if the process had the cores to itself).
- * Run: `pnpm exec node bench/probes/sessions-cpu.ts` (ROUNDS=7).
+ * Run: `pnpm exec node bench/probes/sessions-cpu.ts` (ROUNDS=7 ASK_TIMEOUT=5).
  */
 import { ActorSystem } from "@troupe/runtime"
 import { Effect } from "effect"
@@ -43,6 +43,7 @@ await Effect.runPromise(
         `cpu µs/session one ${median(one).toFixed(1)} many ${median(many).toFixed(1)}  gc µs one ${median(gcOne).toFixed(1)} many ${median(gcMany).toFixed(1)}  ratio ${median(ratios).toFixed(3)} [${ratios.map((r) => r.toFixed(2)).join(" ")}]`
       )
     }),
-    ActorSystem.layer({ name: "probe" })
+    // (ASK_TIMEOUT=600 on a loaded machine, where joins of 10 k at once outlast the default 5 s and the sessions fail)
+    ActorSystem.layer({ name: "probe", askTimeout: `${Number(process.env.ASK_TIMEOUT ?? 5)} seconds` })
   )
 )

@@ -73,28 +73,29 @@ export class Recorder {
 
   /** The latest `limit` events, oldest first. */
   events(): Array<TraceEvent> {
-    const out: Array<TraceEvent> = []
-    for (let n = Math.max(0, this.count - this.limit); n < this.count; n++) {
+    const first = Math.max(0, this.count - this.limit)
+    // (sized at once: an array grown from empty has room for 17, and a role's report keeps it until its session ends)
+    const out: Array<TraceEvent> = new Array(this.count - first)
+    for (let n = first; n < this.count; n++) {
       const i = (n % this.limit) * 4
       const slots = this.slots
       const kind = slots[i] as number
       if (kind === OWN) {
-        out.push(slots[i + 3] as TraceEvent)
+        out[n - first] = slots[i + 3] as TraceEvent
         continue
       }
       if (kind === VIOLATION) {
         const v = slots[i + 3] as Monitor.ProtocolViolation
-        out.push({ _tag: "Violation", role: this.role, expected: v.expected, got: v.got })
+        out[n - first] = { _tag: "Violation", role: this.role, expected: v.expected, got: v.got }
         continue
       }
       const peer = slots[i + 1] as string
       const label = slots[i + 2] as string
       const payload = summary(slots[i + 3])
-      out.push(
+      out[n - first] =
         kind === SENT
           ? { _tag: "Sent", from: this.role, to: peer, label, payload }
           : { _tag: "Received", from: peer, to: this.role, label, payload }
-      )
     }
     return out
   }

@@ -4,12 +4,12 @@
  * cancels the session.
  */
 import type { Monitor } from "@troupe/choreography"
-import { Deferred, Effect, Fiber, Schema } from "effect"
+import { Deferred, Effect, Exit, Fiber, Schema } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { localCell } from "../../internal/system.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded } from "../SessionEvent.ts"
-import type { Coordination, Ctx } from "./coordination.ts"
+import type { Completed, Coordination, Ctx } from "./coordination.ts"
 import { AbortCause, leftover, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
 import type { CoordinatorProtocol } from "./sessionProtocols.ts"
 import { merge } from "./traceMerge.ts"
@@ -65,6 +65,26 @@ export const settle = (c: Coordination, ctx: Ctx): Effect.Effect<Coordination> =
         cause: aborted ? cause : undefined
       })
     )
+  const result: Exit.Exit<Completed<Record<string, unknown>>, SessionAborted> = aborted && cause !== undefined
+    ? Exit.fail(
+        new SessionAborted({
+          protocol,
+          session: id,
+          cause,
+          trace: [
+            ...trace,
+            { _tag: "Aborted", ...(c.origin === undefined ? {} : { role: c.origin }), reason: cause.message }
+          ]
+        })
+      )
+    : Exit.succeed({ session: id, protocol, results, trace })
+  const cell = localCell(ctx.self)
+  if (c.settings.durable === undefined && cell !== undefined) {
+    // in the handler's call: a handler that answers an `Exit` is handled without a fiber (one per session)
+    Deferred.doneUnsafe(outcome, result)
+    cell.requestStopAfterCurrent()
+    return Exit.succeed(c)
+  }
   const stored =
     c.settings.durable === undefined
       ? Effect.void
@@ -75,22 +95,7 @@ export const settle = (c: Coordination, ctx: Ctx): Effect.Effect<Coordination> =
             aborted && cause !== undefined ? { cause: encodeCause(cause) } : { results }
           )
           .pipe(Effect.catchCause((c) => Effect.logError("Could not store the end of a durable session", c)))
-  const complete =
-    aborted && cause !== undefined
-      ? Deferred.fail(
-          outcome,
-          new SessionAborted({
-            protocol,
-            session: id,
-            cause,
-            trace: [
-              ...trace,
-              { _tag: "Aborted", ...(c.origin === undefined ? {} : { role: c.origin }), reason: cause.message }
-            ]
-          })
-        )
-      : Deferred.succeed(outcome, { session: id, protocol, results, trace })
-  return Effect.as(Effect.andThen(Effect.andThen(stored, complete), ctx.stopSelf), c)
+  return Effect.as(Effect.andThen(Effect.andThen(stored, Deferred.done(outcome, result)), ctx.stopSelf), c)
 }
 
 /**

@@ -5,6 +5,8 @@
  * to the coordinator as a message (`Joined`, or `Abort` when a role cannot be joined).
  */
 import { Cause, Effect, Exit, type Fiber } from "effect"
+import { Envelope } from "../../internal/cell/envelope.ts"
+import { sendNow } from "../../internal/cell/mailbox.ts"
 import { localCell } from "../../internal/system.ts"
 import { SessionStarted } from "../SessionEvent.ts"
 import type { Coordination, Ctx } from "./coordination.ts"
@@ -85,27 +87,42 @@ function allJoined(c: Coordination, ctx: Ctx, role: string): Effect.Effect<Coord
         roles: Object.fromEntries(c.roles.map((r) => [r, roles[r]!.path]))
       })
     )
-  return Effect.withFiber((fiber) => {
-    // Into the mailboxes of the participants of this node now; the rest in a fiber, like every broadcast: a full
-    // mailbox must not hold up the coordinator.
-    const rest: Array<Effect.Effect<void, unknown>> = []
-    for (const r of c.roles) {
-      const begin = { _tag: "Begin", session: id } as const
-      const cell = localCell(roles[r]!)
-      const told = cell === undefined ? roles[r]!.tell(begin) : cell.tell(begin, fiber)
-      if (told !== Effect.void) rest.push(told)
-    }
-    if (rest.length === 0) return Effect.succeed(c)
-    const begin = Effect.forEach(rest, (told) => told, { discard: true })
-    // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
-    // handler's services, such as the span the session runs in)
-    return Effect.as(
-      Effect.forkDetach(
-        begin.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))
-      ),
-      c
-    )
-  })
+  // without tracing, the roles of this node are told in the handler's call (its `Exit` needs no fiber); with it, from
+  // the handler's fiber, whose span the messages carry
+  return c.system!.tracing ? Effect.withFiber((fiber) => begin(c, ctx, fiber)) : begin(c, ctx, undefined)
+}
+
+/**
+ * Tells every role to begin: into the mailboxes of the participants of this node now (a full one takes it once it has
+ * room, as from a waiting sender); the rest in a fiber, like every broadcast: a full mailbox must not hold up the
+ * coordinator.
+ */
+function begin(
+  c: Coordination,
+  ctx: Ctx,
+  fiber: Fiber.Fiber<unknown, unknown> | undefined
+): Effect.Effect<Coordination> {
+  const { id, roles } = c.settings
+  const rest: Array<Effect.Effect<void, unknown>> = []
+  for (const r of c.roles) {
+    const message = { _tag: "Begin", session: id } as const
+    const cell = localCell(roles[r]!)
+    const told =
+      cell === undefined
+        ? roles[r]!.tell(message)
+        : fiber === undefined
+          ? sendNow(cell, new Envelope(message, ctx.self, undefined))
+          : cell.tell(message, fiber)
+    if (told !== Effect.void) rest.push(told)
+  }
+  if (rest.length === 0) return Effect.succeed(c)
+  const all = Effect.forEach(rest, (told) => told, { discard: true })
+  // (not in the actor's scope, where a second finalizer makes a `Map` that the session would keep; with the
+  // handler's services, such as the span the session runs in)
+  return Effect.as(
+    Effect.forkDetach(all.pipe(Effect.catchCause((cause) => Effect.logError("Could not start the session", cause)))),
+    c
+  )
 }
 
 /**
@@ -113,7 +130,8 @@ function allJoined(c: Coordination, ctx: Ctx, role: string): Effect.Effect<Coord
  * for its answer (no fiber per session), which comes back as a message, as `joinOne`'s does.
  */
 export function joinLocal(c: Coordination, ctx: Ctx, fiber: Fiber.Fiber<unknown, unknown>): void {
-  const cancels: Array<Effect.Effect<void> | undefined> = []
+  // (sized at once: an array grown from empty has room for 17, kept while a participant has not answered)
+  const cancels: Array<Effect.Effect<void> | undefined> = new Array(c.roles.length)
   c.joining = cancels
   let waiting = 0
   for (const [i, role] of c.roles.entries()) {

@@ -186,6 +186,18 @@ function takenLate(cell: ActorCell, envelope: Envelope): boolean {
   return true
 }
 
+/**
+ * Sends an envelope without waiting: into the mailbox now, or (full, `suspend`) with the senders waiting for room, to
+ * go in, in order, once there is; a full `fail` mailbox answers `MailboxFull`. For senders that must not wait and
+ * would otherwise fork a fiber per message (a coordinator telling its session's roles to begin).
+ */
+export function sendNow(cell: ActorCell, envelope: Envelope): Effect.Effect<void, MailboxFull> {
+  if (offer(cell, envelope)) return Effect.void
+  if (cell.options.mailbox.overflow === "fail") return Effect.fail(mailboxFull(cell, envelope))
+  addWaiter(cell, envelope, noop)
+  return Effect.void
+}
+
 /** Sends a request and waits for its reply (see `askNow`). */
 export function ask(
   cell: ActorCell,
