@@ -70,6 +70,8 @@ export class Link {
   private unsent = 0
   private written = 0
   waiters: Array<Waiter> = []
+  /** A waiter let in is being told (see `admit`): its sender, resumed in that call, sends on while there is room. */
+  private resuming = false
   private flushScheduled = false
   /** The last data frame held more than one envelope: sends are streaming, and each turn's go out batched. */
   private streaming = false
@@ -141,7 +143,9 @@ export class Link {
 
   hasRoom(): boolean {
     return (
-      this.urgent.length === 0 && this.waitersHead === this.waiters.length && this.lastSeq - this.acked < this.window
+      this.urgent.length === 0 &&
+      (this.resuming || this.waitersHead === this.waiters.length) &&
+      this.lastSeq - this.acked < this.window
     )
   }
 
@@ -176,38 +180,55 @@ export class Link {
     return Object.assign(withdraw, { onDone: (listener: Parameters<Waiter["onDone"]>[0]) => waiter.onDone(listener) })
   }
 
-  /** Lets in what waits for room: urgent envelopes first, then user sends in order. */
+  /**
+   * Lets in what waits for room: urgent envelopes first, then user sends in order, one at a time: a sender let in
+   * is told at once (resumed, it runs inside `done`) and sends on while there is room, ahead of those behind it
+   * (`resuming`); the next is let in only if room is left. Woken all at once, each sender past the first few
+   * would find the window full again and wait again: a suspension per sender per ack, for one message each.
+   */
   private admit(): void {
-    while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
-      let n = 0
-      while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
-        this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
-        n++
+    if (this.resuming) return // an ack in a resumed sender's turn: the loop below lets in what it has room for
+    while (this.lastSeq - this.acked < this.window) {
+      if (this.urgent.length > 0) {
+        this.admitUrgent()
+        continue
       }
-      this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
-    }
-    const waiters = this.waiters
-    let head = this.waitersHead
-    let admitted: Array<Waiter> | undefined
-    while (head < waiters.length && this.lastSeq - this.acked < this.window) {
-      const waiter = waiters[head]!
-      waiters[head++] = undefined as unknown as Waiter
+      if (this.waitersHead === this.waiters.length) break
+      const waiter = this.waiters[this.waitersHead]!
+      this.waiters[this.waitersHead++] = undefined as unknown as Waiter
+      this.compactWaiters()
       if (waiter.cancelled) continue
       this.enqueue(waiter.json, waiter.bytes, waiter.template)
-      ;(admitted ??= []).push(waiter)
+      this.resuming = true
+      try {
+        waiter.done(undefined)
+      } finally {
+        this.resuming = false
+      }
     }
-    if (head === waiters.length) {
+    if (this.sent < this.lastSeq) this.queued()
+  }
+
+  /** Puts in the resend buffer the urgent envelopes the window has room for. */
+  private admitUrgent(): void {
+    let n = 0
+    while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
+      this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
+      n++
+    }
+    this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
+  }
+
+  /** Drops admitted waiters from the front of the line, in batches (not one shift per waiter). */
+  private compactWaiters(): void {
+    const head = this.waitersHead
+    if (head === this.waiters.length) {
       this.waiters = []
       this.waitersHead = 0
-    } else if (head > 1024 && head * 2 > waiters.length) {
-      this.waiters = waiters.slice(head)
+    } else if (head > 1024 && head * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(head)
       this.waitersHead = 0
-    } else this.waitersHead = head
-    if (this.sent < this.lastSeq) this.queued()
-    // Senders resume only now (a resumed sender runs at once): resumed inside the loop, each would find the
-    // others still waiting and wait again behind them with its next message, one suspension per message.
-    // Resumed after, the first finds the room left and sends a batch before it waits again.
-    if (admitted !== undefined) for (let i = 0; i < admitted.length; i++) admitted[i]!.done(undefined)
+    }
   }
 
   /**
