@@ -16,7 +16,7 @@ import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 import type { DeliveryImpl } from "./inbound.ts"
 import { SendRing } from "./sendRing.ts"
-import { Waiter } from "./waiter.ts"
+import { type Waiter, WaitLine } from "./waiter.ts"
 
 /** A link waits this long before sending an ack on its own when no data frame carries one. */
 const ACK_DELAY_MS = 5
@@ -62,14 +62,13 @@ export class Link {
   lastSeq = 0
   /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
   private urgent: Array<Pick<Waiter, "json" | "bytes">> = []
-  /** Where the first waiter not yet admitted is (admitted waiters are dropped in batches, not shifted). */
-  private waitersHead = 0
   acked = 0
   private sent = 0
   /** Bytes of the envelopes after `sent`, each plus its comma (to cut a frame once they reach `FRAME_BYTES`). */
   private unsent = 0
   private written = 0
-  waiters: Array<Waiter> = []
+  /** User sends waiting for room in the window. */
+  readonly waiters = new WaitLine()
   /** A waiter let in is being told (see `admit`): its sender, resumed in that call, sends on while there is room. */
   private resuming = false
   private flushScheduled = false
@@ -144,7 +143,7 @@ export class Link {
   hasRoom(): boolean {
     return (
       this.urgent.length === 0 &&
-      (this.resuming || this.waitersHead === this.waiters.length) &&
+      (this.resuming || this.waiters.length === 0) &&
       this.lastSeq - this.acked < this.window
     )
   }
@@ -172,12 +171,7 @@ export class Link {
     template: Envelope.Template | undefined,
     done: ((error: SendError | undefined) => void) | undefined
   ): Waiting {
-    const waiter = new Waiter(json, bytes, template, done)
-    this.waiters.push(waiter)
-    const withdraw = () => {
-      waiter.cancelled = true
-    }
-    return Object.assign(withdraw, { onDone: (listener: Parameters<Waiter["onDone"]>[0]) => waiter.onDone(listener) })
+    return this.waiters.add(json, bytes, template, done)
   }
 
   /**
@@ -193,10 +187,8 @@ export class Link {
         this.admitUrgent()
         continue
       }
-      if (this.waitersHead === this.waiters.length) break
-      const waiter = this.waiters[this.waitersHead]!
-      this.waiters[this.waitersHead++] = undefined as unknown as Waiter
-      this.compactWaiters()
+      const waiter = this.waiters.next()
+      if (waiter === undefined) break
       if (waiter.cancelled) continue
       this.enqueue(waiter.json, waiter.bytes, waiter.template)
       this.resuming = true
@@ -217,18 +209,6 @@ export class Link {
       n++
     }
     this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
-  }
-
-  /** Drops admitted waiters from the front of the line, in batches (not one shift per waiter). */
-  private compactWaiters(): void {
-    const head = this.waitersHead
-    if (head === this.waiters.length) {
-      this.waiters = []
-      this.waitersHead = 0
-    } else if (head > 1024 && head * 2 > this.waiters.length) {
-      this.waiters = this.waiters.slice(head)
-      this.waitersHead = 0
-    }
   }
 
   /**
@@ -369,7 +349,7 @@ export class Link {
       for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.ring.size(seq) + 1
       this.sent = ack
     }
-    if (this.urgent.length > 0 || this.waitersHead < this.waiters.length) this.admit()
+    if (this.urgent.length > 0 || this.waiters.length > 0) this.admit()
     return true
   }
 
@@ -409,11 +389,7 @@ export class Link {
     this.ackTimer = undefined
     this.ring.clear()
     this.urgent = []
-    const waiters = this.waiters
-    const head = this.waitersHead
-    this.waiters = []
-    this.waitersHead = 0
-    for (let i = head; i < waiters.length; i++) if (!waiters[i]!.cancelled) waiters[i]!.done(error)
+    this.waiters.fail(error)
     this.active = undefined
     this.wakeIdle()
   }
@@ -424,7 +400,7 @@ export class Link {
       incarnation: this.peer.incarnation,
       connected: this.active?.state === "open",
       unacknowledged: this.unacknowledged,
-      waiting: this.waiters.length - this.waitersHead + this.urgent.length,
+      waiting: this.waiters.length + this.urgent.length,
       received: this.delivered
     }
   }
