@@ -16,7 +16,7 @@ import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 import type { DeliveryImpl } from "./inbound.ts"
 import { SendRing } from "./sendRing.ts"
-import { Waiter } from "./waiter.ts"
+import { type Waiter, WaitLine } from "./waiter.ts"
 
 /** A link waits this long before sending an ack on its own when no data frame carries one. */
 const ACK_DELAY_MS = 5
@@ -62,14 +62,15 @@ export class Link {
   lastSeq = 0
   /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
   private urgent: Array<Pick<Waiter, "json" | "bytes">> = []
-  /** Where the first waiter not yet admitted is (admitted waiters are dropped in batches, not shifted). */
-  private waitersHead = 0
   acked = 0
   private sent = 0
   /** Bytes of the envelopes after `sent`, each plus its comma (to cut a frame once they reach `FRAME_BYTES`). */
   private unsent = 0
   private written = 0
-  waiters: Array<Waiter> = []
+  /** User sends waiting for room in the window. */
+  readonly waiters = new WaitLine()
+  /** A waiter let in is being told (see `admit`): its sender, resumed in that call, sends on while there is room. */
+  private resuming = false
   private flushScheduled = false
   /** The last data frame held more than one envelope: sends are streaming, and each turn's go out batched. */
   private streaming = false
@@ -141,7 +142,9 @@ export class Link {
 
   hasRoom(): boolean {
     return (
-      this.urgent.length === 0 && this.waitersHead === this.waiters.length && this.lastSeq - this.acked < this.window
+      this.urgent.length === 0 &&
+      (this.resuming || this.waiters.length === 0) &&
+      this.lastSeq - this.acked < this.window
     )
   }
 
@@ -168,46 +171,44 @@ export class Link {
     template: Envelope.Template | undefined,
     done: ((error: SendError | undefined) => void) | undefined
   ): Waiting {
-    const waiter = new Waiter(json, bytes, template, done)
-    this.waiters.push(waiter)
-    const withdraw = () => {
-      waiter.cancelled = true
-    }
-    return Object.assign(withdraw, { onDone: (listener: Parameters<Waiter["onDone"]>[0]) => waiter.onDone(listener) })
+    return this.waiters.add(json, bytes, template, done)
   }
 
-  /** Lets in what waits for room: urgent envelopes first, then user sends in order. */
+  /**
+   * Lets in what waits for room: urgent envelopes first, then user sends in order, one at a time: a sender let in
+   * is told at once (resumed, it runs inside `done`) and sends on while there is room, ahead of those behind it
+   * (`resuming`); the next is let in only if room is left. Woken all at once, each sender past the first few
+   * would find the window full again and wait again: a suspension per sender per ack, for one message each.
+   */
   private admit(): void {
-    while (this.urgent.length > 0 && this.lastSeq - this.acked < this.window) {
-      let n = 0
-      while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
-        this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
-        n++
+    if (this.resuming) return // an ack in a resumed sender's turn: the loop below lets in what it has room for
+    while (this.lastSeq - this.acked < this.window) {
+      if (this.urgent.length > 0) {
+        this.admitUrgent()
+        continue
       }
-      this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
-    }
-    const waiters = this.waiters
-    let head = this.waitersHead
-    let admitted: Array<Waiter> | undefined
-    while (head < waiters.length && this.lastSeq - this.acked < this.window) {
-      const waiter = waiters[head]!
-      waiters[head++] = undefined as unknown as Waiter
+      const waiter = this.waiters.next()
+      if (waiter === undefined) break
       if (waiter.cancelled) continue
       this.enqueue(waiter.json, waiter.bytes, waiter.template)
-      ;(admitted ??= []).push(waiter)
+      this.resuming = true
+      try {
+        waiter.done(undefined)
+      } finally {
+        this.resuming = false
+      }
     }
-    if (head === waiters.length) {
-      this.waiters = []
-      this.waitersHead = 0
-    } else if (head > 1024 && head * 2 > waiters.length) {
-      this.waiters = waiters.slice(head)
-      this.waitersHead = 0
-    } else this.waitersHead = head
     if (this.sent < this.lastSeq) this.queued()
-    // Senders resume only now (a resumed sender runs at once): resumed inside the loop, each would find the
-    // others still waiting and wait again behind them with its next message, one suspension per message.
-    // Resumed after, the first finds the room left and sends a batch before it waits again.
-    if (admitted !== undefined) for (let i = 0; i < admitted.length; i++) admitted[i]!.done(undefined)
+  }
+
+  /** Puts in the resend buffer the urgent envelopes the window has room for. */
+  private admitUrgent(): void {
+    let n = 0
+    while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
+      this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
+      n++
+    }
+    this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
   }
 
   /**
@@ -348,7 +349,7 @@ export class Link {
       for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.ring.size(seq) + 1
       this.sent = ack
     }
-    if (this.urgent.length > 0 || this.waitersHead < this.waiters.length) this.admit()
+    if (this.urgent.length > 0 || this.waiters.length > 0) this.admit()
     return true
   }
 
@@ -388,11 +389,7 @@ export class Link {
     this.ackTimer = undefined
     this.ring.clear()
     this.urgent = []
-    const waiters = this.waiters
-    const head = this.waitersHead
-    this.waiters = []
-    this.waitersHead = 0
-    for (let i = head; i < waiters.length; i++) if (!waiters[i]!.cancelled) waiters[i]!.done(error)
+    this.waiters.fail(error)
     this.active = undefined
     this.wakeIdle()
   }
@@ -403,7 +400,7 @@ export class Link {
       incarnation: this.peer.incarnation,
       connected: this.active?.state === "open",
       unacknowledged: this.unacknowledged,
-      waiting: this.waiters.length - this.waitersHead + this.urgent.length,
+      waiting: this.waiters.length + this.urgent.length,
       received: this.delivered
     }
   }

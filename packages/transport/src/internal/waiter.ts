@@ -1,8 +1,9 @@
 /**
- * A user send waiting for room in a link's window (see `Link.wait`): what it will put in the resend buffer, and who
- * hears once it is there or failed.
+ * User sends waiting for room in a link's window (see `Link.wait`): each what it will put in the resend buffer and
+ * who hears once it is there or failed, in a line in the order they came.
  */
 import type * as Envelope from "../Envelope.ts"
+import type { Waiting } from "../Transport.ts"
 import type { SendError } from "../TransportError.ts"
 
 /**
@@ -40,5 +41,66 @@ export class Waiter {
   onDone(listener: (error: SendError | undefined) => void): void {
     if (this.outcome === null) this.listener = listener
     else listener(this.outcome)
+  }
+}
+
+/**
+ * A link's user sends waiting for room, in the order they came: added at the back, let in from the front
+ * (dropped in batches, not shifted one by one).
+ *
+ * @example
+ * ```ts
+ * const line = new WaitLine()
+ * const withdraw = line.add(json, bytes, undefined, (error) => console.log(error ?? "in the buffer"))
+ * line.next()?.done(undefined) // the first that was not withdrawn
+ * ```
+ */
+export class WaitLine {
+  private waiters: Array<Waiter> = []
+  /** Where the first waiter not yet let in is. */
+  private head = 0
+
+  /** How many wait. */
+  get length(): number {
+    return this.waiters.length - this.head
+  }
+
+  /** A send waits at the back of the line; returns what withdraws it. */
+  add(
+    json: string,
+    bytes: number,
+    template: Envelope.Template | undefined,
+    done: ((error: SendError | undefined) => void) | undefined
+  ): Waiting {
+    const waiter = new Waiter(json, bytes, template, done)
+    this.waiters.push(waiter)
+    const withdraw = () => {
+      waiter.cancelled = true
+    }
+    return Object.assign(withdraw, { onDone: (listener: Parameters<Waiter["onDone"]>[0]) => waiter.onDone(listener) })
+  }
+
+  /** Takes the first waiter off the line (it may have been withdrawn), or undefined if none waits. */
+  next(): Waiter | undefined {
+    if (this.head === this.waiters.length) return undefined
+    const waiter = this.waiters[this.head]!
+    this.waiters[this.head++] = undefined as unknown as Waiter
+    if (this.head === this.waiters.length) {
+      this.waiters = []
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(this.head)
+      this.head = 0
+    }
+    return waiter
+  }
+
+  /** Empties the line, telling each waiter not withdrawn that it failed with `error`. */
+  fail(error: SendError): void {
+    const waiters = this.waiters
+    const head = this.head
+    this.waiters = []
+    this.head = 0
+    for (let i = head; i < waiters.length; i++) if (!waiters[i]!.cancelled) waiters[i]!.done(error)
   }
 }
