@@ -310,7 +310,7 @@ describe("troupe node", () => {
       { cwd: root }
     )
     const exit = await hub.exited()
-    expect(exit.code).toBe(0)
+    expect(exit.code, `hub:\n${exit.stdout}\n${exit.stderr}\nbob:\n${bob.stdout()}\n${bob.stderr()}`).toBe(0)
     expect(lines(exit.stdout)).toContain("reply: bob echoes hello from the hub")
     expect(lines(exit.stdout).at(-1)).toBe("stopped.")
     bob.process.kill("SIGINT")
