@@ -15,7 +15,7 @@
  * actors whose state it carried are marked failed (their next message crashes them, and their supervisor
  * restarts them from what was committed).
  */
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, Schedule } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import {
   describe,
@@ -208,6 +208,7 @@ export class Writer {
     const now = Date.now()
     const batch = Effect.gen(function* () {
       for (const w of written) {
+        w.conflict = undefined // an earlier try's, rolled back with it
         if (w.json === undefined) continue
         const t = w.tracked
         const rows =
@@ -240,6 +241,7 @@ export class Writer {
       return results
     })
     return sql.withTransaction(batch).pipe(
+      Effect.retry({ while: isVictim, schedule: victimRetry }),
       Effect.exit,
       Effect.flatMap((exit) => {
         if (Exit.isSuccess(exit)) {
@@ -281,3 +283,20 @@ export class Writer {
     for (const waiter of w.waiters) waiter(failure)
   }
 }
+
+/**
+ * Whether the database rolled the batch back only to break a conflict with another transaction: PostgreSQL's
+ * "deadlock detected" (40P01) and serialization failure (40001). Two runners' batches can write the same rows in
+ * opposite orders while a shard changes hands (the old owner's last batch and the new owner's first store the
+ * same redelivered messages and states), and PostgreSQL aborts one of them; its documented answer is to run the
+ * transaction again, which is safe here: nothing of it was committed, and its statements are written to be run
+ * again (`ON CONFLICT DO NOTHING`, revision checks).
+ */
+const isVictim = (error: SqlError.SqlError): boolean =>
+  error.reason._tag === "DeadlockError" || error.reason._tag === "SerializationError"
+
+/** How a victim batch is run again: after 10 ms, doubling up to 1 s apart, jittered (so the two do not meet again); 8 times at most. */
+const victimRetry = Schedule.max([
+  Schedule.jittered(Schedule.min([Schedule.exponential("10 millis"), Schedule.spaced("1 second")])),
+  Schedule.recurs(8)
+])
