@@ -135,8 +135,8 @@ describe("a module that does not load: one line with its file, line and column",
         ["protocol", "check", join(dir, module)]
       ]) {
         const { code, stderr } = await troupe(...args)
-        expect(code).toBe(1)
-        expect(lines(stderr)).toHaveLength(1)
+        expect(code, stderr).toBe(1)
+        expect(lines(stderr), stderr).toHaveLength(1)
         expect(stderr).toContain(`troupe: Cannot load ${join(dir, module)}: ${join(dir, says)}`)
       }
     })
