@@ -206,7 +206,9 @@ export class Writer {
   private write(written: ReadonlyArray<Written>, loose: ReadonlyArray<Loose>): Effect.Effect<void> {
     const sql = this.sql
     const now = Date.now()
+    let tries = 0
     const batch = Effect.gen(function* () {
+      tries++
       for (const w of written) {
         w.conflict = undefined // an earlier try's, rolled back with it
         if (w.json === undefined) continue
@@ -248,7 +250,16 @@ export class Writer {
           const results = exit.value
           for (const w of written) this.settle(w, w.conflict)
           for (let i = 0; i < loose.length; i++) loose[i]!.done(Exit.succeed(results[i]))
-          return Effect.void
+          return tries > 1 || Date.now() - now > 1000
+            ? Effect.logDebug("A slow storage write batch (or one written again after a deadlock)").pipe(
+                Effect.annotateLogs({
+                  millis: Date.now() - now,
+                  tries,
+                  states: written.length,
+                  statements: loose.length
+                })
+              )
+            : Effect.void
         }
         const failure = exit.cause.reasons.find(Cause.isFailReason)
         const error: StorageError =
