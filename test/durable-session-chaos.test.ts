@@ -207,7 +207,8 @@ if (postgres !== undefined) {
       const running = new Map<string, Lines.Driven<Event>>()
       const startNode = async (node: (typeof nodes)[number]) =>
         running.set(node, await Lines.start<Event>("session-node.ts", { ...config[node], sessions }))
-      for (const node of nodes) await startNode(node)
+      // at once: a node's start takes 50-60 s at load 40 on 2 cores, and each waits only for its own
+      await Promise.all(nodes.map(startNode))
       for (let k = 0; k < KILLS; k++) {
         await new Promise((r) => setTimeout(r, 100 + Math.floor(rand() * 400)))
         const victim = nodes[Math.floor(rand() * nodes.length)]!
@@ -252,12 +253,28 @@ if (postgres !== undefined) {
       const effects = join(dir, "effects-lost.txt")
       writeFileSync(effects, "")
       const config = await configs(effects, 1500)
-      const n2 = await Lines.start<Event>("session-node.ts", config.n2)
-      const n3 = await Lines.start<Event>("session-node.ts", config.n3)
+      // the roles' nodes at once (a node's start takes 50-60 s at load 40 on 2 cores), then the coordinator's
+      const [n2, n3] = await Promise.all([
+        Lines.start<Event>("session-node.ts", config.n2),
+        Lines.start<Event>("session-node.ts", config.n3)
+      ])
       const n1 = await Lines.start<Event>("session-node.ts", { ...config.n1, sessions: 2, stepMs: 30 })
       // the bank's node dies in the middle of the sessions and does not come back
-      await new Promise<void>((resolve) => {
-        const check = () => (readFileSync(effects, "utf8").includes("/B/2 ") ? resolve() : setTimeout(check, 10))
+      const started = Date.now()
+      await new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (readFileSync(effects, "utf8").includes("/B/2 ")) return resolve()
+          const early = n1.events.filter((e) => e.event === "outcome")
+          if (early.length > 0 || Date.now() - started > Child.HANG_MILLIS) {
+            return reject(
+              new Error(
+                `${early.length > 0 ? `sessions ended before the bank's node was killed: ${JSON.stringify(early)}` : `no bank effect /B/2 within ${Child.HANG_MILLIS} ms`}\n` +
+                  `n1:\n${n1.child.stderr().slice(-3000)}\nn2:\n${n2.child.stderr().slice(-2000)}`
+              )
+            )
+          }
+          setTimeout(check, 10)
+        }
         check()
       })
       await n2.kill()
@@ -266,6 +283,6 @@ if (postgres !== undefined) {
       for (const e of n1.events) if (e.event === "outcome") expect(e).toMatchObject({ aborted: "SessionNodeLost" })
       await n1.kill()
       await n3.kill()
-    }, 120_000)
+    }, 300_000)
   })
 }
