@@ -48,10 +48,22 @@ describe("actors across processes under chaos", () => {
       const step = (what: string) =>
         Effect.sync(() => steps.push(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${what}`))
       const nodes = new Map<Name, Node>()
-      const hung = Effect.suspend(() =>
+      // what each node had sent and how its asks went when the run was given up (slow, or stuck?)
+      const progress = Effect.forEach([...nodes], ([name, node]) =>
+        reportOf(node).pipe(
+          Effect.timeout("15 seconds"),
+          Effect.match({
+            onFailure: (error) => `${name}: no report (${String(error)})`,
+            onSuccess: (report) =>
+              `${name}: sent ${JSON.stringify(report.sent)}; asks ${JSON.stringify(report.asks)}; received ${JSON.stringify(report.received)}`
+          })
+        )
+      )
+      const hung = Effect.flatMap(progress, (reports) =>
         Effect.die(
           new Error(
-            `no end within ${HANG_MS} ms (load average ${loadavg()[0]!.toFixed(1)}); steps:\n${steps.join("\n")}\n--- logs ---\n` +
+            `no end within ${HANG_MS} ms (load average ${loadavg()[0]!.toFixed(1)}); steps:\n${steps.join("\n")}\n` +
+              `--- progress ---\n${reports.join("\n")}\n--- logs ---\n` +
               [...nodes].map(([n, node]) => `${n}:\n${node.stderr().slice(-3000)}`).join("\n")
           )
         )
@@ -170,6 +182,6 @@ describe("actors across processes under chaos", () => {
         for (const name of names) assert.strictEqual(yield* node(name).stop, 0)
       }).pipe(Effect.timeoutOrElse({ duration: HANG_MS, orElse: () => hung }))
     },
-    HANG_MS + 10_000
+    HANG_MS + 30_000
   )
 })
