@@ -49,14 +49,16 @@ describe("actors across processes under chaos", () => {
         Effect.sync(() => steps.push(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${what}`))
       const nodes = new Map<Name, Node>()
       // what each node had sent and how its asks went when the run was given up (slow, or stuck?)
-      const progress = Effect.forEach([...nodes], ([name, node]) =>
-        reportOf(node).pipe(
-          Effect.timeout("15 seconds"),
-          Effect.match({
-            onFailure: (error) => `${name}: no report (${String(error)})`,
-            onSuccess: (report) =>
-              `${name}: sent ${JSON.stringify(report.sent)}; asks ${JSON.stringify(report.asks)}; received ${JSON.stringify(report.received)}`
-          })
+      const progress = Effect.suspend(() =>
+        Effect.forEach([...nodes], ([name, node]) =>
+          reportOf(node).pipe(
+            Effect.timeout("15 seconds"),
+            Effect.match({
+              onFailure: (error) => `${name}: no report (${String(error)})`,
+              onSuccess: (report) =>
+                `${name}: sent ${JSON.stringify(report.sent)}; asks ${JSON.stringify(report.asks)}; received ${JSON.stringify(report.received)}`
+            })
+          )
         )
       )
       const hung = Effect.flatMap(progress, (reports) =>
