@@ -169,10 +169,15 @@ export class Writer {
     if (this.dirty.size === 0 && this.loose.length === 0) return
     this.urgent = false
     this.flushing = true
-    const tracked = this.dirty
-    const loose = this.loose
-    this.dirty = new Set()
-    this.loose = []
+    // a batch is bounded: what is left goes in the next one, at once
+    const tracked: Array<Tracked> = []
+    for (const t of this.dirty) {
+      if (tracked.length === MAX_BATCH) break
+      tracked.push(t)
+      this.dirty.delete(t)
+    }
+    const loose = this.loose.splice(0, MAX_BATCH)
+    if (this.dirty.size > 0 || this.loose.length > 0) this.urgent = true
     const written: Array<Written> = []
     for (const t of tracked) {
       t.dirty = false
@@ -294,6 +299,14 @@ export class Writer {
     for (const waiter of w.waiters) waiter(failure)
   }
 }
+
+/**
+ * The most actor states, and the most other statements, one batch writes (one transaction). A batch's
+ * statements run one after the other, and every waiter of a batch waits for all of it: unbounded, a backlog
+ * made one transaction of 6,057 statements that took 190 s at load 45 on 2 cores (a runner draining a killed
+ * runner's shards), past every ask's and every stop's deadline.
+ */
+const MAX_BATCH = 500
 
 /**
  * Whether the database rolled the batch back only to break a conflict with another transaction: PostgreSQL's
