@@ -56,7 +56,7 @@ const expected = { C: (ROUNDS * (ROUNDS + 1)) / 2, B: (ROUNDS * (ROUNDS + 1)) / 
 const checkEffects = (file: string, context: string, sessions = SESSIONS) => {
   // each line: `<session>/<role>/<n> <time> <pid of the node that ran it>`
   const runs = new Map<string, Array<{ readonly at: number; readonly pid: string }>>()
-  const ranAfter = new Set<string>() // `<pid> <session>/<role> <n>`: that node ran this role's effect n
+  const ranAfter = new Set<string>() // `<pid> <session>/<role>/<n>`: that node ran that effect
   for (const line of readFileSync(file, "utf8").trim().split("\n")) {
     if (line === "") continue
     const [key, at, pid] = line.split(" ") as [string, string, string]
