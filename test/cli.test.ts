@@ -135,8 +135,8 @@ describe("a module that does not load: one line with its file, line and column",
         ["protocol", "check", join(dir, module)]
       ]) {
         const { code, stderr } = await troupe(...args)
-        expect(code).toBe(1)
-        expect(lines(stderr)).toHaveLength(1)
+        expect(code, stderr).toBe(1)
+        expect(lines(stderr), stderr).toHaveLength(1)
         expect(stderr).toContain(`troupe: Cannot load ${join(dir, module)}: ${join(dir, says)}`)
       }
     })
@@ -310,7 +310,7 @@ describe("troupe node", () => {
       { cwd: root }
     )
     const exit = await hub.exited()
-    expect(exit.code).toBe(0)
+    expect(exit.code, `hub:\n${exit.stdout}\n${exit.stderr}\nbob:\n${bob.stdout()}\n${bob.stderr()}`).toBe(0)
     expect(lines(exit.stdout)).toContain("reply: bob echoes hello from the hub")
     expect(lines(exit.stdout).at(-1)).toBe("stopped.")
     bob.process.kill("SIGINT")

@@ -47,30 +47,37 @@ afterAll(() => {
 
 const expected = { C: (ROUNDS * (ROUNDS + 1)) / 2, B: (ROUNDS * (ROUNDS + 1)) / 2, A: ROUNDS }
 
-/** Every `once` effect ran, and ran twice only if a kill came within `window` ms after its first run. */
-const checkEffects = (
-  file: string,
-  kills: ReadonlyArray<number>,
-  context: string,
-  sessions = SESSIONS,
-  window = 1000
-) => {
-  const runs = new Map<string, Array<number>>()
+/**
+ * Every `once` effect ran; it ran again only in a later incarnation, and only when the one that ran it first
+ * died before that role went on to its next effect. (A role goes on only after its `once` result is committed:
+ * a run again after that is handling twice. No clock is involved: on a loaded machine a commit and a kill
+ * noticed from here can take seconds.)
+ */
+const checkEffects = (file: string, context: string, sessions = SESSIONS) => {
+  // each line: `<session>/<role>/<n> <time> <pid of the node that ran it>`
+  const runs = new Map<string, Array<{ readonly at: number; readonly pid: string }>>()
+  const ranAfter = new Set<string>() // `<pid> <session>/<role>/<n>`: that node ran that effect
   for (const line of readFileSync(file, "utf8").trim().split("\n")) {
     if (line === "") continue
-    const [key, at] = line.split(" ")
-    runs.set(key!, [...(runs.get(key!) ?? []), Number(at)])
+    const [key, at, pid] = line.split(" ") as [string, string, string]
+    runs.set(key, [...(runs.get(key) ?? []), { at: Number(at), pid }])
+    ranAfter.add(`${pid} ${key}`)
   }
+  const next = (key: string) => key.replace(/\/(\d+)$/, (_, n: string) => `/${Number(n) + 1}`)
   for (let s = 0; s < sessions; s++)
     for (const role of ["B", "A"])
       for (let n = 1; n <= ROUNDS; n++)
         expect(runs.has(`s-${s}/${role}/${n}`), `s-${s}/${role}/${n}; ${context}`).toBe(true)
   for (const [key, times] of runs) {
     for (let i = 1; i < times.length; i++) {
-      const cut = kills.some((k) => k >= times[i - 1]! && k <= times[i - 1]! + window)
-      expect(cut, `${key} ran again at ${times[i]} after ${times[i - 1]} with no kill in between; ${context}`).toBe(
-        true
-      )
+      const first = times[i - 1]!
+      const again = times[i]!
+      const cut = again.pid !== first.pid && !ranAfter.has(`${first.pid} ${next(key)}`)
+      expect(
+        cut,
+        `${key} ran again at ${again.at} (node pid ${again.pid}) after ${first.at} (pid ${first.pid}), ` +
+          `${again.pid === first.pid ? "in the same incarnation" : "after that incarnation had gone on to the next effect"}; ${context}`
+      ).toBe(true)
     }
   }
 }
@@ -115,7 +122,6 @@ for (const db of dbs) {
         deadlineMs: 20_000,
         stepMs: 2
       }
-      const kills: Array<number> = []
       const log: Array<string> = []
       let outcomes: ReadonlyArray<Event> = []
       for (let incarnation = 0; ; incarnation++) {
@@ -125,18 +131,11 @@ for (const db of dbs) {
         const config = { ...base, sessions: WAVE * (incarnation + 1) }
         const node = await Lines.start<Event>("session-node.ts", how === "step" ? { ...config, kill: { nth } } : config)
         if (how === "outside") {
-          setTimeout(
-            () => {
-              kills.push(Date.now())
-              void node.kill()
-            },
-            20 + Math.floor(rand() * 400)
-          )
+          setTimeout(() => void node.kill(), 20 + Math.floor(rand() * 400))
         }
         const all = await node.until(
           (es) => es.filter((e) => e.event === "outcome").length >= Math.min(SESSIONS, WAVE * (incarnation + 1))
         )
-        if (how === "step" && !all) kills.push(Date.now())
         log.push(`${incarnation}: ${how}${how === "step" ? ` #${nth}` : ""}, ${all ? "all ended" : "died"}`)
         const aborted = node.events.filter((e) => e.event === "outcome" && e.aborted !== undefined)
         if (aborted.length > 0) {
@@ -165,7 +164,7 @@ for (const db of dbs) {
         const outcome = outcomes.find((e) => e.event === "outcome" && e.session === `s-${s}`)
         expect(outcome, context).toMatchObject({ completed: expected })
       }
-      checkEffects(effects, kills, context)
+      checkEffects(effects, context)
     }, 300_000)
   })
 }
@@ -202,18 +201,20 @@ if (postgres !== undefined) {
       const rand = Lines.random(seed)
       const effects = join(dir, "effects-three.txt")
       writeFileSync(effects, "")
-      const config = await configs(effects, 20_000)
-      const kills: Array<number> = []
+      // a killed node must be back within the sessions' deadline: its restart (a Node start, its storage,
+      // recovery) took 26 s with three at once at load 47, and more beside cli.test's dozens of starts (s-0 lost
+      // with 20 s at load 28-37); 60 s is what the harness itself gives a start (Lines.start)
+      const config = await configs(effects, 60_000)
       const log: Array<string> = []
       let sessions = WAVE
       const running = new Map<string, Lines.Driven<Event>>()
       const startNode = async (node: (typeof nodes)[number]) =>
         running.set(node, await Lines.start<Event>("session-node.ts", { ...config[node], sessions }))
-      for (const node of nodes) await startNode(node)
+      // at once: a node's start takes 50-60 s at load 40 on 2 cores, and each waits only for its own
+      await Promise.all(nodes.map(startNode))
       for (let k = 0; k < KILLS; k++) {
         await new Promise((r) => setTimeout(r, 100 + Math.floor(rand() * 400)))
         const victim = nodes[Math.floor(rand() * nodes.length)]!
-        kills.push(Date.now())
         await running.get(victim)!.kill()
         await new Promise((r) => setTimeout(r, Math.floor(rand() * 300)))
         if (victim === "n1") sessions += WAVE
@@ -248,19 +249,35 @@ if (postgres !== undefined) {
         const outcome = coordinator.events.find((e) => e.event === "outcome" && e.session === `s-${s}`)
         expect(outcome, context).toMatchObject({ completed: expected })
       }
-      checkEffects(effects, kills, context, sessions)
-    }, 300_000)
+      checkEffects(effects, context, sessions)
+    }, 420_000)
 
     it("fails the sessions of a node that is not back within the deadline, typed", async () => {
       const effects = join(dir, "effects-lost.txt")
       writeFileSync(effects, "")
       const config = await configs(effects, 1500)
-      const n2 = await Lines.start<Event>("session-node.ts", config.n2)
-      const n3 = await Lines.start<Event>("session-node.ts", config.n3)
+      // the roles' nodes at once (a node's start takes 50-60 s at load 40 on 2 cores), then the coordinator's
+      const [n2, n3] = await Promise.all([
+        Lines.start<Event>("session-node.ts", config.n2),
+        Lines.start<Event>("session-node.ts", config.n3)
+      ])
       const n1 = await Lines.start<Event>("session-node.ts", { ...config.n1, sessions: 2, stepMs: 30 })
       // the bank's node dies in the middle of the sessions and does not come back
-      await new Promise<void>((resolve) => {
-        const check = () => (readFileSync(effects, "utf8").includes("/B/2 ") ? resolve() : setTimeout(check, 10))
+      const started = Date.now()
+      await new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (readFileSync(effects, "utf8").includes("/B/2 ")) return resolve()
+          const early = n1.events.filter((e) => e.event === "outcome")
+          if (early.length > 0 || Date.now() - started > Child.HANG_MILLIS) {
+            return reject(
+              new Error(
+                `${early.length > 0 ? `sessions ended before the bank's node was killed: ${JSON.stringify(early)}` : `no bank effect /B/2 within ${Child.HANG_MILLIS} ms`}\n` +
+                  `n1:\n${n1.child.stderr().slice(-3000)}\nn2:\n${n2.child.stderr().slice(-2000)}`
+              )
+            )
+          }
+          setTimeout(check, 10)
+        }
         check()
       })
       await n2.kill()
@@ -269,6 +286,6 @@ if (postgres !== undefined) {
       for (const e of n1.events) if (e.event === "outcome") expect(e).toMatchObject({ aborted: "SessionNodeLost" })
       await n1.kill()
       await n3.kill()
-    }, 120_000)
+    }, 300_000)
   })
 }

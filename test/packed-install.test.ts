@@ -7,7 +7,7 @@
  * `troupe protocol check` on a module of that project.
  */
 import { execFile } from "node:child_process"
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
 import { promisify } from "node:util"
@@ -56,20 +56,38 @@ const userEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
 
 /**
  * Runs a command to its end. `timeout` only catches a hang (npm, pnpm and tsc are slow on a loaded machine,
- * never stuck); a failure says how long it ran and the load it ran under.
+ * never stuck): the command is killed then (SIGKILL: npm answers SIGTERM by rolling back what it installed,
+ * which took another minute at load 30). A failure says how long it ran, the load it ran under, and what
+ * `log()` says it was doing.
  */
-const command = async (file: string, args: ReadonlyArray<string>, cwd: string, timeout = HANG_MILLIS * 2) => {
+const command = async (
+  file: string,
+  args: ReadonlyArray<string>,
+  cwd: string,
+  timeout = HANG_MILLIS * 2,
+  log: () => string = () => ""
+) => {
   const started = Date.now()
   try {
-    return await exec(file, args, { cwd, env: userEnv(), timeout, maxBuffer: 16 * 2 ** 20 })
+    return await exec(file, args, { cwd, env: userEnv(), timeout, killSignal: "SIGKILL", maxBuffer: 16 * 2 ** 20 })
   } catch (error) {
     const { stdout, stderr, killed } = error as { stdout?: string; stderr?: string; killed?: boolean }
     const ran = `${((Date.now() - started) / 1000).toFixed(1)} s, load average ${loadavg()[0]!.toFixed(1)}`
     throw new Error(
-      `${file} ${args.join(" ")} ${killed === true ? "hung (killed)" : "failed"} in ${cwd} after ${ran}:\n${stdout ?? ""}\n${stderr ?? ""}`,
+      `${file} ${args.join(" ")} ${killed === true ? "hung (killed)" : "failed"} in ${cwd} after ${ran}:\n${stdout ?? ""}\n${stderr ?? ""}${log()}`,
       { cause: error }
     )
   }
+}
+
+/**
+ * The last lines of npm's debug log in `dir` (one per step: each manifest and tarball it fetches, each package
+ * it writes, with timings), for the message of an install that failed or hung.
+ */
+const npmLog = (dir: string) => (): string => {
+  const logs = existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith("-debug-0.log")) : []
+  const lines = logs.flatMap((file) => readFileSync(join(dir, file), "utf8").trimEnd().split("\n"))
+  return `\nnpm's debug log, last lines (of ${lines.length}):\n${lines.slice(-40).join("\n")}`
 }
 
 // every wait in these tests has its own hang deadline with a report (`command`, support/child.ts); the tests'
@@ -96,6 +114,7 @@ beforeAll(async () => {
     copyFileSync(join(fixtures, file), join(project, file))
   copyFileSync(join(root, "packages", "examples", "src", "readme", "backend.ts"), join(project, "backend.ts"))
   const tarballs = readdirSync(packs).map((file) => join(packs, file))
+  const logs = join(packs, "npm-logs")
   await command(
     "npm",
     [
@@ -103,12 +122,22 @@ beforeAll(async () => {
       "--no-audit",
       "--no-fund",
       "--loglevel=error",
+      // what npm did, step by step, for the message of a failure
+      "--timing",
+      `--logs-dir=${logs}`,
+      // a package already in npm's cache is taken from there without asking the registry again (a fresh
+      // machine still fetches everything); a request the registry leaves unanswered is given up after 60 s
+      // and sent again by npm (its default waits 5 minutes, longer than this install's hang deadline)
+      "--prefer-offline",
+      "--fetch-timeout=60000",
       ...tarballs,
       "effect@4.1.0",
       "typescript@7.0.2",
       "@types/node@24.19.2"
     ],
-    project
+    project,
+    HANG_MILLIS * 2,
+    npmLog(logs)
   )
 }, 900_000)
 

@@ -7,6 +7,7 @@
  * Size: TROUPE_CHAOS_MESSAGES (default 100 000) messages in all, over the six directed pairs.
  */
 
+import { loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
@@ -21,6 +22,8 @@ const PER_SECOND = Math.max(500, Math.ceil(PER_PAIR / 4))
 const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 3000 }
 const ASK_EVERY = 50
 const ASK_TIMEOUT_MS = 3000
+/** A run that has not ended by then hangs: it fails with its steps and the nodes' logs. */
+const HANG_MS = 170_000
 
 /** A cut spares connections younger than this: each gets through its handshake (see `TcpProxy.cutAtRandom`). */
 const MIN_AGE_MS = 500
@@ -38,9 +41,36 @@ const reportOf = (node: Node) =>
 describe("actors across processes under chaos", () => {
   it.live(
     `tell and ask: nothing lost or duplicated between live nodes, every ask ends in time (${TOTAL} messages)`,
-    () =>
-      Effect.gen(function* () {
-        const nodes = new Map<Name, Node>()
+    () => {
+      // each step with the second it began, and the nodes' logs: what a run that does not end was doing
+      const started = Date.now()
+      const steps: Array<string> = []
+      const step = (what: string) =>
+        Effect.sync(() => steps.push(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${what}`))
+      const nodes = new Map<Name, Node>()
+      // what each node had sent and how its asks went when the run was given up (slow, or stuck?)
+      const progress = Effect.suspend(() =>
+        Effect.forEach([...nodes], ([name, node]) =>
+          reportOf(node).pipe(
+            Effect.timeout("15 seconds"),
+            Effect.match({
+              onFailure: (error) => `${name}: no report (${String(error)})`,
+              onSuccess: (report) =>
+                `${name}: sent ${JSON.stringify(report.sent)}; asks ${JSON.stringify(report.asks)}; received ${JSON.stringify(report.received)}`
+            })
+          )
+        )
+      )
+      const hung = Effect.flatMap(progress, (reports) =>
+        Effect.die(
+          new Error(
+            `no end within ${HANG_MS} ms (load average ${loadavg()[0]!.toFixed(1)}); steps:\n${steps.join("\n")}\n` +
+              `--- progress ---\n${reports.join("\n")}\n--- logs ---\n` +
+              [...nodes].map(([n, node]) => `${n}:\n${node.stderr().slice(-3000)}`).join("\n")
+          )
+        )
+      )
+      return Effect.gen(function* () {
         for (const name of names) nodes.set(name, yield* spawn(name))
         const proxies = new Map<Name, TcpProxy.TcpProxy>()
         for (const name of names) proxies.set(name, yield* TcpProxy.make(nodes.get(name)!.port))
@@ -52,6 +82,7 @@ describe("actors across processes under chaos", () => {
             { concurrency: "unbounded" }
           )
         yield* Effect.forEach(names, joinAll, { concurrency: "unbounded" })
+        yield* step("joined; sending, cutting connections")
 
         const cuts = { count: 0 }
         const chaosFiber = yield* Effect.forkChild(
@@ -80,16 +111,21 @@ describe("actors across processes under chaos", () => {
 
         yield* Effect.sleep(1500)
         yield* c1.kill
+        yield* step("c killed")
         yield* Fiber.join(c1Sends)
         const c2 = yield* spawn("c")
         nodes.set("c", c2)
         proxies.get("c")!.retarget(c2.port)
         yield* joinAll("c")
+        yield* step("c restarted and joined")
         yield* Effect.all([sendAll("c"), send("a", "c")], { concurrency: "unbounded" })
+        yield* step("the new c's sends and a -> c again done")
         yield* Fiber.join(firstRound)
         yield* Fiber.interrupt(chaosFiber)
+        yield* step(`first round done (${cuts.count} cuts); draining`)
 
         yield* Effect.forEach(names, (name) => node(name).request({ cmd: "drain" }), { concurrency: "unbounded" })
+        yield* step("drained")
         const reports = new Map<Name, Report>()
         for (const name of names) reports.set(name, yield* reportOf(node(name)))
         const failures: Array<string> = []
@@ -146,7 +182,8 @@ describe("actors across processes under chaos", () => {
           )
         }
         for (const name of names) assert.strictEqual(yield* node(name).stop, 0)
-      }),
-    180_000
+      }).pipe(Effect.timeoutOrElse({ duration: HANG_MS, orElse: () => hung }))
+    },
+    HANG_MS + 30_000
   )
 })

@@ -112,7 +112,7 @@ const program = (spec: NodeSpec) =>
     const self = `${spec.node}/${transport.incarnation}`
     yield* system.spawn(sink, { name: "sink" })
 
-    const { live, changed } = yield* livePeers(transport, (event) =>
+    const { live, until } = yield* livePeers(transport, (event) =>
       emit({
         event: event._tag === "PeerUp" ? "peer-up" : "peer-down",
         node: event.node,
@@ -148,7 +148,7 @@ const program = (spec: NodeSpec) =>
         while (remaining > 0) {
           const peer = live.get(to)
           if (peer === undefined) {
-            yield* changed
+            yield* until(() => live.get(to) !== undefined)
             continue
           }
           if (ref?.incarnation !== peer.incarnation) {

@@ -51,17 +51,22 @@ export const received = (books: Books): Record<string, Received> =>
 
 /**
  * The live incarnation of each peer node, kept from the transport's peer events (each also goes to `onEvent`);
- * `changed` waits for the next event.
+ * `until(condition)` waits until `condition()` holds, checking it again after each event. The check and the
+ * start of the wait are one synchronous step: an event that comes between a caller's own look at `live` and a
+ * wait for "the next event" would be missed, and the caller would wait for an event that may never come.
  *
  * @example
- * const { live, changed } = yield* livePeers(transport, (event) => emit({ event: event._tag }))
- * while (live.get("b") === undefined) yield* changed
+ * const { live, until } = yield* livePeers(transport, (event) => emit({ event: event._tag }))
+ * yield* until(() => live.get("b") !== undefined)
  */
 export const livePeers = (
   transport: Transport.Service,
   onEvent: (event: Peer.PeerEvent) => void
 ): Effect.Effect<
-  { readonly live: ReadonlyMap<string, Peer.Peer>; readonly changed: Effect.Effect<void> },
+  {
+    readonly live: ReadonlyMap<string, Peer.Peer>
+    readonly until: (condition: () => boolean) => Effect.Effect<void>
+  },
   never,
   Scope.Scope
 > =>
@@ -82,7 +87,12 @@ export const livePeers = (
         })
       )
     )
-    return { live, changed: Effect.suspend(() => Deferred.await(changed)) }
+    const until = (condition: () => boolean): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const next = changed // taken before the check: an event after the check completes it
+        return condition() ? Effect.void : Effect.andThen(Deferred.await(next), until(condition))
+      })
+    return { live, until }
   })
 
 /**

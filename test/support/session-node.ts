@@ -6,7 +6,7 @@
  * It spawns the participants of its roles (at `/user/<role>`), connects to its peers (when it has a port),
  * and, if it coordinates, recovers the sessions it coordinated and starts those that do not exist yet; it
  * prints each session's outcome as it ends (`outcome`). Every `once` effect appends `<session>/<role>/<n>
- * <time>` to the `effects` file; with `kill: { nth }` the process SIGKILLs itself as its nth `once` effect
+ * <time> <pid>` to the `effects` file; with `kill: { nth }` the process SIGKILLs itself as its nth `once` effect
  * starts (in the middle of a session step).
  */
 import { appendFileSync } from "node:fs"
@@ -53,7 +53,7 @@ const effect = (session: string, role: string, n: number) =>
     Effect.sleep(`${config.stepMs ?? 0} millis`),
     Effect.sync(() => {
       if (config.kill !== undefined && ++onces === config.kill.nth) process.kill(process.pid, "SIGKILL")
-      appendFileSync(config.effects, `${session}/${role}/${n} ${Date.now()}\n`)
+      appendFileSync(config.effects, `${session}/${role}/${n} ${Date.now()} ${process.pid}\n`)
     })
   )
 

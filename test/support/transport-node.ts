@@ -81,7 +81,7 @@ const program = (spec: NodeSpec) =>
       resendBuffer: { capacity: spec.capacity ?? 2048 },
       shutdownTimeout: "2 seconds"
     })
-    const { live, changed } = yield* livePeers(transport, (event) =>
+    const { live, until } = yield* livePeers(transport, (event) =>
       emit(
         event._tag === "PeerUp"
           ? { event: "peer-up", node: event.node, incarnation: event.incarnation }
@@ -122,7 +122,7 @@ const program = (spec: NodeSpec) =>
         while (remaining > 0) {
           const peer = live.get(to)
           if (peer === undefined) {
-            yield* changed
+            yield* until(() => live.get(to) !== undefined)
             continue
           }
           const book = key(peer.node, peer.incarnation)
@@ -135,8 +135,9 @@ const program = (spec: NodeSpec) =>
             sent[book] = n
             remaining--
             if (remaining % slice === 0) yield* Effect.sleep(10)
-          } else if (live.get(to)?.incarnation === peer.incarnation) {
-            yield* changed // the event saying it is down has not been handled yet
+          } else {
+            // the event saying it is down may not have been handled yet
+            yield* until(() => live.get(to)?.incarnation !== peer.incarnation)
           }
         }
       }).pipe(exclusive(to))

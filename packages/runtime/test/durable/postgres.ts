@@ -8,7 +8,16 @@
  * `template`).
  */
 import { execFileSync } from "node:child_process"
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs"
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync
+} from "node:fs"
 import { createRequire } from "node:module"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -89,9 +98,19 @@ const embedded = (
     createPostgresUser: owner !== undefined,
     // fsync stays on: the tests kill processes, not the machine, but what they measure should be real
     postgresFlags: ["-c", "max_connections=200", "-c", "listen_addresses=127.0.0.1"],
-    onLog: () => {},
-    onError: () => {}
+    onLog: serverLog,
+    onError: serverLog
   })
+
+/**
+ * With `TROUPE_PG_LOG=<file>`, what every server prints (its errors with their detail: a deadlock's statements
+ * and the processes that held the locks) is appended to that file, for a failing run's logs.
+ */
+const serverLog = (message: unknown): void => {
+  const file = process.env.TROUPE_PG_LOG
+  if (file !== undefined && file !== "")
+    appendFileSync(file, `${new Date().toISOString()} ${String(message).trimEnd()}\n`)
+}
 
 /**
  * A data directory made by `initdb` (its user and password as above), which each server copies: `initdb` costs
