@@ -146,6 +146,13 @@ export class Connection implements WireEvents {
   /** When `close` was called. */
   closingAt = 0
 
+  /** This node was stalled for `millis`: its deadlines for the peer (handshake, idle, close) move by as much. */
+  forgive(millis: number): void {
+    this.lastReceived += millis
+    this.startedAt += millis
+    this.closingAt += millis
+  }
+
   close(code: number, reason: string): void {
     if (this.state === "closed" || this.state === "closing") return
     this.state = "closing"

@@ -261,11 +261,23 @@ export class Engine {
     connection.close(CloseCode.ProtocolError, message)
   }
 
-  /** Runs every heartbeat interval: heartbeats, failure detection, handshake and idle timeouts. */
+  /**
+   * Runs every heartbeat interval: heartbeats, then failure detection, handshake and idle timeouts. After a
+   * stall Node runs the timers due before it reads the sockets: the decisions about peers wait until what
+   * they sent in time has been read (and the stall is forgiven: see `detector.ts`).
+   */
   tick(at: number): void {
-    this.detector.judge(at)
+    this.detector.measure(at)
     for (const link of this.links.values()) if (link.active?.state === "open") link.active.write(HEARTBEAT)
     this.membership.tick()
+    this.logLimiter.flush(at)
+    setImmediate(this.judge)
+  }
+
+  private readonly judge = (): void => {
+    if (this.stopping) return
+    const at = now()
+    this.detector.judge(at)
     for (const connection of this.connections) {
       if (
         (connection.state === "handshaking" || connection.state === "connecting") &&
@@ -282,7 +294,6 @@ export class Engine {
         connection.wire.terminate() // a peer that never answers the close frame does not keep its socket
       }
     }
-    this.logLimiter.flush(at)
   }
 
   // ---------------------------------------------------------------------------------------------
