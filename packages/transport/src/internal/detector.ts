@@ -41,8 +41,12 @@ export class Detector {
     this.forgivenSinceTick = 0
   }
 
-  /** Declares down the links whose detector gave up. */
+  /**
+   * Declares down the links whose detector gave up, once the lag since the tick is forgiven if it was a
+   * stall (the loop may have stalled again between the tick and this judgment).
+   */
   judge(at: number): void {
+    this.catchUp(at)
     const engine = this.engine
     for (const link of engine.links.values()) {
       if (!link.detector.isAvailable(at)) {
