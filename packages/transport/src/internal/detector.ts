@@ -3,9 +3,10 @@
  * every heartbeat interval; when it runs late, the lateness is this node's scheduling lag (a
  * synchronous handler, a long GC), during which it could not read its peers' frames either. As
  * Akka's detector does, a stall (a lag of two heartbeat intervals or more) is not held against the
- * peers: each detector, each idle timer and each handshake's deadline is shifted by it before anyone
- * is judged, so a node that wakes from a stall, or runs late tick after tick on a loaded machine, does
- * not declare its healthy peers down nor refuse their handshakes. A dead peer is still declared down:
+ * peers: each detector and each idle timer (and, for a stall of a second or more, each handshake and
+ * close deadline) is shifted by it before anyone is judged, so a node that wakes from a stall, or runs
+ * late tick after tick on a loaded machine, does not declare its healthy peers down nor refuse their
+ * handshakes. A dead peer is still declared down:
  * each tick forgives only its own lateness, so the detector gives up after as many ticks as it would
  * on time (later in wall-clock time, by the lag).
  *
@@ -17,8 +18,12 @@ import type { Engine } from "./engine.ts"
 
 /** The shortest lag taken for a stall, in heartbeat intervals. */
 const STALL_HEARTBEATS = 2
-/** The shortest stall worth a warning in the log (shorter ones are a loaded machine's usual lateness). */
-const WARN_MS = 1_000
+/**
+ * The shortest stall worth a warning in the log, and taken out of handshake and close deadlines too (shorter
+ * ones are a loaded machine's usual lateness, which those deadlines' own margin absorbs: forgiving it tick after
+ * tick would stretch them many times over on a starved machine).
+ */
+const LONG_STALL_MS = 1_000
 
 const now = Date.now
 
@@ -27,7 +32,7 @@ export class Detector {
   private lastTick = 0
   /** The part of the tick's current lateness already forgiven (by a deadline that looked before the tick ran). */
   private forgivenSinceTick = 0
-  /** The stalls forgiven so far, in all. */
+  /** The long stalls forgiven so far, in all (see `deadline`). */
   private forgiven = 0
 
   constructor(engine: Engine) {
@@ -61,7 +66,7 @@ export class Detector {
 
   /**
    * Calls `expire` once `ms` of this node's running time have passed, and only after the I/O already
-   * waiting was read: the stalls of this node meanwhile are added to the wait. Returns a cancel function.
+   * waiting was read: the long stalls of this node meanwhile are added to the wait. Returns a cancel function.
    *
    * @example
    * const cancel = engine.detector.deadline(engine.options.handshakeMs, () => socket.destroy())
@@ -102,11 +107,12 @@ export class Detector {
     if (lag < STALL_HEARTBEATS * heartbeatMs || lag <= this.forgivenSinceTick) return
     const stall = lag - this.forgivenSinceTick
     this.forgivenSinceTick = lag
-    this.forgiven += stall
+    const long = stall >= LONG_STALL_MS
+    if (long) this.forgiven += stall
     const engine = this.engine
     for (const link of engine.links.values()) link.detector.pause(stall)
-    for (const connection of engine.connections) connection.forgive(stall)
-    if (stall >= WARN_MS) {
+    for (const connection of engine.connections) connection.forgive(stall, long)
+    if (long) {
       engine.log("Warn", "this node was stalled; its peers are not blamed for it", {
         lag: `${stall} ms`,
         detail: "a synchronous handler or a long GC kept the event loop from running"
