@@ -11,8 +11,8 @@
  * on time (later in wall-clock time, by the lag).
  *
  * After a stall Node runs the timers that fell due before it reads the sockets, so a deadline's timer
- * would judge a peer whose frames already wait unread: every decision about a peer is made after the
- * I/O that is already waiting has been read (see `deadline` and `Engine.tick`).
+ * would judge a peer whose frames already wait unread: the tick measures the stall before it judges, and
+ * a deadline of its own (`deadline`) looks again after the I/O already waiting has been read.
  */
 import type { Engine } from "./engine.ts"
 
@@ -46,12 +46,8 @@ export class Detector {
     this.forgivenSinceTick = 0
   }
 
-  /**
-   * Declares down the links whose detector gave up, once the lag since the tick is forgiven if it was a
-   * stall (the loop may have stalled again between the tick and this judgment).
-   */
+  /** Declares down the links whose detector gave up. */
   judge(at: number): void {
-    this.catchUp(at)
     const engine = this.engine
     for (const link of engine.links.values()) {
       if (!link.detector.isAvailable(at)) {

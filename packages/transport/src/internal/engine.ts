@@ -262,22 +262,14 @@ export class Engine {
   }
 
   /**
-   * Runs every heartbeat interval: heartbeats, then failure detection, handshake and idle timeouts. After a
-   * stall Node runs the timers due before it reads the sockets: the decisions about peers wait until what
-   * they sent in time has been read (and the stall is forgiven: see `detector.ts`).
+   * Runs every heartbeat interval: failure detection, heartbeats, handshake and idle timeouts. This node's own
+   * stall, measured first, is not counted against its peers (see `detector.ts`).
    */
   tick(at: number): void {
     this.detector.measure(at)
+    this.detector.judge(at)
     for (const link of this.links.values()) if (link.active?.state === "open") link.active.write(HEARTBEAT)
     this.membership.tick()
-    this.logLimiter.flush(at)
-    setImmediate(this.judge)
-  }
-
-  private readonly judge = (): void => {
-    if (this.stopping) return
-    const at = now()
-    this.detector.judge(at)
     for (const connection of this.connections) {
       if (
         (connection.state === "handshaking" || connection.state === "connecting") &&
@@ -294,6 +286,7 @@ export class Engine {
         connection.wire.terminate() // a peer that never answers the close frame does not keep its socket
       }
     }
+    this.logLimiter.flush(at)
   }
 
   // ---------------------------------------------------------------------------------------------
