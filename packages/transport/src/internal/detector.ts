@@ -6,9 +6,8 @@
  * peers: each detector and each idle timer (and, for a stall of a second or more, each handshake and
  * close deadline) is shifted by it before anyone is judged, so a node that wakes from a stall, or runs
  * late tick after tick on a loaded machine, does not declare its healthy peers down nor refuse their
- * handshakes. A dead peer is still declared down:
- * each tick forgives only its own lateness, so the detector gives up after as many ticks as it would
- * on time (later in wall-clock time, by the lag).
+ * handshakes. A dead peer is still declared down: each tick forgives only its own lateness, so the
+ * detector gives up after as many ticks as it would on time (later in wall-clock time, by the lag).
  *
  * After a stall Node runs the timers that fell due before it reads the sockets, so a deadline's timer
  * would judge a peer whose frames already wait unread: the tick measures the stall before it judges, and
@@ -39,15 +38,14 @@ export class Detector {
     this.engine = engine
   }
 
-  /** At the tick: measures this node's lag since the previous tick and forgives it if it was a stall. */
-  measure(at: number): void {
+  /**
+   * At the tick: measures this node's lag since the previous tick, forgives it if it was a stall, then
+   * declares down the links whose detector gave up.
+   */
+  judge(at: number): void {
     this.catchUp(at)
     this.lastTick = at
     this.forgivenSinceTick = 0
-  }
-
-  /** Declares down the links whose detector gave up. */
-  judge(at: number): void {
     const engine = this.engine
     for (const link of engine.links.values()) {
       if (!link.detector.isAvailable(at)) {

@@ -261,12 +261,8 @@ export class Engine {
     connection.close(CloseCode.ProtocolError, message)
   }
 
-  /**
-   * Runs every heartbeat interval: failure detection, heartbeats, handshake and idle timeouts. This node's own
-   * stall, measured first, is not counted against its peers (see `detector.ts`).
-   */
+  /** Runs every heartbeat interval: heartbeats, failure detection, handshake and idle timeouts. */
   tick(at: number): void {
-    this.detector.measure(at)
     this.detector.judge(at)
     for (const link of this.links.values()) if (link.active?.state === "open") link.active.write(HEARTBEAT)
     this.membership.tick()
