@@ -183,8 +183,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
                 : {
                     ...tls,
                     requestCert: mutual,
-                    rejectUnauthorized: tls.rejectUnauthorized ?? true,
-                    handshakeTimeout: settings.handshakeMs
+                    rejectUnauthorized: tls.rejectUnauthorized ?? true
                   }
           })
     if (listening !== undefined && !listening.loopback && options.secret === undefined && !mutual) {
@@ -212,7 +211,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
           perMessageDeflate: false,
           skipUTF8Validation: true,
           generateMask: zeroMask,
-          handshakeTimeout: settings.handshakeMs,
+          // no handshakeTimeout of ws's: the engine's deadline for the dial does not count this node's stalls
           ...tls
         })
         let certified: string | undefined

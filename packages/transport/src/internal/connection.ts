@@ -146,6 +146,17 @@ export class Connection implements WireEvents {
   /** When `close` was called. */
   closingAt = 0
 
+  /**
+   * This node was stalled for `millis`: its deadlines for the peer move by as much (idle always; handshake and
+   * close for a `long` stall: see `detector.ts`).
+   */
+  forgive(millis: number, long: boolean): void {
+    this.lastReceived += millis
+    if (!long) return
+    this.startedAt += millis
+    this.closingAt += millis
+  }
+
   close(code: number, reason: string): void {
     if (this.state === "closed" || this.state === "closing") return
     this.state = "closing"

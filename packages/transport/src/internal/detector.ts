@@ -1,46 +1,52 @@
 /**
  * Failure detection on the heartbeat tick, with this node's own stalls taken out. The tick is due
  * every heartbeat interval; when it runs late, the lateness is this node's scheduling lag (a
- * synchronous handler, a long GC), during which it could not read its peers' heartbeats either. As
+ * synchronous handler, a long GC), during which it could not read its peers' frames either. As
  * Akka's detector does, a stall (a lag of two heartbeat intervals or more) is not held against the
- * peers: each detector (and each idle timer) is shifted by it before anyone is judged, so a node that
- * wakes from a stall, or runs late tick after tick on a loaded machine, does not declare its healthy
- * peers down. A dead peer is still declared down: each tick forgives only its own lateness, so the
+ * peers: each detector and each idle timer (and, for a stall of a second or more, each handshake and
+ * close deadline) is shifted by it before anyone is judged, so a node that wakes from a stall, or runs
+ * late tick after tick on a loaded machine, does not declare its healthy peers down nor refuse their
+ * handshakes. A dead peer is still declared down: each tick forgives only its own lateness, so the
  * detector gives up after as many ticks as it would on time (later in wall-clock time, by the lag).
+ *
+ * After a stall Node runs the timers that fell due before it reads the sockets, so a deadline's timer
+ * would judge a peer whose frames already wait unread: the tick measures the stall before it judges, and
+ * a deadline of its own (`deadline`) looks again after the I/O already waiting has been read.
  */
 import type { Engine } from "./engine.ts"
 
 /** The shortest lag taken for a stall, in heartbeat intervals. */
 const STALL_HEARTBEATS = 2
-/** The shortest stall worth a warning in the log (shorter ones are a loaded machine's usual lateness). */
-const WARN_MS = 1_000
+/**
+ * The shortest stall worth a warning in the log, and taken out of handshake and close deadlines too (shorter
+ * ones are a loaded machine's usual lateness, which those deadlines' own margin absorbs: forgiving it tick after
+ * tick would stretch them many times over on a starved machine).
+ */
+const LONG_STALL_MS = 1_000
+
+const now = Date.now
 
 export class Detector {
   private readonly engine: Engine
   private lastTick = 0
+  /** The part of the tick's current lateness already forgiven (by a deadline that looked before the tick ran). */
+  private forgivenSinceTick = 0
+  /** The long stalls forgiven so far, in all (see `deadline`). */
+  private forgiven = 0
 
   constructor(engine: Engine) {
     this.engine = engine
   }
 
   /**
-   * Measures this node's lag since the previous tick, forgives it to every peer if it was a stall,
-   * then declares down the links whose detector gave up.
+   * At the tick: measures this node's lag since the previous tick, forgives it if it was a stall, then
+   * declares down the links whose detector gave up.
    */
   judge(at: number): void {
-    const engine = this.engine
-    const lag = this.lastTick === 0 ? 0 : at - this.lastTick - engine.options.heartbeatMs
+    this.catchUp(at)
     this.lastTick = at
-    if (lag >= STALL_HEARTBEATS * engine.options.heartbeatMs) {
-      for (const link of engine.links.values()) link.detector.pause(lag)
-      for (const connection of engine.connections) connection.lastReceived += lag
-      if (lag >= WARN_MS) {
-        engine.log("Warn", "this node was stalled; its peers are not blamed for it", {
-          lag: `${lag} ms`,
-          detail: "a synchronous handler or a long GC kept the event loop from running"
-        })
-      }
-    }
+    this.forgivenSinceTick = 0
+    const engine = this.engine
     for (const link of engine.links.values()) {
       if (!link.detector.isAvailable(at)) {
         engine.peers.declareDown(
@@ -49,6 +55,62 @@ export class Detector {
           `no heartbeat for ${at - link.lastHeartbeat} ms (suspicion ${link.detector.suspicion(at).toFixed(1)})`
         )
       }
+    }
+  }
+
+  /**
+   * Calls `expire` once `ms` of this node's running time have passed, and only after the I/O already
+   * waiting was read: the long stalls of this node meanwhile are added to the wait. Returns a cancel function.
+   *
+   * @example
+   * const cancel = engine.detector.deadline(engine.options.handshakeMs, () => socket.destroy())
+   * socket.once("upgrade", cancel)
+   */
+  deadline(ms: number, expire: () => void): () => void {
+    const startedAt = now()
+    const forgivenBefore = this.forgiven
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let immediate: ReturnType<typeof setImmediate> | undefined
+    const check = () => {
+      immediate = undefined
+      const at = now()
+      this.catchUp(at)
+      const left = ms - (at - startedAt - (this.forgiven - forgivenBefore))
+      if (left > 0) timer = setTimeout(due, left)
+      else expire()
+    }
+    const due = () => {
+      timer = undefined
+      immediate = setImmediate(check) // after the sockets that are ready have been read
+    }
+    timer = setTimeout(due, ms)
+    return () => {
+      if (timer !== undefined) clearTimeout(timer)
+      if (immediate !== undefined) clearImmediate(immediate)
+    }
+  }
+
+  /**
+   * Forgives the part of this node's current stall not forgiven yet: the tick is due every heartbeat
+   * interval, so a tick overdue by two intervals or more means the node could not run meanwhile.
+   */
+  private catchUp(at: number): void {
+    if (this.lastTick === 0) return
+    const heartbeatMs = this.engine.options.heartbeatMs
+    const lag = at - this.lastTick - heartbeatMs
+    if (lag < STALL_HEARTBEATS * heartbeatMs || lag <= this.forgivenSinceTick) return
+    const stall = lag - this.forgivenSinceTick
+    this.forgivenSinceTick = lag
+    const long = stall >= LONG_STALL_MS
+    if (long) this.forgiven += stall
+    const engine = this.engine
+    for (const link of engine.links.values()) link.detector.pause(stall)
+    for (const connection of engine.connections) connection.forgive(stall, long)
+    if (long) {
+      engine.log("Warn", "this node was stalled; its peers are not blamed for it", {
+        lag: `${stall} ms`,
+        detail: "a synchronous handler or a long GC kept the event loop from running"
+      })
     }
   }
 }

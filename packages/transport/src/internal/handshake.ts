@@ -41,8 +41,8 @@ export class Auth {
   key: Buffer | undefined = undefined
   /** Bad frames received before the handshake completed. */
   badFrames = 0
-  /** The probe of an incumbent this handshake waits for. */
-  probe: ReturnType<typeof setTimeout> | undefined = undefined
+  /** The probe of an incumbent this handshake waits for (its deadline's cancel function). */
+  probe: (() => void) | undefined = undefined
   /** The refusal this side sent, if any (the dialer reports it, not the echo of the close). */
   refusal: { readonly code: number; readonly reason: string } | undefined = undefined
 }
@@ -113,7 +113,7 @@ export class Handshake {
   ended(connection: Connection): void {
     this.pending.delete(connection)
     const auth = connection.auth
-    if (auth?.probe !== undefined) clearTimeout(auth.probe)
+    auth?.probe?.()
   }
 
   /** The close code a dialer reports for a connection: its own refusal, or what the acceptor sent. */
@@ -297,23 +297,21 @@ export class Handshake {
     }
     const asked = Date.now()
     active.write(Frame.encode({ type: "heartbeat", probe: true }))
-    auth.probe = setTimeout(
-      () => {
-        auth.probe = undefined
-        if (connection.state !== "handshaking") return
-        if (!incumbent.down && engine.links.get(intro.node) === incumbent && incumbent.lastHeartbeat >= asked) {
-          this.refuse(
-            connection,
-            CloseCode.IdInUse,
-            `node id ${intro.node} is in use by a live incarnation; give this node another id`,
-            `${intro.node}/${intro.incarnation}`
-          )
-          return
-        }
-        proceed()
-      },
-      Math.min(PROBE_MAX_MS, engine.options.handshakeMs / 2)
-    )
+    // after a stall of this node's, an answer already waiting in the socket is read before the deadline decides
+    auth.probe = engine.detector.deadline(Math.min(PROBE_MAX_MS, engine.options.handshakeMs / 2), () => {
+      auth.probe = undefined
+      if (connection.state !== "handshaking") return
+      if (!incumbent.down && engine.links.get(intro.node) === incumbent && incumbent.lastHeartbeat >= asked) {
+        this.refuse(
+          connection,
+          CloseCode.IdInUse,
+          `node id ${intro.node} is in use by a live incarnation; give this node another id`,
+          `${intro.node}/${intro.incarnation}`
+        )
+        return
+      }
+      proceed()
+    })
   }
 
   /** Binds the connection to the link of the peer's node and incarnation, with its declared timings bounded. */

@@ -143,32 +143,32 @@ export const listen = (spec: Spec, settings: Settings): Effect.Effect<Listening,
         const host = spec.host ?? "127.0.0.1"
         const tls = settings.https !== undefined
         const server = tls ? Https.createServer(settings.https!) : Http.createServer()
-        server.headersTimeout = settings.handshakeMs
-        server.requestTimeout = settings.handshakeMs
-        // every TCP connection is counted, and must complete its upgrade in time (keyed by its
-        // remote address and port, which the TLS socket wrapping it shares)
-        const deadlines = new Map<string, ReturnType<typeof setTimeout>>()
+        // every TCP connection is counted, and must complete its TLS handshake and upgrade in time (keyed by
+        // its remote address and port, which the TLS socket wrapping it shares). The deadline is the engine's:
+        // this node's own stalls are not counted against the peer (Node's own request and TLS handshake
+        // timeouts are not, and are left at their defaults, well beyond it)
+        const deadlines = new Map<string, () => void>()
         const keyOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`
         server.on("connection", (socket: Socket) => {
           const address = socket.remoteAddress ?? "unknown"
-          if (gate.admit(address, engine) !== undefined) {
+          if (engine === undefined || gate.admit(address, engine) !== undefined) {
             socket.destroy()
             return
           }
           const key = keyOf(socket)
           deadlines.set(
             key,
-            setTimeout(() => socket.destroy(), settings.handshakeMs)
+            engine.detector.deadline(settings.handshakeMs, () => socket.destroy())
           )
           socket.once("close", () => {
-            clearTimeout(deadlines.get(key))
+            deadlines.get(key)?.()
             deadlines.delete(key)
             gate.release(address)
           })
         })
         server.on("upgrade", (request, socket, head) => {
           const key = keyOf(request.socket)
-          clearTimeout(deadlines.get(key))
+          deadlines.get(key)?.()
           deadlines.delete(key)
           upgrade(request, socket, head, true)
         })

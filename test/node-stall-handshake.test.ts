@@ -1,0 +1,209 @@
+/**
+ * A node that stalls in the middle of a handshake does not refuse the peer for its own pause (issue 9, scenario 9):
+ * over real sockets on loopback, the test's node blocks its event loop (a synchronous busy loop) for longer than its
+ * `handshakeTimeout` while its peer (a worker thread: its own event loop) answers in time. What the peer sent waits
+ * in the socket; when the node wakes, its deadline timers are due before it reads the socket, and they must not
+ * close the connection (4003) for a pause that was the node's own. The handshake completes on the first connection.
+ *
+ * Both ends (the listener stalls after the hello arrived; the dialer stalls after its hello went out), each with a
+ * secret alone and with mutual TLS as well, and a listener on a port of its own stalled in the middle of the TLS
+ * handshake (the HTTP upgrade's deadline).
+ */
+import * as Http from "node:http"
+import * as Https from "node:https"
+import type { AddressInfo } from "node:net"
+import { Worker } from "node:worker_threads"
+import { assert, describe, it } from "@effect/vitest"
+import { Peer, type Transport, WebSocket } from "@troupe/transport"
+import { Deferred, Effect, Option, PubSub, type Scope } from "effect"
+import * as Certs from "./support/certs.ts"
+import type * as StallPeer from "./support/stall-peer.ts"
+
+const secret = "a handshake stall test secret"
+/** The test node's handshake deadline, and its stall: well over it. */
+const HANDSHAKE = "1 second"
+const STALL_MS = 1_500
+
+/** Blocks the test's event loop. */
+const busy = (ms: number) => {
+  const end = Date.now() + ms
+  while (Date.now() < end) {}
+}
+
+const ca = Certs.authority()
+const pem = (node: string) => {
+  const issued = ca.issue(node)
+  return { cert: issued.cert, key: issued.key, ca: ca.cert }
+}
+
+/** The healthy peer in a worker thread, stopped with the scope. */
+const startPeer = (options: StallPeer.Options) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const worker = new Worker(new URL("./support/stall-peer.ts", import.meta.url), { workerData: options })
+      const messages: Array<StallPeer.Message> = []
+      const waiters = new Set<() => void>()
+      worker.on("message", (message: StallPeer.Message) => {
+        messages.push(message)
+        for (const wake of waiters) wake()
+      })
+      worker.on("error", (error) => {
+        messages.push({ _tag: "Failed", detail: String(error) })
+        for (const wake of waiters) wake()
+      })
+      /** The first message with this tag from index `from` on (a `Failed` one fails the test). */
+      const next = <T extends StallPeer.Message["_tag"]>(tag: T, from = 0) =>
+        Effect.callback<Extract<StallPeer.Message, { readonly _tag: T }>>((resume) => {
+          const look = () => {
+            const found = messages.slice(from).find((m) => m._tag === tag || m._tag === "Failed")
+            if (found === undefined) return
+            waiters.delete(look)
+            if (found._tag === "Failed" && tag !== "Failed") resume(Effect.die(new Error(found.detail)))
+            else resume(Effect.succeed(found as Extract<StallPeer.Message, { readonly _tag: T }>))
+          }
+          waiters.add(look)
+          look()
+          return Effect.sync(() => waiters.delete(look))
+        })
+      const ask = (request: StallPeer.Request) => worker.postMessage(request)
+      /** How many connections the peer saw begin (upgrades it accepted, or connections its proxy carried). */
+      const count = Effect.suspend(() => {
+        const from = messages.length
+        ask({ _tag: "Count" })
+        return next("Count", from)
+      }).pipe(Effect.map((m) => m.count))
+      return { worker, next, count, stop: () => ask({ _tag: "Stop" }) }
+    }),
+    (peer) =>
+      Effect.gen(function* () {
+        peer.stop()
+        yield* peer.next("Stopped").pipe(Effect.timeout("10 seconds"), Effect.ignore)
+        yield* Effect.promise(() => peer.worker.terminate())
+      })
+  )
+
+/** A stalled node's settings: a short handshake deadline, and heartbeats often enough to see its stall. */
+const stalledNode = (node: string, tls: ReturnType<typeof pem> | undefined) =>
+  ({
+    node,
+    secret,
+    handshakeTimeout: HANDSHAKE,
+    heartbeatInterval: "100 millis",
+    ...(tls === undefined ? {} : { tls })
+  }) as const
+
+/** The first `PeerUp` of `node` on `events`. */
+const upOf = (events: PubSub.Subscription<Peer.PeerEvent>, node: string) =>
+  Effect.gen(function* () {
+    while (true) {
+      const event = yield* PubSub.take(events)
+      if (Peer.isPeerUp(event) && event.node === node) return event
+    }
+  })
+
+const within = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.timeoutOrElse({ duration: "20 seconds", orElse: () => Effect.die(new Error(`${what}: not in 20 s`)) })
+  )
+
+/**
+ * The test's node listens on a server of the test's own and stalls right after an upgrade (in a listener that runs
+ * after the transport's: the handshake's connection exists); the peer's hello arrives during the stall.
+ */
+const listenerStalls = (tls: boolean): Effect.Effect<void, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const certificate = tls ? pem("listener") : undefined
+    const server =
+      certificate === undefined
+        ? Http.createServer()
+        : Https.createServer({ ...certificate, requestCert: true, rejectUnauthorized: true })
+    yield* Effect.acquireRelease(
+      Effect.callback<void>((resume) => {
+        server.listen(0, "127.0.0.1", () => resume(Effect.void))
+      }),
+      () => Effect.sync(() => server.close())
+    )
+    const node: Transport.Service = yield* WebSocket.make({
+      ...stalledNode("listener", certificate),
+      listen: { server }
+    })
+    const events = yield* node.subscribe
+    let upgrades = 0
+    server.on("upgrade", () => {
+      if (++upgrades === 1) busy(STALL_MS)
+    })
+    const port = (server.address() as AddressInfo).port
+    yield* startPeer({
+      node: "peer",
+      secret,
+      ...(tls ? { tls: pem("peer") } : {}),
+      role: { dial: `${tls ? "wss" : "ws"}://127.0.0.1:${port}` }
+    })
+    yield* within("the listener's link to the peer", upOf(events, "peer"))
+    // the stalled listener did not close the first connection: the peer never had to dial again
+    assert.strictEqual(upgrades, 1)
+    assert.strictEqual((yield* node.stats).refused, 0)
+  })
+
+/**
+ * The test's node dials the peer and stalls once the peer accepted the upgrade; the peer pauses a little itself
+ * first, so its challenge arrives during the stall.
+ */
+const dialerStalls = (tls: boolean): Effect.Effect<void, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const peer = yield* startPeer({
+      node: "peer",
+      secret,
+      ...(tls ? { tls: pem("peer") } : {}),
+      role: { listen: { pauseMs: 300 } }
+    })
+    const { url } = yield* peer.next("Ready")
+    const node = yield* WebSocket.make(stalledNode("dialer", tls ? pem("dialer") : undefined))
+    const linked = yield* Deferred.make<Peer.Peer, unknown>()
+    yield* Effect.forkScoped(Deferred.into(node.connect(url), linked))
+    yield* within("the peer's upgrade", peer.next("Accepted"))
+    busy(STALL_MS)
+    const reached = yield* within("the dialer's link to the peer", Deferred.await(linked))
+    assert.strictEqual(reached.node, "peer")
+    assert.strictEqual(yield* peer.count, 1)
+  })
+
+/**
+ * The test's node listens on a port of its own with mutual TLS, and stalls once it answered the peer's TLS hello (the
+ * peer dials through a proxy that says when): the rest of the TLS handshake and the HTTP upgrade arrive during the
+ * stall, and the upgrade's deadline must not close the connection.
+ */
+const tlsListenerStalls: Effect.Effect<void, unknown, Scope.Scope> = Effect.gen(function* () {
+  const node = yield* WebSocket.make({ ...stalledNode("listener", pem("listener")), listen: { port: 0 } })
+  const events = yield* node.subscribe
+  const url = Option.getOrThrow(node.address)
+  const peer = yield* startPeer({ node: "peer", secret, tls: pem("peer"), role: { dial: url, proxy: true } })
+  yield* within("the listener's answer to the TLS hello", peer.next("Upstream"))
+  busy(STALL_MS)
+  yield* within("the listener's link to the peer", upOf(events, "peer"))
+  assert.strictEqual(yield* peer.count, 1)
+  assert.strictEqual((yield* node.stats).refused, 0)
+})
+
+describe("a node stalled during a handshake", () => {
+  it.live("listening, with a secret: completes the handshake whose hello arrived during its stall", () =>
+    Effect.scoped(listenerStalls(false))
+  )
+
+  it.live("listening, with mutual TLS and a secret: completes the handshake whose hello arrived during its stall", () =>
+    Effect.scoped(listenerStalls(true))
+  )
+
+  it.live("listening on a port of its own, with mutual TLS: completes the TLS handshake and upgrade of its stall", () =>
+    Effect.scoped(tlsListenerStalls)
+  )
+
+  it.live("dialing, with a secret: completes the handshake whose challenge arrived during its stall", () =>
+    Effect.scoped(dialerStalls(false))
+  )
+
+  it.live(
+    "dialing, with mutual TLS and a secret: completes the handshake whose challenge arrived during its stall",
+    () => Effect.scoped(dialerStalls(true))
+  )
+})
