@@ -12,7 +12,7 @@
 import { ActorSystem, Behavior, Protocol, type SystemEvent } from "@troupe/runtime"
 import { type Peer, Transport, WebSocket } from "@troupe/transport"
 import { Duration, Effect, Exit, Schema, Stream } from "effect"
-import { type Books, drained, enter, livePeers, type Received, received } from "./delivery.ts"
+import { type Books, drained, enter, livePeers, MAX_GAPS, type Received, received } from "./delivery.ts"
 import { emit, main, serve } from "./node-process.ts"
 
 export interface NodeSpec {
@@ -36,6 +36,8 @@ export type Command =
     }
   | { readonly id: number; readonly cmd: "drain" }
   | { readonly id: number; readonly cmd: "report" }
+  /** Blocks the event loop with a synchronous busy loop for `ms` (a stalled node). */
+  | { readonly id: number; readonly cmd: "stall"; readonly ms: number }
   | { readonly id: number; readonly cmd: "stop" }
 
 /** How the asks to one node ended. */
@@ -54,6 +56,8 @@ export interface Report {
   readonly sent: Record<string, number>
   /** Per peer `node/incarnation`: tells that became dead letters because the node was unreachable. */
   readonly undelivered: Record<string, number>
+  /** Per peer `node/incarnation`: the numbers of those dead letters (the first `MAX_GAPS`). */
+  readonly undeliveredSeqs: Record<string, ReadonlyArray<number>>
   /** Per sender `node/incarnation`. */
   readonly received: Record<string, Received>
   readonly asks: Record<string, Asks>
@@ -75,7 +79,13 @@ export const Sink = Protocol.make("Sink", {
     {
       success: Schema.Record(
         Schema.String,
-        Schema.Struct({ count: Schema.Number, duplicates: Schema.Number, missing: Schema.Number, next: Schema.Number })
+        Schema.Struct({
+          count: Schema.Number,
+          duplicates: Schema.Number,
+          missing: Schema.Number,
+          next: Schema.Number,
+          gaps: Schema.Array(Schema.Number)
+        })
       )
     }
   )
@@ -122,14 +132,18 @@ const program = (spec: NodeSpec) =>
 
     const sent: Record<string, number> = {}
     const undelivered: Record<string, number> = {}
+    const undeliveredSeqs: Record<string, Array<number>> = {}
     const asks: Record<string, { ok: number; failed: Record<string, number>; late: number; slowestMs: number }> = {}
     // tells the transport refused because their node was down become dead letters: count them per book
     yield* (yield* system.subscribe).pipe(
       Stream.filter((e): e is SystemEvent.DeadLetter => e._tag === "DeadLetter" && e.reason === "unreachable"),
       Stream.runForEach((dead) =>
         Effect.sync(() => {
-          const book = (dead.message as { readonly to?: string }).to ?? "?"
+          const { to, n } = dead.message as { readonly to?: string; readonly n?: number }
+          const book = to ?? "?"
           undelivered[book] = (undelivered[book] ?? 0) + 1
+          const seqs = (undeliveredSeqs[book] ??= [])
+          if (typeof n === "number" && seqs.length < MAX_GAPS) seqs.push(n)
         })
       ),
       Effect.forkScoped
@@ -193,6 +207,7 @@ const program = (spec: NodeSpec) =>
         incarnation: transport.incarnation,
         sent: { ...sent },
         undelivered: { ...undelivered },
+        undeliveredSeqs: structuredClone(undeliveredSeqs),
         received: received(books),
         asks: structuredClone(asks)
       } satisfies Report
@@ -212,6 +227,13 @@ const program = (spec: NodeSpec) =>
           return Effect.map(report, (r) => {
             emit({ event: "report", id: command.id, report: r })
             return "answered" as const
+          })
+        case "stall":
+          return Effect.sync(() => {
+            const end = Date.now() + command.ms
+            while (Date.now() < end) {
+              // a synchronous handler that keeps the event loop busy
+            }
           })
         case "stop":
           return Effect.void

@@ -14,10 +14,18 @@ export interface Received {
   readonly count: number
   readonly duplicates: number
   readonly missing: number
+  /** The numbers that went missing (the first {@link MAX_GAPS}). */
+  readonly gaps: ReadonlyArray<number>
 }
 
+/** At most this many missing numbers are listed per sender. */
+export const MAX_GAPS = 1000
+
 /** Books per sender `node/incarnation`; `next` is the number each sender's next message should carry. */
-export type Books = Record<string, { count: number; duplicates: number; missing: number; next: number }>
+export type Books = Record<
+  string,
+  { count: number; duplicates: number; missing: number; next: number; gaps: Array<number> }
+>
 
 /**
  * Enters message number `n` (1, 2, 3... per recipient incarnation) from sender `from` in the books.
@@ -29,9 +37,10 @@ export type Books = Record<string, { count: number; duplicates: number; missing:
  * enter(books, "a/1", 2) // duplicates: 1
  */
 export const enter = (books: Books, from: string, n: number): void => {
-  const book = (books[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 })
+  const book = (books[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1, gaps: [] })
   if (n < book.next) book.duplicates++
   else {
+    for (let gap = book.next; gap < n && book.gaps.length < MAX_GAPS; gap++) book.gaps.push(gap)
     book.missing += n - book.next
     book.next = n + 1
     book.count++
@@ -46,7 +55,10 @@ export const enter = (books: Books, from: string, n: number): void => {
  */
 export const received = (books: Books): Record<string, Received> =>
   Object.fromEntries(
-    Object.entries(books).map(([from, { count, duplicates, missing }]) => [from, { count, duplicates, missing }])
+    Object.entries(books).map(([from, { count, duplicates, missing, gaps }]) => [
+      from,
+      { count, duplicates, missing, gaps: [...gaps] }
+    ])
   )
 
 /**
