@@ -12,7 +12,11 @@ import type { Command, Event, Report } from "./support/actor-node.ts"
 import * as Cluster from "./support/cluster.ts"
 
 const SCRIPT = fileURLToPath(new URL("./support/actor-node.ts", import.meta.url))
-const SPEC = { secret: "a false down test secret", heartbeatMs: 100, downAfterMs: 1000 }
+/**
+ * A link holds at most `resendCapacity` unacknowledged tells, so a verdict makes at most that many dead letters at once
+ * (fewer than the system's event stream keeps for a slow subscriber).
+ */
+const SPEC = { secret: "a false down test secret", heartbeatMs: 100, downAfterMs: 1000, resendCapacity: 1024 }
 const STALL_MS = 2000
 const COUNT = 20000
 const PER_SECOND = 5000
@@ -42,8 +46,20 @@ const unaccounted = (from: Report, fromName: string, to: Report, toName: string)
   const last = got.count + got.missing // the highest number received
   const lost: Array<number> = []
   for (let n = 1; n <= sent; n++) if ((n > last || gaps.has(n)) && !dead.has(n)) lost.push(n)
+  const ranges = (ns: Iterable<number>) =>
+    [...ns]
+      .sort((x, y) => x - y)
+      .reduce<Array<[number, number]>>((out, n) => {
+        const last = out[out.length - 1]
+        if (last !== undefined && last[1] === n - 1) last[1] = n
+        else out.push([n, n])
+        return out
+      }, [])
+      .map(([x, y]) => (x === y ? `${x}` : `${x}-${y}`))
+      .join(",")
   return {
     lost,
+    detail: `gaps ${ranges(gaps)}; dead letters ${ranges(dead)}; lost ${ranges(lost)}`,
     duplicates: got.duplicates,
     books: `sent ${sent}, received ${got.count} (missing ${got.missing}, duplicates ${got.duplicates}), dead letters ${
       from.undelivered[book] ?? 0
@@ -70,13 +86,13 @@ const falseDown = (stalled: "a" | "b") =>
     yield* Fiber.join(sending)
     yield* Effect.forEach([a, b], (node) => node.request({ cmd: "drain" }), { concurrency: "unbounded" })
     const [ra, rb] = [yield* reportOf(a), yield* reportOf(b)]
-    const { lost, duplicates, books } = unaccounted(ra, "a", rb, "b")
+    const { lost, duplicates, books, detail } = unaccounted(ra, "a", rb, "b")
     const logs = `--- a:\n${a.stderr().slice(-2500)}\n--- b:\n${b.stderr().slice(-2500)}`
     assert.strictEqual(duplicates, 0, `received twice: ${books}\n${logs}`)
     assert.deepStrictEqual(
       lost.slice(0, 20),
       [],
-      `${lost.length} tells neither received nor dead letters: ${books}\n${logs}`
+      `${lost.length} tells neither received nor dead letters: ${books}\n${detail}\n${logs}`
     )
     for (const node of [a, b]) assert.strictEqual(yield* node.stop, 0)
   })

@@ -20,6 +20,8 @@ export interface NodeSpec {
   readonly secret?: string
   readonly heartbeatMs?: number
   readonly downAfterMs?: number
+  /** The links' resend buffer (envelopes unacknowledged per link; default 8192). */
+  readonly resendCapacity?: number
 }
 
 export type Command =
@@ -114,7 +116,8 @@ const program = (spec: NodeSpec) =>
       listen: { port: 0, host: "127.0.0.1" },
       heartbeatInterval: spec.heartbeatMs ?? 200,
       failureDetector: { _tag: "Timeout", timeout: spec.downAfterMs ?? 3000 },
-      reconnect: { initialDelay: "20 millis", maxDelay: "500 millis" }
+      reconnect: { initialDelay: "20 millis", maxDelay: "500 millis" },
+      resendBuffer: spec.resendCapacity === undefined ? undefined : { capacity: spec.resendCapacity }
     })
     const system = yield* ActorSystem.make({ name: spec.node, shutdownTimeout: "1 second" }).pipe(
       Effect.provideService(Transport.Transport, transport)

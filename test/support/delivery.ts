@@ -19,7 +19,7 @@ export interface Received {
 }
 
 /** At most this many missing numbers are listed per sender. */
-export const MAX_GAPS = 1000
+export const MAX_GAPS = 10_000
 
 /** Books per sender `node/incarnation`; `next` is the number each sender's next message should carry. */
 export type Books = Record<
