@@ -8,7 +8,7 @@
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import type { Command, Event, Report } from "./support/actor-node.ts"
+import type { Command, Event, NodeSpec, Report } from "./support/actor-node.ts"
 import * as Cluster from "./support/cluster.ts"
 
 const SCRIPT = fileURLToPath(new URL("./support/actor-node.ts", import.meta.url))
@@ -22,7 +22,10 @@ const COUNT = 20000
 const PER_SECOND = 5000
 type Node = Cluster.Child<Event, Command>
 
-const spawn = (node: string) => Cluster.spawn<Event, Command>({ ...SPEC, node }, SCRIPT)
+const spawn = (node: string, sinkMailbox?: number) => {
+  const spec: NodeSpec = { ...SPEC, node, ...(sinkMailbox === undefined ? {} : { sinkMailbox }) }
+  return Cluster.spawn<Event, Command>(spec, SCRIPT)
+}
 const reportOf = (node: Node) =>
   Effect.flatMap(node.request({ cmd: "report" }), (event) =>
     event.event === "report" ? Effect.succeed(event.report) : Effect.die(new Error("no report"))
@@ -42,7 +45,7 @@ const unaccounted = (from: Report, fromName: string, to: Report, toName: string)
   const sent = from.sent[book] ?? 0
   const got = to.received[`${fromName}/${from.incarnation}`] ?? { count: 0, duplicates: 0, missing: 0, gaps: [] }
   const dead = new Set(from.undeliveredSeqs[book] ?? [])
-  const gaps = new Set(got.gaps)
+  const gaps = new Set(got.gaps ?? [])
   const last = got.count + got.missing // the highest number received
   const lost: Array<number> = []
   for (let n = 1; n <= sent; n++) if ((n > last || gaps.has(n)) && !dead.has(n)) lost.push(n)
@@ -68,10 +71,10 @@ const unaccounted = (from: Report, fromName: string, to: Report, toName: string)
 }
 
 /** `a` tells `b` while `stalled` stalls; its peer declares it down; they link again; then the books. */
-const falseDown = (stalled: "a" | "b") =>
+const falseDown = (stalled: "a" | "b", sinkMailbox?: number) =>
   Effect.gen(function* () {
     const a = yield* spawn("a")
-    const b = yield* spawn("b")
+    const b = yield* spawn("b", sinkMailbox)
     yield* a.request({ cmd: "connect", url: b.url })
     const sending = yield* Effect.forkChild(a.request({ cmd: "send", to: "b", count: COUNT, perSecond: PER_SECOND }))
     // tells flow before the stall: wait until b has some
@@ -106,6 +109,17 @@ describe("a live node declared down and linked again", () => {
   it.live(
     "the receiver stalls: the sender declares it down; every tell arrives once or is a dead letter",
     () => falseDown("b"),
+    60_000
+  )
+  // b's sink takes 8 messages at a time: when b wakes, what it reads in a burst is parked (and a paused)
+  it.live(
+    "the sender stalls, the receiver's mailbox is full: every tell arrives once or is a dead letter",
+    () => falseDown("a", 8),
+    60_000
+  )
+  it.live(
+    "the receiver stalls with its mailbox full: every tell arrives once or is a dead letter",
+    () => falseDown("b", 8),
     60_000
   )
 })

@@ -9,7 +9,7 @@
  * of other nodes (following them across incarnations) with an ask every `askEvery` tells, and records how
  * each ask ended and how long it took against its deadline.
  */
-import { ActorSystem, Behavior, Protocol, type SystemEvent } from "@troupe/runtime"
+import { ActorSystem, Behavior, Mailbox, Protocol, type SystemEvent } from "@troupe/runtime"
 import { type Peer, Transport, WebSocket } from "@troupe/transport"
 import { Duration, Effect, Exit, Schema, Stream } from "effect"
 import { type Books, drained, enter, livePeers, MAX_GAPS, type Received, received } from "./delivery.ts"
@@ -22,6 +22,8 @@ export interface NodeSpec {
   readonly downAfterMs?: number
   /** The links' resend buffer (envelopes unacknowledged per link; default 8192). */
   readonly resendCapacity?: number
+  /** The sink's mailbox capacity (default 1024): a small one parks deliveries from other nodes. */
+  readonly sinkMailbox?: number
 }
 
 export type Command =
@@ -117,13 +119,16 @@ const program = (spec: NodeSpec) =>
       heartbeatInterval: spec.heartbeatMs ?? 200,
       failureDetector: { _tag: "Timeout", timeout: spec.downAfterMs ?? 3000 },
       reconnect: { initialDelay: "20 millis", maxDelay: "500 millis" },
-      resendBuffer: spec.resendCapacity === undefined ? undefined : { capacity: spec.resendCapacity }
+      ...(spec.resendCapacity === undefined ? {} : { resendBuffer: { capacity: spec.resendCapacity } })
     })
     const system = yield* ActorSystem.make({ name: spec.node, shutdownTimeout: "1 second" }).pipe(
       Effect.provideService(Transport.Transport, transport)
     )
     const self = `${spec.node}/${transport.incarnation}`
-    yield* system.spawn(sink, { name: "sink" })
+    yield* system.spawn(sink, {
+      name: "sink",
+      ...(spec.sinkMailbox === undefined ? {} : { mailbox: Mailbox.bounded(spec.sinkMailbox) })
+    })
 
     const { live, changed } = yield* livePeers(transport, (event) =>
       emit({

@@ -15,7 +15,7 @@ export interface Received {
   readonly duplicates: number
   readonly missing: number
   /** The numbers that went missing (the first {@link MAX_GAPS}). */
-  readonly gaps: ReadonlyArray<number>
+  readonly gaps?: ReadonlyArray<number>
 }
 
 /** At most this many missing numbers are listed per sender. */
@@ -53,11 +53,11 @@ export const enter = (books: Books, from: string, n: number): void => {
  * @example
  * const report = { node, incarnation, sent, received: received(books) }
  */
-export const received = (books: Books): Record<string, Received> =>
+export const received = (books: { readonly [from: string]: Received }): Record<string, Received> =>
   Object.fromEntries(
     Object.entries(books).map(([from, { count, duplicates, missing, gaps }]) => [
       from,
-      { count, duplicates, missing, gaps: [...gaps] }
+      { count, duplicates, missing, gaps: [...(gaps ?? [])] }
     ])
   )
 
