@@ -57,7 +57,10 @@ export const received = (books: { readonly [from: string]: Received }): Record<s
   Object.fromEntries(
     Object.entries(books).map(([from, { count, duplicates, missing, gaps }]) => [
       from,
-      { count, duplicates, missing, gaps: [...(gaps ?? [])] }
+      // the gaps only when there are some (books compare equal to { count, duplicates, missing })
+      gaps === undefined || gaps.length === 0
+        ? { count, duplicates, missing }
+        : { count, duplicates, missing, gaps: [...gaps] }
     ])
   )
 
