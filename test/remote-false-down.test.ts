@@ -8,8 +8,9 @@
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import type { Command, Event, NodeSpec, Report } from "./support/actor-node.ts"
+import type { Command, Event, NodeSpec } from "./support/actor-node.ts"
 import * as Cluster from "./support/cluster.ts"
+import { accounting } from "./support/delivery.ts"
 
 const SCRIPT = fileURLToPath(new URL("./support/actor-node.ts", import.meta.url))
 /**
@@ -36,40 +37,6 @@ const receivedBy = (to: Node, from: Node) =>
 const ups = (node: Node, of: Node) =>
   node.events.filter((e) => e.event === "peer-up" && e.node === of.name && e.incarnation === of.incarnation).length
 
-/**
- * Every number `from` sent to `to` either arrived once or is a dead letter on `from`: the numbers neither received
- * nor dead-lettered, and a description of the books.
- */
-const unaccounted = (from: Report, fromName: string, to: Report, toName: string) => {
-  const book = `${toName}/${to.incarnation}`
-  const sent = from.sent[book] ?? 0
-  const got = to.received[`${fromName}/${from.incarnation}`] ?? { count: 0, duplicates: 0, missing: 0, gaps: [] }
-  const dead = new Set(from.undeliveredSeqs[book] ?? [])
-  const gaps = new Set(got.gaps ?? [])
-  const last = got.count + got.missing // the highest number received
-  const lost: Array<number> = []
-  for (let n = 1; n <= sent; n++) if ((n > last || gaps.has(n)) && !dead.has(n)) lost.push(n)
-  const ranges = (ns: Iterable<number>) =>
-    [...ns]
-      .sort((x, y) => x - y)
-      .reduce<Array<[number, number]>>((out, n) => {
-        const last = out[out.length - 1]
-        if (last !== undefined && last[1] === n - 1) last[1] = n
-        else out.push([n, n])
-        return out
-      }, [])
-      .map(([x, y]) => (x === y ? `${x}` : `${x}-${y}`))
-      .join(",")
-  return {
-    lost,
-    detail: `gaps ${ranges(gaps)}; dead letters ${ranges(dead)}; lost ${ranges(lost)}`,
-    duplicates: got.duplicates,
-    books: `sent ${sent}, received ${got.count} (missing ${got.missing}, duplicates ${got.duplicates}), dead letters ${
-      from.undelivered[book] ?? 0
-    } (${from.undelivered["?"] ?? 0} not naming their message)`
-  }
-}
-
 /** `a` tells `b` while `stalled` stalls; its peer declares it down; they link again; then the books. */
 const falseDown = (stalled: "a" | "b", sinkMailbox?: number) =>
   Effect.gen(function* () {
@@ -89,7 +56,7 @@ const falseDown = (stalled: "a" | "b", sinkMailbox?: number) =>
     yield* Fiber.join(sending)
     yield* Effect.forEach([a, b], (node) => node.request({ cmd: "drain" }), { concurrency: "unbounded" })
     const [ra, rb] = [yield* reportOf(a), yield* reportOf(b)]
-    const { lost, duplicates, books, detail } = unaccounted(ra, "a", rb, "b")
+    const { lost, duplicates, books, detail } = accounting(ra, "a", rb, "b")
     const logs = `--- a:\n${a.stderr().slice(-2500)}\n--- b:\n${b.stderr().slice(-2500)}`
     assert.strictEqual(duplicates, 0, `received twice: ${books}\n${logs}`)
     assert.deepStrictEqual(

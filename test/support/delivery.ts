@@ -64,6 +64,54 @@ export const received = (books: { readonly [from: string]: Received }): Record<s
     ])
   )
 
+/** What a node reports of the numbered tells it sent and received (see `actor-node.ts`). */
+export interface Tally {
+  readonly incarnation: string
+  readonly sent: Record<string, number>
+  readonly undelivered: Record<string, number>
+  readonly undeliveredSeqs: Record<string, ReadonlyArray<number>>
+  readonly received: Record<string, Received>
+}
+
+/** `1-3,7`: numbers as ranges. */
+const ranges = (ns: Iterable<number>): string =>
+  [...ns]
+    .sort((x, y) => x - y)
+    .reduce<Array<[number, number]>>((out, n) => {
+      const last = out[out.length - 1]
+      if (last !== undefined && last[1] === n - 1) last[1] = n
+      else out.push([n, n])
+      return out
+    }, [])
+    .map(([x, y]) => (x === y ? `${x}` : `${x}-${y}`))
+    .join(",")
+
+/**
+ * Every number `from` sent to `to` arrived once or is a dead letter on `from` naming it: the numbers that are
+ * neither (lost silently), duplicates, and the books described.
+ *
+ * @example
+ * const { lost, duplicates, books } = accounting(reportOfA, "a", reportOfB, "b")
+ */
+export const accounting = (from: Tally, fromName: string, to: Tally, toName: string) => {
+  const book = `${toName}/${to.incarnation}`
+  const sent = from.sent[book] ?? 0
+  const got = to.received[`${fromName}/${from.incarnation}`] ?? { count: 0, duplicates: 0, missing: 0 }
+  const dead = new Set(from.undeliveredSeqs[book] ?? [])
+  const gaps = new Set(got.gaps ?? [])
+  const last = got.count + got.missing // the highest number received
+  const lost: Array<number> = []
+  for (let n = 1; n <= sent; n++) if ((n > last || gaps.has(n)) && !dead.has(n)) lost.push(n)
+  return {
+    lost,
+    duplicates: got.duplicates,
+    books: `sent ${sent}, received ${got.count} (missing ${got.missing}, duplicates ${got.duplicates}), dead letters ${
+      from.undelivered[book] ?? 0
+    } (${from.undelivered["?"] ?? 0} not naming their message)`,
+    detail: `gaps ${ranges(gaps)}; dead letters ${ranges(dead)}; lost silently ${ranges(lost)}`
+  }
+}
+
 /**
  * The live incarnation of each peer node, kept from the transport's peer events (each also goes to `onEvent`);
  * `changed` waits for the next event.
