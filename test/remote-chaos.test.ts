@@ -13,6 +13,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import type { Command, Event, Report } from "./support/actor-node.ts"
 import * as Cluster from "./support/cluster.ts"
+import { accounting } from "./support/delivery.ts"
 import * as TcpProxy from "./support/tcp-proxy.ts"
 
 const SCRIPT = fileURLToPath(new URL("./support/actor-node.ts", import.meta.url))
@@ -138,8 +139,13 @@ describe("actors across processes under chaos", () => {
             const undelivered = sender.undelivered[book(to)] ?? 0
             const got = reports.get(to)!.received[book(from)] ?? { count: 0, duplicates: 0, missing: 0 }
             if (undelivered !== 0 || got.count !== sent || got.duplicates !== 0 || got.missing !== 0) {
+              // a false "down" costs what was in flight, as dead letters naming each message; say if any went silently
+              const { lost, detail } = accounting(sender, from, reports.get(to)!, to)
               failures.push(
-                `${from} -> ${to}: sent ${sent} (${undelivered} undelivered), received ${JSON.stringify(got)}`
+                `${from} -> ${to}: sent ${sent} (${undelivered} undelivered), received ${JSON.stringify({
+                  ...got,
+                  gaps: undefined
+                })}, ${lost.length} neither received nor dead letters (${detail.slice(0, 300)})`
               )
             }
           }

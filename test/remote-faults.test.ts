@@ -6,7 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Mailbox, Session } from "@troupe/runtime"
-import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Stream } from "effect"
 import { eventually, pair, server, tolerant, Upload, uploader, Work, within, worker } from "./support/remote-work.ts"
 import { inProcess, topologies } from "./support/topology.ts"
 
@@ -218,6 +218,11 @@ describe("remote message path under partitions (in-process)", () => {
       yield* bob.system.spawn(worker(), { name: "sink" })
       const sink = yield* alice.system.lookup("/user/sink", Work, { node: "bob" })
       const before = yield* alice.system.deadLetters
+      const dead: Array<unknown> = []
+      yield* (yield* alice.system.subscribe).pipe(
+        Stream.runForEach((e) => Effect.sync(() => e._tag === "DeadLetter" && dead.push(e.message))),
+        Effect.forkScoped
+      )
       yield* alice.network!.partition(["alice"], ["bob"])
       for (let n = 0; n < 5; n++) yield* sink.tell(Work.Item({ n }))
       // alice's failure detector declares bob down (both live): the link ends with the 5 tells unacknowledged
@@ -226,6 +231,16 @@ describe("remote message path under partitions (in-process)", () => {
       yield* eventually(alice.system.nodes, (nodes) => nodes.includes("bob"), "the link back")
       const handled = yield* within(3000, "the count", sink.ask(Work.Count()))
       assert.strictEqual(handled + (yield* alice.system.deadLetters) - before, 5, `handled ${handled}`)
+      // each dead letter is the message it was (which tells the verdict cost): the last 5 - handled sent
+      yield* eventually(
+        Effect.sync(() => dead.length),
+        (n) => n === 5 - handled,
+        "the dead letters published"
+      )
+      assert.deepStrictEqual(
+        dead.map((message) => ({ ...(message as object) })),
+        Array.from({ length: 5 - handled }, (_, i) => ({ _tag: "Item", n: handled + i }))
+      )
     })
   )
 

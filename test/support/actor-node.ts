@@ -9,10 +9,10 @@
  * of other nodes (following them across incarnations) with an ask every `askEvery` tells, and records how
  * each ask ended and how long it took against its deadline.
  */
-import { ActorSystem, Behavior, Protocol, type SystemEvent } from "@troupe/runtime"
+import { ActorSystem, Behavior, Mailbox, Protocol, type SystemEvent } from "@troupe/runtime"
 import { type Peer, Transport, WebSocket } from "@troupe/transport"
 import { Duration, Effect, Exit, Schema, Stream } from "effect"
-import { type Books, drained, enter, livePeers, type Received, received } from "./delivery.ts"
+import { type Books, drained, enter, livePeers, MAX_GAPS, type Received, received } from "./delivery.ts"
 import { emit, main, serve } from "./node-process.ts"
 
 export interface NodeSpec {
@@ -20,6 +20,10 @@ export interface NodeSpec {
   readonly secret?: string
   readonly heartbeatMs?: number
   readonly downAfterMs?: number
+  /** The links' resend buffer (envelopes unacknowledged per link; default 8192). */
+  readonly resendCapacity?: number
+  /** The sink's mailbox capacity (default 1024): a small one parks deliveries from other nodes. */
+  readonly sinkMailbox?: number
 }
 
 export type Command =
@@ -36,6 +40,8 @@ export type Command =
     }
   | { readonly id: number; readonly cmd: "drain" }
   | { readonly id: number; readonly cmd: "report" }
+  /** Blocks the event loop with a synchronous busy loop for `ms` (a stalled node). */
+  | { readonly id: number; readonly cmd: "stall"; readonly ms: number }
   | { readonly id: number; readonly cmd: "stop" }
 
 /** How the asks to one node ended. */
@@ -54,6 +60,8 @@ export interface Report {
   readonly sent: Record<string, number>
   /** Per peer `node/incarnation`: tells that became dead letters because the node was unreachable. */
   readonly undelivered: Record<string, number>
+  /** Per peer `node/incarnation`: the numbers of those dead letters (the first `MAX_GAPS`). */
+  readonly undeliveredSeqs: Record<string, ReadonlyArray<number>>
   /** Per sender `node/incarnation`. */
   readonly received: Record<string, Received>
   readonly asks: Record<string, Asks>
@@ -75,7 +83,13 @@ export const Sink = Protocol.make("Sink", {
     {
       success: Schema.Record(
         Schema.String,
-        Schema.Struct({ count: Schema.Number, duplicates: Schema.Number, missing: Schema.Number, next: Schema.Number })
+        Schema.Struct({
+          count: Schema.Number,
+          duplicates: Schema.Number,
+          missing: Schema.Number,
+          next: Schema.Number,
+          gaps: Schema.Array(Schema.Number)
+        })
       )
     }
   )
@@ -104,13 +118,17 @@ const program = (spec: NodeSpec) =>
       listen: { port: 0, host: "127.0.0.1" },
       heartbeatInterval: spec.heartbeatMs ?? 200,
       failureDetector: { _tag: "Timeout", timeout: spec.downAfterMs ?? 3000 },
-      reconnect: { initialDelay: "20 millis", maxDelay: "500 millis" }
+      reconnect: { initialDelay: "20 millis", maxDelay: "500 millis" },
+      ...(spec.resendCapacity === undefined ? {} : { resendBuffer: { capacity: spec.resendCapacity } })
     })
     const system = yield* ActorSystem.make({ name: spec.node, shutdownTimeout: "1 second" }).pipe(
       Effect.provideService(Transport.Transport, transport)
     )
     const self = `${spec.node}/${transport.incarnation}`
-    yield* system.spawn(sink, { name: "sink" })
+    yield* system.spawn(sink, {
+      name: "sink",
+      ...(spec.sinkMailbox === undefined ? {} : { mailbox: Mailbox.bounded(spec.sinkMailbox) })
+    })
 
     const { live, until } = yield* livePeers(transport, (event) =>
       emit({
@@ -122,14 +140,18 @@ const program = (spec: NodeSpec) =>
 
     const sent: Record<string, number> = {}
     const undelivered: Record<string, number> = {}
+    const undeliveredSeqs: Record<string, Array<number>> = {}
     const asks: Record<string, { ok: number; failed: Record<string, number>; late: number; slowestMs: number }> = {}
     // tells the transport refused because their node was down become dead letters: count them per book
     yield* (yield* system.subscribe).pipe(
       Stream.filter((e): e is SystemEvent.DeadLetter => e._tag === "DeadLetter" && e.reason === "unreachable"),
       Stream.runForEach((dead) =>
         Effect.sync(() => {
-          const book = (dead.message as { readonly to?: string }).to ?? "?"
+          const { to, n } = dead.message as { readonly to?: string; readonly n?: number }
+          const book = to ?? "?"
           undelivered[book] = (undelivered[book] ?? 0) + 1
+          const seqs = (undeliveredSeqs[book] ??= [])
+          if (typeof n === "number" && seqs.length < MAX_GAPS) seqs.push(n)
         })
       ),
       Effect.forkScoped
@@ -193,6 +215,7 @@ const program = (spec: NodeSpec) =>
         incarnation: transport.incarnation,
         sent: { ...sent },
         undelivered: { ...undelivered },
+        undeliveredSeqs: structuredClone(undeliveredSeqs),
         received: received(books),
         asks: structuredClone(asks)
       } satisfies Report
@@ -212,6 +235,13 @@ const program = (spec: NodeSpec) =>
           return Effect.map(report, (r) => {
             emit({ event: "report", id: command.id, report: r })
             return "answered" as const
+          })
+        case "stall":
+          return Effect.sync(() => {
+            const end = Date.now() + command.ms
+            while (Date.now() < end) {
+              // a synchronous handler that keeps the event loop busy
+            }
           })
         case "stop":
           return Effect.void

@@ -14,10 +14,18 @@ export interface Received {
   readonly count: number
   readonly duplicates: number
   readonly missing: number
+  /** The numbers that went missing (the first {@link MAX_GAPS}). */
+  readonly gaps?: ReadonlyArray<number>
 }
 
+/** At most this many missing numbers are listed per sender. */
+export const MAX_GAPS = 10_000
+
 /** Books per sender `node/incarnation`; `next` is the number each sender's next message should carry. */
-export type Books = Record<string, { count: number; duplicates: number; missing: number; next: number }>
+export type Books = Record<
+  string,
+  { count: number; duplicates: number; missing: number; next: number; gaps: Array<number> }
+>
 
 /**
  * Enters message number `n` (1, 2, 3... per recipient incarnation) from sender `from` in the books.
@@ -29,9 +37,10 @@ export type Books = Record<string, { count: number; duplicates: number; missing:
  * enter(books, "a/1", 2) // duplicates: 1
  */
 export const enter = (books: Books, from: string, n: number): void => {
-  const book = (books[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1 })
+  const book = (books[from] ??= { count: 0, duplicates: 0, missing: 0, next: 1, gaps: [] })
   if (n < book.next) book.duplicates++
   else {
+    for (let gap = book.next; gap < n && book.gaps.length < MAX_GAPS; gap++) book.gaps.push(gap)
     book.missing += n - book.next
     book.next = n + 1
     book.count++
@@ -44,10 +53,64 @@ export const enter = (books: Books, from: string, n: number): void => {
  * @example
  * const report = { node, incarnation, sent, received: received(books) }
  */
-export const received = (books: Books): Record<string, Received> =>
+export const received = (books: { readonly [from: string]: Received }): Record<string, Received> =>
   Object.fromEntries(
-    Object.entries(books).map(([from, { count, duplicates, missing }]) => [from, { count, duplicates, missing }])
+    Object.entries(books).map(([from, { count, duplicates, missing, gaps }]) => [
+      from,
+      // the gaps only when there are some (books compare equal to { count, duplicates, missing })
+      gaps === undefined || gaps.length === 0
+        ? { count, duplicates, missing }
+        : { count, duplicates, missing, gaps: [...gaps] }
+    ])
   )
+
+/** What a node reports of the numbered tells it sent and received (see `actor-node.ts`). */
+export interface Tally {
+  readonly incarnation: string
+  readonly sent: Record<string, number>
+  readonly undelivered: Record<string, number>
+  readonly undeliveredSeqs: Record<string, ReadonlyArray<number>>
+  readonly received: Record<string, Received>
+}
+
+/** `1-3,7`: numbers as ranges. */
+const ranges = (ns: Iterable<number>): string =>
+  [...ns]
+    .sort((x, y) => x - y)
+    .reduce<Array<[number, number]>>((out, n) => {
+      const last = out[out.length - 1]
+      if (last !== undefined && last[1] === n - 1) last[1] = n
+      else out.push([n, n])
+      return out
+    }, [])
+    .map(([x, y]) => (x === y ? `${x}` : `${x}-${y}`))
+    .join(",")
+
+/**
+ * Every number `from` sent to `to` arrived once or is a dead letter on `from` naming it: the numbers that are
+ * neither (lost silently), duplicates, and the books described.
+ *
+ * @example
+ * const { lost, duplicates, books } = accounting(reportOfA, "a", reportOfB, "b")
+ */
+export const accounting = (from: Tally, fromName: string, to: Tally, toName: string) => {
+  const book = `${toName}/${to.incarnation}`
+  const sent = from.sent[book] ?? 0
+  const got = to.received[`${fromName}/${from.incarnation}`] ?? { count: 0, duplicates: 0, missing: 0 }
+  const dead = new Set(from.undeliveredSeqs[book] ?? [])
+  const gaps = new Set(got.gaps ?? [])
+  const last = got.count + got.missing // the highest number received
+  const lost: Array<number> = []
+  for (let n = 1; n <= sent; n++) if ((n > last || gaps.has(n)) && !dead.has(n)) lost.push(n)
+  return {
+    lost,
+    duplicates: got.duplicates,
+    books: `sent ${sent}, received ${got.count} (missing ${got.missing}, duplicates ${got.duplicates}), dead letters ${
+      from.undelivered[book] ?? 0
+    } (${from.undelivered["?"] ?? 0} not naming their message)`,
+    detail: `gaps ${ranges(gaps)}; dead letters ${ranges(dead)}; lost silently ${ranges(lost)}`
+  }
+}
 
 /**
  * The live incarnation of each peer node, kept from the transport's peer events (each also goes to `onEvent`);

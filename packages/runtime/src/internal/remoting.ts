@@ -101,21 +101,21 @@ export class Remoting {
         deliver: self.dispatcher.dispatch,
         peer: (event) =>
           event._tag === "PeerUp" ? self.peerUp(event) : self.peerDown(event.node, event.incarnation, event.reason),
-        lost: (_, envelopes) => self.lost(envelopes)
+        lost: (peer, envelopes) => self.lost(peer, envelopes)
       })
     })
   }
 
   /**
    * A link ended with envelopes its peer had not acknowledged: each tell and ask among them is a dead letter
-   * (`unreachable`), counted here, on the sender (the peer may have taken some; its ack did not come back).
-   * Replies and system messages to a node that is down are moot.
+   * (`unreachable`), counted here, on the sender, with the message it carried (the peer may have taken some; its
+   * ack did not come back). Replies and system messages to a node that is down are moot.
    */
-  private lost(envelopes: ReadonlyArray<WireEnvelope.Envelope>): void {
+  private lost(peer: Peer.Peer, envelopes: ReadonlyArray<WireEnvelope.Envelope>): void {
     for (const { kind, to, payload } of envelopes) {
       if (kind !== "tell" && kind !== "ask") continue
-      const tag = (payload as { readonly _tag?: unknown } | null)?._tag
-      this.system.deadLetter(`ActorRef(${to.node}${to.path})`, { _tag: String(tag) }, "unreachable")
+      const message = this.refs.messageOf(peer, to.path, payload)
+      this.system.deadLetter(`ActorRef(${to.node}${to.path})`, message, "unreachable")
     }
   }
 

@@ -117,6 +117,24 @@ export class RefCache {
     return ref
   }
 
+  /**
+   * A message this node sent to `path` on `peer`, back from its payload (a link that ended lost it): decoded with the
+   * protocol of a ref to that actor, else the payload as it went on the wire (its fields, with its `_tag`).
+   *
+   * @example
+   * system.deadLetter(recipient, refs.messageOf(peer, envelope.to.path, envelope.payload), "unreachable")
+   */
+  messageOf(peer: Peer.Peer, path: string, payload: unknown): Message {
+    const cache = this.byNode.get(peer.node)
+    const refs = cache?.incarnation === peer.incarnation ? cache.byPath.get(path) : undefined
+    for (const ref of refs ?? []) {
+      const decoded = ref.codec.decode(payload, this.remoting.resolve)
+      if (typeof decoded !== "string") return decoded
+    }
+    const fields = typeof payload === "object" && payload !== null ? payload : { payload }
+    return { ...fields, _tag: String((fields as { readonly _tag?: unknown })._tag) }
+  }
+
   private lookup<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): RemoteActorRef<P> {
     let cache = this.byNode.get(peer.node)
     if (cache === undefined || cache.incarnation !== peer.incarnation) {
