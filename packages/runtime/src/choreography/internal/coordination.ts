@@ -1,9 +1,10 @@
 /**
  * One session's coordination (the state of its coordinator actor, see `coordinator.ts`): which roles joined and
- * ended, their results and traces, and how the session begins, aborts and ends.
+ * ended, their results and traces (how the session begins, aborts and ends: `sessionJoin.ts`, `sessionAbort.ts`,
+ * `sessionEnd.ts`).
  */
 import type { Choreography as C, Diagram } from "@troupe/choreography"
-import { Cause, Clock, type Deferred, Duration, Effect, type Fiber, Scope } from "effect"
+import { Cause, type Deferred, Effect, type Fiber, Scope } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { internal } from "../../ActorSystem.ts"
 import type { ActorContext, Behavior } from "../../Behavior.ts"
@@ -12,8 +13,9 @@ import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import * as DurableJoin from "./durableJoin.ts"
 import * as RoleFlags from "./roleFlags.ts"
+import * as SessionAbort from "./sessionAbort.ts"
 import { onStop, settle, unread } from "./sessionEnd.ts"
-import { type AbortCause, ParticipantStopped, type SessionAborted, SessionCancelled } from "./sessionErrors.ts"
+import type { AbortCause, SessionAborted } from "./sessionErrors.ts"
 import * as SessionJoin from "./sessionJoin.ts"
 import type { CoordinatorDefinition, CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
@@ -49,11 +51,6 @@ export interface Settings {
   /** The ref roles report to, when it is not the coordinator's own (a sharded coordinator's cluster ref). */
   readonly self?: ActorRef<CoordinatorProtocol> | undefined
 }
-
-/** How long roles have to leave an aborted session before it ends without them (real time). */
-const leaveMillis = 5_000
-
-const liveClock = Clock.Clock.defaultValue()
 
 export type Ctx = ActorContext<CoordinatorProtocol>
 
@@ -266,23 +263,6 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
   }
 
-  tellAbort(ctx: Ctx, role: string, cause: AbortCause): Effect.Effect<void> {
-    return this.ref(role)
-      .tell({ _tag: "Abort", session: this.id, cause, role, coordinator: this.settings.self ?? ctx.self })
-      .pipe(Effect.catchCause((c) => Effect.logError("Could not tell a role that its session was aborted", c)))
-  }
-
-  stopped(role: string, reason: ParticipantStopped["reason"], detail?: string): ParticipantStopped {
-    return new ParticipantStopped({
-      protocol: this.choreography.name,
-      session: this.id,
-      role,
-      path: this.settings.roles[role]!.path,
-      reason,
-      ...(detail === undefined ? {} : { detail })
-    })
-  }
-
   /** A role's end: its result (if it completed) and its trace. */
   end(role: string, trace: ReadonlyArray<TraceEvent> | undefined): void {
     if (!this.roles.includes(role) || this.hasEnded(role)) return
@@ -305,32 +285,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     }
     this.end(role, m.trace)
     const left = this.phase === "running" && this.allEnded() ? unread(this) : undefined
-    return left === undefined ? settle(this, ctx) : this.abort(ctx, left.role, left)
-  }
-
-  abort(
-    ctx: Ctx,
-    role: string | undefined,
-    cause: AbortCause,
-    trace?: ReadonlyArray<TraceEvent>
-  ): Effect.Effect<Coordination> {
-    if (role !== undefined) this.end(role, trace)
-    if (this.phase === "joining" || this.phase === "running") {
-      this.phase = "aborting"
-      this.cause = cause
-      this.origin = role
-      // Roles that joined are told now; the others when they join (or their join fails).
-      const pending = this.roles.filter(
-        (r) => !this.hasEnded(r) && RoleFlags.has(this.joinedRoles, this.roles.indexOf(r))
-      )
-      const tellAll = Effect.forEach(pending, (r) => this.tellAbort(ctx, r, cause), { discard: true })
-      const expire = Effect.andThen(
-        Effect.sleep(Duration.millis(leaveMillis)).pipe(Effect.provideService(Clock.Clock, liveClock)),
-        ctx.self.tell({ _tag: "Expire" })
-      )
-      return Effect.andThen(Effect.andThen(ctx.fork(tellAll), ctx.fork(Effect.ignore(expire))), settle(this, ctx))
-    }
-    return settle(this, ctx)
+    return left === undefined ? settle(this, ctx) : SessionAbort.abort(this, ctx, left.role, left)
   }
 
   left(ctx: Ctx, role: string, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
@@ -349,20 +304,6 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     return Effect.as(DurableJoin.relinked(this, ctx, role, node), this)
   }
 
-  cancel(ctx: Ctx, reason: string): Effect.Effect<Coordination> {
-    return this.abort(
-      ctx,
-      undefined,
-      new SessionCancelled({ protocol: this.choreography.name, session: this.id, reason })
-    )
-  }
-
-  /** Roles that did not leave an aborted session in time are counted out. */
-  expire(ctx: Ctx): Effect.Effect<Coordination> {
-    if (this.phase === "aborting") for (const r of this.roles) this.end(r, undefined)
-    return settle(this, ctx)
-  }
-
   terminated(ctx: Ctx, terminated: Terminated.Terminated): Effect.Effect<Coordination> {
     const ref = terminated.ref
     const role = this.roles.find((r) => {
@@ -377,11 +318,11 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     const reason = terminated.reason
     const cause =
       reason instanceof Terminated.Failed
-        ? this.stopped(role, "failed", Cause.pretty(reason.cause))
+        ? SessionAbort.stopped(this, role, "failed", Cause.pretty(reason.cause))
         : reason instanceof Terminated.NodeDown
-          ? this.stopped(role, "node-down", `node ${reason.node}`)
-          : this.stopped(role, "stopped")
-    return this.abort(ctx, role, cause)
+          ? SessionAbort.stopped(this, role, "node-down", `node ${reason.node}`)
+          : SessionAbort.stopped(this, role, "stopped")
+    return SessionAbort.abort(this, ctx, role, cause)
   }
 
   /** Starts the session (the coordinator's `init`): watches the roles and asks them to join. */

@@ -18,6 +18,7 @@ import { Deferred, Effect } from "effect"
 import type { Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import { Coordination, type Settings } from "./coordination.ts"
+import * as SessionAbort from "./sessionAbort.ts"
 import * as SessionJoin from "./sessionJoin.ts"
 import type { CoordinatorProtocol } from "./sessionProtocols.ts"
 import { protocolsOf } from "./sessionProtocols.ts"
@@ -40,12 +41,12 @@ const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, C
       init: (): Effect.Effect<Coordination> => Effect.die(new Error("made per session by Coordinator.behavior")),
       receive: {
         Done: (c, m, ctx) => c.done(ctx, m),
-        Abort: (c, m, ctx) => c.abort(ctx, m.role, m.cause, m.trace),
+        Abort: (c, m, ctx) => SessionAbort.abort(c, ctx, m.role, m.cause, m.trace),
         Left: (c, m, ctx) => c.left(ctx, m.role, m.trace),
         Relink: (c, m, ctx) => c.relink(ctx, m.role, m.node),
         Joined: (c, m, ctx) => SessionJoin.joined(c, ctx, m.role),
-        Cancel: (c, m, ctx) => c.cancel(ctx, m.reason),
-        Expire: (c, _, ctx) => c.expire(ctx),
+        Cancel: (c, m, ctx) => SessionAbort.cancel(c, ctx, m.reason),
+        Expire: (c, _, ctx) => SessionAbort.expire(c, ctx),
         Wake: (c) => Effect.succeed(c)
       },
       onTerminated: (c, terminated, ctx) => c.terminated(ctx, terminated)

@@ -11,6 +11,7 @@ import type { Coordination, Ctx } from "./coordination.ts"
 import * as DurableJoin from "./durableJoin.ts"
 import { nodesApart } from "./reachability.ts"
 import * as RoleFlags from "./roleFlags.ts"
+import { stopped, tellAbort } from "./sessionAbort.ts"
 import type { AbortCause } from "./sessionErrors.ts"
 
 /** Why `role` could not be joined: its node has no link to a peer's node, or it did not answer. */
@@ -18,7 +19,7 @@ const unreachable = (c: Coordination, role: string, cause: Cause.Cause<unknown>)
   const { id, roles } = c.settings
   return (
     nodesApart(c.choreography.name, id, roles, role, Cause.squash(cause)) ??
-    c.stopped(role, "unreachable", Cause.pretty(cause))
+    stopped(c, role, "unreachable", Cause.pretty(cause))
   )
 }
 
@@ -67,7 +68,7 @@ export function joined(c: Coordination, ctx: Ctx, role: string): Effect.Effect<C
 function allJoined(c: Coordination, ctx: Ctx, role: string): Effect.Effect<Coordination> {
   const { id, roles, durable } = c.settings
   if (c.phase === "aborting" && c.cause !== undefined && !c.hasEnded(role))
-    return Effect.as(c.tellAbort(ctx, role, c.cause), c)
+    return Effect.as(tellAbort(c, ctx, role, c.cause), c)
   if (c.phase !== "joining" || RoleFlags.size(c.joinedRoles) < c.roles.length) return Effect.succeed(c)
   c.phase = "running"
   if (durable !== undefined) {

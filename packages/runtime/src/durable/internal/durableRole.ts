@@ -11,7 +11,8 @@ import { Cause, Effect, Exit, Schema } from "effect"
 import type { SystemImpl } from "../../internal/system.ts"
 import type { StorageError } from "./errors.ts"
 import { withRefs } from "./instance.ts"
-import type { Logged, RoleLog, SessionStore } from "./sessionStore.ts"
+import type { Logged, RoleLog } from "./sessionLog.ts"
+import type { SessionStore } from "./sessionStore.ts"
 
 type Choreography = C.Protocol
 

@@ -5,7 +5,8 @@
  */
 import { Effect, Exit, Schema } from "effect"
 import { issueOf, StorageCorrupt } from "./errors.ts"
-import type { Logged, SessionSpec } from "./sessionStore.ts"
+import type { Logged } from "./sessionLog.ts"
+import type { SessionSpec } from "./sessionStore.ts"
 
 const SpecSchema = Schema.Struct({
   roles: Schema.Record(Schema.String, Schema.Struct({ node: Schema.String, path: Schema.String })),

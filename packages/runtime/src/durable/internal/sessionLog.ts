@@ -1,0 +1,222 @@
+/**
+ * A durable session's log (`troupe_session_log`, see `sessionStore.ts`): every message each role sent, in chunks
+ * (one row per batch of messages from one role to one peer: its first number, and the messages as JSON
+ * `[seq, label, payload]`), the result of each of its `once` effects, in order, and the cause of a role's abort (a
+ * role that aborted the session does not resume it, even when its coordinator started again before it stored the
+ * end); and a role's part of it read back when the role resumes.
+ *
+ * Sends are written behind (batched, nobody waits), since a role that crashes before they land sends them
+ * again when it replays; a `once` result is committed before it counts, together with every send written before it.
+ */
+import { Effect } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+import type { StorageError } from "./errors.ts"
+import { decoding, readChunk, readJson } from "./sessionColumns.ts"
+import type { Writer } from "./writer.ts"
+
+/** A message as the log keeps it: its number, its label, and its payload encoded as JSON. */
+export type Logged = readonly [seq: number, label: string, payload: unknown]
+
+/** A role's part of the log, read back when it resumes. */
+export interface RoleLog {
+  /** How many messages it sent to each peer. */
+  readonly sent: ReadonlyMap<string, number>
+  /** The messages it was sent, per sender, in order. */
+  readonly inbound: ReadonlyMap<string, ReadonlyArray<Logged>>
+  /** The results of its `once` effects, in order (JSON). */
+  readonly onces: ReadonlyArray<unknown>
+  /** Why the role aborted the session, if it did (JSON: the abort cause); it does not resume it then. */
+  readonly aborted?: unknown
+}
+
+/** A row of the log, as written. */
+interface Row {
+  readonly session: string
+  readonly role: string
+  readonly kind: "send" | "once" | "abort"
+  readonly peer: string
+  readonly seq: number
+  readonly label: string
+  readonly payload: string | null
+}
+
+/** Messages from one role to one peer written since the last batch. */
+interface Chunk {
+  readonly session: string
+  readonly role: string
+  readonly peer: string
+  readonly messages: Array<Logged>
+}
+
+/** How a failed query becomes a `StorageError` naming the operation (and what it read). */
+export type Failed = (operation: string, id?: string) => (error: SqlError.SqlError) => StorageError
+
+const CHUNK = 400
+
+/**
+ * The log of the durable sessions of one storage (the session store is one, see `sessionStore.ts`).
+ *
+ * @example
+ * // a role sends: store.appendSend(session, role, peer, [seq, label, payload]); it resumes: store.role(session, role)
+ */
+export class SessionLog {
+  private pending = new Map<string, Chunk>()
+  private scheduled = false
+  protected readonly sql: SqlClient.SqlClient
+  protected readonly writer: Writer
+  protected readonly failed: Failed
+
+  constructor(sql: SqlClient.SqlClient, writer: Writer, failed: Failed) {
+    this.sql = sql
+    this.writer = writer
+    this.failed = failed
+  }
+
+  /** Inserts the sends written so far, a row per chunk (run inside a batch's transaction). */
+  protected readonly flushOp = (sql: SqlClient.SqlClient) =>
+    Effect.suspend(() => {
+      const chunks = this.pending
+      this.pending = new Map()
+      this.scheduled = false
+      if (chunks.size === 0) return Effect.void
+      const rows: Array<Row> = [...chunks.values()].map((c) => ({
+        session: c.session,
+        role: c.role,
+        kind: "send",
+        peer: c.peer,
+        seq: c.messages[0]![0],
+        label: "",
+        payload: JSON.stringify(c.messages)
+      }))
+      const batches: Array<Array<Row>> = []
+      for (let i = 0; i < rows.length; i += CHUNK) batches.push(rows.slice(i, i + CHUNK))
+      return Effect.forEach(
+        batches,
+        (chunk) =>
+          sql`INSERT INTO troupe_session_log ${sql.insert(chunk as never)} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`,
+        { discard: true }
+      )
+    })
+
+  /** Writes a sent message behind: in the next batch, nobody waits. */
+  appendSend(session: string, role: string, peer: string, message: Logged): void {
+    const key = `${session}\u0000${role}\u0000${peer}`
+    const chunk = this.pending.get(key)
+    if (chunk === undefined) this.pending.set(key, { session, role, peer, messages: [message] })
+    else chunk.messages.push(message)
+    if (this.scheduled) return
+    this.scheduled = true
+    Effect.runFork(
+      this.writer
+        .run(this.flushOp)
+        .pipe(Effect.catchCause((cause) => Effect.logError("Could not write a durable session's messages", cause)))
+    )
+  }
+
+  /** Commits the result of a role's `k`-th `once` effect (and every send written before it). */
+  commitOnce(session: string, role: string, k: number, value: string): Effect.Effect<void, StorageError> {
+    return this.commitEntry(session, role, "once", k, value)
+  }
+
+  /** Commits that a role aborted the session with `cause` (JSON; and every send written before it). */
+  commitAbort(session: string, role: string, cause: string): Effect.Effect<void, StorageError> {
+    return this.commitEntry(session, role, "abort", 0, cause)
+  }
+
+  /** Commits one entry of a role's log that is not a send (and every send written before it). */
+  private commitEntry(
+    session: string,
+    role: string,
+    kind: "once" | "abort",
+    seq: number,
+    payload: string
+  ): Effect.Effect<void, StorageError> {
+    return this.writer.run((sql) =>
+      Effect.andThen(
+        this.flushOp(sql),
+        sql`INSERT INTO troupe_session_log ${sql.insert({ session, role, kind, peer: "", seq, label: "", payload })}
+            ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
+      )
+    )
+  }
+
+  /** A role's part of the log, in one read. */
+  role(session: string, role: string): Effect.Effect<RoleLog, StorageError> {
+    return this.sql<{
+      role: string
+      kind: string
+      peer: string
+      seq: number | string
+      payload: string | null
+    }>`SELECT role, kind, peer, seq, payload FROM troupe_session_log
+       WHERE session = ${session} AND (role = ${role} OR (peer = ${role} AND kind = 'send'))
+       ORDER BY role, kind, peer, seq`.pipe(
+      Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`)),
+      Effect.flatMap((rows) =>
+        decoding(() => {
+          const sent = new Map<string, number>()
+          const onces: Array<unknown> = []
+          const inbound = new Map<string, Array<Logged>>()
+          let aborted: unknown
+          for (const row of rows) {
+            if (row.kind === "abort") {
+              const where = `the abort of role ${row.role} in the durable session ${JSON.stringify(session)}`
+              aborted = readJson(row.payload ?? "null", where, this.writer.location)
+              continue
+            }
+            if (row.kind === "once") {
+              const where = `once result ${row.seq} of role ${row.role} in the durable session ${JSON.stringify(session)}`
+              onces[Number(row.seq)] = readJson(row.payload ?? "null", where, this.writer.location)
+              continue
+            }
+            const where = `the log of ${row.role} to ${row.peer} (from message ${row.seq}) in the durable session ${JSON.stringify(session)}`
+            const messages = readChunk(row.payload ?? "[]", where, this.writer.location)
+            if (row.role === role) {
+              const last = messages.at(-1)?.[0] ?? 0
+              sent.set(row.peer, Math.max(sent.get(row.peer) ?? 0, last))
+            } else {
+              // chunks in order of their first number; a number written twice (after a replay) counts once
+              let list = inbound.get(row.role)
+              if (list === undefined) inbound.set(row.role, (list = []))
+              for (const m of messages) if (list.length === 0 || m[0] > list.at(-1)![0]) list.push(m)
+            }
+          }
+          return aborted === undefined ? { sent, inbound, onces } : { sent, inbound, onces, aborted }
+        })
+      )
+    )
+  }
+
+  /**
+   * What `role` sent to `peer`, in order, if the role completed the session (its completion is committed with
+   * every message it sent); `undefined` if it has not (or the session is not stored). One read.
+   */
+  sentByCompleted(
+    session: string,
+    role: string,
+    peer: string
+  ): Effect.Effect<ReadonlyArray<Logged> | undefined, StorageError> {
+    return this.sql<{ done: number | string; seq: number | string | null; payload: string | null }>`
+       SELECT r.done, l.seq, l.payload FROM troupe_session_roles r
+       LEFT JOIN troupe_session_log l
+         ON l.session = r.session AND l.role = r.role AND l.kind = 'send' AND l.peer = ${peer}
+       WHERE r.session = ${session} AND r.role = ${role}
+       ORDER BY l.seq`.pipe(
+      Effect.mapError(this.failed("session log read", `session ${session}, role ${role}`)),
+      Effect.flatMap((rows) =>
+        decoding(() => {
+          if (rows.length === 0 || Number(rows[0]!.done) !== 1) return undefined
+          const sent: Array<Logged> = []
+          for (const row of rows) {
+            if (row.seq === null) continue // the role sent `peer` nothing
+            const where = `the log of ${role} to ${peer} (from message ${row.seq}) in the durable session ${JSON.stringify(session)}`
+            // chunks in order of their first number; a number written twice (after a replay) counts once
+            for (const m of readChunk(row.payload ?? "[]", where, this.writer.location))
+              if (sent.length === 0 || m[0] > sent.at(-1)![0]) sent.push(m)
+          }
+          return sent
+        })
+      )
+    )
+  }
+}
