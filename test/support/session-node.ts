@@ -43,6 +43,8 @@ export interface Config {
   readonly kill?: { readonly nth: number }
   /** How long each `once` effect takes (ms), so that kills land in the middle of sessions. */
   readonly stepMs?: number
+  /** The sessions' step deadline (ms), if they have one. */
+  readonly stepTimeoutMs?: number
 }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as Config
@@ -123,7 +125,8 @@ main(
           (yield* DurableSession.start(Ledger, {
             roles: { C, B, A },
             id,
-            deadline: `${config.deadlineMs} millis`
+            deadline: `${config.deadlineMs} millis`,
+            ...(config.stepTimeoutMs === undefined ? {} : { stepTimeout: `${config.stepTimeoutMs} millis` })
           })) as never
         )
       } else if (stored.value._tag === "Completed")

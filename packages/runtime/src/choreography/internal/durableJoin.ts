@@ -21,8 +21,8 @@ export interface Durability {
   readonly store: SessionStore
   readonly deadlineMillis: number
   /**
-   * Roles that have no death watch (sharded actors) are held by a lease (see `lease.ts`): asked to join again
-   * every `leaseMillis` while the session runs.
+   * Roles that have no death watch (sharded actors), or some of which are on other nodes, are held by a lease (see
+   * `lease.ts`): asked to join again every `leaseMillis` while the session runs.
    */
   readonly leaseMillis?: number | undefined
   /** Set when the coordinator starts again after its node restarted: the session as stored. */
@@ -221,7 +221,10 @@ export const resendTo = (session: Joining, ctx: Ctx, role: string): Effect.Effec
 const joinedIfResumed =
   (ctx: Ctx, role: string, wanted: () => boolean) =>
   (resumed: boolean): Effect.Effect<void, unknown> =>
-    resumed && wanted() ? ctx.self.tell({ _tag: "Joined", role }) : Effect.void
+    resumed && wanted() ? tellJoined(ctx, role) : Effect.void
+
+/** `role` resumed from the log (it had lost the session): the coordinator is told it joined again (see `rejoined`). */
+const tellJoined = (ctx: Ctx, role: string): Effect.Effect<void, unknown> => ctx.self.tell({ _tag: "Joined", role })
 
 /** Whether the session runs (or is being joined) and neither role has ended. */
 const inSession =
@@ -238,33 +241,39 @@ const inSession =
 export const rejoined = (session: Joining, ctx: Ctx, role: string): Effect.Effect<void> =>
   Effect.andThen(ctx.watch(session.ref(role) as ActorRef<Protocol.Any>), resendTo(session, ctx, role))
 
-/** Holds the roles of a session whose roles have no death watch (see `lease.ts`). */
+/**
+ * Holds the roles of a session by a lease (see `lease.ts`). A role lost at the deadline ends the session as at a
+ * join's deadline (see `atDeadline`): `SessionNodesApart` when its node had no link to a peer's at its last answer.
+ */
 const lease = (session: Joining, ctx: Ctx, everyMillis: number): Effect.Effect<void> => {
   const { id } = session
   const { roles, durable } = session.settings
+  const apart = new Map<string, SessionNodesApart>()
   return hold({
     roles: session.roles,
     everyMillis,
     deadlineMillis: durable!.deadlineMillis,
     holds: (role) => session.phase === "running" && !session.hasEnded(role),
-    join: (role, timeout) => session.ref(role).ask(session.joinMessage(ctx, role), { timeout }),
+    join: (role, timeout) =>
+      session
+        .ref(role)
+        .ask(session.joinMessage(ctx, role), { timeout })
+        .pipe(
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              const now =
+                nodesApart(session.choreography.name, id, roles, role, error) ??
+                (error._tag === "AskTimeout" ? apart.get(role) : undefined)
+              if (now === undefined) apart.delete(role)
+              else apart.set(role, now)
+            })
+          )
+        ),
     reach: (role, reachable) => session.reach(role, reachable),
-    resumed: (role) => Effect.ignore(ctx.self.tell({ _tag: "Joined", role })),
+    resumed: (role) => Effect.ignore(tellJoined(ctx, role)),
     lost: (role, waitedMillis) =>
-      Effect.ignore(
-        ctx.self.tell({
-          _tag: "Abort",
-          session: id,
-          role,
-          cause: new SessionNodeLost({
-            protocol: session.choreography.name,
-            session: id,
-            role,
-            node: roles[role]!.node,
-            waitedMillis
-          }),
-          trace: []
-        })
+      Effect.flatMap(atDeadline(session, ctx, role, apart.get(role), waitedMillis), (cause) =>
+        Effect.ignore(session.abortBy(ctx, role, cause))
       )
   })
 }
