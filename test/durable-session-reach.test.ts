@@ -14,16 +14,7 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import * as Child from "./support/child.ts"
 import * as Lines from "./support/lines.ts"
-import type { Config } from "./support/session-node.ts"
-
-type Event =
-  | { readonly event: "ready" }
-  | {
-      readonly event: "outcome"
-      readonly session: string
-      readonly completed?: Record<string, number>
-      readonly aborted?: string
-    }
+import type { Config, Event } from "./support/session-node.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-session-reach-"))
 afterAll(() => {

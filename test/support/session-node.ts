@@ -47,6 +47,16 @@ export interface Config {
   readonly stepTimeoutMs?: number
 }
 
+/** What a node prints: that it is ready, and each session's outcome (its results, or its abort cause's tag). */
+export type Event =
+  | { readonly event: "ready" }
+  | {
+      readonly event: "outcome"
+      readonly session: string
+      readonly completed?: Record<string, number>
+      readonly aborted?: string
+    }
+
 const config = JSON.parse(process.argv[2] ?? "{}") as Config
 let onces = 0
 
