@@ -186,10 +186,11 @@ const spawnCoordinator = <Results>(
           store,
           deadlineMillis: spec.deadlineMillis,
           // roles on other nodes are held by a lease: while one's node is unreachable (stalled, its link lost), the
-          // others' step deadlines do not count (the session's deadline does)
+          // others' step deadlines do not count; the death watch bounds it (a node declared down is asked to join
+          // again until the session's deadline)
           ...(Object.values(spec.roles).every((ref) => ref.node === system.node)
             ? {}
-            : { leaseMillis: Lease.periodOf(spec.deadlineMillis) }),
+            : { leaseMillis: Lease.periodOf(spec.deadlineMillis), watched: true }),
           ...(spec.recovered === undefined ? {} : { recovered: spec.recovered })
         }
       }),

@@ -25,8 +25,11 @@ export interface Lease {
   readonly reach: (role: string, reachable: boolean) => void
   /** The role resumed from the log. */
   readonly resumed: (role: string) => Effect.Effect<void>
-  /** The role was not reached for `waitedMillis` (at least the deadline). */
-  readonly lost: (role: string, waitedMillis: number) => Effect.Effect<void>
+  /**
+   * The role was not reached for `waitedMillis` (at least the deadline). Without it, the role is held on (something
+   * else bounds the wait: a death watch).
+   */
+  readonly lost?: ((role: string, waitedMillis: number) => Effect.Effect<void>) | undefined
 }
 
 const liveClock = Clock.Clock.defaultValue()
@@ -93,8 +96,12 @@ const holdOne = (lease: Lease, role: string, changes: Changes): Effect.Effect<vo
         reached = Date.now()
         if (exit.value && lease.holds(role)) yield* lease.resumed(role)
       } else if (Date.now() - reached >= lease.deadlineMillis) {
-        if (lease.holds(role)) yield* lease.lost(role, Date.now() - reached)
-        return
+        // without `lost` it is held on: its next joins may wait a deadline again
+        if (lease.lost === undefined) reached = Date.now()
+        else {
+          if (lease.holds(role)) yield* lease.lost(role, Date.now() - reached)
+          return
+        }
       }
     }
   })
