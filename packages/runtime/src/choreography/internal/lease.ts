@@ -5,7 +5,8 @@
  * to join again every `everyMillis`. A participant that holds the session answers at once; one that does not
  * (its actor was reactivated on another runner, or passivated and activated again) resumes the role from the
  * session's durable log and says so, and the role's peers then send it again what they sent it. A role not
- * reached for `deadlineMillis` is lost. A role whose join fails or goes unanswered for a lease period is unreachable
+ * reached for `deadlineMillis` is lost (a sharded one; a watched one is held on: its death watch ends the session). A
+ * role whose join fails or goes unanswered for a lease period is unreachable
  * until it answers: the Joins to the other roles say so, and their step deadlines do not count meanwhile.
  */
 import { Clock, Deferred, Duration, Effect, Exit, Fiber, Option } from "effect"
