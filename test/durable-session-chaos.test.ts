@@ -21,16 +21,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { type Database, databases } from "../packages/runtime/test/durable/databases.ts"
 import * as Child from "./support/child.ts"
 import * as Lines from "./support/lines.ts"
-import type { Config } from "./support/session-node.ts"
-
-type Event =
-  | { readonly event: "ready" }
-  | {
-      readonly event: "outcome"
-      readonly session: string
-      readonly completed?: Record<string, number>
-      readonly aborted?: string
-    }
+import type { Config, Event } from "./support/session-node.ts"
 
 const soak = process.env.TROUPE_SOAK === "1"
 const KILLS = soak ? 25 : 4

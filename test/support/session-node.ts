@@ -43,7 +43,19 @@ export interface Config {
   readonly kill?: { readonly nth: number }
   /** How long each `once` effect takes (ms), so that kills land in the middle of sessions. */
   readonly stepMs?: number
+  /** The sessions' step deadline (ms), if they have one. */
+  readonly stepTimeoutMs?: number
 }
+
+/** What a node prints: that it is ready, and each session's outcome (its results, or its abort cause's tag). */
+export type Event =
+  | { readonly event: "ready" }
+  | {
+      readonly event: "outcome"
+      readonly session: string
+      readonly completed?: Record<string, number>
+      readonly aborted?: string
+    }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as Config
 let onces = 0
@@ -123,7 +135,8 @@ main(
           (yield* DurableSession.start(Ledger, {
             roles: { C, B, A },
             id,
-            deadline: `${config.deadlineMs} millis`
+            deadline: `${config.deadlineMs} millis`,
+            ...(config.stepTimeoutMs === undefined ? {} : { stepTimeout: `${config.stepTimeoutMs} millis` })
           })) as never
         )
       } else if (stored.value._tag === "Completed")

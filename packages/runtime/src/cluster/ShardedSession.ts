@@ -38,6 +38,7 @@ import { Sharding } from "effect/cluster"
 import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystem } from "../ActorSystem.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
+import * as Lease from "../choreography/internal/lease.ts"
 import {
   AbortCause,
   ParticipantStopped,
@@ -129,9 +130,6 @@ const coordinatorOf = (protocol: Choreography): Sharded.Sharded<CoordinatorProto
 
 const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
 
-/** How often the coordinator asks each role to join again: a tenth of the deadline, between 0.1 and 1 s. */
-const leaseMillis = (deadlineMillis: number) => Math.min(1000, Math.max(100, deadlineMillis / 10))
-
 /** A coordinator's settings, from the session's record (`undefined` once the session ended). */
 const settingsOf = (protocol: Choreography, id: string) =>
   Effect.gen(function* () {
@@ -164,7 +162,7 @@ const settingsOf = (protocol: Choreography, id: string) =>
       durable: {
         store,
         deadlineMillis: spec.deadlineMillis,
-        leaseMillis: leaseMillis(spec.deadlineMillis),
+        leaseMillis: Lease.periodOf(spec.deadlineMillis),
         recovered: { begun, results: yield* store.resultsOf(id) }
       }
     } satisfies Coordinator.Settings

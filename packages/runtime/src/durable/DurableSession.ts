@@ -31,6 +31,7 @@ import { Deferred, Duration, Effect, Option, Schema } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
+import * as Lease from "../choreography/internal/lease.ts"
 import {
   AbortCause,
   type SessionAborted,
@@ -184,6 +185,12 @@ const spawnCoordinator = <Results>(
         durable: {
           store,
           deadlineMillis: spec.deadlineMillis,
+          // roles on other nodes are held by a lease: while one's node is unreachable (stalled, its link lost), the
+          // others' step deadlines do not count; the death watch bounds it (a node declared down is asked to join
+          // again until the session's deadline)
+          ...(Object.values(spec.roles).every((ref) => ref.node === system.node)
+            ? {}
+            : { leaseMillis: Lease.periodOf(spec.deadlineMillis), watched: true }),
           ...(spec.recovered === undefined ? {} : { recovered: spec.recovered })
         }
       }),

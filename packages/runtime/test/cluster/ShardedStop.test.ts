@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ActorSystem, Behavior, Cluster, Entity, Protocol, Sharded, type SystemEvent } from "@troupe/runtime"
-import { Deferred, Effect, Exit, Fiber, Layer, Logger, References, Schema, Stream } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Logger, References, Schema, Scope, Stream } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { boundedStop } from "../../src/cluster/internal/boundedStop.ts"
@@ -160,6 +160,88 @@ describe("an entity whose bucket left the runner", () => {
     expect(outcome.spawned.filter((p) => p === "/user/note/x")).toHaveLength(2)
     expect(handled).toEqual([2])
   })
+})
+
+const Turn = Protocol.make("Turn", { Take: Protocol.request({ n: Schema.Number }, { success: Schema.Number }) })
+/** What the `Turn` actors did, in order: `start n`, then `end n` or `interrupted n`. */
+const turns: Array<string> = []
+let turnStarted = Deferred.makeUnsafe<void>()
+let turnLatch = Deferred.makeUnsafe<void>()
+const turnBehavior = () =>
+  Behavior.make(Turn, {
+    initial: 0,
+    receive: {
+      Take: (s, { n }) =>
+        Effect.gen(function* () {
+          turns.push(`start ${n}`)
+          yield* Deferred.succeed(turnStarted, undefined)
+          yield* Deferred.await(turnLatch)
+          turns.push(`end ${n}`)
+          return { state: s + 1, reply: n }
+        }).pipe(Effect.onInterrupt(() => Effect.sync(() => turns.push(`interrupted ${n}`))))
+    }
+  })
+/** A durable actor: its messages are stored by the cluster and go through its inbox. */
+const DurableTurns = Sharded.make("DurableTurn", { behavior: turnBehavior, state: Schema.Number, buckets: 1 })
+/** A volatile actor whose messages the cluster stores (`persisted`): a message it did not answer is replayed. */
+const VolatileTurns = Sharded.make("VolatileTurn", { behavior: turnBehavior, persisted: true, buckets: 1 })
+
+/**
+ * Runs `Take 1` on a runner that stops while the handler waits, past the engine's drain deadline for the bucket's
+ * requests (it then gives up on them: the cluster keeps a persisted one for the next owner), and lets the handler go
+ * on only once the bucket has left; then a second runner on the same database takes `Take 2`. Returns what the
+ * actors did.
+ */
+const turnAcrossStop = async (type: typeof DurableTurns | typeof VolatileTurns, file: string) => {
+  turns.length = 0
+  turnStarted = Deferred.makeUnsafe<void>()
+  turnLatch = Deferred.makeUnsafe<void>()
+  const runner = Sharded.layer(type).pipe(
+    Layer.provideMerge(ActorSystem.layer()),
+    Layer.provideMerge(Cluster.layerSqlite({ filename: file, sharding: { entityTerminationTimeout: "300 millis" } }))
+  )
+  const scope = Effect.runSync(Scope.make())
+  const context = await Effect.runPromise(Layer.buildWithScope(runner, scope))
+  const here = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding | ActorSystem.ActorSystem>) =>
+    Effect.provideContext(effect, context)
+  const asked = Effect.runPromiseExit(
+    here(Effect.flatMap(Sharded.ref(type, "t"), (t) => t.ask(Turn.Take({ n: 1 }), { timeout: "30 seconds" })))
+  )
+  await Effect.runPromise(Deferred.await(turnStarted))
+  const stopped = Effect.runPromise(Scope.close(scope, Exit.void))
+  // the bucket has left once its actor is no longer live (being stopped)
+  await Effect.runPromise(
+    here(
+      Effect.gen(function* () {
+        while ((yield* Entity.ids(type.kind)).length > 0) yield* Effect.sleep(5)
+      })
+    )
+  )
+  await Effect.runPromise(Deferred.succeed(turnLatch, undefined))
+  await stopped
+  await asked
+  const second = await Effect.runPromise(
+    Effect.scoped(Effect.flatMap(Sharded.ref(type, "t"), (t) => t.ask(Turn.Take({ n: 2 })))).pipe(
+      Effect.provide(runner)
+    )
+  )
+  return { second, turns: [...turns] }
+}
+
+describe("a bucket that leaves while its actor handles a message", () => {
+  it("of a durable type: the actor finishes its turn, and the next owner does not handle the message again", async () => {
+    const { second, turns } = await turnAcrossStop(DurableTurns, join(dir, "turn-durable.db"))
+    expect(second).toBe(2)
+    expect(turns).toEqual(["start 1", "end 1", "start 2", "end 2"])
+  }, 60_000)
+
+  // The trade of the engine's drain deadline (docs/cluster.md "Stopping a runner"): a volatile ask's delivery is its
+  // caller, and the engine interrupting it there cancels the actor's turn; the cluster replays a persisted one.
+  it("of a volatile type: the turn is bounded by the engine's drain deadline, then handled by the next owner", async () => {
+    const { second, turns } = await turnAcrossStop(VolatileTurns, join(dir, "turn-volatile.db"))
+    expect(second).toBe(2)
+    expect(turns).toEqual(["start 1", "interrupted 1", "start 1", "end 1", "start 2", "end 2"])
+  }, 60_000)
 })
 
 const clusterEnabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined

@@ -2,7 +2,8 @@
  * How a durable session's coordinator joins its roles, on SQLite: at the begin each role is asked once more (the
  * Join that says the session began), and no role's peers are asked to send it again unless it resumed from the log;
  * and a role that aborted the session does not resume it when a coordinator started again (before it stored the end)
- * joins it: it answers with its abort, and the session ends with that cause.
+ * joins it: it answers with its abort, and the session ends with that cause. A role that resumes a session whose log
+ * holds nothing for it yet (it had not been sent anything) publishes `SessionResumed` as one that replays does.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -16,7 +17,7 @@ import {
   Session,
   Storage
 } from "@troupe/runtime"
-import { Effect, Exit } from "effect"
+import { Deferred, Effect, Exit, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, describe, expect, it } from "vitest"
 import { auditor, bank, client, Ledger } from "./ledger.ts"
@@ -153,5 +154,53 @@ describe("a durable session's coordinator joining its roles (SQLite)", () => {
       role: "C"
     })
     expect(runs).toBe(1)
+  })
+
+  it("a role that resumes a session from an empty log says so (SessionResumed), as one that replays does", async () => {
+    const filename = join(dir, "empty.sqlite")
+    /** The client's program in the first "process": it waits for ever before its first deposit. */
+    const started = Deferred.makeUnsafe<void>()
+    const stuck = Session.role(Ledger, "C", () =>
+      Effect.andThen(Deferred.succeed(started, undefined), Effect.never)
+    ) as unknown as ReturnType<typeof client>
+    const spawnAll = (c: ReturnType<typeof client>) =>
+      Effect.gen(function* () {
+        return {
+          C: yield* ActorSystem.spawn(c, { name: "C" }),
+          B: yield* ActorSystem.spawn(bank(none), { name: "B" }),
+          A: yield* ActorSystem.spawn(auditor(none), { name: "A" })
+        }
+      })
+    // a first "process": the session begins, and the process ends before any role sent anything
+    await onStorage(
+      filename,
+      Effect.gen(function* () {
+        yield* DurableSession.start(Ledger, { roles: yield* spawnAll(stuck), id: "empty-2" })
+        yield* Deferred.await(started)
+      })
+    )
+    // a second "process": each role joined by the coordinator started again resumes from its (empty) log
+    const { done, resumed } = await onStorage(
+      filename,
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const resumed: Array<string> = []
+        const events = yield* system.subscribe
+        yield* Effect.forkScoped(
+          Stream.runForEach(events, (e) =>
+            Effect.sync(() => {
+              if (e._tag !== "SessionResumed") return
+              const { role, state } = e as unknown as { readonly role: string; readonly state: number }
+              resumed.push(`${role}@${state}`)
+            })
+          )
+        )
+        yield* spawnAll(client(() => 2))
+        const [handle] = yield* DurableSession.recover([Ledger])
+        return { done: yield* handle!.await, resumed }
+      }).pipe(Effect.scoped)
+    )
+    expect(done.results).toEqual({ C: 3, B: 3, A: 2 })
+    expect(resumed.sort()).toEqual(["A@0", "B@0", "C@0"])
   })
 })

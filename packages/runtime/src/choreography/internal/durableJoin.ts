@@ -6,7 +6,7 @@
  * by a lease (see `lease.ts`).
  */
 import type { Choreography as C } from "@troupe/choreography"
-import { Cause, Clock, Duration, Effect, Schedule } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Schedule } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type { ActorContext } from "../../Behavior.ts"
 import type { SessionStore } from "../../durable/internal/sessionStore.ts"
@@ -21,10 +21,16 @@ export interface Durability {
   readonly store: SessionStore
   readonly deadlineMillis: number
   /**
-   * Roles that have no death watch (sharded actors) are held by a lease (see `lease.ts`): asked to join again
-   * every `leaseMillis` while the session runs.
+   * Roles that have no death watch (sharded actors), or some of which are on other nodes, are held by a lease (see
+   * `lease.ts`): asked to join again every `leaseMillis` while the session runs.
    */
   readonly leaseMillis?: number | undefined
+  /**
+   * The roles are watched (not sharded): the lease only tells the others' step deadlines which roles are unreachable;
+   * a role that is gone ends the session through the death watch (its node declared down, asked to join again until
+   * the deadline), not through the lease.
+   */
+  readonly watched?: boolean | undefined
   /** Set when the coordinator starts again after its node restarted: the session as stored. */
   readonly recovered?: {
     readonly begun: boolean
@@ -221,7 +227,10 @@ export const resendTo = (session: Joining, ctx: Ctx, role: string): Effect.Effec
 const joinedIfResumed =
   (ctx: Ctx, role: string, wanted: () => boolean) =>
   (resumed: boolean): Effect.Effect<void, unknown> =>
-    resumed && wanted() ? ctx.self.tell({ _tag: "Joined", role }) : Effect.void
+    resumed && wanted() ? tellJoined(ctx, role) : Effect.void
+
+/** `role` resumed from the log (it had lost the session): the coordinator is told it joined again (see `rejoined`). */
+const tellJoined = (ctx: Ctx, role: string): Effect.Effect<void, unknown> => ctx.self.tell({ _tag: "Joined", role })
 
 /** Whether the session runs (or is being joined) and neither role has ended. */
 const inSession =
@@ -236,36 +245,63 @@ const inSession =
  * // return Effect.as(DurableJoin.rejoined(this, ctx, role), this)
  */
 export const rejoined = (session: Joining, ctx: Ctx, role: string): Effect.Effect<void> =>
-  Effect.andThen(ctx.watch(session.ref(role) as ActorRef<Protocol.Any>), resendTo(session, ctx, role))
+  Effect.suspend(() => {
+    const held = leaseJoins.get(session)?.get(role)
+    if (held !== undefined) Deferred.doneUnsafe(held, Effect.void)
+    return Effect.andThen(ctx.watch(session.ref(role) as ActorRef<Protocol.Any>), resendTo(session, ctx, role))
+  })
 
-/** Holds the roles of a session whose roles have no death watch (see `lease.ts`). */
+/**
+ * The lease's join in flight to each role of a session, ended as answered when the role joins again by another way
+ * (the coordinator's death watch saw its node go, and asked the node's next incarnation): a lease join sent to an
+ * incarnation that died waits for its deadline, and the role would be lost meanwhile though it is back.
+ */
+const leaseJoins = new WeakMap<Joining, Map<string, Deferred.Deferred<void>>>()
+
+/**
+ * Holds the roles of a session by a lease (see `lease.ts`). A role lost at the deadline ends the session as at a
+ * join's deadline (see `atDeadline`): `SessionNodesApart` when its node had no link to a peer's at its last answer.
+ */
 const lease = (session: Joining, ctx: Ctx, everyMillis: number): Effect.Effect<void> => {
   const { id } = session
   const { roles, durable } = session.settings
+  const apart = new Map<string, SessionNodesApart>()
+  const inFlight = new Map<string, Deferred.Deferred<void>>()
+  leaseJoins.set(session, inFlight)
   return hold({
     roles: session.roles,
     everyMillis,
     deadlineMillis: durable!.deadlineMillis,
     holds: (role) => session.phase === "running" && !session.hasEnded(role),
-    join: (role, timeout) => session.ref(role).ask(session.joinMessage(ctx, role), { timeout }),
+    join: (role, timeout) =>
+      Effect.suspend(() => {
+        const joinedElsewhere = Deferred.makeUnsafe<void>()
+        inFlight.set(role, joinedElsewhere)
+        const ask = session
+          .ref(role)
+          .ask(session.joinMessage(ctx, role), { timeout })
+          .pipe(
+            Effect.tapError((error) =>
+              Effect.sync(() => {
+                const now =
+                  nodesApart(session.choreography.name, id, roles, role, error) ??
+                  (error._tag === "AskTimeout" ? apart.get(role) : undefined)
+                if (now === undefined) apart.delete(role)
+                else apart.set(role, now)
+              })
+            )
+          )
+        return Effect.raceFirst(ask, Effect.as(Deferred.await(joinedElsewhere), false))
+      }),
     reach: (role, reachable) => session.reach(role, reachable),
-    resumed: (role) => Effect.ignore(ctx.self.tell({ _tag: "Joined", role })),
-    lost: (role, waitedMillis) =>
-      Effect.ignore(
-        ctx.self.tell({
-          _tag: "Abort",
-          session: id,
-          role,
-          cause: new SessionNodeLost({
-            protocol: session.choreography.name,
-            session: id,
-            role,
-            node: roles[role]!.node,
-            waitedMillis
-          }),
-          trace: []
-        })
-      )
+    resumed: (role) => Effect.ignore(tellJoined(ctx, role)),
+    lost:
+      durable!.watched === true
+        ? undefined
+        : (role, waitedMillis) =>
+            Effect.flatMap(atDeadline(session, ctx, role, apart.get(role), waitedMillis), (cause) =>
+              Effect.ignore(session.abortBy(ctx, role, cause))
+            )
   })
 }
 

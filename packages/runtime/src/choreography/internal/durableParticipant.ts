@@ -168,7 +168,10 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
     participant.sessions.set(m.session, session)
     if (!durable.begun) return true
     session.begun = true
-    yield* startRun(participant, session, log.sent.size > 0 || log.onces.length > 0 || log.inbound.size > 0)
+    // it resumes (published as `SessionResumed`), whether or not the log holds anything for its program to replay
+    const replays = log.sent.size > 0 || log.onces.length > 0 || log.inbound.size > 0
+    if (!replays) session.resuming()
+    yield* startRun(participant, session, replays)
     return true
   })
 
