@@ -162,8 +162,8 @@ describe("a durable session's coordinator joining its roles (SQLite)", () => {
     const started = Deferred.makeUnsafe<void>()
     const stuck = Session.role(Ledger, "C", () =>
       Effect.andThen(Deferred.succeed(started, undefined), Effect.never)
-    ) as unknown as ReturnType<typeof client>
-    const spawnAll = (c: ReturnType<typeof client>) =>
+    ) as unknown as ReturnType<typeof client<never>>
+    const spawnAll = (c: ReturnType<typeof client<never>>) =>
       Effect.gen(function* () {
         return {
           C: yield* ActorSystem.spawn(c, { name: "C" }),
