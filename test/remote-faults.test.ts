@@ -6,6 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Mailbox, Session } from "@troupe/runtime"
+import { FailureDetector } from "@troupe/transport"
 import { Cause, Deferred, Effect, Exit, Fiber, Stream } from "effect"
 import { eventually, pair, server, tolerant, Upload, uploader, Work, within, worker } from "./support/remote-work.ts"
 import { inProcess, topologies } from "./support/topology.ts"
@@ -261,7 +262,13 @@ describe("remote message path under partitions (in-process)", () => {
   it.live("scenario 10: an ask's deadline is kept while the resend buffer is full", () =>
     Effect.gen(function* () {
       const { alice, bob } = pair(
-        yield* inProcess.start(["alice", "bob"], {}, { resendBuffer: { capacity: 4, overflow: "suspend" } })
+        // a detector slower than the partition even on a starved machine: the two nodes stay live (at load 20 the
+        // suite's 400 ms one declared alice down mid-test, and the waiting tells failed NodeUnreachable)
+        yield* inProcess.start(
+          ["alice", "bob"],
+          {},
+          { resendBuffer: { capacity: 4, overflow: "suspend" }, failureDetector: FailureDetector.timeout("30 seconds") }
+        )
       )
       yield* alice.system.spawn(worker(), { name: "w" })
       const remote = yield* bob.system.lookup("/user/w", Work, { node: "alice" })
