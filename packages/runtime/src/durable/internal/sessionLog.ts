@@ -7,12 +7,14 @@
  *
  * Sends are written behind (batched, nobody waits), since a role that crashes before they land sends them
  * again when it replays; a `once` result is committed before it counts, together with every send written before it.
+ * A batch that does not commit gives its sends back for the next one (they are never dropped while their role
+ * lives: the role counts them as stored and does not write them again when it replays).
  */
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { StorageError } from "./errors.ts"
 import { decoding, readChunk, readJson } from "./sessionColumns.ts"
-import type { Writer } from "./writer.ts"
+import type { Op, Writer } from "./writer.ts"
 
 /** A message as the log keeps it: its number, its label, and its payload encoded as JSON. */
 export type Logged = readonly [seq: number, label: string, payload: unknown]
@@ -53,6 +55,33 @@ export type Failed = (operation: string, id?: string) => (error: SqlError.SqlErr
 
 const CHUNK = 400
 
+const keyOf = (session: string, role: string, peer: string) => `${session}\u0000${role}\u0000${peer}`
+
+/** Inserts chunks of sends, a row each (in a batch's transaction). */
+const insertChunks = (
+  sql: SqlClient.SqlClient,
+  chunks: ReadonlyArray<Chunk>
+): Effect.Effect<void, SqlError.SqlError> => {
+  if (chunks.length === 0) return Effect.void
+  const rows: Array<Row> = chunks.map((c) => ({
+    session: c.session,
+    role: c.role,
+    kind: "send",
+    peer: c.peer,
+    seq: c.messages[0]![0],
+    label: "",
+    payload: JSON.stringify(c.messages)
+  }))
+  const batches: Array<Array<Row>> = []
+  for (let i = 0; i < rows.length; i += CHUNK) batches.push(rows.slice(i, i + CHUNK))
+  return Effect.forEach(
+    batches,
+    (batch) =>
+      sql`INSERT INTO troupe_session_log ${sql.insert(batch as never)} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`,
+    { discard: true }
+  )
+}
+
 /**
  * The log of the durable sessions of one storage (the session store is one, see `sessionStore.ts`).
  *
@@ -62,6 +91,8 @@ const CHUNK = 400
 export class SessionLog {
   private pending = new Map<string, Chunk>()
   private scheduled = false
+  /** How many batches with sends were refused in a row (the next write behind waits longer). */
+  private refused = 0
   protected readonly sql: SqlClient.SqlClient
   protected readonly writer: Writer
   protected readonly failed: Failed
@@ -72,46 +103,85 @@ export class SessionLog {
     this.failed = failed
   }
 
-  /** Inserts the sends written so far, a row per chunk (run inside a batch's transaction). */
-  protected readonly flushOp = (sql: SqlClient.SqlClient) =>
-    Effect.suspend(() => {
-      const chunks = this.pending
-      this.pending = new Map()
-      this.scheduled = false
-      if (chunks.size === 0) return Effect.void
-      const rows: Array<Row> = [...chunks.values()].map((c) => ({
-        session: c.session,
-        role: c.role,
-        kind: "send",
-        peer: c.peer,
-        seq: c.messages[0]![0],
-        label: "",
-        payload: JSON.stringify(c.messages)
-      }))
-      const batches: Array<Array<Row>> = []
-      for (let i = 0; i < rows.length; i += CHUNK) batches.push(rows.slice(i, i + CHUNK))
-      return Effect.forEach(
-        batches,
-        (chunk) =>
-          sql`INSERT INTO troupe_session_log ${sql.insert(chunk as never)} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`,
-        { discard: true }
-      )
+  /**
+   * Runs `op` in a write batch together with the sends written so far (a row per chunk), so that they commit with
+   * it or not at all. The sends are taken once: a batch the database runs again (a deadlock's victim, see
+   * `writer.ts`) writes the same sends again. A batch that did not commit (the database refused it: unreachable,
+   * locked, full) gives them back, ahead of those written since, for the next batch: a send written behind is
+   * never dropped while its role lives, since the role counts it as stored and does not write it again when it
+   * replays (a gap in the log would be a message its receiver never gets back when it resumes).
+   */
+  protected withSends<A>(op: Op<A>): Effect.Effect<A, StorageError> {
+    return Effect.suspend(() => {
+      let taken: ReadonlyArray<Chunk> | undefined
+      return this.writer
+        .run((sql) => {
+          taken ??= this.take()
+          return Effect.andThen(insertChunks(sql, taken), op(sql))
+        })
+        .pipe(
+          Effect.tap(() => Effect.sync(() => (this.refused = 0))),
+          // (a typed failure only: the batch was rolled back; an interrupted waiter's batch may still commit)
+          Effect.tapError(() =>
+            Effect.sync(() => {
+              if (taken === undefined || taken.length === 0) return
+              this.giveBack(taken)
+              this.refused++
+              this.scheduleWrite()
+            })
+          )
+        )
     })
+  }
+
+  /** The sends written so far, taken for a batch. */
+  private take(): ReadonlyArray<Chunk> {
+    const chunks = [...this.pending.values()]
+    this.pending = new Map()
+    this.scheduled = false
+    return chunks
+  }
+
+  /** Sends whose batch did not commit go back ahead of those written since (each chunk stays in order). */
+  private giveBack(chunks: ReadonlyArray<Chunk>): void {
+    const later = this.pending
+    this.pending = new Map()
+    for (const c of chunks) this.pending.set(keyOf(c.session, c.role, c.peer), { ...c, messages: [...c.messages] })
+    for (const [key, c] of later) {
+      const back = this.pending.get(key)
+      if (back === undefined) this.pending.set(key, c)
+      else for (const m of c.messages) if (m[0] > back.messages.at(-1)![0]) back.messages.push(m)
+    }
+  }
 
   /** Writes a sent message behind: in the next batch, nobody waits. */
   appendSend(session: string, role: string, peer: string, message: Logged): void {
-    const key = `${session}\u0000${role}\u0000${peer}`
+    const key = keyOf(session, role, peer)
     const chunk = this.pending.get(key)
     if (chunk === undefined) this.pending.set(key, { session, role, peer, messages: [message] })
     else chunk.messages.push(message)
+    this.scheduleWrite()
+  }
+
+  /**
+   * A batch for the sends written behind, unless one is coming: at once, or after batches were refused, from 50 ms,
+   * doubling, at most every 5 s (a warning logged each time), until they are written (or a role's commit took them).
+   */
+  private scheduleWrite(): void {
     if (this.scheduled) return
     this.scheduled = true
-    Effect.runFork(
-      this.writer
-        .run(this.flushOp)
-        .pipe(Effect.catchCause((cause) => Effect.logError("Could not write a durable session's messages", cause)))
-    )
+    const pause = this.refused === 0 ? 0 : Math.min(5000, 50 * 2 ** Math.min(this.refused - 1, 7))
+    Effect.runFork(pause === 0 ? this.writeBehind : Effect.andThen(Effect.sleep(pause), this.writeBehind))
   }
+
+  /** Writes the sends written behind (see {@link scheduleWrite}). */
+  private readonly writeBehind: Effect.Effect<void> = Effect.suspend(() =>
+    this.pending.size === 0 ? Effect.void : this.withSends(() => Effect.void)
+  ).pipe(
+    Effect.catchCause((cause) =>
+      Effect.logWarning("Could not write a durable session's messages; they are written again later", cause)
+    )
+  )
 
   /** Commits the result of a role's `k`-th `once` effect (and every send written before it). */
   commitOnce(session: string, role: string, k: number, value: string): Effect.Effect<void, StorageError> {
@@ -131,12 +201,10 @@ export class SessionLog {
     seq: number,
     payload: string
   ): Effect.Effect<void, StorageError> {
-    return this.writer.run((sql) =>
-      Effect.andThen(
-        this.flushOp(sql),
+    return this.withSends(
+      (sql) =>
         sql`INSERT INTO troupe_session_log ${sql.insert({ session, role, kind, peer: "", seq, label: "", payload })}
             ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
-      )
     )
   }
 

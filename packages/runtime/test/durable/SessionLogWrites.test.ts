@@ -1,0 +1,106 @@
+/**
+ * The sends of a durable session's roles are written to its log behind (batched, nobody waits; see
+ * `durable/internal/sessionLog.ts`), and a role counts a send as stored once it handed it over: when it replays, it
+ * does not write it again. So a send must reach the log while its role lives, whatever happens to the batch that
+ * first carried it, or the log has a gap: the receiver, resuming from the log, is given message 4 where it expects
+ * message 3 (a `ProtocolViolation` "message 4 from B, expected 3"), or never gets the message back.
+ *
+ * - a batch the database refuses (here a trigger refuses the log's send rows; in the multi-runner tests PostgreSQL
+ *   "Storage unreachable"): its sends are written by a later batch once the database takes rows again;
+ * - a batch PostgreSQL aborts as a deadlock's victim and the writer runs again (`writer.ts`): the second run writes
+ *   the same sends (before, the first run had taken them, and the second wrote none, and committed).
+ */
+import { Context, Duration, Effect, Exit, Layer } from "effect"
+import type { SqlClient } from "effect/sql"
+import { describe, expect, it } from "vitest"
+import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
+import * as Storage from "../../src/durable/Storage.ts"
+import { type Database, databases } from "./databases.ts"
+
+const dbs = databases()
+
+/** The storage's SQL client and session store (the layer lives as long as the scope). */
+const storeOn = (db: Database, location: string) =>
+  Effect.map(Layer.build(db.layer(location)), (context) => {
+    const { sql, writer, failed } = Storage.internal(Context.get(context, Storage.Storage))
+    return { sql, store: sessionStore(sql, writer, failed) }
+  })
+
+/** A trigger that makes the database refuse the log's send rows (or `drop` it). */
+const refuseSends = (db: Database, sql: SqlClient.SqlClient) =>
+  db.name === "sqlite"
+    ? sql.unsafe(`CREATE TRIGGER refuse_sends BEFORE INSERT ON troupe_session_log WHEN NEW.kind = 'send'
+        BEGIN SELECT RAISE(ABORT, 'send rows refused by the test'); END`)
+    : Effect.andThen(
+        sql.unsafe(`CREATE FUNCTION refuse_sends() RETURNS trigger AS $$
+          BEGIN RAISE EXCEPTION 'send rows refused by the test'; END $$ LANGUAGE plpgsql`),
+        sql.unsafe(`CREATE TRIGGER refuse_sends BEFORE INSERT ON troupe_session_log FOR EACH ROW
+          WHEN (NEW.kind = 'send') EXECUTE FUNCTION refuse_sends()`)
+      )
+const dropRefusal = (db: Database, sql: SqlClient.SqlClient) =>
+  sql.unsafe(db.name === "sqlite" ? "DROP TRIGGER refuse_sends" : "DROP TRIGGER refuse_sends ON troupe_session_log")
+
+/** The numbers of the messages the log holds from B to A in session `s`, as A reads them when it resumes. */
+const fromB = (store: ReturnType<typeof sessionStore>) =>
+  Effect.map(store.role("s", "A"), (log) => (log.inbound.get("B") ?? []).map(([seq]) => seq))
+
+describe.each(dbs)("a durable session's log on $name", (db) => {
+  it("a batch the database refuses gives its sends back: the log has every message once it takes rows again", async () => {
+    const location = await db.fresh()
+    const program = Effect.gen(function* () {
+      const { sql, store } = yield* storeOn(db, location)
+      yield* refuseSends(db, sql)
+      // B sends A messages 1 and 2 (written behind), then commits a `once` result: all in one refused batch
+      store.appendSend("s", "B", "A", [1, "record", 1])
+      store.appendSend("s", "B", "A", [2, "record", 2])
+      const refused = yield* Effect.exit(store.commitOnce("s", "B", 0, "null"))
+      // the database takes rows again; B goes on: message 3, another `once`
+      yield* dropRefusal(db, sql)
+      store.appendSend("s", "B", "A", [3, "record", 3])
+      yield* store.commitOnce("s", "B", 1, "null")
+      // sends given back are written by the next batch (a later one if the first given back raced it), within 10 s
+      let seqs = yield* fromB(store)
+      for (const since = Date.now(); seqs.length < 3 && Date.now() - since < 10_000; seqs = yield* fromB(store))
+        yield* Effect.sleep(Duration.millis(50))
+      return { refused, seqs, onces: (yield* store.role("s", "B")).onces }
+    })
+    const { refused, seqs, onces } = await Effect.runPromise(Effect.scoped(program))
+    // the premise: the first batch was refused (and its `once` result with it)
+    expect(Exit.isFailure(refused)).toBe(true)
+    expect(onces).toEqual([undefined, null])
+    // before: [3] (messages 1 and 2 were dropped with the refused batch, and B never writes them again)
+    expect(seqs).toEqual([1, 2, 3])
+  }, 30_000)
+
+  it.skipIf(db.name !== "postgres")(
+    "a batch run again after a deadlock writes its sends again (the first run's were rolled back)",
+    async () => {
+      const location = await db.fresh()
+      const program = Effect.gen(function* () {
+        const { sql, store } = yield* storeOn(db, location)
+        // the database aborts the first transaction that writes a send row as a deadlock's victim (SQLSTATE 40P01,
+        // what PostgreSQL answers when two runners' batches lock the same rows in opposite orders); a sequence, as
+        // it is not rolled back with the transaction
+        yield* sql.unsafe("CREATE SEQUENCE send_rows")
+        yield* sql.unsafe(`CREATE FUNCTION victim_once() RETURNS trigger AS $$
+          BEGIN
+            IF nextval('send_rows') = 1 THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;
+            RETURN NEW;
+          END $$ LANGUAGE plpgsql`)
+        yield* sql.unsafe(`CREATE TRIGGER victim_once BEFORE INSERT ON troupe_session_log FOR EACH ROW
+          WHEN (NEW.kind = 'send') EXECUTE FUNCTION victim_once()`)
+        store.appendSend("s", "B", "A", [1, "record", 1])
+        store.appendSend("s", "B", "A", [2, "record", 2])
+        yield* store.commitOnce("s", "B", 0, "null")
+        const rows = yield* sql<{ n: string }>`SELECT last_value::text AS n FROM send_rows`
+        return { seqs: yield* fromB(store), inserts: Number(rows[0]!.n) }
+      })
+      const { seqs, inserts } = await Effect.runPromise(Effect.scoped(program))
+      // before: [] (the second run found no sends to write, and committed the `once` result without them)
+      expect(seqs).toEqual([1, 2])
+      // the batch was aborted once, then its second run wrote the send row again (before: 1, no second insert)
+      expect(inserts).toBe(2)
+    },
+    30_000
+  )
+})
