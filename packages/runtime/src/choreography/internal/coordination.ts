@@ -289,6 +289,12 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
   }
 
   left(ctx: Ctx, role: string, trace: ReadonlyArray<TraceEvent>): Effect.Effect<Coordination> {
+    // A role leaves a session its coordinator aborts. A Left while a durable session runs answers an abort by an
+    // earlier incarnation of its coordinator whose end was not stored (its runner stopped first, or the write
+    // failed): the role no longer holds the session and has no result; it is joined again (the lease, or the join
+    // under way) and resumes from the log. Counted as ended, it completed the session without its result.
+    if (this.settings.durable !== undefined && (this.phase === "joining" || this.phase === "running"))
+      return Effect.succeed(this)
     this.end(role, trace)
     return settle(this, ctx)
   }

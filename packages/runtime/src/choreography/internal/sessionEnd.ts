@@ -10,7 +10,7 @@ import { localCell } from "../../internal/system.ts"
 import * as Terminated from "../../Terminated.ts"
 import { SessionEnded } from "../SessionEvent.ts"
 import type { Completed, Coordination, Ctx } from "./coordination.ts"
-import { AbortCause, leftover, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
+import { AbortCause, leftover, ParticipantFailed, SessionAborted, SessionCancelled } from "./sessionErrors.ts"
 import type { CoordinatorProtocol } from "./sessionProtocols.ts"
 import { merge } from "./traceMerge.ts"
 
@@ -49,10 +49,21 @@ export const unread = (c: Coordination): ProtocolViolation | undefined => {
  */
 export const settle = (c: Coordination, ctx: Ctx): Effect.Effect<Coordination> => {
   if (c.phase === "ended" || !c.allEnded()) return Effect.succeed(c)
+  const results = c.results ?? {}
+  // a session completes only with every role's result: one that ended without (a defect) fails it, typed
+  const lacking = c.phase === "aborting" ? undefined : c.roles.find((role) => !Object.hasOwn(results, role))
+  if (lacking !== undefined) {
+    c.phase = "aborting"
+    c.cause = new ParticipantFailed({
+      protocol: c.choreography.name,
+      session: c.id,
+      role: lacking,
+      cause: `it ended without a result, and the session was not aborted: a session completes only with every role's result (roles with one: ${Object.keys(results).join(", ") || "none"})`
+    })
+  }
   const aborted = c.phase === "aborting"
   c.phase = "ended"
   const trace = merge(c.traces ?? [])
-  const results = c.results ?? {}
   const { id, outcome } = c.settings
   const protocol = c.choreography.name
   const cause = c.cause

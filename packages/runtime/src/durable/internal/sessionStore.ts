@@ -116,13 +116,16 @@ export class SessionStore extends SessionLog {
     return this.writer.run((sql) => sql`UPDATE troupe_sessions SET begun = 1 WHERE session = ${session}`)
   }
 
-  /** Commits the session's end. */
+  /**
+   * Commits the session's end, unless one is stored already: the first end stored is the session's (two incarnations
+   * of a sharded session's coordinator may both end it, the old one stopping while the new one starts).
+   */
   finish(session: string, status: "completed" | "aborted", outcome: unknown): Effect.Effect<void, StorageError> {
     const json = JSON.stringify(outcome)
     return this.writer.run(
       (sql) =>
         sql`UPDATE troupe_sessions SET status = ${status}, outcome = ${json}, updated_at = ${Date.now()}
-            WHERE session = ${session}`
+            WHERE session = ${session} AND status = 'running'`
     )
   }
 
