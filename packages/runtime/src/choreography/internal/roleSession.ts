@@ -161,6 +161,13 @@ export class RoleSession extends RoleObserved implements Endpoint.Port<Failure>,
     const peer = this.peer(from)
     const last = peer?.received ?? 0
     if (peer !== undefined && seq <= last) return undefined // sent again by a peer that resumed after a restart
+    if (peer !== undefined && seq > last + 1 && this.durable !== undefined) {
+      // A durable session: a message ahead of the next one from its sender waits for the ones between, which come
+      // again. (This role resumed from a log its sender had not written them to yet, written behind; the sender's
+      // next message can come before the coordinator has it send them again.)
+      this.holdAhead(message)
+      return undefined
+    }
     if (peer === undefined || seq !== last + 1 || !Monitor.mayReceive(this.monitor, from, label)) {
       this.recorder().received(message)
       const refused =
@@ -181,7 +188,27 @@ export class RoleSession extends RoleObserved implements Endpoint.Port<Failure>,
     inboxOf(peer).push(message)
     const waiting = this.waiting
     if (waiting !== undefined && waiting.from === from) waiting.arrived()
-    return undefined
+    const next = this.rare?.ahead === undefined ? undefined : this.takeAhead(from, seq)
+    return next === undefined ? undefined : this.deliver(next)
+  }
+
+  /** Keeps a message that came ahead of the next one from its sender (a durable session; see `deliver`). */
+  private holdAhead(message: Deliver): void {
+    const ahead = (this.rareOnes().ahead ??= [])
+    if (!ahead.some((m) => m.from === message.from && m.seq === message.seq)) ahead.push(message)
+  }
+
+  /** The message from `from` that was held after number `seq`, if it was (those up to `seq` are dropped). */
+  private takeAhead(from: string, seq: number): Deliver | undefined {
+    const rare = this.rare!
+    let next: Deliver | undefined
+    rare.ahead = rare.ahead!.filter((m) => {
+      if (m.from !== from || m.seq > seq + 1) return true
+      if (m.seq === seq + 1) next = m as Deliver
+      return false
+    })
+    if (rare.ahead.length === 0) rare.ahead = undefined
+    return next
   }
 
   // ---------------------------------------------------------------------------------------------------

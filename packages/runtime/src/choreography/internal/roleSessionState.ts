@@ -31,6 +31,11 @@ export class Rare {
   span: Tracer.Span | undefined = undefined
   crash: Cause.Cause<unknown> | undefined = undefined
   held: Held | undefined = undefined
+  /**
+   * In a durable session: messages that came ahead of the next one from their sender, until the ones between come
+   * (see `RoleSession.deliver`).
+   */
+  ahead: Array<{ readonly from: string; readonly seq: number }> | undefined = undefined
 }
 
 /**
