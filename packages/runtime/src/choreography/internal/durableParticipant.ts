@@ -187,7 +187,8 @@ export const resume = (participant: Participant, session: RoleSession): Effect.E
     Effect.flatMap((log) =>
       Effect.suspend(() => {
         Recovery.preload(session, durable.inbound(log))
-        return startRun(participant, session, true)
+        // (messages held ahead of the next one that are next now: a refused one aborts the session)
+        return session.releaseAhead() ?? startRun(participant, session, true)
       })
     ),
     Effect.catchCause((cause) =>

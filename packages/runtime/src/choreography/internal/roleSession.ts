@@ -188,27 +188,23 @@ export class RoleSession extends RoleObserved implements Endpoint.Port<Failure>,
     inboxOf(peer).push(message)
     const waiting = this.waiting
     if (waiting !== undefined && waiting.from === from) waiting.arrived()
-    const next = this.rare?.ahead === undefined ? undefined : this.takeAhead(from, seq)
+    const next = this.rare?.ahead === undefined ? undefined : (this.takeAhead(from, seq) as Deliver | undefined)
     return next === undefined ? undefined : this.deliver(next)
   }
 
-  /** Keeps a message that came ahead of the next one from its sender (a durable session; see `deliver`). */
-  private holdAhead(message: Deliver): void {
-    const ahead = (this.rareOnes().ahead ??= [])
-    if (!ahead.some((m) => m.from === message.from && m.seq === message.seq)) ahead.push(message)
-  }
-
-  /** The message from `from` that was held after number `seq`, if it was (those up to `seq` are dropped). */
-  private takeAhead(from: string, seq: number): Deliver | undefined {
-    const rare = this.rare!
-    let next: Deliver | undefined
-    rare.ahead = rare.ahead!.filter((m) => {
-      if (m.from !== from || m.seq > seq + 1) return true
-      if (m.seq === seq + 1) next = m as Deliver
-      return false
-    })
-    if (rare.ahead.length === 0) rare.ahead = undefined
-    return next
+  /**
+   * Takes the messages held ahead that are next now (the log, read again as the role resumes, holds the ones that
+   * were missing); answers an effect only when one is refused (see `deliver`).
+   */
+  releaseAhead(): Effect.Effect<void> | undefined {
+    if (this.rare?.ahead === undefined) return undefined
+    for (const peer of this.peers) {
+      const next = this.takeAhead(peer.role, peer.received) as Deliver | undefined
+      const refused = next === undefined ? undefined : this.deliver(next)
+      if (refused !== undefined) return refused
+      if (this.rare.ahead === undefined) return undefined
+    }
+    return undefined
   }
 
   // ---------------------------------------------------------------------------------------------------

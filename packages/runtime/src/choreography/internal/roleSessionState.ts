@@ -35,7 +35,13 @@ export class Rare {
    * In a durable session: messages that came ahead of the next one from their sender, until the ones between come
    * (see `RoleSession.deliver`).
    */
-  ahead: Array<{ readonly from: string; readonly seq: number }> | undefined = undefined
+  ahead: Array<Ahead> | undefined = undefined
+}
+
+/** A session message as a role holds it ahead of the next one from its sender (its `Deliver`). */
+export interface Ahead {
+  readonly from: string
+  readonly seq: number
 }
 
 /**
@@ -64,6 +70,25 @@ export abstract class RoleSessionState {
 
   protected rareOnes(): Rare {
     return (this.rare ??= new Rare())
+  }
+
+  /** Keeps a message that came ahead of the next one from its sender (a durable session; see `RoleSession.deliver`). */
+  protected holdAhead(message: Ahead): void {
+    const ahead = (this.rareOnes().ahead ??= [])
+    if (!ahead.some((m) => m.from === message.from && m.seq === message.seq)) ahead.push(message)
+  }
+
+  /** The message from `from` that was held after number `seq`, if it was (those up to `seq` are dropped). */
+  protected takeAhead(from: string, seq: number): Ahead | undefined {
+    const rare = this.rare!
+    let next: Ahead | undefined
+    rare.ahead = rare.ahead!.filter((m) => {
+      if (m.from !== from || m.seq > seq + 1) return true
+      if (m.seq === seq + 1) next = m
+      return false
+    })
+    if (rare.ahead.length === 0) rare.ahead = undefined
+    return next
   }
 
   /** The session's id. */
