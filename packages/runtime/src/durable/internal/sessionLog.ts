@@ -142,15 +142,22 @@ export class SessionLog {
     return chunks
   }
 
-  /** Sends whose batch did not commit go back ahead of those written since (each chunk stays in order). */
+  /**
+   * Sends whose batch did not commit go back with those written since, each chunk in order of number (two writes of
+   * one failed batch may give back parts of one chunk, in either order).
+   */
   private giveBack(chunks: ReadonlyArray<Chunk>): void {
-    const later = this.pending
-    this.pending = new Map()
-    for (const c of chunks) this.pending.set(keyOf(c.session, c.role, c.peer), { ...c, messages: [...c.messages] })
-    for (const [key, c] of later) {
-      const back = this.pending.get(key)
-      if (back === undefined) this.pending.set(key, c)
-      else for (const m of c.messages) if (m[0] > back.messages.at(-1)![0]) back.messages.push(m)
+    for (const c of chunks) {
+      const key = keyOf(c.session, c.role, c.peer)
+      const pending = this.pending.get(key)
+      if (pending === undefined) {
+        this.pending.set(key, { ...c, messages: [...c.messages] })
+        continue
+      }
+      const byNumber = new Map<number, Logged>()
+      for (const m of c.messages) byNumber.set(m[0], m)
+      for (const m of pending.messages) byNumber.set(m[0], m)
+      this.pending.set(key, { ...c, messages: [...byNumber.values()].sort((a, b) => a[0] - b[0]) })
     }
   }
 
