@@ -172,16 +172,22 @@ export class DurableRole {
     this.sent.clear()
   }
 
-  /** A `once` effect: its result from the log when it ran before, else run, committed, then returned. */
+  /**
+   * A `once` effect: its result from the log when it ran before, else run, committed, then returned. Once the effect
+   * has run, its commit is not interrupted: an actor stopped meanwhile (its shard moved, it was passivated) waits for
+   * it, so that its next incarnation reads the result rather than run the effect again.
+   */
   once<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StorageError, R> {
     return Effect.suspend(() => {
       const k = this.onceCursor++
       if (k < this.onces.length) return Effect.succeed(this.onces[k] as A)
-      return Effect.tap(effect, (value) =>
-        Effect.suspend(() => {
-          this.onces[k] = value
-          return this.store.commitOnce(this.session, this.role, k, JSON.stringify(value ?? null))
-        })
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.tap(restore(effect), (value) =>
+          Effect.suspend(() => {
+            this.onces[k] = value
+            return this.store.commitOnce(this.session, this.role, k, JSON.stringify(value ?? null))
+          })
+        )
       )
     })
   }
