@@ -107,7 +107,7 @@ export class SessionLog {
    * Runs `op` in a write batch together with the sends written so far (a row per chunk), so that they commit with
    * it or not at all. The sends are taken once: a batch the database runs again (a deadlock's victim, see
    * `writer.ts`) writes the same sends again. A batch that did not commit (the database refused it: unreachable,
-   * locked, full) gives them back, ahead of those written since, for the next batch: a send written behind is
+   * locked, full) gives them back, merged with those written since, for the next batch: a send written behind is
    * never dropped while its role lives, since the role counts it as stored and does not write it again when it
    * replays (a gap in the log would be a message its receiver never gets back when it resumes).
    */
