@@ -9,7 +9,7 @@
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import type { Command, Event, Report } from "./support/actor-node.ts"
+import type { Command, Event, NodeSpec, Report } from "./support/actor-node.ts"
 import * as Cluster from "./support/cluster.ts"
 
 const SCRIPT = fileURLToPath(new URL("./support/actor-node.ts", import.meta.url))
@@ -19,6 +19,8 @@ const STREAM_BUFFER = 4096
 /** Long enough for `a` to fill its resend buffer on a loaded machine before it judges `b`. */
 const SPEC = { secret: "an event overflow test secret", heartbeatMs: 200, downAfterMs: 10_000 }
 type Node = Cluster.Child<Event, Command>
+
+const spawn = (spec: NodeSpec) => Cluster.spawn<Event, Command>(spec, SCRIPT)
 
 const reportOf = (node: Node) =>
   Effect.flatMap(node.request({ cmd: "report" }), (event) =>
@@ -38,9 +40,9 @@ describe("the system's event stream when one verdict makes more dead letters tha
       Effect.gen(function* () {
         const [a, b] = yield* Effect.all(
           [
-            Cluster.spawn<Event, Command>({ ...SPEC, node: "a", slowSubscriber: true }, SCRIPT),
+            spawn({ ...SPEC, node: "a", slowSubscriber: true }),
             // a sink mailbox that never fills: b does not ask a to pause its sends
-            Cluster.spawn<Event, Command>({ ...SPEC, node: "b", sinkMailbox: 1 << 20 }, SCRIPT)
+            spawn({ ...SPEC, node: "b", sinkMailbox: 1 << 20 })
           ],
           { concurrency: "unbounded" }
         )

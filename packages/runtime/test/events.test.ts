@@ -80,7 +80,7 @@ describe("the system's event stream", () => {
         if (next.value._tag === "EventsMissed") told += next.value.count
         else if (next.value._tag === "Custom") {
           seen++
-          last = (next.value.event as { n: number }).n
+          last = (next.value.event as unknown as { n: number }).n
         }
       }
       await events.return?.()
