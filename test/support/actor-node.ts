@@ -24,6 +24,8 @@ export interface NodeSpec {
   readonly resendCapacity?: number
   /** The sink's mailbox capacity (default 1024): a small one parks deliveries from other nodes. */
   readonly sinkMailbox?: number
+  /** Also subscribe to the system's events with a slow subscriber (1 ms per event): see `Report.slow`. */
+  readonly slowSubscriber?: boolean
 }
 
 export type Command =
@@ -39,6 +41,8 @@ export type Command =
       readonly askTimeoutMs?: number
     }
   | { readonly id: number; readonly cmd: "drain" }
+  /** The transport's links now (answered with a `links` event). */
+  | { readonly id: number; readonly cmd: "links" }
   | { readonly id: number; readonly cmd: "report" }
   /** Blocks the event loop with a synchronous busy loop for `ms` (a stalled node). */
   | { readonly id: number; readonly cmd: "stall"; readonly ms: number }
@@ -48,9 +52,19 @@ export type Command =
 export interface Asks {
   readonly ok: number
   readonly failed: Record<string, number>
-  /** Asks that ended more than their deadline (plus a margin) after they started. */
+  /**
+   * Asks that ended later than their deadline by more than a margin plus the time this node's event loop could
+   * not run meanwhile (see {@link Asks.lateStarved}): the ask's own deadline was late.
+   */
   readonly late: number
+  /**
+   * Asks that ended later than their deadline by more than the margin, all of it explained by this node's event
+   * loop not running between the deadline and the end (a starved or busy process: no timer fires then).
+   */
+  readonly lateStarved: number
   readonly slowestMs: number
+  /** The ask that overshot its deadline most: by how much, and how long the event loop could not run meanwhile. */
+  readonly worst?: { readonly overshootMs: number; readonly starvedMs: number }
 }
 
 export interface Report {
@@ -65,6 +79,17 @@ export interface Report {
   /** Per sender `node/incarnation`. */
   readonly received: Record<string, Received>
   readonly asks: Record<string, Asks>
+  /** Every dead letter of this system so far (`system.deadLetters`). */
+  readonly deadLetters: number
+  /** Every dead letter its event-stream subscriber saw (any reason). */
+  readonly deadLettersSeen: number
+  /** What that subscriber was told it missed (`EventsMissed`): events, dead letters among them. */
+  readonly missed: { readonly events: number; readonly deadLetters: number }
+  /** The same books of the slow subscriber (with `slowSubscriber`). */
+  readonly slow?: {
+    readonly deadLettersSeen: number
+    readonly missed: { readonly events: number; readonly deadLetters: number }
+  }
 }
 
 export type Event =
@@ -72,6 +97,7 @@ export type Event =
   | { readonly event: "peer-up" | "peer-down"; readonly node: string; readonly incarnation: string }
   | { readonly event: "done"; readonly id: number }
   | { readonly event: "report"; readonly id: number; readonly report: Report }
+  | { readonly event: "links"; readonly id: number; readonly links: ReadonlyArray<Transport.LinkStats> }
   | { readonly event: "failed"; readonly id: number; readonly error: string }
 
 export const Sink = Protocol.make("Sink", {
@@ -108,7 +134,39 @@ const sink = Behavior.make(Sink, {
   }
 })
 
-const ASK_MARGIN_MS = 1000
+/** An ask may end this much after its deadline, beyond the time this node's event loop could not run. */
+const ASK_MARGIN_MS = 250
+
+/**
+ * When this node's event loop could not run: a 10 ms interval that fires late marks the time past its due as
+ * starved (the node was not scheduled, or was busy in one long step); the latest such spans are kept.
+ */
+const starvation = () => {
+  const TICK_MS = 10
+  const spans: Array<readonly [from: number, to: number]> = []
+  let last = Date.now()
+  const timer = setInterval(() => {
+    const at = Date.now()
+    if (at - last > 2 * TICK_MS) {
+      spans.push([last + TICK_MS, at])
+      if (spans.length > 20_000) spans.splice(0, 10_000)
+    }
+    last = at
+  }, TICK_MS)
+  timer.unref()
+  /** How long the event loop could not run between `from` and `to` (now at the latest). */
+  return (from: number, to: number): number => {
+    // the span going on now (the interval is overdue: this code runs before it does)
+    const overdue = Date.now() - (last + TICK_MS) > TICK_MS ? Math.max(0, to - Math.max(last + TICK_MS, from)) : 0
+    let starved = overdue
+    for (let i = spans.length - 1; i >= 0; i--) {
+      const [start, end] = spans[i]!
+      if (end <= from) break
+      starved += Math.max(0, Math.min(end, to) - Math.max(start, from))
+    }
+    return starved
+  }
+}
 
 const program = (spec: NodeSpec) =>
   Effect.gen(function* () {
@@ -141,13 +199,54 @@ const program = (spec: NodeSpec) =>
     const sent: Record<string, number> = {}
     const undelivered: Record<string, number> = {}
     const undeliveredSeqs: Record<string, Array<number>> = {}
-    const asks: Record<string, { ok: number; failed: Record<string, number>; late: number; slowestMs: number }> = {}
-    // tells the transport refused because their node was down become dead letters: count them per book
+    const asks: Record<
+      string,
+      {
+        ok: number
+        failed: Record<string, number>
+        late: number
+        lateStarved: number
+        slowestMs: number
+        worst?: { overshootMs: number; starvedMs: number }
+      }
+    > = {}
+    const starvedBetween = starvation()
+    const slow = { deadLettersSeen: 0, missed: { events: 0, deadLetters: 0 } }
+    if (spec.slowSubscriber === true) {
+      yield* (yield* system.subscribe).pipe(
+        Stream.runForEach((event) =>
+          Effect.andThen(
+            Effect.sync(() => {
+              if (event._tag === "DeadLetter") slow.deadLettersSeen++
+              if (event._tag !== "EventsMissed") return
+              slow.missed.events += event.count
+              slow.missed.deadLetters += event.deadLetters
+            }),
+            Effect.sleep(1)
+          )
+        ),
+        Effect.forkScoped
+      )
+    }
+    let deadLettersSeen = 0
+    const missed = { events: 0, deadLetters: 0 }
+    // tells the transport refused because their node was down become dead letters: count them per book; and what
+    // the subscriber was told it missed (if it fell behind, the books of dead letters are incomplete by that much)
     yield* (yield* system.subscribe).pipe(
-      Stream.filter((e): e is SystemEvent.DeadLetter => e._tag === "DeadLetter" && e.reason === "unreachable"),
-      Stream.runForEach((dead) =>
+      Stream.filter(
+        (e): e is SystemEvent.DeadLetter | SystemEvent.EventsMissed =>
+          e._tag === "DeadLetter" || e._tag === "EventsMissed"
+      ),
+      Stream.runForEach((event) =>
         Effect.sync(() => {
-          const { to, n } = dead.message as { readonly to?: string; readonly n?: number }
+          if (event._tag === "EventsMissed") {
+            missed.events += event.count
+            missed.deadLetters += event.deadLetters
+            return
+          }
+          deadLettersSeen++
+          if (event.reason !== "unreachable") return
+          const { to, n } = event.message as { readonly to?: string; readonly n?: number }
           const book = to ?? "?"
           undelivered[book] = (undelivered[book] ?? 0) + 1
           const seqs = (undeliveredSeqs[book] ??= [])
@@ -191,10 +290,18 @@ const program = (spec: NodeSpec) =>
           if (command.askEvery !== undefined && remaining % command.askEvery === 0) {
             const started = Date.now()
             const exit = yield* Effect.exit(ref.actor.ask(Sink.Echo({ n }), { timeout: Duration.millis(askTimeout) }))
-            const elapsed = Date.now() - started
-            const stats = (asks[book] ??= { ok: 0, failed: {}, late: 0, slowestMs: 0 })
+            const ended = Date.now()
+            const elapsed = ended - started
+            const stats = (asks[book] ??= { ok: 0, failed: {}, late: 0, lateStarved: 0, slowestMs: 0 })
             stats.slowestMs = Math.max(stats.slowestMs, elapsed)
-            if (elapsed > askTimeout + ASK_MARGIN_MS) stats.late++
+            const overshootMs = elapsed - askTimeout
+            if (overshootMs > ASK_MARGIN_MS) {
+              // past its deadline: by the time this node could not run after it, or by the ask's own doing?
+              const starvedMs = starvedBetween(started + askTimeout, ended)
+              if (overshootMs > starvedMs + ASK_MARGIN_MS) stats.late++
+              else stats.lateStarved++
+              if (overshootMs > (stats.worst?.overshootMs ?? 0)) stats.worst = { overshootMs, starvedMs }
+            }
             if (Exit.isSuccess(exit) && exit.value === n) stats.ok++
             else {
               const tag = Exit.isSuccess(exit)
@@ -217,7 +324,11 @@ const program = (spec: NodeSpec) =>
         undelivered: { ...undelivered },
         undeliveredSeqs: structuredClone(undeliveredSeqs),
         received: received(books),
-        asks: structuredClone(asks)
+        asks: structuredClone(asks),
+        deadLetters: yield* system.deadLetters,
+        deadLettersSeen,
+        missed: { ...missed },
+        ...(spec.slowSubscriber === true ? { slow: structuredClone(slow) } : {})
       } satisfies Report
     })
 
@@ -231,6 +342,11 @@ const program = (spec: NodeSpec) =>
           return sendTo(command)
         case "drain":
           return drained(transport)
+        case "links":
+          return Effect.map(transport.stats, (stats) => {
+            emit({ event: "links", id: command.id, links: stats.links })
+            return "answered" as const
+          })
         case "report":
           return Effect.map(report, (r) => {
             emit({ event: "report", id: command.id, report: r })

@@ -1,7 +1,8 @@
 /**
  * System events: a typed stream of what happens in an actor system (spawns, stops, failures, restarts,
  * escalations, dead letters and overflows), for logs, tests and inspectors. Subscribe with
- * `ActorSystem.events`. A slow subscriber never slows the system: it misses the oldest events instead.
+ * `ActorSystem.events`. A slow subscriber never slows the system: it keeps the latest 4,096 events it has not taken
+ * and misses older ones, and an `EventsMissed` event in their place says how many (and how many were dead letters).
  *
  * @example
  * ```ts
@@ -113,6 +114,26 @@ export class Custom extends Data.TaggedClass("Custom")<{
   readonly event: { readonly _tag: string }
 }> {}
 
+/**
+ * This subscriber did not keep up: the `count` events published before the next one it gets were dropped for it
+ * (a subscriber keeps the latest 4,096 events it has not taken; the system never waits for it), `deadLetters` of them
+ * `DeadLetter` events. Counters keep counting what it missed (`system.deadLetters` counts every dead letter).
+ *
+ * @example
+ * ```ts
+ * yield* ActorSystem.events.pipe(
+ *   Stream.runForEach((event) =>
+ *     event._tag === "EventsMissed" ? Effect.logWarning(`missed ${event.count} events`) : Effect.void
+ *   ),
+ *   Effect.forkScoped
+ * )
+ * ```
+ */
+export class EventsMissed extends Data.TaggedClass("EventsMissed")<{
+  readonly count: number
+  readonly deadLetters: number
+}> {}
+
 /** Any system event; sessions publish theirs here too (see `SessionEvent`). */
 export type SystemEvent =
   | Spawned
@@ -127,4 +148,5 @@ export type SystemEvent =
   | NodeUp
   | NodeDown
   | Custom
+  | EventsMissed
   | SessionEvent

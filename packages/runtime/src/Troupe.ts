@@ -224,7 +224,10 @@ export interface Troupe<R = never> extends AsyncDisposable {
    * The events of a session of this system (started with `startSession` or by an actor), from its start, or from after `lastEventId` (what a reconnecting `EventSource` sends).
    */
   sessionEvents(id: string, options?: { readonly lastEventId?: string | undefined }): SessionEvents
-  /** The system's events from now on (spawns, failures, restarts, sessions, ...), until `return` or shutdown. */
+  /**
+   * The system's events from now on (spawns, failures, restarts, sessions, ...), until `return` or shutdown. A reader
+   * that does not keep up keeps the latest 4,096 and gets an `EventsMissed` event in place of the older ones.
+   */
   events(): AsyncIterable<SystemEvent>
   /** Runs an effect that needs the actor system or the services. */
   run<A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem | R>): Promise<A>

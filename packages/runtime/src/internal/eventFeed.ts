@@ -7,8 +7,9 @@
 import { Effect, Exit, Schema, Scope, Stream } from "effect"
 import type { ActorSystem, ActorSystemService } from "../ActorSystem.ts"
 import type { SessionEvent } from "../choreography/SessionEvent.ts"
-import type { SystemEvent } from "../SystemEvent.ts"
+import { EventsMissed, type SystemEvent } from "../SystemEvent.ts"
 import type { NodeResponse, SessionEvents } from "../Troupe.ts"
+import { EVENT_BUFFER } from "./eventStream.ts"
 
 /** No session with this id was started here, or it ended too long ago to be remembered. */
 export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", {
@@ -21,7 +22,8 @@ export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("Sess
 
 const perSession = 1000
 const endedKept = 200
-const systemBuffer = 4096
+/** Events kept for a reader of {@link EventFeed.all} that does not keep up (as the system's stream keeps). */
+const systemBuffer = EVENT_BUFFER
 const heartbeatMillis = 15_000
 
 type Run = <A, E>(effect: Effect.Effect<A, E, ActorSystem>) => Promise<A>
@@ -104,16 +106,27 @@ export class EventFeed {
     this.recording(session)
   }
 
-  /** The system's events from now on. A slow reader misses the oldest ones beyond a buffer. */
+  /**
+   * The system's events from now on. A slow reader keeps the latest {@link systemBuffer} it has not taken: an
+   * `EventsMissed` event comes in place of the older ones it missed.
+   */
   all(): AsyncIterable<SystemEvent> {
     return {
       [Symbol.asyncIterator]: () => {
         const queue: Array<SystemEvent> = []
         let wake: (() => void) | undefined
         let done = this.closed
+        // dropped for this reader, before the oldest event in `queue`
+        let missed = 0
+        let missedDeadLetters = 0
         const listener = (event: SystemEvent | undefined) => {
           if (event === undefined) done = true
-          else if (queue.push(event) > systemBuffer) queue.shift()
+          else if (queue.push(event) > systemBuffer) {
+            const dropped = queue.shift()!
+            missed += dropped._tag === "EventsMissed" ? dropped.count : 1
+            missedDeadLetters +=
+              dropped._tag === "EventsMissed" ? dropped.deadLetters : dropped._tag === "DeadLetter" ? 1 : 0
+          }
           wake?.()
         }
         this.listeners.add(listener)
@@ -128,6 +141,12 @@ export class EventFeed {
           next: async (): Promise<IteratorResult<SystemEvent>> => {
             await ready
             while (queue.length === 0 && !done) await new Promise<void>((resolve) => (wake = resolve))
+            if (missed > 0) {
+              const value = new EventsMissed({ count: missed, deadLetters: missedDeadLetters })
+              missed = 0
+              missedDeadLetters = 0
+              return { done: false, value }
+            }
             return queue.length > 0 ? { done: false, value: queue.shift()! } : finish()
           },
           return: finish

@@ -2,7 +2,7 @@
  * The actor system's internals: the registry, the root guardian, spawning, stopping, death watch, dead
  * letters, system events, metrics, the receptionist's and topics' tables, and shutdown.
  */
-import { Cause, type Clock, Context, Duration, Effect, Metric, PubSub, Scheduler, type Scope, Stream } from "effect"
+import { Cause, type Clock, Context, Duration, Effect, Metric, Scheduler, type Scope, type Stream } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystemService, SpawnOptions } from "../ActorSystem.ts"
 import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../ActorSystem.ts"
@@ -17,6 +17,7 @@ import { ActorCell, type CellOptions, CurrentActor } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
+import { EventStream } from "./eventStream.ts"
 import { LocalActorRef } from "./localRef.ts"
 import { type DepthHistogram, depthHistogram } from "./mailboxDepth.ts"
 import { RemoteActorRef, type Remoting } from "./remoting.ts"
@@ -49,7 +50,8 @@ export class SystemImpl {
   readonly registry = new Map<string, ActorCell>()
   readonly guardian: ActorCell
   readonly deadlines: Deadlines
-  readonly events: PubSub.PubSub<SystemEvent.SystemEvent>
+  /** The event stream (`events.subscribers.size` says whether anyone listens). */
+  readonly events: EventStream = new EventStream()
   /** Service keys → actors, spanning nodes. */
   readonly receptionist: Directory = new Directory(this)
   /** Topics → subscribers, spanning nodes. */
@@ -87,7 +89,6 @@ export class SystemImpl {
     }
     const fork = Effect.runForkWith(context)
     this.deadlines = new Deadlines(clock, (effect) => fork(effect))
-    this.events = Effect.runSync(PubSub.sliding<SystemEvent.SystemEvent>(4096))
     this.guardian = ActorCell.guardian(this, GuardianProtocol)
   }
 
@@ -119,7 +120,7 @@ export class SystemImpl {
   // ------------------------------------------------------------------------------------------------------
 
   publish(event: SystemEvent.SystemEvent): void {
-    PubSub.publishUnsafe(this.events, event)
+    this.events.publish(event)
   }
 
   deadLetter(recipient: string, message: { readonly _tag: string }, reason: SystemEvent.DeadLetterReason): void {
@@ -373,12 +374,12 @@ export class SystemImpl {
 
   /** A stream of system events from the moment it is run. */
   eventStream(): Stream.Stream<SystemEvent.SystemEvent> {
-    return Stream.fromPubSub(this.events)
+    return this.events.stream()
   }
 
   /** Subscribes now; the stream yields every event published after this effect. */
   subscribe(): Effect.Effect<Stream.Stream<SystemEvent.SystemEvent>, never, Scope.Scope> {
-    return Effect.map(PubSub.subscribe(this.events), Stream.fromSubscription)
+    return this.events.subscribe()
   }
 }
 
