@@ -16,7 +16,7 @@ import type { SystemImpl } from "../../internal/system.ts"
 import * as Protocol from "../../Protocol.ts"
 import { issueOf, type StorageError } from "./errors.ts"
 import { type Instance, withRefs } from "./instance.ts"
-import { chunks, type Merged, maxParameters, pairKey } from "./rows.ts"
+import { chunks, type Merged, maxParameters, pairKey, valuesStatement } from "./rows.ts"
 import { rowOf, type Writer } from "./writer.ts"
 
 /** The message that makes a durable actor read its inbox. */
@@ -249,7 +249,7 @@ export const send = (
   })
 
 /** A durable message to store in its recipient's inbox. */
-interface Stored {
+export interface Stored {
   readonly recipient: string
   readonly messageId: string
   readonly message: string
@@ -263,7 +263,7 @@ interface Stored {
  * they were sent, so a recipient reads them in that order; a message sent twice in one batch is stored once
  * (the first) and both sends get its outcome: what storing them one after the other would do.
  */
-const storeMessage: Merged<Stored, StoredReply | undefined> = {
+export const storeMessage: Merged<Stored, StoredReply | undefined> = {
   name: "store a durable message",
   run: (sql, rows) =>
     Effect.gen(function* () {
@@ -291,15 +291,20 @@ const storeMessage: Merged<Stored, StoredReply | undefined> = {
       const known = [...unique.values()].filter((r) => !inserted.has(pairKey(r.recipient, r.messageId)))
       const replies = new Map<string, StoredReply>()
       for (const chunk of chunks(known, 2, 0, limit)) {
-        const values = sql.csv(chunk.map((r) => sql`(${r.recipient}, ${r.messageId})`))
-        const found = yield* sql<{
+        const found = yield* valuesStatement<{
           recipient: string
           message_id: string
           handled: number | string
           reply: string | null
-        }>`WITH v(recipient, message_id) AS (VALUES ${values})
-           SELECT i.recipient, i.message_id, i.handled, i.reply FROM troupe_inbox i
-           JOIN v ON i.recipient = v.recipient AND i.message_id = v.message_id`
+        }>(
+          sql,
+          chunk.map((r) => [r.recipient, r.messageId]),
+          ["TEXT", "TEXT"],
+          [],
+          (values) => `WITH v(recipient, message_id) AS (VALUES ${values})
+            SELECT i.recipient, i.message_id, i.handled, i.reply FROM troupe_inbox i
+            JOIN v ON i.recipient = v.recipient AND i.message_id = v.message_id`
+        )
         for (const r of found) {
           if (Number(r.handled) === 1)
             replies.set(pairKey(r.recipient, r.message_id), parse(r.reply ?? "") as StoredReply)
@@ -310,7 +315,7 @@ const storeMessage: Merged<Stored, StoredReply | undefined> = {
 }
 
 /** A handled durable message's mark and reply, written with its recipient's state. */
-interface Handled {
+export interface Handled {
   readonly recipient: string
   readonly messageId: string
   /** JSON of the {@link StoredReply}. */
@@ -322,7 +327,7 @@ interface Handled {
  * few under the parameter limit). A message marked twice in one run keeps the last reply, as marking them one
  * after the other would.
  */
-const markHandled: Merged<Handled, void> = {
+export const markHandled: Merged<Handled, void> = {
   name: "mark a durable message handled",
   run: (sql, rows) =>
     Effect.gen(function* () {
@@ -333,10 +338,15 @@ const markHandled: Merged<Handled, void> = {
         last.set(key, r)
       }
       for (const chunk of chunks([...last.values()], 3, 0, maxParameters(sql))) {
-        const values = sql.csv(chunk.map((r) => sql`(${r.recipient}, ${r.messageId}, ${r.reply})`))
-        yield* sql`WITH v(recipient, message_id, reply) AS (VALUES ${values})
-          UPDATE troupe_inbox SET handled = 1, reply = v.reply
-          FROM v WHERE troupe_inbox.recipient = v.recipient AND troupe_inbox.message_id = v.message_id`
+        yield* valuesStatement(
+          sql,
+          chunk.map((r) => [r.recipient, r.messageId, r.reply]),
+          ["TEXT", "TEXT", "TEXT"],
+          [],
+          (values) => `WITH v(recipient, message_id, reply) AS (VALUES ${values})
+            UPDATE troupe_inbox SET handled = 1, reply = v.reply
+            FROM v WHERE troupe_inbox.recipient = v.recipient AND troupe_inbox.message_id = v.message_id`
+        )
       }
       return rows.map(() => undefined)
     })

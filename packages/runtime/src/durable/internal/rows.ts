@@ -55,5 +55,44 @@ export const chunks = <R>(
   return out
 }
 
+/**
+ * A statement with a `VALUES` list of `rows`, for `WITH v(...) AS (VALUES ...)`: `build` gets the list's text
+ * (placeholders of the database's dialect, each value cast to its column's type in `types`, so that PostgreSQL
+ * compares them with the table's columns) and the placeholder of the first value after the list's (for
+ * `extra`, values the statement binds once). Written out here rather than with nested `sql` fragments, which
+ * overflow the stack past some ten thousand rows.
+ *
+ * @example
+ * ```ts
+ * valuesStatement(sql, [["a", 1]], ["TEXT", "BIGINT"], [], (values) => `WITH v(id, n) AS (VALUES ${values}) SELECT * FROM v`)
+ * ```
+ */
+export const valuesStatement = <A extends object>(
+  sql: SqlClient.SqlClient,
+  rows: ReadonlyArray<ReadonlyArray<unknown>>,
+  types: ReadonlyArray<string>,
+  extra: ReadonlyArray<unknown>,
+  build: (values: string, next: () => string) => string
+) => {
+  const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+  const params: Array<unknown> = []
+  const placeholder = () => (pg ? `$${params.length}` : "?")
+  const parts: Array<string> = []
+  for (const row of rows) {
+    const cells: Array<string> = []
+    for (let i = 0; i < types.length; i++) {
+      params.push(row[i])
+      cells.push(`CAST(${placeholder()} AS ${types[i]})`)
+    }
+    parts.push(`(${cells.join(", ")})`)
+  }
+  let next = 0
+  const text = build(parts.join(", "), () => {
+    params.push(extra[next++])
+    return placeholder()
+  })
+  return sql.unsafe<A>(text, params)
+}
+
 /** The key of a row of a table with a two-column key, for maps. */
 export const pairKey = (a: string, b: string): string => `${a}\u0000${b}`

@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import { PersistenceConflict } from "./errors.ts"
-import { chunks, maxParameters } from "./rows.ts"
+import { chunks, maxParameters, valuesStatement } from "./rows.ts"
 
 /** A state to write: what its instance last read or wrote (`revision`, 0 for nothing), and its JSON. */
 export interface State {
@@ -75,17 +75,17 @@ const writeRound = (sql: SqlClient.SqlClient, states: ReadonlyArray<State>, now:
     }
     const updates = states.filter((s) => s.revision !== 0)
     for (const chunk of chunks(updates, 4, 1, limit)) {
-      const values = sql.csv(
-        chunk.map(
-          (s) => sql`(${s.persistenceId}, CAST(${s.revision} AS BIGINT), CAST(${s.version} AS INTEGER), ${s.json})`
-        )
+      const rows = yield* valuesStatement<{ persistence_id: string }>(
+        sql,
+        chunk.map((s) => [s.persistenceId, s.revision, s.version, s.json]),
+        ["TEXT", "BIGINT", "INTEGER", "TEXT"],
+        [now],
+        (values, next) => `WITH v(persistence_id, revision, version, state) AS (VALUES ${values})
+          UPDATE troupe_snapshots SET revision = troupe_snapshots.revision + 1, version = v.version, state = v.state,
+            updated_at = ${next()}
+          FROM v WHERE troupe_snapshots.persistence_id = v.persistence_id AND troupe_snapshots.revision = v.revision
+          RETURNING troupe_snapshots.persistence_id`
       )
-      const rows = yield* sql<{ persistence_id: string }>`WITH v(persistence_id, revision, version, state) AS
-        (VALUES ${values})
-        UPDATE troupe_snapshots SET revision = troupe_snapshots.revision + 1, version = v.version, state = v.state,
-          updated_at = ${now}
-        FROM v WHERE troupe_snapshots.persistence_id = v.persistence_id AND troupe_snapshots.revision = v.revision
-        RETURNING troupe_snapshots.persistence_id`
       for (const row of rows) written.add(row.persistence_id)
     }
     const refused = new Map<number, number>()
