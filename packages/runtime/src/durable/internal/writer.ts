@@ -17,6 +17,7 @@
  */
 import { Cause, Effect, Exit, Schedule } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
+import { Transactions } from "./connection.ts"
 import {
   describe,
   fromSqlError,
@@ -98,17 +99,21 @@ export class Writer {
   readonly location: string
   /** Runs a batch's effect (with the storage's services). */
   private readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
+  private readonly transactions: Transactions
 
   constructor(options: {
     readonly sql: SqlClient.SqlClient
     readonly delayMillis: number
     readonly location: string
     readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
+    /** Whether batches keep a connection of their own (PostgreSQL; see `connection.ts`). */
+    readonly dedicatedConnection: boolean
   }) {
     this.sql = options.sql
     this.delayMillis = options.delayMillis
     this.location = options.location
     this.fork = options.fork
+    this.transactions = new Transactions(options.sql, options.dedicatedConnection)
   }
 
   /**
@@ -181,6 +186,11 @@ export class Writer {
     this.closed = true
   }
 
+  /** Gives back the connection the batches ran on (after {@link drain}, when the storage closes). */
+  get release(): Effect.Effect<void> {
+    return this.transactions.release
+  }
+
   private schedule(urgent: boolean): void {
     if (urgent) this.urgent = true
     if (this.flushing) return
@@ -244,8 +254,12 @@ export class Writer {
     const sql = this.sql
     const now = Date.now()
     let tries = 0
+    // when the last try's transaction had its connection (and began), and when its statements were done
+    let began = now
+    let ran = now
     const batch = Effect.gen(function* () {
       tries++
+      began = Date.now()
       const states = written.filter((w) => w.json !== undefined)
       const conflicts = yield* writeStates(
         sql,
@@ -264,12 +278,14 @@ export class Writer {
         sql,
         states.flatMap((w) => (w.conflict === undefined ? w.ops : []))
       )
-      return yield* runWrites(
+      const results = yield* runWrites(
         sql,
         loose.map((l) => l.write)
       )
+      ran = Date.now()
+      return results
     })
-    return sql.withTransaction(batch).pipe(
+    return this.transactions.run(batch, isVictim).pipe(
       Effect.retry({ while: isVictim, schedule: victimRetry }),
       Effect.exit,
       Effect.flatMap((exit) => {
@@ -281,6 +297,10 @@ export class Writer {
             ? Effect.logDebug("A slow storage write batch (or one written again after a deadlock)").pipe(
                 Effect.annotateLogs({
                   millis: Date.now() - now,
+                  // waiting for a connection and BEGIN; the statements; COMMIT (and the wait for this fiber's turn)
+                  beginMillis: began - now,
+                  statementsMillis: ran - began,
+                  commitMillis: Date.now() - ran,
                   tries,
                   states: written.length,
                   statements: loose.length
