@@ -92,6 +92,13 @@ export interface Options {
    * A reply never waits for it: a reply's state is written at once. Default 2 ms.
    */
   readonly flushDelay?: Duration.Input
+  /**
+   * PostgreSQL: whether write batches run on a connection of the pool that they keep for themselves, so that
+   * a batch (and everyone waiting for it) never queues behind the actors' reads and other statements for a
+   * connection. Default: when the pool has 2 connections or more (`maxConnections`; the pool of a client you
+   * bring is taken to have several: set `false` if it has one).
+   */
+  readonly writerConnection?: boolean
 }
 
 /** @internal What the runtime's durable modules use. */
@@ -124,12 +131,17 @@ export const make = (
       sql,
       location,
       delayMillis: Duration.toMillis(options.flushDelay ?? "2 millis"),
-      fork: (effect) => fork(effect)
+      fork: (effect) => fork(effect),
+      // the options of layerPostgres and of a cluster's runner carry the pool's size
+      dedicatedConnection: options.writerConnection ?? ((options as Partial<PostgresOptions>).maxConnections ?? 10) >= 2
     })
     yield* Effect.addFinalizer(() =>
       Effect.andThen(
         writer.drain,
-        Effect.sync(() => writer.close())
+        Effect.andThen(
+          Effect.sync(() => writer.close()),
+          writer.release
+        )
       )
     )
     const failed =

@@ -5,7 +5,10 @@
  * - two runners' storages on one database write the same rows in opposite orders (what happens while a shard
  *   changes hands: the old owner's last batch and the new owner's first one store the same redelivered
  *   messages). PostgreSQL breaks the lock cycle by aborting one transaction ("deadlock detected", SQLSTATE
- *   40P01); the writer runs that batch again, so neither runner's writers see a failure.
+ *   40P01); the writer runs that batch again, so neither runner's writers see a failure;
+ * - a batch runs on a connection the writer keeps: it commits while every other connection of the pool is busy
+ *   (a runner's actors reading their inboxes, Effect Cluster's statements), and when that connection was
+ *   closed while idle, the next batch begins on another one.
  */
 import { Context, Deferred, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -110,5 +113,48 @@ describe.skipIf(postgres === undefined)("a storage's write batches on PostgreSQL
       "ledger-x cluster-x",
       "ledger-y cluster-y"
     ])
+  })
+
+  it("commit a batch while every other connection of the pool is busy", async () => {
+    const location = await postgres!.fresh()
+    const program = Effect.gen(function* () {
+      const { sql, writer } = yield* Effect.map(
+        Layer.build(Storage.layerPostgres({ url: location, maxConnections: 3 })),
+        (context) => Storage.internal(Context.get(context, Storage.Storage))
+      )
+      yield* writer.run((sql) => store(sql, "ledger-0", "before")) // the writer has its connection
+      // as many reads as the pool has connections, each busy for 8 s (what the writer shares the pool with)
+      const reads = yield* Effect.forkChild(
+        Effect.forEach(Array.from({ length: 3 }), () => sql`SELECT pg_sleep(8)`, { concurrency: "unbounded" })
+      )
+      yield* Effect.sleep("300 millis")
+      // queued behind the reads, it would wait for one of them to end
+      const stored = yield* Effect.exit(
+        writer.run((sql) => store(sql, "ledger-0", "during")).pipe(Effect.timeout("5 seconds"))
+      )
+      const readsDone = reads.pollUnsafe() !== undefined
+      yield* Fiber.join(reads)
+      return { stored: stored._tag, readsDone }
+    })
+    expect(await Effect.runPromise(Effect.scoped(program))).toEqual({ stored: "Success", readsDone: false })
+  })
+
+  it("take another connection after the one the batches ran on is broken", async () => {
+    const location = await postgres!.fresh()
+    const program = Effect.gen(function* () {
+      const { sql, writer } = yield* Effect.map(Layer.build(postgres!.layer(location)), (context) =>
+        Storage.internal(Context.get(context, Storage.Storage))
+      )
+      const backend = () =>
+        writer.run((sql) => Effect.map(sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`, (rows) => rows[0]!.pid))
+      const first = yield* backend()
+      expect(yield* backend()).toBe(first) // one connection for every batch
+      yield* sql`SELECT pg_terminate_backend(${first})`
+      // the next batch finds it closed before it sent anything, and runs on another connection
+      const second = yield* backend()
+      yield* writer.run((sql) => store(sql, "ledger-0", "after"))
+      return { another: second !== first, again: (yield* backend()) === second }
+    })
+    expect(await Effect.runPromise(Effect.scoped(program))).toEqual({ another: true, again: true })
   })
 })

@@ -16,7 +16,8 @@ import type { SystemImpl } from "../../internal/system.ts"
 import * as Protocol from "../../Protocol.ts"
 import { issueOf, type StorageError } from "./errors.ts"
 import { type Instance, withRefs } from "./instance.ts"
-import type { Writer } from "./writer.ts"
+import { chunks, type Merged, maxParameters, pairKey, valuesStatement } from "./rows.ts"
+import { rowOf, type Writer } from "./writer.ts"
 
 /** The message that makes a durable actor read its inbox. */
 export const InboxTag = "$Inbox"
@@ -146,11 +147,7 @@ export const read = <S>(
           }
         }
       }
-      const json = JSON.stringify(reply)
-      inst.ops.push(
-        (sql) =>
-          sql`UPDATE troupe_inbox SET handled = 1, reply = ${json} WHERE recipient = ${pid} AND message_id = ${id}`
-      )
+      inst.ops.push(rowOf(markHandled, { recipient: pid, messageId: id, reply: JSON.stringify(reply) }))
       const key = waiterKey(pid, id)
       const told = reply
       inst.afterCommit.push(() => {
@@ -229,25 +226,12 @@ export const send = (
       set.delete(resume!)
       if (set.size === 0) table.delete(key)
     })
-    const store = writer.run((sql) =>
-      Effect.gen(function* () {
-        const inserted = yield* sql`INSERT INTO troupe_inbox ${sql.insert({
-          recipient: pid,
-          message_id: id,
-          message: json,
-          handled: 0,
-          reply: null,
-          created_at: Date.now()
-        })} ON CONFLICT (recipient, message_id) DO NOTHING RETURNING seq`
-        if (inserted.length > 0) return undefined
-        const rows = yield* sql<{
-          handled: number | string
-          reply: string | null
-        }>`SELECT handled, reply FROM troupe_inbox WHERE recipient = ${pid} AND message_id = ${id}`
-        const row = rows[0]
-        return row !== undefined && Number(row.handled) === 1 ? (parse(row.reply ?? "") as StoredReply) : undefined
-      })
-    )
+    const store = writer.runRow(storeMessage, {
+      recipient: pid,
+      messageId: id,
+      message: json,
+      createdAt: Date.now()
+    })
     const flow = Effect.gen(function* () {
       const known = yield* store
       if (known !== undefined) return known
@@ -263,6 +247,110 @@ export const send = (
     })
     return ask === undefined ? flow : Effect.ensuring(flow, unregister)
   })
+
+/** A durable message to store in its recipient's inbox. */
+export interface Stored {
+  readonly recipient: string
+  readonly messageId: string
+  readonly message: string
+  readonly createdAt: number
+}
+
+/**
+ * Stores durable messages (the rows of a batch's run of them in one statement, or a few under the parameter
+ * limit), each unless its recipient has one with its id already; answers, for each, the stored reply when that
+ * one was handled already, `undefined` when it is pending (or was stored now). Rows are inserted in the order
+ * they were sent, so a recipient reads them in that order; a message sent twice in one batch is stored once
+ * (the first) and both sends get its outcome: what storing them one after the other would do.
+ */
+export const storeMessage: Merged<Stored, StoredReply | undefined> = {
+  name: "store a durable message",
+  run: (sql, rows) =>
+    Effect.gen(function* () {
+      const limit = maxParameters(sql)
+      const unique = new Map<string, Stored>()
+      for (const r of rows) {
+        const key = pairKey(r.recipient, r.messageId)
+        if (!unique.has(key)) unique.set(key, r)
+      }
+      const inserted = new Set<string>()
+      for (const chunk of chunks([...unique.values()], 6, 0, limit)) {
+        const returned = yield* sql<{ recipient: string; message_id: string }>`INSERT INTO troupe_inbox ${sql.insert(
+          chunk.map((r) => ({
+            recipient: r.recipient,
+            message_id: r.messageId,
+            message: r.message,
+            handled: 0,
+            reply: null,
+            created_at: r.createdAt
+          })) as never
+        )} ON CONFLICT (recipient, message_id) DO NOTHING RETURNING recipient, message_id`
+        for (const r of returned) inserted.add(pairKey(r.recipient, r.message_id))
+      }
+      // the ones stored before: answered from the inbox if they were handled
+      const known = [...unique.values()].filter((r) => !inserted.has(pairKey(r.recipient, r.messageId)))
+      const replies = new Map<string, StoredReply>()
+      for (const chunk of chunks(known, 2, 0, limit)) {
+        const found = yield* valuesStatement<{
+          recipient: string
+          message_id: string
+          handled: number | string
+          reply: string | null
+        }>(
+          sql,
+          chunk.map((r) => [r.recipient, r.messageId]),
+          ["TEXT", "TEXT"],
+          [],
+          (values) => `WITH v(recipient, message_id) AS (VALUES ${values})
+            SELECT i.recipient, i.message_id, i.handled, i.reply FROM troupe_inbox i
+            JOIN v ON i.recipient = v.recipient AND i.message_id = v.message_id`
+        )
+        for (const r of found) {
+          if (Number(r.handled) === 1)
+            replies.set(pairKey(r.recipient, r.message_id), parse(r.reply ?? "") as StoredReply)
+        }
+      }
+      return rows.map((r) => replies.get(pairKey(r.recipient, r.messageId)))
+    })
+}
+
+/** A handled durable message's mark and reply, written with its recipient's state. */
+export interface Handled {
+  readonly recipient: string
+  readonly messageId: string
+  /** JSON of the {@link StoredReply}. */
+  readonly reply: string
+}
+
+/**
+ * Marks durable messages handled, with their replies (the rows of a batch's run of them in one statement, or a
+ * few under the parameter limit). A message marked twice in one run keeps the last reply, as marking them one
+ * after the other would.
+ */
+export const markHandled: Merged<Handled, void> = {
+  name: "mark a durable message handled",
+  run: (sql, rows) =>
+    Effect.gen(function* () {
+      const last = new Map<string, Handled>()
+      for (const r of rows) {
+        const key = pairKey(r.recipient, r.messageId)
+        last.delete(key) // kept in the order of its last mark
+        last.set(key, r)
+      }
+      for (const chunk of chunks([...last.values()], 3, 0, maxParameters(sql))) {
+        yield* valuesStatement(
+          sql,
+          chunk.map((r) => [r.recipient, r.messageId, r.reply]),
+          ["TEXT", "TEXT", "TEXT"],
+          [],
+          (values) => `WITH v(recipient, message_id, reply) AS (VALUES ${values})
+            UPDATE troupe_inbox SET handled = 1, reply = v.reply
+            FROM v WHERE troupe_inbox.recipient = v.recipient AND troupe_inbox.message_id = v.message_id`
+        )
+      }
+      return rows.map(() => undefined)
+    })
+}
 
 /** Turns a stored reply back into the ask's outcome. */
 export const outcome = (

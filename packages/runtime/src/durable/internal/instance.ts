@@ -12,7 +12,7 @@ import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { StorageError } from "./errors.ts"
 import { describe, issueOf, type WriteError } from "./errors.ts"
-import type { Op, Tracked, Writer } from "./writer.ts"
+import type { Tracked, Write, Writer } from "./writer.ts"
 
 /** What an instance needs of its storage. */
 export interface StorageAccess {
@@ -40,7 +40,7 @@ export class Instance<S> implements Tracked {
   latest: S
   dirty = false
   inFlight = false
-  ops: Array<Op> = []
+  ops: Array<Write> = []
   waiters: Array<(error: WriteError | undefined) => void> = []
   afterCommit: Array<() => void> = []
   failure: WriteError | undefined = undefined

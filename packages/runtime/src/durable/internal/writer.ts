@@ -17,18 +17,36 @@
  */
 import { Cause, Effect, Exit, Schedule } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
+import { Transactions } from "./connection.ts"
 import {
   describe,
   fromSqlError,
-  PersistenceConflict,
+  type PersistenceConflict,
   StateNotEncodable,
   type StorageError,
   StorageUnavailable,
   type WriteError
 } from "./errors.ts"
+import type { Merged } from "./rows.ts"
+import { writeStates } from "./snapshots.ts"
 
 /** A statement run in a batch's transaction. */
 export type Op<A = unknown> = (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError.SqlError>
+
+/** A row of a multi-row statement: the batch runs consecutive rows of one statement together. */
+export interface Row {
+  readonly merged: Merged<never, unknown>
+  readonly row: unknown
+}
+
+/** What a batch runs: a statement of its own, or a row of a multi-row statement. */
+export type Write = Op | Row
+
+/** A row of `merged`, to queue as a {@link Write}. */
+export const rowOf = <R>(merged: Merged<R, unknown>, value: R): Row => ({
+  merged: merged as Merged<never, unknown>,
+  row: value
+})
 
 /** A durable actor's instance as the writer sees it. */
 export interface Tracked {
@@ -43,7 +61,7 @@ export interface Tracked {
   /** A batch with this instance's state is being written. */
   inFlight: boolean
   /** Statements to commit with the next snapshot. */
-  ops: Array<Op>
+  ops: Array<Write>
   /** Told after the next commit of this instance's snapshot (with the error, if it failed). */
   waiters: Array<(error: WriteError | undefined) => void>
   /** Run after the next successful commit of this instance's snapshot. */
@@ -53,7 +71,7 @@ export interface Tracked {
 }
 
 interface Loose {
-  readonly op: Op
+  readonly write: Write
   readonly done: (exit: Exit.Exit<unknown, StorageError>) => void
 }
 
@@ -61,7 +79,7 @@ interface Written {
   readonly tracked: Tracked
   readonly waiters: ReadonlyArray<(error: WriteError | undefined) => void>
   readonly after: ReadonlyArray<() => void>
-  readonly ops: ReadonlyArray<Op>
+  readonly ops: ReadonlyArray<Write>
   readonly json: string | undefined
   readonly encodeError: unknown
   conflict: PersistenceConflict | undefined
@@ -81,17 +99,21 @@ export class Writer {
   readonly location: string
   /** Runs a batch's effect (with the storage's services). */
   private readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
+  private readonly transactions: Transactions
 
   constructor(options: {
     readonly sql: SqlClient.SqlClient
     readonly delayMillis: number
     readonly location: string
     readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
+    /** Whether batches keep a connection of their own (PostgreSQL; see `connection.ts`). */
+    readonly dedicatedConnection: boolean
   }) {
     this.sql = options.sql
     this.delayMillis = options.delayMillis
     this.location = options.location
     this.fork = options.fork
+    this.transactions = new Transactions(options.sql, options.dedicatedConnection)
   }
 
   /**
@@ -125,7 +147,22 @@ export class Writer {
       if (this.closed) {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
-      this.loose.push({ op: op as Op, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
+      this.loose.push({ write: op as Op, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
+      this.schedule(true)
+    })
+  }
+
+  /**
+   * Writes a row of a multi-row statement in the next batch and waits for the commit: the batch runs it with
+   * the rows of the same statement queued right before and after it, as one statement (or a few, under the
+   * database's parameter limit).
+   */
+  runRow<R, A>(merged: Merged<R, A>, value: R): Effect.Effect<A, StorageError> {
+    return Effect.callback<A, StorageError>((resume) => {
+      if (this.closed) {
+        return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
+      }
+      this.loose.push({ write: rowOf(merged, value), done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
       this.schedule(true)
     })
   }
@@ -147,6 +184,11 @@ export class Writer {
 
   close(): void {
     this.closed = true
+  }
+
+  /** Gives back the connection the batches ran on (after {@link drain}, when the storage closes). */
+  get release(): Effect.Effect<void> {
+    return this.transactions.release
   }
 
   private schedule(urgent: boolean): void {
@@ -212,42 +254,38 @@ export class Writer {
     const sql = this.sql
     const now = Date.now()
     let tries = 0
+    // when the last try's transaction had its connection (and began), and when its statements were done
+    let began = now
+    let ran = now
     const batch = Effect.gen(function* () {
       tries++
-      for (const w of written) {
-        w.conflict = undefined // an earlier try's, rolled back with it
-        if (w.json === undefined) continue
-        const t = w.tracked
-        const rows =
-          t.revision === 0
-            ? yield* sql<{ revision: number }>`INSERT INTO troupe_snapshots ${sql.insert({
-                persistence_id: t.persistenceId,
-                revision: 1,
-                version: t.version,
-                state: w.json,
-                updated_at: now
-              })} ON CONFLICT (persistence_id) DO NOTHING RETURNING revision`
-            : yield* sql<{ revision: number }>`UPDATE troupe_snapshots SET revision = revision + 1,
-                version = ${t.version}, state = ${w.json}, updated_at = ${now}
-                WHERE persistence_id = ${t.persistenceId} AND revision = ${t.revision} RETURNING revision`
-        if (rows.length === 0) {
-          const found = yield* sql<{
-            revision: number | string
-          }>`SELECT revision FROM troupe_snapshots WHERE persistence_id = ${t.persistenceId}`
-          w.conflict = new PersistenceConflict({
-            persistenceId: t.persistenceId,
-            expected: t.revision,
-            found: Number(found[0]?.revision ?? 0)
-          })
-          continue
-        }
-        for (const op of w.ops) yield* op(sql)
-      }
-      const results: Array<unknown> = []
-      for (const l of loose) results.push(yield* l.op(sql))
+      began = Date.now()
+      const states = written.filter((w) => w.json !== undefined)
+      const conflicts = yield* writeStates(
+        sql,
+        states.map((w) => ({
+          persistenceId: w.tracked.persistenceId,
+          revision: w.tracked.revision,
+          version: w.tracked.version,
+          json: w.json!
+        })),
+        now
+      )
+      // an earlier try's conflicts were rolled back with it
+      for (let i = 0; i < states.length; i++) states[i]!.conflict = conflicts[i]
+      // the statements tied to each state written, in order, after all the states (they touch other tables)
+      yield* runWrites(
+        sql,
+        states.flatMap((w) => (w.conflict === undefined ? w.ops : []))
+      )
+      const results = yield* runWrites(
+        sql,
+        loose.map((l) => l.write)
+      )
+      ran = Date.now()
       return results
     })
-    return sql.withTransaction(batch).pipe(
+    return this.transactions.run(batch, isVictim).pipe(
       Effect.retry({ while: isVictim, schedule: victimRetry }),
       Effect.exit,
       Effect.flatMap((exit) => {
@@ -259,6 +297,10 @@ export class Writer {
             ? Effect.logDebug("A slow storage write batch (or one written again after a deadlock)").pipe(
                 Effect.annotateLogs({
                   millis: Date.now() - now,
+                  // waiting for a connection and BEGIN; the statements; COMMIT (and the wait for this fiber's turn)
+                  beginMillis: began - now,
+                  statementsMillis: ran - began,
+                  commitMillis: Date.now() - ran,
                   tries,
                   states: written.length,
                   statements: loose.length
@@ -299,6 +341,43 @@ export class Writer {
     for (const waiter of w.waiters) waiter(failure)
   }
 }
+
+/**
+ * Runs `writes` in order, each run of consecutive rows of one multi-row statement as one call of it; answers
+ * each write's result.
+ */
+const runWrites = (
+  sql: SqlClient.SqlClient,
+  writes: ReadonlyArray<Write>
+): Effect.Effect<Array<unknown>, SqlError.SqlError> =>
+  Effect.gen(function* () {
+    const results: Array<unknown> = []
+    let i = 0
+    while (i < writes.length) {
+      const write = writes[i]!
+      if (typeof write === "function") {
+        results.push(yield* write(sql))
+        i++
+        continue
+      }
+      let end = i + 1
+      while (end < writes.length) {
+        const next = writes[end]!
+        if (typeof next === "function" || next.merged !== write.merged) break
+        end++
+      }
+      const rows: ReadonlyArray<unknown> = writes.slice(i, end).map((w) => (w as Row).row)
+      const answers = yield* write.merged.run(sql, rows as unknown as ReadonlyArray<never>)
+      if (answers.length !== rows.length) {
+        return yield* Effect.die(
+          new Error(`the multi-row statement ${write.merged.name} answered ${answers.length} rows for ${rows.length}`)
+        )
+      }
+      results.push(...answers)
+      i = end
+    }
+    return results
+  })
 
 /**
  * The most actor states, and the most other statements, one batch writes (one transaction). A batch's
