@@ -6,8 +6,10 @@
  *
  *   ROOTS=/work/wt/x,/work/main ROUNDS=5 SAMPLES=5000 pnpm exec node bench/probes/ask-trace.ts
  *
- * With stamps (`globalThis.__tr?.(id)` put at the steps of an ask by a temporary patch) each process writes
- * its stamps to `/tmp/ask-trace-<role>.json` (`TRACE=1`).
+ * With stamps (`globalThis.__tr?.(id)` put at the steps of an ask by a temporary patch: `git apply
+ * bench/probes/ask-trace-stamps.patch`, ids in its hunks) each process writes its stamps to
+ * `/tmp/ask-trace-<role>.json` (`TRACE=1`), and the last round's steps are printed (consecutive stamps, p50/p25/p10).
+ * TRACE=1 also stamps each socket write (16 before, 17 after the `writev`/`write` of net.Socket).
  */
 import { spawn } from "node:child_process"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -47,6 +49,33 @@ const threadCpu = (): [number, number] => {
 
 const role = process.argv[2] === undefined ? undefined : (JSON.parse(process.argv[2]) as Role)
 
+/**
+ * The stamps of the last run of `name` (TRACE=1), step by step: each pair of consecutive stamps, how often it
+ * occurred and its p50/p25/p10 in µs (the low percentiles move with the code under load, the median with the load).
+ */
+const steps = (name: string) => {
+  let stamps: { ids: Array<number>; times: Array<number> }
+  try {
+    stamps = JSON.parse(readFileSync(`/tmp/ask-trace-${name}.json`, "utf8"))
+  } catch {
+    return
+  }
+  const { ids, times } = stamps
+  const pairs = new Map<string, Array<number>>()
+  for (let i = 1; i < ids.length; i++) {
+    const key = `${ids[i - 1]}->${ids[i]}`
+    const list = pairs.get(key) ?? []
+    list.push((times[i]! - times[i - 1]!) / 1000)
+    pairs.set(key, list)
+  }
+  console.log(`== ${name} (${ids.length} stamps)`)
+  for (const [key, list] of [...pairs].filter(([, l]) => l.length > ids.length / 40)) {
+    list.sort((a, b) => a - b)
+    const at = (f: number) => list[Math.floor(list.length * f)]!.toFixed(2).padStart(7)
+    console.log(`${key.padEnd(8)} ${String(list.length).padStart(6)} p50 ${at(0.5)} p25 ${at(0.25)} p10 ${at(0.1)}`)
+  }
+}
+
 if (role === undefined) {
   const samples = Number(process.env.SAMPLES ?? 5000)
   const rounds = Number(process.env.ROUNDS ?? 3)
@@ -80,6 +109,8 @@ if (role === undefined) {
     for (const root of roots) console.log(line(`actor ${root.split("/").pop()}`, await run("actor", root)))
     console.log(`-- round ${round}, load ${loadavg()[0]!.toFixed(1)}`)
   }
+  if (process.env.TRACE !== undefined)
+    for (const name of ["raw-server", "raw-client", "actor-server", "actor-client"]) steps(name)
 } else {
   const N = 4_000_000
   const ids = new Uint8Array(N)
@@ -95,6 +126,22 @@ if (role === undefined) {
       }
     }
   const tr = (id: number) => (globalThis as { __tr?: (id: number) => void }).__tr?.(id)
+  if (trace) {
+    // each socket write, stamped around (its system call, and the peer's wake-up in it)
+    const proto = (await import("node:net")).Socket.prototype as unknown as Record<
+      string,
+      (this: unknown, ...args: Array<unknown>) => unknown
+    >
+    for (const method of ["_writev", "_write"]) {
+      const write = proto[method]!
+      proto[method] = function (this: unknown, ...args: Array<unknown>) {
+        tr(16)
+        const r = write.apply(this, args)
+        tr(17)
+        return r
+      }
+    }
+  }
   const out = process.env.OUT ?? "/tmp/ask-trace"
   const dump = () => {
     if (trace)
