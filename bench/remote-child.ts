@@ -20,6 +20,12 @@ interface Role {
   readonly samples?: number
   /** Actor pairs (one consumer and one producer each) sharing the messages; 1 by default. */
   readonly pairs?: number
+  /**
+   * Throughput roles: messages sent and received before the measured ones (split over the pairs as they are), so
+   * that the clock starts in a process whose code is compiled; 0 by default (the bench measures from a cold start).
+   * Used by bench/probes/pairs-warmup.ts.
+   */
+  readonly warmup?: number
 }
 
 const WARMUP = 500
@@ -83,7 +89,8 @@ const program = Effect.gen(function* () {
     case "actor-receiver": {
       const { transport, actors } = yield* system("receiver", true)
       const done = yield* Deferred.make<number>()
-      const total = role.messages!
+      const warmup = role.warmup ?? 0
+      const total = warmup + role.messages!
       const pairs = role.pairs ?? 1
       let start = 0
       let received = 0
@@ -93,7 +100,7 @@ const program = Effect.gen(function* () {
           // counts; the clock is read at the first and the last message only
           Tick: (count) => {
             received++
-            if (received === 1) {
+            if (received === warmup + 1) {
               start = performance.now()
               markCpu()
             } else if (received === total) Deferred.doneUnsafe(done, Effect.succeed(performance.now() - start))
@@ -107,7 +114,7 @@ const program = Effect.gen(function* () {
       print({ ready: Option.getOrThrow(transport.address) })
       const millis = yield* Deferred.await(done)
       // the first message started the clock: count the others
-      print({ result: { messages: total, messagesPerSecond: ((total - 1) / millis) * 1000 } })
+      print({ result: { messages: total - warmup, messagesPerSecond: ((total - warmup - 1) / millis) * 1000 } })
       return yield* finished
     }
     case "actor-sender": {
@@ -133,10 +140,11 @@ const program = Effect.gen(function* () {
         )
         producers.push(producer)
       }
-      const share = Math.floor(role.messages! / pairs)
+      const messages = (role.warmup ?? 0) + role.messages!
+      const share = Math.floor(messages / pairs)
       markCpu()
       for (let i = 0; i < pairs; i++) {
-        yield* producers[i]!.tell(Producer.Go({ messages: i === 0 ? role.messages! - share * (pairs - 1) : share }))
+        yield* producers[i]!.tell(Producer.Go({ messages: i === 0 ? messages - share * (pairs - 1) : share }))
       }
       return yield* Effect.andThen(Effect.sleep("3 seconds"), finished)
     }

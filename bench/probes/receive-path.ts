@@ -8,7 +8,8 @@
  *
  *   pnpm exec node bench/probes/receive-path.ts [pairs] [messages] [checkout...]
  *
- * `pairs` consumers (`/user/consumer-<i>`) get the messages in turn, as from as many producers.
+ * `pairs` consumers (`/user/consumer-<i>`) get the messages in turn, as from as many producers; with `RUN=n`, in runs of
+ * n messages per consumer (the bench's producers send runs of about 1,100).
  * `HEADS=shared` hands over envelopes whose `to`/`from` objects are shared by all envelopes of one sender and
  * recipient (as a decoder that parses a repeated head once would); by default each is parsed whole.
  * `DECODE=1` times the transport's frame decoder too: each batch is one data frame's bytes, decoded by the
@@ -31,6 +32,13 @@ interface Result {
   readonly bytes: number
 }
 
+/**
+ * The recipient of message `n`: in turn (`RUN` unset or 1), or in runs of `RUN` messages per recipient, as the
+ * bench's producers send (each sends a run of tells per turn of its fiber: about 1,100 in a row, measured).
+ */
+const RUN = Number(process.env.RUN ?? 1)
+const recipientOf = (n: number, pairs: number): number => Math.floor(n / RUN) % pairs
+
 /** The envelopes of `BATCH` messages from `from` on, as the transport hands them over. */
 const frame = (from: number, pairs: number, shared: boolean): Array<unknown> => {
   if (shared) {
@@ -40,14 +48,14 @@ const frame = (from: number, pairs: number, shared: boolean): Array<unknown> => 
     }))
     return Array.from({ length: BATCH }, (_, i) => {
       const n = from + i
-      const head = heads[n % pairs]!
+      const head = heads[recipientOf(n, pairs)]!
       return { kind: "tell", to: head.to, from: head.from, payload: JSON.parse(`{"_tag":"Tick","n":${n}}`), seq: n + 1 }
     })
   }
   const parts: Array<string> = []
   for (let i = 0; i < BATCH; i++) {
     const n = from + i
-    const p = n % pairs
+    const p = recipientOf(n, pairs)
     parts.push(
       `{"kind":"tell","to":{"node":"receiver","path":"/user/consumer-${p}"},"from":{"node":"sender","path":"/user/producer-${p}"},"payload":{"_tag":"Tick","n":${n}},"seq":${n + 1}}`
     )
@@ -60,7 +68,7 @@ const frameBytes = (from: number, pairs: number): Buffer => {
   const parts: Array<string> = []
   for (let i = 0; i < BATCH; i++) {
     const n = from + i
-    const p = n % pairs
+    const p = recipientOf(n, pairs)
     parts.push(
       `{"kind":"tell","to":{"node":"receiver","path":"/user/consumer-${p}"},"payload":{"_tag":"Tick","n":${n}},"from":{"node":"sender","path":"/user/producer-${p}"}}`
     )

@@ -4,7 +4,8 @@
  * throughput and the CPU time (user + system) each process spent per message from the first send (sender) or
  * first receipt (receiver) to the last receipt; then the median per script. On a loaded machine the throughput
  * is noise; the CPU per message much less so. Add `--cpu-prof` flags with `TROUPE_BENCH_CHILD_FLAGS`; `STATS=1`
- * prints each side's transport counters (frames, acks, envelopes) too.
+ * prints each side's transport counters (frames, acks, envelopes) too. `WARMUP=n` sends n messages first: the receiver's
+ * figures are then of a warm process (its clock and CPU start after them; the sender's CPU includes them).
  * Run: `pnpm exec node bench/probes/remote-cpu.ts [pairs] [messages] [child script...]`.
  */
 import { spawn } from "node:child_process"
@@ -16,6 +17,8 @@ const pairs = Number(pairsArg ?? 1)
 const messages = Number(messagesArg ?? 300_000)
 const scripts = scriptArgs.length > 0 ? scriptArgs : [fileURLToPath(new URL("../remote-child.ts", import.meta.url))]
 const rounds = Number(process.env.ROUNDS ?? 3)
+/** Messages sent before the measured ones (the receiver's clock and CPU start after them; the sender's include them). */
+const warmup = Number(process.env.WARMUP ?? 0)
 
 interface Cpu {
   readonly user: number
@@ -46,9 +49,9 @@ const round = (script: string) =>
           resolve({ perSecond, receiver: cpus.receiver, sender: cpus.sender })
       }
     }
-    const receiver = child(script, { role: "actor-receiver", messages, pairs }, (line) => {
+    const receiver = child(script, { role: "actor-receiver", messages, pairs, warmup }, (line) => {
       if (typeof line.ready === "string") {
-        sender = child(script, { role: "actor-sender", messages, pairs, url: line.ready }, collect("sender"))
+        sender = child(script, { role: "actor-sender", messages, pairs, warmup, url: line.ready }, collect("sender"))
       } else if (line.result !== undefined) {
         perSecond = (line.result as { messagesPerSecond: number }).messagesPerSecond
         receiver.kill("SIGUSR2")
@@ -58,6 +61,8 @@ const round = (script: string) =>
   })
 
 const us = (cpu: Cpu) => (cpu.user + cpu.system) / messages
+/** The sender's CPU is from its first send: over the warm-up's messages too. */
+const usSender = (cpu: Cpu) => (cpu.user + cpu.system) / (messages + warmup)
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const results = scripts.map(() => ({
   perSecond: [] as Array<number>,
@@ -69,9 +74,9 @@ for (let i = 0; i < rounds; i++) {
     const r = await round(scripts[s]!)
     results[s]!.perSecond.push(r.perSecond)
     results[s]!.receiver.push(us(r.receiver))
-    results[s]!.sender.push(us(r.sender))
+    results[s]!.sender.push(usSender(r.sender))
     console.log(
-      `${s} pairs ${pairs}: ${Math.round(r.perSecond)} msg/s; CPU per message: receiver ${us(r.receiver).toFixed(2)} µs, sender ${us(r.sender).toFixed(2)} µs`
+      `${s} pairs ${pairs}: ${Math.round(r.perSecond)} msg/s; CPU per message: receiver ${us(r.receiver).toFixed(2)} µs, sender ${usSender(r.sender).toFixed(2)} µs`
     )
   }
 }
