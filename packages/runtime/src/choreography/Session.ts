@@ -37,12 +37,13 @@
 import { Choreography, type Endpoint } from "@troupe/choreography"
 import { Deferred, Duration, Effect, Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
-import { ActorSystem, type SpawnError } from "../ActorSystem.ts"
+import { ActorSystem, internal, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import * as Coordinator from "./internal/coordinator.ts"
 import { CurrentRole } from "./internal/currentRole.ts"
 import * as Participants from "./internal/participant.ts"
-import { type RoleSharded, type SessionAborted, shardedRole } from "./internal/sessionErrors.ts"
+import { Admission } from "./internal/sessionAdmission.ts"
+import { type RoleSharded, type SessionAborted, type SessionOverloaded, shardedRole } from "./internal/sessionErrors.ts"
 import { onClose, SessionHandle } from "./internal/sessionHandle.ts"
 import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtocols.ts"
 
@@ -61,6 +62,7 @@ export {
   SessionCancelled,
   SessionNodeLost,
   SessionNodesApart,
+  SessionOverloaded,
   StepTimeout
 } from "./internal/sessionErrors.ts"
 
@@ -175,28 +177,36 @@ export interface Handle<Results> {
  * Starts a session: its coordinator asks each participant to join, then tells them all to begin. The
  * session is cancelled if the scope closes before it ends. A role bound to a sharded actor fails it with
  * `RoleSharded` (see `ShardedSession`).
+ *
+ * An actor system lets a bounded number of sessions join their roles at once; the others wait in line, in
+ * order, and one that waits longer than the system's ask timeout fails with `SessionOverloaded` before anything
+ * is done for it (see "Sessions under overload" in docs/choreography.md).
  */
 export const start = <P extends Protocol, const B extends Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<Handle<ResultsOf<B>>, SpawnError | RoleSharded, ActorSystem | Scope.Scope> =>
+): Effect.Effect<Handle<ResultsOf<B>>, SpawnError | RoleSharded | SessionOverloaded, ActorSystem | Scope.Scope> =>
   Effect.gen(function* () {
     const { instance, roles, familyOf } = bind(protocol, options.roles as never)
     const sharded = shardedRole(protocol.name, roles)
     if (sharded !== undefined) return yield* sharded
     const system = yield* ActorSystem
     const id = options.id ?? freshId()
+    const admission = Admission.of(internal(system))
+    yield* admission.admit(protocol.name, id)
     const outcome = yield* Deferred.make<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
-    const coordinator = yield* system.spawn(
-      Coordinator.behavior(instance, {
-        id,
-        roles,
-        stepTimeoutMillis: stepTimeoutsOf(instance, familyOf, options),
-        traceLimit: options.traceLimit ?? 1000,
-        outcome
-      }),
-      { name: `session-${id}`, restart: "temporary" }
-    )
+    const coordination = Coordinator.behavior(instance, {
+      id,
+      roles,
+      stepTimeoutMillis: stepTimeoutsOf(instance, familyOf, options),
+      traceLimit: options.traceLimit ?? 1000,
+      outcome,
+      admission
+    })
+    // (a coordinator that never started never joins: its place goes to the next in line)
+    const coordinator = yield* system
+      .spawn(coordination, { name: `session-${id}`, restart: "temporary" })
+      .pipe(Effect.onError(() => Effect.sync(() => coordination.leaveJoining())))
     const handle = new SessionHandle<ResultsOf<B>>(
       id,
       protocol.name,
@@ -272,8 +282,11 @@ const bind = (
 export const run = <P extends Protocol, const B extends Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<Coordinator.Completed<ResultsOf<B>>, SessionAborted | SpawnError | RoleSharded, ActorSystem> =>
-  Effect.scoped(Effect.flatMap(start(protocol, options), (handle) => handle.await))
+): Effect.Effect<
+  Coordinator.Completed<ResultsOf<B>>,
+  SessionAborted | SpawnError | RoleSharded | SessionOverloaded,
+  ActorSystem
+> => Effect.scoped(Effect.flatMap(start(protocol, options), (handle) => handle.await))
 
 /** The session role the current fiber plays, when it runs in (or was forked from) a role's program. */
 export interface RoleInfo {

@@ -43,7 +43,9 @@ const sellerS = Session.role(TwoBuyer, "S", (ep) =>
   })
 )
 
-const failed = <A>(exit: Exit.Exit<A, Session.SessionAborted | ActorSystem.SpawnError | Session.RoleSharded>) => {
+const failed = <A>(
+  exit: Exit.Exit<A, Session.SessionAborted | ActorSystem.SpawnError | Session.RoleSharded | Session.SessionOverloaded>
+) => {
   assert.isTrue(Exit.isFailure(exit))
   const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
   assert.instanceOf(error, Session.SessionAborted)

@@ -130,7 +130,7 @@ const leftTests = (run: Run) => {
         ]
       })
     )
-    for (const exit of exits) {
+    for (const exit of exits as ReadonlyArray<Exit.Exit<unknown, unknown>>) {
       const error = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
       expect(error?._tag === "Some" && error.value).toMatchObject({
         _tag: "RoleSharded",

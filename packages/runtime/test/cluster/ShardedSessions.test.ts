@@ -141,7 +141,7 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
       ])
     )
     await client.dispose()
-    for (const exit of [plain, durable]) {
+    for (const exit of [plain, durable] as ReadonlyArray<Exit.Exit<unknown, unknown>>) {
       const error = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
       expect(error?._tag === "Some" && error.value).toMatchObject({
         _tag: "RoleSharded",

@@ -14,6 +14,7 @@ import * as Terminated from "../../Terminated.ts"
 import * as DurableJoin from "./durableJoin.ts"
 import * as RoleFlags from "./roleFlags.ts"
 import * as SessionAbort from "./sessionAbort.ts"
+import type { Admission } from "./sessionAdmission.ts"
 import { onStop, settle, unread } from "./sessionEnd.ts"
 import type { AbortCause, SessionAborted } from "./sessionErrors.ts"
 import * as SessionJoin from "./sessionJoin.ts"
@@ -50,6 +51,8 @@ export interface Settings {
   readonly durable?: DurableJoin.Durability | undefined
   /** The ref roles report to, when it is not the coordinator's own (a sharded coordinator's cluster ref). */
   readonly self?: ActorRef<CoordinatorProtocol> | undefined
+  /** The admission that let the session join (see `sessionAdmission.ts`): it is told when the join is done. */
+  readonly admission?: Admission | undefined
 }
 
 export type Ctx = ActorContext<CoordinatorProtocol>
@@ -94,11 +97,14 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
    * role's question still unanswered.
    */
   joining: Fiber.Fiber<void> | Array<Effect.Effect<void> | undefined> | undefined = undefined
+  /** The admission whose place the session holds while its roles have not all answered (see `leaveJoining`). */
+  private admission: Admission | undefined
 
   constructor(choreography: Choreography, settings: Settings, handlers: Handlers) {
     this.choreography = choreography
     this.settings = settings
     this.handlers = handlers
+    this.admission = settings.admission
     const recovered = settings.durable?.recovered
     if (recovered !== undefined) {
       this.begun = recovered.begun
@@ -258,6 +264,17 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
       : RoleFlags.add(this.unreachableRoles, i)
   }
 
+  /**
+   * Every role answered its Join (or the session ended, or its coordinator never started): the session's place among
+   * those joining goes to the next in line. Only the first call counts.
+   */
+  leaveJoining(): void {
+    const admission = this.admission
+    if (admission === undefined) return
+    this.admission = undefined
+    admission.release()
+  }
+
   /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
   abortBy(ctx: Ctx, role: string, cause: AbortCause) {
     return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
@@ -356,6 +373,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
         self.joining = joining
         joining.addObserver(() => {
           if (self.joining === joining) self.joining = undefined
+          self.leaveJoining()
         })
       }
       // started again after every role had completed (before the end was stored): end it now

@@ -57,7 +57,7 @@ const handlersOf = (choreography: Choreography): Behavior<CoordinatorProtocol, C
 }
 
 /** The behaviour of the coordinator of session `settings.id` of `choreography`. */
-export const behavior = (choreography: Choreography, settings: Settings): Behavior<CoordinatorProtocol, Coordination> =>
+export const behavior = (choreography: Choreography, settings: Settings): Coordination =>
   new Coordination(choreography, settings, handlersOf(choreography))
 
 /**

@@ -129,6 +129,7 @@ const stopping = (c: Coordination, self: ActorRef<CoordinatorProtocol>): void =>
 const whenStopped = (c: Coordination, self: ActorRef<CoordinatorProtocol>): Effect.Effect<void> => {
   const joining = c.joining
   c.joining = undefined
+  c.leaveJoining()
   const interrupted =
     joining === undefined
       ? Effect.void

@@ -187,6 +187,34 @@ export class SessionAborted extends Schema.TaggedError<SessionAborted>()("Sessio
 }
 
 /**
+ * A session was not started: its actor system had as many sessions joining their roles as it admits at once, and it
+ * waited in line for a place longer than the system's ask timeout (the deadline of a join). Nothing was done for it:
+ * no coordinator, no Join; the sessions admitted before it go on. See "Sessions under overload" in docs/sessions.md.
+ *
+ * @example
+ * ```ts
+ * Session.run(Ask, { roles }).pipe(Effect.catchTag("SessionOverloaded", () => Effect.succeed("try again later")))
+ * ```
+ */
+export class SessionOverloaded extends Schema.TaggedError<SessionOverloaded>()("SessionOverloaded", {
+  protocol: Schema.String,
+  session: Schema.String,
+  /** Sessions of the system joining their roles when it gave up. */
+  joining: Schema.Number,
+  /** Sessions still waiting in line behind it then. */
+  waiting: Schema.Number,
+  waitedMillis: Schema.Number
+}) {
+  override get message(): string {
+    return (
+      `Session ${this.session} of ${this.protocol} was not started: ${this.joining} sessions were joining their roles ` +
+      `and it waited ${this.waitedMillis} ms in line (${this.waiting} behind it), longer than the join deadline ` +
+      `(the actor system's askTimeout). The system is overloaded: start fewer sessions at once, or try again later`
+    )
+  }
+}
+
+/**
  * A role is bound to a sharded actor (a `Sharded.ref`): a session run by `Session.run` or `DurableSession.run`
  * cannot hold it (its coordinator is an actor of this process, which the cluster's runners do not reach, and
  * sharded actors have no death watch). `ShardedSession.run` runs sessions whose roles are sharded actors.

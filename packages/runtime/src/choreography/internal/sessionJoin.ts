@@ -127,27 +127,41 @@ function begin(
 
 /**
  * Asks every role to join when all of them are on this node: each participant is asked at once, with a callback
- * for its answer (no fiber per session), which comes back as a message, as `joinOne`'s does.
+ * for its answer (no fiber per session), which comes back as a message, as `joinOne`'s does. A participant with
+ * nothing else to do answers in this call (its handler runs here, as it would on its next turn): a join's deadline
+ * must not run out while the caller that starts sessions keeps the thread (10 k started at once, say), before the
+ * participant could have answered. A participant that is busy answers in its turn, in order.
  */
 export function joinLocal(c: Coordination, ctx: Ctx, fiber: Fiber.Fiber<unknown, unknown>): void {
   // (sized at once: an array grown from empty has room for 17, kept while a participant has not answered)
   const cancels: Array<Effect.Effect<void> | undefined> = new Array(c.roles.length)
   c.joining = cancels
-  let waiting = 0
+  // every role is counted before the first is asked: an answer in the call must not find the join done
+  let waiting = 1
+  for (const role of c.roles) if (!c.hasEnded(role)) waiting++
+  const answer = () => {
+    if (--waiting > 0) return
+    if (c.joining === cancels) c.joining = undefined
+    c.leaveJoining()
+  }
   for (const [i, role] of c.roles.entries()) {
     if (c.hasEnded(role)) continue
-    waiting++
-    cancels[i] = localCell(c.settings.roles[role]!)!.askNow(
+    let done = false
+    const cancel = localCell(c.settings.roles[role]!)!.askNow(
       c.joinMessage(ctx, role),
       fiber,
       c.system!.askTimeoutMillis,
       (exit) => {
+        done = true
         cancels[i] = undefined
-        if (--waiting === 0 && c.joining === cancels) c.joining = undefined
         answered(c, ctx, fiber, role, exit as Exit.Exit<unknown, unknown>)
-      }
+        answer()
+      },
+      true
     )
+    if (!done) cancels[i] = cancel
   }
+  answer()
 }
 
 /** A participant answered (or could not answer) the question to join: the coordinator is told. */
