@@ -97,7 +97,8 @@ const jsonOf = (schema: Schema.Top): ((value: unknown, encoded: unknown) => Json
         u: unknown
       ) => Exit.Exit<unknown, Schema.SchemaError>
     }))
-    const exit = (members.find((member) => member.is(value)) ?? members[0]!).encoded(json)
+    const member = members.length === 1 ? members[0]! : (members.find((m) => m.is(value)) ?? members[0]!)
+    const exit = member.encoded(json)
     if (Exit.isFailure(exit)) {
       throw new Error(
         "it cannot cross the wire: JSON has no undefined, and without its fields whose value is undefined it is " +
