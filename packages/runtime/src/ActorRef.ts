@@ -97,8 +97,17 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
 }
 
 /**
- * A message from another node did not decode with the recipient's protocol; `issue` says which field was
- * wrong and how. The message was not delivered.
+ * A message that cannot reach an actor of another node: at the sender, it does not encode, is not JSON (or
+ * has a field whose value is `undefined` where its schema needs the key) or is larger than the frame limit; at the
+ * recipient's node, it did not decode with the recipient's protocol. `issue` says which field was wrong and how.
+ * The message was not delivered.
+ *
+ * @example
+ * ```ts
+ * remote.tell(Store.Put({ key: "a", value: 10n })).pipe(
+ *   Effect.catchTag("InvalidMessage", (e) => Effect.logWarning(e.message)) // "Put to ActorRef(...) is invalid: ..."
+ * )
+ * ```
  */
 export class InvalidMessage extends Schema.TaggedError<InvalidMessage>()("InvalidMessage", {
   recipient: Schema.String,
@@ -106,7 +115,7 @@ export class InvalidMessage extends Schema.TaggedError<InvalidMessage>()("Invali
   issue: Schema.String
 }) {
   override get message() {
-    return `${this.recipient} could not decode ${this.tag}: ${this.issue}`
+    return `${this.tag} to ${this.recipient} is invalid: ${this.issue}`
   }
 }
 

@@ -19,27 +19,31 @@ const captured = () => {
 }
 
 describe("start-time checks", () => {
-  it.live("a secret shorter than 16 characters, or none on a WebSocket node, refuses to start", () =>
-    Effect.gen(function* () {
-      for (const secret of ["", "s3cret", "fifteen chars!!"]) {
-        const error = yield* Effect.flip(WebSocket.make({ secret }))
-        assert.strictEqual(error.field, "secret")
-        assert.match(error.detail, /use at least 16/)
-      }
-      const network = InProcess.makeNetwork()
-      assert.strictEqual((yield* Effect.flip(InProcess.make(network, { secret: "short" }))).field, "secret")
-      const open = yield* Effect.flip(WebSocket.make({ listen: { port: 0 } }))
-      assert.strictEqual(open.field, "secret")
-      assert.match(open.detail, /insecureNoAuth: true/)
-      const half = yield* Effect.flip(WebSocket.make({ ...fast, tls: { cert: "x" } }))
-      assert.strictEqual(half.field, "tls.key")
-      const exposed = yield* Effect.flip(WebSocket.make({ insecureNoAuth: true, listen: { port: 0, host: "0.0.0.0" } }))
-      assert.strictEqual(exposed.field, "insecureNoAuth")
-      // an open node for an experiment starts, and says so
-      const log = captured()
-      yield* WebSocket.make({ insecureNoAuth: true }).pipe(Effect.provide(log.layer))
-      assert.isTrue(log.lines.some((line) => line.startsWith("Warn no authentication")))
-    })
+  it.live(
+    "a secret shorter than 16 characters (spaces at its ends not counted), or none on a WebSocket node, refuses to start",
+    () =>
+      Effect.gen(function* () {
+        for (const secret of ["", "s3cret", "fifteen chars!!", " ".repeat(16), "  fifteen chars!!  "]) {
+          const error = yield* Effect.flip(WebSocket.make({ secret }))
+          assert.strictEqual(error.field, "secret")
+          assert.match(error.detail, /use at least 16/)
+        }
+        const network = InProcess.makeNetwork()
+        assert.strictEqual((yield* Effect.flip(InProcess.make(network, { secret: "short" }))).field, "secret")
+        const open = yield* Effect.flip(WebSocket.make({ listen: { port: 0 } }))
+        assert.strictEqual(open.field, "secret")
+        assert.match(open.detail, /insecureNoAuth: true/)
+        const half = yield* Effect.flip(WebSocket.make({ ...fast, tls: { cert: "x" } }))
+        assert.strictEqual(half.field, "tls.key")
+        const exposed = yield* Effect.flip(
+          WebSocket.make({ insecureNoAuth: true, listen: { port: 0, host: "0.0.0.0" } })
+        )
+        assert.strictEqual(exposed.field, "insecureNoAuth")
+        // an open node for an experiment starts, and says so
+        const log = captured()
+        yield* WebSocket.make({ insecureNoAuth: true }).pipe(Effect.provide(log.layer))
+        assert.isTrue(log.lines.some((line) => line.startsWith("Warn no authentication")))
+      })
   )
 
   it.live("tls.rejectUnauthorized: false is not accepted silently", () =>

@@ -51,8 +51,13 @@ export const authentication = (options: Options) => {
       })
     )
   }
-  if (token !== undefined && token.length < MIN_SECRET) {
-    const what = token === "" ? "is empty (is the variable you meant set?)" : `has ${token.length} characters`
+  // spaces at the ends add nothing a guesser has to find: `--token "$A $B"` with neither set is empty
+  const strength = token?.trim().length ?? 0
+  if (token !== undefined && strength < MIN_SECRET) {
+    const what =
+      strength === 0
+        ? `is ${token === "" ? "empty" : "only spaces"} (is the variable you meant set?)`
+        : `has ${strength} characters${strength === token.length ? "" : " besides spaces at its ends"}`
     return Effect.fail(
       new NotSecure({
         detail: `The --token (or TROUPE_TOKEN) ${what}: use at least ${MIN_SECRET}, e.g. the output of \`openssl rand -hex 16\``

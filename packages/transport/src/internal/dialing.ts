@@ -104,10 +104,12 @@ const dialLoop = (engine: Engine, target: Target): Effect.Effect<void> =>
         return
       }
       if (outcome.code === CloseCode.SelfConnection) {
-        engine.log("Error", "stopped dialing: the target is this node itself", { target: target.target })
+        // the acceptor saw this node's id: it is this node, or another node was given the same id
+        const detail = `the node there has this node's id (${engine.options.node}): it is this node itself, or another node was given the same id (each node needs its own)`
+        engine.log("Error", "stopped dialing: the target has this node's id", { target: target.target })
         Deferred.doneUnsafe(
           target.up,
-          Effect.fail(new NodeUnreachable({ node: target.target, reason: "self", detail: "the target is this node" }))
+          Effect.fail(new NodeUnreachable({ node: target.target, reason: "self", detail }))
         )
         return
       }

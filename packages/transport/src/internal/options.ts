@@ -119,12 +119,14 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
   }
   const checked = result.success
   const secret = Redacted.isRedacted(options.secret) ? Redacted.value(options.secret) : options.secret
-  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
+  // spaces at the ends add nothing a guesser has to find (16 spaces is an empty secret, not a strong one)
+  const strength = secret?.trim().length ?? 0
+  if (secret !== undefined && strength < MIN_SECRET_LENGTH) {
     return Result.fail(
       new TransportStartError({
         field: "secret",
         detail:
-          `${secret === "" ? "the secret is empty" : `the secret has ${secret.length} characters`}; ` +
+          `${strength === 0 ? "the secret is empty (or only spaces)" : `the secret has ${strength} characters${strength === secret.length ? "" : " besides spaces at its ends"}`}; ` +
           `use at least ${MIN_SECRET_LENGTH}, e.g. 32 random hex digits (openssl rand -hex 16)`
       })
     )

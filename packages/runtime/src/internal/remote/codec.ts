@@ -71,6 +71,44 @@ export const toJson = (value: unknown): unknown => {
 
 export const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
+/**
+ * Makes {@link toJson} of values encoded with `schema`, checked when it left keys out: JSON has no undefined, so
+ * a field whose value is `undefined` crosses as an absent key, and the value must still be valid without it (an
+ * optional field is; a field of `Schema.Unknown` or `Schema.Undefined` is not). Otherwise it throws, naming the
+ * field: the sender gets `InvalidMessage` (the receiver could not decode it, and a session would blame the role
+ * that received it). Checked against the encoded side of the union member the value is (a session's `Deliver`
+ * has a catch-all member). The usual value has no undefined field: nothing is checked, and nothing copied.
+ */
+const jsonOf = (schema: Schema.Top): ((value: unknown, encoded: unknown) => Json) => {
+  let members:
+    | ReadonlyArray<{
+        readonly is: (u: unknown) => boolean
+        readonly encoded: (u: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+      }>
+    | undefined
+  return (value, encoded) => {
+    const json = toJson(encoded)
+    if (json === encoded) return json as Json
+    members ??= (
+      "members" in schema && Array.isArray(schema.members) ? (schema.members as ReadonlyArray<Schema.Top>) : [schema]
+    ).map((member) => ({
+      is: Schema.is(member as AnyCodec),
+      encoded: Schema.decodeUnknownExit(Schema.toEncoded(member as AnyCodec)) as (
+        u: unknown
+      ) => Exit.Exit<unknown, Schema.SchemaError>
+    }))
+    const member = members.length === 1 ? members[0]! : (members.find((m) => m.is(value)) ?? members[0]!)
+    const exit = member.encoded(json)
+    if (Exit.isFailure(exit)) {
+      throw new Error(
+        "it cannot cross the wire: JSON has no undefined, and without its fields whose value is undefined it is " +
+          `not valid: ${describe(Cause.squash(exit.cause))}`
+      )
+    }
+    return json as Json
+  }
+}
+
 /** Encodes and decodes the messages of a protocol, one schema per tag, made once. */
 export const codecOf = (protocol: Protocol.Any): Codec => {
   let codec = codecs.get(protocol)
@@ -90,12 +128,15 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
       return Exit.isSuccess(exit) ? (exit.value as Message) : describe(Cause.squash(exit.cause))
     }
     const plain = plainFields(schema.ast)
+    const json = jsonOf(schema)
     if (plain === undefined) {
-      encoders.set(tag, (message) => toJson(encode(message)) as Json)
+      encoders.set(tag, (message) => json(message, encode(message)))
       decoders.set(tag, (u, resolve) => ActorRefs.withResolver(resolve, decode, u))
     } else {
       // a plain struct holds no refs: nothing to resolve
-      encoders.set(tag, (message) => (isPlain(plain, message) ? message : toJson(encode(message))) as Json)
+      encoders.set(tag, (message) =>
+        isPlain(plain, message) ? (message as unknown as Json) : json(message, encode(message))
+      )
       writers.set(tag, { fields: plain, write: plainWriter(plain) })
       decoders.set(tag, (u) => (isPlain(plain, u) ? (u as Message) : decode(u)))
     }
@@ -146,7 +187,7 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
 }
 
 type AnyCodec = Schema.Codec<unknown, unknown, never, never>
-const encoderOf = new WeakMap<Schema.Top, (value: unknown) => unknown>()
+const encoderOf = new WeakMap<Schema.Top, (value: unknown) => Json>()
 const decoderOf = new WeakMap<Schema.Top, (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
 const plainOf = new WeakMap<Schema.Top, (u: unknown) => boolean>()
 const notPlain = (): boolean => false
@@ -172,10 +213,12 @@ export const encodeWith = (schema: Schema.Top, value: unknown): Json => {
   if (isPlainFor(schema)(value)) return value as Json
   let encode = encoderOf.get(schema)
   if (encode === undefined) {
-    encode = Schema.encodeUnknownSync(schema as AnyCodec)
+    const encoded = Schema.encodeUnknownSync(schema as AnyCodec)
+    const json = jsonOf(schema)
+    encode = (value) => json(value, encoded(value))
     encoderOf.set(schema, encode)
   }
-  return toJson(encode(value)) as Json
+  return encode(value)
 }
 
 /** Decodes with `schema` (its decoder made once); a value that is its own decoded form is taken as it is. */
