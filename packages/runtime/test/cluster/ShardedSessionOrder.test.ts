@@ -10,23 +10,12 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { participantsOf } from "../../src/choreography/internal/participant.ts"
 import type { ParticipantProtocol } from "../../src/choreography/internal/sessionProtocols.ts"
-import { client, completed, Ledger } from "../durable/ledger.ts"
-import { Auditors, Banks, ranOnce, runSqlite } from "./ledgerRunner.ts"
+import { completed, Ledger } from "../durable/ledger.ts"
+import { Auditors, Banks, gatedClients, ranOnce, runSqlite } from "./ledgerRunner.ts"
 
-/** Whether the test let the clients make their second deposit. */
-let released = false
-
-/** A client that waits before its second deposit until the test lets it. */
-const Waiters = Sharded.make("LedgerOrderClient", {
-  behavior: () =>
-    client(() => 3, {
-      deposit: 2,
-      wait: () =>
-        Effect.gen(function* () {
-          while (!released) yield* Effect.sleep("20 millis")
-        })
-    })
-})
+/** Clients that wait before their second deposit until the test releases them. */
+const gated = gatedClients("LedgerOrderClient")
+const Waiters = gated.type
 
 const run = runSqlite([Waiters, Banks, Auditors])
 
@@ -49,7 +38,7 @@ describe("a session with sharded roles whose role gets a peer's message ahead of
         // the bank's third record reaches the auditor before its second (the one it sends once the client deposits 2)
         const third = { _tag: "Deliver", session: id, seq: 3, from: "B", label: "record", payload: 3 } as const
         yield* (roles.A as unknown as ActorRef<ParticipantProtocol>).tell(third)
-        released = true
+        gated.release()
         return yield* handle.await
       })
     )

@@ -14,23 +14,12 @@ import { participantsOf } from "../../src/choreography/internal/participant.ts"
 import type { RoleSession } from "../../src/choreography/internal/roleSession.ts"
 import { SessionCancelled } from "../../src/choreography/internal/sessionErrors.ts"
 import type { ParticipantProtocol } from "../../src/choreography/internal/sessionProtocols.ts"
-import { client, completed, Ledger } from "../durable/ledger.ts"
-import { Auditors, Banks, ranOnce, runSqlite } from "./ledgerRunner.ts"
+import { completed, Ledger } from "../durable/ledger.ts"
+import { Auditors, Banks, gatedClients, ranOnce, runSqlite } from "./ledgerRunner.ts"
 
-/** Whether the test let the clients make their second deposit. */
-let released = false
-
-/** A client that waits before its second deposit until the test lets it (each time its program runs). */
-const Waiters = Sharded.make("LedgerStaleAbortClient", {
-  behavior: () =>
-    client(() => 3, {
-      deposit: 2,
-      wait: () =>
-        Effect.gen(function* () {
-          while (!released) yield* Effect.sleep("20 millis")
-        })
-    })
-})
+/** Clients that wait before their second deposit until the test releases them. */
+const gated = gatedClients("LedgerStaleAbortClient")
+const Waiters = gated.type
 
 const run = runSqlite([Waiters, Banks, Auditors])
 
@@ -67,7 +56,7 @@ describe("a session with sharded roles whose coordinator started again after an 
             coordinator
           })
         while (!sessions.every((s) => s.ended)) yield* Effect.sleep("10 millis")
-        released = true
+        gated.release()
         return yield* handle.await
       })
     )

@@ -43,6 +43,30 @@ export const ranOnce = (session: string) => {
 export const roundsOf = (session: string) => Number(/(\d+)$/.exec(session)?.[1] ?? 3)
 
 export const Clients = Sharded.make("LedgerClient", { behavior: () => client(roundsOf) })
+
+/**
+ * Clients (the sharded type `name`, three rounds each) that wait before their second deposit until `release()`: the
+ * test holds a session in its first round while it does something to the roles.
+ *
+ * @example
+ * const gated = gatedClients("LedgerOrderClient")
+ * // ... start a session with C on `gated.type`, act on the roles, then:
+ * gated.release()
+ */
+export const gatedClients = (name: string) => {
+  let released = false
+  const type = Sharded.make(name, {
+    behavior: () =>
+      client(() => 3, {
+        deposit: 2,
+        wait: () =>
+          Effect.gen(function* () {
+            while (!released) yield* Effect.sleep("20 millis")
+          })
+      })
+  })
+  return { type, release: () => void (released = true) }
+}
 export const Banks = Sharded.make("LedgerBank", { behavior: () => bank(record) })
 export const Auditors = Sharded.make("LedgerAuditor", { behavior: () => auditor(record) })
 // passivated after 200 ms without messages, faster than the lease holds them (every 500 ms with a 5 s deadline)
