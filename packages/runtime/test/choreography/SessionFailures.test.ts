@@ -43,9 +43,7 @@ const sellerS = Session.role(TwoBuyer, "S", (ep) =>
   })
 )
 
-const failed = <A>(
-  exit: Exit.Exit<A, Session.SessionAborted | ActorSystem.SpawnError | Session.RoleSharded | Session.SessionOverloaded>
-) => {
+const failed = <A, E>(exit: Exit.Exit<A, E>) => {
   assert.isTrue(Exit.isFailure(exit))
   const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
   assert.instanceOf(error, Session.SessionAborted)

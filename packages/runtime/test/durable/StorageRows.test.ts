@@ -15,7 +15,8 @@ import type { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import * as Inbox from "../../src/durable/internal/inbox.ts"
 import { writeStates } from "../../src/durable/internal/snapshots.ts"
-import { rowOf, type Tracked, type Write, type Writer } from "../../src/durable/internal/writer.ts"
+import type { Tracked, Writer } from "../../src/durable/internal/writer.ts"
+import { rowOf, type Write } from "../../src/durable/internal/writes.ts"
 import { databases } from "./databases.ts"
 
 /** The storage's writer and SqlClient on the database at `location` (its layer lives as long as the scope). */

@@ -17,7 +17,8 @@ import * as Protocol from "../../Protocol.ts"
 import { issueOf, type StorageError } from "./errors.ts"
 import { type Instance, withRefs } from "./instance.ts"
 import { chunks, type Merged, maxParameters, pairKey, valuesStatement } from "./rows.ts"
-import { rowOf, type Writer } from "./writer.ts"
+import type { Writer } from "./writer.ts"
+import { rowOf } from "./writes.ts"
 
 /** The message that makes a durable actor read its inbox. */
 export const InboxTag = "$Inbox"

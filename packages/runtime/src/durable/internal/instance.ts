@@ -12,7 +12,8 @@ import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { StorageError } from "./errors.ts"
 import { describe, issueOf, type WriteError } from "./errors.ts"
-import type { Tracked, Write, Writer } from "./writer.ts"
+import type { Tracked, Writer } from "./writer.ts"
+import type { Write } from "./writes.ts"
 
 /** What an instance needs of its storage. */
 export interface StorageAccess {

@@ -14,7 +14,8 @@ import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { StorageError } from "./errors.ts"
 import { decoding, readChunk, readJson } from "./sessionColumns.ts"
-import type { Op, Writer } from "./writer.ts"
+import type { Writer } from "./writer.ts"
+import type { Op } from "./writes.ts"
 
 /** A message as the log keeps it: its number, its label, and its payload encoded as JSON. */
 export type Logged = readonly [seq: number, label: string, payload: unknown]
