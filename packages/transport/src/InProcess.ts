@@ -27,7 +27,8 @@
 import { Duration, Effect, Layer, Option, Result, type Scope } from "effect"
 import * as CloseCode from "./CloseCode.ts"
 import type { Wire, WireEvents } from "./internal/connection.ts"
-import * as Engine from "./internal/engine.ts"
+import type * as Engine from "./internal/engine.ts"
+import * as EngineScope from "./internal/engineScope.ts"
 import { resolve } from "./internal/options.ts"
 import type { Incarnation } from "./NodeId.ts"
 import { type Options, type Service, Transport } from "./Transport.ts"
@@ -284,7 +285,7 @@ export const make = (network: Network, options?: Options): Effect.Effect<Service
     if (Result.isFailure(resolved)) return yield* resolved.failure
     const net = network as NetworkImpl
     let endpoint: Endpoint | undefined
-    const engine = yield* Engine.make({
+    const engine = yield* EngineScope.make({
       ...resolved.success,
       address: Option.some(resolved.success.node),
       dial: (target, events) => net.dial(endpoint!, target, events)

@@ -26,7 +26,7 @@ import type { SecureContextOptions } from "node:tls"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
 import { WebSocket as Socket } from "ws"
 import type { Wire, WireEvents, WireFailure } from "./internal/connection.ts"
-import * as Engine from "./internal/engine.ts"
+import * as EngineScope from "./internal/engineScope.ts"
 import { certificateName, isLoopback, listen } from "./internal/listener.ts"
 import { resolve } from "./internal/options.ts"
 import { type Service, Transport, type Options as TransportOptions } from "./Transport.ts"
@@ -194,7 +194,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
     }
     const address = options.advertisedUrl ?? listening?.url
     const warned = new Set<string>()
-    const engine = yield* Engine.make({
+    const engine = yield* EngineScope.make({
       ...settings,
       address: Option.fromNullishOr(address),
       certificateIdentity: mutual,

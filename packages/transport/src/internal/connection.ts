@@ -6,7 +6,8 @@ import type { Peer } from "../Peer.ts"
 import type { Engine } from "./engine.ts"
 import { FrameDecoder } from "./frameDecoder.ts"
 import type { Auth } from "./handshake.ts"
-import { HIGH_WATER, type Link } from "./link.ts"
+import type { Link } from "./link.ts"
+import { HIGH_WATER } from "./linkLimits.ts"
 
 /** The raw connection a transport hands to the engine. */
 export interface Wire {

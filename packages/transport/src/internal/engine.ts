@@ -8,8 +8,8 @@
  * by socket callbacks; Effect is used for the control plane (dial loops, the heartbeat ticker,
  * shutdown) and at the service boundary.
  */
-import type { Option, Scope } from "effect"
-import { Context, Deferred, Effect, Fiber, Metric, PubSub, Queue, Result, Schedule, Stream } from "effect"
+import type { Option } from "effect"
+import { type Context, Deferred, Effect, Fiber, PubSub, Queue, Result, Stream } from "effect"
 import * as CloseCode from "../CloseCode.ts"
 import type * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
@@ -17,7 +17,6 @@ import type { NodeId } from "../NodeId.ts"
 import type { Peer, PeerEvent } from "../Peer.ts"
 import type { Service, Stats, Waiting } from "../Transport.ts"
 import { NodeUnreachable, type SendError } from "../TransportError.ts"
-import * as TransportMetrics from "../TransportMetrics.ts"
 import { Connection, type Dialer, type Wire, type WireEvents } from "./connection.ts"
 import { Detector } from "./detector.ts"
 import * as Dialing from "./dialing.ts"
@@ -375,53 +374,3 @@ export class Engine {
     })
   }
 }
-
-/** Registers the node's metrics, read from its counters at snapshot time. */
-const registerMetrics = (engine: Engine, context: Context.Context<never>): (() => void) => {
-  const attributed = Context.add(context, Metric.CurrentMetricAttributes, { node: engine.options.node })
-  const counters = engine.counters
-  const counter = (metric: Metric.Counter<number>, get: () => number) =>
-    Metric.registerUnsafe(metric, attributed, {
-      get: () => ({ count: get(), incremental: true }),
-      update: () => {},
-      modify: () => {}
-    })
-  const registrations = [
-    counter(TransportMetrics.framesIn, () => counters.framesIn),
-    counter(TransportMetrics.framesOut, () => counters.framesOut),
-    counter(TransportMetrics.bytesIn, () => counters.bytesIn),
-    counter(TransportMetrics.bytesOut, () => counters.bytesOut),
-    counter(TransportMetrics.envelopesIn, () => counters.envelopesIn),
-    counter(TransportMetrics.envelopesOut, () => counters.envelopesOut),
-    counter(TransportMetrics.resent, () => counters.resent),
-    counter(TransportMetrics.duplicates, () => counters.duplicates),
-    counter(TransportMetrics.badFrames, () => counters.badFrames),
-    counter(TransportMetrics.refused, () => counters.refused),
-    Metric.registerUnsafe(TransportMetrics.linksUp, attributed, {
-      get: () => ({ value: counters.linksUp }),
-      update: () => {},
-      modify: () => {}
-    })
-  ]
-  return () => {
-    for (const registration of registrations) registration.remove()
-  }
-}
-
-/** Starts an engine in the current scope; it shuts down gracefully when the scope closes. */
-export const make = (options: EngineOptions): Effect.Effect<Engine, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const context = yield* Effect.context<never>()
-    const inbound = yield* Queue.unbounded<DeliveryImpl>()
-    const events = yield* PubSub.unbounded<PeerEvent>()
-    const engine = new Engine(options, context, inbound, events)
-    const unregister = registerMetrics(engine, context)
-    yield* Effect.addFinalizer(() => Effect.ensuring(engine.shutdown(), Effect.sync(unregister)))
-    yield* Effect.forkScoped(
-      Effect.repeat(
-        Effect.sync(() => engine.tick(now())),
-        Schedule.spaced(options.heartbeatMs)
-      )
-    )
-    return engine
-  })

@@ -9,7 +9,8 @@ import type { Peer } from "../Peer.ts"
 import type { Waiting } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import type { Engine } from "./engine.ts"
-import { isUrgent, type Link } from "./link.ts"
+import type { Link } from "./link.ts"
+import { isUrgent } from "./linkLimits.ts"
 
 /** The live link to `to` (pinned to its incarnation when `to` is a peer), or why there is none. */
 const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {

@@ -1,0 +1,29 @@
+/**
+ * A link's limits and lanes: how long an ack may wait, how much a socket may queue and a data frame may hold, how
+ * long urgent envelopes may wait, and which envelopes are urgent (see `link.ts`).
+ */
+import type * as Envelope from "../Envelope.ts"
+
+/** A link waits this long before sending an ack on its own when no data frame carries one. */
+export const ACK_DELAY_MS = 5
+/** Frames are written while the socket has at most this many bytes queued, and batched after. */
+export const HIGH_WATER = 64 * 1024
+/**
+ * A data frame holds at most a quarter of the window, and at most this many bytes of envelopes: below V8's
+ * largest regular heap object (128 KiB), since the receiver decodes a frame into one string and a larger one goes
+ * to the large-object space, which costs about five times as much per byte (an envelope larger than this still
+ * goes, alone in its frame). A full frame is written at once, inside the turn that queued its envelopes, so the
+ * peer decodes one frame while this node encodes the next. (Many senders in one scheduler turn would otherwise
+ * fill the whole window before the microtask writes it, and the two nodes would take turns, each idle while the
+ * other works.)
+ */
+export const FRAME_BYTES = 120 * 1024
+/** Urgent envelopes may wait for a peer's window up to this many times the capacity; then it is declared down. */
+export const URGENT_LIMIT = 4
+
+/**
+ * Replies and system messages (death watch, cancellations, directory updates, lookups) travel on the urgent
+ * lane: they never fail for a full resend buffer and never wait behind user messages waiting for room.
+ */
+export const isUrgent = (envelope: Envelope.Envelope): boolean =>
+  envelope.kind === "reply" || envelope.kind === "system"
