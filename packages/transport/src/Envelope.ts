@@ -61,6 +61,9 @@ const depthOf = (u: unknown, limit: number): number => {
   return deepest + 1
 }
 
+/** @internal Whether `s` is a W3C `traceparent` value (what {@link Traceparent} accepts). */
+export const isTraceparent = (s: string): boolean => TRACEPARENT.test(s)
+
 const Payload = Schema.Json.pipe(
   Schema.check(Schema.makeFilter((u: Schema.Json) => depthOf(u, MAX_PAYLOAD_DEPTH) <= MAX_PAYLOAD_DEPTH || deepMessage))
 )

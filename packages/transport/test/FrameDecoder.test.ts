@@ -135,7 +135,7 @@ describe("FrameDecoder", () => {
     assert.strictEqual(decoder.throws, 0)
   })
 
-  it("a frame of one ask or one reply is parsed whole, as JSON.parse, and keeps no head; a lone first tell teaches its own", () => {
+  it("a frame of one ask or one reply is decoded as JSON.parse and teaches no tell head; a lone first tell teaches its own", () => {
     const decoder = new FrameDecoder()
     const [pair] = pairs(1)
     const to = '"to":{"node":"reader","path":"/user/a"}'

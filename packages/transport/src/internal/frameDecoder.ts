@@ -5,8 +5,9 @@
  *
  * The result is the value `JSON.parse` gives for the whole frame (each envelope numbered, `seq`, as the inbound
  * side numbers it), or else the frame is decoded whole with {@link Frame.decodeText}, as every other frame is. A
- * frame of one envelope this decoder has no head for (an ask, a reply: their heads are never kept) is parsed whole
- * at once: one piece cut out and parsed costs more than the frame's own `JSON.parse`.
+ * frame of one envelope this decoder has no head for is parsed whole at once: one piece cut out and parsed costs
+ * more than the frame's own `JSON.parse`. A frame of one ask or one reply (each with its own correlation id after
+ * its payload, so their heads are not kept here) is read by `requestHeads.ts` once their head is known.
  *
  * Its payload is read where it starts by the connection's {@link JsonReader} (small payloads: no slice, no
  * parser call), whose grammar says where it ends, and a known tail must follow; a payload the reader declines is
@@ -39,6 +40,7 @@ import type * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
 import { type Head, Heads, isAt, make, type Tail, tailAt } from "./frameHeads.ts"
 import { declined, JsonReader } from "./jsonReader.ts"
+import { RequestHeads } from "./requestHeads.ts"
 
 /** The start of a `data` frame as `Frame.encodeData` writes it. */
 const DATA = '{"type":"data","ack":'
@@ -49,11 +51,11 @@ const NEXT = '},{"kind":"'
 /** What follows the next envelope's kind. */
 const TO = '","to":'
 
-/** How an ask's and a reply's envelopes start: no head of theirs is ever kept (each has its own correlation id). */
+/** How an ask's and a reply's envelopes start: their heads are kept apart (each has its own correlation id). */
 const ASK = '{"kind":"ask",'
 const REPLY = '{"kind":"reply",'
 
-/** Whether the envelope at `pos` is an ask or a reply: a lone one is parsed whole, with no head to look up or learn. */
+/** Whether the envelope at `pos` is an ask or a reply: a lone one is read by its own path (`requestHeads.ts`). */
 const isRequestOrReply = (text: string, pos: number): boolean => {
   const kind = text.charCodeAt(pos + 9) // the kind's first letter: a tell's or a system message's fails here
   return (kind === 97 && text.startsWith(ASK, pos)) || (kind === 114 && text.startsWith(REPLY, pos))
@@ -102,6 +104,7 @@ const plausible = (text: string, from: number, to: number): boolean => {
  */
 export class FrameDecoder {
   private readonly heads = new Heads()
+  private readonly requests = new RequestHeads()
   private readonly reader = new JsonReader()
   /** Data frames left to the whole parse, and how many the next failure leaves. */
   private skip = 0
@@ -120,6 +123,11 @@ export class FrameDecoder {
   /** The heads and tails kept (for tests). */
   get kept(): number {
     return this.heads.kept
+  }
+
+  /** The heads of asks and replies and their senders kept (for tests). */
+  get requestsKept(): number {
+    return this.requests.kept
   }
 
   /** Decodes one WebSocket message, as `Frame.decode` does. */
@@ -162,7 +170,7 @@ export class FrameDecoder {
     const envelopes: Array<unknown> = []
     let pos = after + ENVELOPES.length
     if (last >= 0 && text.indexOf(NEXT, pos) < 0) {
-      if (isRequestOrReply(text, pos)) return JSON.parse(text) as Frame.Data
+      if (isRequestOrReply(text, pos)) return this.request(text, pos, last, ack, first)
       if (this.heads.at(text, pos) === undefined) return this.lone(text, pos, last)
     }
     /** The head at `pos`, already checked (by the previous envelope's joint), or undefined. */
@@ -255,6 +263,22 @@ export class FrameDecoder {
     }
     this.valid = valid
     return { type: "data", ack, first, envelopes }
+  }
+
+  /**
+   * A frame of one ask or one reply, from `pos` to `last`: read without `JSON.parse` once its head is known (see
+   * `requestHeads.ts`), else parsed whole and its head learned. May throw.
+   */
+  private request(text: string, pos: number, last: number, ack: number, first: number): Frame.Data {
+    const envelope = this.requests.decode(text, pos, last, this.reader, first)
+    if (envelope !== undefined) {
+      this.valid = 1
+      return { type: "data", ack, first, envelopes: [envelope] }
+    }
+    const frame = JSON.parse(text) as Frame.Data
+    const envelopes: unknown = frame?.envelopes
+    if (Array.isArray(envelopes) && envelopes.length === 1) this.requests.learn(text, pos, envelopes[0])
+    return frame
   }
 
   /**

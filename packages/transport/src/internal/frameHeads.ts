@@ -55,9 +55,11 @@ export interface Joint {
 
 type Mutable = { [key: string]: unknown }
 
-const address = (a: Mutable): ActorAddress => Object.freeze({ node: a.node, path: a.path }) as ActorAddress
-const addressJson = (a: ActorAddress): string => `{"node":${JSON.stringify(a.node)},"path":${JSON.stringify(a.path)}}`
-const isAddress = (u: unknown): u is Mutable => {
+export const address = (a: Mutable | ActorAddress): ActorAddress =>
+  Object.freeze({ node: a.node, path: a.path }) as ActorAddress
+export const addressJson = (a: ActorAddress): string =>
+  `{"node":${JSON.stringify(a.node)},"path":${JSON.stringify(a.path)}}`
+export const isAddress = (u: unknown): u is Mutable => {
   if (typeof u !== "object" || u === null) return false
   const keys = Object.keys(u)
   const a = u as Mutable
