@@ -179,12 +179,21 @@ export class SystemShuttingDown extends Schema.TaggedError<SystemShuttingDown>()
 /** Why a spawn can fail. */
 export type SpawnError = NameTaken | InvalidName | SpawnFailed | SystemShuttingDown
 
-/** No live actor at this path speaks the expected protocol. */
+/**
+ * No live actor at this path speaks the expected protocol (`reason`: `no-actor`, `protocol-mismatch`), the node
+ * could not be asked (`unreachable`), or the node restarted before it answered (`restarted`: look it up again, the
+ * new incarnation answers).
+ *
+ * @example
+ * system.lookup("/user/echo", Echo, { node: "b" }).pipe(
+ *   Effect.catchTag("ActorNotFound", (error) => Effect.log(error.message))
+ * )
+ */
 export class ActorNotFound extends Schema.TaggedError<ActorNotFound>()("ActorNotFound", {
   path: Schema.String,
   protocol: Schema.String,
   node: Schema.String,
-  reason: Schema.Literals(["no-actor", "protocol-mismatch", "unreachable"])
+  reason: Schema.Literals(["no-actor", "protocol-mismatch", "unreachable", "restarted"])
 }) {
   override get message() {
     const where = `${this.node}${this.path}`
@@ -192,7 +201,9 @@ export class ActorNotFound extends Schema.TaggedError<ActorNotFound>()("ActorNot
       ? `No actor at ${where}`
       : this.reason === "unreachable"
         ? `Could not ask node ${this.node} for ${this.path}: it is not reachable`
-        : `The actor at ${where} does not speak ${this.protocol}`
+        : this.reason === "restarted"
+          ? `Node ${this.node} restarted before it answered the lookup of ${this.path}: look it up again (its new incarnation answers)`
+          : `The actor at ${where} does not speak ${this.protocol}`
   }
 }
 

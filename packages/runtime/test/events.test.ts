@@ -1,12 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ActorSystem, SystemEvent, Troupe } from "@troupe/runtime"
+import { ActorSystem, Behavior, SystemEvent, Troupe } from "@troupe/runtime"
 import { Effect, Stream } from "effect"
 import { Counter, counter, withSystem } from "./fixtures.ts"
 
 /** The stream keeps this many events for a subscriber that has not taken them. */
 const BUFFER = 4096
 
-/** An actor that has stopped, once its `Stopped` event was published (after `stop` returns). */
+/** An actor that has stopped, once its `Stopped` event was taken (published before `stop` returns). */
 const gone = (system: ActorSystem.ActorSystemService) =>
   Effect.gen(function* () {
     const events = yield* system.subscribe
@@ -20,7 +20,62 @@ const gone = (system: ActorSystem.ActorSystemService) =>
     return ref
   })
 
+/** The tags (and paths) of the events up to the custom event `End`, which the test publishes last. */
+const upToEnd = (events: Stream.Stream<SystemEvent.SystemEvent>) =>
+  events.pipe(
+    Stream.takeUntil((event) => event._tag === "Custom" && event.event._tag === "End"),
+    Stream.map((event) => ("path" in event && event._tag !== "Custom" ? `${event._tag} ${event.path}` : event._tag)),
+    Stream.runCollect
+  )
+
 describe("the system's event stream", () => {
+  it.effect("an actor's Stopped is published before stop returns: a new actor at its name comes after it", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const first = yield* system.spawn(counter(), { name: "again" })
+        yield* system.stop(first)
+        // the caller goes on at once: whatever it publishes now must come after the stopped actor's events
+        yield* ActorSystem.publish("test", { _tag: "AfterStop" })
+        yield* system.spawn(counter(), { name: "again" })
+        yield* ActorSystem.publish("test", { _tag: "End" })
+        assert.deepStrictEqual(yield* upToEnd(events), [
+          "Spawned /user/again",
+          "Stopped /user/again",
+          "Custom",
+          "Spawned /user/again",
+          "Custom"
+        ])
+      })
+    )
+  )
+
+  it.effect("a child's and its parent's Stopped are published before the parent's stop returns", () =>
+    withSystem(
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const events = yield* system.subscribe
+        const parent = yield* system.spawn(
+          Behavior.make(Counter, {
+            init: (ctx) => Effect.as(ctx.spawn(counter(), { name: "child" }), 0),
+            receive: counter().receive
+          }),
+          { name: "parent" }
+        )
+        yield* system.stop(parent)
+        yield* ActorSystem.publish("test", { _tag: "End" })
+        assert.deepStrictEqual(yield* upToEnd(events), [
+          "Spawned /user/parent",
+          "Spawned /user/parent/child",
+          "Stopped /user/parent/child",
+          "Stopped /user/parent",
+          "Custom"
+        ])
+      })
+    )
+  )
+
   it.effect("a subscriber that fell behind keeps the latest events and is told what it missed", () =>
     withSystem(
       Effect.gen(function* () {

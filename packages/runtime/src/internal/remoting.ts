@@ -365,7 +365,8 @@ export class Remoting {
         node,
         reason: "down",
         detail: `node ${node} went down (${reason}) before replying`
-      })
+      }),
+      reason === "restarted"
     )
     this.flow.nodeDown(node)
     this.replies.nodeDown(node)

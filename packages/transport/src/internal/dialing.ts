@@ -27,15 +27,30 @@ export class Target {
     this.learned = learned
   }
 
+  /** `up` holds a peer reached (not a failure that ended the dial loop). */
+  private upReached = false
+
   reached(peer: Peer): void {
     this.peer = peer
     if (Deferred.isDoneUnsafe(this.up)) this.up = Deferred.makeUnsafe()
     Deferred.doneUnsafe(this.up, Effect.succeed(peer))
+    this.upReached = true
   }
 
   lost(): void {
     this.peer = undefined
     if (Deferred.isDoneUnsafe(this.up)) this.up = Deferred.makeUnsafe()
+    this.upReached = false
+  }
+
+  /**
+   * The link it reached has no connection now: who connects waits for the next one (the same incarnation again,
+   * or a new one if the node restarted), not for a link that may be dead.
+   */
+  idle(): void {
+    if (!this.upReached) return
+    this.upReached = false
+    this.up = Deferred.makeUnsafe()
   }
 }
 
@@ -47,7 +62,12 @@ const dial = (engine: Engine, target: Target, onDone: (outcome: DialOutcome) => 
   return connection
 }
 
-/** The peer `target` reaches, once it does; dials it unless it is dialed already. */
+/**
+ * The peer `target` reaches, once it does; dials it unless it is dialed already. A link that has lost its
+ * connection does not count: the node there may have crashed and started again at once (before this node's
+ * detector saw the old one die), and what is asked of the old incarnation's link would fail. The dial loop dials
+ * again; this waits until a connection is up, with the same incarnation or with a new one.
+ */
 export const connect = (engine: Engine, target: string): Effect.Effect<Peer, NodeUnreachable> =>
   Effect.suspend(() => {
     if (engine.stopping) {
@@ -63,7 +83,11 @@ export const connect = (engine: Engine, target: string): Effect.Effect<Peer, Nod
     }
     state.learned = false
     const peer = state.peer
-    if (peer !== undefined && engine.links.get(peer.node)?.peer === peer) return Effect.succeed(peer)
+    if (peer !== undefined) {
+      const link = engine.links.get(peer.node)
+      if (link?.peer === peer && link.active !== undefined) return Effect.succeed(peer)
+      state.idle()
+    }
     return Deferred.await(state.up)
   })
 

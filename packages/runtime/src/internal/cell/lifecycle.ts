@@ -189,7 +189,10 @@ export function releaseResources(cell: ActorCell, exit: Exit.Exit<unknown, unkno
   })
 }
 
-/** The end of a cell: what it still holds becomes dead letters, and its watchers and listeners are told. */
+/**
+ * The end of a cell: what it still holds becomes dead letters, its `Stopped` event is published, and then its
+ * watchers and listeners are told.
+ */
 export function terminate(cell: ActorCell, reason: Terminated.Reason): void {
   cell.status = TERMINATED_STATUS
   cell.termination = reason
@@ -219,6 +222,9 @@ export function terminate(cell: ActorCell, reason: Terminated.Reason): void {
     for (const key of cell.watching) if (key instanceof ActorCell) key.watchers?.delete(cell)
     cell.watching = undefined
   }
+  // published before anyone waiting is told: a listener resumes its fiber here and now (the caller of `stop` goes
+  // on before this function returns), and what it does next must come after this actor's events
+  cell.system.publish(new SystemEvent.Stopped({ path: cell.path, reason }))
   const terminated = new Terminated.Terminated({ ref: cell.ref, reason })
   if (cell.watchers !== undefined) {
     for (const [watcher, { message }] of cell.watchers) watcher.notifyTerminated(terminated, message)
@@ -230,7 +236,6 @@ export function terminate(cell: ActorCell, reason: Terminated.Reason): void {
     cell.listeners = undefined
     for (const listener of [...listeners]) listener(terminated)
   }
-  cell.system.publish(new SystemEvent.Stopped({ path: cell.path, reason }))
 }
 
 /** Asks the parent to stop cell cell (it handles nothing more in the meantime). */

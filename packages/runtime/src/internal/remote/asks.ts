@@ -133,7 +133,13 @@ class Outgoing extends AskDeadline {
 const askNow = (fiber: Fiber.Fiber<unknown, unknown>, ref: RemoteActorRef<Protocol.Any>, message: Message) =>
   ref.remoting.asks.start(fiber, ref, message, undefined) as Effect.Effect<void, unknown>
 
-type LookupError = "no-actor" | "protocol-mismatch" | TransportError.NodeUnreachable | ActorRefs.AskTimeout
+/** Why a lookup failed; `restarted`: the node there restarted before it answered (the new incarnation may). */
+type LookupError =
+  | "no-actor"
+  | "protocol-mismatch"
+  | "restarted"
+  | TransportError.NodeUnreachable
+  | ActorRefs.AskTimeout
 
 export class Asks {
   private readonly outgoing = new Map<string, Outgoing>()
@@ -207,7 +213,7 @@ export class Asks {
           Effect.flatMap((result) =>
             result === "found"
               ? Effect.succeed(this.remoting.refs.get(peer, path, protocol) as unknown as ActorRef<P>)
-              : Effect.fail(result as "no-actor" | "protocol-mismatch")
+              : Effect.fail(result as "no-actor" | "protocol-mismatch" | "restarted")
           )
         ) as Effect.Effect<ActorRef<P>, LookupError>
     })
@@ -253,12 +259,16 @@ export class Asks {
     outgoing.complete(Exit.isSuccess(exit) ? exit : Exit.fail("protocol-mismatch"))
   }
 
-  /** The node went down: asks waiting for it fail with `NodeUnreachable`. */
-  nodeDown(node: string, error: TransportError.NodeUnreachable): void {
+  /**
+   * The node went down: asks waiting for it fail with `NodeUnreachable`; lookups too, unless the node restarted
+   * (a new incarnation replaced the one asked): then they fail with `restarted`, which says to look up again.
+   */
+  nodeDown(node: string, error: TransportError.NodeUnreachable, restarted: boolean): void {
     const waiting = [...this.outgoing.values()]
     if (this.latest !== undefined) waiting.push(this.latest)
     for (const outgoing of waiting) {
-      if (outgoing.peer.node === node) outgoing.complete(Exit.fail(error))
+      if (outgoing.peer.node !== node) continue
+      outgoing.complete(Exit.fail(restarted && outgoing.tag === "Lookup" ? "restarted" : error))
     }
   }
 

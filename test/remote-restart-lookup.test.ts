@@ -1,0 +1,84 @@
+/**
+ * A node SIGKILLed and started again at once, with the same name and address: its peer has not yet noticed the
+ * crash (its failure detector bears long pauses, and its next dial is seconds away). A `connect` to the address
+ * made after the new incarnation listens must return once the peer is linked with that incarnation, and a lookup
+ * made then must find the actor the new incarnation hosts: never "no actor" or "unreachable" from the old
+ * incarnation's dead link.
+ */
+import { ActorSystem } from "@troupe/runtime"
+import { FailureDetector, Transport, WebSocket } from "@troupe/transport"
+import { Effect, Exit, Layer, Scope } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { Echo } from "./fixtures/cli/echo-protocol.ts"
+import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
+import { CLI, fixture, secret } from "./support/target-node.ts"
+
+afterAll(stopAll)
+
+/** `troupe node --name b --listen <port>` serving the echo actor; resolves once it is ready. */
+const startB = async (port: number, token: string): Promise<{ child: Child; url: string }> => {
+  const child = start([CLI, "node", "--name", "b", "--listen", String(port), "--agents", fixture("echo-only.ts")], {
+    env: { ...testEnv(), TROUPE_TOKEN: token }
+  })
+  const url = /listening on (\S+)/.exec(await child.line("listening on"))![1]!
+  await child.line("ready:")
+  return { child, url }
+}
+
+describe("a lookup after a crashed node restarted at once", () => {
+  it("connect() returns once the new incarnation is linked, and the lookup finds its actor", async () => {
+    const token = secret()
+    const port = await freePort()
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const transport = await Effect.runPromise(
+        Scope.provide(
+          WebSocket.make({
+            node: "a",
+            secret: token,
+            // the crash is not noticed by the detector while the test runs, and the next dial after the lost
+            // connection is seconds away: the window in which this node still holds the old incarnation's link
+            failureDetector: FailureDetector.phiAccrual({ acceptableHeartbeatPause: "60 seconds" }),
+            reconnect: { initialDelay: "3 seconds", maxDelay: "3 seconds" }
+          }),
+          scope
+        )
+      )
+      const system = await Effect.runPromise(
+        Scope.provide(
+          ActorSystem.make({
+            name: "a",
+            // the lookup cut by the restart ends when the new incarnation links, not at its deadline
+            askTimeout: "60 seconds",
+            transport: Layer.succeed(Transport.Transport, transport)
+          }),
+          scope
+        )
+      )
+      const first = await startB(port, token)
+      const node = await Effect.runPromise(system.connect(first.url))
+      await Effect.runPromise(system.lookup("/user/echo", Echo, { node }))
+
+      first.child.process.kill("SIGKILL")
+      await first.child.exit
+      const second = await startB(port, token)
+      // a lookup sent now waits on the old incarnation's link, which ends when this node links with the new one:
+      // it fails saying the node restarted (and to look up again), not that there is no actor
+      const cut = Effect.runPromiseExit(system.lookup("/user/echo", Echo, { node }))
+      // the new incarnation listens: connecting to it now must link with it, not return the dead link
+      const after = await Effect.runPromise(system.connect(second.url))
+      const cutExit = await cut
+      expect(Exit.isFailure(cutExit) ? String(cutExit.cause) : "found").toContain(
+        "Node b restarted before it answered the lookup of /user/echo: look it up again"
+      )
+      const found = await Effect.runPromiseExit(system.lookup("/user/echo", Echo, { node: after }))
+      expect(Exit.isSuccess(found) ? "found" : String(found.cause)).toBe("found")
+      const echo = Exit.isSuccess(found) ? found.value : undefined
+      expect(await Effect.runPromise(echo!.ask(Echo.Echo({ text: "again" })))).toBe("b echoes again")
+      second.child.process.kill("SIGTERM")
+      await second.child.exited()
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  }, 120_000)
+})
