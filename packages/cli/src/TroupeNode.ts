@@ -120,6 +120,7 @@ export type NodeError =
   | AgentNotStarted
   | MainFailed
   | ModelNotConfigured
+  | ActorSystem.InvalidSystemOptions
 
 /** Runs a node until it is interrupted, or until the module's hook calls `node.shutdown`. */
 export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Scope> = Effect.fn("TroupeNode.run")(

@@ -76,7 +76,34 @@ export interface Options<E = never> {
    * keys and topics they may list theirs. Default: everything (see {@link RemoteAccess}).
    */
   readonly remoteAccess?: RemoteAccess.RemoteAccess
+  /**
+   * How many sessions (`Session.start`, `DurableSession.start`, `ShardedSession.start`) may be joining their
+   * roles at once on this system: their joins asked and not all answered. The others wait in line, in order,
+   * and one that waits longer than `askTimeout` fails with `SessionOverloaded` before anything is done for it
+   * (see "Sessions under overload" in docs/choreography.md). A whole number, 1 or more. Default 256.
+   *
+   * @example
+   * ```ts
+   * ActorSystem.layer({ maxJoiningSessions: 1024 }) // a host with cores to spare for joins
+   * ```
+   */
+  readonly maxJoiningSessions?: number
 }
+
+/** An option of an actor system has a value it cannot take: which one, and what it must be. */
+export class InvalidSystemOptions extends Schema.TaggedError<InvalidSystemOptions>()("InvalidSystemOptions", {
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The actor system's option ${this.option} is invalid: ${this.detail}`
+  }
+}
+
+/** The options checked by a Schema when a system is made (the others are checked by their types). */
+const CheckedOptions = Schema.Struct({
+  maxJoiningSessions: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
+})
 
 /** The operations of an actor system. */
 export interface ActorSystemService {
@@ -207,89 +234,107 @@ export class ActorNotFound extends Schema.TaggedError<ActorNotFound>()("ActorNot
   }
 }
 
-/** Makes an actor system that shuts down when the scope closes. */
-export const make: <E = never>(options?: Options<E>) => Effect.Effect<ActorSystemService, E, Scope.Scope> =
-  Effect.fnUntraced(function* <E>(options: Options<E> = {}) {
-    const name = options.name ?? "troupe"
-    const transport =
-      options.transport === undefined
-        ? yield* Effect.serviceOption(Transport.Transport)
-        : Option.some(Context.get(yield* Layer.build(options.transport), Transport.Transport))
-    const clock = yield* Clock.Clock
-    const tracer = yield* Effect.tracer
-    const tracerEnabled = yield* References.TracerEnabled
-    const context = yield* Effect.context<never>()
-    const impl = new SystemImpl(
-      {
-        name,
-        node: Option.match(transport, { onNone: () => options.node ?? name, onSome: (t) => t.node }),
-        guardian: options.guardian ?? Supervisor.defaultStrategy,
-        mailbox: options.mailbox ?? Mailbox.defaultConfig,
-        askTimeoutMillis: Duration.toMillis(options.askTimeout ?? "5 seconds"),
-        shutdownTimeoutMillis: Duration.toMillis(options.shutdownTimeout ?? "5 seconds"),
-        tracing: options.tracing ?? (tracerEnabled && tracer !== Tracer.nativeTracer),
-        remoteAccess: options.remoteAccess ?? RemoteAccess.all
-      },
-      clock,
-      context
+/**
+ * Makes an actor system that shuts down when the scope closes; fails with `InvalidSystemOptions` if an option
+ * has a value it cannot take.
+ */
+export const make: <E = never>(
+  options?: Options<E>
+) => Effect.Effect<ActorSystemService, E | InvalidSystemOptions, Scope.Scope> = Effect.fnUntraced(function* <E>(
+  options: Options<E> = {}
+) {
+  const checked = yield* Schema.decodeUnknownEffect(CheckedOptions)({
+    maxJoiningSessions: options.maxJoiningSessions ?? 256
+  }).pipe(
+    Effect.mapError(
+      (error) =>
+        new InvalidSystemOptions({
+          option: "maxJoiningSessions",
+          detail: `${String(options.maxJoiningSessions)} is not a whole number of at least 1 (${error.message})`
+        })
     )
-    const service: ActorSystemService & Internal = {
-      [InternalKey]: impl,
+  )
+  const name = options.name ?? "troupe"
+  const transport =
+    options.transport === undefined
+      ? yield* Effect.serviceOption(Transport.Transport)
+      : Option.some(Context.get(yield* Layer.build(options.transport), Transport.Transport))
+  const clock = yield* Clock.Clock
+  const tracer = yield* Effect.tracer
+  const tracerEnabled = yield* References.TracerEnabled
+  const context = yield* Effect.context<never>()
+  const impl = new SystemImpl(
+    {
       name,
-      node: impl.node,
-      address: Option.flatMap(transport, (t) => t.address),
-      spawn: (behavior, spawnOptions) => impl.spawn(impl.guardian, behavior, spawnOptions),
-      lookup: (path, protocol, lookupOptions) =>
-        Effect.suspend(() => {
-          const node = lookupOptions?.node ?? impl.node
-          const notFound = (reason: ActorNotFound["reason"]) =>
-            new ActorNotFound({ path, protocol: protocol.name, node, reason })
-          if (node !== impl.node) {
-            if (impl.remoting === undefined) return Effect.fail(notFound("unreachable"))
-            return Effect.mapError(impl.remoting.lookup(node, path, protocol), (error) =>
-              notFound(typeof error === "string" ? error : "unreachable")
-            )
-          }
-          const cell = impl.registry.get(path)
-          if (cell === undefined || cell.isTerminated) return Effect.fail(notFound("no-actor"))
-          if (cell.protocol !== protocol) return Effect.fail(notFound("protocol-mismatch"))
-          return Effect.succeed(cell.ref as unknown as ActorRef<typeof protocol>)
-        }),
-      connect: (target) =>
-        impl.remoting === undefined
-          ? Effect.fail(
-              new TransportError.NodeUnreachable({
-                node: target,
-                reason: "stopped",
-                detail: "this actor system has no transport: provide one (InProcess.layer or WebSocket.layer)"
-              })
-            )
-          : Effect.map(impl.remoting.transport.connect(target), (peer) => peer.node),
-      nodes: Effect.sync(() => [...(impl.remoting?.peers.keys() ?? [])]),
-      stop: (ref) => impl.stop(ref),
-      awaitTermination: (ref) => impl.awaitTermination(ref),
-      events: impl.eventStream(),
-      subscribe: impl.subscribe(),
-      deadLetters: Effect.sync(() => impl.deadLetterCount),
-      stats: Effect.sync(() => ({
-        actors: impl.registry.size,
-        running: impl.running,
-        deadLetters: impl.deadLetterCount
-      })),
-      shutdown: impl.shutdown()
-    }
-    impl.service = service
-    if (Option.isSome(transport)) {
-      impl.remoting = new Remoting(impl, transport.value)
-      yield* impl.remoting.start
-    }
-    // added last, so it runs first: actors stop while remoting still carries their last messages
-    yield* Effect.addFinalizer(() => impl.shutdown())
-    return ActorSystem.of(service)
-  })
+      node: Option.match(transport, { onNone: () => options.node ?? name, onSome: (t) => t.node }),
+      guardian: options.guardian ?? Supervisor.defaultStrategy,
+      mailbox: options.mailbox ?? Mailbox.defaultConfig,
+      askTimeoutMillis: Duration.toMillis(options.askTimeout ?? "5 seconds"),
+      shutdownTimeoutMillis: Duration.toMillis(options.shutdownTimeout ?? "5 seconds"),
+      tracing: options.tracing ?? (tracerEnabled && tracer !== Tracer.nativeTracer),
+      remoteAccess: options.remoteAccess ?? RemoteAccess.all,
+      maxJoiningSessions: checked.maxJoiningSessions
+    },
+    clock,
+    context
+  )
+  const service: ActorSystemService & Internal = {
+    [InternalKey]: impl,
+    name,
+    node: impl.node,
+    address: Option.flatMap(transport, (t) => t.address),
+    spawn: (behavior, spawnOptions) => impl.spawn(impl.guardian, behavior, spawnOptions),
+    lookup: (path, protocol, lookupOptions) =>
+      Effect.suspend(() => {
+        const node = lookupOptions?.node ?? impl.node
+        const notFound = (reason: ActorNotFound["reason"]) =>
+          new ActorNotFound({ path, protocol: protocol.name, node, reason })
+        if (node !== impl.node) {
+          if (impl.remoting === undefined) return Effect.fail(notFound("unreachable"))
+          return Effect.mapError(impl.remoting.lookup(node, path, protocol), (error) =>
+            notFound(typeof error === "string" ? error : "unreachable")
+          )
+        }
+        const cell = impl.registry.get(path)
+        if (cell === undefined || cell.isTerminated) return Effect.fail(notFound("no-actor"))
+        if (cell.protocol !== protocol) return Effect.fail(notFound("protocol-mismatch"))
+        return Effect.succeed(cell.ref as unknown as ActorRef<typeof protocol>)
+      }),
+    connect: (target) =>
+      impl.remoting === undefined
+        ? Effect.fail(
+            new TransportError.NodeUnreachable({
+              node: target,
+              reason: "stopped",
+              detail: "this actor system has no transport: provide one (InProcess.layer or WebSocket.layer)"
+            })
+          )
+        : Effect.map(impl.remoting.transport.connect(target), (peer) => peer.node),
+    nodes: Effect.sync(() => [...(impl.remoting?.peers.keys() ?? [])]),
+    stop: (ref) => impl.stop(ref),
+    awaitTermination: (ref) => impl.awaitTermination(ref),
+    events: impl.eventStream(),
+    subscribe: impl.subscribe(),
+    deadLetters: Effect.sync(() => impl.deadLetterCount),
+    stats: Effect.sync(() => ({
+      actors: impl.registry.size,
+      running: impl.running,
+      deadLetters: impl.deadLetterCount
+    })),
+    shutdown: impl.shutdown()
+  }
+  impl.service = service
+  if (Option.isSome(transport)) {
+    impl.remoting = new Remoting(impl, transport.value)
+    yield* impl.remoting.start
+  }
+  // added last, so it runs first: actors stop while remoting still carries their last messages
+  yield* Effect.addFinalizer(() => impl.shutdown())
+  return ActorSystem.of(service)
+})
 
 /** A layer providing an actor system; it shuts down when the layer is released. */
-export const layer = <E = never>(options: Options<E> = {}): Layer.Layer<ActorSystem, E> =>
+export const layer = <E = never>(options: Options<E> = {}): Layer.Layer<ActorSystem, E | InvalidSystemOptions> =>
   Layer.effect(ActorSystem, make(options))
 
 /** Spawns a top-level actor in the current system. */

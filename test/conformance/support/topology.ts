@@ -34,7 +34,7 @@ export interface Topology {
 export const oneSystem: Topology = {
   name: "one actor system",
   nodes: 1,
-  places: Effect.map(ActorSystem.make({ name: "home" }), (home) => ({
+  places: Effect.map(Effect.orDie(ActorSystem.make({ name: "home" })), (home) => ({
     home,
     spawn: (_role, behavior) => home.spawn(behavior)
   }))

@@ -95,8 +95,17 @@ export interface Options {
   /**
    * PostgreSQL: whether write batches run on a connection of the pool that they keep for themselves, so that
    * a batch (and everyone waiting for it) never queues behind the actors' reads and other statements for a
-   * connection. Default: when the pool has 2 connections or more (`maxConnections`; the pool of a client you
-   * bring is taken to have several: set `false` if it has one).
+   * connection. Default: when the pool can spare one, that is when at least two of its connections are free
+   * (idle, or not opened yet) as a batch looks for one: with a client of one connection (`maxConnections: 1`,
+   * `PgClient.makeClient`), or a pool whose other connections are held (Effect Cluster keeps one for its shard
+   * locks), batches take a connection from the pool like any statement, so that reads never wait for ever
+   * behind the writer. `false`: never. `true`: also with a client that does not tell its pool's occupancy (one
+   * not made by `@effect/sql-pg`), which is then taken to have connections to spare.
+   *
+   * @example
+   * ```ts
+   * Storage.layer({ writerConnection: false }) // every batch takes a connection from the pool
+   * ```
    */
   readonly writerConnection?: boolean
 }
@@ -132,8 +141,7 @@ export const make = (
       location,
       delayMillis: Duration.toMillis(options.flushDelay ?? "2 millis"),
       fork: (effect) => fork(effect),
-      // the options of layerPostgres and of a cluster's runner carry the pool's size
-      dedicatedConnection: options.writerConnection ?? ((options as Partial<PostgresOptions>).maxConnections ?? 10) >= 2
+      writerConnection: options.writerConnection
     })
     yield* Effect.addFinalizer(() =>
       Effect.andThen(

@@ -33,6 +33,8 @@ export interface Settings {
   readonly tracing: boolean
   /** What other nodes may do here. */
   readonly remoteAccess: RemoteAccess.RemoteAccess
+  /** How many sessions may be joining their roles at once (see `choreography/internal/sessionAdmission.ts`). */
+  readonly maxJoiningSessions: number
 }
 
 const messagesHandled = Metric.counter("troupe_actor_messages_total", {

@@ -6,13 +6,12 @@
  *   of 50 sessions' worth, nearly every one of 4,000 failed with `AskTimeout` on Join).
  * - Past the sessions an actor system lets join at once, the others wait in line, in order; one that waits longer
  *   than the join deadline fails, typed (`SessionOverloaded`) and without any work done for it, while those before it
- *   join in time (on the TestClock).
+ *   join in time (on the TestClock). How many may join at once is the system's `maxJoiningSessions`, checked when
+ *   the system is made.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import { internal } from "../../src/ActorSystem.ts"
-import { Admission } from "../../src/choreography/internal/sessionAdmission.ts"
 import { protocolsOf } from "../../src/choreography/internal/sessionProtocols.ts"
 import { ActorSystem, Behavior, Choreography, Session } from "../../src/index.ts"
 import { TwoBuyer } from "./fixtures.ts"
@@ -93,7 +92,8 @@ describe("Sessions under overload", () => {
     "sessions past those joining wait in line, in order; one that waits past the deadline fails typed, with no work done",
     () =>
       Effect.gen(function* () {
-        // A answers each Join 3 s after it takes it, one at a time; two sessions may join at once; the deadline is 10 s
+        // A answers each Join 3 s after it takes it, one at a time; two sessions may join at once (the system's
+        // maxJoiningSessions); the deadline is 10 s
         const joinedA: Array<string> = []
         const A = yield* ActorSystem.spawn(
           Behavior.make(Session.protocolOf(TwoBuyer, "A"), {
@@ -120,7 +120,6 @@ describe("Sessions under overload", () => {
         const B = yield* ActorSystem.spawn(idle("B"))
         const S = yield* ActorSystem.spawn(idle("S"))
         const system = yield* ActorSystem.ActorSystem
-        Admission.of(internal(system)).limit = 2
         const started = []
         for (let i = 0; i < 6; i++)
           started.push(
@@ -155,6 +154,19 @@ describe("Sessions under overload", () => {
             assert.isUndefined(awaiting.pollUnsafe(), `session ${exit.value.id} ended`)
           }
         }
-      }).pipe(Effect.scoped, Effect.provide(ActorSystem.layer({ askTimeout: "10 seconds" })))
+      }).pipe(Effect.scoped, Effect.provide(ActorSystem.layer({ askTimeout: "10 seconds", maxJoiningSessions: 2 })))
+  )
+
+  it.effect("a system's maxJoiningSessions must be a whole number of at least 1", () =>
+    Effect.gen(function* () {
+      for (const bad of [0, -1, 2.5, Number.NaN]) {
+        const exit = yield* Effect.exit(Effect.scoped(ActorSystem.make({ maxJoiningSessions: bad })))
+        const error = errorOf(exit)
+        assert.instanceOf(error, ActorSystem.InvalidSystemOptions)
+        assert.deepInclude(error, { option: "maxJoiningSessions" })
+        assert.include((error as ActorSystem.InvalidSystemOptions).message, `${bad} is not a whole number`)
+      }
+      assert.isTrue(Exit.isSuccess(yield* Effect.exit(Effect.scoped(ActorSystem.make({ maxJoiningSessions: 1 })))))
+    })
   )
 })

@@ -4,9 +4,9 @@
  * A session's join is the part whose deadline runs while it waits for others (each Join is an ask, under the system's
  * ask timeout, queued behind whatever its participant has to do). Under overload an unbounded number of joins in
  * flight makes every one of them wait behind all the others, so that nearly all miss their deadline (congestion
- * collapse). So `Session.start` first takes a place among the sessions joining (at most {@link MAX_JOINING}); when
- * none is free it waits in line, in order, at most the system's ask timeout, and then fails with `SessionOverloaded`
- * before any work is done for it (no coordinator, no Join). A session leaves the joining once every role has answered
+ * collapse). So `Session.start` first takes a place among the sessions joining (at most the system's
+ * `maxJoiningSessions`, 256 by default); when none is free it waits in line, in order, at most the system's ask
+ * timeout, and then fails with `SessionOverloaded` before any work is done for it (no coordinator, no Join). A session leaves the joining once every role has answered
  * (or the session ended first), and the next in line goes in: its Join's deadline starts then.
  */
 import { Effect } from "effect"
@@ -14,9 +14,6 @@ import type { Deadline, Deadlines } from "../../internal/deadlines.ts"
 import { Deque } from "../../internal/deque.ts"
 import type { SystemImpl } from "../../internal/system.ts"
 import { SessionOverloaded } from "./sessionErrors.ts"
-
-/** How many sessions of one actor system may be joining their roles at once (Joins asked and not all answered). */
-export const MAX_JOINING = 256
 
 /** A session waiting in line for a place among those joining: its own deadline in the system's heap. */
 class Waiter implements Deadline {
@@ -75,8 +72,8 @@ export class Admission {
   joining = 0
   /** Sessions waiting in line (not counting those that gave up or timed out). */
   waiting = 0
-  /** How many may be joining at once ({@link MAX_JOINING}; a test may lower it). */
-  limit: number
+  /** How many may be joining at once (the system's `maxJoiningSessions`). */
+  readonly limit: number
   readonly deadlines: Deadlines
   private readonly timeoutMillis: number
   private readonly line = new Deque<Waiter>()
@@ -89,7 +86,10 @@ export class Admission {
 
   /** The admission of `system`'s sessions (made when first used). */
   static of(system: SystemImpl): Admission {
-    return system.extension(key, () => new Admission(system.deadlines, system.askTimeoutMillis, MAX_JOINING))
+    return system.extension(
+      key,
+      () => new Admission(system.deadlines, system.askTimeoutMillis, system.settings.maxJoiningSessions)
+    )
   }
 
   /**

@@ -5,11 +5,20 @@
  * them (up to 20 s of a 24 s batch at load 38, Runners.test.ts), while every waiter of the batch waited for it.
  * The writer reserves one connection of the pool for itself instead, and runs each batch's transaction on it.
  *
+ * It reserves one only when the pool can spare it: when the pool (its stats, from `@effect/sql-pg`'s client) has
+ * at least two connections that nobody holds or that it may still open. A client of one connection (a pool of
+ * one, or `PgClient.makeClient`), or a pool whose other connections are all held (Effect Cluster reserves one for
+ * its shard locks), would otherwise give its last connection to the writer for good, and every read would wait
+ * for it for ever; there, a batch takes a connection from the pool for its transaction like any statement, and
+ * the next batch looks again. A client that tells nothing of its pool gets a connection of its own only when the
+ * user says so (`writerConnection: true`).
+ *
  * A batch that fails for another reason than a deadlock or serialization failure gives its connection back (it
  * may be broken: the server restarted, the socket closed); the next batch reserves a new one. A kept connection
  * that fails the `BEGIN` of a batch (closed while it was idle) is given back and the batch begins on a new one. On SQLite (one
  * connection, statements serialised) batches run with the client's own transactions.
  */
+import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Scope } from "effect"
 import type { SqlClient, SqlConnection, SqlError } from "effect/sql"
 
@@ -18,20 +27,30 @@ import type { SqlClient, SqlConnection, SqlError } from "effect/sql"
  *
  * @example
  * ```ts
- * const transactions = new Transactions(sql, true)
+ * const transactions = new Transactions(sql, undefined) // PostgreSQL: a connection of its own when the pool can spare one
  * yield* transactions.run(sql`INSERT INTO t VALUES (1)`, isVictim)
  * yield* transactions.release // when the storage closes
  * ```
  */
 export class Transactions {
   private readonly sql: SqlClient.SqlClient
-  private readonly dedicated: boolean
+  /** Whether batches keep a connection of their own: never, when the pool can spare one, or always. */
+  private readonly dedicated: "never" | "spare" | "always"
+  /** The pool's occupancy, when the client tells it. */
+  private readonly poolStats: PgClient.PgClient["poolStats"] | undefined
   private reserved: { readonly connection: SqlConnection.Connection; readonly scope: Scope.Closeable } | undefined
 
-  /** `dedicated`: whether batches keep a connection of their own (PostgreSQL only). */
-  constructor(sql: SqlClient.SqlClient, dedicated: boolean) {
+  /**
+   * `wanted`: whether batches keep a connection of their own (PostgreSQL only; `Storage.Options.writerConnection`):
+   * `false` never; otherwise when the pool can spare one, or (`true`, a client whose pool is not known) always.
+   */
+  constructor(sql: SqlClient.SqlClient, wanted: boolean | undefined) {
     this.sql = sql
-    this.dedicated = dedicated && sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+    const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+    // the clients of `@effect/sql-pg` tell their pool's occupancy (a client of one connection says max 1)
+    this.poolStats = PgClient.TypeId in sql ? (sql as unknown as PgClient.PgClient).poolStats : undefined
+    this.dedicated =
+      !pg || wanted === false ? "never" : this.poolStats !== undefined ? "spare" : wanted === true ? "always" : "never"
   }
 
   /**
@@ -42,7 +61,20 @@ export class Transactions {
     body: Effect.Effect<A, SqlError.SqlError>,
     keep: (error: SqlError.SqlError) => boolean
   ): Effect.Effect<A, SqlError.SqlError> {
-    if (!this.dedicated) return this.sql.withTransaction(body)
+    if (this.dedicated === "never") return this.sql.withTransaction(body)
+    if (this.reserved === undefined && this.poolStats !== undefined) {
+      // the pool must keep a connection for everyone else once the writer holds one
+      return Effect.flatMap(this.poolStats, (stats) =>
+        stats.max - stats.used >= 2 ? this.dedicatedRun(body, keep) : this.sql.withTransaction(body)
+      )
+    }
+    return this.dedicatedRun(body, keep)
+  }
+
+  private dedicatedRun<A>(
+    body: Effect.Effect<A, SqlError.SqlError>,
+    keep: (error: SqlError.SqlError) => boolean
+  ): Effect.Effect<A, SqlError.SqlError> {
     const sql = this.sql
     const self = this
     return Effect.uninterruptibleMask((restore) =>

@@ -89,14 +89,14 @@ export class Writer {
     readonly delayMillis: number
     readonly location: string
     readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
-    /** Whether batches keep a connection of their own (PostgreSQL; see `connection.ts`). */
-    readonly dedicatedConnection: boolean
+    /** Whether batches keep a connection of their own (PostgreSQL; see `connection.ts`): `undefined` when the pool can spare one. */
+    readonly writerConnection: boolean | undefined
   }) {
     this.sql = options.sql
     this.delayMillis = options.delayMillis
     this.location = options.location
     this.fork = options.fork
-    this.transactions = new Transactions(options.sql, options.dedicatedConnection)
+    this.transactions = new Transactions(options.sql, options.writerConnection)
   }
 
   /**
