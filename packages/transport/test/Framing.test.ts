@@ -1,7 +1,7 @@
 /**
  * How a node cuts what it sends into `data` frames: at most a quarter of the window and 120 KiB of envelopes per
  * frame, and a full frame is written at once, inside the turn that queued it, so the peer decodes one frame
- * while the node encodes the next. Seen from a raw peer that reads every frame the node writes.
+ * while the node encodes the next; what waits while the socket's buffer is full goes out once it drains. Seen from a raw peer that reads every frame the node writes.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
@@ -114,6 +114,48 @@ describe("data frames", () => {
       assert.deepStrictEqual(
         frames.map((frame) => frame.envelopes.length),
         [1, 2, 2, 2, 2, 2, 1]
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("what waits behind a frame too big for the socket's buffer goes out once the socket drains", () =>
+    Effect.gen(function* () {
+      const { node, peer } = yield* linked
+      // a peer that reads slowly: frames of 2 MiB fill the OS buffers, then one stays in the socket's own buffer,
+      // more than the 64 KiB the link writes into, so the last (small) envelope waits for the socket to drain.
+      // Nothing is sent after it: the drain alone must write it (a link that waited for the next send held it for
+      // ever: an ask after a large tell timed out)
+      peer.socket.pause()
+      const big = "x".repeat(2 * 1024 * 1024)
+      let n = 0
+      for (let written = true; written && n < 32; ) {
+        const before = framesOut(node)
+        assert.isUndefined(node.offer(reader, tick(++n, big), () => {}))
+        written = framesOut(node) > before
+      }
+      assert.isBelow(n, 32, "the socket's buffer never filled")
+      assert.isUndefined(node.offer(reader, tick(++n), () => {}))
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      peer.socket.resume()
+      const frames = yield* Effect.promise(async () => {
+        const frames: Array<RawPeer.Frame> = []
+        for (let received = 0; received < n; ) {
+          const frame = await RawPeer.nextWhere(peer, (f) => f.type === "data")
+          frames.push(frame)
+          const { first, envelopes } = frame as unknown as { first: number; envelopes: ReadonlyArray<unknown> }
+          received += envelopes.length
+          peer.send({ type: "ack", ack: first + envelopes.length - 1 })
+        }
+        return frames as unknown as ReadonlyArray<{ readonly envelopes: ReadonlyArray<Envelope.Envelope> }>
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: "20 seconds",
+          onTimeout: () => Effect.die(new Error("the second envelope was not written within 20 s of the drain"))
+        })
+      )
+      assert.deepStrictEqual(
+        frames.flatMap((frame) => frame.envelopes.map((e) => (e.payload as { n: number }).n)),
+        Array.from({ length: n }, (_, i) => i + 1)
       )
     }).pipe(Effect.scoped)
   )

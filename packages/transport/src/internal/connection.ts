@@ -11,8 +11,11 @@ import { HIGH_WATER } from "./linkLimits.ts"
 
 /** The raw connection a transport hands to the engine. */
 export interface Wire {
-  /** Sends one binary message; `done` is called once it is written out (or failed). */
-  readonly send: (data: Buffer, done: (error?: Error) => void) => void
+  /**
+   * Sends one binary message; `done` is called once it is written out (with no error: `undefined`, or `null` as
+   * Node's streams and ws give it) or failed.
+   */
+  readonly send: (data: Buffer, done: (error?: Error | null) => void) => void
   /** Bytes queued and not yet written to the OS. */
   readonly bufferedAmount: () => number
   /** Closes with a close frame. */
@@ -134,9 +137,11 @@ export class Connection implements WireEvents {
     this.wire.send(frame, this.onWritten)
   }
 
-  private onWritten = (error?: Error): void => {
+  private onWritten = (error?: Error | null): void => {
     this.inflight--
-    if (error !== undefined) return // the socket is closing; its close event follows and is handled
+    // ws reports a write that succeeded with `null`: only an Error means the socket is closing (its close event
+    // follows and is handled); anything else is the drain that writes what waited behind a full buffer
+    if (error instanceof Error) return
     const link = this.link
     if (link?.awaitingDrain && link.active === this && this.wire.bufferedAmount() <= HIGH_WATER) {
       link.awaitingDrain = false
