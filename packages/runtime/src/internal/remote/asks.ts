@@ -22,6 +22,7 @@ import {
   type ReplyPayload,
   SYSTEM_PATH
 } from "./codec.ts"
+import * as FiberWait from "./fiberWait.ts"
 import type { RemoteActorRef } from "./remoteRef.ts"
 import * as TellEffect from "./tellEffect.ts"
 
@@ -29,14 +30,19 @@ type RequestDef = Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.T
 
 /**
  * An ask sent to another node, waiting for its reply; it is its own deadline (no timer, closure or fiber per
- * ask). A lookup has no request definition: its reply is a `LookupResult`.
+ * ask). Its caller's fiber waits suspended on it (see `fiberWait.ts`: no `Effect.callback` per ask). A lookup
+ * has no request definition: its reply is a `LookupResult`.
  */
 class Outgoing extends AskDeadline {
   /** The envelope is in the link's resend buffer (so the other node may be working on it). */
   sent = false
   /** Withdraws the send while it waits (for room in the window, or for a paused recipient). */
   withdraw: (() => void) | undefined = undefined
+  /** The caller's fiber while it waits suspended (see {@link wait}); forgotten before it is resumed. */
+  private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  /** Or its `Effect.callback`'s resumption (see {@link run}). */
   private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
+  /** The result, when it came before the caller waited. */
   private result: Exit.Exit<unknown, unknown> | undefined = undefined
   readonly asks: Asks
   readonly id: string
@@ -90,7 +96,11 @@ class Outgoing extends AskDeadline {
     const withdraw = this.withdraw
     this.withdraw = undefined
     withdraw?.()
-    if (this.resume !== undefined) this.resume(exit)
+    const fiber = this.fiber
+    if (fiber !== undefined) {
+      this.fiber = undefined
+      FiberWait.resume(fiber, exit)
+    } else if (this.resume !== undefined) this.resume(exit)
     else this.result = exit
   }
 
@@ -102,30 +112,63 @@ class Outgoing extends AskDeadline {
     if (sent) this.asks.remoting.sendSystem(this.peer, { type: "cancel", correlationId: this.id })
   }
 
-  /** Sends `envelope` (now, or once the recipient at `path` resumes) and waits for the reply. */
-  run(envelope: WireEnvelopes.Envelope) {
+  /** The suspended caller runs again: resumed by {@link complete} (which forgot its fiber first), or interrupted. */
+  private readonly woken = (): void => {
+    if (this.fiber === undefined) return
+    this.fiber = undefined
+    this.abandon(Exit.interrupt())
+  }
+
+  /**
+   * Sends `envelope` (now, or once the recipient at its path resumes) and suspends the caller running on `fiber`
+   * until the reply: what the caller's step returns (the result itself when it came at once: a refused send).
+   */
+  wait(fiber: Fiber.Fiber<unknown, unknown>, envelope: WireEnvelopes.Envelope): Effect.Effect<unknown, unknown> {
+    if (!this.asks.suspends) return this.run(envelope)
+    this.send(envelope)
+    if (this.result !== undefined) return this.result
+    this.fiber = fiber
+    return FiberWait.suspend(fiber, this.woken)
+  }
+
+  /** {@link wait} through `Effect.callback`, for an Effect whose fibers `fiberWait.ts` cannot suspend. */
+  run(envelope: WireEnvelopes.Envelope): Effect.Effect<unknown, unknown> {
     return Effect.callback<unknown, unknown>((resume) => {
       if (this.result !== undefined) resume(this.result)
       else this.resume = resume
-      const remoting = this.asks.remoting
-      const send = () => {
-        if (this.done) return
-        this.withdraw = undefined
-        const result = remoting.transport.offer(this.peer, envelope, (error) => {
-          this.withdraw = undefined
-          if (error === undefined) this.sent = true
-          else this.complete(Exit.fail(this.refused(error)))
-        })
-        if (result === undefined) this.sent = true
-        else if (typeof result === "function") this.withdraw = result
-        else this.complete(Exit.fail(this.refused(result)))
-      }
-      if (!this.done) {
-        const held = remoting.flow.whenOpen(this.peer.node, envelope.to.path, send)
-        if (held !== undefined) this.withdraw = held
-      }
+      this.send(envelope)
       return Effect.sync(() => this.abandon(Exit.interrupt()))
     })
+  }
+
+  /** Puts the envelope on the link now, or once its recipient, paused (its mailbox full), resumes. */
+  private send(envelope: WireEnvelopes.Envelope): void {
+    if (this.done) return
+    const flow = this.asks.remoting.flow
+    const node = this.peer.node
+    const path = envelope.to.path
+    if (!flow.isPaused(node, path)) this.offer(envelope)
+    else {
+      const held = flow.whenOpen(node, path, () => this.offer(envelope))
+      if (held !== undefined) this.withdraw = held
+    }
+  }
+
+  /** Offers the envelope to the link (no callback made unless it must wait for room in the window). */
+  private offer(envelope: WireEnvelopes.Envelope): void {
+    if (this.done) return
+    this.withdraw = undefined
+    const result = this.asks.remoting.transport.offer(this.peer, envelope)
+    if (result === undefined) this.sent = true
+    else if (typeof result !== "function") this.complete(Exit.fail(this.refused(result)))
+    else {
+      this.withdraw = result
+      result.onDone((error) => {
+        this.withdraw = undefined
+        if (error === undefined) this.sent = true
+        else this.complete(Exit.fail(this.refused(error)))
+      })
+    }
   }
 }
 
@@ -142,13 +185,14 @@ type LookupError =
   | ActorRefs.AskTimeout
 
 export class Asks {
+  /** The asks waiting for a reply, by correlation id. */
   private readonly outgoing = new Map<string, Outgoing>()
-  /**
-   * The ask made last, while it waits, kept out of `outgoing` until another is made: a caller that asks one at a
-   * time never adds to or deletes from the map (a one-entry map that grows and shrinks makes a new table each time).
-   */
-  private latest: Outgoing | undefined = undefined
   private nextId = 0
+  /**
+   * Whether callers wait suspended on their asks (see `fiberWait.ts`); false on an Effect whose fibers that module
+   * cannot suspend: they wait through `Effect.callback` (tests set it to run that way too).
+   */
+  suspends: boolean = FiberWait.suspends
   readonly remoting: Remoting
   constructor(remoting: Remoting) {
     this.remoting = remoting
@@ -193,12 +237,12 @@ export class Asks {
       traceparent: remoting.traceparent(fiber),
       payload
     })
-    return outgoing.run(envelope)
+    return outgoing.wait(fiber, envelope)
   }
 
   /** Asks `peer` whether an actor at `path` speaks `protocol`; resolves to a ref when it does. */
   lookup<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): Effect.Effect<ActorRef<P>, LookupError> {
-    return Effect.suspend(() => {
+    return Effect.withFiber<unknown, unknown>((fiber) => {
       const target = `${peer.node}${SYSTEM_PATH}`
       const outgoing = this.request(peer, target, "Lookup", undefined, this.remoting.system.askTimeoutMillis)
       const envelope = WireEnvelopes.make({
@@ -207,16 +251,14 @@ export class Asks {
         correlationId: outgoing.id,
         payload: { _tag: "Lookup", path, protocol: protocol.name }
       })
-      return outgoing
-        .run(envelope)
-        .pipe(
-          Effect.flatMap((result) =>
-            result === "found"
-              ? Effect.succeed(this.remoting.refs.get(peer, path, protocol) as unknown as ActorRef<P>)
-              : Effect.fail(result as "no-actor" | "protocol-mismatch" | "restarted")
-          )
-        ) as Effect.Effect<ActorRef<P>, LookupError>
-    })
+      return outgoing.wait(fiber, envelope)
+    }).pipe(
+      Effect.flatMap((result) =>
+        result === "found"
+          ? Effect.succeed(this.remoting.refs.get(peer, path, protocol) as unknown as ActorRef<P>)
+          : Effect.fail(result as "no-actor" | "protocol-mismatch" | "restarted")
+      )
+    ) as Effect.Effect<ActorRef<P>, LookupError>
   }
 
   /** Registers a request to a peer, under its deadline. */
@@ -228,28 +270,19 @@ export class Asks {
     timeoutMillis: number
   ): Outgoing {
     const outgoing = new Outgoing(this, `${++this.nextId}`, peer, target, tag, def, timeoutMillis)
-    const latest = this.latest
-    if (latest !== undefined) this.outgoing.set(latest.id, latest)
-    this.latest = outgoing
+    this.outgoing.set(outgoing.id, outgoing)
     outgoing.arm(this.remoting.system.deadlines)
     return outgoing
   }
 
   /** The ask ended: no reply is awaited for it any more. */
   forget(outgoing: Outgoing): void {
-    if (this.latest === outgoing) this.latest = undefined
-    else this.outgoing.delete(outgoing.id)
+    this.outgoing.delete(outgoing.id)
   }
 
   /** A reply arrived from `node`. */
   replied(node: string, correlationId: string | undefined, payload: unknown): void {
-    const latest = this.latest
-    const outgoing =
-      correlationId === undefined
-        ? undefined
-        : latest !== undefined && latest.id === correlationId
-          ? latest
-          : this.outgoing.get(correlationId)
+    const outgoing = correlationId === undefined ? undefined : this.outgoing.get(correlationId)
     if (outgoing === undefined || outgoing.peer.node !== node) return
     if (outgoing.def !== undefined) {
       outgoing.complete(this.decodeReply(payload, outgoing.def, outgoing))
@@ -264,9 +297,7 @@ export class Asks {
    * (a new incarnation replaced the one asked): then they fail with `restarted`, which says to look up again.
    */
   nodeDown(node: string, error: TransportError.NodeUnreachable, restarted: boolean): void {
-    const waiting = [...this.outgoing.values()]
-    if (this.latest !== undefined) waiting.push(this.latest)
-    for (const outgoing of waiting) {
+    for (const outgoing of [...this.outgoing.values()]) {
       if (outgoing.peer.node !== node) continue
       outgoing.complete(Exit.fail(restarted && outgoing.tag === "Lookup" ? "restarted" : error))
     }
@@ -274,7 +305,7 @@ export class Asks {
 
   /** Asks waiting for a reply (for tests of leaks). */
   get size(): number {
-    return this.outgoing.size + (this.latest === undefined ? 0 : 1)
+    return this.outgoing.size
   }
 
   private decodeReply(payload: unknown, def: RequestDef, outgoing: Outgoing): Exit.Exit<unknown, unknown> {

@@ -192,13 +192,20 @@ const decoderOf = new WeakMap<Schema.Top, (value: unknown) => Exit.Exit<unknown,
 const plainOf = new WeakMap<Schema.Top, (u: unknown) => boolean>()
 const notPlain = (): boolean => false
 
+/** The schema checked last and its check: a reply's or an ask's schema is usually the previous one's. */
+let lastPlainSchema: Schema.Top | undefined
+let lastPlain: (u: unknown) => boolean = notPlain
+
 /** The check that a value is its own form under `schema` (see `plainCheck`), made once; false for other schemas. */
 const isPlainFor = (schema: Schema.Top): ((u: unknown) => boolean) => {
+  if (schema === lastPlainSchema) return lastPlain
   let plain = plainOf.get(schema)
   if (plain === undefined) {
     plain = plainCheck(schema.ast) ?? notPlain
     plainOf.set(schema, plain)
   }
+  lastPlainSchema = schema
+  lastPlain = plain
   return plain
 }
 
