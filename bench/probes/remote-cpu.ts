@@ -4,7 +4,8 @@
  * throughput and the CPU time (user + system) each process spent per message from the first send (sender) or
  * first receipt (receiver) to the last receipt; then the median per script. On a loaded machine the throughput
  * is noise; the CPU per message much less so. Add `--cpu-prof` flags with `TROUPE_BENCH_CHILD_FLAGS`; `STATS=1`
- * prints each side's transport counters (frames, acks, envelopes) too. `WARMUP=n` sends n messages first: the receiver's
+ * prints each side's transport counters (frames, acks, envelopes) too, and a patched child's `probe` counters (see
+ * pairs-trace.ts). `WARMUP=n` sends n messages first: the receiver's
  * figures are then of a warm process (its clock and CPU start after them; the sender's CPU includes them).
  * Run: `pnpm exec node bench/probes/remote-cpu.ts [pairs] [messages] [child script...]`.
  */
@@ -31,7 +32,11 @@ const child = (script: string, role: Record<string, unknown>, onLine: (line: Rec
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, TROUPE_BENCH_CPU: "1" }
   })
-  Readline.createInterface({ input: process_.stdout! }).on("line", (line) => onLine(JSON.parse(line)))
+  // a line that is not JSON (a V8 trace asked for with TROUPE_BENCH_CHILD_FLAGS, such as --trace-deopt) goes to stderr
+  Readline.createInterface({ input: process_.stdout! }).on("line", (line) => {
+    if (line.startsWith("{")) onLine(JSON.parse(line))
+    else process.stderr.write(`${line}\n`)
+  })
   return process_
 }
 
@@ -43,7 +48,8 @@ const round = (script: string) =>
     const collect = (name: string) => (line: Record<string, unknown>) => {
       if (line.cpu !== undefined) {
         cpus[name] = line.cpu as Cpu
-        if (process.env.STATS !== undefined) console.log(name, JSON.stringify(line.stats))
+        if (process.env.STATS !== undefined)
+          console.log(name, JSON.stringify(line.stats), JSON.stringify(line.probe ?? {}))
         console.log(`${name} event loop busy ${Math.round(100 * (line.busy as number))} %`)
         if (cpus.receiver !== undefined && cpus.sender !== undefined)
           resolve({ perSecond, receiver: cpus.receiver, sender: cpus.sender })
