@@ -47,6 +47,14 @@ export interface Options {
    * runner stops: past it, it is left running, an error is logged, and the stop goes on. Default 30 s.
    */
   readonly engineStopTimeout?: Duration.Input
+  /**
+   * How long each of the storage's own stops may take when the runner stops (after the engine's): its writer's
+   * pending writes, then the database client (its pool waits for every connection still in use, which an engine left
+   * running past its deadline may never give back). Past it, it is left running, an error is logged, and the stop goes
+   * on: nothing acknowledged is lost (a write is acknowledged once committed; what was not is the next owner's to
+   * handle). Default 10 s.
+   */
+  readonly storageStopTimeout?: Duration.Input
 }
 
 /**
@@ -73,14 +81,11 @@ const withStorage = <E, E2>(
   runner: Layer.Layer<Sharding.Sharding, E, SqlClient.SqlClient>,
   client: Layer.Layer<SqlClient.SqlClient, E2>,
   options: Storage.Options & Options & { readonly address: string }
-): RunnerLayer<E | E2 | Storage.StorageError> =>
-  Layer.mergeAll(
-    boundedStop(
-      runner,
-      Duration.toMillis(Duration.fromInputUnsafe(options.engineStopTimeout ?? "30 seconds")),
-      "The cluster engine"
-    ),
-    Storage.layer(options),
+): RunnerLayer<E | E2 | Storage.StorageError> => {
+  const storageStop = millisOf(options.storageStopTimeout ?? "10 seconds")
+  return Layer.mergeAll(
+    boundedStop(runner, millisOf(options.engineStopTimeout ?? "30 seconds"), "The cluster engine"),
+    boundedStop(Storage.layer(options), storageStop, "The storage writer (its pending writes)"),
     Layer.effect(
       ClusterStatus.Runner,
       Effect.gen(function* () {
@@ -88,7 +93,12 @@ const withStorage = <E, E2>(
         return { address: options.address, shards: options.shards ?? 300, sql }
       })
     )
-  ).pipe(Layer.provide(client)) as RunnerLayer<E | E2 | Storage.StorageError>
+  ).pipe(
+    Layer.provide(boundedStop(client, storageStop, "The database client (connections still in use)"))
+  ) as RunnerLayer<E | E2 | Storage.StorageError>
+}
+
+const millisOf = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
 
 /**
  * One runner on a SQLite file: every shard is its own; messages marked persisted and Troupe's durable state

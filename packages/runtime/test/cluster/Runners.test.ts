@@ -29,7 +29,14 @@ const phase = (what: string) => {
 const logs = mkdtempSync(join(tmpdir(), "troupe-runners-"))
 const SCRIPT = fileURLToPath(new URL("./runner.ts", import.meta.url))
 
-const startRunner = (url: string, name: string) => Processes.startRunner(SCRIPT, url, name, logs)
+const startRunner = (url: string, name: string) =>
+  Processes.within(Processes.startRunner(SCRIPT, url, name, logs), 120_000, `runner ${name} to be ready`)
+/**
+ * How long a runner's graceful stop may take: its actors' (30 s per bucket), the engine's (`engineStopTimeout`,
+ * 30 s), the storage's writer and database client (`storageStopTimeout`, 10 s each), and the process's own start
+ * of its stop on a loaded machine.
+ */
+const STOP_MILLIS = 180_000
 
 describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
   const { runners, url } = Processes.postgresAndRunners()
@@ -80,8 +87,9 @@ describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
         phase(`${what}: ask latency p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`)
         return seen
       })
-    const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding>) =>
-      Effect.runPromise(Effect.provide(effect, Layer.orDie(client)) as Effect.Effect<A>)
+    /** Runs a phase of traffic; `what` names it in the failure if it does not end within `millis`. */
+    const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding>, what: string, millis = 600_000) =>
+      Processes.within(Effect.runPromise(Effect.provide(effect, Layer.orDie(client)) as Effect.Effect<A>), millis, what)
 
     // traffic, with r2 killed half way through
     phase("send 1, r2 killed half way")
@@ -94,30 +102,31 @@ describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
             runners[1]!.child.kill("SIGKILL")
           }
         })
-      )
+      ),
+      "the first tells (r2 killed half way)"
     )
-    await runners[1]!.exited
+    await Processes.within(runners[1]!.exited, 30_000, "r2 to exit after its SIGKILL")
     // every ledger answers again (r2's shards taken over once its heartbeat expires)
     phase("ask all")
-    const afterKill = await run(seenAll("after the kill"))
+    const afterKill = await run(seenAll("after the kill"), "every ledger's answer after the kill")
     expect(afterKill.filter(([, seen]) => seen.length !== 1 || seen[0] !== 1)).toEqual([])
 
     // rolling restart: r2 comes back; then each runner in turn is stopped and started again
     phase("restart r2")
     runners[1] = await startRunner(url(), "r2b")
     phase("send 2")
-    await run(send(2))
+    await run(send(2), "the second tells")
     for (let i = 0; i < 3; i++) {
       const old = runners[i]!
       phase(`rolling restart of ${old.name}`)
       old.child.kill("SIGTERM")
-      expect(await old.exited).toBe(0)
+      expect(await Processes.within(old.exited, STOP_MILLIS, `the graceful stop of ${old.name}`)).toBe(0)
       runners[i] = await startRunner(url(), `${old.name}-restarted`)
     }
     phase("send 3")
-    await run(send(3))
+    await run(send(3), "the third tells")
     phase("ask all")
-    const final = await run(seenAll("after the rolling restart"))
+    const final = await run(seenAll("after the rolling restart"), "every ledger's answer after the rolling restart")
     const wrong = final.filter(([, seen]) => seen.join(",") !== "1,2,3")
     expect(wrong.slice(0, 5)).toEqual([])
     expect(final).toHaveLength(ENTITIES)

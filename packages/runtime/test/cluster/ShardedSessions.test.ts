@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest"
 import { Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { onceLog } from "./onceLog.ts"
-import { postgresAndRunners } from "./processes.ts"
+import { postgresAndRunners, within } from "./processes.ts"
 import { testSharding } from "./runner.ts"
 import { Auditors, Banks, batch, Clients, roundsOf } from "./sessionRoles.ts"
 
@@ -35,7 +35,8 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
   const { runners, url } = postgresAndRunners()
 
   it("complete or fail typed through a SIGKILL of a runner holding roles and a rolling restart", async () => {
-    for (const name of ["r1", "r2", "r3"]) runners.push(await startRunner(url(), name))
+    const ready = (name: string) => within(startRunner(url(), name), 120_000, `runner ${name} to be ready`)
+    for (const name of ["r1", "r2", "r3"]) runners.push(await ready(name))
     console.log(`runner logs in ${logs}`)
     // one client for the whole test: a handle waits with the storage of the client that started its session
     const client = ManagedRuntime.make(
@@ -70,12 +71,12 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     phase("batch k: start, kill r2 mid-traffic")
     const killed = progress(SESSIONS * 2, "r2")
     const batchK = sessions("k")
-    await killed
+    await within(killed, 300_000, "r2 to run some of batch k's moves")
     runners[1]!.child.kill("SIGKILL")
-    await runners[1]!.exited
+    await within(runners[1]!.exited, 30_000, "r2 to exit after its SIGKILL")
     const killedAt = onces.length
     phase("batch k: await every session")
-    const k = check(await batchK)
+    const k = check(await within(batchK, 300_000, "every session of batch k to end"))
     phase(`batch k: ${k.completed.length} completed, ${k.failed.length} failed (${JSON.stringify(k.failed)})`)
     // the kill hit sessions in flight: roles that ran effects on r2 went on on another runner
     const moved = movedFrom("r2", "k", killedAt)
@@ -83,20 +84,21 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     expect(moved.length).toBeGreaterThan(0)
 
     // r2 back, a second batch, and a rolling restart of every runner while it runs
-    runners[1] = await startRunner(url(), "r2b")
+    runners[1] = await ready("r2b")
     phase("batch r: start, rolling restart")
     const started = progress(SESSIONS * 2)
     const batchR = sessions("r")
-    await started
+    await within(started, 300_000, "batch r's first moves")
     for (let i = 0; i < 3; i++) {
       const old = runners[i]!
       phase(`rolling restart of ${old.name}`)
       old.child.kill("SIGTERM")
-      expect(await old.exited).toBe(0)
-      runners[i] = await startRunner(url(), `${old.name}-restarted`)
+      // (actors 30 s per bucket, the engine 30 s, the storage 2 x 10 s, the process's own start on a loaded machine)
+      expect(await within(old.exited, 180_000, `the graceful stop of ${old.name}`)).toBe(0)
+      runners[i] = await ready(`${old.name}-restarted`)
     }
     phase("batch r: await every session")
-    const r = check(await batchR)
+    const r = check(await within(batchR, 300_000, "every session of batch r to end"))
     phase(`batch r: ${r.completed.length} completed, ${r.failed.length} failed (${JSON.stringify(r.failed)})`)
 
     // no once effect whose result was committed ran again: an effect ran twice only when its first run was on

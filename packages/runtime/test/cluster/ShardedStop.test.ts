@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { ActorSystem, Behavior, Cluster, Entity, Protocol, Sharded, type SystemEvent } from "@troupe/runtime"
+import { ActorSystem, Behavior, Cluster, Entity, Protocol, Sharded, Storage, type SystemEvent } from "@troupe/runtime"
 import { Deferred, Effect, Exit, Fiber, Layer, Logger, References, Schema, Scope, Stream } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
@@ -289,4 +289,50 @@ describe.skipIf(!clusterEnabled)("a runner stopped gracefully with messages in f
     const all = Array.from({ length: ROUNDS }, (_, i) => i + 1)
     expect(seen.filter((s) => s.join() !== all.join())).toEqual([])
   }, 300_000)
+
+  // A runner's graceful stop hung for more than 6 minutes under 8 CPU burners (Runners.test.ts): the engine's stop
+  // passed its deadline and was left running, then the database pool's shutdown waited for the connections that
+  // engine still held (Effect's Pool waits for every item in use), with no deadline.
+  it("ends within its bound when a database connection is never given back (an engine left running holds it)", async () => {
+    const captured: Array<string> = []
+    const capture = Logger.layer([
+      Logger.make(({ message }) => captured.push((message as ReadonlyArray<unknown>).join(" ")))
+    ])
+    const never = Deferred.makeUnsafe<void>()
+    let closing = 0
+    const stop = Effect.runPromise(
+      Effect.gen(function* () {
+        const { sql } = Storage.internal(yield* Storage.Storage)
+        // a connection taken and never given back, as by a fiber of an engine whose stop was left running
+        const taken = yield* Deferred.make<void>()
+        yield* Effect.forkDetach(
+          Effect.scoped(
+            Effect.andThen(sql.reserve, Effect.andThen(Deferred.succeed(taken, undefined), Deferred.await(never)))
+          )
+        )
+        yield* Deferred.await(taken)
+        closing = Date.now()
+      }).pipe(
+        Effect.provide(
+          Cluster.layerPostgres({
+            url: url(),
+            host: "127.0.0.1",
+            port: await Postgres.freePort(),
+            shards: 30,
+            ...testSharding,
+            storageStopTimeout: "1 second"
+          })
+        ),
+        Effect.provide(capture)
+      ) as Effect.Effect<void>
+    )
+    const hung = new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 60_000).unref())
+    // before: "hung" (the pool's shutdown waited for the connection for ever)
+    expect(await Promise.race([stop.then(() => "stopped" as const), hung])).toBe("stopped")
+    expect(Date.now() - closing).toBeLessThan(30_000)
+    expect(captured).toContain(
+      "The database client (connections still in use) did not stop within the stop deadline; the stop goes on without it"
+    )
+    Effect.runSync(Deferred.succeed(never, undefined))
+  }, 120_000)
 })

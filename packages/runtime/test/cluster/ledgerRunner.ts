@@ -81,7 +81,8 @@ export type Run = <A, E>(
 ) => Promise<A>
 
 /**
- * Runs an effect on a runner of its own hosting `types`, on `cluster`.
+ * Runs an effect on a runner of its own hosting `types`, on `cluster`; `around` is provided around the runner (a
+ * logger that sees the runner's logs).
  *
  * @example
  * const run = runOn([Clients, Banks, Auditors], Cluster.layerPostgres({ url, host: "127.0.0.1", port }))
@@ -89,12 +90,14 @@ export type Run = <A, E>(
 export const runOn =
   <const Ps extends ReadonlyArray<Protocol.Any>, E>(
     types: Hosted<Ps>,
-    cluster: Layer.Layer<Sharding.Sharding | Storage.Storage, E>
+    cluster: Layer.Layer<Sharding.Sharding | Storage.Storage, E>,
+    around: Layer.Layer<never> = Layer.empty
   ): Run =>
   (effect) =>
     Effect.runPromise(
       Effect.scoped(effect).pipe(
-        Effect.provide(hosting(types).pipe(Layer.provideMerge(ActorSystem.layer()), Layer.provideMerge(cluster)))
+        Effect.provide(hosting(types).pipe(Layer.provideMerge(ActorSystem.layer()), Layer.provideMerge(cluster))),
+        Effect.provide(around)
       ) as Effect.Effect<never>
     )
 
@@ -105,11 +108,12 @@ export const runOn =
  * const done = await runSqlite([Clients, Banks, Auditors])(ShardedSession.run(Ledger, { roles, id }))
  */
 export const runSqlite =
-  <const Ps extends ReadonlyArray<Protocol.Any>>(types: Hosted<Ps>): Run =>
+  <const Ps extends ReadonlyArray<Protocol.Any>>(types: Hosted<Ps>, around?: Layer.Layer<never>): Run =>
   (effect) =>
     runOn(
       types,
-      Cluster.layerSqlite({ filename: join(dir, `${crypto.randomUUID()}.db`), shardLockRefreshInterval: "1 second" })
+      Cluster.layerSqlite({ filename: join(dir, `${crypto.randomUUID()}.db`), shardLockRefreshInterval: "1 second" }),
+      around
     )(effect)
 
 /**

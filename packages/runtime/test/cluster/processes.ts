@@ -47,6 +47,21 @@ export const startRunner = async (
 }
 
 /**
+ * `promise`, or a failure naming `what` the test waited for when it is not settled within `millis` (a test's every
+ * wait has a deadline: a hang fails the test, saying where, instead of running into the suite's timeout).
+ *
+ * @example
+ * expect(await within(old.exited, 180_000, `the graceful stop of ${old.name}`)).toBe(0)
+ */
+export const within = <A>(promise: Promise<A>, millis: number, what: string): Promise<A> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`waited ${millis / 1000} s for ${what}`)), millis)
+  })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+}
+
+/**
  * In a runner script: builds `layer`, prints `ready`, and on SIGTERM stops gracefully and prints `stopped`. On
  * SIGUSR2, and every 20 s of a stop, it prints what it waits on (see {@link dumpLines}).
  */

@@ -64,6 +64,7 @@ class Ending {
   results: Record<string, unknown> | undefined = undefined
   traces: Array<ReadonlyArray<TraceEvent> | undefined> | undefined = undefined
   counts: Array<Counts | undefined> | undefined = undefined
+  told = false
 }
 
 /** The handlers of a coordinator (made once per protocol, see `coordinator.ts`). */
@@ -155,6 +156,17 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
   }
   set origin(role: string | undefined) {
     this.endingOf().origin = role
+  }
+
+  /**
+   * Whether the roles may be told of the abort: at once in a session that is not durable, once the abort is stored in
+   * a durable one (see `SessionAbort.abort`).
+   */
+  get abortTold(): boolean {
+    return this.ending?.told === true
+  }
+  set abortTold(told: boolean) {
+    this.endingOf().told = told
   }
 
   /** Each completed role's result. */

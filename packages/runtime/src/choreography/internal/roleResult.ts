@@ -5,6 +5,7 @@
  */
 import { Cause, Effect } from "effect"
 import { localCell } from "../../internal/system.ts"
+import * as DurableParticipant from "./durableParticipant.ts"
 import type { RoleSession } from "./roleSession.ts"
 import { ParticipantFailed } from "./sessionErrors.ts"
 
@@ -47,16 +48,21 @@ export const complete = (session: RoleSession, result: unknown): Effect.Effect<v
     durable.done(result, trace),
     Effect.sync(() => completing.get(session.id) === durable && completing.delete(session.id))
   )
+  // a result that could not be committed aborts the session: the abort is committed to the role's log first, as every
+  // durable role's abort is (a coordinator started again before it stored the session's end hears it again when it
+  // joins the role); if that fails too, the role resumes when it is joined again (nothing of its end is stored)
   return Effect.matchCauseEffect(committed, {
     onSuccess: () => report,
-    onFailure: (cause) =>
-      session.report({
-        _tag: "Abort",
-        session: session.id,
-        role: session.role,
-        cause: new ParticipantFailed({ ...session.names(), cause: Cause.pretty(cause) }),
-        trace
+    onFailure: (cause) => {
+      const failed = new ParticipantFailed({
+        ...session.names(),
+        cause: `its result could not be stored: ${Cause.pretty(cause)}`
       })
+      return Effect.andThen(
+        DurableParticipant.storeAbort(session, failed),
+        session.report({ _tag: "Abort", session: session.id, role: session.role, cause: failed, trace })
+      )
+    }
   })
 }
 

@@ -96,8 +96,9 @@ export const settle = (c: Coordination, ctx: Ctx): Effect.Effect<Coordination> =
     cell.requestStopAfterCurrent()
     return Exit.succeed(c)
   }
+  // (an abort told to the roles is stored already)
   const stored =
-    c.settings.durable === undefined
+    c.settings.durable === undefined || (aborted && c.abortTold)
       ? Effect.void
       : c.settings.durable.store
           .finish(

@@ -69,8 +69,11 @@ export function joined(c: Coordination, ctx: Ctx, role: string): Effect.Effect<C
 /** Once every role joined, the session begins; a role joining a session aborted meanwhile is told. */
 function allJoined(c: Coordination, ctx: Ctx, role: string): Effect.Effect<Coordination> {
   const { id, roles, durable } = c.settings
-  if (c.phase === "aborting" && c.cause !== undefined && !c.hasEnded(role))
-    return Effect.as(tellAbort(c, ctx, role, c.cause), c)
+  // (a durable session's abort not stored yet: the role is told with the others once it is)
+  if (c.phase === "aborting")
+    return c.cause !== undefined && c.abortTold && !c.hasEnded(role)
+      ? Effect.as(tellAbort(c, ctx, role, c.cause), c)
+      : Effect.succeed(c)
   if (c.phase !== "joining" || RoleFlags.size(c.joinedRoles) < c.roles.length) return Effect.succeed(c)
   c.phase = "running"
   if (durable !== undefined) {
