@@ -23,6 +23,13 @@ const secret = "a handshake stall test secret"
 /** The test node's handshake deadline, and its stall: well over it. */
 const HANDSHAKE = "1 second"
 const STALL_MS = 1_500
+/**
+ * A worker's start (loading its modules) bound: not what these tests measure, and on a starved machine (load 30+) it
+ * took most of a 30 s limit (at load 46, over 60 s). Each test's steps have their own bounds (`within`), counted from the peer's start.
+ */
+const WORKER_START_MS = 120_000
+/** A test's limit: the peer's start, then its steps. */
+const TEST_MS = WORKER_START_MS + 30_000
 
 /** Blocks the test's event loop. */
 const busy = (ms: number) => {
@@ -36,8 +43,18 @@ const pem = (node: string) => {
   return { cert: issued.cert, key: issued.key, ca: ca.cert }
 }
 
-/** The healthy peer in a worker thread, stopped with the scope. */
+/** The healthy peer in a worker thread, stopped with the scope; once its modules are loaded. */
 const startPeer = (options: StallPeer.Options) =>
+  Effect.tap(startWorker(options), (peer) =>
+    peer.next("Loaded").pipe(
+      Effect.timeoutOrElse({
+        duration: WORKER_START_MS,
+        orElse: () => Effect.die(new Error(`the peer's worker did not load in ${WORKER_START_MS} ms`))
+      })
+    )
+  )
+
+const startWorker = (options: StallPeer.Options) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const worker = new Worker(new URL("./support/stall-peer.ts", import.meta.url), { workerData: options })
@@ -186,24 +203,33 @@ const tlsListenerStalls: Effect.Effect<void, unknown, Scope.Scope> = Effect.gen(
 })
 
 describe("a node stalled during a handshake", () => {
-  it.live("listening, with a secret: completes the handshake whose hello arrived during its stall", () =>
-    Effect.scoped(listenerStalls(false))
+  it.live(
+    "listening, with a secret: completes the handshake whose hello arrived during its stall",
+    () => Effect.scoped(listenerStalls(false)),
+    TEST_MS
   )
 
-  it.live("listening, with mutual TLS and a secret: completes the handshake whose hello arrived during its stall", () =>
-    Effect.scoped(listenerStalls(true))
+  it.live(
+    "listening, with mutual TLS and a secret: completes the handshake whose hello arrived during its stall",
+    () => Effect.scoped(listenerStalls(true)),
+    TEST_MS
   )
 
-  it.live("listening on a port of its own, with mutual TLS: completes the TLS handshake and upgrade of its stall", () =>
-    Effect.scoped(tlsListenerStalls)
+  it.live(
+    "listening on a port of its own, with mutual TLS: completes the TLS handshake and upgrade of its stall",
+    () => Effect.scoped(tlsListenerStalls),
+    TEST_MS
   )
 
-  it.live("dialing, with a secret: completes the handshake whose challenge arrived during its stall", () =>
-    Effect.scoped(dialerStalls(false))
+  it.live(
+    "dialing, with a secret: completes the handshake whose challenge arrived during its stall",
+    () => Effect.scoped(dialerStalls(false)),
+    TEST_MS
   )
 
   it.live(
     "dialing, with mutual TLS and a secret: completes the handshake whose challenge arrived during its stall",
-    () => Effect.scoped(dialerStalls(true))
+    () => Effect.scoped(dialerStalls(true)),
+    TEST_MS
   )
 })

@@ -17,6 +17,21 @@ import type { Event } from "./support/transport-node.ts"
 
 const secret = "a stall test secret"
 const STALL_MS = 2_500
+/**
+ * The nodes' start (loading their modules): not what these tests measure, and on a starved machine (load 30+) it took
+ * most of a 30 s limit. The steps after it have their own bound, {@link STEPS_MS}.
+ */
+const START_MS = 120_000
+const STEPS_MS = 30_000
+
+/** Bounds a test's steps after its nodes started. */
+const steps = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(
+    Effect.timeoutOrElse({
+      duration: STEPS_MS,
+      orElse: () => Effect.die(new Error(`the steps after the nodes' start took over ${STEPS_MS} ms`))
+    })
+  )
 const chaos = process.env.TROUPE_CHAOS === "1"
 
 const downs = (node: Cluster.Child) => node.events.filter((event) => event.event === "peer-down")
@@ -40,15 +55,25 @@ const exchange = (from: Cluster.Child, to: Cluster.Child, count: number) =>
 
 const survivesStall = (stallMs: number, spec: { readonly downAfterMs?: number; readonly acceptablePauseMs?: number }) =>
   Effect.gen(function* () {
-    const a = yield* Cluster.spawn({ node: "a", secret, heartbeatMs: 100, ...spec })
-    const b = yield* Cluster.spawn({ node: "b", secret, heartbeatMs: 100, downAfterMs: 60_000 })
-    yield* a.request({ cmd: "connect", url: b.url })
-    yield* b.waitFor(isUp("a", a.incarnation))
-    yield* exchange(a, b, 50)
-    yield* a.request({ cmd: "stall", ms: stallMs })
-    yield* exchange(a, b, 50)
-    yield* exchange(b, a, 50)
-    const report = yield* b.report
+    // at once: on a loaded machine a node's start (loading its modules) takes seconds
+    const [a, b] = yield* Effect.all(
+      [
+        Cluster.spawn({ node: "a", secret, heartbeatMs: 100, ...spec }),
+        Cluster.spawn({ node: "b", secret, heartbeatMs: 100, downAfterMs: 60_000 })
+      ],
+      { concurrency: "unbounded" }
+    )
+    const report = yield* steps(
+      Effect.gen(function* () {
+        yield* a.request({ cmd: "connect", url: b.url })
+        yield* b.waitFor(isUp("a", a.incarnation))
+        yield* exchange(a, b, 50)
+        yield* a.request({ cmd: "stall", ms: stallMs })
+        yield* exchange(a, b, 50)
+        yield* exchange(b, a, 50)
+        return yield* b.report
+      })
+    )
     assert.deepStrictEqual(downs(a), [], a.stderr())
     assert.deepStrictEqual(downs(b), [])
     assert.deepStrictEqual(report.received[`a/${a.incarnation}`], { count: 100, duplicates: 0, missing: 0 })
@@ -59,7 +84,7 @@ describe("a stalled node", () => {
     "does not blame its healthy peer for its own pause",
     // a's detector gives a silent peer 1 s; the stall lasts 2.5 s
     () => survivesStall(STALL_MS, { downAfterMs: 1_000 }),
-    30_000
+    START_MS + STEPS_MS
   )
 
   it.live(
@@ -67,27 +92,36 @@ describe("a stalled node", () => {
     () =>
       Effect.gen(function* () {
         // b gives a silent peer 1 s: it declares a down during a's stall
-        const a = yield* Cluster.spawn({ node: "a", secret, heartbeatMs: 100, downAfterMs: 1_000 })
-        const b = yield* Cluster.spawn({ node: "b", secret, heartbeatMs: 100, downAfterMs: 1_000 })
-        yield* a.request({ cmd: "connect", url: b.url })
-        yield* b.waitFor(isUp("a", a.incarnation))
-        yield* exchange(a, b, 50)
-        yield* exchange(b, a, 50)
-        yield* a.request({ cmd: "stall", ms: STALL_MS })
-        const down = yield* b.waitFor((event) => event.event === "peer-down" && event.node === "a")
-        assert.strictEqual((down as { readonly reason?: string }).reason, "unreachable")
-        // nobody intervenes: the same incarnations link again, and envelopes flow both ways
-        yield* b.waitFor(() => upsOf(b, a) === 2)
-        yield* a.waitFor(() => upsOf(a, b) === 2)
-        yield* exchange(a, b, 50)
-        yield* exchange(b, a, 50)
+        const [a, b] = yield* Effect.all(
+          [
+            Cluster.spawn({ node: "a", secret, heartbeatMs: 100, downAfterMs: 1_000 }),
+            Cluster.spawn({ node: "b", secret, heartbeatMs: 100, downAfterMs: 1_000 })
+          ],
+          { concurrency: "unbounded" }
+        )
+        yield* steps(
+          Effect.gen(function* () {
+            yield* a.request({ cmd: "connect", url: b.url })
+            yield* b.waitFor(isUp("a", a.incarnation))
+            yield* exchange(a, b, 50)
+            yield* exchange(b, a, 50)
+            yield* a.request({ cmd: "stall", ms: STALL_MS })
+            const down = yield* b.waitFor((event) => event.event === "peer-down" && event.node === "a")
+            assert.strictEqual((down as { readonly reason?: string }).reason, "unreachable")
+            // nobody intervenes: the same incarnations link again, and envelopes flow both ways
+            yield* b.waitFor(() => upsOf(b, a) === 2)
+            yield* a.waitFor(() => upsOf(a, b) === 2)
+            yield* exchange(a, b, 50)
+            yield* exchange(b, a, 50)
+          })
+        )
       }),
-    30_000
+    START_MS + STEPS_MS
   )
 
   it.live.skipIf(!chaos)(
     "a 6 s stall between nodes tuned for 30 s pauses leaves the link up",
     () => survivesStall(6_000, { acceptablePauseMs: 30_000 }),
-    60_000
+    START_MS + 60_000
   )
 })

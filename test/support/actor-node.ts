@@ -11,7 +11,7 @@
  */
 import { ActorSystem, Behavior, Mailbox, Protocol, type SystemEvent } from "@troupe/runtime"
 import { type Peer, Transport, WebSocket } from "@troupe/transport"
-import { Duration, Effect, Exit, Schema, Stream } from "effect"
+import { Duration, Effect, Exit, Schema, Semaphore, Stream } from "effect"
 import { type Books, drained, enter, livePeers, MAX_GAPS, type Received, received } from "./delivery.ts"
 import { emit, main, serve } from "./node-process.ts"
 
@@ -39,6 +39,12 @@ export type Command =
       /** One ask every this many tells (none when left out). */
       readonly askEvery?: number
       readonly askTimeoutMs?: number
+      /**
+       * How many asks may wait for their replies while the tells go on (default 1: each ask is waited for before
+       * the next tell). On a starved machine an ask's round trip takes hundreds of ms, and asks one at a time made
+       * most of a run's time.
+       */
+      readonly asksInFlight?: number
     }
   | { readonly id: number; readonly cmd: "drain" }
   /** The transport's links now (answered with a `links` event). */
@@ -197,6 +203,11 @@ const program = (spec: NodeSpec) =>
     )
 
     const sent: Record<string, number> = {}
+    /**
+     * One tell at a time per book: two sends to the same node (a second `send` while the first goes on) must not
+     * number two tells alike, which they did when a tell waited for room in the link and the other took its number.
+     */
+    const telling = new Map<string, Semaphore.Semaphore>()
     const undelivered: Record<string, number> = {}
     const undeliveredSeqs: Record<string, Array<number>> = {}
     const asks: Record<
@@ -262,6 +273,12 @@ const program = (spec: NodeSpec) =>
         const pace =
           command.perSecond === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.round(command.perSecond / 100))
         const askTimeout = command.askTimeoutMs ?? 3000
+        const inFlight = command.asksInFlight ?? 1
+        const asking = yield* Semaphore.make(inFlight)
+        // the pace is a schedule (tell i is due i / perSecond seconds after the start), not a fixed sleep per batch:
+        // on a starved machine each sleep lasts far longer than asked, and sleeps added up to most of a run
+        const startedAt = Date.now()
+        let told = 0
         let remaining = count
         let ref:
           | { readonly incarnation: string; readonly actor: import("@troupe/runtime").ActorRef<typeof Sink> }
@@ -283,35 +300,58 @@ const program = (spec: NodeSpec) =>
             ref = { incarnation: pinned ?? peer.incarnation, actor: found.success }
           }
           const book = `${to}/${ref.incarnation}`
-          const n = (sent[book] ?? 0) + 1
-          yield* ref.actor.tell(Sink.Deliver({ from: self, to: book, n }))
-          sent[book] = n
+          let lock = telling.get(book)
+          if (lock === undefined) telling.set(book, (lock = yield* Semaphore.make(1)))
+          const actor = ref.actor
+          const n = yield* Semaphore.withPermits(
+            lock,
+            1
+          )(
+            Effect.suspend(() => {
+              const next = (sent[book] ?? 0) + 1
+              return Effect.map(actor.tell(Sink.Deliver({ from: self, to: book, n: next })), () => {
+                sent[book] = next
+                return next
+              })
+            })
+          )
           remaining--
+          told++
           if (command.askEvery !== undefined && remaining % command.askEvery === 0) {
-            const started = Date.now()
-            const exit = yield* Effect.exit(ref.actor.ask(Sink.Echo({ n }), { timeout: Duration.millis(askTimeout) }))
-            const ended = Date.now()
-            const elapsed = ended - started
-            const stats = (asks[book] ??= { ok: 0, failed: {}, late: 0, lateStarved: 0, slowestMs: 0 })
-            stats.slowestMs = Math.max(stats.slowestMs, elapsed)
-            const overshootMs = elapsed - askTimeout
-            if (overshootMs > ASK_MARGIN_MS) {
-              // past its deadline: by the time this node could not run after it, or by the ask's own doing?
-              const starvedMs = starvedBetween(started + askTimeout, ended)
-              if (overshootMs > starvedMs + ASK_MARGIN_MS) stats.late++
-              else stats.lateStarved++
-              if (overshootMs > (stats.worst?.overshootMs ?? 0)) stats.worst = { overshootMs, starvedMs }
-            }
-            if (Exit.isSuccess(exit) && exit.value === n) stats.ok++
-            else {
-              const tag = Exit.isSuccess(exit)
-                ? "wrong-reply"
-                : String((exit.cause.reasons[0] as { error?: { _tag?: string } })?.error?._tag ?? "defect")
-              stats.failed[tag] = (stats.failed[tag] ?? 0) + 1
-            }
+            const ask = Effect.gen(function* () {
+              const started = Date.now()
+              const exit = yield* Effect.exit(actor.ask(Sink.Echo({ n }), { timeout: Duration.millis(askTimeout) }))
+              const ended = Date.now()
+              const elapsed = ended - started
+              const stats = (asks[book] ??= { ok: 0, failed: {}, late: 0, lateStarved: 0, slowestMs: 0 })
+              stats.slowestMs = Math.max(stats.slowestMs, elapsed)
+              const overshootMs = elapsed - askTimeout
+              if (overshootMs > ASK_MARGIN_MS) {
+                // past its deadline: by the time this node could not run after it, or by the ask's own doing?
+                const starvedMs = starvedBetween(started + askTimeout, ended)
+                if (overshootMs > starvedMs + ASK_MARGIN_MS) stats.late++
+                else stats.lateStarved++
+                if (overshootMs > (stats.worst?.overshootMs ?? 0)) stats.worst = { overshootMs, starvedMs }
+              }
+              if (Exit.isSuccess(exit) && exit.value === n) stats.ok++
+              else {
+                const tag = Exit.isSuccess(exit)
+                  ? "wrong-reply"
+                  : String((exit.cause.reasons[0] as { error?: { _tag?: string } })?.error?._tag ?? "defect")
+                stats.failed[tag] = (stats.failed[tag] ?? 0) + 1
+              }
+            })
+            yield* Semaphore.take(asking, 1)
+            if (inFlight === 1) yield* Effect.ensuring(ask, Semaphore.release(asking, 1))
+            else yield* Effect.forkChild(Effect.ensuring(ask, Semaphore.release(asking, 1)), { startImmediately: true })
           }
-          if (remaining % pace === 0) yield* Effect.sleep(10)
+          if (told % pace === 0) {
+            const ahead = startedAt + (told * 1000) / command.perSecond! - Date.now()
+            if (ahead > 0) yield* Effect.sleep(ahead)
+          }
         }
+        // the asks still waiting for their replies
+        yield* Semaphore.take(asking, inFlight)
       })
 
     const report = Effect.gen(function* () {

@@ -30,6 +30,8 @@ export type Request = { readonly _tag: "Count" } | { readonly _tag: "Stop" }
 
 /** What the worker posts. */
 export type Message =
+  /** Its modules are loaded (a start on a starved machine takes many seconds): it begins its role now. */
+  | { readonly _tag: "Loaded" }
   | { readonly _tag: "Ready"; readonly url: string }
   | { readonly _tag: "Accepted" }
   | { readonly _tag: "Upstream" }
@@ -41,6 +43,7 @@ export type Message =
 
 const options = workerData as Options
 const post = (message: Message) => parentPort!.postMessage(message)
+post({ _tag: "Loaded" })
 const scope = Effect.runSync(Scope.make())
 const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
   Effect.runPromiseExit(effect.pipe(Scope.provide(scope), Effect.provideService(References.MinimumLogLevel, "Error")))
