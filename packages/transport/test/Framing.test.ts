@@ -150,7 +150,7 @@ describe("data frames", () => {
       }).pipe(
         Effect.timeoutOrElse({
           duration: "20 seconds",
-          onTimeout: () => Effect.die(new Error("the second envelope was not written within 20 s of the drain"))
+          orElse: () => Effect.die(new Error("the envelopes behind the large ones were not written within 20 s"))
         })
       )
       assert.deepStrictEqual(
