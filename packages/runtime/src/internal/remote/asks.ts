@@ -22,7 +22,6 @@ import {
   type ReplyPayload,
   SYSTEM_PATH
 } from "./codec.ts"
-import * as FiberWait from "./fiberWait.ts"
 import type { RemoteActorRef } from "./remoteRef.ts"
 import * as TellEffect from "./tellEffect.ts"
 
@@ -30,17 +29,14 @@ type RequestDef = Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.T
 
 /**
  * An ask sent to another node, waiting for its reply; it is its own deadline (no timer, closure or fiber per
- * ask). Its caller's fiber waits suspended on it (see `fiberWait.ts`: no `Effect.callback` per ask). A lookup
- * has no request definition: its reply is a `LookupResult`.
+ * ask). A lookup has no request definition: its reply is a `LookupResult`.
  */
 class Outgoing extends AskDeadline {
   /** The envelope is in the link's resend buffer (so the other node may be working on it). */
   sent = false
   /** Withdraws the send while it waits (for room in the window, or for a paused recipient). */
   withdraw: (() => void) | undefined = undefined
-  /** The caller's fiber while it waits suspended (see {@link wait}); forgotten before it is resumed. */
-  private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
-  /** Or its `Effect.callback`'s resumption (see {@link run}). */
+  /** The caller's resumption while it waits (see {@link run}). */
   private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
   /** The result, when it came before the caller waited. */
   private result: Exit.Exit<unknown, unknown> | undefined = undefined
@@ -96,11 +92,7 @@ class Outgoing extends AskDeadline {
     const withdraw = this.withdraw
     this.withdraw = undefined
     withdraw?.()
-    const fiber = this.fiber
-    if (fiber !== undefined) {
-      this.fiber = undefined
-      FiberWait.resume(fiber, exit)
-    } else if (this.resume !== undefined) this.resume(exit)
+    if (this.resume !== undefined) this.resume(exit)
     else this.result = exit
   }
 
@@ -112,26 +104,7 @@ class Outgoing extends AskDeadline {
     if (sent) this.asks.remoting.sendSystem(this.peer, { type: "cancel", correlationId: this.id })
   }
 
-  /** The suspended caller runs again: resumed by {@link complete} (which forgot its fiber first), or interrupted. */
-  private readonly woken = (): void => {
-    if (this.fiber === undefined) return
-    this.fiber = undefined
-    this.abandon(Exit.interrupt())
-  }
-
-  /**
-   * Sends `envelope` (now, or once the recipient at its path resumes) and suspends the caller running on `fiber`
-   * until the reply: what the caller's step returns (the result itself when it came at once: a refused send).
-   */
-  wait(fiber: Fiber.Fiber<unknown, unknown>, envelope: WireEnvelopes.Envelope): Effect.Effect<unknown, unknown> {
-    if (!this.asks.suspends) return this.run(envelope)
-    this.send(envelope)
-    if (this.result !== undefined) return this.result
-    this.fiber = fiber
-    return FiberWait.suspend(fiber, this.woken)
-  }
-
-  /** {@link wait} through `Effect.callback`, for an Effect whose fibers `fiberWait.ts` cannot suspend. */
+  /** Sends `envelope` (now, or once the recipient at its path resumes) and waits for the reply. */
   run(envelope: WireEnvelopes.Envelope): Effect.Effect<unknown, unknown> {
     return Effect.callback<unknown, unknown>((resume) => {
       if (this.result !== undefined) resume(this.result)
@@ -188,11 +161,6 @@ export class Asks {
   /** The asks waiting for a reply, by correlation id. */
   private readonly outgoing = new Map<string, Outgoing>()
   private nextId = 0
-  /**
-   * Whether callers wait suspended on their asks (see `fiberWait.ts`); false on an Effect whose fibers that module
-   * cannot suspend: they wait through `Effect.callback` (tests set it to run that way too).
-   */
-  suspends: boolean = FiberWait.suspends
   readonly remoting: Remoting
   constructor(remoting: Remoting) {
     this.remoting = remoting
@@ -237,12 +205,12 @@ export class Asks {
       traceparent: remoting.traceparent(fiber),
       payload
     })
-    return outgoing.wait(fiber, envelope)
+    return outgoing.run(envelope)
   }
 
   /** Asks `peer` whether an actor at `path` speaks `protocol`; resolves to a ref when it does. */
   lookup<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): Effect.Effect<ActorRef<P>, LookupError> {
-    return Effect.withFiber<unknown, unknown>((fiber) => {
+    return Effect.suspend(() => {
       const target = `${peer.node}${SYSTEM_PATH}`
       const outgoing = this.request(peer, target, "Lookup", undefined, this.remoting.system.askTimeoutMillis)
       const envelope = WireEnvelopes.make({
@@ -251,7 +219,7 @@ export class Asks {
         correlationId: outgoing.id,
         payload: { _tag: "Lookup", path, protocol: protocol.name }
       })
-      return outgoing.wait(fiber, envelope)
+      return outgoing.run(envelope)
     }).pipe(
       Effect.flatMap((result) =>
         result === "found"
