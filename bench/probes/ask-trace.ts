@@ -7,7 +7,8 @@
  *   ROOTS=/work/wt/x,/work/main ROUNDS=5 SAMPLES=5000 pnpm exec node bench/probes/ask-trace.ts
  *
  * With stamps (`globalThis.__tr?.(id)` put at the steps of an ask by a temporary patch: `git apply
- * bench/probes/ask-trace-stamps.patch`, ids in its hunks) each process writes its stamps to
+ * bench/probes/ask-trace-stamps.patch`, ids in its hunks; made on e3f5325: since then asks.ts changed and
+ * engine.ts/link.ts were split, so its hunks need redoing) each process writes its stamps to
  * `/tmp/ask-trace-<role>.json` (`TRACE=1`), and the last round's steps are printed (consecutive stamps, p50/p25/p10).
  * TRACE=1 also stamps each socket write (16 before, 17 after the `writev`/`write` of net.Socket).
  */

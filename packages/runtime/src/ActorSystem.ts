@@ -77,8 +77,9 @@ export interface Options<E = never> {
    */
   readonly remoteAccess?: RemoteAccess.RemoteAccess
   /**
-   * How many sessions (`Session.start`, `DurableSession.start`, `ShardedSession.start`) may be joining their
-   * roles at once on this system: their joins asked and not all answered. The others wait in line, in order,
+   * How many sessions (`Session.start`, `Session.run`) may be joining their roles at once on this system: their
+   * joins asked and not all answered (durable and sharded sessions are not counted: their joins retry until the
+   * session's deadline). The others wait in line, in order,
    * and one that waits longer than `askTimeout` fails with `SessionOverloaded` before anything is done for it
    * (see "Sessions under overload" in docs/choreography.md). A whole number, 1 or more. Default 256.
    *
