@@ -5,13 +5,13 @@
  * had it send those again. That is not a protocol violation: the message waits for the ones between. It used to
  * abort the session with `ProtocolViolation` "message 4 from B, expected 3" (seen once in the multi-runner test).
  */
-import { type ActorRef, ActorSystem, Sharded, ShardedSession } from "@troupe/runtime"
+import { type ActorRef, ActorSystem, ShardedSession } from "@troupe/runtime"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { participantsOf } from "../../src/choreography/internal/participant.ts"
 import type { ParticipantProtocol } from "../../src/choreography/internal/sessionProtocols.ts"
 import { completed, Ledger } from "../durable/ledger.ts"
-import { Auditors, Banks, gatedClients, ranOnce, runSqlite } from "./ledgerRunner.ts"
+import { Auditors, Banks, gatedClients, ledgerRoles, ranOnce, runSqlite } from "./ledgerRunner.ts"
 
 /** Clients that wait before their second deposit until the test releases them. */
 const gated = gatedClients("LedgerOrderClient")
@@ -24,11 +24,7 @@ describe("a session with sharded roles whose role gets a peer's message ahead of
     const id = "order-3"
     const done = await run(
       Effect.gen(function* () {
-        const roles = {
-          C: yield* Sharded.ref(Waiters, `c-${id}`),
-          B: yield* Sharded.ref(Banks, `b-${id}`),
-          A: yield* Sharded.ref(Auditors, `a-${id}`)
-        }
+        const roles = yield* ledgerRoles(id, Waiters)
         const handle = yield* ShardedSession.start(Ledger, { roles, id, deadline: "10 seconds" })
         // the auditor took the bank's first record (the client waits before its second deposit)
         const participants = participantsOf(ActorSystem.internal(yield* ActorSystem.ActorSystem))

@@ -7,7 +7,7 @@
  * multi-runner test: a session of the rolling-restart batch completed with `{ C: 465 }`, B's and A's missing). Now
  * such a role is joined again (the lease) and resumes from the log, and the session completes with every result.
  */
-import { type ActorRef, ActorSystem, Sharded, ShardedSession } from "@troupe/runtime"
+import { type ActorRef, ActorSystem, ShardedSession } from "@troupe/runtime"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { participantsOf } from "../../src/choreography/internal/participant.ts"
@@ -15,7 +15,7 @@ import type { RoleSession } from "../../src/choreography/internal/roleSession.ts
 import { SessionCancelled } from "../../src/choreography/internal/sessionErrors.ts"
 import type { ParticipantProtocol } from "../../src/choreography/internal/sessionProtocols.ts"
 import { completed, Ledger } from "../durable/ledger.ts"
-import { Auditors, Banks, gatedClients, ranOnce, runSqlite } from "./ledgerRunner.ts"
+import { Auditors, Banks, gatedClients, ledgerRoles, ranOnce, runSqlite } from "./ledgerRunner.ts"
 
 /** Clients that wait before their second deposit until the test releases them. */
 const gated = gatedClients("LedgerStaleAbortClient")
@@ -28,11 +28,7 @@ describe("a session with sharded roles whose coordinator started again after an 
     const id = "stale-3"
     const done = await run(
       Effect.gen(function* () {
-        const roles = {
-          C: yield* Sharded.ref(Waiters, `c-${id}`),
-          B: yield* Sharded.ref(Banks, `b-${id}`),
-          A: yield* Sharded.ref(Auditors, `a-${id}`)
-        }
+        const roles = yield* ledgerRoles(id, Waiters)
         const handle = yield* ShardedSession.start(Ledger, { roles, id, deadline: "10 seconds" })
         // every role holds the session, which began (the client waits before its second deposit)
         const participants = participantsOf(ActorSystem.internal(yield* ActorSystem.ActorSystem))

@@ -13,7 +13,7 @@
  * On a SQLite runner, and (with `TROUPE_CLUSTER=1`) on a PostgreSQL runner; a trigger makes the database refuse the
  * write.
  */
-import { ActorSystem, Cluster, Sharded, ShardedSession, Storage } from "@troupe/runtime"
+import { ActorSystem, Cluster, ShardedSession, Storage } from "@troupe/runtime"
 import { Effect, Exit, Layer, Option } from "effect"
 import type { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
@@ -22,7 +22,7 @@ import type { RoleSession } from "../../src/choreography/internal/roleSession.ts
 import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
 import { Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
-import { Auditors, Banks, Clients, gatedClients, type Run, runOn, runSqlite } from "./ledgerRunner.ts"
+import { Auditors, Banks, Clients, gatedClients, ledgerRoles, type Run, runOn, runSqlite } from "./ledgerRunner.ts"
 import { firstLog } from "./logs.ts"
 import { postgresAndRunners } from "./processes.ts"
 
@@ -80,11 +80,7 @@ const tests = (gated: Gated, runner: (around: Layer.Layer<never>) => Promise<Run
     const result = await run(
       Effect.gen(function* () {
         const { sql, store } = yield* storageHere
-        const roles = {
-          C: yield* Sharded.ref(gated.type, `c-${id}`),
-          B: yield* Sharded.ref(Banks, `b-${id}`),
-          A: yield* Sharded.ref(Auditors, `a-${id}`)
-        }
+        const roles = yield* ledgerRoles(id, gated.type)
         const handle = yield* ShardedSession.start(Ledger, { roles, id, deadline: "10 seconds" })
         const participants = participantsOf(ActorSystem.internal(yield* ActorSystem.ActorSystem))
         const held = () =>
@@ -139,11 +135,7 @@ const tests = (gated: Gated, runner: (around: Layer.Layer<never>) => Promise<Run
         const { sql, store } = yield* storageHere
         // the database refuses the auditor's result
         yield* refusal(sql, "troupe_session_roles", "NEW.role = 'A' AND NEW.done = 1").create
-        const roles = {
-          C: yield* Sharded.ref(Clients, `c-${id}`),
-          B: yield* Sharded.ref(Banks, `b-${id}`),
-          A: yield* Sharded.ref(Auditors, `a-${id}`)
-        }
+        const roles = yield* ledgerRoles(id, Clients)
         const exit = yield* Effect.exit(
           ShardedSession.run(Ledger, { roles, id, deadline: "10 seconds" }).pipe(
             Effect.timeoutOrElse({
