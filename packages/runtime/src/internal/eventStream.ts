@@ -18,6 +18,7 @@ interface Numbered {
   readonly event: SystemEvent.SystemEvent
 }
 
+/** The system's event stream: numbered events, the oldest dropped when full, a lagging subscriber told `EventsMissed`. */
 export class EventStream {
   private readonly hub: PubSub.PubSub<Numbered>
   private published = 0

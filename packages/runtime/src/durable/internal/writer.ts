@@ -68,6 +68,7 @@ interface Written {
   conflict: PersistenceConflict | undefined
 }
 
+/** Writes the durable modules' operations in batches, one transaction each (its own connection when the pool can spare one). */
 export class Writer {
   private dirty = new Set<Tracked>()
   private loose: Array<Loose> = []

@@ -157,6 +157,7 @@ type LookupError =
   | TransportError.NodeUnreachable
   | ActorRefs.AskTimeout
 
+/** The asks and lookups this node made to others, waiting for their replies by correlation id. */
 export class Asks {
   /** The asks waiting for a reply, by correlation id. */
   private readonly outgoing = new Map<string, Outgoing>()
