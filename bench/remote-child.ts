@@ -37,19 +37,39 @@ const finished = process.env.TROUPE_BENCH_CHILD_FLAGS === undefined ? Effect.nev
 let cpuMark = process.cpuUsage()
 let eluMark = performance.eventLoopUtilization()
 let stats: (() => unknown) | undefined
+/** Garbage collections since `markCpu` (with TROUPE_BENCH_CPU): count and milliseconds, minor and major. */
+const gcs = { minor: 0, minorMs: 0, major: 0, majorMs: 0 }
+let gcFrom = Number.POSITIVE_INFINITY
 const markCpu = () => {
   cpuMark = process.cpuUsage()
   eluMark = performance.eventLoopUtilization()
+  gcFrom = performance.now()
 }
-if (process.env.TROUPE_BENCH_CPU !== undefined)
+if (process.env.TROUPE_BENCH_CPU !== undefined) {
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.startTime < gcFrom) continue
+      const kind = (entry.detail as { readonly kind?: number } | undefined)?.kind
+      // node's constants: 1 minor (scavenge), 2 major (mark-compact), 4 incremental marking, 8 weak callbacks
+      if (kind === 1) {
+        gcs.minor++
+        gcs.minorMs += entry.duration
+      } else {
+        gcs.major++
+        gcs.majorMs += entry.duration
+      }
+    }
+  }).observe({ entryTypes: ["gc"] })
   process.on("SIGUSR2", () => {
     print({
       cpu: process.cpuUsage(cpuMark),
       busy: performance.eventLoopUtilization(eluMark).utilization,
+      gc: gcs,
       stats: stats?.()
     })
     process.exit(0)
   })
+}
 
 /** The messages: the same `{ _tag: "Tick", n }` payload the raw baseline moves. */
 const Consumer = Protocol.make("Consumer", {
