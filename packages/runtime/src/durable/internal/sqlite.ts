@@ -7,7 +7,8 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite"
 import { Context, Effect, Layer, type Scope, Semaphore, Stream } from "effect"
-import { Reactivity } from "effect/reactivity"
+// the module itself: the `effect/reactivity` barrel would also load its Atom, HTTP API and RPC clients (~3 MB of heap)
+import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 
 /** How a SQLite database is opened. */
