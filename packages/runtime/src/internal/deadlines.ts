@@ -12,6 +12,17 @@ export interface Deadline {
  * Many deadlines served by one fiber: a binary min-heap ordered by time and a single sleeper that wakes at
  * the earliest one. Scheduling and cancelling are O(log n) and allocate no fiber, so an `ask` costs no timer
  * fiber of its own. Time comes from the given `Clock`, so `TestClock` drives it in tests.
+ *
+ * A deadline is judged only after the I/O already waiting has been read. The sleeper wakes in Node's timers
+ * phase, which after a long turn (a synchronous handler, 10,000 sessions started at once) runs before the poll
+ * phase reads the sockets: firing there would fail an ask whose reply already waits unread. So a wake that finds
+ * deadlines due fires them from `setImmediate` (the check phase, after the poll), if still due: one hop, only
+ * for deadlines that expire.
+ *
+ * @example
+ * const deadlines = new Deadlines(clock, Effect.runFork)
+ * const deadline = deadlines.schedule(deadlines.now() + 5_000, () => console.log("no answer within 5 s"))
+ * deadlines.cancel(deadline) // answered in time
  */
 export class Deadlines {
   private readonly heap: Array<Deadline> = []
@@ -74,12 +85,14 @@ export class Deadlines {
   }
 
   private loop(generation: number): Effect.Effect<void> {
-    return Effect.suspend(() => this.tick(generation))
+    return Effect.suspend(() => this.tick(generation, false))
   }
 
-  private tick(generation: number): Effect.Effect<void> {
+  /** The sleeper's step: fires what is due (once the waiting I/O was read: `afterIo`), then sleeps until the next. */
+  private tick(generation: number, afterIo: boolean): Effect.Effect<void> {
     if (generation !== this.generation || this.closed) return Effect.void
     const now = this.clock.currentTimeMillisUnsafe()
+    if (!afterIo && this.heap.length > 0 && this.heap[0]!.at <= now) return this.afterIo(generation)
     while (this.heap.length > 0 && this.heap[0]!.at <= now) {
       const due = this.heap[0]!
       this.cancel(due)
@@ -93,6 +106,14 @@ export class Deadlines {
     }
     this.wakeAt = this.heap[0]!.at
     return Effect.andThen(this.clock.sleep(Duration.millis(this.wakeAt - now)), this.loop(generation))
+  }
+
+  /** Looks again from the check phase, after the poll phase has read the sockets that are ready. */
+  private afterIo(generation: number): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      const immediate = setImmediate(() => resume(Effect.suspend(() => this.tick(generation, true))))
+      return Effect.sync(() => clearImmediate(immediate))
+    })
   }
 
   private up(i: number): void {
