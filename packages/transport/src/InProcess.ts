@@ -189,6 +189,12 @@ class Pipe {
   }
 }
 
+/** What a dial to a node that is not there fails with: a socket's error when nothing listens on the port. */
+const refusedError = (target: string): Error =>
+  Object.assign(new Error(`connect ECONNREFUSED ${target}: no node ${target} on this network`), {
+    code: "ECONNREFUSED"
+  })
+
 class NetworkImpl implements Network {
   readonly endpoints = new Map<string, Endpoint>()
   readonly pipes = new Set<Pipe>()
@@ -218,6 +224,8 @@ class NetworkImpl implements Network {
       if (pipe.dialer.closed) return
       const to = this.endpoints.get(target)
       if (to === undefined || to.crashed || from.crashed || this.blocked.has(this.key(from.node, target))) {
+        // nothing listens there (no such node, or it crashed), as a socket's refused connection says
+        if (!from.crashed && (to === undefined || to.crashed)) events.failed(refusedError(target), "io")
         pipe.cut()
         return
       }

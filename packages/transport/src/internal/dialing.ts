@@ -7,7 +7,7 @@ import { Deferred, Effect, type Fiber } from "effect"
 import * as CloseCode from "../CloseCode.ts"
 import type { Peer } from "../Peer.ts"
 import { NodeUnreachable } from "../TransportError.ts"
-import { Connection, type DialOutcome } from "./connection.ts"
+import { Connection, type DialOutcome, type WireEvents } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 
 /** Failed dials after which a member learned by gossip is no longer dialed (until gossip names it again). */
@@ -54,12 +54,57 @@ export class Target {
   }
 }
 
-const dial = (engine: Engine, target: Target, onDone: (outcome: DialOutcome) => void): Connection => {
+/** Whether a dial's socket error says that nothing listens at the target (the TCP connection was refused). */
+const isRefusal = (error: Error): boolean => (error as { readonly code?: unknown }).code === "ECONNREFUSED"
+
+/**
+ * Dials `target`; `onDone` is told how the connection ended and whether the dial was refused (nothing listens
+ * there: see {@link gone}).
+ */
+const dial = (
+  engine: Engine,
+  target: Target,
+  onDone: (outcome: DialOutcome, refused: boolean) => void
+): Connection => {
   const connection = new Connection(engine, true, target.target)
-  connection.onDone = onDone
-  connection.wire = engine.options.dial(target.target, connection) // throws for a malformed target
+  let refused = false
+  connection.onDone = (outcome) => onDone(outcome, refused)
+  // the connection's own handlers (bound once), but for the socket error, which says whether the dial was refused
+  const events: WireEvents = {
+    opened: connection.opened,
+    message: connection.message,
+    closed: connection.closed,
+    failed: (error, kind) => {
+      if (isRefusal(error)) refused = true
+      connection.failed(error, kind)
+    }
+  }
+  connection.wire = engine.options.dial(target.target, events) // throws for a malformed target
   engine.connections.add(connection)
   return connection
+}
+
+/**
+ * A dial of `target` was refused: nothing listens there any more. If the incarnation last reached there (or the
+ * node that announced this address) has a link that lost its connection without a goodbye, that incarnation is
+ * gone (a crash, a SIGKILL): a live node listens on its address for as long as it runs, and a restart on the same
+ * address would have answered. It is declared down at once, instead of after the failure detector's timeout. A
+ * close whose redial times out or is reset may be a network cut: that is left to the failure detector, as is a
+ * link that has a connection (its peer is alive, whatever this address says). The verdict is `unreachable`, not a
+ * quarantine: should the incarnation answer again after all, it links again.
+ */
+const gone = (engine: Engine, target: Target): void => {
+  const peer = target.peer
+  const node = peer?.node ?? engine.membership.nodeAt(target.target)
+  if (node === undefined) return
+  const link = engine.links.get(node)
+  if (link === undefined || link.down || link.active !== undefined) return
+  if (peer !== undefined && link.peer.incarnation !== peer.incarnation) return
+  engine.peers.declareDown(
+    link,
+    "unreachable",
+    `its connection closed without a goodbye and nothing listens at ${target.target} any more (connection refused)`
+  )
 }
 
 /**
@@ -109,9 +154,13 @@ const dialLoop = (engine: Engine, target: Target): Effect.Effect<void> =>
   Effect.gen(function* () {
     let failures = 0
     while (!engine.stopping) {
+      let refused = false
       const outcome = yield* Effect.callback<DialOutcome | Error>((resume) => {
         try {
-          const connection = dial(engine, target, (o) => resume(Effect.succeed(o)))
+          const connection = dial(engine, target, (o, r) => {
+            refused = r
+            resume(Effect.succeed(o))
+          })
           return Effect.sync(() => connection.abort())
         } catch (error) {
           resume(Effect.succeed(error instanceof Error ? error : new Error(String(error))))
@@ -149,6 +198,7 @@ const dialLoop = (engine: Engine, target: Target): Effect.Effect<void> =>
         )
         return
       }
+      if (refused && !outcome.established) gone(engine, target)
       failures = outcome.established ? 0 : failures + 1
       if (!outcome.established) {
         engine.log("Debug", "dial failed", {

@@ -212,6 +212,7 @@ export class Engine {
         link.detached(connection)
         if (!this.stopping && !link.down) {
           this.log("Debug", "connection lost", { peer: link.peer.node, code: CloseCode.name(code), reason })
+          this.membership.lost(link)
         }
       }
       if (code === CloseCode.Quarantined && !link.down) {

@@ -63,6 +63,23 @@ export class Membership {
     if (this.engine.options.connectAll) this.send(link, this.members())
   }
 
+  /**
+   * The link lost its connection (without a goodbye): its peer's announced address is dialed (unless it is dialed
+   * already), so that if nothing listens there any more the incarnation is declared gone at once (see `dialing.ts`),
+   * even when this node never dialed the peer itself; if it is alive, the connection comes back sooner.
+   */
+  lost(link: Link): void {
+    if (!this.engine.options.connectAll) return
+    const address = this.addresses.get(link.peer.node)
+    if (address !== undefined) this.engine.learn(address)
+  }
+
+  /** The node that announced `address` as its own (or was said to be there), if any. */
+  nodeAt(address: string): string | undefined {
+    for (const [node, known] of this.addresses) if (known === address) return node
+    return undefined
+  }
+
   /** Gossip from a linked peer: remember new members, dial those not linked, pass the news on. */
   received(from: Link, frame: Frame.Members): void {
     const engine = this.engine
