@@ -208,18 +208,25 @@ describe("durable sessions under admission (SQLite)", () => {
       cap,
       Effect.gen(function* () {
         yield* spawnLedger(record, probe)
+        const admission = Admission.of(ActorSystem.internal(yield* ActorSystem.ActorSystem))
+        let mostJoining = 0
+        const sample = setInterval(() => {
+          mostJoining = Math.max(mostJoining, admission.joining)
+        }, 1)
         const handles = yield* DurableSession.recover([Ledger])
+        mostJoining = Math.max(mostJoining, admission.joining)
         const exits = yield* Effect.forEach(handles, (h) => Effect.exit(h.await), { concurrency: "unbounded" })
+        clearInterval(sample)
         const outcomes = yield* Effect.forEach(
           Array.from({ length: n }, (_, i) => `r-${i}`),
           (id) => Effect.map(DurableSession.outcome(id), (o) => (Option.isNone(o) ? "none" : o.value._tag))
         )
-        return { recovered: exits.map(tagOf), outcomes }
+        return { recovered: exits.map(tagOf), outcomes, mostJoining, waiting: admission.waiting }
       })
     )
     console.log(
       `first process: starts ${JSON.stringify(count(first))}, ${ranBefore} effects; recovered ${second.recovered.length} ` +
-        `${JSON.stringify(count(second.recovered))}, most joined-not-begun ${probe.most()}; stored ${JSON.stringify(count(second.outcomes))}`
+        `${JSON.stringify(count(second.recovered))}, most joined-not-begun ${probe.most()}, most joining ${second.mostJoining}; stored ${JSON.stringify(count(second.outcomes))}`
     )
     // some sessions were recovered (the node stopped mid-burst), and every one completed
     expect(second.recovered.length).toBeGreaterThan(0)
@@ -236,8 +243,11 @@ describe("durable sessions under admission (SQLite)", () => {
     const completed = second.outcomes.filter((o) => o === "Completed").length
     expect(new Set(effects).size).toBe(effects.length)
     expect(effects.length).toBe(2 * completed)
-    // the recovered coordinators joined through the line too
+    // the recovered coordinators joined through the line too (on main they took no place)
     expect(probe.most()).toBeLessThanOrEqual(cap)
+    expect(second.mostJoining).toBeGreaterThan(0)
+    expect(second.mostJoining).toBeLessThanOrEqual(cap)
+    expect(second.waiting).toBe(0)
   }, 180_000)
 })
 
