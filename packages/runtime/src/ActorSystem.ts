@@ -77,11 +77,13 @@ export interface Options<E = never> {
    */
   readonly remoteAccess?: RemoteAccess.RemoteAccess
   /**
-   * How many sessions (`Session.start`, `Session.run`) may be joining their roles at once on this system: their
-   * joins asked and not all answered (durable and sharded sessions are not counted: their joins retry until the
-   * session's deadline). The others wait in line, in order,
-   * and one that waits longer than `askTimeout` fails with `SessionOverloaded` before anything is done for it
-   * (see "Sessions under overload" in docs/choreography.md). A whole number, 1 or more. Default 256.
+   * How many sessions may be joining their roles at once on this system: their joins asked and not all answered.
+   * Plain sessions (`Session.start`, `Session.run`) and durable ones (`DurableSession`, until the session began:
+   * its Joins and the Join that says it began) share the places; so do the coordinators of sessions with sharded
+   * roles that this runner hosts. The others wait in line, in order; one that waits longer than `askTimeout` (a
+   * durable session: longer than its own `deadline`) fails with `SessionOverloaded` before anything is done or
+   * stored for it. Coordinators of sessions stored already (`DurableSession.recover`, sharded sessions) wait as long
+   * as it takes. See "Sessions under overload" in docs/choreography.md. A whole number, 1 or more. Default 256.
    *
    * @example
    * ```ts

@@ -163,6 +163,8 @@ const settingsOf = (protocol: Choreography, id: string) =>
         store,
         deadlineMillis: spec.deadlineMillis,
         leaseMillis: Lease.periodOf(spec.deadlineMillis),
+        // on the runner the cluster activated it on, the coordinator takes its place among the sessions joining there
+        waitsInLine: true,
         recovered: { begun, results: yield* store.resultsOf(id) }
       }
     } satisfies Coordinator.Settings

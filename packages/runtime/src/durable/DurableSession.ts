@@ -29,13 +29,16 @@
 import type { Choreography as C } from "@troupe/choreography"
 import { Deferred, Duration, Effect, Option, Schema } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
-import { ActorSystem, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
+import { ActorSystem, type SpawnError, SystemShuttingDown, internal as systemInternal } from "../ActorSystem.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
 import * as Lease from "../choreography/internal/lease.ts"
+import { Admission } from "../choreography/internal/sessionAdmission.ts"
 import {
   AbortCause,
   type SessionAborted,
+  SessionCancelled,
   SessionNodeLost,
+  type SessionOverloaded,
   shardedRole
 } from "../choreography/internal/sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
@@ -95,13 +98,18 @@ const handleOf = <Results>(
  * Starts a durable session: it is stored (who plays each role, its settings) before its coordinator asks the
  * roles to join. Unlike `Session.start`, closing the scope does not cancel it: it outlives this process. A role
  * bound to a sharded actor fails it with `Session.RoleSharded` (see `ShardedSession`).
+ *
+ * It first takes a place among the sessions joining on this actor system (at most its `maxJoiningSessions`, shared
+ * with plain sessions): when none is free it waits in line, in order, at most the session's `deadline`, and then fails
+ * with `SessionOverloaded`, with nothing stored (see "Sessions under overload" in docs/choreography.md). The place is
+ * given back once every role answered its Join (or the session ended first).
  */
 export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>
 ): Effect.Effect<
   Session.Handle<Session.ResultsOf<B>>,
-  SpawnError | StorageError | SessionIdTaken | Session.RoleSharded,
+  SpawnError | StorageError | SessionIdTaken | Session.RoleSharded | SessionOverloaded,
   ActorSystem | Storage
 > =>
   Effect.gen(function* () {
@@ -109,9 +117,60 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
     if (sharded !== undefined) return yield* sharded
     const system = yield* ActorSystem
     const store = yield* storeOf
-    const spec = yield* create(store, protocol, options, system.node)
-    return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, { ...spec, recovered: undefined })
+    const id = options.id ?? crypto.randomUUID()
+    const admission = Admission.of(systemInternal(system))
+    // the place is taken before anything is stored (a session refused leaves no row), and held by this fiber until
+    // the coordinator has it: given back if the session is not stored or its coordinator not spawned
+    let held = false
+    yield* admission.admit(protocol.name, id, deadlineMillisOf(options), () => {
+      held = true
+    })
+    const giveBack = Effect.sync(() => {
+      if (!held) return
+      held = false
+      admission.release()
+    })
+    return yield* Effect.gen(function* () {
+      // (admitted as the system stops, when the sessions joining stop: not stored, it would run after a restart)
+      if (systemInternal(system).isShuttingDown) return yield* new SystemShuttingDown({ system: system.name })
+      const spec = yield* create(store, protocol, { ...options, id }, system.node)
+      return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, {
+        ...spec,
+        recovered: undefined,
+        admission: () => {
+          held = false
+          return admission
+        }
+      }).pipe(Effect.tapError((error) => notStarted(store, protocol.name, id, error)))
+    }).pipe(Effect.onError(() => giveBack))
   })
+
+/**
+ * The session was stored but its coordinator could not be spawned (the system stopping): its end is stored as
+ * cancelled, so that the starter's error is the session's outcome (a restart does not run it, nor would a start
+ * again under another id run it twice). If that write fails too, the session stays running in storage, and the
+ * next `recover` runs it (logged).
+ */
+const notStarted = (store: SessionStore, protocol: string, id: string, error: SpawnError) =>
+  store
+    .finish(id, "aborted", {
+      cause: Schema.encodeSync(Schema.toCodecJson(AbortCause))(
+        new SessionCancelled({
+          protocol,
+          session: id,
+          reason: `its coordinator could not be spawned: ${error.message}`
+        })
+      )
+    })
+    .pipe(
+      Effect.catchCause((cause) =>
+        Effect.logError(`The durable session ${id} is stored as running though its start failed`, cause)
+      )
+    )
+
+/** The session's deadline in milliseconds (how long one of its nodes may be gone; its wait in line at the start). */
+const deadlineMillisOf = (options: { readonly deadline?: Duration.Input }): number =>
+  Duration.toMillis(options.deadline ?? "30 seconds")
 
 /**
  * @internal Stores a new durable session (who plays each role, its settings), coordinated by `node`; answers
@@ -134,7 +193,7 @@ export const create = <P extends Choreography, const B extends Session.Bindings<
       const timeout = stepTimeouts[role] ?? options.stepTimeout
       if (timeout !== undefined) stepTimeoutMillis[role] = Duration.toMillis(timeout)
     }
-    const deadlineMillis = Duration.toMillis(options.deadline ?? "30 seconds")
+    const deadlineMillis = deadlineMillisOf(options)
     const traceLimit = options.traceLimit ?? 1000
     yield* store.create({
       session: id,
@@ -156,7 +215,7 @@ export const run = <P extends Choreography, const B extends Session.Bindings<P>>
   options: Options<P, B>
 ): Effect.Effect<
   Session.Completed<Session.ResultsOf<B>>,
-  SessionAborted | SpawnError | StorageError | SessionIdTaken | Session.RoleSharded,
+  SessionAborted | SpawnError | StorageError | SessionIdTaken | Session.RoleSharded | SessionOverloaded,
   ActorSystem | Storage
 > => Effect.flatMap(start(protocol, options), (handle) => handle.await)
 
@@ -171,31 +230,40 @@ const spawnCoordinator = <Results>(
     readonly traceLimit: number
     readonly deadlineMillis: number
     readonly recovered: Coordinator.Durability["recovered"]
+    /**
+     * The place among the sessions joining that the starter took for the session (handed over to the coordinator,
+     * which gives it back once its roles answered); without it, the coordinator waits in line for one.
+     */
+    readonly admission?: () => Admission
   }
 ) =>
   Effect.gen(function* () {
     const outcome = yield* Deferred.make<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
-    const coordinator = yield* system.spawn(
-      Coordinator.behavior(protocol, {
-        id: spec.id,
-        roles: spec.roles,
-        stepTimeoutMillis: spec.stepTimeoutMillis,
-        traceLimit: spec.traceLimit,
-        outcome,
-        durable: {
-          store,
-          deadlineMillis: spec.deadlineMillis,
-          // roles on other nodes are held by a lease: while one's node is unreachable (stalled, its link lost), the
-          // others' step deadlines do not count; the death watch bounds it (a node declared down is asked to join
-          // again until the session's deadline)
-          ...(Object.values(spec.roles).every((ref) => ref.node === system.node)
-            ? {}
-            : { leaseMillis: Lease.periodOf(spec.deadlineMillis), watched: true }),
-          ...(spec.recovered === undefined ? {} : { recovered: spec.recovered })
-        }
-      }),
-      { name: `session-${spec.id}`, restart: "temporary" }
-    )
+    const admission = spec.admission?.()
+    const coordination = Coordinator.behavior(protocol, {
+      id: spec.id,
+      roles: spec.roles,
+      stepTimeoutMillis: spec.stepTimeoutMillis,
+      traceLimit: spec.traceLimit,
+      outcome,
+      durable: {
+        store,
+        deadlineMillis: spec.deadlineMillis,
+        // roles on other nodes are held by a lease: while one's node is unreachable (stalled, its link lost), the
+        // others' step deadlines do not count; the death watch bounds it (a node declared down is asked to join
+        // again until the session's deadline)
+        ...(Object.values(spec.roles).every((ref) => ref.node === system.node)
+          ? {}
+          : { leaseMillis: Lease.periodOf(spec.deadlineMillis), watched: true }),
+        ...(spec.recovered === undefined ? {} : { recovered: spec.recovered }),
+        ...(admission === undefined ? { waitsInLine: true } : {})
+      },
+      ...(admission === undefined ? {} : { admission })
+    })
+    // (a coordinator that never started never joins: its place goes to the next in line)
+    const coordinator = yield* system
+      .spawn(coordination, { name: `session-${spec.id}`, restart: "temporary" })
+      .pipe(Effect.onError(() => Effect.sync(() => coordination.leaveJoining())))
     return handleOf<Results>(spec.id, protocol.name, coordinator, outcome)
   })
 

@@ -287,6 +287,11 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     admission.release()
   }
 
+  /** The session holds a place among those joining (taken by its coordinator, see `DurableJoin.admitted`). */
+  holdJoining(admission: Admission): void {
+    this.admission = admission
+  }
+
   /** Aborts the session (a message to the coordinator itself): `role` could not be joined. */
   abortBy(ctx: Ctx, role: string, cause: AbortCause) {
     return ctx.self.tell({ _tag: "Abort", session: this.id, role, cause, trace: [] })
@@ -381,7 +386,8 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
       if (settings.durable === undefined && self.roles.every((r) => localCell(settings.roles[r]!) !== undefined)) {
         yield* Effect.withFiber((fiber) => Effect.sync(() => SessionJoin.joinLocal(self, ctx, fiber)))
       } else {
-        const joining = yield* Effect.forkDetach(SessionJoin.join(self, ctx))
+        // (a durable or sharded session stored already takes its place among those joining first)
+        const joining = yield* Effect.forkDetach(DurableJoin.admitted(self, ctx, SessionJoin.join(self, ctx)))
         self.joining = joining
         joining.addObserver(() => {
           if (self.joining === joining) self.joining = undefined

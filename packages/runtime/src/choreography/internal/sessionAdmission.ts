@@ -8,6 +8,14 @@
  * `maxJoiningSessions`, 256 by default); when none is free it waits in line, in order, at most the system's ask
  * timeout, and then fails with `SessionOverloaded` before any work is done for it (no coordinator, no Join). A session leaves the joining once every role has answered
  * (or the session ended first), and the next in line goes in: its Join's deadline starts then.
+ *
+ * Durable and sharded sessions share the line with plain ones (their joins are retried until the session's deadline,
+ * so unbounded they would all be asking at once). `DurableSession.start` takes a place before the session is stored,
+ * waiting in line at most the session's own deadline (refused: nothing is stored). A session that is stored already
+ * (recovered after its node restarted, or a sharded session, whose starter stores it and whose coordinator runs on
+ * whichever runner the cluster picks) has its coordinator wait in line on its own node for as long as it takes
+ * (`timeoutMillis` infinite): it cannot be refused without storing its end, and the line moves, since every session
+ * admitted leaves it within its deadline.
  */
 import { Effect } from "effect"
 import type { Deadline, Deadlines } from "../../internal/deadlines.ts"
@@ -25,17 +33,20 @@ class Waiter implements Deadline {
   readonly protocol: string
   readonly session: string
   readonly since: number
+  readonly admitted: (() => void) | undefined
 
   constructor(
     admission: Admission,
     protocol: string,
     session: string,
-    resume: (effect: Effect.Effect<void, SessionOverloaded>) => void
+    resume: (effect: Effect.Effect<void, SessionOverloaded>) => void,
+    admitted: (() => void) | undefined
   ) {
     this.admission = admission
     this.protocol = protocol
     this.session = session
     this.resume = resume
+    this.admitted = admitted
     this.since = admission.deadlines.now()
   }
 
@@ -64,6 +75,7 @@ class Waiter implements Deadline {
  * @example
  * const admission = Admission.of(system)
  * yield* admission.admit("TwoBuyer", id) // fails with SessionOverloaded after the system's ask timeout in line
+ * yield* admission.admit("Ledger", id, 30_000) // a durable session: at most its deadline in line
  * // ... the coordinator joins the roles, then:
  * admission.release()
  */
@@ -94,23 +106,35 @@ export class Admission {
 
   /**
    * Takes a place among the sessions joining: at once when one is free and nobody waits before, else in line, in
-   * order, until one is (then the session's joins start) or its deadline passes (`SessionOverloaded`).
+   * order, until one is (then the session's joins start) or its deadline passes (`SessionOverloaded`): the system's
+   * ask timeout unless `timeoutMillis` says otherwise (`Infinity`: no deadline, it waits until a place is free).
+   * `admitted` is called when the place is taken, in the same call (so that a fiber interrupted just then cannot
+   * lose it: whoever holds the place must `release` it).
    */
-  admit(protocol: string, session: string): Effect.Effect<void, SessionOverloaded> {
+  admit(
+    protocol: string,
+    session: string,
+    timeoutMillis: number = this.timeoutMillis,
+    admitted?: () => void
+  ): Effect.Effect<void, SessionOverloaded> {
     if (this.joining < this.limit && this.waiting === 0) {
       this.joining++
+      admitted?.()
       return Effect.void
     }
     return Effect.callback<void, SessionOverloaded>((resume) => {
       // (room may have been made since the effect was made)
       if (this.joining < this.limit && this.waiting === 0) {
         this.joining++
+        admitted?.()
         resume(Effect.void)
         return
       }
-      const waiter = new Waiter(this, protocol, session, resume)
-      waiter.at = waiter.since + this.timeoutMillis
-      this.deadlines.add(waiter)
+      const waiter = new Waiter(this, protocol, session, resume, admitted)
+      if (Number.isFinite(timeoutMillis)) {
+        waiter.at = waiter.since + timeoutMillis
+        this.deadlines.add(waiter)
+      }
       this.line.push(waiter)
       this.waiting++
       return Effect.sync(() => {
@@ -137,6 +161,7 @@ export class Admission {
       this.waiting--
       this.deadlines.cancel(waiter)
       this.joining++
+      waiter.admitted?.()
       waiter.resume(Effect.void)
     }
   }

@@ -187,13 +187,18 @@ export class SessionAborted extends Schema.TaggedError<SessionAborted>()("Sessio
 }
 
 /**
- * A session was not started: its actor system had as many sessions joining their roles as it admits at once, and it
- * waited in line for a place longer than the system's ask timeout (the deadline of a join). Nothing was done for it:
- * no coordinator, no Join; the sessions admitted before it go on. See "Sessions under overload" in docs/sessions.md.
+ * A session was not started: its actor system had as many sessions joining their roles as it admits at once
+ * (`maxJoiningSessions`), and it waited in line for a place longer than its deadline there: the system's ask timeout
+ * (the deadline of a join) for `Session.start`/`run`, the session's own `deadline` for `DurableSession.start`/`run`.
+ * Nothing was done for it: no coordinator, no Join, and for a durable session nothing stored (its id is free); the
+ * sessions admitted before it go on. See "Sessions under overload" in docs/choreography.md.
  *
  * @example
  * ```ts
  * Session.run(Ask, { roles }).pipe(Effect.catchTag("SessionOverloaded", () => Effect.succeed("try again later")))
+ * DurableSession.start(Ledger, { roles, id: "order-42" }).pipe(
+ *   Effect.catchTag("SessionOverloaded", (e) => Effect.logWarning(`not stored, start it again later: ${e.message}`))
+ * )
  * ```
  */
 export class SessionOverloaded extends Schema.TaggedError<SessionOverloaded>()("SessionOverloaded", {
@@ -208,8 +213,9 @@ export class SessionOverloaded extends Schema.TaggedError<SessionOverloaded>()("
   override get message(): string {
     return (
       `Session ${this.session} of ${this.protocol} was not started: ${this.joining} sessions were joining their roles ` +
-      `and it waited ${this.waitedMillis} ms in line (${this.waiting} behind it), longer than the join deadline ` +
-      `(the actor system's askTimeout). The system is overloaded: start fewer sessions at once, or try again later`
+      `and it waited ${this.waitedMillis} ms in line (${this.waiting} behind it), longer than its deadline there ` +
+      `(the actor system's askTimeout; a durable session's own deadline). Nothing was done or stored for it. The ` +
+      `system is overloaded: start fewer sessions at once, or try again later`
     )
   }
 }

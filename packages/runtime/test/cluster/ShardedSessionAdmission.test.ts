@@ -1,0 +1,104 @@
+/**
+ * Sessions with sharded roles under admission, on one SQLite runner letting 4 sessions join at once: a burst of 40
+ * started at once joins 4 at a time on the coordinators' runner (probe: the sessions a bank joined that have not
+ * begun; on main all 40 joined at once), and every one completes, each `once` effect run once, nothing left waiting.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ActorSystem, Cluster, Sharded, ShardedSession } from "@troupe/runtime"
+import { Cause, Effect, Exit, Layer } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { Admission } from "../../src/choreography/internal/sessionAdmission.ts"
+import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
+import { hosting } from "./sessionRoles.ts"
+
+const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-admission-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const effects: Array<string> = []
+const record = (session: string, role: string, n: number) => Effect.sync(() => effects.push(`${session}/${role}/${n}`))
+
+/** The sessions a bank joined (its first Join) that have not begun (the Join saying so), and the most at once. */
+const joined = new Set<string>()
+let most = 0
+const probed = <B>(behavior: B): B => {
+  const b = behavior as unknown as { readonly receive: Record<string, (s: unknown, m: never, ctx: unknown) => unknown> }
+  const receive = b.receive
+  return {
+    ...b,
+    receive: {
+      ...receive,
+      Join: (s: unknown, m: { session: string; durable?: { begun: boolean } }, ctx: unknown) => {
+        if (m.durable?.begun === true) joined.delete(m.session)
+        else {
+          joined.add(m.session)
+          most = Math.max(most, joined.size)
+        }
+        return receive.Join!(s, m as never, ctx)
+      }
+    }
+  } as unknown as B
+}
+
+const Clients = Sharded.make("AdmissionClient", { behavior: () => client(() => 1) })
+const Banks = Sharded.make("AdmissionBank", { behavior: () => probed(bank(record)) })
+const Auditors = Sharded.make("AdmissionAuditor", { behavior: () => auditor(record) })
+
+const cap = 4
+
+describe("sessions with sharded roles under admission (one SQLite runner)", () => {
+  it("a burst of 40 at once with 4 joining at a time: they join 4 at a time on the runner, every one completes once", async () => {
+    const n = 40
+    const result = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const admission = Admission.of(ActorSystem.internal(yield* ActorSystem.ActorSystem))
+          let mostJoining = 0
+          const sample = setInterval(() => {
+            mostJoining = Math.max(mostJoining, admission.joining)
+          }, 1)
+          const exits = yield* Effect.forEach(
+            Array.from({ length: n }, (_, i) => `adm-${i}`),
+            (id) =>
+              Effect.gen(function* () {
+                const roles = {
+                  C: yield* Sharded.ref(Clients, `c-${id}`),
+                  B: yield* Sharded.ref(Banks, `b-${id}`),
+                  A: yield* Sharded.ref(Auditors, `a-${id}`)
+                }
+                return yield* ShardedSession.run(Ledger, { roles, id, deadline: "60 seconds" })
+              }).pipe(Effect.exit),
+            { concurrency: "unbounded" }
+          )
+          clearInterval(sample)
+          return {
+            failures: exits.filter(Exit.isFailure).map((e) => Cause.pretty(e.cause)),
+            mostJoining,
+            after: { joining: admission.joining, waiting: admission.waiting }
+          }
+        })
+      ).pipe(
+        Effect.provide(
+          hosting([Clients, Banks, Auditors] as const).pipe(
+            Layer.provideMerge(ActorSystem.layer({ maxJoiningSessions: cap, askTimeout: "30 seconds" })),
+            Layer.provideMerge(
+              Cluster.layerSqlite({ filename: join(dir, "runner.db"), shardLockRefreshInterval: "1 second" })
+            )
+          )
+        )
+      )
+    )
+    console.log(
+      `${n} sharded sessions, cap ${cap}: most joining ${result.mostJoining}, most joined-not-begun at a bank ${most}`
+    )
+    expect(result.failures).toEqual([])
+    expect(result.after).toEqual({ joining: 0, waiting: 0 })
+    // the coordinators took places on their runner (on main none: all 40 joined at once)
+    expect(result.mostJoining).toBeGreaterThan(0)
+    expect(result.mostJoining).toBeLessThanOrEqual(cap)
+    expect(most).toBeLessThanOrEqual(cap)
+    expect(effects.length).toBe(2 * n)
+    expect(new Set(effects).size).toBe(2 * n)
+  }, 180_000)
+})
