@@ -70,6 +70,28 @@ describe("mistakes get one line and exit code 1", () => {
       /The main hook of .*failing-main\.ts failed: the database is not there/
     ],
     [
+      "a certificate file that is not PEM",
+      [
+        "node",
+        "--listen",
+        "0",
+        "--token",
+        TOKEN,
+        "--agents",
+        fixture("echo-only.ts"),
+        "--tls-cert",
+        fixture("echo.ts"),
+        "--tls-key",
+        fixture("echo.ts")
+      ],
+      /could not start \(tls\.cert\): tls\.cert is not a PEM certificate/
+    ],
+    [
+      "an empty inspector token (an unset variable)",
+      ["node", "--inspect", "0", "--inspect-token", "", "--token", TOKEN, "--agents", fixture("echo-only.ts")],
+      /The inspector could not start on 127\.0\.0\.1:0: its token is empty/
+    ],
+    [
       "a protocol module without protocols",
       ["protocol", "check", fixture("bad-exports.ts")],
       /exports no choreography protocol: export one made with Choreography\.make/

@@ -37,37 +37,47 @@ const modules: Record<string, string> = {
   "./buyers.ts": fixture("haggle-buyer.ts")
 }
 
+/** Starts the README's star, as written: `launch(lines[i])` starts the node of the README's i-th command. */
+const star = async (buyersModule: string) => {
+  const lines = commands()
+  expect(lines.map((args) => args.slice(0, 5).join(" "))).toEqual([
+    "npx -y pnpm@10.34.9 troupe node",
+    "npx -y pnpm@10.34.9 troupe node",
+    "npx -y pnpm@10.34.9 troupe node"
+  ])
+  const ca = Certs.authority()
+  const ports = new Map<string, number>()
+  for (const host of ["host-a", "host-b", "host-c"]) ports.set(host, await freePort())
+  const url = (text: string) =>
+    text.replace(/host-([a-c]):7000/g, (_, h: string) => `localhost:${ports.get(`host-${h}`)}`)
+  const token = secret()
+  const launch = async (args: ReadonlyArray<string>) => {
+    const rest = args.slice(5)
+    const host = /wss:\/\/(host-[a-c]):7000/.exec(rest[rest.indexOf("--advertise") + 1]!)![1]!
+    const name = rest[rest.indexOf("--name") + 1]!
+    const pem = ca.issue(name)
+    const files: Record<string, string> = {
+      [`${name}.pem`]: pem.certFile,
+      [`${name}.key`]: pem.keyFile,
+      "ca.pem": ca.certFile
+    }
+    const argv = rest.map((arg, i) =>
+      rest[i - 1] === "--listen"
+        ? String(ports.get(host))
+        : arg === "./buyers.ts"
+          ? buyersModule
+          : (modules[arg] ?? files[arg] ?? url(arg))
+    )
+    const child = start([CLI, "node", ...argv], { cwd: root, env: { ...testEnv(), TROUPE_TOKEN: token } })
+    await child.line(/ready:|session:/)
+    return child
+  }
+  return { lines, launch }
+}
+
 describe("README: running across machines", () => {
   it("three nodes in a star, as the README starts them: a session across the two leaves runs", async () => {
-    const lines = commands()
-    expect(lines.map((args) => args.slice(0, 5).join(" "))).toEqual([
-      "npx -y pnpm@10.34.9 troupe node",
-      "npx -y pnpm@10.34.9 troupe node",
-      "npx -y pnpm@10.34.9 troupe node"
-    ])
-    const ca = Certs.authority()
-    const ports = new Map<string, number>()
-    for (const host of ["host-a", "host-b", "host-c"]) ports.set(host, await freePort())
-    const url = (text: string) =>
-      text.replace(/host-([a-c]):7000/g, (_, h: string) => `localhost:${ports.get(`host-${h}`)}`)
-    const token = secret()
-    const launch = async (args: ReadonlyArray<string>) => {
-      const rest = args.slice(5)
-      const host = /wss:\/\/(host-[a-c]):7000/.exec(rest[rest.indexOf("--advertise") + 1]!)![1]!
-      const name = rest[rest.indexOf("--name") + 1]!
-      const pem = ca.issue(name)
-      const files: Record<string, string> = {
-        [`${name}.pem`]: pem.certFile,
-        [`${name}.key`]: pem.keyFile,
-        "ca.pem": ca.certFile
-      }
-      const argv = rest.map((arg, i) =>
-        rest[i - 1] === "--listen" ? String(ports.get(host)) : (modules[arg] ?? files[arg] ?? url(arg))
-      )
-      const child = start([CLI, "node", ...argv], { cwd: root, env: { ...testEnv(), TROUPE_TOKEN: token } })
-      await child.line(/ready:|session:/)
-      return child
-    }
+    const { lines, launch } = await star(fixture("haggle-buyer.ts"))
     // the hub first, then the two leaves (each joins the hub, and learns the other from it)
     const hub = await launch(lines[0]!)
     const [shop, buyers] = await Promise.all([launch(lines[1]!), launch(lines[2]!)])
@@ -81,6 +91,21 @@ describe("README: running across machines", () => {
       node.process.kill("SIGINT")
       expect((await node.exited()).code).toBe(0)
     }
+  })
+
+  it("the README's star, then the hub killed (SIGKILL): a session across the two leaves still runs on their own link", async () => {
+    const { lines, launch } = await star(fixture("haggle-buyer-hubless.ts"))
+    const hub = await launch(lines[0]!)
+    const [shop, buyers] = await Promise.all([launch(lines[1]!), launch(lines[2]!)])
+    await buyers.line("linked to shop: stop the hub now")
+    hub.process.kill("SIGKILL")
+    await buyers.line("hub is down")
+    const exit = await buyers.exited()
+    expect(exit.code, exit.stdout + exit.stderr).toBe(0)
+    expect(exit.stdout).toContain('session: the seller says "sold for 30"')
+    expect(await shop.line("seller: sold")).toBe("seller: sold for 30")
+    shop.process.kill("SIGINT")
+    expect((await shop.exited()).code).toBe(0)
   })
 
   it("leaves that only dial: a hook looking on the other says which nodes have no link, not 'was not there'", async () => {

@@ -72,7 +72,7 @@ export class InspectorError extends Schema.TaggedError<InspectorError>()("Inspec
   detail: Schema.String
 }) {
   override get message() {
-    return `The inspector could not listen on ${this.host}:${this.port}: ${this.detail} (is the port taken? choose another)`
+    return `The inspector could not start on ${this.host}:${this.port}: ${this.detail}`
   }
 }
 
@@ -90,6 +90,16 @@ export const start = (
         : Redacted.isRedacted(options.token)
           ? options.token
           : Redacted.make(options.token)
+    // an empty token would let anyone act with an empty `Bearer`: `--inspect-token "$UNSET"` must not do that
+    if (token !== undefined && Redacted.value(token).trim() === "") {
+      return yield* new InspectorError({
+        host,
+        port,
+        detail:
+          "its token is empty or only spaces (is the variable you meant set?): give a token to let it act, " +
+          "or none for a read-only inspector"
+      })
+    }
     const actions = token !== undefined
     const viewers = { count: 0 }
     const store = new Store(system.node, actions)
@@ -111,7 +121,7 @@ export const start = (
           new InspectorError({
             host,
             port,
-            detail: error.cause instanceof Error ? error.cause.message : String(error.cause)
+            detail: `${error.cause instanceof Error ? error.cause.message : String(error.cause)} (is the port taken? choose another)`
           })
       )
     )

@@ -182,6 +182,13 @@ describe("Inspector", () => {
       const taken = yield* Effect.flip(Inspector.start(other, { port }))
       assert.strictEqual(taken._tag, "InspectorError")
       assert.include(taken.message, `127.0.0.1:${port}`)
+      assert.include(taken.message, "is the port taken")
+      // an empty token (an unset variable) would let anyone act with an empty Bearer: refused at start
+      for (const token of ["", "   "]) {
+        const empty = yield* Effect.flip(Inspector.start(other, { token }))
+        assert.strictEqual(empty._tag, "InspectorError")
+        assert.include(empty.message, "its token is empty")
+      }
     }).pipe(Effect.scoped)
   )
 

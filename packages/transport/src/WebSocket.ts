@@ -22,7 +22,7 @@
  */
 import type * as Http from "node:http"
 import type * as Https from "node:https"
-import type { SecureContextOptions } from "node:tls"
+import * as NodeTls from "node:tls"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
 import { WebSocket as Socket } from "ws"
 import type { Wire, WireEvents, WireFailure } from "./internal/connection.ts"
@@ -57,7 +57,7 @@ export type Listen =
  *
  * @since 0.1.0
  */
-export type Tls = SecureContextOptions & { readonly rejectUnauthorized?: boolean | undefined }
+export type Tls = NodeTls.SecureContextOptions & { readonly rejectUnauthorized?: boolean | undefined }
 
 /**
  * WebSocket transport options: the shared {@link TransportOptions} plus
@@ -143,12 +143,36 @@ const checkSecurity = (options: Options): TransportStartError | undefined => {
   if ((tls?.cert === undefined) !== (tls?.key === undefined)) {
     return startError(tls?.cert === undefined ? "tls.cert" : "tls.key", "give both a certificate and its key")
   }
+  const unusable = checkTlsMaterial(tls)
+  if (unusable !== undefined) return unusable
   if (options.secret === undefined && !isMutual(tls) && options.insecureNoAuth !== true) {
     return startError(
       "secret",
       "no secret: give every node the same secret of at least 16 characters (or use mutual TLS: tls.cert, " +
         "tls.key and tls.ca); to run an open node for an experiment on one machine, set insecureNoAuth: true"
     )
+  }
+  return undefined
+}
+
+/**
+ * Loads the certificate and key once at start, so a file that is not PEM (or a key that is not the certificate's)
+ * is a start error naming the option, not a defect thrown when the server is made or when a peer is first dialed.
+ */
+const checkTlsMaterial = (tls: Tls | undefined): TransportStartError | undefined => {
+  if (tls === undefined) return undefined
+  const tries: ReadonlyArray<readonly [string, string, NodeTls.SecureContextOptions]> = [
+    ["tls.cert", "is not a PEM certificate", { cert: tls.cert }],
+    ["tls.key", "is not a PEM private key (or its passphrase is wrong)", { key: tls.key, passphrase: tls.passphrase }],
+    ["tls.key", "does not belong to tls.cert", { cert: tls.cert, key: tls.key, passphrase: tls.passphrase }],
+    ["tls", "cannot be used", tls]
+  ]
+  for (const [field, what, material] of tries) {
+    try {
+      NodeTls.createSecureContext(material)
+    } catch (error) {
+      return startError(field, `${field} ${what}: ${error instanceof Error ? error.message : String(error)}`)
+    }
   }
   return undefined
 }
