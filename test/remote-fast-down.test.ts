@@ -21,10 +21,9 @@ type Node = Cluster.Child<Event, Command>
 const spawn = (node: string) => Cluster.spawn<Event, Command>({ ...SPEC, node } satisfies NodeSpec, SCRIPT)
 
 const downOf = (node: Node, of: Node) =>
-  node.waitFor((e) => e.event === "peer-down" && e.node === of.name && e.incarnation === of.incarnation) as Effect.Effect<
-    PeerEvent,
-    Cluster.ChildFailed
-  >
+  node.waitFor(
+    (e) => e.event === "peer-down" && e.node === of.name && e.incarnation === of.incarnation
+  ) as Effect.Effect<PeerEvent, Cluster.ChildFailed>
 
 /** `dialer` connects to `acceptor`; `victim` (one of them) is SIGKILLed; the other must see it down at once. */
 const killed = (victim: "dialer" | "acceptor") =>

@@ -9,12 +9,13 @@
  * shape: wide (200,000 keys of numbers), tiny (many 1-char keys), deep (nested 120 deep, repeated),
  * escapes (long strings needing escapes), array (a long array of numbers)
  */
+
+import { Protocol } from "@troupe/runtime"
 import { ActorAddress, Envelope, NodeId } from "@troupe/transport"
 import { Schema } from "effect"
+import { codecOf } from "../../packages/runtime/src/internal/remote/codec.ts"
 import * as Frame from "../../packages/transport/src/Frame.ts"
 import { FrameDecoder } from "../../packages/transport/src/internal/frameDecoder.ts"
-import { Protocol } from "@troupe/runtime"
-import { codecOf } from "../../packages/runtime/src/internal/remote/codec.ts"
 
 const shape = process.argv[2] ?? "wide"
 const rounds = Number(process.argv[3] ?? 5)

@@ -232,7 +232,8 @@ describe("remote message codec", () => {
           const finite = (_: string, v: unknown) => (typeof v !== "number" || Number.isFinite(v) ? v : "x")
           if (write === undefined) {
             // not written: encoded otherwise (or, not a flat struct, sent as it is and made JSON by the transport)
-            if (encoded === value && protocol === Plain) assert.fail(`${show(value)} is sent as it is but has no writer`)
+            if (encoded === value && protocol === Plain)
+              assert.fail(`${show(value)} is sent as it is but has no writer`)
             continue
           }
           if (encoded !== value) assert.fail(`${show(value)}: a writer for a message that is not sent as it is`)

@@ -53,8 +53,9 @@ export interface Network {
   readonly heal: Effect.Effect<void>
   /**
    * Kills the current incarnation of a node as a crash would: its connections break and it can
-   * neither connect nor be reached again, so it never says goodbye. Start a new transport with the
-   * same node id to restart it (as a new incarnation).
+   * neither connect nor be reached again, so it never says goodbye; a dial to it is refused, as a
+   * socket's to a port nothing listens on, so its peers declare it down at once. Start a new transport
+   * with the same node id to restart it (as a new incarnation).
    */
   readonly crash: (node: string) => Effect.Effect<void>
 }

@@ -123,7 +123,10 @@ const zeroMask = (mask: Uint8Array): void => {
  */
 const probe = (url: string, timeoutMs: number, done: (refused: boolean) => void): void => {
   const parsed = URL.canParse(url) ? new URL(url) : undefined
-  if (parsed === undefined) return done(false)
+  if (parsed === undefined) {
+    done(false)
+    return
+  }
   const host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname
   const port = Number(parsed.port || (parsed.protocol === "wss:" ? 443 : 80))
   const socket = Net.connect({ host, port })

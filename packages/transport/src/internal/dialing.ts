@@ -61,11 +61,7 @@ const isRefusal = (error: Error): boolean => (error as { readonly code?: unknown
  * Dials `target`; `onDone` is told how the connection ended and whether the dial was refused (nothing listens
  * there: see {@link gone}).
  */
-const dial = (
-  engine: Engine,
-  target: Target,
-  onDone: (outcome: DialOutcome, refused: boolean) => void
-): Connection => {
+const dial = (engine: Engine, target: Target, onDone: (outcome: DialOutcome, refused: boolean) => void): Connection => {
   const connection = new Connection(engine, true, target.target)
   let refused = false
   connection.onDone = (outcome) => onDone(outcome, refused)

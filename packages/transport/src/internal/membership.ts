@@ -12,8 +12,8 @@
  */
 import { Option } from "effect"
 import * as Frame from "../Frame.ts"
-import type { Engine } from "./engine.ts"
 import { goneAt } from "./dialing.ts"
+import type { Engine } from "./engine.ts"
 import type { Link } from "./link.ts"
 
 /** How many times the address of a peer whose connection was lost is probed (see `Membership.lost`). */
