@@ -1,6 +1,7 @@
 /**
  * A node SIGKILLed and started again at once, with the same name and address: its peer has not yet noticed the
- * crash (its failure detector bears long pauses, and its next dial is seconds away). A `connect` to the address
+ * crash (its failure detector bears long pauses, and its next dial is seconds away; if that dial finds nothing
+ * listening yet, the old incarnation is declared down at once instead). A `connect` to the address
  * made after the new incarnation listens must return once the peer is linked with that incarnation, and a lookup
  * made then must find the actor the new incarnation hosts: never "no actor" or "unreachable" from the old
  * incarnation's dead link.
@@ -63,13 +64,16 @@ describe("a lookup after a crashed node restarted at once", () => {
       await first.child.exit
       const second = await startB(port, token)
       // a lookup sent now waits on the old incarnation's link, which ends when this node links with the new one:
-      // it fails saying the node restarted (and to look up again), not that there is no actor
+      // it fails saying the node restarted (and to look up again), not that there is no actor. Unless this node's
+      // redial found nothing listening on b's port before the new incarnation did (a slow start on a loaded
+      // machine): then the old incarnation was declared down at once, as gone, and the lookup says b was not
+      // reachable; both say to look it up again, and neither is a "no actor" from the old incarnation's dead link
       const cut = Effect.runPromiseExit(system.lookup("/user/echo", Echo, { node }))
       // the new incarnation listens: connecting to it now must link with it, not return the dead link
       const after = await Effect.runPromise(system.connect(second.url))
       const cutExit = await cut
-      expect(Exit.isFailure(cutExit) ? String(cutExit.cause) : "found").toContain(
-        "Node b restarted before it answered the lookup of /user/echo: look it up again"
+      expect(Exit.isFailure(cutExit) ? String(cutExit.cause) : "found").toMatch(
+        /Node b restarted before it answered the lookup of \/user\/echo: look it up again|Could not ask node b for \/user\/echo: it is not reachable/
       )
       const found = await Effect.runPromiseExit(system.lookup("/user/echo", Echo, { node: after }))
       expect(Exit.isSuccess(found) ? "found" : String(found.cause)).toBe("found")

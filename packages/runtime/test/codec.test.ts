@@ -18,6 +18,10 @@ const Other = Protocol.make("Other", {
   Checked: { n: Schema.Finite },
   Transformed: { n: Schema.NumberFromString },
   Nested: { items: Schema.Array(Schema.Number) },
+  // checked in place (one walk), not by the Schema, when they are their own form: a wide payload's cost
+  Wide: { data: Schema.Record(Schema.String, Schema.Number) },
+  Loose: { data: Schema.Json, tag: Schema.optionalKey(Schema.Literals(["a", "b"])) },
+  Opaque: { data: Schema.Unknown, list: Schema.Array(Schema.NullOr(Schema.String)) },
   WithRef: { to: ActorRef.schema(Plain) }
 })
 
@@ -46,7 +50,16 @@ const values: ReadonlyArray<unknown> = [
   [],
   {},
   new Date(0),
-  10n
+  10n,
+  { a: 1, b: 2 },
+  { a: 1, b: "2" },
+  { a: Number.NaN },
+  { a: undefined },
+  { a: { b: [1, null, "x"] } },
+  [1, "x", null],
+  ["x", null],
+  [undefined],
+  Object.create(null)
 ]
 
 /** Objects built from the fields of every message, with keys dropped, added, retyped, on odd prototypes. */
@@ -81,7 +94,10 @@ const fields: Record<string, ReadonlyArray<string>> = {
   Optional: ["o", "n"],
   Checked: ["n"],
   Transformed: ["n"],
-  Nested: ["items"]
+  Nested: ["items"],
+  Wide: ["data"],
+  Loose: ["data", "tag"],
+  Opaque: ["data", "list"]
 }
 
 describe("remote message codec", () => {
@@ -116,7 +132,12 @@ describe("remote message codec", () => {
       Schema.Finite,
       Schema.NumberFromString,
       Schema.Array(Schema.Number),
-      Schema.Void
+      Schema.Void,
+      Schema.Record(Schema.String, Schema.Number),
+      Schema.Json,
+      Schema.Unknown,
+      Schema.Union([Schema.String, Schema.Null]),
+      Schema.Struct({ n: Schema.Array(Schema.Json) })
     ]
     const next = random(17)
     const pool = [...values, { n: 1 }, { n: 1, s: "a" }, { n: "1" }, { n: 1, x: 2 }, Object.create({ n: 1 })]
@@ -179,6 +200,9 @@ describe("remote message codec", () => {
             failed = true
           }
           if (Exit.isSuccess(theirs)) {
+            // refused by design: JSON drops the fields whose value is undefined, and without them it is not valid
+            const schema = Schema.toEncoded(protocol.messageSchemas[tag]! as Schema.Codec<unknown, unknown>)
+            if (failed && Exit.isFailure(Schema.decodeUnknownExit(schema)(toJson(theirs.value)))) continue
             if (failed || !isDeepStrictEqual(ours, toJson(theirs.value)))
               assert.fail(`encoding ${show(value)} as ${tag}: ${failed ? "failed" : show(ours)}`)
             if (ours === value) shortcuts++
@@ -207,8 +231,9 @@ describe("remote message codec", () => {
           }
           const finite = (_: string, v: unknown) => (typeof v !== "number" || Number.isFinite(v) ? v : "x")
           if (write === undefined) {
-            // not written: encoded otherwise
-            if (encoded === value) assert.fail(`${show(value)} is sent as it is but has no writer`)
+            // not written: encoded otherwise (or, not a flat struct, sent as it is and made JSON by the transport)
+            if (encoded === value && protocol === Plain)
+              assert.fail(`${show(value)} is sent as it is but has no writer`)
             continue
           }
           if (encoded !== value) assert.fail(`${show(value)}: a writer for a message that is not sent as it is`)

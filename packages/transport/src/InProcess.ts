@@ -53,8 +53,9 @@ export interface Network {
   readonly heal: Effect.Effect<void>
   /**
    * Kills the current incarnation of a node as a crash would: its connections break and it can
-   * neither connect nor be reached again, so it never says goodbye. Start a new transport with the
-   * same node id to restart it (as a new incarnation).
+   * neither connect nor be reached again, so it never says goodbye; a dial to it is refused, as a
+   * socket's to a port nothing listens on, so its peers declare it down at once. Start a new transport
+   * with the same node id to restart it (as a new incarnation).
    */
   readonly crash: (node: string) => Effect.Effect<void>
 }
@@ -225,7 +226,7 @@ class NetworkImpl implements Network {
       const to = this.endpoints.get(target)
       if (to === undefined || to.crashed || from.crashed || this.blocked.has(this.key(from.node, target))) {
         // nothing listens there (no such node, or it crashed), as a socket's refused connection says
-        if (!from.crashed && (to === undefined || to.crashed)) events.failed(refusedError(target), "io")
+        if (this.refuses(from, target)) events.failed(refusedError(target), "io")
         pipe.cut()
         return
       }
@@ -234,6 +235,12 @@ class NetworkImpl implements Network {
       events.opened()
     })
     return pipe.dialer
+  }
+
+  /** Whether a dial from `from` to `target` is refused: no such node, or it crashed (a partition only cuts it). */
+  refuses(from: Endpoint, target: string): boolean {
+    const to = this.endpoints.get(target)
+    return !from.crashed && (to === undefined || to.crashed) && !this.blocked.has(this.key(from.node, target))
   }
 
   private cutWhere(predicate: (pipe: Pipe) => boolean): void {
@@ -296,7 +303,8 @@ export const make = (network: Network, options?: Options): Effect.Effect<Service
     const engine = yield* EngineScope.make({
       ...resolved.success,
       address: Option.some(resolved.success.node),
-      dial: (target, events) => net.dial(endpoint!, target, events)
+      dial: (target, events) => net.dial(endpoint!, target, events),
+      probe: (target, done) => setImmediate(() => done(net.refuses(endpoint!, target)))
     })
     endpoint = { node: resolved.success.node, incarnation: resolved.success.incarnation, engine, crashed: false }
     net.register(endpoint)

@@ -22,6 +22,7 @@
  */
 import type * as Http from "node:http"
 import type * as Https from "node:https"
+import * as Net from "node:net"
 import * as NodeTls from "node:tls"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
 import { WebSocket as Socket } from "ws"
@@ -114,6 +115,31 @@ const failureOf = (error: Error & { readonly code?: string }): WireFailure => {
  */
 const zeroMask = (mask: Uint8Array): void => {
   mask.fill(0)
+}
+
+/**
+ * Whether nothing listens at a URL's host and port: a TCP connect refused (`true`), told to `done`; a connection
+ * that opens is closed at once, and one that fails otherwise or takes longer than `timeoutMs` tells `false`.
+ */
+const probe = (url: string, timeoutMs: number, done: (refused: boolean) => void): void => {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined
+  if (parsed === undefined) {
+    done(false)
+    return
+  }
+  const host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname
+  const port = Number(parsed.port || (parsed.protocol === "wss:" ? 443 : 80))
+  const socket = Net.connect({ host, port })
+  let told = false
+  const tell = (refused: boolean) => {
+    if (told) return
+    told = true
+    socket.destroy()
+    done(refused)
+  }
+  socket.once("connect", () => tell(false))
+  socket.once("error", (error: Error & { readonly code?: string }) => tell(error.code === "ECONNREFUSED"))
+  socket.setTimeout(timeoutMs, () => tell(false))
 }
 
 /** Hands a socket's events to the engine. */
@@ -220,6 +246,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
     const warned = new Set<string>()
     const engine = yield* EngineScope.make({
       ...settings,
+      probe: (url, done) => probe(url, settings.handshakeMs, done),
       address: Option.fromNullishOr(address),
       certificateIdentity: mutual,
       dial: (url, events) => {

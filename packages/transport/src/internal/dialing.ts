@@ -61,11 +61,7 @@ const isRefusal = (error: Error): boolean => (error as { readonly code?: unknown
  * Dials `target`; `onDone` is told how the connection ended and whether the dial was refused (nothing listens
  * there: see {@link gone}).
  */
-const dial = (
-  engine: Engine,
-  target: Target,
-  onDone: (outcome: DialOutcome, refused: boolean) => void
-): Connection => {
+const dial = (engine: Engine, target: Target, onDone: (outcome: DialOutcome, refused: boolean) => void): Connection => {
   const connection = new Connection(engine, true, target.target)
   let refused = false
   connection.onDone = (outcome) => onDone(outcome, refused)
@@ -94,16 +90,26 @@ const dial = (
  * quarantine: should the incarnation answer again after all, it links again.
  */
 const gone = (engine: Engine, target: Target): void => {
-  const peer = target.peer
-  const node = peer?.node ?? engine.membership.nodeAt(target.target)
-  if (node === undefined) return
-  const link = engine.links.get(node)
+  const node = target.peer?.node ?? engine.membership.nodeAt(target.target)
+  if (node !== undefined) goneAt(engine, target.peer ?? { node, incarnation: undefined }, target.target)
+}
+
+/**
+ * Nothing listens at `address`, where `peer` (its node, and its incarnation if known) was reached or announced
+ * itself: its link, if it has no connection, is declared down (see {@link gone}).
+ */
+export const goneAt = (
+  engine: Engine,
+  peer: { readonly node: string; readonly incarnation: string | undefined },
+  address: string
+): void => {
+  const link = engine.links.get(peer.node)
   if (link === undefined || link.down || link.active !== undefined) return
-  if (peer !== undefined && link.peer.incarnation !== peer.incarnation) return
+  if (peer.incarnation !== undefined && link.peer.incarnation !== peer.incarnation) return
   engine.peers.declareDown(
     link,
     "unreachable",
-    `its connection closed without a goodbye and nothing listens at ${target.target} any more (connection refused)`
+    `its connection closed without a goodbye and nothing listens at ${address} any more (connection refused)`
   )
 }
 

@@ -36,6 +36,8 @@ export interface EngineOptions extends Resolved {
   readonly address: Option.Option<string>
   /** Mutual TLS: a peer's node id must be the subject CN of the certificate it presented. */
   readonly certificateIdentity?: boolean | undefined
+  /** Whether nothing listens at a target (a TCP connect refused), told to `done`; see `membership.ts` `lost`. */
+  readonly probe?: ((target: string, done: (refused: boolean) => void) => void) | undefined
 }
 
 const HEARTBEAT = Frame.encode({ type: "heartbeat" })

@@ -12,8 +12,12 @@
  */
 import { Option } from "effect"
 import * as Frame from "../Frame.ts"
+import { goneAt } from "./dialing.ts"
 import type { Engine } from "./engine.ts"
 import type { Link } from "./link.ts"
+
+/** How many times the address of a peer whose connection was lost is probed (see `Membership.lost`). */
+const PROBES = 4
 
 /** The most member addresses remembered (the oldest are forgotten first). */
 const MEMORY = 10_000
@@ -64,14 +68,27 @@ export class Membership {
   }
 
   /**
-   * The link lost its connection (without a goodbye): its peer's announced address is dialed (unless it is dialed
-   * already), so that if nothing listens there any more the incarnation is declared gone at once (see `dialing.ts`),
-   * even when this node never dialed the peer itself; if it is alive, the connection comes back sooner.
+   * The link lost its connection (without a goodbye): if nothing listens at its peer's announced address any more
+   * (a TCP connect refused), the incarnation is gone and is declared down at once (see `dialing.ts`), even when
+   * this node never dialed the peer itself. Only a probe, as the dial loop's redials: first after the reconnect
+   * delay (a killed process's sockets close one after another: its listener may still answer at the first close),
+   * then after twice as long, up to {@link PROBES} times while the link stays without a connection. A peer that is
+   * alive is reconnected by the dial loops (this node's, the peer's), as before.
    */
   lost(link: Link): void {
-    if (!this.engine.options.connectAll) return
     const address = this.addresses.get(link.peer.node)
-    if (address !== undefined) this.engine.learn(address)
+    const probe = this.engine.options.probe
+    if (address === undefined || probe === undefined || this.engine.targets.has(address)) return
+    const engine = this.engine
+    let delay = engine.options.initialDelayMs
+    const attempt = (left: number) => {
+      if (engine.stopping || link.down || link.active !== undefined || engine.links.get(link.peer.node) !== link) return
+      probe(address, (refused) => {
+        if (refused) goneAt(engine, link.peer, address)
+        else if (left > 1) setTimeout(() => attempt(left - 1), (delay *= 2)).unref()
+      })
+    }
+    setTimeout(() => attempt(PROBES), delay).unref()
   }
 
   /** The node that announced `address` as its own (or was said to be there), if any. */

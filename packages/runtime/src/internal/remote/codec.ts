@@ -129,7 +129,12 @@ export const codecOf = (protocol: Protocol.Any): Codec => {
     }
     const plain = plainFields(schema.ast)
     const json = jsonOf(schema)
-    if (plain === undefined) {
+    // a message of records, arrays, nested structs or JSON that is its own form: one walk instead of the Schema
+    const check = plain === undefined ? plainCheck(schema.ast) : undefined
+    if (check !== undefined) {
+      encoders.set(tag, (message) => (check(message) ? (message as unknown as Json) : json(message, encode(message))))
+      decoders.set(tag, (u) => (check(u) ? (u as Message) : decode(u)))
+    } else if (plain === undefined) {
       encoders.set(tag, (message) => json(message, encode(message)))
       decoders.set(tag, (u, resolve) => ActorRefs.withResolver(resolve, decode, u))
     } else {
