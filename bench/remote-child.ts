@@ -77,7 +77,7 @@ if (process.env.TROUPE_BENCH_CPU !== undefined) {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if (entry.startTime < gcFrom) continue
-      const kind = (entry.detail as { readonly kind?: number } | undefined)?.kind
+      const kind = (entry as { readonly detail?: { readonly kind?: number } }).detail?.kind
       // node's constants: 1 minor (scavenge), 2 major (mark-compact), 4 incremental marking, 8 weak callbacks
       if (kind === 1) {
         gcs.minor++
