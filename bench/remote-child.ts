@@ -9,6 +9,7 @@
  * Each side is an actor system on a WebSocket transport. Servers print `{"ready": url}`; whoever measures
  * prints `{"result": ...}`. Logs go to stderr.
  */
+import { readdirSync, readFileSync } from "node:fs"
 import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
 import { Deferred, Effect, Logger, Option, Schema } from "effect"
@@ -31,10 +32,36 @@ interface Role {
 const WARMUP = 500
 const role = JSON.parse(process.argv[2] ?? "{}") as Role
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
-/** When profiling (TROUPE_BENCH_CHILD_FLAGS), exit once the work is done so that the profile is written. */
-const finished = process.env.TROUPE_BENCH_CHILD_FLAGS === undefined ? Effect.never : Effect.sleep("1 second")
+/**
+ * When profiling (`--cpu-prof` in TROUPE_BENCH_CHILD_FLAGS), exit once the work is done so that the profile is
+ * written; with other flags (V8 traces, collector options) run until told, as without.
+ */
+const finished =
+  process.env.TROUPE_BENCH_CHILD_FLAGS?.includes("--cpu-prof") === true ? Effect.sleep("1 second") : Effect.never
 /** With TROUPE_BENCH_CPU (bench/probes/remote-cpu.ts): the CPU time since `markCpu`, printed on SIGUSR2. */
 let cpuMark = process.cpuUsage()
+/**
+ * CPU ms per thread kind (Linux: /proc/self/task): the main thread, and the rest (V8's background compilers and
+ * garbage collector helpers, libuv's pool), so that the JIT's and the collector's share off the main thread shows.
+ */
+const threadCpu = (): { main: number; background: number } | undefined => {
+  try {
+    const tick = 10 // ms per clock tick (USER_HZ 100)
+    let main = 0
+    let background = 0
+    for (const task of readdirSync("/proc/self/task")) {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      const ms = (Number(fields[11]) + Number(fields[12])) * tick
+      if (Number(task) === process.pid) main += ms
+      else background += ms
+    }
+    return { main, background }
+  } catch {
+    return undefined
+  }
+}
+let threadMark = threadCpu()
 let eluMark = performance.eventLoopUtilization()
 let stats: (() => unknown) | undefined
 /** Garbage collections since `markCpu` (with TROUPE_BENCH_CPU): count and milliseconds, minor and major. */
@@ -42,6 +69,7 @@ const gcs = { minor: 0, minorMs: 0, major: 0, majorMs: 0 }
 let gcFrom = Number.POSITIVE_INFINITY
 const markCpu = () => {
   cpuMark = process.cpuUsage()
+  threadMark = threadCpu()
   eluMark = performance.eventLoopUtilization()
   gcFrom = performance.now()
 }
@@ -49,7 +77,7 @@ if (process.env.TROUPE_BENCH_CPU !== undefined) {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if (entry.startTime < gcFrom) continue
-      const kind = (entry.detail as { readonly kind?: number } | undefined)?.kind
+      const kind = (entry as { readonly detail?: { readonly kind?: number } }).detail?.kind
       // node's constants: 1 minor (scavenge), 2 major (mark-compact), 4 incremental marking, 8 weak callbacks
       if (kind === 1) {
         gcs.minor++
@@ -65,6 +93,10 @@ if (process.env.TROUPE_BENCH_CPU !== undefined) {
       cpu: process.cpuUsage(cpuMark),
       busy: performance.eventLoopUtilization(eluMark).utilization,
       gc: gcs,
+      threads: ((now) =>
+        now === undefined || threadMark === undefined
+          ? undefined
+          : { main: now.main - threadMark.main, background: now.background - threadMark.background })(threadCpu()),
       stats: stats?.()
     })
     process.exit(0)

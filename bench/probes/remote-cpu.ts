@@ -50,12 +50,16 @@ const round = (script: string) =>
         cpus[name] = line.cpu as Cpu
         if (process.env.STATS !== undefined)
           console.log(name, JSON.stringify(line.stats), JSON.stringify(line.probe ?? {}))
+        const threads = line.threads as { main: number; background: number } | undefined
         const gc = line.gc as { minor: number; minorMs: number; major: number; majorMs: number } | undefined
         console.log(
           `${name} event loop busy ${Math.round(100 * (line.busy as number))} %` +
             (gc === undefined
               ? ""
-              : `; GC ${gc.minor} minor ${gc.minorMs.toFixed(0)} ms, ${gc.major} major ${gc.majorMs.toFixed(0)} ms`)
+              : `; GC ${gc.minor} minor ${gc.minorMs.toFixed(0)} ms, ${gc.major} major ${gc.majorMs.toFixed(0)} ms`) +
+            (threads === undefined
+              ? ""
+              : `; CPU main thread ${threads.main} ms, other threads ${threads.background} ms`)
         )
         if (cpus.receiver !== undefined && cpus.sender !== undefined)
           resolve({ perSecond, receiver: cpus.receiver, sender: cpus.sender })

@@ -173,6 +173,9 @@ export class FrameDecoder {
       if (isRequestOrReply(text, pos)) return this.request(text, pos, last, ack, first)
       if (this.heads.at(text, pos) === undefined) return this.lone(text, pos, last)
     }
+    // made before the loop: an object literal first reached after a loop that V8 compiled on stack (the first long
+    // frame) has no feedback, and the compiled loop would deoptimize there at the end of every frame
+    const frame: Frame.Data = { type: "data", ack, first, envelopes: envelopes as Frame.Data["envelopes"] }
     /** The head at `pos`, already checked (by the previous envelope's joint), or undefined. */
     let checked: Head | undefined
     /** Pieces that failed to parse (each a throw): past two, the frame is parsed whole. */
@@ -262,7 +265,7 @@ export class FrameDecoder {
         head.joint = { text: `${tail.text},${next.text}`, tail, next }
     }
     this.valid = valid
-    return { type: "data", ack, first, envelopes }
+    return frame
   }
 
   /**
