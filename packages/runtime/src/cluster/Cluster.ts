@@ -156,9 +156,7 @@ export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.Sto
     SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)),
     // registrations and shard locks: on a client of their own (see runnerStorageConnections)
     SqlRunnerStorage.layer.pipe(
-      Layer.provide(
-        Storage.postgresClient({ url: options.url, maxConnections: clientOnly ? 1 : runnerStorageConnections })
-      )
+      Layer.provide(Storage.postgresClient({ url: options.url, maxConnections: runnerStorageConnections }))
     )
   ).pipe(Layer.provide(ShardingConfig.layerFromEnv(config)))
   return withStorage(
