@@ -23,7 +23,6 @@ import { Transactions } from "./connection.ts"
 import {
   describe,
   fromSqlError,
-  type PersistenceConflict,
   StateNotEncodable,
   type StorageError,
   StorageUnavailable,
@@ -31,56 +30,10 @@ import {
 } from "./errors.ts"
 import type { Merged } from "./rows.ts"
 import { writeStates } from "./snapshots.ts"
-import {
-  isolated,
-  isRefusal,
-  isVictim,
-  type Op,
-  type Outcome,
-  rowOf,
-  runWrites,
-  victimRetry,
-  type Write
-} from "./writes.ts"
+import type { Loose, Tracked, Written } from "./tracked.ts"
+import { isolated, isRefusal, isVictim, type Op, type Outcome, rowOf, runWrites, victimRetry } from "./writes.ts"
 
-/** A durable actor's instance as the writer sees it. */
-export interface Tracked {
-  readonly persistenceId: string
-  /** The revision last read or written; 0 when nothing is stored yet. */
-  revision: number
-  /** The version of the state's schema. */
-  readonly version: number
-  /** JSON of the latest state; throws if the state does not encode. */
-  encode(): string
-  dirty: boolean
-  /** A batch with this instance's state is being written. */
-  inFlight: boolean
-  /** Statements to commit with the next snapshot. */
-  ops: Array<Write>
-  /** Told after the next commit of this instance's snapshot (with the error, if it failed). */
-  waiters: Array<(error: WriteError | undefined) => void>
-  /** Run after the next successful commit of this instance's snapshot. */
-  afterCommit: Array<() => void>
-  /** Set when a write of this instance failed: its memory is ahead of the database. */
-  failure: WriteError | undefined
-}
-
-interface Loose {
-  readonly write: Write
-  /** The writes of a batch with the same unit commit together or not at all (see {@link Writer.run}). */
-  readonly unit: object | undefined
-  readonly done: (exit: Exit.Exit<unknown, StorageError>) => void
-}
-
-interface Written {
-  readonly tracked: Tracked
-  readonly waiters: ReadonlyArray<(error: WriteError | undefined) => void>
-  readonly after: ReadonlyArray<() => void>
-  readonly ops: ReadonlyArray<Write>
-  readonly json: string | undefined
-  readonly encodeError: unknown
-  conflict: PersistenceConflict | undefined
-}
+export type { Tracked } from "./tracked.ts"
 
 /** Writes the durable modules' operations in batches, one transaction each (its own connection when the pool can spare one). */
 export class Writer {
@@ -308,12 +261,15 @@ export class Writer {
       // a loose write on its own, or the writes of a unit together (where its first one was)
       const units: Array<Array<number>> = []
       const byUnit = new Map<object, Array<number>>()
-      loose.forEach((l, i) => {
-        const together = l.unit === undefined ? undefined : byUnit.get(l.unit)
-        if (together !== undefined) return together.push(i)
-        units.push([i])
-        if (l.unit !== undefined) byUnit.set(l.unit, units.at(-1)!)
-      })
+      for (let i = 0; i < loose.length; i++) {
+        const unit = loose[i]!.unit
+        const together = unit === undefined ? undefined : byUnit.get(unit)
+        if (together !== undefined) together.push(i)
+        else {
+          units.push([i])
+          if (unit !== undefined) byUnit.set(unit, units.at(-1)!)
+        }
+      }
       const results: Array<Outcome<unknown>> = new Array(loose.length)
       for (const unit of units) {
         const outcome = yield* isolated(
