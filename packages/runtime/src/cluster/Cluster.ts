@@ -15,7 +15,14 @@
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import { Duration, Effect, Layer, Option } from "effect"
-import { RunnerAddress, Sharding, type ShardingConfig, SingleRunner } from "effect/cluster"
+import {
+  RunnerAddress,
+  Sharding,
+  ShardingConfig,
+  SingleRunner,
+  SqlMessageStorage,
+  SqlRunnerStorage
+} from "effect/cluster"
 import { Digest } from "effect/crypto"
 import { SqlClient } from "effect/sql"
 import * as Storage from "../durable/Storage.ts"
@@ -139,18 +146,38 @@ export interface PostgresOptions extends Options, Storage.PostgresOptions, Stora
  * Cluster.layerPostgres({ url: "postgres://troupe@db/troupe", host: "10.0.0.7", port: 34431 })
  * ```
  */
-export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.StorageError | unknown> =>
-  withStorage(
-    NodeClusterSocket.layer({
-      storage: "sql",
-      clientOnly: options.clientOnly ?? false,
-      shardingConfig: shardingConfig(options, {
-        runnerAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", options.port ?? 34431))
-      })
-    }) as unknown as Layer.Layer<Sharding.Sharding, unknown, SqlClient.SqlClient>,
+export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.StorageError | unknown> => {
+  const config = shardingConfig(options, {
+    runnerAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", options.port ?? 34431))
+  })
+  const clientOnly = options.clientOnly ?? false
+  const storages = Layer.merge(
+    // stored messages: on the runner's pool, with Troupe's storage
+    SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)),
+    // registrations and shard locks: on a client of their own (see runnerStorageConnections)
+    SqlRunnerStorage.layer.pipe(
+      Layer.provide(Storage.postgresClient({ url: options.url, maxConnections: runnerStorageConnections }))
+    )
+  ).pipe(Layer.provide(ShardingConfig.layerFromEnv(config)))
+  return withStorage(
+    NodeClusterSocket.layer({ storage: "byo", clientOnly, shardingConfig: config }).pipe(
+      Layer.provide(storages)
+    ) as unknown as Layer.Layer<Sharding.Sharding, unknown, SqlClient.SqlClient>,
     Storage.postgresClient(options),
     { ...options, address: `${options.host ?? "localhost"}:${options.port ?? 34431}` }
   )
+}
+
+/**
+ * The connections of a runner's own client for Effect Cluster's runner storage (its registration, the others'
+ * heartbeats, its shard locks): one the engine reserves for its shard locks (PostgreSQL advisory locks belong to a
+ * session), one for the rest. On the runner's pool they queued behind its message traffic: under a backlog (a killed
+ * runner's shards taken over, thousands of stored messages read and written) the pool's queue held thousands of
+ * statements, the engine's reads of the runners (5 s deadline) and a rebuild of its lock connection (10 s) waited
+ * behind them, its lock storage stayed unhealthy and it held no shards while it was (Runners.test.ts under load,
+ * "Shard lock storage is still unhealthy" for minutes). A client of its own never waits behind messages.
+ */
+const runnerStorageConnections = 2
 
 /**
  * A runner from a database URL: `postgres://...` joins the runners on that database, anything else is a

@@ -19,7 +19,9 @@ import { Schema } from "effect"
  *   stopping); retryable.
  * - `RunnerUnavailable`, `RunnerNotRegistered`: the runner that holds the shard does not answer, or left;
  *   retryable (another runner takes its shards).
- * - `AlreadyProcessingMessage`: the same request is being handled already; not retryable (wait for it).
+ * - `AlreadyProcessingMessage`: an ask the engine sent again on its own (same request id) and found being handled:
+ *   its reply does not come back to this caller; not retryable (sent again it would be handled twice). A `tell` never
+ *   fails with it: its message reached the actor.
  * - `Shutdown` (Troupe's): this process's runner or client has stopped, or is stopping, and the engine
  *   abandoned the request; not retryable here (a durable message is kept and handled under the shard's next
  *   owner, but this caller gets no reply).

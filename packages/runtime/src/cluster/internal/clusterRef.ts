@@ -40,10 +40,11 @@ export const make = <P extends Protocol.Any>(
   node: "cluster",
   tell: (message) => {
     const tag = (message as { readonly _tag: string })._tag
-    return send(recipient, tag, client[tag]!({ id, message }, { discard: true }), undefined) as Effect.Effect<
-      void,
-      TellError
-    >
+    return send(recipient, tag, client[tag]!({ id, message }, { discard: true }), undefined).pipe(
+      // the engine sent the same request again (its own retry after a runner did not answer, or its notify after its
+      // storage loop had read a stored message) and found it being handled or handled: the message reached its actor
+      Effect.catchIf(isAlreadyProcessing, () => Effect.void)
+    ) as Effect.Effect<void, TellError>
   },
   ask: (message, options?: AskOptions) => {
     const tag = (message as { readonly _tag: string })._tag
@@ -121,6 +122,10 @@ type EngineError =
   | ClusterError.RunnerNotRegistered
   | ClusterError.AlreadyProcessingMessage
 
+/** A tell's `AlreadyProcessingMessage`: its request reached the actor (see `tell` in {@link make}). */
+const isAlreadyProcessing = (error: unknown): boolean =>
+  error instanceof ClusterUnavailable && error.reason === "AlreadyProcessingMessage"
+
 /** The mark every Effect Cluster error carries (the module does not export it). */
 const engineErrorMark = "~effect/cluster/ClusterError"
 
@@ -156,7 +161,7 @@ const detailOf = (error: Exclude<EngineError, ClusterError.MailboxFull | Cluster
     case "RunnerNotRegistered":
       return `runner ${error.address.toString()} is not registered`
     case "AlreadyProcessingMessage":
-      return "the same request is being handled"
+      return "the engine sent this request again and found it being handled: its reply will not come back on this path (do not send it again: it would be handled twice)"
   }
 }
 

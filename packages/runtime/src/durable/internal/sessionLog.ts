@@ -110,7 +110,10 @@ export class SessionLog {
    * `writer.ts`) writes the same sends again. A batch that did not commit (the database refused it: unreachable,
    * locked, full) gives them back, merged with those written since, for the next batch: a send written behind is
    * never dropped while its role lives, since the role counts it as stored and does not write it again when it
-   * replays (a gap in the log would be a message its receiver never gets back when it resumes).
+   * replays (a gap in the log would be a message its receiver never gets back when it resumes). The log's writes of
+   * a batch are one unit for the writer: when the database refuses a write of the batch and the others are written
+   * without it, they commit together or not at all (a `once` result never without the sends an earlier write of its
+   * batch took).
    */
   protected withSends<A>(op: Op<A>): Effect.Effect<A, StorageError> {
     return Effect.suspend(() => {
@@ -119,7 +122,7 @@ export class SessionLog {
         .run((sql) => {
           taken ??= this.take()
           return Effect.andThen(insertChunks(sql, taken), op(sql))
-        })
+        }, this)
         .pipe(
           Effect.tap(() => Effect.sync(() => (this.refused = 0))),
           // (a typed failure only: the batch was rolled back; an interrupted waiter's batch may still commit)

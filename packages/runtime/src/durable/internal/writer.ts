@@ -11,17 +11,18 @@
  *
  * Every snapshot write checks the revision the actor last read or wrote: if another instance wrote the same
  * persistence id meanwhile, that actor's part of the batch is left out and its waiters get
- * `PersistenceConflict`. A failed transaction fails every waiter of the batch with the typed error, and the
- * actors whose state it carried are marked failed (their next message crashes them, and their supervisor
- * restarts them from what was committed).
+ * `PersistenceConflict`. A batch the database refuses for what one of its writes holds (a constraint, a trigger: see
+ * `isRefusal`) is written again write by write, each in a savepoint (an actor's state with its statements is one
+ * write): only the refused writes fail, the others commit. A transaction that fails otherwise (the connection, the
+ * server) fails every waiter of the batch with the typed error. The actors whose state did not commit are marked
+ * failed (their next message crashes them, and their supervisor restarts them from what was committed).
  */
-import { Cause, Effect, Exit, Schedule } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import { Transactions } from "./connection.ts"
 import {
   describe,
   fromSqlError,
-  type PersistenceConflict,
   StateNotEncodable,
   type StorageError,
   StorageUnavailable,
@@ -29,44 +30,10 @@ import {
 } from "./errors.ts"
 import type { Merged } from "./rows.ts"
 import { writeStates } from "./snapshots.ts"
-import { type Op, rowOf, runWrites, type Write } from "./writes.ts"
+import type { Loose, Tracked, Written } from "./tracked.ts"
+import { isolated, isRefusal, isVictim, type Op, type Outcome, rowOf, runWrites, victimRetry } from "./writes.ts"
 
-/** A durable actor's instance as the writer sees it. */
-export interface Tracked {
-  readonly persistenceId: string
-  /** The revision last read or written; 0 when nothing is stored yet. */
-  revision: number
-  /** The version of the state's schema. */
-  readonly version: number
-  /** JSON of the latest state; throws if the state does not encode. */
-  encode(): string
-  dirty: boolean
-  /** A batch with this instance's state is being written. */
-  inFlight: boolean
-  /** Statements to commit with the next snapshot. */
-  ops: Array<Write>
-  /** Told after the next commit of this instance's snapshot (with the error, if it failed). */
-  waiters: Array<(error: WriteError | undefined) => void>
-  /** Run after the next successful commit of this instance's snapshot. */
-  afterCommit: Array<() => void>
-  /** Set when a write of this instance failed: its memory is ahead of the database. */
-  failure: WriteError | undefined
-}
-
-interface Loose {
-  readonly write: Write
-  readonly done: (exit: Exit.Exit<unknown, StorageError>) => void
-}
-
-interface Written {
-  readonly tracked: Tracked
-  readonly waiters: ReadonlyArray<(error: WriteError | undefined) => void>
-  readonly after: ReadonlyArray<() => void>
-  readonly ops: ReadonlyArray<Write>
-  readonly json: string | undefined
-  readonly encodeError: unknown
-  conflict: PersistenceConflict | undefined
-}
+export type { Tracked } from "./tracked.ts"
 
 /** Writes the durable modules' operations in batches, one transaction each (its own connection when the pool can spare one). */
 export class Writer {
@@ -125,13 +92,17 @@ export class Writer {
     })
   }
 
-  /** Runs a statement in the next batch and waits for the commit. */
-  run<A>(op: Op<A>): Effect.Effect<A, StorageError> {
+  /**
+   * Runs a statement in the next batch and waits for the commit. The writes of a batch given the same `unit` commit
+   * together or not at all, also when the database refuses one of the batch's writes and the others are written
+   * without it (a session log's writes, which carry sends another of them took: see `sessionLog.ts`).
+   */
+  run<A>(op: Op<A>, unit?: object): Effect.Effect<A, StorageError> {
     return Effect.callback<A, StorageError>((resume) => {
       if (this.closed) {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
-      this.loose.push({ write: op as Op, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
+      this.loose.push({ write: op as Op, unit, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
       this.schedule(true)
     })
   }
@@ -146,7 +117,11 @@ export class Writer {
       if (this.closed) {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
-      this.loose.push({ write: rowOf(merged, value), done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
+      this.loose.push({
+        write: rowOf(merged, value),
+        unit: undefined,
+        done: (exit) => resume(exit as Exit.Exit<A, StorageError>)
+      })
       this.schedule(true)
     })
   }
@@ -241,20 +216,17 @@ export class Writer {
     // when the last try's transaction had its connection (and began), and when its statements were done
     let began = now
     let ran = now
+    const states = written.filter((w) => w.json !== undefined)
+    const stateOf = (w: Written) => ({
+      persistenceId: w.tracked.persistenceId,
+      revision: w.tracked.revision,
+      version: w.tracked.version,
+      json: w.json!
+    })
     const batch = Effect.gen(function* () {
       tries++
       began = Date.now()
-      const states = written.filter((w) => w.json !== undefined)
-      const conflicts = yield* writeStates(
-        sql,
-        states.map((w) => ({
-          persistenceId: w.tracked.persistenceId,
-          revision: w.tracked.revision,
-          version: w.tracked.version,
-          json: w.json!
-        })),
-        now
-      )
+      const conflicts = yield* writeStates(sql, states.map(stateOf), now)
       // an earlier try's conflicts were rolled back with it
       for (let i = 0; i < states.length; i++) states[i]!.conflict = conflicts[i]
       // the statements tied to each state written, in order, after all the states (they touch other tables)
@@ -267,28 +239,98 @@ export class Writer {
         loose.map((l) => l.write)
       )
       ran = Date.now()
-      return results
+      return { results: results.map((value): Outcome<unknown> => ({ _tag: "Written", value })), refused: undefined }
     })
-    return this.transactions.run(batch, isVictim).pipe(
-      Effect.retry({ while: isVictim, schedule: victimRetry }),
+    // the batch again, write by write, each in a savepoint: an actor's state with its statements, each loose write
+    const oneByOne = Effect.gen(function* () {
+      tries++
+      began = Date.now()
+      const refused = new Map<Written, SqlError.SqlError>()
+      for (const w of states) {
+        const outcome = yield* isolated(
+          sql,
+          Effect.gen(function* () {
+            const [conflict] = yield* writeStates(sql, [stateOf(w)], now)
+            if (conflict === undefined) yield* runWrites(sql, w.ops)
+            return conflict
+          })
+        )
+        w.conflict = outcome._tag === "Written" ? outcome.value : undefined
+        if (outcome._tag === "Refused") refused.set(w, outcome.error)
+      }
+      // a loose write on its own, or the writes of a unit together (where its first one was)
+      const units: Array<Array<number>> = []
+      const byUnit = new Map<object, Array<number>>()
+      for (let i = 0; i < loose.length; i++) {
+        const unit = loose[i]!.unit
+        const together = unit === undefined ? undefined : byUnit.get(unit)
+        if (together !== undefined) together.push(i)
+        else {
+          units.push([i])
+          if (unit !== undefined) byUnit.set(unit, units.at(-1)!)
+        }
+      }
+      const results: Array<Outcome<unknown>> = new Array(loose.length)
+      for (const unit of units) {
+        const outcome = yield* isolated(
+          sql,
+          runWrites(
+            sql,
+            unit.map((i) => loose[i]!.write)
+          )
+        )
+        unit.forEach((i, k) => {
+          results[i] = outcome._tag === "Written" ? { _tag: "Written", value: outcome.value[k] } : outcome
+        })
+      }
+      ran = Date.now()
+      return { results, refused }
+    })
+    const attempt = <A>(body: Effect.Effect<A, SqlError.SqlError>) =>
+      this.transactions
+        .run(body, (error) => isVictim(error) || isRefusal(error))
+        .pipe(Effect.retry({ while: isVictim, schedule: victimRetry }))
+    let refusal: SqlError.SqlError | undefined
+    return attempt(batch).pipe(
+      // one refused write fails only its own waiters: the others are written again without it
+      Effect.catchIf(isRefusal, (error) => {
+        refusal = error
+        return attempt(oneByOne)
+      }),
       Effect.exit,
       Effect.flatMap((exit) => {
         if (Exit.isSuccess(exit)) {
-          const results = exit.value
-          for (const w of written) this.settle(w, w.conflict)
-          for (let i = 0; i < loose.length; i++) loose[i]!.done(Exit.succeed(results[i]))
+          const { results, refused } = exit.value
+          const refusedError = (error: SqlError.SqlError, persistenceId?: string) =>
+            fromSqlError(error, "write", persistenceId, this.location)
+          for (const w of written) {
+            const error = refused?.get(w)
+            this.settle(w, error === undefined ? w.conflict : refusedError(error, w.tracked.persistenceId))
+          }
+          for (let i = 0; i < loose.length; i++) {
+            const outcome = results[i]!
+            loose[i]!.done(
+              outcome._tag === "Written" ? Exit.succeed(outcome.value) : Exit.fail(refusedError(outcome.error))
+            )
+          }
+          const refusedCount = (refused?.size ?? 0) + results.filter((r) => r._tag === "Refused").length
+          const annotations = {
+            millis: Date.now() - now,
+            // waiting for a connection and BEGIN; the statements; COMMIT (and the wait for this fiber's turn)
+            beginMillis: began - now,
+            statementsMillis: ran - began,
+            commitMillis: Date.now() - ran,
+            tries,
+            states: written.length,
+            statements: loose.length
+          }
+          if (refusal !== undefined)
+            return Effect.logWarning(
+              "The database refused a write of a batch: the batch was written again write by write, and only the refused writes failed"
+            ).pipe(Effect.annotateLogs({ ...annotations, refused: refusedCount, error: refusedError(refusal).detail }))
           return tries > 1 || Date.now() - now > 1000
             ? Effect.logDebug("A slow storage write batch (or one written again after a deadlock)").pipe(
-                Effect.annotateLogs({
-                  millis: Date.now() - now,
-                  // waiting for a connection and BEGIN; the statements; COMMIT (and the wait for this fiber's turn)
-                  beginMillis: began - now,
-                  statementsMillis: ran - began,
-                  commitMillis: Date.now() - ran,
-                  tries,
-                  states: written.length,
-                  statements: loose.length
-                })
+                Effect.annotateLogs(annotations)
               )
             : Effect.void
         }
@@ -333,20 +375,3 @@ export class Writer {
  * runner's shards), past every ask's and every stop's deadline.
  */
 const MAX_BATCH = 500
-
-/**
- * Whether the database rolled the batch back only to break a conflict with another transaction: PostgreSQL's
- * "deadlock detected" (40P01) and serialization failure (40001). Two runners' batches can write the same rows in
- * opposite orders while a shard changes hands (the old owner's last batch and the new owner's first store the
- * same redelivered messages and states), and PostgreSQL aborts one of them; its documented answer is to run the
- * transaction again, which is safe here: nothing of it was committed, and its statements are written to be run
- * again (`ON CONFLICT DO NOTHING`, revision checks).
- */
-const isVictim = (error: SqlError.SqlError): boolean =>
-  error.reason._tag === "DeadlockError" || error.reason._tag === "SerializationError"
-
-/** How a victim batch is run again: after 10 ms, doubling up to 1 s apart, jittered (so the two do not meet again); 8 times at most. */
-const victimRetry = Schedule.max([
-  Schedule.jittered(Schedule.min([Schedule.exponential("10 millis"), Schedule.spaced("1 second")])),
-  Schedule.recurs(8)
-])

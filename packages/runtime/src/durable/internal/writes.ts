@@ -1,8 +1,10 @@
 /**
  * What a write batch runs, in order: statements of their own ({@link Op}) and rows of multi-row statements
- * ({@link Row}), consecutive rows of one statement run as one call of it (see `rows.ts`).
+ * ({@link Row}), consecutive rows of one statement run as one call of it (see `rows.ts`); and what the writer does
+ * when the database fails a batch: runs it again after a deadlock ({@link isVictim}), or write by write after a
+ * refusal ({@link isRefusal}, {@link isolated}).
  */
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { Merged } from "./rows.ts"
 
@@ -60,3 +62,66 @@ export const runWrites = (
     }
     return results
   })
+
+/**
+ * Whether the database refused a statement for what it wrote (a constraint, a trigger, a permission, a statement it
+ * does not take), rather than for the state of the connection or of other transactions: a batch failed so is run
+ * again write by write ({@link isolated}), so that only the refused write fails.
+ */
+export const isRefusal = (error: SqlError.SqlError): boolean => refusals.has(error.reason._tag)
+
+const refusals: ReadonlySet<string> = new Set([
+  "UniqueViolation",
+  "ConstraintError",
+  "SqlSyntaxError",
+  "AuthorizationError",
+  "UnknownError"
+])
+
+/** A write's outcome in a batch run write by write: its result, or the refusal that rolled it back. */
+export type Outcome<A> =
+  | { readonly _tag: "Written"; readonly value: A }
+  | { readonly _tag: "Refused"; readonly error: SqlError.SqlError }
+
+/**
+ * Runs `write` in a savepoint of the caller's transaction: if the database refuses it ({@link isRefusal}), what
+ * it did is rolled back to the savepoint and the transaction goes on with the other writes; any other failure (the
+ * connection, a deadlock) fails the whole transaction, as it would have.
+ *
+ * @example
+ * ```ts
+ * const outcome = yield* isolated(sql, sql`INSERT INTO t VALUES (1)`) // { _tag: "Refused", error } on a duplicate
+ * ```
+ */
+export const isolated = <A>(
+  sql: SqlClient.SqlClient,
+  write: Effect.Effect<A, SqlError.SqlError>
+): Effect.Effect<Outcome<A>, SqlError.SqlError> =>
+  Effect.gen(function* () {
+    yield* sql.unsafe("SAVEPOINT troupe_write")
+    const outcome = yield* write.pipe(
+      Effect.map((value): Outcome<A> => ({ _tag: "Written", value })),
+      Effect.catchIf(isRefusal, (error) =>
+        Effect.as(sql.unsafe("ROLLBACK TO SAVEPOINT troupe_write"), { _tag: "Refused", error } as Outcome<A>)
+      )
+    )
+    yield* sql.unsafe("RELEASE SAVEPOINT troupe_write")
+    return outcome
+  })
+
+/**
+ * Whether the database rolled the batch back only to break a conflict with another transaction: PostgreSQL's
+ * "deadlock detected" (40P01) and serialization failure (40001). Two runners' batches can write the same rows in
+ * opposite orders while a shard changes hands (the old owner's last batch and the new owner's first store the
+ * same redelivered messages and states), and PostgreSQL aborts one of them; its documented answer is to run the
+ * transaction again, which is safe here: nothing of it was committed, and its statements are written to be run
+ * again (`ON CONFLICT DO NOTHING`, revision checks).
+ */
+export const isVictim = (error: SqlError.SqlError): boolean =>
+  error.reason._tag === "DeadlockError" || error.reason._tag === "SerializationError"
+
+/** How a victim batch is run again: after 10 ms, doubling up to 1 s apart, jittered (so the two do not meet again); 8 times at most. */
+export const victimRetry = Schedule.max([
+  Schedule.jittered(Schedule.min([Schedule.exponential("10 millis"), Schedule.spaced("1 second")])),
+  Schedule.recurs(8)
+])
