@@ -28,6 +28,22 @@ const pair = async (pauseMs: number) => {
   return { shop, buyers }
 }
 
+/** The shop (its seller slow to quote) and a buyers node that runs one session and reports how it ended. */
+const slowPair = async () => {
+  const env = { ...testEnv(), TROUPE_TOKEN: secret(), QUOTE_DELAY_MS: "8000", GIVE_UP_MS: "0" }
+  const shop = start([CLI, "node", "--name", "shop", "--listen", "0", "--agents", fixture("haggle-shop-slow.ts")], {
+    cwd: root,
+    env
+  })
+  const url = /listening on (\S+)/.exec(await shop.line("listening on"))![1]!
+  const buyers = start([CLI, "node", "--name", "buyers", "--peer", url, "--agents", fixture("haggle-buyer-paced.ts")], {
+    cwd: root,
+    env
+  })
+  await shop.line("quoting in 8000 ms")
+  return { shop, buyers }
+}
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe("a peer's process stopped and continued in the middle", () => {
@@ -41,6 +57,19 @@ describe("a peer's process stopped and continued in the middle", () => {
     expect(exit.stdout).toMatch(/session 1: bought for 30/)
     shop.process.kill("SIGINT")
     expect((await shop.exited()).code).toBe(0)
+  })
+
+  it.concurrent("a graceful stop (SIGTERM) of the shop mid-session: the session fails at once, typed, not at its step deadline", async () => {
+    const { shop, buyers } = await slowPair()
+    shop.process.kill("SIGTERM")
+    expect((await shop.exited()).code).toBe(0)
+    const exit = await buyers.exited()
+    expect(exit.code).toBe(1)
+    const failed =
+      /session 1 failed after (\d+) ms: SessionAborted: .*Role Seller \(\/user\/seller\) left session/.exec(exit.stdout)
+    expect(failed, exit.stdout).not.toBeNull()
+    // the step deadline is 10 s: a stop seen only through it would take that long
+    expect(Number(failed![1])).toBeLessThan(10_000)
   })
 
   it.concurrent("a 15 s SIGSTOP of the shop: once it runs again the nodes link again and a session runs", async () => {
