@@ -62,6 +62,47 @@ for (const topology of topologies) {
       })
     )
 
+    it.live("an ask interrupted at once after it is sent is never left running on the callee", () =>
+      Effect.gen(function* () {
+        const [alice, bob] = yield* topology.start(["alice", "bob"])
+        const seen: Seen = { started: [], interrupted: [] }
+        yield* alice!.system.spawn(worker(seen), { name: "worker" })
+        const remote = yield* bob!.system.lookup("/user/worker", Worker, { node: "alice" })
+        for (let n = 0; n < 20; n++) {
+          const fiber = yield* Effect.forkChild(remote.ask(Worker.Hang({ n }), { timeout: "1 minute" }))
+          yield* Effect.yieldNow
+          yield* Fiber.interrupt(fiber)
+        }
+        // a handler left running would hang the actor for ever: the next ask would never be answered
+        assert.strictEqual(yield* within(5000, "an ask after the cancelled ones", remote.ask(Worker.Count())), 0)
+        assert.deepStrictEqual(
+          seen.started.filter((n) => !seen.interrupted.includes(n)),
+          [],
+          `started ${seen.started}, interrupted ${seen.interrupted}`
+        )
+      })
+    )
+
+    it.live("a burst of asks, each interrupted by its caller's own timeout after 0-5 ms: none is left running", () =>
+      Effect.gen(function* () {
+        const [alice, bob] = yield* topology.start(["alice", "bob"])
+        const seen: Seen = { started: [], interrupted: [] }
+        yield* alice!.system.spawn(worker(seen), { name: "worker" })
+        const remote = yield* bob!.system.lookup("/user/worker", Worker, { node: "alice" })
+        yield* Effect.forEach(
+          Array.from({ length: 1000 }, (_, n) => n),
+          (n) => Effect.exit(Effect.timeout(remote.ask(Worker.Hang({ n }), { timeout: "1 minute" }), n % 6)),
+          { concurrency: 200, discard: true }
+        )
+        assert.strictEqual(yield* within(5000, "an ask after the cancelled ones", remote.ask(Worker.Count())), 0)
+        assert.deepStrictEqual(
+          seen.started.filter((n) => !seen.interrupted.includes(n)),
+          [],
+          `started ${seen.started.length}, interrupted ${seen.interrupted.length}`
+        )
+      })
+    )
+
     it.live("the caller's node shutting down gracefully interrupts the handlers of its asks", () =>
       Effect.gen(function* () {
         const [alice, bob] = yield* topology.start(["alice", "bob"])

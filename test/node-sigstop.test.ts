@@ -1,0 +1,86 @@
+/**
+ * A peer's process stopped (SIGSTOP) and continued (SIGCONT) in the middle, as the outside testers of issue 9 do:
+ * two real `troupe node` processes, the buyers node runs Haggle sessions with the seller on the shop's node.
+ * A short stop (under the failure detector's verdict) only delays the session; a long one may cost the shop its
+ * incarnation (declared down), but once it runs again the nodes link again without a person and a session runs.
+ */
+import { afterAll, describe, expect, it, vi } from "vitest"
+import { start, stopAll, testEnv } from "./support/child.ts"
+import { CLI, fixture, secret } from "./support/target-node.ts"
+
+afterAll(stopAll)
+vi.setConfig({ testTimeout: 300_000 })
+
+const root = new URL("..", import.meta.url).pathname
+
+const pair = async (pauseMs: number) => {
+  const env = { ...testEnv(), TROUPE_TOKEN: secret(), PAUSE_MS: String(pauseMs) }
+  const shop = start([CLI, "node", "--name", "shop", "--listen", "0", "--agents", fixture("haggle-shop.ts")], {
+    cwd: root,
+    env
+  })
+  const url = /listening on (\S+)/.exec(await shop.line("listening on"))![1]!
+  const buyers = start([CLI, "node", "--name", "buyers", "--peer", url, "--agents", fixture("haggle-buyer-paced.ts")], {
+    cwd: root,
+    env
+  })
+  await buyers.line("linked to shop")
+  return { shop, buyers }
+}
+
+/** The shop (its seller slow to quote) and a buyers node that runs one session and reports how it ended. */
+const slowPair = async () => {
+  const env = { ...testEnv(), TROUPE_TOKEN: secret(), QUOTE_DELAY_MS: "8000", GIVE_UP_MS: "0" }
+  const shop = start([CLI, "node", "--name", "shop", "--listen", "0", "--agents", fixture("haggle-shop-slow.ts")], {
+    cwd: root,
+    env
+  })
+  const url = /listening on (\S+)/.exec(await shop.line("listening on"))![1]!
+  const buyers = start([CLI, "node", "--name", "buyers", "--peer", url, "--agents", fixture("haggle-buyer-paced.ts")], {
+    cwd: root,
+    env
+  })
+  await shop.line("quoting in 8000 ms")
+  return { shop, buyers }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe("a peer's process stopped and continued in the middle", () => {
+  it.concurrent("a 3 s SIGSTOP of the shop while a session starts: the session completes once it runs again", async () => {
+    const { shop, buyers } = await pair(500)
+    shop.process.kill("SIGSTOP")
+    await pause(3000)
+    shop.process.kill("SIGCONT")
+    const exit = await buyers.exited()
+    expect(exit.code, exit.stdout + exit.stderr).toBe(0)
+    expect(exit.stdout).toMatch(/session 1: bought for 30/)
+    shop.process.kill("SIGINT")
+    expect((await shop.exited()).code).toBe(0)
+  })
+
+  it.concurrent("a graceful stop (SIGTERM) of the shop mid-session: the session fails at once, typed, not at its step deadline", async () => {
+    const { shop, buyers } = await slowPair()
+    shop.process.kill("SIGTERM")
+    expect((await shop.exited()).code).toBe(0)
+    const exit = await buyers.exited()
+    expect(exit.code).toBe(1)
+    const failed =
+      /session 1 failed after (\d+) ms: SessionAborted: .*Role Seller \(\/user\/seller\) left session/.exec(exit.stdout)
+    expect(failed, exit.stdout).not.toBeNull()
+    // the step deadline is 10 s: a stop seen only through it would take that long
+    expect(Number(failed![1])).toBeLessThan(10_000)
+  })
+
+  it.concurrent("a 15 s SIGSTOP of the shop: once it runs again the nodes link again and a session runs", async () => {
+    const { shop, buyers } = await pair(500)
+    shop.process.kill("SIGSTOP")
+    await pause(15_000)
+    shop.process.kill("SIGCONT")
+    const exit = await buyers.exited()
+    expect(exit.code, exit.stdout + exit.stderr + shop.stdout() + shop.stderr()).toBe(0)
+    expect(exit.stdout).toMatch(/session \d+: bought for 30/)
+    shop.process.kill("SIGINT")
+    expect((await shop.exited()).code).toBe(0)
+  })
+})
