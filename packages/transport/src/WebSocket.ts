@@ -29,6 +29,7 @@ import type { Wire, WireEvents, WireFailure } from "./internal/connection.ts"
 import * as EngineScope from "./internal/engineScope.ts"
 import { certificateName, isLoopback, listen } from "./internal/listener.ts"
 import { resolve } from "./internal/options.ts"
+import * as WsWrite from "./internal/wsWrite.ts"
 import { type Service, Transport, type Options as TransportOptions } from "./Transport.ts"
 import { TransportStartError } from "./TransportError.ts"
 
@@ -116,9 +117,10 @@ const zeroMask = (mask: Uint8Array): void => {
   mask.fill(0)
 }
 
-/** Hands a socket's events to the engine. */
+/** Hands a socket's events to the engine; `masked`: this side dialed (its frames carry a zero mask). */
 const wire = (
   socket: Socket,
+  masked: boolean,
   events: () => WireEvents | undefined,
   remoteAddress: string | undefined,
   peerCertificateName: () => string | undefined
@@ -127,7 +129,7 @@ const wire = (
   socket.on("close", (code, reason) => events()?.closed(code, reason.toString("utf8")))
   socket.on("error", (error: Error) => events()?.failed(error, failureOf(error)))
   const result: Wire = {
-    send: (data, done) => socket.send(data, done),
+    send: (data, done) => WsWrite.send(socket, masked, data, done),
     bufferedAmount: () => socket.bufferedAmount,
     close: (code, reason) => socket.close(code, reason),
     terminate: () => socket.terminate(),
@@ -221,6 +223,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
         socket.on("open", events.opened)
         return wire(
           socket,
+          true,
           () => events,
           undefined,
           () => certified
@@ -251,6 +254,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
       events = engine.accept(
         wire(
           socket,
+          false,
           () => events,
           remoteAddress,
           () => name
