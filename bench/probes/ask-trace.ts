@@ -128,8 +128,8 @@ const acrossProcesses = (kind: string) => {
     if (d === undefined) break
     legs[0]!.push(a! - start)
     legs[1]!.push(b! - a!)
-    legs[2]!.push(c - b!)
-    legs[3]!.push(d - c)
+    legs[2]!.push(c! - b!)
+    legs[3]!.push(d - c!)
   }
   console.log(`== ${kind} across both processes (µs, p10/p25/p50)`)
   const names = [

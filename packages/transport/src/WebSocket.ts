@@ -22,6 +22,7 @@
  */
 import type * as Http from "node:http"
 import type * as Https from "node:https"
+import type { Duplex } from "node:stream"
 import type { SecureContextOptions } from "node:tls"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
 import { WebSocket as Socket } from "ws"
@@ -117,10 +118,10 @@ const zeroMask = (mask: Uint8Array): void => {
   mask.fill(0)
 }
 
-/** Hands a socket's events to the engine; `masked`: this side dialed (its frames carry a zero mask). */
+/** Hands a socket's events to the engine; it sends through `sender` (see internal/wsWrite.ts). */
 const wire = (
   socket: Socket,
-  masked: boolean,
+  sender: WsWrite.Sender,
   events: () => WireEvents | undefined,
   remoteAddress: string | undefined,
   peerCertificateName: () => string | undefined
@@ -129,7 +130,7 @@ const wire = (
   socket.on("close", (code, reason) => events()?.closed(code, reason.toString("utf8")))
   socket.on("error", (error: Error) => events()?.failed(error, failureOf(error)))
   const result: Wire = {
-    send: (data, done) => WsWrite.send(socket, masked, data, done),
+    send: (data, done) => sender.send(data, done),
     bufferedAmount: () => socket.bufferedAmount,
     close: (code, reason) => socket.close(code, reason),
     terminate: () => socket.terminate(),
@@ -217,13 +218,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
           ...tls
         })
         let certified: string | undefined
+        // the dialing side's frames carry a zero mask; the socket the upgrade came on carries them once open
+        const sender = new WsWrite.Sender(socket, undefined, true)
+        let upgraded: Duplex | undefined
         socket.on("upgrade", (response) => {
           certified = certificateName(response.socket)
+          upgraded = response.socket
+        })
+        socket.on("open", () => {
+          if (upgraded !== undefined) sender.attach(upgraded)
         })
         socket.on("open", events.opened)
         return wire(
           socket,
-          true,
+          sender,
           () => events,
           undefined,
           () => certified
@@ -249,12 +257,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
     if (options.secret === undefined && !mutual) {
       engine.log("Warn", "no authentication: any peer that reaches this node may join it (insecureNoAuth)", {})
     }
-    listening?.serve(engine, ({ socket, remoteAddress, certificateName: name }) => {
+    listening?.serve(engine, ({ socket, raw, remoteAddress, certificateName: name }) => {
       let events: WireEvents | undefined
       events = engine.accept(
         wire(
           socket,
-          false,
+          new WsWrite.Sender(socket, raw, false),
           () => events,
           remoteAddress,
           () => name

@@ -1,15 +1,21 @@
 /**
  * A frame sent as one write (`internal/wsWrite.ts`): `ws` on the other side reads it as the same binary message, from
  * either side (the dialing side's frames carry a zero mask), at every length encoding; large frames, a socket that
- * is closing and a `ws` whose sender is busy go through `ws.send` instead.
+ * is closing, a socket with bytes still buffered and a socket not handed over on upgrade go through `ws.send`.
  */
+
+import type { Duplex } from "node:stream"
 import { assert, describe, it } from "@effect/vitest"
 import { WebSocket, WebSocketServer } from "ws"
-import { DIRECT_MAX_BYTES, frameOf, send } from "../src/internal/wsWrite.ts"
+import { DIRECT_MAX_BYTES, frameOf, Sender } from "../src/internal/wsWrite.ts"
 
 interface Pair {
   readonly client: WebSocket
   readonly server: WebSocket
+  /** What sends on each, as WebSocket.ts makes them (the sockets their upgrades came on, from public API). */
+  readonly clientSender: Sender
+  readonly serverSender: Sender
+  readonly clientRaw: Duplex
   readonly close: () => Promise<void>
 }
 
@@ -17,7 +23,9 @@ interface Pair {
 const connect = async (): Promise<Pair> => {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: false, skipUTF8Validation: true })
   await new Promise<void>((resolve) => wss.on("listening", () => resolve()))
-  const accepted = new Promise<WebSocket>((resolve) => wss.on("connection", resolve))
+  const accepted = new Promise<[WebSocket, Duplex]>((resolve) =>
+    wss.on("connection", (ws, request) => resolve([ws, request.socket]))
+  )
   const address = wss.address()
   const port = typeof address === "object" && address !== null ? address.port : 0
   const client = new WebSocket(`ws://127.0.0.1:${port}`, {
@@ -27,11 +35,18 @@ const connect = async (): Promise<Pair> => {
       mask.fill(0)
     }
   })
+  let clientRaw: Duplex | undefined
+  client.on("upgrade", (response) => {
+    clientRaw = response.socket
+  })
   await new Promise<void>((resolve) => client.on("open", () => resolve()))
-  const server = await accepted
+  const [server, serverRaw] = await accepted
   return {
     client,
     server,
+    clientSender: new Sender(client, clientRaw, true),
+    serverSender: new Sender(server, serverRaw, false),
+    clientRaw: clientRaw!,
     close: async () => {
       client.terminate()
       server.terminate()
@@ -52,7 +67,7 @@ const countWsSends = (socket: WebSocket) => {
 }
 
 /** Sends `payloads` from `from` and resolves to what `to` read, in order, and each send's callback outcome. */
-const exchange = async (from: WebSocket, masked: boolean, to: WebSocket, payloads: ReadonlyArray<Buffer>) => {
+const exchange = async (from: Sender, to: WebSocket, payloads: ReadonlyArray<Buffer>) => {
   const received: Array<Buffer> = []
   const all = new Promise<void>((resolve) =>
     to.on("message", (data: Buffer, isBinary: boolean) => {
@@ -62,7 +77,7 @@ const exchange = async (from: WebSocket, masked: boolean, to: WebSocket, payload
     })
   )
   const written = payloads.map(
-    (payload) => new Promise<unknown>((resolve) => send(from, masked, payload, (error) => resolve(error ?? "ok")))
+    (payload) => new Promise<unknown>((resolve) => from.send(payload, (error) => resolve(error ?? "ok")))
   )
   await all
   return { received, outcomes: await Promise.all(written) }
@@ -81,13 +96,13 @@ describe("wsWrite", () => {
   it("frames every length as ws would read it, from the dialing side (masked) and the accepting side", async () => {
     const pair = await connect()
     try {
-      for (const [from, masked, to] of [
-        [pair.client, true, pair.server],
-        [pair.server, false, pair.client]
+      for (const [from, to] of [
+        [pair.clientSender, pair.server],
+        [pair.serverSender, pair.client]
       ] as const) {
-        const viaWs = countWsSends(from)
+        const viaWs = countWsSends(from.socket)
         const payloads = lengths.map((length, i) => payload(length, i))
-        const { received, outcomes } = await exchange(from, masked, to, payloads)
+        const { received, outcomes } = await exchange(from, to, payloads)
         assert.deepStrictEqual(
           received.map((b) => b.length),
           lengths
@@ -124,7 +139,7 @@ describe("wsWrite", () => {
       const viaWs = countWsSends(pair.client)
       pair.client.close(1000, "done")
       const outcome = await new Promise<unknown>((resolve) =>
-        send(pair.client, true, Buffer.from("late"), (error) => resolve(error))
+        pair.clientSender.send(Buffer.from("late"), (error) => resolve(error))
       )
       assert.instanceOf(outcome, Error)
       assert.strictEqual(viaWs.n, 1)
@@ -133,7 +148,7 @@ describe("wsWrite", () => {
     }
   })
 
-  it("falls back to ws.send while ws's sender is mid-message: what ws.send would do, not a frame in between", async () => {
+  it("falls back to ws.send while bytes wait in the socket, keeping the order; and without the upgrade's socket", async () => {
     const pair = await connect()
     try {
       const viaWs = countWsSends(pair.client)
@@ -141,17 +156,18 @@ describe("wsWrite", () => {
       const done = new Promise<void>((resolve) =>
         pair.server.on("message", (data: Buffer) => {
           received.push(data.toString())
-          if (received.length === 2) resolve()
+          if (received.length === 4) resolve()
         })
       )
-      // the first fragment of a message is out: ws.send makes the next send its last fragment (a frame written
-      // directly there would be a new message inside a fragmented one, which the peer refuses)
-      pair.client.send(Buffer.from("frag-"), { fin: false, binary: true })
-      send(pair.client, true, Buffer.from("after"), () => {})
-      pair.client.send(Buffer.from("ment"), { binary: true })
+      pair.clientSender.send(Buffer.from("one"), () => {}) // direct
+      pair.clientRaw.cork() // what is written now waits in the socket: bufferedAmount > 0
+      pair.clientSender.send(Buffer.from("two"), () => {}) // direct (nothing buffered yet), held by the cork
+      pair.clientSender.send(Buffer.from("three"), () => {}) // behind "two": ws.send
+      new Sender(pair.client, undefined, true).send(Buffer.from("four"), () => {}) // no raw socket: ws.send
+      pair.clientRaw.uncork()
       await done
-      assert.deepStrictEqual(received, ["frag-after", "ment"])
-      assert.strictEqual(viaWs.n, 3)
+      assert.deepStrictEqual(received, ["one", "two", "three", "four"])
+      assert.strictEqual(viaWs.n, 2)
     } finally {
       await pair.close()
     }

@@ -4,22 +4,19 @@
  * cork, two writes, uncork and a `writev` of both): per frame that is about ten more JavaScript calls on both sides of
  * every ask's round trip, which matters most while the JIT is still warming up (see BENCHMARKS.md, the ask figure).
  *
- * Only a plain case takes this path: the socket is open, `ws`'s sender is idle (nothing queued, no fragmented message
- * under way: with `perMessageDeflate` off and no `Blob` ever sent, as here, it always is) and the payload is small
- * (copying it is cheaper than the second write). Anything else (closing, a large frame, a `ws` whose internals differ
- * from what is read here) goes through `ws.send`, which also reports a send after close to `done`.
+ * Public API only: the socket under `ws` is the one the upgrade came on (`handleUpgrade`'s on the accepting side, the
+ * upgrade response's on the dialing side), and a frame goes direct only when nothing can be ahead of it in `ws`: the
+ * socket is open, no extension was negotiated (`perMessageDeflate` is off on both sides here, so `ws`'s `Sender`
+ * never holds a frame back) and `bufferedAmount` is 0 (nothing waits in the `Sender` or the socket), and the payload
+ * is small (copying it after its header is cheaper than the second write). Anything else (a busy or closing socket, a
+ * large frame, a socket `ws` was not handed on upgrade) goes through `ws.send`, which also reports a send after close
+ * to `done`. This transport never sends fragmented messages, so no frame of its own can fall inside one.
  */
-import type { Socket as NetSocket } from "node:net"
+import type { Duplex } from "node:stream"
 import { WebSocket } from "ws"
 
 /** Payloads up to this many bytes are copied after their header; larger ones go through `ws.send` (no copy). */
 export const DIRECT_MAX_BYTES = 16 * 1024
-
-/** What is read of `ws`'s internals (all optional: a `ws` without them takes the general path). */
-interface Internals {
-  readonly _socket?: NetSocket | null
-  readonly _sender?: { readonly _state?: number; readonly _firstFragment?: boolean } | null
-}
 
 /**
  * One binary frame of `data` (FIN set; masked with a zero key when `masked`: a client's frames must carry a mask,
@@ -47,21 +44,45 @@ export const frameOf = (data: Buffer, masked: boolean): Buffer => {
 }
 
 /**
- * Sends `data` as one binary frame on `socket`: written at once as one buffer when the case is plain (see above),
- * else by `ws.send`. `masked`: this side dialed (its frames carry a zero mask). `done` as for `ws.send`.
+ * What sends on one `ws` socket: `raw`, the socket its upgrade came on (undefined: always `ws.send`); `masked`: this
+ * side dialed (its frames carry a zero mask).
  *
  * @example
  * ```ts
- * send(socket, false, Buffer.from("{}"), (error) => { if (error) console.error(error) })
+ * const sender = new Sender(ws, request.socket, false) // accepting side, after handleUpgrade
+ * sender.send(Buffer.from("{}"), (error) => { if (error) console.error(error) })
  * ```
  */
-export const send = (socket: WebSocket, masked: boolean, data: Buffer, done: (error?: Error | null) => void): void => {
-  if (data.length <= DIRECT_MAX_BYTES && socket.readyState === WebSocket.OPEN) {
-    const { _socket: stream, _sender: sender } = socket as unknown as Internals
-    if (stream != null && sender != null && sender._state === 0 && sender._firstFragment === true) {
-      stream.write(frameOf(data, masked), done)
+export class Sender {
+  readonly socket: WebSocket
+  readonly masked: boolean
+  /** The socket under `socket`, once known to carry its frames and no extension (see {@link attach}). */
+  private raw: Duplex | undefined = undefined
+
+  constructor(socket: WebSocket, raw: Duplex | undefined, masked: boolean) {
+    this.socket = socket
+    this.masked = masked
+    if (raw !== undefined) this.attach(raw)
+  }
+
+  /** The socket the upgrade came on (call once the WebSocket is open): used unless an extension was negotiated. */
+  attach(raw: Duplex): void {
+    this.raw = Object.keys(this.socket.extensions).length === 0 ? raw : undefined
+  }
+
+  /** Sends `data` as one binary frame; `done` as for `ws.send`. */
+  send(data: Buffer, done: (error?: Error | null) => void): void {
+    const raw = this.raw
+    const socket = this.socket
+    if (
+      raw !== undefined &&
+      data.length <= DIRECT_MAX_BYTES &&
+      socket.readyState === WebSocket.OPEN &&
+      socket.bufferedAmount === 0
+    ) {
+      raw.write(frameOf(data, this.masked), done)
       return
     }
+    socket.send(data, done)
   }
-  socket.send(data, done)
 }
