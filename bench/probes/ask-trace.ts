@@ -7,10 +7,21 @@
  *   ROOTS=/work/wt/x,/work/main ROUNDS=5 SAMPLES=5000 pnpm exec node bench/probes/ask-trace.ts
  *
  * With stamps (`globalThis.__tr?.(id)` put at the steps of an ask by a temporary patch: `git apply
- * bench/probes/ask-trace-stamps.patch`, ids in its hunks; made on e3f5325: since then asks.ts changed and
- * engine.ts/link.ts were split, so its hunks need redoing) each process writes its stamps to
- * `/tmp/ask-trace-<role>.json` (`TRACE=1`), and the last round's steps are printed (consecutive stamps, p50/p25/p10).
- * TRACE=1 also stamps each socket write (16 before, 17 after the `writev`/`write` of net.Socket).
+ * bench/probes/ask-trace-stamps.patch`; never commit it) each process writes its stamps to
+ * `/tmp/ask-trace-<role>.json` (`TRACE=1`), and the last round's steps are printed (consecutive stamps, p50/p25/p10),
+ * then the round trip cut in four across both processes (the stamps are CLOCK_MONOTONIC, shared by the processes):
+ * client write -> server socket data callback (the wire: the write's system call, the peer's wake-up and read),
+ * server data -> server write, server write -> client data, client data -> client write.
+ * Stamp ids: 0 ask called, 5 `Asks.start`, 13 the ask's callback registered, 8 `outbound.offer`, 9/10 around
+ * `Wire.send` (connection.ts), 16/17 around net.Socket's `_writev`/`_write` (the system call), 19 the socket's data
+ * callback (prepended), 24 ws's message event, 1 `Engine.onMessage`, 2 frame decoded, 3 `Dispatcher.dispatch`,
+ * 4 before `cell.deliver`, 6 the handler entered, 7 `RemoteReply.complete`, 11 `Asks.replied`, 12/21 around the
+ * caller's resumption, 20 the send returned in the ask's callback, 22 `Connection.message` returned, 23 the write's
+ * callback (`onWritten`), 14 the caller resumed. The raw echo stamps 19, 1, 2, 9, 10, 16, 17 (and 0, 14) alike.
+ *
+ * `WINDOWS=1` prints the client's p50 and both sides' main-thread CPU per ask of each 1,000 asks in order (the JIT
+ * warms up for ~10,000 asks: the figures keep falling well after the bench's 500 warm-up asks); `MARK=1` writes
+ * `MARK <n>` to stdout every 1,000 asks (to place `--trace-opt`/`--trace-deopt` output, given in `FLAGS`).
  */
 import { spawn } from "node:child_process"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
@@ -77,6 +88,63 @@ const steps = (name: string) => {
   }
 }
 
+/**
+ * The last run of `kind`'s round trip across both processes, from their stamps: each client write (16) to the
+ * server's next data callback (19), to its next write, to the client's next data callback, to its next write.
+ */
+const acrossProcesses = (kind: string) => {
+  let client: { ids: Array<number>; times: Array<number> }
+  let server: { ids: Array<number>; times: Array<number> }
+  try {
+    client = JSON.parse(readFileSync(`/tmp/ask-trace-${kind}-client.json`, "utf8"))
+    server = JSON.parse(readFileSync(`/tmp/ask-trace-${kind}-server.json`, "utf8"))
+  } catch {
+    return
+  }
+  const of = (s: { ids: Array<number>; times: Array<number> }, id: number) => s.times.filter((_, i) => s.ids[i] === id)
+  const [clientWrites, clientData, serverWrites, serverData] = [
+    of(client, 16),
+    of(client, 19),
+    of(server, 16),
+    of(server, 19)
+  ]
+  /** The first time in `sorted` at or after `t`. */
+  const next = (sorted: Array<number>, t: number) => {
+    let lo = 0
+    let hi = sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (sorted[mid]! < t) lo = mid + 1
+      else hi = mid
+    }
+    return sorted[lo]
+  }
+  const legs: Array<Array<number>> = [[], [], [], []]
+  for (const start of clientWrites.slice(100, -100)) {
+    const a = next(serverData, start)
+    const b = a === undefined ? undefined : next(serverWrites, a)
+    const c = b === undefined ? undefined : next(clientData, b)
+    const d = c === undefined ? undefined : next(clientWrites, c)
+    if (d === undefined) break
+    legs[0]!.push(a! - start)
+    legs[1]!.push(b! - a!)
+    legs[2]!.push(c! - b!)
+    legs[3]!.push(d - c!)
+  }
+  console.log(`== ${kind} across both processes (µs, p10/p25/p50)`)
+  const names = [
+    "client write -> server data",
+    "server data -> server write",
+    "server write -> client data",
+    "client data -> client write"
+  ]
+  legs.forEach((list, i) => {
+    list.sort((x, y) => x - y)
+    const at = (f: number) => (list[Math.floor(list.length * f)]! / 1000).toFixed(2).padStart(7)
+    console.log(`${names[i]!.padEnd(30)} ${at(0.1)} ${at(0.25)} ${at(0.5)}`)
+  })
+}
+
 if (role === undefined) {
   const samples = Number(process.env.SAMPLES ?? 5000)
   const rounds = Number(process.env.ROUNDS ?? 3)
@@ -110,8 +178,10 @@ if (role === undefined) {
     for (const root of roots) console.log(line(`actor ${root.split("/").pop()}`, await run("actor", root)))
     console.log(`-- round ${round}, load ${loadavg()[0]!.toFixed(1)}`)
   }
-  if (process.env.TRACE !== undefined)
+  if (process.env.TRACE !== undefined) {
     for (const name of ["raw-server", "raw-client", "actor-server", "actor-client"]) steps(name)
+    for (const kind of ["raw", "actor"]) acrossProcesses(kind)
+  }
 } else {
   const N = 4_000_000
   const ids = new Uint8Array(N)
@@ -151,21 +221,38 @@ if (role === undefined) {
         JSON.stringify({ ids: Array.from(ids.subarray(0, pos)), times: Array.from(times.subarray(0, pos)) })
       )
   }
-  let mark: [number, number] = [0, 0]
+  let cpuMark: [number, number] = [0, 0]
   const figures = (extra: object = {}) => {
     const [main, other] = threadCpu()
     writeFileSync(
       `${out}-${role.role}.json`,
-      JSON.stringify({ main: (main - mark[0]) / role.samples, other: (other - mark[1]) / role.samples, ...extra })
+      JSON.stringify({ main: (main - cpuMark[0]) / role.samples, other: (other - cpuMark[1]) / role.samples, ...extra })
     )
   }
   let served = 0
+  const mark = process.env.MARK !== undefined
+  // main-thread CPU µs per ask of each 1,000 in order (WINDOWS=1): how it moves while the JIT warms up
+  const cpuWindows: Array<string> = []
+  let windowCpu = 0
+  const cpuWindow = (n: number) => {
+    if (n % 1000 !== 0) return
+    const { user, system } = process.threadCpuUsage()
+    if (windowCpu > 0) cpuWindows.push(((user + system - windowCpu) / 1000).toFixed(0))
+    windowCpu = user + system
+  }
+  const printWindows = () => {
+    if (process.env.WINDOWS !== undefined)
+      process.stderr.write(`${role.role} CPU µs/ask per 1000: ${cpuWindows.join(" ")}\n`)
+  }
   const countServed = () => {
     served++
-    if (served === WARMUP + 1) mark = threadCpu()
+    cpuWindow(served)
+    if (mark && served % 1000 === 0) process.stdout.write(`MARK ${served}\n`)
+    if (served === WARMUP + 1) cpuMark = threadCpu()
     else if (served === WARMUP + role.samples) figures()
   }
   process.on("SIGTERM", () => {
+    printWindows()
     dump()
     process.exit(0)
   })
@@ -212,6 +299,14 @@ if (role === undefined) {
     )
   const samples: Array<number> = []
   const median = () => {
+    // the p50 of each 1,000 asks in order (how it moves while the JIT warms up), then of all
+    const windows: Array<number> = []
+    for (let i = 0; i + 1000 <= samples.length; i += 1000) {
+      const window = samples.slice(i, i + 1000).sort((a, b) => a - b)
+      windows.push(Math.round(window[500]! * 1000))
+    }
+    if (process.env.WINDOWS !== undefined)
+      process.stderr.write(`${role.role} p50 per 1000 asks: ${windows.join(" ")}\n`)
     samples.sort((a, b) => a - b)
     return samples[samples.length >> 1]! * 1000
   }
@@ -248,8 +343,10 @@ if (role === undefined) {
           for (let n = 1; n <= WARMUP + role.samples; n++) {
             if (n === WARMUP + 1) {
               pos = 0
-              mark = threadCpu()
+              cpuMark = threadCpu()
             }
+            if (mark && n % 1000 === 0) process.stdout.write(`MARK ${n}\n`)
+            cpuWindow(n)
             const start = performance.now()
             tr(0)
             yield* consumer.ask(Consumer.Echo({ n }))
@@ -257,6 +354,7 @@ if (role === undefined) {
             if (n > WARMUP) samples.push(performance.now() - start)
           }
           figures({ p50: median() })
+          printWindows()
           dump()
         })
       )
@@ -299,8 +397,9 @@ if (role === undefined) {
       for (let n = 1; n <= WARMUP + role.samples; n++) {
         if (n === WARMUP + 1) {
           pos = 0
-          mark = threadCpu()
+          cpuMark = threadCpu()
         }
+        cpuWindow(n)
         const start = performance.now()
         tr(0)
         const reply = new Promise<void>((resolve) => {
@@ -315,6 +414,7 @@ if (role === undefined) {
         if (n > WARMUP) samples.push(performance.now() - start)
       }
       figures({ p50: median() })
+      printWindows()
       dump()
       socket.terminate()
       process.exit(0)

@@ -23,6 +23,7 @@
 import type * as Http from "node:http"
 import type * as Https from "node:https"
 import * as Net from "node:net"
+import type { Duplex } from "node:stream"
 import * as NodeTls from "node:tls"
 import { Effect, Layer, Option, Result, type Scope } from "effect"
 import { WebSocket as Socket } from "ws"
@@ -30,6 +31,7 @@ import type { Wire, WireEvents, WireFailure } from "./internal/connection.ts"
 import * as EngineScope from "./internal/engineScope.ts"
 import { certificateName, isLoopback, listen } from "./internal/listener.ts"
 import { resolve } from "./internal/options.ts"
+import * as WsWrite from "./internal/wsWrite.ts"
 import { type Service, Transport, type Options as TransportOptions } from "./Transport.ts"
 import { TransportStartError } from "./TransportError.ts"
 
@@ -142,9 +144,10 @@ const probe = (url: string, timeoutMs: number, done: (refused: boolean) => void)
   socket.setTimeout(timeoutMs, () => tell(false))
 }
 
-/** Hands a socket's events to the engine. */
+/** Hands a socket's events to the engine; it sends through `sender` (see internal/wsWrite.ts). */
 const wire = (
   socket: Socket,
+  sender: WsWrite.Sender,
   events: () => WireEvents | undefined,
   remoteAddress: string | undefined,
   peerCertificateName: () => string | undefined
@@ -153,7 +156,7 @@ const wire = (
   socket.on("close", (code, reason) => events()?.closed(code, reason.toString("utf8")))
   socket.on("error", (error: Error) => events()?.failed(error, failureOf(error)))
   const result: Wire = {
-    send: (data, done) => socket.send(data, done),
+    send: (data, done) => sender.send(data, done),
     bufferedAmount: () => socket.bufferedAmount,
     close: (code, reason) => socket.close(code, reason),
     terminate: () => socket.terminate(),
@@ -266,12 +269,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
           ...tls
         })
         let certified: string | undefined
+        // the dialing side's frames carry a zero mask; the socket the upgrade came on carries them once open
+        const sender = new WsWrite.Sender(socket, undefined, true)
+        let upgraded: Duplex | undefined
         socket.on("upgrade", (response) => {
           certified = certificateName(response.socket)
+          upgraded = response.socket
+        })
+        socket.on("open", () => {
+          if (upgraded !== undefined) sender.attach(upgraded)
         })
         socket.on("open", events.opened)
         return wire(
           socket,
+          sender,
           () => events,
           undefined,
           () => certified
@@ -297,11 +308,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
     if (options.secret === undefined && !mutual) {
       engine.log("Warn", "no authentication: any peer that reaches this node may join it (insecureNoAuth)", {})
     }
-    listening?.serve(engine, ({ socket, remoteAddress, certificateName: name }) => {
+    listening?.serve(engine, ({ socket, raw, remoteAddress, certificateName: name }) => {
       let events: WireEvents | undefined
       events = engine.accept(
         wire(
           socket,
+          new WsWrite.Sender(socket, raw, false),
           () => events,
           remoteAddress,
           () => name

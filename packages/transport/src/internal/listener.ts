@@ -31,6 +31,8 @@ export interface Settings {
 /** A socket accepted and upgraded, for the engine. */
 export interface Accepted {
   readonly socket: WsSocket
+  /** The socket the upgrade came on (`ws` writes its frames to it: see wsWrite.ts). */
+  readonly raw: Duplex
   readonly remoteAddress: string
   /** The subject CN of the client certificate TLS verified, if any. */
   readonly certificateName: string | undefined
@@ -135,7 +137,7 @@ export const listen = (spec: Spec, settings: Settings): Effect.Effect<Listening,
         }
         wss.handleUpgrade(request, socket, head, (ws) => {
           if (accept === undefined) ws.terminate()
-          else accept({ socket: ws, remoteAddress, certificateName: certificateName(request.socket) })
+          else accept({ socket: ws, raw: socket, remoteAddress, certificateName: certificateName(request.socket) })
         })
       }
 

@@ -1,0 +1,175 @@
+/**
+ * A frame sent as one write (`internal/wsWrite.ts`): `ws` on the other side reads it as the same binary message, from
+ * either side (the dialing side's frames carry a zero mask), at every length encoding; large frames, a socket that
+ * is closing, a socket with bytes still buffered and a socket not handed over on upgrade go through `ws.send`.
+ */
+
+import type { Duplex } from "node:stream"
+import { assert, describe, it } from "@effect/vitest"
+import { WebSocket, WebSocketServer } from "ws"
+import { DIRECT_MAX_BYTES, frameOf, Sender } from "../src/internal/wsWrite.ts"
+
+interface Pair {
+  readonly client: WebSocket
+  readonly server: WebSocket
+  /** What sends on each, as WebSocket.ts makes them (the sockets their upgrades came on, from public API). */
+  readonly clientSender: Sender
+  readonly serverSender: Sender
+  readonly clientRaw: Duplex
+  readonly close: () => Promise<void>
+}
+
+/** A ws server and a client connected to it, with the options WebSocket.ts gives them. */
+const connect = async (): Promise<Pair> => {
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: false, skipUTF8Validation: true })
+  await new Promise<void>((resolve) => wss.on("listening", () => resolve()))
+  const accepted = new Promise<[WebSocket, Duplex]>((resolve) =>
+    wss.on("connection", (ws, request) => resolve([ws, request.socket]))
+  )
+  const address = wss.address()
+  const port = typeof address === "object" && address !== null ? address.port : 0
+  const client = new WebSocket(`ws://127.0.0.1:${port}`, {
+    perMessageDeflate: false,
+    skipUTF8Validation: true,
+    generateMask: (mask) => {
+      mask.fill(0)
+    }
+  })
+  let clientRaw: Duplex | undefined
+  client.on("upgrade", (response) => {
+    clientRaw = response.socket
+  })
+  await new Promise<void>((resolve) => client.on("open", () => resolve()))
+  const [server, serverRaw] = await accepted
+  return {
+    client,
+    server,
+    clientSender: new Sender(client, clientRaw, true),
+    serverSender: new Sender(server, serverRaw, false),
+    clientRaw: clientRaw!,
+    close: async () => {
+      client.terminate()
+      server.terminate()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    }
+  }
+}
+
+/** Counts the sends `ws` itself made on `socket` (the general path). */
+const countWsSends = (socket: WebSocket) => {
+  const counter = { n: 0 }
+  const original = socket.send.bind(socket)
+  socket.send = ((data: Buffer, cb: (error?: Error) => void) => {
+    counter.n++
+    original(data, cb)
+  }) as typeof socket.send
+  return counter
+}
+
+/** Sends `payloads` from `from` and resolves to what `to` read, in order, and each send's callback outcome. */
+const exchange = async (from: Sender, to: WebSocket, payloads: ReadonlyArray<Buffer>) => {
+  const received: Array<Buffer> = []
+  const all = new Promise<void>((resolve) =>
+    to.on("message", (data: Buffer, isBinary: boolean) => {
+      assert.isTrue(isBinary)
+      received.push(data)
+      if (received.length === payloads.length) resolve()
+    })
+  )
+  const written = payloads.map(
+    (payload) => new Promise<unknown>((resolve) => from.send(payload, (error) => resolve(error ?? "ok")))
+  )
+  await all
+  return { received, outcomes: await Promise.all(written) }
+}
+
+const payload = (length: number, seed: number) => {
+  const buffer = Buffer.allocUnsafe(length)
+  for (let i = 0; i < length; i++) buffer[i] = (i * 31 + seed) & 0xff
+  return buffer
+}
+
+/** Lengths around each header encoding (7-bit, 16-bit) and past the direct path's limit (64-bit length too). */
+const lengths = [0, 1, 125, 126, 127, 1000, 65535 >> 2, DIRECT_MAX_BYTES, DIRECT_MAX_BYTES + 1, 70_000]
+
+describe("wsWrite", () => {
+  it("frames every length as ws would read it, from the dialing side (masked) and the accepting side", async () => {
+    const pair = await connect()
+    try {
+      for (const [from, to] of [
+        [pair.clientSender, pair.server],
+        [pair.serverSender, pair.client]
+      ] as const) {
+        const viaWs = countWsSends(from.socket)
+        const payloads = lengths.map((length, i) => payload(length, i))
+        const { received, outcomes } = await exchange(from, to, payloads)
+        assert.deepStrictEqual(
+          received.map((b) => b.length),
+          lengths
+        )
+        for (let i = 0; i < payloads.length; i++)
+          assert.isTrue(received[i]!.equals(payloads[i]!), `length ${lengths[i]}`)
+        assert.deepStrictEqual(
+          outcomes,
+          lengths.map(() => "ok")
+        )
+        // only the frames past the limit went through ws.send (the fallback); the rest as one write each
+        assert.strictEqual(viaWs.n, lengths.filter((length) => length > DIRECT_MAX_BYTES).length)
+      }
+    } finally {
+      await pair.close()
+    }
+  })
+
+  it("writes header and payload as one buffer", () => {
+    const small = frameOf(Buffer.from("hi"), false)
+    assert.deepStrictEqual([...small], [0x82, 2, 0x68, 0x69])
+    const masked = frameOf(Buffer.from("hi"), true)
+    assert.deepStrictEqual([...masked], [0x82, 0x80 | 2, 0, 0, 0, 0, 0x68, 0x69])
+    const medium = frameOf(Buffer.alloc(300), false)
+    assert.deepStrictEqual([...medium.subarray(0, 4)], [0x82, 126, 1, 44])
+    const large = frameOf(Buffer.alloc(70_000), true)
+    assert.deepStrictEqual([...large.subarray(0, 14)], [0x82, 0x80 | 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70, 0, 0, 0, 0])
+    assert.strictEqual(large.length, 14 + 70_000)
+  })
+
+  it("falls back to ws.send when the socket is closing: the send is refused with an error", async () => {
+    const pair = await connect()
+    try {
+      const viaWs = countWsSends(pair.client)
+      pair.client.close(1000, "done")
+      const outcome = await new Promise<unknown>((resolve) =>
+        pair.clientSender.send(Buffer.from("late"), (error) => resolve(error))
+      )
+      assert.instanceOf(outcome, Error)
+      assert.strictEqual(viaWs.n, 1)
+    } finally {
+      await pair.close()
+    }
+  })
+
+  it("falls back to ws.send while bytes wait in the socket, keeping the order; and without the upgrade's socket", async () => {
+    const pair = await connect()
+    try {
+      const viaWs = countWsSends(pair.client)
+      const received: Array<string> = []
+      const done = new Promise<void>((resolve) =>
+        pair.server.on("message", (data: Buffer) => {
+          received.push(data.toString())
+          if (received.length === 4) resolve()
+        })
+      )
+      pair.clientSender.send(Buffer.from("one"), () => {}) // direct
+      pair.clientRaw.cork() // what is written now waits in the socket: bufferedAmount > 0
+      pair.clientSender.send(Buffer.from("two"), () => {}) // direct (nothing buffered yet), held by the cork
+      pair.clientSender.send(Buffer.from("three"), () => {}) // behind "two": ws.send
+      new Sender(pair.client, undefined, true).send(Buffer.from("four"), () => {}) // no raw socket: ws.send
+      pair.clientRaw.uncork()
+      await done
+      assert.deepStrictEqual(received, ["one", "two", "three", "four"])
+      assert.strictEqual(viaWs.n, 2)
+    } finally {
+      await pair.close()
+    }
+  })
+})
