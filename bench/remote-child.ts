@@ -29,7 +29,7 @@ interface Role {
   readonly warmup?: number
 }
 
-const WARMUP = 500
+const WARMUP = Number(process.env.TROUPE_BENCH_ASK_WARMUP ?? 500)
 const role = JSON.parse(process.argv[2] ?? "{}") as Role
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
 /**

@@ -23,7 +23,7 @@ const HIGH_WATER = 64 * 1024
 /** The transport's frame limits (see its link): a quarter of its default window, and 120 KiB of envelopes. */
 const FRAME_ENVELOPES = 8192 / 4
 const FRAME_BYTES = 120 * 1024
-const WARMUP = 500
+const WARMUP = Number(process.env.TROUPE_BENCH_ASK_WARMUP ?? 500)
 
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
 
