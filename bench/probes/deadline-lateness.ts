@@ -18,7 +18,7 @@ import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { ActorSystem, Behavior, Mailbox, Protocol } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
-import { Effect, Exit, Option, Schema } from "effect"
+import { Effect, Exit, Option, Schema, type Scope } from "effect"
 
 const rounds = Number(process.env.ROUNDS ?? 20)
 const asks = Number(process.env.ASKS ?? 30)
@@ -96,7 +96,11 @@ const caller = Effect.gen(function* () {
       "resumed (the callers, each from its own ask), timer (a plain setTimeout), wake (the sleeper), hop (wake to firing); queued: ms on the run queue"
   )
   for (let round = 0; round < rounds; round++) {
-    yield* Effect.forEach(Array.from({ length: 200 }, (_, n) => n), (n) => ref.tell(Sink.Put({ n })), { discard: true })
+    yield* Effect.forEach(
+      Array.from({ length: 200 }, (_, n) => n),
+      (n) => ref.tell(Sink.Put({ n })),
+      { discard: true }
+    )
     yield* Effect.sleep("50 millis")
     wakes = []
     const before = schedstat()
@@ -114,11 +118,12 @@ const caller = Effect.gen(function* () {
         Effect.suspend(() => {
           const asked = performance.now()
           return Effect.exit(ref.ask(Sink.Slow({ millis: 1 }), { timeout: deadline })).pipe(
-            Effect.map((exit) => {
+            Effect.flatMap((exit) => {
               const now = performance.now()
               late.push(now - asked - deadline)
               lastResumed = now
               if (Exit.isFailure(exit)) timedOut++
+              return Effect.void
             })
           )
         }),
@@ -145,7 +150,8 @@ const caller = Effect.gen(function* () {
   child.stdin!.end()
 })
 
-Effect.runPromise(Effect.scoped(process.argv[2] === "callee" ? callee : caller)).then(
+const program: Effect.Effect<void, unknown, Scope.Scope> = process.argv[2] === "callee" ? callee : caller
+Effect.runPromise(Effect.scoped(program)).then(
   () => process.exit(0),
   (error) => {
     process.stderr.write(`${String(error)}\n`)
