@@ -13,7 +13,9 @@ import { emit, main } from "./node-process.ts"
 main(
   Effect.gen(function* () {
     const transport = yield* WebSocket.make({ node: "callee", secret, listen: { port: 0, host: "127.0.0.1" } })
-    const system = yield* ActorSystem.make({ name: "callee" }).pipe(Effect.provideService(Transport.Transport, transport))
+    const system = yield* ActorSystem.make({ name: "callee" }).pipe(
+      Effect.provideService(Transport.Transport, transport)
+    )
     yield* system.spawn(marked, { name: "marked" })
     emit({ ready: Option.getOrThrow(transport.address) })
     yield* Effect.callback<void>((resume) => {

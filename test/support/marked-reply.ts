@@ -17,8 +17,8 @@ export const marked = Behavior.make(Marked, {
   receive: {
     Ping: (state, { marker }) =>
       Effect.sync(() => {
-        // the reply is written in this turn (at once on an idle link, or in its microtask): the marker after it
-        setImmediate(() => writeFileSync(marker, "replied"))
+        // the reply is written in this turn (at once on an idle link, or in its microtask): the marker a turn after
+        setImmediate(() => setImmediate(() => writeFileSync(marker, "replied")))
         return { state, reply: "pong" }
       }),
     Hang: () => Effect.never
