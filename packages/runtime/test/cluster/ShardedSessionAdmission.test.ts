@@ -1,7 +1,7 @@
 /**
- * Sessions with sharded roles under admission, on one SQLite runner letting 4 sessions join at once: a burst of 40
+ * Sessions with sharded roles under admission, on one SQLite runner letting 4 sessions join at once: a burst of 20
  * started at once joins 4 at a time on the coordinators' runner (probe: the sessions a bank joined that have not
- * begun; on main all 40 joined at once), and every one completes, each `once` effect run once, nothing left waiting.
+ * begun; on main all 20 joined at once), and every one completes, each `once` effect run once, nothing left waiting.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -48,8 +48,8 @@ const Auditors = Sharded.make("AdmissionAuditor", { behavior: () => auditor(reco
 const cap = 4
 
 describe("sessions with sharded roles under admission (one SQLite runner)", () => {
-  it("a burst of 40 at once with 4 joining at a time: they join 4 at a time on the runner, every one completes once", async () => {
-    const n = 40
+  it("a burst of 20 at once with 4 joining at a time: they join 4 at a time on the runner, every one completes once", async () => {
+    const n = 20
     const result = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
@@ -94,7 +94,7 @@ describe("sessions with sharded roles under admission (one SQLite runner)", () =
     )
     expect(result.failures).toEqual([])
     expect(result.after).toEqual({ joining: 0, waiting: 0 })
-    // the coordinators took places on their runner (on main none: all 40 joined at once)
+    // the coordinators took places on their runner (on main none: all 20 joined at once)
     expect(result.mostJoining).toBeGreaterThan(0)
     expect(result.mostJoining).toBeLessThanOrEqual(cap)
     expect(most).toBeLessThanOrEqual(cap)
