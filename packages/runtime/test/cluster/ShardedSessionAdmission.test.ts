@@ -1,7 +1,7 @@
 /**
  * Sessions with sharded roles under admission, on one runner letting 3 sessions join at once (SQLite; with
  * `TROUPE_CLUSTER=1` also PostgreSQL, a real server started here): a burst of 12
- * started at once joins 4 at a time on the coordinators' runner (probe: the sessions a bank joined that have not
+ * started at once joins 3 at a time on the coordinators' runner (probe: the sessions a bank joined that have not
  * begun; on main all 12 joined at once), and every one completes, each `once` effect run once, nothing left waiting.
  */
 import { mkdtempSync, rmSync } from "node:fs"
