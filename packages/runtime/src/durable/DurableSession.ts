@@ -102,7 +102,8 @@ const handleOf = <Results>(
  * It first takes a place among the sessions joining on this actor system (at most its `maxJoiningSessions`, shared
  * with plain sessions): when none is free it waits in line, in order, at most the session's `deadline`, and then fails
  * with `SessionOverloaded`, with nothing stored (see "Sessions under overload" in docs/choreography.md). The place is
- * given back once every role answered its Join (or the session ended first).
+ * given back once the session began (every role answered its Join, then the Join that says it began), or its join
+ * failed, or it ended first.
  */
 export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
@@ -122,15 +123,15 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
     // the place is taken before anything is stored (a session refused leaves no row), and held by this fiber until
     // the coordinator has it: given back if the session is not stored or its coordinator not spawned
     let held = false
-    yield* admission.admit(protocol.name, id, deadlineMillisOf(options), () => {
-      held = true
-    })
     const giveBack = Effect.sync(() => {
       if (!held) return
       held = false
       admission.release()
     })
     return yield* Effect.gen(function* () {
+      yield* admission.admit(protocol.name, id, deadlineMillisOf(options), () => {
+        held = true
+      })
       // (admitted as the system stops, when the sessions joining stop: not stored, it would run after a restart)
       if (systemInternal(system).isShuttingDown) return yield* new SystemShuttingDown({ system: system.name })
       const spec = yield* create(store, protocol, { ...options, id }, system.node)

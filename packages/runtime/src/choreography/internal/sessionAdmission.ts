@@ -11,7 +11,8 @@
  *
  * Durable and sharded sessions share the line with plain ones (their joins are retried until the session's deadline,
  * so unbounded they would all be asking at once). `DurableSession.start` takes a place before the session is stored,
- * waiting in line at most the session's own deadline (refused: nothing is stored). A session that is stored already
+ * waiting in line at most the session's own deadline (refused: nothing is stored); a durable session holds its place
+ * until it began (its roles answered the Join that says so, asked again until its deadline too). A session stored already
  * (recovered after its node restarted, or a sharded session, whose starter stores it and whose coordinator runs on
  * whichever runner the cluster picks) has its coordinator wait in line on its own node for as long as it takes
  * (`timeoutMillis` infinite): it cannot be refused without storing its end, and the line moves, since every session
