@@ -11,6 +11,7 @@ import type { ActorContext, Behavior } from "../../Behavior.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
+import * as DurableAdmission from "./durableAdmission.ts"
 import * as DurableJoin from "./durableJoin.ts"
 import * as RoleFlags from "./roleFlags.ts"
 import * as SessionAbort from "./sessionAbort.ts"
@@ -287,7 +288,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     admission.release()
   }
 
-  /** The session holds a place among those joining (taken by its coordinator, see `DurableJoin.admitted`). */
+  /** The session holds a place among those joining (taken by its coordinator, see `DurableAdmission.admitted`). */
   holdJoining(admission: Admission): void {
     this.admission = admission
   }
@@ -387,7 +388,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
         yield* Effect.withFiber((fiber) => Effect.sync(() => SessionJoin.joinLocal(self, ctx, fiber)))
       } else {
         // (a durable or sharded session stored already takes its place among those joining first)
-        const joining = yield* Effect.forkDetach(DurableJoin.admitted(self, ctx, SessionJoin.join(self, ctx)))
+        const joining = yield* Effect.forkDetach(DurableAdmission.admitted(self, ctx, SessionJoin.join(self, ctx)))
         self.joining = joining
         joining.addObserver(() => {
           if (self.joining === joining) self.joining = undefined

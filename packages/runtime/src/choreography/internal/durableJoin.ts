@@ -8,13 +8,13 @@
 import type { Choreography as C } from "@troupe/choreography"
 import { Cause, Clock, Deferred, Duration, Effect, Schedule } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
-import { internal } from "../../ActorSystem.ts"
 import type { ActorContext } from "../../Behavior.ts"
 import type { SessionStore } from "../../durable/internal/sessionStore.ts"
 import type * as Protocol from "../../Protocol.ts"
+import { joinDone } from "./durableAdmission.ts"
 import { hold } from "./lease.ts"
 import { nodesApart } from "./reachability.ts"
-import { Admission } from "./sessionAdmission.ts"
+import type { Admission } from "./sessionAdmission.ts"
 import { type AbortCause, SessionCancelled, SessionNodeLost, type SessionNodesApart } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantDefinition, ParticipantProtocol } from "./sessionProtocols.ts"
 
@@ -77,51 +77,6 @@ export interface Joining {
   reach(role: string, reachable: boolean): void
   /** The session holds a place among those joining from now on: given back when the join is done. */
   holdJoining(admission: Admission): void
-}
-
-/**
- * The coordinator's `join` of a durable session, holding its place among the sessions joining on its node (see
- * `sessionAdmission.ts`) until the session began: every role answered its first Join and then the Join that says the
- * session began (both are asks retried until the session's deadline), or the join failed. A session stored already
- * (`Durability.waitsInLine`: recovered, or sharded) first takes its place, in line, in order, for as long as it takes
- * (the line moves: every session admitted leaves it within its deadline); one with no role left to join does not
- * wait. Interrupted (the coordinator stopped), it leaves the line, or gives its place back (see `holdJoining`).
- *
- * @example
- * // in the coordinator's start:
- * // yield* Effect.forkDetach(DurableJoin.admitted(this, ctx, SessionJoin.join(this, ctx)))
- */
-export const admitted = (session: Joining, ctx: Ctx, join: Effect.Effect<void>): Effect.Effect<void> => {
-  const durable = session.settings.durable
-  if (durable === undefined || session.roles.every((r) => session.hasEnded(r))) return join
-  const begun = beginOf(session)
-  const joined = Effect.andThen(join, Deferred.await(begun))
-  if (durable.waitsInLine !== true) return joined
-  const admission = Admission.of(internal(ctx.system))
-  return admission
-    .admit(session.choreography.name, session.id, Number.POSITIVE_INFINITY, () => session.holdJoining(admission))
-    .pipe(
-      // (no deadline in line: never refused)
-      Effect.orDie,
-      Effect.andThen(joined)
-    )
-}
-
-/** Done once a durable session began (its roles answered the Join that says so), or its join failed. */
-const begins = new WeakMap<Joining, Deferred.Deferred<void>>()
-
-const beginOf = (session: Joining): Deferred.Deferred<void> => {
-  let begun = begins.get(session)
-  if (begun === undefined) {
-    begun = Deferred.makeUnsafe<void>()
-    begins.set(session, begun)
-  }
-  return begun
-}
-
-/** The session began, or its join failed: its place among the sessions joining goes to the next in line. */
-const joinDone = (session: Joining): void => {
-  Deferred.doneUnsafe(beginOf(session), Effect.void)
 }
 
 /** How often a durable session's coordinator tries again to join a role whose node is gone. */
