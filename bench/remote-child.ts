@@ -24,12 +24,11 @@ interface Role {
   /**
    * Throughput roles: messages sent and received before the measured ones (split over the pairs as they are), so
    * that the clock starts in a process whose code is compiled; 0 by default (the bench measures from a cold start).
-   * Used by bench/probes/pairs-warmup.ts.
+   * Used by bench/probes/pairs-warmup.ts. The echo client: asks before the measured ones, 500 by default.
    */
   readonly warmup?: number
 }
 
-const WARMUP = Number(process.env.TROUPE_BENCH_ASK_WARMUP ?? 500)
 const role = JSON.parse(process.argv[2] ?? "{}") as Role
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
 /**
@@ -220,10 +219,11 @@ const program = Effect.gen(function* () {
       yield* actors.connect(role.url!)
       const consumer = yield* actors.lookup("/user/consumer", Consumer, { node: "receiver" })
       const samples: Array<number> = []
-      for (let n = 1; n <= WARMUP + role.samples!; n++) {
+      const warmup = role.warmup ?? 500
+      for (let n = 1; n <= warmup + role.samples!; n++) {
         const start = performance.now()
         yield* consumer.ask(Consumer.Echo({ n }))
-        if (n > WARMUP) samples.push(performance.now() - start)
+        if (n > warmup) samples.push(performance.now() - start)
       }
       print({ result: percentiles(samples) })
       return

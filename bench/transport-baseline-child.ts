@@ -14,6 +14,8 @@ interface Role {
   readonly url?: string
   readonly messages?: number
   readonly samples?: number
+  /** Echo clients: round trips before the measured ones (500 by default). */
+  readonly warmup?: number
   readonly payload?: unknown
 }
 
@@ -23,7 +25,6 @@ const HIGH_WATER = 64 * 1024
 /** The transport's frame limits (see its link): a quarter of its default window, and 120 KiB of envelopes. */
 const FRAME_ENVELOPES = 8192 / 4
 const FRAME_BYTES = 120 * 1024
-const WARMUP = Number(process.env.TROUPE_BENCH_ASK_WARMUP ?? 500)
 
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)
 
@@ -212,14 +213,14 @@ const raw = async (role: Role) => {
         JSON.parse(data.toString("utf8"))
         resolveReply()
       })
-      for (let n = 1; n <= WARMUP + role.samples!; n++) {
+      for (let n = 1; n <= (role.warmup ?? 500) + role.samples!; n++) {
         const start = performance.now()
         const reply = new Promise<void>((resolve) => {
           resolveReply = resolve
         })
         socket.send(Frame.encodeData(n - 1, n, [JSON.stringify(envelope(n, "ask", "c"))]))
         await reply
-        if (n > WARMUP) samples.push(performance.now() - start)
+        if (n > (role.warmup ?? 500)) samples.push(performance.now() - start)
       }
       print({ result: percentiles(samples) })
       socket.terminate()
@@ -275,14 +276,14 @@ const transport = (role: Role): Effect.Effect<void, unknown, Scope.Scope> =>
         const self: Transport.Service = yield* node({ node: sender })
         const peer = yield* self.connect(role.url!)
         const samples: Array<number> = []
-        for (let n = 1; n <= WARMUP + role.samples!; n++) {
+        for (let n = 1; n <= (role.warmup ?? 500) + role.samples!; n++) {
           const start = performance.now()
           yield* self.send(peer.node, envelope(n, "ask", String(n)))
           let replied = false
           while (!replied) {
             for (const delivery of yield* self.receive) replied ||= delivery.envelope.correlationId === String(n)
           }
-          if (n > WARMUP) samples.push(performance.now() - start)
+          if (n > (role.warmup ?? 500)) samples.push(performance.now() - start)
         }
         print({ result: percentiles(samples) })
         return

@@ -90,9 +90,13 @@ export interface ThroughputOptions {
   readonly payload?: unknown
 }
 
-/** Options of the latency baselines; `payload` as in {@link ThroughputOptions}. */
+/**
+ * Options of the latency baselines: `samples` measured after `warmup` round trips (default 500); `payload` as in
+ * {@link ThroughputOptions}.
+ */
 export interface LatencyOptions {
   readonly samples?: number
+  readonly warmup?: number
   readonly payload?: unknown
 }
 
@@ -104,7 +108,7 @@ const throughput = (kind: "raw" | "transport", options: ThroughputOptions) => {
 const latency = (kind: "raw" | "transport", options: LatencyOptions) =>
   pair<Latency>(
     { role: `${kind}-echo-server`, payload: options.payload },
-    { role: `${kind}-echo-client`, samples: options.samples ?? 5000, payload: options.payload },
+    { role: `${kind}-echo-client`, samples: options.samples ?? 5000, warmup: options.warmup, payload: options.payload },
     "client"
   )
 
