@@ -12,6 +12,7 @@ import { Cause, Effect, Exit, Layer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { Admission } from "../../src/choreography/internal/sessionAdmission.ts"
+import { joinProbe } from "../durable/joinProbe.ts"
 import { auditor, bank, client, Ledger } from "../durable/ledger.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { postgresAndRunners } from "./processes.ts"
@@ -27,29 +28,10 @@ const effects: Array<string> = []
 const record = (session: string, role: string, n: number) => Effect.sync(() => effects.push(`${session}/${role}/${n}`))
 
 /** The sessions a bank joined (its first Join) that have not begun (the Join saying so), and the most at once. */
-const joined = new Set<string>()
-let most = 0
-const probed = <B>(behavior: B): B => {
-  const b = behavior as unknown as { readonly receive: Record<string, (s: unknown, m: never, ctx: unknown) => unknown> }
-  const receive = b.receive
-  return {
-    ...b,
-    receive: {
-      ...receive,
-      Join: (s: unknown, m: { session: string; durable?: { begun: boolean } }, ctx: unknown) => {
-        if (m.durable?.begun === true) joined.delete(m.session)
-        else {
-          joined.add(m.session)
-          most = Math.max(most, joined.size)
-        }
-        return receive.Join!(s, m as never, ctx)
-      }
-    }
-  } as unknown as B
-}
+const probe = joinProbe()
 
 const Clients = Sharded.make("AdmissionClient", { behavior: () => client(() => 1) })
-const Banks = Sharded.make("AdmissionBank", { behavior: () => probed(bank(record)) })
+const Banks = Sharded.make("AdmissionBank", { behavior: () => probe.wrap(bank(record)) })
 const Auditors = Sharded.make("AdmissionAuditor", { behavior: () => auditor(record) })
 
 const cap = 3
@@ -58,8 +40,7 @@ const burst = (name: string, cluster: () => Promise<Layer.Layer<Sharding.Shardin
   it("a burst of 12 at once with 3 joining at a time: they join 3 at a time on the runner, every one completes once", async () => {
     const n = 12
     const prefix = `${name}-`
-    joined.clear()
-    most = 0
+    probe.reset()
     const layer = await cluster()
     const result = await Effect.runPromise(
       Effect.scoped(
@@ -100,14 +81,14 @@ const burst = (name: string, cluster: () => Promise<Layer.Layer<Sharding.Shardin
     )
     const mine = effects.filter((e) => e.startsWith(prefix))
     console.log(
-      `${name}: ${n} sharded sessions, cap ${cap}: most joining ${result.mostJoining}, most joined-not-begun at a bank ${most}`
+      `${name}: ${n} sharded sessions, cap ${cap}: most joining ${result.mostJoining}, most joined-not-begun at a bank ${probe.most()}`
     )
     expect(result.failures).toEqual([])
     expect(result.after).toEqual({ joining: 0, waiting: 0 })
     // the coordinators took places on their runner (on main none: all 12 joined at once)
     expect(result.mostJoining).toBeGreaterThan(0)
     expect(result.mostJoining).toBeLessThanOrEqual(cap)
-    expect(most).toBeLessThanOrEqual(cap)
+    expect(probe.most()).toBeLessThanOrEqual(cap)
     expect(mine.length).toBe(2 * n)
     expect(new Set(mine).size).toBe(2 * n)
   }, 180_000)

@@ -18,6 +18,7 @@ import { ActorSystem, Behavior, DurableSession, Session, Storage } from "@troupe
 import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { Admission } from "../../src/choreography/internal/sessionAdmission.ts"
+import { joinProbe } from "./joinProbe.ts"
 import { auditor, bank, client, type Effect_, Ledger } from "./ledger.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-admission-"))
@@ -37,34 +38,6 @@ const onStorage = <A, E>(
       Effect.provide(Storage.layerSqlite({ filename }))
     )
   )
-
-/**
- * How many sessions a participant has joined that have not begun (its first Join came, the Join saying the session
- * began did not yet): at most the sessions joining at once, and those between their last answer and their begin.
- */
-const joinProbe = () => {
-  const joined = new Set<string>()
-  let most = 0
-  const wrap = <B>(behavior: B): B => {
-    const b = behavior as unknown as Behavior.Behavior<never, unknown>
-    const receive = b.receive as unknown as Record<string, (s: unknown, m: never, ctx: unknown) => unknown>
-    return {
-      ...b,
-      receive: {
-        ...receive,
-        Join: (s: unknown, m: { session: string; durable?: { begun: boolean } }, ctx: unknown) => {
-          if (m.durable?.begun === true) joined.delete(m.session)
-          else {
-            joined.add(m.session)
-            most = Math.max(most, joined.size)
-          }
-          return receive.Join!(s, m as never, ctx)
-        }
-      }
-    } as unknown as B
-  }
-  return { wrap, most: () => most }
-}
 
 /** Records each once effect as `session/role/n`. */
 const recorder = () => {
