@@ -13,9 +13,14 @@ vi.setConfig({ testTimeout: 300_000 })
 
 const root = new URL("..", import.meta.url).pathname
 
-const pair = async (pauseMs: number) => {
-  const env = { ...testEnv(), TROUPE_TOKEN: secret(), PAUSE_MS: String(pauseMs) }
-  const shop = start([CLI, "node", "--name", "shop", "--listen", "0", "--agents", fixture("haggle-shop.ts")], {
+/** The shop's node (its agents in `shopAgents`) and a buyers node dialing it; resolves once `ready` is seen. */
+const nodes = async (
+  shopAgents: string,
+  extraEnv: Record<string, string>,
+  ready: (shop: ReturnType<typeof start>, buyers: ReturnType<typeof start>) => Promise<unknown>
+) => {
+  const env = { ...testEnv(), TROUPE_TOKEN: secret(), ...extraEnv }
+  const shop = start([CLI, "node", "--name", "shop", "--listen", "0", "--agents", fixture(shopAgents)], {
     cwd: root,
     env
   })
@@ -24,25 +29,17 @@ const pair = async (pauseMs: number) => {
     cwd: root,
     env
   })
-  await buyers.line("linked to shop")
+  await ready(shop, buyers)
   return { shop, buyers }
 }
 
+/** The shop and a buyers node pacing its sessions `pauseMs` apart, once linked. */
+const pair = (pauseMs: number) =>
+  nodes("haggle-shop.ts", { PAUSE_MS: String(pauseMs) }, (_, buyers) => buyers.line("linked to shop"))
+
 /** The shop (its seller slow to quote) and a buyers node that runs one session and reports how it ended. */
-const slowPair = async () => {
-  const env = { ...testEnv(), TROUPE_TOKEN: secret(), QUOTE_DELAY_MS: "8000", GIVE_UP_MS: "0" }
-  const shop = start([CLI, "node", "--name", "shop", "--listen", "0", "--agents", fixture("haggle-shop-slow.ts")], {
-    cwd: root,
-    env
-  })
-  const url = /listening on (\S+)/.exec(await shop.line("listening on"))![1]!
-  const buyers = start([CLI, "node", "--name", "buyers", "--peer", url, "--agents", fixture("haggle-buyer-paced.ts")], {
-    cwd: root,
-    env
-  })
-  await shop.line("quoting in 8000 ms")
-  return { shop, buyers }
-}
+const slowPair = () =>
+  nodes("haggle-shop-slow.ts", { QUOTE_DELAY_MS: "8000", GIVE_UP_MS: "0" }, (shop) => shop.line("quoting in 8000 ms"))
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -28,6 +28,7 @@ export interface Tracked {
   failure: WriteError | undefined
 }
 
+/** A statement written on its own (not with an actor's snapshot), and who waits for its outcome. */
 export interface Loose {
   readonly write: Write
   /** The writes of a batch with the same unit commit together or not at all (see {@link Writer.run}). */
@@ -35,6 +36,7 @@ export interface Loose {
   readonly done: (exit: Exit.Exit<unknown, StorageError>) => void
 }
 
+/** An instance's part of the batch being written: its snapshot's JSON (or why it did not encode), its statements and who waits. */
 export interface Written {
   readonly tracked: Tracked
   readonly waiters: ReadonlyArray<(error: WriteError | undefined) => void>

@@ -59,6 +59,10 @@ const checkOf = (ast: SchemaAST.AST, field: boolean): ((u: unknown) => boolean) 
   }
 }
 
+/** An object made by a literal or `JSON.parse` (its prototype `Object.prototype`): what a Schema struct decodes to. */
+const isPlainObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && Object.getPrototypeOf(u) === Object.prototype
+
 /** The deepest a JSON payload nests (the transport's `MAX_PAYLOAD_DEPTH`). */
 const MAX_DEPTH = 128
 
@@ -105,8 +109,8 @@ const nestedCheck = (ast: SchemaAST.Objects): ((u: unknown) => boolean) | undefi
     const value = plainCheck(signature.type)
     if (value === undefined) return undefined
     return (u) => {
-      if (typeof u !== "object" || u === null || Object.getPrototypeOf(u) !== Object.prototype) return false
-      const record = u as Record<string, unknown>
+      if (!isPlainObject(u)) return false
+      const record = u
       for (const name in record) if (!value(record[name])) return false
       return true
     }
@@ -122,8 +126,8 @@ const nestedCheck = (ast: SchemaAST.Objects): ((u: unknown) => boolean) | undefi
     fields.push({ name: property.name, optional, check })
   }
   return (u) => {
-    if (typeof u !== "object" || u === null || Object.getPrototypeOf(u) !== Object.prototype) return false
-    const record = u as Record<string, unknown>
+    if (!isPlainObject(u)) return false
+    const record = u
     let present = 0
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i]!
@@ -188,8 +192,8 @@ export const plainFields = (ast: SchemaAST.AST): ReadonlyArray<PlainField> | und
  * object again, is skipped (the hot path of remote messages); anything else goes to the Schema.
  */
 export const isPlain = (fields: ReadonlyArray<PlainField>, u: unknown): boolean => {
-  if (typeof u !== "object" || u === null || Object.getPrototypeOf(u) !== Object.prototype) return false
-  const record = u as Record<string, unknown>
+  if (!isPlainObject(u)) return false
+  const record = u
   let present = 0
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!
