@@ -19,12 +19,15 @@
  * caller's resumption, 20 the send returned in the ask's callback, 22 `Connection.message` returned, 23 the write's
  * callback (`onWritten`), 14 the caller resumed. The raw echo stamps 19, 1, 2, 9, 10, 16, 17 (and 0, 14) alike.
  *
+ * `LOG=/tmp/x` writes each child's stdout to `/tmp/x-<role>-<checkout>.log` (with `FLAGS="--trace-opt --trace-deopt"`
+ * and `MARK=1`: V8's compiles and deoptimisations placed among the asks).
+ *
  * `WINDOWS=1` prints the client's p50 and both sides' main-thread CPU per ask of each 1,000 asks in order (the JIT
  * warms up for ~10,000 asks: the figures keep falling well after the bench's 500 warm-up asks); `MARK=1` writes
  * `MARK <n>` to stdout every 1,000 asks (to place `--trace-opt`/`--trace-deopt` output, given in `FLAGS`).
  */
 import { spawn } from "node:child_process"
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createWriteStream, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { loadavg } from "node:os"
 import * as Readline from "node:readline"
@@ -152,11 +155,17 @@ if (role === undefined) {
   const flags = process.env.FLAGS?.split(" ").filter((f) => f !== "") ?? []
   const run = async (kind: "raw" | "actor", root: string) => {
     const out = `/tmp/ask-trace-${process.pid}`
-    const start = (r: Role) =>
-      spawn(process.execPath, [...flags, SELF, JSON.stringify(r)], {
+    const start = (r: Role) => {
+      const child = spawn(process.execPath, [...flags, SELF, JSON.stringify(r)], {
         stdio: ["ignore", "pipe", "inherit"],
         env: { ...process.env, OUT: out }
       })
+      // each child's stdout (V8's --trace-opt/--trace-deopt output and MARK lines) to a file, read as it comes
+      const log = process.env.LOG
+      if (log !== undefined) child.stdout.pipe(createWriteStream(`${log}-${r.role}-${root.split("/").pop()}.log`))
+      else child.stdout.resume()
+      return child
+    }
     const server = start({ role: `${kind}-server`, samples, root })
     const url = await new Promise<string>((resolve) =>
       Readline.createInterface({ input: server.stdout! }).on("line", (line) => {
