@@ -6,7 +6,7 @@
 
 import type { Duplex } from "node:stream"
 import { assert, describe, it } from "@effect/vitest"
-import { WebSocket, WebSocketServer } from "ws"
+import { WebSocket, WebSocketServer, Sender as WsSender } from "ws"
 import { DIRECT_MAX_BYTES, frameOf, Sender } from "../src/internal/wsWrite.ts"
 
 interface Pair {
@@ -131,6 +131,30 @@ describe("wsWrite", () => {
     const large = frameOf(Buffer.alloc(70_000), true)
     assert.deepStrictEqual([...large.subarray(0, 14)], [0x82, 0x80 | 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70, 0, 0, 0, 0])
     assert.strictEqual(large.length, 14 + 70_000)
+  })
+
+  it("makes the bytes ws's own Sender makes, at every length encoding, masked (zero key) or not", () => {
+    const frameByWs = (data: Buffer, mask: boolean) =>
+      Buffer.concat(
+        WsSender.frame(data, {
+          fin: true,
+          opcode: 2,
+          mask,
+          maskBuffer: Buffer.alloc(4),
+          generateMask: (key: Buffer) => key.fill(0),
+          readOnly: false,
+          rsv1: false
+        }) as Array<Buffer>
+      )
+    // garbage left in the pool would show in a header byte frameOf forgot to set
+    Buffer.allocUnsafe(1024).fill(0xff)
+    for (const length of [0, 1, 2, 125, 126, 127, 255, 256, 4096, 65535, 65536, 70_000]) {
+      const data = Buffer.alloc(length, 0x61)
+      for (const masked of [false, true]) {
+        for (let i = 0; i < 3; i++) Buffer.allocUnsafe(length + 14).fill(0xff)
+        assert.deepStrictEqual(frameOf(data, masked), frameByWs(data, masked), `length ${length}, masked ${masked}`)
+      }
+    }
   })
 
   it("falls back to ws.send when the socket is closing: the send is refused with an error", async () => {

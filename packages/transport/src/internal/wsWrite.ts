@@ -21,24 +21,46 @@ export const DIRECT_MAX_BYTES = 16 * 1024
 /**
  * One binary frame of `data` (FIN set; masked with a zero key when `masked`: a client's frames must carry a mask,
  * and a zero one leaves the payload as it is, as `generateMask` in WebSocket.ts makes `ws` do).
+ *
+ * Bytes stored one by one (no `writeUInt16BE` and its range checks: this runs once per frame on both sides of every
+ * ask), and the branches a frame of this transport takes every time first: a frame of 126 bytes or more (every ask
+ * and reply) sets its 2-byte length in the branch every such frame runs, a short one (a heartbeat, an ack) only
+ * skips it, so the compiled code meets no branch it has not run before when an ack or heartbeat comes after many
+ * asks (it deoptimised there: see BENCHMARKS.md on the ask's cold window).
  */
 export const frameOf = (data: Buffer, masked: boolean): Buffer => {
   const length = data.length
-  const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8
-  const header = 2 + lengthBytes + (masked ? 4 : 0)
+  if (length >= 65536) return longFrameOf(data, masked)
+  const short = length < 126
+  const lengthEnd = short ? 2 : 4
+  const header = masked ? lengthEnd + 4 : lengthEnd
   const frame = Buffer.allocUnsafe(header + length)
   frame[0] = 0x82
-  const mask = masked ? 0x80 : 0
-  if (lengthBytes === 0) frame[1] = mask | length
-  else if (lengthBytes === 2) {
-    frame[1] = mask | 126
-    frame.writeUInt16BE(length, 2)
-  } else {
-    frame[1] = mask | 127
-    frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2)
-    frame.writeUInt32BE(length >>> 0, 6)
+  frame[1] = (masked ? 0x80 : 0) + (short ? length : 126)
+  if (!short) {
+    frame[2] = length >>> 8
+    frame[3] = length & 0xff
   }
-  if (masked) frame.writeUInt32BE(0, header - 4)
+  if (masked) {
+    frame[lengthEnd] = 0
+    frame[lengthEnd + 1] = 0
+    frame[lengthEnd + 2] = 0
+    frame[lengthEnd + 3] = 0
+  }
+  data.copy(frame, header)
+  return frame
+}
+
+/** {@link frameOf} of 64 KiB or more: an 8-byte length (never sent direct: see {@link DIRECT_MAX_BYTES}). */
+const longFrameOf = (data: Buffer, masked: boolean): Buffer => {
+  const length = data.length
+  const header = masked ? 14 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x82
+  frame[1] = (masked ? 0x80 : 0) | 127
+  frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2)
+  frame.writeUInt32BE(length >>> 0, 6)
+  if (masked) frame.writeUInt32BE(0, 10)
   data.copy(frame, header)
   return frame
 }
