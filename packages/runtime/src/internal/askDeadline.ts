@@ -28,8 +28,13 @@ export abstract class AskDeadline implements Deadline {
 
   /** Starts the clock: the deadline fires `timeoutMillis` from now. */
   arm(deadlines: Deadlines): void {
-    this.at = deadlines.now() + this.timeoutMillis
+    this.stamp(deadlines)
     deadlines.add(this)
+  }
+
+  /** Sets when the deadline is (`timeoutMillis` from now) without scheduling it yet (`deadlines.add` does). */
+  stamp(deadlines: Deadlines): void {
+    this.at = deadlines.now() + this.timeoutMillis
   }
 
   /** Ends the wait: marks it done and cancels its deadline; `false` when it had ended already. */

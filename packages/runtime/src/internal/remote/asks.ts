@@ -38,8 +38,6 @@ class Outgoing extends AskDeadline {
   withdraw: (() => void) | undefined = undefined
   /** The caller's resumption while it waits (see {@link run}). */
   private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
-  /** The result, when it came before the caller waited. */
-  private result: Exit.Exit<unknown, unknown> | undefined = undefined
   readonly asks: Asks
   readonly id: string
   readonly peer: Peer.Peer
@@ -86,14 +84,25 @@ class Outgoing extends AskDeadline {
         : error
   }
 
+  /**
+   * Ends the ask with `exit`. Its correlation id is let go at once (an ask that ended is never among those waiting,
+   * whatever the caller does next), then the caller resumes (in this call: it may send its next ask at once), and
+   * the deadline is taken out of the heap after that: the caller's next write waits for no heap work, and the
+   * deadline cannot fire in between (nothing else runs in this call; a deadline of an ask that is done is ignored).
+   */
   complete(exit: Exit.Exit<unknown, unknown>): void {
-    if (!this.settle(this.asks.remoting.system.deadlines)) return
+    if (this.done) return
+    this.done = true
     this.asks.forget(this)
     const withdraw = this.withdraw
     this.withdraw = undefined
     withdraw?.()
-    if (this.resume !== undefined) this.resume(exit)
-    else this.result = exit
+    try {
+      // set before anything can end the ask: it is registered only in `run`, which sets it first
+      this.resume?.(exit)
+    } finally {
+      this.asks.remoting.system.deadlines.cancel(this)
+    }
   }
 
   /** The caller gave up (timeout or interruption): tell the other node to stop the work. */
@@ -104,12 +113,17 @@ class Outgoing extends AskDeadline {
     if (sent) this.asks.remoting.sendSystem(this.peer, { type: "cancel", correlationId: this.id })
   }
 
-  /** Sends `envelope` (now, or once the recipient at its path resumes) and waits for the reply. */
+  /**
+   * Sends `envelope` (now, or once the recipient at its path resumes) and waits for the reply. The ask is
+   * registered (its correlation id, its deadline) after its frame is written: the reply cannot come before this
+   * call returns (this thread reads it), and the peer woken by the write does not wait for this bookkeeping.
+   * An ask whose send failed in the call is done, and never registered.
+   */
   run(envelope: WireEnvelopes.Envelope): Effect.Effect<unknown, unknown> {
     return Effect.callback<unknown, unknown>((resume) => {
-      if (this.result !== undefined) resume(this.result)
-      else this.resume = resume
+      this.resume = resume
       this.send(envelope)
+      if (!this.done) this.asks.register(this)
       return Effect.sync(() => this.abandon(Exit.interrupt()))
     })
   }
@@ -230,7 +244,7 @@ export class Asks {
     ) as Effect.Effect<ActorRef<P>, LookupError>
   }
 
-  /** Registers a request to a peer, under its deadline. */
+  /** A request to a peer, its deadline stamped (it is registered by {@link Outgoing.run}, once sent). */
   private request(
     peer: Peer.Peer,
     target: RemoteActorRef<Protocol.Any> | string,
@@ -239,9 +253,14 @@ export class Asks {
     timeoutMillis: number
   ): Outgoing {
     const outgoing = new Outgoing(this, `${++this.nextId}`, peer, target, tag, def, timeoutMillis)
-    this.outgoing.set(outgoing.id, outgoing)
-    outgoing.arm(this.remoting.system.deadlines)
+    outgoing.stamp(this.remoting.system.deadlines)
     return outgoing
+  }
+
+  /** The ask was sent (or waits to be): its reply is awaited by correlation id, under its deadline. */
+  register(outgoing: Outgoing): void {
+    this.outgoing.set(outgoing.id, outgoing)
+    this.remoting.system.deadlines.add(outgoing)
   }
 
   /** The ask ended: no reply is awaited for it any more. */

@@ -44,16 +44,25 @@ export class RemoteReply implements ReplyTo {
     return !this.done && !this.finished
   }
 
-  /** Sends the reply (never waits: the urgent lane). */
+  /**
+   * Sends the reply (never waits: the urgent lane); the request is let go after the write (a cancel from its
+   * caller that comes later finds it finished), so the caller woken by the write waits for no bookkeeping.
+   */
   complete(exit: Exit.Exit<unknown, unknown>): undefined {
     if (this.finished) return undefined
     this.finished = true
-    this.replies.forget(this)
-    if (this.done || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))) return undefined
-    const refused = this.replies.remoting.reply(this.peer, this.id, this.encode(exit))
-    // a reply the wire refuses (too big, not JSON) is answered with why
-    if (refused !== undefined) {
-      this.replies.remoting.reply(this.peer, this.id, this.failed(`the reply could not be sent: ${refused}`))
+    if (this.done || (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))) {
+      this.replies.forget(this)
+      return undefined
+    }
+    try {
+      const refused = this.replies.remoting.reply(this.peer, this.id, this.encode(exit))
+      // a reply the wire refuses (too big, not JSON) is answered with why
+      if (refused !== undefined) {
+        this.replies.remoting.reply(this.peer, this.id, this.failed(`the reply could not be sent: ${refused}`))
+      }
+    } finally {
+      this.replies.forget(this)
     }
     return undefined
   }
