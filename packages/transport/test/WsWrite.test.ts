@@ -6,7 +6,8 @@
 
 import type { Duplex } from "node:stream"
 import { assert, describe, it } from "@effect/vitest"
-import { WebSocket, WebSocketServer, Sender as WsSender } from "ws"
+import * as Ws from "ws"
+import { WebSocket, WebSocketServer } from "ws"
 import { DIRECT_MAX_BYTES, frameOf, Sender } from "../src/internal/wsWrite.ts"
 
 interface Pair {
@@ -134,6 +135,9 @@ describe("wsWrite", () => {
   })
 
   it("makes the bytes ws's own Sender makes, at every length encoding, masked (zero key) or not", () => {
+    // ws exports its Sender (its typings do not): its static `frame` makes the header and payload it writes
+    const WsSender = (Ws as unknown as { Sender: { frame: (data: Buffer, options: object) => Array<Buffer> } }).Sender
+    assert.isFunction(WsSender.frame)
     const frameByWs = (data: Buffer, mask: boolean) =>
       Buffer.concat(
         WsSender.frame(data, {
@@ -144,7 +148,7 @@ describe("wsWrite", () => {
           generateMask: (key: Buffer) => key.fill(0),
           readOnly: false,
           rsv1: false
-        }) as Array<Buffer>
+        })
       )
     // garbage left in the pool would show in a header byte frameOf forgot to set
     Buffer.allocUnsafe(1024).fill(0xff)
