@@ -47,6 +47,8 @@ export class SendRing {
   private spares: Array<Buffer> = []
   /** The last envelope put. */
   private last = 0
+  /** The chunks `free` emptied (see `freeSlots`), for a moment. */
+  private readonly left: Array<Buffer | undefined> = []
 
   constructor(capacity: number) {
     this.capacity = capacity
@@ -134,23 +136,42 @@ export class SendRing {
    * spare is kept (an idle link holds one chunk).
    */
   free(from: number, to: number): void {
-    const length = this.chunks.length
     // a chunk holds consecutive envelopes: one that ends by `to` is empty, unless it is still being written
-    const next = to === this.last ? undefined : this.chunks[(to + 1) % length]
-    let run: Buffer | undefined
-    for (let seq = from; seq <= to; seq++) {
-      const chunk = this.chunks[seq % length]
-      if (chunk !== run) {
-        if (run !== undefined) this.keep(run)
-        run = chunk
-      }
-      this.chunks[seq % length] = undefined
+    const next = to === this.last ? undefined : this.chunks[(to + 1) % this.chunks.length]
+    const run = this.freeSlots(from, to)
+    const left = this.left
+    for (let i = 0; i < left.length; i++) {
+      const chunk = left[i]
+      if (chunk !== undefined) this.keep(chunk)
     }
+    left.length = 0
     if (run !== undefined && run !== next) this.keep(run)
     if (to === this.last) {
       this.used = 0
       this.spares = []
     }
+  }
+
+  /**
+   * Empties the slots of envelopes `from` to `to`; returns the last one's chunk, and puts in `left` the chunks
+   * before it (after an `undefined`). Nothing but the loop: V8 compiles a long loop on stack during its first run (an
+   * ack frees thousands), and code that had not run by then (no type feedback: a call past the loop, a chunk change
+   * the first ack did not see) would deoptimize that compiled loop there, again at every later call.
+   */
+  private freeSlots(from: number, to: number): Buffer | undefined {
+    const chunks = this.chunks
+    const length = chunks.length
+    const left = this.left
+    let run: Buffer | undefined
+    for (let seq = from; seq <= to; seq++) {
+      const chunk = chunks[seq % length]
+      if (chunk !== run) {
+        left.push(run) // the first time, undefined: the push has run before V8 compiles the loop
+        run = chunk
+      }
+      chunks[seq % length] = undefined
+    }
+    return run
   }
 
   private keep(chunk: Buffer): void {
