@@ -146,4 +146,42 @@ describe("SendRing.frame", () => {
     for (let seq = 4001; seq <= 4600; seq++) put(seq)
     for (let seq = 3601; seq <= 4600; seq++) expect(ring.jsonOf(seq)).toBe(json(seq))
   })
+
+  it("writes a large frame into the buffer it kept only when told it may (reuse), and keeps none once idle", () => {
+    const ring = new SendRing(1024)
+    const json = (seq: number) => JSON.stringify({ seq, pad: "p".repeat(1000) })
+    const envelopes: Array<string> = []
+    let size = 0
+    for (let seq = 1; seq <= 40; seq++) {
+      const bytes = Buffer.byteLength(json(seq))
+      ring.writeJson(json(seq), bytes, undefined)
+      ring.put(seq, 0, bytes)
+      envelopes.push(json(seq))
+      size += bytes + 1
+    }
+    const expected = Frame.encodeData(0, 1, envelopes)
+    const first = ring.frame(0, 1, 40, size)
+    expect(first.equals(expected)).toBe(true)
+    // not told: a buffer of its own (the first may still be in a socket's hands)
+    const second = ring.frame(0, 1, 40, size)
+    expect(second.buffer).not.toBe(first.buffer)
+    first.fill(0)
+    expect(second.equals(expected)).toBe(true)
+    // told: the buffer it kept, the same bytes
+    const third = ring.frame(0, 1, 40, size, true)
+    expect(third.buffer).toBe(second.buffer)
+    expect(third.equals(expected)).toBe(true)
+    // a small frame comes from Node's pool, never from the kept buffer
+    const small = ring.frame(0, 1, 1, ring.size(1) + 1, true)
+    expect(small.buffer).not.toBe(third.buffer)
+    expect(small.equals(Frame.encodeData(0, 1, [json(1)]))).toBe(true)
+    // all acknowledged: the kept buffer is dropped
+    ring.free(1, 40)
+    const bytes = Buffer.byteLength(json(41))
+    for (let seq = 41; seq <= 80; seq++) {
+      ring.writeJson(json(seq), bytes, undefined)
+      ring.put(seq, 40, bytes)
+    }
+    expect(ring.frame(40, 41, 80, 40 * (bytes + 1), true).buffer).not.toBe(third.buffer)
+  })
 })

@@ -20,6 +20,13 @@ const CHUNK_START = 4096
 const CHUNK = 256 * 1024
 /** Emptied chunks kept for reuse: enough for a window of small envelopes to cycle without allocating. */
 const SPARES = 4
+/**
+ * Frames of at least this many bytes are written into a buffer the ring keeps (see `frame`'s `reuse`); smaller ones
+ * come from Node's pool, which is cheap.
+ */
+const FRAME_REUSE_MIN = 16 * 1024
+/** The kept frame buffer's size: a full frame of the link's (`FRAME_BYTES` in linkLimits.ts) and its head. */
+const FRAME_STORE = 121 * 1024
 
 const COMMA = 0x2c
 const CLOSE_BRACKET = 0x5d
@@ -49,6 +56,8 @@ export class SendRing {
   private last = 0
   /** The chunks `free` emptied (see `freeSlots`), for a moment. */
   private readonly left: Array<Buffer | undefined> = []
+  /** The buffer the last large frame was written into, for the next (see `frame`). */
+  private frameStore: Buffer | undefined = undefined
 
   constructor(capacity: number) {
     this.capacity = capacity
@@ -149,6 +158,7 @@ export class SendRing {
     if (to === this.last) {
       this.used = 0
       this.spares = []
+      this.frameStore = undefined
     }
   }
 
@@ -184,15 +194,21 @@ export class SendRing {
     this.chunk = Buffer.alloc(0)
     this.used = 0
     this.spares = []
+    this.frameStore = undefined
   }
 
   /**
    * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
    * into one buffer: the same bytes as `Frame.encodeData`, one copy per run of envelopes in one chunk.
+   *
+   * A large frame goes into a buffer the ring keeps: with `reuse`, the one the last large frame went into (the
+   * caller says the socket is done with it: the writes it went out with have all completed), so that a link
+   * streaming full frames does not allocate one each time (fresh memory: the kernel's page faults, and external
+   * memory that makes V8 collect sooner). Without `reuse`, a new one, kept for the next. An idle ring keeps none.
    */
-  frame(ack: number, first: number, last: number, size: number): Buffer {
+  frame(ack: number, first: number, last: number, size: number, reuse = false): Buffer {
     const head = `{"type":"data","ack":${ack},"first":${first},"envelopes":[`
-    const frame = Buffer.allocUnsafe(head.length + size + 1)
+    const frame = this.frameBuffer(head.length + size + 1, reuse)
     let at = frame.write(head, 0, "latin1")
     const capacity = this.chunks.length
     let seq = first
@@ -212,6 +228,14 @@ export class SendRing {
     frame[at - 1] = CLOSE_BRACKET
     frame[at] = CLOSE_BRACE
     return frame
+  }
+
+  /** A buffer of `bytes` for a frame (see {@link frame}). */
+  private frameBuffer(bytes: number, reuse: boolean): Buffer {
+    if (bytes < FRAME_REUSE_MIN) return Buffer.allocUnsafe(bytes)
+    if (bytes > FRAME_STORE) return Buffer.allocUnsafeSlow(bytes) // one large envelope alone: not kept
+    if (!reuse || this.frameStore === undefined) this.frameStore = Buffer.allocUnsafeSlow(FRAME_STORE)
+    return this.frameStore.subarray(0, bytes)
   }
 
   /** Moves on to a chunk of at least `bytes`: twice the last one's size, up to `CHUNK` (a spare one if it has). */
