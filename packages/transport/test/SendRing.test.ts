@@ -184,4 +184,30 @@ describe("SendRing.frame", () => {
     }
     expect(ring.frame(40, 41, 80, 40 * (bytes + 1), true).buffer).not.toBe(third.buffer)
   })
+
+  it("counts the bytes it holds (each envelope with its comma) as they are put, freed, moved and cleared", () => {
+    const ring = new SendRing(1 << 12)
+    const json = (seq: number) => JSON.stringify({ seq, pad: "q".repeat(seq % 50) })
+    const bytes = (seq: number) => Buffer.byteLength(json(seq)) + 1
+    let acked = 0
+    let expected = 0
+    for (let seq = 1; seq <= 1000; seq++) {
+      ring.writeJson(json(seq), bytes(seq) - 1, undefined)
+      ring.put(seq, acked, bytes(seq) - 1) // the slots double (and move) along the way
+      expected += bytes(seq)
+      if (seq % 64 === 0) {
+        for (let s = acked + 1; s <= seq - 40; s++) expected -= bytes(s)
+        ring.free(acked + 1, seq - 40)
+        acked = seq - 40
+      }
+      expect(ring.held).toBe(expected)
+    }
+    ring.free(acked + 1, 1000)
+    expect(ring.held).toBe(0)
+    ring.writeJson(json(1001), bytes(1001) - 1, undefined)
+    ring.put(1001, 1000, bytes(1001) - 1)
+    expect(ring.held).toBe(bytes(1001))
+    ring.clear()
+    expect(ring.held).toBe(0)
+  })
 })

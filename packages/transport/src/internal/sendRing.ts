@@ -54,6 +54,11 @@ export class SendRing {
   private spares: Array<Buffer> = []
   /** The last envelope put. */
   private last = 0
+  /** Bytes of all envelopes ever put (each with its comma), and of those freed: what is held is the difference. */
+  private total = 0
+  private freedTotal = 0
+  /** Per slot: `total` once its envelope was put (so freeing up to it needs no loop over the sizes). */
+  private totals: Array<number> = new Array(RING_START).fill(0)
   /** The chunks `free` emptied (see `freeSlots`), for a moment. */
   private readonly left: Array<Buffer | undefined> = []
   /** The buffer the last large frame was written into, for the next (see `frame`). */
@@ -125,7 +130,14 @@ export class SendRing {
     this.starts[index] = this.used
     this.sizes[index] = bytes
     this.used += bytes + 1
+    this.total += bytes + 1
+    this.totals[index] = this.total
     this.last = seq
+  }
+
+  /** Bytes of the envelopes put and not freed, each with its comma (see the link's byte budget). */
+  get held(): number {
+    return this.total - this.freedTotal
   }
 
   /** The bytes of envelope `seq`'s JSON. */
@@ -147,6 +159,7 @@ export class SendRing {
   free(from: number, to: number): void {
     // a chunk holds consecutive envelopes: one that ends by `to` is empty, unless it is still being written
     const next = to === this.last ? undefined : this.chunks[(to + 1) % this.chunks.length]
+    this.freedTotal = this.totals[to % this.chunks.length]!
     const run = this.freeSlots(from, to)
     const left = this.left
     for (let i = 0; i < left.length; i++) {
@@ -191,6 +204,7 @@ export class SendRing {
   /** Frees every slot and chunk. */
   clear(): void {
     this.chunks.fill(undefined)
+    this.freedTotal = this.total
     this.chunk = Buffer.alloc(0)
     this.used = 0
     this.spares = []
@@ -252,7 +266,9 @@ export class SendRing {
     const chunks: Array<Buffer | undefined> = new Array(length).fill(undefined)
     const starts: Array<number> = new Array(length).fill(0)
     const sizes: Array<number> = new Array(length).fill(0)
+    const totals: Array<number> = new Array(length).fill(0)
     for (let seq = acked + 1; seq <= last; seq++) {
+      totals[seq % length] = this.totals[seq % this.chunks.length]!
       chunks[seq % length] = this.chunks[seq % this.chunks.length]
       starts[seq % length] = this.starts[seq % this.chunks.length]!
       sizes[seq % length] = this.sizes[seq % this.chunks.length]!
@@ -260,6 +276,7 @@ export class SendRing {
     this.chunks = chunks
     this.starts = starts
     this.sizes = sizes
+    this.totals = totals
   }
 }
 
