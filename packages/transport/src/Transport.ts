@@ -236,8 +236,10 @@ export type OverflowPolicy = "suspend" | "fail"
  * - `failureDetector`: when a silent peer is declared down (default `FailureDetector.phiAccrual()`).
  * - `reconnect`: backoff between dial attempts: `initialDelay` (100 ms), `maxDelay` (5 s), `factor`
  *   (2); each delay is jittered to between half and all of its value.
- * - `resendBuffer`: `capacity` in envelopes (default 8192) and `overflow` policy (default
- *   `"suspend"`). The capacity is also the window: at most that many envelopes are unacknowledged.
+ * - `resendBuffer`: `capacity` in envelopes (default 8192), `bytes` (default 64 MiB) and `overflow` policy
+ *   (default `"suspend"`). The capacity is also the window: at most that many envelopes are unacknowledged,
+ *   and no more user envelopes are taken while `bytes` of them are (one may pass it: an envelope of up to
+ *   `maxFrameBytes` always goes once the buffer has room).
  * - `maxFrameBytes`: the largest frame accepted or sent (default 4 MiB); larger inbound frames
  *   close the connection with 1009; a larger envelope fails `send` with `InvalidEnvelope`.
  * - `handshakeTimeout`: how long a new connection may take to complete the handshake (default 5 s).
@@ -264,7 +266,11 @@ export interface Options {
       }
     | undefined
   readonly resendBuffer?:
-    | { readonly capacity?: number | undefined; readonly overflow?: OverflowPolicy | undefined }
+    | {
+        readonly capacity?: number | undefined
+        readonly bytes?: number | undefined
+        readonly overflow?: OverflowPolicy | undefined
+      }
     | undefined
   readonly maxFrameBytes?: number | undefined
   readonly handshakeTimeout?: Duration.Input | undefined

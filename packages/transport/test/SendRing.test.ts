@@ -146,4 +146,68 @@ describe("SendRing.frame", () => {
     for (let seq = 4001; seq <= 4600; seq++) put(seq)
     for (let seq = 3601; seq <= 4600; seq++) expect(ring.jsonOf(seq)).toBe(json(seq))
   })
+
+  it("writes a large frame into the buffer it kept only when told it may (reuse), and keeps none once idle", () => {
+    const ring = new SendRing(1024)
+    const json = (seq: number) => JSON.stringify({ seq, pad: "p".repeat(1000) })
+    const envelopes: Array<string> = []
+    let size = 0
+    for (let seq = 1; seq <= 40; seq++) {
+      const bytes = Buffer.byteLength(json(seq))
+      ring.writeJson(json(seq), bytes, undefined)
+      ring.put(seq, 0, bytes)
+      envelopes.push(json(seq))
+      size += bytes + 1
+    }
+    const expected = Frame.encodeData(0, 1, envelopes)
+    const first = ring.frame(0, 1, 40, size)
+    expect(first.equals(expected)).toBe(true)
+    // not told: a buffer of its own (the first may still be in a socket's hands)
+    const second = ring.frame(0, 1, 40, size)
+    expect(second.buffer).not.toBe(first.buffer)
+    first.fill(0)
+    expect(second.equals(expected)).toBe(true)
+    // told: the buffer it kept, the same bytes
+    const third = ring.frame(0, 1, 40, size, true)
+    expect(third.buffer).toBe(second.buffer)
+    expect(third.equals(expected)).toBe(true)
+    // a small frame comes from Node's pool, never from the kept buffer
+    const small = ring.frame(0, 1, 1, ring.size(1) + 1, true)
+    expect(small.buffer).not.toBe(third.buffer)
+    expect(small.equals(Frame.encodeData(0, 1, [json(1)]))).toBe(true)
+    // all acknowledged: the kept buffer is dropped
+    ring.free(1, 40)
+    const bytes = Buffer.byteLength(json(41))
+    for (let seq = 41; seq <= 80; seq++) {
+      ring.writeJson(json(seq), bytes, undefined)
+      ring.put(seq, 40, bytes)
+    }
+    expect(ring.frame(40, 41, 80, 40 * (bytes + 1), true).buffer).not.toBe(third.buffer)
+  })
+
+  it("counts the bytes it holds (each envelope with its comma) as they are put, freed, moved and cleared", () => {
+    const ring = new SendRing(1 << 12)
+    const json = (seq: number) => JSON.stringify({ seq, pad: "q".repeat(seq % 50) })
+    const bytes = (seq: number) => Buffer.byteLength(json(seq)) + 1
+    let acked = 0
+    let expected = 0
+    for (let seq = 1; seq <= 1000; seq++) {
+      ring.writeJson(json(seq), bytes(seq) - 1, undefined)
+      ring.put(seq, acked, bytes(seq) - 1) // the slots double (and move) along the way
+      expected += bytes(seq)
+      if (seq % 64 === 0) {
+        for (let s = acked + 1; s <= seq - 40; s++) expected -= bytes(s)
+        ring.free(acked + 1, seq - 40)
+        acked = seq - 40
+      }
+      expect(ring.held).toBe(expected)
+    }
+    ring.free(acked + 1, 1000)
+    expect(ring.held).toBe(0)
+    ring.writeJson(json(1001), bytes(1001) - 1, undefined)
+    ring.put(1001, 1000, bytes(1001) - 1)
+    expect(ring.held).toBe(bytes(1001))
+    ring.clear()
+    expect(ring.held).toBe(0)
+  })
 })

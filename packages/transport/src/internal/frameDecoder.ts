@@ -158,7 +158,13 @@ export class FrameDecoder {
     return Frame.decodeText(text)
   }
 
-  /** The data frame `text`, decoded envelope by envelope, or undefined if in doubt. May throw. */
+  /**
+   * The data frame `text`, decoded envelope by envelope, or undefined if in doubt. May throw. Small on purpose: a
+   * frame of one ask or reply, or of one envelope of a sender not seen yet, goes its own way here, and the loop over
+   * a frame's envelopes is {@link envelopes}, a function of its own that V8 compiles (on stack, during the first long
+   * frame) knowing only its loop: the first lone frame after many batches, or the first batch after many lone
+   * frames (a hundred senders' first tells), deoptimizes only this small function, not the loop.
+   */
   private data(text: string): Frame.Data | undefined {
     const ack = count(text, DATA.length)
     if (ack < 0 || !text.startsWith(FIRST, after)) return undefined
@@ -166,16 +172,26 @@ export class FrameDecoder {
     if (first < 1 || !text.startsWith(ENVELOPES, after)) return undefined
     /** Where the last envelope's `}` is, before the frame's `]}`; -1 if the frame does not end so. */
     const last = text.endsWith("}]}") ? text.length - 3 : -1
-    const reader = this.reader
-    const envelopes: Array<unknown> = []
-    let pos = after + ENVELOPES.length
+    const pos = after + ENVELOPES.length
     if (last >= 0 && text.indexOf(NEXT, pos) < 0) {
       if (isRequestOrReply(text, pos)) return this.request(text, pos, last, ack, first)
       if (this.heads.at(text, pos) === undefined) return this.lone(text, pos, last)
     }
-    // made before the loop: an object literal first reached after a loop that V8 compiled on stack (the first long
-    // frame) has no feedback, and the compiled loop would deoptimize there at the end of every frame
-    const frame: Frame.Data = { type: "data", ack, first, envelopes: envelopes as Frame.Data["envelopes"] }
+    const envelopes: Array<unknown> = []
+    const valid = this.envelopes(text, pos, last, first, envelopes)
+    if (valid < 0) return undefined
+    this.valid = valid
+    return dataFrame(ack, first, envelopes)
+  }
+
+  /**
+   * Decodes the envelopes of a data frame from `pos` (the first's) to `last` (see {@link data}) into `envelopes`,
+   * numbered from `first`; returns how many of them, from the first, are valid for sure (see {@link valid}), or -1
+   * if in doubt. May throw. It ends where its loop ends: code after a loop that V8 compiled on stack during the
+   * frame that first ran it has no type feedback, and the compiled loop would deoptimize there at every frame.
+   */
+  private envelopes(text: string, pos: number, last: number, first: number, envelopes: Array<unknown>): number {
+    const reader = this.reader
     /** The head at `pos`, already checked (by the previous envelope's joint), or undefined. */
     let checked: Head | undefined
     /** Pieces that failed to parse (each a throw): past two, the frame is parsed whole. */
@@ -221,11 +237,11 @@ export class FrameDecoder {
         all = false
         // where this envelope ends: before the next `},{"kind":"`, else the frame's `}]}` (see the module's doc)
         end = nextEnd(text, from, last)
-        if (end < 0) return undefined
+        if (end < 0) return -1
         // past the `},{"kind":"` of objects inside the payload (no `","to":` follows their kind)
         while (end !== last && !isAt(text, TO, text.indexOf('"', end + NEXT.length))) {
           end = nextEnd(text, end + 1, last)
-          if (end < 0) return undefined
+          if (end < 0) return -1
         }
         if (head !== undefined) {
           for (const t of head.tails) {
@@ -238,7 +254,7 @@ export class FrameDecoder {
                 break
               }
               this.throws++
-              if (++misses > 2) return undefined
+              if (++misses > 2) return -1
             }
           }
         }
@@ -264,8 +280,7 @@ export class FrameDecoder {
       if (joint === undefined || joint.tail !== tail || joint.next !== next)
         head.joint = { text: `${tail.text},${next.text}`, tail, next }
     }
-    this.valid = valid
-    return frame
+    return valid
   }
 
   /**
@@ -276,7 +291,7 @@ export class FrameDecoder {
     const envelope = this.requests.decode(text, pos, last, this.reader, first)
     if (envelope !== undefined) {
       this.valid = 1
-      return { type: "data", ack, first, envelopes: [envelope] }
+      return dataFrame(ack, first, [envelope])
     }
     const frame = JSON.parse(text) as Frame.Data
     const envelopes: unknown = frame?.envelopes
@@ -297,6 +312,14 @@ export class FrameDecoder {
     return frame
   }
 }
+
+/** A decoded data frame (one object literal for every path that makes one: its type feedback comes early). */
+const dataFrame = (ack: number, first: number, envelopes: Array<unknown>): Frame.Data => ({
+  type: "data",
+  ack,
+  first,
+  envelopes: envelopes as Frame.Data["envelopes"]
+})
 
 const failed: unique symbol = Symbol("failed")
 

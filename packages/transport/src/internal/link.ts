@@ -37,6 +37,8 @@ export class Link {
   /** The resend buffer (a caller that writes a payload into it: see `offerWritten` in outbound.ts). */
   readonly ring: SendRing
   private readonly capacity: number
+  /** Bytes of envelopes that may be unacknowledged (see `roomy`). */
+  private readonly budget: number
   lastSeq = 0
   /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
   private urgent: Array<Pick<Waiter, "json" | "bytes">> = []
@@ -45,6 +47,8 @@ export class Link {
   /** Bytes of the envelopes after `sent`, each plus its comma (to cut a frame once they reach `FRAME_BYTES`). */
   private unsent = 0
   private written = 0
+  /** The connection the ring's kept frame buffer was last written on (see `SendRing.frame`). */
+  private framedOn: Connection | undefined = undefined
   /** User sends waiting for room in the window. */
   readonly waiters = new WaitLine()
   /** A waiter let in is being told (see `admit`): its sender, resumed in that call, sends on while there is room. */
@@ -76,6 +80,7 @@ export class Link {
     this.peer = peer
     this.generation = generation
     this.capacity = engine.options.capacity
+    this.budget = engine.options.resendBytes
     this.ring = new SendRing(this.capacity)
     this.peerMaxFrameBytes = hello.maxFrameBytes
     this.peerWindow = hello.window
@@ -118,17 +123,21 @@ export class Link {
     return Math.min(this.capacity, this.peerWindow)
   }
 
+  /**
+   * Whether the resend buffer takes one more envelope: fewer than a window of them unacknowledged, and fewer than
+   * the byte budget (`resendBuffer.bytes`) of them: a peer that reads nothing holds at most that (and one envelope).
+   */
+  private roomy(): boolean {
+    return this.lastSeq - this.acked < this.window && this.ring.held < this.budget
+  }
+
   hasRoom(): boolean {
-    return (
-      this.urgent.length === 0 &&
-      (this.resuming || this.waiters.length === 0) &&
-      this.lastSeq - this.acked < this.window
-    )
+    return this.urgent.length === 0 && (this.resuming || this.waiters.length === 0) && this.roomy()
   }
 
   /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
   pushUrgent(json: string, bytes: number): void {
-    if (this.urgent.length === 0 && this.lastSeq - this.acked < this.window) {
+    if (this.urgent.length === 0 && this.roomy()) {
       this.enqueue(json, bytes, undefined)
       this.queued(true)
     } else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
@@ -160,7 +169,7 @@ export class Link {
    */
   private admit(): void {
     if (this.resuming) return // an ack in a resumed sender's turn: the loop below lets in what it has room for
-    while (this.lastSeq - this.acked < this.window) {
+    while (this.roomy()) {
       if (this.urgent.length > 0) {
         this.admitUrgent()
         continue
@@ -182,7 +191,7 @@ export class Link {
   /** Puts in the resend buffer the urgent envelopes the window has room for. */
   private admitUrgent(): void {
     let n = 0
-    while (n < this.urgent.length && this.lastSeq - this.acked < this.window) {
+    while (n < this.urgent.length && this.roomy()) {
       this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
       n++
     }
@@ -278,7 +287,10 @@ export class Link {
       counters.envelopesOut += last - first + 1
       this.streaming = last > first
       this.ackSent = this.consumed
-      connection.write(this.ring.frame(this.acknowledge(), first, last, size))
+      // the ring's frame buffer again once every write on the connection it went out on has completed
+      const reuse = this.framedOn === connection && connection.inflight === 0
+      this.framedOn = connection
+      connection.write(this.ring.frame(this.acknowledge(), first, last, size, reuse))
       this.unsent = last === this.lastSeq ? 0 : this.unsent - size
       if (connection.wire.bufferedAmount() > HIGH_WATER) {
         this.awaitingDrain = true

@@ -23,6 +23,8 @@ export interface Resolved {
   readonly maxDelayMs: number
   readonly factor: number
   readonly capacity: number
+  /** Bytes of envelopes that may be unacknowledged per link (see `resendBuffer.bytes`). */
+  readonly resendBytes: number
   readonly overflow: OverflowPolicy
   readonly maxFrameBytes: number
   readonly handshakeMs: number
@@ -59,6 +61,7 @@ const Checked = Schema.Struct({
   }),
   resendBuffer: Schema.Struct({
     capacity: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 1 << 24 }))),
+    bytes: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 2 ** 48 }))),
     overflow: Schema.Literals(["suspend", "fail"])
   }),
   maxFrameBytes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1024))),
@@ -98,6 +101,7 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     },
     resendBuffer: {
       capacity: options.resendBuffer?.capacity ?? 8192,
+      bytes: options.resendBuffer?.bytes ?? 64 * 1024 * 1024,
       overflow: options.resendBuffer?.overflow ?? "suspend"
     },
     maxFrameBytes: options.maxFrameBytes ?? 4 * 1024 * 1024,
@@ -145,6 +149,7 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     maxDelayMs: Math.max(checked.reconnect.maxDelay, checked.reconnect.initialDelay),
     factor: checked.reconnect.factor,
     capacity: checked.resendBuffer.capacity,
+    resendBytes: checked.resendBuffer.bytes,
     overflow: checked.resendBuffer.overflow,
     maxFrameBytes: checked.maxFrameBytes,
     handshakeMs: checked.handshakeTimeout,

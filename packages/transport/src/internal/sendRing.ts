@@ -20,6 +20,13 @@ const CHUNK_START = 4096
 const CHUNK = 256 * 1024
 /** Emptied chunks kept for reuse: enough for a window of small envelopes to cycle without allocating. */
 const SPARES = 4
+/**
+ * Frames of at least this many bytes are written into a buffer the ring keeps (see `frame`'s `reuse`); smaller ones
+ * come from Node's pool, which is cheap.
+ */
+const FRAME_REUSE_MIN = 16 * 1024
+/** The kept frame buffer's size: a full frame of the link's (`FRAME_BYTES` in linkLimits.ts) and its head. */
+const FRAME_STORE = 121 * 1024
 
 const COMMA = 0x2c
 const CLOSE_BRACKET = 0x5d
@@ -47,6 +54,15 @@ export class SendRing {
   private spares: Array<Buffer> = []
   /** The last envelope put. */
   private last = 0
+  /** Bytes of all envelopes ever put (each with its comma), and of those freed: what is held is the difference. */
+  private total = 0
+  private freedTotal = 0
+  /** Per slot: `total` once its envelope was put (so freeing up to it needs no loop over the sizes). */
+  private totals: Array<number> = new Array(RING_START).fill(0)
+  /** The chunks `free` emptied (see `freeSlots`), for a moment. */
+  private readonly left: Array<Buffer | undefined> = []
+  /** The buffer the last large frame was written into, for the next (see `frame`). */
+  private frameStore: Buffer | undefined = undefined
 
   constructor(capacity: number) {
     this.capacity = capacity
@@ -114,7 +130,14 @@ export class SendRing {
     this.starts[index] = this.used
     this.sizes[index] = bytes
     this.used += bytes + 1
+    this.total += bytes + 1
+    this.totals[index] = this.total
     this.last = seq
+  }
+
+  /** Bytes of the envelopes put and not freed, each with its comma (see the link's byte budget). */
+  get held(): number {
+    return this.total - this.freedTotal
   }
 
   /** The bytes of envelope `seq`'s JSON. */
@@ -134,23 +157,44 @@ export class SendRing {
    * spare is kept (an idle link holds one chunk).
    */
   free(from: number, to: number): void {
-    const length = this.chunks.length
     // a chunk holds consecutive envelopes: one that ends by `to` is empty, unless it is still being written
-    const next = to === this.last ? undefined : this.chunks[(to + 1) % length]
-    let run: Buffer | undefined
-    for (let seq = from; seq <= to; seq++) {
-      const chunk = this.chunks[seq % length]
-      if (chunk !== run) {
-        if (run !== undefined) this.keep(run)
-        run = chunk
-      }
-      this.chunks[seq % length] = undefined
+    const next = to === this.last ? undefined : this.chunks[(to + 1) % this.chunks.length]
+    this.freedTotal = this.totals[to % this.chunks.length]!
+    const run = this.freeSlots(from, to)
+    const left = this.left
+    for (let i = 0; i < left.length; i++) {
+      const chunk = left[i]
+      if (chunk !== undefined) this.keep(chunk)
     }
+    left.length = 0
     if (run !== undefined && run !== next) this.keep(run)
     if (to === this.last) {
       this.used = 0
       this.spares = []
+      this.frameStore = undefined
     }
+  }
+
+  /**
+   * Empties the slots of envelopes `from` to `to`; returns the last one's chunk, and puts in `left` the chunks
+   * before it (after an `undefined`). Nothing but the loop: V8 compiles a long loop on stack during its first run (an
+   * ack frees thousands), and code that had not run by then (no type feedback: a call past the loop, a chunk change
+   * the first ack did not see) would deoptimize that compiled loop there, again at every later call.
+   */
+  private freeSlots(from: number, to: number): Buffer | undefined {
+    const chunks = this.chunks
+    const length = chunks.length
+    const left = this.left
+    let run: Buffer | undefined
+    for (let seq = from; seq <= to; seq++) {
+      const chunk = chunks[seq % length]
+      if (chunk !== run) {
+        left.push(run) // the first time, undefined: the push has run before V8 compiles the loop
+        run = chunk
+      }
+      chunks[seq % length] = undefined
+    }
+    return run
   }
 
   private keep(chunk: Buffer): void {
@@ -160,18 +204,25 @@ export class SendRing {
   /** Frees every slot and chunk. */
   clear(): void {
     this.chunks.fill(undefined)
+    this.freedTotal = this.total
     this.chunk = Buffer.alloc(0)
     this.used = 0
     this.spares = []
+    this.frameStore = undefined
   }
 
   /**
    * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
    * into one buffer: the same bytes as `Frame.encodeData`, one copy per run of envelopes in one chunk.
+   *
+   * A large frame goes into a buffer the ring keeps: with `reuse`, the one the last large frame went into (the
+   * caller says the socket is done with it: the writes it went out with have all completed), so that a link
+   * streaming full frames does not allocate one each time (fresh memory: the kernel's page faults, and external
+   * memory that makes V8 collect sooner). Without `reuse`, a new one, kept for the next. An idle ring keeps none.
    */
-  frame(ack: number, first: number, last: number, size: number): Buffer {
+  frame(ack: number, first: number, last: number, size: number, reuse = false): Buffer {
     const head = `{"type":"data","ack":${ack},"first":${first},"envelopes":[`
-    const frame = Buffer.allocUnsafe(head.length + size + 1)
+    const frame = this.frameBuffer(head.length + size + 1, reuse)
     let at = frame.write(head, 0, "latin1")
     const capacity = this.chunks.length
     let seq = first
@@ -193,6 +244,14 @@ export class SendRing {
     return frame
   }
 
+  /** A buffer of `bytes` for a frame (see {@link frame}). */
+  private frameBuffer(bytes: number, reuse: boolean): Buffer {
+    if (bytes < FRAME_REUSE_MIN) return Buffer.allocUnsafe(bytes)
+    if (bytes > FRAME_STORE) return Buffer.allocUnsafeSlow(bytes) // one large envelope alone: not kept
+    if (!reuse || this.frameStore === undefined) this.frameStore = Buffer.allocUnsafeSlow(FRAME_STORE)
+    return this.frameStore.subarray(0, bytes)
+  }
+
   /** Moves on to a chunk of at least `bytes`: twice the last one's size, up to `CHUNK` (a spare one if it has). */
   private nextChunk(bytes: number): void {
     const size = Math.max(bytes, Math.min(CHUNK, Math.max(CHUNK_START, this.chunk.length * 2)))
@@ -207,7 +266,9 @@ export class SendRing {
     const chunks: Array<Buffer | undefined> = new Array(length).fill(undefined)
     const starts: Array<number> = new Array(length).fill(0)
     const sizes: Array<number> = new Array(length).fill(0)
+    const totals: Array<number> = new Array(length).fill(0)
     for (let seq = acked + 1; seq <= last; seq++) {
+      totals[seq % length] = this.totals[seq % this.chunks.length]!
       chunks[seq % length] = this.chunks[seq % this.chunks.length]
       starts[seq % length] = this.starts[seq % this.chunks.length]!
       sizes[seq % length] = this.sizes[seq % this.chunks.length]!
@@ -215,6 +276,7 @@ export class SendRing {
     this.chunks = chunks
     this.starts = starts
     this.sizes = sizes
+    this.totals = totals
   }
 }
 
