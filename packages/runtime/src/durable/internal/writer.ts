@@ -145,6 +145,15 @@ export class Writer {
     this.closed = true
   }
 
+  /**
+   * Takes the connection the batches run on, when they keep one (PostgreSQL) and the pool can spare it: at the
+   * storage's start, while the pool is idle (a first batch under traffic would find none to spare and queue in the
+   * pool). A failure is not the storage's: the first batch looks again.
+   */
+  get prepare(): Effect.Effect<void> {
+    return this.transactions.prepare
+  }
+
   /** Gives back the connection the batches ran on (after {@link drain}, when the storage closes). */
   get release(): Effect.Effect<void> {
     return this.transactions.release
