@@ -143,6 +143,8 @@ export const make = (
       fork: (effect) => fork(effect),
       writerConnection: options.writerConnection
     })
+    // the writer's connection is taken now, while the pool is idle (under traffic the pool may have none to spare)
+    yield* writer.prepare
     yield* Effect.addFinalizer(() =>
       Effect.andThen(
         writer.drain,
@@ -257,13 +259,27 @@ export interface PostgresOptions {
   readonly url: string | Redacted.Redacted<string>
   /** Connections in the pool. Default 10. */
   readonly maxConnections?: number
+  /**
+   * How long opening a connection may take: TCP, the server's start of a backend process for it, authentication.
+   * Default 30 s (the driver's 5 s failed statements of runners on a loaded host, where the server's processes wait
+   * for a CPU as long; an unreachable server refuses at once).
+   */
+  readonly connectTimeout?: Duration.Input
+  /**
+   * How long a connection of the pool may stay unused before the pool closes it. Default 10 minutes (the driver's
+   * 60 s closed a runner's connections between bursts of traffic and opened them again under the next burst, each
+   * open on the path of a statement).
+   */
+  readonly idleTimeout?: Duration.Input
 }
 
 /** A PostgreSQL `SqlClient` (`@effect/sql-pg`), for sharing the database with other `effect/sql` users. */
 export const postgresClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, StorageError> =>
   PgClient.layer({
     url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
-    maxConnections: options.maxConnections ?? 10
+    maxConnections: options.maxConnections ?? 10,
+    connectTimeout: options.connectTimeout ?? "30 seconds",
+    idleTimeout: options.idleTimeout ?? "10 minutes"
   }).pipe(
     Layer.catch((error) => Layer.effectDiscard(Effect.fail(fromSqlError(error, "connect", undefined, "PostgreSQL"))))
   ) as Layer.Layer<SqlClient.SqlClient, StorageError>

@@ -8,7 +8,10 @@
  * - a batch the database refuses (here a trigger refuses the log's send rows; in the multi-runner tests PostgreSQL
  *   "Storage unreachable"): its sends are written by a later batch once the database takes rows again;
  * - a batch PostgreSQL aborts as a deadlock's victim and the writer runs again (`writer.ts`): the second run writes
- *   the same sends (before, the first run had taken them, and the second wrote none, and committed).
+ *   the same sends (before, the first run had taken them, and the second wrote none, and committed);
+ * - a batch with the log writes of several sessions, one of which the database refuses: only that session's writes
+ *   fail and give their sends back; the other sessions' commit (before, the log's writes of a batch were one unit for
+ *   the writer, and a `once` took every session's sends: one session's refused row failed every session's commit).
  */
 import { Context, Duration, Effect, Exit, Layer } from "effect"
 import type { SqlClient } from "effect/sql"
@@ -70,6 +73,44 @@ describe.each(dbs)("a durable session's log on $name", (db) => {
     expect(onces).toEqual([undefined, null])
     // before: [3] (messages 1 and 2 were dropped with the refused batch, and B never writes them again)
     expect(seqs).toEqual([1, 2, 3])
+  }, 30_000)
+
+  it("a refused log write of one session fails only that session's writes, not another's in the same batch", async () => {
+    const location = await db.fresh()
+    const program = Effect.gen(function* () {
+      const { sql, store } = yield* storeOn(db, location)
+      // the database refuses every row of session "bad" (a constraint, a trigger: what one session's data can meet)
+      yield* db.name === "sqlite"
+        ? sql.unsafe(`CREATE TRIGGER refuse_bad BEFORE INSERT ON troupe_session_log WHEN NEW.session = 'bad'
+            BEGIN SELECT RAISE(ABORT, 'session bad refused by the test'); END`)
+        : Effect.andThen(
+            sql.unsafe(`CREATE FUNCTION refuse_bad() RETURNS trigger AS $$
+              BEGIN RAISE EXCEPTION 'session bad refused by the test'; END $$ LANGUAGE plpgsql`),
+            sql.unsafe(`CREATE TRIGGER refuse_bad BEFORE INSERT ON troupe_session_log FOR EACH ROW
+              WHEN (NEW.session = 'bad') EXECUTE FUNCTION refuse_bad()`)
+          )
+      // both sessions' roles send, then commit a `once` result each: their writes go in one batch
+      store.appendSend("good", "B", "A", [1, "record", 1])
+      store.appendSend("bad", "B", "A", [1, "record", 1])
+      const [good, bad] = yield* Effect.all(
+        [Effect.exit(store.commitOnce("good", "B", 0, "null")), Effect.exit(store.commitOnce("bad", "B", 0, "null"))],
+        { concurrency: "unbounded" }
+      )
+      const goodLog = yield* store.role("good", "A")
+      return {
+        good,
+        bad,
+        sent: (goodLog.inbound.get("B") ?? []).map(([seq]) => seq),
+        onces: (yield* store.role("good", "B")).onces
+      }
+    })
+    const { good, bad, sent, onces } = await Effect.runPromise(Effect.scoped(program))
+    // the premise: session bad's commit was refused
+    expect(Exit.isFailure(bad)).toBe(true)
+    // before: session good's commit failed with it (and its send was not written)
+    expect(Exit.isSuccess(good) ? "committed" : String(good.cause)).toBe("committed")
+    expect(onces).toEqual([null])
+    expect(sent).toEqual([1])
   }, 30_000)
 
   it.skipIf(db.name !== "postgres")(

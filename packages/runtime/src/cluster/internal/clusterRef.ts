@@ -2,7 +2,7 @@
  * The sender's side of a sharded actor: an `ActorRef` over the engine's entity client, with Troupe's deadline
  * and typed failures (what each engine failure means to the sender).
  */
-import { Cause, Duration, Effect, Exit, Option } from "effect"
+import { Cause, type Clock, Duration, Effect, Exit, Option } from "effect"
 import type { ClusterError } from "effect/cluster"
 import {
   type ActorRef,
@@ -14,6 +14,7 @@ import {
   type TellError,
   TypeId
 } from "../../ActorRef.ts"
+import { Deadlines } from "../../internal/deadlines.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import { ClusterUnavailable, type Reason } from "../ClusterUnavailable.ts"
@@ -61,8 +62,10 @@ export const make = <P extends Protocol.Any>(
  * wait), so that whatever the engine does to it becomes a typed failure: its errors (and the defects it dies
  * with when it gives up) through {@link fromEngine}, an interruption by the engine (it abandons requests
  * when this process's runner stops) as `ClusterUnavailable` "Shutdown", another defect of an ask as
- * `RequestFailed`. An ask also has a deadline (`AskTimeout`): one timer, where `Effect.timeout` would race
- * two fibers, one of them a sleep.
+ * `RequestFailed`. An ask also has a deadline (`AskTimeout`), kept by the runtime's `Deadlines` (one heap and
+ * sleeper for every sharded ask of a clock, where `Effect.timeout` would race two fibers, one of them a sleep): it
+ * is judged only after the I/O already waiting was read, so a reply that waits unread in the engine's socket when a
+ * long turn ends wins over its deadline (a raw timer fires in Node's timers phase, before the sockets are read).
  */
 export const send = (
   recipient: string,
@@ -84,26 +87,40 @@ export const send = (
     }
     const done = fiber.pollUnsafe()
     if (done !== undefined) return ended(done)
-    return Effect.callback<unknown, unknown>((resume) => {
-      const timer =
-        timeoutMillis === undefined
-          ? undefined
-          : setTimeout(() => {
-              removeObserver()
-              fiber.interruptUnsafe()
-              resume(Effect.fail(new AskTimeout({ recipient, tag, timeoutMillis })))
-            }, timeoutMillis)
-      const removeObserver = fiber.addObserver((exit) => {
-        clearTimeout(timer)
-        resume(ended(exit))
+    const wait = (deadlines: Deadlines | undefined) =>
+      Effect.callback<unknown, unknown>((resume) => {
+        const deadline =
+          deadlines === undefined || timeoutMillis === undefined
+            ? undefined
+            : deadlines.schedule(deadlines.now() + timeoutMillis, () => {
+                removeObserver()
+                fiber.interruptUnsafe()
+                resume(Effect.fail(new AskTimeout({ recipient, tag, timeoutMillis })))
+              })
+        const removeObserver = fiber.addObserver((exit) => {
+          if (deadline !== undefined) deadlines!.cancel(deadline)
+          resume(ended(exit))
+        })
+        return Effect.sync(() => {
+          if (deadline !== undefined) deadlines!.cancel(deadline)
+          removeObserver()
+          fiber.interruptUnsafe()
+        })
       })
-      return Effect.sync(() => {
-        clearTimeout(timer)
-        removeObserver()
-        fiber.interruptUnsafe()
-      })
-    })
+    return timeoutMillis === undefined ? wait(undefined) : Effect.clockWith((clock) => wait(deadlinesOf(clock)))
   })
+
+/** The deadlines of sharded asks, one `Deadlines` per clock (a `TestClock` drives its own). */
+const deadlinesByClock = new WeakMap<Clock.Clock, Deadlines>()
+
+const deadlinesOf = (clock: Clock.Clock): Deadlines => {
+  let deadlines = deadlinesByClock.get(clock)
+  if (deadlines === undefined) {
+    deadlines = new Deadlines(clock, (effect) => Effect.runFork(effect))
+    deadlinesByClock.set(clock, deadlines)
+  }
+  return deadlines
+}
 
 const unavailable: ReadonlySet<string> = new Set<Reason>([
   "PersistenceError",

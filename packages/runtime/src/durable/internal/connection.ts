@@ -106,6 +106,19 @@ export class Transactions {
     )
   }
 
+  /**
+   * Reserves the batches' connection now (the storage's start), if they keep one and the pool can spare it even once
+   * another user holds one of its connections for good later (Effect Cluster's shard locks): at least three free. A
+   * first batch under traffic would find none to spare and queue in the pool. A failure to get one is left to the
+   * next batch (it looks again, and fails typed if the database is unreachable).
+   */
+  get prepare(): Effect.Effect<void> {
+    if (this.dedicated === "never" || this.reserved !== undefined) return Effect.void
+    const reserve = Effect.ignore(this.connection)
+    if (this.poolStats === undefined) return reserve
+    return Effect.flatMap(this.poolStats, (stats) => (stats.max - stats.used >= 3 ? reserve : Effect.void))
+  }
+
   /** Gives the reserved connection back to the pool (a later batch reserves another). */
   readonly release: Effect.Effect<void> = Effect.suspend(() => {
     const reserved = this.reserved

@@ -6,9 +6,10 @@
  * end); and a role's part of it read back when the role resumes.
  *
  * Sends are written behind (batched, nobody waits), since a role that crashes before they land sends them
- * again when it replays; a `once` result is committed before it counts, together with every send written before it.
- * A batch that does not commit gives its sends back for the next one (they are never dropped while their role
- * lives: the role counts them as stored and does not write them again when it replays).
+ * again when it replays; a `once` result is committed before it counts, together with every send of its session
+ * written before it. A batch that does not commit gives its sends back for the next one (they are never dropped while
+ * their role lives: the role counts them as stored and does not write them again when it replays). Each session's
+ * writes are on their own in a batch: a write of one session the database refuses fails none of another's.
  */
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
@@ -58,6 +59,9 @@ const CHUNK = 400
 
 const keyOf = (session: string, role: string, peer: string) => `${session}\u0000${role}\u0000${peer}`
 
+/** The writer's unit of a session's log writes (see `Writer.run`). */
+const unitOf = (session: string) => `session log\u0000${session}`
+
 /** Inserts chunks of sends, a row each (in a batch's transaction). */
 const insertChunks = (
   sql: SqlClient.SqlClient,
@@ -90,7 +94,8 @@ const insertChunks = (
  * // a role sends: store.appendSend(session, role, peer, [seq, label, payload]); it resumes: store.role(session, role)
  */
 export class SessionLog {
-  private pending = new Map<string, Chunk>()
+  /** The sends written behind and not yet taken by a batch, per session. */
+  private pending = new Map<string, Map<string, Chunk>>()
   private scheduled = false
   /** How many batches with sends were refused in a row (the next write behind waits longer). */
   private refused = 0
@@ -105,24 +110,24 @@ export class SessionLog {
   }
 
   /**
-   * Runs `op` in a write batch together with the sends written so far (a row per chunk), so that they commit with
-   * it or not at all. The sends are taken once: a batch the database runs again (a deadlock's victim, see
-   * `writer.ts`) writes the same sends again. A batch that did not commit (the database refused it: unreachable,
+   * Runs `op` in a write batch together with the sends of `session` written so far (a row per chunk), so that they
+   * commit with it or not at all. The sends are taken once: a batch the database runs again (a deadlock's victim,
+   * see `writer.ts`) writes the same sends again. A batch that did not commit (the database refused it: unreachable,
    * locked, full) gives them back, merged with those written since, for the next batch: a send written behind is
    * never dropped while its role lives, since the role counts it as stored and does not write it again when it
-   * replays (a gap in the log would be a message its receiver never gets back when it resumes). The log's writes of
-   * a batch are one unit for the writer: when the database refuses a write of the batch and the others are written
-   * without it, they commit together or not at all (a `once` result never without the sends an earlier write of its
-   * batch took).
+   * replays (a gap in the log would be a message its receiver never gets back when it resumes). A session's log
+   * writes of a batch are one unit for the writer: when the database refuses a write of the batch and the others are
+   * written without it, they commit together or not at all (a `once` result never without the sends an earlier write
+   * of its batch took), and apart from every other session's (a refused row of one session fails no other's commit).
    */
-  protected withSends<A>(op: Op<A>): Effect.Effect<A, StorageError> {
+  protected withSends<A>(session: string, op: Op<A>): Effect.Effect<A, StorageError> {
     return Effect.suspend(() => {
       let taken: ReadonlyArray<Chunk> | undefined
       return this.writer
         .run((sql) => {
-          taken ??= this.take()
+          taken ??= this.take(session)
           return Effect.andThen(insertChunks(sql, taken), op(sql))
-        }, this)
+        }, unitOf(session))
         .pipe(
           Effect.tap(() => Effect.sync(() => (this.refused = 0))),
           // (a typed failure only: the batch was rolled back; an interrupted waiter's batch may still commit)
@@ -138,12 +143,12 @@ export class SessionLog {
     })
   }
 
-  /** The sends written so far, taken for a batch. */
-  private take(): ReadonlyArray<Chunk> {
-    const chunks = [...this.pending.values()]
-    this.pending = new Map()
-    this.scheduled = false
-    return chunks
+  /** The sends of `session` written so far, taken for a batch. */
+  private take(session: string): ReadonlyArray<Chunk> {
+    const chunks = this.pending.get(session)
+    if (chunks === undefined) return []
+    this.pending.delete(session)
+    return [...chunks.values()]
   }
 
   /**
@@ -153,23 +158,31 @@ export class SessionLog {
   private giveBack(chunks: ReadonlyArray<Chunk>): void {
     for (const c of chunks) {
       const key = keyOf(c.session, c.role, c.peer)
-      const pending = this.pending.get(key)
+      const session = this.sessionPending(c.session)
+      const pending = session.get(key)
       if (pending === undefined) {
-        this.pending.set(key, { ...c, messages: [...c.messages] })
+        session.set(key, { ...c, messages: [...c.messages] })
         continue
       }
       const byNumber = new Map<number, Logged>()
       for (const m of c.messages) byNumber.set(m[0], m)
       for (const m of pending.messages) byNumber.set(m[0], m)
-      this.pending.set(key, { ...c, messages: [...byNumber.values()].sort((a, b) => a[0] - b[0]) })
+      session.set(key, { ...c, messages: [...byNumber.values()].sort((a, b) => a[0] - b[0]) })
     }
+  }
+
+  private sessionPending(session: string): Map<string, Chunk> {
+    let chunks = this.pending.get(session)
+    if (chunks === undefined) this.pending.set(session, (chunks = new Map()))
+    return chunks
   }
 
   /** Writes a sent message behind: in the next batch, nobody waits. */
   appendSend(session: string, role: string, peer: string, message: Logged): void {
     const key = keyOf(session, role, peer)
-    const chunk = this.pending.get(key)
-    if (chunk === undefined) this.pending.set(key, { session, role, peer, messages: [message] })
+    const chunks = this.sessionPending(session)
+    const chunk = chunks.get(key)
+    if (chunk === undefined) chunks.set(key, { session, role, peer, messages: [message] })
     else chunk.messages.push(message)
     this.scheduleWrite()
   }
@@ -185,14 +198,22 @@ export class SessionLog {
     Effect.runFork(pause === 0 ? this.writeBehind : Effect.andThen(Effect.sleep(pause), this.writeBehind))
   }
 
-  /** Writes the sends written behind (see {@link scheduleWrite}). */
-  private readonly writeBehind: Effect.Effect<void> = Effect.suspend(() =>
-    this.pending.size === 0 ? Effect.void : this.withSends(() => Effect.void)
-  ).pipe(
-    Effect.catchCause((cause) =>
-      Effect.logWarning("Could not write a durable session's messages; they are written again later", cause)
+  /** Writes the sends written behind (see {@link scheduleWrite}): each session's in a write of its own, one batch. */
+  private readonly writeBehind: Effect.Effect<void> = Effect.suspend(() => {
+    this.scheduled = false
+    return Effect.forEach(
+      [...this.pending.keys()],
+      (session) =>
+        this.withSends(session, () => Effect.void).pipe(
+          Effect.catchCause((cause) =>
+            Effect.logWarning("Could not write a durable session's messages; they are written again later", cause).pipe(
+              Effect.annotateLogs({ session })
+            )
+          )
+        ),
+      { concurrency: "unbounded", discard: true }
     )
-  )
+  })
 
   /** Commits the result of a role's `k`-th `once` effect (and every send written before it). */
   commitOnce(session: string, role: string, k: number, value: string): Effect.Effect<void, StorageError> {
@@ -213,6 +234,7 @@ export class SessionLog {
     payload: string
   ): Effect.Effect<void, StorageError> {
     return this.withSends(
+      session,
       (sql) =>
         sql`INSERT INTO troupe_session_log ${sql.insert({ session, role, kind, peer: "", seq, label: "", payload })}
             ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`

@@ -76,6 +76,7 @@ export class SessionStore extends SessionLog {
   /** Commits that a role completed with `result` (and every send written before it). */
   commitDone(session: string, role: string, result: string, trace: string): Effect.Effect<void, StorageError> {
     return this.withSends(
+      session,
       (sql) =>
         sql`UPDATE troupe_session_roles SET done = 1, result = ${result}, trace = ${trace}
             WHERE session = ${session} AND role = ${role}`

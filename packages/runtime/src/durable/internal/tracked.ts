@@ -32,7 +32,7 @@ export interface Tracked {
 export interface Loose {
   readonly write: Write
   /** The writes of a batch with the same unit commit together or not at all (see {@link Writer.run}). */
-  readonly unit: object | undefined
+  readonly unit: string | object | undefined
   readonly done: (exit: Exit.Exit<unknown, StorageError>) => void
 }
 

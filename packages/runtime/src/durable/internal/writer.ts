@@ -97,7 +97,7 @@ export class Writer {
    * together or not at all, also when the database refuses one of the batch's writes and the others are written
    * without it (a session log's writes, which carry sends another of them took: see `sessionLog.ts`).
    */
-  run<A>(op: Op<A>, unit?: object): Effect.Effect<A, StorageError> {
+  run<A>(op: Op<A>, unit?: string | object): Effect.Effect<A, StorageError> {
     return Effect.callback<A, StorageError>((resume) => {
       if (this.closed) {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
@@ -143,6 +143,15 @@ export class Writer {
 
   close(): void {
     this.closed = true
+  }
+
+  /**
+   * Takes the connection the batches run on, when they keep one (PostgreSQL) and the pool can spare it: at the
+   * storage's start, while the pool is idle (a first batch under traffic would find none to spare and queue in the
+   * pool). A failure is not the storage's: the first batch looks again.
+   */
+  get prepare(): Effect.Effect<void> {
+    return this.transactions.prepare
   }
 
   /** Gives back the connection the batches ran on (after {@link drain}, when the storage closes). */
@@ -260,7 +269,7 @@ export class Writer {
       }
       // a loose write on its own, or the writes of a unit together (where its first one was)
       const units: Array<Array<number>> = []
-      const byUnit = new Map<object, Array<number>>()
+      const byUnit = new Map<string | object, Array<number>>()
       for (let i = 0; i < loose.length; i++) {
         const unit = loose[i]!.unit
         const together = unit === undefined ? undefined : byUnit.get(unit)
