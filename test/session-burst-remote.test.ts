@@ -87,8 +87,9 @@ describe("a burst of sessions across two processes", () => {
     )
     // on main: 150-300 us per session (each first slice spawned the coordinator and sent the Joins)
     expect(perSession).toBeLessThan(60)
-    // the peer's detector gives a silent node 4 s (a heartbeat a second, 3 s of pause): well below it
-    expect(result.longestLag).toBeLessThan(1500)
+    // the peer's detector gives a silent node 4 s (a heartbeat a second, 3 s of pause): below it, with room for a loaded
+    // host's waits for a core (0.7 s at load 31 alone, 1.8 s beside 14 other test files at load 40; main: 8 s at 32)
+    expect(result.longestLag).toBeLessThan(2500)
     // every session ends: completed, or refused in line, typed; none aborted for a node taken for down
     for (const kind of Object.keys(result.kinds)) expect(["completed", "SessionOverloaded"]).toContain(kind)
   }, 300_000)
