@@ -3,10 +3,15 @@
  * (C and S of Ask, shared by every session) on another, a child process, over WebSocket on loopback. `N` sessions are
  * started at once (one `forEach`, unbounded); every second the starter prints how many completed, failed (by kind),
  * and are still running, with the admission's counts; `WATCH` seconds without any session ending while some run is
- * called a hang (exit 2, with the participants' node's counters).
+ * called a hang (exit 2, with the participants' node's counters). At the end: the starter's loop lag (the longest gap
+ * between turns of a 20 ms interval) and when its first turn came after the burst began (every session's first slice,
+ * run back to back in the caller's call, divided by N: the first slice's cost per session).
+ * ROUNDS=k runs k bursts one after the other; with --expose-gc, the heap after each (after GC) against the baseline.
  * Run: `pnpm exec node bench/probes/sessions-overload-remote.ts` (N=10000 ASK_TIMEOUT=5 MAX_JOINING=256 WATCH=60).
  */
 import { spawn } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import * as Inspector from "node:inspector"
 import { loadavg } from "node:os"
 import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
@@ -19,6 +24,7 @@ const n = Number(process.env.N ?? 10_000)
 const askTimeout = Number(process.env.ASK_TIMEOUT ?? 5)
 const maxJoining = Number(process.env.MAX_JOINING ?? 256)
 const watch = Number(process.env.WATCH ?? 60)
+const rounds = Number(process.env.ROUNDS ?? 1)
 
 const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
   $.message("C", "S", "ask", Schema.Number),
@@ -83,46 +89,119 @@ const starter = Effect.gen(function* () {
   // warm up: one session
   yield* Session.run(Ask, { roles: { C, S } }).pipe(Effect.provideService(ActorSystem.ActorSystem, system))
   const admission = Admission.of(ActorSystem.internal(system))
-  let completed = 0
-  let lastEnd = performance.now()
-  const failures = new Map<string, number>()
-  const t0 = performance.now()
-  const timer = setInterval(() => {
-    const ended = completed + [...failures.values()].reduce((a, b) => a + b, 0)
-    console.log(
-      `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s load ${loadavg()[0]!.toFixed(0)}: ` +
-        `completed ${completed}, failed ${JSON.stringify(Object.fromEntries(failures))}, running ${n - ended}, ` +
-        `joining ${admission.joining}, waiting ${admission.waiting}`
-    )
-    if (ended < n && performance.now() - lastEnd > watch * 1000) {
-      console.log(`HANG: no session ended for ${watch} s`)
-      child.stdin!.end()
-      setTimeout(() => process.exit(2), 2000)
-    }
-  }, 1000)
-  const count = (exit: Exit.Exit<unknown, unknown>) => {
-    lastEnd = performance.now()
-    if (Exit.isSuccess(exit)) completed++
-    else {
-      const error = Cause.squash(exit.cause) as { _tag?: string; cause?: { _tag?: string; reason?: string } }
-      const cause = error.cause
-      const kind = [error._tag, cause?._tag, cause?.reason].filter((k) => k !== undefined).join("/")
-      failures.set(kind, (failures.get(kind) ?? 0) + 1)
+  // --expose-gc: the heap after each burst, after GC, against the heap before the first (the issue's bound: 2 MB)
+  const gc = (globalThis as { gc?: () => void }).gc
+  const heap = () => {
+    gc!()
+    gc!()
+    return process.memoryUsage().heapUsed
+  }
+  const baseline = gc === undefined ? 0 : heap()
+  const burst = (round: number) =>
+    Effect.gen(function* () {
+      let completed = 0
+      let lastEnd = performance.now()
+      const failures = new Map<string, number>()
+      // the starter's loop: the longest gap between two turns of a 20 ms interval, and when the first turn came after the
+      // burst began (the burst's synchronous part: every session's first slice run back to back in the caller's call)
+      let lastTurn = performance.now()
+      let maxLag = 0
+      const lagProbe = setInterval(() => {
+        const at = performance.now()
+        maxLag = Math.max(maxLag, at - lastTurn - 20)
+        lastTurn = at
+      }, 20)
+      // PROFILE=file: a CPU profile of the burst's synchronous part (until the loop's first turn)
+      const inspector = new Inspector.Session()
+      if (process.env.PROFILE !== undefined) {
+        inspector.connect()
+        inspector.post("Profiler.enable")
+        inspector.post("Profiler.setSamplingInterval", { interval: 25 })
+        inspector.post("Profiler.start")
+      }
+      let firstTurn = 0
+      let syncCpu = 0
+      const cpu0 = process.threadCpuUsage()
+      const t0 = performance.now()
+      lastTurn = t0
+      setImmediate(() => {
+        firstTurn = performance.now() - t0
+        const cpu = process.threadCpuUsage(cpu0)
+        syncCpu = (cpu.user + cpu.system) / 1000
+        if (process.env.PROFILE !== undefined)
+          inspector.post("Profiler.stop", (_, { profile }) =>
+            writeFileSync(process.env.PROFILE!, JSON.stringify(profile))
+          )
+      })
+      const timer = setInterval(() => {
+        const ended = completed + [...failures.values()].reduce((a, b) => a + b, 0)
+        console.log(
+          `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s load ${loadavg()[0]!.toFixed(0)}: ` +
+            `completed ${completed}, failed ${JSON.stringify(Object.fromEntries(failures))}, running ${n - ended}, ` +
+            `joining ${admission.joining}, waiting ${admission.waiting}`
+        )
+        if (ended < n && performance.now() - lastEnd > watch * 1000) {
+          console.log(`HANG: no session ended for ${watch} s`)
+          child.stdin!.end()
+          setTimeout(() => process.exit(2), 2000)
+        }
+      }, 1000)
+      const count = (exit: Exit.Exit<unknown, unknown>) => {
+        lastEnd = performance.now()
+        if (Exit.isSuccess(exit)) completed++
+        else {
+          const error = Cause.squash(exit.cause) as { _tag?: string; cause?: { _tag?: string; reason?: string } }
+          const cause = error.cause
+          const kind = [error._tag, cause?._tag, cause?.reason].filter((k) => k !== undefined).join("/")
+          failures.set(kind, (failures.get(kind) ?? 0) + 1)
+        }
+      }
+      // when each session's effect was made: the gap to the next is (about) that session's first slice
+      const made = new Float64Array(n)
+      yield* Effect.forEach(
+        Array.from({ length: n }, (_, i) => i),
+        (i) => {
+          made[i] = performance.now()
+          return Effect.exit(Session.run(Ask, { roles: { C, S }, id: `s-${round}-${i}` })).pipe(
+            Effect.flatMap((exit) => Effect.sync(() => count(exit)))
+          )
+        },
+        { concurrency: process.env.CONCURRENCY === "n" ? n : "unbounded", discard: true }
+      ).pipe(Effect.provideService(ActorSystem.ActorSystem, system))
+      clearInterval(timer)
+      clearInterval(lagProbe)
+      const slices = (from: number, to: number) => {
+        const gaps: Array<number> = []
+        for (let i = from; i < Math.min(to, n - 1); i++) gaps.push(made[i + 1]! - made[i]!)
+        gaps.sort((a, b) => a - b)
+        const at = (q: number) => ((gaps[Math.floor(q * (gaps.length - 1))] ?? 0) * 1000).toFixed(0)
+        const mean = (gaps.reduce((a, b) => a + b, 0) * 1000) / Math.max(1, gaps.length)
+        return `mean ${mean.toFixed(0)} p50 ${at(0.5)} p99 ${at(0.99)} us`
+      }
+      console.log(
+        `first slice per session: the first ${maxJoining} (admitted at once): ${slices(0, maxJoining)}; ` +
+          `the others (in line): ${slices(maxJoining, n)}`
+      )
+      console.log(
+        `${n} sessions across two processes in ${((performance.now() - t0) / 1000).toFixed(1)} s: completed ${completed}, ` +
+          `failed ${JSON.stringify(Object.fromEntries(failures))}; the starter's loop: first turn after ` +
+          `${firstTurn.toFixed(0)} ms (${((firstTurn * 1000) / n).toFixed(1)} us per session; its thread's CPU ` +
+          `${syncCpu.toFixed(0)} ms, ${((syncCpu * 1000) / n).toFixed(1)} us per session), longest lag ` +
+          `${maxLag.toFixed(0)} ms (load ${loadavg()[0]!.toFixed(0)})`
+      )
+    })
+  for (let round = 0; round < rounds; round++) {
+    yield* burst(round)
+    if (gc !== undefined) {
+      // (the last sessions' unwatch notices may still be on their way)
+      yield* Effect.sleep("2 seconds")
+      const now = heap()
+      console.log(
+        `heap after round ${round + 1}, after GC: ${(now / 1e6).toFixed(1)} MB, ` +
+          `${((now - baseline) / 1e6).toFixed(2)} MB over the baseline before the first burst`
+      )
     }
   }
-  yield* Effect.forEach(
-    Array.from({ length: n }, (_, i) => i),
-    (i) =>
-      Effect.exit(Session.run(Ask, { roles: { C, S }, id: `s-${i}` })).pipe(
-        Effect.flatMap((exit) => Effect.sync(() => count(exit)))
-      ),
-    { concurrency: process.env.CONCURRENCY === "n" ? n : "unbounded", discard: true }
-  ).pipe(Effect.provideService(ActorSystem.ActorSystem, system))
-  clearInterval(timer)
-  console.log(
-    `${n} sessions across two processes in ${((performance.now() - t0) / 1000).toFixed(1)} s: completed ${completed}, ` +
-      `failed ${JSON.stringify(Object.fromEntries(failures))}`
-  )
   child.stdin!.end()
   yield* Effect.sleep("500 millis")
 })

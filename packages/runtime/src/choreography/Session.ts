@@ -181,20 +181,53 @@ export interface Handle<Results> {
  * An actor system lets a bounded number of sessions join their roles at once; the others wait in line, in
  * order, and one that waits longer than the system's ask timeout fails with `SessionOverloaded` before anything
  * is done for it (see "Sessions under overload" in docs/choreography.md).
+ *
+ * Its first step only takes a place in that line and waits to be resumed (a few microseconds): the coordinator is
+ * spawned, the protocol's roles bound and the Joins sent in a later turn of the event loop, so that a caller starting
+ * many sessions at once (one `Effect.forEach`, unbounded) does not keep the loop from turning while it does.
  */
 export const start = <P extends Protocol, const B extends Bindings<P>>(
   protocol: P,
   options: Options<P, B>
 ): Effect.Effect<Handle<ResultsOf<B>>, SpawnError | RoleSharded | SessionOverloaded, ActorSystem | Scope.Scope> =>
-  Effect.gen(function* () {
-    const { instance, roles, familyOf } = bind(protocol, options.roles as never)
-    const sharded = shardedRole(protocol.name, roles)
-    if (sharded !== undefined) return yield* sharded
-    const system = yield* ActorSystem
+  admitted(protocol, options, (system, id, admission) =>
+    Effect.uninterruptible(begin(system, protocol, options, id, admission))
+  )
+
+/**
+ * Takes the session's place among those joining (see `sessionAdmission.ts`), then runs `then` with it; `then` holds
+ * the place until it has handed it to the coordinator (uninterruptibly: see {@link begin}). Before the place only the
+ * bindings are checked, so that the first step of a session costs its caller a few microseconds and little memory
+ * while it waits in line: `then` is made when the session is resumed with its place.
+ */
+const admitted = <A, E, R>(
+  protocol: Protocol,
+  options: { readonly roles: unknown; readonly id?: string },
+  then: (system: ActorSystem["Service"], id: string, admission: Admission) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | RoleSharded | SessionOverloaded, R | ActorSystem> =>
+  Effect.flatMap(ActorSystem, (system): Effect.Effect<A, E | RoleSharded | SessionOverloaded, R> => {
+    const sharded = shardedBinding(protocol.name, options.roles as never)
+    if (sharded !== undefined) return Effect.fail(sharded)
     const id = options.id ?? freshId()
     const admission = Admission.of(internal(system))
-    yield* admission.admit(protocol.name, id)
-    const outcome = yield* Deferred.make<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
+    return admission.enter(protocol.name, id, () => then(system, id, admission))
+  })
+
+/**
+ * What `start` does once the session has its place among those joining: binds the roles, spawns its coordinator (which
+ * gives the place back once its roles answered) and closes the session with the scope. Run uninterruptibly, so that
+ * the place is not lost between.
+ */
+const begin = <P extends Protocol, const B extends Bindings<P>>(
+  system: ActorSystem["Service"],
+  protocol: P,
+  options: Options<P, B>,
+  id: string,
+  admission: Admission
+): Effect.Effect<Handle<ResultsOf<B>>, SpawnError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { instance, roles, familyOf } = bind(protocol, options.roles as never)
+    const outcome = Deferred.makeUnsafe<Coordinator.Completed<Record<string, unknown>>, SessionAborted>()
     const coordination = Coordinator.behavior(instance, {
       id,
       roles,
@@ -218,6 +251,27 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
     yield* Scope.addFinalizerExit(yield* Effect.scope, onClose(handle))
     return handle as Handle<ResultsOf<B>>
   })
+
+/**
+ * The first role bound to a sharded actor (a family's member by its index), as the `RoleSharded` that `start` fails
+ * with: checked before the session takes a place, without binding the protocol's instance.
+ */
+const shardedBinding = (
+  protocol: string,
+  bindings: Readonly<Record<string, ActorRef<ParticipantProtocol> | ReadonlyArray<ActorRef<ParticipantProtocol>>>>
+): RoleSharded | undefined => {
+  for (const role in bindings) {
+    const bound = bindings[role]!
+    if (!Array.isArray(bound)) {
+      const ref = bound as ActorRef<ParticipantProtocol>
+      if (ref.node === "cluster") return shardedRole(protocol, { [role]: ref })
+    } else {
+      for (let i = 0; i < bound.length; i++)
+        if (bound[i].node === "cluster") return shardedRole(protocol, { [`${role}[${i}]`]: bound[i] })
+    }
+  }
+  return undefined
+}
 
 type Refs = Readonly<Record<string, ActorRef<ParticipantProtocol>>>
 
@@ -278,7 +332,10 @@ const bind = (
   return { instance, roles, familyOf: (role) => families.get(role) ?? role }
 }
 
-/** Runs a session to its end (see {@link start}): every role's result, or why it was aborted. */
+/**
+ * Runs a session to its end (see {@link start}): every role's result, or why it was aborted. Its scope is made once
+ * the session has its place, so that one waiting in line holds none.
+ */
 export const run = <P extends Protocol, const B extends Bindings<P>>(
   protocol: P,
   options: Options<P, B>
@@ -286,7 +343,12 @@ export const run = <P extends Protocol, const B extends Bindings<P>>(
   Coordinator.Completed<ResultsOf<B>>,
   SessionAborted | SpawnError | RoleSharded | SessionOverloaded,
   ActorSystem
-> => Effect.scoped(Effect.flatMap(start(protocol, options), (handle) => handle.await))
+> =>
+  admitted(protocol, options, (system, id, admission) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.scoped(Effect.flatMap(begin(system, protocol, options, id, admission), (handle) => restore(handle.await)))
+    )
+  )
 
 /** The session role the current fiber plays, when it runs in (or was forked from) a role's program. */
 export interface RoleInfo {

@@ -1,7 +1,7 @@
 /**
  * One session's coordination (the state of its coordinator actor, see `coordinator.ts`): which roles joined and
- * ended, their results and traces (how the session begins, aborts and ends: `sessionJoin.ts`, `sessionAbort.ts`,
- * `sessionEnd.ts`).
+ * ended, their results and traces (how the session begins, aborts and ends: `coordinationJoin.ts`, `sessionJoin.ts`,
+ * `sessionAbort.ts`, `sessionEnd.ts`).
  */
 import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Cause, type Deferred, Effect, type Fiber, Scope } from "effect"
@@ -11,7 +11,7 @@ import type { ActorContext, Behavior } from "../../Behavior.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
-import * as DurableAdmission from "./durableAdmission.ts"
+import * as CoordinationJoin from "./coordinationJoin.ts"
 import * as DurableJoin from "./durableJoin.ts"
 import * as RoleFlags from "./roleFlags.ts"
 import * as SessionAbort from "./sessionAbort.ts"
@@ -84,7 +84,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
   private endedRoles: RoleFlags.RoleFlags = RoleFlags.none
   joinedRoles: RoleFlags.RoleFlags = RoleFlags.none
   /** The roles a lease cannot reach now, by index (see `reach`). */
-  private unreachableRoles: RoleFlags.RoleFlags = RoleFlags.none
+  unreachableRoles: RoleFlags.RoleFlags = RoleFlags.none
   private ending: Ending | undefined = undefined
   readonly choreography: Choreography
   readonly settings: Settings
@@ -224,46 +224,9 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
     return this.system !== undefined && this.system.events.subscribers.size > 0
   }
 
-  /** Every role's participant (see {@link ref}). */
-  private refs(): Readonly<Record<string, ActorRef<ParticipantProtocol>>> {
-    return Object.fromEntries(this.roles.map((r) => [r, this.ref(r)]))
-  }
-
   /** The Join message of `role` (in a durable session: with the deadline, and whether the session began). */
   joinMessage(ctx: Ctx, role: string, resendTo?: string) {
-    const { id, traceLimit, durable } = this.settings
-    const roles = this.refs()
-    const stepTimeoutMillis = this.settings.stepTimeoutMillis[role]
-    return {
-      _tag: "Join",
-      session: id,
-      roles,
-      coordinator: this.settings.self ?? ctx.self,
-      traceLimit,
-      ...(stepTimeoutMillis === undefined ? {} : { stepTimeoutMillis }),
-      ...(this.choreography.instanceOf === undefined
-        ? {}
-        : { member: role, sizes: this.choreography.instanceOf.sizes }),
-      ...(durable === undefined
-        ? {}
-        : {
-            durable: {
-              deadlineMillis: durable.deadlineMillis,
-              begun: this.begun,
-              ...(resendTo === undefined ? {} : { resendTo }),
-              ...(durable.leaseMillis === undefined
-                ? {}
-                : {
-                    lease: {
-                      everyMillis: durable.leaseMillis,
-                      unreachable: this.roles.filter(
-                        (r, i) => r !== role && RoleFlags.has(this.unreachableRoles, i) && !this.hasEnded(r)
-                      )
-                    }
-                  })
-            }
-          })
-    } as const
+    return CoordinationJoin.joinMessage(this, ctx, role, resendTo)
   }
 
   /**
@@ -382,19 +345,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
       }
       // (the scope's own finalizer: `Effect.addFinalizer` wraps it in closures that a live session would keep)
       yield* Scope.addFinalizerExit(ctx.scope, onStop(self, ctx.self))
-      // Not in the actor's scope, where a second finalizer makes a `Map` that the session would keep: the join
-      // is interrupted by the coordinator's stop instead (see `sessionEnd.ts`).
-      if (settings.durable === undefined && self.roles.every((r) => localCell(settings.roles[r]!) !== undefined)) {
-        yield* Effect.withFiber((fiber) => Effect.sync(() => SessionJoin.joinLocal(self, ctx, fiber)))
-      } else {
-        // (a durable or sharded session stored already takes its place among those joining first)
-        const joining = yield* Effect.forkDetach(DurableAdmission.admitted(self, ctx, SessionJoin.join(self, ctx)))
-        self.joining = joining
-        joining.addObserver(() => {
-          if (self.joining === joining) self.joining = undefined
-          self.leaveJoining()
-        })
-      }
+      yield* CoordinationJoin.startJoin(self, ctx)
       // started again after every role had completed (before the end was stored): end it now
       if (RoleFlags.size(self.endedRoles) === self.roles.length) yield* ctx.self.tell({ _tag: "Expire" })
       return self

@@ -17,6 +17,16 @@
  * whichever runner the cluster picks) has its coordinator wait in line on its own node for as long as it takes
  * (`timeoutMillis` infinite): it cannot be refused without storing its end, and the line moves, since every session
  * admitted leaves it within its deadline.
+ *
+ * Taking a place costs its caller almost nothing: `admit` always suspends (a place free or not), and the sessions
+ * given a place (or refused) are resumed by the admission's own dispatcher, in turns of the event loop of at most
+ * {@link TURN_MILLIS} each. A caller that starts 10,000 sessions at once (`Effect.forEach` with `concurrency:
+ * "unbounded"` runs each child's first slice in its own call, back to back) so pays a few microseconds per session in
+ * that call: each lines up and suspends before any work is done for it (no coordinator, no projection, no encoding),
+ * and the work of those admitted runs later, a turn's worth at a time, with the loop turning in between (heartbeats,
+ * replies, other actors). Before, each session's first slice spawned its coordinator and sent its Joins in the
+ * caller's call, and 10,000 of them kept the loop from turning for seconds: long enough on a loaded host for the
+ * participants' node to declare this one down.
  */
 import { Effect } from "effect"
 import type { Deadline, Deadlines } from "../../internal/deadlines.ts"
@@ -24,51 +34,72 @@ import { Deque } from "../../internal/deque.ts"
 import type { SystemImpl } from "../../internal/system.ts"
 import { SessionOverloaded } from "./sessionErrors.ts"
 
-/** A session waiting in line for a place among those joining: its own deadline in the system's heap. */
+/**
+ * How long one turn of the dispatcher may resume sessions (whose first steps run in its call) before it hands the
+ * event loop back and goes on in the next turn.
+ */
+export const TURN_MILLIS = 5
+
+/** A session in line: waiting for a place, then holding one (or refused) until the dispatcher resumes it. */
+const WAITING = 0
+const READY = 1
+const DONE = 2
+
+/** What a session does once it has its place (see {@link Admission.enter}), made when it is resumed. */
+type Next = () => Effect.Effect<unknown, unknown, unknown>
+
+/**
+ * A session in line, and all a session waiting there holds (the line is where a burst of 10,000 sessions waits, so
+ * it is kept to one object, the callback's closure and its cancel): its own deadline in the system's heap.
+ */
 class Waiter implements Deadline {
   at = 0
   index = -1
-  done = false
+  state: typeof WAITING | typeof READY | typeof DONE = WAITING
+  /** Why it was refused, if it was (else it was given a place). */
+  refusal: SessionOverloaded | undefined = undefined
+  resume: (effect: Effect.Effect<unknown, unknown, unknown>) => void = ignore
   readonly admission: Admission
-  readonly resume: (effect: Effect.Effect<void, SessionOverloaded>) => void
   readonly protocol: string
   readonly session: string
   readonly since: number
   readonly admitted: (() => void) | undefined
+  readonly next: Next | undefined
 
   constructor(
     admission: Admission,
     protocol: string,
     session: string,
-    resume: (effect: Effect.Effect<void, SessionOverloaded>) => void,
-    admitted: (() => void) | undefined
+    admitted: (() => void) | undefined,
+    next: Next | undefined
   ) {
     this.admission = admission
     this.protocol = protocol
     this.session = session
-    this.resume = resume
     this.admitted = admitted
+    this.next = next
     this.since = admission.deadlines.now()
   }
 
   /** It waited its whole deadline in line: refused, typed, and nothing was done for it. */
   fire(): void {
-    if (this.done) return
-    this.done = true
-    this.admission.waiting--
-    this.resume(
-      Effect.fail(
-        new SessionOverloaded({
-          protocol: this.protocol,
-          session: this.session,
-          joining: this.admission.joining,
-          waiting: this.admission.waiting,
-          waitedMillis: Math.round(this.admission.deadlines.now() - this.since)
-        })
-      )
-    )
+    if (this.state !== WAITING) return
+    const admission = this.admission
+    admission.waiting--
+    admission.stale++
+    this.refusal = new SessionOverloaded({
+      protocol: this.protocol,
+      session: this.session,
+      joining: admission.joining,
+      waiting: admission.waiting,
+      waitedMillis: Math.round(admission.deadlines.now() - this.since)
+    })
+    admission.toResume(this)
+    admission.compact()
   }
 }
+
+const ignore = () => {}
 
 /**
  * The sessions of one actor system joining their roles, and those waiting in line to (see the module's comment).
@@ -81,15 +112,21 @@ class Waiter implements Deadline {
  * admission.release()
  */
 export class Admission {
-  /** Sessions joining (admitted, and not every role answered yet). */
+  /** Sessions joining (given a place, and not every role answered yet). */
   joining = 0
-  /** Sessions waiting in line (not counting those that gave up or timed out). */
+  /** Sessions waiting in line for a place (not counting those that gave up or timed out). */
   waiting = 0
+  /** Entries of the line that no longer wait (gave up or timed out), dropped when they are many. */
+  stale = 0
   /** How many may be joining at once (the system's `maxJoiningSessions`). */
   readonly limit: number
   readonly deadlines: Deadlines
   private readonly timeoutMillis: number
+  /** Waiting for a place, in order. */
   private readonly line = new Deque<Waiter>()
+  /** Given a place or refused, in order: resumed by the dispatcher's next turn. */
+  private readonly resumable = new Deque<Waiter>()
+  private scheduled = false
 
   constructor(deadlines: Deadlines, timeoutMillis: number, limit: number) {
     this.deadlines = deadlines
@@ -109,8 +146,9 @@ export class Admission {
    * Takes a place among the sessions joining: at once when one is free and nobody waits before, else in line, in
    * order, until one is (then the session's joins start) or its deadline passes (`SessionOverloaded`): the system's
    * ask timeout unless `timeoutMillis` says otherwise (`Infinity`: no deadline, it waits until a place is free).
-   * `admitted` is called when the place is taken, in the same call (so that a fiber interrupted just then cannot
-   * lose it: whoever holds the place must `release` it).
+   * Either way the caller is resumed by the dispatcher, in a later turn of the event loop (see the module's
+   * comment). `admitted` is called when the place is taken (so that a fiber interrupted before it is resumed cannot
+   * lose it: whoever holds the place must `release` it; without `admitted`, an interrupted caller gives it back).
    */
   admit(
     protocol: string,
@@ -118,33 +156,50 @@ export class Admission {
     timeoutMillis: number = this.timeoutMillis,
     admitted?: () => void
   ): Effect.Effect<void, SessionOverloaded> {
-    if (this.joining < this.limit && this.waiting === 0) {
-      this.joining++
-      admitted?.()
-      return Effect.void
-    }
-    return Effect.callback<void, SessionOverloaded>((resume) => {
-      // (room may have been made since the effect was made)
-      if (this.joining < this.limit && this.waiting === 0) {
-        this.joining++
-        admitted?.()
-        resume(Effect.void)
-        return
+    return this.wait(protocol, session, timeoutMillis, admitted, undefined) as Effect.Effect<void, SessionOverloaded>
+  }
+
+  /**
+   * `admit` (with the system's ask timeout), then `next` once the session has its place: made and run when the
+   * dispatcher resumes it, so that a session waiting in line holds nothing of what it will do (see the module's
+   * comment). Interrupted before it is resumed, the place it was given goes back.
+   *
+   * @example
+   * Effect.flatMap(ActorSystem, (system) =>
+   *   Admission.of(internal(system)).enter("TwoBuyer", id, () => Effect.uninterruptible(spawnCoordinator)))
+   */
+  enter<A, E, R>(
+    protocol: string,
+    session: string,
+    next: () => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | SessionOverloaded, R> {
+    return this.wait(protocol, session, this.timeoutMillis, undefined, next as Next) as Effect.Effect<
+      A,
+      E | SessionOverloaded,
+      R
+    >
+  }
+
+  private wait(
+    protocol: string,
+    session: string,
+    timeoutMillis: number,
+    admitted: (() => void) | undefined,
+    next: Next | undefined
+  ): Effect.Effect<unknown, unknown, unknown> {
+    return Effect.callback<unknown, unknown, unknown>((resume) => {
+      const waiter = new Waiter(this, protocol, session, admitted, next)
+      waiter.resume = resume
+      if (this.joining < this.limit && this.waiting === 0) this.take(waiter)
+      else {
+        if (Number.isFinite(timeoutMillis)) {
+          waiter.at = waiter.since + timeoutMillis
+          this.deadlines.add(waiter)
+        }
+        this.line.push(waiter)
+        this.waiting++
       }
-      const waiter = new Waiter(this, protocol, session, resume, admitted)
-      if (Number.isFinite(timeoutMillis)) {
-        waiter.at = waiter.since + timeoutMillis
-        this.deadlines.add(waiter)
-      }
-      this.line.push(waiter)
-      this.waiting++
-      return Effect.sync(() => {
-        if (waiter.done) return
-        waiter.done = true
-        this.waiting--
-        this.deadlines.cancel(waiter)
-        this.admitWaiting()
-      })
+      return Effect.sync(() => this.cancel(waiter))
     })
   }
 
@@ -154,17 +209,82 @@ export class Admission {
     this.admitWaiting()
   }
 
+  /** `waiter` was given a place or refused: the dispatcher resumes it in its next turn. */
+  toResume(waiter: Waiter): void {
+    waiter.state = READY
+    this.resumable.push(waiter)
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(this.turn)
+  }
+
+  /** One turn of the dispatcher: resumes sessions in order until none is left or the turn's time is up. */
+  private readonly turn = (): void => {
+    this.scheduled = false
+    const until = performance.now() + TURN_MILLIS
+    for (let waiter = this.resumable.shift(); waiter !== undefined; waiter = this.resumable.shift()) {
+      if (waiter.state !== READY) continue
+      waiter.state = DONE
+      // (the session's first steps run in this call, up to its next wait)
+      const resume = waiter.resume
+      waiter.resume = ignore
+      if (waiter.refusal !== undefined) resume(Effect.fail(waiter.refusal))
+      else resume(waiter.next === undefined ? Effect.void : Effect.suspend(waiter.next))
+      if (this.resumable.length > 0 && performance.now() >= until) {
+        if (!this.scheduled) {
+          this.scheduled = true
+          setImmediate(this.turn)
+        }
+        return
+      }
+    }
+  }
+
+  /** Gives `waiter` a place. */
+  private take(waiter: Waiter): void {
+    this.joining++
+    waiter.admitted?.()
+    this.toResume(waiter)
+  }
+
+  /** The caller stopped waiting (interrupted): it leaves the line, or gives back the place it was given. */
+  private cancel(waiter: Waiter): void {
+    const state = waiter.state
+    waiter.state = DONE
+    waiter.resume = ignore
+    if (state === WAITING) {
+      this.waiting--
+      this.stale++
+      this.deadlines.cancel(waiter)
+      this.admitWaiting()
+    } else if (state === READY && waiter.refusal === undefined && waiter.admitted === undefined) this.release()
+  }
+
   private admitWaiting(): void {
     while (this.joining < this.limit && this.line.length > 0) {
       const waiter = this.line.shift()!
-      if (waiter.done) continue
-      waiter.done = true
+      if (waiter.state !== WAITING) {
+        this.stale--
+        continue
+      }
       this.waiting--
       this.deadlines.cancel(waiter)
-      this.joining++
-      waiter.admitted?.()
-      waiter.resume(Effect.void)
+      this.take(waiter)
     }
+    this.compact()
+  }
+
+  /**
+   * Drops the entries of the line that no longer wait once they are most of it (they left while the line did not
+   * move), so that it holds no more than about twice the sessions that wait.
+   */
+  compact(): void {
+    if (this.stale <= 64 || this.stale <= this.waiting) return
+    for (let n = this.line.length; n > 0; n--) {
+      const waiter = this.line.shift()!
+      if (waiter.state === WAITING) this.line.push(waiter)
+    }
+    this.stale = 0
   }
 }
 
