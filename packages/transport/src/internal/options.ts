@@ -2,6 +2,7 @@ import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto"
 import { Duration, Redacted, Result, Schema } from "effect"
 import { describeIssue } from "../Envelope.ts"
 import * as FailureDetector from "../FailureDetector.ts"
+import * as Frame from "../Frame.ts"
 import * as NodeId from "../NodeId.ts"
 import type { Options, OverflowPolicy } from "../Transport.ts"
 import { TransportStartError } from "../TransportError.ts"
@@ -61,7 +62,7 @@ const Checked = Schema.Struct({
     capacity: Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 1 << 24 }))),
     overflow: Schema.Literals(["suspend", "fail"])
   }),
-  maxFrameBytes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1024))),
+  maxFrameBytes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(Frame.MIN_FRAME_BYTES))),
   handshakeTimeout: PositiveMillis,
   shutdownTimeout: Millis,
   limits: Schema.Struct({
