@@ -23,6 +23,7 @@ import * as Dialing from "./dialing.ts"
 import { Handshake } from "./handshake.ts"
 import type { DeliveryImpl } from "./inbound.ts"
 import { Inbound } from "./inbound.ts"
+import { mayExceed, type Wide } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
 import { LogLimiter } from "./logLimiter.ts"
 import { Membership } from "./membership.ts"
@@ -154,6 +155,13 @@ export class Engine {
       connection.close(CloseCode.TooBig, "frame too big")
       return
     }
+    // a frame that may hold more values than one envelope may: counted before it is parsed (see jsonValues.ts)
+    let wide: ReadonlyArray<Wide> | undefined
+    if (connection.state === "open" && mayExceed(data.length, this.options.maxEnvelopeValues)) {
+      const checked = this.inbound.checkValues(connection, data)
+      if (checked === undefined) return
+      ;({ data, wide } = checked)
+    }
     const decoded = connection.decoder.decode(data, isBinary)
     if (Result.isFailure(decoded)) {
       if (connection.state === "open")
@@ -181,7 +189,7 @@ export class Engine {
     if (frame.type !== "heartbeat") link.heard(connection.lastReceived)
     switch (frame.type) {
       case "data":
-        this.inbound.onData(connection, link, frame, connection.decoder.valid)
+        this.inbound.onData(connection, link, frame, connection.decoder.valid, wide)
         return
       case "ack":
         if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)

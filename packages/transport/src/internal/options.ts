@@ -26,6 +26,7 @@ export interface Resolved {
   readonly capacity: number
   readonly overflow: OverflowPolicy
   readonly maxFrameBytes: number
+  readonly maxEnvelopeValues: number
   readonly handshakeMs: number
   readonly shutdownMs: number
   readonly limits: Limits
@@ -47,6 +48,14 @@ export interface Limits {
 /** The shortest shared secret accepted: 16 characters (128 bits when random hex or base64 is used). */
 export const MIN_SECRET_LENGTH = 16
 
+/**
+ * The default `maxEnvelopeValues`: 100,000 JSON values (0.1 s of `JSON.parse` on a quiet core, and seconds on a
+ * loaded one, within the default failure detector's tolerance of a busy peer).
+ */
+export const DEFAULT_ENVELOPE_VALUES = 100_000
+/** The smallest `maxEnvelopeValues`: room for an envelope's own fields and a small payload. */
+export const MIN_ENVELOPE_VALUES = 64
+
 const Millis = Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const PositiveMillis = Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0)))
 
@@ -63,6 +72,7 @@ const Checked = Schema.Struct({
     overflow: Schema.Literals(["suspend", "fail"])
   }),
   maxFrameBytes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(Frame.MIN_FRAME_BYTES))),
+  maxEnvelopeValues: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(MIN_ENVELOPE_VALUES))),
   handshakeTimeout: PositiveMillis,
   shutdownTimeout: Millis,
   limits: Schema.Struct({
@@ -102,6 +112,7 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
       overflow: options.resendBuffer?.overflow ?? "suspend"
     },
     maxFrameBytes: options.maxFrameBytes ?? 4 * 1024 * 1024,
+    maxEnvelopeValues: options.maxEnvelopeValues ?? DEFAULT_ENVELOPE_VALUES,
     handshakeTimeout: millis(options.handshakeTimeout, 5000),
     shutdownTimeout: millis(options.shutdownTimeout, 1000),
     limits: {
@@ -148,6 +159,7 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     capacity: checked.resendBuffer.capacity,
     overflow: checked.resendBuffer.overflow,
     maxFrameBytes: checked.maxFrameBytes,
+    maxEnvelopeValues: checked.maxEnvelopeValues,
     handshakeMs: checked.handshakeTimeout,
     shutdownMs: checked.shutdownTimeout,
     limits: {

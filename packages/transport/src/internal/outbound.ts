@@ -9,6 +9,7 @@ import type { Peer } from "../Peer.ts"
 import type { Waiting } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import type { Engine } from "./engine.ts"
+import { countValues, mayExceed } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
 import { isUrgent } from "./linkLimits.ts"
 
@@ -93,7 +94,7 @@ export const offer = (
   const invalid = encode(envelope, payloadJson, payloadBytes)
   if (invalid !== undefined) return invalid
   const { json, bytes, template } = encoded
-  const refused = checkSize(link, envelope, bytes)
+  const refused = checkSize(link, envelope, bytes) ?? checkValues(engine, bytes, json, template)
   if (refused !== undefined) return refused
   if (isUrgent(envelope)) {
     link.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
@@ -126,7 +127,11 @@ const offerWritten = (
   if (template === undefined || isUrgent(envelope)) return DECLINED
   const bytes = link.ring.writePayload(template, envelope.payload, write)
   if (bytes < 0) return DECLINED
-  const refused = checkSize(link, envelope, bytes)
+  const refused =
+    checkSize(link, envelope, bytes) ??
+    (mayExceed(bytes, engine.options.maxEnvelopeValues)
+      ? checkValues(engine, bytes, link.ring.written(template, bytes), template)
+      : undefined)
   if (refused !== undefined) return refused
   if (link.hasRoom()) {
     link.pushWritten(bytes)
@@ -152,6 +157,32 @@ const checkSize = (link: Link, envelope: Envelope.Envelope, bytes: number): Inva
       detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
     })
   }
+}
+
+/**
+ * Why an envelope of `bytes` whose JSON is `json` (its payload's, around which `template` goes, when templated)
+ * cannot go: more JSON values than `maxEnvelopeValues` (counted only when its bytes could hold that many).
+ */
+const checkValues = (
+  engine: Engine,
+  bytes: number,
+  json: string,
+  template: Envelope.Template | undefined
+): InvalidEnvelope | undefined => {
+  const limit = engine.options.maxEnvelopeValues
+  if (!mayExceed(bytes, limit)) return undefined
+  // the template's values (its fields around a payload of one value), plus the payload's
+  const values =
+    template === undefined
+      ? countValues(json)
+      : countValues(`${template.head}0${template.tail}`) - 1 + countValues(json)
+  if (values <= limit) return undefined
+  return new InvalidEnvelope({
+    field: "payload",
+    detail:
+      `${values} JSON values exceed the limit of ${limit} per envelope (maxEnvelopeValues): a receiver parses ` +
+      "each value, and its node answers no one meanwhile; send the data in parts, or raise maxEnvelopeValues on every node"
+  })
 }
 
 /** {@link offer} as an Effect: done once the envelope is in the resend buffer (waiting for room if need be). */
