@@ -141,4 +141,42 @@ describe("maxEnvelopeValues", () => {
       )
     })
   )
+
+  it.live("a peer parsing a wide envelope this node sent may be silent longer, until it acknowledges it", () =>
+    Effect.gen(function* () {
+      // a strict detector: 600 ms without a heartbeat is down
+      const hub = yield* WebSocket.make({ ...fast, node: "hub", listen: { port: 0 } })
+      const events = yield* hub.subscribe
+      const join = (name: string) =>
+        Effect.gen(function* () {
+          const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(hub.address)))
+          yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity(name), fast.secret as string))
+          const beat = setInterval(() => raw.send({ type: "heartbeat" }), 50)
+          yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(beat)))
+          return { raw, silence: () => clearInterval(beat) }
+        })
+      const downs = () =>
+        Effect.map(PubSub.takeAll(events), (all) => all.filter((e) => e._tag === "PeerDown").map((e) => e.node))
+      const to = (node: string) => ActorAddress.make(NodeId.make(node), "/sink")
+      // silent 1.5 s after a 90,000-value envelope (2.7 s of grace): still up; it acknowledges, and is up
+      const busy = yield* join("busy")
+      yield* hub.send(NodeId.make("busy"), Envelope.make({ kind: "tell", to: to("busy"), payload: payload(90_000) }))
+      const data = yield* Effect.promise(() => RawPeer.nextWhere(busy.raw, (f) => f.type === "data"))
+      busy.silence()
+      yield* Effect.sleep(1500)
+      busy.raw.send({ type: "ack", ack: data.first as number })
+      busy.raw.send({ type: "heartbeat" })
+      yield* Effect.sleep(100)
+      assert.deepStrictEqual(yield* downs(), [])
+      // once acknowledged, silence is judged as usual: down
+      while ((yield* hub.peers).some((p) => p.node === "busy")) yield* Effect.sleep(10)
+      // without a wide envelope, the same silence is down (what the grace prevented above)
+      const idle = yield* join("idle")
+      yield* hub.send(NodeId.make("idle"), Envelope.make({ kind: "tell", to: to("idle"), payload: payload(10) }))
+      yield* Effect.promise(() => RawPeer.nextWhere(idle.raw, (f) => f.type === "data"))
+      idle.silence()
+      yield* Effect.sleep(1500)
+      assert.includeMembers(yield* downs(), ["idle"])
+    })
+  )
 })

@@ -102,6 +102,7 @@ export const offer = (
   }
   if (link.hasRoom()) {
     link.push(json, bytes, template)
+    if (counted > 0) engine.detector.busy(link, counted)
     return undefined
   }
   if (engine.options.overflow === "fail") {
@@ -127,14 +128,14 @@ const offerWritten = (
   if (template === undefined || isUrgent(envelope)) return DECLINED
   const bytes = link.ring.writePayload(template, envelope.payload, write)
   if (bytes < 0) return DECLINED
+  counted = 0
   const refused =
     checkSize(link, envelope, bytes) ??
-    (mayExceed(bytes, engine.options.maxEnvelopeValues)
-      ? checkValues(engine, bytes, link.ring.written(template, bytes), template)
-      : undefined)
+    (mustCount(engine, bytes) ? checkValues(engine, bytes, link.ring.written(template, bytes), template) : undefined)
   if (refused !== undefined) return refused
   if (link.hasRoom()) {
     link.pushWritten(bytes)
+    if (counted > 0) engine.detector.busy(link, counted)
     return undefined
   }
   if (engine.options.overflow === "fail") {
@@ -160,8 +161,22 @@ const checkSize = (link: Link, envelope: Envelope.Envelope, bytes: number): Inva
 }
 
 /**
+ * Envelopes of this many bytes and more have their values counted (as do those that may hold more values than
+ * allowed): the peer's detector gives it time to parse them (see `Detector.busy`). Smaller ones hold at most
+ * 32,768 values, work a loaded peer does within the detector's own tolerance of pauses.
+ */
+const COUNT_FROM_BYTES = 64 * 1024
+
+const mustCount = (engine: Engine, bytes: number): boolean =>
+  bytes >= COUNT_FROM_BYTES || mayExceed(bytes, engine.options.maxEnvelopeValues)
+
+/** The values {@link checkValues} counted last (0: not counted; read at once: sending is synchronous). */
+let counted = 0
+
+/**
  * Why an envelope of `bytes` whose JSON is `json` (its payload's, around which `template` goes, when templated)
- * cannot go: more JSON values than `maxEnvelopeValues` (counted only when its bytes could hold that many).
+ * cannot go: more JSON values than `maxEnvelopeValues` (counted only when its bytes could hold that many, or are
+ * many: see {@link COUNT_FROM_BYTES}; the count is left in {@link counted}).
  */
 const checkValues = (
   engine: Engine,
@@ -169,14 +184,18 @@ const checkValues = (
   json: string,
   template: Envelope.Template | undefined
 ): InvalidEnvelope | undefined => {
+  counted = 0
+  if (!mustCount(engine, bytes)) return undefined
   const limit = engine.options.maxEnvelopeValues
-  if (!mayExceed(bytes, limit)) return undefined
   // the template's values (its fields around a payload of one value), plus the payload's
   const values =
     template === undefined
       ? countValues(json)
       : countValues(`${template.head}0${template.tail}`) - 1 + countValues(json)
-  if (values <= limit) return undefined
+  if (values <= limit) {
+    counted = values
+    return undefined
+  }
   return new InvalidEnvelope({
     field: "payload",
     detail:
