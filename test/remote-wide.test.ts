@@ -1,9 +1,9 @@
 /**
  * Payloads that cost much work per byte, under the frame limit, between two actor systems in their own processes
  * on WebSockets with the transport's default failure detector and heartbeats: a very wide object, many tiny keys,
- * deep nesting, long strings full of escapes, long arrays, many small objects, each of up to 99,000 JSON values
+ * deep nesting, long strings full of escapes, long arrays, many small objects, each of up to 49,000 JSON values
  * (under the default `maxEnvelopeValues`). Each arrives intact (its fingerprint), and neither node is declared down
- * by the other. A payload of more values (150,000 tiny keys; 400,000 of them, 3.6 MB, blocked a loaded receiver
+ * by the other. A payload of more values (100,000 tiny keys; 400,000 of them, 3.6 MB, blocked a loaded receiver
  * 6.2 s and its peer declared it down) is refused at the sender, typed, naming the limit; the link goes on. The
  * longest time each node's event loop could not run, and when each step ended, are printed.
  */
@@ -45,38 +45,29 @@ describe("payloads that cost much work per byte", () => {
         yield* a.request({ cmd: "connect", url: b.url })
         const logs = () => `--- a:\n${a.stderr().slice(-3000)}\n--- b:\n${b.stderr().slice(-3000)}`
         const phases: Array<string> = [`spawned ${Date.now() - started} ms`]
+        // one at a time: each handled (its fingerprint asked of the receiver) before the next is sent, as a node that
+        // answers is judged (back-to-back work of seconds on one node is a silence the detector may judge)
         for (const [shape, schema, sender] of CASES) {
           const [from, to] = sender === "a" ? [a, "b"] : [b, "a"]
-          yield* from
-            .request({ cmd: "put", to, shape, schema })
-            .pipe(
-              Effect.catch((error) => Effect.die(new Error(`${shape}/${schema} to ${to}: ${error.detail}\n${logs()}`)))
-            )
+          const seen = yield* from.request({ cmd: "put", to, shape, schema }).pipe(
+            Effect.andThen(from.request({ cmd: "seen", to })),
+            Effect.catch((error) => Effect.die(new Error(`${shape}/${schema} to ${to}: ${error.detail}\n${logs()}`)))
+          )
+          assert.strictEqual(
+            seen.event === "seen" ? seen.seen[`${shape}/${schema}`] : seen.event,
+            fingerprint(payloadOf(shape)),
+            `${shape}/${schema}`
+          )
           phases.push(`${shape} ${Date.now() - started} ms`)
         }
-        // 150,000 values: refused where it is sent, typed, with what to do
-        phases.push(`refused ${Date.now() - started} ms`)
+        // 100,000 values: refused where it is sent, typed, with what to do
         const refused = yield* Effect.flip(a.request({ cmd: "put", to: "b", shape: "too-wide", schema: "record" }))
         assert.match(refused.detail, /InvalidMessage/)
         assert.match(
           refused.detail,
-          /150\d{3} JSON values exceed the limit of 100000 per envelope \(maxEnvelopeValues\)/
+          /100\d{3} JSON values exceed the limit of 50000 per envelope \(maxEnvelopeValues\)/
         )
-        const expected = (node: "a" | "b") =>
-          Object.fromEntries(
-            CASES.filter((c) => c[2] !== node).map(([shape, schema]) => [
-              `${shape}/${schema}`,
-              fingerprint(payloadOf(shape))
-            ])
-          )
-        for (const [from, to] of [
-          [a, "b"],
-          [b, "a"]
-        ] as const) {
-          const seen = yield* from.request({ cmd: "seen", to })
-          assert.deepStrictEqual(seen.event === "seen" ? seen.seen : seen, expected(to))
-        }
-        phases.push(`checked ${Date.now() - started} ms`)
+        phases.push(`refused ${Date.now() - started} ms`)
         const downs = [...a.events, ...b.events].filter((e) => e.event === "peer-down")
         assert.deepStrictEqual(downs, [], logs())
         console.log(`longest stalls: a ${yield* stallOf(a)} ms, b ${yield* stallOf(b)} ms; ${phases.join(", ")}`)

@@ -240,7 +240,7 @@ export type OverflowPolicy = "suspend" | "fail"
  *   `"suspend"`). The capacity is also the window: at most that many envelopes are unacknowledged.
  * - `maxFrameBytes`: the largest frame accepted or sent (default 4 MiB); larger inbound frames
  *   close the connection with 1009; a larger envelope fails `send` with `InvalidEnvelope`.
- * - `maxEnvelopeValues`: the most JSON values one envelope may hold (default 100,000; at least 64): its
+ * - `maxEnvelopeValues`: the most JSON values one envelope may hold (default 50,000; at least 64): its
  *   payload's values (each array element and object member counts one) and its own fields' (about 8). A
  *   receiver's work grows with the values, not the bytes (`JSON.parse` costs about a microsecond per value),
  *   so a payload of many tiny values blocks its node long before it reaches `maxFrameBytes`. A larger envelope

@@ -158,12 +158,12 @@ describe("maxEnvelopeValues", () => {
       const downs = () =>
         Effect.map(PubSub.takeAll(events), (all) => all.filter((e) => e._tag === "PeerDown").map((e) => e.node))
       const to = (node: string) => ActorAddress.make(NodeId.make(node), "/sink")
-      // silent 1.5 s after a 90,000-value envelope (2.7 s of grace): still up; it acknowledges, and is up
+      // silent 1.2 s after a 45,000-value envelope (1.35 s of grace): still up; it acknowledges, and is up
       const busy = yield* join("busy")
-      yield* hub.send(NodeId.make("busy"), Envelope.make({ kind: "tell", to: to("busy"), payload: payload(90_000) }))
+      yield* hub.send(NodeId.make("busy"), Envelope.make({ kind: "tell", to: to("busy"), payload: payload(45_000) }))
       const data = yield* Effect.promise(() => RawPeer.nextWhere(busy.raw, (f) => f.type === "data"))
       busy.silence()
-      yield* Effect.sleep(1500)
+      yield* Effect.sleep(1200)
       busy.raw.send({ type: "ack", ack: data.first as number })
       busy.raw.send({ type: "heartbeat" })
       yield* Effect.sleep(100)
@@ -175,7 +175,7 @@ describe("maxEnvelopeValues", () => {
       yield* hub.send(NodeId.make("idle"), Envelope.make({ kind: "tell", to: to("idle"), payload: payload(10) }))
       yield* Effect.promise(() => RawPeer.nextWhere(idle.raw, (f) => f.type === "data"))
       idle.silence()
-      yield* Effect.sleep(1500)
+      yield* Effect.sleep(1200)
       assert.includeMembers(yield* downs(), ["idle"])
     })
   )

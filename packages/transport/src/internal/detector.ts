@@ -12,9 +12,9 @@
  * in wall-clock time, by the lag).
  *
  * A peer is also given time to parse a wide envelope this node sent it ({@link Detector.busy}): parsing is
- * synchronous, so a receiver of 100,000 values (the default `maxEnvelopeValues`) cannot send a heartbeat for
+ * synchronous, so a receiver of 50,000 values (the default `maxEnvelopeValues`) cannot send a heartbeat for
  * about 0.1 s on a quiet core and seconds on a loaded one. Until it acknowledges that envelope, its silence
- * may last longer by {@link BUSY_US_PER_VALUE} per value (3 s for 100,000); a dead peer is declared down that
+ * may last longer by {@link BUSY_US_PER_VALUE} per value (1.5 s for 50,000); a dead peer is declared down that
  * much later, and no later once it acknowledged.
  *
  * After a stall Node runs the timers that fell due before it reads the sockets, so a deadline's timer
