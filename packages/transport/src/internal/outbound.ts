@@ -98,6 +98,7 @@ export const offer = (
   if (refused !== undefined) return refused
   if (isUrgent(envelope)) {
     link.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
+    if (counted > 0) engine.detector.busy(link, counted) // a reply (waiting for room: its grace ends sooner)
     return undefined
   }
   if (link.hasRoom()) {
