@@ -74,7 +74,7 @@ describe("maxEnvelopeValues", () => {
       )
       const peer = yield* sender.connect(Option.getOrThrow(hub.address))
       yield* sender.send(peer.node, tell("before"))
-      yield* sender.send(peer.node, tell(payload(5000)))
+      yield* sender.send(peer.node, tell(payload(70_000))) // 140 KB: alone in its frame
       yield* sender.send(peer.node, tell("after"))
       const got = yield* received(hub, 2)
       assert.deepStrictEqual(
@@ -85,7 +85,7 @@ describe("maxEnvelopeValues", () => {
       const refusal = (): string | undefined =>
         senderLog.lines.find((line) => line.startsWith("Warn") && line.includes("peer reported an error"))
       while (refusal() === undefined) yield* Effect.sleep(5)
-      assert.match(refusal()!, /5005 JSON values exceed this node's limit of 1000 per envelope \(maxEnvelopeValues\)/)
+      assert.match(refusal()!, /70005 JSON values exceed this node's limit of 1000 per envelope \(maxEnvelopeValues\)/)
       assert.match(refusal()!, /bad-envelope/)
       // the link is the same one, and goes on
       assert.deepStrictEqual(
@@ -110,11 +110,12 @@ describe("maxEnvelopeValues", () => {
       const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(hub.address)))
       yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity("raw"), fast.secret as string))
       const text = (data: unknown) => JSON.stringify(tell(data))
-      // a string full of brackets and commas is one value
+      // frames of more than 120 KiB are counted (smaller ones are a sender's batches: see docs/transport.md); a string
+      // full of brackets and commas is one value
       const tricky = `],{"kind":"tell",[[[,,,"\\"${",[]{}".repeat(2000)}`
       raw.send(
         Buffer.from(
-          `{"type":"data","ack":0,"first":1,"envelopes":[${[text(1), text(payload(3000)), text(tricky), text({ a: payload(900) })].join(",")}]}`
+          `{"type":"data","ack":0,"first":1,"envelopes":[${[text(1), text(payload(70_000)), text(tricky), text({ a: payload(900) })].join(",")}]}`
         )
       )
       const got = yield* received(hub, 3)
@@ -128,12 +129,12 @@ describe("maxEnvelopeValues", () => {
       )
       const error = yield* Effect.promise(() => RawPeer.nextWhere(raw, (frame) => frame.type === "error"))
       assert.deepInclude(error, { code: "bad-envelope", field: "payload", seq: 2 })
-      assert.match(String(error.message), /^3005 JSON values exceed this node's limit of 1000/)
+      assert.match(String(error.message), /^70005 JSON values exceed this node's limit of 1000/)
       // a frame whose own values exceed the limit (thousands of envelopes) is refused whole, unparsed
-      raw.send(Buffer.from(`{"type":"data","ack":0,"first":5,"envelopes":[${Array(2000).fill("0").join(",")}]}`))
+      raw.send(Buffer.from(`{"type":"data","ack":0,"first":5,"envelopes":[${Array(70_000).fill("0").join(",")}]}`))
       const whole = yield* Effect.promise(() => RawPeer.nextWhere(raw, (frame) => frame.type === "error"))
       assert.deepInclude(whole, { code: "bad-frame" })
-      assert.match(String(whole.message), /a frame of 2005 JSON values; at most 1000/)
+      assert.match(String(whole.message), /a frame of 70005 JSON values; at most 1000/)
       raw.send(Buffer.from(`{"type":"data","ack":0,"first":5,"envelopes":[${text("next")}]}`))
       assert.deepStrictEqual(
         (yield* received(hub, 1)).map((e) => [e.seq, e.payload]),

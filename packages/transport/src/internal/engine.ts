@@ -25,6 +25,7 @@ import type { DeliveryImpl } from "./inbound.ts"
 import { Inbound } from "./inbound.ts"
 import { mayExceed, type Wide } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
+import { FRAME_BYTES } from "./linkLimits.ts"
 import { LogLimiter } from "./logLimiter.ts"
 import { Membership } from "./membership.ts"
 import type { Resolved } from "./options.ts"
@@ -44,6 +45,9 @@ export interface EngineOptions extends Resolved {
 const HEARTBEAT = Frame.encode({ type: "heartbeat" })
 /** The largest frame accepted before the handshake completes (a hello is well under 1 KiB). */
 const HANDSHAKE_FRAME_BYTES = 16 * 1024
+
+/** Frames this long or shorter are not counted (see `onMessage`): a sender batches envelopes into frames up to this. */
+const SCAN_FROM_BYTES = FRAME_BYTES + Frame.DATA_OVERHEAD
 
 const now = Date.now
 
@@ -155,9 +159,14 @@ export class Engine {
       connection.close(CloseCode.TooBig, "frame too big")
       return
     }
-    // a frame that may hold more values than one envelope may: counted before it is parsed (see jsonValues.ts)
+    // a frame that may hold more values than one envelope may: counted before it is parsed (see jsonValues.ts); not
+    // a frame of envelopes batched up to FRAME_BYTES (at most ~62,000 values: work bounded as much, counted at a cost)
     let wide: ReadonlyArray<Wide> | undefined
-    if (connection.state === "open" && mayExceed(data.length, this.options.maxEnvelopeValues)) {
+    if (
+      connection.state === "open" &&
+      data.length > SCAN_FROM_BYTES &&
+      mayExceed(data.length, this.options.maxEnvelopeValues)
+    ) {
       const checked = this.inbound.checkValues(connection, data)
       if (checked === undefined) return
       ;({ data, wide } = checked)
