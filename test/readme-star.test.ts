@@ -37,6 +37,10 @@ const modules: Record<string, string> = {
   "./buyers.ts": fixture("haggle-buyer.ts")
 }
 
+/** The lines of a node's log at level WARN or ERROR. */
+const warnings = (stderr: string): ReadonlyArray<string> =>
+  stderr.split("\n").filter((line) => / level=(WARN|ERROR) /.test(line))
+
 /** Starts the README's star, as written: `launch(lines[i])` starts the node of the README's i-th command. */
 const star = async (buyersModule: string) => {
   const lines = commands()
@@ -87,10 +91,16 @@ describe("README: running across machines", () => {
     // the buyers node never dialed the shop: it learned it from the hub and linked to it
     expect(exit.stdout).toMatch(/node shop joined/)
     expect(await shop.line("seller: sold")).toBe("seller: sold for 30")
+    const stderr = [exit.stderr]
     for (const node of [hub, shop]) {
       node.process.kill("SIGINT")
-      expect((await node.exited()).code).toBe(0)
+      const exited = await node.exited()
+      expect(exited.code).toBe(0)
+      stderr.push(exited.stderr)
     }
+    // a clean run warns of nothing: not the hub's receptionist key its leaves do not carry, not the peers a
+    // stopping node refuses or hangs up on
+    expect(stderr.flatMap(warnings)).toEqual([])
   })
 
   it("the README's star, then the hub killed (SIGKILL): a session across the two leaves still runs on their own link", async () => {
@@ -102,6 +112,8 @@ describe("README: running across machines", () => {
     await buyers.line("hub is down")
     const exit = await buyers.exited()
     expect(exit.code, exit.stdout + exit.stderr).toBe(0)
+    // a real fault still warns
+    expect(warnings(exit.stderr).join("\n")).toMatch(/message="link down".* peer=hub /)
     expect(exit.stdout).toContain('session: the seller says "sold for 30"')
     expect(await shop.line("seller: sold")).toBe("seller: sold for 30")
     shop.process.kill("SIGINT")

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ActorRef, ActorSystem, Behavior, Protocol, Receptionist, Topic } from "@troupe/runtime"
 import { InProcess } from "@troupe/transport"
-import { Effect, Schema } from "effect"
+import { Effect, Logger, References, Schema } from "effect"
 
 const Counter = Protocol.make("Counter", { Get: Protocol.request({}, { success: Schema.Number }) })
 const counter = (value: number) =>
@@ -18,6 +18,13 @@ const Workers = Receptionist.key("workers", Counter)
 const Admins = Receptionist.key("admins", Counter)
 const Spares = Receptionist.key("spares", Counter)
 const News = Topic.make("news", Counter)
+
+const logged: Array<string> = []
+const capture = Logger.make(({ logLevel, message, fiber }) => {
+  const text = (message as ReadonlyArray<unknown>).join(" ")
+  if (/refused|listing/.test(text))
+    logged.push(`${logLevel.toUpperCase()} ${text} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
+})
 
 describe("remote access", () => {
   it.live("peers reach what the policy names and what was revealed to them; listings are filtered", () =>
@@ -76,6 +83,25 @@ describe("remote access", () => {
       )
       assert.deepStrictEqual(yield* onServer(Receptionist.find(Admins)), [])
       assert.deepStrictEqual(yield* onServer(Topic.subscribers(News)), [])
-    }).pipe(Effect.scoped)
+      // probing a hidden actor warns (once a second per peer: "other" claiming "workers" is counted in that window);
+      // keys and topics the policy does not carry at all (every node tells its peers of all its listings) are not
+      // taken, at debug level only
+      const warned = logged.filter((line) => line.startsWith("WARN"))
+      assert.deepStrictEqual(warned, [
+        'WARN A peer was refused {"peer":"client","detail":"lookup /user/vault: not an actor this node lets other nodes reach"}',
+        'WARN A peer was refused {"peer":"other","detail":"lookup /user/vault: not an actor this node lets other nodes reach"}'
+      ])
+      assert.includeMembers(
+        logged.filter((line) => line.startsWith("DEBUG A peer's listing")),
+        [
+          `DEBUG A peer's listing was not taken {"peer":"client","detail":"registration under key admins: not a key this node lists"}`,
+          `DEBUG A peer's listing was not taken {"peer":"client","detail":"subscription to topic news: not a topic this node lists"}`
+        ]
+      )
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(Logger.layer([capture])),
+      Effect.provideService(References.MinimumLogLevel, "Debug")
+    )
   )
 })

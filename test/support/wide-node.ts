@@ -8,7 +8,7 @@
  * payloads of a named shape to another node's store, and reports the peer events it saw (with their reasons and
  * when, in its own clock) and the longest time its event loop could not run.
  */
-import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
+import { type ActorRef, ActorSystem, Behavior, Protocol } from "@troupe/runtime"
 import { type FailureDetector, Transport, WebSocket } from "@troupe/transport"
 import { Effect, PubSub, Schema } from "effect"
 import { emit, main, serve } from "./node-process.ts"
@@ -118,7 +118,12 @@ const program = (spec: NodeSpec) =>
         )
       )
     )
-    const storeOf = (node: string) => system.lookup("/user/store", Store, { node })
+    // looked up once per node, as an application keeps the refs it uses (each lookup is an ask of its own)
+    const stores = new Map<string, ActorRef.ActorRef<typeof Store>>()
+    const storeOf = (node: string) =>
+      stores.has(node)
+        ? Effect.succeed(stores.get(node)!)
+        : Effect.tap(system.lookup("/user/store", Store, { node }), (ref) => Effect.sync(() => stores.set(node, ref)))
     const put = (command: Extract<Command, { cmd: "put" }>) =>
       Effect.gen(function* () {
         const ref = yield* storeOf(command.to)

@@ -98,7 +98,8 @@ export class RequestFailed extends Schema.TaggedError<RequestFailed>()("RequestF
 
 /**
  * A message that cannot reach an actor of another node: at the sender, it does not encode, is not JSON (or
- * has a field whose value is `undefined` where its schema needs the key) or is larger than the frame limit; at the
+ * has a field whose value is `undefined` where its schema needs the key), is larger than the frame limit or holds
+ * more JSON values than the transport's `maxEnvelopeValues` (50,000 by default); at the
  * recipient's node, it did not decode with the recipient's protocol. `issue` says which field was wrong and how.
  * The message was not delivered.
  *
@@ -121,8 +122,8 @@ export class InvalidMessage extends Schema.TaggedError<InvalidMessage>()("Invali
 
 /**
  * Why a tell can fail: the recipient's mailbox is full under the `"fail"` policy (`MailboxFull`), or the
- * message cannot reach an actor of another node (`InvalidMessage`: it does not encode, is not JSON, or is
- * larger than the frame limit), or the cluster cannot carry it to a sharded actor (`ClusterUnavailable`).
+ * message cannot reach an actor of another node (`InvalidMessage`: it does not encode, is not JSON, is
+ * larger than the frame limit or holds more values than `maxEnvelopeValues`), or the cluster cannot carry it to a sharded actor (`ClusterUnavailable`).
  */
 export type TellError = MailboxFull | InvalidMessage | ClusterUnavailable
 

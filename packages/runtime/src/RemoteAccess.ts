@@ -53,6 +53,22 @@ export const matches = (patterns: "all" | ReadonlyArray<string>, path: string): 
   return false
 }
 
+/**
+ * Whether `listings` names `name` at all (`"all"` names every one): a name it does not name is one this node
+ * does not carry, whoever lists under it.
+ *
+ * @example
+ * ```ts
+ * names(["sellers"], "sellers") // true
+ * names({ sellers: ["shop"] }, "echoes") // false
+ * ```
+ */
+export const names = (listings: Listings, name: string): boolean => {
+  if (listings === "all") return true
+  if (Array.isArray(listings)) return (listings as ReadonlyArray<string>).includes(name)
+  return Object.hasOwn(listings, name)
+}
+
 /** Whether `node` may list an actor under `name` here. */
 export const mayList = (listings: Listings, name: string, node: string): boolean => {
   if (listings === "all") return true

@@ -42,13 +42,30 @@ export const Bytes32 = Schema.String.pipe(
   Schema.check(Schema.isPattern(/^[A-Za-z0-9_-]{43}$/, { message: "32 bytes in base64url (43 characters)" }))
 )
 
+/**
+ * The smallest frame limit a node may declare or be configured with: room for a data frame's overhead
+ * ({@link DATA_OVERHEAD}) and an envelope of a few hundred bytes. A peer declaring less could never be sent a
+ * single envelope (every send would fail for the frame limit), so its introduction is refused.
+ *
+ * @since 0.1.0
+ */
+export const MIN_FRAME_BYTES = 1024
+
+const FrameLimit = Schema.Int.pipe(
+  Schema.check(
+    Schema.isGreaterThanOrEqualTo(MIN_FRAME_BYTES, {
+      message: `a frame limit of at least ${MIN_FRAME_BYTES} bytes (a data frame's overhead and one envelope must fit)`
+    })
+  )
+)
+
 const Introduction = {
   protocol: Schema.Int,
   node: NodeId,
   incarnation: Incarnation,
   key: Bytes32,
   nonce: Bytes32,
-  maxFrameBytes: Positive,
+  maxFrameBytes: FrameLimit,
   window: Positive,
   heartbeatInterval: Positive
 }

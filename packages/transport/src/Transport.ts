@@ -242,6 +242,12 @@ export type OverflowPolicy = "suspend" | "fail"
  *   `maxFrameBytes` always goes once the buffer has room).
  * - `maxFrameBytes`: the largest frame accepted or sent (default 4 MiB); larger inbound frames
  *   close the connection with 1009; a larger envelope fails `send` with `InvalidEnvelope`.
+ * - `maxEnvelopeValues`: the most JSON values one envelope may hold (default 50,000; at least 64): its
+ *   payload's values (each array element and object member counts one) and its own fields' (about 8). A
+ *   receiver's work grows with the values, not the bytes (`JSON.parse` costs about a microsecond per value),
+ *   so a payload of many tiny values blocks its node long before it reaches `maxFrameBytes`. A larger envelope
+ *   fails `send` with `InvalidEnvelope` (`field: "payload"`); one that arrives from a peer is refused before it
+ *   is parsed (a `bad-envelope` error frame), and the rest of its frame is delivered.
  * - `handshakeTimeout`: how long a new connection may take to complete the handshake (default 5 s).
  * - `shutdownTimeout`: on shutdown, how long to wait for peers to acknowledge what was sent before
  *   saying goodbye (default 1 second).
@@ -273,6 +279,7 @@ export interface Options {
       }
     | undefined
   readonly maxFrameBytes?: number | undefined
+  readonly maxEnvelopeValues?: number | undefined
   readonly handshakeTimeout?: Duration.Input | undefined
   readonly shutdownTimeout?: Duration.Input | undefined
   readonly limits?: Limits | undefined

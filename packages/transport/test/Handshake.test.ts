@@ -102,6 +102,27 @@ describe("limits", () => {
   )
 })
 
+describe("declared sizes", () => {
+  it.live("a hello declaring a frame limit too small for one envelope is refused at the handshake, typed", () =>
+    Effect.gen(function* () {
+      const hub = yield* WebSocket.make({ ...fast, node: "hub", listen: { port: 0 } })
+      const url = Option.getOrThrow(hub.address)
+      const peer = yield* Effect.promise(() => RawPeer.open(url))
+      // below a data frame's overhead (80 bytes): every send to it would fail with "frame limit of -79"
+      for (const maxFrameBytes of [1, 80, 1023]) {
+        peer.send(RawPeer.hello(RawPeer.identity("tiny"), { maxFrameBytes }))
+        const answer = yield* Effect.promise(() => peer.next())
+        assert.deepInclude(answer, { type: "error", code: "bad-frame", field: "maxFrameBytes" })
+        assert.match(String(answer.message), /a frame limit of at least 1024 bytes/)
+      }
+      // the same connection, with the smallest limit allowed, is challenged
+      peer.send(RawPeer.hello(RawPeer.identity("tiny"), { maxFrameBytes: 1024 }))
+      assert.strictEqual((yield* Effect.promise(() => peer.next())).type, "challenge")
+      assert.deepStrictEqual(yield* hub.peers, [])
+    })
+  )
+})
+
 describe("identity", () => {
   it.live("a second live node with the same id is refused for good (4010) and its connect fails at once", () =>
     Effect.gen(function* () {

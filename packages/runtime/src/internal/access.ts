@@ -70,17 +70,32 @@ export class Access {
     return false
   }
 
-  /** Whether `node` may list one of its actors under `name` in the receptionist or a topic here. */
+  /**
+   * Whether `node` may list one of its actors under `name` in the receptionist or a topic here. Every node tells
+   * its peers of all its listings, so a key or topic this node's policy does not name at all is only not taken
+   * here (logged at debug level: a hub's own keys reach its leaves); one it names, from a node it does not name for
+   * it, is refused with a warning (a node claiming a key that is not its own).
+   */
   mayList(node: string, directory: "receptionist" | "topics", name: string): boolean {
     const listings = directory === "receptionist" ? this.policy.register : this.policy.subscribe
     if (RemoteAccess.mayList(listings, name, node)) return true
     const what = directory === "receptionist" ? `registration under key ${name}` : `subscription to topic ${name}`
+    if (!RemoteAccess.names(listings, name)) {
+      this.refused(node, `${what}: not a ${directory === "receptionist" ? "key" : "topic"} this node lists`, "Debug")
+      return false
+    }
     this.refused(node, `${what}: not allowed from this node`)
     return false
   }
 
-  private refused(node: string, detail: string): void {
+  private refused(node: string, detail: string, level: "Warn" | "Debug" = "Warn"): void {
     const now = Date.now()
+    if (level === "Debug") {
+      this.system.runBackground(
+        Effect.logDebug("A peer's listing was not taken").pipe(Effect.annotateLogs({ peer: node, detail }))
+      )
+      return
+    }
     const window = this.refusals.get(node)
     if (window !== undefined && now - window.since < LOG_WINDOW_MS) {
       window.count++

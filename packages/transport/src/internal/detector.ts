@@ -11,11 +11,24 @@
  * forgives only its own lateness, so the detector gives up after as many ticks as it would on time (later
  * in wall-clock time, by the lag).
  *
+ * A peer is also given time to parse a wide envelope this node sent it ({@link Detector.busy}): parsing is
+ * synchronous, so a receiver of 50,000 values (the default `maxEnvelopeValues`) cannot send a heartbeat for
+ * about 0.1 s on a quiet core and seconds on a loaded one. Until it acknowledges that envelope, its silence
+ * may last longer by {@link BUSY_US_PER_VALUE} per value (1.5 s for 50,000); a dead peer is declared down that
+ * much later, and no later once it acknowledged.
+ *
  * After a stall Node runs the timers that fell due before it reads the sockets, so a deadline's timer
  * would judge a peer whose frames already wait unread: the tick measures the stall before it judges, and
  * a deadline of its own (`deadline`) looks again after the I/O already waiting has been read.
  */
 import type { Engine } from "./engine.ts"
+import type { Link } from "./link.ts"
+
+/**
+ * The time a peer is given per JSON value of an envelope this node sent it: about 30 times what `JSON.parse` and
+ * the runtime's decoding cost per value on a quiet core (a share of a loaded 2-core machine at load 30 and more).
+ */
+export const BUSY_US_PER_VALUE = 30
 
 /**
  * The shortest stall worth a warning in the log, and taken out of handshake and close deadlines too (shorter
@@ -48,7 +61,7 @@ export class Detector {
     this.forgivenSinceTick = 0
     const engine = this.engine
     for (const link of engine.links.values()) {
-      if (!link.detector.isAvailable(at)) {
+      if (!link.detector.isAvailable(at - this.graceOf(link))) {
         engine.peers.declareDown(
           link,
           "unreachable",
@@ -56,6 +69,30 @@ export class Detector {
         )
       }
     }
+  }
+
+  /** The links whose peer is parsing a wide envelope: the extra silence allowed, until it acknowledges `seq`. */
+  private readonly parsing = new WeakMap<Link, { ms: number; seq: number }>()
+
+  /**
+   * The envelope just put on `link` (its last) holds `values` JSON values: its peer, busy parsing it, may be
+   * silent that much longer (see the module's doc) until it acknowledges it.
+   */
+  busy(link: Link, values: number): void {
+    const before = this.parsing.get(link)
+    const pending = before !== undefined && link.acked < before.seq ? before.ms : 0
+    // several in flight add up, to at most four envelopes of the most values allowed
+    const most = (4 * this.engine.options.maxEnvelopeValues * BUSY_US_PER_VALUE) / 1000
+    const ms = Math.min(most, pending + (values * BUSY_US_PER_VALUE) / 1000)
+    this.parsing.set(link, { ms, seq: link.lastSeq })
+  }
+
+  private graceOf(link: Link): number {
+    const parsing = this.parsing.get(link)
+    if (parsing === undefined) return 0
+    if (link.acked < parsing.seq && !link.down) return parsing.ms
+    this.parsing.delete(link)
+    return 0
   }
 
   /**

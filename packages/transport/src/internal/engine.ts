@@ -23,7 +23,9 @@ import * as Dialing from "./dialing.ts"
 import { Handshake } from "./handshake.ts"
 import type { DeliveryImpl } from "./inbound.ts"
 import { Inbound } from "./inbound.ts"
+import { mayExceed, type Wide } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
+import { FRAME_BYTES } from "./linkLimits.ts"
 import { LogLimiter } from "./logLimiter.ts"
 import { Membership } from "./membership.ts"
 import type { Resolved } from "./options.ts"
@@ -43,6 +45,9 @@ export interface EngineOptions extends Resolved {
 const HEARTBEAT = Frame.encode({ type: "heartbeat" })
 /** The largest frame accepted before the handshake completes (a hello is well under 1 KiB). */
 const HANDSHAKE_FRAME_BYTES = 16 * 1024
+
+/** Frames this long or shorter are not counted (see `onMessage`): a sender batches envelopes into frames up to this. */
+const SCAN_FROM_BYTES = FRAME_BYTES + Frame.DATA_OVERHEAD
 
 const now = Date.now
 
@@ -154,6 +159,18 @@ export class Engine {
       connection.close(CloseCode.TooBig, "frame too big")
       return
     }
+    // a frame that may hold more values than one envelope may: counted before it is parsed (see jsonValues.ts); not
+    // a frame of envelopes batched up to FRAME_BYTES (at most ~62,000 values: work bounded as much, counted at a cost)
+    let wide: ReadonlyArray<Wide> | undefined
+    if (
+      connection.state === "open" &&
+      data.length > SCAN_FROM_BYTES &&
+      mayExceed(data.length, this.options.maxEnvelopeValues)
+    ) {
+      const checked = this.inbound.checkValues(connection, data)
+      if (checked === undefined) return
+      ;({ data, wide } = checked)
+    }
     const decoded = connection.decoder.decode(data, isBinary)
     if (Result.isFailure(decoded)) {
       if (connection.state === "open")
@@ -181,7 +198,7 @@ export class Engine {
     if (frame.type !== "heartbeat") link.heard(connection.lastReceived)
     switch (frame.type) {
       case "data":
-        this.inbound.onData(connection, link, frame, connection.decoder.valid)
+        this.inbound.onData(connection, link, frame, connection.decoder.valid, wide)
         return
       case "ack":
         if (!link.onAck(frame.ack)) this.protocolError(connection, `ack ${frame.ack} of an envelope never sent`)

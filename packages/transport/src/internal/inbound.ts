@@ -12,6 +12,7 @@ import { type Peer, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, Receiver } from "../Transport.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
+import { scanFrame, type Wide } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
 
 /** An envelope queued for `receive`, with the link it came on. */
@@ -30,6 +31,8 @@ export class DeliveryImpl implements Delivery {
     this.ackTo = seq
   }
 }
+
+const NULL = Buffer.from("null")
 
 export class Inbound {
   readonly engine: Engine
@@ -53,7 +56,13 @@ export class Inbound {
    * A data frame on `link`: in sequence and within the window, or the connection is closed with 1002. Its first
    * `valid` envelopes are valid envelopes for sure (the connection's decoder says so): they are not checked again.
    */
-  onData(connection: Connection, link: Link, frame: Frame.Data, valid = 0): void {
+  onData(
+    connection: Connection,
+    link: Link,
+    frame: Frame.Data,
+    valid = 0,
+    wide: ReadonlyArray<Wide> | undefined = undefined
+  ): void {
     const engine = this.engine
     const envelopes = frame.envelopes
     const first = frame.first
@@ -108,7 +117,13 @@ export class Inbound {
           last = delivery
         }
       } else {
-        this.rejectEnvelope(connection, link, seq, envelope)
+        this.rejectEnvelope(
+          connection,
+          link,
+          seq,
+          envelope,
+          wide?.find((w) => w.index === i)
+        )
         // the consumer never sees it; acknowledge it together with the delivery before it
         if (last !== undefined) last.ackTo = seq
         else link.consumed = seq
@@ -188,9 +203,47 @@ export class Inbound {
     )
   }
 
-  private rejectEnvelope(connection: Connection, link: Link, seq: number, value: unknown): void {
+  /**
+   * A frame's bytes that may hold more values than `maxEnvelopeValues` allows an envelope, counted before they are
+   * parsed: undefined (refused with a `bad-frame` error) when the frame's own values exceed it, else the bytes to
+   * parse, each envelope over the limit replaced by `null` (refused with a `bad-envelope` error when its turn
+   * comes in `onData`, and acknowledged: the rest of the frame is delivered and the link goes on).
+   */
+  checkValues(
+    connection: Connection,
+    data: Buffer
+  ): { readonly data: Buffer; readonly wide: ReadonlyArray<Wide> | undefined } | undefined {
+    const limit = this.engine.options.maxEnvelopeValues
+    const scan = scanFrame(data, limit)
+    if (scan.rest > limit) {
+      this.engine.badFrame(connection, "bad-frame", "", `a frame of ${scan.rest} JSON values; at most ${limit}`)
+      return undefined
+    }
+    if (scan.wide.length === 0) return { data, wide: undefined }
+    const pieces: Array<Uint8Array> = []
+    let at = 0
+    for (const w of scan.wide) {
+      pieces.push(data.subarray(at, w.start), NULL)
+      at = w.end
+    }
+    pieces.push(data.subarray(at))
+    return { data: Buffer.concat(pieces), wide: scan.wide }
+  }
+
+  private rejectEnvelope(connection: Connection, link: Link, seq: number, value: unknown, wide?: Wide): void {
     const engine = this.engine
     let problem: Envelope.Problem
+    if (wide !== undefined) {
+      const limit = engine.options.maxEnvelopeValues
+      problem = {
+        field: "payload",
+        message:
+          `${wide.values} JSON values exceed this node's limit of ${limit} per envelope (maxEnvelopeValues); ` +
+          "the envelope was not parsed: send the data in parts, or give every node the same maxEnvelopeValues"
+      }
+      engine.badFrame(connection, "bad-envelope", problem.field, problem.message, seq, link.peer.node)
+      return
+    }
     try {
       const decoded = Envelope.decode(value)
       problem = Result.isFailure(decoded)

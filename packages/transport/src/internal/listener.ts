@@ -92,7 +92,8 @@ class Gate {
                 ? `${count} connections from this address, the limit`
                 : undefined
     if (refusal !== undefined) {
-      engine?.log("Warn", "connection refused", { address, peer: address, reason: refusal })
+      // a node shutting down refuses the peers that redial it: the expected end of a clean stop, not a problem
+      engine?.log(engine.stopping ? "Debug" : "Warn", "connection refused", { address, peer: address, reason: refusal })
       return refusal
     }
     this.total++
@@ -179,7 +180,10 @@ export const listen = (spec: Spec, settings: Settings): Effect.Effect<Listening,
           response.end("this is a Troupe node: connect with a WebSocket\n")
         })
         server.on("tlsClientError", (error, socket) => {
-          engine?.log("Warn", "TLS handshake failed", {
+          // a socket closed before its TLS handshake completed (this node stopping, or the peer: a node that stops
+          // while it dials) says nothing about trust; a certificate refused or a protocol error does
+          const hungUp = engine?.stopping === true || (error as NodeJS.ErrnoException).code === "ECONNRESET"
+          engine?.log(hungUp ? "Debug" : "Warn", "TLS handshake failed", {
             peer: socket.remoteAddress ?? "unknown",
             address: socket.remoteAddress,
             detail: error.message

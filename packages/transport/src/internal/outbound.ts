@@ -9,6 +9,7 @@ import type { Peer } from "../Peer.ts"
 import type { Waiting } from "../Transport.ts"
 import { InvalidEnvelope, NodeUnreachable, ResendBufferFull, type SendError } from "../TransportError.ts"
 import type { Engine } from "./engine.ts"
+import { countValues, mayExceed } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
 import { isUrgent } from "./linkLimits.ts"
 
@@ -93,14 +94,16 @@ export const offer = (
   const invalid = encode(envelope, payloadJson, payloadBytes)
   if (invalid !== undefined) return invalid
   const { json, bytes, template } = encoded
-  const refused = checkSize(link, envelope, bytes)
+  const refused = checkSize(link, envelope, bytes) ?? checkValues(engine, bytes, json, template)
   if (refused !== undefined) return refused
   if (isUrgent(envelope)) {
     link.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
+    if (counted > 0) engine.detector.busy(link, counted) // a reply (waiting for room: its grace ends sooner)
     return undefined
   }
   if (link.hasRoom()) {
     link.push(json, bytes, template)
+    if (counted > 0) engine.detector.busy(link, counted)
     return undefined
   }
   if (engine.options.overflow === "fail") {
@@ -126,10 +129,14 @@ const offerWritten = (
   if (template === undefined || isUrgent(envelope)) return DECLINED
   const bytes = link.ring.writePayload(template, envelope.payload, write)
   if (bytes < 0) return DECLINED
-  const refused = checkSize(link, envelope, bytes)
+  counted = 0
+  const refused =
+    checkSize(link, envelope, bytes) ??
+    (mustCount(engine, bytes) ? checkValues(engine, bytes, link.ring.written(template, bytes), template) : undefined)
   if (refused !== undefined) return refused
   if (link.hasRoom()) {
     link.pushWritten(bytes)
+    if (counted > 0) engine.detector.busy(link, counted)
     return undefined
   }
   if (engine.options.overflow === "fail") {
@@ -152,6 +159,50 @@ const checkSize = (link: Link, envelope: Envelope.Envelope, bytes: number): Inva
       detail: `${bytes} bytes exceed the frame limit of ${link.maxEnvelopeBytes}`
     })
   }
+}
+
+/**
+ * Envelopes of this many bytes and more have their values counted (as do those that may hold more values than
+ * allowed): the peer's detector gives it time to parse them (see `Detector.busy`). Smaller ones hold at most
+ * 32,768 values, work a loaded peer does within the detector's own tolerance of pauses.
+ */
+const COUNT_FROM_BYTES = 64 * 1024
+
+const mustCount = (engine: Engine, bytes: number): boolean =>
+  bytes >= COUNT_FROM_BYTES || mayExceed(bytes, engine.options.maxEnvelopeValues)
+
+/** The values {@link checkValues} counted last (0: not counted; read at once: sending is synchronous). */
+let counted = 0
+
+/**
+ * Why an envelope of `bytes` whose JSON is `json` (its payload's, around which `template` goes, when templated)
+ * cannot go: more JSON values than `maxEnvelopeValues` (counted only when its bytes could hold that many, or are
+ * many: see {@link COUNT_FROM_BYTES}; the count is left in {@link counted}).
+ */
+const checkValues = (
+  engine: Engine,
+  bytes: number,
+  json: string,
+  template: Envelope.Template | undefined
+): InvalidEnvelope | undefined => {
+  counted = 0
+  if (!mustCount(engine, bytes)) return undefined
+  const limit = engine.options.maxEnvelopeValues
+  // the template's values (its fields around a payload of one value), plus the payload's
+  const values =
+    template === undefined
+      ? countValues(json)
+      : countValues(`${template.head}0${template.tail}`) - 1 + countValues(json)
+  if (values <= limit) {
+    counted = values
+    return undefined
+  }
+  return new InvalidEnvelope({
+    field: "payload",
+    detail:
+      `${values} JSON values exceed the limit of ${limit} per envelope (maxEnvelopeValues): a receiver parses ` +
+      "each value, and its node answers no one meanwhile; send the data in parts, or raise maxEnvelopeValues on every node"
+  })
 }
 
 /** {@link offer} as an Effect: done once the envelope is in the resend buffer (waiting for room if need be). */
