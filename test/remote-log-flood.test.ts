@@ -93,7 +93,7 @@ describe("a peer floods a node with envelopes it cannot use", () => {
     expect(lines, about(target, "flooder").slice(0, 5).join("\n")).toBeLessThanOrEqual(4 * Math.ceil(seconds + 3))
   })
 
-  it.skip("asks whose replies exceed the asker's frame limit: a line a second (one ERROR per ask: BOARD 00:22)", async () => {
+  it("asks whose replies exceed the asker's frame limit: a line a second (was one ERROR per ask)", async () => {
     const target = await startTarget()
     const text = "y".repeat(5000)
     const { seconds, lines } = await flood(

@@ -1,7 +1,7 @@
 /**
- * Log lines about a peer, at most one a second per peer: a peer that sends 10,000 messages this node refuses or
- * cannot decode costs a few lines, not 10,000 (the transport limits its own warnings the same way). The line
- * that opens a window says how many were left out in the window before it.
+ * Log lines about a peer, at most one a second per peer: a peer that sends 10,000 messages this node cannot decode,
+ * or asks for 10,000 replies its own frame limit refuses, costs a few lines, not 10,000 (the transport limits its
+ * own warnings the same way). The line that opens a window says how many were left out in the window before it.
  */
 
 /** How long one peer's window lasts. */
