@@ -7,6 +7,7 @@
  * const text = yield* ClusterModule.status("postgres://troupe@db/troupe")
  * ```
  */
+import { existsSync } from "node:fs"
 import { ClusterStatus, Storage } from "@troupe/runtime"
 import { Duration, Effect, Schema } from "effect"
 
@@ -35,10 +36,13 @@ export const ranges = (ids: ReadonlyArray<number>): string => {
 
 /** The status of the cluster on a database, as the text `troupe cluster status` prints. */
 export const status = (url: string): Effect.Effect<string, ClusterUnreadable> => {
-  const client = /^postgres(ql)?:\/\//.test(url)
-    ? Storage.postgresClient({ url, maxConnections: 1 })
-    : Storage.sqliteClient({ filename: url.replace(/^sqlite:(\/\/)?/, "") })
+  const postgres = /^postgres(ql)?:\/\//.test(url)
+  const filename = url.replace(/^sqlite:(\/\/)?/, "")
   const shown = url.replace(/\/\/[^@]*@/, "//")
+  // opening a SQLite file that is not there would create an empty database (a typo would report "no runner")
+  if (!postgres && filename !== ":memory:" && !existsSync(filename))
+    return Effect.fail(new ClusterUnreadable({ url: shown, detail: `there is no file ${filename}` }))
+  const client = postgres ? Storage.postgresClient({ url, maxConnections: 1 }) : Storage.sqliteClient({ filename })
   return ClusterStatus.read.pipe(
     Effect.provide(client),
     Effect.mapError(

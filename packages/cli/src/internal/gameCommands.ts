@@ -16,6 +16,20 @@ const rationalityFlag = Flag.Finite("rationality").pipe(
   Flag.withDefault(1)
 )
 
+/** The most levels of level-k reasoning a command solves (each level is kept; a typo of 1e9 would never end). */
+export const MAX_LEVELS = 1000
+
+/** Fails with one line when a numeric flag is out of its range. */
+const inRange = (flag: string, value: number | undefined, min: number, max: number = Number.POSITIVE_INFINITY) =>
+  value === undefined || (value >= min && value <= max)
+    ? Effect.void
+    : Effect.fail(
+        new CliError.UserError({
+          cause: undefined,
+          userMessage: `--${flag} must be ${max === Number.POSITIVE_INFINITY ? `${min} or more` : `${min} to ${max}`}, got ${value}`
+        })
+      )
+
 export const game = Command.make(
   "game",
   {
@@ -32,12 +46,12 @@ export const game = Command.make(
     rationality: rationalityFlag
   },
   ({ module, game, efg, levels, rationality }) =>
-    GameModule.load(module, { game: Option.getOrUndefined(game) }).pipe(
-      Effect.flatMap((loaded) =>
-        Console.log(GameModule.describe(loaded, { efg, levels: Option.getOrUndefined(levels), rationality }))
-      ),
-      userError
-    )
+    Effect.gen(function* () {
+      yield* inRange("levels", Option.getOrUndefined(levels), 0, MAX_LEVELS)
+      yield* inRange("rationality", rationality, 0)
+      const loaded = yield* GameModule.load(module, { game: Option.getOrUndefined(game) })
+      yield* Console.log(GameModule.describe(loaded, { efg, levels: Option.getOrUndefined(levels), rationality }))
+    }).pipe(userError)
 ).pipe(
   Command.withDescription(
     "Print the extensive-form game behind each game a module exports: the tree, or Gambit's .efg (--efg); --levels N adds the level-k policies"
@@ -59,8 +73,9 @@ export const simulate = Command.make(
   },
   ({ module, game, runs, level, rationality, seed }) =>
     Effect.gen(function* () {
-      if (runs < 1)
-        return yield* new CliError.UserError({ cause: undefined, userMessage: `--runs must be 1 or more, got ${runs}` })
+      yield* inRange("runs", runs, 1)
+      yield* inRange("level", Option.getOrUndefined(level), 0, MAX_LEVELS)
+      yield* inRange("rationality", rationality, 0)
       const loaded = yield* GameModule.load(module, { game: Option.getOrUndefined(game) })
       yield* Console.log(
         yield* GameModule.simulate(loaded, { runs, level: Option.getOrUndefined(level), rationality, seed })

@@ -30,6 +30,7 @@ import * as SystemEvent from "../SystemEvent.ts"
 import { Access } from "./access.ts"
 import { type ActorCell, CurrentActor } from "./cell.ts"
 import { notConnected } from "./links.ts"
+import { PeerLogWindow } from "./peerLogWindow.ts"
 import { Asks } from "./remote/asks.ts"
 import {
   type Announcement,
@@ -71,6 +72,8 @@ export class Remoting {
   private readonly dispatcher: Dispatcher
   /** Told (at once, in order with the peer's envelopes) of every node this node declares down. */
   private readonly downListeners = new Set<(node: string) => void>()
+  /** Errors about replies and system messages the wire refused: at most one a second per peer. */
+  private readonly refusedLog = new PeerLogWindow()
 
   constructor(system: SystemImpl, transport: TransportService.Service) {
     this.system = system
@@ -266,11 +269,15 @@ export class Remoting {
   private post(peer: Peer.Peer, envelope: WireEnvelope.Envelope): string | undefined {
     const refused = this.transport.offer(peer, envelope, noop)
     if (refused === undefined || typeof refused === "function" || refused._tag === "NodeUnreachable") return
-    this.system.runBackground(
-      Effect.logError("A message to another node could not be sent").pipe(
-        Effect.annotateLogs({ to: peer.node, kind: envelope.kind, issue: refused.message })
+    const earlier = this.refusedLog.admit(peer.node, Date.now())
+    if (earlier !== undefined) {
+      const fields = { to: peer.node, kind: envelope.kind, issue: refused.message }
+      this.system.runBackground(
+        Effect.logError("A message to another node could not be sent").pipe(
+          Effect.annotateLogs(earlier === 0 ? fields : { ...fields, earlier })
+        )
       )
-    )
+    }
     return refused.message
   }
 

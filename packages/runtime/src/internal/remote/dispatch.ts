@@ -13,6 +13,7 @@ import * as Protocol from "../../Protocol.ts"
 import { Envelope, lend, settle } from "../cell/envelope.ts"
 import type { ActorCell } from "../cell.ts"
 import type { Directory } from "../directory.ts"
+import { PeerLogWindow } from "../peerLogWindow.ts"
 import type { Remoting } from "../remoting.ts"
 import {
   type Codec,
@@ -40,6 +41,8 @@ export class Dispatcher {
   /** The last recipient, while it lives (see `recipient`). */
   private last: ActorCell | undefined = undefined
   invalidMessages = 0
+  /** Warnings about messages that did not decode: at most one a second per peer (a peer cannot flood the log). */
+  private readonly invalidLog = new PeerLogWindow()
   constructor(remoting: Remoting) {
     this.remoting = remoting
   }
@@ -73,11 +76,18 @@ export class Dispatcher {
   ): void {
     this.invalidMessages++
     const system = this.remoting.system
-    system.runBackground(
-      Effect.logWarning("A message from another node did not decode").pipe(
-        Effect.annotateLogs({ from: peer.node, recipient, tag, issue })
+    const earlier = this.invalidLog.admit(peer.node, Date.now())
+    if (earlier !== undefined) {
+      system.runBackground(
+        Effect.logWarning("A message from another node did not decode").pipe(
+          Effect.annotateLogs(
+            earlier === 0
+              ? { from: peer.node, recipient, tag, issue }
+              : { from: peer.node, recipient, tag, issue, earlier }
+          )
+        )
       )
-    )
+    }
     if (correlationId !== undefined) {
       this.answer(peer, correlationId, new ActorRefs.InvalidMessage({ recipient, tag, issue }))
     } else {
