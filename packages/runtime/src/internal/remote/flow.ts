@@ -5,6 +5,9 @@
  * `resume`. So a full mailbox slows only the senders to that actor, while replies, cancellations and other
  * actors' messages keep flowing. A peer that ignores the pause is cut short: past `maxParked` envelopes parked
  * for one peer, the rest are refused as `overflow` dead letters (a request is answered with `MailboxFull`).
+ * Pauses a peer asks for are kept up to the same bound per peer node: an honest peer pauses a path only while it
+ * holds an envelope of ours parked, and it parks at most `maxParked`; pauses past that (paths made up by a
+ * hostile peer) are ignored, so a peer cannot grow this node's memory with them.
  */
 import type { Peer } from "@troupe/transport"
 import { Effect } from "effect"
@@ -21,6 +24,8 @@ const key = (node: string, path: string): string => `${node}\u0000${path}`
 export class FlowControl {
   /** Sending side: recipients on other nodes that asked for a pause, with the senders holding for them. */
   private readonly paused = new Map<string, Array<Held>>()
+  /** Sending side: how many recipients each node has paused (bounded by `maxParked`). */
+  private readonly pausedByNode = new Map<string, number>()
   /** Receiving side: envelopes parked per sending node (and incarnation) and recipient. */
   private readonly parked = new Map<string, number>()
   /** Receiving side: envelopes parked per sending node and incarnation. */
@@ -62,9 +67,14 @@ export class FlowControl {
     })
   }
 
+  /** `node` asks to hold sends to `path`; ignored past `maxParked` paused paths of that node (see above). */
   pause(node: string, path: string): void {
     const k = key(node, path)
-    if (!this.paused.has(k)) this.paused.set(k, [])
+    if (this.paused.has(k)) return
+    const count = this.pausedByNode.get(node) ?? 0
+    if (count >= this.maxParked) return
+    this.pausedByNode.set(node, count + 1)
+    this.paused.set(k, [])
   }
 
   resume(node: string, path: string): void {
@@ -72,6 +82,9 @@ export class FlowControl {
     const held = this.paused.get(k)
     if (held === undefined) return
     this.paused.delete(k)
+    const count = this.pausedByNode.get(node)! - 1
+    if (count === 0) this.pausedByNode.delete(node)
+    else this.pausedByNode.set(node, count)
     for (const entry of held) if (!entry.cancelled) entry.go()
   }
 
