@@ -10,16 +10,16 @@ import type { ActorRef } from "../ActorRef.ts"
 import type * as Protocol from "../Protocol.ts"
 import * as RemoteAccess from "../RemoteAccess.ts"
 import type { ActorCell } from "./cell.ts"
+import { PeerLogWindow } from "./peerLogWindow.ts"
 import type { SystemImpl } from "./system.ts"
-
-const LOG_WINDOW_MS = 1000
 
 export class Access {
   private readonly system: SystemImpl
   private readonly policy: Required<RemoteAccess.RemoteAccess>
   /** The peers each local actor was revealed to (forgotten with the actor). */
   private readonly revealed = new WeakMap<ActorCell, Set<string>>()
-  private readonly refusals = new Map<string, { since: number; count: number }>()
+  private readonly refusals = new PeerLogWindow()
+  private readonly untaken = new PeerLogWindow()
 
   constructor(system: SystemImpl, policy: RemoteAccess.RemoteAccess) {
     this.system = system
@@ -89,24 +89,16 @@ export class Access {
   }
 
   private refused(node: string, detail: string, level: "Warn" | "Debug" = "Warn"): void {
-    const now = Date.now()
-    if (level === "Debug") {
-      this.system.runBackground(
-        Effect.logDebug("A peer's listing was not taken").pipe(Effect.annotateLogs({ peer: node, detail }))
-      )
-      return
-    }
-    const window = this.refusals.get(node)
-    if (window !== undefined && now - window.since < LOG_WINDOW_MS) {
-      window.count++
-      return
-    }
-    const earlier = window === undefined || window.count === 0 ? "" : ` (and ${window.count} more refused earlier)`
-    this.refusals.delete(node)
-    this.refusals.set(node, { since: now, count: 0 })
-    if (this.refusals.size > 1024) this.refusals.delete(this.refusals.keys().next().value!)
+    const earlier = (level === "Debug" ? this.untaken : this.refusals).admit(node, Date.now())
+    if (earlier === undefined) return
+    const annotations = Effect.annotateLogs({
+      peer: node,
+      detail: earlier === 0 ? detail : `${detail} (and ${earlier} more earlier)`
+    })
     this.system.runBackground(
-      Effect.logWarning("A peer was refused").pipe(Effect.annotateLogs({ peer: node, detail: `${detail}${earlier}` }))
+      level === "Debug"
+        ? Effect.logDebug("A peer's listing was not taken").pipe(annotations)
+        : Effect.logWarning("A peer was refused").pipe(annotations)
     )
   }
 }
