@@ -19,6 +19,10 @@ export interface Deadline {
  * deadlines due fires them from `setImmediate` (the check phase, after the poll), if still due: one hop, only
  * for deadlines that expire.
  *
+ * With `stopWhenIdle`, cancelling the last deadline stops the sleeper at once (its timer with it), so a process
+ * with nothing else to do exits: for a table not closed with a scope (sharded asks'); the system's keeps its sleeper
+ * until the earliest deadline it slept for, so asks in a row do not fork a sleeper each.
+ *
  * @example
  * const deadlines = new Deadlines(clock, Effect.runFork)
  * const deadline = deadlines.schedule(deadlines.now() + 5_000, () => console.log("no answer within 5 s"))
@@ -33,10 +37,12 @@ export class Deadlines {
 
   private readonly clock: Clock.Clock
   private readonly fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>
+  private readonly stopWhenIdle: boolean
 
-  constructor(clock: Clock.Clock, fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>) {
+  constructor(clock: Clock.Clock, fork: (effect: Effect.Effect<void>) => Fiber.Fiber<void>, stopWhenIdle = false) {
     this.clock = clock
     this.fork = fork
+    this.stopWhenIdle = stopWhenIdle
   }
 
   now(): number {
@@ -68,6 +74,12 @@ export class Deadlines {
       last.index = i
       this.down(i)
       this.up(last.index)
+    }
+    if (this.stopWhenIdle && this.heap.length === 0 && this.sleeper !== undefined) {
+      this.generation++
+      this.wakeAt = Number.POSITIVE_INFINITY
+      this.sleeper.interruptUnsafe()
+      this.sleeper = undefined
     }
   }
 

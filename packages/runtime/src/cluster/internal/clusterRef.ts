@@ -110,13 +110,16 @@ export const send = (
     return timeoutMillis === undefined ? wait(undefined) : Effect.clockWith((clock) => wait(deadlinesOf(clock)))
   })
 
-/** The deadlines of sharded asks, one `Deadlines` per clock (a `TestClock` drives its own). */
+/**
+ * The deadlines of sharded asks, one `Deadlines` per clock (a `TestClock` drives its own). Nothing closes them, so
+ * their sleeper stops when no ask waits: else its timer would keep a finished process alive until the last deadline.
+ */
 const deadlinesByClock = new WeakMap<Clock.Clock, Deadlines>()
 
 const deadlinesOf = (clock: Clock.Clock): Deadlines => {
   let deadlines = deadlinesByClock.get(clock)
   if (deadlines === undefined) {
-    deadlines = new Deadlines(clock, (effect) => Effect.runFork(effect))
+    deadlines = new Deadlines(clock, (effect) => Effect.runFork(effect), true)
     deadlinesByClock.set(clock, deadlines)
   }
   return deadlines
