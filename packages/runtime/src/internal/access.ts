@@ -19,7 +19,6 @@ export class Access {
   /** The peers each local actor was revealed to (forgotten with the actor). */
   private readonly revealed = new WeakMap<ActorCell, Set<string>>()
   private readonly refusals = new PeerLogWindow()
-  private readonly untaken = new PeerLogWindow()
 
   constructor(system: SystemImpl, policy: RemoteAccess.RemoteAccess) {
     this.system = system
@@ -89,16 +88,17 @@ export class Access {
   }
 
   private refused(node: string, detail: string, level: "Warn" | "Debug" = "Warn"): void {
-    const earlier = (level === "Debug" ? this.untaken : this.refusals).admit(node, Date.now())
+    if (level === "Debug") {
+      this.system.runBackground(
+        Effect.logDebug("A peer's listing was not taken").pipe(Effect.annotateLogs({ peer: node, detail }))
+      )
+      return
+    }
+    const earlier = this.refusals.admit(node, Date.now())
     if (earlier === undefined) return
-    const annotations = Effect.annotateLogs({
-      peer: node,
-      detail: earlier === 0 ? detail : `${detail} (and ${earlier} more earlier)`
-    })
+    const more = earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`
     this.system.runBackground(
-      level === "Debug"
-        ? Effect.logDebug("A peer's listing was not taken").pipe(annotations)
-        : Effect.logWarning("A peer was refused").pipe(annotations)
+      Effect.logWarning("A peer was refused").pipe(Effect.annotateLogs({ peer: node, detail: `${detail}${more}` }))
     )
   }
 }
