@@ -257,6 +257,13 @@ export const make: <E = never>(
         })
     )
   )
+  const maxListingsPerNode = options.remoteAccess?.maxListingsPerNode
+  if (maxListingsPerNode !== undefined && !(Number.isSafeInteger(maxListingsPerNode) && maxListingsPerNode >= 1)) {
+    return yield* new InvalidSystemOptions({
+      option: "remoteAccess.maxListingsPerNode",
+      detail: `${String(maxListingsPerNode)} is not a whole number of at least 1`
+    })
+  }
   const name = options.name ?? "troupe"
   const transport =
     options.transport === undefined

@@ -36,7 +36,22 @@ export interface RemoteAccess {
   readonly reach?: "all" | ReadonlyArray<string>
   readonly register?: Listings
   readonly subscribe?: Listings
+  /**
+   * How many actors one peer node may list in this node's receptionist, and as many in its topics: past that its
+   * listings are refused (with a warning, at most one a second per peer) until some of its entries leave, so a peer
+   * cannot grow this node's memory by listing actors it makes up. Raise it when one node lists more actors than
+   * that. A whole number, 1 or more. Default {@link defaultMaxListingsPerNode}.
+   *
+   * @example
+   * ```ts
+   * ActorSystem.make({ transport, remoteAccess: { register: ["workers"], maxListingsPerNode: 50_000 } })
+   * ```
+   */
+  readonly maxListingsPerNode?: number
 }
+
+/** The default of {@link RemoteAccess.maxListingsPerNode}: 10,000 listings per peer node (about 3 MB of entries). */
+export const defaultMaxListingsPerNode = 10_000
 
 /** Everything open: the default of an actor system. */
 export const all: RemoteAccess = { reach: "all", register: "all", subscribe: "all" }

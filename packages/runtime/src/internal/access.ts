@@ -15,7 +15,7 @@ import type { SystemImpl } from "./system.ts"
 
 export class Access {
   private readonly system: SystemImpl
-  private readonly policy: Required<RemoteAccess.RemoteAccess>
+  private readonly policy: Required<Omit<RemoteAccess.RemoteAccess, "maxListingsPerNode">>
   /** The peers each local actor was revealed to (forgotten with the actor). */
   private readonly revealed = new WeakMap<ActorCell, Set<string>>()
   private readonly refusals = new PeerLogWindow()

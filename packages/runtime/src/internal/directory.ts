@@ -3,9 +3,16 @@
  * topics (subscribers). Local entries are refs of this node, removed when their actor terminates and
  * announced to the other nodes; remote entries are addresses announced by other nodes, removed when they
  * say so or when their node goes down. Refs to remote entries are made with the protocol of whoever asks.
+ *
+ * Each peer node may have at most `remoteAccess.maxListingsPerNode` entries here: a listing past that is refused
+ * (logged at most once a second per peer, with how many more were), so a peer cannot grow this node's memory by
+ * listing actors it makes up under a key or topic it may use. Its entries are counted as they come and go.
  */
+import { Effect } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import type * as Protocol from "../Protocol.ts"
+import * as RemoteAccess from "../RemoteAccess.ts"
+import { PeerLogWindow } from "./peerLogWindow.ts"
 import type { SystemImpl } from "./system.ts"
 
 /** An entry as announced to other nodes. */
@@ -32,11 +39,20 @@ class Entries {
 export class Directory {
   private readonly entries = new Map<string, Entries>()
   private readonly system: SystemImpl
+  /** How many entries each peer node has here (bounded by `maxListingsPerNode`). */
+  private readonly byNode = new Map<string, number>()
+  /** Warnings about listings refused past the bound: at most one a second per peer. */
+  private readonly refusals = new PeerLogWindow()
   /** Set by remoting: tells the other nodes of a local change. */
   announce: ((op: "add" | "remove", entry: Announcement) => void) | undefined = undefined
 
   constructor(system: SystemImpl) {
     this.system = system
+  }
+
+  /** The most entries one peer node may have here (read when first needed: the settings come after this table). */
+  private get maxPerNode(): number {
+    return this.system.settings.remoteAccess.maxListingsPerNode ?? RemoteAccess.defaultMaxListingsPerNode
   }
 
   private get(name: string): Entries {
@@ -77,20 +93,51 @@ export class Directory {
     this.changed(entries, name)
   }
 
-  /** An entry another node announced. */
+  /** An entry another node announced; refused (and logged) past the node's `maxListingsPerNode` entries. */
   addRemote(node: string, entry: Announcement): void {
-    const entries = this.get(entry.name)
-    entries.remote.set(`${node}\u0000${entry.path}`, { node, path: entry.path, protocol: entry.protocol })
+    const key = `${node}\u0000${entry.path}`
+    const known = this.entries.get(entry.name)
+    if (known === undefined || !known.remote.has(key)) {
+      const count = this.byNode.get(node) ?? 0
+      if (count >= this.maxPerNode) {
+        this.refused(node, entry.name)
+        return
+      }
+      this.byNode.set(node, count + 1)
+    }
+    const entries = known ?? this.get(entry.name)
+    entries.remote.set(key, { node, path: entry.path, protocol: entry.protocol })
     this.changed(entries, entry.name)
   }
 
   removeRemote(node: string, entry: Announcement): void {
     const entries = this.entries.get(entry.name)
-    if (entries?.remote.delete(`${node}\u0000${entry.path}`)) this.changed(entries, entry.name)
+    if (entries?.remote.delete(`${node}\u0000${entry.path}`)) {
+      this.forgotten(node)
+      this.changed(entries, entry.name)
+    }
+  }
+
+  /** One entry of `node` left. */
+  private forgotten(node: string): void {
+    const count = this.byNode.get(node)! - 1
+    if (count === 0) this.byNode.delete(node)
+    else this.byNode.set(node, count)
+  }
+
+  private refused(node: string, name: string): void {
+    const earlier = this.refusals.admit(node, Date.now())
+    if (earlier === undefined) return
+    const what = this === this.system.receptionist ? `registration under key ${name}` : `subscription to topic ${name}`
+    const more = earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`
+    const detail = `${what}: the node has ${this.maxPerNode} listings here already, the most one node may have (remoteAccess.maxListingsPerNode)${more}`
+    this.system.runBackground(Effect.logWarning("A peer was refused").pipe(Effect.annotateLogs({ peer: node, detail })))
   }
 
   /** A node went down, or re-announced everything: forget all its entries. */
   removeNode(node: string): void {
+    if (!this.byNode.has(node)) return
+    this.byNode.delete(node)
     for (const [name, entries] of [...this.entries]) {
       let removed = false
       for (const [key, entry] of entries.remote) {

@@ -1,0 +1,134 @@
+/**
+ * A peer with the secret lists actors it makes up under a receptionist key (or topic) the policy lets it use: each
+ * `directory add` for a new path was kept until the peer went down, so a peer could grow this node's memory without
+ * bound (50,000 listings: +64 MB RSS, no warning). The node keeps at most `remoteAccess.maxListingsPerNode` entries per
+ * peer node in its receptionist (and as many in its topics); past that a listing is refused with a warning, at most
+ * one a second per peer (never one line per message). A node that lists more actors is let in by raising the bound.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { ActorSystem, Protocol, Receptionist } from "@troupe/runtime"
+import { Transport, WebSocket } from "@troupe/transport"
+import { Effect, Logger, Option, References, Schema } from "effect"
+import { heapUsed } from "./support/heap.ts"
+import * as RawPeer from "./support/raw-peer.ts"
+
+const SECRET = "a listing flood test secret"
+const PER_FRAME = 500
+
+const Echo = Protocol.make("Echo", { Ping: { text: Schema.String } })
+const Echoes = Receptionist.key("echoes", Echo)
+
+interface Flood {
+  readonly heapGrowth: number
+  readonly found: number
+  readonly warnings: ReadonlyArray<string>
+}
+
+/** Listings the raw peer sends: `add` or `remove` of made-up actors numbered `from` up to (not including) `to`. */
+type Step = readonly [op: "add" | "remove", from: number, to: number]
+
+const made = (n: number) => ({ name: "echoes", protocol: "Echo", path: `/user/made-up-${n}-${"z".repeat(80)}` })
+
+/** A target node; a raw peer joins it and sends the listings of `steps` under `echoes`, in frames of 500. */
+const flood = (steps: ReadonlyArray<Step>, options: { readonly maxListingsPerNode?: number } = {}) =>
+  Effect.gen(function* () {
+    const warnings: Array<string> = []
+    const capture = Logger.make(({ logLevel, message, fiber }) => {
+      if (logLevel !== "Warn") return
+      const text = (message as ReadonlyArray<unknown>).join(" ")
+      warnings.push(`${text} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
+    })
+    const transport = yield* WebSocket.make({ node: "target", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
+    const system = yield* ActorSystem.make({
+      name: "target",
+      remoteAccess: { register: ["echoes"], ...options }
+    }).pipe(Effect.provideService(Transport.Transport, transport), Effect.provide(Logger.layer([capture])))
+    const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(transport.address)))
+    let acked = 0
+    raw.socket.on("message", (data) => {
+      const frame = JSON.parse(String(data)) as { readonly ack?: unknown }
+      if (typeof frame.ack === "number" && frame.ack > acked) acked = frame.ack
+    })
+    const { challenge } = yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity("lister"), SECRET))
+    const window = Number(challenge.window)
+    const beat = setInterval(() => raw.send({ type: "heartbeat" }), 300)
+    yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(beat)))
+    const before = yield* heapUsed
+    yield* Effect.promise(async () => {
+      let sent = 0
+      for (const [op, from, to] of steps) {
+        for (let n = from; n < to; n += PER_FRAME) {
+          const count = Math.min(PER_FRAME, to - n)
+          while (sent + count - acked > window) await new Promise((resolve) => setTimeout(resolve, 5))
+          const envelopes = Array.from({ length: count }, (_, i) => ({
+            kind: "system",
+            to: { node: "target", path: "/system" },
+            payload: { type: "directory", directory: "receptionist", op, entry: made(n + i) }
+          }))
+          raw.send({ type: "data", ack: 0, first: sent + 1, envelopes })
+          sent += count
+        }
+      }
+      while (acked < sent) await new Promise((resolve) => setTimeout(resolve, 10))
+    })
+    const after = yield* heapUsed
+    const found = (yield* Receptionist.find(Echoes).pipe(Effect.provideService(ActorSystem.ActorSystem, system))).length
+    return { heapGrowth: after - before, found, warnings } satisfies Flood
+  }).pipe(Effect.scoped)
+
+const refusals = (result: Flood) => result.warnings.filter((line) => line.includes("maxListingsPerNode"))
+
+describe("a peer lists actors it makes up under a key it may use", () => {
+  it.live(
+    "the node keeps at most maxListingsPerNode of them, with a warning a second (was: all kept, ~64 MB for 50,000)",
+    () =>
+      Effect.gen(function* () {
+        const result = yield* flood([["add", 0, 50_000]])
+        assert.isBelow(result.heapGrowth, 8 * 1024 * 1024, `the heap grew by ${result.heapGrowth} bytes`)
+        assert.strictEqual(result.found, 10_000)
+        assert.isAtLeast(refusals(result).length, 1, result.warnings.join("\n"))
+        assert.isAtMost(refusals(result).length, 5, refusals(result).join("\n"))
+      }),
+    120_000
+  )
+
+  it.live(
+    "entries that leave make room; one listed again is not counted twice",
+    () =>
+      Effect.gen(function* () {
+        const result = yield* flood(
+          [
+            ["add", 0, 1_000],
+            ["add", 0, 1_000],
+            ["remove", 0, 400],
+            ["add", 1_000, 1_600]
+          ],
+          { maxListingsPerNode: 1_100 }
+        )
+        assert.strictEqual(result.found, 1_100)
+        assert.strictEqual(refusals(result).length, 1, result.warnings.join("\n"))
+      }),
+    120_000
+  )
+
+  it.live(
+    "a node that lists more actors is let in by raising the bound",
+    () =>
+      Effect.gen(function* () {
+        const result = yield* flood([["add", 0, 12_000]], { maxListingsPerNode: 20_000 })
+        assert.strictEqual(result.found, 12_000)
+        assert.deepStrictEqual(result.warnings, [])
+      }),
+    120_000
+  )
+
+  it.effect("a bound that is not a whole number of at least 1 is refused when the system is made", () =>
+    Effect.gen(function* () {
+      for (const bad of [0, 1.5, Number.NaN]) {
+        const error = yield* Effect.flip(ActorSystem.make({ remoteAccess: { maxListingsPerNode: bad } }))
+        assert.strictEqual(error._tag, "InvalidSystemOptions")
+        assert.include(error.message, "remoteAccess.maxListingsPerNode")
+      }
+    }).pipe(Effect.scoped)
+  )
+})
