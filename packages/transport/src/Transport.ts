@@ -302,6 +302,14 @@ export interface Options {
  *   connection must finish its HTTP upgrade and handshake within `handshakeTimeout`.
  * - `logLinesPerPeer`: warnings logged per peer (or address) per second (default 10); the rest are
  *   counted and summed up in one line.
+ * - `maxLearnedDials`: members learned by gossip (`connectAll`) that this node dials at once, not linked yet
+ *   (default 64); members named beyond it are dialed when gossip names them again, so a peer that gossips
+ *   members it made up cannot make this node open a socket for each.
+ *
+ * @example
+ * ```ts
+ * WebSocket.layer({ node: "hub", secret, listen: { port: 7000 }, limits: { maxPeers: 200, maxLearnedDials: 16 } })
+ * ```
  *
  * @since 0.1.0
  */
@@ -313,4 +321,5 @@ export interface Limits {
   readonly maxConnections?: number | undefined
   readonly maxConnectionsPerAddress?: number | undefined
   readonly logLinesPerPeer?: number | undefined
+  readonly maxLearnedDials?: number | undefined
 }

@@ -9,6 +9,11 @@
  * node's own secret and TLS settings, so it must pass the same handshake as any other. An address a
  * node announced for itself wins over what others say about it; hearsay only fills in nodes whose
  * address is unknown, and never changes anything about a node this node is linked to.
+ *
+ * What a peer says cannot make this node do or keep more than its limits: it dials at most
+ * `limits.maxLearnedDials` learned members at once that are not linked yet (a member named beyond it is
+ * neither remembered nor passed on: gossip names it again, every heartbeat, once there is room), and the
+ * addresses it remembers are bounded, the oldest of a node it is not linked to forgotten first.
  */
 import { Option } from "effect"
 import * as Frame from "../Frame.ts"
@@ -102,16 +107,23 @@ export class Membership {
     const engine = this.engine
     if (!engine.options.connectAll) return
     const news: Array<Frame.Member> = []
+    let room = this.learnRoom()
     for (const member of frame.members) {
       if (member.node === engine.options.node || member.address === this.own) continue
       const known = this.addresses.get(member.node)
       // a node speaks for its own address; hearsay only fills in what is unknown
-      if (known === undefined || (known !== member.address && member.node === from.peer.node)) {
+      const claim = known === undefined || (known !== member.address && member.node === from.peer.node)
+      const linked = engine.links.has(member.node)
+      const address = claim ? member.address : known!
+      if (!linked && !engine.targets.has(address)) {
+        if (room <= 0) continue // dialed when gossip names it again
+        room--
+      }
+      if (claim) {
         this.remember(member)
         news.push(member)
       }
-      const address = this.addresses.get(member.node)!
-      if (!engine.links.has(member.node)) engine.learn(address)
+      if (!linked) engine.learn(address)
     }
     if (news.length === 0) return
     for (const link of engine.links.values()) if (link !== from) this.send(link, news)
@@ -130,10 +142,24 @@ export class Membership {
     }
   }
 
+  /** How many more learned members may be dialed now: `maxLearnedDials` less those dialed and not linked yet. */
+  private learnRoom(): number {
+    let dialing = 0
+    for (const target of this.engine.targets.values()) if (target.learned && target.peer === undefined) dialing++
+    return this.engine.options.limits.maxLearnedDials - dialing
+  }
+
   private remember(member: Frame.Member): void {
     this.addresses.delete(member.node)
     this.addresses.set(member.node, member.address)
-    if (this.addresses.size > MEMORY) this.addresses.delete(this.addresses.keys().next().value!)
+    if (this.addresses.size <= MEMORY) return
+    // the oldest address of a node this node is not linked to goes (hearsay never pushes out a linked member's)
+    for (const node of this.addresses.keys()) {
+      if (!this.engine.links.has(node)) {
+        this.addresses.delete(node)
+        return
+      }
+    }
   }
 
   private send(link: Link, members: ReadonlyArray<Frame.Member>): void {

@@ -45,6 +45,7 @@ export interface Limits {
   readonly maxConnections: number
   readonly maxConnectionsPerAddress: number
   readonly logLinesPerPeer: number
+  readonly maxLearnedDials: number
 }
 
 /** The shortest shared secret accepted: 16 characters (128 bits when random hex or base64 is used). */
@@ -87,7 +88,8 @@ const Checked = Schema.Struct({
     maxFailedHandshakes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
     maxConnections: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
     maxConnectionsPerAddress: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
-    logLinesPerPeer: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
+    logLinesPerPeer: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    maxLearnedDials: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
   })
 })
 
@@ -128,7 +130,8 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
       maxFailedHandshakes: limits?.maxFailedHandshakes ?? 5,
       maxConnections: limits?.maxConnections ?? 2000,
       maxConnectionsPerAddress: limits?.maxConnectionsPerAddress ?? 100,
-      logLinesPerPeer: limits?.logLinesPerPeer ?? 10
+      logLinesPerPeer: limits?.logLinesPerPeer ?? 10,
+      maxLearnedDials: limits?.maxLearnedDials ?? 64
     }
   })
   if (Result.isFailure(result)) {

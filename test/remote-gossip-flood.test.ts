@@ -1,0 +1,92 @@
+/**
+ * A peer with the secret sends membership gossip naming members it makes up, each at its own address. A node links to
+ * the members it learns (transitive connections, on by default), and it started a dial loop for every address it was
+ * told, at once: 5,000 made-up members were 5,000 sockets opened by the node within a second, each redialed up to five
+ * times (a dial storm at whatever address the peer names, and as many sockets held). The node now dials at most
+ * `limits.maxLearnedDials` members learned by gossip at once; the others are dialed when gossip names them again (it
+ * repeats its member list every heartbeat). Hearsay never pushes out the addresses of the nodes it is linked to.
+ */
+import { createServer, type Socket } from "node:net"
+import { assert, describe, it } from "@effect/vitest"
+import { WebSocket } from "@troupe/transport"
+import { Effect, Option, References } from "effect"
+import * as RawPeer from "./support/raw-peer.ts"
+
+const SECRET = "a gossip flood test secret"
+const MEMBERS = 5_000
+
+/**
+ * A TCP server that counts the connections it gets (and the most open at once) and holds them open, saying nothing:
+ * a dial there waits until the dialer's handshake timeout.
+ */
+const blackHole = Effect.acquireRelease(
+  Effect.promise(
+    () =>
+      new Promise<{
+        readonly port: number
+        readonly accepted: () => number
+        readonly peak: () => number
+        readonly close: () => void
+      }>((resolve) => {
+        const sockets = new Set<Socket>()
+        let accepted = 0
+        let peak = 0
+        const server = createServer((socket) => {
+          accepted++
+          sockets.add(socket)
+          peak = Math.max(peak, sockets.size)
+          socket.on("error", () => {})
+          socket.resume() // reads (and drops) what comes, so that a close from the dialer is seen
+          socket.on("close", () => sockets.delete(socket))
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address()
+          resolve({
+            port: typeof address === "object" && address !== null ? address.port : 0,
+            accepted: () => accepted,
+            peak: () => peak,
+            close: () => {
+              for (const socket of sockets) socket.destroy()
+              server.close()
+            }
+          })
+        })
+      })
+  ),
+  (hole) => Effect.sync(() => hole.close())
+)
+
+describe("a peer gossips members it makes up", () => {
+  it.live(
+    "the node dials at most maxLearnedDials of them at once (was: a socket for each, 5,000 within a second)",
+    () =>
+      Effect.gen(function* () {
+        const hole = yield* blackHole
+        const transport = yield* WebSocket.make({
+          node: "target",
+          secret: SECRET,
+          listen: { port: 0, host: "127.0.0.1" },
+          handshakeTimeout: "3 seconds"
+        })
+        const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(transport.address)))
+        yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity("gossiper"), SECRET))
+        const beat = setInterval(() => raw.send({ type: "heartbeat" }), 300)
+        yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(beat)))
+        for (let i = 0; i < MEMBERS; i += 1000) {
+          const members = Array.from({ length: 1000 }, (_, j) => ({
+            node: `ghost-${i + j}`,
+            address: `ws://127.0.0.1:${hole.port}/ghost-${i + j}`
+          }))
+          raw.send({ type: "members", members })
+        }
+        // each dial is held by the black hole until the node's handshake timeout (3 s), then dialed again (at most five
+        // times in all for a member learned by gossip): by then the node dialed each member it took at least twice
+        yield* Effect.sleep("8 seconds")
+        const what = `${hole.accepted()} connections, ${hole.peak()} at once`
+        assert.isAtLeast(hole.accepted(), 1, "the node dialed none of the members it was told")
+        assert.isAtMost(hole.peak(), 64, `the node dialed members a peer made up: ${what}`)
+        assert.isAtMost(hole.accepted(), 5 * 64, `the node dialed members a peer made up: ${what}`)
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
+    60_000
+  )
+})
