@@ -3,8 +3,8 @@
  * `Join` requests for sessions it makes up, each naming a coordinator on its own node, and never begins nor ends
  * them. The participant keeps each session (a `RoleSession`) and a death watch of its coordinator until the session
  * ends or the peer goes down: a peer grows this node's memory without bound (20,000 Joins: 20,000 sessions and
- * watches kept). Expected: a bound on the sessions a participant holds that have not begun (per coordinator node),
- * or an end to a Join not followed by `Begin` in time.
+ * watches kept, +25.5 MB of heap after GC). Expected: a bound on the sessions a participant holds that have not
+ * begun (per coordinator node), or an end to a Join not followed by `Begin` in time.
  *
  * SKIPPED: found by peer11 (red team), not fixed: choreography/internal/* is start11's. Unskip with the fix.
  */
@@ -13,7 +13,7 @@ import { ActorSystem, Choreography, Session } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
 import { Effect, Option, References, Schema } from "effect"
 import { heapUsed } from "./support/heap.ts"
-import * as RawPeer from "./support/raw-peer.ts"
+import * as PeerFlood from "./support/peer-flood.ts"
 
 const SECRET = "a join flood test secret"
 const JOINS = 20_000
@@ -45,49 +45,32 @@ describe("a peer joins a participant to sessions it makes up", () => {
           Effect.provideService(Transport.Transport, transport)
         )
         yield* system.spawn(worker, { name: "w" })
-        const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(transport.address)))
-        let acked = 0
-        let received = 0
-        raw.socket.on("message", (data) => {
-          const frame = JSON.parse(String(data)) as {
-            readonly type?: string
-            readonly ack?: unknown
-            readonly first?: number
-            readonly envelopes?: ReadonlyArray<unknown>
-          }
-          if (typeof frame.ack === "number" && frame.ack > acked) acked = frame.ack
-          if (frame.type === "data" && frame.first !== undefined && frame.envelopes !== undefined) {
-            received = frame.first + frame.envelopes.length - 1
-            raw.send({ type: "ack", ack: received })
-          }
-        })
-        const { challenge } = yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity("joiner"), SECRET))
-        const window = Number(challenge.window)
-        const beat = setInterval(() => raw.send({ type: "heartbeat" }), 300)
-        yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(beat)))
+        const peer = yield* Effect.acquireRelease(
+          Effect.promise(() => PeerFlood.join(Option.getOrThrow(transport.address), "joiner", SECRET)),
+          (peer) => Effect.sync(() => peer.close())
+        )
         const before = yield* heapUsed
-        yield* Effect.promise(async () => {
-          for (let seq = 0; seq < JOINS; seq += PER_FRAME) {
-            while (seq + PER_FRAME - acked > window) await new Promise((resolve) => setTimeout(resolve, 5))
-            const envelopes = Array.from({ length: PER_FRAME }, (_, i) => ({
+        yield* Effect.promise(() =>
+          peer.send(
+            JOINS,
+            (n) => ({
               kind: "ask",
               to: { node: "target", path: "/user/w" },
-              correlationId: `join-${seq + i}`,
+              correlationId: `join-${n}`,
               payload: {
                 _tag: "Join",
-                session: `made-up-${seq + i}`,
+                session: `made-up-${n}`,
                 roles: {
                   C: { node: "joiner", path: "/user/c", protocol: "Job/C" },
                   W: { node: "target", path: "/user/w", protocol: "Job/W" }
                 },
-                coordinator: { node: "joiner", path: `/user/session-${seq + i}`, protocol: "Session(Job)" },
+                coordinator: { node: "joiner", path: `/user/session-${n}`, protocol: "Session(Job)" },
                 traceLimit: 100
               }
-            }))
-            raw.send({ type: "data", ack: received, first: seq + 1, envelopes })
-          }
-          while (acked < JOINS) await new Promise((resolve) => setTimeout(resolve, 10))
-        })
+            }),
+            PER_FRAME
+          )
+        )
         const after = yield* heapUsed
         const watching = ActorSystem.internal(system).remoting!.watching
         assert.isBelow(

@@ -1,0 +1,70 @@
+/**
+ * A raw peer that joins a node and sends it envelopes as fast as its window allows, acknowledging what the node
+ * sends back: the harness of the tests of what a peer with the secret can make a node keep (`remote-*-flood`).
+ */
+import * as RawPeer from "./raw-peer.ts"
+
+/** A joined raw peer: `send` puts envelopes on the wire within the node's window and resolves once all are acked. */
+export interface Flooder {
+  readonly raw: RawPeer.RawPeer
+  /** Sends the envelopes `make(0)` .. `make(count - 1)` in frames of `perFrame`; resolves when the node took them. */
+  readonly send: (count: number, make: (n: number) => unknown, perFrame?: number) => Promise<void>
+  /** The envelopes the node sent (replies, system messages), in order, when joined with `keep` (else none). */
+  readonly received: Array<unknown>
+  readonly close: () => void
+}
+
+/**
+ * Joins the node at `url` as `node` with `secret`; heartbeats every 300 ms until closed. With `keep`, what the node
+ * sends is kept in `received` (this process's heap: leave it off when measuring the node's).
+ */
+export const join = async (url: string, node: string, secret: string, keep = false): Promise<Flooder> => {
+  const raw = await RawPeer.open(url)
+  let acked = 0
+  let last = 0
+  let sent = 0
+  const received: Array<unknown> = []
+  raw.socket.on("message", (data) => {
+    const frame = JSON.parse(String(data)) as {
+      readonly type?: string
+      readonly ack?: unknown
+      readonly first?: number
+      readonly envelopes?: ReadonlyArray<unknown>
+    }
+    if (typeof frame.ack === "number" && frame.ack > acked) acked = frame.ack
+    if (frame.type === "data" && frame.first !== undefined && frame.envelopes !== undefined) {
+      const end = frame.first + frame.envelopes.length - 1
+      if (end > last) {
+        if (keep) received.push(...frame.envelopes.slice(Math.max(0, last + 1 - frame.first)))
+        last = end
+      }
+      raw.send({ type: "ack", ack: last })
+    }
+  })
+  const { challenge } = await RawPeer.join(raw, RawPeer.identity(node), secret)
+  const window = Number(challenge.window)
+  const beat = setInterval(() => raw.send({ type: "heartbeat" }), 300)
+  // the raw peer queues every frame for `next`: take them as they come, or this process's heap grows with them
+  void (async () => {
+    while (raw.isOpen()) await raw.next({ all: true, timeout: 60_000 }).catch(() => undefined)
+  })()
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  return {
+    raw,
+    received,
+    send: async (count, make, perFrame = 500) => {
+      for (let n = 0; n < count; n += perFrame) {
+        const size = Math.min(perFrame, count - n)
+        while (sent + size - acked > window) await pause(5)
+        const envelopes = Array.from({ length: size }, (_, i) => make(n + i))
+        raw.send({ type: "data", ack: last, first: sent + 1, envelopes })
+        sent += size
+      }
+      while (acked < sent) await pause(10)
+    },
+    close: () => {
+      clearInterval(beat)
+      raw.socket.close()
+    }
+  }
+}
