@@ -154,7 +154,7 @@ export class Dispatcher {
     if (!cell.deliver(local)) {
       // it does not fit now: parked with the senders waiting for room, unless the peer ignores pauses
       const flow = remoting.flow
-      if (flow.mayPark(peer)) cell.park(local, flow.park(peer, path))
+      if (flow.mayPark(peer, path)) cell.park(local, flow.park(peer, path))
       else this.refuse(peer, path, local, reply, cell.options.mailbox.capacity)
     }
     settle(local)

@@ -4,7 +4,10 @@
  * sending node is told to `pause` sends to that actor; once everything parked is in the mailbox, it is told to
  * `resume`. So a full mailbox slows only the senders to that actor, while replies, cancellations and other
  * actors' messages keep flowing. A peer that ignores the pause is cut short: past `maxParked` envelopes parked
- * for one peer, the rest are refused as `overflow` dead letters (a request is answered with `MailboxFull`).
+ * for one peer, the rest are refused as `overflow` dead letters (a request is answered with `MailboxFull`); and since
+ * every peer (each node id, each incarnation) has its own budget and what a peer parked stays after it leaves, one
+ * recipient holds at most `maxParkedPerRecipient` parked in all, from every peer (an honest sender is paused after its
+ * first parked envelope: it parks about a window at most).
  * Pauses a peer asks for are kept up to the same bound per peer node: an honest peer pauses a path only while it
  * holds an envelope of ours parked, and it parks at most `maxParked`; pauses past that (paths made up by a
  * hostile peer) are ignored, so a peer cannot grow this node's memory with them.
@@ -30,12 +33,20 @@ export class FlowControl {
   private readonly parked = new Map<string, number>()
   /** Receiving side: envelopes parked per sending node and incarnation. */
   private readonly parkedByPeer = new Map<string, number>()
+  /** Receiving side: envelopes parked per recipient, from every peer. */
+  private readonly parkedByRecipient = new Map<string, number>()
   private readonly notify: (peer: Peer.Peer, message: SystemMessage) => void
   readonly maxParked: number
+  readonly maxParkedPerRecipient: number
 
-  constructor(notify: (peer: Peer.Peer, message: SystemMessage) => void, maxParked = 16_384) {
+  constructor(
+    notify: (peer: Peer.Peer, message: SystemMessage) => void,
+    maxParked = 16_384,
+    maxParkedPerRecipient = 4 * maxParked
+  ) {
     this.notify = notify
     this.maxParked = maxParked
+    this.maxParkedPerRecipient = maxParkedPerRecipient
   }
 
   // sending side
@@ -98,10 +109,13 @@ export class FlowControl {
 
   // receiving side
 
-  /** May one more envelope from `peer` be parked? */
-  mayPark(peer: Peer.Peer): boolean {
+  /** May one more envelope from `peer` to `path` be parked? */
+  mayPark(peer: Peer.Peer, path: string): boolean {
     if (this.parkedByPeer.size === 0) return true // the usual case: nothing parked, no key to build
-    return (this.parkedByPeer.get(`${peer.node}\u0000${peer.incarnation}`) ?? 0) < this.maxParked
+    return (
+      (this.parkedByPeer.get(`${peer.node}\u0000${peer.incarnation}`) ?? 0) < this.maxParked &&
+      (this.parkedByRecipient.get(path) ?? 0) < this.maxParkedPerRecipient
+    )
   }
 
   /** An envelope from `peer` to `path` was parked; returns what to call once it is in the mailbox. */
@@ -111,12 +125,16 @@ export class FlowControl {
     const n = this.parked.get(k) ?? 0
     this.parked.set(k, n + 1)
     this.parkedByPeer.set(byPeer, (this.parkedByPeer.get(byPeer) ?? 0) + 1)
+    this.parkedByRecipient.set(path, (this.parkedByRecipient.get(path) ?? 0) + 1)
     if (n === 0) this.notify(peer, { type: "pause", path })
     return () => {
       const left = this.parked.get(k)! - 1
       const total = this.parkedByPeer.get(byPeer)! - 1
       if (total === 0) this.parkedByPeer.delete(byPeer)
       else this.parkedByPeer.set(byPeer, total)
+      const atRecipient = this.parkedByRecipient.get(path)! - 1
+      if (atRecipient === 0) this.parkedByRecipient.delete(path)
+      else this.parkedByRecipient.set(path, atRecipient)
       if (left > 0) {
         this.parked.set(k, left)
         return
