@@ -125,7 +125,7 @@ export class Writer {
   /**
    * Like {@link run}, with rows of a multi-row statement taken when the batch starts (`take`, once per batch): the
    * batch writes the rows every such write of it gathered in one call of `gather` (a few under the parameter limit),
-   * then each one's `then` (see `Gathered` in `writes.ts`). A session log's writes: the sends of many sessions and
+   * then each one's `then` (its `after`, see `Gathered` in `writes.ts`). A session log's writes: the sends of many sessions and
    * their `once` results are one statement of a batch, not one per session (each a round trip: on a loaded runner, a
    * turn of its event loop each).
    */
@@ -140,7 +140,7 @@ export class Writer {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
       this.loose.push({
-        write: { gather: gather as Merged<never, unknown>, take, then: then as Op },
+        write: { gather: gather as Merged<never, unknown>, take, after: then as Op },
         unit,
         done: (exit) => resume(exit as Exit.Exit<A, StorageError>)
       })

@@ -11,7 +11,7 @@ import type { Merged } from "./rows.ts"
 /** A statement run in a batch's transaction. */
 export type Op<A = unknown> = (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError.SqlError>
 
-/** A write with no statement of its own (a {@link Gathered} write's `then` when its rows are all it writes). */
+/** A write with no statement of its own (a {@link Gathered} write's `after` when its rows are all it writes). */
 export const noStatement: Op<void> = () => Effect.void
 
 /** A row of a multi-row statement: the batch runs consecutive rows of one statement together. */
@@ -25,7 +25,7 @@ export type Write = Op | Row
 
 /**
  * A write whose rows of a multi-row statement are taken when its batch starts (`take`, called once per batch: a batch
- * run again writes the same rows), then a statement of its own (`then`, its result the write's). A batch runs the
+ * run again writes the same rows), then a statement of its own (`after`, its result the write's). A batch runs the
  * gathered rows of all its writes first, in one call of each statement (a few under the parameter limit), then their
  * statements in order: so the gathered statement must commute with every other write of a batch (an insert `ON
  * CONFLICT DO NOTHING` into a table no other write of a batch reads or deletes from, as the session log's rows).
@@ -34,7 +34,7 @@ export type Write = Op | Row
 export interface Gathered {
   readonly gather: Merged<never, unknown>
   readonly take: () => ReadonlyArray<unknown>
-  readonly then: Op
+  readonly after: Op
 }
 
 /** What the writer queues: a {@link Write}, or a {@link Gathered} one (expanded into writes when its batch starts). */
@@ -50,7 +50,7 @@ export interface Expanded {
 export const expand = (queued: Queued): Expanded => {
   if (typeof queued === "function" || !("gather" in queued)) return { rows: [], write: queued }
   const merged = queued.gather
-  return { rows: queued.take().map((row) => ({ merged, row })), write: queued.then }
+  return { rows: queued.take().map((row) => ({ merged, row })), write: queued.after }
 }
 
 /**
