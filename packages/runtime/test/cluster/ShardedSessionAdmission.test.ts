@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ActorSystem, Cluster, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
-import { Cause, Effect, Exit, Layer } from "effect"
+import { ActorSystem, Cluster, DurableSession, Sharded, ShardedSession, type Storage } from "@troupe/runtime"
+import { Cause, type Duration, Effect, Exit, Layer, Option } from "effect"
 import type { Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { Admission } from "../../src/choreography/internal/sessionAdmission.ts"
@@ -93,9 +93,92 @@ const burst = (name: string, cluster: () => Promise<Layer.Layer<Sharding.Shardin
     expect(new Set(mine).size).toBe(2 * n)
   }, 180_000)
 
+/**
+ * The starter's place: `ShardedSession.start` takes one on its system before it stores the session. With every place
+ * held (here by the test), a burst of starts waits in line its deadline and is refused, typed, with nothing stored
+ * (on main: every start stored its session and returned at once, however many were joining); the places given back,
+ * a burst with an ample deadline completes, at most `cap` joining at once.
+ */
+const starterBurst = (
+  name: string,
+  cluster: () => Promise<Layer.Layer<Sharding.Sharding | Storage.Storage, unknown>>
+) =>
+  it("a burst of starts with every place held is refused typed (nothing stored); with places free all complete", async () => {
+    const n = 8
+    const prefix = `${name}-starter-`
+    const layer = await cluster()
+    const start = (id: string, deadline: Duration.Input) =>
+      Effect.gen(function* () {
+        const roles = {
+          C: yield* Sharded.ref(Clients, `c-${id}`),
+          B: yield* Sharded.ref(Banks, `b-${id}`),
+          A: yield* Sharded.ref(Auditors, `a-${id}`)
+        }
+        return yield* ShardedSession.start(Ledger, { roles, id, deadline })
+      })
+    const result = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const admission = Admission.of(ActorSystem.internal(yield* ActorSystem.ActorSystem))
+          // every place held (as by sessions joining)
+          for (let i = 0; i < cap; i++) yield* admission.admit("Held", `held-${i}`, Number.POSITIVE_INFINITY)
+          const refused = yield* Effect.forEach(
+            Array.from({ length: n }, (_, i) => `${prefix}r${i}`),
+            (id) => Effect.exit(start(id, "1 second")),
+            { concurrency: "unbounded" }
+          )
+          const stored = yield* Effect.forEach(
+            Array.from({ length: n }, (_, i) => `${prefix}r${i}`),
+            (id) => Effect.map(DurableSession.outcome(id), Option.isSome)
+          )
+          for (let i = 0; i < cap; i++) admission.release()
+          let mostJoining = 0
+          const sample = setInterval(() => {
+            mostJoining = Math.max(mostJoining, admission.joining)
+          }, 1)
+          const completed = yield* Effect.forEach(
+            Array.from({ length: n }, (_, i) => `${prefix}c${i}`),
+            (id) => Effect.exit(Effect.flatMap(start(id, "60 seconds"), (handle) => handle.await)),
+            { concurrency: "unbounded" }
+          )
+          clearInterval(sample)
+          return {
+            refused: refused.map((e) =>
+              Exit.isFailure(e) ? Exit.findErrorOption(e).pipe(Option.map((error) => error._tag)) : Option.none()
+            ),
+            stored,
+            failures: completed.filter(Exit.isFailure).map((e) => Cause.pretty(e.cause)),
+            mostJoining,
+            after: { joining: admission.joining, waiting: admission.waiting }
+          }
+        })
+      ).pipe(
+        Effect.provide(
+          hosting([Clients, Banks, Auditors] as const).pipe(
+            Layer.provideMerge(ActorSystem.layer({ maxJoiningSessions: cap, askTimeout: "30 seconds" })),
+            Layer.provideMerge(layer)
+          )
+        )
+      )
+    )
+    console.log(
+      `${name}: ${n} sharded starts with every place held, then ${n} with places free: most joining ${result.mostJoining}`
+    )
+    // before: every start stored its session and answered a handle at once
+    expect(result.refused).toEqual(Array.from({ length: n }, () => Option.some("SessionOverloaded")))
+    expect(result.stored).toEqual(Array.from({ length: n }, () => false))
+    expect(result.failures).toEqual([])
+    expect(result.mostJoining).toBeGreaterThan(0)
+    expect(result.mostJoining).toBeLessThanOrEqual(cap)
+    expect(result.after).toEqual({ joining: 0, waiting: 0 })
+  }, 180_000)
+
 describe("sessions with sharded roles under admission (one SQLite runner)", () => {
   burst("sqlite", async () =>
     Cluster.layerSqlite({ filename: join(dir, "runner.db"), shardLockRefreshInterval: "1 second" })
+  )
+  starterBurst("sqlite", async () =>
+    Cluster.layerSqlite({ filename: join(dir, "runner-starter.db"), shardLockRefreshInterval: "1 second" })
   )
 })
 
