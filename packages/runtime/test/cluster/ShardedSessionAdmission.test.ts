@@ -213,7 +213,7 @@ const starterBurst = (
     expect(result.after).toEqual({ joining: 0, waiting: 0 })
     // from a client's system: at most its 2 places at once, each given back once its session began
     if (result.client !== undefined) {
-      console.log(`${name}: ${n} sharded starts from a client with 2 places: most joining ${result.client.most}`)
+      console.log(`${name}: 6 sharded starts from a client with 2 places: most joining ${result.client.most}`)
       expect(result.client.failures).toEqual([])
       expect(result.client.most).toBe(2)
       expect(result.client.after).toEqual({ joining: 0, waiting: 0 })
