@@ -36,14 +36,17 @@ import type { Choreography as C, Diagram } from "@troupe/choreography"
 import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
 import { Sharding } from "effect/cluster"
 import type { ActorRef } from "../ActorRef.ts"
-import type { ActorSystem } from "../ActorSystem.ts"
+import { ActorSystem, internal as systemInternal } from "../ActorSystem.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
+import { type StarterPlace, starterPlace } from "../choreography/internal/durableAdmission.ts"
 import * as Lease from "../choreography/internal/lease.ts"
+import { Admission } from "../choreography/internal/sessionAdmission.ts"
 import {
   AbortCause,
   ParticipantStopped,
   SessionAborted,
-  SessionNodeLost
+  SessionNodeLost,
+  type SessionOverloaded
 } from "../choreography/internal/sessionErrors.ts"
 import {
   type CoordinatorProtocol,
@@ -55,6 +58,7 @@ import type * as Session from "../choreography/Session.ts"
 import * as DurableSession from "../durable/DurableSession.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
 import { Storage } from "../durable/Storage.ts"
+import { releaseWhenBegun } from "./internal/beginWatch.ts"
 import * as Resolver from "./internal/resolver.ts"
 import * as Sharded from "./Sharded.ts"
 
@@ -257,6 +261,14 @@ const retryMillis = 200
  * Starts a session with sharded roles: it is stored, then its coordinator (a sharded actor) is woken and asks
  * the roles to join. Like a durable session, it does not end with the starter's scope.
  *
+ * With an `ActorSystem` in context (a runner, or a client with one), it first takes a place among the sessions
+ * joining on that system (its `maxJoiningSessions`, shared with plain and durable sessions): when none is free it
+ * waits in line, in order, at most the session's `deadline`, and then fails with `SessionOverloaded`, with nothing
+ * stored. The place is held until the session began (the storage says so; read every 100 ms for all the places
+ * held) or ended, at most the session's deadline; a coordinator the cluster activates on the same system takes the
+ * place over (see "Sessions under overload" in docs/choreography.md). So a burst of starts stores and wakes at most
+ * that many sessions at once, the others waiting in line. Without an `ActorSystem` nothing bounds the starts.
+ *
  * @example
  * ```ts
  * const handle = yield* ShardedSession.start(Refund, { roles: { Customer: ana, Desk: desk }, id: "refund-7" })
@@ -268,7 +280,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   options: Options<P, B>
 ): Effect.Effect<
   Handle<Session.ResultsOf<B>>,
-  RoleNotSharded | StorageError | DurableSession.SessionIdTaken,
+  RoleNotSharded | StorageError | DurableSession.SessionIdTaken | SessionOverloaded,
   Sharding.Sharding | Storage
 > =>
   Effect.gen(function* () {
@@ -276,12 +288,31 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
       if (ref.node !== "cluster") return yield* new RoleNotSharded({ protocol: protocol.name, role, path: ref.path })
     const store = yield* DurableSession.storeOf
     const storage = yield* Storage
-    const { id, deadlineMillis } = yield* DurableSession.create(store, protocol, options, "cluster")
+    const sharding = yield* Sharding.Sharding
+    const id = options.id ?? crypto.randomUUID()
+    const deadlineMillis = Duration.toMillis(options.deadline ?? "30 seconds")
+    const system = yield* Effect.serviceOption(ActorSystem)
+    // the place is taken before anything is stored (a session refused leaves no row), and given back if the session
+    // is not stored; once it is, the place is held until the session began (or ended, or its deadline passed),
+    // unless its coordinator takes it over on this system
+    let place: StarterPlace | undefined
+    const stored = yield* Effect.gen(function* () {
+      if (Option.isSome(system)) {
+        const admission = Admission.of(systemInternal(system.value))
+        yield* admission.admit(protocol.name, id, deadlineMillis, () => {
+          place = starterPlace(admission, id)
+        })
+      }
+      const stored = yield* DurableSession.create(store, protocol, { ...options, id }, "cluster")
+      if (place !== undefined) releaseWhenBegun(store, place, stored.deadlineMillis)
+      place = undefined
+      return stored
+    }).pipe(Effect.onError(() => Effect.sync(() => place?.release())))
     const coordinator = yield* Sharded.ref(coordinatorOf(protocol), id)
     yield* Effect.ignore(coordinator.tell({ _tag: "Wake" }))
-    const completed = awaitEnd(protocol, id, deadlineMillis).pipe(
+    const completed = awaitEnd(protocol, id, stored.deadlineMillis).pipe(
       Effect.provideService(Storage, storage),
-      Effect.provideService(Sharding.Sharding, yield* Sharding.Sharding)
+      Effect.provideService(Sharding.Sharding, sharding)
     )
     return {
       id,
@@ -360,6 +391,6 @@ export const run = <P extends Choreography, const B extends Session.Bindings<P>>
   options: Options<P, B>
 ): Effect.Effect<
   Session.Completed<Session.ResultsOf<B>>,
-  SessionAborted | RoleNotSharded | StorageError | DurableSession.SessionIdTaken,
+  SessionAborted | RoleNotSharded | StorageError | DurableSession.SessionIdTaken | SessionOverloaded,
   Sharding.Sharding | Storage
 > => Effect.flatMap(start(protocol, options), (handle) => handle.await)

@@ -11,9 +11,11 @@
  *   the same sends (before, the first run had taken them, and the second wrote none, and committed);
  * - a batch with the log writes of several sessions, one of which the database refuses: only that session's writes
  *   fail and give their sends back; the other sessions' commit (before, the log's writes of a batch were one unit for
- *   the writer, and a `once` took every session's sends: one session's refused row failed every session's commit).
+ *   the writer, and a `once` took every session's sends: one session's refused row failed every session's commit);
+ * - a batch with the log writes of many sessions (sends and `once` results) inserts them in one statement (before, two
+ *   a session: each a round trip, each a turn of a loaded runner's event loop, and every `once` waited for them all).
  */
-import { Context, Duration, Effect, Exit, Layer } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer } from "effect"
 import type { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { sessionStore } from "../../src/durable/internal/sessionStore.ts"
@@ -26,7 +28,7 @@ const dbs = databases()
 const storeOn = (db: Database, location: string) =>
   Effect.map(Layer.build(db.layer(location)), (context) => {
     const { sql, writer, failed } = Storage.internal(Context.get(context, Storage.Storage))
-    return { sql, store: sessionStore(sql, writer, failed) }
+    return { sql, writer, store: sessionStore(sql, writer, failed) }
   })
 
 /** A trigger that makes the database refuse the log's send rows (or `drop` it). */
@@ -144,4 +146,64 @@ describe.each(dbs)("a durable session's log on $name", (db) => {
     },
     30_000
   )
+
+  it("the log writes of many sessions in one batch are one statement", async () => {
+    const location = await db.fresh()
+    const SESSIONS = 40
+    const program = Effect.gen(function* () {
+      const { sql, writer, store } = yield* storeOn(db, location)
+      // on PostgreSQL the database counts the statements that insert into the log (a statement-level trigger)
+      if (db.name === "postgres") {
+        yield* sql.unsafe("CREATE SEQUENCE log_statements")
+        yield* sql.unsafe(`CREATE FUNCTION count_statement() RETURNS trigger AS $$
+          BEGIN PERFORM nextval('log_statements'); RETURN NULL; END $$ LANGUAGE plpgsql`)
+        yield* sql.unsafe(`CREATE TRIGGER count_statement AFTER INSERT ON troupe_session_log
+          FOR EACH STATEMENT EXECUTE FUNCTION count_statement()`)
+      }
+      // a batch held open while every session's role sends twice and commits a `once` result (queued behind it)
+      const opened = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const held = yield* Effect.forkChild(
+        writer.run(() => Effect.andThen(Deferred.succeed(opened, undefined), Deferred.await(release)))
+      )
+      yield* Deferred.await(opened)
+      const ids = Array.from({ length: SESSIONS }, (_, i) => `s${i}`)
+      const commits = yield* Effect.sync(() =>
+        ids.map((s) => {
+          store.appendSend(s, "B", "A", [1, "record", 1])
+          store.appendSend(s, "B", "C", [1, "record", 2])
+          return Effect.runFork(Effect.exit(store.commitOnce(s, "B", 0, JSON.stringify(s))))
+        })
+      )
+      const callsBefore = writer.calls.count
+      const writesBefore = writer.calls.writes
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(held)
+      const exits = yield* Fiber.joinAll(commits)
+      const calls = writer.calls.count - callsBefore
+      const writes = writer.calls.writes - writesBefore
+      const statements =
+        db.name === "postgres"
+          ? Number((yield* sql<{ n: string }>`SELECT last_value::text AS n FROM log_statements`)[0]!.n)
+          : undefined
+      const logs = yield* Effect.forEach(ids, (s) =>
+        Effect.all([store.role(s, "A"), store.role(s, "C"), store.role(s, "B")])
+      )
+      return { exits, calls, writes, statements, logs }
+    })
+    const { exits, calls, writes, statements, logs } = await Effect.runPromise(Effect.scoped(program))
+    expect(exits.every(Exit.isSuccess)).toBe(true)
+    // every session's rows are stored: its sends to A and to C, its `once` result
+    logs.forEach(([a, c, b], i) => {
+      expect((a.inbound.get("B") ?? []).map(([seq]) => seq)).toEqual([1])
+      expect((c.inbound.get("B") ?? []).map(([seq]) => seq)).toEqual([1])
+      expect(b.onces).toEqual([`s${i}`])
+    })
+    // before: 80 statements (each session's sends, then its `once` result), in the writer's count and the database's
+    expect(calls).toBe(1)
+    if (statements !== undefined) expect(statements).toBe(1)
+    // each session's commit, and at most one write behind for its sends (before: 1,680, every send queued a write for
+    // every session with sends pending, and the batches took them 500 at a time)
+    expect(writes).toBeLessThanOrEqual(2 * SESSIONS)
+  }, 30_000)
 })

@@ -14,9 +14,10 @@
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { StorageError } from "./errors.ts"
+import { chunks, type Merged, maxParameters } from "./rows.ts"
 import { decoding, readChunk, readJson } from "./sessionColumns.ts"
 import type { Writer } from "./writer.ts"
-import type { Op } from "./writes.ts"
+import { noStatement, type Op } from "./writes.ts"
 
 /** A message as the log keeps it: its number, its label, and its payload encoded as JSON. */
 export type Logged = readonly [seq: number, label: string, payload: unknown]
@@ -55,37 +56,42 @@ interface Chunk {
 /** How a failed query becomes a `StorageError` naming the operation (and what it read). */
 export type Failed = (operation: string, id?: string) => (error: SqlError.SqlError) => StorageError
 
-const CHUNK = 400
-
 const keyOf = (session: string, role: string, peer: string) => `${session}\u0000${role}\u0000${peer}`
 
 /** The writer's unit of a session's log writes (see `Writer.run`). */
 const unitOf = (session: string) => `session log\u0000${session}`
 
-/** Inserts chunks of sends, a row each (in a batch's transaction). */
-const insertChunks = (
-  sql: SqlClient.SqlClient,
-  chunks: ReadonlyArray<Chunk>
-): Effect.Effect<void, SqlError.SqlError> => {
-  if (chunks.length === 0) return Effect.void
-  const rows: Array<Row> = chunks.map((c) => ({
-    session: c.session,
-    role: c.role,
-    kind: "send",
-    peer: c.peer,
-    seq: c.messages[0]![0],
-    label: "",
-    payload: JSON.stringify(c.messages)
-  }))
-  const batches: Array<Array<Row>> = []
-  for (let i = 0; i < rows.length; i += CHUNK) batches.push(rows.slice(i, i + CHUNK))
-  return Effect.forEach(
-    batches,
-    (batch) =>
-      sql`INSERT INTO troupe_session_log ${sql.insert(batch as never)} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`,
-    { discard: true }
-  )
+/** The most rows one insert into the log writes (under every database's parameter limit at 7 values a row). */
+const ROWS = 1000
+
+/**
+ * Rows of the log, inserted with a batch's other log rows (every session's sends and `once` results of a batch in one
+ * statement, see `Writer.runGathered`); a row stored already is left as it is (a replay writes its sends again).
+ */
+const logRows: Merged<Row, void> = {
+  name: "session log rows",
+  run: (sql, rows) =>
+    Effect.as(
+      Effect.forEach(
+        chunks(rows, 7, 0, Math.min(maxParameters(sql), 7 * ROWS)),
+        (some) =>
+          sql`INSERT INTO troupe_session_log ${sql.insert(some as never)} ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`,
+        { discard: true }
+      ),
+      rows.map(() => undefined)
+    )
 }
+
+/** A chunk of sends as its row. */
+const rowOfChunk = (c: Chunk): Row => ({
+  session: c.session,
+  role: c.role,
+  kind: "send",
+  peer: c.peer,
+  seq: c.messages[0]![0],
+  label: "",
+  payload: JSON.stringify(c.messages)
+})
 
 /**
  * The log of the durable sessions of one storage (the session store is one, see `sessionStore.ts`).
@@ -97,6 +103,12 @@ export class SessionLog {
   /** The sends written behind and not yet taken by a batch, per session. */
   private pending = new Map<string, Map<string, Chunk>>()
   private scheduled = false
+  /**
+   * The sessions with a log write queued whose batch has not started: that batch takes their sends, so a write behind
+   * queues no other write for them (before, every send queued a write for every session with sends pending: 40
+   * sessions sending twice queued 1,680 writes, and the writes other roles waited for went in later batches).
+   */
+  private queued = new Set<string>()
   /** How many batches with sends were refused in a row (the next write behind waits longer). */
   private refused = 0
   protected readonly sql: SqlClient.SqlClient
@@ -110,9 +122,10 @@ export class SessionLog {
   }
 
   /**
-   * Runs `op` in a write batch together with the sends of `session` written so far (a row per chunk), so that they
-   * commit with it or not at all. The sends are taken once: a batch the database runs again (a deadlock's victim,
-   * see `writer.ts`) writes the same sends again. A batch that did not commit (the database refused it: unreachable,
+   * Runs `op` in a write batch together with the sends of `session` written so far (a row per chunk) and `entry` (a
+   * row of the log), so that they commit with it or not at all. The rows are inserted with every other log row of the
+   * batch, all sessions', in one statement (see `Writer.runGathered`). The sends are taken when the batch starts, once:
+   * a batch the database runs again (a deadlock's victim, see `writer.ts`) writes the same sends again. A batch that did not commit (the database refused it: unreachable,
    * locked, full) gives them back, merged with those written since, for the next batch: a send written behind is
    * never dropped while its role lives, since the role counts it as stored and does not write it again when it
    * replays (a gap in the log would be a message its receiver never gets back when it resumes). A session's log
@@ -120,14 +133,27 @@ export class SessionLog {
    * written without it, they commit together or not at all (a `once` result never without the sends an earlier write
    * of its batch took), and apart from every other session's (a refused row of one session fails no other's commit).
    */
-  protected withSends<A>(session: string, op: Op<A>): Effect.Effect<A, StorageError> {
+  protected withSends<A>(
+    session: string,
+    op: Op<A>,
+    entry?: Omit<Row, "session" | "label">
+  ): Effect.Effect<A, StorageError> {
     return Effect.suspend(() => {
       let taken: ReadonlyArray<Chunk> | undefined
+      this.queued.add(session)
       return this.writer
-        .run((sql) => {
-          taken ??= this.take(session)
-          return Effect.andThen(insertChunks(sql, taken), op(sql))
-        }, unitOf(session))
+        .runGathered(
+          logRows,
+          () => {
+            this.queued.delete(session)
+            taken = this.take(session)
+            const rows = taken.map(rowOfChunk)
+            if (entry !== undefined) rows.push({ session, label: "", ...entry })
+            return rows
+          },
+          op,
+          unitOf(session)
+        )
         .pipe(
           Effect.tap(() => Effect.sync(() => (this.refused = 0))),
           // (a typed failure only: the batch was rolled back; an interrupted waiter's batch may still commit)
@@ -202,9 +228,9 @@ export class SessionLog {
   private readonly writeBehind: Effect.Effect<void> = Effect.suspend(() => {
     this.scheduled = false
     return Effect.forEach(
-      [...this.pending.keys()],
+      [...this.pending.keys()].filter((session) => !this.queued.has(session)),
       (session) =>
-        this.withSends(session, () => Effect.void).pipe(
+        this.withSends(session, noStatement).pipe(
           Effect.catchCause((cause) =>
             Effect.logWarning("Could not write a durable session's messages; they are written again later", cause).pipe(
               Effect.annotateLogs({ session })
@@ -233,12 +259,7 @@ export class SessionLog {
     seq: number,
     payload: string
   ): Effect.Effect<void, StorageError> {
-    return this.withSends(
-      session,
-      (sql) =>
-        sql`INSERT INTO troupe_session_log ${sql.insert({ session, role, kind, peer: "", seq, label: "", payload })}
-            ON CONFLICT (session, role, kind, peer, seq) DO NOTHING`
-    )
+    return this.withSends(session, noStatement, { role, kind, peer: "", seq, payload })
   }
 
   /** A role's part of the log, in one read. */

@@ -139,6 +139,22 @@ export class SessionStore extends SessionLog {
     )
   }
 
+  /**
+   * Which of `sessions` began or ended (or are not stored), in one read: a sharded session's starter holds its place
+   * among the sessions joining until its session began (see `cluster/internal/beginWatch.ts`).
+   */
+  begunOrGone(sessions: ReadonlyArray<string>): Effect.Effect<ReadonlySet<string>, StorageError> {
+    if (sessions.length === 0) return Effect.succeed(new Set())
+    return this.sql<{ session: string }>`SELECT session FROM troupe_sessions
+       WHERE session IN ${this.sql.in(sessions)} AND begun = 0 AND status = 'running'`.pipe(
+      Effect.mapError(this.failed("session read")),
+      Effect.map((rows) => {
+        const joining = new Set(rows.map((r) => r.session))
+        return new Set(sessions.filter((s) => !joining.has(s)))
+      })
+    )
+  }
+
   /** The sessions coordinated by `node` that have not ended. */
   running(node: string): Effect.Effect<ReadonlyArray<SessionRecord>, StorageError> {
     return this.sql<SessionRow>`SELECT session, protocol, node, spec, begun, status, outcome FROM troupe_sessions

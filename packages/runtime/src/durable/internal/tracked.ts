@@ -4,7 +4,7 @@
  */
 import type { Exit } from "effect"
 import type { PersistenceConflict, StorageError, WriteError } from "./errors.ts"
-import type { Write } from "./writes.ts"
+import type { Queued, Write } from "./writes.ts"
 
 /** A durable actor's instance as the writer sees it. */
 export interface Tracked {
@@ -30,7 +30,7 @@ export interface Tracked {
 
 /** A statement written on its own (not with an actor's snapshot), and who waits for its outcome. */
 export interface Loose {
-  readonly write: Write
+  readonly write: Queued
   /** The writes of a batch with the same unit commit together or not at all (see {@link Writer.run}). */
   readonly unit: string | object | undefined
   readonly done: (exit: Exit.Exit<unknown, StorageError>) => void

@@ -31,7 +31,20 @@ import {
 import type { Merged } from "./rows.ts"
 import { writeStates } from "./snapshots.ts"
 import type { Loose, Tracked, Written } from "./tracked.ts"
-import { isolated, isRefusal, isVictim, type Op, type Outcome, rowOf, runWrites, victimRetry } from "./writes.ts"
+import {
+  type Calls,
+  type Expanded,
+  expand,
+  gathered,
+  isolated,
+  isRefusal,
+  isVictim,
+  type Op,
+  type Outcome,
+  rowOf,
+  runWrites,
+  victimRetry
+} from "./writes.ts"
 
 export type { Tracked } from "./tracked.ts"
 
@@ -51,6 +64,8 @@ export class Writer {
   /** Runs a batch's effect (with the storage's services). */
   private readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
   private readonly transactions: Transactions
+  /** How many statement calls the batches made so far (a multi-row statement's call counts once), and loose writes they took. */
+  readonly calls: Calls = { count: 0, writes: 0 }
 
   constructor(options: {
     readonly sql: SqlClient.SqlClient
@@ -103,6 +118,32 @@ export class Writer {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
       this.loose.push({ write: op as Op, unit, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
+      this.schedule(true)
+    })
+  }
+
+  /**
+   * Like {@link run}, with rows of a multi-row statement taken when the batch starts (`take`, once per batch): the
+   * batch writes the rows every such write of it gathered in one call of `gather` (a few under the parameter limit),
+   * then each one's `then` (its `after`, see `Gathered` in `writes.ts`). A session log's writes: the sends of many sessions and
+   * their `once` results are one statement of a batch, not one per session (each a round trip: on a loaded runner, a
+   * turn of its event loop each).
+   */
+  runGathered<R, A>(
+    gather: Merged<R, unknown>,
+    take: () => ReadonlyArray<R>,
+    then: Op<A>,
+    unit?: string | object
+  ): Effect.Effect<A, StorageError> {
+    return Effect.callback<A, StorageError>((resume) => {
+      if (this.closed) {
+        return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
+      }
+      this.loose.push({
+        write: { gather: gather as Merged<never, unknown>, take, after: then as Op },
+        unit,
+        done: (exit) => resume(exit as Exit.Exit<A, StorageError>)
+      })
       this.schedule(true)
     })
   }
@@ -187,6 +228,7 @@ export class Writer {
       this.dirty.delete(t)
     }
     const loose = this.loose.splice(0, MAX_BATCH)
+    this.calls.writes += loose.length
     if (this.dirty.size > 0 || this.loose.length > 0) this.urgent = true
     const written: Array<Written> = []
     for (const t of tracked) {
@@ -212,14 +254,22 @@ export class Writer {
       t.afterCommit = []
       t.ops = []
     }
-    this.fork(this.write(written, loose)).addObserver(() => {
+    // gathered rows are taken now, once: a batch run again writes the same rows
+    const expanded = loose.map((l) => expand(l.write))
+    this.fork(this.write(written, loose, expanded)).addObserver(() => {
       this.flushing = false
       if (this.dirty.size > 0 || this.loose.length > 0) this.schedule(this.urgent)
     })
   }
 
-  private write(written: ReadonlyArray<Written>, loose: ReadonlyArray<Loose>): Effect.Effect<void> {
+  private write(
+    written: ReadonlyArray<Written>,
+    loose: ReadonlyArray<Loose>,
+    expanded: ReadonlyArray<Expanded>
+  ): Effect.Effect<void> {
     const sql = this.sql
+    const calls = this.calls
+    const callsBefore = calls.count
     const now = Date.now()
     let tries = 0
     // when the last try's transaction had its connection (and began), and when its statements were done
@@ -241,12 +291,12 @@ export class Writer {
       // the statements tied to each state written, in order, after all the states (they touch other tables)
       yield* runWrites(
         sql,
-        states.flatMap((w) => (w.conflict === undefined ? w.ops : []))
+        states.flatMap((w) => (w.conflict === undefined ? w.ops : [])),
+        calls
       )
-      const results = yield* runWrites(
-        sql,
-        loose.map((l) => l.write)
-      )
+      // every gathered row first (one call of each statement), then each loose write's own
+      const { writes, first } = gathered(expanded)
+      const results = (yield* runWrites(sql, writes, calls)).slice(first)
       ran = Date.now()
       return { results: results.map((value): Outcome<unknown> => ({ _tag: "Written", value })), refused: undefined }
     })
@@ -260,7 +310,7 @@ export class Writer {
           sql,
           Effect.gen(function* () {
             const [conflict] = yield* writeStates(sql, [stateOf(w)], now)
-            if (conflict === undefined) yield* runWrites(sql, w.ops)
+            if (conflict === undefined) yield* runWrites(sql, w.ops, calls)
             return conflict
           })
         )
@@ -281,12 +331,10 @@ export class Writer {
       }
       const results: Array<Outcome<unknown>> = new Array(loose.length)
       for (const unit of units) {
+        const { writes, first } = gathered(unit.map((i) => expanded[i]!))
         const outcome = yield* isolated(
           sql,
-          runWrites(
-            sql,
-            unit.map((i) => loose[i]!.write)
-          )
+          Effect.map(runWrites(sql, writes, calls), (results) => results.slice(first))
         )
         unit.forEach((i, k) => {
           results[i] = outcome._tag === "Written" ? { _tag: "Written", value: outcome.value[k] } : outcome
@@ -331,7 +379,10 @@ export class Writer {
             commitMillis: Date.now() - ran,
             tries,
             states: written.length,
-            statements: loose.length
+            // the loose writes, and the statement calls of their tries (the loose writes' and the states' statements, not the
+            // states' own writes; a multi-row statement's call counts once)
+            statements: loose.length,
+            calls: calls.count - callsBefore
           }
           if (refusal !== undefined)
             return Effect.logWarning(

@@ -11,6 +11,9 @@ import type { Merged } from "./rows.ts"
 /** A statement run in a batch's transaction. */
 export type Op<A = unknown> = (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError.SqlError>
 
+/** A write with no statement of its own (a {@link Gathered} write's `after` when its rows are all it writes). */
+export const noStatement: Op<void> = () => Effect.void
+
 /** A row of a multi-row statement: the batch runs consecutive rows of one statement together. */
 export interface Row {
   readonly merged: Merged<never, unknown>
@@ -20,6 +23,56 @@ export interface Row {
 /** What a batch runs: a statement of its own, or a row of a multi-row statement. */
 export type Write = Op | Row
 
+/**
+ * A write whose rows of a multi-row statement are taken when its batch starts (`take`, called once per batch: a batch
+ * run again writes the same rows), then a statement of its own (`after`, its result the write's). A batch runs the
+ * gathered rows of all its writes first, in one call of each statement (a few under the parameter limit), then their
+ * statements in order: so the gathered statement must commute with every other write of a batch (an insert `ON
+ * CONFLICT DO NOTHING` into a table no other write of a batch reads or deletes from, as the session log's rows).
+ * Written write by write (a refused batch, see {@link isolated}), each unit runs its own rows, then its statements.
+ */
+export interface Gathered {
+  readonly gather: Merged<never, unknown>
+  readonly take: () => ReadonlyArray<unknown>
+  readonly after: Op
+}
+
+/** What the writer queues: a {@link Write}, or a {@link Gathered} one (expanded into writes when its batch starts). */
+export type Queued = Write | Gathered
+
+/** A queued write as its batch runs it: the rows it gathered (none for a plain write), then its own write. */
+export interface Expanded {
+  readonly rows: ReadonlyArray<Row>
+  readonly write: Write
+}
+
+/** Takes a queued write's gathered rows (when its batch starts: see {@link Gathered}). */
+export const expand = (queued: Queued): Expanded => {
+  if (typeof queued === "function" || !("gather" in queued)) return { rows: [], write: queued }
+  const merged = queued.gather
+  return { rows: queued.take().map((row) => ({ merged, row })), write: queued.after }
+}
+
+/**
+ * The writes that run `expanded` as a batch does: every gathered row first, grouped by statement (so each statement
+ * is one call), then each write's own; `first` is the index of the first write's own result.
+ */
+export const gathered = (expanded: ReadonlyArray<Expanded>): { writes: Array<Write>; first: number } => {
+  const byStatement = new Map<Merged<never, unknown>, Array<Row>>()
+  for (const e of expanded) {
+    for (const row of e.rows) {
+      const rows = byStatement.get(row.merged)
+      if (rows === undefined) byStatement.set(row.merged, [row])
+      else rows.push(row)
+    }
+  }
+  const writes: Array<Write> = []
+  for (const rows of byStatement.values()) writes.push(...rows)
+  const first = writes.length
+  for (const e of expanded) writes.push(e.write)
+  return { writes, first }
+}
+
 /** A row of `merged`, to queue as a {@link Write}. */
 export const rowOf = <R>(merged: Merged<R, unknown>, value: R): Row => ({
   merged: merged as Merged<never, unknown>,
@@ -27,12 +80,22 @@ export const rowOf = <R>(merged: Merged<R, unknown>, value: R): Row => ({
 })
 
 /**
+ * How many statement calls the writer's batches made (a multi-row statement's call counts once), and how many loose
+ * writes they took (see `Writer.run`), for measures and tests.
+ */
+export interface Calls {
+  count: number
+  writes: number
+}
+
+/**
  * Runs `writes` in order, each run of consecutive rows of one multi-row statement as one call of it; answers
- * each write's result.
+ * each write's result. Counts the calls in `calls`.
  */
 export const runWrites = (
   sql: SqlClient.SqlClient,
-  writes: ReadonlyArray<Write>
+  writes: ReadonlyArray<Write>,
+  calls?: Calls
 ): Effect.Effect<Array<unknown>, SqlError.SqlError> =>
   Effect.gen(function* () {
     const results: Array<unknown> = []
@@ -40,10 +103,12 @@ export const runWrites = (
     while (i < writes.length) {
       const write = writes[i]!
       if (typeof write === "function") {
+        if (write !== noStatement && calls !== undefined) calls.count++
         results.push(yield* write(sql))
         i++
         continue
       }
+      if (calls !== undefined) calls.count++
       let end = i + 1
       while (end < writes.length) {
         const next = writes[end]!
