@@ -127,6 +127,8 @@ export class Admission {
   /** Given a place or refused, in order: resumed by the dispatcher's next turn. */
   private readonly resumable = new Deque<Waiter>()
   private scheduled = false
+  /** When this turn's budget for sessions going on in their callers' calls ends (-1: not opened in this turn). */
+  private budgetUntil = -1
 
   constructor(deadlines: Deadlines, timeoutMillis: number, limit: number) {
     this.deadlines = deadlines
@@ -181,6 +183,45 @@ export class Admission {
   }
 
   private wait(
+    protocol: string,
+    session: string,
+    timeoutMillis: number,
+    admitted: (() => void) | undefined,
+    next: Next | undefined
+  ): Effect.Effect<unknown, unknown, unknown> {
+    return Effect.suspend(() => {
+      if (!this.inline()) return this.suspended(protocol, session, timeoutMillis, admitted, next)
+      this.joining++
+      admitted?.()
+      return next === undefined ? Effect.void : next()
+    })
+  }
+
+  /**
+   * Whether a session may take its place and go on in its caller's call: a place is free, nobody waits for one or to
+   * be resumed (a session never overtakes another), and this turn of the event loop has not yet spent its
+   * {@link TURN_MILLIS} on sessions going on in their callers' calls. The turn's budget starts with its first such
+   * session and ends with the turn (`setImmediate`), so a lone session starts at once, and a burst in one call goes on
+   * inline for the first few milliseconds' worth and then lines up for the dispatcher.
+   */
+  private inline(): boolean {
+    if (this.joining >= this.limit || this.waiting > 0 || this.resumable.length > 0) return false
+    const now = performance.now()
+    if (this.budgetUntil < 0) {
+      this.budgetUntil = now + TURN_MILLIS
+      setImmediate(this.endBudget)
+      return true
+    }
+    return now < this.budgetUntil
+  }
+
+  /** The turn whose inline budget was opened ended: the next turn has its own. */
+  private readonly endBudget = (): void => {
+    this.budgetUntil = -1
+  }
+
+  /** Takes a place in line (or one free, to be resumed by the dispatcher), suspended until resumed. */
+  private suspended(
     protocol: string,
     session: string,
     timeoutMillis: number,
