@@ -1,25 +1,30 @@
 /**
- * The CLI's numeric flags and database argument out of their range, run as real child processes: each is one line
- * on stderr naming the flag and its range, exit code 1, no stack trace, and nothing left behind.
+ * The CLI's numeric flags and database argument out of their range, and a node's addresses it cannot listen on, run
+ * as real child processes: each is one line on stderr naming the flag (and its range, or what was wrong and what to
+ * give instead), exit code 1, no stack trace, and nothing left behind.
  */
 import { existsSync, mkdtempSync } from "node:fs"
+import { createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it, vi } from "vitest"
-import { run, stopAll } from "./support/child.ts"
+import { run, stopAll, testEnv } from "./support/child.ts"
 
 const root = join(import.meta.dirname, "..")
 const CLI = join(root, "packages", "cli", "src", "bin.ts")
 const lemons = join(import.meta.dirname, "fixtures", "cli", "lemons.ts")
-const troupe = (args: ReadonlyArray<string>, cwd = root) => run([CLI, ...args], { cwd })
+const echo = join(import.meta.dirname, "fixtures", "cli", "echo.ts")
+const troupe = (args: ReadonlyArray<string>, cwd = root) =>
+  run([CLI, ...args], { cwd, env: { ...testEnv(), TROUPE_TOKEN: "a cli bad input test secret" } })
 
 afterAll(stopAll)
 vi.setConfig({ testTimeout: 300_000 })
 
 /** One line on stderr, exit code 1, no stack trace anywhere. */
-const refused = async (args: ReadonlyArray<string>, line: string, cwd?: string) => {
+const refused = async (args: ReadonlyArray<string>, line: string | RegExp, cwd?: string) => {
   const { code, stdout, stderr } = await troupe(args, cwd)
-  expect(stderr.trim()).toBe(line)
+  if (typeof line === "string") expect(stderr.trim()).toBe(line)
+  else expect(stderr.trim()).toMatch(line)
   expect(`${stdout}${stderr}`).not.toMatch(/^\s+at /m)
   expect(code).toBe(1)
 }
@@ -56,4 +61,49 @@ describe("troupe with flags out of range", () => {
     )
     expect(existsSync(join(cwd, "typo.db"))).toBe(false)
   })
+})
+
+/** A port something else listens on (closed when `use` is done). */
+const takenPort = async <A>(use: (port: number) => Promise<A>): Promise<A> => {
+  const server: Server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  try {
+    return await use((server.address() as { port: number }).port)
+  } finally {
+    server.close()
+  }
+}
+
+const GIVE = "give 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or another address of this machine"
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+/** What is said of a name that does not resolve (no such name; in a sandbox, no DNS answer), and what to give. */
+const unresolved = (flag: string) =>
+  new RegExp(
+    `^troupe: ${flag}: the host name no-such-host\\.invalid (does not resolve|could not be resolved now) ` +
+      `\\(getaddrinfo [A-Z_]+ no-such-host\\.invalid[^)]*\\): (retry, or )?${literally(GIVE)}$`
+  )
+
+describe("troupe node on an address it cannot listen on: the flag at fault, what was wrong, what to give", () => {
+  it.concurrent("--host that does not resolve (was: 'the transport could not start (listen.port): getaddrinfo ...')", () =>
+    refused(["node", "--agents", echo, "--listen", "0", "--host", "no-such-host.invalid"], unresolved("--host")))
+
+  it.concurrent("--host not of this machine (was: blamed listen.port)", () =>
+    refused(
+      ["node", "--agents", echo, "--listen", "0", "--host", "192.0.2.1"],
+      `troupe: --host: 192.0.2.1 is not an address of this machine (listen EADDRNOTAVAIL: address not available 192.0.2.1): ${GIVE}`
+    ))
+
+  it.concurrent("--listen on a taken port (was: 'the transport could not start (listen.port): listen EADDRINUSE ...')", () =>
+    takenPort((port) =>
+      refused(
+        ["node", "--agents", echo, "--listen", `${port}`],
+        `troupe: --listen: port ${port} is taken (listen EADDRINUSE: address already in use 127.0.0.1:${port}): choose another, or 0 for a free one`
+      )
+    ))
+
+  it.concurrent("--inspect-host that does not resolve (was: a raw getaddrinfo error and 'is the port taken?')", () =>
+    refused(
+      ["node", "--agents", echo, "--listen", "0", "--inspect", "0", "--inspect-host", "no-such-host.invalid"],
+      unresolved("--inspect-host")
+    ))
 })

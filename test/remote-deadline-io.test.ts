@@ -7,7 +7,7 @@
  * join that way: the starter held the thread longer than the ask timeout). The reply must win; an ask whose reply does
  * not come still times out, once the waiting I/O was read.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -16,6 +16,7 @@ import { ActorSystem } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
 import { Effect, Exit, Fiber } from "effect"
 import { afterAll } from "vitest"
+import { blockUntil, HANG_MS } from "./support/block-until.ts"
 import { start, stopAll } from "./support/child.ts"
 import { Marked, secret } from "./support/marked-reply.ts"
 
@@ -23,19 +24,6 @@ afterAll(stopAll)
 
 const node = fileURLToPath(new URL("./support/marked-node.ts", import.meta.url))
 const DEADLINE_MS = 200
-/** How long the caller may wait for the callee's answer while it blocks (only a hang takes this long). */
-const HANG_MS = 60_000
-
-/**
- * Keeps the thread until the callee marked its reply as written and the deadline is `past` ms behind: the reply is
- * then in this process's socket, unread.
- */
-const blockUntil = (marker: string, deadline: number, past: number) => {
-  const started = Date.now()
-  while (!existsSync(marker) || Date.now() < deadline + past) {
-    if (Date.now() - started > HANG_MS) throw new Error(`the callee did not answer within ${HANG_MS} ms`)
-  }
-}
 
 describe("a deadline is judged after the I/O already waiting was read", () => {
   it.live(
@@ -70,7 +58,7 @@ describe("a deadline is judged after the I/O already waiting was read", () => {
             startImmediately: true
           })
           // after the link's write of the asks (at once on an idle link, else in a microtask queued before this one)
-          yield* Effect.sync(() => queueMicrotask(() => blockUntil(marker, asked + DEADLINE_MS, 50)))
+          yield* Effect.sync(() => queueMicrotask(() => blockUntil(marker, asked + DEADLINE_MS, 50, "the callee")))
           const pinged = yield* Fiber.await(ping)
           assert.deepStrictEqual(pinged, Exit.succeed("pong"), `round ${round}`)
           const hung = yield* Effect.flip(Fiber.join(hang))

@@ -152,12 +152,17 @@ describe("a hostile wire", () => {
       assert.match(String(truncated.message), /not valid JSON/)
       anonymous.send("a text frame")
       assert.match(String((yield* anonymous.next("error")).message), /text frames/)
-      anonymous.send(bin({ ...hello("x"), node: 42 }))
-      assert.deepInclude(yield* anonymous.next("error"), { type: "error", code: "bad-frame", field: "node" })
       anonymous.send(bin({ type: "ack", ack: 1 }))
       assert.deepInclude(yield* anonymous.next("error"), { type: "error", code: "unexpected-frame", field: "type" })
       assert.isTrue(anonymous.isOpen())
       assert.deepStrictEqual(anonymous.unread(), [])
+      // a hello with a field of the wrong type: its error frame, then refused for good (no other hello can follow)
+      const misnamed = yield* raw(url)
+      misnamed.send(bin({ ...hello("x"), node: 42 }))
+      assert.deepInclude(yield* misnamed.next("error"), { type: "error", code: "bad-frame", field: "node" })
+      const closed = yield* misnamed.closed
+      assert.strictEqual(closed.code, CloseCode.VersionMismatch)
+      assert.match(closed.reason, /^its hello is not one protocol \d+ accepts: node: /)
 
       // an oversized frame closes the socket with 1009
       const big = yield* raw(url)
@@ -218,11 +223,11 @@ describe("a hostile wire", () => {
       const stats = yield* node.stats
       // 5 before the handshake, 1 oversized, 2 envelopes, 2 frames after it, 1 gap
       assert.strictEqual(stats.badFrames, 11)
-      assert.strictEqual(stats.refused, 3)
+      assert.strictEqual(stats.refused, 4)
       // every bad frame and refusal was logged
       assert.strictEqual(logged.filter((line) => line === "Warn bad frame").length, 10)
       assert.strictEqual(logged.filter((line) => line === "Warn protocol violation").length, 1)
-      assert.strictEqual(logged.filter((line) => line === "Warn connection refused").length, 3)
+      assert.strictEqual(logged.filter((line) => line === "Warn connection refused").length, 4)
       assert.deepStrictEqual(
         stats.links.map((link) => link.node),
         ["good", "insider"]

@@ -6,8 +6,10 @@
  *
  *   pnpm exec node bench/probes/wide-payload.ts [shape] [rounds]
  *
- * shape: wide (200,000 keys of numbers), tiny (many 1-char keys), deep (nested 120 deep, repeated),
- * escapes (long strings needing escapes), array (a long array of numbers)
+ * Each shape is sized to the widest envelope a node sends and accepts by default (`maxEnvelopeValues`, 50,000
+ * JSON values, less room for the envelope's own fields), so the figures are the worst a peer can cost:
+ * shape: wide (keys of numbers), tiny (short keys), deep (nested 120 deep, repeated), escapes (long strings
+ * needing escapes: bounded by bytes, not values), array (an array of numbers)
  */
 
 import { Protocol } from "@troupe/runtime"
@@ -16,28 +18,32 @@ import { Schema } from "effect"
 import { codecOf } from "../../packages/runtime/src/internal/remote/codec.ts"
 import * as Frame from "../../packages/transport/src/Frame.ts"
 import { FrameDecoder } from "../../packages/transport/src/internal/frameDecoder.ts"
+import { countValues } from "../../packages/transport/src/internal/jsonValues.ts"
+import { DEFAULT_ENVELOPE_VALUES } from "../../packages/transport/src/internal/options.ts"
 
 const shape = process.argv[2] ?? "wide"
 const rounds = Number(process.argv[3] ?? 5)
+/** The payload's values: the default limit less room for the envelope's own fields and the message's tag. */
+const VALUES = DEFAULT_ENVELOPE_VALUES - 16
 
 const make = (): { readonly data: unknown; readonly schema: Schema.Top } => {
   switch (shape) {
     case "wide": {
       const data: Record<string, number> = {}
-      for (let i = 0; i < 200_000; i++) data[`k${i}`] = i
+      for (let i = 0; i < VALUES - 2; i++) data[`k${i}`] = i
       return { data, schema: Schema.Record(Schema.String, Schema.Number) }
     }
     case "tiny": {
       const data: Record<string, number> = {}
-      for (let i = 0; i < 400_000; i++) data[i.toString(36)] = 0
+      for (let i = 0; i < VALUES - 2; i++) data[i.toString(36)] = 0
       return { data, schema: Schema.Record(Schema.String, Schema.Number) }
     }
     case "array": {
-      return { data: Array.from({ length: 500_000 }, (_, i) => i), schema: Schema.Array(Schema.Number) }
+      return { data: Array.from({ length: VALUES - 2 }, (_, i) => i), schema: Schema.Array(Schema.Number) }
     }
     case "deep": {
       const one = (d: number): unknown => (d === 0 ? 0 : [one(d - 1)])
-      return { data: Array.from({ length: 4_000 }, () => one(120)), schema: Schema.Json }
+      return { data: Array.from({ length: Math.floor((VALUES - 2) / 121) }, () => one(120)), schema: Schema.Json }
     }
     case "escapes": {
       const s = '"\\\n\u0001'.repeat(2_000)
@@ -71,6 +77,8 @@ for (let round = 0; round < rounds; round++) {
   const envelope = Envelope.make({ kind: "tell", to, from, payload })
   time("send: Envelope.isEnvelope (transport check)", () => Envelope.isEnvelope(envelope))
   const json = time("send: JSON.stringify(envelope)", () => JSON.stringify(envelope))
+  const values = time("send: countValues (the value limit)", () => countValues(json))
+  if (values > DEFAULT_ENVELOPE_VALUES) throw new Error(`${values} values: over the limit the probe means to meet`)
   time("send: Buffer.byteLength", () => Buffer.byteLength(json))
   const bytes = time("send: Frame.encodeData (string + Buffer)", () => Frame.encodeData(0, 1, [json]))
   // receiver
@@ -83,5 +91,7 @@ for (let round = 0; round < rounds; round++) {
   const decoded = time("recv: codec.decode (Schema)", () => codec.decode(received.payload, (() => undefined) as never))
   if (typeof decoded === "string") throw new Error(decoded)
 }
-console.log(`shape ${shape}: ${(JSON.stringify(data).length / 1e6).toFixed(2)} MB of JSON`)
+console.log(
+  `shape ${shape}: ${(JSON.stringify(data).length / 1e6).toFixed(2)} MB of JSON, ${countValues(JSON.stringify(data))} values`
+)
 for (const [name, ms] of timings) console.log(`${name.padEnd(48)} ${ms.toFixed(1).padStart(8)} ms`)

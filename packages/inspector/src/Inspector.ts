@@ -24,6 +24,7 @@
  * ```
  */
 import { ActorSystem } from "@troupe/runtime"
+import { TransportError } from "@troupe/transport"
 import { Context, type Duration, Effect, Layer, Redacted, Schema, type Scope } from "effect"
 import { perform } from "./internal/actions.ts"
 import { collect } from "./internal/collector.ts"
@@ -65,10 +66,14 @@ export class Inspector extends Context.Service<Inspector, Service>()("@troupe/in
  */
 export const actorPath = `/user/${linkName}`
 
-/** The inspector could not start: its port is taken, say. */
+/**
+ * The inspector could not start: its port is taken, its host does not resolve, its token is empty, say. `part`
+ * names the option at fault when it is one of `host` and `port`.
+ */
 export class InspectorError extends Schema.TaggedError<InspectorError>()("InspectorError", {
   host: Schema.String,
   port: Schema.Number,
+  part: Schema.optionalKey(Schema.Literals(["host", "port"])),
   detail: Schema.String
 }) {
   override get message() {
@@ -117,12 +122,7 @@ export const start = (
       act: (action) => (action.node === system.node ? perform(system, action) : actRemotely(system, action))
     }).pipe(
       Effect.mapError(
-        (error) =>
-          new InspectorError({
-            host,
-            port,
-            detail: `${error.cause instanceof Error ? error.cause.message : String(error.cause)} (is the port taken? choose another)`
-          })
+        (error) => new InspectorError({ host, port, ...TransportError.listenFailure(error.cause, host, port) })
       )
     )
     const shown = listening.host.includes(":") ? `[${listening.host}]` : listening.host

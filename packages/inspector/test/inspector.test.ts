@@ -115,11 +115,23 @@ describe("Inspector", () => {
       const illegal = yield* act(inspector.address, { ...answer, answer: { label: "buy", payload: "x" } }, "t0k")
       assert.strictEqual(illegal.status, 422)
       assert.include(illegal.body.error, `"buy" is not a legal move now: accept, reject`)
+      // a bad action is answered with what was wrong, where, and which actions exist
       const bad = yield* act(inspector.address, "{ not json", "t0k")
       assert.strictEqual(bad.status, 400)
+      assert.match(
+        bad.body.error ?? "",
+        /^The body is not JSON .*; the actions are stop \{ kind, node, path \}, cancel/
+      )
       const unknown = yield* act(inspector.address, { kind: "launch", node: "alice" }, "t0k")
       assert.strictEqual(unknown.status, 400)
-      assert.include(unknown.body.error, "Not an action")
+      assert.strictEqual(
+        unknown.body.error,
+        'Unknown action kind "launch": the actions are stop { kind, node, path }, ' +
+          "cancel { kind, node, session, reason? }, answer { kind, node, question, answer, by? }"
+      )
+      const missing = yield* act(inspector.address, { kind: "stop", node: "alice" }, "t0k")
+      assert.strictEqual(missing.status, 400)
+      assert.match(missing.body.error ?? "", /^Action stop, field path: .*; stop takes \{ kind, node, path \}$/)
       const ok = yield* act(inspector.address, { ...answer, answer: { label: "accept" } }, "t0k")
       assert.deepStrictEqual(ok, { status: 200, body: { ok: true, result: `answered ${question.id}` } })
       const again = yield* act(inspector.address, { ...answer, answer: { label: "reject" } }, "t0k")
@@ -182,7 +194,17 @@ describe("Inspector", () => {
       const taken = yield* Effect.flip(Inspector.start(other, { port }))
       assert.strictEqual(taken._tag, "InspectorError")
       assert.include(taken.message, `127.0.0.1:${port}`)
-      assert.include(taken.message, "is the port taken")
+      assert.include(taken.message, `port ${port} is taken (listen EADDRINUSE`)
+      assert.include(taken.message, "choose another, or 0 for a free one")
+      assert.strictEqual(taken.part, "port")
+      // a host name that does not resolve is named as the fault, with what to give instead
+      const third = yield* ActorSystem.make({ name: "dave" })
+      const nowhere = yield* Effect.flip(Inspector.start(third, { host: "no-such-host.invalid" }))
+      assert.strictEqual(nowhere.part, "host", nowhere.message)
+      assert.match(
+        nowhere.message,
+        /^The inspector could not start on no-such-host\.invalid:0: the host name no-such-host\.invalid (does not resolve|could not be resolved now) \(getaddrinfo E[A-Z_]+ no-such-host\.invalid.*\): .*give 127\.0\.0\.1 \(this machine only\), 0\.0\.0\.0/
+      )
       // an empty token (an unset variable) would let anyone act with an empty Bearer: refused at start
       for (const token of ["", "   "]) {
         const empty = yield* Effect.flip(Inspector.start(other, { token }))

@@ -10,7 +10,7 @@
  * | 1009 | `TooBig`           | a frame is larger than `maxFrameBytes` (ws `maxPayload`), or larger than 16 KiB before the handshake | the dialer reconnects |
  * | 4000 | `ProtocolError`    | a frame breaks the link protocol (sequence gap, ack of something never sent, 16 bad frames before the handshake) | the dialer reconnects; unacknowledged envelopes are resent |
  * | 4001 | `Unauthorized`     | the peer's proof does not match the secret; its key is not the one its incarnation linked with; its id is not its certificate's subject | final: the dialer stops and `connect` fails (`refused`) |
- * | 4002 | `VersionMismatch`  | the peers speak different protocol versions                               | as 4001                                 |
+ * | 4002 | `VersionMismatch`  | the peers speak different protocol versions, or a hello it refuses       | as 4001                                 |
  * | 4003 | `HandshakeTimeout` | the handshake did not complete within `handshakeTimeout`                  | the dialer retries                      |
  * | 4004 | `Duplicate`        | another connection already carries the link between the two nodes (both dialed each other); the connection dialed by the node with the smaller id wins | the dialer waits until the link has no connection, then redials |
  * | 4005 | `Quarantined`      | the incarnation was declared down earlier; it must restart to rejoin      | the peer is declared down (`refused`)   |

@@ -87,3 +87,53 @@ export class TransportStartError extends Schema.TaggedError<TransportStartError>
     return `the transport could not start${this.field === "" ? "" : ` (${this.field})`}: ${this.detail}`
   }
 }
+
+/**
+ * Why a server could not listen on `host`:`port`, for a person: which of the two is wrong (`"host"`: a name that
+ * does not resolve, an address not of this machine; `"port"`: taken, privileged) and what to do, from the error
+ * `listen` reported (its `code`, e.g. `ENOTFOUND`, `EADDRINUSE`). Used by the transport's listener and by servers
+ * beside it (the inspector).
+ *
+ * @example
+ * ```ts
+ * import { TransportError } from "@troupe/transport"
+ * server.once("error", (error) => {
+ *   const { part, detail } = TransportError.listenFailure(error, "no-such-host", 7000)
+ *   // part "host", detail "the host name no-such-host does not resolve (getaddrinfo ENOTFOUND ...): give ..."
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const listenFailure = (
+  error: unknown,
+  host: string,
+  port: number
+): { readonly part: "host" | "port"; readonly detail: string } => {
+  const code = (error as { readonly code?: unknown } | undefined)?.code
+  const said = error instanceof Error ? error.message : String(error)
+  const addresses = "127.0.0.1 (this machine only), 0.0.0.0 (every interface) or another address of this machine"
+  switch (code) {
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+    case "EAI_FAIL":
+      return { part: "host", detail: `the host name ${host} does not resolve (${said}): give ${addresses}` }
+    case "EAI_AGAIN":
+      return {
+        part: "host",
+        detail: `the host name ${host} could not be resolved now (${said}: DNS did not answer): retry, or give ${addresses}`
+      }
+    case "EADDRNOTAVAIL":
+      return { part: "host", detail: `${host} is not an address of this machine (${said}): give ${addresses}` }
+    case "EADDRINUSE":
+      return { part: "port", detail: `port ${port} is taken (${said}): choose another, or 0 for a free one` }
+    case "EACCES":
+    case "EPERM":
+      return {
+        part: "port",
+        detail: `this process may not listen on port ${port} (${said}): use a port above 1023, or 0 for a free one`
+      }
+    default:
+      return { part: port === 0 ? "host" : "port", detail: said }
+  }
+}

@@ -103,23 +103,35 @@ describe("limits", () => {
 })
 
 describe("declared sizes", () => {
-  it.live("a hello declaring a frame limit too small for one envelope is refused at the handshake, typed", () =>
-    Effect.gen(function* () {
-      const hub = yield* WebSocket.make({ ...fast, node: "hub", listen: { port: 0 } })
-      const url = Option.getOrThrow(hub.address)
-      const peer = yield* Effect.promise(() => RawPeer.open(url))
-      // below a data frame's overhead (80 bytes): every send to it would fail with "frame limit of -79"
-      for (const maxFrameBytes of [1, 80, 1023]) {
-        peer.send(RawPeer.hello(RawPeer.identity("tiny"), { maxFrameBytes }))
-        const answer = yield* Effect.promise(() => peer.next())
-        assert.deepInclude(answer, { type: "error", code: "bad-frame", field: "maxFrameBytes" })
-        assert.match(String(answer.message), /a frame limit of at least 1024 bytes/)
-      }
-      // the same connection, with the smallest limit allowed, is challenged
-      peer.send(RawPeer.hello(RawPeer.identity("tiny"), { maxFrameBytes: 1024 }))
-      assert.strictEqual((yield* Effect.promise(() => peer.next())).type, "challenge")
-      assert.deepStrictEqual(yield* hub.peers, [])
-    })
+  it.live(
+    "a hello declaring a frame limit too small for one envelope is refused at once, for good, naming the field",
+    () =>
+      Effect.gen(function* () {
+        // a handshake timeout of a minute: the refusal must not be that timeout (it was: an error frame, then a wait)
+        const hub = yield* WebSocket.make({ ...fast, node: "hub", listen: { port: 0 }, handshakeTimeout: "1 minute" })
+        const url = Option.getOrThrow(hub.address)
+        // below a data frame's overhead (80 bytes): every send to it would fail with "frame limit of -79"
+        for (const maxFrameBytes of [1, 80, 1023]) {
+          const peer = yield* Effect.promise(() => RawPeer.open(url))
+          peer.send(RawPeer.hello(RawPeer.identity("tiny"), { maxFrameBytes }))
+          const answer = yield* Effect.promise(() => peer.next())
+          assert.deepInclude(answer, { type: "error", code: "bad-frame", field: "maxFrameBytes" })
+          assert.match(String(answer.message), /a frame limit of at least 1024 bytes/)
+          const closed = yield* Effect.promise(() =>
+            Promise.race([peer.closed, new Promise((done) => setTimeout(() => done("still open after 10 s"), 10_000))])
+          )
+          assert.deepInclude(closed, { code: CloseCode.VersionMismatch }, `maxFrameBytes ${maxFrameBytes}`)
+          assert.match(
+            (closed as { reason: string }).reason,
+            /^its hello is not one protocol \d+ accepts: maxFrameBytes: a frame limit of at least 1024 bytes/
+          )
+        }
+        // the smallest limit allowed is challenged
+        const peer = yield* Effect.promise(() => RawPeer.open(url))
+        peer.send(RawPeer.hello(RawPeer.identity("tiny"), { maxFrameBytes: 1024 }))
+        assert.strictEqual((yield* Effect.promise(() => peer.next())).type, "challenge")
+        assert.deepStrictEqual(yield* hub.peers, [])
+      })
   )
 })
 

@@ -1,7 +1,9 @@
 /** `troupe node`: its flags, checked, handed to `TroupeNode.run`. */
-import { NodeId } from "@troupe/transport"
+import type { Inspector } from "@troupe/inspector"
+import { NodeId, type TransportError } from "@troupe/transport"
 import { Config, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { FlagNotUsable } from "./nodeErrors.ts"
 import { userError } from "./userError.ts"
 
 /** A flag's port, from `min` (0 where 0 picks a free one) to 65535. */
@@ -12,6 +14,39 @@ const portFrom = (min: number) =>
   )
 
 const isWsUrl = (url: string) => /^wss?:\/\//.test(url) && URL.canParse(url)
+
+/** The flag of each transport option a start error can name (`TransportStartError.field`). */
+const FLAG_OF_OPTION: Record<string, string> = {
+  "listen.host": "host",
+  "listen.port": "listen",
+  advertisedUrl: "advertise",
+  node: "name",
+  secret: "token",
+  "tls.cert": "tls-cert",
+  "tls.key": "tls-key",
+  "tls.ca": "tls-ca"
+}
+
+/** The flag of each part of the inspector's address (`InspectorError.part`). */
+const FLAG_OF_INSPECTOR = { host: "inspect-host", port: "inspect" } as const
+
+/**
+ * A start error of the transport or the inspector about one of their options, told as the flag a person gave (the
+ * library names `listen.host`; the person typed `--host`); other errors as they are.
+ */
+const asFlags = <E>(error: E): E | FlagNotUsable => {
+  const tagged = error as { readonly _tag?: unknown }
+  if (tagged._tag === "TransportStartError") {
+    const { field, detail } = error as TransportError.TransportStartError
+    const flag = FLAG_OF_OPTION[field]
+    return flag === undefined ? error : new FlagNotUsable({ flag, option: field, detail })
+  }
+  if (tagged._tag === "InspectorError") {
+    const { part, detail } = error as Inspector.InspectorError
+    return part === undefined ? error : new FlagNotUsable({ flag: FLAG_OF_INSPECTOR[part], option: "", detail })
+  }
+  return error
+}
 
 /** `troupe node`: a node hosting the agents of a module (see `TroupeNode`). */
 export const node = Command.make(
@@ -137,6 +172,7 @@ export const node = Command.make(
         })
       ),
       Effect.scoped,
+      Effect.mapError(asFlags),
       userError
     )
 ).pipe(

@@ -83,3 +83,20 @@ export class ClusterFailed extends Schema.TaggedError<ClusterFailed>()("ClusterF
     return `Cannot run as a cluster runner: ${this.detail}`
   }
 }
+
+/**
+ * A flag's value the node could not use once it tried (a host that does not resolve, a port taken, a file that is
+ * not PEM): `detail` says what was wrong and what to do; the flag is named where the library said its option.
+ */
+export class FlagNotUsable extends Schema.TaggedError<FlagNotUsable>()("FlagNotUsable", {
+  flag: Schema.String,
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    const flag = `--${this.flag}`
+    return this.option !== "" && this.detail.includes(this.option)
+      ? this.detail.replaceAll(this.option, flag)
+      : `${flag}: ${this.detail}`
+  }
+}

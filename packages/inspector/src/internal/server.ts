@@ -11,7 +11,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { ByteSize, Context, Effect, Layer, Redacted, Schema, type Scope, Stream } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as View from "../View.ts"
-import type { ActionFailed } from "./actions.ts"
+import { type ActionFailed, whyNotAnAction } from "./actions.ts"
 import type { Store } from "./store.ts"
 
 const assets = join(import.meta.dirname, "..", "..", "assets")
@@ -120,7 +120,7 @@ export const serve = (
           Effect.orElseSucceed(() => undefined)
         )
         const decoded = yield* Effect.result(decodeAction(body))
-        if (decoded._tag === "Failure") return problem(400, `Not an action: ${decoded.failure.message}`)
+        if (decoded._tag === "Failure") return problem(400, whyNotAnAction(body))
         const done = yield* Effect.result(settings.act(decoded.success))
         if (done._tag === "Failure") return problem(done.failure.status, done.failure.reason)
         return HttpServerResponse.jsonUnsafe({ ok: true, result: done.success })

@@ -6,13 +6,14 @@
  * sockets: a deadline fired from its timer would fail the ask with `AskTimeout` though its reply already waits unread
  * in the socket. The reply must win; an ask whose reply does not come still times out. Runs with `TROUPE_CLUSTER=1`.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Cluster, Sharded } from "@troupe/runtime"
 import { Effect, Exit, Fiber, Layer } from "effect"
 import { describe, expect, it } from "vitest"
+import { blockUntil, HANG_MS } from "../../../../test/support/block-until.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { Marked, Markeds } from "./marked.ts"
 import * as Processes from "./processes.ts"
@@ -21,19 +22,6 @@ import { testSharding } from "./runner.ts"
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
 const SCRIPT = fileURLToPath(new URL("./markedRunner.ts", import.meta.url))
 const DEADLINE_MS = 300
-/** How long the client may wait for the runner's answer while it blocks (only a hang takes this long). */
-const HANG_MS = 60_000
-
-/**
- * Keeps the thread until the runner marked its reply as written and the deadline is `past` ms behind: the reply is
- * then in this process's socket, unread.
- */
-const blockUntil = (marker: string, deadline: number, past: number) => {
-  const started = Date.now()
-  while (!existsSync(marker) || Date.now() < deadline + past) {
-    if (Date.now() - started > HANG_MS) throw new Error(`the runner did not answer within ${HANG_MS} ms`)
-  }
-}
 
 describe.skipIf(!enabled)("a sharded ref's ask deadline", () => {
   const { runners, url } = Processes.postgresAndRunners()
@@ -60,7 +48,7 @@ describe.skipIf(!enabled)("a sharded ref's ask deadline", () => {
             startImmediately: true
           })
           // after the engine's write of the requests (its socket writes are queued in this turn)
-          yield* Effect.sync(() => setImmediate(() => blockUntil(marker, asked + DEADLINE_MS, 50)))
+          yield* Effect.sync(() => setImmediate(() => blockUntil(marker, asked + DEADLINE_MS, 50, "the runner")))
           const pinged = yield* Fiber.await(ping)
           const hung = yield* Effect.flip(Fiber.join(hang))
           outcomes.push([round, Exit.isSuccess(pinged) ? pinged.value : String(pinged.cause), hung._tag])

@@ -139,10 +139,26 @@ export class Handshake {
     else this.badFrame(connection, `expected a ${auth.peer === undefined ? "hello" : "proof"} frame, got ${frame.type}`)
   }
 
-  /** A bad frame before the handshake completed: answered, and the connection closed after a few. */
+  /**
+   * A bad frame before the handshake completed: answered, and the connection closed after a few. The peer's hello
+   * (or, to a dialer, its challenge) that does not decode is refused at once, for good (4002: the peer cannot send
+   * another, and the same one would be refused again): its field and what this node needs are in the error frame
+   * and the close reason. Without that, the connection would wait for a hello until the handshake timeout.
+   */
   badFrame(connection: Connection, message: string, field = "type", code: Frame.ErrorCode = "unexpected-frame"): void {
     this.engine.badFrame(connection, code, field, message)
     const auth = connection.auth
+    // a frame that decoded as far as its fields (not garbage, not another type) where only the introduction may come
+    if (auth !== undefined && auth.peer === undefined && code === "bad-frame" && field !== "" && field !== "type") {
+      const expected = connection.outbound ? "challenge" : "hello"
+      this.refuse(
+        connection,
+        CloseCode.VersionMismatch,
+        `its ${expected} is not one protocol ${Frame.PROTOCOL_VERSION} accepts: ${field}: ${message}`,
+        connection.target ?? ""
+      )
+      return
+    }
     if (auth !== undefined && ++auth.badFrames >= MAX_BAD_FRAMES_BEFORE_HANDSHAKE) {
       this.engine.protocolError(connection, `${auth.badFrames} bad frames before the handshake`)
     }

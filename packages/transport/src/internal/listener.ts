@@ -11,7 +11,7 @@ import type { Duplex } from "node:stream"
 import type { TLSSocket } from "node:tls"
 import { Effect, type Scope } from "effect"
 import { WebSocketServer, type WebSocket as WsSocket } from "ws"
-import { TransportStartError } from "../TransportError.ts"
+import { listenFailure, TransportStartError } from "../TransportError.ts"
 import type { Engine } from "./engine.ts"
 import type { Limits } from "./options.ts"
 
@@ -189,7 +189,10 @@ export const listen = (spec: Spec, settings: Settings): Effect.Effect<Listening,
             detail: error.message
           })
         })
-        server.once("error", (error) => resume(Effect.fail(startError("listen.port", error.message))))
+        server.once("error", (error) => {
+          const { part, detail } = listenFailure(error, host, spec.port)
+          resume(Effect.fail(startError(`listen.${part}`, detail)))
+        })
         server.listen(spec.port, host, () => {
           const address = server.address()
           const port = address === null || typeof address === "string" ? spec.port : address.port
