@@ -72,10 +72,10 @@ export class SystemImpl {
   private readonly extensions = new Map<object, unknown>()
   private handledSinceFlush = 0
   /**
-   * Messages handled per flush of the count into the metric: the first message flushes at once, so the flush's
-   * branch has run (V8 has its feedback) before `countHandled` is compiled inline in the drain: otherwise the
-   * compiled drain met it first at message 1,024 and was thrown away there (a deopt and a recompile in the cold
-   * window of a remote ask's round trip).
+   * Messages handled per flush of the count into the metric: 1 at first, doubling up to 1,024, so the flush's branch
+   * runs a few times (V8 records feedback only from a function's ~8th call on) before `countHandled` is compiled:
+   * otherwise the compiled code met the branch first at message 1,024 and was thrown away there (a deopt and a
+   * recompile in the cold window of a remote ask's round trip).
    */
   private flushEvery = 1
   private depths: DepthHistogram | undefined
@@ -150,7 +150,7 @@ export class SystemImpl {
     if (this.handledSinceFlush === 0) return
     messagesHandled.updateUnsafe(this.handledSinceFlush, this.context)
     this.handledSinceFlush = 0
-    this.flushEvery = 1024
+    if (this.flushEvery < 1024) this.flushEvery *= 2
   }
 
   countFailure(): void {
