@@ -165,15 +165,32 @@ export class Template {
   readonly headBytes: Uint8Array
   /** @internal `tail` in UTF-8. */
   readonly tailBytes: Uint8Array
-  constructor(fields: Fields) {
-    const valid = isEnvelope(build(fields, null))
+  /**
+   * A request template's (see {@link requestTemplate}): its envelopes' correlation id and deadline vary, written after
+   * `after` (the fixed JSON after the payload, its sender's), before `tail` (`}`).
+   */
+  readonly request: boolean
+  /** @internal A request template's fixed JSON after the payload (`""` for any other template). */
+  readonly after: string
+  constructor(fields: Fields, request = false) {
+    // a request template has no fixed id, trace context or deadline (an envelope with a trace context is made whole)
+    const valid =
+      isEnvelope(build(fields, null)) &&
+      !(
+        request &&
+        (fields.correlationId !== undefined || fields.traceparent !== undefined || fields.deadline !== undefined)
+      )
     const address = (a: ActorAddress.ActorAddress) => Object.freeze({ node: a.node, path: a.path })
     this.fields = valid ? { ...fields, to: address(fields.to), from: fields.from && address(fields.from) } : fields
     const json = valid ? JSON.stringify(build(this.fields, null)) : undefined
     // the payload follows `kind` and `to` (make's key order); no string field holds an unescaped quote
     const at = json?.indexOf(',"payload":null') ?? -1
     this.head = at < 0 ? undefined : json!.slice(0, at + 11)
-    this.tail = at < 0 ? undefined : json!.slice(at + 15)
+    const tail = at < 0 ? undefined : json!.slice(at + 15)
+    this.request = request
+    // a request's id and deadline come last (make's key order): before the closing brace
+    this.after = request && tail !== undefined ? tail.slice(0, -1) : ""
+    this.tail = request && tail !== undefined ? "}" : tail
     // own buffers, not slices of a shared pool: a template may live long, and a slice would keep its pool alive
     this.headBytes = utf8.encode(this.head ?? "")
     this.tailBytes = utf8.encode(this.tail ?? "")
@@ -191,6 +208,55 @@ export class Template {
  * @since 0.1.0
  */
 export const template = (fields: Fields): Template => new Template(fields)
+
+/**
+ * The fields shared by asks (or replies) that differ in their payload, correlation id and deadline only (one
+ * sender's asks to one actor, one node's replies to another): a {@link Template} whose envelopes, made with
+ * {@link fillRequest}, are encoded as the template's JSON around their payload's, their id's and their deadline's.
+ * Its fields have no correlation id, trace context or deadline (with any, it encodes nothing: envelopes of it are
+ * checked and encoded whole, as {@link make}'s are).
+ *
+ * @example
+ * ```ts
+ * import { ActorAddress, Envelope, NodeId } from "@troupe/transport"
+ * const asks = Envelope.requestTemplate({ kind: "ask", to: ActorAddress.make(NodeId.make("node-b"), "/user/counter") })
+ * const envelope = Envelope.fillRequest(asks, { _tag: "Get" }, "17", Date.now() + 5_000)
+ * ```
+ * @since 0.1.0
+ */
+export const requestTemplate = (fields: Omit<Fields, "correlationId" | "traceparent" | "deadline">): Template =>
+  new Template(fields, true)
+
+/**
+ * The envelope of a {@link requestTemplate}'s fields with `payload`, `correlationId` and `deadline`, as {@link make}
+ * builds it.
+ *
+ * @example
+ * ```ts
+ * const envelope = Envelope.fillRequest(asks, { _tag: "Get" }, "17", Date.now() + 5_000)
+ * ```
+ * @since 0.1.0
+ */
+export const fillRequest = (
+  template: Template,
+  payload: Schema.Json,
+  correlationId: string | undefined,
+  deadline: number | undefined
+): Envelope => {
+  const fields = template.fields
+  const envelope: { -readonly [K in keyof Envelope]: Envelope[K] } & { [templateOf]?: Template } = {
+    kind: fields.kind,
+    to: fields.to,
+    payload
+  }
+  if (fields.from !== undefined) envelope.from = fields.from
+  if (correlationId !== undefined) envelope.correlationId = correlationId
+  // none in a request template's fields (one given anyway makes it encode nothing: the envelope still carries it)
+  if (fields.traceparent !== undefined) envelope.traceparent = fields.traceparent
+  if (deadline !== undefined) envelope.deadline = deadline
+  envelope[templateOf] = template
+  return envelope
+}
 
 /**
  * The envelope of `template`'s fields with `payload`, as {@link make} builds it (see {@link Template}).
@@ -239,12 +305,42 @@ export const templateFor = (envelope: Envelope, json = false): Template | undefi
   return envelope.kind === fields.kind &&
     envelope.to === fields.to &&
     envelope.from === fields.from &&
-    envelope.correlationId === fields.correlationId &&
+    (template.request
+      ? isPlainId(envelope.correlationId) && (envelope.deadline === undefined || Number.isFinite(envelope.deadline))
+      : envelope.correlationId === fields.correlationId && envelope.deadline === fields.deadline) &&
     envelope.traceparent === fields.traceparent &&
-    envelope.deadline === fields.deadline &&
     (json || isJson(envelope.payload, 0))
     ? template
     : undefined
+}
+
+/** The longest correlation id a request template writes itself (a longer one is encoded whole). */
+const PLAIN_ID = 64
+
+/** Absent, or a short string of printable ASCII without `"` or a backslash: its JSON is itself in quotes. */
+const isPlainId = (id: unknown): boolean => {
+  if (id === undefined) return true
+  if (typeof id !== "string" || id.length > PLAIN_ID) return false
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false
+  }
+  return true
+}
+
+/**
+ * @internal The JSON between the payload and `tail` of an envelope whose template {@link templateFor} gave: a
+ * request template's fixed text, then the envelope's correlation id and deadline (as `JSON.stringify` writes them);
+ * `""` for any other template.
+ */
+export const afterPayload = (template: Template, envelope: Envelope): string => {
+  if (!template.request) return ""
+  const id = envelope.correlationId
+  const deadline = envelope.deadline
+  let after = template.after
+  if (id !== undefined) after += `,"correlationId":"${id}"`
+  if (deadline !== undefined) after += `,"deadline":${deadline}`
+  return after
 }
 
 /** A JSON leaf: a string, a boolean, a finite number. */

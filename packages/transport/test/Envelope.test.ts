@@ -164,6 +164,82 @@ describe("Envelope", () => {
     assert.strictEqual(wide.bytes + Buffer.byteLength(JSON.stringify({ text: "ü € 😀" })), Buffer.byteLength(json))
   })
 
+  it("a request template's envelope encodes to the bytes of make's envelope whatever its id and deadline; one it cannot write is left to the checks", () => {
+    const next = random(11)
+    const ids: ReadonlyArray<unknown> = [
+      undefined,
+      "1",
+      "12345678",
+      "c-1",
+      "",
+      'q"uote',
+      "back\\slash",
+      "é",
+      "\n",
+      "x".repeat(65),
+      7
+    ]
+    const deadlines: ReadonlyArray<unknown> = [
+      undefined,
+      1_700_000_000_123,
+      0,
+      -0,
+      1.5,
+      1e21,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      "1"
+    ]
+    let templated = 0
+    let left = 0
+    for (let i = 0; i < 20_000; i++) {
+      let value = valid[i % valid.length]
+      const mutations = Math.floor(next() * 3)
+      for (let m = 0; m < mutations; m++) value = mutate(value, next)
+      const {
+        payload,
+        correlationId: _id,
+        deadline: _deadline,
+        traceparent,
+        ...fields
+      } = value as Parameters<typeof Envelope.make>[0]
+      const correlationId = ids[Math.floor(next() * ids.length)] as string | undefined
+      const deadline = deadlines[Math.floor(next() * deadlines.length)] as number | undefined
+      const template = Envelope.requestTemplate(next() < 0.1 ? { ...fields, traceparent } : fields)
+      const envelope = Envelope.fillRequest(template, payload, correlationId, deadline)
+      const made = Envelope.make({ ...template.fields, payload, correlationId, deadline })
+      const found = Envelope.templateFor(envelope)
+      const json = found && found.head + JSON.stringify(payload) + Envelope.afterPayload(found, envelope) + found.tail
+      // the same object make builds, key for key in the same order
+      assert.deepStrictEqual(Object.keys(envelope), Object.keys(made))
+      if (json !== undefined) {
+        assert.isTrue(Envelope.isEnvelope(made), JSON.stringify(made))
+        assert.strictEqual(json, JSON.stringify(made))
+        templated++
+      } else {
+        // left whole: an invalid envelope, a trace context, or an id or deadline the template does not write
+        const plainId =
+          correlationId === undefined ||
+          (typeof correlationId === "string" && /^[ -!#-[\]-~]{0,64}$/.test(correlationId))
+        const plainDeadline = deadline === undefined || Number.isFinite(deadline)
+        assert.isFalse(
+          Envelope.isEnvelope(made) && traceparent === undefined && plainId && plainDeadline,
+          JSON.stringify(made)
+        )
+        left++
+      }
+    }
+    assert.isAbove(templated, 3_000)
+    assert.isAbove(left, 3_000)
+    // an envelope copied with another sender is not the template's any more
+    const asks = Envelope.requestTemplate({ kind: "ask", to, from })
+    assert.isUndefined(Envelope.templateFor({ ...Envelope.fillRequest(asks, 1, "1", 5), from: to }))
+    // a tell template is not a request template: its id and deadline are its own
+    const tells = Envelope.template({ kind: "tell", to, correlationId: "fixed" })
+    assert.isFalse(tells.request)
+    assert.strictEqual(Envelope.afterPayload(tells, Envelope.fill(tells, 1)), "")
+  })
+
   it("refuses payloads nested deeper than MAX_PAYLOAD_DEPTH, without exhausting the stack", () => {
     const nest = (levels: number): unknown => {
       let value: unknown = "core"

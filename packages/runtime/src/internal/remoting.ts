@@ -300,12 +300,7 @@ export class Remoting {
   reply(peer: Peer.Peer, correlationId: string, payload: ReplyPayload): string | undefined {
     return this.post(
       peer,
-      WireEnvelopes.make({
-        kind: "reply",
-        to: { node: peer.node, path: SYSTEM_PATH },
-        correlationId,
-        payload: payload as unknown as Json
-      })
+      WireEnvelopes.fillRequest(this.replies.template(peer.node), payload as unknown as Json, correlationId, undefined)
     )
   }
 

@@ -37,14 +37,19 @@ const linkTo = (engine: Engine, to: NodeId | Peer): Link | NodeUnreachable => {
 
 /**
  * Encodes an envelope into {@link encoded}, or returns why it cannot cross the wire. A templated envelope is
- * encoded as its payload's JSON (`json` when the caller has it; its link writes the template around it).
+ * encoded as its payload's JSON (`json` when the caller has it; its link writes the template around it), and a
+ * request template's also as the text after it (its correlation id and deadline).
  */
 const encode = (envelope: Envelope.Envelope, json: string | undefined, bytes: number): InvalidEnvelope | undefined => {
   try {
     const template = Envelope.templateFor(envelope, json !== undefined)
     if (template !== undefined) {
-      encoded.json = json ?? JSON.stringify(envelope.payload)
-      encoded.bytes = template.bytes + (json === undefined || bytes < 0 ? Buffer.byteLength(encoded.json) : bytes)
+      // a request template's envelope: its id and deadline follow the payload (see `Envelope.afterPayload`)
+      encoded.json = template.request
+        ? (json ?? JSON.stringify(envelope.payload)) + Envelope.afterPayload(template, envelope)
+        : (json ?? JSON.stringify(envelope.payload))
+      encoded.bytes =
+        template.bytes + (json === undefined || bytes < 0 || template.request ? Buffer.byteLength(encoded.json) : bytes)
       encoded.template = template
       return
     }
@@ -126,7 +131,7 @@ const offerWritten = (
   write: Envelope.PayloadWriter
 ): SendError | undefined | Waiting | typeof DECLINED => {
   const template = Envelope.templateFor(envelope, true)
-  if (template === undefined || isUrgent(envelope)) return DECLINED
+  if (template === undefined || template.request || isUrgent(envelope)) return DECLINED
   const bytes = link.ring.writePayload(template, envelope.payload, write)
   if (bytes < 0) return DECLINED
   counted = 0

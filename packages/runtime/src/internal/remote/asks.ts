@@ -3,13 +3,14 @@
  * every state (while the send waits for room in the link's window or for a paused recipient too). A caller
  * that gives up tells the other node, which then skips the request or interrupts the work on it.
  */
-import { type Peer, type TransportError, Envelope as WireEnvelopes } from "@troupe/transport"
+import { type NodeId, type Peer, type TransportError, Envelope as WireEnvelopes } from "@troupe/transport"
 import { Cause, Duration, Effect, Exit, type Fiber, type Schema } from "effect"
 import type { ActorRef, AskOptions } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
 import { AskDeadline } from "../askDeadline.ts"
+import { CurrentActor } from "../cell.ts"
 import type { Remoting } from "../remoting.ts"
 import {
   decodeWith,
@@ -26,6 +27,9 @@ import type { RemoteActorRef } from "./remoteRef.ts"
 import * as TellEffect from "./tellEffect.ts"
 
 type RequestDef = Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
+
+/** Senders per recipient whose asks have a template (more: made whole; bounded memory per ref). */
+const TEMPLATES = 16
 
 /**
  * An ask sent to another node, waiting for its reply; it is its own deadline (no timer, closure or fiber per
@@ -176,6 +180,11 @@ export class Asks {
   /** The asks waiting for a reply, by correlation id. */
   private readonly outgoing = new Map<string, Outgoing>()
   private nextId = 0
+  /** Templates of asks, per recipient and sender (see {@link template}), and the one used last. */
+  private readonly templates = new WeakMap<RemoteActorRef<Protocol.Any>, Map<string, WireEnvelopes.Template>>()
+  private lastRef: RemoteActorRef<Protocol.Any> | undefined = undefined
+  private lastFrom: string | undefined = undefined
+  private lastTemplate: WireEnvelopes.Template | undefined = undefined
   readonly remoting: Remoting
   constructor(remoting: Remoting) {
     this.remoting = remoting
@@ -209,18 +218,52 @@ export class Asks {
     const system = remoting.system
     const timeoutMillis = options?.timeout === undefined ? system.askTimeoutMillis : Duration.toMillis(options.timeout)
     const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
-    const from = remoting.senderAddress(fiber)
-    remoting.access.reveal(ref.peer.node, from?.path)
-    const envelope = WireEnvelopes.make({
-      kind: "ask",
-      to: ref.address,
-      from,
-      correlationId: outgoing.id,
-      deadline: outgoing.at,
-      traceparent: remoting.traceparent(fiber),
-      payload
-    })
+    const from = fiber.getRef(CurrentActor)?.path
+    remoting.access.reveal(ref.peer.node, from)
+    const traceparent = remoting.traceparent(fiber)
+    // the usual ask: its envelope's JSON made once per recipient and sender but for its payload, id and deadline
+    const template = traceparent === undefined ? this.template(ref, from) : undefined
+    const envelope =
+      template !== undefined
+        ? WireEnvelopes.fillRequest(template, payload, outgoing.id, outgoing.at)
+        : WireEnvelopes.make({
+            kind: "ask",
+            to: ref.address,
+            from: from === undefined ? undefined : { node: system.node as NodeId.NodeId, path: from },
+            correlationId: outgoing.id,
+            deadline: outgoing.at,
+            traceparent,
+            payload
+          })
     return outgoing.run(envelope)
+  }
+
+  /**
+   * The template of asks to `ref` from the actor at `from` (a path of this node; undefined: no actor), or undefined
+   * once `TEMPLATES` senders have one for it (their asks are then made whole, as with a trace context).
+   */
+  private template(ref: RemoteActorRef<Protocol.Any>, from: string | undefined): WireEnvelopes.Template | undefined {
+    if (ref === this.lastRef && from === this.lastFrom) return this.lastTemplate
+    let byFrom = this.templates.get(ref)
+    if (byFrom === undefined) {
+      byFrom = new Map()
+      this.templates.set(ref, byFrom)
+    }
+    let template = byFrom.get(from ?? "")
+    if (template === undefined) {
+      if (byFrom.size >= TEMPLATES) return undefined
+      const node = this.remoting.system.node as NodeId.NodeId
+      template = WireEnvelopes.requestTemplate({
+        kind: "ask",
+        to: ref.address,
+        from: from === undefined ? undefined : { node, path: from }
+      })
+      byFrom.set(from ?? "", template)
+    }
+    this.lastRef = ref
+    this.lastFrom = from
+    this.lastTemplate = template
+    return template
   }
 
   /** Asks `peer` whether an actor at `path` speaks `protocol`; resolves to a ref when it does. */

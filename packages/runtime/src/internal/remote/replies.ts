@@ -2,13 +2,13 @@
  * Requests from other nodes being handled here: the reply path of each, kept until it is answered, skipped or
  * cancelled by its caller. A reply goes on the link's urgent lane: it never blocks the actor that answers.
  */
-import type { Peer } from "@troupe/transport"
+import { type NodeId, type Peer, Envelope as WireEnvelopes } from "@troupe/transport"
 import { Cause, Exit, Schema } from "effect"
 import * as ActorRefs from "../../ActorRef.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { ActorCell, Envelope, ReplyTo } from "../cell.ts"
 import type { Remoting } from "../remoting.ts"
-import { describe, encodeWith, RemoteAskError, type ReplyPayload } from "./codec.ts"
+import { describe, encodeWith, RemoteAskError, type ReplyPayload, SYSTEM_PATH } from "./codec.ts"
 
 /** The reply path of a request that came from another node. */
 export class RemoteReply implements ReplyTo {
@@ -110,6 +110,8 @@ export class RemoteReply implements ReplyTo {
 /** The requests from other nodes being handled here, by node and correlation id. */
 export class Replies {
   private readonly byNode = new Map<string, Map<string, RemoteReply>>()
+  /** The template of replies to each node (see {@link template}). */
+  private readonly templates = new Map<string, WireEnvelopes.Template>()
   readonly remoting: Remoting
   constructor(remoting: Remoting) {
     this.remoting = remoting
@@ -136,8 +138,25 @@ export class Replies {
     this.byNode.get(node)?.get(correlationId)?.cancel()
   }
 
+  /**
+   * The template of replies to `node` (their JSON made once but for the payload and the correlation id), kept while
+   * the node is up.
+   */
+  template(node: string): WireEnvelopes.Template {
+    let template = this.templates.get(node)
+    if (template === undefined) {
+      template = WireEnvelopes.requestTemplate({
+        kind: "reply",
+        to: { node: node as NodeId.NodeId, path: SYSTEM_PATH }
+      })
+      this.templates.set(node, template)
+    }
+    return template
+  }
+
   /** The node is gone: nobody waits for the replies to its requests. */
   nodeDown(node: string): void {
+    this.templates.delete(node)
     const byId = this.byNode.get(node)
     if (byId === undefined) return
     for (const reply of [...byId.values()]) reply.cancel()
