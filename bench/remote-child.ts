@@ -61,13 +61,19 @@ const threadCpu = (): { main: number; background: number } | undefined => {
   }
 }
 let threadMark = threadCpu()
+/** Minor page faults since `markCpu` (fresh memory the kernel maps in: a frame copied into a new buffer, say). */
+let faultMark = process.resourceUsage().minorPageFault
 let eluMark = performance.eventLoopUtilization()
 let stats: (() => unknown) | undefined
 /** Garbage collections since `markCpu` (with TROUPE_BENCH_CPU): count and milliseconds, minor and major. */
 const gcs = { minor: 0, minorMs: 0, major: 0, majorMs: 0 }
 let gcFrom = Number.POSITIVE_INFINITY
+/** With V8 traces asked for (`--trace-opt`, `--trace-deopt`...): `MARK window` on stdout where the CPU is marked. */
+const traced = process.env.TROUPE_BENCH_CHILD_FLAGS?.includes("--trace") === true
 const markCpu = () => {
+  if (traced) process.stdout.write("MARK window\n")
   cpuMark = process.cpuUsage()
+  faultMark = process.resourceUsage().minorPageFault
   threadMark = threadCpu()
   eluMark = performance.eventLoopUtilization()
   gcFrom = performance.now()
@@ -88,10 +94,12 @@ if (process.env.TROUPE_BENCH_CPU !== undefined) {
     }
   }).observe({ entryTypes: ["gc"] })
   process.on("SIGUSR2", () => {
+    if (traced) process.stdout.write("MARK end\n")
     print({
       cpu: process.cpuUsage(cpuMark),
       busy: performance.eventLoopUtilization(eluMark).utilization,
       gc: gcs,
+      faults: process.resourceUsage().minorPageFault - faultMark,
       threads: ((now) =>
         now === undefined || threadMark === undefined
           ? undefined

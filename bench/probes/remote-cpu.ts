@@ -32,10 +32,12 @@ const child = (script: string, role: Record<string, unknown>, onLine: (line: Rec
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, TROUPE_BENCH_CPU: "1" }
   })
-  // a line that is not JSON (a V8 trace asked for with TROUPE_BENCH_CHILD_FLAGS, such as --trace-deopt) goes to stderr
+  // a line that is not JSON (a V8 trace asked for with TROUPE_BENCH_CHILD_FLAGS, such as --trace-deopt) goes to
+  // stderr, after its process's role (`[sender] ...`: the two children's traces apart)
+  const tag = `[${String(role.role).replace("actor-", "")}] `
   Readline.createInterface({ input: process_.stdout! }).on("line", (line) => {
     if (line.startsWith("{")) onLine(JSON.parse(line))
-    else process.stderr.write(`${line}\n`)
+    else process.stderr.write(`${tag}${line}\n`)
   })
   return process_
 }
@@ -59,7 +61,8 @@ const round = (script: string) =>
               : `; GC ${gc.minor} minor ${gc.minorMs.toFixed(0)} ms, ${gc.major} major ${gc.majorMs.toFixed(0)} ms`) +
             (threads === undefined
               ? ""
-              : `; CPU main thread ${threads.main} ms, other threads ${threads.background} ms`)
+              : `; CPU main thread ${threads.main} ms, other threads ${threads.background} ms`) +
+            (line.faults === undefined ? "" : `; ${line.faults} page faults`)
         )
         if (cpus.receiver !== undefined && cpus.sender !== undefined)
           resolve({ perSecond, receiver: cpus.receiver, sender: cpus.sender })

@@ -40,8 +40,12 @@ export class Link {
   /** Bytes of envelopes that may be unacknowledged (see `roomy`). */
   private readonly budget: number
   lastSeq = 0
-  /** Urgent envelopes waiting for room in the window: they go before any waiting user send. */
-  private urgent: Array<Pick<Waiter, "json" | "bytes">> = []
+  /**
+   * Urgent envelopes waiting for room in the window: they go before any waiting user send. Undefined while none
+   * waits (every send asks: a test for undefined does not depend on the array's shape, which changes with its first
+   * element; V8 would throw away the send path's optimized code then).
+   */
+  private urgent: Array<Pick<Waiter, "json" | "bytes">> | undefined = undefined
   acked = 0
   private sent = 0
   /** Bytes of the envelopes after `sent`, each plus its comma (to cut a frame once they reach `FRAME_BYTES`). */
@@ -132,21 +136,23 @@ export class Link {
   }
 
   hasRoom(): boolean {
-    return this.urgent.length === 0 && (this.resuming || this.waiters.length === 0) && this.roomy()
+    return this.urgent === undefined && (this.resuming || this.waiters.length === 0) && this.roomy()
   }
 
   /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
   pushUrgent(json: string, bytes: number): void {
-    if (this.urgent.length === 0 && this.roomy()) {
+    const urgent = this.urgent
+    if (urgent === undefined && this.roomy()) {
       this.enqueue(json, bytes, undefined)
       this.queued(true)
-    } else if (this.urgent.length < URGENT_LIMIT * this.capacity) this.urgent.push({ json, bytes })
+    } else if (urgent === undefined) this.urgent = [{ json, bytes }]
+    else if (urgent.length < URGENT_LIMIT * this.capacity) urgent.push({ json, bytes })
     else {
       // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
       this.engine.peers.declareDown(
         this,
         "unreachable",
-        `it acknowledged nothing while ${this.urgent.length} replies and system messages waited for its window`
+        `it acknowledged nothing while ${urgent.length} replies and system messages waited for its window`
       )
     }
   }
@@ -170,8 +176,8 @@ export class Link {
   private admit(): void {
     if (this.resuming) return // an ack in a resumed sender's turn: the loop below lets in what it has room for
     while (this.roomy()) {
-      if (this.urgent.length > 0) {
-        this.admitUrgent()
+      if (this.urgent !== undefined) {
+        this.admitUrgent(this.urgent)
         continue
       }
       const waiter = this.waiters.next()
@@ -189,13 +195,13 @@ export class Link {
   }
 
   /** Puts in the resend buffer the urgent envelopes the window has room for. */
-  private admitUrgent(): void {
+  private admitUrgent(urgent: Array<Pick<Waiter, "json" | "bytes">>): void {
     let n = 0
-    while (n < this.urgent.length && this.roomy()) {
-      this.enqueue(this.urgent[n]!.json, this.urgent[n]!.bytes, undefined)
+    while (n < urgent.length && this.roomy()) {
+      this.enqueue(urgent[n]!.json, urgent[n]!.bytes, undefined)
       n++
     }
-    this.urgent = n === this.urgent.length ? [] : this.urgent.slice(n)
+    this.urgent = n === urgent.length ? undefined : urgent.slice(n)
   }
 
   /**
@@ -229,7 +235,7 @@ export class Link {
    * microtask, or at once when a full frame waits (see `FRAME_BYTES`).
    */
   private queued(urgent = false): void {
-    if (!this.flushScheduled && (urgent || !this.streaming) && this.active?.inflight === 0) this.flush()
+    if (!this.flushScheduled && (!this.streaming || urgent) && this.active?.inflight === 0) this.flush()
     else {
       if (!this.awaitingDrain && (this.lastSeq - this.sent >= this.frameEnvelopes || this.unsent >= FRAME_BYTES)) {
         this.writeData(true)
@@ -339,7 +345,7 @@ export class Link {
       for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.ring.size(seq) + 1
       this.sent = ack
     }
-    if (this.urgent.length > 0 || this.waiters.length > 0) this.admit()
+    if (this.urgent !== undefined || this.waiters.length > 0) this.admit()
     return true
   }
 
@@ -369,7 +375,7 @@ export class Link {
   unacknowledgedJson(): Array<string> {
     const lost: Array<string> = []
     for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) lost.push(this.ring.jsonOf(seq))
-    for (const waiting of this.urgent) lost.push(waiting.json)
+    for (const waiting of this.urgent ?? []) lost.push(waiting.json)
     return lost
   }
 
@@ -378,7 +384,7 @@ export class Link {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
     this.ackTimer = undefined
     this.ring.clear()
-    this.urgent = []
+    this.urgent = undefined
     this.waiters.fail(error)
     this.active = undefined
     this.wakeIdle()
@@ -390,7 +396,7 @@ export class Link {
       incarnation: this.peer.incarnation,
       connected: this.active?.state === "open",
       unacknowledged: this.unacknowledged,
-      waiting: this.waiters.length + this.urgent.length,
+      waiting: this.waiters.length + (this.urgent?.length ?? 0),
       received: this.delivered
     }
   }

@@ -59,10 +59,16 @@ export class WaitLine {
   private waiters: Array<Waiter> = []
   /** Where the first waiter not yet let in is. */
   private head = 0
+  /**
+   * How many were added (`waiters.length`, kept as a number: every send asks for `length`, and reading it off the
+   * array would make that code depend on the array's shape, which changes when the first waiter comes; V8 would
+   * throw away the send path's optimized code then).
+   */
+  private tail = 0
 
   /** How many wait. */
   get length(): number {
-    return this.waiters.length - this.head
+    return this.tail - this.head
   }
 
   /** A send waits at the back of the line; returns what withdraws it. */
@@ -74,6 +80,7 @@ export class WaitLine {
   ): Waiting {
     const waiter = new Waiter(json, bytes, template, done)
     this.waiters.push(waiter)
+    this.tail++
     const withdraw = () => {
       waiter.cancelled = true
     }
@@ -82,14 +89,16 @@ export class WaitLine {
 
   /** Takes the first waiter off the line (it may have been withdrawn), or undefined if none waits. */
   next(): Waiter | undefined {
-    if (this.head === this.waiters.length) return undefined
+    if (this.head === this.tail) return undefined
     const waiter = this.waiters[this.head]!
     this.waiters[this.head++] = undefined as unknown as Waiter
-    if (this.head === this.waiters.length) {
+    if (this.head === this.tail) {
       this.waiters = []
       this.head = 0
-    } else if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+      this.tail = 0
+    } else if (this.head > 1024 && this.head * 2 > this.tail) {
       this.waiters = this.waiters.slice(this.head)
+      this.tail -= this.head
       this.head = 0
     }
     return waiter
@@ -101,6 +110,7 @@ export class WaitLine {
     const head = this.head
     this.waiters = []
     this.head = 0
+    this.tail = 0
     for (let i = head; i < waiters.length; i++) if (!waiters[i]!.cancelled) waiters[i]!.done(error)
   }
 }
