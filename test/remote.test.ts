@@ -71,6 +71,51 @@ for (const topology of topologies) {
       })
     )
 
+    it.live("asks from many actors through one remote ref each carry their own sender, id and reply", () =>
+      Effect.gen(function* () {
+        const { alice, bob } = yield* two(start)
+        const Who = Protocol.make("Who", {
+          Whom: Protocol.request({ i: Schema.Number }, { success: Schema.String })
+        })
+        yield* alice.system.spawn(
+          Behavior.make(Who, {
+            initial: null,
+            receive: {
+              Whom: (state, { i }, ctx) =>
+                Effect.succeed({
+                  state,
+                  reply: `${i} ${Option.match(ctx.sender, { onNone: () => "-", onSome: (s) => s.path })}`
+                })
+            }
+          }),
+          { name: "who" }
+        )
+        const who = yield* bob.system.lookup("/user/who", Who, { node: "alice" })
+        const Asker = Protocol.make("Asker", {
+          Ask: Protocol.request({ i: Schema.Number }, { success: Schema.String })
+        })
+        const asker = Behavior.make(Asker, {
+          initial: null,
+          receive: { Ask: (state, { i }) => Effect.map(who.ask(Who.Whom({ i })), (reply) => ({ state, reply })) }
+        })
+        // more askers than a ref keeps ask templates for (16), each asking in turn, and asks from outside any actor
+        const askers = []
+        for (let a = 0; a < 40; a++) askers.push(yield* bob.system.spawn(asker, { name: `asker-${a}` }))
+        for (let i = 0; i < 120; i++) {
+          assert.strictEqual(yield* askers[i % 40]!.ask(Asker.Ask({ i })), `${i} /user/asker-${i % 40}`)
+          assert.strictEqual(yield* who.ask(Who.Whom({ i: -i })), `${-i} -`)
+        }
+        // asks in flight at once, from many askers: each reply reaches its own caller
+        const replies = yield* Effect.forEach(askers, (a, i) => a.ask(Asker.Ask({ i: 1000 + i })), {
+          concurrency: "unbounded"
+        })
+        assert.deepStrictEqual(
+          replies,
+          askers.map((_, i) => `${1000 + i} /user/asker-${i}`)
+        )
+      })
+    )
+
     it.live("tells that wait (behind a busy handler, in the stash) keep their own message and sender", () =>
       Effect.gen(function* () {
         const { alice, bob } = yield* two(start)
