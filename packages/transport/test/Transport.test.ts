@@ -3,7 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Metric } from "effect"
-import { type Envelope, NodeId, Peer, TransportError, TransportMetrics } from "../src/index.ts"
+import { ActorAddress, Envelope, NodeId, Peer, TransportError, TransportMetrics } from "../src/index.ts"
 import {
   awaitEvent,
   eventually,
@@ -180,6 +180,34 @@ const suite = (make: () => Harness) =>
         yield* Fiber.join(ninth)
         assert.deepStrictEqual(yield* receiveMany(b, 1), [9])
       })
+    )
+
+    it.live(
+      "an urgent envelope waits on its own lane while the window is full, and goes before the sends waiting",
+      () =>
+        Effect.gen(function* () {
+          const h = make()
+          const a = yield* h.node("a", { resendBuffer: { capacity: 8 } })
+          const b = yield* h.node("b")
+          yield* h.connect(a, b)
+          yield* sendMany(a, b, 8)
+          const ninth = yield* Effect.forkChild(sendMany(a, b, 1, 9))
+          yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 1)
+          const reply = Envelope.make({
+            kind: "reply",
+            to: ActorAddress.make(NodeId.make("b"), "/sink"),
+            correlationId: "c1",
+            payload: { n: 100 }
+          })
+          // never refused for a full window: it waits on the urgent lane, counted with the sends waiting
+          assert.isUndefined(a.transport.offer(NodeId.make("b"), reply))
+          yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 2)
+          assert.isUndefined(ninth.pollUnsafe())
+          assert.deepStrictEqual(yield* receiveMany(b, 8), range(1, 8))
+          yield* Fiber.join(ninth)
+          assert.deepStrictEqual(yield* receiveMany(b, 2), [100, 9])
+          yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 0)
+        })
     )
 
     it.live("many senders on a full window: each message once and in order, let in in the order they waited", () =>

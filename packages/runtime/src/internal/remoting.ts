@@ -53,53 +53,6 @@ import type { SystemImpl } from "./system.ts"
 export { toJson, UnknownProtocol } from "./remote/codec.ts"
 export { RemoteActorRef } from "./remote/remoteRef.ts"
 
-/**
- * A tell the link did not take at once: the wait for room (the window is full), or the refusal as the tell's error
- * (a dead letter when the node is gone). A `const` of this module on purpose, out of `offerTell`: V8's optimizing
- * compiler knows such a function without type feedback, so the send path, optimized before any tell waited, calls
- * it as is; code inline there (or a method call) never run so far would throw that optimized code away at the first
- * wait for room.
- */
-const tellNotTaken = (
-  system: SystemImpl,
-  ref: RemoteActorRef<Protocol.Any>,
-  message: Message,
-  result: TransportError.SendError | TransportService.Waiting
-): Effect.Effect<void, TellError> => {
-  if (typeof result !== "function") return tellRefused(system, ref, message, result)
-  return Effect.callback<void, TellError>((resume) => {
-    result.onDone((error) => resume(error === undefined ? Effect.void : tellRefused(system, ref, message, error)))
-    return Effect.sync(result)
-  })
-}
-
-const tellRefused = (
-  system: SystemImpl,
-  ref: RemoteActorRef<Protocol.Any>,
-  message: Message,
-  error: TransportError.SendError
-): Effect.Effect<void, TellError> => {
-  const recipient = String(ref)
-  return error._tag === "ResendBufferFull"
-    ? Effect.fail(new MailboxFull({ recipient, capacity: error.capacity, tag: message._tag }))
-    : error._tag === "InvalidEnvelope"
-      ? Effect.fail(new ActorRefs.InvalidMessage({ recipient, tag: message._tag, issue: error.message }))
-      : Effect.sync(() => system.deadLetter(recipient, message, "unreachable"))
-}
-
-/** A tell to a recipient that asked for a pause: put on the link once it resumes (out of line: see `tellNotTaken`). */
-const tellWhenOpen = (
-  remoting: Remoting,
-  ref: RemoteActorRef<Protocol.Any>,
-  envelope: WireEnvelope.Envelope,
-  message: Message,
-  write: WireEnvelope.PayloadWriter | undefined
-): Effect.Effect<void, TellError> =>
-  Effect.andThen(
-    remoting.flow.open(ref.peer.node, ref.path),
-    Effect.suspend(() => remoting.offerTell(ref, envelope, message, write) ?? Effect.void)
-  )
-
 /** A remote tell's step (one function for all tells: no closure per tell). */
 const tellNow = (fiber: Fiber.Fiber<unknown, unknown>, ref: RemoteActorRef<Protocol.Any>, message: Message) =>
   ref.remoting.tellNow(fiber, ref, message)
@@ -272,7 +225,10 @@ export class Remoting {
     // the payload's writer goes with a templated envelope only (the transport encodes any other whole)
     const writer = template === undefined ? undefined : write
     return this.flow.isPaused(ref.peer.node, ref.path)
-      ? tellWhenOpen(this, ref, envelope, message, writer)
+      ? Effect.andThen(
+          this.flow.open(ref.peer.node, ref.path),
+          Effect.suspend(() => this.offerTell(ref, envelope, message, writer) ?? Effect.void)
+        )
       : this.offerTell(ref, envelope, message, writer)
   }
 
@@ -280,7 +236,7 @@ export class Remoting {
    * Puts a tell on the link: undefined once done (the window had room: the usual case, no Effect built), else
    * a wait for room; a refusal becomes the tell's error (or a dead letter when the node is gone).
    */
-  offerTell(
+  private offerTell(
     ref: RemoteActorRef<Protocol.Any>,
     envelope: WireEnvelope.Envelope,
     message: Message,
@@ -288,7 +244,25 @@ export class Remoting {
   ): Effect.Effect<void, TellError> | undefined {
     // no callback made unless the tell must wait (the usual tell allocates nothing here)
     const result = this.transport.offer(ref.peer, envelope, undefined, write)
-    return result === undefined ? undefined : tellNotTaken(this.system, ref, message, result)
+    if (result === undefined) return undefined
+    if (typeof result !== "function") return this.tellRefused(ref, message, result)
+    return Effect.callback<void, TellError>((resume) => {
+      result.onDone((error) => resume(error === undefined ? Effect.void : this.tellRefused(ref, message, error)))
+      return Effect.sync(result)
+    })
+  }
+
+  private tellRefused(
+    ref: RemoteActorRef<Protocol.Any>,
+    message: Message,
+    error: TransportError.SendError
+  ): Effect.Effect<void, TellError> {
+    const recipient = String(ref)
+    return error._tag === "ResendBufferFull"
+      ? Effect.fail(new MailboxFull({ recipient, capacity: error.capacity, tag: message._tag }))
+      : error._tag === "InvalidEnvelope"
+        ? Effect.fail(new ActorRefs.InvalidMessage({ recipient, tag: message._tag, issue: error.message }))
+        : Effect.sync(() => this.system.deadLetter(recipient, message, "unreachable"))
   }
 
   /** Sends a reply or system envelope on the urgent lane; returns why the wire refused it, if it did. */

@@ -75,38 +75,6 @@ const encoded: { json: string; bytes: number; template: Envelope.Template | unde
 }
 
 /**
- * A user envelope the window has no room for: refused (policy `"fail"`) or waiting. Out of line, in a `const` of this
- * module on purpose: V8's optimizing compiler knows a `const` function without type feedback, so a caller optimized
- * before any send ever waited calls it as is, where code inline (or a call through a property) never run so far
- * would throw away the caller's optimized code at the first wait for room.
- */
-const noRoom = (
-  engine: Engine,
-  link: Link,
-  json: string,
-  bytes: number,
-  template: Envelope.Template | undefined,
-  done: ((error: SendError | undefined) => void) | undefined
-): SendError | Waiting => {
-  if (engine.options.overflow === "fail") {
-    return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
-  }
-  return link.wait(json, bytes, template, done)
-}
-
-/** {@link noRoom} of the envelope the ring wrote last (its payload's JSON made now, only if it waits). */
-const noRoomWritten = (
-  engine: Engine,
-  link: Link,
-  template: Envelope.Template,
-  bytes: number,
-  done: ((error: SendError | undefined) => void) | undefined
-): SendError | Waiting =>
-  engine.options.overflow === "fail"
-    ? new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
-    : link.wait(link.ring.written(template, bytes), bytes, template, done)
-
-/**
  * Sends without an Effect (see `Service.offer`): `undefined` once the envelope is in the resend buffer, a
  * `SendError`, or (a user envelope while the window is full, policy `"suspend"`) a function that withdraws
  * it; `done` is then called once it is in the buffer or failed. `payloadJson` (and its `payloadBytes`, -1 for
@@ -143,7 +111,10 @@ export const offer = (
     if (counted > 0) engine.detector.busy(link, counted)
     return undefined
   }
-  return noRoom(engine, link, json, bytes, template, done)
+  if (engine.options.overflow === "fail") {
+    return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
+  }
+  return link.wait(json, bytes, template, done)
 }
 
 const DECLINED = Symbol("declined")
@@ -173,7 +144,10 @@ const offerWritten = (
     if (counted > 0) engine.detector.busy(link, counted)
     return undefined
   }
-  return noRoomWritten(engine, link, template, bytes, done)
+  if (engine.options.overflow === "fail") {
+    return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
+  }
+  return link.wait(link.ring.written(template, bytes), bytes, template, done)
 }
 
 /** Why an envelope of `bytes` cannot go on `link`, if it cannot. */
