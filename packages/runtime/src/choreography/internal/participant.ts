@@ -22,6 +22,7 @@ import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type { ClusterUnavailable } from "../../cluster/ClusterUnavailable.ts"
 import type { DurableRole } from "../../durable/internal/durableRole.ts"
+import { PeerLogWindow } from "../../internal/peerLogWindow.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
@@ -85,6 +86,17 @@ type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 const tableKey = { name: "@troupe/runtime/Session/participants" }
 
 /**
+ * The most sessions a participant holds that have not begun (joined, no `Begin` yet) per coordinator node: 4,096, or
+ * the system's `maxJoiningSessions` if larger. An honest coordinator node has at most its own `maxJoiningSessions`
+ * joining at once; a peer that Joins a participant to sessions it makes up and never begins them would otherwise grow
+ * this node's memory without bound. A Join past it is answered without taking the session (logged, a line a second).
+ */
+export const maxNotBegunPerNode = (system: SystemImpl): number => Math.max(4_096, system.settings.maxJoiningSessions)
+
+/** Warnings about Joins refused past {@link maxNotBegunPerNode}: a line a second per coordinator node. */
+const refusedJoins = new WeakMap<SystemImpl, PeerLogWindow>()
+
+/**
  * The participants of a node's actor system, by actor path (for inspectors). They hear of every node the system
  * declares down (see `Participant.nodeDown`).
  */
@@ -138,6 +150,8 @@ export class Participant {
    * used.
    */
   aborting: Map<string, AbortCause> | undefined = undefined
+  /** Plain sessions joined and not begun yet, by their coordinator's node (bounded: see {@link maxNotBegunPerNode}). */
+  private readonly notBegun = new Map<string, Set<string>>()
   readonly spec: Spec
   readonly system: SystemImpl
   readonly self: ActorRef<ParticipantProtocol>
@@ -242,13 +256,50 @@ export class Participant {
     // A coordinator of this node tells its roles itself when it stops before its session ends (see the
     // coordinator's `start`): no death watch, whose entries a live session would keep on both actors.
     if (coordinator?.isTerminated) return reply
+    const node = m.coordinator.node
+    let waiting = this.notBegun.get(node)
+    if (waiting === undefined) {
+      waiting = new Set()
+      this.notBegun.set(node, waiting)
+    } else if (waiting.size >= maxNotBegunPerNode(this.system)) {
+      this.refuseJoin(node, m.session, waiting.size)
+      return reply
+    }
+    waiting.add(m.session)
     this.sessions.set(m.session, new RoleSession(this, m))
     return coordinator === undefined ? Effect.andThen(watch, reply) : reply
+  }
+
+  /** A plain session began or ended: it no longer counts against its coordinator node's sessions not begun. */
+  settled(node: string, id: string): void {
+    const waiting = this.notBegun.get(node)
+    if (waiting?.delete(id) && waiting.size === 0) this.notBegun.delete(node)
+  }
+
+  private refuseJoin(node: string, id: string, held: number): void {
+    let log = refusedJoins.get(this.system)
+    if (log === undefined) {
+      log = new PeerLogWindow()
+      refusedJoins.set(this.system, log)
+    }
+    const earlier = log.admit(node, Date.now())
+    if (earlier === undefined) return
+    this.system.runBackground(
+      Effect.logWarning("A session's Join was refused").pipe(
+        Effect.annotateLogs({
+          participant: this.self.path,
+          session: id,
+          coordinatorNode: node,
+          detail: `the participant holds ${held} sessions of that node that have not begun, the most it takes${earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`}`
+        })
+      )
+    )
   }
 
   begin(id: string): Effect.Effect<Participant> {
     const session = this.sessions.get(id)
     if (session === undefined || session.begun) return this.same
+    this.settled(session.coordinator.node, id)
     session.begun = true
     return Effect.as(startRun(this, session, false), this)
   }
