@@ -6,7 +6,8 @@
  * called a hang (exit 2, with the participants' node's counters). At the end: the starter's loop lag (the longest gap
  * between turns of a 20 ms interval) and when its first turn came after the burst began (every session's first slice,
  * run back to back in the caller's call, divided by N: the first slice's cost per session).
- * ROUNDS=k runs k bursts one after the other; with --expose-gc, the heap after each (after GC) against the baseline.
+ * ROUNDS=k runs k bursts one after the other; with --expose-gc, the heap after each (after GC) against the baseline,
+ * and by heap space (code_space grows with what V8 compiles; old_space with objects kept).
  * Run: `pnpm exec node bench/probes/sessions-overload-remote.ts` (N=10000 ASK_TIMEOUT=5 MAX_JOINING=256 WATCH=60).
  */
 import { spawn } from "node:child_process"
@@ -15,6 +16,7 @@ import * as Inspector from "node:inspector"
 import { loadavg } from "node:os"
 import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
+import { getHeapSpaceStatistics } from "node:v8"
 import { ActorSystem, Choreography, Session } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
@@ -97,6 +99,9 @@ const starter = Effect.gen(function* () {
     return process.memoryUsage().heapUsed
   }
   const baseline = gc === undefined ? 0 : heap()
+  /** The heap's spaces (code, old, new, large objects...) in use, by name: where a round's growth is. */
+  const spaces = () => new Map(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]))
+  const baseSpaces = spaces()
   const burst = (round: number) =>
     Effect.gen(function* () {
       let completed = 0
@@ -198,7 +203,14 @@ const starter = Effect.gen(function* () {
       const now = heap()
       console.log(
         `heap after round ${round + 1}, after GC: ${(now / 1e6).toFixed(1)} MB, ` +
-          `${((now - baseline) / 1e6).toFixed(2)} MB over the baseline before the first burst`
+          `${((now - baseline) / 1e6).toFixed(2)} MB over the baseline before the first burst (by space: ` +
+          [...spaces()]
+            .map(
+              ([name, used]) =>
+                `${name.replace("_space", "")} ${((used - (baseSpaces.get(name) ?? 0)) / 1e6).toFixed(2)}`
+            )
+            .join(", ") +
+          ")"
       )
     }
   }

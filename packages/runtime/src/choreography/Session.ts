@@ -182,9 +182,11 @@ export interface Handle<Results> {
  * order, and one that waits longer than the system's ask timeout fails with `SessionOverloaded` before anything
  * is done for it (see "Sessions under overload" in docs/choreography.md).
  *
- * Its first step only takes a place in that line and waits to be resumed (a few microseconds): the coordinator is
- * spawned, the protocol's roles bound and the Joins sent in a later turn of the event loop, so that a caller starting
- * many sessions at once (one `Effect.forEach`, unbounded) does not keep the loop from turning while it does.
+ * A lone session starts in its caller's call. In a burst, past the first few milliseconds' worth of sessions in one
+ * turn of the event loop, a session's first step only takes a place in that line and waits to be resumed (a few
+ * microseconds): the coordinator is spawned, the protocol's roles bound and the Joins sent in a later turn, so that a
+ * caller starting many sessions at once (one `Effect.forEach`, unbounded) does not keep the loop from turning while
+ * it does.
  */
 export const start = <P extends Protocol, const B extends Bindings<P>>(
   protocol: P,

@@ -18,15 +18,18 @@
  * (`timeoutMillis` infinite): it cannot be refused without storing its end, and the line moves, since every session
  * admitted leaves it within its deadline.
  *
- * Taking a place costs its caller almost nothing: `admit` always suspends (a place free or not), and the sessions
- * given a place (or refused) are resumed by the admission's own dispatcher, in turns of the event loop of at most
- * {@link TURN_MILLIS} each. A caller that starts 10,000 sessions at once (`Effect.forEach` with `concurrency:
- * "unbounded"` runs each child's first slice in its own call, back to back) so pays a few microseconds per session in
- * that call: each lines up and suspends before any work is done for it (no coordinator, no projection, no encoding),
- * and the work of those admitted runs later, a turn's worth at a time, with the loop turning in between (heartbeats,
- * replies, other actors). Before, each session's first slice spawned its coordinator and sent its Joins in the
- * caller's call, and 10,000 of them kept the loop from turning for seconds: long enough on a loaded host for the
- * participants' node to declare this one down.
+ * Taking a place costs its caller little: a session goes on in its caller's call only while a place is free, nobody
+ * waits (in line or to be resumed) and the current turn of the event loop has not yet spent {@link TURN_MILLIS} on
+ * sessions going on so (the budget opens with the turn's first such session and ends with the turn); any other
+ * session suspends, and the sessions given a place (or refused) are resumed by the admission's own dispatcher, in
+ * turns of the event loop of at most {@link TURN_MILLIS} each. A lone session so starts at once (no turn of the loop
+ * lost), and a caller that starts 10,000 sessions at once (`Effect.forEach` with `concurrency: "unbounded"` runs each
+ * child's first slice in its own call, back to back) pays the first few milliseconds' worth of sessions in that call
+ * and a few microseconds for each of the others: each lines up and suspends before any work is done for it (no
+ * coordinator, no projection, no encoding), and the work of those admitted runs later, a turn's worth at a time, with
+ * the loop turning in between (heartbeats, replies, other actors). Before, each session's first slice spawned its
+ * coordinator and sent its Joins in the caller's call, and 10,000 of them kept the loop from turning for seconds: long
+ * enough on a loaded host for the participants' node to declare this one down.
  */
 import { Effect } from "effect"
 import type { Deadline, Deadlines } from "../../internal/deadlines.ts"
@@ -148,8 +151,8 @@ export class Admission {
    * Takes a place among the sessions joining: at once when one is free and nobody waits before, else in line, in
    * order, until one is (then the session's joins start) or its deadline passes (`SessionOverloaded`): the system's
    * ask timeout unless `timeoutMillis` says otherwise (`Infinity`: no deadline, it waits until a place is free).
-   * Either way the caller is resumed by the dispatcher, in a later turn of the event loop (see the module's
-   * comment). `admitted` is called when the place is taken (so that a fiber interrupted before it is resumed cannot
+   * It goes on in the caller's call when a place is free, nobody waits and this turn's budget is not spent; else the
+   * caller is resumed by the dispatcher, in a later turn of the event loop (see the module's comment). `admitted` is called when the place is taken (so that a fiber interrupted before it is resumed cannot
    * lose it: whoever holds the place must `release` it; without `admitted`, an interrupted caller gives it back).
    */
   admit(
