@@ -84,7 +84,7 @@ describe("mistakes get one line and exit code 1", () => {
         "--tls-key",
         fixture("echo.ts")
       ],
-      /could not start \(tls\.cert\): tls\.cert is not a PEM certificate/
+      /troupe: --tls-cert is not a PEM certificate: /
     ],
     [
       "an empty inspector token (an unset variable)",

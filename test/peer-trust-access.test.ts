@@ -133,7 +133,10 @@ describe("finding 5: a peer reaches only what the node's agents module exports",
       env: { ...testEnv(), TROUPE_TOKEN: "a secret of sixteen characters", TROUPE_TEST_ACCESS: '{"reach":5}' }
     })
     expect(code).toBe(1)
-    expect(stderr.trim()).toMatch(/^troupe: .*guarded\.ts exports `access` that is not a remote access policy/)
+    // one line (was two: the Schema's message, then its path on a line of its own): where, and what was expected
+    expect(stderr.trim()).toMatch(
+      /^troupe: [^\n]*guarded\.ts exports `access` that is not a remote access policy \(\{ reach\?, register\?, subscribe\? \}\): at access\.reach, expected "all" \| array \(see docs\/cli\.md\)$/
+    )
   })
 
   it("a module's own policy: only the nodes it names may list under a key", async () => {

@@ -53,6 +53,7 @@ import type {
   Sharded,
   Supervisor
 } from "@troupe/runtime"
+import { Envelope } from "@troupe/transport"
 import { type Duration, Effect, type Option, Result, Schema, type Scope } from "effect"
 import { describeFailure, type ImportFailed, importModule } from "./internal/load.ts"
 
@@ -260,8 +261,11 @@ export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoade
     }
     const policy = access === undefined ? undefined : decodeAccess(access)
     if (policy !== undefined && Result.isFailure(policy)) {
+      // one line: where in the export, and what was expected there
+      const { field, message } = Envelope.describeIssue(policy.failure.issue)
       return unusable(
-        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe? }): ${policy.failure.message}`
+        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe? }): ` +
+          `${field === "" ? "" : `at access.${field}, `}${message.charAt(0).toLowerCase()}${message.slice(1)}`
       )
     }
     return Effect.succeed({
