@@ -146,7 +146,8 @@ export interface AgentsModule {
  * What other nodes may do on a node hosting this module: reach its agents (and the actors under them) by
  * path, and list their actors under the receptionist keys its agents register under; no topic. The
  * module's `access` export replaces any of these three fields (`"all"` opens one up). Actors the node
- * revealed to a peer (the sender of a message, a ref inside one) and those it lists stay reachable.
+ * revealed to a peer (the sender of a message, a ref inside one) and those it lists stay reachable. The
+ * `access` export may also raise `maxListingsPerNode` (how many listings each peer node may keep here).
  */
 export const remoteAccess = (module: AgentsModule): RemoteAccess.RemoteAccess => ({
   reach: module.agents.map(([name]) => `/user/${name}/*`),
@@ -163,7 +164,8 @@ const Listings = Schema.Union([
 const Access = Schema.Struct({
   reach: Schema.optionalKey(Schema.Union([Schema.Literal("all"), Schema.Array(Schema.String)])),
   register: Schema.optionalKey(Listings),
-  subscribe: Schema.optionalKey(Listings)
+  subscribe: Schema.optionalKey(Listings),
+  maxListingsPerNode: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
 })
 const decodeAccess = Schema.decodeUnknownResult(Access)
 
@@ -264,7 +266,7 @@ export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoade
       // one line: where in the export, and what was expected there
       const { field, message } = Envelope.describeIssue(policy.failure.issue)
       return unusable(
-        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe? }): ` +
+        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe?, maxListingsPerNode? }): ` +
           `${field === "" ? "" : `at access.${field}, `}${message.charAt(0).toLowerCase()}${message.slice(1)}`
       )
     }
