@@ -11,35 +11,17 @@
  *   the system is made.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { protocolsOf } from "../../src/choreography/internal/sessionProtocols.ts"
-import { ActorSystem, Behavior, Choreography, Session } from "../../src/index.ts"
-import { TwoBuyer } from "./fixtures.ts"
-
-const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
-  $.message("C", "S", "ask", Schema.Number),
-  $.message("S", "C", "answer", Schema.Number)
-])
-const client = Session.role(Ask, "C", (ep) =>
-  Effect.gen(function* () {
-    const answer = yield* (yield* ep.send("S", "ask", 1)).receive()
-    yield* answer.next.close()
-    return answer.payload
-  })
-)
-const server = Session.role(Ask, "S", (ep) =>
-  Effect.gen(function* () {
-    const ask = yield* ep.receive()
-    yield* (yield* ask.next.send("C", "answer", ask.payload + 1)).close()
-  })
-)
+import { ActorSystem, Behavior, Session } from "../../src/index.ts"
+import { Ask, askClient, askServer, TwoBuyer } from "./fixtures.ts"
 
 /** `n` sessions of Ask between two shared participants, all started at once: each one's exit. */
 const burst = (n: number) =>
   Effect.gen(function* () {
-    const C = yield* ActorSystem.spawn(client)
-    const S = yield* ActorSystem.spawn(server)
+    const C = yield* ActorSystem.spawn(askClient)
+    const S = yield* ActorSystem.spawn(askServer)
     return yield* Effect.forEach(
       Array.from({ length: n }, (_, i) => i),
       (i) => Effect.exit(Session.run(Ask, { roles: { C, S }, id: `burst-${i}` })),
@@ -49,8 +31,8 @@ const burst = (n: number) =>
 
 /** What one session of Ask costs on this host now, in ms: 200 run one at a time. */
 const costOfOne = Effect.gen(function* () {
-  const C = yield* ActorSystem.spawn(client)
-  const S = yield* ActorSystem.spawn(server)
+  const C = yield* ActorSystem.spawn(askClient)
+  const S = yield* ActorSystem.spawn(askServer)
   const since = performance.now()
   for (let i = 0; i < 200; i++) yield* Session.run(Ask, { roles: { C, S } })
   return (performance.now() - since) / 200

@@ -5,28 +5,11 @@
  * budget (5 ms), and the next waits for a later turn, in order, so that a burst cannot keep the loop from turning.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Schema } from "effect"
+import { Effect, Fiber } from "effect"
 import { internal } from "../../src/ActorSystem.ts"
 import { Admission, TURN_MILLIS } from "../../src/choreography/internal/sessionAdmission.ts"
-import { ActorSystem, Choreography, Session } from "../../src/index.ts"
-
-const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
-  $.message("C", "S", "ask", Schema.Number),
-  $.message("S", "C", "answer", Schema.Number)
-])
-const client = Session.role(Ask, "C", (ep) =>
-  Effect.gen(function* () {
-    const answer = yield* (yield* ep.send("S", "ask", 1)).receive()
-    yield* answer.next.close()
-    return answer.payload
-  })
-)
-const server = Session.role(Ask, "S", (ep) =>
-  Effect.gen(function* () {
-    const ask = yield* ep.receive()
-    yield* (yield* ask.next.send("C", "answer", ask.payload + 1)).close()
-  })
-)
+import { ActorSystem, Session } from "../../src/index.ts"
+import { Ask, askClient, askServer } from "./fixtures.ts"
 
 /** Whether the event loop turned since `turned()` was made (a `setImmediate` queued then has run). */
 const loopTurns = () => {
@@ -47,8 +30,8 @@ describe("Session: starting in the caller's call", () => {
     "a lone session starts before the event loop turns: Session.start returns its handle in the caller's call",
     () =>
       Effect.gen(function* () {
-        const C = yield* ActorSystem.spawn(client)
-        const S = yield* ActorSystem.spawn(server)
+        const C = yield* ActorSystem.spawn(askClient)
+        const S = yield* ActorSystem.spawn(askServer)
         yield* Session.run(Ask, { roles: { C, S } }) // (the code's first use)
         yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
         for (let i = 0; i < 20; i++) {
