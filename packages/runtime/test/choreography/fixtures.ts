@@ -1,8 +1,10 @@
 /** Session fixtures: the protocols of the choreography tests, and an unchecked peer. */
-import { Effect, Queue, Schema } from "effect"
+import { Effect, Queue } from "effect"
 import { TwoBuyer } from "../../../choreography/test/fixtures.ts"
-import { Behavior, Choreography, type Protocol, Session } from "../../src/index.ts"
+import { Behavior, type Choreography, type Protocol, Session } from "../../src/index.ts"
 
+/** Ask (C asks S a number, S answers it plus one) and its roles: the smallest session, shared with the root tests. */
+export { Ask, askClient, askServer } from "../../../../test/support/session-ask.ts"
 export { Credentials, network, Travel, TwoBuyer } from "../../../choreography/test/fixtures.ts"
 
 type JoinOf<P extends Choreography.Protocol, R extends Choreography.RolesOf<P>> = Protocol.MessageOf<
@@ -109,28 +111,5 @@ export const seller = Session.role(TwoBuyer, "S", (ep) =>
     const decision = yield* (yield* (yield* title.next.send("A", "quote", 30)).send("B", "quote", 30)).receive()
     yield* decision.next.close()
     return decision.label
-  })
-)
-
-/** Two roles, one question: C asks S a number, S answers it plus one (the smallest session, for admission tests). */
-export const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
-  $.message("C", "S", "ask", Schema.Number),
-  $.message("S", "C", "answer", Schema.Number)
-])
-
-/** Ask's C: asks 1, returns the answer. */
-export const askClient = Session.role(Ask, "C", (ep) =>
-  Effect.gen(function* () {
-    const answer = yield* (yield* ep.send("S", "ask", 1)).receive()
-    yield* answer.next.close()
-    return answer.payload
-  })
-)
-
-/** Ask's S: answers the number plus one. */
-export const askServer = Session.role(Ask, "S", (ep) =>
-  Effect.gen(function* () {
-    const ask = yield* ep.receive()
-    yield* (yield* ask.next.send("C", "answer", ask.payload + 1)).close()
   })
 )
