@@ -147,7 +147,7 @@ describe("SendRing.frame", () => {
     for (let seq = 3601; seq <= 4600; seq++) expect(ring.jsonOf(seq)).toBe(json(seq))
   })
 
-  it("writes a large frame into the buffer it kept only when told it may (reuse), and keeps none once idle", () => {
+  it("writes frames handed to a connection into its arena, over and over once written out, and keeps none once idle", () => {
     const ring = new SendRing(1024)
     const json = (seq: number) => JSON.stringify({ seq, pad: "p".repeat(1000) })
     const envelopes: Array<string> = []
@@ -160,29 +160,71 @@ describe("SendRing.frame", () => {
       size += bytes + 1
     }
     const expected = Frame.encodeData(0, 1, envelopes)
-    const first = ring.frame(0, 1, 40, size)
+    const writes = { handed: 0, completed: 0 }
+    const first = ring.frame(0, 1, 40, size, writes)
+    writes.handed++
     expect(first.equals(expected)).toBe(true)
-    // not told: a buffer of its own (the first may still be in a socket's hands)
-    const second = ring.frame(0, 1, 40, size)
-    expect(second.buffer).not.toBe(first.buffer)
+    // the first still out: another part of memory
+    const second = ring.frame(0, 1, 40, size, writes)
+    writes.handed++
+    expect(second.byteOffset + second.buffer.byteLength).not.toBe(first.byteOffset + first.buffer.byteLength)
     first.fill(0)
     expect(second.equals(expected)).toBe(true)
-    // told: the buffer it kept, the same bytes
-    const third = ring.frame(0, 1, 40, size, true)
-    expect(third.buffer).toBe(second.buffer)
+    // both written out: the first's memory again, the same bytes
+    writes.completed = 2
+    const third = ring.frame(0, 1, 40, size, writes)
+    expect(third.buffer).toBe(first.buffer)
+    expect(third.byteOffset).toBe(first.byteOffset)
     expect(third.equals(expected)).toBe(true)
-    // a small frame comes from Node's pool, never from the kept buffer
-    const small = ring.frame(0, 1, 1, ring.size(1) + 1, true)
+    // without a connection (or small), a buffer of its own
+    expect(ring.frame(0, 1, 40, size).buffer).not.toBe(third.buffer)
+    const small = ring.frame(0, 1, 1, ring.size(1) + 1, writes)
     expect(small.buffer).not.toBe(third.buffer)
     expect(small.equals(Frame.encodeData(0, 1, [json(1)]))).toBe(true)
-    // all acknowledged: the kept buffer is dropped
-    ring.free(1, 40)
-    const bytes = Buffer.byteLength(json(41))
-    for (let seq = 41; seq <= 80; seq++) {
-      ring.writeJson(json(seq), bytes, undefined)
-      ring.put(seq, 40, bytes)
+    // busy since the last trim: kept; idle for a whole trim: dropped
+    ring.trim()
+    writes.handed++
+    writes.completed = writes.handed
+    expect(ring.frame(0, 1, 40, size, writes).buffer).toBe(first.buffer)
+    ring.trim()
+    writes.handed++
+    writes.completed = writes.handed
+    expect(ring.frame(0, 1, 40, size, writes).buffer).not.toBe(first.buffer)
+  })
+
+  it("reuses the chunks of acknowledged envelopes after everything was acknowledged, until a trim finds it idle", () => {
+    const ring = new SendRing(1 << 14)
+    const json = (seq: number) => JSON.stringify({ seq, pad: "r".repeat(2000) })
+    const chunksOf = (from: number, to: number) => {
+      const seen = new Set<ArrayBufferLike>()
+      // the chunks are private: the buffers behind the envelopes' frames made without an arena are copies, so look
+      // at the ring's own slots
+      const slots = (ring as unknown as { chunks: Array<Buffer | undefined> }).chunks
+      for (let seq = from; seq <= to; seq++) seen.add(slots[seq % slots.length]!.buffer)
+      return seen
     }
-    expect(ring.frame(40, 41, 80, 40 * (bytes + 1), true).buffer).not.toBe(third.buffer)
+    let seq = 0
+    const burst = (acked: number) => {
+      for (let i = 0; i < 1000; i++) {
+        seq++
+        ring.writeJson(json(seq), Buffer.byteLength(json(seq)), undefined)
+        ring.put(seq, acked, Buffer.byteLength(json(seq)))
+      }
+    }
+    burst(0)
+    const firstChunks = chunksOf(1, 1000)
+    ring.free(1, 1000) // all acknowledged
+    burst(1000)
+    const again = chunksOf(1001, 2000)
+    // the spare chunks of the first burst carry the second (fresh memory only for what they lack)
+    expect([...again].filter((chunk) => firstChunks.has(chunk)).length).toBeGreaterThanOrEqual(4)
+    for (let s = 1001; s <= 2000; s++) expect(ring.jsonOf(s)).toBe(json(s))
+    ring.free(1001, 2000)
+    ring.trim()
+    ring.trim() // nothing put between the two: the spares go
+    burst(2000)
+    const late = chunksOf(2001, 3000)
+    expect([...late].filter((chunk) => again.has(chunk)).length).toBeLessThanOrEqual(1) // the chunk it writes in
   })
 
   it("counts the bytes it holds (each envelope with its comma) as they are put, freed, moved and cleared", () => {

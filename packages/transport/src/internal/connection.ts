@@ -4,6 +4,7 @@
  */
 import type { Peer } from "../Peer.ts"
 import type { Engine } from "./engine.ts"
+import type { Writes } from "./frameArena.ts"
 import { FrameDecoder } from "./frameDecoder.ts"
 import type { Auth } from "./handshake.ts"
 import type { Link } from "./link.ts"
@@ -63,7 +64,7 @@ const now = Date.now
 const reasonText = (reason: string): string =>
   Buffer.byteLength(reason) > 120 ? `${Buffer.from(reason).subarray(0, 100).toString()}...` : reason
 
-export class Connection implements WireEvents {
+export class Connection implements WireEvents, Writes {
   state: "connecting" | "handshaking" | "open" | "closing" | "closed"
   wire!: Wire
   link: Link | undefined = undefined
@@ -127,6 +128,9 @@ export class Connection implements WireEvents {
 
   /** Frames handed to the wire and not yet written out. */
   inflight = 0
+  /** Frames handed to the wire, and those whose write completed (with or without an error: see frameArena.ts). */
+  handed = 0
+  completed = 0
 
   /** Writes a frame if the connection can still carry one. */
   write(frame: Buffer): void {
@@ -134,11 +138,13 @@ export class Connection implements WireEvents {
     this.engine.counters.framesOut++
     this.engine.counters.bytesOut += frame.length
     this.inflight++
+    this.handed++
     this.wire.send(frame, this.onWritten)
   }
 
   private onWritten = (error?: Error | null): void => {
     this.inflight--
+    this.completed++
     // ws reports a write that succeeded with `null`: only an Error means the socket is closing (its close event
     // follows and is handled); anything else is the drain that writes what waited behind a full buffer
     if (error instanceof Error) return

@@ -283,7 +283,10 @@ export class Engine {
   /** Runs every heartbeat interval: heartbeats, failure detection, handshake and idle timeouts. */
   tick(at: number): void {
     this.detector.judge(at)
-    for (const link of this.links.values()) if (link.active?.state === "open") link.active.write(HEARTBEAT)
+    for (const link of this.links.values()) {
+      link.ring.trim() // an idle link keeps no spare memory
+      if (link.active?.state === "open") link.active.write(HEARTBEAT)
+    }
     this.membership.tick()
     for (const connection of this.connections) {
       if (

@@ -51,8 +51,6 @@ export class Link {
   /** Bytes of the envelopes after `sent`, each plus its comma (to cut a frame once they reach `FRAME_BYTES`). */
   private unsent = 0
   private written = 0
-  /** The connection the ring's kept frame buffer was last written on (see `SendRing.frame`). */
-  private framedOn: Connection | undefined = undefined
   /** User sends waiting for room in the window. */
   readonly waiters = new WaitLine()
   /** A waiter let in is being told (see `admit`): its sender, resumed in that call, sends on while there is room. */
@@ -293,10 +291,7 @@ export class Link {
       counters.envelopesOut += last - first + 1
       this.streaming = last > first
       this.ackSent = this.consumed
-      // the ring's frame buffer again once every write on the connection it went out on has completed
-      const reuse = this.framedOn === connection && connection.inflight === 0
-      this.framedOn = connection
-      connection.write(this.ring.frame(this.acknowledge(), first, last, size, reuse))
+      connection.write(this.ring.frame(this.acknowledge(), first, last, size, connection))
       this.unsent = last === this.lastSeq ? 0 : this.unsent - size
       if (connection.wire.bufferedAmount() > HIGH_WATER) {
         this.awaitingDrain = true

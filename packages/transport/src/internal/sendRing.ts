@@ -12,21 +12,20 @@
  * nothing but the bytes written.
  */
 import type * as Envelope from "../Envelope.ts"
+import { FrameArena, type Writes } from "./frameArena.ts"
 
 /** The slots' first count; they double as needed up to the capacity. */
 const RING_START = 16
 /** The first chunk's bytes; chunks double up to `CHUNK`. */
 const CHUNK_START = 4096
 const CHUNK = 256 * 1024
-/** Emptied chunks kept for reuse: enough for a window of small envelopes to cycle without allocating. */
-const SPARES = 4
 /**
- * Frames of at least this many bytes are written into a buffer the ring keeps (see `frame`'s `reuse`); smaller ones
- * come from Node's pool, which is cheap.
+ * Emptied chunks kept for reuse: enough for a window of small envelopes to cycle without allocating (fresh memory:
+ * the kernel's page faults). Kept while the link sends; dropped once it put nothing between two `trim`s.
  */
-const FRAME_REUSE_MIN = 16 * 1024
-/** The kept frame buffer's size: a full frame of the link's (`FRAME_BYTES` in linkLimits.ts) and its head. */
-const FRAME_STORE = 121 * 1024
+const SPARES = 4
+/** Frames of at least this many bytes are written into the link's frame arena; smaller ones come from Node's pool. */
+const FRAME_ARENA_MIN = 4 * 1024
 
 const COMMA = 0x2c
 const CLOSE_BRACKET = 0x5d
@@ -61,8 +60,10 @@ export class SendRing {
   private totals: Array<number> = new Array(RING_START).fill(0)
   /** The chunks `free` emptied (see `freeSlots`), for a moment. */
   private readonly left: Array<Buffer | undefined> = []
-  /** The buffer the last large frame was written into, for the next (see `frame`). */
-  private frameStore: Buffer | undefined = undefined
+  /** Where frames are written (see `frame`). */
+  private readonly arena = new FrameArena()
+  /** `last` at the last `trim`. */
+  private trimmed = 0
 
   constructor(capacity: number) {
     this.capacity = capacity
@@ -168,11 +169,19 @@ export class SendRing {
     }
     left.length = 0
     if (run !== undefined && run !== next) this.keep(run)
-    if (to === this.last) {
-      this.used = 0
+    if (to === this.last) this.used = 0
+  }
+
+  /**
+   * Called now and then (each heartbeat): a ring that put nothing since the last call keeps no spare chunk and no
+   * frame store (an idle link holds one chunk).
+   */
+  trim(): void {
+    if (this.last === this.trimmed) {
       this.spares = []
-      this.frameStore = undefined
+      this.arena.clear()
     }
+    this.trimmed = this.last
   }
 
   /**
@@ -208,21 +217,22 @@ export class SendRing {
     this.chunk = Buffer.alloc(0)
     this.used = 0
     this.spares = []
-    this.frameStore = undefined
+    this.arena.clear()
   }
 
   /**
    * The `data` frame of envelopes `first` to `last` (`size`: their bytes plus one each), written straight
    * into one buffer: the same bytes as `Frame.encodeData`, one copy per run of envelopes in one chunk.
    *
-   * A large frame goes into a buffer the ring keeps: with `reuse`, the one the last large frame went into (the
-   * caller says the socket is done with it: the writes it went out with have all completed), so that a link
-   * streaming full frames does not allocate one each time (fresh memory: the kernel's page faults, and external
-   * memory that makes V8 collect sooner). Without `reuse`, a new one, kept for the next. An idle ring keeps none.
+   * With `writes` (the connection it is handed to at once, as its next write), a frame of a few KiB or more goes into
+   * the ring's frame arena: memory written over and over once its frames were written out (see frameArena.ts), so
+   * that a link streaming frames does not allocate each. Without, or smaller, a new buffer.
    */
-  frame(ack: number, first: number, last: number, size: number, reuse = false): Buffer {
+  frame(ack: number, first: number, last: number, size: number, writes?: Writes): Buffer {
     const head = `{"type":"data","ack":${ack},"first":${first},"envelopes":[`
-    const frame = this.frameBuffer(head.length + size + 1, reuse)
+    const bytes = head.length + size + 1
+    const frame =
+      writes !== undefined && bytes >= FRAME_ARENA_MIN ? this.arena.take(bytes, writes) : Buffer.allocUnsafe(bytes)
     let at = frame.write(head, 0, "latin1")
     const capacity = this.chunks.length
     let seq = first
@@ -242,14 +252,6 @@ export class SendRing {
     frame[at - 1] = CLOSE_BRACKET
     frame[at] = CLOSE_BRACE
     return frame
-  }
-
-  /** A buffer of `bytes` for a frame (see {@link frame}). */
-  private frameBuffer(bytes: number, reuse: boolean): Buffer {
-    if (bytes < FRAME_REUSE_MIN) return Buffer.allocUnsafe(bytes)
-    if (bytes > FRAME_STORE) return Buffer.allocUnsafeSlow(bytes) // one large envelope alone: not kept
-    if (!reuse || this.frameStore === undefined) this.frameStore = Buffer.allocUnsafeSlow(FRAME_STORE)
-    return this.frameStore.subarray(0, bytes)
   }
 
   /** Moves on to a chunk of at least `bytes`: twice the last one's size, up to `CHUNK` (a spare one if it has). */
