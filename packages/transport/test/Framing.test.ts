@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as RawPeer from "../../../test/support/raw-peer.ts"
 import { ActorAddress, Envelope, NodeId, type Transport, WebSocket } from "../src/index.ts"
+import { FRAME_BYTES } from "../src/internal/linkLimits.ts"
 import { eventually, fast } from "./support/harness.ts"
 
 const WINDOW = 64
@@ -101,16 +102,16 @@ describe("data frames", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("a frame holds at most 120 KiB of envelopes, and is written once full", () =>
+  it.live(`a frame holds at most ${FRAME_BYTES / 1024} KiB of envelopes, and is written once full`, () =>
     Effect.gen(function* () {
       const { node, peer } = yield* linked
-      const padding = "x".repeat(50 * 1024)
+      const padding = "x".repeat(Math.floor(FRAME_BYTES * 0.4))
       const before = framesOut(node)
       for (let n = 1; n <= 12; n++) assert.isUndefined(node.offer(reader, tick(n, padding), () => {}))
       // in the same turn: the first alone, then each full frame (two of these envelopes; a third would not fit)
       assert.strictEqual(framesOut(node) - before, 6)
       const frames = yield* readData(peer, 12)
-      for (const frame of frames) assert.isAtMost(Buffer.byteLength(JSON.stringify(frame)), 120 * 1024 + 200)
+      for (const frame of frames) assert.isAtMost(Buffer.byteLength(JSON.stringify(frame)), FRAME_BYTES + 200)
       assert.deepStrictEqual(
         frames.map((frame) => frame.envelopes.length),
         [1, 2, 2, 2, 2, 2, 1]

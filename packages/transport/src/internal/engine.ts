@@ -25,7 +25,7 @@ import type { DeliveryImpl } from "./inbound.ts"
 import { Inbound } from "./inbound.ts"
 import { mayExceed, type Wide } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
-import { FRAME_BYTES } from "./linkLimits.ts"
+import { UNCOUNTED_FRAME_BYTES } from "./linkLimits.ts"
 import { LogLimiter } from "./logLimiter.ts"
 import { Membership } from "./membership.ts"
 import type { Resolved } from "./options.ts"
@@ -46,8 +46,8 @@ const HEARTBEAT = Frame.encode({ type: "heartbeat" })
 /** The largest frame accepted before the handshake completes (a hello is well under 1 KiB). */
 const HANDSHAKE_FRAME_BYTES = 16 * 1024
 
-/** Frames this long or shorter are not counted (see `onMessage`): a sender batches envelopes into frames up to this. */
-const SCAN_FROM_BYTES = FRAME_BYTES + Frame.DATA_OVERHEAD
+/** Frames this long or shorter are not counted (see `onMessage`): senders batch envelopes into frames up to this. */
+const SCAN_FROM_BYTES = UNCOUNTED_FRAME_BYTES + Frame.DATA_OVERHEAD
 
 const now = Date.now
 
@@ -160,7 +160,7 @@ export class Engine {
       return
     }
     // a frame that may hold more values than one envelope may: counted before it is parsed (see jsonValues.ts); not
-    // a frame of envelopes batched up to FRAME_BYTES (at most ~62,000 values: work bounded as much, counted at a cost)
+    // a frame of envelopes batched up to UNCOUNTED_FRAME_BYTES (at most ~62,000 values: work bounded as much, counted at a cost)
     let wide: ReadonlyArray<Wide> | undefined
     if (
       connection.state === "open" &&

@@ -15,8 +15,12 @@
 import type { Duplex } from "node:stream"
 import { WebSocket } from "ws"
 
-/** Payloads up to this many bytes are copied after their header; larger ones go through `ws.send` (no copy). */
-export const DIRECT_MAX_BYTES = 16 * 1024
+/**
+ * Payloads up to this many bytes are copied after their header; larger ones go through `ws.send` (no copy, and no
+ * new memory: a streaming link's frames are written from its frame arena, and copying each into a fresh buffer would
+ * cost page faults; asks, replies and acks are smaller).
+ */
+export const DIRECT_MAX_BYTES = 4 * 1024
 
 /**
  * One binary frame of `data` (FIN set; masked with a zero key when `masked`: a client's frames must carry a mask,
