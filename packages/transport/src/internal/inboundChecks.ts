@@ -18,10 +18,12 @@ import { scanFrame, type Wide } from "./jsonValues.ts"
 const NULL = Buffer.from("null")
 
 /**
- * A frame's bytes that may hold more values than `maxEnvelopeValues` allows an envelope, counted before they are
- * parsed: undefined (refused with a `bad-frame` error) when the frame's own values exceed it, else the bytes to
- * parse, each envelope over the limit replaced by `null` (refused with a `bad-envelope` error when its turn
- * comes in `onData`, and acknowledged: the rest of the frame is delivered and the link goes on).
+ * A frame's bytes larger than a batch of envelopes (one envelope larger than a frame of them), counted before they
+ * are parsed: undefined (refused with a `bad-frame` error) when the frame's own values exceed `maxEnvelopeValues`,
+ * else the bytes to parse, each envelope over the limit replaced by `null` (refused with a `bad-envelope` error
+ * when its turn comes in `onData`, and acknowledged: the rest of the frame is delivered and the link goes on).
+ * Its widest envelope's values are told to the failure detector: a peer that sends such envelopes stalls while it
+ * encodes each (see `Detector.sent`).
  */
 export const checkValues = (
   engine: Engine,
@@ -30,6 +32,8 @@ export const checkValues = (
 ): { readonly data: Buffer; readonly wide: ReadonlyArray<Wide> | undefined } | undefined => {
   const limit = engine.options.maxEnvelopeValues
   const scan = scanFrame(data, limit)
+  const link = connection.link
+  if (link !== undefined && scan.widest > 0) engine.detector.sent(link, Math.min(scan.widest, limit))
   if (scan.rest > limit) {
     engine.badFrame(connection, "bad-frame", "", `a frame of ${scan.rest} JSON values; at most ${limit}`)
     return undefined
