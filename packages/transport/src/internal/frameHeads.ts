@@ -25,7 +25,8 @@ export const PAYLOAD = ',"payload":'
 
 /**
  * Heads kept per connection, tails per head (a sender each), and the longest head or tail kept: what a peer can
- * make a connection keep is bounded (about 2.5 MB at most; a few KB for a few actors).
+ * make a connection keep is bounded (about 3 MB at most, with the forgotten heads joints may lead to until the next
+ * sweep; a few KB for a few actors).
  */
 const HEADS = 256
 const TAILS = 16
@@ -35,8 +36,11 @@ const LONGEST = 512
  * a head learned when all are kept costs a few steps, not one per head kept.
  */
 const SWEEP = 64
-/** The heads seen once, not learned yet (hashes of their text; a slot holds one): see {@link Heads.learn}. */
-const SEEN = 1024
+/**
+ * The heads seen once, not learned yet (hashes of their text; a slot holds one: see {@link Heads.learn}); 1 KB, made
+ * when a connection first parses an envelope whose head it does not keep.
+ */
+const SEEN = 256
 
 /** An envelope's JSON after its payload: `}`, or the sender's address and `}`. */
 export interface Tail {
@@ -97,7 +101,7 @@ export class Heads {
   /** Forgotten heads that kept heads' joints may still lead to (cleared by the next sweep). */
   private readonly forgotten = new Set<Head>()
   /** The hashes of heads seen once (a slot per hash's low bits; 0: empty). */
-  private readonly seen = new Int32Array(SEEN)
+  private seen: Int32Array | undefined = undefined
   /** Heads whose joints a sweep looked at (for tests: the work of forgetting, per head forgotten). */
   swept = 0
   /** Heads forgotten (for tests). */
@@ -193,11 +197,12 @@ export class Heads {
     for (let i = pos; i < cut; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
     hash |= 1 // never 0, an empty slot
     const slot = hash & (SEEN - 1)
-    if (this.seen[slot] === hash) {
-      this.seen[slot] = 0
+    const seen = (this.seen ??= new Int32Array(SEEN))
+    if (seen[slot] === hash) {
+      seen[slot] = 0
       return true
     }
-    this.seen[slot] = hash
+    seen[slot] = hash
     return false
   }
 
