@@ -129,7 +129,7 @@ export class Inbound {
       link.delivered = lastSeq
       const part = new Part(connection, link, frame, valid, wide, next)
       const receiver = this.receiver
-      if (receiver === undefined || link.lastQueued !== undefined) this.queue_(part)
+      if (receiver === undefined || link.lastQueued !== undefined) this.enqueue(part)
       else if (this.waitingHead < this.waiting.length || !this.handOverPart(receiver, part)) this.wait(part)
     }
     link.maybeAck()
@@ -149,7 +149,7 @@ export class Inbound {
   }
 
   /** Queues what is left of `part` for `receive`. */
-  private queue_(part: Part): void {
+  private enqueue(part: Part): void {
     const { link, envelopes, first } = part
     let out: Array<DeliveryImpl> | undefined
     let last: DeliveryImpl | undefined = link.lastQueued
@@ -256,7 +256,7 @@ export class Inbound {
       const item = waiting[this.waitingHead]!
       const receiver = this.receiver
       if (item instanceof Part) {
-        if (receiver === undefined) this.queue_(item)
+        if (receiver === undefined) this.enqueue(item)
         else if (!this.handOverPart(receiver, item)) return // the rest in the next turn (spent() scheduled it)
         item.link.maybeAck()
       } else if (receiver !== undefined) this.tell(receiver, item)
