@@ -42,7 +42,8 @@ describe("FrameDecoder", () => {
     const badSender = ',"from":{"node":"writer","path":7}}'
     const tick = (n: number) => JSON.stringify({ _tag: "Tick", n })
     const counts = [
-      [[pair!.head + tick(1) + pair!.tail], 0], // learned from this frame: checked by the inbound side
+      [[pair!.head + tick(1) + pair!.tail], 0], // a head seen once: not learned, checked by the inbound side
+      [[pair!.head + tick(1) + pair!.tail], 0], // learned from this frame (its second sight): checked all the same
       [[1, 2, 3].map((n) => pair!.head + tick(n) + pair!.tail), 3],
       [[pair!.head + tick(1) + pair!.tail, bogus + tick(2) + pair!.tail, pair!.head + tick(3) + pair!.tail], 1],
       [[bogus + tick(1) + pair!.tail, pair!.head + tick(2) + pair!.tail], 0],
@@ -135,7 +136,7 @@ describe("FrameDecoder", () => {
     assert.strictEqual(decoder.throws, 0)
   })
 
-  it("a frame of one ask or one reply is decoded as JSON.parse and teaches no tell head; a lone first tell teaches its own", () => {
+  it("a frame of one ask or one reply is decoded as JSON.parse and teaches no tell head; a lone tell seen again teaches its own", () => {
     const decoder = new FrameDecoder()
     const [pair] = pairs(1)
     const to = '"to":{"node":"reader","path":"/user/a"}'
@@ -150,8 +151,10 @@ describe("FrameDecoder", () => {
     same(decoder, Frame.encodeData(1, 1, [`{"kind":"ask",${to},"payload":{"x":[1}`]), "a broken ask")
     assert.strictEqual(decoder.failed, 1)
     for (let n = 0; n < 4; n++) same(decoder, Frame.encodeData(1, 1, ['{"kind":"reply"}']), "after it")
-    // a tell of a sender not seen yet, alone in its frame: parsed whole, and its head and tail are kept
+    // a tell of a sender not seen yet, alone in its frame: parsed whole; its head and tail are kept when seen again
     same(decoder, Frame.encodeData(0, 1, [`${pair!.head}{"n":1}${pair!.tail}`]), "lone tell")
+    assert.strictEqual(decoder.kept, 0)
+    same(decoder, Frame.encodeData(0, 1, [`${pair!.head}{"n":1}${pair!.tail}`]), "lone tell again")
     assert.strictEqual(decoder.kept, 2)
     same(
       decoder,

@@ -47,7 +47,7 @@ describe("counting JSON values", () => {
     }
   })
 
-  it("counts each envelope of a data frame apart, in its bytes, and lists those over the limit", () => {
+  it("counts each envelope of a data frame apart, in its bytes, lists those over the limit and gives the widest", () => {
     const envelopes = samples.map((payload) =>
       JSON.stringify({ kind: "tell", to: { node: "b", path: "/user/x" }, payload })
     )
@@ -61,6 +61,7 @@ describe("counting JSON values", () => {
       over
     )
     assert.isAbove(over.length, 0)
+    assert.strictEqual(scan.widest, Math.max(...counts))
     // each listed range is exactly that envelope's text
     const text = bytes.toString("utf8")
     for (const w of scan.wide) {
@@ -71,7 +72,7 @@ describe("counting JSON values", () => {
     assert.isTrue(text.startsWith('{"type":"data"'))
     // an `envelopes` key anywhere but at the frame's top level is only counted
     const nested = Buffer.from(JSON.stringify({ type: "x", inner: { envelopes: [[1, 2, 3, 4]] } }))
-    assert.deepStrictEqual(scanFrame(nested, 2), { wide: [], rest: 9 })
+    assert.deepStrictEqual(scanFrame(nested, 2), { wide: [], rest: 9, widest: 0 })
     assert.deepStrictEqual(scanFrame(Buffer.from('{"type":"data","ack":0,"first":1,"envelopes":[]}'), 1).wide, [])
   })
 })

@@ -17,6 +17,14 @@
  * may last longer by {@link BUSY_US_PER_VALUE} per value (1.5 s for 50,000); a dead peer is declared down that
  * much later, and no later once it acknowledged.
  *
+ * A peer that sent a wide envelope lately is given time to encode the next one ({@link Detector.sent}): encoding is
+ * synchronous too (its checks, `JSON.stringify`, the count of its values: about as long as the receiver's parse), and
+ * the peer's heartbeats cannot go out meanwhile. This node learns of it only from the envelope, after the silence:
+ * for {@link LATELY_MS} after a peer's wide envelope arrived, its silence may last longer by {@link BUSY_US_PER_VALUE}
+ * per value of the widest one (1.5 s at 50,000). A peer's first wide envelope has no such grace (on a quiet core
+ * 50,000 values take it about 40 ms, well within the detector's tolerance; a heartbeat written before the encode would
+ * not help: the writes of a stalled loop leave when it turns, and the encoder cannot know it is wide before encoding).
+ *
  * After a stall Node runs the timers that fell due before it reads the sockets, so a deadline's timer
  * would judge a peer whose frames already wait unread: the tick measures the stall before it judges, and
  * a deadline of its own (`deadline`) looks again after the I/O already waiting has been read.
@@ -29,6 +37,9 @@ import type { Link } from "./link.ts"
  * the runtime's decoding cost per value on a quiet core (a share of a loaded 2-core machine at load 30 and more).
  */
 export const BUSY_US_PER_VALUE = 30
+
+/** How long after a peer's wide envelope arrived it is given time to encode the next one (see {@link Detector.sent}). */
+export const LATELY_MS = 60_000
 
 /**
  * The shortest stall worth a warning in the log, and taken out of handshake and close deadlines too (shorter
@@ -61,7 +72,7 @@ export class Detector {
     this.forgivenSinceTick = 0
     const engine = this.engine
     for (const link of engine.links.values()) {
-      if (!link.detector.isAvailable(at - this.graceOf(link))) {
+      if (!link.detector.isAvailable(at - this.graceOf(link, at))) {
         engine.peers.declareDown(
           link,
           "unreachable",
@@ -87,12 +98,36 @@ export class Detector {
     this.parsing.set(link, { ms, seq: link.lastSeq })
   }
 
-  private graceOf(link: Link): number {
+  /** The links whose peer sent wide envelopes lately: the extra silence allowed, until `until`. */
+  private readonly sending = new WeakMap<Link, { ms: number; until: number }>()
+
+  /**
+   * An envelope of `values` JSON values arrived on `link`, larger than a frame of envelopes: its peer stalls as long
+   * as that to encode the next such envelope, so its silence may last that much longer for {@link LATELY_MS} (the
+   * widest of those that arrived meanwhile counts).
+   */
+  sent(link: Link, values: number): void {
+    const at = now()
+    const before = this.sending.get(link)
+    const ms = (values * BUSY_US_PER_VALUE) / 1000
+    this.sending.set(link, {
+      ms: before !== undefined && at < before.until ? Math.max(before.ms, ms) : ms,
+      until: at + LATELY_MS
+    })
+  }
+
+  private graceOf(link: Link, at: number): number {
+    let grace = 0
+    const sending = this.sending.get(link)
+    if (sending !== undefined) {
+      if (at < sending.until) grace = sending.ms
+      else this.sending.delete(link)
+    }
     const parsing = this.parsing.get(link)
-    if (parsing === undefined) return 0
-    if (link.acked < parsing.seq && !link.down) return parsing.ms
+    if (parsing === undefined) return grace
+    if (link.acked < parsing.seq && !link.down) return Math.max(grace, parsing.ms)
     this.parsing.delete(link)
-    return 0
+    return grace
   }
 
   /**

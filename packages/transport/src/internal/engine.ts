@@ -23,7 +23,7 @@ import * as Dialing from "./dialing.ts"
 import { Handshake } from "./handshake.ts"
 import type { DeliveryImpl } from "./inbound.ts"
 import { Inbound } from "./inbound.ts"
-import { mayExceed, type Wide } from "./jsonValues.ts"
+import type { Wide } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
 import { UNCOUNTED_FRAME_BYTES } from "./linkLimits.ts"
 import { LogLimiter } from "./logLimiter.ts"
@@ -159,14 +159,11 @@ export class Engine {
       connection.close(CloseCode.TooBig, "frame too big")
       return
     }
-    // a frame that may hold more values than one envelope may: counted before it is parsed (see jsonValues.ts); not
-    // a frame of envelopes batched up to UNCOUNTED_FRAME_BYTES (at most ~62,000 values: work bounded as much, counted at a cost)
+    // a frame larger than a batch of envelopes (one envelope larger than UNCOUNTED_FRAME_BYTES): counted before it is
+    // parsed, for the limit and the sender's grace (see inboundChecks.ts); not a frame of envelopes batched up to
+    // UNCOUNTED_FRAME_BYTES (at most ~62,000 values: work bounded as much, counted at a cost)
     let wide: ReadonlyArray<Wide> | undefined
-    if (
-      connection.state === "open" &&
-      data.length > SCAN_FROM_BYTES &&
-      mayExceed(data.length, this.options.maxEnvelopeValues)
-    ) {
+    if (connection.state === "open" && data.length > SCAN_FROM_BYTES) {
       const checked = this.inbound.checkValues(connection, data)
       if (checked === undefined) return
       ;({ data, wide } = checked)

@@ -2,8 +2,13 @@
  * The receiving side of a node: data frames checked against the link's sequence and window, their envelopes
  * handed to the consumer (queued for `receive`, or given to a `receiveWith` receiver in the connection's own
  * callback, with the peer events in the same order), and the acks of what the consumer took.
+ *
+ * A receiver's work is bounded per loop turn: once envelopes were handed over for {@link SLICE_MS} in one turn, the
+ * rest of the frame, and every frame and peer event after it, waits for the next turns (`setImmediate`), in the order
+ * they came, so that timers (heartbeats, the failure detector) and other sockets are served between slices. A
+ * waiting envelope is not acknowledged until handed over: the sender's window bounds what waits.
  */
-import { Effect, Exit, Queue, Result, type Scope } from "effect"
+import { Effect, Exit, Queue, type Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Envelope from "../Envelope.ts"
 import type * as Frame from "../Frame.ts"
@@ -12,7 +17,8 @@ import { type Peer, type PeerEvent, PeerUp } from "../Peer.ts"
 import type { Delivery, Receiver } from "../Transport.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
-import { scanFrame, type Wide } from "./jsonValues.ts"
+import { checkValues, rejection } from "./inboundChecks.ts"
+import type { Wide } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
 
 /** An envelope queued for `receive`, with the link it came on. */
@@ -32,7 +38,39 @@ export class DeliveryImpl implements Delivery {
   }
 }
 
-const NULL = Buffer.from("null")
+/**
+ * The time one loop turn may spend handing envelopes to the receiver (checked every 16 envelopes): a burst of
+ * sessions' replies (each ending a session in its receiver's call) kept the starter's loop from turning for 100 ms
+ * and more in one socket read.
+ */
+export const SLICE_MS = 5
+
+/** What is left of a data frame for the receiver: its envelopes from `next` (see the module's doc). */
+class Part {
+  readonly connection: Connection
+  readonly link: Link
+  readonly envelopes: ReadonlyArray<unknown>
+  readonly first: number
+  readonly valid: number
+  readonly wide: ReadonlyArray<Wide> | undefined
+  next: number
+  constructor(
+    connection: Connection,
+    link: Link,
+    frame: Frame.Data,
+    valid: number,
+    wide: ReadonlyArray<Wide> | undefined,
+    next: number
+  ) {
+    this.connection = connection
+    this.link = link
+    this.envelopes = frame.envelopes
+    this.first = frame.first
+    this.valid = valid
+    this.wide = wide
+    this.next = next
+  }
+}
 
 export class Inbound {
   readonly engine: Engine
@@ -84,57 +122,148 @@ export class Inbound {
       return
     }
     if (link.down) return // a sender resumed by the ack took the link down
-    const self = engine.options.node
+    // envelopes at or below the last delivered were delivered already (a resend after a reconnect)
+    const next = link.delivered + 1 - first
+    if (next > 0) engine.counters.duplicates += Math.min(next, envelopes.length)
+    if (next < envelopes.length) {
+      link.delivered = lastSeq
+      const part = new Part(connection, link, frame, valid, wide, next)
+      const receiver = this.receiver
+      if (receiver === undefined || link.lastQueued !== undefined) this.enqueue(part)
+      else if (this.waitingHead < this.waiting.length || !this.handOverPart(receiver, part)) this.wait(part)
+    }
+    link.maybeAck()
+  }
+
+  /** Whether envelope `i` of `part` is a valid envelope for this node (the decoder vouched for the first `valid`). */
+  private accepts(part: Part, i: number): boolean {
+    const envelope = part.envelopes[i]
+    try {
+      return (
+        (i < part.valid || Envelope.isEnvelope(envelope)) &&
+        (envelope as Envelope.Envelope).to.node === this.engine.options.node
+      )
+    } catch {
+      return false // a pathological value (nesting deep enough to exhaust the stack): rejected
+    }
+  }
+
+  /** Queues what is left of `part` for `receive`. */
+  private enqueue(part: Part): void {
+    const { link, envelopes, first } = part
     let out: Array<DeliveryImpl> | undefined
     let last: DeliveryImpl | undefined = link.lastQueued
-    for (let i = 0; i < envelopes.length; i++) {
+    for (let i = part.next; i < envelopes.length; i++) {
       const seq = first + i
-      if (seq <= link.delivered) {
-        engine.counters.duplicates++
-        continue
-      }
-      link.delivered = seq
-      const envelope = envelopes[i]
-      let ok = false
-      try {
-        ok = (i < valid || Envelope.isEnvelope(envelope)) && (envelope as Envelope.Envelope).to.node === self
-      } catch {
-        ok = false // a pathological value (nesting deep enough to exhaust the stack): rejected below
-      }
-      if (ok) {
+      if (this.accepts(part, i)) {
+        const envelope = envelopes[i] as Envelope.Envelope
         ;(envelope as { seq?: number }).seq = seq
-        const receiver = this.receiver
-        if (receiver !== undefined && last === undefined) {
-          // acknowledged before the receiver runs, so that what it sends back in the call carries the ack
-          link.consumed = seq
-          engine.counters.envelopesIn++
-          this.handOver(receiver, link.peer, envelope as Envelope.Envelope)
-          // the receiver's call took the link down: the rest was not acknowledged, and is lost with the link
-          if (link.down) return
-        } else {
-          const delivery = new DeliveryImpl(link, envelope as Envelope.Envelope, seq)
-          ;(out ??= []).push(delivery)
-          last = delivery
-        }
+        const delivery = new DeliveryImpl(link, envelope, seq)
+        ;(out ??= []).push(delivery)
+        last = delivery
       } else {
-        this.rejectEnvelope(
-          connection,
-          link,
-          seq,
-          envelope,
-          wide?.find((w) => w.index === i)
-        )
+        this.reject(part, i)
         // the consumer never sees it; acknowledge it together with the delivery before it
         if (last !== undefined) last.ackTo = seq
         else link.consumed = seq
       }
     }
+    part.next = envelopes.length
     if (out !== undefined) {
-      engine.counters.envelopesIn += out.length
+      this.engine.counters.envelopesIn += out.length
       link.lastQueued = last
       Queue.offerAllUnsafe(this.queue, out)
     }
-    link.maybeAck()
+  }
+
+  /**
+   * Hands what is left of `part` to `receiver`, each envelope acknowledged before the receiver runs (what it sends
+   * back in the call carries the ack); false when this loop turn's {@link SLICE_MS} ran out first (`part.next`:
+   * the first envelope left).
+   */
+  private handOverPart(receiver: Receiver, part: Part): boolean {
+    const { link, envelopes, first } = part
+    const engine = this.engine
+    const wasDown = link.down
+    for (let i = part.next; i < envelopes.length; i++) {
+      if (this.spent()) {
+        part.next = i
+        return false
+      }
+      const seq = first + i
+      if (this.accepts(part, i)) {
+        const envelope = envelopes[i] as Envelope.Envelope
+        ;(envelope as { seq?: number }).seq = seq
+        link.consumed = seq
+        engine.counters.envelopesIn++
+        this.handOver(receiver, link.peer, envelope)
+        // the receiver's call took the link down: the rest was not acknowledged, and is lost with the link
+        if (link.down && !wasDown) break
+      } else {
+        this.reject(part, i)
+        link.consumed = seq // the receiver never sees it: acknowledged
+      }
+    }
+    part.next = envelopes.length
+    return true
+  }
+
+  private reject(part: Part, i: number): void {
+    const seq = part.first + i
+    const { code, problem } = rejection(
+      this.engine,
+      part.envelopes[i],
+      part.wide?.find((w) => w.index === i)
+    )
+    this.engine.badFrame(part.connection, code, problem.field, problem.message, seq, part.link.peer.node)
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // slices: a receiver's work per loop turn (see the module's doc)
+
+  /** The parts and peer events waiting for the next turns, in the order they came (from `waitingHead`). */
+  private waiting: Array<Part | PeerEvent> = []
+  private waitingHead = 0
+  /** When this loop turn began handing envelopes over (0: not yet), and how many it handed over. */
+  private turnStart = 0
+  private turnCount = 0
+
+  /** Whether this loop turn's time for the receiver is spent; the first call of a turn opens it. */
+  private spent(): boolean {
+    if (this.turnStart === 0) {
+      this.turnStart = performance.now()
+      setImmediate(this.turnEnded)
+      return false
+    }
+    if ((++this.turnCount & 15) !== 0) return false
+    return performance.now() - this.turnStart > SLICE_MS
+  }
+
+  private wait(item: Part | PeerEvent): void {
+    this.waiting.push(item)
+    if (this.turnStart === 0) {
+      this.turnStart = performance.now()
+      setImmediate(this.turnEnded)
+    }
+  }
+
+  /** A turn ended: the next one hands over what waits, from where the last one stopped. */
+  private readonly turnEnded = (): void => {
+    this.turnStart = 0
+    this.turnCount = 0
+    const waiting = this.waiting
+    while (this.waitingHead < waiting.length) {
+      const item = waiting[this.waitingHead]!
+      const receiver = this.receiver
+      if (item instanceof Part) {
+        if (receiver === undefined) this.enqueue(item)
+        else if (!this.handOverPart(receiver, item)) return // the rest in the next turn (spent() scheduled it)
+        item.link.maybeAck()
+      } else if (receiver !== undefined) this.tell(receiver, item)
+      waiting[this.waitingHead++] = undefined as never
+    }
+    this.waiting = []
+    this.waitingHead = 0
   }
 
   /** The consumer envelopes are handed to as they arrive (`Service.receiveWith`); none: they are queued. */
@@ -152,6 +281,12 @@ export class Inbound {
   notify(event: PeerEvent): void {
     const receiver = this.receiver
     if (receiver === undefined) return
+    if (this.waitingHead < this.waiting.length)
+      this.wait(event) // after the envelopes that came before it
+    else this.tell(receiver, event)
+  }
+
+  private tell(receiver: Receiver, event: PeerEvent): void {
     try {
       receiver.peer(event)
     } catch (defect) {
@@ -198,63 +333,19 @@ export class Inbound {
       }),
       () =>
         Effect.sync(() => {
-          if (this.receiver === receiver) this.receiver = undefined
+          if (this.receiver !== receiver) return
+          this.receiver = undefined
+          this.turnEnded() // what waits for it is queued for `receive` (peer events are not)
         })
     )
   }
 
-  /**
-   * A frame's bytes that may hold more values than `maxEnvelopeValues` allows an envelope, counted before they are
-   * parsed: undefined (refused with a `bad-frame` error) when the frame's own values exceed it, else the bytes to
-   * parse, each envelope over the limit replaced by `null` (refused with a `bad-envelope` error when its turn
-   * comes in `onData`, and acknowledged: the rest of the frame is delivered and the link goes on).
-   */
+  /** A frame's bytes that may hold too many values, counted before they are parsed (see `inboundChecks.ts`). */
   checkValues(
     connection: Connection,
     data: Buffer
   ): { readonly data: Buffer; readonly wide: ReadonlyArray<Wide> | undefined } | undefined {
-    const limit = this.engine.options.maxEnvelopeValues
-    const scan = scanFrame(data, limit)
-    if (scan.rest > limit) {
-      this.engine.badFrame(connection, "bad-frame", "", `a frame of ${scan.rest} JSON values; at most ${limit}`)
-      return undefined
-    }
-    if (scan.wide.length === 0) return { data, wide: undefined }
-    const pieces: Array<Uint8Array> = []
-    let at = 0
-    for (const w of scan.wide) {
-      pieces.push(data.subarray(at, w.start), NULL)
-      at = w.end
-    }
-    pieces.push(data.subarray(at))
-    return { data: Buffer.concat(pieces), wide: scan.wide }
-  }
-
-  private rejectEnvelope(connection: Connection, link: Link, seq: number, value: unknown, wide?: Wide): void {
-    const engine = this.engine
-    let problem: Envelope.Problem
-    if (wide !== undefined) {
-      const limit = engine.options.maxEnvelopeValues
-      problem = {
-        field: "payload",
-        message:
-          `${wide.values} JSON values exceed this node's limit of ${limit} per envelope (maxEnvelopeValues); ` +
-          "the envelope was not parsed: send the data in parts, or give every node the same maxEnvelopeValues"
-      }
-      engine.badFrame(connection, "bad-envelope", problem.field, problem.message, seq, link.peer.node)
-      return
-    }
-    try {
-      const decoded = Envelope.decode(value)
-      problem = Result.isFailure(decoded)
-        ? decoded.failure
-        : { field: "to.node", message: `addressed to node ${decoded.success.to.node}, not ${engine.options.node}` }
-    } catch (error) {
-      problem = { field: "", message: `undecodable envelope: ${String(error)}` }
-    }
-    const code =
-      problem.field === "to.node" && problem.message.startsWith("addressed") ? "misaddressed" : "bad-envelope"
-    engine.badFrame(connection, code, problem.field, problem.message, seq, link.peer.node)
+    return checkValues(this.engine, connection, data)
   }
 
   /** The consumer took a batch: advance each link's consumed mark and acknowledge. */

@@ -95,13 +95,16 @@ export interface FrameScan {
   readonly wide: ReadonlyArray<Wide>
   /** The frame's own values: its fields, the `envelopes` array, and each envelope as one. */
   readonly rest: number
+  /** The values of its widest envelope. */
+  readonly widest: number
 }
 
 const ENVELOPES = Buffer.from("envelopes")
 
 /**
  * Counts the values of a frame's bytes (a JSON object): those of each element of its top-level `envelopes` array
- * apart (each element counts itself and what it holds), and the rest. The envelopes over `limit` are listed.
+ * apart (each element counts itself and what it holds), and the rest. The envelopes over `limit` are listed, and
+ * the widest one's values given.
  * Bytes that are not JSON are counted all the same (the parse that follows refuses them).
  */
 export const scanFrame = (bytes: Uint8Array, limit: number): FrameScan => {
@@ -119,8 +122,11 @@ export const scanFrame = (bytes: Uint8Array, limit: number): FrameScan => {
   /** The last string at depth 1 (a key of the frame), `[keyStart, keyEnd)`. */
   let keyStart = 0
   let keyEnd = 0
+  let widest = 0
   const finish = (at: number) => {
-    if (index >= 0 && element > limit) wide.push({ index, start, end: at, values: element })
+    if (index < 0) return
+    if (element > widest) widest = element
+    if (element > limit) wide.push({ index, start, end: at, values: element })
   }
   for (let i = 0; i < end; i++) {
     const c = bytes[i]!
@@ -174,7 +180,7 @@ export const scanFrame = (bytes: Uint8Array, limit: number): FrameScan => {
       opened = false
     } else opened = false
   }
-  return { wide, rest }
+  return { wide, rest, widest }
 }
 
 const isEnvelopes = (bytes: Uint8Array, start: number, end: number): boolean => {
