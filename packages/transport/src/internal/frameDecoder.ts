@@ -1,7 +1,8 @@
 /**
  * A connection's decoder of inbound frames: `data` frames are parsed envelope by envelope, and an envelope that
  * starts and ends with text this decoder has parsed before (one sender's tells to one actor all do, byte for
- * byte: see `Envelope.template`) has only its payload parsed; its other fields are the ones parsed the first time.
+ * byte: see `Envelope.template`) has only its payload parsed; its other fields are the ones parsed before (a head is learned the second time it is seen:
+ * see `frameHeads.ts`).
  *
  * The result is the value `JSON.parse` gives for the whole frame (each envelope numbered, `seq`, as the inbound
  * side numbers it), or else the frame is decoded whole with {@link Frame.decodeText}, as every other frame is. A
@@ -20,7 +21,7 @@
  * payload and passed over); each envelope is a known head (`{"kind":K,"to":T,"payload":`) + one JSON value (read
  * by the reader, or a text that `JSON.parse` accepts) + a known tail (`}` or `,"from":F}`), or a text that
  * `JSON.parse` accepts as a whole (an envelope it has no head or tail for: it teaches them when they have that
- * form). Heads and tails are made here with
+ * form, from their second sight). Heads and tails are made here with
  * `JSON.stringify` from parsed values, with distinct keys, so each is a piece of JSON grammar that means exactly
  * its values. Such a frame is then valid JSON, and JSON's grammar is unambiguous: its one parse is the one the
  * decoder found, so the result equals `JSON.parse` of the whole frame. A wrong cut cannot pass: a proper prefix
@@ -302,7 +303,7 @@ export class FrameDecoder {
   /**
    * A frame of one envelope whose head is not known (a new sender's first tell, say), from `pos` to `last`: parsed
    * whole (one `JSON.parse`, as every other frame: cutting out its one piece only costs more), and its head and
-   * tail learned when it has their form. May throw.
+   * tail learned when it has their form (on their second sight). May throw.
    */
   private lone(text: string, pos: number, last: number): Frame.Data {
     const frame = JSON.parse(text) as Frame.Data
