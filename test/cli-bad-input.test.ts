@@ -52,6 +52,26 @@ describe("troupe with flags out of range", () => {
     )
   })
 
+  it.concurrent("node --listen abc (was: Effect CLI's 'Expected a string representing a finite number'), and its other numbers", async () => {
+    const port = "a port: give a whole number from 0 to 65535 (0 picks a free one)"
+    const node = (...args: ReadonlyArray<string>) => ["node", "--agents", echo, ...args]
+    // each its own process, at once
+    await Promise.all([
+      refused(node("--listen", "abc"), `troupe: --listen: "abc" is not ${port}`),
+      refused(node("--listen", "70000"), `troupe: --listen: "70000" is not ${port}`),
+      refused(node("--listen", "1.5"), `troupe: --listen: "1.5" is not ${port}`),
+      refused(node("--inspect", "x"), `troupe: --inspect: "x" is not ${port}`),
+      refused(
+        node("--cluster", "c.db", "--cluster-port", "0"),
+        'troupe: --cluster-port: "0" is not a port: give a whole number from 1 to 65535'
+      ),
+      refused(
+        node("--peer-timeout", "soon"),
+        'troupe: --peer-timeout: "soon" is not a number of seconds: give a whole number of 1 or more'
+      )
+    ])
+  })
+
   it.concurrent("cluster status of a SQLite file that is not there (was: created it, 'No runner has reported')", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "troupe-status-"))
     await refused(

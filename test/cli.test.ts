@@ -108,9 +108,9 @@ describe("mistakes get one line and exit code 1", () => {
   }
 
   it.concurrent("flag errors say where the usage is", async () => {
-    const { stderr } = await troupe("node", "--listen", "99999", "--token", TOKEN, "--agents", "a.ts")
+    const { stderr } = await troupe("node", "--peer", "ftp://x", "--token", TOKEN, "--agents", "a.ts")
     expect(stderr.trim()).toBe(
-      'troupe node: Invalid value for flag --listen: "99999". Expected: 99999 is not a port: use 0 to 65535. Run "troupe node --help" for usage.'
+      'troupe node: Invalid value for flag --peer: "ftp://x". Expected: ftp://x is not a ws:// or wss:// URL. Run "troupe node --help" for usage.'
     )
   })
 })

@@ -9,8 +9,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Choreography, Session } from "@troupe/runtime"
-import { Transport, WebSocket } from "@troupe/transport"
-import { Effect, Option, References, Schema } from "effect"
+import { Effect, References, Schema } from "effect"
 import { heapUsed } from "./support/heap.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
 
@@ -35,19 +34,9 @@ describe("a peer joins a participant to sessions it makes up", () => {
     "the participant keeps at most 4,096 sessions not begun per coordinator node (was: one per Join, until the peer goes down)",
     () =>
       Effect.gen(function* () {
-        const transport = yield* WebSocket.make({
-          node: "target",
-          secret: SECRET,
-          listen: { port: 0, host: "127.0.0.1" }
-        })
-        const system = yield* ActorSystem.make({ name: "target" }).pipe(
-          Effect.provideService(Transport.Transport, transport)
-        )
+        const { system, join } = yield* PeerFlood.floodTarget(SECRET)
         yield* system.spawn(worker, { name: "w" })
-        const peer = yield* Effect.acquireRelease(
-          Effect.promise(() => PeerFlood.join(Option.getOrThrow(transport.address), "joiner", SECRET)),
-          (peer) => Effect.sync(() => peer.close())
-        )
+        const peer = yield* join("joiner")
         const before = yield* heapUsed
         yield* Effect.promise(() =>
           peer.send(

@@ -8,33 +8,16 @@
  * ASK_TIMEOUT=600).
  */
 import { loadavg } from "node:os"
-import { ActorSystem, Choreography, Mailbox, Session } from "@troupe/runtime"
-import { Cause, Effect, Exit, Schema } from "effect"
+import { ActorSystem, Mailbox, Session } from "@troupe/runtime"
+import { Cause, Effect, Exit } from "effect"
 import type { ActorCell } from "../../packages/runtime/src/internal/cell.ts"
 import { localCell } from "../../packages/runtime/src/internal/system.ts"
+import { Ask, askClient as client, askServer as server } from "../../test/support/session-ask.ts"
 
 const batches = Number(process.env.BATCHES ?? 20)
 const n = Number(process.env.N ?? 10_000)
 const watch = Number(process.env.WATCH ?? 60)
 const mailbox = Mailbox.bounded(Number(process.env.MAILBOX ?? 1024))
-
-const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
-  $.message("C", "S", "ask", Schema.Number),
-  $.message("S", "C", "answer", Schema.Number)
-])
-const client = Session.role(Ask, "C", (ep) =>
-  Effect.gen(function* () {
-    const answer = yield* (yield* ep.send("S", "ask", 1)).receive()
-    yield* answer.next.close()
-    return answer.payload
-  })
-)
-const server = Session.role(Ask, "S", (ep) =>
-  Effect.gen(function* () {
-    const ask = yield* ep.receive()
-    yield* (yield* ask.next.send("C", "answer", ask.payload + 1)).close()
-  })
-)
 
 const describe = (cell: ActorCell) => ({
   path: cell.path,

@@ -17,34 +17,17 @@ import { loadavg } from "node:os"
 import * as Readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { getHeapSpaceStatistics } from "node:v8"
-import { ActorSystem, Choreography, Session } from "@troupe/runtime"
+import { ActorSystem, Session } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
-import { Cause, Effect, Exit, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
 import { Admission } from "../../packages/runtime/src/choreography/internal/sessionAdmission.ts"
+import { Ask, askClient as client, askServer as server } from "../../test/support/session-ask.ts"
 
 const n = Number(process.env.N ?? 10_000)
 const askTimeout = Number(process.env.ASK_TIMEOUT ?? 5)
 const maxJoining = Number(process.env.MAX_JOINING ?? 256)
 const watch = Number(process.env.WATCH ?? 60)
 const rounds = Number(process.env.ROUNDS ?? 1)
-
-const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
-  $.message("C", "S", "ask", Schema.Number),
-  $.message("S", "C", "answer", Schema.Number)
-])
-const client = Session.role(Ask, "C", (ep) =>
-  Effect.gen(function* () {
-    const answer = yield* (yield* ep.send("S", "ask", 1)).receive()
-    yield* answer.next.close()
-    return answer.payload
-  })
-)
-const server = Session.role(Ask, "S", (ep) =>
-  Effect.gen(function* () {
-    const ask = yield* ep.receive()
-    yield* (yield* ask.next.send("C", "answer", ask.payload + 1)).close()
-  })
-)
 
 const secret = "the probe's shared secret, long enough"
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`)

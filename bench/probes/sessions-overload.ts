@@ -4,31 +4,14 @@
  * Run: `pnpm exec node bench/probes/sessions-overload.ts` (N=10000 ROUNDS=2 ASK_TIMEOUT=5).
  */
 import { loadavg } from "node:os"
-import { ActorSystem, Choreography, Session } from "@troupe/runtime"
-import { Cause, Effect, Exit, Fiber, Schema } from "effect"
+import { ActorSystem, Session } from "@troupe/runtime"
+import { Cause, Effect, Exit, Fiber } from "effect"
 import { Coordination } from "../../packages/runtime/src/choreography/internal/coordination.ts"
 import { Participant } from "../../packages/runtime/src/choreography/internal/participant.ts"
+import { Ask, askClient as client, askServer as server } from "../../test/support/session-ask.ts"
 
 const n = Number(process.env.N ?? 10_000)
 const rounds = Number(process.env.ROUNDS ?? 2)
-
-const Ask = Choreography.makeUnsafe("Ask", ["C", "S"], ($) => [
-  $.message("C", "S", "ask", Schema.Number),
-  $.message("S", "C", "answer", Schema.Number)
-])
-const client = Session.role(Ask, "C", (ep) =>
-  Effect.gen(function* () {
-    const answer = yield* (yield* ep.send("S", "ask", 1)).receive()
-    yield* answer.next.close()
-    return answer.payload
-  })
-)
-const server = Session.role(Ask, "S", (ep) =>
-  Effect.gen(function* () {
-    const ask = yield* ep.receive()
-    yield* (yield* ask.next.send("C", "answer", ask.payload + 1)).close()
-  })
-)
 
 const marks = new Map<string, Record<string, number>>()
 const mark = (id: string, what: string) => {

@@ -25,7 +25,7 @@
  */
 import { ActorSystem } from "@troupe/runtime"
 import { TransportError } from "@troupe/transport"
-import { Context, type Duration, Effect, Layer, Redacted, Schema, type Scope } from "effect"
+import { Context, type Duration, Effect, Exit, Layer, Redacted, Schema, Scope } from "effect"
 import { perform } from "./internal/actions.ts"
 import { collect } from "./internal/collector.ts"
 import { actRemotely, federate, linkName } from "./internal/federation.ts"
@@ -81,7 +81,16 @@ export class InspectorError extends Schema.TaggedError<InspectorError>()("Inspec
   }
 }
 
-/** Starts the inspector of a node; it stops when the scope closes. */
+/**
+ * Starts the inspector of a node; it stops when the scope closes (its actors too). A start that fails leaves nothing
+ * running and nothing in the scope: it can be started again on the same system.
+ *
+ * @example
+ * ```ts
+ * const inspector = yield* Inspector.start(system, { port: 4000 })
+ * console.log(`inspector: ${inspector.url}`)
+ * ```
+ */
 export const start = (
   system: ActorSystem.ActorSystemService,
   options: Options = {}
@@ -108,22 +117,30 @@ export const start = (
     const actions = token !== undefined
     const viewers = { count: 0 }
     const store = new Store(system.node, actions)
-    yield* collect(system, store, { actions, interval: options.interval ?? "500 millis" })
-    yield* federate(system, store, { actions }).pipe(
-      Effect.mapError(
-        (error) => new InspectorError({ host, port, detail: `its actors could not start: ${error.message}` })
+    // what it starts lives in a scope of its own, closed with the caller's; a start that fails closes it at once (its
+    // collector, its feeds and its actors stop: a start again on the same system finds none of them)
+    const scope = yield* Scope.fork(yield* Effect.scope)
+    const listening = yield* Effect.gen(function* () {
+      yield* collect(system, store, { actions, interval: options.interval ?? "500 millis" })
+      yield* federate(system, store, { actions }).pipe(
+        Effect.mapError(
+          (error) => new InspectorError({ host, port, detail: `its actors could not start: ${error.message}` })
+        )
       )
-    )
-    const listening = yield* serve(store, {
-      host,
-      port,
-      token,
-      viewers,
-      act: (action) => (action.node === system.node ? perform(system, action) : actRemotely(system, action))
+      return yield* serve(store, {
+        host,
+        port,
+        token,
+        viewers,
+        act: (action) => (action.node === system.node ? perform(system, action) : actRemotely(system, action))
+      }).pipe(
+        Effect.mapError(
+          (error) => new InspectorError({ host, port, ...TransportError.listenFailure(error.cause, host, port) })
+        )
+      )
     }).pipe(
-      Effect.mapError(
-        (error) => new InspectorError({ host, port, ...TransportError.listenFailure(error.cause, host, port) })
-      )
+      Scope.provide(scope),
+      Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void))
     )
     const shown = listening.host.includes(":") ? `[${listening.host}]` : listening.host
     const address = `http://${shown}:${listening.port}/`

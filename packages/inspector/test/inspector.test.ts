@@ -4,6 +4,7 @@
  * across them, an action forwarded, a node that leaves), and streams that close without leaking.
  */
 import * as Http from "node:http"
+import * as Net from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, HumanRole, Protocol, Session } from "@troupe/runtime"
 import { WebSocket } from "@troupe/transport"
@@ -212,6 +213,34 @@ describe("Inspector", () => {
         assert.include(empty.message, "its token is empty")
       }
     }).pipe(Effect.scoped)
+  )
+
+  it.live(
+    "a start that fails leaves nothing running and nothing in the scope: it starts again on the same system",
+    () =>
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.make({ name: "erin" })
+        const blocker = Net.createServer()
+        yield* Effect.acquireRelease(
+          Effect.promise(() => new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))),
+          () => Effect.promise(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
+        )
+        const port = (blocker.address() as Net.AddressInfo).port
+        const actors = (yield* system.stats).actors
+        const scope = yield* Scope.make()
+        const failed = yield* Effect.flip(Inspector.start(system, { port }).pipe(Scope.provide(scope)))
+        assert.strictEqual(failed.part, "port", failed.message)
+        // before: its collector and feeds were forked in the caller's scope, its two actors left in the system (a start
+        // again said "its actors could not start: An actor named /user/troupe-inspector-feed already exists")
+        assert.strictEqual(scope.state._tag, "Empty")
+        assert.strictEqual((yield* system.stats).actors, actors)
+        const inspector = yield* Inspector.start(system).pipe(Scope.provide(scope))
+        assert.strictEqual((yield* inspector.state).nodes.erin?.inspected, true)
+        assert.strictEqual((yield* system.stats).actors, actors + 2)
+        // and its actors stop with its scope
+        yield* Scope.close(scope, Exit.void)
+        assert.strictEqual((yield* system.stats).actors, actors)
+      }).pipe(Effect.scoped)
   )
 
   it.live("pages that come and go: each stream ends with its page, nothing left behind", () =>

@@ -1,17 +1,45 @@
 /** `troupe node`: its flags, checked, handed to `TroupeNode.run`. */
 import type { Inspector } from "@troupe/inspector"
 import { NodeId, type TransportError } from "@troupe/transport"
-import { Config, Effect, Option } from "effect"
+import { Config, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
-import { FlagNotUsable } from "./nodeErrors.ts"
+import { FlagNotUsable, InvalidFlagValue } from "./nodeErrors.ts"
 import { userError } from "./userError.ts"
 
-/** A flag's port, from `min` (0 where 0 picks a free one) to 65535. */
-const portFrom = (min: number) =>
-  Flag.filter(
-    (port: number) => port >= min && port <= 65535,
-    (port) => `${port} is not a port: use ${min} to 65535`
-  )
+/**
+ * A whole number flag, taken as it was typed and decoded in the command (see {@link decodeWhole}), so that a value
+ * that is not one is told as ours: the flag, the value, what to give (Effect CLI's own parse said "Expected a
+ * string representing a finite number").
+ */
+const wholeFlag = (name: string, metavar: string) => Flag.String(name).pipe(Flag.withMetavar(metavar))
+
+/**
+ * Decodes a {@link wholeFlag}'s value: a whole number from `min` to `max`; else `InvalidFlagValue` saying what to
+ * give (`expected`).
+ */
+const decodeWhole = (
+  flag: string,
+  value: Option.Option<string>,
+  range: { readonly min: number; readonly max: number; readonly expected: string }
+): Effect.Effect<number | undefined, InvalidFlagValue> =>
+  Option.match(value, {
+    onNone: () => Effect.succeed(undefined),
+    onSome: (text) =>
+      Schema.decodeUnknownEffect(
+        Schema.FiniteFromString.pipe(
+          Schema.check(Schema.isInt(), Schema.isBetween({ minimum: range.min, maximum: range.max }))
+        )
+      )(text.trim() === "" ? "-" : text).pipe(
+        Effect.mapError(() => new InvalidFlagValue({ flag, value: text, expected: range.expected }))
+      )
+  })
+
+/** A port from `min` (0 where 0 picks a free one) to 65535. */
+const port = (min: number) => ({
+  min,
+  max: 65535,
+  expected: `a port: give a whole number from ${min} to 65535${min === 0 ? " (0 picks a free one)" : ""}`
+})
 
 const isWsUrl = (url: string) => /^wss?:\/\//.test(url) && URL.canParse(url)
 
@@ -52,9 +80,8 @@ const asFlags = <E>(error: E): E | FlagNotUsable => {
 export const node = Command.make(
   "node",
   {
-    listen: Flag.Int("listen").pipe(
+    listen: wholeFlag("listen", "port").pipe(
       Flag.withDescription("Port to accept peers on (0 picks a free one); leave it out for a node that only dials"),
-      portFrom(0),
       Flag.optional
     ),
     host: Flag.String("host").pipe(
@@ -94,9 +121,8 @@ export const node = Command.make(
       ),
       Flag.optional
     ),
-    clusterPort: Flag.Int("cluster-port").pipe(
+    clusterPort: wholeFlag("cluster-port", "port").pipe(
       Flag.withDescription("Port other runners reach this one on (PostgreSQL clusters; default 34431)"),
-      portFrom(1),
       Flag.optional
     ),
     agents: Flag.String("agents").pipe(
@@ -115,17 +141,12 @@ export const node = Command.make(
       Flag.filter(isWsUrl, (url) => `${url} is not a ws:// or wss:// URL`),
       Flag.optional
     ),
-    peerTimeout: Flag.Int("peer-timeout").pipe(
-      Flag.withDescription("Seconds to wait for each peer to come up before giving up"),
-      Flag.filter(
-        (seconds) => seconds > 0,
-        (seconds) => `${seconds} is not a positive number of seconds`
-      ),
-      Flag.withDefault(120)
+    peerTimeout: wholeFlag("peer-timeout", "seconds").pipe(
+      Flag.withDescription("Seconds to wait for each peer to come up before giving up (default 120)"),
+      Flag.optional
     ),
-    inspect: Flag.Int("inspect").pipe(
+    inspect: wholeFlag("inspect", "port").pipe(
       Flag.withDescription("Serve the live inspector (a web page of the cluster) on this port; 0 picks a free one"),
-      portFrom(0),
       Flag.optional
     ),
     inspectHost: Flag.String("inspect-host").pipe(
@@ -141,40 +162,41 @@ export const node = Command.make(
     )
   },
   (flags) =>
-    // imported when needed: the language model layer is not loaded for the other commands
-    Effect.promise(() => import("../TroupeNode.ts")).pipe(
-      Effect.flatMap((TroupeNode) =>
-        TroupeNode.run({
-          agents: flags.agents,
-          cluster: Option.match(flags.cluster, {
-            onNone: () => undefined,
-            onSome: (url) => ({ url, host: flags.host, port: Option.getOrUndefined(flags.clusterPort) })
-          }),
-          ...Option.match(flags.listen, {
-            onNone: () => ({}),
-            onSome: (port) => ({ listen: { port, host: flags.host } })
-          }),
-          advertise: Option.getOrUndefined(flags.advertise),
-          peers: flags.peer,
-          token: Option.getOrUndefined(flags.token),
-          insecureNoAuth: flags.insecureNoAuth,
-          tls: {
-            cert: Option.getOrUndefined(flags.tlsCert),
-            key: Option.getOrUndefined(flags.tlsKey),
-            ca: Option.getOrUndefined(flags.tlsCa)
-          },
-          name: Option.getOrUndefined(flags.name),
-          peerTimeout: `${flags.peerTimeout} seconds`,
-          inspect: Option.match(flags.inspect, {
-            onNone: () => undefined,
-            onSome: (port) => ({ port, host: flags.inspectHost, token: Option.getOrUndefined(flags.inspectToken) })
-          })
-        })
-      ),
-      Effect.scoped,
-      Effect.mapError(asFlags),
-      userError
-    )
+    Effect.gen(function* () {
+      const listen = yield* decodeWhole("listen", flags.listen, port(0))
+      const clusterPort = yield* decodeWhole("cluster-port", flags.clusterPort, port(1))
+      const inspect = yield* decodeWhole("inspect", flags.inspect, port(0))
+      const peerTimeout = yield* decodeWhole("peer-timeout", flags.peerTimeout, {
+        min: 1,
+        max: Number.MAX_SAFE_INTEGER,
+        expected: "a number of seconds: give a whole number of 1 or more"
+      })
+      // imported when needed: the language model layer is not loaded for the other commands
+      const TroupeNode = yield* Effect.promise(() => import("../TroupeNode.ts"))
+      return yield* TroupeNode.run({
+        agents: flags.agents,
+        cluster: Option.match(flags.cluster, {
+          onNone: () => undefined,
+          onSome: (url) => ({ url, host: flags.host, port: clusterPort })
+        }),
+        ...(listen === undefined ? {} : { listen: { port: listen, host: flags.host } }),
+        advertise: Option.getOrUndefined(flags.advertise),
+        peers: flags.peer,
+        token: Option.getOrUndefined(flags.token),
+        insecureNoAuth: flags.insecureNoAuth,
+        tls: {
+          cert: Option.getOrUndefined(flags.tlsCert),
+          key: Option.getOrUndefined(flags.tlsKey),
+          ca: Option.getOrUndefined(flags.tlsCa)
+        },
+        name: Option.getOrUndefined(flags.name),
+        peerTimeout: `${peerTimeout ?? 120} seconds`,
+        inspect:
+          inspect === undefined
+            ? undefined
+            : { port: inspect, host: flags.inspectHost, token: Option.getOrUndefined(flags.inspectToken) }
+      })
+    }).pipe(Effect.scoped, Effect.mapError(asFlags), userError)
 ).pipe(
   Command.withDescription(
     "Start a node hosting the agents a module exports, join its peers and run until Ctrl-C. See docs/cli.md."

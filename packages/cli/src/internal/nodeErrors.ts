@@ -77,6 +77,26 @@ export class ModelNotConfigured extends Schema.TaggedError<ModelNotConfigured>()
   }
 }
 
+/**
+ * A flag's value is not what the flag takes (a port that is not a number, say): the flag, the value given, and what to
+ * give instead.
+ *
+ * @example
+ * ```ts
+ * new InvalidFlagValue({ flag: "listen", value: "abc", expected: "a port: give a whole number from 0 to 65535" }).message
+ * // --listen: "abc" is not a port: give a whole number from 0 to 65535
+ * ```
+ */
+export class InvalidFlagValue extends Schema.TaggedError<InvalidFlagValue>()("InvalidFlagValue", {
+  flag: Schema.String,
+  value: Schema.String,
+  expected: Schema.String
+}) {
+  override get message() {
+    return `--${this.flag}: ${JSON.stringify(this.value)} is not ${this.expected}`
+  }
+}
+
 /** The node could not join its cluster. */
 export class ClusterFailed extends Schema.TaggedError<ClusterFailed>()("ClusterFailed", { detail: Schema.String }) {
   override get message() {

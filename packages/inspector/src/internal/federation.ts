@@ -134,7 +134,9 @@ export const federate = (
     })
 
     const feedRef = yield* system.spawn(feed, { name: feedName })
-    yield* system.spawn(link, { name: linkName })
+    yield* Effect.addFinalizer(() => system.stop(feedRef))
+    const linkRef = yield* system.spawn(link, { name: linkName })
+    yield* Effect.addFinalizer(() => system.stop(linkRef))
 
     /** Finds the inspector of `node` (it may start after its node joined) and watches it. */
     const watch = (node: string) =>

@@ -36,6 +36,23 @@ const Auditors = Sharded.make("AdmissionAuditor", { behavior: () => auditor(reco
 
 const cap = 3
 
+/** The runner: the three entities hosted on an actor system with `cap` places, on `cluster`. */
+const runner = (cluster: Layer.Layer<Sharding.Sharding | Storage.Storage, unknown>) =>
+  hosting([Clients, Banks, Auditors] as const).pipe(
+    Layer.provideMerge(ActorSystem.layer({ maxJoiningSessions: cap, askTimeout: "30 seconds" })),
+    Layer.provideMerge(cluster)
+  )
+
+/** The roles of session `id`: each its own entity. */
+const rolesOf = (id: string) =>
+  Effect.gen(function* () {
+    return {
+      C: yield* Sharded.ref(Clients, `c-${id}`),
+      B: yield* Sharded.ref(Banks, `b-${id}`),
+      A: yield* Sharded.ref(Auditors, `a-${id}`)
+    }
+  })
+
 const burst = (name: string, cluster: () => Promise<Layer.Layer<Sharding.Sharding | Storage.Storage, unknown>>) =>
   it("a burst of 12 at once with 3 joining at a time: they join 3 at a time on the runner, every one completes once", async () => {
     const n = 12
@@ -53,14 +70,11 @@ const burst = (name: string, cluster: () => Promise<Layer.Layer<Sharding.Shardin
           const exits = yield* Effect.forEach(
             Array.from({ length: n }, (_, i) => `${prefix}${i}`),
             (id) =>
-              Effect.gen(function* () {
-                const roles = {
-                  C: yield* Sharded.ref(Clients, `c-${id}`),
-                  B: yield* Sharded.ref(Banks, `b-${id}`),
-                  A: yield* Sharded.ref(Auditors, `a-${id}`)
-                }
-                return yield* ShardedSession.run(Ledger, { roles, id, deadline: "60 seconds" })
-              }).pipe(Effect.exit),
+              Effect.exit(
+                Effect.flatMap(rolesOf(id), (roles) =>
+                  ShardedSession.run(Ledger, { roles, id, deadline: "60 seconds" })
+                )
+              ),
             { concurrency: "unbounded" }
           )
           clearInterval(sample)
@@ -70,14 +84,7 @@ const burst = (name: string, cluster: () => Promise<Layer.Layer<Sharding.Shardin
             after: { joining: admission.joining, waiting: admission.waiting }
           }
         })
-      ).pipe(
-        Effect.provide(
-          hosting([Clients, Banks, Auditors] as const).pipe(
-            Layer.provideMerge(ActorSystem.layer({ maxJoiningSessions: cap, askTimeout: "30 seconds" })),
-            Layer.provideMerge(layer)
-          )
-        )
-      )
+      ).pipe(Effect.provide(runner(layer)))
     )
     const mine = effects.filter((e) => e.startsWith(prefix))
     console.log(
@@ -143,14 +150,7 @@ const starterBurst = (
     const prefix = `${name}-starter-`
     const layer = await cluster()
     const start = (id: string, deadline: Duration.Input) =>
-      Effect.gen(function* () {
-        const roles = {
-          C: yield* Sharded.ref(Clients, `c-${id}`),
-          B: yield* Sharded.ref(Banks, `b-${id}`),
-          A: yield* Sharded.ref(Auditors, `a-${id}`)
-        }
-        return yield* ShardedSession.start(Ledger, { roles, id, deadline })
-      })
+      Effect.flatMap(rolesOf(id), (roles) => ShardedSession.start(Ledger, { roles, id, deadline }))
     const result = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
@@ -192,14 +192,7 @@ const starterBurst = (
             after: { joining: admission.joining, waiting: admission.waiting }
           }
         })
-      ).pipe(
-        Effect.provide(
-          hosting([Clients, Banks, Auditors] as const).pipe(
-            Layer.provideMerge(ActorSystem.layer({ maxJoiningSessions: cap, askTimeout: "30 seconds" })),
-            Layer.provideMerge(layer)
-          )
-        )
-      )
+      ).pipe(Effect.provide(runner(layer)))
     )
     console.log(
       `${name}: ${n} sharded starts with every place held, then ${n} with places free: most joining ${result.mostJoining}`

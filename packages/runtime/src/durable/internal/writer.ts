@@ -16,9 +16,13 @@
  * write): only the refused writes fail, the others commit. A transaction that fails otherwise (the connection, the
  * server) fails every waiter of the batch with the typed error. The actors whose state did not commit are marked
  * failed (their next message crashes them, and their supervisor restarts them from what was committed).
+ *
+ * This module gathers the batches and tells their waiters; what a batch runs in its transaction, at once or write by
+ * write, is in `batch.ts`.
  */
 import { Cause, Effect, Exit } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
+import { allAtOnce, type Batch, oneByOne, type Tried } from "./batch.ts"
 import { Transactions } from "./connection.ts"
 import {
   describe,
@@ -29,22 +33,8 @@ import {
   type WriteError
 } from "./errors.ts"
 import type { Merged } from "./rows.ts"
-import { writeStates } from "./snapshots.ts"
 import type { Loose, Tracked, Written } from "./tracked.ts"
-import {
-  type Calls,
-  type Expanded,
-  expand,
-  gathered,
-  isolated,
-  isRefusal,
-  isVictim,
-  type Op,
-  type Outcome,
-  rowOf,
-  runWrites,
-  victimRetry
-} from "./writes.ts"
+import { type Calls, type Expanded, expand, isRefusal, isVictim, type Op, rowOf, victimRetry } from "./writes.ts"
 
 export type { Tracked } from "./tracked.ts"
 
@@ -267,150 +257,105 @@ export class Writer {
     loose: ReadonlyArray<Loose>,
     expanded: ReadonlyArray<Expanded>
   ): Effect.Effect<void> {
-    const sql = this.sql
+    const now = Date.now()
     const calls = this.calls
     const callsBefore = calls.count
-    const now = Date.now()
-    let tries = 0
     // when the last try's transaction had its connection (and began), and when its statements were done
-    let began = now
-    let ran = now
-    const states = written.filter((w) => w.json !== undefined)
-    const stateOf = (w: Written) => ({
-      persistenceId: w.tracked.persistenceId,
-      revision: w.tracked.revision,
-      version: w.tracked.version,
-      json: w.json!
-    })
-    const batch = Effect.gen(function* () {
-      tries++
-      began = Date.now()
-      const conflicts = yield* writeStates(sql, states.map(stateOf), now)
-      // an earlier try's conflicts were rolled back with it
-      for (let i = 0; i < states.length; i++) states[i]!.conflict = conflicts[i]
-      // the statements tied to each state written, in order, after all the states (they touch other tables)
-      yield* runWrites(
-        sql,
-        states.flatMap((w) => (w.conflict === undefined ? w.ops : [])),
-        calls
-      )
-      // every gathered row first (one call of each statement), then each loose write's own
-      const { writes, first } = gathered(expanded)
-      const results = (yield* runWrites(sql, writes, calls)).slice(first)
-      ran = Date.now()
-      return { results: results.map((value): Outcome<unknown> => ({ _tag: "Written", value })), refused: undefined }
-    })
-    // the batch again, write by write, each in a savepoint: an actor's state with its statements, each loose write
-    const oneByOne = Effect.gen(function* () {
-      tries++
-      began = Date.now()
-      const refused = new Map<Written, SqlError.SqlError>()
-      for (const w of states) {
-        const outcome = yield* isolated(
-          sql,
-          Effect.gen(function* () {
-            const [conflict] = yield* writeStates(sql, [stateOf(w)], now)
-            if (conflict === undefined) yield* runWrites(sql, w.ops, calls)
-            return conflict
-          })
-        )
-        w.conflict = outcome._tag === "Written" ? outcome.value : undefined
-        if (outcome._tag === "Refused") refused.set(w, outcome.error)
-      }
-      // a loose write on its own, or the writes of a unit together (where its first one was)
-      const units: Array<Array<number>> = []
-      const byUnit = new Map<string | object, Array<number>>()
-      for (let i = 0; i < loose.length; i++) {
-        const unit = loose[i]!.unit
-        const together = unit === undefined ? undefined : byUnit.get(unit)
-        if (together !== undefined) together.push(i)
-        else {
-          units.push([i])
-          if (unit !== undefined) byUnit.set(unit, units.at(-1)!)
-        }
-      }
-      const results: Array<Outcome<unknown>> = new Array(loose.length)
-      for (const unit of units) {
-        const { writes, first } = gathered(unit.map((i) => expanded[i]!))
-        const outcome = yield* isolated(
-          sql,
-          Effect.map(runWrites(sql, writes, calls), (results) => results.slice(first))
-        )
-        unit.forEach((i, k) => {
-          results[i] = outcome._tag === "Written" ? { _tag: "Written", value: outcome.value[k] } : outcome
-        })
-      }
-      ran = Date.now()
-      return { results, refused }
-    })
-    const attempt = <A>(body: Effect.Effect<A, SqlError.SqlError>) =>
+    const tries = { count: 0, began: now, ran: now }
+    const batch: Batch = {
+      sql: this.sql,
+      calls,
+      now,
+      states: written.filter((w) => w.json !== undefined),
+      loose,
+      expanded,
+      tries
+    }
+    const attempt = (body: Effect.Effect<Tried, SqlError.SqlError>) =>
       this.transactions
         .run(body, (error) => isVictim(error) || isRefusal(error))
         .pipe(Effect.retry({ while: isVictim, schedule: victimRetry }))
     let refusal: SqlError.SqlError | undefined
-    return attempt(batch).pipe(
+    return attempt(allAtOnce(batch)).pipe(
       // one refused write fails only its own waiters: the others are written again without it
       Effect.catchIf(isRefusal, (error) => {
         refusal = error
-        return attempt(oneByOne)
+        return attempt(oneByOne(batch))
       }),
       Effect.exit,
-      Effect.flatMap((exit) => {
-        if (Exit.isSuccess(exit)) {
-          const { results, refused } = exit.value
-          const refusedError = (error: SqlError.SqlError, persistenceId?: string) =>
-            fromSqlError(error, "write", persistenceId, this.location)
-          for (const w of written) {
-            const error = refused?.get(w)
-            this.settle(w, error === undefined ? w.conflict : refusedError(error, w.tracked.persistenceId))
-          }
-          for (let i = 0; i < loose.length; i++) {
-            const outcome = results[i]!
-            loose[i]!.done(
-              outcome._tag === "Written" ? Exit.succeed(outcome.value) : Exit.fail(refusedError(outcome.error))
-            )
-          }
-          const refusedCount = (refused?.size ?? 0) + results.filter((r) => r._tag === "Refused").length
-          const annotations = {
-            millis: Date.now() - now,
-            // waiting for a connection and BEGIN; the statements; COMMIT (and the wait for this fiber's turn)
-            beginMillis: began - now,
-            statementsMillis: ran - began,
-            commitMillis: Date.now() - ran,
-            tries,
-            states: written.length,
-            // the loose writes, and the statement calls of their tries (the loose writes' and the states' statements, not the
-            // states' own writes; a multi-row statement's call counts once)
-            statements: loose.length,
-            calls: calls.count - callsBefore
-          }
-          if (refusal !== undefined)
-            return Effect.logWarning(
-              "The database refused a write of a batch: the batch was written again write by write, and only the refused writes failed"
-            ).pipe(Effect.annotateLogs({ ...annotations, refused: refusedCount, error: refusedError(refusal).detail }))
-          return tries > 1 || Date.now() - now > 1000
-            ? Effect.logDebug("A slow storage write batch (or one written again after a deadlock)").pipe(
-                Effect.annotateLogs(annotations)
-              )
-            : Effect.void
-        }
-        const failure = exit.cause.reasons.find(Cause.isFailReason)
-        const error: StorageError =
-          failure !== undefined
-            ? fromSqlError(failure.error, "write", undefined, this.location)
-            : new StorageUnavailable({ reason: "failed", operation: "write", detail: Cause.pretty(exit.cause) })
-        for (const w of written) {
-          this.settle(
-            w,
-            error._tag === "StorageUnavailable"
-              ? new StorageUnavailable({ ...error, persistenceId: w.tracked.persistenceId })
-              : error
-          )
-        }
-        for (const l of loose) l.done(Exit.fail(error))
-        return Effect.void
-      })
+      Effect.flatMap((exit) =>
+        Exit.isSuccess(exit)
+          ? this.committed(batch, written, exit.value, refusal, callsBefore)
+          : this.failed(written, loose, exit.cause)
+      )
     )
+  }
+
+  /** Tells the waiters of a batch that committed (some of its writes refused or in conflict), and logs a slow or refused one. */
+  private committed(
+    batch: Batch,
+    written: ReadonlyArray<Written>,
+    { results, refused }: Tried,
+    refusal: SqlError.SqlError | undefined,
+    callsBefore: number
+  ): Effect.Effect<void> {
+    const { loose, now, tries } = batch
+    const refusedError = (error: SqlError.SqlError, persistenceId?: string) =>
+      fromSqlError(error, "write", persistenceId, this.location)
+    for (const w of written) {
+      const error = refused?.get(w)
+      this.settle(w, error === undefined ? w.conflict : refusedError(error, w.tracked.persistenceId))
+    }
+    for (let i = 0; i < loose.length; i++) {
+      const outcome = results[i]!
+      loose[i]!.done(outcome._tag === "Written" ? Exit.succeed(outcome.value) : Exit.fail(refusedError(outcome.error)))
+    }
+    const refusedCount = (refused?.size ?? 0) + results.filter((r) => r._tag === "Refused").length
+    const annotations = {
+      millis: Date.now() - now,
+      // waiting for a connection and BEGIN; the statements; COMMIT (and the wait for this fiber's turn)
+      beginMillis: tries.began - now,
+      statementsMillis: tries.ran - tries.began,
+      commitMillis: Date.now() - tries.ran,
+      tries: tries.count,
+      states: written.length,
+      // the loose writes, and the statement calls of their tries (the loose writes' and the states' statements, not the
+      // states' own writes; a multi-row statement's call counts once)
+      statements: loose.length,
+      calls: batch.calls.count - callsBefore
+    }
+    if (refusal !== undefined)
+      return Effect.logWarning(
+        "The database refused a write of a batch: the batch was written again write by write, and only the refused writes failed"
+      ).pipe(Effect.annotateLogs({ ...annotations, refused: refusedCount, error: refusedError(refusal).detail }))
+    return tries.count > 1 || Date.now() - now > 1000
+      ? Effect.logDebug("A slow storage write batch (or one written again after a deadlock)").pipe(
+          Effect.annotateLogs(annotations)
+        )
+      : Effect.void
+  }
+
+  /** Fails every waiter of a batch whose transaction failed (the connection, the server) with the typed error. */
+  private failed(
+    written: ReadonlyArray<Written>,
+    loose: ReadonlyArray<Loose>,
+    cause: Cause.Cause<SqlError.SqlError>
+  ): Effect.Effect<void> {
+    const failure = cause.reasons.find(Cause.isFailReason)
+    const error: StorageError =
+      failure !== undefined
+        ? fromSqlError(failure.error, "write", undefined, this.location)
+        : new StorageUnavailable({ reason: "failed", operation: "write", detail: Cause.pretty(cause) })
+    for (const w of written) {
+      this.settle(
+        w,
+        error._tag === "StorageUnavailable"
+          ? new StorageUnavailable({ ...error, persistenceId: w.tracked.persistenceId })
+          : error
+      )
+    }
+    for (const l of loose) l.done(Exit.fail(error))
+    return Effect.void
   }
 
   private settle(w: Written, error: StorageError | undefined): void {
