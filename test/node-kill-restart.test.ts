@@ -94,3 +94,26 @@ describe("troupe node processes: a peer killed mid-session and started again", (
     expect((await hub.exited()).code).toBe(0)
   })
 })
+
+describe("troupe node processes: the coordinator of a session stopped mid-session", () => {
+  for (const stopMs of [3000, 15_000]) {
+    it.concurrent(`the buyers node (the coordinator) SIGSTOPped ${stopMs} ms mid-session: the session ends, typed or done, and a session completes`, async () => {
+      const { hub, shop, buyers } = await star(2000)
+      await shop.line("quoting in 2000 ms")
+      buyers.process.kill("SIGSTOP")
+      await new Promise((resolve) => setTimeout(resolve, stopMs))
+      buyers.process.kill("SIGCONT")
+      const exit = await buyers.exited()
+      console.log(
+        `buyers after a ${stopMs} ms stop:\n${exit.stdout}\n${exit.stderr}\nshop:\n${shop.stdout()}${shop.stderr()}`
+      )
+      expect(exit.code, all([buyers, hub, shop])).toBe(0)
+      expect(exit.stdout).toMatch(/session \d+: bought for 30/)
+      expect(stackLines(exit.stdout + exit.stderr + shop.stdout() + shop.stderr() + hub.stderr())).toEqual([])
+      for (const node of [hub, shop]) {
+        node.process.kill("SIGINT")
+        expect((await node.exited()).code).toBe(0)
+      }
+    })
+  }
+})
