@@ -88,6 +88,18 @@ describe("asks and a session waiting on a node that is SIGKILLed and started aga
       expect(Exit.isFailure(ran.value)).toBe(true)
       expect(asked.at - linked).toBeLessThan(10_000)
       expect(ran.at - linked).toBeLessThan(10_000)
+      // the refs of the old incarnation, used again: an ask and a session fail at once, typed (not at 60 s)
+      const staleStart = Date.now()
+      const [staleAsk, staleSession] = await Promise.all([
+        stamp(run(slow.ask(Slow.Slow({ ms: 1 }), { timeout: "60 seconds" }))),
+        stamp(run(Session.run(Haggle, { roles: { Buyer: buyerRef, Seller: seller }, stepTimeout: "60 seconds" })))
+      ])
+      console.log(`stale ask: ${staleAsk.at - staleStart} ms: ${report(staleAsk.value)}`)
+      console.log(`stale session: ${staleSession.at - staleStart} ms: ${report(staleSession.value)}`)
+      expect(Exit.isFailure(staleAsk.value)).toBe(true)
+      expect(Exit.isFailure(staleSession.value)).toBe(true)
+      expect(staleAsk.at - staleStart).toBeLessThan(10_000)
+      expect(staleSession.at - staleStart).toBeLessThan(10_000)
       second.child.process.kill("SIGTERM")
       await second.child.exited()
     } finally {
