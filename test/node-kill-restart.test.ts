@@ -117,3 +117,23 @@ describe("troupe node processes: the coordinator of a session stopped mid-sessio
     })
   }
 })
+
+describe("troupe node processes: a graceful shutdown while a peer is stopped", () => {
+  it.concurrent("the buyers node stopped with SIGINT while the shop is SIGSTOPped mid-session: it exits in bounded time", async () => {
+    const { hub, shop, buyers } = await star(8000)
+    await shop.line("quoting in 8000 ms")
+    shop.process.kill("SIGSTOP")
+    const stopAt = Date.now()
+    buyers.process.kill("SIGINT")
+    const exit = await buyers.exited(90_000)
+    const took = Date.now() - stopAt
+    shop.process.kill("SIGCONT")
+    console.log(`buyers exit ${exit.code} after ${took} ms with the shop stopped:\n${exit.stdout}\n${exit.stderr}`)
+    expect(stackLines(exit.stdout + exit.stderr)).toEqual([])
+    expect(took).toBeLessThan(15_000)
+    for (const node of [hub, shop]) {
+      node.process.kill("SIGINT")
+      expect((await node.exited()).code).toBe(0)
+    }
+  })
+})
