@@ -109,6 +109,12 @@ describe("troupe node processes: the coordinator of a session stopped mid-sessio
       )
       expect(exit.code, all([buyers, hub, shop])).toBe(0)
       expect(exit.stdout).toMatch(/session \d+: bought for 30/)
+      // the shop never went down: the stalled buyers node was declared down by it (was: "Role Seller left
+      // session ...: its node went down: node shop", sending the user to look at the wrong machine)
+      expect(exit.stdout).not.toMatch(/went down: node shop/)
+      const failed = /session 1 failed after \d+ ms: .*/.exec(exit.stdout)?.[0]
+      if (failed !== undefined && /node shop/.test(failed))
+        expect(failed).toMatch(/node shop is alive but ended its link with node buyers/)
       expect(stackLines(exit.stdout + exit.stderr + shop.stdout() + shop.stderr() + hub.stderr())).toEqual([])
       for (const node of [hub, shop]) {
         node.process.kill("SIGINT")
