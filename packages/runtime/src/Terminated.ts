@@ -23,8 +23,43 @@ export class Stopped extends Data.TaggedClass("Stopped")<{}> {}
 /** The actor was stopped by its supervisor after it failed with `cause`. */
 export class Failed extends Data.TaggedClass("Failed")<{ readonly cause: Cause.Cause<unknown> }> {}
 
-/** The node hosting the actor was declared down by the failure detector. */
-export class NodeDown extends Data.TaggedClass("NodeDown")<{ readonly node: string }> {}
+/**
+ * This node's link to the node hosting the actor ended for good, and the actor is out of reach: `reason` says
+ * why, as the transport's `PeerDown` does (`unreachable`: not heard from; `restarted`: a new incarnation came
+ * back; `shutdown`: it said goodbye; `refused`: it is alive but had declared this node down, or refused it),
+ * with `detail` its words. Both are left out for a watch made after the link had ended, and across the wire.
+ */
+export class NodeDown extends Data.TaggedClass("NodeDown")<{
+  readonly node: string
+  readonly reason?: "unreachable" | "restarted" | "shutdown" | "refused" | undefined
+  readonly detail?: string | undefined
+}> {}
+
+/**
+ * What happened to the node of a {@link NodeDown}, in words, seen from node `here`: that the node went down
+ * is said only when it did (a node that declared `here` down is alive).
+ *
+ * @example
+ * ```ts
+ * describeNodeDown(new NodeDown({ node: "shop", reason: "refused", detail: "..." }), "buyers")
+ * // "node shop is alive but ended its link with node buyers (...)"
+ * ```
+ */
+export const describeNodeDown = (down: NodeDown, here: string): string => {
+  const detail = down.detail === undefined ? "" : ` (${down.detail})`
+  switch (down.reason) {
+    case "refused":
+      return `node ${down.node} is alive but ended its link with node ${here}${detail}`
+    case "unreachable":
+      return `node ${down.node} was not heard from${detail}: it crashed, stalled or was cut off`
+    case "restarted":
+      return `node ${down.node} restarted${detail}`
+    case "shutdown":
+      return `node ${down.node} shut down${detail}`
+    default:
+      return `node ${down.node}`
+  }
+}
 
 /** Why an actor terminated. */
 export type Reason = Stopped | Failed | NodeDown

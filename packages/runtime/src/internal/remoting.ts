@@ -27,6 +27,7 @@ import * as ActorRefs from "../ActorRef.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import type * as Protocol from "../Protocol.ts"
 import * as SystemEvent from "../SystemEvent.ts"
+import * as Terminated from "../Terminated.ts"
 import { Access } from "./access.ts"
 import { type ActorCell, CurrentActor } from "./cell.ts"
 import { notConnected } from "./links.ts"
@@ -103,7 +104,9 @@ export class Remoting {
       yield* self.transport.receiveWith({
         deliver: self.dispatcher.dispatch,
         peer: (event) =>
-          event._tag === "PeerUp" ? self.peerUp(event) : self.peerDown(event.node, event.incarnation, event.reason),
+          event._tag === "PeerUp"
+            ? self.peerUp(event)
+            : self.peerDown(event.node, event.incarnation, event.reason, event.message),
         lost: (peer, envelopes) => self.lost(peer, envelopes)
       })
     })
@@ -338,7 +341,8 @@ export class Remoting {
   private peerUp(peer: Peer.Peer): void {
     const known = this.peers.get(peer.node)
     if (known?.incarnation === peer.incarnation) return
-    if (known !== undefined) this.peerDown(known.node, known.incarnation, "restarted")
+    if (known !== undefined)
+      this.peerDown(known.node, known.incarnation, "restarted", `a new incarnation linked: ${peer.incarnation}`)
     this.peers.set(peer.node, peer)
     this.system.publish(new SystemEvent.NodeUp({ node: peer.node, incarnation: peer.incarnation }))
     // the peer is known at once (refs to it resolve); the directories go to it on the next turn, as they did when
@@ -357,7 +361,7 @@ export class Remoting {
     }
   }
 
-  private peerDown(node: string, incarnation: string, reason: string): void {
+  private peerDown(node: string, incarnation: string, reason: Peer.DownReason, message: string): void {
     const peer = this.peers.get(node)
     if (peer === undefined || peer.incarnation !== incarnation) return
     this.peers.delete(node)
@@ -366,13 +370,16 @@ export class Remoting {
       new TransportError.NodeUnreachable({
         node,
         reason: "down",
-        detail: `node ${node} went down (${reason}) before replying`
+        detail: `the link to node ${node} ended before it replied: ${Terminated.describeNodeDown(
+          new Terminated.NodeDown({ node, reason, detail: message }),
+          this.system.node
+        )}`
       }),
       reason === "restarted"
     )
     this.flow.nodeDown(node)
     this.replies.nodeDown(node)
-    this.watches.nodeDown(node)
+    this.watches.nodeDown(node, reason, message)
     this.system.receptionist.removeNode(node)
     this.system.topics.removeNode(node)
     this.refs.forgetNode(node)

@@ -324,7 +324,7 @@ export class Coordination implements Behavior<CoordinatorProtocol, Coordination>
       reason instanceof Terminated.Failed
         ? SessionAbort.stopped(this, role, "failed", Cause.pretty(reason.cause))
         : reason instanceof Terminated.NodeDown
-          ? SessionAbort.stopped(this, role, "node-down", `node ${reason.node}`)
+          ? SessionAbort.stopped(this, role, "node-down", Terminated.describeNodeDown(reason, ctx.system.node))
           : SessionAbort.stopped(this, role, "stopped")
     return SessionAbort.abort(this, ctx, role, cause)
   }

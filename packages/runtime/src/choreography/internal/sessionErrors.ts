@@ -60,7 +60,7 @@ export class ParticipantStopped extends Schema.TaggedError<ParticipantStopped>()
     const why = {
       stopped: "its actor stopped",
       failed: "its actor failed and was stopped",
-      "node-down": "its node went down",
+      "node-down": "the link to its node ended",
       interrupted: "its actor was stopped or restarted, and the role is not restartable",
       unreachable: "it could not join the session"
     }[this.reason]

@@ -161,12 +161,15 @@ export class RemoteWatches {
     watcher.cells.delete(path)
   }
 
-  /** The node is down: watches of its actors end with `NodeDown`, and its watches here end. */
-  nodeDown(node: string): void {
+  /**
+   * The node is down: watches of its actors end with `NodeDown` (with the transport's reason and its words), and
+   * its watches here end.
+   */
+  nodeDown(node: string, reason?: Terminated.NodeDown["reason"], detail?: string): void {
     const byPath = this.watches.get(node)
     if (byPath !== undefined) {
       this.watches.delete(node)
-      const down = new Terminated.NodeDown({ node })
+      const down = new Terminated.NodeDown({ node, reason, detail })
       for (const entries of byPath.values()) {
         for (const entry of entries) {
           if (typeof entry.watcher !== "function") this.forgetWatcher(entry)
