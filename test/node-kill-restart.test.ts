@@ -11,6 +11,9 @@ import { afterAll, describe, expect, it, vi } from "vitest"
 import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
 import { CLI, fixture, secret } from "./support/target-node.ts"
 
+/** Minutes of child processes or heap rounds: run by `.ci/run` after the default suite (README, "Tests"). */
+const long = process.env.TROUPE_LONG === "1"
+
 afterAll(stopAll)
 vi.setConfig({ testTimeout: 300_000 })
 
@@ -55,7 +58,7 @@ const star = async (quoteDelayMs: number) => {
 
 const all = (children: ReadonlyArray<Child>) => children.map((c) => c.stdout() + c.stderr()).join("\n---\n")
 
-describe("troupe node processes: a peer killed mid-session and started again", () => {
+describe.runIf(long)("troupe node processes: a peer killed mid-session and started again", () => {
   for (const gapMs of [0, 3000]) {
     it.concurrent(`the shop SIGKILLed mid-session, started again on its port after ${gapMs} ms: typed failure, then a session completes`, async () => {
       const { hub, shop, buyers, startShop } = await star(8000)
@@ -95,7 +98,7 @@ describe("troupe node processes: a peer killed mid-session and started again", (
   })
 })
 
-describe("troupe node processes: the coordinator of a session stopped mid-session", () => {
+describe.runIf(long)("troupe node processes: the coordinator of a session stopped mid-session", () => {
   for (const stopMs of [3000, 15_000]) {
     it.concurrent(`the buyers node (the coordinator) SIGSTOPped ${stopMs} ms mid-session: the session ends, typed or done, and a session completes`, async () => {
       const { hub, shop, buyers } = await star(2000)
@@ -124,7 +127,7 @@ describe("troupe node processes: the coordinator of a session stopped mid-sessio
   }
 })
 
-describe("troupe node processes: a graceful shutdown while a peer is stopped", () => {
+describe.runIf(long)("troupe node processes: a graceful shutdown while a peer is stopped", () => {
   it.concurrent("the buyers node stopped with SIGINT while the shop is SIGSTOPped mid-session: it exits in bounded time", async () => {
     const { hub, shop, buyers } = await star(8000)
     await shop.line("quoting in 8000 ms")

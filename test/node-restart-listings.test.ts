@@ -12,6 +12,9 @@ import { Echo } from "./fixtures/cli/echo-protocol.ts"
 import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
 import { CLI, fixture, secret } from "./support/target-node.ts"
 
+/** Minutes of child processes or heap rounds: run by `.ci/run` after the default suite (README, "Tests"). */
+const long = process.env.TROUPE_LONG === "1"
+
 afterAll(stopAll)
 
 const Echoes = Receptionist.key("echoes", Echo)
@@ -25,7 +28,7 @@ const startB = async (port: number, token: string): Promise<{ child: Child; url:
   return { child, url }
 }
 
-describe("the receptionist after a node restarted at once on its port", () => {
+describe.runIf(long)("the receptionist after a node restarted at once on its port", () => {
   it("lists the new incarnation's actor only", async () => {
     const token = secret()
     const port = await freePort()

@@ -13,6 +13,9 @@ import { Slow } from "./fixtures/cli/slow-shop.ts"
 import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
 import { CLI, fixture, secret } from "./support/target-node.ts"
 
+/** Minutes of child processes or heap rounds: run by `.ci/run` after the default suite (README, "Tests"). */
+const long = process.env.TROUPE_LONG === "1"
+
 afterAll(stopAll)
 
 const startShop = async (port: number, token: string): Promise<{ child: Child; url: string }> => {
@@ -32,7 +35,7 @@ const buyer = Session.role(Haggle, "Buyer", (ep) =>
   })
 )
 
-describe("asks and a session waiting on a node that is SIGKILLed and started again at once", () => {
+describe.runIf(long)("asks and a session waiting on a node that is SIGKILLed and started again at once", () => {
   it("fail typed once this node links with the new incarnation, not at their deadlines", async () => {
     const token = secret()
     const port = await freePort()

@@ -13,6 +13,9 @@ import { gc, heapUsed } from "./support/heap.ts"
 import { chaos, eventually, pair, server, tolerant, Upload, uploader } from "./support/remote-work.ts"
 import { topologies } from "./support/topology.ts"
 
+/** Minutes of child processes or heap rounds: run by `.ci/run` after the default suite (README, "Tests"). */
+const long = process.env.TROUPE_LONG === "1"
+
 const n = chaos ? 100_000 : 20_000
 const range = (count: number) => Array.from({ length: count }, (_, i) => i)
 
@@ -35,7 +38,7 @@ const flat = <E>(
   })
 
 for (const topology of topologies) {
-  describe(`remote heap checks of failing and passing operations (${topology.name})`, () => {
+  describe.runIf(long)(`remote heap checks of failing and passing operations (${topology.name})`, () => {
     it.live(
       "asks to a remote actor that stopped fail with RecipientTerminated and leave nothing",
       () =>
@@ -150,7 +153,7 @@ for (const topology of topologies) {
 }
 
 for (const topology of topologies) {
-  describe(`sessions and messages that fail at once across nodes (${topology.name})`, () => {
+  describe.runIf(long)(`sessions and messages that fail at once across nodes (${topology.name})`, () => {
     it.live(
       "sessions whose remote role stopped fail typed, leave nothing and give their admission places back",
       () =>
