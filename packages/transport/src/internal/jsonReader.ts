@@ -39,70 +39,109 @@ export class JsonReader {
   /** Short strings read before (see the module's doc). */
   private readonly kept: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined)
 
-  /** Values left to read in this payload. */
-  private budget = 0
+  /**
+   * The objects and arrays being read, outermost first, with the key each object's next value goes to (undefined
+   * for an array) and how many keys it has: kept between reads (emptied after each), so a read allocates only what
+   * it returns.
+   */
+  private readonly open: Array<{ [key: string]: unknown } | Array<unknown> | undefined> = []
+  private readonly keys: Array<string | undefined> = []
+  private readonly counts: Array<number> = []
 
-  /** The JSON value at `pos` in `text`, or {@link declined}. */
+  /**
+   * The JSON value at `pos` in `text`, or {@link declined}. One loop for any nesting (no call per value or
+   * container): a reader made of functions that call each other is compiled many times over by the optimising
+   * compiler, each function with the others inlined, which costs more CPU than the reads in a process's first
+   * thousands of asks.
+   */
   read(text: string, pos: number): unknown {
     this.end = pos
-    this.budget = MAX_VALUES
-    return this.value(text)
-  }
-
-  private value(text: string): unknown {
-    if (--this.budget < 0) return declined
-    const c = text.charCodeAt(this.end)
-    switch (c) {
-      case 123: // {
-        return this.object(text)
-      case 91: // [
-        return this.array(text)
-      case 34: // "
-        return this.string(text)
-      case 116: // t
-        return this.literal(text, "true", true)
-      case 102: // f
-        return this.literal(text, "false", false)
-      case 110: // n
-        return this.literal(text, "null", null)
-      default:
-        return this.number(text)
+    const open = this.open
+    const keys = this.keys
+    const counts = this.counts
+    let depth = 0
+    let budget = MAX_VALUES
+    for (;;) {
+      // a value starts at `this.end`
+      if (--budget < 0) return this.decline(depth)
+      let value: unknown
+      const c = text.charCodeAt(this.end)
+      if (c === 123) {
+        // {
+        if (text.charCodeAt(++this.end) === 125) {
+          this.end++
+          value = {}
+        } else {
+          const key = this.key(text)
+          if (key === undefined || text.charCodeAt(this.end++) !== 58) return this.decline(depth) // :
+          open[depth] = {}
+          keys[depth] = key
+          counts[depth] = 1
+          depth++
+          continue
+        }
+      } else if (c === 91) {
+        // [
+        if (text.charCodeAt(++this.end) === 93) {
+          this.end++
+          value = []
+        } else {
+          open[depth] = []
+          keys[depth] = undefined
+          depth++
+          continue
+        }
+      } else if (c === 34) value = this.string(text)
+      else if (c === 116) value = this.literal(text, "true", true)
+      else if (c === 102) value = this.literal(text, "false", false)
+      else if (c === 110) value = this.literal(text, "null", null)
+      else value = this.number(text)
+      if (value === declined) return this.decline(depth)
+      // the value goes into the innermost container; each container it closes is the next value
+      for (;;) {
+        if (depth === 0) return value
+        const at = depth - 1
+        const container = open[at]!
+        const key = keys[at]
+        const next = text.charCodeAt(this.end++)
+        if (key !== undefined) {
+          ;(container as { [key: string]: unknown })[key] = value
+          if (next === 125) {
+            // }
+            depth = at
+            open[at] = undefined
+            keys[at] = undefined
+            value = container
+            continue
+          }
+          if (next !== 44 || counts[at]! >= MAX_KEYS) return this.decline(depth) // ,
+          const following = this.key(text)
+          if (following === undefined || text.charCodeAt(this.end++) !== 58) return this.decline(depth) // :
+          keys[at] = following
+          counts[at]!++
+        } else {
+          ;(container as Array<unknown>).push(value)
+          if (next === 93) {
+            // ]
+            depth = at
+            open[at] = undefined
+            value = container
+            continue
+          }
+          if (next !== 44) return this.decline(depth) // ,
+        }
+        break
+      }
     }
   }
 
-  private object(text: string): unknown {
-    const o: { [key: string]: unknown } = {}
-    if (text.charCodeAt(++this.end) === 125) {
-      this.end++
-      return o
-    }
-    for (let n = 0; n < MAX_KEYS; n++) {
-      const key = this.key(text)
-      if (key === undefined || text.charCodeAt(this.end++) !== 58) return declined // :
-      const value = this.value(text)
-      if (value === declined) return declined
-      o[key] = value
-      const c = text.charCodeAt(this.end++)
-      if (c === 125) return o // }
-      if (c !== 44) return declined // ,
+  /** {@link declined}, the containers being read let go. */
+  private decline(depth: number): typeof declined {
+    for (let i = 0; i < depth; i++) {
+      this.open[i] = undefined
+      this.keys[i] = undefined
     }
     return declined
-  }
-
-  private array(text: string): unknown {
-    const a: Array<unknown> = []
-    if (text.charCodeAt(++this.end) === 93) {
-      this.end++
-      return a
-    }
-    for (;;) {
-      const value = this.value(text)
-      if (value === declined) return declined
-      a.push(value)
-      const c = text.charCodeAt(this.end++)
-      if (c === 93) return a // ]
-      if (c !== 44) return declined // ,
-    }
   }
 
   /** A key without escapes; undefined for anything else. */

@@ -140,6 +140,20 @@ export class RequestHeads {
       at = reader.end
     }
     if (at !== last) return undefined
+    const kind = head.kind
+    const to = head.to
+    const value = payload as Envelope.Envelope["payload"]
+    // the usual ask (an id and a deadline) and reply (an id): one object literal each, with or without a sender, so
+    // the envelope is made in one allocation of its final shape (adding its fields one by one grows it twice)
+    if (correlationId !== undefined && traceparent === undefined) {
+      if (deadline !== undefined)
+        return from === undefined
+          ? { kind, to, payload: value, correlationId, deadline, seq }
+          : { kind, to, payload: value, from, correlationId, deadline, seq }
+      return from === undefined
+        ? { kind, to, payload: value, correlationId, seq }
+        : { kind, to, payload: value, from, correlationId, seq }
+    }
     const envelope: { -readonly [K in keyof Envelope.Envelope]: Envelope.Envelope[K] } = {
       kind: head.kind,
       to: head.to,

@@ -128,7 +128,8 @@ class Outgoing extends AskDeadline {
       this.resume = resume
       this.send(envelope)
       if (!this.done) this.asks.register(this)
-      return Effect.sync(() => this.abandon(Exit.interrupt()))
+      // what an interruption runs: one object (a step like Effect.sync's), no closure per ask
+      return TellEffect.tell(this, undefined, abandonStep) as Effect.Effect<void>
     })
   }
 
@@ -161,6 +162,12 @@ class Outgoing extends AskDeadline {
       })
     }
   }
+}
+
+/** The step an interrupted caller runs: the ask is abandoned (see {@link Outgoing.abandon}). */
+const abandonStep = (_fiber: Fiber.Fiber<unknown, unknown>, outgoing: Outgoing): undefined => {
+  outgoing.abandon(Exit.interrupt())
+  return undefined
 }
 
 /** An ask's step without options (one function for all asks: no closure per ask). */

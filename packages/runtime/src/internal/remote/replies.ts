@@ -126,11 +126,15 @@ export class Replies {
     byId.set(reply.id, reply)
   }
 
+  /**
+   * The request was answered or given up. Its node's table is kept while the node is up, empty or not (bounded by
+   * the live peers; {@link nodeDown} drops it): a caller that asks one request at a time would otherwise cost a new
+   * table per request.
+   */
   forget(reply: RemoteReply): void {
     const byId = this.byNode.get(reply.peer.node)
     if (byId?.get(reply.id) !== reply) return
     byId.delete(reply.id)
-    if (byId.size === 0) this.byNode.delete(reply.peer.node)
   }
 
   /** The caller of a request from `node` gave up. */
