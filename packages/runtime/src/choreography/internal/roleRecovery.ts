@@ -3,7 +3,7 @@
  * messages the log holds first, follows its peers where they are now and sends again what they lack, and waits
  * for a coordinator that is gone; a lost link has what it carried sent again (durable) or ends the session.
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Deferred, Duration, Effect, Schedule } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { deliveries } from "../../durable/internal/durableRole.ts"
 import type { StorageError } from "../../durable/internal/errors.ts"
@@ -100,10 +100,10 @@ export const resend = (session: RoleSession, to: string): Effect.Effect<void> =>
     sendAgain(session, peer, session.durable.resend(to, 0))
   })
 
-/** What is left to send again to one peer, and whether a fiber is sending it (see {@link sendAgain}). */
+/** What is left to send again to one peer, and while a fiber sends it, done when it has (see {@link sendAgain}). */
 interface Backlog {
   readonly queue: Array<Deliver>
-  sending: boolean
+  sending: Deferred.Deferred<void> | undefined
 }
 
 const backlogs = new WeakMap<Peer, Backlog>()
@@ -128,12 +128,13 @@ const backlogs = new WeakMap<Peer, Backlog>()
 export const sendAgain = (session: RoleSession, peer: Peer, messages: ReadonlyArray<Deliver>): void => {
   if (messages.length === 0) return
   let backlog = backlogs.get(peer)
-  if (backlog === undefined) backlogs.set(peer, (backlog = { queue: [], sending: false }))
+  if (backlog === undefined) backlogs.set(peer, (backlog = { queue: [], sending: undefined }))
   const queue = backlog.queue
   for (const m of messages) if (!queue.some((q) => q.seq === m.seq)) queue.push(m)
   queue.sort((a, b) => a.seq - b.seq)
-  if (backlog.sending) return
-  backlog.sending = true
+  if (backlog.sending !== undefined) return
+  const sending = Deferred.makeUnsafe<void>()
+  backlog.sending = sending
   const scope = session.participant.ctx.scope
   const stopped = () => scope.state._tag === "Closed"
   const drain = Effect.whileLoop({
@@ -143,13 +144,32 @@ export const sendAgain = (session: RoleSession, peer: Peer, messages: ReadonlyAr
   }).pipe(
     Effect.ensuring(
       Effect.sync(() => {
-        backlog.sending = false
+        backlog.sending = undefined
         if (stopped()) queue.length = 0
+        Deferred.doneUnsafe(sending, Effect.void)
       })
     )
   )
   session.participant.system.runBackground(drain)
 }
+
+/**
+ * Done once nothing is left to send again to the role's peers (see {@link sendAgain}), or its actor stopped: a durable
+ * role completes only then, so that a peer waiting for a message the role sent again gets it (the role that completed
+ * is not joined again to send it).
+ *
+ * @example
+ * // before a durable role commits its result:
+ * // Effect.andThen(Recovery.drained(session), durable.done(result, trace))
+ */
+export const drained = (session: RoleSession): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    for (const peer of session.peers) {
+      const sending = backlogs.get(peer)?.sending
+      if (sending !== undefined) return Effect.andThen(Deferred.await(sending), drained(session))
+    }
+    return Effect.void
+  })
 
 /**
  * A peer that resumed from the log wants again what this role sent it (the Join `join` says so), but the role
