@@ -59,6 +59,7 @@ import * as DurableSession from "../durable/DurableSession.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
 import { Storage } from "../durable/Storage.ts"
 import { releaseWhenBegun } from "./internal/beginWatch.ts"
+import { clientAdmission } from "./internal/clientAdmission.ts"
 import * as Resolver from "./internal/resolver.ts"
 import * as Sharded from "./Sharded.ts"
 
@@ -267,7 +268,8 @@ const retryMillis = 200
  * stored. The place is held until the session began (the storage says so; read every 100 ms for all the places
  * held) or ended, at most the session's deadline; a coordinator the cluster activates on the same system takes the
  * place over (see "Sessions under overload" in docs/choreography.md). So a burst of starts stores and wakes at most
- * that many sessions at once, the others waiting in line. Without an `ActorSystem` nothing bounds the starts.
+ * that many sessions at once, the others waiting in line. Without an `ActorSystem` (a bare cluster client) the starts
+ * through one engine client share a line of their own, the same way, with 256 places (an actor system's default).
  *
  * @example
  * ```ts
@@ -295,14 +297,15 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
     // the place is taken before anything is stored (a session refused leaves no row), and given back if the session
     // is not stored; once it is, the place is held until the session began (or ended, or its deadline passed),
     // unless its coordinator takes it over on this system
+    // (without a system, the line of the engine client's starts: a bare client's burst is bounded too)
+    const admission = Option.isSome(system)
+      ? Admission.of(systemInternal(system.value))
+      : yield* clientAdmission(sharding)
     let place: StarterPlace | undefined
     const stored = yield* Effect.gen(function* () {
-      if (Option.isSome(system)) {
-        const admission = Admission.of(systemInternal(system.value))
-        yield* admission.admit(protocol.name, id, deadlineMillis, () => {
-          place = starterPlace(admission, id)
-        })
-      }
+      yield* admission.admit(protocol.name, id, deadlineMillis, () => {
+        place = starterPlace(admission, id)
+      })
       const stored = yield* DurableSession.create(store, protocol, { ...options, id }, "cluster")
       if (place !== undefined) releaseWhenBegun(store, place, stored.deadlineMillis)
       place = undefined

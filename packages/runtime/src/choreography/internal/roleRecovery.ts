@@ -3,7 +3,7 @@
  * messages the log holds first, follows its peers where they are now and sends again what they lack, and waits
  * for a coordinator that is gone; a lost link has what it carried sent again (durable) or ends the session.
  */
-import { Duration, Effect, Schedule } from "effect"
+import { Deferred, Duration, Effect, Schedule } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import { deliveries } from "../../durable/internal/durableRole.ts"
 import type { StorageError } from "../../durable/internal/errors.ts"
@@ -86,19 +86,90 @@ export const lacks = (session: RoleSession, peer: Peer, seq: number): boolean =>
 }
 
 /**
- * Sends again to `to` (which resumed from the log) every message this role sent it; it drops what it has.
+ * Sends again to `to` (which resumed from the log) every message this role sent it; it drops what it has. The
+ * messages go out in the background (see {@link sendAgain}): the Join that asked for them is answered at once.
  *
  * @example
  * // a Join asked this role to send B again what it sent it
  * // Recovery.resend(session, "B")
  */
-export const resend = (session: RoleSession, to: string): Effect.Effect<void> => {
-  const peer = session.peer(to)
-  if (peer === undefined || session.durable === undefined) return Effect.void
-  return Effect.forEach(session.durable.resend(to, 0), (m) => peer.ref.tell(m as never).pipe(Effect.ignore), {
-    discard: true
+export const resend = (session: RoleSession, to: string): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const peer = session.peer(to)
+    if (peer === undefined || session.durable === undefined) return
+    sendAgain(session, peer, session.durable.resend(to, 0))
   })
+
+/** What is left to send again to one peer, and while a fiber sends it, done when it has (see {@link sendAgain}). */
+interface Backlog {
+  readonly queue: Array<Deliver>
+  sending: Deferred.Deferred<void> | undefined
 }
+
+const backlogs = new WeakMap<Peer, Backlog>()
+
+/**
+ * Sends `messages`, which `peer` may lack, again to it in the background: in order of number, one at a time, after
+ * those still waiting to be sent again to it (a message waiting already is not queued twice), each tried again as
+ * {@link tellPeer} does while the cluster cannot carry it, until the role's actor stops (its next incarnation
+ * replays the log and sends them again).
+ *
+ * Neither the role's program nor its actor waits for them: a peer on another runner acknowledges each send, one
+ * round trip (and, while its shard moves, retries every 200 ms), so a program that replayed 18 rounds waited for 36
+ * round trips before it went on live (30 s under load in a rolling restart), and an actor asked by a Join to send
+ * them again answered no lease Join meanwhile (the coordinator counted the role as gone and ended the session with
+ * `SessionNodeLost`). The receiver drops what it has, by number, and holds a message that comes ahead of the ones
+ * between until they come (see `RoleSession.deliver`), so a live send that overtakes them is not lost.
+ *
+ * @example
+ * // a replayed send of message 3 to B (on another runner), which the log holds
+ * // Recovery.sendAgain(session, session.peer("B")!, [message])
+ */
+export const sendAgain = (session: RoleSession, peer: Peer, messages: ReadonlyArray<Deliver>): void => {
+  if (messages.length === 0) return
+  let backlog = backlogs.get(peer)
+  if (backlog === undefined) backlogs.set(peer, (backlog = { queue: [], sending: undefined }))
+  const queue = backlog.queue
+  for (const m of messages) if (!queue.some((q) => q.seq === m.seq)) queue.push(m)
+  queue.sort((a, b) => a.seq - b.seq)
+  if (backlog.sending !== undefined) return
+  const sending = Deferred.makeUnsafe<void>()
+  backlog.sending = sending
+  const scope = session.participant.ctx.scope
+  const stopped = () => scope.state._tag === "Closed"
+  const drain = Effect.whileLoop({
+    while: () => queue.length > 0 && !stopped(),
+    body: () => Effect.ignore(tellPeer(session, peer, queue.shift()!, stopped)),
+    step: () => {}
+  }).pipe(
+    Effect.ensuring(
+      Effect.sync(() => {
+        backlog.sending = undefined
+        if (stopped()) queue.length = 0
+        Deferred.doneUnsafe(sending, Effect.void)
+      })
+    )
+  )
+  session.participant.system.runBackground(drain)
+}
+
+/**
+ * Done once nothing is left to send again to the role's peers (see {@link sendAgain}), or its actor stopped: a durable
+ * role completes only then, so that a peer waiting for a message the role sent again gets it (the role that completed
+ * is not joined again to send it).
+ *
+ * @example
+ * // before a durable role commits its result:
+ * // Effect.andThen(Recovery.drained(session), durable.done(result, trace))
+ */
+export const drained = (session: RoleSession): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    for (const peer of session.peers) {
+      const sending = backlogs.get(peer)?.sending
+      if (sending !== undefined) return Effect.andThen(Deferred.await(sending), drained(session))
+    }
+    return Effect.void
+  })
 
 /**
  * A peer that resumed from the log wants again what this role sent it (the Join `join` says so), but the role
@@ -118,13 +189,15 @@ export const resendCompleted = (
 ): Effect.Effect<boolean, StorageError> => {
   const { choreography, role } = participant.spec
   const ref = join.roles[to]
+  // (in the background, in order: the Join is answered at once, see `sendAgain`)
   const tell = (messages: ReadonlyArray<Deliver>) =>
-    ref === undefined
-      ? Effect.succeed(true)
-      : Effect.as(
-          Effect.forEach(messages, (m) => ref.tell(m as never).pipe(Effect.ignore), { discard: true }),
-          true
+    Effect.sync(() => {
+      if (ref !== undefined && messages.length > 0)
+        participant.system.runBackground(
+          Effect.forEach(messages, (m) => ref.tell(m as never).pipe(Effect.ignore), { discard: true })
         )
+      return true
+    })
   const completing = participant.completing.get(join.session)
   if (completing !== undefined) return tell(completing.resend(to, 0))
   return store(participant, join.session).pipe(
@@ -194,19 +267,24 @@ export const awaitCoordinator = (session: RoleSession): Effect.Effect<void> => {
 /**
  * Tells a peer of another node or runner. In a durable session, a message the cluster cannot carry now (a
  * shard moving, a runner restarting: `ClusterUnavailable`, retryable) is sent again until the session's
- * deadline: the peer may hold the session still, and would then never be sent it again.
+ * deadline (or until `stopped` says so): the peer may hold the session still, and would then never be sent it again.
  *
  * @example
  * // a durable role's send to a peer on another runner
  * // Recovery.tellPeer(session, peer, message)
  */
-export const tellPeer = (session: RoleSession, peer: Peer, message: Deliver): Effect.Effect<void, Failure> => {
+export const tellPeer = (
+  session: RoleSession,
+  peer: Peer,
+  message: Deliver,
+  stopped: () => boolean = () => false
+): Effect.Effect<void, Failure> => {
   const tell = peer.ref.tell(message as never) as Effect.Effect<void, Failure>
   const durable = session.durable
   if (durable === undefined) return tell
   return tell.pipe(
     Effect.retry({
-      while: retryable,
+      while: (error) => retryable(error) && !stopped(),
       schedule: Schedule.spaced(Duration.millis(resendEveryMillis)),
       times: Math.ceil(durable.deadlineMillis / resendEveryMillis)
     })

@@ -6,6 +6,7 @@
 import { Cause, Effect } from "effect"
 import { localCell } from "../../internal/system.ts"
 import * as DurableParticipant from "./durableParticipant.ts"
+import * as Recovery from "./roleRecovery.ts"
 import type { RoleSession } from "./roleSession.ts"
 import { ParticipantFailed } from "./sessionErrors.ts"
 
@@ -44,8 +45,9 @@ export const complete = (session: RoleSession, result: unknown): Effect.Effect<v
   const { completing } = session.participant
   const durable = session.durable
   completing.set(session.id, durable)
+  // (once what it sends again to its peers has gone: see `Recovery.drained`)
   const committed = Effect.ensuring(
-    durable.done(result, trace),
+    Effect.andThen(Recovery.drained(session), durable.done(result, trace)),
     Effect.sync(() => completing.get(session.id) === durable && completing.delete(session.id))
   )
   // a result that could not be committed aborts the session: the abort is committed to the role's log first, as every

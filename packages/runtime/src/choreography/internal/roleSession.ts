@@ -231,12 +231,16 @@ export class RoleSession extends RoleObserved implements Endpoint.Port<Failure>,
     const seq = peer.sent + 1
     const message = { _tag: "Deliver", session: this.id, seq, from: this.role, label, payload } as const
     // To a local participant, straight into its mailbox (what `tell` does, without a step of its own); a durable
-    // role that replays its log sends what the log holds to it only if it lacks it (see `Recovery.lacks`).
+    // role that replays its log sends what the log holds to it only if it lacks it (see `Recovery.lacks`), and to a
+    // participant elsewhere in the background, not waited for (see `Recovery.sendAgain`).
     const cell = peer.cell
+    const held = this.durable?.holds(to, seq) === true
     const tell =
       cell === undefined
-        ? Recovery.tellPeer(this, peer, message)
-        : this.durable?.holds(to, seq) === true && !Recovery.lacks(this, peer, seq)
+        ? held
+          ? Effect.sync(() => Recovery.sendAgain(this, peer, [message]))
+          : Recovery.tellPeer(this, peer, message)
+        : held && !Recovery.lacks(this, peer, seq)
           ? Effect.void
           : cell.tell(message, fiber)
     if (checkpoint === undefined) {
