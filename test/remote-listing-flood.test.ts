@@ -29,8 +29,15 @@ type Step = readonly [op: "add" | "remove", from: number, to: number]
 
 const made = (n: number) => ({ name: "echoes", protocol: "Echo", path: `/user/made-up-${n}-${"z".repeat(80)}` })
 
-/** A target node; a raw peer joins it and sends the listings of `steps` under `echoes`, in frames of 500. */
-const flood = (steps: ReadonlyArray<Step>, options: { readonly maxListingsPerNode?: number } = {}) =>
+/**
+ * A target node; a raw peer joins it and sends the listings of `steps` under `echoes`, in frames of 500 (with `peers`,
+ * one raw peer per node id, one after the other, each sending all of `steps`).
+ */
+const flood = (
+  steps: ReadonlyArray<Step>,
+  options: { readonly maxListingsPerNode?: number; readonly maxListings?: number } = {},
+  peers: ReadonlyArray<string> = ["lister"]
+) =>
   Effect.gen(function* () {
     const warnings: Array<string> = []
     const capture = Logger.make(({ logLevel, message, fiber }) => {
@@ -43,34 +50,36 @@ const flood = (steps: ReadonlyArray<Step>, options: { readonly maxListingsPerNod
       name: "target",
       remoteAccess: { register: ["echoes"], ...options }
     }).pipe(Effect.provideService(Transport.Transport, transport), Effect.provide(Logger.layer([capture])))
-    const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(transport.address)))
-    let acked = 0
-    raw.socket.on("message", (data) => {
-      const frame = JSON.parse(String(data)) as { readonly ack?: unknown }
-      if (typeof frame.ack === "number" && frame.ack > acked) acked = frame.ack
-    })
-    const { challenge } = yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity("lister"), SECRET))
-    const window = Number(challenge.window)
-    const beat = setInterval(() => raw.send({ type: "heartbeat" }), 300)
-    yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(beat)))
     const before = yield* heapUsed
-    yield* Effect.promise(async () => {
-      let sent = 0
-      for (const [op, from, to] of steps) {
-        for (let n = from; n < to; n += PER_FRAME) {
-          const count = Math.min(PER_FRAME, to - n)
-          while (sent + count - acked > window) await new Promise((resolve) => setTimeout(resolve, 5))
-          const envelopes = Array.from({ length: count }, (_, i) => ({
-            kind: "system",
-            to: { node: "target", path: "/system" },
-            payload: { type: "directory", directory: "receptionist", op, entry: made(n + i) }
-          }))
-          raw.send({ type: "data", ack: 0, first: sent + 1, envelopes })
-          sent += count
+    for (const peer of peers) {
+      const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(transport.address)))
+      let acked = 0
+      raw.socket.on("message", (data) => {
+        const frame = JSON.parse(String(data)) as { readonly ack?: unknown }
+        if (typeof frame.ack === "number" && frame.ack > acked) acked = frame.ack
+      })
+      const { challenge } = yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity(peer), SECRET))
+      const window = Number(challenge.window)
+      const beat = setInterval(() => raw.send({ type: "heartbeat" }), 300)
+      yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(beat)))
+      yield* Effect.promise(async () => {
+        let sent = 0
+        for (const [op, from, to] of steps) {
+          for (let n = from; n < to; n += PER_FRAME) {
+            const count = Math.min(PER_FRAME, to - n)
+            while (sent + count - acked > window) await new Promise((resolve) => setTimeout(resolve, 5))
+            const envelopes = Array.from({ length: count }, (_, i) => ({
+              kind: "system",
+              to: { node: "target", path: "/system" },
+              payload: { type: "directory", directory: "receptionist", op, entry: made(n + i) }
+            }))
+            raw.send({ type: "data", ack: 0, first: sent + 1, envelopes })
+            sent += count
+          }
         }
-      }
-      while (acked < sent) await new Promise((resolve) => setTimeout(resolve, 10))
-    })
+        while (acked < sent) await new Promise((resolve) => setTimeout(resolve, 10))
+      })
+    }
     const after = yield* heapUsed
     const found = (yield* Receptionist.find(Echoes).pipe(Effect.provideService(ActorSystem.ActorSystem, system))).length
     return { heapGrowth: after - before, found, warnings } satisfies Flood
@@ -122,12 +131,29 @@ describe("a peer lists actors it makes up under a key it may use", () => {
     120_000
   )
 
+  it.live(
+    "peers under many node ids keep at most maxListings of them all together (was: maxListingsPerNode times the ids)",
+    () =>
+      Effect.gen(function* () {
+        const result = yield* flood([["add", 0, 4_000]], { maxListings: 10_000 }, ["lister-1", "lister-2", "lister-3"])
+        assert.strictEqual(result.found, 10_000)
+        const all = result.warnings.filter((line) => line.includes("remoteAccess.maxListings)"))
+        assert.isAtLeast(all.length, 1, result.warnings.join("\n"))
+        assert.isAtMost(all.length, 3, all.join("\n"))
+        assert.include(all[0]!, "lister-3")
+      }),
+    120_000
+  )
+
   it.effect("a bound that is not a whole number of at least 1 is refused when the system is made", () =>
     Effect.gen(function* () {
-      for (const bad of [0, 1.5, Number.NaN]) {
-        const error = yield* Effect.flip(ActorSystem.make({ remoteAccess: { maxListingsPerNode: bad } }))
-        assert.strictEqual(error._tag, "InvalidSystemOptions")
-        assert.include(error.message, "remoteAccess.maxListingsPerNode")
+      for (const option of ["maxListingsPerNode", "maxListings", "maxJoinsNotBegun"] as const) {
+        for (const bad of [0, 1.5, Number.NaN]) {
+          const error = yield* Effect.flip(ActorSystem.make({ remoteAccess: { [option]: bad } }))
+          assert.strictEqual(error._tag, "InvalidSystemOptions")
+          assert.strictEqual(error.option, `remoteAccess.${option}`)
+          assert.include(error.message, `remoteAccess.${option}`)
+        }
       }
     }).pipe(Effect.scoped)
   )

@@ -6,7 +6,9 @@
  *
  * Each peer node may have at most `remoteAccess.maxListingsPerNode` entries here: a listing past that is refused
  * (logged at most once a second per peer, with how many more were), so a peer cannot grow this node's memory by
- * listing actors it makes up under a key or topic it may use. Its entries are counted as they come and go.
+ * listing actors it makes up under a key or topic it may use. Its entries are counted as they come and go. All peer
+ * nodes together may have at most `remoteAccess.maxListings` (a peer may join under many node ids): past that every
+ * peer's new listing is refused, logged at most once a second for all peers.
  */
 import { Effect } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
@@ -41,7 +43,9 @@ export class Directory {
   private readonly system: SystemImpl
   /** How many entries each peer node has here (bounded by `maxListingsPerNode`). */
   private readonly byNode = new Map<string, number>()
-  /** Warnings about listings refused past the bound: at most one a second per peer. */
+  /** How many entries all peer nodes have here (bounded by `maxListings`). */
+  private remoteCount = 0
+  /** Warnings about listings refused past a bound: at most one a second per peer (and one for all peers). */
   private readonly refusals = new PeerLogWindow()
   /** Set by remoting: tells the other nodes of a local change. */
   announce: ((op: "add" | "remove", entry: Announcement) => void) | undefined = undefined
@@ -53,6 +57,11 @@ export class Directory {
   /** The most entries one peer node may have here (read when first needed: the settings come after this table). */
   private get maxPerNode(): number {
     return this.system.settings.remoteAccess.maxListingsPerNode ?? RemoteAccess.defaultMaxListingsPerNode
+  }
+
+  /** The most entries all peer nodes together may have here. */
+  private get maxAll(): number {
+    return this.system.settings.remoteAccess.maxListings ?? RemoteAccess.defaultMaxListings
   }
 
   private get(name: string): Entries {
@@ -93,17 +102,25 @@ export class Directory {
     this.changed(entries, name)
   }
 
-  /** An entry another node announced; refused (and logged) past the node's `maxListingsPerNode` entries. */
+  /**
+   * An entry another node announced; refused (and logged) past the node's `maxListingsPerNode` entries, or past
+   * `maxListings` of all peer nodes.
+   */
   addRemote(node: string, entry: Announcement): void {
     const key = `${node}\u0000${entry.path}`
     const known = this.entries.get(entry.name)
     if (known === undefined || !known.remote.has(key)) {
       const count = this.byNode.get(node) ?? 0
       if (count >= this.maxPerNode) {
-        this.refused(node, entry.name)
+        this.refused(node, entry.name, "node")
+        return
+      }
+      if (this.remoteCount >= this.maxAll) {
+        this.refused(node, entry.name, "all")
         return
       }
       this.byNode.set(node, count + 1)
+      this.remoteCount++
     }
     const entries = known ?? this.get(entry.name)
     entries.remote.set(key, { node, path: entry.path, protocol: entry.protocol })
@@ -120,24 +137,32 @@ export class Directory {
 
   /** One entry of `node` left. */
   private forgotten(node: string): void {
+    this.remoteCount--
     const count = this.byNode.get(node)! - 1
     if (count === 0) this.byNode.delete(node)
     else this.byNode.set(node, count)
   }
 
-  private refused(node: string, name: string): void {
-    const earlier = this.refusals.admit(node, Date.now())
+  private refused(node: string, name: string, bound: "node" | "all"): void {
+    // past the bound of all peers, one line a second whichever peer lists (a peer may join under many ids)
+    const earlier = this.refusals.admit(bound === "node" ? node : "\u0000all peers", Date.now())
     if (earlier === undefined) return
     const what = this === this.system.receptionist ? `registration under key ${name}` : `subscription to topic ${name}`
     const more = earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`
-    const detail = `${what}: the node has ${this.maxPerNode} listings here already, the most one node may have (remoteAccess.maxListingsPerNode)${more}`
+    const full =
+      bound === "node"
+        ? `the node has ${this.maxPerNode} listings here already, the most one node may have (remoteAccess.maxListingsPerNode)`
+        : `peer nodes have ${this.maxAll} listings here already, the most all of them together may have (remoteAccess.maxListings)`
+    const detail = `${what}: ${full}${more}`
     this.system.runBackground(Effect.logWarning("A peer was refused").pipe(Effect.annotateLogs({ peer: node, detail })))
   }
 
   /** A node went down, or re-announced everything: forget all its entries. */
   removeNode(node: string): void {
-    if (!this.byNode.has(node)) return
+    const count = this.byNode.get(node)
+    if (count === undefined) return
     this.byNode.delete(node)
+    this.remoteCount -= count
     for (const [name, entries] of [...this.entries]) {
       let removed = false
       for (const [key, entry] of entries.remote) {
