@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Protocol, Receptionist } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
-import { Effect, Logger, Option, References, Schema } from "effect"
+import { Effect, Logger, Option, References, Schema, Stream } from "effect"
 import { heapUsed } from "./support/heap.ts"
 import * as RawPeer from "./support/raw-peer.ts"
 
@@ -36,7 +36,8 @@ const made = (n: number) => ({ name: "echoes", protocol: "Echo", path: `/user/ma
 const flood = (
   steps: ReadonlyArray<Step>,
   options: { readonly maxListingsPerNode?: number; readonly maxListings?: number } = {},
-  peers: ReadonlyArray<string> = ["lister"]
+  peers: ReadonlyArray<string> = ["lister"],
+  subscriber?: Subscriber
 ) =>
   Effect.gen(function* () {
     const warnings: Array<string> = []
@@ -50,6 +51,25 @@ const flood = (
       name: "target",
       remoteAccess: { register: ["echoes"], ...options }
     }).pipe(Effect.provideService(Transport.Transport, transport), Effect.provide(Logger.layer([capture])))
+    if (subscriber !== undefined) {
+      // every ref the node makes of a remote actor (the subscriber's listings make them)
+      const impl = ActorSystem.internal(system)
+      const remoteRef = impl.remoteRef.bind(impl)
+      impl.remoteRef = (node, path, protocol) => {
+        subscriber.refsMade++
+        return remoteRef(node, path, protocol)
+      }
+      yield* Receptionist.subscribe(Echoes).pipe(
+        Stream.runForEach((refs) =>
+          Effect.sync(() => {
+            subscriber.listings++
+            subscriber.last = refs.length
+          })
+        ),
+        Effect.provideService(ActorSystem.ActorSystem, system),
+        Effect.forkScoped
+      )
+    }
     const before = yield* heapUsed
     for (const peer of peers) {
       const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(transport.address)))
@@ -82,8 +102,18 @@ const flood = (
     }
     const after = yield* heapUsed
     const found = (yield* Receptionist.find(Echoes).pipe(Effect.provideService(ActorSystem.ActorSystem, system))).length
+    // the subscriber takes the listing as it is now in its own time
+    if (subscriber !== undefined)
+      yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => subscriber.last === found, times: 1_000 }))
     return { heapGrowth: after - before, found, warnings } satisfies Flood
   }).pipe(Effect.scoped)
+
+/** What a subscriber to `echoes` on the target got, and the refs the node made meanwhile. */
+interface Subscriber {
+  refsMade: number
+  listings: number
+  last: number
+}
 
 const refusals = (result: Flood) => result.warnings.filter((line) => line.includes("maxListingsPerNode"))
 
@@ -143,6 +173,24 @@ describe("a peer lists actors it makes up under a key it may use", () => {
         assert.include(all[0]!, "lister-3")
       }),
     120_000
+  )
+
+  it.live(
+    "a subscriber's work per listing change is one entry, not the whole listing (was: 10,000 listings made 50 million refs)",
+    () =>
+      Effect.gen(function* () {
+        const subscriber: Subscriber = { refsMade: 0, listings: 0, last: -1 }
+        const steps: ReadonlyArray<Step> = [
+          ["add", 0, 10_000],
+          ["remove", 0, 5_000]
+        ]
+        yield* flood(steps, {}, ["lister"], subscriber)
+        assert.strictEqual(subscriber.last, 5_000, JSON.stringify(subscriber))
+        // one ref per listing added (none for a removal), whatever the listing's size; and 5,000 for the last `find`
+        assert.isAtMost(subscriber.refsMade, 10_000 + 5_000, JSON.stringify(subscriber))
+        assert.isAtMost(subscriber.listings, 15_001, JSON.stringify(subscriber))
+      }),
+    300_000
   )
 
   it.effect("a bound that is not a whole number of at least 1 is refused when the system is made", () =>

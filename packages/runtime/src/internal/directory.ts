@@ -14,6 +14,7 @@ import { Effect } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import type * as Protocol from "../Protocol.ts"
 import * as RemoteAccess from "../RemoteAccess.ts"
+import { type Changes, Listing, type RemoteEntry } from "./listing.ts"
 import { PeerLogWindow } from "./peerLogWindow.ts"
 import type { SystemImpl } from "./system.ts"
 
@@ -24,18 +25,11 @@ export interface Announcement {
   readonly path: string
 }
 
-type Listener = () => void
-
-interface RemoteEntry {
-  readonly node: string
-  readonly path: string
-  readonly protocol: string
-}
-
 class Entries {
   readonly local = new Map<ActorRef<Protocol.Any>, () => void>()
   readonly remote = new Map<string, RemoteEntry>()
-  readonly listeners = new Set<Listener>()
+  /** The subscribers' listings, each told every change (see `listing.ts`). */
+  readonly listeners = new Set<Changes>()
 }
 
 export class Directory {
@@ -73,8 +67,8 @@ export class Directory {
     return entries
   }
 
-  private changed(entries: Entries, name: string, notify = true): void {
-    if (notify) for (const listener of entries.listeners) listener()
+  /** Forgets the entries of a name with nothing left under it. */
+  private changed(entries: Entries, name: string): void {
     if (entries.local.size === 0 && entries.remote.size === 0 && entries.listeners.size === 0) {
       this.entries.delete(name)
     }
@@ -89,7 +83,7 @@ export class Directory {
       this.system.onTermination(ref, () => this.remove(name, ref))
     )
     this.announce?.("add", { name, protocol: ref.protocol.name, path: ref.path })
-    this.changed(entries, name)
+    for (const listing of entries.listeners) listing.localAdded(ref)
   }
 
   remove(name: string, ref: ActorRef<Protocol.Any>): void {
@@ -99,6 +93,7 @@ export class Directory {
     cancel()
     entries.local.delete(ref)
     this.announce?.("remove", { name, protocol: ref.protocol.name, path: ref.path })
+    for (const listing of entries.listeners) listing.localRemoved(ref)
     this.changed(entries, name)
   }
 
@@ -123,14 +118,17 @@ export class Directory {
       this.remoteCount++
     }
     const entries = known ?? this.get(entry.name)
-    entries.remote.set(key, { node, path: entry.path, protocol: entry.protocol })
-    this.changed(entries, entry.name)
+    const remote: RemoteEntry = { node, path: entry.path, protocol: entry.protocol }
+    entries.remote.set(key, remote)
+    for (const listing of entries.listeners) listing.remoteSet(key, remote)
   }
 
   removeRemote(node: string, entry: Announcement): void {
     const entries = this.entries.get(entry.name)
-    if (entries?.remote.delete(`${node}\u0000${entry.path}`)) {
+    const key = `${node}\u0000${entry.path}`
+    if (entries?.remote.delete(key)) {
       this.forgotten(node)
+      for (const listing of entries.listeners) listing.remoteRemoved(key)
       this.changed(entries, entry.name)
     }
   }
@@ -168,6 +166,7 @@ export class Directory {
       for (const [key, entry] of entries.remote) {
         if (entry.node === node) {
           entries.remote.delete(key)
+          for (const listing of entries.listeners) listing.remoteRemoved(key)
           removed = true
         }
       }
@@ -205,13 +204,28 @@ export class Directory {
     return out
   }
 
-  /** Calls `listener` after every change under a name; returns a canceller. */
-  listen(name: string, listener: Listener): () => void {
+  /**
+   * A listing of `name` for a subscriber speaking `protocol`, kept change by change (see `listing.ts`): `signal` is
+   * called when it changed and the subscriber has not taken it since (the first time for the listing as it is now).
+   * `cancel` stops it.
+   */
+  listen<P extends Protocol.Any>(
+    name: string,
+    protocol: P,
+    signal: (listing: Listing<P>) => void
+  ): { readonly listing: Listing<P>; readonly cancel: () => void } {
     const entries = this.get(name)
-    entries.listeners.add(listener)
-    return () => {
-      entries.listeners.delete(listener)
-      this.changed(entries, name, false)
+    const listing = new Listing(protocol, (node, path, p: P) => this.system.remoteRef(node, path, p), signal)
+    for (const ref of entries.local.keys()) listing.localAdded(ref)
+    for (const [key, entry] of entries.remote) listing.remoteSet(key, entry)
+    listing.changed()
+    entries.listeners.add(listing)
+    return {
+      listing,
+      cancel: () => {
+        entries.listeners.delete(listing)
+        this.changed(entries, name)
+      }
     }
   }
 }
