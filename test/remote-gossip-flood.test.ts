@@ -8,9 +8,8 @@
  */
 import { createServer, type Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { WebSocket } from "@troupe/transport"
-import { Effect, Option, References } from "effect"
-import * as RawPeer from "./support/raw-peer.ts"
+import { Effect, References } from "effect"
+import * as PeerFlood from "./support/peer-flood.ts"
 
 const SECRET = "a gossip flood test secret"
 const MEMBERS = 5_000
@@ -62,16 +61,8 @@ describe("a peer gossips members it makes up", () => {
     () =>
       Effect.gen(function* () {
         const hole = yield* blackHole
-        const transport = yield* WebSocket.make({
-          node: "target",
-          secret: SECRET,
-          listen: { port: 0, host: "127.0.0.1" },
-          handshakeTimeout: "3 seconds"
-        })
-        const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(transport.address)))
-        yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity("gossiper"), SECRET))
-        const beat = setInterval(() => raw.send({ type: "heartbeat" }), 300)
-        yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(beat)))
+        const { join } = yield* PeerFlood.floodTarget(SECRET, { transport: { handshakeTimeout: "3 seconds" } })
+        const { raw } = yield* join("gossiper")
         for (let i = 0; i < MEMBERS; i += 1000) {
           const members = Array.from({ length: 1000 }, (_, j) => ({
             node: `ghost-${i + j}`,

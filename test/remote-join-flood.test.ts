@@ -10,7 +10,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Choreography, Session } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
-import { Cause, Effect, Exit, Option, References, Schema } from "effect"
+import { Cause, Effect, Exit, References, Schema } from "effect"
 import { heapUsed } from "./support/heap.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
 
@@ -60,19 +60,9 @@ describe("a peer joins a participant to sessions it makes up", () => {
     "the participant keeps at most 4,096 sessions not begun per coordinator node (was: one per Join, until the peer goes down)",
     () =>
       Effect.gen(function* () {
-        const transport = yield* WebSocket.make({
-          node: "target",
-          secret: SECRET,
-          listen: { port: 0, host: "127.0.0.1" }
-        })
-        const system = yield* ActorSystem.make({ name: "target" }).pipe(
-          Effect.provideService(Transport.Transport, transport)
-        )
+        const { system, join } = yield* PeerFlood.floodTarget(SECRET)
         yield* system.spawn(worker, { name: "w" })
-        const peer = yield* Effect.acquireRelease(
-          Effect.promise(() => PeerFlood.join(Option.getOrThrow(transport.address), "joiner", SECRET)),
-          (peer) => Effect.sync(() => peer.close())
-        )
+        const peer = yield* join("joiner")
         const before = yield* heapUsed
         yield* Effect.promise(() =>
           peer.send(
@@ -111,21 +101,12 @@ describe("a peer joins a participant to sessions it makes up", () => {
     "peers under many node ids: the participant's node keeps at most maxJoinsNotBegun, and an honest session past it fails at once, typed (was: kept per id; a refused Join answered an untyped false and the session hung)",
     () =>
       Effect.gen(function* () {
-        const transport = yield* WebSocket.make({
-          node: "target",
-          secret: SECRET,
-          listen: { port: 0, host: "127.0.0.1" }
+        const { system, join, url } = yield* PeerFlood.floodTarget(SECRET, {
+          system: { remoteAccess: { maxJoinsNotBegun: 600 } }
         })
-        const system = yield* ActorSystem.make({ name: "target", remoteAccess: { maxJoinsNotBegun: 600 } }).pipe(
-          Effect.provideService(Transport.Transport, transport)
-        )
         yield* system.spawn(worker, { name: "w" })
-        const address = Option.getOrThrow(transport.address)
         for (const node of ["joiner-1", "joiner-2", "joiner-3"]) {
-          const peer = yield* Effect.acquireRelease(
-            Effect.promise(() => PeerFlood.join(address, node, SECRET)),
-            (peer) => Effect.sync(() => peer.close())
-          )
+          const peer = yield* join(node)
           yield* Effect.promise(() => peer.send(300, (n) => madeUpJoin(node, n), PER_FRAME))
         }
         const watching = ActorSystem.internal(system).remoting!.watching
@@ -138,7 +119,7 @@ describe("a peer joins a participant to sessions it makes up", () => {
             yield* WebSocket.make({ node: "honest", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
           )
         )
-        yield* honest.connect(address)
+        yield* honest.connect(url)
         const c = yield* honest.spawn(client, { name: "c" })
         const w = yield* honest.lookup("/user/w", Session.protocolOf(Job, "W"), { node: "target" })
         const exit = yield* Session.run(Job, { roles: { C: c, W: w } }).pipe(

@@ -7,10 +7,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Protocol, Receptionist } from "@troupe/runtime"
-import { Transport, WebSocket } from "@troupe/transport"
-import { Effect, Logger, Option, References, Schema, Stream } from "effect"
+import { Effect, Logger, References, Schema, Stream } from "effect"
 import { heapUsed } from "./support/heap.ts"
-import * as RawPeer from "./support/raw-peer.ts"
+import * as PeerFlood from "./support/peer-flood.ts"
 
 const SECRET = "a listing flood test secret"
 const PER_FRAME = 500
@@ -31,7 +30,8 @@ const made = (n: number) => ({ name: "echoes", protocol: "Echo", path: `/user/ma
 
 /**
  * A target node; a raw peer joins it and sends the listings of `steps` under `echoes`, in frames of 500 (with `peers`,
- * one raw peer per node id, one after the other, each sending all of `steps`).
+ * one raw peer per node id, one after the other, each sending all of `steps`; with `subscriber`, a subscriber to
+ * `echoes` on the target counts what it gets, and the refs the node makes).
  */
 const flood = (
   steps: ReadonlyArray<Step>,
@@ -46,11 +46,10 @@ const flood = (
       const text = (message as ReadonlyArray<unknown>).join(" ")
       warnings.push(`${text} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
     })
-    const transport = yield* WebSocket.make({ node: "target", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
-    const system = yield* ActorSystem.make({
-      name: "target",
-      remoteAccess: { register: ["echoes"], ...options }
-    }).pipe(Effect.provideService(Transport.Transport, transport), Effect.provide(Logger.layer([capture])))
+    const { system, join } = yield* PeerFlood.floodTarget(SECRET, {
+      system: { remoteAccess: { register: ["echoes"], ...options } },
+      systemLoggers: [capture]
+    })
     if (subscriber !== undefined) {
       // every ref the node makes of a remote actor (the subscriber's listings make them)
       const impl = ActorSystem.internal(system)
@@ -71,34 +70,21 @@ const flood = (
       )
     }
     const before = yield* heapUsed
-    for (const peer of peers) {
-      const raw = yield* Effect.promise(() => RawPeer.open(Option.getOrThrow(transport.address)))
-      let acked = 0
-      raw.socket.on("message", (data) => {
-        const frame = JSON.parse(String(data)) as { readonly ack?: unknown }
-        if (typeof frame.ack === "number" && frame.ack > acked) acked = frame.ack
-      })
-      const { challenge } = yield* Effect.promise(() => RawPeer.join(raw, RawPeer.identity(peer), SECRET))
-      const window = Number(challenge.window)
-      const beat = setInterval(() => raw.send({ type: "heartbeat" }), 300)
-      yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(beat)))
-      yield* Effect.promise(async () => {
-        let sent = 0
-        for (const [op, from, to] of steps) {
-          for (let n = from; n < to; n += PER_FRAME) {
-            const count = Math.min(PER_FRAME, to - n)
-            while (sent + count - acked > window) await new Promise((resolve) => setTimeout(resolve, 5))
-            const envelopes = Array.from({ length: count }, (_, i) => ({
+    for (const name of peers) {
+      const peer = yield* join(name)
+      for (const [op, from, to] of steps) {
+        yield* Effect.promise(() =>
+          peer.send(
+            to - from,
+            (n) => ({
               kind: "system",
               to: { node: "target", path: "/system" },
-              payload: { type: "directory", directory: "receptionist", op, entry: made(n + i) }
-            }))
-            raw.send({ type: "data", ack: 0, first: sent + 1, envelopes })
-            sent += count
-          }
-        }
-        while (acked < sent) await new Promise((resolve) => setTimeout(resolve, 10))
-      })
+              payload: { type: "directory", directory: "receptionist", op, entry: made(from + n) }
+            }),
+            PER_FRAME
+          )
+        )
+      }
     }
     const after = yield* heapUsed
     const found = (yield* Receptionist.find(Echoes).pipe(Effect.provideService(ActorSystem.ActorSystem, system))).length

@@ -10,8 +10,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Mailbox, Protocol } from "@troupe/runtime"
-import { Transport, WebSocket } from "@troupe/transport"
-import { Effect, Option, References, Schema } from "effect"
+import { Effect, References, Schema } from "effect"
 import { heapUsed } from "./support/heap.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
 
@@ -30,14 +29,10 @@ const system = (text: (n: number) => Record<string, unknown>) => (n: number) => 
 /** A target node with `/user/slow` (mailbox of 64), and a raw peer joined to it (keeping what it gets: `keep`). */
 const target = (keep: boolean) =>
   Effect.gen(function* () {
-    const transport = yield* WebSocket.make({ node: "target", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
-    const node = yield* ActorSystem.make({ name: "target" }).pipe(Effect.provideService(Transport.Transport, transport))
-    yield* node.spawn(slow, { name: "slow", mailbox: Mailbox.bounded(64) })
-    const peer = yield* Effect.acquireRelease(
-      Effect.promise(() => PeerFlood.join(Option.getOrThrow(transport.address), "flooder", SECRET, keep)),
-      (peer) => Effect.sync(() => peer.close())
-    )
-    return { remoting: ActorSystem.internal(node).remoting!, peer }
+    const { system, join } = yield* PeerFlood.floodTarget(SECRET)
+    yield* system.spawn(slow, { name: "slow", mailbox: Mailbox.bounded(64) })
+    const peer = yield* join("flooder", keep)
+    return { remoting: ActorSystem.internal(system).remoting!, peer }
   })
 
 describe("what a peer can make a node keep (bounded tables)", () => {

@@ -2,6 +2,9 @@
  * A raw peer that joins a node and sends it envelopes as fast as its window allows, acknowledging what the node
  * sends back: the harness of the tests of what a peer with the secret can make a node keep (`remote-*-flood`).
  */
+import { ActorSystem } from "@troupe/runtime"
+import { Transport, type TransportError, WebSocket } from "@troupe/transport"
+import { Effect, Logger, Option, type Scope } from "effect"
 import * as RawPeer from "./raw-peer.ts"
 
 /** A joined raw peer: `send` puts envelopes on the wire within the node's window and resolves once all are acked. */
@@ -68,3 +71,58 @@ export const join = async (url: string, node: string, secret: string, keep = fal
     }
   }
 }
+
+/** A node a test floods (see {@link floodTarget}): its transport, its system, and how raw peers join it. */
+export interface FloodTarget {
+  readonly transport: Transport.Service
+  readonly system: ActorSystem.ActorSystemService
+  /** The node's address, for raw peers of the test's own. */
+  readonly url: string
+  /** Joins a raw peer as `node` (see {@link join}), closed when the scope closes. */
+  readonly join: (node: string, keep?: boolean) => Effect.Effect<Flooder, never, Scope.Scope>
+}
+
+/**
+ * The node `target` on 127.0.0.1 (a WebSocket transport with `secret`, on a free port, and an actor system with
+ * `system`'s options on it, logging to `systemLoggers` when given), for raw peers to flood; both close with the scope.
+ *
+ * @example
+ * ```ts
+ * const { system, join } = yield* PeerFlood.floodTarget(SECRET)
+ * const peer = yield* join("flooder")
+ * yield* Effect.promise(() => peer.send(10_000, (n) => ({ kind: "tell", to: { node: "target", path: "/user/a" }, payload: n })))
+ * ```
+ */
+export const floodTarget = <E = never>(
+  secret: string,
+  options: {
+    readonly system?: ActorSystem.Options<E>
+    readonly systemLoggers?: ReadonlyArray<Logger.Logger<unknown, unknown>>
+    readonly transport?: WebSocket.Options
+  } = {}
+): Effect.Effect<FloodTarget, E | ActorSystem.InvalidSystemOptions | TransportError.TransportStartError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const transport = yield* WebSocket.make({
+      node: "target",
+      secret,
+      listen: { port: 0, host: "127.0.0.1" },
+      ...options.transport
+    })
+    const make = ActorSystem.make<E>({ name: "target", ...options.system }).pipe(
+      Effect.provideService(Transport.Transport, transport)
+    )
+    const system = yield* options.systemLoggers === undefined
+      ? make
+      : make.pipe(Effect.provide(Logger.layer(options.systemLoggers)))
+    const url = Option.getOrThrow(transport.address)
+    return {
+      transport,
+      system,
+      url,
+      join: (node, keep = false) =>
+        Effect.acquireRelease(
+          Effect.promise(() => join(url, node, secret, keep)),
+          (peer) => Effect.sync(() => peer.close())
+        )
+    }
+  })
