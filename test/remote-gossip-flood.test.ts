@@ -97,14 +97,20 @@ describe("a peer gossips members it makes up", () => {
           node: `ghost-${j}`,
           address: `ws://127.0.0.1:${hole.port}/ghost-${j}`
         }))
-        // both gossip every 300 ms, as members do every heartbeat; the made-up members first
+        // both gossip every 300 ms, as members do every heartbeat; the honest peer once the made-up members hold every
+        // dial (64 sockets at the black hole)
+        let honestToo = false
         const gossip = () => {
           hostile.send({ type: "members", members: ghosts })
-          honest.send({ type: "members", members: [{ node: "real", address: Option.getOrThrow(real.address) }] })
+          if (honestToo)
+            honest.send({ type: "members", members: [{ node: "real", address: Option.getOrThrow(real.address) }] })
         }
         gossip()
         const every = setInterval(gossip, 300)
         yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(every)))
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => hole.peak() >= 64, times: 500 }))
+        assert.strictEqual(hole.peak(), 64, "the made-up members did not take every dial")
+        honestToo = true
         // the made-up members hold their dials at least 3 s each (the handshake timeout), up to five times
         const linked = yield* transport.peers.pipe(
           Effect.map((peers) => peers.some((peer) => peer.node === "real")),
