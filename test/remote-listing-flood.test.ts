@@ -21,6 +21,8 @@ interface Flood {
   readonly heapGrowth: number
   readonly found: number
   readonly warnings: ReadonlyArray<string>
+  /** How long the peers took to send their listings (warnings are a line a second at most). */
+  readonly seconds: number
 }
 
 /** Listings the raw peer sends: `add` or `remove` of made-up actors numbered `from` up to (not including) `to`. */
@@ -70,6 +72,7 @@ const flood = (
       )
     }
     const before = yield* heapUsed
+    const started = Date.now()
     for (const name of peers) {
       const peer = yield* join(name)
       for (const [op, from, to] of steps) {
@@ -86,12 +89,13 @@ const flood = (
         )
       }
     }
+    const seconds = (Date.now() - started) / 1000
     const after = yield* heapUsed
     const found = (yield* Receptionist.find(Echoes).pipe(Effect.provideService(ActorSystem.ActorSystem, system))).length
     // the subscriber takes the listing as it is now in its own time
     if (subscriber !== undefined)
       yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => subscriber.last === found, times: 1_000 }))
-    return { heapGrowth: after - before, found, warnings } satisfies Flood
+    return { heapGrowth: after - before, found, warnings, seconds } satisfies Flood
   }).pipe(Effect.scoped)
 
 /** What a subscriber to `echoes` on the target got, and the refs the node made meanwhile. */
@@ -112,7 +116,8 @@ describe("a peer lists actors it makes up under a key it may use", () => {
         assert.isBelow(result.heapGrowth, 8 * 1024 * 1024, `the heap grew by ${result.heapGrowth} bytes`)
         assert.strictEqual(result.found, 10_000)
         assert.isAtLeast(refusals(result).length, 1, result.warnings.join("\n"))
-        assert.isAtMost(refusals(result).length, 5, refusals(result).join("\n"))
+        // a line a second at most, however long the flood took on this host (5 at most in a 4 s flood)
+        assert.isAtMost(refusals(result).length, Math.ceil(result.seconds) + 1, refusals(result).join("\n"))
       }),
     120_000
   )
@@ -155,7 +160,7 @@ describe("a peer lists actors it makes up under a key it may use", () => {
         assert.strictEqual(result.found, 10_000)
         const all = result.warnings.filter((line) => line.includes("remoteAccess.maxListings)"))
         assert.isAtLeast(all.length, 1, result.warnings.join("\n"))
-        assert.isAtMost(all.length, 3, all.join("\n"))
+        assert.isAtMost(all.length, Math.ceil(result.seconds) + 1, all.join("\n"))
         assert.include(all[0]!, "lister-3")
       }),
     120_000
