@@ -135,21 +135,23 @@ describe("finding 5: a peer reaches only what the node's agents module exports",
     expect(code).toBe(1)
     // one line (was two: the Schema's message, then its path on a line of its own): where, and what was expected
     expect(stderr.trim()).toMatch(
-      /^troupe: [^\n]*guarded\.ts exports `access` that is not a remote access policy \(\{ reach\?, register\?, subscribe\?, maxListingsPerNode\? \}\): at access\.reach, expected "all" \| array \(see docs\/cli\.md\)$/
+      /^troupe: [^\n]*guarded\.ts exports `access` that is not a remote access policy \(\{ reach\?, register\?, subscribe\?, maxListingsPerNode\?, maxListings\?, maxJoinsNotBegun\? \}\): at access\.reach, expected "all" \| array \(see docs\/cli\.md\)$/
     )
   })
 
-  it("a module's access export may set maxListingsPerNode, decoded like the rest", async () => {
-    // before, the policy's Struct dropped the field: a module could not raise the bound, and a bad value passed
-    const { code, stderr } = await run([CLI, "node", "--agents", fixture("guarded.ts")], {
-      env: {
-        ...testEnv(),
-        TROUPE_TOKEN: "a secret of sixteen characters",
-        TROUPE_TEST_ACCESS: '{"maxListingsPerNode":0}'
-      }
-    })
-    expect(code).toBe(1)
-    expect(stderr.trim()).toMatch(/at access\.maxListingsPerNode, expected a value greater than 0/)
+  it("a module's access export may set maxListingsPerNode, maxListings and maxJoinsNotBegun, decoded like the rest", async () => {
+    // before, the policy's Struct dropped the fields: a module could not raise the bounds, and a bad value passed
+    for (const field of ["maxListingsPerNode", "maxListings", "maxJoinsNotBegun"]) {
+      const { code, stderr } = await run([CLI, "node", "--agents", fixture("guarded.ts")], {
+        env: {
+          ...testEnv(),
+          TROUPE_TOKEN: "a secret of sixteen characters",
+          TROUPE_TEST_ACCESS: JSON.stringify({ [field]: 0 })
+        }
+      })
+      expect(code).toBe(1)
+      expect(stderr.trim()).toMatch(new RegExp(`at access\\.${field}, expected a value greater than 0`))
+    }
   })
 
   it("a module's own policy: only the nodes it names may list under a key", async () => {

@@ -8,7 +8,8 @@
  */
 import { createServer, type Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, References } from "effect"
+import { WebSocket } from "@troupe/transport"
+import { Effect, Option, References, Schedule } from "effect"
 import * as PeerFlood from "./support/peer-flood.ts"
 
 const SECRET = "a gossip flood test secret"
@@ -77,6 +78,49 @@ describe("a peer gossips members it makes up", () => {
         assert.isAtLeast(hole.accepted(), 1, "the node dialed none of the members it was told")
         assert.isAtMost(hole.peak(), 64, `the node dialed members a peer made up: ${what}`)
         assert.isAtMost(hole.accepted(), 5 * 64, `the node dialed members a peer made up: ${what}`)
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
+    60_000
+  )
+
+  it.live(
+    "members an honest peer names are dialed while another peer's made-up members fill the budget (was: shared by all, the honest ones waited until the made-up dials gave up)",
+    () =>
+      Effect.gen(function* () {
+        const hole = yield* blackHole
+        const { join, transport } = yield* PeerFlood.floodTarget(SECRET, {
+          transport: { handshakeTimeout: "3 seconds" }
+        })
+        const real = yield* WebSocket.make({ node: "real", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
+        const { raw: hostile } = yield* join("gossiper")
+        const { raw: honest } = yield* join("honest")
+        const ghosts = Array.from({ length: 1000 }, (_, j) => ({
+          node: `ghost-${j}`,
+          address: `ws://127.0.0.1:${hole.port}/ghost-${j}`
+        }))
+        // both gossip every 300 ms, as members do every heartbeat; the honest peer once the made-up members hold every
+        // dial (64 sockets at the black hole)
+        let honestToo = false
+        const gossip = () => {
+          hostile.send({ type: "members", members: ghosts })
+          if (honestToo)
+            honest.send({ type: "members", members: [{ node: "real", address: Option.getOrThrow(real.address) }] })
+        }
+        gossip()
+        const every = setInterval(gossip, 300)
+        yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(every)))
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => hole.peak() >= 64, times: 500 }))
+        assert.strictEqual(hole.peak(), 64, "the made-up members did not take every dial")
+        honestToo = true
+        // the made-up members hold their dials at least 3 s each (the handshake timeout), up to five times
+        const linked = yield* transport.peers.pipe(
+          Effect.map((peers) => peers.some((peer) => peer.node === "real")),
+          Effect.repeat({ until: (linked) => linked, schedule: Schedule.spaced("100 millis"), times: 60 })
+        )
+        assert.isTrue(
+          linked,
+          `the node did not link to the member an honest peer named within 6 s (${hole.peak()} dials at the made-up members at once)`
+        )
+        assert.isAtMost(hole.peak(), 64, `${hole.peak()} dials at the made-up members at once`)
       }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
     60_000
   )

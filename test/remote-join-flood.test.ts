@@ -9,7 +9,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Choreography, Session } from "@troupe/runtime"
-import { Effect, References, Schema } from "effect"
+import { Transport, WebSocket } from "@troupe/transport"
+import { Cause, Effect, Exit, References, Schema } from "effect"
 import { heapUsed } from "./support/heap.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
 
@@ -28,6 +29,31 @@ const worker = Session.role(Job, "W", (ep) =>
     return yield* job.next.send("C", "result", job.payload * 2)
   })
 )
+
+const client = Session.role(Job, "C", (ep) =>
+  Effect.gen(function* () {
+    const result = yield* (yield* ep.send("W", "job", 21)).receive()
+    yield* result.next.close()
+    return result.payload
+  })
+)
+
+/** The Join of made-up session `n`, its coordinator named on `node` (the raw peer's own). */
+const madeUpJoin = (node: string, n: number) => ({
+  kind: "ask",
+  to: { node: "target", path: "/user/w" },
+  correlationId: `join-${n}`,
+  payload: {
+    _tag: "Join",
+    session: `made-up-${node}-${n}`,
+    roles: {
+      C: { node, path: "/user/c", protocol: "Job/C" },
+      W: { node: "target", path: "/user/w", protocol: "Job/W" }
+    },
+    coordinator: { node, path: `/user/session-${n}`, protocol: "Session(Job)" },
+    traceLimit: 100
+  }
+})
 
 describe("a peer joins a participant to sessions it makes up", () => {
   it.live(
@@ -67,6 +93,47 @@ describe("a peer joins a participant to sessions it makes up", () => {
           `the heap grew by ${after - before} bytes (${watching} watches)`
         )
         assert.strictEqual(watching, 4_096, `${watching} coordinators watched for ${JOINS} Joins`)
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
+    120_000
+  )
+
+  it.live(
+    "peers under many node ids: the participant's node keeps at most maxJoinsNotBegun, and an honest session past it fails at once, typed (was: kept per id; a refused Join answered an untyped false and the session hung)",
+    () =>
+      Effect.gen(function* () {
+        const { system, join, url } = yield* PeerFlood.floodTarget(SECRET, {
+          system: { remoteAccess: { maxJoinsNotBegun: 600 } }
+        })
+        yield* system.spawn(worker, { name: "w" })
+        for (const node of ["joiner-1", "joiner-2", "joiner-3"]) {
+          const peer = yield* join(node)
+          yield* Effect.promise(() => peer.send(300, (n) => madeUpJoin(node, n), PER_FRAME))
+        }
+        const watching = ActorSystem.internal(system).remoting!.watching
+        assert.strictEqual(watching, 600, `${watching} coordinators watched for 900 Joins from 3 node ids`)
+
+        // an honest node's session with the participant: refused at once, saying where and why
+        const honest = yield* ActorSystem.make({ name: "honest", askTimeout: "60 seconds" }).pipe(
+          Effect.provideService(
+            Transport.Transport,
+            yield* WebSocket.make({ node: "honest", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
+          )
+        )
+        yield* honest.connect(url)
+        const c = yield* honest.spawn(client, { name: "c" })
+        const w = yield* honest.lookup("/user/w", Session.protocolOf(Job, "W"), { node: "target" })
+        const exit = yield* Session.run(Job, { roles: { C: c, W: w } }).pipe(
+          Effect.provideService(ActorSystem.ActorSystem, honest),
+          Effect.timeoutOption("20 seconds"),
+          Effect.exit
+        )
+        assert.isTrue(Exit.isFailure(exit), `the session ended ${String(exit)} (none: still running after 20 s)`)
+        const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause) as Session.SessionAborted
+        assert.strictEqual(error._tag, "SessionAborted", String(error))
+        assert.strictEqual(error.cause._tag, "SessionJoinRefused", error.message)
+        assert.deepInclude(error.cause, { role: "W", path: "/user/w", node: "target", scope: "all", held: 600 })
+        assert.include(error.message, "too many sessions not begun")
+        assert.include(error.message, "remoteAccess.maxJoinsNotBegun")
       }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
     120_000
   )

@@ -103,10 +103,36 @@ export class InvalidSystemOptions extends Schema.TaggedError<InvalidSystemOption
   }
 }
 
-/** The options checked by a Schema when a system is made (the others are checked by their types). */
-const CheckedOptions = Schema.Struct({
-  maxJoiningSessions: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
-})
+/** A whole number of at least 1: the bounds among the options. */
+const Bound = Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1)))
+
+/** The options checked by a Schema when a system is made (the others are checked by their types), by name. */
+const checkedBounds = (options: Options<unknown>) =>
+  [
+    ["maxJoiningSessions", options.maxJoiningSessions],
+    ["remoteAccess.maxListingsPerNode", options.remoteAccess?.maxListingsPerNode],
+    ["remoteAccess.maxListings", options.remoteAccess?.maxListings],
+    ["remoteAccess.maxJoinsNotBegun", options.remoteAccess?.maxJoinsNotBegun]
+  ] as const
+
+/** Decodes each bound given with {@link Bound}: `InvalidSystemOptions` names the first that is not one. */
+const checkBounds = (options: Options<unknown>): Effect.Effect<void, InvalidSystemOptions> =>
+  Effect.forEach(
+    checkedBounds(options),
+    ([option, value]) =>
+      value === undefined
+        ? Effect.void
+        : Schema.decodeUnknownEffect(Bound)(value).pipe(
+            Effect.mapError(
+              (error) =>
+                new InvalidSystemOptions({
+                  option,
+                  detail: `${String(value)} is not a whole number of at least 1 (${error.message})`
+                })
+            )
+          ),
+    { discard: true }
+  )
 
 /** The operations of an actor system. */
 export interface ActorSystemService {
@@ -246,24 +272,7 @@ export const make: <E = never>(
 ) => Effect.Effect<ActorSystemService, E | InvalidSystemOptions, Scope.Scope> = Effect.fnUntraced(function* <E>(
   options: Options<E> = {}
 ) {
-  const checked = yield* Schema.decodeUnknownEffect(CheckedOptions)({
-    maxJoiningSessions: options.maxJoiningSessions ?? 256
-  }).pipe(
-    Effect.mapError(
-      (error) =>
-        new InvalidSystemOptions({
-          option: "maxJoiningSessions",
-          detail: `${String(options.maxJoiningSessions)} is not a whole number of at least 1 (${error.message})`
-        })
-    )
-  )
-  const maxListingsPerNode = options.remoteAccess?.maxListingsPerNode
-  if (maxListingsPerNode !== undefined && !(Number.isSafeInteger(maxListingsPerNode) && maxListingsPerNode >= 1)) {
-    return yield* new InvalidSystemOptions({
-      option: "remoteAccess.maxListingsPerNode",
-      detail: `${String(maxListingsPerNode)} is not a whole number of at least 1`
-    })
-  }
+  yield* checkBounds(options)
   const name = options.name ?? "troupe"
   const transport =
     options.transport === undefined
@@ -283,7 +292,7 @@ export const make: <E = never>(
       shutdownTimeoutMillis: Duration.toMillis(options.shutdownTimeout ?? "5 seconds"),
       tracing: options.tracing ?? (tracerEnabled && tracer !== Tracer.nativeTracer),
       remoteAccess: options.remoteAccess ?? RemoteAccess.all,
-      maxJoiningSessions: checked.maxJoiningSessions
+      maxJoiningSessions: options.maxJoiningSessions ?? 256
     },
     clock,
     context

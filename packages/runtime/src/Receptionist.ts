@@ -13,6 +13,7 @@
 import { Effect, Queue, Stream } from "effect"
 import type { ActorRef } from "./ActorRef.ts"
 import { ActorSystem, internal } from "./ActorSystem.ts"
+import type { Listing } from "./internal/listing.ts"
 import type * as Protocol from "./Protocol.ts"
 
 /** A typed key under which actors speaking `P` register. */
@@ -44,20 +45,21 @@ export const find = <P extends Protocol.Any>(
 ): Effect.Effect<ReadonlyArray<ActorRef<P>>, never, ActorSystem> =>
   ActorSystem.use((system) => Effect.sync(() => internal(system).receptionist.refs(key.id, key.protocol)))
 
-/** The listing of a key: the current one first, then the new listing after every change. */
+/**
+ * The listing of a key: the current one first, then the new listing after changes. A subscriber that has not taken
+ * the last listing yet gets the newest when it does (changes in between are folded into it, never queued one listing
+ * each): a change costs the subscriber one entry, and each listing it takes a copy of its refs.
+ */
 export const subscribe = <P extends Protocol.Any>(
   key: ServiceKey<P>
 ): Stream.Stream<ReadonlyArray<ActorRef<P>>, never, ActorSystem> =>
-  Stream.callback<ReadonlyArray<ActorRef<P>>, never, ActorSystem>((queue) =>
+  Stream.callback<Listing<P>, never, ActorSystem>((queue) =>
     Effect.flatMap(ActorSystem, (system) =>
       Effect.acquireRelease(
-        Effect.sync(() => {
-          const directory = internal(system).receptionist
-          const push = () => Queue.offerUnsafe(queue, directory.refs(key.id, key.protocol))
-          push()
-          return directory.listen(key.id, push)
-        }),
-        (cancel) => Effect.sync(cancel)
+        Effect.sync(() =>
+          internal(system).receptionist.listen(key.id, key.protocol, (listing) => Queue.offerUnsafe(queue, listing))
+        ),
+        (listened) => Effect.sync(listened.cancel)
       )
     )
-  )
+  ).pipe(Stream.map((listing) => listing.take()))

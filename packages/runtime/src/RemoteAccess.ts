@@ -48,10 +48,47 @@ export interface RemoteAccess {
    * ```
    */
   readonly maxListingsPerNode?: number
+  /**
+   * How many actors all peer nodes together may list in this node's receptionist, and as many in its topics: past
+   * that every peer's new listings are refused (with a warning, at most one a second) until some entries leave. A
+   * peer may join under any number of node ids (up to the transport's `limits.maxPeers`), so the bound per node alone
+   * would multiply by them. Raise it for a cluster whose nodes list more actors than that together. A whole number, 1
+   * or more. Default {@link defaultMaxListings}.
+   *
+   * @example
+   * ```ts
+   * ActorSystem.make({ transport, remoteAccess: { maxListingsPerNode: 50_000, maxListings: 500_000 } })
+   * ```
+   */
+  readonly maxListings?: number
+  /**
+   * How many sessions whose coordinators are on other nodes this node's participants may hold joined and not begun
+   * (a `Join` answered, no `Begin` yet), all participants and coordinator nodes together; each coordinator node may
+   * also hold at most 4,096 (or `maxJoiningSessions` if larger) at each participant. A Join past either is refused:
+   * the session fails at once for its starter with `SessionJoinRefused`, naming this node and the bound. An honest
+   * coordinator begins its session as soon as every role joined, so these stay few; sessions made up by a peer that
+   * never begins them would otherwise be kept until that peer goes down. A whole number, 1 or more. Default
+   * {@link defaultMaxJoinsNotBegun}.
+   *
+   * @example
+   * ```ts
+   * ActorSystem.make({ transport, remoteAccess: { maxJoinsNotBegun: 65_536 } }) // a participant node of many coordinators
+   * ```
+   */
+  readonly maxJoinsNotBegun?: number
 }
 
 /** The default of {@link RemoteAccess.maxListingsPerNode}: 10,000 listings per peer node (about 3 MB of entries). */
 export const defaultMaxListingsPerNode = 10_000
+
+/** The default of {@link RemoteAccess.maxListings}: 100,000 listings of all peer nodes (about 30 MB of entries). */
+export const defaultMaxListings = 100_000
+
+/**
+ * The default of {@link RemoteAccess.maxJoinsNotBegun}: 16,384 sessions of other nodes joined and not begun (about
+ * 20 MB of role sessions and watches).
+ */
+export const defaultMaxJoinsNotBegun = 16_384
 
 /** Everything open: the default of an actor system. */
 export const all: RemoteAccess = { reach: "all", register: "all", subscribe: "all" }

@@ -60,6 +60,7 @@ export {
   RoleSharded,
   SessionAborted,
   SessionCancelled,
+  SessionJoinRefused,
   SessionNodeLost,
   SessionNodesApart,
   SessionOverloaded,

@@ -15,7 +15,9 @@ import type { SystemImpl } from "./system.ts"
 
 export class Access {
   private readonly system: SystemImpl
-  private readonly policy: Required<Omit<RemoteAccess.RemoteAccess, "maxListingsPerNode">>
+  private readonly policy: Required<
+    Omit<RemoteAccess.RemoteAccess, "maxListingsPerNode" | "maxListings" | "maxJoinsNotBegun">
+  >
   /** The peers each local actor was revealed to (forgotten with the actor). */
   private readonly revealed = new WeakMap<ActorCell, Set<string>>()
   private readonly refusals = new PeerLogWindow()

@@ -6,12 +6,15 @@
  *
  * Each peer node may have at most `remoteAccess.maxListingsPerNode` entries here: a listing past that is refused
  * (logged at most once a second per peer, with how many more were), so a peer cannot grow this node's memory by
- * listing actors it makes up under a key or topic it may use. Its entries are counted as they come and go.
+ * listing actors it makes up under a key or topic it may use. Its entries are counted as they come and go. All peer
+ * nodes together may have at most `remoteAccess.maxListings` (a peer may join under many node ids): past that every
+ * peer's new listing is refused, logged at most once a second for all peers.
  */
 import { Effect } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import type * as Protocol from "../Protocol.ts"
 import * as RemoteAccess from "../RemoteAccess.ts"
+import { type Changes, Listing, type RemoteEntry } from "./listing.ts"
 import { PeerLogWindow } from "./peerLogWindow.ts"
 import type { SystemImpl } from "./system.ts"
 
@@ -22,18 +25,11 @@ export interface Announcement {
   readonly path: string
 }
 
-type Listener = () => void
-
-interface RemoteEntry {
-  readonly node: string
-  readonly path: string
-  readonly protocol: string
-}
-
 class Entries {
   readonly local = new Map<ActorRef<Protocol.Any>, () => void>()
   readonly remote = new Map<string, RemoteEntry>()
-  readonly listeners = new Set<Listener>()
+  /** The subscribers' listings, each told every change (see `listing.ts`). */
+  readonly listeners = new Set<Changes>()
 }
 
 export class Directory {
@@ -41,7 +37,9 @@ export class Directory {
   private readonly system: SystemImpl
   /** How many entries each peer node has here (bounded by `maxListingsPerNode`). */
   private readonly byNode = new Map<string, number>()
-  /** Warnings about listings refused past the bound: at most one a second per peer. */
+  /** How many entries all peer nodes have here (bounded by `maxListings`). */
+  private remoteCount = 0
+  /** Warnings about listings refused past a bound: at most one a second per peer (and one for all peers). */
   private readonly refusals = new PeerLogWindow()
   /** Set by remoting: tells the other nodes of a local change. */
   announce: ((op: "add" | "remove", entry: Announcement) => void) | undefined = undefined
@@ -55,6 +53,11 @@ export class Directory {
     return this.system.settings.remoteAccess.maxListingsPerNode ?? RemoteAccess.defaultMaxListingsPerNode
   }
 
+  /** The most entries all peer nodes together may have here. */
+  private get maxAll(): number {
+    return this.system.settings.remoteAccess.maxListings ?? RemoteAccess.defaultMaxListings
+  }
+
   private get(name: string): Entries {
     let entries = this.entries.get(name)
     if (entries === undefined) {
@@ -64,8 +67,8 @@ export class Directory {
     return entries
   }
 
-  private changed(entries: Entries, name: string, notify = true): void {
-    if (notify) for (const listener of entries.listeners) listener()
+  /** Forgets the entries of a name with nothing left under it. */
+  private changed(entries: Entries, name: string): void {
     if (entries.local.size === 0 && entries.remote.size === 0 && entries.listeners.size === 0) {
       this.entries.delete(name)
     }
@@ -80,7 +83,7 @@ export class Directory {
       this.system.onTermination(ref, () => this.remove(name, ref))
     )
     this.announce?.("add", { name, protocol: ref.protocol.name, path: ref.path })
-    this.changed(entries, name)
+    for (const listing of entries.listeners) listing.localAdded(ref)
   }
 
   remove(name: string, ref: ActorRef<Protocol.Any>): void {
@@ -90,59 +93,80 @@ export class Directory {
     cancel()
     entries.local.delete(ref)
     this.announce?.("remove", { name, protocol: ref.protocol.name, path: ref.path })
+    for (const listing of entries.listeners) listing.localRemoved(ref)
     this.changed(entries, name)
   }
 
-  /** An entry another node announced; refused (and logged) past the node's `maxListingsPerNode` entries. */
+  /**
+   * An entry another node announced; refused (and logged) past the node's `maxListingsPerNode` entries, or past
+   * `maxListings` of all peer nodes.
+   */
   addRemote(node: string, entry: Announcement): void {
     const key = `${node}\u0000${entry.path}`
     const known = this.entries.get(entry.name)
     if (known === undefined || !known.remote.has(key)) {
       const count = this.byNode.get(node) ?? 0
       if (count >= this.maxPerNode) {
-        this.refused(node, entry.name)
+        this.refused(node, entry.name, "node")
+        return
+      }
+      if (this.remoteCount >= this.maxAll) {
+        this.refused(node, entry.name, "all")
         return
       }
       this.byNode.set(node, count + 1)
+      this.remoteCount++
     }
     const entries = known ?? this.get(entry.name)
-    entries.remote.set(key, { node, path: entry.path, protocol: entry.protocol })
-    this.changed(entries, entry.name)
+    const remote: RemoteEntry = { node, path: entry.path, protocol: entry.protocol }
+    entries.remote.set(key, remote)
+    for (const listing of entries.listeners) listing.remoteSet(key, remote)
   }
 
   removeRemote(node: string, entry: Announcement): void {
     const entries = this.entries.get(entry.name)
-    if (entries?.remote.delete(`${node}\u0000${entry.path}`)) {
+    const key = `${node}\u0000${entry.path}`
+    if (entries?.remote.delete(key)) {
       this.forgotten(node)
+      for (const listing of entries.listeners) listing.remoteRemoved(key)
       this.changed(entries, entry.name)
     }
   }
 
   /** One entry of `node` left. */
   private forgotten(node: string): void {
+    this.remoteCount--
     const count = this.byNode.get(node)! - 1
     if (count === 0) this.byNode.delete(node)
     else this.byNode.set(node, count)
   }
 
-  private refused(node: string, name: string): void {
-    const earlier = this.refusals.admit(node, Date.now())
+  private refused(node: string, name: string, bound: "node" | "all"): void {
+    // past the bound of all peers, one line a second whichever peer lists (a peer may join under many ids)
+    const earlier = this.refusals.admit(bound === "node" ? node : "\u0000all peers", Date.now())
     if (earlier === undefined) return
     const what = this === this.system.receptionist ? `registration under key ${name}` : `subscription to topic ${name}`
     const more = earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`
-    const detail = `${what}: the node has ${this.maxPerNode} listings here already, the most one node may have (remoteAccess.maxListingsPerNode)${more}`
+    const full =
+      bound === "node"
+        ? `the node has ${this.maxPerNode} listings here already, the most one node may have (remoteAccess.maxListingsPerNode)`
+        : `peer nodes have ${this.maxAll} listings here already, the most all of them together may have (remoteAccess.maxListings)`
+    const detail = `${what}: ${full}${more}`
     this.system.runBackground(Effect.logWarning("A peer was refused").pipe(Effect.annotateLogs({ peer: node, detail })))
   }
 
   /** A node went down, or re-announced everything: forget all its entries. */
   removeNode(node: string): void {
-    if (!this.byNode.has(node)) return
+    const count = this.byNode.get(node)
+    if (count === undefined) return
     this.byNode.delete(node)
+    this.remoteCount -= count
     for (const [name, entries] of [...this.entries]) {
       let removed = false
       for (const [key, entry] of entries.remote) {
         if (entry.node === node) {
           entries.remote.delete(key)
+          for (const listing of entries.listeners) listing.remoteRemoved(key)
           removed = true
         }
       }
@@ -180,13 +204,28 @@ export class Directory {
     return out
   }
 
-  /** Calls `listener` after every change under a name; returns a canceller. */
-  listen(name: string, listener: Listener): () => void {
+  /**
+   * A listing of `name` for a subscriber speaking `protocol`, kept change by change (see `listing.ts`): `signal` is
+   * called when it changed and the subscriber has not taken it since (the first time for the listing as it is now).
+   * `cancel` stops it.
+   */
+  listen<P extends Protocol.Any>(
+    name: string,
+    protocol: P,
+    signal: (listing: Listing<P>) => void
+  ): { readonly listing: Listing<P>; readonly cancel: () => void } {
     const entries = this.get(name)
-    entries.listeners.add(listener)
-    return () => {
-      entries.listeners.delete(listener)
-      this.changed(entries, name, false)
+    const listing = new Listing(protocol, (node, path, p: P) => this.system.remoteRef(node, path, p), signal)
+    for (const ref of entries.local.keys()) listing.localAdded(ref)
+    for (const [key, entry] of entries.remote) listing.remoteSet(key, entry)
+    listing.changed()
+    entries.listeners.add(listing)
+    return {
+      listing,
+      cancel: () => {
+        entries.listeners.delete(listing)
+        this.changed(entries, name)
+      }
     }
   }
 }

@@ -14,8 +14,14 @@
  * `limits.maxLearnedDials` learned members at once that are not linked yet (a member named beyond it is
  * neither remembered nor passed on: gossip names it again, every heartbeat, once there is room), and the
  * addresses it remembers are bounded, the oldest of a node it is not linked to forgotten first.
+ *
+ * The dials are shared fairly among the peers whose gossip named the members (max-min): a peer takes what is free,
+ * and when none is, a peer holding fewer than its share (the bound over the peers holding dials) takes one from the
+ * peer holding the most (that dial is dropped: its peer's gossip names the member again). So a peer naming thousands
+ * of members it made up (at addresses that hold each dial until the handshake times out) cannot keep the members
+ * honest peers name from being dialed; peers under many node ids each get their share, at least one.
  */
-import { Option } from "effect"
+import { Fiber, Option } from "effect"
 import * as Frame from "../Frame.ts"
 import { goneAt } from "./dialing.ts"
 import type { Engine } from "./engine.ts"
@@ -33,11 +39,19 @@ const everywhere = (url: string): boolean => {
   return host === "0.0.0.0" || host === "[::]"
 }
 
+/** The learned members dialed now and not linked yet: how many, and their addresses by the peer that named them. */
+interface LearnedDials {
+  total: number
+  readonly bySource: Map<string, Array<string>>
+}
+
 export class Membership {
   private readonly engine: Engine
   /** The address each known node is dialed at. */
   private readonly addresses = new Map<string, string>()
   private readonly own: string | undefined
+  /** The peer whose gossip named each member dialed as learned (by address; stale entries go at the next count). */
+  private readonly namedBy = new Map<string, string>()
 
   constructor(engine: Engine) {
     this.engine = engine
@@ -107,7 +121,8 @@ export class Membership {
     const engine = this.engine
     if (!engine.options.connectAll) return
     const news: Array<Frame.Member> = []
-    let room = this.learnRoom()
+    const source = from.peer.node
+    const dials = this.learnedDials()
     for (const member of frame.members) {
       if (member.node === engine.options.node || member.address === this.own) continue
       const known = this.addresses.get(member.node)
@@ -115,15 +130,16 @@ export class Membership {
       const claim = known === undefined || (known !== member.address && member.node === from.peer.node)
       const linked = engine.links.has(member.node)
       const address = claim ? member.address : known!
-      if (!linked && !engine.targets.has(address)) {
-        if (room <= 0) continue // dialed when gossip names it again
-        room--
-      }
+      const dial = !linked && !engine.targets.has(address)
+      if (dial && !this.mayDial(dials, source)) continue // dialed when gossip names it again
       if (claim) {
         this.remember(member)
         news.push(member)
       }
-      if (!linked) engine.learn(address)
+      if (dial) {
+        this.dialed(dials, source, address)
+        engine.learn(address)
+      }
     }
     if (news.length === 0) return
     for (const link of engine.links.values()) if (link !== from) this.send(link, news)
@@ -142,11 +158,64 @@ export class Membership {
     }
   }
 
-  /** How many more learned members may be dialed now: `maxLearnedDials` less those dialed and not linked yet. */
-  private learnRoom(): number {
-    let dialing = 0
-    for (const target of this.engine.targets.values()) if (target.learned && target.peer === undefined) dialing++
-    return this.engine.options.limits.maxLearnedDials - dialing
+  /**
+   * The learned members dialed now and not linked yet, by the peer whose gossip named them (entries of `namedBy`
+   * whose dial ended are dropped here).
+   */
+  private learnedDials(): LearnedDials {
+    const bySource = new Map<string, Array<string>>()
+    let total = 0
+    for (const [address, source] of this.namedBy) {
+      const target = this.engine.targets.get(address)
+      if (target === undefined || !target.learned) {
+        this.namedBy.delete(address)
+        continue
+      }
+      if (target.peer !== undefined) continue
+      total++
+      const held = bySource.get(source)
+      if (held === undefined) bySource.set(source, [address])
+      else held.push(address)
+    }
+    return { total, bySource }
+  }
+
+  /**
+   * Whether `source` may start one more learned dial: while fewer than `maxLearnedDials` run, yes; else if it holds
+   * fewer than its share (the bound over the peers holding dials, itself included), the peer holding the most (at
+   * least two more than `source`) gives up one of its dials to it.
+   */
+  private mayDial(dials: LearnedDials, source: string): boolean {
+    const max = this.engine.options.limits.maxLearnedDials
+    if (dials.total < max) return true
+    const held = dials.bySource.get(source)?.length ?? 0
+    const sources = dials.bySource.size + (held === 0 ? 1 : 0)
+    if (held >= Math.max(1, Math.floor(max / sources))) return false
+    let most: Array<string> | undefined
+    for (const addresses of dials.bySource.values())
+      if (most === undefined || addresses.length > most.length) most = addresses
+    if (most === undefined || most.length < held + 2) return false
+    this.drop(most.pop()!)
+    dials.total--
+    return true
+  }
+
+  /** `source` started a learned dial of `address`. */
+  private dialed(dials: LearnedDials, source: string, address: string): void {
+    this.namedBy.set(address, source)
+    dials.total++
+    const held = dials.bySource.get(source)
+    if (held === undefined) dials.bySource.set(source, [address])
+    else held.push(address)
+  }
+
+  /** Stops dialing the learned member at `address` (its place went to another peer's; gossip names it again). */
+  private drop(address: string): void {
+    this.namedBy.delete(address)
+    const target = this.engine.targets.get(address)
+    if (target === undefined || !target.learned || target.peer !== undefined) return
+    this.engine.targets.delete(address)
+    if (target.fiber !== undefined) this.engine.run(Fiber.interrupt(target.fiber))
   }
 
   private remember(member: Frame.Member): void {

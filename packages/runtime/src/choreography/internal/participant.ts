@@ -26,12 +26,19 @@ import { PeerLogWindow } from "../../internal/peerLogWindow.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
+import * as RemoteAccess from "../../RemoteAccess.ts"
 import type { Terminated } from "../../Terminated.ts"
 import * as DurableParticipant from "./durableParticipant.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
-import { type AbortCause, ParticipantStopped, SessionCancelled, type StepTimeout } from "./sessionErrors.ts"
+import {
+  type AbortCause,
+  ParticipantStopped,
+  SessionCancelled,
+  SessionJoinRefused,
+  type StepTimeout
+} from "./sessionErrors.ts"
 import {
   type CoordinatorProtocol,
   type ParticipantDefinition,
@@ -93,8 +100,24 @@ const tableKey = { name: "@troupe/runtime/Session/participants" }
  */
 export const maxNotBegunPerNode = (system: SystemImpl): number => Math.max(4_096, system.settings.maxJoiningSessions)
 
-/** Warnings about Joins refused past {@link maxNotBegunPerNode}: a line a second per coordinator node. */
-const refusedJoins = new WeakMap<SystemImpl, PeerLogWindow>()
+/**
+ * The sessions of other nodes that a node's participants hold not begun, all together (bounded by
+ * `remoteAccess.maxJoinsNotBegun`: a peer may join under many node ids, each with its own
+ * {@link maxNotBegunPerNode}), and the warnings about Joins refused: a line a second per coordinator node, and one
+ * for all nodes past the bound of all.
+ */
+class NotBegun {
+  count = 0
+  readonly refusals = new PeerLogWindow()
+}
+
+const notBegunKey = { name: "@troupe/runtime/Session/notBegun" }
+
+const notBegunOf = (system: SystemImpl): NotBegun => system.extension(notBegunKey, () => new NotBegun())
+
+/** The most sessions of other nodes a node's participants hold not begun, all together. */
+const maxNotBegunAll = (system: SystemImpl): number =>
+  system.settings.remoteAccess.maxJoinsNotBegun ?? RemoteAccess.defaultMaxJoinsNotBegun
 
 /**
  * The participants of a node's actor system, by actor path (for inspectors). They hear of every node the system
@@ -206,6 +229,10 @@ export class Participant {
    * own node: a watch is an entry on both actors for as long as the session lives).
    */
   private terminated(terminated: Terminated): void {
+    // the sessions not begun leave with the actor (those settled later are no longer counted)
+    const all = notBegunOf(this.system)
+    for (const [node, waiting] of this.notBegun) if (node !== this.system.node) all.count -= waiting.size
+    this.notBegun.clear()
     for (const session of this.sessions.values())
       if (!session.ended && session.durable === undefined)
         localCell(session.coordinator)?.tellTerminated(terminated, undefined)
@@ -257,15 +284,15 @@ export class Participant {
     // coordinator's `start`): no death watch, whose entries a live session would keep on both actors.
     if (coordinator?.isTerminated) return reply
     const node = m.coordinator.node
-    let waiting = this.notBegun.get(node)
-    if (waiting === undefined) {
-      waiting = new Set()
-      this.notBegun.set(node, waiting)
-    } else if (waiting.size >= maxNotBegunPerNode(this.system)) {
-      this.refuseJoin(node, m.session, waiting.size)
-      return reply
-    }
-    waiting.add(m.session)
+    const remote = node !== this.system.node
+    const all = notBegunOf(this.system)
+    const waiting = this.notBegun.get(node)
+    if (waiting !== undefined && waiting.size >= maxNotBegunPerNode(this.system))
+      return this.refuseJoin(m, "node", waiting.size)
+    if (remote && all.count >= maxNotBegunAll(this.system)) return this.refuseJoin(m, "all", all.count)
+    if (waiting === undefined) this.notBegun.set(node, new Set([m.session]))
+    else waiting.add(m.session)
+    if (remote) all.count++
     this.sessions.set(m.session, new RoleSession(this, m))
     return coordinator === undefined ? Effect.andThen(watch, reply) : reply
   }
@@ -273,27 +300,42 @@ export class Participant {
   /** A plain session began or ended: it no longer counts against its coordinator node's sessions not begun. */
   settled(node: string, id: string): void {
     const waiting = this.notBegun.get(node)
-    if (waiting?.delete(id) && waiting.size === 0) this.notBegun.delete(node)
+    if (!waiting?.delete(id)) return
+    if (waiting.size === 0) this.notBegun.delete(node)
+    if (node !== this.system.node) notBegunOf(this.system).count--
   }
 
-  private refuseJoin(node: string, id: string, held: number): void {
-    let log = refusedJoins.get(this.system)
-    if (log === undefined) {
-      log = new PeerLogWindow()
-      refusedJoins.set(this.system, log)
-    }
-    const earlier = log.admit(node, Date.now())
-    if (earlier === undefined) return
-    this.system.runBackground(
-      Effect.logWarning("A session's Join was refused").pipe(
-        Effect.annotateLogs({
-          participant: this.self.path,
-          session: id,
-          coordinatorNode: node,
-          detail: `the participant holds ${held} sessions of that node that have not begun, the most it takes${earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`}`
-        })
+  /**
+   * A Join past a bound of sessions not begun: answered with `SessionJoinRefused` (the session fails at once for its
+   * starter), logged a line a second per coordinator node, and one for all nodes past the bound of all.
+   */
+  private refuseJoin(m: Join, scope: "node" | "all", held: number): Effect.Effect<never, SessionJoinRefused> {
+    const node = m.coordinator.node
+    const refused = new SessionJoinRefused({
+      protocol: this.spec.choreography.name,
+      session: m.session,
+      role: m.member ?? this.spec.role,
+      path: this.self.path,
+      node: this.system.node,
+      scope,
+      held
+    })
+    const earlier = notBegunOf(this.system).refusals.admit(scope === "node" ? node : "\u0000all nodes", Date.now())
+    if (earlier !== undefined) {
+      const whose =
+        scope === "node" ? "sessions of that node" : "sessions of other nodes (remoteAccess.maxJoinsNotBegun)"
+      this.system.runBackground(
+        Effect.logWarning("A session's Join was refused").pipe(
+          Effect.annotateLogs({
+            participant: this.self.path,
+            session: m.session,
+            coordinatorNode: node,
+            detail: `the ${scope === "node" ? "participant" : "node"} holds ${held} ${whose} that have not begun, the most it takes${earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`}`
+          })
+        )
       )
-    )
+    }
+    return Effect.fail(refused)
   }
 
   begin(id: string): Effect.Effect<Participant> {

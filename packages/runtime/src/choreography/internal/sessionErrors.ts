@@ -123,6 +123,47 @@ export class SessionNodesApart extends Schema.TaggedError<SessionNodesApart>()("
   }
 }
 
+/**
+ * A participant refused to join the session: it holds as many sessions that have not begun (joined, no `Begin` yet)
+ * as it takes, of the coordinator's node (`scope: "node"`: 4,096, or `maxJoiningSessions` if larger) or of all
+ * other nodes together (`scope: "all"`: its node's `remoteAccess.maxJoinsNotBegun`). Nothing of the session was kept
+ * there. Peers that join the participant to sessions they never begin fill these; an honest coordinator begins its
+ * sessions as soon as every role joined.
+ *
+ * @example
+ * ```ts
+ * Session.run(Job, { roles }).pipe(
+ *   Effect.catchTag("SessionAborted", (e) =>
+ *     e.cause._tag === "SessionJoinRefused" ? Effect.logWarning(`${e.cause.node} is full: ${e.cause.message}`) : Effect.fail(e)
+ *   )
+ * )
+ * ```
+ */
+export class SessionJoinRefused extends Schema.TaggedError<SessionJoinRefused>()("SessionJoinRefused", {
+  protocol: Schema.String,
+  session: Schema.String,
+  role: Schema.String,
+  /** The participant's actor and node. */
+  path: Schema.String,
+  node: Schema.String,
+  /** Whose sessions filled the bound: the coordinator node's (`node`), or those of all other nodes (`all`). */
+  scope: Schema.Literals(["node", "all"]),
+  /** How many sessions not begun the participant (`node`) or its node (`all`) held: the bound. */
+  held: Schema.Number
+}) {
+  override get message(): string {
+    const whose =
+      this.scope === "node"
+        ? `${this.held} sessions of this coordinator's node, the most it holds per coordinator node (4,096, or maxJoiningSessions if larger)`
+        : `${this.held} sessions of other nodes, the most its node holds (remoteAccess.maxJoinsNotBegun)`
+    return (
+      `Role ${this.role} (${this.path} on node ${this.node}) refused to join session ${this.session} of ${this.protocol}: ` +
+      `too many sessions not begun there (${whose}). Sessions that never begin (a peer's made-up ones) hold them; ` +
+      `try again later, or raise the bound on node ${this.node}`
+    )
+  }
+}
+
 /** The violation for message `seq` from `from` to `role`, which `role` never took (it ended in `state`). */
 export const leftover = (
   protocol: string,
@@ -153,7 +194,8 @@ export type AbortCauseSchema = Schema.Union<
     typeof ParticipantStopped,
     typeof SessionCancelled,
     typeof SessionNodeLost,
-    typeof SessionNodesApart
+    typeof SessionNodesApart,
+    typeof SessionJoinRefused
   ]
 >
 
@@ -165,7 +207,8 @@ export const AbortCause: AbortCauseSchema = Schema.Union([
   ParticipantStopped,
   SessionCancelled,
   SessionNodeLost,
-  SessionNodesApart
+  SessionNodesApart,
+  SessionJoinRefused
 ])
 
 /** Why a session was aborted. */
