@@ -5,11 +5,11 @@
  * actor of the new incarnation only: the old incarnation's listing is gone with it.
  */
 import { ActorSystem, Receptionist } from "@troupe/runtime"
-import { FailureDetector, Transport, WebSocket } from "@troupe/transport"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { Echo } from "./fixtures/cli/echo-protocol.ts"
 import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
+import { patientNode } from "./support/patient-node.ts"
 import { CLI, fixture, secret } from "./support/target-node.ts"
 
 /** Minutes of child processes or heap rounds: run by `.ci/run` after the default suite (README, "Tests"). */
@@ -34,20 +34,7 @@ describe.runIf(long)("the receptionist after a node restarted at once on its por
     const port = await freePort()
     const scope = Effect.runSync(Scope.make())
     try {
-      const transport = await Effect.runPromise(
-        Scope.provide(
-          WebSocket.make({
-            node: "a",
-            secret: token,
-            failureDetector: FailureDetector.phiAccrual({ acceptableHeartbeatPause: "60 seconds" }),
-            reconnect: { initialDelay: "30 seconds", maxDelay: "30 seconds" }
-          }),
-          scope
-        )
-      )
-      const system = await Effect.runPromise(
-        Scope.provide(ActorSystem.make({ name: "a", transport: Layer.succeed(Transport.Transport, transport) }), scope)
-      )
+      const system = await patientNode(scope, token, { redialAfter: "30 seconds" })
       const find = Effect.provideService(Receptionist.find(Echoes), ActorSystem.ActorSystem, system)
       const listed = async (until: (refs: ReadonlyArray<unknown>) => boolean) => {
         const started = Date.now()

@@ -5,12 +5,12 @@
  * same for a lookup). The ask and the session must then fail typed, at once: not at their deadlines (60 s).
  */
 import { ActorSystem, Session } from "@troupe/runtime"
-import { FailureDetector, Transport, WebSocket } from "@troupe/transport"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { Haggle } from "./fixtures/cli/haggle.ts"
 import { Slow } from "./fixtures/cli/slow-shop.ts"
 import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
+import { patientNode } from "./support/patient-node.ts"
 import { CLI, fixture, secret } from "./support/target-node.ts"
 
 /** Minutes of child processes or heap rounds: run by `.ci/run` after the default suite (README, "Tests"). */
@@ -41,27 +41,7 @@ describe.runIf(long)("asks and a session waiting on a node that is SIGKILLed and
     const port = await freePort()
     const scope = Effect.runSync(Scope.make())
     try {
-      const transport = await Effect.runPromise(
-        Scope.provide(
-          WebSocket.make({
-            node: "a",
-            secret: token,
-            failureDetector: FailureDetector.phiAccrual({ acceptableHeartbeatPause: "60 seconds" }),
-            reconnect: { initialDelay: "30 seconds", maxDelay: "30 seconds" }
-          }),
-          scope
-        )
-      )
-      const system = await Effect.runPromise(
-        Scope.provide(
-          ActorSystem.make({
-            name: "a",
-            askTimeout: "60 seconds",
-            transport: Layer.succeed(Transport.Transport, transport)
-          }),
-          scope
-        )
-      )
+      const system = await patientNode(scope, token, { redialAfter: "30 seconds", askTimeout: "60 seconds" })
       const run = <A, E>(effect: Effect.Effect<A, E, ActorSystem.ActorSystem>) =>
         Effect.runPromiseExit(Effect.provideService(effect, ActorSystem.ActorSystem, system))
       const first = await startShop(port, token)

@@ -6,12 +6,11 @@
  * made then must find the actor the new incarnation hosts: never "no actor" or "unreachable" from the old
  * incarnation's dead link.
  */
-import { ActorSystem } from "@troupe/runtime"
-import { FailureDetector, Transport, WebSocket } from "@troupe/transport"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { Echo } from "./fixtures/cli/echo-protocol.ts"
 import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
+import { patientNode } from "./support/patient-node.ts"
 import { CLI, fixture, secret } from "./support/target-node.ts"
 
 afterAll(stopAll)
@@ -32,30 +31,8 @@ describe("a lookup after a crashed node restarted at once", () => {
     const port = await freePort()
     const scope = Effect.runSync(Scope.make())
     try {
-      const transport = await Effect.runPromise(
-        Scope.provide(
-          WebSocket.make({
-            node: "a",
-            secret: token,
-            // the crash is not noticed by the detector while the test runs, and the next dial after the lost
-            // connection is seconds away: the window in which this node still holds the old incarnation's link
-            failureDetector: FailureDetector.phiAccrual({ acceptableHeartbeatPause: "60 seconds" }),
-            reconnect: { initialDelay: "3 seconds", maxDelay: "3 seconds" }
-          }),
-          scope
-        )
-      )
-      const system = await Effect.runPromise(
-        Scope.provide(
-          ActorSystem.make({
-            name: "a",
-            // the lookup cut by the restart ends when the new incarnation links, not at its deadline
-            askTimeout: "60 seconds",
-            transport: Layer.succeed(Transport.Transport, transport)
-          }),
-          scope
-        )
-      )
+      // the lookup cut by the restart ends when the new incarnation links, not at its deadline
+      const system = await patientNode(scope, token, { redialAfter: "3 seconds", askTimeout: "60 seconds" })
       const first = await startB(port, token)
       const node = await Effect.runPromise(system.connect(first.url))
       await Effect.runPromise(system.lookup("/user/echo", Echo, { node }))
