@@ -3,8 +3,8 @@
  * its values are synchronous, about as long as the receiver's parse): the receiver's failure detector gives a peer
  * that sent a wide envelope lately time to encode the next one (`internal/detector.ts`, `Detector.sent`). Here the
  * judge (this process) has a tight detector (no heartbeat for 1 s: down) and a sender in its own process, over
- * WebSocket on loopback, sends an envelope of 600,000 values whose payload's JSON it made beforehand (its send only
- * counts it: 30-200 ms), then one as wide that it encodes in the send (a stall of 1.5 to 11 s at load 20-40). On e981ee8 the judge declared the
+ * WebSocket on loopback, sends an envelope of 1,200,000 values whose payload's JSON it made beforehand (its send only
+ * counts it), then one as wide that it encodes in the send (a stall of ~1.8 s quiet, more under load). On e981ee8 the judge declared the
  * sender down during the second; now the first taught it the sender's width, and the link holds.
  */
 import { fileURLToPath } from "node:url"
@@ -17,9 +17,11 @@ afterAll(stopAll)
 
 const script = fileURLToPath(new URL("./support/wide-sender.ts", import.meta.url))
 const secret = "a wide sender test secret"
-const values = 1_000_000
-const prime = 600_000
-const width = 600_000
+// wide enough that the encode outlasts the judge's 1 s timeout on a quiet machine too (600,000: 883 ms once): ~1.8 s
+// quiet, up to ~20 s at load 40, within the grace the primed width gives (30 µs a value: 36 s)
+const values = 4_000_000
+const prime = 1_200_000
+const width = 1_200_000
 
 describe("a peer that encodes wide envelopes", () => {
   it("is given time to encode the next one once one arrived: a tight detector does not declare it down", async () => {
