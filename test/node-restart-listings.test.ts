@@ -8,9 +8,9 @@ import { ActorSystem, Receptionist } from "@troupe/runtime"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { Echo } from "./fixtures/cli/echo-protocol.ts"
-import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
-import { patientNode } from "./support/patient-node.ts"
-import { CLI, fixture, secret } from "./support/target-node.ts"
+import { freePort, stopAll } from "./support/child.ts"
+import { patientNode, startEchoNode } from "./support/patient-node.ts"
+import { secret } from "./support/target-node.ts"
 
 /** Minutes of child processes or heap rounds: run by `.ci/run` after the default suite (README, "Tests"). */
 const long = process.env.TROUPE_LONG === "1"
@@ -18,15 +18,6 @@ const long = process.env.TROUPE_LONG === "1"
 afterAll(stopAll)
 
 const Echoes = Receptionist.key("echoes", Echo)
-
-const startB = async (port: number, token: string): Promise<{ child: Child; url: string }> => {
-  const child = start([CLI, "node", "--name", "b", "--listen", String(port), "--agents", fixture("echo-only.ts")], {
-    env: { ...testEnv(), TROUPE_TOKEN: token }
-  })
-  const url = /listening on (\S+)/.exec(await child.line("listening on"))![1]!
-  await child.line("ready:")
-  return { child, url }
-}
 
 describe.runIf(long)("the receptionist after a node restarted at once on its port", () => {
   it("lists the new incarnation's actor only", async () => {
@@ -44,7 +35,7 @@ describe.runIf(long)("the receptionist after a node restarted at once on its por
           await new Promise((resolve) => setTimeout(resolve, 50))
         }
       }
-      const first = await startB(port, token)
+      const first = await startEchoNode(port, token)
       await Effect.runPromise(system.connect(first.url))
       const before = await listed((refs) => refs.length === 1)
       expect(before.length).toBe(1)
@@ -52,7 +43,7 @@ describe.runIf(long)("the receptionist after a node restarted at once on its por
 
       first.child.process.kill("SIGKILL")
       await first.child.exit
-      const second = await startB(port, token)
+      const second = await startEchoNode(port, token)
       await Effect.runPromise(system.connect(second.url))
       // wait for the new incarnation's listing to arrive, and a little more for a stale one to go
       const after = await listed((refs) => refs.length === 1 && refs[0] !== old)

@@ -9,21 +9,11 @@
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { Echo } from "./fixtures/cli/echo-protocol.ts"
-import { type Child, freePort, start, stopAll, testEnv } from "./support/child.ts"
-import { patientNode } from "./support/patient-node.ts"
-import { CLI, fixture, secret } from "./support/target-node.ts"
+import { freePort, stopAll } from "./support/child.ts"
+import { patientNode, startEchoNode } from "./support/patient-node.ts"
+import { secret } from "./support/target-node.ts"
 
 afterAll(stopAll)
-
-/** `troupe node --name b --listen <port>` serving the echo actor; resolves once it is ready. */
-const startB = async (port: number, token: string): Promise<{ child: Child; url: string }> => {
-  const child = start([CLI, "node", "--name", "b", "--listen", String(port), "--agents", fixture("echo-only.ts")], {
-    env: { ...testEnv(), TROUPE_TOKEN: token }
-  })
-  const url = /listening on (\S+)/.exec(await child.line("listening on"))![1]!
-  await child.line("ready:")
-  return { child, url }
-}
 
 describe("a lookup after a crashed node restarted at once", () => {
   it("connect() returns once the new incarnation is linked, and the lookup finds its actor", async () => {
@@ -33,13 +23,13 @@ describe("a lookup after a crashed node restarted at once", () => {
     try {
       // the lookup cut by the restart ends when the new incarnation links, not at its deadline
       const system = await patientNode(scope, token, { redialAfter: "3 seconds", askTimeout: "60 seconds" })
-      const first = await startB(port, token)
+      const first = await startEchoNode(port, token)
       const node = await Effect.runPromise(system.connect(first.url))
       await Effect.runPromise(system.lookup("/user/echo", Echo, { node }))
 
       first.child.process.kill("SIGKILL")
       await first.child.exit
-      const second = await startB(port, token)
+      const second = await startEchoNode(port, token)
       // a lookup sent now waits on the old incarnation's link, which ends when this node links with the new one:
       // it fails saying the node restarted (and to look up again), not that there is no actor. Unless this node's
       // redial found nothing listening on b's port before the new incarnation did (a slow start on a loaded

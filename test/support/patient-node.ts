@@ -13,6 +13,8 @@
 import { ActorSystem } from "@troupe/runtime"
 import { FailureDetector, Transport, WebSocket } from "@troupe/transport"
 import { type Duration, Effect, Layer, Scope } from "effect"
+import { type Child, start, testEnv } from "./child.ts"
+import { CLI, fixture } from "./target-node.ts"
 
 export const patientNode = async (
   scope: Scope.Scope,
@@ -40,4 +42,22 @@ export const patientNode = async (
       scope
     )
   )
+}
+
+/**
+ * `troupe node --name b --listen <port>` serving the echo actor (fixtures/cli/echo-only.ts) with `secret`; resolves
+ * once it is ready, with its address. Started again on the same port, it is node b's new incarnation.
+ *
+ * @example
+ * ```ts
+ * const first = await startEchoNode(port, token)
+ * ```
+ */
+export const startEchoNode = async (port: number, secret: string): Promise<{ child: Child; url: string }> => {
+  const child = start([CLI, "node", "--name", "b", "--listen", String(port), "--agents", fixture("echo-only.ts")], {
+    env: { ...testEnv(), TROUPE_TOKEN: secret }
+  })
+  const url = /listening on (\S+)/.exec(await child.line("listening on"))![1]!
+  await child.line("ready:")
+  return { child, url }
 }

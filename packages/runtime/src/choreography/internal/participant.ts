@@ -22,13 +22,12 @@ import type { ActorContext, Behavior } from "../../Behavior.ts"
 import * as Behaviors from "../../Behavior.ts"
 import type { ClusterUnavailable } from "../../cluster/ClusterUnavailable.ts"
 import type { DurableRole } from "../../durable/internal/durableRole.ts"
-import { PeerLogWindow } from "../../internal/peerLogWindow.ts"
 import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
-import * as RemoteAccess from "../../RemoteAccess.ts"
 import type { Terminated } from "../../Terminated.ts"
 import * as DurableParticipant from "./durableParticipant.ts"
+import { allNotBegun, NotBegun } from "./notBegun.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
@@ -93,33 +92,6 @@ type Deliver = Protocol.MessageOf<ParticipantProtocol["definition"], "Deliver">
 const tableKey = { name: "@troupe/runtime/Session/participants" }
 
 /**
- * The most sessions a participant holds that have not begun (joined, no `Begin` yet) per coordinator node: 4,096, or
- * the system's `maxJoiningSessions` if larger. An honest coordinator node has at most its own `maxJoiningSessions`
- * joining at once; a peer that Joins a participant to sessions it makes up and never begins them would otherwise grow
- * this node's memory without bound. A Join past it is answered without taking the session (logged, a line a second).
- */
-export const maxNotBegunPerNode = (system: SystemImpl): number => Math.max(4_096, system.settings.maxJoiningSessions)
-
-/**
- * The sessions of other nodes that a node's participants hold not begun, all together (bounded by
- * `remoteAccess.maxJoinsNotBegun`: a peer may join under many node ids, each with its own
- * {@link maxNotBegunPerNode}), and the warnings about Joins refused: a line a second per coordinator node, and one
- * for all nodes past the bound of all.
- */
-class NotBegun {
-  count = 0
-  readonly refusals = new PeerLogWindow()
-}
-
-const notBegunKey = { name: "@troupe/runtime/Session/notBegun" }
-
-const notBegunOf = (system: SystemImpl): NotBegun => system.extension(notBegunKey, () => new NotBegun())
-
-/** The most sessions of other nodes a node's participants hold not begun, all together. */
-const maxNotBegunAll = (system: SystemImpl): number =>
-  system.settings.remoteAccess.maxJoinsNotBegun ?? RemoteAccess.defaultMaxJoinsNotBegun
-
-/**
  * The participants of a node's actor system, by actor path (for inspectors). They hear of every node the system
  * declares down (see `Participant.nodeDown`).
  */
@@ -173,8 +145,8 @@ export class Participant {
    * used.
    */
   aborting: Map<string, AbortCause> | undefined = undefined
-  /** Plain sessions joined and not begun yet, by their coordinator's node (bounded: see {@link maxNotBegunPerNode}). */
-  private readonly notBegun = new Map<string, Set<string>>()
+  /** Plain sessions joined and not begun yet, by their coordinator's node (bounded: see notBegun.ts). */
+  private readonly notBegun: NotBegun
   readonly spec: Spec
   readonly system: SystemImpl
   readonly self: ActorRef<ParticipantProtocol>
@@ -192,6 +164,7 @@ export class Participant {
     this.ctx = ctx
     this.self = ctx.self
     this.system = internal(ctx.system)
+    this.notBegun = new NotBegun(this.system)
     this.same = Exit.succeed(this)
   }
 
@@ -230,8 +203,6 @@ export class Participant {
    */
   private terminated(terminated: Terminated): void {
     // the sessions not begun leave with the actor (those settled later are no longer counted)
-    const all = notBegunOf(this.system)
-    for (const [node, waiting] of this.notBegun) if (node !== this.system.node) all.count -= waiting.size
     this.notBegun.clear()
     for (const session of this.sessions.values())
       if (!session.ended && session.durable === undefined)
@@ -283,26 +254,15 @@ export class Participant {
     // A coordinator of this node tells its roles itself when it stops before its session ends (see the
     // coordinator's `start`): no death watch, whose entries a live session would keep on both actors.
     if (coordinator?.isTerminated) return reply
-    const node = m.coordinator.node
-    const remote = node !== this.system.node
-    const all = notBegunOf(this.system)
-    const waiting = this.notBegun.get(node)
-    if (waiting !== undefined && waiting.size >= maxNotBegunPerNode(this.system))
-      return this.refuseJoin(m, "node", waiting.size)
-    if (remote && all.count >= maxNotBegunAll(this.system)) return this.refuseJoin(m, "all", all.count)
-    if (waiting === undefined) this.notBegun.set(node, new Set([m.session]))
-    else waiting.add(m.session)
-    if (remote) all.count++
+    const refused = this.notBegun.take(m.coordinator.node, m.session)
+    if (refused !== undefined) return this.refuseJoin(m, refused.scope, refused.held)
     this.sessions.set(m.session, new RoleSession(this, m))
     return coordinator === undefined ? Effect.andThen(watch, reply) : reply
   }
 
   /** A plain session began or ended: it no longer counts against its coordinator node's sessions not begun. */
   settled(node: string, id: string): void {
-    const waiting = this.notBegun.get(node)
-    if (!waiting?.delete(id)) return
-    if (waiting.size === 0) this.notBegun.delete(node)
-    if (node !== this.system.node) notBegunOf(this.system).count--
+    this.notBegun.settled(node, id)
   }
 
   /**
@@ -320,7 +280,7 @@ export class Participant {
       scope,
       held
     })
-    const earlier = notBegunOf(this.system).refusals.admit(scope === "node" ? node : "\u0000all nodes", Date.now())
+    const earlier = allNotBegun(this.system).refusals.admit(scope === "node" ? node : "\u0000all nodes", Date.now())
     if (earlier !== undefined) {
       const whose =
         scope === "node" ? "sessions of that node" : "sessions of other nodes (remoteAccess.maxJoinsNotBegun)"
