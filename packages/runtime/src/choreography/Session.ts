@@ -39,6 +39,7 @@ import { Deferred, Duration, Effect, Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, internal, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
+import { invalidBinding, type RoleBindingInvalid } from "./internal/bindings.ts"
 import * as Coordinator from "./internal/coordinator.ts"
 import { CurrentRole } from "./internal/currentRole.ts"
 import * as Participants from "./internal/participant.ts"
@@ -51,6 +52,7 @@ type Protocol = Choreography.Protocol
 type RolesOf<P> = Choreography.RolesOf<P>
 type FamiliesOf<P> = Choreography.FamiliesOf<P>
 
+export { RoleBindingInvalid } from "./internal/bindings.ts"
 export type { Completed } from "./internal/coordinator.ts"
 export type { Context, Failure } from "./internal/participant.ts"
 export {
@@ -177,7 +179,8 @@ export interface Handle<Results> {
 /**
  * Starts a session: its coordinator asks each participant to join, then tells them all to begin. The
  * session is cancelled if the scope closes before it ends. A role bound to a sharded actor fails it with
- * `RoleSharded` (see `ShardedSession`).
+ * `RoleSharded` (see `ShardedSession`); a role bound wrongly (not bound, to a list or one actor where the other is
+ * due, one actor to two roles) with `RoleBindingInvalid`, before anything is started.
  *
  * An actor system lets a bounded number of sessions join their roles at once; the others wait in line, in
  * order, and one that waits longer than the system's ask timeout fails with `SessionOverloaded` before anything
@@ -192,7 +195,11 @@ export interface Handle<Results> {
 export const start = <P extends Protocol, const B extends Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<Handle<ResultsOf<B>>, SpawnError | RoleSharded | SessionOverloaded, ActorSystem | Scope.Scope> =>
+): Effect.Effect<
+  Handle<ResultsOf<B>>,
+  SpawnError | RoleBindingInvalid | RoleSharded | SessionOverloaded,
+  ActorSystem | Scope.Scope
+> =>
   admitted(protocol, options, (system, id, admission) =>
     Effect.uninterruptible(begin(system, protocol, options, id, admission))
   )
@@ -200,21 +207,26 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
 /**
  * Takes the session's place among those joining (see `sessionAdmission.ts`), then runs `then` with it; `then` holds
  * the place until it has handed it to the coordinator (uninterruptibly: see {@link begin}). Before the place only the
- * bindings are checked, so that the first step of a session costs its caller a few microseconds and little memory
+ * bindings are checked (see `bindings.ts`), so that the first step of a session costs its caller a few microseconds and little memory
  * while it waits in line: `then` is made when the session is resumed with its place.
  */
 const admitted = <A, E, R>(
   protocol: Protocol,
   options: { readonly roles: unknown; readonly id?: string },
   then: (system: ActorSystem["Service"], id: string, admission: Admission) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | RoleSharded | SessionOverloaded, R | ActorSystem> =>
-  Effect.flatMap(ActorSystem, (system): Effect.Effect<A, E | RoleSharded | SessionOverloaded, R> => {
-    const sharded = shardedBinding(protocol.name, options.roles as never)
-    if (sharded !== undefined) return Effect.fail(sharded)
-    const id = options.id ?? freshId()
-    const admission = Admission.of(internal(system))
-    return admission.enter(protocol.name, id, () => then(system, id, admission))
-  })
+): Effect.Effect<A, E | RoleBindingInvalid | RoleSharded | SessionOverloaded, R | ActorSystem> =>
+  Effect.flatMap(
+    ActorSystem,
+    (system): Effect.Effect<A, E | RoleBindingInvalid | RoleSharded | SessionOverloaded, R> => {
+      const invalid = invalidBinding(protocol, options.roles as Readonly<Record<string, unknown>>)
+      if (invalid !== undefined) return Effect.fail(invalid)
+      const sharded = shardedBinding(protocol.name, options.roles as never)
+      if (sharded !== undefined) return Effect.fail(sharded)
+      const id = options.id ?? freshId()
+      const admission = Admission.of(internal(system))
+      return admission.enter(protocol.name, id, () => then(system, id, admission))
+    }
+  )
 
 /**
  * What `start` does once the session has its place among those joining: binds the roles, spawns its coordinator (which
@@ -330,7 +342,7 @@ const bind = (
     }
   }
   const instance = Choreography.instantiateSync(protocol, sizes)
-  // The sizes come from the bindings' types: a family bound to no actor is a programming error.
+  // (made by `invalidBinding` before the session took its place: a failure was answered there)
   if (instance._tag !== "Protocol") throw instance
   return { instance, roles, familyOf: (role) => families.get(role) ?? role }
 }
@@ -344,7 +356,7 @@ export const run = <P extends Protocol, const B extends Bindings<P>>(
   options: Options<P, B>
 ): Effect.Effect<
   Coordinator.Completed<ResultsOf<B>>,
-  SessionAborted | SpawnError | RoleSharded | SessionOverloaded,
+  SessionAborted | SpawnError | RoleBindingInvalid | RoleSharded | SessionOverloaded,
   ActorSystem
 > =>
   admitted(protocol, options, (system, id, admission) =>

@@ -37,6 +37,7 @@ import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
 import { Sharding } from "effect/cluster"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, internal as systemInternal } from "../ActorSystem.ts"
+import { invalidBinding } from "../choreography/internal/bindings.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
 import { type StarterPlace, starterPlace } from "../choreography/internal/durableAdmission.ts"
 import * as Lease from "../choreography/internal/lease.ts"
@@ -282,10 +283,12 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   options: Options<P, B>
 ): Effect.Effect<
   Handle<Session.ResultsOf<B>>,
-  RoleNotSharded | StorageError | DurableSession.SessionIdTaken | SessionOverloaded,
+  Session.RoleBindingInvalid | RoleNotSharded | StorageError | DurableSession.SessionIdTaken | SessionOverloaded,
   Sharding.Sharding | Storage
 > =>
   Effect.gen(function* () {
+    const invalid = invalidBinding(protocol, options.roles as Readonly<Record<string, unknown>>)
+    if (invalid !== undefined) return yield* invalid
     for (const [role, ref] of Object.entries(options.roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>))
       if (ref.node !== "cluster") return yield* new RoleNotSharded({ protocol: protocol.name, role, path: ref.path })
     const store = yield* DurableSession.storeOf
@@ -394,6 +397,11 @@ export const run = <P extends Choreography, const B extends Session.Bindings<P>>
   options: Options<P, B>
 ): Effect.Effect<
   Session.Completed<Session.ResultsOf<B>>,
-  SessionAborted | RoleNotSharded | StorageError | DurableSession.SessionIdTaken | SessionOverloaded,
+  | SessionAborted
+  | Session.RoleBindingInvalid
+  | RoleNotSharded
+  | StorageError
+  | DurableSession.SessionIdTaken
+  | SessionOverloaded,
   Sharding.Sharding | Storage
 > => Effect.flatMap(start(protocol, options), (handle) => handle.await)

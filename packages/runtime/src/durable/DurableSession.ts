@@ -30,6 +30,7 @@ import type { Choreography as C } from "@troupe/choreography"
 import { Deferred, Duration, Effect, Option, Schema } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError, SystemShuttingDown, internal as systemInternal } from "../ActorSystem.ts"
+import { invalidBinding } from "../choreography/internal/bindings.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
 import * as Lease from "../choreography/internal/lease.ts"
 import { Admission } from "../choreography/internal/sessionAdmission.ts"
@@ -97,7 +98,8 @@ const handleOf = <Results>(
 /**
  * Starts a durable session: it is stored (who plays each role, its settings) before its coordinator asks the
  * roles to join. Unlike `Session.start`, closing the scope does not cancel it: it outlives this process. A role
- * bound to a sharded actor fails it with `Session.RoleSharded` (see `ShardedSession`).
+ * bound to a sharded actor fails it with `Session.RoleSharded` (see `ShardedSession`), a role bound wrongly with
+ * `Session.RoleBindingInvalid`.
  *
  * It first takes a place among the sessions joining on this actor system (at most its `maxJoiningSessions`, shared
  * with plain sessions): when none is free it waits in line, in order, at most the session's `deadline`, and then fails
@@ -110,10 +112,12 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   options: Options<P, B>
 ): Effect.Effect<
   Session.Handle<Session.ResultsOf<B>>,
-  SpawnError | StorageError | SessionIdTaken | Session.RoleSharded | SessionOverloaded,
+  SpawnError | StorageError | SessionIdTaken | Session.RoleBindingInvalid | Session.RoleSharded | SessionOverloaded,
   ActorSystem | Storage
 > =>
   Effect.gen(function* () {
+    const invalid = invalidBinding(protocol, options.roles as Readonly<Record<string, unknown>>)
+    if (invalid !== undefined) return yield* invalid
     const sharded = shardedRole(protocol.name, options.roles as never)
     if (sharded !== undefined) return yield* sharded
     const system = yield* ActorSystem
@@ -216,7 +220,13 @@ export const run = <P extends Choreography, const B extends Session.Bindings<P>>
   options: Options<P, B>
 ): Effect.Effect<
   Session.Completed<Session.ResultsOf<B>>,
-  SessionAborted | SpawnError | StorageError | SessionIdTaken | Session.RoleSharded | SessionOverloaded,
+  | SessionAborted
+  | SpawnError
+  | StorageError
+  | SessionIdTaken
+  | Session.RoleBindingInvalid
+  | Session.RoleSharded
+  | SessionOverloaded,
   ActorSystem | Storage
 > => Effect.flatMap(start(protocol, options), (handle) => handle.await)
 
