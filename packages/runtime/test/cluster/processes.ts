@@ -73,6 +73,7 @@ export const serve = async <A, E>(layer: Layer.Layer<A, E>, name: string | undef
       for (const line of dumpLines(system)) console.log(JSON.stringify({ event: "dump", why, line }))
     }
     process.on("SIGUSR2", () => dump("SIGUSR2"))
+    yield* Effect.forkScoped(lateness)
     yield* Effect.sync(() => console.log(JSON.stringify({ event: "ready", name, pid: process.pid })))
     yield* Effect.callback<void>((resume) => {
       process.once("SIGTERM", () => {
@@ -85,6 +86,30 @@ export const serve = async <A, E>(layer: Layer.Layer<A, E>, name: string | undef
   console.log(JSON.stringify({ event: "stopped", name }))
   process.exit(0)
 }
+
+/**
+ * Stalls, in the runner's log: the event loop's (a 250 ms timer that fires late) and the Effect fibers' (a fiber's
+ * 250 ms sleep that ends late: the loop's stall plus the fibers ready to run before it), each one over a second.
+ */
+const lateness = Effect.gen(function* () {
+  const TICK = 250
+  let expected = Date.now() + TICK
+  const timer = setInterval(() => {
+    const late = Date.now() - expected
+    if (late > 1_000) console.log(JSON.stringify({ event: "loop late", t: stamp(), ms: late }))
+    expected = Date.now() + TICK
+  }, TICK)
+  timer.unref()
+  yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(timer)))
+  for (;;) {
+    const before = Date.now()
+    yield* Effect.sleep(TICK)
+    const late = Date.now() - before - TICK
+    if (late > 1_000) console.log(JSON.stringify({ event: "fibers late", t: stamp(), ms: late }))
+  }
+})
+
+const stamp = () => new Date().toISOString().slice(11, 23)
 
 /**
  * What the process waits on: its actors that are not idle (path, status, mailbox) and its live Effect fibers (see
