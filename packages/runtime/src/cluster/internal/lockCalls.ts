@@ -23,6 +23,13 @@ type Refreshed = Exit.Exit<Array<ShardId.ShardId>, PersistenceError>
 /** A lock call slower than this is logged. */
 const SLOW_MILLIS = 1_000
 
+/** A runner address's refreshes: whether one is in flight, and those waiting for the next batch. */
+interface Line {
+  running: boolean
+  next: Batch | undefined
+  readonly address: RunnerAddress.RunnerAddress
+}
+
 /** The refreshes waiting for the next batch: their shards, and where the batch's answer goes. */
 interface Batch {
   readonly shards: Map<string, ShardId.ShardId>
@@ -35,47 +42,49 @@ interface Batch {
  * other calls go through as they are.
  */
 export const batched = (storage: Storage, scope: Scope.Scope): Storage => {
-  const lines = new Map<
-    string,
-    { running: boolean; next: Batch | undefined; readonly address: RunnerAddress.RunnerAddress }
-  >()
-  const start = (key: string): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const line = lines.get(key)!
-      const batch = line.next
-      if (batch === undefined) {
-        lines.delete(key)
-        return Effect.void
-      }
-      line.next = undefined
-      line.running = true
-      const run = storage.refresh(line.address, [...batch.shards.values()]).pipe(
-        Effect.onExit((exit: Refreshed) =>
-          Effect.suspend(() => {
-            Deferred.doneUnsafe(batch.done, exit)
-            return start(key)
-          })
-        )
+  // every change of a line's state is synchronous (no fiber runs between the check and the change)
+  const lines = new Map<string, Line>()
+  const run = (line: Line, batch: Batch): Effect.Effect<void> =>
+    Effect.asVoid(
+      Effect.forkIn(
+        storage.refresh(line.address, [...batch.shards.values()]).pipe(
+          Effect.onExit((exit: Refreshed) =>
+            Effect.suspend(() => {
+              Deferred.doneUnsafe(batch.done, exit)
+              const next = line.next
+              line.next = undefined
+              line.running = next !== undefined
+              return next === undefined ? Effect.void : run(line, next)
+            })
+          )
+        ),
+        scope,
+        { startImmediately: true }
       )
-      return Effect.asVoid(Effect.forkIn(run, scope, { startImmediately: true }))
-    })
+    )
   return {
     ...storage,
     refresh: (address, shardIds) => {
       const ids = [...shardIds]
       if (ids.length === 0) return storage.refresh(address, ids)
-      return Effect.suspend(() => {
-        const key = address.toString()
-        let line = lines.get(key)
-        if (line === undefined) lines.set(key, (line = { running: false, next: undefined, address }))
-        if (line.next === undefined)
-          line.next = { shards: new Map(), done: Deferred.makeUnsafe<Array<ShardId.ShardId>, PersistenceError>() }
-        const batch = line.next
-        for (const id of ids) batch.shards.set(id.toString(), id)
-        const mine = new Set(ids.map(String))
-        const answer = Effect.map(Deferred.await(batch.done), (held) => held.filter((id) => mine.has(id.toString())))
-        return line.running ? answer : Effect.andThen(start(key), answer)
-      })
+      // (uninterruptible until the batch is in flight: a line marked running always has one)
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          const key = address.toString()
+          let line = lines.get(key)
+          if (line === undefined) lines.set(key, (line = { running: false, next: undefined, address }))
+          if (line.next === undefined)
+            line.next = { shards: new Map(), done: Deferred.makeUnsafe<Array<ShardId.ShardId>, PersistenceError>() }
+          const batch = line.next
+          for (const id of ids) batch.shards.set(id.toString(), id)
+          const mine = new Set(ids.map(String))
+          const answer = Effect.map(Deferred.await(batch.done), (held) => held.filter((id) => mine.has(id.toString())))
+          if (line.running) return restore(answer)
+          line.running = true
+          line.next = undefined
+          return Effect.andThen(run(line, batch), restore(answer))
+        })
+      )
     }
   }
 }
