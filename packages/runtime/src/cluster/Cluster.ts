@@ -28,6 +28,7 @@ import { SqlClient } from "effect/sql"
 import * as Storage from "../durable/Storage.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
 import { boundedStop } from "./internal/boundedStop.ts"
+import * as LockCalls from "./internal/lockCalls.ts"
 
 /** Options every runner takes. */
 export interface Options {
@@ -155,7 +156,7 @@ export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.Sto
     // stored messages: on the runner's pool, with Troupe's storage
     SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)),
     // registrations and shard locks: on a client of their own (see runnerStorageConnections)
-    SqlRunnerStorage.layer.pipe(
+    LockCalls.layer(SqlRunnerStorage.layer).pipe(
       Layer.provide(Storage.postgresClient({ url: options.url, maxConnections: runnerStorageConnections }))
     )
   ).pipe(Layer.provide(ShardingConfig.layerFromEnv(config)))

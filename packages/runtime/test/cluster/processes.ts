@@ -31,7 +31,11 @@ export const startRunner = async (
   onLine: (line: string) => void = () => {}
 ): Promise<Runner> => {
   const port = await Postgres.freePort()
-  const child = spawn(process.execPath, [script, url, String(port), name], { stdio: ["ignore", "pipe", "pipe"] })
+  // TROUPE_RUNNER_NODE_ARGS: options for the runners' node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`)
+  const nodeArgs = (process.env.TROUPE_RUNNER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
+  const child = spawn(process.execPath, [...nodeArgs, script, url, String(port), name], {
+    stdio: ["ignore", "pipe", "pipe"]
+  })
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   const log = createWriteStream(join(logs, `${name}.log`))
   child.stdout!.pipe(log)
@@ -73,6 +77,7 @@ export const serve = async <A, E>(layer: Layer.Layer<A, E>, name: string | undef
       for (const line of dumpLines(system)) console.log(JSON.stringify({ event: "dump", why, line }))
     }
     process.on("SIGUSR2", () => dump("SIGUSR2"))
+    yield* Effect.forkScoped(lateness)
     yield* Effect.sync(() => console.log(JSON.stringify({ event: "ready", name, pid: process.pid })))
     yield* Effect.callback<void>((resume) => {
       process.once("SIGTERM", () => {
@@ -85,6 +90,43 @@ export const serve = async <A, E>(layer: Layer.Layer<A, E>, name: string | undef
   console.log(JSON.stringify({ event: "stopped", name }))
   process.exit(0)
 }
+
+/**
+ * Stalls, in the runner's log: the event loop's (a 250 ms timer that fires late, with the process's CPU time since
+ * the timer's last turn) and the Effect fibers' (a fiber's 250 ms sleep that ends late: the loop's stall plus the
+ * fibers ready to run before it), each one over a second.
+ */
+const lateness = Effect.gen(function* () {
+  const TICK = 250
+  let expected = Date.now() + TICK
+  let cpu = process.cpuUsage()
+  const timer = setInterval(() => {
+    const late = Date.now() - expected
+    // the process's CPU time meanwhile: near the stall, one long task; far less, a CPU it waited for
+    const used = process.cpuUsage(cpu)
+    if (late > 1_000)
+      console.log(
+        JSON.stringify({
+          event: "loop late",
+          t: stamp(),
+          ms: late,
+          cpuMs: Math.round((used.user + used.system) / 1000)
+        })
+      )
+    expected = Date.now() + TICK
+    cpu = process.cpuUsage()
+  }, TICK)
+  timer.unref()
+  yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(timer)))
+  for (;;) {
+    const before = Date.now()
+    yield* Effect.sleep(TICK)
+    const late = Date.now() - before - TICK
+    if (late > 1_000) console.log(JSON.stringify({ event: "fibers late", t: stamp(), ms: late }))
+  }
+})
+
+const stamp = () => new Date().toISOString().slice(11, 23)
 
 /**
  * What the process waits on: its actors that are not idle (path, status, mailbox) and its live Effect fibers (see
