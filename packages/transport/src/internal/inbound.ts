@@ -3,7 +3,8 @@
  * handed to the consumer (queued for `receive`, or given to a `receiveWith` receiver in the connection's own
  * callback, with the peer events in the same order), and the acks of what the consumer took.
  *
- * A receiver's work is bounded per loop turn: once envelopes were handed over for {@link SLICE_MS} in one turn, the
+ * A receiver's work is bounded per loop turn: once envelopes were handed over for {@link SLICE_MS} in one turn (the
+ * turn's clock opened only once {@link CLOCK_AFTER} envelopes were handed over: not for every ask and reply), the
  * rest of the frame, and every frame and peer event after it, waits for the next turns (`setImmediate`), in the order
  * they came, so that timers (heartbeats, the failure detector) and other sockets are served between slices. A
  * waiting envelope is not acknowledged until handed over: the sender's window bounds what waits.
@@ -39,11 +40,17 @@ export class DeliveryImpl implements Delivery {
 }
 
 /**
- * The time one loop turn may spend handing envelopes to the receiver (checked every 16 envelopes): a burst of
+ * The time one loop turn may spend handing envelopes to the receiver (its clock opened, then checked, every
+ * {@link CLOCK_AFTER} envelopes): a burst of
  * sessions' replies (each ending a session in its receiver's call) kept the starter's loop from turning for 100 ms
  * and more in one socket read.
  */
 export const SLICE_MS = 5
+
+/**
+ * Envelopes handed over between two looks at the turn's clock (a power of two); the first look opens the clock.
+ */
+export const CLOCK_AFTER = 16
 
 /** What is left of a data frame for the receiver: its envelopes from `next` (see the module's doc). */
 class Part {
@@ -228,15 +235,22 @@ export class Inbound {
   private turnStart = 0
   private turnCount = 0
 
-  /** Whether this loop turn's time for the receiver is spent; the first call of a turn opens it. */
+  /**
+   * Whether this loop turn's time for the receiver is spent, checked every {@link CLOCK_AFTER} envelopes. The turn's
+   * clock is opened lazily, at the first check with none open: a node that hands over one envelope a turn (an ask,
+   * its reply) reads no clock and schedules no `setImmediate` per envelope (an immediate makes the loop poll again
+   * before it sleeps: a system call per ask). The count runs on across turns until a clock opens, so a turn hands
+   * over at most {@link CLOCK_AFTER} envelopes before its clock, then {@link SLICE_MS} and up to one more check's.
+   */
   private spent(): boolean {
+    if ((++this.turnCount & (CLOCK_AFTER - 1)) !== 0) return false
+    const now = performance.now()
     if (this.turnStart === 0) {
-      this.turnStart = performance.now()
+      this.turnStart = now
       setImmediate(this.turnEnded)
       return false
     }
-    if ((++this.turnCount & 15) !== 0) return false
-    return performance.now() - this.turnStart > SLICE_MS
+    return now - this.turnStart > SLICE_MS
   }
 
   private wait(item: Part | PeerEvent): void {
