@@ -135,7 +135,10 @@ export class FrameDecoder {
   decode(bytes: Uint8Array, isBinary: boolean): Result.Result<Frame.Frame, Envelope.Problem> {
     this.valid = 0
     if (!isBinary) return Frame.decode(bytes, isBinary)
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+    // a Buffer (what a socket gives) read as it is; another view of bytes through a Buffer over the same memory
+    const text = (
+      Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    ).toString("utf8")
     if (text.startsWith(DATA)) {
       if (this.skip > 0) this.skip--
       else {
