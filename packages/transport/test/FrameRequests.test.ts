@@ -135,7 +135,10 @@ describe("FrameDecoder: a frame of one ask or one reply", () => {
       `{"kind":"ask",${to},"payload":}`,
       `{"kind":"ask",${to}}`,
       `{"kind":"ask","to":{"node":"elsewhere","path":"/user/consumer"},"payload":1}`, // misaddressed
-      `{"kind":"reply","to":{"node":"bad node!","path":"/system"},"payload":1}` // a bad address
+      `{"kind":"reply","to":{"node":"bad node!","path":"/system"},"payload":1}`, // a bad address
+      // a frame whose whole parse is no valid data frame (a second `first`, 0), on the ask's and a lone tell's way
+      `${head},"correlationId":"1"}],"first":0,"x":[{"a":1}`,
+      `{"kind":"tell",${to},"payload":1}],"first":0,"x":[{"a":1}`
     ]
     forms.forEach((form, i) => {
       const decoder = new FrameDecoder()

@@ -3,7 +3,8 @@
  * handed to the consumer (queued for `receive`, or given to a `receiveWith` receiver in the connection's own
  * callback, with the peer events in the same order), and the acks of what the consumer took.
  *
- * A receiver's work is bounded per loop turn: once envelopes were handed over for {@link SLICE_MS} in one turn, the
+ * A receiver's work is bounded per loop turn: once envelopes were handed over for {@link SLICE_MS} in one turn (the
+ * turn's clock opened only once {@link CLOCK_AFTER} envelopes were handed over: not for every ask and reply), the
  * rest of the frame, and every frame and peer event after it, waits for the next turns (`setImmediate`), in the order
  * they came, so that timers (heartbeats, the failure detector) and other sockets are served between slices. A
  * waiting envelope is not acknowledged until handed over: the sender's window bounds what waits.
@@ -39,11 +40,17 @@ export class DeliveryImpl implements Delivery {
 }
 
 /**
- * The time one loop turn may spend handing envelopes to the receiver (checked every 16 envelopes): a burst of
+ * The time one loop turn may spend handing envelopes to the receiver (its clock opened, then checked, every
+ * {@link CLOCK_AFTER} envelopes): a burst of
  * sessions' replies (each ending a session in its receiver's call) kept the starter's loop from turning for 100 ms
  * and more in one socket read.
  */
 export const SLICE_MS = 5
+
+/**
+ * Envelopes handed over between two looks at the turn's clock (a power of two); the first look opens the clock.
+ */
+export const CLOCK_AFTER = 16
 
 /** What is left of a data frame for the receiver: its envelopes from `next` (see the module's doc). */
 class Part {
@@ -127,20 +134,24 @@ export class Inbound {
     if (next > 0) engine.counters.duplicates += Math.min(next, envelopes.length)
     if (next < envelopes.length) {
       link.delivered = lastSeq
-      const part = new Part(connection, link, frame, valid, wide, next)
       const receiver = this.receiver
-      if (receiver === undefined || link.lastQueued !== undefined) this.enqueue(part)
-      else if (this.waitingHead < this.waiting.length || !this.handOverPart(receiver, part)) this.wait(part)
+      if (receiver === undefined || link.lastQueued !== undefined)
+        this.enqueue(new Part(connection, link, frame, valid, wide, next))
+      else if (this.waitingHead < this.waiting.length) this.wait(new Part(connection, link, frame, valid, wide, next))
+      else {
+        // handed over from the frame itself: a part of it is made only if this turn's slice runs out first
+        const left = this.handOverFrom(receiver, connection, link, envelopes, first, valid, wide, next)
+        if (left < envelopes.length) this.wait(new Part(connection, link, frame, valid, wide, left))
+      }
     }
     link.maybeAck()
   }
 
-  /** Whether envelope `i` of `part` is a valid envelope for this node (the decoder vouched for the first `valid`). */
-  private accepts(part: Part, i: number): boolean {
-    const envelope = part.envelopes[i]
+  /** Whether `envelope` is a valid envelope for this node (`vouched`: the decoder says it is a valid envelope). */
+  private accepts(envelope: unknown, vouched: boolean): boolean {
     try {
       return (
-        (i < part.valid || Envelope.isEnvelope(envelope)) &&
+        (vouched || Envelope.isEnvelope(envelope)) &&
         (envelope as Envelope.Envelope).to.node === this.engine.options.node
       )
     } catch {
@@ -155,14 +166,14 @@ export class Inbound {
     let last: DeliveryImpl | undefined = link.lastQueued
     for (let i = part.next; i < envelopes.length; i++) {
       const seq = first + i
-      if (this.accepts(part, i)) {
+      if (this.accepts(envelopes[i], i < part.valid)) {
         const envelope = envelopes[i] as Envelope.Envelope
         ;(envelope as { seq?: number }).seq = seq
         const delivery = new DeliveryImpl(link, envelope, seq)
         ;(out ??= []).push(delivery)
         last = delivery
       } else {
-        this.reject(part, i)
+        this.reject(part.connection, link, first, envelopes, part.wide, i)
         // the consumer never sees it; acknowledge it together with the delivery before it
         if (last !== undefined) last.ackTo = seq
         else link.consumed = seq
@@ -177,21 +188,27 @@ export class Inbound {
   }
 
   /**
-   * Hands what is left of `part` to `receiver`, each envelope acknowledged before the receiver runs (what it sends
-   * back in the call carries the ack); false when this loop turn's {@link SLICE_MS} ran out first (`part.next`:
-   * the first envelope left).
+   * Hands the envelopes of a frame from `from` to `receiver`, each acknowledged before the receiver runs (what it
+   * sends back in the call carries the ack); returns where it stopped: `envelopes.length` once all went (or the
+   * receiver's call took the link down), else the first envelope left when this loop turn's {@link SLICE_MS} ran
+   * out. The decoder vouched for the first `valid` envelopes.
    */
-  private handOverPart(receiver: Receiver, part: Part): boolean {
-    const { link, envelopes, first } = part
+  private handOverFrom(
+    receiver: Receiver,
+    connection: Connection,
+    link: Link,
+    envelopes: ReadonlyArray<unknown>,
+    first: number,
+    valid: number,
+    wide: ReadonlyArray<Wide> | undefined,
+    from: number
+  ): number {
     const engine = this.engine
     const wasDown = link.down
-    for (let i = part.next; i < envelopes.length; i++) {
-      if (this.spent()) {
-        part.next = i
-        return false
-      }
+    for (let i = from; i < envelopes.length; i++) {
+      if (this.spent()) return i
       const seq = first + i
-      if (this.accepts(part, i)) {
+      if (this.accepts(envelopes[i], i < valid)) {
         const envelope = envelopes[i] as Envelope.Envelope
         ;(envelope as { seq?: number }).seq = seq
         link.consumed = seq
@@ -200,22 +217,28 @@ export class Inbound {
         // the receiver's call took the link down: the rest was not acknowledged, and is lost with the link
         if (link.down && !wasDown) break
       } else {
-        this.reject(part, i)
+        this.reject(connection, link, first, envelopes, wide, i)
         link.consumed = seq // the receiver never sees it: acknowledged
       }
     }
-    part.next = envelopes.length
-    return true
+    return envelopes.length
   }
 
-  private reject(part: Part, i: number): void {
-    const seq = part.first + i
+  private reject(
+    connection: Connection,
+    link: Link,
+    first: number,
+    envelopes: ReadonlyArray<unknown>,
+    wide: ReadonlyArray<Wide> | undefined,
+    i: number
+  ): void {
+    const seq = first + i
     const { code, problem } = rejection(
       this.engine,
-      part.envelopes[i],
-      part.wide?.find((w) => w.index === i)
+      envelopes[i],
+      wide?.find((w) => w.index === i)
     )
-    this.engine.badFrame(part.connection, code, problem.field, problem.message, seq, part.link.peer.node)
+    this.engine.badFrame(connection, code, problem.field, problem.message, seq, link.peer.node)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -228,15 +251,22 @@ export class Inbound {
   private turnStart = 0
   private turnCount = 0
 
-  /** Whether this loop turn's time for the receiver is spent; the first call of a turn opens it. */
+  /**
+   * Whether this loop turn's time for the receiver is spent, checked every {@link CLOCK_AFTER} envelopes. The turn's
+   * clock is opened lazily, at the first check with none open: a node that hands over one envelope a turn (an ask,
+   * its reply) reads no clock and schedules no `setImmediate` per envelope (an immediate makes the loop poll again
+   * before it sleeps: a system call per ask). The count runs on across turns until a clock opens, so a turn hands
+   * over at most {@link CLOCK_AFTER} envelopes before its clock, then {@link SLICE_MS} and up to one more check's.
+   */
   private spent(): boolean {
+    if ((++this.turnCount & (CLOCK_AFTER - 1)) !== 0) return false
+    const now = performance.now()
     if (this.turnStart === 0) {
-      this.turnStart = performance.now()
+      this.turnStart = now
       setImmediate(this.turnEnded)
       return false
     }
-    if ((++this.turnCount & 15) !== 0) return false
-    return performance.now() - this.turnStart > SLICE_MS
+    return now - this.turnStart > SLICE_MS
   }
 
   private wait(item: Part | PeerEvent): void {
@@ -257,7 +287,11 @@ export class Inbound {
       const receiver = this.receiver
       if (item instanceof Part) {
         if (receiver === undefined) this.enqueue(item)
-        else if (!this.handOverPart(receiver, item)) return // the rest in the next turn (spent() scheduled it)
+        else {
+          const { connection, link, envelopes, first, valid, wide } = item
+          item.next = this.handOverFrom(receiver, connection, link, envelopes, first, valid, wide, item.next)
+          if (item.next < envelopes.length) return // the rest in the next turn (spent() scheduled it)
+        }
         item.link.maybeAck()
       } else if (receiver !== undefined) this.tell(receiver, item)
       waiting[this.waitingHead++] = undefined as never
