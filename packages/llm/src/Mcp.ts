@@ -28,10 +28,11 @@
  * ```
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Duration, Effect, Schema, type Scope } from "effect"
+import { Duration, Effect, Layer, Schema, type Scope } from "effect"
 import { McpClient, McpProtocol, type McpSchema } from "effect/ai"
 import { FetchHttpClient } from "effect/http"
 import { ChildProcess } from "effect/process"
+import * as McpStdout from "./internal/mcpStdout.ts"
 import * as Tool from "./Tool.ts"
 
 /** A server started as a child process, speaking MCP over its stdin and stdout. */
@@ -189,7 +190,7 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
               ...(server.env === undefined ? {} : { env: server.env, extendEnv: true })
             }),
             protocol
-          }).pipe(Effect.provide(NodeServices.layer))
+          }).pipe(Effect.provide(McpStdout.layer(name).pipe(Layer.provide(NodeServices.layer))))
     const timeout = Duration.fromInputUnsafe(options?.connectTimeout ?? "30 seconds")
     const client = yield* transport.pipe(
       Effect.flatMap((opened) =>
