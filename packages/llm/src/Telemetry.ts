@@ -194,7 +194,7 @@ export const layerOtlpConfig = (options: {
       })
       if (env.disabled || Option.isNone(env.endpoint)) return OtlpExporter.layerFlusher
       const headers = Object.fromEntries(
-        headerPairs(env.headers).map(([key, value]) => [key, decodeURIComponent(value)])
+        headerPairs(env.headers).map(([key, value]) => [key, decodeURIComponent(value ?? "")])
       )
       return layerOtlp({
         url: new URL(env.endpoint.value).href.replace(/\/$/, ""),

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ActorSystem, Desk, Storage } from "@troupe/runtime"
-import { Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Effect, Fiber, Layer, Schema, type Scope, Stream } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { Agent, Approval, DurableAgent, OpenAiTestServer, Tool, Turn } from "../src/index.ts"
+import { Agent, Approval, DurableAgent, type LanguageModel, OpenAiTestServer, Tool, Turn } from "../src/index.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-tool-ids-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -40,7 +40,15 @@ const script = (second: string): Turn.Script => [
 
 const run = <A, E>(
   turns: Turn.Script,
-  effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage | OpenAiTestServer.OpenAiTestServer>
+  effect: Effect.Effect<
+    A,
+    E,
+    | ActorSystem.ActorSystem
+    | Storage.Storage
+    | OpenAiTestServer.OpenAiTestServer
+    | LanguageModel.LanguageModel
+    | Scope.Scope
+  >
 ) =>
   Effect.runPromise(
     Effect.scoped(effect).pipe(
