@@ -104,6 +104,14 @@ export const start = (
         : Redacted.isRedacted(options.token)
           ? options.token
           : Redacted.make(options.token)
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      return yield* new InspectorError({
+        host,
+        port,
+        part: "port",
+        detail: `its port ${port} is not one: give a whole number from 0 (any free port) to 65535`
+      })
+    }
     // an empty token would let anyone act with an empty `Bearer`: `--inspect-token "$UNSET"` must not do that
     if (token !== undefined && Redacted.value(token).trim() === "") {
       return yield* new InspectorError({

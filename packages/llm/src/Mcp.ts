@@ -28,10 +28,11 @@
  * ```
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Duration, Effect, Schema, type Scope } from "effect"
+import { Duration, Effect, Layer, Schema, type Scope } from "effect"
 import { McpClient, McpProtocol, type McpSchema } from "effect/ai"
 import { FetchHttpClient } from "effect/http"
 import { ChildProcess } from "effect/process"
+import * as McpStdout from "./internal/mcpStdout.ts"
 import * as Tool from "./Tool.ts"
 
 /** A server started as a child process, speaking MCP over its stdin and stdout. */
@@ -105,6 +106,31 @@ export interface Connection {
   readonly refresh: Effect.Effect<ReadonlyArray<McpTool>, McpError>
 }
 
+const isHttpUrl = (url: string): boolean => {
+  try {
+    const { protocol } = new URL(url)
+    return protocol === "http:" || protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Why a transport failed, from the causes under the client's error (`: spawn mcp-server ENOENT`, `: connect
+ * ECONNREFUSED 127.0.0.1:3000`): each message not said already, innermost last.
+ */
+const causes = (cause: unknown, said: string): string => {
+  const parts: Array<string> = []
+  for (let at = cause, depth = 0; at !== undefined && at !== null && depth < 6; depth++) {
+    const message = at instanceof Error ? at.message : typeof at === "string" ? at : undefined
+    if (message !== undefined && message.length > 0 && !said.includes(message) && !parts.includes(message)) {
+      parts.push(message)
+    }
+    at = typeof at === "object" && "cause" in at ? (at as { readonly cause?: unknown }).cause : undefined
+  }
+  return parts.map((part) => `: ${part}`).join("")
+}
+
 const describe = (server: Server) => ("url" in server ? server.url : [server.command, ...(server.args ?? [])].join(" "))
 
 const protocols = { "2025-11-25": McpProtocol.v2025_11_25, "2026-07-28": McpProtocol.v2026_07_28 } as const
@@ -137,13 +163,21 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
   Effect.gen(function* () {
     const name = describe(server)
     const failure =
-      (tool: string | undefined) => (error: { readonly reason: { readonly _tag: string }; readonly message: string }) =>
+      (tool: string | undefined) =>
+      (error: { readonly reason: { readonly _tag: string; readonly cause?: unknown }; readonly message: string }) =>
         new McpError({
-          message: `MCP server ${name}${tool === undefined ? "" : `, tool "${tool}"`}: ${error.message}`,
+          message: `MCP server ${name}${tool === undefined ? "" : `, tool "${tool}"`}: ${error.message}${causes(error.reason.cause, error.message)}`,
           server: name,
           ...(tool === undefined ? {} : { tool }),
           reason: error.reason._tag
         })
+    if ("url" in server && !isHttpUrl(server.url)) {
+      return yield* new McpError({
+        message: `MCP server ${name}: not an http(s) URL; give the server's Streamable HTTP endpoint, e.g. http://localhost:3000/mcp`,
+        server: name,
+        reason: "ConfigurationError"
+      })
+    }
     const protocol = protocols[options?.protocol ?? "2025-11-25"]
     const transport =
       "url" in server
@@ -156,7 +190,7 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
               ...(server.env === undefined ? {} : { env: server.env, extendEnv: true })
             }),
             protocol
-          }).pipe(Effect.provide(NodeServices.layer))
+          }).pipe(Effect.provide(McpStdout.layer(name).pipe(Layer.provide(NodeServices.layer))))
     const timeout = Duration.fromInputUnsafe(options?.connectTimeout ?? "30 seconds")
     const client = yield* transport.pipe(
       Effect.flatMap((opened) =>

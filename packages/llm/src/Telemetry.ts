@@ -31,7 +31,7 @@
  * const Observability = Telemetry.layerOtlp({ url: "http://localhost:4318", serviceName: "planner-node" })
  * ```
  */
-import { Config, Context, Duration, Effect, Layer, Metric, Option } from "effect"
+import { Config, Context, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
 import { dual } from "effect/Function"
 import { FetchHttpClient } from "effect/http"
 import { Otlp, OtlpExporter } from "effect/observability"
@@ -96,6 +96,39 @@ export const operationDuration = Metric.histogram("gen_ai.client.operation.durat
   boundaries: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
 })
 
+/** `OTEL_EXPORTER_OTLP_ENDPOINT`: an http(s) URL (`localhost:4318` parses as a URL of scheme `localhost:`). */
+const Endpoint = Schema.String.check(
+  Schema.makeFilter(
+    (s: string) =>
+      (/^https?:\/\//.test(s) && URL.canParse(s)) || "expected the collector's http(s) URL, e.g. http://localhost:4318"
+  )
+)
+
+/** `key=value` pairs, comma-separated; a value may hold `=` (base64 padding): a pair splits at its first `=`. */
+const headerPairs = (headers: string): ReadonlyArray<readonly [string, string | undefined]> =>
+  headers
+    .split(",")
+    .filter((pair) => pair.trim() !== "")
+    .map((pair) => {
+      const at = pair.indexOf("=")
+      return at < 0 ? [pair.trim(), undefined] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()]
+    })
+
+/** `OTEL_EXPORTER_OTLP_HEADERS`: `key=value,…`, each value URL-encoded. */
+const Headers = Schema.String.check(
+  Schema.makeFilter((s: string) => {
+    for (const [key, value] of headerPairs(s)) {
+      if (key === "" || value === undefined) return `"${key}" is not key=value: give key=value pairs, comma-separated`
+      try {
+        decodeURIComponent(value)
+      } catch {
+        return `the value of ${key} is not URL-encoded (a % must start %XX): encode it, e.g. with encodeURIComponent`
+      }
+    }
+    return true
+  })
+)
+
 /** Options of {@link layerOtlp}. */
 export interface OtlpOptions {
   /** The collector's base URL, e.g. `http://localhost:4318`; signals go to `/v1/traces`, `/v1/metrics`, `/v1/logs`. */
@@ -152,8 +185,8 @@ export const layerOtlpConfig = (options: {
     Effect.gen(function* () {
       const env = yield* Config.all({
         disabled: Config.Boolean("OTEL_SDK_DISABLED").pipe(Config.withDefault(false)),
-        endpoint: Config.option(Config.URL("OTEL_EXPORTER_OTLP_ENDPOINT")),
-        headers: Config.String("OTEL_EXPORTER_OTLP_HEADERS").pipe(Config.withDefault("")),
+        endpoint: Config.option(Config.schema(Endpoint, "OTEL_EXPORTER_OTLP_ENDPOINT")),
+        headers: Config.schema(Headers, "OTEL_EXPORTER_OTLP_HEADERS").pipe(Config.withDefault("")),
         protocol: Config.Literals(["http/json", "http/protobuf"], "OTEL_EXPORTER_OTLP_PROTOCOL").pipe(
           Config.withDefault("http/json" as const)
         ),
@@ -161,14 +194,10 @@ export const layerOtlpConfig = (options: {
       })
       if (env.disabled || Option.isNone(env.endpoint)) return OtlpExporter.layerFlusher
       const headers = Object.fromEntries(
-        env.headers
-          .split(",")
-          .map((pair) => pair.split("="))
-          .filter((pair): pair is [string, string] => pair.length === 2 && pair[0]!.trim() !== "")
-          .map(([key, value]) => [key.trim(), decodeURIComponent(value.trim())])
+        headerPairs(env.headers).map(([key, value]) => [key, decodeURIComponent(value ?? "")])
       )
       return layerOtlp({
-        url: env.endpoint.value.href.replace(/\/$/, ""),
+        url: new URL(env.endpoint.value).href.replace(/\/$/, ""),
         serviceName: env.serviceName,
         headers,
         protocol: env.protocol === "http/protobuf" ? "protobuf" : "json"

@@ -10,7 +10,7 @@ import type * as View from "../View.ts"
 import { emptyPart, json, type Store } from "./store.ts"
 
 /** How many sessions (the oldest finished ones go first), dead letters and agent events a part keeps. */
-const limits = { sessions: 200, entries: 5000, deadLetters: 200, recent: 30, actors: 5000 }
+const limits = { sessions: 200, entries: 5000, deadLetters: 200, recent: 30, actors: 5000, agents: 1000 }
 
 /** Starts collecting this node's part; it stops when the scope closes. */
 export const collect = (
@@ -222,7 +222,11 @@ class Sessions {
   }
 }
 
-/** An agent event: the agent's counters and its latest events. */
+/**
+ * An agent event: the agent's counters and its latest events. The agents are kept most recently active last;
+ * past `limits.agents` the least recently active is dropped (a backend with one agent per conversation sees
+ * agents without end).
+ */
 const agent = (
   agents: Map<string, Mutable<View.AgentView>>,
   store: Store,
@@ -245,7 +249,13 @@ const agent = (
       recent: [],
       lastAt: 0
     }
-    agents.set(key, view)
+  } else agents.delete(key)
+  agents.set(key, view)
+  const dropped: Array<View.Patch> = []
+  for (const [old] of agents) {
+    if (agents.size <= limits.agents) break
+    agents.delete(old)
+    dropped.push({ op: "delete", path: [...base, "agents", old] })
   }
   const now = Date.now()
   view.lastAt = now
@@ -281,5 +291,5 @@ const agent = (
   }
   if (recent !== undefined)
     view.recent = [...view.recent, { at: now, kind: event._tag, text: recent }].slice(-limits.recent)
-  store.commit([{ op: "set", path: [...base, "agents", key], value: { ...view } }])
+  store.commit([...dropped, { op: "set", path: [...base, "agents", key], value: { ...view } }])
 }

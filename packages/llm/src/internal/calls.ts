@@ -48,10 +48,18 @@ export const calls = (provider: Provider, options: Options): LanguageModel["Serv
     overall: Duration.fromInputUnsafe(options.timeouts?.overall ?? defaultTimeouts.overall)
   } satisfies Record<TimeoutPhase, Duration.Duration>
 
+  // Waits at least what a rate limit's retry-after asks; one that lies beyond the overall deadline (a daily limit:
+  // "retry after 1 hour") cannot be waited for, and the call fails with the rate limit at once rather than sleeping
+  // to the deadline and failing with a `TimedOut` that hides it.
   const schedule = Schedule.modifyDelay(options.retry ?? defaultRetry, ({ input, duration }) => {
     const retryAfter = retryAfterOf(input)
     return Effect.succeed(retryAfter ? Duration.max(duration, retryAfter) : duration)
-  })
+  }).pipe(
+    Schedule.while(({ input, elapsed }) => {
+      const retryAfter = retryAfterOf(input)
+      return retryAfter === undefined || elapsed + Duration.toMillis(retryAfter) < Duration.toMillis(timeouts.overall)
+    })
+  )
 
   const timedOut = (phase: TimeoutPhase) =>
     new TimedOut({

@@ -33,6 +33,25 @@ export const read = <A>(what: string, f: () => A | LlmError): Effect.Effect<A, L
       })
   }).pipe(Effect.flatMap((value) => (isLlmError(value) ? Effect.fail(value as LlmError) : Effect.succeed(value as A))))
 
+/**
+ * An answer's body as JSON. A body that is not JSON came whole over a working connection (a web page where the
+ * API was expected: a base URL without its `/v1`, a proxy's login page), so it is a `ServerError` saying what
+ * came, not a `ConnectionFailed`.
+ */
+const parseBody = (what: string, body: string, response: Response): Effect.Effect<unknown, ServerError> =>
+  Effect.try({
+    try: () => JSON.parse(body) as unknown,
+    catch: () => {
+      const type = response.headers.get("content-type") ?? "no content-type"
+      const start = body.length > 120 ? `${body.slice(0, 120)}…` : body
+      return new ServerError({
+        message:
+          `the server's ${what} is not JSON (${response.status}, ${type}): ${JSON.stringify(start)}; ` +
+          `check that the base URL is the API's (an OpenAI-compatible server's often ends in /v1)`
+      })
+    }
+  })
+
 /** A stream that ended before its last event. */
 export const endedEarly = () => new ConnectionFailed({ message: "the stream ended before the response completed" })
 
@@ -69,7 +88,8 @@ export const sdkCalls = (classify: (error: unknown) => LlmError, requestIdHeader
     answer:
       <J, A>(what: string, f: (json: J, requestId: string | undefined) => A | LlmError) =>
       (response: Response): Effect.Effect<A, LlmError> =>
-        Effect.tryPromise({ try: () => response.json(), catch: classify }).pipe(
+        Effect.tryPromise({ try: () => response.text(), catch: classify }).pipe(
+          Effect.flatMap((body) => parseBody(what, body, response)),
           Effect.flatMap((json) => read(what, () => f(json as J, requestIdOf(response))))
         ),
     events: <E>(

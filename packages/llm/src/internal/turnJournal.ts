@@ -23,8 +23,18 @@ export const STRIDE = 1_000_000
 
 const Entry = Schema.Union([
   Schema.TaggedStruct("Model", { step: Schema.Number, fingerprint: Schema.String, response: Response.Response }),
-  Schema.TaggedStruct("Tool", { id: Schema.String, result: Message.ToolResult }),
-  Schema.TaggedStruct("Answer", { key: Schema.String, answer: Schema.Json, by: Schema.String })
+  // `step`: the model call whose tool call it answers (absent in entries written before it was kept)
+  Schema.TaggedStruct("Tool", {
+    id: Schema.String,
+    step: Schema.optionalKey(Schema.Number),
+    result: Message.ToolResult
+  }),
+  Schema.TaggedStruct("Answer", {
+    key: Schema.String,
+    step: Schema.optionalKey(Schema.Number),
+    answer: Schema.Json,
+    by: Schema.String
+  })
 ])
 type Entry = typeof Entry.Type
 const codec = Schema.toCodecJson(Entry)
@@ -69,8 +79,8 @@ export class TurnJournal {
       if (decoded._tag === "None") continue
       const e = decoded.value
       if (e._tag === "Model") this.models.set(e.step, { fingerprint: e.fingerprint, seq, response: e.response })
-      else if (e._tag === "Tool") this.tools.set(e.id, { seq, result: e.result })
-      else this.answers.set(e.key, { seq, answer: e.answer })
+      else if (e._tag === "Tool") this.tools.set(stepKey(e.step, e.id), { seq, result: e.result })
+      else this.answers.set(stepKey(e.step, e.key), { seq, answer: e.answer })
     }
     this.nextSeq = last + 1
   }
@@ -165,19 +175,25 @@ export class TurnJournal {
     }
   }
 
-  /** A tool call, journaled: a call whose result was journaled is answered from the journal. */
+  /**
+   * A tool call, journaled: a call whose result was journaled is answered from the journal. Calls are known by
+   * their id within the model call that asked for them (the step): servers that give no ids (the client names
+   * them `call_<position>`) or number them per answer repeat an id at every step, and a later step's call is
+   * a new call.
+   */
   tool<E, R>(
     call: Message.ToolCall,
     run: Effect.Effect<Message.ToolResult, E, R>
   ): Effect.Effect<Message.ToolResult, E, R> {
     return Effect.suspend(() => {
-      const known = this.tools.get(call.id)
+      const step = this.step
+      const known = this.tools.get(stepKey(step, call.id)) ?? this.tools.get(stepKey(undefined, call.id))
       if (known !== undefined) return Effect.succeed(known.result)
       return Effect.tap(run, (result) =>
         Effect.orDie(
           Effect.suspend(() => {
-            this.tools.set(call.id, { seq: this.nextSeq, result })
-            return this.append({ _tag: "Tool", id: call.id, result })
+            this.tools.set(stepKey(step, call.id), { seq: this.nextSeq, result })
+            return this.append({ _tag: "Tool", id: call.id, step, result })
           })
         )
       )
@@ -186,23 +202,37 @@ export class TurnJournal {
 
   /**
    * The turn's answers from people, as a `Desk.Journal`: an answer (an approval's decision, say) is committed
-   * before the turn goes on with it, and a question asked again by this turn run again gets it back.
+   * before the turn goes on with it, and a question asked again by this turn run again gets it back. Answers
+   * are known by their key within the model call whose tool call asked (as tool results are): the same
+   * question asked at a later step is asked again.
    */
   desk(): Desk.Journal["Service"] {
     return {
-      lookup: (key) => Effect.sync(() => Option.map(Option.fromUndefinedOr(this.answers.get(key)), (a) => a.answer)),
+      lookup: (key) =>
+        Effect.sync(() =>
+          Option.map(
+            Option.fromUndefinedOr(
+              this.answers.get(stepKey(this.step, key)) ?? this.answers.get(stepKey(undefined, key))
+            ),
+            (a) => a.answer
+          )
+        ),
       record: (key, answer, by) =>
         Effect.orDie(
           Effect.suspend(() => {
             // kept as JSON (what a page or a terminal sends; the question's check decodes it again)
             const json = JSON.parse(JSON.stringify(answer ?? null)) as Schema.Json
-            this.answers.set(key, { seq: this.nextSeq, answer: json })
-            return this.append({ _tag: "Answer", key, answer: json, by })
+            const step = this.step
+            this.answers.set(stepKey(step, key), { seq: this.nextSeq, answer: json })
+            return this.append({ _tag: "Answer", key, step, answer: json, by })
           })
         )
     }
   }
 }
+
+/** A tool call's id or a question's key within its step (`*` for entries written without their step). */
+const stepKey = (step: number | undefined, key: string): string => `${step ?? "*"}/${key}`
 
 /** The journal of the turn being run, for the journaled tools. */
 export const CurrentTurn = Context.Reference<TurnJournal | undefined>("@troupe/llm/DurableAgent/CurrentTurn", {
