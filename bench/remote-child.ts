@@ -65,12 +65,17 @@ let threadMark = threadCpu()
 let faultMark = process.resourceUsage().minorPageFault
 let eluMark = performance.eventLoopUtilization()
 let stats: (() => unknown) | undefined
+/** The receiver's own counters of the measured window (printed as `probe` with TROUPE_BENCH_CPU). */
+let probe: (() => unknown) | undefined
 /** Garbage collections since `markCpu` (with TROUPE_BENCH_CPU): count and milliseconds, minor and major. */
 const gcs = { minor: 0, minorMs: 0, major: 0, majorMs: 0 }
 let gcFrom = Number.POSITIVE_INFINITY
 /** With V8 traces asked for (`--trace-opt`, `--trace-deopt`...): `MARK window` on stdout where the CPU is marked. */
 const traced = process.env.TROUPE_BENCH_CHILD_FLAGS?.includes("--trace") === true
+/** Whether the CPU was marked after a warm-up (the sender marks it once its producers sent their warm-up shares). */
+let warmMarked = false
 const markCpu = () => {
+  warmMarked = role.warmup !== undefined && role.warmup > 0
   if (traced) process.stdout.write("MARK window\n")
   cpuMark = process.cpuUsage()
   faultMark = process.resourceUsage().minorPageFault
@@ -97,6 +102,7 @@ if (process.env.TROUPE_BENCH_CPU !== undefined) {
     if (traced) process.stdout.write("MARK end\n")
     print({
       cpu: process.cpuUsage(cpuMark),
+      warmMarked,
       busy: performance.eventLoopUtilization(eluMark).utilization,
       gc: gcs,
       faults: process.resourceUsage().minorPageFault - faultMark,
@@ -104,7 +110,8 @@ if (process.env.TROUPE_BENCH_CPU !== undefined) {
         now === undefined || threadMark === undefined
           ? undefined
           : { main: now.main - threadMark.main, background: now.background - threadMark.background })(threadCpu()),
-      stats: stats?.()
+      stats: stats?.(),
+      probe: probe?.()
     })
     process.exit(0)
   })
@@ -153,23 +160,43 @@ const program = Effect.gen(function* () {
       const pairs = role.pairs ?? 1
       let start = 0
       let received = 0
-      const consumer = Behavior.make(Consumer, {
-        initial: 0,
-        receive: {
-          // counts; the clock is read at the first and the last message only
-          Tick: (count) => {
-            received++
-            if (received === warmup + 1) {
-              start = performance.now()
-              markCpu()
-            } else if (received === total) Deferred.doneUnsafe(done, Effect.succeed(performance.now() - start))
-            return Effect.succeed(count + 1)
-          },
-          Echo: (count, { n }) => Effect.succeed({ state: count, reply: n })
-        }
+      /** Whether to count the window per consumer (for probes only: the bench's receiver does no more per message). */
+      const counting = process.env.TROUPE_BENCH_CPU !== undefined
+      /** Per consumer, messages in the measured window; and how often the recipient changed in it (for `probe`). */
+      const inWindow = new Array<number>(pairs).fill(0)
+      let switches = 0
+      let lastConsumer = -1
+      probe = () => ({
+        switches,
+        active: inWindow.filter((n) => n > 0).length,
+        most: Math.max(...inWindow),
+        least: Math.min(...inWindow)
       })
+      const consumer = (i: number) =>
+        Behavior.make(Consumer, {
+          initial: 0,
+          receive: {
+            // counts; the clock is read at the first and the last message only
+            Tick: (count) => {
+              received++
+              if (counting && received > warmup) {
+                inWindow[i]!++
+                if (i !== lastConsumer) {
+                  switches++
+                  lastConsumer = i
+                }
+              }
+              if (received === warmup + 1) {
+                start = performance.now()
+                markCpu()
+              } else if (received === total) Deferred.doneUnsafe(done, Effect.succeed(performance.now() - start))
+              return Effect.succeed(count + 1)
+            },
+            Echo: (count, { n }) => Effect.succeed({ state: count, reply: n })
+          }
+        })
       for (let i = 0; i < pairs; i++)
-        yield* actors.spawn(consumer, { name: pairs === 1 ? "consumer" : `consumer-${i}` })
+        yield* actors.spawn(consumer(i), { name: pairs === 1 ? "consumer" : `consumer-${i}` })
       print({ ready: Option.getOrThrow(transport.address) })
       const millis = yield* Deferred.await(done)
       // the first message started the clock: count the others
@@ -180,6 +207,9 @@ const program = Effect.gen(function* () {
       const { actors } = yield* system("sender", false)
       yield* actors.connect(role.url!)
       const pairs = role.pairs ?? 1
+      /** Messages sent before the measured ones (0: none; the CPU is marked before the first send). */
+      const warmup = role.warmup ?? 0
+      let sent = 0
       const producers = []
       for (let i = 0; i < pairs; i++) {
         const path = pairs === 1 ? "/user/consumer" : `/user/consumer-${i}`
@@ -190,7 +220,11 @@ const program = Effect.gen(function* () {
             receive: {
               Go: (state, { messages }) =>
                 Effect.gen(function* () {
-                  for (let n = 1; n <= messages; n++) yield* consumer.tell(Consumer.Tick({ n }))
+                  for (let n = 1; n <= messages; n++) {
+                    yield* consumer.tell(Consumer.Tick({ n }))
+                    // with a warm-up, the CPU is marked once the producers sent that many between them
+                    if (warmup > 0 && ++sent === warmup) markCpu()
+                  }
                   return state
                 })
             }
@@ -199,9 +233,9 @@ const program = Effect.gen(function* () {
         )
         producers.push(producer)
       }
-      const messages = (role.warmup ?? 0) + role.messages!
+      const messages = warmup + role.messages!
       const share = Math.floor(messages / pairs)
-      markCpu()
+      if (warmup === 0) markCpu()
       for (let i = 0; i < pairs; i++) {
         yield* producers[i]!.tell(Producer.Go({ messages: i === 0 ? messages - share * (pairs - 1) : share }))
       }

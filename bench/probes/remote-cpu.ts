@@ -28,7 +28,10 @@ interface Cpu {
 
 const child = (script: string, role: Record<string, unknown>, onLine: (line: Record<string, unknown>) => void) => {
   const flags = process.env.TROUPE_BENCH_CHILD_FLAGS?.split(" ").filter((f) => f !== "") ?? []
-  const process_ = spawn(process.execPath, [...flags, script, JSON.stringify(role)], {
+  // PIN=1: the receiver on CPU 0, the sender on CPU 1 (`taskset`), so that the scheduler cannot put both on one core
+  const pin = process.env.PIN === "1" ? ["taskset", "-c", role.role === "actor-receiver" ? "0" : "1"] : []
+  const [command, ...args] = [...pin, process.execPath, ...flags, script, JSON.stringify(role)]
+  const process_ = spawn(command!, args, {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, TROUPE_BENCH_CPU: "1" }
   })
@@ -49,7 +52,7 @@ const round = (script: string) =>
     let sender: ReturnType<typeof spawn> | undefined
     const collect = (name: string) => (line: Record<string, unknown>) => {
       if (line.cpu !== undefined) {
-        cpus[name] = line.cpu as Cpu
+        cpus[name] = { ...(line.cpu as Cpu), warmMarked: line.warmMarked === true } as Cpu
         if (process.env.STATS !== undefined)
           console.log(name, JSON.stringify(line.stats), JSON.stringify(line.probe ?? {}))
         const threads = line.threads as { main: number; background: number } | undefined
@@ -80,8 +83,12 @@ const round = (script: string) =>
   })
 
 const us = (cpu: Cpu) => (cpu.user + cpu.system) / messages
-/** The sender's CPU is from its first send: over the warm-up's messages too. */
-const usSender = (cpu: Cpu) => (cpu.user + cpu.system) / (messages + warmup)
+/**
+ * The sender's CPU is from its first send (over the warm-up's messages too), or, with a child that marks it after
+ * the warm-up (`warmMarked`), from there.
+ */
+const usSender = (cpu: Cpu & { readonly warmMarked?: boolean }) =>
+  (cpu.user + cpu.system) / (cpu.warmMarked === true ? messages : messages + warmup)
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const results = scripts.map(() => ({
   perSecond: [] as Array<number>,

@@ -345,16 +345,18 @@ export class Link {
   }
 
   /**
-   * The consumer took envelopes up to `consumed`: acknowledge soon, or now once half the peer's window is owed
-   * (each ack wakes the senders waiting for room there, so not more often than needed; the other half keeps
-   * this node busy while they refill).
+   * The consumer took envelopes up to `consumed`: acknowledge soon, or in this call once half the peer's window is
+   * owed (the other half keeps this node busy while the peer refills; not at the end of the call: a socket read's
+   * frames, or a slice of waiting ones, are handed over in one call, and its end was up to a whole window later).
    */
   maybeAck(): void {
     if (this.down || this.consumed <= this.ackSent) return
-    if (this.consumed - this.ackSent >= Math.max(1, this.peerWindow >> 1)) {
-      this.scheduleFlush()
-    } else if (this.ackTimer === undefined) {
-      this.ackTimer = setTimeout(this.ackLater, ACK_DELAY_MS)
+    const connection = this.active
+    if (this.consumed - this.ackSent < Math.max(1, this.peerWindow >> 1)) {
+      if (this.ackTimer === undefined) this.ackTimer = setTimeout(this.ackLater, ACK_DELAY_MS)
+    } else if (connection?.state === "open") {
+      this.ackSent = this.consumed
+      connection.write(Frame.encode({ type: "ack", ack: this.acknowledge() }))
     }
   }
 
