@@ -5,7 +5,9 @@
  * ended or the peer went down: a peer grew this node's memory without bound (20,000 Joins: 20,000 sessions and
  * watches kept, +25.5 MB of heap after GC). A participant now holds at most 4,096 sessions not begun per coordinator
  * node (or `maxJoiningSessions` if larger: an honest coordinator node never has more joining at once); a Join past
- * that is answered without taking the session, with a warning a second.
+ * that is answered without taking the session, with a warning a second. All of a node's participants hold at most
+ * `remoteAccess.maxJoinsNotBegun` of other nodes together, shared fairly among coordinator nodes (a node holding fewer
+ * takes the place of the oldest of the node holding the most), and durable Joins not begun count too.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"

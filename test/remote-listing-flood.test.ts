@@ -4,6 +4,8 @@
  * bound (50,000 listings: +64 MB RSS, no warning). The node keeps at most `remoteAccess.maxListingsPerNode` entries per
  * peer node in its receptionist (and as many in its topics); past that a listing is refused with a warning, at most
  * one a second per peer (never one line per message). A node that lists more actors is let in by raising the bound.
+ * All peers together keep at most `remoteAccess.maxListings`, shared fairly: a node holding fewer is let in at the
+ * expense of the oldest listing of the node holding the most.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Protocol, Receptionist } from "@troupe/runtime"
