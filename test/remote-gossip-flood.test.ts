@@ -11,6 +11,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { WebSocket } from "@troupe/transport"
 import { Effect, Option, References, Schedule } from "effect"
 import * as PeerFlood from "./support/peer-flood.ts"
+import type * as RawPeer from "./support/raw-peer.ts"
 
 const SECRET = "a gossip flood test secret"
 const MEMBERS = 5_000
@@ -135,7 +136,7 @@ describe("a peer gossips members it makes up", () => {
         })
         const real = yield* WebSocket.make({ node: "real", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
         const hostiles = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]
-        const peers = []
+        const peers: Array<RawPeer.RawPeer> = []
         for (const id of hostiles) peers.push((yield* join(`gossiper-${id}`)).raw)
         const { raw: honest } = yield* join("honest")
         let honestToo = false

@@ -15,7 +15,7 @@ import { join as joinPath } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Choreography, Session, Storage } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
-import { Effect, Exit, Layer, Option, References, Schema } from "effect"
+import { Effect, Exit, Layer, Logger, Option, References, Schema } from "effect"
 import { heapUsed } from "./support/heap.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
 
@@ -178,5 +178,37 @@ describe("a peer joins a participant to sessions it makes up", () => {
         assert.isBelow(after - before, 16 * 1024 * 1024, `the heap grew by ${after - before} bytes`)
       }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
     120_000
+  )
+
+  it.live(
+    "a durable Join to a participant spawned with no Storage is answered ParticipantFailed and the participant runs on (was: a defect: it restarted, aborting the sessions it ran)",
+    () =>
+      Effect.gen(function* () {
+        const lines: Array<string> = []
+        const capture = Logger.make(({ logLevel, message }) => {
+          if (logLevel === "Warn" || logLevel === "Error") lines.push((message as ReadonlyArray<unknown>).join(" "))
+        })
+        const { system, join } = yield* PeerFlood.floodTarget(SECRET, { systemLoggers: [capture] })
+        yield* system.spawn(worker, { name: "w" })
+        const peer = yield* join("joiner", true)
+        yield* Effect.promise(() =>
+          peer.send(3, (n) => {
+            const made = madeUpJoin("joiner", n)
+            return { ...made, payload: { ...made.payload, durable: { deadlineMillis: 60_000, begun: false } } }
+          })
+        )
+        const replies = peer.received
+          .map((envelope) => JSON.stringify(envelope))
+          .filter((text) => text.includes(`"kind":"reply"`))
+        assert.strictEqual(replies.length, 3, replies.join("\n"))
+        for (const reply of replies) {
+          assert.include(reply, `"_tag":"ParticipantFailed"`)
+          assert.include(reply, "spawned with no Storage")
+        }
+        assert.notInclude(lines.join("\n"), "Actor restarted")
+        assert.notInclude(lines.join("\n"), "Actor failed")
+        assert.include(lines.join("\n"), "A durable session's Join was refused")
+      }).pipe(Effect.scoped),
+    60_000
   )
 })
