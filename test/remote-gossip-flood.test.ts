@@ -11,6 +11,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { WebSocket } from "@troupe/transport"
 import { Effect, Option, References, Schedule } from "effect"
 import * as PeerFlood from "./support/peer-flood.ts"
+import type * as RawPeer from "./support/raw-peer.ts"
 
 const SECRET = "a gossip flood test secret"
 const MEMBERS = 5_000
@@ -121,6 +122,53 @@ describe("a peer gossips members it makes up", () => {
           `the node did not link to the member an honest peer named within 6 s (${hole.peak()} dials at the made-up members at once)`
         )
         assert.isAtMost(hole.peak(), 64, `${hole.peak()} dials at the made-up members at once`)
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
+    60_000
+  )
+
+  it.live(
+    "peers under more node ids than maxLearnedDials, a dial each, cannot starve an honest peer: it still dials one (was: none while every dial was held)",
+    () =>
+      Effect.gen(function* () {
+        const hole = yield* blackHole
+        const { join, transport } = yield* PeerFlood.floodTarget(SECRET, {
+          transport: { handshakeTimeout: "3 seconds", limits: { maxLearnedDials: 8 } }
+        })
+        const real = yield* WebSocket.make({ node: "real", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
+        const hostiles = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]
+        const peers: Array<RawPeer.RawPeer> = []
+        for (const id of hostiles) peers.push((yield* join(`gossiper-${id}`)).raw)
+        const { raw: honest } = yield* join("honest")
+        let honestToo = false
+        const gossip = () => {
+          for (const [n, id] of hostiles.entries())
+            peers[n]!.send({
+              type: "members",
+              members: Array.from({ length: 50 }, (_, j) => ({
+                node: `ghost-${id}-${j}`,
+                address: `ws://127.0.0.1:${hole.port}/ghost-${id}-${j}`
+              }))
+            })
+          if (honestToo)
+            honest.send({ type: "members", members: [{ node: "real", address: Option.getOrThrow(real.address) }] })
+        }
+        gossip()
+        const every = setInterval(gossip, 300)
+        yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(every)))
+        // the made-up members hold every dial, shared among the 12 ids (one each at most, once the shares settled)
+        yield* Effect.sleep("20 millis").pipe(Effect.repeat({ until: () => hole.peak() >= 8, times: 1_000 }))
+        assert.isAtLeast(hole.peak(), 8, "the made-up members did not take every dial")
+        honestToo = true
+        const linked = yield* transport.peers.pipe(
+          Effect.map((peers) => peers.some((peer) => peer.node === "real")),
+          Effect.repeat({ until: (linked) => linked, schedule: Schedule.spaced("100 millis"), times: 100 })
+        )
+        assert.isTrue(
+          linked,
+          `the node did not link to the member an honest peer named within 10 s (${hole.peak()} dials at the made-up members at once)`
+        )
+        // at most one dial per peer naming members past the bound: 12 at the made-up members
+        assert.isAtMost(hole.peak(), 12, `${hole.peak()} dials at the made-up members at once`)
       }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
     60_000
   )

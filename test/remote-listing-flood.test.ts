@@ -4,10 +4,13 @@
  * bound (50,000 listings: +64 MB RSS, no warning). The node keeps at most `remoteAccess.maxListingsPerNode` entries per
  * peer node in its receptionist (and as many in its topics); past that a listing is refused with a warning, at most
  * one a second per peer (never one line per message). A node that lists more actors is let in by raising the bound.
+ * All peers together keep at most `remoteAccess.maxListings`, shared fairly: a node holding fewer is let in at the
+ * expense of the oldest listing of the node holding the most.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ActorSystem, Protocol, Receptionist } from "@troupe/runtime"
-import { Effect, Logger, References, Schema, Stream } from "effect"
+import { ActorSystem, Behavior, Protocol, Receptionist } from "@troupe/runtime"
+import { Transport, WebSocket } from "@troupe/transport"
+import { Effect, Logger, Option, References, Schedule, Schema, Stream } from "effect"
 import { heapUsed } from "./support/heap.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
 
@@ -163,6 +166,68 @@ describe("a peer lists actors it makes up under a key it may use", () => {
         assert.isAtMost(all.length, Math.ceil(result.seconds) + 1, all.join("\n"))
         assert.include(all[0]!, "lister-3")
       }),
+    120_000
+  )
+
+  it.live(
+    "a peer that filled maxListings cannot starve an honest node holding little: the filler's oldest listings leave for its (was: refused until the filler's left)",
+    () =>
+      Effect.gen(function* () {
+        const warnings: Array<string> = []
+        const capture = Logger.make(({ logLevel, message, fiber }) => {
+          if (logLevel !== "Warn") return
+          const text = (message as ReadonlyArray<unknown>).join(" ")
+          warnings.push(`${text} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
+        })
+        const { system, join, url } = yield* PeerFlood.floodTarget(SECRET, {
+          system: { remoteAccess: { register: ["echoes"], maxListings: 5_000 } },
+          systemLoggers: [capture]
+        })
+        const filler = yield* join("filler")
+        const listing = (n: number) => ({
+          kind: "system",
+          to: { node: "target", path: "/system" },
+          payload: { type: "directory", directory: "receptionist", op: "add", entry: made(n) }
+        })
+        yield* Effect.promise(() => filler.send(6_000, listing, PER_FRAME))
+        const onTarget = Effect.provideService(ActorSystem.ActorSystem, system)
+        assert.strictEqual((yield* onTarget(Receptionist.find(Echoes))).length, 5_000)
+
+        // an honest node lists its 10 actors under the same key
+        const honest = yield* ActorSystem.make({ name: "honest" }).pipe(
+          Effect.provideService(
+            Transport.Transport,
+            yield* WebSocket.make({ node: "honest", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
+          )
+        )
+        yield* honest.connect(url)
+        const echo = Behavior.make(Echo, { initial: null, receive: { Ping: (state) => Effect.succeed(state) } })
+        for (let n = 0; n < 10; n++) {
+          const ref = yield* honest.spawn(echo, { name: `echo-${n}` })
+          yield* Receptionist.register(Echoes, ref).pipe(Effect.provideService(ActorSystem.ActorSystem, honest))
+        }
+        const honestListed = Effect.map(
+          onTarget(Receptionist.find(Echoes)),
+          (refs) => refs.filter((ref) => ref.path.startsWith("/user/echo-")).length
+        )
+        const listed = yield* honestListed.pipe(
+          Effect.repeat({ until: (n) => n === 10, schedule: Schedule.spaced("20 millis"), times: 1_000 }),
+          Effect.timeoutOption("30 seconds")
+        )
+        assert.deepStrictEqual(listed, Option.some(10), warnings.join("\n"))
+        assert.strictEqual((yield* onTarget(Receptionist.find(Echoes))).length, 5_000)
+        // the filler is still refused (it holds the most), and the node says whose listings left for whom
+        yield* Effect.promise(() => filler.send(100, (n) => listing(10_000 + n), PER_FRAME))
+        assert.strictEqual(yield* honestListed, 10)
+        const dropped = warnings.filter((line) => line.includes("A peer's listing was dropped"))
+        assert.isAtLeast(dropped.length, 1, warnings.join("\n"))
+        assert.include(dropped[0]!, `"peer":"filler"`)
+        assert.include(dropped[0]!, "node honest")
+        const refused = warnings.filter(
+          (line) => line.includes("remoteAccess.maxListings)") && line.includes("A peer was refused")
+        )
+        assert.match(refused.at(-1)!, /this node holds \d+ of them, as many as any \(node filler holds \d+\)/)
+      }).pipe(Effect.scoped),
     120_000
   )
 

@@ -49,10 +49,12 @@ export interface RemoteAccess {
    */
   readonly maxListingsPerNode?: number
   /**
-   * How many actors all peer nodes together may list in this node's receptionist, and as many in its topics: past
-   * that every peer's new listings are refused (with a warning, at most one a second) until some entries leave. A
-   * peer may join under any number of node ids (up to the transport's `limits.maxPeers`), so the bound per node alone
-   * would multiply by them. Raise it for a cluster whose nodes list more actors than that together. A whole number, 1
+   * How many actors all peer nodes together may list in this node's receptionist, and as many in its topics. The bound
+   * is shared fairly: past it, a node holding fewer listings than the node holding the most is let in at that node's
+   * expense (its oldest listing is dropped, with a warning a second), and only a node holding about as many as any is
+   * refused (a warning a second, naming who holds what); so a peer that fills it cannot starve an honest peer holding
+   * few. A peer may join under any number of node ids (up to the transport's `limits.maxPeers`), so the bound per node
+   * alone would multiply by them. Raise it for a cluster whose nodes list more actors than that together. A whole number, 1
    * or more. Default {@link defaultMaxListings}.
    *
    * @example
@@ -64,8 +66,12 @@ export interface RemoteAccess {
   /**
    * How many sessions whose coordinators are on other nodes this node's participants may hold joined and not begun
    * (a `Join` answered, no `Begin` yet), all participants and coordinator nodes together; each coordinator node may
-   * also hold at most 4,096 (or `maxJoiningSessions` if larger) at each participant. A Join past either is refused:
-   * the session fails at once for its starter with `SessionJoinRefused`, naming this node and the bound. An honest
+   * also hold at most 4,096 (or `maxJoiningSessions` if larger) at each participant. Durable sessions not begun count
+   * too. The bound of all is shared fairly among coordinator nodes: past it, a Join of a node holding fewer than the
+   * node holding the most is taken, and that node's oldest session not begun is dropped (its starter gets
+   * `SessionJoinRefused` with `dropped`); a Join of a node holding about as many as any, or past the bound per node, is
+   * refused: the session fails at once for its starter with `SessionJoinRefused`, naming this node, the bound and who
+   * holds what. An honest
    * coordinator begins its session as soon as every role joined, so these stay few; sessions made up by a peer that
    * never begins them would otherwise be kept until that peer goes down. A whole number, 1 or more. Default
    * {@link defaultMaxJoinsNotBegun}.

@@ -7,8 +7,10 @@
  * Each peer node may have at most `remoteAccess.maxListingsPerNode` entries here: a listing past that is refused
  * (logged at most once a second per peer, with how many more were), so a peer cannot grow this node's memory by
  * listing actors it makes up under a key or topic it may use. Its entries are counted as they come and go. All peer
- * nodes together may have at most `remoteAccess.maxListings` (a peer may join under many node ids): past that every
- * peer's new listing is refused, logged at most once a second for all peers.
+ * nodes together may have at most `remoteAccess.maxListings` (a peer may join under many node ids). Past that, a
+ * node holding fewer listings than the one holding the most is let in at that one's expense (its oldest listing is
+ * dropped, with a warning a second naming both), and a node among those holding the most is refused (a warning a
+ * second for all peers): so peers that fill the table cannot starve an honest peer holding little (see `shares.ts`).
  */
 import { Effect } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
@@ -16,6 +18,7 @@ import type * as Protocol from "../Protocol.ts"
 import * as RemoteAccess from "../RemoteAccess.ts"
 import { type Changes, Listing, type RemoteEntry } from "./listing.ts"
 import { PeerLogWindow } from "./peerLogWindow.ts"
+import { Shares } from "./shares.ts"
 import type { SystemImpl } from "./system.ts"
 
 /** An entry as announced to other nodes. */
@@ -35,10 +38,10 @@ class Entries {
 export class Directory {
   private readonly entries = new Map<string, Entries>()
   private readonly system: SystemImpl
-  /** How many entries each peer node has here (bounded by `maxListingsPerNode`). */
-  private readonly byNode = new Map<string, number>()
-  /** How many entries all peer nodes have here (bounded by `maxListings`). */
-  private remoteCount = 0
+  /** How many entries each peer node has here (bounded by `maxListingsPerNode`), and all together (`maxListings`). */
+  private readonly shares = new Shares()
+  /** Each peer node's entries, oldest first (by `name` NUL `key`): the first leaves when a smaller share needs room. */
+  private readonly byNode = new Map<string, Map<string, { readonly name: string; readonly key: string }>>()
   /** Warnings about listings refused past a bound: at most one a second per peer (and one for all peers). */
   private readonly refusals = new PeerLogWindow()
   /** Set by remoting: tells the other nodes of a local change. */
@@ -105,17 +108,25 @@ export class Directory {
     const key = `${node}\u0000${entry.path}`
     const known = this.entries.get(entry.name)
     if (known === undefined || !known.remote.has(key)) {
-      const count = this.byNode.get(node) ?? 0
-      if (count >= this.maxPerNode) {
+      const shares = this.shares
+      if (shares.count(node) >= this.maxPerNode) {
         this.refused(node, entry.name, "node")
         return
       }
-      if (this.remoteCount >= this.maxAll) {
-        this.refused(node, entry.name, "all")
-        return
+      if (shares.total >= this.maxAll) {
+        if (!shares.mayTakeFromTop(node)) {
+          this.refused(node, entry.name, "all")
+          return
+        }
+        this.dropOldest(shares.top()!, node)
       }
-      this.byNode.set(node, count + 1)
-      this.remoteCount++
+      shares.add(node)
+      let mine = this.byNode.get(node)
+      if (mine === undefined) {
+        mine = new Map()
+        this.byNode.set(node, mine)
+      }
+      mine.set(`${entry.name}\u0000${key}`, { name: entry.name, key })
     }
     const entries = known ?? this.get(entry.name)
     const remote: RemoteEntry = { node, path: entry.path, protocol: entry.protocol }
@@ -127,40 +138,67 @@ export class Directory {
     const entries = this.entries.get(entry.name)
     const key = `${node}\u0000${entry.path}`
     if (entries?.remote.delete(key)) {
-      this.forgotten(node)
+      this.forgotten(node, entry.name, key)
       for (const listing of entries.listeners) listing.remoteRemoved(key)
       this.changed(entries, entry.name)
     }
   }
 
-  /** One entry of `node` left. */
-  private forgotten(node: string): void {
-    this.remoteCount--
-    const count = this.byNode.get(node)! - 1
-    if (count === 0) this.byNode.delete(node)
-    else this.byNode.set(node, count)
+  /** Entry `key` of `node` under `name` left. */
+  private forgotten(node: string, name: string, key: string): void {
+    this.shares.remove(node)
+    const mine = this.byNode.get(node)!
+    mine.delete(`${name}\u0000${key}`)
+    if (mine.size === 0) this.byNode.delete(node)
+  }
+
+  /**
+   * The table is full and `taker` holds fewer entries than `node`, which holds the most: `node`'s oldest entry leaves
+   * to make room (logged at most once a second for all nodes, naming who holds what).
+   */
+  private dropOldest(node: string, taker: string): void {
+    const oldest = this.byNode.get(node)!.values().next().value!
+    const held = this.shares.count(node)
+    const entries = this.entries.get(oldest.name)!
+    entries.remote.delete(oldest.key)
+    this.forgotten(node, oldest.name, oldest.key)
+    for (const listing of entries.listeners) listing.remoteRemoved(oldest.key)
+    this.changed(entries, oldest.name)
+    const earlier = this.refusals.admit("\u0000dropped", Date.now())
+    if (earlier === undefined) return
+    const more = earlier === 0 ? "" : ` (and ${earlier} more dropped earlier)`
+    const detail =
+      `${this.what(oldest.name)}: peer nodes have ${this.maxAll} listings here, the most all of them together may have ` +
+      `(remoteAccess.maxListings); this node held ${held}, the most of any, so its oldest listing left for one of node ` +
+      `${taker}, which held ${this.shares.count(taker)}${more}. Raise remoteAccess.maxListings if the peers' listings are honest`
+    this.system.runBackground(
+      Effect.logWarning("A peer's listing was dropped").pipe(Effect.annotateLogs({ peer: node, detail }))
+    )
+  }
+
+  private what(name: string): string {
+    return this === this.system.receptionist ? `registration under key ${name}` : `subscription to topic ${name}`
   }
 
   private refused(node: string, name: string, bound: "node" | "all"): void {
     // past the bound of all peers, one line a second whichever peer lists (a peer may join under many ids)
     const earlier = this.refusals.admit(bound === "node" ? node : "\u0000all peers", Date.now())
     if (earlier === undefined) return
-    const what = this === this.system.receptionist ? `registration under key ${name}` : `subscription to topic ${name}`
     const more = earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`
     const full =
       bound === "node"
         ? `the node has ${this.maxPerNode} listings here already, the most one node may have (remoteAccess.maxListingsPerNode)`
-        : `peer nodes have ${this.maxAll} listings here already, the most all of them together may have (remoteAccess.maxListings)`
-    const detail = `${what}: ${full}${more}`
+        : `peer nodes have ${this.maxAll} listings here already, the most all of them together may have (remoteAccess.maxListings), ` +
+          `and this node holds ${this.shares.count(node)} of them, as many as any (node ${this.shares.top()} holds ` +
+          `${this.shares.topCount}): nodes holding fewer are still let in`
+    const detail = `${this.what(name)}: ${full}${more}`
     this.system.runBackground(Effect.logWarning("A peer was refused").pipe(Effect.annotateLogs({ peer: node, detail })))
   }
 
   /** A node went down, or re-announced everything: forget all its entries. */
   removeNode(node: string): void {
-    const count = this.byNode.get(node)
-    if (count === undefined) return
-    this.byNode.delete(node)
-    this.remoteCount -= count
+    if (!this.byNode.delete(node)) return
+    this.shares.removeAll(node)
     for (const [name, entries] of [...this.entries]) {
       let removed = false
       for (const [key, entry] of entries.remote) {

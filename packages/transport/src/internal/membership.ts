@@ -19,7 +19,9 @@
  * and when none is, a peer holding fewer than its share (the bound over the peers holding dials) takes one from the
  * peer holding the most (that dial is dropped: its peer's gossip names the member again). So a peer naming thousands
  * of members it made up (at addresses that hold each dial until the handshake times out) cannot keep the members
- * honest peers name from being dialed; peers under many node ids each get their share, at least one.
+ * honest peers name from being dialed; peers under many node ids each get their share, at least one: when more peers
+ * name members than `maxLearnedDials`, each still dials one (the dials at once are then at most one per linked peer,
+ * bounded by `limits.maxPeers`, where peers under `maxLearnedDials` node ids held every dial, one each, before).
  */
 import { Fiber, Option } from "effect"
 import * as Frame from "../Frame.ts"
@@ -183,7 +185,8 @@ export class Membership {
   /**
    * Whether `source` may start one more learned dial: while fewer than `maxLearnedDials` run, yes; else if it holds
    * fewer than its share (the bound over the peers holding dials, itself included), the peer holding the most (at
-   * least two more than `source`) gives up one of its dials to it.
+   * least two more than `source`) gives up one of its dials to it; and when every peer holds one at most, a peer that
+   * holds none starts one (so the dials at once are at most `maxLearnedDials`, or one per linked peer if more).
    */
   private mayDial(dials: LearnedDials, source: string): boolean {
     const max = this.engine.options.limits.maxLearnedDials
@@ -194,7 +197,9 @@ export class Membership {
     let most: Array<string> | undefined
     for (const addresses of dials.bySource.values())
       if (most === undefined || addresses.length > most.length) most = addresses
-    if (most === undefined || most.length < held + 2) return false
+    // every peer holding one: a peer holding none still starts one (past the bound: at most one per linked peer), or
+    // peers under `maxLearnedDials` node ids, one dial each, would keep every other peer's members from being dialed
+    if (most === undefined || most.length < held + 2) return held === 0
     this.drop(most.pop()!)
     dials.total--
     return true

@@ -9,6 +9,7 @@ import type * as Behaviors from "../../Behavior.ts"
 import { DurableRole } from "../../durable/internal/durableRole.ts"
 import { type SessionStore, sessionStore } from "../../durable/internal/sessionStore.ts"
 import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
+import { PeerLogWindow } from "../../internal/peerLogWindow.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Participant } from "./participant.ts"
 import * as Recovery from "./roleRecovery.ts"
@@ -103,6 +104,33 @@ const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
 const decodeCause = Schema.decodeUnknownExit(Schema.toCodecJson(AbortCause))
 
 /**
+ * A durable Join of a participant spawned with no Storage: the failure it is answered with, and a warning (a line a
+ * second per coordinator node).
+ */
+const noStorage = (participant: Participant, m: Join): ParticipantFailed => {
+  const failed = new ParticipantFailed({
+    protocol: participant.spec.choreography.name,
+    session: m.session,
+    role: m.member ?? participant.spec.role,
+    cause: `${participant.self.path} on node ${participant.system.node} cannot join a durable session: it was spawned with no Storage (provide Storage.layerSqlite or Storage.layerPostgres where it is spawned)`
+  })
+  const log = participant.system.extension(noStorageKey, () => new PeerLogWindow())
+  if (log.admit(m.coordinator.node, Date.now()) !== undefined)
+    participant.system.runBackground(
+      Effect.logWarning("A durable session's Join was refused").pipe(
+        Effect.annotateLogs({
+          participant: participant.self.path,
+          coordinatorNode: m.coordinator.node,
+          detail: failed.cause
+        })
+      )
+    )
+  return failed
+}
+
+const noStorageKey = { name: "@troupe/runtime/Session/durableJoinWithNoStorage" }
+
+/**
  * The session store of the participant's storage (a durable session's participants are spawned with one).
  *
  * @example
@@ -129,6 +157,9 @@ export const store = (participant: Participant, session: string): Effect.Effect<
  */
 const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effect.Effect<boolean, unknown> =>
   Effect.gen(function* () {
+    // a participant spawned with no Storage answers, typed: a peer's durable Join does not crash it (a restart
+    // aborts the sessions it runs)
+    if (Option.isNone(yield* Effect.serviceOption(Storage))) return yield* Effect.fail(noStorage(participant, m))
     const coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
     const answerAbort = (cause: AbortCause) =>
       Effect.as(
@@ -152,6 +183,11 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
               cause: `its abort is stored, with a cause that does not decode: ${Cause.pretty(decoded.cause)}`
             })
       )
+    }
+    // a session not begun counts against the bounds of sessions not begun, as a plain one does (see notBegun.ts)
+    if (!durable.begun) {
+      const refused = participant.admit(m)
+      if (refused !== undefined) return yield* refused
     }
     const session = new RoleSession(participant, m)
     session.durable = new DurableRole({

@@ -27,7 +27,7 @@ import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Terminated } from "../../Terminated.ts"
 import * as DurableParticipant from "./durableParticipant.ts"
-import { allNotBegun, NotBegun } from "./notBegun.ts"
+import { drop, NotBegun, type Refusal, refuse } from "./notBegun.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
@@ -35,7 +35,7 @@ import {
   type AbortCause,
   ParticipantStopped,
   SessionCancelled,
-  SessionJoinRefused,
+  type SessionJoinRefused,
   type StepTimeout
 } from "./sessionErrors.ts"
 import {
@@ -145,7 +145,7 @@ export class Participant {
    * used.
    */
   aborting: Map<string, AbortCause> | undefined = undefined
-  /** Plain sessions joined and not begun yet, by their coordinator's node (bounded: see notBegun.ts). */
+  /** Sessions joined and not begun yet, by their coordinator's node (bounded: see notBegun.ts). */
   private readonly notBegun: NotBegun
   readonly spec: Spec
   readonly system: SystemImpl
@@ -164,7 +164,7 @@ export class Participant {
     this.ctx = ctx
     this.self = ctx.self
     this.system = internal(ctx.system)
-    this.notBegun = new NotBegun(this.system)
+    this.notBegun = new NotBegun(this.system, (id, why, taker) => this.dropNotBegun(id, why, taker))
     this.same = Exit.succeed(this)
   }
 
@@ -254,48 +254,45 @@ export class Participant {
     // A coordinator of this node tells its roles itself when it stops before its session ends (see the
     // coordinator's `start`): no death watch, whose entries a live session would keep on both actors.
     if (coordinator?.isTerminated) return reply
-    const refused = this.notBegun.take(m.coordinator.node, m.session)
-    if (refused !== undefined) return this.refuseJoin(m, refused.scope, refused.held)
+    const refused = this.admit(m)
+    if (refused !== undefined) return refused
     this.sessions.set(m.session, new RoleSession(this, m))
     return coordinator === undefined ? Effect.andThen(watch, reply) : reply
   }
 
-  /** A plain session began or ended: it no longer counts against its coordinator node's sessions not begun. */
+  /** A session began or ended: it no longer counts against its coordinator node's sessions not begun. */
   settled(node: string, id: string): void {
     this.notBegun.settled(node, id)
   }
 
   /**
-   * A Join past a bound of sessions not begun: answered with `SessionJoinRefused` (the session fails at once for its
-   * starter), logged a line a second per coordinator node, and one for all nodes past the bound of all.
+   * Counts the session of Join `m` (plain or durable, joined and not begun) against the bounds of sessions not begun,
+   * or answers the Join with `SessionJoinRefused` (the session fails at once for its starter), logged a line a second
+   * per coordinator node, and one for all nodes past the bound of all.
    */
-  private refuseJoin(m: Join, scope: "node" | "all", held: number): Effect.Effect<never, SessionJoinRefused> {
-    const node = m.coordinator.node
-    const refused = new SessionJoinRefused({
-      protocol: this.spec.choreography.name,
-      session: m.session,
-      role: m.member ?? this.spec.role,
-      path: this.self.path,
-      node: this.system.node,
-      scope,
-      held
-    })
-    const earlier = allNotBegun(this.system).refusals.admit(scope === "node" ? node : "\u0000all nodes", Date.now())
-    if (earlier !== undefined) {
-      const whose =
-        scope === "node" ? "sessions of that node" : "sessions of other nodes (remoteAccess.maxJoinsNotBegun)"
-      this.system.runBackground(
-        Effect.logWarning("A session's Join was refused").pipe(
-          Effect.annotateLogs({
-            participant: this.self.path,
-            session: m.session,
-            coordinatorNode: node,
-            detail: `the ${scope === "node" ? "participant" : "node"} holds ${held} ${whose} that have not begun, the most it takes${earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`}`
-          })
-        )
+  admit(m: Join): Effect.Effect<never, SessionJoinRefused> | undefined {
+    const refusal = this.notBegun.take(m.coordinator.node, m.session)
+    if (refusal === undefined) return undefined
+    const where = { protocol: this.spec.choreography.name, path: this.self.path, system: this.system }
+    return Effect.fail(refuse(where, m.session, m.member ?? this.spec.role, m.coordinator.node, refusal))
+  }
+
+  /**
+   * Session `id`, joined and not begun, leaves for a Join of node `taker`, which holds fewer sessions not begun here
+   * than its coordinator's node (the bound of all is full): the role ends it and tells its coordinator why (nothing
+   * stored, for a durable one: it never began).
+   */
+  private dropNotBegun(id: string, why: Refusal, taker: string): void {
+    const session = this.sessions.get(id)
+    if (session === undefined || session.begun || session.ended) return
+    const where = { protocol: this.spec.choreography.name, path: this.self.path, system: this.system }
+    const cause = drop(where, id, session.role, session.coordinator.node, why, taker)
+    this.system.runBackground(
+      Effect.andThen(
+        session.abort(cause, "silent", false),
+        session.report({ _tag: "Abort", session: id, role: session.role, cause, trace: [] })
       )
-    }
-    return Effect.fail(refused)
+    )
   }
 
   begin(id: string): Effect.Effect<Participant> {

@@ -149,15 +149,31 @@ export class SessionJoinRefused extends Schema.TaggedError<SessionJoinRefused>()
   /** Whose sessions filled the bound: the coordinator node's (`node`), or those of all other nodes (`all`). */
   scope: Schema.Literals(["node", "all"]),
   /** How many sessions not begun the participant (`node`) or its node (`all`) held: the bound. */
-  held: Schema.Number
+  held: Schema.Number,
+  /**
+   * For `all`: how many of them the coordinator's node held, and which node held the most (how many). The bound is
+   * shared fairly: a Join is refused only to a node holding about as many as the node holding the most.
+   */
+  coordinatorNodeHeld: Schema.optionalKey(Schema.Number),
+  mostBy: Schema.optionalKey(Schema.Struct({ node: Schema.String, held: Schema.Number })),
+  /**
+   * The role had joined, and its session was dropped before it began, for a Join of a node holding fewer sessions not
+   * begun there (the bound of all was full and the coordinator's node held the most).
+   */
+  dropped: Schema.optionalKey(Schema.Boolean)
 }) {
   override get message(): string {
     const whose =
       this.scope === "node"
         ? `${this.held} sessions of this coordinator's node, the most it holds per coordinator node (4,096, or maxJoiningSessions if larger)`
-        : `${this.held} sessions of other nodes, the most its node holds (remoteAccess.maxJoinsNotBegun)`
+        : `${this.held} sessions of other nodes, the most its node holds (remoteAccess.maxJoinsNotBegun)` +
+          (this.coordinatorNodeHeld === undefined
+            ? ""
+            : `, ${this.coordinatorNodeHeld} of them of this coordinator's node` +
+              (this.mostBy === undefined ? "" : ` (node ${this.mostBy.node} held the most, ${this.mostBy.held})`))
+    const what = this.dropped === true ? "dropped session" : "refused to join session"
     return (
-      `Role ${this.role} (${this.path} on node ${this.node}) refused to join session ${this.session} of ${this.protocol}: ` +
+      `Role ${this.role} (${this.path} on node ${this.node}) ${what} ${this.session} of ${this.protocol}: ` +
       `too many sessions not begun there (${whose}). Sessions that never begin (a peer's made-up ones) hold them; ` +
       `try again later, or raise the bound on node ${this.node}`
     )

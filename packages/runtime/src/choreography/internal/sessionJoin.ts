@@ -14,16 +14,16 @@ import * as DurableJoin from "./durableJoin.ts"
 import { nodesApart } from "./reachability.ts"
 import * as RoleFlags from "./roleFlags.ts"
 import { stopped, tellAbort } from "./sessionAbort.ts"
-import { type AbortCause, SessionJoinRefused } from "./sessionErrors.ts"
+import { type AbortCause, ParticipantFailed, SessionJoinRefused } from "./sessionErrors.ts"
 
 /**
  * Why `role` could not be joined: it refused (it holds too many sessions not begun: `SessionJoinRefused`, as it
- * answered), its node has no link to a peer's node, or it did not answer.
+ * answered, or it cannot join a durable session: `ParticipantFailed`), its node has no link to a peer's node, or it did not answer.
  */
 const unreachable = (c: Coordination, role: string, cause: Cause.Cause<unknown>): AbortCause => {
   const { id, roles } = c.settings
   const failure = Cause.squash(cause)
-  if (failure instanceof SessionJoinRefused) return failure
+  if (failure instanceof SessionJoinRefused || failure instanceof ParticipantFailed) return failure
   return (
     nodesApart(c.choreography.name, id, roles, role, failure) ?? stopped(c, role, "unreachable", Cause.pretty(cause))
   )

@@ -10,7 +10,7 @@ import { type Choreography as C, Diagram } from "@troupe/choreography"
 import { Schema } from "effect"
 import * as ActorRef from "../../ActorRef.ts"
 import * as Protocol from "../../Protocol.ts"
-import { AbortCause, SessionJoinRefused } from "./sessionErrors.ts"
+import { AbortCause, ParticipantFailed, SessionJoinRefused } from "./sessionErrors.ts"
 
 type Choreography = C.Protocol
 const TraceEvent = Diagram.TraceEvent
@@ -27,7 +27,8 @@ const participantDefinition = (
   /**
    * Joins the session: the participant registers it and watches the coordinator; the reply says it is ready,
    * and whether it resumed a durable session that began from the log (then its peers send it again what they
-   * sent it). It fails with `SessionJoinRefused` when the participant holds too many sessions not begun.
+   * sent it). It fails with `SessionJoinRefused` when the participant holds too many sessions not begun, and with
+   * `ParticipantFailed` when it cannot join a durable session (it was spawned with no Storage).
    */
   Join: Protocol.request(
     {
@@ -62,7 +63,7 @@ const participantDefinition = (
         })
       )
     },
-    { success: Schema.Boolean, failure: SessionJoinRefused }
+    { success: Schema.Boolean, failure: Schema.Union([SessionJoinRefused, ParticipantFailed]) }
   ),
   /** Every role joined: start the role's program. */
   Begin: { session: Session },
