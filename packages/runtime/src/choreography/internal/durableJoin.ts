@@ -15,7 +15,14 @@ import { joinDone } from "./durableAdmission.ts"
 import { hold } from "./lease.ts"
 import { nodesApart } from "./reachability.ts"
 import type { Admission } from "./sessionAdmission.ts"
-import { type AbortCause, SessionCancelled, SessionNodeLost, type SessionNodesApart } from "./sessionErrors.ts"
+import {
+  type AbortCause,
+  ParticipantFailed,
+  SessionCancelled,
+  SessionJoinRefused,
+  SessionNodeLost,
+  type SessionNodesApart
+} from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantDefinition, ParticipantProtocol } from "./sessionProtocols.ts"
 
 /** How a durable session's coordinator keeps it. */
@@ -111,6 +118,12 @@ export const askDurable = (
   let apart: SessionNodesApart | undefined
   /** A node the role's node had no link to when a Join came: what they had in flight may be lost. */
   let relink: string | undefined
+  /**
+   * The role's answer that it cannot join: `ParticipantFailed` (spawned with no Storage) ends the asking at once;
+   * `SessionJoinRefused` (its node holds as many sessions not begun as it may) is asked again until the deadline,
+   * and is then why the session ends, not a lost node.
+   */
+  let refused: SessionJoinRefused | ParticipantFailed | undefined
   // a slow join is waited for (it is the role reading its log), up to the deadline: an attempt given up early
   // would interrupt it, and the next one would start over
   const ask = Effect.suspend(() =>
@@ -124,23 +137,28 @@ export const askDurable = (
           nodesApart(session.choreography.name, id, roles, role, error) ??
           (error._tag === "AskTimeout" ? apart : undefined)
         relink = apart?.peerNode ?? relink
+        refused = error instanceof SessionJoinRefused || error instanceof ParticipantFailed ? error : undefined
       })
     )
   )
   return ask.pipe(
     Effect.retry({
       schedule: Schedule.spaced(Duration.millis(rejoinEveryMillis)),
-      while: () => wanted() && Date.now() - since < durable.deadlineMillis
+      while: () => !(refused instanceof ParticipantFailed) && wanted() && Date.now() - since < durable.deadlineMillis
     }),
     Effect.provideService(Clock.Clock, liveClock),
     Effect.matchCauseEffect({
       onFailure: () =>
         wanted()
-          ? Effect.flatMap(atDeadline(session, ctx, role, apart, Date.now() - since), (cause) =>
-              Effect.andThen(
-                Effect.sync(() => joinDone(session)),
-                session.abortBy(ctx, role, cause)
-              )
+          ? Effect.flatMap(
+              refused !== undefined
+                ? Effect.succeed(refused)
+                : atDeadline(session, ctx, role, apart, Date.now() - since),
+              (cause) =>
+                Effect.andThen(
+                  Effect.sync(() => joinDone(session)),
+                  session.abortBy(ctx, role, cause)
+                )
             )
           : Effect.void,
       onSuccess: (resumed) =>
