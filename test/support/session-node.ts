@@ -45,11 +45,14 @@ export interface Config {
   readonly stepMs?: number
   /** The sessions' step deadline (ms), if they have one. */
   readonly stepTimeoutMs?: number
+  /** The storage's `nodeLease` (ms), if not the default. */
+  readonly nodeLeaseMs?: number
 }
 
 /** What a node prints: that it is ready, and each session's outcome (its results, or its abort cause's tag). */
 export type Event =
   | { readonly event: "ready" }
+  | { readonly event: "recovered"; readonly sessions: number }
   | {
       readonly event: "outcome"
       readonly session: string
@@ -71,10 +74,11 @@ const effect = (session: string, role: string, n: number) =>
 
 const roles = { C: client(() => config.rounds), B: bank(effect), A: auditor(effect) }
 
+const lease = config.nodeLeaseMs === undefined ? {} : { nodeLease: `${config.nodeLeaseMs} millis` as const }
 const storage =
   config.postgres !== undefined
-    ? Storage.layerPostgres({ url: config.postgres })
-    : Storage.layerSqlite({ filename: config.sqlite ?? "session-node.db" })
+    ? Storage.layerPostgres({ url: config.postgres, ...lease })
+    : Storage.layerSqlite({ filename: config.sqlite ?? "session-node.db", ...lease })
 
 const transport =
   config.port === undefined
@@ -124,6 +128,7 @@ main(
         }
       })
     const handles = [...(yield* DurableSession.recover([Ledger]))]
+    emit({ event: "recovered", sessions: handles.length })
     for (let i = 0; i < config.sessions; i++) {
       const id = `s-${i}`
       const stored = yield* DurableSession.outcome(id)

@@ -167,7 +167,10 @@ export class NodeFenced extends Schema.TaggedError<NodeFenced>()("NodeFenced", {
   holder: Schema.optional(NodeHolder)
 }) {
   override get message() {
-    const by = this.holder === undefined ? "the storage no longer records this process as its holder" : `it is now held by ${holderText(this.holder)}`
+    const by =
+      this.holder === undefined
+        ? "the storage no longer records this process as its holder"
+        : `it is now held by ${holderText(this.holder)}`
     return `This process lost the node name ${JSON.stringify(this.node)} on ${this.location}: ${by}, and its writes are refused. What to do: stop this process (its successor runs the node's durable work); if it was stalled, give the storage's lease (Storage option nodeLease) more time than its stalls`
   }
 }

@@ -119,7 +119,9 @@ export class NodeClaims implements Fence {
     const rows = sql.onDialectOrElse({
       pg: () => sql<Row & { node: string }>`SELECT node, epoch, token, holder, heartbeat_at, released FROM troupe_nodes
         WHERE ${sql.in("node", nodes)} FOR SHARE`,
-      orElse: () => sql<Row & { node: string }>`SELECT node, epoch, token, holder, heartbeat_at, released FROM troupe_nodes
+      orElse: () => sql<
+        Row & { node: string }
+      >`SELECT node, epoch, token, holder, heartbeat_at, released FROM troupe_nodes
         WHERE ${sql.in("node", nodes)}`
     })
     return Effect.map(rows, (rows) => {
@@ -212,7 +214,9 @@ export class NodeClaims implements Fence {
         }
         // another process took it over first: look again
       }
-    }).pipe(Effect.catchTag("SqlError", (error) => Effect.fail(fromSqlError(error, "node claim", undefined, this.location))))
+    }).pipe(
+      Effect.catchTag("SqlError", (error) => Effect.fail(fromSqlError(error, "node claim", undefined, this.location)))
+    )
   }
 
   /**
