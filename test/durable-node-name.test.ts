@@ -74,22 +74,25 @@ for (const db of databases()) {
         rounds: ROUNDS,
         effects,
         deadlineMs: 60_000,
-        // long sessions: the second process comes while they run
+        // sessions long enough for a kill to land in them
         stepMs: 300,
         ...extra
       }
     }
 
     it("refuses a second process with the same node name: every once effect runs once, every session completes", async () => {
-      const config = await configOf("twice")
+      const hold = join(dir, `hold-${db.name}`)
+      const config = await configOf("twice", { hold })
       const first = await Lines.start<Event>("session-node.ts", config)
       const holder = first.child.process.pid!
-      // the first is in the middle of its sessions
+      // the first is in the middle of its sessions, and held there (its `once` effects wait) until the second is done
       await effectsBegun(config.effects)
+      writeFileSync(hold, "")
       const second = await Lines.start<Event>("session-node.ts", config)
       // false once it exited (refused); true if it recovered the node's sessions (and ran them too)
       const recovered = await second.until((es) => es.some((e) => e.event === "recovered"), 120_000)
       const running = outcomesOf(first).length < SESSIONS
+      rmSync(hold)
       expect(await first.until((es) => es.filter((e) => e.event === "outcome").length >= SESSIONS, 240_000)).toBe(true)
       if (recovered) await second.until((es) => es.filter((e) => e.event === "outcome").length >= SESSIONS, 240_000)
       await second.kill()

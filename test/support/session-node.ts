@@ -9,7 +9,7 @@
  * <time> <pid>` to the `effects` file; with `kill: { nth }` the process SIGKILLs itself as its nth `once` effect
  * starts (in the middle of a session step).
  */
-import { appendFileSync } from "node:fs"
+import { appendFileSync, existsSync } from "node:fs"
 import {
   ActorSystem,
   type Behavior,
@@ -47,6 +47,8 @@ export interface Config {
   readonly stepTimeoutMs?: number
   /** The storage's `nodeLease` (ms), if not the default. */
   readonly nodeLeaseMs?: number
+  /** While this file exists, each `once` effect waits before it runs (so that a test holds the node mid-session). */
+  readonly hold?: string
 }
 
 /** What a node prints: that it is ready, and each session's outcome (its results, or its abort cause's tag). */
@@ -63,9 +65,13 @@ export type Event =
 const config = JSON.parse(process.argv[2] ?? "{}") as Config
 let onces = 0
 
+const held = Effect.gen(function* () {
+  while (config.hold !== undefined && existsSync(config.hold)) yield* Effect.sleep("20 millis")
+})
+
 const effect = (session: string, role: string, n: number) =>
   Effect.andThen(
-    Effect.sleep(`${config.stepMs ?? 0} millis`),
+    Effect.andThen(held, Effect.sleep(`${config.stepMs ?? 0} millis`)),
     Effect.sync(() => {
       if (config.kill !== undefined && ++onces === config.kill.nth) process.kill(process.pid, "SIGKILL")
       appendFileSync(config.effects, `${session}/${role}/${n} ${Date.now()} ${process.pid}\n`)
