@@ -23,12 +23,16 @@ const readOr = (path: string, otherwise: string): string => {
   }
 }
 
-/** The start time of process `pid` (ticks since boot, `/proc/<pid>/stat` field 22), or undefined when it is not running or not known. */
+/**
+ * The start time of process `pid` (ticks since boot, `/proc/<pid>/stat` field 22), or undefined when it is not
+ * running (no such process, or a zombie: killed, not yet reaped by its parent) or not known.
+ */
 const startOf = (pid: number | "self"): string | undefined => {
   const stat = readOr(`/proc/${pid}/stat`, "")
   if (stat === "") return undefined
   // the command name (field 2) is in parentheses and may hold spaces: the fields after it start at field 3
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  if (fields[0] === "Z" || fields[0] === "X") return undefined
   return fields[22 - 3]
 }
 
