@@ -9,7 +9,7 @@
  * <time> <pid>` to the `effects` file; with `kill: { nth }` the process SIGKILLs itself as its nth `once` effect
  * starts (in the middle of a session step).
  */
-import { appendFileSync } from "node:fs"
+import { appendFileSync, existsSync } from "node:fs"
 import {
   ActorSystem,
   type Behavior,
@@ -45,11 +45,16 @@ export interface Config {
   readonly stepMs?: number
   /** The sessions' step deadline (ms), if they have one. */
   readonly stepTimeoutMs?: number
+  /** The storage's `nodeLease` (ms), if not the default. */
+  readonly nodeLeaseMs?: number
+  /** While this file exists, each `once` effect waits before it runs (so that a test holds the node mid-session). */
+  readonly hold?: string
 }
 
 /** What a node prints: that it is ready, and each session's outcome (its results, or its abort cause's tag). */
 export type Event =
   | { readonly event: "ready" }
+  | { readonly event: "recovered"; readonly sessions: number }
   | {
       readonly event: "outcome"
       readonly session: string
@@ -60,9 +65,13 @@ export type Event =
 const config = JSON.parse(process.argv[2] ?? "{}") as Config
 let onces = 0
 
+const held = Effect.gen(function* () {
+  while (config.hold !== undefined && existsSync(config.hold)) yield* Effect.sleep("20 millis")
+})
+
 const effect = (session: string, role: string, n: number) =>
   Effect.andThen(
-    Effect.sleep(`${config.stepMs ?? 0} millis`),
+    Effect.andThen(held, Effect.sleep(`${config.stepMs ?? 0} millis`)),
     Effect.sync(() => {
       if (config.kill !== undefined && ++onces === config.kill.nth) process.kill(process.pid, "SIGKILL")
       appendFileSync(config.effects, `${session}/${role}/${n} ${Date.now()} ${process.pid}\n`)
@@ -71,10 +80,11 @@ const effect = (session: string, role: string, n: number) =>
 
 const roles = { C: client(() => config.rounds), B: bank(effect), A: auditor(effect) }
 
+const lease = config.nodeLeaseMs === undefined ? {} : { nodeLease: `${config.nodeLeaseMs} millis` as const }
 const storage =
   config.postgres !== undefined
-    ? Storage.layerPostgres({ url: config.postgres })
-    : Storage.layerSqlite({ filename: config.sqlite ?? "session-node.db" })
+    ? Storage.layerPostgres({ url: config.postgres, ...lease })
+    : Storage.layerSqlite({ filename: config.sqlite ?? "session-node.db", ...lease })
 
 const transport =
   config.port === undefined
@@ -124,6 +134,7 @@ main(
         }
       })
     const handles = [...(yield* DurableSession.recover([Ledger]))]
+    emit({ event: "recovered", sessions: handles.length })
     for (let i = 0; i < config.sessions; i++) {
       const id = `s-${i}`
       const stored = yield* DurableSession.outcome(id)

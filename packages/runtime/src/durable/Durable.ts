@@ -203,6 +203,8 @@ const start = <S, P extends Protocol.Any>(
     const pid = spec.persistenceId
     const storage = internal(yield* Storage)
     const system = systemOf(ctx)
+    // one live process per node name and storage: a second one would handle this actor's messages again
+    yield* storage.claim(system.node)
     const table = instances(system)
     const held = table.get(pid)
     if (held !== undefined && held.path !== ctx.self.path) {

@@ -138,6 +138,8 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
       })
       // (admitted as the system stops, when the sessions joining stop: not stored, it would run after a restart)
       if (systemInternal(system).isShuttingDown) return yield* new SystemShuttingDown({ system: system.name })
+      // one live process per node name and storage: a second one would recover this session too
+      yield* internal(yield* Storage).claim(system.node)
       const spec = yield* create(store, protocol, { ...options, id }, system.node)
       return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, {
         ...spec,
@@ -300,6 +302,8 @@ export const recover = (
     const system = yield* ActorSystem
     const impl = systemInternal(system)
     const store = yield* storeOf
+    // one live process per node name and storage: two would both run the sessions' `once` effects and sends again
+    yield* internal(yield* Storage).claim(system.node)
     const byName = new Map(protocols.map((p) => [p.name, p]))
     const handles: Array<Session.Handle<Record<string, unknown>>> = []
     const results = yield* store.runningResults(system.node)

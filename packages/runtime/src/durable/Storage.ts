@@ -24,10 +24,13 @@ import { type Array as Arr, Context, Duration, Effect, Layer, Option, Redacted, 
 import { SqlClient, type SqlError } from "effect/sql"
 import { fromSqlError, type StorageError } from "./internal/errors.ts"
 import * as Migrations from "./internal/migrations.ts"
+import { NodeClaims } from "./internal/nodeClaim.ts"
 import * as Sqlite from "./internal/sqlite.ts"
 import { Writer } from "./internal/writer.ts"
 
 export {
+  NodeFenced,
+  NodeNameTaken,
   PersistenceConflict,
   StateNotEncodable,
   StorageCorrupt,
@@ -108,6 +111,12 @@ export interface Options {
    * ```
    */
   readonly writerConnection?: boolean
+  /**
+   * How long a node name's holder on another host may go without a heartbeat (written every third of it) before
+   * a process that wants the name takes it for dead and takes it over (see "One process per node name" in
+   * docs/durability.md). A holder on the same host is known alive or dead at once. Default 10 s.
+   */
+  readonly nodeLease?: Duration.Input
 }
 
 /** @internal What the runtime's durable modules use. */
@@ -117,6 +126,11 @@ export interface Internal {
   readonly location: string
   /** The typed error of a failed read. */
   readonly failed: (operation: string, persistenceId?: string) => (error: SqlError.SqlError) => StorageError
+  /**
+   * Claims the node name for this process on this storage (once; see `nodeClaim.ts`): before a node recovers or
+   * runs durable work. Fails with `NodeNameTaken` while another live process holds it.
+   */
+  readonly claim: (node: string) => Effect.Effect<void, StorageError>
 }
 
 const InternalKey: unique symbol = Symbol.for("@troupe/runtime/Storage/internal")
@@ -136,12 +150,19 @@ export const make = (
     yield* Migrations.migrate(location)
     const context = yield* Effect.context<SqlClient.SqlClient>()
     const fork = Effect.runForkWith(context)
+    const claims = new NodeClaims({
+      sql,
+      location,
+      leaseMillis: Duration.toMillis(options.nodeLease ?? "10 seconds"),
+      fork: (effect) => fork(effect)
+    })
     const writer = new Writer({
       sql,
       location,
       delayMillis: Duration.toMillis(options.flushDelay ?? "2 millis"),
       fork: (effect) => fork(effect),
-      writerConnection: options.writerConnection
+      writerConnection: options.writerConnection,
+      fence: claims
     })
     // the writer's connection is taken now, while the pool is idle (under traffic the pool may have none to spare)
     yield* writer.prepare
@@ -150,7 +171,8 @@ export const make = (
         writer.drain,
         Effect.andThen(
           Effect.sync(() => writer.close()),
-          writer.release
+          // the node names are given up once the last write committed (a successor reads what this process wrote)
+          Effect.andThen(writer.release, claims.release)
         )
       )
     )
@@ -159,7 +181,7 @@ export const make = (
       (error: SqlError.SqlError): StorageError =>
         fromSqlError(error, operation, persistenceId, location)
     const service: StorageService & { readonly [InternalKey]: Internal } = {
-      [InternalKey]: { sql, writer, location, failed },
+      [InternalKey]: { sql, writer, location, failed, claim: (node) => claims.claim(node) },
       dialect,
       location,
       state: (persistenceId) =>

@@ -27,7 +27,7 @@ for (const db of databases()) {
       for (let i = 0; i < 2; i++) {
         await run(Effect.provide(Effect.void, db.layer(location)))
       }
-      expect(await run(Effect.provide(versions, db.client(location)))).toEqual([1, 2])
+      expect(await run(Effect.provide(versions, db.client(location)))).toEqual([1, 2, 3])
       const stored = await run(Storage.Storage.use((s) => s.state("nobody")).pipe(Effect.provide(db.layer(location))))
       expect(Option.isNone(stored)).toBe(true)
     })
@@ -35,23 +35,26 @@ for (const db of databases()) {
     it("migrates a database of an older version, keeping what it holds", async () => {
       const location = await db.fresh()
       await run(Effect.provide(Effect.void, db.layer(location)))
-      // the database as version 1 left it: a state stored, and none of version 2's tables
+      // the database as version 1 left it: a state stored, and none of version 2's or 3's tables
       const back = Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         yield* sql`INSERT INTO troupe_snapshots (persistence_id, revision, version, state, updated_at) VALUES ('kept', 1, 1, '7', 0)`
+        yield* sql`DROP TABLE troupe_nodes`
         yield* sql`DROP TABLE troupe_session_log`
         yield* sql`DROP TABLE troupe_session_roles`
         yield* sql`DROP TABLE troupe_sessions`
-        yield* sql`DELETE FROM troupe_migrations WHERE migration_id = 2`
+        yield* sql`DELETE FROM troupe_migrations WHERE migration_id >= 2`
       })
       await run(Effect.provide(back, db.client(location)))
       const kept = await run(Storage.Storage.use((s) => s.state("kept")).pipe(Effect.provide(db.layer(location))))
       expect(Option.getOrUndefined(kept)?.state).toBe(7)
       const tables = Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        return (yield* sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM troupe_sessions`).map((r) => Number(r.n))
+        const sessions = yield* sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM troupe_sessions`
+        const nodes = yield* sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM troupe_nodes`
+        return [...sessions, ...nodes].map((r) => Number(r.n))
       })
-      expect(await run(Effect.provide(tables, db.client(location)))).toEqual([0])
+      expect(await run(Effect.provide(tables, db.client(location)))).toEqual([0, 0])
     })
 
     it("refuses a database migrated by a newer Troupe, and writes nothing to it", async () => {

@@ -6,6 +6,8 @@
  */
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
+import type { NodeFenced } from "./errors.ts"
+import type { Fence } from "./nodeClaim.ts"
 import { type State, writeStates } from "./snapshots.ts"
 import type { Loose, Written } from "./tracked.ts"
 import { type Calls, type Expanded, gathered, isolated, type Outcome, runWrites } from "./writes.ts"
@@ -26,11 +28,36 @@ export interface Batch {
   readonly tries: { count: number; began: number; ran: number }
 }
 
-/** What a try of a batch gives: each loose write's outcome, and the states the database refused (write by write only). */
+/**
+ * What a try of a batch gives: each loose write's outcome, and the states the database refused (write by write only);
+ * or, when the storage lost its node name (see `nodeClaim.ts`), that, and nothing of the batch was written.
+ */
 export interface Tried {
   readonly results: ReadonlyArray<Outcome<unknown>>
   readonly refused: ReadonlyMap<Written, SqlError.SqlError> | undefined
+  readonly lost?: NodeFenced
 }
+
+/**
+ * The batch's body after the fence's check, in the same transaction: a storage that lost its node name writes
+ * nothing of the batch (see `nodeClaim.ts`). Without a fence, the body alone.
+ *
+ * @example
+ * ```ts
+ * const tried = yield* transactions.run(fenced(fence, allAtOnce(batch)), isRefusal)
+ * ```
+ */
+export const fenced = (
+  fence: Fence | undefined,
+  body: Effect.Effect<Tried, SqlError.SqlError>
+): Effect.Effect<Tried, SqlError.SqlError> =>
+  fence === undefined
+    ? body
+    : Effect.flatMap(
+        Effect.suspend(() => fence.check),
+        (lost): Effect.Effect<Tried, SqlError.SqlError> =>
+          lost === undefined ? body : Effect.succeed({ results: [], refused: undefined, lost })
+      )
 
 /**
  * The whole batch in the caller's transaction: every state (a state another instance wrote meanwhile is left out

@@ -122,8 +122,67 @@ export class NotDurable extends Schema.TaggedError<NotDurable>()("NotDurable", {
   }
 }
 
+/** The process that holds a node name on a storage, as it recorded itself. */
+export const NodeHolder = Schema.Struct({
+  pid: Schema.Number,
+  host: Schema.String,
+  /** The host's boot id (Linux), to tell a process of this boot from one before a reboot. */
+  boot: Schema.String,
+  /** The process's start time on its host (Linux ticks since boot), to tell it from a later process with its pid. */
+  processStart: Schema.String,
+  /** When it took the name (epoch milliseconds). */
+  startedAt: Schema.Number
+})
+export type NodeHolder = typeof NodeHolder.Type
+
+const holderText = (holder: NodeHolder) =>
+  `process ${holder.pid} on host ${holder.host} (since ${new Date(holder.startedAt).toISOString()})`
+
+/**
+ * Another live process holds this node name on this storage: it recovers and runs the node's durable sessions,
+ * actors and messages, and a second one would run their `once` effects and deliver their messages again. Nothing was
+ * started or written by this process for the node.
+ */
+export class NodeNameTaken extends Schema.TaggedError<NodeNameTaken>()("NodeNameTaken", {
+  node: Schema.String,
+  location: Schema.String,
+  holder: NodeHolder,
+  /** How long ago the holder last said it is alive (its heartbeat), in milliseconds of the database's clock. */
+  heartbeatAgoMillis: Schema.Number
+}) {
+  override get message() {
+    return `The node name ${JSON.stringify(this.node)} is held on ${this.location} by ${holderText(this.holder)}, which is alive (heartbeat ${Math.round(this.heartbeatAgoMillis)} ms ago): one process per node name and storage. What to do: stop that process first (a process that stopped or was killed gives the name up, at once on its host or when its lease runs out elsewhere), or give this one another node name (ActorSystem.layer({ node }))`
+  }
+}
+
+/**
+ * Another process took this node name on this storage over (this process was presumed dead: its lease ran out while
+ * it was stalled or cut from the database): from then on the storage refuses every write of this process, which
+ * must stop. Nothing it wrote after the takeover was committed.
+ */
+export class NodeFenced extends Schema.TaggedError<NodeFenced>()("NodeFenced", {
+  node: Schema.String,
+  location: Schema.String,
+  /** Who holds the name now (absent when its row was removed). */
+  holder: Schema.optional(NodeHolder)
+}) {
+  override get message() {
+    const by =
+      this.holder === undefined
+        ? "the storage no longer records this process as its holder"
+        : `it is now held by ${holderText(this.holder)}`
+    return `This process lost the node name ${JSON.stringify(this.node)} on ${this.location}: ${by}, and its writes are refused. What to do: stop this process (its successor runs the node's durable work); if it was stalled, give the storage's lease (Storage option nodeLease) more time than its stalls`
+  }
+}
+
 /** Why a storage operation can fail. */
-export type StorageError = StorageUnavailable | StorageTooNew | StorageCorrupt | PersistenceConflict
+export type StorageError =
+  | StorageUnavailable
+  | StorageTooNew
+  | StorageCorrupt
+  | PersistenceConflict
+  | NodeNameTaken
+  | NodeFenced
 
 /** Why writing a durable actor's state can fail. */
 export type WriteError = StorageError | StateNotEncodable

@@ -11,6 +11,9 @@
  * - `troupe_sessions`, `troupe_session_roles`, `troupe_session_log` (version 2): durable sessions: each
  *   session's protocol, bindings and outcome; each role's node, path and result; and the session's log, the
  *   messages each role sent (with their payloads) and the results of its `once` effects.
+ * - `troupe_nodes` (version 3): which process holds each node name on this storage (see `nodeClaim.ts`): its
+ *   epoch (one more per takeover), the claim's token, who the holder is, its last heartbeat, and whether it gave
+ *   the name up. Every write batch of a holder checks its token in its transaction.
  */
 import { Effect } from "effect"
 import { Migrator, SqlClient, SqlError } from "effect/sql"
@@ -94,10 +97,23 @@ const sessions = Effect.gen(function* () {
   yield* sql`CREATE INDEX troupe_session_log_to ON troupe_session_log (session, peer, kind)`
 })
 
+const nodes = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE troupe_nodes (
+    node TEXT PRIMARY KEY,
+    epoch BIGINT NOT NULL,
+    token TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    released INTEGER NOT NULL
+  )`
+})
+
 /** Every migration, by id; the last id is the storage schema version of this Troupe. */
 export const migrations = {
   "1_durable_actors": actors,
-  "2_durable_sessions": sessions
+  "2_durable_sessions": sessions,
+  "3_node_claims": nodes
 } satisfies Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
 
 export const latest = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

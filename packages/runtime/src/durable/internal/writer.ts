@@ -22,16 +22,18 @@
  */
 import { Cause, Effect, Exit } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
-import { allAtOnce, type Batch, oneByOne, type Tried } from "./batch.ts"
+import { allAtOnce, type Batch, fenced, oneByOne, type Tried } from "./batch.ts"
 import { Transactions } from "./connection.ts"
 import {
   describe,
   fromSqlError,
+  type NodeFenced,
   StateNotEncodable,
   type StorageError,
   StorageUnavailable,
   type WriteError
 } from "./errors.ts"
+import type { Fence } from "./nodeClaim.ts"
 import type { Merged } from "./rows.ts"
 import type { Loose, Tracked, Written } from "./tracked.ts"
 import { type Calls, type Expanded, expand, isRefusal, isVictim, type Op, rowOf, victimRetry } from "./writes.ts"
@@ -54,6 +56,8 @@ export class Writer {
   /** Runs a batch's effect (with the storage's services). */
   private readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
   private readonly transactions: Transactions
+  /** The storage's node names (see `nodeClaim.ts`): checked first in every batch's transaction. */
+  private readonly fence: Fence | undefined
   /** How many statement calls the batches made so far (a multi-row statement's call counts once), and loose writes they took. */
   readonly calls: Calls = { count: 0, writes: 0 }
 
@@ -64,7 +68,10 @@ export class Writer {
     readonly fork: (effect: Effect.Effect<void>) => { addObserver(f: () => void): void }
     /** Whether batches keep a connection of their own (PostgreSQL; see `connection.ts`): `undefined` when the pool can spare one. */
     readonly writerConnection: boolean | undefined
+    /** The storage's node names, checked first in every batch's transaction (see `nodeClaim.ts`). */
+    readonly fence?: Fence
   }) {
+    this.fence = options.fence
     this.sql = options.sql
     this.delayMillis = options.delayMillis
     this.location = options.location
@@ -88,6 +95,7 @@ export class Writer {
   commit(tracked: Tracked): Effect.Effect<void, WriteError> {
     return Effect.callback<void, WriteError>((resume) => {
       if (tracked.failure !== undefined) return resume(Effect.fail(tracked.failure))
+      if (this.fence?.lost !== undefined) return resume(Effect.fail(this.fence.lost))
       tracked.waiters.push((error) => resume(error === undefined ? Effect.void : Effect.fail(error)))
       if (!tracked.dirty) {
         tracked.dirty = true
@@ -107,6 +115,7 @@ export class Writer {
       if (this.closed) {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
+      if (this.fence?.lost !== undefined) return resume(Effect.fail(this.fence.lost))
       this.loose.push({ write: op as Op, unit, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
       this.schedule(true)
     })
@@ -129,6 +138,7 @@ export class Writer {
       if (this.closed) {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
+      if (this.fence?.lost !== undefined) return resume(Effect.fail(this.fence.lost))
       this.loose.push({
         write: { gather: gather as Merged<never, unknown>, take, after: then as Op },
         unit,
@@ -148,6 +158,7 @@ export class Writer {
       if (this.closed) {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
+      if (this.fence?.lost !== undefined) return resume(Effect.fail(this.fence.lost))
       this.loose.push({
         write: rowOf(merged, value),
         unit: undefined,
@@ -273,7 +284,7 @@ export class Writer {
     }
     const attempt = (body: Effect.Effect<Tried, SqlError.SqlError>) =>
       this.transactions
-        .run(body, (error) => isVictim(error) || isRefusal(error))
+        .run(fenced(this.fence, body), (error) => isVictim(error) || isRefusal(error))
         .pipe(Effect.retry({ while: isVictim, schedule: victimRetry }))
     let refusal: SqlError.SqlError | undefined
     return attempt(allAtOnce(batch)).pipe(
@@ -285,7 +296,9 @@ export class Writer {
       Effect.exit,
       Effect.flatMap((exit) =>
         Exit.isSuccess(exit)
-          ? this.committed(batch, written, exit.value, refusal, callsBefore)
+          ? exit.value.lost !== undefined
+            ? this.failed(written, loose, Cause.fail(exit.value.lost))
+            : this.committed(batch, written, exit.value, refusal, callsBefore)
           : this.failed(written, loose, exit.cause)
       )
     )
@@ -339,12 +352,14 @@ export class Writer {
   private failed(
     written: ReadonlyArray<Written>,
     loose: ReadonlyArray<Loose>,
-    cause: Cause.Cause<SqlError.SqlError>
+    cause: Cause.Cause<SqlError.SqlError | NodeFenced>
   ): Effect.Effect<void> {
     const failure = cause.reasons.find(Cause.isFailReason)
     const error: StorageError =
       failure !== undefined
-        ? fromSqlError(failure.error, "write", undefined, this.location)
+        ? failure.error._tag === "NodeFenced"
+          ? failure.error
+          : fromSqlError(failure.error, "write", undefined, this.location)
         : new StorageUnavailable({ reason: "failed", operation: "write", detail: Cause.pretty(cause) })
     for (const w of written) {
       this.settle(
