@@ -4,7 +4,8 @@
  * started again on the same storage; the test sends again the questions it had not answered (same ids).
  * At the end every question is in its agent's conversation exactly once, the stored usage counts each
  * journaled call once, and no model call whose answer had been journaled was sent again. SQLite and
- * PostgreSQL; `TROUPE_SOAK=1` kills many more times.
+ * PostgreSQL. The default suite kills two incarnations per database; `TROUPE_LONG=1` (run by `.ci/run` after the
+ * default suite) kills five, and `TROUPE_SOAK=1` many more.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -31,8 +32,10 @@ interface AgentState {
 }
 
 const soak = process.env.TROUPE_SOAK === "1"
-const QUESTIONS = soak ? 200 : 24
-const KILLS = soak ? 30 : 5
+/** Minutes of child processes: the full size runs in `.ci/run` after the default suite (README, "Tests"). */
+const long = process.env.TROUPE_LONG === "1"
+const QUESTIONS = soak ? 200 : long ? 24 : 12
+const KILLS = soak ? 30 : long ? 5 : 2
 const AGENTS = 4
 const DELAY = 25
 

@@ -4,7 +4,8 @@
  * again on the same storage, and sent again whatever it had not acknowledged (same ids). At the end every
  * deposit is applied exactly once, on SQLite and on PostgreSQL.
  *
- * The default run kills a few incarnations; `TROUPE_SOAK=1` runs many more, with more deposits.
+ * The default suite kills two incarnations per database; `TROUPE_LONG=1` (run by `.ci/run` after the default
+ * suite) kills six, and `TROUPE_SOAK=1` many more, with more deposits.
  */
 import { afterAll, describe, expect, it } from "vitest"
 import { databases } from "../packages/runtime/test/durable/databases.ts"
@@ -23,8 +24,10 @@ type Event =
   | { readonly event: "failed"; readonly error: string }
 
 const soak = process.env.TROUPE_SOAK === "1"
-const DEPOSITS = soak ? 2000 : 240
-const KILLS = soak ? 40 : 6
+/** Minutes of child processes: the full size runs in `.ci/run` after the default suite (README, "Tests"). */
+const long = process.env.TROUPE_LONG === "1"
+const DEPOSITS = soak ? 2000 : long ? 240 : 120
+const KILLS = soak ? 40 : long ? 6 : 2
 const ACCOUNTS = 6
 
 afterAll(() => Child.stopAll())

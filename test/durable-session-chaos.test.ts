@@ -10,7 +10,9 @@
  *   killed, the coordinator's included; and a node that does not come back within the session's deadline
  *   fails its sessions for every participant with `SessionNodeLost`.
  *
- * `TROUPE_SOAK=1` runs more sessions, rounds and kills.
+ * The default suite kills the lone node twice, on SQLite, and fails the sessions of a node that does not come
+ * back; `TROUPE_LONG=1` (run by `.ci/run` after the default suite) kills four times, on both databases, and kills
+ * any of three nodes. `TROUPE_SOAK=1` runs more sessions, rounds and kills.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -24,7 +26,9 @@ import * as Lines from "./support/lines.ts"
 import type { Config, Event } from "./support/session-node.ts"
 
 const soak = process.env.TROUPE_SOAK === "1"
-const KILLS = soak ? 25 : 4
+/** Minutes of child processes: the full size runs in `.ci/run` after the default suite (README, "Tests"). */
+const long = process.env.TROUPE_LONG === "1" || soak
+const KILLS = soak ? 25 : long ? 4 : 2
 /** Sessions started by each incarnation (so that every one has sessions in flight when it is killed). */
 const WAVE = soak ? 4 : 2
 const SESSIONS = WAVE * (KILLS + 1)
@@ -96,67 +100,74 @@ const dbs = databases()
 
 for (const db of dbs) {
   describe(`kill -9 of a node running durable sessions alone, on ${db.name}`, () => {
-    it("completes every session, with every once effect run once", async () => {
-      const seed = Number(process.env.TROUPE_SEED ?? Date.now() % 1_000_000)
-      const rand = Lines.random(seed)
-      const location = await db.fresh()
-      const effects = join(dir, `effects-alone-${db.name}.txt`)
-      writeFileSync(effects, "")
-      const base: Config = {
-        node: "n1",
-        ...(db.name === "sqlite" ? { sqlite: location } : { postgres: location }),
-        roles: ["C", "B", "A"],
-        coordinate: true,
-        sessions: SESSIONS,
-        rounds: ROUNDS,
-        effects,
-        deadlineMs: 20_000,
-        stepMs: 2
-      }
-      const log: Array<string> = []
-      let outcomes: ReadonlyArray<Event> = []
-      for (let incarnation = 0; ; incarnation++) {
-        const killing = incarnation < KILLS
-        const how = killing ? (rand() < 0.5 ? "step" : "outside") : "none"
-        const nth = 1 + Math.floor(rand() * 2 * WAVE * ROUNDS)
-        const config = { ...base, sessions: WAVE * (incarnation + 1) }
-        const node = await Lines.start<Event>("session-node.ts", how === "step" ? { ...config, kill: { nth } } : config)
-        if (how === "outside") {
-          setTimeout(() => void node.kill(), 20 + Math.floor(rand() * 400))
+    it.runIf(long || db.name === "sqlite")(
+      "completes every session, with every once effect run once",
+      async () => {
+        const seed = Number(process.env.TROUPE_SEED ?? Date.now() % 1_000_000)
+        const rand = Lines.random(seed)
+        const location = await db.fresh()
+        const effects = join(dir, `effects-alone-${db.name}.txt`)
+        writeFileSync(effects, "")
+        const base: Config = {
+          node: "n1",
+          ...(db.name === "sqlite" ? { sqlite: location } : { postgres: location }),
+          roles: ["C", "B", "A"],
+          coordinate: true,
+          sessions: SESSIONS,
+          rounds: ROUNDS,
+          effects,
+          deadlineMs: 20_000,
+          stepMs: 2
         }
-        const all = await node.until(
-          (es) => es.filter((e) => e.event === "outcome").length >= Math.min(SESSIONS, WAVE * (incarnation + 1))
-        )
-        log.push(`${incarnation}: ${how}${how === "step" ? ` #${nth}` : ""}, ${all ? "all ended" : "died"}`)
-        const aborted = node.events.filter((e) => e.event === "outcome" && e.aborted !== undefined)
-        if (aborted.length > 0) {
-          console.log(
-            `incarnation ${incarnation} aborted ${JSON.stringify(aborted)}:\n${node.child.stderr().slice(-4000)}`
+        const log: Array<string> = []
+        let outcomes: ReadonlyArray<Event> = []
+        for (let incarnation = 0; ; incarnation++) {
+          const killing = incarnation < KILLS
+          const how = killing ? (rand() < 0.5 ? "step" : "outside") : "none"
+          const nth = 1 + Math.floor(rand() * 2 * WAVE * ROUNDS)
+          const config = { ...base, sessions: WAVE * (incarnation + 1) }
+          const node = await Lines.start<Event>(
+            "session-node.ts",
+            how === "step" ? { ...config, kill: { nth } } : config
           )
-        }
-        await node.kill()
-        if (!killing) {
-          if (!all) {
-            const ended = new Set(node.events.flatMap((e) => (e.event === "outcome" ? [e.session] : [])))
-            const missing = Array.from({ length: SESSIONS }, (_, s) => `s-${s}`).filter((id) => !ended.has(id))
+          if (how === "outside") {
+            setTimeout(() => void node.kill(), 20 + Math.floor(rand() * 400))
+          }
+          const all = await node.until(
+            (es) => es.filter((e) => e.event === "outcome").length >= Math.min(SESSIONS, WAVE * (incarnation + 1))
+          )
+          log.push(`${incarnation}: ${how}${how === "step" ? ` #${nth}` : ""}, ${all ? "all ended" : "died"}`)
+          const aborted = node.events.filter((e) => e.event === "outcome" && e.aborted !== undefined)
+          if (aborted.length > 0) {
             console.log(
-              `seed ${seed}; ${log.join("; ")}\n${await diagnose(db, location, missing)}\n${node.child.stderr().slice(-3000)}`
+              `incarnation ${incarnation} aborted ${JSON.stringify(aborted)}:\n${node.child.stderr().slice(-4000)}`
             )
           }
-          expect(all, `seed ${seed}; ${log.join("; ")}`).toBe(true)
-          expect(incarnation).toBe(KILLS)
-          outcomes = node.events.filter((e) => e.event === "outcome")
-          break
+          await node.kill()
+          if (!killing) {
+            if (!all) {
+              const ended = new Set(node.events.flatMap((e) => (e.event === "outcome" ? [e.session] : [])))
+              const missing = Array.from({ length: SESSIONS }, (_, s) => `s-${s}`).filter((id) => !ended.has(id))
+              console.log(
+                `seed ${seed}; ${log.join("; ")}\n${await diagnose(db, location, missing)}\n${node.child.stderr().slice(-3000)}`
+              )
+            }
+            expect(all, `seed ${seed}; ${log.join("; ")}`).toBe(true)
+            expect(incarnation).toBe(KILLS)
+            outcomes = node.events.filter((e) => e.event === "outcome")
+            break
+          }
         }
-      }
-      const context = `seed ${seed}; ${log.join("; ")}`
-      if (process.env.TROUPE_VERBOSE === "1") console.log(context)
-      for (let s = 0; s < SESSIONS; s++) {
-        const outcome = outcomes.find((e) => e.event === "outcome" && e.session === `s-${s}`)
-        expect(outcome, context).toMatchObject({ completed: expected })
-      }
-      checkEffects(effects, context)
-    }, 300_000)
+        const context = `seed ${seed}; ${log.join("; ")}`
+        if (process.env.TROUPE_VERBOSE === "1") console.log(context)
+        for (let s = 0; s < SESSIONS; s++) {
+          const outcome = outcomes.find((e) => e.event === "outcome" && e.session === `s-${s}`)
+          expect(outcome, context).toMatchObject({ completed: expected })
+        }
+        checkEffects(effects, context)
+      },
+      300_000
+    )
   })
 }
 
@@ -187,61 +198,65 @@ if (postgres !== undefined) {
       return { n1: at(0), n2: at(1), n3: at(2) }
     }
 
-    it("completes every session when any node (the coordinator's too) is killed and started again", async () => {
-      const seed = Number(process.env.TROUPE_SEED ?? Date.now() % 1_000_000)
-      const rand = Lines.random(seed)
-      const effects = join(dir, "effects-three.txt")
-      writeFileSync(effects, "")
-      // a killed node must be back within the sessions' deadline: its restart (a Node start, its storage,
-      // recovery) took 26 s with three at once at load 47, and more beside cli.test's dozens of starts (s-0 lost
-      // with 20 s at load 28-37); 60 s is what the harness itself gives a start (Lines.start)
-      const config = await configs(effects, 60_000)
-      const log: Array<string> = []
-      let sessions = WAVE
-      const running = new Map<string, Lines.Driven<Event>>()
-      const startNode = async (node: (typeof nodes)[number]) =>
-        running.set(node, await Lines.start<Event>("session-node.ts", { ...config[node], sessions }))
-      // at once: a node's start takes 50-60 s at load 40 on 2 cores, and each waits only for its own
-      await Promise.all(nodes.map(startNode))
-      for (let k = 0; k < KILLS; k++) {
-        await new Promise((r) => setTimeout(r, 100 + Math.floor(rand() * 400)))
-        const victim = nodes[Math.floor(rand() * nodes.length)]!
-        await running.get(victim)!.kill()
-        await new Promise((r) => setTimeout(r, Math.floor(rand() * 300)))
-        if (victim === "n1") sessions += WAVE
-        await startNode(victim)
-        log.push(`${k}: killed ${victim}`)
-      }
-      const coordinator = running.get("n1")!
-      const all = await coordinator.until(
-        (es) => new Set(es.flatMap((e) => (e.event === "outcome" ? [e.session] : []))).size >= sessions,
-        90_000
-      )
-      const context = `seed ${seed}; ${log.join("; ")}`
-      if (!all) {
-        const ended = new Set(coordinator.events.flatMap((e) => (e.event === "outcome" ? [e.session] : [])))
-        const missing = Array.from({ length: sessions }, (_, s) => `s-${s}`).filter((id) => !ended.has(id))
-        console.log(`${context}\n${await diagnose(postgres, config.n1.postgres!, missing)}`)
-        for (const [node, driven] of running) {
-          driven.send({ id: 0, cmd: "roles" })
-          await driven.until((es) => es.some((e) => (e as { event: string }).event === "roles"), 5000)
-          const roles = driven.events.filter((e) => (e as { event: string }).event === "roles")
-          const held = JSON.stringify(roles).slice(0, 3000)
-          console.log(`${node} roles: ${held}\nstderr:\n${driven.child.stderr().slice(-1500)}`)
+    it.runIf(long)(
+      "completes every session when any node (the coordinator's too) is killed and started again",
+      async () => {
+        const seed = Number(process.env.TROUPE_SEED ?? Date.now() % 1_000_000)
+        const rand = Lines.random(seed)
+        const effects = join(dir, "effects-three.txt")
+        writeFileSync(effects, "")
+        // a killed node must be back within the sessions' deadline: its restart (a Node start, its storage,
+        // recovery) took 26 s with three at once at load 47, and more beside cli.test's dozens of starts (s-0 lost
+        // with 20 s at load 28-37); 60 s is what the harness itself gives a start (Lines.start)
+        const config = await configs(effects, 60_000)
+        const log: Array<string> = []
+        let sessions = WAVE
+        const running = new Map<string, Lines.Driven<Event>>()
+        const startNode = async (node: (typeof nodes)[number]) =>
+          running.set(node, await Lines.start<Event>("session-node.ts", { ...config[node], sessions }))
+        // at once: a node's start takes 50-60 s at load 40 on 2 cores, and each waits only for its own
+        await Promise.all(nodes.map(startNode))
+        for (let k = 0; k < KILLS; k++) {
+          await new Promise((r) => setTimeout(r, 100 + Math.floor(rand() * 400)))
+          const victim = nodes[Math.floor(rand() * nodes.length)]!
+          await running.get(victim)!.kill()
+          await new Promise((r) => setTimeout(r, Math.floor(rand() * 300)))
+          if (victim === "n1") sessions += WAVE
+          await startNode(victim)
+          log.push(`${k}: killed ${victim}`)
         }
-        const lines = readFileSync(effects, "utf8").split("\n")
-        console.log(
-          `effects of ${missing.join(", ")}:\n${lines.filter((l) => missing.some((id) => l.startsWith(`${id}/`))).join("\n")}`
+        const coordinator = running.get("n1")!
+        const all = await coordinator.until(
+          (es) => new Set(es.flatMap((e) => (e.event === "outcome" ? [e.session] : []))).size >= sessions,
+          90_000
         )
-      }
-      expect(all, context).toBe(true)
-      for (const node of nodes) await running.get(node)!.kill()
-      for (let s = 0; s < sessions; s++) {
-        const outcome = coordinator.events.find((e) => e.event === "outcome" && e.session === `s-${s}`)
-        expect(outcome, context).toMatchObject({ completed: expected })
-      }
-      checkEffects(effects, context, sessions)
-    }, 420_000)
+        const context = `seed ${seed}; ${log.join("; ")}`
+        if (!all) {
+          const ended = new Set(coordinator.events.flatMap((e) => (e.event === "outcome" ? [e.session] : [])))
+          const missing = Array.from({ length: sessions }, (_, s) => `s-${s}`).filter((id) => !ended.has(id))
+          console.log(`${context}\n${await diagnose(postgres, config.n1.postgres!, missing)}`)
+          for (const [node, driven] of running) {
+            driven.send({ id: 0, cmd: "roles" })
+            await driven.until((es) => es.some((e) => (e as { event: string }).event === "roles"), 5000)
+            const roles = driven.events.filter((e) => (e as { event: string }).event === "roles")
+            const held = JSON.stringify(roles).slice(0, 3000)
+            console.log(`${node} roles: ${held}\nstderr:\n${driven.child.stderr().slice(-1500)}`)
+          }
+          const lines = readFileSync(effects, "utf8").split("\n")
+          console.log(
+            `effects of ${missing.join(", ")}:\n${lines.filter((l) => missing.some((id) => l.startsWith(`${id}/`))).join("\n")}`
+          )
+        }
+        expect(all, context).toBe(true)
+        for (const node of nodes) await running.get(node)!.kill()
+        for (let s = 0; s < sessions; s++) {
+          const outcome = coordinator.events.find((e) => e.event === "outcome" && e.session === `s-${s}`)
+          expect(outcome, context).toMatchObject({ completed: expected })
+        }
+        checkEffects(effects, context, sessions)
+      },
+      420_000
+    )
 
     it("fails the sessions of a node that is not back within the deadline, typed", async () => {
       const effects = join(dir, "effects-lost.txt")

@@ -8,6 +8,9 @@ import { afterAll, describe, expect, it, vi } from "vitest"
 import { start, stopAll, testEnv } from "./support/child.ts"
 import { CLI, fixture, secret } from "./support/target-node.ts"
 
+/** The 15 s stop runs with `TROUPE_LONG=1` only. */
+const long = process.env.TROUPE_LONG === "1"
+
 afterAll(stopAll)
 vi.setConfig({ testTimeout: 300_000 })
 
@@ -69,15 +72,21 @@ describe("a peer's process stopped and continued in the middle", () => {
     expect(Number(failed![1])).toBeLessThan(10_000)
   })
 
-  it.concurrent("a 15 s SIGSTOP of the shop: once it runs again the nodes link again and a session runs", async () => {
-    const { shop, buyers } = await pair(500)
-    shop.process.kill("SIGSTOP")
-    await pause(15_000)
-    shop.process.kill("SIGCONT")
-    const exit = await buyers.exited()
-    expect(exit.code, exit.stdout + exit.stderr + shop.stdout() + shop.stderr()).toBe(0)
-    expect(exit.stdout).toMatch(/session \d+: bought for 30/)
-    shop.process.kill("SIGINT")
-    expect((await shop.exited()).code).toBe(0)
-  })
+  // a stop long enough for a verdict: minutes of child processes and waiting, run by `.ci/run` after the default
+  // suite (README, "Tests"); the default suite's verdicts on a live, paused node are remote-false-down's and
+  // node-stall's
+  it.runIf(long).concurrent(
+    "a 15 s SIGSTOP of the shop: once it runs again the nodes link again and a session runs",
+    async () => {
+      const { shop, buyers } = await pair(500)
+      shop.process.kill("SIGSTOP")
+      await pause(15_000)
+      shop.process.kill("SIGCONT")
+      const exit = await buyers.exited()
+      expect(exit.code, exit.stdout + exit.stderr + shop.stdout() + shop.stderr()).toBe(0)
+      expect(exit.stdout).toMatch(/session \d+: bought for 30/)
+      shop.process.kill("SIGINT")
+      expect((await shop.exited()).code).toBe(0)
+    }
+  )
 })
