@@ -93,7 +93,12 @@ const withStorage = <E, E2>(
   const storageStop = millisOf(options.storageStopTimeout ?? "10 seconds")
   return Layer.mergeAll(
     boundedStop(runner, millisOf(options.engineStopTimeout ?? "30 seconds"), "The cluster engine"),
-    boundedStop(Storage.layer(options), storageStop, "The storage writer (its pending writes)"),
+    // (no node-name claims: runners share the database, and shard locks give each sharded actor one runner)
+    boundedStop(
+      Layer.effect(Storage.Storage, Storage.make({ ...options, nodeClaims: false })),
+      storageStop,
+      "The storage writer (its pending writes)"
+    ),
     Layer.effect(
       ClusterStatus.Runner,
       Effect.gen(function* () {

@@ -139,9 +139,13 @@ const InternalKey: unique symbol = Symbol.for("@troupe/runtime/Storage/internal"
 export const internal = (storage: StorageService): Internal =>
   (storage as unknown as { readonly [InternalKey]: Internal })[InternalKey]
 
-/** Makes a storage over the `SqlClient` in context: migrates the database, starts the writer. */
+/**
+ * Makes a storage over the `SqlClient` in context: migrates the database, starts the writer. `nodeClaims: false`
+ * for a cluster runner's storage: the runners of a cluster share one database, often under one node name, and
+ * Effect Cluster's shard locks already give each sharded actor one runner at a time.
+ */
 export const make = (
-  options: Options & { readonly location?: string } = {}
+  options: Options & { readonly location?: string; readonly nodeClaims?: boolean } = {}
 ): Effect.Effect<StorageService, StorageError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -181,7 +185,13 @@ export const make = (
       (error: SqlError.SqlError): StorageError =>
         fromSqlError(error, operation, persistenceId, location)
     const service: StorageService & { readonly [InternalKey]: Internal } = {
-      [InternalKey]: { sql, writer, location, failed, claim: (node) => claims.claim(node) },
+      [InternalKey]: {
+        sql,
+        writer,
+        location,
+        failed,
+        claim: options.nodeClaims === false ? () => Effect.void : (node) => claims.claim(node)
+      },
       dialect,
       location,
       state: (persistenceId) =>
