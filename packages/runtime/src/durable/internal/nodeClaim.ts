@@ -195,10 +195,13 @@ export class NodeClaims implements Fence {
           continue // another process inserted it meanwhile: look again
         }
         let dead = Number(row.released) === 1
+        /** The holder's death was presumed from a heartbeat that stood still (another host), not seen. */
+        let presumed = false
         if (!dead) {
           const recorded = yield* self_.holderOf(node, row)
           const alive = liveness(recorded, () => heldHere.has(row.token))
           if (alive === "alive") return yield* self_.taken(node, recorded, row)
+          presumed = alive !== "dead"
           dead = alive === "dead" || (yield* self_.watch(node, row)) === "dead"
           if (!dead) continue // the row changed hands meanwhile: look again
         }
@@ -206,9 +209,14 @@ export class NodeClaims implements Fence {
           SET epoch = epoch + 1, token = ${token}, holder = ${holder}, heartbeat_at = ${Date.now()}, released = 0
           WHERE node = ${node} AND token = ${row.token} RETURNING epoch`
         if (taken.length > 0) {
-          if (Number(row.released) !== 1)
+          // (a holder on this host whose process is gone, a restart after kill -9, is routine: said at debug level)
+          if (presumed)
             yield* Effect.logWarning(
-              `Took the node name ${JSON.stringify(node)} on ${self_.location} over from a holder presumed dead (${row.holder})`
+              `Took the node name ${JSON.stringify(node)} on ${self_.location} over from a holder presumed dead: its heartbeat stood still for the lease (${row.holder})`
+            )
+          else if (Number(row.released) !== 1)
+            yield* Effect.logDebug(
+              `Took the node name ${JSON.stringify(node)} on ${self_.location} over from a holder whose process is gone (${row.holder})`
             )
           return { node, token, epoch: Number(taken[0]!.epoch) }
         }
