@@ -20,6 +20,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node"
  */
 export const seconds: Readonly<Record<string, number>> = {
   "test/cli.test.ts": 55,
+  "test/durable-node-name.test.ts": 30,
   "test/readme.test.ts": 36,
   "test/durable-session-chaos.test.ts": 30,
   "test/packed-install.test.ts": 30,
