@@ -259,6 +259,10 @@ const holdMillis = (deadlineMillis: number) => Math.min(5000, Math.max(100, dead
  */
 const retryMillis = 200
 
+/** Why a session with sharded roles could not start (`AsDurable`: as a durable session could not). */
+type StartError = Session.RoleBindingInvalid | RoleNotSharded | AsDurable
+type AsDurable = StorageError | DurableSession.SessionIdTaken | SessionOverloaded
+
 /**
  * Starts a session with sharded roles: it is stored, then its coordinator (a sharded actor) is woken and asks
  * the roles to join. Like a durable session, it does not end with the starter's scope.
@@ -281,11 +285,7 @@ const retryMillis = 200
 export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<
-  Handle<Session.ResultsOf<B>>,
-  Session.RoleBindingInvalid | RoleNotSharded | StorageError | DurableSession.SessionIdTaken | SessionOverloaded,
-  Sharding.Sharding | Storage
-> =>
+): Effect.Effect<Handle<Session.ResultsOf<B>>, StartError, Sharding.Sharding | Storage> =>
   Effect.gen(function* () {
     const invalid = invalidBinding(protocol, options.roles as Readonly<Record<string, unknown>>)
     if (invalid !== undefined) return yield* invalid
@@ -395,13 +395,5 @@ const awaitEnd = (
 export const run = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<
-  Session.Completed<Session.ResultsOf<B>>,
-  | SessionAborted
-  | Session.RoleBindingInvalid
-  | RoleNotSharded
-  | StorageError
-  | DurableSession.SessionIdTaken
-  | SessionOverloaded,
-  Sharding.Sharding | Storage
-> => Effect.flatMap(start(protocol, options), (handle) => handle.await)
+): Effect.Effect<Session.Completed<Session.ResultsOf<B>>, SessionAborted | StartError, Sharding.Sharding | Storage> =>
+  Effect.flatMap(start(protocol, options), (handle) => handle.await)
