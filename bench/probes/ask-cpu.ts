@@ -9,6 +9,8 @@
  *
  * `ASK_CPU_HEAP=file ASK_CPU_ROOT=<checkout>` (one process) also samples every allocation of the rounds, collected
  * ones too, into `file` (a `.heapprofile`): bytes allocated per ask by function, which the load does not blur.
+ * `ASK_CPU_WIRE=ws` puts the two systems on WebSocket nodes over loopback instead (the bench's wire: ws's reads and
+ * writes, socket callbacks, no setImmediate per frame; both sides still in one process).
  */
 import { spawnSync } from "node:child_process"
 import { createRequire } from "node:module"
@@ -47,22 +49,29 @@ if (process.env.ASK_CPU_ROOT === undefined) {
   const rounds = Number(process.argv[2] ?? 20)
   const asks = Number(process.argv[3] ?? 2000)
   const from = createRequire(`${root}/packages/runtime/package.json`)
-  const { Effect, Logger, Schema } = (await import(
+  const { Effect, Logger, Option, Schema } = (await import(
     pathToFileURL(from.resolve("effect")).href
   )) as typeof import("effect")
   const { ActorSystem, Behavior, Protocol } = (await import(
     pathToFileURL(`${root}/packages/runtime/src/index.ts`).href
   )) as typeof import("@troupe/runtime")
-  const { InProcess, Transport } = (await import(
+  const { InProcess, Transport, WebSocket } = (await import(
     pathToFileURL(`${root}/packages/transport/src/index.ts`).href
   )) as typeof import("@troupe/transport")
+  const ws = process.env.ASK_CPU_WIRE === "ws"
   const Consumer = Protocol.make("Consumer", {
     Tick: { n: Schema.Number },
     Echo: Protocol.request({ n: Schema.Number }, { success: Schema.Number })
   })
   const node = (network: ReturnType<typeof InProcess.makeNetwork>, name: string) =>
     Effect.gen(function* () {
-      const transport = yield* InProcess.make(network, { node: name })
+      const transport = ws
+        ? yield* WebSocket.make({
+            node: name,
+            secret: "the probe's shared secret",
+            ...(name === "receiver" ? { listen: { port: 0, host: "127.0.0.1" } } : {})
+          })
+        : yield* InProcess.make(network, { node: name })
       return yield* ActorSystem.make({ name, askTimeout: "30 seconds" }).pipe(
         Effect.provideService(Transport.Transport, transport)
       )
@@ -81,7 +90,7 @@ if (process.env.ASK_CPU_ROOT === undefined) {
       { name: "consumer" }
     )
     const client = yield* node(network, "sender")
-    yield* client.connect("receiver")
+    yield* client.connect(ws ? Option.getOrThrow(server.address) : "receiver")
     const consumer = yield* client.lookup("/user/consumer", Consumer, { node: "receiver" })
     for (let n = 1; n <= 5000; n++) yield* consumer.ask(Consumer.Echo({ n }))
     const heap =

@@ -28,6 +28,12 @@ const SPARES = 4
 const FRAME_ARENA_MIN = 4 * 1024
 
 const COMMA = 0x2c
+const ZERO = 0x30
+/** A data frame's head (see `Frame.encodeData`) around its two counts, as bytes. */
+const DATA_ACK = Buffer.from('{"type":"data","ack":', "latin1")
+const FIRST = Buffer.from(',"first":', "latin1")
+const ENVELOPES = Buffer.from(',"envelopes":[', "latin1")
+const HEAD_BYTES = DATA_ACK.length + FIRST.length + ENVELOPES.length
 const CLOSE_BRACKET = 0x5d
 const CLOSE_BRACE = 0x7d
 
@@ -229,11 +235,17 @@ export class SendRing {
    * that a link streaming frames does not allocate each. Without, or smaller, a new buffer.
    */
   frame(ack: number, first: number, last: number, size: number, writes?: Writes): Buffer {
-    const head = `{"type":"data","ack":${ack},"first":${first},"envelopes":[`
-    const bytes = head.length + size + 1
+    // the head `{"type":"data","ack":<ack>,"first":<first>,"envelopes":[` written as bytes: no string per frame
+    const ackDigits = digits(ack)
+    const firstDigits = digits(first)
+    const bytes = HEAD_BYTES + ackDigits + firstDigits + size + 1
     const frame =
       writes !== undefined && bytes >= FRAME_ARENA_MIN ? this.arena.take(bytes, writes) : Buffer.allocUnsafe(bytes)
-    let at = frame.write(head, 0, "latin1")
+    let at = copy(DATA_ACK, frame, 0)
+    at = writeCount(frame, at, ack, ackDigits)
+    at = copy(FIRST, frame, at)
+    at = writeCount(frame, at, first, firstDigits)
+    at = copy(ENVELOPES, frame, at)
     const capacity = this.chunks.length
     let seq = first
     while (seq <= last) {
@@ -280,6 +292,27 @@ export class SendRing {
     this.sizes = sizes
     this.totals = totals
   }
+}
+
+/** How many decimal digits a count (a non-negative safe integer) takes. */
+const digits = (n: number): number => {
+  let count = 1
+  while (n >= 10) {
+    n = Math.floor(n / 10)
+    count++
+  }
+  return count
+}
+
+/** Writes count `n` (`count` digits of it, see {@link digits}) in decimal at `at`; returns where it ends. */
+const writeCount = (into: Uint8Array, at: number, n: number, count: number): number => {
+  const end = at + count
+  for (let i = end - 1; i >= at; i--) {
+    const next = Math.floor(n / 10)
+    into[i] = ZERO + (n - next * 10)
+    n = next
+  }
+  return end
 }
 
 /** Copies `bytes` into `into` at `at`; returns where they end (a loop for up to 4 bytes: cheaper than a call to `set`). */

@@ -23,6 +23,7 @@ import {
   type ReplyPayload,
   SYSTEM_PATH
 } from "./codec.ts"
+import { IdMap } from "./idMap.ts"
 import type { RemoteActorRef } from "./remoteRef.ts"
 import * as TellEffect from "./tellEffect.ts"
 
@@ -185,7 +186,7 @@ type LookupError =
 /** The asks and lookups this node made to others, waiting for their replies by correlation id. */
 export class Asks {
   /** The asks waiting for a reply, by correlation id. */
-  private readonly outgoing = new Map<string, Outgoing>()
+  private readonly outgoing = new IdMap<Outgoing>()
   private nextId = 0
   /** Templates of asks, per recipient and sender (see {@link template}), and the one used last. */
   private readonly templates = new WeakMap<RemoteActorRef<Protocol.Any>, Map<string, WireEnvelopes.Template>>()
@@ -335,7 +336,7 @@ export class Asks {
    * (a new incarnation replaced the one asked): then they fail with `restarted`, which says to look up again.
    */
   nodeDown(node: string, error: TransportError.NodeUnreachable, restarted: boolean): void {
-    for (const outgoing of [...this.outgoing.values()]) {
+    for (const outgoing of this.outgoing.values()) {
       if (outgoing.peer.node !== node) continue
       outgoing.complete(Exit.fail(restarted && outgoing.tag === "Lookup" ? "restarted" : error))
     }

@@ -9,6 +9,7 @@ import type * as Protocol from "../../Protocol.ts"
 import type { ActorCell, Envelope, ReplyTo } from "../cell.ts"
 import type { Remoting } from "../remoting.ts"
 import { describe, encodeWith, RemoteAskError, type ReplyPayload, SYSTEM_PATH } from "./codec.ts"
+import { IdMap } from "./idMap.ts"
 
 /** The reply path of a request that came from another node. */
 export class RemoteReply implements ReplyTo {
@@ -109,7 +110,7 @@ export class RemoteReply implements ReplyTo {
 
 /** The requests from other nodes being handled here, by node and correlation id. */
 export class Replies {
-  private readonly byNode = new Map<string, Map<string, RemoteReply>>()
+  private readonly byNode = new Map<string, IdMap<RemoteReply>>()
   /** The template of replies to each node (see {@link template}). */
   private readonly templates = new Map<string, WireEnvelopes.Template>()
   readonly remoting: Remoting
@@ -120,7 +121,7 @@ export class Replies {
   add(reply: RemoteReply): void {
     let byId = this.byNode.get(reply.peer.node)
     if (byId === undefined) {
-      byId = new Map()
+      byId = new IdMap()
       this.byNode.set(reply.peer.node, byId)
     }
     byId.set(reply.id, reply)
@@ -163,7 +164,7 @@ export class Replies {
     this.templates.delete(node)
     const byId = this.byNode.get(node)
     if (byId === undefined) return
-    for (const reply of [...byId.values()]) reply.cancel()
+    for (const reply of byId.values()) reply.cancel()
     this.byNode.delete(node)
   }
 
