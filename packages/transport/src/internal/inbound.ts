@@ -3,11 +3,9 @@
  * handed to the consumer (queued for `receive`, or given to a `receiveWith` receiver in the connection's own
  * callback, with the peer events in the same order), and the acks of what the consumer took.
  *
- * A receiver's work is bounded per loop turn: once envelopes were handed over for {@link SLICE_MS} in one turn (the
- * turn's clock opened only once {@link CLOCK_AFTER} envelopes were handed over: not for every ask and reply), the
- * rest of the frame, and every frame and peer event after it, waits for the next turns (`setImmediate`), in the order
- * they came, so that timers (heartbeats, the failure detector) and other sockets are served between slices. A
- * waiting envelope is not acknowledged until handed over: the sender's window bounds what waits.
+ * A receiver's work is bounded per loop turn (see `inboundSlices.ts`): once a turn's time for it is spent, the rest
+ * of the frame, and every frame and peer event after it, waits for the next turns, in the order they came. A waiting
+ * envelope is not acknowledged until handed over: the sender's window bounds what waits.
  */
 import { Effect, Exit, Queue, type Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -19,6 +17,7 @@ import type { Delivery, Receiver } from "../Transport.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 import { checkValues, rejection } from "./inboundChecks.ts"
+import { Part, Slices } from "./inboundSlices.ts"
 import type { Wide } from "./jsonValues.ts"
 import type { Link } from "./link.ts"
 
@@ -36,46 +35,6 @@ export class DeliveryImpl implements Delivery {
     this.envelope = envelope
     this.link = link
     this.ackTo = seq
-  }
-}
-
-/**
- * The time one loop turn may spend handing envelopes to the receiver (its clock opened, then checked, every
- * {@link CLOCK_AFTER} envelopes): a burst of
- * sessions' replies (each ending a session in its receiver's call) kept the starter's loop from turning for 100 ms
- * and more in one socket read.
- */
-export const SLICE_MS = 5
-
-/**
- * Envelopes handed over between two looks at the turn's clock (a power of two); the first look opens the clock.
- */
-export const CLOCK_AFTER = 16
-
-/** What is left of a data frame for the receiver: its envelopes from `next` (see the module's doc). */
-class Part {
-  readonly connection: Connection
-  readonly link: Link
-  readonly envelopes: ReadonlyArray<unknown>
-  readonly first: number
-  readonly valid: number
-  readonly wide: ReadonlyArray<Wide> | undefined
-  next: number
-  constructor(
-    connection: Connection,
-    link: Link,
-    frame: Frame.Data,
-    valid: number,
-    wide: ReadonlyArray<Wide> | undefined,
-    next: number
-  ) {
-    this.connection = connection
-    this.link = link
-    this.envelopes = frame.envelopes
-    this.first = frame.first
-    this.valid = valid
-    this.wide = wide
-    this.next = next
   }
 }
 
@@ -137,11 +96,11 @@ export class Inbound {
       const receiver = this.receiver
       if (receiver === undefined || link.lastQueued !== undefined)
         this.enqueue(new Part(connection, link, frame, valid, wide, next))
-      else if (this.waitingHead < this.waiting.length) this.wait(new Part(connection, link, frame, valid, wide, next))
+      else if (this.slices.busy) this.slices.wait(new Part(connection, link, frame, valid, wide, next))
       else {
         // handed over from the frame itself: a part of it is made only if this turn's slice runs out first
         const left = this.handOverFrom(receiver, connection, link, envelopes, first, valid, wide, next)
-        if (left < envelopes.length) this.wait(new Part(connection, link, frame, valid, wide, left))
+        if (left < envelopes.length) this.slices.wait(new Part(connection, link, frame, valid, wide, left))
       }
     }
     link.maybeAck()
@@ -190,7 +149,7 @@ export class Inbound {
   /**
    * Hands the envelopes of a frame from `from` to `receiver`, each acknowledged before the receiver runs (what it
    * sends back in the call carries the ack); returns where it stopped: `envelopes.length` once all went (or the
-   * receiver's call took the link down), else the first envelope left when this loop turn's {@link SLICE_MS} ran
+   * receiver's call took the link down), else the first envelope left when this loop turn's `SLICE_MS` ran
    * out. The decoder vouched for the first `valid` envelopes.
    */
   private handOverFrom(
@@ -206,7 +165,7 @@ export class Inbound {
     const engine = this.engine
     const wasDown = link.down
     for (let i = from; i < envelopes.length; i++) {
-      if (this.spent()) return i
+      if (this.slices.spent()) return i
       const seq = first + i
       if (this.accepts(envelopes[i], i < valid)) {
         const envelope = envelopes[i] as Envelope.Envelope
@@ -241,63 +200,22 @@ export class Inbound {
     this.engine.badFrame(connection, code, problem.field, problem.message, seq, link.peer.node)
   }
 
-  // ---------------------------------------------------------------------------------------------
-  // slices: a receiver's work per loop turn (see the module's doc)
+  /** The turn's clock and what waits for the next turns (see `inboundSlices.ts`). */
+  private readonly slices = new Slices((item) => this.runWaiting(item))
 
-  /** The parts and peer events waiting for the next turns, in the order they came (from `waitingHead`). */
-  private waiting: Array<Part | PeerEvent> = []
-  private waitingHead = 0
-  /** When this loop turn began handing envelopes over (0: not yet), and how many it handed over. */
-  private turnStart = 0
-  private turnCount = 0
-
-  /**
-   * Whether this loop turn's time for the receiver is spent, checked every {@link CLOCK_AFTER} envelopes. The turn's
-   * clock is opened lazily, at the first check with none open: a node that hands over one envelope a turn (an ask,
-   * its reply) reads no clock and schedules no `setImmediate` per envelope (an immediate makes the loop poll again
-   * before it sleeps: a system call per ask). The count runs on across turns until a clock opens, so a turn hands
-   * over at most {@link CLOCK_AFTER} envelopes before its clock, then {@link SLICE_MS} and up to one more check's.
-   */
-  private spent(): boolean {
-    if ((++this.turnCount & (CLOCK_AFTER - 1)) !== 0) return false
-    const now = performance.now()
-    if (this.turnStart === 0) {
-      this.turnStart = now
-      setImmediate(this.turnEnded)
-      return false
-    }
-    return now - this.turnStart > SLICE_MS
-  }
-
-  private wait(item: Part | PeerEvent): void {
-    this.waiting.push(item)
-    if (this.turnStart === 0) {
-      this.turnStart = performance.now()
-      setImmediate(this.turnEnded)
-    }
-  }
-
-  /** A turn ended: the next one hands over what waits, from where the last one stopped. */
-  private readonly turnEnded = (): void => {
-    this.turnStart = 0
-    this.turnCount = 0
-    const waiting = this.waiting
-    while (this.waitingHead < waiting.length) {
-      const item = waiting[this.waitingHead]!
-      const receiver = this.receiver
-      if (item instanceof Part) {
-        if (receiver === undefined) this.enqueue(item)
-        else {
-          const { connection, link, envelopes, first, valid, wide } = item
-          item.next = this.handOverFrom(receiver, connection, link, envelopes, first, valid, wide, item.next)
-          if (item.next < envelopes.length) return // the rest in the next turn (spent() scheduled it)
-        }
-        item.link.maybeAck()
-      } else if (receiver !== undefined) this.tell(receiver, item)
-      waiting[this.waitingHead++] = undefined as never
-    }
-    this.waiting = []
-    this.waitingHead = 0
+  /** Runs what waited for this turn: false when the turn's time ran out in it (see {@link Slices}). */
+  private runWaiting(item: Part | PeerEvent): boolean {
+    const receiver = this.receiver
+    if (item instanceof Part) {
+      if (receiver === undefined) this.enqueue(item)
+      else {
+        const { connection, link, envelopes, first, valid, wide } = item
+        item.next = this.handOverFrom(receiver, connection, link, envelopes, first, valid, wide, item.next)
+        if (item.next < envelopes.length) return false
+      }
+      item.link.maybeAck()
+    } else if (receiver !== undefined) this.tell(receiver, item)
+    return true
   }
 
   /** The consumer envelopes are handed to as they arrive (`Service.receiveWith`); none: they are queued. */
@@ -315,8 +233,8 @@ export class Inbound {
   notify(event: PeerEvent): void {
     const receiver = this.receiver
     if (receiver === undefined) return
-    if (this.waitingHead < this.waiting.length)
-      this.wait(event) // after the envelopes that came before it
+    if (this.slices.busy)
+      this.slices.wait(event) // after the envelopes that came before it
     else this.tell(receiver, event)
   }
 
@@ -369,7 +287,7 @@ export class Inbound {
         Effect.sync(() => {
           if (this.receiver !== receiver) return
           this.receiver = undefined
-          this.turnEnded() // what waits for it is queued for `receive` (peer events are not)
+          this.slices.turnEnded() // what waits for it is queued for `receive` (peer events are not)
         })
     )
   }
