@@ -297,9 +297,9 @@ export class FrameDecoder {
    * `requestHeads.ts`), else parsed whole and its head learned. May throw.
    */
   private request(text: string, pos: number, last: number, ack: number, first: number): Frame.Data {
-    const envelope = this.requests.decode(text, pos, last, this.reader, first)
+    const envelope = this.requests.decode(text, pos, last, first)
     if (envelope !== undefined) {
-      this.valid = 1
+      this.valid = this.requests.vouched ? 1 : 0
       return dataFrame(ack, first, [envelope])
     }
     const frame = JSON.parse(text) as Frame.Data

@@ -1,38 +1,38 @@
 /**
  * The frame decoder's path for a `data` frame of one ask or one reply (a caller waits for each: they are the round
- * trip of an ask), decoded without `JSON.parse`: every ask to one actor starts with the same text, and so does
- * every reply on a link (`{"kind":K,"to":T,"payload":`, a head), and only the payload and the fields after it vary:
- * the sender (`,"from":F`, one of a few per head), the correlation id, the trace context and the deadline, in the
- * order `Envelope.make` writes them. The payload is read by the connection's {@link JsonReader}, the fields after
- * it here, and the envelope must end where the frame's `]}` starts: the whole text is then matched by JSON's
- * grammar, so the envelope is the one `JSON.parse` gives (see `frameDecoder.ts` for why a match that reads all the
- * text in order gives the same value), and a valid one (its head and sender were checked when they were learned,
- * the rest is checked here), so the inbound side need not check it again. The correlation id is a plain string of
- * the frame's text: `JSON.parse` interns every short string value in V8's string table, one new entry per ask.
+ * trip of an ask), decoded without `JSON.parse` of the frame: every ask to one actor starts with the same text, and so
+ * does every reply on a link (`{"kind":K,"to":T,"payload":`, a head), and only the payload and the fields after it
+ * vary: the sender (`,"from":F`, one of a few per head), the correlation id, the trace context and the deadline, in
+ * the order `Envelope.make` writes them. Those fields are read here from the envelope's end backwards (each by its
+ * own grammar: digits, a plain string, a trace context, a sender's text learned), and the payload, what is left
+ * between the head and them, by one `JSON.parse` of its text (native code: no reader of ours to warm up and compile
+ * in a process's first thousands of asks). When that text is one JSON value, the whole envelope's text is matched by
+ * JSON's grammar with these fields, so it is the envelope `JSON.parse` of the frame gives (a JSON text has one
+ * parse; a payload cannot hold a field of the envelope), and a valid one (its head and sender were checked when they
+ * were learned, the rest is checked here), so the inbound side need not check it again. The correlation id is a
+ * plain string of the frame's text: `JSON.parse` interns every short string value in V8's string table, one new entry
+ * per ask.
  *
  * Anything else is left to the whole parse (`undefined`): a head or sender not learned yet (learned from that
- * parse), a payload the reader declines (then that head's next payloads go to `JSON.parse` for a while, as for
- * tells), an id with an escape, another field, another order, whitespace.
+ * parse), an id with an escape, a deadline not written as digits, another field, another order, whitespace between
+ * the fields; a payload that is not JSON throws (the decoder then parses the frame whole).
  *
  * @example
  * ```ts
  * const heads = new RequestHeads()
- * heads.decode(text, pos, last, reader, first) // undefined the first time: parse it whole, then
+ * heads.decode(text, pos, last, first) // undefined the first time: parse it whole, then
  * heads.learn(text, pos, (JSON.parse(text) as Frame.Data).envelopes[0])
- * heads.decode(text2, pos, last2, reader, first2) // the envelope, as JSON.parse of the frame gives it, numbered
+ * heads.decode(text2, pos, last2, first2) // the envelope, as JSON.parse of the frame gives it, numbered
  * ```
  */
 import type { ActorAddress } from "../ActorAddress.ts"
 import * as Envelope from "../Envelope.ts"
 import { address, addressJson, isAddress, isAt, PAYLOAD } from "./frameHeads.ts"
-import { declined, type JsonReader } from "./jsonReader.ts"
 
 /** How many heads a connection keeps, senders per head, and the longest head or sender kept (bounded per peer). */
 const HEADS = 64
 const SENDERS = 8
 const LONGEST = 512
-/** Payloads left to `JSON.parse` after the reader declines one: twice as many after each further decline, up to. */
-const MAX_SKIP = 1024
 /** Correlation ids up to this long are copied from the text; longer ones are made by `JSON.parse`, up to `LONG_ID`. */
 const SHORT_ID = 12
 const LONG_ID = 256
@@ -58,15 +58,17 @@ interface RequestHead {
   readonly kind: "ask" | "reply"
   readonly to: ActorAddress
   readonly senders: Array<Sender>
-  /** Payloads left to `JSON.parse` (after the reader declined one), and how many the next decline leaves. */
-  skip: number
-  penalty: number
 }
 
 /** A connection's heads of asks and replies (see the module's doc). */
 export class RequestHeads {
   private readonly byText = new Map<string, RequestHead>()
   private last: RequestHead | undefined = undefined
+  /**
+   * Whether the last envelope {@link decode} gave is a valid envelope for sure (else the inbound side checks it):
+   * its payload is too short to nest deeper than an envelope's may.
+   */
+  vouched = false
 
   /** The heads and senders kept (for tests). */
   get kept(): number {
@@ -90,61 +92,72 @@ export class RequestHeads {
 
   /**
    * The ask or reply envelope at `pos` whose `}` is at `last` (the frame's text ends with `]}` after it), numbered
-   * `seq`, read with `reader`; undefined when in doubt (parse the frame whole, and {@link learn} from it).
+   * `seq`; undefined when in doubt (parse the frame whole, and {@link learn} from it). May throw (a payload that is
+   * not JSON). The fields after the payload are read from the end (see the module's doc), the payload between by
+   * `JSON.parse`.
    */
-  decode(text: string, pos: number, last: number, reader: JsonReader, seq: number): Envelope.Envelope | undefined {
+  decode(text: string, pos: number, last: number, seq: number): Envelope.Envelope | undefined {
     const head = this.at(text, pos)
     if (head === undefined) return undefined
-    if (head.skip > 0) {
-      head.skip--
-      return undefined
-    }
-    const payload = reader.read(text, pos + head.text.length)
-    if (payload === declined) {
-      head.skip = head.penalty
-      head.penalty = Math.min(MAX_SKIP, head.penalty * 2)
-      return undefined
-    }
-    head.penalty = 1
-    let at = reader.end
-    let from: ActorAddress | undefined
-    // each field after the payload told by its name's first letter (`,"f`, `,"c`, `,"t`, `,"d`), then its whole
-    // name: no string made per envelope to compare with (a substring of the frame is one allocation per check)
-    if (text.charCodeAt(at + 2) === 102 && text.startsWith(FROM, at)) {
-      const sender = senderAt(head, text, at)
-      if (sender === undefined) return undefined
-      from = sender.from
-      at += sender.text.length
-    }
-    let correlationId: string | undefined
-    if (text.charCodeAt(at + 2) === 99 && text.startsWith(CORRELATION_ID, at)) {
-      const start = at + CORRELATION_ID.length
-      const end = plainEnd(text, start)
-      if (end < 0) return undefined
-      // a short one copied; a longer one made by JSON.parse (a slice would keep the frame's text alive with it)
-      correlationId =
-        end - start <= SHORT_ID ? text.slice(start, end) : (JSON.parse(text.slice(start - 1, end + 1)) as string)
-      at = end + 1
+    // from the envelope's `}` back: `,"deadline":D`, `,"traceparent":"T"`, `,"correlationId":"C"`, `,"from":F`
+    let end = last
+    let deadline: number | undefined
+    let at = end - 1
+    let c = text.charCodeAt(at)
+    if (c >= 48 && c <= 57) {
+      // digits, the first not a 0 unless alone (JSON's grammar), at most 15 (exact as a double)
+      while (c >= 48 && c <= 57 && end - at <= 16) c = text.charCodeAt(--at)
+      const start = at + 1
+      if (c === 58 && end - start <= 15 && text.startsWith(DEADLINE, start - DEADLINE.length)) {
+        if (text.charCodeAt(start) === 48 && end - start > 1) return undefined
+        let value = 0
+        for (let i = start; i < end; i++) value = value * 10 + (text.charCodeAt(i) - 48)
+        deadline = value
+        end = start - DEADLINE.length
+      }
     }
     let traceparent: string | undefined
-    if (text.charCodeAt(at + 2) === 116 && text.startsWith(TRACEPARENT, at)) {
-      const start = at + TRACEPARENT.length
-      if (text.charCodeAt(start + TRACEPARENT_LENGTH) !== 34) return undefined // "
-      traceparent = text.slice(start, start + TRACEPARENT_LENGTH)
-      if (!Envelope.isTraceparent(traceparent)) return undefined
-      at = start + TRACEPARENT_LENGTH + 1
+    let correlationId: string | undefined
+    if (text.charCodeAt(end - 1) === 34) {
+      // "
+      const start = end - 1 - TRACEPARENT_LENGTH
+      if (text.startsWith(TRACEPARENT, start - TRACEPARENT.length)) {
+        traceparent = text.slice(start, end - 1)
+        if (!Envelope.isTraceparent(traceparent)) return undefined
+        end = start - TRACEPARENT.length
+      }
     }
-    let deadline: number | undefined
-    if (text.charCodeAt(at + 2) === 100 && text.startsWith(DEADLINE, at)) {
-      const value = reader.read(text, at + DEADLINE.length)
-      if (typeof value !== "number") return undefined
-      deadline = value
-      at = reader.end
+    if (text.charCodeAt(end - 1) === 34) {
+      // (else the payload's string)
+      const start = plainStart(text, end - 1)
+      if (start >= 0 && text.startsWith(CORRELATION_ID, start - CORRELATION_ID.length)) {
+        // a short one copied; a longer one made by JSON.parse (a slice would keep the frame's text alive with it)
+        correlationId =
+          end - 1 - start <= SHORT_ID ? text.slice(start, end - 1) : (JSON.parse(text.slice(start - 1, end)) as string)
+        end = start - CORRELATION_ID.length
+      }
     }
-    if (at !== last) return undefined
+    let from: ActorAddress | undefined
+    if (text.charCodeAt(end - 1) === 125) {
+      // }: the sender's address, or the payload's end
+      const sender = senderBefore(head, text, end)
+      if (sender !== undefined) {
+        from = sender.from
+        end -= sender.text.length
+      }
+    }
+    const payloadStart = pos + head.text.length
+    if (end <= payloadStart) return undefined
+    let value: Envelope.Envelope["payload"]
+    try {
+      value = JSON.parse(text.slice(payloadStart, end))
+    } catch {
+      return undefined // not one JSON value: a sender not learned yet, another field, or not JSON at all
+    }
+    // nested deeper than an envelope may be only with two brackets per level (else checked as any envelope)
+    this.vouched = end - payloadStart <= 2 * Envelope.MAX_PAYLOAD_DEPTH + 1
     const kind = head.kind
     const to = head.to
-    const value = payload as Envelope.Envelope["payload"]
     // the usual ask (an id and a deadline) and reply (an id): one object literal each, with or without a sender, so
     // the envelope is made in one allocation of its final shape (adding its fields one by one grows it twice)
     if (correlationId !== undefined && traceparent === undefined) {
@@ -157,9 +170,9 @@ export class RequestHeads {
         : { kind, to, payload: value, from, correlationId, seq }
     }
     const envelope: { -readonly [K in keyof Envelope.Envelope]: Envelope.Envelope[K] } = {
-      kind: head.kind,
-      to: head.to,
-      payload: payload as Envelope.Envelope["payload"]
+      kind,
+      to,
+      payload: value
     }
     if (from !== undefined) envelope.from = from
     if (correlationId !== undefined) envelope.correlationId = correlationId
@@ -201,7 +214,7 @@ export class RequestHeads {
     if (head === undefined) {
       if (this.byText.size >= HEADS) this.forget()
       const kind = e.kind as "ask" | "reply"
-      head = { text: headText, kind, to: address(e.to as ActorAddress), senders: [], skip: 0, penalty: 1 }
+      head = { text: headText, kind, to: address(e.to as ActorAddress), senders: [] }
       this.byText.set(headText, head)
     }
     this.last = head
@@ -222,21 +235,24 @@ export class RequestHeads {
   }
 }
 
-/** The sender of `head` at `at`. */
-const senderAt = (head: RequestHead, text: string, at: number): Sender | undefined => {
+/** The sender of `head` whose text ends at `end`. */
+const senderBefore = (head: RequestHead, text: string, end: number): Sender | undefined => {
   const senders = head.senders
-  for (let i = 0; i < senders.length; i++) if (isAt(text, senders[i]!.text, at)) return senders[i]
+  for (let i = 0; i < senders.length; i++) {
+    const sender = senders[i]!
+    if (text.startsWith(sender.text, end - sender.text.length)) return sender
+  }
   return undefined
 }
 
 /**
- * Where the string that starts at `start` ends (its closing quote) when it is at most {@link LONG_ID} characters
- * without an escape or a control character (`JSON.parse` refuses those); -1 for any other.
+ * Where the string whose closing quote is at `close` starts (after its opening quote) when it is at most
+ * {@link LONG_ID} characters without an escape or a control character (`JSON.parse` refuses those); -1 for any other.
  */
-const plainEnd = (text: string, start: number): number => {
-  for (let i = start; i <= start + LONG_ID; i++) {
+const plainStart = (text: string, close: number): number => {
+  for (let i = close - 1; i >= close - 1 - LONG_ID && i >= 0; i--) {
     const c = text.charCodeAt(i)
-    if (c === 34) return i
+    if (c === 34) return i + 1
     if (!(c >= 32) || c === 92) return -1
   }
   return -1
