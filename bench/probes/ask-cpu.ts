@@ -10,7 +10,11 @@
  * `ASK_CPU_HEAP=file ASK_CPU_ROOT=<checkout>` (one process) also samples every allocation of the rounds, collected
  * ones too, into `file` (a `.heapprofile`): bytes allocated per ask by function, which the load does not blur.
  * `ASK_CPU_WIRE=ws` puts the two systems on WebSocket nodes over loopback instead (the bench's wire: ws's reads and
- * writes, socket callbacks, no setImmediate per frame; both sides still in one process).
+ * writes, socket callbacks, no setImmediate per frame; both sides still in one process). `ASK_CPU_COLD=1` measures the
+ * bench's cold window instead: asks 501 to 5,500 of a fresh process, one round (`asks` 5000), the CPU of all its
+ * threads (V8's compile threads too), `rounds` 1:
+ *
+ *   ASK_CPU_COLD=1 ASK_CPU_WIRE=ws ROOTS=/work/wt/x,/work/main pnpm exec node bench/probes/ask-cpu.ts 6 1 5000
  */
 import { spawnSync } from "node:child_process"
 import { createRequire } from "node:module"
@@ -92,7 +96,8 @@ if (process.env.ASK_CPU_ROOT === undefined) {
     const client = yield* node(network, "sender")
     yield* client.connect(ws ? Option.getOrThrow(server.address) : "receiver")
     const consumer = yield* client.lookup("/user/consumer", Consumer, { node: "receiver" })
-    for (let n = 1; n <= 5000; n++) yield* consumer.ask(Consumer.Echo({ n }))
+    const warmup = process.env.ASK_CPU_COLD === "1" ? 500 : 5000
+    for (let n = 1; n <= warmup; n++) yield* consumer.ask(Consumer.Echo({ n }))
     const heap =
       process.env.ASK_CPU_HEAP === undefined
         ? undefined
