@@ -124,6 +124,26 @@ describe("SendRing.frame", () => {
     }
   })
 
+  it("writes the frame's counts digit by digit, as JSON writes them", () => {
+    const ring = new SendRing(8192)
+    const json = JSON.stringify(Envelope.make({ kind: "tell", to: ActorAddress.make(b, "/user/c"), payload: 1 }))
+    for (const [seq, ack] of [
+      [1, 0],
+      [9, 8],
+      [10, 9],
+      [99, 100],
+      [100, 99],
+      [1_000_000, 999_999],
+      [123_456_789_012_345, 999_999_999_999_999]
+    ] as const) {
+      ring.writeJson(json, json.length, undefined)
+      ring.put(seq, seq - 1, json.length)
+      const frame = ring.frame(ack, seq, seq, ring.size(seq) + 1)
+      expect(frame.toString("latin1")).toBe(Frame.encodeData(ack, seq, [json]).toString("latin1"))
+      ring.free(seq, seq)
+    }
+  })
+
   it("reuses a chunk only once every envelope in it is acknowledged", () => {
     // 1,000-byte envelopes: chunks grow to their largest size, then the ack stops in the middle of an old chunk
     const ring = new SendRing(1 << 16)

@@ -23,7 +23,8 @@ export class IdMap<V> {
   }
 
   set(id: string, value: V): void {
-    if (this.id === undefined || this.id === id) {
+    // the field when it is free (or this id's), unless this id is behind it already
+    if (this.id === id || (this.id === undefined && (this.rest.size === 0 || !this.rest.has(id)))) {
       this.id = id
       this.value = value
     } else this.rest.set(id, value)
