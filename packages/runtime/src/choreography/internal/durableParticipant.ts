@@ -7,6 +7,7 @@ import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type * as Behaviors from "../../Behavior.ts"
 import { DurableRole } from "../../durable/internal/durableRole.ts"
+import type { NodeFenced, NodeNameTaken } from "../../durable/internal/errors.ts"
 import { type SessionStore, sessionStore } from "../../durable/internal/sessionStore.ts"
 import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
 import { PeerLogWindow } from "../../internal/peerLogWindow.ts"
@@ -128,6 +129,19 @@ const noStorage = (participant: Participant, m: Join): ParticipantFailed => {
   return failed
 }
 
+/** The Join of a participant whose node name this process does not hold: answered `ParticipantFailed`, saying why. */
+const refusedName =
+  (participant: Participant, m: Join) =>
+  (error: NodeNameTaken | NodeFenced): Effect.Effect<never, ParticipantFailed> =>
+    Effect.fail(
+      new ParticipantFailed({
+        protocol: participant.spec.choreography.name,
+        session: m.session,
+        role: m.member ?? participant.spec.role,
+        cause: `${participant.self.path} on node ${participant.system.node} cannot join a durable session: ${error.message}`
+      })
+    )
+
 const noStorageKey = { name: "@troupe/runtime/Session/durableJoinWithNoStorage" }
 
 /**
@@ -159,7 +173,14 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
   Effect.gen(function* () {
     // a participant spawned with no Storage answers, typed: a peer's durable Join does not crash it (a restart
     // aborts the sessions it runs)
-    if (Option.isNone(yield* Effect.serviceOption(Storage))) return yield* Effect.fail(noStorage(participant, m))
+    const storage = yield* Effect.serviceOption(Storage)
+    if (Option.isNone(storage)) return yield* Effect.fail(noStorage(participant, m))
+    // one live process per node name and storage, for a node that only plays roles too: a second one would resume
+    // them and run their `once` effects again. Refused (`NodeNameTaken`, or `NodeFenced` once this process was taken
+    // over), the Join is answered `ParticipantFailed` saying so (a failed handler would crash the participant)
+    yield* storageInternal(storage.value)
+      .claim(participant.system.node)
+      .pipe(Effect.catchTags({ NodeNameTaken: refusedName(participant, m), NodeFenced: refusedName(participant, m) }))
     const coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
     const answerAbort = (cause: AbortCause) =>
       Effect.as(
