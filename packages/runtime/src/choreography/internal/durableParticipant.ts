@@ -8,16 +8,18 @@ import type { ActorRef } from "../../ActorRef.ts"
 import type * as Behaviors from "../../Behavior.ts"
 import { DurableRole } from "../../durable/internal/durableRole.ts"
 import type { NodeFenced, NodeNameTaken } from "../../durable/internal/errors.ts"
+import * as Fencing from "../../durable/internal/fencing.ts"
 import { type SessionStore, sessionStore } from "../../durable/internal/sessionStore.ts"
 import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
 import { PeerLogWindow } from "../../internal/peerLogWindow.ts"
+import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Participant } from "./participant.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
 import { heard } from "./roleWait.ts"
-import { AbortCause, ParticipantFailed } from "./sessionErrors.ts"
+import { AbortCause, ParticipantFailed, SessionCancelled } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
@@ -129,6 +131,36 @@ const noStorage = (participant: Participant, m: Join): ParticipantFailed => {
   return failed
 }
 
+/** The participants of a system that joined durable sessions (kept across their restarts, as participants are). */
+const durableParticipants = (system: SystemImpl): Set<Participant> =>
+  system.extension(durableParticipantsKey, () => new Set<Participant>())
+
+const durableParticipantsKey = { name: "@troupe/runtime/Session/durableParticipants" }
+
+/**
+ * Drops the durable session roles the participants of `system` play (its storage was fenced: another process took
+ * the node name over and runs them now): each program interrupted, nothing stored and nothing told to the
+ * coordinator or the peers, as if this process had died.
+ */
+const dropRoles =
+  (system: SystemImpl) =>
+  (error: NodeFenced): number => {
+    let dropped = 0
+    for (const participant of durableParticipants(system))
+      for (const session of [...participant.sessions.values()]) {
+        if (session.durable === undefined) continue
+        dropped++
+        const cause = new SessionCancelled({
+          protocol: participant.spec.choreography.name,
+          session: session.id,
+          reason: error.message
+        })
+        // (silent: it ends the role and interrupts its program now, and tells no one)
+        system.runDetached(session.abort(cause, "silent", true))
+      }
+    return dropped
+  }
+
 /** The Join of a participant whose node name this process does not hold: answered `ParticipantFailed`, saying why. */
 const refusedName =
   (participant: Participant, m: Join) =>
@@ -178,9 +210,13 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
     // one live process per node name and storage, for a node that only plays roles too: a second one would resume
     // them and run their `once` effects again. Refused (`NodeNameTaken`, or `NodeFenced` once this process was taken
     // over), the Join is answered `ParticipantFailed` saying so (a failed handler would crash the participant)
-    yield* storageInternal(storage.value)
-      .claim(participant.system.node)
-      .pipe(Effect.catchTags({ NodeNameTaken: refusedName(participant, m), NodeFenced: refusedName(participant, m) }))
+    yield* Fencing.claim(
+      storageInternal(storage.value),
+      participant.system,
+      "roles",
+      dropRoles(participant.system)
+    ).pipe(Effect.catchTags({ NodeNameTaken: refusedName(participant, m), NodeFenced: refusedName(participant, m) }))
+    durableParticipants(participant.system).add(participant)
     const coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
     const answerAbort = (cause: AbortCause) =>
       Effect.as(
