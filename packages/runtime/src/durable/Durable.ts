@@ -38,14 +38,13 @@ import { localCell, type SystemImpl } from "../internal/system.ts"
 import * as Protocol from "../Protocol.ts"
 import {
   describe,
-  type NodeFenced,
   NotDurable,
   PersistenceIdInUse,
   StateNotDecodable,
   StateVersionUnknown,
   type StorageError
 } from "./internal/errors.ts"
-import * as Fencing from "./internal/fencing.ts"
+import * as Fenced from "./internal/fenced.ts"
 import * as Inbox from "./internal/inbox.ts"
 import { Instance, instances, jsonCodec, revive, type StateSpec } from "./internal/instance.ts"
 import { internal, Storage } from "./Storage.ts"
@@ -207,7 +206,7 @@ const start = <S, P extends Protocol.Any>(
     const system = systemOf(ctx)
     // one live process per node name and storage: a second one would handle this actor's messages again (and once
     // another process took the name over, this system's durable actors are stopped: see `fencing.ts`)
-    yield* Fencing.claim(storage, system, "actors", stopActors(system))
+    yield* Fenced.claimForActors(storage, system)
     const table = instances(system)
     const held = table.get(pid)
     if (held !== undefined && held.path !== ctx.self.path) {
@@ -286,24 +285,6 @@ const start = <S, P extends Protocol.Any>(
     }
     return inst
   })
-
-/**
- * Stops the durable actors of `system` (its storage was fenced): their instances fail with `error`, so that nothing
- * more of theirs is written (not their last state either) and a message still in their mailbox fails with it.
- */
-const stopActors =
-  (system: SystemImpl) =>
-  (error: NodeFenced): number => {
-    let stopped = 0
-    for (const { path, instance } of instances(system).values()) {
-      instance.failure ??= error
-      const cell = system.registry.get(path)
-      if (cell === undefined || cell.isTerminated) continue
-      stopped++
-      cell.requestStop(false)
-    }
-    return stopped
-  }
 
 // -----------------------------------------------------------------------------------------------------------
 // Durable messages

@@ -31,7 +31,6 @@ import { Deferred, Duration, Effect, Option, Schema } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, type SpawnError, SystemShuttingDown, internal as systemInternal } from "../ActorSystem.ts"
 import { invalidBinding } from "../choreography/internal/bindings.ts"
-import { Coordination } from "../choreography/internal/coordination.ts"
 import * as Coordinator from "../choreography/internal/coordinator.ts"
 import * as Lease from "../choreography/internal/lease.ts"
 import { Admission } from "../choreography/internal/sessionAdmission.ts"
@@ -44,13 +43,12 @@ import {
   shardedRole
 } from "../choreography/internal/sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
-import { protocolsOf } from "../choreography/internal/sessionProtocols.ts"
 import type * as Session from "../choreography/Session.ts"
-import type { SystemImpl } from "../internal/system.ts"
 import { type NodeFenced, StorageCorrupt, type StorageError } from "./internal/errors.ts"
-import * as Fencing from "./internal/fencing.ts"
-import { type SessionRecord, type SessionStore, sessionStore } from "./internal/sessionStore.ts"
-import { type Internal, internal, Storage } from "./Storage.ts"
+import * as Fenced from "./internal/fenced.ts"
+import * as SessionRoles from "./internal/sessionRoles.ts"
+import { type SessionStore, sessionStore } from "./internal/sessionStore.ts"
+import { internal, Storage } from "./Storage.ts"
 
 type Choreography = C.Protocol
 
@@ -163,7 +161,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
       if (systemInternal(system).isShuttingDown) return yield* new SystemShuttingDown({ system: system.name })
       // one live process per node name and storage: a second one would recover this session too
       const storage = internal(yield* Storage)
-      yield* claim(storage, systemInternal(system))
+      yield* Fenced.claimForSessions(storage, systemInternal(system))
       const spec = yield* create(store, protocol, { ...options, id }, system.node)
       return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, storage.fenced, {
         ...spec,
@@ -256,23 +254,6 @@ export const run = <P extends Choreography, const B extends Session.Bindings<P>>
   ActorSystem | Storage
 > => Effect.flatMap(start(protocol, options), (handle) => handle.await)
 
-/**
- * Claims the node name on `storage` for the sessions `system` coordinates (see `fencing.ts`): once another process
- * took it over, their coordinators are stopped (nothing stored, nothing told: the new holder recovers them).
- */
-const claim = (storage: Internal, impl: SystemImpl) => Fencing.claim(storage, impl, "sessions", stopCoordinators(impl))
-
-const stopCoordinators = (impl: SystemImpl) => (): number => {
-  let stopped = 0
-  for (const cell of impl.registry.values()) {
-    const behavior = cell.behavior as unknown
-    if (!(behavior instanceof Coordination) || behavior.settings.durable === undefined || cell.isTerminated) continue
-    stopped++
-    cell.requestStop(false)
-  }
-  return stopped
-}
-
 const spawnCoordinator = <Results>(
   system: ActorSystem["Service"],
   protocol: Choreography,
@@ -342,7 +323,7 @@ export const recover = (
     const store = yield* storeOf
     // one live process per node name and storage: two would both run the sessions' `once` effects and sends again
     const storage = internal(yield* Storage)
-    yield* claim(storage, impl)
+    yield* Fenced.claimForSessions(storage, impl)
     const byName = new Map(protocols.map((p) => [p.name, p]))
     const handles: Array<Handle<Record<string, unknown>>> = []
     const results = yield* store.runningResults(system.node)
@@ -350,7 +331,7 @@ export const recover = (
       const protocol = byName.get(record.protocol)
       if (protocol === undefined) continue
       if (impl.registry.has(`/user/session-${record.session}`)) continue
-      const roles = yield* resolveRoles(impl, protocol, record)
+      const roles = yield* SessionRoles.resolve(impl, protocol, record)
       if (roles === undefined) {
         // a role's node never came back: the session fails, typed, and is stored as such
         const lost = new SessionNodeLost({
@@ -377,29 +358,6 @@ export const recover = (
       )
     }
     return handles
-  })
-
-/** Refs to the session's roles: local ones at once, remote ones once their node is connected (until the deadline). */
-const resolveRoles = (impl: SystemImpl, protocol: Choreography, record: SessionRecord) =>
-  Effect.gen(function* () {
-    const participants = protocolsOf(protocol).participants
-    const since = Date.now()
-    for (;;) {
-      const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
-      let missing = false
-      for (const [role, binding] of Object.entries(record.spec.roles)) {
-        const participant = participants.get(role)!
-        const ref =
-          binding.node === impl.node
-            ? impl.localRef(binding.path, participant)
-            : impl.remoteRef(binding.node, binding.path, participant)
-        if (ref === undefined || typeof ref === "string") missing = true
-        else roles[role] = ref as ActorRef<ParticipantProtocol>
-      }
-      if (!missing) return roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>
-      if (Date.now() - since > record.spec.deadlineMillis) return undefined
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
-    }
   })
 
 /** A durable session's outcome as stored (`None` when no session has this id). */
