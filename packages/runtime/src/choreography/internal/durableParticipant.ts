@@ -12,7 +12,7 @@ import * as Fencing from "../../durable/internal/fencing.ts"
 import { type SessionStore, sessionStore } from "../../durable/internal/sessionStore.ts"
 import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
 import { PeerLogWindow } from "../../internal/peerLogWindow.ts"
-import type { SystemImpl } from "../../internal/system.ts"
+import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Participant } from "./participant.ts"
 import * as Recovery from "./roleRecovery.ts"
@@ -131,11 +131,23 @@ const noStorage = (participant: Participant, m: Join): ParticipantFailed => {
   return failed
 }
 
-/** The participants of a system that joined durable sessions (kept across their restarts, as participants are). */
-const durableParticipants = (system: SystemImpl): Set<Participant> =>
-  system.extension(durableParticipantsKey, () => new Set<Participant>())
+/**
+ * The participants of a system that joined durable sessions (kept across their restarts, as participants are; those
+ * that terminated are swept out as the table doubles).
+ */
+const durableParticipants = (system: SystemImpl) =>
+  system.extension(durableParticipantsKey, () => ({ participants: new Set<Participant>(), sweepAt: 64 }))
 
 const durableParticipantsKey = { name: "@troupe/runtime/Session/durableParticipants" }
+
+const remember = (participant: Participant): void => {
+  const table = durableParticipants(participant.system)
+  if (table.participants.has(participant)) return
+  table.participants.add(participant)
+  if (table.participants.size < table.sweepAt) return
+  for (const p of table.participants) if (localCell(p.self)?.isTerminated !== false) table.participants.delete(p)
+  table.sweepAt = Math.max(64, table.participants.size * 2)
+}
 
 /**
  * Drops the durable session roles the participants of `system` play (its storage was fenced: another process took
@@ -146,7 +158,7 @@ const dropRoles =
   (system: SystemImpl) =>
   (error: NodeFenced): number => {
     let dropped = 0
-    for (const participant of durableParticipants(system))
+    for (const participant of durableParticipants(system).participants)
       for (const session of [...participant.sessions.values()]) {
         if (session.durable === undefined) continue
         dropped++
@@ -216,7 +228,7 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
       "roles",
       dropRoles(participant.system)
     ).pipe(Effect.catchTags({ NodeNameTaken: refusedName(participant, m), NodeFenced: refusedName(participant, m) }))
-    durableParticipants(participant.system).add(participant)
+    remember(participant)
     const coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
     const answerAbort = (cause: AbortCause) =>
       Effect.as(
