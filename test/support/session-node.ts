@@ -20,7 +20,7 @@ import {
   Storage
 } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
-import { Cause, Effect, Exit, Layer, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Stream } from "effect"
 import { auditor, bank, client, Ledger } from "../../packages/runtime/test/durable/ledger.ts"
 import { emit, main, serve } from "./node-process.ts"
 
@@ -55,6 +55,7 @@ export interface Config {
 export type Event =
   | { readonly event: "ready" }
   | { readonly event: "recovered"; readonly sessions: number }
+  | { readonly event: "fenced"; readonly actors: number; readonly sessions: number; readonly roles: number }
   | {
       readonly event: "outcome"
       readonly session: string
@@ -114,6 +115,17 @@ main(
     for (const role of config.roles) {
       yield* system.spawn(roles[role] as unknown as Behavior.Behavior<Protocol.Any, unknown>, { name: role })
     }
+    // the node's durable work stopped (another process took its node name over): said once, on the event stream
+    const events = yield* system.subscribe
+    yield* Effect.forkScoped(
+      Stream.runForEach(events, (e) =>
+        e._tag === "DurableStopped"
+          ? Effect.sync(() =>
+              emit({ event: "fenced", actors: e.actors, sessions: e.sessions, roles: e.roles, error: e.error._tag })
+            )
+          : Effect.void
+      )
+    )
     emit({ event: "ready", pid: process.pid })
     // `roles`: what the participants of this node hold (for a test to tell why a session did not end)
     yield* Effect.forkScoped(

@@ -15,6 +15,7 @@
  */
 import { type Cause, Data } from "effect"
 import type { SessionEvent } from "./choreography/SessionEvent.ts"
+import type { NodeFenced } from "./durable/internal/errors.ts"
 import type { OverflowPolicy } from "./Mailbox.ts"
 import type { Reason } from "./Terminated.ts"
 
@@ -134,6 +135,32 @@ export class EventsMissed extends Data.TaggedClass("EventsMissed")<{
   readonly deadLetters: number
 }> {}
 
+/**
+ * The node's durable work in this process was stopped: another process took its node name over on `location` (this
+ * one stalled or was cut from the database longer than the storage's `nodeLease`), and every write of this process
+ * there is refused with `error` (`NodeFenced`). Its durable actors were stopped (`actors`), the durable sessions it
+ * coordinated left to the new holder (`sessions`: their `await` failed with `NodeFenced`) and the durable session roles
+ * it played dropped (`roles`), with nothing more written or told to their peers: the process should stop (see "One
+ * process per node name" in docs/durability.md).
+ *
+ * @example
+ * ```ts
+ * yield* ActorSystem.events.pipe(
+ *   Stream.filter((event) => event._tag === "DurableStopped"),
+ *   Stream.runForEach((event) => Effect.logError(event.error.message)),
+ *   Effect.forkScoped
+ * )
+ * ```
+ */
+export class DurableStopped extends Data.TaggedClass("DurableStopped")<{
+  readonly node: string
+  readonly location: string
+  readonly error: NodeFenced
+  readonly actors: number
+  readonly sessions: number
+  readonly roles: number
+}> {}
+
 /** Any system event; sessions publish theirs here too (see `SessionEvent`). */
 export type SystemEvent =
   | Spawned
@@ -149,4 +176,5 @@ export type SystemEvent =
   | NodeDown
   | Custom
   | EventsMissed
+  | DurableStopped
   | SessionEvent

@@ -44,6 +44,7 @@ import {
   StateVersionUnknown,
   type StorageError
 } from "./internal/errors.ts"
+import * as Fenced from "./internal/fenced.ts"
 import * as Inbox from "./internal/inbox.ts"
 import { Instance, instances, jsonCodec, revive, type StateSpec } from "./internal/instance.ts"
 import { internal, Storage } from "./Storage.ts"
@@ -203,8 +204,9 @@ const start = <S, P extends Protocol.Any>(
     const pid = spec.persistenceId
     const storage = internal(yield* Storage)
     const system = systemOf(ctx)
-    // one live process per node name and storage: a second one would handle this actor's messages again
-    yield* storage.claim(system.node)
+    // one live process per node name and storage: a second one would handle this actor's messages again (and once
+    // another process took the name over, this system's durable actors are stopped: see `fencing.ts`)
+    yield* Fenced.claimForActors(storage, system)
     const table = instances(system)
     const held = table.get(pid)
     if (held !== undefined && held.path !== ctx.self.path) {

@@ -43,11 +43,11 @@ import {
   shardedRole
 } from "../choreography/internal/sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
-import { protocolsOf } from "../choreography/internal/sessionProtocols.ts"
 import type * as Session from "../choreography/Session.ts"
-import type { SystemImpl } from "../internal/system.ts"
-import { StorageCorrupt, type StorageError } from "./internal/errors.ts"
-import { type SessionRecord, type SessionStore, sessionStore } from "./internal/sessionStore.ts"
+import { type NodeFenced, StorageCorrupt, type StorageError } from "./internal/errors.ts"
+import * as Fenced from "./internal/fenced.ts"
+import * as SessionRoles from "./internal/sessionRoles.ts"
+import { type SessionStore, sessionStore } from "./internal/sessionStore.ts"
 import { internal, Storage } from "./Storage.ts"
 
 type Choreography = C.Protocol
@@ -68,6 +68,22 @@ export class SessionIdTaken extends Schema.TaggedError<SessionIdTaken>()("Sessio
   }
 }
 
+/**
+ * A running durable session, as `start` and `recover` answer it: a session's handle whose `await` also fails with
+ * `NodeFenced` when another process took this node's name over (this one stalled or was cut from the database longer
+ * than the storage's `nodeLease`): the session goes on there, and nothing of it is stored or told by this process.
+ *
+ * @example
+ * ```ts
+ * const handle = yield* DurableSession.start(TwoBuyer, { roles, id: "order-42" })
+ * yield* handle.await.pipe(Effect.catchTag("NodeFenced", (e) => Effect.logError(e.message)))
+ * ```
+ */
+export interface Handle<Results> extends Omit<Session.Handle<Results>, "await"> {
+  /** Waits for the end of the session (see `Session.Handle`), or fails with `NodeFenced`. */
+  readonly await: Effect.Effect<Session.Completed<Results>, SessionAborted | NodeFenced>
+}
+
 /** A durable session's outcome as stored: running, completed (with the roles' results) or aborted (with why). */
 export type Outcome =
   | { readonly _tag: "Running" }
@@ -84,11 +100,16 @@ const handleOf = <Results>(
   id: string,
   protocol: string,
   coordinator: ActorRef<CoordinatorProtocol>,
-  outcome: Deferred.Deferred<Coordinator.Completed<Record<string, unknown>>, SessionAborted>
-): Session.Handle<Results> => ({
+  outcome: Deferred.Deferred<Coordinator.Completed<Record<string, unknown>>, SessionAborted>,
+  fenced: Effect.Effect<never, NodeFenced>
+): Handle<Results> => ({
   id,
   protocol,
-  await: Deferred.await(outcome) as Effect.Effect<Coordinator.Completed<Results>, SessionAborted>,
+  // (the fence first: a coordinator stopped because of it ends its outcome cancelled, which is not what happened)
+  await: Effect.raceFirst(fenced, Deferred.await(outcome)) as Effect.Effect<
+    Coordinator.Completed<Results>,
+    SessionAborted | NodeFenced
+  >,
   abort: (reason = "aborted by its starter") =>
     coordinator
       .tell({ _tag: "Cancel", reason })
@@ -111,7 +132,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   protocol: P,
   options: Options<P, B>
 ): Effect.Effect<
-  Session.Handle<Session.ResultsOf<B>>,
+  Handle<Session.ResultsOf<B>>,
   SpawnError | StorageError | SessionIdTaken | Session.RoleBindingInvalid | Session.RoleSharded | SessionOverloaded,
   ActorSystem | Storage
 > =>
@@ -139,9 +160,10 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
       // (admitted as the system stops, when the sessions joining stop: not stored, it would run after a restart)
       if (systemInternal(system).isShuttingDown) return yield* new SystemShuttingDown({ system: system.name })
       // one live process per node name and storage: a second one would recover this session too
-      yield* internal(yield* Storage).claim(system.node)
+      const storage = internal(yield* Storage)
+      yield* Fenced.claimForSessions(storage, systemInternal(system))
       const spec = yield* create(store, protocol, { ...options, id }, system.node)
-      return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, {
+      return yield* spawnCoordinator<Session.ResultsOf<B>>(system, protocol, store, storage.fenced, {
         ...spec,
         recovered: undefined,
         admission: () => {
@@ -236,6 +258,7 @@ const spawnCoordinator = <Results>(
   system: ActorSystem["Service"],
   protocol: Choreography,
   store: SessionStore,
+  fenced: Effect.Effect<never, NodeFenced>,
   spec: {
     readonly id: string
     readonly roles: Readonly<Record<string, ActorRef<ParticipantProtocol>>>
@@ -277,7 +300,7 @@ const spawnCoordinator = <Results>(
     const coordinator = yield* system
       .spawn(coordination, { name: `session-${spec.id}`, restart: "temporary" })
       .pipe(Effect.onError(() => Effect.sync(() => coordination.leaveJoining())))
-    return handleOf<Results>(spec.id, protocol.name, coordinator, outcome)
+    return handleOf<Results>(spec.id, protocol.name, coordinator, outcome, fenced)
   })
 
 /**
@@ -293,25 +316,22 @@ const spawnCoordinator = <Results>(
  */
 export const recover = (
   protocols: ReadonlyArray<Choreography>
-): Effect.Effect<
-  ReadonlyArray<Session.Handle<Record<string, unknown>>>,
-  SpawnError | StorageError,
-  ActorSystem | Storage
-> =>
+): Effect.Effect<ReadonlyArray<Handle<Record<string, unknown>>>, SpawnError | StorageError, ActorSystem | Storage> =>
   Effect.gen(function* () {
     const system = yield* ActorSystem
     const impl = systemInternal(system)
     const store = yield* storeOf
     // one live process per node name and storage: two would both run the sessions' `once` effects and sends again
-    yield* internal(yield* Storage).claim(system.node)
+    const storage = internal(yield* Storage)
+    yield* Fenced.claimForSessions(storage, impl)
     const byName = new Map(protocols.map((p) => [p.name, p]))
-    const handles: Array<Session.Handle<Record<string, unknown>>> = []
+    const handles: Array<Handle<Record<string, unknown>>> = []
     const results = yield* store.runningResults(system.node)
     for (const record of yield* store.running(system.node)) {
       const protocol = byName.get(record.protocol)
       if (protocol === undefined) continue
       if (impl.registry.has(`/user/session-${record.session}`)) continue
-      const roles = yield* resolveRoles(impl, protocol, record)
+      const roles = yield* SessionRoles.resolve(impl, protocol, record)
       if (roles === undefined) {
         // a role's node never came back: the session fails, typed, and is stored as such
         const lost = new SessionNodeLost({
@@ -327,7 +347,7 @@ export const recover = (
         continue
       }
       handles.push(
-        yield* spawnCoordinator<Record<string, unknown>>(system, protocol, store, {
+        yield* spawnCoordinator<Record<string, unknown>>(system, protocol, store, storage.fenced, {
           id: record.session,
           roles,
           stepTimeoutMillis: record.spec.stepTimeoutMillis,
@@ -338,29 +358,6 @@ export const recover = (
       )
     }
     return handles
-  })
-
-/** Refs to the session's roles: local ones at once, remote ones once their node is connected (until the deadline). */
-const resolveRoles = (impl: SystemImpl, protocol: Choreography, record: SessionRecord) =>
-  Effect.gen(function* () {
-    const participants = protocolsOf(protocol).participants
-    const since = Date.now()
-    for (;;) {
-      const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
-      let missing = false
-      for (const [role, binding] of Object.entries(record.spec.roles)) {
-        const participant = participants.get(role)!
-        const ref =
-          binding.node === impl.node
-            ? impl.localRef(binding.path, participant)
-            : impl.remoteRef(binding.node, binding.path, participant)
-        if (ref === undefined || typeof ref === "string") missing = true
-        else roles[role] = ref as ActorRef<ParticipantProtocol>
-      }
-      if (!missing) return roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>
-      if (Date.now() - since > record.spec.deadlineMillis) return undefined
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
-    }
   })
 
 /** A durable session's outcome as stored (`None` when no session has this id). */

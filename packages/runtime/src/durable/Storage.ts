@@ -22,7 +22,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { type Array as Arr, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { fromSqlError, type StorageError } from "./internal/errors.ts"
+import { fromSqlError, type NodeFenced, type StorageError } from "./internal/errors.ts"
 import * as Migrations from "./internal/migrations.ts"
 import { NodeClaims } from "./internal/nodeClaim.ts"
 import * as Sqlite from "./internal/sqlite.ts"
@@ -131,6 +131,10 @@ export interface Internal {
    * runs durable work. Fails with `NodeNameTaken` while another live process holds it.
    */
   readonly claim: (node: string) => Effect.Effect<void, StorageError>
+  /** Calls `f` once this storage lost a node name it held (taken over: see `fencing.ts`); the answer cancels it. */
+  readonly whenLost: (f: (error: NodeFenced) => void) => () => void
+  /** Waits while this storage holds its node names; fails with `NodeFenced` once it lost one. */
+  readonly fenced: Effect.Effect<never, NodeFenced>
 }
 
 const InternalKey: unique symbol = Symbol.for("@troupe/runtime/Storage/internal")
@@ -190,7 +194,9 @@ export const make = (
         writer,
         location,
         failed,
-        claim: options.nodeClaims === false ? () => Effect.void : (node) => claims.claim(node)
+        claim: options.nodeClaims === false ? () => Effect.void : (node) => claims.claim(node),
+        whenLost: options.nodeClaims === false ? () => () => {} : (f) => claims.whenLost(f),
+        fenced: options.nodeClaims === false ? Effect.never : claims.fenced
       },
       dialect,
       location,
@@ -257,6 +263,23 @@ export const make = (
     }
     return Storage.of(service)
   })
+
+/**
+ * Waits while the storage in context holds its node names, and fails with `NodeFenced` once another process took one
+ * over (this process stalled or was cut from the database longer than `nodeLease`: see "One process per node name"
+ * in docs/durability.md). By then the node's durable work in this process was stopped (a `DurableStopped` system
+ * event says what); the process should stop: race its main program with this.
+ *
+ * @example
+ * ```ts
+ * // the program ends, failing with NodeFenced, once this process lost its node name
+ * const main = Effect.raceFirst(serve, Storage.fenced)
+ * ```
+ */
+export const fenced: Effect.Effect<never, NodeFenced, Storage> = Effect.flatMap(
+  Storage,
+  (storage) => internal(storage).fenced
+)
 
 /** A storage over the `SqlClient` in context (bring your own client, e.g. one shared with Effect Cluster). */
 export const layer = (options: Options = {}): Layer.Layer<Storage, StorageError, SqlClient.SqlClient> =>

@@ -7,16 +7,19 @@ import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { ActorRef } from "../../ActorRef.ts"
 import type * as Behaviors from "../../Behavior.ts"
 import { DurableRole } from "../../durable/internal/durableRole.ts"
+import type { NodeFenced, NodeNameTaken } from "../../durable/internal/errors.ts"
+import * as Fencing from "../../durable/internal/fencing.ts"
 import { type SessionStore, sessionStore } from "../../durable/internal/sessionStore.ts"
 import { Storage, internal as storageInternal } from "../../durable/Storage.ts"
 import { PeerLogWindow } from "../../internal/peerLogWindow.ts"
+import { localCell, type SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Participant } from "./participant.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
 import { heard } from "./roleWait.ts"
-import { AbortCause, ParticipantFailed } from "./sessionErrors.ts"
+import { AbortCause, ParticipantFailed, SessionCancelled } from "./sessionErrors.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "./sessionProtocols.ts"
 
 type Join = Protocol.MessageOf<ParticipantProtocol["definition"], "Join">
@@ -128,6 +131,61 @@ const noStorage = (participant: Participant, m: Join): ParticipantFailed => {
   return failed
 }
 
+/**
+ * The participants of a system that joined durable sessions (kept across their restarts, as participants are; those
+ * that terminated are swept out as the table doubles).
+ */
+const durableParticipants = (system: SystemImpl) =>
+  system.extension(durableParticipantsKey, () => ({ participants: new Set<Participant>(), sweepAt: 64 }))
+
+const durableParticipantsKey = { name: "@troupe/runtime/Session/durableParticipants" }
+
+const remember = (participant: Participant): void => {
+  const table = durableParticipants(participant.system)
+  if (table.participants.has(participant)) return
+  table.participants.add(participant)
+  if (table.participants.size < table.sweepAt) return
+  for (const p of table.participants) if (localCell(p.self)?.isTerminated !== false) table.participants.delete(p)
+  table.sweepAt = Math.max(64, table.participants.size * 2)
+}
+
+/**
+ * Drops the durable session roles the participants of `system` play (its storage was fenced: another process took
+ * the node name over and runs them now): each program interrupted, nothing stored and nothing told to the
+ * coordinator or the peers, as if this process had died.
+ */
+const dropRoles =
+  (system: SystemImpl) =>
+  (error: NodeFenced): number => {
+    let dropped = 0
+    for (const participant of durableParticipants(system).participants)
+      for (const session of [...participant.sessions.values()]) {
+        if (session.durable === undefined) continue
+        dropped++
+        const cause = new SessionCancelled({
+          protocol: participant.spec.choreography.name,
+          session: session.id,
+          reason: error.message
+        })
+        // (silent: it ends the role and interrupts its program now, and tells no one)
+        system.runDetached(session.abort(cause, "silent", true))
+      }
+    return dropped
+  }
+
+/** The Join of a participant whose node name this process does not hold: answered `ParticipantFailed`, saying why. */
+const refusedName =
+  (participant: Participant, m: Join) =>
+  (error: NodeNameTaken | NodeFenced): Effect.Effect<never, ParticipantFailed> =>
+    Effect.fail(
+      new ParticipantFailed({
+        protocol: participant.spec.choreography.name,
+        session: m.session,
+        role: m.member ?? participant.spec.role,
+        cause: `${participant.self.path} on node ${participant.system.node} cannot join a durable session: ${error.message}`
+      })
+    )
+
 const noStorageKey = { name: "@troupe/runtime/Session/durableJoinWithNoStorage" }
 
 /**
@@ -159,7 +217,18 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
   Effect.gen(function* () {
     // a participant spawned with no Storage answers, typed: a peer's durable Join does not crash it (a restart
     // aborts the sessions it runs)
-    if (Option.isNone(yield* Effect.serviceOption(Storage))) return yield* Effect.fail(noStorage(participant, m))
+    const storage = yield* Effect.serviceOption(Storage)
+    if (Option.isNone(storage)) return yield* Effect.fail(noStorage(participant, m))
+    // one live process per node name and storage, for a node that only plays roles too: a second one would resume
+    // them and run their `once` effects again. Refused (`NodeNameTaken`, or `NodeFenced` once this process was taken
+    // over), the Join is answered `ParticipantFailed` saying so (a failed handler would crash the participant)
+    yield* Fencing.claim(
+      storageInternal(storage.value),
+      participant.system,
+      "roles",
+      dropRoles(participant.system)
+    ).pipe(Effect.catchTags({ NodeNameTaken: refusedName(participant, m), NodeFenced: refusedName(participant, m) }))
+    remember(participant)
     const coordinator = m.coordinator as ActorRef<CoordinatorProtocol>
     const answerAbort = (cause: AbortCause) =>
       Effect.as(

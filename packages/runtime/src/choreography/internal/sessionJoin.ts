@@ -49,13 +49,32 @@ export function joinOne(c: Coordination, ctx: Ctx, role: string): Effect.Effect<
     )
 }
 
-/** Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. */
+/**
+ * Asks every role to join (in a fiber of the coordinator); each answer comes back as a message. A defect while a
+ * role is asked (the coordinator's own call threw: a ref whose `ask` throws, say) aborts the session with that role
+ * `ParticipantStopped` (`unreachable`, the defect as its detail), which the starter gets: logged and left, the session
+ * would wait for ever (no Join in flight, so no deadline to run out).
+ */
 export function join(c: Coordination, ctx: Ctx): Effect.Effect<void> {
   const pending = c.roles.filter((role) => !c.hasEnded(role))
-  return Effect.forEach(pending, (role) => joinOne(c, ctx, role), { concurrency: "unbounded", discard: true }).pipe(
-    Effect.catchCause((cause) => Effect.logError("Could not start the session", cause))
-  )
+  return Effect.forEach(pending, (role) => joinGuarded(c, ctx, role), { concurrency: "unbounded", discard: true })
 }
+
+/** {@link joinOne}, whose defect aborts the session (its interruption, the coordinator stopping, does not). */
+const joinGuarded = (c: Coordination, ctx: Ctx, role: string): Effect.Effect<void> =>
+  Effect.suspend(() => joinOne(c, ctx, role)).pipe(
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.failCause(cause)
+        : c
+            .abortBy(ctx, role, unreachable(c, role, cause))
+            .pipe(
+              Effect.catchCause((told) =>
+                Effect.logError("Could not abort the session whose join failed", Cause.combine(cause, told))
+              )
+            )
+    )
+  )
 
 /** A role joined: once every role has, the session begins; if it was aborted meanwhile, the role is told. */
 export function joined(c: Coordination, ctx: Ctx, role: string): Effect.Effect<Coordination> {

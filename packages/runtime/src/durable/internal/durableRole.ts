@@ -173,7 +173,8 @@ export class DurableRole {
   }
 
   /**
-   * A `once` effect: its result from the log when it ran before, else run, committed, then returned. Once the effect
+   * A `once` effect: its result from the log when it ran before, else run, committed, then returned (not run, failing
+   * with `NodeFenced`, once another process took the storage's node name over). Once the effect
    * has run, its commit is not interrupted: an actor stopped meanwhile (its shard moved, it was passivated) waits for
    * it, so that its next incarnation reads the result rather than run the effect again.
    */
@@ -181,6 +182,9 @@ export class DurableRole {
     return Effect.suspend(() => {
       const k = this.onceCursor++
       if (k < this.onces.length) return Effect.succeed(this.onces[k] as A)
+      // a process taken over (fenced) runs no new effect: its successor runs it
+      const lost = this.store.lost
+      if (lost !== undefined) return Effect.fail(lost)
       return Effect.uninterruptibleMask((restore) =>
         Effect.tap(restore(effect), (value) =>
           Effect.suspend(() => {

@@ -66,6 +66,8 @@ export class NodeClaims implements Fence {
   private readonly held = new Map<string, Held>()
   private heartbeat: Fiber.Fiber<void> | undefined
   private closed = false
+  /** Told once, when this storage loses a claim (see `fencing.ts`). */
+  private readonly onLost = new Set<(error: NodeFenced) => void>()
   lost: NodeFenced | undefined = undefined
 
   constructor(options: {
@@ -133,6 +135,24 @@ export class NodeClaims implements Fence {
     })
   }
 
+  /** Calls `f` once this storage lost a claim (at once if it has); the answer cancels it. */
+  whenLost(f: (error: NodeFenced) => void): () => void {
+    if (this.lost !== undefined) {
+      f(this.lost)
+      return () => {}
+    }
+    this.onLost.add(f)
+    return () => this.onLost.delete(f)
+  }
+
+  /** Waits while this storage holds its claims; fails with {@link NodeFenced} once it lost one. */
+  get fenced(): Effect.Effect<never, NodeFenced> {
+    return Effect.callback<never, NodeFenced>((resume) => {
+      const cancel = this.whenLost((error) => resume(Effect.fail(error)))
+      return Effect.sync(cancel)
+    })
+  }
+
   /** Gives every held name up (the storage closes): a successor takes them at once. */
   get release(): Effect.Effect<void> {
     return Effect.suspend(() => {
@@ -169,8 +189,12 @@ export class NodeClaims implements Fence {
       ...(holder !== undefined && Exit.isSuccess(holder) ? { holder: holder.value } : {})
     })
     for (const h of this.held.values()) heldHere.delete(h.token)
-    this.fork(Effect.logError(this.lost.message))
-    return this.lost
+    const lost = this.lost
+    this.fork(Effect.logError(lost.message))
+    const told = [...this.onLost]
+    this.onLost.clear()
+    for (const f of told) f(lost)
+    return lost
   }
 
   private readonly read = (node: string) =>

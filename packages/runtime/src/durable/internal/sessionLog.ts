@@ -13,7 +13,7 @@
  */
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
-import type { StorageError } from "./errors.ts"
+import type { NodeFenced, StorageError } from "./errors.ts"
 import { chunks, type Merged, maxParameters } from "./rows.ts"
 import { decoding, readChunk, readJson } from "./sessionColumns.ts"
 import type { Writer } from "./writer.ts"
@@ -119,6 +119,11 @@ export class SessionLog {
     this.sql = sql
     this.writer = writer
     this.failed = failed
+  }
+
+  /** The claim of the storage's node name that it lost (taken over by another process), if it lost one. */
+  get lost(): NodeFenced | undefined {
+    return this.writer.lost
   }
 
   /**

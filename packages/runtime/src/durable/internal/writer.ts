@@ -168,6 +168,11 @@ export class Writer {
     })
   }
 
+  /** The claim this storage lost (another process took its node name over), once it lost one: every write fails with it. */
+  get lost(): NodeFenced | undefined {
+    return this.fence?.lost
+  }
+
   /** Whether nothing is pending or being written. */
   get idle(): boolean {
     return !this.flushing && this.dirty.size === 0 && this.loose.length === 0
