@@ -226,7 +226,10 @@ describe("a peer lists actors it makes up under a key it may use", () => {
         const refused = warnings.filter(
           (line) => line.includes("remoteAccess.maxListings)") && line.includes("A peer was refused")
         )
-        assert.match(refused.at(-1)!, /this node holds \d+ of them, as many as any \(node filler holds \d+\)/)
+        assert.match(
+          refused.at(-1)!,
+          /this node holds \d+ of them, its address 127\.0\.0\.1 \d+, as many as any \(address 127\.0\.0\.1 holds \d+, node filler \d+\)/
+        )
       }).pipe(Effect.scoped),
     120_000
   )

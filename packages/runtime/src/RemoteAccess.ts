@@ -82,6 +82,24 @@ export interface RemoteAccess {
    * ```
    */
   readonly maxJoinsNotBegun?: number
+  /**
+   * How many sessions whose coordinators are on other nodes this node's participants may hold at once, begun or not,
+   * all participants and coordinator nodes together (a Join counts until its session ends; durable sessions too). A
+   * peer that Joins participants to sessions it makes up and begins them, then never goes on, would otherwise hold
+   * their roles (and their memory) for as long as it lives. Shared fairly as `maxJoinsNotBegun` is, by the address the
+   * Joins came from and then by node id: past it, a Join of a node whose address holds fewer than the address holding
+   * the most (or, within one address, of a node holding fewer than its node holding the most) is taken, and that one's
+   * oldest session is dropped (aborted: its starter gets `SessionJoinRefused` with `scope: "held"` and `dropped`); any
+   * other Join is refused with `SessionJoinRefused` (`scope: "held"`), naming this node, the bound and who holds what.
+   * Raise it for a node that plays roles in more sessions of other nodes at once. A whole number, 1 or more. Default
+   * {@link defaultMaxSessions}.
+   *
+   * @example
+   * ```ts
+   * ActorSystem.make({ transport, remoteAccess: { maxSessions: 200_000 } }) // a participant node of many long sessions
+   * ```
+   */
+  readonly maxSessions?: number
 }
 
 /** The default of {@link RemoteAccess.maxListingsPerNode}: 10,000 listings per peer node (about 3 MB of entries). */
@@ -95,6 +113,12 @@ export const defaultMaxListings = 100_000
  * 20 MB of role sessions and watches).
  */
 export const defaultMaxJoinsNotBegun = 16_384
+
+/**
+ * The default of {@link RemoteAccess.maxSessions}: 65,536 sessions of other nodes held at once, begun or not (about
+ * 130 MB of role sessions, programs waiting and watches).
+ */
+export const defaultMaxSessions = 65_536
 
 /** Everything open: the default of an actor system. */
 export const all: RemoteAccess = { reach: "all", register: "all", subscribe: "all" }

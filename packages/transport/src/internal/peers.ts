@@ -42,7 +42,8 @@ export class Peers {
     node: NodeId,
     incarnation: Incarnation,
     hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number },
-    generation: number
+    generation: number,
+    remoteAddress?: string | undefined
   ): Link {
     let link = this.engine.links.get(node)
     if (link !== undefined && link.peer.incarnation !== incarnation) {
@@ -50,7 +51,9 @@ export class Peers {
       link = undefined
     }
     if (link === undefined) {
-      link = new Link(this.engine, { node, incarnation }, hello, generation)
+      // the peer's address rides on its `Peer` (a `PeerUp` made again from it for a late receiver says it too)
+      const peer = remoteAddress === undefined ? { node, incarnation } : { node, incarnation, remoteAddress }
+      link = new Link(this.engine, peer, hello, generation)
       const key = `${node}/${incarnation}`
       this.generations.delete(key)
       this.generations.set(key, generation)
@@ -58,7 +61,7 @@ export class Peers {
       this.downed.delete(node)
       this.engine.links.set(node, link)
       this.engine.counters.linksUp++
-      this.publish(new PeerUp({ node, incarnation }))
+      this.publish(new PeerUp(peer))
       this.engine.log("Info", "link up", { peer: node, incarnation })
     } else {
       link.peerMaxFrameBytes = hello.maxFrameBytes
