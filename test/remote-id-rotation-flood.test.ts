@@ -49,7 +49,7 @@ const client = Session.role(Job, "C", (ep) =>
 )
 
 /** The flooder process, linked to the node at `url` under {@link IDS} ids once everything it sent was taken. */
-const flood = (url: string, config: Omit<FlooderConfig, "url" | "secret" | "ids">) =>
+const flood = (url: string, config: Omit<FlooderConfig, "url" | "secret" | "ids"> & { readonly ids?: number }) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const child = Child.start([FLOODER, JSON.stringify({ url, secret: SECRET, ids: IDS, ...config })])
@@ -156,6 +156,21 @@ describe("one process links under 50 node ids from one address", () => {
         const honest = yield* honestNode(system)
         const result = yield* honestSessions(honest, 50)
         assert.strictEqual(result.completed, 50, result.firstFailure)
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
+    180_000
+  )
+
+  it.live(
+    "refs to senders a peer names: at most 65,536 cached over all its ids (80 ids x 1,024 senders; was: 1,024 per id, 81,920)",
+    () =>
+      Effect.gen(function* () {
+        const { system, url } = yield* PeerFlood.floodTarget(SECRET)
+        const echo = Behavior.make(Echo, { initial: null, receive: { Ping: (state) => Effect.succeed(state) } })
+        yield* system.spawn(echo, { name: "sink" })
+        yield* flood(url, { ids: 80, senders: 1_024 })
+        const cached = ActorSystem.internal(system).remoting!.refs.size
+        assert.isAtMost(cached, 65_536, `${cached} refs cached`)
+        assert.isAtLeast(cached, 65_000, `${cached} refs cached`)
       }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
     180_000
   )

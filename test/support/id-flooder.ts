@@ -1,6 +1,6 @@
 /**
  * One process that joins a node under many node ids (raw peers with the secret, from one address) and, under each,
- * lists actors it makes up and/or Joins the node's participant `/user/w` (protocol `Job`, see
+ * lists actors it makes up, tells from senders it makes up, and/or Joins the node's participant `/user/w` (protocol `Job`, see
  * remote-id-rotation-flood.test.ts) to sessions it makes up, optionally beginning them. It prints one JSON line,
  * `{"flooded":...}`, when the node took everything, then stays linked (heartbeats) until it is killed.
  *
@@ -19,6 +19,8 @@ export interface FlooderConfig {
   readonly joins?: number
   /** Whether each session joined is then told `Begin` (it is held begun, never going on). */
   readonly begin?: boolean
+  /** Tells to `/user/sink` (protocol `Echo`), each from a sender path of its own, per id. */
+  readonly senders?: number
 }
 
 const config = JSON.parse(process.argv[2]!) as FlooderConfig
@@ -57,11 +59,19 @@ const begin = (node: string, n: number) => ({
   payload: { _tag: "Begin", session: `made-up-${node}-${n}` }
 })
 
+const tell = (node: string, n: number) => ({
+  kind: "tell",
+  to: { node: "target", path: "/user/sink" },
+  from: { node, path: `/user/sender-${n}` },
+  payload: { _tag: "Ping", text: "hi" }
+})
+
 const peers = await Promise.all(
   Array.from({ length: config.ids }, (_, i) => PeerFlood.join(config.url, `flooder-${i}`, config.secret))
 )
 for (const [i, peer] of peers.entries()) {
   const node = `flooder-${i}`
+  if (config.senders !== undefined) await peer.send(config.senders, (n) => tell(node, n), PER_FRAME)
   if (config.listings !== undefined) await peer.send(config.listings, (n) => listing(node, n), PER_FRAME)
   if (config.joins !== undefined) {
     await peer.send(config.joins, (n) => join(node, n), PER_FRAME)

@@ -51,8 +51,10 @@ export class Peers {
       link = undefined
     }
     if (link === undefined) {
-      // the peer's address rides on its `Peer` (a `PeerUp` made again from it for a late receiver says it too)
-      const peer = remoteAddress === undefined ? { node, incarnation } : { node, incarnation, remoteAddress }
+      // The peer's address rides on its `Peer`, not enumerable: a `PeerUp` made again from it (for a receiver that
+      // comes later) says it too, while the `Peer` that `connect` and `peers` give stays `{ node, incarnation }`.
+      const peer = { node, incarnation }
+      if (remoteAddress !== undefined) Object.defineProperty(peer, "remoteAddress", { value: remoteAddress })
       link = new Link(this.engine, peer, hello, generation)
       const key = `${node}/${incarnation}`
       this.generations.delete(key)
