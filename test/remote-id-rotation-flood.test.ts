@@ -150,8 +150,8 @@ describe("one process links under 50 node ids from one address", () => {
         const after = yield* heapUsed
         const watching = ActorSystem.internal(system).remoting!.watching
         assert.strictEqual(watching, 2_000, `${watching} sessions held for 5,000 begun`)
-        // (about 2 KB a session held, a role's program waiting included)
-        assert.isBelow(after - before, 16 * 1024 * 1024, `the heap grew by ${after - before} bytes`)
+        // (about 7.5 KB a session held, a role's program waiting included: 15 MB for 2,000, 37 MB for 5,000)
+        assert.isBelow(after - before, 26 * 1024 * 1024, `the heap grew by ${after - before} bytes`)
 
         const honest = yield* honestNode(system)
         const result = yield* honestSessions(honest, 50)
