@@ -66,9 +66,12 @@ const tell = (node: string, n: number) => ({
   payload: { _tag: "Ping", text: "hi" }
 })
 
-const peers = await Promise.all(
-  Array.from({ length: config.ids }, (_, i) => PeerFlood.join(config.url, `flooder-${i}`, config.secret))
-)
+// 16 handshakes at a time: a node takes 64 at once (limits.maxHandshakes), refusing more with 4008
+const peers: Array<PeerFlood.Flooder> = []
+for (let first = 0; first < config.ids; first += 16) {
+  const ids = Array.from({ length: Math.min(16, config.ids - first) }, (_, i) => `flooder-${first + i}`)
+  peers.push(...(await Promise.all(ids.map((node) => PeerFlood.join(config.url, node, config.secret)))))
+}
 for (const [i, peer] of peers.entries()) {
   const node = `flooder-${i}`
   if (config.senders !== undefined) await peer.send(config.senders, (n) => tell(node, n), PER_FRAME)
