@@ -135,13 +135,13 @@ describe("finding 5: a peer reaches only what the node's agents module exports",
     expect(code).toBe(1)
     // one line (was two: the Schema's message, then its path on a line of its own): where, and what was expected
     expect(stderr.trim()).toMatch(
-      /^troupe: [^\n]*guarded\.ts exports `access` that is not a remote access policy \(\{ reach\?, register\?, subscribe\?, maxListingsPerNode\?, maxListings\?, maxJoinsNotBegun\? \}\): at access\.reach, expected "all" \| array \(see docs\/cli\.md\)$/
+      /^troupe: [^\n]*guarded\.ts exports `access` that is not a remote access policy \(\{ reach\?, register\?, subscribe\?, maxListingsPerNode\?, maxListings\?, maxJoinsNotBegun\?, maxSessions\? \}\): at access\.reach, expected "all" \| array \(see docs\/cli\.md\)$/
     )
   })
 
-  it("a module's access export may set maxListingsPerNode, maxListings and maxJoinsNotBegun, decoded like the rest", async () => {
+  it("a module's access export may set maxListingsPerNode, maxListings, maxJoinsNotBegun and maxSessions, decoded like the rest", async () => {
     // before, the policy's Struct dropped the fields: a module could not raise the bounds, and a bad value passed
-    for (const field of ["maxListingsPerNode", "maxListings", "maxJoinsNotBegun"]) {
+    for (const field of ["maxListingsPerNode", "maxListings", "maxJoinsNotBegun", "maxSessions"]) {
       const { code, stderr } = await run([CLI, "node", "--agents", fixture("guarded.ts")], {
         env: {
           ...testEnv(),

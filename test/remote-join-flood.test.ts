@@ -16,6 +16,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Choreography, Session, Storage } from "@troupe/runtime"
 import { Transport, WebSocket } from "@troupe/transport"
 import { Effect, Exit, Layer, Logger, Option, References, Schema } from "effect"
+import { allNotBegun } from "../packages/runtime/src/choreography/internal/notBegun.ts"
 import { heapUsed } from "./support/heap.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
 
@@ -210,5 +211,49 @@ describe("a peer joins a participant to sessions it makes up", () => {
         assert.include(lines.join("\n"), "A durable session's Join was refused")
       }).pipe(Effect.scoped),
     60_000
+  )
+
+  it.live(
+    "a Join counts for the node it came from, not the coordinator node it names; one told, not asked, is not taken (was: a peer's Joins naming an honest node's actor filled that node's 4,096 and its own sessions were refused)",
+    () =>
+      Effect.gen(function* () {
+        const { system, url, join } = yield* PeerFlood.floodTarget(SECRET)
+        yield* system.spawn(worker, { name: "w" })
+        const honest = yield* ActorSystem.make({ name: "honest", askTimeout: "60 seconds" }).pipe(
+          Effect.provideService(
+            Transport.Transport,
+            yield* WebSocket.make({ node: "honest", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
+          )
+        )
+        yield* honest.connect(url)
+        const c = yield* honest.spawn(client, { name: "c" })
+        // an impostor Joins the participant to 4,096 sessions naming the honest node's live actor as coordinator
+        const impostor = yield* join("impostor")
+        const naming = (n: number) => {
+          const made = madeUpJoin("impostor", n)
+          return {
+            ...made,
+            payload: { ...made.payload, coordinator: { node: "honest", path: "/user/c", protocol: "Session(Job)" } }
+          }
+        }
+        yield* Effect.promise(() => impostor.send(4_096, naming, PER_FRAME))
+        // told, not asked: not taken
+        yield* Effect.promise(() =>
+          impostor.send(10, (n) => ({ ...madeUpJoin("impostor", 10_000 + n), kind: "tell", correlationId: undefined }))
+        )
+        const held = allNotBegun(ActorSystem.internal(system)).held.table
+        assert.strictEqual(held.total, 4_096)
+        assert.strictEqual(held.count("impostor"), 4_096)
+
+        const w = yield* honest.lookup("/user/w", Session.protocolOf(Job, "W"), { node: "target" })
+        const exit = yield* Session.run(Job, { roles: { C: c, W: w } }).pipe(
+          Effect.provideService(ActorSystem.ActorSystem, honest),
+          Effect.timeoutOption("30 seconds"),
+          Effect.exit
+        )
+        assert.isTrue(Exit.isSuccess(exit), `the honest session ended ${String(exit)}`)
+        assert.isTrue(Option.isSome((exit as Exit.Success<Option.Option<unknown>>).value), "still running after 30 s")
+      }).pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")),
+    120_000
   )
 })

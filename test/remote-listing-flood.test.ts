@@ -226,7 +226,10 @@ describe("a peer lists actors it makes up under a key it may use", () => {
         const refused = warnings.filter(
           (line) => line.includes("remoteAccess.maxListings)") && line.includes("A peer was refused")
         )
-        assert.match(refused.at(-1)!, /this node holds \d+ of them, as many as any \(node filler holds \d+\)/)
+        assert.match(
+          refused.at(-1)!,
+          /this node holds \d+ of them, its address 127\.0\.0\.1 \d+, as many as any \(address 127\.0\.0\.1 holds \d+, node filler \d+\)/
+        )
       }).pipe(Effect.scoped),
     120_000
   )
@@ -251,7 +254,7 @@ describe("a peer lists actors it makes up under a key it may use", () => {
 
   it.effect("a bound that is not a whole number of at least 1 is refused when the system is made", () =>
     Effect.gen(function* () {
-      for (const option of ["maxListingsPerNode", "maxListings", "maxJoinsNotBegun"] as const) {
+      for (const option of ["maxListingsPerNode", "maxListings", "maxJoinsNotBegun", "maxSessions"] as const) {
         for (const bad of [0, 1.5, Number.NaN]) {
           const error = yield* Effect.flip(ActorSystem.make({ remoteAccess: { [option]: bad } }))
           assert.strictEqual(error._tag, "InvalidSystemOptions")

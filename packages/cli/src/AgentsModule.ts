@@ -148,7 +148,8 @@ export interface AgentsModule {
  * module's `access` export replaces any of these three fields (`"all"` opens one up). Actors the node
  * revealed to a peer (the sender of a message, a ref inside one) and those it lists stay reachable. The
  * `access` export may also raise `maxListingsPerNode` (how many listings each peer node may keep here), `maxListings`
- * (all peer nodes together) and `maxJoinsNotBegun` (sessions of other nodes joined and not begun here).
+ * (all peer nodes together), `maxJoinsNotBegun` (sessions of other nodes joined and not begun here) and `maxSessions`
+ * (sessions of other nodes held here, begun or not).
  */
 export const remoteAccess = (module: AgentsModule): RemoteAccess.RemoteAccess => ({
   reach: module.agents.map(([name]) => `/user/${name}/*`),
@@ -168,7 +169,8 @@ const Access = Schema.Struct({
   subscribe: Schema.optionalKey(Listings),
   maxListingsPerNode: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
   maxListings: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
-  maxJoinsNotBegun: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  maxJoinsNotBegun: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  maxSessions: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
 })
 const decodeAccess = Schema.decodeUnknownResult(Access)
 
@@ -269,7 +271,7 @@ export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoade
       // one line: where in the export, and what was expected there
       const { field, message } = Envelope.describeIssue(policy.failure.issue)
       return unusable(
-        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe?, maxListingsPerNode?, maxListings?, maxJoinsNotBegun? }): ` +
+        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe?, maxListingsPerNode?, maxListings?, maxJoinsNotBegun?, maxSessions? }): ` +
           `${field === "" ? "" : `at access.${field}, `}${message.charAt(0).toLowerCase()}${message.slice(1)}`
       )
     }

@@ -50,10 +50,11 @@ export interface RemoteAccess {
   readonly maxListingsPerNode?: number
   /**
    * How many actors all peer nodes together may list in this node's receptionist, and as many in its topics. The bound
-   * is shared fairly: past it, a node holding fewer listings than the node holding the most is let in at that node's
-   * expense (its oldest listing is dropped, with a warning a second), and only a node holding about as many as any is
-   * refused (a warning a second, naming who holds what); so a peer that fills it cannot starve an honest peer holding
-   * few. A peer may join under any number of node ids (up to the transport's `limits.maxPeers`), so the bound per node
+   * is shared fairly, by the address a peer's link came from (its IP; an IPv6 /64) and then by node id within one
+   * address: past it, a node whose address holds fewer listings than the address holding the most (or, within its
+   * address, which holds fewer than its node holding the most) is let in at that one's expense (its oldest listing is
+   * dropped, with a warning a second), and the rest are refused (a warning a second, naming who holds what); so a peer
+   * that fills it, under however many node ids from one address, cannot starve an honest peer holding few. A peer may join under any number of node ids (up to the transport's `limits.maxPeers`), so the bound per node
    * alone would multiply by them. Raise it for a cluster whose nodes list more actors than that together. A whole number, 1
    * or more. Default {@link defaultMaxListings}.
    *
@@ -67,10 +68,11 @@ export interface RemoteAccess {
    * How many sessions whose coordinators are on other nodes this node's participants may hold joined and not begun
    * (a `Join` answered, no `Begin` yet), all participants and coordinator nodes together; each coordinator node may
    * also hold at most 4,096 (or `maxJoiningSessions` if larger) at each participant. Durable sessions not begun count
-   * too. The bound of all is shared fairly among coordinator nodes: past it, a Join of a node holding fewer than the
-   * node holding the most is taken, and that node's oldest session not begun is dropped (its starter gets
-   * `SessionJoinRefused` with `dropped`); a Join of a node holding about as many as any, or past the bound per node, is
-   * refused: the session fails at once for its starter with `SessionJoinRefused`, naming this node, the bound and who
+   * too. A session counts for the node its Join came from (the link it arrived on). The bound of all is shared fairly
+   * by that node's address and then by node id (as `maxListings` is): past it, a Join of a node whose address (or,
+   * within its address, the node) holds fewer than the one holding the most is taken, and that one's oldest session not
+   * begun is dropped (its starter gets `SessionJoinRefused` with `dropped`); any other Join, or one past the bound per
+   * node, is refused: the session fails at once for its starter with `SessionJoinRefused`, naming this node, the bound and who
    * holds what. An honest
    * coordinator begins its session as soon as every role joined, so these stay few; sessions made up by a peer that
    * never begins them would otherwise be kept until that peer goes down. A whole number, 1 or more. Default
@@ -82,6 +84,24 @@ export interface RemoteAccess {
    * ```
    */
   readonly maxJoinsNotBegun?: number
+  /**
+   * How many sessions whose coordinators are on other nodes this node's participants may hold at once, begun or not,
+   * all participants and coordinator nodes together (a Join counts until its session ends; durable sessions too). A
+   * peer that Joins participants to sessions it makes up and begins them, then never goes on, would otherwise hold
+   * their roles (and their memory) for as long as it lives. Shared fairly as `maxJoinsNotBegun` is, by the address the
+   * Joins came from and then by node id: past it, a Join of a node whose address holds fewer than the address holding
+   * the most (or, within one address, of a node holding fewer than its node holding the most) is taken, and that one's
+   * oldest session is dropped (aborted: its starter gets `SessionJoinRefused` with `scope: "held"` and `dropped`); any
+   * other Join is refused with `SessionJoinRefused` (`scope: "held"`), naming this node, the bound and who holds what.
+   * Raise it for a node that plays roles in more sessions of other nodes at once. A whole number, 1 or more. Default
+   * {@link defaultMaxSessions}.
+   *
+   * @example
+   * ```ts
+   * ActorSystem.make({ transport, remoteAccess: { maxSessions: 200_000 } }) // a participant node of many long sessions
+   * ```
+   */
+  readonly maxSessions?: number
 }
 
 /** The default of {@link RemoteAccess.maxListingsPerNode}: 10,000 listings per peer node (about 3 MB of entries). */
@@ -95,6 +115,12 @@ export const defaultMaxListings = 100_000
  * 20 MB of role sessions and watches).
  */
 export const defaultMaxJoinsNotBegun = 16_384
+
+/**
+ * The default of {@link RemoteAccess.maxSessions}: 16,384 sessions of other nodes held at once, begun or not (about
+ * 7.5 KB of heap each with a role's program waiting, so about 120 MB at the bound).
+ */
+export const defaultMaxSessions = 16_384
 
 /** Everything open: the default of an actor system. */
 export const all: RemoteAccess = { reach: "all", register: "all", subscribe: "all" }

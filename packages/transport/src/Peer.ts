@@ -53,7 +53,13 @@ export type DownReason = typeof DownReason.Type
  */
 export class PeerUp extends Schema.TaggedClass<PeerUp>()("PeerUp", {
   node: NodeId,
-  incarnation: Incarnation
+  incarnation: Incarnation,
+  /**
+   * The IP address the link's connection came from (accepted) or went to (dialed), as the socket saw it when the
+   * link came up; absent in process. A node id is whatever a peer with the secret says it is; its address is not: the
+   * runtime shares its bounds over all peers by it (see `remoteAccess` in docs/runtime.md).
+   */
+  remoteAddress: Schema.optional(Schema.String)
 }) {}
 
 /**

@@ -150,7 +150,8 @@ const wire = (
   sender: WsWrite.Sender,
   events: () => WireEvents | undefined,
   remoteAddress: string | undefined,
-  peerCertificateName: () => string | undefined
+  peerCertificateName: () => string | undefined,
+  peerIp: () => string | undefined
 ) => {
   socket.on("message", (data, isBinary) => events()?.message(data as Buffer, isBinary))
   socket.on("close", (code, reason) => events()?.closed(code, reason.toString("utf8")))
@@ -161,7 +162,8 @@ const wire = (
     close: (code, reason) => socket.close(code, reason),
     terminate: () => socket.terminate(),
     remoteAddress,
-    peerCertificateName
+    peerCertificateName,
+    peerIp
   }
   return result
 }
@@ -272,9 +274,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
         // the dialing side's frames carry a zero mask; the socket the upgrade came on carries them once open
         const sender = new WsWrite.Sender(socket, undefined, true)
         let upgraded: Duplex | undefined
+        let ip: string | undefined
         socket.on("upgrade", (response) => {
           certified = certificateName(response.socket)
           upgraded = response.socket
+          ip = response.socket.remoteAddress
         })
         socket.on("open", () => {
           if (upgraded !== undefined) sender.attach(upgraded)
@@ -285,7 +289,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
           sender,
           () => events,
           undefined,
-          () => certified
+          () => certified,
+          () => ip
         )
       }
     })
@@ -316,7 +321,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
           new WsWrite.Sender(socket, raw, false),
           () => events,
           remoteAddress,
-          () => name
+          () => name,
+          () => remoteAddress
         )
       )
     })

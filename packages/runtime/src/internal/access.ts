@@ -16,7 +16,7 @@ import type { SystemImpl } from "./system.ts"
 export class Access {
   private readonly system: SystemImpl
   private readonly policy: Required<
-    Omit<RemoteAccess.RemoteAccess, "maxListingsPerNode" | "maxListings" | "maxJoinsNotBegun">
+    Omit<RemoteAccess.RemoteAccess, "maxListingsPerNode" | "maxListings" | "maxJoinsNotBegun" | "maxSessions">
   >
   /** The peers each local actor was revealed to (forgotten with the actor). */
   private readonly revealed = new WeakMap<ActorCell, Set<string>>()

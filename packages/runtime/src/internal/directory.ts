@@ -7,10 +7,11 @@
  * Each peer node may have at most `remoteAccess.maxListingsPerNode` entries here: a listing past that is refused
  * (logged at most once a second per peer, with how many more were), so a peer cannot grow this node's memory by
  * listing actors it makes up under a key or topic it may use. Its entries are counted as they come and go. All peer
- * nodes together may have at most `remoteAccess.maxListings` (a peer may join under many node ids). Past that, a
- * node holding fewer listings than the one holding the most is let in at that one's expense (its oldest listing is
- * dropped, with a warning a second naming both), and a node among those holding the most is refused (a warning a
- * second for all peers): so peers that fill the table cannot starve an honest peer holding little (see `shares.ts`).
+ * nodes together may have at most `remoteAccess.maxListings` (a peer may join under many node ids), shared fairly by
+ * the peers' addresses and then their node ids (see `shares.ts`): past the bound, a listing of a node whose address
+ * (or, within one address, the node itself) holds fewer than the one holding the most is let in at that one's expense
+ * (its oldest listing is dropped, with a warning a second naming both), and the rest are refused (a warning a second
+ * for all peers): so a peer that fills the table, under however many node ids, cannot starve an honest peer.
  */
 import { Effect } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
@@ -18,7 +19,7 @@ import type * as Protocol from "../Protocol.ts"
 import * as RemoteAccess from "../RemoteAccess.ts"
 import { type Changes, Listing, type RemoteEntry } from "./listing.ts"
 import { PeerLogWindow } from "./peerLogWindow.ts"
-import { Shares } from "./shares.ts"
+import { FairTable, type Holdings, unitOf } from "./shares.ts"
 import type { SystemImpl } from "./system.ts"
 
 /** An entry as announced to other nodes. */
@@ -38,10 +39,11 @@ class Entries {
 export class Directory {
   private readonly entries = new Map<string, Entries>()
   private readonly system: SystemImpl
-  /** How many entries each peer node has here (bounded by `maxListingsPerNode`), and all together (`maxListings`). */
-  private readonly shares = new Shares()
-  /** Each peer node's entries, oldest first (by `name` NUL `key`): the first leaves when a smaller share needs room. */
-  private readonly byNode = new Map<string, Map<string, { readonly name: string; readonly key: string }>>()
+  /**
+   * Each peer node's entries, oldest first (by `name` NUL `key`), bounded per node (`maxListingsPerNode`) and all
+   * together (`maxListings`), shared fairly by address and node: an oldest one leaves when a smaller share needs room.
+   */
+  private readonly table = new FairTable<{ readonly name: string; readonly key: string }>()
   /** Warnings about listings refused past a bound: at most one a second per peer (and one for all peers). */
   private readonly refusals = new PeerLogWindow()
   /** Set by remoting: tells the other nodes of a local change. */
@@ -108,25 +110,21 @@ export class Directory {
     const key = `${node}\u0000${entry.path}`
     const known = this.entries.get(entry.name)
     if (known === undefined || !known.remote.has(key)) {
-      const shares = this.shares
-      if (shares.count(node) >= this.maxPerNode) {
-        this.refused(node, entry.name, "node")
+      const table = this.table
+      if (table.count(node) >= this.maxPerNode) {
+        this.refused(node, entry.name, undefined)
         return
       }
-      if (shares.total >= this.maxAll) {
-        if (!shares.mayTakeFromTop(node)) {
-          this.refused(node, entry.name, "all")
+      const unit = unitOf(this.system, node)
+      if (table.total >= this.maxAll) {
+        const yielder = table.yielder(node, unit)
+        if (yielder === undefined) {
+          this.refused(node, entry.name, table.holdings(node, unit))
           return
         }
-        this.dropOldest(shares.top()!, node)
+        this.dropOldest(yielder, node, table.holdings(node, unit))
       }
-      shares.add(node)
-      let mine = this.byNode.get(node)
-      if (mine === undefined) {
-        mine = new Map()
-        this.byNode.set(node, mine)
-      }
-      mine.set(`${entry.name}\u0000${key}`, { name: entry.name, key })
+      table.add(node, unit, `${entry.name}\u0000${key}`, { name: entry.name, key })
     }
     const entries = known ?? this.get(entry.name)
     const remote: RemoteEntry = { node, path: entry.path, protocol: entry.protocol }
@@ -146,19 +144,17 @@ export class Directory {
 
   /** Entry `key` of `node` under `name` left. */
   private forgotten(node: string, name: string, key: string): void {
-    this.shares.remove(node)
-    const mine = this.byNode.get(node)!
-    mine.delete(`${name}\u0000${key}`)
-    if (mine.size === 0) this.byNode.delete(node)
+    this.table.delete(node, `${name}\u0000${key}`)
   }
 
   /**
-   * The table is full and `taker` holds fewer entries than `node`, which holds the most: `node`'s oldest entry leaves
-   * to make room (logged at most once a second for all nodes, naming who holds what).
+   * The table is full and `taker` (or its address) holds fewer entries than `node` (or its address), which holds the
+   * most: `node`'s oldest entry leaves to make room (logged at most once a second for all nodes, naming who holds what).
    */
-  private dropOldest(node: string, taker: string): void {
-    const oldest = this.byNode.get(node)!.values().next().value!
-    const held = this.shares.count(node)
+  private dropOldest(node: string, taker: string, holdings: Holdings): void {
+    const [, oldest] = this.table.oldest(node)!
+    const held = this.table.count(node)
+    const address = this.table.addressOf(node)
     const entries = this.entries.get(oldest.name)!
     entries.remote.delete(oldest.key)
     this.forgotten(node, oldest.name, oldest.key)
@@ -169,8 +165,10 @@ export class Directory {
     const more = earlier === 0 ? "" : ` (and ${earlier} more dropped earlier)`
     const detail =
       `${this.what(oldest.name)}: peer nodes have ${this.maxAll} listings here, the most all of them together may have ` +
-      `(remoteAccess.maxListings); this node held ${held}, the most of any, so its oldest listing left for one of node ` +
-      `${taker}, which held ${this.shares.count(taker)}${more}. Raise remoteAccess.maxListings if the peers' listings are honest`
+      `(remoteAccess.maxListings), shared fairly by address and then node id; this node held ${held} and its address ` +
+      `${address.address} ${address.held}, the most, so its oldest listing left for one of node ${taker}, which held ` +
+      `${holdings.node.held} (its address ${holdings.node.address} ${holdings.node.addressHeld})${more}. ` +
+      `Raise remoteAccess.maxListings if the peers' listings are honest`
     this.system.runBackground(
       Effect.logWarning("A peer's listing was dropped").pipe(Effect.annotateLogs({ peer: node, detail }))
     )
@@ -180,25 +178,26 @@ export class Directory {
     return this === this.system.receptionist ? `registration under key ${name}` : `subscription to topic ${name}`
   }
 
-  private refused(node: string, name: string, bound: "node" | "all"): void {
+  /** A listing of `node` refused: past its own bound (`holdings` undefined), or past the bound of all. */
+  private refused(node: string, name: string, holdings: Holdings | undefined): void {
     // past the bound of all peers, one line a second whichever peer lists (a peer may join under many ids)
-    const earlier = this.refusals.admit(bound === "node" ? node : "\u0000all peers", Date.now())
+    const earlier = this.refusals.admit(holdings === undefined ? node : "\u0000all peers", Date.now())
     if (earlier === undefined) return
     const more = earlier === 0 ? "" : ` (and ${earlier} more refused earlier)`
     const full =
-      bound === "node"
+      holdings === undefined
         ? `the node has ${this.maxPerNode} listings here already, the most one node may have (remoteAccess.maxListingsPerNode)`
         : `peer nodes have ${this.maxAll} listings here already, the most all of them together may have (remoteAccess.maxListings), ` +
-          `and this node holds ${this.shares.count(node)} of them, as many as any (node ${this.shares.top()} holds ` +
-          `${this.shares.topCount}): nodes holding fewer are still let in`
+          `and this node holds ${holdings.node.held} of them, its address ${holdings.node.address} ` +
+          `${holdings.node.addressHeld}, as many as any (address ${holdings.most.address} holds ` +
+          `${holdings.most.addressHeld}, node ${holdings.most.node} ${holdings.most.held}): addresses and nodes holding fewer are still let in`
     const detail = `${this.what(name)}: ${full}${more}`
     this.system.runBackground(Effect.logWarning("A peer was refused").pipe(Effect.annotateLogs({ peer: node, detail })))
   }
 
   /** A node went down, or re-announced everything: forget all its entries. */
   removeNode(node: string): void {
-    if (!this.byNode.delete(node)) return
-    this.shares.removeAll(node)
+    if (this.table.deleteNode(node) === undefined) return
     for (const [name, entries] of [...this.entries]) {
       let removed = false
       for (const [key, entry] of entries.remote) {

@@ -61,8 +61,8 @@ const tellNow = (fiber: Fiber.Fiber<unknown, unknown>, ref: RemoteActorRef<Proto
 export class Remoting {
   readonly system: SystemImpl
   readonly transport: TransportService.Service
-  /** Live peers by node id. */
-  readonly peers = new Map<string, Peer.Peer>()
+  /** Live peers by node id (each with the address its link came up on, if the transport has addresses). */
+  readonly peers = new Map<string, Peer.Peer & { readonly remoteAddress?: string | undefined }>()
   /** What peers may do here (see `access.ts`). */
   readonly access: Access
   readonly refs: RefCache
@@ -338,7 +338,7 @@ export class Remoting {
   // Peers
   // ------------------------------------------------------------------------------------------------------
 
-  private peerUp(peer: Peer.Peer): void {
+  private peerUp(peer: Peer.Peer & { readonly remoteAddress?: string | undefined }): void {
     const known = this.peers.get(peer.node)
     if (known?.incarnation === peer.incarnation) return
     if (known !== undefined)

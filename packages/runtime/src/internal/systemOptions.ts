@@ -93,7 +93,8 @@ const checkedBounds = (options: Options<unknown>) =>
     ["maxJoiningSessions", options.maxJoiningSessions],
     ["remoteAccess.maxListingsPerNode", options.remoteAccess?.maxListingsPerNode],
     ["remoteAccess.maxListings", options.remoteAccess?.maxListings],
-    ["remoteAccess.maxJoinsNotBegun", options.remoteAccess?.maxJoinsNotBegun]
+    ["remoteAccess.maxJoinsNotBegun", options.remoteAccess?.maxJoinsNotBegun],
+    ["remoteAccess.maxSessions", options.remoteAccess?.maxSessions]
   ] as const
 
 /**

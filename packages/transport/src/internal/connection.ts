@@ -27,6 +27,11 @@ export interface Wire {
   readonly remoteAddress?: string | undefined
   /** The subject CN of the certificate the peer presented and TLS verified, if any. */
   readonly peerCertificateName?: (() => string | undefined) | undefined
+  /**
+   * The peer's IP address as the socket sees it, for a dialed wire too (once open); none in process. What a link's
+   * `PeerUp` says its peer's `remoteAddress` is (the unit the runtime shares its bounds over all peers by).
+   */
+  readonly peerIp?: (() => string | undefined) | undefined
 }
 
 /**

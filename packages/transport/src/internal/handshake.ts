@@ -344,7 +344,14 @@ export class Handshake {
       return undefined
     }
     const declared = this.bounded(intro)
-    const link = engine.peers.bind(intro.node as NodeId, intro.incarnation as Incarnation, declared, generation)
+    const wire = connection.wire
+    const link = engine.peers.bind(
+      intro.node as NodeId,
+      intro.incarnation as Incarnation,
+      declared,
+      generation,
+      wire.peerIp?.() ?? wire.remoteAddress
+    )
     link.peerKey ??= intro.key
     connection.link = link
     connection.peer = link.peer

@@ -42,7 +42,8 @@ export class Peers {
     node: NodeId,
     incarnation: Incarnation,
     hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number },
-    generation: number
+    generation: number,
+    remoteAddress?: string | undefined
   ): Link {
     let link = this.engine.links.get(node)
     if (link !== undefined && link.peer.incarnation !== incarnation) {
@@ -50,7 +51,11 @@ export class Peers {
       link = undefined
     }
     if (link === undefined) {
-      link = new Link(this.engine, { node, incarnation }, hello, generation)
+      // The peer's address rides on its `Peer`, not enumerable: a `PeerUp` made again from it (for a receiver that
+      // comes later) says it too, while the `Peer` that `connect` and `peers` give stays `{ node, incarnation }`.
+      const peer = { node, incarnation }
+      if (remoteAddress !== undefined) Object.defineProperty(peer, "remoteAddress", { value: remoteAddress })
+      link = new Link(this.engine, peer, hello, generation)
       const key = `${node}/${incarnation}`
       this.generations.delete(key)
       this.generations.set(key, generation)
@@ -58,7 +63,7 @@ export class Peers {
       this.downed.delete(node)
       this.engine.links.set(node, link)
       this.engine.counters.linksUp++
-      this.publish(new PeerUp({ node, incarnation }))
+      this.publish(new PeerUp(peer))
       this.engine.log("Info", "link up", { peer: node, incarnation })
     } else {
       link.peerMaxFrameBytes = hello.maxFrameBytes

@@ -253,11 +253,9 @@ const joinFromLog = (participant: Participant, m: Join, durable: Durable): Effec
             })
       )
     }
-    // a session not begun counts against the bounds of sessions not begun, as a plain one does (see notBegun.ts)
-    if (!durable.begun) {
-      const refused = participant.admit(m)
-      if (refused !== undefined) return yield* refused
-    }
+    // it counts against the bounds of sessions held (and, not begun, of those not begun), as a plain one does
+    const refused = participant.admit(m, durable.begun)
+    if (refused !== undefined) return yield* refused
     const session = new RoleSession(participant, m)
     session.durable = new DurableRole({
       store: sessions,

@@ -27,7 +27,7 @@ import type { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Terminated } from "../../Terminated.ts"
 import * as DurableParticipant from "./durableParticipant.ts"
-import { drop, NotBegun, type Refusal, refuse } from "./notBegun.ts"
+import { drop, NotBegun, originOf, type Refusal, refuse } from "./notBegun.ts"
 import * as Recovery from "./roleRecovery.ts"
 import { startRun } from "./roleRun.ts"
 import { RoleSession } from "./roleSession.ts"
@@ -145,7 +145,7 @@ export class Participant {
    * used.
    */
   aborting: Map<string, AbortCause> | undefined = undefined
-  /** Sessions joined and not begun yet, by their coordinator's node (bounded: see notBegun.ts). */
+  /** Sessions held, and those not begun yet, by the node their Join came from (bounded: see notBegun.ts). */
   private readonly notBegun: NotBegun
   readonly spec: Spec
   readonly system: SystemImpl
@@ -247,6 +247,12 @@ export class Participant {
   join(m: Join, ctx: ActorContext<ParticipantProtocol>): Effect.Effect<Behaviors.Reply<Participant, boolean>, unknown> {
     const reply = Exit.succeed({ state: this as Participant, reply: false })
     const known = this.sessions.get(m.session)
+    if (known === undefined && originOf(this.system, this.self) === undefined) {
+      // told, not asked: no coordinator sends a Join so (nobody could be told it joined), and where it came from is
+      // not known (the bounds of sessions held count by that), so it is not taken
+      this.system.deadLetter(this.self.path, m, "invalid")
+      return reply
+    }
     const watch = ctx.watchWith(m.coordinator, { _tag: "CoordinatorDown", session: m.session })
     if (m.durable !== undefined) return DurableParticipant.join(this, m, m.durable, known, watch)
     if (known !== undefined) return reply
@@ -260,45 +266,49 @@ export class Participant {
     return coordinator === undefined ? Effect.andThen(watch, reply) : reply
   }
 
-  /** A session began or ended: it no longer counts against its coordinator node's sessions not begun. */
-  settled(node: string, id: string): void {
-    this.notBegun.settled(node, id)
+  /** Session `id` ended: it no longer counts against the bounds of sessions held (or not begun). */
+  settled(id: string): void {
+    this.notBegun.settled(id)
   }
 
   /**
-   * Counts the session of Join `m` (plain or durable, joined and not begun) against the bounds of sessions not begun,
-   * or answers the Join with `SessionJoinRefused` (the session fails at once for its starter), logged a line a second
-   * per coordinator node, and one for all nodes past the bound of all.
+   * Counts the session of Join `m` (plain or durable; `begun`: a durable one joined again) against the bounds of
+   * sessions held and not begun, by the node the Join came from, or answers the Join with `SessionJoinRefused` (the
+   * session fails at once for its starter), logged a line a second per node, and one for each bound of all.
    */
-  admit(m: Join): Effect.Effect<never, SessionJoinRefused> | undefined {
-    const refusal = this.notBegun.take(m.coordinator.node, m.session)
+  admit(m: Join, begun = false): Effect.Effect<never, SessionJoinRefused> | undefined {
+    const origin = originOf(this.system, this.self) ?? m.coordinator.node
+    const refusal = this.notBegun.take(origin, m.session, begun)
     if (refusal === undefined) return undefined
     const where = { protocol: this.spec.choreography.name, path: this.self.path, system: this.system }
-    return Effect.fail(refuse(where, m.session, m.member ?? this.spec.role, m.coordinator.node, refusal))
+    return Effect.fail(refuse(where, m.session, m.member ?? this.spec.role, origin, refusal))
   }
 
   /**
-   * Session `id`, joined and not begun, leaves for a Join of node `taker`, which holds fewer sessions not begun here
-   * than its coordinator's node (the bound of all is full): the role ends it and tells its coordinator why (nothing
-   * stored, for a durable one: it never began).
+   * Session `id` leaves for a Join of node `taker`, which holds fewer sessions here than the node (or address) the
+   * session's Join came from (a bound of all is full): the role ends it and tells its coordinator why. One not begun
+   * stores nothing (for a durable one: it never began); one begun is aborted (its program interrupted; a durable one's
+   * abort is stored).
    */
   private dropNotBegun(id: string, why: Refusal, taker: string): void {
     const session = this.sessions.get(id)
-    if (session === undefined || session.begun || session.ended) return
+    if (session === undefined || session.ended) return
     const where = { protocol: this.spec.choreography.name, path: this.self.path, system: this.system }
     const cause = drop(where, id, session.role, session.coordinator.node, why, taker)
     this.system.runBackground(
-      Effect.andThen(
-        session.abort(cause, "silent", false),
-        session.report({ _tag: "Abort", session: id, role: session.role, cause, trace: [] })
-      )
+      session.begun
+        ? session.abort(cause, "report", true)
+        : Effect.andThen(
+            session.abort(cause, "silent", false),
+            session.report({ _tag: "Abort", session: id, role: session.role, cause, trace: [] })
+          )
     )
   }
 
   begin(id: string): Effect.Effect<Participant> {
     const session = this.sessions.get(id)
     if (session === undefined || session.begun) return this.same
-    this.settled(session.coordinator.node, id)
+    this.notBegun.began(id)
     session.begun = true
     return Effect.as(startRun(this, session, false), this)
   }

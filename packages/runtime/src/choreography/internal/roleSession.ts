@@ -373,7 +373,7 @@ export class RoleSession extends RoleObserved implements Endpoint.Port<Failure>,
   end(): void {
     this.ended = true
     this.participant.sessions.delete(this.id)
-    if (!this.begun) this.participant.settled(this.coordinator.node, this.id)
+    this.participant.settled(this.id)
     // The coordinator's end no longer concerns this role: no notice of it is left to bounce off a stopped actor.
     const cell = localCell(this.participant.self)
     if (cell !== undefined && (this.durable !== undefined || localCell(this.coordinator) === undefined))

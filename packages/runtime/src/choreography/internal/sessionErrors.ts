@@ -126,9 +126,11 @@ export class SessionNodesApart extends Schema.TaggedError<SessionNodesApart>()("
 /**
  * A participant refused to join the session: it holds as many sessions that have not begun (joined, no `Begin` yet)
  * as it takes, of the coordinator's node (`scope: "node"`: 4,096, or `maxJoiningSessions` if larger) or of all
- * other nodes together (`scope: "all"`: its node's `remoteAccess.maxJoinsNotBegun`). Nothing of the session was kept
- * there. Peers that join the participant to sessions they never begin fill these; an honest coordinator begins its
- * sessions as soon as every role joined.
+ * other nodes together (`scope: "all"`: its node's `remoteAccess.maxJoinsNotBegun`), or as many sessions of other
+ * nodes, begun or not, as its node holds (`scope: "held"`: `remoteAccess.maxSessions`). Nothing of the session was kept
+ * there. Peers that join the participant to sessions they never begin (or begin and never go on with) fill these; an
+ * honest coordinator begins its sessions as soon as every role joined. With `dropped`, the role had joined and its
+ * session was dropped to make room for a node (or address) holding fewer.
  *
  * @example
  * ```ts
@@ -146,35 +148,62 @@ export class SessionJoinRefused extends Schema.TaggedError<SessionJoinRefused>()
   /** The participant's actor and node. */
   path: Schema.String,
   node: Schema.String,
-  /** Whose sessions filled the bound: the coordinator node's (`node`), or those of all other nodes (`all`). */
-  scope: Schema.Literals(["node", "all"]),
-  /** How many sessions not begun the participant (`node`) or its node (`all`) held: the bound. */
+  /**
+   * Whose sessions filled the bound: not begun of the node the Join came from (`node`), not begun of all other nodes
+   * (`all`), or held, begun or not, of all other nodes (`held`).
+   */
+  scope: Schema.Literals(["node", "all", "held"]),
+  /** How many such sessions the participant (`node`) or its node (`all`, `held`) held: the bound. */
   held: Schema.Number,
   /**
-   * For `all`: how many of them the coordinator's node held, and which node held the most (how many). The bound is
-   * shared fairly: a Join is refused only to a node holding about as many as the node holding the most.
+   * For `all` and `held`: how many of them the node the Join came from held, its address and how many that held, and
+   * which address held the most (how many, and its node holding the most). The bound is shared fairly by address and
+   * then node id: a Join is refused only to a node whose address holds about as many as any, and which holds about as
+   * many as any node of its address.
    */
   coordinatorNodeHeld: Schema.optionalKey(Schema.Number),
-  mostBy: Schema.optionalKey(Schema.Struct({ node: Schema.String, held: Schema.Number })),
+  coordinatorAddress: Schema.optionalKey(Schema.Struct({ address: Schema.String, held: Schema.Number })),
+  mostBy: Schema.optionalKey(
+    Schema.Struct({
+      node: Schema.String,
+      held: Schema.Number,
+      address: Schema.optionalKey(Schema.String),
+      addressHeld: Schema.optionalKey(Schema.Number)
+    })
+  ),
   /**
-   * The role had joined, and its session was dropped before it began, for a Join of a node holding fewer sessions not
-   * begun there (the bound of all was full and the coordinator's node held the most).
+   * The role had joined, and its session was dropped (for `all`, before it began) for a Join of a node holding fewer
+   * there (the bound of all was full and the session's node, or its address, held the most).
    */
   dropped: Schema.optionalKey(Schema.Boolean)
 }) {
   override get message(): string {
-    const whose =
+    const bound =
       this.scope === "node"
-        ? `${this.held} sessions of this coordinator's node, the most it holds per coordinator node (4,096, or maxJoiningSessions if larger)`
-        : `${this.held} sessions of other nodes, the most its node holds (remoteAccess.maxJoinsNotBegun)` +
-          (this.coordinatorNodeHeld === undefined
+        ? `${this.held} sessions not begun of this coordinator's node, the most it holds per coordinator node (4,096, or maxJoiningSessions if larger)`
+        : this.scope === "all"
+          ? `${this.held} sessions not begun of other nodes, the most its node holds (remoteAccess.maxJoinsNotBegun)`
+          : `${this.held} sessions of other nodes, begun or not, the most its node holds (remoteAccess.maxSessions)`
+    const whose =
+      this.coordinatorNodeHeld === undefined
+        ? ""
+        : `, ${this.coordinatorNodeHeld} of them of this coordinator's node` +
+          (this.coordinatorAddress === undefined
             ? ""
-            : `, ${this.coordinatorNodeHeld} of them of this coordinator's node` +
-              (this.mostBy === undefined ? "" : ` (node ${this.mostBy.node} held the most, ${this.mostBy.held})`))
+            : ` and ${this.coordinatorAddress.held} of its address ${this.coordinatorAddress.address}`) +
+          (this.mostBy === undefined
+            ? ""
+            : this.mostBy.address === undefined
+              ? ` (node ${this.mostBy.node} held the most, ${this.mostBy.held})`
+              : ` (address ${this.mostBy.address} held the most, ${this.mostBy.addressHeld}; its node ${this.mostBy.node} ${this.mostBy.held})`)
     const what = this.dropped === true ? "dropped session" : "refused to join session"
+    const who =
+      this.scope === "held"
+        ? "Sessions that never end (a peer's made-up ones, begun and left waiting) hold them"
+        : "Sessions that never begin (a peer's made-up ones) hold them"
     return (
       `Role ${this.role} (${this.path} on node ${this.node}) ${what} ${this.session} of ${this.protocol}: ` +
-      `too many sessions not begun there (${whose}). Sessions that never begin (a peer's made-up ones) hold them; ` +
+      `too many sessions there (${bound}${whose}). ${who}; ` +
       `try again later, or raise the bound on node ${this.node}`
     )
   }

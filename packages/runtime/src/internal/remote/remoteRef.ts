@@ -7,6 +7,7 @@ import type { ActorRef, AskOptions, TellError } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { Remoting } from "../remoting.ts"
+import { Shares } from "../shares.ts"
 import { type Codec, codecOf, type Message } from "./codec.ts"
 
 /** Senders per remote ref whose tells get an envelope template (a bound on what a ref keeps). */
@@ -82,19 +83,24 @@ export class RemoteActorRef<P extends Protocol.Any> implements ActorRef<P> {
 }
 
 /**
- * The refs made per node: bounded (past `limit` paths the oldest is dropped, and made again if used again), forgotten
- * per path when that actor terminates and per node when the node goes down.
+ * The refs made per node: bounded (past `limit` paths the oldest is dropped, and made again if used again), and over
+ * all nodes (past `limitAll` paths, the oldest of the node holding the most: a peer may link under many node ids, each
+ * naming 1,024 senders of its own), forgotten per path when that actor terminates and per node when the node goes down.
  */
 export class RefCache {
   private readonly byNode = new Map<
     string,
     { readonly incarnation: string; readonly byPath: Map<string, Array<RemoteActorRef<Protocol.Any>>> }
   >()
+  /** How many paths each node has here (to find the node holding the most past `limitAll`). */
+  private readonly paths = new Shares()
   private readonly remoting: Remoting
   private readonly limit: number
-  constructor(remoting: Remoting, limit = 1024) {
+  private readonly limitAll: number
+  constructor(remoting: Remoting, limit = 1024, limitAll = 64 * limit) {
     this.remoting = remoting
     this.limit = limit
+    this.limitAll = limitAll
   }
 
   /** The ref returned last (consecutive messages usually come from the same sender); cleared when dropped. */
@@ -138,17 +144,17 @@ export class RefCache {
   private lookup<P extends Protocol.Any>(peer: Peer.Peer, path: string, protocol: P): RemoteActorRef<P> {
     let cache = this.byNode.get(peer.node)
     if (cache === undefined || cache.incarnation !== peer.incarnation) {
+      this.paths.removeAll(peer.node)
       cache = { incarnation: peer.incarnation, byPath: new Map() }
       this.byNode.set(peer.node, cache)
     }
     let refs = cache.byPath.get(path)
     if (refs === undefined) {
-      if (cache.byPath.size >= this.limit) {
-        cache.byPath.delete(cache.byPath.keys().next().value!)
-        this.last = undefined
-      }
+      if (cache.byPath.size >= this.limit) this.dropOldest(peer.node)
+      else if (this.paths.total >= this.limitAll) this.dropOldest(this.paths.top()!)
       refs = []
       cache.byPath.set(path, refs)
+      this.paths.add(peer.node)
     }
     // one ref per protocol name: a protocol made again under the same name replaces the old one (no closure
     // here: one capturing `protocol` would cost every lookup a context object)
@@ -166,14 +172,23 @@ export class RefCache {
     return ref
   }
 
+  /** `node`'s oldest path leaves the cache. */
+  private dropOldest(node: string): void {
+    const byPath = this.byNode.get(node)!.byPath
+    byPath.delete(byPath.keys().next().value!)
+    this.paths.remove(node)
+    this.last = undefined
+  }
+
   /** The actor at `path` of `node` terminated. */
   forgetPath(node: string, path: string): void {
-    this.byNode.get(node)?.byPath.delete(path)
+    if (this.byNode.get(node)?.byPath.delete(path) === true) this.paths.remove(node)
     if (this.last?.path === path && this.last.peer.node === node) this.last = undefined
   }
 
   forgetNode(node: string): void {
     this.byNode.delete(node)
+    this.paths.removeAll(node)
     if (this.last?.peer.node === node) this.last = undefined
   }
 
