@@ -28,8 +28,14 @@ interface Cpu {
 
 const child = (script: string, role: Record<string, unknown>, onLine: (line: Record<string, unknown>) => void) => {
   const flags = process.env.TROUPE_BENCH_CHILD_FLAGS?.split(" ").filter((f) => f !== "") ?? []
-  // PIN=1: the receiver on CPU 0, the sender on CPU 1 (`taskset`), so that the scheduler cannot put both on one core
-  const pin = process.env.PIN === "1" ? ["taskset", "-c", role.role === "actor-receiver" ? "0" : "1"] : []
+  // PIN=1: the receiver on CPU 0, the sender on CPU 1 (`taskset`), so that the scheduler cannot put both on one core;
+  // PIN=same: both on CPU 0 (two processes taking turns on one core, as on a loaded machine)
+  const pin =
+    process.env.PIN === "1"
+      ? ["taskset", "-c", role.role === "actor-receiver" ? "0" : "1"]
+      : process.env.PIN === "same"
+        ? ["taskset", "-c", "0"]
+        : []
   const [command, ...args] = [...pin, process.execPath, ...flags, script, JSON.stringify(role)]
   const process_ = spawn(command!, args, {
     stdio: ["ignore", "pipe", "inherit"],

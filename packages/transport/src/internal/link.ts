@@ -55,6 +55,8 @@ export class Link {
   readonly waiters = new WaitLine()
   /** A waiter let in is being told (see `admit`): its sender, resumed in that call, sends on while there is room. */
   private resuming = false
+  /** Bytes of all envelopes ever put in the resend buffer, each plus its comma (what `admit` lets in per call). */
+  private putBytes = 0
   private flushScheduled = false
   /** The last data frame held more than one envelope: sends are streaming, and each turn's go out batched. */
   private streaming = false
@@ -170,16 +172,26 @@ export class Link {
    * is told at once (resumed, it runs inside `done`) and sends on while there is room, ahead of those behind it
    * (`resuming`); the next is let in only if room is left. Woken all at once, each sender past the first few
    * would find the window full again and wait again: a suspension per sender per ack, for one message each.
+   * Once a frame's worth went into the buffer in this call, the rest are let in on the next loop turn
+   * (`WaitLine.later`): many senders would otherwise refill the whole room an ack freed inside the ack's callback
+   * (4,096 tells at once with 100 producers, against one producer's share of its fiber's turn with one), and
+   * this node would read nothing (acks, the peer's sends) meanwhile.
    */
   private admit(): void {
     if (this.resuming) return // an ack in a resumed sender's turn: the loop below lets in what it has room for
+    const from = this.lastSeq
+    const fromBytes = this.putBytes
     while (this.roomy()) {
       if (this.urgent !== undefined) {
         this.admitUrgent(this.urgent)
         continue
       }
-      const waiter = this.waiters.next()
-      if (waiter === undefined) break
+      if (this.waiters.length === 0) break
+      if (this.lastSeq - from >= this.frameEnvelopes || this.putBytes - fromBytes >= FRAME_BYTES) {
+        this.waiters.later(this.admitTurn)
+        break
+      }
+      const waiter = this.waiters.next()!
       if (waiter.cancelled) continue
       this.enqueue(waiter.json, waiter.bytes, waiter.template)
       this.resuming = true
@@ -190,6 +202,11 @@ export class Link {
       }
     }
     if (this.sent < this.lastSeq) this.queued()
+  }
+
+  /** The next loop turn's part of `admit` (see `WaitLine.later`). */
+  private readonly admitTurn = (): void => {
+    if (!this.down && (this.urgent !== undefined || this.waiters.length > 0)) this.admit()
   }
 
   /** Puts in the resend buffer the urgent envelopes the window has room for. */
@@ -225,6 +242,7 @@ export class Link {
   private putWritten(bytes: number): void {
     this.ring.put(++this.lastSeq, this.acked, bytes)
     this.unsent += bytes + 1
+    this.putBytes += bytes + 1
   }
 
   /**

@@ -66,9 +66,25 @@ export class WaitLine {
    */
   private tail = 0
 
+  /** Whether `later` has a turn scheduled. */
+  private scheduled = false
+
   /** How many wait. */
   get length(): number {
     return this.tail - this.head
+  }
+
+  /**
+   * Runs `turn` on the next loop turn (`setImmediate`), once however often asked before it runs: the link lets the
+   * rest of the line in there, after the sockets were read (see `Link.admit`).
+   */
+  later(turn: () => void): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      turn()
+    })
   }
 
   /** A send waits at the back of the line; returns what withdraws it. */
