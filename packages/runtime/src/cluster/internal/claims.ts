@@ -136,6 +136,11 @@ export const runnerStorage = (runners: Runners, messages: Messages, reads: Reads
 /**
  * The engine's message storage and runner storage from `messages` and `runners`, with reads tracked and releases
  * settled ({@link messageStorage}, {@link runnerStorage}).
+ *
+ * @example
+ * ```ts
+ * const storages = Claims.layer(SqlMessageStorage.layer, SqlRunnerStorage.layer, 30_000)
+ * ```
  */
 export const layer = <E1, R1, E2, R2>(
   messages: Layer.Layer<MessageStorage.MessageStorage, E1, R1>,
