@@ -96,8 +96,7 @@ export const read = <S>(
     inst.poked = false
     const { sql, failed } = inst.storage
     const pid = inst.persistenceId
-    // from the first row again after a rewind: the rows handled here whose marks are not committed yet come back, and
-    // are skipped below (they take part of the batch: at most as many more rows are read)
+    // after a rewind from the first row: rows handled here whose marks are not committed come back, skipped below
     const from = inst.rewound ? 0 : inst.cursor
     const limit = inst.rewound ? batch + inst.unmarked.size : batch
     inst.rewound = false
@@ -245,12 +244,10 @@ export const send = (
     const flow = Effect.gen(function* () {
       const known = yield* store
       if (known !== undefined && known._tag !== "StoredEarlier") return known
-      if (known !== undefined) {
-        // sent again (the cluster delivers it again after a crash or a handover): its row may lie behind the live
-        // actor's read position (committed late by another process), so the actor's next read starts from the first row
-        const live = instances(system).get(pid)?.instance
-        if (live !== undefined) live.rewound = true
-      }
+      // sent again and pending (the cluster's redelivery): its row may lie behind the live actor's read position
+      // (committed late by another process), so the actor's next read starts from the first row
+      const live = known === undefined ? undefined : instances(system).get(pid)?.instance
+      if (live !== undefined) live.rewound = true
       yield* target.poke
       if (ask === undefined) return { _tag: "None" } as const
       return yield* Effect.promise(() => replied).pipe(
@@ -332,15 +329,11 @@ export const storeMessage: Merged<Stored, StoredReply | typeof storedEarlier | u
           )
         }
       }
-      // a message sent again in the batch after it was stored now finds it stored and pending, as it would one by one
+      // a message sent again in the batch after it was stored now finds it stored and pending, as one by one
       const first = new Set<string>()
       return rows.map((r) => {
         const key = pairKey(r.recipient, r.messageId)
-        const known = replies.get(key)
-        if (known !== undefined) return known
-        if (first.has(key)) return storedEarlier
-        first.add(key)
-        return undefined
+        return replies.get(key) ?? (first.has(key) ? storedEarlier : void first.add(key))
       })
     })
 }
