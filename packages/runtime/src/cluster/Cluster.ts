@@ -28,6 +28,7 @@ import { SqlClient } from "effect/sql"
 import * as Storage from "../durable/Storage.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
 import { boundedStop } from "./internal/boundedStop.ts"
+import * as Claims from "./internal/claims.ts"
 import * as LockCalls from "./internal/lockCalls.ts"
 
 /** Options every runner takes. */
@@ -157,13 +158,15 @@ export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.Sto
     runnerAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", options.port ?? 34431))
   })
   const clientOnly = options.clientOnly ?? false
-  const storages = Layer.merge(
+  // a shard's lock is released once this runner's reads of its stored messages have landed (see claims.ts)
+  const storages = Claims.layer(
     // stored messages: on the runner's pool, with Troupe's storage
     SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)),
     // registrations and shard locks: on a client of their own (see runnerStorageConnections)
     LockCalls.layer(SqlRunnerStorage.layer).pipe(
       Layer.provide(Storage.postgresClient({ url: options.url, maxConnections: runnerStorageConnections }))
-    )
+    ),
+    readSettleMillis
   ).pipe(Layer.provide(ShardingConfig.layerFromEnv(config)))
   return withStorage(
     NodeClusterSocket.layer({ storage: "byo", clientOnly, shardingConfig: config }).pipe(
@@ -184,6 +187,13 @@ export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.Sto
  * "Shard lock storage is still unhealthy" for minutes). A client of its own never waits behind messages.
  */
 const runnerStorageConnections = 2
+
+/**
+ * How long a shard's release waits for this runner's reads of the shard's stored messages in flight (see
+ * `internal/claims.ts`): a read slower than that (at load 45 on 2 cores statements took seconds, not tens of them) is
+ * named in a warning, and the shard released anyway.
+ */
+const readSettleMillis = 30_000
 
 /**
  * A runner from a database URL: `postgres://...` joins the runners on that database, anything else is a

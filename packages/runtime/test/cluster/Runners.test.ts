@@ -4,13 +4,14 @@
  * is recorded exactly once, and every ledger answers again. Runs with `TROUPE_CLUSTER=1` (6-11 minutes on 2
  * loaded cores).
  */
-import { appendFileSync, mkdtempSync } from "node:fs"
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Cluster, ClusterStatus, Sharded, Storage } from "@troupe/runtime"
 import { Duration, Effect, Layer, Schedule } from "effect"
 import type { Sharding } from "effect/cluster"
+import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
 import { Ledger, Ledgers } from "./ledger.ts"
@@ -37,6 +38,36 @@ const startRunner = (url: string, name: string) =>
  * of its stop on a loaded machine.
  */
 const STOP_MILLIS = 180_000
+
+/**
+ * What the database holds for ledgers that answered wrong (their inbox rows, their stored state, the cluster's messages
+ * and replies for them): written to `wrong.json` in the runners' log directory.
+ */
+const diagnose = async (url: string, ids: ReadonlyArray<string>) => {
+  const rows = await Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      return yield* Effect.forEach(ids, (id) =>
+        Effect.gen(function* () {
+          const inbox = yield* sql`SELECT seq, message_id, handled, reply, created_at, message FROM troupe_inbox
+            WHERE recipient = ${`Ledger/${id}`} ORDER BY seq`
+          const snapshot = yield* sql`SELECT revision, state, updated_at FROM troupe_snapshots
+            WHERE persistence_id = ${`Ledger/${id}`}`
+          const messages = yield* sql`SELECT id, rowid, request_id, shard_id, entity_id, tag, processed, payload,
+            last_read, reply_id FROM cluster_messages WHERE payload LIKE ${`%"${id}"%`} ORDER BY id`
+          const replies = yield* sql`SELECT id, request_id, kind, payload FROM cluster_replies WHERE request_id IN (
+            SELECT request_id FROM cluster_messages WHERE payload LIKE ${`%"${id}"%`}) ORDER BY id`
+          return { id, inbox, snapshot, messages, replies }
+        })
+      )
+    }).pipe(Effect.provide(Storage.postgresClient({ url })), Effect.orDie) as Effect.Effect<unknown>
+  )
+  writeFileSync(
+    join(logs, "wrong.json"),
+    JSON.stringify(rows, (_, v) => (typeof v === "bigint" ? String(v) : v), 2)
+  )
+  console.log(`what the database holds for the wrong ledgers: ${join(logs, "wrong.json")}`)
+}
 
 describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
   const { runners, url } = Processes.postgresAndRunners()
@@ -129,6 +160,11 @@ describe.skipIf(!enabled)("three runners on PostgreSQL", () => {
     phase("ask all")
     const final = await run(seenAll("after the rolling restart"), "every ledger's answer after the rolling restart")
     const wrong = final.filter(([, seen]) => seen.join(",") !== "1,2,3")
+    if (wrong.length > 0)
+      await diagnose(
+        url(),
+        wrong.slice(0, 5).map(([id]) => id)
+      )
     expect(wrong.slice(0, 5)).toEqual([])
     expect(final).toHaveLength(ENTITIES)
     // the status table: three live runners that hold every shard once between them. Runners report every 2 s;

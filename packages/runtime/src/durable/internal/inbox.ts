@@ -15,7 +15,7 @@ import { callHandler } from "../../internal/callHandler.ts"
 import type { SystemImpl } from "../../internal/system.ts"
 import * as Protocol from "../../Protocol.ts"
 import { issueOf, type StorageError } from "./errors.ts"
-import { type Instance, withRefs } from "./instance.ts"
+import { type Instance, instances, withRefs } from "./instance.ts"
 import { chunks, type Merged, maxParameters, pairKey, valuesStatement } from "./rows.ts"
 import type { Writer } from "./writer.ts"
 import { rowOf } from "./writes.ts"
@@ -96,12 +96,16 @@ export const read = <S>(
     inst.poked = false
     const { sql, failed } = inst.storage
     const pid = inst.persistenceId
+    // after a rewind from the first row: rows handled here whose marks are not committed come back, skipped below
+    const from = inst.rewound ? 0 : inst.cursor
+    const limit = inst.rewound ? batch + inst.unmarked.size : batch
+    inst.rewound = false
     const rows = yield* sql<{
       seq: number | string
       message_id: string
       message: string
     }>`SELECT seq, message_id, message FROM troupe_inbox
-       WHERE recipient = ${pid} AND handled = 0 AND seq > ${inst.cursor} ORDER BY seq LIMIT ${batch}`.pipe(
+       WHERE recipient = ${pid} AND handled = 0 AND seq > ${from} ORDER BY seq LIMIT ${limit}`.pipe(
       Effect.mapError(failed("inbox read", pid))
     )
     const protocol = behavior.protocol
@@ -109,6 +113,8 @@ export const read = <S>(
     for (const row of rows) {
       inst.cursor = Number(row.seq)
       const id = row.message_id
+      // handled in this incarnation already, its mark not committed yet
+      if (inst.unmarked.has(id)) continue
       let reply: StoredReply
       const parsed = parse(row.message)
       const tag = (parsed as { _tag?: unknown } | undefined)?._tag
@@ -149,9 +155,11 @@ export const read = <S>(
         }
       }
       inst.ops.push(rowOf(markHandled, { recipient: pid, messageId: id, reply: JSON.stringify(reply) }))
+      inst.unmarked.add(id)
       const key = waiterKey(pid, id)
       const told = reply
       inst.afterCommit.push(() => {
+        inst.unmarked.delete(id)
         const set = waiters(system).get(key)
         if (set !== undefined) for (const resume of set) resume(told)
       })
@@ -159,7 +167,7 @@ export const read = <S>(
       // what an earlier message left (a durable agent dropping the last turn's journal) never commits first
       inst.writer.markDirty(inst, true)
     }
-    if (rows.length === batch) requestPoke(inst as Instance<unknown>, ctx)
+    if (rows.length === limit) requestPoke(inst as Instance<unknown>, ctx)
     return inst
   })
 
@@ -235,7 +243,11 @@ export const send = (
     })
     const flow = Effect.gen(function* () {
       const known = yield* store
-      if (known !== undefined) return known
+      if (known !== undefined && known._tag !== "StoredEarlier") return known
+      // sent again and pending (the cluster's redelivery): its row may lie behind the live actor's read position
+      // (committed late by another process), so the actor's next read starts from the first row
+      const live = known === undefined ? undefined : instances(system).get(pid)?.instance
+      if (live !== undefined) live.rewound = true
       yield* target.poke
       if (ask === undefined) return { _tag: "None" } as const
       return yield* Effect.promise(() => replied).pipe(
@@ -257,14 +269,18 @@ export interface Stored {
   readonly createdAt: number
 }
 
+/** What {@link storeMessage} answers for a message its recipient had stored already and not handled yet. */
+export const storedEarlier = { _tag: "StoredEarlier" } as const
+
 /**
  * Stores durable messages (the rows of a batch's run of them in one statement, or a few under the parameter
  * limit), each unless its recipient has one with its id already; answers, for each, the stored reply when that
- * one was handled already, `undefined` when it is pending (or was stored now). Rows are inserted in the order
- * they were sent, so a recipient reads them in that order; a message sent twice in one batch is stored once
- * (the first) and both sends get its outcome: what storing them one after the other would do.
+ * one was handled already, {@link storedEarlier} when it was stored before and is pending, `undefined` when it was
+ * stored now. Rows are inserted in the order they were sent, so a recipient reads them in that order; a message sent
+ * twice in one batch is stored once (the first), and the second send finds it stored and pending: what storing them
+ * one after the other would do.
  */
-export const storeMessage: Merged<Stored, StoredReply | undefined> = {
+export const storeMessage: Merged<Stored, StoredReply | typeof storedEarlier | undefined> = {
   name: "store a durable message",
   run: (sql, rows) =>
     Effect.gen(function* () {
@@ -290,7 +306,7 @@ export const storeMessage: Merged<Stored, StoredReply | undefined> = {
       }
       // the ones stored before: answered from the inbox if they were handled
       const known = [...unique.values()].filter((r) => !inserted.has(pairKey(r.recipient, r.messageId)))
-      const replies = new Map<string, StoredReply>()
+      const replies = new Map<string, StoredReply | typeof storedEarlier>()
       for (const chunk of chunks(known, 2, 0, limit)) {
         const found = yield* valuesStatement<{
           recipient: string
@@ -307,11 +323,18 @@ export const storeMessage: Merged<Stored, StoredReply | undefined> = {
             JOIN v ON i.recipient = v.recipient AND i.message_id = v.message_id`
         )
         for (const r of found) {
-          if (Number(r.handled) === 1)
-            replies.set(pairKey(r.recipient, r.message_id), parse(r.reply ?? "") as StoredReply)
+          replies.set(
+            pairKey(r.recipient, r.message_id),
+            Number(r.handled) === 1 ? (parse(r.reply ?? "") as StoredReply) : storedEarlier
+          )
         }
       }
-      return rows.map((r) => replies.get(pairKey(r.recipient, r.messageId)))
+      // a message sent again in the batch after it was stored now finds it stored and pending, as one by one
+      const first = new Set<string>()
+      return rows.map((r) => {
+        const key = pairKey(r.recipient, r.messageId)
+        return replies.get(key) ?? (first.has(key) ? storedEarlier : void first.add(key))
+      })
     })
 }
 

@@ -45,8 +45,16 @@ export class Instance<S> implements Tracked {
   waiters: Array<(error: WriteError | undefined) => void> = []
   afterCommit: Array<() => void> = []
   failure: WriteError | undefined = undefined
-  /** The last inbox row read in this incarnation. */
+  /** The last inbox row read in this incarnation: the next read starts after it (unless {@link rewound}). */
   cursor = 0
+  /**
+   * The next inbox read starts from the first row again: a message was found stored but not handled when it was sent
+   * again, and its row may lie behind the cursor (committed late by another process: a row's sequence number is taken
+   * when it is inserted, not when it commits).
+   */
+  rewound = false
+  /** The ids of the inbox messages handled in this incarnation whose "handled" mark is not committed yet. */
+  readonly unmarked = new Set<string>()
   /** A `$Inbox` message is in the mailbox. */
   poked = false
   /** The same successful exit for every handler that keeps this instance as the state. */
