@@ -189,7 +189,7 @@ export const provider = (
                   ? Stream.fromEffect(
                       read("stream", (): LanguageModel.ProviderEvent => ({ _tag: "Finished", result: chunks.finish() }))
                     )
-                  : Stream.fail(endedEarly())
+                  : Stream.fail(chunks.unfinished() ?? endedEarly())
               )
             )
           )
