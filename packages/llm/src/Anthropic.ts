@@ -26,6 +26,7 @@ import AnthropicSdk from "@anthropic-ai/sdk"
 import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema } from "effect"
 import * as Api from "./internal/anthropicApi.ts"
 import { byModel } from "./internal/byModel.ts"
+import { checkTimeouts } from "./internal/durations.ts"
 import { AbsoluteUrl, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 
@@ -110,12 +111,15 @@ export const client = (config: Config, options?: Options): AnthropicSdk =>
     timeout: sdkTimeout
   })
 
-/** Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`). */
+/**
+ * Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`, as does a
+ * timeout in `options` that is not a duration, naming it).
+ */
 export const make = (
   config: typeof Config.Encoded,
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
-  Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
+  Effect.zipWith(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), checkTimeouts(options), (decoded) =>
     LanguageModel.make(provider(client(decoded, options), decoded), {
       ...options,
       model: decoded.model,

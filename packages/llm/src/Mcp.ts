@@ -32,6 +32,7 @@ import { Duration, Effect, Layer, Schema, type Scope } from "effect"
 import { McpClient, McpProtocol, type McpSchema } from "effect/ai"
 import { FetchHttpClient } from "effect/http"
 import { ChildProcess } from "effect/process"
+import { badDurations } from "./internal/durations.ts"
 import * as McpStdout from "./internal/mcpStdout.ts"
 import * as Tool from "./Tool.ts"
 
@@ -169,7 +170,8 @@ const textOf = (result: McpSchema.CallToolResult): string => {
 /**
  * Connects to an MCP server and lists its tools. Scoped: the connection, and the server's process for a
  * stdio server, end with the scope. Fails with {@link McpError} when the server cannot be started or
- * reached, or does not answer within `connectTimeout`.
+ * reached, or does not answer within `connectTimeout`, and with reason `ConfigurationError` for an option that
+ * is not one (a `timeout` that is not a duration, say).
  */
 export const connect = (server: Server, options?: Options): Effect.Effect<Connection, McpError, Scope.Scope> =>
   Effect.gen(function* () {
@@ -191,6 +193,19 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
           reason: tooLarge ? "ResultTooLarge" : error.reason._tag
         })
       }
+    const badOption =
+      badDurations("", options, ["timeout", "connectTimeout"]) ??
+      (options?.maxResultBytes === undefined ||
+      (Number.isSafeInteger(options.maxResultBytes) && options.maxResultBytes > 0)
+        ? undefined
+        : `maxResultBytes is ${String(options.maxResultBytes)}: expected a whole number of bytes from 1`)
+    if (badOption !== undefined) {
+      return yield* new McpError({
+        message: `MCP server ${name}: the option ${badOption}`,
+        server: name,
+        reason: "ConfigurationError"
+      })
+    }
     if ("url" in server && !isHttpUrl(server.url)) {
       return yield* new McpError({
         message: `MCP server ${name}: not an http(s) URL; give the server's Streamable HTTP endpoint, e.g. http://localhost:3000/mcp`,

@@ -23,6 +23,7 @@ import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream
 import OpenAI from "openai"
 import { byModel } from "./internal/byModel.ts"
 import * as Chat from "./internal/chatApi.ts"
+import { checkTimeouts } from "./internal/durations.ts"
 import { fromSdkError } from "./internal/errors.ts"
 import { AbsoluteUrl, endedEarly, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as Responses from "./internal/responsesApi.ts"
@@ -210,12 +211,15 @@ export const client = (config: Config, options?: Options): OpenAI =>
     timeout: sdkTimeout
   })
 
-/** Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`). */
+/**
+ * Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`, as does a
+ * timeout in `options` that is not a duration, naming it).
+ */
 export const make = (
   config: typeof Config.Encoded,
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
-  Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
+  Effect.zipWith(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), checkTimeouts(options), (decoded) =>
     LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses", decoded), {
       ...options,
       model: decoded.model,
