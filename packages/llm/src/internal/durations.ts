@@ -44,11 +44,11 @@ export const badDurations = <O extends object>(
   options: O | undefined,
   keys: ReadonlyArray<keyof O & string>
 ): string | undefined => {
-  const valueOf = (key: string): unknown => (options === undefined ? undefined : Reflect.get(options, key))
-  const bad = keys.filter((key) => valueOf(key) !== undefined && !isDurationInput(valueOf(key)))
+  const optionAt = (key: string): unknown => (options === undefined ? undefined : Reflect.get(options, key))
+  const bad = keys.filter((key) => optionAt(key) !== undefined && !isDurationInput(optionAt(key)))
   return bad.length === 0
     ? undefined
-    : `${bad.map((key) => `${where}${key} is ${show(valueOf(key))}`).join(", ")}: expected ${DURATION_FORMS}`
+    : `${bad.map((key) => `${where}${key} is ${show(optionAt(key))}`).join(", ")}: expected ${DURATION_FORMS}`
 }
 
 const Timeouts = Schema.Struct({
