@@ -27,7 +27,7 @@ import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema } from 
 import * as Api from "./internal/anthropicApi.ts"
 import { byModel } from "./internal/byModel.ts"
 import { checkTimeouts } from "./internal/durations.ts"
-import { AbsoluteUrl, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
+import { AbsoluteUrl, checkStream, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 
 /** Settings of one model, or of every model whose name starts with the key (see `models`). */
@@ -96,6 +96,7 @@ export const provider = (client: AnthropicSdk, config: Pick<Config, "models"> = 
       ),
     stream: (request) =>
       send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).withResponse()).pipe(
+        Effect.tap(({ response }) => checkStream(response)),
         Effect.map(({ data, response }) => events(data, Api.eventMapper(requestIdOf(response))))
       )
   }

@@ -25,7 +25,7 @@ import { byModel } from "./internal/byModel.ts"
 import * as Chat from "./internal/chatApi.ts"
 import { checkTimeouts } from "./internal/durations.ts"
 import { fromSdkError } from "./internal/errors.ts"
-import { AbsoluteUrl, endedEarly, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
+import { AbsoluteUrl, checkStream, endedEarly, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as Responses from "./internal/responsesApi.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 import { BadRequest, type LlmError } from "./LlmError.ts"
@@ -157,7 +157,10 @@ export const provider = (
       stream: (request) =>
         send((signal) =>
           client.responses.create({ ...responsesParams(request), stream: true }, { signal }).withResponse()
-        ).pipe(Effect.map(({ data, response }) => events(data, Responses.eventMapper(requestIdOf(response)))))
+        ).pipe(
+          Effect.tap(({ response }) => checkStream(response)),
+          Effect.map(({ data, response }) => events(data, Responses.eventMapper(requestIdOf(response))))
+        )
     }
   }
   return {
@@ -179,6 +182,7 @@ export const provider = (
             .withResponse()
         )
       ).pipe(
+        Effect.tap(({ response }) => checkStream(response)),
         Effect.map(({ data, response }) => {
           const chunks = Chat.chunkMapper(requestIdOf(response))
           return Stream.fromAsyncIterable(data, fromSdkError).pipe(

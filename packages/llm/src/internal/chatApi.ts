@@ -245,12 +245,12 @@ export const chunkMapper = (requestId: string | undefined) => {
     chunksSeen++
     lastChunk = chunk
     if (choice !== undefined) choicesSeen++
-    if (choice?.delta.content) {
+    if (choice?.delta?.content) {
       text += choice.delta.content
       events.push({ _tag: "TextDelta", delta: choice.delta.content })
     }
-    if (choice?.delta.refusal) refusal += choice.delta.refusal
-    const deltas: ReadonlyArray<WireCall> = choice?.delta.tool_calls ?? []
+    if (choice?.delta?.refusal) refusal += choice.delta.refusal
+    const deltas: ReadonlyArray<WireCall> = choice?.delta?.tool_calls ?? []
     for (const delta of deltas) {
       let call = callOf(delta)
       if (!call) {
