@@ -1,5 +1,6 @@
 /**
- * A Chat Completions answer with no choice in it (`choices: []`, or no `choices` at all) has no answer in it:
+ * A Chat Completions answer with no choice in it (`choices: []`) has no answer in it (a missing `choices` stays
+ * a `ServerError`, "unexpected shape", see errors.test.ts):
  * it is not an empty answer. The call fails with `MalformedResponse` saying what the server sent (not
  * retried: see docs/llm.md's error table), whether the answer came whole or as a stream whose chunks never
  * had a choice.
@@ -48,7 +49,7 @@ const model = (url: string) => OpenAi.layer({ apiKey: Redacted.make("k"), baseUr
 describe("a Chat Completions answer with no choices", () => {
   for (const [name, body] of [
     ["choices: []", { choices: [] }],
-    ["no choices field", { prompt_filter_results: [] }]
+    ["choices: [] beside prompt_filter_results", { choices: [], prompt_filter_results: [] }]
   ] as const) {
     it.live(`${name}: MalformedResponse saying what came, not an empty answer, not retried`, () =>
       Effect.gen(function* () {

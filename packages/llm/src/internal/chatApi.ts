@@ -181,9 +181,8 @@ export const fromCompletion = (
   completion: ChatCompletion,
   requestId: string | undefined
 ): ProviderResult | LlmError => {
-  const choice: ChatCompletion.Choice | undefined = Array.isArray(completion.choices)
-    ? completion.choices[0]
-    : undefined
+  // (`choices` missing is a shape we cannot read: `read` makes the TypeError a `ServerError`)
+  const choice: ChatCompletion.Choice | undefined = completion.choices[0]
   // An answer with no choice has no answer in it (not an empty one): say what came.
   if (choice === undefined) return malformed(`no choices: ${excerpt(completion)}`, requestId)
   const messages: Array<Message.Message> = []
@@ -241,7 +240,7 @@ export const chunkMapper = (requestId: string | undefined) => {
     model ||= chunk.model
     if (chunk.usage) usage = Usage.fromChat(chunk.usage)
     const events: Array<ProviderEvent> = []
-    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined
+    const choice = chunk.choices[0]
     chunksSeen++
     lastChunk = chunk
     if (choice !== undefined) choicesSeen++
