@@ -180,7 +180,13 @@ describe("troupe protocol", () => {
     expect(out[1]).toMatch(
       /^ {2}- DuplicateLabel \(role A, branch "second", label "go"\): choice at A › branch "second"/
     )
-    expect(out[2]).toBe("Fine: well-formed (roles A, B)")
+    // Where it was written, file:line:column, then that line with a caret under the builder call.
+    expect(out.slice(2, 5)).toEqual([
+      "    at test/fixtures/cli/broken.ts:8:16",
+      '      8 |     second: [$.message("A", "B", "go", Schema.Void), $.message("B", "A", "two", Schema.Void)]',
+      "        |                ^"
+    ])
+    expect(out[5]).toBe("Fine: well-formed (roles A, B)")
   })
 
   it.concurrent("check: protocols of any size are checked; one that could not be checked fails the command", async () => {

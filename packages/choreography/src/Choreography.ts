@@ -31,6 +31,7 @@
 import { Effect, type Schema } from "effect"
 import { build, instantiateSync } from "./internal/definition.ts"
 import { ProtocolDefinitionError } from "./internal/definitionError.ts"
+import { callerOf } from "./internal/site.ts"
 import type { LocalType } from "./LocalType.ts"
 import type { StateMachine } from "./StateMachine.ts"
 
@@ -259,15 +260,17 @@ export const make = <
   roles: Roles,
   body: (builder: Builder<Roles[number]>) => S,
   options?: Options<Roles[number], Families>
-): Effect.Effect<Protocol<Name, Roles[number], S, Families>, ProtocolDefinitionError> =>
-  Object.defineProperty(
+): Effect.Effect<Protocol<Name, Roles[number], S, Families>, ProtocolDefinitionError> => {
+  const madeAt = callerOf(make)
+  return Object.defineProperty(
     Effect.suspend(() => {
-      const result = build(name, roles, body, options)
+      const result = build(name, roles, body, options, madeAt)
       return result instanceof ProtocolDefinitionError ? Effect.fail(result) : Effect.succeed(result)
     }),
     DefinitionName,
     { value: String(name) }
   )
+}
 
 const DefinitionName = Symbol.for("@troupe/choreography/DefinitionName")
 
@@ -299,7 +302,7 @@ export const makeUnsafe = <
   body: (builder: Builder<Roles[number]>) => S,
   options?: Options<Roles[number], Families>
 ): Protocol<Name, Roles[number], S, Families> => {
-  const result = build(name, roles, body, options)
+  const result = build(name, roles, body, options, callerOf(makeUnsafe))
   if (result instanceof ProtocolDefinitionError) throw result
   return result
 }

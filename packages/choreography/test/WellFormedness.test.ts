@@ -338,14 +338,21 @@ describe("well-formedness", () => {
       )
     )
     expect(error.problems.map((p) => p.code)).toEqual(["DuplicateLabel", "ChooserNotFirst", "UnusedRole"])
+    // Each problem is followed by where it was written (see Sources.test.ts): the branch's first message, or
+    // for the unused role, the make call.
+    const at = (p: (typeof error.problems)[number]) => `    at ${p.source?.file}:${p.source?.line}:${p.source?.column}`
     expect(error.message).toBe(
       [
         'Protocol "Broken" is not well-formed:',
         '  - choice at A › branch "two": branches "go" and "two" both start with label "go": A\'s choice would be ambiguous',
+        at(error.problems[0]!),
         '  - choice at A › branch "late": A chooses, so it must send the first message of branch "late", but the branch starts with message B -> A: late',
-        "  - top level: role Idle is declared but takes part in no message"
+        at(error.problems[1]!),
+        "  - top level: role Idle is declared but takes part in no message",
+        at(error.problems[2]!)
       ].join("\n")
     )
+    expect(error.problems.map((p) => p.source?.file.endsWith("WellFormedness.test.ts"))).toEqual([true, true, true])
   })
 
   it("explains an unmergeable choice with both behaviours", () => {

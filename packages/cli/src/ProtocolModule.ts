@@ -14,6 +14,8 @@
  * if (!ProtocolModule.allWellFormed(found)) process.exitCode = 1
  * ```
  */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { Choreography, Diagram, LocalType, StateMachine } from "@troupe/runtime"
 import { Cause, Effect, Exit } from "effect"
 import { type ModuleNotLoaded, ModuleUnusable, notLoaded } from "./AgentsModule.ts"
@@ -103,6 +105,33 @@ export const load = (
     })
   )
 
+/**
+ * Where a problem's step was written, as a compiler says it: `at file:line:column` (the file relative to the
+ * working directory when inside it), then that line of the file with a caret under the column (when the file
+ * can be read; a long line is cut around the column).
+ */
+const quoted = (source: Choreography.Problem["source"]): ReadonlyArray<string> => {
+  if (source === undefined) return []
+  const relative = Path.relative(process.cwd(), source.file)
+  const file = relative === "" || relative.startsWith("..") || Path.isAbsolute(relative) ? source.file : relative
+  const at = `    at ${file}:${source.line}:${source.column}`
+  let text: string | undefined
+  try {
+    text = Fs.readFileSync(source.file, "utf8").split(/\r?\n/)[source.line - 1]
+  } catch {
+    return [at]
+  }
+  if (text === undefined) return [at]
+  const from = Math.max(0, source.column - 61)
+  const shown = `${from > 0 ? "…" : ""}${text.slice(from, from + 100)}${text.length > from + 100 ? "…" : ""}`
+  const gutter = `      ${source.line} | `
+  return [
+    at,
+    `${gutter}${shown}`,
+    `${" ".repeat(gutter.length - 2)}| ${" ".repeat(source.column - 1 - from + (from > 0 ? 1 : 0))}^`
+  ]
+}
+
 /** The lines that report a protocol that is not well-formed, or was not checked. */
 const problems = (found: Choreography.ProtocolDefinitionError | Unchecked): ReadonlyArray<string> =>
   isUnchecked(found)
@@ -115,9 +144,12 @@ const problems = (found: Choreography.ProtocolDefinitionError | Unchecked): Read
             p.branch === undefined ? undefined : `branch "${p.branch}"`,
             p.label === undefined ? undefined : `label "${p.label}"`
           ].filter((part) => part !== undefined)
-          return `  - ${p.code}${where.length === 0 ? "" : ` (${where.join(", ")})`}: ${p.message}`
+          return [
+            `  - ${p.code}${where.length === 0 ? "" : ` (${where.join(", ")})`}: ${p.message}`,
+            ...quoted(p.source)
+          ]
         })
-      ]
+      ].flat()
 
 /** Whether every protocol found is well-formed (and was checked). */
 export const allWellFormed = (found: ReadonlyArray<Found>): boolean => found.every(isProtocol)

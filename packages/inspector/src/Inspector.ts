@@ -25,7 +25,7 @@
  */
 import { ActorSystem } from "@troupe/runtime"
 import { TransportError } from "@troupe/transport"
-import { Context, type Duration, Effect, Exit, Layer, Redacted, Schema, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Option, Redacted, Schema, Scope } from "effect"
 import { perform } from "./internal/actions.ts"
 import { collect } from "./internal/collector.ts"
 import { actRemotely, federate, linkName } from "./internal/federation.ts"
@@ -67,13 +67,13 @@ export class Inspector extends Context.Service<Inspector, Service>()("@troupe/in
 export const actorPath = `/user/${linkName}`
 
 /**
- * The inspector could not start: its port is taken, its host does not resolve, its token is empty, say. `part`
- * names the option at fault when it is one of `host` and `port`.
+ * The inspector could not start: its port is taken, its host does not resolve, its token is empty, its interval
+ * is not a duration, say. `part` names the option at fault when it is one of `host`, `port` and `interval`.
  */
 export class InspectorError extends Schema.TaggedError<InspectorError>()("InspectorError", {
   host: Schema.String,
   port: Schema.Number,
-  part: Schema.optionalKey(Schema.Literals(["host", "port"])),
+  part: Schema.optionalKey(Schema.Literals(["host", "port", "interval"])),
   detail: Schema.String
 }) {
   override get message() {
@@ -112,6 +112,16 @@ export const start = (
         detail: `its port ${port} is not one: give a whole number from 0 (any free port) to 65535`
       })
     }
+    const interval = options.interval ?? "500 millis"
+    const every = typeof interval === "number" && Number.isNaN(interval) ? Option.none() : Duration.fromInput(interval)
+    if (Option.isNone(every) || !Duration.isGreaterThan(every.value, Duration.zero)) {
+      return yield* new InspectorError({
+        host,
+        port,
+        part: "interval",
+        detail: `its interval ${JSON.stringify(interval) ?? String(interval)} is not a duration above 0: give e.g. "500 millis", "2 seconds" or a number of milliseconds`
+      })
+    }
     // an empty token would let anyone act with an empty `Bearer`: `--inspect-token "$UNSET"` must not do that
     if (token !== undefined && Redacted.value(token).trim() === "") {
       return yield* new InspectorError({
@@ -129,7 +139,7 @@ export const start = (
     // collector, its feeds and its actors stop: a start again on the same system finds none of them)
     const scope = yield* Scope.fork(yield* Effect.scope)
     const listening = yield* Effect.gen(function* () {
-      yield* collect(system, store, { actions, interval: options.interval ?? "500 millis" })
+      yield* collect(system, store, { actions, interval: every.value })
       yield* federate(system, store, { actions }).pipe(
         Effect.mapError(
           (error) => new InspectorError({ host, port, detail: `its actors could not start: ${error.message}` })

@@ -21,3 +21,19 @@ describe("an inspector given a port that is not one", () => {
     )
   }
 })
+
+// An interval from plain JavaScript or a config file that is not a duration ("5 secs", NaN) was a defect in the
+// collector; one of 0 or less would read the actors in a busy loop.
+describe("an inspector given an interval that is not one", () => {
+  for (const interval of ["5 secs", Number.NaN, 0, "-1 seconds"]) {
+    it.live(`interval ${JSON.stringify(interval)}: an InspectorError naming the interval`, () =>
+      Effect.gen(function* () {
+        const system = yield* ActorSystem.ActorSystem
+        const error = yield* Effect.flip(Effect.scoped(Inspector.start(system, { interval: interval as never })))
+        assert.strictEqual(error._tag, "InspectorError")
+        assert.strictEqual(error.part, "interval")
+        assert.include(error.message, '"500 millis"')
+      }).pipe(Effect.provide(ActorSystem.layer()))
+    )
+  }
+})

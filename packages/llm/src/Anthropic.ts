@@ -26,7 +26,8 @@ import AnthropicSdk from "@anthropic-ai/sdk"
 import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema } from "effect"
 import * as Api from "./internal/anthropicApi.ts"
 import { byModel } from "./internal/byModel.ts"
-import { AbsoluteUrl, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
+import { checkTimeouts } from "./internal/durations.ts"
+import { AbsoluteUrl, checkStream, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 
 /** Settings of one model, or of every model whose name starts with the key (see `models`). */
@@ -95,6 +96,7 @@ export const provider = (client: AnthropicSdk, config: Pick<Config, "models"> = 
       ),
     stream: (request) =>
       send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).withResponse()).pipe(
+        Effect.tap(({ response }) => checkStream(response)),
         Effect.map(({ data, response }) => events(data, Api.eventMapper(requestIdOf(response))))
       )
   }
@@ -110,12 +112,15 @@ export const client = (config: Config, options?: Options): AnthropicSdk =>
     timeout: sdkTimeout
   })
 
-/** Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`). */
+/**
+ * Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`, as does a
+ * timeout in `options` that is not a duration, naming it).
+ */
 export const make = (
   config: typeof Config.Encoded,
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
-  Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
+  Effect.zipWith(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), checkTimeouts(options), (decoded) =>
     LanguageModel.make(provider(client(decoded, options), decoded), {
       ...options,
       model: decoded.model,

@@ -32,6 +32,7 @@ import { Duration, Effect, Layer, Schema, type Scope } from "effect"
 import { McpClient, McpProtocol, type McpSchema } from "effect/ai"
 import { FetchHttpClient } from "effect/http"
 import { ChildProcess } from "effect/process"
+import { badDurations } from "./internal/durations.ts"
 import * as McpStdout from "./internal/mcpStdout.ts"
 import * as Tool from "./Tool.ts"
 
@@ -54,14 +55,20 @@ export interface Http {
 /** An MCP server to use. */
 export type Server = Stdio | Http
 
-/** A call to an MCP server failed: it did not answer in time, went away, or broke the protocol. */
+/**
+ * A call to an MCP server failed: it did not answer in time, went away, broke the protocol, or answered more than
+ * `maxResultBytes` (reason `ResultTooLarge`).
+ */
 export class McpError extends Schema.TaggedError<McpError>()("McpError", {
   message: Schema.String,
   /** The server, as given: its command or URL. */
   server: Schema.String,
   /** The tool, when a call failed. */
   tool: Schema.optionalKey(Schema.String),
-  /** What went wrong: `TimeoutError`, `TransportError`, `ProtocolError`, `ClosedError`, `HttpError`, … */
+  /**
+   * What went wrong: `TimeoutError`, `TransportError`, `ProtocolError`, `ClosedError`, `HttpError`,
+   * `ResultTooLarge`, `ConfigurationError`, …
+   */
   reason: Schema.String
 }) {
   get retryable(): boolean {
@@ -81,6 +88,12 @@ export interface Options {
   readonly connectTimeout?: Duration.Input | undefined
   /** Results longer than this many characters are cut, with a note. Default 100,000. */
   readonly maxResultLength?: number | undefined
+  /**
+   * The largest answer the server may send, in bytes (JSON, as sent). A tool result over it is not read: that
+   * call fails with an {@link McpError} of reason `ResultTooLarge` (which goes to the model by default) and the
+   * connection goes on serving the other calls. Default 16 MiB.
+   */
+  readonly maxResultBytes?: number | undefined
   /** What a failed call does: `"return"` (default) tells the model; `"error"` ends the tool loop. */
   readonly failureMode?: "return" | "error" | undefined
   /** The protocol revision. Default `"2025-11-25"`. */
@@ -157,20 +170,42 @@ const textOf = (result: McpSchema.CallToolResult): string => {
 /**
  * Connects to an MCP server and lists its tools. Scoped: the connection, and the server's process for a
  * stdio server, end with the scope. Fails with {@link McpError} when the server cannot be started or
- * reached, or does not answer within `connectTimeout`.
+ * reached, or does not answer within `connectTimeout`, and with reason `ConfigurationError` for an option that
+ * is not one (a `timeout` that is not a duration, say).
  */
 export const connect = (server: Server, options?: Options): Effect.Effect<Connection, McpError, Scope.Scope> =>
   Effect.gen(function* () {
     const name = describe(server)
+    const maxResultBytes = options?.maxResultBytes ?? 16 * 1024 * 1024
     const failure =
       (tool: string | undefined) =>
-      (error: { readonly reason: { readonly _tag: string; readonly cause?: unknown }; readonly message: string }) =>
-        new McpError({
-          message: `MCP server ${name}${tool === undefined ? "" : `, tool "${tool}"`}: ${error.message}${causes(error.reason.cause, error.message)}`,
+      (error: {
+        readonly reason: { readonly _tag: string; readonly cause?: unknown; readonly code?: number | undefined }
+        readonly message: string
+      }) => {
+        const tooLarge =
+          (error.reason._tag === "ProtocolError" && error.reason.code === McpStdout.TOO_LARGE_CODE) ||
+          error.reason._tag === "LimitError"
+        return new McpError({
+          message: `MCP server ${name}${tool === undefined ? "" : `, tool "${tool}"`}: ${error.message}${causes(error.reason.cause, error.message)}${tooLarge ? `; raise the option maxResultBytes (now ${maxResultBytes}) or have the tool answer less` : ""}`,
           server: name,
           ...(tool === undefined ? {} : { tool }),
-          reason: error.reason._tag
+          reason: tooLarge ? "ResultTooLarge" : error.reason._tag
         })
+      }
+    const badOption =
+      badDurations("", options, ["timeout", "connectTimeout"]) ??
+      (options?.maxResultBytes === undefined ||
+      (Number.isSafeInteger(options.maxResultBytes) && options.maxResultBytes > 0)
+        ? undefined
+        : `maxResultBytes is ${String(options.maxResultBytes)}: expected a whole number of bytes from 1`)
+    if (badOption !== undefined) {
+      return yield* new McpError({
+        message: `MCP server ${name}: the option ${badOption}`,
+        server: name,
+        reason: "ConfigurationError"
+      })
+    }
     if ("url" in server && !isHttpUrl(server.url)) {
       return yield* new McpError({
         message: `MCP server ${name}: not an http(s) URL; give the server's Streamable HTTP endpoint, e.g. http://localhost:3000/mcp`,
@@ -181,7 +216,7 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
     const protocol = protocols[options?.protocol ?? "2025-11-25"]
     const transport =
       "url" in server
-        ? McpClient.http({ url: server.url, protocol, headers: server.headers }).pipe(
+        ? McpClient.http({ url: server.url, protocol, headers: server.headers, maxMessageBytes: maxResultBytes }).pipe(
             Effect.provide(FetchHttpClient.layer)
           )
         : McpClient.stdio({
@@ -189,8 +224,9 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
               ...(server.cwd === undefined ? {} : { cwd: server.cwd }),
               ...(server.env === undefined ? {} : { env: server.env, extendEnv: true })
             }),
-            protocol
-          }).pipe(Effect.provide(McpStdout.layer(name).pipe(Layer.provide(NodeServices.layer))))
+            protocol,
+            maxMessageBytes: maxResultBytes
+          }).pipe(Effect.provide(McpStdout.layer(name, maxResultBytes).pipe(Layer.provide(NodeServices.layer))))
     const timeout = Duration.fromInputUnsafe(options?.connectTimeout ?? "30 seconds")
     const client = yield* transport.pipe(
       Effect.flatMap((opened) =>

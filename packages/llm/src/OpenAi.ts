@@ -23,8 +23,9 @@ import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream
 import OpenAI from "openai"
 import { byModel } from "./internal/byModel.ts"
 import * as Chat from "./internal/chatApi.ts"
+import { checkTimeouts } from "./internal/durations.ts"
 import { fromSdkError } from "./internal/errors.ts"
-import { AbsoluteUrl, endedEarly, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
+import { AbsoluteUrl, checkStream, endedEarly, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as Responses from "./internal/responsesApi.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 import { BadRequest, type LlmError } from "./LlmError.ts"
@@ -156,7 +157,10 @@ export const provider = (
       stream: (request) =>
         send((signal) =>
           client.responses.create({ ...responsesParams(request), stream: true }, { signal }).withResponse()
-        ).pipe(Effect.map(({ data, response }) => events(data, Responses.eventMapper(requestIdOf(response)))))
+        ).pipe(
+          Effect.tap(({ response }) => checkStream(response)),
+          Effect.map(({ data, response }) => events(data, Responses.eventMapper(requestIdOf(response))))
+        )
     }
   }
   return {
@@ -178,6 +182,7 @@ export const provider = (
             .withResponse()
         )
       ).pipe(
+        Effect.tap(({ response }) => checkStream(response)),
         Effect.map(({ data, response }) => {
           const chunks = Chat.chunkMapper(requestIdOf(response))
           return Stream.fromAsyncIterable(data, fromSdkError).pipe(
@@ -189,7 +194,7 @@ export const provider = (
                   ? Stream.fromEffect(
                       read("stream", (): LanguageModel.ProviderEvent => ({ _tag: "Finished", result: chunks.finish() }))
                     )
-                  : Stream.fail(endedEarly())
+                  : Stream.fail(chunks.unfinished() ?? endedEarly())
               )
             )
           )
@@ -210,12 +215,15 @@ export const client = (config: Config, options?: Options): OpenAI =>
     timeout: sdkTimeout
   })
 
-/** Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`). */
+/**
+ * Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`, as does a
+ * timeout in `options` that is not a duration, naming it).
+ */
 export const make = (
   config: typeof Config.Encoded,
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
-  Effect.map(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), (decoded) =>
+  Effect.zipWith(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), checkTimeouts(options), (decoded) =>
     LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses", decoded), {
       ...options,
       model: decoded.model,

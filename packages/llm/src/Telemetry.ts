@@ -35,6 +35,7 @@ import { Config, Context, Duration, Effect, Layer, Metric, Option, Schema } from
 import { dual } from "effect/Function"
 import { FetchHttpClient } from "effect/http"
 import { Otlp, OtlpExporter } from "effect/observability"
+import { DurationInput } from "./internal/durations.ts"
 
 /** The name of the agent making calls, for metrics and spans. `"none"` outside any agent. */
 export const Agent = Context.Reference<string>("@troupe/llm/Agent", { defaultValue: () => "none" })
@@ -146,11 +147,33 @@ export interface OtlpOptions {
   readonly exportInterval?: Duration.Input | undefined
 }
 
+/** The options of {@link layerOtlp} that plain JavaScript (or a config file) may get wrong, checked. */
+const OtlpChecked = Schema.Struct({
+  url: Endpoint,
+  serviceName: Schema.String,
+  exportInterval: Schema.optional(DurationInput),
+  headers: Schema.optional(Schema.Record(Schema.String, Schema.String)),
+  protocol: Schema.optional(Schema.Literals(["json", "protobuf"]))
+})
+
 /**
  * Exports spans, metrics and logs over OTLP/HTTP. Provide it where the actor system is made, so that its
- * actors are traced too; closing it exports what is left. Its `Flusher` exports on demand.
+ * actors are traced too; closing it exports what is left. Its `Flusher` exports on demand. An option that is
+ * not one (a `url` that is not http(s), an `exportInterval` that is not a duration) fails the layer with a
+ * `ConfigError` naming it.
  */
-export const layerOtlp = (options: OtlpOptions): Layer.Layer<OtlpExporter.Flusher> => {
+export const layerOtlp = (options: OtlpOptions): Layer.Layer<OtlpExporter.Flusher, Config.ConfigError> =>
+  Layer.unwrap(
+    Effect.map(
+      Effect.mapError(
+        Schema.decodeUnknownEffect(OtlpChecked, { errors: "all" })(options),
+        (error) => new Config.ConfigError(error)
+      ),
+      () => exporter(options)
+    )
+  )
+
+const exporter = (options: OtlpOptions): Layer.Layer<OtlpExporter.Flusher> => {
   const interval = options.exportInterval ?? Duration.seconds(5)
   const config = {
     baseUrl: options.url,
@@ -196,7 +219,7 @@ export const layerOtlpConfig = (options: {
       const headers = Object.fromEntries(
         headerPairs(env.headers).map(([key, value]) => [key, decodeURIComponent(value ?? "")])
       )
-      return layerOtlp({
+      return exporter({
         url: new URL(env.endpoint.value).href.replace(/\/$/, ""),
         serviceName: env.serviceName,
         headers,

@@ -35,9 +35,9 @@ describe("the stdout filter", () => {
   const run = (chunks: ReadonlyArray<string>) =>
     Effect.gen(function* () {
       const dropped: Array<string> = []
-      const out = yield* McpStdout.messagesOnly(Stream.fromIterable(chunks), (start) =>
+      const out = yield* McpStdout.messagesOnly(Stream.encodeText(Stream.fromIterable(chunks)), (start) =>
         Effect.sync(() => void dropped.push(start))
-      ).pipe(Stream.mkString)
+      ).pipe(Stream.decodeText, Stream.mkString)
       return { out, dropped }
     })
 

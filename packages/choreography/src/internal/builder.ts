@@ -1,6 +1,7 @@
 /** The step builder handed to the body of `Choreography.make` (the `$` of `$.message(...)`). */
 import type { Builder, End, Protocol, Steps } from "../Choreography.ts"
 import { isRecursive, renameSteps, unfoldRecursion } from "./inclusion.ts"
+import { callerOf, noted } from "./site.ts"
 
 const end: End = { _tag: "End" }
 
@@ -26,26 +27,43 @@ const ownSteps = (protocol: Protocol<string, string, Steps>): Steps => {
   return "steps" in unfolded ? unfolded.steps : protocol.steps
 }
 
-/** The step constructors (see `Choreography.Builder`). */
-export const builder: Builder<string> = {
-  message: (from, to, label, payload) => ({ _tag: "Message", from, to, label, payload }),
-  choice: (at, branches) => ({ _tag: "Choice", at, branches }),
-  loop: (name, body) => ({ _tag: "Loop", name, body }),
-  continue: (name) => ({ _tag: "Continue", name }),
-  end,
-  parallel: (...parts) => ({ _tag: "Parallel", parts }),
-  include: (protocol, roles) => {
-    const mapping: Record<string, string> = { ...roles }
-    if (protocol === SELF)
-      return { _tag: "Include", protocol: "self", roles: mapping, body: [], recursive: true } as never
-    return {
-      _tag: "Include",
-      protocol: protocol.name,
-      roles: mapping,
-      body: renameSteps(ownSteps(protocol), (r) => mapping[r] ?? r)
-    } as never
-  },
-  get self() {
-    return SELF
+/**
+ * The step constructors (see `Choreography.Builder`). With `locate`, each notes where it was called (see site.ts):
+ * a few microseconds a step, so only the second run of a body whose protocol has problems does (see definition.ts).
+ */
+const stepBuilder = (locate: boolean): Builder<string> => {
+  const b: Builder<string> = {
+    message: (from, to, label, payload) =>
+      noted({ _tag: "Message", from, to, label, payload }, locate ? callerOf(b.message) : undefined),
+    choice: (at, branches) => noted({ _tag: "Choice", at, branches }, locate ? callerOf(b.choice) : undefined),
+    loop: (name, body) => noted({ _tag: "Loop", name, body }, locate ? callerOf(b.loop) : undefined),
+    continue: (name) => noted({ _tag: "Continue", name }, locate ? callerOf(b.continue) : undefined),
+    end,
+    parallel: (...parts) => noted({ _tag: "Parallel", parts }, locate ? callerOf(b.parallel) : undefined),
+    include: (protocol, roles) => {
+      const mapping: Record<string, string> = { ...roles }
+      const at = locate ? callerOf(b.include) : undefined
+      if (protocol === SELF)
+        return noted({ _tag: "Include", protocol: "self", roles: mapping, body: [], recursive: true }, at) as never
+      return noted(
+        {
+          _tag: "Include",
+          protocol: protocol.name,
+          roles: mapping,
+          body: renameSteps(ownSteps(protocol), (r) => mapping[r] ?? r)
+        },
+        at
+      ) as never
+    },
+    get self() {
+      return SELF
+    }
   }
+  return b
 }
+
+/** The step constructors. */
+export const builder: Builder<string> = stepBuilder(false)
+
+/** The step constructors that note where each step was written. */
+export const locatingBuilder: Builder<string> = stepBuilder(true)

@@ -5,10 +5,11 @@
 import type { Builder, Options, Protocol, Steps } from "../Choreography.ts"
 import type { LocalType } from "../LocalType.ts"
 import type { StateMachine } from "../StateMachine.ts"
-import { builder } from "./builder.ts"
+import { builder, locatingBuilder } from "./builder.ts"
 import { type Problem, ProtocolDefinitionError } from "./definitionError.ts"
 import { expandFamilies, familyProblems, memberName, memberOf } from "./families.ts"
 import { isRecursive, unfoldRecursion } from "./inclusion.ts"
+import { siteOfHolder } from "./site.ts"
 import { type Checked, check } from "./wellFormed.ts"
 
 /** Builds and checks a protocol (see `Choreography.make`): the protocol, or the error listing every problem. */
@@ -16,12 +17,29 @@ export const build = <Name extends string, Roles extends string, S extends Steps
   name: Name,
   roles: ReadonlyArray<Roles>,
   body: (builder: Builder<Roles>) => S,
-  options: Options<Roles, Families> = {}
+  options: Options<Roles, Families> = {},
+  /** Where `Choreography.make` was called: the place of the problems of the whole protocol (see site.ts). */
+  madeAt?: Parameters<typeof siteOfHolder>[0],
+  /** Whether this is the run of the body that notes where each step was written. */
+  locate = false
 ): Protocol<Name, Roles, S, Families> | ProtocolDefinitionError => {
-  const refuse = (problems: ReadonlyArray<Problem>) => new ProtocolDefinitionError({ protocol: String(name), problems })
+  const refuse = (problems: ReadonlyArray<Problem>) => {
+    // Run the body again with a builder that notes where each step is written (costly, so only now): the same
+    // problems come out, each with its place. A body that gives other steps the second time is left unplaced.
+    if (!locate) {
+      const located = build(name, roles, body, options, madeAt, true)
+      if (located instanceof ProtocolDefinitionError && sameProblems(located.problems, problems)) return located
+    }
+    const site = siteOfHolder(madeAt)
+    return new ProtocolDefinitionError({
+      protocol: String(name),
+      problems:
+        site === undefined ? problems : problems.map((p) => (p.source === undefined ? { ...p, source: site } : p))
+    })
+  }
   let steps: S
   try {
-    steps = body(builder as Builder<Roles>)
+    steps = body((locate ? locatingBuilder : builder) as Builder<Roles>)
   } catch (cause) {
     return refuse([
       { code: "InvalidStep", path: [], message: `top level: building the steps threw: ${describeCause(cause)}` }
@@ -146,6 +164,10 @@ export const instantiateSync = (
   byProtocol.set(key, instance)
   return instance
 }
+
+/** Whether two runs of a body found the same problems (in the same order). */
+const sameProblems = (a: ReadonlyArray<Problem>, b: ReadonlyArray<Problem>): boolean =>
+  a.length === b.length && a.every((p, i) => p.code === b[i]!.code && p.message === b[i]!.message)
 
 const describeCause = (cause: unknown): string =>
   cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)

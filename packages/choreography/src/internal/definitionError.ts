@@ -46,7 +46,13 @@ export const Problem = Schema.Struct({
   /** The choice branch concerned, if any. */
   branch: Schema.optionalKey(Schema.String),
   /** The message label concerned, if any. */
-  label: Schema.optionalKey(Schema.String)
+  label: Schema.optionalKey(Schema.String),
+  /**
+   * Where in its source file the step concerned was written (the builder call, e.g. `$.message(...)`), or for a
+   * problem of the whole protocol, the `Choreography.make` call; absent where the JavaScript engine gives no
+   * stack. `line` and `column` count from 1.
+   */
+  source: Schema.optionalKey(Schema.Struct({ file: Schema.String, line: Schema.Number, column: Schema.Number }))
 })
 
 /** One problem of a protocol definition. */
@@ -58,6 +64,11 @@ export class ProtocolDefinitionError extends Schema.TaggedError<ProtocolDefiniti
   problems: Schema.Array(Problem)
 }) {
   override get message(): string {
-    return `Protocol "${this.protocol}" is not well-formed:\n${this.problems.map((p) => `  - ${p.message}`).join("\n")}`
+    return `Protocol "${this.protocol}" is not well-formed:\n${this.problems
+      .map(
+        (p) =>
+          `  - ${p.message}${p.source === undefined ? "" : `\n    at ${p.source.file}:${p.source.line}:${p.source.column}`}`
+      )
+      .join("\n")}`
   }
 }

@@ -6,7 +6,15 @@
  * of finitely many roles, so unfolding ends. Nothing here recurses on the call stack.
  */
 import type { Continue, Include, Loop, Problem, Step, Steps } from "../Choreography.ts"
+import { sameSite } from "./site.ts"
 import { drain } from "./solve.ts"
+
+/** What `rebuild` made of `step`, noted as written where `step` was (see site.ts). */
+const copied = (step: Step, made: Step | ReadonlyArray<Step>): Step | ReadonlyArray<Step> => {
+  if (Array.isArray(made)) for (const one of made as ReadonlyArray<Step>) sameSite(step, one)
+  else sameSite(step, made)
+  return made
+}
 
 /** Rebuilds a list of steps bottom-up: `f` makes each step from the step and its already rebuilt nested lists. */
 export const rebuild = (
@@ -23,12 +31,12 @@ export const rebuild = (
         const step = list[i++]!
         const lists = nestedLists(step)
         if (lists.length === 0) {
-          push(made, f(step, []))
+          push(made, copied(step, f(step, [])))
           continue
         }
         const rebuilt: Array<Steps> = lists.map(() => [])
         tasks.push(resume)
-        tasks.push(() => push(made, f(step, rebuilt)))
+        tasks.push(() => push(made, copied(step, f(step, rebuilt))))
         for (let j = lists.length - 1; j >= 0; j--)
           schedule(lists[j]!, (r) => {
             rebuilt[j] = r

@@ -18,7 +18,7 @@ import { describeAction, describeSchema } from "./describe.ts"
 import type { Interner } from "./interner.ts"
 import { brief } from "./print.ts"
 import { type Cell, evaluate } from "./solve.ts"
-import { firstMessages, type GChoice, type Global, segments } from "./tree.ts"
+import { firstMessages, type GChoice, type Global, segments, sourceOf } from "./tree.ts"
 
 /** Why two local types do not merge: where they differ (`left`, `right`), after the moves in `after`. */
 export interface Conflict {
@@ -274,11 +274,13 @@ const unmergeable = (choice: GChoice, role: string, index: number, conflict: Con
   const start = choice.branches[index]!.tree
   const label = start._tag === "Message" ? start.message.label : undefined
   const path = segments(choice.path)
+  const source = sourceOf(choice.path)
   const before = moves(conflict.after)
   const shown = before.length > 12 ? `… ${before.slice(-10).join(". ")}` : before.join(". ")
   return {
     code: "UnmergeableBranches",
     path,
+    ...(source === undefined ? {} : { source }),
     role,
     branch,
     ...(label === undefined ? {} : { label }),

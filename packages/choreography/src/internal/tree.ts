@@ -5,16 +5,34 @@
  * loops enclose it), which is what projection needs to tell which loops a role has not acted in.
  */
 import type { Message, Step, Steps } from "../Choreography.ts"
+import { type Site, siteOf } from "./site.ts"
 import { drain } from "./solve.ts"
 
-/** Where in a protocol: a list of segments, outermost first once materialised with {@link segments}. */
+/**
+ * Where in a protocol: a list of segments, outermost first once materialised with {@link segments}; a segment
+ * may name the step it stands for (a branch or a part: its first step), whose place in the source says where.
+ */
 export interface Path {
   readonly parent: Path | undefined
   readonly segment: string
+  readonly step?: unknown
 }
 
-/** `segment` inside `parent`. */
-export const within = (parent: Path | undefined, segment: string): Path => ({ parent, segment })
+/** `segment` (standing for `step`, if given) inside `parent`. */
+export const within = (parent: Path | undefined, segment: string, step?: unknown): Path =>
+  step === undefined ? { parent, segment } : { parent, segment, step }
+
+/** Where in its source the innermost step of `path` that has a place was written (see site.ts). */
+export const sourceOf = (path: Path | undefined): Site | undefined => {
+  for (let p = path; p !== undefined; p = p.parent) {
+    const site = siteOf(p.step)
+    if (site !== undefined) return site
+  }
+  return undefined
+}
+
+/** The first step of a list of steps, if it is one. */
+export const firstOf = (steps: unknown): unknown => (Array.isArray(steps) ? steps[0] : undefined)
 
 /** The segments of a path, outermost first. */
 export const segments = (path: Path | undefined): Array<string> => {
@@ -136,7 +154,7 @@ export const toTree = (steps: Steps): Global => {
   ): void => {
     switch (step._tag) {
       case "Choice": {
-        const here = within(path, `choice at ${step.at}`)
+        const here = within(path, `choice at ${step.at}`, step)
         const entries = Object.entries(step.branches)
         const branches: Array<{ name: string; tree: Global }> = entries.map(([name]) => ({ name, tree: END }))
         // A branch that starts with a choice by the same role is a group of branches of this choice.
@@ -152,7 +170,7 @@ export const toTree = (steps: Steps): Global => {
           })
         )
         entries.forEach(([name, steps], j) => {
-          list(steps, next, within(here, `branch "${name}"`), loops, depth, (tree) => {
+          list(steps, next, within(here, `branch "${name}"`, firstOf(steps)), loops, depth, (tree) => {
             branches[j]!.tree = tree
           })
         })

@@ -12,7 +12,7 @@ import { type ChoiceStarts, checkBranchStart, isName, isObject, show } from "./c
 import { Interner } from "./interner.ts"
 import { Merger, project } from "./projection.ts"
 import { drain } from "./solve.ts"
-import { type Path, segments, toTree, within } from "./tree.ts"
+import { firstOf, type Path, segments, sourceOf, toTree, within } from "./tree.ts"
 
 /** What a checked protocol carries besides its steps. */
 export interface Checked {
@@ -75,11 +75,13 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
   const problems: Array<Problem> = []
   const report = (code: Problem["code"], path: Path | undefined, text: string, extra: Partial<Problem> = {}) => {
     const where = segments(path)
+    const source = sourceOf(path)
     problems.push({
       code,
       path: where,
       message: `${where.length === 0 ? "top level" : where.join(" › ")}: ${text}`,
-      ...extra
+      ...extra,
+      ...(source === undefined ? {} : { source })
     })
   }
 
@@ -135,7 +137,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
         const s = step as unknown as Step
         if (stops !== undefined && !unreachableReported) {
           unreachableReported = true
-          report("UnreachableStep", within(scope.path, describeStep(s)), `this step can never run: ${stops}`)
+          report("UnreachableStep", within(scope.path, describeStep(s), s), `this step can never run: ${stops}`)
         }
         const simple = walkLeaf(s, last ? scope : followed, current)
         if (simple !== undefined) {
@@ -160,7 +162,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
     const { path } = scope
     switch (step._tag) {
       case "Message": {
-        const here = within(path, `message ${show(step)}`)
+        const here = within(path, `message ${show(step)}`, step)
         const label = isName(step.label) ? { label: step.label } : {}
         const fromOk = takesPart(step.from, scope, here, "sender")
         takesPart(step.to, scope, here, "receiver")
@@ -183,7 +185,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
         return GUARDED
       }
       case "Continue": {
-        const here = within(path, `continue "${step.name}"`)
+        const here = within(path, `continue "${step.name}"`, step)
         const index = scope.loops.lastIndexOf(step.name)
         if (index < 0) report("UnknownLoop", here, `continue "${step.name}" is not inside a loop of that name`)
         else if (index < scope.partStart)
@@ -207,7 +209,8 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
         return { unguarded, stops: `it follows continue "${step.name}"` }
       }
       case "End":
-        if (scope.inPart) report("EndInParallel", within(path, "end"), "a parallel part cannot end the whole protocol")
+        if (scope.inPart)
+          report("EndInParallel", within(path, "end", step), "a parallel part cannot end the whole protocol")
         return { unguarded, stops: "it follows end" }
       default:
         return undefined
@@ -221,7 +224,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
       case "Choice":
         return walkChoice(step, scope, unguarded, done)
       case "Loop": {
-        const here = within(path, `loop "${step.name}"`)
+        const here = within(path, `loop "${step.name}"`, step)
         if (!isName(step.name)) {
           report("InvalidStep", here, "a loop needs a non-empty name")
           return done({ unguarded, stops: undefined })
@@ -250,11 +253,15 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
       case "Parallel":
         return walkParallel(step, scope, unguarded, done)
       case "Include":
-        return walk(step.body, { ...scope, path: within(path, `include "${step.protocol}"`) }, unguarded, (walked) =>
-          done({
-            unguarded: walked.unguarded,
-            stops: walked.stops === undefined ? undefined : `the included protocol "${step.protocol}" never ends`
-          })
+        return walk(
+          step.body,
+          { ...scope, path: within(path, `include "${step.protocol}"`, step) },
+          unguarded,
+          (walked) =>
+            done({
+              unguarded: walked.unguarded,
+              stops: walked.stops === undefined ? undefined : `the included protocol "${step.protocol}" never ends`
+            })
         )
       default:
         return done({ unguarded, stops: undefined })
@@ -267,7 +274,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
     unguarded: ReadonlySet<string>,
     done: (walked: Walked) => void
   ) => {
-    const here = within(scope.path, `choice at ${step.at}`)
+    const here = within(scope.path, `choice at ${step.at}`, step)
     takesPart(step.at, scope, here, "chooser")
     if (!isObject(step.branches) || Object.keys(step.branches).length === 0) {
       report("EmptyChoice", here, `the choice at ${step.at} has no branches`, { role: step.at })
@@ -289,7 +296,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
       tasks.push(() => checkBranch(branch, steps))
     }
     const checkBranch = (branch: string, steps: unknown) => {
-      const inBranch = within(here, `branch "${branch}"`)
+      const inBranch = within(here, `branch "${branch}"`, firstOf(steps))
       if (Array.isArray(steps) && steps.length === 0) {
         report("EmptyBranch", inBranch, `branch "${branch}" is empty: ${step.at} must send its first message`, {
           role: step.at,
@@ -314,7 +321,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
   ) => {
     const { path } = scope
     if (!Array.isArray(step.parts) || step.parts.length === 0) {
-      report("EmptyParallel", within(path, "parallel"), "a parallel step needs at least one part")
+      report("EmptyParallel", within(path, "parallel", step), "a parallel step needs at least one part")
       return done({ unguarded, stops: undefined })
     }
     const owner = new Map<string, number>()
@@ -325,7 +332,7 @@ export const check = (name: unknown, roles: unknown, steps: unknown): Checked | 
     for (let i = step.parts.length - 1; i >= 0; i--) tasks.push(() => walkPart(i))
     const walkPart = (i: number) => {
       const part = step.parts[i]
-      const here = within(path, `parallel part ${i + 1}`)
+      const here = within(path, `parallel part ${i + 1}`, firstOf(part) ?? step)
       if (!Array.isArray(part) || part.length === 0) {
         report("EmptyParallel", here, `parallel part ${i + 1} has no steps`)
         return

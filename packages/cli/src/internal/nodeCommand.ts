@@ -71,7 +71,9 @@ const asFlags = <E>(error: E): E | FlagNotUsable => {
   }
   if (tagged._tag === "InspectorError") {
     const { part, detail } = error as Inspector.InspectorError
-    return part === undefined ? error : new FlagNotUsable({ flag: FLAG_OF_INSPECTOR[part], option: "", detail })
+    return part === undefined || part === "interval"
+      ? error
+      : new FlagNotUsable({ flag: FLAG_OF_INSPECTOR[part], option: "", detail })
   }
   return error
 }

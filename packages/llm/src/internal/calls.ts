@@ -17,6 +17,7 @@ import * as Message from "../Message.ts"
 import type * as Response from "../Response.ts"
 import * as Usage from "../Usage.ts"
 import * as Accounting from "./accounting.ts"
+import { badDurations } from "./durations.ts"
 import { decodeJson, strict } from "./structured.ts"
 
 /** Exponential backoff from 500 ms with jitter, 3 retries. */
@@ -40,6 +41,9 @@ const retryAfterOf = (error: LlmError): Duration.Duration | undefined =>
 
 /** The service's calls over `provider` (`LanguageModel.make` gives them as the service). */
 export const calls = (provider: Provider, options: Options): LanguageModel["Service"] => {
+  // `OpenAi.make`, `Anthropic.make` check them first (a typed error); a provider of one's own gets a sentence.
+  const bad = badDurations("timeouts.", options.timeouts, ["connect", "firstEvent", "idle", "attempt", "overall"])
+  if (bad !== undefined) throw new TypeError(`LanguageModel.make: ${bad}`)
   const timeouts = {
     connect: Duration.fromInputUnsafe(options.timeouts?.connect ?? defaultTimeouts.connect),
     "first-event": Duration.fromInputUnsafe(options.timeouts?.firstEvent ?? defaultTimeouts.firstEvent),

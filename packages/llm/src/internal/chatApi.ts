@@ -152,6 +152,12 @@ const malformed = (what: string, requestId: string | undefined) =>
     ...(requestId === undefined ? {} : { requestId })
   })
 
+/** What the server sent, as JSON, cut to its first 200 characters. */
+export const excerpt = (value: unknown): string => {
+  const json = JSON.stringify(value) ?? String(value)
+  return json.length > 200 ? `${json.slice(0, 200)}…` : json
+}
+
 /** The tool call's name, or why it cannot be understood (a kind of tool never offered, no name). */
 const nameOf = (call: WireCall, position: number, requestId: string | undefined): string | LlmError => {
   if (call.type !== undefined && call.type !== "function") {
@@ -175,10 +181,13 @@ export const fromCompletion = (
   completion: ChatCompletion,
   requestId: string | undefined
 ): ProviderResult | LlmError => {
-  const choice = completion.choices[0]
+  // (`choices` missing is a shape we cannot read: `read` makes the TypeError a `ServerError`)
+  const choice: ChatCompletion.Choice | undefined = completion.choices[0]
+  // An answer with no choice has no answer in it (not an empty one): say what came.
+  if (choice === undefined) return malformed(`no choices: ${excerpt(completion)}`, requestId)
   const messages: Array<Message.Message> = []
-  if (choice?.message.content) messages.push(Message.assistant(choice.message.content))
-  const calls: ReadonlyArray<WireCall> = choice?.message.tool_calls ?? []
+  if (choice.message.content) messages.push(Message.assistant(choice.message.content))
+  const calls: ReadonlyArray<WireCall> = choice.message.tool_calls ?? []
   for (const [position, call] of calls.entries()) {
     const name = nameOf(call, position, requestId)
     if (typeof name !== "string") return name
@@ -189,10 +198,10 @@ export const fromCompletion = (
     model: completion.model,
     messages,
     finish: finishOf(
-      choice?.finish_reason,
+      choice.finish_reason,
       messages.some((m) => m._tag === "ToolCall")
     ),
-    ...(choice?.message.refusal ? { refusal: choice.message.refusal } : {}),
+    ...(choice.message.refusal ? { refusal: choice.message.refusal } : {}),
     usage: Usage.fromChat(completion.usage),
     ...(requestId === undefined ? {} : { requestId })
   }
@@ -213,6 +222,9 @@ export const chunkMapper = (requestId: string | undefined) => {
   let refusal = ""
   let finishReason: string | null = null
   let usage: Usage.Usage | undefined
+  let chunksSeen = 0
+  let choicesSeen = 0
+  let lastChunk: unknown
   const calls: Array<{ id: string; name: string; arguments: string }> = []
   const byIndex = new Map<number, (typeof calls)[number]>()
 
@@ -229,12 +241,15 @@ export const chunkMapper = (requestId: string | undefined) => {
     if (chunk.usage) usage = Usage.fromChat(chunk.usage)
     const events: Array<ProviderEvent> = []
     const choice = chunk.choices[0]
-    if (choice?.delta.content) {
+    chunksSeen++
+    lastChunk = chunk
+    if (choice !== undefined) choicesSeen++
+    if (choice?.delta?.content) {
       text += choice.delta.content
       events.push({ _tag: "TextDelta", delta: choice.delta.content })
     }
-    if (choice?.delta.refusal) refusal += choice.delta.refusal
-    const deltas: ReadonlyArray<WireCall> = choice?.delta.tool_calls ?? []
+    if (choice?.delta?.refusal) refusal += choice.delta.refusal
+    const deltas: ReadonlyArray<WireCall> = choice?.delta?.tool_calls ?? []
     for (const delta of deltas) {
       let call = callOf(delta)
       if (!call) {
@@ -275,9 +290,19 @@ export const chunkMapper = (requestId: string | undefined) => {
     }
   }
 
+  /**
+   * Why a stream that ended without a finish reason cannot be read, if it is not simply cut short: chunks
+   * came, but none had a choice (a server that answers nothing, not an empty answer).
+   */
+  const unfinished = (): LlmError | undefined =>
+    chunksSeen > 0 && choicesSeen === 0
+      ? malformed(`no choices in any of its ${chunksSeen} stream chunks (the last: ${excerpt(lastChunk)})`, requestId)
+      : undefined
+
   return {
     map,
     finish,
+    unfinished,
     get finished() {
       return finishReason !== null
     }

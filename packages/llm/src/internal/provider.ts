@@ -52,6 +52,28 @@ const parseBody = (what: string, body: string, response: Response): Effect.Effec
     }
   })
 
+/**
+ * Checks that a streamed answer is a stream: a web page (`text/html`: a base URL without its `/v1`, a proxy's
+ * login page) would end with no event and look like a connection cut short; it is a `ServerError` saying what
+ * came instead, as for a whole answer that is not JSON.
+ */
+export const checkStream = (response: Response): Effect.Effect<void, ServerError> => {
+  const type = response.headers.get("content-type") ?? ""
+  if (!type.toLowerCase().startsWith("text/html")) return Effect.void
+  return Effect.promise(() => response.text().catch(() => "")).pipe(
+    Effect.flatMap((body) => {
+      const start = body.length > 120 ? `${body.slice(0, 120)}…` : body
+      return Effect.fail(
+        new ServerError({
+          message:
+            `the server's stream is a web page, not events (${response.status}, ${type}): ${JSON.stringify(start)}; ` +
+            `check that the base URL is the API's (an OpenAI-compatible server's often ends in /v1)`
+        })
+      )
+    })
+  )
+}
+
 /** A stream that ended before its last event. */
 export const endedEarly = () => new ConnectionFailed({ message: "the stream ended before the response completed" })
 
