@@ -12,7 +12,15 @@ const include = ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"]
 /** Test files that may share a worker with the files before them (see `projects` below). */
 const shared = [
   "packages/{agreement,choreography,cli,inspector,transport}/test/**/*.test.ts",
-  "packages/runtime/test/*.test.ts"
+  "packages/runtime/test/*.test.ts",
+  // the root files whose nodes all run in the test's process (no child process, thread or PostgreSQL server) and
+  // that measure no heap
+  "test/conformance/*.test.ts",
+  "test/remote{,-access,-ask-cancel,-ask-wait,-cuts-sessions,-faults,-large,-node-down-reason}.test.ts",
+  "test/remote-{tell-effect,undefined,watch,slow-reader,gossip-flood,park-peers}.test.ts",
+  "test/session-{bindings,families,faults,membership,verdict}.test.ts",
+  "test/transport-{ack-half-window,bad-input,relink}.test.ts",
+  "test/{toolchain,durable-join-refused,llm-session,otel}.test.ts"
 ]
 
 export default defineConfig({

@@ -3,8 +3,9 @@
  * the run's tail while the other worker is idle.
  *
  * vitest's own order is by each file's last duration in its cache (node_modules/.vite), and on a fresh clone
- * (CI) by file size, which puts short files with long tests (the chaos and CLI files) at the end. Files that
- * failed last time still come first, as in vitest; then the files listed in `seconds` below, by their
+ * (CI) by file size, which puts short files with long tests (the chaos and CLI files) at the end. The files of
+ * the isolated project come first, those that share workers (`isolate: false`) after them, in one block. In each,
+ * files that failed last time still come first, as in vitest; then the files listed in `seconds` below, by their
  * seconds; then the others by their duration in the cache (a run of one file or one test rewrites it), or by
  * size.
  */
@@ -85,6 +86,11 @@ export default class LongestFirst extends BaseSequencer {
       const [fb, sb, bb] = weight.get(b)!
       return fb - fa || sb - sa || bb - ba
     }
-    return [...files].sort(order)
+    // The files that share workers (`isolate: false`) run as one block after the isolated ones: vitest hands a
+    // worker on to the next file only when that file shares workers too (else the worker is stopped and the next
+    // shared file pays a Node start and its imports again), so shared files mixed among isolated ones lost most of
+    // what sharing saves (fresh-clone CI of 45f440f: 63 shared files, most of them started in a new worker).
+    const shared = (file: TestSpecification) => (file.project.config.isolate === false ? 1 : 0)
+    return [...files].sort((a, b) => shared(a) - shared(b) || order(a, b))
   }
 }

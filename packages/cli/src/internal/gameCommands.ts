@@ -1,7 +1,6 @@
 /** `troupe protocol game` and `troupe protocol simulate`: the games a module exports (see `GameModule`). */
 import { Console, Effect, Option } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
-import * as GameModule from "../GameModule.ts"
 import { userError } from "./userError.ts"
 
 const gameModule = Argument.String("module").pipe(
@@ -15,6 +14,12 @@ const rationalityFlag = Flag.Finite("rationality").pipe(
   Flag.withDescription("λ of the level-k solver's softmax (0: at random; larger: more rational)"),
   Flag.withDefault(1)
 )
+
+/**
+ * `GameModule`, imported when a command runs: it loads the runtime, which `troupe --help`, a mistyped flag and the
+ * other commands do not need.
+ */
+const gameModules = Effect.promise(() => import("../GameModule.ts"))
 
 /** The most levels of level-k reasoning a command solves (each level is kept; a typo of 1e9 would never end). */
 export const MAX_LEVELS = 1000
@@ -49,6 +54,7 @@ export const game = Command.make(
     Effect.gen(function* () {
       yield* inRange("levels", Option.getOrUndefined(levels), 0, MAX_LEVELS)
       yield* inRange("rationality", rationality, 0)
+      const GameModule = yield* gameModules
       const loaded = yield* GameModule.load(module, { game: Option.getOrUndefined(game) })
       yield* Console.log(GameModule.describe(loaded, { efg, levels: Option.getOrUndefined(levels), rationality }))
     }).pipe(userError)
@@ -76,6 +82,7 @@ export const simulate = Command.make(
       yield* inRange("runs", runs, 1)
       yield* inRange("level", Option.getOrUndefined(level), 0, MAX_LEVELS)
       yield* inRange("rationality", rationality, 0)
+      const GameModule = yield* gameModules
       const loaded = yield* GameModule.load(module, { game: Option.getOrUndefined(game) })
       yield* Console.log(
         yield* GameModule.simulate(loaded, { runs, level: Option.getOrUndefined(level), rationality, seed })

@@ -1,8 +1,8 @@
 /** `troupe node`: its flags, checked, handed to `TroupeNode.run`. */
 import type { Inspector } from "@troupe/inspector"
-import { NodeId, type TransportError } from "@troupe/transport"
+import type { TransportError } from "@troupe/transport"
 import { Config, Effect, Option, Schema } from "effect"
-import { Command, Flag } from "effect/cli"
+import { CliError, Command, Flag } from "effect/cli"
 import { FlagNotUsable, InvalidFlagValue } from "./nodeErrors.ts"
 import { userError } from "./userError.ts"
 
@@ -42,6 +42,26 @@ const port = (min: number) => ({
 })
 
 const isWsUrl = (url: string) => /^wss?:\/\//.test(url) && URL.canParse(url)
+
+/**
+ * `--name`'s check: a node id, else the error `Flag.filter` gives. The transport, which knows node ids, is imported
+ * here, when a node is started with a name: `troupe --help`, a mistyped flag and the other commands do not load it.
+ */
+const isNodeId = (name: string): Effect.Effect<string, CliError.InvalidValue> =>
+  Effect.flatMap(
+    Effect.promise(() => import("@troupe/transport")),
+    ({ NodeId }) =>
+      NodeId.isNodeId(name)
+        ? Effect.succeed(name)
+        : Effect.fail(
+            new CliError.InvalidValue({
+              option: "name",
+              value: name,
+              expected: `${name} is not a node id: use letters, digits and . _ : @ -`,
+              kind: "flag"
+            })
+          )
+  )
 
 /** The flag of each transport option a start error can name (`TransportStartError.field`). */
 const FLAG_OF_OPTION: Record<string, string> = {
@@ -132,10 +152,7 @@ export const node = Command.make(
     ),
     name: Flag.String("name").pipe(
       Flag.withDescription("This node's id (letters, digits, . _ : @ -); default node-<port>"),
-      Flag.filter(
-        (name) => NodeId.isNodeId(name),
-        (name) => `${name} is not a node id: use letters, digits and . _ : @ -`
-      ),
+      Flag.mapEffect(isNodeId),
       Flag.optional
     ),
     advertise: Flag.String("advertise").pipe(

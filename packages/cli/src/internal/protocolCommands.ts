@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { Console, Effect, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as ProtocolModule from "../ProtocolModule.ts"
+import type * as ProtocolModule from "../ProtocolModule.ts"
 import { game, simulate } from "./gameCommands.ts"
 import { firstLine, resolvePath } from "./load.ts"
 import { AlreadyReported, userError } from "./userError.ts"
@@ -26,17 +26,25 @@ const protocolFlag = Flag.String("protocol").pipe(
   Flag.optional
 )
 
-/** The protocols of the module (only the one asked for, with `--protocol`). */
+/**
+ * `ProtocolModule`, imported when a command runs: it loads the runtime, which `troupe --help`, a mistyped flag
+ * and the other commands do not need.
+ */
+const protocolModule = Effect.promise(() => import("../ProtocolModule.ts"))
+
+/** The protocols of the module (only the one asked for, with `--protocol`), and `ProtocolModule` to report them. */
 const protocols = (module: string, protocol: Option.Option<string>) =>
-  ProtocolModule.load(module, { protocol: Option.getOrUndefined(protocol) })
+  Effect.flatMap(protocolModule, (Protocols) =>
+    Effect.map(Protocols.load(module, { protocol: Option.getOrUndefined(protocol) }), (found) => ({ Protocols, found }))
+  )
 
 /** Prints a report; exit code 1 (and nothing more said) when a protocol is ill-formed. */
-const report = (text: string, found: ReadonlyArray<ProtocolModule.Found>) =>
-  Console.log(text).pipe(Effect.andThen(ProtocolModule.allWellFormed(found) ? Effect.void : new AlreadyReported()))
+const report = (Protocols: typeof ProtocolModule, text: string, found: ReadonlyArray<ProtocolModule.Found>) =>
+  Console.log(text).pipe(Effect.andThen(Protocols.allWellFormed(found) ? Effect.void : new AlreadyReported()))
 
 const check = Command.make("check", { module: moduleArgument, protocol: protocolFlag }, ({ module, protocol }) =>
   protocols(module, protocol).pipe(
-    Effect.flatMap((found) => report(ProtocolModule.check(found), found)),
+    Effect.flatMap(({ Protocols, found }) => report(Protocols, Protocols.check(found), found)),
     userError
   )
 ).pipe(
@@ -57,7 +65,9 @@ const project = Command.make(
   },
   ({ module, protocol, machine }) =>
     protocols(module, protocol).pipe(
-      Effect.flatMap((found) => report(ProtocolModule.project(found, { machines: machine }), found)),
+      Effect.flatMap(({ Protocols, found }) =>
+        report(Protocols, Protocols.project(found, { machines: machine }), found)
+      ),
       userError
     )
 ).pipe(Command.withDescription("Print each role's local type (the protocol projected on it)"))
@@ -82,16 +92,16 @@ const diagram = Command.make(
   },
   ({ module, protocol, out, html, svg }) =>
     Effect.gen(function* () {
-      const found = yield* protocols(module, protocol)
-      const refused = ProtocolModule.refused(found)
-      if (refused.length > 0) return yield* report(ProtocolModule.check(refused), refused)
+      const { Protocols, found } = yield* protocols(module, protocol)
+      const refused = Protocols.refused(found)
+      if (refused.length > 0) return yield* report(Protocols, Protocols.check(refused), refused)
       const directory = resolvePath(out)
       yield* Effect.try({
         try: () => mkdirSync(directory, { recursive: true }),
         catch: (error) => new CannotWrite({ path: directory, detail: firstLine(error) })
       })
-      for (const p of ProtocolModule.wellFormed(found)) {
-        for (const [file, contents] of ProtocolModule.diagramFiles(p, { html, svg })) {
+      for (const p of Protocols.wellFormed(found)) {
+        for (const [file, contents] of Protocols.diagramFiles(p, { html, svg })) {
           const path = join(directory, file)
           yield* Effect.try({
             try: () => writeFileSync(path, contents),
