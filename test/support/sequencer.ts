@@ -22,10 +22,12 @@ import { BaseSequencer, type TestSpecification } from "vitest/node"
 export const seconds: Readonly<Record<string, number>> = {
   "test/cli.test.ts": 55,
   "test/durable-node-name.test.ts": 30,
+  "test/remote-id-rotation-flood.test.ts": 40,
+  "test/durable-node-name-fenced.test.ts": 30,
   "test/readme.test.ts": 36,
   "test/durable-session-chaos.test.ts": 30,
   "test/packed-install.test.ts": 30,
-  "packages/runtime/test/durable/Entity.test.ts": 23,
+  "packages/runtime/test/durable/Entity.test.ts": 12,
   "test/durable-examples.test.ts": 21,
   "test/readme-star.test.ts": 19,
   "packages/runtime/test/durable/StorageBatches.test.ts": 19,

@@ -38,8 +38,17 @@ export class ShardsChanged extends Schema.TaggedClass<ShardsChanged>()("ShardsCh
   held: Schema.Number
 }) {}
 
-/** @internal Sharded types register here how to count their active actors on this runner. */
-export const counters = new Map<string, () => number>()
+const counters = new WeakMap<object, Map<string, () => number>>()
+
+/**
+ * @internal Where the Sharded types of the runner `sharding` register how to count their active actors here: one
+ * table per runner (two runners in one process report their own), gone with it.
+ */
+export const countersOf = (sharding: object): Map<string, () => number> => {
+  let table = counters.get(sharding)
+  if (table === undefined) counters.set(sharding, (table = new Map()))
+  return table
+}
 
 /**
  * Creates the status table if it is missing. On PostgreSQL under a transaction-scoped advisory lock: runners that
@@ -97,7 +106,7 @@ export const report = (
         address,
         shards: [...now].sort((a, b) => a - b),
         buckets: yield* sharding.activeEntityCount,
-        actors: Object.fromEntries([...counters].map(([name, count]) => [name, count()])),
+        actors: Object.fromEntries([...countersOf(sharding)].map(([name, count]) => [name, count()])),
         updatedAt: Date.now()
       }
       const text = JSON.stringify(status)

@@ -190,9 +190,11 @@ export const layer = <P extends Protocol.Any, R>(
       const handlerTimeout = type.options.handlerTimeout ?? "1 minute"
       const stopTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(type.options.stopTimeout ?? "30 seconds"))
       const system = yield* ActorSystem
-      ClusterStatus.counters.set(type.name, () =>
+      const counters = ClusterStatus.countersOf(sharding)
+      counters.set(type.name, () =>
         Effect.runSync(Entity.active(type.kind).pipe(Effect.provideService(ActorSystem, system)))
       )
+      yield* Effect.addFinalizer(() => Effect.sync(() => counters.delete(type.name)))
       yield* ClusterStatus.report(sharding, scope)
       // refs to this type's actors inside messages (a session's Join) decode on this runner
       yield* Resolver.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
