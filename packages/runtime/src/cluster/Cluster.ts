@@ -189,11 +189,13 @@ export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.Sto
 const runnerStorageConnections = 2
 
 /**
- * How long a shard's release waits for this runner's reads of the shard's stored messages in flight (see
- * `internal/claims.ts`): a read slower than that (at load 45 on 2 cores statements took seconds, not tens of them) is
- * named in a warning, and the shard released anyway.
+ * How long a shard's release waits for this runner's reads of the shard's stored messages in flight, and then for
+ * the clearing of their claims (see `internal/claims.ts`): a read slower than that is named in a warning, and the
+ * shard released anyway. Short, because a read may be waiting in the runner's pool behind its traffic, and a release
+ * that waited for the pool held the runner's shards while its lock connection was rebuilt
+ * (RunnerStorageClient.test.ts: with 30 s and an unbounded clearing the shards were not taken again in 20 s).
  */
-const readSettleMillis = 30_000
+const readSettleMillis = 5_000
 
 /**
  * A runner from a database URL: `postgres://...` joins the runners on that database, anything else is a

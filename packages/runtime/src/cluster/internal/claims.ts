@@ -14,8 +14,8 @@
  * Here every read is tracked, and runs to its end once started (an interrupted read's statement still reaches the
  * database); a shard's release, and the release of all of a runner's shards, first waits for the reads of those shards
  * in flight (at most `settleMillis`), then clears the claims on those shards' messages (also those of a read that
- * reached the database after the lock was lost another way), then releases the locks: the next owner clears and reads
- * after every claim of the old owner.
+ * reached the database after the lock was lost another way; within `settleMillis` again, as the runner's pool may be
+ * held by its traffic), then releases the locks: the next owner clears and reads after every claim of the old owner.
  */
 import { Clock, Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
 import { MessageStorage, type RunnerAddress, RunnerStorage, type ShardId } from "effect/cluster"
@@ -112,6 +112,9 @@ export const runnerStorage = (runners: Runners, messages: Messages, reads: Reads
     shardIds.length === 0
       ? Effect.void
       : messages.resetShards(shardIds).pipe(
+          // (bounded too: the runner's pool may be held by its traffic, and a release must not wait for it)
+          Effect.timeout(Duration.millis(settleMillis)),
+          Effect.provideService(Clock.Clock, liveClock),
           Effect.catchCause((cause) =>
             // the next owner clears them when it takes the shards; only a read that reaches the database after that
             // would keep messages from it
@@ -139,7 +142,7 @@ export const runnerStorage = (runners: Runners, messages: Messages, reads: Reads
  *
  * @example
  * ```ts
- * const storages = Claims.layer(SqlMessageStorage.layer, SqlRunnerStorage.layer, 30_000)
+ * const storages = Claims.layer(SqlMessageStorage.layer, SqlRunnerStorage.layer, 5_000)
  * ```
  */
 export const layer = <E1, R1, E2, R2>(
