@@ -9,7 +9,8 @@
 import { ActorSystem, Behavior, Durable, Entity, Protocol, Storage } from "@troupe/runtime"
 import { Deferred, Effect, Fiber, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import { postgresServer } from "../durable/databases.ts"
 import * as Postgres from "../durable/postgres.ts"
 
 const Ledger = Protocol.make("InboxLedger", {
@@ -29,13 +30,7 @@ const Ledgers = Entity.make("inbox-ledger", Ledger, {
 })
 
 describe.skipIf(Postgres.unavailable !== undefined)("a durable message stored late by a shard's old owner", () => {
-  let server: Postgres.Postgres
-  beforeAll(async () => {
-    server = await Postgres.start()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.stop()
-  }, 60_000)
+  const server = postgresServer()
 
   it("is handled when the cluster delivers it again, after the live actor read later messages", async () => {
     const seen = await Effect.runPromise(
@@ -69,8 +64,8 @@ describe.skipIf(Postgres.unavailable !== undefined)("a durable message stored la
       }).pipe(
         Effect.scoped,
         Effect.provide(ActorSystem.layer()),
-        Effect.provide(Storage.layerPostgres({ url: server.url })),
-        Effect.provide(Storage.postgresClient({ url: server.url, maxConnections: 2 }))
+        Effect.provide(Storage.layerPostgres({ url: server().url })),
+        Effect.provide(Storage.postgresClient({ url: server().url, maxConnections: 2 }))
       )
     )
     expect(seen).toEqual([1, 3, 2])

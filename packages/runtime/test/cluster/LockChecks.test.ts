@@ -10,7 +10,8 @@
  */
 import { ActorSystem, Cluster, Sharded } from "@troupe/runtime"
 import { Effect, Layer, Logger } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import { postgresServer } from "../durable/databases.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { Ledger, Ledgers } from "./ledger.ts"
 import { slowLink } from "./slowLink.ts"
@@ -21,17 +22,11 @@ const LEDGERS = 100
 const phase = (what: string) => console.log(`[${new Date().toISOString()}] ${what}`)
 
 describe.skipIf(!enabled)("a runner's shard-lock checks over a slow database link", () => {
-  let server: Postgres.Postgres
-  beforeAll(async () => {
-    server = await Postgres.start()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.stop()
-  }, 60_000)
+  const server = postgresServer()
 
   it("keep its lock storage healthy through a burst of persisted tells to every shard", async () => {
-    const link = await slowLink(server.port, 100)
-    const url = server.url.replace(`:${server.port}/`, `:${link.port}/`)
+    const link = await slowLink(server().port, 100)
+    const url = server().url.replace(`:${server().port}/`, `:${link.port}/`)
     const unhealthy: Array<string> = []
     const logger = Logger.make(({ message, date }) => {
       const text = (message as ReadonlyArray<unknown>).map(String).join(" ")

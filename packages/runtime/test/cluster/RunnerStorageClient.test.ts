@@ -15,23 +15,18 @@ import type { PgClient } from "@effect/sql-pg"
 import { Cluster, Storage } from "@troupe/runtime"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import { postgresServer } from "../durable/databases.ts"
 import * as Postgres from "../durable/postgres.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
 const SHARDS = 4
 
 describe.skipIf(!enabled)("a runner whose pool is held by its traffic", () => {
-  let server: Postgres.Postgres
-  beforeAll(async () => {
-    server = await Postgres.start()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.stop()
-  }, 60_000)
+  const server = postgresServer()
 
   it("takes its shard locks again on a new lock connection after the server ended its lock session", async () => {
-    const admin = Storage.postgresClient({ url: server.url, maxConnections: 1 })
+    const admin = Storage.postgresClient({ url: server().url, maxConnections: 1 })
     /** The advisory locks held now, and by which server processes. */
     const locks = Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
@@ -51,7 +46,7 @@ describe.skipIf(!enabled)("a runner whose pool is held by its traffic", () => {
     const program = Effect.gen(function* () {
       const context = yield* Layer.build(
         Cluster.layerPostgres({
-          url: server.url,
+          url: server().url,
           host: "127.0.0.1",
           port: yield* Effect.promise(() => Postgres.freePort()),
           shards: SHARDS,

@@ -15,7 +15,8 @@ import {
 } from "@troupe/runtime"
 import { Effect, Exit, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import { postgresServer } from "../durable/databases.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { firstLog } from "./logs.ts"
 
@@ -38,24 +39,18 @@ const Accounts = Sharded.make("PgAccount", {
 })
 
 describe.skipIf(!enabled)("a runner whose database is gone", () => {
-  let server: Postgres.Postgres
-  beforeAll(async () => {
-    server = await Postgres.start()
-  }, 60_000)
-  afterAll(async () => {
-    await server?.stop()
-  }, 60_000)
+  const server = postgresServer()
 
   it("runners starting at once on a fresh database all create its tables (no race in CREATE TABLE IF NOT EXISTS)", async () => {
     // a fresh database, so that every runner below finds the table missing
-    const admin = Storage.postgresClient({ url: server.url })
+    const admin = Storage.postgresClient({ url: server().url })
     await Effect.runPromise(
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         yield* sql.unsafe("CREATE DATABASE status_race")
       }).pipe(Effect.provide(admin))
     )
-    const url = server.url.replace(/\/troupe$/, "/status_race")
+    const url = server().url.replace(/\/troupe$/, "/status_race")
     // each reads the status as a starting runner does: its own connection, the table created first
     const reads = Array.from({ length: 12 }, () =>
       Effect.runPromise(
@@ -75,7 +70,7 @@ describe.skipIf(!enabled)("a runner whose database is gone", () => {
     const runner = Sharded.layer(Accounts).pipe(
       Layer.provideMerge(ActorSystem.layer()),
       Layer.provideMerge(
-        Cluster.layerPostgres({ url: server.url, host: "127.0.0.1", port, shardLockRefreshInterval: "10 seconds" })
+        Cluster.layerPostgres({ url: server().url, host: "127.0.0.1", port, shardLockRefreshInterval: "10 seconds" })
       )
     )
     const result = await Effect.runPromise(
@@ -83,10 +78,10 @@ describe.skipIf(!enabled)("a runner whose database is gone", () => {
         const a = yield* Sharded.ref(Accounts, "dora")
         yield* a.tell(Account.Deposit({ amount: 5 }))
         expect(yield* a.ask(Account.Balance(), { timeout: "20 seconds" })).toBe(5)
-        yield* Effect.promise(() => server.stop({ keep: true }))
+        yield* Effect.promise(() => server().stop({ keep: true }))
         const told = yield* Effect.exit(a.tell(Account.Deposit({ amount: 7 })))
         const asked = yield* Effect.exit(a.ask(Account.Balance(), { timeout: "20 seconds" }))
-        yield* Effect.promise(() => server.restart())
+        yield* Effect.promise(() => server().restart())
         // retryable: sent again until the database takes it
         yield* a.tell(Account.Deposit({ amount: 1 })).pipe(
           Effect.retry({ while: (e) => e._tag === "ClusterUnavailable" && e.retryable, times: 40 }),
@@ -115,12 +110,12 @@ describe.skipIf(!enabled)("a runner whose database is gone", () => {
       Sharded.layer(Accounts).pipe(
         Layer.provideMerge(ActorSystem.layer()),
         Layer.provideMerge(
-          Cluster.layerPostgres({ url: server.url, host: "127.0.0.1", port: await Postgres.freePort() })
+          Cluster.layerPostgres({ url: server().url, host: "127.0.0.1", port: await Postgres.freePort() })
         )
       )
     const admin = (statement: string) =>
       Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
-        Effect.provide(Storage.postgresClient({ url: server.url }))
+        Effect.provide(Storage.postgresClient({ url: server().url }))
       )
     const balance = (a: ActorRef.ActorRef<typeof Account>) => a.ask(Account.Balance(), { timeout: "20 seconds" })
     const result = await Effect.runPromise(

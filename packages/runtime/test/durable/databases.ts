@@ -79,3 +79,21 @@ export const onStorage = <A, E>(
   effect: Effect.Effect<A, E, ActorSystem.ActorSystem | Storage.Storage>,
   options?: ActorSystem.Options
 ) => Effect.runPromise(effect.pipe(Effect.provide(ActorSystem.layer(options)), Effect.provide(db.layer(location))))
+
+/**
+ * A PostgreSQL server for the tests of the `describe` this is called in: started before them, stopped after them.
+ *
+ * @example
+ * const server = postgresServer()
+ * it("stores", async () => { const url = server().url })
+ */
+export const postgresServer = (): (() => Postgres.Postgres) => {
+  let server: Postgres.Postgres | undefined
+  beforeAll(async () => {
+    server = await Postgres.start()
+  }, 60_000)
+  afterAll(async () => {
+    await server?.stop()
+  }, 60_000)
+  return () => server!
+}
