@@ -27,11 +27,9 @@ const counter = (id: string) =>
   )
 
 const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStart: "1", startedAt: 0 }
-const sqlite = databases().find((db) => db.name === "sqlite")!
-
-describe("a system whose storage is fenced", () => {
+describe.each(databases())("a system whose storage is fenced ($name)", (db) => {
   it("stops its durable actors with nothing more written, says so once, and starts none again", async () => {
-    const location = await sqlite.fresh()
+    const location = await db.fresh()
     const exit = await Effect.runPromiseExit(
       Effect.gen(function* () {
         const system = yield* ActorSystem.ActorSystem
@@ -65,7 +63,7 @@ describe("a system whose storage is fenced", () => {
       }).pipe(
         Effect.scoped,
         Effect.provide(ActorSystem.layer({ name: "n" })),
-        Effect.provide(Layer.merge(sqlite.layer(location), sqlite.client(location)))
+        Effect.provide(Layer.merge(db.layer(location), db.client(location)))
       )
     )
     if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
