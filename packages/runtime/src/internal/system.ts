@@ -81,6 +81,9 @@ export class SystemImpl {
   private depths: DepthHistogram | undefined
   private shuttingDown = false
   private shutdownDone: Effect.Effect<void> | undefined
+  /** Told once the system has shut down (see {@link whenShutdown}). */
+  private readonly onShutdown = new Set<() => void>()
+  private shutDown = false
 
   readonly settings: Settings
   /** The options of actors spawned without any, shared by all of them. */
@@ -375,11 +378,28 @@ export class SystemImpl {
         Effect.sync(() => {
           this.flushHandled()
           this.deadlines.close()
+          this.shutDown = true
+          const told = [...this.onShutdown]
+          this.onShutdown.clear()
+          for (const f of told) f()
         })
       )
       this.shutdownDone = Effect.cached(done).pipe(Effect.runSync)
       return this.shutdownDone
     })
+  }
+
+  /**
+   * Calls `f` once the system has shut down (every actor stopped): what a module registered elsewhere for this
+   * system (a listener on a storage that outlives it) is dropped there; at once if it has. The answer cancels it.
+   */
+  whenShutdown(f: () => void): () => void {
+    if (this.shutDown) {
+      f()
+      return () => {}
+    }
+    this.onShutdown.add(f)
+    return () => this.onShutdown.delete(f)
   }
 
   /** A stream of system events from the moment it is run. */

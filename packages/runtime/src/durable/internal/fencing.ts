@@ -56,7 +56,12 @@ const watch = (storage: Internal, system: SystemImpl, kind: Kind, stop: Stop): v
   if (!watched.stops.has(kind)) watched.stops.set(kind, stop)
   if (watched.storages.has(storage.writer)) return
   watched.storages.add(storage.writer)
-  storage.whenLost((error) => stopAll(system, watched, error))
+  // kept while the system runs: a storage outlives the systems started and stopped over it
+  const cancel = storage.whenLost((error) => stopAll(system, watched, error))
+  system.whenShutdown(() => {
+    cancel()
+    watched.storages.delete(storage.writer)
+  })
 }
 
 const stopAll = (system: SystemImpl, watched: Watched, error: NodeFenced): void => {
