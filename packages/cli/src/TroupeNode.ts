@@ -18,7 +18,7 @@
 
 import { Inspector } from "@troupe/inspector"
 import { Telemetry } from "@troupe/llm"
-import { ActorSystem } from "@troupe/runtime"
+import { ActorSystem, type SystemEvent } from "@troupe/runtime"
 import { type TransportError, WebSocket } from "@troupe/transport"
 import {
   Cause,
@@ -42,6 +42,7 @@ import {
   type InvalidPeer,
   MainFailed,
   type ModelNotConfigured,
+  NodeTakenOver,
   type NotSecure,
   type PeerRefused,
   type PeerUnreachable
@@ -55,6 +56,7 @@ export {
   InvalidPeer,
   MainFailed,
   ModelNotConfigured,
+  NodeTakenOver,
   NotSecure,
   PeerRefused,
   PeerUnreachable
@@ -120,9 +122,36 @@ export type NodeError =
   | AgentNotStarted
   | MainFailed
   | ModelNotConfigured
+  | NodeTakenOver
   | ActorSystem.InvalidSystemOptions
 
-/** Runs a node until it is interrupted, or until the module's hook calls `node.shutdown`. */
+/**
+ * Fails with `NodeTakenOver` once the node's durable work was stopped (`DurableStopped`: another process took its node
+ * name over on a storage, whichever: the main hook's own too); never ends otherwise.
+ */
+const takenOver = (events: Stream.Stream<SystemEvent.SystemEvent>): Effect.Effect<never, NodeTakenOver> =>
+  Stream.runHead(Stream.filter(events, (e): e is SystemEvent.DurableStopped => e._tag === "DurableStopped")).pipe(
+    Effect.flatMap(
+      Option.match({
+        onNone: () => Effect.never,
+        onSome: ({ error }) =>
+          Effect.fail(
+            new NodeTakenOver({
+              node: error.node,
+              location: error.location,
+              ...(error.holder === undefined
+                ? {}
+                : { holder: `process ${error.holder.pid} on host ${error.holder.host}` })
+            })
+          )
+      })
+    )
+  )
+
+/**
+ * Runs a node until it is interrupted, or until the module's hook calls `node.shutdown`, or until another process
+ * took its node name over on a storage of its durable work (it fails with `NodeTakenOver`).
+ */
 export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Scope> = Effect.fn("TroupeNode.run")(
   function* (options: Options) {
     const security = yield* authentication(options)
@@ -146,50 +175,9 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
     })
     yield* Effect.addFinalizer(() => Console.log(`shutting down ${system.node}...`))
     yield* Console.log(`troupe node ${system.node}`)
-    const events = yield* system.subscribe
-    yield* Effect.forkScoped(
-      Stream.runForEach(events, (event) =>
-        event._tag === "NodeUp"
-          ? Console.log(`  node ${event.node} joined`)
-          : event._tag === "NodeDown"
-            ? Console.log(`  node ${event.node} left (${event.reason})`)
-            : Effect.void
-      )
-    )
-    if (Option.isSome(system.address)) yield* Console.log(`  listening on ${system.address.value}`)
-    if (options.inspect !== undefined) {
-      const inspector = yield* Inspector.start(system, options.inspect)
-      yield* Console.log(
-        `  inspector: ${inspector.url}${options.inspect.token === undefined ? " (read-only: --inspect-token lets it act)" : ""}`
-      )
-    }
-    const model = yield* models(module)
-    const agents = yield* spawnAgents(system, module, model)
-    const cluster = options.cluster === undefined ? Context.empty() : yield* runner(system, module, options.cluster)
-
-    const timeout = Duration.fromInputUnsafe(options.peerTimeout ?? "2 minutes")
-    const peers = yield* Effect.forEach(options.peers, (peer) => join(system, peer, timeout), {
-      concurrency: "unbounded"
-    })
-    const joined = peers.map((peer, i) => `${peer} at ${options.peers[i]}`).join(", ")
-    yield* Console.log(`ready: ${system.node} is up${joined === "" ? "" : `; peers: ${joined}`}. Ctrl-C stops it.`)
-
-    const stop = yield* Deferred.make<void>()
-    if (module.main !== undefined) {
-      yield* module.main(nodeContext(system, peers, agents, stop)).pipe(
-        Effect.provideService(ActorSystem.ActorSystem, system),
-        Effect.provideContext(cluster),
-        Effect.provide(model.forNode),
-        Effect.catchCause((cause) => {
-          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-          const error = Cause.squash(cause)
-          return Effect.logDebug("main failed", cause).pipe(
-            Effect.andThen(Effect.fail(new MainFailed({ module: module.module, detail: firstLine(error) })))
-          )
-        })
-      )
-    }
-    yield* Deferred.await(stop)
+    // whatever storage the node's durable work is on (the hook brings its own), the node stops once it is fenced
+    const fenced = yield* system.subscribe
+    return yield* Effect.raceFirst(serve(options, module, system), takenOver(fenced))
   },
   // Spans and metrics go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and nowhere otherwise.
   (node, options) =>
@@ -200,3 +188,55 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
       Effect.flatMap((otlp) => Effect.provideContext(node, otlp))
     )
 )
+
+/** The node's work once its actor system runs: agents, cluster, peers, the hook; until it is asked to stop. */
+const serve = Effect.fnUntraced(function* (
+  options: Options,
+  module: AgentsModule.AgentsModule,
+  system: ActorSystem.ActorSystemService
+) {
+  const events = yield* system.subscribe
+  yield* Effect.forkScoped(
+    Stream.runForEach(events, (event) =>
+      event._tag === "NodeUp"
+        ? Console.log(`  node ${event.node} joined`)
+        : event._tag === "NodeDown"
+          ? Console.log(`  node ${event.node} left (${event.reason})`)
+          : Effect.void
+    )
+  )
+  if (Option.isSome(system.address)) yield* Console.log(`  listening on ${system.address.value}`)
+  if (options.inspect !== undefined) {
+    const inspector = yield* Inspector.start(system, options.inspect)
+    yield* Console.log(
+      `  inspector: ${inspector.url}${options.inspect.token === undefined ? " (read-only: --inspect-token lets it act)" : ""}`
+    )
+  }
+  const model = yield* models(module)
+  const agents = yield* spawnAgents(system, module, model)
+  const cluster = options.cluster === undefined ? Context.empty() : yield* runner(system, module, options.cluster)
+
+  const timeout = Duration.fromInputUnsafe(options.peerTimeout ?? "2 minutes")
+  const peers = yield* Effect.forEach(options.peers, (peer) => join(system, peer, timeout), {
+    concurrency: "unbounded"
+  })
+  const joined = peers.map((peer, i) => `${peer} at ${options.peers[i]}`).join(", ")
+  yield* Console.log(`ready: ${system.node} is up${joined === "" ? "" : `; peers: ${joined}`}. Ctrl-C stops it.`)
+
+  const stop = yield* Deferred.make<void>()
+  if (module.main !== undefined) {
+    yield* module.main(nodeContext(system, peers, agents, stop)).pipe(
+      Effect.provideService(ActorSystem.ActorSystem, system),
+      Effect.provideContext(cluster),
+      Effect.provide(model.forNode),
+      Effect.catchCause((cause) => {
+        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        const error = Cause.squash(cause)
+        return Effect.logDebug("main failed", cause).pipe(
+          Effect.andThen(Effect.fail(new MainFailed({ module: module.module, detail: firstLine(error) })))
+        )
+      })
+    )
+  }
+  yield* Deferred.await(stop)
+})

@@ -120,3 +120,25 @@ export class FlagNotUsable extends Schema.TaggedError<FlagNotUsable>()("FlagNotU
       : `${flag}: ${this.detail}`
   }
 }
+
+/**
+ * Another process took this node's name over on a storage its durable work uses (the main hook's own storage too):
+ * the node's durable work was stopped (see `Storage.fenced`), and the node stops. `holder` says who took it, when
+ * the storage says.
+ *
+ * @example
+ * ```ts
+ * new NodeTakenOver({ node: "alice", location: "data.db", holder: "process 4242 on host b" }).message
+ * // Node alice stopped: another process (process 4242 on host b) took its node name over on data.db ...
+ * ```
+ */
+export class NodeTakenOver extends Schema.TaggedError<NodeTakenOver>()("NodeTakenOver", {
+  node: Schema.String,
+  location: Schema.String,
+  holder: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    const who = this.holder === undefined ? "another process" : `another process (${this.holder})`
+    return `Node ${this.node} stopped: ${who} took its node name over on ${this.location} and runs its durable work now. If this process had stalled or lost the database for a while, give the storage a lease longer than that (Storage option nodeLease); else give each process its own --name`
+  }
+}
