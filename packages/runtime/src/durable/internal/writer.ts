@@ -17,26 +17,29 @@
  * server) fails every waiter of the batch with the typed error. The actors whose state did not commit are marked
  * failed (their next message crashes them, and their supervisor restarts them from what was committed).
  *
- * This module gathers the batches and tells their waiters; what a batch runs in its transaction, at once or write by
- * write, is in `batch.ts`.
+ * This module gathers the batches; what a batch runs in its transaction, at once or write by write, is in `batch.ts`,
+ * and what came of it is told to its waiters by `outcome.ts`.
  */
 import { Cause, Effect, Exit } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import { allAtOnce, type Batch, fenced, oneByOne, type Tried } from "./batch.ts"
 import { Transactions } from "./connection.ts"
-import {
-  describe,
-  fromSqlError,
-  type NodeFenced,
-  StateNotEncodable,
-  type StorageError,
-  StorageUnavailable,
-  type WriteError
-} from "./errors.ts"
+import type { NodeFenced, StorageError, WriteError } from "./errors.ts"
 import type { Fence } from "./nodeClaim.ts"
+import { committed, failed } from "./outcome.ts"
 import type { Merged } from "./rows.ts"
 import type { Loose, Tracked, Written } from "./tracked.ts"
-import { type Calls, type Expanded, expand, isRefusal, isVictim, type Op, rowOf, victimRetry } from "./writes.ts"
+import {
+  type Calls,
+  type Expanded,
+  expand,
+  isRefusal,
+  isVictim,
+  type Op,
+  type Queued,
+  rowOf,
+  victimRetry
+} from "./writes.ts"
 
 export type { Tracked } from "./tracked.ts"
 
@@ -111,14 +114,7 @@ export class Writer {
    * without it (a session log's writes, which carry sends another of them took: see `sessionLog.ts`).
    */
   run<A>(op: Op<A>, unit?: string | object): Effect.Effect<A, StorageError> {
-    return Effect.callback<A, StorageError>((resume) => {
-      if (this.closed) {
-        return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
-      }
-      if (this.fence?.lost !== undefined) return resume(Effect.fail(this.fence.lost))
-      this.loose.push({ write: op as Op, unit, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
-      this.schedule(true)
-    })
+    return this.enqueue<A>(op as Op, unit)
   }
 
   /**
@@ -134,18 +130,7 @@ export class Writer {
     then: Op<A>,
     unit?: string | object
   ): Effect.Effect<A, StorageError> {
-    return Effect.callback<A, StorageError>((resume) => {
-      if (this.closed) {
-        return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
-      }
-      if (this.fence?.lost !== undefined) return resume(Effect.fail(this.fence.lost))
-      this.loose.push({
-        write: { gather: gather as Merged<never, unknown>, take, after: then as Op },
-        unit,
-        done: (exit) => resume(exit as Exit.Exit<A, StorageError>)
-      })
-      this.schedule(true)
-    })
+    return this.enqueue<A>({ gather: gather as Merged<never, unknown>, take, after: then as Op }, unit)
   }
 
   /**
@@ -154,16 +139,17 @@ export class Writer {
    * database's parameter limit).
    */
   runRow<R, A>(merged: Merged<R, A>, value: R): Effect.Effect<A, StorageError> {
+    return this.enqueue<A>(rowOf(merged, value), undefined)
+  }
+
+  /** Queues a loose write for the next batch, and waits for its outcome (refused once the storage closed or was fenced). */
+  private enqueue<A>(write: Queued, unit: string | object | undefined): Effect.Effect<A, StorageError> {
     return Effect.callback<A, StorageError>((resume) => {
       if (this.closed) {
         return resume(Effect.die(new Error("the storage was closed: no write is accepted after its layer is released")))
       }
       if (this.fence?.lost !== undefined) return resume(Effect.fail(this.fence.lost))
-      this.loose.push({
-        write: rowOf(merged, value),
-        unit: undefined,
-        done: (exit) => resume(exit as Exit.Exit<A, StorageError>)
-      })
+      this.loose.push({ write, unit, done: (exit) => resume(exit as Exit.Exit<A, StorageError>) })
       this.schedule(true)
     })
   }
@@ -302,94 +288,11 @@ export class Writer {
       Effect.flatMap((exit) =>
         Exit.isSuccess(exit)
           ? exit.value.lost !== undefined
-            ? this.failed(written, loose, Cause.fail(exit.value.lost))
-            : this.committed(batch, written, exit.value, refusal, callsBefore)
-          : this.failed(written, loose, exit.cause)
+            ? failed(written, loose, Cause.fail(exit.value.lost), this.location)
+            : committed(batch, written, exit.value, refusal, callsBefore, this.location)
+          : failed(written, loose, exit.cause, this.location)
       )
     )
-  }
-
-  /** Tells the waiters of a batch that committed (some of its writes refused or in conflict), and logs a slow or refused one. */
-  private committed(
-    batch: Batch,
-    written: ReadonlyArray<Written>,
-    { results, refused }: Tried,
-    refusal: SqlError.SqlError | undefined,
-    callsBefore: number
-  ): Effect.Effect<void> {
-    const { loose, now, tries } = batch
-    const refusedError = (error: SqlError.SqlError, persistenceId?: string) =>
-      fromSqlError(error, "write", persistenceId, this.location)
-    for (const w of written) {
-      const error = refused?.get(w)
-      this.settle(w, error === undefined ? w.conflict : refusedError(error, w.tracked.persistenceId))
-    }
-    for (let i = 0; i < loose.length; i++) {
-      const outcome = results[i]!
-      loose[i]!.done(outcome._tag === "Written" ? Exit.succeed(outcome.value) : Exit.fail(refusedError(outcome.error)))
-    }
-    const refusedCount = (refused?.size ?? 0) + results.filter((r) => r._tag === "Refused").length
-    const annotations = {
-      millis: Date.now() - now,
-      // waiting for a connection and BEGIN; the statements; COMMIT (and the wait for this fiber's turn)
-      beginMillis: tries.began - now,
-      statementsMillis: tries.ran - tries.began,
-      commitMillis: Date.now() - tries.ran,
-      tries: tries.count,
-      states: written.length,
-      // the loose writes, and the statement calls of their tries (the loose writes' and the states' statements, not the
-      // states' own writes; a multi-row statement's call counts once)
-      statements: loose.length,
-      calls: batch.calls.count - callsBefore
-    }
-    if (refusal !== undefined)
-      return Effect.logWarning(
-        "The database refused a write of a batch: the batch was written again write by write, and only the refused writes failed"
-      ).pipe(Effect.annotateLogs({ ...annotations, refused: refusedCount, error: refusedError(refusal).detail }))
-    return tries.count > 1 || Date.now() - now > 1000
-      ? Effect.logDebug("A slow storage write batch (or one written again after a deadlock)").pipe(
-          Effect.annotateLogs(annotations)
-        )
-      : Effect.void
-  }
-
-  /** Fails every waiter of a batch whose transaction failed (the connection, the server) with the typed error. */
-  private failed(
-    written: ReadonlyArray<Written>,
-    loose: ReadonlyArray<Loose>,
-    cause: Cause.Cause<SqlError.SqlError | NodeFenced>
-  ): Effect.Effect<void> {
-    const failure = cause.reasons.find(Cause.isFailReason)
-    const error: StorageError =
-      failure !== undefined
-        ? failure.error._tag === "NodeFenced"
-          ? failure.error
-          : fromSqlError(failure.error, "write", undefined, this.location)
-        : new StorageUnavailable({ reason: "failed", operation: "write", detail: Cause.pretty(cause) })
-    for (const w of written) {
-      this.settle(
-        w,
-        error._tag === "StorageUnavailable"
-          ? new StorageUnavailable({ ...error, persistenceId: w.tracked.persistenceId })
-          : error
-      )
-    }
-    for (const l of loose) l.done(Exit.fail(error))
-    return Effect.void
-  }
-
-  private settle(w: Written, error: StorageError | undefined): void {
-    const t = w.tracked
-    t.inFlight = false
-    const failure: WriteError | undefined =
-      w.encodeError !== undefined
-        ? new StateNotEncodable({ persistenceId: t.persistenceId, detail: describe(w.encodeError) })
-        : error
-    if (failure === undefined) {
-      t.revision++
-      for (const after of w.after) after()
-    } else t.failure = failure
-    for (const waiter of w.waiters) waiter(failure)
   }
 }
 
