@@ -16,7 +16,9 @@
  * token in its transaction (`FOR SHARE` on PostgreSQL, so that a takeover waits for the batch and every later batch
  * sees it; SQLite serialises writers): a holder taken over while it was stalled or cut from the database (so that its
  * heartbeat stopped) finds another token, commits nothing more, and every later write of its storage fails with
- * {@link NodeFenced}. Its heartbeat finds it too.
+ * {@link NodeFenced}. Its heartbeat finds it too. A holder stalled in the middle of a batch would hold that lock, and
+ * the takeover, for as long as its connection lives: the server ends a batch's transaction once it is idle for the
+ * lease (`idle_in_transaction_session_timeout`, set for the transaction by the check).
  *
  * @example
  * ```ts
@@ -119,8 +121,11 @@ export class NodeClaims implements Fence {
     const held = [...this.held.values()]
     const nodes = held.map((h) => h.node)
     const rows = sql.onDialectOrElse({
-      pg: () => sql<Row & { node: string }>`SELECT node, epoch, token, holder, heartbeat_at, released FROM troupe_nodes
-        WHERE ${sql.in("node", nodes)} FOR SHARE`,
+      // a holder stalled (or cut off) in this transaction would hold the takeover's UPDATE behind its share lock for as
+      // long as its connection lives (SIGSTOP: for ever): the server ends the transaction once it is idle for the lease
+      pg: () => sql<Row & { node: string }>`SELECT node, epoch, token, holder, heartbeat_at, released,
+        set_config('idle_in_transaction_session_timeout', ${String(Math.ceil(this.leaseMillis))}, true) AS stall
+        FROM troupe_nodes WHERE ${sql.in("node", nodes)} FOR SHARE`,
       orElse: () => sql<
         Row & { node: string }
       >`SELECT node, epoch, token, holder, heartbeat_at, released FROM troupe_nodes
