@@ -1,7 +1,8 @@
 /**
  * A Troupe node as `troupe node` runs it: an actor system on the WebSocket transport that hosts the agents
  * of an agents module (see {@link AgentsModule}), joins its peers, runs the module's `main` hook, and
- * serves until it is interrupted (Ctrl-C) or the hook asks it to stop. Everything it started is stopped in
+ * serves until it is interrupted (Ctrl-C), the hook asks it to stop, or another process took its node name over on a
+ * storage of its durable work (`NodeTakenOver`). Everything it started is stopped in
  * order when its scope closes: the agents (their finalizers run), then the transport, which says goodbye
  * to the peers.
  *
