@@ -1,7 +1,7 @@
 /**
  * A peer pauses sends to actors it makes up (flow control: "my actor's mailbox is full, hold your sends to it"). The
  * node keeps at most `maxParked` (16,384) paused paths per peer node, but a node id is whatever a peer with the secret
- * says it is: one process linked under 8 ids kept 8 x 16,384 = 131,072 (under 50 ids, 819,200), a 16,384 more for
+ * says it is: one process linked under 5 ids kept 5 x 16,384 = 81,920 (under 50 ids, 819,200), a 16,384 more for
  * each id. The pauses of all peers are now bounded too (4 x 16,384 = 65,536), shared by the address a peer's link came
  * from and then by node id (as listings and sessions are): the flooder's ids on one address hold one share together,
  * and an honest node on another address still has its pause kept (the flooder's oldest is let go for it), so the
@@ -22,7 +22,7 @@ import * as PeerFlood from "./support/peer-flood.ts"
 const SECRET = "a pause id flood test secret"
 const FLOODER = fileURLToPath(new URL("./support/id-flooder.ts", import.meta.url))
 /** Node ids of the flooder, each pausing 16,384 made-up paths (the most one node may). */
-const IDS = process.env.TROUPE_LONG === "1" ? 50 : 8
+const IDS = process.env.TROUPE_LONG === "1" ? 50 : 5
 const PER_NODE = 16_384
 const ALL = 4 * PER_NODE
 const PUSHES = 20
