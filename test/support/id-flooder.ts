@@ -1,6 +1,6 @@
 /**
  * One process that joins a node under many node ids (raw peers with the secret, from one address) and, under each,
- * lists actors it makes up, tells from senders it makes up, and/or Joins the node's participant `/user/w` (protocol `Job`, see
+ * lists actors it makes up, tells from senders it makes up, pauses sends to actors it makes up, and/or Joins the node's participant `/user/w` (protocol `Job`, see
  * remote-id-rotation-flood.test.ts) to sessions it makes up, optionally beginning them. It prints one JSON line,
  * `{"flooded":...}`, when the node took everything, then stays linked (heartbeats) until it is killed.
  *
@@ -21,6 +21,8 @@ export interface FlooderConfig {
   readonly begin?: boolean
   /** Tells to `/user/sink` (protocol `Echo`), each from a sender path of its own, per id. */
   readonly senders?: number
+  /** Flow-control pauses of made-up actors of its own (`/user/paused-<n>`), per id: the node holds sends to them. */
+  readonly pauses?: number
 }
 
 const config = JSON.parse(process.argv[2]!) as FlooderConfig
@@ -59,6 +61,12 @@ const begin = (node: string, n: number) => ({
   payload: { _tag: "Begin", session: `made-up-${node}-${n}` }
 })
 
+const pause = (n: number) => ({
+  kind: "system",
+  to: { node: "target", path: "/system" },
+  payload: { type: "pause", path: `/user/paused-${n}` }
+})
+
 const tell = (node: string, n: number) => ({
   kind: "tell",
   to: { node: "target", path: "/user/sink" },
@@ -75,6 +83,7 @@ for (let first = 0; first < config.ids; first += 16) {
 for (const [i, peer] of peers.entries()) {
   const node = `flooder-${i}`
   if (config.senders !== undefined) await peer.send(config.senders, (n) => tell(node, n), PER_FRAME)
+  if (config.pauses !== undefined) await peer.send(config.pauses, pause, 1_000)
   if (config.listings !== undefined) await peer.send(config.listings, (n) => listing(node, n), PER_FRAME)
   if (config.joins !== undefined) {
     await peer.send(config.joins, (n) => join(node, n), PER_FRAME)

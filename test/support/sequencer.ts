@@ -49,6 +49,8 @@ export const seconds: Readonly<Record<string, number>> = {
   "test/remote-chaos.test.ts": 9,
   "test/remote-event-overflow.test.ts": 9,
   "test/remote-gossip-flood.test.ts": 9,
+  "test/remote-gossip-address-flood.test.ts": 12,
+  "test/remote-pause-id-flood.test.ts": 12,
   "test/remote-join-flood.test.ts": 9,
   "test/session-play.test.ts": 9,
   "packages/runtime/test/cluster/Sharded.test.ts": 9,

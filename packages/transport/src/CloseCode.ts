@@ -16,7 +16,7 @@
  * | 4005 | `Quarantined`      | the incarnation was declared down earlier; it must restart to rejoin      | the peer is declared down (`refused`)   |
  * | 4006 | `SelfConnection`   | a node dialed itself (or another node with the same id)                   | the dialer stops dialing that target    |
  * | 4007 | `Idle`             | nothing was received for three heartbeat intervals                        | the dialer reconnects                   |
- * | 4008 | `Overloaded`       | the node is at its limit of peers or of handshakes in progress            | the dialer retries                      |
+ * | 4008 | `Overloaded`       | the node is at its limit of peers (in all, or at one address) or of handshakes in progress | the dialer retries                      |
  * | 4009 | `Throttled`        | too many failed handshakes came from this address lately                  | the dialer retries                      |
  * | 4010 | `IdInUse`          | the node id belongs to a live incarnation, which answered a probe         | final, as 4001                          |
  *

@@ -104,3 +104,41 @@ export const isPeerUp = (event: PeerEvent): event is PeerUp => event._tag === "P
  * @since 0.1.0
  */
 export const isPeerDown = (event: PeerEvent): event is PeerDown => event._tag === "PeerDown"
+
+/** An IPv6 address's 8 groups (undefined when it is not one). */
+const groups6 = (address: string): Array<string> | undefined => {
+  const [head, tail, more] = address.split("::")
+  if (more !== undefined) return undefined
+  const left = head === "" ? [] : head!.split(":")
+  const right = tail === undefined || tail === "" ? [] : tail.split(":")
+  const missing = 8 - left.length - right.length
+  if (tail === undefined ? missing !== 0 : missing < 1) return undefined
+  return [...left, ...Array.from({ length: missing }, () => "0"), ...right]
+}
+
+/**
+ * The unit a peer's `remoteAddress` counts in, for the bounds per address (`limits.maxPeersPerAddress`, and the
+ * runtime's shares over all peers): an IPv4 address as it is (also one written as IPv6, `::ffff:a.b.c.d`), an IPv6
+ * address's /64 (a host is usually given a whole /64). It is one per host, not per process: the nodes of one machine
+ * (or behind one NAT or proxy) share it.
+ *
+ * @example
+ * ```ts
+ * Peer.addressUnit("::ffff:192.0.2.9") // "192.0.2.9"
+ * Peer.addressUnit("2001:db8:1:2:aaaa::1") // "2001:db8:1:2::/64"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const addressUnit = (address: string): string => {
+  const zoneless = address.split("%")[0]!.toLowerCase()
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(zoneless)
+  if (mapped !== null) return mapped[1]!
+  if (!zoneless.includes(":")) return zoneless
+  const groups = groups6(zoneless)
+  if (groups === undefined || groups.some((group) => group.includes("."))) return zoneless
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`
+}

@@ -290,6 +290,12 @@ export interface Options {
  * The limits a peer cannot raise (all optional):
  *
  * - `maxPeers`: live links at once (default 1000); a handshake beyond it is refused with 4008.
+ * - `maxPeersPerAddress`: live links at once with peers at one address (default 100; the address a link's
+ *   connection came from or went to, an IPv4 address or an IPv6 /64, see `Peer.addressUnit`), accepted or dialed
+ *   (members learned by gossip too); a handshake beyond it is refused with 4008. A node id is whatever a peer with
+ *   the secret says it is, so one process could otherwise take every link of `maxPeers` under as many ids, or make
+ *   this node dial and hold that many to members it makes up. Raise it for many nodes on one host (or behind one
+ *   NAT or proxy): they all count at that one address.
  * - `maxHandshakes`: inbound connections still in their handshake at once (default 64); more are
  *   closed with 4008.
  * - `maxPeerHeartbeatInterval`: the longest heartbeat interval a peer may declare (default 5 s, or
@@ -315,6 +321,7 @@ export interface Options {
  */
 export interface Limits {
   readonly maxPeers?: number | undefined
+  readonly maxPeersPerAddress?: number | undefined
   readonly maxHandshakes?: number | undefined
   readonly maxPeerHeartbeatInterval?: Duration.Input | undefined
   readonly maxFailedHandshakes?: number | undefined

@@ -4,7 +4,7 @@
  * cannot take (a final refusal), and a restarted node that replaces its silent old incarnation.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Logger, Option } from "effect"
+import { Effect, Exit, Logger, Option, Scope } from "effect"
 import { WebSocket as RawSocket } from "ws"
 import * as RawPeer from "../../../test/support/raw-peer.ts"
 import { CloseCode, InProcess, WebSocket } from "../src/index.ts"
@@ -67,6 +67,34 @@ describe("limits", () => {
       assert.strictEqual((yield* hub.stats).refused > 0, true)
       assert.deepStrictEqual((yield* hub.peers).map((p) => p.node).sort(), ["a", "b"])
     })
+  )
+
+  it.live(
+    "a cap on peers per address: beyond maxPeersPerAddress links at one address a handshake is refused with 4008; a node at another address still links, and one that goes frees its place",
+    () =>
+      Effect.gen(function* () {
+        const hub = yield* WebSocket.make({
+          ...fast,
+          node: "hub",
+          listen: { port: 0, host: "127.0.0.1" },
+          limits: { maxPeersPerAddress: 2 }
+        })
+        const url = Option.getOrThrow(hub.address)
+        const first = yield* Scope.make()
+        const a = yield* WebSocket.make({ ...fast, node: "a" }).pipe(Scope.provide(first))
+        const [b, c] = yield* Effect.forEach(["b", "c"], (node) => WebSocket.make({ ...fast, node }))
+        yield* a.connect(url)
+        yield* b!.connect(url)
+        assert.isTrue(Option.isNone(yield* c!.connect(url).pipe(Effect.timeoutOption(300))))
+        assert.deepStrictEqual((yield* hub.peers).map((p) => p.node).sort(), ["a", "b"])
+        // the hub dials a node at 127.0.0.2: another address
+        const d = yield* WebSocket.make({ ...fast, node: "d", listen: { port: 0, host: "127.0.0.2" } })
+        assert.strictEqual((yield* hub.connect(Option.getOrThrow(d.address))).node, "d")
+        // a leaves: c, still dialing, takes its place
+        yield* Scope.close(first, Exit.void)
+        yield* c!.connect(url)
+        assert.deepStrictEqual((yield* hub.peers).map((p) => p.node).sort(), ["b", "c", "d"])
+      })
   )
 
   it.live("handshakes in progress are capped: the one beyond maxHandshakes is closed with 4008", () =>

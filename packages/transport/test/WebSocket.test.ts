@@ -129,6 +129,8 @@ describe("WebSocket", () => {
       assert.strictEqual(badCapacity.field, "resendBuffer.capacity")
       const badDuration = yield* Effect.flip(WebSocket.make({ heartbeatInterval: "soon" as never }))
       assert.strictEqual(badDuration.field, "heartbeatInterval")
+      const badPerAddress = yield* Effect.flip(WebSocket.make({ limits: { maxPeersPerAddress: 0 } }))
+      assert.strictEqual(badPerAddress.field, "limits.maxPeersPerAddress")
     })
   )
 

@@ -49,6 +49,7 @@ import { RefCache, type RemoteActorRef } from "./remote/remoteRef.ts"
 import { Replies } from "./remote/replies.ts"
 import * as TellEffect from "./remote/tellEffect.ts"
 import { type RemoteWatch, RemoteWatches } from "./remote/watch.ts"
+import { addressUnit } from "./shares.ts"
 import type { SystemImpl } from "./system.ts"
 
 export { toJson, UnknownProtocol } from "./remote/codec.ts"
@@ -84,7 +85,10 @@ export class Remoting {
     this.asks = new Asks(this)
     this.replies = new Replies(this)
     this.watches = new RemoteWatches(this)
-    this.flow = new FlowControl((peer, message) => this.sendSystem(peer, message))
+    this.flow = new FlowControl(
+      (peer, message) => this.sendSystem(peer, message),
+      (node) => addressUnit(node, this.peers.get(node)?.remoteAddress)
+    )
     this.dispatcher = new Dispatcher(this)
     const announce =
       (directory: "receptionist" | "topics") => (op: "add" | "remove", entry: typeof Announcement.Type) =>

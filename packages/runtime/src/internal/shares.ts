@@ -12,6 +12,7 @@
  * bound divided by the addresses holding entries, and each node id within it its part of that (max-min fair, both
  * levels), however many ids a peer rotates through. Without an address (in process) a node is its own unit.
  */
+import { Peer } from "@troupe/transport"
 import type { SystemImpl } from "./system.ts"
 
 /**
@@ -101,17 +102,6 @@ export class Shares {
 /** The unit a node without a network address is shared by: its id (never taken for an address: it has a NUL). */
 const alone = (node: string) => `node ${node}\u0000`
 
-/** An IPv6 address's 8 groups (undefined when it is not one). */
-const groups6 = (address: string): Array<string> | undefined => {
-  const [head, tail, more] = address.split("::")
-  if (more !== undefined) return undefined
-  const left = head === "" ? [] : head!.split(":")
-  const right = tail === undefined || tail === "" ? [] : tail.split(":")
-  const missing = 8 - left.length - right.length
-  if (tail === undefined ? missing !== 0 : missing < 1) return undefined
-  return [...left, ...Array.from({ length: missing }, () => "0"), ...right]
-}
-
 /**
  * The unit node `node`'s entries are shared by: its address's, an IPv4 address as it is (also one written as IPv6,
  * `::ffff:a.b.c.d`), an IPv6 address's /64 (a host is usually given a whole /64); without an address, its own.
@@ -122,19 +112,8 @@ const groups6 = (address: string): Array<string> | undefined => {
  * addressUnit("flooder-7", "2001:db8:1:2:aaaa::1") // "2001:db8:1:2::/64"
  * ```
  */
-export const addressUnit = (node: string, address: string | undefined): string => {
-  if (address === undefined || address === "") return alone(node)
-  const zoneless = address.split("%")[0]!.toLowerCase()
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(zoneless)
-  if (mapped !== null) return mapped[1]!
-  if (!zoneless.includes(":")) return zoneless
-  const groups = groups6(zoneless)
-  if (groups === undefined || groups.some((group) => group.includes("."))) return zoneless
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.replace(/^0+(?=.)/, ""))
-    .join(":")}::/64`
-}
+export const addressUnit = (node: string, address: string | undefined): string =>
+  address === undefined || address === "" ? alone(node) : Peer.addressUnit(address)
 
 /**
  * The unit peer `node`'s entries are shared by on `system`: its link's address (see {@link addressUnit}), or its own

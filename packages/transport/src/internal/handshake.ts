@@ -23,6 +23,7 @@
 import * as CloseCode from "../CloseCode.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
+import { addressUnit } from "../Peer.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 import { acceptorLabel, b64, dialerLabel, mac, nonce, proofKey, sameBytes } from "./handshakeKeys.ts"
@@ -265,6 +266,7 @@ export class Handshake {
     const certified = connection.wire.peerCertificateName?.()
     // the key this incarnation linked with, while linked or after it went down
     const knownKey = link?.peer.incarnation === intro.incarnation ? link.peerKey : engine.peers.pastKeys.get(peer)
+    const full = link === undefined ? this.fullAt(connection) : undefined
     const refusal: readonly [number, string] | undefined =
       !connection.outbound && this.throttled(connection.address)
         ? [CloseCode.Throttled, THROTTLED]
@@ -281,9 +283,11 @@ export class Handshake {
                   ]
                 : link === undefined && engine.links.size >= options.limits.maxPeers
                   ? [CloseCode.Overloaded, `this node has ${engine.links.size} peers, its limit`]
-                  : knownKey !== undefined && knownKey !== intro.key
-                    ? [CloseCode.Unauthorized, `incarnation ${intro.incarnation} linked with another key`]
-                    : undefined
+                  : full !== undefined
+                    ? [CloseCode.Overloaded, full]
+                    : knownKey !== undefined && knownKey !== intro.key
+                      ? [CloseCode.Unauthorized, `incarnation ${intro.incarnation} linked with another key`]
+                      : undefined
     if (refusal === undefined) return true
     if (refusal[0] === CloseCode.Unauthorized && !connection.outbound) {
       this.throttle.failed(connection.address, Date.now())
@@ -343,6 +347,11 @@ export class Handshake {
       this.refuse(connection, CloseCode.Overloaded, `this node has ${limit} peers, its limit`, `${intro.node}`)
       return undefined
     }
+    const full = this.engine.links.has(intro.node) ? undefined : this.fullAt(connection)
+    if (full !== undefined) {
+      this.refuse(connection, CloseCode.Overloaded, full, `${intro.node}`)
+      return undefined
+    }
     const declared = this.bounded(intro)
     const wire = connection.wire
     const link = engine.peers.bind(
@@ -359,6 +368,21 @@ export class Handshake {
     connection.state = "open"
     this.ended(connection)
     return link
+  }
+
+  /**
+   * Why a new link on `connection` is refused for its address (`limits.maxPeersPerAddress` links there already), or
+   * undefined when it is not.
+   */
+  private fullAt(connection: Connection): string | undefined {
+    const wire = connection.wire
+    const address = wire.peerIp?.() ?? wire.remoteAddress
+    if (address === undefined) return undefined
+    const limit = this.engine.options.limits.maxPeersPerAddress
+    const held = this.engine.peers.linksAt(address)
+    return held < limit
+      ? undefined
+      : `this node has ${held} peers at address ${addressUnit(address)}, its limit per address (limits.maxPeersPerAddress)`
   }
 
   /** A peer's declared timings, bounded by this node's policy. */

@@ -12,8 +12,10 @@
  *
  * What a peer says cannot make this node do or keep more than its limits: it dials at most
  * `limits.maxLearnedDials` learned members at once that are not linked yet (a member named beyond it is
- * neither remembered nor passed on: gossip names it again, every heartbeat, once there is room), and the
- * addresses it remembers are bounded, the oldest of a node it is not linked to forgotten first.
+ * neither remembered nor passed on: gossip names it again, every heartbeat, once there is room), it holds at most
+ * `limits.maxPeersPerAddress` links with the members at one address (a member named at an address holding that many is
+ * not dialed, and a dial that reaches one is refused), and the addresses it remembers are bounded, the oldest of a
+ * node it is not linked to forgotten first.
  *
  * The dials are shared fairly among the peers whose gossip named the members (max-min): a peer takes what is free,
  * and when none is, a peer holding fewer than its share (the bound over the peers holding dials) takes one from the
@@ -133,7 +135,8 @@ export class Membership {
       const linked = engine.links.has(member.node)
       const address = claim ? member.address : known!
       const dial = !linked && !engine.targets.has(address)
-      if (dial && !this.mayDial(dials, source)) continue // dialed when gossip names it again
+      // a member at an address holding `maxPeersPerAddress` links would be refused once it answered: not dialed
+      if (dial && (this.fullAt(address) || !this.mayDial(dials, source))) continue // dialed when gossip names it again
       if (claim) {
         this.remember(member)
         news.push(member)
@@ -158,6 +161,19 @@ export class Membership {
         return
       }
     }
+  }
+
+  /**
+   * Whether the member at `url` is at an address (given as an IP in the URL) holding `limits.maxPeersPerAddress` links
+   * already (see `handshake.ts`: a link beyond it is refused; a host name is only known once dialed).
+   */
+  private fullAt(url: string): boolean {
+    const engine = this.engine
+    const limit = engine.options.limits.maxPeersPerAddress
+    if (engine.links.size < limit || !URL.canParse(url)) return false
+    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, "$1")
+    const literal = host.includes(":") || /^\d+\.\d+\.\d+\.\d+$/.test(host)
+    return literal && engine.peers.linksAt(host) >= limit
   }
 
   /**

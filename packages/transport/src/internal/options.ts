@@ -39,6 +39,7 @@ export interface Resolved {
 /** The limits a peer cannot raise, resolved. */
 export interface Limits {
   readonly maxPeers: number
+  readonly maxPeersPerAddress: number
   readonly maxHandshakes: number
   readonly maxPeerHeartbeatMs: number
   readonly maxFailedHandshakes: number
@@ -83,6 +84,7 @@ const Checked = Schema.Struct({
   shutdownTimeout: Millis,
   limits: Schema.Struct({
     maxPeers: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    maxPeersPerAddress: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
     maxHandshakes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
     maxPeerHeartbeatInterval: PositiveMillis,
     maxFailedHandshakes: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
@@ -125,6 +127,7 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     shutdownTimeout: millis(options.shutdownTimeout, 1000),
     limits: {
       maxPeers: limits?.maxPeers ?? 1000,
+      maxPeersPerAddress: limits?.maxPeersPerAddress ?? 100,
       maxHandshakes: limits?.maxHandshakes ?? 64,
       maxPeerHeartbeatInterval: millis(limits?.maxPeerHeartbeatInterval, 5000),
       maxFailedHandshakes: limits?.maxFailedHandshakes ?? 5,

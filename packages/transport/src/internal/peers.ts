@@ -5,7 +5,7 @@
 import { PubSub } from "effect"
 import * as CloseCode from "../CloseCode.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
-import { PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
+import { addressUnit, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
 import { NodeUnreachable } from "../TransportError.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
@@ -23,6 +23,8 @@ export class Peers {
   private readonly generations = new Map<string, number>()
   /** Why each node that went down (and did not come back) went down. */
   private readonly downed = new Map<string, string>()
+  /** Live links by their peer's address unit (see `Peer.addressUnit`), bounded by `limits.maxPeersPerAddress`. */
+  private readonly byAddress = new Map<string, number>()
   private readonly engine: Engine
 
   constructor(engine: Engine) {
@@ -62,6 +64,7 @@ export class Peers {
       if (this.generations.size > QUARANTINE_LIMIT) this.generations.delete(this.generations.keys().next().value!)
       this.downed.delete(node)
       this.engine.links.set(node, link)
+      if (remoteAddress !== undefined) this.counted(addressUnit(remoteAddress), 1)
       this.engine.counters.linksUp++
       this.publish(new PeerUp(peer))
       this.engine.log("Info", "link up", { peer: node, incarnation })
@@ -115,7 +118,11 @@ export class Peers {
     if (link.down) return
     link.down = true
     const { node, incarnation } = link.peer
-    if (this.engine.links.get(node) === link) this.engine.links.delete(node)
+    if (this.engine.links.get(node) === link) {
+      this.engine.links.delete(node)
+      const address = (link.peer as { readonly remoteAddress?: string }).remoteAddress
+      if (address !== undefined) this.counted(addressUnit(address), -1)
+    }
     // a live incarnation that was only unreachable may link again (a new link, on both sides)
     if (reason === "restarted" || reason === "shutdown") this.quarantine(`${node}/${incarnation}`)
     if (link.peerKey !== undefined) {
@@ -142,6 +149,17 @@ export class Peers {
       reason,
       detail: message
     })
+  }
+
+  /** How many live links have peers at `address` (its unit: an IPv4 address, an IPv6 /64). */
+  linksAt(address: string): number {
+    return this.byAddress.get(addressUnit(address)) ?? 0
+  }
+
+  private counted(unit: string, by: number): void {
+    const count = (this.byAddress.get(unit) ?? 0) + by
+    if (count > 0) this.byAddress.set(unit, count)
+    else this.byAddress.delete(unit)
   }
 
   private quarantine(key: string): void {

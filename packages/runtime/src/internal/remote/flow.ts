@@ -10,10 +10,16 @@
  * first parked envelope: it parks about a window at most).
  * Pauses a peer asks for are kept up to the same bound per peer node: an honest peer pauses a path only while it
  * holds an envelope of ours parked, and it parks at most `maxParked`; pauses past that (paths made up by a
- * hostile peer) are ignored, so a peer cannot grow this node's memory with them.
+ * hostile peer) are ignored, so a peer cannot grow this node's memory with them. Since a peer may link under many
+ * node ids, the pauses of all peers together are bounded too (`maxPaused`, 4 x `maxParked`), shared max-min fair by
+ * the peers' addresses and then node ids (see `shares.ts`): past it, a pause of a node whose address (or, within one
+ * address, the node itself) holds fewer than the one holding the most takes the place of that one's oldest pause
+ * (which is let go: its senders go on), and any other is ignored. So a process linked under many ids from one address
+ * keeps one address's share, and an honest peer on another keeps all it needs (`maxParked` at most).
  */
 import type { Peer } from "@troupe/transport"
 import { Effect } from "effect"
+import { addressUnit, FairTable } from "../shares.ts"
 import type { SystemMessage } from "./codec.ts"
 
 /** A sender waiting for a paused recipient; `go` runs once it may send (or the recipient's node is gone). */
@@ -27,8 +33,11 @@ const key = (node: string, path: string): string => `${node}\u0000${path}`
 export class FlowControl {
   /** Sending side: recipients on other nodes that asked for a pause, with the senders holding for them. */
   private readonly paused = new Map<string, Array<Held>>()
-  /** Sending side: how many recipients each node has paused (bounded by `maxParked`). */
-  private readonly pausedByNode = new Map<string, number>()
+  /**
+   * Sending side: the paths each node has paused, oldest first (bounded by `maxParked` per node and `maxPaused` of all
+   * nodes, shared by address and node).
+   */
+  private readonly pausedBy = new FairTable<true>()
   /** Receiving side: envelopes parked per sending node (and incarnation) and recipient. */
   private readonly parked = new Map<string, number>()
   /** Receiving side: envelopes parked per sending node and incarnation. */
@@ -36,17 +45,25 @@ export class FlowControl {
   /** Receiving side: envelopes parked per recipient, from every peer. */
   private readonly parkedByRecipient = new Map<string, number>()
   private readonly notify: (peer: Peer.Peer, message: SystemMessage) => void
+  /** The unit a node's pauses are shared by: its link's address (see `shares.ts`). */
+  private readonly unitOf: (node: string) => string
   readonly maxParked: number
   readonly maxParkedPerRecipient: number
+  /** The most paths all peer nodes together may have paused. */
+  readonly maxPaused: number
 
   constructor(
     notify: (peer: Peer.Peer, message: SystemMessage) => void,
+    unitOf: (node: string) => string = (node) => addressUnit(node, undefined),
     maxParked = 16_384,
-    maxParkedPerRecipient = 4 * maxParked
+    maxParkedPerRecipient = 4 * maxParked,
+    maxPaused = 4 * maxParked
   ) {
     this.notify = notify
+    this.unitOf = unitOf
     this.maxParked = maxParked
     this.maxParkedPerRecipient = maxParkedPerRecipient
+    this.maxPaused = maxPaused
   }
 
   // sending side
@@ -78,13 +95,22 @@ export class FlowControl {
     })
   }
 
-  /** `node` asks to hold sends to `path`; ignored past `maxParked` paused paths of that node (see above). */
+  /**
+   * `node` asks to hold sends to `path`; ignored past `maxParked` paused paths of that node, and past `maxPaused` of
+   * all nodes unless its address or it holds fewer than the one holding the most (whose oldest pause is let go).
+   */
   pause(node: string, path: string): void {
     const k = key(node, path)
     if (this.paused.has(k)) return
-    const count = this.pausedByNode.get(node) ?? 0
-    if (count >= this.maxParked) return
-    this.pausedByNode.set(node, count + 1)
+    const table = this.pausedBy
+    if (table.count(node) >= this.maxParked) return
+    const unit = this.unitOf(node)
+    if (table.total >= this.maxPaused) {
+      const yielder = table.yielder(node, unit)
+      if (yielder === undefined) return
+      this.resume(yielder, table.oldest(yielder)![0])
+    }
+    table.add(node, unit, path, true)
     this.paused.set(k, [])
   }
 
@@ -93,18 +119,19 @@ export class FlowControl {
     const held = this.paused.get(k)
     if (held === undefined) return
     this.paused.delete(k)
-    const count = this.pausedByNode.get(node)! - 1
-    if (count === 0) this.pausedByNode.delete(node)
-    else this.pausedByNode.set(node, count)
+    this.pausedBy.delete(node, path)
     for (const entry of held) if (!entry.cancelled) entry.go()
   }
 
   /** The node is gone: its held senders go on (and find it unreachable). */
   nodeDown(node: string): void {
-    const prefix = `${node}\u0000`
-    for (const k of [...this.paused.keys()]) {
-      if (k.startsWith(prefix)) this.resume(node, k.slice(prefix.length))
-    }
+    const paths = this.pausedBy.deleteNode(node)
+    if (paths !== undefined) for (const path of paths.keys()) this.resume(node, path)
+  }
+
+  /** How many paths `node` has paused, and all nodes together (for tests and stats). */
+  pausedCount(node?: string): number {
+    return node === undefined ? this.pausedBy.total : this.pausedBy.count(node)
   }
 
   // receiving side
