@@ -309,7 +309,8 @@ export class Link {
       counters.envelopesOut += last - first + 1
       this.streaming = last > first
       this.ackSent = this.consumed
-      connection.write(this.ring.frame(this.acknowledge(), first, last, size, connection))
+      const room = connection.wire.headerRoom
+      connection.write(this.ring.frame(this.acknowledge(), first, last, size, connection, room), room)
       this.unsent = last === this.lastSeq ? 0 : this.unsent - size
       if (connection.wire.bufferedAmount() > HIGH_WATER) {
         this.awaitingDrain = true
