@@ -92,11 +92,15 @@ class PipeEnd implements Wire {
     this.pipe = pipe
   }
 
-  send(data: Buffer, done: (error?: Error) => void): void {
+  /** A pipe adds no header: frames are built with no room for one (`room` is 0). */
+  readonly headerRoom = 0
+
+  send(data: Buffer, done: (error?: Error) => void, room: number): void {
     if (this.closed || this.other === undefined) {
       done(new Error("the pipe is closed"))
       return
     }
+    if (room !== 0) data = data.subarray(room)
     this.other.enqueue({ at: Date.now() + this.network.latency(this.node, this.other.node), data, done })
   }
 

@@ -157,7 +157,8 @@ const wire = (
   socket.on("close", (code, reason) => events()?.closed(code, reason.toString("utf8")))
   socket.on("error", (error: Error) => events()?.failed(error, failureOf(error)))
   const result: Wire = {
-    send: (data, done) => sender.send(data, done),
+    send: (data, done, room) => sender.send(data, done, room),
+    headerRoom: WsWrite.headerRoom(sender.masked),
     bufferedAmount: () => socket.bufferedAmount,
     close: (code, reason) => socket.close(code, reason),
     terminate: () => socket.terminate(),

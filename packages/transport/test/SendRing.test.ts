@@ -61,6 +61,12 @@ describe("SendRing.frame", () => {
       const frame = ring.frame(round, first, count, size)
       expect(frame.toString("utf8")).toBe(Frame.encodeData(round, first, whole.slice(first - 1)).toString("utf8"))
       expect(frame.length).toBe(Frame.encodeData(round, first, whole.slice(first - 1)).length)
+      // with room for a wire's header in front (see Wire.headerRoom): the same bytes after it, in a small frame or
+      // one from the arena
+      const room = 1 + (round % 8)
+      const roomy = ring.frame(round, first, count, size, { handed: round, completed: round }, room)
+      expect(roomy.length).toBe(room + frame.length)
+      expect(roomy.subarray(room).equals(frame)).toBe(true)
     }
   })
 

@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream"
 import { assert, describe, it } from "@effect/vitest"
 import * as Ws from "ws"
 import { WebSocket, WebSocketServer } from "ws"
-import { DIRECT_MAX_BYTES, frameOf, Sender } from "../src/internal/wsWrite.ts"
+import { DIRECT_MAX_BYTES, frameOf, headerRoom, Sender } from "../src/internal/wsWrite.ts"
 
 interface Pair {
   readonly client: WebSocket
@@ -17,6 +17,7 @@ interface Pair {
   readonly clientSender: Sender
   readonly serverSender: Sender
   readonly clientRaw: Duplex
+  readonly serverRaw: Duplex
   readonly close: () => Promise<void>
 }
 
@@ -48,6 +49,7 @@ const connect = async (): Promise<Pair> => {
     clientSender: new Sender(client, clientRaw, true),
     serverSender: new Sender(server, serverRaw, false),
     clientRaw: clientRaw!,
+    serverRaw,
     close: async () => {
       client.terminate()
       server.terminate()
@@ -84,6 +86,13 @@ const exchange = async (from: Sender, to: WebSocket, payloads: ReadonlyArray<Buf
   return { received, outcomes: await Promise.all(written) }
 }
 
+/** Sends one frame (`room` bytes before its payload in `data`) and resolves to what `to` read and the send's outcome. */
+const sendOne = async (from: Sender, to: WebSocket, data: Buffer, room: number) => {
+  const received = new Promise<Buffer>((resolve) => to.once("message", (message: Buffer) => resolve(message)))
+  const outcome = await new Promise<unknown>((resolve) => from.send(data, (error) => resolve(error ?? "ok"), room))
+  return { received: await received, outcome }
+}
+
 const payload = (length: number, seed: number) => {
   const buffer = Buffer.allocUnsafe(length)
   for (let i = 0; i < length; i++) buffer[i] = (i * 31 + seed) & 0xff
@@ -116,6 +125,54 @@ describe("wsWrite", () => {
         )
         // only the frames past the limit went through ws.send (the fallback); the rest as one write each
         assert.strictEqual(viaWs.n, lengths.filter((length) => length > DIRECT_MAX_BYTES).length)
+      }
+    } finally {
+      await pair.close()
+    }
+  })
+
+  it("sends a frame built with room for its header as the same bytes, written from the buffer it was built in", async () => {
+    const pair = await connect()
+    try {
+      for (const [from, raw, to] of [
+        [pair.clientSender, pair.clientRaw, pair.server],
+        [pair.serverSender, pair.serverRaw, pair.client]
+      ] as const) {
+        // what ws and the sender hand the socket under them (ws.send writes a header and the payload: both recorded)
+        const handed: Array<Buffer> = []
+        const write = raw.write.bind(raw) as (chunk: Buffer, ...rest: Array<unknown>) => boolean
+        raw.write = ((chunk: Buffer, ...rest: Array<unknown>) => {
+          handed.push(chunk)
+          return write(chunk, ...rest)
+        }) as typeof raw.write
+        const room = headerRoom(from.masked)
+        for (const length of [0, 1, 125, 126, 127, 1000, DIRECT_MAX_BYTES, DIRECT_MAX_BYTES + 1, 65535, 65536]) {
+          const data = payload(length, length)
+          // the old path: the payload alone, copied after a header in a new buffer
+          handed.length = 0
+          const old = await sendOne(from, to, data, 0)
+          const oldBytes = Buffer.concat(handed)
+          assert.strictEqual(old.outcome, "ok")
+          assert.isTrue(old.received.equals(data), `length ${length}`)
+          // the new path: the payload `room` bytes into the buffer, garbage before it (the header must overwrite it)
+          for (const spare of [room, room + 3, 3]) {
+            const built = Buffer.alloc(spare + length, 0xff)
+            data.copy(built, spare)
+            handed.length = 0
+            const { received, outcome } = await sendOne(from, to, built, spare)
+            const what = `length ${length}, room ${spare}, masked ${from.masked}`
+            assert.strictEqual(outcome, "ok", what)
+            assert.isTrue(received.equals(data), what)
+            assert.isTrue(Buffer.concat(handed).equals(oldBytes), what)
+            if (length <= DIRECT_MAX_BYTES && spare !== 3) {
+              // one write, of the very bytes built (no copy): the header ends where the payload starts
+              assert.strictEqual(handed.length, 1, what)
+              assert.strictEqual(handed[0]!.buffer, built.buffer, what)
+              assert.strictEqual(handed[0]!.byteOffset + handed[0]!.length, built.byteOffset + built.length, what)
+            }
+          }
+        }
+        raw.write = write as typeof raw.write
       }
     } finally {
       await pair.close()

@@ -14,9 +14,15 @@ import { HIGH_WATER } from "./linkLimits.ts"
 export interface Wire {
   /**
    * Sends one binary message; `done` is called once it is written out (with no error: `undefined`, or `null` as
-   * Node's streams and ws give it) or failed.
+   * Node's streams and ws give it) or failed. With `room`, the message is `data.subarray(room)`: the bytes before
+   * it are free for the wire's own header (see `headerRoom`).
    */
-  readonly send: (data: Buffer, done: (error?: Error | null) => void) => void
+  readonly send: (data: Buffer, done: (error?: Error | null) => void, room: number) => void
+  /**
+   * Bytes a frame built for this wire leaves free in front of the message (`send`'s `room`), for the header the wire
+   * writes there instead of copying the message after it (WebSocket: see wsWrite.ts); 0 when it adds none.
+   */
+  readonly headerRoom: number
   /** Bytes queued and not yet written to the OS. */
   readonly bufferedAmount: () => number
   /** Closes with a close frame. */
@@ -137,14 +143,17 @@ export class Connection implements WireEvents, Writes {
   handed = 0
   completed = 0
 
-  /** Writes a frame if the connection can still carry one. */
-  write(frame: Buffer): void {
+  /**
+   * Writes a frame if the connection can still carry one: `frame.subarray(room)`, the bytes before it free for the
+   * wire's header (a link's data frames leave `wire.headerRoom`).
+   */
+  write(frame: Buffer, room = 0): void {
     if (this.state === "closed" || this.state === "closing" || this.state === "connecting") return
     this.engine.counters.framesOut++
-    this.engine.counters.bytesOut += frame.length
+    this.engine.counters.bytesOut += frame.length - room
     this.inflight++
     this.handed++
-    this.wire.send(frame, this.onWritten)
+    this.wire.send(frame, this.onWritten, room)
   }
 
   private onWritten = (error?: Error | null): void => {

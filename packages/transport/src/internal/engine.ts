@@ -1,15 +1,16 @@
 /**
  * The node engine shared by both transports (the handshake is in `handshake.ts`, a link's reliable delivery
- * in `link.ts`, what arrives in `inbound.ts`, a connection in `connection.ts`, links coming up and going down
- * in `peers.ts`, dialing with backoff in `dialing.ts`): frames read, heartbeats, timeouts and shutdown. A
- * transport only supplies wires (a socket or an in-process pipe) through `Dialer` and `Engine.accept`.
+ * in `link.ts` and what gets into its resend buffer when in `admission.ts`, what arrives in `inbound.ts`, a
+ * connection in `connection.ts`, links coming up and going down in `peers.ts`, dialing with backoff in
+ * `dialing.ts`): frames read, heartbeats, timeouts and shutdown. A transport only supplies wires (a socket or an
+ * in-process pipe) through `Dialer` and `Engine.accept`.
  *
  * The data path (send, frame building, frame decoding, delivery) is plain synchronous code driven
  * by socket callbacks; Effect is used for the control plane (dial loops, the heartbeat ticker,
  * shutdown) and at the service boundary.
  */
 import type { Option } from "effect"
-import { type Context, Deferred, Effect, Fiber, PubSub, Queue, Result, Stream } from "effect"
+import { type Context, Deferred, Effect, Fiber, PubSub, Queue, Stream } from "effect"
 import * as CloseCode from "../CloseCode.ts"
 import type * as Envelope from "../Envelope.ts"
 import * as Frame from "../Frame.ts"
@@ -168,14 +169,13 @@ export class Engine {
       if (checked === undefined) return
       ;({ data, wide } = checked)
     }
-    const decoded = connection.decoder.decode(data, isBinary)
-    if (Result.isFailure(decoded)) {
-      if (connection.state === "open")
-        this.badFrame(connection, "bad-frame", decoded.failure.field, decoded.failure.message)
-      else this.handshake.badFrame(connection, decoded.failure.message, decoded.failure.field, "bad-frame")
+    const frame = connection.decoder.read(data, isBinary)
+    if (frame === undefined) {
+      const problem = connection.decoder.problem!
+      if (connection.state === "open") this.badFrame(connection, "bad-frame", problem.field, problem.message)
+      else this.handshake.badFrame(connection, problem.message, problem.field, "bad-frame")
       return
     }
-    const frame = decoded.success
     if (frame.type === "error") {
       this.log("Warn", "peer reported an error", {
         peer: connection.peer?.node ?? connection.target ?? "unknown",

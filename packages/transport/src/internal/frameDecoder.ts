@@ -133,10 +133,22 @@ export class FrameDecoder {
     return this.requests.kept
   }
 
+  /** Why the last message {@link read} refused is not a frame. */
+  problem: Envelope.Problem | undefined = undefined
+
   /** Decodes one WebSocket message, as `Frame.decode` does. */
   decode(bytes: Uint8Array, isBinary: boolean): Result.Result<Frame.Frame, Envelope.Problem> {
+    const frame = this.read(bytes, isBinary)
+    return frame === undefined ? Result.fail(this.problem!) : Result.succeed(frame)
+  }
+
+  /**
+   * {@link decode} without its `Result` (what the engine reads every frame with): the frame, or undefined and the
+   * {@link problem}. A data frame made here (every lone ask and reply) then costs no object but itself.
+   */
+  read(bytes: Uint8Array, isBinary: boolean): Frame.Frame | undefined {
     this.valid = 0
-    if (!isBinary) return Frame.decode(bytes, isBinary)
+    if (!isBinary) return this.unwrap(Frame.decode(bytes, isBinary))
     // a Buffer (what a socket gives) read as it is; another view of bytes through a Buffer over the same memory
     const text = (
       Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -157,14 +169,21 @@ export class FrameDecoder {
           this.penalty = MIN_SKIP
           // a frame made here is a data frame by its making (counts of 1 to 15 digits, the first at least 1, an
           // array): not checked again, and the check's code sees only parsed frames (one shape less for V8)
-          return this.parsed ? Frame.decodeValue(frame) : Result.succeed(frame)
+          return this.parsed ? this.unwrap(Frame.decodeValue(frame)) : frame
         }
         this.failed++
         this.skip = this.penalty
         this.penalty = Math.min(MAX_SKIP, this.penalty * 2)
       }
     }
-    return Frame.decodeText(text)
+    return this.unwrap(Frame.decodeText(text))
+  }
+
+  /** The frame `decoded` holds, or undefined with its {@link problem}. */
+  private unwrap(decoded: Result.Result<Frame.Frame, Envelope.Problem>): Frame.Frame | undefined {
+    if (Result.isSuccess(decoded)) return decoded.success
+    this.problem = decoded.failure
+    return undefined
   }
 
   /**

@@ -1,23 +1,23 @@
 /**
  * A link to one peer incarnation: reliable, ordered delivery over whichever connection carries it. Sending:
  * a resend buffer (a ring that grows up to the capacity) holds what the peer has not acknowledged; at most a
- * window of envelopes (our capacity, never more than the peer's window) is unacknowledged. User sends that
- * find the window full wait in order; replies and system envelopes go on an urgent lane ahead of them and are
- * never refused for a full buffer. Receiving: cumulative acks of what the consumer took, written with data
+ * window of envelopes (our capacity, never more than the peer's window) is unacknowledged. What gets in when is
+ * the link's admission (`admission.ts`): user sends that find the window full wait in order; replies and system
+ * envelopes go on an urgent lane ahead of them and are never refused for a full buffer. Receiving: cumulative acks of what the consumer took, written with data
  * frames or on their own after a short delay; the engine refuses data past the last ack plus our window.
  */
 import type * as Envelope from "../Envelope.ts"
 import * as FailureDetector from "../FailureDetector.ts"
 import * as Frame from "../Frame.ts"
 import type { Peer } from "../Peer.ts"
-import type { LinkStats, Waiting } from "../Transport.ts"
-import type { NodeUnreachable, SendError } from "../TransportError.ts"
+import type { LinkStats } from "../Transport.ts"
+import type { NodeUnreachable } from "../TransportError.ts"
+import { Admission } from "./admission.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 import type { DeliveryImpl } from "./inbound.ts"
-import { ACK_DELAY_MS, FRAME_BYTES, HIGH_WATER, URGENT_LIMIT } from "./linkLimits.ts"
+import { ACK_DELAY_MS, FRAME_BYTES, HIGH_WATER } from "./linkLimits.ts"
 import { SendRing } from "./sendRing.ts"
-import { type Waiter, WaitLine } from "./waiter.ts"
 
 const now = Date.now
 
@@ -36,27 +36,20 @@ export class Link {
   // sending
   /** The resend buffer (a caller that writes a payload into it: see `offerWritten` in outbound.ts). */
   readonly ring: SendRing
-  private readonly capacity: number
+  /** This node's window: envelopes unacknowledged at most (see `window`). */
+  readonly capacity: number
   /** Bytes of envelopes that may be unacknowledged (see `roomy`). */
   private readonly budget: number
   lastSeq = 0
-  /**
-   * Urgent envelopes waiting for room in the window: they go before any waiting user send. Undefined while none
-   * waits (every send asks: a test for undefined does not depend on the array's shape, which changes with its first
-   * element; V8 would throw away the send path's optimized code then).
-   */
-  private urgent: Array<Pick<Waiter, "json" | "bytes">> | undefined = undefined
+  /** What gets into the resend buffer when: the urgent lane and the user sends waiting for room. */
+  readonly admission = new Admission(this)
   acked = 0
   private sent = 0
   /** Bytes of the envelopes after `sent`, each plus its comma (to cut a frame once they reach `FRAME_BYTES`). */
   private unsent = 0
   private written = 0
-  /** User sends waiting for room in the window. */
-  readonly waiters = new WaitLine()
-  /** A waiter let in is being told (see `admit`): its sender, resumed in that call, sends on while there is room. */
-  private resuming = false
-  /** Bytes of all envelopes ever put in the resend buffer, each plus its comma (what `admit` lets in per call). */
-  private putBytes = 0
+  /** Bytes of all envelopes ever put in the resend buffer, each plus its comma (what admission lets in per call). */
+  putBytes = 0
   private flushScheduled = false
   /** The last data frame held more than one envelope: sends are streaming, and each turn's go out batched. */
   private streaming = false
@@ -131,92 +124,22 @@ export class Link {
    * Whether the resend buffer takes one more envelope: fewer than a window of them unacknowledged, and fewer than
    * the byte budget (`resendBuffer.bytes`) of them: a peer that reads nothing holds at most that (and one envelope).
    */
-  private roomy(): boolean {
+  roomy(): boolean {
     return this.lastSeq - this.acked < this.window && this.ring.held < this.budget
   }
 
-  hasRoom(): boolean {
-    return this.urgent === undefined && (this.resuming || this.waiters.length === 0) && this.roomy()
-  }
-
-  /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
-  pushUrgent(json: string, bytes: number): void {
-    const urgent = this.urgent
-    if (urgent === undefined && this.roomy()) {
-      this.enqueue(json, bytes, undefined)
-      this.queued(true)
-    } else if (urgent === undefined) this.urgent = [{ json, bytes }]
-    else if (urgent.length < URGENT_LIMIT * this.capacity) urgent.push({ json, bytes })
-    else {
-      // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
-      this.engine.peers.declareDown(
-        this,
-        "unreachable",
-        `it acknowledged nothing while ${urgent.length} replies and system messages waited for its window`
-      )
-    }
-  }
-
-  /** A user send waits for room; returns what withdraws it. */
-  wait(
-    json: string,
-    bytes: number,
-    template: Envelope.Template | undefined,
-    done: ((error: SendError | undefined) => void) | undefined
-  ): Waiting {
-    return this.waiters.add(json, bytes, template, done)
-  }
-
   /**
-   * Lets in what waits for room: urgent envelopes first, then user sends in order, one at a time: a sender let in
-   * is told at once (resumed, it runs inside `done`) and sends on while there is room, ahead of those behind it
-   * (`resuming`); the next is let in only if room is left. Woken all at once, each sender past the first few
-   * would find the window full again and wait again: a suspension per sender per ack, for one message each.
-   * Once a frame's worth went into the buffer in this call, the rest are let in on the next loop turn
-   * (`WaitLine.later`): many senders would otherwise refill the whole room an ack freed inside the ack's callback
-   * (4,096 tells at once with 100 producers, against one producer's share of its fiber's turn with one), and
-   * this node would read nothing (acks, the peer's sends) meanwhile.
+   * Puts an urgent envelope in the resend buffer (the window has room: see `Admission.pushUrgent`) and writes it at
+   * once, even while user sends stream.
    */
-  private admit(): void {
-    if (this.resuming) return // an ack in a resumed sender's turn: the loop below lets in what it has room for
-    const from = this.lastSeq
-    const fromBytes = this.putBytes
-    while (this.roomy()) {
-      if (this.urgent !== undefined) {
-        this.admitUrgent(this.urgent)
-        continue
-      }
-      if (this.waiters.length === 0) break
-      if (this.lastSeq - from >= this.frameEnvelopes || this.putBytes - fromBytes >= FRAME_BYTES) {
-        this.waiters.later(this.admitTurn)
-        break
-      }
-      const waiter = this.waiters.next()!
-      if (waiter.cancelled) continue
-      this.enqueue(waiter.json, waiter.bytes, waiter.template)
-      this.resuming = true
-      try {
-        waiter.done(undefined)
-      } finally {
-        this.resuming = false
-      }
-    }
+  pushAhead(json: string, bytes: number): void {
+    this.enqueue(json, bytes, undefined)
+    this.queued(true)
+  }
+
+  /** Writes what admission let in (see `Admission.admit`), as any envelope queued. */
+  admitted(): void {
     if (this.sent < this.lastSeq) this.queued()
-  }
-
-  /** The next loop turn's part of `admit` (see `WaitLine.later`). */
-  private readonly admitTurn = (): void => {
-    if (!this.down && (this.urgent !== undefined || this.waiters.length > 0)) this.admit()
-  }
-
-  /** Puts in the resend buffer the urgent envelopes the window has room for. */
-  private admitUrgent(urgent: Array<Pick<Waiter, "json" | "bytes">>): void {
-    let n = 0
-    while (n < urgent.length && this.roomy()) {
-      this.enqueue(urgent[n]!.json, urgent[n]!.bytes, undefined)
-      n++
-    }
-    this.urgent = n === urgent.length ? undefined : urgent.slice(n)
   }
 
   /**
@@ -234,7 +157,8 @@ export class Link {
     this.queued()
   }
 
-  private enqueue(json: string, bytes: number, template: Envelope.Template | undefined): void {
+  /** Puts an envelope in the resend buffer; written later (see {@link queued}). */
+  enqueue(json: string, bytes: number, template: Envelope.Template | undefined): void {
     this.ring.writeJson(json, bytes, template)
     this.putWritten(bytes)
   }
@@ -309,7 +233,8 @@ export class Link {
       counters.envelopesOut += last - first + 1
       this.streaming = last > first
       this.ackSent = this.consumed
-      connection.write(this.ring.frame(this.acknowledge(), first, last, size, connection))
+      const room = connection.wire.headerRoom
+      connection.write(this.ring.frame(this.acknowledge(), first, last, size, connection, room), room)
       this.unsent = last === this.lastSeq ? 0 : this.unsent - size
       if (connection.wire.bufferedAmount() > HIGH_WATER) {
         this.awaitingDrain = true
@@ -358,7 +283,7 @@ export class Link {
       for (let seq = this.sent + 1; seq <= ack; seq++) this.unsent -= this.ring.size(seq) + 1
       this.sent = ack
     }
-    if (this.urgent !== undefined || this.waiters.length > 0) this.admit()
+    this.admission.acked()
     return true
   }
 
@@ -390,7 +315,7 @@ export class Link {
   unacknowledgedJson(): Array<string> {
     const lost: Array<string> = []
     for (let seq = this.acked + 1; seq <= this.lastSeq; seq++) lost.push(this.ring.jsonOf(seq))
-    for (const waiting of this.urgent ?? []) lost.push(waiting.json)
+    this.admission.urgentJson(lost)
     return lost
   }
 
@@ -399,8 +324,7 @@ export class Link {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
     this.ackTimer = undefined
     this.ring.clear()
-    this.urgent = undefined
-    this.waiters.fail(error)
+    this.admission.release(error)
     this.active = undefined
     this.wakeIdle()
   }
@@ -411,7 +335,7 @@ export class Link {
       incarnation: this.peer.incarnation,
       connected: this.active?.state === "open",
       unacknowledged: this.unacknowledged,
-      waiting: this.waiters.length + (this.urgent?.length ?? 0),
+      waiting: this.admission.waiting,
       received: this.delivered
     }
   }

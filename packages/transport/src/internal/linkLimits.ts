@@ -1,6 +1,6 @@
 /**
  * A link's limits and lanes: how long an ack may wait, how much a socket may queue and a data frame may hold, how
- * long urgent envelopes may wait, and which envelopes are urgent (see `link.ts`).
+ * long urgent envelopes may wait, and which envelopes are urgent (see `link.ts` and `admission.ts`).
  */
 import type * as Envelope from "../Envelope.ts"
 

@@ -102,11 +102,11 @@ export const offer = (
   const refused = checkSize(link, envelope, bytes) ?? checkValues(engine, bytes, json, template)
   if (refused !== undefined) return refused
   if (isUrgent(envelope)) {
-    link.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
+    link.admission.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
     if (counted > 0) engine.detector.busy(link, counted) // a reply (waiting for room: its grace ends sooner)
     return undefined
   }
-  if (link.hasRoom()) {
+  if (link.admission.hasRoom()) {
     link.push(json, bytes, template)
     if (counted > 0) engine.detector.busy(link, counted)
     return undefined
@@ -114,7 +114,7 @@ export const offer = (
   if (engine.options.overflow === "fail") {
     return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
   }
-  return link.wait(json, bytes, template, done)
+  return link.admission.wait(json, bytes, template, done)
 }
 
 const DECLINED = Symbol("declined")
@@ -139,7 +139,7 @@ const offerWritten = (
     checkSize(link, envelope, bytes) ??
     (mustCount(engine, bytes) ? checkValues(engine, bytes, link.ring.written(template, bytes), template) : undefined)
   if (refused !== undefined) return refused
-  if (link.hasRoom()) {
+  if (link.admission.hasRoom()) {
     link.pushWritten(bytes)
     if (counted > 0) engine.detector.busy(link, counted)
     return undefined
@@ -147,7 +147,7 @@ const offerWritten = (
   if (engine.options.overflow === "fail") {
     return new ResendBufferFull({ node: link.peer.node, capacity: engine.options.capacity })
   }
-  return link.wait(link.ring.written(template, bytes), bytes, template, done)
+  return link.admission.wait(link.ring.written(template, bytes), bytes, template, done)
 }
 
 /** Why an envelope of `bytes` cannot go on `link`, if it cannot. */

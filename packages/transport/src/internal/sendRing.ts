@@ -233,15 +233,18 @@ export class SendRing {
    * With `writes` (the connection it is handed to at once, as its next write), a frame of a few KiB or more goes into
    * the ring's frame arena: memory written over and over once its frames were written out (see frameArena.ts), so
    * that a link streaming frames does not allocate each. Without, or smaller, a new buffer.
+   *
+   * With `room`, the frame starts `room` bytes into the buffer returned, the bytes before it left for the wire's
+   * header (see `Wire.headerRoom`): the wire writes it there, and sends the frame with no copy.
    */
-  frame(ack: number, first: number, last: number, size: number, writes?: Writes): Buffer {
+  frame(ack: number, first: number, last: number, size: number, writes?: Writes, room = 0): Buffer {
     // the head `{"type":"data","ack":<ack>,"first":<first>,"envelopes":[` written as bytes: no string per frame
     const ackDigits = digits(ack)
     const firstDigits = digits(first)
-    const bytes = HEAD_BYTES + ackDigits + firstDigits + size + 1
+    const bytes = room + HEAD_BYTES + ackDigits + firstDigits + size + 1
     const frame =
       writes !== undefined && bytes >= FRAME_ARENA_MIN ? this.arena.take(bytes, writes) : Buffer.allocUnsafe(bytes)
-    let at = copy(DATA_ACK, frame, 0)
+    let at = copy(DATA_ACK, frame, room)
     at = writeCount(frame, at, ack, ackDigits)
     at = copy(FIRST, frame, at)
     at = writeCount(frame, at, first, firstDigits)

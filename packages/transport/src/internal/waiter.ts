@@ -1,5 +1,5 @@
 /**
- * User sends waiting for room in a link's window (see `Link.wait`): each what it will put in the resend buffer and
+ * User sends waiting for room in a link's window (see `Admission.wait` in admission.ts): each what it will put in the resend buffer and
  * who hears once it is there or failed, in a line in the order they came.
  */
 import type * as Envelope from "../Envelope.ts"
@@ -76,7 +76,7 @@ export class WaitLine {
 
   /**
    * Runs `turn` on the next loop turn (`setImmediate`), once however often asked before it runs: the link lets the
-   * rest of the line in there, after the sockets were read (see `Link.admit`).
+   * rest of the line in there, after the sockets were read (see `Admission.admit`).
    */
   later(turn: () => void): void {
     if (this.scheduled) return
