@@ -88,7 +88,8 @@ export class Admission {
    * Once a frame's worth went into the buffer in this call, the rest are let in on the next loop turn
    * (`WaitLine.later`): many senders would otherwise refill the whole room an ack freed inside the ack's callback
    * (4,096 tells at once with 100 producers, against one producer's share of its fiber's turn with one), and
-   * this node would read nothing (acks, the peer's sends) meanwhile.
+   * this node would read nothing (acks, the peer's sends) meanwhile. An ack while that turn is scheduled lets in
+   * only the urgent lane: two acks read in one socket read let in one frame's worth, not two.
    */
   private admit(): void {
     if (this.resuming) return // an ack in a resumed sender's turn: the loop below lets in what it has room for
@@ -100,7 +101,7 @@ export class Admission {
         this.admitUrgent(this.urgent)
         continue
       }
-      if (this.waiters.length === 0) break
+      if (this.waiters.length === 0 || this.waiters.scheduled) break // (a turn of its own lets the line in)
       if (link.lastSeq - from >= link.frameEnvelopes || link.putBytes - fromBytes >= FRAME_BYTES) {
         this.waiters.later(this.admitTurn)
         break

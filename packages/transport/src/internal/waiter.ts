@@ -66,8 +66,8 @@ export class WaitLine {
    */
   private tail = 0
 
-  /** Whether `later` has a turn scheduled. */
-  private scheduled = false
+  /** Whether `later` has a turn scheduled: the rest of the line is let in there, not before. */
+  scheduled = false
 
   /** How many wait. */
   get length(): number {
