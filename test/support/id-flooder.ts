@@ -37,22 +37,6 @@ const listing = (node: string, n: number) => ({
   }
 })
 
-const join = (node: string, n: number) => ({
-  kind: "ask",
-  to: { node: "target", path: "/user/w" },
-  correlationId: `join-${n}`,
-  payload: {
-    _tag: "Join",
-    session: `made-up-${node}-${n}`,
-    roles: {
-      C: { node, path: "/user/c", protocol: "Job/C" },
-      W: { node: "target", path: "/user/w", protocol: "Job/W" }
-    },
-    coordinator: { node, path: `/user/session-${n}`, protocol: "Session(Job)" },
-    traceLimit: 100
-  }
-})
-
 const begin = (node: string, n: number) => ({
   kind: "tell",
   to: { node: "target", path: "/user/w" },
@@ -77,7 +61,7 @@ for (const [i, peer] of peers.entries()) {
   if (config.senders !== undefined) await peer.send(config.senders, (n) => tell(node, n), PER_FRAME)
   if (config.listings !== undefined) await peer.send(config.listings, (n) => listing(node, n), PER_FRAME)
   if (config.joins !== undefined) {
-    await peer.send(config.joins, (n) => join(node, n), PER_FRAME)
+    await peer.send(config.joins, (n) => PeerFlood.madeUpJoin(node, n), PER_FRAME)
     if (config.begin === true) await peer.send(config.joins, (n) => begin(node, n), PER_FRAME)
   }
 }
