@@ -64,8 +64,8 @@ const effectsBegun = async (file: string, timeoutMs = 120_000) => {
 const outcomesOf = (node: Lines.Driven<Event>) =>
   node.events.filter((e): e is Extract<Event, { event: "outcome" }> => e.event === "outcome")
 
-for (const db of databases()) {
-  describe.runIf(long || db.name === "sqlite")(`one live process per node name, on ${db.name}`, () => {
+for (const db of databases({ postgres: long })) {
+  describe(`one live process per node name, on ${db.name}`, () => {
     const configOf = async (name: string, extra: Partial<Config> = {}): Promise<Config> => {
       const location = await db.fresh()
       const effects = join(dir, `effects-${name}-${db.name}.txt`)
