@@ -26,17 +26,6 @@ export interface FlooderConfig {
 const config = JSON.parse(process.argv[2]!) as FlooderConfig
 const PER_FRAME = 200
 
-const listing = (node: string, n: number) => ({
-  kind: "system",
-  to: { node: "target", path: "/system" },
-  payload: {
-    type: "directory",
-    directory: "receptionist",
-    op: "add",
-    entry: { name: "echoes", protocol: "Echo", path: `/user/made-up-${node}-${n}` }
-  }
-})
-
 const begin = (node: string, n: number) => ({
   kind: "tell",
   to: { node: "target", path: "/user/w" },
@@ -59,7 +48,12 @@ for (let first = 0; first < config.ids; first += 16) {
 for (const [i, peer] of peers.entries()) {
   const node = `flooder-${i}`
   if (config.senders !== undefined) await peer.send(config.senders, (n) => tell(node, n), PER_FRAME)
-  if (config.listings !== undefined) await peer.send(config.listings, (n) => listing(node, n), PER_FRAME)
+  if (config.listings !== undefined)
+    await peer.send(
+      config.listings,
+      (n) => PeerFlood.listing("add", { name: "echoes", protocol: "Echo", path: `/user/made-up-${node}-${n}` }),
+      PER_FRAME
+    )
   if (config.joins !== undefined) {
     await peer.send(config.joins, (n) => PeerFlood.madeUpJoin(node, n), PER_FRAME)
     if (config.begin === true) await peer.send(config.joins, (n) => begin(node, n), PER_FRAME)

@@ -73,6 +73,23 @@ export const join = async (url: string, node: string, secret: string, keep = fal
 }
 
 /**
+ * The envelope of a raw peer that lists (`add`) or unlists (`remove`) `entry` in the target's receptionist.
+ *
+ * @example
+ * ```ts
+ * await peer.send(6_000, (n) => PeerFlood.listing("add", { name: "echoes", protocol: "Echo", path: `/user/e-${n}` }))
+ * ```
+ */
+export const listing = (
+  op: "add" | "remove",
+  entry: { readonly name: string; readonly protocol: string; readonly path: string }
+) => ({
+  kind: "system",
+  to: { node: "target", path: "/system" },
+  payload: { type: "directory", directory: "receptionist", op, entry }
+})
+
+/**
  * The envelope of a raw peer `node` that asks the participant `/user/w` of the target (protocol `Job`, see job.ts) to
  * Join made-up session `made-up-<node>-<n>`, with C and the coordinator on `node` itself.
  *
