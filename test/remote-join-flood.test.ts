@@ -23,7 +23,11 @@ import * as PeerFlood from "./support/peer-flood.ts"
 const SECRET = "a join flood test secret"
 const dir = mkdtempSync(joinPath(tmpdir(), "troupe-join-flood-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const JOINS = 20_000
+/**
+ * Joins of the first case: 6,000 in the default suite (past the bound of 4,096), the 20,000 of the issue with
+ * `TROUPE_LONG=1` (`.ci/run`, after the default suite), where the heap bound measures the flood too.
+ */
+const JOINS = process.env.TROUPE_LONG === "1" ? 20_000 : 6_000
 const PER_FRAME = 200
 
 const { madeUpJoin } = PeerFlood
