@@ -27,10 +27,8 @@ import * as Child from "./support/child.ts"
 import * as Lines from "./support/lines.ts"
 import type { Config, Event } from "./support/session-node.ts"
 
-/** Sessions of 20 rounds with `TROUPE_LONG=1` (`.ci/run`, after the default suite); 5 (each 1 s of `once` effects) by default. */
-const long = process.env.TROUPE_LONG === "1"
 const SESSIONS = 3
-const ROUNDS = long ? 20 : 5
+const ROUNDS = 20
 const expected = { C: (ROUNDS * (ROUNDS + 1)) / 2, B: (ROUNDS * (ROUNDS + 1)) / 2, A: ROUNDS }
 const LEASE_MS = 2000
 
