@@ -9,32 +9,14 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ActorSystem, Choreography, DurableSession, Session, Storage } from "@troupe/runtime"
-import { WebSocket } from "@troupe/transport"
-import { Effect, Exit, Layer, Option, Schema } from "effect"
+import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
+import { Effect, Exit, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterAll, describe, expect, it } from "vitest"
+import * as PairSession from "./support/pair-session.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-participant-claim-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-const Pair = Choreography.makeUnsafe("Pair", ["Author", "Reviewer"], ($) => [
-  $.message("Author", "Reviewer", "draft", Schema.String)
-])
-const author = Session.role(Pair, "Author", (ep) =>
-  Effect.flatMap(ep.send("Reviewer", "draft", "d"), (end) => end.close())
-)
-const reviewer = Session.role(Pair, "Reviewer", (ep) => Effect.flatMap(ep.receive(), (draft) => draft.next.close()))
-
-const node = (name: string, listen: boolean) =>
-  ActorSystem.make({
-    name,
-    transport: WebSocket.layer({
-      node: name,
-      secret: "a participant claim test secret",
-      ...(listen ? { listen: { port: 0 } } : {})
-    })
-  })
 
 describe("a node that only plays roles of durable sessions", () => {
   it("claims its node name as its role joins: another storage of that name is refused with NodeNameTaken", async () => {
@@ -46,21 +28,12 @@ describe("a node that only plays roles of durable sessions", () => {
           // (built in this scope: the participant's storage stays open while it runs)
           const participantStorage = yield* Layer.build(storage())
           // the participant node "p", with its own storage on the shared file: it only plays the reviewer
-          const p = yield* node("p", true)
-          yield* p.spawn(reviewer, { name: "r" }).pipe(Effect.provide(participantStorage))
+          const p = yield* PairSession.node("p", true)
+          yield* p.spawn(PairSession.reviewer, { name: "r" }).pipe(Effect.provide(participantStorage))
           // the coordinator node "c", with its storage on the same file
-          const outcome = yield* Effect.gen(function* () {
-            const c = yield* node("c", false)
-            yield* c.connect(Option.getOrThrow(p.address))
-            yield* c.spawn(author, { name: "a" })
-            const roles = {
-              Author: yield* c.lookup("/user/a", Session.protocolOf(Pair, "Author")),
-              Reviewer: yield* c.lookup("/user/r", Session.protocolOf(Pair, "Reviewer"), { node: p.node })
-            }
-            return yield* DurableSession.run(Pair, { roles, id: "s1", deadline: "20 seconds" }).pipe(
-              Effect.provideService(ActorSystem.ActorSystem, c)
-            )
-          }).pipe(Effect.provide(storage()))
+          const outcome = yield* PairSession.run(p, { id: "s1", deadline: "20 seconds" }).pipe(
+            Effect.provide(storage())
+          )
           const holders = yield* Effect.gen(function* () {
             const sql = yield* SqlClient.SqlClient
             return yield* sql<{ node: string; holder: string; released: number }>`
@@ -68,7 +41,7 @@ describe("a node that only plays roles of durable sessions", () => {
           }).pipe(Effect.provide(Storage.sqliteClient({ filename })))
           // a second holder of "p" on the same storage (as a second process would be): its recovery claims the name
           const second = yield* Effect.exit(
-            DurableSession.recover([Pair]).pipe(
+            DurableSession.recover([PairSession.Pair]).pipe(
               Effect.provide(ActorSystem.layer({ name: "p" })),
               Effect.provide(storage())
             )

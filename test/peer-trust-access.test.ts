@@ -5,6 +5,11 @@
  * under a key and a topic the module does not use, and, under a module's own policy, under a key reserved
  * to other nodes; a well-behaved peer's asks all succeed meanwhile.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { AgentsModule } from "@troupe/cli"
+import { Effect } from "effect"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { run, stopAll, testEnv } from "./support/child.ts"
 import * as RawPeer from "./support/raw-peer.ts"
@@ -140,18 +145,26 @@ describe("finding 5: a peer reaches only what the node's agents module exports",
   })
 
   it("a module's access export may set maxListingsPerNode, maxListings, maxJoinsNotBegun and maxSessions, decoded like the rest", async () => {
-    // before, the policy's Struct dropped the fields: a module could not raise the bounds, and a bad value passed
-    for (const field of ["maxListingsPerNode", "maxListings", "maxJoinsNotBegun", "maxSessions"]) {
-      const { code, stderr } = await run([CLI, "node", "--agents", fixture("guarded.ts")], {
-        env: {
-          ...testEnv(),
-          TROUPE_TOKEN: "a secret of sixteen characters",
-          TROUPE_TEST_ACCESS: JSON.stringify({ [field]: 0 })
-        }
-      })
-      expect(code).toBe(1)
-      expect(stderr.trim()).toMatch(new RegExp(`at access\\.${field}, expected a value greater than 0`))
+    // before, the policy's Struct dropped the fields: a module could not raise the bounds, and a bad value passed.
+    // Each field through the loader `troupe node` runs (AgentsModule.load, on a module of its own), and one through
+    // the command itself
+    const dir = mkdtempSync(join(tmpdir(), "troupe-access-"))
+    try {
+      for (const field of ["maxListingsPerNode", "maxListings", "maxJoinsNotBegun", "maxSessions"]) {
+        const module = join(dir, `access-${field}.mjs`)
+        writeFileSync(module, `export const agents = {}\nexport const access = ${JSON.stringify({ [field]: 0 })}\n`)
+        const error = await Effect.runPromise(Effect.flip(AgentsModule.load(module)))
+        expect(error._tag).toBe("ModuleUnusable")
+        expect(error.message).toMatch(new RegExp(`at access\\.${field}, expected a value greater than 0`))
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
+    const { code, stderr } = await run([CLI, "node", "--agents", fixture("guarded.ts")], {
+      env: { ...testEnv(), TROUPE_TOKEN: "a secret of sixteen characters", TROUPE_TEST_ACCESS: '{"maxSessions":0}' }
+    })
+    expect(code).toBe(1)
+    expect(stderr.trim()).toMatch(/at access\.maxSessions, expected a value greater than 0/)
   })
 
   it("a module's own policy: only the nodes it names may list under a key", async () => {

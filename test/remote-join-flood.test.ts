@@ -13,55 +13,24 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join as joinPath } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { ActorSystem, Choreography, Session, Storage } from "@troupe/runtime"
-import { Transport, WebSocket } from "@troupe/transport"
-import { Effect, Exit, Layer, Logger, Option, References, Schema } from "effect"
+import { ActorSystem, Session, Storage } from "@troupe/runtime"
+import { Effect, Exit, Layer, Logger, Option, References } from "effect"
 import { allNotBegun } from "../packages/runtime/src/choreography/internal/notBegun.ts"
 import { heapUsed } from "./support/heap.ts"
+import { client, Job, worker } from "./support/job.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
 
 const SECRET = "a join flood test secret"
 const dir = mkdtempSync(joinPath(tmpdir(), "troupe-join-flood-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const JOINS = 20_000
+/**
+ * Joins of the first case: 6,000 in the default suite (past the bound of 4,096), the 20,000 of the issue with
+ * `TROUPE_LONG=1` (`.ci/run`, after the default suite), where the heap bound measures the flood too.
+ */
+const JOINS = process.env.TROUPE_LONG === "1" ? 20_000 : 6_000
 const PER_FRAME = 200
 
-const Job = Choreography.makeUnsafe("Job", ["C", "W"], ($) => [
-  $.message("C", "W", "job", Schema.Number),
-  $.message("W", "C", "result", Schema.Number)
-])
-
-const worker = Session.role(Job, "W", (ep) =>
-  Effect.gen(function* () {
-    const job = yield* ep.receive()
-    return yield* job.next.send("C", "result", job.payload * 2)
-  })
-)
-
-const client = Session.role(Job, "C", (ep) =>
-  Effect.gen(function* () {
-    const result = yield* (yield* ep.send("W", "job", 21)).receive()
-    yield* result.next.close()
-    return result.payload
-  })
-)
-
-/** The Join of made-up session `n`, its coordinator named on `node` (the raw peer's own). */
-const madeUpJoin = (node: string, n: number) => ({
-  kind: "ask",
-  to: { node: "target", path: "/user/w" },
-  correlationId: `join-${n}`,
-  payload: {
-    _tag: "Join",
-    session: `made-up-${node}-${n}`,
-    roles: {
-      C: { node, path: "/user/c", protocol: "Job/C" },
-      W: { node: "target", path: "/user/w", protocol: "Job/W" }
-    },
-    coordinator: { node, path: `/user/session-${n}`, protocol: "Session(Job)" },
-    traceLimit: 100
-  }
-})
+const { madeUpJoin } = PeerFlood
 
 describe("a peer joins a participant to sessions it makes up", () => {
   it.live(
@@ -72,27 +41,7 @@ describe("a peer joins a participant to sessions it makes up", () => {
         yield* system.spawn(worker, { name: "w" })
         const peer = yield* join("joiner")
         const before = yield* heapUsed
-        yield* Effect.promise(() =>
-          peer.send(
-            JOINS,
-            (n) => ({
-              kind: "ask",
-              to: { node: "target", path: "/user/w" },
-              correlationId: `join-${n}`,
-              payload: {
-                _tag: "Join",
-                session: `made-up-${n}`,
-                roles: {
-                  C: { node: "joiner", path: "/user/c", protocol: "Job/C" },
-                  W: { node: "target", path: "/user/w", protocol: "Job/W" }
-                },
-                coordinator: { node: "joiner", path: `/user/session-${n}`, protocol: "Session(Job)" },
-                traceLimit: 100
-              }
-            }),
-            PER_FRAME
-          )
-        )
+        yield* Effect.promise(() => peer.send(JOINS, (n) => madeUpJoin("joiner", n), PER_FRAME))
         const after = yield* heapUsed
         const watching = ActorSystem.internal(system).remoting!.watching
         assert.isBelow(
@@ -109,9 +58,8 @@ describe("a peer joins a participant to sessions it makes up", () => {
     "peers under many node ids: the participant's node keeps at most maxJoinsNotBegun, shared fairly: an honest session still runs, the filler is refused typed (was: kept per id; then refused every node until the filler's left)",
     () =>
       Effect.gen(function* () {
-        const { system, join, url } = yield* PeerFlood.floodTarget(SECRET, {
-          system: { remoteAccess: { maxJoinsNotBegun: 600 } }
-        })
+        const target = yield* PeerFlood.floodTarget(SECRET, { system: { remoteAccess: { maxJoinsNotBegun: 600 } } })
+        const { system, join } = target
         yield* system.spawn(worker, { name: "w" })
         const filler = yield* join("joiner-1", true)
         yield* Effect.promise(() => filler.send(600, (n) => madeUpJoin("joiner-1", n), PER_FRAME))
@@ -123,13 +71,7 @@ describe("a peer joins a participant to sessions it makes up", () => {
         assert.strictEqual(watching, 600, `${watching} coordinators watched for 1,000 Joins from 2 node ids`)
 
         // an honest node's session with the participant runs: its Join takes the place of one of a filler's
-        const honest = yield* ActorSystem.make({ name: "honest", askTimeout: "60 seconds" }).pipe(
-          Effect.provideService(
-            Transport.Transport,
-            yield* WebSocket.make({ node: "honest", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
-          )
-        )
-        yield* honest.connect(url)
+        const honest = yield* PeerFlood.honestNode(target, SECRET)
         const c = yield* honest.spawn(client, { name: "c" })
         const w = yield* honest.lookup("/user/w", Session.protocolOf(Job, "W"), { node: "target" })
         const exit = yield* Session.run(Job, { roles: { C: c, W: w } }).pipe(
@@ -217,15 +159,10 @@ describe("a peer joins a participant to sessions it makes up", () => {
     "a Join counts for the node it came from, not the coordinator node it names; one told, not asked, is not taken (was: a peer's Joins naming an honest node's actor filled that node's 4,096 and its own sessions were refused)",
     () =>
       Effect.gen(function* () {
-        const { system, url, join } = yield* PeerFlood.floodTarget(SECRET)
+        const target = yield* PeerFlood.floodTarget(SECRET)
+        const { system, join } = target
         yield* system.spawn(worker, { name: "w" })
-        const honest = yield* ActorSystem.make({ name: "honest", askTimeout: "60 seconds" }).pipe(
-          Effect.provideService(
-            Transport.Transport,
-            yield* WebSocket.make({ node: "honest", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
-          )
-        )
-        yield* honest.connect(url)
+        const honest = yield* PeerFlood.honestNode(target, SECRET)
         const c = yield* honest.spawn(client, { name: "c" })
         // an impostor Joins the participant to 4,096 sessions naming the honest node's live actor as coordinator
         const impostor = yield* join("impostor")

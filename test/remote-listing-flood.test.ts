@@ -9,7 +9,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, Behavior, Protocol, Receptionist } from "@troupe/runtime"
-import { Transport, WebSocket } from "@troupe/transport"
 import { Effect, Logger, Option, References, Schedule, Schema, Stream } from "effect"
 import { heapUsed } from "./support/heap.ts"
 import * as PeerFlood from "./support/peer-flood.ts"
@@ -79,17 +78,7 @@ const flood = (
     for (const name of peers) {
       const peer = yield* join(name)
       for (const [op, from, to] of steps) {
-        yield* Effect.promise(() =>
-          peer.send(
-            to - from,
-            (n) => ({
-              kind: "system",
-              to: { node: "target", path: "/system" },
-              payload: { type: "directory", directory: "receptionist", op, entry: made(from + n) }
-            }),
-            PER_FRAME
-          )
-        )
+        yield* Effect.promise(() => peer.send(to - from, (n) => PeerFlood.listing(op, made(from + n)), PER_FRAME))
       }
     }
     const seconds = (Date.now() - started) / 1000
@@ -179,28 +168,18 @@ describe("a peer lists actors it makes up under a key it may use", () => {
           const text = (message as ReadonlyArray<unknown>).join(" ")
           warnings.push(`${text} ${JSON.stringify(fiber.getRef(References.CurrentLogAnnotations))}`)
         })
-        const { system, join, url } = yield* PeerFlood.floodTarget(SECRET, {
+        const target = yield* PeerFlood.floodTarget(SECRET, {
           system: { remoteAccess: { register: ["echoes"], maxListings: 5_000 } },
           systemLoggers: [capture]
         })
+        const { system, join } = target
         const filler = yield* join("filler")
-        const listing = (n: number) => ({
-          kind: "system",
-          to: { node: "target", path: "/system" },
-          payload: { type: "directory", directory: "receptionist", op: "add", entry: made(n) }
-        })
-        yield* Effect.promise(() => filler.send(6_000, listing, PER_FRAME))
+        yield* Effect.promise(() => filler.send(6_000, (n) => PeerFlood.listing("add", made(n)), PER_FRAME))
         const onTarget = Effect.provideService(ActorSystem.ActorSystem, system)
         assert.strictEqual((yield* onTarget(Receptionist.find(Echoes))).length, 5_000)
 
         // an honest node lists its 10 actors under the same key
-        const honest = yield* ActorSystem.make({ name: "honest" }).pipe(
-          Effect.provideService(
-            Transport.Transport,
-            yield* WebSocket.make({ node: "honest", secret: SECRET, listen: { port: 0, host: "127.0.0.1" } })
-          )
-        )
-        yield* honest.connect(url)
+        const honest = yield* PeerFlood.honestNode(target, SECRET)
         const echo = Behavior.make(Echo, { initial: null, receive: { Ping: (state) => Effect.succeed(state) } })
         for (let n = 0; n < 10; n++) {
           const ref = yield* honest.spawn(echo, { name: `echo-${n}` })
@@ -217,7 +196,7 @@ describe("a peer lists actors it makes up under a key it may use", () => {
         assert.deepStrictEqual(listed, Option.some(10), warnings.join("\n"))
         assert.strictEqual((yield* onTarget(Receptionist.find(Echoes))).length, 5_000)
         // the filler is still refused (it holds the most), and the node says whose listings left for whom
-        yield* Effect.promise(() => filler.send(100, (n) => listing(10_000 + n), PER_FRAME))
+        yield* Effect.promise(() => filler.send(100, (n) => PeerFlood.listing("add", made(10_000 + n)), PER_FRAME))
         assert.strictEqual(yield* honestListed, 10)
         const dropped = warnings.filter((line) => line.includes("A peer's listing was dropped"))
         assert.isAtLeast(dropped.length, 1, warnings.join("\n"))

@@ -1,6 +1,7 @@
 /**
  * One process that joins a node under many node ids (raw peers with the secret, from one address) and, under each,
- * lists actors it makes up, tells from senders it makes up, pauses sends to actors it makes up, and/or Joins the node's participant `/user/w` (protocol `Job`, see
+ * lists actors it makes up, tells from senders it makes up, pauses sends to actors it makes up, and/or Joins the
+ * node's participant `/user/w` (protocol `Job`, see
  * remote-id-rotation-flood.test.ts) to sessions it makes up, optionally beginning them. It prints one JSON line,
  * `{"flooded":...}`, when the node took everything, then stays linked (heartbeats) until it is killed.
  *
@@ -27,33 +28,6 @@ export interface FlooderConfig {
 
 const config = JSON.parse(process.argv[2]!) as FlooderConfig
 const PER_FRAME = 200
-
-const listing = (node: string, n: number) => ({
-  kind: "system",
-  to: { node: "target", path: "/system" },
-  payload: {
-    type: "directory",
-    directory: "receptionist",
-    op: "add",
-    entry: { name: "echoes", protocol: "Echo", path: `/user/made-up-${node}-${n}` }
-  }
-})
-
-const join = (node: string, n: number) => ({
-  kind: "ask",
-  to: { node: "target", path: "/user/w" },
-  correlationId: `join-${n}`,
-  payload: {
-    _tag: "Join",
-    session: `made-up-${node}-${n}`,
-    roles: {
-      C: { node, path: "/user/c", protocol: "Job/C" },
-      W: { node: "target", path: "/user/w", protocol: "Job/W" }
-    },
-    coordinator: { node, path: `/user/session-${n}`, protocol: "Session(Job)" },
-    traceLimit: 100
-  }
-})
 
 const begin = (node: string, n: number) => ({
   kind: "tell",
@@ -84,9 +58,14 @@ for (const [i, peer] of peers.entries()) {
   const node = `flooder-${i}`
   if (config.senders !== undefined) await peer.send(config.senders, (n) => tell(node, n), PER_FRAME)
   if (config.pauses !== undefined) await peer.send(config.pauses, pause, 1_000)
-  if (config.listings !== undefined) await peer.send(config.listings, (n) => listing(node, n), PER_FRAME)
+  if (config.listings !== undefined)
+    await peer.send(
+      config.listings,
+      (n) => PeerFlood.listing("add", { name: "echoes", protocol: "Echo", path: `/user/made-up-${node}-${n}` }),
+      PER_FRAME
+    )
   if (config.joins !== undefined) {
-    await peer.send(config.joins, (n) => join(node, n), PER_FRAME)
+    await peer.send(config.joins, (n) => PeerFlood.madeUpJoin(node, n), PER_FRAME)
     if (config.begin === true) await peer.send(config.joins, (n) => begin(node, n), PER_FRAME)
   }
 }

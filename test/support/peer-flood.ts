@@ -72,6 +72,48 @@ export const join = async (url: string, node: string, secret: string, keep = fal
   }
 }
 
+/**
+ * The envelope of a raw peer that lists (`add`) or unlists (`remove`) `entry` in the target's receptionist.
+ *
+ * @example
+ * ```ts
+ * await peer.send(6_000, (n) => PeerFlood.listing("add", { name: "echoes", protocol: "Echo", path: `/user/e-${n}` }))
+ * ```
+ */
+export const listing = (
+  op: "add" | "remove",
+  entry: { readonly name: string; readonly protocol: string; readonly path: string }
+) => ({
+  kind: "system",
+  to: { node: "target", path: "/system" },
+  payload: { type: "directory", directory: "receptionist", op, entry }
+})
+
+/**
+ * The envelope of a raw peer `node` that asks the participant `/user/w` of the target (protocol `Job`, see job.ts) to
+ * Join made-up session `made-up-<node>-<n>`, with C and the coordinator on `node` itself.
+ *
+ * @example
+ * ```ts
+ * await peer.send(600, (n) => PeerFlood.madeUpJoin("joiner", n), 200)
+ * ```
+ */
+export const madeUpJoin = (node: string, n: number) => ({
+  kind: "ask",
+  to: { node: "target", path: "/user/w" },
+  correlationId: `join-${n}`,
+  payload: {
+    _tag: "Join",
+    session: `made-up-${node}-${n}`,
+    roles: {
+      C: { node, path: "/user/c", protocol: "Job/C" },
+      W: { node: "target", path: "/user/w", protocol: "Job/W" }
+    },
+    coordinator: { node, path: `/user/session-${n}`, protocol: "Session(Job)" },
+    traceLimit: 100
+  }
+})
+
 /** A node a test floods (see {@link floodTarget}): its transport, its system, and how raw peers join it. */
 export interface FloodTarget {
   readonly transport: Transport.Service
@@ -125,4 +167,30 @@ export const floodTarget = <E = never>(
           (peer) => Effect.sync(() => peer.close())
         )
     }
+  })
+
+/**
+ * An honest node `honest` with the secret, linked to the flooded `target`: it dials the target, or, given `listen`,
+ * listens on that host and the target dials it (so that its link has an address other than the raw peers'
+ * 127.0.0.1). Its system closes with the scope.
+ *
+ * @example
+ * ```ts
+ * const target = yield* PeerFlood.floodTarget(SECRET)
+ * const honest = yield* PeerFlood.honestNode(target, SECRET, { listen: "127.0.0.2" })
+ * ```
+ */
+export const honestNode = (target: FloodTarget, secret: string, options: { readonly listen?: string } = {}) =>
+  Effect.gen(function* () {
+    const transport = yield* WebSocket.make({
+      node: "honest",
+      secret,
+      listen: { port: 0, host: options.listen ?? "127.0.0.1" }
+    })
+    const honest = yield* ActorSystem.make({ name: "honest", askTimeout: "60 seconds" }).pipe(
+      Effect.provideService(Transport.Transport, transport)
+    )
+    if (options.listen === undefined) yield* honest.connect(target.url)
+    else yield* target.system.connect(Option.getOrThrow(transport.address))
+    return honest
   })

@@ -10,7 +10,7 @@
  *   (a runner's actors reading their inboxes, Effect Cluster's statements), and when that connection was
  *   closed while idle, the next batch begins on another one.
  */
-import { Context, Deferred, Effect, Fiber, Layer } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import * as Storage from "../../src/durable/Storage.ts"
@@ -122,17 +122,39 @@ describe.skipIf(postgres === undefined)("a storage's write batches on PostgreSQL
         Layer.build(Storage.layerPostgres({ url: location, maxConnections: 3 })),
         (context) => Storage.internal(Context.get(context, Storage.Storage))
       )
-      yield* writer.run((sql) => store(sql, "ledger-0", "before")) // the writer has its connection
-      // as many reads as the pool has connections, each busy for 8 s (what the writer shares the pool with)
-      const reads = yield* Effect.forkChild(
-        Effect.forEach(Array.from({ length: 3 }), () => sql`SELECT pg_sleep(8)`, { concurrency: "unbounded" })
+      // another client holds an advisory lock in a transaction until the test releases it
+      const other = Context.get(yield* Layer.build(postgres!.client(location)), SqlClient.SqlClient)
+      const locked = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* Effect.forkChild(
+        other.withTransaction(
+          Effect.andThen(other`SELECT pg_advisory_xact_lock(8)`, () =>
+            Effect.andThen(Deferred.succeed(locked, undefined), Deferred.await(release))
+          )
+        )
       )
-      yield* Effect.sleep("300 millis")
-      // queued behind the reads, it would wait for one of them to end
+      yield* Deferred.await(locked)
+      yield* writer.run((sql) => store(sql, "ledger-0", "before")) // the writer has its connection
+      // as many reads as the pool has connections, each busy until the lock is released (what the writer shares
+      // the pool with)
+      const reads = yield* Effect.forkChild(
+        Effect.forEach(Array.from({ length: 3 }), () => sql`SELECT pg_advisory_xact_lock(8)`, {
+          concurrency: "unbounded"
+        })
+      )
+      // every connection of the pool but the writer's (2 of 3) waits for the lock: the third read waits for one
+      yield* other<{ waiting: number }>`SELECT count(*)::int AS waiting FROM pg_locks
+        WHERE locktype = 'advisory' AND NOT granted
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`.pipe(
+        Effect.repeat({ until: (rows) => rows[0]!.waiting >= 2, schedule: Schedule.spaced("10 millis") })
+      )
+      // queued behind the reads, it would wait for one of them to end: until the lock is released (10 s: a bound for a hang)
       const stored = yield* Effect.exit(
-        writer.run((sql) => store(sql, "ledger-0", "during")).pipe(Effect.timeout("5 seconds"))
+        writer.run((sql) => store(sql, "ledger-0", "during")).pipe(Effect.timeout("10 seconds"))
       )
       const readsDone = reads.pollUnsafe() !== undefined
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
       yield* Fiber.join(reads)
       return { stored: stored._tag, readsDone }
     })

@@ -26,14 +26,21 @@ export interface Database {
 
 const skipNotice = new Set<string>()
 
-/** The databases of a test file: SQLite always; PostgreSQL unless no server binary exists here (said once). */
-export const databases = (): ReadonlyArray<Database> => {
+/**
+ * The databases of a test file: SQLite always; PostgreSQL unless no server binary exists here (said once) or
+ * `postgres` is false (no server is started then: a file that runs PostgreSQL only with `TROUPE_LONG=1`).
+ *
+ * @example
+ * for (const db of databases({ postgres: process.env.TROUPE_LONG === "1" })) describe(db.name, () => {})
+ */
+export const databases = (options: { readonly postgres?: boolean } = {}): ReadonlyArray<Database> => {
   const dir = mkdtempSync(join(tmpdir(), "troupe-sqlite-"))
+  const withPostgres = options.postgres !== false && Postgres.unavailable === undefined
   let files = 0
   let server: Postgres.Postgres | undefined
   let dbs = 0
   beforeAll(async () => {
-    if (Postgres.unavailable === undefined) server = await Postgres.start()
+    if (withPostgres) server = await Postgres.start()
   }, 60_000)
   afterAll(async () => {
     await server?.stop()
@@ -46,6 +53,7 @@ export const databases = (): ReadonlyArray<Database> => {
     client: (filename) => Storage.sqliteClient({ filename }),
     server: () => undefined
   }
+  if (options.postgres === false) return [sqlite]
   if (Postgres.unavailable !== undefined) {
     if (!skipNotice.has(Postgres.unavailable)) {
       skipNotice.add(Postgres.unavailable)
