@@ -28,6 +28,7 @@ import { type Context, Duration, Effect, type Schema } from "effect"
 import { type ActorRef, type AskOptions, TypeId } from "../ActorRef.ts"
 import { ActorSystem, type ActorSystemService, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
+import { askTimeoutMillis } from "../internal/askDeadline.ts"
 import type * as Mailbox from "../Mailbox.ts"
 import type { MailboxFull } from "../Mailbox.ts"
 import type * as Protocol from "../Protocol.ts"
@@ -316,8 +317,13 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
     )
   }
   ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
-    const timeoutMillis =
-      options?.timeout === undefined ? this.region.system.askTimeoutMillis : Duration.toMillis(options.timeout)
+    const timeoutMillis = askTimeoutMillis(
+      options?.timeout,
+      this.region.system.askTimeoutMillis,
+      this.path,
+      (message as { readonly _tag: string })._tag
+    )
+    if (typeof timeoutMillis !== "number") return Effect.fail(timeoutMillis) as never
     return this.region.ask(
       this.id,
       this.context,

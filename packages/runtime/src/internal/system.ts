@@ -17,6 +17,7 @@ import { ActorCell, type CellOptions, CurrentActor } from "./cell.ts"
 import { Deadlines } from "./deadlines.ts"
 import { Deque } from "./deque.ts"
 import { Directory } from "./directory.ts"
+import { badDuration } from "./durations.ts"
 import { EventStream } from "./eventStream.ts"
 import { LocalActorRef } from "./localRef.ts"
 import { type DepthHistogram, depthHistogram } from "./mailboxDepth.ts"
@@ -221,6 +222,15 @@ export class SystemImpl {
         else if (!validName.test(name)) return Effect.fail(new InvalidName({ name }))
         if (parent.children?.has(name)) {
           return Effect.fail(new NameTaken({ path: `${parent.path}/${name}` }))
+        }
+        const bad =
+          options.shutdownTimeout === undefined
+            ? undefined
+            : badDuration([["shutdownTimeout", options.shutdownTimeout]])
+        if (bad !== undefined) {
+          return Effect.fail(
+            new SpawnFailed({ path: `${parent.path}/${name}`, cause: `its option ${bad.option} ${bad.detail}` })
+          )
         }
         const cell = new ActorCell(
           this,
