@@ -18,14 +18,14 @@
 
 import { Inspector } from "@troupe/inspector"
 import { Telemetry } from "@troupe/llm"
-import { ActorSystem } from "@troupe/runtime"
+import { ActorSystem, Durations } from "@troupe/runtime"
 import { type TransportError, WebSocket } from "@troupe/transport"
 import {
   Cause,
   Console,
   Context,
   Deferred,
-  Duration,
+  type Duration,
   Effect,
   Layer,
   Option,
@@ -39,7 +39,7 @@ import { models, runner, spawnAgents } from "./internal/nodeAgents.ts"
 import {
   type AgentNotStarted,
   type ClusterFailed,
-  type InvalidPeer,
+  InvalidPeer,
   MainFailed,
   type ModelNotConfigured,
   type NotSecure,
@@ -167,7 +167,14 @@ export const run: (options: Options) => Effect.Effect<void, NodeError, Scope.Sco
     const agents = yield* spawnAgents(system, module, model)
     const cluster = options.cluster === undefined ? Context.empty() : yield* runner(system, module, options.cluster)
 
-    const timeout = Duration.fromInputUnsafe(options.peerTimeout ?? "2 minutes")
+    const timeout = Durations.durationOf(options.peerTimeout ?? "2 minutes")
+    if (timeout === undefined) {
+      const bad = Durations.badDuration([["peerTimeout", options.peerTimeout]])
+      return yield* new InvalidPeer({
+        peer: options.peers.join(" "),
+        detail: `the option ${bad?.option} ${bad?.detail}`
+      })
+    }
     const peers = yield* Effect.forEach(options.peers, (peer) => join(system, peer, timeout), {
       concurrency: "unbounded"
     })

@@ -30,7 +30,7 @@
 import { Cause, Duration, Effect, Schema } from "effect"
 import type { Behavior } from "./Behavior.ts"
 import * as Behaviors from "./Behavior.ts"
-import { badDuration } from "./internal/durations.ts"
+import { badDuration } from "./Durations.ts"
 import * as Protocol from "./Protocol.ts"
 
 /** What a supervisor does with a failed child. */

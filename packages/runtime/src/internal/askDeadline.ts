@@ -1,8 +1,8 @@
 /** An ask waiting for its reply under a deadline: a local caller's (`PendingReply`) or a remote one's (`Outgoing`). */
 import { Duration, Exit } from "effect"
 import { AskTimeout, InvalidMessage } from "../ActorRef.ts"
+import { badDuration } from "../Durations.ts"
 import type { Deadline, Deadlines } from "./deadlines.ts"
-import { badDuration } from "./durations.ts"
 
 /**
  * The deadline of an ask, in milliseconds: its `timeout` option, else `fallback`. An option that is not a duration

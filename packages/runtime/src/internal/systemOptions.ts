@@ -5,10 +5,10 @@
  */
 import type { Transport } from "@troupe/transport"
 import { Duration, Effect, type Layer, Schema } from "effect"
+import { badDuration } from "../Durations.ts"
 import * as Mailbox from "../Mailbox.ts"
 import * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
-import { badDuration } from "./durations.ts"
 import type { Settings } from "./system.ts"
 
 /** How an actor is spawned. */

@@ -1,16 +1,39 @@
 /**
  * Durations given as options, checked where they come in: from plain JavaScript or a config file, `"5 sec0"`, `NaN`
  * or `-1` would otherwise be a defect deep inside (`Duration.fromInputUnsafe` throws) or a timer that fires at once.
- * Each module turns {@link badDuration}'s sentence into its own typed error.
+ * Each module turns {@link badDuration}'s sentence into its own typed error (`InvalidSystemOptions`,
+ * `InvalidClusterOptions`, …); other packages of Troupe use it for theirs.
+ *
+ * @example
+ * ```ts
+ * Durations.durationOf("2 seconds") // Duration.seconds(2)
+ * Durations.badDuration([["timeout", "2 secs"]]) // { option: "timeout", detail: 'is "2 secs": expected a duration: ...' }
+ * Schema.decodeUnknownSync(Durations.Input)(-1) // throws: expected a duration: ...; got -1
+ * ```
  */
 import { Duration, Option, Schema } from "effect"
 
-/** The forms a duration may take, for error messages. */
-export const DURATION_FORMS =
+/**
+ * The forms a duration may take, for error messages.
+ *
+ * @example
+ * ```ts
+ * `timeout is ${Durations.show(value)}: expected ${Durations.forms}`
+ * ```
+ */
+export const forms =
   'a duration: a number of milliseconds, a string "<number> <unit>" (e.g. "30 seconds", "2 minutes", "500 millis"; ' +
   'units nanos, micros, millis, seconds, minutes, hours, days, weeks), "Infinity", or a Duration'
 
-/** A value as the user wrote it, for error messages (`"5 sec0"`, `NaN`, `-1`, `{"seconds":"x"}`). */
+/**
+ * A value as the user wrote it, for error messages.
+ *
+ * @example
+ * ```ts
+ * Durations.show("5 sec0") // '"5 sec0"'
+ * Durations.show(Number.NaN) // "NaN"
+ * ```
+ */
 export const show = (u: unknown): string => {
   if (typeof u === "number" || typeof u === "bigint" || u === undefined) return String(u)
   try {
@@ -41,9 +64,16 @@ export const durationOf = (u: unknown): Duration.Duration | undefined => {
   }
 }
 
-/** A duration option (see {@link durationOf}); a bad one is named with the forms it may take. */
-export const DurationInput = Schema.Unknown.check(
-  Schema.makeFilter((u: unknown) => durationOf(u) !== undefined || `expected ${DURATION_FORMS}; got ${show(u)}`)
+/**
+ * A duration option as a schema (see {@link durationOf}); a bad one is named with the forms it may take.
+ *
+ * @example
+ * ```ts
+ * const Options = Schema.Struct({ timeout: Schema.optional(Durations.Input) })
+ * ```
+ */
+export const Input = Schema.Unknown.check(
+  Schema.makeFilter((u: unknown) => durationOf(u) !== undefined || `expected ${forms}; got ${show(u)}`)
 )
 
 /**
@@ -60,7 +90,7 @@ export const badDuration = (
 ): { readonly option: string; readonly detail: string } | undefined => {
   for (const [option, value, required] of options) {
     if ((value !== undefined || required === true) && durationOf(value) === undefined) {
-      return { option, detail: `is ${show(value)}: expected ${DURATION_FORMS}` }
+      return { option, detail: `is ${show(value)}: expected ${forms}` }
     }
   }
   return undefined
