@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { ActorRef, ActorSystem, Behavior, Cluster, Protocol, Sharded, Supervisor } from "@troupe/runtime"
+import { ActorRef, ActorSystem, Behavior, Cluster, Entity, Protocol, Sharded, Supervisor } from "@troupe/runtime"
 import { Effect, Exit, Layer, Schema } from "effect"
 import { afterAll } from "vitest"
 
@@ -127,6 +127,19 @@ describe("durations that are not durations", () => {
     const buckets = thrown(() => Sharded.make("Echo", { behavior: echo, buckets: 0 }))
     assert.instanceOf(buckets, Sharded.InvalidShardedOptions)
     assert.include((buckets as Error).message, "buckets is 0")
+  })
+
+  it("Entity.make: passivateAfter and shutdownTimeout throw InvalidEntityOptions", () => {
+    for (const [options, option, given] of [
+      [{ passivateAfter: "10 min" }, "passivateAfter", '"10 min"'],
+      [{ shutdownTimeout: Number.NaN }, "shutdownTimeout", "NaN"]
+    ] as const) {
+      const error = thrown(() => Entity.make("Echo", Echo, { behavior: echo, ...(options as object) }))
+      assert.instanceOf(error, Entity.InvalidEntityOptions, String(error))
+      assert.strictEqual((error as Entity.InvalidEntityOptions).option, option)
+      names((error as Error).message, option, given)
+    }
+    assert.strictEqual(Entity.make("Echo", Echo, { behavior: echo, passivateAfter: "never" }).name, "Echo")
   })
 
   it.effect("Cluster: a runner's durations and shards are InvalidClusterOptions when its layer is built", () =>
