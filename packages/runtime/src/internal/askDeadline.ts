@@ -1,7 +1,7 @@
 /** An ask waiting for its reply under a deadline: a local caller's (`PendingReply`) or a remote one's (`Outgoing`). */
 import { Duration, Exit } from "effect"
 import { AskTimeout, InvalidMessage } from "../ActorRef.ts"
-import { badDuration } from "../Durations.ts"
+import { durationOf, forms, show } from "../Durations.ts"
 import type { Deadline, Deadlines } from "./deadlines.ts"
 
 /**
@@ -20,10 +20,13 @@ export const askTimeoutMillis = (
 ): number | InvalidMessage => {
   if (timeout === undefined) return fallback
   if (typeof timeout === "number" && timeout >= 0) return timeout
-  const bad = badDuration([["timeout", timeout]])
-  return bad === undefined
-    ? Duration.toMillis(timeout)
-    : new InvalidMessage({ recipient, tag, issue: `the ask's option ${bad.option} ${bad.detail}` })
+  const duration = durationOf(timeout)
+  if (duration !== undefined) return Duration.toMillis(duration)
+  return new InvalidMessage({
+    recipient,
+    tag,
+    issue: `the ask's option timeout is ${show(timeout)}: expected ${forms}`
+  })
 }
 
 /**
