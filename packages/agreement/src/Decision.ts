@@ -25,6 +25,7 @@
  * @since 0.1.0
  */
 import { Choreography, type Diagram } from "@troupe/choreography"
+import { Durations } from "@troupe/runtime"
 import { Cause, Clock, Deferred, Duration, Effect, Fiber, Schema } from "effect"
 import * as DecisionLog from "./DecisionLog.ts"
 import { conversation, describeCause } from "./internal/conversation.ts"
@@ -96,6 +97,24 @@ export class InvalidRule extends Schema.TaggedError<InvalidRule>()("InvalidRule"
   }
 }
 
+/**
+ * An option of {@link decide} has a value it cannot take (from plain JavaScript or a config file): which one, what it
+ * is and what it may be. Nothing was asked of the voters.
+ *
+ * @example
+ * ```ts
+ * Decision.decide({ proposal, voters, rule: Decision.majority, deadline: "30 sec" }) // fails: InvalidDecision
+ * ```
+ */
+export class InvalidDecision extends Schema.TaggedError<InvalidDecision>()("InvalidDecision", {
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `The decision's option ${this.option} ${this.detail}`
+  }
+}
+
 /** Options of {@link decide}. */
 export interface Options<R> {
   readonly proposal: Proposal
@@ -157,7 +176,9 @@ export const settle = (
  * `absent` ballot for any that fails, dies, misses the deadline or is stopped early. With a
  * {@link DecisionLog} in context, each voter gets the log as context and the outcome is appended to it.
  */
-export const decide = <R>(options: Options<R>): Effect.Effect<Decided, InvalidRule | DecisionLog.DecisionLogError, R> =>
+export const decide = <R>(
+  options: Options<R>
+): Effect.Effect<Decided, InvalidRule | InvalidDecision | DecisionLog.DecisionLogError, R> =>
   Effect.gen(function* () {
     const n = options.voters.length
     const ruleName = describeRule(options.rule, n)
@@ -167,6 +188,8 @@ export const decide = <R>(options: Options<R>): Effect.Effect<Decided, InvalidRu
       !(Number.isInteger(options.rule.k) && options.rule.k >= 1 && options.rule.k <= n)
     )
       return yield* new InvalidRule({ rule: ruleName, voters: n, reason: `k must be a whole number from 1 to ${n}` })
+    const bad = Durations.badDuration([["deadline", options.deadline]])
+    if (bad !== undefined) return yield* new InvalidDecision({ option: bad.option, detail: bad.detail })
     const started = yield* Clock.currentTimeMillis
     const absent = options.absent ?? "abstain"
     const instance = Choreography.instantiateSync(protocol, { Voter: n })
@@ -191,7 +214,7 @@ export const decide = <R>(options: Options<R>): Effect.Effect<Decided, InvalidRu
         if (open === 0 || (options.earlyStop === true && settle(options.rule, counts, open, absent) !== undefined))
           Deferred.doneUnsafe(settled, Effect.void)
       })
-    const deadline = options.deadline === undefined ? undefined : Duration.fromInputUnsafe(options.deadline)
+    const deadline = options.deadline === undefined ? undefined : Durations.durationOf(options.deadline)
     const fibers = yield* Effect.forEach(options.voters, (voter, i) => {
       const deliberate = voter.vote({ proposal: options.proposal, rule: ruleName, log: context })
       const timed =

@@ -230,3 +230,27 @@ describe("fan-out with quorum and early stop", () => {
     expect(Exit.isFailure(invalid) && String(invalid.cause)).toContain("A quorum of 2 among 1 workers")
   })
 })
+
+describe("options that are not what they should be", () => {
+  it("a deadline that is not a duration is InvalidDecision naming it, and no voter is asked", async () => {
+    let asked = 0
+    const counted = Voter.make("counted", () =>
+      Effect.sync(() => asked++).pipe(Effect.as({ vote: "yes", reason: "ok" }))
+    )
+    for (const [deadline, given] of [
+      ["30 sec", '"30 sec"'],
+      [Number.NaN, "NaN"],
+      [-1, "-1"]
+    ] as const) {
+      const exit = await Effect.runPromiseExit(
+        Decision.decide({ proposal, voters: [counted], rule: Decision.majority, deadline: deadline as never })
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) ? (exit.cause.reasons[0] as { error?: unknown }).error : undefined
+      expect(error).toBeInstanceOf(Decision.InvalidDecision)
+      expect((error as Error).message).toContain(`deadline is ${given}`)
+      expect((error as Error).message).toContain('"30 seconds"')
+    }
+    expect(asked).toBe(0)
+  })
+})

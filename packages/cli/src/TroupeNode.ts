@@ -19,7 +19,7 @@
 
 import { Inspector } from "@troupe/inspector"
 import { Telemetry } from "@troupe/llm"
-import { ActorSystem, type SystemEvent } from "@troupe/runtime"
+import { ActorSystem, Durations, type SystemEvent } from "@troupe/runtime"
 import { type TransportError, WebSocket } from "@troupe/transport"
 import {
   Cause,
@@ -40,7 +40,7 @@ import { models, runner, spawnAgents } from "./internal/nodeAgents.ts"
 import {
   type AgentNotStarted,
   type ClusterFailed,
-  type InvalidPeer,
+  InvalidPeer,
   MainFailed,
   type ModelNotConfigured,
   NodeTakenOver,
@@ -217,7 +217,14 @@ const serve = Effect.fnUntraced(function* (
   const agents = yield* spawnAgents(system, module, model)
   const cluster = options.cluster === undefined ? Context.empty() : yield* runner(system, module, options.cluster)
 
-  const timeout = Duration.fromInputUnsafe(options.peerTimeout ?? "2 minutes")
+  const timeout = Durations.durationOf(options.peerTimeout ?? "2 minutes")
+  if (timeout === undefined) {
+    const bad = Durations.badDuration([["peerTimeout", options.peerTimeout]])
+    return yield* new InvalidPeer({
+      peer: options.peers.join(" "),
+      detail: `the option ${bad?.option} ${bad?.detail}`
+    })
+  }
   const peers = yield* Effect.forEach(options.peers, (peer) => join(system, peer, timeout), {
     concurrency: "unbounded"
   })

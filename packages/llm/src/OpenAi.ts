@@ -27,6 +27,7 @@ import { checkTimeouts } from "./internal/durations.ts"
 import { fromSdkError } from "./internal/errors.ts"
 import { AbsoluteUrl, checkStream, endedEarly, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as Responses from "./internal/responsesApi.ts"
+import { sseJson } from "./internal/sse.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 import { BadRequest, type LlmError } from "./LlmError.ts"
 
@@ -156,10 +157,15 @@ export const provider = (
         ).pipe(Effect.map(answer("response", Responses.fromResponse))),
       stream: (request) =>
         send((signal) =>
-          client.responses.create({ ...responsesParams(request), stream: true }, { signal }).withResponse()
+          client.responses.create({ ...responsesParams(request), stream: true }, { signal }).asResponse()
         ).pipe(
-          Effect.tap(({ response }) => checkStream(response)),
-          Effect.map(({ data, response }) => events(data, Responses.eventMapper(requestIdOf(response))))
+          Effect.tap(checkStream),
+          Effect.map((response) =>
+            events(
+              sseJson(response, requestIdOf(response)) as AsyncIterable<OpenAI.Responses.ResponseStreamEvent>,
+              Responses.eventMapper(requestIdOf(response))
+            )
+          )
         )
     }
   }
@@ -179,12 +185,13 @@ export const provider = (
         send((signal) =>
           client.chat.completions
             .create({ ...chatParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
-            .withResponse()
+            .asResponse()
         )
       ).pipe(
-        Effect.tap(({ response }) => checkStream(response)),
-        Effect.map(({ data, response }) => {
+        Effect.tap(checkStream),
+        Effect.map((response) => {
           const chunks = Chat.chunkMapper(requestIdOf(response))
+          const data = sseJson(response, requestIdOf(response)) as AsyncIterable<OpenAI.Chat.ChatCompletionChunk>
           return Stream.fromAsyncIterable(data, fromSdkError).pipe(
             Stream.mapEffect((chunk) => read("stream chunk", () => chunks.map(chunk))),
             Stream.flattenIterable,

@@ -11,6 +11,7 @@
  * ```
  */
 import { Context, Duration, Effect, Layer, Stream } from "effect"
+import { badDurations } from "./internal/durations.ts"
 import { fromStatus } from "./internal/errors.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 import { ConnectionFailed, type LlmError } from "./LlmError.ts"
@@ -99,6 +100,10 @@ export const make = (
           index
         )
         if (!turn) return yield* Effect.die(new Error(`ScriptedModel: the script has no turn for request #${index}`))
+        const bad =
+          badDurations(`turn #${index}: `, turn, ["delay", "interval"]) ??
+          badDurations(`turn #${index}: error.`, turn.error, ["retryAfter"])
+        if (bad !== undefined) return yield* Effect.die(new TypeError(`ScriptedModel: ${bad}`))
         if (turn.delay !== undefined) yield* Effect.sleep(turn.delay)
         if (turn.error) {
           const { status, message, code, retryAfter } = turn.error

@@ -22,6 +22,7 @@
  */
 import { type ActorRef, Protocol } from "@troupe/runtime"
 import { type Duration, Effect, JsonSchema, Predicate, Schema, SchemaRepresentation } from "effect"
+import { badDurations } from "./internal/durations.ts"
 import { decodeJson, strict } from "./internal/structured.ts"
 import * as Message from "./Message.ts"
 
@@ -164,7 +165,7 @@ interface AskOptions<Params, P extends Protocol.Any, M extends Protocol.Request<
   readonly actor: ActorRef.ActorRef<P>
   /** The request to send for the model's arguments. */
   readonly request: (params: Params) => M
-  /** The ask's deadline; the system's default otherwise. */
+  /** The ask's deadline; the system's default otherwise. One that is not a duration throws a `TypeError` naming it. */
   readonly timeout?: Duration.Input | undefined
 }
 
@@ -203,6 +204,8 @@ export function fromAsk<const Name extends string, Params, P extends Protocol.An
   options: AskOptions<Params, P, M> & { readonly failureMode?: "error" | "return" | undefined }
 ): Tool<Name, Params, Protocol.Success<P, M["_tag"]>, ActorRef.AskError, never> {
   const { actor, failureMode } = options
+  const bad = badDurations("", options, ["timeout"])
+  if (bad !== undefined) throw new TypeError(`Tool "${name}": ${bad}`)
   const askOptions = options.timeout === undefined ? {} : { timeout: options.timeout }
   const handler = (params: Params) =>
     actor.ask(options.request(params), askOptions) as Effect.Effect<Protocol.Success<P, M["_tag"]>, ActorRef.AskError>

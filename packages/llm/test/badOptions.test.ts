@@ -4,11 +4,15 @@
  * - `Telemetry.layerOtlp`: a `url` that is not one, an `exportInterval` that is not a duration: `ConfigError`;
  * - `OpenAi.layer` / `Anthropic.layer`: a `timeouts` entry that is not a duration: `SchemaError`;
  * - `Mcp.connect`: a `connectTimeout` / `timeout` that is not a duration, a `maxResultBytes` that is not a
- *   size: `McpError` of reason `ConfigurationError`, before anything is started.
+ *   size: `McpError` of reason `ConfigurationError`, before anything is started;
+ * - `Tool.fromAsk` / `Tool.fromActor` / `Agent.asTool`: a `timeout` that is not a duration throws a `TypeError` naming
+ *   the tool where it is made (was a defect of each call, or with `failureMode: "return"` an error told to the model);
+ * - `ScriptedModel`: a turn's `delay`, `interval` or `error.retryAfter` that is not a duration dies naming the turn.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Redacted } from "effect"
-import { Anthropic, type LanguageModel, Mcp, OpenAi, Telemetry } from "../src/index.ts"
+import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
+import { Effect, Exit, Layer, Redacted, Schema } from "effect"
+import { Agent, Anthropic, LanguageModel, Mcp, OpenAi, ScriptedModel, Telemetry, Tool, Turn } from "../src/index.ts"
 
 /** Builds `layer`: its failure, or the defect's message if it died, or "built". */
 const build = <A, E>(layer: Layer.Layer<A, E>) =>
@@ -83,6 +87,63 @@ describe("options that are not what they should be", () => {
         const error = yield* Effect.flip(Effect.scoped(Mcp.connect(server, options as Mcp.Options)))
         assert.strictEqual(error.reason, "ConfigurationError")
         assert.include(error.message, says)
+      }
+    })
+  )
+
+  it.effect(
+    "Tool.fromAsk, fromActor, Agent.asTool: a timeout that is not a duration throws a TypeError naming it",
+    () =>
+      Effect.gen(function* () {
+        const Echo = Protocol.make("Echo", {
+          Say: Protocol.request({ text: Schema.String }, { success: Schema.String })
+        })
+        const echo = yield* ActorSystem.spawn(
+          Behavior.make(Echo, {
+            initial: null,
+            receive: { Say: (s, { text }) => Effect.succeed({ state: s, reply: text }) }
+          })
+        )
+        const agent = yield* ActorSystem.spawn(Agent.make({ name: "helper" }))
+        const thrown = (f: () => unknown) => {
+          try {
+            f()
+            return "nothing thrown"
+          } catch (error) {
+            return error
+          }
+        }
+        const ask = { description: "d", parameters: Schema.Struct({ text: Schema.String }), actor: echo }
+        for (const [make, says] of [
+          [
+            () => Tool.fromAsk("say", { ...ask, request: Echo.Say, timeout: "2 secs" as never }),
+            'Tool "say": timeout is "2 secs"'
+          ],
+          [() => Tool.fromActor(echo, { timeout: -1 }), 'Tool "Say": timeout is -1'],
+          [() => Agent.asTool("help", { agent, description: "d", timeout: Number.NaN }), 'Tool "help": timeout is NaN']
+        ] as const) {
+          const error = thrown(make)
+          assert.instanceOf(error, TypeError, String(error))
+          assert.include((error as Error).message, says)
+          assert.include((error as Error).message, '"30 seconds"')
+        }
+        assert.strictEqual(Tool.fromAsk("say", { ...ask, request: Echo.Say, timeout: "2 seconds" }).name, "say")
+      }).pipe(Effect.scoped, Effect.provide(Layer.merge(ActorSystem.layer(), ScriptedModel.layer([]))))
+  )
+
+  it.effect("ScriptedModel: a turn's delay, interval or retryAfter that is not a duration dies naming the turn", () =>
+    Effect.gen(function* () {
+      for (const [turn, says] of [
+        [Turn.text("hi", { delay: "1 sec0" as never }), 'turn #0: delay is "1 sec0"'],
+        [Turn.text("hi", { interval: -5 }), "turn #0: interval is -5"],
+        [Turn.error(429, { retryAfter: "soon" as never }), 'turn #0: error.retryAfter is "soon"']
+      ] as const) {
+        const exit = yield* Effect.exit(
+          LanguageModel.generate({ prompt: "hi" }).pipe(Effect.provide(ScriptedModel.layer([turn])))
+        )
+        const defect = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Die")?.defect : undefined
+        assert.instanceOf(defect, TypeError, String(exit))
+        assert.include((defect as Error).message, says)
       }
     })
   )

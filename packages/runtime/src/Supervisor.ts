@@ -30,6 +30,7 @@
 import { Cause, Duration, Effect, Schema } from "effect"
 import type { Behavior } from "./Behavior.ts"
 import * as Behaviors from "./Behavior.ts"
+import { badDuration } from "./Durations.ts"
 import * as Protocol from "./Protocol.ts"
 
 /** What a supervisor does with a failed child. */
@@ -73,7 +74,35 @@ export interface StrategyOptions {
 }
 
 /**
- * Backoff between restarts.
+ * An option of a strategy or a backoff has a value it cannot take (from plain JavaScript or a config file): thrown
+ * by {@link backoff} and the strategies ({@link oneForOne}…) where they are made, naming the option and what it may be.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   Supervisor.oneForOne({ within: "10 sec" })
+ * } catch (error) {
+ *   if (error instanceof Supervisor.InvalidStrategy) console.error(error.message) // ... option within is "10 sec": ...
+ * }
+ * ```
+ */
+export class InvalidStrategy extends Schema.TaggedError<InvalidStrategy>()("InvalidStrategy", {
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The supervision option ${this.option} ${this.detail}`
+  }
+}
+
+/** Throws {@link InvalidStrategy} for the first of `options` that is given and not a duration. */
+const checkDurations = (options: ReadonlyArray<readonly [string, unknown, boolean?]>): void => {
+  const bad = badDuration(options)
+  if (bad !== undefined) throw new InvalidStrategy(bad)
+}
+
+/**
+ * Backoff between restarts. Throws {@link InvalidStrategy} for an option it cannot take.
  *
  * @example
  * ```ts
@@ -87,7 +116,17 @@ export const backoff = (options: {
   readonly resetAfter?: Duration.Input
 }): Backoff => {
   const jitter = options.jitter ?? 0.2
-  if (jitter < 0 || jitter > 1) throw new RangeError(`Backoff jitter must be in [0, 1], got ${jitter}`)
+  if (!(jitter >= 0 && jitter <= 1)) {
+    throw new InvalidStrategy({
+      option: "backoff.jitter",
+      detail: `is ${jitter}: expected a number from 0 to 1, e.g. 0.2`
+    })
+  }
+  checkDurations([
+    ["backoff.min", options.min, true],
+    ["backoff.max", options.max, true],
+    ["backoff.resetAfter", options.resetAfter]
+  ])
   const min = Duration.fromInputUnsafe(options.min)
   const max = Duration.fromInputUnsafe(options.max)
   return {
@@ -106,8 +145,12 @@ const strategy =
   (options: StrategyOptions = {}): Strategy => {
     const maxRestarts = options.maxRestarts ?? 5
     if (!Number.isInteger(maxRestarts) || maxRestarts < 0) {
-      throw new RangeError(`maxRestarts must be a non-negative integer, got ${maxRestarts}`)
+      throw new InvalidStrategy({
+        option: "maxRestarts",
+        detail: `is ${maxRestarts}: expected a whole number from 0, e.g. 5`
+      })
     }
+    checkDurations([["within", options.within]])
     return {
       kind,
       maxRestarts,

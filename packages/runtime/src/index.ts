@@ -34,6 +34,8 @@ export * as ClusterStatus from "./cluster/ClusterStatus.ts"
 export * as Sharded from "./cluster/Sharded.ts"
 /** Sessions with sharded roles: roles bound by (type, id), resumed from the session's log wherever they move. */
 export * as ShardedSession from "./cluster/ShardedSession.ts"
+/** Durations given as options, checked where they come in (`"5 sec0"`, `NaN`, `-1` are not durations). */
+export * as Durations from "./Durations.ts"
 /** Durable actors (state stored under a persistence id) and durable messages (stored before acknowledged). */
 export * as Durable from "./durable/Durable.ts"
 /** Durable sessions: a session's log in storage, so that it survives kill -9 of any of its nodes. */

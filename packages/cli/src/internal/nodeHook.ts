@@ -1,5 +1,5 @@
 /** What the module's `main` hook gets: the node, its agents, waits for nodes and actors, and `shutdown`. */
-import type { ActorRef, ActorSystem, Protocol } from "@troupe/runtime"
+import { type ActorRef, type ActorSystem, Durations, type Protocol } from "@troupe/runtime"
 import { Deferred, Duration, Effect, Option } from "effect"
 import * as AgentsModule from "../AgentsModule.ts"
 
@@ -10,6 +10,9 @@ const poll = <A, E>(
   timeout: Duration.Input = "30 seconds",
   why: Effect.Effect<string | undefined> = Effect.succeed(undefined)
 ): Effect.Effect<A, E | AgentsModule.NotReady> => {
+  const bad = Durations.badDuration([["timeout", timeout]])
+  // the hook's own mistake: its main fails with it (MainFailed), naming the option
+  if (bad !== undefined) return Effect.die(new TypeError(`waiting for ${what}: the option ${bad.option} ${bad.detail}`))
   const loop: Effect.Effect<A, E> = Effect.flatMap(attempt, (found) =>
     Option.isSome(found) ? Effect.succeed(found.value) : Effect.andThen(Effect.sleep("100 millis"), loop)
   )
@@ -20,7 +23,7 @@ const poll = <A, E>(
         Effect.fail(
           new AgentsModule.NotReady({
             what,
-            waitedMillis: Duration.toMillis(Duration.fromInputUnsafe(timeout)),
+            waitedMillis: Duration.toMillis(timeout),
             ...(reason === undefined ? {} : { reason })
           })
         )

@@ -2,38 +2,19 @@
  * Durations given as options, decoded where they come in: from plain JavaScript or a config file, `"5 secs"`,
  * `"five minutes"`, `NaN` or `-1` would otherwise be a defect deep inside (or a timer that fires at once).
  */
-import { Duration, Effect, Option, Schema } from "effect"
+import { Durations } from "@troupe/runtime"
+import { type Duration, Effect, Schema } from "effect"
 
 /** The forms a duration may take, for error messages. */
-export const DURATION_FORMS =
-  'a duration: a number of milliseconds, a string "<number> <unit>" (e.g. "30 seconds", "2 minutes", "500 millis"; ' +
-  'units nanos, micros, millis, seconds, minutes, hours, days, weeks), "Infinity", or a Duration'
+export const DURATION_FORMS = Durations.forms
 
-const show = (u: unknown): string => {
-  if (typeof u === "number") return String(u)
-  try {
-    return JSON.stringify(u) ?? String(u)
-  } catch {
-    return String(u)
-  }
-}
+const show = Durations.show
 
 /** Whether `u` is a duration an option may take: one `Duration.fromInput` reads, not negative, not `NaN`. */
-export const isDurationInput = (u: unknown): u is Duration.Input => {
-  if (typeof u === "number" && Number.isNaN(u)) return false
-  if (u === null || typeof u === "boolean") return false
-  try {
-    const duration = Duration.fromInput(u as Duration.Input)
-    return Option.isSome(duration) && !Duration.isNegative(duration.value)
-  } catch {
-    return false
-  }
-}
+export const isDurationInput = (u: unknown): u is Duration.Input => Durations.durationOf(u) !== undefined
 
 /** A duration option (see {@link isDurationInput}); a bad one is named with the forms it may take. */
-export const DurationInput = Schema.Unknown.check(
-  Schema.makeFilter((u: unknown) => isDurationInput(u) || `expected ${DURATION_FORMS}; got ${show(u)}`)
-)
+export const DurationInput = Durations.Input
 
 /**
  * The durations of `options` at `keys`, checked: `undefined` when all are fine or absent, else a sentence naming

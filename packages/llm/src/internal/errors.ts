@@ -6,6 +6,7 @@ import {
   BadRequest,
   ConnectionFailed,
   ContentFiltered,
+  isLlmError,
   type LlmError,
   NotFound,
   PermissionDenied,
@@ -95,6 +96,8 @@ const str = (u: unknown): string | undefined => (typeof u === "string" ? u : und
 
 /** Maps what the openai SDK throws. */
 export const fromSdkError = (error: unknown): LlmError => {
+  // ours, thrown from inside a stream we read (an event that is not JSON: MalformedResponse)
+  if (isLlmError(error)) return error as LlmError
   if (error instanceof APIError) {
     if (error instanceof APIConnectionTimeoutError) {
       return new TimedOut({ message: error.message, phase: "connect", after: Duration.zero })

@@ -14,7 +14,7 @@
  * ```
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
 import {
   RunnerAddress,
   Sharding,
@@ -25,6 +25,7 @@ import {
 } from "effect/cluster"
 import { Digest } from "effect/crypto"
 import { SqlClient } from "effect/sql"
+import { badDuration } from "../Durations.ts"
 import * as Storage from "../durable/Storage.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
 import { boundedStop } from "./internal/boundedStop.ts"
@@ -64,6 +65,48 @@ export interface Options {
    * handle). Default 10 s.
    */
   readonly storageStopTimeout?: Duration.Input
+}
+
+/**
+ * An option of a runner has a value it cannot take (from plain JavaScript or a config file): the runner's layer fails
+ * with it when built, before anything is started, naming the option and what it may be.
+ *
+ * @example
+ * ```ts
+ * Cluster.layerSqlite({ filename: "troupe.db", shardLockExpiration: "35 sec" }) // fails: InvalidClusterOptions
+ * ```
+ */
+export class InvalidClusterOptions extends Schema.TaggedError<InvalidClusterOptions>()("InvalidClusterOptions", {
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The cluster runner's option ${this.option} ${this.detail}`
+  }
+}
+
+/** `layer()`, unless an option is not what it should be: then a layer that fails with {@link InvalidClusterOptions}. */
+const checked = <A, E>(
+  options: Options & Storage.Options & { readonly connectTimeout?: unknown; readonly idleTimeout?: unknown },
+  layer: () => Layer.Layer<A, E>
+): Layer.Layer<A, E | InvalidClusterOptions> => {
+  const bad =
+    options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1)
+      ? { option: "shards", detail: `is ${String(options.shards)}: expected a whole number from 1, e.g. 300` }
+      : badDuration([
+          ["shardLockExpiration", options.shardLockExpiration],
+          ["shardLockRefreshInterval", options.shardLockRefreshInterval],
+          ["entityMaxIdleTime", options.entityMaxIdleTime],
+          ["engineStopTimeout", options.engineStopTimeout],
+          ["storageStopTimeout", options.storageStopTimeout],
+          ["flushDelay", options.flushDelay],
+          ["nodeLease", options.nodeLease],
+          ["connectTimeout", options.connectTimeout],
+          ["idleTimeout", options.idleTimeout]
+        ])
+  return bad === undefined
+    ? layer()
+    : (Layer.effectDiscard(Effect.fail(new InvalidClusterOptions(bad))) as Layer.Layer<A, InvalidClusterOptions>)
 }
 
 /**
@@ -112,7 +155,7 @@ const withStorage = <E, E2>(
   ) as RunnerLayer<E | E2 | Storage.StorageError>
 }
 
-const millisOf = (input: Duration.Input): number => Duration.toMillis(Duration.fromInputUnsafe(input))
+const millisOf = (input: Duration.Input): number => Duration.toMillis(input)
 
 /**
  * One runner on a SQLite file: every shard is its own; messages marked persisted and Troupe's durable state
@@ -125,13 +168,15 @@ const millisOf = (input: Duration.Input): number => Duration.toMillis(Duration.f
  */
 export const layerSqlite = (
   options: Options & Storage.SqliteOptions & Storage.Options
-): RunnerLayer<Storage.StorageError | unknown> =>
-  withStorage(
-    SingleRunner.layer({ runnerStorage: "sql", shardingConfig: shardingConfig(options) }).pipe(
-      Layer.provide(Digest.layerWebCrypto)
-    ) as Layer.Layer<Sharding.Sharding, unknown, SqlClient.SqlClient>,
-    Storage.sqliteClient(options),
-    { ...options, address: `sqlite:${options.filename}` }
+): RunnerLayer<Storage.StorageError | InvalidClusterOptions | unknown> =>
+  checked(options, () =>
+    withStorage(
+      SingleRunner.layer({ runnerStorage: "sql", shardingConfig: shardingConfig(options) }).pipe(
+        Layer.provide(Digest.layerWebCrypto)
+      ) as Layer.Layer<Sharding.Sharding, unknown, SqlClient.SqlClient>,
+      Storage.sqliteClient(options),
+      { ...options, address: `sqlite:${options.filename}` }
+    )
   )
 
 /** Options of a runner on PostgreSQL. */
@@ -153,7 +198,12 @@ export interface PostgresOptions extends Options, Storage.PostgresOptions, Stora
  * Cluster.layerPostgres({ url: "postgres://troupe@db/troupe", host: "10.0.0.7", port: 34431 })
  * ```
  */
-export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.StorageError | unknown> => {
+export const layerPostgres = (
+  options: PostgresOptions
+): RunnerLayer<Storage.StorageError | InvalidClusterOptions | unknown> =>
+  checked(options, () => postgresRunner(options))
+
+const postgresRunner = (options: PostgresOptions): RunnerLayer<Storage.StorageError | unknown> => {
   const config = shardingConfig(options, {
     runnerAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", options.port ?? 34431))
   })

@@ -31,6 +31,7 @@ import { Rpc } from "effect/rpc"
 import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
 import { ActorSystem } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
+import { badDuration } from "../Durations.ts"
 import * as Entity from "../durable/Entity.ts"
 import type { Storage } from "../durable/Storage.ts"
 import { MailboxFull } from "../Mailbox.ts"
@@ -116,7 +117,27 @@ const ClusterFailure = Schema.Union([
 ])
 
 /**
- * Makes a sharded actor type from a protocol's behaviour: each message tag becomes a cluster RPC whose payload
+ * An option of a sharded type has a value it cannot take (from plain JavaScript or a config file): thrown by
+ * {@link make}, naming the option and what it may be.
+ *
+ * @example
+ * ```ts
+ * Sharded.make("Ticket", { behavior: ticket, stopTimeout: "30 sec" }) // throws InvalidShardedOptions
+ * ```
+ */
+export class InvalidShardedOptions extends Schema.TaggedError<InvalidShardedOptions>()("InvalidShardedOptions", {
+  type: Schema.String,
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The sharded type ${this.type}'s option ${this.option} ${this.detail}`
+  }
+}
+
+/**
+ * Makes a sharded actor type from a protocol's behaviour (throws {@link InvalidShardedOptions} for an option it
+ * cannot take): each message tag becomes a cluster RPC whose payload
  * is the actor's id and the message (the protocol's schema), and each request's reply and typed failure its
  * success and error.
  *
@@ -129,6 +150,15 @@ export const make = <P extends Protocol.Any, S, R, I>(
   name: string,
   options: Options<P, S, R, I> & { readonly protocol?: P }
 ): Sharded<P, Exclude<R, Storage> | (undefined extends typeof options.state ? never : Storage)> => {
+  const bad =
+    options.buckets !== undefined && !(Number.isInteger(options.buckets) && options.buckets >= 1)
+      ? { option: "buckets", detail: `is ${String(options.buckets)}: expected a whole number from 1, e.g. 1024` }
+      : badDuration([
+          ["passivateAfter", options.passivateAfter],
+          ["handlerTimeout", options.handlerTimeout],
+          ["stopTimeout", options.stopTimeout]
+        ])
+  if (bad !== undefined) throw new InvalidShardedOptions({ type: name, ...bad })
   const protocol = options.protocol ?? options.behavior("").protocol
   const persisted = options.persisted ?? options.state !== undefined
   const rpcs = [...protocol.tags].map((tag) => {
@@ -188,7 +218,7 @@ export const layer = <P extends Protocol.Any, R>(
       const scope = yield* Effect.scope
       const context = yield* Effect.context<ActorSystem | R>()
       const handlerTimeout = type.options.handlerTimeout ?? "1 minute"
-      const stopTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(type.options.stopTimeout ?? "30 seconds"))
+      const stopTimeoutMillis = Duration.toMillis(type.options.stopTimeout ?? "30 seconds")
       const system = yield* ActorSystem
       const counters = ClusterStatus.countersOf(sharding)
       counters.set(type.name, () =>

@@ -29,10 +29,11 @@
  * yield* Durable.tell(ref, Counter.Add({ by: 2 }), { id: "order-17" }) // stored before this returns
  * ```
  */
-import { Duration, Effect, Exit, type Schema } from "effect"
+import { type Duration, Effect, Exit, type Schema } from "effect"
 import { type ActorRef, type AskError, InvalidMessage } from "../ActorRef.ts"
 import { internal as systemInternal } from "../ActorSystem.ts"
 import type { ActorContext, Behavior, Handlers } from "../Behavior.ts"
+import { askTimeoutMillis } from "../internal/askDeadline.ts"
 import { callHandler } from "../internal/callHandler.ts"
 import { localCell, type SystemImpl } from "../internal/system.ts"
 import * as Protocol from "../Protocol.ts"
@@ -381,9 +382,10 @@ export const ask = <P extends Protocol.Any, M extends Protocol.Request<P>>(
     const target = targetOf(ref as ActorRef<Protocol.Any>)
     if (target instanceof NotDurable) return yield* target
     const { writer } = internal(yield* Storage)
-    const timeoutMillis = Duration.toMillis(options?.timeout ?? "5 seconds")
-    const id = options?.id ?? crypto.randomUUID()
     const tag = (message as { readonly _tag: string })._tag
+    const timeoutMillis = askTimeoutMillis(options?.timeout, 5_000, target.path, tag)
+    if (typeof timeoutMillis !== "number") return yield* timeoutMillis
+    const id = options?.id ?? crypto.randomUUID()
     const reply = yield* Inbox.send(target, message as { _tag: string }, id, { timeoutMillis }, writer)
     if (reply._tag === "Invalid") {
       return yield* new InvalidMessage({ recipient: target.path, tag, issue: reply.issue })

@@ -24,10 +24,12 @@
  * yield* cart.tell(CartProtocol.Add({ sku: "tea" }))
  * ```
  */
-import { type Context, Duration, Effect, type Schema } from "effect"
+import { type Context, Duration, Effect, Schema } from "effect"
 import { type ActorRef, type AskOptions, TypeId } from "../ActorRef.ts"
 import { ActorSystem, type ActorSystemService, type SpawnError, internal as systemInternal } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
+import { badDuration } from "../Durations.ts"
+import { askTimeoutMillis } from "../internal/askDeadline.ts"
 import type * as Mailbox from "../Mailbox.ts"
 import type { MailboxFull } from "../Mailbox.ts"
 import type * as Protocol from "../Protocol.ts"
@@ -109,6 +111,11 @@ export const make: {
   protocol: Protocol.Any,
   options: MakeOptions<Protocol.Any, unknown, unknown> & { readonly state?: Schema.Codec<unknown, unknown> }
 ): Kind<Protocol.Any, unknown> => {
+  const bad = badDuration([
+    ["passivateAfter", options.passivateAfter === "never" ? undefined : options.passivateAfter],
+    ["shutdownTimeout", options.shutdownTimeout]
+  ])
+  if (bad !== undefined) throw new InvalidEntityOptions({ kind: name, ...bad })
   const { state } = options
   const behavior =
     state === undefined
@@ -131,6 +138,25 @@ export const make: {
     restart: options.restart ?? "transient",
     shutdownTimeout: options.shutdownTimeout,
     durable: state !== undefined
+  }
+}
+
+/**
+ * An option of an entity kind has a value it cannot take (from plain JavaScript or a config file): thrown by
+ * {@link make}, naming the option and what it may be.
+ *
+ * @example
+ * ```ts
+ * Entity.make("Cart", Cart, { behavior: cart, passivateAfter: "10 min" }) // throws InvalidEntityOptions
+ * ```
+ */
+export class InvalidEntityOptions extends Schema.TaggedError<InvalidEntityOptions>()("InvalidEntityOptions", {
+  kind: Schema.String,
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The entity kind ${this.kind}'s option ${this.option} ${this.detail}`
   }
 }
 
@@ -316,8 +342,13 @@ class EntityRef<P extends Protocol.Any> implements ActorRef<P> {
     )
   }
   ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
-    const timeoutMillis =
-      options?.timeout === undefined ? this.region.system.askTimeoutMillis : Duration.toMillis(options.timeout)
+    const timeoutMillis = askTimeoutMillis(
+      options?.timeout,
+      this.region.system.askTimeoutMillis,
+      this.path,
+      (message as { readonly _tag: string })._tag
+    )
+    if (typeof timeoutMillis !== "number") return Effect.fail(timeoutMillis) as never
     return this.region.ask(
       this.id,
       this.context,

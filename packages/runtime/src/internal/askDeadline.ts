@@ -1,7 +1,33 @@
 /** An ask waiting for its reply under a deadline: a local caller's (`PendingReply`) or a remote one's (`Outgoing`). */
-import { Exit } from "effect"
-import { AskTimeout } from "../ActorRef.ts"
+import { Duration, Exit } from "effect"
+import { AskTimeout, InvalidMessage } from "../ActorRef.ts"
+import { durationOf, forms, show } from "../Durations.ts"
 import type { Deadline, Deadlines } from "./deadlines.ts"
+
+/**
+ * The deadline of an ask, in milliseconds: its `timeout` option, else `fallback`. An option that is not a duration
+ * (`"5 sec0"`, `NaN`, `-1` from plain JavaScript) is an `InvalidMessage` saying so, and the request is not sent.
+ *
+ * @example
+ * askTimeoutMillis("2 seconds", 5_000, "/user/counter", "Get") // 2000
+ * askTimeoutMillis("2 secs", 5_000, "/user/counter", "Get") // InvalidMessage: its option timeout is "2 secs": ...
+ */
+export const askTimeoutMillis = (
+  timeout: Duration.Input | undefined,
+  fallback: number,
+  recipient: string,
+  tag: string
+): number | InvalidMessage => {
+  if (timeout === undefined) return fallback
+  if (typeof timeout === "number" && timeout >= 0) return timeout
+  const duration = durationOf(timeout)
+  if (duration !== undefined) return Duration.toMillis(duration)
+  return new InvalidMessage({
+    recipient,
+    tag,
+    issue: `the ask's option timeout is ${show(timeout)}: expected ${forms}`
+  })
+}
 
 /**
  * An ask that is its own entry in the system's {@link Deadlines} heap (no timer, closure or fiber per ask): it ends

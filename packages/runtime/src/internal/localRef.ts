@@ -1,11 +1,12 @@
 /**
  * The ref to an actor of this node: a tell or an ask goes straight into the actor's cell.
  */
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import type { AskOptions } from "../ActorRef.ts"
 import { type ActorRef, TypeId } from "../ActorRef.ts"
 import type { MailboxFull } from "../Mailbox.ts"
 import type * as Protocol from "../Protocol.ts"
+import { askTimeoutMillis } from "./askDeadline.ts"
 import type { ActorCell } from "./cell.ts"
 
 /** A ref to an actor of this node. */
@@ -31,8 +32,13 @@ export class LocalActorRef<P extends Protocol.Any> implements ActorRef<P> {
     return Effect.withFiber((fiber) => this.cell.tell(message as { _tag: string }, fiber))
   }
   ask<M extends Protocol.Request<P>>(message: M, options?: AskOptions) {
-    const timeoutMillis =
-      options?.timeout === undefined ? this.cell.system.askTimeoutMillis : Duration.toMillis(options.timeout)
+    const timeoutMillis = askTimeoutMillis(
+      options?.timeout,
+      this.cell.system.askTimeoutMillis,
+      this.cell.path,
+      (message as { readonly _tag: string })._tag
+    )
+    if (typeof timeoutMillis !== "number") return Effect.fail(timeoutMillis) as never
     return Effect.withFiber((fiber) =>
       this.cell.ask(message as unknown as { _tag: string }, fiber, timeoutMillis)
     ) as never

@@ -7,6 +7,7 @@ import type { ActorRef } from "../ActorRef.ts"
 import type { ActorSystemService, SpawnOptions } from "../ActorSystem.ts"
 import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
+import { badDuration } from "../Durations.ts"
 import type * as Mailbox from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import type * as RemoteAccess from "../RemoteAccess.ts"
@@ -224,6 +225,15 @@ export class SystemImpl {
         else if (!validName.test(name)) return Effect.fail(new InvalidName({ name }))
         if (parent.children?.has(name)) {
           return Effect.fail(new NameTaken({ path: `${parent.path}/${name}` }))
+        }
+        const bad =
+          options.shutdownTimeout === undefined
+            ? undefined
+            : badDuration([["shutdownTimeout", options.shutdownTimeout]])
+        if (bad !== undefined) {
+          return Effect.fail(
+            new SpawnFailed({ path: `${parent.path}/${name}`, cause: `its option ${bad.option} ${bad.detail}` })
+          )
         }
         const cell = new ActorCell(
           this,

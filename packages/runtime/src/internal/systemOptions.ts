@@ -5,6 +5,7 @@
  */
 import type { Transport } from "@troupe/transport"
 import { Duration, Effect, type Layer, Schema } from "effect"
+import { badDuration } from "../Durations.ts"
 import * as Mailbox from "../Mailbox.ts"
 import * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
@@ -98,12 +99,14 @@ const checkedBounds = (options: Options<unknown>) =>
   ] as const
 
 /**
- * Checks the options whose types do not say all (the bounds: decoded with {@link Bound}), before anything of the
- * system is made: `InvalidSystemOptions` names the first that is not one.
+ * Checks the options whose types do not say all before anything of the system is made: the bounds (decoded with
+ * {@link Bound}) and the durations (`askTimeout`, `shutdownTimeout`). `InvalidSystemOptions` names the first that
+ * is not what it should be.
  *
  * @example
  * ```ts
  * yield* checkOptions({ maxJoiningSessions: 0 }) // fails: InvalidSystemOptions, option "maxJoiningSessions"
+ * yield* checkOptions({ askTimeout: "5 sec0" }) // fails: InvalidSystemOptions, option "askTimeout"
  * ```
  */
 export const checkOptions = (options: Options<unknown>): Effect.Effect<void, InvalidSystemOptions> =>
@@ -122,6 +125,16 @@ export const checkOptions = (options: Options<unknown>): Effect.Effect<void, Inv
             )
           ),
     { discard: true }
+  ).pipe(
+    Effect.andThen(() => {
+      const bad = badDuration([
+        ["askTimeout", options.askTimeout],
+        ["shutdownTimeout", options.shutdownTimeout]
+      ])
+      return bad === undefined
+        ? Effect.void
+        : Effect.fail(new InvalidSystemOptions({ option: bad.option, detail: `it ${bad.detail}` }))
+    })
   )
 
 /**

@@ -2,7 +2,7 @@
  * The sender's side of a sharded actor: an `ActorRef` over the engine's entity client, with Troupe's deadline
  * and typed failures (what each engine failure means to the sender).
  */
-import { Cause, type Clock, Duration, Effect, Exit, Option } from "effect"
+import { Cause, type Clock, Effect, Exit, Option } from "effect"
 import type { ClusterError } from "effect/cluster"
 import {
   type ActorRef,
@@ -14,6 +14,7 @@ import {
   type TellError,
   TypeId
 } from "../../ActorRef.ts"
+import { askTimeoutMillis } from "../../internal/askDeadline.ts"
 import { Deadlines } from "../../internal/deadlines.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
@@ -25,7 +26,8 @@ export type Client = Record<
   (payload: unknown, options?: { readonly discard?: boolean }) => Effect.Effect<unknown, unknown>
 >
 
-const DEFAULT_TIMEOUT = Duration.seconds(5)
+/** The deadline of an ask that sets none. */
+const DEFAULT_TIMEOUT_MILLIS = 5_000
 
 /** A ref to the sharded actor at `recipient` (its path), whose messages go through `client`. */
 export const make = <P extends Protocol.Any>(
@@ -49,11 +51,9 @@ export const make = <P extends Protocol.Any>(
   },
   ask: (message, options?: AskOptions) => {
     const tag = (message as { readonly _tag: string })._tag
-    const timeout = options?.timeout === undefined ? DEFAULT_TIMEOUT : Duration.fromInputUnsafe(options.timeout)
-    return send(recipient, tag, client[tag]!({ id, message }), Duration.toMillis(timeout)) as Effect.Effect<
-      never,
-      AskError
-    >
+    const timeoutMillis = askTimeoutMillis(options?.timeout, DEFAULT_TIMEOUT_MILLIS, recipient, tag)
+    if (typeof timeoutMillis !== "number") return Effect.fail(timeoutMillis)
+    return send(recipient, tag, client[tag]!({ id, message }), timeoutMillis) as Effect.Effect<never, AskError>
   }
 })
 

@@ -4,12 +4,12 @@
  * that gives up tells the other node, which then skips the request or interrupts the work on it.
  */
 import { type NodeId, type Peer, type TransportError, Envelope as WireEnvelopes } from "@troupe/transport"
-import { Cause, Duration, Effect, Exit, type Fiber, type Schema } from "effect"
+import { Cause, Effect, Exit, type Fiber, type Schema } from "effect"
 import type { ActorRef, AskOptions } from "../../ActorRef.ts"
 import * as ActorRefs from "../../ActorRef.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
-import { AskDeadline } from "../askDeadline.ts"
+import { AskDeadline, askTimeoutMillis } from "../askDeadline.ts"
 import { CurrentActor } from "../cell.ts"
 import type { Remoting } from "../remoting.ts"
 import {
@@ -224,7 +224,8 @@ export class Asks {
       return Effect.fail(new ActorRefs.InvalidMessage({ recipient: String(ref), tag, issue: describe(error) }))
     }
     const system = remoting.system
-    const timeoutMillis = options?.timeout === undefined ? system.askTimeoutMillis : Duration.toMillis(options.timeout)
+    const timeoutMillis = askTimeoutMillis(options?.timeout, system.askTimeoutMillis, String(ref), tag)
+    if (typeof timeoutMillis !== "number") return Effect.fail(timeoutMillis)
     const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
     const from = fiber.getRef(CurrentActor)?.path
     remoting.access.reveal(ref.peer.node, from)
