@@ -24,7 +24,8 @@ afterAll(stopAll)
 // support/child.ts); the test's own timeout only bounds a test that hangs elsewhere.
 vi.setConfig({ testTimeout: 300_000 })
 
-describe("troupe --help", () => {
+// Every describe and case at once: each case runs its own `troupe` processes, on free ports and its own files.
+describe.concurrent("troupe --help", () => {
   it.concurrent("lists the commands", async () => {
     const { code, stdout } = await troupe("--help")
     expect(code).toBe(0)
@@ -48,7 +49,7 @@ describe("troupe --help", () => {
   })
 })
 
-describe("mistakes get one line and exit code 1", () => {
+describe.concurrent("mistakes get one line and exit code 1", () => {
   const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
     ["a port that is not a number", ["node", "--listen", "abc", "--token", TOKEN, "--agents", "a.ts"], /--listen/],
     ["a missing flag", ["node", "--token", TOKEN], /Missing required flag: --agents/],
@@ -115,7 +116,7 @@ describe("mistakes get one line and exit code 1", () => {
   })
 })
 
-describe("a module that does not load: one line with its file, line and column", () => {
+describe.concurrent("a module that does not load: one line with its file, line and column", () => {
   const dir = mkdtempSync(join(tmpdir(), "troupe-load-"))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
   const files: Readonly<Record<string, string>> = {
@@ -165,7 +166,7 @@ describe("a module that does not load: one line with its file, line and column",
   }
 })
 
-describe("troupe protocol", () => {
+describe.concurrent("troupe protocol", () => {
   it.concurrent("check: roles and well-formedness of each protocol, made with make or makeUnsafe", async () => {
     const { code, stdout } = await troupe("protocol", "check", fixture("two-buyer.ts"))
     expect(code).toBe(0)
@@ -281,7 +282,7 @@ describe("troupe protocol", () => {
   })
 })
 
-describe("troupe node", () => {
+describe.concurrent("troupe node", () => {
   it.concurrent("two nodes join each other, each hook asks the other's agent, SIGINT stops them gracefully", async () => {
     const [alicePort, bobPort] = [await freePort(), await freePort()]
     const node = (name: string, port: number, peer: number) =>
