@@ -29,8 +29,7 @@ const refused = async (args: ReadonlyArray<string>, line: string | RegExp, cwd?:
   expect(code).toBe(1)
 }
 
-// both describes at once: each case runs its own `troupe` processes
-describe.concurrent("troupe with flags out of range", () => {
+describe("troupe with flags out of range", () => {
   it.concurrent("simulate --level -1 (was: TypeError with a stack trace)", () =>
     refused(["protocol", "simulate", lemons, "--level", "-1"], "troupe: --level must be 0 to 1000, got -1"))
 
@@ -104,7 +103,7 @@ const unresolved = (flag: string) =>
       `\\(getaddrinfo [A-Z_]+ no-such-host\\.invalid[^)]*\\): (retry, or )?${literally(GIVE)}$`
   )
 
-describe.concurrent("troupe node on an address it cannot listen on: the flag at fault, what was wrong, what to give", () => {
+describe("troupe node on an address it cannot listen on: the flag at fault, what was wrong, what to give", () => {
   it.concurrent("--host that does not resolve (was: 'the transport could not start (listen.port): getaddrinfo ...')", () =>
     refused(["node", "--agents", echo, "--listen", "0", "--host", "no-such-host.invalid"], unresolved("--host")))
 

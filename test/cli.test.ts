@@ -24,8 +24,7 @@ afterAll(stopAll)
 // support/child.ts); the test's own timeout only bounds a test that hangs elsewhere.
 vi.setConfig({ testTimeout: 300_000 })
 
-// Every describe and case at once: each case runs its own `troupe` processes, on free ports and its own files.
-describe.concurrent("troupe --help", () => {
+describe("troupe --help", () => {
   it.concurrent("lists the commands", async () => {
     const { code, stdout } = await troupe("--help")
     expect(code).toBe(0)
@@ -49,7 +48,7 @@ describe.concurrent("troupe --help", () => {
   })
 })
 
-describe.concurrent("mistakes get one line and exit code 1", () => {
+describe("mistakes get one line and exit code 1", () => {
   const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
     ["a port that is not a number", ["node", "--listen", "abc", "--token", TOKEN, "--agents", "a.ts"], /--listen/],
     ["a missing flag", ["node", "--token", TOKEN], /Missing required flag: --agents/],
@@ -116,7 +115,7 @@ describe.concurrent("mistakes get one line and exit code 1", () => {
   })
 })
 
-describe.concurrent("a module that does not load: one line with its file, line and column", () => {
+describe("a module that does not load: one line with its file, line and column", () => {
   const dir = mkdtempSync(join(tmpdir(), "troupe-load-"))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
   const files: Readonly<Record<string, string>> = {
@@ -166,7 +165,7 @@ describe.concurrent("a module that does not load: one line with its file, line a
   }
 })
 
-describe.concurrent("troupe protocol", () => {
+describe("troupe protocol", () => {
   it.concurrent("check: roles and well-formedness of each protocol, made with make or makeUnsafe", async () => {
     const { code, stdout } = await troupe("protocol", "check", fixture("two-buyer.ts"))
     expect(code).toBe(0)
@@ -282,7 +281,7 @@ describe.concurrent("troupe protocol", () => {
   })
 })
 
-describe.concurrent("troupe node", () => {
+describe("troupe node", () => {
   it.concurrent("two nodes join each other, each hook asks the other's agent, SIGINT stops them gracefully", async () => {
     const [alicePort, bobPort] = [await freePort(), await freePort()]
     const node = (name: string, port: number, peer: number) =>

@@ -80,7 +80,7 @@ const star = async (buyersModule: string) => {
 }
 
 describe("README: running across machines", () => {
-  it.concurrent("three nodes in a star, as the README starts them: a session across the two leaves runs", async () => {
+  it("three nodes in a star, as the README starts them: a session across the two leaves runs", async () => {
     const { lines, launch } = await star(fixture("haggle-buyer.ts"))
     // the hub first, then the two leaves (each joins the hub, and learns the other from it)
     const hub = await launch(lines[0]!)
@@ -103,7 +103,7 @@ describe("README: running across machines", () => {
     expect(stderr.flatMap(warnings)).toEqual([])
   })
 
-  it.concurrent("the README's star, then the hub killed (SIGKILL): a session across the two leaves still runs on their own link", async () => {
+  it("the README's star, then the hub killed (SIGKILL): a session across the two leaves still runs on their own link", async () => {
     const { lines, launch } = await star(fixture("haggle-buyer-hubless.ts"))
     const hub = await launch(lines[0]!)
     const [shop, buyers] = await Promise.all([launch(lines[1]!), launch(lines[2]!)])
@@ -120,7 +120,7 @@ describe("README: running across machines", () => {
     expect((await shop.exited()).code).toBe(0)
   })
 
-  it.concurrent("leaves that only dial: a hook looking on the other says which nodes have no link, not 'was not there'", async () => {
+  it("leaves that only dial: a hook looking on the other says which nodes have no link, not 'was not there'", async () => {
     const token = secret()
     const env = { ...testEnv(), TROUPE_TOKEN: token }
     const node = async (args: ReadonlyArray<string>) => {
