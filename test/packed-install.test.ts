@@ -105,9 +105,7 @@ afterAll(() => {
 
 beforeAll(async () => {
   const filters = publishable.flatMap(({ manifest }) => ["--filter", manifest.name])
-  // every package's prepack build at once (each reads its dependencies' sources, not their builds)
-  const concurrency = `--workspace-concurrency=${publishable.length}`
-  await command("npx", ["-y", pnpm, "--recursive", concurrency, ...filters, "pack", "--pack-destination", packs], root)
+  await command("npx", ["-y", pnpm, "--recursive", ...filters, "pack", "--pack-destination", packs], root)
   writeFileSync(
     join(project, "package.json"),
     `${JSON.stringify({ name: "my-backend", private: true, type: "module" }, null, 2)}\n`
