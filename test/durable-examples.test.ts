@@ -16,9 +16,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-// every case at once: each runs its own processes, on its own port and data files
-describe.concurrent("durable-agent: one durable agent per customer in a Node backend", () => {
-  it.concurrent("answers, and a request sent again is answered once", async () => {
+describe("durable-agent: one durable agent per customer in a Node backend", () => {
+  it("answers, and a request sent again is answered once", async () => {
     const exit = await run([join(examples, "src", "durable-agent.ts")], { cwd: examples })
     expect(exit.code, exit.stderr).toBe(0)
     const lines = exit.stdout.split("\n")
@@ -42,7 +41,7 @@ describe.concurrent("durable-agent: one durable agent per customer in a Node bac
     )
   }, 300_000)
 
-  it.concurrent("keeps the conversations of a server killed with SIGKILL", async () => {
+  it("keeps the conversations of a server killed with SIGKILL", async () => {
     const port = await freePort()
     const env = { ...testEnv(), PORT: String(port), DATA: join(dir, "support.db") }
     const server = () => start([join(examples, "src", "durable-agent.ts"), "--serve"], { cwd: examples, env })
@@ -74,8 +73,8 @@ describe.concurrent("durable-agent: one durable agent per customer in a Node bac
   }, 300_000)
 })
 
-describe.concurrent("durable-session: a session survives kill -9 of its process", () => {
-  it.concurrent("goes on from its log in a new process, and packs every item once", async () => {
+describe("durable-session: a session survives kill -9 of its process", () => {
+  it("goes on from its log in a new process, and packs every item once", async () => {
     const exit = await run([join(examples, "src", "durable-session.ts")], { cwd: examples })
     expect(exit.code, exit.stderr).toBe(0)
     const lines = exit.stdout.split("\n")
