@@ -21,7 +21,7 @@ afterAll(stopAll)
 // Each test starts Node processes; on a loaded 2-core machine their startup alone can take seconds.
 vi.setConfig({ testTimeout: 300_000 })
 
-describe.concurrent("examples", () => {
+describe("examples", () => {
   it("each has a script in packages/examples/package.json", () => {
     const { scripts } = JSON.parse(readFileSync(join(examples, "package.json"), "utf8")) as {
       scripts: Record<string, string>
@@ -182,8 +182,7 @@ describe.concurrent("examples", () => {
   })
 })
 
-// at the same time as the examples above (its own directory)
-describe.concurrent("the demo", () => {
+describe("the demo", () => {
   it("a software team works under a session: a refused move, a crash and restart, a diagram and a summary", async () => {
     const dir = mkdtempSync(join(tmpdir(), "troupe-demo-"))
     const exit = await run([join(examples, "src", "demo", "main.ts")], {
