@@ -64,7 +64,8 @@ const files = [...readme.matchAll(/<!-- file: (\S+) -->\n```\w*\n([\s\S]*?)\n```
   text: text!
 }))
 
-describe("README", () => {
+// every case at once (each runs its own child process, on its own port and files)
+describe.concurrent("README", () => {
   it("has a quick start of exactly two commands", () => {
     const quickStart = /## Quick start\n[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(readme)![1]!
     expect(quickStart.split("\n").map((line) => line.replace(/\s+#.*$/, ""))).toEqual([
