@@ -26,7 +26,7 @@ import {
   Console,
   Context,
   Deferred,
-  Duration,
+  type Duration,
   Effect,
   Layer,
   Option,
