@@ -18,7 +18,8 @@
  * shard's lock exclusively, so it comes after every read transaction of the shard that began before it: a claim that
  * commits was made while its runner held the engine lock, and a later owner took the lock after it and clears after its
  * commit. A read of a dead runner that never commits is rolled back with its claims. A read does not wait: a shard
- * whose clearing is under way (its old owner's read not ended) is left out of the read and read next time.
+ * whose clearing is under way (its old owner's read not ended) is left out of the read, on this runner (it clears the
+ * shard) and on another (whose lock of the shard is then lost anyway), and read next time.
  */
 import { Effect, Fiber, Layer, Schedule, type Scope } from "effect"
 import { MessageStorage, type ShardId, ShardingConfig } from "effect/cluster"
@@ -110,11 +111,22 @@ export const fenced = (
       Effect.retry(Schedule.spaced("1 second"))
     )
 
+  /** The shards this runner is clearing, by their string form (how many clearings of each). */
+  const clearing = new Map<string, number>()
+  const count = (ids: ReadonlyArray<ShardId.ShardId>, by: number) =>
+    Effect.sync(() => {
+      for (const id of ids) {
+        const n = (clearing.get(String(id)) ?? 0) + by
+        if (n === 0) clearing.delete(String(id))
+        else clearing.set(String(id), n)
+      }
+    })
+
   return {
     ...messages,
     unprocessedMessages: (shardIds, options) => {
-      // (taken now: the engine passes the set of shards it holds, which changes)
-      const ids = [...shardIds]
+      // (taken now: the engine passes the set of shards it holds, which changes; those being cleared are left out)
+      const ids = [...shardIds].filter((id) => !clearing.has(String(id)))
       if (ids.length === 0) return messages.unprocessedMessages(ids, options)
       return Effect.flatMap(owned(ids), (mine) =>
         mine.length === 0 ? Effect.succeed([]) : messages.unprocessedMessages(mine, options)
@@ -125,7 +137,13 @@ export const fenced = (
       if (ids.length === 0) return Effect.void
       // (on in the layer's scope: the engine gives up waiting after its lock interval and reads the shards meanwhile,
       // each read leaving them out while the clearing waits)
-      return Effect.flatMap(Effect.forkIn(clear(ids), scope, { startImmediately: true }), Fiber.join)
+      return Effect.andThen(
+        count(ids, 1),
+        Effect.flatMap(
+          Effect.forkIn(Effect.ensuring(clear(ids), count(ids, -1)), scope, { startImmediately: true }),
+          Fiber.join
+        )
+      )
     }
   }
 }
