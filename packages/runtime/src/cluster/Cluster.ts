@@ -159,22 +159,26 @@ export const layerPostgres = (options: PostgresOptions): RunnerLayer<Storage.Sto
     runnerAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", options.port ?? 34431))
   })
   const clientOnly = options.clientOnly ?? false
-  // this runner's lock session, by the name its connections give the server: its stored messages are claimed only
-  // while it holds their shards' locks (see claims.ts)
-  const lockSession = `troupe-locks-${randomUUID()}`
-  const storages = Layer.merge(
-    // stored messages: on the runner's pool, with Troupe's storage
-    Claims.layer(SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)), { lockSession }),
-    // registrations and shard locks: on a client of their own (see runnerStorageConnections)
-    LockCalls.layer(SqlRunnerStorage.layer).pipe(
-      Layer.provide(
-        Storage.postgresClient({
-          url: options.url,
-          maxConnections: runnerStorageConnections,
-          applicationName: lockSession
-        })
+  // this runner's lock session, by the name its connections give the server (one per build): its stored messages are
+  // claimed only while it holds their shards' locks (see claims.ts)
+  const storages = Layer.unwrap(
+    Effect.sync(() => {
+      const lockSession = `troupe-locks-${randomUUID()}`
+      return Layer.merge(
+        // stored messages: on the runner's pool, with Troupe's storage
+        Claims.layer(SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)), { lockSession }),
+        // registrations and shard locks: on a client of their own (see runnerStorageConnections)
+        LockCalls.layer(SqlRunnerStorage.layer).pipe(
+          Layer.provide(
+            Storage.postgresClient({
+              url: options.url,
+              maxConnections: runnerStorageConnections,
+              applicationName: lockSession
+            })
+          )
+        )
       )
-    )
+    })
   ).pipe(Layer.provide(ShardingConfig.layerFromEnv(config)))
   return withStorage(
     NodeClusterSocket.layer({ storage: "byo", clientOnly, shardingConfig: config }).pipe(

@@ -38,7 +38,10 @@ const namespace = (name: string): number => {
 
 /** Where the claims fence looks, and who this runner's lock session is. */
 export interface Options {
-  /** The `application_name` of the connections of this runner's runner storage (its shard locks): unique to it. */
+  /**
+   * The `application_name` of the connections of this runner's runner storage (its shard locks): unique to it, and
+   * seen by the runner's pool in `pg_stat_activity` (the same database user).
+   */
   readonly lockSession: string
   /** The engine's table prefix. Default `cluster`. */
   readonly prefix?: string
@@ -84,6 +87,8 @@ export const fenced = (
       SELECT k FROM unnest(${array([...byNumber.keys()])}) AS t(k)
       WHERE pg_try_advisory_xact_lock_shared(${sql.literal(String(ours))}, k)`
     if (fences.length === 0) return []
+    // (shard locks in the engine's table instead of advisory locks: its lease is not checked, only the fences hold)
+    if (config.shardLockDisableAdvisory) return fences.flatMap((row) => byNumber.get(row.k) ?? [])
     const held = yield* sql<{ k: number }>`
       SELECT l.objid::int4 AS k FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ${sql.literal(String(engineClass))}
