@@ -13,6 +13,7 @@
  * program.pipe(Effect.provide(Sharded.layer(Tickets)), Effect.provide(runner))
  * ```
  */
+import { randomUUID } from "node:crypto"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import {
@@ -208,15 +209,26 @@ const postgresRunner = (options: PostgresOptions): RunnerLayer<Storage.StorageEr
     runnerAddress: Option.some(RunnerAddress.make(options.host ?? "localhost", options.port ?? 34431))
   })
   const clientOnly = options.clientOnly ?? false
-  // a shard's lock is released once this runner's reads of its stored messages have landed (see claims.ts)
-  const storages = Claims.layer(
-    // stored messages: on the runner's pool, with Troupe's storage
-    SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)),
-    // registrations and shard locks: on a client of their own (see runnerStorageConnections)
-    LockCalls.layer(SqlRunnerStorage.layer).pipe(
-      Layer.provide(Storage.postgresClient({ url: options.url, maxConnections: runnerStorageConnections }))
-    ),
-    readSettleMillis
+  // this runner's lock session, by the name its connections give the server (one per build): its stored messages are
+  // claimed only while it holds their shards' locks (see claims.ts)
+  const storages = Layer.unwrap(
+    Effect.sync(() => {
+      const lockSession = `troupe-locks-${randomUUID()}`
+      return Layer.merge(
+        // stored messages: on the runner's pool, with Troupe's storage
+        Claims.layer(SqlMessageStorage.layer.pipe(Layer.provide(Digest.layerWebCrypto)), { lockSession }),
+        // registrations and shard locks: on a client of their own (see runnerStorageConnections)
+        LockCalls.layer(SqlRunnerStorage.layer).pipe(
+          Layer.provide(
+            Storage.postgresClient({
+              url: options.url,
+              maxConnections: runnerStorageConnections,
+              applicationName: lockSession
+            })
+          )
+        )
+      )
+    })
   ).pipe(Layer.provide(ShardingConfig.layerFromEnv(config)))
   return withStorage(
     NodeClusterSocket.layer({ storage: "byo", clientOnly, shardingConfig: config }).pipe(
@@ -237,15 +249,6 @@ const postgresRunner = (options: PostgresOptions): RunnerLayer<Storage.StorageEr
  * "Shard lock storage is still unhealthy" for minutes). A client of its own never waits behind messages.
  */
 const runnerStorageConnections = 2
-
-/**
- * How long a shard's release waits for this runner's reads of the shard's stored messages in flight, and then for
- * the clearing of their claims (see `internal/claims.ts`): a read slower than that is named in a warning, and the
- * shard released anyway. Short, because a read may be waiting in the runner's pool behind its traffic, and a release
- * that waited for the pool held the runner's shards while its lock connection was rebuilt
- * (RunnerStorageClient.test.ts: with 30 s and an unbounded clearing the shards were not taken again in 20 s).
- */
-const readSettleMillis = 5_000
 
 /**
  * A runner from a database URL: `postgres://...` joins the runners on that database, anything else is a

@@ -326,6 +326,8 @@ export interface PostgresOptions {
    * open on the path of a statement).
    */
   readonly idleTimeout?: Duration.Input
+  /** The name the connections give the server (`application_name`, shown in `pg_stat_activity`). Default none. */
+  readonly applicationName?: string
 }
 
 /** A PostgreSQL `SqlClient` (`@effect/sql-pg`), for sharing the database with other `effect/sql` users. */
@@ -334,7 +336,8 @@ export const postgresClient = (options: PostgresOptions): Layer.Layer<SqlClient.
     url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
     maxConnections: options.maxConnections ?? 10,
     connectTimeout: options.connectTimeout ?? "30 seconds",
-    idleTimeout: options.idleTimeout ?? "10 minutes"
+    idleTimeout: options.idleTimeout ?? "10 minutes",
+    ...(options.applicationName === undefined ? {} : { applicationName: options.applicationName })
   }).pipe(
     Layer.catch((error) => Layer.effectDiscard(Effect.fail(fromSqlError(error, "connect", undefined, "PostgreSQL"))))
   ) as Layer.Layer<SqlClient.SqlClient, StorageError>
