@@ -20,7 +20,17 @@
  * child env: { ...process.env, NODE_OPTIONS: `--import=${hooks}` }
  */
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -44,14 +54,17 @@ const HOME = join(tmpdir(), "troupe-test-bundle")
  * copy.
  */
 export const bundle = async (root: string): Promise<string> => {
-  const files = sources(root)
-  const dir = join(HOME, fingerprint(root, files))
+  const found = entries(root, sources(root))
+  const dir = join(HOME, fingerprint(root, found))
   const hooks = join(dir, "hooks.mjs")
-  if (existsSync(hooks)) return hooks
+  if (existsSync(hooks)) {
+    const now = new Date()
+    utimesSync(dir, now, now)
+    return hooks
+  }
   prune()
   const building = `${dir}.${process.pid}.building`
   rmSync(building, { recursive: true, force: true })
-  const found = entries(root, files)
   await write(root, found, building)
   try {
     renameSync(building, dir)
@@ -63,28 +76,29 @@ export const bundle = async (root: string): Promise<string> => {
   return hooks
 }
 
-/** The files whose imports name the bundle's entries, and whose changes make a new bundle. */
-const sources = (root: string): ReadonlyArray<string> => {
-  const found: Array<string> = []
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (entry.name === "node_modules" || entry.name === "dist" || entry.name.startsWith(".")) continue
-      const path = join(dir, entry.name)
-      if (entry.isDirectory()) walk(path)
-      else if (/\.(?:[mc]?ts|[mc]?js)$/.test(entry.name) && !entry.name.endsWith(".d.ts")) found.push(path)
-    }
-  }
-  walk(join(root, "packages"))
-  walk(join(root, "test"))
-  return found.sort()
-}
+/** The files of the repository whose imports name the bundle's entries. */
+const sources = (root: string): ReadonlyArray<string> => [...walk(join(root, "packages")), ...walk(join(root, "test"))]
 
-const fingerprint = (root: string, files: ReadonlyArray<string>): string => {
+/** The modules under `dir`, outside `node_modules` and `dist`. */
+const walk = (dir: string): Array<string> =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.name === "node_modules" || entry.name === "dist" || entry.name.startsWith(".")) return []
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return walk(path)
+    return /\.(?:[mc]?ts|[mc]?js)$/.test(entry.name) && !entry.name.endsWith(".d.ts") ? [path] : []
+  })
+
+/**
+ * What the bundle is made of: this file, the installed versions, the Node that runs the children, the entries and
+ * the bundled packages' sources (their paths, sizes and modification times). A test's change alone does not make
+ * a new bundle.
+ */
+const fingerprint = (root: string, found: ReadonlyArray<Entry>): string => {
   const hash = createHash("sha256")
-  // this file (how the bundle is made), the installed versions, the Node that runs the children
   hash.update(`${root}\n${process.version}\n${readFileSync(import.meta.filename, "utf8")}\n`)
   hash.update(readFileSync(join(root, "pnpm-lock.yaml")))
-  for (const file of files) {
+  hash.update(JSON.stringify(found.map((entry) => entry.specifier)))
+  for (const file of PACKAGES.flatMap((name) => walk(join(root, "packages", name, "src"))).sort()) {
     const { size, mtimeMs } = statSync(file)
     hash.update(`${file} ${size} ${mtimeMs}\n`)
   }
@@ -148,7 +162,7 @@ const entries = (root: string, files: ReadonlyArray<string>): ReadonlyArray<Entr
       }
     }
   }
-  return [...found.values()]
+  return [...found.values()].sort((a, b) => (a.specifier < b.specifier ? -1 : a.specifier > b.specifier ? 1 : 0))
 }
 
 /** `import.meta` in a bundled module means its source file's (the bundle is elsewhere). */
