@@ -36,6 +36,10 @@ export default defineConfig({
     maxWorkers: 2,
     // the longest files start first (on a fresh clone too), so that the run does not end on one long file
     sequence: { sequencer: LongestFirst },
+    // the child processes load our packages and effect bundled (built once per run), not from source: about half
+    // the CPU per child start (test/support/bundle.ts)
+    globalSetup: ["./test/support/bundle.ts"],
+    setupFiles: ["./test/support/bundle-env.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Each test file in a fresh worker costs a Node start and the import of its module graph (effect's 400-odd

@@ -105,6 +105,8 @@ export const goodPeer = async (
 ): Promise<GoodPeer> => {
   const node = options.node ?? "good"
   const worker = new Worker(new URL("./good-peer.ts", import.meta.url), {
+    // the NODE_OPTIONS of process.env (the bundle's preload: bundle.ts) apply to a thread only when it is given
+    env: process.env,
     workerData: {
       node,
       url: options.url ?? target.url,
@@ -186,6 +188,7 @@ export interface TargetThread {
 export const startTargetThread = async (options: Omit<TargetThreadWorker.Options, "secret">): Promise<TargetThread> => {
   const token = secret()
   const worker = new Worker(new URL("./target-thread.ts", import.meta.url), {
+    env: process.env,
     workerData: { ...options, secret: token } satisfies TargetThreadWorker.Options
   })
   const downs: Array<{ readonly node: string; readonly reason: string }> = []
