@@ -9,18 +9,18 @@ process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "troupe-node-compile-cache")
 
 const include = ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"]
 
-/** Test files that may share a worker with the files before them (see `projects` below). */
+/**
+ * Test files that may share a worker with the files before them (see `projects` below): every file but the
+ * runtime's cluster files and llm's MCP files, which keep state between files (a type registered by a file's runner
+ * was found by the next: 12 failures in a shared run of cluster/; llm's MCP server failed likewise). Measured on the
+ * whole default suite (2026-12-07, 2 cores): 382 s and 630 s of CPU shared, against 498 s and 801 s with the root
+ * files, llm's, and the runtime's durable and choreography files each in a worker of its own.
+ */
 const shared = [
   "packages/{agreement,choreography,cli,inspector,transport}/test/**/*.test.ts",
-  "packages/runtime/test/*.test.ts",
-  // the root files whose nodes all run in the test's process (no child process, thread or PostgreSQL server) and
-  // that measure no heap
-  "test/conformance/*.test.ts",
-  "test/remote{,-access,-ask-cancel,-ask-wait,-cuts-sessions,-faults,-large,-node-down-reason}.test.ts",
-  "test/remote-{tell-effect,undefined,watch,slow-reader,gossip-flood,park-peers}.test.ts",
-  "test/session-{bindings,families,faults,membership,verdict}.test.ts",
-  "test/transport-{ack-half-window,bad-input,relink}.test.ts",
-  "test/{toolchain,durable-join-refused,llm-session,otel}.test.ts"
+  "packages/runtime/test/{,choreography/,durable/}*.test.ts",
+  "packages/llm/test/!(mcp*).test.ts",
+  "test/**/*.test.ts"
 ]
 
 export default defineConfig({
@@ -43,11 +43,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Each test file in a fresh worker costs a Node start and the import of its module graph (effect's 400-odd
-    // modules, Troupe's source through vite): about 1.1 s of CPU per file, 55 % of the CPU of a run of the
-    // packages' unit tests (measured on choreography, transport and agreement, 40 files: 77 s of CPU isolated,
-    // 34 s shared). The files listed in `shared` run one after another in workers that keep their modules: they
-    // start no process and leave nothing running. Every other file keeps its own worker: the runtime's cluster
-    // and durable files and llm's MCP server failed when they shared workers (state kept between files).
+    // modules, Troupe's source through vite): 2-3 s of CPU per file. The files listed in `shared` run one after
+    // another in workers that keep their modules (each file stops what it started: children, servers, systems);
+    // the others keep a worker of their own.
     projects: [
       { extends: true, test: { name: "shared", include: shared, isolate: false } },
       { extends: true, test: { name: "isolated", include, exclude: [...configDefaults.exclude, ...shared] } }

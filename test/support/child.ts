@@ -153,22 +153,36 @@ export const testEnv = (): NodeJS.ProcessEnv => {
   return env
 }
 
+/** The ports `freePort` handed out in this process: it never hands one out twice. */
+const handedOut = new Set<number>()
+
 /**
  * A TCP port that was free a moment ago, below the kernel's ephemeral range (32768-60999 on Linux). A test gives it
  * to a node that starts seconds later: a port from `listen(0)` is in the ephemeral range, which every other
  * `listen(0)` of the concurrent test files draws from too, so one of their nodes could take it first (seen on CI:
  * a node dialled another file's node there and was refused for a wrong secret). Below that range only another
- * `freePort` could pick it, at random among ~12,000 ports.
+ * `freePort` could pick it: each vitest worker (`VITEST_POOL_ID`) draws from a slice of its own, and never the same
+ * port twice (a port handed out earlier may be taken by a node that has not started yet: seen, EADDRINUSE).
  */
 export const freePort = (): Promise<number> => {
+  const slices = 4
+  const width = Math.floor(12_768 / slices)
+  const first = 20_000 + ((Number(process.env.VITEST_POOL_ID ?? 1) - 1) % slices) * width
+  if (handedOut.size > width / 2) handedOut.clear() // (hundreds of ports a run: long gone by then)
   const attempt = (left: number): Promise<number> =>
     new Promise<number>((resolve, reject) => {
-      const port = 20_000 + Math.floor(Math.random() * 12_768)
+      let port = first + Math.floor(Math.random() * width)
+      while (handedOut.has(port)) port = first + Math.floor(Math.random() * width)
       const server = createServer()
       server.once("error", (error: NodeJS.ErrnoException) =>
         error.code === "EADDRINUSE" && left > 0 ? resolve(attempt(left - 1)) : reject(error)
       )
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(port)))
+      server.listen(port, "127.0.0.1", () =>
+        server.close(() => {
+          handedOut.add(port)
+          resolve(port)
+        })
+      )
     })
   return attempt(100)
 }
