@@ -1,5 +1,5 @@
 /**
- * A durable session across two processes on the WebSocket transport (one SQLite file): n1 coordinates and plays the
+ * A durable session across two processes on the WebSocket transport (a SQLite file each): n1 coordinates and plays the
  * client (C) and the auditor (A), n2 plays the bank (B). n2 is stopped (SIGSTOP) in the middle of the session while
  * the client waits for its receipt, longer than the client's step deadline. The coordinator's lease join to the bank
  * goes unanswered, so the bank is unreachable and the other roles' step deadlines do not count meanwhile: a node back
@@ -36,7 +36,9 @@ const stalledSession = async (name: string, stallMillis: number | undefined) => 
   const placement = { C: nodes[0], B: nodes[1], A: nodes[0] }
   const at = (i: 0 | 1): Config => ({
     node: nodes[i],
-    sqlite: join(dir, `${name}.db`),
+    // a file each: a node stopped while it holds the write lock of a shared file would hold the other's writes for
+    // good (SQLite has no server to end its transaction; failed CI: "database is locked" storing the abort)
+    sqlite: join(dir, `${nodes[i]}.db`),
     roles: i === 0 ? ["C", "A"] : ["B"],
     coordinate: i === 0,
     sessions: i === 0 ? 1 : 0,

@@ -8,7 +8,7 @@
  * `ClaimHandover.test.ts` and `ClaimKill.test.ts` show the same with whole runners (`TROUPE_CLUSTER=1`).
  */
 import { Cluster, Sharded, Storage } from "@troupe/runtime"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { MessageStorage, ShardId, ShardingConfig, SqlMessageStorage } from "effect/cluster"
 import { Digest } from "effect/crypto"
 import { SqlClient } from "effect/sql"
@@ -17,6 +17,7 @@ import * as Claims from "../../src/cluster/internal/claims.ts"
 import { postgresServer } from "../durable/databases.ts"
 import * as Postgres from "../durable/postgres.ts"
 import { Ledger, Ledgers } from "./ledger.ts"
+import { lockReplies } from "./repliesLocked.ts"
 
 const phase = (what: string) => console.log(`[${new Date().toISOString()}] ${what}`)
 const SHARDS = 2
@@ -105,23 +106,7 @@ describe.skipIf(Postgres.unavailable !== undefined)("claims on stored messages f
     expect(await claimed()).toBe(0)
 
     // a's read waits at the database (the replies table locked) ...
-    const locked = Deferred.makeUnsafe<void>()
-    const unlock = Deferred.makeUnsafe<void>()
-    const holder = Effect.runFork(
-      Effect.provideContext(
-        Effect.flatMap(SqlClient.SqlClient, (s) =>
-          s.withTransaction(
-            Effect.gen(function* () {
-              yield* s`LOCK TABLE cluster_replies IN ACCESS EXCLUSIVE MODE`
-              yield* Deferred.succeed(locked, undefined)
-              yield* Deferred.await(unlock)
-            })
-          )
-        ),
-        db
-      )
-    )
-    await Effect.runPromise(Deferred.await(locked))
+    const replies = await lockReplies(db)
     const read = Effect.runFork(a.unprocessedMessages(shards))
     /** Until a statement containing `text` waits for a lock at the database. */
     const waiting = async (text: string) => {
@@ -143,8 +128,7 @@ describe.skipIf(Postgres.unavailable !== undefined)("claims on stored messages f
     // b's clearing waits for a's read; b's read meanwhile leaves the shards out
     expect(await run(Context.empty(), b.unprocessedMessages(shards))).toEqual([])
     expect(clearing.pollUnsafe()).toBeUndefined()
-    await Effect.runPromise(Deferred.succeed(unlock, undefined))
-    await Effect.runPromise(Fiber.join(holder))
+    await replies.unlock()
     phase("replies unlocked")
     // a's read lands: it claimed every message (checked under its locks before they were lost) ...
     expect((await Effect.runPromise(Fiber.join(read))).length).toBe(LEDGERS)

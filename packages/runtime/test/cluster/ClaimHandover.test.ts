@@ -10,12 +10,12 @@
  * Runs with `TROUPE_CLUSTER=1`.
  */
 import { ActorSystem, Cluster, Sharded, Storage } from "@troupe/runtime"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { ShardId, Sharding } from "effect/cluster"
-import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
 import { Ledger, Ledgers } from "./ledger.ts"
+import { lockReplies } from "./repliesLocked.ts"
 import { testSharding } from "./runner.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
@@ -79,21 +79,7 @@ describe.skipIf(!enabled)("a shard handed over while its old owner's read of its
     )
     const sql = await build(Storage.postgresClient({ url: server.url }))
     // the replies table locked: every read of stored messages waits at the database (a's next poll first)
-    const locked = Deferred.makeUnsafe<void>()
-    const unlock = Deferred.makeUnsafe<void>()
-    const holder = Effect.runFork(
-      Effect.gen(function* () {
-        const db = yield* SqlClient.SqlClient
-        yield* db.withTransaction(
-          Effect.gen(function* () {
-            yield* db`LOCK TABLE cluster_replies IN ACCESS EXCLUSIVE MODE`
-            yield* Deferred.succeed(locked, undefined)
-            yield* Deferred.await(unlock)
-          })
-        )
-      }).pipe(Effect.provideContext(sql))
-    )
-    await Effect.runPromise(Deferred.await(locked))
+    const replies = await lockReplies(sql)
     phase("replies locked; tells stored")
     const ids = Array.from({ length: LEDGERS }, (_, i) => `handover-${i}`)
     await Effect.runPromise(
@@ -115,8 +101,7 @@ describe.skipIf(!enabled)("a shard handed over while its old owner's read of its
     expect(taken).toBe(true)
     await new Promise((resolve) => setTimeout(resolve, 6_000))
     phase(`b holds ${held(b).map(String)}; replies unlocked`)
-    await Effect.runPromise(Deferred.succeed(unlock, undefined))
-    await Effect.runPromise(Fiber.join(holder))
+    await replies.unlock()
     const seen = await Effect.runPromise(
       Effect.gen(function* () {
         const refs = yield* Sharded.refs(Ledgers)

@@ -13,13 +13,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ActorSystem, Cluster, Sharded, Storage } from "@troupe/runtime"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { ShardId, Sharding } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
 import { Ledger, Ledgers } from "./ledger.ts"
 import * as Processes from "./processes.ts"
+import { lockReplies } from "./repliesLocked.ts"
 import { testSharding } from "./runner.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
@@ -87,21 +88,7 @@ describe.skipIf(!enabled)("a shard's old owner SIGKILLed while its read of the s
       Cluster.layerPostgres({ url: server.url, clientOnly: true, shards: SHARDS, ...testSharding })
     )
     // the replies table locked: every read of stored messages waits at the database
-    const locked = Deferred.makeUnsafe<void>()
-    const unlock = Deferred.makeUnsafe<void>()
-    const holder = Effect.runFork(
-      Effect.gen(function* () {
-        const db = yield* SqlClient.SqlClient
-        yield* db.withTransaction(
-          Effect.gen(function* () {
-            yield* db`LOCK TABLE cluster_replies IN ACCESS EXCLUSIVE MODE`
-            yield* Deferred.succeed(locked, undefined)
-            yield* Deferred.await(unlock)
-          })
-        )
-      }).pipe(Effect.provideContext(sql))
-    )
-    await Effect.runPromise(Deferred.await(locked))
+    const replies = await lockReplies(sql)
     const ids = Array.from({ length: LEDGERS }, (_, i) => `kill-${i}`)
     await Effect.runPromise(
       Effect.gen(function* () {
@@ -140,8 +127,7 @@ describe.skipIf(!enabled)("a shard's old owner SIGKILLed while its read of the s
     expect(await until("runner new holds every shard", 120_000, () => held() === SHARDS)).toBe(true)
     expect(await waiting()).toBe(true)
     phase("runner new holds every shard; the old read still waits; replies unlocked")
-    await Effect.runPromise(Deferred.succeed(unlock, undefined))
-    await Effect.runPromise(Fiber.join(holder))
+    await replies.unlock()
     const seen = await Effect.runPromise(
       Effect.gen(function* () {
         const refs = yield* Sharded.refs(Ledgers)
