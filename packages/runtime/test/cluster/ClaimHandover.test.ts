@@ -14,7 +14,7 @@ import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { ShardId, Sharding } from "effect/cluster"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
-import { Ledger, Ledgers } from "./ledger.ts"
+import { Ledger, Ledgers, seenBy } from "./ledger.ts"
 import { lockReplies } from "./repliesLocked.ts"
 import { testSharding } from "./runner.ts"
 
@@ -102,19 +102,7 @@ describe.skipIf(!enabled)("a shard handed over while its old owner's read of its
     await new Promise((resolve) => setTimeout(resolve, 6_000))
     phase(`b holds ${held(b).map(String)}; replies unlocked`)
     await replies.unlock()
-    const seen = await Effect.runPromise(
-      Effect.gen(function* () {
-        const refs = yield* Sharded.refs(Ledgers)
-        return yield* Effect.forEach(
-          ids,
-          (id) =>
-            Effect.map(refs(id).ask(Ledger.Seen(), { timeout: "60 seconds" }), (s) => [id, s] as const).pipe(
-              Effect.catch((error) => Effect.succeed([id, [String(error)]] as const))
-            ),
-          { concurrency: 10 }
-        )
-      }).pipe(Effect.provideContext(client))
-    )
+    const seen = await Effect.runPromise(seenBy(ids).pipe(Effect.provideContext(client)))
     phase(`a holds ${held(a).map(String)}, b holds ${held(b).map(String)}`)
     expect(seen.filter(([, s]) => s.join() !== "1")).toEqual([])
   }, 300_000)

@@ -18,7 +18,7 @@ import { ShardId, Sharding } from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
-import { Ledger, Ledgers } from "./ledger.ts"
+import { Ledger, Ledgers, seenBy } from "./ledger.ts"
 import * as Processes from "./processes.ts"
 import { lockReplies } from "./repliesLocked.ts"
 import { testSharding } from "./runner.ts"
@@ -128,19 +128,7 @@ describe.skipIf(!enabled)("a shard's old owner SIGKILLed while its read of the s
     expect(await waiting()).toBe(true)
     phase("runner new holds every shard; the old read still waits; replies unlocked")
     await replies.unlock()
-    const seen = await Effect.runPromise(
-      Effect.gen(function* () {
-        const refs = yield* Sharded.refs(Ledgers)
-        return yield* Effect.forEach(
-          ids,
-          (id) =>
-            Effect.map(refs(id).ask(Ledger.Seen(), { timeout: "60 seconds" }), (s) => [id, s] as const).pipe(
-              Effect.catch((error) => Effect.succeed([id, [String(error)]] as const))
-            ),
-          { concurrency: 10 }
-        )
-      }).pipe(Effect.provideContext(client))
-    )
+    const seen = await Effect.runPromise(seenBy(ids).pipe(Effect.provideContext(client)))
     expect(seen.filter(([, s]) => s.join() !== "1")).toEqual([])
   }, 300_000)
 })

@@ -27,3 +27,24 @@ export const Ledgers = Sharded.make("Ledger", {
   passivateAfter: "30 seconds",
   buckets: 256
 })
+
+/**
+ * What each ledger of `ids` has seen, asked through the cluster (10 at a time); a failed ask answers its error as
+ * the ledger's one entry, so that a test's expectation names it.
+ *
+ * @example
+ * const seen = await Effect.runPromise(seenBy(ids).pipe(Effect.provideContext(client)))
+ * expect(seen.filter(([, s]) => s.join() !== "1")).toEqual([])
+ */
+export const seenBy = (ids: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const refs = yield* Sharded.refs(Ledgers)
+    return yield* Effect.forEach(
+      ids,
+      (id) =>
+        Effect.map(refs(id).ask(Ledger.Seen(), { timeout: "60 seconds" }), (s) => [id, s] as const).pipe(
+          Effect.catch((error) => Effect.succeed([id, [String(error)]] as const))
+        ),
+      { concurrency: 10 }
+    )
+  })
