@@ -27,7 +27,7 @@ export const seconds: Readonly<Record<string, number>> = {
   "test/readme.test.ts": 36,
   "test/durable-session-chaos.test.ts": 30,
   "test/packed-install.test.ts": 30,
-  "packages/runtime/test/durable/Entity.test.ts": 12,
+  "packages/runtime/test/durable/Entity.test.ts": 7,
   "test/durable-examples.test.ts": 21,
   "test/readme-star.test.ts": 19,
   "packages/runtime/test/durable/StorageBatches.test.ts": 12,
