@@ -118,7 +118,8 @@ export class Custom extends Data.TaggedClass("Custom")<{
 /**
  * This subscriber did not keep up: the `count` events published before the next one it gets were dropped for it
  * (a subscriber keeps the latest 4,096 events it has not taken; the system never waits for it), `deadLetters` of them
- * `DeadLetter` events. Counters keep counting what it missed (`system.deadLetters` counts every dead letter).
+ * `DeadLetter` events. Counters keep counting what it missed (`system.deadLetters` counts every dead letter). A
+ * `DurableStopped` among them is not dropped: it comes right after this event (and is not in `count`).
  *
  * @example
  * ```ts

@@ -9,7 +9,7 @@ import type { ActorSystem, ActorSystemService } from "../ActorSystem.ts"
 import type { SessionEvent } from "../choreography/SessionEvent.ts"
 import { EventsMissed, type SystemEvent } from "../SystemEvent.ts"
 import type { NodeResponse, SessionEvents } from "../Troupe.ts"
-import { EVENT_BUFFER } from "./eventStream.ts"
+import { EVENT_BUFFER, isKept } from "./eventStream.ts"
 
 /** No session with this id was started here, or it ended too long ago to be remembered. */
 export class SessionNotFound extends Schema.TaggedError<SessionNotFound>()("SessionNotFound", {
@@ -108,7 +108,8 @@ export class EventFeed {
 
   /**
    * The system's events from now on. A slow reader keeps the latest {@link systemBuffer} it has not taken: an
-   * `EventsMissed` event comes in place of the older ones it missed.
+   * `EventsMissed` event comes in place of the older ones it missed, followed by those of them it must not miss (a
+   * `DurableStopped`: see `isKept`).
    */
   all(): AsyncIterable<SystemEvent> {
     return {
@@ -119,11 +120,14 @@ export class EventFeed {
         // dropped for this reader, before the oldest event in `queue`
         let missed = 0
         let missedDeadLetters = 0
+        // dropped for this reader but given after the `EventsMissed` (see `isKept`)
+        const kept: Array<SystemEvent> = []
         const listener = (event: SystemEvent | undefined) => {
           if (event === undefined) done = true
           else if (queue.push(event) > systemBuffer) {
             const dropped = queue.shift()!
-            missed += dropped._tag === "EventsMissed" ? dropped.count : 1
+            if (isKept(dropped)) kept.push(dropped)
+            else missed += dropped._tag === "EventsMissed" ? dropped.count : 1
             missedDeadLetters +=
               dropped._tag === "EventsMissed" ? dropped.deadLetters : dropped._tag === "DeadLetter" ? 1 : 0
           }
@@ -147,6 +151,7 @@ export class EventFeed {
               missedDeadLetters = 0
               return { done: false, value }
             }
+            if (kept.length > 0) return { done: false, value: kept.shift()! }
             return queue.length > 0 ? { done: false, value: queue.shift()! } : finish()
           },
           return: finish

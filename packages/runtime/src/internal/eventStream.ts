@@ -2,7 +2,9 @@
  * The system's event stream: every subscriber has a buffer of the latest {@link EVENT_BUFFER} events it has not
  * taken, and the system never waits for it. Each event is numbered as it is published, with the number of dead
  * letters published so far, so a subscriber that fell behind learns what it missed: an `EventsMissed` event (how
- * many events, how many of them dead letters) comes before the next event it gets.
+ * many events, how many of them dead letters) comes before the next event it gets. A `DurableStopped` is never
+ * missed (whoever waits for it would wait for ever): one that slid out of a subscriber's buffer comes after the
+ * `EventsMissed` that stands for the others.
  */
 import { Effect, PubSub, type Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -18,11 +20,23 @@ interface Numbered {
   readonly event: SystemEvent.SystemEvent
 }
 
+/**
+ * Whether a subscriber must get the event even when it falls behind: a `DurableStopped` (at most one per storage a
+ * system's durable work was fenced on).
+ */
+export const isKept = (event: SystemEvent.SystemEvent): event is SystemEvent.DurableStopped =>
+  event._tag === "DurableStopped"
+
+/** How many kept events (see {@link isKept}) the stream remembers for subscribers that fell behind. */
+const KEPT = 64
+
 /** The system's event stream: numbered events, the oldest dropped when full, a lagging subscriber told `EventsMissed`. */
 export class EventStream {
   private readonly hub: PubSub.PubSub<Numbered>
   private published = 0
   private deadLetters = 0
+  /** The latest kept events published (see {@link isKept}), oldest first: given again to a subscriber that missed them. */
+  private readonly kept: Array<Numbered> = []
 
   constructor(capacity: number = EVENT_BUFFER) {
     this.hub = Effect.runSync(PubSub.sliding<Numbered>(capacity))
@@ -45,6 +59,7 @@ export class EventStream {
     if (event._tag === "DeadLetter") this.deadLetters++
     if (this.subscribers.size === 0) return
     const numbered: Numbered = { seq, deadLetters: this.deadLetters, event }
+    if (isKept(event) && this.kept.push(numbered) > KEPT) this.kept.shift()
     const hub = this.hub
     if (PubSub.publishUnsafe(hub, numbered) || hub.shutdownFlag.current) return
     // a full buffer refuses `publishUnsafe` (which would drop the newest event): make room as the sliding strategy
@@ -55,7 +70,8 @@ export class EventStream {
 
   /**
    * Subscribes now: the stream yields every event published after this effect, each gap (events dropped while the
-   * subscriber did not keep up) told by an `EventsMissed` event in its place.
+   * subscriber did not keep up) told by an `EventsMissed` event in its place, followed by the gap's kept events (see
+   * {@link isKept}).
    *
    * @example
    * const events = yield* stream.subscribe()
@@ -67,6 +83,7 @@ export class EventStream {
       Effect.sync(() => void subscribers.size++),
       () => Effect.sync(() => void subscribers.size--)
     )
+    const kept = this.kept
     return Effect.map(Effect.andThen(counted, PubSub.subscribe(this.hub)), (subscription) => {
       // read after subscribing: an event published meanwhile is in the subscription, and is not counted missed
       let seq = this.published
@@ -77,7 +94,10 @@ export class EventStream {
           for (const next of batch) {
             if (next.seq > seq + 1) {
               const before = next.deadLetters - (next.event._tag === "DeadLetter" ? 1 : 0)
-              out.push(new SystemEvent.EventsMissed({ count: next.seq - seq - 1, deadLetters: before - deadLetters }))
+              const found = kept.filter((k) => k.seq > seq && k.seq < next.seq)
+              const count = next.seq - seq - 1 - found.length
+              if (count > 0) out.push(new SystemEvent.EventsMissed({ count, deadLetters: before - deadLetters }))
+              for (const k of found) out.push(k.event)
             }
             out.push(next.event)
             seq = Math.max(seq, next.seq)
