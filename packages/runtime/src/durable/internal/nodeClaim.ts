@@ -13,12 +13,15 @@
  *   not, the holder is taken for dead and taken over.
  *
  * A takeover adds one to the row's epoch and writes a new token. Every write batch of a holder first reads its
- * token in its transaction (`FOR SHARE` on PostgreSQL, so that a takeover waits for the batch and every later batch
- * sees it; SQLite serialises writers): a holder taken over while it was stalled or cut from the database (so that its
- * heartbeat stopped) finds another token, commits nothing more, and every later write of its storage fails with
- * {@link NodeFenced}. Its heartbeat finds it too. A holder stalled in the middle of a batch would hold that lock, and
- * the takeover, for as long as its connection lives: the server ends a batch's transaction once it is idle for the
- * lease (`idle_in_transaction_session_timeout`, set for the transaction by the check).
+ * token in its transaction (`FOR KEY SHARE` on PostgreSQL, and the takeover locks the row `FOR UPDATE` first, so that
+ * a takeover waits for the batch and every later batch sees it; SQLite serialises writers): a holder taken over while
+ * it was stalled or cut from the database (so that its heartbeat stopped) finds another token, commits nothing more,
+ * and every later write of its storage fails with {@link NodeFenced}. Its heartbeat finds it too. A holder stalled in
+ * the middle of a batch would hold that lock, and the takeover, for as long as its connection lives: the server ends a
+ * batch's transaction once it is idle for the lease (`idle_in_transaction_session_timeout`, set for the transaction by
+ * the check). A holder busy in a long batch (waiting for another transaction's lock, a slow disk) is not idle, and
+ * still beats: the heartbeat's `UPDATE` does not wait for the batch's `FOR KEY SHARE` (it waited for a `FOR SHARE`,
+ * and a successor saw the heartbeat stand still, presumed the holder dead and took its name over).
  *
  * @example
  * ```ts
@@ -125,7 +128,7 @@ export class NodeClaims implements Fence {
       // long as its connection lives (SIGSTOP: for ever): the server ends the transaction once it is idle for the lease
       pg: () => sql<Row & { node: string }>`SELECT node, epoch, token, holder, heartbeat_at, released,
         set_config('idle_in_transaction_session_timeout', ${String(Math.ceil(this.leaseMillis))}, true) AS stall
-        FROM troupe_nodes WHERE ${sql.in("node", nodes)} FOR SHARE`,
+        FROM troupe_nodes WHERE ${sql.in("node", nodes)} FOR KEY SHARE`,
       orElse: () => sql<
         Row & { node: string }
       >`SELECT node, epoch, token, holder, heartbeat_at, released FROM troupe_nodes
@@ -234,9 +237,18 @@ export class NodeClaims implements Fence {
           dead = alive === "dead" || (yield* self_.watch(node, row)) === "dead"
           if (!dead) continue // the row changed hands meanwhile: look again
         }
-        const taken = yield* sql<{ epoch: number | string }>`UPDATE troupe_nodes
+        const update = sql<{ epoch: number | string }>`UPDATE troupe_nodes
           SET epoch = epoch + 1, token = ${token}, holder = ${holder}, heartbeat_at = ${Date.now()}, released = 0
           WHERE node = ${node} AND token = ${row.token} RETURNING epoch`
+        // on PostgreSQL the row is locked `FOR UPDATE` first: the lock that waits for the holder's batch in flight (its
+        // check's `FOR KEY SHARE`, which the update's own lock would not wait for)
+        const taken = yield* sql.onDialectOrElse({
+          pg: () =>
+            sql.withTransaction(
+              Effect.andThen(sql`SELECT 1 FROM troupe_nodes WHERE node = ${node} FOR UPDATE`, update)
+            ),
+          orElse: () => update
+        })
         if (taken.length > 0) {
           // (a holder on this host whose process is gone, a restart after kill -9, is routine: said at debug level)
           if (presumed)
