@@ -23,7 +23,7 @@ export const seconds: Readonly<Record<string, number>> = {
   "test/cli.test.ts": 55,
   "test/durable-node-name.test.ts": 12,
   "test/remote-id-rotation-flood.test.ts": 20,
-  "test/durable-node-name-fenced.test.ts": 30,
+  "test/durable-node-name-fenced.test.ts": 10,
   "test/readme.test.ts": 36,
   "test/durable-session-chaos.test.ts": 30,
   "test/packed-install.test.ts": 30,
