@@ -4,11 +4,13 @@
  * heartbeat stand still for the lease, takes the name over in bounded time, and the stalled batch, once it goes on,
  * writes nothing (its storage is fenced). On PostgreSQL the check's `FOR SHARE` lock of the holder row held the
  * successor's takeover for as long as the stalled transaction lived (for ever under SIGSTOP): the successor's claim
- * did not end within 20 s; the server now ends a batch's transaction left idle for the holder's lease.
+ * did not end within 20 s; the server now ends a batch's transaction left idle for the holder's lease. A stalled
+ * process's heartbeat stalls too: on PostgreSQL the test holds the other connections of the holder's pool meanwhile,
+ * so that its heartbeat waits (a batch does not hold the heartbeat up: NodeHeartbeatBusyBatch.test.ts).
  */
 import { hostname } from "node:os"
 import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
-import { Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { databases } from "./databases.ts"
@@ -21,13 +23,17 @@ const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStar
 
 /** The holder's lease: how long its stalled transaction may stay idle (its heartbeat is every third of it). */
 const HOLDER_LEASE_MS = 4000
+/** The holder's pool on PostgreSQL: the batches' own connection, and the two the test holds while it stalls. */
+const HOLDER_CONNECTIONS = 3
 
 describe.each(databases())("a holder stalled in the middle of a write batch ($name)", (db) => {
   it("is taken over in bounded time, and its stalled batch writes nothing", async () => {
     const location = await db.fresh()
     const result = await Effect.runPromise(
       Effect.gen(function* () {
-        const first = yield* Layer.build(db.layer(location, { nodeLease: `${HOLDER_LEASE_MS} millis` }))
+        const first = yield* Layer.build(
+          db.layer(location, { nodeLease: `${HOLDER_LEASE_MS} millis`, maxConnections: HOLDER_CONNECTIONS })
+        )
         yield* claim("n").pipe(Effect.provideContext(first))
         // the successor's storage, opened now (its migrations checked): its claim below only watches and takes over
         const second = yield* Layer.build(Layer.fresh(db.layer(location, { nodeLease: "300 millis" })))
@@ -49,6 +55,12 @@ describe.each(databases())("a holder stalled in the middle of a write batch ($na
           )
         )
         yield* Deferred.await(stalled)
+        // the rest of the holder stalls too: its heartbeat waits for a connection of its pool (SQLite: for the batch)
+        const stall = yield* Scope.make()
+        if (db.name === "postgres") {
+          const pool = Storage.internal(Context.get(first, Storage.Storage)).sql
+          for (let i = 1; i < HOLDER_CONNECTIONS; i++) yield* Scope.provide(pool.reserve, stall)
+        }
         // the successor watches the heartbeat for its lease (it stands still: the holder is stalled), then takes over
         const since = Date.now()
         const successor = yield* Effect.exit(
@@ -56,6 +68,7 @@ describe.each(databases())("a holder stalled in the middle of a write batch ($na
         )
         const tookMillis = Date.now() - since
         // the holder goes on
+        yield* Scope.close(stall, Exit.void)
         yield* Deferred.succeed(goOn, undefined)
         const stalledExit = yield* Fiber.join(batch)
         const rows = yield* sql<{

@@ -16,8 +16,11 @@ export interface Database {
   readonly name: "sqlite" | "postgres"
   /** Where a fresh, empty database is (a file path, or a `postgres://` URL). */
   fresh(): Promise<string>
-  /** A storage layer on a database made by `fresh`. */
-  layer(location: string, options?: Storage.Options): Layer.Layer<Storage.Storage, Storage.StorageError>
+  /** A storage layer on a database made by `fresh` (`maxConnections`: its pool's, on PostgreSQL). */
+  layer(
+    location: string,
+    options?: Storage.Options & { readonly maxConnections?: number }
+  ): Layer.Layer<Storage.Storage, Storage.StorageError>
   /** A SqlClient on it (to look at or damage the tables). */
   client(location: string): Layer.Layer<SqlClient.SqlClient, Storage.StorageError>
   /** The PostgreSQL server, for the postgres database. */
@@ -49,7 +52,10 @@ export const databases = (options: { readonly postgres?: boolean } = {}): Readon
   const sqlite: Database = {
     name: "sqlite",
     fresh: async () => join(dir, `db-${++files}.sqlite`),
-    layer: (filename, options) => Storage.layerSqlite({ filename, ...options }),
+    layer: (filename, options) => {
+      const { maxConnections: _, ...rest } = options ?? {}
+      return Storage.layerSqlite({ filename, ...rest })
+    },
     client: (filename) => Storage.sqliteClient({ filename }),
     server: () => undefined
   }
