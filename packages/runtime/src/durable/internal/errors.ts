@@ -175,8 +175,27 @@ export class NodeFenced extends Schema.TaggedError<NodeFenced>()("NodeFenced", {
   }
 }
 
-/** Why a storage operation can fail. */
+/**
+ * An option of a storage layer is not what it may be (`nodeLease: "10 sec"`, `maxConnections: 0`, ...): `option` names
+ * it, `detail` says what was given and what to give. Nothing was opened or connected.
+ *
+ * @example
+ * ```ts
+ * Storage.layerSqlite({ filename: "troupe.db", nodeLease: -1 }) // fails to build: InvalidStorageOptions, nodeLease
+ * ```
+ */
+export class InvalidStorageOptions extends Schema.TaggedError<InvalidStorageOptions>()("InvalidStorageOptions", {
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The storage was not opened: its option ${this.option} ${this.detail}`
+  }
+}
+
+/** Why a storage operation can fail (and a storage layer: {@link InvalidStorageOptions} too). */
 export type StorageError =
+  | InvalidStorageOptions
   | StorageUnavailable
   | StorageTooNew
   | StorageCorrupt
