@@ -1,10 +1,10 @@
 /**
  * A storage's options that their types do not check all of (from plain JavaScript or a config file), checked before
  * a database is opened or connected: each is `InvalidStorageOptions` naming the first that is not what it may be.
- * Unchecked, they were a defect (`Duration.toMillis` of `"10 sec"`), a statement refused at every write batch
- * (`nodeLease: NaN` in PostgreSQL's `idle_in_transaction_session_timeout`), a stall guard turned off (a `nodeLease` of
- * 0 is PostgreSQL's "no timeout"), a timer Node clamps to 1 ms with a warning (a `flushDelay` past 24 days), a pool
- * that never hands a connection out (`maxConnections: 0`), or a misleading "could not open" (`busyTimeoutMillis: -1`).
+ * Unchecked, they were a defect (`Duration.toMillis` of `"10 sec"`), a storage built with a lease of `NaN` or 0 ms
+ * (PostgreSQL's `idle_in_transaction_session_timeout` is set from it at every write batch: `NaN` is refused there, 0
+ * turns the stall guard off), a PostgreSQL layer whose build did not end (`maxConnections: 0`), a timer Node clamps to
+ * 1 ms with a warning (a `flushDelay` past 24 days), or a misleading "could not open" (`busyTimeoutMillis: -1`).
  */
 import { Duration, Effect, Redacted, Schema } from "effect"
 import { durationOf, forms, show } from "../../Durations.ts"
