@@ -1,11 +1,12 @@
 /**
  * A transport's options given from plain JavaScript or a config file that are not what they may be: one typed
  * `TransportStartError` when the node is made, naming the field, what was given and what to give. Unchecked, a
- * failure detector's were a defect when the first link formed (`FailureDetector.timeout("2 sec0" as never)`), or every peer
+ * failure detector's were a defect when the first link formed (`FailureDetector.timeout("2 sec0")`), or every peer
  * declared down at each heartbeat tick (a timeout of 0, -1 or NaN; a phi threshold of NaN; a detector without its
  * `_tag`, read as phi accrual without a threshold); a listen port that is not one was Node's `RangeError` thrown out
- * of `listen` (a defect); a duration that is not one was shown as `NaN`; a `reconnect.maxDelay` below the
- * `initialDelay` was raised to it silently.
+ * of `listen` (a defect); an `advertisedUrl` that is not a ws(s) URL was published, and no peer could dial it; a
+ * duration that is not one was shown as `NaN`; a `reconnect.maxDelay` below the `initialDelay` was raised to it
+ * silently.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
@@ -68,7 +69,7 @@ describe("transport options that are not what they may be", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.live("WebSocket: a listen port or host that is not one is a TransportStartError, not a defect", () =>
+  it.live("WebSocket: a listen port or host, or an advertisedUrl, that is not one is a TransportStartError", () =>
     Effect.gen(function* () {
       for (const [listen, field, given] of [
         [{ port: -1 }, "listen.port", "-1"],
@@ -80,6 +81,18 @@ describe("transport options that are not what they may be", () => {
       ] as const) {
         refused(yield* Effect.flip(WebSocket.make({ secret, listen: listen as never })), field, given)
       }
+      for (const advertisedUrl of ["example.com:7000", "http://example.com:7000", ""]) {
+        refused(
+          yield* Effect.flip(WebSocket.make({ secret, advertisedUrl })),
+          "advertisedUrl",
+          JSON.stringify(advertisedUrl)
+        )
+      }
+      const advertised = yield* WebSocket.make({ secret, advertisedUrl: "wss://node-1.example.org:7000" })
+      assert.strictEqual(
+        Option.getOrElse(advertised.address, () => ""),
+        "wss://node-1.example.org:7000"
+      )
       const node = yield* WebSocket.make({ secret, listen: { port: 0, host: "127.0.0.1" } })
       assert.match(
         Option.getOrElse(node.address, () => ""),

@@ -326,3 +326,20 @@ export const checkListen = (listen: unknown): TransportStartError | undefined =>
   }
   return undefined
 }
+
+/**
+ * Checks the URL a WebSocket node publishes as its address (`advertisedUrl`): peers dial it, so it is a `ws://` or
+ * `wss://` URL (a host and port alone, `example.com:7000`, was published as it was and no peer could dial it).
+ *
+ * @example
+ * ```ts
+ * checkAdvertisedUrl("example.com:7000") // TransportStartError, field "advertisedUrl"
+ * ```
+ */
+export const checkAdvertisedUrl = (url: unknown): TransportStartError | undefined =>
+  url === undefined || (typeof url === "string" && URL.canParse(url) && /^wss?:$/.test(new URL(url).protocol))
+    ? undefined
+    : new TransportStartError({
+        field: "advertisedUrl",
+        detail: `advertisedUrl is ${shown(url)}: give the ws:// or wss:// URL peers dial, e.g. wss://node-1.example.org:7000`
+      })
