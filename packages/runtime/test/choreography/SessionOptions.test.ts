@@ -14,6 +14,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { ActorSystem, DurableSession, Session, Storage } from "@troupe/runtime"
 import { Effect, Layer, Option } from "effect"
 import { afterAll } from "vitest"
+import { Review } from "../../../choreography/test/fixtures.ts"
+import { invalidOptions } from "../../src/choreography/internal/sessionOptions.ts"
 import { Ask, askClient, askServer } from "./fixtures.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-session-options-"))
@@ -50,6 +52,13 @@ const check = (error: unknown, option: string, given: string) => {
 }
 
 describe("session options that are not what they should be", () => {
+  it("stepTimeouts names a family by its name (its members share it), not a member", () => {
+    assert.isUndefined(invalidOptions(Review, { stepTimeouts: { Reviewer: "1 second", Author: 500 } }, false))
+    const member = invalidOptions(Review, { stepTimeouts: { "Reviewer[0]": "1 second" } }, false)
+    assert.strictEqual(member?.option, "stepTimeouts.Reviewer[0]")
+    assert.include(member?.message, "Author, Reviewer")
+  })
+
   it.live("Session.start and run: InvalidSessionOptions naming the option, nothing started", () =>
     Effect.gen(function* () {
       const roles = {
