@@ -8,7 +8,8 @@
  * configuration's `maxOutputTokens`, else 4,096); system messages become the `system` parameter; thinking
  * blocks come back as `Reasoning` items whose signature is kept and replayed (turn thinking on per model with
  * `thinking`); reasoning effort is `output_config.effort`; HTTP 529 (overloaded) is a retryable
- * `ServerError`; errors inside a stream are classified by their type, as HTTP ones are.
+ * `ServerError`; errors inside a stream are classified by their type, as HTTP ones are; an event of a stream whose
+ * data is not JSON is a `MalformedResponse` showing it (not retried, nothing printed).
  *
  * @example
  * ```ts
@@ -95,9 +96,11 @@ export const provider = (client: AnthropicSdk, config: Pick<Config, "models"> = 
         Effect.map(answer("message", Api.fromMessage))
       ),
     stream: (request) =>
-      send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).withResponse()).pipe(
-        Effect.tap(({ response }) => checkStream(response)),
-        Effect.map(({ data, response }) => events(data, Api.eventMapper(requestIdOf(response))))
+      send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).asResponse()).pipe(
+        Effect.tap(checkStream),
+        Effect.map((response) =>
+          events(Api.streamEvents(response, requestIdOf(response)), Api.eventMapper(requestIdOf(response)))
+        )
       )
   }
 }

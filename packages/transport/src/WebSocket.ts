@@ -30,7 +30,7 @@ import { WebSocket as Socket } from "ws"
 import type { Wire, WireEvents, WireFailure } from "./internal/connection.ts"
 import * as EngineScope from "./internal/engineScope.ts"
 import { certificateName, isLoopback, listen } from "./internal/listener.ts"
-import { resolve } from "./internal/options.ts"
+import { checkAdvertisedUrl, checkListen, resolve } from "./internal/options.ts"
 import * as WsWrite from "./internal/wsWrite.ts"
 import { type Service, Transport, type Options as TransportOptions } from "./Transport.ts"
 import { TransportStartError } from "./TransportError.ts"
@@ -221,8 +221,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
   Effect.gen(function* () {
     const resolved = resolve(options)
     if (Result.isFailure(resolved)) return yield* resolved.failure
-    const insecure = checkSecurity(options)
-    if (insecure !== undefined) return yield* insecure
+    const refused = checkListen(options.listen) ?? checkAdvertisedUrl(options.advertisedUrl) ?? checkSecurity(options)
+    if (refused !== undefined) return yield* refused
     const settings = resolved.success
     const tls = options.tls
     const mutual = isMutual(tls)

@@ -16,10 +16,11 @@ import type {
   ProviderResult,
   ReasoningEffort
 } from "../LanguageModel.ts"
-import { ConnectionFailed, type LlmError, TimedOut } from "../LlmError.ts"
+import { ConnectionFailed, isLlmError, type LlmError, TimedOut } from "../LlmError.ts"
 import * as Message from "../Message.ts"
 import type * as Usage from "../Usage.ts"
 import { fromStatus, retryAfterFromHeaders } from "./errors.ts"
+import { jsonOf, sseMessages } from "./sse.ts"
 
 /** How a model thinks before it answers: adaptively, or with a budget of tokens. */
 export type Thinking = "adaptive" | { readonly budgetTokens: number }
@@ -237,6 +238,41 @@ export const fromMessage = (message: AnthropicMessage, requestId: string | undef
   }
 }
 
+/**
+ * The events of a streamed answer's body, read as the SDK reads them but by our SSE reader (see `sse.ts`): `ping` and
+ * events without a name are skipped, an `error` event throws the SDK's `APIError` (classified by its type, as an HTTP
+ * error is), data that is not JSON throws `MalformedResponse` showing it, not retried (the SDK printed it to the
+ * console and threw a bare `SyntaxError`, a retried `ConnectionFailed` to us).
+ *
+ * @example
+ * for await (const event of streamEvents(response, requestId)) map(event)
+ */
+export async function* streamEvents(
+  response: Response,
+  requestId: string | undefined
+): AsyncGenerator<RawMessageStreamEvent> {
+  for await (const { event, data } of sseMessages(response)) {
+    if (event === undefined || event === "ping" || data === "") continue
+    if (event === "error") {
+      let body: unknown = data
+      try {
+        body = JSON.parse(data)
+      } catch {
+        // (an error event whose data is not JSON: its text is the error)
+      }
+      const type = (body as { readonly error?: { readonly type?: unknown } } | null)?.error?.type
+      throw new APIError(
+        undefined,
+        body as object,
+        undefined,
+        response.headers,
+        typeof type === "string" ? (type as never) : undefined
+      )
+    }
+    yield jsonOf(data, requestId) as RawMessageStreamEvent
+  }
+}
+
 /** Maps stream events, assembling the message as they come (content blocks by index). */
 export const eventMapper = (requestId: string | undefined) => {
   let message: AnthropicMessage | undefined
@@ -301,6 +337,8 @@ export const eventMapper = (requestId: string | undefined) => {
 
 /** Maps what the Anthropic SDK throws; an error event inside a stream is classified by its type. */
 export const fromSdkError = (error: unknown): LlmError => {
+  // ours, thrown from inside a stream we read (an event that is not JSON: MalformedResponse)
+  if (isLlmError(error)) return error as LlmError
   if (error instanceof APIConnectionTimeoutError) {
     return new TimedOut({ message: error.message, phase: "connect", after: Duration.zero })
   }

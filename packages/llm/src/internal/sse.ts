@@ -1,7 +1,9 @@
 /**
- * The events of an OpenAI-wire stream (server-sent events whose data is JSON), read from the answer's body. The
- * openai SDK's own reader printed to the console on an event that is not JSON and threw a bare `SyntaxError` that
- * said nothing of what came (a retried `ConnectionFailed` to us); here it is a `MalformedResponse` showing the event.
+ * The events of a model's stream (server-sent events whose data is JSON), read from the answer's body. The SDKs' own
+ * readers (openai's, Anthropic's) printed to the console on an event that is not JSON and threw a bare `SyntaxError`
+ * that said nothing of what came (a retried `ConnectionFailed` to us); here it is a `MalformedResponse` showing the
+ * event. {@link sseMessages} reads the events; {@link sseJson} is the OpenAI wire's reading of them (Anthropic's is
+ * in `anthropicApi.ts`).
  */
 import { APIError } from "openai"
 import { MalformedResponse } from "../LlmError.ts"
@@ -9,52 +11,41 @@ import { MalformedResponse } from "../LlmError.ts"
 /** At most this many characters of an event that is not JSON are shown in the error. */
 const SHOWN = 200
 
-/** What {@link sseJson}'s dispatch returns at `data: [DONE]`. */
-const done: unique symbol = Symbol("done")
+/** One server-sent event: its name (`event:`, absent when it has none) and its data lines joined. */
+export interface Message {
+  readonly event: string | undefined
+  readonly data: string
+}
 
 /**
- * The JSON data of each event of `response`'s body, until `data: [DONE]` or the end, as the SDK reads them: an event
- * named `error`, or whose data has an `error` field, throws the SDK's `APIError` (the caller classifies it); data that
- * is not JSON throws {@link MalformedResponse} showing it (cut to 200 characters), not retried.
+ * The events of `response`'s body with data (a comment, or an event without `data:`, is none), until the end or the
+ * consumer stops (the body is then cancelled): CRLF, CR or LF line ends, lines split across reads, multi-line data.
  *
  * @example
- * for await (const chunk of sseJson(response, requestId)) handle(chunk)
+ * for await (const { event, data } of sseMessages(response)) console.log(event, data)
  */
-export async function* sseJson(response: Response, requestId: string | undefined): AsyncGenerator<unknown> {
+export async function* sseMessages(response: Response): AsyncGenerator<Message> {
   const body = response.body
   if (body === null) return
   const reader = body.pipeThrough(new TextDecoderStream()).getReader()
-  /** Whether the body was read to its end (else it is cancelled: an error, [DONE], the consumer stopped). */
+  /** Whether the body was read to its end (else it is cancelled: an error, the consumer stopped). */
   let drained = false
   let rest = ""
   let data: Array<string> = []
   let event: string | undefined
-  /** The event so far, as JSON; `"done"` at `[DONE]`; `undefined` when there is none. */
-  const dispatch = (): unknown => {
-    if (data.length === 0) return undefined
-    const text = data.join("\n")
-    const name = event
+  /** The event so far; `undefined` when it has no data. */
+  const dispatch = (): Message | undefined => {
+    if (data.length === 0) {
+      event = undefined
+      return undefined
+    }
+    const message = { event, data: data.join("\n") }
     data = []
     event = undefined
-    if (text === "[DONE]") return done
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      const shown = text.length > SHOWN ? `${text.slice(0, SHOWN)}…` : text
-      throw new MalformedResponse({
-        message: `the server's stream has an event whose data is not JSON: ${JSON.stringify(shown)}`,
-        ...(requestId === undefined ? {} : { requestId })
-      })
-    }
-    const error = (json as { readonly error?: unknown } | null)?.error
-    if (name === "error" || (error !== undefined && error !== null && error !== false)) {
-      throw new APIError(undefined, (error ?? json) as object, undefined, response.headers)
-    }
-    return json
+    return message
   }
   /** Reads one line of the stream: a field of the event, or the blank line that ends it. */
-  const line = (text: string): unknown => {
+  const line = (text: string): Message | undefined => {
     if (text === "") return dispatch()
     if (text.startsWith(":")) return undefined
     const colon = text.indexOf(":")
@@ -71,9 +62,8 @@ export async function* sseJson(response: Response, requestId: string | undefined
       const lines = ended ? [...rest.split(/\r\n|\r|\n/), ""] : (rest + value).split(/\r\n|\r(?!$)|\n/)
       rest = ended ? "" : (lines.pop() ?? "")
       for (const text of lines) {
-        const json = line(text)
-        if (json === done) return
-        if (json !== undefined) yield json
+        const message = line(text)
+        if (message !== undefined) yield message
       }
       if (ended) {
         drained = true
@@ -82,5 +72,44 @@ export async function* sseJson(response: Response, requestId: string | undefined
     }
   } finally {
     if (!drained) await reader.cancel().catch(() => undefined)
+  }
+}
+
+/**
+ * An event's data as JSON; data that is not JSON throws {@link MalformedResponse} showing it (cut to 200 characters)
+ * and the request id: the stream came over a working connection, so it is not retried.
+ *
+ * @example
+ * const json = jsonOf(message.data, requestId)
+ */
+export const jsonOf = (data: string, requestId: string | undefined): unknown => {
+  try {
+    return JSON.parse(data)
+  } catch {
+    const shown = data.length > SHOWN ? `${data.slice(0, SHOWN)}…` : data
+    throw new MalformedResponse({
+      message: `the server's stream has an event whose data is not JSON: ${JSON.stringify(shown)}`,
+      ...(requestId === undefined ? {} : { requestId })
+    })
+  }
+}
+
+/**
+ * The JSON data of each event of an OpenAI-wire `response`'s body, until `data: [DONE]` or the end, as the openai SDK
+ * reads them: an event named `error`, or whose data has an `error` field, throws the SDK's `APIError` (the caller
+ * classifies it); data that is not JSON throws {@link MalformedResponse} (see {@link jsonOf}).
+ *
+ * @example
+ * for await (const chunk of sseJson(response, requestId)) handle(chunk)
+ */
+export async function* sseJson(response: Response, requestId: string | undefined): AsyncGenerator<unknown> {
+  for await (const { event, data } of sseMessages(response)) {
+    if (data === "[DONE]") return
+    const json = jsonOf(data, requestId)
+    const error = (json as { readonly error?: unknown } | null)?.error
+    if (event === "error" || (error !== undefined && error !== null && error !== false)) {
+      throw new APIError(undefined, (error ?? json) as object, undefined, response.headers)
+    }
+    yield json
   }
 }

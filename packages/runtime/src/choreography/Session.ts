@@ -35,7 +35,7 @@
  */
 
 import { Choreography, type Endpoint } from "@troupe/choreography"
-import { Deferred, Duration, Effect, Scope } from "effect"
+import { Deferred, type Duration, Effect, Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, internal, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
@@ -46,6 +46,7 @@ import * as Participants from "./internal/participant.ts"
 import { Admission } from "./internal/sessionAdmission.ts"
 import { type RoleSharded, type SessionAborted, type SessionOverloaded, shardedRole } from "./internal/sessionErrors.ts"
 import { onClose, SessionHandle } from "./internal/sessionHandle.ts"
+import { type InvalidSessionOptions, invalidOptions, stepMillisOf } from "./internal/sessionOptions.ts"
 import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtocols.ts"
 
 type Protocol = Choreography.Protocol
@@ -68,6 +69,7 @@ export {
   SessionOverloaded,
   StepTimeout
 } from "./internal/sessionErrors.ts"
+export { InvalidSessionOptions } from "./internal/sessionOptions.ts"
 
 declare const ParticipantTypeId: unique symbol
 
@@ -180,7 +182,9 @@ export interface Handle<Results> {
  * Starts a session: its coordinator asks each participant to join, then tells them all to begin. The
  * session is cancelled if the scope closes before it ends. A role bound to a sharded actor fails it with
  * `RoleSharded` (see `ShardedSession`); a role bound wrongly (not bound, to a list or one actor where the other is
- * due, one actor to two roles) with `RoleBindingInvalid`, before anything is started.
+ * due, one actor to two roles) with `RoleBindingInvalid`, and an option that is not what it may be (a step timeout
+ * that is not a duration, a role in `stepTimeouts` the protocol does not have, a `traceLimit` that is not a whole
+ * number of at least 0) with `InvalidSessionOptions`, before anything is started.
  *
  * An actor system lets a bounded number of sessions join their roles at once; the others wait in line, in
  * order, and one that waits longer than the system's ask timeout fails with `SessionOverloaded` before anything
@@ -197,7 +201,7 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
   options: Options<P, B>
 ): Effect.Effect<
   Handle<ResultsOf<B>>,
-  SpawnError | RoleBindingInvalid | RoleSharded | SessionOverloaded,
+  SpawnError | RoleBindingInvalid | RoleSharded | SessionOverloaded | InvalidSessionOptions,
   ActorSystem | Scope.Scope
 > =>
   admitted(protocol, options, (system, id, admission) =>
@@ -212,14 +216,20 @@ export const start = <P extends Protocol, const B extends Bindings<P>>(
  */
 const admitted = <A, E, R>(
   protocol: Protocol,
-  options: { readonly roles: unknown; readonly id?: string },
+  options: { readonly roles: unknown; readonly id?: string; readonly stepTimeout?: unknown },
   then: (system: ActorSystem["Service"], id: string, admission: Admission) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | RoleBindingInvalid | RoleSharded | SessionOverloaded, R | ActorSystem> =>
+): Effect.Effect<
+  A,
+  E | RoleBindingInvalid | RoleSharded | SessionOverloaded | InvalidSessionOptions,
+  R | ActorSystem
+> =>
   Effect.flatMap(
     ActorSystem,
-    (system): Effect.Effect<A, E | RoleBindingInvalid | RoleSharded | SessionOverloaded, R> => {
+    (system): Effect.Effect<A, E | RoleBindingInvalid | RoleSharded | SessionOverloaded | InvalidSessionOptions, R> => {
       const invalid = invalidBinding(protocol, options.roles as Readonly<Record<string, unknown>>)
       if (invalid !== undefined) return Effect.fail(invalid)
+      const badOption = invalidOptions(protocol, options, false)
+      if (badOption !== undefined) return Effect.fail(badOption)
       const sharded = shardedBinding(protocol.name, options.roles as never)
       if (sharded !== undefined) return Effect.fail(sharded)
       const id = options.id ?? freshId()
@@ -298,7 +308,10 @@ const freshId = (): string => JSON.parse(`"${crypto.randomUUID()}"`)
 
 const noTimeouts: Readonly<Record<string, number | undefined>> = {}
 
-/** Each role's step deadline in milliseconds (the same empty record for every session without deadlines). */
+/**
+ * Each role's step deadline in milliseconds (the same empty record for every session without deadlines); checked
+ * before (see `sessionOptions.ts`).
+ */
 const stepTimeoutsOf = (
   instance: Protocol,
   familyOf: (role: string) => string,
@@ -310,8 +323,8 @@ const stepTimeoutsOf = (
   if (options.stepTimeout === undefined && options.stepTimeouts === undefined) return noTimeouts
   const millis: Record<string, number | undefined> = {}
   for (const role of instance.roles) {
-    const timeout = options.stepTimeouts?.[familyOf(role)] ?? options.stepTimeout
-    if (timeout !== undefined) millis[role] = Duration.toMillis(timeout)
+    const timeout = stepMillisOf(options.stepTimeouts?.[familyOf(role)] ?? options.stepTimeout)
+    if (timeout !== undefined) millis[role] = timeout
   }
   return millis
 }
@@ -356,7 +369,7 @@ export const run = <P extends Protocol, const B extends Bindings<P>>(
   options: Options<P, B>
 ): Effect.Effect<
   Coordinator.Completed<ResultsOf<B>>,
-  SessionAborted | SpawnError | RoleBindingInvalid | RoleSharded | SessionOverloaded,
+  SessionAborted | SpawnError | RoleBindingInvalid | RoleSharded | SessionOverloaded | InvalidSessionOptions,
   ActorSystem
 > =>
   admitted(protocol, options, (system, id, admission) =>

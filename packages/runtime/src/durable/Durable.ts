@@ -38,7 +38,9 @@ import { callHandler } from "../internal/callHandler.ts"
 import { localCell, type SystemImpl } from "../internal/system.ts"
 import * as Protocol from "../Protocol.ts"
 import {
+  badDurableOptions,
   describe,
+  InvalidDurableOptions,
   NotDurable,
   PersistenceIdInUse,
   StateNotDecodable,
@@ -50,7 +52,13 @@ import * as Inbox from "./internal/inbox.ts"
 import { Instance, instances, jsonCodec, revive, type StateSpec } from "./internal/instance.ts"
 import { internal, Storage } from "./Storage.ts"
 
-export { NotDurable, PersistenceIdInUse, StateNotDecodable, StateVersionUnknown } from "./internal/errors.ts"
+export {
+  InvalidDurableOptions,
+  NotDurable,
+  PersistenceIdInUse,
+  StateNotDecodable,
+  StateVersionUnknown
+} from "./internal/errors.ts"
 
 /** The live state of a durable actor, as its cell holds it. */
 export interface Persistent<S> {
@@ -106,7 +114,8 @@ type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Eff
 /**
  * Makes a behaviour durable under a persistence id (see the module's documentation for what is written
  * when). The behaviour's `init` (if any) runs at every start, for its resources; its state is used only when
- * nothing is stored yet. Children, timers and watches are not stored.
+ * nothing is stored yet. Children, timers and watches are not stored. Throws {@link InvalidDurableOptions} for an
+ * `id`, `version` or `migrations` that is not what it may be (from plain JavaScript or a config file).
  *
  * @example
  * ```ts
@@ -122,6 +131,8 @@ export const persistent = <P extends Protocol.Any, S, R, I>(
   behavior: Behavior<P, S, R>,
   options: Options<S, I>
 ): Behavior<P, Persistent<S>, R | Storage> => {
+  const bad = badDurableOptions(options)
+  if (bad !== undefined) throw new InvalidDurableOptions({ persistenceId: String(options.id), ...bad })
   const codec = jsonCodec(options.state)
   const spec: StateSpec<S> = {
     persistenceId: options.id,

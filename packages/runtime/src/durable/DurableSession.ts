@@ -42,6 +42,12 @@ import {
   type SessionOverloaded,
   shardedRole
 } from "../choreography/internal/sessionErrors.ts"
+import {
+  defaultDeadline,
+  type InvalidSessionOptions,
+  invalidOptions,
+  stepMillisOf
+} from "../choreography/internal/sessionOptions.ts"
 import type { CoordinatorProtocol, ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
 import type * as Session from "../choreography/Session.ts"
 import { type NodeFenced, StorageCorrupt, type StorageError } from "./internal/errors.ts"
@@ -54,7 +60,7 @@ type Choreography = C.Protocol
 
 /** How a durable session runs: a session's options, and how long one of its nodes may be gone. */
 export interface Options<P, B extends Session.Bindings<P>> extends Session.Options<P, B> {
-  /** How long a node of the session may be gone (crashed, restarting) before the session fails. Default 30 s. */
+  /** How long a node of the session may be gone (crashed, restarting) before the session fails (finite). Default 30 s. */
   readonly deadline?: Duration.Input
 }
 
@@ -120,7 +126,8 @@ const handleOf = <Results>(
  * Starts a durable session: it is stored (who plays each role, its settings) before its coordinator asks the
  * roles to join. Unlike `Session.start`, closing the scope does not cancel it: it outlives this process. A role
  * bound to a sharded actor fails it with `Session.RoleSharded` (see `ShardedSession`), a role bound wrongly with
- * `Session.RoleBindingInvalid`.
+ * `Session.RoleBindingInvalid`, an option that is not what it may be (a `deadline` or step timeout that is not a
+ * duration, an infinite `deadline`, see `Session.start`) with `Session.InvalidSessionOptions`, nothing stored.
  *
  * It first takes a place among the sessions joining on this actor system (at most its `maxJoiningSessions`, shared
  * with plain sessions): when none is free it waits in line, in order, at most the session's `deadline`, and then fails
@@ -133,12 +140,20 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   options: Options<P, B>
 ): Effect.Effect<
   Handle<Session.ResultsOf<B>>,
-  SpawnError | StorageError | SessionIdTaken | Session.RoleBindingInvalid | Session.RoleSharded | SessionOverloaded,
+  | SpawnError
+  | StorageError
+  | SessionIdTaken
+  | Session.RoleBindingInvalid
+  | Session.RoleSharded
+  | SessionOverloaded
+  | InvalidSessionOptions,
   ActorSystem | Storage
 > =>
   Effect.gen(function* () {
     const invalid = invalidBinding(protocol, options.roles as Readonly<Record<string, unknown>>)
     if (invalid !== undefined) return yield* invalid
+    const badOption = invalidOptions(protocol, options, true)
+    if (badOption !== undefined) return yield* badOption
     const sharded = shardedRole(protocol.name, options.roles as never)
     if (sharded !== undefined) return yield* sharded
     const system = yield* ActorSystem
@@ -199,7 +214,7 @@ const notStarted = (store: SessionStore, protocol: string, id: string, error: Sp
 
 /** The session's deadline in milliseconds (how long one of its nodes may be gone; its wait in line at the start). */
 const deadlineMillisOf = (options: { readonly deadline?: Duration.Input }): number =>
-  Duration.toMillis(options.deadline ?? "30 seconds")
+  Duration.toMillis(options.deadline ?? defaultDeadline)
 
 /**
  * @internal Stores a new durable session (who plays each role, its settings), coordinated by `node`; answers
@@ -219,8 +234,8 @@ export const create = <P extends Choreography, const B extends Session.Bindings<
     const stepTimeouts: Readonly<Record<string, Duration.Input | undefined>> = options.stepTimeouts ?? {}
     const stepTimeoutMillis: Record<string, number> = {}
     for (const role of protocol.roles) {
-      const timeout = stepTimeouts[role] ?? options.stepTimeout
-      if (timeout !== undefined) stepTimeoutMillis[role] = Duration.toMillis(timeout)
+      const timeout = stepMillisOf(stepTimeouts[role] ?? options.stepTimeout)
+      if (timeout !== undefined) stepTimeoutMillis[role] = timeout
     }
     const deadlineMillis = deadlineMillisOf(options)
     const traceLimit = options.traceLimit ?? 1000
@@ -250,7 +265,8 @@ export const run = <P extends Choreography, const B extends Session.Bindings<P>>
   | SessionIdTaken
   | Session.RoleBindingInvalid
   | Session.RoleSharded
-  | SessionOverloaded,
+  | SessionOverloaded
+  | InvalidSessionOptions,
   ActorSystem | Storage
 > => Effect.flatMap(start(protocol, options), (handle) => handle.await)
 

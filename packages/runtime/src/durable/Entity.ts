@@ -35,6 +35,7 @@ import type { MailboxFull } from "../Mailbox.ts"
 import type * as Protocol from "../Protocol.ts"
 import type * as Supervisor from "../Supervisor.ts"
 import * as Durable from "./Durable.ts"
+import { badDurableOptions } from "./internal/errors.ts"
 import * as Inbox from "./internal/inbox.ts"
 import { escapeId, type Gone, type Region, regionOf, regions } from "./internal/region.ts"
 import type { Storage } from "./Storage.ts"
@@ -116,6 +117,12 @@ export const make: {
     ["shutdownTimeout", options.shutdownTimeout]
   ])
   if (bad !== undefined) throw new InvalidEntityOptions({ kind: name, ...bad })
+  // (a durable kind's version and migrations: checked here, not at each entity's first message)
+  const durable =
+    options.state === undefined
+      ? undefined
+      : badDurableOptions({ id: name, version: options.version, migrations: options.migrations })
+  if (durable !== undefined) throw new InvalidEntityOptions({ kind: name, ...durable })
   const { state } = options
   const behavior =
     state === undefined

@@ -26,9 +26,11 @@ import { fromSqlError, type NodeFenced, type StorageError } from "./internal/err
 import * as Migrations from "./internal/migrations.ts"
 import { NodeClaims } from "./internal/nodeClaim.ts"
 import * as Sqlite from "./internal/sqlite.ts"
+import { checkOptions } from "./internal/storageOptions.ts"
 import { Writer } from "./internal/writer.ts"
 
 export {
+  InvalidStorageOptions,
   NodeFenced,
   NodeNameTaken,
   PersistenceConflict,
@@ -144,14 +146,16 @@ export const internal = (storage: StorageService): Internal =>
   (storage as unknown as { readonly [InternalKey]: Internal })[InternalKey]
 
 /**
- * Makes a storage over the `SqlClient` in context: migrates the database, starts the writer. `nodeClaims: false`
- * for a cluster runner's storage: the runners of a cluster share one database, often under one node name, and
- * Effect Cluster's shard locks already give each sharded actor one runner at a time.
+ * Makes a storage over the `SqlClient` in context: checks the options (`InvalidStorageOptions` names one that is not
+ * what it may be), migrates the database, starts the writer. `nodeClaims: false` for a cluster runner's storage: the
+ * runners of a cluster share one database, often under one node name, and Effect Cluster's shard locks already give
+ * each sharded actor one runner at a time.
  */
 export const make = (
   options: Options & { readonly location?: string; readonly nodeClaims?: boolean } = {}
 ): Effect.Effect<StorageService, StorageError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function* () {
+    yield* checkOptions("storage", options)
     const sql = yield* SqlClient.SqlClient
     const dialect = sql.onDialectOrElse({ pg: () => "pg" as const, orElse: () => "sqlite" as const })
     const location = options.location ?? `the ${dialect} database`
@@ -293,9 +297,20 @@ export type SqliteOptions = Sqlite.SqliteOptions
  * database with other `effect/sql` users; {@link layerSqlite} is the usual way in.
  */
 export const sqliteClient = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, StorageError> =>
-  Sqlite.layer(options).pipe(
-    Layer.catch((error) => Layer.effectDiscard(Effect.fail(fromSqlError(error, "open", undefined, options.filename))))
-  ) as Layer.Layer<SqlClient.SqlClient, StorageError>
+  checked(
+    "sqlite",
+    options,
+    Sqlite.layer(options).pipe(
+      Layer.catch((error) => Layer.effectDiscard(Effect.fail(fromSqlError(error, "open", undefined, options.filename))))
+    ) as Layer.Layer<SqlClient.SqlClient, StorageError>
+  )
+
+/** `layer`, built once `options` are checked (`InvalidStorageOptions` before anything is opened). */
+const checked = <A>(
+  kind: Parameters<typeof checkOptions>[0],
+  options: object,
+  layer: Layer.Layer<A, StorageError>
+): Layer.Layer<A, StorageError> => Layer.unwrap(Effect.as(checkOptions(kind, options), layer))
 
 /**
  * Storage in a SQLite file (created if absent): the default, for one process.
@@ -306,7 +321,11 @@ export const sqliteClient = (options: SqliteOptions): Layer.Layer<SqlClient.SqlC
  * ```
  */
 export const layerSqlite = (options: SqliteOptions & Options): Layer.Layer<Storage, StorageError> =>
-  Layer.effect(Storage, make({ ...options, location: options.filename })).pipe(Layer.provide(sqliteClient(options)))
+  checked(
+    "sqlite storage",
+    options,
+    Layer.effect(Storage, make({ ...options, location: options.filename })).pipe(Layer.provide(sqliteClient(options)))
+  )
 
 /** How to reach a PostgreSQL database. */
 export interface PostgresOptions {
@@ -332,15 +351,24 @@ export interface PostgresOptions {
 
 /** A PostgreSQL `SqlClient` (`@effect/sql-pg`), for sharing the database with other `effect/sql` users. */
 export const postgresClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, StorageError> =>
-  PgClient.layer({
-    url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
-    maxConnections: options.maxConnections ?? 10,
-    connectTimeout: options.connectTimeout ?? "30 seconds",
-    idleTimeout: options.idleTimeout ?? "10 minutes",
-    ...(options.applicationName === undefined ? {} : { applicationName: options.applicationName })
-  }).pipe(
-    Layer.catch((error) => Layer.effectDiscard(Effect.fail(fromSqlError(error, "connect", undefined, "PostgreSQL"))))
-  ) as Layer.Layer<SqlClient.SqlClient, StorageError>
+  checked(
+    "postgres",
+    options,
+    Layer.suspend(
+      () =>
+        PgClient.layer({
+          url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
+          maxConnections: options.maxConnections ?? 10,
+          connectTimeout: options.connectTimeout ?? "30 seconds",
+          idleTimeout: options.idleTimeout ?? "10 minutes",
+          ...(options.applicationName === undefined ? {} : { applicationName: options.applicationName })
+        }).pipe(
+          Layer.catch((error) =>
+            Layer.effectDiscard(Effect.fail(fromSqlError(error, "connect", undefined, "PostgreSQL")))
+          )
+        ) as Layer.Layer<SqlClient.SqlClient, StorageError>
+    )
+  )
 
 /**
  * Storage in a PostgreSQL database, for several processes sharing it.
@@ -350,8 +378,13 @@ export const postgresClient = (options: PostgresOptions): Layer.Layer<SqlClient.
  * Storage.layerPostgres({ url: Redacted.make(process.env.DATABASE_URL!) })
  * ```
  */
-export const layerPostgres = (options: PostgresOptions & Options): Layer.Layer<Storage, StorageError> => {
-  const url = typeof options.url === "string" ? options.url : Redacted.value(options.url)
-  const location = `PostgreSQL at ${url.replace(/\/\/[^@]*@/, "//")}`
-  return Layer.effect(Storage, make({ ...options, location })).pipe(Layer.provide(postgresClient(options)))
-}
+export const layerPostgres = (options: PostgresOptions & Options): Layer.Layer<Storage, StorageError> =>
+  checked(
+    "postgres storage",
+    options,
+    Layer.suspend(() => {
+      const url = typeof options.url === "string" ? options.url : Redacted.value(options.url)
+      const location = `PostgreSQL at ${url.replace(/\/\/[^@]*@/, "//")}`
+      return Layer.effect(Storage, make({ ...options, location })).pipe(Layer.provide(postgresClient(options)))
+    })
+  )

@@ -1,6 +1,6 @@
 /**
  * The actor system's internals: the registry, the root guardian, spawning, stopping, death watch, dead
- * letters, system events, metrics, the receptionist's and topics' tables, and shutdown.
+ * letters, system events, metrics, the receptionist's and topics' tables; its shutdown is `shutdown.ts`.
  */
 import { Cause, type Clock, Context, Duration, Effect, Metric, Scheduler, type Scope, type Stream } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
@@ -8,9 +8,7 @@ import type { ActorSystemService, SpawnOptions } from "../ActorSystem.ts"
 import { InvalidName, NameTaken, SpawnFailed, SystemShuttingDown } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import { badDuration } from "../Durations.ts"
-import type * as Mailbox from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
-import type * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
 import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
@@ -22,21 +20,8 @@ import { EventStream } from "./eventStream.ts"
 import { LocalActorRef } from "./localRef.ts"
 import { type DepthHistogram, depthHistogram } from "./mailboxDepth.ts"
 import { RemoteActorRef, type Remoting } from "./remoting.ts"
-
-/** Settings of a system, resolved from the user's options. */
-export interface Settings {
-  readonly name: string
-  readonly node: string
-  readonly guardian: Supervisor.Strategy
-  readonly mailbox: Mailbox.Config
-  readonly askTimeoutMillis: number
-  readonly shutdownTimeoutMillis: number
-  readonly tracing: boolean
-  /** What other nodes may do here. */
-  readonly remoteAccess: RemoteAccess.RemoteAccess
-  /** How many sessions may be joining their roles at once (see `choreography/internal/sessionAdmission.ts`). */
-  readonly maxJoiningSessions: number
-}
+import { Shutdown } from "./shutdown.ts"
+import type { Settings } from "./systemOptions.ts"
 
 const messagesHandled = Metric.counter("troupe_actor_messages_total", {
   description: "Messages handled by actors",
@@ -80,11 +65,8 @@ export class SystemImpl {
    */
   private flushEvery = 1
   private depths: DepthHistogram | undefined
-  private shuttingDown = false
-  private shutdownDone: Effect.Effect<void> | undefined
-  /** Told once the system has shut down (see {@link whenShutdown}). */
-  private readonly onShutdown = new Set<() => void>()
-  private shutDown = false
+  /** The shutdown sequence and those told of its end (see `shutdown.ts`). */
+  private readonly shutdownOnce: Shutdown
 
   readonly settings: Settings
   /** The options of actors spawned without any, shared by all of them. */
@@ -103,6 +85,13 @@ export class SystemImpl {
     const fork = Effect.runForkWith(context)
     this.deadlines = new Deadlines(clock, (effect) => fork(effect))
     this.guardian = ActorCell.guardian(this, GuardianProtocol)
+    this.shutdownOnce = new Shutdown(
+      Effect.suspend(() => Effect.andThen(this.guardian.freeze(), this.guardian.stopTree(Terminated.stopped))),
+      () => {
+        this.flushHandled()
+        this.deadlines.close()
+      }
+    )
   }
 
   /** Per-system state of a module (receptionist, topics, remoting), made on first use. */
@@ -217,7 +206,7 @@ export class SystemImpl {
   ): Effect.Effect<ActorRef<P>, NameTaken | InvalidName | SpawnFailed | SystemShuttingDown, R> {
     return Effect.contextWith((context: Context.Context<R>) =>
       Effect.suspend((): Effect.Effect<ActorRef<P>, NameTaken | InvalidName | SpawnFailed | SystemShuttingDown> => {
-        if (this.shuttingDown || parent.isTerminated) {
+        if (this.shutdownOnce.isShuttingDown || parent.isTerminated) {
           return Effect.fail(new SystemShuttingDown({ system: this.settings.name }))
         }
         let name = options.name
@@ -375,28 +364,12 @@ export class SystemImpl {
 
   /** Whether the system is shutting down (its actors are being stopped for good). */
   get isShuttingDown(): boolean {
-    return this.shuttingDown
+    return this.shutdownOnce.isShuttingDown
   }
 
-  /** Stops every actor (children before parents, in reverse start order, each with its deadline). */
+  /** Stops every actor (children before parents, in reverse start order, each with its deadline), once. */
   shutdown(): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      if (this.shutdownDone !== undefined) return this.shutdownDone
-      this.shuttingDown = true
-      const done = Effect.andThen(
-        Effect.andThen(this.guardian.freeze(), this.guardian.stopTree(Terminated.stopped)),
-        Effect.sync(() => {
-          this.flushHandled()
-          this.deadlines.close()
-          this.shutDown = true
-          const told = [...this.onShutdown]
-          this.onShutdown.clear()
-          for (const f of told) f()
-        })
-      )
-      this.shutdownDone = Effect.cached(done).pipe(Effect.runSync)
-      return this.shutdownDone
-    })
+    return this.shutdownOnce.run
   }
 
   /**
@@ -404,12 +377,7 @@ export class SystemImpl {
    * system (a listener on a storage that outlives it) is dropped there; at once if it has. The answer cancels it.
    */
   whenShutdown(f: () => void): () => void {
-    if (this.shutDown) {
-      f()
-      return () => {}
-    }
-    this.onShutdown.add(f)
-    return () => this.onShutdown.delete(f)
+    return this.shutdownOnce.whenShutdown(f)
   }
 
   /** A stream of system events from the moment it is run. */

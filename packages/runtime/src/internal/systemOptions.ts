@@ -9,7 +9,21 @@ import { badDuration } from "../Durations.ts"
 import * as Mailbox from "../Mailbox.ts"
 import * as RemoteAccess from "../RemoteAccess.ts"
 import * as Supervisor from "../Supervisor.ts"
-import type { Settings } from "./system.ts"
+
+/** Settings of a system, resolved from the user's options. */
+export interface Settings {
+  readonly name: string
+  readonly node: string
+  readonly guardian: Supervisor.Strategy
+  readonly mailbox: Mailbox.Config
+  readonly askTimeoutMillis: number
+  readonly shutdownTimeoutMillis: number
+  readonly tracing: boolean
+  /** What other nodes may do here. */
+  readonly remoteAccess: RemoteAccess.RemoteAccess
+  /** How many sessions may be joining their roles at once (see `choreography/internal/sessionAdmission.ts`). */
+  readonly maxJoiningSessions: number
+}
 
 /** How an actor is spawned. */
 export interface SpawnOptions {

@@ -65,7 +65,21 @@ export const MIN_ENVELOPE_VALUES = 64
 const Millis = Schema.Finite.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)))
 const PositiveMillis = Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0)))
 
+/** The failure detector's settings, durations in milliseconds (see `FailureDetector`). */
+const Detector = Schema.Union([
+  Schema.Struct({ _tag: Schema.Literal("Timeout"), timeout: PositiveMillis }),
+  Schema.Struct({
+    _tag: Schema.Literal("PhiAccrual"),
+    threshold: Schema.Finite.pipe(Schema.check(Schema.isGreaterThan(0))),
+    maxSampleSize: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1))),
+    minStdDeviation: PositiveMillis,
+    acceptableHeartbeatPause: Millis,
+    firstHeartbeatEstimate: Schema.optional(PositiveMillis)
+  })
+])
+
 const Checked = Schema.Struct({
+  failureDetector: Detector,
   node: NodeId.NodeId,
   heartbeatInterval: PositiveMillis,
   reconnect: Schema.Struct({
@@ -95,10 +109,89 @@ const Checked = Schema.Struct({
   })
 })
 
+/** A duration in milliseconds; `NaN` for one that is not a duration (a bad one is refused before: see `badDuration`). */
 const millis = (input: Duration.Input | undefined, fallback: number): number => {
   if (input === undefined) return fallback
-  const duration = Duration.fromInput(input)
-  return duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
+  const duration = readDuration(input)
+  return duration === undefined ? Number.NaN : Duration.toMillis(duration)
+}
+
+/** The duration `input` stands for, or `undefined` when it is none (`"2 sec0"`, `null`, a boolean; never throws). */
+const readDuration = (input: unknown): Duration.Duration | undefined => {
+  if (typeof input === "number") return Number.isNaN(input) ? undefined : Duration.millis(input)
+  if (input === null || input === undefined || typeof input === "boolean") return undefined
+  try {
+    const duration = Duration.fromInput(input as Duration.Input)
+    return duration._tag === "Some" ? duration.value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The forms a duration option may take, for errors. */
+const durationForms =
+  'a duration: a number of milliseconds, a string "<number> <unit>" (e.g. "500 millis", "2 seconds"), or a Duration'
+
+/** A value as the user wrote it, for errors. */
+const shown = (value: unknown): string => {
+  if (typeof value === "number" || value === undefined) return String(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/** The first duration option given that is not a duration at all (its forms), before the numbers are checked. */
+const badDuration = (options: Options): TransportStartError | undefined => {
+  const detector = options.failureDetector as Readonly<Record<string, unknown>> | undefined
+  const durations: ReadonlyArray<readonly [string, unknown]> = [
+    ["heartbeatInterval", options.heartbeatInterval],
+    ["reconnect.initialDelay", options.reconnect?.initialDelay],
+    ["reconnect.maxDelay", options.reconnect?.maxDelay],
+    ["handshakeTimeout", options.handshakeTimeout],
+    ["shutdownTimeout", options.shutdownTimeout],
+    ["limits.maxPeerHeartbeatInterval", options.limits?.maxPeerHeartbeatInterval],
+    ["failureDetector.timeout", detector?._tag === "Timeout" ? detector.timeout : undefined],
+    ["failureDetector.minStdDeviation", detector?.minStdDeviation],
+    ["failureDetector.acceptableHeartbeatPause", detector?.acceptableHeartbeatPause],
+    ["failureDetector.firstHeartbeatEstimate", detector?.firstHeartbeatEstimate]
+  ]
+  if (detector !== undefined && detector?._tag !== "Timeout" && detector?._tag !== "PhiAccrual") {
+    return new TransportStartError({
+      field: "failureDetector",
+      detail:
+        `failureDetector is ${shown(detector)}: expected one made by FailureDetector.timeout(...) or ` +
+        'FailureDetector.phiAccrual(...) (from a config file: an object with _tag "Timeout" or "PhiAccrual")'
+    })
+  }
+  for (const [field, value] of durations) {
+    if (value !== undefined && readDuration(value) === undefined) {
+      return new TransportStartError({ field, detail: `${field} is ${shown(value)}: expected ${durationForms}` })
+    }
+  }
+  return undefined
+}
+
+/**
+ * The failure detector's settings, durations in milliseconds, for {@link Detector}: one made by
+ * `FailureDetector.timeout` or `FailureDetector.phiAccrual` (a plain object from a config file must say which in its
+ * `_tag`).
+ */
+const detectorInput = (options: FailureDetector.Options | undefined): unknown => {
+  if (options === undefined)
+    return { ...FailureDetector.phiAccrual(), minStdDeviation: 100, acceptableHeartbeatPause: 3000 }
+  if (typeof options !== "object" || options === null) return options
+  const given = options as unknown as Readonly<Record<string, Duration.Input | undefined>>
+  const inMillis = (key: string) => (given[key] === undefined ? {} : { [key]: millis(given[key], Number.NaN) })
+  return options._tag === "Timeout"
+    ? { ...options, ...inMillis("timeout") }
+    : {
+        ...options,
+        ...inMillis("minStdDeviation"),
+        ...inMillis("acceptableHeartbeatPause"),
+        ...inMillis("firstHeartbeatEstimate")
+      }
 }
 
 /** The HMAC key of a shared secret: its SHA-256, domain-separated (the secret itself never leaves the node). */
@@ -107,8 +200,11 @@ const secretKey = (secret: string): Buffer =>
 
 /** Applies defaults and checks every option with a Schema. */
 export const resolve = (options: Options = {}): Result.Result<Resolved, TransportStartError> => {
+  const notDuration = badDuration(options)
+  if (notDuration !== undefined) return Result.fail(notDuration)
   const limits = options.limits
-  const result = Schema.decodeUnknownResult(Checked)({
+  const input = {
+    failureDetector: detectorInput(options.failureDetector),
     node: options.node ?? NodeId.random(),
     heartbeatInterval: millis(options.heartbeatInterval, 1000),
     reconnect: {
@@ -136,12 +232,33 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
       logLinesPerPeer: limits?.logLinesPerPeer ?? 10,
       maxLearnedDials: limits?.maxLearnedDials ?? 64
     }
-  })
+  }
+  const result = Schema.decodeUnknownResult(Checked)(input)
   if (Result.isFailure(result)) {
     const problem = describeIssue(result.failure.issue)
-    return Result.fail(new TransportStartError({ field: problem.field, detail: problem.message }))
+    const given = problem.field
+      .split(".")
+      .reduce<unknown>((at, key) => (at as Readonly<Record<string, unknown>> | undefined)?.[key], input)
+    // (durations are shown in milliseconds: the value checked)
+    return Result.fail(
+      new TransportStartError({
+        field: problem.field,
+        detail: `${problem.field} is ${shown(given)}: ${problem.message}`
+      })
+    )
   }
   const checked = result.success
+  const reconnect = checked.reconnect
+  if (options.reconnect?.maxDelay !== undefined && reconnect.maxDelay < reconnect.initialDelay) {
+    return Result.fail(
+      new TransportStartError({
+        field: "reconnect.maxDelay",
+        detail:
+          `reconnect.maxDelay (${reconnect.maxDelay} ms) is less than reconnect.initialDelay ` +
+          `(${reconnect.initialDelay} ms): give a maxDelay at least as long as the initialDelay`
+      })
+    )
+  }
   const secret = Redacted.isRedacted(options.secret) ? Redacted.value(options.secret) : options.secret
   // spaces at the ends add nothing a guesser has to find (16 spaces is an empty secret, not a strong one)
   const strength = secret?.trim().length ?? 0
@@ -182,3 +299,47 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
     connectAll: options.connectAll !== false
   })
 }
+
+/**
+ * Checks where a WebSocket node listens before it tries (Node throws a `RangeError` out of `listen` for a port that is
+ * not one, a defect): a port is a whole number from 0 (any free one) to 65535, a host a non-empty string.
+ *
+ * @example
+ * ```ts
+ * checkListen({ port: 70000 }) // TransportStartError, field "listen.port"
+ * ```
+ */
+export const checkListen = (listen: unknown): TransportStartError | undefined => {
+  if (listen === undefined || typeof listen !== "object" || listen === null || !("port" in listen)) return undefined
+  const { port, host } = listen as { readonly port: unknown; readonly host?: unknown }
+  if (!(typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    return new TransportStartError({
+      field: "listen.port",
+      detail: `listen.port is ${shown(port)}: give a whole number from 1 to 65535, or 0 for a free one`
+    })
+  }
+  if (host !== undefined && (typeof host !== "string" || host === "")) {
+    return new TransportStartError({
+      field: "listen.host",
+      detail: `listen.host is ${shown(host)}: give a host name or address (e.g. 127.0.0.1), or leave it out`
+    })
+  }
+  return undefined
+}
+
+/**
+ * Checks the URL a WebSocket node publishes as its address (`advertisedUrl`): peers dial it, so it is a `ws://` or
+ * `wss://` URL (a host and port alone, `example.com:7000`, was published as it was and no peer could dial it).
+ *
+ * @example
+ * ```ts
+ * checkAdvertisedUrl("example.com:7000") // TransportStartError, field "advertisedUrl"
+ * ```
+ */
+export const checkAdvertisedUrl = (url: unknown): TransportStartError | undefined =>
+  url === undefined || (typeof url === "string" && URL.canParse(url) && /^wss?:$/.test(new URL(url).protocol))
+    ? undefined
+    : new TransportStartError({
+        field: "advertisedUrl",
+        detail: `advertisedUrl is ${shown(url)}: give the ws:// or wss:// URL peers dial, e.g. wss://node-1.example.org:7000`
+      })

@@ -175,8 +175,90 @@ export class NodeFenced extends Schema.TaggedError<NodeFenced>()("NodeFenced", {
   }
 }
 
-/** Why a storage operation can fail. */
+/**
+ * An option of a storage layer is not what it may be (`nodeLease: "10 sec"`, `maxConnections: 0`, ...): `option` names
+ * it, `detail` says what was given and what to give. Nothing was opened or connected.
+ *
+ * @example
+ * ```ts
+ * Storage.layerSqlite({ filename: "troupe.db", nodeLease: -1 }) // fails to build: InvalidStorageOptions, nodeLease
+ * ```
+ */
+export class InvalidStorageOptions extends Schema.TaggedError<InvalidStorageOptions>()("InvalidStorageOptions", {
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The storage was not opened: its option ${this.option} ${this.detail}`
+  }
+}
+
+/**
+ * An option of `Durable.persistent` is not what it may be: an `id` that is not a non-empty string, a `version` that is
+ * not a whole number of at least 1 (the database keeps it in an integer column), `migrations` that are not
+ * functions by version. Thrown where the behaviour is made, naming the option.
+ *
+ * @example
+ * ```ts
+ * Durable.persistent(counter, { id: "counter", state: Schema.Number, version: 1.5 }) // throws InvalidDurableOptions
+ * ```
+ */
+export class InvalidDurableOptions extends Schema.TaggedError<InvalidDurableOptions>()("InvalidDurableOptions", {
+  persistenceId: Schema.String,
+  option: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `The durable behaviour of persistence id ${JSON.stringify(this.persistenceId)}: its option ${this.option} ${this.detail}`
+  }
+}
+
+/**
+ * What is wrong with a durable behaviour's `id`, `version` or `migrations` (see {@link InvalidDurableOptions}), as
+ * `{ option, detail }`; `undefined` when nothing is.
+ *
+ * @example
+ * ```ts
+ * badDurableOptions({ id: "cart-1", version: 0 }) // { option: "version", detail: "is 0: ..." }
+ * ```
+ */
+export const badDurableOptions = (options: {
+  readonly id?: unknown
+  readonly version?: unknown
+  readonly migrations?: unknown
+}): { readonly option: string; readonly detail: string } | undefined => {
+  if (typeof options.id !== "string" || options.id === "") {
+    return {
+      option: "id",
+      detail: `is ${JSON.stringify(options.id) ?? String(options.id)}: give the persistence id, a non-empty string (e.g. "cart-42")`
+    }
+  }
+  const version = options.version
+  if (version !== undefined && !(typeof version === "number" && Number.isSafeInteger(version) && version >= 1)) {
+    return {
+      option: "version",
+      detail: `is ${typeof version === "number" ? String(version) : JSON.stringify(version)}: give a whole number of at least 1 (1 by default; one more each time the state's shape changes, with a migration)`
+    }
+  }
+  const migrations = options.migrations
+  if (migrations !== undefined) {
+    const wrong =
+      migrations === null || typeof migrations !== "object"
+        ? "migrations"
+        : Object.entries(migrations).find(([, f]) => typeof f !== "function")?.[0]
+    if (wrong !== undefined) {
+      return {
+        option: wrong === "migrations" ? "migrations" : `migrations[${wrong}]`,
+        detail: "is not a function: give { [version]: (stored) => theStateOfTheNextVersion }"
+      }
+    }
+  }
+  return undefined
+}
+
+/** Why a storage operation can fail (and a storage layer: {@link InvalidStorageOptions} too). */
 export type StorageError =
+  | InvalidStorageOptions
   | StorageUnavailable
   | StorageTooNew
   | StorageCorrupt
