@@ -77,7 +77,8 @@ describe("sharded actors on one SQLite runner", () => {
         const balance = yield* a.ask(Account.Balance())
         const overdrawn = yield* Effect.exit(a.ask(Account.Withdraw({ amount: 50 })))
         const left = yield* a.ask(Account.Withdraw({ amount: 4 }))
-        const late = yield* Effect.exit(a.ask(Account.Stall({ millis: 2000 }), { timeout: "50 millis" }))
+        // (the runner's stop waits for the stalled turn: 8 times the deadline, not 40)
+        const late = yield* Effect.exit(a.ask(Account.Stall({ millis: 400 }), { timeout: "50 millis" }))
         return { balance, overdrawn, left, late, path: a.path }
       })
     )
