@@ -10,15 +10,17 @@ process.env.NODE_COMPILE_CACHE ??= join(tmpdir(), "troupe-node-compile-cache")
 const include = ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"]
 
 /**
- * Test files that may share a worker with the files before them (see `projects` below): every file but the
- * runtime's cluster files and llm's MCP files, which keep state between files (a type registered by a file's runner
- * was found by the next: 12 failures in a shared run of cluster/; llm's MCP server failed likewise). Measured on the
- * whole default suite (2026-12-07, 2 cores): 382 s and 630 s of CPU shared, against 498 s and 801 s with the root
- * files, llm's, and the runtime's durable and choreography files each in a worker of its own.
+ * Test files that may share a worker with the files before them (see `projects` below): every file but llm's MCP
+ * files, which keep state between files (llm's MCP server failed in a shared run). A module a file imports is loaded
+ * once per worker, so a test helper keeps no state of its own that one file's hooks end (a directory one file's
+ * `afterAll` removed failed the cluster files after it). Measured on the whole default suite (2026-12-07, 2 cores):
+ * 382 s and 630 s of CPU shared, against 498 s and 801 s with the root files, llm's, and the runtime's durable and
+ * choreography files each in a worker of its own; the runtime's cluster files shared: 84 s and 24 s of CPU, against
+ * 206 s and 73 s each in a worker of its own (load 14-24).
  */
 const shared = [
   "packages/{agreement,choreography,cli,inspector,transport}/test/**/*.test.ts",
-  "packages/runtime/test/{,choreography/,durable/}*.test.ts",
+  "packages/runtime/test/{,choreography/,cluster/,durable/}*.test.ts",
   "packages/llm/test/!(mcp*).test.ts",
   "test/**/*.test.ts"
 ]

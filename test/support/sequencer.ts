@@ -71,7 +71,7 @@ export const seconds: Readonly<Record<string, number>> = {
   "test/remote-fast-down.test.ts": 5,
   "test/remote-heap.test.ts": 5,
   "packages/transport/test/Handshake.test.ts": 5,
-  "packages/runtime/test/cluster/ShardedSession.test.ts": 5
+  "packages/runtime/test/cluster/ShardedSession.test.ts": 7
 }
 
 export default class LongestFirst extends BaseSequencer {

@@ -12,9 +12,10 @@
  */
 
 import type { TransportError } from "@troupe/transport"
-import { type Duration, Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
+import { type Duration, Effect, Option, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import { dual } from "effect/Function"
 import type { ClusterUnavailable } from "./cluster/ClusterUnavailable.ts"
+import { ClusterRefs } from "./internal/clusterRefs.ts"
 import type { MailboxFull } from "./Mailbox.ts"
 import type * as Protocol from "./Protocol.ts"
 
@@ -163,16 +164,6 @@ export const withResolver: {
   }
 }
 
-let clusterResolver: Resolver | undefined
-
-/**
- * @internal Resolves the refs of sharded actors (node `"cluster"`, path `/cluster/<type>/<id>`) in any decode,
- * on the cluster's wire as on Troupe's; set by the cluster module of a runner.
- */
-export const setClusterResolver = (resolver: Resolver | undefined): void => {
-  clusterResolver = resolver
-}
-
 /** @internal Told of every ref encoded into a message; set by the actor system while it encodes for a peer. */
 export type Revealer = (ref: ActorRef<Protocol.Any>) => void
 
@@ -217,13 +208,18 @@ export const schema = <P extends Protocol.Any>(protocol: P): Schema.Codec<ActorR
               )
             )
           }
-          const resolved =
-            (address.node === "cluster" ? clusterResolver?.(address, protocol) : undefined) ??
-            currentResolver?.(address, protocol) ??
-            "refs can only be decoded by an actor system"
-          return typeof resolved === "string"
-            ? Effect.fail(new SchemaIssue.InvalidValue({ message: resolved }, address))
-            : Effect.succeed(resolved as ActorRef<P>)
+          const resolved = (resolved: ActorRef<Protocol.Any> | string) =>
+            typeof resolved === "string"
+              ? Effect.fail(new SchemaIssue.InvalidValue({ message: resolved }, address))
+              : Effect.succeed(resolved as ActorRef<P>)
+          const here = () => currentResolver?.(address, protocol) ?? "refs can only be decoded by an actor system"
+          // a sharded actor's ref: by the types of the runner the decode runs for (in the fiber's context, on the
+          // cluster's wire), else by the system's resolver (which knows the types hosted over it)
+          return address.node === "cluster"
+            ? Effect.flatMap(Effect.serviceOption(ClusterRefs), (refs) =>
+                resolved(Option.isSome(refs) ? refs.value.resolve(address, protocol) : here())
+              )
+            : resolved(here())
         },
         encode: (ref) => {
           currentRevealer?.(ref)

@@ -29,11 +29,12 @@ import { Context, Duration, Effect, Hash, Layer, Schema, Scope } from "effect"
 import { Entity as ClusterEntity, ClusterSchema, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
-import { ActorSystem } from "../ActorSystem.ts"
+import { ActorSystem, internal as systemInternal } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import { badDuration } from "../Durations.ts"
 import * as Entity from "../durable/Entity.ts"
 import type { Storage } from "../durable/Storage.ts"
+import { ClusterRefs } from "../internal/clusterRefs.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
@@ -227,7 +228,12 @@ export const layer = <P extends Protocol.Any, R>(
       yield* Effect.addFinalizer(() => Effect.sync(() => counters.delete(type.name)))
       yield* ClusterStatus.report(sharding, scope)
       // refs to this type's actors inside messages (a session's Join) decode on this runner
-      yield* Resolver.register(type.name, yield* Effect.provideService(refs(type), Sharding.Sharding, sharding))
+      yield* Resolver.register(
+        type.name,
+        yield* Effect.provideService(refs(type), Sharding.Sharding, sharding),
+        sharding,
+        systemInternal(system)
+      )
       // the actors of each bucket here (every one present on this runner, however it was activated): an actor's
       // ref is made once per activation, dropped when it leaves
       const bucketsHere = new Map<string, { readonly actors: Map<string, ActorRef<P>>; readonly actor: Actor<P> }>()
@@ -283,7 +289,8 @@ export const layer = <P extends Protocol.Any, R>(
         return handlers as never
       })
       // Registered with only what the cluster needs in context: the engine merges the registration's context
-      // into every request's, so a large one (the whole application's) costs on every message.
+      // into every request's, so a large one (the whole application's) costs on every message. The engine decodes
+      // the messages it delivers here in this context: refs to sharded actors in them decode by this runner's types.
       yield* sharding
         .registerEntity(type.entity, bucket, {
           // the actors of a bucket run side by side (each handles its own messages one at a time), and a
@@ -291,7 +298,14 @@ export const layer = <P extends Protocol.Any, R>(
           concurrency: "unbounded",
           maxIdleTime: type.options.passivateAfter ?? "2 minutes"
         })
-        .pipe(Effect.provideContext(Context.make(Sharding.Sharding, sharding).pipe(Context.add(Scope.Scope, scope))))
+        .pipe(
+          Effect.provideContext(
+            Context.make(Sharding.Sharding, sharding).pipe(
+              Context.add(Scope.Scope, scope),
+              Context.add(ClusterRefs, Resolver.tableOf(sharding))
+            )
+          )
+        )
     })
   )
 
@@ -317,20 +331,27 @@ export const path = (type: { readonly name: string }, id: string): string => Res
 export const ref = <P extends Protocol.Any, R>(
   type: Sharded<P, R>,
   id: string
-): Effect.Effect<ActorRef<P>, never, Sharding.Sharding> =>
-  Effect.map(type.entity.client, (clientFor) => refOf(type, id, clientFor))
+): Effect.Effect<ActorRef<P>, never, Sharding.Sharding> => Effect.map(refs(type), (refOf) => refOf(id))
 
-/** Makes refs of one type without going through the context again for each id (for callers that make many). */
+/**
+ * Makes refs of one type without going through the context again for each id (for callers that make many). Their
+ * replies decode refs to sharded actors by the types of the runner they were made on.
+ */
 export const refs = <P extends Protocol.Any, R>(
   type: Sharded<P, R>
 ): Effect.Effect<(id: string) => ActorRef<P>, never, Sharding.Sharding> =>
-  Effect.map(type.entity.client, (clientFor) => (id: string) => refOf(type, id, clientFor))
-
-const refOf = <P extends Protocol.Any>(
-  type: Sharded<P, unknown>,
-  id: string,
-  clientFor: (bucket: string) => unknown
-): ActorRef<P> => ClusterRef.make(type.protocol, path(type, id), id, clientFor(bucketOf(type, id)) as ClusterRef.Client)
+  Effect.gen(function* () {
+    const table = Resolver.tableOf(yield* Sharding.Sharding)
+    const clientFor = yield* type.entity.client
+    return (id: string) =>
+      ClusterRef.make(
+        type.protocol,
+        path(type, id),
+        id,
+        clientFor(bucketOf(type, id)) as unknown as ClusterRef.Client,
+        table
+      )
+  })
 
 /**
  * @internal Waits, on its runner, until the actor `id` of a type made with a `wake` message stops (or is passivated,

@@ -199,13 +199,15 @@ const resolveRoles = (
 ) =>
   Effect.gen(function* () {
     const participants = protocolsOf(protocol).participants
+    // the types this runner hosts (not another cluster's in the same process)
+    const hosted = Resolver.tableOf(yield* Sharding.Sharding)
     const since = Date.now()
     for (;;) {
       const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
       let missing: Missing | undefined
       for (const [role, { path }] of Object.entries(bindings)) {
         const participant = participants.get(role)!
-        const ref = Resolver.resolve({ path, protocol: participant.name }, participant)
+        const ref = hosted.resolve({ path }, participant)
         if (typeof ref === "string") missing ??= new Missing(role, path, ref)
         else roles[role] = ref as ActorRef<ParticipantProtocol>
       }

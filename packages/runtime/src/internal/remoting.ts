@@ -30,6 +30,7 @@ import * as SystemEvent from "../SystemEvent.ts"
 import * as Terminated from "../Terminated.ts"
 import { Access } from "./access.ts"
 import { type ActorCell, CurrentActor } from "./cell.ts"
+import * as ClusterRefs from "./clusterRefs.ts"
 import { notConnected } from "./links.ts"
 import { PeerLogWindow } from "./peerLogWindow.ts"
 import { Asks } from "./remote/asks.ts"
@@ -162,6 +163,7 @@ export class Remoting {
   /** Refs inside a message decode to local refs (this node) or remote refs (a peer). */
   readonly resolve: ActorRefs.Resolver = (address, protocol) => {
     if (address.node === this.system.node) return this.system.localRef(address.path, protocol)
+    if (address.node === "cluster") return ClusterRefs.ofSystem(this.system).resolve(address, protocol)
     return this.refFor(address.node, address.path, protocol) ?? notConnected(address.node)
   }
 

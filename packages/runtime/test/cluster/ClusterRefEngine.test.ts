@@ -14,6 +14,7 @@ import { Effect, Exit } from "effect"
 import { ClusterError, EntityAddress, EntityId, EntityType, ShardId, Snowflake } from "effect/cluster"
 import { describe, expect, it } from "vitest"
 import * as ClusterRef from "../../src/cluster/internal/clusterRef.ts"
+import { Table } from "../../src/internal/clusterRefs.ts"
 import { Ledger } from "./ledger.ts"
 
 const already = new ClusterError.AlreadyProcessingMessage({
@@ -33,7 +34,7 @@ const client: ClusterRef.Client = {
 }
 
 describe("a sharded ref when the engine finds its request being handled already", () => {
-  const ref = ClusterRef.make(Ledger, "/cluster/Ledger/l-1", "l-1", client)
+  const ref = ClusterRef.make(Ledger, "/cluster/Ledger/l-1", "l-1", client, new Table())
 
   it("a tell succeeds: the message reached its actor", async () => {
     const exit = await Effect.runPromise(Effect.exit(ref.tell(Ledger.Record({ seq: 1 }))))

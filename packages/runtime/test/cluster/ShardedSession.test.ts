@@ -1,7 +1,7 @@
 /**
  * Sessions with sharded roles on one SQLite runner: the roles are sharded actors bound by (type, id), the
  * coordinator a sharded actor too; they complete, a monitor refuses an illegal move, a step deadline fires, a role
- * of a type no runner hosts or not sharded is refused. With `TROUPE_CLUSTER=1`, the starter's wait, the abort of roles
+ * of a type no runner hosts (or only another cluster's runner in the process) or not sharded is refused. With `TROUPE_CLUSTER=1`, the starter's wait, the abort of roles
  * activated anew and the refusal of sharded roles by `Session.run` run on a PostgreSQL runner too (a real server
  * started here). Roles passivated mid-session: `ShardedSessionResume.test.ts`.
  */
@@ -39,6 +39,9 @@ const Cheats = Sharded.make("LedgerCheat", {
 
 /** Clients of a type no runner hosts. */
 const Ghosts = Sharded.make("LedgerGhost", { behavior: () => client(roundsOf) })
+
+/** Clients of a type only another cluster's runner hosts. */
+const Strays = Sharded.make("LedgerStray", { behavior: () => client(roundsOf) })
 
 /** A client that never makes its first move. */
 const Sleepers = Sharded.make("LedgerSleeper", {
@@ -196,6 +199,34 @@ describe("sessions with sharded roles on one SQLite runner", () => {
       reason: "unreachable",
       path: "/cluster/LedgerGhost/c-ghost"
     })
+  })
+
+  it("abort, typed, when a role's type is hosted only by another cluster's runner in this process", async () => {
+    // a second runner in the process, on a database of its own, hosts the type: this runner's coordinator must not
+    // reach the role through it (it did: the process had one table of the sharded types, and the session completed,
+    // its client played on the other cluster)
+    let ready!: () => void
+    const up = new Promise<void>((resolve) => (ready = resolve))
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const other = runSqlite([Strays])(
+      Effect.andThen(
+        Effect.sync(ready),
+        Effect.promise(() => held)
+      )
+    )
+    await up
+    try {
+      expect(await abortCause("stray", Strays, { deadline: "1 second" })).toMatchObject({
+        _tag: "ParticipantStopped",
+        role: "C",
+        reason: "unreachable",
+        path: "/cluster/LedgerStray/c-stray"
+      })
+    } finally {
+      release()
+      await other
+    }
   })
 
   it("refuse, typed, a role bound to an actor that is not sharded", async () => {

@@ -9,12 +9,8 @@ import { join } from "node:path"
 import { ActorSystem, Cluster, type Protocol, type Session, Sharded, type Storage } from "@troupe/runtime"
 import { Effect, Layer } from "effect"
 import type { Sharding } from "effect/cluster"
-import { afterAll } from "vitest"
 import { auditor, bank, client, type Ledger } from "../durable/ledger.ts"
 import { type Hosted, hosting } from "./sessionRoles.ts"
-
-const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-session-"))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /** The `once` effects the banks and auditors ran: `session/role/n`, one entry per run. */
 const effects: Array<string> = []
@@ -102,19 +98,23 @@ export const runOn =
     )
 
 /**
- * Runs an effect on a SQLite runner of its own hosting `types`, on a fresh file.
+ * Runs an effect on a SQLite runner of its own hosting `types`, on a fresh file in a directory of its own, removed
+ * once the runner stopped. (Not one directory per module removed in an `afterAll`: the test files share workers
+ * and this module, and the first file's `afterAll` removed the directory of every file after it.)
  *
  * @example
  * const done = await runSqlite([Clients, Banks, Auditors])(ShardedSession.run(Ledger, { roles, id }))
  */
 export const runSqlite =
   <const Ps extends ReadonlyArray<Protocol.Any>>(types: Hosted<Ps>, around?: Layer.Layer<never>): Run =>
-  (effect) =>
-    runOn(
+  (effect) => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-sharded-session-"))
+    return runOn(
       types,
-      Cluster.layerSqlite({ filename: join(dir, `${crypto.randomUUID()}.db`), shardLockRefreshInterval: "1 second" }),
+      Cluster.layerSqlite({ filename: join(dir, "runner.db"), shardLockRefreshInterval: "1 second" }),
       around
-    )(effect)
+    )(effect).finally(() => rmSync(dir, { recursive: true, force: true }))
+  }
 
 /**
  * The roles of a ledger session: client, bank and auditor of the session's own ids.

@@ -15,6 +15,7 @@ import {
   TypeId
 } from "../../ActorRef.ts"
 import { askTimeoutMillis } from "../../internal/askDeadline.ts"
+import { ClusterRefs, type Table } from "../../internal/clusterRefs.ts"
 import { Deadlines } from "../../internal/deadlines.ts"
 import { MailboxFull } from "../../Mailbox.ts"
 import type * as Protocol from "../../Protocol.ts"
@@ -29,12 +30,16 @@ export type Client = Record<
 /** The deadline of an ask that sets none. */
 const DEFAULT_TIMEOUT_MILLIS = 5_000
 
-/** A ref to the sharded actor at `recipient` (its path), whose messages go through `client`. */
+/**
+ * A ref to the sharded actor at `recipient` (its path), whose messages go through `client`; refs in its replies decode
+ * by `refs`, its runner's sharded types.
+ */
 export const make = <P extends Protocol.Any>(
   protocol: P,
   recipient: string,
   id: string,
-  client: Client
+  client: Client,
+  refs: Table
 ): ActorRef<P> => ({
   [TypeId]: TypeId,
   protocol,
@@ -43,7 +48,7 @@ export const make = <P extends Protocol.Any>(
   node: "cluster",
   tell: (message) => {
     const tag = (message as { readonly _tag: string })._tag
-    return send(recipient, tag, client[tag]!({ id, message }, { discard: true }), undefined).pipe(
+    return send(recipient, tag, withRefs(client[tag]!({ id, message }, { discard: true }), refs), undefined).pipe(
       // the engine sent the same request again (its own retry after a runner did not answer, or its notify after its
       // storage loop had read a stored message) and found it being handled or handled: the message reached its actor
       Effect.catchIf(isAlreadyProcessing, () => Effect.void)
@@ -53,9 +58,16 @@ export const make = <P extends Protocol.Any>(
     const tag = (message as { readonly _tag: string })._tag
     const timeoutMillis = askTimeoutMillis(options?.timeout, DEFAULT_TIMEOUT_MILLIS, recipient, tag)
     if (typeof timeoutMillis !== "number") return Effect.fail(timeoutMillis)
-    return send(recipient, tag, client[tag]!({ id, message }), timeoutMillis) as Effect.Effect<never, AskError>
+    return send(recipient, tag, withRefs(client[tag]!({ id, message }), refs), timeoutMillis) as Effect.Effect<
+      never,
+      AskError
+    >
   }
 })
+
+/** A request whose reply decodes refs to sharded actors by `refs` (the engine decodes it in its sender's context). */
+const withRefs = (request: Effect.Effect<unknown, unknown>, refs: Table) =>
+  Effect.provideService(request, ClusterRefs, refs)
 
 /**
  * Sends through the engine in a fiber of its own (started at once, so a call that completes at once does not

@@ -8,6 +8,7 @@ import type { SqlClient, SqlError } from "effect/sql"
 import * as ActorRefs from "../../ActorRef.ts"
 import { internal as systemInternal } from "../../ActorSystem.ts"
 import type { ActorContext } from "../../Behavior.ts"
+import * as ClusterRefs from "../../internal/clusterRefs.ts"
 import type { SystemImpl } from "../../internal/system.ts"
 import type * as Protocol from "../../Protocol.ts"
 import type { StorageError } from "./errors.ts"
@@ -95,7 +96,9 @@ export const withRefs = <A>(system: SystemImpl, f: () => A): A =>
     (address, protocol) =>
       address.node === system.node
         ? system.localRef(address.path, protocol)
-        : (system.remoteRef(address.node, address.path, protocol) ?? `node ${address.node} is not connected`),
+        : address.node === "cluster"
+          ? ClusterRefs.ofSystem(system).resolve(address, protocol)
+          : (system.remoteRef(address.node, address.path, protocol) ?? `node ${address.node} is not connected`),
     f
   )
 
