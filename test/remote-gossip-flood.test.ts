@@ -63,7 +63,7 @@ describe("a peer gossips members it makes up", () => {
     () =>
       Effect.gen(function* () {
         const hole = yield* blackHole
-        const { join } = yield* PeerFlood.floodTarget(SECRET, { transport: { handshakeTimeout: "3 seconds" } })
+        const { join } = yield* PeerFlood.floodTarget(SECRET, { transport: { handshakeTimeout: "1500 millis" } })
         const { raw } = yield* join("gossiper")
         for (let i = 0; i < MEMBERS; i += 1000) {
           const members = Array.from({ length: 1000 }, (_, j) => ({
@@ -72,9 +72,9 @@ describe("a peer gossips members it makes up", () => {
           }))
           raw.send({ type: "members", members })
         }
-        // each dial is held by the black hole until the node's handshake timeout (3 s), then dialed again (at most five
+        // each dial is held by the black hole until the node's handshake timeout (1.5 s), then dialed again (at most five
         // times in all for a member learned by gossip): by then the node dialed each member it took at least twice
-        yield* Effect.sleep("8 seconds")
+        yield* Effect.sleep("4 seconds")
         const what = `${hole.accepted()} connections, ${hole.peak()} at once`
         assert.isAtLeast(hole.accepted(), 1, "the node dialed none of the members it was told")
         assert.isAtMost(hole.peak(), 64, `the node dialed members a peer made up: ${what}`)

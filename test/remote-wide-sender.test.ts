@@ -2,10 +2,10 @@
  * A peer that encodes a wide envelope cannot send a heartbeat meanwhile (its checks, `JSON.stringify` and the count of
  * its values are synchronous, about as long as the receiver's parse): the receiver's failure detector gives a peer
  * that sent a wide envelope lately time to encode the next one (`internal/detector.ts`, `Detector.sent`). Here the
- * judge (this process) has a tight detector (no heartbeat for 1 s: down) and a sender in its own process, over
- * WebSocket on loopback, sends an envelope of 1,200,000 values whose payload's JSON it made beforehand (its send only
- * counts it), then one as wide that it encodes in the send (a stall of ~1.8 s quiet, more under load). On e981ee8 the judge declared the
- * sender down during the second; now the first taught it the sender's width, and the link holds.
+ * judge (this process) has a tight detector (no heartbeat for 500 ms: down) and a sender in its own process, over
+ * WebSocket on loopback, sends an envelope of 600,000 values whose payload's JSON it made beforehand (its send only
+ * counts it), then one as wide that it encodes in the send (a stall of ~0.9 s quiet, more under load). On e981ee8 the
+ * judge declared the sender down during the second; now the first taught it the sender's width, and the link holds.
  */
 import { fileURLToPath } from "node:url"
 import { type Peer, WebSocket } from "@troupe/transport"
@@ -17,11 +17,14 @@ afterAll(stopAll)
 
 const script = fileURLToPath(new URL("./support/wide-sender.ts", import.meta.url))
 const secret = "a wide sender test secret"
-// wide enough that the encode outlasts the judge's 1 s timeout on a quiet machine too (600,000: 883 ms once): ~1.8 s
-// quiet, up to ~20 s at load 40, within the grace the primed width gives (30 µs a value: 36 s)
+// the judge's detector: no heartbeat for this long (ms), down
+const timeout = 500
+// wide enough that the encode outlasts the judge's timeout on a quiet machine too, by the same factor as 1,200,000
+// values (~1.8 s quiet) did a timeout of 1 s: 600,000 took 883 ms once, up to ~10 s at load 40, within the grace the
+// primed width gives (30 µs a value: 18 s)
 const values = 4_000_000
-const prime = 1_200_000
-const width = 1_200_000
+const prime = 600_000
+const width = 600_000
 
 describe("a peer that encodes wide envelopes", () => {
   it("is given time to encode the next one once one arrived: a tight detector does not declare it down", async () => {
@@ -31,7 +34,7 @@ describe("a peer that encodes wide envelopes", () => {
         secret,
         listen: { port: 0 },
         heartbeatInterval: 100,
-        failureDetector: { _tag: "Timeout", timeout: 1000 },
+        failureDetector: { _tag: "Timeout", timeout },
         maxEnvelopeValues: values,
         maxFrameBytes: 64 * 1024 * 1024
       })
@@ -55,7 +58,7 @@ describe("a peer that encodes wide envelopes", () => {
       const url = Option.getOrThrow(transport.address)
       const child = start([script, JSON.stringify({ url, to: "judge", secret, values, prime, wide: width })])
       yield* Effect.promise(() => child.line('"ready"'))
-      // the envelope, or the sender declared down (on e981ee8: down within a second of the encode's start, and the
+      // the envelope, or the sender declared down (on e981ee8: down within the timeout of the encode's start, and the
       // envelope, sent on the link that went down, never delivered)
       const down = Effect.gen(function* () {
         while (!events.some((e) => e._tag === "PeerDown")) yield* Effect.sleep("20 millis")
@@ -68,7 +71,7 @@ describe("a peer that encodes wide envelopes", () => {
       const sent = JSON.parse(yield* Effect.promise(() => child.line('"sent":"wide"'))) as { ms: number }
       expect(yield* Effect.raceFirst(Queue.take(arrived), down)).toBe(width)
       // heartbeats again for longer than the detector's timeout, then the verdict
-      yield* Effect.sleep("1 second")
+      yield* Effect.sleep(timeout)
       const stats = yield* transport.stats
       const downs = events.filter((e) => e._tag === "PeerDown")
       child.process.stdin!.end()
@@ -85,7 +88,7 @@ describe("a peer that encodes wide envelopes", () => {
       `the sender's loop: ${result.primed} ms for the prepared envelope, ${result.encode} ms for the encoded one`
     )
     // the encode kept the sender silent longer than the judge's timeout: the grace is what held the link
-    expect(result.encode).toBeGreaterThan(1000)
+    expect(result.encode).toBeGreaterThan(timeout)
     expect(result.downs).toEqual([])
     expect(result.links).toBe(1)
   }, 120_000)

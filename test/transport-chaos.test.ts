@@ -7,7 +7,8 @@
  * Every node dials both others through a TCP proxy in front of each node (so both nodes of a pair
  * dial each other at once), and the test cuts proxied connections at random.
  *
- * Size: TROUPE_CHAOS_MESSAGES (default 12000) envelopes in all, split over the six directed pairs.
+ * Size: TROUPE_CHAOS_MESSAGES (default 6,000, in rounds of 2 s; with TROUPE_LONG=1 12,000, in rounds of 4 s) envelopes
+ * in all, split over the six directed pairs.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
@@ -15,10 +16,12 @@ import * as Cluster from "./support/cluster.ts"
 import * as TcpProxy from "./support/tcp-proxy.ts"
 import type { Report } from "./support/transport-node.ts"
 
-const TOTAL = Number(process.env.TROUPE_CHAOS_MESSAGES ?? 12_000)
+const long = process.env.TROUPE_LONG === "1"
+const TOTAL = Number(process.env.TROUPE_CHAOS_MESSAGES ?? (long ? 12_000 : 6_000))
 const PER_PAIR = Math.ceil(TOTAL / 6)
-/** Paced so that each round of sends lasts about 4 seconds, with cuts all along. */
-const PER_SECOND = Math.max(500, Math.ceil(PER_PAIR / 4))
+/** How long a round of sends lasts (about: the pace below), with cuts all along (every 20-120 ms). */
+const ROUND_MS = long ? 4_000 : 2_000
+const PER_SECOND = Math.max(500, Math.ceil((PER_PAIR * 1000) / ROUND_MS))
 // connectAll off: every link goes through the proxies the test cuts (members would also dial each other directly)
 const SPEC = { secret: "a chaos test secret", heartbeatMs: 200, downAfterMs: 4000, connectAll: false }
 
@@ -79,7 +82,7 @@ describe("transport chaos", () => {
         const c1Sends = yield* Effect.forkChild(Effect.ignore(sendAll("c", PER_PAIR)))
 
         // kill c mid-flight, then bring it back (its standby) where the others reach it
-        yield* Effect.sleep(1500)
+        yield* Effect.sleep((ROUND_MS * 3) / 8)
         yield* c1.kill
         yield* Fiber.join(c1Sends)
         nodes.set("c", c2)
