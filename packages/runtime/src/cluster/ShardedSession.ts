@@ -49,6 +49,7 @@ import {
   SessionNodeLost,
   type SessionOverloaded
 } from "../choreography/internal/sessionErrors.ts"
+import { type InvalidSessionOptions, invalidOptions } from "../choreography/internal/sessionOptions.ts"
 import {
   type CoordinatorProtocol,
   type ParticipantProtocol,
@@ -262,7 +263,7 @@ const holdMillis = (deadlineMillis: number) => Math.min(5000, Math.max(100, dead
 const retryMillis = 200
 
 /** Why a session with sharded roles could not start (`AsDurable`: as a durable session could not). */
-type StartError = Session.RoleBindingInvalid | RoleNotSharded | AsDurable
+type StartError = Session.RoleBindingInvalid | InvalidSessionOptions | RoleNotSharded | AsDurable
 type AsDurable = StorageError | DurableSession.SessionIdTaken | SessionOverloaded
 
 /**
@@ -291,6 +292,8 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
   Effect.gen(function* () {
     const invalid = invalidBinding(protocol, options.roles as Readonly<Record<string, unknown>>)
     if (invalid !== undefined) return yield* invalid
+    const badOption = invalidOptions(protocol, options, true)
+    if (badOption !== undefined) return yield* badOption
     for (const [role, ref] of Object.entries(options.roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>))
       if (ref.node !== "cluster") return yield* new RoleNotSharded({ protocol: protocol.name, role, path: ref.path })
     const store = yield* DurableSession.storeOf

@@ -240,6 +240,25 @@ describe("sessions with sharded roles on one SQLite runner", () => {
     const cause = Exit.isFailure(exit) ? Exit.findErrorOption(exit) : undefined
     expect(cause?._tag === "Some" && cause.value).toMatchObject({ _tag: "RoleNotSharded", role: "C", path: "/user/C" })
   })
+
+  it("refuse, typed, options that are not what they should be, before anything is stored", async () => {
+    const errors = await run(
+      Effect.gen(function* () {
+        const { C, B, A } = yield* ledgerRoles("bad-options", Clients)
+        const roles = { C, B, A }
+        // as from plain JavaScript or a config file
+        const typo = { stepTimeout: "5 sec0" } as object
+        const step = yield* Effect.flip(ShardedSession.run(Ledger, { roles, id: "bad-options", ...typo }))
+        const deadline = yield* Effect.flip(ShardedSession.start(Ledger, { roles, id: "bad-options", deadline: -5 }))
+        // nothing was stored: the same id starts and completes
+        const done = yield* ShardedSession.run(Ledger, { roles, id: "bad-options" })
+        return { step, deadline, results: Object.keys(done.results).sort() }
+      })
+    )
+    expect(errors.step).toMatchObject({ _tag: "InvalidSessionOptions", option: "stepTimeout" })
+    expect(errors.deadline).toMatchObject({ _tag: "InvalidSessionOptions", option: "deadline" })
+    expect(errors.results).toEqual(["A", "B", "C"])
+  })
 })
 
 describe.skipIf(!onPostgres)("sessions with sharded roles on a PostgreSQL runner", () => {
