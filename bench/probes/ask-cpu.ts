@@ -134,7 +134,10 @@ if (process.env.ASK_CPU_ROOT === undefined) {
     }
     if (prof !== undefined) {
       const { profile } = (yield* Effect.promise(() => prof.post("Profiler.stop"))) as { profile: unknown }
-      ;(yield* Effect.promise(() => import("node:fs"))).writeFileSync(process.env.ASK_CPU_PROF!, JSON.stringify(profile))
+      ;(yield* Effect.promise(() => import("node:fs"))).writeFileSync(
+        process.env.ASK_CPU_PROF!,
+        JSON.stringify(profile)
+      )
     }
     if (heap !== undefined) {
       const { profile } = (yield* Effect.promise(() => heap.post("HeapProfiler.stopSampling"))) as { profile: unknown }
