@@ -9,6 +9,8 @@
  *
  * `ASK_CPU_HEAP=file ASK_CPU_ROOT=<checkout>` (one process) also samples every allocation of the rounds, collected
  * ones too, into `file` (a `.heapprofile`): bytes allocated per ask by function, which the load does not blur.
+ * `ASK_CPU_PROF=file ASK_CPU_ROOT=<checkout>` (one process) writes a CPU profile of the rounds alone (a `.cpuprofile`,
+ * sampled every 50 µs; the main thread only): with `ASK_CPU_COLD=1`, where the cold window's time goes by function.
  * `ASK_CPU_WIRE=ws` puts the two systems on WebSocket nodes over loopback instead (the bench's wire: ws's reads and
  * writes, socket callbacks, no setImmediate per frame; both sides still in one process). `ASK_CPU_COLD=1` measures the
  * bench's cold window instead: asks 501 to 5,500 of a fresh process, one round (`asks` 5000), the CPU of all its
@@ -112,12 +114,30 @@ if (process.env.ASK_CPU_ROOT === undefined) {
         })
       )
     }
+    // ASK_CPU_PROF=file: a CPU profile of the measured rounds only (not the start-up nor the warm-up)
+    const prof =
+      process.env.ASK_CPU_PROF === undefined
+        ? undefined
+        : new (yield* Effect.promise(() => import("node:inspector/promises"))).Session()
+    if (prof !== undefined) {
+      prof.connect()
+      yield* Effect.promise(() => prof.post("Profiler.enable"))
+      yield* Effect.promise(() => prof.post("Profiler.setSamplingInterval", { interval: 50 }))
+      yield* Effect.promise(() => prof.post("Profiler.start"))
+    }
     const cpus: Array<number> = []
     for (let round = 0; round < rounds; round++) {
       const cpu = process.cpuUsage()
       for (let n = 1; n <= asks; n++) yield* consumer.ask(Consumer.Echo({ n }))
       const used = process.cpuUsage(cpu)
       cpus.push((used.user + used.system) / asks)
+    }
+    if (prof !== undefined) {
+      const { profile } = (yield* Effect.promise(() => prof.post("Profiler.stop"))) as { profile: unknown }
+      ;(yield* Effect.promise(() => import("node:fs"))).writeFileSync(
+        process.env.ASK_CPU_PROF!,
+        JSON.stringify(profile)
+      )
     }
     if (heap !== undefined) {
       const { profile } = (yield* Effect.promise(() => heap.post("HeapProfiler.stopSampling"))) as { profile: unknown }

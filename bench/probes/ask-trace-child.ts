@@ -88,6 +88,8 @@ const figures = (extra: object = {}) => {
 }
 let served = 0
 const mark = process.env.MARK !== undefined
+// MARK=1: a mark every 1,000 asks; MARK=<n> (n > 1): every n asks (to place a compile or deopt closer)
+const markEvery = Number(process.env.MARK) > 1 ? Number(process.env.MARK) : 1000
 // main-thread CPU µs per ask of each 1,000 in order (WINDOWS=1): how it moves while the JIT warms up
 const cpuWindows: Array<string> = []
 let windowCpu = 0
@@ -104,7 +106,7 @@ const printWindows = () => {
 const countServed = () => {
   served++
   cpuWindow(served)
-  if (mark && served % 1000 === 0) process.stdout.write(`MARK ${served}\n`)
+  if (mark && served % markEvery === 0) process.stdout.write(`MARK ${served}\n`)
   if (served === WARMUP + 1) cpuMark = threadCpu()
   else if (served === WARMUP + role.samples) figures()
 }
@@ -200,7 +202,7 @@ switch (role.role) {
             pos = 0
             cpuMark = threadCpu()
           }
-          if (mark && n % 1000 === 0) process.stdout.write(`MARK ${n}\n`)
+          if (mark && n % markEvery === 0) process.stdout.write(`MARK ${n}\n`)
           cpuWindow(n)
           const start = performance.now()
           tr(0)

@@ -24,7 +24,8 @@
  *
  * `WINDOWS=1` prints the client's p50 and both sides' main-thread CPU per ask of each 1,000 asks in order (the JIT
  * warms up for ~10,000 asks: the figures keep falling well after the bench's 500 warm-up asks); `MARK=1` writes
- * `MARK <n>` to stdout every 1,000 asks (to place `--trace-opt`/`--trace-deopt` output, given in `FLAGS`).
+ * `MARK <n>` to stdout every 1,000 asks (to place `--trace-opt`/`--trace-deopt` output, given in `FLAGS`); `MARK=100`
+ * every 100.
  */
 import { spawn } from "node:child_process"
 import { createWriteStream, readFileSync } from "node:fs"

@@ -72,6 +72,7 @@ export class Detector {
     this.forgivenSinceTick = 0
     const engine = this.engine
     for (const link of engine.links.values()) {
+      link.heard(link.lastHeard) // the frames read since its last heartbeat (see `Link.heard`)
       if (!link.detector.isAvailable(at - this.graceOf(link, at))) {
         engine.peers.declareDown(
           link,
@@ -175,7 +176,10 @@ export class Detector {
     const long = stall >= LONG_STALL_MS
     if (long) this.forgiven += stall
     const engine = this.engine
-    for (const link of engine.links.values()) link.detector.pause(stall)
+    for (const link of engine.links.values()) {
+      link.heard(link.lastHeard) // frames read before the stall count before it is forgiven
+      link.detector.pause(stall)
+    }
     for (const connection of engine.connections) connection.forgive(stall, long)
     if (long) {
       engine.log("Warn", "this node was stalled; its peers are not blamed for it", {

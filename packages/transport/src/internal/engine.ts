@@ -192,7 +192,7 @@ export class Engine {
     }
     const link = connection.link
     if (link === undefined || link.down) return
-    if (frame.type !== "heartbeat") link.heard(connection.lastReceived)
+    link.lastHeard = connection.lastReceived // counted at the detector's check (see `Link.heard`)
     switch (frame.type) {
       case "data":
         this.inbound.onData(connection, link, frame, connection.decoder.valid, wide)

@@ -321,6 +321,7 @@ export class Handshake {
     auth.probe = engine.detector.deadline(Math.min(PROBE_MAX_MS, engine.options.handshakeMs / 2), () => {
       auth.probe = undefined
       if (connection.state !== "handshaking") return
+      incumbent.heard(incumbent.lastHeard) // what it sent since counts as its answer, as at the detector's check
       if (!incumbent.down && engine.links.get(intro.node) === incumbent && incumbent.lastHeartbeat >= asked) {
         this.refuse(
           connection,

@@ -30,6 +30,11 @@ export class Link {
   peerKey: string | undefined = undefined
   readonly detector: FailureDetector.FailureDetector
   lastHeartbeat = now()
+  /**
+   * When the last frame of the peer was read, on any connection of this link (set per frame by the engine, which does
+   * nothing more per frame: the detector's check counts it, see {@link heard}).
+   */
+  lastHeard = now()
   peerMaxFrameBytes: number
   peerWindow: number
   peerHeartbeatMs: number
@@ -95,7 +100,11 @@ export class Link {
    * interval overdue (lost with a connection cut before it went out, or queued behind data on a starved
    * machine), this counts as one (at most one per interval, so phi accrual learns heartbeat-like intervals).
    * Connections cut faster than heartbeats go then do not get a live peer declared down; a peer nothing is
-   * heard from is declared down as before.
+   * heard from is declared down as before. Frames are counted where the peer is judged, not as they are read:
+   * the detector's check (and a forgiven stall, before it is forgiven) calls this with {@link lastHeard}.
+   *
+   * @example
+   * link.heard(link.lastHeard) // at the detector's check: frames read since an overdue heartbeat count as one
    */
   heard(at: number): void {
     if (at - this.lastHeartbeat >= Math.min(this.peerHeartbeatMs, this.engine.options.heartbeatMs)) this.heartbeat(at)
