@@ -1,7 +1,8 @@
 /**
  * The CLI's numeric flags and database argument out of their range, and a node's addresses it cannot listen on, run
  * as real child processes: each is one line on stderr naming the flag (and its range, or what was wrong and what to
- * give instead), exit code 1, no stack trace, and nothing left behind.
+ * give instead), exit code 1, no stack trace, and nothing left behind. The other values of a flag whose first one a
+ * child is refused run in this process (`troupeInProcess`: the same parse, without a Node start each).
  */
 import { existsSync, mkdtempSync } from "node:fs"
 import { createServer, type Server } from "node:net"
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { run, stopAll, testEnv } from "./support/child.ts"
+import { troupeInProcess } from "./support/cli.ts"
 
 const root = join(import.meta.dirname, "..")
 const CLI = join(root, "packages", "cli", "src", "bin.ts")
@@ -20,9 +22,9 @@ const troupe = (args: ReadonlyArray<string>, cwd = root) =>
 afterAll(stopAll)
 vi.setConfig({ testTimeout: 300_000 })
 
-/** One line on stderr, exit code 1, no stack trace anywhere. */
-const refused = async (args: ReadonlyArray<string>, line: string | RegExp, cwd?: string) => {
-  const { code, stdout, stderr } = await troupe(args, cwd)
+/** One line on stderr, exit code 1, no stack trace anywhere: from a child process, or `inProcess`. */
+const refused = async (args: ReadonlyArray<string>, line: string | RegExp, cwd?: string | "in process") => {
+  const { code, stdout, stderr } = await (cwd === "in process" ? troupeInProcess(args) : troupe(args, cwd))
   if (typeof line === "string") expect(stderr.trim()).toBe(line)
   else expect(stderr.trim()).toMatch(line)
   expect(`${stdout}${stderr}`).not.toMatch(/^\s+at /m)
@@ -34,40 +36,49 @@ describe("troupe with flags out of range", () => {
     refused(["protocol", "simulate", lemons, "--level", "-1"], "troupe: --level must be 0 to 1000, got -1"))
 
   it.concurrent("game --levels -1 (was: accepted, no levels printed) and --levels 1000000000 (was: never ended)", async () => {
-    await refused(["protocol", "game", lemons, "--levels", "-1"], "troupe: --levels must be 0 to 1000, got -1")
+    await refused(
+      ["protocol", "game", lemons, "--levels", "-1"],
+      "troupe: --levels must be 0 to 1000, got -1",
+      "in process"
+    )
     await refused(
       ["protocol", "game", lemons, "--levels", "1000000000"],
-      "troupe: --levels must be 0 to 1000, got 1000000000"
+      "troupe: --levels must be 0 to 1000, got 1000000000",
+      "in process"
     )
   })
 
   it.concurrent("--rationality below 0 (was: accepted)", async () => {
     await refused(
       ["protocol", "simulate", lemons, "--level", "1", "--rationality", "-1"],
-      "troupe: --rationality must be 0 or more, got -1"
+      "troupe: --rationality must be 0 or more, got -1",
+      "in process"
     )
     await refused(
       ["protocol", "game", lemons, "--rationality", "-2"],
-      "troupe: --rationality must be 0 or more, got -2"
+      "troupe: --rationality must be 0 or more, got -2",
+      "in process"
     )
   })
 
   it.concurrent("node --listen abc (was: Effect CLI's 'Expected a string representing a finite number'), and its other numbers", async () => {
     const port = "a port: give a whole number from 0 to 65535 (0 picks a free one)"
     const node = (...args: ReadonlyArray<string>) => ["node", "--agents", echo, ...args]
-    // each its own process, at once
+    // the first in a child process, the others in this one, at once
     await Promise.all([
       refused(node("--listen", "abc"), `troupe: --listen: "abc" is not ${port}`),
-      refused(node("--listen", "70000"), `troupe: --listen: "70000" is not ${port}`),
-      refused(node("--listen", "1.5"), `troupe: --listen: "1.5" is not ${port}`),
-      refused(node("--inspect", "x"), `troupe: --inspect: "x" is not ${port}`),
+      refused(node("--listen", "70000"), `troupe: --listen: "70000" is not ${port}`, "in process"),
+      refused(node("--listen", "1.5"), `troupe: --listen: "1.5" is not ${port}`, "in process"),
+      refused(node("--inspect", "x"), `troupe: --inspect: "x" is not ${port}`, "in process"),
       refused(
         node("--cluster", "c.db", "--cluster-port", "0"),
-        'troupe: --cluster-port: "0" is not a port: give a whole number from 1 to 65535'
+        'troupe: --cluster-port: "0" is not a port: give a whole number from 1 to 65535',
+        "in process"
       ),
       refused(
         node("--peer-timeout", "soon"),
-        'troupe: --peer-timeout: "soon" is not a number of seconds: give a whole number of 1 or more'
+        'troupe: --peer-timeout: "soon" is not a number of seconds: give a whole number of 1 or more',
+        "in process"
       )
     ])
   })

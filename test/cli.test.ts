@@ -1,7 +1,8 @@
 /**
  * The `troupe` CLI, run as a real child process: help, bad flags and bad modules (one line, exit 1), the
  * protocol commands on good and ill-formed modules, and two `troupe node` processes that join each other,
- * answer each other's asks and shut down gracefully on SIGINT.
+ * answer each other's asks and shut down gracefully on SIGINT. Help and flag mistakes of commands that start no
+ * node and import no module run in this process (`troupeInProcess`), beside a child start of each kind.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -10,11 +11,14 @@ import { Diagram } from "@troupe/runtime"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { TwoBuyer } from "./fixtures/cli/two-buyer.ts"
 import { freePort, run, start, stopAll } from "./support/child.ts"
+import { troupeInProcess } from "./support/cli.ts"
 
 const root = join(import.meta.dirname, "..")
 const CLI = join(root, "packages", "cli", "src", "bin.ts")
 const fixture = (name: string) => join(import.meta.dirname, "fixtures", "cli", name)
 const troupe = (...args: ReadonlyArray<string>) => run([CLI, ...args], { cwd: root })
+/** The same command in this process: for help and flag mistakes (see support/cli.ts). */
+const inProcess = (...args: ReadonlyArray<string>) => troupeInProcess(args)
 const lines = (text: string) => text.split("\n").filter((line) => line !== "")
 const TOKEN = "a secret of sixteen characters or more"
 
@@ -33,7 +37,7 @@ describe("troupe --help", () => {
   })
 
   it.concurrent("lists the flags of `node`", async () => {
-    const { code, stdout } = await troupe("node", "--help")
+    const { code, stdout } = await inProcess("node", "--help")
     expect(code).toBe(0)
     for (const flag of ["--listen", "--peer", "--token", "--agents", "--name", "--host", "--peer-timeout"]) {
       expect(stdout).toContain(flag)
@@ -41,7 +45,7 @@ describe("troupe --help", () => {
   })
 
   it.concurrent("describes `protocol diagram`", async () => {
-    const { code, stdout } = await troupe("protocol", "diagram", "--help")
+    const { code, stdout } = await inProcess("protocol", "diagram", "--help")
     expect(code).toBe(0)
     expect(stdout).toContain("--html")
     expect(stdout).toContain("<module>")
@@ -49,25 +53,39 @@ describe("troupe --help", () => {
 })
 
 describe("mistakes get one line and exit code 1", () => {
-  const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
-    ["a port that is not a number", ["node", "--listen", "abc", "--token", TOKEN, "--agents", "a.ts"], /--listen/],
-    ["a missing flag", ["node", "--token", TOKEN], /Missing required flag: --agents/],
+  type Case = readonly [what: string, args: ReadonlyArray<string>, says: RegExp, how: "child" | "in process"]
+  const cases: ReadonlyArray<Case> = [
+    [
+      "a port that is not a number",
+      ["node", "--listen", "abc", "--token", TOKEN, "--agents", "a.ts"],
+      /--listen/,
+      "in process"
+    ],
+    ["a missing flag", ["node", "--token", TOKEN], /Missing required flag: --agents/, "in process"],
     [
       "a peer that is not a WebSocket URL",
       ["node", "--token", TOKEN, "--agents", "a.ts", "--peer", "http://x"],
-      /http:\/\/x is not a ws:\/\/ or wss:\/\/ URL/
+      /http:\/\/x is not a ws:\/\/ or wss:\/\/ URL/,
+      "in process"
     ],
-    ["an unknown command", ["nodes"], /Unknown subcommand "nodes"/],
-    ["a module that does not exist", ["node", "--token", TOKEN, "--agents", "missing.ts"], /Cannot load missing\.ts/],
+    ["an unknown command", ["nodes"], /Unknown subcommand "nodes"/, "child"],
+    [
+      "a module that does not exist",
+      ["node", "--token", TOKEN, "--agents", "missing.ts"],
+      /Cannot load missing\.ts/,
+      "in process"
+    ],
     [
       "an agents module that exports nothing usable",
       ["node", "--token", TOKEN, "--agents", fixture("bad-exports.ts")],
-      /exports neither `agents` .* nor a `main` hook/
+      /exports neither `agents` .* nor a `main` hook/,
+      "child"
     ],
     [
       "a main hook that fails",
       ["node", "--token", TOKEN, "--agents", fixture("failing-main.ts")],
-      /The main hook of .*failing-main\.ts failed: the database is not there/
+      /The main hook of .*failing-main\.ts failed: the database is not there/,
+      "child"
     ],
     [
       "a certificate file that is not PEM",
@@ -84,22 +102,25 @@ describe("mistakes get one line and exit code 1", () => {
         "--tls-key",
         fixture("echo.ts")
       ],
-      /troupe: --tls-cert is not a PEM certificate: /
+      /troupe: --tls-cert is not a PEM certificate: /,
+      "child"
     ],
     [
       "an empty inspector token (an unset variable)",
       ["node", "--inspect", "0", "--inspect-token", "", "--token", TOKEN, "--agents", fixture("echo-only.ts")],
-      /The inspector could not start on 127\.0\.0\.1:0: its token is empty/
+      /The inspector could not start on 127\.0\.0\.1:0: its token is empty/,
+      "child"
     ],
     [
       "a protocol module without protocols",
       ["protocol", "check", fixture("bad-exports.ts")],
-      /exports no choreography protocol: export one made with Choreography\.make/
+      /exports no choreography protocol: export one made with Choreography\.make/,
+      "child"
     ]
   ]
-  for (const [what, args, message] of cases) {
-    it.concurrent(what, async () => {
-      const { code, stderr } = await troupe(...args)
+  for (const [what, args, message, how] of cases) {
+    it.concurrent(`${what} (${how})`, async () => {
+      const { code, stderr } = await (how === "child" ? troupe(...args) : inProcess(...args))
       expect(code).toBe(1)
       expect(lines(stderr)).toHaveLength(1)
       expect(stderr).toMatch(message)
@@ -107,11 +128,14 @@ describe("mistakes get one line and exit code 1", () => {
     })
   }
 
-  it.concurrent("flag errors say where the usage is", async () => {
-    const { stderr } = await troupe("node", "--peer", "ftp://x", "--token", TOKEN, "--agents", "a.ts")
-    expect(stderr.trim()).toBe(
+  it.concurrent("flag errors say where the usage is (a child, and in process)", async () => {
+    const args = ["node", "--peer", "ftp://x", "--token", TOKEN, "--agents", "a.ts"]
+    const said =
       'troupe node: Invalid value for flag --peer: "ftp://x". Expected: ftp://x is not a ws:// or wss:// URL. Run "troupe node --help" for usage.'
-    )
+    const [child, here] = await Promise.all([troupe(...args), inProcess(...args)])
+    expect(child.stderr.trim()).toBe(said)
+    expect(child.code).toBe(1)
+    expect(here).toEqual({ code: 1, stdout: "", stderr: `${said}\n` })
   })
 })
 

@@ -190,6 +190,10 @@ export const node = Command.make(
         max: Number.MAX_SAFE_INTEGER,
         expected: "a number of seconds: give a whole number of 1 or more"
       })
+      // the module first: one that is missing or exports nothing usable is told without loading the runtime, the
+      // transport and the language models (`TroupeNode.run` loads it again, from Node's module cache)
+      const AgentsModule = yield* Effect.promise(() => import("../AgentsModule.ts"))
+      yield* AgentsModule.load(flags.agents)
       // imported when needed: the language model layer is not loaded for the other commands
       const TroupeNode = yield* Effect.promise(() => import("../TroupeNode.ts"))
       return yield* TroupeNode.run({
