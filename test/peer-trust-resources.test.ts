@@ -6,6 +6,7 @@
  * echo actor over and over: every one of its asks must succeed. With TROUPE_SOAK=1, at the report's sizes (19,000
  * idle sockets). The other findings are in `peer-trust.test.ts`.
  */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 import * as Net from "node:net"
 import { CloseCode } from "@troupe/transport"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
@@ -20,30 +21,73 @@ vi.setConfig({ testTimeout: SOAK ? 900_000 : 300_000, hookTimeout: 300_000 })
 
 /**
  * A TCP connection from `localAddress`, which writes `first` once connected (if given); records when it began to
- * connect (before the node could accept it), when it closed, and whether the node reset it (closed it with bytes
- * unread).
+ * connect (before the node could accept it) and when it closed.
  */
 const tcp = (url: string, localAddress: string, first?: string) =>
   new Promise<{
     readonly socket: Net.Socket
     readonly opened: number
     readonly closed: Promise<number>
-    readonly reset: () => boolean
   }>((resolve, reject) => {
     const { port } = new URL(url)
     const opened = Date.now()
     const socket = Net.connect({ host: "127.0.0.1", port: Number(port), localAddress })
     const closed = new Promise<number>((done) => socket.on("close", () => done(Date.now())))
-    let reset = false
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "ECONNRESET") reset = true
-    })
+    socket.on("error", () => {}) // a reset: seen as its close
     socket.once("connect", () => {
       if (first !== undefined) socket.write(first)
-      resolve({ socket, opened, closed, reset: () => reset })
+      resolve({ socket, opened, closed })
     })
     socket.once("error", reject)
   })
+
+/**
+ * Samples, every 100 ms until `stop`, the TCP sockets process `pid` holds from `address` (its open descriptors
+ * matched with the kernel's socket table: Linux's /proc), and on `stop` answers the most it held at once: the most
+ * sockets present both in a sample and in one taken a second or more later.
+ */
+const sampleSockets = (pid: number, address: string) => {
+  // /proc/net/tcp writes an IPv4 address as the hex of its bytes in memory order; tcp6 maps it (::ffff:a.b.c.d)
+  const hex = address
+    .split(".")
+    .map((byte) => Number(byte).toString(16).padStart(2, "0").toUpperCase())
+    .reverse()
+    .join("")
+  const remote = new Set([hex, `0000000000000000FFFF0000${hex}`])
+  const samples: Array<{ readonly at: number; readonly inodes: ReadonlySet<string> }> = []
+  const sample = () => {
+    const owned = new Set<string>()
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const link = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+        if (link !== null) owned.add(link[1]!)
+      } catch {} // closed between the listing and the read
+    }
+    const inodes = new Set<string>()
+    for (const table of ["tcp", "tcp6"]) {
+      for (const line of readFileSync(`/proc/${pid}/net/${table}`, "utf8").split("\n").slice(1)) {
+        const fields = line.trim().split(/\s+/)
+        if (fields.length > 9 && remote.has(fields[2]!.split(":")[0]!) && owned.has(fields[9]!)) inodes.add(fields[9]!)
+      }
+    }
+    samples.push({ at: Date.now(), inodes })
+  }
+  const timer = setInterval(sample, 100)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      let most = 0
+      for (const [i, { at, inodes }] of samples.entries()) {
+        const later = samples.slice(i + 1).find((next) => next.at >= at + 1_000)
+        if (later === undefined) break
+        let both = 0
+        for (const inode of inodes) if (later.inodes.has(inode)) both++
+        most = Math.max(most, both)
+      }
+      return most
+    }
+  }
+}
 
 /**
  * How long after the node's 5 s upgrade deadline a socket may be seen closed: the deadline fires late when the node
@@ -68,8 +112,8 @@ describe("finding 7: a node under attack by peers without the secret", () => {
 
   it.concurrent("finding 7a: idle TCP sockets are capped per address and closed; new peers still join", async () => {
     const IDLE = SOAK ? 19_000 : 2_000
-    // each writes one byte once connected: the node reads it when it accepts the socket, so one it refuses after
-    // the byte came (destroyed as it is accepted, the byte unread) is reset, and one it held is never reset
+    const sampling = sampleSockets(target.child.process.pid!, "127.0.0.2")
+    // each writes one byte once connected (the start of a request the node's HTTP parser waits for the rest of)
     const opened = await pool(IDLE, 200, () => tcp(target.url, "127.0.0.2", "G").catch(() => undefined))
     const sockets = opened.filter((s) => s !== undefined)
     // a new peer from another address joins while they are held
@@ -78,31 +122,17 @@ describe("finding 7: a node under attack by peers without the secret", () => {
     newcomer.socket.close()
     // beyond maxConnectionsPerAddress (100) they are closed as they come; the ones held are closed once the
     // upgrade deadline (handshakeTimeout, 5 s) passes
-    const spans = await Promise.all(
-      sockets.map(async (s) => ({ opened: s.opened, closed: await s.closed, refused: s.reset() }))
-    )
-    // The ones it held (it refuses the others as it accepts them): never more than 100 at a time, each for 5 s. A
-    // held socket is closed by its deadline, 5 s after the node accepted it, so it lived 5 s from its connect's
-    // start. A refused one can live that long too on a loaded machine (it waits in the kernel's accept queue until
-    // the node accepts and refuses it; one such counted as held made 101 at load 20): it is reset, unless the node
-    // was quicker than its byte, and then it did not wait. A held one was held during the 5 s before its close,
-    // seen here up to `LATENCY` late (this process is busy with the other attacks too): shrunk by that at both
-    // ends, each interval lies within the node's hold of it, and the overlaps counted here never exceed the node's.
-    const HANDSHAKE = 5_000
-    const LATENCY = 2_000
-    const held = spans.filter((span) => !span.refused && span.closed - span.opened >= HANDSHAKE)
-    const events = held.flatMap((span) => [
-      [span.closed - HANDSHAKE + LATENCY, 1],
-      [span.closed - LATENCY, -1]
-    ])
-    events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!)
-    let open = 0
-    let most = 0
-    for (const [, delta] of events) most = Math.max(most, (open += delta!))
+    const spans = await Promise.all(sockets.map(async (s) => ({ opened: s.opened, closed: await s.closed })))
+    // The ones it held, counted where they are held: the node's own sockets from that address (it refuses the others
+    // as it accepts them, in the same turn of its event loop). Counted from the node's side: inferred from this
+    // process's view of when each socket opened and closed, a loaded machine made 133 of 100 (a refused socket seen
+    // late here looked held). A socket counts when the node held it at two samples a second apart: a refused one
+    // lives from its accept to its destroy in one turn, not a second, and a held one lives 5 s.
+    const most = sampling.stop()
     expect(most).toBeGreaterThan(0)
     expect(most).toBeLessThanOrEqual(100)
     // every socket, held or refused, was closed by the deadline at the latest
-    expect(Math.max(...spans.map((span) => span.closed - span.opened))).toBeLessThan(HANDSHAKE + CLOSED_WITHIN)
+    expect(Math.max(...spans.map((span) => span.closed - span.opened))).toBeLessThan(5_000 + CLOSED_WITHIN)
     await good.progress(10)
   })
 
