@@ -55,7 +55,7 @@ export const runModules = (
   )
 }
 
-/** What the module printed between its marks (`ended`: it reached its end mark). */
+/** What the module printed between its marks, exactly (`ended`: it reached its end mark). */
 const section = (output: string, path: string) => {
   const lines = output.split("\n")
   const from = lines.indexOf(mark("start", path))
@@ -64,7 +64,7 @@ const section = (output: string, path: string) => {
   const to = lines.findIndex((line, i) => i > from && line.endsWith(mark("end", path)))
   if (to === -1) return { text: lines.slice(from + 1).join("\n"), ended: false }
   const last = lines[to]!.slice(0, -mark("end", path).length)
-  return { text: [...lines.slice(from + 1, to), ...(last === "" ? [] : [last])].join("\n"), ended: true }
+  return { text: lines.slice(from + 1, to).join("\n") + (to > from + 1 ? "\n" : "") + last, ended: true }
 }
 
 /**
