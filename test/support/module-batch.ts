@@ -35,17 +35,30 @@ export const runModules = (
   if (new Set(paths).size !== paths.length) throw new Error(`a module twice in one batch: ${paths.join(" ")}`)
   const child: Child = start([import.meta.filename, ...paths], options)
   child.process.stdin?.end(options.input ?? "")
-  const exit = child.exited()
+  // the hang bound (child.ts HANG_MILLIS) is per module: each module's end must come within it of the last's
+  const finished = (async (): Promise<string> => {
+    for (const path of paths) {
+      try {
+        await child.line(mark("end", path))
+      } catch (error) {
+        if (child.process.exitCode !== null || child.process.signalCode !== null) break // it failed: see below
+        child.process.kill("SIGKILL")
+        return (error as Error).message // hung
+      }
+    }
+    const { code, signal } = await child.exited()
+    return `the batch exited with ${code ?? signal}`
+  })()
   return new Map(
     paths.map((path) => {
-      const output = exit.then(({ code, signal, stdout, stderr }) => {
-        const out = section(stdout, path)
+      const output = finished.then((end) => {
+        const out = section(child.stdout(), path)
         if (out?.ended) return out.text
         const why =
           out === undefined ? "it did not run: a module before it failed" : "it failed (the batch stopped there)"
         throw new Error(
-          `${path}: ${why}; the batch exited with ${code ?? signal}\n` +
-            `its stdout:\n${out?.text ?? ""}\nits stderr:\n${section(stderr, path)?.text ?? stderr}`
+          `${path}: ${why}; ${end}\n` +
+            `its stdout:\n${out?.text ?? ""}\nits stderr:\n${section(child.stderr(), path)?.text ?? child.stderr()}`
         )
       })
       // whoever awaits it gets its failure; one nobody awaits (a test left out by a filter) is no unhandled rejection
