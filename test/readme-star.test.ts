@@ -7,6 +7,9 @@
  *
  * The leaves' agents: the shop hosts a seller, the buyers node a buyer whose `main` hook runs a Haggle session
  * with the seller on node shop, a node it never dialed.
+ *
+ * The three commands start at once, as on three machines: nothing in the README orders them (a leaf retries the
+ * hub until it is up), and a node start is most of each test's time.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -41,7 +44,26 @@ const modules: Record<string, string> = {
 const warnings = (stderr: string): ReadonlyArray<string> =>
   stderr.split("\n").filter((line) => / level=(WARN|ERROR) /.test(line))
 
-/** Starts the README's star, as written: `launch(lines[i])` starts the node of the README's i-th command. */
+/** The certificates of the star's nodes (each CN its `--name`), made once for both stars. */
+const certificates = (() => {
+  let files: Record<string, string> | undefined
+  return (): Record<string, string> => {
+    if (files !== undefined) return files
+    const ca = Certs.authority()
+    files = { "ca.pem": ca.certFile }
+    for (const name of ["hub", "shop", "buyers"]) {
+      const pem = ca.issue(name)
+      files[`${name}.pem`] = pem.certFile
+      files[`${name}.key`] = pem.keyFile
+    }
+    return files
+  }
+})()
+
+/**
+ * Starts the README's star, as written: its three nodes at once (each `launch`ed with the README's command), and
+ * resolves once each says it is ready.
+ */
 const star = async (buyersModule: string) => {
   const lines = commands()
   expect(lines.map((args) => args.slice(0, 5).join(" "))).toEqual([
@@ -49,7 +71,7 @@ const star = async (buyersModule: string) => {
     "npx -y pnpm@10.34.9 troupe node",
     "npx -y pnpm@10.34.9 troupe node"
   ])
-  const ca = Certs.authority()
+  const files = certificates()
   const ports = new Map<string, number>()
   for (const host of ["host-a", "host-b", "host-c"]) ports.set(host, await freePort())
   const url = (text: string) =>
@@ -58,13 +80,6 @@ const star = async (buyersModule: string) => {
   const launch = async (args: ReadonlyArray<string>) => {
     const rest = args.slice(5)
     const host = /wss:\/\/(host-[a-c]):7000/.exec(rest[rest.indexOf("--advertise") + 1]!)![1]!
-    const name = rest[rest.indexOf("--name") + 1]!
-    const pem = ca.issue(name)
-    const files: Record<string, string> = {
-      [`${name}.pem`]: pem.certFile,
-      [`${name}.key`]: pem.keyFile,
-      "ca.pem": ca.certFile
-    }
     const argv = rest.map((arg, i) =>
       rest[i - 1] === "--listen"
         ? String(ports.get(host))
@@ -76,15 +91,14 @@ const star = async (buyersModule: string) => {
     await child.line(/ready:|session:/)
     return child
   }
-  return { lines, launch }
+  // the hub, the node the leaves join, and the two leaves (each joins the hub, and learns the other from it)
+  const [hub, shop, buyers] = await Promise.all(lines.map(launch))
+  return { hub: hub!, shop: shop!, buyers: buyers! }
 }
 
 describe("README: running across machines", () => {
   it("three nodes in a star, as the README starts them: a session across the two leaves runs", async () => {
-    const { lines, launch } = await star(fixture("haggle-buyer.ts"))
-    // the hub first, then the two leaves (each joins the hub, and learns the other from it)
-    const hub = await launch(lines[0]!)
-    const [shop, buyers] = await Promise.all([launch(lines[1]!), launch(lines[2]!)])
+    const { hub, shop, buyers } = await star(fixture("haggle-buyer.ts"))
     const exit = await buyers.exited()
     expect(exit.code, exit.stderr).toBe(0)
     expect(exit.stdout).toContain('session: the seller says "sold for 30"')
@@ -104,9 +118,7 @@ describe("README: running across machines", () => {
   })
 
   it("the README's star, then the hub killed (SIGKILL): a session across the two leaves still runs on their own link", async () => {
-    const { lines, launch } = await star(fixture("haggle-buyer-hubless.ts"))
-    const hub = await launch(lines[0]!)
-    const [shop, buyers] = await Promise.all([launch(lines[1]!), launch(lines[2]!)])
+    const { hub, shop, buyers } = await star(fixture("haggle-buyer-hubless.ts"))
     await buyers.line("linked to shop: stop the hub now")
     hub.process.kill("SIGKILL")
     await buyers.line("hub is down")
@@ -128,10 +140,14 @@ describe("README: running across machines", () => {
       await child.line(/ready:/)
       return child
     }
-    const hub = await node(["--name", "hub", "--listen", "0", "--agents", fixture("echo-only.ts")])
-    const url = /listening on (\S+)/.exec(hub.stdout())![1]!
-    // neither leaf listens: no member can dial either (a leaf that listened would be dialed by the other)
-    const shop = await node(["--name", "shop", "--peer", url, "--agents", fixture("haggle-shop.ts")])
+    const port = await freePort()
+    const url = `ws://127.0.0.1:${port}`
+    // neither leaf listens: no member can dial either (a leaf that listened would be dialed by the other); the
+    // shop starts with the hub (it retries it until it is up), the buyers once the shop has joined the hub
+    const [hub, shop] = await Promise.all([
+      node(["--name", "hub", "--listen", String(port), "--agents", fixture("echo-only.ts")]),
+      node(["--name", "shop", "--peer", url, "--agents", fixture("haggle-shop.ts")])
+    ])
     const buyers = start([CLI, "node", "--name", "buyers", "--peer", url, "--agents", fixture("apart-buyer.ts")], {
       cwd: root,
       env

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { freePort, start, stopAll, testEnv } from "./support/child.ts"
+import { runModules } from "./support/module-batch.ts"
 
 const root = join(import.meta.dirname, "..")
 afterAll(stopAll)
@@ -32,14 +33,30 @@ const examples: ReadonlyArray<Example> = [
   prints: prints === undefined ? [] : prints.split("\n")
 }))
 
-/** Runs a file with Node, typing `input` into it; answers what it printed (fails if it did not exit with 0). */
-const runExample = async (path: string, input: string | undefined) => {
-  const child = start([path], { cwd: root })
-  child.process.stdin?.end(input ?? "")
-  const exit = await child.exited()
-  if (exit.code !== 0) throw new Error(`${path} exited with ${exit.code ?? exit.signal}\n${exit.stderr}`)
-  return exit.stdout
-}
+/**
+ * What each example printed, run as `node <example>` would run it: two processes (test/support/module-batch.ts)
+ * run them, each one example after another (a process per example cost ~0.6 s of CPU each, most of an example's
+ * run); the one that reads what a person types last, given its input. The two take about as long.
+ */
+const outputs = (() => {
+  let started: ReadonlyMap<string, Promise<string>> | undefined
+  return (): ReadonlyMap<string, Promise<string>> => {
+    if (started !== undefined) return started
+    const paths = examples.map(({ path }) => join(root, path))
+    const typed = examples.filter(({ input }) => input !== undefined)
+    expect(typed.length).toBeLessThanOrEqual(1) // (one stdin per process)
+    const rest = examples.filter(({ input }) => input === undefined).map(({ path }) => join(root, path))
+    const half = Math.ceil(paths.length / 2)
+    started = new Map([
+      ...runModules(rest.slice(0, half), { cwd: root }),
+      ...runModules([...rest.slice(half), ...typed.map(({ path }) => join(root, path))], {
+        cwd: root,
+        ...(typed[0]?.input === undefined ? {} : { input: typed[0].input })
+      })
+    ])
+    return started
+  }
+})()
 
 /**
  * Every `<!-- server: path -->` block: a server that runs until Ctrl-C, with the `<!-- requests -->` block after
@@ -64,7 +81,7 @@ const files = [...readme.matchAll(/<!-- file: (\S+) -->\n```\w*\n([\s\S]*?)\n```
   text: text!
 }))
 
-// every case at once (each runs its own child process, on its own port and files)
+// every case at once (the server its own child process, on its own port; the examples in two)
 describe.concurrent("README", () => {
   it("has a quick start of exactly two commands", () => {
     const quickStart = /## Quick start\n[\s\S]*?```sh\n([\s\S]*?)\n```/.exec(readme)![1]!
@@ -102,7 +119,7 @@ describe.concurrent("README", () => {
   for (const example of examples) {
     it(`shows ${example.path} as it is, and it runs`, async () => {
       expect(example.code).toBe(readFileSync(join(root, example.path), "utf8").trimEnd())
-      const stdout = await runExample(join(root, example.path), example.input)
+      const stdout = await outputs().get(join(root, example.path))!
       const lines = stdout.split("\n")
       for (const line of example.prints) expect(lines).toContain(line)
     })
