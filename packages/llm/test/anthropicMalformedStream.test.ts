@@ -1,41 +1,15 @@
-/**
- * An Anthropic stream with an event that is not JSON (`data: {"type": "content_block_delta", ...` cut short, a proxy's
- * line in the middle): it was a `ConnectionFailed` (the Anthropic SDK's bare `SyntaxError`), retried, and the SDK
- * printed it to the console ("Could not parse message into JSON"). It is a `MalformedResponse` showing what came (cut
- * to 200 characters) and the request id, not retried, nothing printed. A real HTTP server on loopback speaks the
- * Anthropic wire; our SSE reader also reads split events, CRLF, comments and `ping`s, and an `error` event is
- * classified by its type as before.
- */
-import * as Http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted, Schedule, Stream } from "effect"
-import { afterEach, vi } from "vitest"
 import { Anthropic, LanguageModel } from "../src/index.ts"
+import { consoleCapture, httpServer } from "./fixtures/httpServer.ts"
 
 /** A server that answers every request with `events` (written one by one); `requests` counts them. */
 const serve = (events: ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<{ url: string; server: Http.Server; requests: () => number }>((resolve) => {
-          let requests = 0
-          const server = Http.createServer((req, res) => {
-            requests++
-            req.resume()
-            req.on("end", () => {
-              res.writeHead(200, { "content-type": "text/event-stream", "request-id": "req_anthropic_malformed" })
-              for (const event of events) res.write(event)
-              res.end()
-            })
-          })
-          server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number }
-            resolve({ url: `http://127.0.0.1:${port}`, server, requests: () => requests })
-          })
-        })
-    ),
-    ({ server }) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
-  )
+  httpServer((_, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream", "request-id": "req_anthropic_malformed" })
+    for (const event of events) res.write(event)
+    res.end()
+  })
 
 const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
 
@@ -72,19 +46,7 @@ const ending = [
 const model = (url: string) =>
   Anthropic.layer({ apiKey: Redacted.make("k"), baseUrl: url, model: "claude-test" }, { retry: Schedule.recurs(2) })
 
-const printed: Array<string> = []
-afterEach(() => {
-  vi.restoreAllMocks()
-  printed.length = 0
-})
-/** Everything written to the console while the test runs. */
-const capture = () => {
-  for (const method of ["log", "error", "warn", "info", "debug"] as const) {
-    vi.spyOn(console, method).mockImplementation((...args: Array<unknown>) => {
-      printed.push(args.map(String).join(" "))
-    })
-  }
-}
+const { printed, capture } = consoleCapture()
 
 describe("an Anthropic stream", () => {
   it.live(

@@ -1,48 +1,23 @@
-/**
- * A Chat Completions answer with no choice in it (`choices: []`) has no answer in it (a missing `choices` stays
- * a `ServerError`, "unexpected shape", see errors.test.ts):
- * it is not an empty answer. The call fails with `MalformedResponse` saying what the server sent (not
- * retried: see docs/llm.md's error table), whether the answer came whole or as a stream whose chunks never
- * had a choice.
- */
-import * as Http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted, Stream } from "effect"
 import { LanguageModel, OpenAi } from "../src/index.ts"
+import { httpServer } from "./fixtures/httpServer.ts"
 
 /** A server that answers every request with a completion (or a stream of chunks) that has no choices. */
 const noChoices = (body: Record<string, unknown>) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<{ url: string; server: Http.Server; requests: () => number }>((resolve) => {
-          let requests = 0
-          const server = Http.createServer((req, res) => {
-            let text = ""
-            req.on("data", (c) => (text += c))
-            req.on("end", () => {
-              requests++
-              const base = { id: "chatcmpl-1", model: "m", created: 1, ...body }
-              if (JSON.parse(text).stream) {
-                res.writeHead(200, { "content-type": "text/event-stream" })
-                const chunk = { ...base, object: "chat.completion.chunk" }
-                res.write(`data: ${JSON.stringify(chunk)}\n\n`)
-                res.write(`data: ${JSON.stringify(chunk)}\n\n`)
-                res.end("data: [DONE]\n\n")
-              } else
-                res
-                  .writeHead(200, { "content-type": "application/json" })
-                  .end(JSON.stringify({ ...base, object: "chat.completion" }))
-            })
-          })
-          server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number }
-            resolve({ url: `http://127.0.0.1:${port}`, server, requests: () => requests })
-          })
-        })
-    ),
-    ({ server }) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
-  )
+  httpServer((request, res) => {
+    const base = { id: "chatcmpl-1", model: "m", created: 1, ...body }
+    if (JSON.parse(request.body).stream) {
+      res.writeHead(200, { "content-type": "text/event-stream" })
+      const chunk = { ...base, object: "chat.completion.chunk" }
+      res.write(`data: ${JSON.stringify(chunk)}\n\n`)
+      res.write(`data: ${JSON.stringify(chunk)}\n\n`)
+      res.end("data: [DONE]\n\n")
+    } else
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ ...base, object: "chat.completion" }))
+  })
 
 const model = (url: string) => OpenAi.layer({ apiKey: Redacted.make("k"), baseUrl: url, model: "m", api: "chat" })
 

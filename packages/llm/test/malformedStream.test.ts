@@ -1,38 +1,17 @@
-/**
- * A model server whose stream has an event that is not JSON (`data: {"choices": [` cut short, a proxy's line in the
- * middle): it was a `ConnectionFailed` (the openai SDK's bare `SyntaxError`), retried, and the SDK printed to the
- * console ("Could not parse message into JSON"). It is a `MalformedResponse` showing what came (cut to 200
- * characters), not retried, and nothing is printed. A real HTTP server on loopback speaks the OpenAI wire.
- */
-import * as Http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted, Schedule, Stream } from "effect"
-import { afterEach, vi } from "vitest"
 import { LanguageModel, OpenAi } from "../src/index.ts"
+import { consoleCapture, httpServer } from "./fixtures/httpServer.ts"
 
 /** A server that answers every request with `events`; `requests` counts them. */
 const serve = (events: (api: "chat" | "responses") => ReadonlyArray<string>) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<{ url: string; server: Http.Server; requests: () => number }>((resolve) => {
-          let requests = 0
-          const server = Http.createServer((req, res) => {
-            requests++
-            req.resume()
-            req.on("end", () => {
-              res.writeHead(200, { "content-type": "text/event-stream", "x-request-id": "req_malformed" })
-              for (const event of events(req.url?.endsWith("/responses") ? "responses" : "chat")) res.write(event)
-              res.end()
-            })
-          })
-          server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number }
-            resolve({ url: `http://127.0.0.1:${port}/v1`, server, requests: () => requests })
-          })
-        })
-    ),
-    ({ server }) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
+  Effect.map(
+    httpServer((request, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream", "x-request-id": "req_malformed" })
+      for (const event of events(request.path.endsWith("/responses") ? "responses" : "chat")) res.write(event)
+      res.end()
+    }),
+    (server) => ({ ...server, url: `${server.url}/v1` })
   )
 
 const first = {
@@ -40,19 +19,7 @@ const first = {
   responses: `event: response.created\ndata: ${JSON.stringify({ type: "response.created", sequence_number: 0, response: { id: "r", object: "response", created_at: 1, model: "m", status: "in_progress", output: [] } })}\n\n`
 }
 
-const printed: Array<string> = []
-afterEach(() => {
-  vi.restoreAllMocks()
-  printed.length = 0
-})
-/** Everything written to the console (and to stdout/stderr) while the test runs. */
-const capture = () => {
-  for (const method of ["log", "error", "warn", "info", "debug"] as const) {
-    vi.spyOn(console, method).mockImplementation((...args: Array<unknown>) => {
-      printed.push(args.map(String).join(" "))
-    })
-  }
-}
+const { printed, capture } = consoleCapture()
 
 describe("a stream with an event that is not JSON", () => {
   for (const api of ["chat", "responses"] as const) {

@@ -1,4 +1,4 @@
-import { ActorSystem, Behavior, Protocol } from "@troupe/runtime"
+import { ActorSystem, Behavior, Durable, Protocol } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
 
 /** A counter: the actor most tests use. */
@@ -17,6 +17,20 @@ export const counter = (initial = 0) =>
       Fail: (_, { reason }) => Effect.die(new Error(reason))
     }
   })
+
+/** The counter as a durable actor: its count stored under `id` (`Fail` is ignored: a durable test's actor lives on). */
+export const durableCounter = (id: string) =>
+  Durable.persistent(
+    Behavior.make(Counter, {
+      initial: 0,
+      receive: {
+        Add: (count, { n }) => Effect.succeed(count + n),
+        Get: (count) => Effect.succeed({ state: count, reply: count }),
+        Fail: (count) => Effect.succeed(count)
+      }
+    }),
+    { id, state: Schema.Number }
+  )
 
 /** Runs an effect with a fresh actor system, shut down at the end of the test. */
 export const withSystem = <A, E, R>(effect: Effect.Effect<A, E, R>, options?: ActorSystem.Options) =>

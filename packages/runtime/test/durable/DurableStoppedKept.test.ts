@@ -7,24 +7,14 @@
  * Before, the `DurableStopped` slid out of their buffers with the oldest events.
  */
 import { hostname } from "node:os"
-import { type ActorRef, ActorSystem, Behavior, Durable, type SystemEvent, Troupe } from "@troupe/runtime"
-import { Deferred, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { type ActorRef, ActorSystem, type SystemEvent, Troupe } from "@troupe/runtime"
+import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { expect, it } from "vitest"
-import { Counter } from "../fixtures.ts"
+import { Counter, durableCounter } from "../fixtures.ts"
 import { databases } from "./databases.ts"
 
-const counter = Durable.persistent(
-  Behavior.make(Counter, {
-    initial: 0,
-    receive: {
-      Add: (n, { n: by }) => Effect.succeed(n + by),
-      Get: (n) => Effect.succeed({ state: n, reply: n }),
-      Fail: (n) => Effect.succeed(n)
-    }
-  }),
-  { id: "c-1", state: Schema.Number }
-)
+const counter = durableCounter("c-1")
 
 /** More than a subscriber's buffer holds (4,096). */
 const FLOOD = 5000

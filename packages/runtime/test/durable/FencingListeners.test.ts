@@ -4,25 +4,15 @@
  * each system's listener stayed on the storage until it closed, and with it the whole system (its actors, their
  * states): 20 stopped systems were all still reachable.
  */
-import { ActorSystem, Behavior, Durable } from "@troupe/runtime"
-import { Effect, Layer, Schema } from "effect"
+import { ActorSystem } from "@troupe/runtime"
+import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { Counter } from "../fixtures.ts"
+import { Counter, durableCounter } from "../fixtures.ts"
 import { databases } from "./databases.ts"
 
 const SYSTEMS = 20
 
-const counter = Durable.persistent(
-  Behavior.make(Counter, {
-    initial: 0,
-    receive: {
-      Add: (n, { n: by }) => Effect.succeed(n + by),
-      Get: (n) => Effect.succeed({ state: n, reply: n }),
-      Fail: (n) => Effect.succeed(n)
-    }
-  }),
-  { id: "c", state: Schema.Number }
-)
+const counter = durableCounter("c")
 
 const gc = (globalThis as { gc?: () => void }).gc
 

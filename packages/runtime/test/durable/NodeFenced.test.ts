@@ -6,25 +6,14 @@
  * and a durable actor spawned again fails to start with it. Before, the actor went on, failing each write.
  */
 import { hostname } from "node:os"
-import { ActorSystem, Behavior, Durable, Storage, type SystemEvent } from "@troupe/runtime"
-import { Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
+import { ActorSystem, Storage, type SystemEvent } from "@troupe/runtime"
+import { Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
-import { Counter } from "../fixtures.ts"
+import { Counter, durableCounter } from "../fixtures.ts"
 import { databases } from "./databases.ts"
 
-const counter = (id: string) =>
-  Durable.persistent(
-    Behavior.make(Counter, {
-      initial: 0,
-      receive: {
-        Add: (n, { n: by }) => Effect.succeed(n + by),
-        Get: (n) => Effect.succeed({ state: n, reply: n }),
-        Fail: (n) => Effect.succeed(n)
-      }
-    }),
-    { id, state: Schema.Number }
-  )
+const counter = durableCounter
 
 const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStart: "1", startedAt: 0 }
 describe.each(databases())("a system whose storage is fenced ($name)", (db) => {
