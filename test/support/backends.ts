@@ -33,18 +33,23 @@ export interface Load {
 }
 
 /**
- * Sends messages from `connections` concurrent clients for `seconds`, spread over `conversations`
- * conversations (so agents are spawned and then reused), and reports errors and latencies.
+ * Sends messages from `connections` concurrent clients, for `seconds` (a benchmark) or `amount` messages in all (a
+ * test: the same work however loaded the machine is, each request allowed `timeoutSeconds`, 10 by default), spread
+ * over `conversations` conversations (so agents are spawned and then reused), and reports errors and latencies.
  */
 export const load = async (
   base: string,
-  options: { readonly connections: number; readonly seconds: number; readonly conversations: number }
+  options: { readonly connections: number; readonly conversations: number; readonly timeoutSeconds?: number } & (
+    | { readonly seconds: number }
+    | { readonly amount: number }
+  )
 ): Promise<Load> => {
   let sent = 0
   const result = await autocannon({
     url: base,
     connections: options.connections,
-    duration: options.seconds,
+    ...("amount" in options ? { amount: options.amount } : { duration: options.seconds }),
+    timeout: options.timeoutSeconds ?? 10,
     requests: [
       {
         method: "POST",
