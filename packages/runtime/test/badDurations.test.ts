@@ -10,6 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ActorRef, ActorSystem, Behavior, Cluster, Entity, Protocol, Sharded, Supervisor } from "@troupe/runtime"
 import { Effect, Exit, Layer, Schema } from "effect"
 import { afterAll } from "vitest"
+import { thrown } from "./fixtures.ts"
 
 const Echo = Protocol.make("Echo", {
   Say: Protocol.request({ text: Schema.String }, { success: Schema.String })
@@ -34,16 +35,6 @@ const names = (message: string, option: string, given: string) => {
   assert.include(message, option)
   assert.include(message, given)
   assert.include(message, '"30 seconds"')
-}
-
-/** The error `f` throws (or a note that it threw none). */
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-    return "nothing thrown"
-  } catch (error) {
-    return error
-  }
 }
 
 const dir = mkdtempSync(join(tmpdir(), "troupe-bad-durations-"))

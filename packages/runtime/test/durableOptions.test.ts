@@ -8,19 +8,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Behavior, Durable, Entity, Protocol } from "@troupe/runtime"
 import { Effect, Schema } from "effect"
+import { thrown } from "./fixtures.ts"
 
 const Counter = Protocol.make("Counter", { Add: { n: Schema.Number } })
 const counter = Behavior.make(Counter, { initial: 0, receive: { Add: (n, { n: more }) => Effect.succeed(n + more) } })
-
-/** The error `f` throws (or a note that it threw none). */
-const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-    return "nothing thrown"
-  } catch (error) {
-    return error
-  }
-}
 
 describe("durable options that are not what they may be", () => {
   it("Durable.persistent: id, version and migrations throw InvalidDurableOptions naming the option", () => {

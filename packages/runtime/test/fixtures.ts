@@ -45,3 +45,13 @@ export const eventually = (predicate: () => boolean, what = "condition") =>
       await new Promise((resolve) => setTimeout(resolve, 1))
     }
   })
+
+/** The error `f` throws (or a note that it threw none), for checks of what a constructor refuses. */
+export const thrown = (f: () => unknown): unknown => {
+  try {
+    f()
+    return "nothing thrown"
+  } catch (error) {
+    return error
+  }
+}

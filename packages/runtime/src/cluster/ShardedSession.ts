@@ -49,7 +49,7 @@ import {
   SessionNodeLost,
   type SessionOverloaded
 } from "../choreography/internal/sessionErrors.ts"
-import { type InvalidSessionOptions, invalidOptions } from "../choreography/internal/sessionOptions.ts"
+import { defaultDeadline, type InvalidSessionOptions, invalidOptions } from "../choreography/internal/sessionOptions.ts"
 import {
   type CoordinatorProtocol,
   type ParticipantProtocol,
@@ -300,7 +300,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
     const storage = yield* Storage
     const sharding = yield* Sharding.Sharding
     const id = options.id ?? crypto.randomUUID()
-    const deadlineMillis = Duration.toMillis(options.deadline ?? "30 seconds")
+    const deadlineMillis = Duration.toMillis(options.deadline ?? defaultDeadline)
     const system = yield* Effect.serviceOption(ActorSystem)
     // the place is taken before anything is stored (a session refused leaves no row), and given back if the session
     // is not stored; once it is, the place is held until the session began (or ended, or its deadline passed),

@@ -123,6 +123,24 @@ const handleOf = <Results>(
 })
 
 /**
+ * Why a durable session could not start: its options or bindings, its id taken, no place among the sessions joining
+ * in time, its storage, or its coordinator not spawned.
+ *
+ * @example
+ * ```ts
+ * const report = (error: DurableSession.StartError) => Console.error(`${error._tag}: ${error.message}`)
+ * ```
+ */
+export type StartError =
+  | SpawnError
+  | StorageError
+  | SessionIdTaken
+  | Session.RoleBindingInvalid
+  | Session.RoleSharded
+  | SessionOverloaded
+  | InvalidSessionOptions
+
+/**
  * Starts a durable session: it is stored (who plays each role, its settings) before its coordinator asks the
  * roles to join. Unlike `Session.start`, closing the scope does not cancel it: it outlives this process. A role
  * bound to a sharded actor fails it with `Session.RoleSharded` (see `ShardedSession`), a role bound wrongly with
@@ -138,17 +156,7 @@ const handleOf = <Results>(
 export const start = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<
-  Handle<Session.ResultsOf<B>>,
-  | SpawnError
-  | StorageError
-  | SessionIdTaken
-  | Session.RoleBindingInvalid
-  | Session.RoleSharded
-  | SessionOverloaded
-  | InvalidSessionOptions,
-  ActorSystem | Storage
-> =>
+): Effect.Effect<Handle<Session.ResultsOf<B>>, StartError, ActorSystem | Storage> =>
   Effect.gen(function* () {
     const invalid = invalidBinding(protocol, options.roles as Readonly<Record<string, unknown>>)
     if (invalid !== undefined) return yield* invalid
@@ -257,18 +265,8 @@ export const create = <P extends Choreography, const B extends Session.Bindings<
 export const run = <P extends Choreography, const B extends Session.Bindings<P>>(
   protocol: P,
   options: Options<P, B>
-): Effect.Effect<
-  Session.Completed<Session.ResultsOf<B>>,
-  | SessionAborted
-  | SpawnError
-  | StorageError
-  | SessionIdTaken
-  | Session.RoleBindingInvalid
-  | Session.RoleSharded
-  | SessionOverloaded
-  | InvalidSessionOptions,
-  ActorSystem | Storage
-> => Effect.flatMap(start(protocol, options), (handle) => handle.await)
+): Effect.Effect<Session.Completed<Session.ResultsOf<B>>, SessionAborted | StartError, ActorSystem | Storage> =>
+  Effect.flatMap(start(protocol, options), (handle) => handle.await)
 
 const spawnCoordinator = <Results>(
   system: ActorSystem["Service"],

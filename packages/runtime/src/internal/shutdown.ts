@@ -1,3 +1,5 @@
+import { Effect } from "effect"
+
 /**
  * An actor system's shutdown, once: its actors are stopped (`stopAll`: children before parents, in reverse start
  * order, each with its deadline), then the system's own `finish` runs (metrics flushed, deadlines closed), then those
@@ -11,8 +13,6 @@
  * yield* shutdown.run
  * ```
  */
-import { Effect } from "effect"
-
 export class Shutdown {
   private started = false
   private done: Effect.Effect<void> | undefined

@@ -6,30 +6,26 @@
  * `EventsMissed` that stands for the others; so does a reader of `troupe.events()` (the Promise API's own buffer).
  * Before, the `DurableStopped` slid out of their buffers with the oldest events.
  */
-import { hostname } from "node:os"
 import { type ActorRef, ActorSystem, type SystemEvent, Troupe } from "@troupe/runtime"
 import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
-import { SqlClient } from "effect/sql"
 import { expect, it } from "vitest"
 import { Counter, durableCounter } from "../fixtures.ts"
 import { databases } from "./databases.ts"
+import { takeOver } from "./successor.ts"
 
 const counter = durableCounter("c-1")
 
 /** More than a subscriber's buffer holds (4,096). */
 const FLOOD = 5000
 
-const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStart: "1", startedAt: 0 }
 const [sqlite] = databases({ postgres: false })
 
 /** Takes the node name over from another host, and has the actor's next write find it out. */
-const takeOver = (ref: ActorRef<typeof Counter>) =>
+const takeOverFrom = (ref: ActorRef<typeof Counter>) =>
   Effect.gen(function* () {
     yield* ref.tell(Counter.Add({ n: 2 }))
     expect(yield* ref.ask(Counter.Get())).toBe(2)
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`UPDATE troupe_nodes SET epoch = epoch + 1, token = 'successor', holder = ${JSON.stringify(elsewhere)}
-      WHERE node = 'n'`
+    yield* takeOver()
     yield* ref.tell(Counter.Add({ n: 3 }))
   })
 
@@ -72,7 +68,7 @@ it("a subscriber that fell behind still gets the DurableStopped, after an Events
           Stream.runHead
         )
       )
-      yield* takeOver(yield* ActorSystem.spawn(counter, { name: "c" }))
+      yield* takeOverFrom(yield* ActorSystem.spawn(counter, { name: "c" }))
       yield* Fiber.join(quick)
       yield* flood
       yield* Deferred.succeed(gate, undefined)
@@ -100,7 +96,7 @@ it("a reader of troupe.events() that fell behind still gets the DurableStopped, 
     // not read until the flood is published
     const held = troupe.events()[Symbol.asyncIterator]()
     const quick = troupe.events()[Symbol.asyncIterator]()
-    await troupe.run(Effect.flatMap(ActorSystem.spawn(counter, { name: "c" }), takeOver))
+    await troupe.run(Effect.flatMap(ActorSystem.spawn(counter, { name: "c" }), takeOverFrom))
     for (let next = await quick.next(); next.value?._tag !== "DurableStopped"; next = await quick.next()) {
       if (next.done) throw new Error("the events ended before a DurableStopped")
     }

@@ -11,6 +11,7 @@ import { Effect, Exit, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { databases } from "./databases.ts"
+import { elsewhere, takeOver } from "./successor.ts"
 
 /** Claims `node` as a node of durable sessions does (its recovery), with this storage. */
 const claim = (node: string) =>
@@ -22,8 +23,6 @@ const failureOf = (exit: Exit.Exit<unknown, unknown>) => {
   if (reason?._tag !== "Fail") throw new Error(`expected a typed failure, got ${String(exit.cause)}`)
   return reason.error as { readonly _tag: string; readonly message: string }
 }
-
-const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStart: "1", startedAt: 0 }
 
 for (const db of databases()) {
   describe(`a node name's claim on ${db.name}`, () => {
@@ -96,9 +95,7 @@ for (const db of databases()) {
           const storage = yield* Storage.Storage
           yield* storage.journal.append("j", [{ seq: 1, entry: "before" }])
           // a successor (on another host, after this one's lease ran out) takes the name over
-          const sql = yield* SqlClient.SqlClient
-          yield* sql`UPDATE troupe_nodes SET epoch = epoch + 1, token = 'successor', holder = ${JSON.stringify(elsewhere)}
-            WHERE node = 'n'`
+          yield* takeOver()
           const first = yield* Effect.exit(storage.journal.append("j", [{ seq: 2, entry: "after" }]))
           const later = yield* Effect.exit(storage.journal.append("j", [{ seq: 3, entry: "later" }]))
           const journal = yield* storage.journal.read("j")

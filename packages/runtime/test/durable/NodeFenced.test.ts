@@ -5,17 +5,16 @@
  * stopped with nothing more written, one `DurableStopped` event says so, `Storage.fenced` fails with `NodeFenced`,
  * and a durable actor spawned again fails to start with it. Before, the actor went on, failing each write.
  */
-import { hostname } from "node:os"
 import { ActorSystem, Storage, type SystemEvent } from "@troupe/runtime"
 import { Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { Counter, durableCounter } from "../fixtures.ts"
 import { databases } from "./databases.ts"
+import { takeOver } from "./successor.ts"
 
 const counter = durableCounter
 
-const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStart: "1", startedAt: 0 }
 describe.each(databases())("a system whose storage is fenced ($name)", (db) => {
   it("stops its durable actors with nothing more written, says so once, and starts none again", async () => {
     const location = await db.fresh()
@@ -31,9 +30,7 @@ describe.each(databases())("a system whose storage is fenced ($name)", (db) => {
         yield* ref.tell(Counter.Add({ n: 2 }))
         expect(yield* ref.ask(Counter.Get())).toBe(2)
         // a successor (on another host, after this one's lease ran out) takes the name over
-        const sql = yield* SqlClient.SqlClient
-        yield* sql`UPDATE troupe_nodes SET epoch = epoch + 1, token = 'successor', holder = ${JSON.stringify(elsewhere)}
-          WHERE node = 'n'`
+        yield* takeOver()
         // its next write finds it out
         yield* ref.tell(Counter.Add({ n: 3 }))
         // (bounded: before, no event came and Storage.fenced did not exist)
@@ -47,6 +44,7 @@ describe.each(databases())("a system whose storage is fenced ($name)", (db) => {
         )
         const terminated = yield* Effect.exit(system.awaitTermination(ref).pipe(Effect.timeout("10 seconds")))
         const again = yield* Effect.exit(ActorSystem.spawn(counter("c-2"), { name: "c2" }))
+        const sql = yield* SqlClient.SqlClient
         const [row] = yield* sql<{ state: string }>`SELECT state FROM troupe_snapshots WHERE persistence_id = 'c-1'`
         return { event, lost, terminated, again, stored: row?.state }
       }).pipe(

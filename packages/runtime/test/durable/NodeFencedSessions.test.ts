@@ -11,18 +11,16 @@
  *   the fake holder's heartbeat stood still for its lease, recovers the sessions and completes them: every `once`
  *   effect ran exactly once, over both.
  */
-import { hostname } from "node:os"
 import { ActorSystem, DurableSession, Storage, type SystemEvent } from "@troupe/runtime"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, type Scope, Stream } from "effect"
-import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { databases } from "./databases.ts"
 import { auditor, bank, client, type Effect_, Ledger } from "./ledger.ts"
+import { takeOver } from "./successor.ts"
 
 const SESSIONS = 3
 const ROUNDS = 6
 const expected = { C: (ROUNDS * (ROUNDS + 1)) / 2, B: (ROUNDS * (ROUNDS + 1)) / 2, A: ROUNDS }
-const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStart: "1", startedAt: 0 }
 
 /** The `once` effects of both "processes", and the hold the first's wait at once it is closed. */
 const effects = () => {
@@ -96,9 +94,7 @@ describe.each(databases())("a node of durable sessions whose storage is fenced (
         yield* one.system(Storage.Storage.use((storage) => storage.flush))
         const ranBefore = runs.length
         // a successor (on another host, after this one's lease ran out) takes the name over
-        const sql = yield* SqlClient.SqlClient
-        yield* sql`UPDATE troupe_nodes SET epoch = epoch + 1, token = 'successor', holder = ${JSON.stringify(elsewhere)},
-          heartbeat_at = ${Date.now()} WHERE node = 'n'`
+        yield* takeOver({ heartbeatNow: true })
         // the first finds it out (its heartbeat, every 200 ms) and stops its durable work
         const event = yield* Fiber.join(stopped).pipe(
           Effect.timeout("10 seconds"),

@@ -8,18 +8,16 @@
  * process's heartbeat stalls too: on PostgreSQL the test holds the other connections of the holder's pool meanwhile,
  * so that its heartbeat waits (a batch does not hold the heartbeat up: NodeHeartbeatBusyBatch.test.ts).
  */
-import { hostname } from "node:os"
 import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { databases } from "./databases.ts"
+import { elsewhere } from "./successor.ts"
 
 /** Claims `node` as a node of durable sessions does (its recovery), with the storage in context. */
 const claim = (node: string) =>
   DurableSession.recover([]).pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.asVoid)
-
-const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStart: "1", startedAt: 0 }
 
 /** The holder's lease: how long its stalled transaction may stay idle (its heartbeat is every third of it). */
 const HOLDER_LEASE_MS = 4000

@@ -7,18 +7,16 @@
  * name over once the batch ended, fencing a healthy node. (A holder stalled in a batch, with its transaction idle, is
  * taken over: NodeFencedStalledBatch.test.ts.)
  */
-import { hostname } from "node:os"
 import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
 import { Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { databases } from "./databases.ts"
+import { elsewhere } from "./successor.ts"
 
 /** Claims `node` as a node of durable sessions does (its recovery), with the storage in context. */
 const claim = (node: string) =>
   DurableSession.recover([]).pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.asVoid)
-
-const elsewhere = { pid: 4242, host: `not-${hostname()}`, boot: "b", processStart: "1", startedAt: 0 }
 
 /** The holder's lease: it beats every third of it. */
 const HOLDER_LEASE_MS = 600
