@@ -2,9 +2,9 @@
  * A peer that encodes a wide envelope cannot send a heartbeat meanwhile (its checks, `JSON.stringify` and the count of
  * its values are synchronous, about as long as the receiver's parse): the receiver's failure detector gives a peer
  * that sent a wide envelope lately time to encode the next one (`internal/detector.ts`, `Detector.sent`). Here the
- * judge (this process) has a tight detector (no heartbeat for 500 ms: down) and a sender in its own process, over
- * WebSocket on loopback, sends an envelope of 600,000 values whose payload's JSON it made beforehand (its send only
- * counts it), then one as wide that it encodes in the send (a stall of ~0.9 s quiet, more under load). On e981ee8 the
+ * judge (this process) has a tight detector (no heartbeat for 1 s: down) and a sender in its own process, over
+ * WebSocket on loopback, sends an envelope of 800,000 values whose payload's JSON it made beforehand (its send only
+ * counts it), then one as wide that it makes and encodes in the send (a stall of ~1.4 s quiet, more under load). On e981ee8 the
  * judge declared the sender down during the second; now the first taught it the sender's width, and the link holds.
  */
 import { fileURLToPath } from "node:url"
@@ -18,13 +18,14 @@ afterAll(stopAll)
 const script = fileURLToPath(new URL("./support/wide-sender.ts", import.meta.url))
 const secret = "a wide sender test secret"
 // the judge's detector: no heartbeat for this long (ms), down
-const timeout = 500
-// wide enough that the encode outlasts the judge's timeout on a quiet machine too, by the same factor as 1,200,000
-// values (~1.8 s quiet) did a timeout of 1 s: 600,000 took 883 ms once, up to ~10 s at load 40, within the grace the
-// primed width gives (30 µs a value: 18 s)
+// (500 ms with 600,000 values: at load 30 the sender, silent while it counted the prime, was declared down before
+// the prime arrived; the prime's count and the heartbeat interval need their margin too)
+const timeout = 1000
+// wide enough that the encode outlasts the judge's timeout on a quiet machine too (600,000 took 883 ms once), up to
+// ~15 s at load 40, within the grace the primed width gives (30 µs a value: 24 s)
 const values = 4_000_000
-const prime = 600_000
-const width = 600_000
+const prime = 800_000
+const width = 800_000
 
 describe("a peer that encodes wide envelopes", () => {
   it("is given time to encode the next one once one arrived: a tight detector does not declare it down", async () => {

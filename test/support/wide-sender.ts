@@ -5,9 +5,9 @@
  *
  *   node test/support/wide-sender.ts '{"url":"ws://…","to":"judge","secret":"s","values":1000000,"prime":300000,"wide":600000}'
  *
- * Both payloads are made before it links (making them takes its loop too): stdin, a command a line: `prime`, a tell
- * whose payload's JSON (an array of `prime` numbers) is ready, so sending it only counts its values; `wide`, a tell of
- * an object of `wide` keys, checked, stringified and counted in the send (a stall as long as its encode). stdout:
+ * The prime's payload is made before it links: stdin, a command a line: `prime`, a tell whose payload's JSON (an
+ * array of `prime` numbers) is ready, so sending it only counts its values; `wide`, a tell of an object of `wide`
+ * keys, made, checked, stringified and counted in the send (a stall as long as its making and encode). stdout:
  * `{"ready":…}` once linked, then `{"sent":…,"ms":…}` after each send (`ms`: how long the send kept its loop).
  */
 import * as Readline from "node:readline"
@@ -40,8 +40,13 @@ main(
     const to = ActorAddress.make(NodeId.make(spec.to), "/sink")
     const template = Envelope.template({ kind: "tell", to })
     const prime = JSON.stringify(Array.from({ length: spec.prime }, (_, i) => i % 1000))
-    const wide: Record<string, number> = {}
-    for (let i = 0; i < spec.wide; i++) wide[`k${i}`] = i
+    // made in the send's stall, not before: hundreds of thousands of keys kept meanwhile make the process's
+    // collections long enough, under load, to silence its heartbeats before the prime taught the judge its width
+    const wideObject = () => {
+      const wide: Record<string, number> = {}
+      for (let i = 0; i < spec.wide; i++) wide[`k${i}`] = i
+      return wide
+    }
     const peer = yield* transport.connect(spec.url)
     say({ ready: peer.node })
     yield* Effect.callback<void>((resume) => {
@@ -52,7 +57,7 @@ main(
         const result =
           cmd === "prime"
             ? transport.offer(peer, Envelope.fill(template, null), undefined, prime)
-            : transport.offer(peer, Envelope.make({ kind: "tell", to, payload: wide }))
+            : transport.offer(peer, Envelope.make({ kind: "tell", to, payload: wideObject() }))
         say({ sent: cmd, ms: Math.round(performance.now() - started), result: String(result) })
       })
       return Effect.sync(() => lines.close())
