@@ -46,6 +46,7 @@ import type { ParticipantProtocol } from "../choreography/internal/sessionProtoc
 import { merge } from "../choreography/internal/traceMerge.ts"
 import type * as Session from "../choreography/Session.ts"
 import * as DurableSession from "../durable/DurableSession.ts"
+import { create, storeOf } from "../durable/internal/durableCoordinator.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
 import { Storage } from "../durable/Storage.ts"
 import { releaseWhenBegun } from "./internal/beginWatch.ts"
@@ -184,7 +185,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
     if (badOption !== undefined) return yield* badOption
     for (const [role, ref] of Object.entries(options.roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>))
       if (ref.node !== "cluster") return yield* new RoleNotSharded({ protocol: protocol.name, role, path: ref.path })
-    const store = yield* DurableSession.storeOf
+    const store = yield* storeOf
     const storage = yield* Storage
     const sharding = yield* Sharding.Sharding
     const id = options.id ?? crypto.randomUUID()
@@ -202,7 +203,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
       yield* admission.admit(protocol.name, id, deadlineMillis, () => {
         place = starterPlace(admission, id)
       })
-      const stored = yield* DurableSession.create(store, protocol, { ...options, id }, "cluster")
+      const stored = yield* create(store, protocol, { ...options, id }, "cluster")
       if (place !== undefined) releaseWhenBegun(store, place, stored.deadlineMillis)
       place = undefined
       return stored
@@ -242,7 +243,7 @@ const awaitEnd = (
   Effect.gen(function* () {
     const protocol = choreography.name
     // the traces the roles stored with their results, merged
-    const traceOf = Effect.flatMap(DurableSession.storeOf, (store) => store.resultsOf(id)).pipe(
+    const traceOf = Effect.flatMap(storeOf, (store) => store.resultsOf(id)).pipe(
       Effect.map((results) =>
         merge(choreography.roles.map((role) => results.get(role)?.trace as ReadonlyArray<TraceEvent> | undefined))
       )

@@ -16,7 +16,7 @@ import {
   type ParticipantProtocol,
   protocolsOf
 } from "../../choreography/internal/sessionProtocols.ts"
-import * as DurableSession from "../../durable/DurableSession.ts"
+import { storeOf } from "../../durable/internal/durableCoordinator.ts"
 import type { Storage } from "../../durable/Storage.ts"
 import * as Sharded from "../Sharded.ts"
 import * as Resolver from "./resolver.ts"
@@ -47,7 +47,7 @@ const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
 /** A coordinator's settings, from the session's record (`undefined` once the session ended). */
 const settingsOf = (protocol: Choreography, id: string) =>
   Effect.gen(function* () {
-    const store = yield* DurableSession.storeOf
+    const store = yield* storeOf
     const record = yield* store.session(id)
     if (Option.isNone(record) || record.value.status !== "running") return undefined
     const { spec, begun } = record.value
