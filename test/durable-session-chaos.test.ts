@@ -206,7 +206,7 @@ if (postgres !== undefined) {
         const effects = join(dir, "effects-three.txt")
         writeFileSync(effects, "")
         // a killed node must be back within the sessions' deadline: its restart (a Node start, its storage,
-        // recovery) took 26 s with three at once at load 47, and more beside cli.test's dozens of starts (s-0 lost
+        // recovery) took 26 s with three at once at load 47, and more beside the CLI tests' dozens of starts (s-0 lost
         // with 20 s at load 28-37); 60 s is what the harness itself gives a start (Lines.start)
         const config = await configs(effects, 60_000)
         const log: Array<string> = []

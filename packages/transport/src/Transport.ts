@@ -300,7 +300,8 @@ export interface Options {
  *   closed with 4008.
  * - `maxPeerHeartbeatInterval`: the longest heartbeat interval a peer may declare (default 5 s, or
  *   this node's own interval if longer); a longer one is taken as this, so a peer that goes silent
- *   is declared down in bounded time.
+ *   is declared down in bounded time. One given shorter than this node's own `heartbeatInterval` is a
+ *   `TransportStartError` (`field: "limits.maxPeerHeartbeatInterval"`).
  * - `maxFailedHandshakes`: failed handshakes (a wrong secret, a forged proof) allowed per address
  *   within 10 seconds (default 5); beyond it, that address is refused until the 10 seconds pass.
  * - `maxConnections`, `maxConnectionsPerAddress` (WebSocket): TCP connections at once, in total

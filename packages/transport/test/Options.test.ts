@@ -6,7 +6,7 @@
  * `_tag`, read as phi accrual without a threshold); a listen port that is not one was Node's `RangeError` thrown out
  * of `listen` (a defect); an `advertisedUrl` that is not a ws(s) URL was published, and no peer could dial it; a
  * duration that is not one was shown as `NaN`; a `reconnect.maxDelay` below the `initialDelay` was raised to it
- * silently.
+ * silently, and so was a `limits.maxPeerHeartbeatInterval` below the node's own `heartbeatInterval`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
@@ -48,7 +48,12 @@ const bad: ReadonlyArray<readonly [Transport.Options, string, string]> = [
   [{ failureDetector: { timeout: "2 seconds" } as never }, "failureDetector", "FailureDetector.timeout"],
   [{ heartbeatInterval: "1 sec0" as never }, "heartbeatInterval", '"1 sec0"'],
   [{ handshakeTimeout: "5 seconds!" as never }, "handshakeTimeout", '"5 seconds!"'],
-  [{ reconnect: { initialDelay: "1 second", maxDelay: 100 } }, "reconnect.maxDelay", "100 ms"]
+  [{ reconnect: { initialDelay: "1 second", maxDelay: 100 } }, "reconnect.maxDelay", "100 ms"],
+  [
+    { heartbeatInterval: "2 seconds", limits: { maxPeerHeartbeatInterval: "1 second" } },
+    "limits.maxPeerHeartbeatInterval",
+    "(1000 ms) is less than heartbeatInterval (2000 ms)"
+  ]
 ]
 
 describe("transport options that are not what they may be", () => {
@@ -63,7 +68,14 @@ describe("transport options that are not what they may be", () => {
       yield* InProcess.make(network, {
         secret,
         failureDetector: FailureDetector.phiAccrual({ threshold: 10, firstHeartbeatEstimate: "1 second" }),
-        reconnect: { initialDelay: "10 seconds" }
+        reconnect: { initialDelay: "10 seconds" },
+        // a heartbeatInterval beyond the default maxPeerHeartbeatInterval raises that bound when it is not given
+        heartbeatInterval: "10 seconds"
+      })
+      yield* InProcess.make(network, {
+        secret,
+        heartbeatInterval: "2 seconds",
+        limits: { maxPeerHeartbeatInterval: "2 seconds" }
       })
       yield* InProcess.make(network, { secret, failureDetector: FailureDetector.timeout("2 seconds") })
     }).pipe(Effect.scoped)

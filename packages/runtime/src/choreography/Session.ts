@@ -34,19 +34,19 @@
  * @since 0.1.0
  */
 
-import { Choreography, type Endpoint } from "@troupe/choreography"
+import type { Choreography, Endpoint } from "@troupe/choreography"
 import { Deferred, type Duration, Effect, Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, internal, type SpawnError } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
-import { invalidBinding, type RoleBindingInvalid } from "./internal/bindings.ts"
+import { bind, invalidBinding, type RoleBindingInvalid, shardedBinding } from "./internal/bindings.ts"
 import * as Coordinator from "./internal/coordinator.ts"
 import { CurrentRole } from "./internal/currentRole.ts"
 import * as Participants from "./internal/participant.ts"
 import { Admission } from "./internal/sessionAdmission.ts"
-import { type RoleSharded, type SessionAborted, type SessionOverloaded, shardedRole } from "./internal/sessionErrors.ts"
+import type { RoleSharded, SessionAborted, SessionOverloaded } from "./internal/sessionErrors.ts"
 import { onClose, SessionHandle } from "./internal/sessionHandle.ts"
-import { type InvalidSessionOptions, invalidOptions, stepMillisOf } from "./internal/sessionOptions.ts"
+import { type InvalidSessionOptions, invalidOptions, stepTimeoutsOf } from "./internal/sessionOptions.ts"
 import { type ParticipantProtocol, protocolsOf } from "./internal/sessionProtocols.ts"
 
 type Protocol = Choreography.Protocol
@@ -278,87 +278,10 @@ const begin = <P extends Protocol, const B extends Bindings<P>>(
   })
 
 /**
- * The first role bound to a sharded actor (a family's member by its index), as the `RoleSharded` that `start` fails
- * with: checked before the session takes a place, without binding the protocol's instance.
- */
-const shardedBinding = (
-  protocol: string,
-  bindings: Readonly<Record<string, ActorRef<ParticipantProtocol> | ReadonlyArray<ActorRef<ParticipantProtocol>>>>
-): RoleSharded | undefined => {
-  for (const role in bindings) {
-    const bound = bindings[role]!
-    if (!Array.isArray(bound)) {
-      const ref = bound as ActorRef<ParticipantProtocol>
-      if (ref.node === "cluster") return shardedRole(protocol, { [role]: ref })
-    } else {
-      for (let i = 0; i < bound.length; i++)
-        if (bound[i].node === "cluster") return shardedRole(protocol, { [`${role}[${i}]`]: bound[i] })
-    }
-  }
-  return undefined
-}
-
-type Refs = Readonly<Record<string, ActorRef<ParticipantProtocol>>>
-
-/**
  * A fresh session id, a UUID, as one flat string: `crypto.randomUUID()` answers a string of 13 pieces joined
  * (about 500 bytes, kept as long as the session lives); parsed back from JSON it is 36 characters in one piece.
  */
 const freshId = (): string => JSON.parse(`"${crypto.randomUUID()}"`)
-
-const noTimeouts: Readonly<Record<string, number | undefined>> = {}
-
-/**
- * Each role's step deadline in milliseconds (the same empty record for every session without deadlines); checked
- * before (see `sessionOptions.ts`).
- */
-const stepTimeoutsOf = (
-  instance: Protocol,
-  familyOf: (role: string) => string,
-  options: {
-    readonly stepTimeout?: Duration.Input
-    readonly stepTimeouts?: Readonly<Record<string, Duration.Input | undefined>>
-  }
-): Readonly<Record<string, number | undefined>> => {
-  if (options.stepTimeout === undefined && options.stepTimeouts === undefined) return noTimeouts
-  const millis: Record<string, number | undefined> = {}
-  for (const role of instance.roles) {
-    const timeout = stepMillisOf(options.stepTimeouts?.[familyOf(role)] ?? options.stepTimeout)
-    if (timeout !== undefined) millis[role] = timeout
-  }
-  return millis
-}
-
-const sameRole = (role: string) => role
-
-/**
- * The protocol a session runs and who plays each of its roles: for a protocol with families, its instance
- * for the members bound (see `Choreography.instantiate`), each member `Family[i]` played by the i-th actor.
- */
-const bind = (
-  protocol: Protocol,
-  bindings: Readonly<Record<string, ActorRef<ParticipantProtocol> | ReadonlyArray<ActorRef<ParticipantProtocol>>>>
-): { readonly instance: Protocol; readonly roles: Refs; readonly familyOf: (role: string) => string } => {
-  if (protocol.families.size === 0) return { instance: protocol, roles: bindings as Refs, familyOf: sameRole }
-  const sizes: Record<string, number> = {}
-  const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
-  const families = new Map<string, string>()
-  for (const [role, bound] of Object.entries(bindings)) {
-    if (!protocol.families.has(role)) roles[role] = bound as ActorRef<ParticipantProtocol>
-    else {
-      const members = bound as ReadonlyArray<ActorRef<ParticipantProtocol>>
-      sizes[role] = members.length
-      members.forEach((ref, i) => {
-        roles[`${role}[${i}]`] = ref
-        families.set(`${role}[${i}]`, role)
-      })
-    }
-  }
-  const instance = Choreography.instantiateSync(protocol, sizes)
-  // (made by `invalidBinding` before the session took its place: a failure was answered there)
-  if (instance._tag !== "Protocol") throw instance
-  return { instance, roles, familyOf: (role) => families.get(role) ?? role }
-}
 
 /**
  * Runs a session to its end (see {@link start}): every role's result, or why it was aborted. Its scope is made once

@@ -33,36 +33,25 @@
  * ```
  */
 import type { Choreography as C, Diagram } from "@troupe/choreography"
-import { Deferred, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { Sharding } from "effect/cluster"
 import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, internal as systemInternal } from "../ActorSystem.ts"
 import { invalidBinding } from "../choreography/internal/bindings.ts"
-import * as Coordinator from "../choreography/internal/coordinator.ts"
 import { type StarterPlace, starterPlace } from "../choreography/internal/durableAdmission.ts"
-import * as Lease from "../choreography/internal/lease.ts"
 import { Admission } from "../choreography/internal/sessionAdmission.ts"
-import {
-  AbortCause,
-  ParticipantStopped,
-  SessionAborted,
-  SessionNodeLost,
-  type SessionOverloaded
-} from "../choreography/internal/sessionErrors.ts"
+import { SessionAborted, SessionNodeLost, type SessionOverloaded } from "../choreography/internal/sessionErrors.ts"
 import { defaultDeadline, type InvalidSessionOptions, invalidOptions } from "../choreography/internal/sessionOptions.ts"
-import {
-  type CoordinatorProtocol,
-  type ParticipantProtocol,
-  protocolsOf
-} from "../choreography/internal/sessionProtocols.ts"
+import type { ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
 import { merge } from "../choreography/internal/traceMerge.ts"
 import type * as Session from "../choreography/Session.ts"
 import * as DurableSession from "../durable/DurableSession.ts"
+import { create, storeOf } from "../durable/internal/durableCoordinator.ts"
 import type { StorageError } from "../durable/internal/errors.ts"
 import { Storage } from "../durable/Storage.ts"
 import { releaseWhenBegun } from "./internal/beginWatch.ts"
 import { clientAdmission } from "./internal/clientAdmission.ts"
-import * as Resolver from "./internal/resolver.ts"
+import { coordinatorOf } from "./internal/sessionCoordinator.ts"
 import * as Sharded from "./Sharded.ts"
 
 type Choreography = C.Protocol
@@ -117,106 +106,6 @@ export interface Handle<Results> {
   /** Aborts the session for every participant, with `SessionCancelled` as the cause. */
   abort(reason?: string): Effect.Effect<void>
 }
-
-const coordinatorTypes = new WeakMap<Choreography, Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding>>()
-
-/** The sharded type of the coordinators of `protocol`'s sessions (one actor per session, its id the session's). */
-const coordinatorOf = (protocol: Choreography): Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding> => {
-  let type = coordinatorTypes.get(protocol)
-  if (type === undefined) {
-    type = Sharded.make(`session.${protocol.name}`, {
-      protocol: protocolsOf(protocol).coordinator,
-      behavior: (id) => Coordinator.behaviorFrom(protocol, id, settingsOf(protocol, id)),
-      // the starter waits for the coordinator to stop (it stops once the session's end is stored)
-      wake: { _tag: "Wake" }
-    }) as Sharded.Sharded<CoordinatorProtocol, Storage | Sharding.Sharding>
-    coordinatorTypes.set(protocol, type)
-  }
-  return type
-}
-
-const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
-
-/** A coordinator's settings, from the session's record (`undefined` once the session ended). */
-const settingsOf = (protocol: Choreography, id: string) =>
-  Effect.gen(function* () {
-    const store = yield* DurableSession.storeOf
-    const record = yield* store.session(id)
-    if (Option.isNone(record) || record.value.status !== "running") return undefined
-    const { spec, begun } = record.value
-    const roles = yield* resolveRoles(protocol, spec.roles, spec.deadlineMillis)
-    if (roles instanceof Missing) {
-      // a role this runner cannot address (its type is not hosted here): the session fails, typed
-      const { role, path, detail } = roles
-      const cause = new ParticipantStopped({
-        protocol: protocol.name,
-        session: id,
-        role,
-        path,
-        reason: "unreachable",
-        detail
-      })
-      yield* store.finish(id, "aborted", { cause: encodeCause(cause) })
-      return undefined
-    }
-    return {
-      id,
-      roles,
-      stepTimeoutMillis: spec.stepTimeoutMillis,
-      traceLimit: spec.traceLimit,
-      outcome: Deferred.makeUnsafe<Coordinator.Completed<Record<string, unknown>>, SessionAborted>(),
-      self: yield* Sharded.ref(coordinatorOf(protocol), id),
-      durable: {
-        store,
-        deadlineMillis: spec.deadlineMillis,
-        leaseMillis: Lease.periodOf(spec.deadlineMillis),
-        // on the runner the cluster activated it on, the coordinator takes its place among the sessions joining there
-        waitsInLine: true,
-        recovered: { begun, results: yield* store.resultsOf(id) }
-      }
-    } satisfies Coordinator.Settings
-  })
-
-/**
- * Refs to the session's roles. A runner that has just started may not have registered every type yet (its layers
- * are built side by side): a role it cannot address is looked up again until the deadline.
- */
-/** A role whose ref this runner cannot make, and why. */
-class Missing {
-  readonly role: string
-  readonly path: string
-  readonly detail: string
-  constructor(role: string, path: string, detail: string) {
-    this.role = role
-    this.path = path
-    this.detail = detail
-  }
-}
-
-const resolveRoles = (
-  protocol: Choreography,
-  bindings: Readonly<Record<string, { readonly path: string }>>,
-  deadlineMillis: number
-) =>
-  Effect.gen(function* () {
-    const participants = protocolsOf(protocol).participants
-    // the types this runner hosts (not another cluster's in the same process)
-    const hosted = Resolver.tableOf(yield* Sharding.Sharding)
-    const since = Date.now()
-    for (;;) {
-      const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
-      let missing: Missing | undefined
-      for (const [role, { path }] of Object.entries(bindings)) {
-        const participant = participants.get(role)!
-        const ref = hosted.resolve({ path }, participant)
-        if (typeof ref === "string") missing ??= new Missing(role, path, ref)
-        else roles[role] = ref as ActorRef<ParticipantProtocol>
-      }
-      if (missing === undefined) return roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>
-      if (Date.now() - since >= deadlineMillis) return missing
-      yield* Effect.sleep(Duration.millis(100))
-    }
-  })
 
 /**
  * Hosts the coordinators of the sessions of these protocols on this runner (every runner that may coordinate
@@ -296,7 +185,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
     if (badOption !== undefined) return yield* badOption
     for (const [role, ref] of Object.entries(options.roles as Readonly<Record<string, ActorRef<ParticipantProtocol>>>))
       if (ref.node !== "cluster") return yield* new RoleNotSharded({ protocol: protocol.name, role, path: ref.path })
-    const store = yield* DurableSession.storeOf
+    const store = yield* storeOf
     const storage = yield* Storage
     const sharding = yield* Sharding.Sharding
     const id = options.id ?? crypto.randomUUID()
@@ -314,7 +203,7 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
       yield* admission.admit(protocol.name, id, deadlineMillis, () => {
         place = starterPlace(admission, id)
       })
-      const stored = yield* DurableSession.create(store, protocol, { ...options, id }, "cluster")
+      const stored = yield* create(store, protocol, { ...options, id }, "cluster")
       if (place !== undefined) releaseWhenBegun(store, place, stored.deadlineMillis)
       place = undefined
       return stored
@@ -354,7 +243,7 @@ const awaitEnd = (
   Effect.gen(function* () {
     const protocol = choreography.name
     // the traces the roles stored with their results, merged
-    const traceOf = Effect.flatMap(DurableSession.storeOf, (store) => store.resultsOf(id)).pipe(
+    const traceOf = Effect.flatMap(storeOf, (store) => store.resultsOf(id)).pipe(
       Effect.map((results) =>
         merge(choreography.roles.map((role) => results.get(role)?.trace as ReadonlyArray<TraceEvent> | undefined))
       )

@@ -7,6 +7,7 @@
  * - `dispatch.ts`: every inbound envelope, dispatched at once (the dispatcher never waits);
  * - `flow.ts`: per-recipient flow control (a full mailbox slows only the senders to that actor);
  * - `watch.ts`: death watch across nodes;
+ * - `membership.ts`: the live peers, and what a node going down ends;
  * - `codec.ts`: what goes on the wire.
  * Tells go on the link's user lane (waiting for room when its window is full); replies and system messages
  * go on its urgent lane, which never waits and never drops while both nodes live. When a node goes down:
@@ -26,8 +27,6 @@ import type { ActorRef, TellError } from "../ActorRef.ts"
 import * as ActorRefs from "../ActorRef.ts"
 import { MailboxFull } from "../Mailbox.ts"
 import type * as Protocol from "../Protocol.ts"
-import * as SystemEvent from "../SystemEvent.ts"
-import * as Terminated from "../Terminated.ts"
 import { Access } from "./access.ts"
 import { type ActorCell, CurrentActor } from "./cell.ts"
 import * as ClusterRefs from "./clusterRefs.ts"
@@ -46,6 +45,7 @@ import {
 } from "./remote/codec.ts"
 import { Dispatcher } from "./remote/dispatch.ts"
 import { FlowControl } from "./remote/flow.ts"
+import { type LivePeer, Membership } from "./remote/membership.ts"
 import { RefCache, type RemoteActorRef } from "./remote/remoteRef.ts"
 import { Replies } from "./remote/replies.ts"
 import * as TellEffect from "./remote/tellEffect.ts"
@@ -63,8 +63,10 @@ const tellNow = (fiber: Fiber.Fiber<unknown, unknown>, ref: RemoteActorRef<Proto
 export class Remoting {
   readonly system: SystemImpl
   readonly transport: TransportService.Service
+  /** The live peers, as the transport links and downs them (see `remote/membership.ts`). */
+  readonly membership: Membership
   /** Live peers by node id (each with the address its link came up on, if the transport has addresses). */
-  readonly peers = new Map<string, Peer.Peer & { readonly remoteAddress?: string | undefined }>()
+  readonly peers: Map<string, LivePeer>
   /** What peers may do here (see `access.ts`). */
   readonly access: Access
   readonly refs: RefCache
@@ -73,14 +75,14 @@ export class Remoting {
   readonly watches: RemoteWatches
   readonly flow: FlowControl
   private readonly dispatcher: Dispatcher
-  /** Told (at once, in order with the peer's envelopes) of every node this node declares down. */
-  private readonly downListeners = new Set<(node: string) => void>()
   /** Errors about replies and system messages the wire refused: at most one a second per peer. */
   private readonly refusedLog = new PeerLogWindow()
 
   constructor(system: SystemImpl, transport: TransportService.Service) {
     this.system = system
     this.transport = transport
+    this.membership = new Membership(this)
+    this.peers = this.membership.peers
     this.access = new Access(system, system.settings.remoteAccess)
     this.refs = new RefCache(this)
     this.asks = new Asks(this)
@@ -110,8 +112,8 @@ export class Remoting {
         deliver: self.dispatcher.dispatch,
         peer: (event) =>
           event._tag === "PeerUp"
-            ? self.peerUp(event)
-            : self.peerDown(event.node, event.incarnation, event.reason, event.message),
+            ? self.membership.up(event)
+            : self.membership.down(event.node, event.incarnation, event.reason, event.message),
         lost: (peer, envelopes) => self.lost(peer, envelopes)
       })
     })
@@ -340,66 +342,11 @@ export class Remoting {
     this.watches.watcherTerminated(cell)
   }
 
-  // ------------------------------------------------------------------------------------------------------
-  // Peers
-  // ------------------------------------------------------------------------------------------------------
-
-  private peerUp(peer: Peer.Peer & { readonly remoteAddress?: string | undefined }): void {
-    const known = this.peers.get(peer.node)
-    if (known?.incarnation === peer.incarnation) return
-    if (known !== undefined)
-      this.peerDown(known.node, known.incarnation, "restarted", `a new incarnation linked: ${peer.incarnation}`)
-    this.peers.set(peer.node, peer)
-    this.system.publish(new SystemEvent.NodeUp({ node: peer.node, incarnation: peer.incarnation }))
-    // the peer is known at once (refs to it resolve); the directories go to it on the next turn, as they did when
-    // peer events came through a fiber, not from inside the transport's handshake that announced the peer
-    setImmediate(() => this.syncDirectories(peer))
-  }
-
-  private syncDirectories(peer: Peer.Peer): void {
-    if (this.peers.get(peer.node) !== peer) return
-    for (const directory of ["receptionist", "topics"] as const) {
-      this.sendSystem(peer, {
-        type: "directory-sync",
-        directory,
-        entries: (directory === "receptionist" ? this.system.receptionist : this.system.topics).localAnnouncements()
-      })
-    }
-  }
-
-  private peerDown(node: string, incarnation: string, reason: Peer.DownReason, message: string): void {
-    const peer = this.peers.get(node)
-    if (peer === undefined || peer.incarnation !== incarnation) return
-    this.peers.delete(node)
-    this.asks.nodeDown(
-      node,
-      new TransportError.NodeUnreachable({
-        node,
-        reason: "down",
-        detail: `the link to node ${node} ended before it replied: ${Terminated.describeNodeDown(
-          new Terminated.NodeDown({ node, reason, detail: message }),
-          this.system.node
-        )}`
-      }),
-      reason === "restarted"
-    )
-    this.flow.nodeDown(node)
-    this.replies.nodeDown(node)
-    this.watches.nodeDown(node, reason, message)
-    this.system.receptionist.removeNode(node)
-    this.system.topics.removeNode(node)
-    this.refs.forgetNode(node)
-    for (const listener of this.downListeners) listener(node)
-    this.system.publish(new SystemEvent.NodeDown({ node, incarnation, reason }))
-  }
-
   /**
-   * Calls `listener` with each node declared down from now on (the link to it ended: what it carried either
-   * way may be lost, even if the node lives and links again); answers how to stop.
+   * Calls `listener` with each node declared down from now on (see `Membership.onNodeDown`); answers how to stop.
    */
   onNodeDown(listener: (node: string) => void): () => void {
-    this.downListeners.add(listener)
-    return () => this.downListeners.delete(listener)
+    return this.membership.onNodeDown(listener)
   }
 }
 

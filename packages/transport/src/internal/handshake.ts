@@ -18,17 +18,18 @@
  * certificate's subject CN. A new incarnation of a node id whose link is connected does not evict
  * it: the incumbent is probed first, and the newcomer is refused (4010) if it answers.
  *
- * Limits: handshakes in progress, peers, failed attempts per address (handshakeThrottle.ts), declared timings.
+ * Limits: handshakes in progress, peers, failed attempts per address (handshakeThrottle.ts), peers per address and
+ * declared timings (peers.ts).
  */
 import * as CloseCode from "../CloseCode.ts"
 import * as Frame from "../Frame.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
-import { addressUnit } from "../Peer.ts"
 import type { Connection } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 import { acceptorLabel, b64, dialerLabel, mac, nonce, proofKey, sameBytes } from "./handshakeKeys.ts"
 import { Throttle } from "./handshakeThrottle.ts"
 import { accept, dialerState, takeUp } from "./linkGeneration.ts"
+import { addressOf } from "./peers.ts"
 
 const THROTTLED = "too many failed handshakes from this address; retry later"
 
@@ -46,13 +47,6 @@ export class Auth {
   probe: (() => void) | undefined = undefined
   /** The refusal this side sent, if any (the dialer reports it, not the echo of the close). */
   refusal: { readonly code: number; readonly reason: string } | undefined = undefined
-}
-
-/** The timings and sizes a peer declared, bounded by this node's policy. */
-export interface Declared {
-  readonly maxFrameBytes: number
-  readonly window: number
-  readonly heartbeatInterval: number
 }
 
 /** How long an incumbent has to answer a probe before a new incarnation of its id replaces it. */
@@ -266,7 +260,7 @@ export class Handshake {
     const certified = connection.wire.peerCertificateName?.()
     // the key this incarnation linked with, while linked or after it went down
     const knownKey = link?.peer.incarnation === intro.incarnation ? link.peerKey : engine.peers.pastKeys.get(peer)
-    const full = link === undefined ? this.fullAt(connection) : undefined
+    const full = link === undefined ? engine.peers.fullAt(connection.wire) : undefined
     const refusal: readonly [number, string] | undefined =
       !connection.outbound && this.throttled(connection.address)
         ? [CloseCode.Throttled, THROTTLED]
@@ -335,7 +329,7 @@ export class Handshake {
     })
   }
 
-  /** Binds the connection to the link of the peer's node and incarnation, with its declared timings bounded. */
+  /** Binds the connection to the link of the peer's node and incarnation, with its declared timings bounded (peers.ts). */
   private bind(connection: Connection, intro: Frame.Hello | Frame.Challenge, generation: number) {
     const engine = this.engine
     if (engine.stopping) {
@@ -348,52 +342,25 @@ export class Handshake {
       this.refuse(connection, CloseCode.Overloaded, `this node has ${limit} peers, its limit`, `${intro.node}`)
       return undefined
     }
-    const full = this.engine.links.has(intro.node) ? undefined : this.fullAt(connection)
+    const full = engine.links.has(intro.node) ? undefined : engine.peers.fullAt(connection.wire)
     if (full !== undefined) {
       this.refuse(connection, CloseCode.Overloaded, full, `${intro.node}`)
       return undefined
     }
-    const declared = this.bounded(intro)
-    const wire = connection.wire
     const link = engine.peers.bind(
       intro.node as NodeId,
       intro.incarnation as Incarnation,
-      declared,
+      intro,
       generation,
-      wire.peerIp?.() ?? wire.remoteAddress
+      addressOf(connection.wire)
     )
     link.peerKey ??= intro.key
     connection.link = link
     connection.peer = link.peer
-    connection.peerHeartbeatMs = declared.heartbeatInterval
+    connection.peerHeartbeatMs = link.peerHeartbeatMs
     connection.state = "open"
     this.ended(connection)
     return link
-  }
-
-  /**
-   * Why a new link on `connection` is refused for its address (`limits.maxPeersPerAddress` links there already), or
-   * undefined when it is not.
-   */
-  private fullAt(connection: Connection): string | undefined {
-    const wire = connection.wire
-    const address = wire.peerIp?.() ?? wire.remoteAddress
-    if (address === undefined) return undefined
-    const limit = this.engine.options.limits.maxPeersPerAddress
-    const held = this.engine.peers.linksAt(address)
-    return held < limit
-      ? undefined
-      : `this node has ${held} peers at address ${addressUnit(address)}, its limit per address (limits.maxPeersPerAddress)`
-  }
-
-  /** A peer's declared timings, bounded by this node's policy. */
-  private bounded(intro: Frame.Hello | Frame.Challenge): Declared {
-    const limits = this.engine.options.limits
-    return {
-      maxFrameBytes: intro.maxFrameBytes,
-      window: Math.min(intro.window, 1 << 24),
-      heartbeatInterval: Math.min(intro.heartbeatInterval, limits.maxPeerHeartbeatMs)
-    }
   }
 
   // ---------------------------------------------------------------------------------------------

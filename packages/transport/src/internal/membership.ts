@@ -165,7 +165,7 @@ export class Membership {
 
   /**
    * Whether the member at `url` is at an address (given as an IP in the URL) holding `limits.maxPeersPerAddress` links
-   * already (see `handshake.ts`: a link beyond it is refused; a host name is only known once dialed).
+   * already (see `Peers.fullAt`: a link beyond it is refused; a host name is only known once dialed).
    */
   private fullAt(url: string): boolean {
     const engine = this.engine

@@ -259,6 +259,18 @@ export const resolve = (options: Options = {}): Result.Result<Resolved, Transpor
       })
     )
   }
+  const maxPeerHeartbeat = checked.limits.maxPeerHeartbeatInterval
+  if (options.limits?.maxPeerHeartbeatInterval !== undefined && maxPeerHeartbeat < checked.heartbeatInterval) {
+    return Result.fail(
+      new TransportStartError({
+        field: "limits.maxPeerHeartbeatInterval",
+        detail:
+          `limits.maxPeerHeartbeatInterval (${maxPeerHeartbeat} ms) is less than heartbeatInterval ` +
+          `(${checked.heartbeatInterval} ms), this node's own: give a maxPeerHeartbeatInterval at least as long as ` +
+          "the heartbeatInterval, or leave it out (5 s, or the heartbeatInterval if longer)"
+      })
+    )
+  }
   const secret = Redacted.isRedacted(options.secret) ? Redacted.value(options.secret) : options.secret
   // spaces at the ends add nothing a guesser has to find (16 spaces is an empty secret, not a strong one)
   const strength = secret?.trim().length ?? 0

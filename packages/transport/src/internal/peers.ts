@@ -1,5 +1,6 @@
 /**
- * The peers this node links with: a handshaken connection bound to its link, a link declared down, and what is
+ * The peers this node links with: a handshaken connection bound to its link (its declared timings bounded by this
+ * node's policy, its address counted against `limits.maxPeersPerAddress`), a link declared down, and what is
  * remembered of incarnations that went down (quarantine, past keys, link generations, why a node went down).
  */
 import { PubSub } from "effect"
@@ -7,11 +8,21 @@ import * as CloseCode from "../CloseCode.ts"
 import type { Incarnation, NodeId } from "../NodeId.ts"
 import { addressUnit, PeerDown, type PeerEvent, PeerUp } from "../Peer.ts"
 import { NodeUnreachable } from "../TransportError.ts"
-import type { Connection } from "./connection.ts"
+import type { Connection, Wire } from "./connection.ts"
 import type { Engine } from "./engine.ts"
 import { Link } from "./link.ts"
 
 const QUARANTINE_LIMIT = 10_000
+
+/** The timings and sizes a peer declared, bounded by this node's policy. */
+export interface Declared {
+  readonly maxFrameBytes: number
+  readonly window: number
+  readonly heartbeatInterval: number
+}
+
+/** The address a link on `wire` counts at: the peer's IP as the socket sees it, else the wire's remote address. */
+export const addressOf = (wire: Wire): string | undefined => wire.peerIp?.() ?? wire.remoteAddress
 
 /** The engine's links to its peers, as they come up and go down (`engine.peers`). */
 export class Peers {
@@ -37,16 +48,18 @@ export class Peers {
   }
 
   /**
-   * The link of `generation` to a node and incarnation; a new incarnation replaces (and downs) the old
-   * one. (A link of another generation to the same incarnation was declared down by the handshake.)
+   * The link of `generation` to a node and incarnation, with the timings the peer `declared` bounded; a new
+   * incarnation replaces (and downs) the old one. (A link of another generation to the same incarnation was declared
+   * down by the handshake.)
    */
   bind(
     node: NodeId,
     incarnation: Incarnation,
-    hello: { readonly maxFrameBytes: number; readonly window: number; readonly heartbeatInterval: number },
+    declared: Declared,
     generation: number,
     remoteAddress?: string | undefined
   ): Link {
+    const hello = this.bounded(declared)
     let link = this.engine.links.get(node)
     if (link !== undefined && link.peer.incarnation !== incarnation) {
       this.declareDown(link, "restarted", `node ${node} came back as incarnation ${incarnation}`)
@@ -151,9 +164,32 @@ export class Peers {
     })
   }
 
+  /** A peer's declared timings, bounded by this node's policy. */
+  private bounded(declared: Declared): Declared {
+    return {
+      maxFrameBytes: declared.maxFrameBytes,
+      window: Math.min(declared.window, 1 << 24),
+      heartbeatInterval: Math.min(declared.heartbeatInterval, this.engine.options.limits.maxPeerHeartbeatMs)
+    }
+  }
+
   /** How many live links have peers at `address` (its unit: an IPv4 address, an IPv6 /64). */
   linksAt(address: string): number {
     return this.byAddress.get(addressUnit(address)) ?? 0
+  }
+
+  /**
+   * Why a new link on `wire` is refused for its address (`limits.maxPeersPerAddress` links there already), or
+   * undefined when it is not.
+   */
+  fullAt(wire: Wire): string | undefined {
+    const address = addressOf(wire)
+    if (address === undefined) return undefined
+    const limit = this.engine.options.limits.maxPeersPerAddress
+    const held = this.linksAt(address)
+    return held < limit
+      ? undefined
+      : `this node has ${held} peers at address ${addressUnit(address)}, its limit per address (limits.maxPeersPerAddress)`
   }
 
   private counted(unit: string, by: number): void {

@@ -1,12 +1,15 @@
 /**
- * The check of a session's bindings before it starts: code that builds them at run time (from configuration, with
- * `Array(n).fill(ref)`, in plain JavaScript) can get past the `Bindings` type, and a role left unbound or bound to
- * the wrong shape would otherwise fail deep in the session's start, or never let it end.
+ * A session's bindings (who plays each role): checked before it starts, and bound to the protocol's roles when it
+ * does. Code that builds them at run time (from configuration, with `Array(n).fill(ref)`, in plain JavaScript) can get
+ * past the `Bindings` type, and a role left unbound or bound to the wrong shape would otherwise fail deep in the
+ * session's start, or never let it end.
  */
 
 import { Choreography } from "@troupe/choreography"
 import { Schema } from "effect"
-import { isActorRef } from "../../ActorRef.ts"
+import { type ActorRef, isActorRef } from "../../ActorRef.ts"
+import { type RoleSharded, shardedRole } from "./sessionErrors.ts"
+import type { ParticipantProtocol } from "./sessionProtocols.ts"
 
 /**
  * A role of a session is bound wrongly: not bound, bound to something that is not an actor ref, a single role bound
@@ -135,3 +138,57 @@ const describe = (value: unknown): string =>
           : typeof value === "object"
             ? "an object"
             : `a ${typeof value}`
+
+/** A session's bindings as `start` is given them: an actor per role, a list of actors per family. */
+type Bound = Readonly<Record<string, ActorRef<ParticipantProtocol> | ReadonlyArray<ActorRef<ParticipantProtocol>>>>
+
+/**
+ * The first role bound to a sharded actor (a family's member by its index), as the `RoleSharded` that `start` fails
+ * with: checked before the session takes a place, without binding the protocol's instance.
+ */
+export const shardedBinding = (protocol: string, bindings: Bound): RoleSharded | undefined => {
+  for (const role in bindings) {
+    const bound = bindings[role]!
+    if (!Array.isArray(bound)) {
+      const ref = bound as ActorRef<ParticipantProtocol>
+      if (ref.node === "cluster") return shardedRole(protocol, { [role]: ref })
+    } else {
+      for (let i = 0; i < bound.length; i++)
+        if (bound[i].node === "cluster") return shardedRole(protocol, { [`${role}[${i}]`]: bound[i] })
+    }
+  }
+  return undefined
+}
+
+type Refs = Readonly<Record<string, ActorRef<ParticipantProtocol>>>
+
+const sameRole = (role: string) => role
+
+/**
+ * The protocol a session runs and who plays each of its roles: for a protocol with families, its instance
+ * for the members bound (see `Choreography.instantiate`), each member `Family[i]` played by the i-th actor.
+ */
+export const bind = (
+  protocol: Choreography.Protocol,
+  bindings: Bound
+): { readonly instance: Choreography.Protocol; readonly roles: Refs; readonly familyOf: (role: string) => string } => {
+  if (protocol.families.size === 0) return { instance: protocol, roles: bindings as Refs, familyOf: sameRole }
+  const sizes: Record<string, number> = {}
+  const roles: Record<string, ActorRef<ParticipantProtocol>> = {}
+  const families = new Map<string, string>()
+  for (const [role, bound] of Object.entries(bindings)) {
+    if (!protocol.families.has(role)) roles[role] = bound as ActorRef<ParticipantProtocol>
+    else {
+      const members = bound as ReadonlyArray<ActorRef<ParticipantProtocol>>
+      sizes[role] = members.length
+      members.forEach((ref, i) => {
+        roles[`${role}[${i}]`] = ref
+        families.set(`${role}[${i}]`, role)
+      })
+    }
+  }
+  const instance = Choreography.instantiateSync(protocol, sizes)
+  // (made by `invalidBinding` before the session took its place: a failure was answered there)
+  if (instance._tag !== "Protocol") throw instance
+  return { instance, roles, familyOf: (role) => families.get(role) ?? role }
+}

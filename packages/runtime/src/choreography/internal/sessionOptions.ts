@@ -3,6 +3,7 @@
  * anything is done for the session: step timeouts and a durable session's deadline are durations, `stepTimeouts`
  * names roles of the protocol, `traceLimit` is a whole number of at least 0. Each starter (`Session`,
  * `DurableSession`, `ShardedSession`) fails with {@link InvalidSessionOptions} before it takes a place in line.
+ * Then the step timeouts in milliseconds, as the coordinator keeps them.
  */
 import type { Choreography } from "@troupe/choreography"
 import { Duration, Schema } from "effect"
@@ -114,4 +115,27 @@ export const stepMillisOf = (timeout: Duration.Input | undefined): number | unde
   if (timeout === undefined) return undefined
   const millis = Duration.toMillis(timeout)
   return Number.isFinite(millis) ? millis : undefined
+}
+
+const noTimeouts: Readonly<Record<string, number | undefined>> = {}
+
+/**
+ * Each role's step deadline in milliseconds (the same empty record for every session without deadlines); checked
+ * before (see `sessionOptions.ts`).
+ */
+export const stepTimeoutsOf = (
+  instance: Choreography.Protocol,
+  familyOf: (role: string) => string,
+  options: {
+    readonly stepTimeout?: Duration.Input
+    readonly stepTimeouts?: Readonly<Record<string, Duration.Input | undefined>>
+  }
+): Readonly<Record<string, number | undefined>> => {
+  if (options.stepTimeout === undefined && options.stepTimeouts === undefined) return noTimeouts
+  const millis: Record<string, number | undefined> = {}
+  for (const role of instance.roles) {
+    const timeout = stepMillisOf(options.stepTimeouts?.[familyOf(role)] ?? options.stepTimeout)
+    if (timeout !== undefined) millis[role] = timeout
+  }
+  return millis
 }

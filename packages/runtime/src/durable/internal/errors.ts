@@ -122,6 +122,16 @@ export class NotDurable extends Schema.TaggedError<NotDurable>()("NotDurable", {
   }
 }
 
+/** A durable session with this id exists already (running or ended): start it under another id, or recover it. */
+export class SessionIdTaken extends Schema.TaggedError<SessionIdTaken>()("SessionIdTaken", {
+  session: Schema.String,
+  status: Schema.String
+}) {
+  override get message() {
+    return `A durable session ${JSON.stringify(this.session)} exists already (${this.status}). What to do: give the new session another id, or get this one's outcome (DurableSession.outcome) or recover it (DurableSession.recover)`
+  }
+}
+
 /** The process that holds a node name on a storage, as it recorded itself. */
 export const NodeHolder = Schema.Struct({
   pid: Schema.Number,
