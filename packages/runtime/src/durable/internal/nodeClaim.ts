@@ -25,7 +25,7 @@
  *
  * @example
  * ```ts
- * const claims = new NodeClaims({ sql, location: "troupe.db", leaseMillis: 10_000, fork })
+ * const claims = new NodeClaims({ sql, own, location: "troupe.db", leaseMillis: 10_000, fork })
  * yield* claims.claim("n1") // fails with NodeNameTaken while another live process holds "n1" on troupe.db
  * ```
  */
@@ -64,6 +64,7 @@ const decodeHolder = Schema.decodeUnknownExit(NodeHolder)
 /** The node names a storage of this process holds. */
 export class NodeClaims implements Fence {
   private readonly sql: SqlClient.SqlClient
+  private readonly own: SqlClient.SqlClient
   private readonly location: string
   private readonly leaseMillis: number
   private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
@@ -76,13 +77,20 @@ export class NodeClaims implements Fence {
   lost: NodeFenced | undefined = undefined
 
   constructor(options: {
+    /** The storage's client: the check runs in its batches' transactions. */
     readonly sql: SqlClient.SqlClient
+    /**
+     * The client of the claim, the heartbeat and the release: on PostgreSQL a connection of their own, so that they
+     * never wait behind the storage's traffic for a connection (see `claimConnection.ts`); default `sql`.
+     */
+    readonly own?: SqlClient.SqlClient
     readonly location: string
     readonly leaseMillis: number
     /** Runs the heartbeat (with the storage's services), until {@link release}. */
     readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   }) {
     this.sql = options.sql
+    this.own = options.own ?? options.sql
     this.location = options.location
     this.leaseMillis = options.leaseMillis
     this.fork = options.fork
@@ -174,7 +182,7 @@ export class NodeClaims implements Fence {
         Effect.forEach(
           held,
           (h) =>
-            this.sql`UPDATE troupe_nodes SET released = 1 WHERE node = ${h.node} AND token = ${h.token}`.pipe(
+            this.own`UPDATE troupe_nodes SET released = 1 WHERE node = ${h.node} AND token = ${h.token}`.pipe(
               Effect.catchCause((cause) =>
                 Effect.logWarning(
                   `Could not give the node name ${JSON.stringify(h.node)} up on ${this.location}: a successor on this host takes it at once all the same, one elsewhere once its lease ran out`,
@@ -206,13 +214,13 @@ export class NodeClaims implements Fence {
   }
 
   private readonly read = (node: string) =>
-    this.sql<Row>`SELECT epoch, token, holder, heartbeat_at, released FROM troupe_nodes WHERE node = ${node}`.pipe(
+    this.own<Row>`SELECT epoch, token, holder, heartbeat_at, released FROM troupe_nodes WHERE node = ${node}`.pipe(
       Effect.map((rows) => rows[0])
     )
 
   private acquire(node: string): Effect.Effect<Held, StorageError> {
     const self_ = this
-    const sql = this.sql
+    const sql = this.own
     return Effect.gen(function* () {
       for (;;) {
         const token = crypto.randomUUID()
@@ -319,7 +327,7 @@ export class NodeClaims implements Fence {
         if (self_.lost !== undefined) return
         for (const h of [...self_.held.values()]) {
           const beaten = yield* Effect.exit(
-            self_.sql<{ epoch: number | string }>`UPDATE troupe_nodes SET heartbeat_at = ${Date.now()}
+            self_.own<{ epoch: number | string }>`UPDATE troupe_nodes SET heartbeat_at = ${Date.now()}
               WHERE node = ${h.node} AND token = ${h.token} RETURNING epoch`
           )
           // a database that does not answer is the batches' to report; a row that is no longer ours is lost
