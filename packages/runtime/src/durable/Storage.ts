@@ -22,7 +22,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { type Array as Arr, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { claimClient } from "./internal/claimConnection.ts"
+import { ClaimConnection } from "./internal/claimConnection.ts"
 import { fromSqlError, type NodeFenced, type StorageError } from "./internal/errors.ts"
 import * as Migrations from "./internal/migrations.ts"
 import { NodeClaims } from "./internal/nodeClaim.ts"
@@ -125,8 +125,8 @@ export interface Options {
 /** @internal What the runtime's durable modules use. */
 export interface Internal {
   readonly sql: SqlClient.SqlClient
-  /** The client of the node claims and their heartbeat: a connection of their own on PostgreSQL, else `sql`. */
-  readonly claimsSql: SqlClient.SqlClient
+  /** The connection of the node claims and their heartbeat: their own on PostgreSQL (see `claimConnection.ts`). */
+  readonly claimConnection: ClaimConnection
   readonly writer: Writer
   readonly location: string
   /** The typed error of a failed read. */
@@ -166,13 +166,11 @@ export const make = (
     const context = yield* Effect.context<SqlClient.SqlClient>()
     const fork = Effect.runForkWith(context)
     // on PostgreSQL, a connection of their own: a heartbeat that waits behind the pool's traffic stands still
-    const claimsSql =
-      options.nodeClaims === false
-        ? sql
-        : yield* Effect.mapError(claimClient(sql), (error) => fromSqlError(error, "connect", undefined, location))
+    const claimConnection = new ClaimConnection(sql)
+    yield* Effect.addFinalizer(() => claimConnection.close)
     const claims = new NodeClaims({
       sql,
-      own: claimsSql,
+      own: claimConnection,
       location,
       leaseMillis: Duration.toMillis(options.nodeLease ?? "10 seconds"),
       fork: (effect) => fork(effect)
@@ -204,7 +202,7 @@ export const make = (
     const service: StorageService & { readonly [InternalKey]: Internal } = {
       [InternalKey]: {
         sql,
-        claimsSql,
+        claimConnection,
         writer,
         location,
         failed,

@@ -57,7 +57,10 @@ describe.each(databases())("a holder stalled in the middle of a write batch ($na
         // the rest of the holder stalls too: its heartbeat waits for its connection (SQLite: for the batch)
         const stall = yield* Scope.make()
         if (db.name === "postgres")
-          yield* Scope.provide(Storage.internal(Context.get(first, Storage.Storage)).claimsSql.reserve, stall)
+          yield* Scope.provide(
+            Storage.internal(Context.get(first, Storage.Storage)).claimConnection.run((sql) => sql.reserve),
+            stall
+          )
         // the successor watches the heartbeat for its lease (it stands still: the holder is stalled), then takes over
         const since = Date.now()
         const successor = yield* Effect.exit(

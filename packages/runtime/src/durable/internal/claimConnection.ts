@@ -3,10 +3,14 @@
  * host, which takes the name over once the heartbeat stood still for the lease: a heartbeat that took its connection
  * from the storage's pool waited in the pool's queue whenever the pool was busy (long batches, many sessions, a slow
  * server), stood still, and a successor took a healthy node's name over. The claims (the claim, the heartbeat, the
- * release) run on a client of their own instead: a pool of one connection to the same database, made from the
- * storage's client's settings, which opens its connection again once the server or the network cut it (a beat that
- * fails is lost, and the lease's semantics stay: a holder that cannot beat for the lease is taken over, and its next
- * write finds it fenced). Its connection is named `<applicationName> (troupe node claims)` on the server.
+ * release) run on a connection of their own instead, to the same database, made from the storage's client's settings
+ * (`PgClient.makeClient`), and named `<applicationName> (troupe node claims)` on the server.
+ *
+ * It is opened at the first statement, and given up after a statement that failed on it (the server restarted, the
+ * network cut it): the next statement opens another. The failed statement is lost (a beat: the lease's semantics stay,
+ * a holder that cannot beat for the lease is taken over and its next write finds it fenced). (A pool of one
+ * connection, `PgClient.make`, did not do: after a connect that failed while the server was down, its next statement
+ * waited for ever, and the holder never beat again: Failures.test.ts.)
  *
  * A client that does not tell its settings (not made by `@effect/sql-pg`) is used as it is, and SQLite needs none:
  * its one connection serialises every statement, and a holder on a SQLite file is on this host, known alive or
@@ -14,26 +18,81 @@
  *
  * @example
  * ```ts
- * const claimsSql = yield* claimClient(sql) // with the storage's scope: closed with it
- * const claims = new NodeClaims({ sql: claimsSql, location, leaseMillis, fork })
+ * const own = new ClaimConnection(sql)
+ * yield* own.run((sql) => sql`UPDATE troupe_nodes SET heartbeat_at = ${Date.now()} WHERE node = 'n'`)
+ * yield* own.close // with the storage
  * ```
  */
 import { PgClient } from "@effect/sql-pg"
-import { Effect, type Scope } from "effect"
+import { Effect, Exit, Scope, Semaphore } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import type { SqlClient, SqlError } from "effect/sql"
 
-/** A client of one connection of its own for the node claims (PostgreSQL), or `sql` itself. */
-export const claimClient = (
-  sql: SqlClient.SqlClient
-): Effect.Effect<SqlClient.SqlClient, SqlError.SqlError, Scope.Scope> => {
-  if (!(PgClient.TypeId in sql)) return Effect.succeed(sql)
-  const config = (sql as unknown as PgClient.PgClient).config as PgClient.PgPoolConfig
-  return PgClient.make({
-    ...config,
-    applicationName: `${config.applicationName ?? "troupe"} (troupe node claims)`,
-    // one connection, opened at the first claim (a beat every third of the lease keeps it in use)
-    maxConnections: 1,
-    minConnections: 0
-  }).pipe(Effect.provide(Reactivity.layer))
+export class ClaimConnection {
+  private readonly sql: SqlClient.SqlClient
+  private readonly config: PgClient.PgClientConfig | undefined
+  private readonly opening = Semaphore.makeUnsafe(1)
+  private current: { readonly client: SqlClient.SqlClient; readonly scope: Scope.Closeable } | undefined
+  private closed = false
+
+  /** `sql`: the storage's client, whose settings the connection is made with (or which is used, see above). */
+  constructor(sql: SqlClient.SqlClient) {
+    this.sql = sql
+    this.config = PgClient.TypeId in sql ? (sql as unknown as PgClient.PgClient).config : undefined
+  }
+
+  /** Runs `f` with the claims' client; a failure gives its connection up (the next run opens another). */
+  run<A, E, R>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError.SqlError, R> {
+    if (this.config === undefined) return f(this.sql)
+    return Effect.flatMap(this.client, (client) => Effect.onError(f(client), () => this.drop(client)))
+  }
+
+  /** The claims' client now (opened if need be). */
+  get client(): Effect.Effect<SqlClient.SqlClient, SqlError.SqlError> {
+    const config = this.config
+    if (config === undefined) return Effect.succeed(this.sql)
+    return Effect.suspend(() => {
+      if (this.current !== undefined) return Effect.succeed(this.current.client)
+      return this.opening.withPermits(1)(
+        Effect.suspend(() => {
+          if (this.current !== undefined) return Effect.succeed(this.current.client)
+          const self = this
+          return Effect.gen(function* () {
+            const scope = yield* Scope.make()
+            const client = yield* PgClient.makeClient({
+              ...config,
+              applicationName: `${config.applicationName ?? "troupe"} (troupe node claims)`
+            }).pipe(
+              Effect.provide(Reactivity.layer),
+              Scope.provide(scope),
+              Effect.onError(() => Scope.close(scope, Exit.void))
+            )
+            // closed meanwhile: this one goes at once
+            if (self.closed) yield* Scope.close(scope, Exit.void)
+            else self.current = { client, scope }
+            return client
+          })
+        })
+      )
+    })
+  }
+
+  /** Closes the connection (the storage closes). */
+  get close(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.closed = true
+      const current = this.current
+      this.current = undefined
+      return current === undefined ? Effect.void : Scope.close(current.scope, Exit.void)
+    })
+  }
+
+  private drop(client: SqlClient.SqlClient): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const current = this.current
+      if (current === undefined || current.client !== client) return Effect.void
+      this.current = undefined
+      return Scope.close(current.scope, Exit.void)
+    })
+  }
 }
