@@ -22,6 +22,7 @@
 import { PgClient } from "@effect/sql-pg"
 import { type Array as Arr, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
+import { ClaimConnection } from "./internal/claimConnection.ts"
 import { fromSqlError, type NodeFenced, type StorageError } from "./internal/errors.ts"
 import * as Migrations from "./internal/migrations.ts"
 import { NodeClaims } from "./internal/nodeClaim.ts"
@@ -124,6 +125,8 @@ export interface Options {
 /** @internal What the runtime's durable modules use. */
 export interface Internal {
   readonly sql: SqlClient.SqlClient
+  /** The connection of the node claims and their heartbeat: their own on PostgreSQL (see `claimConnection.ts`). */
+  readonly claimConnection: ClaimConnection
   readonly writer: Writer
   readonly location: string
   /** The typed error of a failed read. */
@@ -162,8 +165,12 @@ export const make = (
     yield* Migrations.migrate(location)
     const context = yield* Effect.context<SqlClient.SqlClient>()
     const fork = Effect.runForkWith(context)
+    // on PostgreSQL, a connection of their own: a heartbeat that waits behind the pool's traffic stands still
+    const claimConnection = new ClaimConnection(sql)
+    yield* Effect.addFinalizer(() => claimConnection.close)
     const claims = new NodeClaims({
       sql,
+      own: claimConnection,
       location,
       leaseMillis: Duration.toMillis(options.nodeLease ?? "10 seconds"),
       fork: (effect) => fork(effect)
@@ -195,6 +202,7 @@ export const make = (
     const service: StorageService & { readonly [InternalKey]: Internal } = {
       [InternalKey]: {
         sql,
+        claimConnection,
         writer,
         location,
         failed,

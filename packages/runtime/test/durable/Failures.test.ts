@@ -24,7 +24,8 @@ const notes = (id: string) =>
     { id, state: Notes }
   )
 
-const [sqlite, postgres] = databases()
+// PostgreSQL: a server of this file's own, which a test stops and starts again
+const [sqlite, postgres] = databases({ ownServer: true })
 
 describe("a full database", () => {
   it("fails the write typed, acknowledges nothing, and the actor goes on from what was committed", async () => {

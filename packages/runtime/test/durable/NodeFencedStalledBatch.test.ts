@@ -5,8 +5,9 @@
  * writes nothing (its storage is fenced). On PostgreSQL the check's `FOR SHARE` lock of the holder row held the
  * successor's takeover for as long as the stalled transaction lived (for ever under SIGSTOP): the successor's claim
  * did not end within 20 s; the server now ends a batch's transaction left idle for the holder's lease. A stalled
- * process's heartbeat stalls too: on PostgreSQL the test holds the other connections of the holder's pool meanwhile,
- * so that its heartbeat waits (a batch does not hold the heartbeat up: NodeHeartbeatBusyBatch.test.ts).
+ * process's heartbeat stalls too: on PostgreSQL the test holds the heartbeat's own connection meanwhile, so that the
+ * heartbeat waits (neither a batch nor the pool's traffic holds it up: NodeHeartbeatBusyBatch.test.ts,
+ * NodeHeartbeatBusyPool.test.ts).
  */
 import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
@@ -21,7 +22,7 @@ const claim = (node: string) =>
 
 /** The holder's lease: how long its stalled transaction may stay idle (its heartbeat is every third of it). */
 const HOLDER_LEASE_MS = 4000
-/** The holder's pool on PostgreSQL: the batches' own connection, and the two the test holds while it stalls. */
+/** The holder's pool on PostgreSQL: the batches' own connection kept (it needs three free to keep one). */
 const HOLDER_CONNECTIONS = 3
 
 describe.each(databases())("a holder stalled in the middle of a write batch ($name)", (db) => {
@@ -53,12 +54,13 @@ describe.each(databases())("a holder stalled in the middle of a write batch ($na
           )
         )
         yield* Deferred.await(stalled)
-        // the rest of the holder stalls too: its heartbeat waits for a connection of its pool (SQLite: for the batch)
+        // the rest of the holder stalls too: its heartbeat waits for its connection (SQLite: for the batch)
         const stall = yield* Scope.make()
-        if (db.name === "postgres") {
-          const pool = Storage.internal(Context.get(first, Storage.Storage)).sql
-          for (let i = 1; i < HOLDER_CONNECTIONS; i++) yield* Scope.provide(pool.reserve, stall)
-        }
+        if (db.name === "postgres")
+          yield* Scope.provide(
+            Storage.internal(Context.get(first, Storage.Storage)).claimConnection.run((sql) => sql.reserve),
+            stall
+          )
         // the successor watches the heartbeat for its lease (it stands still: the holder is stalled), then takes over
         const since = Date.now()
         const successor = yield* Effect.exit(

