@@ -2,7 +2,7 @@
  * A database that is full or down: typed errors naming the persistence id and what to do, nothing acknowledged
  * that was not committed, and the actor back on its committed state once the database is.
  */
-import { ActorSystem, Behavior, Durable, Storage } from "@troupe/runtime"
+import { ActorSystem, Behavior, Durable, Storage, Supervisor } from "@troupe/runtime"
 import { Effect, Exit, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
@@ -67,6 +67,14 @@ describe("a full database", () => {
 
 if (postgres !== undefined) {
   describe("a database that goes down", () => {
+    // the actor's start fails while the database is down, and each failed start is a restart: the default budget
+    // (5 in 30 s, backoff from 100 ms) is spent ~6 s into the outage, and a stop and restart of the server took
+    // longer at load 38 (the actor escalated, RecipientTerminated); a budget for a minute's outage
+    const outage = Supervisor.oneForOne({
+      maxRestarts: 100,
+      within: "1 minute",
+      backoff: Supervisor.backoff({ min: "100 millis", max: "500 millis" })
+    })
     it("fails typed while it is down, and the actor is back on its committed state when it is up", async () => {
       const url = await postgres.fresh()
       const server = postgres.server()!
@@ -86,7 +94,7 @@ if (postgres !== undefined) {
             if (Exit.isFailure(after)) yield* Effect.sleep("100 millis")
           }
           return { before, down, after }
-        }).pipe(Effect.provide(ActorSystem.layer()), Effect.provide(postgres.layer(url)))
+        }).pipe(Effect.provide(ActorSystem.layer({ guardian: outage })), Effect.provide(postgres.layer(url)))
       )
       expect(result.before).toBe(1)
       const text = String(Exit.isFailure(result.down) ? result.down.cause : "acknowledged while down")
