@@ -95,7 +95,7 @@ const diagnose = (db: Database, location: string, ids: ReadonlyArray<string>) =>
     }).pipe(Effect.provide(db.client(location)))
   )
 
-// one PostgreSQL server for the file (databases() starts one per call)
+// the databases of this file (on the worker's PostgreSQL server, a database each; dropped after the file)
 const dbs = databases()
 
 for (const db of dbs) {
