@@ -1,0 +1,47 @@
+/**
+ * What a process pays to import `@troupe/llm`: not the official SDKs. `openai` and `@anthropic-ai/sdk` are ~500
+ * modules, ~0.5 s of CPU at each start; they are imported when a model over one is made. A child process (a fresh
+ * module registry) imports the package by its name and says which SDKs Node had resolved at each step.
+ */
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+
+const fixture = fileURLToPath(new URL("fixtures/sdkImports.ts", import.meta.url))
+
+/** Runs the fixture (with the environment of the tests' children) and reads its lines. */
+const steps = Effect.callback<ReadonlyArray<{ readonly after: string; readonly loaded: ReadonlyArray<string> }>>(
+  (resume) => {
+    const child = execFile(
+      process.execPath,
+      [fixture],
+      { cwd: fileURLToPath(new URL("..", import.meta.url)) },
+      (error, stdout, stderr) => {
+        if (error !== null) resume(Effect.die(new Error(`the fixture failed: ${error.message}\n${stderr}`)))
+        else
+          resume(
+            Effect.succeed(
+              stdout
+                .trim()
+                .split("\n")
+                .map((line) => JSON.parse(line))
+            )
+          )
+      }
+    )
+    return Effect.sync(() => child.kill("SIGKILL"))
+  }
+)
+
+describe("importing @troupe/llm", () => {
+  it.live("loads neither SDK; making a model over one loads that one", () =>
+    Effect.gen(function* () {
+      assert.deepStrictEqual(yield* steps, [
+        { after: "import", loaded: [] },
+        { after: "OpenAi.make", loaded: ["openai"] },
+        { after: "Anthropic.make", loaded: ["@anthropic-ai/sdk", "openai"] }
+      ])
+    })
+  )
+})
