@@ -53,7 +53,6 @@ import type {
   Sharded,
   Supervisor
 } from "@troupe/runtime"
-import { Envelope } from "@troupe/transport"
 import { type Duration, Effect, type Option, Result, Schema, type Scope } from "effect"
 import { describeFailure, type ImportFailed, importModule } from "./internal/load.ts"
 
@@ -268,11 +267,18 @@ export const load = (module: string): Effect.Effect<AgentsModule, ModuleNotLoade
     }
     const policy = access === undefined ? undefined : decodeAccess(access)
     if (policy !== undefined && Result.isFailure(policy)) {
-      // one line: where in the export, and what was expected there
-      const { field, message } = Envelope.describeIssue(policy.failure.issue)
-      return unusable(
-        `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe?, maxListingsPerNode?, maxListings?, maxJoinsNotBegun?, maxSessions? }): ` +
-          `${field === "" ? "" : `at access.${field}, `}${message.charAt(0).toLowerCase()}${message.slice(1)}`
+      // one line: where in the export, and what was expected there, as the transport reads a Schema issue (imported
+      // here: a module that loads well is checked without loading the transport)
+      const issue = policy.failure.issue
+      return Effect.flatMap(
+        Effect.promise(() => import("@troupe/transport")),
+        ({ Envelope }) => {
+          const { field, message } = Envelope.describeIssue(issue)
+          return unusable(
+            `exports \`access\` that is not a remote access policy ({ reach?, register?, subscribe?, maxListingsPerNode?, maxListings?, maxJoinsNotBegun?, maxSessions? }): ` +
+              `${field === "" ? "" : `at access.${field}, `}${message.charAt(0).toLowerCase()}${message.slice(1)}`
+          )
+        }
       )
     }
     return Effect.succeed({

@@ -23,12 +23,13 @@
  * })
  * ```
  */
-import AnthropicSdk from "@anthropic-ai/sdk"
+import type AnthropicSdk from "@anthropic-ai/sdk"
 import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema } from "effect"
 import * as Api from "./internal/anthropicApi.ts"
 import { byModel } from "./internal/byModel.ts"
 import { checkTimeouts } from "./internal/durations.ts"
 import { AbsoluteUrl, checkStream, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
+import * as Sdk from "./internal/sdk.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 
 /** Settings of one model, or of every model whose name starts with the key (see `models`). */
@@ -77,7 +78,10 @@ export const fromEnv: EffectConfig.Config<Config> = EffectConfig.all({
   }))
 )
 
-/** Makes the provider for a client; `config` gives the settings per model. */
+/**
+ * Makes the provider for a client; `config` gives the settings per model. Its calls classify failures by the
+ * classes of the `@anthropic-ai/sdk` package, imported at the first call (see {@link client}).
+ */
 export const provider = (client: AnthropicSdk, config: Pick<Config, "models"> = {}): LanguageModel.Provider => {
   const params = (request: LanguageModel.ProviderRequest) => {
     const settings = config.models === undefined ? undefined : byModel(config.models, request.model)
@@ -87,33 +91,51 @@ export const provider = (client: AnthropicSdk, config: Pick<Config, "models"> = 
       settings?.thinking
     )
   }
-  const { send, answer, events, requestIdOf } = sdkCalls(Api.fromSdkError, "request-id")
+  /** The calls, with the SDK's error classes (imported once; a resolved import after that). */
+  const calls = Effect.map(Sdk.anthropic, (sdk) => ({ sdk, ...sdkCalls(Api.fromSdkError(sdk), "request-id") }))
   return {
     name: "anthropic",
     server: serverOf(client.baseURL),
     generate: (request) =>
-      send((signal) => client.messages.create({ ...params(request), stream: false }, { signal }).asResponse()).pipe(
-        Effect.map(answer("message", Api.fromMessage))
+      Effect.flatMap(calls, ({ send, answer }) =>
+        send((signal) => client.messages.create({ ...params(request), stream: false }, { signal }).asResponse()).pipe(
+          Effect.map(answer("message", Api.fromMessage))
+        )
       ),
     stream: (request) =>
-      send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).asResponse()).pipe(
-        Effect.tap(checkStream),
-        Effect.map((response) =>
-          events(Api.streamEvents(response, requestIdOf(response)), Api.eventMapper(requestIdOf(response)))
+      Effect.flatMap(calls, ({ sdk, send, events, requestIdOf }) =>
+        send((signal) => client.messages.create({ ...params(request), stream: true }, { signal }).asResponse()).pipe(
+          Effect.tap(checkStream),
+          Effect.map((response) =>
+            events(
+              Api.streamEvents(response, requestIdOf(response), sdk.APIError),
+              Api.eventMapper(requestIdOf(response))
+            )
+          )
         )
       )
   }
 }
 
-/** Builds the SDK client: its retries off, its timeout out of the way. */
-export const client = (config: Config, options?: Options): AnthropicSdk =>
-  new AnthropicSdk({
-    apiKey: Redacted.value(config.apiKey),
-    ...(config.baseUrl === undefined ? {} : { baseURL: config.baseUrl }),
-    ...(options?.fetch === undefined ? {} : { fetch: options.fetch }),
-    maxRetries: 0,
-    timeout: sdkTimeout
-  })
+/**
+ * Builds the SDK client: its retries off, its timeout out of the way. The `@anthropic-ai/sdk` package is imported
+ * here, when first needed, not with `@troupe/llm`.
+ *
+ * @example
+ * const anthropic = yield* Anthropic.client({ apiKey: Redacted.make(key), model: "claude-sonnet-4-5" })
+ */
+export const client = (config: Config, options?: Options): Effect.Effect<AnthropicSdk> =>
+  Effect.map(
+    Sdk.anthropic,
+    ({ default: AnthropicSdk }) =>
+      new AnthropicSdk({
+        apiKey: Redacted.value(config.apiKey),
+        ...(config.baseUrl === undefined ? {} : { baseURL: config.baseUrl }),
+        ...(options?.fetch === undefined ? {} : { fetch: options.fetch }),
+        maxRetries: 0,
+        timeout: sdkTimeout
+      })
+  )
 
 /**
  * Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`, as does a
@@ -123,12 +145,16 @@ export const make = (
   config: typeof Config.Encoded,
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
-  Effect.zipWith(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), checkTimeouts(options), (decoded) =>
-    LanguageModel.make(provider(client(decoded, options), decoded), {
-      ...options,
-      model: decoded.model,
-      maxOutputTokens: options?.maxOutputTokens ?? decoded.maxOutputTokens ?? Api.defaultMaxTokens
-    })
+  Effect.zip(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), checkTimeouts(options)).pipe(
+    Effect.flatMap(([decoded]) =>
+      Effect.map(client(decoded, options), (anthropic) =>
+        LanguageModel.make(provider(anthropic, decoded), {
+          ...options,
+          model: decoded.model,
+          maxOutputTokens: options?.maxOutputTokens ?? decoded.maxOutputTokens ?? Api.defaultMaxTokens
+        })
+      )
+    )
   )
 
 /** A layer with the language model for a configuration. */

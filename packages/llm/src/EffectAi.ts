@@ -18,14 +18,13 @@
  * ```
  */
 import { Effect, Layer, type Schema, Stream } from "effect"
-import {
-  AiError,
-  LanguageModel as AiLanguageModel,
-  type Response as AiResponse,
-  Tool as AiTool,
-  OpenAiStructuredOutput,
-  type Prompt
-} from "effect/ai"
+// (by module: the `effect/ai` index would also load its MCP client and server)
+import * as AiError from "effect/ai/AiError"
+import * as AiLanguageModel from "effect/ai/LanguageModel"
+import * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
+import type * as Prompt from "effect/ai/Prompt"
+import type * as AiResponse from "effect/ai/Response"
+import * as AiTool from "effect/ai/Tool"
 import { LanguageModel, type Request } from "./LanguageModel.ts"
 import type { LlmError } from "./LlmError.ts"
 import * as Message from "./Message.ts"

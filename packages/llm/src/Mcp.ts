@@ -27,9 +27,8 @@
  * }).pipe(Effect.scoped)
  * ```
  */
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Duration, Effect, Layer, Schema, type Scope } from "effect"
-import { McpClient, McpProtocol, type McpSchema } from "effect/ai"
+import type { McpSchema } from "effect/ai"
 import { FetchHttpClient } from "effect/http"
 import { ChildProcess } from "effect/process"
 import { badDurations } from "./internal/durations.ts"
@@ -146,7 +145,19 @@ const causes = (cause: unknown, said: string): string => {
 
 const describe = (server: Server) => ("url" in server ? server.url : [server.command, ...(server.args ?? [])].join(" "))
 
-const protocols = { "2025-11-25": McpProtocol.v2025_11_25, "2026-07-28": McpProtocol.v2026_07_28 } as const
+/**
+ * effect's MCP client and Node's services (to start a stdio server), imported at the first connection: a process
+ * that imports `@troupe/llm` and connects to no MCP server does not load them.
+ */
+const modules = Effect.promise(async () => {
+  const [McpClient, McpProtocol, NodeServices] = await Promise.all([
+    import("effect/ai/McpClient"),
+    import("effect/ai/McpProtocol"),
+    import("@effect/platform-node/NodeServices")
+  ])
+  const protocols = { "2025-11-25": McpProtocol.v2025_11_25, "2026-07-28": McpProtocol.v2026_07_28 } as const
+  return { McpClient, NodeServices, protocols }
+})
 
 /** What a result tells the model: its text parts, else its structured content as JSON. */
 const textOf = (result: McpSchema.CallToolResult): string => {
@@ -213,6 +224,7 @@ export const connect = (server: Server, options?: Options): Effect.Effect<Connec
         reason: "ConfigurationError"
       })
     }
+    const { McpClient, NodeServices, protocols } = yield* modules
     const protocol = protocols[options?.protocol ?? "2025-11-25"]
     const transport =
       "url" in server

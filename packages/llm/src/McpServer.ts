@@ -26,10 +26,8 @@
  * ```
  */
 import { createServer } from "node:http"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeStdio from "@effect/platform-node/NodeStdio"
 import { Cause, Context, Effect, Layer, type Scope } from "effect"
-import { McpServer as EffectMcpServer, McpProtocol, McpSchema } from "effect/ai"
+import type { McpSchema } from "effect/ai"
 import { HttpRouter, HttpServer, type HttpServerError } from "effect/http"
 import * as Message from "./Message.ts"
 import type * as Tool from "./Tool.ts"
@@ -57,15 +55,29 @@ export interface HttpOptions<Tools extends ReadonlyArray<Tool.Any>> extends Opti
   readonly allowedOrigins?: ReadonlyArray<string> | undefined
 }
 
-const protocols = [
-  McpProtocol.v2026_07_28,
-  McpProtocol.v2025_11_25,
-  McpProtocol.v2025_06_18,
-  McpProtocol.v2025_03_26
-] as const
+/**
+ * effect's MCP server, imported when a server is first started: a process that imports `@troupe/llm` and serves
+ * nothing does not load it.
+ */
+const modules = Effect.promise(async () => {
+  const [EffectMcpServer, McpProtocol, McpSchema] = await Promise.all([
+    import("effect/ai/McpServer"),
+    import("effect/ai/McpProtocol"),
+    import("effect/ai/McpSchema")
+  ])
+  const protocols = [
+    McpProtocol.v2026_07_28,
+    McpProtocol.v2025_11_25,
+    McpProtocol.v2025_06_18,
+    McpProtocol.v2025_03_26
+  ] as const
+  return { EffectMcpServer, McpSchema, protocols }
+})
+
+type Modules = Effect.Success<typeof modules>
 
 /** Registers each tool with the server: a call runs the tool, and its result is the call's result. */
-const registrations = <Tools extends ReadonlyArray<Tool.Any>>(tools: Tools) =>
+const registrations = <Tools extends ReadonlyArray<Tool.Any>>({ EffectMcpServer, McpSchema }: Modules, tools: Tools) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const server = yield* EffectMcpServer.McpServer
@@ -127,16 +139,18 @@ export const serveHttp = <const Tools extends ReadonlyArray<Tool.Any>>(
   options: HttpOptions<Tools>
 ): Effect.Effect<{ readonly url: string }, HttpServerError.ServeError, Scope.Scope | Tool.Services<Tools[number]>> =>
   Effect.gen(function* () {
+    const loaded = yield* modules
+    const NodeHttpServer = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpServer"))
     const path = options.path ?? "/mcp"
-    const app = EffectMcpServer.layerHttp({
+    const app = loaded.EffectMcpServer.layerHttp({
       name: options.name,
       version: options.version ?? "0.1.0",
       instructions: options.instructions,
       path,
-      protocols,
+      protocols: loaded.protocols,
       allowedOrigins: options.allowedOrigins,
       allowSessionTermination: true,
-      registrations: registrations(options.tools)
+      registrations: registrations(loaded, options.tools)
     })
     const server = HttpRouter.serve(app, { disableListenLog: true, disableLogger: true }).pipe(
       Layer.provideMerge(
@@ -155,12 +169,19 @@ export const serveHttp = <const Tools extends ReadonlyArray<Tool.Any>>(
 export const serveStdio = <const Tools extends ReadonlyArray<Tool.Any>>(
   options: Options<Tools>
 ): Effect.Effect<void, never, Tool.Services<Tools[number]>> =>
-  Layer.launch(
-    EffectMcpServer.layerStdio({
-      name: options.name,
-      version: options.version ?? "0.1.0",
-      instructions: options.instructions,
-      protocols,
-      registrations: registrations(options.tools)
-    }).pipe(Layer.provide(NodeStdio.layer))
-  ).pipe(Effect.orDie) as Effect.Effect<void, never, Tool.Services<Tools[number]>>
+  Effect.flatMap(
+    Effect.zip(
+      modules,
+      Effect.promise(() => import("@effect/platform-node/NodeStdio"))
+    ),
+    ([loaded, NodeStdio]) =>
+      Layer.launch(
+        loaded.EffectMcpServer.layerStdio({
+          name: options.name,
+          version: options.version ?? "0.1.0",
+          instructions: options.instructions,
+          protocols: loaded.protocols,
+          registrations: registrations(loaded, options.tools)
+        }).pipe(Layer.provide(NodeStdio.layer))
+      ).pipe(Effect.orDie)
+  ) as Effect.Effect<void, never, Tool.Services<Tools[number]>>

@@ -20,13 +20,14 @@
  * ```
  */
 import { Effect, Config as EffectConfig, Layer, Option, Redacted, Schema, Stream } from "effect"
-import OpenAI from "openai"
+import type OpenAI from "openai"
 import { byModel } from "./internal/byModel.ts"
 import * as Chat from "./internal/chatApi.ts"
 import { checkTimeouts } from "./internal/durations.ts"
 import { fromSdkError } from "./internal/errors.ts"
 import { AbsoluteUrl, checkStream, endedEarly, read, sdkCalls, sdkTimeout, serverOf } from "./internal/provider.ts"
 import * as Responses from "./internal/responsesApi.ts"
+import * as Sdk from "./internal/sdk.ts"
 import { sseJson } from "./internal/sse.ts"
 import * as LanguageModel from "./LanguageModel.ts"
 import { BadRequest, type LlmError } from "./LlmError.ts"
@@ -122,7 +123,10 @@ export const fromEnv: EffectConfig.Config<Config> = EffectConfig.all({
   }))
 )
 
-/** Makes the provider for a client; `config` gives the settings per model (see {@link settingsFor}). */
+/**
+ * Makes the provider for a client; `config` gives the settings per model (see {@link settingsFor}). Its calls
+ * classify failures by the classes of the `openai` package, imported at the first call (see {@link client}).
+ */
 export const provider = (
   client: OpenAI,
   api: Api,
@@ -145,25 +149,34 @@ export const provider = (
       return problem === undefined ? f : Effect.fail(new BadRequest({ message: problem }))
     })
   const server = serverOf(client.baseURL)
-  const { send, answer, events, requestIdOf } = sdkCalls(fromSdkError, "x-request-id")
+  /** The calls, with the SDK's error classes (imported once; a resolved import after that). */
+  const calls = Effect.map(Sdk.openAi, (sdk) => ({ sdk, ...sdkCalls(fromSdkError(sdk), "x-request-id") }))
 
   if (api === "responses") {
     return {
       name: "openai",
       server,
       generate: (request) =>
-        send((signal) =>
-          client.responses.create({ ...responsesParams(request), stream: false }, { signal }).asResponse()
-        ).pipe(Effect.map(answer("response", Responses.fromResponse))),
+        Effect.flatMap(calls, ({ send, answer }) =>
+          send((signal) =>
+            client.responses.create({ ...responsesParams(request), stream: false }, { signal }).asResponse()
+          ).pipe(Effect.map(answer("response", Responses.fromResponse)))
+        ),
       stream: (request) =>
-        send((signal) =>
-          client.responses.create({ ...responsesParams(request), stream: true }, { signal }).asResponse()
-        ).pipe(
-          Effect.tap(checkStream),
-          Effect.map((response) =>
-            events(
-              sseJson(response, requestIdOf(response)) as AsyncIterable<OpenAI.Responses.ResponseStreamEvent>,
-              Responses.eventMapper(requestIdOf(response))
+        Effect.flatMap(calls, ({ sdk, send, events, requestIdOf }) =>
+          send((signal) =>
+            client.responses.create({ ...responsesParams(request), stream: true }, { signal }).asResponse()
+          ).pipe(
+            Effect.tap(checkStream),
+            Effect.map((response) =>
+              events(
+                sseJson(
+                  response,
+                  requestIdOf(response),
+                  sdk.APIError
+                ) as AsyncIterable<OpenAI.Responses.ResponseStreamEvent>,
+                Responses.eventMapper(requestIdOf(response))
+              )
             )
           )
         )
@@ -173,54 +186,75 @@ export const provider = (
     name: "openai",
     server,
     generate: (request) =>
-      checked(
-        request,
-        send((signal) =>
-          client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()
-        )
-      ).pipe(Effect.map(answer("completion", Chat.fromCompletion))),
+      Effect.flatMap(calls, ({ send, answer }) =>
+        checked(
+          request,
+          send((signal) =>
+            client.chat.completions.create({ ...chatParams(request), stream: false }, { signal }).asResponse()
+          )
+        ).pipe(Effect.map(answer("completion", Chat.fromCompletion)))
+      ),
     stream: (request) =>
-      checked(
-        request,
-        send((signal) =>
-          client.chat.completions
-            .create({ ...chatParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
-            .asResponse()
-        )
-      ).pipe(
-        Effect.tap(checkStream),
-        Effect.map((response) => {
-          const chunks = Chat.chunkMapper(requestIdOf(response))
-          const data = sseJson(response, requestIdOf(response)) as AsyncIterable<OpenAI.Chat.ChatCompletionChunk>
-          return Stream.fromAsyncIterable(data, fromSdkError).pipe(
-            Stream.mapEffect((chunk) => read("stream chunk", () => chunks.map(chunk))),
-            Stream.flattenIterable,
-            Stream.concat(
-              Stream.suspend(() =>
-                chunks.finished
-                  ? Stream.fromEffect(
-                      read("stream", (): LanguageModel.ProviderEvent => ({ _tag: "Finished", result: chunks.finish() }))
-                    )
-                  : Stream.fail(chunks.unfinished() ?? endedEarly())
+      Effect.flatMap(calls, ({ sdk, send, requestIdOf }) =>
+        checked(
+          request,
+          send((signal) =>
+            client.chat.completions
+              .create({ ...chatParams(request), stream: true, stream_options: { include_usage: true } }, { signal })
+              .asResponse()
+          )
+        ).pipe(
+          Effect.tap(checkStream),
+          Effect.map((response) => {
+            const chunks = Chat.chunkMapper(requestIdOf(response))
+            const data = sseJson(
+              response,
+              requestIdOf(response),
+              sdk.APIError
+            ) as AsyncIterable<OpenAI.Chat.ChatCompletionChunk>
+            return Stream.fromAsyncIterable(data, fromSdkError(sdk)).pipe(
+              Stream.mapEffect((chunk) => read("stream chunk", () => chunks.map(chunk))),
+              Stream.flattenIterable,
+              Stream.concat(
+                Stream.suspend(() =>
+                  chunks.finished
+                    ? Stream.fromEffect(
+                        read(
+                          "stream",
+                          (): LanguageModel.ProviderEvent => ({ _tag: "Finished", result: chunks.finish() })
+                        )
+                      )
+                    : Stream.fail(chunks.unfinished() ?? endedEarly())
+                )
               )
             )
-          )
-        })
+          })
+        )
       )
   }
 }
 
-/** Builds the SDK client: its retries off, its timeout out of the way. */
-export const client = (config: Config, options?: Options): OpenAI =>
-  new OpenAI({
-    apiKey: Redacted.value(config.apiKey),
-    ...(config.baseUrl === undefined ? {} : { baseURL: config.baseUrl }),
-    ...(config.organization === undefined ? {} : { organization: config.organization }),
-    ...(config.project === undefined ? {} : { project: config.project }),
-    ...(options?.fetch === undefined ? {} : { fetch: options.fetch }),
-    maxRetries: 0,
-    timeout: sdkTimeout
-  })
+/**
+ * Builds the SDK client: its retries off, its timeout out of the way. The `openai` package is imported here, when
+ * first needed, not with `@troupe/llm`.
+ *
+ * @example
+ * const openai = yield* OpenAi.client({ apiKey: Redacted.make(key), model: "gpt-4.1-mini" })
+ */
+export const client = (config: Config, options?: Options): Effect.Effect<OpenAI> =>
+  Effect.map(
+    Sdk.openAi,
+    ({ default: OpenAI }) =>
+      new OpenAI({
+        apiKey: Redacted.value(config.apiKey),
+        ...(config.baseUrl === undefined ? {} : { baseURL: config.baseUrl }),
+        ...(config.organization === undefined ? {} : { organization: config.organization }),
+        ...(config.project === undefined ? {} : { project: config.project }),
+        ...(options?.fetch === undefined ? {} : { fetch: options.fetch }),
+        maxRetries: 0,
+        timeout: sdkTimeout
+      })
+  )
 
 /**
  * Makes the language model from a configuration (decoded first: a bad one fails with a `SchemaError`, as does a
@@ -230,12 +264,16 @@ export const make = (
   config: typeof Config.Encoded,
   options?: Options
 ): Effect.Effect<LanguageModel.LanguageModel["Service"], Schema.SchemaError> =>
-  Effect.zipWith(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), checkTimeouts(options), (decoded) =>
-    LanguageModel.make(provider(client(decoded, options), decoded.api ?? "responses", decoded), {
-      ...options,
-      model: decoded.model,
-      maxOutputTokens: options?.maxOutputTokens ?? decoded.maxOutputTokens
-    })
+  Effect.zip(Schema.decodeUnknownEffect(Config, { errors: "all" })(config), checkTimeouts(options)).pipe(
+    Effect.flatMap(([decoded]) =>
+      Effect.map(client(decoded, options), (openai) =>
+        LanguageModel.make(provider(openai, decoded.api ?? "responses", decoded), {
+          ...options,
+          model: decoded.model,
+          maxOutputTokens: options?.maxOutputTokens ?? decoded.maxOutputTokens
+        })
+      )
+    )
   )
 
 /** A layer with the language model for a configuration. */

@@ -6,7 +6,7 @@
 
 import { assert, describe, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { ActorSystem } from "@troupe/runtime"
 import { Effect, Fiber, Layer } from "effect"
@@ -34,7 +34,13 @@ describe("a Troupe system as an MCP server (official SDK clients)", () => {
         new StdioClientTransport({
           command: process.execPath,
           args: [new URL("./fixtures/troupeMcpServer.ts", import.meta.url).pathname],
-          stderr: "pipe"
+          stderr: "pipe",
+          // the SDK passes a child only a few variables: with NODE_OPTIONS it loads the tests' bundle of our
+          // packages (test/support/bundle.ts), half the CPU of a start from source (timed out at 30 s under load)
+          env: {
+            ...getDefaultEnvironment(),
+            ...(process.env.NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: process.env.NODE_OPTIONS })
+          }
         })
       )
       assert.deepStrictEqual(client.getServerVersion(), { name: "bank", version: "1.2.3" })

@@ -79,7 +79,7 @@ describe("streaming", () => {
         Turn.text("Hello, world", { chunkSize: 3, toolCalls: [{ name: "lookup", arguments: { q: "x" } }] }),
         Turn.text("Hello, world", { chunkSize: 3, toolCalls: [{ name: "lookup", arguments: { q: "x" } }] })
       ])
-      const client = OpenAi.client({ apiKey: Redacted.make("test"), baseUrl: server.url, model: "gpt-test" })
+      const client = yield* OpenAi.client({ apiKey: Redacted.make("test"), baseUrl: server.url, model: "gpt-test" })
       const response = yield* Effect.promise(() =>
         client.responses.stream({ model: "gpt-test", input: "hi" }).finalResponse()
       )

@@ -1,5 +1,4 @@
 /** Our requests and answers <-> Anthropic's Messages API (`POST /v1/messages`). */
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk"
 import type {
   Message as AnthropicMessage,
   ContentBlock,
@@ -20,6 +19,7 @@ import { ConnectionFailed, isLlmError, type LlmError, TimedOut } from "../LlmErr
 import * as Message from "../Message.ts"
 import type * as Usage from "../Usage.ts"
 import { fromStatus, retryAfterFromHeaders } from "./errors.ts"
+import type * as Sdk from "./sdk.ts"
 import { jsonOf, sseMessages } from "./sse.ts"
 
 /** How a model thinks before it answers: adaptively, or with a budget of tokens. */
@@ -245,11 +245,12 @@ export const fromMessage = (message: AnthropicMessage, requestId: string | undef
  * console and threw a bare `SyntaxError`, a retried `ConnectionFailed` to us).
  *
  * @example
- * for await (const event of streamEvents(response, requestId)) map(event)
+ * for await (const event of streamEvents(response, requestId, sdk.APIError)) map(event)
  */
 export async function* streamEvents(
   response: Response,
-  requestId: string | undefined
+  requestId: string | undefined,
+  APIError: Sdk.Anthropic["APIError"]
 ): AsyncGenerator<RawMessageStreamEvent> {
   for await (const { event, data } of sseMessages(response)) {
     if (event === undefined || event === "ping" || data === "") continue
@@ -335,24 +336,33 @@ export const eventMapper = (requestId: string | undefined) => {
   }
 }
 
-/** Maps what the Anthropic SDK throws; an error event inside a stream is classified by its type. */
-export const fromSdkError = (error: unknown): LlmError => {
-  // ours, thrown from inside a stream we read (an event that is not JSON: MalformedResponse)
-  if (isLlmError(error)) return error as LlmError
-  if (error instanceof APIConnectionTimeoutError) {
-    return new TimedOut({ message: error.message, phase: "connect", after: Duration.zero })
+/**
+ * Maps what the Anthropic SDK throws, by the error classes of the loaded SDK (see `sdk.ts`); an error event inside
+ * a stream is classified by its type.
+ *
+ * @example
+ * Effect.map(Sdk.anthropic, (sdk) => sdkCalls(fromSdkError(sdk), "request-id"))
+ */
+export const fromSdkError =
+  (sdk: Sdk.Anthropic) =>
+  (error: unknown): LlmError => {
+    const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk
+    // ours, thrown from inside a stream we read (an event that is not JSON: MalformedResponse)
+    if (isLlmError(error)) return error as LlmError
+    if (error instanceof APIConnectionTimeoutError) {
+      return new TimedOut({ message: error.message, phase: "connect", after: Duration.zero })
+    }
+    if (error instanceof APIConnectionError || error instanceof APIUserAbortError) {
+      return new ConnectionFailed({ message: error.message })
+    }
+    if (error instanceof APIError) {
+      const body = error.error as { readonly error?: { readonly type?: string; readonly message?: string } } | undefined
+      return fromStatus(error.status, {
+        message: body?.error?.message ?? error.message,
+        code: body?.error?.type,
+        requestId: error.requestID ?? undefined,
+        retryAfter: retryAfterFromHeaders(error.headers, Date.now())
+      })
+    }
+    return new ConnectionFailed({ message: error instanceof Error ? error.message : String(error) })
   }
-  if (error instanceof APIConnectionError || error instanceof APIUserAbortError) {
-    return new ConnectionFailed({ message: error.message })
-  }
-  if (error instanceof APIError) {
-    const body = error.error as { readonly error?: { readonly type?: string; readonly message?: string } } | undefined
-    return fromStatus(error.status, {
-      message: body?.error?.message ?? error.message,
-      code: body?.error?.type,
-      requestId: error.requestID ?? undefined,
-      retryAfter: retryAfterFromHeaders(error.headers, Date.now())
-    })
-  }
-  return new ConnectionFailed({ message: error instanceof Error ? error.message : String(error) })
-}

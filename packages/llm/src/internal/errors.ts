@@ -1,6 +1,5 @@
 /** HTTP statuses, SDK errors and stream error events to {@link LlmError}s. */
 import { Duration, Predicate } from "effect"
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import {
   AuthenticationFailed,
   BadRequest,
@@ -15,6 +14,7 @@ import {
   TimedOut
 } from "../LlmError.ts"
 import * as Usage from "../Usage.ts"
+import type * as Sdk from "./sdk.ts"
 
 /** What an error response says. */
 export interface ErrorInfo {
@@ -94,31 +94,39 @@ export const retryAfterFromHeaders = (headers: Headers | undefined, now: number)
 
 const str = (u: unknown): string | undefined => (typeof u === "string" ? u : undefined)
 
-/** Maps what the openai SDK throws. */
-export const fromSdkError = (error: unknown): LlmError => {
-  // ours, thrown from inside a stream we read (an event that is not JSON: MalformedResponse)
-  if (isLlmError(error)) return error as LlmError
-  if (error instanceof APIError) {
-    if (error instanceof APIConnectionTimeoutError) {
-      return new TimedOut({ message: error.message, phase: "connect", after: Duration.zero })
+/**
+ * Maps what the openai SDK throws, by the error classes of the loaded SDK (see `sdk.ts`).
+ *
+ * @example
+ * Effect.map(Sdk.openAi, (sdk) => sdkCalls(fromSdkError(sdk), "x-request-id"))
+ */
+export const fromSdkError =
+  (sdk: Sdk.OpenAi) =>
+  (error: unknown): LlmError => {
+    const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk
+    // ours, thrown from inside a stream we read (an event that is not JSON: MalformedResponse)
+    if (isLlmError(error)) return error as LlmError
+    if (error instanceof APIError) {
+      if (error instanceof APIConnectionTimeoutError) {
+        return new TimedOut({ message: error.message, phase: "connect", after: Duration.zero })
+      }
+      if (error instanceof APIConnectionError || error instanceof APIUserAbortError) {
+        return new ConnectionFailed({ message: error.message })
+      }
+      const body = error.error
+      return fromStatus(error.status, {
+        message: error.message,
+        code:
+          error.code ??
+          (Predicate.hasProperty(body, "code") && (typeof body.code === "string" || typeof body.code === "number")
+            ? body.code
+            : undefined) ??
+          error.type ??
+          (Predicate.hasProperty(body, "type") ? str(body.type) : undefined),
+        param: error.param ?? undefined,
+        requestId: error.requestID ?? undefined,
+        retryAfter: retryAfterFromHeaders(error.headers, Date.now())
+      })
     }
-    if (error instanceof APIConnectionError || error instanceof APIUserAbortError) {
-      return new ConnectionFailed({ message: error.message })
-    }
-    const body = error.error
-    return fromStatus(error.status, {
-      message: error.message,
-      code:
-        error.code ??
-        (Predicate.hasProperty(body, "code") && (typeof body.code === "string" || typeof body.code === "number")
-          ? body.code
-          : undefined) ??
-        error.type ??
-        (Predicate.hasProperty(body, "type") ? str(body.type) : undefined),
-      param: error.param ?? undefined,
-      requestId: error.requestID ?? undefined,
-      retryAfter: retryAfterFromHeaders(error.headers, Date.now())
-    })
+    return new ConnectionFailed({ message: error instanceof Error ? error.message : String(error) })
   }
-  return new ConnectionFailed({ message: error instanceof Error ? error.message : String(error) })
-}

@@ -5,8 +5,8 @@
  * event. {@link sseMessages} reads the events; {@link sseJson} is the OpenAI wire's reading of them (Anthropic's is
  * in `anthropicApi.ts`).
  */
-import { APIError } from "openai"
 import { MalformedResponse } from "../LlmError.ts"
+import type * as Sdk from "./sdk.ts"
 
 /** At most this many characters of an event that is not JSON are shown in the error. */
 const SHOWN = 200
@@ -96,13 +96,17 @@ export const jsonOf = (data: string, requestId: string | undefined): unknown => 
 
 /**
  * The JSON data of each event of an OpenAI-wire `response`'s body, until `data: [DONE]` or the end, as the openai SDK
- * reads them: an event named `error`, or whose data has an `error` field, throws the SDK's `APIError` (the caller
- * classifies it); data that is not JSON throws {@link MalformedResponse} (see {@link jsonOf}).
+ * reads them: an event named `error`, or whose data has an `error` field, throws the SDK's `APIError` (the loaded
+ * SDK's, which the caller classifies); data that is not JSON throws {@link MalformedResponse} (see {@link jsonOf}).
  *
  * @example
- * for await (const chunk of sseJson(response, requestId)) handle(chunk)
+ * for await (const chunk of sseJson(response, requestId, sdk.APIError)) handle(chunk)
  */
-export async function* sseJson(response: Response, requestId: string | undefined): AsyncGenerator<unknown> {
+export async function* sseJson(
+  response: Response,
+  requestId: string | undefined,
+  APIError: Sdk.OpenAi["APIError"]
+): AsyncGenerator<unknown> {
   for await (const { event, data } of sseMessages(response)) {
     if (data === "[DONE]") return
     const json = jsonOf(data, requestId)

@@ -1,6 +1,6 @@
 /** Effect Schema <-> OpenAI strict JSON Schema, and decoding model output with issues. */
 import { Effect, type JsonSchema, Schema, SchemaAST, SchemaIssue } from "effect"
-import { OpenAiStructuredOutput } from "effect/ai"
+import * as OpenAiStructuredOutput from "effect/ai/OpenAiStructuredOutput"
 import { InvalidOutput, type Issue } from "../LlmError.ts"
 
 /** A schema as OpenAI strict mode wants it, and the codec that decodes what the model wrote. */
