@@ -94,13 +94,14 @@ const markEvery = Number(process.env.MARK) > 1 ? Number(process.env.MARK) : 1000
 // functions that the socket's writes use, and so be counted in the window
 // and as a function compiled on its first call, named `MARK_<n>` (with `--log-code`, a line in V8's log among the
 // compiles: bench/probes/compile-jobs.ts counts them between two marks)
+const named = (name: string) => new Function(`return function ${name}() {}`)()()
 const markAt = (n: number) => {
   if (!mark || n % markEvery !== 0) return
   writeSync(1, `MARK ${n}\n`)
-  ;(0, eval)(`(function MARK_${n}() {})`)()
+  named(`MARK_${n}`)
 }
 // the role, named in V8's log the same way (bench/probes/compile-jobs.ts tells the logs apart by it)
-if (mark) (0, eval)(`(function ROLE_${role.role.replace("-", "_")}() {})`)()
+if (mark) named(`ROLE_${role.role.replace("-", "_")}`)
 // main-thread CPU µs per ask of each 1,000 in order (WINDOWS=1): how it moves while the JIT warms up
 const cpuWindows: Array<string> = []
 let windowCpu = 0

@@ -50,8 +50,13 @@ for (const log of readdirSync(dir).sort()) {
       const p = place(name)
       const key = `${p.pkg.padEnd(16)} ${p.file}`
       const entry = files.get(key) ?? { maglev: 0, turbofan: 0, fns: [] }
-      if (tier.startsWith("+")) entry.maglev++, maglev++
-      else entry.turbofan++, turbofan++
+      if (tier.startsWith("+")) {
+        entry.maglev++
+        maglev++
+      } else {
+        entry.turbofan++
+        turbofan++
+      }
       entry.fns.push(tier.startsWith("+") ? p.fn : `${p.fn}*`)
       files.set(key, entry)
     } else if (fields[0] === "code-deopt" && inWindow) {
