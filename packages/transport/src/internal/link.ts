@@ -141,8 +141,8 @@ export class Link {
    * Puts an urgent envelope in the resend buffer (the window has room: see `Admission.pushUrgent`) and writes it at
    * once, even while user sends stream.
    */
-  pushAhead(json: string, bytes: number): void {
-    this.enqueue(json, bytes, undefined)
+  pushAhead(json: string, bytes: number, template: Envelope.Template | undefined): void {
+    this.enqueue(json, bytes, template)
     this.queued(true)
   }
 

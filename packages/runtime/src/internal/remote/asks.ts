@@ -224,7 +224,11 @@ export class Asks {
       return Effect.fail(new ActorRefs.InvalidMessage({ recipient: String(ref), tag, issue: describe(error) }))
     }
     const system = remoting.system
-    const timeoutMillis = askTimeoutMillis(options?.timeout, system.askTimeoutMillis, String(ref), tag)
+    // the usual ask has no timeout of its own: the system's, with no recipient's name made for an error
+    const timeoutMillis =
+      options?.timeout === undefined
+        ? system.askTimeoutMillis
+        : askTimeoutMillis(options.timeout, system.askTimeoutMillis, String(ref), tag)
     if (typeof timeoutMillis !== "number") return Effect.fail(timeoutMillis)
     const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
     const from = fiber.getRef(CurrentActor)?.path

@@ -56,11 +56,16 @@ export class RemoteReply implements ReplyTo {
       this.replies.forget(this)
       return undefined
     }
+    const remoting = this.replies.remoting
     try {
-      const refused = this.replies.remoting.reply(this.peer, this.id, this.encode(exit))
+      // refs of this node's actors in the reply are revealed to its node (when the policy does not let all be reached)
+      const payload = remoting.access.tracksReveals
+        ? ActorRefs.withRevealer(remoting.access.revealer(this.peer.node), () => this.encodeExit(exit))
+        : this.encodeExit(exit)
+      const refused = remoting.reply(this.peer, this.id, payload)
       // a reply the wire refuses (too big, not JSON) is answered with why
       if (refused !== undefined) {
-        this.replies.remoting.reply(this.peer, this.id, this.failed(`the reply could not be sent: ${refused}`))
+        remoting.reply(this.peer, this.id, this.failed(`the reply could not be sent: ${refused}`))
       }
     } finally {
       this.replies.forget(this)
@@ -75,13 +80,6 @@ export class RemoteReply implements ReplyTo {
     this.finished = true
     this.replies.forget(this)
     if (this.cell !== undefined && this.envelope !== undefined) this.cell.cancel(this.envelope)
-  }
-
-  private encode(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
-    const access = this.replies.remoting.access
-    return access.tracksReveals
-      ? ActorRefs.withRevealer(access.revealer(this.peer.node), () => this.encodeExit(exit))
-      : this.encodeExit(exit)
   }
 
   private encodeExit(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
