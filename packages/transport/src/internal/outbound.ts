@@ -101,8 +101,7 @@ export const offer = (
   const { json, bytes, template } = encoded
   counted = 0
   const refused =
-    checkSize(link, envelope, bytes) ??
-    (mustCount(engine, bytes) ? checkValues(engine, json, template) : undefined)
+    checkSize(link, envelope, bytes) ?? (mustCount(engine, bytes) ? checkValues(engine, json, template) : undefined)
   if (refused !== undefined) return refused
   if (isUrgent(envelope)) {
     link.admission.pushUrgent(json, bytes, template)
