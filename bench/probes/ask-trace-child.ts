@@ -5,7 +5,7 @@
  * its stamps to `/tmp/ask-trace-<role>.json`.
  */
 
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs"
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 
@@ -90,6 +90,18 @@ let served = 0
 const mark = process.env.MARK !== undefined
 // MARK=1: a mark every 1,000 asks; MARK=<n> (n > 1): every n asks (to place a compile or deopt closer)
 const markEvery = Number(process.env.MARK) > 1 ? Number(process.env.MARK) : 1000
+// written to fd 1 directly: a write through `process.stdout` (a pipe) would itself warm and deoptimise Node's stream
+// functions that the socket's writes use, and so be counted in the window
+// and as a function compiled on its first call, named `MARK_<n>` (with `--log-code`, a line in V8's log among the
+// compiles: bench/probes/compile-jobs.ts counts them between two marks)
+const named = (name: string) => new Function(`return function ${name}() {}`)()()
+const markAt = (n: number) => {
+  if (!mark || n % markEvery !== 0) return
+  writeSync(1, `MARK ${n}\n`)
+  named(`MARK_${n}`)
+}
+// the role, named in V8's log the same way (bench/probes/compile-jobs.ts tells the logs apart by it)
+if (mark) named(`ROLE_${role.role.replace("-", "_")}`)
 // main-thread CPU µs per ask of each 1,000 in order (WINDOWS=1): how it moves while the JIT warms up
 const cpuWindows: Array<string> = []
 let windowCpu = 0
@@ -106,7 +118,7 @@ const printWindows = () => {
 const countServed = () => {
   served++
   cpuWindow(served)
-  if (mark && served % markEvery === 0) process.stdout.write(`MARK ${served}\n`)
+  markAt(served)
   if (served === WARMUP + 1) cpuMark = threadCpu()
   else if (served === WARMUP + role.samples) figures()
 }
@@ -202,7 +214,7 @@ switch (role.role) {
             pos = 0
             cpuMark = threadCpu()
           }
-          if (mark && n % markEvery === 0) process.stdout.write(`MARK ${n}\n`)
+          markAt(n)
           cpuWindow(n)
           const start = performance.now()
           tr(0)
@@ -256,6 +268,7 @@ switch (role.role) {
         pos = 0
         cpuMark = threadCpu()
       }
+      markAt(n)
       cpuWindow(n)
       const start = performance.now()
       tr(0)

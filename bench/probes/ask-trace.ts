@@ -20,7 +20,8 @@
  * callback (`onWritten`), 14 the caller resumed. The raw echo stamps 19, 1, 2, 9, 10, 16, 17 (and 0, 14) alike.
  *
  * `LOG=/tmp/x` writes each child's stdout to `/tmp/x-<role>-<checkout>.log` (with `FLAGS="--trace-opt --trace-deopt"`
- * and `MARK=1`: V8's compiles and deoptimisations placed among the asks).
+ * and `MARK=1`: V8's compiles and deoptimisations among the asks; V8 buffers that output on a pipe, so its lines land
+ * late: to count the compiles in a window, use V8's log and bench/probes/compile-jobs.ts).
  *
  * `WINDOWS=1` prints the client's p50 and both sides' main-thread CPU per ask of each 1,000 asks in order (the JIT
  * warms up for ~10,000 asks: the figures keep falling well after the bench's 500 warm-up asks); `MARK=1` writes

@@ -210,6 +210,51 @@ const suite = (make: () => Harness) =>
         })
     )
 
+    it.live(
+      "a templated reply goes on the urgent lane intact: while the window is full, and at once when it has room",
+      () =>
+        Effect.gen(function* () {
+          const h = make()
+          const a = yield* h.node("a", { resendBuffer: { capacity: 8 } })
+          const b = yield* h.node("b")
+          yield* h.connect(a, b)
+          const replies = Envelope.requestTemplate({ kind: "reply", to: ActorAddress.make(NodeId.make("b"), "/sink") })
+          /** The next `count` envelopes `b` receives, as plain JSON values (without the link's sequence number). */
+          const receiveEnvelopes = (count: number) =>
+            Effect.gen(function* () {
+              const seen: Array<unknown> = []
+              while (seen.length < count) {
+                for (const delivery of yield* b.transport.receive) {
+                  const { seq: _seq, ...envelope } = JSON.parse(JSON.stringify(delivery.envelope))
+                  seen.push(envelope)
+                }
+              }
+              return seen
+            })
+          yield* sendMany(a, b, 8)
+          const ninth = yield* Effect.forkChild(sendMany(a, b, 1, 9))
+          yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 1)
+          // written around its payload by the template when it goes in; made whole while it waits on the urgent lane
+          assert.isUndefined(
+            a.transport.offer(NodeId.make("b"), Envelope.fillRequest(replies, { n: 100 }, "c1", undefined))
+          )
+          yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 2)
+          const first = yield* receiveEnvelopes(10)
+          yield* Fiber.join(ninth)
+          const reply = { kind: "reply", to: { node: "b", path: "/sink" } }
+          assert.deepStrictEqual(first[8], { ...reply, payload: { n: 100 }, correlationId: "c1" })
+          assert.deepStrictEqual(
+            first.map((envelope) => (envelope as { payload: { n: number } }).payload.n),
+            [...range(1, 8), 100, 9]
+          )
+          yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 0)
+          assert.isUndefined(
+            a.transport.offer(NodeId.make("b"), Envelope.fillRequest(replies, { n: 101 }, "c2", undefined))
+          )
+          assert.deepStrictEqual(yield* receiveEnvelopes(1), [{ ...reply, payload: { n: 101 }, correlationId: "c2" }])
+        })
+    )
+
     it.live("many senders on a full window: each message once and in order, let in in the order they waited", () =>
       Effect.gen(function* () {
         const h = make()

@@ -42,13 +42,18 @@ export const askTimeoutMillis = (
  * new Waiting(5_000).arm(deadlines)
  */
 export abstract class AskDeadline implements Deadline {
+  // fields declared and set in the constructor, not class fields: V8 runs a class's field initializers as a function
+  // of their own (made and compiled apart), one more call per ask (so in `Outgoing`, `PendingReply`)
   /** Answered, timed out or given up: what comes later is ignored. */
-  done = false
-  at = 0
-  index = -1
-  readonly timeoutMillis: number
+  declare done: boolean
+  declare at: number
+  declare index: number
+  declare readonly timeoutMillis: number
 
   constructor(timeoutMillis: number) {
+    this.done = false
+    this.at = 0
+    this.index = -1
     this.timeoutMillis = timeoutMillis
   }
 

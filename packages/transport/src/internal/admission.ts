@@ -43,20 +43,26 @@ export class Admission {
     return this.urgent === undefined && (this.resuming || this.waiters.length === 0) && this.link.roomy()
   }
 
-  /** Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. */
-  pushUrgent(json: string, bytes: number): void {
+  /**
+   * Puts an urgent envelope in the resend buffer, or in the urgent queue while the window is full. `json` is its JSON,
+   * or a templated envelope's payload's (and what follows it: see `Envelope.afterPayload`) with `template` around it,
+   * written into the buffer as is (made one string only if it must wait).
+   */
+  pushUrgent(json: string, bytes: number, template: Envelope.Template | undefined): void {
     const urgent = this.urgent
     const link = this.link
-    if (urgent === undefined && link.roomy()) link.pushAhead(json, bytes)
-    else if (urgent === undefined) this.urgent = [{ json, bytes }]
-    else if (urgent.length < URGENT_LIMIT * link.capacity) urgent.push({ json, bytes })
-    else {
+    if (urgent === undefined && link.roomy()) link.pushAhead(json, bytes, template)
+    else if (urgent !== undefined && urgent.length >= URGENT_LIMIT * link.capacity) {
       // a peer that acknowledges nothing while this much waits for it is not consuming: bounded state per peer
       link.engine.peers.declareDown(
         link,
         "unreachable",
         `it acknowledged nothing while ${urgent.length} replies and system messages waited for its window`
       )
+    } else {
+      const waiting = { json: template === undefined ? json : template.head + json + template.tail, bytes }
+      if (urgent === undefined) this.urgent = [waiting]
+      else urgent.push(waiting)
     }
   }
 

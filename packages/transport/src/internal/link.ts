@@ -35,8 +35,8 @@ export class Link {
    * nothing more per frame: the detector's check counts it, see {@link heard}).
    */
   lastHeard = now()
-  peerMaxFrameBytes: number
-  peerWindow: number
+  peerMaxFrameBytes = 0
+  peerWindow = 0
   peerHeartbeatMs: number
   // sending
   /** The resend buffer (a caller that writes a payload into it: see `offerWritten` in outbound.ts). */
@@ -84,8 +84,7 @@ export class Link {
     this.capacity = engine.options.capacity
     this.budget = engine.options.resendBytes
     this.ring = new SendRing(this.capacity)
-    this.peerMaxFrameBytes = hello.maxFrameBytes
-    this.peerWindow = hello.window
+    this.peerLimits(hello)
     this.peerHeartbeatMs = hello.heartbeatInterval
     this.detector = FailureDetector.make(engine.options.failureDetector, hello.heartbeatInterval, now())
   }
@@ -114,19 +113,26 @@ export class Link {
     return this.lastSeq - this.acked
   }
 
-  /** Bytes an envelope may take so that a frame holding it fits both sides' limit. */
-  get maxEnvelopeBytes(): number {
-    return Math.min(this.engine.options.maxFrameBytes, this.peerMaxFrameBytes) - Frame.DATA_OVERHEAD
-  }
-
-  /** A data frame holds at most this many envelopes (see `FRAME_BYTES`). */
-  get frameEnvelopes(): number {
-    return Math.max(1, this.window >> 2)
-  }
-
+  /** Bytes an envelope may take so that a frame holding it fits both sides' limit (see {@link peerLimits}). */
+  maxEnvelopeBytes = 0
   /** At most this many envelopes are unacknowledged: our capacity, and never more than the peer's window. */
-  get window(): number {
-    return Math.min(this.capacity, this.peerWindow)
+  window = 0
+  /** A data frame holds at most this many envelopes (see `FRAME_BYTES`). */
+  frameEnvelopes = 1
+
+  /**
+   * The peer's limits, from its hello (again on each connection): the limits that follow from them are kept as
+   * fields, read on every send (getters would be calls, and compile jobs, on every ask's path).
+   *
+   * @example
+   * link.peerLimits({ maxFrameBytes: 1 << 20, window: 1024 }) // link.window: min(capacity, 1024)
+   */
+  peerLimits(hello: { readonly maxFrameBytes: number; readonly window: number }): void {
+    this.peerMaxFrameBytes = hello.maxFrameBytes
+    this.peerWindow = hello.window
+    this.maxEnvelopeBytes = Math.min(this.engine.options.maxFrameBytes, hello.maxFrameBytes) - Frame.DATA_OVERHEAD
+    this.window = Math.min(this.capacity, hello.window)
+    this.frameEnvelopes = Math.max(1, this.window >> 2)
   }
 
   /**
@@ -141,8 +147,8 @@ export class Link {
    * Puts an urgent envelope in the resend buffer (the window has room: see `Admission.pushUrgent`) and writes it at
    * once, even while user sends stream.
    */
-  pushAhead(json: string, bytes: number): void {
-    this.enqueue(json, bytes, undefined)
+  pushAhead(json: string, bytes: number, template: Envelope.Template | undefined): void {
+    this.enqueue(json, bytes, template)
     this.queued(true)
   }
 

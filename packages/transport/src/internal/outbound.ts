@@ -99,10 +99,12 @@ export const offer = (
   const invalid = encode(envelope, payloadJson, payloadBytes)
   if (invalid !== undefined) return invalid
   const { json, bytes, template } = encoded
-  const refused = checkSize(link, envelope, bytes) ?? checkValues(engine, bytes, json, template)
+  counted = 0
+  const refused =
+    checkSize(link, envelope, bytes) ?? (mustCount(engine, bytes) ? checkValues(engine, json, template) : undefined)
   if (refused !== undefined) return refused
   if (isUrgent(envelope)) {
-    link.admission.pushUrgent(template === undefined ? json : template.head + json + template.tail, bytes)
+    link.admission.pushUrgent(json, bytes, template)
     if (counted > 0) engine.detector.busy(link, counted) // a reply (waiting for room: its grace ends sooner)
     return undefined
   }
@@ -137,7 +139,7 @@ const offerWritten = (
   counted = 0
   const refused =
     checkSize(link, envelope, bytes) ??
-    (mustCount(engine, bytes) ? checkValues(engine, bytes, link.ring.written(template, bytes), template) : undefined)
+    (mustCount(engine, bytes) ? checkValues(engine, link.ring.written(template, bytes), template) : undefined)
   if (refused !== undefined) return refused
   if (link.admission.hasRoom()) {
     link.pushWritten(bytes)
@@ -180,18 +182,15 @@ const mustCount = (engine: Engine, bytes: number): boolean =>
 let counted = 0
 
 /**
- * Why an envelope of `bytes` whose JSON is `json` (its payload's, around which `template` goes, when templated)
- * cannot go: more JSON values than `maxEnvelopeValues` (counted only when its bytes could hold that many, or are
- * many: see {@link COUNT_FROM_BYTES}; the count is left in {@link counted}).
+ * Why an envelope whose JSON is `json` (its payload's, around which `template` goes, when templated)
+ * cannot go: more JSON values than `maxEnvelopeValues` (called only when {@link mustCount}: its bytes could hold that
+ * many, or are many; see {@link COUNT_FROM_BYTES}; the count is left in {@link counted}).
  */
 const checkValues = (
   engine: Engine,
-  bytes: number,
   json: string,
   template: Envelope.Template | undefined
 ): InvalidEnvelope | undefined => {
-  counted = 0
-  if (!mustCount(engine, bytes)) return undefined
   const limit = engine.options.maxEnvelopeValues
   // the template's values (its fields around a payload of one value), plus the payload's
   const values =

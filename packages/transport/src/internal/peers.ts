@@ -82,8 +82,7 @@ export class Peers {
       this.publish(new PeerUp(peer))
       this.engine.log("Info", "link up", { peer: node, incarnation })
     } else {
-      link.peerMaxFrameBytes = hello.maxFrameBytes
-      link.peerWindow = hello.window
+      link.peerLimits(hello)
       link.peerHeartbeatMs = hello.heartbeatInterval
     }
     return link

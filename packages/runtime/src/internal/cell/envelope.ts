@@ -25,18 +25,19 @@ export const NOTICE = 3
 
 /** A message in a mailbox with its sender and, for requests, where the reply goes. */
 export class Envelope {
+  // declared, set in the constructor: no field initializer function per message (see `AskDeadline`)
   /** Set again only while the envelope is lent (see {@link lend}). */
-  message: { readonly _tag: string }
-  sender: ActorRef<Protocol.Any> | undefined
-  readonly reply: ReplyTo | undefined
-  readonly kind: number
+  declare message: { readonly _tag: string }
+  declare sender: ActorRef<Protocol.Any> | undefined
+  declare readonly reply: ReplyTo | undefined
+  declare readonly kind: number
   /**
    * For system messages, until they are handled: the timer that sent it, or the watch it notifies (see
    * `SystemImpl.watchKey`). A timer cancelled, or a watch undone, meanwhile: the message is not handled.
    */
-  source: unknown
+  declare source: unknown
   /** When tracing: the span the message was sent from, the parent of the span that handles it. */
-  span: Tracer.AnySpan | undefined = undefined
+  declare span: Tracer.AnySpan | undefined
   constructor(
     message: { readonly _tag: string },
     sender: ActorRef<Protocol.Any> | undefined,
@@ -49,6 +50,7 @@ export class Envelope {
     this.reply = reply
     this.kind = kind
     this.source = source
+    this.span = undefined
   }
 }
 
@@ -95,11 +97,13 @@ export function settle(envelope: Envelope): void {
 
 /** A local caller waiting for a reply; it is its own deadline (one object per ask, not three). */
 export class PendingReply extends AskDeadline implements ReplyTo {
-  envelope: Envelope | undefined = undefined
-  private readonly cell: ActorCell
-  private readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
+  // declared, set in the constructor (no field initializer function per ask: see `AskDeadline`)
+  declare envelope: Envelope | undefined
+  declare private readonly cell: ActorCell
+  declare private readonly resume: (effect: Effect.Effect<unknown, unknown>) => void
   constructor(cell: ActorCell, resume: (effect: Effect.Effect<unknown, unknown>) => void, timeoutMillis: number) {
     super(timeoutMillis)
+    this.envelope = undefined
     this.cell = cell
     this.resume = resume
   }

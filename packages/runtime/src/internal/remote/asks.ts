@@ -37,19 +37,20 @@ const TEMPLATES = 16
  * ask). A lookup has no request definition: its reply is a `LookupResult`.
  */
 class Outgoing extends AskDeadline {
+  // declared, set in the constructor (no field initializer function per ask: see `AskDeadline`)
   /** The envelope is in the link's resend buffer (so the other node may be working on it). */
-  sent = false
+  declare sent: boolean
   /** Withdraws the send while it waits (for room in the window, or for a paused recipient). */
-  withdraw: (() => void) | undefined = undefined
+  declare withdraw: (() => void) | undefined
   /** The caller's resumption while it waits (see {@link run}). */
-  private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined = undefined
-  readonly asks: Asks
-  readonly id: string
-  readonly peer: Peer.Peer
+  declare private resume: ((effect: Effect.Effect<unknown, unknown>) => void) | undefined
+  declare readonly asks: Asks
+  declare readonly id: string
+  declare readonly peer: Peer.Peer
   /** The recipient (a ref, or the lookup's address), made a string only for an error. */
-  readonly target: RemoteActorRef<Protocol.Any> | string
-  readonly tag: string
-  readonly def: RequestDef | undefined
+  declare readonly target: RemoteActorRef<Protocol.Any> | string
+  declare readonly tag: string
+  declare readonly def: RequestDef | undefined
 
   constructor(
     asks: Asks,
@@ -61,6 +62,9 @@ class Outgoing extends AskDeadline {
     timeoutMillis: number
   ) {
     super(timeoutMillis)
+    this.sent = false
+    this.withdraw = undefined
+    this.resume = undefined
     this.asks = asks
     this.id = id
     this.peer = peer
@@ -224,7 +228,11 @@ export class Asks {
       return Effect.fail(new ActorRefs.InvalidMessage({ recipient: String(ref), tag, issue: describe(error) }))
     }
     const system = remoting.system
-    const timeoutMillis = askTimeoutMillis(options?.timeout, system.askTimeoutMillis, String(ref), tag)
+    // the usual ask has no timeout of its own: the system's, with no recipient's name made for an error
+    const timeoutMillis =
+      options?.timeout === undefined
+        ? system.askTimeoutMillis
+        : askTimeoutMillis(options.timeout, system.askTimeoutMillis, String(ref), tag)
     if (typeof timeoutMillis !== "number") return Effect.fail(timeoutMillis)
     const outgoing = this.request(ref.peer, ref, tag, def, timeoutMillis)
     const from = fiber.getRef(CurrentActor)?.path

@@ -13,16 +13,17 @@ import { IdMap } from "./idMap.ts"
 
 /** The reply path of a request that came from another node. */
 export class RemoteReply implements ReplyTo {
-  done = false
-  private finished = false
-  private readonly replies: Replies
-  readonly peer: Peer.Peer
-  readonly id: string
-  private readonly recipient: string
-  private readonly tag: string
-  private readonly def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
-  envelope: Envelope | undefined = undefined
-  cell: ActorCell | undefined = undefined
+  // declared, set in the constructor (no field initializer function per request: see `AskDeadline`)
+  declare done: boolean
+  declare private finished: boolean
+  declare private readonly replies: Replies
+  declare readonly peer: Peer.Peer
+  declare readonly id: string
+  declare private readonly recipient: string
+  declare private readonly tag: string
+  declare private readonly def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
+  declare envelope: Envelope | undefined
+  declare cell: ActorCell | undefined
 
   constructor(
     replies: Replies,
@@ -32,12 +33,16 @@ export class RemoteReply implements ReplyTo {
     tag: string,
     def: Protocol.RequestDef<Schema.Struct.Fields, Schema.Top, Schema.Top>
   ) {
+    this.done = false
+    this.finished = false
     this.replies = replies
     this.peer = peer
     this.id = id
     this.recipient = recipient
     this.tag = tag
     this.def = def
+    this.envelope = undefined
+    this.cell = undefined
   }
 
   /** Neither answered nor given up yet. */
@@ -56,11 +61,16 @@ export class RemoteReply implements ReplyTo {
       this.replies.forget(this)
       return undefined
     }
+    const remoting = this.replies.remoting
     try {
-      const refused = this.replies.remoting.reply(this.peer, this.id, this.encode(exit))
+      // refs of this node's actors in the reply are revealed to its node (when the policy does not let all be reached)
+      const payload = remoting.access.tracksReveals
+        ? ActorRefs.withRevealer(remoting.access.revealer(this.peer.node), () => this.encodeExit(exit))
+        : this.encodeExit(exit)
+      const refused = remoting.reply(this.peer, this.id, payload)
       // a reply the wire refuses (too big, not JSON) is answered with why
       if (refused !== undefined) {
-        this.replies.remoting.reply(this.peer, this.id, this.failed(`the reply could not be sent: ${refused}`))
+        remoting.reply(this.peer, this.id, this.failed(`the reply could not be sent: ${refused}`))
       }
     } finally {
       this.replies.forget(this)
@@ -75,13 +85,6 @@ export class RemoteReply implements ReplyTo {
     this.finished = true
     this.replies.forget(this)
     if (this.cell !== undefined && this.envelope !== undefined) this.cell.cancel(this.envelope)
-  }
-
-  private encode(exit: Exit.Exit<unknown, unknown>): ReplyPayload {
-    const access = this.replies.remoting.access
-    return access.tracksReveals
-      ? ActorRefs.withRevealer(access.revealer(this.peer.node), () => this.encodeExit(exit))
-      : this.encodeExit(exit)
   }
 
   private encodeExit(exit: Exit.Exit<unknown, unknown>): ReplyPayload {

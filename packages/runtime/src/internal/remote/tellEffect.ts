@@ -87,9 +87,10 @@ class Once {
 }
 
 class Tell {
-  readonly ref: unknown
-  readonly message: unknown
-  readonly run: Run
+  // declared, set in the constructor: no field initializer function per tell or ask (see `AskDeadline`)
+  declare readonly ref: unknown
+  declare readonly message: unknown
+  declare readonly run: Run
   constructor(ref: unknown, message: unknown, run: Run) {
     this.ref = ref
     this.message = message
