@@ -2,7 +2,7 @@
  * What gets into a link's resend buffer, and when: an urgent envelope (a reply or a system message) goes in at once
  * while the window has room, else on the urgent lane, ahead of every user send waiting; a user send goes in while
  * nothing waits before it and the window has room, else it waits in line (see `waiter.ts`). An ack that frees room
- * lets in the urgent lane first, then the waiting sends in order, a frame's worth per call (see {@link Admission.admit}).
+ * lets in the urgent lane first, then the waiting sends in order, a frame's worth per loop turn (see {@link Admission.admit}).
  */
 import type * as Envelope from "../Envelope.ts"
 import type { Waiting } from "../Transport.ts"
@@ -33,6 +33,12 @@ export class Admission {
   private readonly waiters = new WaitLine()
   /** A waiter let in is being told (see `admit`): its sender, resumed in that call, sends on while there is room. */
   private resuming = false
+  /** The link's sequence and bytes when this loop turn's first admission began (see `admit`); -1 between turns. */
+  private turnSeq = -1
+  private turnBytes = 0
+  private readonly endTurn = (): void => {
+    this.turnSeq = -1
+  }
 
   constructor(link: Link) {
     this.link = link
@@ -91,17 +97,23 @@ export class Admission {
    * is told at once (resumed, it runs inside `done`) and sends on while there is room, ahead of those behind it
    * (`resuming`); the next is let in only if room is left. Woken all at once, each sender past the first few
    * would find the window full again and wait again: a suspension per sender per ack, for one message each.
-   * Once a frame's worth went into the buffer in this call, the rest are let in on the next loop turn
+   * Once a frame's worth went into the buffer in this loop turn, the rest are let in on the next one
    * (`WaitLine.later`): many senders would otherwise refill the whole room an ack freed inside the ack's callback
    * (4,096 tells at once with 100 producers, against one producer's share of its fiber's turn with one), and
-   * this node would read nothing (acks, the peer's sends) meanwhile. An ack while that turn is scheduled lets in
-   * only the urgent lane: two acks read in one socket read let in one frame's worth, not two.
+   * this node would read nothing (acks, the peer's sends) meanwhile. The acks of one turn count together (two read
+   * in one socket read let in one frame's worth, not two, whether the first filled the frame or the room it freed
+   * ran out first); an ack while the next turn is scheduled lets in only the urgent lane.
    */
   private admit(): void {
     if (this.resuming) return // an ack in a resumed sender's turn: the loop below lets in what it has room for
     const link = this.link
-    const from = link.lastSeq
-    const fromBytes = link.putBytes
+    if (this.turnSeq < 0) {
+      this.turnSeq = link.lastSeq
+      this.turnBytes = link.putBytes
+      setImmediate(this.endTurn)
+    }
+    const from = this.turnSeq
+    const fromBytes = this.turnBytes
     while (link.roomy()) {
       if (this.urgent !== undefined) {
         this.admitUrgent(this.urgent)
