@@ -276,7 +276,12 @@ const awaitEnd = (
           waitedMillis: Date.now() - reached
         })
         yield* Effect.flatMap(storeOf, (store) => store.finish(id, "aborted", { cause: encodeCause(lost!) }))
-        yield* Effect.ignore(coordinator.tell({ _tag: "Cancel", reason: lost.message }))
+        // (not waited for: the coordinator's runner may be the one that does not answer)
+        yield* Effect.forkDetach(
+          coordinator
+            .tell({ _tag: "Cancel", reason: lost.message })
+            .pipe(Effect.timeout(Duration.millis(deadlineMillis)), Effect.ignore)
+        )
         outcome = yield* DurableSession.outcome(id)
       }
       if (Option.isSome(outcome) && outcome.value._tag === "Completed")
