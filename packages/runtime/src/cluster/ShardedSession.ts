@@ -40,7 +40,12 @@ import { ActorSystem, internal as systemInternal } from "../ActorSystem.ts"
 import { invalidBinding } from "../choreography/internal/bindings.ts"
 import { type StarterPlace, starterPlace } from "../choreography/internal/durableAdmission.ts"
 import { Admission } from "../choreography/internal/sessionAdmission.ts"
-import { SessionAborted, SessionNodeLost, type SessionOverloaded } from "../choreography/internal/sessionErrors.ts"
+import {
+  AbortCause,
+  SessionAborted,
+  SessionNodeLost,
+  type SessionOverloaded
+} from "../choreography/internal/sessionErrors.ts"
 import { defaultDeadline, type InvalidSessionOptions, invalidOptions } from "../choreography/internal/sessionOptions.ts"
 import type { ParticipantProtocol } from "../choreography/internal/sessionProtocols.ts"
 import { merge } from "../choreography/internal/traceMerge.ts"
@@ -56,6 +61,8 @@ import * as Sharded from "./Sharded.ts"
 
 type Choreography = C.Protocol
 type TraceEvent = Diagram.TraceEvent
+
+const encodeCause = Schema.encodeSync(Schema.toCodecJson(AbortCause))
 
 /**
  * How a session with sharded roles runs: a durable session's options (its roles are sharded refs).
@@ -229,7 +236,8 @@ export const start = <P extends Choreography, const B extends Session.Bindings<P
  * The session's end as stored. The starter waits on the coordinator's runner until the coordinator stops (it
  * stops once the end is stored), and reads the stored outcome then, or every few seconds while the session runs
  * (see {@link holdMillis}); a coordinator whose runner died is woken again elsewhere by the next wait. One that
- * cannot be reached for the session's deadline fails the wait.
+ * cannot be reached for the session's deadline ends the session with `SessionNodeLost`, stored (the first end stored
+ * is the session's: the wait never answers an end other than the stored one, which may be the coordinator's own).
  */
 const awaitEnd = (
   choreography: Choreography,
@@ -248,26 +256,37 @@ const awaitEnd = (
         merge(choreography.roles.map((role) => results.get(role)?.trace as ReadonlyArray<TraceEvent> | undefined))
       )
     )
+    const coordinator = yield* Sharded.ref(coordinatorOf(choreography), id)
     let reached = Date.now()
     // the last wait did not see the session end: the coordinator was not reached, or it stopped without an end
     // (passivated, moved, or it could not start): it is woken again a little later, not at once
     let pause = false
     for (;;) {
-      const outcome = yield* DurableSession.outcome(id)
+      let outcome = yield* DurableSession.outcome(id)
+      let lost: SessionNodeLost | undefined
+      if (Date.now() - reached > deadlineMillis && !(Option.isSome(outcome) && outcome.value._tag !== "Running")) {
+        // the coordinator was not reached for the deadline: the session is lost, for everyone. The end is stored
+        // (unless one is already: the first end stored is the session's), so that the wait answers what storage
+        // says, and a coordinator that comes back (its runner stalled, not gone) or runs on aborts its roles
+        lost = new SessionNodeLost({
+          protocol,
+          session: id,
+          role: "coordinator",
+          node: "cluster",
+          waitedMillis: Date.now() - reached
+        })
+        yield* Effect.flatMap(storeOf, (store) => store.finish(id, "aborted", { cause: encodeCause(lost!) }))
+        // (not waited for: the coordinator's runner may be the one that does not answer)
+        yield* Effect.forkDetach(
+          coordinator
+            .tell({ _tag: "Cancel", reason: lost.message })
+            .pipe(Effect.timeout(Duration.millis(deadlineMillis)), Effect.ignore)
+        )
+        outcome = yield* DurableSession.outcome(id)
+      }
       if (Option.isSome(outcome) && outcome.value._tag === "Completed")
         return { session: id, protocol, results: outcome.value.results, trace: yield* traceOf }
-      const cause =
-        Option.isSome(outcome) && outcome.value._tag === "Aborted"
-          ? outcome.value.cause
-          : Date.now() - reached > deadlineMillis
-            ? new SessionNodeLost({
-                protocol,
-                session: id,
-                role: "coordinator",
-                node: "cluster",
-                waitedMillis: Date.now() - reached
-              })
-            : undefined
+      const cause = Option.isSome(outcome) && outcome.value._tag === "Aborted" ? outcome.value.cause : lost
       if (cause !== undefined) return yield* new SessionAborted({ protocol, session: id, cause, trace: yield* traceOf })
       if (pause) yield* Effect.sleep(Duration.millis(retryMillis))
       const hold = holdMillis(deadlineMillis)

@@ -5,7 +5,7 @@
  * committed runs again. Runs with `TROUPE_CLUSTER=1`.
  */
 import { ActorSystem, Cluster, DurableSession, Session, Sharded, type Storage } from "@troupe/runtime"
-import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
 import { describe, expect, it } from "vitest"
 import { Ledger } from "../durable/ledger.ts"
@@ -45,8 +45,8 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     )
     const run = <A, E>(effect: Effect.Effect<A, E, Sharding.Sharding | Storage.Storage>) => client.runPromise(effect)
     /** Starts sessions `<batch>-<i>-<ROUNDS>`; answers each one's outcome (as an Exit) when it ends. */
-    const sessions = (name: string) =>
-      batch(run, name, SESSIONS, ROUNDS, { deadline: "40 seconds", stepTimeout: "40 seconds" })
+    const sessions = (name: string, deadline: Duration.Input = "40 seconds") =>
+      batch(run, name, SESSIONS, ROUNDS, { deadline, stepTimeout: "40 seconds" })
     const check = (outcomes: ReadonlyArray<readonly [string, Exit.Exit<Session.Completed<unknown>, unknown>]>) => {
       const completed = outcomes.filter(([, exit]) => Exit.isSuccess(exit))
       for (const [id, exit] of completed) {
@@ -88,7 +88,13 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
     runners[1] = await ready("r2b")
     phase("batch r: start, rolling restart")
     const started = progress(SESSIONS * 2)
-    const batchR = sessions("r")
+    // deadline 90 s: the rebalance as the last runner rejoins moves shards off a runner that restarted a minute
+    // before, and at load 28-35 one such handover kept coordinators and roles out of reach for 41-47 s (the old owner
+    // saw its new assignment 6 s late, its event loop 7 s late; stopping the bucket's actors and releasing its locks
+    // took 8 s, 8 s per lock call; the new owner's acquire took 8 s, its loop 2-5 s late; the coordinators came up
+    // 26 s after they stopped, a role read its log 6 s more), each step as designed. A graceful restart must not lose
+    // a session: that is what is asserted below, not how fast a loaded machine hands a shard over
+    const batchR = sessions("r", "90 seconds")
     await within(started, 300_000, "batch r's first moves")
     for (let i = 0; i < 3; i++) {
       const old = runners[i]!
