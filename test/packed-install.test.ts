@@ -27,6 +27,7 @@ interface Manifest {
   readonly peerDependencies?: Readonly<Record<string, string>>
   readonly engines?: { readonly node?: string }
   readonly bin?: Readonly<Record<string, string>>
+  readonly scripts?: Readonly<Record<string, string>>
 }
 
 const readManifest = (path: string): Manifest => JSON.parse(readFileSync(path, "utf8")) as Manifest
@@ -103,9 +104,32 @@ afterAll(() => {
   rmSync(project, { recursive: true, force: true })
 })
 
+/** What each publishable package's `prepack` runs: its build, without the type check (the suite does that). */
+const prepack = "tsc -p tsconfig.build.json --noCheck"
+
 beforeAll(async () => {
+  // the six prepacks, as one tsc process: `tsc -b` over the same six tsconfig.build.json (--force: never
+  // "up to date" from an earlier build's .tsbuildinfo); pnpm then packs without running them again. The
+  // tarballs are byte-for-byte what `pnpm pack` with its prepacks gives (the order of dependencies in a
+  // packed package.json aside, which pnpm varies from pack to pack); the first test checks that every
+  // package's prepack is still this build
+  await command(
+    process.execPath,
+    [
+      join(root, "node_modules", "typescript", "bin", "tsc"),
+      "-b",
+      "--force",
+      "--noCheck",
+      ...publishable.map(({ dir }) => join(dir, "tsconfig.build.json"))
+    ],
+    root
+  )
   const filters = publishable.flatMap(({ manifest }) => ["--filter", manifest.name])
-  await command("npx", ["-y", pnpm, "--recursive", ...filters, "pack", "--pack-destination", packs], root)
+  await command(
+    "npx",
+    ["-y", pnpm, "--config.ignore-scripts=true", "--recursive", ...filters, "pack", "--pack-destination", packs],
+    root
+  )
   writeFileSync(
     join(project, "package.json"),
     `${JSON.stringify({ name: "my-backend", private: true, type: "module" }, null, 2)}\n`
@@ -141,6 +165,9 @@ beforeAll(async () => {
   )
 }, 900_000)
 
+/** The installed `troupe` command, as `npx troupe` finds it (one npm start fewer per run; the version test uses npx). */
+const troupe = join(project, "node_modules", ".bin", "troupe")
+
 const node = (args: ReadonlyArray<string>, env?: NodeJS.ProcessEnv) =>
   start([...args], { cwd: project, env: userEnv(env) })
 
@@ -163,6 +190,7 @@ describe("the packed and installed packages", () => {
       ])
     )
     for (const { manifest } of publishable) {
+      expect(manifest.scripts?.prepack, manifest.name).toBe(prepack)
       const installed = readManifest(join(project, "node_modules", manifest.name, "package.json"))
       expect(installed.version).toBe(manifest.version)
       expect(installed.engines?.node).toMatch(/^>=22/)
@@ -209,14 +237,14 @@ describe("the packed and installed packages", () => {
   })
 
   it.concurrent("give the `troupe` command: protocol check on a module of the project", async () => {
-    const { stdout } = await command("npx", ["troupe", "protocol", "check", "agents.ts"], project)
+    const { stdout } = await command(troupe, ["protocol", "check", "agents.ts"], project)
     expect(stdout.trim()).toBe("Greeting: well-formed (roles Host, Guest)")
   })
 
   it.concurrent("give the `troupe` command: a node hosting the module's agents, whose hook asks one and stops it", async () => {
     const { stdout } = await command(
-      "npx",
-      ["troupe", "node", "--token", "a secret of sixteen characters or more", "--agents", "agents.ts"],
+      troupe,
+      ["node", "--token", "a secret of sixteen characters or more", "--agents", "agents.ts"],
       project
     )
     const lines = stdout.split("\n")
