@@ -1,6 +1,6 @@
 /**
  * How a link lets in the sends that waited for room in its window: in the order they waited, and at most a frame's
- * worth in one call, the rest on the next loop turns (so that a node refilling a window for many senders reads its
+ * worth in one loop turn, the rest on the next ones (so that a node refilling a window for many senders reads its
  * socket between the frames it writes, as one sender refilling it through its fiber's turns does).
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -11,7 +11,7 @@ import { range, receiveMany, sendMany, tell } from "./support/traffic.ts"
 
 const suite = (make: () => Harness) =>
   describe(make().kind, () => {
-    it.live("an ack lets in a frame's worth of waiting sends in its call, the rest on later loop turns, in order", () =>
+    it.live("an ack lets in a frame's worth of waiting sends in its loop turn, the rest on later turns, in order", () =>
       Effect.gen(function* () {
         const h = make()
         const CAPACITY = 64
