@@ -1,5 +1,6 @@
 /**
- * What a process pays to import `@troupe/llm`: not the official SDKs, nor effect's MCP client. `openai` and
+ * What a process pays to import `@troupe/llm`: not the official SDKs, nor effect's MCP client, nor the PostgreSQL
+ * driver (~0.2 s, loaded with the first PostgreSQL client or storage). `openai` and
  * `@anthropic-ai/sdk` are ~500 modules, ~0.5 s of CPU at each start, MCP's client and server ~0.15 s; they are
  * imported when a model over one is made, when a server is connected to. A child process (a fresh module registry)
  * imports the package by its name and says which of them Node had resolved at each step. It runs from source, as a
@@ -39,14 +40,18 @@ const steps = Effect.callback<ReadonlyArray<{ readonly after: string; readonly l
 
 describe("importing @troupe/llm", () => {
   it.live(
-    "loads neither SDK nor the MCP client; making a model over one loads that one, connecting loads MCP",
+    "loads neither SDK, the MCP client nor the PostgreSQL driver; each loads when first used",
     () =>
       Effect.gen(function* () {
         assert.deepStrictEqual(yield* steps, [
           { after: "import", loaded: [] },
           { after: "OpenAi.make", loaded: ["openai"] },
           { after: "Anthropic.make", loaded: ["@anthropic-ai/sdk", "openai"] },
-          { after: "Mcp.connect", loaded: ["@anthropic-ai/sdk", "effect/ai/McpClient", "openai"] }
+          { after: "Mcp.connect", loaded: ["@anthropic-ai/sdk", "effect/ai/McpClient", "openai"] },
+          {
+            after: "Storage.postgresClient",
+            loaded: ["@anthropic-ai/sdk", "@effect/sql-pg", "effect/ai/McpClient", "openai"]
+          }
         ])
       }),
     // only a hang fails: from source, the child is ~3 s of CPU, many times that in wall time on a loaded machine

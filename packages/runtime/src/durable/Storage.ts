@@ -19,13 +19,13 @@
  * program.pipe(Effect.provide(ActorSystem.layer()), Effect.provide(Storage.layerSqlite({ filename: "troupe.db" })))
  * ```
  */
-import { PgClient } from "@effect/sql-pg"
 import { type Array as Arr, Context, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { ClaimConnection } from "./internal/claimConnection.ts"
 import { fromSqlError, type NodeFenced, type StorageError } from "./internal/errors.ts"
 import * as Migrations from "./internal/migrations.ts"
 import { NodeClaims } from "./internal/nodeClaim.ts"
+import { pgClient } from "./internal/pgDriver.ts"
 import * as Sqlite from "./internal/sqlite.ts"
 import { checkOptions } from "./internal/storageOptions.ts"
 import { Writer } from "./internal/writer.ts"
@@ -362,8 +362,8 @@ export const postgresClient = (options: PostgresOptions): Layer.Layer<SqlClient.
   checked(
     "postgres",
     options,
-    Layer.suspend(
-      () =>
+    Layer.unwrap(
+      Effect.map(pgClient, (PgClient) =>
         PgClient.layer({
           url: typeof options.url === "string" ? Redacted.make(options.url) : options.url,
           maxConnections: options.maxConnections ?? 10,
@@ -374,8 +374,9 @@ export const postgresClient = (options: PostgresOptions): Layer.Layer<SqlClient.
           Layer.catch((error) =>
             Layer.effectDiscard(Effect.fail(fromSqlError(error, "connect", undefined, "PostgreSQL")))
           )
-        ) as Layer.Layer<SqlClient.SqlClient, StorageError>
-    )
+        )
+      )
+    ) as Layer.Layer<SqlClient.SqlClient, StorageError>
   )
 
 /**

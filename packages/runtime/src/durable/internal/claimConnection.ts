@@ -23,10 +23,11 @@
  * yield* own.close // with the storage
  * ```
  */
-import { PgClient } from "@effect/sql-pg"
+import type { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Scope, Semaphore } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import type { SqlClient, SqlError } from "effect/sql"
+import { PG_CLIENT, pgClient } from "./pgDriver.ts"
 
 export class ClaimConnection {
   private readonly sql: SqlClient.SqlClient
@@ -38,7 +39,7 @@ export class ClaimConnection {
   /** `sql`: the storage's client, whose settings the connection is made with (or which is used, see above). */
   constructor(sql: SqlClient.SqlClient) {
     this.sql = sql
-    this.config = PgClient.TypeId in sql ? (sql as unknown as PgClient.PgClient).config : undefined
+    this.config = PG_CLIENT in sql ? (sql as unknown as PgClient.PgClient).config : undefined
   }
 
   /** Runs `f` with the claims' client; a failure gives its connection up (the next run opens another). */
@@ -59,7 +60,8 @@ export class ClaimConnection {
           const self = this
           return Effect.gen(function* () {
             const scope = yield* Scope.make()
-            const client = yield* PgClient.makeClient({
+            const Pg = yield* pgClient
+            const client = yield* Pg.makeClient({
               ...config,
               applicationName: `${config.applicationName ?? "troupe"} (troupe node claims)`
             }).pipe(

@@ -18,9 +18,10 @@
  * that fails the `BEGIN` of a batch (closed while it was idle) is given back and the batch begins on a new one. On SQLite (one
  * connection, statements serialised) batches run with the client's own transactions.
  */
-import { PgClient } from "@effect/sql-pg"
+import type { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Scope } from "effect"
 import type { SqlClient, SqlConnection, SqlError } from "effect/sql"
+import { PG_CLIENT } from "./pgDriver.ts"
 
 /**
  * Runs write batches in transactions, on a connection of their own on PostgreSQL.
@@ -48,7 +49,7 @@ export class Transactions {
     this.sql = sql
     const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
     // the clients of `@effect/sql-pg` tell their pool's occupancy (a client of one connection says max 1)
-    this.poolStats = PgClient.TypeId in sql ? (sql as unknown as PgClient.PgClient).poolStats : undefined
+    this.poolStats = PG_CLIENT in sql ? (sql as unknown as PgClient.PgClient).poolStats : undefined
     this.dedicated =
       !pg || wanted === false ? "never" : this.poolStats !== undefined ? "spare" : wanted === true ? "always" : "never"
   }
