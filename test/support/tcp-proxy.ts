@@ -38,7 +38,7 @@ export interface Rate {
 /** Bytes a rate-bound direction holds before it stops reading its source (which then backs up into TCP). */
 const HELD_BYTES = 256 * 1024
 
-/** Forwards `from` to `to` at most `rate.bytes` a tick, none while `frozen()`; returns what stops it. */
+/** Forwards `from` to `to` at `rate` (by the clock), none while `frozen()`; returns what stops it. */
 const forwardAt = (from: Net.Socket, to: Net.Socket, rate: Rate, frozen: () => boolean): (() => void) => {
   const held: Array<Buffer> = []
   let heldBytes = 0
@@ -47,9 +47,13 @@ const forwardAt = (from: Net.Socket, to: Net.Socket, rate: Rate, frozen: () => b
     heldBytes += chunk.length
     if (heldBytes > HELD_BYTES) from.pause()
   })
+  let last = Date.now()
   const timer = setInterval(() => {
+    // by the time elapsed, not the ticks (which come late on a loaded machine), up to half a second's worth
+    const at = Date.now()
+    let budget = Math.floor((rate.bytes * Math.min(at - last, 500)) / rate.everyMs)
+    last = at
     if (frozen() || to.destroyed) return
-    let budget = rate.bytes
     while (budget > 0 && held.length > 0) {
       const head = held[0]!
       const part = head.length <= budget ? head : head.subarray(0, budget)
