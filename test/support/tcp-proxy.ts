@@ -21,14 +21,66 @@ export interface TcpProxy {
   readonly unblock: () => void
   /** Connections currently proxied. */
   readonly connections: () => number
+  /** Stops forwarding bytes (connections stay open, what arrives waits) until `thaw`; with `rate` only. */
+  readonly freeze: () => void
+  readonly thaw: () => void
 }
 
-/** Starts a proxy to `targetPort` for as long as the scope lives. */
-export const make = (targetPort: number): Effect.Effect<TcpProxy, never, Scope.Scope> =>
+/**
+ * A bound on the proxy's forwarding: at most `bytes` every `everyMs` in each direction of each connection, as a slow
+ * network would carry them (bytes the sender wrote wait in the proxy, in order, behind what came before).
+ */
+export interface Rate {
+  readonly bytes: number
+  readonly everyMs: number
+}
+
+/** Bytes a rate-bound direction holds before it stops reading its source (which then backs up into TCP). */
+const HELD_BYTES = 256 * 1024
+
+/** Forwards `from` to `to` at `rate` (by the clock), none while `frozen()`; returns what stops it. */
+const forwardAt = (from: Net.Socket, to: Net.Socket, rate: Rate, frozen: () => boolean): (() => void) => {
+  const held: Array<Buffer> = []
+  let heldBytes = 0
+  from.on("data", (chunk: Buffer) => {
+    held.push(chunk)
+    heldBytes += chunk.length
+    if (heldBytes > HELD_BYTES) from.pause()
+  })
+  let last = Date.now()
+  const timer = setInterval(() => {
+    // by the time elapsed, not the ticks (which come late on a loaded machine), up to half a second's worth
+    const at = Date.now()
+    let budget = Math.floor((rate.bytes * Math.min(at - last, 500)) / rate.everyMs)
+    last = at
+    if (frozen() || to.destroyed) return
+    while (budget > 0 && held.length > 0) {
+      const head = held[0]!
+      const part = head.length <= budget ? head : head.subarray(0, budget)
+      if (part === head) held.shift()
+      else held[0] = head.subarray(budget)
+      to.write(part)
+      budget -= part.length
+      heldBytes -= part.length
+    }
+    if (heldBytes <= HELD_BYTES && from.isPaused()) from.resume()
+  }, rate.everyMs)
+  return () => clearInterval(timer)
+}
+
+/**
+ * Starts a proxy to `targetPort` for as long as the scope lives; with `rate`, it forwards no faster than that.
+ *
+ * @example
+ * const proxy = yield* TcpProxy.make(port, { bytes: 16 * 1024, everyMs: 10 }) // ~1.6 MB/s each way
+ */
+export const make = (targetPort: number, rate?: Rate): Effect.Effect<TcpProxy, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<{ readonly server: Net.Server; readonly proxy: TcpProxy }>((resume) => {
       let target = targetPort
       let blocked = false
+      let frozen = false
+      const isFrozen = () => frozen
       /** Each proxied connection, with when it was opened. */
       const pairs = new Map<readonly [Net.Socket, Net.Socket], number>()
       const server = Net.createServer((client) => {
@@ -39,15 +91,21 @@ export const make = (targetPort: number): Effect.Effect<TcpProxy, never, Scope.S
         const upstream = Net.connect(target, "127.0.0.1")
         const pair = [client, upstream] as const
         pairs.set(pair, Date.now())
+        const stops: Array<() => void> = []
         const destroy = () => {
           pairs.delete(pair)
+          for (const stop of stops) stop()
           client.destroy()
           upstream.destroy()
         }
         client.on("error", destroy).on("close", destroy)
         upstream.on("error", destroy).on("close", destroy)
-        client.pipe(upstream)
-        upstream.pipe(client)
+        if (rate === undefined) {
+          client.pipe(upstream)
+          upstream.pipe(client)
+        } else {
+          stops.push(forwardAt(client, upstream, rate, isFrozen), forwardAt(upstream, client, rate, isFrozen))
+        }
       })
       const drop = (pair: readonly [Net.Socket, Net.Socket]) => {
         pairs.delete(pair)
@@ -84,7 +142,13 @@ export const make = (targetPort: number): Effect.Effect<TcpProxy, never, Scope.S
               unblock: () => {
                 blocked = false
               },
-              connections: () => pairs.size
+              connections: () => pairs.size,
+              freeze: () => {
+                frozen = true
+              },
+              thaw: () => {
+                frozen = false
+              }
             }
           })
         )

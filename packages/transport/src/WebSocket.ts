@@ -144,6 +144,14 @@ const probe = (url: string, timeoutMs: number, done: (refused: boolean) => void)
   socket.setTimeout(timeoutMs, () => tell(false))
 }
 
+/**
+ * Tells the engine of every read on the socket under a WebSocket (`raw`): a message of several MB arrives over many
+ * reads, and its peer is heard while it does (see `Connection.read`). A listener call a read, not a message.
+ */
+const hear = (raw: Duplex, events: () => WireEvents | undefined): void => {
+  raw.on("data", () => events()?.read())
+}
+
 /** Hands a socket's events to the engine; it sends through `sender` (see internal/wsWrite.ts). */
 const wire = (
   socket: Socket,
@@ -280,6 +288,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
           certified = certificateName(response.socket)
           upgraded = response.socket
           ip = response.socket.remoteAddress
+          hear(response.socket, () => events)
         })
         socket.on("open", () => {
           if (upgraded !== undefined) sender.attach(upgraded)
@@ -316,6 +325,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, TransportSta
     }
     listening?.serve(engine, ({ socket, raw, remoteAddress, certificateName: name }) => {
       let events: WireEvents | undefined
+      hear(raw, () => events)
       events = engine.accept(
         wire(
           socket,

@@ -52,6 +52,11 @@ export interface WireEvents {
   /** The outbound wire is open (not called for accepted wires). */
   readonly opened: () => void
   readonly message: (data: Buffer, isBinary: boolean) => void
+  /**
+   * Bytes arrived, a part of a message perhaps (a transport whose messages arrive over many reads tells each read): a
+   * peer sending a frame of several MB over a slow network is heard while it arrives, not only once it is whole.
+   */
+  readonly read: () => void
   readonly closed: (code: number, reason: string) => void
   /** A socket error, and what kind of failure it is. */
   readonly failed: (error: Error, kind: WireFailure) => void
@@ -110,6 +115,18 @@ export class Connection implements WireEvents, Writes {
   }
 
   message = (data: Buffer, isBinary: boolean): void => this.engine.onMessage(this, data, isBinary)
+
+  /**
+   * Bytes arrived: on an open connection the peer is heard (for the idle check, and at the failure detector's check:
+   * see `Link.heard`), as for a whole frame; a field store a read. During the handshake its own deadline rules.
+   */
+  read = (): void => {
+    if (this.state !== "open") return
+    const at = now()
+    this.lastReceived = at
+    const link = this.link
+    if (link !== undefined && !link.down) link.lastHeard = at
+  }
 
   closed = (code: number, reason: string): void => this.engine.onClosed(this, code, reason)
 

@@ -69,6 +69,7 @@ const dial = (engine: Engine, target: Target, onDone: (outcome: DialOutcome, ref
   const events: WireEvents = {
     opened: connection.opened,
     message: connection.message,
+    read: connection.read,
     closed: connection.closed,
     failed: (error, kind) => {
       if (isRefusal(error)) refused = true
