@@ -334,8 +334,13 @@ export class Link {
     return lost
   }
 
-  /** Releases everything: the link is down or the node is stopping. */
+  /**
+   * Releases everything: the link is down or the node is stopping. Down from then on in either case: a close that
+   * comes after a shutdown released it (a peer's quarantine, 4008) must not declare it down again, reading the
+   * unacknowledged envelopes of a ring cleared here (a TypeError thrown from the socket's close handler).
+   */
   release(error: NodeUnreachable): void {
+    this.down = true
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer)
     this.ackTimer = undefined
     this.ring.clear()
