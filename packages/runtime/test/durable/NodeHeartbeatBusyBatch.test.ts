@@ -8,9 +8,10 @@
  * taken over: NodeFencedStalledBatch.test.ts.)
  */
 import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
-import { Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { Context, Effect, Exit, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
+import { holdAdvisoryLock } from "./advisoryLock.ts"
 import { databases } from "./databases.ts"
 import { elsewhere } from "./successor.ts"
 
@@ -39,20 +40,7 @@ describe.each(postgres)("a holder busy in a long write batch ($name)", (db) => {
         const sql = yield* SqlClient.SqlClient
         yield* sql`UPDATE troupe_nodes SET holder = ${JSON.stringify(elsewhere)} WHERE node = 'n'`
         // the test holds an advisory lock on a connection of its own, for as long as the test says
-        const locked = yield* Deferred.make<void>()
-        const unlock = yield* Deferred.make<void>()
-        const holder = yield* Effect.forkScoped(
-          Effect.scoped(
-            Effect.gen(function* () {
-              const connection = yield* sql.reserve
-              yield* connection.executeUnprepared("SELECT pg_advisory_lock(4242)", [], undefined)
-              yield* Deferred.succeed(locked, undefined)
-              yield* Deferred.await(unlock)
-              yield* connection.executeUnprepared("SELECT pg_advisory_unlock(4242)", [], undefined)
-            })
-          )
-        )
-        yield* Deferred.await(locked)
+        const unlock = yield* holdAdvisoryLock(4242)
         // a batch of the holder waits for that lock (busy, not idle), then writes a journal entry
         const writer = Storage.internal(Context.get(first, Storage.Storage)).writer
         const batch = yield* Effect.forkScoped(
@@ -76,8 +64,7 @@ describe.each(postgres)("a holder busy in a long write batch ($name)", (db) => {
         const successor = yield* Effect.exit(
           claim("n").pipe(Effect.provideContext(second), Effect.timeout(`${SUCCESSOR_LEASE_MS + 10_000} millis`))
         )
-        yield* Deferred.succeed(unlock, undefined)
-        yield* Fiber.join(holder)
+        yield* unlock
         const batchExit = yield* Fiber.join(batch)
         const rows = yield* sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM troupe_journal
           WHERE persistence_id = 'busy'`

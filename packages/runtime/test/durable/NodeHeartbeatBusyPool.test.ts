@@ -8,9 +8,10 @@
  * server, is opened again: the holder keeps its name.
  */
 import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
-import { Context, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { Context, Effect, Exit, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
+import { holdAdvisoryLock } from "./advisoryLock.ts"
 import { databases } from "./databases.ts"
 import { elsewhere } from "./successor.ts"
 
@@ -44,20 +45,7 @@ describe.each(postgres)("a holder whose pool is saturated by its own traffic ($n
         const sql = yield* SqlClient.SqlClient
         yield* sql`UPDATE troupe_nodes SET holder = ${JSON.stringify(elsewhere)} WHERE node = 'n'`
         // the test holds an advisory lock on a connection of its own, for as long as the test says
-        const locked = yield* Deferred.make<void>()
-        const unlock = yield* Deferred.make<void>()
-        const lock = yield* Effect.forkScoped(
-          Effect.scoped(
-            Effect.gen(function* () {
-              const connection = yield* sql.reserve
-              yield* connection.executeUnprepared("SELECT pg_advisory_lock(4242)", [], undefined)
-              yield* Deferred.succeed(locked, undefined)
-              yield* Deferred.await(unlock)
-              yield* connection.executeUnprepared("SELECT pg_advisory_unlock(4242)", [], undefined)
-            })
-          )
-        )
-        yield* Deferred.await(locked)
+        const unlock = yield* holdAdvisoryLock(4242)
         // the holder's own traffic: statements on its pool that wait for that lock, more than the pool has connections
         const storage = Storage.internal(Context.get(first, Storage.Storage))
         const traffic = yield* Effect.forkScoped(
@@ -83,8 +71,7 @@ describe.each(postgres)("a holder whose pool is saturated by its own traffic ($n
         const successor = yield* Effect.exit(
           claim("n").pipe(Effect.provideContext(second), Effect.timeout(`${SUCCESSOR_LEASE_MS + 10_000} millis`))
         )
-        yield* Deferred.succeed(unlock, undefined)
-        yield* Fiber.join(lock)
+        yield* unlock
         const trafficExit = yield* Fiber.join(traffic)
         // the holder still holds its name: its next write batch commits (a holder taken over fails it, NodeFenced)
         const written = yield* Effect.exit(
