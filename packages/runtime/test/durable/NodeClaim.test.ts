@@ -6,16 +6,12 @@
  * holds the name, and takes it at once once the first closed.
  */
 import { hostname } from "node:os"
-import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
+import { Storage } from "@troupe/runtime"
 import { Effect, Exit, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { databases } from "./databases.ts"
-import { elsewhere, takeOver } from "./successor.ts"
-
-/** Claims `node` as a node of durable sessions does (its recovery), with this storage. */
-const claim = (node: string) =>
-  DurableSession.recover([]).pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.asVoid)
+import { claim, elsewhere, takeOver } from "./successor.ts"
 
 const failureOf = (exit: Exit.Exit<unknown, unknown>) => {
   if (Exit.isSuccess(exit)) throw new Error("expected a failure")

@@ -9,16 +9,12 @@
  * heartbeat waits (neither a batch nor the pool's traffic holds it up: NodeHeartbeatBusyBatch.test.ts,
  * NodeHeartbeatBusyPool.test.ts).
  */
-import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
+import { Storage } from "@troupe/runtime"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { databases } from "./databases.ts"
-import { elsewhere } from "./successor.ts"
-
-/** Claims `node` as a node of durable sessions does (its recovery), with the storage in context. */
-const claim = (node: string) =>
-  DurableSession.recover([]).pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.asVoid)
+import { claim, elsewhere } from "./successor.ts"
 
 /** The holder's lease: how long its stalled transaction may stay idle (its heartbeat is every third of it). */
 const HOLDER_LEASE_MS = 4000

@@ -7,17 +7,13 @@
  * presumed the holder dead and took its name over, fencing a healthy node. The heartbeat's connection, cut by the
  * server, is opened again: the holder keeps its name.
  */
-import { ActorSystem, DurableSession, Storage } from "@troupe/runtime"
+import { Storage } from "@troupe/runtime"
 import { Context, Effect, Exit, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import { holdAdvisoryLock } from "./advisoryLock.ts"
 import { databases } from "./databases.ts"
-import { elsewhere } from "./successor.ts"
-
-/** Claims `node` as a node of durable sessions does (its recovery), with the storage in context. */
-const claim = (node: string) =>
-  DurableSession.recover([]).pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.asVoid)
+import { claim, elsewhere } from "./successor.ts"
 
 /** The holder's lease: it beats every third of it. */
 const HOLDER_LEASE_MS = 600

@@ -2,6 +2,7 @@
  * Test support: another host taking this node's name over, as a successor does once this one's lease ran out.
  */
 import { hostname } from "node:os"
+import { ActorSystem, DurableSession } from "@troupe/runtime"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 
@@ -27,3 +28,14 @@ export const takeOver = (options: { readonly heartbeatNow?: boolean } = {}) =>
           heartbeat_at = ${Date.now()} WHERE node = 'n'`
       : sql`UPDATE troupe_nodes SET epoch = epoch + 1, token = 'successor', holder = ${holder} WHERE node = 'n'`
   })
+
+/**
+ * Claims node name `node` as a node of durable sessions does (its recovery), with the storage in context.
+ *
+ * @example
+ * ```ts
+ * yield* claim("n").pipe(Effect.provideContext(storage))
+ * ```
+ */
+export const claim = (node: string) =>
+  DurableSession.recover([]).pipe(Effect.provide(ActorSystem.layer({ name: node })), Effect.asVoid)
