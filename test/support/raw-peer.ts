@@ -14,6 +14,7 @@ import {
   randomBytes,
   randomUUID
 } from "node:crypto"
+import type { Duplex } from "node:stream"
 import { Frame as Wire } from "@troupe/transport"
 import { WebSocket } from "ws"
 import { HANG_MILLIS } from "./child.ts"
@@ -34,6 +35,8 @@ export interface RawPeer {
   readonly isOpen: () => boolean
   /** Bytes of the messages received so far. */
   readonly bytesReceived: () => number
+  /** The TCP socket under the WebSocket (the upgrade response's), for what `ws` would not do: see `rawClose`. */
+  readonly tcp: Duplex
 }
 
 /** Opens a WebSocket to a node (fails if it cannot). */
@@ -71,6 +74,10 @@ export const open = (
       for (const wake of waiting.splice(0)) wake()
     })
     let opened = false
+    let tcp: Duplex | undefined
+    socket.once("upgrade", (response) => {
+      tcp = response.socket
+    })
     socket.on("error", (error) => {
       if (!opened) reject(error)
     })
@@ -109,10 +116,22 @@ export const open = (
         next,
         closed,
         isOpen: () => socket.readyState === WebSocket.OPEN,
-        bytesReceived: () => bytes
+        bytesReceived: () => bytes,
+        tcp: tcp!
       })
     })
   })
+
+/**
+ * A close frame (`code`, `reason`) as a dialer sends it (masked, with a zero key), to write on `RawPeer.tcp` by hand:
+ * `ws` answers a close frame with the code it received and ends the connection, so a peer that closes with a code of
+ * its own and then reads nothing more (a stalled or hostile peer) is written this way.
+ */
+export const rawClose = (code: number, reason: string): Buffer => {
+  const text = Buffer.from(reason)
+  const head = Buffer.from([0x88, 0x80 + 2 + text.length, 0, 0, 0, 0, code >>> 8, code & 0xff])
+  return Buffer.concat([head, text])
+}
 
 /** An incarnation's identity: its id and X25519 key pair. */
 export interface Identity {
