@@ -18,6 +18,7 @@ import { Cause, Effect } from "effect"
 import type { ActorSystemService, Stats } from "./ActorSystem.ts"
 import { internal } from "./ActorSystem.ts"
 import { participantsOf } from "./choreography/internal/participant.ts"
+import { inspect } from "./internal/cell/snapshot.ts"
 import type { ActorCell } from "./internal/cell.ts"
 
 /** A link to another node, as the transport sees it. */
@@ -126,7 +127,7 @@ export const actors = (system: ActorSystemService): Effect.Effect<ReadonlyArray<
   })
 
 const describe = (cell: ActorCell, parent: string): ActorInfo => {
-  const snapshot = cell.inspect()
+  const snapshot = inspect(cell)
   const failure = snapshot.lastFailure
   return {
     path: cell.path,

@@ -12,7 +12,8 @@
  *
  * This module is the cell's state and its face to the rest of the runtime; what it does is in `cell/`:
  * `mailbox.ts` (sending), `drain.ts` (the handler loop), `supervision.ts` (failures and the parent's decision),
- * `lifecycle.ts` (start, restart, stop), with `envelope.ts` (messages and replies) and `status.ts`.
+ * `lifecycle.ts` (start, restart, stop), `timers.ts` (`ctx.timers`), `snapshot.ts` (what inspectors see), with
+ * `envelope.ts` (messages and replies) and `status.ts`.
  */
 import { type Cause, Context, Effect, type Fiber, Scope } from "effect"
 import type { ActorRef } from "../ActorRef.ts"
@@ -23,13 +24,13 @@ import type * as Protocol from "../Protocol.ts"
 import type * as Supervisor from "../Supervisor.ts"
 import * as Terminated from "../Terminated.ts"
 import { drainDefect, drainNow, stashSignal } from "./cell/drain.ts"
-import { Envelope, NOTICE, TERMINATED, TIMER, type Watcher } from "./cell/envelope.ts"
+import { Envelope, NOTICE, TERMINATED, type Watcher } from "./cell/envelope.ts"
 import { freeze, requestStop, start, stopTree } from "./cell/lifecycle.ts"
 import { addWaiter, ask, askNow, cancel, deliver, enqueueSystem, tell, type Waiter } from "./cell/mailbox.ts"
-import { FROZEN, RUNNING, SUSPENDED, TERMINATED_STATUS } from "./cell/status.ts"
+import { FROZEN, RUNNING, TERMINATED_STATUS } from "./cell/status.ts"
 import type { Control } from "./cell/supervision.ts"
+import type { TimerEntry } from "./cell/timers.ts"
 import { ContextImpl } from "./context.ts"
-import type { Deadline } from "./deadlines.ts"
 import type { Deque } from "./deque.ts"
 import type { Lanes } from "./lanes.ts"
 import { LocalActorRef } from "./localRef.ts"
@@ -41,14 +42,6 @@ export { Envelope, type ReplyTo, type Watcher } from "./cell/envelope.ts"
 export const CurrentActor = Context.Reference<ActorCell | undefined>("@troupe/runtime/CurrentActor", {
   defaultValue: () => undefined
 })
-
-/** A timer of `ctx.timers`: its message and, while it waits, its deadline. */
-export interface TimerEntry {
-  readonly key: string
-  readonly message: { readonly _tag: string }
-  readonly intervalMillis: number | undefined
-  deadline: Deadline | undefined
-}
 
 /** Options a cell is spawned with. */
 export interface CellOptions {
@@ -342,72 +335,6 @@ export class ActorCell {
     if (this.current === undefined) requestStop(this, true)
     else this.stopAfterCurrent = true
   }
-
-  startTimer(key: string, message: { readonly _tag: string }, delayMillis: number, intervalMillis: number | undefined) {
-    this.cancelTimer(key)
-    if (this.status === TERMINATED_STATUS) return
-    const timer: TimerEntry = { key, message, intervalMillis, deadline: undefined }
-    ;(this.timers ??= new Map()).set(key, timer)
-    const fire = () => {
-      timer.deadline =
-        intervalMillis === undefined
-          ? undefined
-          : this.system.deadlines.schedule(this.system.deadlines.now() + intervalMillis, fire)
-      enqueueSystem(this, new Envelope(message, undefined, undefined, TIMER, timer))
-    }
-    timer.deadline = this.system.deadlines.schedule(this.system.deadlines.now() + delayMillis, fire)
-  }
-
-  cancelTimer(key: string): void {
-    const timer = this.timers?.get(key)
-    if (timer === undefined) return
-    this.deleteTimer(key)
-    if (timer.deadline !== undefined) this.system.deadlines.cancel(timer.deadline)
-  }
-
-  deleteTimer(key: string): void {
-    this.timers!.delete(key)
-    if (this.timers!.size === 0) this.timers = undefined
-  }
-
-  hasTimer(key: string): boolean {
-    return this.timers?.has(key) ?? false
-  }
-
-  /** What an inspector shows of this actor now (read-only). */
-  inspect(): CellSnapshot {
-    const status =
-      this.status === TERMINATED_STATUS
-        ? "stopped"
-        : this.status === SUSPENDED
-          ? "failed"
-          : this.status === FROZEN
-            ? this.restarting
-              ? "restarting"
-              : "stopping"
-            : this.draining
-              ? "running"
-              : "idle"
-    return {
-      status,
-      mailbox: (this.mailbox?.length ?? 0) + (this.waiters?.length ?? 0),
-      capacity: this.options.mailbox.capacity,
-      stashed: this.stashed?.length ?? 0,
-      restarts: this.restartsTotal,
-      lastFailure: this.lastFailure
-    }
-  }
-}
-
-/** See {@link ActorCell.inspect}. */
-export interface CellSnapshot {
-  readonly status: "running" | "idle" | "failed" | "restarting" | "stopping" | "stopped"
-  /** Messages waiting, senders suspended on a full mailbox included. */
-  readonly mailbox: number
-  readonly capacity: number
-  readonly stashed: number
-  readonly restarts: number
-  readonly lastFailure: { readonly cause: Cause.Cause<unknown>; readonly at: number } | undefined
 }
 
 /** A behaviour that handles no message (for the guardian and for cells of actors that are not there). */

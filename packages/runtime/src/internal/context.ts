@@ -7,6 +7,7 @@ import type { ActorRef } from "../ActorRef.ts"
 import type { SpawnOptions } from "../ActorSystem.ts"
 import type { ActorContext, Behavior, Timers } from "../Behavior.ts"
 import type * as Protocol from "../Protocol.ts"
+import { cancelTimer, startTimer } from "./cell/timers.ts"
 import type { ActorCell } from "./cell.ts"
 
 /** The context handed to a behaviour's handlers: one field, made per use, so that an idle actor keeps none. */
@@ -69,18 +70,18 @@ class TimersImpl implements Timers<Protocol.Any> {
     this.cell = cell
   }
   startSingle(key: string, message: Protocol.Message<Protocol.Any>, delay: Duration.Input) {
-    return Effect.sync(() => this.cell.startTimer(key, message, Duration.toMillis(delay), undefined))
+    return Effect.sync(() => startTimer(this.cell, key, message, Duration.toMillis(delay), undefined))
   }
   startPeriodic(key: string, message: Protocol.Message<Protocol.Any>, interval: Duration.Input) {
     return Effect.sync(() => {
       const millis = Duration.toMillis(interval)
-      this.cell.startTimer(key, message, millis, millis)
+      startTimer(this.cell, key, message, millis, millis)
     })
   }
   cancel(key: string) {
-    return Effect.sync(() => this.cell.cancelTimer(key))
+    return Effect.sync(() => cancelTimer(this.cell, key))
   }
   isActive(key: string) {
-    return this.cell.hasTimer(key)
+    return this.cell.timers?.has(key) ?? false
   }
 }

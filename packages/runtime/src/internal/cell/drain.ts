@@ -8,12 +8,13 @@ import { StashOverflow } from "../../Behavior.ts"
 import * as Protocol from "../../Protocol.ts"
 import * as Terminated from "../../Terminated.ts"
 import { callHandler } from "../callHandler.ts"
-import { type ActorCell, CurrentActor, type TimerEntry } from "../cell.ts"
+import { type ActorCell, CurrentActor } from "../cell.ts"
 import { type Envelope, handBack, TERMINATED, TIMER } from "./envelope.ts"
 import { requestStop } from "./lifecycle.ts"
 import { admitWaiters, bounce, unstashAll } from "./mailbox.ts"
 import { FROZEN, RUNNING, TERMINATED_STATUS } from "./status.ts"
 import { fail, handleControl } from "./supervision.ts"
+import { deleteTimer, type TimerEntry } from "./timers.ts"
 
 type AnyHandler = (state: unknown, message: unknown, ctx: unknown) => Effect.Effect<unknown, unknown, unknown>
 
@@ -213,7 +214,7 @@ export function handle(cell: ActorCell, envelope: Envelope): Effect.Effect<unkno
     if (envelope.kind === TIMER) {
       const timer = source as TimerEntry
       if (cell.timers?.get(timer.key) !== timer) return undefined
-      if (timer.intervalMillis === undefined) cell.deleteTimer(timer.key)
+      if (timer.intervalMillis === undefined) deleteTimer(cell, timer.key)
     } else if (cell.watching?.delete(source) !== true) {
       return undefined
     }

@@ -11,6 +11,7 @@ import { TERMINATED } from "./envelope.ts"
 import { bounce, unstashAll } from "./mailbox.ts"
 import { FROZEN, RUNNING, SUSPENDED, TERMINATED_STATUS } from "./status.ts"
 import { fail, sendControl } from "./supervision.ts"
+import { cancelAllTimers } from "./timers.ts"
 
 /**
  * Shutdown deadlines run on the real clock: they bound how long stopping takes, so a test that drives the
@@ -176,12 +177,7 @@ function releaseWithin(cell: ActorCell): Effect.Effect<void> {
 /** Cancels the actor's timers and closes its scope (its resources' finalizers run). */
 export function releaseResources(cell: ActorCell, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
   return Effect.suspend(() => {
-    if (cell.timers !== undefined) {
-      for (const timer of cell.timers.values()) {
-        if (timer.deadline !== undefined) cell.system.deadlines.cancel(timer.deadline)
-      }
-      cell.timers = undefined
-    }
+    cancelAllTimers(cell)
     const scope = cell.scope
     if (scope === undefined) return Effect.void
     cell.scope = undefined
