@@ -15,43 +15,10 @@ import { type EntityId, ShardId, Sharding } from "effect/cluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { postgresServer } from "../durable/databases.ts"
 import * as Postgres from "../durable/postgres.ts"
+import { BUCKETS, Directories, Directory, Echo, Echoes, Hidden, Registries } from "./refs.ts"
 import { testSharding } from "./runner.ts"
 
 const SHARDS = 2
-const BUCKETS = 16
-
-/** An echo: answers its id and the runner it runs on. */
-const Echo = Protocol.make("RefEcho", { Ping: Protocol.request({}, { success: Schema.String }) })
-const echo = (id: string) =>
-  Behavior.make(Echo, {
-    initial: 0,
-    receive: { Ping: (n, _, ctx) => Effect.succeed({ state: n + 1, reply: `${id}@${ctx.system.name}` }) }
-  })
-const Echoes = Sharded.make("RefEcho", { behavior: echo, buckets: BUCKETS })
-/** Echoes of a type only runner b hosts. */
-const Hidden = Sharded.make("RefHidden", { behavior: echo, protocol: Echo, buckets: BUCKETS })
-
-/** A directory: answers refs to echoes (of a type both runners host, or of the type only b hosts). */
-const Directory = Protocol.make("RefDirectory", {
-  Find: Protocol.request({ id: Schema.String }, { success: ActorRef.schema(Echo) }),
-  FindHidden: Protocol.request({ id: Schema.String }, { success: ActorRef.schema(Echo) })
-})
-const directory = () =>
-  Behavior.make(Directory, {
-    initial: 0,
-    receive: {
-      Find: (n, { id }) => Effect.map(Sharded.ref(Echoes, id), (reply) => ({ state: n, reply })),
-      FindHidden: (n, { id }) => Effect.map(Sharded.ref(Hidden, id), (reply) => ({ state: n, reply }))
-    }
-  })
-const Directories = Sharded.make("RefDirectory", { behavior: directory, buckets: BUCKETS })
-/** The same directory, durable: its requests are stored by the cluster, and their replies read back from storage. */
-const Registries = Sharded.make("RefRegistry", {
-  behavior: directory,
-  protocol: Directory,
-  state: Schema.Number,
-  buckets: BUCKETS
-})
 
 /** A seeker: asks a directory for an echo's ref and pings it; or pings a ref it is sent. */
 const Seeker = Protocol.make("RefSeeker", {
