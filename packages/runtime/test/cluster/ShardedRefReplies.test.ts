@@ -143,6 +143,17 @@ describe.skipIf(Postgres.unavailable !== undefined)("sharded refs in replies and
     }
   }
 
+  /** From `ctx`, sends the seeker `seeker` a ref to the echo `id` of `type` (in a message) and has it pinged. */
+  const relay = (ctx: Context.Context<never>, seeker: string, type: typeof Echoes, id: string) =>
+    exitOf(
+      ctx,
+      Effect.gen(function* () {
+        const to = yield* Sharded.ref(type, id)
+        const s = yield* Sharded.ref(Seekers, seeker)
+        return yield* s.ask(Seeker.Relay({ to }), { timeout: "30 seconds" })
+      })
+    )
+
   let a: Context.Context<never>
   let b: Context.Context<never>
   let bScope: Scope.Closeable
@@ -188,15 +199,7 @@ describe.skipIf(Postgres.unavailable !== undefined)("sharded refs in replies and
     await ready()
     const seekerOnA = idOn(a, Seekers, "seeker")
     const echoOnB = idOn(b, Echoes, "echo")
-    const reply = await run(
-      b,
-      Effect.gen(function* () {
-        const to = yield* Sharded.ref(Echoes, echoOnB)
-        const s = yield* Sharded.ref(Seekers, seekerOnA)
-        return yield* s.ask(Seeker.Relay({ to }), { timeout: "30 seconds" })
-      })
-    )
-    expect(reply).toBe(`${echoOnB}@b`)
+    expect(await relay(b, seekerOnA, Echoes, echoOnB)).toEqual(Exit.succeed(`${echoOnB}@b`))
   }, 120_000)
 
   it("a ref to a type the receiving runner does not host fails typed, at once", async () => {
@@ -221,14 +224,7 @@ describe.skipIf(Postgres.unavailable !== undefined)("sharded refs in replies and
       )
     )
     // in a message: b sends the seeker on a a ref to a hidden echo
-    const relayed = await exitOf(
-      b,
-      Effect.gen(function* () {
-        const to = yield* Sharded.ref(Hidden, "h-1")
-        const s = yield* Sharded.ref(Seekers, seekerOnA)
-        return yield* s.ask(Seeker.Relay({ to }), { timeout: "30 seconds" })
-      })
-    )
+    const relayed = await relay(b, seekerOnA, Hidden, "h-1")
     const millis = Date.now() - started
     phase(`seek: ${seek}; asked: ${show(asked)}; relayed: ${show(relayed)}`)
     expect(seek).toBe("failed: InvalidMessage")
@@ -323,6 +319,8 @@ describe.skipIf(Postgres.unavailable !== undefined)("sharded refs in replies and
       Effect.flatMap(Sharded.ref(Echoes, echoOnA), (to) => g.ask(Gateway.Relay({ to }), { timeout: "30 seconds" }))
     )
     expect(relayed).toEqual(Exit.succeed(`${echoOnA}@a`))
+    // in a message from the client's node to a sharded entity: decoded on the entity's runner
+    expect(await relay(client, idOn(a, Seekers, "seeker"), Echoes, echoOnB)).toEqual(Exit.succeed(`${echoOnB}@b`))
   }, 120_000)
 
   it("a ref whose actor's runner stops between the reply and its use reaches the actor on its next runner", async () => {
