@@ -48,6 +48,13 @@ const seeker = () =>
     }
   })
 const Seekers = Sharded.make("RefSeeker", { behavior: seeker, buckets: BUCKETS })
+/** The same seeker, durable: the messages it is sent go through its inbox (refs in them decoded by its system). */
+const DurableSeekers = Sharded.make("RefDurableSeeker", {
+  behavior: seeker,
+  protocol: Seeker,
+  state: Schema.Number,
+  buckets: BUCKETS
+})
 
 /** A plain actor on a runner's node: answers other nodes refs to echoes from a directory, or pings a ref it is sent. */
 const Gateway = Protocol.make("RefGateway", {
@@ -102,6 +109,7 @@ describe.skipIf(Postgres.unavailable !== undefined)("sharded refs in replies and
         Sharded.layer(Directories),
         Sharded.layer(Registries),
         Sharded.layer(Seekers),
+        Sharded.layer(DurableSeekers),
         hidden ? Sharded.layer(Hidden) : Layer.empty
       ).pipe(
         Layer.provideMerge(ActorSystem.layer({ name, transport: nodeOn(name) })),
@@ -144,12 +152,18 @@ describe.skipIf(Postgres.unavailable !== undefined)("sharded refs in replies and
   }
 
   /** From `ctx`, sends the seeker `seeker` a ref to the echo `id` of `type` (in a message) and has it pinged. */
-  const relay = (ctx: Context.Context<never>, seeker: string, type: typeof Echoes, id: string) =>
+  const relay = (
+    ctx: Context.Context<never>,
+    seeker: string,
+    type: typeof Echoes,
+    id: string,
+    seekers: typeof Seekers | typeof DurableSeekers = Seekers
+  ) =>
     exitOf(
       ctx,
       Effect.gen(function* () {
         const to = yield* Sharded.ref(type, id)
-        const s = yield* Sharded.ref(Seekers, seeker)
+        const s = yield* Sharded.ref(seekers as typeof Seekers, seeker)
         return yield* s.ask(Seeker.Relay({ to }), { timeout: "30 seconds" })
       })
     )
@@ -200,6 +214,9 @@ describe.skipIf(Postgres.unavailable !== undefined)("sharded refs in replies and
     const seekerOnA = idOn(a, Seekers, "seeker")
     const echoOnB = idOn(b, Echoes, "echo")
     expect(await relay(b, seekerOnA, Echoes, echoOnB)).toEqual(Exit.succeed(`${echoOnB}@b`))
+    // a durable entity: the message stored by the cluster, then in the actor's inbox
+    const durableOnA = idOn(a, DurableSeekers, "durable-seeker")
+    expect(await relay(b, durableOnA, Echoes, echoOnB, DurableSeekers)).toEqual(Exit.succeed(`${echoOnB}@b`))
   }, 120_000)
 
   it("a ref to a type the receiving runner does not host fails typed, at once", async () => {
