@@ -364,7 +364,8 @@ export const ref = <P extends Protocol.Any, R>(
 
 /**
  * Makes refs of one type without going through the context again for each id (for callers that make many). Their
- * replies decode refs to sharded actors by the types of the runner they were made on.
+ * replies decode refs to sharded actors by the types known to the runner or client they were made on ({@link layer},
+ * {@link layerClient}).
  */
 export const refs = <P extends Protocol.Any, R>(
   type: Sharded<P, R>
