@@ -25,7 +25,7 @@
  * }).pipe(Effect.provide(Sharded.layer(Counters)), Effect.provide(Cluster.layerSqlite({ filename: "troupe.db" })))
  * ```
  */
-import { Context, Duration, Effect, Hash, Layer, Schema, Scope } from "effect"
+import { Context, Duration, Effect, Hash, Layer, Option, Schema, Scope } from "effect"
 import { Entity as ClusterEntity, ClusterSchema, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
@@ -309,6 +309,35 @@ export const layer = <P extends Protocol.Any, R>(
     })
   )
 
+/**
+ * Lets this process decode refs to the actors of `type` that come in replies and messages, without hosting them (a
+ * runner's {@link layer} does this for the types it hosts): for a process that only sends (`clientOnly`), or a runner
+ * that sends to a type others host. The refs reach their actors through this process's cluster client; over an actor
+ * system, refs in messages from other nodes decode too. Without it, such a ref fails to decode (`InvalidMessage`).
+ *
+ * @example
+ * ```ts
+ * const backend = Sharded.layerClient(Tickets).pipe(
+ *   Layer.provideMerge(Cluster.layerPostgres({ url: process.env.DATABASE_URL!, clientOnly: true }))
+ * )
+ * ```
+ */
+export const layerClient = <P extends Protocol.Any, R>(
+  type: Sharded<P, R>
+): Layer.Layer<never, never, Sharding.Sharding> =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const sharding = yield* Sharding.Sharding
+      const system = yield* Effect.serviceOption(ActorSystem)
+      yield* Resolver.register(
+        type.name,
+        yield* Effect.provideService(refs(type), Sharding.Sharding, sharding),
+        sharding,
+        Option.isSome(system) ? systemInternal(system.value) : undefined
+      )
+    })
+  )
+
 /** The path a sharded actor's ref shows: `/cluster/<type>/<id>`. */
 export const path = (type: { readonly name: string }, id: string): string => Resolver.pathOf(type.name, id)
 
@@ -335,7 +364,8 @@ export const ref = <P extends Protocol.Any, R>(
 
 /**
  * Makes refs of one type without going through the context again for each id (for callers that make many). Their
- * replies decode refs to sharded actors by the types of the runner they were made on.
+ * replies decode refs to sharded actors by the types known to the runner or client they were made on ({@link layer},
+ * {@link layerClient}).
  */
 export const refs = <P extends Protocol.Any, R>(
   type: Sharded<P, R>

@@ -42,7 +42,7 @@ export class Table {
     if (match === null) return `${address.path} is not the path of a sharded actor (/cluster/<type>/<id>)`
     const make = this.types.get(match[1]!)?.at(-1)
     if (make === undefined) {
-      return `the sharded type ${match[1]} is not hosted by this runner: provide Sharded.layer for it on every runner`
+      return `the sharded type ${match[1]} is not known here: provide Sharded.layer for it on the runners that host it, or Sharded.layerClient on a process (a cluster client) that only sends to it`
     }
     const ref = make(match[2]!)
     return ref.protocol.name === protocol.name

@@ -2,7 +2,7 @@
  * The sender's side of a sharded actor: an `ActorRef` over the engine's entity client, with Troupe's deadline
  * and typed failures (what each engine failure means to the sender).
  */
-import { Cause, type Clock, Effect, Exit, Option } from "effect"
+import { Cause, type Clock, Effect, Exit, Option, Schema } from "effect"
 import type { ClusterError } from "effect/cluster"
 import {
   type ActorRef,
@@ -93,6 +93,8 @@ export const send = (
       if (Option.isSome(error)) return Effect.fail(fromEngine(recipient, tag, error.value))
       const defect = Cause.squash(exit.cause)
       if (isEngineError(defect)) return Effect.fail(fromEngine(recipient, tag, defect))
+      const invalid = undecodable(recipient, tag, defect)
+      if (invalid !== undefined) return Effect.fail(invalid)
       return timeoutMillis === undefined
         ? exit
         : Effect.fail(new RequestFailed({ recipient, tag, cause: Cause.pretty(exit.cause) }))
@@ -162,6 +164,23 @@ const isAlreadyProcessing = (error: unknown): boolean =>
 const engineErrorMark = "~effect/cluster/ClusterError"
 
 const isEngineError = (u: unknown): u is EngineError => typeof u === "object" && u !== null && engineErrorMark in u
+
+/** The name a `MalformedMessage` has once it crossed the wire (a defect travels as a plain `Error`, its name kept). */
+const malformedName = `${engineErrorMark}/MalformedMessage`
+
+/**
+ * A defect that says a message or its reply did not decode, as `InvalidMessage`: the engine's `MalformedMessage` from
+ * the runner the message went to (it did not decode there: a ref to a sharded type that runner does not host), which
+ * comes back as a plain `Error` named after it with the schema's issue as its cause; or a reply that did not decode
+ * here (the engine dies with its `SchemaError`), named `reply to <tag>` as the transport names it.
+ */
+const undecodable = (recipient: string, tag: string, defect: unknown): InvalidMessage | undefined => {
+  if (Schema.isSchemaError(defect))
+    return new InvalidMessage({ recipient, tag: `reply to ${tag}`, issue: defect.message })
+  if (defect instanceof Error && defect.name === malformedName)
+    return new InvalidMessage({ recipient, tag, issue: describe(defect.cause ?? defect) })
+  return undefined
+}
 
 /**
  * What a failure of the engine means to the sender: `MailboxFull`, `InvalidMessage` (the message did not
