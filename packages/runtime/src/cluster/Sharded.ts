@@ -228,12 +228,7 @@ export const layer = <P extends Protocol.Any, R>(
       yield* Effect.addFinalizer(() => Effect.sync(() => counters.delete(type.name)))
       yield* ClusterStatus.report(sharding, scope)
       // refs to this type's actors inside messages (a session's Join) decode on this runner
-      yield* Resolver.register(
-        type.name,
-        yield* Effect.provideService(refs(type), Sharding.Sharding, sharding),
-        sharding,
-        systemInternal(system)
-      )
+      yield* known(type, sharding, systemInternal(system))
       // the actors of each bucket here (every one present on this runner, however it was activated): an actor's
       // ref is made once per activation, dropped when it leaves
       const bucketsHere = new Map<string, { readonly actors: Map<string, ActorRef<P>>; readonly actor: Actor<P> }>()
@@ -269,15 +264,7 @@ export const layer = <P extends Protocol.Any, R>(
             return Bucket.stopActors(type.kind, [...actors.keys()], stopTimeoutMillis)
           }).pipe(Effect.provideContext(context))
         )
-        const handlers: Record<string, (request: Delivery.Request) => Effect.Effect<unknown, unknown>> = {}
-        for (const tag of type.protocol.tags) {
-          const deliver = Delivery.delivery(type, tag, actor, handlerTimeout, context)
-          const valid = Schema.is(type.protocol.messageSchemas[tag]!)
-          handlers[tag] = (request) =>
-            typeof request.payload.id === "string" && valid(request.payload.message)
-              ? left.guard(deliver(request))
-              : Delivery.refuse(type, tag, request.payload, system)
-        }
+        const handlers = Delivery.handlers(type, actor, left, handlerTimeout, context, system)
         const wake = type.wake
         if (wake !== undefined)
           handlers[StopWatch.tag] = ({ payload }) =>
@@ -327,15 +314,19 @@ export const layerClient = <P extends Protocol.Any, R>(
 ): Layer.Layer<never, never, Sharding.Sharding> =>
   Layer.effectDiscard(
     Effect.gen(function* () {
-      const sharding = yield* Sharding.Sharding
       const system = yield* Effect.serviceOption(ActorSystem)
-      yield* Resolver.register(
-        type.name,
-        yield* Effect.provideService(refs(type), Sharding.Sharding, sharding),
-        sharding,
-        Option.isSome(system) ? systemInternal(system.value) : undefined
-      )
+      yield* known(type, yield* Sharding.Sharding, Option.isSome(system) ? systemInternal(system.value) : undefined)
     })
+  )
+
+/** Lets refs to `type`'s actors in replies and messages decode on `sharding`'s runner or client (and `system`'s). */
+const known = <P extends Protocol.Any, R>(
+  type: Sharded<P, R>,
+  sharding: Sharding.Sharding["Service"],
+  system: Parameters<typeof Resolver.register>[3]
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(Effect.provideService(refs(type), Sharding.Sharding, sharding), (make) =>
+    Resolver.register(type.name, make, sharding, system)
   )
 
 /** The path a sharded actor's ref shows: `/cluster/<type>/<id>`. */

@@ -10,12 +10,37 @@ import * as Durable from "../../durable/Durable.ts"
 import type { Storage } from "../../durable/Storage.ts"
 import * as Protocol from "../../Protocol.ts"
 import { ClusterUnavailable } from "../ClusterUnavailable.ts"
+import type { Left } from "./bucket.ts"
 import * as Resolver from "./resolver.ts"
 
 /** A message of a type as a bucket gets it from the cluster. */
 export interface Request {
   readonly requestId: bigint
   readonly payload: { readonly id: string; readonly message: unknown }
+}
+
+/**
+ * A bucket's handler of each tag of `type`'s protocol: a valid message is delivered (while the bucket is here, see
+ * `Left.guard`), one that does not decode is refused to its sender.
+ */
+export const handlers = <P extends Protocol.Any>(
+  type: { readonly name: string; readonly protocol: P; readonly durable: boolean },
+  actor: (id: string) => ActorRef<P>,
+  left: Left,
+  handlerTimeout: Duration.Input,
+  context: Context.Context<never>,
+  system: ActorSystemService
+): Record<string, (request: Request) => Effect.Effect<unknown, unknown>> => {
+  const handlers: Record<string, (request: Request) => Effect.Effect<unknown, unknown>> = {}
+  for (const tag of type.protocol.tags) {
+    const deliver = delivery(type, tag, actor, handlerTimeout, context)
+    const valid = Schema.is(type.protocol.messageSchemas[tag]!)
+    handlers[tag] = (request) =>
+      typeof request.payload.id === "string" && valid(request.payload.message)
+        ? left.guard(deliver(request))
+        : refuse(type, tag, request.payload, system)
+  }
+  return handlers
 }
 
 /** How a bucket hands a valid message of `tag` to its actor. */
