@@ -5,9 +5,10 @@
  * coordinator that was) must not time out meanwhile, and a peer that is not back within the session's deadline ends
  * the session with `SessionNodeLost`, not with a step's `StepTimeout`. Runs with `TROUPE_CLUSTER=1`.
  */
-import { Cluster, type Storage } from "@troupe/runtime"
-import { Cause, type Duration, Exit, Layer, ManagedRuntime } from "effect"
+import { Cluster, Storage } from "@troupe/runtime"
+import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
+import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
 import { onceLog } from "./onceLog.ts"
@@ -43,6 +44,27 @@ describe.skipIf(!enabled)("sessions with sharded roles through a SIGKILL takeove
       Layer.orDie(Cluster.layerPostgres({ url: url(), clientOnly: true, shards: 30, ...testSharding }))
     )
     return batch(client.runPromise, name, SESSIONS, ROUNDS, { deadline, stepTimeout })
+  }
+
+  /**
+   * The shard locks each runner holds, one count per runner: the engine's advisory locks, held by the connections of
+   * each runner's lock session (named `troupe-locks-<uuid>` on the server).
+   */
+  let db: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, never> | undefined
+  const locksPerRunner = async (): Promise<ReadonlyArray<number>> => {
+    db ??= ManagedRuntime.make(Layer.orDie(Storage.postgresClient({ url: url(), maxConnections: 1 })))
+    const rows = await db.runPromise(
+      Effect.orDie(
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ n: number }>`
+            SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND a.application_name LIKE 'troupe-locks-%'
+            GROUP BY a.application_name`
+        )
+      )
+    )
+    return rows.map((row) => row.n)
   }
 
   /** Kills `runner` with SIGKILL once it ran `count` effects of `batch`; answers where `onces` was then. */
@@ -82,10 +104,23 @@ describe.skipIf(!enabled)("sessions with sharded roles through a SIGKILL takeove
     if (runners.length === 0) runners.push(await startRunner(url(), "r1"))
     const r3 = await startRunner(url(), "r3")
     runners.push(r3)
+    // r3 is killed while it runs roles: the batch starts once r3 holds its share of the shards. (It once started as r3
+    // joined, before r1 had let r3's shards go: on a quiet host r1 ran every role of the batch and the wait for r3's
+    // progress never ended.)
+    const since = Date.now()
+    let holders: ReadonlyArray<number> = []
+    while ((holders = await locksPerRunner()).length < 2 || Math.min(...holders) < 10) {
+      expect(Date.now() - since, `shard locks per runner: ${JSON.stringify(holders)}`).toBeLessThan(120_000)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    phase(`r3 holds its shards: locks per runner ${JSON.stringify(holders)}`)
     // deadline 16 s < the 20-30 s after a kill that its runner's shard lock takes to expire; step deadline 12 s (4 s
     // failed at load 28: a step took longer before the kill)
     const batch = sessions("n", "16 seconds", "12 seconds")
-    await killWhenBusy(r3, SESSIONS, "n")
+    // r3 runs part of the batch's roles: it reaches the count long before the batch could end (a clear failure if not)
+    expect(await Promise.race([killWhenBusy(r3, SESSIONS, "n").then(() => "killed"), batch.then(() => "ended")])).toBe(
+      "killed"
+    )
     const outcomes = await batch
     const failed = failures(outcomes)
     phase(`batch n: failures ${JSON.stringify(failed)}`)
@@ -100,5 +135,6 @@ describe.skipIf(!enabled)("sessions with sharded roles through a SIGKILL takeove
       }
     }
     await client?.dispose()
+    await db?.dispose()
   }, 300_000)
 })
