@@ -5,16 +5,16 @@
  * coordinator that was) must not time out meanwhile, and a peer that is not back within the session's deadline ends
  * the session with `SessionNodeLost`, not with a step's `StepTimeout`. Runs with `TROUPE_CLUSTER=1`.
  */
-import { Cluster, Storage } from "@troupe/runtime"
-import { Cause, type Duration, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Cluster, type Storage } from "@troupe/runtime"
+import { Cause, type Duration, Exit, Layer, ManagedRuntime } from "effect"
 import type { Sharding } from "effect/cluster"
-import { SqlClient } from "effect/sql"
 import { describe, expect, it } from "vitest"
 import * as Postgres from "../durable/postgres.ts"
 import { onceLog } from "./onceLog.ts"
 import { postgresAndRunners, type Runner } from "./processes.ts"
 import { testSharding } from "./runner.ts"
 import { batch, roundsOf } from "./sessionRoles.ts"
+import { shardsHeld } from "./shardLocks.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
 const SESSIONS = 8
@@ -44,27 +44,6 @@ describe.skipIf(!enabled)("sessions with sharded roles through a SIGKILL takeove
       Layer.orDie(Cluster.layerPostgres({ url: url(), clientOnly: true, shards: 30, ...testSharding }))
     )
     return batch(client.runPromise, name, SESSIONS, ROUNDS, { deadline, stepTimeout })
-  }
-
-  /**
-   * The shard locks each runner holds, one count per runner: the engine's advisory locks, held by the connections of
-   * each runner's lock session (named `troupe-locks-<uuid>` on the server).
-   */
-  let db: ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, never> | undefined
-  const locksPerRunner = async (): Promise<ReadonlyArray<number>> => {
-    db ??= ManagedRuntime.make(Layer.orDie(Storage.postgresClient({ url: url(), maxConnections: 1 })))
-    const rows = await db.runPromise(
-      Effect.orDie(
-        Effect.flatMap(
-          SqlClient.SqlClient,
-          (sql) => sql<{ n: number }>`
-            SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND a.application_name LIKE 'troupe-locks-%'
-            GROUP BY a.application_name`
-        )
-      )
-    )
-    return rows.map((row) => row.n)
   }
 
   /** Kills `runner` with SIGKILL once it ran `count` effects of `batch`; answers where `onces` was then. */
@@ -107,12 +86,7 @@ describe.skipIf(!enabled)("sessions with sharded roles through a SIGKILL takeove
     // r3 is killed while it runs roles: the batch starts once r3 holds its share of the shards. (It once started as r3
     // joined, before r1 had let r3's shards go: on a quiet host r1 ran every role of the batch and the wait for r3's
     // progress never ended.)
-    const since = Date.now()
-    let holders: ReadonlyArray<number> = []
-    while ((holders = await locksPerRunner()).length < 2 || Math.min(...holders) < 10) {
-      expect(Date.now() - since, `shard locks per runner: ${JSON.stringify(holders)}`).toBeLessThan(120_000)
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
+    const holders = await shardsHeld(url(), 2, 10)
     phase(`r3 holds its shards: locks per runner ${JSON.stringify(holders)}`)
     // deadline 16 s < the 20-30 s after a kill that its runner's shard lock takes to expire; step deadline 12 s (4 s
     // failed at load 28: a step took longer before the kill)
@@ -135,6 +109,5 @@ describe.skipIf(!enabled)("sessions with sharded roles through a SIGKILL takeove
       }
     }
     await client?.dispose()
-    await db?.dispose()
   }, 300_000)
 })

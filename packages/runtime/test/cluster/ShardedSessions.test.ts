@@ -14,6 +14,7 @@ import { onceLog } from "./onceLog.ts"
 import { postgresAndRunners, within } from "./processes.ts"
 import { testSharding } from "./runner.ts"
 import { Auditors, Banks, batch, Clients, roundsOf } from "./sessionRoles.ts"
+import { shardsHeld } from "./shardLocks.ts"
 
 const enabled = process.env.TROUPE_CLUSTER === "1" && Postgres.unavailable === undefined
 const SESSIONS = 24
@@ -68,7 +69,9 @@ describe.skipIf(!enabled)("sessions with sharded roles on three runners on Postg
       return { completed: completed.map(([id]) => id), failed }
     }
 
-    // a batch of sessions; r2 is killed once it has run some of their moves
+    // a batch of sessions; r2 is killed once it has run some of their moves (so the batch starts once each runner
+    // holds its share of the shards: one that took them late could see the batch end first)
+    phase(`shard locks per runner: ${JSON.stringify(await shardsHeld(url(), 3, 5))}`)
     phase("batch k: start, kill r2 mid-traffic")
     const killed = progress(SESSIONS * 2, "r2")
     const batchK = sessions("k")
