@@ -15,6 +15,19 @@ import {
 } from "./support/harness.ts"
 import { expectError, linkTo, range, receiveMany, sendMany, tell } from "./support/traffic.ts"
 
+/** Nodes a (a window of 8) and b, linked; a's window full with 1 to 8 and a ninth send waiting for room. */
+const fullWindow = (make: () => Harness) =>
+  Effect.gen(function* () {
+    const h = make()
+    const a = yield* h.node("a", { resendBuffer: { capacity: 8 } })
+    const b = yield* h.node("b")
+    yield* h.connect(a, b)
+    yield* sendMany(a, b, 8)
+    const ninth = yield* Effect.forkChild(sendMany(a, b, 1, 9))
+    yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 1)
+    return { a, b, ninth }
+  })
+
 const suite = (make: () => Harness) =>
   describe(make().kind, () => {
     it.live("delivers in order and exactly once, both ways", () =>
@@ -186,13 +199,7 @@ const suite = (make: () => Harness) =>
       "an urgent envelope waits on its own lane while the window is full, and goes before the sends waiting",
       () =>
         Effect.gen(function* () {
-          const h = make()
-          const a = yield* h.node("a", { resendBuffer: { capacity: 8 } })
-          const b = yield* h.node("b")
-          yield* h.connect(a, b)
-          yield* sendMany(a, b, 8)
-          const ninth = yield* Effect.forkChild(sendMany(a, b, 1, 9))
-          yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 1)
+          const { a, b, ninth } = yield* fullWindow(make)
           const reply = Envelope.make({
             kind: "reply",
             to: ActorAddress.make(NodeId.make("b"), "/sink"),
@@ -214,10 +221,7 @@ const suite = (make: () => Harness) =>
       "a templated reply goes on the urgent lane intact: while the window is full, and at once when it has room",
       () =>
         Effect.gen(function* () {
-          const h = make()
-          const a = yield* h.node("a", { resendBuffer: { capacity: 8 } })
-          const b = yield* h.node("b")
-          yield* h.connect(a, b)
+          const { a, b, ninth } = yield* fullWindow(make)
           const replies = Envelope.requestTemplate({ kind: "reply", to: ActorAddress.make(NodeId.make("b"), "/sink") })
           /** The next `count` envelopes `b` receives, as plain JSON values (without the link's sequence number). */
           const receiveEnvelopes = (count: number) =>
@@ -231,9 +235,6 @@ const suite = (make: () => Harness) =>
               }
               return seen
             })
-          yield* sendMany(a, b, 8)
-          const ninth = yield* Effect.forkChild(sendMany(a, b, 1, 9))
-          yield* eventually(linkTo(a, "b"), (link) => link?.waiting === 1)
           // written around its payload by the template when it goes in; made whole while it waits on the urgent lane
           assert.isUndefined(
             a.transport.offer(NodeId.make("b"), Envelope.fillRequest(replies, { n: 100 }, "c1", undefined))

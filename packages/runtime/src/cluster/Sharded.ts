@@ -28,17 +28,15 @@
 import { Context, Duration, Effect, Hash, Layer, Option, Schema, Scope } from "effect"
 import { Entity as ClusterEntity, ClusterSchema, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
-import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../ActorRef.ts"
+import type { ActorRef } from "../ActorRef.ts"
 import { ActorSystem, internal as systemInternal } from "../ActorSystem.ts"
 import type { Behavior } from "../Behavior.ts"
 import { badDuration } from "../Durations.ts"
 import * as Entity from "../durable/Entity.ts"
 import type { Storage } from "../durable/Storage.ts"
 import { ClusterRefs } from "../internal/clusterRefs.ts"
-import { MailboxFull } from "../Mailbox.ts"
 import * as Protocol from "../Protocol.ts"
 import * as ClusterStatus from "./ClusterStatus.ts"
-import { ClusterUnavailable } from "./ClusterUnavailable.ts"
 import * as Bucket from "./internal/bucket.ts"
 import * as ClusterRef from "./internal/clusterRef.ts"
 import * as Delivery from "./internal/delivery.ts"
@@ -107,16 +105,6 @@ export interface LayerOptions {
   readonly stopTimeout?: Duration.Input
 }
 
-/** What the cluster itself can answer instead of the actor (the errors every request may fail with). */
-const ClusterFailure = Schema.Union([
-  RequestFailed,
-  RecipientTerminated,
-  AskTimeout,
-  MailboxFull,
-  InvalidMessage,
-  ClusterUnavailable
-])
-
 /**
  * An option of a sharded type has a value it cannot take (from plain JavaScript or a config file): thrown by
  * {@link make}, naming the option and what it may be.
@@ -167,11 +155,11 @@ export const make = <P extends Protocol.Any, S, R, I>(
     const rpc = Rpc.make(tag, {
       payload: { id: Schema.String, message: protocol.messageSchemas[tag]! },
       success: def === undefined ? Schema.Void : def.success,
-      error: def === undefined ? ClusterFailure : Schema.Union([def.failure, ClusterFailure])
+      error: def === undefined ? Delivery.ClusterFailure : Schema.Union([def.failure, Delivery.ClusterFailure])
     })
     return persisted ? rpc.annotate(ClusterSchema.Persisted, true) : rpc
   })
-  if (options.wake !== undefined) rpcs.push(StopWatch.rpc(ClusterFailure) as never)
+  if (options.wake !== undefined) rpcs.push(StopWatch.rpc(Delivery.ClusterFailure) as never)
   const passivateAfter = options.passivateAfter ?? "2 minutes"
   const kind = (
     options.state === undefined

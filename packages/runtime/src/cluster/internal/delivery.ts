@@ -4,14 +4,25 @@
  * as it is, and one that does not decode refused to its sender.
  */
 import { Cause, type Context, type Duration, Effect, Exit, Schedule, Schema } from "effect"
-import { type ActorRef, InvalidMessage } from "../../ActorRef.ts"
+import { type ActorRef, AskTimeout, InvalidMessage, RecipientTerminated, RequestFailed } from "../../ActorRef.ts"
 import { type ActorSystemService, internal as systemInternal } from "../../ActorSystem.ts"
 import * as Durable from "../../durable/Durable.ts"
 import type { Storage } from "../../durable/Storage.ts"
+import { MailboxFull } from "../../Mailbox.ts"
 import * as Protocol from "../../Protocol.ts"
 import { ClusterUnavailable } from "../ClusterUnavailable.ts"
 import type { Left } from "./bucket.ts"
 import * as Resolver from "./resolver.ts"
+
+/** What the cluster itself can answer instead of the actor (the errors every request may fail with). */
+export const ClusterFailure = Schema.Union([
+  RequestFailed,
+  RecipientTerminated,
+  AskTimeout,
+  MailboxFull,
+  InvalidMessage,
+  ClusterUnavailable
+])
 
 /** A message of a type as a bucket gets it from the cluster. */
 export interface Request {
